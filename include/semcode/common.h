@@ -1,0 +1,87 @@
+/*
+** semcode public API: common types shared by every layer.
+**
+** Status codes, point ids, memory release and version numbers. Every
+** fallible call of the library returns an sc_status; the message that goes
+** with a failure is kept on the handle the call was made on (see
+** sc_db_errmsg in store.h).
+**
+** Thread safety: everything in this header is pure and thread safe.
+*/
+#ifndef SEMCODE_COMMON_H
+#define SEMCODE_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define SC_API __attribute__((visibility("default")))
+#else
+#define SC_API
+#endif
+
+/* ==== Versions ==== */
+
+#define SC_VERSION_STRING "0.1.0"
+#define SC_ABI_VERSION 1 /* bumped on any incompatible change of include/ */
+
+/* ==== Status codes ==== */
+
+typedef enum sc_status {
+    SC_OK = 0,          /* success */
+    SC_ERROR,           /* generic failure (internal, see message) */
+    SC_NOMEM,           /* an allocation failed */
+    SC_IOERR,           /* the file system or SQLite reported an I/O error */
+    SC_CORRUPT,         /* on-disk data failed a check */
+    SC_NOTFOUND,        /* collection, vector name or point does not exist */
+    SC_INVALID,         /* bad input from the caller: message names the field */
+    SC_MISUSE,          /* API used wrongly (NULL handle, call out of order) */
+    SC_BUSY,            /* the store is locked by another process */
+    SC_UNSUPPORTED,     /* valid request that this build does not implement */
+    SC_INTERRUPTED,     /* a cancellation callback asked to stop */
+    SC_EXISTS,          /* the thing to create already exists */
+} sc_status;
+
+/* Static, never NULL, name of a status ("SC_INVALID" reads "invalid input"). */
+SC_API const char *sc_status_str(sc_status s);
+
+/* ==== Point ids ==== */
+
+typedef enum sc_id_kind {
+    SC_ID_KIND_NUM = 0,  /* unsigned 64-bit integer */
+    SC_ID_KIND_UUID = 1, /* RFC 4122 UUID, 16 bytes */
+} sc_id_kind;
+
+/* A point id: either a number or a UUID. Numbers sort before UUIDs; numbers
+** by value, UUIDs by their bytes. */
+typedef struct sc_point_id {
+    sc_id_kind kind;  /* which of the two fields below is meaningful */
+    uint64_t num;     /* the id when kind == SC_ID_KIND_NUM */
+    uint8_t uuid[16]; /* the id when kind == SC_ID_KIND_UUID */
+} sc_point_id;
+
+/* Numeric id constructor. */
+SC_API sc_point_id sc_point_id_num(uint64_t n);
+/* Parse a UUID string "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (also accepts the
+** 32-digit form without dashes and upper case). SC_INVALID if malformed. */
+SC_API sc_status sc_point_id_parse_uuid(const char *s, sc_point_id *out);
+/* Write the canonical text of an id (decimal or lower-case dashed UUID) into
+** buf (at least 37 bytes). Returns buf. */
+SC_API char *sc_point_id_format(const sc_point_id *id, char *buf, size_t buf_size);
+/* Total order of ids: <0, 0, >0. */
+SC_API int sc_point_id_cmp(const sc_point_id *a, const sc_point_id *b);
+
+/* ==== Memory ==== */
+
+/* Free memory the library returned as owned (strings, arrays). NULL is a no-op. */
+SC_API void sc_free(void *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SEMCODE_COMMON_H */

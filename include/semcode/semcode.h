@@ -1,0 +1,11 @@
+/*
+** semcode: semantic search for source code. Umbrella header of the public
+** C API; include this one. Each layer has its own header beside it.
+*/
+#ifndef SEMCODE_H
+#define SEMCODE_H
+
+#include "common.h"
+#include "store.h"
+
+#endif /* SEMCODE_H */

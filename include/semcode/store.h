@@ -1,0 +1,268 @@
+/*
+** semcode public API: the embedded vector store.
+**
+** A store is a directory holding durable collections of points. A point has
+** an id (sc_point_id), one vector per named vector of its collection (some
+** may be absent) and a payload (a JSON object). Filters use Qdrant's JSON
+** filter language and are passed as JSON text.
+**
+** Thread safety: an sc_db handle may be shared by threads. Reads (get,
+** scroll, count, search, info, list) run concurrently; writes are serialised
+** and exclude reads while they apply. Only one process may open a store at a
+** time: a second sc_db_open of the same directory fails with SC_BUSY.
+**
+** Durability: a write call that returned SC_OK is on disk (SQLite in WAL
+** mode, synchronous=FULL by default) and survives a crash of the process.
+** A write call that failed changed nothing.
+*/
+#ifndef SEMCODE_STORE_H
+#define SEMCODE_STORE_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sc_db sc_db; /* an open store */
+
+/* ==== Opening ==== */
+
+typedef enum sc_sync_mode {
+    SC_SYNC_MODE_FULL = 0,   /* fsync the log at every commit: survives power loss */
+    SC_SYNC_MODE_NORMAL = 1, /* survives a process crash, may lose the last commits on power loss */
+} sc_sync_mode;
+
+typedef struct sc_db_options {
+    bool create;          /* create the directory and store if missing (default true) */
+    bool read_only;       /* reserved: open without writing (default false) */
+    sc_sync_mode sync;    /* durability of commits (default SC_SYNC_MODE_FULL) */
+    uint32_t n_threads;   /* threads for large scans; 0 = number of cores */
+} sc_db_options;
+
+SC_API sc_db_options sc_db_options_default(void);
+
+/* Open (or create) the store in directory `path`. On SC_OK *out owns the
+** handle; close it with sc_db_close. On failure *out is NULL and, when
+** errbuf is non-NULL, the reason is written there.
+** Errors: SC_BUSY (another process has it open), SC_IOERR, SC_CORRUPT,
+** SC_NOMEM, SC_NOTFOUND (missing and !create), SC_INVALID. */
+SC_API sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out,
+                            char *errbuf, size_t errbuf_size);
+/* Close the store; NULL is a no-op. */
+SC_API void sc_db_close(sc_db *db);
+/* Message of the last failed call on db; borrowed, valid until the next
+** call on db. Never NULL. With threads sharing db, read it only when no
+** other thread may fail a call in between. */
+SC_API const char *sc_db_errmsg(const sc_db *db);
+/* Directory of the store; borrowed, valid until sc_db_close. */
+SC_API const char *sc_db_path(const sc_db *db);
+
+/* ==== Collections ==== */
+
+typedef enum sc_distance {
+    SC_DISTANCE_COSINE = 0,    /* score = cosine similarity (vectors normalised on upsert), higher is closer */
+    SC_DISTANCE_DOT = 1,       /* score = dot product, higher is closer */
+    SC_DISTANCE_EUCLID = 2,    /* score = euclidean distance, lower is closer */
+    SC_DISTANCE_MANHATTAN = 3, /* score = L1 distance, lower is closer */
+} sc_distance;
+
+/* Name of a distance as Qdrant spells it ("Cosine", "Dot", "Euclid", "Manhattan"). */
+SC_API const char *sc_distance_name(sc_distance d);
+/* Parse a distance name (case-insensitive; also "euclidean", "l2", "l1"). */
+SC_API sc_status sc_distance_parse(const char *s, sc_distance *out);
+
+#define SC_MAX_DIM 65536u
+#define SC_MAX_VECTOR_NAMES 64u
+#define SC_MAX_NAME_LEN 255u
+
+typedef struct sc_vector_params {
+    const char *name;     /* vector name; "" is the unnamed default vector */
+    uint32_t dim;         /* dimension, 1..SC_MAX_DIM */
+    sc_distance distance; /* metric */
+} sc_vector_params;
+
+/* Create collection `name` with n_vectors named vectors. Names of
+** collections: 1..255 bytes of [A-Za-z0-9_.-]. Errors: SC_EXISTS,
+** SC_INVALID (message names the bad field). */
+SC_API sc_status sc_collection_create(sc_db *db, const char *name, const sc_vector_params *vectors,
+                                      size_t n_vectors);
+/* Delete a collection and all its points. SC_NOTFOUND if missing. */
+SC_API sc_status sc_collection_delete(sc_db *db, const char *name);
+/* true when the collection exists. */
+SC_API bool sc_collection_exists(sc_db *db, const char *name);
+/* Names of all collections, sorted. *out is an owned NULL-terminated array;
+** free with sc_strv_free. */
+SC_API sc_status sc_collection_list(sc_db *db, char ***out, size_t *n_out);
+SC_API void sc_strv_free(char **v);
+
+typedef enum sc_field_type {
+    SC_FIELD_TYPE_KEYWORD = 0, /* exact string match */
+    SC_FIELD_TYPE_INTEGER = 1, /* integer match and range */
+    SC_FIELD_TYPE_FLOAT = 2,   /* numeric range */
+    SC_FIELD_TYPE_BOOL = 3,    /* true / false */
+} sc_field_type;
+
+SC_API const char *sc_field_type_name(sc_field_type t);
+SC_API sc_status sc_field_type_parse(const char *s, sc_field_type *out);
+
+typedef struct sc_field_index_info {
+    char *key;          /* owned: payload key path */
+    sc_field_type type; /* index type */
+    uint64_t n_points;  /* points with at least one indexed value */
+} sc_field_index_info;
+
+typedef struct sc_collection_info {
+    char *name;                        /* owned */
+    uint64_t n_points;                 /* live points */
+    uint64_t n_vectors;                /* vectors stored, summed over names */
+    size_t n_vector_params;            /* entries of vectors */
+    sc_vector_params *vectors;         /* owned array; names owned too */
+    size_t n_field_indexes;            /* entries of field_indexes */
+    sc_field_index_info *field_indexes;/* owned */
+    uint64_t disk_bytes;               /* bytes of the store files attributable to it (estimate: share of the database) */
+    uint64_t ram_bytes;                /* bytes of vectors and ids held in memory */
+} sc_collection_info;
+
+/* Fill *out with owned data; free with sc_collection_info_free. */
+SC_API sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info *out);
+SC_API void sc_collection_info_free(sc_collection_info *info);
+
+/* Create a payload index on `key` (path syntax as in filters). Idempotent
+** when the same type exists; SC_INVALID if another type indexes the key. */
+SC_API sc_status sc_field_index_create(sc_db *db, const char *coll, const char *key, sc_field_type type);
+/* Drop a payload index; SC_NOTFOUND if none. */
+SC_API sc_status sc_field_index_delete(sc_db *db, const char *coll, const char *key);
+
+/* ==== Points ==== */
+
+/* One named vector of a point, as the caller passes it (borrowed). */
+typedef struct sc_vector_in {
+    const char *name;  /* vector name ("" for the default) */
+    const float *data; /* dim floats */
+    uint32_t dim;      /* must equal the collection's dimension for name */
+} sc_vector_in;
+
+/* A point to upsert (all borrowed). */
+typedef struct sc_point_in {
+    sc_point_id id;              /* id */
+    const sc_vector_in *vectors; /* n_vectors named vectors; names unique */
+    size_t n_vectors;            /* may be 0 (a point with payload only) */
+    const char *payload_json;    /* a JSON object or NULL for {} */
+} sc_point_in;
+
+/* Insert or replace n points atomically: either all are stored or, on any
+** error, none and the store is unchanged. Cosine vectors are normalised.
+** Errors: SC_NOTFOUND (collection, vector name), SC_INVALID (dimension,
+** NaN/Inf component, payload not an object, duplicate vector name). */
+SC_API sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *points, size_t n);
+
+/* A point as the store returns it (all owned by the enclosing list). */
+typedef struct sc_record {
+    sc_point_id id;        /* id */
+    float score;           /* search score (0 for get / scroll) */
+    char *payload_json;    /* payload JSON (selected keys), NULL unless asked */
+    size_t n_vectors;      /* number of entries below (0 unless asked) */
+    char **vector_names;   /* names of the vectors returned */
+    float **vectors;       /* vectors, each of its collection dimension */
+    uint32_t *vector_dims; /* dimension of each vector */
+} sc_record;
+
+typedef struct sc_record_list {
+    size_t n;          /* number of records */
+    sc_record *items;  /* records */
+} sc_record_list;
+
+SC_API void sc_record_list_free(sc_record_list *list);
+
+/* What to return with each record. */
+typedef struct sc_with {
+    bool payload;                   /* include the payload */
+    const char *const *payload_include; /* when non-NULL: only these keys (n_payload_include) */
+    size_t n_payload_include;
+    const char *const *payload_exclude; /* when non-NULL: all but these keys */
+    size_t n_payload_exclude;
+    bool vectors;                   /* include vectors */
+    const char *const *vector_names;/* when non-NULL: only these names */
+    size_t n_vector_names;
+} sc_with;
+
+/* Fetch points by id, in the order given; missing ids are skipped.
+** *out is owned; free with sc_record_list_free. */
+SC_API sc_status sc_points_get(sc_db *db, const char *coll, const sc_point_id *ids, size_t n,
+                               const sc_with *with, sc_record_list **out);
+
+/* Delete points by id (missing ids are ignored). *n_deleted may be NULL. */
+SC_API sc_status sc_points_delete(sc_db *db, const char *coll, const sc_point_id *ids, size_t n,
+                                  uint64_t *n_deleted);
+/* Delete every point matching filter_json (a Qdrant filter). */
+SC_API sc_status sc_points_delete_by_filter(sc_db *db, const char *coll, const char *filter_json,
+                                            uint64_t *n_deleted);
+
+/* Which points a payload operation applies to: ids when n_ids > 0, else the
+** points matching filter_json (NULL = none selected -> SC_INVALID). */
+typedef struct sc_selector {
+    const sc_point_id *ids; /* explicit ids */
+    size_t n_ids;           /* number of ids */
+    const char *filter_json;/* or a filter */
+} sc_selector;
+
+/* Merge the keys of payload_json into the payload of the selected points. */
+SC_API sc_status sc_payload_set(sc_db *db, const char *coll, const sc_selector *sel, const char *payload_json,
+                                uint64_t *n_changed);
+/* Replace the whole payload of the selected points. */
+SC_API sc_status sc_payload_overwrite(sc_db *db, const char *coll, const sc_selector *sel,
+                                      const char *payload_json, uint64_t *n_changed);
+/* Remove keys (paths as in filters, top-level or nested "a.b") from the selected points. */
+SC_API sc_status sc_payload_delete_keys(sc_db *db, const char *coll, const sc_selector *sel,
+                                        const char *const *keys, size_t n_keys, uint64_t *n_changed);
+/* Remove all payload of the selected points. */
+SC_API sc_status sc_payload_clear(sc_db *db, const char *coll, const sc_selector *sel, uint64_t *n_changed);
+
+/* Scroll request: points in id order starting at offset (inclusive). */
+typedef struct sc_scroll_request {
+    const char *filter_json; /* NULL = all points */
+    bool has_offset;         /* start at offset rather than the first id */
+    sc_point_id offset;      /* first id to return */
+    uint32_t limit;          /* page size (default 10 when 0) */
+    sc_with with;            /* what to return */
+} sc_scroll_request;
+
+/* One page; *next_out is the id to pass as offset for the next page, and
+** *has_next tells whether there is one. */
+SC_API sc_status sc_points_scroll(sc_db *db, const char *coll, const sc_scroll_request *req,
+                                  sc_record_list **out, sc_point_id *next_out, bool *has_next);
+
+/* Number of points matching filter_json (NULL = all). */
+SC_API sc_status sc_points_count(sc_db *db, const char *coll, const char *filter_json, uint64_t *out);
+
+/* ==== Search ==== */
+
+typedef struct sc_search_request {
+    const char *vector_name;  /* which named vector ("" or NULL for the default/only one) */
+    const float *query;       /* query vector */
+    uint32_t dim;             /* its dimension */
+    uint32_t limit;           /* results wanted (default 10 when 0) */
+    uint32_t offset;          /* results to skip first */
+    bool has_threshold;       /* apply score_threshold */
+    float score_threshold;    /* lower bound of similarity, upper bound of distances */
+    const char *filter_json;  /* NULL = no filter */
+    sc_with with;             /* what to return */
+    uint32_t n_threads;       /* 0 = store default, 1 = single thread */
+} sc_search_request;
+
+/* Exact top-k search. Results are ordered by score (best first), ties by id.
+** *out is owned; free with sc_record_list_free. */
+SC_API sc_status sc_points_search(sc_db *db, const char *coll, const sc_search_request *req,
+                                  sc_record_list **out);
+
+/* Search n_queries at once (queries laid out contiguously, dim each). The
+** same parameters apply to all; out receives n_queries lists. Faster than
+** repeated single searches because the data is read once per block. */
+SC_API sc_status sc_points_search_batch(sc_db *db, const char *coll, const sc_search_request *req,
+                                        const float *queries, size_t n_queries, sc_record_list **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SEMCODE_STORE_H */

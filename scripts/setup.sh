@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what semcode needs to build and test, only when missing
+# (idempotent): Debian packages with apt-get, npm packages pinned in
+# package-lock.json. Safe to run again; fast when everything is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(build-essential pkg-config git
+      libsqlite3-dev libjansson-dev libroaring-dev libcmocka-dev
+      libopenblas-dev libcurl4-openssl-dev libmicrohttpd-dev libgit2-dev
+      libutf8proc-dev libstemmer-dev)
+# Benchmark peers and extra tooling; installed too so `make bench` works.
+PKGS+=(libhnswlib-dev libfaiss-dev universal-ctags)
+# Node.js may come from elsewhere than Debian: only ask apt when absent.
+command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ -f package-lock.json ]; then
+  if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "setup: npm ci"
+    npm ci --ignore-scripts --no-audit --no-fund >/dev/null
+  fi
+fi
+echo "setup: ok"

@@ -1,0 +1,45 @@
+/*
+** cli: the semcode executable. A client of include/ only: argument parsing,
+** dispatch to subcommands, human and JSON output. The only place that may
+** call exit().
+*/
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+/* ==== Subcommand table ==== */
+
+static const cli_command cli__commands[] = {
+    {"version", "print the version", cli_cmd_version},
+};
+
+static void cli__usage(FILE *f) {
+    fprintf(f,
+            "semcode %s: semantic search for source code\n\n"
+            "usage: semcode <command> [options]\n\ncommands:\n",
+            SC_VERSION_STRING);
+    for (size_t i = 0; i < sizeof cli__commands / sizeof cli__commands[0]; i++)
+        fprintf(f, "  %-12s %s\n", cli__commands[i].name, cli__commands[i].summary);
+    fprintf(f, "\nRun 'semcode <command> --help' for the options of a command.\n");
+}
+
+int cli_cmd_version(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    printf("semcode %s (abi %d)\n", SC_VERSION_STRING, SC_ABI_VERSION);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        cli__usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) return cli_cmd_version(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof cli__commands / sizeof cli__commands[0]; i++)
+        if (!strcmp(argv[1], cli__commands[i].name)) return cli__commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "semcode: unknown command '%s'\n\n", argv[1]);
+    cli__usage(stderr);
+    return 2;
+}

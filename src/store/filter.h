@@ -1,0 +1,73 @@
+/*
+** store/filter: Qdrant's JSON filter language and payload indexes.
+**
+** A filter is compiled once from JSON (filter_compile) into a tree that is
+** evaluated against (id, payload) pairs (filter_match). Payload indexes
+** (pindex_*) map payload values of one key to bitmaps of slots (dense
+** 32-bit point numbers assigned by the store); filter_plan uses them to
+** narrow a filter to a candidate set that is a superset of the matches, so
+** the store only evaluates the full filter on candidates.
+**
+** Key paths: "a", "a.b", "a[].b", "a[]"; arrays met along the way are
+** expanded (a value matches when any element matches), as in Qdrant.
+**
+** Thread safety: a compiled filter is immutable and may be shared. A pindex
+** is mutated by the single writer and read by readers under the store's
+** lock.
+*/
+#ifndef SC_STORE_FILTER_H
+#define SC_STORE_FILTER_H
+
+#include <jansson.h>
+#include <roaring/roaring.h>
+
+#include "semcode/store.h"
+#include "util/util.h"
+
+typedef struct store_filter store_filter; /* compiled filter */
+typedef struct store_pindex store_pindex; /* payload index on one key */
+
+/* ==== Filters ==== */
+
+/* Compile a Qdrant filter object. On SC_OK *out owns the filter. Errors:
+** SC_INVALID with a message naming the offending path inside the filter,
+** e.g. "filter.must[1].range.gt: expected a number, got \"x\"". */
+sc_status filter_compile(const json_t *filter, store_filter **out, sc_err *err);
+/* Same from JSON text (NULL or "" or "null" gives *out = NULL: no filter). */
+sc_status filter_compile_text(const char *text, store_filter **out, sc_err *err);
+void filter_free(store_filter *f);
+
+/* Does the point (id, payload) satisfy f? payload may be NULL (= {}). */
+bool filter_match(const store_filter *f, const sc_point_id *id, const json_t *payload);
+
+/* Call fn for every value found at `path` in payload (arrays expanded).
+** Returns the number of values visited. fn may be NULL to just count. */
+typedef void (*filter_value_fn)(const json_t *value, void *arg);
+size_t filter_path_values(const json_t *payload, const char *path, filter_value_fn fn, void *arg);
+/* Validate a key path; SC_INVALID with the reason when malformed. */
+sc_status filter_path_check(const char *path, sc_err *err);
+
+/* ==== Payload indexes ==== */
+
+store_pindex *pindex_new(const char *key, sc_field_type type);
+void pindex_free(store_pindex *ix);
+const char *pindex_key(const store_pindex *ix);
+sc_field_type pindex_type(const store_pindex *ix);
+/* Index the values of the key in payload for slot / remove them again
+** (payload must be the same as when added). NULL payload = nothing. */
+sc_status pindex_add(store_pindex *ix, uint32_t slot, const json_t *payload);
+void pindex_remove(store_pindex *ix, uint32_t slot, const json_t *payload);
+/* Number of slots with at least one indexed value. */
+uint64_t pindex_n_points(const store_pindex *ix);
+/* Approximate bytes of memory used. */
+uint64_t pindex_mem_bytes(const store_pindex *ix);
+
+/* Candidate slots for f using the indexes: on return *out is either NULL
+** (the indexes cannot narrow f: scan everything) or an owned bitmap that
+** contains every slot that may match f (caller still runs filter_match on
+** each, unless *exact is true, when the bitmap is exactly the match set
+** among slots that are live). all_slots is the bitmap of live slots. */
+sc_status filter_plan(const store_filter *f, store_pindex *const *indexes, size_t n_indexes,
+                      const roaring_bitmap_t *all_slots, roaring_bitmap_t **out, bool *exact);
+
+#endif /* SC_STORE_FILTER_H */

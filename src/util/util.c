@@ -1,0 +1,247 @@
+/*
+** util: errors, hashing, growable buffers, threads and time. Small,
+** dependency-free helpers used by every other module.
+*/
+#include "util/util.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ==== Errors ==== */
+
+sc_status sc_err_set(sc_err *err, sc_status code, const char *fmt, ...) {
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->code = code;
+    }
+    return code;
+}
+
+void sc_err_clear(sc_err *err) {
+    if (err) {
+        err->code = SC_OK;
+        err->msg[0] = '\0';
+    }
+}
+
+const char *sc_status_str(sc_status s) {
+    switch (s) {
+    case SC_OK: return "ok";
+    case SC_ERROR: return "error";
+    case SC_NOMEM: return "out of memory";
+    case SC_IOERR: return "I/O error";
+    case SC_CORRUPT: return "corrupt data";
+    case SC_NOTFOUND: return "not found";
+    case SC_INVALID: return "invalid input";
+    case SC_MISUSE: return "API misuse";
+    case SC_BUSY: return "busy";
+    case SC_UNSUPPORTED: return "unsupported";
+    case SC_INTERRUPTED: return "interrupted";
+    case SC_EXISTS: return "already exists";
+    }
+    return "unknown status";
+}
+
+void sc_free(void *p) { free(p); }
+
+/* ==== Point ids ==== */
+
+sc_point_id sc_point_id_num(uint64_t n) {
+    sc_point_id id;
+    memset(&id, 0, sizeof id);
+    id.kind = SC_ID_KIND_NUM;
+    id.num = n;
+    return id;
+}
+
+static int util__hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+sc_status sc_point_id_parse_uuid(const char *s, sc_point_id *out) {
+    if (!s || !out) return SC_MISUSE;
+    size_t len = strlen(s);
+    bool dashed = len == 36;
+    if (!dashed && len != 32) return SC_INVALID;
+    sc_point_id id;
+    memset(&id, 0, sizeof id);
+    id.kind = SC_ID_KIND_UUID;
+    size_t k = 0;
+    for (size_t i = 0; i < len;) {
+        if (dashed && (i == 8 || i == 13 || i == 18 || i == 23)) {
+            if (s[i] != '-') return SC_INVALID;
+            i++;
+            continue;
+        }
+        int hi = util__hexval(s[i]), lo = util__hexval(s[i + 1]);
+        if (hi < 0 || lo < 0 || k >= 16) return SC_INVALID;
+        id.uuid[k++] = (uint8_t)(hi << 4 | lo);
+        i += 2;
+    }
+    if (k != 16) return SC_INVALID;
+    *out = id;
+    return SC_OK;
+}
+
+char *sc_point_id_format(const sc_point_id *id, char *buf, size_t buf_size) {
+    if (!buf || buf_size == 0) return buf;
+    if (id->kind == SC_ID_KIND_NUM) {
+        snprintf(buf, buf_size, "%llu", (unsigned long long)id->num);
+        return buf;
+    }
+    const uint8_t *u = id->uuid;
+    snprintf(buf, buf_size,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+             u[13], u[14], u[15]);
+    return buf;
+}
+
+int sc_point_id_cmp(const sc_point_id *a, const sc_point_id *b) {
+    if (a->kind != b->kind) return a->kind == SC_ID_KIND_NUM ? -1 : 1;
+    if (a->kind == SC_ID_KIND_NUM) return a->num < b->num ? -1 : a->num > b->num;
+    return memcmp(a->uuid, b->uuid, 16);
+}
+
+/* ==== Hashing ==== */
+
+uint64_t util_mix64(uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+uint64_t util_hash64(const void *data, size_t n, uint64_t seed) {
+    /* 8 bytes at a time, each word mixed in; good enough for hash tables and
+    ** content keys (not cryptographic). */
+    const uint8_t *p = data;
+    uint64_t h = util_mix64(seed ^ (0x9e3779b97f4a7c15ULL * (n + 1)));
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = util_mix64(h ^ w) + 0x9e3779b97f4a7c15ULL;
+        p += 8;
+        n -= 8;
+    }
+    uint64_t t = 0;
+    for (size_t i = 0; i < n; i++) t |= (uint64_t)p[i] << (8 * i);
+    return util_mix64(h ^ t ^ (n << 56));
+}
+
+/* ==== Strings ==== */
+
+void util_buf_append(util_buf *b, const void *p, size_t n) {
+    if (b->oom) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 64;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d) {
+            b->oom = true;
+            return;
+        }
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void util_buf_puts(util_buf *b, const char *s) { util_buf_append(b, s, strlen(s)); }
+
+void util_buf_printf(util_buf *b, const char *fmt, ...) {
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof tmp) {
+        util_buf_append(b, tmp, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (!big) {
+        b->oom = true;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    util_buf_append(b, big, (size_t)n);
+    free(big);
+}
+
+void util_buf_free(util_buf *b) {
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+char *util_strdup(const char *s) {
+    if (!s) return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* ==== Threads and time ==== */
+
+uint32_t util_n_cores(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (uint32_t)n : 1;
+}
+
+double util_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+typedef struct util__job {
+    util_parallel_fn fn; /* work function */
+    void *arg;           /* its argument */
+    uint32_t ith, nth;   /* slice of this thread */
+} util__job;
+
+static void *util__thread_main(void *p) {
+    util__job *j = p;
+    j->fn(j->arg, j->ith, j->nth);
+    return NULL;
+}
+
+void util_parallel_run(util_parallel_fn fn, void *arg, uint32_t nth) {
+    if (nth <= 1) {
+        fn(arg, 0, 1);
+        return;
+    }
+    pthread_t tids[64];
+    util__job jobs[64];
+    if (nth > 64) nth = 64;
+    uint32_t started = 1;
+    for (uint32_t i = 1; i < nth; i++) {
+        jobs[i] = (util__job){fn, arg, i, nth};
+        if (pthread_create(&tids[i], NULL, util__thread_main, &jobs[i]) != 0) break;
+        started++;
+    }
+    if (started < nth) {
+        /* Could not start every thread: do the missing slices here. */
+        for (uint32_t i = started; i < nth; i++) fn(arg, i, nth);
+    }
+    fn(arg, 0, nth);
+    for (uint32_t i = 1; i < started; i++) pthread_join(tids[i], NULL);
+}

@@ -1,0 +1,74 @@
+/*
+** util: small helpers shared by every module (errors, hashing, strings,
+** threads). Knows nothing of the other modules.
+*/
+#ifndef SC_UTIL_H
+#define SC_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "semcode/common.h"
+
+/* ==== Errors ==== */
+
+/* Caller-owned error for internal calls that have no handle. */
+typedef struct sc_err {
+    sc_status code; /* SC_OK until something fails */
+    char msg[512];  /* human-readable reason, names the field and value */
+} sc_err;
+
+/* Record a failure in err (NULL is ignored) and return code. */
+sc_status sc_err_set(sc_err *err, sc_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Reset err to SC_OK. */
+void sc_err_clear(sc_err *err);
+
+/* Debug-only assertion for bugs (never for bad input). */
+#ifdef NDEBUG
+#define sc_assert(x) ((void)0)
+#else
+#include <assert.h>
+#define sc_assert(x) assert(x)
+#endif
+
+/* ==== Hashing ==== */
+
+/* 64-bit hash of bytes (deterministic across runs and machines). */
+uint64_t util_hash64(const void *data, size_t n, uint64_t seed);
+/* Mix a 64-bit integer (finaliser of splitmix64). */
+uint64_t util_mix64(uint64_t x);
+
+/* ==== Strings ==== */
+
+/* Growable byte buffer, always NUL-terminated when len > 0. */
+typedef struct util_buf {
+    char *data;   /* owned bytes */
+    size_t len;   /* bytes used (excluding the NUL) */
+    size_t cap;   /* bytes allocated */
+    bool oom;     /* an append failed: contents are truncated */
+} util_buf;
+
+void util_buf_append(util_buf *b, const void *p, size_t n);
+void util_buf_puts(util_buf *b, const char *s);
+void util_buf_printf(util_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void util_buf_free(util_buf *b);
+
+/* strdup that returns NULL on NULL input or allocation failure. */
+char *util_strdup(const char *s);
+
+/* ==== Threads and time ==== */
+
+/* Number of online cores (at least 1). */
+uint32_t util_n_cores(void);
+/* Monotonic time in seconds. */
+double util_now(void);
+
+/* Run fn(arg, ith, nth) on nth threads (the calling thread is one of them)
+** and wait for all. fn slices its own work by (ith, nth). */
+typedef void (*util_parallel_fn)(void *arg, uint32_t ith, uint32_t nth);
+void util_parallel_run(util_parallel_fn fn, void *arg, uint32_t nth);
+
+#endif /* SC_UTIL_H */
