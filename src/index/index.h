@@ -44,4 +44,45 @@ const index_kernels *index_kernels_avx512(void);
 /* L2-normalise v in place; returns the original norm (0 leaves v as is). */
 float index_normalize(float *v, size_t dim);
 
+
+/* ==== Exact (flat) search ==== */
+
+typedef enum index_metric {
+    INDEX_METRIC_DOT = 0, /* score = dot product, higher is better (cosine on normalised data) */
+    INDEX_METRIC_L2 = 1,  /* score = euclidean distance (sqrt of l2sq), lower is better */
+    INDEX_METRIC_L1 = 2,  /* score = manhattan distance, lower is better */
+} index_metric;
+
+/* One result: a row of the scanned matrix and its score. */
+typedef struct index_hit {
+    float score;  /* similarity (DOT) or distance (L2, L1) */
+    uint32_t row; /* row number in the matrix */
+} index_hit;
+
+/* Which rows a scan may return: rows for which accept(state, row) is true
+** (NULL accept = every row). Ties of equal score are ordered by
+** tie_cmp(state, row_a, row_b) < 0 first (NULL = by row number). */
+typedef struct index_scan_filter {
+    bool (*accept)(void *state, uint32_t row);
+    int (*tie_cmp)(void *state, uint32_t a, uint32_t b);
+    void *state;
+} index_scan_filter;
+
+typedef struct index_flat_params {
+    index_metric metric;     /* how to score */
+    uint32_t k;              /* results wanted per query */
+    bool has_threshold;      /* drop results worse than threshold */
+    float threshold;         /* lower bound for DOT, upper bound for L2/L1 */
+    uint32_t n_threads;      /* 1 = calling thread only; 0 = all cores */
+} index_flat_params;
+
+/* Exact top-k of n_queries queries (contiguous, dim each) over rows
+** [0, n_rows) of `rows` (row-major, stride dim). For query q, writes up to
+** k hits best-first into out_hits[q*k ...] and their count into
+** out_n[q]. Several queries are scored in blocks so the matrix is read
+** once per block. Returns false only when scratch memory could not be had. */
+bool index_flat_search(const index_kernels *kern, const index_flat_params *p, const float *queries,
+                       size_t n_queries, const float *rows, size_t n_rows, size_t dim,
+                       const index_scan_filter *filter, index_hit *out_hits, uint32_t *out_n);
+
 #endif /* SC_INDEX_H */
