@@ -15,5 +15,6 @@ typedef struct cli_command {
 } cli_command;
 
 int cli_cmd_version(int argc, char **argv);
+int cli_cmd_store_demo(int argc, char **argv);
 
 #endif /* SC_CLI_H */

@@ -11,6 +11,7 @@
 /* ==== Subcommand table ==== */
 
 static const cli_command cli__commands[] = {
+    {"store-demo", "tour the embedded vector store (upsert, index, search)", cli_cmd_store_demo},
     {"version", "print the version", cli_cmd_version},
 };
 
