@@ -116,6 +116,7 @@ void store_coll_free(store_coll *c) {
     free(c->ids);
     free(c->live);
     free(c->free_slots);
+    free(c->vers);
     free(c->map);
     for (size_t i = 0; i < c->n_indexes; i++) pindex_free(c->indexes[i]);
     free(c->indexes);
@@ -131,10 +132,13 @@ static const char *store__schema =
     " config TEXT NOT NULL);"
     /* A rowid table: rows of a few KB fit in its leaves, while a WITHOUT ROWID
     ** (index b-tree) spills anything over ~1 KB to a whole overflow page. */
+    /* slot: the point's durable slot number (ANN indexes refer to rows by
+    ** slot); ver: sequence number of the write that stored its vectors. */
     "CREATE TABLE IF NOT EXISTS points(rid INTEGER PRIMARY KEY, coll INTEGER NOT NULL, pid BLOB NOT NULL,"
-    " payload TEXT, vectors BLOB);"
+    " slot INTEGER NOT NULL, ver INTEGER NOT NULL, payload TEXT, vectors BLOB);"
     "CREATE UNIQUE INDEX IF NOT EXISTS points_id ON points(coll, pid);"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('format_version', '1');";
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('format_version', '1');"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('seq', '0');";
 
 /* Parse a collection config JSON into c (vectors and payload index defs). */
 static sc_status store__parse_config(store_coll *c, const char *text) {
@@ -202,51 +206,59 @@ done:
 static sc_status store__load_points(sc_db *db, store_coll *c) {
     sqlite3_stmt *st = NULL;
     sc_status rc = SC_OK;
-    sqlite3_int64 count = 0;
-    if (sqlite3_prepare_v2(db->sql, "SELECT count(*) FROM points WHERE coll=?", -1, &st, NULL) != SQLITE_OK)
+    sqlite3_int64 count = 0, max_slot = -1;
+    if (sqlite3_prepare_v2(db->sql, "SELECT count(*), max(slot) FROM points WHERE coll=?", -1, &st, NULL) != SQLITE_OK)
         return store_fail_sql(db, "counting points");
     sqlite3_bind_int64(st, 1, c->db_id);
-    if (sqlite3_step(st) == SQLITE_ROW) count = sqlite3_column_int64(st, 0);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        count = sqlite3_column_int64(st, 0);
+        if (sqlite3_column_type(st, 1) != SQLITE_NULL) max_slot = sqlite3_column_int64(st, 1);
+    }
     sqlite3_finalize(st);
-    if (count > (sqlite3_int64)UINT32_MAX - 1)
-        return store_fail(SC_UNSUPPORTED, "collection `%s` has %lld points, more than this build supports",
-                          c->name, (long long)count);
-    if ((rc = store_coll_reserve(c, (uint32_t)count + 16)) != SC_OK) return rc;
-    if (sqlite3_prepare_v2(db->sql, "SELECT pid, payload, vectors FROM points WHERE coll=? ORDER BY rid", -1,
-                           &st, NULL) != SQLITE_OK)
+    if (max_slot >= (sqlite3_int64)UINT32_MAX - 2 || max_slot < -1 || count > max_slot + 1)
+        return store_fail(SC_CORRUPT, "collection `%s`: %lld points with slots up to %lld", c->name, (long long)count,
+                          (long long)max_slot);
+    if ((rc = store_coll_reserve(c, (uint32_t)(max_slot + 1) + 16)) != SC_OK) return rc;
+    if (sqlite3_prepare_v2(db->sql, "SELECT pid, slot, ver, payload, vectors FROM points WHERE coll=? ORDER BY rid",
+                           -1, &st, NULL) != SQLITE_OK)
         return store_fail_sql(db, "loading points");
     sqlite3_bind_int64(st, 1, c->db_id);
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         sc_point_id id;
+        char idbuf[40];
         if (store_id_from_key(sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0), &id) != SC_OK) {
             rc = store_fail(SC_CORRUPT, "collection `%s`: malformed point id key", c->name);
             break;
         }
-        uint32_t slot = store_slot_alloc(c, &id);
-        const char *ptext = (const char *)sqlite3_column_text(st, 1);
+        sqlite3_int64 slot = sqlite3_column_int64(st, 1);
+        if (slot < 0 || slot > max_slot || store_slot_place(c, (uint32_t)slot, &id) != SC_OK) {
+            rc = store_fail(SC_CORRUPT, "collection `%s`, point %s: slot %lld is invalid or taken twice", c->name,
+                            sc_point_id_format(&id, idbuf, sizeof idbuf), (long long)slot);
+            break;
+        }
+        c->vers[slot] = (uint64_t)sqlite3_column_int64(st, 2);
+        const char *ptext = (const char *)sqlite3_column_text(st, 3);
         if (ptext && strcmp(ptext, "{}")) {
             json_error_t jerr;
             json_t *p = json_loads(ptext, 0, &jerr);
-            char idbuf[40];
             if (!p || !json_is_object(p)) {
                 json_decref(p);
                 rc = store_fail(SC_CORRUPT, "collection `%s`, point %s: payload is not a JSON object", c->name,
                                 sc_point_id_format(&id, idbuf, sizeof idbuf));
                 break;
             }
-            store_slot_set_payload(c, slot, p);
+            store_slot_set_payload(c, (uint32_t)slot, p);
         }
         char ebuf[256];
-        if (store_vec_blob_decode(c, sqlite3_column_blob(st, 2), sqlite3_column_bytes(st, 2), slot, ebuf,
+        if (store_vec_blob_decode(c, sqlite3_column_blob(st, 4), sqlite3_column_bytes(st, 4), (uint32_t)slot, ebuf,
                                   sizeof ebuf) != SC_OK) {
-            char idbuf[40];
             rc = store_fail(SC_CORRUPT, "collection `%s`, point %s: %s", c->name,
                             sc_point_id_format(&id, idbuf, sizeof idbuf), ebuf);
             break;
         }
-        if (c->n_slots + 1 >= c->cap && (rc = store_coll_reserve(c, 1024)) != SC_OK) break;
     }
+    store_coll_rebuild_free(c);
     if (rc == SC_OK && step != SQLITE_DONE) rc = store_fail_sql(db, "loading points");
     sqlite3_finalize(st);
     return rc;
@@ -264,6 +276,10 @@ static sc_status store__load(sc_db *db) {
     }
     sqlite3_finalize(st);
     if (rc != SC_OK) return rc;
+    if (sqlite3_prepare_v2(db->sql, "SELECT value FROM meta WHERE key='seq'", -1, &st, NULL) != SQLITE_OK)
+        return store_fail_sql(db, "reading sequence number");
+    if (sqlite3_step(st) == SQLITE_ROW) db->seq = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
     if (sqlite3_prepare_v2(db->sql, "SELECT id, name, config FROM collections ORDER BY name", -1, &st, NULL) !=
         SQLITE_OK)
         return store_fail_sql(db, "listing collections");

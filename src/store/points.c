@@ -30,6 +30,18 @@ static sc_status store__commit(sc_db *db) {
     return SC_OK;
 }
 
+/* Record the write sequence number inside the current transaction. */
+static sc_status store__set_seq(sc_db *db, uint64_t seq) {
+    sqlite3_stmt *st = NULL;
+    sc_status rc = SC_OK;
+    if (sqlite3_prepare_v2(db->sql, "INSERT OR REPLACE INTO meta(key, value) VALUES('seq', ?1)", -1, &st, NULL) !=
+            SQLITE_OK ||
+        (sqlite3_bind_int64(st, 1, (sqlite3_int64)seq), sqlite3_step(st)) != SQLITE_DONE)
+        rc = store_fail_sql(db, "writing sequence number");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static void store__rollback(sc_db *db) {
     if (!sqlite3_get_autocommit(db->sql)) sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -99,8 +111,8 @@ static sc_status store__prepare_point(store_coll *c, const sc_point_in *pt, size
 }
 
 /* INSERT OR REPLACE one point row. */
-static sc_status store__write_point(sc_db *db, sqlite3_stmt *st, store_coll *c, const sc_point_id *id,
-                                    const float *const *vecs, const json_t *payload, util_buf *blob) {
+static sc_status store__write_point(sc_db *db, sqlite3_stmt *st, store_coll *c, const sc_point_id *id, uint32_t slot,
+                                    uint64_t ver, const float *const *vecs, const json_t *payload, util_buf *blob) {
     uint8_t key[STORE_ID_KEY_SIZE];
     store_id_key(id, key);
     blob->len = 0;
@@ -111,8 +123,10 @@ static sc_status store__write_point(sc_db *db, sqlite3_stmt *st, store_coll *c, 
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, c->db_id);
     sqlite3_bind_blob(st, 2, key, sizeof key, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, ptext ? ptext : "{}", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(st, 4, blob->data, (int)blob->len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, slot);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)ver);
+    sqlite3_bind_text(st, 5, ptext ? ptext : "{}", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 6, blob->data, (int)blob->len, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail_sql(db, "writing point");
     free(ptext);
     return rc;
@@ -146,6 +160,8 @@ sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *point
     float *arena = NULL;
     sqlite3_stmt *st = NULL;
     util_buf blob = {0};
+    uint32_t *slots = NULL, *claimed = NULL;
+    size_t n_claimed = 0;
     if (rc != SC_OK || n == 0) goto done;
     if (n > UINT32_MAX / 2) {
         rc = store_fail(SC_INVALID, "batch of %zu points is too large", n);
@@ -173,30 +189,49 @@ sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *point
             if (pp[i].vecs[v] && c->vecs[v].distance == SC_DISTANCE_COSINE) arena_off += c->vecs[v].dim;
     }
     if ((rc = store_coll_reserve(c, (uint32_t)n)) != SC_OK) goto done;
+    /* Slots: existing points keep theirs; new ids claim one (undone on failure). */
+    if (!(slots = malloc(sizeof *slots * n)) || !(claimed = malloc(sizeof *claimed * n))) {
+        rc = store_fail(SC_NOMEM, "out of memory preparing %zu points", n);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        slots[i] = store_map_find(c, &points[i].id);
+        if (slots[i] == STORE_NO_SLOT) slots[i] = claimed[n_claimed++] = store_slot_claim(c, &points[i].id);
+    }
+    uint64_t ver = db->seq + 1;
     /* (2) write */
     if ((rc = store__begin(db)) != SC_OK) goto done;
-    if (sqlite3_prepare_v2(db->sql, "INSERT OR REPLACE INTO points(coll, pid, payload, vectors) VALUES(?1,?2,?3,?4)",
+    if ((rc = store__set_seq(db, ver)) != SC_OK) goto done;
+    if (sqlite3_prepare_v2(db->sql,
+                           "INSERT OR REPLACE INTO points(coll, pid, slot, ver, payload, vectors) VALUES(?1,?2,?3,?4,?5,?6)",
                            -1, &st, NULL) != SQLITE_OK) {
         rc = store_fail_sql(db, "preparing upsert");
         goto done;
     }
     for (size_t i = 0; i < n; i++)
-        if ((rc = store__write_point(db, st, c, &points[i].id, pp[i].vecs, pp[i].payload, &blob)) != SC_OK) goto done;
+        if ((rc = store__write_point(db, st, c, &points[i].id, slots[i], ver, pp[i].vecs, pp[i].payload, &blob)) !=
+            SC_OK)
+            goto done;
     sqlite3_finalize(st);
     st = NULL;
     if ((rc = store__commit(db)) != SC_OK) goto done;
     /* (3) apply: cannot fail */
+    db->seq = ver;
+    for (size_t i = 0; i < n_claimed; i++) store_slot_activate(c, claimed[i]);
+    n_claimed = 0;
     for (size_t i = 0; i < n; i++) {
-        uint32_t slot = store_map_find(c, &points[i].id);
-        if (slot == STORE_NO_SLOT) slot = store_slot_alloc(c, &points[i].id);
-        store_slot_set_payload(c, slot, pp[i].payload);
+        store_slot_set_payload(c, slots[i], pp[i].payload);
         pp[i].payload = NULL;
-        store__apply_vectors(c, slot, pp[i].vecs);
+        store__apply_vectors(c, slots[i], pp[i].vecs);
+        c->vers[slots[i]] = ver;
     }
 done:
     if (st) sqlite3_finalize(st);
     if (rc != SC_OK) store__rollback(db);
+    while (n_claimed > 0) store_slot_unclaim(c, claimed[--n_claimed]);
     pthread_rwlock_unlock(&db->lock);
+    free(slots);
+    free(claimed);
     if (pp)
         for (size_t i = 0; i < n; i++) json_decref(pp[i].payload);
     free(pp);

@@ -156,6 +156,7 @@ sc_status store_coll_reserve(store_coll *c, uint32_t extra) {
         size_t old = c->cap, nw = (size_t)cap;
         if (!store__grow((void **)&c->ids, sizeof *c->ids, old, nw) ||
             !store__grow((void **)&c->payloads, sizeof *c->payloads, old, nw) ||
+            !store__grow((void **)&c->vers, sizeof *c->vers, old, nw) ||
             !store__grow((void **)&c->live, sizeof(uint64_t), old / 64, nw / 64) ||
             !store__grow((void **)&c->free_slots, sizeof(uint32_t), old, nw))
             return store_fail(SC_NOMEM, "out of memory growing collection `%s` to %zu points", c->name, nw);
@@ -184,15 +185,41 @@ sc_status store_coll_reserve(store_coll *c, uint32_t extra) {
     return SC_OK;
 }
 
-uint32_t store_slot_alloc(store_coll *c, const sc_point_id *id) {
+uint32_t store_slot_claim(store_coll *c, const sc_point_id *id) {
     uint32_t slot = c->n_free ? c->free_slots[--c->n_free] : c->n_slots++;
     sc_assert(slot < c->cap);
     c->ids[slot] = *id;
     c->payloads[slot] = NULL;
-    store_bit_set(c->live, slot);
-    c->n_live++;
     store__map_insert(c, slot);
     return slot;
+}
+
+void store_slot_unclaim(store_coll *c, uint32_t slot) {
+    store__map_remove(c, slot);
+    if (slot + 1 == c->n_slots) c->n_slots--;
+    else c->free_slots[c->n_free++] = slot;
+}
+
+void store_slot_activate(store_coll *c, uint32_t slot) {
+    store_bit_set(c->live, slot);
+    c->n_live++;
+}
+
+sc_status store_slot_place(store_coll *c, uint32_t slot, const sc_point_id *id) {
+    if (slot >= c->cap || store_bit_get(c->live, slot) || store_map_find(c, id) != STORE_NO_SLOT)
+        return SC_CORRUPT;
+    c->ids[slot] = *id;
+    c->payloads[slot] = NULL;
+    store__map_insert(c, slot);
+    store_slot_activate(c, slot);
+    if (slot >= c->n_slots) c->n_slots = slot + 1;
+    return SC_OK;
+}
+
+void store_coll_rebuild_free(store_coll *c) {
+    c->n_free = 0;
+    for (uint32_t s = c->n_slots; s-- > 0;)
+        if (!store_bit_get(c->live, s)) c->free_slots[c->n_free++] = s;
 }
 
 void store_slot_release(store_coll *c, uint32_t slot) {

@@ -57,6 +57,7 @@ typedef struct store_coll {
     json_t **payloads;         /* parsed payload per slot (NULL = {} or free) */
     uint64_t *live;            /* bitset: slot holds a point */
     uint64_t n_live;           /* number of live points */
+    uint64_t *vers;            /* per slot: store sequence number of the write that set its vectors */
     uint32_t *free_slots;      /* stack of reusable slots */
     uint32_t n_free;           /* entries in free_slots */
     uint32_t *map;             /* open-addressing id -> slot table (STORE_NO_SLOT = empty) */
@@ -73,6 +74,7 @@ struct sc_db {
     sqlite3 *sql;              /* connection to store.db */
     pthread_rwlock_t lock;     /* readers share, writers exclude */
     pthread_mutex_t sql_mu;    /* serialises use of the SQLite connection */
+    uint64_t seq;              /* last write sequence number (meta 'seq'); stamps points.ver */
     store_coll **colls;        /* open collections */
     size_t n_colls;            /* entries in colls */
 };
@@ -105,8 +107,17 @@ uint32_t store_map_find(const store_coll *c, const sc_point_id *id);
 /* Make room for `extra` more slots in every per-slot array and the map, so
 ** that applying a committed write cannot fail for memory. */
 sc_status store_coll_reserve(store_coll *c, uint32_t extra);
-/* Place a new point in a free slot (capacity reserved); returns the slot. */
-uint32_t store_slot_alloc(store_coll *c, const sc_point_id *id);
+/* Reserve a slot for a new id: taken from the free list or the end, entered
+** in the id table, not yet live. Undo with store_slot_unclaim (in reverse
+** order of claims) or make live with store_slot_activate. */
+uint32_t store_slot_claim(store_coll *c, const sc_point_id *id);
+void store_slot_unclaim(store_coll *c, uint32_t slot);
+void store_slot_activate(store_coll *c, uint32_t slot);
+/* Put a loaded point at its durable slot (capacity reserved). SC_CORRUPT if
+** the slot is taken. */
+sc_status store_slot_place(store_coll *c, uint32_t slot, const sc_point_id *id);
+/* After loading: every unused slot below n_slots goes on the free list. */
+void store_coll_rebuild_free(store_coll *c);
 /* Remove a live point from memory (indexes, map, bitsets). */
 void store_slot_release(store_coll *c, uint32_t slot);
 /* Replace the payload of a live slot (takes ownership of p), updating indexes. */

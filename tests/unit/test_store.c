@@ -560,6 +560,74 @@ static void test_corrupt_vector_blob_is_reported(void **state) {
     assert_int_equal(sc_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
 }
 
+/* SQLite fails mid-batch (a trigger injects the error): memory and disk
+** must stay exactly as they were, and the store must keep working. */
+static void test_failed_write_leaves_store_unchanged(void **state) {
+    fx *f = *state;
+    make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
+    tu_rng rng = {5};
+    put_points(f->db, "c", 0, 10, 4, &rng, NULL);
+    sc_db_close(f->db);
+    f->db = NULL;
+    char p[512];
+    snprintf(p, sizeof p, "%s/store.db", f->dir);
+    sqlite3 *s = NULL;
+    assert_int_equal(sqlite3_open(p, &s), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(s,
+                                  "CREATE TRIGGER poison BEFORE INSERT ON points WHEN NEW.payload LIKE '%poison%' "
+                                  "BEGIN SELECT RAISE(ABORT, 'injected insert failure'); END;"
+                                  "CREATE TRIGGER guard BEFORE DELETE ON points WHEN OLD.payload LIKE '%\"n\":2,%' "
+                                  "BEGIN SELECT RAISE(ABORT, 'injected delete failure'); END;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(s);
+    fx_reopen(f);
+    float v[6][4] = {{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {4, 4, 4, 4}, {5, 5, 5, 5}, {6, 6, 6, 6}};
+    sc_vector_in vin[6];
+    sc_point_in pts[6];
+    for (int i = 0; i < 6; i++) {
+        vin[i] = (sc_vector_in){"", v[i], 4};
+        pts[i] = (sc_point_in){sc_point_id_num(100 + (uint64_t)i), &vin[i], 1, "{\"fresh\": true}"};
+    }
+    pts[4].id = sc_point_id_num(3); /* an update of an existing point */
+    pts[5].payload_json = "{\"poison\": 1}";
+    for (int attempt = 0; attempt < 2; attempt++) {
+        assert_int_not_equal(sc_points_upsert(f->db, "c", pts, 6), SC_OK);
+        assert_msg_has(f->db, "injected insert failure");
+        assert_int_equal(count(f->db, "c", NULL), 10);
+        assert_int_equal(count(f->db, "c", "{\"must\": {\"key\": \"fresh\", \"match\": {\"value\": true}}}"), 0);
+        sc_point_id id3 = sc_point_id_num(3), id100 = sc_point_id_num(100);
+        sc_with w = {.payload = true};
+        sc_record_list *l = NULL;
+        assert_int_equal(sc_points_get(f->db, "c", &id100, 1, &w, &l), SC_OK);
+        assert_int_equal(l->n, 0);
+        sc_record_list_free(l);
+        assert_int_equal(sc_points_get(f->db, "c", &id3, 1, &w, &l), SC_OK);
+        assert_non_null(strstr(l->items[0].payload_json, "\"n\":3"));
+        sc_record_list_free(l);
+    }
+    /* deletes: a failure on the second id keeps the first */
+    sc_point_id del[2] = {sc_point_id_num(1), sc_point_id_num(2)};
+    uint64_t nd = 99;
+    assert_int_not_equal(sc_points_delete(f->db, "c", del, 2, &nd), SC_OK);
+    assert_msg_has(f->db, "injected delete failure");
+    assert_int_equal(nd, 0);
+    assert_int_equal(count(f->db, "c", NULL), 10);
+    /* the same batch without the poisoned point goes through */
+    assert_int_equal(sc_points_upsert(f->db, "c", pts, 5), SC_OK);
+    assert_int_equal(count(f->db, "c", NULL), 14);
+    assert_int_equal(sc_points_delete(f->db, "c", del, 1, &nd), SC_OK);
+    fx_reopen(f);
+    assert_int_equal(count(f->db, "c", NULL), 13);
+    assert_int_equal(count(f->db, "c", "{\"must\": {\"key\": \"fresh\", \"match\": {\"value\": true}}}"), 5);
+    float q[4] = {6, 6, 6, 6};
+    sc_search_request req = {.query = q, .dim = 4, .limit = 1};
+    sc_record_list *l = NULL;
+    assert_int_equal(sc_points_search(f->db, "c", &req, &l), SC_OK);
+    assert_int_equal(l->n, 1);
+    sc_record_list_free(l);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_collections, fx_setup, fx_teardown),
@@ -570,6 +638,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_scroll_and_count, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_search_matches_reference, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_search_ties_and_options, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_write_leaves_store_unchanged, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_second_process_is_refused, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_vector_blob_is_reported, fx_setup, fx_teardown),
     };
