@@ -12,6 +12,8 @@
 
 static const cli_command cli__commands[] = {
     {"version", "print the version", cli_cmd_version},
+    {"parse", "extract entities from source files (JSON Lines with --json)", cli_cmd_parse},
+    {"pairs", "write doc-comment/code training pairs as JSON Lines", cli_cmd_pairs},
 };
 
 static void cli__usage(FILE *f) {
