@@ -101,7 +101,7 @@ size_t quant_bytes_per_vector(quant_mode mode, uint32_t dim) {
 }
 
 quant_params quant_params_default(quant_mode mode) {
-    quant_params p = {mode, QUANT_RANGE_PER_DIM, 0.99f, 20000};
+    quant_params p = {mode, QUANT_RANGE_PER_DIM, 0.999f, 20000};
     return p;
 }
 

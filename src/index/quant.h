@@ -5,7 +5,7 @@
 **
 ** Modes:
 **   INT8   - one byte per dimension: x ~ lo[d] + scale[d] * code[d], where the
-**            range [lo, hi] is a quantile range (default central 99 %) of the
+**            range [lo, hi] is a quantile range (default central 99.9 %) of the
 **            training sample, per dimension or global. Queries are quantized
 **            to int8 on the fly, so the inner loop is an u8 x s8 dot product
 **            (AVX-512 VNNI vpdpbusd where the CPU has it). Metrics DOT and L2
@@ -43,11 +43,13 @@ typedef enum quant_range {
 typedef struct quant_params {
     quant_mode mode;    /* INT8 or BINARY */
     quant_range range;  /* INT8: per-dimension or global clipping range */
-    float quantile;     /* INT8: central mass kept in [lo, hi], e.g. 0.99; 1 = min/max */
+    float quantile;     /* INT8: central mass kept in [lo, hi], e.g. 0.999; 1 = min/max */
     uint32_t max_train; /* rows sampled for training (0 = 20,000) */
 } quant_params;
 
-/* Defaults for a mode: per-dimension range, quantile 0.99, 20,000 samples. */
+/* Defaults for a mode: per-dimension range, quantile 0.999, 20,000 samples.
+** (0.99 clipped whole clusters of clustered data: recall@10 0.91 instead of
+** 0.995 with 2x oversampling in test_quant.) */
 quant_params quant_params_default(quant_mode mode);
 
 /* Train on n vectors (vecs[i] has dim floats; the caller samples). On SC_OK
