@@ -859,7 +859,7 @@ static sc_status filter__compile_has_id(filter__ctx *x, const json_t *v, filter_
         filter__pop(x, o2);
         if (rc != SC_OK) goto done;
     }
-    qsort(c->ids, c->n_ids, sizeof *c->ids, filter__id_qcmp);
+    if (c->n_ids > 1) qsort(c->ids, c->n_ids, sizeof *c->ids, filter__id_qcmp);
     size_t w = 0;
     for (size_t i = 0; i < c->n_ids; i++)
         if (w == 0 || sc_point_id_cmp(&c->ids[w - 1], &c->ids[i]) != 0) c->ids[w++] = c->ids[i];
@@ -1049,7 +1049,7 @@ sc_status filter_compile_text(const char *text, store_filter **out, sc_err *err)
     while (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r') i++;
     if (text[i] == '\0') return SC_OK;
     json_error_t je;
-    json_t *j = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+    json_t *j = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     if (!j)
         return sc_err_set(err, SC_INVALID, "filter: invalid JSON at line %d column %d: %s", je.line, je.column,
                           je.text);

@@ -369,7 +369,7 @@ static sc_status pindex__sort(store_pindex *ix) {
         }
     }
     free(slots);
-    qsort(p, k, sizeof *p, ix->type == SC_FIELD_TYPE_INTEGER ? pindex__pair_cmp_i : pindex__pair_cmp_d);
+    if (k > 1) qsort(p, k, sizeof *p, ix->type == SC_FIELD_TYPE_INTEGER ? pindex__pair_cmp_i : pindex__pair_cmp_d);
     free(ix->sorted);
     ix->sorted = p;
     ix->n_sorted = k;
