@@ -7,7 +7,7 @@
 ** parsed, so filter_match only compares. Every error names the path inside
 ** the filter ("filter.must[1].range.gt") and the offending value.
 **
-** Semantics (Qdrant's, documented in docs/ARCHITECTURE.md):
+** Semantics (Qdrant's, from its filtering docs and condition checker):
 ** - a field condition holds when any value found at its key satisfies it;
 **   arrays at the end of the key are expanded one level;
 ** - `except` needs a non-null value outside the list (a missing key fails);
