@@ -166,8 +166,9 @@ static bool filter__parse_datetime(const char *s, size_t len, int64_t *out) {
                 int sign = s[i] == '-' ? -1 : 1, oh, om = 0;
                 i++;
                 if (!filter__digits(s, len, &i, 2, &oh)) return false;
-                if (i < len && s[i] == ':') i++;
-                if (i < len && !filter__digits(s, len, &i, 2, &om)) return false;
+                bool colon = i < len && s[i] == ':';
+                if (colon) i++;
+                if ((colon || i < len) && !filter__digits(s, len, &i, 2, &om)) return false;
                 if (oh > 23 || om > 59) return false;
                 offset_s = sign * (oh * 3600 + om * 60);
             } else {
@@ -924,6 +925,10 @@ static sc_status filter__compile_cond(filter__ctx *x, const json_t *j, filter_co
     const char *name;
     const json_t *v;
     json_object_foreach((json_t *)j, name, v) {
+        if (!strcmp(name, "is_empty") || !strcmp(name, "is_null") || !strcmp(name, "has_id") ||
+            !strcmp(name, "nested") || !strcmp(name, "has_vector"))
+            return sc_err_set(x->err, SC_INVALID, "%s: a \"%s\" condition must be the only member of its object",
+                              x->where, name);
         if (!filter__is_clause(name))
             return sc_err_set(x->err, SC_INVALID,
                               "%s: unknown condition member \"%.40s\" (expected a field condition with key, "

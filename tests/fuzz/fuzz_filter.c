@@ -94,14 +94,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         json_decref(j);
         return 0;
     }
+    /* The input as a payload too: index it at a spare slot, plan, unindex. */
+    uint64_t before[FUZZ_N_IXS];
+    for (size_t i = 0; i < FUZZ_N_IXS; i++) {
+        before[i] = pindex_n_points(fuzz__ix[i]);
+        if (pindex_add(fuzz__ix[i], 1000, j) != SC_OK) __builtin_trap();
+    }
     store_filter *f = NULL;
     sc_err_clear(&err);
     sc_status rc = filter_compile(j, &f, &err);
     if (rc == SC_OK) {
         fuzz__filter(f);
+        sc_point_id id = sc_point_id_num(1000);
+        bool m = filter_match(f, &id, j);
+        roaring_bitmap_add(fuzz__all, 1000);
+        roaring_bitmap_t *bm = NULL;
+        bool exact = false;
+        if (filter_plan(f, fuzz__ix, FUZZ_N_IXS, fuzz__all, &bm, &exact) == SC_OK) {
+            bool in = !bm || roaring_bitmap_contains(bm, 1000);
+            if ((m && !in) || (exact && m != in)) __builtin_trap();
+            if (bm) roaring_bitmap_free(bm);
+        }
+        roaring_bitmap_remove(fuzz__all, 1000);
         filter_free(f);
     } else if (f || err.msg[0] == '\0' || (rc != SC_INVALID && rc != SC_UNSUPPORTED && rc != SC_NOMEM)) {
         __builtin_trap(); /* failures give no filter and a message */
+    }
+    for (size_t i = 0; i < FUZZ_N_IXS; i++) {
+        pindex_remove(fuzz__ix[i], 1000, j);
+        if (pindex_n_points(fuzz__ix[i]) != before[i]) __builtin_trap();
     }
     json_decref(j);
     /* The text entry point must agree with the json_t one. */

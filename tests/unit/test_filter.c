@@ -172,6 +172,8 @@ static void test_range(void **state) {
     REJECTS(day, "{\"t\":\"2020-02-28\"}");
     REJECTS(day, "{\"t\":\"2019-12-31T23:59:59Z\"}");
     REJECTS(day, "{\"t\":\"2019-02-29\"}"); /* no such day */
+    MATCHES("{\"must\":{\"key\":\"t\",\"range\":{\"lt\":\"2020-01-01T05:00+05\"}}}", "{\"t\":\"2019-12-31T23:59:59z\"}");
+    REJECTS("{\"must\":{\"key\":\"t\",\"range\":{\"lt\":\"2020-01-01T05:00+0500\"}}}", "{\"t\":\"2020-01-01T00:00:00Z\"}");
 }
 
 static void test_values_count(void **state) {
@@ -436,6 +438,10 @@ static void test_invalid(void **state) {
           "filter.min_should.conditions: expected an array", NULL);
     t_bad("{\"min_should\":{\"conditions\":[3],\"min_count\":1}}", SC_INVALID,
           "filter.min_should.conditions[0]: expected a condition object", NULL);
+    t_bad("{\"must\":[{},{\"has_id\":[1],\"must\":[]}]}", SC_INVALID,
+          "filter.must[1]: a \"has_id\" condition must be the only member", NULL);
+    t_bad("{\"must\":{\"key\":\"t\",\"range\":{\"gt\":\"2020-01-01T00:00+05:\"}}}", SC_INVALID,
+          "filter.must.range.gt: expected a number, got \"2020-01-01T00:00+05:\"", "RFC 3339");
     t_bad("{\"min_should\":{\"conditions\":[],\"min_count\":1,\"x\":2}}", SC_INVALID,
           "filter.min_should: unknown member \"x\"", NULL);
 }
