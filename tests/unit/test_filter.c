@@ -5,6 +5,7 @@
 ** filter_plan's candidates contain every match of filter_match (and equal
 ** them when it claims exactness) under add / remove churn.
 */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -605,6 +606,66 @@ static void test_pindex_basic(void **state) {
     roaring_bitmap_free(all);
 }
 
+/* Readers plan concurrently while the sorted range array is stale. */
+typedef struct t_plan_arg {
+    store_pindex *ix;        /* shared index */
+    const store_filter *f;   /* shared filter */
+    const roaring_bitmap_t *all; /* live slots */
+    uint64_t card;           /* cardinality of the last plan */
+    bool ok;                 /* every plan succeeded with the same answer */
+} t_plan_arg;
+
+static void *t_plan_thread(void *arg) {
+    t_plan_arg *a = arg;
+    a->ok = true;
+    for (int i = 0; i < 50; i++) {
+        roaring_bitmap_t *bm = NULL;
+        bool exact = false;
+        if (filter_plan(a->f, &a->ix, 1, a->all, &bm, &exact) != SC_OK || !bm || !exact) a->ok = false;
+        if (bm) {
+            uint64_t c = roaring_bitmap_get_cardinality(bm);
+            if (i && c != a->card) a->ok = false;
+            a->card = c;
+            roaring_bitmap_free(bm);
+        }
+    }
+    return NULL;
+}
+
+static void test_plan_threads(void **state) {
+    (void)state;
+    store_pindex *ix = pindex_new("v", SC_FIELD_TYPE_INTEGER);
+    roaring_bitmap_t *all = roaring_bitmap_create();
+    for (uint32_t s = 0; s < 5000; s++) {
+        json_t *p = json_pack("{s:I}", "v", (json_int_t)(s % 100));
+        assert_int_equal(pindex_add(ix, s, p), SC_OK);
+        json_decref(p);
+        roaring_bitmap_add(all, s);
+    }
+    store_filter *f = NULL;
+    assert_int_equal(filter_compile_text("{\"must\":{\"key\":\"v\",\"range\":{\"gte\":10,\"lt\":20}}}", &f, NULL),
+                     SC_OK);
+    t_plan_arg a[2] = {{ix, f, all, 0, false}, {ix, f, all, 0, false}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&th[i], NULL, t_plan_thread, &a[i]), 0);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 2; i++) {
+        assert_true(a[i].ok);
+        assert_int_equal(a[i].card, 500);
+    }
+    filter_free(f);
+    /* API misuse and odd roots. */
+    sc_err err;
+    sc_err_clear(&err);
+    assert_int_equal(filter_compile(NULL, &f, &err), SC_INVALID);
+    assert_null(f);
+    assert_non_null(strstr(err.msg, "filter: expected a filter object, got nothing"));
+    assert_int_equal(filter_compile(NULL, NULL, NULL), SC_MISUSE);
+    assert_int_equal(filter_plan(NULL, NULL, 0, all, NULL, NULL), SC_MISUSE);
+    pindex_free(ix);
+    roaring_bitmap_free(all);
+}
+
 /* ==== Property test: plan ⊇ match ==== */
 
 static uint64_t t_rng = 0x9e3779b97f4a7c15ULL;
@@ -869,7 +930,7 @@ int main(void) {
         cmocka_unit_test(test_nested_condition), cmocka_unit_test(test_clauses),
         cmocka_unit_test(test_invalid),          cmocka_unit_test(test_unsupported),
         cmocka_unit_test(test_depth),            cmocka_unit_test(test_pindex_basic),
-        cmocka_unit_test(test_plan_property),
+        cmocka_unit_test(test_plan_threads),     cmocka_unit_test(test_plan_property),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
