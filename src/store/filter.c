@@ -713,8 +713,9 @@ static filter_cond *filter__conds_add(filter__conds *l) {
     return c;
 }
 
-/* A filter with a single should list (used to OR the tests of one field
-** condition, and for the is_empty/is_null: false forms). */
+/* An empty filter (matches everything); the compiler fills it, and also
+** builds synthetic ones: OR of the tests of one field condition, and the
+** "is_empty": false / "is_null": false forms. */
 static store_filter *filter__new(void) {
     return calloc(1, sizeof(store_filter));
 }
