@@ -7,7 +7,7 @@
 ** parsed, so filter_match only compares. Every error names the path inside
 ** the filter ("filter.must[1].range.gt") and the offending value.
 **
-** Semantics (Qdrant's, documented in docs/ARCHITECTURE.md):
+** Semantics (Qdrant's, from its filtering docs and condition checker):
 ** - a field condition holds when any value found at its key satisfies it;
 **   arrays at the end of the key are expanded one level;
 ** - `except` needs a non-null value outside the list (a missing key fails);
@@ -166,8 +166,9 @@ static bool filter__parse_datetime(const char *s, size_t len, int64_t *out) {
                 int sign = s[i] == '-' ? -1 : 1, oh, om = 0;
                 i++;
                 if (!filter__digits(s, len, &i, 2, &oh)) return false;
-                if (i < len && s[i] == ':') i++;
-                if (i < len && !filter__digits(s, len, &i, 2, &om)) return false;
+                bool colon = i < len && s[i] == ':';
+                if (colon) i++;
+                if ((colon || i < len) && !filter__digits(s, len, &i, 2, &om)) return false;
                 if (oh > 23 || om > 59) return false;
                 offset_s = sign * (oh * 3600 + om * 60);
             } else {
@@ -712,8 +713,9 @@ static filter_cond *filter__conds_add(filter__conds *l) {
     return c;
 }
 
-/* A filter with a single should list (used to OR the tests of one field
-** condition, and for the is_empty/is_null: false forms). */
+/* An empty filter (matches everything); the compiler fills it, and also
+** builds synthetic ones: OR of the tests of one field condition, and the
+** "is_empty": false / "is_null": false forms. */
 static store_filter *filter__new(void) {
     return calloc(1, sizeof(store_filter));
 }
@@ -859,7 +861,7 @@ static sc_status filter__compile_has_id(filter__ctx *x, const json_t *v, filter_
         filter__pop(x, o2);
         if (rc != SC_OK) goto done;
     }
-    qsort(c->ids, c->n_ids, sizeof *c->ids, filter__id_qcmp);
+    if (c->n_ids > 1) qsort(c->ids, c->n_ids, sizeof *c->ids, filter__id_qcmp);
     size_t w = 0;
     for (size_t i = 0; i < c->n_ids; i++)
         if (w == 0 || sc_point_id_cmp(&c->ids[w - 1], &c->ids[i]) != 0) c->ids[w++] = c->ids[i];
@@ -924,6 +926,10 @@ static sc_status filter__compile_cond(filter__ctx *x, const json_t *j, filter_co
     const char *name;
     const json_t *v;
     json_object_foreach((json_t *)j, name, v) {
+        if (!strcmp(name, "is_empty") || !strcmp(name, "is_null") || !strcmp(name, "has_id") ||
+            !strcmp(name, "nested") || !strcmp(name, "has_vector"))
+            return sc_err_set(x->err, SC_INVALID, "%s: a \"%s\" condition must be the only member of its object",
+                              x->where, name);
         if (!filter__is_clause(name))
             return sc_err_set(x->err, SC_INVALID,
                               "%s: unknown condition member \"%.40s\" (expected a field condition with key, "
@@ -1049,7 +1055,7 @@ sc_status filter_compile_text(const char *text, store_filter **out, sc_err *err)
     while (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r') i++;
     if (text[i] == '\0') return SC_OK;
     json_error_t je;
-    json_t *j = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+    json_t *j = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     if (!j)
         return sc_err_set(err, SC_INVALID, "filter: invalid JSON at line %d column %d: %s", je.line, je.column,
                           je.text);

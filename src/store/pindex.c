@@ -312,7 +312,11 @@ uint64_t pindex_n_points(const store_pindex *ix) {
 
 uint64_t pindex_mem_bytes(const store_pindex *ix) {
     if (!ix) return 0;
+    /* A concurrent reader may be rebuilding sorted (see pindex__range). */
+    pthread_mutex_t *lock = (pthread_mutex_t *)&ix->lock;
+    pthread_mutex_lock(lock);
     uint64_t n = sizeof *ix + ix->map.cap * sizeof(pindex__entry) + ix->n_sorted * sizeof(pindex__pair);
+    pthread_mutex_unlock(lock);
     for (size_t i = 0; i < ix->map.cap; i++)
         if (ix->map.e[i].key) n += ix->map.e[i].len + roaring_bitmap_size_in_bytes(ix->map.e[i].bm);
     n += roaring_bitmap_size_in_bytes(ix->present) + roaring_bitmap_size_in_bytes(ix->other) +
@@ -369,7 +373,7 @@ static sc_status pindex__sort(store_pindex *ix) {
         }
     }
     free(slots);
-    qsort(p, k, sizeof *p, ix->type == SC_FIELD_TYPE_INTEGER ? pindex__pair_cmp_i : pindex__pair_cmp_d);
+    if (k > 1) qsort(p, k, sizeof *p, ix->type == SC_FIELD_TYPE_INTEGER ? pindex__pair_cmp_i : pindex__pair_cmp_d);
     free(ix->sorted);
     ix->sorted = p;
     ix->n_sorted = k;
