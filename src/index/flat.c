@@ -147,13 +147,18 @@ static void index__flat_worker(void *arg, uint32_t ith, uint32_t nth) {
                 const float *s = scores + qi * nb;
                 index_hit *h = heaps + (q0 + qi) * k;
                 uint32_t *hn = &heap_n[q0 + qi];
+                /* Heap entries all passed the floor, so the bar to enter
+                ** is the heap's worst once it is full. Kept in a local:
+                ** nearly every row fails this one compare. */
+                float bar = *hn == k ? h[0].score : job->floor;
                 for (size_t j = 0; j < nb; j++) {
                     float key = s[j];
-                    if (!(key >= job->floor)) continue; /* below threshold, or NaN */
+                    if (!(key >= bar)) continue; /* not good enough, or NaN */
                     index_hit x = {key, (uint32_t)(b0 + j)};
                     if (*hn == k && !index__flat_better(&job->rank, x, h[0])) continue;
                     if (job->accept != NULL && !job->accept(job->state, x.row)) continue;
                     index__flat_offer(&job->rank, h, hn, (uint32_t)k, x);
+                    bar = *hn == k ? h[0].score : job->floor;
                 }
             }
         }
