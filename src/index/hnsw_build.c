@@ -1,0 +1,580 @@
+/*
+** index/hnsw_build: life cycle of the HNSW index (new, free, growth, scratch
+** pool), the linking of one node into the graph (shared by add, batch add
+** and update) and the parallel batch build.
+**
+** DESIGN (threads of add_batch)
+**   Levels and upper-level blocks of every row of the batch are assigned on
+**   the calling thread first, so workers never allocate graph memory. Then
+**   n_threads workers take rows from an atomic cursor and link them. A
+**   worker holds at most one node lock at a time (its own list while it
+**   writes it, or one neighbour's list while it adds a back link), so there
+**   is no lock-order deadlock. A node whose level exceeds the current max
+**   level holds ep_mu for its whole link so the entry point moves only to a
+**   fully linked node. The result depends on thread timing: a
+**   multi-threaded build is not bit-reproducible; n_threads = 1 is.
+*/
+#include "index/hnsw_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ==== Parameters and life cycle ==== */
+
+hnsw_params hnsw_params_default(void) {
+    hnsw_params p = {0};
+    p.metric = INDEX_METRIC_DOT;
+    p.m = 16;
+    p.ef_construct = 200;
+    p.ef = 64;
+    p.seed = 42;
+    p.n_threads = 0;
+    return p;
+}
+
+static index_kernel_fn hnsw__kernel_for(const index_kernels *k, index_metric m) {
+    switch (m) {
+    case INDEX_METRIC_DOT: return k->dot;
+    case INDEX_METRIC_L2: return k->l2sq;
+    case INDEX_METRIC_L1: return k->l1;
+    }
+    return NULL;
+}
+
+static sc_status hnsw__check_params(const hnsw_params *p, sc_err *err) {
+    if (p->metric != INDEX_METRIC_DOT && p->metric != INDEX_METRIC_L2 &&
+        p->metric != INDEX_METRIC_L1)
+        return sc_err_set(err, SC_INVALID, "hnsw: metric %d is not DOT, L2 or L1", (int)p->metric);
+    if (p->dim < 1 || p->dim > 65535)
+        return sc_err_set(err, SC_INVALID, "hnsw: dim %u is outside 1..65535", p->dim);
+    if (p->m < 2 || p->m > 128)
+        return sc_err_set(err, SC_INVALID, "hnsw: m %u is outside 2..128", p->m);
+    if (p->ef_construct < 1 || p->ef_construct > 100000)
+        return sc_err_set(err, SC_INVALID, "hnsw: ef_construct %u is outside 1..100000",
+                          p->ef_construct);
+    return SC_OK;
+}
+
+sc_status hnsw_index_new(const hnsw_params *p, const hnsw_source *src, hnsw_index **out,
+                         sc_err *err) {
+    if (!p || !src || !out) return sc_err_set(err, SC_MISUSE, "hnsw_index_new: NULL argument");
+    sc_status rc = hnsw__check_params(p, err);
+    if (rc != SC_OK) return rc;
+    if (!src->base && !src->row)
+        return sc_err_set(err, SC_INVALID, "hnsw: source has neither base nor row callback");
+    if (src->base && src->stride < p->dim)
+        return sc_err_set(err, SC_INVALID, "hnsw: source stride %zu < dim %u", src->stride, p->dim);
+    hnsw_index *idx = calloc(1, sizeof *idx);
+    if (!idx) return sc_err_set(err, SC_NOMEM, "hnsw: out of memory");
+    idx->p = *p;
+    if (idx->p.ef == 0) idx->p.ef = 64;
+    if (idx->p.n_threads == 0) idx->p.n_threads = util_n_cores();
+    if (!idx->p.kernels) idx->p.kernels = index_kernels_best();
+    idx->kdist = hnsw__kernel_for(idx->p.kernels, p->metric);
+    idx->src = *src;
+    idx->m0 = 2 * p->m;
+    idx->l0_stride = 1 + idx->m0;
+    idx->up_stride = 1 + p->m;
+    idx->ml = 1.0 / log((double)p->m);
+    idx->entry = HNSW_NONE;
+    idx->max_level = -1;
+    pthread_mutex_init(&idx->ep_mu, NULL);
+    pthread_mutex_init(&idx->pool_mu, NULL);
+    *out = idx;
+    return SC_OK;
+}
+
+static void hnsw__scratch_free(hnsw_scratch *s) {
+    if (!s) return;
+    free(s->visited);
+    free(s->cand.a);
+    free(s->res.a);
+    free(s->tmp);
+    free(s->nbuf);
+    free(s->qbuf);
+    free(s);
+}
+
+void hnsw_index_free(hnsw_index *idx) {
+    if (!idx) return;
+    if (idx->upper)
+        for (uint32_t r = 0; r < idx->capacity; r++) free(idx->upper[r]);
+    free(idx->upper);
+    free(idx->l0);
+    free(idx->level);
+    free(idx->flags);
+    free(idx->locks);
+    free(idx->codes);
+    quant_free(idx->q);
+    while (idx->pool) {
+        hnsw_scratch *s = idx->pool;
+        idx->pool = s->next;
+        hnsw__scratch_free(s);
+    }
+    pthread_mutex_destroy(&idx->ep_mu);
+    pthread_mutex_destroy(&idx->pool_mu);
+    free(idx);
+}
+
+void hnsw_index_set_source(hnsw_index *idx, const hnsw_source *src) {
+    if (idx && src) idx->src = *src;
+}
+
+const hnsw_params *hnsw_index_params(const hnsw_index *idx) {
+    return &idx->p;
+}
+
+void hnsw_index_set_ef(hnsw_index *idx, uint32_t ef) {
+    if (idx && ef > 0) idx->p.ef = ef;
+}
+
+hnsw_info hnsw_index_info(const hnsw_index *idx) {
+    hnsw_info in = {0};
+    in.n_live = idx->n_live;
+    in.n_deleted = idx->n_deleted;
+    in.capacity = idx->capacity;
+    in.max_level = idx->max_level < 0 ? 0 : (uint32_t)idx->max_level;
+    uint64_t g = (uint64_t)idx->capacity * (idx->l0_stride * 4u + sizeof(void *) + 2u +
+                                            sizeof(atomic_flag));
+    for (uint32_t r = 0; r < idx->capacity; r++)
+        if (idx->level[r] > 0) g += (uint64_t)idx->level[r] * idx->up_stride * 4u;
+    in.graph_bytes = g;
+    in.code_bytes = idx->codes ? (uint64_t)idx->capacity * idx->code_size : 0;
+    in.bytes_per_vector =
+        idx->n_live ? (double)(in.graph_bytes + in.code_bytes) / (double)idx->n_live : 0.0;
+    return in;
+}
+
+bool hnsw_index_contains(const hnsw_index *idx, uint32_t row) {
+    return row < idx->capacity && idx->level[row] >= 0 && !(idx->flags[row] & HNSW_FLAG_DELETED);
+}
+
+const quant *hnsw_index_quant(const hnsw_index *idx) {
+    return idx->q;
+}
+
+/* ==== Growth ==== */
+
+sc_status hnsw_reserve(hnsw_index *idx, uint32_t n, sc_err *err) {
+    if (n <= idx->capacity) return SC_OK;
+    uint64_t want = (uint64_t)idx->capacity + idx->capacity / 2;
+    if (want < n) want = n;
+    if (want < 64) want = 64;
+    if (want > UINT32_MAX - 1) want = UINT32_MAX - 1;
+    uint32_t nc = (uint32_t)want, oc = idx->capacity;
+    uint32_t *l0 = realloc(idx->l0, (size_t)nc * idx->l0_stride * sizeof *l0);
+    if (!l0) goto nomem;
+    idx->l0 = l0;
+    uint32_t **up = realloc(idx->upper, (size_t)nc * sizeof *up);
+    if (!up) goto nomem;
+    idx->upper = up;
+    int8_t *lv = realloc(idx->level, nc);
+    if (!lv) goto nomem;
+    idx->level = lv;
+    uint8_t *fl = realloc(idx->flags, nc);
+    if (!fl) goto nomem;
+    idx->flags = fl;
+    atomic_flag *lk = realloc(idx->locks, (size_t)nc * sizeof *lk);
+    if (!lk) goto nomem;
+    idx->locks = lk;
+    if (idx->q) {
+        uint8_t *c = realloc(idx->codes, (size_t)nc * idx->code_size);
+        if (!c) goto nomem;
+        idx->codes = c;
+        memset(idx->codes + (size_t)oc * idx->code_size, 0, (size_t)(nc - oc) * idx->code_size);
+    }
+    for (uint32_t r = oc; r < nc; r++) {
+        idx->l0[(size_t)r * idx->l0_stride] = 0;
+        idx->upper[r] = NULL;
+        idx->level[r] = -1;
+        idx->flags[r] = 0;
+        atomic_flag_clear(&idx->locks[r]);
+    }
+    idx->capacity = nc;
+    return SC_OK;
+nomem:
+    /* Arrays that were grown keep their old contents; capacity is unchanged. */
+    return sc_err_set(err, SC_NOMEM, "hnsw: out of memory growing to %u rows", nc);
+}
+
+int hnsw_level_of(const hnsw_index *idx, uint32_t row) {
+    uint64_t h = util_mix64(idx->p.seed ^ util_mix64((uint64_t)row + 0x9e3779b97f4a7c15ull));
+    double u = ((double)(h >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+    double l = -log(u) * idx->ml;
+    return l >= HNSW_MAX_LEVEL ? HNSW_MAX_LEVEL : (int)l;
+}
+
+/* ==== Scratch pool ==== */
+
+hnsw_scratch *hnsw_scratch_get(const hnsw_index *idx) {
+    hnsw_index *mi = (hnsw_index *)idx; /* the pool is interior-mutable */
+    pthread_mutex_lock(&mi->pool_mu);
+    hnsw_scratch *s = mi->pool;
+    if (s) mi->pool = s->next;
+    pthread_mutex_unlock(&mi->pool_mu);
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s) return NULL;
+        s->nbuf = malloc((size_t)idx->l0_stride * sizeof *s->nbuf);
+        if (!s->nbuf) {
+            free(s);
+            return NULL;
+        }
+    }
+    if (s->n_visited < idx->capacity) {
+        free(s->visited);
+        s->visited = calloc(idx->capacity, sizeof *s->visited);
+        s->n_visited = s->visited ? idx->capacity : 0;
+        s->tag = 0;
+        if (!s->visited) {
+            hnsw__scratch_free(s);
+            return NULL;
+        }
+    }
+    size_t qs = idx->q ? quant_query_size(idx->q) : 0;
+    if (qs > s->qbuf_size) {
+        free(s->qbuf);
+        s->qbuf = aligned_alloc(64, (qs + 63) & ~(size_t)63);
+        s->qbuf_size = s->qbuf ? qs : 0;
+        if (!s->qbuf) {
+            hnsw__scratch_free(s);
+            return NULL;
+        }
+    }
+    s->next = NULL;
+    return s;
+}
+
+void hnsw_scratch_put(const hnsw_index *idx, hnsw_scratch *s) {
+    if (!s) return;
+    hnsw_index *mi = (hnsw_index *)idx;
+    pthread_mutex_lock(&mi->pool_mu);
+    s->next = mi->pool;
+    mi->pool = s;
+    pthread_mutex_unlock(&mi->pool_mu);
+}
+
+void hnsw_scratch_new_walk(hnsw_scratch *s) {
+    s->tag++;
+    if (s->tag == 0) { /* wrapped: forget every old tag */
+        memset(s->visited, 0, (size_t)s->n_visited * sizeof *s->visited);
+        s->tag = 1;
+    }
+    s->cand.n = 0;
+    s->res.n = 0;
+}
+
+bool hnsw_scratch_tmp(hnsw_scratch *s, uint32_t n) {
+    if (n <= s->n_tmp) return true;
+    uint32_t nc = n < 256 ? 256 : n + n / 2;
+    hnsw_pair *t = realloc(s->tmp, (size_t)nc * sizeof *t);
+    if (!t) return false;
+    s->tmp = t;
+    s->n_tmp = nc;
+    return true;
+}
+
+/* ==== Heaps ==== */
+
+static bool hnsw__heap_grow(hnsw_heap *h) {
+    if (h->n < h->cap) return true;
+    uint32_t nc = h->cap ? h->cap * 2 : 256;
+    hnsw_pair *a = realloc(h->a, (size_t)nc * sizeof *a);
+    if (!a) return false;
+    h->a = a;
+    h->cap = nc;
+    return true;
+}
+
+bool hnsw_heap_push_min(hnsw_heap *h, float d, uint32_t row) {
+    if (!hnsw__heap_grow(h)) return false;
+    uint32_t i = h->n++;
+    while (i > 0) {
+        uint32_t pa = (i - 1) / 2;
+        if (h->a[pa].d <= d) break;
+        h->a[i] = h->a[pa];
+        i = pa;
+    }
+    h->a[i] = (hnsw_pair){d, row};
+    return true;
+}
+
+hnsw_pair hnsw_heap_pop_min(hnsw_heap *h) {
+    hnsw_pair top = h->a[0], last = h->a[--h->n];
+    uint32_t i = 0, n = h->n;
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && h->a[c + 1].d < h->a[c].d) c++;
+        if (last.d <= h->a[c].d) break;
+        h->a[i] = h->a[c];
+        i = c;
+    }
+    if (n) h->a[i] = last;
+    return top;
+}
+
+/* Max-heap order: larger d first; among equal d, larger row first, so the
+** pair evicted on a tie is deterministic. */
+static inline bool hnsw__above(hnsw_pair a, hnsw_pair b) {
+    return a.d > b.d || (a.d == b.d && a.row > b.row);
+}
+
+bool hnsw_heap_push_max(hnsw_heap *h, float d, uint32_t row) {
+    if (!hnsw__heap_grow(h)) return false;
+    hnsw_pair x = {d, row};
+    uint32_t i = h->n++;
+    while (i > 0) {
+        uint32_t pa = (i - 1) / 2;
+        if (!hnsw__above(x, h->a[pa])) break;
+        h->a[i] = h->a[pa];
+        i = pa;
+    }
+    h->a[i] = x;
+    return true;
+}
+
+hnsw_pair hnsw_heap_pop_max(hnsw_heap *h) {
+    hnsw_pair top = h->a[0], last = h->a[--h->n];
+    uint32_t i = 0, n = h->n;
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && hnsw__above(h->a[c + 1], h->a[c])) c++;
+        if (!hnsw__above(h->a[c], last)) break;
+        h->a[i] = h->a[c];
+        i = c;
+    }
+    if (n) h->a[i] = last;
+    return top;
+}
+
+static int hnsw__pair_cmp(const void *pa, const void *pb) {
+    const hnsw_pair *a = pa, *b = pb;
+    if (a->d < b->d) return -1;
+    if (a->d > b->d) return 1;
+    return (a->row > b->row) - (a->row < b->row);
+}
+
+void hnsw_pairs_sort(hnsw_pair *a, uint32_t n) {
+    /* Insertion sort for the short lists of linking, qsort beyond. */
+    if (n > 32) {
+        qsort(a, n, sizeof *a, hnsw__pair_cmp);
+        return;
+    }
+    for (uint32_t i = 1; i < n; i++) {
+        hnsw_pair x = a[i];
+        uint32_t j = i;
+        while (j > 0 && hnsw__pair_cmp(&a[j - 1], &x) > 0) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = x;
+    }
+}
+
+/* ==== Linking ==== */
+
+uint32_t hnsw_select(const hnsw_index *idx, hnsw_pair *cand, uint32_t n, uint32_t max_n,
+                     uint32_t *out) {
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n && k < max_n; i++) {
+        const float *vc = hnsw_vec(idx, cand[i].row);
+        bool keep = true;
+        /* Keep c only if it is closer to the base than to every kept one:
+        ** the kept set then points in diverse directions. */
+        for (uint32_t j = 0; j < k; j++) {
+            if (hnsw_dist(idx, vc, out[j]) < cand[i].d) {
+                keep = false;
+                break;
+            }
+        }
+        if (keep) out[k++] = cand[i].row;
+    }
+    return k;
+}
+
+/* Add `row` to nb's list at level lc, pruning with the heuristic when full. */
+static void hnsw__link_back(hnsw_index *idx, uint32_t nb, uint32_t row, int lc) {
+    hnsw_pair pairs[2 * 128 + 1];
+    uint32_t keep[2 * 128 + 1];
+    hnsw_lock(idx, nb);
+    uint32_t *list = hnsw_list(idx, nb, lc);
+    uint32_t cnt = list[0], maxn = hnsw_max_nb(idx, lc);
+    for (uint32_t i = 0; i < cnt; i++)
+        if (list[1 + i] == row) {
+            hnsw_unlock(idx, nb);
+            return;
+        }
+    if (cnt < maxn) {
+        list[1 + cnt] = row;
+        list[0] = cnt + 1;
+    } else {
+        const float *vb = hnsw_vec(idx, nb);
+        for (uint32_t i = 0; i < cnt; i++) pairs[i] = (hnsw_pair){hnsw_dist(idx, vb, list[1 + i]), list[1 + i]};
+        pairs[cnt] = (hnsw_pair){hnsw_dist(idx, vb, row), row};
+        hnsw_pairs_sort(pairs, cnt + 1);
+        uint32_t k = hnsw_select(idx, pairs, cnt + 1, maxn, keep);
+        memcpy(list + 1, keep, (size_t)k * sizeof *keep);
+        list[0] = k;
+    }
+    hnsw_unlock(idx, nb);
+}
+
+sc_status hnsw_link(hnsw_index *idx, uint32_t row, hnsw_scratch *s, bool relink) {
+    const float *q = hnsw_vec(idx, row);
+    int L = idx->level[row];
+    bool hold = false;
+    if (idx->parallel) pthread_mutex_lock(&idx->ep_mu);
+    uint32_t ep = idx->entry;
+    int maxl = idx->max_level;
+    if (ep == HNSW_NONE || (ep == row && !relink)) {
+        idx->entry = row;
+        idx->max_level = L;
+        if (idx->parallel) pthread_mutex_unlock(&idx->ep_mu);
+        return SC_OK;
+    }
+    if (idx->parallel) {
+        if (L > maxl)
+            hold = true; /* keep ep_mu: the entry point moves to us when we are linked */
+        else
+            pthread_mutex_unlock(&idx->ep_mu);
+    }
+    sc_status rc = SC_OK;
+    float dep = hnsw_dist(idx, q, ep);
+    if (maxl > L) ep = hnsw_greedy(idx, q, ep, &dep, maxl, L, s);
+    uint32_t sel[128];
+    for (int lc = L < maxl ? L : maxl; lc >= 0; lc--) {
+        rc = hnsw_search_layer(idx, q, ep, dep, lc, idx->p.ef_construct, row, s);
+        if (rc != SC_OK) break;
+        uint32_t n = s->res.n;
+        if (n == 0) continue;
+        if (!hnsw_scratch_tmp(s, n)) {
+            rc = SC_NOMEM;
+            break;
+        }
+        for (uint32_t i = n; i > 0; i--) s->tmp[i - 1] = hnsw_heap_pop_max(&s->res);
+        ep = s->tmp[0].row;
+        dep = s->tmp[0].d;
+        uint32_t k = hnsw_select(idx, s->tmp, n, idx->p.m, sel);
+        hnsw_lock(idx, row);
+        uint32_t *list = hnsw_list(idx, row, lc);
+        memcpy(list + 1, sel, (size_t)k * sizeof *sel);
+        list[0] = k;
+        hnsw_unlock(idx, row);
+        for (uint32_t i = 0; i < k; i++) hnsw__link_back(idx, sel[i], row, lc);
+    }
+    if (hold) {
+        idx->entry = row;
+        idx->max_level = L;
+        pthread_mutex_unlock(&idx->ep_mu);
+    } else if (!idx->parallel && L > idx->max_level && !relink) {
+        idx->entry = row;
+        idx->max_level = L;
+    }
+    return rc;
+}
+
+/* Give row its level and (empty) upper-level block. */
+static sc_status hnsw__place(hnsw_index *idx, uint32_t row, sc_err *err) {
+    int L = hnsw_level_of(idx, row);
+    if (L > 0) {
+        idx->upper[row] = calloc((size_t)L * idx->up_stride, sizeof(uint32_t));
+        if (!idx->upper[row]) return sc_err_set(err, SC_NOMEM, "hnsw: out of memory at row %u", row);
+    }
+    idx->level[row] = (int8_t)L;
+    idx->flags[row] = 0;
+    idx->l0[(size_t)row * idx->l0_stride] = 0;
+    hnsw_encode_row(idx, row);
+    return SC_OK;
+}
+
+sc_status hnsw_index_add(hnsw_index *idx, uint32_t row, sc_err *err) {
+    return hnsw_index_add_batch(idx, &row, 1, err);
+}
+
+/* Shared state of the batch workers. */
+typedef struct hnsw__batch {
+    hnsw_index *idx;       /* index being built */
+    const uint32_t *rows;  /* rows to link, in order */
+    size_t n;              /* number of rows */
+    atomic_size_t next;    /* next position of rows to take */
+    atomic_int rc;         /* first failure (SC_OK if none) */
+} hnsw__batch;
+
+static void hnsw__batch_worker(void *arg, uint32_t ith, uint32_t nth) {
+    (void)ith;
+    (void)nth;
+    hnsw__batch *b = arg;
+    hnsw_scratch *s = hnsw_scratch_get(b->idx);
+    if (!s) {
+        atomic_store(&b->rc, SC_NOMEM);
+        return;
+    }
+    for (;;) {
+        size_t i = atomic_fetch_add(&b->next, 1);
+        if (i >= b->n) break;
+        sc_status rc = hnsw_link(b->idx, b->rows[i], s, false);
+        if (rc != SC_OK) atomic_store(&b->rc, rc);
+    }
+    hnsw_scratch_put(b->idx, s);
+}
+
+sc_status hnsw_index_add_batch(hnsw_index *idx, const uint32_t *rows, size_t n, sc_err *err) {
+    if (n == 0) return SC_OK;
+    uint32_t maxr = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i] == HNSW_NONE) return sc_err_set(err, SC_INVALID, "hnsw: row %u is reserved", rows[i]);
+        if (rows[i] > maxr) maxr = rows[i];
+    }
+    for (size_t i = 0; i < n; i++)
+        if (rows[i] < idx->capacity && idx->level[rows[i]] >= 0)
+            return sc_err_set(err, SC_EXISTS, "hnsw: row %u is already in the index%s", rows[i],
+                              (idx->flags[rows[i]] & HNSW_FLAG_DELETED) ? " (tombstoned; vacuum first)" : "");
+    sc_status rc = hnsw_reserve(idx, maxr + 1, err);
+    if (rc != SC_OK) return rc;
+    size_t placed = 0;
+    for (; placed < n; placed++) {
+        if (idx->level[rows[placed]] >= 0) {
+            rc = sc_err_set(err, SC_INVALID, "hnsw: row %u appears twice in the batch", rows[placed]);
+            break;
+        }
+        rc = hnsw__place(idx, rows[placed], err);
+        if (rc != SC_OK) break;
+    }
+    if (rc != SC_OK) { /* undo the placement of rows not linked */
+        for (size_t i = 0; i < placed; i++) {
+            free(idx->upper[rows[i]]);
+            idx->upper[rows[i]] = NULL;
+            idx->level[rows[i]] = -1;
+        }
+        return rc;
+    }
+    uint32_t nth = idx->p.n_threads;
+    if (n < 2 * (size_t)nth) nth = 1;
+    hnsw__batch b = {.idx = idx, .rows = rows, .n = n};
+    atomic_init(&b.next, 0);
+    atomic_init(&b.rc, SC_OK);
+    if (nth > 1) {
+        /* Link the first row alone so the workers find an entry point. */
+        if (idx->entry == HNSW_NONE) {
+            hnsw_scratch *s = hnsw_scratch_get(idx);
+            if (!s) return sc_err_set(err, SC_NOMEM, "hnsw: out of memory for scratch");
+            (void)hnsw_link(idx, rows[0], s, false);
+            hnsw_scratch_put(idx, s);
+            atomic_store(&b.next, 1);
+        }
+        idx->parallel = true;
+        util_parallel_run(hnsw__batch_worker, &b, nth);
+        idx->parallel = false;
+    } else {
+        hnsw__batch_worker(&b, 0, 1);
+    }
+    idx->n_live += (uint32_t)n;
+    rc = (sc_status)atomic_load(&b.rc);
+    if (rc != SC_OK)
+        return sc_err_set(err, rc, "hnsw: linking failed (%s); rows are present, graph may be sparser",
+                          sc_status_str(rc));
+    return SC_OK;
+}

@@ -1,0 +1,238 @@
+/*
+** index/hnsw_search: walks of the graph. The beam search used while
+** linking (every present row is a candidate), and the query search, which
+** skips tombstones and rows the caller's filter rejects in its results
+** while still walking through them, optionally scoring with quantized
+** codes and rescoring the best with full-precision vectors.
+**
+** A filtered walk keeps expanding until it holds ef accepted rows whose
+** worst is closer than every unexpanded candidate; for a filter admitting
+** 1 % of rows it visits about ef/1 % rows, which is what gives recall on
+** selective filters (the store's planner uses exact search when the
+** admitted set is small enough for that to be cheaper).
+*/
+#include "index/hnsw_int.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Pointer to row's list at level lc; copied under its lock during a
+** parallel build (the copy lives in s->nbuf). */
+static inline const uint32_t *hnsw__read_list(const hnsw_index *idx, uint32_t row, int lc,
+                                              hnsw_scratch *s) {
+    const uint32_t *list = hnsw_list(idx, row, lc);
+    if (!idx->parallel) return list;
+    hnsw_lock(idx, row);
+    uint32_t cnt = list[0];
+    memcpy(s->nbuf, list, (size_t)(cnt + 1) * sizeof *list);
+    hnsw_unlock(idx, row);
+    return s->nbuf;
+}
+
+uint32_t hnsw_greedy(const hnsw_index *idx, const float *q, uint32_t ep, float *dep, int top,
+                     int bottom, hnsw_scratch *s) {
+    float d = *dep;
+    for (int lc = top; lc > bottom; lc--) {
+        bool changed = true;
+        while (changed) {
+            changed = false;
+            const uint32_t *list = hnsw__read_list(idx, ep, lc, s);
+            uint32_t cnt = list[0];
+            for (uint32_t i = 0; i < cnt; i++) {
+                float dn = hnsw_dist(idx, q, list[1 + i]);
+                if (dn < d) {
+                    d = dn;
+                    ep = list[1 + i];
+                    changed = true;
+                }
+            }
+        }
+    }
+    *dep = d;
+    return ep;
+}
+
+sc_status hnsw_search_layer(const hnsw_index *idx, const float *q, uint32_t ep, float dep, int lc,
+                            uint32_t ef, uint32_t exclude, hnsw_scratch *s) {
+    hnsw_scratch_new_walk(s);
+    uint32_t tag = s->tag;
+    s->visited[ep] = tag;
+    if (!hnsw_heap_push_min(&s->cand, dep, ep)) return SC_NOMEM;
+    if (ep != exclude && !hnsw_heap_push_max(&s->res, dep, ep)) return SC_NOMEM;
+    while (s->cand.n) {
+        hnsw_pair c = hnsw_heap_pop_min(&s->cand);
+        if (s->res.n >= ef && c.d > s->res.a[0].d) break;
+        const uint32_t *list = hnsw__read_list(idx, c.row, lc, s);
+        uint32_t cnt = list[0];
+        for (uint32_t i = 0; i < cnt; i++) __builtin_prefetch(hnsw_vec(idx, list[1 + i]));
+        for (uint32_t i = 0; i < cnt; i++) {
+            uint32_t nb = list[1 + i];
+            if (s->visited[nb] == tag) continue;
+            s->visited[nb] = tag;
+            float d = hnsw_dist(idx, q, nb);
+            if (s->res.n < ef || d < s->res.a[0].d) {
+                if (!hnsw_heap_push_min(&s->cand, d, nb)) return SC_NOMEM;
+                if (nb == exclude) continue;
+                if (!hnsw_heap_push_max(&s->res, d, nb)) return SC_NOMEM;
+                if (s->res.n > ef) (void)hnsw_heap_pop_max(&s->res);
+            }
+        }
+    }
+    return SC_OK;
+}
+
+/* ==== Query search ==== */
+
+/* Distance of the query to row: f32 or quantized code. */
+static inline float hnsw__qdist(const hnsw_index *idx, const float *q, const void *qb, uint32_t row) {
+    if (qb) return quant_distance(idx->q, qb, idx->codes + (size_t)row * idx->code_size);
+    return hnsw_dist(idx, q, row);
+}
+
+static inline void hnsw__prefetch_row(const hnsw_index *idx, const void *qb, uint32_t row) {
+    if (qb)
+        __builtin_prefetch(idx->codes + (size_t)row * idx->code_size);
+    else
+        __builtin_prefetch(hnsw_vec(idx, row));
+}
+
+/* Best-first walk of level 0 keeping the ef best accepted rows in s->res. */
+static sc_status hnsw__walk0(const hnsw_index *idx, const float *q, const void *qb, uint32_t ep,
+                             float dep, uint32_t ef, const index_scan_filter *f, hnsw_scratch *s) {
+    hnsw_scratch_new_walk(s);
+    uint32_t tag = s->tag;
+    const uint8_t *flags = idx->flags;
+    s->visited[ep] = tag;
+    if (!hnsw_heap_push_min(&s->cand, dep, ep)) return SC_NOMEM;
+    bool ok = !(flags[ep] & HNSW_FLAG_DELETED) && (!f || !f->accept || f->accept(f->state, ep));
+    if (ok && !hnsw_heap_push_max(&s->res, dep, ep)) return SC_NOMEM;
+    while (s->cand.n) {
+        hnsw_pair c = hnsw_heap_pop_min(&s->cand);
+        if (s->res.n >= ef && c.d > s->res.a[0].d) break;
+        const uint32_t *list = hnsw_list(idx, c.row, 0);
+        uint32_t cnt = list[0];
+        for (uint32_t i = 0; i < cnt; i++) {
+            uint32_t nb = list[1 + i];
+            if (s->visited[nb] != tag) hnsw__prefetch_row(idx, qb, nb);
+        }
+        for (uint32_t i = 0; i < cnt; i++) {
+            uint32_t nb = list[1 + i];
+            if (s->visited[nb] == tag) continue;
+            s->visited[nb] = tag;
+            float d = hnsw__qdist(idx, q, qb, nb);
+            if (s->res.n < ef || d < s->res.a[0].d) {
+                if (!hnsw_heap_push_min(&s->cand, d, nb)) return SC_NOMEM;
+                if (flags[nb] & HNSW_FLAG_DELETED) continue;
+                if (f && f->accept && !f->accept(f->state, nb)) continue;
+                if (!hnsw_heap_push_max(&s->res, d, nb)) return SC_NOMEM;
+                if (s->res.n > ef) (void)hnsw_heap_pop_max(&s->res);
+            }
+        }
+    }
+    return SC_OK;
+}
+
+/* Greedy descent through the upper levels with f32 or codes (read-only). */
+static uint32_t hnsw__descend(const hnsw_index *idx, const float *q, const void *qb, float *dep) {
+    uint32_t ep = idx->entry;
+    float d = hnsw__qdist(idx, q, qb, ep);
+    for (int lc = idx->max_level; lc > 0; lc--) {
+        bool changed = true;
+        while (changed) {
+            changed = false;
+            const uint32_t *list = hnsw_list(idx, ep, lc);
+            uint32_t cnt = list[0];
+            for (uint32_t i = 0; i < cnt; i++) {
+                float dn = hnsw__qdist(idx, q, qb, list[1 + i]);
+                if (dn < d) {
+                    d = dn;
+                    ep = list[1 + i];
+                    changed = true;
+                }
+            }
+        }
+    }
+    *dep = d;
+    return ep;
+}
+
+/* Internal distance -> score of index.h. */
+static inline float hnsw__score(const hnsw_index *idx, float d) {
+    switch (idx->p.metric) {
+    case INDEX_METRIC_DOT: return -d;
+    case INDEX_METRIC_L2: return sqrtf(d > 0.0f ? d : 0.0f);
+    case INDEX_METRIC_L1: return d;
+    }
+    return d;
+}
+
+sc_status hnsw_index_search(const hnsw_index *idx, const float *query, uint32_t k,
+                            const hnsw_search_opts *opts, index_hit *out_hits, uint32_t *out_n,
+                            sc_err *err) {
+    static const hnsw_search_opts none = {0};
+    if (!opts) opts = &none;
+    if (!idx || !query || !out_hits || !out_n)
+        return sc_err_set(err, SC_MISUSE, "hnsw_index_search: NULL argument");
+    if (opts->use_codes && !idx->q)
+        return sc_err_set(err, SC_INVALID, "hnsw: use_codes set but the index has no quantizer");
+    if (k == 0 || idx->entry == HNSW_NONE || idx->n_live == 0) {
+        *out_n = 0;
+        return SC_OK;
+    }
+    uint32_t ef = opts->ef ? opts->ef : idx->p.ef;
+    uint32_t n_keep = k;
+    if (opts->use_codes) {
+        float os = opts->oversample < 1.0f ? 1.0f : opts->oversample;
+        double nk = ceil((double)k * (double)os);
+        n_keep = nk > 1e6 ? 1000000u : (uint32_t)nk;
+    }
+    if (ef < n_keep) ef = n_keep;
+    hnsw_scratch *s = hnsw_scratch_get(idx);
+    if (!s) return sc_err_set(err, SC_NOMEM, "hnsw: out of memory for search scratch");
+    const void *qb = NULL;
+    if (opts->use_codes) {
+        quant_query_prepare(idx->q, query, s->qbuf);
+        qb = s->qbuf;
+    }
+    float dep;
+    uint32_t ep = hnsw__descend(idx, query, qb, &dep);
+    sc_status rc = hnsw__walk0(idx, query, qb, ep, dep, ef, opts->filter, s);
+    if (rc != SC_OK) {
+        hnsw_scratch_put(idx, s);
+        return sc_err_set(err, rc, "hnsw: out of memory during search");
+    }
+    uint32_t n = s->res.n;
+    if (!hnsw_scratch_tmp(s, n)) {
+        hnsw_scratch_put(idx, s);
+        return sc_err_set(err, SC_NOMEM, "hnsw: out of memory during search");
+    }
+    for (uint32_t i = n; i > 0; i--) s->tmp[i - 1] = hnsw_heap_pop_max(&s->res);
+    if (qb) { /* rescore the n_keep best by codes with the f32 vectors */
+        if (n > n_keep) n = n_keep;
+        for (uint32_t i = 0; i < n; i++) s->tmp[i].d = hnsw_dist(idx, query, s->tmp[i].row);
+        hnsw_pairs_sort(s->tmp, n);
+    }
+    if (n > k) n = k;
+    const index_scan_filter *f = opts->filter;
+    for (uint32_t i = 0; i < n; i++) {
+        out_hits[i].row = s->tmp[i].row;
+        out_hits[i].score = hnsw__score(idx, s->tmp[i].d);
+    }
+    /* Equal scores: order by the caller's tie rule (default row number,
+    ** which the heap order already gives). */
+    if (f && f->tie_cmp) {
+        for (uint32_t i = 1; i < n; i++) {
+            index_hit x = out_hits[i];
+            uint32_t j = i;
+            while (j > 0 && out_hits[j - 1].score == x.score &&
+                   f->tie_cmp(f->state, out_hits[j - 1].row, x.row) > 0) {
+                out_hits[j] = out_hits[j - 1];
+                j--;
+            }
+            out_hits[j] = x;
+        }
+    }
+    *out_n = n;
+    hnsw_scratch_put(idx, s);
+    return SC_OK;
+}
