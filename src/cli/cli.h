@@ -21,5 +21,6 @@ int cli_cmd_pairs(int argc, char **argv); /* semcode pairs PATH: doc/code traini
 int cli_cmd_train(int argc, char **argv); /* semcode train --pairs FILE --out MODEL */
 int cli_cmd_eval(int argc, char **argv);  /* semcode eval: BM25 / model / hybrid retrieval quality */
 int cli_cmd_embed(int argc, char **argv); /* semcode embed: vectors of input lines */
+int cli_cmd_doctor(int argc, char **argv); /* semcode doctor: quality report of stored embeddings */
 
 #endif /* SC_CLI_H */
