@@ -227,10 +227,11 @@ int cli_cmd_embed(int argc, char **argv) {
     ssize_t len;
     while ((len = getline(&line, &lcap, stdin)) > 0) {
         if (line[len - 1] == '\n') line[--len] = 0;
-        /* unescape \n */
+        /* unescape \n and \\ */
         char *w = line;
         for (char *r = line; *r; r++) {
             if (r[0] == '\\' && r[1] == 'n') *w++ = '\n', r++;
+            else if (r[0] == '\\' && r[1] == '\\') *w++ = '\\', r++;
             else *w++ = *r;
         }
         *w = 0;

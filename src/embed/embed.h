@@ -72,6 +72,9 @@ sc_status embed_model_write(const char *path, const embed_config *cfg, const tex
 /* Parse a model image (copied). verify_checksum = 0 lets fuzzers reach the
 ** structural checks. */
 sc_status embed_model_parse(const void *data, size_t size, int verify_checksum, sc_model **out, sc_err *err);
+/* out[0..dim) += f * row[0..dim): scalar reference and AVX2 kernel. */
+void embed_axpy_i8_scalar(float *out, const int8_t *row, float f, uint32_t dim);
+void embed_axpy_i8_avx2(float *out, const int8_t *row, float f, uint32_t dim);
 /* Embed one token stream with a model tower into out[dim] (unit or zero). */
 void embed_model_pool(const sc_model *m, uint32_t tower, const embed_items *items, float *out);
 

@@ -77,16 +77,33 @@ int embed_items_from_tokens(const text_strmap *vocab, const embed_config *cfg, c
 
 /* ==== Inference ==== */
 
+void embed_axpy_i8_scalar(float *out, const int8_t *row, float f, uint32_t dim) {
+    for (uint32_t d = 0; d < dim; d++) out[d] += f * (float)row[d];
+}
+
+typedef void (*embed__axpy_fn)(float *, const int8_t *, float, uint32_t);
+
+/* The best axpy kernel for this CPU (SEMCODE_ISA=scalar forces the reference). */
+static embed__axpy_fn embed__axpy(void) {
+    static embed__axpy_fn fn;
+    if (!fn) {
+        const char *isa = getenv("SEMCODE_ISA");
+        __builtin_cpu_init();
+        int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        fn = (avx2 && !(isa && !strcmp(isa, "scalar"))) ? embed_axpy_i8_avx2 : embed_axpy_i8_scalar;
+    }
+    return fn;
+}
+
 void embed_model_pool(const sc_model *m, uint32_t tower, const embed_items *items, float *out) {
     uint32_t dim = m->cfg.dim;
     memset(out, 0, dim * sizeof *out);
     const int8_t *q = m->q[tower];
     const float *sc = m->scale[tower], *w = m->weight[tower];
+    embed__axpy_fn axpy = embed__axpy();
     for (uint32_t i = 0; i < items->n; i++) {
         uint32_t r = items->v[i].row;
-        float f = items->v[i].coef * w[r] * sc[r];
-        const int8_t *row = q + (size_t)r * dim;
-        for (uint32_t d = 0; d < dim; d++) out[d] += f * (float)row[d];
+        axpy(out, q + (size_t)r * dim, items->v[i].coef * w[r] * sc[r], dim);
     }
     float ss = 0.0f;
     for (uint32_t d = 0; d < dim; d++) ss += out[d] * out[d];
