@@ -34,33 +34,34 @@ static int cli__utf8_len(const unsigned char *s) {
     return 0;
 }
 
-/* Write s as a JSON string (null for NULL); invalid UTF-8 becomes U+FFFD. */
+/* Write s as a JSON string (null for NULL); invalid UTF-8 becomes U+FFFD.
+** Runs of bytes that need no escaping are written with one fwrite. */
 static void cli__json_str(FILE *f, const char *s) {
     if (!s) {
         fputs("null", f);
         return;
     }
-    putc('"', f);
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
+    putc_unlocked('"', f);
+    const unsigned char *p = (const unsigned char *)s, *run = p;
+    for (;;) {
         unsigned c = *p;
-        if (c == '"' || c == '\\') { putc('\\', f); putc((int)c, f); p++; continue; }
-        if (c < 0x20) {
-            switch (c) {
-            case '\n': fputs("\\n", f); break;
-            case '\t': fputs("\\t", f); break;
-            case '\r': fputs("\\r", f); break;
-            default: fprintf(f, "\\u%04x", c);
-            }
-            p++;
-            continue;
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') { p++; continue; }
+        if (c >= 0x80) {
+            int n = cli__utf8_len(p);
+            if (n > 0) { p += n; continue; }
         }
-        int n = cli__utf8_len(p);
-        if (n == 0) { fputs("\\ufffd", f); p++; continue; }
-        fwrite(p, 1, (size_t)n, f);
-        p += n;
+        if (p > run) fwrite(run, 1, (size_t)(p - run), f);
+        if (c == 0) break;
+        if (c == '"' || c == '\\') { putc_unlocked('\\', f); putc_unlocked((int)c, f); }
+        else if (c == '\n') fputs("\\n", f);
+        else if (c == '\t') fputs("\\t", f);
+        else if (c == '\r') fputs("\\r", f);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputs("\\ufffd", f); /* invalid UTF-8 byte */
+        p++;
+        run = p;
     }
-    putc('"', f);
+    putc_unlocked('"', f);
 }
 
 static void cli__json_key(FILE *f, const char *k, const char *v, bool comma) {

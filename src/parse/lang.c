@@ -25,6 +25,26 @@ const TSLanguage *tree_sitter_bash(void);
 
 /* ==== Names ==== */
 
+const char *const parse_field_names[PARSE_F_COUNT] = {
+    "body",
+    "declarator",
+    "default_value",
+    "key",
+    "left",
+    "name",
+    "parameter",
+    "parameters",
+    "pattern",
+    "property",
+    "receiver",
+    "result",
+    "return_type",
+    "returns",
+    "right",
+    "type",
+    "value",
+};
+
 static const char *const parse__lang_names[SC_LANG_COUNT] = {
     "unknown", "python", "javascript", "typescript", "tsx", "go", "java", "c", "cpp", "rust",
     "ruby", "php", "csharp", "bash", "markdown", "yaml", "json", "toml", "text",
