@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TREE=${1:-/usr/lib/python3.11}
 RUNS=${RUNS:-5}
-BIN=build/semcode
+BIN=${BIN:-build/semcode}
 OUT=bench/out/parse
 mkdir -p "$OUT"
 [ -d "$TREE" ] || { echo "parse.sh: no tree at $TREE (apt-get install libpython3.11-stdlib)" >&2; exit 1; }

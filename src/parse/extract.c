@@ -318,8 +318,10 @@ static void parse__decorators_in(parse_ctx *ctx, TSNode n, const char ***decs, u
 static TSNode parse__anchor(parse_ctx *ctx, TSNode n) {
     for (int guard = 0; guard < 4; guard++) {
         TSNode p = ts_node_parent(n);
-        if (ts_node_is_null(p) || parse__role(ctx, p) != PARSE_ROLE_WRAPPER) break;
+        if (ts_node_is_null(p)) break;
         const char *t = ts_node_type(p);
+        uint8_t prole = parse__role(ctx, p);
+        if (prole != PARSE_ROLE_WRAPPER && !(prole == PARSE_ROLE_MAYBE && !strcmp(t, "declaration"))) break;
         bool always = !strcmp(t, "decorated_definition") || !strcmp(t, "export_statement") ||
                       !strcmp(t, "template_declaration") || !strcmp(t, "ambient_declaration");
         if (!always && ts_node_named_child_count(p) > 2) break;
@@ -359,6 +361,14 @@ static bool parse__maybe(parse_ctx *ctx, TSNode node, TSNode *fn, TSNode *name, 
         else if (parse__is(ty, "interface_type")) *kind = SC_ENTITY_KIND_INTERFACE;
         else return false;
         *name = parse__field(ctx, node, PARSE_F_NAME);
+        return true;
+    } else if (!strcmp(t, "declaration") || !strcmp(t, "field_declaration")) { /* C/C++ prototypes */
+        TSNode fdecl = {0};
+        TSNode core = parse__declarator_core(ctx, parse__field(ctx, node, PARSE_F_DECLARATOR), &fdecl, NULL);
+        if (ts_node_is_null(fdecl)) return false;
+        /* int (*fp)(int): a pointer to a function is a variable */
+        if (parse__is(parse__field(ctx, fdecl, PARSE_F_DECLARATOR), "parenthesized_declarator")) return false;
+        *name = core;
         return true;
     } else { /* C/C++ struct, union, enum, class: definitions only */
         if (ts_node_is_null(parse__field(ctx, node, PARSE_F_BODY))) return false;
@@ -413,6 +423,9 @@ static int32_t parse__entity(parse_ctx *ctx, TSNode node, uint8_t role, sc_entit
     }
     int32_t parent = outer ? outer->ent : -1;
     const sc_entity *pe = parent >= 0 ? &ctx->res->ents[parent] : NULL;
+    if (role == PARSE_ROLE_MAYBE && pe && (pe->kind == SC_ENTITY_KIND_FUNCTION || pe->kind == SC_ENTITY_KIND_METHOD) &&
+        (parse__is(node, "declaration") || parse__is(node, "field_declaration")))
+        return -1; /* a prototype inside a function body */
     bool in_type = (pe && parse__is_type_kind(pe->kind)) || (outer && outer->scope);
     if (kind == SC_ENTITY_KIND_FUNCTION && in_type) kind = SC_ENTITY_KIND_METHOD;
     if (kind == SC_ENTITY_KIND_METHOD && !in_type && ctx->lang != SC_LANG_GO && ctx->lang != SC_LANG_JAVA &&
