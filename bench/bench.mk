@@ -15,3 +15,11 @@ $(BUILD)/bench/exact: bench/exact.cpp lib
 
 bench-exact: $(BUILD)/bench/exact
 	bash bench/run_exact.sh $(BUILD)/bench/exact
+
+.PHONY: bench-store
+$(BUILD)/bench/store: bench/store.c lib
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Iinclude -Isrc bench/store.c -o $@ $(BENCH_LIBS)
+
+bench-store: $(BUILD)/bench/store
+	bash bench/run_store.sh $(BUILD)/bench/store
