@@ -51,7 +51,7 @@ run() { # name dir [lang]
   local name=$1 dir=$2; shift 2
   [ -s "$OUT/$name.jsonl" ] && return 0
   echo "corpus: pairs $name ($dir)"
-  "$SEMCODE" pairs "$dir" --threads 2 --max-size 2000000 --no-ignore "$@" > "$OUT/$name.jsonl.tmp" 2>"$OUT/$name.log"
+  "$SEMCODE" pairs "$dir" --threads "${THREADS:-2}" --max-size 2000000 --no-ignore "$@" > "$OUT/$name.jsonl.tmp" 2>"$OUT/$name.log"
   mv "$OUT/$name.jsonl.tmp" "$OUT/$name.jsonl"
 }
 run go /usr/share/go-1.19/src --lang go

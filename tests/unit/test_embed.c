@@ -209,6 +209,23 @@ static void test_train(void **state) {
     free(b3);
 }
 
+static void test_axpy_kernel(void **state) {
+    (void)state;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) skip();
+    int8_t row[300];
+    float a[300], b[300];
+    for (uint32_t dim = 1; dim <= 300; dim += 13) {
+        for (uint32_t d = 0; d < dim; d++) {
+            row[d] = (int8_t)((int)(d * 37 % 255) - 127);
+            a[d] = b[d] = (float)d * 0.01f;
+        }
+        embed_axpy_i8_scalar(a, row, 0.37f, dim);
+        embed_axpy_i8_avx2(b, row, 0.37f, dim);
+        for (uint32_t d = 0; d < dim; d++) assert_true(fabsf(a[d] - b[d]) <= 1e-5f * (1.0f + fabsf(a[d])));
+    }
+}
+
 static int setup(void **state) {
     (void)state;
     snprintf(dir, sizeof dir, "/tmp/semcode-test-embed-XXXXXX");
@@ -232,6 +249,7 @@ int main(void) {
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_corrupt),
         cmocka_unit_test(test_train),
+        cmocka_unit_test(test_axpy_kernel),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
