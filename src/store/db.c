@@ -240,7 +240,7 @@ static sc_status store__load_points(sc_db *db, store_coll *c) {
         return store_fail(SC_CORRUPT, "collection `%s`: %lld points with slots up to %lld", c->name, (long long)count,
                           (long long)max_slot);
     if ((rc = store_coll_reserve(c, (uint32_t)(max_slot + 1) + 16)) != SC_OK) return rc;
-    if (sqlite3_prepare_v2(db->sql, "SELECT pid, slot, ver, payload, vectors, kw FROM points WHERE coll=? ORDER BY rid",
+    if (sqlite3_prepare_v2(db->sql, "SELECT pid, slot, ver, payload, vectors, kw FROM points NOT INDEXED WHERE coll=? ORDER BY rid",
                            -1, &st, NULL) != SQLITE_OK)
         return store_fail_sql(db, "loading points");
     sqlite3_bind_int64(st, 1, c->db_id);

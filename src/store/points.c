@@ -579,6 +579,15 @@ sc_status sc_payload_clear(sc_db *db, const char *coll, const sc_selector *sel, 
 
 /* ==== Scroll and count ==== */
 
+/* Collection whose ids store__slot_id_cmp compares (qsort has no context
+** argument; scroll runs it under the store's lock, and the variable is
+** per thread). */
+static _Thread_local const store_coll *store__sort_ctx;
+
+static int store__slot_id_cmp(const void *a, const void *b) {
+    return sc_point_id_cmp(&store__sort_ctx->ids[*(const uint32_t *)a], &store__sort_ctx->ids[*(const uint32_t *)b]);
+}
+
 sc_status sc_points_scroll(sc_db *db, const char *coll, const sc_scroll_request *req, sc_record_list **out,
                            sc_point_id *next_out, bool *has_next) {
     if (!db || !req || !out) return SC_MISUSE;
@@ -596,6 +605,29 @@ sc_status sc_points_scroll(sc_db *db, const char *coll, const sc_scroll_request 
     if (!(slots = malloc(sizeof *slots * ((size_t)limit + 1)))) {
         rc = store_fail(SC_NOMEM, "out of memory");
         goto done;
+    }
+    /* A selective filter: sort its matches by id and page through them. */
+    if (f) {
+        uint32_t *sel = NULL;
+        size_t n_sel = 0;
+        if ((rc = store_select_filter(c, f, &sel, &n_sel)) != SC_OK) goto done;
+        if (n_sel < c->n_live / 4 + 64) {
+            size_t w = 0;
+            for (size_t i = 0; i < n_sel; i++)
+                if (!req->has_offset || sc_point_id_cmp(&c->ids[sel[i]], &req->offset) >= 0) sel[w++] = sel[i];
+            store__sort_ctx = c;
+            qsort(sel, w, sizeof *sel, store__slot_id_cmp);
+            m = w < limit ? w : limit;
+            memcpy(slots, sel, sizeof *slots * m);
+            if (w > limit) {
+                more = true;
+                next_id = c->ids[sel[limit]];
+            }
+            free(sel);
+            rc = store_records_build(c, slots, NULL, m, &req->with, out);
+            goto done;
+        }
+        free(sel);
     }
     /* Walk SQLite's primary key (id order) and check each id in memory. */
     sqlite3_stmt *st = NULL;
