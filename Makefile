@@ -84,6 +84,7 @@ check: setup
 	$(MAKE) test
 	$(MAKE) SANITIZE=1 test
 	bash tests/fuzz/run.sh replay
+	node --test tests/e2e/cli.test.mjs
 
 # Coverage-guided fuzzing with clang's libFuzzer (FUZZ_SECONDS per target).
 fuzz:

@@ -266,6 +266,124 @@ sc_status sc_repo_similar(sc_repo *r, const char *target, const sc_code_query *q
 
 /* ==== Duplicates ==== */
 
+/* ==== Structural similarity (renamed copies) ==== */
+
+/* Words kept as themselves in the shape of code; other identifiers become
+** one placeholder, numbers another, strings a third. */
+static bool q__is_keyword(const char *w, size_t n) {
+    static const char *const kw[] = {"if", "else", "elif", "for", "while", "do", "return", "break", "continue",
+        "switch", "case", "default", "try", "catch", "except", "finally", "throw", "raise", "def", "func", "fn",
+        "function", "class", "struct", "new", "delete", "in", "not", "and", "or", "is", "None", "null", "nil",
+        "true", "false", "True", "False", "self", "this", "let", "var", "const", "static", "void", "int", "char",
+        "float", "double", "long", "unsigned", "sizeof", "import", "from", "yield", "await", "async", "lambda",
+        "with", "as", "pass", "go", "defer", "match", "impl", "pub", "mut", NULL};
+    for (int i = 0; kw[i]; i++)
+        if (strlen(kw[i]) == n && !memcmp(kw[i], w, n)) return true;
+    return false;
+}
+
+/* Shingles (hashes of 4 consecutive shape tokens) of a piece of code;
+** owned sorted unique array. */
+static uint64_t *q__shingles(const char *s, size_t n, size_t *n_out) {
+    uint64_t *tok = malloc(sizeof *tok * (n + 1));
+    size_t nt = 0;
+    for (size_t i = 0; tok && i < n;) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r') {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        uint64_t t;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || ch >= 0x80) {
+            while (j < n && (((unsigned char)s[j] >= 'a' && (unsigned char)s[j] <= 'z') ||
+                             ((unsigned char)s[j] >= 'A' && (unsigned char)s[j] <= 'Z') ||
+                             ((unsigned char)s[j] >= '0' && (unsigned char)s[j] <= '9') || s[j] == '_' ||
+                             (unsigned char)s[j] >= 0x80))
+                j++;
+            t = q__is_keyword(s + i, j - i) ? util_hash64(s + i, j - i, 1) : 0x1d;
+        } else if (ch >= '0' && ch <= '9') {
+            while (j < n && (((unsigned char)s[j] >= '0' && (unsigned char)s[j] <= '9') || s[j] == '.' || s[j] == 'x'))
+                j++;
+            t = 0x2e;
+        } else if (ch == '"' || ch == '\'') {
+            j++;
+            while (j < n && s[j] != (char)ch && s[j] != '\n') j += s[j] == '\\' ? 2 : 1;
+            if (j < n) j++;
+            t = 0x3f;
+        } else {
+            j++;
+            t = util_hash64(s + i, 1, 2);
+        }
+        tok[nt++] = t;
+        i = j;
+    }
+    size_t ns = nt >= 4 ? nt - 3 : (nt ? 1 : 0);
+    uint64_t *sh = malloc(sizeof *sh * (ns ? ns : 1));
+    for (size_t i = 0; sh && tok && i < ns; i++) {
+        uint64_t h = 0x9e37;
+        for (size_t k = i; k < i + 4 && k < nt; k++) h = util_mix64(h ^ tok[k]);
+        sh[i] = h;
+    }
+    free(tok);
+    if (!sh) return NULL;
+    /* sort + unique */
+    for (size_t i = 1; i < ns; i++) {
+        uint64_t x = sh[i];
+        size_t k = i;
+        while (k > 0 && sh[k - 1] > x) {
+            sh[k] = sh[k - 1];
+            k--;
+        }
+        sh[k] = x;
+    }
+    size_t u = 0;
+    for (size_t i = 0; i < ns; i++)
+        if (!u || sh[u - 1] != sh[i]) sh[u++] = sh[i];
+    *n_out = u;
+    return sh;
+}
+
+/* Jaccard similarity of two sorted shingle sets. */
+static double q__jaccard(const uint64_t *a, size_t na, const uint64_t *b, size_t nb) {
+    size_t i = 0, j = 0, inter = 0;
+    while (i < na && j < nb) {
+        if (a[i] == b[j]) {
+            inter++;
+            i++;
+            j++;
+        } else if (a[i] < b[j]) i++;
+        else j++;
+    }
+    size_t uni = na + nb - inter;
+    return uni ? (double)inter / (double)uni : 0.0;
+}
+
+/* The source lines of an entity, read from its file (owned). */
+static char *q__entity_source(sc_repo *r, const char *payload) {
+    json_t *p = json_loads(payload, 0, NULL);
+    const char *path = json_string_value(json_object_get(p, "path"));
+    long a = (long)json_integer_value(json_object_get(p, "start_line"));
+    long z = (long)json_integer_value(json_object_get(p, "end_line"));
+    char fp[PATH_MAX * 2];
+    snprintf(fp, sizeof fp, "%s/%s", r->root, path ? path : "");
+    json_decref(p);
+    FILE *f = fopen(fp, "rb");
+    if (!f) return NULL;
+    util_buf b = {0};
+    char line[8192];
+    long ln = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (strchr(line, '\n')) ln++;
+        if (ln >= a && ln <= z) util_buf_puts(&b, line);
+        if (ln > z) break;
+    }
+    fclose(f);
+    return b.data;
+}
+
+
+
 static uint32_t q__find(uint32_t *parent, uint32_t x) {
     while (parent[x] != x) x = parent[x] = parent[parent[x]];
     return x;
@@ -274,6 +392,11 @@ static uint32_t q__find(uint32_t *parent, uint32_t x) {
 typedef struct q_member {
     uint64_t id;     /* point id */
     char *payload;   /* owned */
+    uint64_t *sh;    /* shingles of its source (owned, lazily computed) */
+    size_t n_sh;     /* count */
+    bool sh_done;    /* computed */
+    uint64_t path_h; /* hash of its path */
+    uint32_t a, z;   /* its lines */
     double sim_sum;  /* sum of its edge similarities */
     uint32_t n_edges;/* number of edges */
 } q_member;
@@ -330,7 +453,13 @@ sc_status sc_repo_duplicates(sc_repo *r, float threshold, uint32_t min_lines, sc
                     break;
                 }
             }
-            m[n] = (q_member){l->items[i].id.num, util_strdup(l->items[i].payload_json), 0, 0};
+            m[n] = (q_member){.id = l->items[i].id.num, .payload = util_strdup(l->items[i].payload_json)};
+            json_t *pj = json_loads(l->items[i].payload_json, 0, NULL);
+            const char *pp = json_string_value(json_object_get(pj, "path"));
+            m[n].path_h = pp ? util_hash64(pp, strlen(pp), 0) : 0;
+            m[n].a = (uint32_t)json_integer_value(json_object_get(pj, "start_line"));
+            m[n].z = (uint32_t)json_integer_value(json_object_get(pj, "end_line"));
+            json_decref(pj);
             memcpy(vecs + n * r->dim, l->items[i].vectors[0], sizeof(float) * r->dim);
             n++;
         }
@@ -344,10 +473,13 @@ sc_status sc_repo_duplicates(sc_repo *r, float threshold, uint32_t min_lines, sc
     uint32_t *edge_n = calloc(n ? n : 1, sizeof *edge_n);
     if (rc == SC_OK && (!parent || !edge_sum || !edge_n)) rc = repo_fail(r, SC_NOMEM, "out of memory");
     for (size_t i = 0; rc == SC_OK && i < n; i++) parent[i] = (uint32_t)i;
-    /* Neighbour edges through the index: each entity's nearest neighbours above the threshold. */
+    /* Edges from each entity's nearest neighbours in the index: linked when
+    ** the cosine similarity, or the similarity of their code's shape
+    ** (identifiers, numbers and strings abstracted: renamed copies), reaches
+    ** the threshold. */
     for (size_t i = 0; rc == SC_OK && i < n; i++) {
         sc_search_request sr = {.vector_name = REPO_VECTOR, .query = vecs + i * r->dim, .dim = r->dim, .limit = 11,
-                                .has_threshold = true, .score_threshold = threshold, .filter_json = filter};
+                                .filter_json = filter};
         sc_record_list *l = NULL;
         if (sc_points_search(r->db, REPO_COLLECTION, &sr, &l) != SC_OK) {
             rc = repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
@@ -363,9 +495,27 @@ sc_status sc_repo_duplicates(sc_repo *r, float threshold, uint32_t min_lines, sc
                 else hi = mid;
             }
             if (lo >= n || m[lo].id != l->items[k].id.num) continue;
+            /* a class and its own method are not duplicates of each other */
+            if (m[lo].path_h == m[i].path_h && ((m[lo].a <= m[i].a && m[i].z <= m[lo].z) ||
+                                                (m[i].a <= m[lo].a && m[lo].z <= m[i].z)))
+                continue;
+            double sim = (double)l->items[k].score;
+            if (sim < (double)threshold) {
+                for (size_t x = 0; x < 2; x++) {
+                    q_member *mm = &m[x ? lo : i];
+                    if (mm->sh_done) continue;
+                    char *src = q__entity_source(r, mm->payload);
+                    mm->sh = src ? q__shingles(src, strlen(src), &mm->n_sh) : NULL;
+                    mm->sh_done = true;
+                    free(src);
+                }
+                double shape = q__jaccard(m[i].sh, m[i].n_sh, m[lo].sh, m[lo].n_sh);
+                if (shape > sim) sim = shape;
+            }
+            if (sim < (double)threshold) continue;
             uint32_t a = q__find(parent, (uint32_t)i), b = q__find(parent, (uint32_t)lo);
             if (a != b) parent[a] = b;
-            m[i].sim_sum += (double)l->items[k].score;
+            m[i].sim_sum += sim;
             m[i].n_edges++;
         }
         sc_record_list_free(l);
@@ -405,7 +555,10 @@ sc_status sc_repo_duplicates(sc_repo *r, float threshold, uint32_t min_lines, sc
         d = NULL;
     }
     sc_dup_clusters_free(d);
-    for (size_t i = 0; i < n; i++) free(m[i].payload);
+    for (size_t i = 0; i < n; i++) {
+        free(m[i].payload);
+        free(m[i].sh);
+    }
     free(m);
     free(vecs);
     free(parent);
