@@ -3,7 +3,9 @@
 CXX ?= c++
 BUILD ?= build
 BENCH_CXXFLAGS := -std=c++17 -O2 -g -march=native -Wall -Wextra -Iinclude -Isrc -fopenmp
-BENCH_LIBS := $(BUILD)/libsemcode.a -lfaiss -llapack -lblas -lopenblas -ljansson -lsqlite3 -lroaring -lm -pthread
+# The libraries libsemcode.a needs, as the main Makefile (and module.mk files) list them.
+SC_LDLIBS := $(shell $(MAKE) --no-print-directory -s -f Makefile -f bench/vars.mk print-LDLIBS)
+BENCH_LIBS := $(BUILD)/libsemcode.a -lfaiss -llapack -lblas -lopenblas $(SC_LDLIBS)
 
 .PHONY: bench-exact lib
 lib:
