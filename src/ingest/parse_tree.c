@@ -44,6 +44,7 @@ typedef struct ingest__job {
     size_t next;                  /* next index to take */
     size_t delivered;             /* results handed to fn so far */
     bool stop;                    /* fn asked to stop, or a fatal error */
+    bool w0_started;              /* worker 0 (the deliverer) is running */
     sc_status rc;                 /* first failure */
     char errmsg[256];             /* its message */
 } ingest__job;
@@ -136,6 +137,7 @@ static void ingest__worker(void *arg, uint32_t ith, uint32_t nth) {
     sc_parser *p = NULL;
     sc_status prc = sc_parser_new(&p);
     pthread_mutex_lock(&j->mu);
+    if (ith == 0) j->w0_started = true;
     if (prc != SC_OK) {
         if (j->rc == SC_OK) {
             j->rc = prc;
@@ -167,6 +169,9 @@ static void ingest__worker(void *arg, uint32_t ith, uint32_t nth) {
         }
         if (j->delivered >= j->files->n) break;
         if (ith != 0 && j->next >= j->files->n) break; /* nothing left to take */
+        /* Window full and nobody delivering: util_parallel_run ran this slice
+        ** before worker 0 (it could not start a thread). Leave the rest to it. */
+        if (ith != 0 && !j->w0_started) break;
         pthread_cond_wait(&j->cv, &j->mu);
     }
     pthread_mutex_unlock(&j->mu);
