@@ -34,6 +34,11 @@ best() {
   echo "$best_w $best_c"
 }
 
+# "parsed bytes entities chunks" from the summary line of a JSON Lines output
+summary() {
+  tail -1 "$1" | sed -n 's/^{"type":"summary","files":[0-9]*,"parsed":\([0-9]*\),"bytes":\([0-9]*\),"entities":\([0-9]*\),"chunks":\([0-9]*\).*/\1 \2 \3 \4/p'
+}
+
 row() { # name wall cpu files bytes entities
   awk -v n="$1" -v w="$2" -v c="$3" -v f="$4" -v b="$5" -v e="$6" 'BEGIN{
     if (w <= 0) w = 0.01;
@@ -62,10 +67,7 @@ ctags_py=$w
 for th in 1 "$NCORES"; do
   read -r w c < <(best "$BIN" parse "$TREE" --json --lang python --threads "$th" -o "$OUT/py.$th.jsonl")
   "$BIN" parse "$TREE" --json --lang python --threads "$th" -o "$OUT/py.$th.jsonl"
-  sum=$(tail -1 "$OUT/py.$th.jsonl")
-  ents=$(echo "$sum" | sed -n 's/.*"entities":\([0-9]*\).*/\1/p')
-  files=$(echo "$sum" | sed -n 's/.*"parsed":\([0-9]*\).*/\1/p')
-  bytes=$(echo "$sum" | sed -n 's/.*"bytes":\([0-9]*\).*/\1/p')
+  read -r files bytes ents _ < <(summary "$OUT/py.$th.jsonl")
   row "semcode parse --json --lang python --threads $th" "$w" "$c" "$files" "$bytes" "$ents"
   [ "$th" = "$NCORES" ] && sc_py=$w
 done
@@ -76,9 +78,7 @@ ents=$(grep -vc '^!_TAG' "$OUT/tags.all" || true)
 row "ctags -R" "$w" "$c" "$ALL_FILES" "$ALL_BYTES" "$ents"
 read -r w c < <(best "$BIN" parse "$TREE" --json -o "$OUT/all.jsonl")
 "$BIN" parse "$TREE" --json -o "$OUT/all.jsonl"
-sum=$(tail -1 "$OUT/all.jsonl")
-ents=$(echo "$sum" | sed -n 's/.*"entities":\([0-9]*\).*/\1/p')
-chunks=$(echo "$sum" | sed -n 's/.*"chunks":\([0-9]*\).*/\1/p')
+read -r _ _ ents chunks < <(summary "$OUT/all.jsonl")
 row "semcode parse --json (+$chunks chunks)" "$w" "$c" "$ALL_FILES" "$ALL_BYTES" "$ents"
 
 echo
