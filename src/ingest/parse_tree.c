@@ -97,7 +97,10 @@ static void ingest__go_import_path(const char *root, const char *dir, char *out,
                 size_t dl = strlen(d);
                 const char *rest = dir + dl;
                 while (*rest == '/') rest++;
-                snprintf(out, out_size, "%s%s%s", m, *rest ? "/" : "", rest);
+                /* the standard library's modules ("std", "cmd") are not import path prefixes */
+                if (!strcmp(m, "std") || (!strcmp(m, "cmd") && !*rest)) snprintf(out, out_size, "%s", rest);
+                else if (!strcmp(m, "cmd")) snprintf(out, out_size, "cmd/%s", rest);
+                else snprintf(out, out_size, "%s%s%s", m, *rest ? "/" : "", rest);
                 break;
             }
             fclose(f);

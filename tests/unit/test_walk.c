@@ -296,6 +296,8 @@ static void test_go_import_paths(void **state) {
     snprintf(g_root, sizeof g_root, "/tmp/semcode-go-XXXXXX");
     assert_non_null(mkdtemp(g_root));
     put("mod/go.mod", "module example.com/m // comment\n\ngo 1.21\n");
+    put("goroot/src/go.mod", "module std\n");
+    put("goroot/src/net/url/u.go", "package url\n\nfunc Parse() {}\n");
     put("mod/pkg/util/u.go", "package util\n\nfunc F() {}\n");
     put("mod/cmd/tool/main.go", "package main\n\nfunc main() {}\n");
     put("std/net/http/c.go", "package http\n\ntype Client struct{}\n\nfunc (c *Client) Do() {}\n");
@@ -303,11 +305,12 @@ static void test_go_import_paths(void **state) {
     memset(&q, 0, sizeof q);
     char err[256];
     assert_int_equal(sc_parse_tree(g_root, NULL, NULL, on_qnames, &q, err, sizeof err), SC_OK);
-    assert_int_equal(q.n, 4);
-    assert_string_equal(q.names[0], "main.main");
-    assert_string_equal(q.names[1], "example.com/m/pkg/util.F");
-    assert_string_equal(q.names[2], "std/net/http.Client");
-    assert_string_equal(q.names[3], "std/net/http.(*Client).Do");
+    assert_int_equal(q.n, 5);
+    assert_string_equal(q.names[0], "net/url.Parse"); /* GOROOT: module std is no prefix */
+    assert_string_equal(q.names[1], "main.main");
+    assert_string_equal(q.names[2], "example.com/m/pkg/util.F");
+    assert_string_equal(q.names[3], "std/net/http.Client"); /* no go.mod: the directory */
+    assert_string_equal(q.names[4], "std/net/http.(*Client).Do");
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_root);
     assert_int_equal(system(cmd), 0);
