@@ -549,7 +549,13 @@ static const char *parse__go_package(parse_ctx *ctx, TSNode root) {
 
 sc_status parse_extract_tree(parse_ctx *ctx, TSTree *tree) {
     TSNode root = ts_tree_root_node(tree);
-    if (ctx->lang == SC_LANG_GO) ctx->go_package = parse__go_package(ctx, root);
+    if (ctx->lang == SC_LANG_GO) {
+        ctx->go_package = parse__go_package(ctx, root);
+        /* package main keeps its name, as Go's own tools print it */
+        if (ctx->opt->go_import_path && *ctx->opt->go_import_path &&
+            !(ctx->go_package && !strcmp(ctx->go_package, "main")))
+            ctx->go_package = ctx->opt->go_import_path;
+    }
     TSTreeCursor cur = ts_tree_cursor_new(root);
     bool check_errors = ts_node_has_error(root);
     parse__frame *frames = NULL;

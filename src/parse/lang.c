@@ -9,6 +9,7 @@
 
 #include "parse/parse_int.h"
 
+/* Entry points of the grammars (generated parser.c of each npm package). */
 const TSLanguage *tree_sitter_python(void);
 const TSLanguage *tree_sitter_javascript(void);
 const TSLanguage *tree_sitter_typescript(void);

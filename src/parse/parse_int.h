@@ -38,8 +38,12 @@ typedef struct parse_arena {
     bool oom;          /* an allocation failed */
 } parse_arena;
 
+/* n bytes aligned for any type, valid until parse_arena_free; NULL (and
+** a->oom set) on allocation failure. */
 void *parse_arena_alloc(parse_arena *a, size_t n);
+/* Copy of s[0, n) plus a NUL in the arena; NULL on allocation failure. */
 char *parse_arena_strndup(parse_arena *a, const char *s, size_t n);
+/* Release every block; the arena is empty and reusable afterwards. */
 void parse_arena_free(parse_arena *a);
 
 /* ==== Results ==== */

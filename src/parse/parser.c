@@ -105,6 +105,7 @@ sc_parse_options sc_parse_options_default(void) {
         .max_file_size = 2u << 20,
         .minified_line_length = 1000,
         .skip_generated = true,
+        .go_import_path = NULL,
     };
 }
 
