@@ -196,7 +196,9 @@ static void test_train(void **state) {
     assert_memory_equal(v1, v3, sizeof v1); /* same vectors with 1 and 2 threads */
     sc_eval_row rows[8];
     uint32_t nr = 0;
-    assert_int_equal(sc_eval_pairs(m, pairs, 100, 0, rows, 8, &nr, NULL), SC_OK);
+    sc_eval_options eo = sc_eval_options_default();
+    eo.pool = 100;
+    assert_int_equal(sc_eval_pairs(m, pairs, &eo, rows, 8, &nr, NULL), SC_OK);
     assert_int_equal(nr, 3u);
     assert_string_equal(rows[2].language, "mean");
     /* chance MRR with 100 candidates is about 0.05 */
