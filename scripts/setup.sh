@@ -10,7 +10,7 @@ PKGS=(build-essential pkg-config git
       libopenblas-dev libcurl4-openssl-dev libmicrohttpd-dev libgit2-dev
       libutf8proc-dev libstemmer-dev)
 # Benchmark peers and extra tooling; installed too so `make bench` works.
-PKGS+=(libhnswlib-dev libfaiss-dev universal-ctags)
+PKGS+=(libhnswlib-dev libfaiss-dev universal-ctags wrk)
 # Node.js may come from elsewhere than Debian: only ask apt when absent.
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 
