@@ -87,7 +87,7 @@ int cli_cmd_store_demo(int argc, char **argv) {
     sc_vector_in *vin = NULL;
     char (*payload)[64] = NULL;
     if (sc_collection_exists(db, "demo")) sc_collection_delete(db, "demo");
-    sc_vector_params vp = {"", (uint32_t)dim, SC_DISTANCE_COSINE};
+    sc_vector_params vp = {.name = "", .dim = (uint32_t)dim, .distance = SC_DISTANCE_COSINE};
     if (sc_collection_create(db, "demo", &vp, 1) != SC_OK) goto fail;
     const long batch = 1000, n_clusters = 200;
     static const char *langs[] = {"c", "python", "go", "rust", "java"};

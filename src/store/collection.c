@@ -54,10 +54,17 @@ static sc_status store__check_vectors(const sc_vector_params *v, size_t n) {
 
 char *store_coll_config_json(const store_coll *c) {
     json_t *root = json_object(), *vecs = json_array(), *pix = json_array();
-    for (size_t i = 0; i < c->n_vecs; i++)
-        json_array_append_new(vecs, json_pack("{s:s, s:i, s:s}", "name", c->vecs[i].name, "dim",
-                                              (json_int_t)c->vecs[i].dim, "distance",
-                                              sc_distance_name(c->vecs[i].distance)));
+    for (size_t i = 0; i < c->n_vecs; i++) {
+        const store_vec *sv = &c->vecs[i];
+        json_array_append_new(
+            vecs, json_pack("{s:s, s:I, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:f, s:f}}", "name", sv->name,
+                            "dim", (json_int_t)sv->dim, "distance", sc_distance_name(sv->distance), "hnsw", "kind",
+                            (json_int_t)sv->hnsw.kind, "m", (json_int_t)sv->hnsw.m, "ef_construct",
+                            (json_int_t)sv->hnsw.ef_construct, "ef", (json_int_t)sv->hnsw.ef, "full_scan_threshold",
+                            (json_int_t)sv->hnsw.full_scan_threshold, "seed", (json_int_t)sv->hnsw.seed, "quant",
+                            "kind", (json_int_t)sv->quant.kind, "quantile", (double)sv->quant.quantile,
+                            "oversampling", (double)sv->quant.oversampling));
+    }
     for (size_t i = 0; i < c->n_indexes; i++)
         json_array_append_new(pix, json_pack("{s:s, s:s}", "key", pindex_key(c->indexes[i]), "type",
                                              sc_field_type_name(pindex_type(c->indexes[i]))));
@@ -82,6 +89,13 @@ sc_status sc_collection_create(sc_db *db, const char *name, const sc_vector_para
     }
     c->n_vecs = n_vectors;
     for (size_t i = 0; i < n_vectors; i++) {
+        sc_vector_params vp = vectors[i];
+        if ((rc = store_ann_config_check(&vp, i)) != SC_OK) {
+            store_coll_free(c);
+            return rc;
+        }
+        c->vecs[i].hnsw = vp.hnsw;
+        c->vecs[i].quant = vp.quant;
         c->vecs[i].name = util_strdup(vectors[i].name ? vectors[i].name : "");
         c->vecs[i].dim = vectors[i].dim;
         c->vecs[i].distance = vectors[i].distance;
@@ -154,6 +168,7 @@ sc_status sc_collection_delete(sc_db *db, const char *name) {
         sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
         goto done;
     }
+    store_ann_drop_files(db, c);
     for (size_t i = 0; i < db->n_colls; i++)
         if (db->colls[i] == c) {
             memmove(&db->colls[i], &db->colls[i + 1], (db->n_colls - i - 1) * sizeof *db->colls);
@@ -221,8 +236,9 @@ sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info
     out->name = util_strdup(c->name);
     out->n_points = c->n_live;
     out->vectors = calloc(c->n_vecs, sizeof *out->vectors);
+    out->vector_index = calloc(c->n_vecs, sizeof *out->vector_index);
     out->field_indexes = calloc(c->n_indexes ? c->n_indexes : 1, sizeof *out->field_indexes);
-    if (!out->name || !out->vectors || !out->field_indexes) goto oom;
+    if (!out->name || !out->vectors || !out->vector_index || !out->field_indexes) goto oom;
     out->n_vector_params = c->n_vecs;
     uint64_t ram = (uint64_t)c->cap * (sizeof(sc_point_id) + sizeof(json_t *) + sizeof(uint32_t)) +
                    (uint64_t)c->map_cap * sizeof(uint32_t);
@@ -231,8 +247,22 @@ sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info
         if (!out->vectors[i].name) goto oom;
         out->vectors[i].dim = c->vecs[i].dim;
         out->vectors[i].distance = c->vecs[i].distance;
+        out->vectors[i].hnsw = c->vecs[i].hnsw;
+        out->vectors[i].quant = c->vecs[i].quant;
         out->n_vectors += c->vecs[i].n_present;
         ram += (uint64_t)c->cap * c->vecs[i].dim * sizeof(float);
+        sc_vector_index_info *vx = &out->vector_index[i];
+        vx->bytes_per_vector = (double)c->vecs[i].dim * sizeof(float);
+        if (c->vecs[i].ann) {
+            hnsw_info hi = hnsw_index_info(c->vecs[i].ann);
+            vx->hnsw_built = true;
+            vx->n_indexed = hi.n_live;
+            vx->n_deleted = hi.n_deleted;
+            vx->index_bytes = hi.graph_bytes + hi.code_bytes;
+            vx->bytes_per_vector += hi.bytes_per_vector;
+            vx->code_bytes_per_vector = hi.n_live ? (double)hi.code_bytes / hi.n_live : 0.0;
+            ram += vx->index_bytes;
+        }
     }
     for (size_t i = 0; i < c->n_indexes; i++) {
         out->field_indexes[i].key = util_strdup(pindex_key(c->indexes[i]));
@@ -263,6 +293,7 @@ void sc_collection_info_free(sc_collection_info *info) {
     if (info->vectors)
         for (size_t i = 0; i < info->n_vector_params; i++) free((char *)info->vectors[i].name);
     free(info->vectors);
+    free(info->vector_index);
     if (info->field_indexes)
         for (size_t i = 0; i < info->n_field_indexes; i++) free(info->field_indexes[i].key);
     free(info->field_indexes);

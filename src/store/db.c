@@ -108,6 +108,7 @@ void store_coll_free(store_coll *c) {
         free(c->vecs[i].name);
         free(c->vecs[i].data);
         free(c->vecs[i].present);
+        hnsw_index_free(c->vecs[i].ann);
     }
     free(c->vecs);
     if (c->payloads)
@@ -171,6 +172,23 @@ static sc_status store__parse_config(store_coll *c, const char *text) {
         c->vecs[i].name = util_strdup(name);
         c->vecs[i].dim = (uint32_t)dim;
         c->vecs[i].distance = d;
+        sc_vector_params vp = {name, (uint32_t)dim, d, {0}, {0}};
+        json_t *h = json_object_get(v, "hnsw"), *q = json_object_get(v, "quant");
+        vp.hnsw.kind = (sc_index_kind)json_integer_value(json_object_get(h, "kind"));
+        vp.hnsw.m = (uint32_t)json_integer_value(json_object_get(h, "m"));
+        vp.hnsw.ef_construct = (uint32_t)json_integer_value(json_object_get(h, "ef_construct"));
+        vp.hnsw.ef = (uint32_t)json_integer_value(json_object_get(h, "ef"));
+        vp.hnsw.full_scan_threshold = (uint32_t)json_integer_value(json_object_get(h, "full_scan_threshold"));
+        vp.hnsw.seed = (uint64_t)json_integer_value(json_object_get(h, "seed"));
+        vp.quant.kind = (sc_quant_kind)json_integer_value(json_object_get(q, "kind"));
+        vp.quant.quantile = (float)json_number_value(json_object_get(q, "quantile"));
+        vp.quant.oversampling = (float)json_number_value(json_object_get(q, "oversampling"));
+        if (store_ann_config_check(&vp, i) != SC_OK) {
+            rc = store_fail(SC_CORRUPT, "collection `%s`: index config of vector %zu is invalid", c->name, i);
+            goto done;
+        }
+        c->vecs[i].hnsw = vp.hnsw;
+        c->vecs[i].quant = vp.quant;
         if (!c->vecs[i].name) {
             rc = store_fail(SC_NOMEM, "out of memory");
             goto done;
@@ -299,6 +317,7 @@ static sc_status store__load(sc_db *db) {
         if (!c->name) rc = store_fail(SC_NOMEM, "out of memory");
         if (rc == SC_OK) rc = store__parse_config(c, (const char *)sqlite3_column_text(st, 2));
         if (rc == SC_OK) rc = store__load_points(db, c);
+        if (rc == SC_OK) store_ann_open(db, c);
     }
     sqlite3_finalize(st);
     return rc;
@@ -405,6 +424,11 @@ fail_early:
 
 void sc_db_close(sc_db *db) {
     if (!db) return;
+    /* Persist the graphs so the next open needs no catch-up; a failure here
+    ** only costs that catch-up. */
+    for (size_t i = 0; i < db->n_colls; i++)
+        if (db->sql && store_ann_save(db, db->colls[i]) != SC_OK)
+            fprintf(stderr, "semcode: saving graphs of `%s` failed: %s\n", db->colls[i]->name, store__errmsg);
     for (size_t i = 0; i < db->n_colls; i++) store_coll_free(db->colls[i]);
     free(db->colls);
     if (db->sql) sqlite3_close(db->sql);

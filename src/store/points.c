@@ -225,6 +225,7 @@ sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *point
         store__apply_vectors(c, slots[i], pp[i].vecs);
         c->vers[slots[i]] = ver;
     }
+    store_ann_sync(db, c, slots, n);
 done:
     if (st) sqlite3_finalize(st);
     if (rc != SC_OK) store__rollback(db);
@@ -337,6 +338,7 @@ static sc_status store__delete_slots(sc_db *db, store_coll *c, const uint32_t *s
     sqlite3_finalize(st);
     if ((rc = store__commit(db)) != SC_OK) return rc;
     for (size_t i = 0; i < n; i++) store_slot_release(c, slots[i]);
+    store_ann_sync(db, c, slots, n);
     return SC_OK;
 fail:
     sqlite3_finalize(st);

@@ -60,6 +60,70 @@ static sc_status store__check_query(const store_vec *sv, const float *in, uint32
     return SC_OK;
 }
 
+/* Is hit a better than hit b (score by the metric's direction, then id)? */
+static int store__hit_cmp(const store__scan_state *st, bool higher, const index_hit *a, const index_hit *b) {
+    if (a->score != b->score) return (higher ? a->score > b->score : a->score < b->score) ? -1 : 1;
+    return sc_point_id_cmp(&st->c->ids[a->row], &st->c->ids[b->row]);
+}
+
+/* Sort hits best-first with ties by id (insertion sort: lists are short). */
+static void store__hits_sort(const store__scan_state *st, bool higher, index_hit *h, uint32_t n) {
+    for (uint32_t i = 1; i < n; i++) {
+        index_hit x = h[i];
+        uint32_t j = i;
+        while (j > 0 && store__hit_cmp(st, higher, &x, &h[j - 1]) < 0) {
+            h[j] = h[j - 1];
+            j--;
+        }
+        h[j] = x;
+    }
+}
+
+/* Drop hits beyond the threshold (hits are sorted best-first). */
+static uint32_t store__hits_threshold(const sc_search_request *req, bool higher, const index_hit *h, uint32_t n) {
+    if (!req->has_threshold) return n;
+    uint32_t m = 0;
+    while (m < n && (higher ? h[m].score >= req->score_threshold : h[m].score <= req->score_threshold)) m++;
+    return m;
+}
+
+/* Exact top-k over an explicit candidate set (a selective filter): only the
+** candidates' distances are computed. Returns false for memory. */
+static bool store__search_candidates(const store__scan_state *st, index_metric metric, const float *q, uint32_t k,
+                                     index_hit *out, uint32_t *n_out) {
+    const index_kernels *kern = index_kernels_best();
+    uint64_t card = roaring_bitmap_get_cardinality(st->cand);
+    index_hit *all = malloc(sizeof *all * (card ? card : 1));
+    if (!all) return false;
+    uint32_t n = 0;
+    roaring_uint32_iterator_t *it = roaring_create_iterator(st->cand);
+    for (; it && it->has_value; roaring_advance_uint32_iterator(it)) {
+        uint32_t row = it->current_value;
+        if (row >= st->c->n_slots || !store__accept((void *)st, row)) continue;
+        const float *v = st->sv->data + (size_t)row * st->sv->dim;
+        float sc = metric == INDEX_METRIC_DOT ? kern->dot(q, v, st->sv->dim)
+                   : metric == INDEX_METRIC_L2 ? sqrtf(kern->l2sq(q, v, st->sv->dim))
+                                              : kern->l1(q, v, st->sv->dim);
+        all[n++] = (index_hit){sc, row};
+    }
+    roaring_free_uint32_iterator(it);
+    bool higher = metric == INDEX_METRIC_DOT;
+    /* Partial selection: keep the best k by repeated insertion into out. */
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (m == k && store__hit_cmp(st, higher, &all[i], &out[m - 1]) >= 0) continue;
+        uint32_t j = m < k ? m++ : k - 1;
+        while (j > 0 && store__hit_cmp(st, higher, &all[i], &out[j - 1]) < 0) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = all[i];
+    }
+    free(all);
+    *n_out = m;
+    return true;
+}
+
 static sc_status store__search(sc_db *db, const char *coll, const sc_search_request *req, const float *queries,
                                size_t n_queries, sc_record_list **out) {
     if (!db || !req || !out || (n_queries && !queries)) return SC_MISUSE;
@@ -112,21 +176,55 @@ static sc_status store__search(sc_db *db, const char *coll, const sc_search_requ
         }
     }
     store__scan_state state = {c, sv, f, cand, exact};
-    /* Without deletions, absent vectors or filters, every row qualifies. */
-    bool all = !f && sv->n_present == c->n_slots;
-    index_scan_filter sf = {all ? NULL : store__accept, store__tie, &state};
-    index_flat_params p = {
-        .metric = store__metric(sv->distance),
-        .k = k,
-        .has_threshold = req->has_threshold,
-        .threshold = req->score_threshold,
-        .n_threads = req->n_threads ? req->n_threads : db->opt.n_threads,
-    };
-    if (c->n_slots < 20000) p.n_threads = 1; /* threads cost more than they save on small scans */
-    if (!index_flat_search(index_kernels_best(), &p, q, n_queries, sv->data, c->n_slots, sv->dim, &sf, hits,
-                           n_hits)) {
-        rc = store_fail(SC_NOMEM, "out of memory for the search scratch space");
-        goto done;
+    index_metric metric = store__metric(sv->distance);
+    bool higher = metric == INDEX_METRIC_DOT;
+    /* Plan: how many points can the filter admit? */
+    uint64_t admitted = cand ? roaring_bitmap_get_cardinality(cand) : sv->n_present;
+    bool use_ann = sv->ann && !req->exact && admitted >= sv->hnsw.full_scan_threshold;
+    bool use_list = !use_ann && cand && admitted < c->n_slots / 8;
+    if (use_ann) {
+        index_scan_filter af = {store__accept, store__tie, &state};
+        hnsw_search_opts o = {
+            .ef = req->hnsw_ef,
+            .filter = f ? &af : NULL,
+            .use_codes = sv->quant.kind != SC_QUANT_KIND_NONE && !req->quant_ignore && hnsw_index_quant(sv->ann),
+            .oversample = req->oversampling >= 1.0f ? req->oversampling : sv->quant.oversampling,
+        };
+        if (o.oversample < 1.0f) o.oversample = 1.0f;
+        for (size_t i = 0; i < n_queries; i++) {
+            sc_err herr = {0};
+            if ((rc = hnsw_index_search(sv->ann, q + i * sv->dim, k, &o, hits + i * k, &n_hits[i], &herr)) != SC_OK) {
+                rc = store_fail_err(&herr);
+                goto done;
+            }
+            store__hits_sort(&state, higher, hits + i * k, n_hits[i]);
+            n_hits[i] = store__hits_threshold(req, higher, hits + i * k, n_hits[i]);
+        }
+    } else if (use_list) {
+        for (size_t i = 0; i < n_queries; i++) {
+            if (!store__search_candidates(&state, metric, q + i * sv->dim, k, hits + i * k, &n_hits[i])) {
+                rc = store_fail(SC_NOMEM, "out of memory for the search scratch space");
+                goto done;
+            }
+            n_hits[i] = store__hits_threshold(req, higher, hits + i * k, n_hits[i]);
+        }
+    } else {
+        /* Without deletions, absent vectors or filters, every row qualifies. */
+        bool all = !f && sv->n_present == c->n_slots;
+        index_scan_filter sf = {all ? NULL : store__accept, store__tie, &state};
+        index_flat_params p = {
+            .metric = metric,
+            .k = k,
+            .has_threshold = req->has_threshold,
+            .threshold = req->score_threshold,
+            .n_threads = req->n_threads ? req->n_threads : db->opt.n_threads,
+        };
+        if (c->n_slots < 20000) p.n_threads = 1; /* threads cost more than they save on small scans */
+        if (!index_flat_search(index_kernels_best(), &p, q, n_queries, sv->data, c->n_slots, sv->dim, &sf, hits,
+                               n_hits)) {
+            rc = store_fail(SC_NOMEM, "out of memory for the search scratch space");
+            goto done;
+        }
     }
     for (size_t i = 0; i < n_queries; i++) {
         size_t m = 0;

@@ -168,6 +168,7 @@ sc_status store_coll_reserve(store_coll *c, uint32_t extra) {
                                   c->name, nw);
         }
         c->cap = (uint32_t)cap;
+        store_ann_rebind(c); /* the vector columns may have moved */
     }
     /* Keep the table at most half full. */
     uint64_t want = 16;

@@ -29,6 +29,7 @@
 #include "semcode/store.h"
 #include "util/util.h"
 #include "store/filter.h"
+#include "index/hnsw.h"
 
 #define STORE_FORMAT_VERSION 1
 #define STORE_ID_KEY_SIZE 17      /* 1 kind byte + 16 bytes, memcmp order == id order */
@@ -43,6 +44,10 @@ typedef struct store_vec {
     float *data;          /* cap * dim floats, row = slot */
     uint64_t *present;    /* bitset over slots: live point has this vector */
     uint64_t n_present;   /* number of bits set */
+    sc_hnsw_config hnsw;  /* ANN parameters, defaults filled in */
+    sc_quant_config quant;/* quantization, defaults filled in */
+    hnsw_index *ann;      /* the graph, NULL while searches are exact */
+    bool ann_dirty;       /* changed since last saved to disk */
 } store_vec;
 
 /* A collection held in memory. */
@@ -142,6 +147,26 @@ sc_status store_select_filter(store_coll *c, const store_filter *f, uint32_t **s
 
 /* Serialise collection config (vectors + payload index definitions) to JSON text (owned). */
 char *store_coll_config_json(const store_coll *c);
+
+/* ==== ANN indexes (ann.c) ==== */
+
+/* Fill zero fields of a vector's hnsw / quant config with defaults and
+** check ranges; SC_INVALID names the field. */
+sc_status store_ann_config_check(sc_vector_params *vp, size_t i);
+/* After loading a collection: load each persisted graph and catch it up
+** with the writes made since it was saved, or build it. Never fails for a
+** bad index file: the graph is rebuilt instead (reported on stderr once). */
+void store_ann_open(sc_db *db, store_coll *c);
+/* Bring every graph of c in line with the vectors of the given slots
+** (after an upsert or delete was applied). Failures drop the graph: search
+** falls back to exact and the graph is rebuilt at the next write. */
+void store_ann_sync(sc_db *db, store_coll *c, const uint32_t *slots, size_t n);
+/* Point the graphs at the vector columns after they moved (growth). */
+void store_ann_rebind(store_coll *c);
+/* Save changed graphs of c and record their watermark. */
+sc_status store_ann_save(sc_db *db, store_coll *c);
+/* Remove the graph files of c (collection deleted). */
+void store_ann_drop_files(sc_db *db, store_coll *c);
 
 /* Run `sql` (no results) on the connection; sets the error on failure. */
 sc_status store_exec(sc_db *db, const char *sql);

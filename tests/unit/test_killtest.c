@@ -70,7 +70,7 @@ static void test_kill9_loses_nothing_acknowledged(void **state) {
     sc_db *db = NULL;
     char err[256];
     assert_int_equal(sc_db_open(dir, NULL, &db, err, sizeof err), SC_OK);
-    sc_vector_params vp = {"", KT_DIM, SC_DISTANCE_DOT};
+    sc_vector_params vp = {.name = "", .dim = KT_DIM, .distance = SC_DISTANCE_DOT};
     assert_int_equal(sc_collection_create(db, "k", &vp, 1), SC_OK);
     sc_db_close(db);
     tu_rng rng = {(uint64_t)time(NULL)};

@@ -60,7 +60,7 @@ static void fx_reopen(fx *f) {
     } while (0)
 
 static void make_coll(sc_db *db, const char *name, uint32_t dim, sc_distance d) {
-    sc_vector_params vp = {"", dim, d};
+    sc_vector_params vp = {.name = "", .dim = dim, .distance = d};
     assert_int_equal(sc_collection_create(db, name, &vp, 1), SC_OK);
 }
 
@@ -99,7 +99,7 @@ static uint64_t count(sc_db *db, const char *coll, const char *filter) {
 
 static void test_collections(void **state) {
     fx *f = *state;
-    sc_vector_params vp[2] = {{"code", 8, SC_DISTANCE_COSINE}, {"doc", 4, SC_DISTANCE_DOT}};
+    sc_vector_params vp[2] = {{.name = "code", .dim = 8, .distance = SC_DISTANCE_COSINE}, {.name = "doc", .dim = 4, .distance = SC_DISTANCE_DOT}};
     assert_int_equal(sc_collection_create(f->db, "b_coll", vp, 2), SC_OK);
     make_coll(f->db, "a_coll", 3, SC_DISTANCE_EUCLID);
     assert_int_equal(sc_collection_create(f->db, "a_coll", vp, 1), SC_EXISTS);
@@ -134,7 +134,7 @@ static void test_collections(void **state) {
 
 static void test_collection_bad_input(void **state) {
     fx *f = *state;
-    sc_vector_params vp = {"", 0, SC_DISTANCE_COSINE};
+    sc_vector_params vp = {.name = "", .dim = 0, .distance = SC_DISTANCE_COSINE};
     assert_int_equal(sc_collection_create(f->db, "c", &vp, 1), SC_INVALID);
     assert_msg_has(f->db, "size: 0");
     vp.dim = SC_MAX_DIM + 1;
@@ -147,7 +147,7 @@ static void test_collection_bad_input(void **state) {
     assert_msg_has(f->db, "'/'");
     assert_int_equal(sc_collection_create(f->db, "", &vp, 1), SC_INVALID);
     assert_int_equal(sc_collection_create(f->db, "c", &vp, 0), SC_INVALID);
-    sc_vector_params two[2] = {{"x", 4, SC_DISTANCE_DOT}, {"x", 4, SC_DISTANCE_DOT}};
+    sc_vector_params two[2] = {{.name = "x", .dim = 4, .distance = SC_DISTANCE_DOT}, {.name = "x", .dim = 4, .distance = SC_DISTANCE_DOT}};
     assert_int_equal(sc_collection_create(f->db, "c", two, 2), SC_INVALID);
     assert_msg_has(f->db, "twice");
     vp.distance = (sc_distance)9;
@@ -163,7 +163,7 @@ static void test_collection_bad_input(void **state) {
 
 static void test_upsert_get_roundtrip(void **state) {
     fx *f = *state;
-    sc_vector_params vp[2] = {{"code", 4, SC_DISTANCE_COSINE}, {"doc", 3, SC_DISTANCE_EUCLID}};
+    sc_vector_params vp[2] = {{.name = "code", .dim = 4, .distance = SC_DISTANCE_COSINE}, {.name = "doc", .dim = 3, .distance = SC_DISTANCE_EUCLID}};
     assert_int_equal(sc_collection_create(f->db, "c", vp, 2), SC_OK);
     float a[4] = {3, 0, 4, 0}, b[3] = {1, 2, 3};
     sc_vector_in v1[2] = {{"code", a, 4}, {"doc", b, 3}};

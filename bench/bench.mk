@@ -1,0 +1,17 @@
+# Benchmarks. `make -f bench/bench.mk bench-exact` builds the library and
+# bench/exact (C++, links FAISS) and runs bench/run_exact.sh.
+CXX ?= c++
+BUILD ?= build
+BENCH_CXXFLAGS := -std=c++17 -O2 -g -march=native -Wall -Wextra -Iinclude -Isrc -fopenmp
+BENCH_LIBS := $(BUILD)/libsemcode.a -lfaiss -llapack -lblas -lopenblas -ljansson -lsqlite3 -lroaring -lm -pthread
+
+.PHONY: bench-exact lib
+lib:
+	$(MAKE) -j2 all
+
+$(BUILD)/bench/exact: bench/exact.cpp lib
+	@mkdir -p $(dir $@)
+	$(CXX) $(BENCH_CXXFLAGS) bench/exact.cpp -o $@ $(BENCH_LIBS)
+
+bench-exact: $(BUILD)/bench/exact
+	bash bench/run_exact.sh $(BUILD)/bench/exact
