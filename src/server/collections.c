@@ -1,8 +1,10 @@
 /*
 ** server/collections.c: the collection endpoints (create, info, list,
 ** exists, update, delete), aliases and payload indexes, translated to the
-** store API. hnsw_config and quantization_config are validated as Qdrant
-** does; the store does not take them yet, so info reports the defaults.
+** store API. hnsw_config and quantization_config (collection-wide, then
+** per vector) go to the store's sc_hnsw_config / sc_quant_config; PATCH
+** validates them but cannot change a collection's index yet (the store has
+** no update call), so it answers true without changing anything.
 */
 #include "server/server_int.h"
 
@@ -11,8 +13,12 @@
 
 /* ==== Config validation ==== */
 
-/* Validate an hnsw_config object at `where` (types 400, ranges 422). */
-static bool server__check_hnsw(server_call *call, const json_t *h, const char *where) {
+/* Parse an hnsw_config object at `where` (types 400, ranges 422) into *out
+** when out is non-NULL; only the fields present are written. Qdrant's
+** full_scan_threshold is in KiB of vectors: it is kept in KiB here and
+** turned into a number of vectors by server__hnsw_finish. m = 0 turns the
+** graph off (exact search only). */
+static bool server__check_hnsw(server_call *call, const json_t *h, const char *where, sc_hnsw_config *out) {
     if (!h || json_is_null(h)) return true;
     if (!json_is_object(h)) {
         server_fail(call, 400, "Json deserialize error: `%s` must be an object", where);
@@ -20,9 +26,10 @@ static bool server__check_hnsw(server_call *call, const json_t *h, const char *w
     }
     static const struct {
         const char *key; /* field */
-        uint64_t min;    /* smallest value Qdrant accepts */
-    } fields[] = {{"m", 0}, {"ef_construct", 4}, {"full_scan_threshold", 0}, {"max_indexing_threads", 0},
-                  {"payload_m", 0}};
+        uint64_t min;    /* smallest value accepted */
+        uint64_t max;    /* largest value accepted */
+    } fields[] = {{"m", 0, 128}, {"ef_construct", 4, 100000}, {"full_scan_threshold", 0, 1ull << 32},
+                  {"max_indexing_threads", 0, 1024}, {"payload_m", 0, 128}};
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)h, key, v) {
@@ -37,10 +44,22 @@ static bool server__check_hnsw(server_call *call, const json_t *h, const char *w
                 server_fail(call, 400, "Json deserialize error: `%s` must be an unsigned integer", name);
                 return false;
             }
-            if ((uint64_t)json_integer_value(v) < fields[i].min) {
-                server_fail(call, 422, "Validation error in JSON body: [%s: value %lld invalid, must be %llu or larger]",
-                            name, (long long)json_integer_value(v), (unsigned long long)fields[i].min);
+            uint64_t x = (uint64_t)json_integer_value(v);
+            if (x < fields[i].min || x > fields[i].max || (i == 0 && x == 1)) {
+                server_fail(call, 422, "Validation error in JSON body: [%s: value %llu invalid, must be from %llu to %llu%s]",
+                            name, (unsigned long long)x, (unsigned long long)(i == 0 ? 2 : fields[i].min),
+                            (unsigned long long)fields[i].max, i == 0 ? ", or 0 for no graph" : "");
                 return false;
+            }
+            if (!out) break;
+            if (i == 0) {
+                if (x == 0) out->kind = SC_INDEX_KIND_FLAT;
+                else out->m = (uint32_t)x;
+            } else if (i == 1) {
+                out->ef_construct = (uint32_t)x;
+            } else if (i == 2) {
+                out->full_scan_threshold = (uint32_t)(x > UINT32_MAX ? UINT32_MAX : x);
+                if (x == 0 && out->kind != SC_INDEX_KIND_FLAT) out->kind = SC_INDEX_KIND_HNSW;
             }
         }
         if (!known && !strcmp(key, "on_disk") && !json_is_boolean(v) && !json_is_null(v)) {
@@ -55,8 +74,16 @@ static bool server__check_hnsw(server_call *call, const json_t *h, const char *w
     return true;
 }
 
+/* Turn full_scan_threshold from KiB (Qdrant) into vectors (the store). */
+static void server__hnsw_finish(sc_vector_params *p) {
+    if (p->hnsw.full_scan_threshold) {
+        uint64_t n = (uint64_t)p->hnsw.full_scan_threshold * 1024u / ((uint64_t)p->dim * 4u);
+        p->hnsw.full_scan_threshold = (uint32_t)(n ? (n > UINT32_MAX ? UINT32_MAX : n) : 1);
+    }
+}
+
 /* Validate a quantization_config: {"scalar": {...}} or {"binary": {...}}. */
-static bool server__check_quant(server_call *call, const json_t *q, const char *where) {
+static bool server__check_quant(server_call *call, const json_t *q, const char *where, sc_quant_config *out) {
     if (!q || json_is_null(q)) return true;
     if (!json_is_object(q) || json_object_size(q) != 1) {
         server_fail(call, 400, "Json deserialize error: `%s` must be {\"scalar\": {...}} or {\"binary\": {...}}", where);
@@ -88,17 +115,24 @@ static bool server__check_quant(server_call *call, const json_t *q, const char *
         const json_t *ar = json_object_get(s, "always_ram");
         if (ar && !json_is_null(ar) && !json_is_boolean(ar))
             return server_fail(call, 400, "Json deserialize error: `%s.scalar.always_ram` must be a bool", where), false;
+        if (out) {
+            out->kind = SC_QUANT_KIND_INT8;
+            out->quantile = qu && json_is_number(qu) ? (float)json_number_value(qu) : 0.0f;
+            if (out->quantile <= 0.5f) out->quantile = out->quantile == 0.0f ? 0.0f : 0.5001f;
+        }
         return true;
     }
     if (b) {
         if (!json_is_object(b)) return server_fail(call, 400, "Json deserialize error: `%s.binary` must be an object", where), false;
+        if (out) out->kind = SC_QUANT_KIND_BINARY;
         return true;
     }
     server_fail(call, 400, "Json deserialize error: `%s` must be {\"scalar\": {...}} or {\"binary\": {...}}", where);
     return false;
 }
 
-/* Parse one VectorParams object into p (name set by the caller). */
+/* Parse one VectorParams object into p (name, and the collection-wide
+** hnsw / quantization defaults, set by the caller). */
 static bool server__vector_params(server_call *call, const json_t *v, const char *where, sc_vector_params *p) {
     if (!json_is_object(v)) {
         server_fail(call, 400, "Json deserialize error: `%s` must be an object with size and distance", where);
@@ -131,9 +165,12 @@ static bool server__vector_params(server_call *call, const json_t *v, const char
     p->dim = (uint32_t)json_integer_value(size);
     char sub[160];
     snprintf(sub, sizeof sub, "%s.hnsw_config", where);
-    if (!server__check_hnsw(call, json_object_get(v, "hnsw_config"), sub)) return false;
+    if (!server__check_hnsw(call, json_object_get(v, "hnsw_config"), sub, &p->hnsw)) return false;
     snprintf(sub, sizeof sub, "%s.quantization_config", where);
-    if (!server__check_quant(call, json_object_get(v, "quantization_config"), sub)) return false;
+    const json_t *q = json_object_get(v, "quantization_config");
+    if (q && !json_is_null(q)) memset(&p->quant, 0, sizeof p->quant);
+    if (!server__check_quant(call, q, sub, &p->quant)) return false;
+    server__hnsw_finish(p);
     const json_t *mv = json_object_get(v, "multivector_config");
     if (mv && !json_is_null(mv))
         return server_fail(call, 400, "Wrong input: `%s.multivector_config`: multivectors are not supported", where), false;
@@ -152,10 +189,14 @@ json_t *server_api_collection_create(server_call *call) {
     const json_t *sparse = json_object_get(call->body, "sparse_vectors");
     if (sparse && !json_is_null(sparse) && json_object_size(sparse) > 0)
         return server_fail(call, 400, "Wrong input: `sparse_vectors` are not supported");
-    if (!server__check_hnsw(call, json_object_get(call->body, "hnsw_config"), "hnsw_config")) return NULL;
-    if (!server__check_quant(call, json_object_get(call->body, "quantization_config"), "quantization_config"))
+    sc_vector_params base;
+    memset(&base, 0, sizeof base);
+    if (!server__check_hnsw(call, json_object_get(call->body, "hnsw_config"), "hnsw_config", &base.hnsw)) return NULL;
+    if (!server__check_quant(call, json_object_get(call->body, "quantization_config"), "quantization_config",
+                             &base.quant))
         return NULL;
     sc_vector_params params[SC_MAX_VECTOR_NAMES];
+    for (size_t i = 0; i < SC_MAX_VECTOR_NAMES; i++) params[i] = base;
     size_t n = 0;
     if (json_object_get(vectors, "size") || json_object_get(vectors, "distance")) {
         params[0].name = "";
@@ -185,8 +226,8 @@ json_t *server_api_collection_update(server_call *call) {
     char name[SERVER_NAME_SIZE];
     if (!server_coll_resolve(call, call->args[0], name)) return NULL;
     const json_t *b = call->body;
-    if (!server__check_hnsw(call, b ? json_object_get(b, "hnsw_config") : NULL, "hnsw_config")) return NULL;
-    if (!server__check_quant(call, b ? json_object_get(b, "quantization_config") : NULL, "quantization_config"))
+    if (!server__check_hnsw(call, b ? json_object_get(b, "hnsw_config") : NULL, "hnsw_config", NULL)) return NULL;
+    if (!server__check_quant(call, b ? json_object_get(b, "quantization_config") : NULL, "quantization_config", NULL))
         return NULL;
     const json_t *vectors = b ? json_object_get(b, "vectors") : NULL;
     if (vectors && !json_is_null(vectors)) {
@@ -208,7 +249,7 @@ json_t *server_api_collection_update(server_call *call) {
                 ok = false;
                 break;
             }
-            if (!json_is_object(v) || !server__check_hnsw(call, json_object_get(v, "hnsw_config"), where)) {
+            if (!json_is_object(v) || !server__check_hnsw(call, json_object_get(v, "hnsw_config"), where, NULL)) {
                 if (!call->status) server_fail(call, 400, "Json deserialize error: `vectors.%s` must be an object", key);
                 ok = false;
                 break;
@@ -281,16 +322,30 @@ json_t *server_api_collection_get(server_call *call) {
                                       "points", (json_int_t)info.field_indexes[i].n_points));
     json_t *params = json_pack("{s:o,s:i,s:i,s:i,s:b}", "vectors", vectors, "shard_number", 1, "replication_factor", 1,
                                "write_consistency_factor", 1, "on_disk_payload", 1);
-    json_t *hnsw = json_pack("{s:i,s:i,s:i,s:i,s:b}", "m", 16, "ef_construct", 100, "full_scan_threshold", 10000,
-                             "max_indexing_threads", 0, "on_disk", 0);
+    const sc_vector_params *v0 = &info.vectors[0];
+    uint64_t fst_kb = v0->hnsw.full_scan_threshold
+                          ? (uint64_t)v0->hnsw.full_scan_threshold * v0->dim * 4u / 1024u
+                          : 10000u * (uint64_t)v0->dim * 4u / 1024u;
+    json_t *hnsw = json_pack("{s:I,s:I,s:I,s:i,s:b}", "m",
+                             (json_int_t)(v0->hnsw.kind == SC_INDEX_KIND_FLAT ? 0 : v0->hnsw.m ? v0->hnsw.m : 16),
+                             "ef_construct", (json_int_t)(v0->hnsw.ef_construct ? v0->hnsw.ef_construct : 100),
+                             "full_scan_threshold", (json_int_t)fst_kb, "max_indexing_threads", 0, "on_disk", 0);
+    json_t *quant = json_null();
+    if (v0->quant.kind == SC_QUANT_KIND_INT8)
+        quant = json_pack("{s:{s:s,s:f,s:b}}", "scalar", "type", "int8", "quantile",
+                          (double)(v0->quant.quantile > 0.0f ? v0->quant.quantile : 0.999f), "always_ram", 1);
+    else if (v0->quant.kind == SC_QUANT_KIND_BINARY)
+        quant = json_pack("{s:{s:b}}", "binary", "always_ram", 1);
+    uint64_t n_indexed = 0;
+    for (size_t i = 0; info.vector_index && i < info.n_vector_params; i++) n_indexed += info.vector_index[i].n_indexed;
     json_t *opt = json_pack("{s:f,s:i,s:i,s:n,s:n,s:i,s:i,s:n}", "deleted_threshold", 0.2, "vacuum_min_vector_number",
                             1000, "default_segment_number", 0, "max_segment_size", "memmap_threshold",
                             "indexing_threshold", 20000, "flush_interval_sec", 5, "max_optimization_threads");
-    json_t *config = json_pack("{s:o,s:o,s:o,s:{s:i,s:i},s:n}", "params", params, "hnsw_config", hnsw,
+    json_t *config = json_pack("{s:o,s:o,s:o,s:{s:i,s:i},s:o}", "params", params, "hnsw_config", hnsw,
                                "optimizer_config", opt, "wal_config", "wal_capacity_mb", 32, "wal_segments_ahead", 0,
-                               "quantization_config");
+                               "quantization_config", quant);
     json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:i,s:o,s:o}", "status", "green", "optimizer_status", "ok",
-                            "indexed_vectors_count", (json_int_t)0, "points_count", (json_int_t)info.n_points,
+                            "indexed_vectors_count", (json_int_t)n_indexed, "points_count", (json_int_t)info.n_points,
                             "segments_count", 1, "config", config, "payload_schema", schema);
     sc_collection_info_free(&info);
     return out ? out : server_fail(call, 500, "out of memory");

@@ -50,6 +50,10 @@ typedef struct server_level {
     uint32_t offset;         /* results skipped */
     bool has_threshold;      /* score_threshold given */
     float threshold;         /* its value */
+    uint32_t hnsw_ef;        /* params.hnsw_ef (0 = default) */
+    bool exact;              /* params.exact */
+    bool quant_ignore;       /* params.quantization.ignore */
+    float oversampling;      /* params.quantization.oversampling (0 = configured) */
 } server_level;
 
 static void server__level_free(server_level *l) {
@@ -186,6 +190,26 @@ static bool server__level_common(server_call *call, const json_t *obj, server_le
     }
     if (!server_json_str(call, obj, "using", &l->using)) return false;
     if (!server_json_filter(call, obj, "filter", &l->filter)) return false;
+    const json_t *params = json_object_get(obj, "params");
+    if (params && !json_is_null(params)) {
+        if (!json_is_object(params)) return server_fail(call, 400, "Json deserialize error: `params` must be an object"), false;
+        uint64_t ef;
+        if (!server_json_uint(call, params, "hnsw_ef", 0, 0, 100000, &ef)) return false;
+        l->hnsw_ef = (uint32_t)ef;
+        if (!server_json_bool(call, params, "exact", false, &l->exact)) return false;
+        const json_t *q = json_object_get(params, "quantization");
+        if (q && !json_is_null(q)) {
+            if (!json_is_object(q)) return server_fail(call, 400, "Json deserialize error: `params.quantization` must be an object"), false;
+            if (!server_json_bool(call, q, "ignore", false, &l->quant_ignore)) return false;
+            const json_t *os = json_object_get(q, "oversampling");
+            if (os && !json_is_null(os)) {
+                if (!json_is_number(os)) return server_fail(call, 400, "Json deserialize error: `params.quantization.oversampling` must be a number"), false;
+                if (json_number_value(os) < 1.0 || json_number_value(os) > 1000.0)
+                    return server_fail(call, 422, "Validation error in JSON body: [params.quantization.oversampling: must be from 1 to 1000]"), false;
+                l->oversampling = (float)json_number_value(os);
+            }
+        }
+    }
     const json_t *lookup = json_object_get(obj, "lookup_from");
     if (lookup && !json_is_null(lookup)) return server_fail(call, 400, "Wrong input: `lookup_from` is not supported"), false;
     return true;
@@ -269,6 +293,10 @@ static bool server__search(server_call *call, const char *coll, const server_lev
     req.has_threshold = l->has_threshold;
     req.score_threshold = l->threshold;
     req.n_threads = call->ctx->cfg.search_threads ? call->ctx->cfg.search_threads : 1;
+    req.exact = l->exact;
+    req.hnsw_ef = l->hnsw_ef;
+    req.quant_ignore = l->quant_ignore;
+    req.oversampling = l->oversampling;
     if (with) req.with = *with;
     char *filter = server__filter_text(l, cands);
     req.filter_json = filter;

@@ -64,17 +64,21 @@ test('collections: create, exists, info, list, update, delete', async () => {
 test('create with named vectors, hnsw_config and quantization_config', async () => {
   await client.createCollection('named', {
     vectors: { code: { size: 4, distance: 'Dot' }, doc: { size: 2, distance: 'Euclid' } },
-    hnsw_config: { m: 16, ef_construct: 100 },
+    hnsw_config: { m: 24, ef_construct: 120 },
     quantization_config: { scalar: { type: 'int8', quantile: 0.99, always_ram: true } },
   });
   const info = await client.getCollection('named');
+  assert.equal(info.config.hnsw_config.m, 24);
+  assert.equal(info.config.hnsw_config.ef_construct, 120);
+  assert.equal(info.config.quantization_config.scalar.type, 'int8');
+  assert.ok(Math.abs(info.config.quantization_config.scalar.quantile - 0.99) < 1e-6);
   assert.equal(info.config.params.vectors.code.size, 4);
   assert.equal(info.config.params.vectors.doc.distance, 'Euclid');
   await client.upsert('named', { wait: true, points: [
     { id: 1, vector: { code: [1, 0, 0, 0], doc: [0, 0] } },
     { id: 2, vector: { code: [0, 1, 0, 0], doc: [3, 4] } },
   ] });
-  const r = await client.query('named', { query: [0, 0], using: 'doc', limit: 2 });
+  const r = await client.query('named', { query: [0, 0], using: 'doc', limit: 2, params: { hnsw_ef: 128, exact: true } });
   assert.deepEqual(r.points.map((p) => p.id), [1, 2]);
   assert.ok(Math.abs(r.points[1].score - 5) < 1e-5); // euclid scores are distances
   const thr = await client.query('named', { query: [0, 0], using: 'doc', score_threshold: 1 });
@@ -85,6 +89,12 @@ test('create with named vectors, hnsw_config and quantization_config', async () 
   await rejectsWith(client.createCollection('bad', { vectors: { size: 4, distance: 'Cosine' },
     hnsw_config: { ef_construct: 1 } }), 422, /ef_construct/);
   await client.deleteCollection('named');
+  await client.createCollection('flat', { vectors: { size: 2, distance: 'Dot', hnsw_config: { m: 0 } },
+    quantization_config: { binary: {} } });
+  const fi = await client.getCollection('flat');
+  assert.equal(fi.config.hnsw_config.m, 0);
+  assert.ok(fi.config.quantization_config.binary);
+  await client.deleteCollection('flat');
 });
 
 test('points: upsert list and batch forms, retrieve, scroll, count', async () => {
