@@ -8,5 +8,6 @@
 #include "common.h"
 #include "store.h"
 #include "parse.h"
+#include "embed.h"
 
 #endif /* SEMCODE_H */
