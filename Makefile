@@ -83,6 +83,7 @@ setup:
 check: setup
 	$(MAKE) test
 	$(MAKE) SANITIZE=1 test
+	bash tests/e2e/run.sh
 	bash tests/fuzz/run.sh replay
 	node --test tests/e2e/cli.test.mjs
 

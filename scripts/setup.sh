@@ -11,7 +11,7 @@ PKGS=(build-essential pkg-config git
       libutf8proc-dev libstemmer-dev
       libpython3.11-stdlib)   # CPython's standard library: the main job indexes it
 # Benchmark peers and extra tooling; installed too so `make bench` works.
-PKGS+=(libhnswlib-dev libfaiss-dev universal-ctags)
+PKGS+=(libhnswlib-dev libfaiss-dev universal-ctags wrk)
 # Node.js may come from elsewhere than Debian: only ask apt when absent.
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 

@@ -319,6 +319,36 @@ SC_API sc_status sc_points_search(sc_db *db, const char *coll, const sc_search_r
 SC_API sc_status sc_points_search_batch(sc_db *db, const char *coll, const sc_search_request *req,
                                         const float *queries, size_t n_queries, sc_record_list **out);
 
+/* ==================================================================== */
+/* ==== Aliases (issue 9, server; src/store/alias.c) ==================== */
+/* ==================================================================== */
+
+/* An alias is a second name of a collection, stored durably in the store.
+** Alias names follow the rules of collection names and may not equal a
+** collection name. Deleting a collection leaves its aliases: call
+** sc_alias_delete_for_collection next (resolve ignores dangling aliases). */
+
+typedef struct sc_alias {
+    char *alias;      /* owned alias name */
+    char *collection; /* owned name of the collection it points to */
+} sc_alias;
+
+/* Create alias -> collection. Errors: SC_NOTFOUND (collection), SC_EXISTS
+** (the alias or a collection of that name exists), SC_INVALID (name). */
+SC_API sc_status sc_alias_create(sc_db *db, const char *alias, const char *collection);
+/* Delete an alias. SC_NOTFOUND if missing. */
+SC_API sc_status sc_alias_delete(sc_db *db, const char *alias);
+/* Rename an alias atomically. SC_NOTFOUND (old), SC_EXISTS (new taken). */
+SC_API sc_status sc_alias_rename(sc_db *db, const char *old_alias, const char *new_alias);
+/* Collection an alias points to: owned *out (free with sc_free).
+** SC_NOTFOUND when no such alias. */
+SC_API sc_status sc_alias_resolve(sc_db *db, const char *alias, char **out);
+/* All aliases sorted by name; owned array, free with sc_alias_list_free. */
+SC_API sc_status sc_alias_list(sc_db *db, sc_alias **out, size_t *n_out);
+SC_API void sc_alias_list_free(sc_alias *list, size_t n);
+/* Delete every alias of `collection`; *n_deleted may be NULL. */
+SC_API sc_status sc_alias_delete_for_collection(sc_db *db, const char *collection, uint64_t *n_deleted);
+
 #ifdef __cplusplus
 }
 #endif

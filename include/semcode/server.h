@@ -1,0 +1,43 @@
+/*
+** semcode public API: the HTTP server (`semcode serve`).
+**
+** A Qdrant-compatible REST service over one store directory. The server
+** owns the store while it runs (sc_server_run opens and closes it), answers
+** on a libmicrohttpd thread pool, and returns when SIGINT or SIGTERM
+** arrives, after in-flight requests have finished.
+**
+** Thread safety: sc_server_run blocks the calling thread and must be called
+** at most once at a time per process (it waits for the shutdown signals).
+*/
+#ifndef SEMCODE_SERVER_H
+#define SEMCODE_SERVER_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sc_server_options {
+    const char *host;        /* address to bind (default "127.0.0.1") */
+    uint16_t port;           /* TCP port (default 6333; 0 = any free port) */
+    const char *store_path;  /* store directory (default "semcode-store") */
+    const char *config_path; /* JSON config file with keys and limits, NULL = none */
+    bool insecure;           /* allow a non-loopback host without API keys */
+    const char *port_file;   /* when non-NULL, write the bound port there once listening */
+    const char *log_path;    /* access log (JSON lines); NULL = stderr, "-" = stdout */
+} sc_server_options;
+
+/* Defaults as documented on each field. */
+SC_API sc_server_options sc_server_options_default(void);
+
+/* Open the store, listen, serve until SIGINT/SIGTERM, then shut down
+** gracefully and close the store. Returns SC_OK after a clean shutdown;
+** on a start-up failure (bad config, port taken, store busy) returns the
+** error and writes the reason to errbuf. */
+SC_API sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbuf_size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SEMCODE_SERVER_H */

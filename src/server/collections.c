@@ -1,0 +1,448 @@
+/*
+** server/collections.c: the collection endpoints (create, info, list,
+** exists, update, delete), aliases and payload indexes, translated to the
+** store API. hnsw_config and quantization_config (collection-wide, then
+** per vector) go to the store's sc_hnsw_config / sc_quant_config; PATCH
+** validates them but cannot change a collection's index yet (the store has
+** no update call), so it answers true without changing anything.
+*/
+#include "server/server_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ==== Config validation ==== */
+
+/* Parse an hnsw_config object at `where` (types 400, ranges 422) into *out
+** when out is non-NULL; only the fields present are written. Qdrant's
+** full_scan_threshold is in KiB of vectors: it is kept in KiB here and
+** turned into a number of vectors by server__hnsw_finish. m = 0 turns the
+** graph off (exact search only). */
+static bool server__check_hnsw(server_call *call, const json_t *h, const char *where, sc_hnsw_config *out) {
+    if (!h || json_is_null(h)) return true;
+    if (!json_is_object(h)) {
+        server_fail(call, 400, "Json deserialize error: `%s` must be an object", where);
+        return false;
+    }
+    static const struct {
+        const char *key; /* field */
+        uint64_t min;    /* smallest value accepted */
+        uint64_t max;    /* largest value accepted */
+    } fields[] = {{"m", 0, 128}, {"ef_construct", 4, 100000}, {"full_scan_threshold", 0, 1ull << 32},
+                  {"max_indexing_threads", 0, 1024}, {"payload_m", 0, 128}};
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)h, key, v) {
+        bool known = false;
+        for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+            if (strcmp(key, fields[i].key)) continue;
+            known = true;
+            char name[128];
+            snprintf(name, sizeof name, "%s.%s", where, key);
+            if (json_is_null(v)) break;
+            if (!json_is_integer(v) || json_integer_value(v) < 0) {
+                server_fail(call, 400, "Json deserialize error: `%s` must be an unsigned integer", name);
+                return false;
+            }
+            uint64_t x = (uint64_t)json_integer_value(v);
+            if (x < fields[i].min || x > fields[i].max || (i == 0 && x == 1)) {
+                server_fail(call, 422, "Validation error in JSON body: [%s: value %llu invalid, must be from %llu to %llu%s]",
+                            name, (unsigned long long)x, (unsigned long long)(i == 0 ? 2 : fields[i].min),
+                            (unsigned long long)fields[i].max, i == 0 ? ", or 0 for no graph" : "");
+                return false;
+            }
+            if (!out) break;
+            if (i == 0) {
+                if (x == 0) out->kind = SC_INDEX_KIND_FLAT;
+                else out->m = (uint32_t)x;
+            } else if (i == 1) {
+                out->ef_construct = (uint32_t)x;
+            } else if (i == 2) {
+                out->full_scan_threshold = (uint32_t)(x > UINT32_MAX ? UINT32_MAX : x);
+                if (x == 0 && out->kind != SC_INDEX_KIND_FLAT) out->kind = SC_INDEX_KIND_HNSW;
+            }
+        }
+        if (!known && !strcmp(key, "on_disk") && !json_is_boolean(v) && !json_is_null(v)) {
+            server_fail(call, 400, "Json deserialize error: `%s.on_disk` must be a bool", where);
+            return false;
+        }
+        if (!known && strcmp(key, "on_disk") && strcmp(key, "inline_storage")) {
+            server_fail(call, 400, "Json deserialize error: unknown field `%s.%s`", where, key);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Turn full_scan_threshold from KiB (Qdrant) into vectors (the store). */
+static void server__hnsw_finish(sc_vector_params *p) {
+    if (p->hnsw.full_scan_threshold) {
+        uint64_t n = (uint64_t)p->hnsw.full_scan_threshold * 1024u / ((uint64_t)p->dim * 4u);
+        p->hnsw.full_scan_threshold = (uint32_t)(n ? (n > UINT32_MAX ? UINT32_MAX : n) : 1);
+    }
+}
+
+/* Validate a quantization_config: {"scalar": {...}} or {"binary": {...}}. */
+static bool server__check_quant(server_call *call, const json_t *q, const char *where, sc_quant_config *out) {
+    if (!q || json_is_null(q)) return true;
+    if (!json_is_object(q) || json_object_size(q) != 1) {
+        server_fail(call, 400, "Json deserialize error: `%s` must be {\"scalar\": {...}} or {\"binary\": {...}}", where);
+        return false;
+    }
+    const json_t *s = json_object_get(q, "scalar"), *b = json_object_get(q, "binary");
+    if (json_object_get(q, "product")) {
+        server_fail(call, 400, "Wrong input: `%s.product`: product quantization is not supported; use scalar or binary",
+                    where);
+        return false;
+    }
+    if (s) {
+        if (!json_is_object(s)) return server_fail(call, 400, "Json deserialize error: `%s.scalar` must be an object", where), false;
+        const json_t *t = json_object_get(s, "type");
+        if (!json_is_string(t) || strcmp(json_string_value(t), "int8")) {
+            server_fail(call, 400, "Json deserialize error: `%s.scalar.type` must be \"int8\"", where);
+            return false;
+        }
+        const json_t *qu = json_object_get(s, "quantile");
+        if (qu && !json_is_null(qu)) {
+            if (!json_is_number(qu)) return server_fail(call, 400, "Json deserialize error: `%s.scalar.quantile` must be a number", where), false;
+            double x = json_number_value(qu);
+            if (x < 0.5 || x > 1.0) {
+                server_fail(call, 422, "Validation error in JSON body: [%s.scalar.quantile: value %g invalid, must be from 0.5 to 1.0]",
+                            where, x);
+                return false;
+            }
+        }
+        const json_t *ar = json_object_get(s, "always_ram");
+        if (ar && !json_is_null(ar) && !json_is_boolean(ar))
+            return server_fail(call, 400, "Json deserialize error: `%s.scalar.always_ram` must be a bool", where), false;
+        if (out) {
+            out->kind = SC_QUANT_KIND_INT8;
+            out->quantile = qu && json_is_number(qu) ? (float)json_number_value(qu) : 0.0f;
+            if (out->quantile <= 0.5f) out->quantile = out->quantile == 0.0f ? 0.0f : 0.5001f;
+        }
+        return true;
+    }
+    if (b) {
+        if (!json_is_object(b)) return server_fail(call, 400, "Json deserialize error: `%s.binary` must be an object", where), false;
+        if (out) out->kind = SC_QUANT_KIND_BINARY;
+        return true;
+    }
+    server_fail(call, 400, "Json deserialize error: `%s` must be {\"scalar\": {...}} or {\"binary\": {...}}", where);
+    return false;
+}
+
+/* Parse one VectorParams object into p (name, and the collection-wide
+** hnsw / quantization defaults, set by the caller). */
+static bool server__vector_params(server_call *call, const json_t *v, const char *where, sc_vector_params *p) {
+    if (!json_is_object(v)) {
+        server_fail(call, 400, "Json deserialize error: `%s` must be an object with size and distance", where);
+        return false;
+    }
+    const json_t *size = json_object_get(v, "size"), *dist = json_object_get(v, "distance");
+    if (!size) return server_fail(call, 400, "Json deserialize error: missing field `%s.size`", where), false;
+    if (!json_is_integer(size) || json_integer_value(size) < 0)
+        return server_fail(call, 400, "Json deserialize error: `%s.size` must be an unsigned integer", where), false;
+    if (json_integer_value(size) < 1 || json_integer_value(size) > SC_MAX_DIM) {
+        server_fail(call, 422, "Validation error in JSON body: [%s.size: value %lld invalid, must be from 1 to %u]", where,
+                    (long long)json_integer_value(size), SC_MAX_DIM);
+        return false;
+    }
+    if (!dist) return server_fail(call, 400, "Json deserialize error: missing field `%s.distance`", where), false;
+    static const char *const names[] = {"Cosine", "Dot", "Euclid", "Manhattan"};
+    bool ok = false;
+    for (int i = 0; i < 4 && json_is_string(dist); i++)
+        if (!strcmp(json_string_value(dist), names[i])) {
+            p->distance = (sc_distance)i;
+            ok = true;
+        }
+    if (!ok) {
+        server_fail(call, 400,
+                    "Json deserialize error: `%s.distance`: unknown variant, expected one of `Cosine`, `Euclid`, `Dot`, "
+                    "`Manhattan`",
+                    where);
+        return false;
+    }
+    p->dim = (uint32_t)json_integer_value(size);
+    char sub[160];
+    snprintf(sub, sizeof sub, "%s.hnsw_config", where);
+    if (!server__check_hnsw(call, json_object_get(v, "hnsw_config"), sub, &p->hnsw)) return false;
+    snprintf(sub, sizeof sub, "%s.quantization_config", where);
+    const json_t *q = json_object_get(v, "quantization_config");
+    if (q && !json_is_null(q)) memset(&p->quant, 0, sizeof p->quant);
+    if (!server__check_quant(call, q, sub, &p->quant)) return false;
+    server__hnsw_finish(p);
+    const json_t *mv = json_object_get(v, "multivector_config");
+    if (mv && !json_is_null(mv))
+        return server_fail(call, 400, "Wrong input: `%s.multivector_config`: multivectors are not supported", where), false;
+    return true;
+}
+
+/* ==== Collections ==== */
+
+json_t *server_api_collection_create(server_call *call) {
+    char name[SERVER_NAME_SIZE];
+    if (!server_coll_name(call, call->args[0], name)) return NULL;
+    const json_t *vectors = call->body ? json_object_get(call->body, "vectors") : NULL;
+    if (!vectors || json_is_null(vectors))
+        return server_fail(call, 400, "Wrong input: `vectors` is required (dense vectors only; sparse vectors are not supported)");
+    if (!json_is_object(vectors)) return server_fail(call, 400, "Json deserialize error: `vectors` must be an object");
+    const json_t *sparse = json_object_get(call->body, "sparse_vectors");
+    if (sparse && !json_is_null(sparse) && json_object_size(sparse) > 0)
+        return server_fail(call, 400, "Wrong input: `sparse_vectors` are not supported");
+    sc_vector_params base;
+    memset(&base, 0, sizeof base);
+    if (!server__check_hnsw(call, json_object_get(call->body, "hnsw_config"), "hnsw_config", &base.hnsw)) return NULL;
+    if (!server__check_quant(call, json_object_get(call->body, "quantization_config"), "quantization_config",
+                             &base.quant))
+        return NULL;
+    sc_vector_params params[SC_MAX_VECTOR_NAMES];
+    for (size_t i = 0; i < SC_MAX_VECTOR_NAMES; i++) params[i] = base;
+    size_t n = 0;
+    if (json_object_get(vectors, "size") || json_object_get(vectors, "distance")) {
+        params[0].name = "";
+        if (!server__vector_params(call, vectors, "vectors", &params[0])) return NULL;
+        n = 1;
+    } else {
+        const char *key;
+        const json_t *v;
+        if (json_object_size(vectors) == 0) return server_fail(call, 422, "Validation error in JSON body: [vectors: at least one vector is required]");
+        if (json_object_size(vectors) > SC_MAX_VECTOR_NAMES)
+            return server_fail(call, 422, "Validation error in JSON body: [vectors: at most %u named vectors]", SC_MAX_VECTOR_NAMES);
+        json_object_foreach((json_t *)vectors, key, v) {
+            char where[300];
+            snprintf(where, sizeof where, "vectors.%.255s", key);
+            params[n].name = key;
+            if (!server__vector_params(call, v, where, &params[n])) return NULL;
+            n++;
+        }
+    }
+    sc_status rc = sc_collection_create(call->ctx->db, name, params, n);
+    if (rc == SC_EXISTS) return server_fail(call, 409, "Wrong input: Collection `%s` already exists!", call->args[0]);
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    return json_true();
+}
+
+json_t *server_api_collection_update(server_call *call) {
+    char name[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], name)) return NULL;
+    const json_t *b = call->body;
+    if (!server__check_hnsw(call, b ? json_object_get(b, "hnsw_config") : NULL, "hnsw_config", NULL)) return NULL;
+    if (!server__check_quant(call, b ? json_object_get(b, "quantization_config") : NULL, "quantization_config", NULL))
+        return NULL;
+    const json_t *vectors = b ? json_object_get(b, "vectors") : NULL;
+    if (vectors && !json_is_null(vectors)) {
+        if (!json_is_object(vectors)) return server_fail(call, 400, "Json deserialize error: `vectors` must be an object");
+        sc_collection_info info;
+        sc_status rc = sc_collection_info_get(call->ctx->db, name, &info);
+        if (rc != SC_OK) return server_fail_store(call, rc);
+        const char *key;
+        const json_t *v;
+        bool ok = true;
+        json_object_foreach((json_t *)vectors, key, v) {
+            bool known = false;
+            for (size_t i = 0; i < info.n_vector_params; i++)
+                if (!strcmp(info.vectors[i].name, key)) known = true;
+            char where[300];
+            snprintf(where, sizeof where, "vectors.%.255s.hnsw_config", key);
+            if (!known) {
+                server_fail(call, 400, "Wrong input: Not existing vector name error: %s", key);
+                ok = false;
+                break;
+            }
+            if (!json_is_object(v) || !server__check_hnsw(call, json_object_get(v, "hnsw_config"), where, NULL)) {
+                if (!call->status) server_fail(call, 400, "Json deserialize error: `vectors.%s` must be an object", key);
+                ok = false;
+                break;
+            }
+        }
+        sc_collection_info_free(&info);
+        if (!ok) return NULL;
+    }
+    return json_true();
+}
+
+json_t *server_api_collection_delete(server_call *call) {
+    char name[SERVER_NAME_SIZE];
+    if (!server_coll_name(call, call->args[0], name)) {
+        call->status = 0;
+        return json_false();
+    }
+    sc_status rc = sc_collection_delete(call->ctx->db, name);
+    if (rc == SC_NOTFOUND) return json_false();
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    sc_alias_delete_for_collection(call->ctx->db, name, NULL);
+    return json_true();
+}
+
+json_t *server_api_collection_exists(server_call *call) {
+    char name[SERVER_NAME_SIZE];
+    bool exists = server_coll_resolve(call, call->args[0], name);
+    call->status = 0;
+    return json_pack("{s:b}", "exists", exists);
+}
+
+json_t *server_api_collections_list(server_call *call) {
+    char **names = NULL;
+    size_t n = 0;
+    sc_status rc = sc_collection_list(call->ctx->db, &names, &n);
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const char *user = server_coll_user_name(call, names[i]);
+        if (user) json_array_append_new(arr, json_pack("{s:s}", "name", user));
+    }
+    sc_strv_free(names);
+    return json_pack("{s:o}", "collections", arr);
+}
+
+/* Qdrant VectorParams of one store vector. */
+static json_t *server__vector_json(const sc_vector_params *p) {
+    return json_pack("{s:I,s:s,s:b}", "size", (json_int_t)p->dim, "distance", sc_distance_name(p->distance), "on_disk",
+                     0);
+}
+
+json_t *server_api_collection_get(server_call *call) {
+    char name[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], name)) return NULL;
+    sc_collection_info info;
+    sc_status rc = sc_collection_info_get(call->ctx->db, name, &info);
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    json_t *vectors;
+    if (info.n_vector_params == 1 && info.vectors[0].name[0] == 0) {
+        vectors = server__vector_json(&info.vectors[0]);
+    } else {
+        vectors = json_object();
+        for (size_t i = 0; i < info.n_vector_params; i++)
+            json_object_set_new(vectors, info.vectors[i].name, server__vector_json(&info.vectors[i]));
+    }
+    json_t *schema = json_object();
+    for (size_t i = 0; i < info.n_field_indexes; i++)
+        json_object_set_new(schema, info.field_indexes[i].key,
+                            json_pack("{s:s,s:I}", "data_type", sc_field_type_name(info.field_indexes[i].type),
+                                      "points", (json_int_t)info.field_indexes[i].n_points));
+    json_t *params = json_pack("{s:o,s:i,s:i,s:i,s:b}", "vectors", vectors, "shard_number", 1, "replication_factor", 1,
+                               "write_consistency_factor", 1, "on_disk_payload", 1);
+    const sc_vector_params *v0 = &info.vectors[0];
+    uint64_t fst_kb = v0->hnsw.full_scan_threshold
+                          ? (uint64_t)v0->hnsw.full_scan_threshold * v0->dim * 4u / 1024u
+                          : 10000u * (uint64_t)v0->dim * 4u / 1024u;
+    json_t *hnsw = json_pack("{s:I,s:I,s:I,s:i,s:b}", "m",
+                             (json_int_t)(v0->hnsw.kind == SC_INDEX_KIND_FLAT ? 0 : v0->hnsw.m ? v0->hnsw.m : 16),
+                             "ef_construct", (json_int_t)(v0->hnsw.ef_construct ? v0->hnsw.ef_construct : 100),
+                             "full_scan_threshold", (json_int_t)fst_kb, "max_indexing_threads", 0, "on_disk", 0);
+    json_t *quant = json_null();
+    if (v0->quant.kind == SC_QUANT_KIND_INT8)
+        quant = json_pack("{s:{s:s,s:f,s:b}}", "scalar", "type", "int8", "quantile",
+                          (double)(v0->quant.quantile > 0.0f ? v0->quant.quantile : 0.999f), "always_ram", 1);
+    else if (v0->quant.kind == SC_QUANT_KIND_BINARY)
+        quant = json_pack("{s:{s:b}}", "binary", "always_ram", 1);
+    uint64_t n_indexed = 0;
+    for (size_t i = 0; info.vector_index && i < info.n_vector_params; i++) n_indexed += info.vector_index[i].n_indexed;
+    json_t *opt = json_pack("{s:f,s:i,s:i,s:n,s:n,s:i,s:i,s:n}", "deleted_threshold", 0.2, "vacuum_min_vector_number",
+                            1000, "default_segment_number", 0, "max_segment_size", "memmap_threshold",
+                            "indexing_threshold", 20000, "flush_interval_sec", 5, "max_optimization_threads");
+    json_t *config = json_pack("{s:o,s:o,s:o,s:{s:i,s:i},s:o}", "params", params, "hnsw_config", hnsw,
+                               "optimizer_config", opt, "wal_config", "wal_capacity_mb", 32, "wal_segments_ahead", 0,
+                               "quantization_config", quant);
+    json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:i,s:o,s:o}", "status", "green", "optimizer_status", "ok",
+                            "indexed_vectors_count", (json_int_t)n_indexed, "points_count", (json_int_t)info.n_points,
+                            "segments_count", 1, "config", config, "payload_schema", schema);
+    sc_collection_info_free(&info);
+    return out ? out : server_fail(call, 500, "out of memory");
+}
+
+/* ==== Aliases ==== */
+
+json_t *server_api_aliases_update(server_call *call) {
+    const json_t *actions = call->body ? json_object_get(call->body, "actions") : NULL;
+    if (!json_is_array(actions)) return server_fail(call, 400, "Json deserialize error: `actions` must be an array");
+    size_t i;
+    const json_t *a;
+    json_array_foreach(actions, i, a) {
+        const json_t *c = json_object_get(a, "create_alias"), *d = json_object_get(a, "delete_alias"),
+                     *r = json_object_get(a, "rename_alias");
+        char x[SERVER_NAME_SIZE], y[SERVER_NAME_SIZE];
+        sc_status rc;
+        if (json_is_object(c)) {
+            const char *coll = json_string_value(json_object_get(c, "collection_name"));
+            const char *alias = json_string_value(json_object_get(c, "alias_name"));
+            if (!coll || !alias)
+                return server_fail(call, 400, "Json deserialize error: actions[%zu].create_alias needs collection_name and alias_name", i);
+            if (!server_coll_resolve(call, coll, x) || !server_coll_name(call, alias, y)) return NULL;
+            rc = sc_alias_create(call->ctx->db, y, x);
+        } else if (json_is_object(d)) {
+            const char *alias = json_string_value(json_object_get(d, "alias_name"));
+            if (!alias) return server_fail(call, 400, "Json deserialize error: actions[%zu].delete_alias needs alias_name", i);
+            if (!server_coll_name(call, alias, y)) return NULL;
+            rc = sc_alias_delete(call->ctx->db, y);
+            if (rc == SC_NOTFOUND) return server_fail(call, 404, "Alias `%s` doesn't exist!", alias);
+        } else if (json_is_object(r)) {
+            const char *from = json_string_value(json_object_get(r, "old_alias_name"));
+            const char *to = json_string_value(json_object_get(r, "new_alias_name"));
+            if (!from || !to)
+                return server_fail(call, 400, "Json deserialize error: actions[%zu].rename_alias needs old_alias_name and new_alias_name", i);
+            if (!server_coll_name(call, from, x) || !server_coll_name(call, to, y)) return NULL;
+            rc = sc_alias_rename(call->ctx->db, x, y);
+            if (rc == SC_NOTFOUND) return server_fail(call, 404, "Alias `%s` doesn't exist!", from);
+        } else {
+            return server_fail(call, 400, "Json deserialize error: actions[%zu] must be create_alias, delete_alias or rename_alias", i);
+        }
+        if (rc == SC_EXISTS) return server_fail(call, 409, "Wrong input: %s", sc_db_errmsg(call->ctx->db));
+        if (rc != SC_OK) return server_fail_store(call, rc);
+    }
+    return json_true();
+}
+
+/* Aliases visible to the caller, optionally only those of store collection `only`. */
+static json_t *server__aliases(server_call *call, const char *only) {
+    sc_alias *list = NULL;
+    size_t n = 0;
+    sc_status rc = sc_alias_list(call->ctx->db, &list, &n);
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        if (only && strcmp(list[i].collection, only)) continue;
+        const char *a = server_coll_user_name(call, list[i].alias), *c = server_coll_user_name(call, list[i].collection);
+        if (a && c) json_array_append_new(arr, json_pack("{s:s,s:s}", "alias_name", a, "collection_name", c));
+    }
+    sc_alias_list_free(list, n);
+    return json_pack("{s:o}", "aliases", arr);
+}
+
+json_t *server_api_aliases_list(server_call *call) { return server__aliases(call, NULL); }
+
+json_t *server_api_collection_aliases(server_call *call) {
+    char name[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], name)) return NULL;
+    return server__aliases(call, name);
+}
+
+/* ==== Payload indexes ==== */
+
+json_t *server_api_index_create(server_call *call) {
+    char name[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], name)) return NULL;
+    const char *field = NULL;
+    if (!server_json_str(call, call->body, "field_name", &field)) return NULL;
+    if (!field || !*field) return server_fail(call, 400, "Json deserialize error: missing field `field_name`");
+    const json_t *schema = call->body ? json_object_get(call->body, "field_schema") : NULL;
+    const char *type = NULL;
+    if (json_is_string(schema)) type = json_string_value(schema);
+    else if (json_is_object(schema)) type = json_string_value(json_object_get(schema, "type"));
+    if (!type) return server_fail(call, 400, "Json deserialize error: `field_schema` must be a type name or {\"type\": …}");
+    sc_field_type ft;
+    if (sc_field_type_parse(type, &ft) != SC_OK)
+        return server_fail(call, 400, "Wrong input: field_schema `%s` is not supported; use keyword, integer, float or bool",
+                           type);
+    sc_status rc = sc_field_index_create(call->ctx->db, name, field, ft);
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    return server_json_update_result();
+}
+
+json_t *server_api_index_delete(server_call *call) {
+    char name[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], name)) return NULL;
+    sc_status rc = sc_field_index_delete(call->ctx->db, name, call->args[1]);
+    if (rc != SC_OK && rc != SC_NOTFOUND) return server_fail_store(call, rc);
+    return server_json_update_result();
+}

@@ -1,0 +1,495 @@
+/*
+** server/handle.c: the request-handling core. Authenticates the key, maps
+** the method and path to an endpoint, parses the JSON body (with a depth
+** limit and a clear message for integers jansson cannot hold), runs the
+** endpoint and wraps its result in Qdrant's envelope
+** {"result": …, "status": "ok", "time": seconds} or its error shape
+** {"status": {"error": "…"}, "time": …}. Also the tenant namespaces: a
+** tenant's collection `c` is the store collection `.<tenant>.c`; the global
+** namespace may not use names that start with '.'.
+**
+** DESIGN
+** - Nothing here touches sockets, so unit tests and the fuzz target drive
+**   exactly the code the server runs.
+** - Every endpoint either returns a result or records one error with
+**   server_fail; the first error wins.
+** - The access log line and the metrics are written after the response is
+**   built; neither ever includes a body, a query string or a key.
+*/
+#include "server/server_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#ifndef SC_GIT_COMMIT
+#define SC_GIT_COMMIT "unknown"
+#endif
+
+#define SERVER_QDRANT_VERSION "1.18.0" /* the Qdrant REST API version implemented */
+
+/* ==== Errors ==== */
+
+json_t *server_fail(server_call *call, int status, const char *fmt, ...) {
+    if (call->status) return NULL;
+    call->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(call->msg, sizeof call->msg, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+json_t *server_fail_store(server_call *call, sc_status rc) {
+    int status;
+    switch (rc) {
+    case SC_NOTFOUND: status = 404; break;
+    case SC_INVALID: status = 400; break;
+    case SC_EXISTS: status = 409; break;
+    case SC_BUSY: status = 503; break;
+    case SC_UNSUPPORTED: status = 501; break;
+    default: status = 500; break;
+    }
+    const char *m = sc_db_errmsg(call->ctx->db);
+    if (status == 400) return server_fail(call, status, "Wrong input: %s", m);
+    return server_fail(call, status, "%s", m && *m ? m : sc_status_str(rc));
+}
+
+void server_response_error(server_response *resp, int status, const char *msg) {
+    json_t *o = json_pack("{s:{s:s},s:f}", "status", "error", msg ? msg : "error", "time", 0.0);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    resp->status = status;
+    resp->content_type = "application/json";
+    util_buf_puts(&resp->body, text ? text : "{\"status\":{\"error\":\"out of memory\"},\"time\":0}");
+    free(text);
+    json_decref(o);
+}
+
+void server_response_free(server_response *resp) {
+    if (resp) util_buf_free(&resp->body);
+}
+
+/* ==== Tenants and names ==== */
+
+bool server_coll_name(server_call *call, const char *user, char out[SERVER_NAME_SIZE]) {
+    if (!user || !*user) {
+        server_fail(call, 422, "Validation error in path: collection name is empty");
+        return false;
+    }
+    if (call->tenant) {
+        size_t n = (size_t)snprintf(out, SERVER_NAME_SIZE, ".%s.%s", call->tenant, user);
+        if (n >= SERVER_NAME_SIZE || n > SC_MAX_NAME_LEN) {
+            server_fail(call, 422, "Validation error in path: collection name `%s` is too long", user);
+            return false;
+        }
+        return true;
+    }
+    if (user[0] == '.') {
+        server_fail(call, 422, "Validation error in path: collection name `%s` may not start with '.'", user);
+        return false;
+    }
+    if (strlen(user) >= SERVER_NAME_SIZE) {
+        server_fail(call, 422, "Validation error in path: collection name is too long");
+        return false;
+    }
+    strcpy(out, user);
+    return true;
+}
+
+bool server_coll_resolve(server_call *call, const char *user, char out[SERVER_NAME_SIZE]) {
+    if (!server_coll_name(call, user, out)) {
+        /* an invalid name cannot exist: answer as for a missing one */
+        call->status = 0;
+        server_fail(call, 404, "Collection `%s` doesn't exist!", user ? user : "");
+        return false;
+    }
+    if (sc_collection_exists(call->ctx->db, out)) return true;
+    char *target = NULL;
+    if (sc_alias_resolve(call->ctx->db, out, &target) == SC_OK && strlen(target) < SERVER_NAME_SIZE) {
+        strcpy(out, target);
+        sc_free(target);
+        return true;
+    }
+    sc_free(target);
+    server_fail(call, 404, "Collection `%s` doesn't exist!", user);
+    return false;
+}
+
+const char *server_coll_user_name(const server_call *call, const char *store_name) {
+    if (!call->tenant) return store_name[0] == '.' ? NULL : store_name;
+    size_t n = strlen(call->tenant);
+    if (store_name[0] != '.' || strncmp(store_name + 1, call->tenant, n) || store_name[n + 1] != '.') return NULL;
+    return store_name + n + 2;
+}
+
+/* ==== Authentication ==== */
+
+/* Constant-time equality of a secret and a candidate: the time depends only
+** on the length of the candidate, never on where they differ. */
+static bool server__secret_eq(const char *secret, const char *cand) {
+    size_t ns = strlen(secret), nc = strlen(cand);
+    unsigned diff = (unsigned)(ns ^ nc);
+    for (size_t i = 0; i < nc; i++) diff |= (unsigned char)cand[i] ^ (unsigned char)(ns ? secret[i % ns] : 0);
+    return diff == 0;
+}
+
+/* The key of a request (api-key header, else a Bearer token), NULL if none. */
+static const char *server__request_key(const server_request *req) {
+    if (req->api_key && *req->api_key) return req->api_key;
+    if (req->bearer && !strncasecmp(req->bearer, "Bearer ", 7)) {
+        const char *k = req->bearer + 7;
+        while (*k == ' ') k++;
+        return *k ? k : NULL;
+    }
+    return NULL;
+}
+
+/* Role and tenant of the caller; 0 with an error status set when refused. */
+static server_role server__authenticate(server_call *call) {
+    const server_config *cfg = &call->ctx->cfg;
+    if (cfg->n_keys == 0) return SERVER_ROLE_ADMIN;
+    const char *key = server__request_key(call->req);
+    if (!key) {
+        server_fail(call, 401, "Must provide an API key or an Authorization bearer token");
+        return SERVER_ROLE_NONE;
+    }
+    const server_key *found = NULL;
+    for (size_t i = 0; i < cfg->n_keys; i++) /* no early exit: same work whichever key matches */
+        if (server__secret_eq(cfg->keys[i].key, key) && !found) found = &cfg->keys[i];
+    if (!found) {
+        server_fail(call, 401, "Invalid API key or JWT");
+        return SERVER_ROLE_NONE;
+    }
+    call->tenant = found->tenant;
+    return found->role;
+}
+
+/* ==== Routes ==== */
+
+typedef enum server_kind {
+    SERVER_KIND_JSON = 0, /* endpoint returning a JSON result in the envelope */
+    SERVER_KIND_ROOT,     /* GET / */
+    SERVER_KIND_HEALTH,   /* plain-text probes */
+    SERVER_KIND_READY,    /* /readyz */
+    SERVER_KIND_METRICS,  /* Prometheus text */
+} server_kind;
+
+typedef struct server_route {
+    const char *method;     /* HTTP method */
+    const char *pattern;    /* path, '*' segments are captured */
+    server_endpoint_fn fn;  /* endpoint (JSON kind) */
+    const char *label;      /* endpoint label for metrics and logs */
+    server_role role;       /* least role allowed */
+    server_kind kind;       /* how the answer is shaped */
+} server_route;
+
+#define R SERVER_ROLE_READ
+#define W SERVER_ROLE_WRITE
+#define A SERVER_ROLE_ADMIN
+static const server_route server__routes[] = {
+    {"GET", "/", NULL, "root", SERVER_ROLE_NONE, SERVER_KIND_ROOT},
+    {"GET", "/healthz", NULL, "healthz", SERVER_ROLE_NONE, SERVER_KIND_HEALTH},
+    {"GET", "/livez", NULL, "livez", SERVER_ROLE_NONE, SERVER_KIND_HEALTH},
+    {"GET", "/readyz", NULL, "readyz", SERVER_ROLE_NONE, SERVER_KIND_READY},
+    {"GET", "/metrics", NULL, "metrics", A, SERVER_KIND_METRICS},
+    {"GET", "/collections", server_api_collections_list, "collections_list", R, 0},
+    {"GET", "/aliases", server_api_aliases_list, "aliases_list", R, 0},
+    {"POST", "/collections/aliases", server_api_aliases_update, "aliases_update", A, 0},
+    {"GET", "/collections/*", server_api_collection_get, "collection_get", R, 0},
+    {"PUT", "/collections/*", server_api_collection_create, "collection_create", A, 0},
+    {"PATCH", "/collections/*", server_api_collection_update, "collection_update", A, 0},
+    {"DELETE", "/collections/*", server_api_collection_delete, "collection_delete", A, 0},
+    {"GET", "/collections/*/exists", server_api_collection_exists, "collection_exists", R, 0},
+    {"GET", "/collections/*/aliases", server_api_collection_aliases, "collection_aliases", R, 0},
+    {"PUT", "/collections/*/index", server_api_index_create, "index_create", W, 0},
+    {"DELETE", "/collections/*/index/*", server_api_index_delete, "index_delete", W, 0},
+    {"PUT", "/collections/*/points", server_api_points_upsert, "points_upsert", W, 0},
+    {"POST", "/collections/*/points", server_api_points_get, "points_get", R, 0},
+    {"GET", "/collections/*/points/*", server_api_point_get, "point_get", R, 0},
+    {"POST", "/collections/*/points/delete", server_api_points_delete, "points_delete", W, 0},
+    {"POST", "/collections/*/points/payload", server_api_payload_set, "payload_set", W, 0},
+    {"PUT", "/collections/*/points/payload", server_api_payload_overwrite, "payload_overwrite", W, 0},
+    {"POST", "/collections/*/points/payload/delete", server_api_payload_delete, "payload_delete", W, 0},
+    {"POST", "/collections/*/points/payload/clear", server_api_payload_clear, "payload_clear", W, 0},
+    {"POST", "/collections/*/points/scroll", server_api_points_scroll, "points_scroll", R, 0},
+    {"POST", "/collections/*/points/count", server_api_points_count, "points_count", R, 0},
+    {"POST", "/collections/*/points/batch", server_api_points_batch, "points_batch", W, 0},
+    {"POST", "/collections/*/points/query", server_api_query, "query", R, 0},
+    {"POST", "/collections/*/points/query/batch", server_api_query_batch, "query_batch", R, 0},
+    {"POST", "/collections/*/points/search", server_api_search, "search", R, 0},
+    {"POST", "/collections/*/points/search/batch", server_api_search_batch, "search_batch", R, 0},
+    {"POST", "/collections/*/points/recommend", server_api_recommend, "recommend", R, 0},
+};
+#undef R
+#undef W
+#undef A
+#define SERVER_N_ROUTES (sizeof server__routes / sizeof *server__routes)
+
+/* Decode %XX escapes of one segment into out; false when malformed. */
+static bool server__pct_decode(const char *s, size_t n, char *out, size_t out_size) {
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (j + 1 >= out_size) return false;
+        char ch = s[i];
+        if (ch == '%') {
+            if (i + 2 >= n) return false;
+            int v = 0;
+            for (int k = 1; k <= 2; k++) {
+                char h = s[i + (size_t)k];
+                v <<= 4;
+                if (h >= '0' && h <= '9') v |= h - '0';
+                else if (h >= 'a' && h <= 'f') v |= h - 'a' + 10;
+                else if (h >= 'A' && h <= 'F') v |= h - 'A' + 10;
+                else return false;
+            }
+            if (v == 0) return false;
+            out[j++] = (char)v;
+            i += 2;
+        } else {
+            out[j++] = ch;
+        }
+    }
+    out[j] = 0;
+    return true;
+}
+
+/* Match path against a pattern, capturing '*' segments into call->args.
+** Returns true on a match. */
+static bool server__match(server_call *call, const char *pattern, const char *path) {
+    size_t n_args = 0, used = 0;
+    const char *p = pattern, *s = path;
+    if (!strcmp(pattern, "/")) return !strcmp(path, "/");
+    while (*p && *s) {
+        if (*p != '/' || *s != '/') return false;
+        p++;
+        s++;
+        const char *pe = strchr(p, '/'), *se = strchr(s, '/');
+        size_t pn = pe ? (size_t)(pe - p) : strlen(p), sn = se ? (size_t)(se - s) : strlen(s);
+        if (pn == 1 && *p == '*') {
+            if (sn == 0 || n_args >= SERVER_MAX_ARGS) return false;
+            char *dst = call->argbuf + used;
+            if (!server__pct_decode(s, sn, dst, sizeof call->argbuf - used)) return false;
+            call->args[n_args++] = dst;
+            used += strlen(dst) + 1;
+        } else if (pn != sn || strncmp(p, s, pn)) {
+            return false;
+        }
+        p += pn;
+        s += sn;
+    }
+    return !*p && (!*s || !strcmp(s, "/"));
+}
+
+/* ==== Body ==== */
+
+/* Nesting depth of a JSON text, ignoring brackets inside strings. */
+static size_t server__json_depth(const char *s, size_t n) {
+    size_t depth = 0, max = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (in_str) {
+            if (ch == '\\') i++;
+            else if (ch == '"') in_str = false;
+        } else if (ch == '"') {
+            in_str = true;
+        } else if (ch == '[' || ch == '{') {
+            if (++depth > max) max = depth;
+        } else if ((ch == ']' || ch == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return max;
+}
+
+static bool server__parse_body(server_call *call) {
+    const server_request *req = call->req;
+    size_t n = req->body_size;
+    bool blank = true;
+    for (size_t i = 0; i < n && blank; i++)
+        if (req->body[i] != ' ' && req->body[i] != '\n' && req->body[i] != '\r' && req->body[i] != '\t') blank = false;
+    if (!req->body || blank) return true;
+    if (server__json_depth(req->body, n) > SERVER_MAX_JSON_DEPTH) {
+        server_fail(call, 400, "Json deserialize error: nesting deeper than %d levels", SERVER_MAX_JSON_DEPTH);
+        return false;
+    }
+    json_error_t e;
+    call->body = json_loadb(req->body, n, JSON_REJECT_DUPLICATES, &e);
+    if (!call->body) {
+        if (strstr(e.text, "too big"))
+            server_fail(call, 400,
+                        "Json deserialize error: integer out of range at line %d column %d: numbers above "
+                        "9223372036854775807 (2^63-1) are not supported, including point ids",
+                        e.line, e.column);
+        else
+            server_fail(call, 400, "Json deserialize error: %s at line %d column %d", e.text, e.line, e.column);
+        return false;
+    }
+    if (!json_is_object(call->body)) {
+        server_fail(call, 400, "Json deserialize error: the request body must be a JSON object");
+        return false;
+    }
+    return true;
+}
+
+/* ==== Handling ==== */
+
+static void server__set_json(server_response *resp, int status, json_t *o) {
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
+    if (!text) {
+        server_response_error(resp, 500, "out of memory");
+        return;
+    }
+    resp->status = status;
+    resp->content_type = "application/json";
+    util_buf_puts(&resp->body, text);
+    free(text);
+    if (resp->body.oom) {
+        util_buf_free(&resp->body);
+        server_response_error(resp, 500, "out of memory");
+    }
+}
+
+static void server__error(server_response *resp, int status, const char *msg, double t) {
+    json_t *o = json_pack("{s:{s:s},s:f}", "status", "error", msg, "time", t);
+    server__set_json(resp, status, o);
+    resp->status = status;
+    json_decref(o);
+}
+
+static void server__text(server_response *resp, int status, const char *text) {
+    resp->status = status;
+    resp->content_type = "text/plain; charset=utf-8";
+    util_buf_puts(&resp->body, text);
+}
+
+/* Write one access-log line (JSON). Never the body, query or key. */
+static void server__log(server_ctx *ctx, const server_request *req, const server_response *resp,
+                        const char *tenant, double secs) {
+    if (!ctx->log) return;
+    json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:f,s:s}", "request_id", req->request_id ? req->request_id : "-",
+                          "method", req->method ? req->method : "", "path", req->path ? req->path : "", "status",
+                          resp->status, "duration_ms", secs * 1000.0, "endpoint", resp->endpoint);
+    if (!o) return;
+    if (tenant) json_object_set_new(o, "tenant", json_string(tenant));
+    char *line = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    if (line) {
+        fprintf(ctx->log, "%s\n", line); /* one fprintf: stdio locks the stream, lines never interleave */
+        fflush(ctx->log);
+    }
+    free(line);
+    json_decref(o);
+}
+
+void server_handle(server_ctx *ctx, const server_request *req, server_response *resp) {
+    double t0 = util_now();
+    memset(resp, 0, sizeof *resp);
+    resp->endpoint = "unknown";
+    server_call *call = calloc(1, sizeof *call);
+    if (!call) {
+        server_response_error(resp, 500, "out of memory");
+        return;
+    }
+    call->ctx = ctx;
+    call->req = req;
+    const char *method = req->method ? req->method : "";
+    const char *path = req->path && *req->path ? req->path : "/";
+
+    const server_route *route = NULL;
+    bool path_known = false;
+    for (size_t i = 0; i < SERVER_N_ROUTES && !route; i++) {
+        if (!server__match(call, server__routes[i].pattern, path)) continue;
+        path_known = true;
+        if (!strcmp(server__routes[i].method, method)) route = &server__routes[i];
+    }
+    json_t *result = NULL;
+    if (!route) {
+        if (path_known)
+            server_fail(call, 405, "Method %s is not allowed for %s", method, path);
+        else
+            server_fail(call, 404, "Not found: no endpoint %s %s", method, path);
+        goto respond;
+    }
+    resp->endpoint = route->label;
+    if (route->kind == SERVER_KIND_ROOT || route->kind == SERVER_KIND_HEALTH || route->kind == SERVER_KIND_READY) {
+        if (route->kind == SERVER_KIND_ROOT) {
+            json_t *o = json_pack("{s:s,s:s,s:s}", "title", "semcode", "version", SERVER_QDRANT_VERSION, "commit",
+                                  SC_GIT_COMMIT);
+            server__set_json(resp, 200, o);
+            json_decref(o);
+        } else if (route->kind == SERVER_KIND_READY && !ctx->ready) {
+            server__text(resp, 503, "not ready\n");
+        } else {
+            server__text(resp, 200, route->kind == SERVER_KIND_READY ? "all shards are ready\n"
+                                                                      : "healthz check passed\n");
+        }
+        goto done;
+    }
+    server_role role = server__authenticate(call);
+    if (call->status) goto respond;
+    if (role < route->role) {
+        server_fail(call, 403, "Forbidden: this API key may not call %s (needs the %s role)", route->label,
+                    route->role == SERVER_ROLE_ADMIN ? "admin" : route->role == SERVER_ROLE_WRITE ? "write" : "read");
+        goto respond;
+    }
+    if (!ctx->ready) {
+        server_fail(call, 503, "Service unavailable: the server is starting or shutting down");
+        goto respond;
+    }
+    if (route->kind == SERVER_KIND_METRICS) {
+        if (call->tenant) {
+            server_fail(call, 403, "Forbidden: metrics need an admin key without a tenant");
+            goto respond;
+        }
+        resp->status = 200;
+        resp->content_type = "text/plain; version=0.0.4";
+        server_metrics_render(ctx->metrics, ctx->db, &resp->body);
+        goto done;
+    }
+    if (!server__parse_body(call)) goto respond;
+    result = route->fn(call);
+
+respond:
+    if (call->status || !result) {
+        if (!call->status) server_fail(call, 500, "internal error");
+        server__error(resp, call->status, call->msg, util_now() - t0);
+    } else {
+        json_t *env = json_pack("{s:o,s:s,s:f}", "result", result, "status", "ok", "time", util_now() - t0);
+        result = NULL;
+        server__set_json(resp, 200, env);
+        json_decref(env);
+    }
+done:
+    json_decref(result);
+    json_decref(call->body);
+    double secs = util_now() - t0;
+    if (ctx->metrics) server_metrics_observe(ctx->metrics, resp->endpoint, resp->status, secs);
+    server__log(ctx, req, resp, call->tenant, secs);
+    free(call);
+}
+
+/* ==== Context ==== */
+
+server_ctx *server_ctx_new(sc_db *db, server_config *cfg) {
+    server_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) return NULL;
+    ctx->db = db;
+    ctx->cfg = *cfg;
+    memset(cfg, 0, sizeof *cfg);
+    ctx->metrics = server_metrics_new();
+    if (!ctx->metrics) {
+        server_ctx_free(ctx);
+        return NULL;
+    }
+    ctx->ready = 1;
+    return ctx;
+}
+
+void server_ctx_free(server_ctx *ctx) {
+    if (!ctx) return;
+    server_config_free(&ctx->cfg);
+    server_metrics_free(ctx->metrics);
+    free(ctx);
+}

@@ -1,0 +1,284 @@
+/*
+** server/http.c: the HTTP front end of `semcode serve` on libmicrohttpd,
+** and sc_server_run (include/semcode/server.h): open the store, listen,
+** serve until SIGINT/SIGTERM, shut down.
+**
+** DESIGN
+** - libmicrohttpd runs a pool of n worker threads (default: cores), each
+**   with its own epoll loop; a request is handled to completion on the
+**   thread that read it (handlers are CPU-bound store calls, so more
+**   threads than cores would only add contention). Keep-alive is the
+**   libmicrohttpd default for HTTP/1.1.
+** - Bodies are accumulated per connection up to max_body_bytes: a
+**   Content-Length above it is refused with 413 before the body is read;
+**   a chunked body that grows past it is drained and answered 413.
+** - Idle connections (including clients that stall mid-request) are closed
+**   after timeout_s by libmicrohttpd.
+** - Shutdown: SIGINT/SIGTERM are blocked in every thread and taken by
+**   sigwait in the calling thread. Readiness drops first, then
+**   MHD_stop_daemon joins the workers, so requests in flight finish (their
+**   store writes are durable when they answer) before the store closes.
+*/
+#include "semcode/server.h"
+#include "server/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Per-request state kept by libmicrohttpd between callbacks. */
+typedef struct server_conn {
+    util_buf body;   /* body received so far */
+    bool too_large;  /* the body passed max_body_bytes: drain it, answer 413 */
+    char id[40];     /* request id (also sent back as x-request-id) */
+} server_conn;
+
+static uint64_t server__req_counter; /* request ids: process start time + counter */
+static uint64_t server__req_epoch;
+
+/* Send resp on conn, with the request id header. */
+static enum MHD_Result server__send(struct MHD_Connection *conn, server_response *resp, const char *id) {
+    size_t len = resp->body.len;
+    char *data = resp->body.data;
+    resp->body.data = NULL;
+    resp->body.len = resp->body.cap = 0;
+    struct MHD_Response *r =
+        data ? MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE)
+             : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        free(data);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", resp->content_type ? resp->content_type : "application/json");
+    if (id) MHD_add_response_header(r, "x-request-id", id);
+    enum MHD_Result ok = MHD_queue_response(conn, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result server__on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                          const char *version, const char *upload_data, size_t *upload_data_size,
+                                          void **con_cls) {
+    (void)version;
+    server_ctx *ctx = cls;
+    server_conn *st = *con_cls;
+    if (!st) {
+        st = calloc(1, sizeof *st);
+        if (!st) return MHD_NO;
+        uint64_t n = __atomic_add_fetch(&server__req_counter, 1, __ATOMIC_RELAXED);
+        snprintf(st->id, sizeof st->id, "%08llx-%llu", (unsigned long long)(server__req_epoch & 0xffffffffu),
+                 (unsigned long long)n);
+        *con_cls = st;
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > ctx->cfg.max_body_bytes) {
+            server_response resp = {0};
+            char msg[128];
+            snprintf(msg, sizeof msg, "Payload too large: the request body is over the limit of %zu bytes",
+                     ctx->cfg.max_body_bytes);
+            server_response_error(&resp, 413, msg);
+            server_metrics_observe(ctx->metrics, "unknown", 413, 0.0);
+            return server__send(conn, &resp, st->id);
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!st->too_large && st->body.len + *upload_data_size > ctx->cfg.max_body_bytes) {
+            st->too_large = true;
+            util_buf_free(&st->body);
+        }
+        if (!st->too_large) util_buf_append(&st->body, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    server_response resp = {0};
+    if (st->too_large || st->body.oom) {
+        server_response_error(&resp, 413, "Payload too large: the request body is over the limit");
+        server_metrics_observe(ctx->metrics, "unknown", 413, 0.0);
+    } else {
+        server_request req = {0};
+        req.method = method;
+        req.path = url;
+        req.body = st->body.data;
+        req.body_size = st->body.len;
+        req.api_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "api-key");
+        req.bearer = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        req.request_id = st->id;
+        server_handle(ctx, &req, &resp);
+    }
+    enum MHD_Result ok = server__send(conn, &resp, st->id);
+    server_response_free(&resp);
+    return ok;
+}
+
+static void server__on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                                 enum MHD_RequestTerminationCode toe) {
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    server_conn *st = *con_cls;
+    if (!st) return;
+    util_buf_free(&st->body);
+    free(st);
+    *con_cls = NULL;
+}
+
+static void server__mhd_log(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    (void)fmt;
+    (void)ap; /* libmicrohttpd's own messages may quote request data: dropped */
+}
+
+/* ==== Public entry ==== */
+
+sc_server_options sc_server_options_default(void) {
+    sc_server_options o = {0};
+    o.host = "127.0.0.1";
+    o.port = 6333;
+    o.store_path = "semcode-store";
+    return o;
+}
+
+static bool server__is_loopback(const struct sockaddr *sa) {
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) ||
+               (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
+
+sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbuf_size) {
+    sc_server_options o = opt ? *opt : sc_server_options_default();
+    char dummy[8];
+    if (!errbuf) {
+        errbuf = dummy;
+        errbuf_size = sizeof dummy;
+    }
+    errbuf[0] = 0;
+    server_config cfg = server_config_default();
+    sc_err err = {0};
+    if (o.config_path && server_config_load(o.config_path, &cfg, &err) != SC_OK) {
+        snprintf(errbuf, errbuf_size, "%s", err.msg);
+        return err.code;
+    }
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    char port[16];
+    snprintf(port, sizeof port, "%u", (unsigned)o.port);
+    int gai = getaddrinfo(o.host ? o.host : "127.0.0.1", port, &hints, &ai);
+    if (gai != 0 || !ai) {
+        snprintf(errbuf, errbuf_size, "cannot resolve host %s: %s", o.host, gai_strerror(gai));
+        server_config_free(&cfg);
+        return SC_INVALID;
+    }
+    if (cfg.n_keys == 0 && !o.insecure && !server__is_loopback(ai->ai_addr)) {
+        snprintf(errbuf, errbuf_size,
+                 "refusing to listen on %s without API keys: configure api_keys in --config or pass --insecure",
+                 o.host);
+        freeaddrinfo(ai);
+        server_config_free(&cfg);
+        return SC_INVALID;
+    }
+    sc_db_options dbo = sc_db_options_default();
+    sc_db *db = NULL;
+    sc_status rc = sc_db_open(o.store_path, &dbo, &db, errbuf, errbuf_size);
+    if (rc != SC_OK) {
+        freeaddrinfo(ai);
+        server_config_free(&cfg);
+        return rc;
+    }
+    FILE *log = stderr;
+    bool own_log = false;
+    if (o.log_path && !strcmp(o.log_path, "-")) log = stdout;
+    else if (o.log_path) {
+        log = fopen(o.log_path, "a");
+        own_log = log != NULL;
+        if (!log) {
+            snprintf(errbuf, errbuf_size, "cannot open log file %s", o.log_path);
+            freeaddrinfo(ai);
+            server_config_free(&cfg);
+            sc_db_close(db);
+            return SC_IOERR;
+        }
+    }
+    unsigned n_threads = cfg.n_threads ? cfg.n_threads : util_n_cores();
+    unsigned timeout = cfg.timeout_s;
+    server_ctx *ctx = server_ctx_new(db, &cfg);
+    if (!ctx) {
+        snprintf(errbuf, errbuf_size, "out of memory");
+        freeaddrinfo(ai);
+        sc_db_close(db);
+        if (own_log) fclose(log);
+        return SC_NOMEM;
+    }
+    ctx->log = log;
+    ctx->ready = 0;
+    server__req_epoch = (uint64_t)(util_now() * 1000.0) ^ (uint64_t)getpid();
+
+    /* Signals go to sigwait below, never to a worker. */
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, o.port, NULL, NULL, server__on_request, ctx, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, n_threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_NOTIFY_COMPLETED, server__on_completed, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, server__mhd_log, NULL, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!d) {
+        snprintf(errbuf, errbuf_size, "cannot listen on %s:%u (address in use or not available)", o.host,
+                 (unsigned)o.port);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        server_ctx_free(ctx);
+        sc_db_close(db);
+        if (own_log) fclose(log);
+        return SC_IOERR;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    unsigned bound = info ? info->port : o.port;
+    if (o.port_file) {
+        FILE *pf = fopen(o.port_file, "w");
+        if (pf) {
+            fprintf(pf, "%u\n", bound);
+            fclose(pf);
+        }
+    }
+    fprintf(stderr, "semcode serve: listening on http://%s:%u (%u threads, store %s, %zu API keys)\n", o.host, bound,
+            n_threads, o.store_path, ctx->cfg.n_keys);
+    ctx->ready = 1;
+
+    int sig = 0;
+    sigset_t wait_set;
+    sigemptyset(&wait_set);
+    sigaddset(&wait_set, SIGINT);
+    sigaddset(&wait_set, SIGTERM);
+    while (sigwait(&wait_set, &sig) != 0) {
+    }
+    fprintf(stderr, "semcode serve: %s, finishing requests in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    ctx->ready = 0;
+    MHD_stop_daemon(d); /* joins the workers: requests in flight complete first */
+    server_ctx_free(ctx);
+    sc_db_close(db);
+    if (own_log) fclose(log);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    fprintf(stderr, "semcode serve: stopped\n");
+    return SC_OK;
+}

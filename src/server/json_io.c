@@ -1,0 +1,345 @@
+/*
+** server/json_io.c: decoding Qdrant's JSON request shapes (point ids,
+** vectors, with_payload / with_vector selectors, filters, typed optional
+** fields) and encoding records. Every decoding error names the field:
+** wrong JSON types answer 400 ("Json deserialize error"), values of the
+** right type outside their range 422 ("Validation error").
+*/
+#include "server/server_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ==== Scalars ==== */
+
+bool server_json_uint(server_call *call, const json_t *obj, const char *key, uint64_t def, uint64_t min,
+                      uint64_t max, uint64_t *out) {
+    const json_t *v = obj ? json_object_get(obj, key) : NULL;
+    if (!v || json_is_null(v)) {
+        *out = def;
+        return true;
+    }
+    if (!json_is_integer(v)) {
+        server_fail(call, 400, "Json deserialize error: `%s` must be an unsigned integer", key);
+        return false;
+    }
+    json_int_t x = json_integer_value(v);
+    if (x < 0 || (uint64_t)x < min || (uint64_t)x > max) {
+        server_fail(call, 422, "Validation error in JSON body: [%s: value %lld invalid, must be in %llu..%llu]", key,
+                    (long long)x, (unsigned long long)min, (unsigned long long)max);
+        return false;
+    }
+    *out = (uint64_t)x;
+    return true;
+}
+
+bool server_json_bool(server_call *call, const json_t *obj, const char *key, bool def, bool *out) {
+    const json_t *v = obj ? json_object_get(obj, key) : NULL;
+    if (!v || json_is_null(v)) {
+        *out = def;
+        return true;
+    }
+    if (!json_is_boolean(v)) {
+        server_fail(call, 400, "Json deserialize error: `%s` must be true or false", key);
+        return false;
+    }
+    *out = json_is_true(v);
+    return true;
+}
+
+bool server_json_str(server_call *call, const json_t *obj, const char *key, const char **out) {
+    const json_t *v = obj ? json_object_get(obj, key) : NULL;
+    *out = NULL;
+    if (!v || json_is_null(v)) return true;
+    if (!json_is_string(v)) {
+        server_fail(call, 400, "Json deserialize error: `%s` must be a string", key);
+        return false;
+    }
+    *out = json_string_value(v);
+    return true;
+}
+
+char *server_json_text(const json_t *v) {
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+}
+
+bool server_json_filter(server_call *call, const json_t *obj, const char *key, char **out) {
+    const json_t *v = obj ? json_object_get(obj, key) : NULL;
+    *out = NULL;
+    if (!v || json_is_null(v)) return true;
+    if (!json_is_object(v)) {
+        server_fail(call, 400, "Json deserialize error: `%s` must be a filter object", key);
+        return false;
+    }
+    *out = server_json_text(v);
+    if (!*out) {
+        server_fail(call, 500, "out of memory");
+        return false;
+    }
+    return true;
+}
+
+json_t *server_json_update_result(void) {
+    static uint64_t op; /* operation counter, as Qdrant's operation_id (not durable) */
+    uint64_t id = __atomic_add_fetch(&op, 1, __ATOMIC_RELAXED);
+    return json_pack("{s:I,s:s}", "operation_id", (json_int_t)id, "status", "completed");
+}
+
+/* ==== Ids ==== */
+
+bool server_json_id(server_call *call, const json_t *v, const char *what, sc_point_id *out) {
+    if (json_is_integer(v)) {
+        json_int_t x = json_integer_value(v);
+        if (x < 0) {
+            server_fail(call, 400, "Json deserialize error: %s: point id %lld is negative; ids are unsigned integers or UUIDs",
+                        what, (long long)x);
+            return false;
+        }
+        *out = sc_point_id_num((uint64_t)x);
+        return true;
+    }
+    if (json_is_string(v)) {
+        if (sc_point_id_parse_uuid(json_string_value(v), out) != SC_OK) {
+            server_fail(call, 400, "Json deserialize error: %s: `%.64s` is not a valid UUID (point ids are unsigned integers or UUIDs)",
+                        what, json_string_value(v));
+            return false;
+        }
+        return true;
+    }
+    server_fail(call, 400, "Json deserialize error: %s: a point id must be an unsigned integer or a UUID string", what);
+    return false;
+}
+
+bool server_json_ids(server_call *call, const json_t *v, const char *what, sc_point_id **out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    if (!json_is_array(v)) {
+        server_fail(call, 400, "Json deserialize error: `%s` must be an array of point ids", what);
+        return false;
+    }
+    size_t cnt = json_array_size(v);
+    sc_point_id *ids = calloc(cnt ? cnt : 1, sizeof *ids);
+    if (!ids) {
+        server_fail(call, 500, "out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        char where[96];
+        snprintf(where, sizeof where, "%s[%zu]", what, i);
+        if (!server_json_id(call, json_array_get(v, i), where, &ids[i])) {
+            free(ids);
+            return false;
+        }
+    }
+    *out = ids;
+    *n = cnt;
+    return true;
+}
+
+json_t *server_json_id_encode(const sc_point_id *id) {
+    if (id->kind == SC_ID_KIND_NUM) {
+        if (id->num > (uint64_t)INT64_MAX) return json_real((double)id->num); /* never stored through HTTP */
+        return json_integer((json_int_t)id->num);
+    }
+    char buf[48];
+    return json_string(sc_point_id_format(id, buf, sizeof buf));
+}
+
+/* ==== Vectors ==== */
+
+bool server_json_floats(server_call *call, const json_t *v, const char *what, float **out, uint32_t *n) {
+    *out = NULL;
+    *n = 0;
+    if (!json_is_array(v)) {
+        server_fail(call, 400, "Json deserialize error: `%s` must be an array of numbers", what);
+        return false;
+    }
+    size_t cnt = json_array_size(v);
+    if (cnt == 0 || cnt > SC_MAX_DIM) {
+        server_fail(call, 422, "Validation error in JSON body: [%s: vector of %zu numbers, must have 1..%u]", what,
+                    cnt, SC_MAX_DIM);
+        return false;
+    }
+    float *f = malloc(cnt * sizeof *f);
+    if (!f) {
+        server_fail(call, 500, "out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        const json_t *x = json_array_get(v, i);
+        if (!json_is_number(x)) {
+            free(f);
+            server_fail(call, 400, "Json deserialize error: %s[%zu] must be a number", what, i);
+            return false;
+        }
+        double d = json_number_value(x);
+        if (!isfinite(d) || fabs(d) > 3.4e38) {
+            free(f);
+            server_fail(call, 400, "Json deserialize error: %s[%zu] is not a finite 32-bit float", what, i);
+            return false;
+        }
+        f[i] = (float)d;
+    }
+    *out = f;
+    *n = (uint32_t)cnt;
+    return true;
+}
+
+/* ==== with_payload / with_vector ==== */
+
+/* Borrowed strings of a JSON array of strings into an owned array. */
+static bool server__strings(server_call *call, const json_t *arr, const char *what, const char ***out, size_t *n) {
+    size_t cnt = json_array_size(arr);
+    const char **s = calloc(cnt ? cnt : 1, sizeof *s);
+    if (!s) {
+        server_fail(call, 500, "out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < cnt; i++) {
+        const json_t *x = json_array_get(arr, i);
+        if (!json_is_string(x)) {
+            free(s);
+            server_fail(call, 400, "Json deserialize error: %s[%zu] must be a string", what, i);
+            return false;
+        }
+        s[i] = json_string_value(x);
+    }
+    *out = s;
+    *n = cnt;
+    return true;
+}
+
+bool server_json_with(server_call *call, const json_t *obj, bool payload_default, server_with *out) {
+    memset(out, 0, sizeof *out);
+    out->with.payload = payload_default;
+    const json_t *wp = obj ? json_object_get(obj, "with_payload") : NULL;
+    if (wp && !json_is_null(wp)) {
+        size_t n = 0;
+        if (json_is_boolean(wp)) {
+            out->with.payload = json_is_true(wp);
+        } else if (json_is_array(wp)) {
+            if (!server__strings(call, wp, "with_payload", &out->keys, &n)) return false;
+            out->with.payload = true;
+            out->with.payload_include = out->keys;
+            out->with.n_payload_include = n;
+        } else if (json_is_object(wp) && json_is_array(json_object_get(wp, "include"))) {
+            if (!server__strings(call, json_object_get(wp, "include"), "with_payload.include", &out->keys, &n))
+                return false;
+            out->with.payload = true;
+            out->with.payload_include = out->keys;
+            out->with.n_payload_include = n;
+        } else if (json_is_object(wp) && json_is_array(json_object_get(wp, "exclude"))) {
+            if (!server__strings(call, json_object_get(wp, "exclude"), "with_payload.exclude", &out->keys, &n))
+                return false;
+            out->with.payload = true;
+            out->with.payload_exclude = out->keys;
+            out->with.n_payload_exclude = n;
+        } else {
+            server_fail(call, 400,
+                        "Json deserialize error: `with_payload` must be a bool, a list of keys, {\"include\": [...]} "
+                        "or {\"exclude\": [...]}");
+            return false;
+        }
+    }
+    const json_t *wv = obj ? json_object_get(obj, "with_vector") : NULL;
+    if (!wv && obj) wv = json_object_get(obj, "with_vectors");
+    if (wv && !json_is_null(wv)) {
+        if (json_is_boolean(wv)) {
+            out->with.vectors = json_is_true(wv);
+        } else if (json_is_array(wv)) {
+            size_t n = 0;
+            if (!server__strings(call, wv, "with_vector", &out->names, &n)) {
+                server_with_free(out);
+                return false;
+            }
+            out->with.vectors = true;
+            out->with.vector_names = out->names;
+            out->with.n_vector_names = n;
+        } else {
+            server_with_free(out);
+            server_fail(call, 400, "Json deserialize error: `with_vector` must be a bool or a list of vector names");
+            return false;
+        }
+    }
+    return true;
+}
+
+void server_with_free(server_with *w) {
+    if (!w) return;
+    free(w->keys);
+    free(w->names);
+    memset(w, 0, sizeof *w);
+}
+
+/* ==== Selectors ==== */
+
+bool server_json_selector(server_call *call, const json_t *obj, sc_selector *sel, sc_point_id **ids_owned,
+                          char **filter_owned) {
+    memset(sel, 0, sizeof *sel);
+    *ids_owned = NULL;
+    *filter_owned = NULL;
+    const json_t *pts = obj ? json_object_get(obj, "points") : NULL;
+    const json_t *flt = obj ? json_object_get(obj, "filter") : NULL;
+    if (pts && !json_is_null(pts)) {
+        size_t n = 0;
+        if (!server_json_ids(call, pts, "points", ids_owned, &n)) return false;
+        sel->ids = *ids_owned;
+        sel->n_ids = n;
+        if (n == 0) {
+            /* an empty id list selects nothing: a filter matching no point */
+            *filter_owned = strdup("{\"must\":[{\"has_id\":[]}]}");
+            sel->filter_json = *filter_owned;
+        }
+        return true;
+    }
+    if (flt && !json_is_null(flt)) {
+        if (!server_json_filter(call, obj, "filter", filter_owned)) return false;
+        sel->filter_json = *filter_owned;
+        return true;
+    }
+    server_fail(call, 400, "Json deserialize error: expected `points` (a list of ids) or `filter`");
+    return false;
+}
+
+/* ==== Records ==== */
+
+json_t *server_json_record(const sc_record *r, bool with_score) {
+    json_t *o = json_object();
+    if (!o) return NULL;
+    json_object_set_new(o, "id", server_json_id_encode(&r->id));
+    json_object_set_new(o, "version", json_integer(0));
+    if (with_score) json_object_set_new(o, "score", json_real((double)r->score));
+    if (r->payload_json) {
+        json_t *p = json_loads(r->payload_json, 0, NULL);
+        json_object_set_new(o, "payload", p ? p : json_object());
+    } else {
+        json_object_set_new(o, "payload", json_null());
+    }
+    if (r->n_vectors == 0) {
+        json_object_set_new(o, "vector", json_null());
+    } else if (r->n_vectors == 1 && r->vector_names[0][0] == 0) {
+        json_t *a = json_array();
+        for (uint32_t j = 0; j < r->vector_dims[0]; j++) json_array_append_new(a, json_real((double)r->vectors[0][j]));
+        json_object_set_new(o, "vector", a);
+    } else {
+        json_t *vo = json_object();
+        for (size_t i = 0; i < r->n_vectors; i++) {
+            json_t *a = json_array();
+            for (uint32_t j = 0; j < r->vector_dims[i]; j++)
+                json_array_append_new(a, json_real((double)r->vectors[i][j]));
+            json_object_set_new(vo, r->vector_names[i][0] ? r->vector_names[i] : "", a);
+        }
+        json_object_set_new(o, "vector", vo);
+    }
+    json_object_set_new(o, "shard_key", json_null());
+    json_object_set_new(o, "order_value", json_null());
+    return o;
+}
+
+json_t *server_json_records(const sc_record_list *l, bool with_score) {
+    json_t *a = json_array();
+    if (!a) return NULL;
+    for (size_t i = 0; l && i < l->n; i++) json_array_append_new(a, server_json_record(&l->items[i], with_score));
+    return a;
+}

@@ -1,0 +1,124 @@
+/*
+** server/metrics.c: request counters and latency histograms per endpoint
+** and status, rendered in the Prometheus text format with store gauges
+** (collections, points per collection).
+**
+** DESIGN
+** - One mutex guards the table; an observation is a short critical section
+**   (find the row, bump a counter and a bucket), so contention stays far
+**   below the cost of a request.
+** - Rows are keyed by (endpoint label, status). Labels are static strings
+**   from the route table, so the number of rows is bounded by routes ×
+**   statuses actually seen; past SERVER_METRICS_ROWS rows, new pairs are
+**   counted under endpoint "other".
+*/
+#include "server/server.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SERVER_METRICS_ROWS 256
+#define SERVER_METRICS_BUCKETS 14
+
+static const double server__bounds[SERVER_METRICS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                              0.025,  0.05,    0.1,    0.25,  0.5,    1.0,  2.5};
+
+typedef struct server_metrics_row {
+    const char *endpoint;                    /* static label */
+    int status;                              /* HTTP status */
+    uint64_t count;                          /* requests */
+    double sum;                              /* seconds, summed */
+    uint64_t buckets[SERVER_METRICS_BUCKETS]; /* requests at or below each bound (non-cumulative here) */
+} server_metrics_row;
+
+struct server_metrics {
+    pthread_mutex_t mu;                          /* guards everything below */
+    server_metrics_row rows[SERVER_METRICS_ROWS]; /* rows in first-seen order */
+    size_t n_rows;                               /* rows used */
+};
+
+server_metrics *server_metrics_new(void) {
+    server_metrics *m = calloc(1, sizeof *m);
+    if (m) pthread_mutex_init(&m->mu, NULL);
+    return m;
+}
+
+void server_metrics_free(server_metrics *m) {
+    if (!m) return;
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+void server_metrics_observe(server_metrics *m, const char *endpoint, int status, double seconds) {
+    if (!m) return;
+    pthread_mutex_lock(&m->mu);
+    server_metrics_row *row = NULL;
+    for (size_t i = 0; i < m->n_rows && !row; i++)
+        if (m->rows[i].status == status && !strcmp(m->rows[i].endpoint, endpoint)) row = &m->rows[i];
+    if (!row && m->n_rows < SERVER_METRICS_ROWS) {
+        row = &m->rows[m->n_rows++];
+        row->endpoint = endpoint;
+        row->status = status;
+    }
+    if (!row) row = &m->rows[SERVER_METRICS_ROWS - 1], row->endpoint = "other";
+    row->count++;
+    row->sum += seconds;
+    for (int b = 0; b < SERVER_METRICS_BUCKETS; b++)
+        if (seconds <= server__bounds[b]) {
+            row->buckets[b]++;
+            break;
+        }
+    pthread_mutex_unlock(&m->mu);
+}
+
+void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out) {
+    util_buf_puts(out, "# HELP semcode_http_requests_total HTTP requests by endpoint and status.\n"
+                       "# TYPE semcode_http_requests_total counter\n");
+    pthread_mutex_lock(&m->mu);
+    size_t n = m->n_rows;
+    server_metrics_row *copy = malloc((n ? n : 1) * sizeof *copy);
+    if (copy) memcpy(copy, m->rows, n * sizeof *copy);
+    pthread_mutex_unlock(&m->mu);
+    if (!copy) return;
+    for (size_t i = 0; i < n; i++)
+        util_buf_printf(out, "semcode_http_requests_total{endpoint=\"%s\",status=\"%d\"} %llu\n", copy[i].endpoint,
+                        copy[i].status, (unsigned long long)copy[i].count);
+    util_buf_puts(out, "# HELP semcode_http_request_duration_seconds Time to handle a request.\n"
+                       "# TYPE semcode_http_request_duration_seconds histogram\n");
+    for (size_t i = 0; i < n; i++) {
+        uint64_t cum = 0;
+        for (int b = 0; b < SERVER_METRICS_BUCKETS; b++) {
+            cum += copy[i].buckets[b];
+            util_buf_printf(out, "semcode_http_request_duration_seconds_bucket{endpoint=\"%s\",status=\"%d\",le=\"%g\"} %llu\n",
+                            copy[i].endpoint, copy[i].status, server__bounds[b], (unsigned long long)cum);
+        }
+        util_buf_printf(out, "semcode_http_request_duration_seconds_bucket{endpoint=\"%s\",status=\"%d\",le=\"+Inf\"} %llu\n",
+                        copy[i].endpoint, copy[i].status, (unsigned long long)copy[i].count);
+        util_buf_printf(out, "semcode_http_request_duration_seconds_sum{endpoint=\"%s\",status=\"%d\"} %.6f\n",
+                        copy[i].endpoint, copy[i].status, copy[i].sum);
+        util_buf_printf(out, "semcode_http_request_duration_seconds_count{endpoint=\"%s\",status=\"%d\"} %llu\n",
+                        copy[i].endpoint, copy[i].status, (unsigned long long)copy[i].count);
+    }
+    free(copy);
+    if (!db) return;
+    char **names = NULL;
+    size_t n_names = 0;
+    if (sc_collection_list(db, &names, &n_names) != SC_OK) return;
+    util_buf_printf(out, "# HELP semcode_collections Collections in the store.\n# TYPE semcode_collections gauge\n"
+                         "semcode_collections %zu\n",
+                    n_names);
+    util_buf_puts(out, "# HELP semcode_points Live points per collection.\n# TYPE semcode_points gauge\n");
+    uint64_t total = 0;
+    for (size_t i = 0; i < n_names; i++) {
+        sc_collection_info info;
+        if (sc_collection_info_get(db, names[i], &info) != SC_OK) continue;
+        util_buf_printf(out, "semcode_points{collection=\"%s\"} %llu\n", names[i], (unsigned long long)info.n_points);
+        total += info.n_points;
+        sc_collection_info_free(&info);
+    }
+    util_buf_printf(out, "# HELP semcode_points_total Live points in all collections.\n# TYPE semcode_points_total gauge\n"
+                         "semcode_points_total %llu\n",
+                    (unsigned long long)total);
+    sc_strv_free(names);
+}

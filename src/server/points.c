@@ -1,0 +1,428 @@
+/*
+** server/points.c: the point endpoints: upsert (list and batch forms),
+** get one / many, delete, payload set / overwrite / delete keys / clear,
+** scroll, count and the /points/batch list of update operations. Each
+** write is one atomic store call, so a rejected request changes nothing.
+** `wait` is accepted and ignored: every write is durable when it answers.
+*/
+#include "server/server_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ==== Upsert ==== */
+
+/* Owned storage of decoded points. */
+typedef struct server_points {
+    sc_point_in *pts;    /* points for the store */
+    sc_vector_in *vecs;  /* all vectors, points index into it */
+    float **floats;      /* owned float arrays (n_floats) */
+    size_t n_floats;     /* entries in floats */
+    char **payloads;     /* owned payload texts, one per point (may be NULL) */
+    size_t n;            /* points */
+} server_points;
+
+static void server__points_free(server_points *p) {
+    for (size_t i = 0; i < p->n_floats; i++) free(p->floats[i]);
+    for (size_t i = 0; p->payloads && i < p->n; i++) free(p->payloads[i]);
+    free(p->floats);
+    free(p->payloads);
+    free(p->vecs);
+    free(p->pts);
+    memset(p, 0, sizeof *p);
+}
+
+static bool server__points_alloc(server_call *call, server_points *p, size_t n, size_t n_vecs) {
+    p->n = n;
+    p->pts = calloc(n ? n : 1, sizeof *p->pts);
+    p->vecs = calloc(n_vecs ? n_vecs : 1, sizeof *p->vecs);
+    p->floats = calloc(n_vecs ? n_vecs : 1, sizeof *p->floats);
+    p->payloads = calloc(n ? n : 1, sizeof *p->payloads);
+    if (!p->pts || !p->vecs || !p->floats || !p->payloads) {
+        server_fail(call, 500, "out of memory");
+        return false;
+    }
+    return true;
+}
+
+/* Decode one vector value (dense array) into vecs[*k]. */
+static bool server__vector(server_call *call, server_points *p, size_t *k, const char *name, const json_t *v,
+                           const char *where) {
+    if (json_is_object(v) && json_object_get(v, "indices"))
+        return server_fail(call, 400, "Wrong input: %s: sparse vectors are not supported", where), false;
+    if (json_is_array(v) && json_array_size(v) > 0 && json_is_array(json_array_get(v, 0)))
+        return server_fail(call, 400, "Wrong input: %s: multivectors are not supported", where), false;
+    float *f;
+    uint32_t dim;
+    if (!server_json_floats(call, v, where, &f, &dim)) return false;
+    p->floats[p->n_floats++] = f;
+    p->vecs[*k].name = name;
+    p->vecs[*k].data = f;
+    p->vecs[*k].dim = dim;
+    (*k)++;
+    return true;
+}
+
+/* Payload of point i: NULL for none, else owned text of an object. */
+static bool server__payload(server_call *call, server_points *p, size_t i, const json_t *v, const char *where) {
+    if (!v || json_is_null(v)) return true;
+    if (!json_is_object(v)) return server_fail(call, 400, "Json deserialize error: %s must be an object", where), false;
+    p->payloads[i] = server_json_text(v);
+    if (!p->payloads[i]) return server_fail(call, 500, "out of memory"), false;
+    p->pts[i].payload_json = p->payloads[i];
+    return true;
+}
+
+/* Decode `points` [{id, vector, payload}] or `batch` {ids, vectors, payloads}. */
+static bool server__decode_upsert(server_call *call, const json_t *b, server_points *p) {
+    const json_t *list = b ? json_object_get(b, "points") : NULL, *batch = b ? json_object_get(b, "batch") : NULL;
+    memset(p, 0, sizeof *p);
+    if (json_is_array(list)) {
+        size_t n = json_array_size(list), n_vecs = 0;
+        for (size_t i = 0; i < n; i++) {
+            const json_t *v = json_object_get(json_array_get(list, i), "vector");
+            n_vecs += json_is_object(v) ? json_object_size(v) : 1;
+        }
+        if (!server__points_alloc(call, p, n, n_vecs)) return false;
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            const json_t *pt = json_array_get(list, i);
+            char where[96];
+            if (!json_is_object(pt)) return server_fail(call, 400, "Json deserialize error: points[%zu] must be an object", i), false;
+            snprintf(where, sizeof where, "points[%zu].id", i);
+            const json_t *id = json_object_get(pt, "id");
+            if (!id) return server_fail(call, 400, "Json deserialize error: missing field `points[%zu].id`", i), false;
+            if (!server_json_id(call, id, where, &p->pts[i].id)) return false;
+            const json_t *v = json_object_get(pt, "vector");
+            p->pts[i].vectors = &p->vecs[k];
+            if (json_is_object(v) && !json_object_get(v, "indices")) {
+                const char *name;
+                const json_t *vv;
+                json_object_foreach((json_t *)v, name, vv) {
+                    snprintf(where, sizeof where, "points[%zu].vector.%.40s", i, name);
+                    if (!server__vector(call, p, &k, name, vv, where)) return false;
+                }
+            } else if (v && !json_is_null(v)) {
+                snprintf(where, sizeof where, "points[%zu].vector", i);
+                if (!server__vector(call, p, &k, "", v, where)) return false;
+            } else {
+                return server_fail(call, 400, "Json deserialize error: missing field `points[%zu].vector`", i), false;
+            }
+            p->pts[i].n_vectors = (size_t)(&p->vecs[k] - p->pts[i].vectors);
+            snprintf(where, sizeof where, "points[%zu].payload", i);
+            if (!server__payload(call, p, i, json_object_get(pt, "payload"), where)) return false;
+        }
+        return true;
+    }
+    if (json_is_object(batch)) {
+        const json_t *ids = json_object_get(batch, "ids"), *vectors = json_object_get(batch, "vectors"),
+                     *payloads = json_object_get(batch, "payloads");
+        if (!json_is_array(ids)) return server_fail(call, 400, "Json deserialize error: `batch.ids` must be an array"), false;
+        size_t n = json_array_size(ids);
+        size_t n_names = json_is_object(vectors) ? json_object_size(vectors) : 1;
+        if (!json_is_object(vectors) && !json_is_array(vectors))
+            return server_fail(call, 400, "Json deserialize error: `batch.vectors` must be a list of vectors or an object of named lists"), false;
+        if (payloads && !json_is_null(payloads) && (!json_is_array(payloads) || json_array_size(payloads) != n))
+            return server_fail(call, 422, "Validation error in JSON body: [batch.payloads: must be a list of %zu payloads]", n), false;
+        if (!server__points_alloc(call, p, n, n * n_names)) return false;
+        for (size_t i = 0; i < n; i++) {
+            char where[96];
+            snprintf(where, sizeof where, "batch.ids[%zu]", i);
+            if (!server_json_id(call, json_array_get(ids, i), where, &p->pts[i].id)) return false;
+            p->pts[i].vectors = &p->vecs[i * n_names];
+        }
+        size_t col = 0;
+        const char *name = "";
+        const json_t *lists = vectors;
+        void *iter = json_is_object(vectors) ? json_object_iter((json_t *)vectors) : NULL;
+        do {
+            if (iter) {
+                name = json_object_iter_key(iter);
+                lists = json_object_iter_value(iter);
+            }
+            if (!json_is_array(lists) || json_array_size(lists) != n)
+                return server_fail(call, 422, "Validation error in JSON body: [batch.vectors%s%.40s: must be a list of %zu vectors]",
+                                   *name ? "." : "", name, n), false;
+            for (size_t i = 0; i < n; i++) {
+                char where[128];
+                snprintf(where, sizeof where, "batch.vectors%s%.40s[%zu]", *name ? "." : "", name, i);
+                size_t k = i * n_names + col;
+                if (!server__vector(call, p, &k, name, json_array_get(lists, i), where)) return false;
+                p->pts[i].n_vectors++;
+            }
+            col++;
+            if (iter) iter = json_object_iter_next((json_t *)vectors, iter);
+        } while (iter);
+        for (size_t i = 0; payloads && json_is_array(payloads) && i < n; i++) {
+            char where[96];
+            snprintf(where, sizeof where, "batch.payloads[%zu]", i);
+            if (!server__payload(call, p, i, json_array_get(payloads, i), where)) return false;
+        }
+        return true;
+    }
+    server_fail(call, 400, "Json deserialize error: expected `points` (a list) or `batch` (ids and vectors)");
+    return false;
+}
+
+static json_t *server__op_upsert(server_call *call, const char *coll, const json_t *obj) {
+    server_points p;
+    json_t *out = NULL;
+    if (server__decode_upsert(call, obj, &p)) {
+        sc_status rc = sc_points_upsert(call->ctx->db, coll, p.pts, p.n);
+        if (rc == SC_NOTFOUND && sc_collection_exists(call->ctx->db, coll))
+            server_fail(call, 400, "Wrong input: %s", sc_db_errmsg(call->ctx->db)); /* a vector name */
+        else if (rc != SC_OK)
+            server_fail_store(call, rc);
+        else
+            out = server_json_update_result();
+    }
+    server__points_free(&p);
+    return out;
+}
+
+json_t *server_api_points_upsert(server_call *call) {
+    char coll[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
+    return server__op_upsert(call, coll, call->body);
+}
+
+/* ==== Get ==== */
+
+json_t *server_api_point_get(server_call *call) {
+    char coll[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
+    const char *s = call->args[1];
+    sc_point_id id;
+    if (s[0] >= '0' && s[0] <= '9' && strspn(s, "0123456789") == strlen(s)) {
+        errno = 0;
+        unsigned long long v = strtoull(s, NULL, 10);
+        if (errno || v > (unsigned long long)INT64_MAX)
+            return server_fail(call, 400, "Wrong input: point id %s is out of range (at most 2^63-1)", s);
+        id = sc_point_id_num(v);
+    } else if (sc_point_id_parse_uuid(s, &id) != SC_OK) {
+        return server_fail(call, 400, "Wrong input: `%.64s` is not a valid point id (unsigned integer or UUID)", s);
+    }
+    sc_with with = {.payload = true, .vectors = true};
+    sc_record_list *l = NULL;
+    sc_status rc = sc_points_get(call->ctx->db, coll, &id, 1, &with, &l);
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    json_t *out = l->n ? server_json_record(&l->items[0], false) : NULL;
+    sc_record_list_free(l);
+    if (!out) return server_fail(call, 404, "No point with id %s found", s);
+    return out;
+}
+
+json_t *server_api_points_get(server_call *call) {
+    char coll[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
+    const json_t *ids_j = call->body ? json_object_get(call->body, "ids") : NULL;
+    if (!ids_j) return server_fail(call, 400, "Json deserialize error: missing field `ids`");
+    sc_point_id *ids = NULL;
+    size_t n = 0;
+    server_with w;
+    if (!server_json_ids(call, ids_j, "ids", &ids, &n)) return NULL;
+    if (!server_json_with(call, call->body, true, &w)) {
+        free(ids);
+        return NULL;
+    }
+    sc_record_list *l = NULL;
+    sc_status rc = sc_points_get(call->ctx->db, coll, ids, n, &w.with, &l);
+    json_t *out = rc == SC_OK ? server_json_records(l, false) : server_fail_store(call, rc);
+    sc_record_list_free(l);
+    server_with_free(&w);
+    free(ids);
+    return out;
+}
+
+/* ==== Delete and payload ==== */
+
+typedef enum server_write {
+    SERVER_WRITE_DELETE = 0,    /* delete points */
+    SERVER_WRITE_SET,           /* merge payload */
+    SERVER_WRITE_OVERWRITE,     /* replace payload */
+    SERVER_WRITE_DELETE_KEYS,   /* remove payload keys */
+    SERVER_WRITE_CLEAR,         /* remove all payload */
+} server_write;
+
+static json_t *server__op_write(server_call *call, const char *coll, const json_t *obj, server_write op) {
+    sc_selector sel;
+    sc_point_id *ids = NULL;
+    char *filter = NULL, *payload = NULL;
+    const char **keys = NULL;
+    json_t *out = NULL;
+    sc_status rc = SC_OK;
+    if (!obj) return server_fail(call, 400, "Json deserialize error: a request body is required");
+    if (!server_json_selector(call, obj, &sel, &ids, &filter)) return NULL;
+    if (op == SERVER_WRITE_SET || op == SERVER_WRITE_OVERWRITE) {
+        const json_t *pl = json_object_get(obj, "payload");
+        if (!json_is_object(pl)) {
+            server_fail(call, 400, "Json deserialize error: `payload` must be an object");
+            goto done;
+        }
+        const json_t *key = json_object_get(obj, "key");
+        if (key && !json_is_null(key)) {
+            server_fail(call, 400, "Wrong input: `key` (payload under a nested key) is not supported");
+            goto done;
+        }
+        payload = server_json_text(pl);
+    }
+    size_t n_keys = 0;
+    if (op == SERVER_WRITE_DELETE_KEYS) {
+        const json_t *k = json_object_get(obj, "keys");
+        if (!json_is_array(k)) {
+            server_fail(call, 400, "Json deserialize error: `keys` must be an array of strings");
+            goto done;
+        }
+        n_keys = json_array_size(k);
+        keys = calloc(n_keys ? n_keys : 1, sizeof *keys);
+        for (size_t i = 0; keys && i < n_keys; i++) {
+            keys[i] = json_string_value(json_array_get(k, i));
+            if (!keys[i]) {
+                server_fail(call, 400, "Json deserialize error: keys[%zu] must be a string", i);
+                goto done;
+            }
+        }
+    }
+    sc_db *db = call->ctx->db;
+    switch (op) {
+    case SERVER_WRITE_DELETE:
+        rc = sel.n_ids ? sc_points_delete(db, coll, sel.ids, sel.n_ids, NULL)
+                       : sc_points_delete_by_filter(db, coll, sel.filter_json, NULL);
+        break;
+    case SERVER_WRITE_SET: rc = sc_payload_set(db, coll, &sel, payload, NULL); break;
+    case SERVER_WRITE_OVERWRITE: rc = sc_payload_overwrite(db, coll, &sel, payload, NULL); break;
+    case SERVER_WRITE_DELETE_KEYS: rc = sc_payload_delete_keys(db, coll, &sel, keys, n_keys, NULL); break;
+    case SERVER_WRITE_CLEAR: rc = sc_payload_clear(db, coll, &sel, NULL); break;
+    }
+    if (rc != SC_OK) server_fail_store(call, rc);
+    else out = server_json_update_result();
+done:
+    free(ids);
+    free(filter);
+    free(payload);
+    free(keys);
+    return out;
+}
+
+/* Endpoint wrapper: resolve the collection, run one write on the body. */
+static json_t *server__write(server_call *call, server_write op) {
+    char coll[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
+    return server__op_write(call, coll, call->body, op);
+}
+
+json_t *server_api_points_delete(server_call *call) { return server__write(call, SERVER_WRITE_DELETE); }
+json_t *server_api_payload_set(server_call *call) { return server__write(call, SERVER_WRITE_SET); }
+json_t *server_api_payload_overwrite(server_call *call) { return server__write(call, SERVER_WRITE_OVERWRITE); }
+json_t *server_api_payload_delete(server_call *call) { return server__write(call, SERVER_WRITE_DELETE_KEYS); }
+json_t *server_api_payload_clear(server_call *call) { return server__write(call, SERVER_WRITE_CLEAR); }
+
+/* ==== Scroll and count ==== */
+
+json_t *server_api_points_scroll(server_call *call) {
+    char coll[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
+    const json_t *b = call->body;
+    sc_scroll_request req = {0};
+    uint64_t limit;
+    if (!server_json_uint(call, b, "limit", 10, 1, SERVER_MAX_LIMIT, &limit)) return NULL;
+    req.limit = (uint32_t)limit;
+    const json_t *off = b ? json_object_get(b, "offset") : NULL;
+    if (off && !json_is_null(off)) {
+        if (!server_json_id(call, off, "offset", &req.offset)) return NULL;
+        req.has_offset = true;
+    }
+    if (b && json_object_get(b, "order_by") && !json_is_null(json_object_get(b, "order_by")))
+        return server_fail(call, 400, "Wrong input: `order_by` is not supported");
+    char *filter = NULL;
+    server_with w;
+    if (!server_json_filter(call, b, "filter", &filter)) return NULL;
+    if (!server_json_with(call, b, true, &w)) {
+        free(filter);
+        return NULL;
+    }
+    req.filter_json = filter;
+    req.with = w.with;
+    sc_record_list *l = NULL;
+    sc_point_id next;
+    bool has_next = false;
+    sc_status rc = sc_points_scroll(call->ctx->db, coll, &req, &l, &next, &has_next);
+    json_t *out = NULL;
+    if (rc != SC_OK) server_fail_store(call, rc);
+    else
+        out = json_pack("{s:o,s:o}", "points", server_json_records(l, false), "next_page_offset",
+                        has_next ? server_json_id_encode(&next) : json_null());
+    sc_record_list_free(l);
+    server_with_free(&w);
+    free(filter);
+    return out;
+}
+
+json_t *server_api_points_count(server_call *call) {
+    char coll[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
+    char *filter = NULL;
+    bool exact;
+    if (!server_json_bool(call, call->body, "exact", true, &exact)) return NULL;
+    if (!server_json_filter(call, call->body, "filter", &filter)) return NULL;
+    uint64_t n = 0;
+    sc_status rc = sc_points_count(call->ctx->db, coll, filter, &n);
+    free(filter);
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    return json_pack("{s:I}", "count", (json_int_t)n);
+}
+
+/* ==== Batch of updates ==== */
+
+json_t *server_api_points_batch(server_call *call) {
+    char coll[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
+    const json_t *ops = call->body ? json_object_get(call->body, "operations") : NULL;
+    if (!json_is_array(ops)) return server_fail(call, 400, "Json deserialize error: `operations` must be an array");
+    static const struct {
+        const char *name; /* operation key */
+        int op;           /* server_write, or -1 for upsert */
+    } kinds[] = {{"upsert", -1},
+                 {"delete", SERVER_WRITE_DELETE},
+                 {"set_payload", SERVER_WRITE_SET},
+                 {"overwrite_payload", SERVER_WRITE_OVERWRITE},
+                 {"delete_payload", SERVER_WRITE_DELETE_KEYS},
+                 {"clear_payload", SERVER_WRITE_CLEAR}};
+    /* Check every operation's shape before applying any. */
+    size_t i;
+    const json_t *op;
+    json_array_foreach(ops, i, op) {
+        bool known = false;
+        for (size_t k = 0; k < sizeof kinds / sizeof *kinds && json_is_object(op); k++)
+            if (json_is_object(json_object_get(op, kinds[k].name))) known = true;
+        if (!known)
+            return server_fail(call, 400,
+                               "Json deserialize error: operations[%zu] must be one of upsert, delete, set_payload, "
+                               "overwrite_payload, delete_payload, clear_payload (update_vectors and delete_vectors "
+                               "are not supported)",
+                               i);
+    }
+    json_t *results = json_array();
+    json_array_foreach(ops, i, op) {
+        json_t *r = NULL;
+        for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+            const json_t *arg = json_object_get(op, kinds[k].name);
+            if (!json_is_object(arg)) continue;
+            r = kinds[k].op < 0 ? server__op_upsert(call, coll, arg) : server__op_write(call, coll, arg, (server_write)kinds[k].op);
+            break;
+        }
+        if (!r) {
+            json_decref(results);
+            /* earlier operations stay applied, as in Qdrant */
+            if (call->status) {
+                char msg[sizeof call->msg + 64];
+                snprintf(msg, sizeof msg, "operations[%zu]: %s", i, call->msg);
+                snprintf(call->msg, sizeof call->msg, "%.1000s", msg);
+            }
+            return NULL;
+        }
+        json_array_append_new(results, r);
+    }
+    return results;
+}

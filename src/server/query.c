@@ -1,0 +1,601 @@
+/*
+** server/query.c: search endpoints. The universal /points/query (nearest
+** by vector or point id, recommend, prefetch with RRF / DBSF fusion or
+** re-scoring), its batch form, and the legacy /points/search,
+** /points/search/batch and /points/recommend.
+**
+** DESIGN
+** - Every search is one exact sc_points_search; Qdrant semantics are built
+**   from filters: ids used in the query are excluded with must_not has_id,
+**   and a query over prefetch results re-scores only those candidates with
+**   must has_id. The caller's filter rides along as a nested filter.
+** - Prefetches run without payloads; the final list fetches payloads and
+**   vectors once, for the points it returns.
+** - RRF scores 1 / (k + rank) (rank from 0, k = 2 by default as Qdrant,
+**   optional per-source weights); DBSF maps each source's scores through
+**   mean ± 3 standard deviations to [0, 1] and sums them.
+*/
+#include "server/server_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SERVER_MAX_PREFETCH 16    /* prefetches per level */
+#define SERVER_MAX_PREFETCH_DEPTH 4
+
+/* A scored id, the unit of prefetch results and fusion. */
+typedef struct server_hit {
+    sc_point_id id; /* point */
+    float score;    /* score */
+} server_hit;
+
+typedef struct server_hits {
+    server_hit *items; /* owned */
+    size_t n;          /* count */
+} server_hits;
+
+/* Parameters common to one search level. */
+typedef struct server_level {
+    const char *using;       /* vector name (NULL = default) */
+    float *vec;              /* owned query vector, NULL when none */
+    uint32_t dim;            /* its dimension */
+    sc_point_id *exclude;    /* owned ids to exclude (used in the query) */
+    size_t n_exclude;        /* entries */
+    int fusion;              /* 0 none, 1 rrf, 2 dbsf */
+    uint32_t rrf_k;          /* RRF constant */
+    const json_t *weights;   /* RRF weights (borrowed) or NULL */
+    char *filter;            /* owned compact filter text of the caller, NULL = none */
+    uint32_t limit;          /* results wanted */
+    uint32_t offset;         /* results skipped */
+    bool has_threshold;      /* score_threshold given */
+    float threshold;         /* its value */
+    uint32_t hnsw_ef;        /* params.hnsw_ef (0 = default) */
+    bool exact;              /* params.exact */
+    bool quant_ignore;       /* params.quantization.ignore */
+    float oversampling;      /* params.quantization.oversampling (0 = configured) */
+} server_level;
+
+static void server__level_free(server_level *l) {
+    free(l->vec);
+    free(l->exclude);
+    free(l->filter);
+    memset(l, 0, sizeof *l);
+}
+
+/* ==== Vectors of points ==== */
+
+/* Append id to the exclusion list of l. */
+static bool server__exclude(server_call *call, server_level *l, const sc_point_id *id) {
+    sc_point_id *grown = realloc(l->exclude, (l->n_exclude + 1) * sizeof *grown);
+    if (!grown) return server_fail(call, 500, "out of memory"), false;
+    l->exclude = grown;
+    l->exclude[l->n_exclude++] = *id;
+    return true;
+}
+
+/* The vector `using` of point id (owned *out); 404 when the point is missing. */
+static bool server__point_vector(server_call *call, const char *coll, const char *using, const sc_point_id *id,
+                                 float **out, uint32_t *dim) {
+    const char *names[1] = {using ? using : ""};
+    sc_with with = {.vectors = true, .vector_names = names, .n_vector_names = 1};
+    sc_record_list *rl = NULL;
+    sc_status rc = sc_points_get(call->ctx->db, coll, id, 1, &with, &rl);
+    if (rc != SC_OK) return server_fail_store(call, rc), false;
+    bool ok = false;
+    if (rl->n == 0 || rl->items[0].n_vectors == 0) {
+        char buf[48];
+        server_fail(call, 404, "No point with id %s found%s", sc_point_id_format(id, buf, sizeof buf),
+                    rl->n ? " with that vector" : "");
+    } else {
+        *dim = rl->items[0].vector_dims[0];
+        *out = malloc(*dim * sizeof **out);
+        if (*out) {
+            memcpy(*out, rl->items[0].vectors[0], *dim * sizeof **out);
+            ok = true;
+        } else {
+            server_fail(call, 500, "out of memory");
+        }
+    }
+    sc_record_list_free(rl);
+    return ok;
+}
+
+/* A vector given as numbers or as a point id (then excluded from results). */
+static bool server__vector_or_id(server_call *call, const char *coll, server_level *l, const json_t *v,
+                                 const char *where, float **out, uint32_t *dim) {
+    if (json_is_array(v)) {
+        if (json_array_size(v) > 0 && json_is_array(json_array_get(v, 0)))
+            return server_fail(call, 400, "Wrong input: %s: multivectors are not supported", where), false;
+        return server_json_floats(call, v, where, out, dim);
+    }
+    if (json_is_object(v) && json_object_get(v, "indices"))
+        return server_fail(call, 400, "Wrong input: %s: sparse vectors are not supported", where), false;
+    sc_point_id id;
+    if (!server_json_id(call, v, where, &id)) return false;
+    if (!server__exclude(call, l, &id)) return false;
+    return server__point_vector(call, coll, l->using, &id, out, dim);
+}
+
+/* Average-vector recommendation: 2·avg(positive) − avg(negative). */
+static bool server__recommend_vector(server_call *call, const char *coll, server_level *l, const json_t *obj) {
+    const json_t *pos = json_object_get(obj, "positive"), *neg = json_object_get(obj, "negative");
+    const char *strategy = NULL;
+    if (!server_json_str(call, obj, "strategy", &strategy)) return false;
+    if (strategy && strcmp(strategy, "average_vector"))
+        return server_fail(call, 400, "Wrong input: recommend strategy `%s` is not supported; use average_vector",
+                           strategy), false;
+    if (pos && !json_is_null(pos) && !json_is_array(pos))
+        return server_fail(call, 400, "Json deserialize error: `positive` must be an array"), false;
+    if (neg && !json_is_null(neg) && !json_is_array(neg))
+        return server_fail(call, 400, "Json deserialize error: `negative` must be an array"), false;
+    if (json_array_size(pos) == 0)
+        return server_fail(call, 400, "Wrong input: At least one positive vector ID required"), false;
+    double *sum[2] = {NULL, NULL};
+    uint32_t dim = 0;
+    size_t counts[2] = {json_array_size(pos), json_array_size(neg)};
+    bool ok = true;
+    for (int side = 0; side < 2 && ok; side++) {
+        const json_t *arr = side ? neg : pos;
+        for (size_t i = 0; i < counts[side] && ok; i++) {
+            char where[64];
+            snprintf(where, sizeof where, "%s[%zu]", side ? "negative" : "positive", i);
+            float *v = NULL;
+            uint32_t d = 0;
+            if (!server__vector_or_id(call, coll, l, json_array_get(arr, i), where, &v, &d)) {
+                ok = false;
+                break;
+            }
+            if (dim == 0) dim = d;
+            if (d != dim) {
+                server_fail(call, 400, "Wrong input: %s has dimension %u, expected %u", where, d, dim);
+                ok = false;
+            }
+            if (ok && !sum[side] && !(sum[side] = calloc(dim, sizeof(double)))) ok = !!server_fail(call, 500, "out of memory");
+            for (uint32_t j = 0; ok && j < d; j++) sum[side][j] += (double)v[j];
+            free(v);
+        }
+    }
+    if (ok) {
+        l->vec = malloc(dim * sizeof *l->vec);
+        if (!l->vec) ok = !!server_fail(call, 500, "out of memory");
+        for (uint32_t j = 0; ok && j < dim; j++) {
+            double p = sum[0][j] / (double)counts[0];
+            double v = counts[1] ? 2.0 * p - sum[1][j] / (double)counts[1] : p;
+            l->vec[j] = (float)v;
+        }
+        l->dim = dim;
+    }
+    free(sum[0]);
+    free(sum[1]);
+    return ok;
+}
+
+/* ==== Decoding ==== */
+
+/* Fields common to query levels and legacy searches: filter, limit, offset, threshold, using. */
+static bool server__level_common(server_call *call, const json_t *obj, server_level *l, bool limit_required) {
+    uint64_t limit, offset;
+    if (limit_required && (!json_object_get(obj, "limit") || json_is_null(json_object_get(obj, "limit"))))
+        return server_fail(call, 400, "Json deserialize error: missing field `limit`"), false;
+    if (!server_json_uint(call, obj, "limit", 10, 1, SERVER_MAX_LIMIT, &limit)) return false;
+    if (!server_json_uint(call, obj, "offset", 0, 0, SERVER_MAX_LIMIT, &offset)) return false;
+    l->limit = (uint32_t)limit;
+    l->offset = (uint32_t)offset;
+    const json_t *th = json_object_get(obj, "score_threshold");
+    if (th && !json_is_null(th)) {
+        if (!json_is_number(th)) return server_fail(call, 400, "Json deserialize error: `score_threshold` must be a number"), false;
+        l->has_threshold = true;
+        l->threshold = (float)json_number_value(th);
+    }
+    if (!server_json_str(call, obj, "using", &l->using)) return false;
+    if (!server_json_filter(call, obj, "filter", &l->filter)) return false;
+    const json_t *params = json_object_get(obj, "params");
+    if (params && !json_is_null(params)) {
+        if (!json_is_object(params)) return server_fail(call, 400, "Json deserialize error: `params` must be an object"), false;
+        uint64_t ef;
+        if (!server_json_uint(call, params, "hnsw_ef", 0, 0, 100000, &ef)) return false;
+        l->hnsw_ef = (uint32_t)ef;
+        if (!server_json_bool(call, params, "exact", false, &l->exact)) return false;
+        const json_t *q = json_object_get(params, "quantization");
+        if (q && !json_is_null(q)) {
+            if (!json_is_object(q)) return server_fail(call, 400, "Json deserialize error: `params.quantization` must be an object"), false;
+            if (!server_json_bool(call, q, "ignore", false, &l->quant_ignore)) return false;
+            const json_t *os = json_object_get(q, "oversampling");
+            if (os && !json_is_null(os)) {
+                if (!json_is_number(os)) return server_fail(call, 400, "Json deserialize error: `params.quantization.oversampling` must be a number"), false;
+                if (json_number_value(os) < 1.0 || json_number_value(os) > 1000.0)
+                    return server_fail(call, 422, "Validation error in JSON body: [params.quantization.oversampling: must be from 1 to 1000]"), false;
+                l->oversampling = (float)json_number_value(os);
+            }
+        }
+    }
+    const json_t *lookup = json_object_get(obj, "lookup_from");
+    if (lookup && !json_is_null(lookup)) return server_fail(call, 400, "Wrong input: `lookup_from` is not supported"), false;
+    return true;
+}
+
+/* Decode the `query` of a query level. */
+static bool server__level_query(server_call *call, const char *coll, const json_t *q, server_level *l) {
+    if (!q || json_is_null(q)) return true;
+    if (json_is_array(q) || json_is_integer(q) || json_is_string(q))
+        return server__vector_or_id(call, coll, l, q, "query", &l->vec, &l->dim);
+    if (!json_is_object(q)) return server_fail(call, 400, "Json deserialize error: `query` has an unsupported type"), false;
+    const json_t *v;
+    if ((v = json_object_get(q, "nearest"))) return server__vector_or_id(call, coll, l, v, "query.nearest", &l->vec, &l->dim);
+    if ((v = json_object_get(q, "recommend"))) {
+        if (!json_is_object(v)) return server_fail(call, 400, "Json deserialize error: `query.recommend` must be an object"), false;
+        return server__recommend_vector(call, coll, l, v);
+    }
+    if ((v = json_object_get(q, "fusion"))) {
+        const char *f = json_string_value(v);
+        if (f && !strcmp(f, "rrf")) l->fusion = 1;
+        else if (f && !strcmp(f, "dbsf")) l->fusion = 2;
+        else return server_fail(call, 400, "Json deserialize error: `query.fusion` must be \"rrf\" or \"dbsf\""), false;
+        l->rrf_k = 2;
+        return true;
+    }
+    if ((v = json_object_get(q, "rrf"))) {
+        if (!json_is_object(v)) return server_fail(call, 400, "Json deserialize error: `query.rrf` must be an object"), false;
+        uint64_t k;
+        if (!server_json_uint(call, v, "k", 2, 1, 1000000, &k)) return false;
+        const json_t *w = json_object_get(v, "weights");
+        if (w && !json_is_null(w)) {
+            if (!json_is_array(w)) return server_fail(call, 400, "Json deserialize error: `query.rrf.weights` must be an array of numbers"), false;
+            for (size_t i = 0; i < json_array_size(w); i++)
+                if (!json_is_number(json_array_get(w, i)))
+                    return server_fail(call, 400, "Json deserialize error: query.rrf.weights[%zu] must be a number", i), false;
+            l->weights = w;
+        }
+        l->fusion = 1;
+        l->rrf_k = (uint32_t)k;
+        return true;
+    }
+    if (json_object_get(q, "text") || json_object_get(q, "model") || json_object_get(q, "document"))
+        return server_fail(call, 400, "Wrong input: text queries need the built-in embedding model, which this build does not have yet"), false;
+    const char *key = json_object_iter_key(json_object_iter((json_t *)q));
+    return server_fail(call, 400, "Wrong input: query `%s` is not supported (nearest, recommend, fusion, rrf are)",
+                       key ? key : "{}"), false;
+}
+
+/* ==== Running ==== */
+
+/* Build the filter text for a search: caller's filter, candidate ids, exclusions. */
+static char *server__filter_text(const server_level *l, const server_hits *cands) {
+    if (!l->filter && !cands && l->n_exclude == 0) return NULL;
+    json_t *f = json_object(), *must = json_array();
+    if (l->filter) json_array_append_new(must, json_loads(l->filter, 0, NULL));
+    if (cands) {
+        json_t *ids = json_array();
+        for (size_t i = 0; i < cands->n; i++) json_array_append_new(ids, server_json_id_encode(&cands->items[i].id));
+        json_array_append_new(must, json_pack("{s:o}", "has_id", ids));
+    }
+    json_object_set_new(f, "must", must);
+    if (l->n_exclude) {
+        json_t *ids = json_array();
+        for (size_t i = 0; i < l->n_exclude; i++) json_array_append_new(ids, server_json_id_encode(&l->exclude[i]));
+        json_object_set_new(f, "must_not", json_pack("[{s:o}]", "has_id", ids));
+    }
+    char *text = server_json_text(f);
+    json_decref(f);
+    return text;
+}
+
+/* Run the vector search of a level; records owned by *out. */
+static bool server__search(server_call *call, const char *coll, const server_level *l, const server_hits *cands,
+                           const sc_with *with, sc_record_list **out) {
+    sc_search_request req = {0};
+    req.vector_name = l->using;
+    req.query = l->vec;
+    req.dim = l->dim;
+    req.limit = l->limit;
+    req.offset = l->offset;
+    req.has_threshold = l->has_threshold;
+    req.score_threshold = l->threshold;
+    req.n_threads = call->ctx->cfg.search_threads ? call->ctx->cfg.search_threads : 1;
+    req.exact = l->exact;
+    req.hnsw_ef = l->hnsw_ef;
+    req.quant_ignore = l->quant_ignore;
+    req.oversampling = l->oversampling;
+    if (with) req.with = *with;
+    char *filter = server__filter_text(l, cands);
+    req.filter_json = filter;
+    sc_status rc = sc_points_search(call->ctx->db, coll, &req, out);
+    free(filter);
+    if (rc == SC_NOTFOUND && sc_collection_exists(call->ctx->db, coll))
+        return server_fail(call, 400, "Wrong input: %s", sc_db_errmsg(call->ctx->db)), false;
+    if (rc != SC_OK) return server_fail_store(call, rc), false;
+    return true;
+}
+
+static int server__hit_cmp_desc(const void *a, const void *b) {
+    const server_hit *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return sc_point_id_cmp(&x->id, &y->id);
+}
+
+static int server__hit_cmp_id(const void *a, const void *b) {
+    const server_hit *x = a, *y = b;
+    return sc_point_id_cmp(&x->id, &y->id);
+}
+
+/* Fuse the source lists into *out (best first). */
+static bool server__fuse(server_call *call, const server_level *l, server_hits *src, size_t n_src, server_hits *out) {
+    size_t total = 0;
+    for (size_t s = 0; s < n_src; s++) total += src[s].n;
+    server_hit *all = malloc((total ? total : 1) * sizeof *all);
+    if (!all) return server_fail(call, 500, "out of memory"), false;
+    size_t k = 0;
+    for (size_t s = 0; s < n_src; s++) {
+        double w = 1.0;
+        if (l->weights && s < json_array_size(l->weights)) w = json_number_value(json_array_get(l->weights, s));
+        double mean = 0, var = 0;
+        if (l->fusion == 2 && src[s].n) {
+            for (size_t i = 0; i < src[s].n; i++) mean += (double)src[s].items[i].score;
+            mean /= (double)src[s].n;
+            for (size_t i = 0; i < src[s].n; i++) {
+                double d = (double)src[s].items[i].score - mean;
+                var += d * d;
+            }
+            var /= (double)src[s].n;
+        }
+        double sd = sqrt(var), lo = mean - 3 * sd, hi = mean + 3 * sd;
+        for (size_t i = 0; i < src[s].n; i++) {
+            double sc;
+            if (l->fusion == 1) {
+                sc = w / ((double)l->rrf_k + (double)i);
+            } else {
+                sc = hi > lo ? ((double)src[s].items[i].score - lo) / (hi - lo) : 0.5;
+                if (sc < 0) sc = 0;
+                if (sc > 1) sc = 1;
+            }
+            all[k].id = src[s].items[i].id;
+            all[k].score = (float)sc;
+            k++;
+        }
+    }
+    /* sum the scores of each id */
+    qsort(all, k, sizeof *all, server__hit_cmp_id);
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (m > 0 && !sc_point_id_cmp(&all[m - 1].id, &all[i].id)) all[m - 1].score += all[i].score;
+        else all[m++] = all[i];
+    }
+    qsort(all, m, sizeof *all, server__hit_cmp_desc);
+    out->items = all;
+    out->n = m;
+    return true;
+}
+
+static bool server__run_level(server_call *call, const char *coll, const json_t *obj, int depth, const sc_with *with,
+                              sc_record_list **records, server_hits *hits);
+
+/* Hits of a record list (owned copy). */
+static bool server__hits_of(server_call *call, const sc_record_list *rl, server_hits *out) {
+    out->n = rl->n;
+    out->items = malloc((rl->n ? rl->n : 1) * sizeof *out->items);
+    if (!out->items) return server_fail(call, 500, "out of memory"), false;
+    for (size_t i = 0; i < rl->n; i++) {
+        out->items[i].id = rl->items[i].id;
+        out->items[i].score = rl->items[i].score;
+    }
+    return true;
+}
+
+/* Run one query level (with its prefetches). When `with` is non-NULL the
+** result is a record list with payloads; otherwise bare hits. */
+static bool server__run_level(server_call *call, const char *coll, const json_t *obj, int depth, const sc_with *with,
+                              sc_record_list **records, server_hits *hits) {
+    if (!json_is_object(obj)) return server_fail(call, 400, "Json deserialize error: a query must be an object"), false;
+    if (depth > SERVER_MAX_PREFETCH_DEPTH)
+        return server_fail(call, 400, "Wrong input: prefetch nested deeper than %d levels", SERVER_MAX_PREFETCH_DEPTH), false;
+    server_level l = {0};
+    server_hits src[SERVER_MAX_PREFETCH];
+    size_t n_src = 0;
+    bool ok = server__level_common(call, obj, &l, false) && server__level_query(call, coll, json_object_get(obj, "query"), &l);
+    const json_t *pf = ok ? json_object_get(obj, "prefetch") : NULL;
+    if (pf && !json_is_null(pf)) {
+        size_t n_pf = json_is_array(pf) ? json_array_size(pf) : 1;
+        if (n_pf > SERVER_MAX_PREFETCH) ok = !!server_fail(call, 400, "Wrong input: at most %d prefetches", SERVER_MAX_PREFETCH);
+        for (size_t i = 0; ok && i < n_pf; i++) {
+            const json_t *sub = json_is_array(pf) ? json_array_get(pf, i) : pf;
+            memset(&src[n_src], 0, sizeof src[n_src]);
+            ok = server__run_level(call, coll, sub, depth + 1, NULL, NULL, &src[n_src]);
+            if (ok) n_src++;
+        }
+    }
+    if (ok && l.fusion && n_src == 0) ok = !!server_fail(call, 400, "Wrong input: fusion queries need `prefetch`");
+    if (ok && !l.fusion && !l.vec && n_src == 0)
+        ok = !!server_fail(call, 400, "Wrong input: `query` is required (a vector, a point id, nearest, recommend or fusion)");
+    if (ok && l.fusion && l.filter) ok = !!server_fail(call, 400, "Wrong input: put `filter` on the prefetches of a fusion query");
+    if (!ok) goto done;
+
+    server_hits fused = {0};
+    bool have_fused = false;
+    if (l.fusion || !l.vec) {
+        /* fusion (or no query: the prefetch results as they are) */
+        if (l.fusion) {
+            ok = server__fuse(call, &l, src, n_src, &fused);
+        } else {
+            fused = src[0];
+            src[0].items = NULL;
+            src[0].n = 0;
+        }
+        have_fused = ok;
+        if (ok) {
+            size_t m = 0;
+            for (size_t i = 0; i < fused.n; i++) {
+                if (l.has_threshold && fused.items[i].score < l.threshold) continue;
+                fused.items[m++] = fused.items[i];
+            }
+            size_t start = l.offset < m ? l.offset : m, end = start + l.limit < m ? start + l.limit : m;
+            memmove(fused.items, fused.items + start, (end - start) * sizeof *fused.items);
+            fused.n = end - start;
+        }
+        if (ok && with) {
+            sc_point_id *ids = malloc((fused.n ? fused.n : 1) * sizeof *ids);
+            if (!ids) ok = !!server_fail(call, 500, "out of memory");
+            for (size_t i = 0; ok && i < fused.n; i++) ids[i] = fused.items[i].id;
+            sc_status rc = ok ? sc_points_get(call->ctx->db, coll, ids, fused.n, with, records) : SC_OK;
+            free(ids);
+            if (ok && rc != SC_OK) ok = !!server_fail_store(call, rc);
+            /* records come in the order asked, missing ones skipped: copy scores across */
+            for (size_t i = 0, j = 0; ok && i < (*records)->n; i++) {
+                while (j < fused.n && sc_point_id_cmp(&fused.items[j].id, &(*records)->items[i].id)) j++;
+                if (j < fused.n) (*records)->items[i].score = fused.items[j].score;
+            }
+        } else if (ok) {
+            *hits = fused;
+            have_fused = false;
+        }
+    } else {
+        /* a vector query, over all points or over the union of prefetch candidates */
+        server_hits all = {0};
+        if (n_src > 0) {
+            size_t total = 0;
+            for (size_t i = 0; i < n_src; i++) total += src[i].n;
+            all.items = malloc((total ? total : 1) * sizeof *all.items);
+            if (!all.items) ok = !!server_fail(call, 500, "out of memory");
+            for (size_t i = 0; ok && i < n_src; i++) {
+                memcpy(all.items + all.n, src[i].items, src[i].n * sizeof *all.items);
+                all.n += src[i].n;
+            }
+        }
+        sc_record_list *rl = NULL;
+        if (ok) ok = server__search(call, coll, &l, n_src ? &all : NULL, with, &rl);
+        free(all.items);
+        if (ok && with) *records = rl;
+        else if (ok) {
+            ok = server__hits_of(call, rl, hits);
+            sc_record_list_free(rl);
+        }
+    }
+    if (have_fused) free(fused.items);
+done:
+    for (size_t i = 0; i < n_src; i++) free(src[i].items);
+    server__level_free(&l);
+    return ok;
+}
+
+/* ==== Endpoints ==== */
+
+/* One /points/query request object → {"points": [...]}. */
+static json_t *server__query_one(server_call *call, const char *coll, const json_t *obj) {
+    server_with w;
+    if (!json_is_object(obj)) return server_fail(call, 400, "Json deserialize error: a query request must be an object");
+    if (!server_json_with(call, obj, false, &w)) return NULL;
+    sc_record_list *rl = NULL;
+    server_hits none = {0};
+    json_t *out = NULL;
+    if (server__run_level(call, coll, obj, 0, &w.with, &rl, &none))
+        out = json_pack("{s:o}", "points", server_json_records(rl, true));
+    sc_record_list_free(rl);
+    server_with_free(&w);
+    return out;
+}
+
+json_t *server_api_query(server_call *call) {
+    char coll[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
+    if (!call->body) return server_fail(call, 400, "Json deserialize error: a request body is required");
+    return server__query_one(call, coll, call->body);
+}
+
+json_t *server_api_query_batch(server_call *call) {
+    char coll[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
+    const json_t *s = call->body ? json_object_get(call->body, "searches") : NULL;
+    if (!json_is_array(s)) return server_fail(call, 400, "Json deserialize error: `searches` must be an array");
+    json_t *out = json_array();
+    size_t i;
+    const json_t *q;
+    json_array_foreach(s, i, q) {
+        json_t *r = server__query_one(call, coll, q);
+        if (!r) {
+            json_decref(out);
+            return NULL;
+        }
+        json_array_append_new(out, r);
+    }
+    return out;
+}
+
+/* Legacy search object → list of scored points. */
+static json_t *server__search_one(server_call *call, const char *coll, const json_t *obj) {
+    if (!json_is_object(obj)) return server_fail(call, 400, "Json deserialize error: a search request must be an object");
+    server_level l = {0};
+    server_with w = {0};
+    json_t *out = NULL;
+    sc_record_list *rl = NULL;
+    if (!server__level_common(call, obj, &l, true)) goto done;
+    const json_t *v = json_object_get(obj, "vector");
+    if (!v) {
+        server_fail(call, 400, "Json deserialize error: missing field `vector`");
+        goto done;
+    }
+    if (json_is_object(v) && json_object_get(v, "vector")) {
+        /* NamedVector {"name": …, "vector": […]} */
+        l.using = json_string_value(json_object_get(v, "name"));
+        if (!l.using) {
+            server_fail(call, 400, "Json deserialize error: `vector.name` must be a string");
+            goto done;
+        }
+        v = json_object_get(v, "vector");
+    }
+    if (json_is_object(v) && json_object_get(v, "indices")) {
+        server_fail(call, 400, "Wrong input: sparse vectors are not supported");
+        goto done;
+    }
+    if (!server_json_floats(call, v, "vector", &l.vec, &l.dim)) goto done;
+    if (!server_json_with(call, obj, false, &w)) goto done;
+    if (server__search(call, coll, &l, NULL, &w.with, &rl)) out = server_json_records(rl, true);
+done:
+    sc_record_list_free(rl);
+    server_with_free(&w);
+    server__level_free(&l);
+    return out;
+}
+
+json_t *server_api_search(server_call *call) {
+    char coll[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
+    if (!call->body) return server_fail(call, 400, "Json deserialize error: a request body is required");
+    return server__search_one(call, coll, call->body);
+}
+
+json_t *server_api_search_batch(server_call *call) {
+    char coll[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
+    const json_t *s = call->body ? json_object_get(call->body, "searches") : NULL;
+    if (!json_is_array(s)) return server_fail(call, 400, "Json deserialize error: `searches` must be an array");
+    json_t *out = json_array();
+    size_t i;
+    const json_t *q;
+    json_array_foreach(s, i, q) {
+        json_t *r = server__search_one(call, coll, q);
+        if (!r) {
+            json_decref(out);
+            return NULL;
+        }
+        json_array_append_new(out, r);
+    }
+    return out;
+}
+
+json_t *server_api_recommend(server_call *call) {
+    char coll[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
+    const json_t *b = call->body;
+    if (!b) return server_fail(call, 400, "Json deserialize error: a request body is required");
+    server_level l = {0};
+    server_with w = {0};
+    sc_record_list *rl = NULL;
+    json_t *out = NULL;
+    if (server__level_common(call, b, &l, true) && server__recommend_vector(call, coll, &l, b) &&
+        server_json_with(call, b, false, &w) && server__search(call, coll, &l, NULL, &w.with, &rl))
+        out = server_json_records(rl, true);
+    sc_record_list_free(rl);
+    server_with_free(&w);
+    server__level_free(&l);
+    return out;
+}

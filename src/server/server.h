@@ -1,0 +1,109 @@
+/*
+** server: the request-handling core of `semcode serve`, independent of
+** sockets. The HTTP front end (http.c, libmicrohttpd) turns each request
+** into a server_request, calls server_handle and sends the response; unit
+** tests and the fuzz target call server_handle directly.
+**
+** Thread safety: one server_ctx is shared by all worker threads;
+** server_handle may run concurrently (the store serialises writes itself,
+** metrics use their own lock).
+*/
+#ifndef SC_SERVER_H
+#define SC_SERVER_H
+
+#include <stdio.h>
+
+#include "semcode/store.h"
+#include "util/util.h"
+
+/* ==== Configuration ==== */
+
+typedef enum server_role {
+    SERVER_ROLE_NONE = 0,  /* no key: only when the server has no keys at all */
+    SERVER_ROLE_READ = 1,  /* reads: get, scroll, count, search, info, list */
+    SERVER_ROLE_WRITE = 2, /* + point and payload writes, payload indexes */
+    SERVER_ROLE_ADMIN = 3, /* + collections, aliases, metrics */
+} server_role;
+
+typedef struct server_key {
+    char *key;        /* owned secret (compared in constant time, never logged) */
+    server_role role; /* what it may do */
+    char *tenant;     /* owned tenant name, NULL = global namespace */
+} server_key;
+
+typedef struct server_config {
+    server_key *keys;        /* owned array of API keys */
+    size_t n_keys;           /* entries in keys; 0 = no authentication */
+    size_t max_body_bytes;   /* request bodies above this get 413 (default 32 MiB) */
+    unsigned timeout_s;      /* idle connection timeout in seconds (default 30) */
+    unsigned n_threads;      /* worker threads; 0 = number of cores */
+    unsigned search_threads; /* threads per search inside the store; 0 = 1 */
+} server_config;
+
+/* Defaults (no keys, 32 MiB, 30 s, cores). */
+server_config server_config_default(void);
+/* Parse a JSON config file into *out (defaults for absent fields). On error
+** returns SC_INVALID / SC_IOERR and names the field in err. Free with
+** server_config_free. */
+sc_status server_config_load(const char *path, server_config *out, sc_err *err);
+/* Parse a config from JSON text (as server_config_load). */
+sc_status server_config_parse(const char *text, server_config *out, sc_err *err);
+/* Free the keys of a config; NULL is a no-op. */
+void server_config_free(server_config *cfg);
+
+/* ==== Context and requests ==== */
+
+typedef struct server_metrics server_metrics;
+
+typedef struct server_ctx {
+    sc_db *db;               /* borrowed open store */
+    server_config cfg;       /* owned configuration */
+    server_metrics *metrics; /* owned request metrics */
+    FILE *log;               /* access log (borrowed), NULL = none */
+    volatile int ready;      /* 0 while starting or stopping: /readyz and data calls answer 503 */
+} server_ctx;
+
+/* Create a context over an open store; takes ownership of *cfg (zeroed).
+** Returns NULL when out of memory. */
+server_ctx *server_ctx_new(sc_db *db, server_config *cfg);
+/* Free a context (not the store); NULL is a no-op. */
+void server_ctx_free(server_ctx *ctx);
+
+typedef struct server_request {
+    const char *method;      /* "GET", "POST", "PUT", "PATCH", "DELETE", … */
+    const char *path;        /* URL path, without the query string */
+    const char *body;        /* request body bytes (not NUL-terminated), may be NULL */
+    size_t body_size;        /* bytes in body */
+    const char *api_key;     /* `api-key` header, NULL if absent */
+    const char *bearer;      /* `Authorization` header value, NULL if absent */
+    const char *request_id;  /* id for the access log (NULL: one is made up) */
+} server_request;
+
+typedef struct server_response {
+    int status;               /* HTTP status code */
+    const char *content_type; /* static MIME type */
+    util_buf body;            /* owned body */
+    const char *endpoint;     /* static route label for metrics ("unknown" when no route) */
+} server_response;
+
+/* Handle one complete request: authenticate, route, call the store, and
+** fill *resp (owned; release with server_response_free). Never fails: every
+** error becomes an HTTP error response. Records metrics and the access log. */
+void server_handle(server_ctx *ctx, const server_request *req, server_response *resp);
+/* Release the body of a response. */
+void server_response_free(server_response *resp);
+/* Fill resp with a Qdrant error envelope {"status":{"error":msg},"time":0}. */
+void server_response_error(server_response *resp, int status, const char *msg);
+
+/* ==== Metrics (metrics.c) ==== */
+
+/* New empty metrics; NULL when out of memory. */
+server_metrics *server_metrics_new(void);
+/* Free metrics; NULL is a no-op. */
+void server_metrics_free(server_metrics *m);
+/* Count one request of `endpoint` (static string) with its status and duration. */
+void server_metrics_observe(server_metrics *m, const char *endpoint, int status, double seconds);
+/* Append the Prometheus text exposition of m, plus store gauges of db, to out. */
+void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out);
+
+#endif /* SC_SERVER_H */

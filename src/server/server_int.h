@@ -1,0 +1,133 @@
+/*
+** server: private structures shared by the files of the server module:
+** the per-request call state handed to every endpoint, and the helpers that
+** decode Qdrant's JSON shapes (ids, vectors, selectors) and encode records.
+** Only the server module's .c files include this header.
+*/
+#ifndef SC_SERVER_INT_H
+#define SC_SERVER_INT_H
+
+#include <jansson.h>
+
+#include "server/server.h"
+
+#define SERVER_MAX_ARGS 4         /* captured path segments per route */
+#define SERVER_NAME_SIZE 512      /* buffer for (namespaced) collection names */
+#define SERVER_MAX_JSON_DEPTH 64  /* deeper request bodies are refused (400) */
+#define SERVER_MAX_LIMIT 100000u  /* largest `limit` accepted by search and scroll */
+
+/* State of one request while an endpoint runs. */
+typedef struct server_call {
+    server_ctx *ctx;                 /* server */
+    const server_request *req;       /* the request */
+    json_t *body;                    /* parsed body (NULL when empty) */
+    const char *args[SERVER_MAX_ARGS]; /* captured path segments (decoded, owned by argbuf) */
+    char argbuf[2048];               /* storage of args */
+    const char *tenant;              /* tenant of the key, NULL = global namespace */
+    int status;                      /* error status once server_fail was called, else 0 */
+    char msg[1024];                  /* error message */
+} server_call;
+
+/* An endpoint: returns the owned result JSON, or NULL after server_fail. */
+typedef json_t *(*server_endpoint_fn)(server_call *call);
+
+/* ==== Errors (handle.c) ==== */
+
+/* Record an error of the call (first one wins) and return NULL. */
+json_t *server_fail(server_call *call, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Record the store's last error for status rc (404/400/409/503/500) and return NULL. */
+json_t *server_fail_store(server_call *call, sc_status rc);
+
+/* ==== Collections and tenants (handle.c) ==== */
+
+/* Map a user collection name to the store name in the caller's tenant
+** namespace; false (and a 400/404 recorded) when the name is invalid. */
+bool server_coll_name(server_call *call, const char *user, char out[SERVER_NAME_SIZE]);
+/* Resolve a user name (collection or alias) to an existing store collection;
+** false with 404 "Collection `x` doesn't exist!" otherwise. */
+bool server_coll_resolve(server_call *call, const char *user, char out[SERVER_NAME_SIZE]);
+/* Strip the caller's namespace from a store name; NULL if it is not the caller's. */
+const char *server_coll_user_name(const server_call *call, const char *store_name);
+
+/* ==== JSON decoding (json_io.c) ==== */
+
+/* Decode a point id (unsigned integer or UUID string) at field `what`. */
+bool server_json_id(server_call *call, const json_t *v, const char *what, sc_point_id *out);
+/* Decode an array of ids (owned *out, free()). */
+bool server_json_ids(server_call *call, const json_t *v, const char *what, sc_point_id **out, size_t *n);
+/* Encode an id (integer or UUID string). */
+json_t *server_json_id_encode(const sc_point_id *id);
+/* Decode a float array into owned *out. */
+bool server_json_floats(server_call *call, const json_t *v, const char *what, float **out, uint32_t *n);
+
+/* Owned storage behind an sc_with decoded from with_payload / with_vector. */
+typedef struct server_with {
+    sc_with with;          /* what to pass to the store */
+    const char **keys;     /* owned array of borrowed strings (payload include/exclude) */
+    const char **names;    /* owned array of borrowed strings (vector names) */
+} server_with;
+
+/* Decode with_payload (bool, list, {include}, {exclude}) and with_vector
+** (bool, list of names) from obj, with the given defaults. */
+bool server_json_with(server_call *call, const json_t *obj, bool payload_default, server_with *out);
+void server_with_free(server_with *w);
+
+/* Encode a record as a Qdrant Record / ScoredPoint (with_score). */
+json_t *server_json_record(const sc_record *r, bool with_score);
+/* Encode a record list as a JSON array. */
+json_t *server_json_records(const sc_record_list *l, bool with_score);
+
+/* Optional unsigned integer field `key` of obj (absent or null = def). 400 on
+** a wrong type, 422 outside [min, max]. */
+bool server_json_uint(server_call *call, const json_t *obj, const char *key, uint64_t def, uint64_t min,
+                      uint64_t max, uint64_t *out);
+/* Optional bool field. */
+bool server_json_bool(server_call *call, const json_t *obj, const char *key, bool def, bool *out);
+/* Optional string field (borrowed; NULL when absent or null). */
+bool server_json_str(server_call *call, const json_t *obj, const char *key, const char **out);
+/* Optional filter field `key` as owned compact JSON text (NULL when absent or null). */
+bool server_json_filter(server_call *call, const json_t *obj, const char *key, char **out);
+/* Selector of a payload/delete operation: `points` ids or `filter`. */
+bool server_json_selector(server_call *call, const json_t *obj, sc_selector *sel, sc_point_id **ids_owned,
+                          char **filter_owned);
+/* Compact JSON text of v (owned). */
+char *server_json_text(const json_t *v);
+/* Build {"operation_id": n, "status": "completed"}. */
+json_t *server_json_update_result(void);
+
+/* ==== Endpoints ==== */
+
+/* collections.c */
+json_t *server_api_collections_list(server_call *call);
+json_t *server_api_collection_get(server_call *call);
+json_t *server_api_collection_create(server_call *call);
+json_t *server_api_collection_update(server_call *call);
+json_t *server_api_collection_delete(server_call *call);
+json_t *server_api_collection_exists(server_call *call);
+json_t *server_api_aliases_update(server_call *call);
+json_t *server_api_aliases_list(server_call *call);
+json_t *server_api_collection_aliases(server_call *call);
+json_t *server_api_index_create(server_call *call);
+json_t *server_api_index_delete(server_call *call);
+
+/* points.c */
+json_t *server_api_points_upsert(server_call *call);
+json_t *server_api_point_get(server_call *call);
+json_t *server_api_points_get(server_call *call);
+json_t *server_api_points_delete(server_call *call);
+json_t *server_api_payload_set(server_call *call);
+json_t *server_api_payload_overwrite(server_call *call);
+json_t *server_api_payload_delete(server_call *call);
+json_t *server_api_payload_clear(server_call *call);
+json_t *server_api_points_scroll(server_call *call);
+json_t *server_api_points_count(server_call *call);
+json_t *server_api_points_batch(server_call *call);
+
+/* query.c */
+json_t *server_api_query(server_call *call);
+json_t *server_api_query_batch(server_call *call);
+json_t *server_api_search(server_call *call);
+json_t *server_api_search_batch(server_call *call);
+json_t *server_api_recommend(server_call *call);
+
+#endif /* SC_SERVER_INT_H */
