@@ -85,7 +85,6 @@ check: setup
 	$(MAKE) SANITIZE=1 test
 	bash tests/e2e/run.sh
 	bash tests/fuzz/run.sh replay
-	node --test tests/e2e/cli.test.mjs
 
 # Coverage-guided fuzzing with clang's libFuzzer (FUZZ_SECONDS per target).
 fuzz:
