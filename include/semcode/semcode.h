@@ -8,5 +8,6 @@
 #include "common.h"
 #include "store.h"
 #include "parse.h"
+#include "transformer.h"
 
 #endif /* SEMCODE_H */

@@ -18,5 +18,6 @@ int cli_cmd_version(int argc, char **argv);
 int cli_cmd_store_demo(int argc, char **argv);
 int cli_cmd_parse(int argc, char **argv); /* semcode parse PATH: entities and summary */
 int cli_cmd_pairs(int argc, char **argv); /* semcode pairs PATH: doc/code training pairs */
+int cli_cmd_embed(int argc, char **argv); /* semcode embed --model DIR [TEXT...]: vectors as JSON */
 
 #endif /* SC_CLI_H */

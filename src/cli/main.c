@@ -14,6 +14,7 @@ static const cli_command cli__commands[] = {
     {"store-demo", "tour the embedded vector store (upsert, index, search)", cli_cmd_store_demo},
     {"parse", "extract entities from source files (JSON Lines with --json)", cli_cmd_parse},
     {"pairs", "write doc-comment/code training pairs as JSON Lines", cli_cmd_pairs},
+    {"embed", "embed texts with a Hugging Face model directory (JSON vectors)", cli_cmd_embed},
     {"version", "print the version", cli_cmd_version},
 };
 
