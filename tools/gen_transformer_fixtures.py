@@ -4,7 +4,7 @@
 Run with Debian's interpreter, which has python3-torch:
 
     /usr/bin/python3 tools/gen_transformer_fixtures.py small  [OUT]   # tests/fixtures/transformer
-    /usr/bin/python3 tools/gen_transformer_fixtures.py minilm OUT [--onnx FILE]
+    /usr/bin/python3 tools/gen_transformer_fixtures.py minilm OUT [--onnx FILE] [--corpus TEXTS]
 
 Each model directory is laid out as Hugging Face / sentence-transformers
 publish it (config.json, model.safetensors, tokenizer.json or vocab.txt,
@@ -571,14 +571,36 @@ def gen_small(out):
         f.write("#version: 0.2\n" + "".join("%s %s\n" % m for m in merges))
 
 
-def gen_minilm(out, onnx_path=None):
+def corpus_vocab(path, size):
+    """A WordPiece vocabulary like a trained one in coverage: the characters and the most frequent words of a corpus."""
+    chars, words = {}, {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            for w in bert_pretokenize(bert_normalize(line)):
+                words[w] = words.get(w, 0) + 1
+                for c in w:
+                    chars[c] = chars.get(c, 0) + 1
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    keep = sorted(c for c, n in chars.items() if n >= 3)
+    vocab += keep + ["##" + c for c in keep]
+    seen = set(vocab)
+    for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0])):
+        if len(vocab) >= size:
+            break
+        if w not in seen and len(w) > 1:
+            vocab.append(w)
+            seen.add(w)
+    return {t: i for i, t in enumerate(vocab)}, vocab
+
+
+def gen_minilm(out, onnx_path=None, corpus=None):
     """all-MiniLM-L6-v2 shape: 6 layers, hidden 384, 12 heads, FFN 1536, vocab 30522, 512 positions."""
-    wp_vocab, wp_list = build_wordpiece_vocab()
+    wp_vocab, wp_list = corpus_vocab(corpus, 30522) if corpus else build_wordpiece_vocab()
     os.makedirs(out, exist_ok=True)
     json.dump(wordpiece_tokenizer_json(wp_list), open(os.path.join(out, "tokenizer.json"), "w"), ensure_ascii=False)
     write_st_files(out, "mean", True, 256)
     cfg = bert_config(30522, 384, 6, 12, 1536, 512)
-    texts = CORPUS[:8]
+    texts = CORPUS
     ids = [wordpiece_encode(t, wp_vocab, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], 256) for t in texts]
     json.dump(cfg, open(os.path.join(out, "config.json"), "w"), indent=2)
     w = make_weights(cfg, 6, spread=0.05)
@@ -658,7 +680,8 @@ def main():
         onnx = None
         if "--onnx" in sys.argv:
             onnx = sys.argv[sys.argv.index("--onnx") + 1]
-        gen_minilm(sys.argv[2], onnx)
+        corpus = sys.argv[sys.argv.index("--corpus") + 1] if "--corpus" in sys.argv else None
+        gen_minilm(sys.argv[2], onnx, corpus)
 
 
 if __name__ == "__main__":

@@ -52,10 +52,27 @@ static void transformer__layernorm(float *x, uint32_t n, const float *g, const f
     for (uint32_t i = 0; i < n; i++) x[i] = (x[i] - mean) * inv * g[i] + b[i];
 }
 
+void transformer_gelu_scalar(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+}
+
+int transformer_use_avx2(void) {
+    static int cached = -1; /* benign race: every thread computes the same value */
+    if (cached < 0) {
+        const char *isa = getenv("SEMCODE_ISA");
+        __builtin_cpu_init();
+        cached = (!isa || strcmp(isa, "scalar") != 0) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached;
+}
+
 static void transformer__act(float *x, size_t n, transformer_act act) {
     switch (act) {
     case TRANSFORMER_ACT_GELU:
-        for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+        if (transformer_use_avx2())
+            transformer_gelu_avx2(x, n);
+        else
+            transformer_gelu_scalar(x, n);
         break;
     case TRANSFORMER_ACT_GELU_TANH:
         for (size_t i = 0; i < n; i++) {
@@ -69,7 +86,7 @@ static void transformer__act(float *x, size_t n, transformer_act act) {
     }
 }
 
-static void transformer__softmax(float *row, uint32_t n) {
+void transformer_softmax_scalar(float *row, uint32_t n) {
     float mx = row[0];
     for (uint32_t i = 1; i < n; i++) mx = row[i] > mx ? row[i] : mx;
     float sum = 0.0f;
@@ -145,6 +162,7 @@ static sc_status transformer__group(const sc_transformer *m, const int32_t *ids,
         }
 
     const float scale = 1.0f / sqrtf((float)D);
+    const int avx2 = transformer_use_avx2();
     const int iT = (int)T, iH = (int)H, iF = (int)F, iD = (int)D, i3H = (int)(3 * H);
     for (uint32_t l = 0; l < c->n_layers; l++) {
         const transformer_layer *L = &m->layers[l];
@@ -158,7 +176,12 @@ static sc_status transformer__group(const sc_transformer *m, const int32_t *ids,
             for (uint32_t h = 0; h < NH; h++) {
                 const float *q = qkv + base * 3 * H + h * D, *k = q + H, *v = q + 2 * H;
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, iD, scale, q, i3H, k, i3H, 0.0f, sco, n);
-                for (int r = 0; r < n; r++) transformer__softmax(sco + (size_t)r * (size_t)n, (uint32_t)n);
+                for (int r = 0; r < n; r++) {
+                    if (avx2)
+                        transformer_softmax_avx2(sco + (size_t)r * (size_t)n, (uint32_t)n);
+                    else
+                        transformer_softmax_scalar(sco + (size_t)r * (size_t)n, (uint32_t)n);
+                }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, iD, n, 1.0f, sco, n, v, i3H, 0.0f,
                             ctx + base * H + h * D, iH);
             }

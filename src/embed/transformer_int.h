@@ -129,6 +129,18 @@ struct sc_transformer {
     char errmsg[512];           /* last error message */
 };
 
+/* ==== Element-wise kernels (scalar reference and AVX2 + FMA) ==== */
+
+/* x[i] = 0.5 x (1 + erf(x / sqrt 2)), in place. */
+void transformer_gelu_scalar(float *x, size_t n);
+void transformer_gelu_avx2(float *x, size_t n);
+/* Softmax of row[n] in place (n >= 1). */
+void transformer_softmax_scalar(float *row, uint32_t n);
+void transformer_softmax_avx2(float *row, uint32_t n);
+/* True when the AVX2 kernels are used: the CPU has AVX2 and FMA and
+** SEMCODE_ISA is not "scalar". Decided once per process. */
+int transformer_use_avx2(void);
+
 /* Run the encoder on n_seq packed sequences: ids holds the tokens of
 ** sequence s at ids[off[s] .. off[s] + len[s]); the pooled (and, if the
 ** model says so, normalised) vectors go to out[n_seq * H]. Uses nth

@@ -177,8 +177,8 @@ void wordpiece_encode(const text_hftok *tok, const char *s, size_t len, hftok_id
             wordpiece__push(&c, cp);
         }
     }
-    if (c.oom) {
-        out->oom = true;
+    if (c.oom || c.n == 0) {
+        out->oom |= c.oom;
         free(c.v);
         return;
     }

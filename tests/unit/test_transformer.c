@@ -307,6 +307,34 @@ static void test_safetensors_parse(void **state) {
     assert_int_equal(transformer_st_parse(buf, 5, "short", &st, &err), SC_CORRUPT);
 }
 
+/* ==== Kernels ==== */
+
+static void test_kernels(void **state) {
+    (void)state;
+    if (!transformer_use_avx2()) {
+        print_message("no AVX2 + FMA: only the scalar kernels run\n");
+        skip();
+    }
+    enum { N = 4099 };
+    float *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (int i = 0; i < N; i++) a[i] = b[i] = -12.0f + 24.0f * (float)i / (float)(N - 1);
+    a[0] = b[0] = -100.0f;
+    a[1] = b[1] = 100.0f;
+    transformer_gelu_scalar(a, N);
+    transformer_gelu_avx2(b, N);
+    for (int i = 0; i < N; i++) assert_true(fabsf(a[i] - b[i]) <= 1e-6f * (1.0f + fabsf(a[i])));
+    for (uint32_t n = 1; n <= 300; n += 7) {
+        for (uint32_t i = 0; i < n; i++) a[i] = b[i] = 8.0f * sinf((float)(i * 7 + n));
+        transformer_softmax_scalar(a, n);
+        transformer_softmax_avx2(b, n);
+        for (uint32_t i = 0; i < n; i++) assert_true(fabsf(a[i] - b[i]) <= 2e-6f * (a[i] + 1e-3f));
+    }
+    free(a);
+    free(b);
+}
+
 /* ==== Error paths on a model directory ==== */
 
 static void test_errors(void **state) {
@@ -408,6 +436,7 @@ int main(void) {
         cmocka_unit_test(test_minilm),
         cmocka_unit_test(test_long_input),
         cmocka_unit_test(test_safetensors_parse),
+        cmocka_unit_test(test_kernels),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
