@@ -8,6 +8,7 @@
 #include "common.h"
 #include "store.h"
 #include "parse.h"
+#include "embed.h"
 #include "transformer.h"
 
 #endif /* SEMCODE_H */

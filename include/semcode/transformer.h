@@ -51,6 +51,8 @@ SC_API sc_status sc_transformer_load(const char *dir, const sc_transformer_optio
 SC_API void sc_transformer_free(sc_transformer *model);
 /* Output dimension (the encoder's hidden size). */
 SC_API uint32_t sc_transformer_dim(const sc_transformer *model);
+/* 64-bit hash of config.json and model.safetensors (for embedding-cache keys). */
+SC_API uint64_t sc_transformer_hash(const sc_transformer *model);
 /* Tokens per text after truncation, special tokens included. */
 SC_API uint32_t sc_transformer_max_seq_length(const sc_transformer *model);
 /* Short description, e.g. "bert: 6 layers, hidden 384, 12 heads, mean

@@ -18,6 +18,11 @@ int cli_cmd_version(int argc, char **argv);
 int cli_cmd_store_demo(int argc, char **argv);
 int cli_cmd_parse(int argc, char **argv); /* semcode parse PATH: entities and summary */
 int cli_cmd_pairs(int argc, char **argv); /* semcode pairs PATH: doc/code training pairs */
-int cli_cmd_embed(int argc, char **argv); /* semcode embed --model DIR [TEXT...]: vectors as JSON */
+int cli_cmd_train(int argc, char **argv); /* semcode train --pairs FILE --out MODEL */
+int cli_cmd_eval(int argc, char **argv);  /* semcode eval: BM25 / model / hybrid retrieval quality */
+int cli_cmd_embed(int argc, char **argv); /* semcode embed: vectors of input lines */
+int cli_cmd_doctor(int argc, char **argv); /* semcode doctor: quality report of stored embeddings */
+/* semcode embed --model DIR (a Hugging Face model directory): called by cli_cmd_embed */
+int cli_embed_transformer(int argc, char **argv);
 
 #endif /* SC_CLI_H */

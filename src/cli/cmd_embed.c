@@ -1,8 +1,9 @@
 /*
-** cli/cmd_embed: `semcode embed --model DIR [TEXT...]` embeds the texts
-** given as arguments, or else every line of standard input, with a Hugging
-** Face model directory and prints one JSON array of floats per text (JSON
-** Lines, in input order). --tokens prints the token ids instead. Standard
+** cli/cmd_embed: `semcode embed --model DIR [TEXT...]` when DIR is a
+** Hugging Face model directory (cli_cmd_embed in cmd_model.c hands over
+** here; the built-in model stays there). Embeds the texts given as
+** arguments, or else every line of standard input, and prints one JSON
+** array of floats per text (JSON Lines, in input order). --tokens prints the token ids instead. Standard
 ** input is read and embedded in rounds of CLI_EMBED_ROUND lines so memory
 ** stays bounded on long inputs.
 */
@@ -21,7 +22,8 @@ static void cli__embed_usage(FILE *f) {
             "Embeds each TEXT (or each line of standard input when no TEXT is given)\n"
             "and prints one JSON array per text.\n\n"
             "  --model DIR      Hugging Face model directory (config.json, model.safetensors,\n"
-            "                   tokenizer.json, ...); 'builtin' is the built-in model\n"
+            "                   tokenizer.json, ...); without it or with 'builtin', the\n"
+            "                   built-in model (see semcode embed --model builtin --help)\n"
             "  --threads N      worker threads (default: all cores)\n"
             "  --batch N        sequences per forward batch (default 32)\n"
             "  --max-len N      tokens per text, special tokens included (default: the model's)\n"
@@ -68,7 +70,7 @@ static int cli__embed_round(sc_transformer *m, char **texts, size_t n, int token
     return 0;
 }
 
-int cli_cmd_embed(int argc, char **argv) {
+int cli_embed_transformer(int argc, char **argv) {
     const char *model = NULL;
     int tokens = 0, info = 0, first_text = argc;
     sc_transformer_options opt = sc_transformer_options_default();
@@ -105,10 +107,6 @@ int cli_cmd_embed(int argc, char **argv) {
         fprintf(stderr, "semcode embed: --model DIR is required\n");
         cli__embed_usage(stderr);
         return 2;
-    }
-    if (!strcmp(model, "builtin")) {
-        fprintf(stderr, "semcode embed: the built-in model is not part of this build yet; use --model DIR\n");
-        return 1;
     }
     sc_transformer *m = NULL;
     char *msg = NULL;

@@ -14,7 +14,10 @@ static const cli_command cli__commands[] = {
     {"store-demo", "tour the embedded vector store (upsert, index, search)", cli_cmd_store_demo},
     {"parse", "extract entities from source files (JSON Lines with --json)", cli_cmd_parse},
     {"pairs", "write doc-comment/code training pairs as JSON Lines", cli_cmd_pairs},
-    {"embed", "embed texts with a Hugging Face model directory (JSON vectors)", cli_cmd_embed},
+    {"train", "train the built-in embedding model on doc/code pairs", cli_cmd_train},
+    {"eval", "retrieval quality of BM25, the model and hybrid (CodeSearchNet, CoSQA)", cli_cmd_eval},
+    {"embed", "embed lines of text with a model (vectors or --bench)", cli_cmd_embed},
+    {"doctor", "check stored embeddings (dimensions, norms, duplicates, neighbours)", cli_cmd_doctor},
     {"version", "print the version", cli_cmd_version},
 };
 

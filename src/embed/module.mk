@@ -22,3 +22,10 @@ $(MINILM_FIXTURE): tools/gen_transformer_fixtures.py
 	    || echo "MiniLM fixture not generated; test_transformer will skip it"; \
 	else echo "python3-torch missing: test_transformer skips the MiniLM-shaped model"; fi
 test: $(MINILM_FIXTURE)
+
+# embed: `make model` reproduces the shipped built-in model from scratch
+# (installs the corpora, extracts and splits the pairs, trains, evaluates,
+# writes models/builtin.scm). See tools/make_model.sh.
+.PHONY: model
+model: $(BIN)
+	bash tools/make_model.sh

@@ -126,6 +126,7 @@ struct sc_transformer {
     text_hftok *tok;            /* tokenizer */
     sc_transformer_options opt; /* options given at load (resolved) */
     char describe[160];         /* sc_transformer_describe text */
+    uint64_t hash;              /* hash of model.safetensors and config.json bytes */
     char errmsg[512];           /* last error message */
 };
 

@@ -361,6 +361,7 @@ static sc_status transformer__safetensors(sc_transformer *m, const char *dir, sc
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) return sc_err_set(err, SC_IOERR, "%s: mmap: %s", path, strerror(errno));
+    m->hash = util_hash64(map, size, m->hash);
     transformer_st st;
     sc_status rc = transformer_st_parse(map, size, path, &st, err);
     if (rc == SC_OK) {
@@ -394,6 +395,13 @@ sc_status sc_transformer_load(const char *dir, const sc_transformer_options *opt
     m->opt = opt ? *opt : sc_transformer_options_default();
     if (m->opt.threads == 0) m->opt.threads = util_n_cores();
     if (m->opt.batch_size == 0) m->opt.batch_size = 32;
+    char cpath[4096];
+    snprintf(cpath, sizeof cpath, "%s/config.json", dir);
+    json_t *cj = json_load_file(cpath, 0, NULL);
+    char *ctext = cj ? json_dumps(cj, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
+    m->hash = ctext ? util_hash64(ctext, strlen(ctext), 0x7f4a) : 0x7f4a;
+    free(ctext);
+    json_decref(cj);
     sc_status rc = transformer__config(dir, &m->cfg, &err);
     if (rc == SC_OK) rc = transformer__st_config(dir, &m->cfg, &err);
     if (rc == SC_OK) rc = transformer__modules(dir, &m->cfg, &err);
@@ -432,6 +440,8 @@ void sc_transformer_free(sc_transformer *m) {
 }
 
 uint32_t sc_transformer_dim(const sc_transformer *m) { return m ? m->cfg.hidden : 0; }
+
+uint64_t sc_transformer_hash(const sc_transformer *m) { return m ? m->hash : 0; }
 
 uint32_t sc_transformer_max_seq_length(const sc_transformer *m) { return m ? m->cfg.max_seq : 0; }
 

@@ -138,22 +138,37 @@ static void index__flat_worker(void *arg, uint32_t ith, uint32_t nth) {
     for (size_t b0 = lo; b0 < hi; b0 += job->block_rows) {
         size_t nb = hi - b0 < job->block_rows ? hi - b0 : job->block_rows;
         const float *block = job->rows + b0 * dim;
+        /* While this block is scored, pull the next one towards the cache
+        ** a slice per query chunk, so the scan never waits for DRAM. */
+        size_t next_end = b0 + nb + job->block_rows < hi ? b0 + nb + job->block_rows : hi;
+        const char *pf = (const char *)(job->rows + (b0 + nb) * dim);
+        const char *pf_end = (const char *)(job->rows + next_end * dim);
+        size_t n_chunks = (job->n_queries + INDEX__FLAT_QCHUNK - 1) / INDEX__FLAT_QCHUNK;
+        size_t pf_step = ((size_t)(pf_end - pf) / n_chunks + 63) & ~(size_t)63;
         for (size_t q0 = 0; q0 < job->n_queries; q0 += INDEX__FLAT_QCHUNK) {
             size_t nq = job->n_queries - q0;
             if (nq > INDEX__FLAT_QCHUNK) nq = INDEX__FLAT_QCHUNK;
+            if (n_chunks > 1) {
+                for (const char *e = pf + pf_step; pf < e && pf < pf_end; pf += 64) __builtin_prefetch(pf, 0, 2);
+            }
             block_fn(job->queries + q0 * dim, nq, block, nb, dim, scores);
             index__flat_to_keys(job->metric, scores, nq * nb);
             for (size_t qi = 0; qi < nq; qi++) {
                 const float *s = scores + qi * nb;
                 index_hit *h = heaps + (q0 + qi) * k;
                 uint32_t *hn = &heap_n[q0 + qi];
+                /* Heap entries all passed the floor, so the bar to enter
+                ** is the heap's worst once it is full. Kept in a local:
+                ** nearly every row fails this one compare. */
+                float bar = *hn == k ? h[0].score : job->floor;
                 for (size_t j = 0; j < nb; j++) {
                     float key = s[j];
-                    if (!(key >= job->floor)) continue; /* below threshold, or NaN */
+                    if (!(key >= bar)) continue; /* not good enough, or NaN */
                     index_hit x = {key, (uint32_t)(b0 + j)};
                     if (*hn == k && !index__flat_better(&job->rank, x, h[0])) continue;
                     if (job->accept != NULL && !job->accept(job->state, x.row)) continue;
                     index__flat_offer(&job->rank, h, hn, (uint32_t)k, x);
+                    bar = *hn == k ? h[0].score : job->floor;
                 }
             }
         }

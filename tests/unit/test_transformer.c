@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "embed/transformer_int.h"
+#include "semcode/embed.h"
 #include "semcode/transformer.h"
 #include "text/hftok.h"
 
@@ -215,6 +216,32 @@ static void test_minilm(void **state) {
         skip();
     }
     check_model_dir(dir, 2, 32);
+}
+
+/* ==== Through the common model handle ==== */
+
+static void test_sc_model(void **state) {
+    (void)state;
+    sc_model *m = NULL;
+    char *msg = NULL;
+    if (sc_model_load(FIX "/roberta", &m, &msg) != SC_OK) fail_msg("sc_model_load: %s", msg ? msg : "?");
+    sc_transformer *t = NULL;
+    assert_int_equal(sc_transformer_load(FIX "/roberta", NULL, &t, NULL), SC_OK);
+    assert_int_equal(sc_model_dim(m), sc_transformer_dim(t));
+    assert_true(sc_model_hash(m) == sc_transformer_hash(t) && sc_model_hash(m) != 0);
+    assert_non_null(strstr(sc_model_metadata(m), "transformer"));
+    const char *texts[3] = {"def f(x): return x", "Café 中文", "x"};
+    float a[3 * 32], b[3 * 32];
+    assert_int_equal(sc_model_embed(m, SC_EMBED_ROLE_CODE, texts, 3, a), SC_OK);
+    assert_int_equal(sc_transformer_embed(t, texts, 3, b), SC_OK);
+    for (int i = 0; i < 3 * 32; i++) assert_true(a[i] == b[i]);
+    sc_model_free(m);
+    sc_transformer_free(t);
+    /* Errors of a directory come from the transformer loader. */
+    assert_int_equal(sc_model_load("tests/fixtures/transformer", &m, &msg), SC_NOTFOUND);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "config.json"));
+    sc_free(msg);
 }
 
 /* ==== Limits ==== */
@@ -434,6 +461,7 @@ int main(void) {
         cmocka_unit_test(test_batching_and_threads),
         cmocka_unit_test(test_bpe_files),
         cmocka_unit_test(test_minilm),
+        cmocka_unit_test(test_sc_model),
         cmocka_unit_test(test_long_input),
         cmocka_unit_test(test_safetensors_parse),
         cmocka_unit_test(test_kernels),

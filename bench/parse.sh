@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# bench/parse.sh: `semcode parse` against its peer, universal-ctags
+# (`ctags -R`), over the same tree in the same run. Default tree: CPython's
+# Lib/ as Debian installs it (/usr/lib/python3.11, package
+# libpython3.11-stdlib). Two comparisons:
+#   python: both parse only the Python files (ctags --languages=Python,
+#           semcode --lang python), which is the like-for-like one;
+#   all:    both with their defaults over every file of the tree (semcode
+#           also chunks text files and skips binaries).
+# Each command runs RUNS times after one warm-up; the best wall time is
+# kept. semcode writes JSON Lines, ctags a tags file, both to bench/out/.
+# Prints a Markdown table (wall, user CPU, files/s, MB/s, entities/s).
+# Run it under the shared lock: flock /tmp/semcode-bench.lock bench/parse.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TREE=${1:-/usr/lib/python3.11}
+RUNS=${RUNS:-5}
+BIN=${BIN:-build/semcode}
+OUT=bench/out/parse
+mkdir -p "$OUT"
+[ -d "$TREE" ] || { echo "parse.sh: no tree at $TREE (apt-get install libpython3.11-stdlib)" >&2; exit 1; }
+command -v ctags >/dev/null || { echo "parse.sh: ctags missing (apt-get install universal-ctags)" >&2; exit 1; }
+[ -x "$BIN" ] || make -j2 >/dev/null
+
+# best-of-N wall and the user+sys CPU of that run: "wall cpu"
+best() {
+  local best_w="" best_c="" t w c
+  "$@" >/dev/null 2>&1 # warm-up (page cache)
+  for _ in $(seq "$RUNS"); do
+    t=$( { /usr/bin/time -f "%e %U %S" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    w=$(echo "$t" | awk '{print $1}'); c=$(echo "$t" | awk '{print $2 + $3}')
+    if [ -z "$best_w" ] || awk -v a="$w" -v b="$best_w" 'BEGIN{exit !(a < b)}'; then best_w=$w; best_c=$c; fi
+  done
+  echo "$best_w $best_c"
+}
+
+row() { # name wall cpu files bytes entities
+  awk -v n="$1" -v w="$2" -v c="$3" -v f="$4" -v b="$5" -v e="$6" 'BEGIN{
+    if (w <= 0) w = 0.01;
+    printf "| %s | %.2f | %.2f | %d | %.1f | %d | %.0f | %.1f | %.0f |\n", n, w, c, f, b/1e6, e, f/w, b/1e6/w, e/w }'
+}
+
+NCORES=$(nproc)
+PY_FILES=$(find "$TREE" -name '*.py' -type f -not -path '*/__pycache__/*' | wc -l)
+PY_BYTES=$(find "$TREE" -name '*.py' -type f -not -path '*/__pycache__/*' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+ALL_FILES=$(find "$TREE" -type f -not -path '*/__pycache__/*' | wc -l)
+ALL_BYTES=$(find "$TREE" -type f -not -path '*/__pycache__/*' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+
+echo "tree: $TREE ($PY_FILES .py files, $((PY_BYTES / 1000000)) MB; $ALL_FILES files in all)"
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $NCORES cores; $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "ctags: $(ctags --version | head -1)"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| run | wall s | cpu s | files | MB | entities | files/s | MB/s | entities/s |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+
+# --- Python only ---
+read -r w c < <(best ctags -R --languages=Python -f "$OUT/tags.py" "$TREE")
+ents=$(grep -vc '^!_TAG' "$OUT/tags.py" || true)
+row "ctags -R --languages=Python" "$w" "$c" "$PY_FILES" "$PY_BYTES" "$ents"
+ctags_py=$w
+for th in 1 "$NCORES"; do
+  read -r w c < <(best "$BIN" parse "$TREE" --json --lang python --threads "$th" -o "$OUT/py.$th.jsonl")
+  "$BIN" parse "$TREE" --json --lang python --threads "$th" -o "$OUT/py.$th.jsonl"
+  sum=$(tail -1 "$OUT/py.$th.jsonl")
+  ents=$(echo "$sum" | sed -n 's/.*"entities":\([0-9]*\).*/\1/p')
+  files=$(echo "$sum" | sed -n 's/.*"parsed":\([0-9]*\).*/\1/p')
+  bytes=$(echo "$sum" | sed -n 's/.*"bytes":\([0-9]*\).*/\1/p')
+  row "semcode parse --json --lang python --threads $th" "$w" "$c" "$files" "$bytes" "$ents"
+  [ "$th" = "$NCORES" ] && sc_py=$w
+done
+
+# --- Whole tree, defaults ---
+read -r w c < <(best ctags -R -f "$OUT/tags.all" "$TREE")
+ents=$(grep -vc '^!_TAG' "$OUT/tags.all" || true)
+row "ctags -R" "$w" "$c" "$ALL_FILES" "$ALL_BYTES" "$ents"
+read -r w c < <(best "$BIN" parse "$TREE" --json -o "$OUT/all.jsonl")
+"$BIN" parse "$TREE" --json -o "$OUT/all.jsonl"
+sum=$(tail -1 "$OUT/all.jsonl")
+ents=$(echo "$sum" | sed -n 's/.*"entities":\([0-9]*\).*/\1/p')
+chunks=$(echo "$sum" | sed -n 's/.*"chunks":\([0-9]*\).*/\1/p')
+row "semcode parse --json (+$chunks chunks)" "$w" "$c" "$ALL_FILES" "$ALL_BYTES" "$ents"
+
+echo
+awk -v s="$sc_py" -v c="$ctags_py" 'BEGIN{ printf "python: semcode/ctags wall ratio %.2f (goal <= 2)\n", s / (c > 0 ? c : 0.01) }'
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,282 @@
+/*
+** cli/cmd_model.c: `semcode train` (contrastive training of the built-in
+** model from doc/code pairs), `semcode eval` (CodeSearchNet protocol over
+** held-out pairs and the CoSQA benchmark: BM25, model, hybrid) and
+** `semcode embed` (embed lines of text with a model, for checks and
+** benchmarks).
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+
+#define CLI__DEFAULT_MODEL "models/builtin.scm"
+
+static double cli__model_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ==== train ==== */
+
+static void cli__train_usage(FILE *f) {
+    sc_train_options d = sc_train_options_default();
+    fprintf(f,
+            "usage: semcode train --pairs FILE --out MODEL [options]\n\n"
+            "Trains the built-in static embedding model on doc/code pairs (JSON Lines\n"
+            "from `semcode pairs`) with symmetric InfoNCE over in-batch negatives.\n\n"
+            "  --dim N          vector dimension (%u)\n"
+            "  --epochs N       passes over the pairs (%u)\n"
+            "  --batch N        pairs per batch (%u)\n"
+            "  --lr X           Adam learning rate (%g)\n"
+            "  --temperature X  InfoNCE temperature (%g)\n"
+            "  --seed N         random seed (%llu)\n"
+            "  --threads N      threads (0 = all cores)\n"
+            "  --vocab N        vocabulary size cap (%u)\n"
+            "  --min-count N    minimum token count (%u)\n"
+            "  --buckets N      character n-gram buckets (%u)\n"
+            "  --max-tokens N   tokens kept per text (%u)\n"
+            "  --pooling idf|learned   pooling weights (learned)\n"
+            "  --towers 1|2     shared or separate query/code towers (%u)\n"
+            "  --max-pairs N    use only the first N pairs\n"
+            "  --eval FILE      held-out pairs to evaluate; scores go into the model metadata\n"
+            "  --meta JSON      extra metadata object\n",
+            d.dim, d.epochs, d.batch, (double)d.lr, (double)d.temperature, (unsigned long long)d.seed, d.vocab_max,
+            d.min_count, d.n_buckets, d.max_tokens, d.towers);
+}
+
+int cli_cmd_train(int argc, char **argv) {
+    sc_train_options o = sc_train_options_default();
+    o.verbose = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            cli__train_usage(stdout);
+            return 0;
+        }
+        if (!v) goto usage;
+        i++;
+        if (!strcmp(a, "--pairs")) o.pairs_path = v;
+        else if (!strcmp(a, "--out")) o.out_path = v;
+        else if (!strcmp(a, "--dim")) o.dim = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--epochs")) o.epochs = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--batch")) o.batch = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--lr")) o.lr = strtof(v, NULL);
+        else if (!strcmp(a, "--temperature")) o.temperature = strtof(v, NULL);
+        else if (!strcmp(a, "--seed")) o.seed = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--threads")) o.threads = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--vocab")) o.vocab_max = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--min-count")) o.min_count = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--buckets")) o.n_buckets = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--max-tokens")) o.max_tokens = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--towers")) o.towers = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--max-pairs")) o.max_pairs = strtoull(v, NULL, 10);
+        else if (!strcmp(a, "--eval")) o.eval_path = v;
+        else if (!strcmp(a, "--meta")) o.meta_json = v;
+        else if (!strcmp(a, "--pooling")) {
+            if (!strcmp(v, "idf")) o.pooling = SC_POOLING_IDF;
+            else if (!strcmp(v, "learned")) o.pooling = SC_POOLING_LEARNED;
+            else goto usage;
+        } else goto usage;
+    }
+    if (!o.pairs_path || !o.out_path) goto usage;
+    char *msg = NULL;
+    double t0 = cli__model_now();
+    sc_status rc = sc_model_train(&o, &msg);
+    if (rc != SC_OK) {
+        fprintf(stderr, "semcode train: %s (%s)\n", msg ? msg : "failed", sc_status_str(rc));
+        sc_free(msg);
+        return 1;
+    }
+    fprintf(stderr, "train: wrote %s in %.1f s\n", o.out_path, cli__model_now() - t0);
+    return 0;
+usage:
+    cli__train_usage(stderr);
+    return 2;
+}
+
+/* ==== eval ==== */
+
+static void cli__eval_usage(FILE *f) {
+    fprintf(f, "usage: semcode eval [--model MODEL] [--pairs HELDOUT.jsonl] [--pool N] [--max-queries N]\n"
+               "                    [--cosqa QUERIES.json --cosqa-corpus code_idx_map.txt] [--json]\n\n"
+               "CodeSearchNet protocol: per language, each held-out doc ranks its code among\n"
+               "N-1 distractors (default 1000 candidates); MRR, R@1, R@10, NDCG@10 for BM25,\n"
+               "the model and their reciprocal-rank fusion. --model none = BM25 only.\n");
+}
+
+static void cli__eval_print(const sc_eval_row *r, int json) {
+    const sc_eval_scores *s[3] = {&r->bm25, &r->model, &r->hybrid};
+    const char *names[3] = {"bm25", "model", "hybrid"};
+    if (json) {
+        printf("{\"language\":\"%s\",\"queries\":%u,\"pool\":%u", r->language, r->n_queries, r->pool);
+        for (int m = 0; m < 3; m++)
+            printf(",\"%s\":{\"mrr\":%.4f,\"r1\":%.4f,\"r10\":%.4f,\"ndcg10\":%.4f}", names[m], s[m]->mrr, s[m]->r1,
+                   s[m]->r10, s[m]->ndcg10);
+        printf("}\n");
+        return;
+    }
+    printf("%-11s %6u %5u", r->language, r->n_queries, r->pool);
+    for (int m = 0; m < 3; m++) printf("  %.3f %.3f %.3f %.3f", s[m]->mrr, s[m]->r1, s[m]->r10, s[m]->ndcg10);
+    printf("\n");
+}
+
+int cli_cmd_eval(int argc, char **argv) {
+    const char *model_path = CLI__DEFAULT_MODEL, *pairs = NULL, *cq = NULL, *cc = NULL;
+    uint32_t pool = 1000, maxq = 0;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            cli__eval_usage(stdout);
+            return 0;
+        }
+        if (!strcmp(a, "--json")) {
+            json = 1;
+            continue;
+        }
+        if (i + 1 >= argc) goto usage;
+        const char *v = argv[++i];
+        if (!strcmp(a, "--model")) model_path = v;
+        else if (!strcmp(a, "--pairs")) pairs = v;
+        else if (!strcmp(a, "--pool")) pool = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--max-queries")) maxq = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--cosqa")) cq = v;
+        else if (!strcmp(a, "--cosqa-corpus")) cc = v;
+        else goto usage;
+    }
+    if (!pairs && !cq) goto usage;
+    if (cq && !cc) goto usage;
+    sc_model *m = NULL;
+    char *msg = NULL;
+    if (strcmp(model_path, "none")) {
+        sc_status rc = sc_model_load(model_path, &m, &msg);
+        if (rc != SC_OK) {
+            fprintf(stderr, "semcode eval: %s\n", msg ? msg : sc_status_str(rc));
+            sc_free(msg);
+            return 1;
+        }
+    }
+    if (!json)
+        printf("%-11s %6s %5s  %-23s  %-23s  %-23s\n%-24s  %-23s  %-23s  %-23s\n", "language", "n", "pool",
+               "bm25", "model", "hybrid (rrf)", "", "mrr   r@1   r@10  ndcg", "mrr   r@1   r@10  ndcg",
+               "mrr   r@1   r@10  ndcg");
+    int status = 0;
+    if (pairs) {
+        sc_eval_row rows[40];
+        uint32_t n = 0;
+        sc_status rc = sc_eval_pairs(m, pairs, pool, maxq, rows, 40, &n, &msg);
+        if (rc != SC_OK) {
+            fprintf(stderr, "semcode eval: %s\n", msg ? msg : sc_status_str(rc));
+            sc_free(msg);
+            msg = NULL;
+            status = 1;
+        }
+        for (uint32_t i = 0; i < n; i++) cli__eval_print(&rows[i], json);
+    }
+    if (cq) {
+        sc_eval_row row;
+        sc_status rc = sc_eval_cosqa(m, cq, cc, &row, &msg);
+        if (rc != SC_OK) {
+            fprintf(stderr, "semcode eval: %s\n", msg ? msg : sc_status_str(rc));
+            sc_free(msg);
+            status = 1;
+        } else {
+            cli__eval_print(&row, json);
+        }
+    }
+    sc_model_free(m);
+    return status;
+usage:
+    cli__eval_usage(stderr);
+    return 2;
+}
+
+/* ==== embed ==== */
+
+int cli_cmd_embed(int argc, char **argv) {
+    const char *model_path = CLI__DEFAULT_MODEL;
+    /* A Hugging Face model directory goes to the transformer front end (cmd_embed.c). */
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--model")) {
+            struct stat st;
+            if (stat(argv[i + 1], &st) == 0 && S_ISDIR(st.st_mode)) return cli_embed_transformer(argc, argv);
+            if (!strcmp(argv[i + 1], "builtin")) argv[i + 1] = (char *)CLI__DEFAULT_MODEL;
+        }
+    sc_embed_role role = SC_EMBED_ROLE_QUERY;
+    int bench = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--model") && i + 1 < argc) model_path = argv[++i];
+        else if (!strcmp(argv[i], "--code")) role = SC_EMBED_ROLE_CODE;
+        else if (!strcmp(argv[i], "--bench")) bench = 1;
+        else {
+            fprintf(stderr, "usage: semcode embed [--model MODEL|builtin|DIR] [--code] [--bench] < texts\n"
+                            "(DIR, a Hugging Face model directory: see semcode embed --model DIR --help)\n"
+                            "Embeds each input line (\\n inside a text written as \\\\n); prints vectors,\n"
+                            "or with --bench the rate in texts per second on one thread.\n");
+            return 2;
+        }
+    }
+    sc_model *m = NULL;
+    char *msg = NULL;
+    sc_status rc = sc_model_load(model_path, &m, &msg);
+    if (rc != SC_OK) {
+        fprintf(stderr, "semcode embed: %s\n", msg ? msg : sc_status_str(rc));
+        sc_free(msg);
+        return 1;
+    }
+    char **texts = NULL;
+    size_t n = 0, cap = 0, lcap = 0;
+    char *line = NULL;
+    ssize_t len;
+    while ((len = getline(&line, &lcap, stdin)) > 0) {
+        if (line[len - 1] == '\n') line[--len] = 0;
+        /* unescape \n and \\ */
+        char *w = line;
+        for (char *r = line; *r; r++) {
+            if (r[0] == '\\' && r[1] == 'n') *w++ = '\n', r++;
+            else if (r[0] == '\\' && r[1] == '\\') *w++ = '\\', r++;
+            else *w++ = *r;
+        }
+        *w = 0;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            char **t = realloc(texts, cap * sizeof *t);
+            if (!t) break;
+            texts = t;
+        }
+        texts[n++] = strdup(line);
+    }
+    free(line);
+    uint32_t dim = sc_model_dim(m);
+    float *out = malloc((n + 1) * dim * sizeof *out);
+    int status = 0;
+    if (!out) status = 1;
+    else {
+        double t0 = cli__model_now();
+        rc = sc_model_embed(m, role, (const char *const *)texts, n, out);
+        double dt = cli__model_now() - t0;
+        if (rc != SC_OK) status = 1;
+        else if (bench) {
+            size_t bytes = 0;
+            for (size_t i = 0; i < n; i++) bytes += strlen(texts[i]);
+            printf("embedded %zu texts (%.1f MB) in %.3f s: %.0f texts/s, %.1f MB/s (dim %u, one thread)\n", n,
+                   (double)bytes / 1e6, dt, (double)n / dt, (double)bytes / 1e6 / dt, dim);
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                for (uint32_t d = 0; d < dim; d++) printf(d ? " %.5f" : "%.5f", (double)out[i * dim + d]);
+                printf("\n");
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++) free(texts[i]);
+    free(texts);
+    free(out);
+    sc_model_free(m);
+    return status;
+}

@@ -1,0 +1,644 @@
+/*
+** embed/train.c: the contrastive trainer of the built-in model.
+**
+** DESIGN
+**   Data: pairs → tokens (src/text) → vocabulary (top vocab_max tokens with
+**   count ≥ min_count, ordered by count then bytes) → per text a merged bag
+**   of (row, coef); unknown tokens become their character n-gram buckets.
+**   Model: vector(text) = normalize(Σ coef · w[row] · E[row]) per tower.
+**   Loss: symmetric InfoNCE over a batch of B pairs with in-batch negatives,
+**   logits = cos / temperature, mean of the doc→code and code→doc
+**   cross-entropies. Optimizer: lazy (sparse) Adam on the rows a batch
+**   touches, learning rate decayed linearly to 0.
+**   Threads: one util_parallel_run region for the whole training; phases
+**   separated by a barrier. Every sum is owned by one thread and visited in
+**   a fixed order (texts by index; token-table gradients split by dimension,
+**   each thread walking all texts in order), so the result depends only on
+**   the seed and the data — not even on the thread count.
+*/
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "embed/embed_int.h"
+
+/* ==== Options ==== */
+
+sc_train_options sc_train_options_default(void) {
+    return (sc_train_options){.dim = 256, .epochs = 5, .batch = 512, .lr = 0.005f, .temperature = 0.05f,
+                              .seed = 42, .threads = 0, .vocab_max = 60000, .min_count = 3,
+                              .n_buckets = 20000, .max_tokens = 256, .pooling = SC_POOLING_LEARNED,
+                              .towers = 1};
+}
+
+/* ==== Bags ==== */
+
+/* Texts as bags of rows in CSR form. */
+typedef struct train__bags {
+    size_t *start;      /* n + 1 offsets into items */
+    embed_item *items;  /* all bags */
+    size_t n_items;     /* used */
+    size_t cap;         /* allocated */
+} train__bags;
+
+static int train__bags_push(train__bags *b, const embed_items *it) {
+    if (b->n_items + it->n > b->cap) {
+        size_t c = b->cap ? b->cap : 1 << 20;
+        while (c < b->n_items + it->n) c *= 2;
+        embed_item *v = realloc(b->items, c * sizeof *v);
+        if (!v) return -1;
+        b->items = v;
+        b->cap = c;
+    }
+    memcpy(b->items + b->n_items, it->v, it->n * sizeof *it->v);
+    b->n_items += it->n;
+    return 0;
+}
+
+/* ==== Random numbers (deterministic) ==== */
+
+static uint64_t train__next(uint64_t *s) {
+    *s += 0x9e3779b97f4a7c15ULL;
+    return util_mix64(*s);
+}
+static float train__uniform(uint64_t *s) { return (float)(train__next(s) >> 40) / (float)(1 << 24); }
+
+/* ==== Trainer state ==== */
+
+typedef struct train__state {
+    const sc_train_options *opt;   /* settings */
+    embed_config cfg;              /* model shape */
+    size_t rows;                   /* rows per tower */
+    train__bags bag[2];            /* bags of docs (0) and codes (1) */
+    size_t n_pairs;                /* pairs */
+    float *E[2], *mE[2], *vE[2], *gE[2];  /* per tower: table, Adam moments, gradient */
+    float *w[2], *mw[2], *vw[2], *gw[2];  /* per tower: pooling weights, moments, gradient */
+    uint8_t *mark[2];              /* per tower: row touched in this batch */
+    uint32_t *touched[2];          /* per tower: touched rows list */
+    uint32_t n_touched[2];         /* per tower: its length */
+    uint32_t *perm;                /* pair order of the current epoch */
+    uint32_t B;                    /* batch size */
+    float *U;                      /* 2B × dim unit vectors (docs then codes) */
+    float *DS;                     /* 2B × dim gradients w.r.t. the unnormalized sums */
+    float *norm;                   /* 2B norms */
+    float *P;                      /* B × B logits then row softmax */
+    float *G;                      /* B × B gradient of the loss w.r.t. the cosines */
+    float *gdot;                   /* per batch item: E[row] · ds (learned pooling) */
+    size_t *item_base;             /* 2B + 1 offsets into gdot */
+    double loss[64];               /* per thread loss of the batch */
+    pthread_barrier_t bar;         /* phase barrier */
+    uint64_t step, total_steps;    /* Adam step and schedule */
+    double last_loss;              /* smoothed loss for logging */
+    double t0;                     /* start time */
+} train__state;
+
+/* Text t of the batch (0..B-1 docs, B..2B-1 codes) → its bag and tower. */
+static const embed_item *train__text(const train__state *st, uint64_t step_base, uint32_t t, size_t *n,
+                                     uint32_t *tower) {
+    uint32_t side = t >= st->B;
+    uint32_t pair = st->perm[(step_base + (t % st->B))];
+    const train__bags *b = &st->bag[side];
+    *n = b->start[pair + 1] - b->start[pair];
+    *tower = side ? st->cfg.n_towers - 1 : 0;
+    return b->items + b->start[pair];
+}
+
+static void train__slice(size_t n, uint32_t ith, uint32_t nth, size_t *a, size_t *b) {
+    *a = n * ith / nth;
+    *b = n * (ith + 1) / nth;
+}
+
+typedef struct train__run {
+    train__state *st;   /* shared state */
+    int learned;        /* learn the pooling weights */
+} train__run;
+
+static void train__worker(void *arg, uint32_t ith, uint32_t nth) {
+    train__run *run = arg;
+    train__state *st = run->st;
+    const sc_train_options *opt = st->opt;
+    const uint32_t B = st->B, dim = st->cfg.dim, T = 2 * B;
+    const float inv_tau = 1.0f / opt->temperature;
+    const size_t batches_per_epoch = st->n_pairs / B;
+    uint64_t rng = opt->seed ^ 0xabcdefULL;
+    for (uint32_t epoch = 0; epoch < opt->epochs; epoch++) {
+        if (ith == 0) { /* shuffle (Fisher-Yates, seeded per epoch) */
+            uint64_t s = opt->seed * 1000003ULL + epoch;
+            for (size_t i = st->n_pairs - 1; i > 0; i--) {
+                size_t j = (size_t)(train__next(&s) % (i + 1));
+                uint32_t tmp = st->perm[i];
+                st->perm[i] = st->perm[j];
+                st->perm[j] = tmp;
+            }
+        }
+        (void)rng;
+        pthread_barrier_wait(&st->bar);
+        for (size_t bi = 0; bi < batches_per_epoch; bi++) {
+            uint64_t base = bi * B;
+            /* ---- serial: touched rows and item offsets ---- */
+            if (ith == 0) {
+                st->item_base[0] = 0;
+                for (uint32_t t = 0; t < T; t++) {
+                    size_t n;
+                    uint32_t tw;
+                    const embed_item *it = train__text(st, base, t, &n, &tw);
+                    st->item_base[t + 1] = st->item_base[t] + n;
+                    for (size_t k = 0; k < n; k++)
+                        if (!st->mark[tw][it[k].row]) {
+                            st->mark[tw][it[k].row] = 1;
+                            st->touched[tw][st->n_touched[tw]++] = it[k].row;
+                        }
+                }
+            }
+            pthread_barrier_wait(&st->bar);
+            /* ---- phase 1: forward, texts sliced ---- */
+            size_t a, b;
+            train__slice(T, ith, nth, &a, &b);
+            for (size_t t = a; t < b; t++) {
+                size_t n;
+                uint32_t tw;
+                const embed_item *it = train__text(st, base, (uint32_t)t, &n, &tw);
+                float *u = st->U + t * dim;
+                memset(u, 0, dim * sizeof *u);
+                for (size_t k = 0; k < n; k++) {
+                    float f = it[k].coef * st->w[tw][it[k].row];
+                    const float *e = st->E[tw] + (size_t)it[k].row * dim;
+                    for (uint32_t d = 0; d < dim; d++) u[d] += f * e[d];
+                }
+                float ss = 0.0f;
+                for (uint32_t d = 0; d < dim; d++) ss += u[d] * u[d];
+                float nr = sqrtf(ss) + 1e-6f;
+                st->norm[t] = nr;
+                for (uint32_t d = 0; d < dim; d++) u[d] /= nr;
+            }
+            pthread_barrier_wait(&st->bar);
+            /* ---- phase 2: logits and row softmax, rows sliced ---- */
+            train__slice(B, ith, nth, &a, &b);
+            double loss = 0.0;
+            for (size_t i = a; i < b; i++) {
+                const float *q = st->U + i * dim;
+                float *p = st->P + i * B, mx = -1e30f;
+                for (uint32_t j = 0; j < B; j++) {
+                    const float *c = st->U + (B + j) * dim;
+                    float s = 0.0f;
+                    for (uint32_t d = 0; d < dim; d++) s += q[d] * c[d];
+                    p[j] = s * inv_tau;
+                    if (p[j] > mx) mx = p[j];
+                }
+                double z = 0.0;
+                for (uint32_t j = 0; j < B; j++) z += exp((double)(p[j] - mx));
+                loss += log(z) + (double)mx - (double)p[i];
+            }
+            pthread_barrier_wait(&st->bar);
+            /* ---- phase 3: column softmax and the gradient, columns sliced ---- */
+            for (size_t j = a; j < b; j++) {
+                float mx = -1e30f;
+                for (uint32_t i = 0; i < B; i++) mx = fmaxf(mx, st->P[i * B + j]);
+                double z = 0.0;
+                for (uint32_t i = 0; i < B; i++) z += exp((double)(st->P[i * B + j] - mx));
+                loss += log(z) + (double)mx - (double)st->P[j * B + j];
+                for (uint32_t i = 0; i < B; i++)
+                    st->G[i * B + j] = (float)(exp((double)(st->P[i * B + j] - mx)) / z);
+            }
+            st->loss[ith] = loss;
+            pthread_barrier_wait(&st->bar);
+            /* row softmax into G (rows sliced): G = (Pr + Pc - 2I) / (2B) / tau */
+            for (size_t i = a; i < b; i++) {
+                float *p = st->P + i * B, mx = -1e30f;
+                for (uint32_t j = 0; j < B; j++) mx = fmaxf(mx, p[j]);
+                double z = 0.0;
+                for (uint32_t j = 0; j < B; j++) z += exp((double)(p[j] - mx));
+                for (uint32_t j = 0; j < B; j++) {
+                    float pr = (float)(exp((double)(p[j] - mx)) / z);
+                    float g = pr + st->G[i * B + j] - (i == j ? 2.0f : 0.0f);
+                    st->G[i * B + j] = g * inv_tau / (float)(2 * B);
+                }
+            }
+            pthread_barrier_wait(&st->bar);
+            /* ---- phase 4: gradients of the unit vectors → of the sums, texts sliced ---- */
+            train__slice(T, ith, nth, &a, &b);
+            for (size_t t = a; t < b; t++) {
+                float *ds = st->DS + t * dim;
+                memset(ds, 0, dim * sizeof *ds);
+                if (t < B) {
+                    for (uint32_t j = 0; j < B; j++) {
+                        float g = st->G[t * B + j];
+                        const float *c = st->U + (B + j) * dim;
+                        for (uint32_t d = 0; d < dim; d++) ds[d] += g * c[d];
+                    }
+                } else {
+                    size_t j = t - B;
+                    for (uint32_t i = 0; i < B; i++) {
+                        float g = st->G[i * B + j];
+                        const float *q = st->U + i * dim;
+                        for (uint32_t d = 0; d < dim; d++) ds[d] += g * q[d];
+                    }
+                }
+                const float *u = st->U + t * dim;
+                float dot = 0.0f;
+                for (uint32_t d = 0; d < dim; d++) dot += u[d] * ds[d];
+                float inv = 1.0f / st->norm[t];
+                for (uint32_t d = 0; d < dim; d++) ds[d] = (ds[d] - u[d] * dot) * inv;
+                if (run->learned) {
+                    size_t n;
+                    uint32_t tw;
+                    const embed_item *it = train__text(st, base, (uint32_t)t, &n, &tw);
+                    for (size_t k = 0; k < n; k++) {
+                        const float *e = st->E[tw] + (size_t)it[k].row * dim;
+                        float s = 0.0f;
+                        for (uint32_t d = 0; d < dim; d++) s += e[d] * ds[d];
+                        st->gdot[st->item_base[t] + k] = s * it[k].coef;
+                    }
+                }
+            }
+            pthread_barrier_wait(&st->bar);
+            /* ---- phase 5: table gradients, dimensions sliced ---- */
+            train__slice(dim, ith, nth, &a, &b);
+            for (uint32_t t = 0; t < T; t++) {
+                size_t n;
+                uint32_t tw;
+                const embed_item *it = train__text(st, base, t, &n, &tw);
+                const float *ds = st->DS + (size_t)t * dim;
+                for (size_t k = 0; k < n; k++) {
+                    float f = it[k].coef * st->w[tw][it[k].row];
+                    float *g = st->gE[tw] + (size_t)it[k].row * dim;
+                    for (size_t d = a; d < b; d++) g[d] += f * ds[d];
+                }
+            }
+            if (ith == 0 && run->learned)
+                for (uint32_t t = 0; t < T; t++) {
+                    size_t n;
+                    uint32_t tw;
+                    const embed_item *it = train__text(st, base, t, &n, &tw);
+                    for (size_t k = 0; k < n; k++) st->gw[tw][it[k].row] += st->gdot[st->item_base[t] + k];
+                }
+            pthread_barrier_wait(&st->bar);
+            /* ---- phase 6: lazy Adam on touched rows, rows sliced ---- */
+            uint64_t step = st->step + 1;
+            float frac = 1.0f - (float)(step - 1) / (float)st->total_steps;
+            float lr = opt->lr * frac;
+            float b1 = 0.9f, b2 = 0.999f;
+            float c1 = 1.0f - powf(b1, (float)step), c2 = 1.0f - powf(b2, (float)step);
+            for (uint32_t tw = 0; tw < st->cfg.n_towers; tw++) {
+                train__slice(st->n_touched[tw], ith, nth, &a, &b);
+                for (size_t k = a; k < b; k++) {
+                    uint32_t r = st->touched[tw][k];
+                    float *e = st->E[tw] + (size_t)r * dim, *g = st->gE[tw] + (size_t)r * dim;
+                    float *m = st->mE[tw] + (size_t)r * dim, *v = st->vE[tw] + (size_t)r * dim;
+                    for (uint32_t d = 0; d < dim; d++) {
+                        m[d] = b1 * m[d] + (1 - b1) * g[d];
+                        v[d] = b2 * v[d] + (1 - b2) * g[d] * g[d];
+                        e[d] -= lr * (m[d] / c1) / (sqrtf(v[d] / c2) + 1e-8f);
+                        g[d] = 0.0f;
+                    }
+                    if (run->learned) {
+                        float gw = st->gw[tw][r];
+                        st->mw[tw][r] = b1 * st->mw[tw][r] + (1 - b1) * gw;
+                        st->vw[tw][r] = b2 * st->vw[tw][r] + (1 - b2) * gw * gw;
+                        st->w[tw][r] -= lr * (st->mw[tw][r] / c1) / (sqrtf(st->vw[tw][r] / c2) + 1e-8f);
+                        if (st->w[tw][r] < 0.01f) st->w[tw][r] = 0.01f;
+                        st->gw[tw][r] = 0.0f;
+                    }
+                    st->mark[tw][r] = 0;
+                }
+            }
+            pthread_barrier_wait(&st->bar);
+            if (ith == 0) {
+                double l = 0.0;
+                for (uint32_t i = 0; i < nth; i++) l += st->loss[i];
+                l /= 2.0 * B;
+                st->last_loss = st->step ? 0.98 * st->last_loss + 0.02 * l : l;
+                st->step = step;
+                st->n_touched[0] = st->n_touched[1] = 0;
+                if (opt->verbose && (step % 100 == 0 || step == st->total_steps))
+                    fprintf(stderr, "train: epoch %u step %llu/%llu loss %.4f (%.0f s)\n", epoch + 1,
+                            (unsigned long long)step, (unsigned long long)st->total_steps, st->last_loss,
+                            util_now() - st->t0);
+            }
+            pthread_barrier_wait(&st->bar);
+        }
+    }
+}
+
+/* ==== Data preparation ==== */
+
+typedef struct train__count {
+    uint32_t id;      /* token id in the all-token map */
+    uint64_t count;   /* occurrences */
+} train__count;
+
+static const text_strmap *train__sort_map; /* for the comparator (serial use only) */
+
+static int train__count_cmp(const void *x, const void *y) {
+    const train__count *a = x, *b = y;
+    if (a->count != b->count) return a->count > b->count ? -1 : 1;
+    const text_strmap *m = train__sort_map;
+    size_t la = m->len[a->id], lb = m->len[b->id];
+    int c = memcmp(m->str + m->off[a->id], m->str + m->off[b->id], la < lb ? la : lb);
+    if (c) return c;
+    return (la > lb) - (la < lb);
+}
+
+/* Build vocabulary and bags from the pairs. */
+static sc_status train__prepare(train__state *st, const embed_pairs *pairs, text_strmap *vocab, sc_err *err) {
+    const sc_train_options *opt = st->opt;
+    sc_status rc = SC_OK;
+    text_tokenizer *tk = text_tokenizer_new(err);
+    if (!tk) return SC_NOMEM;
+    text_strmap all = {0};
+    uint32_t *ids = NULL;              /* token ids of every text, texts back to back */
+    size_t n_ids = 0, cap_ids = 0;
+    size_t *tstart = calloc(2 * pairs->n + 1, sizeof *tstart);
+    uint64_t *cnt = NULL;
+    size_t cnt_cap = 0;
+    text_tokens tok = {0};
+    embed_items items = {0};
+    train__count *order = NULL;
+    uint32_t *row_of = NULL;
+    if (!tstart) goto nomem;
+    for (size_t t = 0; t < 2 * pairs->n; t++) {
+        const char *s = (t & 1) ? pairs->code[t / 2] : pairs->doc[t / 2];
+        if (text_tokenize(tk, s, strlen(s), opt->max_tokens, &tok)) goto nomem;
+        if (n_ids + tok.n > cap_ids) {
+            cap_ids = cap_ids ? cap_ids * 2 : 1 << 22;
+            while (cap_ids < n_ids + tok.n) cap_ids *= 2;
+            uint32_t *v = realloc(ids, cap_ids * sizeof *v);
+            if (!v) goto nomem;
+            ids = v;
+        }
+        for (uint32_t i = 0; i < tok.n; i++) {
+            uint32_t id = text_strmap_add(&all, tok.str + tok.off[i], tok.len[i], NULL);
+            if (id == UINT32_MAX) goto nomem;
+            if (id >= cnt_cap) {
+                size_t c = cnt_cap ? cnt_cap * 2 : 1 << 16;
+                uint64_t *v = realloc(cnt, c * sizeof *v);
+                if (!v) goto nomem;
+                memset(v + cnt_cap, 0, (c - cnt_cap) * sizeof *v);
+                cnt = v;
+                cnt_cap = c;
+            }
+            cnt[id]++;
+            ids[n_ids++] = id;
+        }
+        tstart[t + 1] = n_ids;
+    }
+    /* vocabulary: most frequent first, ties by bytes */
+    order = malloc((all.n + 1) * sizeof *order);
+    row_of = malloc((all.n + 1) * sizeof *row_of);
+    if (!order || !row_of) goto nomem;
+    for (uint32_t i = 0; i < all.n; i++) order[i] = (train__count){i, cnt[i]};
+    train__sort_map = &all;
+    qsort(order, all.n, sizeof *order, train__count_cmp);
+    for (uint32_t i = 0; i < all.n; i++) row_of[i] = UINT32_MAX;
+    for (uint32_t i = 0; i < all.n && vocab->n < opt->vocab_max; i++) {
+        if (order[i].count < opt->min_count) break;
+        uint32_t id = order[i].id;
+        row_of[id] = text_strmap_add(vocab, all.str + all.off[id], all.len[id], NULL);
+        if (row_of[id] == UINT32_MAX) goto nomem;
+    }
+    st->cfg.n_vocab = vocab->n;
+    /* bags: rebuild each text's token stream view from ids */
+    for (int side = 0; side < 2; side++) {
+        st->bag[side].start = calloc(pairs->n + 1, sizeof(size_t));
+        if (!st->bag[side].start) goto nomem;
+    }
+    for (size_t t = 0; t < 2 * pairs->n; t++) {
+        tok.n = 0;
+        tok.str_len = 0;
+        /* reuse tok as a container: point tokens at the all-map arena */
+        uint32_t nt = (uint32_t)(tstart[t + 1] - tstart[t]);
+        if (nt > tok.cap) {
+            uint32_t *o = realloc(tok.off, nt * sizeof *o);
+            if (o) tok.off = o;
+            uint16_t *l = realloc(tok.len, nt * sizeof *l);
+            if (l) tok.len = l;
+            if (!o || !l) goto nomem;
+            tok.cap = nt;
+        }
+        char *saved = tok.str;
+        tok.str = all.str;
+        for (uint32_t i = 0; i < nt; i++) {
+            uint32_t id = ids[tstart[t] + i];
+            tok.off[i] = all.off[id];
+            tok.len[i] = all.len[id];
+        }
+        tok.n = nt;
+        int bad = embed_items_from_tokens(vocab, &st->cfg, &tok, &items);
+        tok.str = saved;
+        if (bad) goto nomem;
+        embed_items_merge(&items);
+        int side = (int)(t & 1);
+        if (train__bags_push(&st->bag[side], &items)) goto nomem;
+        st->bag[side].start[t / 2 + 1] = st->bag[side].n_items;
+    }
+    goto done;
+nomem:
+    rc = sc_err_set(err, SC_NOMEM, "out of memory preparing training data");
+done:
+    text_tokenizer_free(tk);
+    text_strmap_free(&all);
+    text_tokens_free(&tok);
+    free(items.v);
+    free(ids);
+    free(tstart);
+    free(cnt);
+    free(order);
+    free(row_of);
+    return rc;
+}
+
+/* ==== Entry point ==== */
+
+static char *train__meta(const sc_train_options *opt, const train__state *st, const embed_pairs *pairs, double secs,
+                         const sc_eval_row *rows, uint32_t n_rows) {
+    json_t *o = json_object();
+    json_object_set_new(o, "format", json_string("semcode-static-embedding"));
+    json_object_set_new(o, "dim", json_integer(opt->dim));
+    json_object_set_new(o, "epochs", json_integer(opt->epochs));
+    json_object_set_new(o, "batch", json_integer(opt->batch));
+    json_object_set_new(o, "lr", json_real((double)opt->lr));
+    json_object_set_new(o, "temperature", json_real((double)opt->temperature));
+    json_object_set_new(o, "seed", json_integer((json_int_t)opt->seed));
+    json_object_set_new(o, "threads", json_integer(opt->threads));
+    json_object_set_new(o, "vocab", json_integer(st->cfg.n_vocab));
+    json_object_set_new(o, "min_count", json_integer(opt->min_count));
+    json_object_set_new(o, "buckets", json_integer(opt->n_buckets));
+    json_object_set_new(o, "max_tokens", json_integer(opt->max_tokens));
+    json_object_set_new(o, "pooling", json_string(opt->pooling == SC_POOLING_IDF ? "idf" : "learned"));
+    json_object_set_new(o, "towers", json_integer(opt->towers));
+    json_object_set_new(o, "pairs", json_integer((json_int_t)pairs->n));
+    json_object_set_new(o, "final_loss", json_real(st->last_loss));
+    json_object_set_new(o, "train_seconds", json_real(secs));
+    if (opt->meta_json) {
+        json_t *x = json_loads(opt->meta_json, 0, NULL);
+        if (x) json_object_set_new(o, "extra", x);
+    }
+    if (n_rows) {
+        json_t *ev = json_object();
+        for (uint32_t i = 0; i < n_rows; i++) {
+            json_t *r = json_object();
+            json_object_set_new(r, "queries", json_integer(rows[i].n_queries));
+            json_object_set_new(r, "bm25_mrr", json_real(rows[i].bm25.mrr));
+            json_object_set_new(r, "model_mrr", json_real(rows[i].model.mrr));
+            json_object_set_new(r, "hybrid_mrr", json_real(rows[i].hybrid.mrr));
+            json_object_set_new(r, "model_r1", json_real(rows[i].model.r1));
+            json_object_set_new(r, "model_r10", json_real(rows[i].model.r10));
+            json_object_set_new(ev, rows[i].language, r);
+        }
+        json_object_set_new(o, "eval_heldout", ev);
+    }
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return s;
+}
+
+sc_status sc_model_train(const sc_train_options *opt, char **errmsg) {
+    sc_err e = {0};
+    sc_status rc = SC_OK;
+    embed_pairs pairs = {0};
+    text_strmap vocab = {0};
+    train__state st = {0};
+    char *meta = NULL;
+    if (!opt || !opt->pairs_path || !opt->out_path) return SC_MISUSE;
+    if (opt->dim == 0 || opt->dim > EMBED_MAX_DIM || opt->batch < 2 || opt->epochs == 0 ||
+        !(opt->temperature > 0.0f) || !(opt->lr > 0.0f) || opt->towers < 1 || opt->towers > 2 ||
+        opt->n_buckets > EMBED_MAX_ROWS || opt->vocab_max > EMBED_MAX_ROWS) {
+        rc = sc_err_set(&e, SC_INVALID, "bad training options (dim %u, batch %u, epochs %u, towers %u)", opt->dim,
+                        opt->batch, opt->epochs, opt->towers);
+        goto out;
+    }
+    double t0 = util_now();
+    rc = embed_pairs_read(opt->pairs_path, opt->max_pairs, &pairs, &e);
+    if (rc) goto out;
+    if (pairs.n < opt->batch) {
+        rc = sc_err_set(&e, SC_INVALID, "%s has %zu pairs, fewer than one batch (%u)", opt->pairs_path, pairs.n,
+                        opt->batch);
+        goto out;
+    }
+    st.opt = opt;
+    st.cfg = (embed_config){.dim = opt->dim, .n_buckets = opt->n_buckets, .ngram_min = 3, .ngram_max = 5,
+                            .n_towers = opt->towers, .pooling = opt->pooling, .max_tokens = opt->max_tokens};
+    rc = train__prepare(&st, &pairs, &vocab, &e);
+    if (rc) goto out;
+    st.n_pairs = pairs.n;
+    st.rows = (size_t)st.cfg.n_vocab + st.cfg.n_buckets;
+    st.B = opt->batch;
+    if (opt->verbose)
+        fprintf(stderr, "train: %zu pairs, vocabulary %u + %u buckets, %zu doc items, %zu code items (%.1f s)\n",
+                pairs.n, st.cfg.n_vocab, st.cfg.n_buckets, st.bag[0].n_items, st.bag[1].n_items, util_now() - t0);
+    size_t rd = st.rows * opt->dim;
+    uint64_t rng = opt->seed;
+    for (uint32_t t = 0; t < st.cfg.n_towers; t++) {
+        st.E[t] = malloc(rd * sizeof(float));
+        st.mE[t] = calloc(rd, sizeof(float));
+        st.vE[t] = calloc(rd, sizeof(float));
+        st.gE[t] = calloc(rd, sizeof(float));
+        st.w[t] = malloc(st.rows * sizeof(float));
+        st.mw[t] = calloc(st.rows, sizeof(float));
+        st.vw[t] = calloc(st.rows, sizeof(float));
+        st.gw[t] = calloc(st.rows, sizeof(float));
+        st.mark[t] = calloc(st.rows, 1);
+        st.touched[t] = malloc(st.rows * sizeof(uint32_t));
+        if (!st.E[t] || !st.mE[t] || !st.vE[t] || !st.gE[t] || !st.w[t] || !st.mw[t] || !st.vw[t] || !st.gw[t] ||
+            !st.mark[t] || !st.touched[t]) {
+            rc = sc_err_set(&e, SC_NOMEM, "out of memory for the token tables");
+            goto out;
+        }
+        for (size_t i = 0; i < rd; i++) st.E[t][i] = (train__uniform(&rng) * 2.0f - 1.0f) * 0.1f;
+    }
+    /* pooling weights start at idf over all texts (docs and codes) */
+    {
+        uint32_t *df = calloc(st.rows, sizeof *df);
+        if (!df) {
+            rc = sc_err_set(&e, SC_NOMEM, "out of memory");
+            goto out;
+        }
+        for (int side = 0; side < 2; side++)
+            for (size_t i = 0; i < st.bag[side].n_items; i++) df[st.bag[side].items[i].row]++;
+        double N = 2.0 * (double)pairs.n;
+        for (uint32_t t = 0; t < st.cfg.n_towers; t++)
+            for (size_t r = 0; r < st.rows; r++)
+                st.w[t][r] = (float)log(1.0 + (N - df[r] + 0.5) / (df[r] + 0.5));
+        free(df);
+    }
+    uint32_t B = st.B, T = 2 * B;
+    st.perm = malloc(pairs.n * sizeof *st.perm);
+    st.U = malloc((size_t)T * opt->dim * sizeof(float));
+    st.DS = malloc((size_t)T * opt->dim * sizeof(float));
+    st.norm = malloc(T * sizeof(float));
+    st.P = malloc((size_t)B * B * sizeof(float));
+    st.G = malloc((size_t)B * B * sizeof(float));
+    st.item_base = malloc((T + 1) * sizeof(size_t));
+    size_t max_bag = 0;
+    for (int side = 0; side < 2; side++)
+        for (size_t i = 0; i < pairs.n; i++) {
+            size_t n = st.bag[side].start[i + 1] - st.bag[side].start[i];
+            if (n > max_bag) max_bag = n;
+        }
+    st.gdot = malloc(((size_t)T * max_bag + 1) * sizeof(float));
+    if (!st.perm || !st.U || !st.DS || !st.norm || !st.P || !st.G || !st.item_base || !st.gdot) {
+        rc = sc_err_set(&e, SC_NOMEM, "out of memory for batch buffers");
+        goto out;
+    }
+    for (size_t i = 0; i < pairs.n; i++) st.perm[i] = (uint32_t)i;
+    uint32_t nth = opt->threads ? opt->threads : util_n_cores();
+    if (nth > 64) nth = 64;
+    st.total_steps = (uint64_t)opt->epochs * (pairs.n / B);
+    st.t0 = util_now();
+    pthread_barrier_init(&st.bar, NULL, nth);
+    train__run run = {&st, opt->pooling == SC_POOLING_LEARNED};
+    util_parallel_run(train__worker, &run, nth);
+    pthread_barrier_destroy(&st.bar);
+    double secs = util_now() - t0;
+    meta = train__meta(opt, &st, &pairs, secs, NULL, 0);
+    rc = embed_model_write(opt->out_path, &st.cfg, &vocab, st.E, st.w, meta, &e);
+    if (rc == SC_OK && opt->eval_path) {
+        sc_model *m = NULL;
+        char *msg = NULL;
+        sc_eval_row rows[EMBED_MAX_LANGS + 1];
+        uint32_t n_rows = 0;
+        rc = sc_model_load(opt->out_path, &m, &msg);
+        if (rc == SC_OK) rc = sc_eval_pairs(m, opt->eval_path, 1000, 0, rows, EMBED_MAX_LANGS + 1, &n_rows, &msg);
+        sc_model_free(m);
+        if (rc == SC_OK) {
+            free(meta);
+            meta = train__meta(opt, &st, &pairs, secs, rows, n_rows);
+            rc = embed_model_write(opt->out_path, &st.cfg, &vocab, st.E, st.w, meta, &e);
+        } else {
+            sc_err_set(&e, rc, "evaluation after training: %s", msg ? msg : "failed");
+        }
+        sc_free(msg);
+    }
+out:
+    for (int t = 0; t < 2; t++) {
+        free(st.E[t]);
+        free(st.mE[t]);
+        free(st.vE[t]);
+        free(st.gE[t]);
+        free(st.w[t]);
+        free(st.mw[t]);
+        free(st.vw[t]);
+        free(st.gw[t]);
+        free(st.mark[t]);
+        free(st.touched[t]);
+        free(st.bag[t].start);
+        free(st.bag[t].items);
+    }
+    free(st.perm);
+    free(st.U);
+    free(st.DS);
+    free(st.norm);
+    free(st.P);
+    free(st.G);
+    free(st.item_base);
+    free(st.gdot);
+    free(meta);
+    text_strmap_free(&vocab);
+    embed_pairs_free(&pairs);
+    if (rc != SC_OK && errmsg) *errmsg = util_strdup(e.msg);
+    return rc;
+}

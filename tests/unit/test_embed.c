@@ -1,0 +1,255 @@
+/*
+** Unit tests of the built-in model: file round trip (vectors of the loaded
+** model match the float tables up to int8 error), unit norm, n-gram buckets
+** for unknown tokens, corrupt and truncated files rejected with SC_CORRUPT
+** (every truncation length, every flipped header byte), and the trainer:
+** deterministic across runs and thread counts, and it learns (MRR on its
+** training pairs far above chance).
+*/
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "embed/embed.h"
+
+static char dir[256];
+
+static void path_in(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", dir, name); }
+
+static unsigned char *read_all(const char *p, size_t *n) {
+    FILE *f = fopen(p, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)sz + 1);
+    assert_int_equal(fread(b, 1, (size_t)sz, f), (size_t)sz);
+    fclose(f);
+    *n = (size_t)sz;
+    return b;
+}
+
+/* A small model: vocabulary {open, file, socket}, 16 buckets, dim 8. */
+static void write_small(const char *p, uint32_t towers) {
+    text_strmap v = {0};
+    text_strmap_add(&v, "open", 4, NULL);
+    text_strmap_add(&v, "file", 4, NULL);
+    text_strmap_add(&v, "socket", 6, NULL);
+    embed_config c = {.dim = 8, .n_vocab = 3, .n_buckets = 16, .ngram_min = 3, .ngram_max = 5,
+                      .n_towers = towers, .pooling = 1, .max_tokens = 64};
+    size_t rows = 19;
+    float *tab[2], *w[2];
+    for (uint32_t t = 0; t < 2; t++) {
+        tab[t] = malloc(rows * 8 * sizeof(float));
+        w[t] = malloc(rows * sizeof(float));
+        for (size_t i = 0; i < rows * 8; i++) tab[t][i] = (float)sin((double)(i * 7 + t * 3 + 1));
+        for (size_t r = 0; r < rows; r++) w[t][r] = 1.0f + (float)r / 10.0f;
+    }
+    assert_int_equal(embed_model_write(p, &c, &v, tab, w, "{\"test\":true}", NULL), SC_OK);
+    for (int t = 0; t < 2; t++) free(tab[t]), free(w[t]);
+    text_strmap_free(&v);
+}
+
+static void test_roundtrip(void **state) {
+    (void)state;
+    char p[300];
+    path_in(p, sizeof p, "small.scm");
+    write_small(p, 2);
+    sc_model *m = NULL;
+    char *msg = NULL;
+    assert_int_equal(sc_model_load(p, &m, &msg), SC_OK);
+    assert_int_equal(sc_model_dim(m), 8u);
+    assert_string_equal(sc_model_metadata(m), "{\"test\":true}");
+    const char *texts[] = {"openFile", "zzzunknownzzz", "", "socket socket", "openFile"};
+    float out[5 * 8];
+    assert_int_equal(sc_model_embed(m, SC_EMBED_ROLE_CODE, texts, 5, out), SC_OK);
+    for (int i = 0; i < 5; i++) {
+        float ss = 0.0f;
+        for (int d = 0; d < 8; d++) ss += out[i * 8 + d] * out[i * 8 + d];
+        if (i == 2) assert_true(ss == 0.0f);          /* nothing to embed */
+        else assert_true(fabsf(ss - 1.0f) < 1e-4f);  /* unknown token: buckets */
+    }
+    assert_memory_equal(out, out + 4 * 8, 8 * sizeof(float));
+    /* query tower differs from code tower */
+    float q[8];
+    assert_int_equal(sc_model_embed(m, SC_EMBED_ROLE_QUERY, texts, 1, q), SC_OK);
+    assert_memory_not_equal(q, out, sizeof q);
+    sc_model_free(m);
+    sc_model_free(NULL);
+}
+
+static void test_corrupt(void **state) {
+    (void)state;
+    char p[300];
+    path_in(p, sizeof p, "small1.scm");
+    write_small(p, 1);
+    size_t n;
+    unsigned char *b = read_all(p, &n);
+    sc_model *m = NULL;
+    char *msg = NULL;
+    assert_int_equal(sc_model_load_memory(b, n, &m, NULL), SC_OK);
+    sc_model_free(m);
+    for (size_t k = 0; k < n; k++) {
+        m = NULL;
+        sc_status rc = sc_model_load_memory(b, k, &m, &msg);
+        assert_int_equal(rc, SC_CORRUPT);
+        assert_null(m);
+        assert_non_null(strstr(msg, "offset"));
+        sc_free(msg);
+        msg = NULL;
+    }
+    for (size_t k = 0; k < n; k += 7) {
+        b[k] ^= 0x5a;
+        m = NULL;
+        sc_status rc = sc_model_load_memory(b, n, &m, NULL);
+        assert_true(rc == SC_CORRUPT || rc == SC_UNSUPPORTED);
+        b[k] ^= 0x5a;
+    }
+    /* structural checks without the checksum never crash either */
+    for (size_t k = 0; k < 64; k++) {
+        for (int bit = 0; bit < 8; bit++) {
+            b[k] ^= (unsigned char)(1 << bit);
+            m = NULL;
+            if (embed_model_parse(b, n, 0, &m, NULL) == SC_OK) sc_model_free(m);
+            b[k] ^= (unsigned char)(1 << bit);
+        }
+    }
+    free(b);
+    assert_int_equal(sc_model_load("/nonexistent/model.scm", &m, NULL), SC_IOERR);
+}
+
+/* Synthetic pairs: topic words shared between doc and code names. */
+static void write_pairs(const char *p, int n) {
+    static const char *w[] = {"socket", "file", "buffer", "string", "parse", "render", "cache", "thread",
+                              "matrix", "vector", "queue", "stack", "tree", "graph", "image", "sound",
+                              "color", "font", "window", "mouse", "token", "lexer", "number", "date"};
+    const int nw = 24;
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    uint64_t s = 7;
+    for (int i = 0; i < n; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        int a = (int)((s >> 33) % nw), b = (int)((s >> 45) % nw), c = (int)((s >> 20) % nw);
+        fprintf(f,
+                "{\"doc\":\"Returns the %s of the %s with %s.\",\"code\":\"def get_%s_%s(x):\\n    return "
+                "%s(x)\\n\",\"language\":\"%s\",\"path\":\"a.py\",\"name\":\"n\"}\n",
+                w[a], w[b], w[c], w[a], w[b], w[c], i % 2 ? "python" : "go");
+    }
+    fclose(f);
+}
+
+static void train_once(const char *pairs, const char *out, uint32_t threads) {
+    sc_train_options o = sc_train_options_default();
+    o.pairs_path = pairs;
+    o.out_path = out;
+    o.dim = 32;
+    o.epochs = 4;
+    o.batch = 32;
+    o.lr = 0.01f;
+    o.min_count = 1;
+    o.n_buckets = 64;
+    o.threads = threads;
+    char *msg = NULL;
+    sc_status rc = sc_model_train(&o, &msg);
+    if (rc) fprintf(stderr, "train: %s\n", msg);
+    assert_int_equal(rc, SC_OK);
+}
+
+static void test_train(void **state) {
+    (void)state;
+    char pairs[300], m1[300], m2[300], m3[300];
+    path_in(pairs, sizeof pairs, "pairs.jsonl");
+    path_in(m1, sizeof m1, "t1.scm");
+    path_in(m2, sizeof m2, "t2.scm");
+    path_in(m3, sizeof m3, "t3.scm");
+    write_pairs(pairs, 600);
+    train_once(pairs, m1, 1);
+    train_once(pairs, m2, 1);
+    train_once(pairs, m3, 2);
+    size_t n1, n2, n3;
+    unsigned char *b1 = read_all(m1, &n1), *b2 = read_all(m2, &n2), *b3 = read_all(m3, &n3);
+    /* the metadata holds the training time and thread count: compare the
+    ** header, vocabulary and tables, which come before it */
+    uint32_t msz = (uint32_t)b1[36] | (uint32_t)b1[37] << 8 | (uint32_t)b1[38] << 16 | (uint32_t)b1[39] << 24;
+    size_t meta = n1 - 8 - ((msz + 7u) & ~7u);
+    assert_true(n2 >= meta && n3 >= meta);
+    assert_memory_equal(b1, b2, 36); /* up to meta_size */
+    assert_memory_equal(b1, b3, 36);
+    assert_memory_equal(b1 + 56, b2 + 56, meta - 56); /* after file_size */
+    assert_memory_equal(b1 + 56, b3 + 56, meta - 56);
+    sc_model *m = NULL;
+    assert_int_equal(sc_model_load(m1, &m, NULL), SC_OK);
+    sc_model *k = NULL;
+    assert_int_equal(sc_model_load(m3, &k, NULL), SC_OK);
+    const char *t[] = {"Returns the socket of the file with cache.", "def get_socket_file(x): return cache(x)"};
+    float v1[64], v3[64];
+    assert_int_equal(sc_model_embed(m, SC_EMBED_ROLE_QUERY, t, 2, v1), SC_OK);
+    assert_int_equal(sc_model_embed(k, SC_EMBED_ROLE_QUERY, t, 2, v3), SC_OK);
+    assert_memory_equal(v1, v3, sizeof v1); /* same vectors with 1 and 2 threads */
+    sc_eval_row rows[8];
+    uint32_t nr = 0;
+    assert_int_equal(sc_eval_pairs(m, pairs, 100, 0, rows, 8, &nr, NULL), SC_OK);
+    assert_int_equal(nr, 3u);
+    assert_string_equal(rows[2].language, "mean");
+    /* chance MRR with 100 candidates is about 0.05 */
+    assert_true(rows[2].model.mrr > 0.3);
+    assert_true(rows[2].bm25.mrr > 0.1);
+    sc_model_free(m);
+    sc_model_free(k);
+    free(b1);
+    free(b2);
+    free(b3);
+}
+
+static void test_axpy_kernel(void **state) {
+    (void)state;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) skip();
+    int8_t row[300];
+    float a[300], b[300];
+    for (uint32_t dim = 1; dim <= 300; dim += 13) {
+        for (uint32_t d = 0; d < dim; d++) {
+            row[d] = (int8_t)((int)(d * 37 % 255) - 127);
+            a[d] = b[d] = (float)d * 0.01f;
+        }
+        embed_axpy_i8_scalar(a, row, 0.37f, dim);
+        embed_axpy_i8_avx2(b, row, 0.37f, dim);
+        for (uint32_t d = 0; d < dim; d++) assert_true(fabsf(a[d] - b[d]) <= 1e-5f * (1.0f + fabsf(a[d])));
+    }
+}
+
+static int setup(void **state) {
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/semcode-test-embed-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    const char *names[] = {"small.scm", "small1.scm", "pairs.jsonl", "t1.scm", "t2.scm", "t3.scm"};
+    char p[300];
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        path_in(p, sizeof p, names[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_corrupt),
+        cmocka_unit_test(test_train),
+        cmocka_unit_test(test_axpy_kernel),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,284 @@
+/*
+** test_walk: the repository walker. Glob and .gitignore semantics on
+** their own, then a temporary tree with ignore files at several levels,
+** .git/info/exclude, .semcodeignore, always-skipped directories, binary
+** and oversized files, a symlink loop and a symlink out of the tree; and
+** sc_parse_tree's order, which must not depend on the thread count.
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ingest/ingest.h"
+
+/* ==== Glob and rules ==== */
+
+static void test_glob(void **state) {
+    (void)state;
+    assert_true(ingest_glob_match("*.py", "a.py"));
+    assert_false(ingest_glob_match("*.py", "d/a.py"));
+    assert_true(ingest_glob_match("a?c", "abc"));
+    assert_false(ingest_glob_match("a?c", "a/c"));
+    assert_true(ingest_glob_match("[a-c]x", "bx"));
+    assert_false(ingest_glob_match("[!a-c]x", "bx"));
+    assert_true(ingest_glob_match("**/foo", "foo"));
+    assert_true(ingest_glob_match("**/foo", "a/b/foo"));
+    assert_false(ingest_glob_match("**/foo", "a/xfoo"));
+    assert_true(ingest_glob_match("a/**/b", "a/b"));
+    assert_true(ingest_glob_match("a/**/b", "a/x/y/b"));
+    assert_false(ingest_glob_match("a/**/b", "ab"));
+    assert_true(ingest_glob_match("abc/**", "abc/x/y"));
+    assert_false(ingest_glob_match("abc/**", "abc"));
+    assert_true(ingest_glob_match("\\*lit", "*lit"));
+    assert_false(ingest_glob_match("\\*lit", "xlit"));
+    assert_true(ingest_glob_match("[unclosed", "[unclosed"));
+    /* pathological pattern terminates */
+    assert_false(ingest_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+}
+
+static void test_ignore_rules(void **state) {
+    (void)state;
+    ingest_ignore *ig = ingest_ignore_new();
+    const char *root = "# comment\n*.log\n!keep.log\nbuild/\n/only_root.txt\ndocs/*.tmp\n**/cache/**\n\\#hash\n  \n";
+    assert_int_equal(ingest_ignore_add_text(ig, "", root, strlen(root)), SC_OK);
+    assert_true(ingest_ignore_match(ig, "x.log", false));
+    assert_true(ingest_ignore_match(ig, "a/b/x.log", false));
+    assert_false(ingest_ignore_match(ig, "a/keep.log", false));
+    assert_true(ingest_ignore_match(ig, "build", true));
+    assert_true(ingest_ignore_match(ig, "src/build", true));
+    assert_false(ingest_ignore_match(ig, "build", false)); /* dir rule, file of that name */
+    assert_true(ingest_ignore_match(ig, "only_root.txt", false));
+    assert_false(ingest_ignore_match(ig, "sub/only_root.txt", false));
+    assert_true(ingest_ignore_match(ig, "docs/a.tmp", false));
+    assert_false(ingest_ignore_match(ig, "docs/sub/a.tmp", false));
+    assert_true(ingest_ignore_match(ig, "x/cache/y/z.c", false));
+    assert_true(ingest_ignore_match(ig, "#hash", false));
+    assert_false(ingest_ignore_match(ig, "main.c", false));
+    /* a deeper file overrides, and only below its own directory */
+    size_t mark = ingest_ignore_mark(ig);
+    const char *sub = "!*.log\nlocal.c\n";
+    assert_int_equal(ingest_ignore_add_text(ig, "sub", sub, strlen(sub)), SC_OK);
+    assert_false(ingest_ignore_match(ig, "sub/x.log", false));
+    assert_true(ingest_ignore_match(ig, "other/x.log", false));
+    assert_true(ingest_ignore_match(ig, "sub/deep/local.c", false));
+    assert_false(ingest_ignore_match(ig, "local.c", false));
+    ingest_ignore_truncate(ig, mark);
+    assert_true(ingest_ignore_match(ig, "sub/x.log", false));
+    assert_false(ingest_ignore_match(ig, "sub/deep/local.c", false));
+    ingest_ignore_free(ig);
+    ingest_ignore_free(NULL);
+}
+
+/* ==== A real tree ==== */
+
+static char g_root[256];
+
+static void put(const char *rel, const char *text) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", g_root, rel);
+    char *slash = strrchr(p, '/');
+    for (char *s = strchr(p + strlen(g_root) + 1, '/'); s && s <= slash; s = strchr(s + 1, '/')) {
+        *s = 0;
+        mkdir(p, 0755);
+        *s = '/';
+    }
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void put_bytes(const char *rel, const void *data, size_t n) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", g_root, rel);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    fwrite(data, 1, n, f);
+    fclose(f);
+}
+
+static int setup_tree(void **state) {
+    (void)state;
+    snprintf(g_root, sizeof g_root, "/tmp/semcode-walk-XXXXXX");
+    if (!mkdtemp(g_root)) return -1;
+    put("main.py", "def main():\n    return 0\n");
+    put(".gitignore", "*.log\nbuild/\n/secret.txt\n!important.log\n");
+    put("app.log", "noise\n");
+    put("important.log", "kept by negation\n");
+    put("secret.txt", "hidden\n");
+    put("build/out.py", "def x(): pass\n");
+    put("src/lib.go", "package lib\n\nfunc F() {}\n");
+    put("src/.gitignore", "gen_*.go\n!gen_keep.go\n");
+    put("src/gen_a.go", "package lib\n");
+    put("src/gen_keep.go", "package lib\n\nfunc K() {}\n");
+    put("src/deep/secret.txt", "not anchored at this level: kept\n");
+    put("src/deep/x.log", "ignored by the root rule\n");
+    put(".git/HEAD", "ref: refs/heads/main\n");
+    put(".git/info/exclude", "excluded_by_git.txt\n");
+    put("excluded_by_git.txt", "x\n");
+    put(".semcodeignore", "docs/private/\n");
+    put("docs/private/a.md", "# private\n");
+    put("docs/guide.md", "# Guide\n\nSome words about the project.\n");
+    put("node_modules/pkg/index.js", "module.exports = 1;\n");
+    put("vendor/lib/x.go", "package x\n");
+    put("web/app.min.js", "var a=1;\n");
+    const char bin[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    put_bytes("logo.png", bin, sizeof bin - 1);
+    char big[5000];
+    memset(big, 'x', sizeof big);
+    for (size_t i = 79; i < sizeof big; i += 80) big[i] = '\n';
+    put_bytes("big.txt", big, sizeof big);
+    char p[512], q[512];
+    snprintf(p, sizeof p, "%s/src/loop", g_root); /* src/loop -> .. (the root): a loop */
+    assert_int_equal(symlink("..", p), 0);
+    snprintf(p, sizeof p, "%s/outside", g_root); /* out of the tree */
+    assert_int_equal(symlink("/usr/include", p), 0);
+    snprintf(p, sizeof p, "%s/alias.py", g_root); /* file link inside the tree */
+    assert_int_equal(symlink("main.py", p), 0);
+    snprintf(q, sizeof q, "%s/dangling", g_root);
+    assert_int_equal(symlink("does/not/exist", q), 0);
+    return 0;
+}
+
+static int teardown_tree(void **state) {
+    (void)state;
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_root);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *const expected_files[] = {
+    ".gitignore", ".semcodeignore", "alias.py", "big.txt", "docs/guide.md", "important.log", "logo.png",
+    "main.py", "src/.gitignore", "src/deep/secret.txt", "src/gen_keep.go", "src/lib.go", "web/app.min.js",
+};
+
+static void test_walk_tree(void **state) {
+    (void)state;
+    sc_walk_options opt = sc_walk_options_default();
+    ingest_file_list l;
+    sc_err err = {0};
+    assert_int_equal(ingest_walk(g_root, &opt, &l, &err), SC_OK);
+    size_t n_exp = sizeof expected_files / sizeof expected_files[0];
+    for (size_t i = 0; i < l.n && i < n_exp; i++) {
+        if (strcmp(l.items[i].path, expected_files[i]) != 0) {
+            print_error("file %zu: want %s, got %s\n", i, expected_files[i], l.items[i].path);
+            fail();
+        }
+    }
+    if (l.n != n_exp) {
+        for (size_t i = 0; i < l.n; i++) print_error("  got %s\n", l.items[i].path);
+        fail_msg("walk found %zu files, want %zu", l.n, n_exp);
+    }
+    assert_true(l.n_links_refused >= 3); /* loop, outside, dangling */
+    ingest_file_list_free(&l);
+
+    /* without ignore files: the ignored ones come back, .git/node_modules never */
+    opt.use_gitignore = false;
+    opt.skip_vendored = false;
+    assert_int_equal(ingest_walk(g_root, &opt, &l, &err), SC_OK);
+    bool log = false, vendor = false;
+    for (size_t i = 0; i < l.n; i++) {
+        assert_null(strstr(l.items[i].path, ".git/"));
+        assert_null(strstr(l.items[i].path, "node_modules"));
+        if (!strcmp(l.items[i].path, "app.log")) log = true;
+        if (!strcmp(l.items[i].path, "vendor/lib/x.go")) vendor = true;
+    }
+    assert_true(log && vendor);
+    ingest_file_list_free(&l);
+
+    assert_int_equal(ingest_walk("/nonexistent/semcode", &opt, &l, &err), SC_IOERR);
+    assert_non_null(strstr(err.msg, "/nonexistent/semcode"));
+}
+
+typedef struct collect {
+    char paths[64][128];            /* paths in delivery order */
+    sc_skip_reason skipped[64];     /* their skip reasons */
+    uint32_t entities[64];          /* their entity counts */
+    size_t n;                       /* delivered */
+    size_t stop_after;              /* return 1 after this many (0 = never) */
+} collect;
+
+static int on_file(void *payload, const sc_parse_result *r) {
+    collect *c = payload;
+    if (c->n < 64) {
+        snprintf(c->paths[c->n], sizeof c->paths[0], "%s", r->path);
+        c->skipped[c->n] = r->skipped;
+        c->entities[c->n] = r->n_entities;
+    }
+    c->n++;
+    return c->stop_after && c->n >= c->stop_after;
+}
+
+static void test_parse_tree_order(void **state) {
+    (void)state;
+    sc_parse_options popt = sc_parse_options_default();
+    popt.max_file_size = 4096; /* big.txt is 5000 bytes */
+    static collect one, two;
+    memset(&one, 0, sizeof one);
+    memset(&two, 0, sizeof two);
+    sc_walk_options w1 = sc_walk_options_default();
+    w1.n_threads = 1;
+    sc_walk_options w2 = w1;
+    w2.n_threads = 2;
+    char err[256];
+    assert_int_equal(sc_parse_tree(g_root, &popt, &w1, on_file, &one, err, sizeof err), SC_OK);
+    assert_int_equal(sc_parse_tree(g_root, &popt, &w2, on_file, &two, err, sizeof err), SC_OK);
+    size_t n_exp = sizeof expected_files / sizeof expected_files[0];
+    assert_int_equal(one.n, n_exp);
+    assert_int_equal(two.n, n_exp);
+    for (size_t i = 0; i < n_exp; i++) {
+        assert_string_equal(one.paths[i], expected_files[i]);
+        assert_string_equal(two.paths[i], expected_files[i]);
+        assert_int_equal(one.entities[i], two.entities[i]);
+        assert_int_equal(one.skipped[i], two.skipped[i]);
+        sc_skip_reason want = SC_SKIP_NONE;
+        if (!strcmp(expected_files[i], "logo.png")) want = SC_SKIP_BINARY;
+        if (!strcmp(expected_files[i], "big.txt")) want = SC_SKIP_TOO_LARGE;
+        if (!strcmp(expected_files[i], "web/app.min.js")) want = SC_SKIP_GENERATED;
+        assert_int_equal(one.skipped[i], want);
+    }
+
+    /* --lang go keeps the Go files only */
+    static collect go;
+    memset(&go, 0, sizeof go);
+    sc_walk_options wg = w2;
+    wg.only_lang = SC_LANG_GO;
+    assert_int_equal(sc_parse_tree(g_root, &popt, &wg, on_file, &go, err, sizeof err), SC_OK);
+    assert_int_equal(go.n, 2);
+    assert_string_equal(go.paths[0], "src/gen_keep.go");
+    assert_string_equal(go.paths[1], "src/lib.go");
+
+    /* the callback can stop the walk */
+    static collect stop;
+    memset(&stop, 0, sizeof stop);
+    stop.stop_after = 3;
+    assert_int_equal(sc_parse_tree(g_root, &popt, &w2, on_file, &stop, err, sizeof err), SC_INTERRUPTED);
+    assert_int_equal(stop.n, 3);
+
+    /* a single file as root */
+    static collect single;
+    memset(&single, 0, sizeof single);
+    char p[512];
+    snprintf(p, sizeof p, "%s/main.py", g_root);
+    assert_int_equal(sc_parse_tree(p, &popt, &w2, on_file, &single, err, sizeof err), SC_OK);
+    assert_int_equal(single.n, 1);
+    assert_int_equal(single.entities[0], 1);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_glob),
+        cmocka_unit_test(test_ignore_rules),
+        cmocka_unit_test(test_walk_tree),
+        cmocka_unit_test(test_parse_tree_order),
+    };
+    return cmocka_run_group_tests(tests, setup_tree, teardown_tree);
+}
