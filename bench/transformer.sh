@@ -63,36 +63,31 @@ r = random.Random(128)
 print("\n".join(" ".join(r.choice(words) for _ in range(126)) for _ in range(256)))' > "$DATA/fixed128.txt"
 fi
 
+rss() { sed -n 's/^.*Maximum resident set size (kbytes): *//p' "$1" | awk '{printf "%.0f MB", $1 / 1024}'; }
+field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+
 run() { # name texts
-  local name=$1 texts=$2
-  /usr/bin/time -v build/transformer_bench "$DATA/minilm" "$texts" 32 "$THREADS" "$ROUNDS" \
-    > "$OUT/$name.semcode.json" 2> "$OUT/$name.semcode.time"
+  local name=$1 texts=$2 lens
+  lens=$(python3 -c 'import json,sys; l=[len(json.loads(x)) for x in open(sys.argv[1])]; print(f"{len(l)} texts, mean {sum(l)/len(l):.0f} tokens ({min(l)}-{max(l)})")' "$DATA/$name.ids")
   /usr/bin/time -v node bench/transformer_ort.js "$DATA/minilm.onnx" "$DATA/$name.ids" 32 "$THREADS" "$ROUNDS" \
     > "$OUT/$name.ort.json" 2> "$OUT/$name.ort.time"
-  python3 - "$name" "$OUT" "$DATA" <<'PY'
-import json, sys
-name, out, data = sys.argv[1:]
-def rss(p):
-    for l in open(p):
-        if "Maximum resident set size" in l:
-            return int(l.split(":")[1]) / 1024
-lens = [len(json.loads(l)) for l in open(f"{data}/{name}.ids")]
-s = json.load(open(f"{out}/{name}.semcode.json")); o = json.load(open(f"{out}/{name}.ort.json"))
-print(f"| {name} | {len(lens)} texts, mean {sum(lens)/len(lens):.0f} tokens (min {min(lens)}, max {max(lens)}) | "
-      f"{s['per_s']:.1f} | {o['per_s']:.1f} | {s['per_s']/o['per_s']:.2f}x | "
-      f"{rss(f'{out}/{name}.semcode.time'):.0f} MB | {rss(f'{out}/{name}.ort.time'):.0f} MB |")
-PY
+  local ort; ort=$(field "$OUT/$name.ort.json" per_s)
+  echo "| $name: $lens | ONNX Runtime $(npm ls onnxruntime-node 2>/dev/null | sed -n 's/.*onnxruntime-node@\([0-9.]*\).*/\1/p' | head -1) | $ort | 1.00x | $(rss "$OUT/$name.ort.time") |"
+  for core in default SkylakeX; do
+    if [ "$core" = default ]; then env=(); label="semcode (OpenBLAS core: $(OPENBLAS_VERBOSE=2 build/transformer_bench 2>&1 | sed -n 's/^Core: *//p' | head -1 || true))"
+    else
+      grep -q avx512f /proc/cpuinfo || continue
+      env=(OPENBLAS_CORETYPE=$core); label="semcode (OPENBLAS_CORETYPE=$core)"
+    fi
+    env "${env[@]}" /usr/bin/time -v build/transformer_bench "$DATA/minilm" "$texts" 32 "$THREADS" "$ROUNDS" \
+      > "$OUT/$name.semcode-$core.json" 2> "$OUT/$name.semcode-$core.time"
+    local s; s=$(field "$OUT/$name.semcode-$core.json" per_s)
+    echo "| $name | $label | $s | $(python3 -c "print(f'{$s/$ort:.2f}x')") | $(rss "$OUT/$name.semcode-$core.time") |"
+  done
 }
 
-for f in fixed128 code; do
-  [ -s "$DATA/$f.ids" ] || build/semcode embed --model "$DATA/minilm" --tokens < "$DATA/$f.txt" > "$DATA/$f.ids"
-done
-[ "${PREP_ONLY:-0}" = 1 ] && exit 0
-
-exec 9>/tmp/semcode-bench.lock
-flock 9
-echo "| input | texts | semcode sent/s | ONNX Runtime sent/s | ratio | semcode peak RSS | ORT peak RSS |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+echo "| input | engine | sentences/s | vs ONNX Runtime | peak RSS |"
+echo "| --- | --- | ---: | ---: | ---: |"
 run fixed128 "$DATA/fixed128.txt"
 run code "$DATA/code.txt"
 echo
