@@ -86,6 +86,14 @@ run() { # name texts
   done
 }
 
+for f in fixed128 code; do
+  [ -s "$DATA/$f.ids" ] || build/semcode embed --model "$DATA/minilm" --tokens < "$DATA/$f.txt" > "$DATA/$f.ids"
+done
+[ "${PREP_ONLY:-0}" = 1 ] && exit 0
+
+# Measurements: only while holding the shared benchmark lock.
+exec 9>/tmp/semcode-bench.lock
+flock 9
 echo "| input | engine | sentences/s | vs ONNX Runtime | peak RSS |"
 echo "| --- | --- | ---: | ---: | ---: |"
 run fixed128 "$DATA/fixed128.txt"
