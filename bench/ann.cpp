@@ -29,6 +29,7 @@
 #include <hnswlib/hnswlib.h>
 #include <faiss/IndexHNSW.h>
 #include <omp.h>
+#include <sys/stat.h>
 
 extern "C" {
 #include "index/hnsw.h"
@@ -168,23 +169,33 @@ static void print_rows(const std::vector<row> &rows) {
     fflush(stdout);
 }
 
+/* Recall over all queries; speed from the fastest of `passes` timed passes
+** (the machine is shared: the best pass is the least disturbed one). */
 template <class F>
-static row measure(const char *lib, int ef, size_t nq, const std::vector<uint32_t> &gt, F search) {
-    std::vector<double> lat(nq);
-    double rs = 0;
+static row measure(const char *lib, int ef, size_t nq, const std::vector<uint32_t> &gt, F search,
+                   int passes = 3) {
+    std::vector<double> lat(nq), best_lat;
+    double rs = 0, best_t = 1e30;
     uint32_t got[256];
-    /* Warm-up pass (caches, page faults), then the timed pass. */
+    /* Warm-up pass (caches, page faults), then the timed passes. */
     for (size_t i = 0; i < std::min<size_t>(nq, 100); i++) search(i, got);
-    double t0 = now();
-    for (size_t i = 0; i < nq; i++) {
-        double a = now();
-        size_t n = search(i, got);
-        lat[i] = now() - a;
-        rs += recall_of(gt, i, got, n);
+    for (int p = 0; p < passes; p++) {
+        double t0 = now();
+        rs = 0;
+        for (size_t i = 0; i < nq; i++) {
+            double a = now();
+            size_t n = search(i, got);
+            lat[i] = now() - a;
+            rs += recall_of(gt, i, got, n);
+        }
+        double t = now() - t0;
+        if (t < best_t) {
+            best_t = t;
+            best_lat = lat;
+        }
     }
-    double t = now() - t0;
-    std::sort(lat.begin(), lat.end());
-    return row{lib, ef, rs / nq, nq / t, lat[nq / 2] * 1e3, lat[(nq * 99) / 100] * 1e3};
+    std::sort(best_lat.begin(), best_lat.end());
+    return row{lib, ef, rs / nq, nq / best_t, best_lat[nq / 2] * 1e3, best_lat[(nq * 99) / 100] * 1e3};
 }
 
 int main(int argc, char **argv) {
@@ -266,6 +277,28 @@ int main(int argc, char **argv) {
                  in.bytes_per_vector, dim * 4);
         builds.push_back(b);
         fprintf(stderr, "semcode build %.1f s\n", tb);
+        /* Persistence at scale: save, then load without rebuild. */
+        std::string ip = std::string(tag) + ".semcode.idx";
+        t0 = now();
+        if (hnsw_index_save(sidx, ip.c_str(), &err) != SC_OK) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 1;
+        }
+        double ts = now() - t0;
+        hnsw_index *back = nullptr;
+        t0 = now();
+        if (hnsw_index_load(ip.c_str(), &src, &back, &err) != SC_OK) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 1;
+        }
+        double tl = now() - t0;
+        hnsw_index_free(sidx);
+        sidx = back; /* searches below run on the loaded index */
+        struct stat st = {};
+        stat(ip.c_str(), &st);
+        snprintf(b, sizeof b, "| semcode save / load (no rebuild) | %.1f / %.1f | file %.0f MB |", ts, tl,
+                 (double)st.st_size / 1e6);
+        builds.push_back(b);
         for (int ef : efs)
             rows.push_back(measure("semcode", ef, nq, gt, [&](size_t i, uint32_t *got) {
                 index_hit h[K];
@@ -345,7 +378,7 @@ int main(int argc, char **argv) {
 
     printf("\n### Build (%d threads)\n\n| index | build s | bytes/vector |\n|---|---|---|\n", o.threads);
     for (auto &b : builds) printf("%s\n", b.c_str());
-    printf("\n### Recall and speed (single-thread queries, top-10)\n\n");
+    printf("\n### Recall and speed (single-thread queries, top-10; q/s and latency from the fastest of 3 passes)\n\n");
     print_rows(rows);
 
     if (sidx && o.has("filter")) {
