@@ -83,6 +83,11 @@ setup:
 check: setup
 	$(MAKE) test
 	$(MAKE) SANITIZE=1 test
+	bash tests/fuzz/run.sh replay
+
+# Coverage-guided fuzzing with clang's libFuzzer (FUZZ_SECONDS per target).
+fuzz:
+	bash tests/fuzz/run.sh
 
 demo: setup
 	$(MAKE) all

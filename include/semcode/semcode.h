@@ -7,5 +7,6 @@
 
 #include "common.h"
 #include "store.h"
+#include "parse.h"
 
 #endif /* SEMCODE_H */

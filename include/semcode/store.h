@@ -76,10 +76,43 @@ SC_API sc_status sc_distance_parse(const char *s, sc_distance *out);
 #define SC_MAX_VECTOR_NAMES 64u
 #define SC_MAX_NAME_LEN 255u
 
+/* Which index answers searches on a named vector. */
+typedef enum sc_index_kind {
+    SC_INDEX_KIND_AUTO = 0, /* exact below full_scan_threshold vectors, HNSW from there on (default) */
+    SC_INDEX_KIND_FLAT = 1, /* always exact search, no graph */
+    SC_INDEX_KIND_HNSW = 2, /* build the HNSW graph from the first vector */
+} sc_index_kind;
+
+/* HNSW parameters of a named vector; 0 in any field means its default. */
+typedef struct sc_hnsw_config {
+    sc_index_kind kind;           /* see above */
+    uint32_t m;                   /* links per node (level 0 has 2m); default 16, range 2..128 */
+    uint32_t ef_construct;        /* beam width while building; default 100 */
+    uint32_t ef;                  /* default search beam width; default 64 (a query may override) */
+    uint32_t full_scan_threshold; /* below this many vectors (or admitted by a filter), search exactly; default 10000 */
+    uint64_t seed;                /* decides node levels; default 42 */
+} sc_hnsw_config;
+
+/* Vector quantization for the HNSW traversal; full-precision vectors are
+** kept and used to rescore. */
+typedef enum sc_quant_kind {
+    SC_QUANT_KIND_NONE = 0,   /* f32 only (default) */
+    SC_QUANT_KIND_INT8 = 1,   /* scalar int8 per dimension with quantile clipping */
+    SC_QUANT_KIND_BINARY = 2, /* 1 bit per dimension (sign) */
+} sc_quant_kind;
+
+typedef struct sc_quant_config {
+    sc_quant_kind kind; /* see above */
+    float quantile;     /* int8: central mass kept when clipping, (0.5, 1]; 0 = 0.999 */
+    float oversampling; /* candidates rescored = limit x this; 0 = 2 (int8) or 4 (binary) */
+} sc_quant_config;
+
 typedef struct sc_vector_params {
     const char *name;     /* vector name; "" is the unnamed default vector */
     uint32_t dim;         /* dimension, 1..SC_MAX_DIM */
     sc_distance distance; /* metric */
+    sc_hnsw_config hnsw;  /* ANN index (zero = defaults) */
+    sc_quant_config quant;/* quantization (zero = none) */
 } sc_vector_params;
 
 /* Create collection `name` with n_vectors named vectors. Names of
@@ -112,12 +145,23 @@ typedef struct sc_field_index_info {
     uint64_t n_points;  /* points with at least one indexed value */
 } sc_field_index_info;
 
+/* State of the index of one named vector. */
+typedef struct sc_vector_index_info {
+    bool hnsw_built;          /* an HNSW graph answers searches */
+    uint64_t n_indexed;       /* vectors linked in the graph */
+    uint64_t n_deleted;       /* tombstones awaiting sc_collection_optimize */
+    uint64_t index_bytes;     /* memory of graph and codes */
+    double bytes_per_vector;  /* memory per vector: f32 data + graph + quantized codes */
+    double code_bytes_per_vector; /* quantized code alone (0 without quantization) */
+} sc_vector_index_info;
+
 typedef struct sc_collection_info {
     char *name;                        /* owned */
     uint64_t n_points;                 /* live points */
     uint64_t n_vectors;                /* vectors stored, summed over names */
     size_t n_vector_params;            /* entries of vectors */
     sc_vector_params *vectors;         /* owned array; names owned too */
+    sc_vector_index_info *vector_index;/* owned array, n_vector_params entries */
     size_t n_field_indexes;            /* entries of field_indexes */
     sc_field_index_info *field_indexes;/* owned */
     uint64_t disk_bytes;               /* bytes of the store files attributable to it (estimate: share of the database) */
@@ -127,6 +171,10 @@ typedef struct sc_collection_info {
 /* Fill *out with owned data; free with sc_collection_info_free. */
 SC_API sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info *out);
 SC_API void sc_collection_info_free(sc_collection_info *info);
+
+/* Repair the ANN indexes of a collection after deletes (reclaims
+** tombstones) and persist them, so the next open needs no catch-up. */
+SC_API sc_status sc_collection_optimize(sc_db *db, const char *name);
 
 /* Create a payload index on `key` (path syntax as in filters). Idempotent
 ** when the same type exists; SC_INVALID if another type indexes the key. */
@@ -249,9 +297,16 @@ typedef struct sc_search_request {
     const char *filter_json;  /* NULL = no filter */
     sc_with with;             /* what to return */
     uint32_t n_threads;       /* 0 = store default, 1 = single thread */
+    bool exact;               /* bypass the ANN index: exact search */
+    uint32_t hnsw_ef;         /* beam width for this query (0 = the vector's default) */
+    bool quant_ignore;        /* do not use quantized codes for this query */
+    float oversampling;       /* override the quantization oversampling (0 = configured) */
 } sc_search_request;
 
-/* Exact top-k search. Results are ordered by score (best first), ties by id.
+/* Top-k search: exact, or through the HNSW index when the vector has one
+** and the filter admits at least full_scan_threshold points (a planner
+** decides from the payload indexes). Results are ordered by score (best
+** first), ties by id.
 ** *out is owned; free with sc_record_list_free. */
 SC_API sc_status sc_points_search(sc_db *db, const char *coll, const sc_search_request *req,
                                   sc_record_list **out);

@@ -15,5 +15,8 @@ typedef struct cli_command {
 } cli_command;
 
 int cli_cmd_version(int argc, char **argv);
+int cli_cmd_store_demo(int argc, char **argv);
+int cli_cmd_parse(int argc, char **argv); /* semcode parse PATH: entities and summary */
+int cli_cmd_pairs(int argc, char **argv); /* semcode pairs PATH: doc/code training pairs */
 
 #endif /* SC_CLI_H */

@@ -11,6 +11,9 @@
 /* ==== Subcommand table ==== */
 
 static const cli_command cli__commands[] = {
+    {"store-demo", "tour the embedded vector store (upsert, index, search)", cli_cmd_store_demo},
+    {"parse", "extract entities from source files (JSON Lines with --json)", cli_cmd_parse},
+    {"pairs", "write doc-comment/code training pairs as JSON Lines", cli_cmd_pairs},
     {"version", "print the version", cli_cmd_version},
 };
 

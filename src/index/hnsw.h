@@ -167,4 +167,12 @@ sc_status hnsw_index_save(const hnsw_index *idx, const char *path, sc_err *err);
 sc_status hnsw_index_load(const char *path, const hnsw_source *src, hnsw_index **out,
                           sc_err *err);
 
+/* ==== Reuse of deleted rows (hnsw_revive.c) ==== */
+
+/* Clear the tombstone of row and relink it with the vector now in its slot.
+** SC_NOTFOUND if row is not tombstoned. Exclusive access. */
+sc_status hnsw_index_revive(hnsw_index *idx, uint32_t row, sc_err *err);
+/* Is row present but tombstoned? */
+bool hnsw_index_is_tombstoned(const hnsw_index *idx, uint32_t row);
+
 #endif /* SC_INDEX_HNSW_H */

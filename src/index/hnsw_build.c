@@ -70,7 +70,7 @@ sc_status hnsw_index_new(const hnsw_params *p, const hnsw_source *src, hnsw_inde
     idx->p = *p;
     if (idx->p.ef == 0) idx->p.ef = 64;
     if (idx->p.n_threads == 0) idx->p.n_threads = util_n_cores();
-    if (!idx->p.kernels) idx->p.kernels = hnsw_kernels_fallback();
+    if (!idx->p.kernels) idx->p.kernels = index_kernels_best();
     idx->kdist = hnsw__kernel_for(idx->p.kernels, p->metric);
     idx->src = *src;
     idx->m0 = 2 * p->m;

@@ -172,6 +172,5 @@ void hnsw_pairs_sort(hnsw_pair *a, uint32_t n);
 void hnsw_encode_row(hnsw_index *idx, uint32_t row);
 /* Private kernels used until index_kernels_best() (branch wip/kernels) is
 ** merged: AVX-512 when the CPU has it, scalar otherwise. */
-const index_kernels *hnsw_kernels_fallback(void);
 
 #endif /* SC_INDEX_HNSW_INT_H */

@@ -31,6 +31,16 @@ typedef struct index_kernels {
     void (*dot_rows)(const float *q, const float *rows, size_t n, size_t dim, float *out);
     void (*l2sq_rows)(const float *q, const float *rows, size_t n, size_t dim, float *out);
     void (*l1_rows)(const float *q, const float *rows, size_t n, size_t dim, float *out);
+    /* n_q queries (contiguous, stride dim) against n rows: writes
+    ** out[i*n + j] = score(query i, row j). Every score is bit-identical to
+    ** what the matching *_rows kernel writes for that pair, so batched and
+    ** one-at-a-time searches agree exactly. The hot loop of batched search. */
+    void (*dot_block)(const float *qs, size_t n_q, const float *rows, size_t n, size_t dim,
+                      float *out);
+    void (*l2sq_block)(const float *qs, size_t n_q, const float *rows, size_t n, size_t dim,
+                       float *out);
+    void (*l1_block)(const float *qs, size_t n_q, const float *rows, size_t n, size_t dim,
+                     float *out);
 } index_kernels;
 
 /* The best kernels this CPU supports (selected on first call; honours the

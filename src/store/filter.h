@@ -37,7 +37,10 @@ sc_status filter_compile(const json_t *filter, store_filter **out, sc_err *err);
 sc_status filter_compile_text(const char *text, store_filter **out, sc_err *err);
 void filter_free(store_filter *f);
 
-/* Does the point (id, payload) satisfy f? payload may be NULL (= {}). */
+/* Does the point (id, payload) satisfy f? payload may be NULL (= {}).
+** f NULL (no filter) matches everything; has_id fails when id is NULL.
+** The exact semantics (missing keys, null, arrays) are listed at the top of
+** filter.c. */
 bool filter_match(const store_filter *f, const sc_point_id *id, const json_t *payload);
 
 /* Call fn for every value found at `path` in payload (arrays expanded).
@@ -54,7 +57,10 @@ void pindex_free(store_pindex *ix);
 const char *pindex_key(const store_pindex *ix);
 sc_field_type pindex_type(const store_pindex *ix);
 /* Index the values of the key in payload for slot / remove them again
-** (payload must be the same as when added). NULL payload = nothing. */
+** (payload must be the same as when added). NULL payload = nothing.
+** pindex_new returns NULL when key is not a valid path or on OOM. On
+** SC_NOMEM pindex_add may have indexed part of the values: undo with
+** pindex_remove and the same payload. */
 sc_status pindex_add(store_pindex *ix, uint32_t slot, const json_t *payload);
 void pindex_remove(store_pindex *ix, uint32_t slot, const json_t *payload);
 /* Number of slots with at least one indexed value. */
@@ -66,7 +72,10 @@ uint64_t pindex_mem_bytes(const store_pindex *ix);
 ** (the indexes cannot narrow f: scan everything) or an owned bitmap that
 ** contains every slot that may match f (caller still runs filter_match on
 ** each, unless *exact is true, when the bitmap is exactly the match set
-** among slots that are live). all_slots is the bitmap of live slots. */
+** among slots that are live). all_slots is the bitmap of live slots.
+** When f needs no narrowing but is exact (e.g. {}), *out is a copy of
+** all_slots. Concurrent calls by readers are safe: numeric indexes rebuild
+** their sorted range arrays lazily under their own mutex. SC_NOMEM. */
 sc_status filter_plan(const store_filter *f, store_pindex *const *indexes, size_t n_indexes,
                       const roaring_bitmap_t *all_slots, roaring_bitmap_t **out, bool *exact);
 

@@ -1,0 +1,25 @@
+# Benchmarks. `make -f bench/bench.mk bench-exact` builds the library and
+# bench/exact (C++, links FAISS) and runs bench/run_exact.sh.
+CXX ?= c++
+BUILD ?= build
+BENCH_CXXFLAGS := -std=c++17 -O2 -g -march=native -Wall -Wextra -Iinclude -Isrc -fopenmp
+BENCH_LIBS := $(BUILD)/libsemcode.a -lfaiss -llapack -lblas -lopenblas -ljansson -lsqlite3 -lroaring -lm -pthread
+
+.PHONY: bench-exact lib
+lib:
+	$(MAKE) -j2 all
+
+$(BUILD)/bench/exact: bench/exact.cpp lib
+	@mkdir -p $(dir $@)
+	$(CXX) $(BENCH_CXXFLAGS) bench/exact.cpp -o $@ $(BENCH_LIBS)
+
+bench-exact: $(BUILD)/bench/exact
+	bash bench/run_exact.sh $(BUILD)/bench/exact
+
+.PHONY: bench-store
+$(BUILD)/bench/store: bench/store.c lib
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Iinclude -Isrc bench/store.c -o $@ $(BENCH_LIBS)
+
+bench-store: $(BUILD)/bench/store
+	bash bench/run_store.sh $(BUILD)/bench/store

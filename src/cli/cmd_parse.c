@@ -1,0 +1,354 @@
+/*
+** cli/cmd_parse.c: `semcode parse PATH` (entities as text or JSON Lines,
+** then a summary) and `semcode pairs PATH` (doc/code training pairs as
+** JSON Lines). Both are thin clients of sc_parse_tree; the JSON schema is
+** documented in docs/PARSE.md.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cli/cli.h"
+
+/* ==== JSON output ==== */
+
+/* Length of the valid UTF-8 sequence at s (1..4), 0 if invalid. */
+static int cli__utf8_len(const unsigned char *s) {
+    unsigned c = s[0];
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) return (s[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
+        if (c == 0xE0 && s[1] < 0xA0) return 0;
+        if (c == 0xED && s[1] >= 0xA0) return 0; /* surrogates */
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80) return 0;
+        if (c == 0xF0 && s[1] < 0x90) return 0;
+        if (c == 0xF4 && s[1] >= 0x90) return 0;
+        return 4;
+    }
+    return 0;
+}
+
+/* Write s as a JSON string (null for NULL); invalid UTF-8 becomes U+FFFD. */
+static void cli__json_str(FILE *f, const char *s) {
+    if (!s) {
+        fputs("null", f);
+        return;
+    }
+    putc('"', f);
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p;
+        if (c == '"' || c == '\\') { putc('\\', f); putc((int)c, f); p++; continue; }
+        if (c < 0x20) {
+            switch (c) {
+            case '\n': fputs("\\n", f); break;
+            case '\t': fputs("\\t", f); break;
+            case '\r': fputs("\\r", f); break;
+            default: fprintf(f, "\\u%04x", c);
+            }
+            p++;
+            continue;
+        }
+        int n = cli__utf8_len(p);
+        if (n == 0) { fputs("\\ufffd", f); p++; continue; }
+        fwrite(p, 1, (size_t)n, f);
+        p += n;
+    }
+    putc('"', f);
+}
+
+static void cli__json_key(FILE *f, const char *k, const char *v, bool comma) {
+    if (comma) putc(',', f);
+    cli__json_str(f, k);
+    putc(':', f);
+    cli__json_str(f, v);
+}
+
+/* ==== Summary ==== */
+
+typedef struct cli__summary {
+    uint64_t files;                           /* files reported (parsed or skipped) */
+    uint64_t parsed;                          /* files parsed */
+    uint64_t bytes;                           /* bytes of parsed files */
+    uint64_t entities;                        /* entities, chunks excluded */
+    uint64_t chunks;                          /* chunks */
+    uint64_t by_kind[SC_ENTITY_KIND_COUNT];   /* entities by kind */
+    uint64_t by_lang[SC_LANG_COUNT];          /* entities by language */
+    uint64_t files_by_lang[SC_LANG_COUNT];    /* parsed files by language */
+    uint64_t skipped[SC_SKIP_COUNT];          /* skipped files by reason */
+    uint64_t parse_errors;                    /* ERROR/MISSING nodes */
+    uint64_t files_with_errors;               /* files with at least one */
+    uint64_t pairs;                           /* pairs written (pairs command) */
+} cli__summary;
+
+typedef struct cli__state {
+    FILE *out;          /* where entities go */
+    bool json;          /* JSON Lines instead of text */
+    bool body;          /* include bodies */
+    bool pairs;         /* pairs command */
+    cli__summary sum;   /* running totals */
+} cli__state;
+
+static void cli__count(cli__summary *s, const sc_parse_result *r) {
+    s->files++;
+    if (r->skipped != SC_SKIP_NONE) {
+        s->skipped[r->skipped]++;
+        return;
+    }
+    s->parsed++;
+    s->bytes += r->size;
+    s->files_by_lang[r->lang]++;
+    s->parse_errors += r->n_errors;
+    if (r->n_errors) s->files_with_errors++;
+    for (uint32_t i = 0; i < r->n_entities; i++) {
+        const sc_entity *e = &r->entities[i];
+        if (e->kind == SC_ENTITY_KIND_CHUNK) { s->chunks++; continue; }
+        s->entities++;
+        s->by_kind[e->kind]++;
+        s->by_lang[r->lang]++;
+    }
+}
+
+static void cli__entity_json(FILE *f, const sc_parse_result *r, const sc_entity *e, bool body) {
+    fputs("{\"type\":\"entity\"", f);
+    cli__json_key(f, "path", r->path, true);
+    cli__json_key(f, "language", sc_lang_name(r->lang), true);
+    cli__json_key(f, "kind", sc_entity_kind_name(e->kind), true);
+    cli__json_key(f, "name", e->name, true);
+    cli__json_key(f, "qualified_name", e->qualified_name, true);
+    cli__json_key(f, "signature", e->signature, true);
+    fputs(",\"params\":[", f);
+    for (uint32_t i = 0; i < e->n_params; i++) {
+        if (i) putc(',', f);
+        putc('{', f);
+        cli__json_key(f, "name", e->params[i].name, false);
+        cli__json_key(f, "type", e->params[i].type, true);
+        putc('}', f);
+    }
+    putc(']', f);
+    cli__json_key(f, "return_type", e->return_type, true);
+    cli__json_key(f, "doc", e->doc, true);
+    fputs(",\"decorators\":[", f);
+    for (uint32_t i = 0; i < e->n_decorators; i++) {
+        if (i) putc(',', f);
+        cli__json_str(f, e->decorators[i]);
+    }
+    putc(']', f);
+    fprintf(f, ",\"start_line\":%u,\"end_line\":%u,\"start_byte\":%llu,\"end_byte\":%llu", e->start_line,
+            e->end_line, (unsigned long long)e->start_byte, (unsigned long long)e->end_byte);
+    cli__json_key(f, "parent", e->parent >= 0 ? r->entities[e->parent].qualified_name : NULL, true);
+    fprintf(f, ",\"complexity\":%u", e->complexity);
+    if (body) cli__json_key(f, "body", e->body, true);
+    fputs("}\n", f);
+}
+
+static void cli__file_json(FILE *f, const sc_parse_result *r) {
+    fputs("{\"type\":\"file\"", f);
+    cli__json_key(f, "path", r->path, true);
+    cli__json_key(f, "language", sc_lang_name(r->lang), true);
+    if (r->skipped != SC_SKIP_NONE) cli__json_key(f, "skipped", sc_skip_reason_name(r->skipped), true);
+    fprintf(f, ",\"size\":%llu,\"lines\":%u,\"entities\":%u,\"parse_errors\":%u}\n", (unsigned long long)r->size,
+            r->n_lines, r->n_entities, r->n_errors);
+}
+
+static int cli__on_file(void *payload, const sc_parse_result *r) {
+    cli__state *st = payload;
+    cli__count(&st->sum, r);
+    FILE *f = st->out;
+    if (st->pairs) {
+        for (uint32_t i = 0; i < r->n_entities; i++) {
+            const sc_entity *e = &r->entities[i];
+            if (e->kind == SC_ENTITY_KIND_CHUNK || !e->doc) continue;
+            char *code = sc_entity_code_without_doc(e);
+            if (!code) continue;
+            fputs("{", f);
+            cli__json_key(f, "doc", e->doc, false);
+            cli__json_key(f, "code", code, true);
+            cli__json_key(f, "language", sc_lang_name(r->lang), true);
+            cli__json_key(f, "path", r->path, true);
+            cli__json_key(f, "name", e->name, true);
+            cli__json_key(f, "qualified_name", e->qualified_name, true);
+            cli__json_key(f, "kind", sc_entity_kind_name(e->kind), true);
+            fputs("}\n", f);
+            sc_free(code);
+            st->sum.pairs++;
+        }
+        return 0;
+    }
+    if (st->json) {
+        cli__file_json(f, r);
+        for (uint32_t i = 0; i < r->n_entities; i++) cli__entity_json(f, r, &r->entities[i], st->body);
+        return 0;
+    }
+    if (r->skipped != SC_SKIP_NONE) {
+        fprintf(f, "%s: skipped (%s)\n", r->path, sc_skip_reason_name(r->skipped));
+        return 0;
+    }
+    for (uint32_t i = 0; i < r->n_entities; i++) {
+        const sc_entity *e = &r->entities[i];
+        if (e->kind == SC_ENTITY_KIND_CHUNK) continue;
+        fprintf(f, "%s:%u-%u %s %s", r->path, e->start_line, e->end_line, sc_entity_kind_name(e->kind),
+                e->qualified_name ? e->qualified_name : "");
+        if (e->signature) {
+            const char *nl = strchr(e->signature, '\n');
+            fprintf(f, "  %.*s%s", (int)(nl ? nl - e->signature : (long)strlen(e->signature)), e->signature,
+                    nl ? " ..." : "");
+        }
+        putc('\n', f);
+    }
+    return 0;
+}
+
+static void cli__summary_print(FILE *f, const cli__summary *s, bool json, double secs) {
+    if (json) {
+        fprintf(f, "{\"type\":\"summary\",\"files\":%llu,\"parsed\":%llu,\"bytes\":%llu,\"entities\":%llu,"
+                   "\"chunks\":%llu,\"parse_errors\":%llu,\"files_with_errors\":%llu,\"seconds\":%.3f",
+                (unsigned long long)s->files, (unsigned long long)s->parsed, (unsigned long long)s->bytes,
+                (unsigned long long)s->entities, (unsigned long long)s->chunks, (unsigned long long)s->parse_errors,
+                (unsigned long long)s->files_with_errors, secs);
+        fputs(",\"by_kind\":{", f);
+        bool first = true;
+        for (int k = 0; k < SC_ENTITY_KIND_COUNT; k++)
+            if (s->by_kind[k]) {
+                fprintf(f, "%s\"%s\":%llu", first ? "" : ",", sc_entity_kind_name((sc_entity_kind)k),
+                        (unsigned long long)s->by_kind[k]);
+                first = false;
+            }
+        fputs("},\"by_language\":{", f);
+        first = true;
+        for (int l = 0; l < SC_LANG_COUNT; l++)
+            if (s->files_by_lang[l]) {
+                fprintf(f, "%s\"%s\":{\"files\":%llu,\"entities\":%llu}", first ? "" : ",", sc_lang_name((sc_lang)l),
+                        (unsigned long long)s->files_by_lang[l], (unsigned long long)s->by_lang[l]);
+                first = false;
+            }
+        fputs("},\"skipped\":{", f);
+        first = true;
+        for (int r = 1; r < SC_SKIP_COUNT; r++)
+            if (s->skipped[r]) {
+                fprintf(f, "%s\"%s\":%llu", first ? "" : ",", sc_skip_reason_name((sc_skip_reason)r),
+                        (unsigned long long)s->skipped[r]);
+                first = false;
+            }
+        fputs("}}\n", f);
+        return;
+    }
+    fprintf(f, "\nfiles: %llu (%llu parsed, %.1f MB) in %.2f s\n", (unsigned long long)s->files,
+            (unsigned long long)s->parsed, (double)s->bytes / 1e6, secs);
+    fprintf(f, "entities: %llu (+ %llu chunks)\n", (unsigned long long)s->entities, (unsigned long long)s->chunks);
+    for (int k = 0; k < SC_ENTITY_KIND_COUNT; k++)
+        if (s->by_kind[k]) fprintf(f, "  %-10s %llu\n", sc_entity_kind_name((sc_entity_kind)k), (unsigned long long)s->by_kind[k]);
+    fprintf(f, "languages:\n");
+    for (int l = 0; l < SC_LANG_COUNT; l++)
+        if (s->files_by_lang[l])
+            fprintf(f, "  %-10s %llu files, %llu entities\n", sc_lang_name((sc_lang)l),
+                    (unsigned long long)s->files_by_lang[l], (unsigned long long)s->by_lang[l]);
+    uint64_t nskip = 0;
+    for (int r = 1; r < SC_SKIP_COUNT; r++) nskip += s->skipped[r];
+    fprintf(f, "skipped: %llu\n", (unsigned long long)nskip);
+    for (int r = 1; r < SC_SKIP_COUNT; r++)
+        if (s->skipped[r]) fprintf(f, "  %-10s %llu\n", sc_skip_reason_name((sc_skip_reason)r), (unsigned long long)s->skipped[r]);
+    fprintf(f, "parse errors: %llu in %llu files\n", (unsigned long long)s->parse_errors,
+            (unsigned long long)s->files_with_errors);
+}
+
+/* ==== Commands ==== */
+
+static int cli__parse_usage(const char *cmd, FILE *f) {
+    if (!strcmp(cmd, "pairs"))
+        fprintf(f, "usage: semcode pairs PATH [--lang L] [--threads N] [--max-size BYTES] [--no-ignore]\n"
+                   "Writes JSON Lines {doc, code, language, path, name, ...} for every documented entity.\n");
+    else
+        fprintf(f, "usage: semcode parse PATH [--json] [--lang L] [--body] [--no-chunks] [--threads N]\n"
+                   "                    [--max-size BYTES] [--no-ignore] [--quiet]\n"
+                   "Prints the entities of every file under PATH, then a summary.\n"
+                   "  --json       JSON Lines (schema in docs/PARSE.md); the summary is the last line\n"
+                   "  --lang L     only files of language L (for a single file: parse it as L)\n"
+                   "  --body       include each entity's source text\n"
+                   "  --no-chunks  no line-window chunks for code outside entities\n"
+                   "  --threads N  parser threads (default: all cores)\n"
+                   "  --max-size   skip files larger than BYTES (default 2 MiB)\n"
+                   "  --no-ignore  do not read .gitignore/.semcodeignore\n"
+                   "  --quiet      print the summary only\n");
+    return f == stdout ? 0 : 2;
+}
+
+static int cli__run(int argc, char **argv, bool pairs) {
+    const char *path = NULL;
+    cli__state st = {.out = stdout, .pairs = pairs};
+    bool quiet = false;
+    sc_parse_options popt = sc_parse_options_default();
+    sc_walk_options wopt = sc_walk_options_default();
+    sc_lang lang = SC_LANG_UNKNOWN;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return cli__parse_usage(argv[0], stdout);
+        else if (!strcmp(a, "--json")) st.json = true;
+        else if (!strcmp(a, "--body")) st.body = true;
+        else if (!strcmp(a, "--quiet")) quiet = true;
+        else if (!strcmp(a, "--no-chunks")) popt.with_chunks = false;
+        else if (!strcmp(a, "--no-ignore")) wopt.use_gitignore = false;
+        else if (!strcmp(a, "--lang") && i + 1 < argc) {
+            lang = sc_lang_from_name(argv[++i]);
+            if (lang == SC_LANG_UNKNOWN) {
+                fprintf(stderr, "semcode %s: unknown language '%s'\n", argv[0], argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(a, "--threads") && i + 1 < argc) wopt.n_threads = (uint32_t)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--max-size") && i + 1 < argc) popt.max_file_size = strtoull(argv[++i], NULL, 10);
+        else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "semcode %s: unknown option '%s'\n", argv[0], a);
+            return cli__parse_usage(argv[0], stderr);
+        } else if (!path) path = a;
+        else return cli__parse_usage(argv[0], stderr);
+    }
+    if (!path) return cli__parse_usage(argv[0], stderr);
+    if (pairs) {
+        popt.with_chunks = false;
+        popt.with_body = true;
+    }
+    if (st.body) popt.with_body = true;
+    /* a single file given with --lang is parsed as that language */
+    struct stat sb;
+    if (lang != SC_LANG_UNKNOWN && stat(path, &sb) == 0 && S_ISREG(sb.st_mode)) popt.lang = lang;
+    else wopt.only_lang = lang;
+    static char outbuf[1 << 16];
+    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+    if (quiet) st.out = fopen("/dev/null", "w");
+    if (!st.out) st.out = stdout;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char err[512];
+    sc_status rc = sc_parse_tree(path, &popt, &wopt, cli__on_file, &st, err, sizeof err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (st.out != stdout) fclose(st.out);
+    if (rc != SC_OK) {
+        fflush(stdout);
+        fprintf(stderr, "semcode %s: %s (%s)\n", argv[0], err, sc_status_str(rc));
+        return 1;
+    }
+    if (pairs) {
+        fflush(stdout);
+        fprintf(stderr, "pairs: %llu from %llu files\n", (unsigned long long)st.sum.pairs,
+                (unsigned long long)st.sum.parsed);
+    } else {
+        cli__summary_print(stdout, &st.sum, st.json, secs);
+    }
+    fflush(stdout);
+    return 0;
+}
+
+int cli_cmd_parse(int argc, char **argv) {
+    return cli__run(argc, argv, false);
+}
+
+int cli_cmd_pairs(int argc, char **argv) {
+    return cli__run(argc, argv, true);
+}

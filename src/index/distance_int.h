@@ -1,0 +1,17 @@
+/*
+** index: private declarations shared by the distance kernel files
+** (distance_scalar.c, distance_avx2.c, distance_avx512.c) and the
+** dispatcher distance.c. Only the files of src/index include it.
+*/
+#ifndef SC_INDEX_DISTANCE_INT_H
+#define SC_INDEX_DISTANCE_INT_H
+
+#include "index/index.h"
+
+/* The kernel table of each ISA file. The tables are always linked in; the
+** dispatcher only hands out those the CPU can run. */
+extern const index_kernels index__kernels_scalar;
+extern const index_kernels index__kernels_avx2;
+extern const index_kernels index__kernels_avx512;
+
+#endif /* SC_INDEX_DISTANCE_INT_H */

@@ -1,0 +1,71 @@
+/*
+** ingest: turning a repository into entities. This header is the module's
+** interface to the rest of semcode: the walker (which files to look at,
+** honouring .gitignore rules) and its ignore-rule matcher. The public entry
+** point built on them is sc_parse_tree in include/semcode/parse.h.
+**
+** Thread safety: a walk and an ingest_ignore are single-thread objects.
+*/
+#ifndef SC_INGEST_H
+#define SC_INGEST_H
+
+#include "semcode/parse.h"
+#include "util/util.h"
+
+/* ==== Ignore rules (.gitignore syntax) ==== */
+
+typedef struct ingest_ignore ingest_ignore;
+
+/* Empty rule set; NULL on allocation failure. */
+ingest_ignore *ingest_ignore_new(void);
+/* Free a rule set. NULL is a no-op. */
+void ingest_ignore_free(ingest_ignore *ig);
+/* Add the rules of one ignore file's text, scoped to directory `base`
+** (relative to the walked root, "" for the root; no trailing slash).
+** Later rules win over earlier ones. SC_NOMEM on allocation failure. */
+sc_status ingest_ignore_add_text(ingest_ignore *ig, const char *base, const char *text, size_t n);
+/* Add the rules of the file at fs_path if it exists (a missing file is not
+** an error). */
+sc_status ingest_ignore_add_file(ingest_ignore *ig, const char *base, const char *fs_path);
+/* Number of rules (a mark to truncate back to when leaving a directory). */
+size_t ingest_ignore_mark(const ingest_ignore *ig);
+/* Drop the rules added after `mark`. */
+void ingest_ignore_truncate(ingest_ignore *ig, size_t mark);
+/* True if `path` (relative to the root, '/'-separated) is ignored by the
+** rules: the last matching rule decides, negation ("!") re-includes. */
+bool ingest_ignore_match(const ingest_ignore *ig, const char *path, bool is_dir);
+
+/* Glob match of one path against one pattern with .gitignore semantics:
+** '*' and '?' do not cross '/', "**" does, [a-z] classes, '\' escapes. */
+bool ingest_glob_match(const char *pattern, const char *path);
+
+/* ==== Walker ==== */
+
+/* One file found by the walk. */
+typedef struct ingest_file {
+    char *path;    /* relative to the root ('/'-separated); owned by the list */
+    uint64_t size; /* bytes, from stat */
+} ingest_file;
+
+/* The files of a walk, in deterministic order (directory entries sorted
+** by name, depth first). */
+typedef struct ingest_file_list {
+    ingest_file *items; /* n files */
+    size_t n;           /* used */
+    size_t cap;         /* allocated */
+    uint64_t n_ignored; /* entries dropped by ignore rules or always-skipped names */
+    uint64_t n_links_refused; /* symlinks out of the tree or into a visited directory */
+} ingest_file_list;
+
+/* Walk root (a directory, or a single file which becomes the only entry
+** with its path as given). Fills out (caller frees with
+** ingest_file_list_free). SC_IOERR if root cannot be read. */
+sc_status ingest_walk(const char *root, const sc_walk_options *opt, ingest_file_list *out, sc_err *err);
+/* Free the list's contents. */
+void ingest_file_list_free(ingest_file_list *l);
+
+/* True for directory names that are always skipped (.git, node_modules)
+** and, with skip_vendored, vendored ones (vendor, third_party, ...). */
+bool ingest_dir_is_skipped(const char *name, bool skip_vendored);
+
+#endif /* SC_INGEST_H */

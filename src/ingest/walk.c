@@ -1,0 +1,224 @@
+/*
+** ingest/walk.c: the repository walker. Lists the files under a root in a
+** deterministic order (entries sorted by name, depth first), honouring
+** .gitignore files at every level, .git/info/exclude and .semcodeignore,
+** and always skipping .git and node_modules (and, on request, vendored
+** directories). Symbolic links are followed only when their target is
+** inside the root; a set of visited directories (device, inode) makes a
+** link back to an ancestor, or any second visit, a no-op, so loops end.
+*/
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ingest/ingest.h"
+
+#define INGEST__MAX_DEPTH 128
+
+bool ingest_dir_is_skipped(const char *name, bool skip_vendored) {
+    static const char *const always[] = {".git", ".hg", ".svn", "node_modules", NULL};
+    static const char *const vendored[] = {"vendor", "third_party", "third-party", "__pycache__",
+                                           ".venv", "venv", ".tox", "bower_components", ".mypy_cache",
+                                           ".pytest_cache", NULL};
+    for (int i = 0; always[i]; i++)
+        if (!strcmp(name, always[i])) return true;
+    if (skip_vendored)
+        for (int i = 0; vendored[i]; i++)
+            if (!strcmp(name, vendored[i])) return true;
+    return false;
+}
+
+/* ==== Visited directories ==== */
+
+typedef struct ingest__dirset {
+    uint64_t *keys; /* hash of (dev, ino), 0 = empty slot */
+    size_t cap;     /* power of two */
+    size_t n;       /* used */
+} ingest__dirset;
+
+/* Insert; false if already present (or out of memory, which also stops the descent). */
+static bool ingest__dirset_add(ingest__dirset *s, dev_t dev, ino_t ino) {
+    if (s->n * 2 >= s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 256;
+        uint64_t *nk = calloc(nc, sizeof *nk);
+        if (!nk) return false;
+        for (size_t i = 0; i < s->cap; i++) {
+            if (!s->keys[i]) continue;
+            size_t j = s->keys[i] & (nc - 1);
+            while (nk[j]) j = (j + 1) & (nc - 1);
+            nk[j] = s->keys[i];
+        }
+        free(s->keys);
+        s->keys = nk;
+        s->cap = nc;
+    }
+    uint64_t k = util_mix64(((uint64_t)dev * 0x9E3779B97F4A7C15ull) ^ (uint64_t)ino) | 1;
+    size_t j = k & (s->cap - 1);
+    while (s->keys[j]) {
+        if (s->keys[j] == k) return false;
+        j = (j + 1) & (s->cap - 1);
+    }
+    s->keys[j] = k;
+    s->n++;
+    return true;
+}
+
+/* ==== Walk ==== */
+
+typedef struct ingest__walk {
+    const sc_walk_options *opt; /* options */
+    char root_real[PATH_MAX];   /* canonical root, for the symlink containment test */
+    size_t root_real_len;       /* its length */
+    const char *root;           /* root as given */
+    ingest_ignore *ig;          /* active rules */
+    ingest__dirset seen;        /* directories visited */
+    ingest_file_list *out;      /* result */
+    sc_err *err;                /* error sink */
+} ingest__walk;
+
+static int ingest__cmp(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static sc_status ingest__add_file(ingest__walk *w, const char *rel, uint64_t size) {
+    ingest_file_list *l = w->out;
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 256;
+        ingest_file *ni = realloc(l->items, nc * sizeof *ni);
+        if (!ni) return sc_err_set(w->err, SC_NOMEM, "out of memory listing files");
+        l->items = ni;
+        l->cap = nc;
+    }
+    char *p = util_strdup(rel);
+    if (!p) return sc_err_set(w->err, SC_NOMEM, "out of memory listing files");
+    l->items[l->n++] = (ingest_file){p, size};
+    return SC_OK;
+}
+
+/* True if the canonical form of fs_path lies inside the root. */
+static bool ingest__inside(const ingest__walk *w, const char *fs_path) {
+    char real[PATH_MAX];
+    if (!realpath(fs_path, real)) return false;
+    size_t n = w->root_real_len;
+    if (strncmp(real, w->root_real, n) != 0) return false;
+    return real[n] == 0 || real[n] == '/' || (n == 1 && w->root_real[0] == '/');
+}
+
+static sc_status ingest__dir(ingest__walk *w, const char *rel, int depth) {
+    if (depth > INGEST__MAX_DEPTH) return SC_OK;
+    char fs[PATH_MAX];
+    if ((size_t)snprintf(fs, sizeof fs, "%s%s%s", w->root, *rel ? "/" : "", rel) >= sizeof fs) return SC_OK;
+    DIR *d = opendir(fs);
+    if (!d) {
+        if (depth == 0) return sc_err_set(w->err, SC_IOERR, "cannot open directory '%s': %s", fs, strerror(errno));
+        return SC_OK; /* unreadable subdirectory: skip it */
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    sc_status rc = SC_OK;
+    while ((de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            char **nn = realloc(names, nc * sizeof *nn);
+            if (!nn) { rc = SC_NOMEM; break; }
+            names = nn;
+            cap = nc;
+        }
+        if (!(names[n] = util_strdup(de->d_name))) { rc = SC_NOMEM; break; }
+        n++;
+    }
+    closedir(d);
+    if (rc == SC_OK) qsort(names, n, sizeof *names, ingest__cmp);
+
+    size_t mark = ingest_ignore_mark(w->ig);
+    if (rc == SC_OK && w->opt->use_gitignore) {
+        char p[PATH_MAX + 32];
+        if (depth == 0) {
+            snprintf(p, sizeof p, "%s/.git/info/exclude", fs);
+            rc = ingest_ignore_add_file(w->ig, rel, p);
+        }
+        snprintf(p, sizeof p, "%s/.gitignore", fs);
+        if (rc == SC_OK) rc = ingest_ignore_add_file(w->ig, rel, p);
+        snprintf(p, sizeof p, "%s/.semcodeignore", fs);
+        if (rc == SC_OK) rc = ingest_ignore_add_file(w->ig, rel, p);
+    }
+    for (size_t i = 0; i < n && rc == SC_OK; i++) {
+        const char *name = names[i];
+        char child_rel[PATH_MAX], child_fs[PATH_MAX];
+        if ((size_t)snprintf(child_rel, sizeof child_rel, "%s%s%s", rel, *rel ? "/" : "", name) >= sizeof child_rel ||
+            (size_t)snprintf(child_fs, sizeof child_fs, "%s/%s", fs, name) >= sizeof child_fs)
+            continue;
+        struct stat st;
+        if (lstat(child_fs, &st) != 0) continue;
+        if (S_ISLNK(st.st_mode)) {
+            if (!ingest__inside(w, child_fs) || stat(child_fs, &st) != 0) {
+                w->out->n_links_refused++;
+                continue;
+            }
+        }
+        if (S_ISDIR(st.st_mode)) {
+            if (ingest_dir_is_skipped(name, w->opt->skip_vendored) ||
+                (w->opt->use_gitignore && ingest_ignore_match(w->ig, child_rel, true))) {
+                w->out->n_ignored++;
+                continue;
+            }
+            if (!ingest__dirset_add(&w->seen, st.st_dev, st.st_ino)) {
+                w->out->n_links_refused++; /* a loop or a second path to a visited directory */
+                continue;
+            }
+            rc = ingest__dir(w, child_rel, depth + 1);
+        } else if (S_ISREG(st.st_mode)) {
+            if (w->opt->use_gitignore && ingest_ignore_match(w->ig, child_rel, false)) {
+                w->out->n_ignored++;
+                continue;
+            }
+            rc = ingest__add_file(w, child_rel, (uint64_t)st.st_size);
+        }
+        /* sockets, fifos, devices: never read */
+    }
+    ingest_ignore_truncate(w->ig, mark);
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    if (rc == SC_NOMEM) return sc_err_set(w->err, SC_NOMEM, "out of memory walking '%s'", fs);
+    return rc;
+}
+
+sc_status ingest_walk(const char *root, const sc_walk_options *opt, ingest_file_list *out, sc_err *err) {
+    if (!root || !out) return sc_err_set(err, SC_MISUSE, "ingest_walk: NULL root or output");
+    sc_walk_options defaults = sc_walk_options_default();
+    if (!opt) opt = &defaults;
+    memset(out, 0, sizeof *out);
+    struct stat st;
+    if (stat(root, &st) != 0) return sc_err_set(err, SC_IOERR, "cannot read '%s': %s", root, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) {
+        ingest__walk w = {.opt = opt, .out = out, .err = err};
+        return ingest__add_file(&w, root, (uint64_t)st.st_size);
+    }
+    ingest__walk w = {.opt = opt, .root = root, .out = out, .err = err};
+    if (!realpath(root, w.root_real)) return sc_err_set(err, SC_IOERR, "cannot resolve '%s': %s", root, strerror(errno));
+    w.root_real_len = strlen(w.root_real);
+    w.ig = ingest_ignore_new();
+    if (!w.ig || !ingest__dirset_add(&w.seen, st.st_dev, st.st_ino)) {
+        ingest_ignore_free(w.ig);
+        free(w.seen.keys);
+        return sc_err_set(err, SC_NOMEM, "out of memory walking '%s'", root);
+    }
+    sc_status rc = ingest__dir(&w, "", 0);
+    ingest_ignore_free(w.ig);
+    free(w.seen.keys);
+    if (rc != SC_OK) ingest_file_list_free(out);
+    return rc;
+}
+
+void ingest_file_list_free(ingest_file_list *l) {
+    if (!l) return;
+    for (size_t i = 0; i < l->n; i++) free(l->items[i].path);
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}

@@ -1,0 +1,53 @@
+# parse: build rules for the third-party C sources compiled into semcode.
+#
+# The tree-sitter runtime (vendored inside the npm package `tree-sitter`)
+# and one grammar per language come from node_modules/, installed by
+# scripts/setup.sh with `npm ci --ignore-scripts` from package-lock.json.
+# They are compiled with their own quiet flags (no -Werror, warnings off)
+# into $(BUILD)/third_party/ and archived into libsemcode.a via EXTRA_OBJS.
+# Sources are listed explicitly (no wildcard) so a missing npm install is a
+# clear "No rule to make target node_modules/..." error, not a silent gap.
+
+# This file is included before the main targets: keep `make` = `make all`.
+.DEFAULT_GOAL := all
+
+TS_NM      := node_modules
+TS_RUNTIME := $(TS_NM)/tree-sitter/vendor/tree-sitter/lib
+TS_INCLUDE := $(TS_RUNTIME)/include
+
+# grammar directory (holding parser.c) -> has scanner.c?
+TS_GRAMMAR_DIRS_SCANNER := \
+    tree-sitter-bash/src tree-sitter-c-sharp/src tree-sitter-cpp/src \
+    tree-sitter-javascript/src tree-sitter-php/php/src tree-sitter-python/src \
+    tree-sitter-ruby/src tree-sitter-rust/src \
+    tree-sitter-typescript/typescript/src tree-sitter-typescript/tsx/src
+TS_GRAMMAR_DIRS_PLAIN := \
+    tree-sitter-c/src tree-sitter-go/src tree-sitter-java/src
+
+TS_SRCS := $(TS_RUNTIME)/src/lib.c \
+    $(foreach d,$(TS_GRAMMAR_DIRS_SCANNER),$(TS_NM)/$(d)/parser.c $(TS_NM)/$(d)/scanner.c) \
+    $(foreach d,$(TS_GRAMMAR_DIRS_PLAIN),$(TS_NM)/$(d)/parser.c)
+TS_OBJS := $(patsubst $(TS_NM)/%.c,$(BUILD)/third_party/%.o,$(TS_SRCS))
+
+# Quiet flags: the grammar code is generated and not ours to fix. The
+# runtime gets the sanitizers in a SANITIZE=1 build (it walks our input);
+# the generated tables do not (compile time, and nothing to learn there).
+TS_CFLAGS := -std=gnu11 -O2 -g0 -w -fvisibility=hidden -D_DEFAULT_SOURCE \
+    -I$(TS_INCLUDE) -I$(TS_RUNTIME)/src
+
+$(BUILD)/third_party/tree-sitter/vendor/tree-sitter/lib/src/lib.o: $(TS_RUNTIME)/src/lib.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TS_CFLAGS) $(SANFLAGS) -c $< -o $@
+
+$(BUILD)/third_party/%/parser.o: $(TS_NM)/%/parser.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TS_CFLAGS) -I$(dir $<) -c $< -o $@
+
+$(BUILD)/third_party/%/scanner.o: $(TS_NM)/%/scanner.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TS_CFLAGS) $(SANFLAGS) -I$(dir $<) -c $< -o $@
+
+EXTRA_OBJS += $(TS_OBJS)
+
+# Our own parse sources see the runtime's public header as a system header.
+$(BUILD)/src/parse/%.o: ALL_CFLAGS += -isystem $(TS_INCLUDE)

@@ -1,0 +1,120 @@
+/*
+** parse: private structures shared by the files of src/parse/ only.
+**
+** DESIGN. Extraction is a single iterative walk of the tree-sitter syntax
+** tree per file, driven by per-language tables (lang.c) that give each
+** grammar symbol a role: entity (with its kind), decision point (for
+** cyclomatic complexity), comment, decorator or name scope. The tables are
+** resolved from node-type names to symbol ids once per language per
+** parser, so the walk compares small integers, not strings. The few
+** per-language shapes a table cannot express (C declarator chains, Go
+** receivers, names of functions assigned to variables) are handled by code
+** in extract.c keyed on the language. We chose a node-type walk over
+** tree-sitter queries because one pass gives entities, nesting, complexity
+** and error counts together, and is several times faster than running a
+** query per capture kind.
+**
+** Memory: all strings and arrays of a result live in an arena owned by the
+** result, freed in one go by sc_parse_result_free.
+*/
+#ifndef SC_PARSE_INT_H
+#define SC_PARSE_INT_H
+
+#include <tree_sitter/api.h>
+
+#include "parse/parse.h"
+
+/* ==== Arena ==== */
+
+typedef struct parse_block {
+    struct parse_block *next; /* older block */
+    size_t used;              /* bytes handed out */
+    size_t cap;               /* bytes in data */
+    max_align_t data[];       /* storage */
+} parse_block;
+
+typedef struct parse_arena {
+    parse_block *head; /* newest block, NULL when empty */
+    bool oom;          /* an allocation failed */
+} parse_arena;
+
+void *parse_arena_alloc(parse_arena *a, size_t n);
+char *parse_arena_strndup(parse_arena *a, const char *s, size_t n);
+void parse_arena_free(parse_arena *a);
+
+/* ==== Results ==== */
+
+typedef struct parse_result_int {
+    sc_parse_result pub; /* what the caller sees; first so the cast works */
+    parse_arena arena;   /* strings, params, decorators */
+    sc_entity *ents;     /* growable entity array (malloc) */
+    uint32_t cap;        /* capacity of ents */
+} parse_result_int;
+
+/* Append a zeroed entity; NULL on allocation failure. */
+sc_entity *parse_result_push(parse_result_int *r);
+
+/* ==== Language tables ==== */
+
+typedef enum parse_role {
+    PARSE_ROLE_NONE = 0,
+    PARSE_ROLE_ENTITY,   /* always an entity of the given kind */
+    PARSE_ROLE_MAYBE,    /* entity if extract.c's checks pass (body present, value is a function...) */
+    PARSE_ROLE_DECISION, /* +1 complexity */
+    PARSE_ROLE_LOGICAL,  /* +1 complexity when its operator is && || and or ?? */
+    PARSE_ROLE_COMMENT,  /* comment node */
+    PARSE_ROLE_DECORATOR,/* decorator, annotation, attribute */
+    PARSE_ROLE_SCOPE,    /* qualifies the names inside without being an entity (Rust impl) */
+    PARSE_ROLE_FUNCVAL,  /* anonymous function / lambda / class expression value */
+    PARSE_ROLE_WRAPPER,  /* wraps a definition: its comments and decorators belong to it */
+} parse_role;
+
+typedef struct parse_rule {
+    const char *type; /* node type name in the grammar */
+    uint8_t role;     /* parse_role */
+    uint8_t kind;     /* sc_entity_kind for entity roles */
+} parse_rule;
+
+typedef struct parse_lang_spec {
+    sc_lang lang;                       /* which language */
+    const TSLanguage *(*language)(void); /* grammar entry point, NULL if chunks only */
+    const parse_rule *rules;            /* NULL-type-terminated table */
+} parse_lang_spec;
+
+/* Spec of a language (never NULL; chunk-only languages have no grammar). */
+const parse_lang_spec *parse_lang_spec_get(sc_lang lang);
+
+/* Per-parser resolved table for one grammar: role and kind by symbol. */
+typedef struct parse_symtab {
+    const TSLanguage *ts;  /* grammar, NULL until resolved */
+    uint32_t n_symbols;    /* length of the arrays */
+    uint8_t *role;         /* parse_role by symbol */
+    uint8_t *kind;         /* sc_entity_kind by symbol */
+} parse_symtab;
+
+/* ==== Extraction ==== */
+
+typedef struct parse_ctx {
+    const char *src;            /* file bytes */
+    size_t size;                /* bytes */
+    sc_lang lang;               /* language */
+    const parse_symtab *tab;    /* resolved roles */
+    const sc_parse_options *opt; /* options */
+    parse_result_int *res;      /* output */
+    const uint32_t *line_start; /* byte offset of each line start */
+    uint32_t n_lines;           /* lines */
+    const char *go_package;     /* Go package name, NULL elsewhere */
+} parse_ctx;
+
+/* Walk a tree and append its entities to ctx->res; counts syntax errors.
+** Returns SC_NOMEM on allocation failure. */
+sc_status parse_extract_tree(parse_ctx *ctx, TSTree *tree);
+/* Append line-window chunks covering the lines outside top-level entities
+** (every line when there are none). SC_NOMEM on allocation failure. */
+sc_status parse_chunk_add(parse_ctx *ctx, const char *path);
+
+/* Clean a comment block or docstring into plain text in the arena (markers,
+** stars, quotes and common indentation removed). NULL if nothing remains. */
+char *parse_doc_clean(parse_arena *a, const char *text, size_t n, bool docstring);
+
+#endif /* SC_PARSE_INT_H */

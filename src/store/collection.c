@@ -1,0 +1,389 @@
+/*
+** store/collection.c: creating, listing, describing and deleting
+** collections, and their payload indexes.
+*/
+#include "store/store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ==== Validation ==== */
+
+static sc_status store__check_coll_name(const char *name) {
+    if (!name || !*name) return store_fail(SC_INVALID, "collection name is empty");
+    size_t n = strlen(name);
+    if (n > SC_MAX_NAME_LEN)
+        return store_fail(SC_INVALID, "collection name is %zu bytes long, at most %u allowed", n, SC_MAX_NAME_LEN);
+    for (size_t i = 0; i < n; i++) {
+        char ch = name[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                  ch == '-' || ch == '.';
+        if (!ok)
+            return store_fail(SC_INVALID,
+                              "collection name `%s` has character '%c' at %zu; allowed: letters, digits, _ - .",
+                              name, ch >= 32 && ch < 127 ? ch : '?', i);
+    }
+    return SC_OK;
+}
+
+static sc_status store__check_vectors(const sc_vector_params *v, size_t n) {
+    if (n == 0) return store_fail(SC_INVALID, "vectors: at least one vector must be configured");
+    if (n > SC_MAX_VECTOR_NAMES)
+        return store_fail(SC_INVALID, "vectors: %zu named vectors, at most %u allowed", n, SC_MAX_VECTOR_NAMES);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = v[i].name ? v[i].name : "";
+        if (strlen(name) > SC_MAX_NAME_LEN)
+            return store_fail(SC_INVALID, "vectors[%zu].name is longer than %u bytes", i, SC_MAX_NAME_LEN);
+        for (const char *p = name; *p; p++)
+            if ((unsigned char)*p < 32)
+                return store_fail(SC_INVALID, "vectors[%zu].name contains a control character", i);
+        if (v[i].dim < 1 || v[i].dim > SC_MAX_DIM)
+            return store_fail(SC_INVALID, "vectors.%s.size: %u is out of range, expected 1..%u",
+                              *name ? name : "(default)", v[i].dim, SC_MAX_DIM);
+        if ((unsigned)v[i].distance > SC_DISTANCE_MANHATTAN)
+            return store_fail(SC_INVALID, "vectors.%s.distance: unknown value %d", *name ? name : "(default)",
+                              (int)v[i].distance);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(name, v[j].name ? v[j].name : ""))
+                return store_fail(SC_INVALID, "vectors: name `%s` is given twice", name);
+    }
+    return SC_OK;
+}
+
+char *store_coll_config_json(const store_coll *c) {
+    json_t *root = json_object(), *vecs = json_array(), *pix = json_array();
+    for (size_t i = 0; i < c->n_vecs; i++) {
+        const store_vec *sv = &c->vecs[i];
+        json_array_append_new(
+            vecs, json_pack("{s:s, s:I, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:f, s:f}}", "name", sv->name,
+                            "dim", (json_int_t)sv->dim, "distance", sc_distance_name(sv->distance), "hnsw", "kind",
+                            (json_int_t)sv->hnsw.kind, "m", (json_int_t)sv->hnsw.m, "ef_construct",
+                            (json_int_t)sv->hnsw.ef_construct, "ef", (json_int_t)sv->hnsw.ef, "full_scan_threshold",
+                            (json_int_t)sv->hnsw.full_scan_threshold, "seed", (json_int_t)sv->hnsw.seed, "quant",
+                            "kind", (json_int_t)sv->quant.kind, "quantile", (double)sv->quant.quantile,
+                            "oversampling", (double)sv->quant.oversampling));
+    }
+    for (size_t i = 0; i < c->n_indexes; i++)
+        json_array_append_new(pix, json_pack("{s:s, s:s}", "key", pindex_key(c->indexes[i]), "type",
+                                             sc_field_type_name(pindex_type(c->indexes[i]))));
+    json_object_set_new(root, "vectors", vecs);
+    json_object_set_new(root, "payload_indexes", pix);
+    char *s = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return s;
+}
+
+/* ==== Create / delete / list ==== */
+
+sc_status sc_collection_create(sc_db *db, const char *name, const sc_vector_params *vectors, size_t n_vectors) {
+    if (!db) return SC_MISUSE;
+    sc_status rc;
+    if ((rc = store__check_coll_name(name)) != SC_OK) return rc;
+    if ((rc = store__check_vectors(vectors, n_vectors)) != SC_OK) return rc;
+    store_coll *c = calloc(1, sizeof *c);
+    if (!c || !(c->name = util_strdup(name)) || !(c->vecs = calloc(n_vectors, sizeof *c->vecs))) {
+        store_coll_free(c);
+        return store_fail(SC_NOMEM, "out of memory");
+    }
+    c->n_vecs = n_vectors;
+    for (size_t i = 0; i < n_vectors; i++) {
+        sc_vector_params vp = vectors[i];
+        if ((rc = store_ann_config_check(&vp, i)) != SC_OK) {
+            store_coll_free(c);
+            return rc;
+        }
+        c->vecs[i].hnsw = vp.hnsw;
+        c->vecs[i].quant = vp.quant;
+        c->vecs[i].name = util_strdup(vectors[i].name ? vectors[i].name : "");
+        c->vecs[i].dim = vectors[i].dim;
+        c->vecs[i].distance = vectors[i].distance;
+        if (!c->vecs[i].name) {
+            store_coll_free(c);
+            return store_fail(SC_NOMEM, "out of memory");
+        }
+    }
+    char *config = store_coll_config_json(c);
+    store_coll **grown = NULL;
+    pthread_rwlock_wrlock(&db->lock);
+    if (store_coll_find(db, name)) {
+        rc = store_fail(SC_EXISTS, "Collection `%s` already exists!", name);
+        goto done;
+    }
+    if (!config || store_coll_reserve(c, 0) != SC_OK ||
+        !(grown = realloc(db->colls, (db->n_colls + 1) * sizeof *grown))) {
+        rc = store_fail(SC_NOMEM, "out of memory");
+        goto done;
+    }
+    db->colls = grown;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->sql, "INSERT INTO collections(name, config) VALUES(?, ?)", -1, &st, NULL) !=
+        SQLITE_OK) {
+        rc = store_fail_sql(db, "creating collection");
+        goto done;
+    }
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, config, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = store_fail_sql(db, "creating collection");
+        sqlite3_finalize(st);
+        goto done;
+    }
+    sqlite3_finalize(st);
+    c->db_id = sqlite3_last_insert_rowid(db->sql);
+    db->colls[db->n_colls++] = c;
+    c = NULL;
+    rc = SC_OK;
+done:
+    pthread_rwlock_unlock(&db->lock);
+    free(config);
+    store_coll_free(c);
+    return rc;
+}
+
+sc_status sc_collection_delete(sc_db *db, const char *name) {
+    if (!db) return SC_MISUSE;
+    pthread_rwlock_wrlock(&db->lock);
+    store_coll *c = NULL;
+    sc_status rc = store_coll_get(db, name, &c);
+    if (rc != SC_OK) goto done;
+    if ((rc = store_exec(db, "BEGIN IMMEDIATE")) != SC_OK) goto done;
+    sqlite3_stmt *st = NULL;
+    bool ok = sqlite3_prepare_v2(db->sql, "DELETE FROM points WHERE coll=?1", -1, &st, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_int64(st, 1, c->db_id);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (ok) ok = sqlite3_prepare_v2(db->sql, "DELETE FROM collections WHERE id=?1", -1, &st, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_int64(st, 1, c->db_id);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    if (!ok || sqlite3_exec(db->sql, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = store_fail_sql(db, "deleting collection");
+        sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+        goto done;
+    }
+    store_ann_drop_files(db, c);
+    for (size_t i = 0; i < db->n_colls; i++)
+        if (db->colls[i] == c) {
+            memmove(&db->colls[i], &db->colls[i + 1], (db->n_colls - i - 1) * sizeof *db->colls);
+            db->n_colls--;
+            break;
+        }
+    store_coll_free(c);
+done:
+    pthread_rwlock_unlock(&db->lock);
+    return rc;
+}
+
+bool sc_collection_exists(sc_db *db, const char *name) {
+    if (!db) return false;
+    pthread_rwlock_rdlock(&db->lock);
+    bool found = store_coll_find(db, name) != NULL;
+    pthread_rwlock_unlock(&db->lock);
+    return found;
+}
+
+static int store__strcmp_p(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+sc_status sc_collection_list(sc_db *db, char ***out, size_t *n_out) {
+    if (!db || !out) return SC_MISUSE;
+    pthread_rwlock_rdlock(&db->lock);
+    size_t n = db->n_colls;
+    char **v = calloc(n + 1, sizeof *v);
+    bool ok = v != NULL;
+    for (size_t i = 0; ok && i < n; i++) ok = (v[i] = util_strdup(db->colls[i]->name)) != NULL;
+    pthread_rwlock_unlock(&db->lock);
+    if (!ok) {
+        sc_strv_free(v);
+        return store_fail(SC_NOMEM, "out of memory");
+    }
+    qsort(v, n, sizeof *v, store__strcmp_p);
+    *out = v;
+    if (n_out) *n_out = n;
+    return SC_OK;
+}
+
+void sc_strv_free(char **v) {
+    if (!v) return;
+    for (char **p = v; *p; p++) free(*p);
+    free(v);
+}
+
+/* ==== Info ==== */
+
+static uint64_t store__file_size(const char *dir, const char *name) {
+    char p[4096];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return stat(p, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+}
+
+sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info *out) {
+    if (!db || !out) return SC_MISUSE;
+    memset(out, 0, sizeof *out);
+    pthread_rwlock_rdlock(&db->lock);
+    store_coll *c = NULL;
+    sc_status rc = store_coll_get(db, name, &c);
+    if (rc != SC_OK) goto done;
+    out->name = util_strdup(c->name);
+    out->n_points = c->n_live;
+    out->vectors = calloc(c->n_vecs, sizeof *out->vectors);
+    out->vector_index = calloc(c->n_vecs, sizeof *out->vector_index);
+    out->field_indexes = calloc(c->n_indexes ? c->n_indexes : 1, sizeof *out->field_indexes);
+    if (!out->name || !out->vectors || !out->vector_index || !out->field_indexes) goto oom;
+    out->n_vector_params = c->n_vecs;
+    uint64_t ram = (uint64_t)c->cap * (sizeof(sc_point_id) + sizeof(json_t *) + sizeof(uint32_t)) +
+                   (uint64_t)c->map_cap * sizeof(uint32_t);
+    for (size_t i = 0; i < c->n_vecs; i++) {
+        out->vectors[i].name = util_strdup(c->vecs[i].name);
+        if (!out->vectors[i].name) goto oom;
+        out->vectors[i].dim = c->vecs[i].dim;
+        out->vectors[i].distance = c->vecs[i].distance;
+        out->vectors[i].hnsw = c->vecs[i].hnsw;
+        out->vectors[i].quant = c->vecs[i].quant;
+        out->n_vectors += c->vecs[i].n_present;
+        ram += (uint64_t)c->cap * c->vecs[i].dim * sizeof(float);
+        sc_vector_index_info *vx = &out->vector_index[i];
+        vx->bytes_per_vector = (double)c->vecs[i].dim * sizeof(float);
+        if (c->vecs[i].ann) {
+            hnsw_info hi = hnsw_index_info(c->vecs[i].ann);
+            vx->hnsw_built = true;
+            vx->n_indexed = hi.n_live;
+            vx->n_deleted = hi.n_deleted;
+            vx->index_bytes = hi.graph_bytes + hi.code_bytes;
+            vx->bytes_per_vector += hi.bytes_per_vector;
+            vx->code_bytes_per_vector = hi.n_live ? (double)hi.code_bytes / hi.n_live : 0.0;
+            ram += vx->index_bytes;
+        }
+    }
+    for (size_t i = 0; i < c->n_indexes; i++) {
+        out->field_indexes[i].key = util_strdup(pindex_key(c->indexes[i]));
+        if (!out->field_indexes[i].key) goto oom;
+        out->field_indexes[i].type = pindex_type(c->indexes[i]);
+        out->field_indexes[i].n_points = pindex_n_points(c->indexes[i]);
+        out->n_field_indexes++;
+        ram += pindex_mem_bytes(c->indexes[i]);
+    }
+    out->ram_bytes = ram;
+    /* Share of the database files in proportion to this collection's points. */
+    uint64_t total_points = 0;
+    for (size_t i = 0; i < db->n_colls; i++) total_points += db->colls[i]->n_live;
+    uint64_t files = store__file_size(db->path, "store.db") + store__file_size(db->path, "store.db-wal");
+    out->disk_bytes = total_points ? (uint64_t)((double)files * (double)c->n_live / (double)total_points) : 0;
+    goto done;
+oom:
+    rc = store_fail(SC_NOMEM, "out of memory");
+done:
+    pthread_rwlock_unlock(&db->lock);
+    if (rc != SC_OK) sc_collection_info_free(out);
+    return rc;
+}
+
+void sc_collection_info_free(sc_collection_info *info) {
+    if (!info) return;
+    free(info->name);
+    if (info->vectors)
+        for (size_t i = 0; i < info->n_vector_params; i++) free((char *)info->vectors[i].name);
+    free(info->vectors);
+    free(info->vector_index);
+    if (info->field_indexes)
+        for (size_t i = 0; i < info->n_field_indexes; i++) free(info->field_indexes[i].key);
+    free(info->field_indexes);
+    memset(info, 0, sizeof *info);
+}
+
+/* ==== Payload indexes ==== */
+
+/* Persist c's config (after a change of its payload indexes). */
+static sc_status store__save_config(sc_db *db, store_coll *c) {
+    char *config = store_coll_config_json(c);
+    if (!config) return store_fail(SC_NOMEM, "out of memory");
+    sqlite3_stmt *st = NULL;
+    sc_status rc = SC_OK;
+    if (sqlite3_prepare_v2(db->sql, "UPDATE collections SET config=?1 WHERE id=?2", -1, &st, NULL) != SQLITE_OK)
+        rc = store_fail_sql(db, "saving collection config");
+    else {
+        sqlite3_bind_text(st, 1, config, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, c->db_id);
+        if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail_sql(db, "saving collection config");
+    }
+    sqlite3_finalize(st);
+    free(config);
+    return rc;
+}
+
+sc_status sc_field_index_create(sc_db *db, const char *coll, const char *key, sc_field_type type) {
+    if (!db || !key) return SC_MISUSE;
+    sc_err err = {0};
+    if (filter_path_check(key, &err) != SC_OK) return store_fail(SC_INVALID, "field_name: %s", err.msg);
+    if ((unsigned)type > SC_FIELD_TYPE_BOOL) return store_fail(SC_INVALID, "field_schema: unknown type %d", (int)type);
+    pthread_rwlock_wrlock(&db->lock);
+    store_coll *c = NULL;
+    sc_status rc = store_coll_get(db, coll, &c);
+    store_pindex *ix = NULL;
+    if (rc != SC_OK) goto done;
+    for (size_t i = 0; i < c->n_indexes; i++)
+        if (!strcmp(pindex_key(c->indexes[i]), key)) {
+            if (pindex_type(c->indexes[i]) != type)
+                rc = store_fail(SC_INVALID, "field `%s` already has a %s index; delete it before creating a %s index",
+                                key, sc_field_type_name(pindex_type(c->indexes[i])), sc_field_type_name(type));
+            goto done;
+        }
+    store_pindex **grown = realloc(c->indexes, (c->n_indexes + 1) * sizeof *grown);
+    if (!grown || !(ix = pindex_new(key, type))) {
+        if (grown) c->indexes = grown;
+        rc = store_fail(SC_NOMEM, "out of memory");
+        goto done;
+    }
+    c->indexes = grown;
+    for (uint32_t s = 0; s < c->n_slots; s++)
+        if (store_bit_get(c->live, s) && c->payloads[s] && (rc = pindex_add(ix, s, c->payloads[s])) != SC_OK) {
+            rc = store_fail(rc, "building the index on `%s` failed", key);
+            goto done;
+        }
+    c->indexes[c->n_indexes++] = ix;
+    if ((rc = store__save_config(db, c)) != SC_OK) {
+        c->n_indexes--;
+        goto done;
+    }
+    ix = NULL;
+done:
+    pindex_free(ix);
+    pthread_rwlock_unlock(&db->lock);
+    return rc;
+}
+
+sc_status sc_field_index_delete(sc_db *db, const char *coll, const char *key) {
+    if (!db || !key) return SC_MISUSE;
+    pthread_rwlock_wrlock(&db->lock);
+    store_coll *c = NULL;
+    sc_status rc = store_coll_get(db, coll, &c);
+    if (rc != SC_OK) goto done;
+    size_t i = 0;
+    while (i < c->n_indexes && strcmp(pindex_key(c->indexes[i]), key)) i++;
+    if (i == c->n_indexes) {
+        rc = store_fail(SC_NOTFOUND, "collection `%s` has no payload index on `%s`", coll, key);
+        goto done;
+    }
+    store_pindex *ix = c->indexes[i];
+    memmove(&c->indexes[i], &c->indexes[i + 1], (c->n_indexes - i - 1) * sizeof *c->indexes);
+    c->n_indexes--;
+    if ((rc = store__save_config(db, c)) != SC_OK) {
+        memmove(&c->indexes[i + 1], &c->indexes[i], (c->n_indexes - i) * sizeof *c->indexes);
+        c->indexes[i] = ix;
+        c->n_indexes++;
+        goto done;
+    }
+    pindex_free(ix);
+done:
+    pthread_rwlock_unlock(&db->lock);
+    return rc;
+}

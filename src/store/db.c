@@ -1,0 +1,440 @@
+/*
+** store/db.c: opening and closing a store, the process lock, the SQLite
+** schema, loading collections into memory, and error messages.
+**
+** A store directory holds:
+**   LOCK      flock()ed by the process that has the store open (pid inside)
+**   store.db  SQLite database in WAL mode (plus store.db-wal / -shm)
+*/
+#include "store/store_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ==== Errors ==== */
+
+static _Thread_local char store__errmsg[768] = "not an error";
+
+sc_status store_fail(sc_status code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(store__errmsg, sizeof store__errmsg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+sc_status store_fail_err(const sc_err *err) {
+    snprintf(store__errmsg, sizeof store__errmsg, "%s", err->msg);
+    return err->code;
+}
+
+sc_status store_fail_sql(sc_db *db, const char *what) {
+    int rc = sqlite3_extended_errcode(db->sql);
+    sc_status code = SC_IOERR;
+    switch (rc & 0xff) {
+    case SQLITE_NOMEM: code = SC_NOMEM; break;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: code = SC_CORRUPT; break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: code = SC_BUSY; break;
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN: code = SC_IOERR; break;
+    default: code = SC_ERROR; break;
+    }
+    return store_fail(code, "%s: %s (sqlite %d)", what, sqlite3_errmsg(db->sql), rc);
+}
+
+const char *sc_db_errmsg(const sc_db *db) {
+    (void)db;
+    return store__errmsg;
+}
+
+const char *sc_db_path(const sc_db *db) { return db ? db->path : ""; }
+
+sc_db_options sc_db_options_default(void) {
+    sc_db_options o;
+    memset(&o, 0, sizeof o);
+    o.create = true;
+    o.sync = SC_SYNC_MODE_FULL;
+    return o;
+}
+
+sc_status store_exec(sc_db *db, const char *sql) {
+    char *msg = NULL;
+    if (sqlite3_exec(db->sql, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        sqlite3_free(msg);
+        return store_fail_sql(db, "sql");
+    }
+    return SC_OK;
+}
+
+/* ==== Collections in memory ==== */
+
+store_coll *store_coll_find(sc_db *db, const char *name) {
+    if (!name) return NULL;
+    for (size_t i = 0; i < db->n_colls; i++)
+        if (!strcmp(db->colls[i]->name, name)) return db->colls[i];
+    return NULL;
+}
+
+sc_status store_coll_get(sc_db *db, const char *name, store_coll **out) {
+    store_coll *c = store_coll_find(db, name);
+    if (!c) return store_fail(SC_NOTFOUND, "Collection `%s` doesn't exist!", name ? name : "(null)");
+    *out = c;
+    return SC_OK;
+}
+
+int store_coll_vec_index(const store_coll *c, const char *name) {
+    if (!name || !*name) {
+        for (size_t i = 0; i < c->n_vecs; i++)
+            if (!c->vecs[i].name[0]) return (int)i;
+        return c->n_vecs == 1 ? 0 : -1;
+    }
+    for (size_t i = 0; i < c->n_vecs; i++)
+        if (!strcmp(c->vecs[i].name, name)) return (int)i;
+    return -1;
+}
+
+void store_coll_free(store_coll *c) {
+    if (!c) return;
+    for (size_t i = 0; i < c->n_vecs; i++) {
+        free(c->vecs[i].name);
+        free(c->vecs[i].data);
+        free(c->vecs[i].present);
+        hnsw_index_free(c->vecs[i].ann);
+    }
+    free(c->vecs);
+    if (c->payloads)
+        for (uint32_t s = 0; s < c->n_slots; s++) json_decref(c->payloads[s]);
+    free(c->payloads);
+    free(c->ids);
+    free(c->live);
+    free(c->free_slots);
+    free(c->vers);
+    free(c->map);
+    for (size_t i = 0; i < c->n_indexes; i++) pindex_free(c->indexes[i]);
+    free(c->indexes);
+    free(c->name);
+    free(c);
+}
+
+/* ==== Schema and loading ==== */
+
+static const char *store__schema =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS collections(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " config TEXT NOT NULL);"
+    /* A rowid table: rows of a few KB fit in its leaves, while a WITHOUT ROWID
+    ** (index b-tree) spills anything over ~1 KB to a whole overflow page. */
+    /* slot: the point's durable slot number (ANN indexes refer to rows by
+    ** slot); ver: sequence number of the write that stored its vectors. */
+    "CREATE TABLE IF NOT EXISTS points(rid INTEGER PRIMARY KEY, coll INTEGER NOT NULL, pid BLOB NOT NULL,"
+    " slot INTEGER NOT NULL, ver INTEGER NOT NULL, payload TEXT, vectors BLOB);"
+    "CREATE UNIQUE INDEX IF NOT EXISTS points_id ON points(coll, pid);"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('format_version', '1');"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('seq', '0');";
+
+/* Parse a collection config JSON into c (vectors and payload index defs). */
+static sc_status store__parse_config(store_coll *c, const char *text) {
+    json_error_t jerr;
+    json_t *root = json_loads(text, 0, &jerr);
+    if (!root) return store_fail(SC_CORRUPT, "collection `%s`: config is not JSON: %s", c->name, jerr.text);
+    sc_status rc = SC_OK;
+    json_t *vecs = json_object_get(root, "vectors");
+    size_t n = json_array_size(vecs);
+    if (n == 0 || n > SC_MAX_VECTOR_NAMES) {
+        rc = store_fail(SC_CORRUPT, "collection `%s`: config has %zu vectors", c->name, n);
+        goto done;
+    }
+    c->vecs = calloc(n, sizeof *c->vecs);
+    if (!c->vecs) {
+        rc = store_fail(SC_NOMEM, "out of memory loading collection `%s`", c->name);
+        goto done;
+    }
+    c->n_vecs = n;
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(vecs, i);
+        const char *name = json_string_value(json_object_get(v, "name"));
+        json_int_t dim = json_integer_value(json_object_get(v, "dim"));
+        const char *dist = json_string_value(json_object_get(v, "distance"));
+        sc_distance d;
+        if (!name || dim < 1 || dim > (json_int_t)SC_MAX_DIM || !dist || sc_distance_parse(dist, &d) != SC_OK) {
+            rc = store_fail(SC_CORRUPT, "collection `%s`: vector %zu of config is malformed", c->name, i);
+            goto done;
+        }
+        c->vecs[i].name = util_strdup(name);
+        c->vecs[i].dim = (uint32_t)dim;
+        c->vecs[i].distance = d;
+        sc_vector_params vp = {name, (uint32_t)dim, d, {0}, {0}};
+        json_t *h = json_object_get(v, "hnsw"), *q = json_object_get(v, "quant");
+        vp.hnsw.kind = (sc_index_kind)json_integer_value(json_object_get(h, "kind"));
+        vp.hnsw.m = (uint32_t)json_integer_value(json_object_get(h, "m"));
+        vp.hnsw.ef_construct = (uint32_t)json_integer_value(json_object_get(h, "ef_construct"));
+        vp.hnsw.ef = (uint32_t)json_integer_value(json_object_get(h, "ef"));
+        vp.hnsw.full_scan_threshold = (uint32_t)json_integer_value(json_object_get(h, "full_scan_threshold"));
+        vp.hnsw.seed = (uint64_t)json_integer_value(json_object_get(h, "seed"));
+        vp.quant.kind = (sc_quant_kind)json_integer_value(json_object_get(q, "kind"));
+        vp.quant.quantile = (float)json_number_value(json_object_get(q, "quantile"));
+        vp.quant.oversampling = (float)json_number_value(json_object_get(q, "oversampling"));
+        if (store_ann_config_check(&vp, i) != SC_OK) {
+            rc = store_fail(SC_CORRUPT, "collection `%s`: index config of vector %zu is invalid", c->name, i);
+            goto done;
+        }
+        c->vecs[i].hnsw = vp.hnsw;
+        c->vecs[i].quant = vp.quant;
+        if (!c->vecs[i].name) {
+            rc = store_fail(SC_NOMEM, "out of memory");
+            goto done;
+        }
+    }
+    json_t *pix = json_object_get(root, "payload_indexes");
+    for (size_t i = 0; i < json_array_size(pix); i++) {
+        json_t *e = json_array_get(pix, i);
+        const char *key = json_string_value(json_object_get(e, "key"));
+        const char *type = json_string_value(json_object_get(e, "type"));
+        sc_field_type t;
+        if (!key || !type || sc_field_type_parse(type, &t) != SC_OK) {
+            rc = store_fail(SC_CORRUPT, "collection `%s`: payload index %zu of config is malformed", c->name, i);
+            goto done;
+        }
+        store_pindex **grown = realloc(c->indexes, (c->n_indexes + 1) * sizeof *grown);
+        store_pindex *ix = pindex_new(key, t);
+        if (!grown || !ix) {
+            if (grown) c->indexes = grown;
+            pindex_free(ix);
+            rc = store_fail(SC_NOMEM, "out of memory");
+            goto done;
+        }
+        c->indexes = grown;
+        c->indexes[c->n_indexes++] = ix;
+    }
+done:
+    json_decref(root);
+    return rc;
+}
+
+/* Load all points of c from SQLite into memory. */
+static sc_status store__load_points(sc_db *db, store_coll *c) {
+    sqlite3_stmt *st = NULL;
+    sc_status rc = SC_OK;
+    sqlite3_int64 count = 0, max_slot = -1;
+    if (sqlite3_prepare_v2(db->sql, "SELECT count(*), max(slot) FROM points WHERE coll=?", -1, &st, NULL) != SQLITE_OK)
+        return store_fail_sql(db, "counting points");
+    sqlite3_bind_int64(st, 1, c->db_id);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        count = sqlite3_column_int64(st, 0);
+        if (sqlite3_column_type(st, 1) != SQLITE_NULL) max_slot = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (max_slot >= (sqlite3_int64)UINT32_MAX - 2 || max_slot < -1 || count > max_slot + 1)
+        return store_fail(SC_CORRUPT, "collection `%s`: %lld points with slots up to %lld", c->name, (long long)count,
+                          (long long)max_slot);
+    if ((rc = store_coll_reserve(c, (uint32_t)(max_slot + 1) + 16)) != SC_OK) return rc;
+    if (sqlite3_prepare_v2(db->sql, "SELECT pid, slot, ver, payload, vectors FROM points WHERE coll=? ORDER BY rid",
+                           -1, &st, NULL) != SQLITE_OK)
+        return store_fail_sql(db, "loading points");
+    sqlite3_bind_int64(st, 1, c->db_id);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        sc_point_id id;
+        char idbuf[40];
+        if (store_id_from_key(sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0), &id) != SC_OK) {
+            rc = store_fail(SC_CORRUPT, "collection `%s`: malformed point id key", c->name);
+            break;
+        }
+        sqlite3_int64 slot = sqlite3_column_int64(st, 1);
+        if (slot < 0 || slot > max_slot || store_slot_place(c, (uint32_t)slot, &id) != SC_OK) {
+            rc = store_fail(SC_CORRUPT, "collection `%s`, point %s: slot %lld is invalid or taken twice", c->name,
+                            sc_point_id_format(&id, idbuf, sizeof idbuf), (long long)slot);
+            break;
+        }
+        c->vers[slot] = (uint64_t)sqlite3_column_int64(st, 2);
+        const char *ptext = (const char *)sqlite3_column_text(st, 3);
+        if (ptext && strcmp(ptext, "{}")) {
+            json_error_t jerr;
+            json_t *p = json_loads(ptext, 0, &jerr);
+            if (!p || !json_is_object(p)) {
+                json_decref(p);
+                rc = store_fail(SC_CORRUPT, "collection `%s`, point %s: payload is not a JSON object", c->name,
+                                sc_point_id_format(&id, idbuf, sizeof idbuf));
+                break;
+            }
+            store_slot_set_payload(c, (uint32_t)slot, p);
+        }
+        char ebuf[256];
+        if (store_vec_blob_decode(c, sqlite3_column_blob(st, 4), sqlite3_column_bytes(st, 4), (uint32_t)slot, ebuf,
+                                  sizeof ebuf) != SC_OK) {
+            rc = store_fail(SC_CORRUPT, "collection `%s`, point %s: %s", c->name,
+                            sc_point_id_format(&id, idbuf, sizeof idbuf), ebuf);
+            break;
+        }
+    }
+    store_coll_rebuild_free(c);
+    if (rc == SC_OK && step != SQLITE_DONE) rc = store_fail_sql(db, "loading points");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static sc_status store__load(sc_db *db) {
+    sqlite3_stmt *st = NULL;
+    sc_status rc = SC_OK;
+    if (sqlite3_prepare_v2(db->sql, "SELECT value FROM meta WHERE key='format_version'", -1, &st, NULL) !=
+        SQLITE_OK)
+        return store_fail_sql(db, "reading format version");
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        int v = atoi((const char *)sqlite3_column_text(st, 0));
+        if (v != STORE_FORMAT_VERSION) rc = store_fail(SC_UNSUPPORTED, "store format version %d, this build reads %d", v, STORE_FORMAT_VERSION);
+    }
+    sqlite3_finalize(st);
+    if (rc != SC_OK) return rc;
+    if (sqlite3_prepare_v2(db->sql, "SELECT value FROM meta WHERE key='seq'", -1, &st, NULL) != SQLITE_OK)
+        return store_fail_sql(db, "reading sequence number");
+    if (sqlite3_step(st) == SQLITE_ROW) db->seq = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(db->sql, "SELECT id, name, config FROM collections ORDER BY name", -1, &st, NULL) !=
+        SQLITE_OK)
+        return store_fail_sql(db, "listing collections");
+    while (rc == SC_OK && sqlite3_step(st) == SQLITE_ROW) {
+        store_coll *c = calloc(1, sizeof *c);
+        store_coll **grown = realloc(db->colls, (db->n_colls + 1) * sizeof *grown);
+        if (!c || !grown) {
+            free(c);
+            if (grown) db->colls = grown;
+            rc = store_fail(SC_NOMEM, "out of memory");
+            break;
+        }
+        db->colls = grown;
+        c->db_id = sqlite3_column_int64(st, 0);
+        c->name = util_strdup((const char *)sqlite3_column_text(st, 1));
+        db->colls[db->n_colls++] = c;
+        if (!c->name) rc = store_fail(SC_NOMEM, "out of memory");
+        if (rc == SC_OK) rc = store__parse_config(c, (const char *)sqlite3_column_text(st, 2));
+        if (rc == SC_OK) rc = store__load_points(db, c);
+        if (rc == SC_OK) store_ann_open(db, c);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ==== Open / close ==== */
+
+static sc_status store__lock(sc_db *db) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/LOCK", db->path);
+    db->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (db->lock_fd < 0) return store_fail(SC_IOERR, "cannot open %s: %s", p, strerror(errno));
+    if (flock(db->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char pid[32] = "";
+        ssize_t n = pread(db->lock_fd, pid, sizeof pid - 1, 0);
+        if (n > 0) pid[n] = '\0';
+        if (e == EWOULDBLOCK)
+            return store_fail(SC_BUSY, "store %s is open in another process (pid %s); close it first",
+                              db->path, n > 0 ? pid : "?");
+        return store_fail(SC_IOERR, "cannot lock %s: %s", p, strerror(e));
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(db->lock_fd, 0) == 0 && pwrite(db->lock_fd, pid, (size_t)n, 0) < 0) { /* informative only */
+    }
+    return SC_OK;
+}
+
+sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, char *errbuf,
+                     size_t errbuf_size) {
+    if (!out) return SC_MISUSE;
+    *out = NULL;
+    sc_db_options o = opt ? *opt : sc_db_options_default();
+    sc_status rc = SC_OK;
+    if (!path || !*path) {
+        rc = store_fail(SC_INVALID, "store path is empty");
+        goto fail_early;
+    }
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        if (!o.create) {
+            rc = store_fail(SC_NOTFOUND, "store %s does not exist", path);
+            goto fail_early;
+        }
+        if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+            rc = store_fail(SC_IOERR, "cannot create store directory %s: %s", path, strerror(errno));
+            goto fail_early;
+        }
+    } else if (!S_ISDIR(sb.st_mode)) {
+        rc = store_fail(SC_INVALID, "store path %s is not a directory", path);
+        goto fail_early;
+    }
+    sc_db *db = calloc(1, sizeof *db);
+    if (!db || !(db->path = util_strdup(path))) {
+        free(db);
+        rc = store_fail(SC_NOMEM, "out of memory");
+        goto fail_early;
+    }
+    db->opt = o;
+    db->lock_fd = -1;
+    pthread_rwlock_init(&db->lock, NULL);
+    pthread_mutex_init(&db->sql_mu, NULL);
+    if ((rc = store__lock(db)) != SC_OK) goto fail;
+    char p[4096];
+    snprintf(p, sizeof p, "%s/store.db", path);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (o.create ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(p, &db->sql, flags, NULL) != SQLITE_OK) {
+        rc = db->sql ? store_fail_sql(db, "opening store.db") : store_fail(SC_NOMEM, "out of memory");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(db->sql, 1);
+    sqlite3_busy_timeout(db->sql, 5000);
+    /* 16 KiB pages: a point of a 384-d vector is ~1.6 KB, and 4 KiB pages
+    ** would hold only two of them (half a kilobyte wasted per point).
+    ** Takes effect only when the database is created. */
+    if ((rc = store_exec(db, "PRAGMA page_size=16384")) != SC_OK) goto fail;
+    if ((rc = store_exec(db, "PRAGMA journal_mode=WAL")) != SC_OK) goto fail;
+    if ((rc = store_exec(db, "PRAGMA cache_size=-65536")) != SC_OK) goto fail; /* 64 MiB page cache */
+    if ((rc = store_exec(db, o.sync == SC_SYNC_MODE_FULL ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL")) != SC_OK)
+        goto fail;
+    /* Create the schema only when missing: a write at every open would cost an fsync. */
+    sqlite3_stmt *chk = NULL;
+    bool have_schema = false;
+    if (sqlite3_prepare_v2(db->sql, "SELECT 1 FROM sqlite_master WHERE type='table' AND name='points'", -1, &chk,
+                           NULL) == SQLITE_OK)
+        have_schema = sqlite3_step(chk) == SQLITE_ROW;
+    sqlite3_finalize(chk);
+    if (!have_schema && (rc = store_exec(db, store__schema)) != SC_OK) goto fail;
+    if ((rc = store__load(db)) != SC_OK) goto fail;
+    *out = db;
+    return SC_OK;
+fail: {
+        /* Closing must not lose the reason the open failed. */
+        char keep[sizeof store__errmsg];
+        snprintf(keep, sizeof keep, "%s", store__errmsg);
+        sc_db_close(db);
+        snprintf(store__errmsg, sizeof store__errmsg, "%s", keep);
+    }
+fail_early:
+    if (errbuf) snprintf(errbuf, errbuf_size, "%s", store__errmsg);
+    return rc;
+}
+
+void sc_db_close(sc_db *db) {
+    if (!db) return;
+    /* Persist the graphs so the next open needs no catch-up; a failure here
+    ** only costs that catch-up. */
+    for (size_t i = 0; i < db->n_colls; i++)
+        if (db->sql && store_ann_save(db, db->colls[i]) != SC_OK)
+            fprintf(stderr, "semcode: saving graphs of `%s` failed: %s\n", db->colls[i]->name, store__errmsg);
+    for (size_t i = 0; i < db->n_colls; i++) store_coll_free(db->colls[i]);
+    free(db->colls);
+    if (db->sql) sqlite3_close(db->sql);
+    if (db->lock_fd >= 0) close(db->lock_fd); /* releases the flock */
+    pthread_rwlock_destroy(&db->lock);
+    pthread_mutex_destroy(&db->sql_mu);
+    free(db->path);
+    free(db);
+}

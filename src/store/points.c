@@ -1,0 +1,639 @@
+/*
+** store/points.c: writing and reading points: upsert, get, delete, payload
+** operations, scroll and count.
+**
+** Every write follows the same three steps under the writer lock:
+** (1) validate the whole request and build what it will store, touching
+** nothing; (2) write it to SQLite in one transaction (rolled back on any
+** error); (3) apply it to memory, which cannot fail because capacity was
+** reserved before step 2.
+*/
+#include "store/store_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "index/index.h"
+
+/* ==== Transactions ==== */
+
+static sc_status store__begin(sc_db *db) { return store_exec(db, "BEGIN IMMEDIATE"); }
+
+static sc_status store__commit(sc_db *db) {
+    if (sqlite3_exec(db->sql, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        sc_status rc = store_fail_sql(db, "commit");
+        sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    return SC_OK;
+}
+
+/* Record the write sequence number inside the current transaction. */
+static sc_status store__set_seq(sc_db *db, uint64_t seq) {
+    sqlite3_stmt *st = NULL;
+    sc_status rc = SC_OK;
+    if (sqlite3_prepare_v2(db->sql, "INSERT OR REPLACE INTO meta(key, value) VALUES('seq', ?1)", -1, &st, NULL) !=
+            SQLITE_OK ||
+        (sqlite3_bind_int64(st, 1, (sqlite3_int64)seq), sqlite3_step(st)) != SQLITE_DONE)
+        rc = store_fail_sql(db, "writing sequence number");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void store__rollback(sc_db *db) {
+    if (!sqlite3_get_autocommit(db->sql)) sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ==== Upsert ==== */
+
+/* One validated point of an upsert batch. */
+typedef struct store__prepared {
+    const float **vecs; /* per collection vector: data to store (normalised copy for cosine) or NULL */
+    json_t *payload;    /* parsed payload (owned) or NULL for {} */
+} store__prepared;
+
+static const char *store__idstr(const sc_point_id *id, char *buf) { return sc_point_id_format(id, buf, 40); }
+
+/* Validate point i of a batch into *pp; float copies go to arena. */
+static sc_status store__prepare_point(store_coll *c, const sc_point_in *pt, size_t i, store__prepared *pp,
+                                      float *arena) {
+    char idb[40];
+    if (pt->id.kind != SC_ID_KIND_NUM && pt->id.kind != SC_ID_KIND_UUID)
+        return store_fail(SC_INVALID, "points[%zu].id: unknown id kind %d", i, (int)pt->id.kind);
+    if (pt->n_vectors && !pt->vectors)
+        return store_fail(SC_INVALID, "points[%zu].vector: %zu vectors announced but none given", i, pt->n_vectors);
+    size_t off = 0;
+    for (size_t v = 0; v < pt->n_vectors; v++) {
+        const sc_vector_in *vi = &pt->vectors[v];
+        int k = store_coll_vec_index(c, vi->name);
+        if (k < 0)
+            return store_fail(SC_NOTFOUND, "points[%zu] (id %s): vector name `%s` is not configured in collection `%s`",
+                              i, store__idstr(&pt->id, idb), vi->name && *vi->name ? vi->name : "(default)", c->name);
+        store_vec *sv = &c->vecs[k];
+        const char *vname = *sv->name ? sv->name : "(default)";
+        if (pp->vecs[k])
+            return store_fail(SC_INVALID, "points[%zu] (id %s): vector `%s` is given twice", i,
+                              store__idstr(&pt->id, idb), vname);
+        if (vi->dim != sv->dim || !vi->data)
+            return store_fail(SC_INVALID,
+                              "points[%zu] (id %s): vector `%s` has dimension %u, collection `%s` expects %u", i,
+                              store__idstr(&pt->id, idb), vname, vi->data ? vi->dim : 0, c->name, sv->dim);
+        for (uint32_t d = 0; d < vi->dim; d++)
+            if (!isfinite(vi->data[d]))
+                return store_fail(SC_INVALID, "points[%zu] (id %s): vector `%s` component %u is %s", i,
+                                  store__idstr(&pt->id, idb), vname, d, isnan(vi->data[d]) ? "NaN" : "infinite");
+        if (sv->distance == SC_DISTANCE_COSINE) {
+            float *cp = arena + off;
+            off += sv->dim;
+            memcpy(cp, vi->data, sizeof(float) * sv->dim);
+            index_normalize(cp, sv->dim);
+            pp->vecs[k] = cp;
+        } else {
+            pp->vecs[k] = vi->data;
+        }
+    }
+    if (pt->payload_json && *pt->payload_json) {
+        json_error_t jerr;
+        json_t *p = json_loads(pt->payload_json, JSON_REJECT_DUPLICATES, &jerr);
+        if (!p)
+            return store_fail(SC_INVALID, "points[%zu] (id %s): payload is not valid JSON: %s at line %d column %d", i,
+                              store__idstr(&pt->id, idb), jerr.text, jerr.line, jerr.column);
+        if (!json_is_object(p)) {
+            json_decref(p);
+            return store_fail(SC_INVALID, "points[%zu] (id %s): payload must be a JSON object", i,
+                              store__idstr(&pt->id, idb));
+        }
+        pp->payload = p;
+    }
+    return SC_OK;
+}
+
+/* INSERT OR REPLACE one point row. */
+static sc_status store__write_point(sc_db *db, sqlite3_stmt *st, store_coll *c, const sc_point_id *id, uint32_t slot,
+                                    uint64_t ver, const float *const *vecs, const json_t *payload, util_buf *blob) {
+    uint8_t key[STORE_ID_KEY_SIZE];
+    store_id_key(id, key);
+    blob->len = 0;
+    sc_status rc = store_vec_blob_encode(c, vecs, blob);
+    if (rc != SC_OK) return rc;
+    char *ptext = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+    if (payload && !ptext) return store_fail(SC_NOMEM, "out of memory");
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, c->db_id);
+    sqlite3_bind_blob(st, 2, key, sizeof key, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, slot);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)ver);
+    sqlite3_bind_text(st, 5, ptext ? ptext : "{}", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 6, blob->data, (int)blob->len, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail_sql(db, "writing point");
+    free(ptext);
+    return rc;
+}
+
+/* Copy the vectors of a prepared point into slot. */
+static void store__apply_vectors(store_coll *c, uint32_t slot, const float *const *vecs) {
+    for (size_t v = 0; v < c->n_vecs; v++) {
+        store_vec *sv = &c->vecs[v];
+        bool had = store_bit_get(sv->present, slot);
+        if (vecs[v]) {
+            memcpy(sv->data + (size_t)slot * sv->dim, vecs[v], sizeof(float) * sv->dim);
+            if (!had) {
+                store_bit_set(sv->present, slot);
+                sv->n_present++;
+            }
+        } else if (had) {
+            store_bit_clear(sv->present, slot);
+            sv->n_present--;
+        }
+    }
+}
+
+sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *points, size_t n) {
+    if (!db || (n && !points)) return SC_MISUSE;
+    pthread_rwlock_wrlock(&db->lock);
+    store_coll *c = NULL;
+    sc_status rc = store_coll_get(db, coll, &c);
+    store__prepared *pp = NULL;
+    const float **vec_ptrs = NULL;
+    float *arena = NULL;
+    sqlite3_stmt *st = NULL;
+    util_buf blob = {0};
+    uint32_t *slots = NULL, *claimed = NULL;
+    size_t n_claimed = 0;
+    if (rc != SC_OK || n == 0) goto done;
+    if (n > UINT32_MAX / 2) {
+        rc = store_fail(SC_INVALID, "batch of %zu points is too large", n);
+        goto done;
+    }
+    /* (1) validate everything and size the arena of normalised copies */
+    size_t arena_n = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t v = 0; v < points[i].n_vectors && points[i].vectors; v++) {
+            int k = store_coll_vec_index(c, points[i].vectors[v].name);
+            if (k >= 0 && c->vecs[k].distance == SC_DISTANCE_COSINE) arena_n += c->vecs[k].dim;
+        }
+    pp = calloc(n, sizeof *pp);
+    vec_ptrs = calloc(n * c->n_vecs, sizeof *vec_ptrs);
+    arena = malloc(sizeof(float) * (arena_n ? arena_n : 1));
+    if (!pp || !vec_ptrs || !arena) {
+        rc = store_fail(SC_NOMEM, "out of memory preparing %zu points", n);
+        goto done;
+    }
+    size_t arena_off = 0;
+    for (size_t i = 0; i < n; i++) {
+        pp[i].vecs = vec_ptrs + i * c->n_vecs;
+        if ((rc = store__prepare_point(c, &points[i], i, &pp[i], arena + arena_off)) != SC_OK) goto done;
+        for (size_t v = 0; v < c->n_vecs; v++)
+            if (pp[i].vecs[v] && c->vecs[v].distance == SC_DISTANCE_COSINE) arena_off += c->vecs[v].dim;
+    }
+    if ((rc = store_coll_reserve(c, (uint32_t)n)) != SC_OK) goto done;
+    /* Slots: existing points keep theirs; new ids claim one (undone on failure). */
+    if (!(slots = malloc(sizeof *slots * n)) || !(claimed = malloc(sizeof *claimed * n))) {
+        rc = store_fail(SC_NOMEM, "out of memory preparing %zu points", n);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        slots[i] = store_map_find(c, &points[i].id);
+        if (slots[i] == STORE_NO_SLOT) slots[i] = claimed[n_claimed++] = store_slot_claim(c, &points[i].id);
+    }
+    uint64_t ver = db->seq + 1;
+    /* (2) write */
+    if ((rc = store__begin(db)) != SC_OK) goto done;
+    if ((rc = store__set_seq(db, ver)) != SC_OK) goto done;
+    if (sqlite3_prepare_v2(db->sql,
+                           "INSERT OR REPLACE INTO points(coll, pid, slot, ver, payload, vectors) VALUES(?1,?2,?3,?4,?5,?6)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = store_fail_sql(db, "preparing upsert");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((rc = store__write_point(db, st, c, &points[i].id, slots[i], ver, pp[i].vecs, pp[i].payload, &blob)) !=
+            SC_OK)
+            goto done;
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((rc = store__commit(db)) != SC_OK) goto done;
+    /* (3) apply: cannot fail */
+    db->seq = ver;
+    for (size_t i = 0; i < n_claimed; i++) store_slot_activate(c, claimed[i]);
+    n_claimed = 0;
+    for (size_t i = 0; i < n; i++) {
+        store_slot_set_payload(c, slots[i], pp[i].payload);
+        pp[i].payload = NULL;
+        store__apply_vectors(c, slots[i], pp[i].vecs);
+        c->vers[slots[i]] = ver;
+    }
+    store_ann_sync(db, c, slots, n);
+done:
+    if (st) sqlite3_finalize(st);
+    if (rc != SC_OK) store__rollback(db);
+    while (n_claimed > 0) store_slot_unclaim(c, claimed[--n_claimed]);
+    pthread_rwlock_unlock(&db->lock);
+    free(slots);
+    free(claimed);
+    if (pp)
+        for (size_t i = 0; i < n; i++) json_decref(pp[i].payload);
+    free(pp);
+    free(vec_ptrs);
+    free(arena);
+    util_buf_free(&blob);
+    return rc;
+}
+
+/* ==== Get ==== */
+
+sc_status sc_points_get(sc_db *db, const char *coll, const sc_point_id *ids, size_t n, const sc_with *with,
+                        sc_record_list **out) {
+    if (!db || !out || (n && !ids)) return SC_MISUSE;
+    pthread_rwlock_rdlock(&db->lock);
+    store_coll *c = NULL;
+    sc_status rc = store_coll_get(db, coll, &c);
+    uint32_t *slots = NULL;
+    if (rc != SC_OK) goto done;
+    slots = malloc(sizeof *slots * (n ? n : 1));
+    if (!slots) {
+        rc = store_fail(SC_NOMEM, "out of memory");
+        goto done;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t s = store_map_find(c, &ids[i]);
+        if (s != STORE_NO_SLOT) slots[m++] = s;
+    }
+    rc = store_records_build(c, slots, NULL, m, with, out);
+done:
+    pthread_rwlock_unlock(&db->lock);
+    free(slots);
+    return rc;
+}
+
+/* ==== Filter selection ==== */
+
+sc_status store_select_filter(store_coll *c, const store_filter *f, uint32_t **slots, size_t *n) {
+    roaring_bitmap_t *live = store_coll_live_bitmap(c), *cand = NULL;
+    bool exact = false;
+    sc_err err = {0};
+    if (!live) return store_fail(SC_NOMEM, "out of memory");
+    sc_status rc = filter_plan(f, c->indexes, c->n_indexes, live, &cand, &exact);
+    if (rc != SC_OK) {
+        if (live) roaring_bitmap_free(live);
+        return store_fail(rc, "planning the filter failed");
+    }
+    const roaring_bitmap_t *scan = cand ? cand : live;
+    uint64_t card = roaring_bitmap_get_cardinality(scan);
+    uint32_t *out = malloc(sizeof *out * (card ? card : 1));
+    if (!out) {
+        rc = store_fail(SC_NOMEM, "out of memory");
+        goto done;
+    }
+    size_t m = 0;
+    roaring_uint32_iterator_t *it = roaring_create_iterator(scan);
+    for (; it && it->has_value; roaring_advance_uint32_iterator(it)) {
+        uint32_t s = it->current_value;
+        if (s >= c->n_slots || !store_bit_get(c->live, s)) continue;
+        if (exact || filter_match(f, &c->ids[s], c->payloads[s])) out[m++] = s;
+    }
+    roaring_free_uint32_iterator(it);
+    *slots = out;
+    *n = m;
+done:
+    (void)err;
+    if (cand) roaring_bitmap_free(cand);
+    if (live) roaring_bitmap_free(live);
+    return rc;
+}
+
+/* Compile filter text, with the error message prefixed. */
+static sc_status store__compile(const char *text, store_filter **f) {
+    sc_err err = {0};
+    if (filter_compile_text(text, f, &err) != SC_OK) return store_fail_err(&err);
+    return SC_OK;
+}
+
+/* ==== Delete ==== */
+
+/* Delete the given live slots from SQLite and memory. */
+static sc_status store__delete_slots(sc_db *db, store_coll *c, const uint32_t *slots, size_t n) {
+    if (n == 0) return SC_OK;
+    sc_status rc;
+    sqlite3_stmt *st = NULL;
+    if ((rc = store__begin(db)) != SC_OK) return rc;
+    if (sqlite3_prepare_v2(db->sql, "DELETE FROM points WHERE coll=?1 AND pid=?2", -1, &st, NULL) != SQLITE_OK) {
+        rc = store_fail_sql(db, "deleting points");
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint8_t key[STORE_ID_KEY_SIZE];
+        store_id_key(&c->ids[slots[i]], key);
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, c->db_id);
+        sqlite3_bind_blob(st, 2, key, sizeof key, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = store_fail_sql(db, "deleting points");
+            goto fail;
+        }
+    }
+    sqlite3_finalize(st);
+    if ((rc = store__commit(db)) != SC_OK) return rc;
+    for (size_t i = 0; i < n; i++) store_slot_release(c, slots[i]);
+    store_ann_sync(db, c, slots, n);
+    return SC_OK;
+fail:
+    sqlite3_finalize(st);
+    store__rollback(db);
+    return rc;
+}
+
+sc_status sc_points_delete(sc_db *db, const char *coll, const sc_point_id *ids, size_t n, uint64_t *n_deleted) {
+    if (!db || (n && !ids)) return SC_MISUSE;
+    pthread_rwlock_wrlock(&db->lock);
+    store_coll *c = NULL;
+    sc_status rc = store_coll_get(db, coll, &c);
+    uint32_t *slots = NULL;
+    size_t m = 0;
+    if (rc != SC_OK) goto done;
+    slots = malloc(sizeof *slots * (n ? n : 1));
+    if (!slots) {
+        rc = store_fail(SC_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t s = store_map_find(c, &ids[i]);
+        bool dup = false;
+        for (size_t j = 0; s != STORE_NO_SLOT && j < m && !dup; j++) dup = slots[j] == s;
+        if (s != STORE_NO_SLOT && !dup) slots[m++] = s;
+    }
+    rc = store__delete_slots(db, c, slots, m);
+done:
+    pthread_rwlock_unlock(&db->lock);
+    free(slots);
+    if (n_deleted) *n_deleted = rc == SC_OK ? m : 0;
+    return rc;
+}
+
+sc_status sc_points_delete_by_filter(sc_db *db, const char *coll, const char *filter_json, uint64_t *n_deleted) {
+    if (!db) return SC_MISUSE;
+    store_filter *f = NULL;
+    sc_status rc = store__compile(filter_json, &f);
+    if (rc != SC_OK) return rc;
+    pthread_rwlock_wrlock(&db->lock);
+    store_coll *c = NULL;
+    uint32_t *slots = NULL;
+    size_t m = 0;
+    if ((rc = store_coll_get(db, coll, &c)) != SC_OK) goto done;
+    if ((rc = store_select_filter(c, f, &slots, &m)) != SC_OK) goto done;
+    rc = store__delete_slots(db, c, slots, m);
+done:
+    pthread_rwlock_unlock(&db->lock);
+    filter_free(f);
+    free(slots);
+    if (n_deleted) *n_deleted = rc == SC_OK ? m : 0;
+    return rc;
+}
+
+/* ==== Payload operations ==== */
+
+typedef enum store__payload_op {
+    STORE_PAYLOAD_SET,       /* merge keys */
+    STORE_PAYLOAD_OVERWRITE, /* replace */
+    STORE_PAYLOAD_DELETE,    /* remove keys */
+    STORE_PAYLOAD_CLEAR,     /* remove all */
+} store__payload_op;
+
+/* Remove the value at a dotted path ("a.b.c") from obj, if present. */
+static void store__delete_path(json_t *obj, const char *path) {
+    const char *dot = strchr(path, '.');
+    if (!dot) {
+        json_object_del(obj, path);
+        return;
+    }
+    char head[256];
+    size_t n = (size_t)(dot - path);
+    if (n >= sizeof head) return;
+    memcpy(head, path, n);
+    head[n] = '\0';
+    json_t *child = json_object_get(obj, head);
+    if (json_is_object(child)) store__delete_path(child, dot + 1);
+}
+
+static sc_status store__payload_apply(sc_db *db, const char *coll, const sc_selector *sel, store__payload_op op,
+                                      const char *payload_json, const char *const *keys, size_t n_keys,
+                                      uint64_t *n_changed) {
+    if (!db || !sel) return SC_MISUSE;
+    if (n_changed) *n_changed = 0;
+    json_t *patch = NULL;
+    store_filter *f = NULL;
+    sc_status rc = SC_OK;
+    if (op == STORE_PAYLOAD_SET || op == STORE_PAYLOAD_OVERWRITE) {
+        json_error_t jerr;
+        patch = json_loads(payload_json ? payload_json : "", JSON_REJECT_DUPLICATES, &jerr);
+        if (!patch) return store_fail(SC_INVALID, "payload is not valid JSON: %s", jerr.text);
+        if (!json_is_object(patch)) {
+            json_decref(patch);
+            return store_fail(SC_INVALID, "payload must be a JSON object");
+        }
+    }
+    if (op == STORE_PAYLOAD_DELETE)
+        for (size_t k = 0; k < n_keys; k++)
+            if (!keys || !keys[k] || !*keys[k]) {
+                json_decref(patch);
+                return store_fail(SC_INVALID, "keys[%zu] is empty", k);
+            }
+    if (sel->n_ids == 0) {
+        if (!sel->filter_json) {
+            json_decref(patch);
+            return store_fail(SC_INVALID, "select points by `points` (ids) or `filter`");
+        }
+        if ((rc = store__compile(sel->filter_json, &f)) != SC_OK) {
+            json_decref(patch);
+            return rc;
+        }
+    }
+    pthread_rwlock_wrlock(&db->lock);
+    store_coll *c = NULL;
+    uint32_t *slots = NULL;
+    json_t **next = NULL;
+    size_t m = 0;
+    sqlite3_stmt *st = NULL;
+    if ((rc = store_coll_get(db, coll, &c)) != SC_OK) goto done;
+    if (f) {
+        if ((rc = store_select_filter(c, f, &slots, &m)) != SC_OK) goto done;
+    } else {
+        if (!(slots = malloc(sizeof *slots * sel->n_ids))) goto oom;
+        for (size_t i = 0; i < sel->n_ids; i++) {
+            uint32_t s = store_map_find(c, &sel->ids[i]);
+            bool dup = false;
+            for (size_t j = 0; s != STORE_NO_SLOT && j < m && !dup; j++) dup = slots[j] == s;
+            if (s != STORE_NO_SLOT && !dup) slots[m++] = s;
+        }
+    }
+    if (!(next = calloc(m ? m : 1, sizeof *next))) goto oom;
+    for (size_t i = 0; i < m; i++) {
+        json_t *old = c->payloads[slots[i]];
+        switch (op) {
+        case STORE_PAYLOAD_SET:
+            next[i] = old ? json_deep_copy(old) : json_object();
+            if (!next[i] || json_object_update(next[i], patch) != 0) goto oom;
+            break;
+        case STORE_PAYLOAD_OVERWRITE:
+            if (!(next[i] = json_deep_copy(patch))) goto oom;
+            break;
+        case STORE_PAYLOAD_DELETE:
+            if (!(next[i] = old ? json_deep_copy(old) : json_object())) goto oom;
+            for (size_t k = 0; k < n_keys; k++) store__delete_path(next[i], keys[k]);
+            break;
+        case STORE_PAYLOAD_CLEAR:
+            if (!(next[i] = json_object())) goto oom;
+            break;
+        }
+    }
+    if ((rc = store__begin(db)) != SC_OK) goto done;
+    if (sqlite3_prepare_v2(db->sql, "UPDATE points SET payload=?1 WHERE coll=?2 AND pid=?3", -1, &st, NULL) !=
+        SQLITE_OK) {
+        rc = store_fail_sql(db, "updating payload");
+        goto done;
+    }
+    for (size_t i = 0; i < m; i++) {
+        uint8_t key[STORE_ID_KEY_SIZE];
+        store_id_key(&c->ids[slots[i]], key);
+        char *text = json_dumps(next[i], JSON_COMPACT);
+        if (!text) goto oom;
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, c->db_id);
+        sqlite3_bind_blob(st, 3, key, sizeof key, SQLITE_STATIC);
+        int step = sqlite3_step(st);
+        free(text);
+        if (step != SQLITE_DONE) {
+            rc = store_fail_sql(db, "updating payload");
+            goto done;
+        }
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((rc = store__commit(db)) != SC_OK) goto done;
+    for (size_t i = 0; i < m; i++) {
+        store_slot_set_payload(c, slots[i], next[i]);
+        next[i] = NULL;
+    }
+    if (n_changed) *n_changed = m;
+    goto done;
+oom:
+    rc = store_fail(SC_NOMEM, "out of memory updating payloads");
+done:
+    if (st) sqlite3_finalize(st);
+    if (rc != SC_OK) store__rollback(db);
+    pthread_rwlock_unlock(&db->lock);
+    if (next)
+        for (size_t i = 0; i < m; i++) json_decref(next[i]);
+    free(next);
+    free(slots);
+    filter_free(f);
+    json_decref(patch);
+    return rc;
+}
+
+sc_status sc_payload_set(sc_db *db, const char *coll, const sc_selector *sel, const char *payload_json,
+                         uint64_t *n_changed) {
+    return store__payload_apply(db, coll, sel, STORE_PAYLOAD_SET, payload_json, NULL, 0, n_changed);
+}
+
+sc_status sc_payload_overwrite(sc_db *db, const char *coll, const sc_selector *sel, const char *payload_json,
+                               uint64_t *n_changed) {
+    return store__payload_apply(db, coll, sel, STORE_PAYLOAD_OVERWRITE, payload_json, NULL, 0, n_changed);
+}
+
+sc_status sc_payload_delete_keys(sc_db *db, const char *coll, const sc_selector *sel, const char *const *keys,
+                                 size_t n_keys, uint64_t *n_changed) {
+    return store__payload_apply(db, coll, sel, STORE_PAYLOAD_DELETE, NULL, keys, n_keys, n_changed);
+}
+
+sc_status sc_payload_clear(sc_db *db, const char *coll, const sc_selector *sel, uint64_t *n_changed) {
+    return store__payload_apply(db, coll, sel, STORE_PAYLOAD_CLEAR, NULL, NULL, 0, n_changed);
+}
+
+/* ==== Scroll and count ==== */
+
+sc_status sc_points_scroll(sc_db *db, const char *coll, const sc_scroll_request *req, sc_record_list **out,
+                           sc_point_id *next_out, bool *has_next) {
+    if (!db || !req || !out) return SC_MISUSE;
+    uint32_t limit = req->limit ? req->limit : 10;
+    store_filter *f = NULL;
+    sc_status rc = store__compile(req->filter_json, &f);
+    if (rc != SC_OK) return rc;
+    pthread_rwlock_rdlock(&db->lock);
+    store_coll *c = NULL;
+    uint32_t *slots = NULL;
+    size_t m = 0;
+    bool more = false;
+    sc_point_id next_id = sc_point_id_num(0);
+    if ((rc = store_coll_get(db, coll, &c)) != SC_OK) goto done;
+    if (!(slots = malloc(sizeof *slots * ((size_t)limit + 1)))) {
+        rc = store_fail(SC_NOMEM, "out of memory");
+        goto done;
+    }
+    /* Walk SQLite's primary key (id order) and check each id in memory. */
+    sqlite3_stmt *st = NULL;
+    uint8_t key[STORE_ID_KEY_SIZE];
+    if (req->has_offset) store_id_key(&req->offset, key);
+    else memset(key, 0, sizeof key);
+    pthread_mutex_lock(&db->sql_mu);
+    if (sqlite3_prepare_v2(db->sql, "SELECT pid FROM points WHERE coll=?1 AND pid>=?2 ORDER BY pid", -1, &st,
+                           NULL) != SQLITE_OK) {
+        rc = store_fail_sql(db, "scrolling");
+        pthread_mutex_unlock(&db->sql_mu);
+        goto done;
+    }
+    sqlite3_bind_int64(st, 1, c->db_id);
+    sqlite3_bind_blob(st, 2, key, sizeof key, SQLITE_STATIC);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        sc_point_id id;
+        if (store_id_from_key(sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0), &id) != SC_OK) continue;
+        uint32_t s = store_map_find(c, &id);
+        if (s == STORE_NO_SLOT || (f && !filter_match(f, &id, c->payloads[s]))) continue;
+        if (m == limit) {
+            more = true;
+            next_id = id;
+            break;
+        }
+        slots[m++] = s;
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) rc = store_fail_sql(db, "scrolling");
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&db->sql_mu);
+    if (rc == SC_OK) rc = store_records_build(c, slots, NULL, m, &req->with, out);
+done:
+    pthread_rwlock_unlock(&db->lock);
+    free(slots);
+    filter_free(f);
+    if (rc == SC_OK) {
+        if (next_out) *next_out = next_id;
+        if (has_next) *has_next = more;
+    }
+    return rc;
+}
+
+sc_status sc_points_count(sc_db *db, const char *coll, const char *filter_json, uint64_t *out) {
+    if (!db || !out) return SC_MISUSE;
+    store_filter *f = NULL;
+    sc_status rc = store__compile(filter_json, &f);
+    if (rc != SC_OK) return rc;
+    pthread_rwlock_rdlock(&db->lock);
+    store_coll *c = NULL;
+    if ((rc = store_coll_get(db, coll, &c)) == SC_OK) {
+        if (!f) {
+            *out = c->n_live;
+        } else {
+            uint32_t *slots = NULL;
+            size_t m = 0;
+            if ((rc = store_select_filter(c, f, &slots, &m)) == SC_OK) *out = m;
+            free(slots);
+        }
+    }
+    pthread_rwlock_unlock(&db->lock);
+    filter_free(f);
+    return rc;
+}

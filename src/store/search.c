@@ -1,0 +1,267 @@
+/*
+** store/search.c: exact top-k search over a collection's vectors, with
+** filters, thresholds and result selection.
+**
+** The scan itself is index_flat_search over the slot-indexed vector array;
+** this file decides which slots it may return (live, has the vector,
+** passes the filter: through the payload-index plan first, then the full
+** filter on the candidates) and turns hits into records.
+*/
+#include "store/store_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "index/index.h"
+
+/* What the scan's accept / tie callbacks need. */
+typedef struct store__scan_state {
+    const store_coll *c;          /* collection */
+    const store_vec *sv;          /* vector column scanned */
+    const store_filter *f;        /* filter, NULL = none */
+    const roaring_bitmap_t *cand; /* planned candidates, NULL = all */
+    bool exact;                   /* cand is exactly the filter's match set */
+} store__scan_state;
+
+static bool store__accept(void *p, uint32_t row) {
+    const store__scan_state *s = p;
+    if (!store_bit_get(s->sv->present, row)) return false;
+    if (s->cand && !roaring_bitmap_contains(s->cand, row)) return false;
+    if (s->f && !s->exact) return filter_match(s->f, &s->c->ids[row], s->c->payloads[row]);
+    return true;
+}
+
+static int store__tie(void *p, uint32_t a, uint32_t b) {
+    const store__scan_state *s = p;
+    return sc_point_id_cmp(&s->c->ids[a], &s->c->ids[b]);
+}
+
+static index_metric store__metric(sc_distance d) {
+    switch (d) {
+    case SC_DISTANCE_EUCLID: return INDEX_METRIC_L2;
+    case SC_DISTANCE_MANHATTAN: return INDEX_METRIC_L1;
+    default: return INDEX_METRIC_DOT;
+    }
+}
+
+/* Validate a query vector; normalised copy for cosine into q. */
+static sc_status store__check_query(const store_vec *sv, const float *in, uint32_t dim, size_t qi, float *q) {
+    const char *vname = *sv->name ? sv->name : "(default)";
+    if (!in) return store_fail(SC_INVALID, "query vector is missing");
+    if (dim != sv->dim)
+        return store_fail(SC_INVALID, "query vector `%s` has dimension %u, collection expects %u", vname, dim, sv->dim);
+    for (uint32_t d = 0; d < dim; d++)
+        if (!isfinite(in[d]))
+            return store_fail(SC_INVALID, "query %zu: component %u of vector `%s` is %s", qi, d, vname,
+                              isnan(in[d]) ? "NaN" : "infinite");
+    memcpy(q, in, sizeof(float) * dim);
+    if (sv->distance == SC_DISTANCE_COSINE) index_normalize(q, dim);
+    return SC_OK;
+}
+
+/* Is hit a better than hit b (score by the metric's direction, then id)? */
+static int store__hit_cmp(const store__scan_state *st, bool higher, const index_hit *a, const index_hit *b) {
+    if (a->score != b->score) return (higher ? a->score > b->score : a->score < b->score) ? -1 : 1;
+    return sc_point_id_cmp(&st->c->ids[a->row], &st->c->ids[b->row]);
+}
+
+/* Sort hits best-first with ties by id (insertion sort: lists are short). */
+static void store__hits_sort(const store__scan_state *st, bool higher, index_hit *h, uint32_t n) {
+    for (uint32_t i = 1; i < n; i++) {
+        index_hit x = h[i];
+        uint32_t j = i;
+        while (j > 0 && store__hit_cmp(st, higher, &x, &h[j - 1]) < 0) {
+            h[j] = h[j - 1];
+            j--;
+        }
+        h[j] = x;
+    }
+}
+
+/* Drop hits beyond the threshold (hits are sorted best-first). */
+static uint32_t store__hits_threshold(const sc_search_request *req, bool higher, const index_hit *h, uint32_t n) {
+    if (!req->has_threshold) return n;
+    uint32_t m = 0;
+    while (m < n && (higher ? h[m].score >= req->score_threshold : h[m].score <= req->score_threshold)) m++;
+    return m;
+}
+
+/* Exact top-k over an explicit candidate set (a selective filter): only the
+** candidates' distances are computed. Returns false for memory. */
+static bool store__search_candidates(const store__scan_state *st, index_metric metric, const float *q, uint32_t k,
+                                     index_hit *out, uint32_t *n_out) {
+    const index_kernels *kern = index_kernels_best();
+    uint64_t card = roaring_bitmap_get_cardinality(st->cand);
+    index_hit *all = malloc(sizeof *all * (card ? card : 1));
+    if (!all) return false;
+    uint32_t n = 0;
+    roaring_uint32_iterator_t *it = roaring_create_iterator(st->cand);
+    for (; it && it->has_value; roaring_advance_uint32_iterator(it)) {
+        uint32_t row = it->current_value;
+        if (row >= st->c->n_slots || !store__accept((void *)st, row)) continue;
+        const float *v = st->sv->data + (size_t)row * st->sv->dim;
+        float sc = metric == INDEX_METRIC_DOT ? kern->dot(q, v, st->sv->dim)
+                   : metric == INDEX_METRIC_L2 ? sqrtf(kern->l2sq(q, v, st->sv->dim))
+                                              : kern->l1(q, v, st->sv->dim);
+        all[n++] = (index_hit){sc, row};
+    }
+    roaring_free_uint32_iterator(it);
+    bool higher = metric == INDEX_METRIC_DOT;
+    /* Partial selection: keep the best k by repeated insertion into out. */
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (m == k && store__hit_cmp(st, higher, &all[i], &out[m - 1]) >= 0) continue;
+        uint32_t j = m < k ? m++ : k - 1;
+        while (j > 0 && store__hit_cmp(st, higher, &all[i], &out[j - 1]) < 0) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = all[i];
+    }
+    free(all);
+    *n_out = m;
+    return true;
+}
+
+static sc_status store__search(sc_db *db, const char *coll, const sc_search_request *req, const float *queries,
+                               size_t n_queries, sc_record_list **out) {
+    if (!db || !req || !out || (n_queries && !queries)) return SC_MISUSE;
+    uint32_t limit = req->limit ? req->limit : 10;
+    if ((uint64_t)limit + req->offset > 1000000)
+        return store_fail(SC_INVALID, "limit + offset = %llu is too large (at most 1000000)",
+                          (unsigned long long)limit + req->offset);
+    uint32_t k = limit + req->offset;
+    store_filter *f = NULL;
+    sc_err err = {0};
+    if (filter_compile_text(req->filter_json, &f, &err) != SC_OK) return store_fail_err(&err);
+    pthread_rwlock_rdlock(&db->lock);
+    store_coll *c = NULL;
+    sc_status rc = store_coll_get(db, coll, &c);
+    float *q = NULL;
+    index_hit *hits = NULL;
+    uint32_t *n_hits = NULL, *slots = NULL;
+    float *scores = NULL;
+    roaring_bitmap_t *cand = NULL, *live = NULL;
+    bool exact = false;
+    size_t done_lists = 0;
+    if (rc != SC_OK) goto done;
+    int vi = store_coll_vec_index(c, req->vector_name);
+    if (vi < 0) {
+        rc = store_fail(SC_NOTFOUND, "vector name `%s` is not configured in collection `%s`",
+                        req->vector_name && *req->vector_name ? req->vector_name : "(default)", c->name);
+        goto done;
+    }
+    const store_vec *sv = &c->vecs[vi];
+    q = malloc(sizeof(float) * sv->dim * (n_queries ? n_queries : 1));
+    hits = malloc(sizeof *hits * (size_t)k * (n_queries ? n_queries : 1));
+    n_hits = calloc(n_queries ? n_queries : 1, sizeof *n_hits);
+    slots = malloc(sizeof *slots * k);
+    scores = malloc(sizeof *scores * k);
+    if (!q || !hits || !n_hits || !slots || !scores) {
+        rc = store_fail(SC_NOMEM, "out of memory for %zu queries with limit %u", n_queries, k);
+        goto done;
+    }
+    uint32_t dim_in = req->dim;
+    for (size_t i = 0; i < n_queries; i++)
+        if ((rc = store__check_query(sv, queries + i * dim_in, dim_in, i, q + i * sv->dim)) != SC_OK) goto done;
+    if (f) {
+        if (!(live = store_coll_live_bitmap(c))) {
+            rc = store_fail(SC_NOMEM, "out of memory");
+            goto done;
+        }
+        if ((rc = filter_plan(f, c->indexes, c->n_indexes, live, &cand, &exact)) != SC_OK) {
+            rc = store_fail(rc, "planning the filter failed");
+            goto done;
+        }
+    }
+    store__scan_state state = {c, sv, f, cand, exact};
+    index_metric metric = store__metric(sv->distance);
+    bool higher = metric == INDEX_METRIC_DOT;
+    /* Plan: how many points can the filter admit? */
+    uint64_t admitted = cand ? roaring_bitmap_get_cardinality(cand) : sv->n_present;
+    bool use_ann = sv->ann && !req->exact && admitted >= sv->hnsw.full_scan_threshold;
+    bool use_list = !use_ann && cand && admitted < c->n_slots / 8;
+    if (use_ann) {
+        index_scan_filter af = {store__accept, store__tie, &state};
+        hnsw_search_opts o = {
+            .ef = req->hnsw_ef,
+            .filter = f ? &af : NULL,
+            .use_codes = sv->quant.kind != SC_QUANT_KIND_NONE && !req->quant_ignore && hnsw_index_quant(sv->ann),
+            .oversample = req->oversampling >= 1.0f ? req->oversampling : sv->quant.oversampling,
+        };
+        if (o.oversample < 1.0f) o.oversample = 1.0f;
+        for (size_t i = 0; i < n_queries; i++) {
+            sc_err herr = {0};
+            if ((rc = hnsw_index_search(sv->ann, q + i * sv->dim, k, &o, hits + i * k, &n_hits[i], &herr)) != SC_OK) {
+                rc = store_fail_err(&herr);
+                goto done;
+            }
+            store__hits_sort(&state, higher, hits + i * k, n_hits[i]);
+            n_hits[i] = store__hits_threshold(req, higher, hits + i * k, n_hits[i]);
+        }
+    } else if (use_list) {
+        for (size_t i = 0; i < n_queries; i++) {
+            if (!store__search_candidates(&state, metric, q + i * sv->dim, k, hits + i * k, &n_hits[i])) {
+                rc = store_fail(SC_NOMEM, "out of memory for the search scratch space");
+                goto done;
+            }
+            n_hits[i] = store__hits_threshold(req, higher, hits + i * k, n_hits[i]);
+        }
+    } else {
+        /* Without deletions, absent vectors or filters, every row qualifies. */
+        bool all = !f && sv->n_present == c->n_slots;
+        index_scan_filter sf = {all ? NULL : store__accept, store__tie, &state};
+        index_flat_params p = {
+            .metric = metric,
+            .k = k,
+            .has_threshold = req->has_threshold,
+            .threshold = req->score_threshold,
+            .n_threads = req->n_threads ? req->n_threads : db->opt.n_threads,
+        };
+        if (c->n_slots < 20000) p.n_threads = 1; /* threads cost more than they save on small scans */
+        if (!index_flat_search(index_kernels_best(), &p, q, n_queries, sv->data, c->n_slots, sv->dim, &sf, hits,
+                               n_hits)) {
+            rc = store_fail(SC_NOMEM, "out of memory for the search scratch space");
+            goto done;
+        }
+    }
+    for (size_t i = 0; i < n_queries; i++) {
+        size_t m = 0;
+        for (uint32_t h = req->offset; h < n_hits[i]; h++) {
+            slots[m] = hits[i * k + h].row;
+            scores[m] = hits[i * k + h].score;
+            m++;
+        }
+        sc_record_list *l = NULL;
+        if ((rc = store_records_build(c, slots, scores, m, &req->with, &l)) != SC_OK) goto done;
+        out[i] = l;
+        done_lists++;
+    }
+done:
+    pthread_rwlock_unlock(&db->lock);
+    if (rc != SC_OK)
+        for (size_t i = 0; i < done_lists; i++) {
+            sc_record_list_free(out[i]);
+            out[i] = NULL;
+        }
+    filter_free(f);
+    if (cand) roaring_bitmap_free(cand);
+    if (live) roaring_bitmap_free(live);
+    free(q);
+    free(hits);
+    free(n_hits);
+    free(slots);
+    free(scores);
+    return rc;
+}
+
+sc_status sc_points_search(sc_db *db, const char *coll, const sc_search_request *req, sc_record_list **out) {
+    if (!req) return SC_MISUSE;
+    return store__search(db, coll, req, req->query, 1, out);
+}
+
+sc_status sc_points_search_batch(sc_db *db, const char *coll, const sc_search_request *req, const float *queries,
+                                 size_t n_queries, sc_record_list **out) {
+    return store__search(db, coll, req, queries, n_queries, out);
+}

@@ -1,0 +1,406 @@
+/*
+** store/slots.c: the in-memory layout of a collection. Dense slots, the id
+** -> slot hash table, capacity reservation, the vector blob format and the
+** record lists returned to callers.
+**
+** Vector blob (points.vectors in SQLite), little-endian:
+**   u32 magic "SCV1" | u32 n_names of the collection | u64 presence mask
+**   | f32 data of each present vector in config order | u64 checksum
+** The checksum is util_hash64 over everything before it.
+*/
+#include "store/store_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ==== Names of enums ==== */
+
+const char *sc_distance_name(sc_distance d) {
+    switch (d) {
+    case SC_DISTANCE_COSINE: return "Cosine";
+    case SC_DISTANCE_DOT: return "Dot";
+    case SC_DISTANCE_EUCLID: return "Euclid";
+    case SC_DISTANCE_MANHATTAN: return "Manhattan";
+    }
+    return "?";
+}
+
+sc_status sc_distance_parse(const char *s, sc_distance *out) {
+    if (!s) return SC_INVALID;
+    static const struct { const char *name; sc_distance d; } names[] = {
+        {"cosine", SC_DISTANCE_COSINE},   {"dot", SC_DISTANCE_DOT},
+        {"euclid", SC_DISTANCE_EUCLID},   {"euclidean", SC_DISTANCE_EUCLID},
+        {"l2", SC_DISTANCE_EUCLID},       {"manhattan", SC_DISTANCE_MANHATTAN},
+        {"l1", SC_DISTANCE_MANHATTAN},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcasecmp(s, names[i].name)) {
+            *out = names[i].d;
+            return SC_OK;
+        }
+    return SC_INVALID;
+}
+
+const char *sc_field_type_name(sc_field_type t) {
+    switch (t) {
+    case SC_FIELD_TYPE_KEYWORD: return "keyword";
+    case SC_FIELD_TYPE_INTEGER: return "integer";
+    case SC_FIELD_TYPE_FLOAT: return "float";
+    case SC_FIELD_TYPE_BOOL: return "bool";
+    }
+    return "?";
+}
+
+sc_status sc_field_type_parse(const char *s, sc_field_type *out) {
+    if (!s) return SC_INVALID;
+    for (int t = 0; t <= SC_FIELD_TYPE_BOOL; t++)
+        if (!strcasecmp(s, sc_field_type_name((sc_field_type)t))) {
+            *out = (sc_field_type)t;
+            return SC_OK;
+        }
+    return SC_INVALID;
+}
+
+/* ==== Id keys ==== */
+
+void store_id_key(const sc_point_id *id, uint8_t key[STORE_ID_KEY_SIZE]) {
+    memset(key, 0, STORE_ID_KEY_SIZE);
+    key[0] = (uint8_t)id->kind;
+    if (id->kind == SC_ID_KIND_NUM) {
+        for (int i = 0; i < 8; i++) key[9 + i] = (uint8_t)(id->num >> (56 - 8 * i));
+    } else {
+        memcpy(key + 1, id->uuid, 16);
+    }
+}
+
+sc_status store_id_from_key(const void *key, int n, sc_point_id *out) {
+    const uint8_t *k = key;
+    if (!k || n != STORE_ID_KEY_SIZE || k[0] > SC_ID_KIND_UUID) return SC_CORRUPT;
+    memset(out, 0, sizeof *out);
+    out->kind = (sc_id_kind)k[0];
+    if (out->kind == SC_ID_KIND_NUM) {
+        for (int i = 0; i < 8; i++) out->num = out->num << 8 | k[9 + i];
+    } else {
+        memcpy(out->uuid, k + 1, 16);
+    }
+    return SC_OK;
+}
+
+/* ==== id -> slot table (linear probing, backward-shift deletion) ==== */
+
+static uint64_t store__id_hash(const sc_point_id *id) {
+    if (id->kind == SC_ID_KIND_NUM) return util_mix64(id->num);
+    return util_hash64(id->uuid, 16, 1);
+}
+
+static bool store__id_eq(const sc_point_id *a, const sc_point_id *b) { return sc_point_id_cmp(a, b) == 0; }
+
+uint32_t store_map_find(const store_coll *c, const sc_point_id *id) {
+    if (!c->map_cap) return STORE_NO_SLOT;
+    uint32_t mask = c->map_cap - 1;
+    for (uint32_t i = (uint32_t)store__id_hash(id) & mask;; i = (i + 1) & mask) {
+        uint32_t s = c->map[i];
+        if (s == STORE_NO_SLOT) return STORE_NO_SLOT;
+        if (store__id_eq(&c->ids[s], id)) return s;
+    }
+}
+
+static void store__map_insert(store_coll *c, uint32_t slot) {
+    uint32_t mask = c->map_cap - 1;
+    uint32_t i = (uint32_t)store__id_hash(&c->ids[slot]) & mask;
+    while (c->map[i] != STORE_NO_SLOT) i = (i + 1) & mask;
+    c->map[i] = slot;
+}
+
+static void store__map_remove(store_coll *c, uint32_t slot) {
+    uint32_t mask = c->map_cap - 1;
+    uint32_t i = (uint32_t)store__id_hash(&c->ids[slot]) & mask;
+    while (c->map[i] != slot) {
+        sc_assert(c->map[i] != STORE_NO_SLOT);
+        i = (i + 1) & mask;
+    }
+    /* Backward shift: move later entries of the run into the hole when their
+    ** home position does not lie (cyclically) between the hole and them. */
+    uint32_t hole = i;
+    for (uint32_t j = (i + 1) & mask; c->map[j] != STORE_NO_SLOT; j = (j + 1) & mask) {
+        uint32_t home = (uint32_t)store__id_hash(&c->ids[c->map[j]]) & mask;
+        bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
+        if (movable) {
+            c->map[hole] = c->map[j];
+            hole = j;
+        }
+    }
+    c->map[hole] = STORE_NO_SLOT;
+}
+
+/* ==== Capacity ==== */
+
+static bool store__grow(void **p, size_t elem, size_t old_n, size_t new_n) {
+    void *q = realloc(*p, elem * new_n);
+    if (!q) return false;
+    memset((char *)q + elem * old_n, 0, elem * (new_n - old_n));
+    *p = q;
+    return true;
+}
+
+sc_status store_coll_reserve(store_coll *c, uint32_t extra) {
+    uint64_t need = (uint64_t)c->n_slots + extra;
+    if (need > UINT32_MAX - 2) return store_fail(SC_UNSUPPORTED, "collection `%s` would exceed 4 billion points", c->name);
+    if (need > c->cap) {
+        uint64_t cap = c->cap ? c->cap : 64;
+        while (cap < need) cap = cap * 3 / 2 + 64;
+        cap = (cap + 63) & ~63ull; /* bitsets stay whole words */
+        if (cap > UINT32_MAX - 1) cap = UINT32_MAX - 1;
+        size_t old = c->cap, nw = (size_t)cap;
+        if (!store__grow((void **)&c->ids, sizeof *c->ids, old, nw) ||
+            !store__grow((void **)&c->payloads, sizeof *c->payloads, old, nw) ||
+            !store__grow((void **)&c->vers, sizeof *c->vers, old, nw) ||
+            !store__grow((void **)&c->live, sizeof(uint64_t), old / 64, nw / 64) ||
+            !store__grow((void **)&c->free_slots, sizeof(uint32_t), old, nw))
+            return store_fail(SC_NOMEM, "out of memory growing collection `%s` to %zu points", c->name, nw);
+        for (size_t v = 0; v < c->n_vecs; v++) {
+            store_vec *sv = &c->vecs[v];
+            if (!store__grow((void **)&sv->data, sizeof(float) * sv->dim, old, nw) ||
+                !store__grow((void **)&sv->present, sizeof(uint64_t), old / 64, nw / 64))
+                return store_fail(SC_NOMEM, "out of memory growing vectors `%s` of `%s` to %zu points", sv->name,
+                                  c->name, nw);
+        }
+        c->cap = (uint32_t)cap;
+        store_ann_rebind(c); /* the vector columns may have moved */
+    }
+    /* Keep the table at most half full. */
+    uint64_t want = 16;
+    while (want < need * 2) want *= 2;
+    if (want > c->map_cap) {
+        uint32_t *m = malloc(sizeof *m * want);
+        if (!m) return store_fail(SC_NOMEM, "out of memory growing the id table of `%s`", c->name);
+        memset(m, 0xff, sizeof *m * want);
+        free(c->map);
+        c->map = m;
+        c->map_cap = (uint32_t)want;
+        for (uint32_t s = 0; s < c->n_slots; s++)
+            if (store_bit_get(c->live, s)) store__map_insert(c, s);
+    }
+    return SC_OK;
+}
+
+uint32_t store_slot_claim(store_coll *c, const sc_point_id *id) {
+    uint32_t slot = c->n_free ? c->free_slots[--c->n_free] : c->n_slots++;
+    sc_assert(slot < c->cap);
+    c->ids[slot] = *id;
+    c->payloads[slot] = NULL;
+    store__map_insert(c, slot);
+    return slot;
+}
+
+void store_slot_unclaim(store_coll *c, uint32_t slot) {
+    store__map_remove(c, slot);
+    if (slot + 1 == c->n_slots) c->n_slots--;
+    else c->free_slots[c->n_free++] = slot;
+}
+
+void store_slot_activate(store_coll *c, uint32_t slot) {
+    store_bit_set(c->live, slot);
+    c->n_live++;
+}
+
+sc_status store_slot_place(store_coll *c, uint32_t slot, const sc_point_id *id) {
+    if (slot >= c->cap || store_bit_get(c->live, slot) || store_map_find(c, id) != STORE_NO_SLOT)
+        return SC_CORRUPT;
+    c->ids[slot] = *id;
+    c->payloads[slot] = NULL;
+    store__map_insert(c, slot);
+    store_slot_activate(c, slot);
+    if (slot >= c->n_slots) c->n_slots = slot + 1;
+    return SC_OK;
+}
+
+void store_coll_rebuild_free(store_coll *c) {
+    c->n_free = 0;
+    for (uint32_t s = c->n_slots; s-- > 0;)
+        if (!store_bit_get(c->live, s)) c->free_slots[c->n_free++] = s;
+}
+
+void store_slot_release(store_coll *c, uint32_t slot) {
+    store_slot_set_payload(c, slot, NULL);
+    for (size_t v = 0; v < c->n_vecs; v++) {
+        store_vec *sv = &c->vecs[v];
+        if (store_bit_get(sv->present, slot)) {
+            store_bit_clear(sv->present, slot);
+            sv->n_present--;
+        }
+    }
+    store__map_remove(c, slot);
+    store_bit_clear(c->live, slot);
+    c->n_live--;
+    c->free_slots[c->n_free++] = slot;
+}
+
+void store_slot_set_payload(store_coll *c, uint32_t slot, json_t *p) {
+    json_t *old = c->payloads[slot];
+    for (size_t i = 0; i < c->n_indexes; i++) {
+        if (old) pindex_remove(c->indexes[i], slot, old);
+        if (p) pindex_add(c->indexes[i], slot, p);
+    }
+    json_decref(old);
+    c->payloads[slot] = (p && json_object_size(p)) ? p : (json_decref(p), NULL);
+}
+
+roaring_bitmap_t *store_coll_live_bitmap(const store_coll *c) {
+    roaring_bitmap_t *b = roaring_bitmap_create();
+    if (!b) return NULL;
+    for (uint32_t w = 0; w < (c->n_slots + 63) / 64; w++) {
+        uint64_t bits = c->live[w];
+        while (bits) {
+            uint32_t s = w * 64 + (uint32_t)__builtin_ctzll(bits);
+            roaring_bitmap_add(b, s);
+            bits &= bits - 1;
+        }
+    }
+    return b;
+}
+
+/* ==== Vector blobs ==== */
+
+sc_status store_vec_blob_encode(const store_coll *c, const float *const *vecs, util_buf *out) {
+    uint32_t head[2] = {STORE_VEC_BLOB_MAGIC, (uint32_t)c->n_vecs};
+    uint64_t mask = 0;
+    for (size_t v = 0; v < c->n_vecs; v++)
+        if (vecs[v]) mask |= 1ull << v;
+    util_buf_append(out, head, sizeof head);
+    util_buf_append(out, &mask, sizeof mask);
+    for (size_t v = 0; v < c->n_vecs; v++)
+        if (vecs[v]) util_buf_append(out, vecs[v], sizeof(float) * c->vecs[v].dim);
+    if (out->oom) return store_fail(SC_NOMEM, "out of memory encoding vectors");
+    uint64_t sum = util_hash64(out->data, out->len, 0x5343);
+    util_buf_append(out, &sum, sizeof sum);
+    return out->oom ? store_fail(SC_NOMEM, "out of memory encoding vectors") : SC_OK;
+}
+
+sc_status store_vec_blob_decode(const store_coll *c, const void *blob, int n, uint32_t slot, char *errbuf,
+                                size_t errbuf_size) {
+    const uint8_t *b = blob;
+    uint32_t head[2];
+    uint64_t mask, sum;
+    if (!b || n < 24) {
+        snprintf(errbuf, errbuf_size, "vector blob of %d bytes is truncated (offset 0)", n);
+        return SC_CORRUPT;
+    }
+    memcpy(head, b, sizeof head);
+    memcpy(&mask, b + 8, sizeof mask);
+    if (head[0] != STORE_VEC_BLOB_MAGIC || head[1] != c->n_vecs) {
+        snprintf(errbuf, errbuf_size, "vector blob has a bad header (offset 0)");
+        return SC_CORRUPT;
+    }
+    size_t need = 16;
+    for (size_t v = 0; v < c->n_vecs; v++)
+        if (mask >> v & 1) need += sizeof(float) * c->vecs[v].dim;
+    if ((size_t)n != need + 8) {
+        snprintf(errbuf, errbuf_size, "vector blob has %d bytes, expected %zu (offset %zu)", n, need + 8, need);
+        return SC_CORRUPT;
+    }
+    memcpy(&sum, b + need, sizeof sum);
+    if (sum != util_hash64(b, need, 0x5343)) {
+        snprintf(errbuf, errbuf_size, "vector blob checksum mismatch (offset %zu)", need);
+        return SC_CORRUPT;
+    }
+    size_t off = 16;
+    for (size_t v = 0; v < c->n_vecs; v++) {
+        store_vec *sv = &c->vecs[v];
+        if (!(mask >> v & 1)) continue;
+        memcpy(sv->data + (size_t)slot * sv->dim, b + off, sizeof(float) * sv->dim);
+        off += sizeof(float) * sv->dim;
+        if (!store_bit_get(sv->present, slot)) {
+            store_bit_set(sv->present, slot);
+            sv->n_present++;
+        }
+    }
+    return SC_OK;
+}
+
+/* ==== Records ==== */
+
+void sc_record_list_free(sc_record_list *list) {
+    if (!list) return;
+    for (size_t i = 0; i < list->n; i++) {
+        sc_record *r = &list->items[i];
+        free(r->payload_json);
+        for (size_t v = 0; v < r->n_vectors; v++) {
+            free(r->vector_names[v]);
+            free(r->vectors[v]);
+        }
+        free(r->vector_names);
+        free(r->vectors);
+        free(r->vector_dims);
+    }
+    free(list->items);
+    free(list);
+}
+
+static bool store__in_list(const char *key, const char *const *list, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (list[i] && !strcmp(list[i], key)) return true;
+    return false;
+}
+
+/* Payload of a slot with the selection applied, as owned JSON text. */
+static char *store__payload_text(const store_coll *c, uint32_t slot, const sc_with *with) {
+    json_t *p = c->payloads[slot];
+    if (!p) return util_strdup("{}");
+    if (!with->payload_include && !with->payload_exclude) return json_dumps(p, JSON_COMPACT);
+    json_t *sel = json_object();
+    if (!sel) return NULL;
+    const char *k;
+    json_t *v;
+    json_object_foreach(p, k, v) {
+        if (with->payload_include && !store__in_list(k, with->payload_include, with->n_payload_include)) continue;
+        if (with->payload_exclude && store__in_list(k, with->payload_exclude, with->n_payload_exclude)) continue;
+        json_object_set(sel, k, v);
+    }
+    char *s = json_dumps(sel, JSON_COMPACT);
+    json_decref(sel);
+    return s;
+}
+
+sc_status store_records_build(const store_coll *c, const uint32_t *slots, const float *scores, size_t n,
+                              const sc_with *with, sc_record_list **out) {
+    static const sc_with none = {0};
+    if (!with) with = &none;
+    sc_record_list *l = calloc(1, sizeof *l);
+    if (!l || (n && !(l->items = calloc(n, sizeof *l->items)))) {
+        free(l);
+        return store_fail(SC_NOMEM, "out of memory building results");
+    }
+    l->n = n;
+    for (size_t i = 0; i < n; i++) {
+        sc_record *r = &l->items[i];
+        uint32_t s = slots[i];
+        r->id = c->ids[s];
+        r->score = scores ? scores[i] : 0.0f;
+        if (with->payload && !(r->payload_json = store__payload_text(c, s, with))) goto oom;
+        if (!with->vectors) continue;
+        r->vector_names = calloc(c->n_vecs, sizeof *r->vector_names);
+        r->vectors = calloc(c->n_vecs, sizeof *r->vectors);
+        r->vector_dims = calloc(c->n_vecs, sizeof *r->vector_dims);
+        if (!r->vector_names || !r->vectors || !r->vector_dims) goto oom;
+        for (size_t v = 0; v < c->n_vecs; v++) {
+            const store_vec *sv = &c->vecs[v];
+            if (!store_bit_get(sv->present, s)) continue;
+            if (with->vector_names && !store__in_list(sv->name, with->vector_names, with->n_vector_names)) continue;
+            size_t k = r->n_vectors;
+            r->vector_names[k] = util_strdup(sv->name);
+            r->vectors[k] = malloc(sizeof(float) * sv->dim);
+            r->vector_dims[k] = sv->dim;
+            r->n_vectors++;
+            if (!r->vector_names[k] || !r->vectors[k]) goto oom;
+            memcpy(r->vectors[k], sv->data + (size_t)s * sv->dim, sizeof(float) * sv->dim);
+        }
+    }
+    *out = l;
+    return SC_OK;
+oom:
+    sc_record_list_free(l);
+    return store_fail(SC_NOMEM, "out of memory building results");
+}

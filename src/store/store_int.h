@@ -1,0 +1,178 @@
+/*
+** store: private structures of the embedded vector store. Only the files
+** of src/store include this header.
+**
+** DESIGN
+** - Durable state lives in SQLite (store.db, WAL mode): tables meta,
+**   collections (name + JSON config) and points (collection, 17-byte id key,
+**   payload JSON text, vector blob). Every write call is one transaction:
+**   validated completely first, then written, then applied to memory.
+** - On open every collection is loaded into memory: points get dense 32-bit
+**   "slots"; vectors of one name sit in one contiguous slot-indexed array so
+**   exact search is a straight scan; payloads are kept parsed (jansson) for
+**   filter evaluation; an open-addressing table maps ids to slots; payload
+**   indexes map values to roaring bitmaps of slots.
+** - Memory is only changed after the SQLite commit succeeded, and the
+**   capacity it needs is reserved before the commit, so an acknowledged
+**   write is always visible and a failed one never is.
+** - One process per store (flock on LOCK); inside it, a rwlock: many
+**   readers or one writer.
+*/
+#ifndef SC_STORE_INT_H
+#define SC_STORE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <jansson.h>
+#include <roaring/roaring.h>
+
+#include "semcode/store.h"
+#include "util/util.h"
+#include "store/filter.h"
+#include "index/hnsw.h"
+
+#define STORE_FORMAT_VERSION 1
+#define STORE_ID_KEY_SIZE 17      /* 1 kind byte + 16 bytes, memcmp order == id order */
+#define STORE_VEC_BLOB_MAGIC 0x53435631u /* "SCV1": vector blob header */
+#define STORE_NO_SLOT UINT32_MAX
+
+/* One named vector of a collection: its parameters and the slot-indexed data. */
+typedef struct store_vec {
+    char *name;           /* vector name ("" = default) */
+    uint32_t dim;         /* dimension */
+    sc_distance distance; /* metric */
+    float *data;          /* cap * dim floats, row = slot */
+    uint64_t *present;    /* bitset over slots: live point has this vector */
+    uint64_t n_present;   /* number of bits set */
+    sc_hnsw_config hnsw;  /* ANN parameters, defaults filled in */
+    sc_quant_config quant;/* quantization, defaults filled in */
+    hnsw_index *ann;      /* the graph, NULL while searches are exact */
+    bool ann_dirty;       /* changed since last saved to disk */
+} store_vec;
+
+/* A collection held in memory. */
+typedef struct store_coll {
+    char *name;                /* collection name */
+    int64_t db_id;             /* collections.id in SQLite */
+    size_t n_vecs;             /* named vectors */
+    store_vec *vecs;           /* their columns, in config order */
+    uint32_t n_slots;          /* high-water mark of slots in use */
+    uint32_t cap;              /* slots allocated in every per-slot array */
+    sc_point_id *ids;          /* id of each slot */
+    json_t **payloads;         /* parsed payload per slot (NULL = {} or free) */
+    uint64_t *live;            /* bitset: slot holds a point */
+    uint64_t n_live;           /* number of live points */
+    uint64_t *vers;            /* per slot: store sequence number of the write that set its vectors */
+    uint32_t *free_slots;      /* stack of reusable slots */
+    uint32_t n_free;           /* entries in free_slots */
+    uint32_t *map;             /* open-addressing id -> slot table (STORE_NO_SLOT = empty) */
+    uint32_t map_cap;          /* power of two */
+    store_pindex **indexes;    /* payload indexes */
+    size_t n_indexes;          /* entries in indexes */
+} store_coll;
+
+/* An open store. */
+struct sc_db {
+    char *path;                /* directory */
+    sc_db_options opt;         /* options it was opened with */
+    int lock_fd;               /* fd holding the flock on LOCK */
+    sqlite3 *sql;              /* connection to store.db */
+    pthread_rwlock_t lock;     /* readers share, writers exclude */
+    pthread_mutex_t sql_mu;    /* serialises use of the SQLite connection */
+    uint64_t seq;              /* last write sequence number (meta 'seq'); stamps points.ver */
+    store_coll **colls;        /* open collections */
+    size_t n_colls;            /* entries in colls */
+};
+
+/* ==== Error reporting (db.c) ==== */
+
+/* Record a failure as the thread's last message and return code. */
+sc_status store_fail(sc_status code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Copy an sc_err into the thread's last message and return its code. */
+sc_status store_fail_err(const sc_err *err);
+/* Map the last SQLite error of db to a status with a message naming `what`. */
+sc_status store_fail_sql(sc_db *db, const char *what);
+
+/* ==== Helpers shared by the store files ==== */
+
+/* Find a collection by name (NULL if missing) / with an error set. */
+store_coll *store_coll_find(sc_db *db, const char *name);
+sc_status store_coll_get(sc_db *db, const char *name, store_coll **out);
+/* Free everything of a collection held in memory. */
+void store_coll_free(store_coll *c);
+/* Index of the vector named `name` (NULL/"" = the only or the default one), or -1. */
+int store_coll_vec_index(const store_coll *c, const char *name);
+
+/* Id key for SQLite (17 bytes, order-preserving). */
+void store_id_key(const sc_point_id *id, uint8_t key[STORE_ID_KEY_SIZE]);
+sc_status store_id_from_key(const void *key, int n, sc_point_id *out);
+
+/* Slot of id, or STORE_NO_SLOT. */
+uint32_t store_map_find(const store_coll *c, const sc_point_id *id);
+/* Make room for `extra` more slots in every per-slot array and the map, so
+** that applying a committed write cannot fail for memory. */
+sc_status store_coll_reserve(store_coll *c, uint32_t extra);
+/* Reserve a slot for a new id: taken from the free list or the end, entered
+** in the id table, not yet live. Undo with store_slot_unclaim (in reverse
+** order of claims) or make live with store_slot_activate. */
+uint32_t store_slot_claim(store_coll *c, const sc_point_id *id);
+void store_slot_unclaim(store_coll *c, uint32_t slot);
+void store_slot_activate(store_coll *c, uint32_t slot);
+/* Put a loaded point at its durable slot (capacity reserved). SC_CORRUPT if
+** the slot is taken. */
+sc_status store_slot_place(store_coll *c, uint32_t slot, const sc_point_id *id);
+/* After loading: every unused slot below n_slots goes on the free list. */
+void store_coll_rebuild_free(store_coll *c);
+/* Remove a live point from memory (indexes, map, bitsets). */
+void store_slot_release(store_coll *c, uint32_t slot);
+/* Replace the payload of a live slot (takes ownership of p), updating indexes. */
+void store_slot_set_payload(store_coll *c, uint32_t slot, json_t *p);
+
+/* Encode / decode the vector blob of one point. vecs[i] NULL = absent.
+** The blob has a header (magic, mask of present names) and a checksum. */
+sc_status store_vec_blob_encode(const store_coll *c, const float *const *vecs, util_buf *out);
+sc_status store_vec_blob_decode(const store_coll *c, const void *blob, int n, uint32_t slot,
+                                char *errbuf, size_t errbuf_size);
+
+/* Bitset helpers. */
+static inline bool store_bit_get(const uint64_t *b, uint32_t i) { return (b[i >> 6] >> (i & 63)) & 1u; }
+static inline void store_bit_set(uint64_t *b, uint32_t i) { b[i >> 6] |= 1ull << (i & 63); }
+static inline void store_bit_clear(uint64_t *b, uint32_t i) { b[i >> 6] &= ~(1ull << (i & 63)); }
+
+/* Live slots as a roaring bitmap (owned), for the filter planner. */
+roaring_bitmap_t *store_coll_live_bitmap(const store_coll *c);
+
+/* Slots selected by a filter (owned array, ascending), with the read lock held. */
+sc_status store_select_filter(store_coll *c, const store_filter *f, uint32_t **slots, size_t *n);
+
+/* Serialise collection config (vectors + payload index definitions) to JSON text (owned). */
+char *store_coll_config_json(const store_coll *c);
+
+/* ==== ANN indexes (ann.c) ==== */
+
+/* Fill zero fields of a vector's hnsw / quant config with defaults and
+** check ranges; SC_INVALID names the field. */
+sc_status store_ann_config_check(sc_vector_params *vp, size_t i);
+/* After loading a collection: load each persisted graph and catch it up
+** with the writes made since it was saved, or build it. Never fails for a
+** bad index file: the graph is rebuilt instead (reported on stderr once). */
+void store_ann_open(sc_db *db, store_coll *c);
+/* Bring every graph of c in line with the vectors of the given slots
+** (after an upsert or delete was applied). Failures drop the graph: search
+** falls back to exact and the graph is rebuilt at the next write. */
+void store_ann_sync(sc_db *db, store_coll *c, const uint32_t *slots, size_t n);
+/* Point the graphs at the vector columns after they moved (growth). */
+void store_ann_rebind(store_coll *c);
+/* Save changed graphs of c and record their watermark. */
+sc_status store_ann_save(sc_db *db, store_coll *c);
+/* Remove the graph files of c (collection deleted). */
+void store_ann_drop_files(sc_db *db, store_coll *c);
+
+/* Run `sql` (no results) on the connection; sets the error on failure. */
+sc_status store_exec(sc_db *db, const char *sql);
+
+/* Build an owned record list for the given slots (scores may be NULL). */
+sc_status store_records_build(const store_coll *c, const uint32_t *slots, const float *scores, size_t n,
+                              const sc_with *with, sc_record_list **out);
+
+#endif /* SC_STORE_INT_H */

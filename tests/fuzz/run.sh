@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Fuzz targets: tests/fuzz/fuzz_<name>.c, seed corpus tests/fuzz/corpus/<name>/.
+#
+#   tests/fuzz/run.sh [fuzz] [name...]   build each target with clang
+#       -fsanitize=fuzzer,address,undefined and run it FUZZ_SECONDS (default
+#       20) seconds on its corpus. New inputs go to build-fuzz/corpus/<name>/,
+#       crashers to build-fuzz/artifacts/<name>/ (add them to the seed corpus
+#       once fixed).
+#   tests/fuzz/run.sh replay [name...]   build each target with a plain
+#       main (tests/fuzz/replay_main.c) using $REPLAY_CC (default gcc) with
+#       ASan + UBSan, and run it on every seed file: what CI runs.
+#
+# A target lists the library sources it needs on a "FUZZ_SOURCES:" line of
+# its opening comment (default: every src/*/*.c but the CLI and the
+# ISA-specific kernels). Exit status is non-zero when any target fails.
+set -u
+cd "$(dirname "$0")/../.."
+
+mode=fuzz
+if [ $# -gt 0 ] && { [ "$1" = fuzz ] || [ "$1" = replay ]; }; then mode=$1; shift; fi
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+OUT=${FUZZ_OUT:-build-fuzz}
+CFLAGS_FUZZ="-std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -pthread -Iinclude -Isrc \
+  -Wall -Wextra -Wshadow -Wpedantic -Wstrict-prototypes -Wmissing-prototypes"
+LIBS="-ljansson -lsqlite3 -lroaring -lm -pthread"
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+
+if [ $# -gt 0 ]; then
+  targets=(); for n in "$@"; do targets+=("tests/fuzz/fuzz_$n.c"); done
+else
+  targets=(tests/fuzz/fuzz_*.c)
+fi
+
+mkdir -p "$OUT"
+status=0
+for src in "${targets[@]}"; do
+  [ -f "$src" ] || { echo "fuzz: no such target $src"; status=1; continue; }
+  name=$(basename "$src" .c); name=${name#fuzz_}
+  seeds=tests/fuzz/corpus/$name
+  mkdir -p "$seeds"
+  srcs=$(sed -n 's/^.*FUZZ_SOURCES:\(.*\)$/\1/p' "$src" | head -n 1)
+  if [ -z "$srcs" ]; then
+    srcs=$(ls src/*/*.c | grep -v '^src/cli/' | grep -v -E '_(avx2|avx512)\.c$' | tr '\n' ' ')
+  fi
+  if [ "$mode" = fuzz ]; then
+    bin=$OUT/fuzz_$name
+    echo "== fuzz $name: clang, ${FUZZ_SECONDS}s"
+    # shellcheck disable=SC2086
+    if ! clang $CFLAGS_FUZZ -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+        "$src" $srcs -o "$bin" $LIBS; then
+      echo "fuzz: build of $name failed"; status=1; continue
+    fi
+    mkdir -p "$OUT/corpus/$name" "$OUT/artifacts/$name"
+    if ! "$bin" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+        -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$name/" "$OUT/corpus/$name" "$seeds"; then
+      echo "fuzz: $name found a failure; see $OUT/artifacts/$name/"; status=1
+    fi
+  else
+    bin=$OUT/replay_$name
+    cc=${REPLAY_CC:-gcc}
+    echo "== replay $name: $cc, $(ls "$seeds" | wc -l) inputs"
+    # shellcheck disable=SC2086
+    if ! $cc $CFLAGS_FUZZ $SAN "$src" tests/fuzz/replay_main.c $srcs -o "$bin" $LIBS; then
+      echo "fuzz: build of replay_$name failed"; status=1; continue
+    fi
+    if ! "$bin" "$seeds"; then echo "fuzz: replay of $name failed"; status=1; fi
+  fi
+done
+exit $status

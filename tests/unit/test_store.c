@@ -1,0 +1,646 @@
+/*
+** Unit tests of the embedded store through the public API: collections,
+** points, payload operations, scroll, count, exact search against a naive
+** reference, bad input (each rejected with a message and nothing changed),
+** persistence across reopen, corruption detection and the process lock.
+*/
+#include <math.h>
+#include <setjmp.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "semcode/semcode.h"
+#include "testutil.h"
+
+/* ==== Fixture ==== */
+
+typedef struct fx {
+    char *dir; /* store directory */
+    sc_db *db; /* open store */
+} fx;
+
+static int fx_setup(void **state) {
+    fx *f = calloc(1, sizeof *f);
+    f->dir = tu_tmpdir("store");
+    char err[512];
+    if (sc_db_open(f->dir, NULL, &f->db, err, sizeof err) != SC_OK) {
+        fprintf(stderr, "open: %s\n", err);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int fx_teardown(void **state) {
+    fx *f = *state;
+    sc_db_close(f->db);
+    tu_rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void fx_reopen(fx *f) {
+    sc_db_close(f->db);
+    f->db = NULL;
+    char err[512];
+    assert_int_equal(sc_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
+}
+
+#define assert_msg_has(db, s)                                                                                  \
+    do {                                                                                                       \
+        if (!strstr(sc_db_errmsg(db), (s))) fail_msg("message '%s' lacks '%s'", sc_db_errmsg(db), (s));     \
+    } while (0)
+
+static void make_coll(sc_db *db, const char *name, uint32_t dim, sc_distance d) {
+    sc_vector_params vp = {.name = "", .dim = dim, .distance = d};
+    assert_int_equal(sc_collection_create(db, name, &vp, 1), SC_OK);
+}
+
+/* Upsert n points with ids first..first+n-1, vectors from rng, payload from fmt(i). */
+static void put_points(sc_db *db, const char *coll, uint64_t first, size_t n, uint32_t dim, tu_rng *rng,
+                       float *keep) {
+    float *v = malloc(sizeof(float) * dim * n);
+    sc_point_in *pts = calloc(n, sizeof *pts);
+    sc_vector_in *vin = calloc(n, sizeof *vin);
+    char **payloads = calloc(n, sizeof *payloads);
+    tu_fill(rng, v, (size_t)dim * n);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id = first + i;
+        payloads[i] = malloc(128);
+        snprintf(payloads[i], 128, "{\"n\": %llu, \"parity\": \"%s\", \"tags\": [\"t%llu\"]}",
+                 (unsigned long long)id, id % 2 ? "odd" : "even", (unsigned long long)(id % 3));
+        vin[i] = (sc_vector_in){"", v + i * dim, dim};
+        pts[i] = (sc_point_in){sc_point_id_num(id), &vin[i], 1, payloads[i]};
+    }
+    assert_int_equal(sc_points_upsert(db, coll, pts, n), SC_OK);
+    if (keep) memcpy(keep, v, sizeof(float) * dim * n);
+    for (size_t i = 0; i < n; i++) free(payloads[i]);
+    free(payloads);
+    free(vin);
+    free(pts);
+    free(v);
+}
+
+static uint64_t count(sc_db *db, const char *coll, const char *filter) {
+    uint64_t n = 0;
+    assert_int_equal(sc_points_count(db, coll, filter, &n), SC_OK);
+    return n;
+}
+
+/* ==== Collections ==== */
+
+static void test_collections(void **state) {
+    fx *f = *state;
+    sc_vector_params vp[2] = {{.name = "code", .dim = 8, .distance = SC_DISTANCE_COSINE}, {.name = "doc", .dim = 4, .distance = SC_DISTANCE_DOT}};
+    assert_int_equal(sc_collection_create(f->db, "b_coll", vp, 2), SC_OK);
+    make_coll(f->db, "a_coll", 3, SC_DISTANCE_EUCLID);
+    assert_int_equal(sc_collection_create(f->db, "a_coll", vp, 1), SC_EXISTS);
+    assert_msg_has(f->db, "already exists");
+    assert_true(sc_collection_exists(f->db, "a_coll"));
+    assert_false(sc_collection_exists(f->db, "nope"));
+    char **names = NULL;
+    size_t n = 0;
+    assert_int_equal(sc_collection_list(f->db, &names, &n), SC_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(names[0], "a_coll");
+    assert_string_equal(names[1], "b_coll");
+    assert_null(names[2]);
+    sc_strv_free(names);
+    sc_collection_info info;
+    assert_int_equal(sc_collection_info_get(f->db, "b_coll", &info), SC_OK);
+    assert_int_equal(info.n_vector_params, 2);
+    assert_string_equal(info.vectors[0].name, "code");
+    assert_int_equal(info.vectors[1].dim, 4);
+    assert_int_equal(info.vectors[1].distance, SC_DISTANCE_DOT);
+    assert_int_equal(info.n_points, 0);
+    sc_collection_info_free(&info);
+    fx_reopen(f);
+    assert_true(sc_collection_exists(f->db, "b_coll"));
+    assert_int_equal(sc_collection_delete(f->db, "b_coll"), SC_OK);
+    assert_int_equal(sc_collection_delete(f->db, "b_coll"), SC_NOTFOUND);
+    assert_msg_has(f->db, "b_coll");
+    fx_reopen(f);
+    assert_false(sc_collection_exists(f->db, "b_coll"));
+    assert_true(sc_collection_exists(f->db, "a_coll"));
+}
+
+static void test_collection_bad_input(void **state) {
+    fx *f = *state;
+    sc_vector_params vp = {.name = "", .dim = 0, .distance = SC_DISTANCE_COSINE};
+    assert_int_equal(sc_collection_create(f->db, "c", &vp, 1), SC_INVALID);
+    assert_msg_has(f->db, "size: 0");
+    vp.dim = SC_MAX_DIM + 1;
+    assert_int_equal(sc_collection_create(f->db, "c", &vp, 1), SC_INVALID);
+    assert_msg_has(f->db, "65537");
+    vp.dim = SC_MAX_DIM;
+    assert_int_equal(sc_collection_create(f->db, "big", &vp, 1), SC_OK);
+    vp.dim = 4;
+    assert_int_equal(sc_collection_create(f->db, "bad/name", &vp, 1), SC_INVALID);
+    assert_msg_has(f->db, "'/'");
+    assert_int_equal(sc_collection_create(f->db, "", &vp, 1), SC_INVALID);
+    assert_int_equal(sc_collection_create(f->db, "c", &vp, 0), SC_INVALID);
+    sc_vector_params two[2] = {{.name = "x", .dim = 4, .distance = SC_DISTANCE_DOT}, {.name = "x", .dim = 4, .distance = SC_DISTANCE_DOT}};
+    assert_int_equal(sc_collection_create(f->db, "c", two, 2), SC_INVALID);
+    assert_msg_has(f->db, "twice");
+    vp.distance = (sc_distance)9;
+    assert_int_equal(sc_collection_create(f->db, "c", &vp, 1), SC_INVALID);
+    assert_false(sc_collection_exists(f->db, "c"));
+    sc_distance d;
+    assert_int_equal(sc_distance_parse("Euclid", &d), SC_OK);
+    assert_int_equal(d, SC_DISTANCE_EUCLID);
+    assert_int_equal(sc_distance_parse("bogus", &d), SC_INVALID);
+}
+
+/* ==== Points ==== */
+
+static void test_upsert_get_roundtrip(void **state) {
+    fx *f = *state;
+    sc_vector_params vp[2] = {{.name = "code", .dim = 4, .distance = SC_DISTANCE_COSINE}, {.name = "doc", .dim = 3, .distance = SC_DISTANCE_EUCLID}};
+    assert_int_equal(sc_collection_create(f->db, "c", vp, 2), SC_OK);
+    float a[4] = {3, 0, 4, 0}, b[3] = {1, 2, 3};
+    sc_vector_in v1[2] = {{"code", a, 4}, {"doc", b, 3}};
+    sc_point_id uid;
+    assert_int_equal(sc_point_id_parse_uuid("550e8400-e29b-41d4-a716-446655440000", &uid), SC_OK);
+    sc_point_in pts[2] = {
+        {sc_point_id_num(7), v1, 2, "{\"lang\": \"c\", \"n\": 1}"},
+        {uid, &v1[1], 1, NULL},
+    };
+    assert_int_equal(sc_points_upsert(f->db, "c", pts, 2), SC_OK);
+    for (int round = 0; round < 2; round++) {
+        sc_point_id ids[3] = {uid, sc_point_id_num(99), sc_point_id_num(7)};
+        sc_with w = {.payload = true, .vectors = true};
+        sc_record_list *l = NULL;
+        assert_int_equal(sc_points_get(f->db, "c", ids, 3, &w, &l), SC_OK);
+        assert_int_equal(l->n, 2);
+        assert_int_equal(sc_point_id_cmp(&l->items[0].id, &uid), 0);
+        assert_int_equal(l->items[0].n_vectors, 1);
+        assert_string_equal(l->items[0].vector_names[0], "doc");
+        assert_string_equal(l->items[0].payload_json, "{}");
+        assert_int_equal(l->items[1].id.num, 7);
+        assert_int_equal(l->items[1].n_vectors, 2);
+        /* cosine vectors are normalised on upsert */
+        assert_float_equal(l->items[1].vectors[0][0], 0.6, 1e-6);
+        assert_float_equal(l->items[1].vectors[0][2], 0.8, 1e-6);
+        assert_float_equal(l->items[1].vectors[1][2], 3.0, 0);
+        assert_non_null(strstr(l->items[1].payload_json, "\"lang\":\"c\""));
+        sc_record_list_free(l);
+        char buf[40];
+        assert_string_equal(sc_point_id_format(&uid, buf, sizeof buf), "550e8400-e29b-41d4-a716-446655440000");
+        fx_reopen(f);
+    }
+    /* replace: the new point has only the doc vector */
+    sc_point_in rep = {sc_point_id_num(7), &v1[1], 1, "{\"lang\": \"go\"}"};
+    assert_int_equal(sc_points_upsert(f->db, "c", &rep, 1), SC_OK);
+    sc_point_id id7 = sc_point_id_num(7);
+    sc_with w = {.payload = true, .vectors = true};
+    sc_record_list *l = NULL;
+    assert_int_equal(sc_points_get(f->db, "c", &id7, 1, &w, &l), SC_OK);
+    assert_int_equal(l->items[0].n_vectors, 1);
+    assert_string_equal(l->items[0].payload_json, "{\"lang\":\"go\"}");
+    sc_record_list_free(l);
+    assert_int_equal(count(f->db, "c", NULL), 2);
+}
+
+static void test_bad_points_change_nothing(void **state) {
+    fx *f = *state;
+    make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
+    tu_rng rng = {1};
+    put_points(f->db, "c", 1, 5, 4, &rng, NULL);
+    float good[4] = {1, 2, 3, 4}, nan_v[4] = {1, NAN, 3, 4}, inf_v[4] = {1, 2, INFINITY, 4}, short_v[3] = {1, 2, 3};
+    sc_vector_in vg = {"", good, 4};
+    struct {
+        sc_vector_in vin;
+        const char *payload;
+        sc_status want;
+        const char *msg;
+    } cases[] = {
+        {{"", short_v, 3}, NULL, SC_INVALID, "dimension 3, collection `c` expects 4"},
+        {{"", nan_v, 4}, NULL, SC_INVALID, "component 1 is NaN"},
+        {{"", inf_v, 4}, NULL, SC_INVALID, "component 2 is infinite"},
+        {{"nope", good, 4}, NULL, SC_NOTFOUND, "vector name `nope`"},
+        {{"", good, 4}, "[1,2]", SC_INVALID, "payload must be a JSON object"},
+        {{"", good, 4}, "{\"a\": ", SC_INVALID, "payload is not valid JSON"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sc_point_in pts[2] = {{sc_point_id_num(100), &vg, 1, "{\"new\": true}"},
+                              {sc_point_id_num(101), &cases[i].vin, 1, cases[i].payload}};
+        assert_int_equal(sc_points_upsert(f->db, "c", pts, 2), cases[i].want);
+        assert_msg_has(f->db, cases[i].msg);
+        assert_msg_has(f->db, "points[1] (id 101)");
+        assert_int_equal(count(f->db, "c", NULL), 5);
+        sc_point_id id = sc_point_id_num(100);
+        sc_record_list *l = NULL;
+        assert_int_equal(sc_points_get(f->db, "c", &id, 1, NULL, &l), SC_OK);
+        assert_int_equal(l->n, 0);
+        sc_record_list_free(l);
+    }
+    sc_point_in p = {sc_point_id_num(1), &vg, 1, NULL};
+    assert_int_equal(sc_points_upsert(f->db, "missing", &p, 1), SC_NOTFOUND);
+    assert_msg_has(f->db, "Collection `missing` doesn't exist!");
+    sc_point_id bad;
+    assert_int_equal(sc_point_id_parse_uuid("not-a-uuid", &bad), SC_INVALID);
+    assert_int_equal(sc_point_id_parse_uuid("550e8400-e29b-41d4-a716-44665544000g", &bad), SC_INVALID);
+    /* after reopen nothing of the failed batches is there either */
+    fx_reopen(f);
+    assert_int_equal(count(f->db, "c", NULL), 5);
+}
+
+static void test_delete_and_payload_ops(void **state) {
+    fx *f = *state;
+    make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
+    tu_rng rng = {2};
+    put_points(f->db, "c", 0, 30, 4, &rng, NULL);
+    uint64_t nd = 0;
+    sc_point_id ids[3] = {sc_point_id_num(0), sc_point_id_num(1), sc_point_id_num(999)};
+    assert_int_equal(sc_points_delete(f->db, "c", ids, 3, &nd), SC_OK);
+    assert_int_equal(nd, 2);
+    assert_int_equal(count(f->db, "c", NULL), 28);
+    assert_int_equal(sc_points_delete_by_filter(f->db, "c", "{\"must\": [{\"key\": \"parity\", \"match\": {\"value\": \"odd\"}}]}", &nd), SC_OK);
+    assert_int_equal(nd, 14);
+    assert_int_equal(count(f->db, "c", NULL), 14);
+    assert_int_equal(sc_points_delete_by_filter(f->db, "c", "{\"must\": [{\"key\": 5}]}", &nd), SC_INVALID);
+    assert_int_equal(count(f->db, "c", NULL), 14);
+
+    /* set merges, overwrite replaces, delete removes keys, clear empties */
+    sc_point_id id2 = sc_point_id_num(2);
+    sc_selector sel = {&id2, 1, NULL};
+    uint64_t nc = 0;
+    assert_int_equal(sc_payload_set(f->db, "c", &sel, "{\"extra\": {\"deep\": 1, \"keep\": 2}}", &nc), SC_OK);
+    assert_int_equal(nc, 1);
+    sc_with w = {.payload = true};
+    sc_record_list *l = NULL;
+    assert_int_equal(sc_points_get(f->db, "c", &id2, 1, &w, &l), SC_OK);
+    assert_non_null(strstr(l->items[0].payload_json, "\"parity\":\"even\""));
+    assert_non_null(strstr(l->items[0].payload_json, "\"deep\":1"));
+    sc_record_list_free(l);
+    const char *keys[] = {"extra.deep", "parity"};
+    assert_int_equal(sc_payload_delete_keys(f->db, "c", &sel, keys, 2, &nc), SC_OK);
+    assert_int_equal(sc_points_get(f->db, "c", &id2, 1, &w, &l), SC_OK);
+    assert_null(strstr(l->items[0].payload_json, "deep"));
+    assert_null(strstr(l->items[0].payload_json, "parity"));
+    assert_non_null(strstr(l->items[0].payload_json, "\"keep\":2"));
+    sc_record_list_free(l);
+    sc_selector by_filter = {NULL, 0, "{\"must\": {\"key\": \"parity\", \"match\": {\"value\": \"even\"}}}"};
+    assert_int_equal(sc_payload_overwrite(f->db, "c", &by_filter, "{\"only\": 1}", &nc), SC_OK);
+    assert_int_equal(nc, 13); /* id 2 lost its parity above */
+    assert_int_equal(count(f->db, "c", "{\"must\": {\"key\": \"only\", \"match\": {\"value\": 1}}}"), 13);
+    assert_int_equal(sc_payload_set(f->db, "c", &sel, "[1]", &nc), SC_INVALID);
+    sc_selector none = {NULL, 0, NULL};
+    assert_int_equal(sc_payload_clear(f->db, "c", &none, &nc), SC_INVALID);
+    assert_int_equal(sc_payload_clear(f->db, "c", &sel, &nc), SC_OK);
+    fx_reopen(f);
+    assert_int_equal(sc_points_get(f->db, "c", &id2, 1, &w, &l), SC_OK);
+    assert_string_equal(l->items[0].payload_json, "{}");
+    sc_record_list_free(l);
+    assert_int_equal(count(f->db, "c", "{\"must\": {\"key\": \"only\", \"match\": {\"value\": 1}}}"), 13);
+}
+
+static void test_scroll_and_count(void **state) {
+    fx *f = *state;
+    make_coll(f->db, "c", 2, SC_DISTANCE_DOT);
+    tu_rng rng = {3};
+    put_points(f->db, "c", 0, 25, 2, &rng, NULL);
+    /* UUID ids sort after numbers */
+    float v[2] = {1, 1};
+    sc_vector_in vin = {"", v, 2};
+    sc_point_in pu = {0};
+    assert_int_equal(sc_point_id_parse_uuid("00000000-0000-0000-0000-000000000001", &pu.id), SC_OK);
+    pu.vectors = &vin;
+    pu.n_vectors = 1;
+    assert_int_equal(sc_points_upsert(f->db, "c", &pu, 1), SC_OK);
+    sc_scroll_request req = {.limit = 10};
+    sc_point_id next;
+    bool more = false;
+    uint64_t seen = 0, expect = 0;
+    int pages = 0;
+    for (;;) {
+        sc_record_list *l = NULL;
+        assert_int_equal(sc_points_scroll(f->db, "c", &req, &l, &next, &more), SC_OK);
+        for (size_t i = 0; i < l->n; i++, seen++) {
+            if (seen < 25) {
+                assert_int_equal(l->items[i].id.kind, SC_ID_KIND_NUM);
+                assert_int_equal(l->items[i].id.num, expect++);
+            } else {
+                assert_int_equal(l->items[i].id.kind, SC_ID_KIND_UUID);
+            }
+        }
+        sc_record_list_free(l);
+        pages++;
+        if (!more) break;
+        req.has_offset = true;
+        req.offset = next;
+    }
+    assert_int_equal(seen, 26);
+    assert_int_equal(pages, 3);
+    /* filtered scroll */
+    sc_scroll_request fr = {.limit = 100, .filter_json = "{\"must\": {\"key\": \"parity\", \"match\": {\"value\": \"odd\"}}}"};
+    sc_record_list *l = NULL;
+    assert_int_equal(sc_points_scroll(f->db, "c", &fr, &l, &next, &more), SC_OK);
+    assert_int_equal(l->n, 12);
+    assert_false(more);
+    for (size_t i = 0; i < l->n; i++) assert_int_equal(l->items[i].id.num % 2, 1);
+    sc_record_list_free(l);
+    assert_int_equal(count(f->db, "c", NULL), 26);
+    assert_int_equal(count(f->db, "c", "{\"must\": {\"key\": \"n\", \"range\": {\"gte\": 10, \"lt\": 20}}}"), 10);
+    /* the same counts with a payload index */
+    assert_int_equal(sc_field_index_create(f->db, "c", "n", SC_FIELD_TYPE_INTEGER), SC_OK);
+    assert_int_equal(sc_field_index_create(f->db, "c", "parity", SC_FIELD_TYPE_KEYWORD), SC_OK);
+    assert_int_equal(sc_field_index_create(f->db, "c", "parity", SC_FIELD_TYPE_INTEGER), SC_INVALID);
+    assert_int_equal(count(f->db, "c", "{\"must\": {\"key\": \"n\", \"range\": {\"gte\": 10, \"lt\": 20}}}"), 10);
+    assert_int_equal(count(f->db, "c", "{\"must\": {\"key\": \"parity\", \"match\": {\"value\": \"odd\"}}}"), 12);
+    fx_reopen(f);
+    sc_collection_info info;
+    assert_int_equal(sc_collection_info_get(f->db, "c", &info), SC_OK);
+    assert_int_equal(info.n_field_indexes, 2);
+    assert_int_equal(info.n_points, 26);
+    assert_true(info.disk_bytes > 0);
+    sc_collection_info_free(&info);
+    assert_int_equal(count(f->db, "c", "{\"must\": {\"key\": \"parity\", \"match\": {\"value\": \"even\"}}}"), 13);
+    assert_int_equal(sc_field_index_delete(f->db, "c", "parity"), SC_OK);
+    assert_int_equal(sc_field_index_delete(f->db, "c", "parity"), SC_NOTFOUND);
+    assert_int_equal(count(f->db, "c", "{\"must\": {\"key\": \"parity\", \"match\": {\"value\": \"even\"}}}"), 13);
+    assert_int_equal(sc_points_count(f->db, "c", "{\"must\": [{\"range\": {}}]}", &seen), SC_INVALID);
+}
+
+/* ==== Search ==== */
+
+typedef struct ref_hit {
+    float score;
+    uint64_t id;
+} ref_hit;
+
+static int ref_cmp_desc(const void *a, const void *b) {
+    const ref_hit *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int ref_cmp_asc(const void *a, const void *b) {
+    const ref_hit *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static float ref_score(sc_distance d, const float *a, const float *b, uint32_t dim) {
+    double s = 0, na = 0, nb = 0;
+    for (uint32_t i = 0; i < dim; i++) {
+        double x = a[i], y = b[i];
+        switch (d) {
+        case SC_DISTANCE_COSINE:
+            s += x * y;
+            na += x * x;
+            nb += y * y;
+            break;
+        case SC_DISTANCE_DOT: s += x * y; break;
+        case SC_DISTANCE_EUCLID: s += (x - y) * (x - y); break;
+        case SC_DISTANCE_MANHATTAN: s += fabs(x - y); break;
+        }
+    }
+    if (d == SC_DISTANCE_COSINE) return (float)(s / sqrt(na * nb));
+    if (d == SC_DISTANCE_EUCLID) return (float)sqrt(s);
+    return (float)s;
+}
+
+static void test_search_matches_reference(void **state) {
+    fx *f = *state;
+    const uint32_t dim = 17, n = 3000;
+    sc_distance dists[] = {SC_DISTANCE_COSINE, SC_DISTANCE_DOT, SC_DISTANCE_EUCLID, SC_DISTANCE_MANHATTAN};
+    for (size_t di = 0; di < 4; di++) {
+        char name[16];
+        snprintf(name, sizeof name, "c%zu", di);
+        make_coll(f->db, name, dim, dists[di]);
+        tu_rng rng = {10 + di};
+        float *data = malloc(sizeof(float) * dim * n);
+        put_points(f->db, name, 0, n, dim, &rng, data);
+        bool higher = dists[di] <= SC_DISTANCE_DOT;
+        for (int qi = 0; qi < 5; qi++) {
+            float q[17];
+            tu_fill(&rng, q, dim);
+            ref_hit *ref = malloc(sizeof *ref * n);
+            size_t m = 0;
+            for (uint32_t i = 0; i < n; i++)
+                if (qi < 3 || i % 2 == 1) ref[m++] = (ref_hit){ref_score(dists[di], q, data + i * dim, dim), i};
+            qsort(ref, m, sizeof *ref, higher ? ref_cmp_desc : ref_cmp_asc);
+            sc_search_request req = {.query = q, .dim = dim, .limit = 10, .offset = qi == 1 ? 5 : 0,
+                                     .with = {.payload = true}};
+            if (qi >= 3) req.filter_json = "{\"must\": {\"key\": \"parity\", \"match\": {\"value\": \"odd\"}}}";
+            if (qi == 4) req.n_threads = 2;
+            sc_record_list *l = NULL;
+            assert_int_equal(sc_points_search(f->db, name, &req, &l), SC_OK);
+            assert_int_equal(l->n, 10);
+            for (size_t i = 0; i < l->n; i++) {
+                const ref_hit *r = &ref[i + req.offset];
+                assert_true(fabsf(l->items[i].score - r->score) <= 1e-4f * (1 + fabsf(r->score)));
+                /* ids may differ only where the reference scores tie within rounding */
+                if (l->items[i].id.num != r->id)
+                    assert_true(fabsf(ref[i + req.offset + 1].score - r->score) < 1e-4f ||
+                                fabsf(ref[i + req.offset - 1].score - r->score) < 1e-4f);
+                assert_non_null(l->items[i].payload_json);
+            }
+            /* threshold: everything returned is within it */
+            float thr = ref[4].score;
+            sc_search_request treq = req;
+            treq.offset = 0;
+            treq.has_threshold = true;
+            treq.score_threshold = thr;
+            sc_record_list *t = NULL;
+            assert_int_equal(sc_points_search(f->db, name, &treq, &t), SC_OK);
+            assert_true(t->n >= 4 && t->n <= 6);
+            for (size_t i = 0; i < t->n; i++)
+                assert_true(higher ? t->items[i].score >= thr - 1e-6f : t->items[i].score <= thr + 1e-6f);
+            sc_record_list_free(t);
+            sc_record_list_free(l);
+            free(ref);
+        }
+        free(data);
+    }
+}
+
+static void test_search_ties_and_options(void **state) {
+    fx *f = *state;
+    make_coll(f->db, "c", 3, SC_DISTANCE_DOT);
+    float v[3] = {1, 0, 0};
+    sc_vector_in vin = {"", v, 3};
+    sc_point_in pts[6];
+    uint64_t ids[6] = {50, 3, 40, 1, 20, 7};
+    for (int i = 0; i < 6; i++) pts[i] = (sc_point_in){sc_point_id_num(ids[i]), &vin, 1, NULL};
+    assert_int_equal(sc_points_upsert(f->db, "c", pts, 6), SC_OK);
+    float q[3] = {1, 0, 0};
+    sc_search_request req = {.query = q, .dim = 3, .limit = 4, .with = {.vectors = true}};
+    sc_record_list *l = NULL;
+    assert_int_equal(sc_points_search(f->db, "c", &req, &l), SC_OK);
+    uint64_t want[4] = {1, 3, 7, 20};
+    assert_int_equal(l->n, 4);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(l->items[i].id.num, want[i]);
+        assert_int_equal(l->items[i].n_vectors, 1);
+        assert_null(l->items[i].payload_json);
+    }
+    sc_record_list_free(l);
+    /* batch search returns one list per query */
+    float qs[6] = {1, 0, 0, 0, 1, 0};
+    sc_record_list *out[2] = {0};
+    req.limit = 2;
+    assert_int_equal(sc_points_search_batch(f->db, "c", &req, qs, 2, out), SC_OK);
+    assert_int_equal(out[0]->n, 2);
+    assert_float_equal(out[0]->items[0].score, 1.0, 1e-6);
+    assert_float_equal(out[1]->items[0].score, 0.0, 1e-6);
+    sc_record_list_free(out[0]);
+    sc_record_list_free(out[1]);
+    /* bad queries */
+    req.dim = 2;
+    assert_int_equal(sc_points_search(f->db, "c", &req, &l), SC_INVALID);
+    assert_msg_has(f->db, "dimension 2, collection expects 3");
+    req.dim = 3;
+    q[1] = NAN;
+    assert_int_equal(sc_points_search(f->db, "c", &req, &l), SC_INVALID);
+    assert_msg_has(f->db, "NaN");
+    q[1] = 0;
+    req.vector_name = "nope";
+    assert_int_equal(sc_points_search(f->db, "c", &req, &l), SC_NOTFOUND);
+    assert_msg_has(f->db, "`nope`");
+    req.vector_name = NULL;
+    req.filter_json = "{\"must\": [{\"key\": \"a\", \"match\": {\"value\": []}}]}";
+    assert_int_equal(sc_points_search(f->db, "c", &req, &l), SC_INVALID);
+    req.filter_json = "{not json";
+    assert_int_equal(sc_points_search(f->db, "c", &req, &l), SC_INVALID);
+}
+
+/* ==== Durability details ==== */
+
+static void test_second_process_is_refused(void **state) {
+    fx *f = *state;
+    sc_db *other = NULL;
+    char err[512];
+    assert_int_equal(sc_db_open(f->dir, NULL, &other, err, sizeof err), SC_BUSY);
+    assert_null(other);
+    assert_non_null(strstr(err, "open in another process"));
+    pid_t pid = fork();
+    if (pid == 0) {
+        sc_db *db = NULL;
+        _exit(sc_db_open(f->dir, NULL, &db, NULL, 0) == SC_BUSY ? 0 : 1);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static void test_corrupt_vector_blob_is_reported(void **state) {
+    fx *f = *state;
+    make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
+    tu_rng rng = {4};
+    put_points(f->db, "c", 0, 3, 4, &rng, NULL);
+    sc_db_close(f->db);
+    f->db = NULL;
+    char p[512];
+    snprintf(p, sizeof p, "%s/store.db", f->dir);
+    sqlite3 *s = NULL;
+    assert_int_equal(sqlite3_open(p, &s), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(s, "UPDATE points SET vectors = zeroblob(40) WHERE pid = (SELECT min(pid) FROM points)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_changes(s), 1);
+    sqlite3_close(s);
+    char err[512];
+    assert_int_equal(sc_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_CORRUPT);
+    assert_non_null(strstr(err, "point 0"));
+    assert_non_null(strstr(err, "offset"));
+    f->db = NULL;
+    /* fixture teardown closes NULL safely; reopen a clean store for it */
+    tu_rmdir(f->dir);
+    f->dir = tu_tmpdir("store");
+    assert_int_equal(sc_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
+}
+
+/* SQLite fails mid-batch (a trigger injects the error): memory and disk
+** must stay exactly as they were, and the store must keep working. */
+static void test_failed_write_leaves_store_unchanged(void **state) {
+    fx *f = *state;
+    make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
+    tu_rng rng = {5};
+    put_points(f->db, "c", 0, 10, 4, &rng, NULL);
+    sc_db_close(f->db);
+    f->db = NULL;
+    char p[512];
+    snprintf(p, sizeof p, "%s/store.db", f->dir);
+    sqlite3 *s = NULL;
+    assert_int_equal(sqlite3_open(p, &s), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(s,
+                                  "CREATE TRIGGER poison BEFORE INSERT ON points WHEN NEW.payload LIKE '%poison%' "
+                                  "BEGIN SELECT RAISE(ABORT, 'injected insert failure'); END;"
+                                  "CREATE TRIGGER guard BEFORE DELETE ON points WHEN OLD.payload LIKE '%\"n\":2,%' "
+                                  "BEGIN SELECT RAISE(ABORT, 'injected delete failure'); END;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(s);
+    fx_reopen(f);
+    float v[6][4] = {{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {4, 4, 4, 4}, {5, 5, 5, 5}, {6, 6, 6, 6}};
+    sc_vector_in vin[6];
+    sc_point_in pts[6];
+    for (int i = 0; i < 6; i++) {
+        vin[i] = (sc_vector_in){"", v[i], 4};
+        pts[i] = (sc_point_in){sc_point_id_num(100 + (uint64_t)i), &vin[i], 1, "{\"fresh\": true}"};
+    }
+    pts[4].id = sc_point_id_num(3); /* an update of an existing point */
+    pts[5].payload_json = "{\"poison\": 1}";
+    for (int attempt = 0; attempt < 2; attempt++) {
+        assert_int_not_equal(sc_points_upsert(f->db, "c", pts, 6), SC_OK);
+        assert_msg_has(f->db, "injected insert failure");
+        assert_int_equal(count(f->db, "c", NULL), 10);
+        assert_int_equal(count(f->db, "c", "{\"must\": {\"key\": \"fresh\", \"match\": {\"value\": true}}}"), 0);
+        sc_point_id id3 = sc_point_id_num(3), id100 = sc_point_id_num(100);
+        sc_with w = {.payload = true};
+        sc_record_list *l = NULL;
+        assert_int_equal(sc_points_get(f->db, "c", &id100, 1, &w, &l), SC_OK);
+        assert_int_equal(l->n, 0);
+        sc_record_list_free(l);
+        assert_int_equal(sc_points_get(f->db, "c", &id3, 1, &w, &l), SC_OK);
+        assert_non_null(strstr(l->items[0].payload_json, "\"n\":3"));
+        sc_record_list_free(l);
+    }
+    /* deletes: a failure on the second id keeps the first */
+    sc_point_id del[2] = {sc_point_id_num(1), sc_point_id_num(2)};
+    uint64_t nd = 99;
+    assert_int_not_equal(sc_points_delete(f->db, "c", del, 2, &nd), SC_OK);
+    assert_msg_has(f->db, "injected delete failure");
+    assert_int_equal(nd, 0);
+    assert_int_equal(count(f->db, "c", NULL), 10);
+    /* the same batch without the poisoned point goes through */
+    assert_int_equal(sc_points_upsert(f->db, "c", pts, 5), SC_OK);
+    assert_int_equal(count(f->db, "c", NULL), 14);
+    assert_int_equal(sc_points_delete(f->db, "c", del, 1, &nd), SC_OK);
+    fx_reopen(f);
+    assert_int_equal(count(f->db, "c", NULL), 13);
+    assert_int_equal(count(f->db, "c", "{\"must\": {\"key\": \"fresh\", \"match\": {\"value\": true}}}"), 5);
+    float q[4] = {6, 6, 6, 6};
+    sc_search_request req = {.query = q, .dim = 4, .limit = 1};
+    sc_record_list *l = NULL;
+    assert_int_equal(sc_points_search(f->db, "c", &req, &l), SC_OK);
+    assert_int_equal(l->n, 1);
+    sc_record_list_free(l);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_collections, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_collection_bad_input, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_upsert_get_roundtrip, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_points_change_nothing, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_delete_and_payload_ops, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_scroll_and_count, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_search_matches_reference, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_search_ties_and_options, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_write_leaves_store_unchanged, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_second_process_is_refused, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_vector_blob_is_reported, fx_setup, fx_teardown),
+    };
+    return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}

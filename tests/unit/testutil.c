@@ -1,0 +1,43 @@
+/*
+** Helpers shared by the unit tests (see testutil.h).
+*/
+#include "testutil.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *tu_tmpdir(const char *tag) {
+    char tmpl[256];
+    snprintf(tmpl, sizeof tmpl, "/tmp/semcode-%s-XXXXXX", tag);
+    char *d = mkdtemp(tmpl);
+    return d ? strdup(d) : NULL;
+}
+
+static int tu__rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void tu_rmdir(char *dir) {
+    if (!dir) return;
+    nftw(dir, tu__rm, 16, FTW_DEPTH | FTW_PHYS);
+    free(dir);
+}
+
+uint64_t tu_next(tu_rng *r) {
+    uint64_t x = r->s += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+float tu_uniform(tu_rng *r) { return (float)((double)(tu_next(r) >> 11) / 9007199254740992.0 * 2.0 - 1.0); }
+
+void tu_fill(tu_rng *r, float *v, size_t n) {
+    for (size_t i = 0; i < n; i++) v[i] = tu_uniform(r);
+}

@@ -1,0 +1,27 @@
+/*
+** Helpers shared by the unit tests: temporary directories and a
+** deterministic random generator.
+*/
+#ifndef SC_TESTUTIL_H
+#define SC_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Make a fresh temporary directory (owned string); removed by tu_rmdir. */
+char *tu_tmpdir(const char *tag);
+/* Remove a directory tree (best effort) and free the string. */
+void tu_rmdir(char *dir);
+
+/* xorshift-style generator: same sequence for the same seed. */
+typedef struct tu_rng {
+    uint64_t s; /* state */
+} tu_rng;
+
+uint64_t tu_next(tu_rng *r);
+/* Uniform float in [-1, 1). */
+float tu_uniform(tu_rng *r);
+/* Fill v with n uniform floats. */
+void tu_fill(tu_rng *r, float *v, size_t n);
+
+#endif
