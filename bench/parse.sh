@@ -34,7 +34,8 @@ best() {
   local best_w="" best_c="" t w c
   "$@" >/dev/null 2>&1 # warm-up (page cache)
   for _ in $(seq "$RUNS"); do
-    t=$( { /usr/bin/time -f "%e %U %S" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    /usr/bin/time -o "$OUT/time.txt" -f "%e %U %S" "$@" >/dev/null 2>&1
+    t=$(tail -1 "$OUT/time.txt")
     w=$(echo "$t" | awk '{print $1}'); c=$(echo "$t" | awk '{print $2 + $3}')
     if [ -z "$best_w" ] || awk -v a="$w" -v b="$best_w" 'BEGIN{exit !(a < b)}'; then best_w=$w; best_c=$c; fi
   done
