@@ -13,6 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-1000000}; DIM=${DIM:-128}; NQ=${NQ:-1000}; M=${M:-16}; EFC=${EFC:-200}
 CENTROIDS=${CENTROIDS:-4096}; THREADS=${THREADS:-2}; EXTRA=${EXTRA:-}
+# GOMP busy-waits by default; on a shared machine that starves FAISS.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 make -j2 >/dev/null
 make -f bench/ann.mk >/dev/null
 mkdir -p bench/data bench/out
@@ -22,7 +24,7 @@ out=bench/out/ann_${N}x${DIM}_$(date -u +%Y%m%dT%H%M%SZ).md
   echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
   echo "command: N=$N DIM=$DIM NQ=$NQ M=$M EFC=$EFC CENTROIDS=$CENTROIDS THREADS=$THREADS EXTRA='$EXTRA' bench/run_ann.sh"
   echo
-  flock /tmp/semcode-bench.lock ./build/bench/ann --n "$N" --dim "$DIM" --nq "$NQ" --m "$M" \
+  flock ${FLOCK_WAIT:+-w $FLOCK_WAIT} /tmp/semcode-bench.lock ./build/bench/ann --n "$N" --dim "$DIM" --nq "$NQ" --m "$M" \
     --efc "$EFC" --centroids "$CENTROIDS" --threads "$THREADS" --data bench/data $EXTRA
 } | tee "$out"
 echo "written: $out" >&2

@@ -170,7 +170,5 @@ uint32_t hnsw_greedy(const hnsw_index *idx, const float *q, uint32_t ep, float *
 void hnsw_pairs_sort(hnsw_pair *a, uint32_t n);
 /* Encode row's code if a quantizer is attached. */
 void hnsw_encode_row(hnsw_index *idx, uint32_t row);
-/* Private kernels used until index_kernels_best() (branch wip/kernels) is
-** merged: AVX-512 when the CPU has it, scalar otherwise. */
 
 #endif /* SC_INDEX_HNSW_INT_H */

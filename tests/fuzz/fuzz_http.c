@@ -9,7 +9,7 @@
 ** else traps. The store lives in a temporary directory made at the first
 ** input and removed at exit.
 **
-** FUZZ_SOURCES: src/server/handle.c src/server/json_io.c src/server/collections.c src/server/points.c src/server/query.c src/server/config.c src/server/metrics.c src/store/alias.c src/store/collection.c src/store/db.c src/store/filter.c src/store/pindex.c src/store/points.c src/store/search.c src/store/slots.c src/store/ann.c src/index/distance.c src/index/distance_scalar.c src/index/flat.c src/index/hnsw_build.c src/index/hnsw_insert.c src/index/hnsw_io.c src/index/hnsw_revive.c src/index/hnsw_search.c src/index/hnsw_vacuum.c src/index/quant.c src/util/util.c
+** FUZZ_SOURCES: @lib
 */
 #include <ftw.h>
 #include <jansson.h>
@@ -24,21 +24,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The SIMD kernel files need per-file ISA flags, which the fuzz build does
-** not have: they are left out, SEMCODE_ISA=scalar keeps the dispatchers on
-** the scalar kernels, and these empty tables and stubs are never used. */
-const index_kernels index__kernels_avx2 = {0};
-const index_kernels index__kernels_avx512 = {0};
-int32_t quant_kern_dot_u8s8_avx512(const uint8_t *a, const int8_t *b, size_t n);
-uint32_t quant_kern_hamming_avx512(const uint64_t *a, const uint64_t *b, size_t n_words);
-int32_t quant_kern_dot_u8s8_avx512(const uint8_t *a, const int8_t *b, size_t n) {
-    (void)a, (void)b, (void)n;
-    __builtin_trap(); /* never dispatched under SEMCODE_ISA=scalar */
-}
-uint32_t quant_kern_hamming_avx512(const uint64_t *a, const uint64_t *b, size_t n_words) {
-    (void)a, (void)b, (void)n_words;
-    __builtin_trap();
-}
+/* Linked with the whole library (FUZZ_SOURCES: @lib), SIMD kernels included. */
 
 static char fuzz__dir[64];
 static sc_db *fuzz__db;

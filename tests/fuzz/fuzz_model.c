@@ -3,6 +3,7 @@
 ** checksum check off so the structural checks are reached. A model that
 ** parses is used to embed a few texts (the vocabulary and tables it
 ** claims must be safe to read).
+** FUZZ_SOURCES: @lib
 */
 #include <stdint.h>
 #include <stdlib.h>

@@ -8,6 +8,7 @@
 ** Build (clang): clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
 **   -Isrc tests/fuzz/fuzz_parse.c build-san/libsemcode.a -ljansson ... -lm
 ** Corpus: tests/fuzz/corpus/parse/ (small files of each language).
+** FUZZ_SOURCES: @lib
 */
 #include <stddef.h>
 #include <stdint.h>

@@ -41,6 +41,21 @@ for src in "${targets[@]}"; do
   mkdir -p "$seeds"
   srcs=$(sed -n 's/^.*FUZZ_SOURCES:\(.*\)$/\1/p' "$src" | head -n 1)
   libs="$LIBS $(sed -n 's/^.*FUZZ_LIBS:\(.*\)$/\1/p' "$src" | head -n 1)"
+  # "FUZZ_SOURCES: @lib" links the whole library (targets that need the
+  # tree-sitter grammars): the sanitizer build for replay, a clang build of
+  # it for libFuzzer (gcc's and clang's sanitizer runtimes do not mix).
+  if [ "$(echo $srcs)" = "@lib" ]; then
+    alllibs=$(make --no-print-directory -s -f Makefile -f bench/vars.mk print-LDLIBS)
+    if [ "$mode" = replay ]; then
+      make -s -j2 SANITIZE=1 build-san/libsemcode.a >/dev/null || { echo "fuzz: library build failed"; status=1; continue; }
+      srcs="build-san/libsemcode.a"
+    else
+      make -s -j2 SANITIZE=1 CC=clang BUILD=build-fuzz-lib build-fuzz-lib/libsemcode.a >/dev/null ||
+        { echo "fuzz: clang library build failed"; status=1; continue; }
+      srcs="build-fuzz-lib/libsemcode.a"
+    fi
+    libs="$libs $alllibs"
+  fi
   if [ -z "$srcs" ]; then
     srcs=$(ls src/*/*.c | grep -v '^src/cli/' | grep -v -E '_(avx2|avx512)\.c$' | tr '\n' ' ')
   fi
