@@ -3,6 +3,7 @@
 ** checksum check off so the structural checks are reached. A model that
 ** parses is used to embed a few texts (the vocabulary and tables it
 ** claims must be safe to read).
+** FUZZ_SOURCES: src/embed/model.c src/embed/pool_avx2.c src/text/tokenize.c src/text/strmap.c src/text/bm25.c src/util/util.c -lstemmer
 */
 #include <stdint.h>
 #include <stdlib.h>

@@ -4,6 +4,7 @@
 ** arena, valid UTF-8 when the input was, and that a second run gives the
 ** same stream (determinism, stem cache state does not matter); also feeds
 ** the tokens to BM25 as a document and a query.
+** FUZZ_SOURCES: src/text/tokenize.c src/text/strmap.c src/text/bm25.c src/util/util.c -lstemmer
 */
 #include <stdint.h>
 #include <stdlib.h>
