@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the training sources of the built-in model and extracts their
 # doc-comment/code pairs with `semcode pairs`, one JSON Lines file per source
-# in $OUT (default build/model/pairs/). Only the sources named in issue 5:
+# in $PAIRS_DIR (default build/model/pairs/). Only the sources named in issue 5:
 # Debian golang-1.19-src, openjdk-17-source, rust-src, libpython3.11-stdlib,
 # linux-source-6.1 (a subset of directories), ruby3.1's standard library, and
 # the npm packages pinned in tools/corpus/package-lock.json.
@@ -9,9 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEMCODE=${SEMCODE:-build/semcode}
-OUT=${OUT:-build/model/pairs}
+PAIRS_DIR=${PAIRS_DIR:-build/model/pairs}
 SRC=${SRC:-build/model/src}
-mkdir -p "$OUT" "$SRC"
+mkdir -p "$PAIRS_DIR" "$SRC"
 
 PKGS=(golang-1.19-src openjdk-17-source rust-src libpython3.11-stdlib linux-source-6.1 ruby3.1 libruby3.1)
 missing=()
@@ -51,10 +51,10 @@ fi
 NM=tools/corpus/node_modules
 run() { # name dir [lang]
   local name=$1 dir=$2; shift 2
-  [ -s "$OUT/$name.jsonl" ] && return 0
+  [ -s "$PAIRS_DIR/$name.jsonl" ] && return 0
   echo "corpus: pairs $name ($dir)"
-  "$SEMCODE" pairs "$dir" --threads "${THREADS:-2}" --max-size 2000000 --no-ignore "$@" > "$OUT/$name.jsonl.tmp" 2>"$OUT/$name.log"
-  mv "$OUT/$name.jsonl.tmp" "$OUT/$name.jsonl"
+  "$SEMCODE" pairs "$dir" --threads "${THREADS:-2}" --max-size 2000000 --no-ignore "$@" > "$PAIRS_DIR/$name.jsonl.tmp" 2>"$PAIRS_DIR/$name.log"
+  mv "$PAIRS_DIR/$name.jsonl.tmp" "$PAIRS_DIR/$name.jsonl"
 }
 run go /usr/share/go-1.19/src --lang go
 run java "$SRC/java" --lang java
@@ -65,4 +65,4 @@ run ruby /usr/lib/ruby/3.1.0 --lang ruby
 for p in eslint webpack typescript date-fns rxjs; do
   run "npm-$p" "$NM/$p"
 done
-wc -l "$OUT"/*.jsonl
+wc -l "$PAIRS_DIR"/*.jsonl

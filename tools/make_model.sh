@@ -11,22 +11,24 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SEMCODE=${SEMCODE:-build/semcode}
 WORK=${WORK:-build/model}
-OUT=${OUT:-models/builtin.scm}
-LOCK=${LOCK:-/tmp/semcode-bench.lock}
+MODEL_OUT=${MODEL_OUT:-models/builtin.scm}
+LOCK=${LOCK:-/tmp/semcode-bench.lock}   # LOCK=none: do not wait for other benchmarks
+CAP_TRAIN=${CAP_TRAIN:-40000}            # training pairs per language (bounds the training time)
 # The chosen settings (docs/QUALITY.md explains the choice).
-TRAIN_ARGS=${TRAIN_ARGS:---dim 256 --epochs 6 --batch 512 --lr 0.005 --temperature 0.05 --vocab 60000 --min-count 3 --buckets 20000 --max-tokens 256 --pooling learned --towers 1 --seed 42 --threads 2}
+TRAIN_ARGS=${TRAIN_ARGS:---dim 256 --epochs 3 --batch 512 --lr 0.01 --temperature 0.05 --vocab 60000 --min-count 3 --buckets 20000 --max-tokens 128 --pooling learned --towers 1 --seed 42 --threads 2}
+locked() { if [ "$LOCK" = none ]; then "$@"; else flock "$LOCK" "$@"; fi; }
 t0=$(date +%s)
-flock "$LOCK" bash tools/corpus.sh
-python3 tools/split_pairs.py "$WORK/pairs" "$WORK/split" > "$WORK/split.log"
+locked bash tools/corpus.sh
+CAP_TRAIN=$CAP_TRAIN python3 tools/split_pairs.py "$WORK/pairs" "$WORK/split" > "$WORK/split.log"
 cat "$WORK/split.log"
-mkdir -p "$(dirname "$OUT")"
+mkdir -p "$(dirname "$MODEL_OUT")"
 # shellcheck disable=SC2086
-flock "$LOCK" "$SEMCODE" train --pairs "$WORK/split/train.jsonl" --eval "$WORK/split/heldout.jsonl" --out "$OUT" $TRAIN_ARGS \
+locked "$SEMCODE" train --pairs "$WORK/split/train.jsonl" --eval "$WORK/split/heldout.jsonl" --out "$MODEL_OUT" $TRAIN_ARGS \
   --meta "{\"sources\":\"golang-1.19-src openjdk-17-source rust-src libpython3.11-stdlib linux-source-6.1 ruby3.1 npm:eslint,webpack,typescript,date-fns,rxjs\",\"split\":$(cat "$WORK/split/stats.json" | tr -d '\n ')}"
-flock "$LOCK" "$SEMCODE" eval --model "$OUT" --pairs "$WORK/split/heldout.jsonl" | tee "$WORK/eval_heldout.txt"
+locked "$SEMCODE" eval --model "$MODEL_OUT" --pairs "$WORK/split/heldout.jsonl" | tee "$WORK/eval_heldout.txt"
 COSQA=${COSQA:-/work/shared/benchmarks/cosqa}
 if [ -f "$COSQA/cosqa-retrieval-test-500.json" ]; then
-  flock "$LOCK" "$SEMCODE" eval --model "$OUT" --cosqa "$COSQA/cosqa-retrieval-test-500.json" \
+  locked "$SEMCODE" eval --model "$MODEL_OUT" --cosqa "$COSQA/cosqa-retrieval-test-500.json" \
     --cosqa-corpus "$COSQA/code_idx_map.txt" | tee "$WORK/eval_cosqa.txt"
 fi
-echo "make_model: wrote $OUT ($(du -h "$OUT" | cut -f1)) in $(( $(date +%s) - t0 )) s"
+echo "make_model: wrote $MODEL_OUT ($(du -h "$MODEL_OUT" | cut -f1)) in $(( $(date +%s) - t0 )) s"

@@ -85,16 +85,21 @@ void embed_axpy_i8_scalar(float *out, const int8_t *row, float f, uint32_t dim) 
 
 typedef void (*embed__axpy_fn)(float *, const int8_t *, float, uint32_t);
 
-/* The best axpy kernel for this CPU (SEMCODE_ISA=scalar forces the reference). */
+/* The best axpy kernel for this CPU (SEMCODE_ISA=scalar forces the
+** reference), chosen once for the process. */
+static embed__axpy_fn embed__axpy_best;
+static pthread_once_t embed__axpy_once = PTHREAD_ONCE_INIT;
+
+static void embed__axpy_choose(void) {
+    const char *isa = getenv("SEMCODE_ISA");
+    __builtin_cpu_init();
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    embed__axpy_best = (avx2 && !(isa && !strcmp(isa, "scalar"))) ? embed_axpy_i8_avx2 : embed_axpy_i8_scalar;
+}
+
 static embed__axpy_fn embed__axpy(void) {
-    static embed__axpy_fn fn;
-    if (!fn) {
-        const char *isa = getenv("SEMCODE_ISA");
-        __builtin_cpu_init();
-        int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-        fn = (avx2 && !(isa && !strcmp(isa, "scalar"))) ? embed_axpy_i8_avx2 : embed_axpy_i8_scalar;
-    }
-    return fn;
+    pthread_once(&embed__axpy_once, embed__axpy_choose);
+    return embed__axpy_best;
 }
 
 void embed_model_pool(const sc_model *m, uint32_t tower, const embed_items *items, float *out) {

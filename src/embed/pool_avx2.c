@@ -7,7 +7,9 @@
 
 #include "embed/embed.h"
 
-void embed_axpy_i8_avx2(float *out, const int8_t *row, float f, uint32_t dim) {
+/* The target attribute lets this file build without -mavx2 too (fuzz and
+** replay builds compile every source with the same flags). */
+__attribute__((target("avx2,fma"))) void embed_axpy_i8_avx2(float *out, const int8_t *row, float f, uint32_t dim) {
     __m256 vf = _mm256_set1_ps(f);
     uint32_t d = 0;
     for (; d + 16 <= dim; d += 16) {
