@@ -84,6 +84,7 @@ check: setup
 	$(MAKE) test
 	$(MAKE) SANITIZE=1 test
 	bash tests/e2e/run.sh
+	SEMCODE_BIN=$(CURDIR)/build-san/semcode bash tests/e2e/run.sh
 	bash tests/fuzz/run.sh replay
 
 # Coverage-guided fuzzing with clang's libFuzzer (FUZZ_SECONDS per target).

@@ -152,7 +152,7 @@ static sc_status q__search(sc_repo *r, const sc_code_query *q, const float *vec,
             else c->fused = (c->dense_rank ? 1.0 / (RRF_K + c->dense_rank) : 0) + (c->kw_rank ? 1.0 / (RRF_K + c->kw_rank) : 0);
         }
     }
-    qsort(s.items, s.n, sizeof *s.items, q__cand_cmp);
+    if (s.n) qsort(s.items, s.n, sizeof *s.items, q__cand_cmp);
 build:
     rc = q__build_hits(r, &s, limit, q->min_score, out);
     if (rc == SC_OK) (*out)->took_ms = (util_now() - t0) * 1e3;

@@ -576,7 +576,7 @@ sc_status sc_repo_update(sc_repo *r, sc_repo_summary *out) {
         }
     }
     sqlite3_finalize(st);
-    qsort(state, n_state, sizeof *state, upd__state_cmp);
+    if (n_state) qsort(state, n_state, sizeof *state, upd__state_cmp);
     upd_file **todo = malloc(sizeof *todo * (n_files ? n_files : 1));
     size_t n_todo = 0;
     for (size_t i = 0; todo && i < n_files; i++) {

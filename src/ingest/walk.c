@@ -134,7 +134,7 @@ static sc_status ingest__dir(ingest__walk *w, const char *rel, int depth) {
         n++;
     }
     closedir(d);
-    if (rc == SC_OK) qsort(names, n, sizeof *names, ingest__cmp);
+    if (rc == SC_OK && n) qsort(names, n, sizeof *names, ingest__cmp);
 
     size_t mark = ingest_ignore_mark(w->ig);
     if (rc == SC_OK && w->opt->use_gitignore) {
