@@ -36,6 +36,7 @@ struct server_metrics {
     pthread_mutex_t mu;                          /* guards everything below */
     server_metrics_row rows[SERVER_METRICS_ROWS]; /* rows in first-seen order */
     size_t n_rows;                               /* rows used */
+    uint64_t n_embedded;                         /* texts embedded (atomic, outside the mutex) */
 };
 
 server_metrics *server_metrics_new(void) {
@@ -72,6 +73,10 @@ void server_metrics_observe(server_metrics *m, const char *endpoint, int status,
     pthread_mutex_unlock(&m->mu);
 }
 
+void server_metrics_count_embeddings(server_metrics *m, uint64_t n) {
+    if (m) __atomic_add_fetch(&m->n_embedded, n, __ATOMIC_RELAXED);
+}
+
 void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out) {
     util_buf_puts(out, "# HELP semcode_http_requests_total HTTP requests by endpoint and status.\n"
                        "# TYPE semcode_http_requests_total counter\n");
@@ -101,6 +106,9 @@ void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out) {
                         copy[i].endpoint, copy[i].status, (unsigned long long)copy[i].count);
     }
     free(copy);
+    util_buf_printf(out, "# HELP semcode_embeddings_total Texts embedded by the server (embeddings API, text queries).\n"
+                         "# TYPE semcode_embeddings_total counter\nsemcode_embeddings_total %llu\n",
+                    (unsigned long long)__atomic_load_n(&m->n_embedded, __ATOMIC_RELAXED));
     if (!db) return;
     char **names = NULL;
     size_t n_names = 0;
