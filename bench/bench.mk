@@ -3,7 +3,9 @@
 CXX ?= c++
 BUILD ?= build
 BENCH_CXXFLAGS := -std=c++17 -O2 -g -march=native -Wall -Wextra -Iinclude -Isrc -fopenmp
-BENCH_LIBS := $(BUILD)/libsemcode.a -lfaiss -llapack -lblas -lopenblas -ljansson -lsqlite3 -lroaring -lm -pthread
+# The libraries libsemcode.a needs, as the main Makefile (and module.mk files) list them.
+SC_LDLIBS := $(shell $(MAKE) --no-print-directory -s -f Makefile -f bench/vars.mk print-LDLIBS)
+BENCH_LIBS := $(BUILD)/libsemcode.a -lfaiss -llapack -lblas -lopenblas $(SC_LDLIBS)
 
 .PHONY: bench-exact lib
 lib:
@@ -15,3 +17,11 @@ $(BUILD)/bench/exact: bench/exact.cpp lib
 
 bench-exact: $(BUILD)/bench/exact
 	bash bench/run_exact.sh $(BUILD)/bench/exact
+
+.PHONY: bench-store
+$(BUILD)/bench/store: bench/store.c lib
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Iinclude -Isrc bench/store.c -o $@ $(BENCH_LIBS)
+
+bench-store: $(BUILD)/bench/store
+	bash bench/run_store.sh $(BUILD)/bench/store

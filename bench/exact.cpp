@@ -1,12 +1,9 @@
 // bench/exact.cpp: exact top-k search, semcode (index_flat_search) against
 // its peer FAISS IndexFlatIP, single thread, on a clustered synthetic set.
 //
-// Data (deterministic, splitmix64 + Box-Muller, seed 2):
-//   1,000 centroids c ~ N(0, I_384), each normalised; a vector picks a
-//   centroid uniformly, adds gaussian noise N(0, (0.6^2/384) I) (noise norm
-//   about 0.6, so a point's cosine to its centroid is about 0.85) and is
-//   normalised. 100,000 database vectors, 1,000 queries from the same
-//   generator. Inner product on unit vectors = cosine.
+// Data: bench/synth.h, seed 2, 1,000 centroids in 384-d; 100,000 database
+//   vectors then 1,000 queries from the same generator. Inner product on
+//   unit vectors = cosine.
 // Reports queries/s for (a) semcode one query per call, (b) semcode all
 // queries in one call, (c) FAISS one query per search(), (d) FAISS one
 // search() with all queries; recall@10 agreement of semcode with FAISS; and
@@ -27,6 +24,8 @@
 
 #include <omp.h>
 #include <faiss/IndexFlat.h>
+
+#include "synth.h"
 
 extern "C" {
 #include "index/index.h"
@@ -54,30 +53,6 @@ struct Timing {
         cpu_qps = std::max(cpu_qps, (double)n_queries / c);
     }
 };
-
-struct Rng {
-    uint64_t s;
-    uint64_t next() {
-        uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-    double unit() { return (double)((next() >> 11) + 1) / 9007199254740993.0; } // (0, 1]
-    double gauss() { return std::sqrt(-2.0 * std::log(unit())) * std::cos(6.283185307179586 * unit()); }
-};
-
-static void generate(std::vector<float> &out, size_t n, size_t dim, const std::vector<float> &cent,
-                     size_t n_cent, Rng &rng) {
-    out.resize(n * dim);
-    double sigma = 0.6 / std::sqrt((double)dim);
-    for (size_t i = 0; i < n; i++) {
-        const float *c = &cent[(rng.next() % n_cent) * dim];
-        float *v = &out[i * dim];
-        for (size_t j = 0; j < dim; j++) v[j] = (float)(c[j] + sigma * rng.gauss());
-        index_normalize(v, dim);
-    }
-}
 
 // Single-core read bandwidth: sum of 64-bit words over a buffer much larger
 // than the caches (integer sums vectorise without reassociation flags).
@@ -111,13 +86,12 @@ int main(int argc, char **argv) {
     omp_set_num_threads(1);
     openblas_set_num_threads(1);
 
-    Rng rng{2};
-    std::vector<float> cent(n_cent * dim);
-    for (auto &x : cent) x = (float)rng.gauss();
-    for (size_t c = 0; c < n_cent; c++) index_normalize(&cent[c * dim], dim);
-    std::vector<float> db, qs;
-    generate(db, n_rows, dim, cent, n_cent, rng);
-    generate(qs, n_q, dim, cent, n_cent, rng);
+    bench_synth gen;
+    if (!bench_synth_init(&gen, 2, dim, n_cent)) return 1;
+    std::vector<float> db(n_rows * dim), qs(n_q * dim);
+    bench_synth_fill(&gen, db.data(), n_rows);
+    bench_synth_fill(&gen, qs.data(), n_q);
+    bench_synth_free(&gen);
 
     const index_kernels *kern = index_kernels_best();
     printf("exact search: %zu x %zu f32, %zu queries, k=%zu, 1 thread, semcode kernels=%s\n", n_rows, dim,

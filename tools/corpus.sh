@@ -30,19 +30,21 @@ if [ ! -d tools/corpus/node_modules ]; then
 fi
 
 # Java sources come as a zip; the kernel as a tarball of which we take the
-# core directories only (kernel-doc comments are densest there).
+# core kernel and the best documented subsystems (kernel-doc is densest there).
 if [ ! -d "$SRC/java" ]; then
-  mkdir -p "$SRC/java.tmp" && unzip -q -o /usr/lib/jvm/openjdk-17/lib/src.zip 'java.base/*' 'java.desktop/java/*' \
-    'java.sql/*' 'java.net.http/*' 'java.logging/*' 'java.xml/javax/*' 'java.management/*' 'jdk.compiler/*' \
-    -d "$SRC/java.tmp" && mv "$SRC/java.tmp" "$SRC/java"
+  mkdir -p "$SRC/java.tmp" && unzip -q -o /usr/lib/jvm/openjdk-17/lib/src.zip -d "$SRC/java.tmp" && mv "$SRC/java.tmp" "$SRC/java"
 fi
 if [ ! -d "$SRC/linux" ]; then
   mkdir -p "$SRC/linux.tmp"
   tar -xJf /usr/src/linux-source-6.1.tar.xz -C "$SRC/linux.tmp" --strip-components=1 \
-    linux-source-6.1/kernel linux-source-6.1/mm linux-source-6.1/lib linux-source-6.1/fs/ext4 \
-    linux-source-6.1/fs/btrfs linux-source-6.1/fs/nfs linux-source-6.1/net/core linux-source-6.1/net/ipv4 \
-    linux-source-6.1/block linux-source-6.1/crypto linux-source-6.1/security linux-source-6.1/drivers/base \
-    linux-source-6.1/drivers/gpu/drm/i915 linux-source-6.1/drivers/usb/core linux-source-6.1/sound/core
+    linux-source-6.1/kernel linux-source-6.1/mm linux-source-6.1/lib linux-source-6.1/fs \
+    linux-source-6.1/net linux-source-6.1/block linux-source-6.1/crypto linux-source-6.1/security \
+    linux-source-6.1/ipc linux-source-6.1/init linux-source-6.1/virt linux-source-6.1/drivers/base \
+    linux-source-6.1/drivers/gpu/drm linux-source-6.1/drivers/usb linux-source-6.1/drivers/pci \
+    linux-source-6.1/drivers/acpi linux-source-6.1/drivers/scsi linux-source-6.1/drivers/nvme \
+    linux-source-6.1/drivers/md linux-source-6.1/drivers/tty linux-source-6.1/drivers/i2c \
+    linux-source-6.1/drivers/spi linux-source-6.1/drivers/input linux-source-6.1/drivers/net/ethernet/intel \
+    linux-source-6.1/drivers/infiniband/core linux-source-6.1/drivers/firmware linux-source-6.1/sound/core
   mv "$SRC/linux.tmp" "$SRC/linux"
 fi
 
@@ -51,7 +53,7 @@ run() { # name dir [lang]
   local name=$1 dir=$2; shift 2
   [ -s "$OUT/$name.jsonl" ] && return 0
   echo "corpus: pairs $name ($dir)"
-  "$SEMCODE" pairs "$dir" --threads 2 --max-size 2000000 --no-ignore "$@" > "$OUT/$name.jsonl.tmp" 2>"$OUT/$name.log"
+  "$SEMCODE" pairs "$dir" --threads "${THREADS:-2}" --max-size 2000000 --no-ignore "$@" > "$OUT/$name.jsonl.tmp" 2>"$OUT/$name.log"
   mv "$OUT/$name.jsonl.tmp" "$OUT/$name.jsonl"
 }
 run go /usr/share/go-1.19/src --lang go

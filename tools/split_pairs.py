@@ -10,9 +10,12 @@ Output: OUT_DIR/train.jsonl and OUT_DIR/heldout.jsonl, plus stats.json.
   only say "deprecated"/"inheritdoc"-like things.
 * dedup: one pair per normalised code and one per (language, doc, name), so
   the copies npm packages ship (cjs/esm/esm5/types) count once.
-* hold-out: whole directories. The key is (source, last directory name) so
-  that copies of one directory under different build trees fall on the same
-  side; about 1 key in 10 (by hash) is held out. Never trained on.
+* hold-out: whole directories. The key is (source, directory), or for files
+  at the top of a tree (most of the Python and Ruby standard libraries) the
+  module file itself. Copies that npm packages ship under several build
+  trees were already removed by the dedup above. Units are visited in hash order and held out while
+  the held-out share of the language stays within HOLD_FRAC (12%). Never
+  trained on.
 * balance: at most CAP_TRAIN training pairs and CAP_HELD held-out pairs per
   language (deterministic sample), both files shuffled with a fixed seed.
 """
@@ -21,7 +24,8 @@ import hashlib, json, os, random, re, sys
 IN_DIR, OUT_DIR = sys.argv[1], sys.argv[2]
 CAP_TRAIN = int(os.environ.get("CAP_TRAIN", "60000"))
 CAP_HELD = int(os.environ.get("CAP_HELD", "3000"))
-HOLD_MOD = 10
+SALT = os.environ.get("SALT", "")
+HOLD_FRAC = float(os.environ.get("HOLD_FRAC", "0.12"))
 
 TAG = re.compile(r"\{@\w+\s*([^}]*)\}")
 HTML = re.compile(r"</?[a-zA-Z][^>]*>")
@@ -50,7 +54,7 @@ def h(s):
 def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     seen_code, seen_doc = set(), set()
-    train, held = {}, {}
+    train, held, units = {}, {}, {}
     stats = {"read": 0, "dropped_test": 0, "dropped_short": 0, "dropped_dup": 0}
     for fn in sorted(os.listdir(IN_DIR)):
         if not fn.endswith(".jsonl"):
@@ -84,9 +88,26 @@ def main():
                 seen_code.add(kc)
                 seen_doc.add(kd)
                 d = os.path.dirname(path)
-                key = source + ":" + os.path.basename(d)
+                # a directory, or for files at the top of a tree (most of the
+                # Python and Ruby standard libraries) the module file itself
+                unit = d if d else os.path.splitext(os.path.basename(path))[0]
+                key = source + ":" + unit
                 rec = {"doc": doc, "code": code, "language": lang, "path": source + "/" + path, "name": name}
-                (held if h(key) % HOLD_MOD == 0 else train).setdefault(lang, []).append(rec)
+                units.setdefault(lang, {}).setdefault(key, []).append(rec)
+    # per language: visit units in hash order, hold a unit out while the
+    # held-out share stays within HOLD_FRAC (a unit larger than that stays
+    # in training), so every language gets a held-out set of whole units
+    for lang, us in units.items():
+        total = sum(len(v) for v in us.values())
+        budget = HOLD_FRAC * total
+        taken = 0
+        for key in sorted(us, key=lambda k: h(SALT + k)):
+            v = us[key]
+            if taken + len(v) <= budget:
+                held.setdefault(lang, []).extend(v)
+                taken += len(v)
+            else:
+                train.setdefault(lang, []).extend(v)
     rng = random.Random(1234)
     out = {}
     for part, groups, cap in (("train", train, CAP_TRAIN), ("heldout", held, CAP_HELD)):

@@ -109,20 +109,32 @@ typedef struct sc_eval_row {
     uint32_t pool;         /* candidates per query (1 + distractors) */
     sc_eval_scores bm25;   /* BM25 on code tokens (k1 1.2, b 0.75) */
     sc_eval_scores model;  /* the model alone */
-    sc_eval_scores hybrid; /* reciprocal-rank fusion of both (k = 60) */
+    sc_eval_scores hybrid; /* reciprocal-rank fusion of both */
 } sc_eval_row;
 
+/* Evaluation settings; start from sc_eval_options_default(). */
+typedef struct sc_eval_options {
+    uint32_t pool;         /* candidates per query in the CodeSearchNet protocol (1000) */
+    uint32_t max_queries;  /* per language, 0 = all */
+    float rrf_k;           /* reciprocal-rank fusion constant (60) */
+    float w_bm25;          /* weight of the BM25 ranking in the fusion (1) */
+    float w_model;         /* weight of the model ranking in the fusion (1) */
+} sc_eval_options;
+
+/* Defaults: pool 1000, all queries, RRF k 60, weights 1 and 1. */
+SC_API sc_eval_options sc_eval_options_default(void);
+
 /* CodeSearchNet protocol over a JSON Lines pairs file: per language, pairs
-** in file order are cut into pools of `pool` (default 1000); each doc ranks
-** the codes of its pool. Writes up to max_rows rows to rows (the last one
-** "mean" = average over languages) and their count to *n_rows. model may be
-** NULL (BM25 only). */
-SC_API sc_status sc_eval_pairs(sc_model *model, const char *pairs_path, uint32_t pool, uint32_t max_queries,
+** in file order are cut into pools of opt->pool; each doc ranks the codes
+** of its pool (a language with fewer pairs uses them all). Writes up to
+** max_rows rows (the last one "mean" = average over languages) and their
+** count to *n_rows. model may be NULL (BM25 only); opt NULL = defaults. */
+SC_API sc_status sc_eval_pairs(sc_model *model, const char *pairs_path, const sc_eval_options *opt,
                                sc_eval_row *rows, uint32_t max_rows, uint32_t *n_rows, char **errmsg);
 /* CoSQA protocol: queries file (JSON list of {doc, retrieval_idx}) ranked
 ** against the corpus map (JSON object code → index). One row "cosqa". */
 SC_API sc_status sc_eval_cosqa(sc_model *model, const char *queries_path, const char *corpus_path,
-                               sc_eval_row *row, char **errmsg);
+                               const sc_eval_options *opt, sc_eval_row *row, char **errmsg);
 
 #ifdef __cplusplus
 }

@@ -153,6 +153,9 @@ typedef struct sc_parse_options {
     uint64_t max_file_size;        /* larger files are skipped (default 2 MiB) */
     uint32_t minified_line_length; /* files whose average line is longer are skipped (default 1000) */
     bool skip_generated;           /* skip files marked as generated (default true) */
+    const char *go_import_path;    /* Go: import path of the file's package, prefixes qualified
+                                      names ("net/http"); NULL = the package name. sc_parse_tree
+                                      sets it from go.mod, or the directory under the root */
 } sc_parse_options;
 
 /* Default parse options. */

@@ -7,6 +7,8 @@
 
 #include "common.h"
 #include "store.h"
+#include "provider.h"
+#include "repo.h"
 #include "parse.h"
 #include "embed.h"
 

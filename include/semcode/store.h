@@ -197,6 +197,7 @@ typedef struct sc_point_in {
     const sc_vector_in *vectors; /* n_vectors named vectors; names unique */
     size_t n_vectors;            /* may be 0 (a point with payload only) */
     const char *payload_json;    /* a JSON object or NULL for {} */
+    const char *text;            /* text for keyword (BM25) search, tokenized code-aware; not stored; NULL = none */
 } sc_point_in;
 
 /* Insert or replace n points atomically: either all are stored or, on any
@@ -288,7 +289,8 @@ SC_API sc_status sc_points_count(sc_db *db, const char *coll, const char *filter
 
 typedef struct sc_search_request {
     const char *vector_name;  /* which named vector ("" or NULL for the default/only one) */
-    const float *query;       /* query vector */
+    const float *query;       /* query vector; NULL for a keyword search with `text` */
+    const char *text;         /* keyword query (BM25 over the points' texts), used when query is NULL */
     uint32_t dim;             /* its dimension */
     uint32_t limit;           /* results wanted (default 10 when 0) */
     uint32_t offset;          /* results to skip first */

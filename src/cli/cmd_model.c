@@ -103,10 +103,12 @@ usage:
 
 static void cli__eval_usage(FILE *f) {
     fprintf(f, "usage: semcode eval [--model MODEL] [--pairs HELDOUT.jsonl] [--pool N] [--max-queries N]\n"
-               "                    [--cosqa QUERIES.json --cosqa-corpus code_idx_map.txt] [--json]\n\n"
+               "                    [--cosqa QUERIES.json --cosqa-corpus code_idx_map.txt] [--json]\n"
+               "                    [--rrf-k K] [--w-bm25 W] [--w-model W]\n\n"
                "CodeSearchNet protocol: per language, each held-out doc ranks its code among\n"
                "N-1 distractors (default 1000 candidates); MRR, R@1, R@10, NDCG@10 for BM25,\n"
-               "the model and their reciprocal-rank fusion. --model none = BM25 only.\n");
+               "the model and their reciprocal-rank fusion (w_bm25/(k+rank) + w_model/(k+rank),\n"
+               "k 60, weights 1). --model none = BM25 only.\n");
 }
 
 static void cli__eval_print(const sc_eval_row *r, int json) {
@@ -127,7 +129,7 @@ static void cli__eval_print(const sc_eval_row *r, int json) {
 
 int cli_cmd_eval(int argc, char **argv) {
     const char *model_path = CLI__DEFAULT_MODEL, *pairs = NULL, *cq = NULL, *cc = NULL;
-    uint32_t pool = 1000, maxq = 0;
+    sc_eval_options eo = sc_eval_options_default();
     int json = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -143,8 +145,11 @@ int cli_cmd_eval(int argc, char **argv) {
         const char *v = argv[++i];
         if (!strcmp(a, "--model")) model_path = v;
         else if (!strcmp(a, "--pairs")) pairs = v;
-        else if (!strcmp(a, "--pool")) pool = (uint32_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--max-queries")) maxq = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--pool")) eo.pool = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--max-queries")) eo.max_queries = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--rrf-k")) eo.rrf_k = strtof(v, NULL);
+        else if (!strcmp(a, "--w-bm25")) eo.w_bm25 = strtof(v, NULL);
+        else if (!strcmp(a, "--w-model")) eo.w_model = strtof(v, NULL);
         else if (!strcmp(a, "--cosqa")) cq = v;
         else if (!strcmp(a, "--cosqa-corpus")) cc = v;
         else goto usage;
@@ -169,7 +174,7 @@ int cli_cmd_eval(int argc, char **argv) {
     if (pairs) {
         sc_eval_row rows[40];
         uint32_t n = 0;
-        sc_status rc = sc_eval_pairs(m, pairs, pool, maxq, rows, 40, &n, &msg);
+        sc_status rc = sc_eval_pairs(m, pairs, &eo, rows, 40, &n, &msg);
         if (rc != SC_OK) {
             fprintf(stderr, "semcode eval: %s\n", msg ? msg : sc_status_str(rc));
             sc_free(msg);
@@ -180,7 +185,7 @@ int cli_cmd_eval(int argc, char **argv) {
     }
     if (cq) {
         sc_eval_row row;
-        sc_status rc = sc_eval_cosqa(m, cq, cc, &row, &msg);
+        sc_status rc = sc_eval_cosqa(m, cq, cc, &eo, &row, &msg);
         if (rc != SC_OK) {
             fprintf(stderr, "semcode eval: %s\n", msg ? msg : sc_status_str(rc));
             sc_free(msg);

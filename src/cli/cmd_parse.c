@@ -34,33 +34,34 @@ static int cli__utf8_len(const unsigned char *s) {
     return 0;
 }
 
-/* Write s as a JSON string (null for NULL); invalid UTF-8 becomes U+FFFD. */
+/* Write s as a JSON string (null for NULL); invalid UTF-8 becomes U+FFFD.
+** Runs of bytes that need no escaping are written with one fwrite. */
 static void cli__json_str(FILE *f, const char *s) {
     if (!s) {
         fputs("null", f);
         return;
     }
-    putc('"', f);
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
+    putc_unlocked('"', f);
+    const unsigned char *p = (const unsigned char *)s, *run = p;
+    for (;;) {
         unsigned c = *p;
-        if (c == '"' || c == '\\') { putc('\\', f); putc((int)c, f); p++; continue; }
-        if (c < 0x20) {
-            switch (c) {
-            case '\n': fputs("\\n", f); break;
-            case '\t': fputs("\\t", f); break;
-            case '\r': fputs("\\r", f); break;
-            default: fprintf(f, "\\u%04x", c);
-            }
-            p++;
-            continue;
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') { p++; continue; }
+        if (c >= 0x80) {
+            int n = cli__utf8_len(p);
+            if (n > 0) { p += n; continue; }
         }
-        int n = cli__utf8_len(p);
-        if (n == 0) { fputs("\\ufffd", f); p++; continue; }
-        fwrite(p, 1, (size_t)n, f);
-        p += n;
+        if (p > run) fwrite(run, 1, (size_t)(p - run), f);
+        if (c == 0) break;
+        if (c == '"' || c == '\\') { putc_unlocked('\\', f); putc_unlocked((int)c, f); }
+        else if (c == '\n') fputs("\\n", f);
+        else if (c == '\t') fputs("\\t", f);
+        else if (c == '\r') fputs("\\r", f);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputs("\\ufffd", f); /* invalid UTF-8 byte */
+        p++;
+        run = p;
     }
-    putc('"', f);
+    putc_unlocked('"', f);
 }
 
 static void cli__json_key(FILE *f, const char *k, const char *v, bool comma) {
@@ -262,11 +263,11 @@ static void cli__summary_print(FILE *f, const cli__summary *s, bool json, double
 
 static int cli__parse_usage(const char *cmd, FILE *f) {
     if (!strcmp(cmd, "pairs"))
-        fprintf(f, "usage: semcode pairs PATH [--lang L] [--threads N] [--max-size BYTES] [--no-ignore]\n"
+        fprintf(f, "usage: semcode pairs PATH [--lang L] [--threads N] [--max-size BYTES] [--no-ignore] [-o FILE]\n"
                    "Writes JSON Lines {doc, code, language, path, name, ...} for every documented entity.\n");
     else
         fprintf(f, "usage: semcode parse PATH [--json] [--lang L] [--body] [--no-chunks] [--threads N]\n"
-                   "                    [--max-size BYTES] [--no-ignore] [--quiet]\n"
+                   "                    [--max-size BYTES] [--no-ignore] [--quiet] [-o FILE]\n"
                    "Prints the entities of every file under PATH, then a summary.\n"
                    "  --json       JSON Lines (schema in docs/PARSE.md); the summary is the last line\n"
                    "  --lang L     only files of language L (for a single file: parse it as L)\n"
@@ -275,7 +276,8 @@ static int cli__parse_usage(const char *cmd, FILE *f) {
                    "  --threads N  parser threads (default: all cores)\n"
                    "  --max-size   skip files larger than BYTES (default 2 MiB)\n"
                    "  --no-ignore  do not read .gitignore/.semcodeignore\n"
-                   "  --quiet      print the summary only\n");
+                   "  --quiet      print the summary only\n"
+                   "  -o FILE      write to FILE instead of standard output\n");
     return f == stdout ? 0 : 2;
 }
 
@@ -283,6 +285,7 @@ static int cli__run(int argc, char **argv, bool pairs) {
     const char *path = NULL;
     cli__state st = {.out = stdout, .pairs = pairs};
     bool quiet = false;
+    const char *out_path = NULL;
     sc_parse_options popt = sc_parse_options_default();
     sc_walk_options wopt = sc_walk_options_default();
     sc_lang lang = SC_LANG_UNKNOWN;
@@ -293,6 +296,7 @@ static int cli__run(int argc, char **argv, bool pairs) {
         else if (!strcmp(a, "--body")) st.body = true;
         else if (!strcmp(a, "--quiet")) quiet = true;
         else if (!strcmp(a, "--no-chunks")) popt.with_chunks = false;
+        else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) out_path = argv[++i];
         else if (!strcmp(a, "--no-ignore")) wopt.use_gitignore = false;
         else if (!strcmp(a, "--lang") && i + 1 < argc) {
             lang = sc_lang_from_name(argv[++i]);
@@ -320,16 +324,25 @@ static int cli__run(int argc, char **argv, bool pairs) {
     else wopt.only_lang = lang;
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
-    if (quiet) st.out = fopen("/dev/null", "w");
-    if (!st.out) st.out = stdout;
+    FILE *main_out = stdout;
+    if (out_path) {
+        main_out = fopen(out_path, "w");
+        if (!main_out) {
+            fprintf(stderr, "semcode %s: cannot write '%s'\n", argv[0], out_path);
+            return 1;
+        }
+    }
+    st.out = quiet ? fopen("/dev/null", "w") : main_out;
+    if (!st.out) st.out = main_out;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     char err[512];
     sc_status rc = sc_parse_tree(path, &popt, &wopt, cli__on_file, &st, err, sizeof err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    if (st.out != stdout) fclose(st.out);
+    if (st.out != main_out) fclose(st.out);
     if (rc != SC_OK) {
+        if (main_out != stdout) fclose(main_out);
         fflush(stdout);
         fprintf(stderr, "semcode %s: %s (%s)\n", argv[0], err, sc_status_str(rc));
         return 1;
@@ -339,9 +352,15 @@ static int cli__run(int argc, char **argv, bool pairs) {
         fprintf(stderr, "pairs: %llu from %llu files\n", (unsigned long long)st.sum.pairs,
                 (unsigned long long)st.sum.parsed);
     } else {
-        cli__summary_print(stdout, &st.sum, st.json, secs);
+        cli__summary_print(main_out, &st.sum, st.json, secs);
     }
+    bool write_failed = ferror(main_out) != 0;
+    if (main_out != stdout && fclose(main_out) != 0) write_failed = true;
     fflush(stdout);
+    if (write_failed) {
+        fprintf(stderr, "semcode %s: write error on the output\n", argv[0]);
+        return 1;
+    }
     return 0;
 }
 

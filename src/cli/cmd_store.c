@@ -112,7 +112,7 @@ int cli_cmd_store_demo(int argc, char **argv) {
                 vecs[i * dim + d] = centroids[cl * dim + d] + 0.5f * cli__gauss(&seed);
             snprintf(payload[i], sizeof payload[i], "{\"cluster\": %ld, \"lang\": \"%s\"}", cl, langs[id % 5]);
             vin[i] = (sc_vector_in){"", vecs + i * dim, (uint32_t)dim};
-            pts[i] = (sc_point_in){sc_point_id_num((uint64_t)id), &vin[i], 1, payload[i]};
+            pts[i] = (sc_point_in){.id = sc_point_id_num((uint64_t)id), .vectors = &vin[i], .n_vectors = 1, .payload_json = payload[i]};
         }
         if (sc_points_upsert(db, "demo", pts, (size_t)m) != SC_OK) goto fail;
     }

@@ -13,7 +13,9 @@
 
 #include "embed/embed_int.h"
 
-#define EVAL__RRF_K 60.0f
+sc_eval_options sc_eval_options_default(void) {
+    return (sc_eval_options){.pool = 1000, .max_queries = 0, .rrf_k = 60.0f, .w_bm25 = 1.0f, .w_model = 1.0f};
+}
 
 uint32_t embed_rank_of(const float *scores, uint32_t n, uint32_t gold) {
     uint32_t r = 0;
@@ -63,6 +65,7 @@ typedef struct eval__pool_job {
     const char *const *queries;/* queries */
     const uint32_t *gold;      /* gold candidate per query */
     uint32_t n_queries;        /* queries */
+    const sc_eval_options *opt;/* fusion settings */
     eval__acc acc[3];          /* out: bm25, model, hybrid */
     sc_status rc;              /* out */
 } eval__pool_job;
@@ -104,7 +107,8 @@ static void eval__pool_run(eval__pool_job *j, text_tokenizer *tk) {
         eval__ranks(bm, n, order, rb);
         eval__ranks(ms, n, order, rm);
         for (uint32_t i = 0; i < n; i++)
-            hy[i] = 1.0f / (EVAL__RRF_K + (float)rb[i] + 1.0f) + 1.0f / (EVAL__RRF_K + (float)rm[i] + 1.0f);
+            hy[i] = j->opt->w_bm25 / (j->opt->rrf_k + (float)rb[i] + 1.0f) +
+                    j->opt->w_model / (j->opt->rrf_k + (float)rm[i] + 1.0f);
         eval__add(&j->acc[2], embed_rank_of(hy, n, j->gold[k]));
     }
     goto out;
@@ -143,12 +147,14 @@ static void eval__worker(void *arg, uint32_t ith, uint32_t nth) {
 
 /* ==== CodeSearchNet protocol ==== */
 
-sc_status sc_eval_pairs(sc_model *model, const char *pairs_path, uint32_t pool, uint32_t max_queries,
+sc_status sc_eval_pairs(sc_model *model, const char *pairs_path, const sc_eval_options *opt,
                         sc_eval_row *rows, uint32_t max_rows, uint32_t *n_rows, char **errmsg) {
     sc_err e = {0};
     embed_pairs p = {0};
+    sc_eval_options dflt = sc_eval_options_default();
+    if (!opt) opt = &dflt;
+    uint32_t pool = opt->pool < 2 ? 1000 : opt->pool, max_queries = opt->max_queries;
     if (!pairs_path || !rows || !n_rows || max_rows < 2) return SC_MISUSE;
-    if (pool < 2) pool = 1000;
     sc_status rc = embed_pairs_read(pairs_path, 0, &p, &e);
     if (rc) goto out;
     uint32_t nl = p.n_langs;
@@ -189,6 +195,7 @@ sc_status sc_eval_pairs(sc_model *model, const char *pairs_path, uint32_t pool, 
             eval__pool_job *j = &jobs[n_jobs];
             memset(j, 0, sizeof *j);
             j->model = model;
+            j->opt = opt;
             j->codes = cs + q0;
             j->n_codes = ps;
             j->queries = qs + q0;
@@ -276,9 +283,11 @@ out:
 
 /* ==== CoSQA ==== */
 
-sc_status sc_eval_cosqa(sc_model *model, const char *queries_path, const char *corpus_path, sc_eval_row *row,
-                        char **errmsg) {
+sc_status sc_eval_cosqa(sc_model *model, const char *queries_path, const char *corpus_path,
+                        const sc_eval_options *opt, sc_eval_row *row, char **errmsg) {
     sc_err e = {0};
+    sc_eval_options dflt = sc_eval_options_default();
+    if (!opt) opt = &dflt;
     sc_status rc = SC_OK;
     json_error_t je;
     json_t *qj = json_load_file(queries_path, 0, &je), *cj = NULL;
@@ -330,7 +339,7 @@ sc_status sc_eval_cosqa(sc_model *model, const char *queries_path, const char *c
     for (uint32_t k = 0; k < EVAL__JOBS; k++) {
         uint32_t a = n_ok * k / EVAL__JOBS, b = n_ok * (k + 1) / EVAL__JOBS;
         if (a == b) continue;
-        jobs[nj++] = (eval__pool_job){.model = model, .codes = codes, .n_codes = (uint32_t)nc,
+        jobs[nj++] = (eval__pool_job){.model = model, .opt = opt, .codes = codes, .n_codes = (uint32_t)nc,
                                       .queries = qs + a, .gold = gold + a, .n_queries = b - a};
     }
     eval__jobs js = {jobs, nj};

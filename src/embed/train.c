@@ -602,7 +602,7 @@ sc_status sc_model_train(const sc_train_options *opt, char **errmsg) {
         sc_eval_row rows[EMBED_MAX_LANGS + 1];
         uint32_t n_rows = 0;
         rc = sc_model_load(opt->out_path, &m, &msg);
-        if (rc == SC_OK) rc = sc_eval_pairs(m, opt->eval_path, 1000, 0, rows, EMBED_MAX_LANGS + 1, &n_rows, &msg);
+        if (rc == SC_OK) rc = sc_eval_pairs(m, opt->eval_path, NULL, rows, EMBED_MAX_LANGS + 1, &n_rows, &msg);
         sc_model_free(m);
         if (rc == SC_OK) {
             free(meta);

@@ -198,7 +198,7 @@ INDEX__INLINE void index__avx512_block(int m, const float *qs, size_t n_q, const
             for (size_t t = 0; t < INDEX__QT; t++) index__avx512_store_n(out + (i + t) * n + j, res[t], nr);
         }
     }
-    /* Fewer than four queries left: one at a time rather than padded. */
+    /* Fewer than INDEX__QT queries left: one at a time rather than padded. */
     for (; i < n_q; i++) index__avx512_rows(m, qs + i * dim, rows, n, dim, out + i * n);
 }
 

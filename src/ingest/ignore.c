@@ -76,34 +76,49 @@ static bool ingest__class(const char *p, char c, size_t *adv) {
     return hit != neg;
 }
 
-static bool ingest__glob(const char *p, const char *s, int depth) {
-    if (depth > 64) return false; /* pathological pattern: refuse rather than blow up */
-    while (*p) {
+/* Matcher state: failures are memoised by (pattern offset, path offset), so
+** patterns full of stars stay polynomial (O(pattern x path) states). */
+typedef struct ingest__globber {
+    const char *p0;  /* pattern */
+    const char *s0;  /* path */
+    size_t ns;       /* path length */
+    uint8_t *failed; /* bit per (pi, si) already known not to match */
+} ingest__globber;
+
+static bool ingest__glob(ingest__globber *g, size_t pi, size_t si) {
+    size_t key = pi * (g->ns + 1) + si;
+    if (g->failed[key >> 3] & (1u << (key & 7))) return false;
+    const char *p = g->p0 + pi, *s = g->s0 + si;
+    bool ok = false;
+    for (;;) {
+        if (!*p) { ok = *s == 0; break; }
         if (p[0] == '*' && p[1] == '*') {
             const char *q = p + 2;
             while (*q == '*') q++;
             if (*q == '/') { /* "**" followed by '/': zero or more directories */
                 q++;
                 for (const char *t = s;; t++) {
-                    if ((t == s || t[-1] == '/') && ingest__glob(q, t, depth + 1)) return true;
-                    if (!*t) return false;
+                    if ((t == s || t[-1] == '/') && ingest__glob(g, (size_t)(q - g->p0), (size_t)(t - g->s0))) { ok = true; break; }
+                    if (!*t) break;
                 }
+                break;
             }
             for (const char *t = s;; t++) { /* "**" elsewhere: anything, slashes included */
-                if (ingest__glob(q, t, depth + 1)) return true;
-                if (!*t) return false;
+                if (ingest__glob(g, (size_t)(q - g->p0), (size_t)(t - g->s0))) { ok = true; break; }
+                if (!*t) break;
             }
+            break;
         }
         if (*p == '*') {
-            p++;
             for (const char *t = s;; t++) {
-                if (ingest__glob(p, t, depth + 1)) return true;
-                if (!*t || *t == '/') return false;
+                if (ingest__glob(g, (size_t)(p + 1 - g->p0), (size_t)(t - g->s0))) { ok = true; break; }
+                if (!*t || *t == '/') break;
             }
+            break;
         }
-        if (!*s) return false;
+        if (!*s) break;
         if (*p == '?') {
-            if (*s == '/') return false;
+            if (*s == '/') break;
             p++, s++;
             continue;
         }
@@ -111,7 +126,7 @@ static bool ingest__glob(const char *p, const char *s, int depth) {
             size_t adv = 0;
             bool hit = ingest__class(p + 1, *s, &adv);
             if (adv) {
-                if (!hit || *s == '/') return false;
+                if (!hit || *s == '/') break;
                 p += 1 + adv;
                 s++;
                 continue;
@@ -119,14 +134,25 @@ static bool ingest__glob(const char *p, const char *s, int depth) {
             /* malformed class: '[' is a literal */
         }
         if (*p == '\\' && p[1]) p++;
-        if (*p != *s) return false;
+        if (*p != *s) break;
         p++, s++;
     }
-    return *s == 0;
+    if (!ok) g->failed[key >> 3] |= (uint8_t)(1u << (key & 7));
+    return ok;
 }
 
 bool ingest_glob_match(const char *pattern, const char *path) {
-    return ingest__glob(pattern, path, 0);
+    size_t np = strlen(pattern), ns = strlen(path);
+    if (np > 4096 || ns > 8192) return false; /* no real rule or path is that long */
+    size_t bits = (np + 1) * (ns + 1);
+    uint8_t stackbuf[2048];
+    uint8_t *failed = bits / 8 + 1 <= sizeof stackbuf ? stackbuf : malloc(bits / 8 + 1);
+    if (!failed) return false;
+    memset(failed, 0, bits / 8 + 1);
+    ingest__globber g = {pattern, path, ns, failed};
+    bool ok = ingest__glob(&g, 0, 0);
+    if (failed != stackbuf) free(failed);
+    return ok;
 }
 
 /* ==== Rules ==== */

@@ -44,6 +44,7 @@ typedef struct ingest__job {
     size_t next;                  /* next index to take */
     size_t delivered;             /* results handed to fn so far */
     bool stop;                    /* fn asked to stop, or a fatal error */
+    bool w0_started;              /* worker 0 (the deliverer) is running */
     sc_status rc;                 /* first failure */
     char errmsg[256];             /* its message */
 } ingest__job;
@@ -70,6 +71,47 @@ static sc_status ingest__read(const char *fs, uint64_t max, char **out, size_t *
     *out = buf;
     *n = got;
     return SC_OK;
+}
+
+/* Go import path of the package in directory `dir` (relative to the root,
+** "" for the root): the module path of the nearest go.mod above it plus the
+** rest of the directory, or without go.mod the directory itself (GOROOT/src
+** style: net/http). Writes "" when neither applies. */
+static void ingest__go_import_path(const char *root, const char *dir, char *out, size_t out_size) {
+    out[0] = 0;
+    char d[4096];
+    snprintf(d, sizeof d, "%s", dir);
+    for (;;) {
+        char p[8192];
+        snprintf(p, sizeof p, "%s%s%s/go.mod", root, *d ? "/" : "", d);
+        FILE *f = fopen(p, "r");
+        if (f) {
+            char line[1024];
+            while (fgets(line, sizeof line, f)) {
+                if (strncmp(line, "module", 6) != 0 || (line[6] != ' ' && line[6] != '\t')) continue;
+                char *m = line + 7;
+                while (*m == ' ' || *m == '\t' || *m == '"') m++;
+                size_t n = strcspn(m, " \t\r\n\"/");
+                while (m[n] == '/' && m[n + 1] && !strchr(" \t\r\n\"", m[n + 1])) n += 1 + strcspn(m + n + 1, " \t\r\n\"/");
+                m[n] = 0;
+                size_t dl = strlen(d);
+                const char *rest = dir + dl;
+                while (*rest == '/') rest++;
+                /* the standard library's modules ("std", "cmd") are not import path prefixes */
+                if (!strcmp(m, "std") || (!strcmp(m, "cmd") && !*rest)) snprintf(out, out_size, "%s", rest);
+                else if (!strcmp(m, "cmd")) snprintf(out, out_size, "cmd/%s", rest);
+                else snprintf(out, out_size, "%s%s%s", m, *rest ? "/" : "", rest);
+                break;
+            }
+            fclose(f);
+            return;
+        }
+        if (!*d) break;
+        char *slash = strrchr(d, '/');
+        if (slash) *slash = 0;
+        else d[0] = 0;
+    }
+    snprintf(out, out_size, "%s", dir);
 }
 
 static sc_parse_result *ingest__parse_one(ingest__job *j, sc_parser *p, size_t i, bool *filtered) {
@@ -100,6 +142,16 @@ static sc_parse_result *ingest__parse_one(ingest__job *j, sc_parser *p, size_t i
     }
     sc_parse_result *r = NULL;
     opt.lang = lang;
+    char go_path[4096];
+    if (lang == SC_LANG_GO && !j->root_is_file && !opt.go_import_path) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", f->path);
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = 0;
+        else dir[0] = 0;
+        ingest__go_import_path(j->root, dir, go_path, sizeof go_path);
+        if (go_path[0]) opt.go_import_path = go_path;
+    }
     rc = sc_parser_parse(p, f->path, buf, n, &opt, &r);
     free(buf);
     if (rc != SC_OK) return NULL;
@@ -136,6 +188,7 @@ static void ingest__worker(void *arg, uint32_t ith, uint32_t nth) {
     sc_parser *p = NULL;
     sc_status prc = sc_parser_new(&p);
     pthread_mutex_lock(&j->mu);
+    if (ith == 0) j->w0_started = true;
     if (prc != SC_OK) {
         if (j->rc == SC_OK) {
             j->rc = prc;
@@ -167,6 +220,9 @@ static void ingest__worker(void *arg, uint32_t ith, uint32_t nth) {
         }
         if (j->delivered >= j->files->n) break;
         if (ith != 0 && j->next >= j->files->n) break; /* nothing left to take */
+        /* Window full and nobody delivering: util_parallel_run ran this slice
+        ** before worker 0 (it could not start a thread). Leave the rest to it. */
+        if (ith != 0 && !j->w0_started) break;
         pthread_cond_wait(&j->cv, &j->mu);
     }
     pthread_mutex_unlock(&j->mu);

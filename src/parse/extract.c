@@ -26,8 +26,11 @@ static bool parse__is(TSNode n, const char *type) {
     return !ts_node_is_null(n) && !strcmp(ts_node_type(n), type);
 }
 
-static TSNode parse__field(TSNode n, const char *field) {
-    return ts_node_child_by_field_name(n, field, (uint32_t)strlen(field));
+/* Child by field, with field ids resolved once per grammar (parse_symtab). */
+static TSNode parse__field(const parse_ctx *ctx, TSNode n, parse_field f) {
+    TSFieldId id = ctx->tab->fields[f];
+    if (!id || ts_node_is_null(n)) return (TSNode){0};
+    return ts_node_child_by_field_id(n, id);
 }
 
 static bool parse__space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
@@ -79,12 +82,12 @@ static uint32_t parse__line_of(const parse_ctx *ctx, uint32_t byte) {
 
 /* Innermost identifier of a C/C++ declarator chain (pointer, array,
 ** function, parenthesized declarators), or the node itself. */
-static TSNode parse__declarator_core(TSNode d, TSNode *fdecl, bool *pointer) {
+static TSNode parse__declarator_core(const parse_ctx *ctx, TSNode d, TSNode *fdecl, bool *pointer) {
     for (int guard = 0; guard < 64 && !ts_node_is_null(d); guard++) {
         const char *t = ts_node_type(d);
         if (!strcmp(t, "function_declarator")) { if (fdecl && ts_node_is_null(*fdecl)) *fdecl = d; }
         else if (!strcmp(t, "pointer_declarator") || !strcmp(t, "reference_declarator")) { if (pointer && (!fdecl || ts_node_is_null(*fdecl))) *pointer = true; }
-        TSNode next = parse__field(d, "declarator");
+        TSNode next = parse__field(ctx, d, PARSE_F_DECLARATOR);
         if (ts_node_is_null(next)) {
             /* reference_declarator and parenthesized_declarator hold it unnamed */
             if (!strcmp(t, "reference_declarator") || !strcmp(t, "parenthesized_declarator") ||
@@ -155,7 +158,7 @@ static void parse__param_add(parse_ctx *ctx, parse__params *ps, char *name, char
 /* C/C++ parameter type: the parameter's text with its name cut out. */
 static char *parse__c_param_type(parse_ctx *ctx, TSNode p, TSNode name) {
     uint32_t a = ts_node_start_byte(p), b = ts_node_end_byte(p);
-    TSNode dflt = parse__field(p, "default_value");
+    TSNode dflt = parse__field(ctx, p, PARSE_F_DEFAULT_VALUE);
     if (!ts_node_is_null(dflt)) { /* cut "= value" */
         b = ts_node_start_byte(dflt);
         while (b > a && (parse__space(ctx->src[b - 1]) || ctx->src[b - 1] == '=')) b--;
@@ -173,10 +176,10 @@ static char *parse__c_param_type(parse_ctx *ctx, TSNode p, TSNode name) {
 static void parse__one_param(parse_ctx *ctx, parse__params *ps, TSNode c) {
     uint8_t role = parse__role(ctx, c);
     if (role == PARSE_ROLE_COMMENT || role == PARSE_ROLE_DECORATOR) return;
-    TSNode type = parse__field(c, "type");
+    TSNode type = parse__field(ctx, c, PARSE_F_TYPE);
     if (ctx->lang == SC_LANG_C || ctx->lang == SC_LANG_CPP) {
-        TSNode decl = parse__field(c, "declarator");
-        TSNode name = ts_node_is_null(decl) ? decl : parse__declarator_core(decl, NULL, NULL);
+        TSNode decl = parse__field(ctx, c, PARSE_F_DECLARATOR);
+        TSNode name = ts_node_is_null(decl) ? decl : parse__declarator_core(ctx, decl, NULL, NULL);
         char *nm = ts_node_is_null(name) ? NULL : parse__text(ctx, name, PARSE__MAX_NAME);
         char *ty = ts_node_is_null(type) ? NULL : parse__c_param_type(ctx, c, name);
         if (!nm && ty && !strcmp(ty, "void")) return; /* f(void) */
@@ -201,9 +204,9 @@ static void parse__one_param(parse_ctx *ctx, parse__params *ps, TSNode c) {
         if (!any) parse__param_add(ctx, ps, NULL, ty ? ty : parse__text(ctx, c, PARSE__MAX_NAME));
         return;
     }
-    TSNode name = parse__field(c, "name");
-    if (ts_node_is_null(name)) name = parse__field(c, "pattern");
-    if (ts_node_is_null(name)) name = parse__field(c, "left");
+    TSNode name = parse__field(ctx, c, PARSE_F_NAME);
+    if (ts_node_is_null(name)) name = parse__field(ctx, c, PARSE_F_PATTERN);
+    if (ts_node_is_null(name)) name = parse__field(ctx, c, PARSE_F_LEFT);
     if (ts_node_is_null(name) && !ts_node_is_null(type)) {
         for (uint32_t i = 0; i < ts_node_named_child_count(c); i++) {
             TSNode k = ts_node_named_child(c, i);
@@ -228,7 +231,7 @@ static void parse__params_of(parse_ctx *ctx, TSNode list, TSNode single, sc_enti
 
 /* Python docstring: the first statement of the body, when a lone string. */
 static bool parse__docstring(parse_ctx *ctx, TSNode fn, sc_entity *e) {
-    TSNode body = parse__field(fn, "body");
+    TSNode body = parse__field(ctx, fn, PARSE_F_BODY);
     if (ts_node_is_null(body)) return false;
     for (uint32_t i = 0; i < ts_node_named_child_count(body); i++) {
         TSNode st = ts_node_named_child(body, i);
@@ -315,8 +318,10 @@ static void parse__decorators_in(parse_ctx *ctx, TSNode n, const char ***decs, u
 static TSNode parse__anchor(parse_ctx *ctx, TSNode n) {
     for (int guard = 0; guard < 4; guard++) {
         TSNode p = ts_node_parent(n);
-        if (ts_node_is_null(p) || parse__role(ctx, p) != PARSE_ROLE_WRAPPER) break;
+        if (ts_node_is_null(p)) break;
         const char *t = ts_node_type(p);
+        uint8_t prole = parse__role(ctx, p);
+        if (prole != PARSE_ROLE_WRAPPER && !(prole == PARSE_ROLE_MAYBE && !strcmp(t, "declaration"))) break;
         bool always = !strcmp(t, "decorated_definition") || !strcmp(t, "export_statement") ||
                       !strcmp(t, "template_declaration") || !strcmp(t, "ambient_declaration");
         if (!always && ts_node_named_child_count(p) > 2) break;
@@ -334,36 +339,44 @@ static bool parse__maybe(parse_ctx *ctx, TSNode node, TSNode *fn, TSNode *name, 
     const char *t = ts_node_type(node);
     TSNode v;
     if (!strcmp(t, "assignment") || !strcmp(t, "assignment_expression")) {
-        v = parse__field(node, "right");
+        v = parse__field(ctx, node, PARSE_F_RIGHT);
         if (!parse__is_funcval(ctx, v)) return false;
-        *name = parse__field(node, "left");
+        *name = parse__field(ctx, node, PARSE_F_LEFT);
     } else if (!strcmp(t, "variable_declarator")) {
-        v = parse__field(node, "value");
+        v = parse__field(ctx, node, PARSE_F_VALUE);
         if (!parse__is_funcval(ctx, v)) return false;
-        *name = parse__field(node, "name");
+        *name = parse__field(ctx, node, PARSE_F_NAME);
     } else if (!strcmp(t, "pair")) {
-        v = parse__field(node, "value");
+        v = parse__field(ctx, node, PARSE_F_VALUE);
         if (!parse__is_funcval(ctx, v)) return false;
-        *name = parse__field(node, "key");
+        *name = parse__field(ctx, node, PARSE_F_KEY);
     } else if (!strcmp(t, "field_definition") || !strcmp(t, "public_field_definition")) {
-        v = parse__field(node, "value");
+        v = parse__field(ctx, node, PARSE_F_VALUE);
         if (!parse__is_funcval(ctx, v)) return false;
-        *name = parse__field(node, "name");
-        if (ts_node_is_null(*name)) *name = parse__field(node, "property");
+        *name = parse__field(ctx, node, PARSE_F_NAME);
+        if (ts_node_is_null(*name)) *name = parse__field(ctx, node, PARSE_F_PROPERTY);
     } else if (!strcmp(t, "type_spec")) { /* Go */
-        TSNode ty = parse__field(node, "type");
+        TSNode ty = parse__field(ctx, node, PARSE_F_TYPE);
         if (parse__is(ty, "struct_type")) *kind = SC_ENTITY_KIND_STRUCT;
         else if (parse__is(ty, "interface_type")) *kind = SC_ENTITY_KIND_INTERFACE;
         else return false;
-        *name = parse__field(node, "name");
+        *name = parse__field(ctx, node, PARSE_F_NAME);
+        return true;
+    } else if (!strcmp(t, "declaration") || !strcmp(t, "field_declaration")) { /* C/C++ prototypes */
+        TSNode fdecl = {0};
+        TSNode core = parse__declarator_core(ctx, parse__field(ctx, node, PARSE_F_DECLARATOR), &fdecl, NULL);
+        if (ts_node_is_null(fdecl)) return false;
+        /* int (*fp)(int): a pointer to a function is a variable */
+        if (parse__is(parse__field(ctx, fdecl, PARSE_F_DECLARATOR), "parenthesized_declarator")) return false;
+        *name = core;
         return true;
     } else { /* C/C++ struct, union, enum, class: definitions only */
-        if (ts_node_is_null(parse__field(node, "body"))) return false;
-        *name = parse__field(node, "name");
+        if (ts_node_is_null(parse__field(ctx, node, PARSE_F_BODY))) return false;
+        *name = parse__field(ctx, node, PARSE_F_NAME);
         if (ts_node_is_null(*name)) { /* typedef struct { ... } Name; */
             TSNode p = ts_node_parent(node);
             if (!parse__is(p, "type_definition")) return false;
-            *name = parse__declarator_core(parse__field(p, "declarator"), NULL, NULL);
+            *name = parse__declarator_core(ctx, parse__field(ctx, p, PARSE_F_DECLARATOR), NULL, NULL);
             if (ts_node_is_null(*name)) return false;
         }
         return true;
@@ -376,11 +389,11 @@ static bool parse__maybe(parse_ctx *ctx, TSNode node, TSNode *fn, TSNode *name, 
 
 /* Go receiver type as written in a qualified name: "(*Client)" or "Client". */
 static char *parse__go_receiver(parse_ctx *ctx, TSNode method) {
-    TSNode recv = parse__field(method, "receiver");
+    TSNode recv = parse__field(ctx, method, PARSE_F_RECEIVER);
     if (ts_node_is_null(recv)) return NULL;
     for (uint32_t i = 0; i < ts_node_named_child_count(recv); i++) {
         TSNode p = ts_node_named_child(recv, i);
-        TSNode ty = parse__field(p, "type");
+        TSNode ty = parse__field(ctx, p, PARSE_F_TYPE);
         if (ts_node_is_null(ty)) continue;
         char *s = parse__text(ctx, ty, PARSE__MAX_NAME);
         if (s && s[0] == '*') return parse__concat(ctx, "(", s, ")");
@@ -398,18 +411,21 @@ static int32_t parse__entity(parse_ctx *ctx, TSNode node, uint8_t role, sc_entit
     if (role == PARSE_ROLE_MAYBE) {
         if (!parse__maybe(ctx, node, &fn, &name, &kind)) return -1;
     } else {
-        name = parse__field(node, "name");
+        name = parse__field(ctx, node, PARSE_F_NAME);
         if (ts_node_is_null(name)) {
-            TSNode d = parse__field(node, "declarator");
-            if (!ts_node_is_null(d)) name = parse__declarator_core(d, &fdecl, &pointer_ret);
+            TSNode d = parse__field(ctx, node, PARSE_F_DECLARATOR);
+            if (!ts_node_is_null(d)) name = parse__declarator_core(ctx, d, &fdecl, &pointer_ret);
         }
     }
     if (ctx->lang == SC_LANG_C || ctx->lang == SC_LANG_CPP) {
-        if (ts_node_is_null(fdecl) && !ts_node_is_null(parse__field(node, "declarator")))
-            parse__declarator_core(parse__field(node, "declarator"), &fdecl, &pointer_ret);
+        if (ts_node_is_null(fdecl) && !ts_node_is_null(parse__field(ctx, node, PARSE_F_DECLARATOR)))
+            parse__declarator_core(ctx, parse__field(ctx, node, PARSE_F_DECLARATOR), &fdecl, &pointer_ret);
     }
     int32_t parent = outer ? outer->ent : -1;
     const sc_entity *pe = parent >= 0 ? &ctx->res->ents[parent] : NULL;
+    if (role == PARSE_ROLE_MAYBE && pe && (pe->kind == SC_ENTITY_KIND_FUNCTION || pe->kind == SC_ENTITY_KIND_METHOD) &&
+        (parse__is(node, "declaration") || parse__is(node, "field_declaration")))
+        return -1; /* a prototype inside a function body */
     bool in_type = (pe && parse__is_type_kind(pe->kind)) || (outer && outer->scope);
     if (kind == SC_ENTITY_KIND_FUNCTION && in_type) kind = SC_ENTITY_KIND_METHOD;
     if (kind == SC_ENTITY_KIND_METHOD && !in_type && ctx->lang != SC_LANG_GO && ctx->lang != SC_LANG_JAVA &&
@@ -448,7 +464,7 @@ static int32_t parse__entity(parse_ctx *ctx, TSNode node, uint8_t role, sc_entit
     if (end < ts_node_end_byte(node)) end = ts_node_end_byte(node);
 
     /* signature: from the definition (not its decorators) to the body */
-    TSNode body = parse__field(fn, "body");
+    TSNode body = parse__field(ctx, fn, PARSE_F_BODY);
     uint32_t sig_a = ts_node_start_byte(node);
     if (role == PARSE_ROLE_MAYBE && !ts_node_eq(anchor, node)) sig_a = ts_node_start_byte(anchor);
     if (parse__is(ts_node_parent(node), "decorated_definition")) sig_a = ts_node_start_byte(node);
@@ -461,7 +477,7 @@ static int32_t parse__entity(parse_ctx *ctx, TSNode node, uint8_t role, sc_entit
         static const char *const parts[] = {"name", "parameters", "return_type", "superclasses", "type_parameters", NULL};
         uint32_t hi = 0;
         for (int i = 0; parts[i]; i++) {
-            TSNode c = parse__field(fn, parts[i]);
+            TSNode c = ts_node_child_by_field_name(fn, parts[i], (uint32_t)strlen(parts[i]));
             if (!ts_node_is_null(c) && ts_node_end_byte(c) > hi) hi = ts_node_end_byte(c);
         }
         if (hi > sig_a && hi < sig_b) sig_b = hi;
@@ -472,16 +488,16 @@ static int32_t parse__entity(parse_ctx *ctx, TSNode node, uint8_t role, sc_entit
     e->signature = parse__slice(ctx, sig_a, sig_b, PARSE__MAX_SIGNATURE);
 
     /* parameters and return type */
-    TSNode plist = ts_node_is_null(fdecl) ? parse__field(fn, "parameters") : parse__field(fdecl, "parameters");
-    TSNode single = ts_node_is_null(plist) ? parse__field(fn, "parameter") : (TSNode){0};
+    TSNode plist = ts_node_is_null(fdecl) ? parse__field(ctx, fn, PARSE_F_PARAMETERS) : parse__field(ctx, fdecl, PARSE_F_PARAMETERS);
+    TSNode single = ts_node_is_null(plist) ? parse__field(ctx, fn, PARSE_F_PARAMETER) : (TSNode){0};
     if (!ts_node_is_null(plist) || !ts_node_is_null(single)) parse__params_of(ctx, plist, single, e);
-    TSNode rt = parse__field(fn, "return_type");
-    if (ts_node_is_null(rt)) rt = parse__field(fn, "result");
-    if (ts_node_is_null(rt)) rt = parse__field(fn, "returns");
+    TSNode rt = parse__field(ctx, fn, PARSE_F_RETURN_TYPE);
+    if (ts_node_is_null(rt)) rt = parse__field(ctx, fn, PARSE_F_RESULT);
+    if (ts_node_is_null(rt)) rt = parse__field(ctx, fn, PARSE_F_RETURNS);
     if (ts_node_is_null(rt) && (ctx->lang == SC_LANG_JAVA || ctx->lang == SC_LANG_C || ctx->lang == SC_LANG_CPP ||
                                 ctx->lang == SC_LANG_CSHARP) &&
         (kind == SC_ENTITY_KIND_FUNCTION || kind == SC_ENTITY_KIND_METHOD))
-        rt = parse__field(fn, "type");
+        rt = parse__field(ctx, fn, PARSE_F_TYPE);
     e->return_type = parse__type_text(ctx, rt);
     if (e->return_type && pointer_ret) e->return_type = parse__concat(ctx, e->return_type, " ", "*");
 
@@ -533,14 +549,21 @@ static const char *parse__go_package(parse_ctx *ctx, TSNode root) {
 
 sc_status parse_extract_tree(parse_ctx *ctx, TSTree *tree) {
     TSNode root = ts_tree_root_node(tree);
-    if (ctx->lang == SC_LANG_GO) ctx->go_package = parse__go_package(ctx, root);
+    if (ctx->lang == SC_LANG_GO) {
+        ctx->go_package = parse__go_package(ctx, root);
+        /* package main keeps its name, as Go's own tools print it */
+        if (ctx->opt->go_import_path && *ctx->opt->go_import_path &&
+            !(ctx->go_package && !strcmp(ctx->go_package, "main")))
+            ctx->go_package = ctx->opt->go_import_path;
+    }
     TSTreeCursor cur = ts_tree_cursor_new(root);
+    bool check_errors = ts_node_has_error(root);
     parse__frame *frames = NULL;
     uint32_t n_frames = 0, cap_frames = 0, depth = 0;
     sc_status rc = SC_OK;
     for (;;) {
         TSNode n = ts_tree_cursor_current_node(&cur);
-        if (ts_node_is_error(n) || ts_node_is_missing(n)) ctx->res->pub.n_errors++;
+        if (check_errors && (ts_node_is_error(n) || ts_node_is_missing(n))) ctx->res->pub.n_errors++;
         uint8_t role = parse__role(ctx, n);
         const parse__frame *top = n_frames ? &frames[n_frames - 1] : NULL;
         if ((role == PARSE_ROLE_DECISION || (role == PARSE_ROLE_LOGICAL && parse__logical(n))) && top && top->ent >= 0)
@@ -556,7 +579,7 @@ sc_status parse_extract_tree(parse_ctx *ctx, TSTree *tree) {
                 push = true;
             }
         } else if (role == PARSE_ROLE_SCOPE) {
-            char *ty = parse__text(ctx, parse__field(n, "type"), PARSE__MAX_NAME);
+            char *ty = parse__text(ctx, parse__field(ctx, n, PARSE_F_TYPE), PARSE__MAX_NAME);
             const char *q = ty;
             if (ty && top && top->qual) q = parse__concat(ctx, top->qual, parse__sep(ctx->lang), ty);
             fr = (parse__frame){depth, top ? top->ent : -1, q, true};

@@ -9,6 +9,7 @@
 
 #include "parse/parse_int.h"
 
+/* Entry points of the grammars (generated parser.c of each npm package). */
 const TSLanguage *tree_sitter_python(void);
 const TSLanguage *tree_sitter_javascript(void);
 const TSLanguage *tree_sitter_typescript(void);
@@ -24,6 +25,26 @@ const TSLanguage *tree_sitter_c_sharp(void);
 const TSLanguage *tree_sitter_bash(void);
 
 /* ==== Names ==== */
+
+const char *const parse_field_names[PARSE_F_COUNT] = {
+    "body",
+    "declarator",
+    "default_value",
+    "key",
+    "left",
+    "name",
+    "parameter",
+    "parameters",
+    "pattern",
+    "property",
+    "receiver",
+    "result",
+    "return_type",
+    "returns",
+    "right",
+    "type",
+    "value",
+};
 
 static const char *const parse__lang_names[SC_LANG_COUNT] = {
     "unknown", "python", "javascript", "typescript", "tsx", "go", "java", "c", "cpp", "rust",
@@ -218,12 +239,13 @@ static const parse_rule parse__java[] = {
     D("conditional_expression"), L("binary_expression"), C("comment")
 
 static const parse_rule parse__c[] = {
-    C_COMMON, W("type_definition"), W("declaration"), END,
+    C_COMMON, W("type_definition"), M("declaration", FUNCTION), END,
 };
 
 static const parse_rule parse__cpp[] = {
     C_COMMON, M("class_specifier", CLASS), E("namespace_definition", MODULE),
-    W("template_declaration"), W("type_definition"), W("declaration"),
+    W("template_declaration"), W("type_definition"), M("declaration", FUNCTION),
+    M("field_declaration", METHOD),
     D("for_range_loop"), D("catch_clause"), A("attribute_declaration"), END,
 };
 

@@ -38,8 +38,12 @@ typedef struct parse_arena {
     bool oom;          /* an allocation failed */
 } parse_arena;
 
+/* n bytes aligned for any type, valid until parse_arena_free; NULL (and
+** a->oom set) on allocation failure. */
 void *parse_arena_alloc(parse_arena *a, size_t n);
+/* Copy of s[0, n) plus a NUL in the arena; NULL on allocation failure. */
 char *parse_arena_strndup(parse_arena *a, const char *s, size_t n);
+/* Release every block; the arena is empty and reusable afterwards. */
 void parse_arena_free(parse_arena *a);
 
 /* ==== Results ==== */
@@ -84,12 +88,38 @@ typedef struct parse_lang_spec {
 /* Spec of a language (never NULL; chunk-only languages have no grammar). */
 const parse_lang_spec *parse_lang_spec_get(sc_lang lang);
 
+/* Grammar fields extract.c asks for, resolved to ids per grammar. */
+typedef enum parse_field {
+    PARSE_F_BODY,
+    PARSE_F_DECLARATOR,
+    PARSE_F_DEFAULT_VALUE,
+    PARSE_F_KEY,
+    PARSE_F_LEFT,
+    PARSE_F_NAME,
+    PARSE_F_PARAMETER,
+    PARSE_F_PARAMETERS,
+    PARSE_F_PATTERN,
+    PARSE_F_PROPERTY,
+    PARSE_F_RECEIVER,
+    PARSE_F_RESULT,
+    PARSE_F_RETURN_TYPE,
+    PARSE_F_RETURNS,
+    PARSE_F_RIGHT,
+    PARSE_F_TYPE,
+    PARSE_F_VALUE,
+    PARSE_F_COUNT
+} parse_field;
+
+/* Field names, indexed by parse_field (lang.c). */
+extern const char *const parse_field_names[PARSE_F_COUNT];
+
 /* Per-parser resolved table for one grammar: role and kind by symbol. */
 typedef struct parse_symtab {
     const TSLanguage *ts;  /* grammar, NULL until resolved */
     uint32_t n_symbols;    /* length of the arrays */
     uint8_t *role;         /* parse_role by symbol */
     uint8_t *kind;         /* sc_entity_kind by symbol */
+    TSFieldId fields[PARSE_F_COUNT]; /* field ids, 0 where the grammar lacks the field */
 } parse_symtab;
 
 /* ==== Extraction ==== */

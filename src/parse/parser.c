@@ -105,6 +105,7 @@ sc_parse_options sc_parse_options_default(void) {
         .max_file_size = 2u << 20,
         .minified_line_length = 1000,
         .skip_generated = true,
+        .go_import_path = NULL,
     };
 }
 
@@ -222,6 +223,8 @@ static const parse_symtab *parse__symtab(sc_parser *p, const parse_lang_spec *sp
                 break;
             }
     }
+    for (int f = 0; f < PARSE_F_COUNT; f++)
+        t->fields[f] = ts_language_field_id_for_name(lang, parse_field_names[f], (uint32_t)strlen(parse_field_names[f]));
     t->role = role;
     t->kind = kind;
     t->n_symbols = n;

@@ -104,6 +104,10 @@ sc_status sc_collection_create(sc_db *db, const char *name, const sc_vector_para
             return store_fail(SC_NOMEM, "out of memory");
         }
     }
+    if (!(c->kw = store_kw_new())) {
+        store_coll_free(c);
+        return store_fail(SC_NOMEM, "out of memory");
+    }
     char *config = store_coll_config_json(c);
     store_coll **grown = NULL;
     pthread_rwlock_wrlock(&db->lock);
@@ -151,6 +155,13 @@ sc_status sc_collection_delete(sc_db *db, const char *name) {
     if ((rc = store_exec(db, "BEGIN IMMEDIATE")) != SC_OK) goto done;
     sqlite3_stmt *st = NULL;
     bool ok = sqlite3_prepare_v2(db->sql, "DELETE FROM points WHERE coll=?1", -1, &st, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_int64(st, 1, c->db_id);
+        ok = sqlite3_step(st) == SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (ok) ok = sqlite3_prepare_v2(db->sql, "DELETE FROM kwterms WHERE coll=?1", -1, &st, NULL) == SQLITE_OK;
     if (ok) {
         sqlite3_bind_int64(st, 1, c->db_id);
         ok = sqlite3_step(st) == SQLITE_DONE;

@@ -121,6 +121,7 @@ void store_coll_free(store_coll *c) {
     free(c->map);
     for (size_t i = 0; i < c->n_indexes; i++) pindex_free(c->indexes[i]);
     free(c->indexes);
+    store_kw_free(c->kw);
     free(c->name);
     free(c);
 }
@@ -136,7 +137,9 @@ static const char *store__schema =
     /* slot: the point's durable slot number (ANN indexes refer to rows by
     ** slot); ver: sequence number of the write that stored its vectors. */
     "CREATE TABLE IF NOT EXISTS points(rid INTEGER PRIMARY KEY, coll INTEGER NOT NULL, pid BLOB NOT NULL,"
-    " slot INTEGER NOT NULL, ver INTEGER NOT NULL, payload TEXT, vectors BLOB);"
+    " slot INTEGER NOT NULL, ver INTEGER NOT NULL, payload TEXT, vectors BLOB, kw BLOB);"
+    "CREATE TABLE IF NOT EXISTS kwterms(coll INTEGER NOT NULL, id INTEGER NOT NULL, term TEXT NOT NULL,"
+    " PRIMARY KEY(coll, id));"
     "CREATE UNIQUE INDEX IF NOT EXISTS points_id ON points(coll, pid);"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('format_version', '1');"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('seq', '0');";
@@ -237,7 +240,7 @@ static sc_status store__load_points(sc_db *db, store_coll *c) {
         return store_fail(SC_CORRUPT, "collection `%s`: %lld points with slots up to %lld", c->name, (long long)count,
                           (long long)max_slot);
     if ((rc = store_coll_reserve(c, (uint32_t)(max_slot + 1) + 16)) != SC_OK) return rc;
-    if (sqlite3_prepare_v2(db->sql, "SELECT pid, slot, ver, payload, vectors FROM points WHERE coll=? ORDER BY rid",
+    if (sqlite3_prepare_v2(db->sql, "SELECT pid, slot, ver, payload, vectors, kw FROM points NOT INDEXED WHERE coll=? ORDER BY rid",
                            -1, &st, NULL) != SQLITE_OK)
         return store_fail_sql(db, "loading points");
     sqlite3_bind_int64(st, 1, c->db_id);
@@ -275,6 +278,14 @@ static sc_status store__load_points(sc_db *db, store_coll *c) {
                             sc_point_id_format(&id, idbuf, sizeof idbuf), ebuf);
             break;
         }
+        uint32_t *doc = NULL, len = 0;
+        sc_status krc = store_kw_decode(c->kw, sqlite3_column_blob(st, 5), sqlite3_column_bytes(st, 5), &doc, &len);
+        if (krc != SC_OK) {
+            rc = store_fail(krc, "collection `%s`, point %s: keyword terms are %s", c->name,
+                            sc_point_id_format(&id, idbuf, sizeof idbuf), krc == SC_NOMEM ? "too large" : "malformed");
+            break;
+        }
+        store_kw_set(c->kw, (uint32_t)slot, doc, len);
     }
     store_coll_rebuild_free(c);
     if (rc == SC_OK && step != SQLITE_DONE) rc = store_fail_sql(db, "loading points");
@@ -316,6 +327,8 @@ static sc_status store__load(sc_db *db) {
         db->colls[db->n_colls++] = c;
         if (!c->name) rc = store_fail(SC_NOMEM, "out of memory");
         if (rc == SC_OK) rc = store__parse_config(c, (const char *)sqlite3_column_text(st, 2));
+        if (rc == SC_OK && !(c->kw = store_kw_new())) rc = store_fail(SC_NOMEM, "out of memory");
+        if (rc == SC_OK) rc = store_kw_load_terms(db, c);
         if (rc == SC_OK) rc = store__load_points(db, c);
         if (rc == SC_OK) store_ann_open(db, c);
     }

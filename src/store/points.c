@@ -52,6 +52,9 @@ static void store__rollback(sc_db *db) {
 typedef struct store__prepared {
     const float **vecs; /* per collection vector: data to store (normalised copy for cosine) or NULL */
     json_t *payload;    /* parsed payload (owned) or NULL for {} */
+    uint32_t *kw_doc;   /* keyword terms of its text (owned) or NULL */
+    uint32_t kw_len;    /* tokens in its text */
+    util_buf kw_blob;   /* encoded terms for points.kw */
 } store__prepared;
 
 static const char *store__idstr(const sc_point_id *id, char *buf) { return sc_point_id_format(id, buf, 40); }
@@ -107,12 +110,21 @@ static sc_status store__prepare_point(store_coll *c, const sc_point_in *pt, size
         }
         pp->payload = p;
     }
+    if (pt->text) {
+        size_t tl = strlen(pt->text);
+        if (tl > ((size_t)64 << 20))
+            return store_fail(SC_INVALID, "points[%zu] (id %s): text is %zu bytes, at most 64 MiB", i,
+                              store__idstr(&pt->id, idb), tl);
+        sc_status rc = store_kw_encode(c->kw, pt->text, &pp->kw_doc, &pp->kw_len, &pp->kw_blob);
+        if (rc != SC_OK) return rc;
+    }
     return SC_OK;
 }
 
 /* INSERT OR REPLACE one point row. */
 static sc_status store__write_point(sc_db *db, sqlite3_stmt *st, store_coll *c, const sc_point_id *id, uint32_t slot,
-                                    uint64_t ver, const float *const *vecs, const json_t *payload, util_buf *blob) {
+                                    uint64_t ver, const float *const *vecs, const json_t *payload,
+                                    const util_buf *kw_blob, util_buf *blob) {
     uint8_t key[STORE_ID_KEY_SIZE];
     store_id_key(id, key);
     blob->len = 0;
@@ -127,6 +139,8 @@ static sc_status store__write_point(sc_db *db, sqlite3_stmt *st, store_coll *c, 
     sqlite3_bind_int64(st, 4, (sqlite3_int64)ver);
     sqlite3_bind_text(st, 5, ptext ? ptext : "{}", -1, SQLITE_TRANSIENT);
     sqlite3_bind_blob(st, 6, blob->data, (int)blob->len, SQLITE_STATIC);
+    if (kw_blob && kw_blob->len) sqlite3_bind_blob(st, 7, kw_blob->data, (int)kw_blob->len, SQLITE_STATIC);
+    else sqlite3_bind_null(st, 7);
     if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail_sql(db, "writing point");
     free(ptext);
     return rc;
@@ -202,21 +216,24 @@ sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *point
     /* (2) write */
     if ((rc = store__begin(db)) != SC_OK) goto done;
     if ((rc = store__set_seq(db, ver)) != SC_OK) goto done;
+    if ((rc = store_kw_persist_terms(db, c)) != SC_OK) goto done;
     if (sqlite3_prepare_v2(db->sql,
-                           "INSERT OR REPLACE INTO points(coll, pid, slot, ver, payload, vectors) VALUES(?1,?2,?3,?4,?5,?6)",
+                           "INSERT OR REPLACE INTO points(coll, pid, slot, ver, payload, vectors, kw) "
+                           "VALUES(?1,?2,?3,?4,?5,?6,?7)",
                            -1, &st, NULL) != SQLITE_OK) {
         rc = store_fail_sql(db, "preparing upsert");
         goto done;
     }
     for (size_t i = 0; i < n; i++)
-        if ((rc = store__write_point(db, st, c, &points[i].id, slots[i], ver, pp[i].vecs, pp[i].payload, &blob)) !=
-            SC_OK)
+        if ((rc = store__write_point(db, st, c, &points[i].id, slots[i], ver, pp[i].vecs, pp[i].payload,
+                                     &pp[i].kw_blob, &blob)) != SC_OK)
             goto done;
     sqlite3_finalize(st);
     st = NULL;
     if ((rc = store__commit(db)) != SC_OK) goto done;
     /* (3) apply: cannot fail */
     db->seq = ver;
+    store_kw_committed(c);
     for (size_t i = 0; i < n_claimed; i++) store_slot_activate(c, claimed[i]);
     n_claimed = 0;
     for (size_t i = 0; i < n; i++) {
@@ -224,6 +241,8 @@ sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *point
         pp[i].payload = NULL;
         store__apply_vectors(c, slots[i], pp[i].vecs);
         c->vers[slots[i]] = ver;
+        store_kw_set(c->kw, slots[i], pp[i].kw_doc, pp[i].kw_len);
+        pp[i].kw_doc = NULL;
     }
     store_ann_sync(db, c, slots, n);
 done:
@@ -234,7 +253,11 @@ done:
     free(slots);
     free(claimed);
     if (pp)
-        for (size_t i = 0; i < n; i++) json_decref(pp[i].payload);
+        for (size_t i = 0; i < n; i++) {
+            json_decref(pp[i].payload);
+            free(pp[i].kw_doc);
+            util_buf_free(&pp[i].kw_blob);
+        }
     free(pp);
     free(vec_ptrs);
     free(arena);
@@ -556,6 +579,15 @@ sc_status sc_payload_clear(sc_db *db, const char *coll, const sc_selector *sel, 
 
 /* ==== Scroll and count ==== */
 
+/* Collection whose ids store__slot_id_cmp compares (qsort has no context
+** argument; scroll runs it under the store's lock, and the variable is
+** per thread). */
+static _Thread_local const store_coll *store__sort_ctx;
+
+static int store__slot_id_cmp(const void *a, const void *b) {
+    return sc_point_id_cmp(&store__sort_ctx->ids[*(const uint32_t *)a], &store__sort_ctx->ids[*(const uint32_t *)b]);
+}
+
 sc_status sc_points_scroll(sc_db *db, const char *coll, const sc_scroll_request *req, sc_record_list **out,
                            sc_point_id *next_out, bool *has_next) {
     if (!db || !req || !out) return SC_MISUSE;
@@ -573,6 +605,29 @@ sc_status sc_points_scroll(sc_db *db, const char *coll, const sc_scroll_request 
     if (!(slots = malloc(sizeof *slots * ((size_t)limit + 1)))) {
         rc = store_fail(SC_NOMEM, "out of memory");
         goto done;
+    }
+    /* A selective filter: sort its matches by id and page through them. */
+    if (f) {
+        uint32_t *sel = NULL;
+        size_t n_sel = 0;
+        if ((rc = store_select_filter(c, f, &sel, &n_sel)) != SC_OK) goto done;
+        if (n_sel < c->n_live / 4 + 64) {
+            size_t w = 0;
+            for (size_t i = 0; i < n_sel; i++)
+                if (!req->has_offset || sc_point_id_cmp(&c->ids[sel[i]], &req->offset) >= 0) sel[w++] = sel[i];
+            store__sort_ctx = c;
+            qsort(sel, w, sizeof *sel, store__slot_id_cmp);
+            m = w < limit ? w : limit;
+            memcpy(slots, sel, sizeof *slots * m);
+            if (w > limit) {
+                more = true;
+                next_id = c->ids[sel[limit]];
+            }
+            free(sel);
+            rc = store_records_build(c, slots, NULL, m, &req->with, out);
+            goto done;
+        }
+        free(sel);
     }
     /* Walk SQLite's primary key (id order) and check each id in memory. */
     sqlite3_stmt *st = NULL;

@@ -256,8 +256,75 @@ done:
     return rc;
 }
 
+/* Keyword rows: live, planned candidate, passes the filter. */
+static bool store__accept_kw(void *p, uint32_t row) {
+    const store__scan_state *s = p;
+    if (!store_bit_get(s->c->live, row)) return false;
+    if (s->cand && !roaring_bitmap_contains(s->cand, row)) return false;
+    if (s->f && !s->exact) return filter_match(s->f, &s->c->ids[row], s->c->payloads[row]);
+    return true;
+}
+
+/* BM25 search over the points' texts. */
+static sc_status store__search_text(sc_db *db, const char *coll, const sc_search_request *req, sc_record_list **out) {
+    uint32_t limit = req->limit ? req->limit : 10;
+    if ((uint64_t)limit + req->offset > 1000000)
+        return store_fail(SC_INVALID, "limit + offset = %llu is too large (at most 1000000)",
+                          (unsigned long long)limit + req->offset);
+    uint32_t k = limit + req->offset;
+    store_filter *f = NULL;
+    sc_err err = {0};
+    if (filter_compile_text(req->filter_json, &f, &err) != SC_OK) return store_fail_err(&err);
+    pthread_rwlock_rdlock(&db->lock);
+    store_coll *c = NULL;
+    sc_status rc = store_coll_get(db, coll, &c);
+    roaring_bitmap_t *cand = NULL, *live = NULL;
+    index_hit *hits = NULL;
+    uint32_t *slots = NULL;
+    float *scores = NULL;
+    bool exact = false;
+    if (rc != SC_OK) goto done;
+    if (f) {
+        if (!(live = store_coll_live_bitmap(c))) {
+            rc = store_fail(SC_NOMEM, "out of memory");
+            goto done;
+        }
+        if ((rc = filter_plan(f, c->indexes, c->n_indexes, live, &cand, &exact)) != SC_OK) {
+            rc = store_fail(rc, "planning the filter failed");
+            goto done;
+        }
+    }
+    hits = malloc(sizeof *hits * k);
+    slots = malloc(sizeof *slots * k);
+    scores = malloc(sizeof *scores * k);
+    if (!hits || !slots || !scores) {
+        rc = store_fail(SC_NOMEM, "out of memory");
+        goto done;
+    }
+    store__scan_state state = {c, NULL, f, cand, exact};
+    uint32_t n = 0;
+    if ((rc = store_kw_search(c, req->text, store__accept_kw, &state, store__tie, k, hits, &n)) != SC_OK) goto done;
+    size_t m = 0;
+    for (uint32_t h = req->offset; h < n; h++) {
+        if (req->has_threshold && hits[h].score < req->score_threshold) break;
+        slots[m] = hits[h].row;
+        scores[m++] = hits[h].score;
+    }
+    rc = store_records_build(c, slots, scores, m, &req->with, out);
+done:
+    pthread_rwlock_unlock(&db->lock);
+    filter_free(f);
+    if (cand) roaring_bitmap_free(cand);
+    if (live) roaring_bitmap_free(live);
+    free(hits);
+    free(slots);
+    free(scores);
+    return rc;
+}
+
 sc_status sc_points_search(sc_db *db, const char *coll, const sc_search_request *req, sc_record_list **out) {
-    if (!req) return SC_MISUSE;
+    if (!req || !db || !out) return SC_MISUSE;
+    if (!req->query && req->text) return store__search_text(db, coll, req, out);
     return store__search(db, coll, req, req->query, 1, out);
 }
 

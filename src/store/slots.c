@@ -167,6 +167,7 @@ sc_status store_coll_reserve(store_coll *c, uint32_t extra) {
                 return store_fail(SC_NOMEM, "out of memory growing vectors `%s` of `%s` to %zu points", sv->name,
                                   c->name, nw);
         }
+        if (c->kw && store_kw_reserve(c->kw, (uint32_t)cap) != SC_OK) return SC_NOMEM;
         c->cap = (uint32_t)cap;
         store_ann_rebind(c); /* the vector columns may have moved */
     }
@@ -225,6 +226,7 @@ void store_coll_rebuild_free(store_coll *c) {
 
 void store_slot_release(store_coll *c, uint32_t slot) {
     store_slot_set_payload(c, slot, NULL);
+    store_kw_set(c->kw, slot, NULL, 0);
     for (size_t v = 0; v < c->n_vecs; v++) {
         store_vec *sv = &c->vecs[v];
         if (store_bit_get(sv->present, slot)) {

@@ -50,6 +50,8 @@ typedef struct store_vec {
     bool ann_dirty;       /* changed since last saved to disk */
 } store_vec;
 
+typedef struct store_kw store_kw; /* keyword (BM25) index, keyword.c */
+
 /* A collection held in memory. */
 typedef struct store_coll {
     char *name;                /* collection name */
@@ -67,6 +69,7 @@ typedef struct store_coll {
     uint32_t n_free;           /* entries in free_slots */
     uint32_t *map;             /* open-addressing id -> slot table (STORE_NO_SLOT = empty) */
     uint32_t map_cap;          /* power of two */
+    store_kw *kw;              /* keyword index over the points' texts */
     store_pindex **indexes;    /* payload indexes */
     size_t n_indexes;          /* entries in indexes */
 } store_coll;
@@ -167,6 +170,31 @@ void store_ann_rebind(store_coll *c);
 sc_status store_ann_save(sc_db *db, store_coll *c);
 /* Remove the graph files of c (collection deleted). */
 void store_ann_drop_files(sc_db *db, store_coll *c);
+
+/* ==== Keyword index (keyword.c) ==== */
+
+store_kw *store_kw_new(void);
+void store_kw_free(store_kw *kw);
+/* Room for cap slots. */
+sc_status store_kw_reserve(store_kw *kw, uint32_t cap);
+/* Tokenize text into an owned term list (*doc, NULL for no text), its token
+** count and the blob stored in points.kw. New terms enter the dictionary. */
+sc_status store_kw_encode(store_kw *kw, const char *text, uint32_t **doc, uint32_t *len, util_buf *blob);
+/* Decode a points.kw blob (SC_CORRUPT when malformed). */
+sc_status store_kw_decode(store_kw *kw, const void *data, int size, uint32_t **doc, uint32_t *len);
+/* Give slot its term list (owned; NULL removes). */
+void store_kw_set(store_kw *kw, uint32_t slot, uint32_t *doc, uint32_t len);
+/* Write dictionary terms not yet on disk (inside the caller's transaction). */
+sc_status store_kw_persist_terms(sc_db *db, store_coll *c);
+/* The transaction that persisted the terms committed. */
+void store_kw_committed(store_coll *c);
+/* Load the dictionary of c. */
+sc_status store_kw_load_terms(sc_db *db, store_coll *c);
+/* BM25 top-k of query among slots accept() admits, ties by tie(). */
+sc_status store_kw_search(store_coll *c, const char *query, bool (*accept)(void *, uint32_t), void *state,
+                          int (*tie)(void *, uint32_t, uint32_t), uint32_t k, index_hit *out, uint32_t *n_out);
+uint64_t store_kw_n_docs(const store_kw *kw);
+uint32_t store_kw_n_terms(const store_kw *kw);
 
 /* Run `sql` (no results) on the connection; sets the error on failure. */
 sc_status store_exec(sc_db *db, const char *sql);

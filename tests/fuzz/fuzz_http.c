@@ -9,7 +9,8 @@
 ** else traps. The store lives in a temporary directory made at the first
 ** input and removed at exit.
 **
-** FUZZ_SOURCES: src/server/handle.c src/server/embeddings.c src/server/json_io.c src/server/collections.c src/server/points.c src/server/query.c src/server/config.c src/server/metrics.c src/store/alias.c src/store/collection.c src/store/db.c src/store/filter.c src/store/pindex.c src/store/points.c src/store/search.c src/store/slots.c src/store/ann.c src/index/distance.c src/index/distance_scalar.c src/index/flat.c src/index/hnsw_build.c src/index/hnsw_insert.c src/index/hnsw_io.c src/index/hnsw_revive.c src/index/hnsw_search.c src/index/hnsw_vacuum.c src/index/quant.c src/util/util.c
+** FUZZ_SOURCES: src/server/handle.c src/server/embeddings.c src/server/json_io.c src/server/collections.c src/server/points.c src/server/query.c src/server/config.c src/server/metrics.c src/store/alias.c src/store/collection.c src/store/db.c src/store/filter.c src/store/pindex.c src/store/points.c src/store/search.c src/store/slots.c src/store/ann.c src/store/keyword.c src/text/tokenize.c src/text/strmap.c src/text/bm25.c src/index/distance.c src/index/distance_scalar.c src/index/flat.c src/index/hnsw_build.c src/index/hnsw_insert.c src/index/hnsw_io.c src/index/hnsw_revive.c src/index/hnsw_search.c src/index/hnsw_vacuum.c src/index/quant.c src/util/util.c
+** FUZZ_LIBS: -lstemmer
 */
 #include <ftw.h>
 #include <jansson.h>

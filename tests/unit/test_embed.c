@@ -196,7 +196,9 @@ static void test_train(void **state) {
     assert_memory_equal(v1, v3, sizeof v1); /* same vectors with 1 and 2 threads */
     sc_eval_row rows[8];
     uint32_t nr = 0;
-    assert_int_equal(sc_eval_pairs(m, pairs, 100, 0, rows, 8, &nr, NULL), SC_OK);
+    sc_eval_options eo = sc_eval_options_default();
+    eo.pool = 100;
+    assert_int_equal(sc_eval_pairs(m, pairs, &eo, rows, 8, &nr, NULL), SC_OK);
     assert_int_equal(nr, 3u);
     assert_string_equal(rows[2].language, "mean");
     /* chance MRR with 100 candidates is about 0.05 */
@@ -207,6 +209,23 @@ static void test_train(void **state) {
     free(b1);
     free(b2);
     free(b3);
+}
+
+static void test_axpy_kernel(void **state) {
+    (void)state;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) skip();
+    int8_t row[300];
+    float a[300], b[300];
+    for (uint32_t dim = 1; dim <= 300; dim += 13) {
+        for (uint32_t d = 0; d < dim; d++) {
+            row[d] = (int8_t)((int)(d * 37 % 255) - 127);
+            a[d] = b[d] = (float)d * 0.01f;
+        }
+        embed_axpy_i8_scalar(a, row, 0.37f, dim);
+        embed_axpy_i8_avx2(b, row, 0.37f, dim);
+        for (uint32_t d = 0; d < dim; d++) assert_true(fabsf(a[d] - b[d]) <= 1e-5f * (1.0f + fabsf(a[d])));
+    }
 }
 
 static int setup(void **state) {
@@ -232,6 +251,7 @@ int main(void) {
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_corrupt),
         cmocka_unit_test(test_train),
+        cmocka_unit_test(test_axpy_kernel),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -329,6 +329,26 @@ static void test_threads_and_batch(void **st) {
     free_dataset(&d);
 }
 
+/* A row with a NaN score is never returned, whatever the metric. */
+static void test_nan_rows(void **st) {
+    (void)st;
+    dataset d = make_dataset(50, 50, 1, 8, 6);
+    d.rows[7 * d.dim + 3] = NAN;
+    d.rows[20 * d.dim] = NAN;
+    for (int m = 0; m < 3; m++) {
+        index_flat_params p = {(index_metric)m, 50, false, 0.0f, 1};
+        index_hit hits[50];
+        uint32_t n = 0;
+        assert_true(index_flat_search(NULL, &p, d.queries, 1, d.rows, d.n_rows, d.dim, NULL, hits, &n));
+        assert_int_equal(n, 48);
+        for (uint32_t i = 0; i < n; i++) {
+            assert_true(hits[i].row != 7 && hits[i].row != 20);
+            assert_false(isnan(hits[i].score));
+        }
+    }
+    free_dataset(&d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vs_naive),
@@ -336,6 +356,7 @@ int main(void) {
         cmocka_unit_test(test_threshold_and_filter),
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_threads_and_batch),
+        cmocka_unit_test(test_nan_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

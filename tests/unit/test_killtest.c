@@ -50,7 +50,7 @@ static void kt_child(const char *dir, uint32_t first, int fd) {
             kt_vector(id, vecs[i]);
             snprintf(payload[i], sizeof payload[i], "{\"batch\": %u, \"i\": %d}", b, i);
             vin[i] = (sc_vector_in){"", vecs[i], KT_DIM};
-            pts[i] = (sc_point_in){sc_point_id_num(id), &vin[i], 1, payload[i]};
+            pts[i] = (sc_point_in){.id = sc_point_id_num(id), .vectors = &vin[i], .n_vectors = 1, .payload_json = payload[i]};
         }
         if (sc_points_upsert(db, "k", pts, KT_BATCH) != SC_OK) _exit(4);
         if (write(fd, &b, sizeof b) != (ssize_t)sizeof b) _exit(5);

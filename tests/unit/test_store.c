@@ -78,7 +78,7 @@ static void put_points(sc_db *db, const char *coll, uint64_t first, size_t n, ui
         snprintf(payloads[i], 128, "{\"n\": %llu, \"parity\": \"%s\", \"tags\": [\"t%llu\"]}",
                  (unsigned long long)id, id % 2 ? "odd" : "even", (unsigned long long)(id % 3));
         vin[i] = (sc_vector_in){"", v + i * dim, dim};
-        pts[i] = (sc_point_in){sc_point_id_num(id), &vin[i], 1, payloads[i]};
+        pts[i] = (sc_point_in){.id = sc_point_id_num(id), .vectors = &vin[i], .n_vectors = 1, .payload_json = payloads[i]};
     }
     assert_int_equal(sc_points_upsert(db, coll, pts, n), SC_OK);
     if (keep) memcpy(keep, v, sizeof(float) * dim * n);
@@ -170,8 +170,8 @@ static void test_upsert_get_roundtrip(void **state) {
     sc_point_id uid;
     assert_int_equal(sc_point_id_parse_uuid("550e8400-e29b-41d4-a716-446655440000", &uid), SC_OK);
     sc_point_in pts[2] = {
-        {sc_point_id_num(7), v1, 2, "{\"lang\": \"c\", \"n\": 1}"},
-        {uid, &v1[1], 1, NULL},
+        {.id = sc_point_id_num(7), .vectors = v1, .n_vectors = 2, .payload_json = "{\"lang\": \"c\", \"n\": 1}"},
+        {.id = uid, .vectors = &v1[1], .n_vectors = 1, .payload_json = NULL},
     };
     assert_int_equal(sc_points_upsert(f->db, "c", pts, 2), SC_OK);
     for (int round = 0; round < 2; round++) {
@@ -197,7 +197,7 @@ static void test_upsert_get_roundtrip(void **state) {
         fx_reopen(f);
     }
     /* replace: the new point has only the doc vector */
-    sc_point_in rep = {sc_point_id_num(7), &v1[1], 1, "{\"lang\": \"go\"}"};
+    sc_point_in rep = {.id = sc_point_id_num(7), .vectors = &v1[1], .n_vectors = 1, .payload_json = "{\"lang\": \"go\"}"};
     assert_int_equal(sc_points_upsert(f->db, "c", &rep, 1), SC_OK);
     sc_point_id id7 = sc_point_id_num(7);
     sc_with w = {.payload = true, .vectors = true};
@@ -230,8 +230,8 @@ static void test_bad_points_change_nothing(void **state) {
         {{"", good, 4}, "{\"a\": ", SC_INVALID, "payload is not valid JSON"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sc_point_in pts[2] = {{sc_point_id_num(100), &vg, 1, "{\"new\": true}"},
-                              {sc_point_id_num(101), &cases[i].vin, 1, cases[i].payload}};
+        sc_point_in pts[2] = {{.id = sc_point_id_num(100), .vectors = &vg, .n_vectors = 1, .payload_json = "{\"new\": true}"},
+                              {.id = sc_point_id_num(101), .vectors = &cases[i].vin, .n_vectors = 1, .payload_json = cases[i].payload}};
         assert_int_equal(sc_points_upsert(f->db, "c", pts, 2), cases[i].want);
         assert_msg_has(f->db, cases[i].msg);
         assert_msg_has(f->db, "points[1] (id 101)");
@@ -242,7 +242,7 @@ static void test_bad_points_change_nothing(void **state) {
         assert_int_equal(l->n, 0);
         sc_record_list_free(l);
     }
-    sc_point_in p = {sc_point_id_num(1), &vg, 1, NULL};
+    sc_point_in p = {.id = sc_point_id_num(1), .vectors = &vg, .n_vectors = 1, .payload_json = NULL};
     assert_int_equal(sc_points_upsert(f->db, "missing", &p, 1), SC_NOTFOUND);
     assert_msg_has(f->db, "Collection `missing` doesn't exist!");
     sc_point_id bad;
@@ -471,7 +471,7 @@ static void test_search_ties_and_options(void **state) {
     sc_vector_in vin = {"", v, 3};
     sc_point_in pts[6];
     uint64_t ids[6] = {50, 3, 40, 1, 20, 7};
-    for (int i = 0; i < 6; i++) pts[i] = (sc_point_in){sc_point_id_num(ids[i]), &vin, 1, NULL};
+    for (int i = 0; i < 6; i++) pts[i] = (sc_point_in){.id = sc_point_id_num(ids[i]), .vectors = &vin, .n_vectors = 1, .payload_json = NULL};
     assert_int_equal(sc_points_upsert(f->db, "c", pts, 6), SC_OK);
     float q[3] = {1, 0, 0};
     sc_search_request req = {.query = q, .dim = 3, .limit = 4, .with = {.vectors = true}};
@@ -587,7 +587,7 @@ static void test_failed_write_leaves_store_unchanged(void **state) {
     sc_point_in pts[6];
     for (int i = 0; i < 6; i++) {
         vin[i] = (sc_vector_in){"", v[i], 4};
-        pts[i] = (sc_point_in){sc_point_id_num(100 + (uint64_t)i), &vin[i], 1, "{\"fresh\": true}"};
+        pts[i] = (sc_point_in){.id = sc_point_id_num(100 + (uint64_t)i), .vectors = &vin[i], .n_vectors = 1, .payload_json = "{\"fresh\": true}"};
     }
     pts[4].id = sc_point_id_num(3); /* an update of an existing point */
     pts[5].payload_json = "{\"poison\": 1}";
@@ -628,6 +628,94 @@ static void test_failed_write_leaves_store_unchanged(void **state) {
     sc_record_list_free(l);
 }
 
+/* ==== Keyword (BM25) search ==== */
+
+static sc_record_list *kw_search(sc_db *db, const char *q, const char *filter) {
+    sc_search_request req = {.text = q, .limit = 10, .filter_json = filter, .with = {.payload = true}};
+    sc_record_list *l = NULL;
+    assert_int_equal(sc_points_search(db, "c", &req, &l), SC_OK);
+    return l;
+}
+
+static void test_keyword_search(void **state) {
+    fx *f = *state;
+    make_coll(f->db, "c", 2, SC_DISTANCE_DOT);
+    float v[2] = {1, 0};
+    sc_vector_in vin = {"", v, 2};
+    const char *texts[] = {
+        "def parse_http_request(headers): read the request line and the headers",
+        "class HTTPServer: serve forever on a socket",
+        "int compute_checksum(const uint8_t *buffer, size_t n)",
+        "func ParseConfig(path string) (*Config, error) // parse a config file",
+    };
+    sc_point_in pts[4];
+    char payload[4][32];
+    for (int i = 0; i < 4; i++) {
+        snprintf(payload[i], sizeof payload[i], "{\"lang\": \"%s\"}", i == 3 ? "go" : i == 2 ? "c" : "python");
+        pts[i] = (sc_point_in){.id = sc_point_id_num((uint64_t)i + 1), .vectors = &vin, .n_vectors = 1,
+                               .payload_json = payload[i], .text = texts[i]};
+    }
+    assert_int_equal(sc_points_upsert(f->db, "c", pts, 4), SC_OK);
+    for (int round = 0; round < 2; round++) {
+        sc_record_list *l = kw_search(f->db, "http request parser", NULL);
+        assert_true(l->n >= 2);
+        assert_int_equal(l->items[0].id.num, 1); /* http + request + parse (stemmed) */
+        assert_int_equal(l->items[1].id.num, 2); /* HTTPServer splits into http server */
+        assert_true(l->items[0].score > l->items[1].score && l->items[1].score > 0);
+        sc_record_list_free(l);
+        /* identifiers match whole and in parts; filters apply */
+        l = kw_search(f->db, "checksum", NULL);
+        assert_int_equal(l->n, 1);
+        assert_int_equal(l->items[0].id.num, 3);
+        sc_record_list_free(l);
+        l = kw_search(f->db, "parse", "{\"must\": {\"key\": \"lang\", \"match\": {\"value\": \"go\"}}}");
+        assert_int_equal(l->n, 1);
+        assert_int_equal(l->items[0].id.num, 4);
+        sc_record_list_free(l);
+        l = kw_search(f->db, "nothing matches zzzq", NULL);
+        assert_int_equal(l->n, 0);
+        sc_record_list_free(l);
+        fx_reopen(f); /* terms persist */
+    }
+    /* A replaced text loses its old terms; a deleted point disappears. */
+    sc_point_in rep = {.id = sc_point_id_num(3), .vectors = &vin, .n_vectors = 1, .text = "fn render_html_page()"};
+    assert_int_equal(sc_points_upsert(f->db, "c", &rep, 1), SC_OK);
+    sc_point_id one = sc_point_id_num(1);
+    assert_int_equal(sc_points_delete(f->db, "c", &one, 1, NULL), SC_OK);
+    sc_record_list *l = kw_search(f->db, "checksum", NULL);
+    assert_int_equal(l->n, 0);
+    sc_record_list_free(l);
+    l = kw_search(f->db, "html request", NULL);
+    assert_int_equal(l->n, 1);
+    assert_int_equal(l->items[0].id.num, 3);
+    sc_record_list_free(l);
+    fx_reopen(f);
+    l = kw_search(f->db, "html http", NULL);
+    assert_int_equal(l->n, 2);
+    sc_record_list_free(l);
+}
+
+/* BM25 values: two one-word documents, k1 = 1.2, b = 0.75. */
+static void test_keyword_bm25_values(void **state) {
+    fx *f = *state;
+    make_coll(f->db, "c", 1, SC_DISTANCE_DOT);
+    float v[1] = {1};
+    sc_vector_in vin = {"", v, 1};
+    sc_point_in pts[3] = {
+        {.id = sc_point_id_num(1), .vectors = &vin, .n_vectors = 1, .text = "apple apple"},
+        {.id = sc_point_id_num(2), .vectors = &vin, .n_vectors = 1, .text = "pear"},
+        {.id = sc_point_id_num(3), .vectors = &vin, .n_vectors = 1, .text = "plum"},
+    };
+    assert_int_equal(sc_points_upsert(f->db, "c", pts, 3), SC_OK);
+    sc_record_list *l = kw_search(f->db, "apple", NULL);
+    assert_int_equal(l->n, 1);
+    /* N = 3, df = 1, tf = 2, dl = 2, avgdl = 4/3 */
+    double idf = log(1.0 + (3 - 1 + 0.5) / (1 + 0.5));
+    double want = idf * 2 * 2.2 / (2 + 1.2 * (1 - 0.75 + 0.75 * 2 / (4.0 / 3)));
+    assert_float_equal(l->items[0].score, want, 1e-5);
+    sc_record_list_free(l);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_collections, fx_setup, fx_teardown),
@@ -639,6 +727,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_search_matches_reference, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_search_ties_and_options, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_leaves_store_unchanged, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_keyword_search, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_keyword_bm25_values, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_second_process_is_refused, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_vector_blob_is_reported, fx_setup, fx_teardown),
     };

@@ -51,7 +51,7 @@ static sc_status at_put(sc_db *db, const char *coll, uint64_t seed, size_t first
     for (size_t i = 0; i < n; i++) {
         snprintf(pl[i], sizeof pl[i], "{\"bucket\": %zu}", (first + i) % 100);
         vin[i] = (sc_vector_in){"", v + i * AT_DIM, AT_DIM};
-        pts[i] = (sc_point_in){sc_point_id_num(first + i), &vin[i], 1, pl[i]};
+        pts[i] = (sc_point_in){.id = sc_point_id_num(first + i), .vectors = &vin[i], .n_vectors = 1, .payload_json = pl[i]};
     }
     sc_status rc = sc_points_upsert(db, coll, pts, n);
     free(v);
@@ -144,7 +144,7 @@ static void test_graph_follows_writes(void **state) {
     float target[AT_DIM];
     at_vectors(555, 0, 1, target);
     sc_vector_in vin = {"", target, AT_DIM};
-    sc_point_in moved[2] = {{sc_point_id_num(1), &vin, 1, NULL}, {sc_point_id_num(100000), &vin, 1, NULL}};
+    sc_point_in moved[2] = {{.id = sc_point_id_num(1), .vectors = &vin, .n_vectors = 1, .payload_json = NULL}, {.id = sc_point_id_num(100000), .vectors = &vin, .n_vectors = 1, .payload_json = NULL}};
     assert_int_equal(sc_points_upsert(db, "c", moved, 2), SC_OK);
     req.query = target;
     req.limit = 2;

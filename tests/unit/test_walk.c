@@ -40,8 +40,10 @@ static void test_glob(void **state) {
     assert_true(ingest_glob_match("\\*lit", "*lit"));
     assert_false(ingest_glob_match("\\*lit", "xlit"));
     assert_true(ingest_glob_match("[unclosed", "[unclosed"));
-    /* pathological pattern terminates */
+    /* a pattern full of stars stays fast (memoised matcher) */
     assert_false(ingest_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+    assert_false(ingest_glob_match("**a**a**a**a**a**a**a**a**a**a**b", "a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a"));
+    assert_true(ingest_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"));
 }
 
 static void test_ignore_rules(void **state) {
@@ -273,12 +275,55 @@ static void test_parse_tree_order(void **state) {
     assert_int_equal(single.entities[0], 1);
 }
 
+typedef struct qnames {
+    char names[16][128]; /* qualified names in order */
+    size_t n;            /* used */
+} qnames;
+
+static int on_qnames(void *payload, const sc_parse_result *r) {
+    qnames *q = payload;
+    for (uint32_t i = 0; i < r->n_entities && q->n < 16; i++)
+        if (r->entities[i].kind != SC_ENTITY_KIND_CHUNK)
+            snprintf(q->names[q->n++], sizeof q->names[0], "%s", r->entities[i].qualified_name);
+    return 0;
+}
+
+/* Go names carry the import path: from go.mod, else the directory. */
+static void test_go_import_paths(void **state) {
+    (void)state;
+    char saved[256];
+    snprintf(saved, sizeof saved, "%s", g_root);
+    snprintf(g_root, sizeof g_root, "/tmp/semcode-go-XXXXXX");
+    assert_non_null(mkdtemp(g_root));
+    put("mod/go.mod", "module example.com/m // comment\n\ngo 1.21\n");
+    put("goroot/src/go.mod", "module std\n");
+    put("goroot/src/net/url/u.go", "package url\n\nfunc Parse() {}\n");
+    put("mod/pkg/util/u.go", "package util\n\nfunc F() {}\n");
+    put("mod/cmd/tool/main.go", "package main\n\nfunc main() {}\n");
+    put("std/net/http/c.go", "package http\n\ntype Client struct{}\n\nfunc (c *Client) Do() {}\n");
+    static qnames q;
+    memset(&q, 0, sizeof q);
+    char err[256];
+    assert_int_equal(sc_parse_tree(g_root, NULL, NULL, on_qnames, &q, err, sizeof err), SC_OK);
+    assert_int_equal(q.n, 5);
+    assert_string_equal(q.names[0], "net/url.Parse"); /* GOROOT: module std is no prefix */
+    assert_string_equal(q.names[1], "main.main");
+    assert_string_equal(q.names[2], "example.com/m/pkg/util.F");
+    assert_string_equal(q.names[3], "std/net/http.Client"); /* no go.mod: the directory */
+    assert_string_equal(q.names[4], "std/net/http.(*Client).Do");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_root);
+    assert_int_equal(system(cmd), 0);
+    snprintf(g_root, sizeof g_root, "%s", saved);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_glob),
         cmocka_unit_test(test_ignore_rules),
         cmocka_unit_test(test_walk_tree),
         cmocka_unit_test(test_parse_tree_order),
+        cmocka_unit_test(test_go_import_paths),
     };
     return cmocka_run_group_tests(tests, setup_tree, teardown_tree);
 }

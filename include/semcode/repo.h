@@ -1,0 +1,181 @@
+/*
+** semcode public API: an indexed repository. The product end to end:
+** walk a source tree, parse it into entities, embed them (cached,
+** batched), keep them in a store with BM25 terms and payloads, and answer
+** searches by meaning (dense), by words (BM25) or both (fused).
+**
+** Indexing is incremental: files are tracked by size, modification time
+** and content hash, so unchanged files are skipped without being read or
+** parsed, changed files are re-extracted (their unchanged entities hit the
+** embedding cache) and deleted files and entities are removed. An
+** interrupted run leaves a consistent index, and the next run finishes.
+**
+** Thread safety: an sc_repo is used by one thread at a time.
+*/
+#ifndef SEMCODE_REPO_H
+#define SEMCODE_REPO_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sc_repo sc_repo;
+
+/* ==== Opening ==== */
+
+/* Progress of an index run, reported to sc_repo_options.progress. */
+typedef struct sc_repo_progress {
+    const char *stage;        /* "walk", "parse", "embed", "store", "done" */
+    uint64_t files_total;     /* files found by the walk */
+    uint64_t files_done;      /* files looked at so far */
+    uint64_t files_changed;   /* files that had to be parsed */
+    uint64_t entities;        /* entities extracted so far */
+    uint64_t embedded;        /* vectors computed so far */
+    uint64_t cache_hits;      /* vectors answered by the cache so far */
+    double seconds;           /* since the run started */
+} sc_repo_progress;
+
+typedef struct sc_repo_options {
+    const char *store_dir;    /* where the index lives; NULL = $SEMCODE_STORE, else ROOT/.semcode */
+    const char *model_path;   /* model file; NULL = $SEMCODE_MODEL, else the shipped built-in model */
+    uint32_t n_threads;       /* parse threads; 0 = all cores */
+    bool use_cache;           /* also keep vectors in the embedding cache (cache.db). Off by default: vectors
+                                 of unchanged prepared texts are reused from the store itself */
+    uint64_t max_file_size;   /* larger files are skipped (0 = 2 MiB) */
+    void (*progress)(void *arg, const sc_repo_progress *p); /* called now and then; may be NULL */
+    void *progress_arg;       /* its argument */
+    volatile int *cancel;     /* when *cancel becomes non-zero the run stops at the next batch (SC_INTERRUPTED) */
+} sc_repo_options;
+
+SC_API sc_repo_options sc_repo_options_default(void);
+
+/* Open the index of the source tree at root (created when missing).
+** errmsg (may be NULL) receives an owned message on failure (sc_free). */
+SC_API sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **out, char **errmsg);
+/* Find the indexed root that contains path (path itself or a parent with a
+** .semcode folder, like git). Owned string, or NULL. */
+SC_API char *sc_repo_find_root(const char *path);
+/* The root recorded in an index folder (owned string), or NULL. */
+SC_API char *sc_repo_store_root(const char *store_dir);
+SC_API void sc_repo_close(sc_repo *r);
+/* Message of the last failure (borrowed, valid until the next call). */
+SC_API const char *sc_repo_errmsg(const sc_repo *r);
+/* Absolute path of the indexed root / of the store (borrowed). */
+SC_API const char *sc_repo_root(const sc_repo *r);
+SC_API const char *sc_repo_store_dir(const sc_repo *r);
+
+/* ==== Indexing ==== */
+
+typedef struct sc_repo_summary {
+    uint64_t files_seen;       /* files the walk found */
+    uint64_t files_parsed;     /* files that were (re)parsed */
+    uint64_t files_unchanged;  /* skipped: same size, time or content */
+    uint64_t files_deleted;    /* gone since the last run */
+    uint64_t files_failed;     /* could not be read or parsed (reported, skipped) */
+    uint64_t skipped_by_reason[16]; /* sc_skip_reason counts of files skipped by the parser */
+    uint64_t entities_added;   /* new entities */
+    uint64_t entities_updated; /* entities whose content changed */
+    uint64_t entities_unchanged; /* entities of changed files that did not change */
+    uint64_t entities_removed; /* entities that disappeared */
+    uint64_t embeddings_cached; /* vectors from the cache */
+    uint64_t embeddings_new;   /* vectors computed */
+    uint64_t embeddings_failed;/* texts that got no vector */
+    double seconds_walk;       /* time per stage */
+    double seconds_parse;
+    double seconds_embed;
+    double seconds_store;
+    double seconds_total;
+} sc_repo_summary;
+
+/* Change the progress callback (NULL = none). */
+SC_API void sc_repo_set_progress(sc_repo *r, void (*fn)(void *arg, const sc_repo_progress *p), void *arg);
+
+/* Bring the index up to date with the tree. */
+SC_API sc_status sc_repo_update(sc_repo *r, sc_repo_summary *summary);
+
+/* ==== Searching ==== */
+
+typedef enum sc_search_mode {
+    SC_SEARCH_MODE_HYBRID = 0,  /* dense + BM25 fused by reciprocal rank (or alpha) */
+    SC_SEARCH_MODE_DENSE = 1,   /* by meaning only */
+    SC_SEARCH_MODE_KEYWORD = 2, /* BM25 only */
+} sc_search_mode;
+
+typedef struct sc_code_query {
+    const char *text;            /* the query */
+    sc_search_mode mode;         /* default hybrid */
+    float alpha;                 /* > 0: weighted fusion alpha*dense + (1-alpha)*keyword of min-max normalised scores, instead of RRF */
+    uint32_t limit;              /* results (default 10) */
+    float min_score;             /* drop results below (0 = keep all) */
+    const char *const *langs;    /* only these languages (NULL = all) */
+    size_t n_langs;
+    const char *const *kinds;    /* only these kinds */
+    size_t n_kinds;
+    const char *const *paths;    /* only paths matching one of these globs */
+    size_t n_paths;
+    const char *const *excludes; /* not paths matching one of these globs */
+    size_t n_excludes;
+} sc_code_query;
+
+/* One result, all strings owned by the result list. */
+typedef struct sc_code_hit {
+    uint32_t rank;          /* 1-based */
+    float score;            /* fused (hybrid), cosine (dense) or BM25 (keyword) */
+    char *path;             /* relative to the indexed root */
+    uint32_t start_line;    /* first line */
+    uint32_t end_line;      /* last line */
+    char *kind;             /* function, method, class, ... */
+    char *name;             /* simple name */
+    char *qualified_name;   /* with enclosing names */
+    char *language;         /* language name */
+    char *signature;        /* declaration line(s) */
+    char *snippet;          /* the first lines of the entity, read from the file */
+} sc_code_hit;
+
+typedef struct sc_code_hits {
+    size_t n;            /* results */
+    sc_code_hit *items;  /* results, best first */
+    double took_ms;      /* time of the search */
+} sc_code_hits;
+
+SC_API void sc_code_hits_free(sc_code_hits *h);
+
+/* Search the index. */
+SC_API sc_status sc_repo_search(sc_repo *r, const sc_code_query *q, sc_code_hits **out);
+/* Entities most similar to the one at target ("path:line" or a qualified
+** name), itself excluded; q gives limit and filters (q->text is ignored). */
+SC_API sc_status sc_repo_similar(sc_repo *r, const char *target, const sc_code_query *q, sc_code_hits **out);
+
+/* ==== Duplicates ==== */
+
+typedef struct sc_dup_cluster {
+    size_t n;            /* members */
+    sc_code_hit *items;  /* members (score = mean similarity to the others in the cluster) */
+    float similarity;    /* mean pairwise similarity along the linking edges */
+} sc_dup_cluster;
+
+typedef struct sc_dup_clusters {
+    size_t n;                 /* clusters, largest and most similar first */
+    sc_dup_cluster *items;    /* clusters */
+    double took_ms;           /* time */
+} sc_dup_clusters;
+
+SC_API void sc_dup_clusters_free(sc_dup_clusters *d);
+/* Clusters of near-duplicate entities (similarity >= threshold, default
+** 0.95 when 0; entities of at least min_lines lines), from each entity's
+** nearest neighbours in the index. */
+SC_API sc_status sc_repo_duplicates(sc_repo *r, float threshold, uint32_t min_lines, sc_dup_clusters **out);
+
+/* ==== Statistics ==== */
+
+/* Statistics as a JSON object (owned string, sc_free): entities by
+** language and kind, model and dimension, store size and bytes per entity,
+** cache, embedding checks, last index time. */
+SC_API sc_status sc_repo_stats_json(sc_repo *r, char **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SEMCODE_REPO_H */

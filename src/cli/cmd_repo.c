@@ -1,0 +1,539 @@
+/*
+** cli/cmd_repo.c: the everyday commands on an indexed repository:
+** `semcode index`, `search`, `similar`, `duplicates` and `stats`.
+** Human output on a terminal (colours only there), JSON with --json,
+** progress on stderr, exit status 0 success, 1 failure, 2 bad usage.
+*/
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+/* ==== Shared options ==== */
+
+#define CLI_MAX_FILTERS 32
+
+typedef struct cli_repo_args {
+    const char *store;      /* --store */
+    const char *model;      /* --model */
+    bool json;              /* --json */
+    bool quiet;             /* --quiet */
+    bool cache;             /* --cache */
+    uint32_t threads;       /* --threads */
+    sc_code_query q;        /* query options */
+    const char *langs[CLI_MAX_FILTERS], *kinds[CLI_MAX_FILTERS], *paths[CLI_MAX_FILTERS], *excludes[CLI_MAX_FILTERS];
+    float threshold;        /* duplicates --threshold */
+    uint32_t min_lines;     /* duplicates --min-lines */
+} cli_repo_args;
+
+static volatile int cli__cancel;
+
+static void cli__on_sigint(int sig) {
+    (void)sig;
+    if (cli__cancel) _exit(130); /* second Ctrl-C: leave now (the index stays consistent) */
+    cli__cancel = 1;
+}
+
+static int cli__usage_error(const char *cmd, const char *fmt, const char *arg) {
+    fprintf(stderr, "semcode %s: ", cmd);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nRun 'semcode %s --help' for usage.\n", cmd);
+    return 2;
+}
+
+static bool cli__parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out) {
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < (long)lo || v > (long)hi) return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+static bool cli__parse_f(const char *s, float lo, float hi, float *out) {
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (!*s || *end || v < (double)lo || v > (double)hi) return false;
+    *out = (float)v;
+    return true;
+}
+
+/* Open the repository: for `index` the given path, otherwise the indexed
+** tree containing the working directory (or the root recorded in --store). */
+static sc_repo *cli__open(const char *cmd, const cli_repo_args *a, const char *path, bool create) {
+    const char *store = a->store ? a->store : getenv("SEMCODE_STORE");
+    char *root = NULL;
+    if (path) root = strdup(path);
+    else if (store && *store) root = sc_repo_store_root(store);
+    else root = sc_repo_find_root(".");
+    if (!root) {
+        fprintf(stderr, "semcode %s: no index found here or in any parent folder; run 'semcode index PATH' first%s\n",
+                cmd, store ? " (or check --store)" : "");
+        return NULL;
+    }
+    if (!create && !path && !(store && *store)) {
+        /* found by walking up: fine */
+    }
+    sc_repo_options o = sc_repo_options_default();
+    o.store_dir = a->store;
+    o.model_path = a->model;
+    o.use_cache = a->cache;
+    o.n_threads = a->threads;
+    o.cancel = &cli__cancel;
+    sc_repo *r = NULL;
+    char *err = NULL;
+    if (sc_repo_open(root, &o, &r, &err) != SC_OK) {
+        fprintf(stderr, "semcode %s: %s\n", cmd, err ? err : "cannot open the index");
+        sc_free(err);
+        free(root);
+        return NULL;
+    }
+    free(root);
+    return r;
+}
+
+/* Common options of search, similar, duplicates and stats. Returns -1 when
+** parsing should go on with the positional arguments, else an exit code. */
+static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args *a, void (*usage)(FILE *)) {
+    enum { O_STORE = 1000, O_MODEL, O_JSON, O_MODE, O_ALPHA, O_LANG, O_KIND, O_PATH, O_EXCLUDE, O_LIMIT, O_MIN,
+           O_QUIET, O_NOCACHE, O_THREADS, O_THRESH, O_MINLINES };
+    static const struct option opts[] = {
+        {"store", required_argument, NULL, O_STORE},     {"model", required_argument, NULL, O_MODEL},
+        {"json", no_argument, NULL, O_JSON},             {"mode", required_argument, NULL, O_MODE},
+        {"alpha", required_argument, NULL, O_ALPHA},     {"lang", required_argument, NULL, O_LANG},
+        {"kind", required_argument, NULL, O_KIND},       {"path", required_argument, NULL, O_PATH},
+        {"exclude", required_argument, NULL, O_EXCLUDE}, {"limit", required_argument, NULL, O_LIMIT},
+        {"min-score", required_argument, NULL, O_MIN},   {"quiet", no_argument, NULL, O_QUIET},
+        {"cache", no_argument, NULL, O_NOCACHE},      {"threads", required_argument, NULL, O_THREADS},
+        {"threshold", required_argument, NULL, O_THRESH},{"min-lines", required_argument, NULL, O_MINLINES},
+        {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0},
+    };
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "hqn:", opts, NULL)) != -1) {
+        switch (ch) {
+        case O_STORE: a->store = optarg; break;
+        case O_MODEL:
+            if (strcmp(optarg, "builtin")) a->model = optarg;
+            break;
+        case O_JSON: a->json = true; break;
+        case O_QUIET:
+        case 'q': a->quiet = true; break;
+        case O_NOCACHE: a->cache = true; break;
+        case O_MODE:
+            if (!strcmp(optarg, "hybrid")) a->q.mode = SC_SEARCH_MODE_HYBRID;
+            else if (!strcmp(optarg, "dense")) a->q.mode = SC_SEARCH_MODE_DENSE;
+            else if (!strcmp(optarg, "keyword")) a->q.mode = SC_SEARCH_MODE_KEYWORD;
+            else return cli__usage_error(cmd, "--mode must be dense, keyword or hybrid, got '%s'", optarg);
+            break;
+        case O_ALPHA:
+            if (!cli__parse_f(optarg, 0.0f, 1.0f, &a->q.alpha))
+                return cli__usage_error(cmd, "--alpha must be a number within [0, 1], got '%s'", optarg);
+            break;
+        case O_LANG:
+        case O_KIND:
+        case O_PATH:
+        case O_EXCLUDE: {
+            size_t *n = ch == O_LANG ? &a->q.n_langs : ch == O_KIND ? &a->q.n_kinds : ch == O_PATH ? &a->q.n_paths : &a->q.n_excludes;
+            const char **v = ch == O_LANG ? a->langs : ch == O_KIND ? a->kinds : ch == O_PATH ? a->paths : a->excludes;
+            if (*n == CLI_MAX_FILTERS) return cli__usage_error(cmd, "too many filters of one kind (at most 32): '%s'", optarg);
+            /* comma-separated lists are accepted too */
+            char *dup = strdup(optarg), *save = NULL;
+            for (char *t = strtok_r(dup, ",", &save); t && *n < CLI_MAX_FILTERS; t = strtok_r(NULL, ",", &save))
+                v[(*n)++] = strdup(t);
+            free(dup);
+            break;
+        }
+        case 'n':
+        case O_LIMIT:
+            if (!cli__parse_u32(optarg, 1, 10000, &a->q.limit))
+                return cli__usage_error(cmd, "--limit must be an integer from 1 to 10000, got '%s'", optarg);
+            break;
+        case O_MIN:
+            if (!cli__parse_f(optarg, -1000.0f, 1000.0f, &a->q.min_score))
+                return cli__usage_error(cmd, "--min-score must be a number, got '%s'", optarg);
+            break;
+        case O_THREADS:
+            if (!cli__parse_u32(optarg, 1, 64, &a->threads))
+                return cli__usage_error(cmd, "--threads must be an integer from 1 to 64, got '%s'", optarg);
+            break;
+        case O_THRESH:
+            if (!cli__parse_f(optarg, 0.01f, 1.0f, &a->threshold))
+                return cli__usage_error(cmd, "--threshold must be a number within (0, 1], got '%s'", optarg);
+            break;
+        case O_MINLINES:
+            if (!cli__parse_u32(optarg, 1, 100000, &a->min_lines))
+                return cli__usage_error(cmd, "--min-lines must be a positive integer, got '%s'", optarg);
+            break;
+        case 'h': usage(stdout); return 0;
+        default:
+            return cli__usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    a->q.langs = a->langs;
+    a->q.kinds = a->kinds;
+    a->q.paths = a->paths;
+    a->q.excludes = a->excludes;
+    return -1;
+}
+
+static void cli__free_args(cli_repo_args *a) {
+    for (size_t i = 0; i < a->q.n_langs; i++) free((char *)a->langs[i]);
+    for (size_t i = 0; i < a->q.n_kinds; i++) free((char *)a->kinds[i]);
+    for (size_t i = 0; i < a->q.n_paths; i++) free((char *)a->paths[i]);
+    for (size_t i = 0; i < a->q.n_excludes; i++) free((char *)a->excludes[i]);
+}
+
+/* ==== index ==== */
+
+typedef struct cli_progress {
+    bool tty;        /* draw a bar */
+    double last;     /* last output time */
+} cli_progress;
+
+static void cli__progress(void *arg, const sc_repo_progress *p) {
+    cli_progress *cp = arg;
+    bool done = !strcmp(p->stage, "done");
+    if (!done && p->seconds - cp->last < (cp->tty ? 0.1 : 2.0)) return;
+    cp->last = p->seconds;
+    double rate = p->seconds > 0 ? (double)p->embedded / p->seconds : 0;
+    if (cp->tty) {
+        double frac = p->files_total ? (double)p->files_done / (double)p->files_total : 0;
+        int w = 30, fill = (int)(frac * w);
+        double eta = frac > 0.01 ? p->seconds / frac - p->seconds : 0;
+        fprintf(stderr, "\r\033[K[%.*s%*s] %3.0f%% files %llu/%llu  entities %llu  %.0f emb/s  cache %llu  ETA %.0fs",
+                fill, "##############################", w - fill, "", frac * 100, (unsigned long long)p->files_done,
+                (unsigned long long)p->files_total, (unsigned long long)p->entities, rate,
+                (unsigned long long)p->cache_hits, eta);
+        if (done) fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "semcode index: %s: files %llu/%llu, changed %llu, entities %llu, embedded %llu (%.0f/s), cache hits %llu, %.1fs\n",
+                p->stage, (unsigned long long)p->files_done, (unsigned long long)p->files_total,
+                (unsigned long long)p->files_changed, (unsigned long long)p->entities,
+                (unsigned long long)p->embedded, rate, (unsigned long long)p->cache_hits, p->seconds);
+    }
+    fflush(stderr);
+}
+
+static void cli__index_usage(FILE *f) {
+    fprintf(f,
+            "usage: semcode index [PATH] [options]\n\n"
+            "Index the source tree at PATH (default: the current folder): parse it into\n"
+            "functions, classes and chunks, embed them with the built-in model and store\n"
+            "them with BM25 terms. Runs again only look at what changed.\n\n"
+            "options:\n"
+            "  --store DIR     where the index lives (default $SEMCODE_STORE, else PATH/.semcode)\n"
+            "  --model FILE    embedding model file (default: the built-in model)\n"
+            "  --threads N     parser threads (default: all cores)\n"
+            "  --cache         also keep vectors in the embedding cache (cache.db); without it,\n"
+            "                  vectors of unchanged entities are reused from the index itself\n"
+            "  --json          print the summary as one JSON object\n"
+            "  -q, --quiet     no progress output\n");
+}
+
+int cli_cmd_index(int argc, char **argv) {
+    cli_repo_args a;
+    memset(&a, 0, sizeof a);
+    int rc = cli__parse_opts("index", argc, argv, &a, cli__index_usage);
+    if (rc >= 0) return rc;
+    if (argc - optind > 1) return cli__usage_error("index", "expected one PATH, got also '%s'", argv[optind + 1]);
+    const char *path = optind < argc ? argv[optind] : ".";
+    sc_repo *r = cli__open("index", &a, path, true);
+    if (!r) return 1;
+    cli_progress cp = {isatty(2) != 0, -1e9};
+    signal(SIGINT, cli__on_sigint);
+    signal(SIGTERM, cli__on_sigint);
+    sc_repo_summary s;
+    sc_status st;
+    if (!a.quiet && !a.json) sc_repo_set_progress(r, cli__progress, &cp);
+    st = sc_repo_update(r, &s);
+    int exit_code = st == SC_OK ? 0 : 1;
+    if (st != SC_OK) fprintf(stderr, "semcode index: %s\n", sc_repo_errmsg(r));
+    if (a.json) {
+        json_t *skipped = json_object();
+        for (int i = 1; i < SC_SKIP_COUNT && i < 16; i++)
+            if (s.skipped_by_reason[i])
+                json_object_set_new(skipped, sc_skip_reason_name((sc_skip_reason)i), json_integer((json_int_t)s.skipped_by_reason[i]));
+        json_t *o = json_pack(
+            "{s:s, s:b, s:{s:I, s:I, s:I, s:I, s:I, s:o}, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I},"
+            " s:{s:f, s:f, s:f, s:f, s:f}}",
+            "root", sc_repo_root(r), "ok", st == SC_OK, "files", "seen", (json_int_t)s.files_seen, "parsed",
+            (json_int_t)s.files_parsed, "unchanged", (json_int_t)s.files_unchanged, "deleted", (json_int_t)s.files_deleted,
+            "failed", (json_int_t)s.files_failed, "skipped", skipped, "entities", "added", (json_int_t)s.entities_added,
+            "updated", (json_int_t)s.entities_updated, "removed", (json_int_t)s.entities_removed, "unchanged",
+            (json_int_t)s.entities_unchanged, "embeddings", "cached", (json_int_t)s.embeddings_cached, "new",
+            (json_int_t)s.embeddings_new, "failed", (json_int_t)s.embeddings_failed, "seconds", "walk", s.seconds_walk,
+            "parse", s.seconds_parse, "embed", s.seconds_embed, "store", s.seconds_store, "total", s.seconds_total);
+        char *txt = json_dumps(o, JSON_INDENT(2));
+        puts(txt);
+        free(txt);
+        json_decref(o);
+    } else if (!a.quiet) {
+        printf("indexed %s in %.2fs: %llu files (%llu parsed, %llu unchanged, %llu deleted, %llu failed), "
+               "entities +%llu ~%llu -%llu, embeddings %llu new, %llu cached\n",
+               sc_repo_root(r), s.seconds_total, (unsigned long long)s.files_seen, (unsigned long long)s.files_parsed,
+               (unsigned long long)s.files_unchanged, (unsigned long long)s.files_deleted,
+               (unsigned long long)s.files_failed, (unsigned long long)s.entities_added,
+               (unsigned long long)s.entities_updated, (unsigned long long)s.entities_removed,
+               (unsigned long long)s.embeddings_new, (unsigned long long)s.embeddings_cached);
+    }
+    sc_repo_close(r);
+    cli__free_args(&a);
+    return exit_code;
+}
+
+/* ==== Result printing ==== */
+
+/* Print line with the query's words highlighted (case-insensitive). */
+static void cli__highlight(const char *line, const char *query, bool color) {
+    if (!color || !query) {
+        fputs(line, stdout);
+        return;
+    }
+    const char *p = line;
+    while (*p) {
+        size_t best = 0;
+        const char *q = query;
+        while (*q) {
+            while (*q && !((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '_')) q++;
+            const char *s = q;
+            while (*q && ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || *q == '_')) q++;
+            size_t n = (size_t)(q - s);
+            if (n >= 3 && !strncasecmp(p, s, n) && n > best) best = n;
+        }
+        if (best) {
+            printf("\033[1;33m%.*s\033[0m", (int)best, p);
+            p += best;
+        } else {
+            fputc(*p++, stdout);
+        }
+    }
+}
+
+static void cli__print_hits(const sc_code_hits *h, const char *query, bool color) {
+    for (size_t i = 0; i < h->n; i++) {
+        const sc_code_hit *x = &h->items[i];
+        if (color)
+            printf("\033[1;36m%s:%u-%u\033[0m  \033[32m%s\033[0m  \033[1m%s\033[0m  %.4f\n", x->path, x->start_line,
+                   x->end_line, x->kind, x->qualified_name, (double)x->score);
+        else
+            printf("%s:%u-%u  %s  %s  %.4f\n", x->path, x->start_line, x->end_line, x->kind, x->qualified_name,
+                   (double)x->score);
+        char *dup = strdup(x->snippet ? x->snippet : ""), *save = NULL;
+        int k = 0;
+        for (char *line = strtok_r(dup, "\n", &save); line && k < 4; line = strtok_r(NULL, "\n", &save), k++) {
+            fputs("    ", stdout);
+            cli__highlight(line, query, color);
+            fputc('\n', stdout);
+        }
+        free(dup);
+        fputc('\n', stdout);
+    }
+}
+
+static json_t *cli__hits_json(const sc_code_hits *h) {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < h->n; i++) {
+        const sc_code_hit *x = &h->items[i];
+        json_array_append_new(arr, json_pack("{s:i, s:f, s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "rank",
+                                             (int)x->rank, "score", (double)x->score, "path", x->path, "start_line",
+                                             (int)x->start_line, "end_line", (int)x->end_line, "kind", x->kind, "name",
+                                             x->name, "qualified_name", x->qualified_name, "language", x->language,
+                                             "signature", x->signature, "snippet", x->snippet));
+    }
+    return arr;
+}
+
+static const char *cli__mode_name(sc_search_mode m) {
+    return m == SC_SEARCH_MODE_DENSE ? "dense" : m == SC_SEARCH_MODE_KEYWORD ? "keyword" : "hybrid";
+}
+
+static void cli__emit(const cli_repo_args *a, const char *label, const char *query, const sc_code_hits *h) {
+    if (a->json) {
+        json_t *o = json_pack("{s:s, s:s, s:f, s:o}", label, query, "mode", cli__mode_name(a->q.mode), "took_ms",
+                              h->took_ms, "results", cli__hits_json(h));
+        char *txt = json_dumps(o, JSON_COMPACT);
+        puts(txt);
+        free(txt);
+        json_decref(o);
+    } else {
+        if (h->n == 0) printf("no results\n");
+        cli__print_hits(h, query, isatty(1) != 0);
+    }
+}
+
+/* ==== search / similar ==== */
+
+static void cli__search_usage(FILE *f) {
+    fprintf(f,
+            "usage: semcode search QUERY [options]\n\n"
+            "Search the index of the tree you are in by meaning and by words.\n\n"
+            "options:\n"
+            "  --mode M          hybrid (default: dense + BM25, reciprocal-rank fusion), dense, keyword\n"
+            "  --alpha A         weighted fusion alpha*dense + (1-alpha)*keyword instead of RRF\n"
+            "  --lang L          only this language (repeatable, or a,b)\n"
+            "  --kind K          only this kind: function, method, class, struct, ... (repeatable)\n"
+            "  --path GLOB       only files matching GLOB (repeatable), e.g. 'src/**'\n"
+            "  --exclude GLOB    not files matching GLOB (repeatable)\n"
+            "  -n, --limit N     results (default 10)\n"
+            "  --min-score S     drop results scoring below S\n"
+            "  --json            one JSON object: {query, mode, took_ms, results: [...]}\n"
+            "  --store DIR       use the index in DIR (default: found from the working folder)\n");
+}
+
+int cli_cmd_search(int argc, char **argv) {
+    cli_repo_args a;
+    memset(&a, 0, sizeof a);
+    int rc = cli__parse_opts("search", argc, argv, &a, cli__search_usage);
+    if (rc >= 0) return rc;
+    if (optind >= argc) return cli__usage_error("search", "%s", "a QUERY is required");
+    /* The words after the options form the query. */
+    size_t len = 0;
+    for (int i = optind; i < argc; i++) len += strlen(argv[i]) + 1;
+    char *query = calloc(1, len + 1);
+    for (int i = optind; i < argc; i++) {
+        if (i > optind) strcat(query, " ");
+        strcat(query, argv[i]);
+    }
+    sc_repo *r = cli__open("search", &a, NULL, false);
+    if (!r) {
+        free(query);
+        cli__free_args(&a);
+        return 1;
+    }
+    a.q.text = query;
+    sc_code_hits *h = NULL;
+    int exit_code = 0;
+    if (sc_repo_search(r, &a.q, &h) != SC_OK) {
+        fprintf(stderr, "semcode search: %s\n", sc_repo_errmsg(r));
+        exit_code = 1;
+    } else {
+        cli__emit(&a, "query", query, h);
+    }
+    sc_code_hits_free(h);
+    sc_repo_close(r);
+    free(query);
+    cli__free_args(&a);
+    return exit_code;
+}
+
+static void cli__similar_usage(FILE *f) {
+    fprintf(f,
+            "usage: semcode similar TARGET [options]\n\n"
+            "List the entities most similar to TARGET, itself excluded. TARGET is\n"
+            "path:line (the innermost function or class at that line) or a qualified\n"
+            "name as search prints it (e.g. Session.request).\n\n"
+            "options: --lang, --kind, --path, --exclude, --limit, --min-score, --json, --store (as for search)\n");
+}
+
+int cli_cmd_similar(int argc, char **argv) {
+    cli_repo_args a;
+    memset(&a, 0, sizeof a);
+    int rc = cli__parse_opts("similar", argc, argv, &a, cli__similar_usage);
+    if (rc >= 0) return rc;
+    if (optind != argc - 1) return cli__usage_error("similar", "%s", "exactly one TARGET (path:line or qualified name) is required");
+    sc_repo *r = cli__open("similar", &a, NULL, false);
+    if (!r) return 1;
+    a.q.mode = SC_SEARCH_MODE_DENSE;
+    sc_code_hits *h = NULL;
+    int exit_code = 0;
+    if (sc_repo_similar(r, argv[optind], &a.q, &h) != SC_OK) {
+        fprintf(stderr, "semcode similar: %s\n", sc_repo_errmsg(r));
+        exit_code = 1;
+    } else {
+        cli__emit(&a, "target", argv[optind], h);
+    }
+    sc_code_hits_free(h);
+    sc_repo_close(r);
+    cli__free_args(&a);
+    return exit_code;
+}
+
+/* ==== duplicates ==== */
+
+static void cli__dups_usage(FILE *f) {
+    fprintf(f,
+            "usage: semcode duplicates [--threshold T] [--min-lines N] [--json]\n\n"
+            "Report clusters of near-duplicate functions and classes (similar by meaning,\n"
+            "not only copies), largest and most similar first, from each entity's nearest\n"
+            "neighbours in the index.\n\n"
+            "  --threshold T   cosine similarity that links two entities (default 0.95)\n"
+            "  --min-lines N   ignore entities shorter than N lines (default 5)\n");
+}
+
+int cli_cmd_duplicates(int argc, char **argv) {
+    cli_repo_args a;
+    memset(&a, 0, sizeof a);
+    a.min_lines = 5;
+    int rc = cli__parse_opts("duplicates", argc, argv, &a, cli__dups_usage);
+    if (rc >= 0) return rc;
+    if (optind != argc) return cli__usage_error("duplicates", "unexpected argument '%s'", argv[optind]);
+    sc_repo *r = cli__open("duplicates", &a, NULL, false);
+    if (!r) return 1;
+    sc_dup_clusters *d = NULL;
+    int exit_code = 0;
+    if (sc_repo_duplicates(r, a.threshold, a.min_lines, &d) != SC_OK) {
+        fprintf(stderr, "semcode duplicates: %s\n", sc_repo_errmsg(r));
+        exit_code = 1;
+    } else if (a.json) {
+        json_t *cl = json_array();
+        for (size_t i = 0; i < d->n; i++) {
+            sc_code_hits h = {d->items[i].n, d->items[i].items, 0};
+            json_array_append_new(cl, json_pack("{s:i, s:f, s:o}", "size", (int)d->items[i].n, "similarity",
+                                                (double)d->items[i].similarity, "members", cli__hits_json(&h)));
+        }
+        json_t *o = json_pack("{s:f, s:i, s:f, s:o}", "threshold", (double)(a.threshold > 0 ? a.threshold : 0.95f),
+                              "min_lines", (int)a.min_lines, "took_ms", d->took_ms, "clusters", cl);
+        char *txt = json_dumps(o, JSON_COMPACT);
+        puts(txt);
+        free(txt);
+        json_decref(o);
+    } else {
+        if (d->n == 0) printf("no near-duplicates at this threshold\n");
+        for (size_t i = 0; i < d->n; i++) {
+            printf("cluster %zu: %zu entities, similarity %.3f\n", i + 1, d->items[i].n, (double)d->items[i].similarity);
+            for (size_t j = 0; j < d->items[i].n; j++) {
+                const sc_code_hit *x = &d->items[i].items[j];
+                printf("  %s:%u-%u  %s  %s\n", x->path, x->start_line, x->end_line, x->kind, x->qualified_name);
+            }
+        }
+    }
+    sc_dup_clusters_free(d);
+    sc_repo_close(r);
+    cli__free_args(&a);
+    return exit_code;
+}
+
+/* ==== stats ==== */
+
+static void cli__stats_usage(FILE *f) {
+    fprintf(f, "usage: semcode stats [--json] [--store DIR]\n\n"
+               "Entities by language and kind, model, store size, cache, embedding checks, last run.\n");
+}
+
+int cli_cmd_stats(int argc, char **argv) {
+    cli_repo_args a;
+    memset(&a, 0, sizeof a);
+    int rc = cli__parse_opts("stats", argc, argv, &a, cli__stats_usage);
+    if (rc >= 0) return rc;
+    if (optind != argc) return cli__usage_error("stats", "unexpected argument '%s'", argv[optind]);
+    sc_repo *r = cli__open("stats", &a, NULL, false);
+    if (!r) return 1;
+    char *js = NULL;
+    int exit_code = 0;
+    if (sc_repo_stats_json(r, &js) != SC_OK) {
+        fprintf(stderr, "semcode stats: %s\n", sc_repo_errmsg(r));
+        exit_code = 1;
+    } else {
+        puts(js);
+    }
+    sc_free(js);
+    sc_repo_close(r);
+    return exit_code;
+}

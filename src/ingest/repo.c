@@ -1,0 +1,591 @@
+/*
+** ingest/repo.c: opening and closing an indexed repository, its state
+** database, the model and embedding cache it uses, the text templates,
+** query filters, result building and statistics.
+*/
+#include "ingest/repo_int.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ingest/ingest.h"
+
+#ifndef SC_SOURCE_DIR
+#define SC_SOURCE_DIR "."
+#endif
+
+/* ==== Errors and state ==== */
+
+sc_status repo_fail(sc_repo *r, sc_status code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->errmsg, sizeof r->errmsg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+const char *sc_repo_errmsg(const sc_repo *r) { return r ? r->errmsg : "no repository"; }
+const char *sc_repo_root(const sc_repo *r) { return r->root; }
+const char *sc_repo_store_dir(const sc_repo *r) { return r->store_dir; }
+
+void sc_repo_set_progress(sc_repo *r, void (*fn)(void *arg, const sc_repo_progress *p), void *arg) {
+    r->opt.progress = fn;
+    r->opt.progress_arg = arg;
+}
+
+sc_status repo_state_exec(sc_repo *r, const char *sql) {
+    char *msg = NULL;
+    if (sqlite3_exec(r->state, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        sc_status rc = repo_fail(r, SC_IOERR, "state database: %s", msg ? msg : "error");
+        sqlite3_free(msg);
+        return rc;
+    }
+    return SC_OK;
+}
+
+char *repo_meta_get(sc_repo *r, const char *key) {
+    sqlite3_stmt *st = NULL;
+    char *v = NULL;
+    if (sqlite3_prepare_v2(r->state, "SELECT value FROM meta WHERE key=?1", -1, &st, NULL) != SQLITE_OK) return NULL;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) v = util_strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return v;
+}
+
+sc_status repo_meta_set(sc_repo *r, const char *key, const char *value) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(r->state, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)", -1, &st, NULL) !=
+        SQLITE_OK)
+        return repo_fail(r, SC_IOERR, "state database: %s", sqlite3_errmsg(r->state));
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? SC_OK : repo_fail(r, SC_IOERR, "state database: %s", sqlite3_errmsg(r->state));
+}
+
+/* ==== Opening ==== */
+
+sc_repo_options sc_repo_options_default(void) {
+    sc_repo_options o;
+    memset(&o, 0, sizeof o);
+    return o;
+}
+
+static bool repo__is_file(const char *p) {
+    struct stat sb;
+    return p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+/* The shipped model: $SEMCODE_MODEL, next to the executable, or in the source tree it was built from. */
+static char *repo__default_model(void) {
+    const char *env = getenv("SEMCODE_MODEL");
+    if (env && *env) return util_strdup(env);
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = '\0';
+        static const char *rel[] = {"/../models/builtin.scm", "/models/builtin.scm", "/../share/semcode/builtin.scm"};
+        for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+            char p[PATH_MAX + 64];
+            snprintf(p, sizeof p, "%s%s", exe, rel[i]);
+            if (repo__is_file(p)) return util_strdup(p);
+        }
+    }
+    return util_strdup(SC_SOURCE_DIR "/models/builtin.scm");
+}
+
+static sc_status repo__mkdir(sc_repo *r, const char *p) {
+    if (mkdir(p, 0755) != 0 && errno != EEXIST)
+        return repo_fail(r, SC_IOERR, "cannot create %s: %s", p, strerror(errno));
+    return SC_OK;
+}
+
+/* Embedding provider around the built-in model (a callback table). */
+static sc_status repo__model_embed(void *state, sc_embed_side side, const char *const *texts, size_t n, float *out,
+                                   sc_embed_item *items) {
+    (void)items;
+    return sc_model_embed(state, side == SC_EMBED_SIDE_QUERY ? SC_EMBED_ROLE_QUERY : SC_EMBED_ROLE_CODE, texts, n,
+                          out);
+}
+
+static const sc_provider_vtable repo__model_vt = {repo__model_embed, NULL};
+
+/* Make sure the collection exists and matches the model; a different model
+** starts the index over (its vectors are not comparable). */
+static sc_status repo__ensure_collection(sc_repo *r) {
+    char *old = repo_meta_get(r, "model_id");
+    char *tmpl = repo_meta_get(r, "template_version");
+    bool same = old && !strcmp(old, r->model_id) && tmpl && !strcmp(tmpl, REPO_TEMPLATE_VERSION);
+    free(old);
+    free(tmpl);
+    if (!same || !sc_collection_exists(r->db, REPO_COLLECTION)) {
+        if (sc_collection_exists(r->db, REPO_COLLECTION) && sc_collection_delete(r->db, REPO_COLLECTION) != SC_OK)
+            return repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
+        sc_status rc = repo_state_exec(r, "DELETE FROM files");
+        if (rc != SC_OK) return rc;
+        sc_vector_params vp = {.name = REPO_VECTOR, .dim = r->dim, .distance = SC_DISTANCE_COSINE};
+        if (sc_collection_create(r->db, REPO_COLLECTION, &vp, 1) != SC_OK ||
+            sc_field_index_create(r->db, REPO_COLLECTION, "path", SC_FIELD_TYPE_KEYWORD) != SC_OK ||
+            sc_field_index_create(r->db, REPO_COLLECTION, "language", SC_FIELD_TYPE_KEYWORD) != SC_OK ||
+            sc_field_index_create(r->db, REPO_COLLECTION, "kind", SC_FIELD_TYPE_KEYWORD) != SC_OK ||
+            sc_field_index_create(r->db, REPO_COLLECTION, "text_hash", SC_FIELD_TYPE_KEYWORD) != SC_OK)
+            return repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
+        if ((rc = repo_meta_set(r, "model_id", r->model_id)) != SC_OK) return rc;
+        if ((rc = repo_meta_set(r, "template_version", REPO_TEMPLATE_VERSION)) != SC_OK) return rc;
+    }
+    return SC_OK;
+}
+
+sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **out, char **errmsg) {
+    if (errmsg) *errmsg = NULL;
+    if (!root || !out) return SC_MISUSE;
+    *out = NULL;
+    sc_repo *r = calloc(1, sizeof *r);
+    if (!r) return SC_NOMEM;
+    r->opt = opt ? *opt : sc_repo_options_default();
+    sc_status rc = SC_OK;
+    char buf[PATH_MAX];
+    char *model_path = NULL;
+    struct stat sb;
+    if (!realpath(root, buf) || stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        rc = repo_fail(r, SC_NOTFOUND, "%s is not a directory%s%s", root, errno ? ": " : "", errno ? strerror(errno) : "");
+        goto fail;
+    }
+    r->root = util_strdup(buf);
+    const char *sd = r->opt.store_dir ? r->opt.store_dir : getenv("SEMCODE_STORE");
+    char sdbuf[PATH_MAX + 16];
+    if (!sd || !*sd) {
+        snprintf(sdbuf, sizeof sdbuf, "%s/.semcode", r->root);
+        sd = sdbuf;
+    }
+    if ((rc = repo__mkdir(r, sd)) != SC_OK) goto fail;
+    if (!realpath(sd, buf)) {
+        rc = repo_fail(r, SC_IOERR, "cannot resolve %s: %s", sd, strerror(errno));
+        goto fail;
+    }
+    r->store_dir = util_strdup(buf);
+    r->opt.store_dir = NULL;
+    r->opt.model_path = NULL;
+    char p[PATH_MAX + 32];
+    /* state.db */
+    snprintf(p, sizeof p, "%s/state.db", r->store_dir);
+    if (sqlite3_open(p, &r->state) != SQLITE_OK) {
+        rc = repo_fail(r, SC_IOERR, "cannot open %s: %s", p, r->state ? sqlite3_errmsg(r->state) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(r->state, 5000);
+    if ((rc = repo_state_exec(r, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                                 "CREATE TABLE IF NOT EXISTS files(path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+                                 " mtime INTEGER NOT NULL, hash INTEGER NOT NULL, n_entities INTEGER NOT NULL);"
+                                 "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);")) != SC_OK)
+        goto fail;
+    /* the store */
+    snprintf(p, sizeof p, "%s/store", r->store_dir);
+    char err[512];
+    if (sc_db_open(p, NULL, &r->db, err, sizeof err) != SC_OK) {
+        rc = repo_fail(r, SC_IOERR, "%s", err);
+        goto fail;
+    }
+    /* the model */
+    model_path = opt && opt->model_path ? util_strdup(opt->model_path) : repo__default_model();
+    char *merr = NULL;
+    if (!model_path || (rc = sc_model_load(model_path, &r->model, &merr)) != SC_OK) {
+        rc = repo_fail(r, rc == SC_OK ? SC_NOMEM : rc,
+                       "cannot load the embedding model %s: %s (set SEMCODE_MODEL or pass --model)",
+                       model_path ? model_path : "?", merr ? merr : "out of memory");
+        sc_free(merr);
+        goto fail;
+    }
+    r->dim = sc_model_dim(r->model);
+    snprintf(r->model_id, sizeof r->model_id, "builtin:%016llx", (unsigned long long)sc_model_hash(r->model));
+    if (sc_embedder_new_custom(&repo__model_vt, r->model, r->model_id, sc_model_hash(r->model), "semcode-builtin",
+                               r->dim, &r->emb, &merr) != SC_OK) {
+        rc = repo_fail(r, SC_NOMEM, "%s", merr ? merr : "out of memory");
+        sc_free(merr);
+        goto fail;
+    }
+    if (r->opt.use_cache) {
+        snprintf(p, sizeof p, "%s/cache.db", r->store_dir);
+        if (sc_embed_cache_open(p, 0, &r->cache, NULL) == SC_OK) sc_embedder_set_cache(r->emb, r->cache);
+    }
+    if ((rc = repo__ensure_collection(r)) != SC_OK) goto fail;
+    if ((rc = repo_meta_set(r, "root", r->root)) != SC_OK) goto fail;
+    free(model_path);
+    *out = r;
+    return SC_OK;
+fail:
+    if (errmsg) *errmsg = util_strdup(r->errmsg);
+    free(model_path);
+    sc_repo_close(r);
+    return rc;
+}
+
+void sc_repo_close(sc_repo *r) {
+    if (!r) return;
+    sc_embedder_free(r->emb);
+    sc_embed_cache_close(r->cache);
+    sc_model_free(r->model);
+    sc_db_close(r->db);
+    if (r->state) sqlite3_close(r->state);
+    free(r->root);
+    free(r->store_dir);
+    free(r);
+}
+
+char *sc_repo_store_root(const char *store_dir) {
+    char p[PATH_MAX + 32];
+    snprintf(p, sizeof p, "%s/state.db", store_dir);
+    sqlite3 *db = NULL;
+    char *root = NULL;
+    if (sqlite3_open_v2(p, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='root'", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+            root = util_strdup((const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return root;
+}
+
+char *sc_repo_find_root(const char *path) {
+    char buf[PATH_MAX];
+    if (!realpath(path ? path : ".", buf)) return NULL;
+    for (;;) {
+        char p[PATH_MAX + 32];
+        snprintf(p, sizeof p, "%s/.semcode/state.db", buf);
+        struct stat sb;
+        if (stat(p, &sb) == 0) return util_strdup(buf);
+        char *slash = strrchr(buf, '/');
+        if (!slash || slash == buf) break;
+        *slash = '\0';
+    }
+    return NULL;
+}
+
+/* ==== Text templates ==== */
+
+/* Append at most max bytes of s, cut at a UTF-8 boundary. */
+static void repo__append_cut(util_buf *b, const char *s, size_t n, size_t max) {
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80) n--;
+    }
+    util_buf_append(b, s, n);
+}
+
+/* Path as words: "src/net/http_client.c" -> "src net http_client c". */
+static void repo__path_words(util_buf *b, const char *path) {
+    for (const char *p = path; *p; p++) {
+        char ch = (*p == '/' || *p == '.' || *p == '-') ? ' ' : *p;
+        util_buf_append(b, &ch, 1);
+    }
+}
+
+/* The entity's source bytes. */
+static void repo__source(const sc_entity *e, const char *src, size_t src_size, const char **s, size_t *n) {
+    uint64_t a = e->start_byte < src_size ? e->start_byte : src_size;
+    uint64_t z = e->end_byte < src_size ? e->end_byte : src_size;
+    *s = src + a;
+    *n = z > a ? (size_t)(z - a) : 0;
+}
+
+char *repo_prepare_text(const sc_entity *e, const char *path, const char *src, size_t src_size) {
+    /* Template (version REPO_TEMPLATE_VERSION):
+    **   <kind> <qualified name>
+    **   <doc comment, at most 600 bytes>
+    **   <source of the entity, at most 1,500 bytes>
+    **   <path as words> */
+    util_buf b = {0};
+    util_buf_printf(&b, "%s %s\n", sc_entity_kind_name(e->kind), e->qualified_name ? e->qualified_name : "");
+    if (e->doc && *e->doc) {
+        repo__append_cut(&b, e->doc, strlen(e->doc), 600);
+        util_buf_puts(&b, "\n");
+    }
+    const char *s;
+    size_t n;
+    repo__source(e, src, src_size, &s, &n);
+    repo__append_cut(&b, s, n, 1500);
+    util_buf_puts(&b, "\n");
+    repo__path_words(&b, path);
+    if (b.oom) {
+        util_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+char *repo_keyword_text(const sc_entity *e, const char *path, const char *src, size_t src_size) {
+    util_buf b = {0};
+    util_buf_printf(&b, "%s\n", e->qualified_name ? e->qualified_name : "");
+    if (e->doc) util_buf_printf(&b, "%s\n", e->doc);
+    const char *s;
+    size_t n;
+    repo__source(e, src, src_size, &s, &n);
+    repo__append_cut(&b, s, n, 16384);
+    util_buf_puts(&b, "\n");
+    repo__path_words(&b, path);
+    if (b.oom) {
+        util_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+/* ==== Query filters ==== */
+
+static json_t *repo__match_any(const char *key, const char *const *v, size_t n) {
+    json_t *any = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(any, json_string(v[i]));
+    return json_pack("{s:s, s:{s:o}}", "key", key, "match", "any", any);
+}
+
+char *repo_filter_json(sc_repo *r, const sc_code_query *q, bool *empty) {
+    *empty = false;
+    json_t *must = json_array();
+    if (q->n_langs) json_array_append_new(must, repo__match_any("language", q->langs, q->n_langs));
+    if (q->n_kinds) json_array_append_new(must, repo__match_any("kind", q->kinds, q->n_kinds));
+    if (q->n_paths || q->n_excludes) {
+        /* Globs are matched against the indexed files; the filter lists the paths. */
+        json_t *any = json_array();
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(r->state, "SELECT path FROM files WHERE n_entities > 0", -1, &st, NULL) == SQLITE_OK) {
+            while (sqlite3_step(st) == SQLITE_ROW) {
+                const char *p = (const char *)sqlite3_column_text(st, 0);
+                bool in = q->n_paths == 0;
+                for (size_t i = 0; i < q->n_paths && !in; i++)
+                    in = ingest_glob_match(q->paths[i], p) || ingest_glob_match(q->paths[i], p + 0);
+                for (size_t i = 0; i < q->n_excludes && in; i++) in = !ingest_glob_match(q->excludes[i], p);
+                if (in) json_array_append_new(any, json_string(p));
+            }
+        }
+        sqlite3_finalize(st);
+        if (json_array_size(any) == 0) *empty = true;
+        json_array_append_new(must, json_pack("{s:s, s:{s:o}}", "key", "path", "match", "any", any));
+    }
+    if (json_array_size(must) == 0) {
+        json_decref(must);
+        return NULL;
+    }
+    json_t *root = json_pack("{s:o}", "must", must);
+    char *s = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return s;
+}
+
+/* ==== Results ==== */
+
+static char *repo__str(json_t *p, const char *key) {
+    const char *s = json_string_value(json_object_get(p, key));
+    return util_strdup(s ? s : "");
+}
+
+/* First lines of the entity from the file (at most 8 lines, 600 bytes). */
+static char *repo__snippet(sc_repo *r, const char *path, uint32_t start, uint32_t end) {
+    char p[PATH_MAX * 2];
+    snprintf(p, sizeof p, "%s/%s", r->root, path);
+    FILE *f = fopen(p, "rb");
+    if (!f) return util_strdup("");
+    util_buf b = {0};
+    char line[4096];
+    uint32_t ln = 0, kept = 0;
+    uint32_t last = end < start + 7 ? end : start + 7;
+    while (fgets(line, sizeof line, f)) {
+        size_t n = strlen(line);
+        bool whole = n && line[n - 1] == '\n';
+        if (whole || feof(f)) ln++;
+        if (ln >= start && ln <= last && b.len < 600) {
+            util_buf_append(&b, line, n);
+            kept++;
+        }
+        if (ln > last) break;
+    }
+    fclose(f);
+    (void)kept;
+    while (b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r')) b.data[--b.len] = '\0';
+    return b.data ? b.data : util_strdup("");
+}
+
+sc_status repo_hit_from_payload(sc_repo *r, const char *payload_json, float score, sc_code_hit *h) {
+    json_t *p = json_loads(payload_json ? payload_json : "{}", 0, NULL);
+    if (!p) return repo_fail(r, SC_CORRUPT, "a stored payload is not JSON");
+    memset(h, 0, sizeof *h);
+    h->score = score;
+    h->path = repo__str(p, "path");
+    h->kind = repo__str(p, "kind");
+    h->name = repo__str(p, "name");
+    h->qualified_name = repo__str(p, "qualified_name");
+    h->language = repo__str(p, "language");
+    h->signature = repo__str(p, "signature");
+    h->start_line = (uint32_t)json_integer_value(json_object_get(p, "start_line"));
+    h->end_line = (uint32_t)json_integer_value(json_object_get(p, "end_line"));
+    h->snippet = repo__snippet(r, h->path, h->start_line, h->end_line);
+    json_decref(p);
+    return SC_OK;
+}
+
+static void repo__hit_free(sc_code_hit *h) {
+    free(h->path);
+    free(h->kind);
+    free(h->name);
+    free(h->qualified_name);
+    free(h->language);
+    free(h->signature);
+    free(h->snippet);
+}
+
+void sc_code_hits_free(sc_code_hits *h) {
+    if (!h) return;
+    for (size_t i = 0; i < h->n; i++) repo__hit_free(&h->items[i]);
+    free(h->items);
+    free(h);
+}
+
+void sc_dup_clusters_free(sc_dup_clusters *d) {
+    if (!d) return;
+    for (size_t i = 0; i < d->n; i++) {
+        for (size_t j = 0; j < d->items[i].n; j++) repo__hit_free(&d->items[i].items[j]);
+        free(d->items[i].items);
+    }
+    free(d->items);
+    free(d);
+}
+
+/* ==== Statistics ==== */
+
+static uint64_t repo__du_total; /* accumulator of repo__du_add (stats run on one thread) */
+
+static int repo__du_add(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)path;
+    (void)ftw;
+    if (flag == FTW_F) repo__du_total += (uint64_t)sb->st_size;
+    return 0;
+}
+
+/* Bytes of every file in the store folder. */
+static uint64_t repo__du(const char *dir) {
+    repo__du_total = 0;
+    nftw(dir, repo__du_add, 16, FTW_PHYS);
+    return repo__du_total;
+}
+
+sc_status sc_repo_stats_json(sc_repo *r, char **out) {
+    json_t *root = json_object(), *by_lang = json_object(), *by_kind = json_object();
+    uint64_t n = 0;
+    sc_scroll_request req = {.limit = 2000};
+    const char *keys[] = {"language", "kind"};
+    req.with.payload = true;
+    req.with.payload_include = keys;
+    req.with.n_payload_include = 2;
+    for (;;) {
+        sc_record_list *l = NULL;
+        sc_point_id next;
+        bool more = false;
+        if (sc_points_scroll(r->db, REPO_COLLECTION, &req, &l, &next, &more) != SC_OK) {
+            json_decref(root);
+            json_decref(by_lang);
+            json_decref(by_kind);
+            return repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
+        }
+        for (size_t i = 0; i < l->n; i++) {
+            json_t *p = json_loads(l->items[i].payload_json, 0, NULL);
+            const char *lang = json_string_value(json_object_get(p, "language"));
+            const char *kind = json_string_value(json_object_get(p, "kind"));
+            if (lang) json_object_set_new(by_lang, lang, json_integer(json_integer_value(json_object_get(by_lang, lang)) + 1));
+            if (kind) json_object_set_new(by_kind, kind, json_integer(json_integer_value(json_object_get(by_kind, kind)) + 1));
+            json_decref(p);
+            n++;
+        }
+        sc_record_list_free(l);
+        if (!more) break;
+        req.has_offset = true;
+        req.offset = next;
+    }
+    uint64_t disk = repo__du(r->store_dir);
+    sqlite3_stmt *st = NULL;
+    uint64_t n_files = 0;
+    if (sqlite3_prepare_v2(r->state, "SELECT count(*) FROM files", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n_files = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    char *last = repo_meta_get(r, "last_index");
+    char *last_summary = repo_meta_get(r, "last_summary");
+    json_object_set_new(root, "root", json_string(r->root));
+    json_object_set_new(root, "store", json_string(r->store_dir));
+    json_object_set_new(root, "model", json_pack("{s:s, s:I}", "id", r->model_id, "dim", (json_int_t)r->dim));
+    json_object_set_new(root, "files", json_integer((json_int_t)n_files));
+    json_object_set_new(root, "entities", json_integer((json_int_t)n));
+    json_object_set_new(root, "by_language", by_lang);
+    json_object_set_new(root, "by_kind", by_kind);
+    json_object_set_new(root, "store_bytes", json_integer((json_int_t)disk));
+    json_object_set_new(root, "bytes_per_entity", json_real(n ? (double)disk / (double)n : 0.0));
+    json_object_set_new(root, "last_index", last ? json_string(last) : json_null());
+    json_t *ls = last_summary ? json_loads(last_summary, 0, NULL) : NULL;
+    json_object_set_new(root, "last_run", ls ? ls : json_null());
+    free(last);
+    free(last_summary);
+    if (r->cache) {
+        sc_embed_cache_stats cs = sc_embed_cache_get_stats(r->cache);
+        json_object_set_new(root, "cache", json_pack("{s:I}", "entries", (json_int_t)cs.entries));
+    }
+    /* Embedding checks on a sample: norms, zero vectors, exact duplicates. */
+    sc_scroll_request vr = {.limit = 2000};
+    const char *vn[] = {REPO_VECTOR};
+    vr.with.vectors = true;
+    vr.with.vector_names = vn;
+    vr.with.n_vector_names = 1;
+    sc_record_list *l = NULL;
+    sc_point_id next;
+    bool more;
+    if (sc_points_scroll(r->db, REPO_COLLECTION, &vr, &l, &next, &more) == SC_OK) {
+        size_t zero = 0, bad_dim = 0, dups = 0, m = 0;
+        double sum = 0, sum2 = 0;
+        uint64_t *hashes = calloc(l->n ? l->n : 1, sizeof *hashes);
+        for (size_t i = 0; i < l->n; i++) {
+            if (l->items[i].n_vectors != 1 || l->items[i].vector_dims[0] != r->dim) {
+                bad_dim++;
+                continue;
+            }
+            const float *v = l->items[i].vectors[0];
+            double nn = 0;
+            for (uint32_t d = 0; d < r->dim; d++) nn += (double)v[d] * (double)v[d];
+            nn = sqrt(nn);
+            if (nn == 0) zero++;
+            sum += nn;
+            sum2 += nn * nn;
+            uint64_t h = util_hash64(v, sizeof(float) * r->dim, 0);
+            for (size_t j = 0; j < m && hashes; j++)
+                if (hashes[j] == h) {
+                    dups++;
+                    break;
+                }
+            if (hashes) hashes[m] = h;
+            m++;
+        }
+        free(hashes);
+        double mean = m ? sum / (double)m : 0, var = m ? sum2 / (double)m - mean * mean : 0;
+        json_object_set_new(root, "embeddings",
+                            json_pack("{s:I, s:I, s:I, s:f, s:f, s:f}", "sampled", (json_int_t)m, "wrong_dimension",
+                                      (json_int_t)bad_dim, "zero_vectors", (json_int_t)zero, "norm_mean", mean,
+                                      "norm_std", var > 0 ? sqrt(var) : 0.0, "exact_duplicate_rate",
+                                      m ? (double)dups / (double)m : 0.0));
+        sc_record_list_free(l);
+    }
+    *out = json_dumps(root, JSON_INDENT(2));
+    json_decref(root);
+    return *out ? SC_OK : SC_NOMEM;
+}

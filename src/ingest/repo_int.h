@@ -1,0 +1,71 @@
+/*
+** ingest: private structures of an indexed repository (sc_repo). Only the
+** files repo.c, update.c and query.c include this header.
+**
+** DESIGN
+** - A repository's index lives in its store folder (default ROOT/.semcode):
+**     store/     the vector store (collection "code", named vector "code",
+**                payload indexes on path, language and kind, BM25 terms)
+**     state.db   SQLite: files(path, size, mtime, hash, n_entities) and
+**                meta(key, value): model id and hash, template version,
+**                last run
+**     cache.db   the embedding cache
+** - The store is written first, then state.db, file group by file group:
+**   a run that stops between the two leaves files whose state is older
+**   than their points, so the next run re-processes them; upserts by
+**   stable ids are idempotent, so the index converges.
+** - Point id of an entity: 64-bit hash of (path, kind, qualified name,
+**   ordinal among equal names in the file), so an edit updates rather than
+**   duplicates.
+*/
+#ifndef SC_INGEST_REPO_INT_H
+#define SC_INGEST_REPO_INT_H
+
+#include <sqlite3.h>
+
+#include "semcode/semcode.h"
+#include "semcode/embed.h"
+#include "semcode/parse.h"
+#include "semcode/provider.h"
+#include "semcode/repo.h"
+#include "util/util.h"
+
+#define REPO_COLLECTION "code"
+#define REPO_VECTOR "code"
+#define REPO_TEMPLATE_VERSION "2"
+
+struct sc_repo {
+    char *root;              /* absolute path of the indexed tree, no trailing '/' */
+    char *store_dir;         /* absolute path of the index folder */
+    sc_repo_options opt;     /* options (strings not kept) */
+    sc_db *db;               /* the vector store */
+    sqlite3 *state;          /* state.db */
+    sc_model *model;         /* the embedding model */
+    sc_embedder *emb;        /* provider around the model, with the cache */
+    sc_embed_cache *cache;   /* embedding cache, NULL with no_cache */
+    uint32_t dim;            /* vector dimension */
+    char model_id[64];       /* "builtin:<hash>" */
+    char errmsg[1024];       /* last failure */
+};
+
+/* Record a failure on r and return code. */
+sc_status repo_fail(sc_repo *r, sc_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Run SQL on state.db; SC_IOERR with the message on failure. */
+sc_status repo_state_exec(sc_repo *r, const char *sql);
+/* meta value of key (owned) or NULL. */
+char *repo_meta_get(sc_repo *r, const char *key);
+sc_status repo_meta_set(sc_repo *r, const char *key, const char *value);
+
+/* The prepared text embedded for an entity (template in docs/ARCHITECTURE.md)
+** and the text indexed for BM25; both owned. src is the file's bytes. */
+char *repo_prepare_text(const sc_entity *e, const char *path, const char *src, size_t src_size);
+char *repo_keyword_text(const sc_entity *e, const char *path, const char *src, size_t src_size);
+
+/* JSON filter text for the query's language / kind / path filters (owned),
+** or NULL for none; *empty is set when no file can match the path globs. */
+char *repo_filter_json(sc_repo *r, const sc_code_query *q, bool *empty);
+
+/* Fill a hit from a stored payload (snippet read from the file). */
+sc_status repo_hit_from_payload(sc_repo *r, const char *payload_json, float score, sc_code_hit *hit);
+
+#endif /* SC_INGEST_REPO_INT_H */

@@ -1,0 +1,698 @@
+/*
+** ingest/update.c: bringing an index up to date with its source tree.
+**
+** walk -> compare with state.db (size + mtime, then content hash) -> parse
+** the changed files in parallel -> prepare texts -> embed (cache, batch)
+** -> upsert points with BM25 texts, delete vanished entities -> record the
+** files in state.db. Files are processed in groups; each group's store
+** writes commit before its state rows, so an interrupted run leaves a
+** consistent index that the next run completes (see repo_int.h).
+*/
+#include "ingest/repo_int.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "ingest/ingest.h"
+
+#define UPD_GROUP_FILES 128   /* files parsed and stored per group */
+#define UPD_MAX_THREADS 16
+
+/* One file of the walk and what the run learns about it. */
+typedef struct upd_file {
+    const char *path;        /* relative path (owned by the walk list) */
+    uint64_t size;           /* bytes now */
+    int64_t mtime;           /* modification time now (ns) */
+    bool known;              /* state.db has it */
+    uint64_t old_size;       /* state: size */
+    int64_t old_mtime;       /* state: mtime */
+    uint64_t old_hash;       /* state: content hash */
+    char *src;               /* contents (while processed) */
+    size_t src_size;         /* bytes read */
+    uint64_t hash;           /* content hash */
+    bool same_content;       /* read, but the bytes did not change */
+    bool failed;             /* could not be read or parsed */
+    bool too_large;          /* over the size limit: not read, no entities */
+    sc_parse_result *res;    /* parse result (while processed) */
+} upd_file;
+
+/* State row of a file, for lookup by path. */
+typedef struct upd_state {
+    char *path;
+    uint64_t size, hash;
+    int64_t mtime;
+    bool seen; /* still in the tree */
+} upd_state;
+
+static int upd__state_cmp(const void *a, const void *b) {
+    return strcmp(((const upd_state *)a)->path, ((const upd_state *)b)->path);
+}
+
+/* Parallel read + hash + parse of one group. */
+typedef struct upd_job {
+    sc_repo *r;             /* repository */
+    upd_file **files;       /* the group's changed files */
+    size_t n;               /* how many */
+    sc_parser **parsers;    /* one per thread */
+    sc_parse_options popt;  /* parse options */
+} upd_job;
+
+static void upd__worker(void *arg, uint32_t ith, uint32_t nth) {
+    upd_job *job = arg;
+    for (size_t i = ith; i < job->n; i += nth) {
+        upd_file *f = job->files[i];
+        if (f->size > job->popt.max_file_size) {
+            f->too_large = true;
+            f->hash = f->size; /* not read: a change of size is a change */
+            continue;
+        }
+        char p[PATH_MAX * 2];
+        snprintf(p, sizeof p, "%s/%s", job->r->root, f->path);
+        FILE *fp = fopen(p, "rb");
+        if (!fp) {
+            f->failed = true;
+            continue;
+        }
+        size_t cap = f->size + 1;
+        f->src = malloc(cap);
+        size_t n = f->src ? fread(f->src, 1, cap - 1, fp) : 0;
+        fclose(fp);
+        if (!f->src) {
+            f->failed = true;
+            continue;
+        }
+        f->src[n] = '\0';
+        f->src_size = n;
+        f->hash = util_hash64(f->src, n, 0x5e3c0de);
+        if (f->known && f->hash == f->old_hash) {
+            f->same_content = true;
+            continue;
+        }
+        if (sc_parser_parse(job->parsers[ith], f->path, f->src, n, &job->popt, &f->res) != SC_OK) f->failed = true;
+    }
+}
+
+/* ==== Entities of one file ==== */
+
+/* Stable point id of an entity. */
+static uint64_t upd__point_id(const char *path, const sc_entity *e, uint32_t ordinal) {
+    const char *kind = sc_entity_kind_name(e->kind);
+    const char *qn = e->qualified_name ? e->qualified_name : "";
+    uint64_t h = util_hash64(path, strlen(path), 0x1d);
+    h = util_hash64(kind, strlen(kind), h);
+    h = util_hash64(qn, strlen(qn), h);
+    h = util_mix64(h + ordinal);
+    return h & 0x7fffffffffffffffULL; /* stay within JSON's signed integers */
+}
+
+/* Ordinal of entity i among earlier entities with the same kind and qualified name. */
+static uint32_t upd__ordinal(const sc_parse_result *res, uint32_t i) {
+    const sc_entity *e = &res->entities[i];
+    uint32_t k = 0;
+    for (uint32_t j = 0; j < i; j++) {
+        const sc_entity *o = &res->entities[j];
+        if (o->kind == e->kind && !strcmp(o->qualified_name ? o->qualified_name : "", e->qualified_name ? e->qualified_name : ""))
+            k++;
+    }
+    return k;
+}
+
+static char *upd__payload(const sc_repo *r, const char *path, const sc_parse_result *res, const sc_entity *e,
+                          uint64_t content_hash, uint64_t text_hash) {
+    char hex[20], thex[20];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)content_hash);
+    snprintf(thex, sizeof thex, "%016llx", (unsigned long long)text_hash);
+    json_t *p = json_object();
+    json_object_set_new(p, "path", json_string(path));
+    json_object_set_new(p, "language", json_string(sc_lang_name(res->lang)));
+    json_object_set_new(p, "kind", json_string(sc_entity_kind_name(e->kind)));
+    json_object_set_new(p, "name", json_string(e->name ? e->name : ""));
+    json_object_set_new(p, "qualified_name", json_string(e->qualified_name ? e->qualified_name : ""));
+    if (e->signature) json_object_set_new(p, "signature", json_stringn(e->signature, strlen(e->signature) < 400 ? strlen(e->signature) : 400));
+    json_object_set_new(p, "start_line", json_integer(e->start_line));
+    json_object_set_new(p, "end_line", json_integer(e->end_line));
+    json_object_set_new(p, "lines", json_integer((json_int_t)e->end_line - e->start_line + 1));
+    if (e->doc && *e->doc) json_object_set_new(p, "doc", json_stringn(e->doc, strlen(e->doc) < 300 ? strlen(e->doc) : 300));
+    json_object_set_new(p, "complexity", json_integer(e->complexity));
+    json_object_set_new(p, "content_hash", json_string(hex));
+    json_object_set_new(p, "text_hash", json_string(thex));
+    json_object_set_new(p, "model", json_string(r->model_id));
+    char *s = json_dumps(p, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(p);
+    return s;
+}
+
+/* Old points of a file: ids and content hashes (owned arrays). */
+static sc_status upd__old_points(sc_repo *r, const char *path, sc_point_id **ids, char ***hashes, size_t *n) {
+    *ids = NULL;
+    *hashes = NULL;
+    *n = 0;
+    json_t *f = json_pack("{s:{s:s, s:{s:s}}}", "must", "key", "path", "match", "value", path);
+    char *ftext = json_dumps(f, JSON_COMPACT);
+    json_decref(f);
+    const char *keys[] = {"content_hash"};
+    sc_scroll_request req = {.filter_json = ftext, .limit = 1000};
+    req.with.payload = true;
+    req.with.payload_include = keys;
+    req.with.n_payload_include = 1;
+    size_t cap = 0;
+    sc_status rc = SC_OK;
+    for (;;) {
+        sc_record_list *l = NULL;
+        sc_point_id next;
+        bool more = false;
+        if ((rc = sc_points_scroll(r->db, REPO_COLLECTION, &req, &l, &next, &more)) != SC_OK) {
+            rc = repo_fail(r, rc, "%s", sc_db_errmsg(r->db));
+            break;
+        }
+        for (size_t i = 0; i < l->n; i++) {
+            if (*n == cap) {
+                cap = cap ? cap * 2 : 64;
+                *ids = realloc(*ids, sizeof **ids * cap);
+                *hashes = realloc(*hashes, sizeof **hashes * cap);
+            }
+            json_t *p = json_loads(l->items[i].payload_json, 0, NULL);
+            (*ids)[*n] = l->items[i].id;
+            (*hashes)[*n] = util_strdup(json_string_value(json_object_get(p, "content_hash")));
+            json_decref(p);
+            (*n)++;
+        }
+        sc_record_list_free(l);
+        if (!more) break;
+        req.has_offset = true;
+        req.offset = next;
+    }
+    free(ftext);
+    return rc;
+}
+
+/* ==== One group of changed files ==== */
+
+/* Pending points of a group. */
+typedef struct upd_batch {
+    sc_point_in *pts;      /* points */
+    sc_vector_in *vin;     /* their vectors */
+    char **payloads;       /* owned payload JSON */
+    char **texts;          /* owned prepared texts (embedded) */
+    char **kwtexts;        /* owned BM25 texts */
+    uint64_t *thash;       /* hash of each prepared text (vector reuse key) */
+    float *vecs;           /* n * dim */
+    size_t n, cap;         /* used, allocated */
+    sc_point_id *del;      /* ids to delete */
+    size_t n_del, cap_del; /* used, allocated */
+} upd_batch;
+
+static void upd__batch_free(upd_batch *b) {
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->payloads[i]);
+        free(b->texts[i]);
+        free(b->kwtexts[i]);
+    }
+    free(b->pts);
+    free(b->vin);
+    free(b->payloads);
+    free(b->texts);
+    free(b->kwtexts);
+    free(b->thash);
+    free(b->vecs);
+    free(b->del);
+    memset(b, 0, sizeof *b);
+}
+
+static bool upd__batch_push(upd_batch *b, uint64_t id, char *payload, char *text, char *kwtext, uint64_t thash) {
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        sc_point_in *pts = realloc(b->pts, sizeof *pts * cap);
+        if (pts) b->pts = pts;
+        char **p1 = realloc(b->payloads, sizeof *p1 * cap);
+        if (p1) b->payloads = p1;
+        char **p2 = realloc(b->texts, sizeof *p2 * cap);
+        if (p2) b->texts = p2;
+        char **p3 = realloc(b->kwtexts, sizeof *p3 * cap);
+        if (p3) b->kwtexts = p3;
+        uint64_t *p4 = realloc(b->thash, sizeof *p4 * cap);
+        if (p4) b->thash = p4;
+        if (!pts || !p1 || !p2 || !p3 || !p4) return false;
+        b->cap = cap;
+    }
+    memset(&b->pts[b->n], 0, sizeof b->pts[b->n]);
+    b->pts[b->n].id = sc_point_id_num(id);
+    b->payloads[b->n] = payload;
+    b->texts[b->n] = text;
+    b->kwtexts[b->n] = kwtext;
+    b->thash[b->n] = thash;
+    b->n++;
+    return true;
+}
+
+static bool upd__batch_del(upd_batch *b, sc_point_id id) {
+    if (b->n_del == b->cap_del) {
+        size_t cap = b->cap_del ? b->cap_del * 2 : 64;
+        sc_point_id *d = realloc(b->del, sizeof *d * cap);
+        if (!d) return false;
+        b->del = d;
+        b->cap_del = cap;
+    }
+    b->del[b->n_del++] = id;
+    return true;
+}
+
+/* Collect the points of a parsed file into the batch; count entity changes. */
+static sc_status upd__collect(sc_repo *r, upd_file *f, upd_batch *b, sc_repo_summary *sum) {
+    sc_point_id *old_ids = NULL;
+    char **old_hashes = NULL;
+    size_t n_old = 0;
+    sc_status rc = SC_OK;
+    if (f->known && (rc = upd__old_points(r, f->path, &old_ids, &old_hashes, &n_old)) != SC_OK) return rc;
+    bool *kept = calloc(n_old ? n_old : 1, sizeof *kept);
+    const sc_parse_result *res = f->res;
+    for (uint32_t i = 0; kept && res && i < res->n_entities; i++) {
+        const sc_entity *e = &res->entities[i];
+        uint64_t id = upd__point_id(f->path, e, upd__ordinal(res, i));
+        uint64_t lo = e->start_byte < f->src_size ? e->start_byte : f->src_size;
+        uint64_t hi = e->end_byte < f->src_size ? e->end_byte : f->src_size;
+        uint64_t ch = util_hash64(f->src + lo, (size_t)(hi > lo ? hi - lo : 0), 0xc0de);
+        char hex[20];
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)ch);
+        bool found = false;
+        for (size_t k = 0; k < n_old; k++)
+            if (old_ids[k].num == id) {
+                kept[k] = true;
+                found = true;
+                if (old_hashes[k] && !strcmp(old_hashes[k], hex)) sum->entities_unchanged++;
+                else sum->entities_updated++;
+                break;
+            }
+        if (!found) sum->entities_added++;
+        char *text = repo_prepare_text(e, f->path, f->src, f->src_size);
+        uint64_t th = text ? util_hash64(text, strlen(text), 0x7e47) : 0;
+        char *payload = text ? upd__payload(r, f->path, res, e, ch, th) : NULL;
+        char *kwtext = repo_keyword_text(e, f->path, f->src, f->src_size);
+        if (!payload || !text || !kwtext || !upd__batch_push(b, id, payload, text, kwtext, th)) {
+            free(payload);
+            free(text);
+            free(kwtext);
+            rc = repo_fail(r, SC_NOMEM, "out of memory preparing %s", f->path);
+            break;
+        }
+    }
+    if (!kept) rc = repo_fail(r, SC_NOMEM, "out of memory");
+    for (size_t k = 0; rc == SC_OK && k < n_old; k++)
+        if (!kept[k]) {
+            if (!upd__batch_del(b, old_ids[k])) rc = repo_fail(r, SC_NOMEM, "out of memory");
+            sum->entities_removed++;
+        }
+    for (size_t k = 0; k < n_old; k++) free(old_hashes[k]);
+    free(old_hashes);
+    free(old_ids);
+    free(kept);
+    return rc;
+}
+
+/* Reuse the stored vector of every batch item whose prepared text (by its
+** hash) the index already holds for this model: unchanged entities of a
+** changed file, and functions moved within a file, are not embedded again.
+** Marks them in reused and copies their vectors; returns how many. */
+/* (hash, batch index) pairs sorted by hash, for the reuse lookup. */
+typedef struct upd_hidx {
+    uint64_t h; /* text hash */
+    size_t i;   /* batch index */
+} upd_hidx;
+
+static int upd__hidx_cmp(const void *a, const void *b) {
+    uint64_t x = ((const upd_hidx *)a)->h, y = ((const upd_hidx *)b)->h;
+    return x < y ? -1 : x > y;
+}
+
+static size_t upd__reuse(sc_repo *r, upd_batch *b, bool *reused) {
+    upd_hidx *idx = malloc(sizeof *idx * b->n);
+    if (!idx) return 0;
+    json_t *any = json_array();
+    char hex[20];
+    for (size_t i = 0; i < b->n; i++) {
+        idx[i] = (upd_hidx){b->thash[i], i};
+        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)b->thash[i]);
+        json_array_append_new(any, json_string(hex));
+    }
+    qsort(idx, b->n, sizeof *idx, upd__hidx_cmp);
+    json_t *f = json_pack("{s:[{s:s, s:{s:o}}, {s:s, s:{s:s}}]}", "must", "key", "text_hash", "match", "any", any,
+                          "key", "model", "match", "value", r->model_id);
+    char *ftext = json_dumps(f, JSON_COMPACT);
+    json_decref(f);
+    const char *keys[] = {"text_hash"};
+    const char *vn[] = {REPO_VECTOR};
+    sc_scroll_request req = {.filter_json = ftext, .limit = (uint32_t)b->n + 1};
+    req.with = (sc_with){.payload = true, .payload_include = keys, .n_payload_include = 1, .vectors = true,
+                         .vector_names = vn, .n_vector_names = 1};
+    sc_record_list *l = NULL;
+    sc_point_id next;
+    bool more;
+    size_t n = 0;
+    if (ftext && sc_points_scroll(r->db, REPO_COLLECTION, &req, &l, &next, &more) == SC_OK) {
+        for (size_t k = 0; k < l->n; k++) {
+            if (l->items[k].n_vectors != 1 || l->items[k].vector_dims[0] != r->dim) continue;
+            json_t *p = json_loads(l->items[k].payload_json, 0, NULL);
+            const char *h = json_string_value(json_object_get(p, "text_hash"));
+            upd_hidx key = {h ? strtoull(h, NULL, 16) : 0, 0};
+            json_decref(p);
+            upd_hidx *hit = bsearch(&key, idx, b->n, sizeof *idx, upd__hidx_cmp);
+            if (!hit) continue;
+            /* every batch item with this hash (equal texts) takes the vector */
+            while (hit > idx && hit[-1].h == key.h) hit--;
+            for (; hit < idx + b->n && hit->h == key.h; hit++) {
+                if (reused[hit->i]) continue;
+                memcpy(b->vecs + hit->i * r->dim, l->items[k].vectors[0], sizeof(float) * r->dim);
+                reused[hit->i] = true;
+                n++;
+            }
+        }
+        sc_record_list_free(l);
+    }
+    free(ftext);
+    free(idx);
+    return n;
+}
+
+/* Embed and store a batch; the store commits it atomically. */
+static sc_status upd__flush(sc_repo *r, upd_batch *b, sc_repo_summary *sum, double *t_embed, double *t_store) {
+    sc_status rc = SC_OK;
+    double t0 = util_now();
+    if (b->n) {
+        b->vecs = malloc(sizeof(float) * r->dim * b->n);
+        b->vin = calloc(b->n, sizeof *b->vin);
+        sc_embed_item *items = calloc(b->n, sizeof *items);
+        bool *reused = calloc(b->n, sizeof *reused);
+        if (!b->vecs || !b->vin || !items || !reused) {
+            free(items);
+            free(reused);
+            return repo_fail(r, SC_NOMEM, "out of memory embedding %zu entities", b->n);
+        }
+        size_t n_reused = upd__reuse(r, b, reused);
+        sum->embeddings_cached += n_reused;
+        /* Embed the rest (compacted). */
+        size_t m = 0;
+        const char **texts = malloc(sizeof *texts * b->n);
+        size_t *at = malloc(sizeof *at * b->n);
+        float *tmp = malloc(sizeof(float) * r->dim * b->n);
+        sc_embed_item *titems = calloc(b->n, sizeof *titems);
+        if (!texts || !at || !tmp || !titems) {
+            free(texts);
+            free(at);
+            free(tmp);
+            free(titems);
+            free(items);
+            free(reused);
+            return repo_fail(r, SC_NOMEM, "out of memory embedding %zu entities", b->n);
+        }
+        for (size_t i = 0; i < b->n; i++)
+            if (!reused[i]) {
+                texts[m] = b->texts[i];
+                at[m++] = i;
+            }
+        sc_embed_summary es;
+        memset(&es, 0, sizeof es);
+        if (m) sc_embedder_embed(r->emb, SC_EMBED_SIDE_CODE, texts, m, tmp, titems, &es);
+        for (size_t j = 0; j < m; j++) {
+            items[at[j]] = titems[j];
+            memcpy(b->vecs + at[j] * r->dim, tmp + j * r->dim, sizeof(float) * r->dim);
+        }
+        free(texts);
+        free(at);
+        free(tmp);
+        free(titems);
+        free(reused);
+        sum->embeddings_cached += es.cached;
+        sum->embeddings_new += es.newly_embedded;
+        sum->embeddings_failed += es.failed;
+        for (size_t i = 0; i < b->n; i++) {
+            b->pts[i].payload_json = b->payloads[i];
+            b->pts[i].text = b->kwtexts[i];
+            if (items[i].status == SC_OK) {
+                b->vin[i] = (sc_vector_in){REPO_VECTOR, b->vecs + i * r->dim, r->dim};
+                b->pts[i].vectors = &b->vin[i];
+                b->pts[i].n_vectors = 1;
+            } else {
+                /* Keyword search still finds an entity that got no vector. */
+                b->pts[i].vectors = NULL;
+                b->pts[i].n_vectors = 0;
+            }
+        }
+        free(items);
+    }
+    double t1 = util_now();
+    *t_embed += t1 - t0;
+    if (b->n_del && sc_points_delete(r->db, REPO_COLLECTION, b->del, b->n_del, NULL) != SC_OK)
+        rc = repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
+    if (rc == SC_OK && b->n && sc_points_upsert(r->db, REPO_COLLECTION, b->pts, b->n) != SC_OK)
+        rc = repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
+    *t_store += util_now() - t1;
+    return rc;
+}
+
+/* Record files in state.db (after their points are stored). */
+static sc_status upd__record(sc_repo *r, upd_file **files, size_t n) {
+    sc_status rc = repo_state_exec(r, "BEGIN");
+    if (rc != SC_OK) return rc;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(r->state,
+                           "INSERT OR REPLACE INTO files(path, size, mtime, hash, n_entities) VALUES(?1,?2,?3,?4,?5)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        repo_state_exec(r, "ROLLBACK");
+        return repo_fail(r, SC_IOERR, "state database: %s", sqlite3_errmsg(r->state));
+    }
+    for (size_t i = 0; i < n; i++) {
+        upd_file *f = files[i];
+        if (f->failed) continue;
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, f->path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)f->size);
+        sqlite3_bind_int64(st, 3, f->mtime);
+        sqlite3_bind_int64(st, 4, (sqlite3_int64)f->hash);
+        sqlite3_bind_int64(st, 5, f->res ? f->res->n_entities : (sqlite3_int64)-1);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = repo_fail(r, SC_IOERR, "state database: %s", sqlite3_errmsg(r->state));
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc == SC_OK) return repo_state_exec(r, "COMMIT");
+    repo_state_exec(r, "ROLLBACK");
+    return rc;
+}
+
+/* Same-content files keep their entity count: only size and mtime change. */
+static sc_status upd__touch(sc_repo *r, upd_file **files, size_t n) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(r->state, "UPDATE files SET size=?2, mtime=?3 WHERE path=?1", -1, &st, NULL) != SQLITE_OK)
+        return repo_fail(r, SC_IOERR, "state database: %s", sqlite3_errmsg(r->state));
+    repo_state_exec(r, "BEGIN");
+    for (size_t i = 0; i < n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, files[i]->path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)files[i]->size);
+        sqlite3_bind_int64(st, 3, files[i]->mtime);
+        sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return repo_state_exec(r, "COMMIT");
+}
+
+/* ==== The run ==== */
+
+static void upd__progress(sc_repo *r, const char *stage, const sc_repo_summary *sum, uint64_t total, uint64_t done,
+                          uint64_t changed, double t0) {
+    if (!r->opt.progress) return;
+    sc_repo_progress p = {stage, total, done, changed,
+                          sum->entities_added + sum->entities_updated + sum->entities_unchanged,
+                          sum->embeddings_new, sum->embeddings_cached, util_now() - t0};
+    r->opt.progress(r->opt.progress_arg, &p);
+}
+
+sc_status sc_repo_update(sc_repo *r, sc_repo_summary *out) {
+    if (!r) return SC_MISUSE;
+    sc_repo_summary sum;
+    memset(&sum, 0, sizeof sum);
+    double t0 = util_now();
+    sc_status rc = SC_OK;
+    upd_file *files = NULL;
+    upd_state *state = NULL;
+    size_t n_state = 0;
+    sc_parser *parsers[UPD_MAX_THREADS] = {0};
+    uint32_t nth = r->opt.n_threads ? r->opt.n_threads : util_n_cores();
+    if (nth > UPD_MAX_THREADS) nth = UPD_MAX_THREADS;
+
+    /* Walk. */
+    upd__progress(r, "walk", &sum, 0, 0, 0, t0);
+    ingest_file_list list = {0};
+    sc_walk_options wopt = sc_walk_options_default();
+    sc_err err = {0};
+    if (ingest_walk(r->root, &wopt, &list, &err) != SC_OK) return repo_fail(r, err.code, "%s", err.msg);
+    /* The index's own folder is never indexed. */
+    size_t rl = strlen(r->root);
+    const char *own = strncmp(r->store_dir, r->root, rl) == 0 && r->store_dir[rl] == '/' ? r->store_dir + rl + 1 : NULL;
+    files = calloc(list.n ? list.n : 1, sizeof *files);
+    if (!files) {
+        ingest_file_list_free(&list);
+        return repo_fail(r, SC_NOMEM, "out of memory");
+    }
+    size_t n_files = 0;
+    for (size_t i = 0; i < list.n; i++) {
+        const char *p = list.items[i].path;
+        if (own && !strncmp(p, own, strlen(own)) && p[strlen(own)] == '/') continue;
+        upd_file *f = &files[n_files++];
+        f->path = p;
+        f->size = list.items[i].size;
+        char fp[PATH_MAX * 2];
+        snprintf(fp, sizeof fp, "%s/%s", r->root, p);
+        struct stat sb;
+        if (stat(fp, &sb) == 0) {
+            f->size = (uint64_t)sb.st_size;
+            f->mtime = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+        }
+    }
+    sum.files_seen = n_files;
+    /* Compare with the recorded state. */
+    sqlite3_stmt *st = NULL;
+    size_t cap_state = 0;
+    if (sqlite3_prepare_v2(r->state, "SELECT path, size, mtime, hash FROM files", -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            if (n_state == cap_state) {
+                cap_state = cap_state ? cap_state * 2 : 1024;
+                upd_state *g = realloc(state, sizeof *g * cap_state);
+                if (!g) break;
+                state = g;
+            }
+            upd_state *s = &state[n_state++];
+            s->path = util_strdup((const char *)sqlite3_column_text(st, 0));
+            s->size = (uint64_t)sqlite3_column_int64(st, 1);
+            s->mtime = sqlite3_column_int64(st, 2);
+            s->hash = (uint64_t)sqlite3_column_int64(st, 3);
+            s->seen = false;
+        }
+    }
+    sqlite3_finalize(st);
+    qsort(state, n_state, sizeof *state, upd__state_cmp);
+    upd_file **todo = malloc(sizeof *todo * (n_files ? n_files : 1));
+    size_t n_todo = 0;
+    for (size_t i = 0; todo && i < n_files; i++) {
+        upd_file *f = &files[i];
+        upd_state key = {.path = (char *)f->path};
+        upd_state *s = n_state ? bsearch(&key, state, n_state, sizeof *state, upd__state_cmp) : NULL;
+        if (s) {
+            s->seen = true;
+            f->known = true;
+            f->old_size = s->size;
+            f->old_mtime = s->mtime;
+            f->old_hash = s->hash;
+            if (s->size == f->size && s->mtime == f->mtime) {
+                sum.files_unchanged++;
+                continue;
+            }
+        }
+        todo[n_todo++] = f;
+    }
+    sum.seconds_walk = util_now() - t0;
+    /* Files gone since the last run. */
+    for (size_t i = 0; rc == SC_OK && i < n_state; i++) {
+        if (state[i].seen) continue;
+        json_t *fj = json_pack("{s:{s:s, s:{s:s}}}", "must", "key", "path", "match", "value", state[i].path);
+        char *ftext = json_dumps(fj, JSON_COMPACT);
+        json_decref(fj);
+        uint64_t nd = 0;
+        if (sc_points_delete_by_filter(r->db, REPO_COLLECTION, ftext, &nd) != SC_OK)
+            rc = repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
+        free(ftext);
+        sum.entities_removed += nd;
+        sum.files_deleted++;
+        sqlite3_stmt *del = NULL;
+        if (rc == SC_OK && sqlite3_prepare_v2(r->state, "DELETE FROM files WHERE path=?1", -1, &del, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(del, 1, state[i].path, -1, SQLITE_STATIC);
+            sqlite3_step(del);
+        }
+        sqlite3_finalize(del);
+    }
+    /* Changed and new files, group by group. */
+    for (uint32_t t = 0; rc == SC_OK && t < nth; t++)
+        if (sc_parser_new(&parsers[t]) != SC_OK) rc = repo_fail(r, SC_NOMEM, "out of memory creating parsers");
+    upd_job job = {.r = r, .parsers = parsers, .popt = sc_parse_options_default()};
+    if (r->opt.max_file_size) job.popt.max_file_size = r->opt.max_file_size;
+    double t_parse = 0, t_embed = 0, t_store = 0;
+    for (size_t g = 0; rc == SC_OK && g < n_todo; g += UPD_GROUP_FILES) {
+        if (r->opt.cancel && *r->opt.cancel) {
+            rc = repo_fail(r, SC_INTERRUPTED, "interrupted; the next run finishes the job");
+            break;
+        }
+        size_t gn = n_todo - g < UPD_GROUP_FILES ? n_todo - g : UPD_GROUP_FILES;
+        job.files = todo + g;
+        job.n = gn;
+        double tp = util_now();
+        util_parallel_run(upd__worker, &job, nth);
+        t_parse += util_now() - tp;
+        upd_batch b = {0};
+        upd_file *same[UPD_GROUP_FILES];
+        size_t n_same = 0;
+        for (size_t i = 0; rc == SC_OK && i < gn; i++) {
+            upd_file *f = todo[g + i];
+            if (f->failed) {
+                sum.files_failed++;
+                continue;
+            }
+            if (f->same_content) {
+                same[n_same++] = f;
+                sum.files_unchanged++;
+                continue;
+            }
+            if (f->too_large) sum.skipped_by_reason[SC_SKIP_TOO_LARGE]++;
+            else sum.files_parsed++;
+            if (f->res && f->res->skipped != SC_SKIP_NONE && f->res->skipped < 16) sum.skipped_by_reason[f->res->skipped]++;
+            rc = upd__collect(r, f, &b, &sum);
+        }
+        if (rc == SC_OK) rc = upd__flush(r, &b, &sum, &t_embed, &t_store);
+        if (rc == SC_OK) rc = upd__record(r, todo + g, gn);
+        if (rc == SC_OK && n_same) rc = upd__touch(r, same, n_same);
+        upd__batch_free(&b);
+        for (size_t i = 0; i < gn; i++) {
+            upd_file *f = todo[g + i];
+            free(f->src);
+            f->src = NULL;
+            sc_parse_result_free(f->res);
+            f->res = NULL;
+        }
+        upd__progress(r, "embed", &sum, n_files, sum.files_unchanged + g + gn, n_todo, t0);
+    }
+    sum.seconds_parse = t_parse;
+    sum.seconds_embed = t_embed;
+    sum.seconds_store = t_store;
+    for (uint32_t t = 0; t < nth; t++) sc_parser_free(parsers[t]);
+    free(todo);
+    for (size_t i = 0; i < n_state; i++) free(state[i].path);
+    free(state);
+    free(files);
+    ingest_file_list_free(&list);
+    sum.seconds_total = util_now() - t0;
+    if (rc == SC_OK) {
+        /* Persist the ANN graph now rather than at close, so a crash later needs no catch-up. */
+        sc_collection_optimize(r->db, REPO_COLLECTION);
+        char when[32];
+        time_t now = time(NULL);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+        repo_meta_set(r, "last_index", when);
+        char js[512];
+        snprintf(js, sizeof js,
+                 "{\"files_seen\":%llu,\"files_parsed\":%llu,\"entities_added\":%llu,\"entities_updated\":%llu,"
+                 "\"entities_removed\":%llu,\"embeddings_cached\":%llu,\"embeddings_new\":%llu,\"seconds\":%.3f}",
+                 (unsigned long long)sum.files_seen, (unsigned long long)sum.files_parsed,
+                 (unsigned long long)sum.entities_added, (unsigned long long)sum.entities_updated,
+                 (unsigned long long)sum.entities_removed, (unsigned long long)sum.embeddings_cached,
+                 (unsigned long long)sum.embeddings_new, sum.seconds_total);
+        repo_meta_set(r, "last_summary", js);
+    }
+    upd__progress(r, "done", &sum, n_files, n_files, n_todo, t0);
+    if (out) *out = sum;
+    return rc;
+}
