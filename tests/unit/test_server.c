@@ -103,6 +103,8 @@ static void test_envelope_and_routes(void **state) {
     assert_int_equal(ts__call(&e, "GET", "/metrics", NULL, NULL, &m), 200);
     assert_non_null(strstr(m, "semcode_http_requests_total{endpoint=\"collection_create\",status=\"409\"} 1"));
     assert_non_null(strstr(m, "semcode_collections 1"));
+    assert_non_null(strstr(m, "semcode_index_hnsw_built{collection=\"c\",vector=\"\"} 0"));
+    assert_non_null(strstr(m, "semcode_index_vectors{collection=\"c\",vector=\"\"} 0"));
     free(m);
     /* not ready: data calls answer 503, probes report it */
     e.ctx->ready = 0;
