@@ -12,6 +12,9 @@ PKGS=(build-essential pkg-config git
       libpython3.11-stdlib)   # CPython's standard library: the main job indexes it
 # Benchmark peers and extra tooling; installed too so `make bench` works.
 PKGS+=(libhnswlib-dev libfaiss-dev universal-ctags wrk)
+# Transformer fixtures and the ONNX export for bench/transformer.sh
+# (tools/gen_transformer_fixtures.py runs on /usr/bin/python3).
+PKGS+=(python3-torch)
 # Node.js may come from elsewhere than Debian: only ask apt when absent.
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 

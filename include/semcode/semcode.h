@@ -11,5 +11,6 @@
 #include "repo.h"
 #include "parse.h"
 #include "embed.h"
+#include "transformer.h"
 
 #endif /* SEMCODE_H */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 
@@ -205,6 +206,13 @@ usage:
 
 int cli_cmd_embed(int argc, char **argv) {
     const char *model_path = CLI__DEFAULT_MODEL;
+    /* A Hugging Face model directory goes to the transformer front end (cmd_embed.c). */
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--model")) {
+            struct stat st;
+            if (stat(argv[i + 1], &st) == 0 && S_ISDIR(st.st_mode)) return cli_embed_transformer(argc, argv);
+            if (!strcmp(argv[i + 1], "builtin")) argv[i + 1] = (char *)CLI__DEFAULT_MODEL;
+        }
     sc_embed_role role = SC_EMBED_ROLE_QUERY;
     int bench = 0;
     for (int i = 1; i < argc; i++) {
@@ -212,7 +220,8 @@ int cli_cmd_embed(int argc, char **argv) {
         else if (!strcmp(argv[i], "--code")) role = SC_EMBED_ROLE_CODE;
         else if (!strcmp(argv[i], "--bench")) bench = 1;
         else {
-            fprintf(stderr, "usage: semcode embed [--model MODEL] [--code] [--bench] < texts\n"
+            fprintf(stderr, "usage: semcode embed [--model MODEL|builtin|DIR] [--code] [--bench] < texts\n"
+                            "(DIR, a Hugging Face model directory: see semcode embed --model DIR --help)\n"
                             "Embeds each input line (\\n inside a text written as \\\\n); prints vectors,\n"
                             "or with --bench the rate in texts per second on one thread.\n");
             return 2;

@@ -63,7 +63,14 @@ struct sc_model {
     uint64_t hash;               /* file checksum */
     pthread_mutex_t mu;          /* guards pool */
     text_tokenizer *pool[EMBED_POOL]; /* idle tokenizers (NULL = none) */
+    struct sc_transformer *tf;   /* a Hugging Face model directory (transformer_model.c); the
+                                    static-model fields above are then empty */
 };
+
+/* sc_model_load of a directory: wrap a transformer model (see
+** include/semcode/transformer.h) in an sc_model. Same errors as
+** sc_transformer_load. */
+sc_status transformer_model_load(const char *dir, sc_model **out, char **errmsg);
 
 /* Write a model file from float tables (one per tower, rows * dim) and
 ** weights; quantizes each row to int8 with scale max|x| / 127. */

@@ -22,8 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "embed/embed.h"
+#include "semcode/transformer.h"
 
 #define EMBED__MAGIC "SCEM"
 #define EMBED__SEED 0x5c3eULL
@@ -134,6 +136,7 @@ static void embed__give_back(sc_model *m, text_tokenizer *tk) {
 
 sc_status sc_model_embed(sc_model *model, sc_embed_role role, const char *const *texts, size_t n, float *out) {
     if (!model || (!texts && n) || (!out && n)) return SC_MISUSE;
+    if (model->tf) return sc_transformer_embed(model->tf, texts, n, out); /* one tower: role unused */
     text_tokenizer *tk = embed__borrow(model);
     if (!tk) return SC_NOMEM;
     text_tokens tok = {0};
@@ -158,6 +161,7 @@ uint64_t sc_model_hash(const sc_model *model) { return model ? model->hash : 0; 
 
 void sc_model_free(sc_model *model) {
     if (!model) return;
+    sc_transformer_free(model->tf);
     for (int i = 0; i < EMBED_POOL; i++) text_tokenizer_free(model->pool[i]);
     for (int t = 0; t < 2; t++) {
         free(model->q[t]);
@@ -390,6 +394,8 @@ sc_status sc_model_load_memory(const void *data, size_t size, sc_model **out, ch
 sc_status sc_model_load(const char *path, sc_model **out, char **errmsg) {
     sc_err e = {0};
     if (!path || !out) return SC_MISUSE;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return transformer_model_load(path, out, errmsg);
     FILE *f = fopen(path, "rb");
     if (!f) {
         sc_err_set(&e, SC_IOERR, "cannot open model %s: %s", path, strerror(errno));

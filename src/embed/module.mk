@@ -1,3 +1,28 @@
+# embed: the transformer engine needs OpenBLAS (matrix products) and
+# utf8proc (tokenizer normalisation in src/text/). Both are Debian packages
+# installed by scripts/setup.sh.
+
+# This file is included before the main targets: keep `make` = `make all`.
+.DEFAULT_GOAL := all
+
+OPENBLAS_INC := /usr/include/x86_64-linux-gnu/openblas-pthread
+LDLIBS += -lopenblas -lutf8proc
+
+$(BUILD)/src/embed/%.o: ALL_CFLAGS += -isystem $(OPENBLAS_INC)
+
+# The MiniLM-L6-shaped fixture (6 layers, hidden 384, 12 heads, FFN 1536;
+# ~90 MB) is generated at test set-up rather than committed. It needs
+# Debian's python3-torch; without it (or when the shared benchmark lock is
+# busy for 2 minutes) test_transformer skips that one model.
+MINILM_FIXTURE := build/fixtures/minilm/expected.json
+$(MINILM_FIXTURE): tools/gen_transformer_fixtures.py
+	@if /usr/bin/python3 -c 'import torch' 2>/dev/null; then \
+	  echo "generating $(dir $@) (python3-torch)"; \
+	  flock -w 120 /tmp/semcode-bench.lock /usr/bin/python3 tools/gen_transformer_fixtures.py minilm $(dir $@) \
+	    || echo "MiniLM fixture not generated; test_transformer will skip it"; \
+	else echo "python3-torch missing: test_transformer skips the MiniLM-shaped model"; fi
+test: $(MINILM_FIXTURE)
+
 # embed: `make model` reproduces the shipped built-in model from scratch
 # (installs the corpora, extracts and splits the pairs, trains, evaluates,
 # writes models/builtin.scm). See tools/make_model.sh.

@@ -151,6 +151,13 @@ const quant *hnsw_index_quant(const hnsw_index *idx);
 
 /* ==== Persistence ==== */
 
+/* An opaque 64-bit value saved with the index, for the store to record how
+** far its log the saved graph reaches (e.g. the last applied change number):
+** after hnsw_index_load it replays changes newer than the tag, so the index
+** is caught up before it answers. 0 after hnsw_index_new. */
+void hnsw_index_set_user_tag(hnsw_index *idx, uint64_t tag);
+uint64_t hnsw_index_user_tag(const hnsw_index *idx);
+
 /* Write the index (params, graph, tombstones, codes) to path atomically
 ** (path.tmp + fsync + rename). SC_IOERR names the path and errno. */
 sc_status hnsw_index_save(const hnsw_index *idx, const char *path, sc_err *err);

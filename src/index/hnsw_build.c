@@ -150,6 +150,14 @@ bool hnsw_index_contains(const hnsw_index *idx, uint32_t row) {
     return row < idx->capacity && idx->level[row] >= 0 && !(idx->flags[row] & HNSW_FLAG_DELETED);
 }
 
+void hnsw_index_set_user_tag(hnsw_index *idx, uint64_t tag) {
+    idx->user_tag = tag;
+}
+
+uint64_t hnsw_index_user_tag(const hnsw_index *idx) {
+    return idx->user_tag;
+}
+
 const quant *hnsw_index_quant(const hnsw_index *idx) {
     return idx->q;
 }

@@ -24,6 +24,7 @@
 #define SC_INDEX_HNSW_INT_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "index/hnsw.h"
@@ -85,6 +86,7 @@ struct hnsw_index {
     size_t code_size;            /* bytes per code */
     pthread_mutex_t pool_mu;     /* guards pool */
     hnsw_scratch *pool;          /* free scratch objects */
+    uint64_t user_tag;           /* the store's tag, saved in the file */
 };
 
 /* ==== Helpers (hnsw_build.c) ==== */
@@ -112,10 +114,19 @@ static inline uint32_t hnsw_max_nb(const hnsw_index *idx, int lc) {
     return lc == 0 ? idx->m0 : idx->p.m;
 }
 
+/* Spin briefly, then yield: on a shared, oversubscribed machine the holder
+** may be descheduled, and pure spinning would burn the waiter's time slice. */
 static inline void hnsw_lock(const hnsw_index *idx, uint32_t row) {
-    if (idx->parallel)
-        while (atomic_flag_test_and_set_explicit(&idx->locks[row], memory_order_acquire)) {
-        }
+    if (!idx->parallel) return;
+    unsigned spins = 0;
+    while (atomic_flag_test_and_set_explicit(&idx->locks[row], memory_order_acquire)) {
+        if (++spins < 64) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        } else
+            sched_yield();
+    }
 }
 static inline void hnsw_unlock(const hnsw_index *idx, uint32_t row) {
     if (idx->parallel) atomic_flag_clear_explicit(&idx->locks[row], memory_order_release);

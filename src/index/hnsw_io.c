@@ -12,7 +12,7 @@
 **         16   u32 metric, dim, m, ef_construct, ef
 **         36   u32 capacity, n_live, n_deleted, entry; i32 max_level
 **         56   u64 seed, file size, upper words, quant bytes, code size
-**         96   zero padding to 120
+**         96   u64 user tag (hnsw_index_set_user_tag), zero padding to 120
 **        120   u64 checksum of bytes 0..119
 **   then sections, each followed by the u64 util_hash64 of its bytes:
 **     levels  i8[capacity]             (-1 = absent row)
@@ -57,7 +57,8 @@ typedef struct hnsw__header {
     uint64_t upper_words;   /* u32 words of the upper section */
     uint64_t quant_bytes;   /* bytes of the quant section (0 = none) */
     uint64_t code_size;     /* bytes per code */
-    uint8_t pad[24];        /* zero */
+    uint64_t user_tag;      /* the store's tag */
+    uint8_t pad[16];        /* zero */
     uint64_t checksum;      /* util_hash64 of the 120 bytes before */
 } hnsw__header;
 
@@ -90,6 +91,7 @@ sc_status hnsw_index_save(const hnsw_index *idx, const char *path, sc_err *err) 
     h.entry = idx->entry;
     h.max_level = idx->max_level;
     h.seed = idx->p.seed;
+    h.user_tag = idx->user_tag;
     uint64_t uw = 0;
     for (uint32_t r = 0; r < idx->capacity; r++)
         if (idx->level[r] > 0) uw += (uint64_t)idx->level[r] * idx->up_stride;
@@ -352,6 +354,7 @@ sc_status hnsw_index_load(const char *path, const hnsw_source *src, hnsw_index *
     if (rc != SC_OK) goto fail;
     idx->entry = h.entry;
     idx->max_level = h.max_level;
+    idx->user_tag = h.user_tag;
     if (h.quant_bytes) {
         qb = malloc(h.quant_bytes);
         if (!qb) {

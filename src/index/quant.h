@@ -11,9 +11,11 @@
 **            (AVX-512 VNNI vpdpbusd where the CPU has it). Metrics DOT and L2
 **            (L2 via |q|^2 - 2 q.x + |x|^2, |x|^2 kept with the code); L1 is
 **            scored by dequantizing (scalar, slower).
-**   BINARY - one bit per dimension: bit d = x[d] > mean[d]. Distance = Hamming
-**            (AVX-512 VPOPCNTDQ where present). Any metric (a proxy: rank
-**            only, always rescore).
+**   BINARY - one bit per dimension: bit d = x[d] > mean[d] (+ popcount and
+**            |x|^2, 8 bytes). Scored asymmetrically: the query keeps 4 bits per
+**            dimension as bit planes and the estimate of q.x is a weighted sum
+**            of popcount(code & plane) (AVX-512 VPOPCNTDQ where present).
+**            DOT and L2; L1 ranks by Hamming. Always rescore.
 **
 ** Thread safety: a trained quant is immutable; every function is pure.
 */
@@ -32,7 +34,7 @@ typedef struct quant quant; /* trained quantizer (ranges or means) */
 typedef enum quant_mode {
     QUANT_MODE_NONE = 0,   /* full precision only */
     QUANT_MODE_INT8 = 1,   /* 1 byte per dimension + 4 bytes */
-    QUANT_MODE_BINARY = 2, /* 1 bit per dimension, rounded up to 64 bits */
+    QUANT_MODE_BINARY = 2, /* 1 bit per dimension, rounded up to 64 bits, + 8 bytes */
 } quant_mode;
 
 typedef enum quant_range {
@@ -71,7 +73,7 @@ void quant_encode(const quant *q, const float *vec, uint8_t *code);
 ** 64-byte aligned for speed but any alignment works). */
 void quant_query_prepare(const quant *q, const float *query, void *buf);
 /* Estimated distance of a prepared query to a code, lower = closer: -dot for
-** DOT, squared L2 for L2, L1 for L1 (INT8), Hamming for BINARY. */
+** DOT, squared L2 for L2, L1 for L1 (INT8) or Hamming (BINARY L1). */
 float quant_distance(const quant *q, const void *qbuf, const uint8_t *code);
 
 /* Serialized size of the trained parameters (for the index file). */
@@ -85,6 +87,8 @@ sc_status quant_deserialize(const uint8_t *buf, size_t size, uint64_t base_offse
 
 /* ==== Kernels ==== */
 
+#define QUANT_QUERY_BITS 4 /* bits per dimension of a BINARY query */
+
 /* Integer kernels of the quantized modes; every SIMD version is tested
 ** against the scalar one and must agree exactly. */
 typedef struct quant_kernels {
@@ -93,6 +97,9 @@ typedef struct quant_kernels {
     int32_t (*dot_u8s8)(const uint8_t *a, const int8_t *b, size_t n);
     /* number of differing bits over n_words 64-bit words */
     uint32_t (*hamming)(const uint64_t *a, const uint64_t *b, size_t n_words);
+    /* sum over j < QUANT_QUERY_BITS of popcount(code & planes[j]) << j, where
+    ** plane j is the n_words words at planes + j * n_words */
+    uint32_t (*planes_dot)(const uint64_t *code, const uint64_t *planes, size_t n_words);
 } quant_kernels;
 
 /* Portable kernels. */

@@ -40,6 +40,11 @@ uint32_t quant_kern_hamming_avx512(const uint64_t *a, const uint64_t *b, size_t 
     (void)a, (void)b, (void)n_words;
     __builtin_trap();
 }
+uint32_t quant_kern_planes_dot_avx512(const uint64_t *code, const uint64_t *planes, size_t n_words);
+uint32_t quant_kern_planes_dot_avx512(const uint64_t *code, const uint64_t *planes, size_t n_words) {
+    (void)code, (void)planes, (void)n_words;
+    __builtin_trap();
+}
 
 /* The fuzzed server has no model (text queries answer 400): the model
 ** library is not linked, these stand-ins are never reached. */

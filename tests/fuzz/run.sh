@@ -12,7 +12,8 @@
 #
 # A target lists the library sources it needs on a "FUZZ_SOURCES:" line of
 # its opening comment (default: every src/*/*.c but the CLI and the
-# ISA-specific kernels), and extra libraries on an optional "FUZZ_LIBS:" line. Exit status is non-zero when any target fails.
+# ISA-specific kernels), and extra libraries on a "FUZZ_LIBS:" line. Exit
+# status is non-zero when any target fails.
 set -u
 cd "$(dirname "$0")/../.."
 
@@ -39,7 +40,7 @@ for src in "${targets[@]}"; do
   seeds=tests/fuzz/corpus/$name
   mkdir -p "$seeds"
   srcs=$(sed -n 's/^.*FUZZ_SOURCES:\(.*\)$/\1/p' "$src" | head -n 1)
-  extra_libs=$(sed -n 's/^.*FUZZ_LIBS:\(.*\)$/\1/p' "$src" | head -n 1)
+  libs="$LIBS $(sed -n 's/^.*FUZZ_LIBS:\(.*\)$/\1/p' "$src" | head -n 1)"
   if [ -z "$srcs" ]; then
     srcs=$(ls src/*/*.c | grep -v '^src/cli/' | grep -v -E '_(avx2|avx512)\.c$' | tr '\n' ' ')
   fi
@@ -48,7 +49,7 @@ for src in "${targets[@]}"; do
     echo "== fuzz $name: clang, ${FUZZ_SECONDS}s"
     # shellcheck disable=SC2086
     if ! clang $CFLAGS_FUZZ -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-        "$src" $srcs -o "$bin" $LIBS $extra_libs; then
+        "$src" $srcs -o "$bin" $libs; then
       echo "fuzz: build of $name failed"; status=1; continue
     fi
     mkdir -p "$OUT/corpus/$name" "$OUT/artifacts/$name"
@@ -61,7 +62,7 @@ for src in "${targets[@]}"; do
     cc=${REPLAY_CC:-gcc}
     echo "== replay $name: $cc, $(ls "$seeds" | wc -l) inputs"
     # shellcheck disable=SC2086
-    if ! $cc $CFLAGS_FUZZ $SAN "$src" tests/fuzz/replay_main.c $srcs -o "$bin" $LIBS $extra_libs; then
+    if ! $cc $CFLAGS_FUZZ $SAN "$src" tests/fuzz/replay_main.c $srcs -o "$bin" $libs; then
       echo "fuzz: build of replay_$name failed"; status=1; continue
     fi
     if ! "$bin" "$seeds"; then echo "fuzz: replay of $name failed"; status=1; fi

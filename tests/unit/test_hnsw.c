@@ -257,10 +257,13 @@ static void test_delete_update_vacuum(void **state) {
 static void test_save_load(void **state) {
     (void)state;
     sc_err err = {0};
+    assert_int_equal(hnsw_index_user_tag(fx.idx), 0);
+    hnsw_index_set_user_tag(fx.idx, 0x1234567890abcdefull);
     assert_int_equal(hnsw_index_save(fx.idx, fx.path, &err), SC_OK);
     hnsw_source s = src_of(fx.data);
     hnsw_index *back = NULL;
     assert_int_equal(hnsw_index_load(fx.path, &s, &back, &err), SC_OK);
+    assert_true(hnsw_index_user_tag(back) == 0x1234567890abcdefull);
     hnsw_info a = hnsw_index_info(fx.idx), b = hnsw_index_info(back);
     assert_int_equal(a.n_live, b.n_live);
     assert_int_equal(a.max_level, b.max_level);
