@@ -26,6 +26,8 @@ typedef struct sc_server_options {
     bool insecure;           /* allow a non-loopback host without API keys */
     const char *port_file;   /* when non-NULL, write the bound port there once listening */
     const char *log_path;    /* access log (JSON lines); NULL = stderr, "-" = stdout */
+    const char *model_path;  /* built-in model for text queries and /v1/embeddings; NULL = the config's
+                                `model`, else models/builtin.scm when that file exists, else none */
 } sc_server_options;
 
 /* Defaults as documented on each field. */

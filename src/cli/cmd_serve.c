@@ -12,12 +12,13 @@
 
 static void cli__serve_usage(FILE *f) {
     fprintf(f, "usage: semcode serve [--host 127.0.0.1] [--port 6333] [--store DIR] [--config FILE]\n"
-               "                     [--insecure] [--port-file FILE] [--log FILE|-]\n\n"
+               "                     [--model FILE] [--insecure] [--port-file FILE] [--log FILE|-]\n\n"
                "Serve the store over a Qdrant-compatible REST API until SIGINT/SIGTERM.\n"
                "  --host       address to bind (default 127.0.0.1)\n"
                "  --port       TCP port (default 6333; 0 = a free port)\n"
                "  --store      store directory (default ./semcode-store)\n"
                "  --config     JSON config: api_keys [{key, role, tenant}], max_body_bytes, timeout_s, threads\n"
+               "  --model      built-in model for text queries and /v1/embeddings (default models/builtin.scm if present)\n"
                "  --insecure   allow a non-loopback address without API keys\n"
                "  --port-file  write the bound port to FILE once listening\n"
                "  --log        access log file (JSON lines); default stderr, '-' = stdout\n");
@@ -44,6 +45,7 @@ int cli_cmd_serve(int argc, char **argv) {
         else if (!strcmp(a, "--config")) o.config_path = v;
         else if (!strcmp(a, "--port-file")) o.port_file = v;
         else if (!strcmp(a, "--log")) o.log_path = v;
+        else if (!strcmp(a, "--model")) o.model_path = v;
         else if (!strcmp(a, "--port")) {
             char *end = NULL;
             long p = strtol(v, &end, 10);

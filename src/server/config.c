@@ -2,7 +2,8 @@
 ** server/config.c: the JSON configuration file of `semcode serve`:
 **
 **   {"api_keys": [{"key": "…", "role": "read|write|admin", "tenant": "acme"}],
-**    "max_body_bytes": 33554432, "timeout_s": 30, "threads": 0, "search_threads": 1}
+**    "max_body_bytes": 33554432, "timeout_s": 30, "threads": 0, "search_threads": 1,
+**    "model": "models/builtin.scm"}
 **
 ** Unknown fields are errors (a typo must not silently disable a limit).
 ** Keys must be at least 16 bytes; tenant names are [A-Za-z0-9_-]{1,64}.
@@ -31,6 +32,8 @@ void server_config_free(server_config *cfg) {
     }
     free(cfg->keys);
     cfg->keys = NULL;
+    free(cfg->model_path);
+    cfg->model_path = NULL;
     cfg->n_keys = 0;
 }
 
@@ -72,7 +75,7 @@ sc_status server_config_parse(const char *text, server_config *out, sc_err *err)
     json_t *v;
     json_object_foreach(root, key, v) {
         if (strcmp(key, "api_keys") && strcmp(key, "max_body_bytes") && strcmp(key, "timeout_s") &&
-            strcmp(key, "threads") && strcmp(key, "search_threads")) {
+            strcmp(key, "threads") && strcmp(key, "search_threads") && strcmp(key, "model")) {
             rc = sc_err_set(err, SC_INVALID, "config: unknown field `%s`", key);
             goto done;
         }
@@ -89,6 +92,17 @@ sc_status server_config_parse(const char *text, server_config *out, sc_err *err)
     x = out->search_threads;
     if ((rc = server__cfg_uint(root, "search_threads", 0, 1024, &x, err)) != SC_OK) goto done;
     out->search_threads = (unsigned)x;
+    const json_t *model = json_object_get(root, "model");
+    if (model) {
+        if (!json_is_string(model)) {
+            rc = sc_err_set(err, SC_INVALID, "config: `model` must be the path of a model file");
+            goto done;
+        }
+        if (!(out->model_path = strdup(json_string_value(model)))) {
+            rc = sc_err_set(err, SC_NOMEM, "out of memory");
+            goto done;
+        }
+    }
     const json_t *keys = json_object_get(root, "api_keys");
     if (keys) {
         if (!json_is_array(keys)) {

@@ -174,6 +174,7 @@ typedef enum server_kind {
     SERVER_KIND_HEALTH,   /* plain-text probes */
     SERVER_KIND_READY,    /* /readyz */
     SERVER_KIND_METRICS,  /* Prometheus text */
+    SERVER_KIND_OPENAI,   /* OpenAI-compatible endpoint: own body shape, OpenAI error shape */
 } server_kind;
 
 typedef struct server_route {
@@ -221,6 +222,7 @@ static const server_route server__routes[] = {
     {"POST", "/collections/*/points/search", server_api_search, "search", R, 0},
     {"POST", "/collections/*/points/search/batch", server_api_search_batch, "search_batch", R, 0},
     {"POST", "/collections/*/points/recommend", server_api_recommend, "recommend", R, 0},
+    {"POST", "/v1/embeddings", server_api_embeddings, "embeddings", R, SERVER_KIND_OPENAI},
 };
 #undef R
 #undef W
@@ -359,6 +361,19 @@ static void server__error(server_response *resp, int status, const char *msg, do
     json_decref(o);
 }
 
+/* OpenAI's error shape {"error": {"message", "type", "param", "code"}}. */
+static void server__error_openai(server_response *resp, int status, const char *msg) {
+    const char *type = status == 401 ? "authentication_error"
+                       : status == 403 ? "permission_error"
+                       : status == 404 ? "not_found_error"
+                       : status >= 500 ? "server_error"
+                                       : "invalid_request_error";
+    json_t *o = json_pack("{s:{s:s,s:s,s:n,s:n}}", "error", "message", msg, "type", type, "param", "code");
+    server__set_json(resp, status, o);
+    resp->status = status;
+    json_decref(o);
+}
+
 static void server__text(server_response *resp, int status, const char *text) {
     resp->status = status;
     resp->content_type = "text/plain; charset=utf-8";
@@ -454,7 +469,12 @@ void server_handle(server_ctx *ctx, const server_request *req, server_response *
 respond:
     if (call->status || !result) {
         if (!call->status) server_fail(call, 500, "internal error");
-        server__error(resp, call->status, call->msg, util_now() - t0);
+        if (route && route->kind == SERVER_KIND_OPENAI)
+            server__error_openai(resp, call->status, call->msg);
+        else
+            server__error(resp, call->status, call->msg, util_now() - t0);
+    } else if (route->kind == SERVER_KIND_OPENAI) {
+        server__set_json(resp, 200, result);
     } else {
         json_t *env = json_pack("{s:o,s:s,s:f}", "result", result, "status", "ok", "time", util_now() - t0);
         result = NULL;

@@ -213,17 +213,38 @@ sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbu
             return SC_IOERR;
         }
     }
+    /* The built-in model: an explicit path must load; the default is optional. */
+    const char *model_path = o.model_path ? o.model_path : cfg.model_path;
+    bool model_required = model_path != NULL;
+    if (!model_path && access("models/builtin.scm", R_OK) == 0) model_path = "models/builtin.scm";
+    sc_model *model = NULL;
+    if (model_path) {
+        char *msg = NULL;
+        sc_status mrc = sc_model_load(model_path, &model, &msg);
+        if (mrc != SC_OK && model_required) {
+            snprintf(errbuf, errbuf_size, "cannot load model %s: %s", model_path, msg ? msg : sc_status_str(mrc));
+            sc_free(msg);
+            freeaddrinfo(ai);
+            server_config_free(&cfg);
+            sc_db_close(db);
+            if (own_log) fclose(log);
+            return mrc;
+        }
+        sc_free(msg);
+    }
     unsigned n_threads = cfg.n_threads ? cfg.n_threads : util_n_cores();
     unsigned timeout = cfg.timeout_s;
     server_ctx *ctx = server_ctx_new(db, &cfg);
     if (!ctx) {
         snprintf(errbuf, errbuf_size, "out of memory");
+        sc_model_free(model);
         freeaddrinfo(ai);
         sc_db_close(db);
         if (own_log) fclose(log);
         return SC_NOMEM;
     }
     ctx->log = log;
+    ctx->model = model;
     ctx->ready = 0;
     server__req_epoch = (uint64_t)(util_now() * 1000.0) ^ (uint64_t)getpid();
 
@@ -248,6 +269,7 @@ sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbu
                  (unsigned)o.port);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         server_ctx_free(ctx);
+        sc_model_free(model);
         sc_db_close(db);
         if (own_log) fclose(log);
         return SC_IOERR;
@@ -261,8 +283,8 @@ sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbu
             fclose(pf);
         }
     }
-    fprintf(stderr, "semcode serve: listening on http://%s:%u (%u threads, store %s, %zu API keys)\n", o.host, bound,
-            n_threads, o.store_path, ctx->cfg.n_keys);
+    fprintf(stderr, "semcode serve: listening on http://%s:%u (%u threads, store %s, %zu API keys, model %s)\n",
+            o.host, bound, n_threads, o.store_path, ctx->cfg.n_keys, model ? model_path : "none");
     ctx->ready = 1;
 
     int sig = 0;
@@ -276,6 +298,7 @@ sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbu
     ctx->ready = 0;
     MHD_stop_daemon(d); /* joins the workers: requests in flight complete first */
     server_ctx_free(ctx);
+    sc_model_free(model);
     sc_db_close(db);
     if (own_log) fclose(log);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

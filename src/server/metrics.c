@@ -36,6 +36,7 @@ struct server_metrics {
     pthread_mutex_t mu;                          /* guards everything below */
     server_metrics_row rows[SERVER_METRICS_ROWS]; /* rows in first-seen order */
     size_t n_rows;                               /* rows used */
+    uint64_t n_embedded;                         /* texts embedded (atomic, outside the mutex) */
 };
 
 server_metrics *server_metrics_new(void) {
@@ -72,6 +73,10 @@ void server_metrics_observe(server_metrics *m, const char *endpoint, int status,
     pthread_mutex_unlock(&m->mu);
 }
 
+void server_metrics_count_embeddings(server_metrics *m, uint64_t n) {
+    if (m) __atomic_add_fetch(&m->n_embedded, n, __ATOMIC_RELAXED);
+}
+
 void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out) {
     util_buf_puts(out, "# HELP semcode_http_requests_total HTTP requests by endpoint and status.\n"
                        "# TYPE semcode_http_requests_total counter\n");
@@ -101,6 +106,9 @@ void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out) {
                         copy[i].endpoint, copy[i].status, (unsigned long long)copy[i].count);
     }
     free(copy);
+    util_buf_printf(out, "# HELP semcode_embeddings_total Texts embedded by the server (embeddings API, text queries).\n"
+                         "# TYPE semcode_embeddings_total counter\nsemcode_embeddings_total %llu\n",
+                    (unsigned long long)__atomic_load_n(&m->n_embedded, __ATOMIC_RELAXED));
     if (!db) return;
     char **names = NULL;
     size_t n_names = 0;
@@ -110,13 +118,29 @@ void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out) {
                     n_names);
     util_buf_puts(out, "# HELP semcode_points Live points per collection.\n# TYPE semcode_points gauge\n");
     uint64_t total = 0;
+    util_buf idx = {0}; /* index state lines, printed after the points */
+    util_buf_puts(&idx, "# HELP semcode_index_hnsw_built 1 when an HNSW graph answers searches of the vector.\n"
+                        "# TYPE semcode_index_hnsw_built gauge\n");
+    util_buf ind = {0};
+    util_buf_puts(&ind, "# HELP semcode_index_vectors Vectors linked in the HNSW graph of the vector.\n"
+                        "# TYPE semcode_index_vectors gauge\n");
     for (size_t i = 0; i < n_names; i++) {
         sc_collection_info info;
         if (sc_collection_info_get(db, names[i], &info) != SC_OK) continue;
         util_buf_printf(out, "semcode_points{collection=\"%s\"} %llu\n", names[i], (unsigned long long)info.n_points);
         total += info.n_points;
+        for (size_t v = 0; info.vector_index && v < info.n_vector_params; v++) {
+            util_buf_printf(&idx, "semcode_index_hnsw_built{collection=\"%s\",vector=\"%s\"} %d\n", names[i],
+                            info.vectors[v].name, info.vector_index[v].hnsw_built ? 1 : 0);
+            util_buf_printf(&ind, "semcode_index_vectors{collection=\"%s\",vector=\"%s\"} %llu\n", names[i],
+                            info.vectors[v].name, (unsigned long long)info.vector_index[v].n_indexed);
+        }
         sc_collection_info_free(&info);
     }
+    if (idx.data) util_buf_append(out, idx.data, idx.len);
+    if (ind.data) util_buf_append(out, ind.data, ind.len);
+    util_buf_free(&idx);
+    util_buf_free(&ind);
     util_buf_printf(out, "# HELP semcode_points_total Live points in all collections.\n# TYPE semcode_points_total gauge\n"
                          "semcode_points_total %llu\n",
                     (unsigned long long)total);

@@ -222,6 +222,15 @@ static bool server__level_query(server_call *call, const char *coll, const json_
         return server__vector_or_id(call, coll, l, q, "query", &l->vec, &l->dim);
     if (!json_is_object(q)) return server_fail(call, 400, "Json deserialize error: `query` has an unsupported type"), false;
     const json_t *v;
+    const json_t *doc = json_object_get(q, "text") ? q : NULL;
+    if (!doc && json_is_object(v = json_object_get(q, "nearest")) && json_object_get(v, "text")) doc = v;
+    if (doc) {
+        /* Qdrant's inference object (Document): {"text": …, "model": "builtin"} */
+        const char *text = NULL, *model = NULL;
+        if (!server_json_str(call, doc, "text", &text) || !server_json_str(call, doc, "model", &model)) return false;
+        if (!text || !*text) return server_fail(call, 400, "Json deserialize error: `query.text` must be a non-empty string"), false;
+        return server_embed_text(call, text, model, &l->vec, &l->dim);
+    }
     if ((v = json_object_get(q, "nearest"))) return server__vector_or_id(call, coll, l, v, "query.nearest", &l->vec, &l->dim);
     if ((v = json_object_get(q, "recommend"))) {
         if (!json_is_object(v)) return server_fail(call, 400, "Json deserialize error: `query.recommend` must be an object"), false;
@@ -251,8 +260,7 @@ static bool server__level_query(server_call *call, const char *coll, const json_
         l->rrf_k = (uint32_t)k;
         return true;
     }
-    if (json_object_get(q, "text") || json_object_get(q, "model") || json_object_get(q, "document"))
-        return server_fail(call, 400, "Wrong input: text queries need the built-in embedding model, which this build does not have yet"), false;
+
     const char *key = json_object_iter_key(json_object_iter((json_t *)q));
     return server_fail(call, 400, "Wrong input: query `%s` is not supported (nearest, recommend, fusion, rrf are)",
                        key ? key : "{}"), false;

@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 
+#include "semcode/embed.h"
 #include "semcode/store.h"
 #include "util/util.h"
 
@@ -38,6 +39,7 @@ typedef struct server_config {
     unsigned timeout_s;      /* idle connection timeout in seconds (default 30) */
     unsigned n_threads;      /* worker threads; 0 = number of cores */
     unsigned search_threads; /* threads per search inside the store; 0 = 1 */
+    char *model_path;        /* owned path of the built-in model file, NULL = default if present */
 } server_config;
 
 /* Defaults (no keys, 32 MiB, 30 s, cores). */
@@ -60,6 +62,7 @@ typedef struct server_ctx {
     server_config cfg;       /* owned configuration */
     server_metrics *metrics; /* owned request metrics */
     FILE *log;               /* access log (borrowed), NULL = none */
+    sc_model *model;         /* built-in embedding model (borrowed), NULL = text queries and /v1/embeddings off */
     volatile int ready;      /* 0 while starting or stopping: /readyz and data calls answer 503 */
 } server_ctx;
 
@@ -103,6 +106,8 @@ server_metrics *server_metrics_new(void);
 void server_metrics_free(server_metrics *m);
 /* Count one request of `endpoint` (static string) with its status and duration. */
 void server_metrics_observe(server_metrics *m, const char *endpoint, int status, double seconds);
+/* Count n texts embedded by the server (embeddings API and text queries). */
+void server_metrics_count_embeddings(server_metrics *m, uint64_t n);
 /* Append the Prometheus text exposition of m, plus store gauges of db, to out. */
 void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out);
 

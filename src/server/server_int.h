@@ -123,6 +123,12 @@ json_t *server_api_points_scroll(server_call *call);
 json_t *server_api_points_count(server_call *call);
 json_t *server_api_points_batch(server_call *call);
 
+/* embeddings.c */
+json_t *server_api_embeddings(server_call *call); /* full OpenAI-shaped body, not the Qdrant envelope */
+/* Embed a query text with the built-in model (model NULL or "builtin"):
+** owned *out of *dim floats; 400 when no model is loaded or the name is unknown. */
+bool server_embed_text(server_call *call, const char *text, const char *model, float **out, uint32_t *dim);
+
 /* query.c */
 json_t *server_api_query(server_call *call);
 json_t *server_api_query_batch(server_call *call);

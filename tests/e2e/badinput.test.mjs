@@ -105,10 +105,29 @@ test('deep nesting is refused before parsing', async () => {
 });
 
 test('oversized bodies answer 413', async () => {
-  const big = JSON.stringify({ points: [{ id: 40, vector: [1, 2, 3], payload: { s: 'x'.repeat(2 * 1024 * 1024) } }] });
-  const r = await call('PUT', `/collections/${C}/points`, big);
-  assert.equal(r.status, 413, r.text);
-  assert.match(r.json.status.error, /too large/);
+  // Declared too large: answered from the headers, before any body is sent
+  // (a raw socket, so no client races the early answer with its upload).
+  const sock = net.connect(Number(port), hostname);
+  await new Promise((res) => sock.on('connect', res));
+  let data = '';
+  sock.on('data', (d) => { data += d; });
+  sock.write(`PUT /collections/${C}/points HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${2 * 1024 * 1024}\r\n\r\n`);
+  await new Promise((res) => { sock.on('close', res); sock.on('end', res); });
+  sock.destroy();
+  assert.match(data, /^HTTP\/1\.1 413/);
+  assert.match(data, /too large/);
+  // Chunked (no Content-Length): the body is drained and then refused.
+  const sock2 = net.connect(Number(port), hostname);
+  await new Promise((res) => sock2.on('connect', res));
+  let data2 = '';
+  sock2.on('data', (d) => { data2 += d; if (/\r\n\r\n[\s\S]*\}/.test(data2)) sock2.end(); });
+  sock2.write(`PUT /collections/${C}/points HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`);
+  const chunk = 'x'.repeat(256 * 1024);
+  for (let i = 0; i < 6; i++) sock2.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+  sock2.write('0\r\n\r\n');
+  await new Promise((res) => { sock2.on('close', res); });
+  assert.match(data2, /^HTTP\/1\.1 413/);
 });
 
 test('unknown paths and methods', async () => {

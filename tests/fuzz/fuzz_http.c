@@ -122,11 +122,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (resp.content_type && !strcmp(resp.content_type, "application/json")) {
         json_error_t e;
         json_t *j = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, &e);
-        if (!j || !json_object_get(j, "status")) {
-            if (!(j && json_object_get(j, "title"))) __builtin_trap(); /* GET / */
-        }
-        if (j && resp.status != 200 && !json_is_string(json_object_get(json_object_get(j, "status"), "error")))
+        if (!j) __builtin_trap();
+        if (!strcmp(resp.endpoint, "embeddings")) {
+            /* OpenAI shapes: {"object": "list", …} or {"error": {"message": …}} */
+            if (resp.status == 200 ? !json_object_get(j, "object")
+                                   : !json_is_string(json_object_get(json_object_get(j, "error"), "message")))
+                __builtin_trap();
+        } else if (!json_object_get(j, "status") && !json_object_get(j, "title")) { /* title: GET / */
             __builtin_trap();
+        } else if (resp.status != 200 && !json_is_string(json_object_get(json_object_get(j, "status"), "error"))) {
+            __builtin_trap();
+        }
         json_decref(j);
     }
     server_response_free(&resp);

@@ -2,7 +2,8 @@
 ** Unit tests of the server's request handling (src/server/), driven
 ** through server_handle without sockets: envelope and error shapes,
 ** routing (404 / 405), body checks, config parsing, API keys and roles,
-** tenant namespaces, metrics text.
+** tenant namespaces, metrics text, /v1/embeddings and text queries with a
+** tiny model trained here.
 */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include <jansson.h>
 
 #include "server/server.h"
 #include "testutil.h"
@@ -100,6 +103,8 @@ static void test_envelope_and_routes(void **state) {
     assert_int_equal(ts__call(&e, "GET", "/metrics", NULL, NULL, &m), 200);
     assert_non_null(strstr(m, "semcode_http_requests_total{endpoint=\"collection_create\",status=\"409\"} 1"));
     assert_non_null(strstr(m, "semcode_collections 1"));
+    assert_non_null(strstr(m, "semcode_index_hnsw_built{collection=\"c\",vector=\"\"} 0"));
+    assert_non_null(strstr(m, "semcode_index_vectors{collection=\"c\",vector=\"\"} 0"));
     free(m);
     /* not ready: data calls answer 503, probes report it */
     e.ctx->ready = 0;
@@ -168,11 +173,128 @@ static void test_keys_roles_tenants(void **state) {
     ts__close(&e);
 }
 
+/* A tiny model trained on synthetic pairs (as test_embed does). */
+static sc_model *ts__model(const char *dir) {
+    static const char *w[] = {"socket", "file", "buffer", "string", "parse", "render", "cache", "thread"};
+    char pairs[512], out[512];
+    snprintf(pairs, sizeof pairs, "%s/pairs.jsonl", dir);
+    snprintf(out, sizeof out, "%s/m.scm", dir);
+    FILE *f = fopen(pairs, "w");
+    assert_non_null(f);
+    uint64_t s = 7;
+    for (int i = 0; i < 300; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        int a = (int)((s >> 33) % 8), b = (int)((s >> 45) % 8);
+        fprintf(f, "{\"doc\":\"Returns the %s of the %s.\",\"code\":\"def get_%s_%s(x):\\n    return x\\n\","
+                   "\"language\":\"python\",\"path\":\"a.py\",\"name\":\"n\"}\n",
+                w[a], w[b], w[a], w[b]);
+    }
+    fclose(f);
+    sc_train_options o = sc_train_options_default();
+    o.pairs_path = pairs;
+    o.out_path = out;
+    o.dim = 32;
+    o.epochs = 2;
+    o.batch = 32;
+    o.min_count = 1;
+    o.n_buckets = 64;
+    o.threads = 1;
+    char *msg = NULL;
+    assert_int_equal(sc_model_train(&o, &msg), SC_OK);
+    sc_model *m = NULL;
+    assert_int_equal(sc_model_load(out, &m, &msg), SC_OK);
+    return m;
+}
+
+static void test_embeddings_and_text_queries(void **state) {
+    (void)state;
+    ts_env e;
+    ts__open(&e, NULL);
+    /* without a model: clear errors in each API's own shape */
+    assert_int_equal(ts__expect(&e, "POST", "/v1/embeddings", "{\"input\":\"x\",\"model\":\"builtin\"}", NULL,
+                                "{\"error\":{\"message\":\"no embedding model is loaded"),
+                     503);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/c", "{\"vectors\":{\"size\":32,\"distance\":\"Cosine\"}}",
+                                NULL, NULL),
+                     200);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query", "{\"query\":{\"text\":\"parse\"}}", NULL,
+                                "none loaded"),
+                     400);
+    e.ctx->model = ts__model(e.dir);
+    char *out = NULL;
+    assert_int_equal(ts__call(&e, "POST", "/v1/embeddings",
+                              "{\"input\":[\"parse the file\",\"render a string\"],\"model\":\"builtin\"}", NULL, &out),
+                     200);
+    json_error_t je;
+    json_t *j = json_loads(out, 0, &je);
+    free(out);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "object")), "list");
+    json_t *data = json_object_get(j, "data");
+    assert_int_equal(json_array_size(data), 2);
+    json_t *emb = json_object_get(json_array_get(data, 1), "embedding");
+    assert_int_equal(json_array_size(emb), 32);
+    double norm = 0;
+    for (size_t i = 0; i < 32; i++) norm += json_real_value(json_array_get(emb, i)) * json_real_value(json_array_get(emb, i));
+    assert_true(norm > 0.98 && norm < 1.02);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "usage"), "prompt_tokens")), 6);
+    json_decref(j);
+    assert_int_equal(ts__call(&e, "POST", "/v1/embeddings",
+                              "{\"input\":\"parse\",\"model\":\"builtin\",\"encoding_format\":\"base64\"}", NULL, &out),
+                     200);
+    j = json_loads(out, 0, &je);
+    free(out);
+    assert_int_equal(strlen(json_string_value(json_object_get(json_array_get(json_object_get(j, "data"), 0), "embedding"))),
+                     172); /* 128 bytes in base64 */
+    json_decref(j);
+    assert_int_equal(ts__expect(&e, "POST", "/v1/embeddings", "{\"input\":\"x\",\"model\":\"gpt-4\"}", NULL,
+                                "does not exist"),
+                     404);
+    assert_int_equal(ts__expect(&e, "POST", "/v1/embeddings",
+                                "{\"input\":\"x\",\"model\":\"builtin\",\"dimensions\":16}", NULL, "dimensions"),
+                     400);
+    assert_int_equal(ts__expect(&e, "POST", "/v1/embeddings", "{\"input\":[1,2],\"model\":\"builtin\"}", NULL,
+                                "input[0]"),
+                     400);
+    /* a text query finds the point whose vector embeds the same words */
+    const char *texts[2] = {"Returns the socket of the buffer.", "Returns the render of the cache."};
+    float v[64];
+    assert_int_equal(sc_model_embed(e.ctx->model, SC_EMBED_ROLE_QUERY, texts, 2, v), SC_OK);
+    util_buf body = {0};
+    util_buf_puts(&body, "{\"points\":[");
+    for (int p = 0; p < 2; p++) {
+        util_buf_printf(&body, "%s{\"id\":%d,\"vector\":[", p ? "," : "", p + 1);
+        for (int i = 0; i < 32; i++) util_buf_printf(&body, "%s%.6f", i ? "," : "", (double)v[p * 32 + i]);
+        util_buf_puts(&body, "]}");
+    }
+    util_buf_puts(&body, "]}");
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/c/points", body.data, NULL, NULL), 200);
+    util_buf_free(&body);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query",
+                                "{\"query\":{\"text\":\"Returns the render of the cache.\",\"model\":\"builtin\"},\"limit\":1}",
+                                NULL, "\"points\":[{\"id\":2,"),
+                     200);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query",
+                                "{\"query\":{\"nearest\":{\"text\":\"Returns the socket of the buffer.\"}},\"limit\":1}",
+                                NULL, "\"points\":[{\"id\":1,"),
+                     200);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query",
+                                "{\"query\":{\"text\":\"x\",\"model\":\"other\"}}", NULL, "unknown model"),
+                     400);
+    char *m = NULL;
+    assert_int_equal(ts__call(&e, "GET", "/metrics", NULL, NULL, &m), 200);
+    assert_non_null(strstr(m, "semcode_embeddings_total 5"));
+    free(m);
+    sc_model_free(e.ctx->model);
+    ts__close(&e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_envelope_and_routes),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_keys_roles_tenants),
+        cmocka_unit_test(test_embeddings_and_text_queries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
