@@ -124,14 +124,32 @@ static bool store__search_candidates(const store__scan_state *st, index_metric m
     return true;
 }
 
-static sc_status store__search(sc_db *db, const char *coll, const sc_search_request *req, const float *queries,
-                               size_t n_queries, sc_record_list **out) {
-    if (!db || !req || !out || (n_queries && !queries)) return SC_MISUSE;
+/* k = limit + offset of a request; SC_INVALID when too large. */
+static sc_status store__request_k(const sc_search_request *req, uint32_t *k) {
     uint32_t limit = req->limit ? req->limit : 10;
     if ((uint64_t)limit + req->offset > 1000000)
         return store_fail(SC_INVALID, "limit + offset = %llu is too large (at most 1000000)",
                           (unsigned long long)limit + req->offset);
-    uint32_t k = limit + req->offset;
+    *k = limit + req->offset;
+    return SC_OK;
+}
+
+/* The payload-index plan of filter f on c: the candidate bitmap (NULL =
+** no narrowing) and whether it is exact; *live is the live-slot bitmap it
+** was made from (both owned by the caller). No filter: nothing to do. */
+static sc_status store__plan(const store_coll *c, const store_filter *f, roaring_bitmap_t **live,
+                             roaring_bitmap_t **cand, bool *exact) {
+    if (!f) return SC_OK;
+    if (!(*live = store_coll_live_bitmap(c))) return store_fail(SC_NOMEM, "out of memory");
+    sc_status rc = filter_plan(f, c->indexes, c->n_indexes, *live, cand, exact);
+    return rc == SC_OK ? SC_OK : store_fail(rc, "planning the filter failed");
+}
+
+static sc_status store__search(sc_db *db, const char *coll, const sc_search_request *req, const float *queries,
+                               size_t n_queries, sc_record_list **out) {
+    if (!db || !req || !out || (n_queries && !queries)) return SC_MISUSE;
+    uint32_t k = 0;
+    if (store__request_k(req, &k) != SC_OK) return SC_INVALID;
     store_filter *f = NULL;
     sc_err err = {0};
     if (filter_compile_text(req->filter_json, &f, &err) != SC_OK) return store_fail_err(&err);
@@ -165,16 +183,7 @@ static sc_status store__search(sc_db *db, const char *coll, const sc_search_requ
     uint32_t dim_in = req->dim;
     for (size_t i = 0; i < n_queries; i++)
         if ((rc = store__check_query(sv, queries + i * dim_in, dim_in, i, q + i * sv->dim)) != SC_OK) goto done;
-    if (f) {
-        if (!(live = store_coll_live_bitmap(c))) {
-            rc = store_fail(SC_NOMEM, "out of memory");
-            goto done;
-        }
-        if ((rc = filter_plan(f, c->indexes, c->n_indexes, live, &cand, &exact)) != SC_OK) {
-            rc = store_fail(rc, "planning the filter failed");
-            goto done;
-        }
-    }
+    if ((rc = store__plan(c, f, &live, &cand, &exact)) != SC_OK) goto done;
     store__scan_state state = {c, sv, f, cand, exact};
     index_metric metric = store__metric(sv->distance);
     bool higher = metric == INDEX_METRIC_DOT;
@@ -267,11 +276,8 @@ static bool store__accept_kw(void *p, uint32_t row) {
 
 /* BM25 search over the points' texts. */
 static sc_status store__search_text(sc_db *db, const char *coll, const sc_search_request *req, sc_record_list **out) {
-    uint32_t limit = req->limit ? req->limit : 10;
-    if ((uint64_t)limit + req->offset > 1000000)
-        return store_fail(SC_INVALID, "limit + offset = %llu is too large (at most 1000000)",
-                          (unsigned long long)limit + req->offset);
-    uint32_t k = limit + req->offset;
+    uint32_t k = 0;
+    if (store__request_k(req, &k) != SC_OK) return SC_INVALID;
     store_filter *f = NULL;
     sc_err err = {0};
     if (filter_compile_text(req->filter_json, &f, &err) != SC_OK) return store_fail_err(&err);
@@ -284,16 +290,7 @@ static sc_status store__search_text(sc_db *db, const char *coll, const sc_search
     float *scores = NULL;
     bool exact = false;
     if (rc != SC_OK) goto done;
-    if (f) {
-        if (!(live = store_coll_live_bitmap(c))) {
-            rc = store_fail(SC_NOMEM, "out of memory");
-            goto done;
-        }
-        if ((rc = filter_plan(f, c->indexes, c->n_indexes, live, &cand, &exact)) != SC_OK) {
-            rc = store_fail(rc, "planning the filter failed");
-            goto done;
-        }
-    }
+    if ((rc = store__plan(c, f, &live, &cand, &exact)) != SC_OK) goto done;
     hits = malloc(sizeof *hits * k);
     slots = malloc(sizeof *slots * k);
     scores = malloc(sizeof *scores * k);
