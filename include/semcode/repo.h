@@ -47,6 +47,8 @@ typedef struct sc_repo_options {
     void (*progress)(void *arg, const sc_repo_progress *p); /* called now and then; may be NULL */
     void *progress_arg;       /* its argument */
     volatile int *cancel;     /* when *cancel becomes non-zero the run stops at the next batch (SC_INTERRUPTED) */
+    bool allow_rebuild;       /* a different model (or template) than the index was built with starts it over;
+                                 without this flag that is an error (searches never wipe an index) */
 } sc_repo_options;
 
 SC_API sc_repo_options sc_repo_options_default(void);

@@ -85,6 +85,7 @@ static sc_repo *cli__open(const char *cmd, const cli_repo_args *a, const char *p
     o.use_cache = a->cache;
     o.n_threads = a->threads;
     o.cancel = &cli__cancel;
+    o.allow_rebuild = create; /* only `index` may start an index over */
     sc_repo *r = NULL;
     char *err = NULL;
     if (sc_repo_open(root, &o, &r, &err) != SC_OK) {

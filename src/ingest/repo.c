@@ -132,6 +132,11 @@ static sc_status repo__ensure_collection(sc_repo *r) {
     bool same = old && !strcmp(old, r->model_id) && tmpl && !strcmp(tmpl, REPO_TEMPLATE_VERSION);
     free(old);
     free(tmpl);
+    if (!same && sc_collection_exists(r->db, REPO_COLLECTION) && !r->opt.allow_rebuild)
+        return repo_fail(r, SC_INVALID,
+                         "this index was built with another model or text template than %s; pass the model it was "
+                         "built with (--model), or run 'semcode index' to rebuild it",
+                         r->model_id);
     if (!same || !sc_collection_exists(r->db, REPO_COLLECTION)) {
         if (sc_collection_exists(r->db, REPO_COLLECTION) && sc_collection_delete(r->db, REPO_COLLECTION) != SC_OK)
             return repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
@@ -200,8 +205,12 @@ sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **o
         rc = repo_fail(r, SC_IOERR, "%s", err);
         goto fail;
     }
-    /* the model */
-    model_path = opt && opt->model_path ? util_strdup(opt->model_path) : repo__default_model();
+    /* the model: given, else the one the index was built with, else the shipped one */
+    char *recorded = repo_meta_get(r, "model_path");
+    if (opt && opt->model_path) model_path = util_strdup(opt->model_path);
+    else if (recorded && access(recorded, R_OK) == 0) model_path = util_strdup(recorded);
+    else model_path = repo__default_model();
+    free(recorded);
     char *merr = NULL;
     if (!model_path || (rc = sc_model_load(model_path, &r->model, &merr)) != SC_OK) {
         rc = repo_fail(r, rc == SC_OK ? SC_NOMEM : rc,
@@ -224,6 +233,11 @@ sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **o
     }
     if ((rc = repo__ensure_collection(r)) != SC_OK) goto fail;
     if ((rc = repo_meta_set(r, "root", r->root)) != SC_OK) goto fail;
+    if (r->opt.allow_rebuild) {
+        char abs_model[PATH_MAX];
+        if ((rc = repo_meta_set(r, "model_path", realpath(model_path, abs_model) ? abs_model : model_path)) != SC_OK)
+            goto fail;
+    }
     free(model_path);
     *out = r;
     return SC_OK;
