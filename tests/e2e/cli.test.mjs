@@ -135,14 +135,19 @@ test('incremental re-index after edit, move and delete', () => {
 
 test('an interrupted run leaves a consistent index that the next run completes', async () => {
   const repo = freshRepo();
-  // Many files so that the run takes a while.
-  for (let i = 0; i < 400; i++)
+  // Many files so that the run takes a while (about a second here).
+  for (let i = 0; i < 4000; i++)
     fs.writeFileSync(path.join(repo, `pkg/gen_${i}.py`),
       `def generated_${i}(x):\n    """Generated function number ${i}."""\n    return x + ${i}\n`);
   const child = spawn(bin, ['index', repo, '--quiet']);
-  await new Promise((r) => setTimeout(r, 150));
+  const exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  // Kill it once it has stored something: the state database exists.
+  const state = path.join(repo, '.semcode', 'state.db');
+  for (let i = 0; i < 200 && !fs.existsSync(state); i++) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 60));
   child.kill('SIGKILL');
-  await new Promise((r) => child.on('exit', r));
+  const how = await exited;
+  if (how.signal !== 'SIGKILL') console.log('# note: the index finished before it could be killed');
   const s = json(['index', repo]);
   assert.equal(s.ok, true);
   const total = json(['stats'], { cwd: repo });
@@ -150,8 +155,8 @@ test('an interrupted run leaves a consistent index that the next run completes',
   assert.equal(again.files.parsed, 0, 'the second run found nothing left to do');
   const t2 = json(['stats'], { cwd: repo });
   assert.equal(t2.entities, total.entities);
-  const g = json(['search', 'generated_399', '--mode', 'keyword', '-n', '1'], { cwd: repo });
-  assert.equal(g.results[0].name, 'generated_399');
+  const g = json(['search', 'generated_3999', '--mode', 'keyword', '-n', '1'], { cwd: repo });
+  assert.equal(g.results[0].name, 'generated_3999');
   // no entity is stored twice
   const g2 = json(['search', 'Generated function number 7', '--mode', 'keyword', '-n', '50'], { cwd: repo });
   const ids = g2.results.map((r) => `${r.path}:${r.start_line}`);
