@@ -502,14 +502,18 @@ static json_t *server__query_one(server_call *call, const char *coll, const json
     return out;
 }
 
-json_t *server_api_query(server_call *call) {
+/* One request of the shape {...} in collection args[0], answered by fn. */
+typedef json_t *(*server__one_fn)(server_call *call, const char *coll, const json_t *obj);
+
+static json_t *server__single(server_call *call, server__one_fn fn) {
     char coll[SERVER_NAME_SIZE];
     if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
     if (!call->body) return server_fail(call, 400, "Json deserialize error: a request body is required");
-    return server__query_one(call, coll, call->body);
+    return fn(call, coll, call->body);
 }
 
-json_t *server_api_query_batch(server_call *call) {
+/* {"searches": [...]} answered one by one by fn; the first failure fails all. */
+static json_t *server__batch(server_call *call, server__one_fn fn) {
     char coll[SERVER_NAME_SIZE];
     if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
     const json_t *s = call->body ? json_object_get(call->body, "searches") : NULL;
@@ -518,7 +522,7 @@ json_t *server_api_query_batch(server_call *call) {
     size_t i;
     const json_t *q;
     json_array_foreach(s, i, q) {
-        json_t *r = server__query_one(call, coll, q);
+        json_t *r = fn(call, coll, q);
         if (!r) {
             json_decref(out);
             return NULL;
@@ -527,6 +531,10 @@ json_t *server_api_query_batch(server_call *call) {
     }
     return out;
 }
+
+json_t *server_api_query(server_call *call) { return server__single(call, server__query_one); }
+
+json_t *server_api_query_batch(server_call *call) { return server__batch(call, server__query_one); }
 
 /* Legacy search object → list of scored points. */
 static json_t *server__search_one(server_call *call, const char *coll, const json_t *obj) {
@@ -564,31 +572,9 @@ done:
     return out;
 }
 
-json_t *server_api_search(server_call *call) {
-    char coll[SERVER_NAME_SIZE];
-    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
-    if (!call->body) return server_fail(call, 400, "Json deserialize error: a request body is required");
-    return server__search_one(call, coll, call->body);
-}
+json_t *server_api_search(server_call *call) { return server__single(call, server__search_one); }
 
-json_t *server_api_search_batch(server_call *call) {
-    char coll[SERVER_NAME_SIZE];
-    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
-    const json_t *s = call->body ? json_object_get(call->body, "searches") : NULL;
-    if (!json_is_array(s)) return server_fail(call, 400, "Json deserialize error: `searches` must be an array");
-    json_t *out = json_array();
-    size_t i;
-    const json_t *q;
-    json_array_foreach(s, i, q) {
-        json_t *r = server__search_one(call, coll, q);
-        if (!r) {
-            json_decref(out);
-            return NULL;
-        }
-        json_array_append_new(out, r);
-    }
-    return out;
-}
+json_t *server_api_search_batch(server_call *call) { return server__batch(call, server__search_one); }
 
 json_t *server_api_recommend(server_call *call) {
     char coll[SERVER_NAME_SIZE];
