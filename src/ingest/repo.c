@@ -318,6 +318,28 @@ static void repo__source(const sc_entity *e, const char *src, size_t src_size, c
     *n = z > a ? (size_t)(z - a) : 0;
 }
 
+/* Finish an entity text: the doc comment (at most doc_max bytes), the
+** entity's source (at most src_max bytes) and the path as words, one per
+** line. Returns the owned text, NULL when memory ran out. */
+static char *repo__entity_text(util_buf *b, const sc_entity *e, const char *path, const char *src, size_t src_size,
+                               size_t doc_max, size_t src_max) {
+    if (e->doc && *e->doc) {
+        repo__append_cut(b, e->doc, strlen(e->doc), doc_max);
+        util_buf_puts(b, "\n");
+    }
+    const char *s;
+    size_t n;
+    repo__source(e, src, src_size, &s, &n);
+    repo__append_cut(b, s, n, src_max);
+    util_buf_puts(b, "\n");
+    repo__path_words(b, path);
+    if (b->oom) {
+        util_buf_free(b);
+        return NULL;
+    }
+    return b->data;
+}
+
 char *repo_prepare_text(const sc_entity *e, const char *path, const char *src, size_t src_size) {
     /* Template (version REPO_TEMPLATE_VERSION):
     **   <kind> <qualified name>
@@ -326,38 +348,13 @@ char *repo_prepare_text(const sc_entity *e, const char *path, const char *src, s
     **   <path as words> */
     util_buf b = {0};
     util_buf_printf(&b, "%s %s\n", sc_entity_kind_name(e->kind), e->qualified_name ? e->qualified_name : "");
-    if (e->doc && *e->doc) {
-        repo__append_cut(&b, e->doc, strlen(e->doc), 600);
-        util_buf_puts(&b, "\n");
-    }
-    const char *s;
-    size_t n;
-    repo__source(e, src, src_size, &s, &n);
-    repo__append_cut(&b, s, n, 1500);
-    util_buf_puts(&b, "\n");
-    repo__path_words(&b, path);
-    if (b.oom) {
-        util_buf_free(&b);
-        return NULL;
-    }
-    return b.data;
+    return repo__entity_text(&b, e, path, src, src_size, 600, 1500);
 }
 
 char *repo_keyword_text(const sc_entity *e, const char *path, const char *src, size_t src_size) {
     util_buf b = {0};
     util_buf_printf(&b, "%s\n", e->qualified_name ? e->qualified_name : "");
-    if (e->doc) util_buf_printf(&b, "%s\n", e->doc);
-    const char *s;
-    size_t n;
-    repo__source(e, src, src_size, &s, &n);
-    repo__append_cut(&b, s, n, 16384);
-    util_buf_puts(&b, "\n");
-    repo__path_words(&b, path);
-    if (b.oom) {
-        util_buf_free(&b);
-        return NULL;
-    }
-    return b.data;
+    return repo__entity_text(&b, e, path, src, src_size, SIZE_MAX, 16384);
 }
 
 /* ==== Query filters ==== */
