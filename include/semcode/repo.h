@@ -170,6 +170,22 @@ SC_API void sc_dup_clusters_free(sc_dup_clusters *d);
 ** nearest neighbours in the index. */
 SC_API sc_status sc_repo_duplicates(sc_repo *r, float threshold, uint32_t min_lines, sc_dup_clusters **out);
 
+/* ==== JSON results (the stable schema of --json and of the server's /code endpoints) ==== */
+
+#define SC_DUPLICATES_DEFAULT_THRESHOLD 0.95f /* threshold used when 0 is given */
+
+/* "hybrid", "dense" or "keyword" (static string). */
+SC_API const char *sc_search_mode_name(sc_search_mode mode);
+/* {<label>: value, "mode", "took_ms", "results": [{rank, score, path,
+** start_line, end_line, kind, name, qualified_name, language, signature,
+** snippet}]} as compact JSON: owned string (sc_free), NULL when out of
+** memory. label is "query" for a search, "target" for similar. */
+SC_API char *sc_code_hits_json(const sc_code_hits *h, const char *label, const char *value, sc_search_mode mode);
+/* {"threshold", "min_lines", "took_ms", "clusters": [{size, similarity,
+** members: [hit as above]}]} for the arguments duplicates ran with
+** (threshold 0 prints the default). Owned string (sc_free) or NULL. */
+SC_API char *sc_dup_clusters_json(const sc_dup_clusters *d, float threshold, uint32_t min_lines);
+
 /* ==== Statistics ==== */
 
 /* Statistics as a JSON object (owned string, sc_free): entities by

@@ -28,13 +28,18 @@ typedef struct sc_server_options {
     const char *log_path;    /* access log (JSON lines); NULL = stderr, "-" = stdout */
     const char *model_path;  /* built-in model for text queries and /v1/embeddings; NULL = the config's
                                 `model`, else models/builtin.scm when that file exists, else none */
+    const char *repo_path;   /* root of an indexed source tree served by /code/search, /code/similar and
+                                /code/duplicates; NULL = the config's `repo`, else none (those answer 404) */
+    const char *repo_store;  /* its index folder; NULL = $SEMCODE_STORE, else REPO/.semcode (as the CLI) */
 } sc_server_options;
 
 /* Defaults as documented on each field. */
 SC_API sc_server_options sc_server_options_default(void);
 
-/* Open the store, listen, serve until SIGINT/SIGTERM, then shut down
-** gracefully and close the store. Returns SC_OK after a clean shutdown;
+/* Open the store (and the repository, when one is given: the server holds
+** its index open, so `semcode index` of that tree waits until the server
+** stops), listen, serve until SIGINT/SIGTERM, then shut down gracefully
+** and close them. Returns SC_OK after a clean shutdown;
 ** on a start-up failure (bad config, port taken, store busy) returns the
 ** error and writes the reason to errbuf. */
 SC_API sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbuf_size);

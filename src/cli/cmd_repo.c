@@ -338,31 +338,11 @@ static void cli__print_hits(const sc_code_hits *h, const char *query, bool color
     }
 }
 
-static json_t *cli__hits_json(const sc_code_hits *h) {
-    json_t *arr = json_array();
-    for (size_t i = 0; i < h->n; i++) {
-        const sc_code_hit *x = &h->items[i];
-        json_array_append_new(arr, json_pack("{s:i, s:f, s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "rank",
-                                             (int)x->rank, "score", (double)x->score, "path", x->path, "start_line",
-                                             (int)x->start_line, "end_line", (int)x->end_line, "kind", x->kind, "name",
-                                             x->name, "qualified_name", x->qualified_name, "language", x->language,
-                                             "signature", x->signature, "snippet", x->snippet));
-    }
-    return arr;
-}
-
-static const char *cli__mode_name(sc_search_mode m) {
-    return m == SC_SEARCH_MODE_DENSE ? "dense" : m == SC_SEARCH_MODE_KEYWORD ? "keyword" : "hybrid";
-}
-
 static void cli__emit(const cli_repo_args *a, const char *label, const char *query, const sc_code_hits *h) {
     if (a->json) {
-        json_t *o = json_pack("{s:s, s:s, s:f, s:o}", label, query, "mode", cli__mode_name(a->q.mode), "took_ms",
-                              h->took_ms, "results", cli__hits_json(h));
-        char *txt = json_dumps(o, JSON_COMPACT);
-        puts(txt);
-        free(txt);
-        json_decref(o);
+        char *txt = sc_code_hits_json(h, label, query, a->q.mode);
+        puts(txt ? txt : "{}");
+        sc_free(txt);
     } else {
         if (h->n == 0) printf("no results\n");
         cli__print_hits(h, query, isatty(1) != 0);
@@ -483,18 +463,9 @@ int cli_cmd_duplicates(int argc, char **argv) {
         fprintf(stderr, "semcode duplicates: %s\n", sc_repo_errmsg(r));
         exit_code = 1;
     } else if (a.json) {
-        json_t *cl = json_array();
-        for (size_t i = 0; i < d->n; i++) {
-            sc_code_hits h = {d->items[i].n, d->items[i].items, 0};
-            json_array_append_new(cl, json_pack("{s:i, s:f, s:o}", "size", (int)d->items[i].n, "similarity",
-                                                (double)d->items[i].similarity, "members", cli__hits_json(&h)));
-        }
-        json_t *o = json_pack("{s:f, s:i, s:f, s:o}", "threshold", (double)(a.threshold > 0 ? a.threshold : 0.95f),
-                              "min_lines", (int)a.min_lines, "took_ms", d->took_ms, "clusters", cl);
-        char *txt = json_dumps(o, JSON_COMPACT);
-        puts(txt);
-        free(txt);
-        json_decref(o);
+        char *txt = sc_dup_clusters_json(d, a.threshold, a.min_lines);
+        puts(txt ? txt : "{}");
+        sc_free(txt);
     } else {
         if (d->n == 0) printf("no near-duplicates at this threshold\n");
         for (size_t i = 0; i < d->n; i++) {

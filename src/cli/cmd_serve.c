@@ -12,13 +12,17 @@
 
 static void cli__serve_usage(FILE *f) {
     fprintf(f, "usage: semcode serve [--host 127.0.0.1] [--port 6333] [--store DIR] [--config FILE]\n"
-               "                     [--model FILE] [--insecure] [--port-file FILE] [--log FILE|-]\n\n"
+               "                     [--model FILE] [--repo PATH [--repo-store DIR]] [--insecure]\n"
+               "                     [--port-file FILE] [--log FILE|-]\n\n"
                "Serve the store over a Qdrant-compatible REST API until SIGINT/SIGTERM.\n"
                "  --host       address to bind (default 127.0.0.1)\n"
                "  --port       TCP port (default 6333; 0 = a free port)\n"
                "  --store      store directory (default ./semcode-store)\n"
-               "  --config     JSON config: api_keys [{key, role, tenant}], max_body_bytes, timeout_s, threads\n"
+               "  --config     JSON config: api_keys [{key, role, tenant}], max_body_bytes, timeout_s, threads, model, repo\n"
                "  --model      built-in model for text queries and /v1/embeddings (default models/builtin.scm if present)\n"
+               "  --repo       indexed source tree served by POST /code/search, /code/similar, /code/duplicates\n"
+               "               (the server holds its index: stop the server before 'semcode index' of it)\n"
+               "  --repo-store its index folder (default $SEMCODE_STORE, else PATH/.semcode)\n"
                "  --insecure   allow a non-loopback address without API keys\n"
                "  --port-file  write the bound port to FILE once listening\n"
                "  --log        access log file (JSON lines); default stderr, '-' = stdout\n");
@@ -46,6 +50,8 @@ int cli_cmd_serve(int argc, char **argv) {
         else if (!strcmp(a, "--port-file")) o.port_file = v;
         else if (!strcmp(a, "--log")) o.log_path = v;
         else if (!strcmp(a, "--model")) o.model_path = v;
+        else if (!strcmp(a, "--repo")) o.repo_path = v;
+        else if (!strcmp(a, "--repo-store")) o.repo_store = v;
         else if (!strcmp(a, "--port")) {
             char *end = NULL;
             long p = strtol(v, &end, 10);

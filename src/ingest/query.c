@@ -417,7 +417,7 @@ static int q__cluster_cmp(const void *a, const void *b) {
 sc_status sc_repo_duplicates(sc_repo *r, float threshold, uint32_t min_lines, sc_dup_clusters **out) {
     if (!r || !out) return SC_MISUSE;
     double t0 = util_now();
-    if (threshold <= 0) threshold = 0.95f;
+    if (threshold <= 0) threshold = SC_DUPLICATES_DEFAULT_THRESHOLD;
     if (threshold > 1) return repo_fail(r, SC_INVALID, "threshold must be within (0, 1], got %g", (double)threshold);
     char filter[256];
     snprintf(filter, sizeof filter,

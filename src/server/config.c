@@ -3,7 +3,7 @@
 **
 **   {"api_keys": [{"key": "…", "role": "read|write|admin", "tenant": "acme"}],
 **    "max_body_bytes": 33554432, "timeout_s": 30, "threads": 0, "search_threads": 1,
-**    "model": "models/builtin.scm"}
+**    "model": "models/builtin.scm", "repo": "/src/project"}
 **
 ** Unknown fields are errors (a typo must not silently disable a limit).
 ** Keys must be at least 16 bytes; tenant names are [A-Za-z0-9_-]{1,64}.
@@ -34,6 +34,8 @@ void server_config_free(server_config *cfg) {
     cfg->keys = NULL;
     free(cfg->model_path);
     cfg->model_path = NULL;
+    free(cfg->repo_path);
+    cfg->repo_path = NULL;
     cfg->n_keys = 0;
 }
 
@@ -47,6 +49,16 @@ static sc_status server__cfg_uint(const json_t *o, const char *key, uint64_t min
         return sc_err_set(err, SC_INVALID, "config: `%s` must be an integer from %llu to %llu", key,
                           (unsigned long long)min, (unsigned long long)max);
     *out = (uint64_t)json_integer_value(v);
+    return SC_OK;
+}
+
+/* Optional path field into *out (owned). */
+static sc_status server__cfg_path(const json_t *o, const char *key, const char *what, char **out, sc_err *err) {
+    const json_t *v = json_object_get(o, key);
+    if (!v) return SC_OK;
+    if (!json_is_string(v) || !*json_string_value(v))
+        return sc_err_set(err, SC_INVALID, "config: `%s` must be %s", key, what);
+    if (!(*out = strdup(json_string_value(v)))) return sc_err_set(err, SC_NOMEM, "out of memory");
     return SC_OK;
 }
 
@@ -75,7 +87,7 @@ sc_status server_config_parse(const char *text, server_config *out, sc_err *err)
     json_t *v;
     json_object_foreach(root, key, v) {
         if (strcmp(key, "api_keys") && strcmp(key, "max_body_bytes") && strcmp(key, "timeout_s") &&
-            strcmp(key, "threads") && strcmp(key, "search_threads") && strcmp(key, "model")) {
+            strcmp(key, "threads") && strcmp(key, "search_threads") && strcmp(key, "model") && strcmp(key, "repo")) {
             rc = sc_err_set(err, SC_INVALID, "config: unknown field `%s`", key);
             goto done;
         }
@@ -92,17 +104,9 @@ sc_status server_config_parse(const char *text, server_config *out, sc_err *err)
     x = out->search_threads;
     if ((rc = server__cfg_uint(root, "search_threads", 0, 1024, &x, err)) != SC_OK) goto done;
     out->search_threads = (unsigned)x;
-    const json_t *model = json_object_get(root, "model");
-    if (model) {
-        if (!json_is_string(model)) {
-            rc = sc_err_set(err, SC_INVALID, "config: `model` must be the path of a model file");
-            goto done;
-        }
-        if (!(out->model_path = strdup(json_string_value(model)))) {
-            rc = sc_err_set(err, SC_NOMEM, "out of memory");
-            goto done;
-        }
-    }
+    if ((rc = server__cfg_path(root, "model", "the path of a model file", &out->model_path, err)) != SC_OK ||
+        (rc = server__cfg_path(root, "repo", "the root of an indexed source tree", &out->repo_path, err)) != SC_OK)
+        goto done;
     const json_t *keys = json_object_get(root, "api_keys");
     if (keys) {
         if (!json_is_array(keys)) {

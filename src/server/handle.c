@@ -175,6 +175,7 @@ typedef enum server_kind {
     SERVER_KIND_READY,    /* /readyz */
     SERVER_KIND_METRICS,  /* Prometheus text */
     SERVER_KIND_OPENAI,   /* OpenAI-compatible endpoint: own body shape, OpenAI error shape */
+    SERVER_KIND_EXACT,    /* as JSON, numbers printed with 17 digits: results equal the CLI's --json byte for byte */
 } server_kind;
 
 typedef struct server_route {
@@ -222,6 +223,9 @@ static const server_route server__routes[] = {
     {"POST", "/collections/*/points/search", server_api_search, "search", R, 0},
     {"POST", "/collections/*/points/search/batch", server_api_search_batch, "search_batch", R, 0},
     {"POST", "/collections/*/points/recommend", server_api_recommend, "recommend", R, 0},
+    {"POST", "/code/search", server_api_code_search, "code_search", R, SERVER_KIND_EXACT},
+    {"POST", "/code/similar", server_api_code_similar, "code_similar", R, SERVER_KIND_EXACT},
+    {"POST", "/code/duplicates", server_api_code_duplicates, "code_duplicates", R, SERVER_KIND_EXACT},
     {"POST", "/v1/embeddings", server_api_embeddings, "embeddings", R, SERVER_KIND_OPENAI},
 };
 #undef R
@@ -338,8 +342,10 @@ static bool server__parse_body(server_call *call) {
 
 /* ==== Handling ==== */
 
-static void server__set_json(server_response *resp, int status, json_t *o) {
-    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
+/* Dump o as the body. Floats get 9 significant digits (enough for an f32
+** score) unless exact, which keeps 17 (what the CLI prints). */
+static void server__set_json_prec(server_response *resp, int status, json_t *o, bool exact) {
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(exact ? 17 : 9)) : NULL;
     if (!text) {
         server_response_error(resp, 500, "out of memory");
         return;
@@ -352,6 +358,10 @@ static void server__set_json(server_response *resp, int status, json_t *o) {
         util_buf_free(&resp->body);
         server_response_error(resp, 500, "out of memory");
     }
+}
+
+static void server__set_json(server_response *resp, int status, json_t *o) {
+    server__set_json_prec(resp, status, o, false);
 }
 
 static void server__error(server_response *resp, int status, const char *msg, double t) {
@@ -478,7 +488,7 @@ respond:
     } else {
         json_t *env = json_pack("{s:o,s:s,s:f}", "result", result, "status", "ok", "time", util_now() - t0);
         result = NULL;
-        server__set_json(resp, 200, env);
+        server__set_json_prec(resp, 200, env, route->kind == SERVER_KIND_EXACT);
         json_decref(env);
     }
 done:
@@ -498,6 +508,7 @@ server_ctx *server_ctx_new(sc_db *db, server_config *cfg) {
     ctx->db = db;
     ctx->cfg = *cfg;
     memset(cfg, 0, sizeof *cfg);
+    pthread_mutex_init(&ctx->repo_mu, NULL);
     ctx->metrics = server_metrics_new();
     if (!ctx->metrics) {
         server_ctx_free(ctx);
@@ -511,5 +522,6 @@ void server_ctx_free(server_ctx *ctx) {
     if (!ctx) return;
     server_config_free(&ctx->cfg);
     server_metrics_free(ctx->metrics);
+    pthread_mutex_destroy(&ctx->repo_mu);
     free(ctx);
 }

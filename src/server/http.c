@@ -232,11 +232,31 @@ sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbu
         }
         sc_free(msg);
     }
+    /* The repository of the /code endpoints: an explicit one must open (never rebuilt here). */
+    sc_repo *repo = NULL;
+    const char *repo_path = o.repo_path ? o.repo_path : cfg.repo_path;
+    if (repo_path) {
+        sc_repo_options ro = sc_repo_options_default();
+        ro.store_dir = o.repo_store;
+        char *msg = NULL;
+        sc_status rrc = sc_repo_open(repo_path, &ro, &repo, &msg);
+        if (rrc != SC_OK) {
+            snprintf(errbuf, errbuf_size, "cannot open the repository %s: %s", repo_path, msg ? msg : sc_status_str(rrc));
+            sc_free(msg);
+            sc_model_free(model);
+            freeaddrinfo(ai);
+            server_config_free(&cfg);
+            sc_db_close(db);
+            if (own_log) fclose(log);
+            return rrc;
+        }
+    }
     unsigned n_threads = cfg.n_threads ? cfg.n_threads : util_n_cores();
     unsigned timeout = cfg.timeout_s;
     server_ctx *ctx = server_ctx_new(db, &cfg);
     if (!ctx) {
         snprintf(errbuf, errbuf_size, "out of memory");
+        sc_repo_close(repo);
         sc_model_free(model);
         freeaddrinfo(ai);
         sc_db_close(db);
@@ -245,6 +265,7 @@ sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbu
     }
     ctx->log = log;
     ctx->model = model;
+    ctx->repo = repo;
     ctx->ready = 0;
     server__req_epoch = (uint64_t)(util_now() * 1000.0) ^ (uint64_t)getpid();
 
@@ -269,6 +290,7 @@ sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbu
                  (unsigned)o.port);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         server_ctx_free(ctx);
+        sc_repo_close(repo);
         sc_model_free(model);
         sc_db_close(db);
         if (own_log) fclose(log);
@@ -283,8 +305,9 @@ sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbu
             fclose(pf);
         }
     }
-    fprintf(stderr, "semcode serve: listening on http://%s:%u (%u threads, store %s, %zu API keys, model %s)\n",
-            o.host, bound, n_threads, o.store_path, ctx->cfg.n_keys, model ? model_path : "none");
+    fprintf(stderr, "semcode serve: listening on http://%s:%u (%u threads, store %s, %zu API keys, model %s, repository %s)\n",
+            o.host, bound, n_threads, o.store_path, ctx->cfg.n_keys, model ? model_path : "none",
+            repo ? sc_repo_root(repo) : "none");
     ctx->ready = 1;
 
     int sig = 0;
@@ -298,6 +321,7 @@ sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbu
     ctx->ready = 0;
     MHD_stop_daemon(d); /* joins the workers: requests in flight complete first */
     server_ctx_free(ctx);
+    sc_repo_close(repo);
     sc_model_free(model);
     sc_db_close(db);
     if (own_log) fclose(log);

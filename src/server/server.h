@@ -13,7 +13,10 @@
 
 #include <stdio.h>
 
+#include <pthread.h>
+
 #include "semcode/embed.h"
+#include "semcode/repo.h"
 #include "semcode/store.h"
 #include "util/util.h"
 
@@ -40,6 +43,7 @@ typedef struct server_config {
     unsigned n_threads;      /* worker threads; 0 = number of cores */
     unsigned search_threads; /* threads per search inside the store; 0 = 1 */
     char *model_path;        /* owned path of the built-in model file, NULL = default if present */
+    char *repo_path;         /* owned root of the indexed tree for the /code endpoints, NULL = none */
 } server_config;
 
 /* Defaults (no keys, 32 MiB, 30 s, cores). */
@@ -63,6 +67,8 @@ typedef struct server_ctx {
     server_metrics *metrics; /* owned request metrics */
     FILE *log;               /* access log (borrowed), NULL = none */
     sc_model *model;         /* built-in embedding model (borrowed), NULL = text queries and /v1/embeddings off */
+    sc_repo *repo;           /* indexed repository of the /code endpoints (borrowed), NULL = none configured */
+    pthread_mutex_t repo_mu; /* an sc_repo is used by one thread at a time: held around every repo call */
     volatile int ready;      /* 0 while starting or stopping: /readyz and data calls answer 503 */
 } server_ctx;
 

@@ -81,6 +81,10 @@ json_t *server_json_records(const sc_record_list *l, bool with_score);
 ** a wrong type, 422 outside [min, max]. */
 bool server_json_uint(server_call *call, const json_t *obj, const char *key, uint64_t def, uint64_t min,
                       uint64_t max, uint64_t *out);
+/* Optional number field `key` of obj (absent or null = def). 400 on a wrong
+** type, 422 outside [min, max]. */
+bool server_json_number(server_call *call, const json_t *obj, const char *key, double def, double min, double max,
+                        double *out);
 /* Optional bool field. */
 bool server_json_bool(server_call *call, const json_t *obj, const char *key, bool def, bool *out);
 /* Optional string field (borrowed; NULL when absent or null). */
@@ -128,6 +132,11 @@ json_t *server_api_embeddings(server_call *call); /* full OpenAI-shaped body, no
 /* Embed a query text with the built-in model (model NULL or "builtin"):
 ** owned *out of *dim floats; 400 when no model is loaded or the name is unknown. */
 bool server_embed_text(server_call *call, const char *text, const char *model, float **out, uint32_t *dim);
+
+/* code.c: code search over the repository given by --repo */
+json_t *server_api_code_search(server_call *call);
+json_t *server_api_code_similar(server_call *call);
+json_t *server_api_code_duplicates(server_call *call);
 
 /* query.c */
 json_t *server_api_query(server_call *call);

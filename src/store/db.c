@@ -348,6 +348,7 @@ static sc_status store__lock(sc_db *db) {
         char pid[32] = "";
         ssize_t n = pread(db->lock_fd, pid, sizeof pid - 1, 0);
         if (n > 0) pid[n] = '\0';
+        pid[strcspn(pid, "\r\n")] = '\0'; /* the file holds "<pid>\n" */
         if (e == EWOULDBLOCK)
             return store_fail(SC_BUSY, "store %s is open in another process (pid %s); close it first",
                               db->path, n > 0 ? pid : "?");

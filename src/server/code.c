@@ -1,0 +1,240 @@
+/*
+** server/code.c: code search over the indexed repository the server was
+** started with (`semcode serve --repo PATH`): POST /code/search,
+** /code/similar and /code/duplicates. Request bodies mirror the CLI's
+** options; the result inside Qdrant's envelope is exactly the object that
+** `semcode search|similar|duplicates --json` prints (both come from
+** sc_code_hits_json / sc_dup_clusters_json).
+**
+** DESIGN
+** - The repository is opened once by sc_server_run and held for the
+**   server's lifetime, so its store is locked like any open store: a
+**   `semcode index` of the same tree fails with "open in another process"
+**   until the server stops.
+** - An sc_repo is single-threaded (its embedder and state database), so
+**   every call holds ctx->repo_mu; searches over one repository are
+**   serialised, the rest of the server is not.
+** - The repository is one global namespace: tenant keys are refused (403),
+**   since a tenant must never read data outside its own collections.
+** - Unknown fields are refused (400 naming the field): a typo such as
+**   `limt` must not silently return the default.
+*/
+#include "server/server_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SERVER_CODE_MAX_FILTERS 32     /* values per filter field, as the CLI */
+#define SERVER_CODE_MAX_LIMIT 10000u   /* largest `limit`, as the CLI's --limit */
+
+/* Decoded filters and options of a code request. */
+typedef struct server_code_args {
+    sc_code_query q;                              /* what goes to sc_repo_search / sc_repo_similar */
+    const char *langs[SERVER_CODE_MAX_FILTERS];   /* `lang` values (owned by strs) */
+    const char *kinds[SERVER_CODE_MAX_FILTERS];   /* `kind` values */
+    const char *paths[SERVER_CODE_MAX_FILTERS];   /* `path` globs */
+    const char *excludes[SERVER_CODE_MAX_FILTERS];/* `exclude` globs */
+    char *strs[4 * SERVER_CODE_MAX_FILTERS];      /* owned copies of all of them */
+    size_t n_strs;                                /* used entries of strs */
+} server_code_args;
+
+static void server__code_args_free(server_code_args *a) {
+    for (size_t i = 0; i < a->n_strs; i++) free(a->strs[i]);
+    a->n_strs = 0;
+}
+
+/* Refuse fields of the body that are not in allowed (NULL-terminated). */
+static bool server__code_fields(server_call *call, const char *const *allowed, const char *endpoint) {
+    const char *key;
+    const json_t *v;
+    json_object_foreach(call->body, key, v) {
+        bool ok = false;
+        for (size_t i = 0; allowed[i] && !ok; i++) ok = !strcmp(allowed[i], key);
+        if (!ok) {
+            server_fail(call, 400, "Json deserialize error: unknown field `%.64s` for %s", key, endpoint);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A filter field: a string or an array of strings, each possibly a
+** comma-separated list (as the CLI's --lang go,rust). */
+static bool server__code_list(server_call *call, server_code_args *a, const char *key, const char **dst, size_t *n) {
+    const json_t *v = json_object_get(call->body, key);
+    *n = 0;
+    if (!v || json_is_null(v)) return true;
+    if (!json_is_string(v) && !json_is_array(v)) {
+        server_fail(call, 400, "Json deserialize error: `%s` must be a string or an array of strings", key);
+        return false;
+    }
+    size_t count = json_is_array(v) ? json_array_size(v) : 1;
+    for (size_t i = 0; i < count; i++) {
+        const json_t *item = json_is_array(v) ? json_array_get(v, i) : v;
+        if (!json_is_string(item)) {
+            server_fail(call, 400, "Json deserialize error: `%s[%zu]` must be a string", key, i);
+            return false;
+        }
+        const char *s = json_string_value(item);
+        while (*s) {
+            const char *comma = strchr(s, ',');
+            size_t len = comma ? (size_t)(comma - s) : strlen(s);
+            if (len) {
+                if (*n == SERVER_CODE_MAX_FILTERS) {
+                    server_fail(call, 422, "Validation error in JSON body: [%s: at most %d values]", key,
+                                SERVER_CODE_MAX_FILTERS);
+                    return false;
+                }
+                char *copy = strndup(s, len);
+                if (!copy) {
+                    server_fail(call, 500, "out of memory");
+                    return false;
+                }
+                a->strs[a->n_strs++] = copy;
+                dst[(*n)++] = copy;
+            }
+            s += len + (comma ? 1 : 0);
+        }
+    }
+    return true;
+}
+
+/* limit, min_score and the four filters, shared by search and similar. */
+static bool server__code_query(server_call *call, server_code_args *a) {
+    uint64_t limit;
+    double min_score;
+    if (!server_json_uint(call, call->body, "limit", 10, 1, SERVER_CODE_MAX_LIMIT, &limit) ||
+        !server_json_number(call, call->body, "min_score", 0.0, -1000.0, 1000.0, &min_score) ||
+        !server__code_list(call, a, "lang", a->langs, &a->q.n_langs) ||
+        !server__code_list(call, a, "kind", a->kinds, &a->q.n_kinds) ||
+        !server__code_list(call, a, "path", a->paths, &a->q.n_paths) ||
+        !server__code_list(call, a, "exclude", a->excludes, &a->q.n_excludes))
+        return false;
+    a->q.limit = (uint32_t)limit;
+    a->q.min_score = (float)min_score;
+    a->q.langs = a->langs;
+    a->q.kinds = a->kinds;
+    a->q.paths = a->paths;
+    a->q.excludes = a->excludes;
+    return true;
+}
+
+/* Checks common to the three endpoints: a repository, no tenant, a body. */
+static bool server__code_ready(server_call *call, const char *endpoint) {
+    if (call->tenant)
+        return server_fail(call, 403, "Forbidden: %s searches the server's repository, which tenant keys may not read",
+                           endpoint),
+               false;
+    if (!call->ctx->repo)
+        return server_fail(call, 404,
+                           "Not found: no repository is configured on this server (start it with --repo PATH)"),
+               false;
+    if (!call->body) return server_fail(call, 400, "Json deserialize error: %s needs a JSON object body", endpoint), false;
+    return true;
+}
+
+/* A required non-empty string field. */
+static bool server__code_required(server_call *call, const char *key, const char **out) {
+    if (!server_json_str(call, call->body, key, out)) return false;
+    if (!*out) return server_fail(call, 400, "Json deserialize error: missing field `%s`", key), false;
+    if (!**out) return server_fail(call, 422, "Validation error in JSON body: [%s: must not be empty]", key), false;
+    return true;
+}
+
+/* Turn a repository failure into an HTTP error (the repo lock is held). */
+static json_t *server__code_fail(server_call *call, sc_status rc) {
+    const char *m = sc_repo_errmsg(call->ctx->repo);
+    if (rc == SC_NOTFOUND) return server_fail(call, 404, "Not found: %s", m);
+    if (rc == SC_INVALID) return server_fail(call, 400, "Wrong input: %s", m);
+    return server_fail(call, 500, "%s", m && *m ? m : sc_status_str(rc));
+}
+
+/* Parse the JSON text the result builders made (owned, freed here). */
+static json_t *server__code_result(server_call *call, char *text) {
+    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+    sc_free(text);
+    return o ? o : server_fail(call, 500, "out of memory");
+}
+
+/* Run a search (target NULL) or a similar (target given) under the repo
+** lock and return the CLI's result object. */
+static json_t *server__code_hits(server_call *call, const sc_code_query *q, const char *target) {
+    pthread_mutex_lock(&call->ctx->repo_mu);
+    sc_code_hits *h = NULL;
+    sc_status rc = target ? sc_repo_similar(call->ctx->repo, target, q, &h) : sc_repo_search(call->ctx->repo, q, &h);
+    if (rc != SC_OK) server__code_fail(call, rc);
+    pthread_mutex_unlock(&call->ctx->repo_mu);
+    json_t *out = NULL;
+    if (rc == SC_OK)
+        out = server__code_result(call, sc_code_hits_json(h, target ? "target" : "query", target ? target : q->text,
+                                                          q->mode));
+    sc_code_hits_free(h);
+    return out;
+}
+
+json_t *server_api_code_search(server_call *call) {
+    static const char *const fields[] = {"query", "mode", "alpha", "limit", "min_score", "lang", "kind", "path",
+                                         "exclude", NULL};
+    if (!server__code_ready(call, "/code/search") || !server__code_fields(call, fields, "/code/search")) return NULL;
+    server_code_args a;
+    memset(&a, 0, sizeof a);
+    const char *query = NULL, *mode = NULL;
+    double alpha;
+    json_t *out = NULL;
+    if (!server__code_required(call, "query", &query) || !server_json_str(call, call->body, "mode", &mode) ||
+        !server_json_number(call, call->body, "alpha", 0.0, 0.0, 1.0, &alpha) || !server__code_query(call, &a))
+        goto done;
+    a.q.mode = SC_SEARCH_MODE_HYBRID;
+    if (mode && !strcmp(mode, "dense")) a.q.mode = SC_SEARCH_MODE_DENSE;
+    else if (mode && !strcmp(mode, "keyword")) a.q.mode = SC_SEARCH_MODE_KEYWORD;
+    else if (mode && strcmp(mode, "hybrid")) {
+        server_fail(call, 400, "Json deserialize error: `mode`: unknown variant `%.64s`, expected one of `dense`, "
+                               "`keyword`, `hybrid`", mode);
+        goto done;
+    }
+    a.q.text = query;
+    a.q.alpha = (float)alpha;
+    out = server__code_hits(call, &a.q, NULL);
+done:
+    server__code_args_free(&a);
+    return out;
+}
+
+json_t *server_api_code_similar(server_call *call) {
+    static const char *const fields[] = {"target", "limit", "min_score", "lang", "kind", "path", "exclude", NULL};
+    if (!server__code_ready(call, "/code/similar") || !server__code_fields(call, fields, "/code/similar")) return NULL;
+    server_code_args a;
+    memset(&a, 0, sizeof a);
+    const char *target = NULL;
+    json_t *out = NULL;
+    if (!server__code_required(call, "target", &target) || !server__code_query(call, &a)) goto done;
+    a.q.mode = SC_SEARCH_MODE_DENSE;
+    out = server__code_hits(call, &a.q, target);
+done:
+    server__code_args_free(&a);
+    return out;
+}
+
+json_t *server_api_code_duplicates(server_call *call) {
+    static const char *const fields[] = {"threshold", "min_lines", NULL};
+    if (call->tenant || !call->ctx->repo) {
+        server__code_ready(call, "/code/duplicates");
+        return NULL;
+    }
+    if (call->body && !server__code_fields(call, fields, "/code/duplicates")) return NULL;
+    double threshold;
+    uint64_t min_lines;
+    if (!server_json_number(call, call->body, "threshold", (double)SC_DUPLICATES_DEFAULT_THRESHOLD, 0.01, 1.0,
+                            &threshold) ||
+        !server_json_uint(call, call->body, "min_lines", 5, 1, 100000, &min_lines))
+        return NULL;
+    pthread_mutex_lock(&call->ctx->repo_mu);
+    sc_dup_clusters *d = NULL;
+    sc_status rc = sc_repo_duplicates(call->ctx->repo, (float)threshold, (uint32_t)min_lines, &d);
+    if (rc != SC_OK) server__code_fail(call, rc);
+    pthread_mutex_unlock(&call->ctx->repo_mu);
+    json_t *out = NULL;
+    if (rc == SC_OK) out = server__code_result(call, sc_dup_clusters_json(d, (float)threshold, (uint32_t)min_lines));
+    sc_dup_clusters_free(d);
+    return out;
+}
