@@ -4,7 +4,9 @@
 ** model, encoding_format float | base64, dimensions equal to the model's),
 ** so the remote provider of the embedding pipeline, or any OpenAI client,
 ** can use a semcode server. server_embed_text turns Qdrant inference
-** objects {"text": …, "model": "builtin"} of /points/query into vectors.
+** objects (Documents) {"text": …, "model": "builtin"} of /points/query and
+** of upserts into vectors; Documents of model "qdrant/bm25" are not
+** embedded: they are texts for the store's BM25 index.
 */
 #include "server/server_int.h"
 
@@ -18,7 +20,12 @@ static bool server__model_name_ok(const char *name) {
     return !name || !strcmp(name, "builtin") || !strcmp(name, "semcode-builtin");
 }
 
-bool server_embed_text(server_call *call, const char *text, const char *model, float **out, uint32_t *dim) {
+bool server_model_is_bm25(const char *model) {
+    return model && (!strcmp(model, "qdrant/bm25") || !strcmp(model, "bm25"));
+}
+
+bool server_embed_text(server_call *call, const char *text, const char *model, sc_embed_role role, float **out,
+                       uint32_t *dim) {
     sc_model *m = call->ctx->model;
     if (!m) return server_fail(call, 400, "Wrong input: text queries need the built-in model, and this server has none loaded (--model FILE)"), false;
     if (!server__model_name_ok(model))
@@ -26,7 +33,7 @@ bool server_embed_text(server_call *call, const char *text, const char *model, f
     uint32_t d = sc_model_dim(m);
     float *v = malloc(d * sizeof *v);
     if (!v) return server_fail(call, 500, "out of memory"), false;
-    sc_status rc = sc_model_embed(m, SC_EMBED_ROLE_QUERY, &text, 1, v);
+    sc_status rc = sc_model_embed(m, role, &text, 1, v);
     if (rc != SC_OK) {
         free(v);
         return server_fail(call, 500, "embedding failed: %s", sc_status_str(rc)), false;

@@ -167,6 +167,20 @@ json_t *server_json_id_encode(const sc_point_id *id) {
     return json_string(sc_point_id_format(id, buf, sizeof buf));
 }
 
+/* ==== Documents (inference objects) ==== */
+
+bool server_json_document(server_call *call, const json_t *doc, const char *where, const char **text,
+                          const char **model) {
+    const json_t *t = json_object_get(doc, "text"), *m = json_object_get(doc, "model");
+    if (!json_is_string(t) || !*json_string_value(t))
+        return server_fail(call, 400, "Json deserialize error: `%s.text` must be a non-empty string", where), false;
+    if (m && !json_is_null(m) && !json_is_string(m))
+        return server_fail(call, 400, "Json deserialize error: `%s.model` must be a string", where), false;
+    *text = json_string_value(t);
+    *model = json_string_value(m);
+    return true;
+}
+
 /* ==== Vectors ==== */
 
 bool server_json_floats(server_call *call, const json_t *v, const char *what, float **out, uint32_t *n) {

@@ -46,9 +46,32 @@ static bool server__points_alloc(server_call *call, server_points *p, size_t n, 
     return true;
 }
 
-/* Decode one vector value (dense array) into vecs[*k]. */
-static bool server__vector(server_call *call, server_points *p, size_t *k, const char *name, const json_t *v,
-                           const char *where) {
+/* Decode one vector value of point i into vecs[*k]: a dense array, or a
+** Document {"text", "model"}: "builtin" is embedded here (code side),
+** "qdrant/bm25" becomes the point's BM25 text and adds no vector (only when
+** bm25_ok: the list form). */
+static bool server__vector(server_call *call, server_points *p, size_t i, size_t *k, const char *name,
+                           const json_t *v, const char *where, bool bm25_ok) {
+    if (json_is_object(v) && json_object_get(v, "text")) {
+        const char *text, *model;
+        if (!server_json_document(call, v, where, &text, &model)) return false;
+        if (server_model_is_bm25(model)) {
+            if (!bm25_ok)
+                return server_fail(call, 400, "Wrong input: %s: BM25 documents are accepted in the `points` list form only",
+                                   where), false;
+            if (p->pts[i].text)
+                return server_fail(call, 400, "Wrong input: %s: a point has at most one BM25 document", where), false;
+            p->pts[i].text = text; /* borrowed from the request body, which outlives the upsert */
+            return true;
+        }
+        float *f;
+        uint32_t dim;
+        if (!server_embed_text(call, text, model, SC_EMBED_ROLE_CODE, &f, &dim)) return false;
+        p->floats[p->n_floats++] = f;
+        p->vecs[*k] = (sc_vector_in){.name = name, .data = f, .dim = dim};
+        (*k)++;
+        return true;
+    }
     if (json_is_object(v) && json_object_get(v, "indices"))
         return server_fail(call, 400, "Wrong input: %s: sparse vectors are not supported", where), false;
     if (json_is_array(v) && json_array_size(v) > 0 && json_is_array(json_array_get(v, 0)))
@@ -96,16 +119,17 @@ static bool server__decode_upsert(server_call *call, const json_t *b, server_poi
             if (!server_json_id(call, id, where, &p->pts[i].id)) return false;
             const json_t *v = json_object_get(pt, "vector");
             p->pts[i].vectors = &p->vecs[k];
-            if (json_is_object(v) && !json_object_get(v, "indices")) {
+            /* an object of named vectors, unless it is one sparse vector or one Document */
+            if (json_is_object(v) && !json_object_get(v, "indices") && !json_is_string(json_object_get(v, "text"))) {
                 const char *name;
                 const json_t *vv;
                 json_object_foreach((json_t *)v, name, vv) {
                     snprintf(where, sizeof where, "points[%zu].vector.%.40s", i, name);
-                    if (!server__vector(call, p, &k, name, vv, where)) return false;
+                    if (!server__vector(call, p, i, &k, name, vv, where, true)) return false;
                 }
             } else if (v && !json_is_null(v)) {
                 snprintf(where, sizeof where, "points[%zu].vector", i);
-                if (!server__vector(call, p, &k, "", v, where)) return false;
+                if (!server__vector(call, p, i, &k, "", v, where, true)) return false;
             } else {
                 return server_fail(call, 400, "Json deserialize error: missing field `points[%zu].vector`", i), false;
             }
@@ -148,7 +172,7 @@ static bool server__decode_upsert(server_call *call, const json_t *b, server_poi
                 char where[128];
                 snprintf(where, sizeof where, "batch.vectors%s%.40s[%zu]", *name ? "." : "", name, i);
                 size_t k = i * n_names + col;
-                if (!server__vector(call, p, &k, name, json_array_get(lists, i), where)) return false;
+                if (!server__vector(call, p, i, &k, name, json_array_get(lists, i), where, false)) return false;
                 p->pts[i].n_vectors++;
             }
             col++;

@@ -40,9 +40,12 @@ typedef struct server_level {
     const char *using;       /* vector name (NULL = default) */
     float *vec;              /* owned query vector, NULL when none */
     uint32_t dim;            /* its dimension */
+    const char *text;        /* BM25 query text (borrowed from the body), NULL when none */
+    bool hybrid;             /* a Document with options.mode "hybrid": vec and text fused as the CLI does */
+    float alpha;             /* options.alpha of a hybrid query: weighted fusion instead of RRF (0 = RRF) */
     sc_point_id *exclude;    /* owned ids to exclude (used in the query) */
     size_t n_exclude;        /* entries */
-    int fusion;              /* 0 none, 1 rrf, 2 dbsf */
+    int fusion;              /* 0 none, 1 rrf, 2 dbsf, 3 alpha (weighted min-max, hybrid text queries) */
     uint32_t rrf_k;          /* RRF constant */
     const json_t *weights;   /* RRF weights (borrowed) or NULL */
     char *filter;            /* owned compact filter text of the caller, NULL = none */
@@ -215,6 +218,54 @@ static bool server__level_common(server_call *call, const json_t *obj, server_le
     return true;
 }
 
+/* A Document query {"text", "model", "options"?} (Qdrant's inference
+** object). model "qdrant/bm25": BM25 over the points' texts. model
+** "builtin" (or none): embedded; options.mode "hybrid" also runs BM25 and
+** fuses both as `semcode search` does (RRF with k = 60 over 1-based ranks,
+** or options.alpha: alpha·dense + (1−alpha)·bm25 of min-max normalised
+** scores); options.mode "keyword" is BM25 alone, "dense" (default) the
+** vector alone. */
+static bool server__level_document(server_call *call, const json_t *doc, server_level *l) {
+    const char *text, *model;
+    if (!server_json_document(call, doc, "query", &text, &model)) return false;
+    const json_t *opt = json_object_get(doc, "options");
+    const char *mode = NULL;
+    double alpha = 0.0;
+    if (opt && !json_is_null(opt)) {
+        if (!json_is_object(opt)) return server_fail(call, 400, "Json deserialize error: `query.options` must be an object"), false;
+        if (server_model_is_bm25(model))
+            return server_fail(call, 400, "Wrong input: `query.options` are not supported with model `%s`", model), false;
+        const char *key;
+        const json_t *v;
+        json_object_foreach((json_t *)opt, key, v) {
+            if (strcmp(key, "mode") && strcmp(key, "alpha"))
+                return server_fail(call, 400, "Json deserialize error: unknown field `query.options.%.64s` (mode, alpha)", key), false;
+        }
+        if (!server_json_str(call, opt, "mode", &mode) || !server_json_number(call, opt, "alpha", 0.0, 0.0, 1.0, &alpha))
+            return false;
+        if (mode && strcmp(mode, "dense") && strcmp(mode, "keyword") && strcmp(mode, "hybrid"))
+            return server_fail(call, 400, "Json deserialize error: `query.options.mode`: unknown variant `%.64s`, expected one "
+                                          "of `dense`, `keyword`, `hybrid`", mode), false;
+        if (json_object_get(opt, "alpha") && !json_is_null(json_object_get(opt, "alpha")) && (!mode || strcmp(mode, "hybrid")))
+            return server_fail(call, 400, "Wrong input: `query.options.alpha` needs `query.options.mode` \"hybrid\""), false;
+    }
+    if (server_model_is_bm25(model) || (mode && !strcmp(mode, "keyword"))) {
+        if (!server_model_is_bm25(model) && !server_embed_text(call, text, model, SC_EMBED_ROLE_QUERY, &l->vec, &l->dim))
+            return false; /* validates the model name; the vector is not used */
+        free(l->vec);
+        l->vec = NULL;
+        l->text = text;
+        return true;
+    }
+    if (!server_embed_text(call, text, model, SC_EMBED_ROLE_QUERY, &l->vec, &l->dim)) return false;
+    if (mode && !strcmp(mode, "hybrid")) {
+        l->text = text;
+        l->hybrid = true;
+        l->alpha = (float)alpha;
+    }
+    return true;
+}
+
 /* Decode the `query` of a query level. */
 static bool server__level_query(server_call *call, const char *coll, const json_t *q, server_level *l) {
     if (!q || json_is_null(q)) return true;
@@ -224,13 +275,7 @@ static bool server__level_query(server_call *call, const char *coll, const json_
     const json_t *v;
     const json_t *doc = json_object_get(q, "text") ? q : NULL;
     if (!doc && json_is_object(v = json_object_get(q, "nearest")) && json_object_get(v, "text")) doc = v;
-    if (doc) {
-        /* Qdrant's inference object (Document): {"text": …, "model": "builtin"} */
-        const char *text = NULL, *model = NULL;
-        if (!server_json_str(call, doc, "text", &text) || !server_json_str(call, doc, "model", &model)) return false;
-        if (!text || !*text) return server_fail(call, 400, "Json deserialize error: `query.text` must be a non-empty string"), false;
-        return server_embed_text(call, text, model, &l->vec, &l->dim);
-    }
+    if (doc) return server__level_document(call, doc, l);
     if ((v = json_object_get(q, "nearest"))) return server__vector_or_id(call, coll, l, v, "query.nearest", &l->vec, &l->dim);
     if ((v = json_object_get(q, "recommend"))) {
         if (!json_is_object(v)) return server_fail(call, 400, "Json deserialize error: `query.recommend` must be an object"), false;
@@ -295,6 +340,7 @@ static bool server__search(server_call *call, const char *coll, const server_lev
     sc_search_request req = {0};
     req.vector_name = l->using;
     req.query = l->vec;
+    req.text = l->vec ? NULL : l->text;
     req.dim = l->dim;
     req.limit = l->limit;
     req.offset = l->offset;
@@ -337,7 +383,8 @@ static bool server__fuse(server_call *call, const server_level *l, server_hits *
     for (size_t s = 0; s < n_src; s++) {
         double w = 1.0;
         if (l->weights && s < json_array_size(l->weights)) w = json_number_value(json_array_get(l->weights, s));
-        double mean = 0, var = 0;
+        if (l->fusion == 3) w = s == 0 ? (double)l->alpha : 1.0 - (double)l->alpha;
+        double mean = 0, var = 0, lo = 0, hi = 0;
         if (l->fusion == 2 && src[s].n) {
             for (size_t i = 0; i < src[s].n; i++) mean += (double)src[s].items[i].score;
             mean /= (double)src[s].n;
@@ -347,11 +394,24 @@ static bool server__fuse(server_call *call, const server_level *l, server_hits *
             }
             var /= (double)src[s].n;
         }
-        double sd = sqrt(var), lo = mean - 3 * sd, hi = mean + 3 * sd;
+        if (l->fusion == 2) {
+            double sd = sqrt(var);
+            lo = mean - 3 * sd;
+            hi = mean + 3 * sd;
+        } else if (l->fusion == 3) { /* min-max of the source's own scores */
+            lo = INFINITY;
+            hi = -INFINITY;
+            for (size_t i = 0; i < src[s].n; i++) {
+                lo = fmin(lo, (double)src[s].items[i].score);
+                hi = fmax(hi, (double)src[s].items[i].score);
+            }
+        }
         for (size_t i = 0; i < src[s].n; i++) {
             double sc;
             if (l->fusion == 1) {
                 sc = w / ((double)l->rrf_k + (double)i);
+            } else if (l->fusion == 3) {
+                sc = w * (hi > lo ? ((double)src[s].items[i].score - lo) / (hi - lo) : 1.0);
             } else {
                 sc = hi > lo ? ((double)src[s].items[i].score - lo) / (hi - lo) : 0.5;
                 if (sc < 0) sc = 0;
@@ -390,6 +450,34 @@ static bool server__hits_of(server_call *call, const sc_record_list *rl, server_
     return true;
 }
 
+/* The two legs of a hybrid text query, as `semcode search` runs them: the
+** dense and the BM25 search of the same filter, max(3 × (limit + offset),
+** 50) candidates each, into src[0] and src[1]; then l fuses them (RRF
+** with k = 60 over ranks from 1, i.e. k = 61 over ranks from 0, or alpha). */
+static bool server__hybrid_legs(server_call *call, const char *coll, server_level *l, server_hits *src, size_t *n_src) {
+    server_level leg = *l;
+    uint64_t want = 3ull * (l->limit + l->offset);
+    if (want < 50) want = 50;
+    leg.limit = (uint32_t)(want < SERVER_MAX_LIMIT ? want : SERVER_MAX_LIMIT);
+    leg.offset = 0;
+    leg.has_threshold = false;
+    for (int k = 0; k < 2; k++) {
+        leg.vec = k == 0 ? l->vec : NULL;
+        leg.text = k == 0 ? NULL : l->text;
+        sc_record_list *rl = NULL;
+        if (!server__search(call, coll, &leg, NULL, NULL, &rl)) return false;
+        memset(&src[k], 0, sizeof src[k]);
+        bool ok = server__hits_of(call, rl, &src[k]);
+        sc_record_list_free(rl);
+        if (!ok) return false;
+        (*n_src)++;
+    }
+    l->fusion = l->alpha > 0 ? 3 : 1;
+    l->rrf_k = 61;
+    l->weights = NULL;
+    return true;
+}
+
 /* Run one query level (with its prefetches). When `with` is non-NULL the
 ** result is a record list with payloads; otherwise bare hits. */
 static bool server__run_level(server_call *call, const char *coll, const json_t *obj, int depth, const sc_with *with,
@@ -402,7 +490,8 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
     size_t n_src = 0;
     bool ok = server__level_common(call, obj, &l, false) && server__level_query(call, coll, json_object_get(obj, "query"), &l);
     const json_t *pf = ok ? json_object_get(obj, "prefetch") : NULL;
-    if (pf && !json_is_null(pf)) {
+    if (pf && !json_is_null(pf) && l.hybrid) ok = !!server_fail(call, 400, "Wrong input: a hybrid text query cannot have `prefetch`");
+    if (ok && pf && !json_is_null(pf)) {
         size_t n_pf = json_is_array(pf) ? json_array_size(pf) : 1;
         if (n_pf > SERVER_MAX_PREFETCH) ok = !!server_fail(call, 400, "Wrong input: at most %d prefetches", SERVER_MAX_PREFETCH);
         for (size_t i = 0; ok && i < n_pf; i++) {
@@ -412,15 +501,18 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
             if (ok) n_src++;
         }
     }
+    if (ok && l.hybrid) ok = server__hybrid_legs(call, coll, &l, src, &n_src);
     if (ok && l.fusion && n_src == 0) ok = !!server_fail(call, 400, "Wrong input: fusion queries need `prefetch`");
-    if (ok && !l.fusion && !l.vec && n_src == 0)
-        ok = !!server_fail(call, 400, "Wrong input: `query` is required (a vector, a point id, nearest, recommend or fusion)");
-    if (ok && l.fusion && l.filter) ok = !!server_fail(call, 400, "Wrong input: put `filter` on the prefetches of a fusion query");
+    if (ok && !l.fusion && !l.vec && !l.text && n_src == 0)
+        ok = !!server_fail(call, 400, "Wrong input: `query` is required (a vector, a point id, a text document, nearest, "
+                                      "recommend or fusion)");
+    if (ok && l.fusion && l.filter && !l.hybrid)
+        ok = !!server_fail(call, 400, "Wrong input: put `filter` on the prefetches of a fusion query");
     if (!ok) goto done;
 
     server_hits fused = {0};
     bool have_fused = false;
-    if (l.fusion || !l.vec) {
+    if (l.fusion || (!l.vec && !l.text)) {
         /* fusion (or no query: the prefetch results as they are) */
         if (l.fusion) {
             ok = server__fuse(call, &l, src, n_src, &fused);

@@ -129,9 +129,17 @@ json_t *server_api_points_batch(server_call *call);
 
 /* embeddings.c */
 json_t *server_api_embeddings(server_call *call); /* full OpenAI-shaped body, not the Qdrant envelope */
-/* Embed a query text with the built-in model (model NULL or "builtin"):
-** owned *out of *dim floats; 400 when no model is loaded or the name is unknown. */
-bool server_embed_text(server_call *call, const char *text, const char *model, float **out, uint32_t *dim);
+/* Embed a text with the built-in model (model NULL or "builtin") for role
+** (query side for searches, code side for upserted documents): owned *out
+** of *dim floats; 400 when no model is loaded or the name is unknown. */
+bool server_embed_text(server_call *call, const char *text, const char *model, sc_embed_role role, float **out,
+                       uint32_t *dim);
+/* true for the model names of BM25 Documents ("qdrant/bm25", "bm25"). */
+bool server_model_is_bm25(const char *model);
+/* Decode a Document {"text", "model", "options"?} at `where`: borrowed text
+** (non-empty) and model (NULL when absent). */
+bool server_json_document(server_call *call, const json_t *doc, const char *where, const char **text,
+                          const char **model);
 
 /* code.c: code search over the repository given by --repo */
 json_t *server_api_code_search(server_call *call);
