@@ -176,6 +176,34 @@ SC_API void sc_collection_info_free(sc_collection_info *info);
 ** tombstones) and persist them, so the next open needs no catch-up. */
 SC_API sc_status sc_collection_optimize(sc_db *db, const char *name);
 
+/* Fields of a vector's index configuration that sc_collection_update may change. */
+typedef enum sc_vector_update_field {
+    SC_VECTOR_UPDATE_KIND = 1u << 0,                /* hnsw.kind (FLAT drops the graph) */
+    SC_VECTOR_UPDATE_M = 1u << 1,                   /* hnsw.m: the graph is rebuilt */
+    SC_VECTOR_UPDATE_EF_CONSTRUCT = 1u << 2,        /* hnsw.ef_construct: the graph is rebuilt */
+    SC_VECTOR_UPDATE_EF = 1u << 3,                  /* hnsw.ef: default beam width of searches, no rebuild */
+    SC_VECTOR_UPDATE_FULL_SCAN_THRESHOLD = 1u << 4, /* hnsw.full_scan_threshold (vectors) */
+    SC_VECTOR_UPDATE_QUANT = 1u << 5,               /* quant (kind NONE removes it): the graph is rebuilt */
+} sc_vector_update_field;
+
+/* A change of one named vector's index configuration. */
+typedef struct sc_vector_update {
+    const char *name;      /* vector name ("" or NULL = the default / only vector) */
+    uint32_t fields;       /* sc_vector_update_field bits: which values below apply */
+    sc_hnsw_config hnsw;   /* new values of the hnsw fields named in `fields` (0 = the default) */
+    sc_quant_config quant; /* new quantization when SC_VECTOR_UPDATE_QUANT is set */
+} sc_vector_update;
+
+/* Change the index configuration of n named vectors of a collection, all or
+** none: the whole request is validated, the new configuration committed in
+** one transaction (durable on SC_OK; a failure changes nothing), then the
+** graphs follow it: a change of m, ef_construct, quantization or kind
+** rebuilds (or drops) the graph and saves it; ef applies at once. A rebuild
+** that runs out of memory leaves exact search until the next write rebuilds
+** it. Errors: SC_NOTFOUND (collection, vector name), SC_INVALID (a value out
+** of range or a vector named twice; the message names the field). */
+SC_API sc_status sc_collection_update(sc_db *db, const char *name, const sc_vector_update *updates, size_t n);
+
 /* Create a payload index on `key` (path syntax as in filters). Idempotent
 ** when the same type exists; SC_INVALID if another type indexes the key. */
 SC_API sc_status sc_field_index_create(sc_db *db, const char *coll, const char *key, sc_field_type type);

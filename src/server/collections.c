@@ -3,8 +3,7 @@
 ** exists, update, delete), aliases and payload indexes, translated to the
 ** store API. hnsw_config and quantization_config (collection-wide, then
 ** per vector) go to the store's sc_hnsw_config / sc_quant_config; PATCH
-** validates them but cannot change a collection's index yet (the store has
-** no update call), so it answers true without changing anything.
+** changes them through sc_collection_update (all or nothing).
 */
 #include "server/server_int.h"
 
@@ -13,12 +12,15 @@
 
 /* ==== Config validation ==== */
 
-/* Parse an hnsw_config object at `where` (types 400, ranges 422) into *out
-** when out is non-NULL; only the fields present are written. Qdrant's
-** full_scan_threshold is in KiB of vectors: it is kept in KiB here and
-** turned into a number of vectors by server__hnsw_finish. m = 0 turns the
-** graph off (exact search only). */
-static bool server__check_hnsw(server_call *call, const json_t *h, const char *where, sc_hnsw_config *out) {
+/* Parse an hnsw_config object at `where` (types 400, ranges 422) into *out;
+** only the fields present are written, and *present gets their
+** SC_VECTOR_UPDATE_* bits. Qdrant's full_scan_threshold is in KiB of
+** vectors: it is kept in KiB here and turned into a number of vectors by
+** server__hnsw_finish. m = 0 turns the graph off (exact search only).
+** `ef` (the default search beam width) is a semcode extension. */
+static bool server__check_hnsw(server_call *call, const json_t *h, const char *where, sc_hnsw_config *out,
+                               uint32_t *present) {
+    *present = 0;
     if (!h || json_is_null(h)) return true;
     if (!json_is_object(h)) {
         server_fail(call, 400, "Json deserialize error: `%s` must be an object", where);
@@ -28,8 +30,8 @@ static bool server__check_hnsw(server_call *call, const json_t *h, const char *w
         const char *key; /* field */
         uint64_t min;    /* smallest value accepted */
         uint64_t max;    /* largest value accepted */
-    } fields[] = {{"m", 0, 128}, {"ef_construct", 4, 100000}, {"full_scan_threshold", 0, 1ull << 32},
-                  {"max_indexing_threads", 0, 1024}, {"payload_m", 0, 128}};
+    } fields[] = {{"m", 0, 128}, {"ef_construct", 4, 4096}, {"full_scan_threshold", 0, 1ull << 32},
+                  {"max_indexing_threads", 0, 1024}, {"payload_m", 0, 128}, {"ef", 1, 65536}};
     const char *key;
     const json_t *v;
     json_object_foreach((json_t *)h, key, v) {
@@ -51,15 +53,20 @@ static bool server__check_hnsw(server_call *call, const json_t *h, const char *w
                             (unsigned long long)fields[i].max, i == 0 ? ", or 0 for no graph" : "");
                 return false;
             }
-            if (!out) break;
             if (i == 0) {
                 if (x == 0) out->kind = SC_INDEX_KIND_FLAT;
                 else out->m = (uint32_t)x;
+                *present |= SC_VECTOR_UPDATE_M;
             } else if (i == 1) {
                 out->ef_construct = (uint32_t)x;
+                *present |= SC_VECTOR_UPDATE_EF_CONSTRUCT;
             } else if (i == 2) {
                 out->full_scan_threshold = (uint32_t)(x > UINT32_MAX ? UINT32_MAX : x);
                 if (x == 0 && out->kind != SC_INDEX_KIND_FLAT) out->kind = SC_INDEX_KIND_HNSW;
+                *present |= SC_VECTOR_UPDATE_FULL_SCAN_THRESHOLD;
+            } else if (i == 5) {
+                out->ef = (uint32_t)x;
+                *present |= SC_VECTOR_UPDATE_EF;
             }
         }
         if (!known && !strcmp(key, "on_disk") && !json_is_boolean(v) && !json_is_null(v)) {
@@ -85,6 +92,10 @@ static void server__hnsw_finish(sc_vector_params *p) {
 /* Validate a quantization_config: {"scalar": {...}} or {"binary": {...}}. */
 static bool server__check_quant(server_call *call, const json_t *q, const char *where, sc_quant_config *out) {
     if (!q || json_is_null(q)) return true;
+    if (json_is_string(q) && !strcmp(json_string_value(q), "Disabled")) {
+        out->kind = SC_QUANT_KIND_NONE;
+        return true;
+    }
     if (!json_is_object(q) || json_object_size(q) != 1) {
         server_fail(call, 400, "Json deserialize error: `%s` must be {\"scalar\": {...}} or {\"binary\": {...}}", where);
         return false;
@@ -165,7 +176,8 @@ static bool server__vector_params(server_call *call, const json_t *v, const char
     p->dim = (uint32_t)json_integer_value(size);
     char sub[160];
     snprintf(sub, sizeof sub, "%s.hnsw_config", where);
-    if (!server__check_hnsw(call, json_object_get(v, "hnsw_config"), sub, &p->hnsw)) return false;
+    uint32_t present;
+    if (!server__check_hnsw(call, json_object_get(v, "hnsw_config"), sub, &p->hnsw, &present)) return false;
     snprintf(sub, sizeof sub, "%s.quantization_config", where);
     const json_t *q = json_object_get(v, "quantization_config");
     if (q && !json_is_null(q)) memset(&p->quant, 0, sizeof p->quant);
@@ -191,7 +203,9 @@ json_t *server_api_collection_create(server_call *call) {
         return server_fail(call, 400, "Wrong input: `sparse_vectors` are not supported");
     sc_vector_params base;
     memset(&base, 0, sizeof base);
-    if (!server__check_hnsw(call, json_object_get(call->body, "hnsw_config"), "hnsw_config", &base.hnsw)) return NULL;
+    uint32_t present;
+    if (!server__check_hnsw(call, json_object_get(call->body, "hnsw_config"), "hnsw_config", &base.hnsw, &present))
+        return NULL;
     if (!server__check_quant(call, json_object_get(call->body, "quantization_config"), "quantization_config",
                              &base.quant))
         return NULL;
@@ -222,43 +236,151 @@ json_t *server_api_collection_create(server_call *call) {
     return json_true();
 }
 
+/* Add the changes of an hnsw_config diff at `where` to u, for a vector
+** whose current parameters are cur. */
+static bool server__hnsw_diff(server_call *call, const json_t *h, const char *where, const sc_vector_params *cur,
+                              sc_vector_update *u) {
+    sc_hnsw_config d = {0};
+    uint32_t present;
+    if (!server__check_hnsw(call, h, where, &d, &present)) return false;
+    if ((present & SC_VECTOR_UPDATE_M) && d.kind == SC_INDEX_KIND_FLAT) {
+        u->fields |= SC_VECTOR_UPDATE_KIND; /* m = 0: exact search only */
+        u->hnsw.kind = SC_INDEX_KIND_FLAT;
+    } else if (present & SC_VECTOR_UPDATE_M) {
+        u->fields |= SC_VECTOR_UPDATE_M;
+        u->hnsw.m = d.m;
+        if (cur->hnsw.kind == SC_INDEX_KIND_FLAT && !(u->fields & SC_VECTOR_UPDATE_KIND)) {
+            u->fields |= SC_VECTOR_UPDATE_KIND; /* a graph again */
+            u->hnsw.kind = SC_INDEX_KIND_AUTO;
+        }
+    }
+    if (present & SC_VECTOR_UPDATE_EF_CONSTRUCT) {
+        u->fields |= SC_VECTOR_UPDATE_EF_CONSTRUCT;
+        u->hnsw.ef_construct = d.ef_construct;
+    }
+    if (present & SC_VECTOR_UPDATE_EF) {
+        u->fields |= SC_VECTOR_UPDATE_EF;
+        u->hnsw.ef = d.ef;
+    }
+    if (present & SC_VECTOR_UPDATE_FULL_SCAN_THRESHOLD) {
+        sc_vector_params p = {.dim = cur->dim, .hnsw = d};
+        server__hnsw_finish(&p);
+        if (d.full_scan_threshold == 0 && u->hnsw.kind != SC_INDEX_KIND_FLAT) {
+            u->fields |= SC_VECTOR_UPDATE_KIND; /* 0 KiB: always the graph */
+            u->hnsw.kind = SC_INDEX_KIND_HNSW;
+        } else if (d.full_scan_threshold) {
+            u->fields |= SC_VECTOR_UPDATE_FULL_SCAN_THRESHOLD;
+            u->hnsw.full_scan_threshold = p.hnsw.full_scan_threshold;
+        }
+    }
+    return true;
+}
+
+/* Add a quantization_config diff at `where` ({scalar}, {binary} or "Disabled") to u. */
+static bool server__quant_diff(server_call *call, const json_t *q, const char *where, sc_vector_update *u) {
+    if (!q || json_is_null(q)) return true;
+    sc_quant_config qc = {0};
+    if (!server__check_quant(call, q, where, &qc)) return false;
+    u->fields |= SC_VECTOR_UPDATE_QUANT;
+    u->quant = qc;
+    return true;
+}
+
+/* An optional field that must be an object when given (accepted, nothing to change here). */
+static bool server__optional_object(server_call *call, const json_t *b, const char *key) {
+    const json_t *v = json_object_get(b, key);
+    if (v && !json_is_null(v) && !json_is_object(v))
+        return server_fail(call, 400, "Json deserialize error: `%s` must be an object", key), false;
+    return true;
+}
+
+/* The diffs of one entry of `vectors` (`where` = "vectors.<name>") into u. */
+static bool server__vector_diff(server_call *call, const json_t *v, const char *where, const sc_vector_params *cur,
+                                sc_vector_update *u) {
+    if (!json_is_object(v)) return server_fail(call, 400, "Json deserialize error: `%s` must be an object", where), false;
+    const char *sub;
+    const json_t *sv;
+    json_object_foreach((json_t *)v, sub, sv) {
+        if (strcmp(sub, "hnsw_config") && strcmp(sub, "quantization_config") && strcmp(sub, "on_disk"))
+            return server_fail(call, 400, "Json deserialize error: unknown field `%s.%.64s`", where, sub), false;
+    }
+    char f1[360], f2[360];
+    snprintf(f1, sizeof f1, "%s.hnsw_config", where);
+    snprintf(f2, sizeof f2, "%s.quantization_config", where);
+    return server__hnsw_diff(call, json_object_get(v, "hnsw_config"), f1, cur, u) &&
+           server__quant_diff(call, json_object_get(v, "quantization_config"), f2, u);
+}
+
+/* PATCH /collections/{name}: collection-wide hnsw_config and
+** quantization_config apply to every vector, then `vectors.<name>` to that
+** one; optimizers_config and params are accepted and change nothing (this
+** store has no optimizers or replicas). One sc_collection_update: all or
+** nothing. */
 json_t *server_api_collection_update(server_call *call) {
     char name[SERVER_NAME_SIZE];
     if (!server_coll_resolve(call, call->args[0], name)) return NULL;
     const json_t *b = call->body;
-    if (!server__check_hnsw(call, b ? json_object_get(b, "hnsw_config") : NULL, "hnsw_config", NULL)) return NULL;
-    if (!server__check_quant(call, b ? json_object_get(b, "quantization_config") : NULL, "quantization_config", NULL))
-        return NULL;
-    const json_t *vectors = b ? json_object_get(b, "vectors") : NULL;
-    if (vectors && !json_is_null(vectors)) {
-        if (!json_is_object(vectors)) return server_fail(call, 400, "Json deserialize error: `vectors` must be an object");
-        sc_collection_info info;
-        sc_status rc = sc_collection_info_get(call->ctx->db, name, &info);
-        if (rc != SC_OK) return server_fail_store(call, rc);
-        const char *key;
-        const json_t *v;
-        bool ok = true;
-        json_object_foreach((json_t *)vectors, key, v) {
-            bool known = false;
-            for (size_t i = 0; i < info.n_vector_params; i++)
-                if (!strcmp(info.vectors[i].name, key)) known = true;
-            char where[300];
-            snprintf(where, sizeof where, "vectors.%.255s.hnsw_config", key);
-            if (!known) {
-                server_fail(call, 400, "Wrong input: Not existing vector name error: %s", key);
-                ok = false;
-                break;
-            }
-            if (!json_is_object(v) || !server__check_hnsw(call, json_object_get(v, "hnsw_config"), where, NULL)) {
-                if (!call->status) server_fail(call, 400, "Json deserialize error: `vectors.%s` must be an object", key);
-                ok = false;
-                break;
-            }
-        }
-        sc_collection_info_free(&info);
-        if (!ok) return NULL;
+    if (!b) return json_true();
+    static const char *const known[] = {"vectors", "optimizers_config", "params", "hnsw_config", "quantization_config",
+                                        "sparse_vectors", "strict_mode_config", "metadata", NULL};
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)b, key, v) {
+        bool ok = false;
+        for (size_t i = 0; known[i] && !ok; i++) ok = !strcmp(known[i], key);
+        if (!ok) return server_fail(call, 400, "Json deserialize error: unknown field `%.64s`", key);
     }
-    return json_true();
+    const json_t *sparse = json_object_get(b, "sparse_vectors");
+    if (sparse && !json_is_null(sparse) && (!json_is_object(sparse) || json_object_size(sparse) > 0))
+        return server_fail(call, 400, "Wrong input: `sparse_vectors` are not supported");
+    if (!server__optional_object(call, b, "optimizers_config") || !server__optional_object(call, b, "params"))
+        return NULL;
+    for (int i = 0; i < 2; i++) {
+        const char *k = i ? "metadata" : "strict_mode_config";
+        const json_t *x = json_object_get(b, k);
+        if (x && !json_is_null(x)) return server_fail(call, 400, "Wrong input: `%s` is not supported", k);
+    }
+    sc_collection_info info;
+    sc_status rc = sc_collection_info_get(call->ctx->db, name, &info);
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    sc_vector_update *ups = calloc(info.n_vector_params, sizeof *ups);
+    json_t *out = NULL;
+    if (!ups) {
+        server_fail(call, 500, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < info.n_vector_params; i++) {
+        ups[i].name = info.vectors[i].name;
+        if (!server__hnsw_diff(call, json_object_get(b, "hnsw_config"), "hnsw_config", &info.vectors[i], &ups[i]) ||
+            !server__quant_diff(call, json_object_get(b, "quantization_config"), "quantization_config", &ups[i]))
+            goto done;
+    }
+    const json_t *vectors = json_object_get(b, "vectors");
+    if (vectors && !json_is_null(vectors) && !json_is_object(vectors)) {
+        server_fail(call, 400, "Json deserialize error: `vectors` must be an object of vector names");
+        goto done;
+    }
+    json_object_foreach((json_t *)vectors, key, v) {
+        size_t i = 0;
+        while (i < info.n_vector_params && strcmp(info.vectors[i].name, key)) i++;
+        if (i == info.n_vector_params) {
+            server_fail(call, 400, "Wrong input: Not existing vector name error: %.255s", key);
+            goto done;
+        }
+        char where[320];
+        snprintf(where, sizeof where, "vectors.%.255s", key);
+        if (!server__vector_diff(call, v, where, &info.vectors[i], &ups[i])) goto done;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < info.n_vector_params; i++)
+        if (ups[i].fields) ups[n++] = ups[i];
+    rc = n ? sc_collection_update(call->ctx->db, name, ups, n) : SC_OK;
+    if (rc != SC_OK) server_fail_store(call, rc);
+    else out = json_true();
+done:
+    free(ups);
+    sc_collection_info_free(&info);
+    return out;
 }
 
 json_t *server_api_collection_delete(server_call *call) {

@@ -260,20 +260,46 @@ sc_status store_ann_save(sc_db *db, store_coll *c) {
     return SC_OK;
 }
 
+sc_status store_ann_forget(sc_db *db, store_coll *c, size_t v) {
+    char key[64];
+    snprintf(key, sizeof key, "hnsw:%lld:%zu", (long long)c->db_id, v);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->sql, "DELETE FROM meta WHERE key=?1", -1, &st, NULL) != SQLITE_OK)
+        return store_fail_sql(db, "forgetting a saved graph");
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    int step = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return step == SQLITE_DONE ? SC_OK : store_fail_sql(db, "forgetting a saved graph");
+}
+
 void store_ann_drop_files(sc_db *db, store_coll *c) {
     char path[4096];
     for (size_t v = 0; v < c->n_vecs; v++) {
         store__ann_path(db, c, v, path, sizeof path);
         unlink(path);
-        char key[64];
-        snprintf(key, sizeof key, "hnsw:%lld:%zu", (long long)c->db_id, v);
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(db->sql, "DELETE FROM meta WHERE key=?1", -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-            sqlite3_step(st);
-        }
-        sqlite3_finalize(st);
+        store_ann_forget(db, c, v); /* best effort: a stale key only makes a reopen rebuild */
     }
+}
+
+sc_status store_ann_reconfigure(sc_db *db, store_coll *c, size_t v, bool rebuild) {
+    store_vec *sv = &c->vecs[v];
+    if (!rebuild) {
+        if (sv->ann) hnsw_index_set_ef(sv->ann, sv->hnsw.ef);
+        /* a lower full_scan_threshold or kind HNSW may now want a graph */
+        if (sv->ann || !store__ann_wanted(sv)) return SC_OK;
+    }
+    char path[4096];
+    store__ann_drop(sv);
+    store__ann_path(db, c, v, path, sizeof path);
+    unlink(path); /* its watermark was deleted with the configuration change */
+    if (!store__ann_wanted(sv)) return SC_OK;
+    sc_err err = {0};
+    if (store__ann_build(db, c, sv, &err) != SC_OK) {
+        fprintf(stderr, "semcode: rebuilding the graph of `%s`.`%s` failed (%s); searching exactly\n", c->name,
+                sv->name, err.msg);
+        return SC_OK;
+    }
+    return store_ann_save(db, c);
 }
 
 /* Load a saved graph and catch it up; false when it must be rebuilt. */

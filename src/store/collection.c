@@ -398,3 +398,117 @@ done:
     pthread_rwlock_unlock(&db->lock);
     return rc;
 }
+
+/* ==== Update ==== */
+
+/* Copy of sv's configuration with the fields of u applied, checked. */
+static sc_status store__update_params(const store_vec *sv, size_t i, const sc_vector_update *u, sc_vector_params *out) {
+    sc_vector_params vp = {.name = sv->name, .dim = sv->dim, .distance = sv->distance, .hnsw = sv->hnsw,
+                           .quant = sv->quant};
+    uint32_t f = u->fields;
+    if (f & SC_VECTOR_UPDATE_KIND) vp.hnsw.kind = u->hnsw.kind;
+    if (f & SC_VECTOR_UPDATE_M) vp.hnsw.m = u->hnsw.m;
+    if (f & SC_VECTOR_UPDATE_EF_CONSTRUCT) vp.hnsw.ef_construct = u->hnsw.ef_construct;
+    if (f & SC_VECTOR_UPDATE_EF) vp.hnsw.ef = u->hnsw.ef;
+    if (f & SC_VECTOR_UPDATE_FULL_SCAN_THRESHOLD) vp.hnsw.full_scan_threshold = u->hnsw.full_scan_threshold;
+    if (f & SC_VECTOR_UPDATE_QUANT) vp.quant = u->quant;
+    sc_status rc = store_ann_config_check(&vp, i);
+    if (rc != SC_OK) return rc;
+    *out = vp;
+    return SC_OK;
+}
+
+/* Does the change from old to new need a new graph? */
+static bool store__update_rebuilds(const sc_vector_params *old, const sc_vector_params *new_p) {
+    return old->hnsw.kind != new_p->hnsw.kind || old->hnsw.m != new_p->hnsw.m ||
+           old->hnsw.ef_construct != new_p->hnsw.ef_construct || old->quant.kind != new_p->quant.kind ||
+           old->quant.quantile != new_p->quant.quantile || old->quant.oversampling != new_p->quant.oversampling;
+}
+
+sc_status sc_collection_update(sc_db *db, const char *name, const sc_vector_update *updates, size_t n) {
+    if (!db || (n && !updates)) return SC_MISUSE;
+    pthread_rwlock_wrlock(&db->lock);
+    store_coll *c = NULL;
+    sc_status rc = store_coll_get(db, name, &c);
+    sc_vector_params *old = NULL, *next = NULL;
+    bool *rebuild = NULL, *seen = NULL;
+    char *config = NULL;
+    if (rc != SC_OK) goto done;
+    old = calloc(c->n_vecs, sizeof *old);
+    next = calloc(c->n_vecs, sizeof *next);
+    rebuild = calloc(c->n_vecs, sizeof *rebuild);
+    seen = calloc(c->n_vecs, sizeof *seen);
+    if (!old || !next || !rebuild || !seen) {
+        rc = store_fail(SC_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t v = 0; v < c->n_vecs; v++) {
+        const store_vec *sv = &c->vecs[v];
+        old[v] = next[v] = (sc_vector_params){.name = sv->name, .dim = sv->dim, .distance = sv->distance,
+                                              .hnsw = sv->hnsw, .quant = sv->quant};
+    }
+    /* 1. validate everything and compute the new parameters */
+    for (size_t i = 0; i < n; i++) {
+        const char *vname = updates[i].name ? updates[i].name : "";
+        int v = store_coll_vec_index(c, vname);
+        if (v < 0) {
+            rc = store_fail(SC_NOTFOUND, "updates[%zu]: collection `%s` has no vector named `%s`", i, name, vname);
+            goto done;
+        }
+        if (seen[v]) {
+            rc = store_fail(SC_INVALID, "updates[%zu]: vector `%s` is updated twice", i, c->vecs[v].name);
+            goto done;
+        }
+        seen[v] = true;
+        if ((rc = store__update_params(&c->vecs[v], (size_t)v, &updates[i], &next[v])) != SC_OK) goto done;
+    }
+    for (size_t v = 0; v < c->n_vecs; v++) rebuild[v] = store__update_rebuilds(&old[v], &next[v]);
+    /* 2. commit the configuration (and forget the graphs to rebuild) in one transaction */
+    for (size_t v = 0; v < c->n_vecs; v++) {
+        c->vecs[v].hnsw = next[v].hnsw;
+        c->vecs[v].quant = next[v].quant;
+    }
+    config = store_coll_config_json(c);
+    for (size_t v = 0; v < c->n_vecs; v++) { /* memory changes only after the commit */
+        c->vecs[v].hnsw = old[v].hnsw;
+        c->vecs[v].quant = old[v].quant;
+    }
+    if (!config) {
+        rc = store_fail(SC_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = store_exec(db, "BEGIN IMMEDIATE")) != SC_OK) goto done;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->sql, "UPDATE collections SET config=?1 WHERE id=?2", -1, &st, NULL) != SQLITE_OK) {
+        rc = store_fail_sql(db, "updating collection config");
+    } else {
+        sqlite3_bind_text(st, 1, config, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, c->db_id);
+        if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail_sql(db, "updating collection config");
+    }
+    sqlite3_finalize(st);
+    for (size_t v = 0; rc == SC_OK && v < c->n_vecs; v++)
+        if (rebuild[v]) rc = store_ann_forget(db, c, v);
+    if (rc == SC_OK) rc = store_exec(db, "COMMIT");
+    if (rc != SC_OK) {
+        sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+        goto done;
+    }
+    /* 3. apply to memory and bring the graphs in line */
+    for (size_t v = 0; v < c->n_vecs; v++) {
+        c->vecs[v].hnsw = next[v].hnsw;
+        c->vecs[v].quant = next[v].quant;
+    }
+    for (size_t v = 0; v < c->n_vecs; v++)
+        if (store_ann_reconfigure(db, c, v, rebuild[v]) != SC_OK) /* committed: a lost graph is rebuilt on open */
+            fprintf(stderr, "semcode: saving the graph of `%s`.`%s` failed (%s); it is rebuilt at the next open\n",
+                    c->name, c->vecs[v].name, sc_db_errmsg(db));
+done:
+    pthread_rwlock_unlock(&db->lock);
+    free(config);
+    free(old);
+    free(next);
+    free(rebuild);
+    free(seen);
+    return rc;
+}

@@ -170,6 +170,15 @@ void store_ann_rebind(store_coll *c);
 sc_status store_ann_save(sc_db *db, store_coll *c);
 /* Remove the graph files of c (collection deleted). */
 void store_ann_drop_files(sc_db *db, store_coll *c);
+/* Forget the saved graph of vector v: delete its watermark (inside the
+** caller's transaction, so a reopen rebuilds rather than loads it). */
+sc_status store_ann_forget(sc_db *db, store_coll *c, size_t v);
+/* After vector v's configuration changed (committed): apply ef, and when
+** rebuild is set drop the graph and its file, build a new one if the vector
+** wants one, and save it. A build failure leaves exact search (reported on
+** stderr); a save failure is returned (the graph stays in memory, and the
+** next open rebuilds it since its watermark is gone). */
+sc_status store_ann_reconfigure(sc_db *db, store_coll *c, size_t v, bool rebuild);
 
 /* ==== Keyword index (keyword.c) ==== */
 

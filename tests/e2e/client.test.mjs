@@ -97,6 +97,58 @@ test('create with named vectors, hnsw_config and quantization_config', async () 
   await client.deleteCollection('flat');
 });
 
+test('PATCH /collections/{name} changes the index configuration, all or nothing', async () => {
+  await client.createCollection('patched', {
+    vectors: { code: { size: 4, distance: 'Cosine' }, doc: { size: 2, distance: 'Dot' } },
+    hnsw_config: { m: 8, ef_construct: 32, full_scan_threshold: 0 }, // graph from the first point
+  });
+  await client.upsert('patched', { wait: true, points: Array.from({ length: 60 }, (_, i) => ({
+    id: i + 1, vector: { code: [Math.cos(i), Math.sin(i), i % 3, 1], doc: [i % 5, 1] } })) });
+  const before = await client.query('patched', { query: [1, 0, 0, 1], using: 'code', limit: 5 });
+  assert.equal(await client.updateCollection('patched', {
+    hnsw_config: { m: 32, ef_construct: 200 },
+    vectors: { doc: { quantization_config: { binary: { always_ram: true } } } },
+    optimizers_config: { indexing_threshold: 10000 }, params: { replication_factor: 1 },
+  }), true);
+  let info = await client.getCollection('patched');
+  assert.equal(info.config.hnsw_config.m, 32);
+  assert.equal(info.config.hnsw_config.ef_construct, 200);
+  assert.equal(info.indexed_vectors_count, 120, 'both graphs rebuilt with every vector');
+  const after = await client.query('patched', { query: [1, 0, 0, 1], using: 'code', limit: 5 });
+  assert.deepEqual(after.points.map((p) => p.id), before.points.map((p) => p.id));
+  // collection-wide quantization, then "Disabled"
+  assert.equal(await client.updateCollection('patched', { quantization_config: { scalar: { type: 'int8', quantile: 0.99 } } }), true);
+  info = await client.getCollection('patched');
+  assert.equal(info.config.quantization_config.scalar.type, 'int8');
+  assert.equal(await client.updateCollection('patched', { quantization_config: 'Disabled' }), true);
+  assert.equal((await client.getCollection('patched')).config.quantization_config, null);
+  // m = 0: exact search only; m again: a graph again
+  assert.equal(await client.updateCollection('patched', { vectors: { code: { hnsw_config: { m: 0 } } } }), true);
+  assert.equal((await client.getCollection('patched')).config.hnsw_config.m, 0);
+  assert.deepEqual((await client.query('patched', { query: [1, 0, 0, 1], using: 'code', limit: 5 })).points.map((p) => p.id),
+    before.points.map((p) => p.id));
+  assert.equal(await client.updateCollection('patched', { vectors: { code: { hnsw_config: { m: 16 } } } }), true);
+  assert.equal((await client.getCollection('patched')).config.hnsw_config.m, 16);
+  // a bad part rejects the whole request: nothing changes
+  const bad = [
+    [{ hnsw_config: { m: 20 }, vectors: { nope: { hnsw_config: { m: 8 } } } }, 400, /Not existing vector name error: nope/],
+    [{ hnsw_config: { m: 20 }, vectors: { doc: { hnsw_config: { m: 1 } } } }, 422, /vectors\.doc\.hnsw_config\.m: value 1 invalid/],
+    [{ hnsw_config: { ef_construct: 2 } }, 422, /hnsw_config\.ef_construct: value 2 invalid/],
+    [{ hnsw_config: { m: 'big' } }, 400, /`hnsw_config\.m` must be an unsigned integer/],
+    [{ quantization_config: { scalar: { type: 'int8', quantile: 0.1 } } }, 422, /quantization_config\.scalar\.quantile/],
+    [{ quantization_config: { product: {} } }, 400, /product quantization is not supported/],
+    [{ hnsw_config: { m: 20 }, vectors: { doc: { on_disk: true, size: 3 } } }, 400, /unknown field `vectors\.doc\.size`/],
+    [{ hnsw_config: { m: 20 }, optimizers_config: 5 }, 400, /`optimizers_config` must be an object/],
+    [{ hnsw_confg: { m: 20 } }, 400, /unknown field `hnsw_confg`/],
+  ];
+  for (const [body, status, re] of bad) await rejectsWith(client.updateCollection('patched', body), status, re);
+  info = await client.getCollection('patched');
+  assert.equal(info.config.hnsw_config.m, 16);
+  assert.equal(info.config.hnsw_config.ef_construct, 200);
+  await rejectsWith(client.updateCollection('no_such', { hnsw_config: { m: 20 } }), 404, /doesn't exist/);
+  assert.equal(await client.deleteCollection('patched'), true);
+});
+
 test('points: upsert list and batch forms, retrieve, scroll, count', async () => {
   await client.createCollection('p', { vectors: { size: 4, distance: 'Cosine' } });
   const r = await client.upsert('p', { wait: true, points: pts.slice(0, 3) });
