@@ -27,6 +27,7 @@
 #define SEMCODE_PROVIDER_H
 
 #include "common.h"
+#include "embed.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -79,6 +80,12 @@ typedef struct sc_provider_vtable {
 SC_API sc_status sc_embedder_new_custom(const sc_provider_vtable *vt, void *state, const char *id,
                                         uint64_t model_hash, const char *family, uint32_t dim,
                                         sc_embedder **out, char **errmsg);
+
+/* An embedder over a loaded model (borrowed: it must outlive the embedder,
+** which never frees it): the query side for SC_EMBED_SIDE_QUERY, the code
+** side otherwise; id "builtin:<16 hex digits of sc_model_hash>", family
+** "semcode-builtin". */
+SC_API sc_status sc_embedder_new_model(sc_model *model, sc_embedder **out, char **errmsg);
 
 /* ==== Remote providers ==== */
 

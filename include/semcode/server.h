@@ -31,6 +31,8 @@ typedef struct sc_server_options {
     const char *repo_path;   /* root of an indexed source tree served by /code/search, /code/similar and
                                 /code/duplicates; NULL = the config's `repo`, else none (those answer 404) */
     const char *repo_store;  /* its index folder; NULL = $SEMCODE_STORE, else REPO/.semcode (as the CLI) */
+    const char *cache_path;  /* embedding cache file for the server's model (hits and misses in /metrics);
+                                NULL = the config's `embedding_cache`, else none */
 } sc_server_options;
 
 /* Defaults as documented on each field. */

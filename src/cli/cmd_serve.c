@@ -12,14 +12,16 @@
 
 static void cli__serve_usage(FILE *f) {
     fprintf(f, "usage: semcode serve [--host 127.0.0.1] [--port 6333] [--store DIR] [--config FILE]\n"
-               "                     [--model FILE] [--repo PATH [--repo-store DIR]] [--insecure]\n"
+               "                     [--model FILE] [--embedding-cache FILE] [--repo PATH [--repo-store DIR]] [--insecure]\n"
                "                     [--port-file FILE] [--log FILE|-]\n\n"
                "Serve the store over a Qdrant-compatible REST API until SIGINT/SIGTERM.\n"
                "  --host       address to bind (default 127.0.0.1)\n"
                "  --port       TCP port (default 6333; 0 = a free port)\n"
                "  --store      store directory (default ./semcode-store)\n"
-               "  --config     JSON config: api_keys [{key, role, tenant}], max_body_bytes, timeout_s, threads, model, repo\n"
+               "  --config     JSON config: api_keys [{key, role, tenant}], max_body_bytes, timeout_s, threads, model, repo,\n"
+               "               embedding_cache\n"
                "  --model      built-in model for text queries and /v1/embeddings (default models/builtin.scm if present)\n"
+               "  --embedding-cache  SQLite cache of the model's vectors (counted in /metrics)\n"
                "  --repo       indexed source tree served by POST /code/search, /code/similar, /code/duplicates\n"
                "               (the server holds its index: stop the server before 'semcode index' of it)\n"
                "  --repo-store its index folder (default $SEMCODE_STORE, else PATH/.semcode)\n"
@@ -51,6 +53,7 @@ int cli_cmd_serve(int argc, char **argv) {
         else if (!strcmp(a, "--log")) o.log_path = v;
         else if (!strcmp(a, "--model")) o.model_path = v;
         else if (!strcmp(a, "--repo")) o.repo_path = v;
+        else if (!strcmp(a, "--embedding-cache")) o.cache_path = v;
         else if (!strcmp(a, "--repo-store")) o.repo_store = v;
         else if (!strcmp(a, "--port")) {
             char *end = NULL;

@@ -65,6 +65,25 @@ sc_status sc_embedder_new_custom(const sc_provider_vtable *vt, void *state, cons
     return SC_OK;
 }
 
+/* Provider callbacks over a loaded sc_model (built-in or transformer). */
+static sc_status embed__model_embed(void *state, sc_embed_side side, const char *const *texts, size_t n, float *out,
+                                    sc_embed_item *items) {
+    (void)items;
+    return sc_model_embed(state, side == SC_EMBED_SIDE_QUERY ? SC_EMBED_ROLE_QUERY : SC_EMBED_ROLE_CODE, texts, n,
+                          out);
+}
+
+static const sc_provider_vtable embed__model_vt = {embed__model_embed, NULL};
+
+sc_status sc_embedder_new_model(sc_model *model, sc_embedder **out, char **errmsg) {
+    if (errmsg) *errmsg = NULL;
+    if (!model || !out) return embed__fail(errmsg, SC_MISUSE, "a model is required");
+    char id[64];
+    snprintf(id, sizeof id, "builtin:%016llx", (unsigned long long)sc_model_hash(model));
+    return sc_embedder_new_custom(&embed__model_vt, model, id, sc_model_hash(model), "semcode-builtin",
+                                  sc_model_dim(model), out, errmsg);
+}
+
 sc_status sc_embedder_new_remote(const sc_remote_options *opt, sc_embedder **out, char **errmsg) {
     if (errmsg) *errmsg = NULL;
     if (!opt || !out) return embed__fail(errmsg, SC_MISUSE, "options are required");

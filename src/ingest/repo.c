@@ -114,16 +114,6 @@ static sc_status repo__mkdir(sc_repo *r, const char *p) {
     return SC_OK;
 }
 
-/* Embedding provider around the built-in model (a callback table). */
-static sc_status repo__model_embed(void *state, sc_embed_side side, const char *const *texts, size_t n, float *out,
-                                   sc_embed_item *items) {
-    (void)items;
-    return sc_model_embed(state, side == SC_EMBED_SIDE_QUERY ? SC_EMBED_ROLE_QUERY : SC_EMBED_ROLE_CODE, texts, n,
-                          out);
-}
-
-static const sc_provider_vtable repo__model_vt = {repo__model_embed, NULL};
-
 /* Make sure the collection exists and matches the model; a different model
 ** starts the index over (its vectors are not comparable). */
 static sc_status repo__ensure_collection(sc_repo *r) {
@@ -220,13 +210,12 @@ sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **o
         goto fail;
     }
     r->dim = sc_model_dim(r->model);
-    snprintf(r->model_id, sizeof r->model_id, "builtin:%016llx", (unsigned long long)sc_model_hash(r->model));
-    if (sc_embedder_new_custom(&repo__model_vt, r->model, r->model_id, sc_model_hash(r->model), "semcode-builtin",
-                               r->dim, &r->emb, &merr) != SC_OK) {
+    if (sc_embedder_new_model(r->model, &r->emb, &merr) != SC_OK) {
         rc = repo_fail(r, SC_NOMEM, "%s", merr ? merr : "out of memory");
         sc_free(merr);
         goto fail;
     }
+    snprintf(r->model_id, sizeof r->model_id, "%s", sc_embedder_id(r->emb));
     if (r->opt.use_cache) {
         snprintf(p, sizeof p, "%s/cache.db", r->store_dir);
         if (sc_embed_cache_open(p, 0, &r->cache, NULL) == SC_OK) sc_embedder_set_cache(r->emb, r->cache);

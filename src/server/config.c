@@ -3,7 +3,7 @@
 **
 **   {"api_keys": [{"key": "…", "role": "read|write|admin", "tenant": "acme"}],
 **    "max_body_bytes": 33554432, "timeout_s": 30, "threads": 0, "search_threads": 1,
-**    "model": "models/builtin.scm", "repo": "/src/project"}
+**    "model": "models/builtin.scm", "repo": "/src/project", "embedding_cache": "cache.db"}
 **
 ** Unknown fields are errors (a typo must not silently disable a limit).
 ** Keys must be at least 16 bytes; tenant names are [A-Za-z0-9_-]{1,64}.
@@ -36,6 +36,8 @@ void server_config_free(server_config *cfg) {
     cfg->model_path = NULL;
     free(cfg->repo_path);
     cfg->repo_path = NULL;
+    free(cfg->cache_path);
+    cfg->cache_path = NULL;
     cfg->n_keys = 0;
 }
 
@@ -87,7 +89,8 @@ sc_status server_config_parse(const char *text, server_config *out, sc_err *err)
     json_t *v;
     json_object_foreach(root, key, v) {
         if (strcmp(key, "api_keys") && strcmp(key, "max_body_bytes") && strcmp(key, "timeout_s") &&
-            strcmp(key, "threads") && strcmp(key, "search_threads") && strcmp(key, "model") && strcmp(key, "repo")) {
+            strcmp(key, "threads") && strcmp(key, "search_threads") && strcmp(key, "model") && strcmp(key, "repo") &&
+            strcmp(key, "embedding_cache")) {
             rc = sc_err_set(err, SC_INVALID, "config: unknown field `%s`", key);
             goto done;
         }
@@ -105,7 +108,9 @@ sc_status server_config_parse(const char *text, server_config *out, sc_err *err)
     if ((rc = server__cfg_uint(root, "search_threads", 0, 1024, &x, err)) != SC_OK) goto done;
     out->search_threads = (unsigned)x;
     if ((rc = server__cfg_path(root, "model", "the path of a model file", &out->model_path, err)) != SC_OK ||
-        (rc = server__cfg_path(root, "repo", "the root of an indexed source tree", &out->repo_path, err)) != SC_OK)
+        (rc = server__cfg_path(root, "repo", "the root of an indexed source tree", &out->repo_path, err)) != SC_OK ||
+        (rc = server__cfg_path(root, "embedding_cache", "the path of an embedding cache file", &out->cache_path,
+                               err)) != SC_OK)
         goto done;
     const json_t *keys = json_object_get(root, "api_keys");
     if (keys) {

@@ -6,7 +6,10 @@
 ** can use a semcode server. server_embed_text turns Qdrant inference
 ** objects (Documents) {"text": …, "model": "builtin"} of /points/query and
 ** of upserts into vectors; Documents of model "qdrant/bm25" are not
-** embedded: they are texts for the store's BM25 index.
+** embedded: they are texts for the store's BM25 index. Every text goes
+** through one embedder over the model (with the embedding cache when one is
+** configured), whose calls are serialised; the metrics count texts
+** embedded and cache hits and misses.
 */
 #include "server/server_int.h"
 
@@ -24,21 +27,46 @@ bool server_model_is_bm25(const char *model) {
     return model && (!strcmp(model, "qdrant/bm25") || !strcmp(model, "bm25"));
 }
 
+bool server_embed_texts(server_call *call, const char *const *texts, size_t n, sc_embed_role role, const char *what,
+                        float *out) {
+    server_ctx *ctx = call->ctx;
+    sc_embed_item one, *items = n == 1 ? &one : calloc(n, sizeof *items);
+    if (!items) return server_fail(call, 500, "out of memory"), false;
+    sc_embed_summary sum = {0};
+    pthread_mutex_lock(&ctx->embed_mu);
+    sc_embed_cache_stats before = sc_embed_cache_get_stats(ctx->cache);
+    sc_status rc = sc_embedder_embed(ctx->embedder, role == SC_EMBED_ROLE_QUERY ? SC_EMBED_SIDE_QUERY : SC_EMBED_SIDE_CODE,
+                                     texts, n, out, items, &sum);
+    sc_embed_cache_stats after = sc_embed_cache_get_stats(ctx->cache);
+    pthread_mutex_unlock(&ctx->embed_mu);
+    server_metrics_count_embeddings(ctx->metrics, sum.newly_embedded);
+    if (ctx->cache) server_metrics_count_cache(ctx->metrics, after.hits - before.hits, after.misses - before.misses, after.entries);
+    bool ok = true;
+    if (rc != SC_OK) ok = !!server_fail(call, 500, "embedding failed: %s", sc_status_str(rc));
+    for (size_t i = 0; ok && i < n; i++) {
+        if (items[i].status == SC_OK) continue;
+        if (n == 1) server_fail(call, 400, "Wrong input: %s: %s", what, items[i].error);
+        else server_fail(call, 400, "Wrong input: %s[%zu]: %s", what, i, items[i].error);
+        ok = false;
+    }
+    if (items != &one) free(items);
+    return ok;
+}
+
 bool server_embed_text(server_call *call, const char *text, const char *model, sc_embed_role role, float **out,
                        uint32_t *dim) {
     sc_model *m = call->ctx->model;
-    if (!m) return server_fail(call, 400, "Wrong input: text queries need the built-in model, and this server has none loaded (--model FILE)"), false;
+    if (!m || !call->ctx->embedder)
+        return server_fail(call, 400, "Wrong input: text queries need the built-in model, and this server has none loaded (--model FILE)"), false;
     if (!server__model_name_ok(model))
         return server_fail(call, 400, "Wrong input: unknown model `%s`; this server embeds with `builtin`", model), false;
     uint32_t d = sc_model_dim(m);
     float *v = malloc(d * sizeof *v);
     if (!v) return server_fail(call, 500, "out of memory"), false;
-    sc_status rc = sc_model_embed(m, role, &text, 1, v);
-    if (rc != SC_OK) {
+    if (!server_embed_texts(call, &text, 1, role, "text", v)) {
         free(v);
-        return server_fail(call, 500, "embedding failed: %s", sc_status_str(rc)), false;
+        return false;
     }
-    server_metrics_count_embeddings(call->ctx->metrics, 1);
     *out = v;
     *dim = d;
     return true;
@@ -81,7 +109,8 @@ json_t *server_api_embeddings(server_call *call) {
     if (!server_json_str(call, b, "model", &model) || !server_json_str(call, b, "encoding_format", &fmt)) return NULL;
     if (!model) return server_fail(call, 400, "`model` is required (this server serves `builtin`)");
     if (!server__model_name_ok(model)) return server_fail(call, 404, "The model `%s` does not exist; this server serves `builtin`", model);
-    if (!m) return server_fail(call, 503, "no embedding model is loaded (start the server with --model FILE)");
+    if (!m || !call->ctx->embedder)
+        return server_fail(call, 503, "no embedding model is loaded (start the server with --model FILE)");
     bool b64 = false;
     if (fmt && !strcmp(fmt, "base64")) b64 = true;
     else if (fmt && strcmp(fmt, "float")) return server_fail(call, 400, "`encoding_format` must be \"float\" or \"base64\"");
@@ -122,12 +151,7 @@ json_t *server_api_embeddings(server_call *call) {
         }
         words += server__words(texts[i]);
     }
-    sc_status rc = sc_model_embed(m, SC_EMBED_ROLE_QUERY, texts, n, vecs);
-    if (rc != SC_OK) {
-        server_fail(call, 500, "embedding failed: %s", sc_status_str(rc));
-        goto done;
-    }
-    server_metrics_count_embeddings(call->ctx->metrics, n);
+    if (!server_embed_texts(call, texts, n, SC_EMBED_ROLE_QUERY, "input", vecs)) goto done;
     json_t *data = json_array();
     for (size_t i = 0; i < n; i++) {
         json_t *emb;

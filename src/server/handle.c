@@ -509,6 +509,7 @@ server_ctx *server_ctx_new(sc_db *db, server_config *cfg) {
     ctx->cfg = *cfg;
     memset(cfg, 0, sizeof *cfg);
     pthread_mutex_init(&ctx->repo_mu, NULL);
+    pthread_mutex_init(&ctx->embed_mu, NULL);
     ctx->metrics = server_metrics_new();
     if (!ctx->metrics) {
         server_ctx_free(ctx);
@@ -523,5 +524,18 @@ void server_ctx_free(server_ctx *ctx) {
     server_config_free(&ctx->cfg);
     server_metrics_free(ctx->metrics);
     pthread_mutex_destroy(&ctx->repo_mu);
+    pthread_mutex_destroy(&ctx->embed_mu);
+    sc_embedder_free(ctx->embedder);
     free(ctx);
+}
+
+sc_status server_ctx_set_model(server_ctx *ctx, sc_model *model, sc_embed_cache *cache) {
+    sc_embedder *e = NULL;
+    if (model && sc_embedder_new_model(model, &e, NULL) != SC_OK) return SC_NOMEM;
+    if (e) sc_embedder_set_cache(e, cache);
+    sc_embedder_free(ctx->embedder);
+    ctx->embedder = e;
+    ctx->model = model;
+    ctx->cache = model ? cache : NULL;
+    return SC_OK;
 }

@@ -157,6 +157,110 @@ static bool server__is_loopback(const struct sockaddr *sa) {
     return false;
 }
 
+/* What sc_server_run opens, released in reverse order by server__release. */
+typedef struct server_res {
+    server_config cfg;      /* configuration (moved into ctx once it exists) */
+    struct addrinfo *ai;    /* listening address */
+    sc_db *db;              /* the store */
+    FILE *log;              /* access log */
+    bool own_log;           /* log was opened here */
+    sc_model *model;        /* embedding model, may be NULL */
+    sc_repo *repo;          /* repository of /code, may be NULL */
+    sc_embed_cache *cache;  /* embedding cache, may be NULL */
+    server_ctx *ctx;        /* request context */
+} server_res;
+
+static void server__release(server_res *r) {
+    server_ctx_free(r->ctx);
+    sc_embed_cache_close(r->cache);
+    sc_repo_close(r->repo);
+    sc_model_free(r->model);
+    if (r->own_log) fclose(r->log);
+    sc_db_close(r->db);
+    if (r->ai) freeaddrinfo(r->ai);
+    server_config_free(&r->cfg);
+}
+
+/* Open the store, log, model, repository and cache of o into r; on failure
+** the reason is in errbuf and the caller releases r. */
+static sc_status server__acquire(const sc_server_options *o, server_res *r, char *errbuf, size_t errbuf_size) {
+    sc_err err = {0};
+    if (o->config_path && server_config_load(o->config_path, &r->cfg, &err) != SC_OK) {
+        snprintf(errbuf, errbuf_size, "%s", err.msg);
+        return err.code;
+    }
+    struct addrinfo hints = {0};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    char port[16];
+    snprintf(port, sizeof port, "%u", (unsigned)o->port);
+    int gai = getaddrinfo(o->host ? o->host : "127.0.0.1", port, &hints, &r->ai);
+    if (gai != 0 || !r->ai) {
+        snprintf(errbuf, errbuf_size, "cannot resolve host %s: %s", o->host, gai_strerror(gai));
+        return SC_INVALID;
+    }
+    if (r->cfg.n_keys == 0 && !o->insecure && !server__is_loopback(r->ai->ai_addr)) {
+        snprintf(errbuf, errbuf_size,
+                 "refusing to listen on %s without API keys: configure api_keys in --config or pass --insecure",
+                 o->host);
+        return SC_INVALID;
+    }
+    sc_db_options dbo = sc_db_options_default();
+    sc_status rc = sc_db_open(o->store_path, &dbo, &r->db, errbuf, errbuf_size);
+    if (rc != SC_OK) return rc;
+    r->log = stderr;
+    if (o->log_path && !strcmp(o->log_path, "-")) r->log = stdout;
+    else if (o->log_path) {
+        r->log = fopen(o->log_path, "a");
+        r->own_log = r->log != NULL;
+        if (!r->log) {
+            snprintf(errbuf, errbuf_size, "cannot open log file %s", o->log_path);
+            return SC_IOERR;
+        }
+    }
+    /* The built-in model: an explicit path must load; the default is optional. */
+    const char *model_path = o->model_path ? o->model_path : r->cfg.model_path;
+    bool model_required = model_path != NULL;
+    if (!model_path && access("models/builtin.scm", R_OK) == 0) model_path = "models/builtin.scm";
+    char *msg = NULL;
+    if (model_path && (rc = sc_model_load(model_path, &r->model, &msg)) != SC_OK && model_required) {
+        snprintf(errbuf, errbuf_size, "cannot load model %s: %s", model_path, msg ? msg : sc_status_str(rc));
+        sc_free(msg);
+        return rc;
+    }
+    sc_free(msg);
+    msg = NULL;
+    /* The repository of the /code endpoints: an explicit one must open (never rebuilt here). */
+    const char *repo_path = o->repo_path ? o->repo_path : r->cfg.repo_path;
+    if (repo_path) {
+        sc_repo_options ro = sc_repo_options_default();
+        ro.store_dir = o->repo_store;
+        if ((rc = sc_repo_open(repo_path, &ro, &r->repo, &msg)) != SC_OK) {
+            snprintf(errbuf, errbuf_size, "cannot open the repository %s: %s", repo_path, msg ? msg : sc_status_str(rc));
+            sc_free(msg);
+            return rc;
+        }
+    }
+    /* The embedding cache of the model: an explicit one must open. */
+    const char *cache_path = o->cache_path ? o->cache_path : r->cfg.cache_path;
+    if (cache_path && r->model && (rc = sc_embed_cache_open(cache_path, 0, &r->cache, &msg)) != SC_OK) {
+        snprintf(errbuf, errbuf_size, "cannot open the embedding cache %s: %s", cache_path,
+                 msg ? msg : sc_status_str(rc));
+        sc_free(msg);
+        return rc;
+    }
+    r->ctx = server_ctx_new(r->db, &r->cfg);
+    if (!r->ctx || server_ctx_set_model(r->ctx, r->model, r->cache) != SC_OK) {
+        snprintf(errbuf, errbuf_size, "out of memory");
+        return SC_NOMEM;
+    }
+    r->ctx->log = r->log;
+    r->ctx->repo = r->repo;
+    r->ctx->ready = 0;
+    return SC_OK;
+}
+
 sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbuf_size) {
     sc_server_options o = opt ? *opt : sc_server_options_default();
     char dummy[8];
@@ -165,108 +269,14 @@ sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbu
         errbuf_size = sizeof dummy;
     }
     errbuf[0] = 0;
-    server_config cfg = server_config_default();
-    sc_err err = {0};
-    if (o.config_path && server_config_load(o.config_path, &cfg, &err) != SC_OK) {
-        snprintf(errbuf, errbuf_size, "%s", err.msg);
-        return err.code;
-    }
-    struct addrinfo hints = {0}, *ai = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    char port[16];
-    snprintf(port, sizeof port, "%u", (unsigned)o.port);
-    int gai = getaddrinfo(o.host ? o.host : "127.0.0.1", port, &hints, &ai);
-    if (gai != 0 || !ai) {
-        snprintf(errbuf, errbuf_size, "cannot resolve host %s: %s", o.host, gai_strerror(gai));
-        server_config_free(&cfg);
-        return SC_INVALID;
-    }
-    if (cfg.n_keys == 0 && !o.insecure && !server__is_loopback(ai->ai_addr)) {
-        snprintf(errbuf, errbuf_size,
-                 "refusing to listen on %s without API keys: configure api_keys in --config or pass --insecure",
-                 o.host);
-        freeaddrinfo(ai);
-        server_config_free(&cfg);
-        return SC_INVALID;
-    }
-    sc_db_options dbo = sc_db_options_default();
-    sc_db *db = NULL;
-    sc_status rc = sc_db_open(o.store_path, &dbo, &db, errbuf, errbuf_size);
+    server_res res = {.cfg = server_config_default()};
+    sc_status rc = server__acquire(&o, &res, errbuf, errbuf_size);
     if (rc != SC_OK) {
-        freeaddrinfo(ai);
-        server_config_free(&cfg);
+        server__release(&res);
         return rc;
     }
-    FILE *log = stderr;
-    bool own_log = false;
-    if (o.log_path && !strcmp(o.log_path, "-")) log = stdout;
-    else if (o.log_path) {
-        log = fopen(o.log_path, "a");
-        own_log = log != NULL;
-        if (!log) {
-            snprintf(errbuf, errbuf_size, "cannot open log file %s", o.log_path);
-            freeaddrinfo(ai);
-            server_config_free(&cfg);
-            sc_db_close(db);
-            return SC_IOERR;
-        }
-    }
-    /* The built-in model: an explicit path must load; the default is optional. */
-    const char *model_path = o.model_path ? o.model_path : cfg.model_path;
-    bool model_required = model_path != NULL;
-    if (!model_path && access("models/builtin.scm", R_OK) == 0) model_path = "models/builtin.scm";
-    sc_model *model = NULL;
-    if (model_path) {
-        char *msg = NULL;
-        sc_status mrc = sc_model_load(model_path, &model, &msg);
-        if (mrc != SC_OK && model_required) {
-            snprintf(errbuf, errbuf_size, "cannot load model %s: %s", model_path, msg ? msg : sc_status_str(mrc));
-            sc_free(msg);
-            freeaddrinfo(ai);
-            server_config_free(&cfg);
-            sc_db_close(db);
-            if (own_log) fclose(log);
-            return mrc;
-        }
-        sc_free(msg);
-    }
-    /* The repository of the /code endpoints: an explicit one must open (never rebuilt here). */
-    sc_repo *repo = NULL;
-    const char *repo_path = o.repo_path ? o.repo_path : cfg.repo_path;
-    if (repo_path) {
-        sc_repo_options ro = sc_repo_options_default();
-        ro.store_dir = o.repo_store;
-        char *msg = NULL;
-        sc_status rrc = sc_repo_open(repo_path, &ro, &repo, &msg);
-        if (rrc != SC_OK) {
-            snprintf(errbuf, errbuf_size, "cannot open the repository %s: %s", repo_path, msg ? msg : sc_status_str(rrc));
-            sc_free(msg);
-            sc_model_free(model);
-            freeaddrinfo(ai);
-            server_config_free(&cfg);
-            sc_db_close(db);
-            if (own_log) fclose(log);
-            return rrc;
-        }
-    }
-    unsigned n_threads = cfg.n_threads ? cfg.n_threads : util_n_cores();
-    unsigned timeout = cfg.timeout_s;
-    server_ctx *ctx = server_ctx_new(db, &cfg);
-    if (!ctx) {
-        snprintf(errbuf, errbuf_size, "out of memory");
-        sc_repo_close(repo);
-        sc_model_free(model);
-        freeaddrinfo(ai);
-        sc_db_close(db);
-        if (own_log) fclose(log);
-        return SC_NOMEM;
-    }
-    ctx->log = log;
-    ctx->model = model;
-    ctx->repo = repo;
-    ctx->ready = 0;
+    server_ctx *ctx = res.ctx;
+    unsigned n_threads = ctx->cfg.n_threads ? ctx->cfg.n_threads : util_n_cores();
     server__req_epoch = (uint64_t)(util_now() * 1000.0) ^ (uint64_t)getpid();
 
     /* Signals go to sigwait below, never to a worker. */
@@ -278,22 +288,17 @@ sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbu
     pthread_sigmask(SIG_BLOCK, &set, &old);
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-    if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
+    if (res.ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, o.port, NULL, NULL, server__on_request, ctx, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_THREAD_POOL_SIZE, n_threads, MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+        flags, o.port, NULL, NULL, server__on_request, ctx, MHD_OPTION_SOCK_ADDR, res.ai->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, n_threads, MHD_OPTION_CONNECTION_TIMEOUT, ctx->cfg.timeout_s,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_NOTIFY_COMPLETED, server__on_completed, NULL,
         MHD_OPTION_EXTERNAL_LOGGER, server__mhd_log, NULL, MHD_OPTION_END);
-    freeaddrinfo(ai);
     if (!d) {
         snprintf(errbuf, errbuf_size, "cannot listen on %s:%u (address in use or not available)", o.host,
                  (unsigned)o.port);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
-        server_ctx_free(ctx);
-        sc_repo_close(repo);
-        sc_model_free(model);
-        sc_db_close(db);
-        if (own_log) fclose(log);
+        server__release(&res);
         return SC_IOERR;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
@@ -305,9 +310,11 @@ sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbu
             fclose(pf);
         }
     }
-    fprintf(stderr, "semcode serve: listening on http://%s:%u (%u threads, store %s, %zu API keys, model %s, repository %s)\n",
-            o.host, bound, n_threads, o.store_path, ctx->cfg.n_keys, model ? model_path : "none",
-            repo ? sc_repo_root(repo) : "none");
+    fprintf(stderr,
+            "semcode serve: listening on http://%s:%u (%u threads, store %s, %zu API keys, model %s, cache %s, "
+            "repository %s)\n",
+            o.host, bound, n_threads, o.store_path, ctx->cfg.n_keys, res.model ? "loaded" : "none",
+            res.cache ? "on" : "off", res.repo ? sc_repo_root(res.repo) : "none");
     ctx->ready = 1;
 
     int sig = 0;
@@ -320,11 +327,7 @@ sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbu
     fprintf(stderr, "semcode serve: %s, finishing requests in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     ctx->ready = 0;
     MHD_stop_daemon(d); /* joins the workers: requests in flight complete first */
-    server_ctx_free(ctx);
-    sc_repo_close(repo);
-    sc_model_free(model);
-    sc_db_close(db);
-    if (own_log) fclose(log);
+    server__release(&res);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     fprintf(stderr, "semcode serve: stopped\n");
     return SC_OK;

@@ -37,6 +37,9 @@ struct server_metrics {
     server_metrics_row rows[SERVER_METRICS_ROWS]; /* rows in first-seen order */
     size_t n_rows;                               /* rows used */
     uint64_t n_embedded;                         /* texts embedded (atomic, outside the mutex) */
+    uint64_t cache_hits;                         /* embedding cache lookups answered (atomic) */
+    uint64_t cache_misses;                       /* embedding cache lookups not answered (atomic) */
+    uint64_t cache_entries;                      /* vectors in the cache at the last lookup (atomic) */
 };
 
 server_metrics *server_metrics_new(void) {
@@ -77,6 +80,13 @@ void server_metrics_count_embeddings(server_metrics *m, uint64_t n) {
     if (m) __atomic_add_fetch(&m->n_embedded, n, __ATOMIC_RELAXED);
 }
 
+void server_metrics_count_cache(server_metrics *m, uint64_t hits, uint64_t misses, uint64_t entries) {
+    if (!m) return;
+    __atomic_add_fetch(&m->cache_hits, hits, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&m->cache_misses, misses, __ATOMIC_RELAXED);
+    __atomic_store_n(&m->cache_entries, entries, __ATOMIC_RELAXED);
+}
+
 void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out) {
     util_buf_puts(out, "# HELP semcode_http_requests_total HTTP requests by endpoint and status.\n"
                        "# TYPE semcode_http_requests_total counter\n");
@@ -106,9 +116,24 @@ void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out) {
                         copy[i].endpoint, copy[i].status, (unsigned long long)copy[i].count);
     }
     free(copy);
-    util_buf_printf(out, "# HELP semcode_embeddings_total Texts embedded by the server (embeddings API, text queries).\n"
+    util_buf_printf(out, "# HELP semcode_embeddings_total Texts embedded by the server's model (embeddings API, text "
+                         "queries, upserted documents; cache hits excluded).\n"
                          "# TYPE semcode_embeddings_total counter\nsemcode_embeddings_total %llu\n",
                     (unsigned long long)__atomic_load_n(&m->n_embedded, __ATOMIC_RELAXED));
+    uint64_t hits = __atomic_load_n(&m->cache_hits, __ATOMIC_RELAXED);
+    uint64_t misses = __atomic_load_n(&m->cache_misses, __ATOMIC_RELAXED);
+    util_buf_printf(out,
+                    "# HELP semcode_embedding_cache_hits_total Embedding cache lookups answered from the cache.\n"
+                    "# TYPE semcode_embedding_cache_hits_total counter\nsemcode_embedding_cache_hits_total %llu\n"
+                    "# HELP semcode_embedding_cache_misses_total Embedding cache lookups that had to embed.\n"
+                    "# TYPE semcode_embedding_cache_misses_total counter\nsemcode_embedding_cache_misses_total %llu\n"
+                    "# HELP semcode_embedding_cache_hit_ratio hits / (hits + misses) since start (0 before any lookup).\n"
+                    "# TYPE semcode_embedding_cache_hit_ratio gauge\nsemcode_embedding_cache_hit_ratio %.6f\n"
+                    "# HELP semcode_embedding_cache_entries Vectors held by the embedding cache.\n"
+                    "# TYPE semcode_embedding_cache_entries gauge\nsemcode_embedding_cache_entries %llu\n",
+                    (unsigned long long)hits, (unsigned long long)misses,
+                    hits + misses ? (double)hits / (double)(hits + misses) : 0.0,
+                    (unsigned long long)__atomic_load_n(&m->cache_entries, __ATOMIC_RELAXED));
     if (!db) return;
     char **names = NULL;
     size_t n_names = 0;

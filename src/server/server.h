@@ -16,6 +16,7 @@
 #include <pthread.h>
 
 #include "semcode/embed.h"
+#include "semcode/provider.h"
 #include "semcode/repo.h"
 #include "semcode/store.h"
 #include "util/util.h"
@@ -44,6 +45,7 @@ typedef struct server_config {
     unsigned search_threads; /* threads per search inside the store; 0 = 1 */
     char *model_path;        /* owned path of the built-in model file, NULL = default if present */
     char *repo_path;         /* owned root of the indexed tree for the /code endpoints, NULL = none */
+    char *cache_path;        /* owned path of the embedding cache file (`embedding_cache`), NULL = no cache */
 } server_config;
 
 /* Defaults (no keys, 32 MiB, 30 s, cores). */
@@ -66,7 +68,11 @@ typedef struct server_ctx {
     server_config cfg;       /* owned configuration */
     server_metrics *metrics; /* owned request metrics */
     FILE *log;               /* access log (borrowed), NULL = none */
-    sc_model *model;         /* built-in embedding model (borrowed), NULL = text queries and /v1/embeddings off */
+    sc_model *model;         /* built-in embedding model (borrowed), NULL = text queries and /v1/embeddings off;
+                                set with server_ctx_set_model */
+    sc_embedder *embedder;   /* owned embedder over model (with the cache), NULL without a model */
+    sc_embed_cache *cache;   /* embedding cache (borrowed), NULL = none */
+    pthread_mutex_t embed_mu;/* an embedder is used by one thread at a time: held around every embedding call */
     sc_repo *repo;           /* indexed repository of the /code endpoints (borrowed), NULL = none configured */
     pthread_mutex_t repo_mu; /* an sc_repo is used by one thread at a time: held around every repo call */
     volatile int ready;      /* 0 while starting or stopping: /readyz and data calls answer 503 */
@@ -75,8 +81,12 @@ typedef struct server_ctx {
 /* Create a context over an open store; takes ownership of *cfg (zeroed).
 ** Returns NULL when out of memory. */
 server_ctx *server_ctx_new(sc_db *db, server_config *cfg);
-/* Free a context (not the store); NULL is a no-op. */
+/* Free a context (not the store, model or cache); NULL is a no-op. */
 void server_ctx_free(server_ctx *ctx);
+/* Embed text queries, upserted documents and /v1/embeddings with model
+** (borrowed), through an embedder that uses cache (borrowed, NULL = none).
+** SC_NOMEM when the embedder cannot be made. */
+sc_status server_ctx_set_model(server_ctx *ctx, sc_model *model, sc_embed_cache *cache);
 
 typedef struct server_request {
     const char *method;      /* "GET", "POST", "PUT", "PATCH", "DELETE", … */
@@ -112,8 +122,11 @@ server_metrics *server_metrics_new(void);
 void server_metrics_free(server_metrics *m);
 /* Count one request of `endpoint` (static string) with its status and duration. */
 void server_metrics_observe(server_metrics *m, const char *endpoint, int status, double seconds);
-/* Count n texts embedded by the server (embeddings API and text queries). */
+/* Count n texts embedded by the server's model (cache hits excluded). */
 void server_metrics_count_embeddings(server_metrics *m, uint64_t n);
+/* Count embedding cache lookups answered (hits) and not (misses), and
+** record the number of vectors the cache holds. */
+void server_metrics_count_cache(server_metrics *m, uint64_t hits, uint64_t misses, uint64_t entries);
 /* Append the Prometheus text exposition of m, plus store gauges of db, to out. */
 void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out);
 

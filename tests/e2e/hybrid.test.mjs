@@ -139,3 +139,38 @@ test('bad text queries and documents name the field', async () => {
     `/collections/${C}/points`, 'PUT');
   assert.equal((await client.count(C, { exact: true })).count, SOURCES.length, 'rejected upserts stored nothing');
 });
+
+// /metrics of the run.sh server (which has an embedding cache): texts computed,
+// cache hits and misses, and the ratio. Other test files run at the same time,
+// so only increases and the ratio's consistency are checked.
+async function metrics() {
+  const text = await (await fetch(url + '/metrics')).text();
+  const get = (name) => {
+    const m = text.match(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm'));
+    assert.ok(m, `${name} missing from /metrics`);
+    return Number(m[1]);
+  };
+  return { computed: get('semcode_embeddings_total'), hits: get('semcode_embedding_cache_hits_total'),
+    misses: get('semcode_embedding_cache_misses_total'), ratio: get('semcode_embedding_cache_hit_ratio'),
+    entries: get('semcode_embedding_cache_entries') };
+}
+
+test('metrics: embeddings computed, cache hits and misses, hit ratio', async () => {
+  const text = `a text nobody else embeds ${process.pid} ${Date.now()}`;
+  const embed = async () => {
+    const r = await fetch(url + '/v1/embeddings', { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input: text, model: 'builtin' }) });
+    assert.equal(r.status, 200);
+    return (await r.json()).data[0].embedding;
+  };
+  const m0 = await metrics();
+  const v1 = await embed();
+  const m1 = await metrics();
+  assert.ok(m1.computed >= m0.computed + 1 && m1.misses >= m0.misses + 1, JSON.stringify([m0, m1]));
+  const v2 = await embed();
+  const m2 = await metrics();
+  assert.deepEqual(v2, v1);
+  assert.ok(m2.hits >= m1.hits + 1, JSON.stringify([m1, m2]));
+  assert.ok(m2.entries >= 1);
+  assert.ok(Math.abs(m2.ratio - m2.hits / (m2.hits + m2.misses)) < 1e-5, JSON.stringify(m2));
+});

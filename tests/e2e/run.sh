@@ -2,7 +2,7 @@
 # End-to-end tests: starts the real build/semcode serve (built beforehand,
 # nothing is built here) twice on free loopback ports with temporary
 # stores: one open server (no keys; small body limit and timeout for the
-# bad-input tests) and one with API keys and two tenants. Runs the node
+# bad-input tests; an embedding cache) and one with API keys and two tenants. Runs the node
 # tests in tests/e2e/ against them, then stops both with SIGTERM and checks
 # that they shut down cleanly. Exit status: non-zero if anything failed.
 set -u
@@ -20,8 +20,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cat > "$TMP/open.json" <<'JSON'
-{"max_body_bytes": 1048576, "timeout_s": 2}
+cat > "$TMP/open.json" <<JSON
+{"max_body_bytes": 1048576, "timeout_s": 2, "embedding_cache": "$TMP/open-cache.db"}
 JSON
 cat > "$TMP/auth.json" <<'JSON'
 {"api_keys": [

@@ -220,7 +220,7 @@ static void test_embeddings_and_text_queries(void **state) {
     assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query", "{\"query\":{\"text\":\"parse\"}}", NULL,
                                 "none loaded"),
                      400);
-    e.ctx->model = ts__model(e.dir);
+    assert_int_equal(server_ctx_set_model(e.ctx, ts__model(e.dir), NULL), SC_OK);
     char *out = NULL;
     assert_int_equal(ts__call(&e, "POST", "/v1/embeddings",
                               "{\"input\":[\"parse the file\",\"render a string\"],\"model\":\"builtin\"}", NULL, &out),
@@ -289,12 +289,48 @@ static void test_embeddings_and_text_queries(void **state) {
     ts__close(&e);
 }
 
+/* Metrics count what the model computed and what the embedding cache answered. */
+static void test_embedding_cache_metrics(void **state) {
+    (void)state;
+    ts_env e;
+    ts__open(&e, NULL);
+    char path[512];
+    snprintf(path, sizeof path, "%s/cache.db", e.dir);
+    sc_embed_cache *cache = NULL;
+    assert_int_equal(sc_embed_cache_open(path, 0, &cache, NULL), SC_OK);
+    sc_model *model = ts__model(e.dir);
+    assert_int_equal(server_ctx_set_model(e.ctx, model, cache), SC_OK);
+    const char *body = "{\"input\":[\"parse the file\",\"render a string\"],\"model\":\"builtin\"}";
+    char *first = NULL, *second = NULL, *m = NULL;
+    assert_int_equal(ts__call(&e, "POST", "/v1/embeddings", body, NULL, &first), 200);
+    assert_int_equal(ts__call(&e, "POST", "/v1/embeddings", body, NULL, &second), 200);
+    assert_string_equal(first, second); /* the cache answers the same vectors */
+    assert_int_equal(ts__expect(&e, "POST", "/v1/embeddings", "{\"input\":[\"parse the file\",\"   \"],\"model\":\"builtin\"}",
+                                NULL, "input[1]"),
+                     400);
+    assert_int_equal(ts__call(&e, "GET", "/metrics", NULL, NULL, &m), 200);
+    /* 2 computed; lookups: 2 misses, then 2 hits, then 1 hit (the blank text is never looked up) */
+    assert_non_null(strstr(m, "semcode_embeddings_total 2\n"));
+    assert_non_null(strstr(m, "semcode_embedding_cache_hits_total 3\n"));
+    assert_non_null(strstr(m, "semcode_embedding_cache_misses_total 2\n"));
+    assert_non_null(strstr(m, "semcode_embedding_cache_hit_ratio 0.600000\n"));
+    assert_non_null(strstr(m, "semcode_embedding_cache_entries 2\n"));
+    free(first);
+    free(second);
+    free(m);
+    server_ctx_set_model(e.ctx, NULL, NULL);
+    sc_embed_cache_close(cache);
+    sc_model_free(model);
+    ts__close(&e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_envelope_and_routes),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_keys_roles_tenants),
         cmocka_unit_test(test_embeddings_and_text_queries),
+        cmocka_unit_test(test_embedding_cache_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
