@@ -368,6 +368,25 @@ SC_API sc_status sc_alias_create(sc_db *db, const char *alias, const char *colle
 SC_API sc_status sc_alias_delete(sc_db *db, const char *alias);
 /* Rename an alias atomically. SC_NOTFOUND (old), SC_EXISTS (new taken). */
 SC_API sc_status sc_alias_rename(sc_db *db, const char *old_alias, const char *new_alias);
+/* One alias action of a batch. */
+typedef enum sc_alias_op {
+    SC_ALIAS_OP_CREATE = 0, /* alias -> collection */
+    SC_ALIAS_OP_DELETE = 1, /* remove alias */
+    SC_ALIAS_OP_RENAME = 2, /* alias becomes new_alias */
+} sc_alias_op;
+
+typedef struct sc_alias_action {
+    sc_alias_op op;         /* what to do */
+    const char *alias;      /* the alias (rename: its current name) */
+    const char *collection; /* create: the collection it names */
+    const char *new_alias;  /* rename: the new name */
+} sc_alias_action;
+
+/* Apply n actions in order, all or none: one transaction in which each
+** action sees the effects of those before it; the first failure rolls all
+** of them back, returns that action's error (as the single calls above)
+** and, when failed is non-NULL, its index in *failed. */
+SC_API sc_status sc_alias_apply(sc_db *db, const sc_alias_action *actions, size_t n, size_t *failed);
 /* Collection an alias points to: owned *out (free with sc_free).
 ** SC_NOTFOUND when no such alias. */
 SC_API sc_status sc_alias_resolve(sc_db *db, const char *alias, char **out);

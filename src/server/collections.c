@@ -475,44 +475,98 @@ json_t *server_api_collection_get(server_call *call) {
 
 /* ==== Aliases ==== */
 
+/* A decoded alias action with the store names it refers to. */
+typedef struct server_alias_act {
+    const char *kind;              /* "create_alias", "delete_alias", "rename_alias" (for messages) */
+    const char *user[2];           /* the names as the caller wrote them: alias (or old), collection (or new) */
+    char name[2][SERVER_NAME_SIZE];/* the same in the store's namespace */
+} server_alias_act;
+
+/* Decode actions[i] into *act and *a (names point into act). */
+static bool server__alias_decode(server_call *call, const json_t *obj, size_t i, server_alias_act *act,
+                                 sc_alias_action *a) {
+    static const struct {
+        const char *kind;    /* action key */
+        sc_alias_op op;      /* store operation */
+        const char *f[2];    /* its two fields (second NULL for delete) */
+    } ops[] = {{"create_alias", SC_ALIAS_OP_CREATE, {"alias_name", "collection_name"}},
+               {"delete_alias", SC_ALIAS_OP_DELETE, {"alias_name", NULL}},
+               {"rename_alias", SC_ALIAS_OP_RENAME, {"old_alias_name", "new_alias_name"}}};
+    for (size_t k = 0; k < sizeof ops / sizeof *ops; k++) {
+        const json_t *o = json_object_get(obj, ops[k].kind);
+        if (!json_is_object(o)) continue;
+        act->kind = ops[k].kind;
+        for (int f = 0; f < 2 && ops[k].f[f]; f++) {
+            act->user[f] = json_string_value(json_object_get(o, ops[k].f[f]));
+            if (!act->user[f])
+                return server_fail(call, 400, "Json deserialize error: missing field `actions[%zu].%s.%s`", i,
+                                   ops[k].kind, ops[k].f[f]), false;
+        }
+        *a = (sc_alias_action){.op = ops[k].op, .alias = act->name[0]};
+        bool ok;
+        if (ops[k].op == SC_ALIAS_OP_CREATE) {
+            ok = server_coll_name(call, act->user[0], act->name[0]) && server_coll_resolve(call, act->user[1], act->name[1]);
+            a->collection = act->name[1];
+        } else {
+            ok = server_coll_name(call, act->user[0], act->name[0]) &&
+                 (!act->user[1] || server_coll_name(call, act->user[1], act->name[1]));
+            a->new_alias = act->user[1] ? act->name[1] : NULL;
+        }
+        if (!ok) { /* name the action in front of the message, keep the status */
+            char msg[sizeof call->msg];
+            snprintf(msg, sizeof msg, "%s", call->msg);
+            int status = call->status;
+            call->status = 0;
+            server_fail(call, status, "actions[%zu].%s: %s", i, ops[k].kind, msg);
+        }
+        return ok;
+    }
+    return server_fail(call, 400, "Json deserialize error: actions[%zu] must be create_alias, delete_alias or rename_alias",
+                       i), false;
+}
+
+/* POST /collections/aliases: every action is decoded and checked first, then
+** all are applied in one store transaction (sc_alias_apply): a failing
+** action leaves the aliases as they were. Messages use the caller's names. */
 json_t *server_api_aliases_update(server_call *call) {
     const json_t *actions = call->body ? json_object_get(call->body, "actions") : NULL;
     if (!json_is_array(actions)) return server_fail(call, 400, "Json deserialize error: `actions` must be an array");
-    size_t i;
-    const json_t *a;
-    json_array_foreach(actions, i, a) {
-        const json_t *c = json_object_get(a, "create_alias"), *d = json_object_get(a, "delete_alias"),
-                     *r = json_object_get(a, "rename_alias");
-        char x[SERVER_NAME_SIZE], y[SERVER_NAME_SIZE];
-        sc_status rc;
-        if (json_is_object(c)) {
-            const char *coll = json_string_value(json_object_get(c, "collection_name"));
-            const char *alias = json_string_value(json_object_get(c, "alias_name"));
-            if (!coll || !alias)
-                return server_fail(call, 400, "Json deserialize error: actions[%zu].create_alias needs collection_name and alias_name", i);
-            if (!server_coll_resolve(call, coll, x) || !server_coll_name(call, alias, y)) return NULL;
-            rc = sc_alias_create(call->ctx->db, y, x);
-        } else if (json_is_object(d)) {
-            const char *alias = json_string_value(json_object_get(d, "alias_name"));
-            if (!alias) return server_fail(call, 400, "Json deserialize error: actions[%zu].delete_alias needs alias_name", i);
-            if (!server_coll_name(call, alias, y)) return NULL;
-            rc = sc_alias_delete(call->ctx->db, y);
-            if (rc == SC_NOTFOUND) return server_fail(call, 404, "Alias `%s` doesn't exist!", alias);
-        } else if (json_is_object(r)) {
-            const char *from = json_string_value(json_object_get(r, "old_alias_name"));
-            const char *to = json_string_value(json_object_get(r, "new_alias_name"));
-            if (!from || !to)
-                return server_fail(call, 400, "Json deserialize error: actions[%zu].rename_alias needs old_alias_name and new_alias_name", i);
-            if (!server_coll_name(call, from, x) || !server_coll_name(call, to, y)) return NULL;
-            rc = sc_alias_rename(call->ctx->db, x, y);
-            if (rc == SC_NOTFOUND) return server_fail(call, 404, "Alias `%s` doesn't exist!", from);
-        } else {
-            return server_fail(call, 400, "Json deserialize error: actions[%zu] must be create_alias, delete_alias or rename_alias", i);
-        }
-        if (rc == SC_EXISTS) return server_fail(call, 409, "Wrong input: %s", sc_db_errmsg(call->ctx->db));
-        if (rc != SC_OK) return server_fail_store(call, rc);
+    size_t n = json_array_size(actions);
+    server_alias_act *acts = calloc(n ? n : 1, sizeof *acts);
+    sc_alias_action *as = calloc(n ? n : 1, sizeof *as);
+    json_t *out = NULL;
+    if (!acts || !as) {
+        server_fail(call, 500, "out of memory");
+        goto done;
     }
-    return json_true();
+    for (size_t i = 0; i < n; i++)
+        if (!server__alias_decode(call, json_array_get(actions, i), i, &acts[i], &as[i])) goto done;
+    size_t bad = 0;
+    sc_status rc = sc_alias_apply(call->ctx->db, as, n, &bad);
+    if (rc == SC_OK) {
+        out = json_true();
+    } else if (bad < n) {
+        const server_alias_act *x = &acts[bad];
+        bool create = as[bad].op == SC_ALIAS_OP_CREATE, rename = as[bad].op == SC_ALIAS_OP_RENAME;
+        if (rc == SC_NOTFOUND && create)
+            server_fail(call, 404, "actions[%zu].%s: Collection `%s` doesn't exist!", bad, x->kind, x->user[1]);
+        else if (rc == SC_NOTFOUND)
+            server_fail(call, 404, "actions[%zu].%s: Alias `%s` doesn't exist!", bad, x->kind, x->user[0]);
+        else if (rc == SC_EXISTS && sc_collection_exists(call->ctx->db, x->name[rename ? 1 : 0]))
+            server_fail(call, 409, "actions[%zu].%s: Wrong input: alias name `%s` is already the name of a collection",
+                        bad, x->kind, x->user[rename ? 1 : 0]);
+        else if (rc == SC_EXISTS)
+            server_fail(call, 409, "actions[%zu].%s: Wrong input: Alias `%s` already exists!", bad, x->kind,
+                        x->user[rename ? 1 : 0]);
+        else
+            server_fail_store(call, rc);
+    } else {
+        server_fail_store(call, rc);
+    }
+done:
+    free(acts);
+    free(as);
+    return out;
 }
 
 /* Aliases visible to the caller, optionally only those of store collection `only`. */

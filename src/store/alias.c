@@ -10,6 +10,10 @@
 ** - Writes hold the store's writer lock (which also excludes collection
 **   creation, so an alias and a collection can never take the same name);
 **   reads hold the reader lock plus the SQLite mutex, as scroll does.
+** - Every write is a list of actions (sc_alias_apply; the single-action
+**   calls are lists of one) run in one transaction: each action sees the
+**   effects of the ones before it, and the first failure rolls back all.
+**   Aliases have no in-memory state, so a rollback leaves nothing to undo.
 ** - An alias whose collection was deleted is "dangling": resolve and list
 **   skip it, create replaces it. sc_alias_delete_for_collection removes them.
 */
@@ -75,70 +79,93 @@ static sc_status store__alias_run(sc_db *db, const char *sql, const char *a, con
     return SC_OK;
 }
 
-/* ==== Public API ==== */
+/* ==== Actions (writer lock held, inside the caller's transaction) ==== */
 
-sc_status sc_alias_create(sc_db *db, const char *alias, const char *collection) {
-    if (!db) return SC_MISUSE;
+static sc_status store__alias_do_create(sc_db *db, const char *alias, const char *collection) {
     sc_status rc;
     if ((rc = store__alias_check_name("alias name", alias)) != SC_OK) return rc;
     if ((rc = store__alias_check_name("collection name", collection)) != SC_OK) return rc;
-    pthread_rwlock_wrlock(&db->lock);
+    if (!store_coll_find(db, collection)) return store_fail(SC_NOTFOUND, "Collection `%s` doesn't exist!", collection);
+    if (store_coll_find(db, alias))
+        return store_fail(SC_EXISTS, "alias name `%s` is already the name of a collection", alias);
     char *old = NULL;
-    if (!store_coll_find(db, collection)) {
-        rc = store_fail(SC_NOTFOUND, "Collection `%s` doesn't exist!", collection);
-    } else if (store_coll_find(db, alias)) {
-        rc = store_fail(SC_EXISTS, "alias name `%s` is already the name of a collection", alias);
-    } else if ((rc = store__alias_ensure_table(db)) == SC_OK && (rc = store__alias_lookup(db, alias, &old)) == SC_OK) {
-        if (old && store_coll_find(db, old))
-            rc = store_fail(SC_EXISTS, "Alias `%s` already exists!", alias);
-        else
-            rc = store__alias_run(db, "INSERT OR REPLACE INTO aliases(name, coll) VALUES(?1, ?2)", alias, collection,
-                                  NULL);
-    }
+    if ((rc = store__alias_lookup(db, alias, &old)) != SC_OK) return rc;
+    if (old && store_coll_find(db, old)) rc = store_fail(SC_EXISTS, "Alias `%s` already exists!", alias);
+    else rc = store__alias_run(db, "INSERT OR REPLACE INTO aliases(name, coll) VALUES(?1, ?2)", alias, collection, NULL);
     free(old);
-    pthread_rwlock_unlock(&db->lock);
     return rc;
 }
 
-sc_status sc_alias_delete(sc_db *db, const char *alias) {
-    if (!db) return SC_MISUSE;
+static sc_status store__alias_do_delete(sc_db *db, const char *alias) {
     if (!alias) return store_fail(SC_INVALID, "alias name is empty");
-    pthread_rwlock_wrlock(&db->lock);
     int changes = 0;
-    sc_status rc = store__alias_ensure_table(db);
-    if (rc == SC_OK) rc = store__alias_run(db, "DELETE FROM aliases WHERE name=?1", alias, NULL, &changes);
+    sc_status rc = store__alias_run(db, "DELETE FROM aliases WHERE name=?1", alias, NULL, &changes);
     if (rc == SC_OK && changes == 0) rc = store_fail(SC_NOTFOUND, "Alias `%s` doesn't exist!", alias);
-    pthread_rwlock_unlock(&db->lock);
     return rc;
 }
 
-sc_status sc_alias_rename(sc_db *db, const char *old_alias, const char *new_alias) {
-    if (!db) return SC_MISUSE;
+static sc_status store__alias_do_rename(sc_db *db, const char *old_alias, const char *new_alias) {
     sc_status rc;
     if ((rc = store__alias_check_name("alias name", new_alias)) != SC_OK) return rc;
     if (!old_alias) return store_fail(SC_INVALID, "alias name is empty");
-    pthread_rwlock_wrlock(&db->lock);
     char *target = NULL, *taken = NULL;
-    if ((rc = store__alias_ensure_table(db)) != SC_OK || (rc = store__alias_lookup(db, old_alias, &target)) != SC_OK ||
-        (rc = store__alias_lookup(db, new_alias, &taken)) != SC_OK)
+    if ((rc = store__alias_lookup(db, old_alias, &target)) != SC_OK || (rc = store__alias_lookup(db, new_alias, &taken)) != SC_OK)
         goto done;
-    if (!target) {
+    if (!target)
         rc = store_fail(SC_NOTFOUND, "Alias `%s` doesn't exist!", old_alias);
-    } else if ((taken && store_coll_find(db, taken)) || store_coll_find(db, new_alias)) {
+    else if ((taken && store_coll_find(db, taken)) || store_coll_find(db, new_alias))
         rc = store_fail(SC_EXISTS, "Alias `%s` already exists!", new_alias);
-    } else if ((rc = store_exec(db, "BEGIN IMMEDIATE")) == SC_OK) {
-        rc = store__alias_run(db, "DELETE FROM aliases WHERE name=?1", old_alias, NULL, NULL);
-        if (rc == SC_OK)
-            rc = store__alias_run(db, "INSERT OR REPLACE INTO aliases(name, coll) VALUES(?1, ?2)", new_alias, target,
-                                  NULL);
-        if (rc == SC_OK) rc = store_exec(db, "COMMIT");
-        if (rc != SC_OK) sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
-    }
+    else if ((rc = store__alias_run(db, "DELETE FROM aliases WHERE name=?1", old_alias, NULL, NULL)) == SC_OK)
+        rc = store__alias_run(db, "INSERT OR REPLACE INTO aliases(name, coll) VALUES(?1, ?2)", new_alias, target, NULL);
 done:
     free(target);
     free(taken);
+    return rc;
+}
+
+/* ==== Public API ==== */
+
+sc_status sc_alias_apply(sc_db *db, const sc_alias_action *actions, size_t n, size_t *failed) {
+    if (!db || (n && !actions)) return SC_MISUSE;
+    pthread_rwlock_wrlock(&db->lock);
+    size_t i = 0;
+    sc_status rc = store_exec(db, "BEGIN IMMEDIATE");
+    if (rc == SC_OK) rc = store__alias_ensure_table(db);
+    for (; rc == SC_OK && i < n; i++) {
+        const sc_alias_action *a = &actions[i];
+        switch (a->op) {
+        case SC_ALIAS_OP_CREATE: rc = store__alias_do_create(db, a->alias, a->collection); break;
+        case SC_ALIAS_OP_DELETE: rc = store__alias_do_delete(db, a->alias); break;
+        case SC_ALIAS_OP_RENAME: rc = store__alias_do_rename(db, a->alias, a->new_alias); break;
+        default: rc = store_fail(SC_INVALID, "actions[%zu]: unknown alias operation %d", i, (int)a->op); break;
+        }
+        if (rc != SC_OK) break; /* i names the failing action */
+    }
+    if (rc == SC_OK) rc = store_exec(db, "COMMIT");
+    if (rc != SC_OK) {
+        char msg[512]; /* the action's message, kept across the rollback */
+        snprintf(msg, sizeof msg, "%s", sc_db_errmsg(db));
+        sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+        store_fail(rc, "%s", msg);
+        if (failed) *failed = i < n ? i : n;
+    }
     pthread_rwlock_unlock(&db->lock);
     return rc;
+}
+
+sc_status sc_alias_create(sc_db *db, const char *alias, const char *collection) {
+    sc_alias_action a = {.op = SC_ALIAS_OP_CREATE, .alias = alias, .collection = collection};
+    return sc_alias_apply(db, &a, 1, NULL);
+}
+
+sc_status sc_alias_delete(sc_db *db, const char *alias) {
+    sc_alias_action a = {.op = SC_ALIAS_OP_DELETE, .alias = alias};
+    return sc_alias_apply(db, &a, 1, NULL);
+}
+
+sc_status sc_alias_rename(sc_db *db, const char *old_alias, const char *new_alias) {
+    sc_alias_action a = {.op = SC_ALIAS_OP_RENAME, .alias = old_alias, .new_alias = new_alias};
+    return sc_alias_apply(db, &a, 1, NULL);
 }
 
 sc_status sc_alias_resolve(sc_db *db, const char *alias, char **out) {

@@ -290,6 +290,42 @@ test('aliases: create, use, list, rename, delete; deleted with the collection', 
   assert.ok(!(await client.getAliases()).aliases.some((a) => a.alias_name === 'tmpa'));
 });
 
+test('alias actions apply all or none: a failing action leaves the aliases as before', async () => {
+  await client.createCollection('ab1', { vectors: { size: 2, distance: 'Dot' } });
+  await client.createCollection('ab2', { vectors: { size: 2, distance: 'Dot' } });
+  await client.updateCollectionAliases({ actions: [{ create_alias: { collection_name: 'ab1', alias_name: 'ab_keep' } }] });
+  const mine = async () => (await client.getAliases()).aliases.filter((a) => a.alias_name.startsWith('ab_'))
+    .sort((x, y) => x.alias_name.localeCompare(y.alias_name));
+  const before = await mine();
+  assert.deepEqual(before, [{ alias_name: 'ab_keep', collection_name: 'ab1' }]);
+  const bad = [
+    [[{ create_alias: { collection_name: 'ab2', alias_name: 'ab_new' } }, { delete_alias: { alias_name: 'ab_keep' } },
+      { delete_alias: { alias_name: 'ab_missing' } }], 404, /actions\[2\]\.delete_alias: Alias `ab_missing` doesn't exist!/],
+    [[{ rename_alias: { old_alias_name: 'ab_keep', new_alias_name: 'ab_renamed' } },
+      { create_alias: { collection_name: 'ab2', alias_name: 'ab_renamed' } }], 409, /actions\[1\]\.create_alias: .*Alias `ab_renamed` already exists!/],
+    [[{ delete_alias: { alias_name: 'ab_keep' } }, { create_alias: { collection_name: 'ab2', alias_name: 'ab2' } }], 409,
+      /actions\[1\]\.create_alias: .*`ab2` is already the name of a collection/],
+    [[{ delete_alias: { alias_name: 'ab_keep' } }, { create_alias: { collection_name: 'ab_nope', alias_name: 'ab_x' } }], 404,
+      /actions\[1\]\.create_alias: Collection `ab_nope` doesn't exist!/],
+    [[{ delete_alias: { alias_name: 'ab_keep' } }, { create_alias: { alias_name: 'ab_x' } }], 400,
+      /missing field `actions\[1\]\.create_alias\.collection_name`/],
+    [[{ delete_alias: { alias_name: 'ab_keep' } }, { drop_alias: { alias_name: 'ab_keep' } }], 400, /actions\[1\] must be create_alias/],
+  ];
+  for (const [actions, status, re] of bad) {
+    await rejectsWith(client.updateCollectionAliases({ actions }), status, re);
+    assert.deepEqual(await mine(), before, JSON.stringify(actions));
+  }
+  // a good batch: later actions see earlier ones
+  assert.equal(await client.updateCollectionAliases({ actions: [
+    { create_alias: { collection_name: 'ab2', alias_name: 'ab_tmp' } },
+    { rename_alias: { old_alias_name: 'ab_tmp', new_alias_name: 'ab_prod' } },
+    { delete_alias: { alias_name: 'ab_keep' } },
+    { create_alias: { collection_name: 'ab2', alias_name: 'ab_keep' } }] }), true);
+  assert.deepEqual(await mine(), [{ alias_name: 'ab_keep', collection_name: 'ab2' }, { alias_name: 'ab_prod', collection_name: 'ab2' }]);
+  await client.deleteCollection('ab1');
+  await client.deleteCollection('ab2');
+});
+
 test('errors through the client: 404, 400 on wrong dimension, wrong types', async () => {
   await rejectsWith(client.query('missing', { query: [1, 0, 0, 0] }), 404, /Collection `missing` doesn't exist!/);
   await rejectsWith(client.upsert('p', { points: [{ id: 50, vector: [1, 0, 0] }] }), 400, /dimension/);
