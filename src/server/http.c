@@ -165,6 +165,7 @@ typedef struct server_res {
     FILE *log;              /* access log */
     bool own_log;           /* log was opened here */
     sc_model *model;        /* embedding model, may be NULL */
+    const char *model_path; /* where it was loaded from (borrowed from the options or cfg) */
     sc_repo *repo;          /* repository of /code, may be NULL */
     sc_embed_cache *cache;  /* embedding cache, may be NULL */
     server_ctx *ctx;        /* request context */
@@ -224,6 +225,7 @@ static sc_status server__acquire(const sc_server_options *o, server_res *r, char
     bool model_required = model_path != NULL;
     if (!model_path && access("models/builtin.scm", R_OK) == 0) model_path = "models/builtin.scm";
     char *msg = NULL;
+    r->model_path = model_path;
     if (model_path && (rc = sc_model_load(model_path, &r->model, &msg)) != SC_OK && model_required) {
         snprintf(errbuf, errbuf_size, "cannot load model %s: %s", model_path, msg ? msg : sc_status_str(rc));
         sc_free(msg);
@@ -313,7 +315,7 @@ sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbu
     fprintf(stderr,
             "semcode serve: listening on http://%s:%u (%u threads, store %s, %zu API keys, model %s, cache %s, "
             "repository %s)\n",
-            o.host, bound, n_threads, o.store_path, ctx->cfg.n_keys, res.model ? "loaded" : "none",
+            o.host, bound, n_threads, o.store_path, ctx->cfg.n_keys, res.model ? res.model_path : "none",
             res.cache ? "on" : "off", res.repo ? sc_repo_root(res.repo) : "none");
     ctx->ready = 1;
 
