@@ -459,16 +459,25 @@ json_t *server_api_collection_get(server_call *call) {
     else if (v0->quant.kind == SC_QUANT_KIND_BINARY)
         quant = json_pack("{s:{s:b}}", "binary", "always_ram", 1);
     uint64_t n_indexed = 0;
-    for (size_t i = 0; info.vector_index && i < info.n_vector_params; i++) n_indexed += info.vector_index[i].n_indexed;
+    json_t *memory = json_object(); /* semcode extension: index state and memory per named vector */
+    for (size_t i = 0; info.vector_index && i < info.n_vector_params; i++) {
+        const sc_vector_index_info *vx = &info.vector_index[i];
+        n_indexed += vx->n_indexed;
+        json_object_set_new(memory, info.vectors[i].name,
+                            json_pack("{s:b,s:I,s:I,s:I,s:f,s:f}", "hnsw_built", vx->hnsw_built, "indexed",
+                                      (json_int_t)vx->n_indexed, "deleted", (json_int_t)vx->n_deleted, "index_bytes",
+                                      (json_int_t)vx->index_bytes, "bytes_per_vector", vx->bytes_per_vector,
+                                      "code_bytes_per_vector", vx->code_bytes_per_vector));
+    }
     json_t *opt = json_pack("{s:f,s:i,s:i,s:n,s:n,s:i,s:i,s:n}", "deleted_threshold", 0.2, "vacuum_min_vector_number",
                             1000, "default_segment_number", 0, "max_segment_size", "memmap_threshold",
                             "indexing_threshold", 20000, "flush_interval_sec", 5, "max_optimization_threads");
     json_t *config = json_pack("{s:o,s:o,s:o,s:{s:i,s:i},s:o}", "params", params, "hnsw_config", hnsw,
                                "optimizer_config", opt, "wal_config", "wal_capacity_mb", 32, "wal_segments_ahead", 0,
                                "quantization_config", quant);
-    json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:i,s:o,s:o}", "status", "green", "optimizer_status", "ok",
+    json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:i,s:o,s:o,s:o}", "status", "green", "optimizer_status", "ok",
                             "indexed_vectors_count", (json_int_t)n_indexed, "points_count", (json_int_t)info.n_points,
-                            "segments_count", 1, "config", config, "payload_schema", schema);
+                            "segments_count", 1, "config", config, "payload_schema", schema, "semcode_index", memory);
     sc_collection_info_free(&info);
     return out ? out : server_fail(call, 500, "out of memory");
 }

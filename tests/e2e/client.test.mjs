@@ -78,6 +78,9 @@ test('create with named vectors, hnsw_config and quantization_config', async () 
     { id: 1, vector: { code: [1, 0, 0, 0], doc: [0, 0] } },
     { id: 2, vector: { code: [0, 1, 0, 0], doc: [3, 4] } },
   ] });
+  const mem = (await client.getCollection('named')).semcode_index; // extension: memory per vector, per named vector
+  assert.ok(mem.code.bytes_per_vector >= 16 && mem.doc.bytes_per_vector >= 8, JSON.stringify(mem));
+  assert.ok(mem.code.code_bytes_per_vector > 0 || !mem.code.hnsw_built, JSON.stringify(mem)); // int8 codes once indexed
   const r = await client.query('named', { query: [0, 0], using: 'doc', limit: 2, params: { hnsw_ef: 128, exact: true } });
   assert.deepEqual(r.points.map((p) => p.id), [1, 2]);
   assert.ok(Math.abs(r.points[1].score - 5) < 1e-5); // euclid scores are distances
