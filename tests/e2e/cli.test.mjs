@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const top = path.resolve(here, '../..');
-const bin = process.env.SEMCODE_BIN || path.join(top, 'build/semcode');
+const bin = path.resolve(top, process.env.SEMCODE_BIN || 'build/semcode'); // absolute: commands run in other folders
 const fixture = path.join(top, 'tests/fixtures/repo');
 
 function run(args, opts = {}) {
