@@ -238,7 +238,7 @@ int cli_cmd_eval(int argc, char **argv) {
         else goto usage;
     }
     if (repo) {
-        if (pairs || cq || ro.template_variant > 3) goto usage;
+        if (pairs || cq || ro.template_variant > 4) goto usage;
         return cli__eval_repo(repo, model_given ? model_path : NULL, &ro, json);
     }
     if (!pairs && !cq) goto usage;

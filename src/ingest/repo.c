@@ -347,18 +347,24 @@ char *repo_prepare_text(uint32_t variant, const sc_entity *e, const char *path, 
     /* Template (version REPO_TEMPLATE_VERSION, variant 0):
     **   <kind> <qualified name>
     **   <doc comment, at most 600 bytes>
-    **   <source of the entity, at most 1,500 bytes>
+    **   <source of the entity, at most 600 bytes>
     **   <path as words>
-    ** Variants measured with `semcode eval --repo --template N` (docs/QUALITY.md):
-    ** 1 = no path words; 2 = path words on the first line, after the name
-    ** (the model reads the first 128 tokens only); 3 = source cut at 600 bytes. */
+    ** The model reads the first 128 tokens only: a longer source head pushed
+    ** the path words out of its window. Variants measured with
+    ** `semcode eval --repo --template N` (docs/QUALITY.md):
+    **   1 = source at most 1,500 bytes (template version 2)
+    **   2 = path words on the first line, after the name (source 600)
+    **   3 = no path words, source 1,500
+    **   4 = path words on the first line, source 1,500 */
     util_buf b = {0};
     util_buf_printf(&b, "%s %s\n", sc_entity_kind_name(e->kind), e->qualified_name ? e->qualified_name : "");
-    if (variant == 2) {
+    bool path_first = variant == 2 || variant == 4;
+    if (path_first) {
         repo__path_words(&b, path);
         util_buf_puts(&b, "\n");
     }
-    return repo__entity_text(&b, e, path, src, src_size, 600, variant == 3 ? 600 : 1500, variant == 0 || variant == 3);
+    size_t src_max = variant == 0 || variant == 2 ? 600 : 1500;
+    return repo__entity_text(&b, e, path, src, src_size, 600, src_max, variant == 0 || variant == 1);
 }
 
 char *repo_keyword_text(const sc_entity *e, const char *path, const char *src, size_t src_size) {

@@ -32,7 +32,7 @@
 
 #define REPO_COLLECTION "code"
 #define REPO_VECTOR "code"
-#define REPO_TEMPLATE_VERSION "2"
+#define REPO_TEMPLATE_VERSION "3"
 
 struct sc_repo {
     char *root;              /* absolute path of the indexed tree, no trailing '/' */
