@@ -3,7 +3,8 @@
 # standard library (Debian libpython3.11-stdlib): cold index, no-change
 # re-index, re-index after touching 10 files, disk bytes per entity, search
 # latency in process (bench/repo_latency.c, 100 queries, the first 100 dev
-# queries of CoSQA as realistic query text) and as a CLI call.
+# queries of CoSQA as realistic query text) and as CLI calls
+# (bench/cli_latency.sh: p50 / p90 / p99 of 30 calls, CLI_CALLS=N).
 # Usage: bash bench/index.sh [SOURCE_TREE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,4 @@ qs = json.load(open('../shared/benchmarks/cosqa/cosqa-retrieval-dev-500.json'))
 open(sys.argv[1], 'w').write('\n'.join(q['doc'].replace('\n', ' ') for q in qs[:100]) + '\n')
 PY
 ./build/bench/repo_latency "$STORE" "$WORK/queries.txt"
-s=$(date +%s.%N)
-for i in $(seq 1 10); do ./build/semcode search --store "$STORE" "read a gzip compressed file" -n 10 > /dev/null; done
-echo "CLI call (open + search + close), mean of 10: $(echo "($(date +%s.%N) - $s) / 10" | bc -l | cut -c1-5)s"
+bash bench/cli_latency.sh ./build/semcode "$STORE" "$WORK/queries.txt" "${CLI_CALLS:-30}"

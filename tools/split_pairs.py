@@ -2,7 +2,9 @@
 """Clean, deduplicate and split the doc/code pairs of tools/corpus.sh.
 
 Input: one JSON Lines file per source in IN_DIR (from `semcode pairs`).
-Output: OUT_DIR/train.jsonl and OUT_DIR/heldout.jsonl, plus stats.json.
+Output: OUT_DIR/train.jsonl and OUT_DIR/heldout.jsonl, plus stats.json and
+heldout_units.json ({language: {unit: [paths of its files with pairs]}}: the
+held-out trees bench/quality_repo.sh indexes).
 
 * doc: the first paragraph of the doc comment, markup and @tags removed,
   kernel-doc "name() - " prefixes removed; at least 3 words.
@@ -55,6 +57,7 @@ def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     seen_code, seen_doc = set(), set()
     train, held, units = {}, {}, {}
+    held_units = {}
     stats = {"read": 0, "dropped_test": 0, "dropped_short": 0, "dropped_dup": 0}
     for fn in sorted(os.listdir(IN_DIR)):
         if not fn.endswith(".jsonl"):
@@ -105,6 +108,7 @@ def main():
             v = us[key]
             if taken + len(v) <= budget:
                 held.setdefault(lang, []).extend(v)
+                held_units.setdefault(lang, {})[key] = sorted({r["path"] for r in v})
                 taken += len(v)
             else:
                 train.setdefault(lang, []).extend(v)
@@ -124,6 +128,8 @@ def main():
                 f.write(json.dumps(r, ensure_ascii=False) + "\n")
         out[part] = len(allp)
     stats.update(out)
+    with open(os.path.join(OUT_DIR, "heldout_units.json"), "w") as f:
+        json.dump(held_units, f, indent=1, sort_keys=True)
     with open(os.path.join(OUT_DIR, "stats.json"), "w") as f:
         json.dump(stats, f, indent=1, sort_keys=True)
     print(json.dumps(stats, sort_keys=True))

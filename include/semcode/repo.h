@@ -23,6 +23,8 @@ extern "C" {
 
 typedef struct sc_repo sc_repo;
 
+#define SC_REPO_EVAL_MAX_ROWS 20 /* languages with grammars + the total */
+
 /* ==== Opening ==== */
 
 /* Progress of an index run, reported to sc_repo_options.progress. */
@@ -192,6 +194,55 @@ SC_API char *sc_dup_clusters_json(const sc_dup_clusters *d, float threshold, uin
 ** language and kind, model and dimension, store size and bytes per entity,
 ** cache, embedding checks, last index time. */
 SC_API sc_status sc_repo_stats_json(sc_repo *r, char **out);
+
+/* ==== Retrieval quality of a tree (issue 8's quality harness) ==== */
+
+/* Scores of one search mode over a set of queries. */
+typedef struct sc_repo_eval_scores {
+    double mrr;        /* mean of 1/rank, 0 for a target beyond the result limit */
+    double recall_1;   /* share of queries whose target is the first result */
+    double recall_10;  /* share of queries whose target is in the first 10 */
+} sc_repo_eval_scores;
+
+/* One language's row (or the total). */
+typedef struct sc_repo_eval_row {
+    char language[16];             /* sc_lang_name, or "all" */
+    uint64_t files;                /* files of this language in the tree */
+    uint64_t documented;           /* entities with a doc comment */
+    uint64_t queries;              /* queries asked (documented entities that qualified) */
+    sc_repo_eval_scores mode[3];   /* indexed by sc_search_mode: hybrid, dense, keyword */
+} sc_repo_eval_row;
+
+typedef struct sc_repo_eval_options {
+    const char *model_path;   /* NULL = the shipped built-in model */
+    const char *work_dir;     /* where the stripped copy (WORK/tree) and its index (WORK/store) go, kept;
+                                 NULL = a temporary folder, removed at the end */
+    uint32_t limit;           /* results per search (0 = 100); a target ranked beyond scores 0 */
+    uint32_t n_threads;       /* parse threads (0 = all cores) */
+    uint32_t max_queries;     /* at most this many queries (0 = all), taken in file order */
+    bool whole_doc;           /* query with the whole doc comment instead of its first paragraph */
+    uint32_t template_variant;/* prepared-text variant (0 = the product's; others for measurement, docs/QUALITY.md) */
+} sc_repo_eval_options;
+
+typedef struct sc_repo_eval_result {
+    sc_repo_eval_row rows[SC_REPO_EVAL_MAX_ROWS]; /* one per language with queries, then "all" last */
+    uint32_t n_rows;          /* rows used */
+    uint64_t files;           /* files in the copied tree */
+    uint64_t entities;        /* points in the index (entities and chunks) */
+    uint64_t docs_stripped;   /* doc comments cut out of the copy */
+    uint64_t files_broken;    /* files with more parse errors after stripping than before (kept stripped) */
+    uint64_t queries_dropped; /* documented entities not asked: short docs or code, tests, ambiguous docs */
+    double seconds_index;     /* sc_repo_update of the copy */
+    double seconds_search;    /* all searches */
+} sc_repo_eval_result;
+
+/* Measure retrieval on the tree at root without changing it: copy it with
+** every doc comment cut out (so the index never sees them), index the copy
+** through sc_repo_update, then search each documented entity's doc comment
+** in hybrid, dense and keyword mode and score the rank of the entity's own
+** path and line. errmsg as in sc_repo_open. */
+SC_API sc_status sc_repo_eval(const char *root, const sc_repo_eval_options *opt, sc_repo_eval_result *out,
+                              char **errmsg);
 
 #ifdef __cplusplus
 }

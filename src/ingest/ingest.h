@@ -10,6 +10,7 @@
 #define SC_INGEST_H
 
 #include "semcode/parse.h"
+#include "semcode/repo.h"
 #include "util/util.h"
 
 /* ==== Ignore rules (.gitignore syntax) ==== */
@@ -67,5 +68,34 @@ void ingest_file_list_free(ingest_file_list *l);
 /* True for directory names that are always skipped (.git, node_modules)
 ** and, with skip_vendored, vendored ones (vendor, third_party, ...). */
 bool ingest_dir_is_skipped(const char *name, bool skip_vendored);
+
+/* ==== Quality harness (eval.c, sc_repo_eval) ==== */
+
+/* The bytes of a parsed file with every entity's doc comment cut out: a
+** comment or docstring alone on its lines loses those lines; a Python
+** docstring that was the only statement of its block becomes `pass` so the
+** file still parses. Owned (NUL-terminated, length in *out_n); *n_cut
+** counts the doc ranges removed. NULL when memory runs out. */
+char *ingest_strip_docs(const sc_parse_result *res, const char *src, size_t n, size_t *out_n, uint32_t *n_cut);
+
+/* Query text of a doc comment, as the held-out pairs make it
+** (tools/split_pairs.py): its first paragraph (whole: all of it) without
+** @tag / :param lines, {@tag x} -> x, HTML tags and a kernel-doc
+** "name() - " prefix removed, white space collapsed, at most 600 bytes
+** (whole: 2,000). Owned; NULL when nothing is left or on allocation failure. */
+char *ingest_doc_query(const char *doc, bool whole);
+
+/* Reciprocal ranks and hits of a set of queries. */
+typedef struct ingest_rank_acc {
+    double rr;       /* sum of 1/rank */
+    uint64_t at1;    /* queries whose target ranked 1 */
+    uint64_t at10;   /* queries whose target ranked within 10 */
+    uint64_t n;      /* queries */
+} ingest_rank_acc;
+
+/* Count one query whose target came at rank (1-based; 0 = not within the results). */
+void ingest_rank_add(ingest_rank_acc *a, uint32_t rank);
+/* MRR, Recall@1, Recall@10 of the queries counted (zeros for none). */
+sc_repo_eval_scores ingest_rank_scores(const ingest_rank_acc *a);
 
 #endif /* SC_INGEST_H */

@@ -308,10 +308,11 @@ static void repo__source(const sc_entity *e, const char *src, size_t src_size, c
 }
 
 /* Finish an entity text: the doc comment (at most doc_max bytes), the
-** entity's source (at most src_max bytes) and the path as words, one per
-** line. Returns the owned text, NULL when memory ran out. */
+** entity's source (at most src_max bytes) and, unless path_words is false,
+** the path as words, one per line. Returns the owned text, NULL when memory
+** ran out. */
 static char *repo__entity_text(util_buf *b, const sc_entity *e, const char *path, const char *src, size_t src_size,
-                               size_t doc_max, size_t src_max) {
+                               size_t doc_max, size_t src_max, bool path_words) {
     if (e->doc && *e->doc) {
         repo__append_cut(b, e->doc, strlen(e->doc), doc_max);
         util_buf_puts(b, "\n");
@@ -320,8 +321,10 @@ static char *repo__entity_text(util_buf *b, const sc_entity *e, const char *path
     size_t n;
     repo__source(e, src, src_size, &s, &n);
     repo__append_cut(b, s, n, src_max);
-    util_buf_puts(b, "\n");
-    repo__path_words(b, path);
+    if (path_words) {
+        util_buf_puts(b, "\n");
+        repo__path_words(b, path);
+    }
     if (b->oom) {
         util_buf_free(b);
         return NULL;
@@ -329,21 +332,34 @@ static char *repo__entity_text(util_buf *b, const sc_entity *e, const char *path
     return b->data;
 }
 
-char *repo_prepare_text(const sc_entity *e, const char *path, const char *src, size_t src_size) {
-    /* Template (version REPO_TEMPLATE_VERSION):
+char *repo_prepare_text(uint32_t variant, const sc_entity *e, const char *path, const char *src, size_t src_size) {
+    /* Template (version REPO_TEMPLATE_VERSION, variant 0):
     **   <kind> <qualified name>
     **   <doc comment, at most 600 bytes>
-    **   <source of the entity, at most 1,500 bytes>
-    **   <path as words> */
+    **   <source of the entity, at most 600 bytes>
+    **   <path as words>
+    ** The model reads the first 128 tokens only: a longer source head pushed
+    ** the path words out of its window. Variants measured with
+    ** `semcode eval --repo --template N` (docs/QUALITY.md):
+    **   1 = source at most 1,500 bytes (template version 2)
+    **   2 = path words on the first line, after the name (source 600)
+    **   3 = no path words, source 1,500
+    **   4 = path words on the first line, source 1,500 */
     util_buf b = {0};
     util_buf_printf(&b, "%s %s\n", sc_entity_kind_name(e->kind), e->qualified_name ? e->qualified_name : "");
-    return repo__entity_text(&b, e, path, src, src_size, 600, 1500);
+    bool path_first = variant == 2 || variant == 4;
+    if (path_first) {
+        repo__path_words(&b, path);
+        util_buf_puts(&b, "\n");
+    }
+    size_t src_max = variant == 0 || variant == 2 ? 600 : 1500;
+    return repo__entity_text(&b, e, path, src, src_size, 600, src_max, variant == 0 || variant == 1);
 }
 
 char *repo_keyword_text(const sc_entity *e, const char *path, const char *src, size_t src_size) {
     util_buf b = {0};
     util_buf_printf(&b, "%s\n", e->qualified_name ? e->qualified_name : "");
-    return repo__entity_text(&b, e, path, src, src_size, SIZE_MAX, 16384);
+    return repo__entity_text(&b, e, path, src, src_size, SIZE_MAX, 16384, true);
 }
 
 /* ==== Query filters ==== */

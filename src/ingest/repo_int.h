@@ -1,6 +1,6 @@
 /*
 ** ingest: private structures of an indexed repository (sc_repo). Only the
-** files repo.c, update.c and query.c include this header.
+** files repo.c, update.c, query.c and eval.c include this header.
 **
 ** DESIGN
 ** - A repository's index lives in its store folder (default ROOT/.semcode):
@@ -32,7 +32,7 @@
 
 #define REPO_COLLECTION "code"
 #define REPO_VECTOR "code"
-#define REPO_TEMPLATE_VERSION "2"
+#define REPO_TEMPLATE_VERSION "3"
 
 struct sc_repo {
     char *root;              /* absolute path of the indexed tree, no trailing '/' */
@@ -45,6 +45,7 @@ struct sc_repo {
     sc_embed_cache *cache;   /* embedding cache, NULL with no_cache */
     uint32_t dim;            /* vector dimension */
     char model_id[64];       /* "builtin:<hash>" */
+    uint32_t template_variant; /* 0; another prepared-text variant only for measurement (sc_repo_eval) */
     char errmsg[1024];       /* last failure */
 };
 
@@ -57,8 +58,9 @@ char *repo_meta_get(sc_repo *r, const char *key);
 sc_status repo_meta_set(sc_repo *r, const char *key, const char *value);
 
 /* The prepared text embedded for an entity (template in docs/ARCHITECTURE.md)
-** and the text indexed for BM25; both owned. src is the file's bytes. */
-char *repo_prepare_text(const sc_entity *e, const char *path, const char *src, size_t src_size);
+** and the text indexed for BM25; both owned. src is the file's bytes.
+** variant: 0 = the product's template, others only for measurement. */
+char *repo_prepare_text(uint32_t variant, const sc_entity *e, const char *path, const char *src, size_t src_size);
 char *repo_keyword_text(const sc_entity *e, const char *path, const char *src, size_t src_size);
 
 /* JSON filter text for the query's language / kind / path filters (owned),

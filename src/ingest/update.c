@@ -289,7 +289,7 @@ static sc_status upd__collect(sc_repo *r, upd_file *f, upd_batch *b, sc_repo_sum
                 break;
             }
         if (!found) sum->entities_added++;
-        char *text = repo_prepare_text(e, f->path, f->src, f->src_size);
+        char *text = repo_prepare_text(r->template_variant, e, f->path, f->src, f->src_size);
         uint64_t th = text ? util_hash64(text, strlen(text), 0x7e47) : 0;
         char *payload = text ? upd__payload(r, f->path, res, e, ch, th) : NULL;
         char *kwtext = repo_keyword_text(e, f->path, f->src, f->src_size);

@@ -356,7 +356,7 @@ sc_status sc_field_index_create(sc_db *db, const char *coll, const char *key, sc
     }
     c->indexes = grown;
     for (uint32_t s = 0; s < c->n_slots; s++)
-        if (store_bit_get(c->live, s) && c->payloads[s] && (rc = pindex_add(ix, s, c->payloads[s])) != SC_OK) {
+        if (store_bit_get(c->live, s) && store_slot_payload(c, s) && (rc = pindex_add(ix, s, store_slot_payload(c, s))) != SC_OK) {
             rc = store_fail(rc, "building the index on `%s` failed", key);
             goto done;
         }

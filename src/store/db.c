@@ -114,6 +114,9 @@ void store_coll_free(store_coll *c) {
     if (c->payloads)
         for (uint32_t s = 0; s < c->n_slots; s++) json_decref(c->payloads[s]);
     free(c->payloads);
+    if (c->payload_raw)
+        for (uint32_t s = 0; s < c->n_slots; s++) free(c->payload_raw[s]);
+    free(c->payload_raw);
     free(c->ids);
     free(c->live);
     free(c->free_slots);
@@ -261,15 +264,15 @@ static sc_status store__load_points(sc_db *db, store_coll *c) {
         c->vers[slot] = (uint64_t)sqlite3_column_int64(st, 2);
         const char *ptext = (const char *)sqlite3_column_text(st, 3);
         if (ptext && strcmp(ptext, "{}")) {
-            json_error_t jerr;
-            json_t *p = json_loads(ptext, 0, &jerr);
-            if (!p || !json_is_object(p)) {
-                json_decref(p);
-                rc = store_fail(SC_CORRUPT, "collection `%s`, point %s: payload is not a JSON object", c->name,
-                                sc_point_id_format(&id, idbuf, sizeof idbuf));
+            /* kept as text: parsed on first use (filters, payload selections) */
+            char *copy = util_strdup(ptext);
+            sc_status prc = copy ? store_slot_set_payload_text(c, (uint32_t)slot, copy) : SC_NOMEM;
+            if (prc != SC_OK) {
+                rc = prc == SC_NOMEM ? store_fail(SC_NOMEM, "out of memory loading collection `%s`", c->name)
+                                     : store_fail(SC_CORRUPT, "collection `%s`, point %s: payload is not a JSON object",
+                                                  c->name, sc_point_id_format(&id, idbuf, sizeof idbuf));
                 break;
             }
-            store_slot_set_payload(c, (uint32_t)slot, p);
         }
         char ebuf[256];
         if (store_vec_blob_decode(c, sqlite3_column_blob(st, 4), sqlite3_column_bytes(st, 4), (uint32_t)slot, ebuf,
@@ -411,6 +414,8 @@ sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, ch
     if ((rc = store_exec(db, "PRAGMA page_size=16384")) != SC_OK) goto fail;
     if ((rc = store_exec(db, "PRAGMA journal_mode=WAL")) != SC_OK) goto fail;
     if ((rc = store_exec(db, "PRAGMA cache_size=-65536")) != SC_OK) goto fail; /* 64 MiB page cache */
+    /* reads straight from the page cache of the file, without a copy per page (opening reads every row) */
+    if ((rc = store_exec(db, "PRAGMA mmap_size=1073741824")) != SC_OK) goto fail;
     if ((rc = store_exec(db, o.sync == SC_SYNC_MODE_FULL ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL")) != SC_OK)
         goto fail;
     /* Create the schema only when missing: a write at every open would cost an fsync. */

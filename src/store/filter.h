@@ -63,6 +63,9 @@ sc_field_type pindex_type(const store_pindex *ix);
 ** pindex_remove and the same payload. */
 sc_status pindex_add(store_pindex *ix, uint32_t slot, const json_t *payload);
 void pindex_remove(store_pindex *ix, uint32_t slot, const json_t *payload);
+/* The top-level payload member an index reads (the first step of its key
+** path), length in *len; NULL if the path does not start with a member. */
+const char *pindex_top_key(const store_pindex *ix, size_t *len);
 /* Number of slots with at least one indexed value. */
 uint64_t pindex_n_points(const store_pindex *ix);
 /* Approximate bytes of memory used. */

@@ -306,6 +306,12 @@ void pindex_remove(store_pindex *ix, uint32_t slot, const json_t *payload) {
     filter_path_visit(&ix->path, payload, true, pindex__op_cb, &op);
 }
 
+const char *pindex_top_key(const store_pindex *ix, size_t *len) {
+    if (!ix || !ix->path.n_segs || ix->path.segs[0].kind != FILTER_SEG_KIND_KEY) return NULL;
+    *len = ix->path.segs[0].name_len;
+    return ix->path.segs[0].name;
+}
+
 uint64_t pindex_n_points(const store_pindex *ix) {
     return ix ? roaring_bitmap_get_cardinality(ix->present) : 0;
 }

@@ -316,7 +316,7 @@ sc_status store_select_filter(store_coll *c, const store_filter *f, uint32_t **s
     for (; it && it->has_value; roaring_advance_uint32_iterator(it)) {
         uint32_t s = it->current_value;
         if (s >= c->n_slots || !store_bit_get(c->live, s)) continue;
-        if (exact || filter_match(f, &c->ids[s], c->payloads[s])) out[m++] = s;
+        if (exact || filter_match(f, &c->ids[s], store_slot_payload(c, s))) out[m++] = s;
     }
     roaring_free_uint32_iterator(it);
     *slots = out;
@@ -494,7 +494,7 @@ static sc_status store__payload_apply(sc_db *db, const char *coll, const sc_sele
     }
     if (!(next = calloc(m ? m : 1, sizeof *next))) goto oom;
     for (size_t i = 0; i < m; i++) {
-        json_t *old = c->payloads[slots[i]];
+        const json_t *old = store_slot_payload(c, slots[i]);
         switch (op) {
         case STORE_PAYLOAD_SET:
             next[i] = old ? json_deep_copy(old) : json_object();
@@ -648,7 +648,7 @@ sc_status sc_points_scroll(sc_db *db, const char *coll, const sc_scroll_request 
         sc_point_id id;
         if (store_id_from_key(sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0), &id) != SC_OK) continue;
         uint32_t s = store_map_find(c, &id);
-        if (s == STORE_NO_SLOT || (f && !filter_match(f, &id, c->payloads[s]))) continue;
+        if (s == STORE_NO_SLOT || (f && !filter_match(f, &id, store_slot_payload(c, s)))) continue;
         if (m == limit) {
             more = true;
             next_id = id;

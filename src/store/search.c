@@ -28,7 +28,7 @@ static bool store__accept(void *p, uint32_t row) {
     const store__scan_state *s = p;
     if (!store_bit_get(s->sv->present, row)) return false;
     if (s->cand && !roaring_bitmap_contains(s->cand, row)) return false;
-    if (s->f && !s->exact) return filter_match(s->f, &s->c->ids[row], s->c->payloads[row]);
+    if (s->f && !s->exact) return filter_match(s->f, &s->c->ids[row], store_slot_payload(s->c, row));
     return true;
 }
 
@@ -270,7 +270,7 @@ static bool store__accept_kw(void *p, uint32_t row) {
     const store__scan_state *s = p;
     if (!store_bit_get(s->c->live, row)) return false;
     if (s->cand && !roaring_bitmap_contains(s->cand, row)) return false;
-    if (s->f && !s->exact) return filter_match(s->f, &s->c->ids[row], s->c->payloads[row]);
+    if (s->f && !s->exact) return filter_match(s->f, &s->c->ids[row], store_slot_payload(s->c, row));
     return true;
 }
 

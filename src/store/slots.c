@@ -156,6 +156,7 @@ sc_status store_coll_reserve(store_coll *c, uint32_t extra) {
         size_t old = c->cap, nw = (size_t)cap;
         if (!store__grow((void **)&c->ids, sizeof *c->ids, old, nw) ||
             !store__grow((void **)&c->payloads, sizeof *c->payloads, old, nw) ||
+            !store__grow((void **)&c->payload_raw, sizeof *c->payload_raw, old, nw) ||
             !store__grow((void **)&c->vers, sizeof *c->vers, old, nw) ||
             !store__grow((void **)&c->live, sizeof(uint64_t), old / 64, nw / 64) ||
             !store__grow((void **)&c->free_slots, sizeof(uint32_t), old, nw))
@@ -192,6 +193,7 @@ uint32_t store_slot_claim(store_coll *c, const sc_point_id *id) {
     sc_assert(slot < c->cap);
     c->ids[slot] = *id;
     c->payloads[slot] = NULL;
+    c->payload_raw[slot] = NULL;
     store__map_insert(c, slot);
     return slot;
 }
@@ -212,6 +214,7 @@ sc_status store_slot_place(store_coll *c, uint32_t slot, const sc_point_id *id) 
         return SC_CORRUPT;
     c->ids[slot] = *id;
     c->payloads[slot] = NULL;
+    c->payload_raw[slot] = NULL;
     store__map_insert(c, slot);
     store_slot_activate(c, slot);
     if (slot >= c->n_slots) c->n_slots = slot + 1;
@@ -241,13 +244,190 @@ void store_slot_release(store_coll *c, uint32_t slot) {
 }
 
 void store_slot_set_payload(store_coll *c, uint32_t slot, json_t *p) {
-    json_t *old = c->payloads[slot];
+    json_t *old = (json_t *)store_slot_payload(c, slot);
     for (size_t i = 0; i < c->n_indexes; i++) {
         if (old) pindex_remove(c->indexes[i], slot, old);
         if (p) pindex_add(c->indexes[i], slot, p);
     }
     json_decref(old);
+    free(c->payload_raw[slot]);
+    c->payload_raw[slot] = NULL;
     c->payloads[slot] = (p && json_object_size(p)) ? p : (json_decref(p), NULL);
+}
+
+/* ==== Payloads kept as text until used ==== */
+
+const json_t *store_slot_payload(const store_coll *c, uint32_t slot) {
+    json_t *p = __atomic_load_n(&c->payloads[slot], __ATOMIC_ACQUIRE);
+    const char *raw = c->payload_raw[slot];
+    if (p || !raw) return p;
+    /* Checked at open (store_slot_set_payload_text); a parse failure here
+    ** means memory ran out: the payload reads as {} this time. */
+    json_t *q = json_loads(raw, 0, NULL);
+    if (!q || !json_is_object(q) || !json_object_size(q)) {
+        json_decref(q);
+        return NULL;
+    }
+    json_t *expected = NULL;
+    if (__atomic_compare_exchange_n((json_t **)&c->payloads[slot], &expected, q, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        return q;
+    json_decref(q); /* another reader parsed it first */
+    return expected;
+}
+
+static size_t store__ws(const char *s, size_t i, size_t n) {
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+    return i;
+}
+
+/* End of the JSON string starting at s[i] == '"' (one past the closing
+** quote), or 0 when it is not closed; *esc set if it holds an escape. */
+static size_t store__str_end(const char *s, size_t i, size_t n, bool *esc) {
+    for (i++; i < n; i++) {
+        if (s[i] == '\\') {
+            *esc = true;
+            i++;
+        } else if (s[i] == '"') {
+            return i + 1;
+        } else if ((unsigned char)s[i] < 0x20) {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* A JSON literal or number: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)? */
+static bool store__scalar_ok(const char *s, size_t n) {
+    if ((n == 4 && (!memcmp(s, "true", 4) || !memcmp(s, "null", 4))) || (n == 5 && !memcmp(s, "false", 5))) return true;
+    size_t i = 0;
+    if (i < n && s[i] == '-') i++;
+    if (i < n && s[i] == '0') i++;
+    else if (i < n && s[i] >= '1' && s[i] <= '9')
+        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    else return false;
+    if (i < n && s[i] == '.') {
+        size_t d = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+        if (i == d) return false;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-')) i++;
+        size_t d = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+        if (i == d) return false;
+    }
+    return i == n;
+}
+
+/* End of the JSON value starting at s[i] (strings closed, brackets
+** balanced, top-level scalars well formed; what is inside strings and
+** nested values is checked when parsed), or 0. */
+static size_t store__value_end(const char *s, size_t i, size_t n) {
+    bool esc = false;
+    if (i >= n) return 0;
+    if (s[i] == '"') return store__str_end(s, i, n, &esc);
+    if (s[i] == '{' || s[i] == '[') {
+        char stack[64];
+        size_t depth = 0;
+        for (; i < n; i++) {
+            char ch = s[i];
+            if (ch == '"') {
+                size_t e = store__str_end(s, i, n, &esc);
+                if (!e) return 0;
+                i = e - 1;
+            } else if (ch == '{' || ch == '[') {
+                if (depth == sizeof stack) return 0; /* deeper than any payload we write: let jansson judge */
+                stack[depth++] = ch == '{' ? '}' : ']';
+            } else if (ch == '}' || ch == ']') {
+                if (!depth || stack[--depth] != ch) return 0;
+                if (!depth) return i + 1;
+            }
+        }
+        return 0;
+    }
+    size_t j = i;
+    while (j < n && !strchr(",}] \t\r\n", s[j])) j++;
+    return j > i && store__scalar_ok(s + i, j - i) ? j : 0;
+}
+
+/* The members of a loaded payload that payload index x reads, each parsed
+** alone into vals[x] (owned; the last of duplicate keys wins). Returns false
+** when the text is not an object as far as its structure goes, a value
+** read does not parse, or a key holds an escape (then the caller parses
+** the whole payload). */
+static bool store__index_members(const store_coll *c, const char *s, size_t n, json_t **vals) {
+    size_t i = store__ws(s, 0, n);
+    if (i >= n || s[i] != '{') return false;
+    i = store__ws(s, i + 1, n);
+    if (i < n && s[i] == '}') return store__ws(s, i + 1, n) == n;
+    for (;;) {
+        bool esc = false;
+        if (i >= n || s[i] != '"') return false;
+        size_t ke = store__str_end(s, i, n, &esc);
+        if (!ke || esc) return false;
+        const char *key = s + i + 1;
+        size_t klen = ke - i - 2;
+        i = store__ws(s, ke, n);
+        if (i >= n || s[i] != ':') return false;
+        i = store__ws(s, i + 1, n);
+        size_t ve = store__value_end(s, i, n);
+        if (!ve) return false;
+        for (size_t x = 0; x < c->n_indexes; x++) {
+            size_t tlen = 0;
+            const char *top = pindex_top_key(c->indexes[x], &tlen);
+            if (!top || tlen != klen || memcmp(top, key, klen)) continue;
+            json_decref(vals[x]);
+            bool vesc = false;
+            if (s[i] == '"' && store__str_end(s, i, n, &vesc) == ve && !vesc)
+                vals[x] = json_stringn(s + i + 1, ve - i - 2); /* the common case, without the parser */
+            else
+                vals[x] = json_loadb(s + i, ve - i, JSON_DECODE_ANY, NULL);
+            if (!vals[x]) return false;
+        }
+        i = store__ws(s, ve, n);
+        if (i < n && s[i] == ',') {
+            i = store__ws(s, i + 1, n);
+            continue;
+        }
+        return i < n && s[i] == '}' && store__ws(s, i + 1, n) == n;
+    }
+}
+
+sc_status store_slot_set_payload_text(store_coll *c, uint32_t slot, char *text) {
+    json_t **vals = calloc(c->n_indexes ? c->n_indexes : 1, sizeof *vals);
+    if (!vals) {
+        free(text);
+        return SC_NOMEM;
+    }
+    sc_status rc = SC_OK;
+    if (store__index_members(c, text, strlen(text), vals)) {
+        for (size_t x = 0; rc == SC_OK && x < c->n_indexes; x++) {
+            if (!vals[x]) continue;
+            size_t tlen = 0;
+            const char *top = pindex_top_key(c->indexes[x], &tlen);
+            json_t *one = json_object();
+            if (!one || json_object_setn_nocheck(one, top, tlen, vals[x]) != 0 || pindex_add(c->indexes[x], slot, one) != SC_OK)
+                rc = SC_NOMEM;
+            json_decref(one);
+        }
+        if (rc == SC_OK) c->payload_raw[slot] = text;
+        else free(text);
+    } else {
+        /* not plainly an object (or a key with an escape): parse it whole */
+        json_t *p = json_loads(text, 0, NULL);
+        free(text);
+        if (!p || !json_is_object(p)) {
+            json_decref(p);
+            rc = SC_CORRUPT;
+        } else {
+            store_slot_set_payload(c, slot, p);
+        }
+    }
+    for (size_t x = 0; x < c->n_indexes; x++) json_decref(vals[x]);
+    free(vals);
+    return rc;
 }
 
 roaring_bitmap_t *store_coll_live_bitmap(const store_coll *c) {
@@ -349,14 +529,17 @@ static bool store__in_list(const char *key, const char *const *list, size_t n) {
 
 /* Payload of a slot with the selection applied, as owned JSON text. */
 static char *store__payload_text(const store_coll *c, uint32_t slot, const sc_with *with) {
-    json_t *p = c->payloads[slot];
+    bool all = !with->payload_include && !with->payload_exclude;
+    if (all && c->payload_raw[slot]) return util_strdup(c->payload_raw[slot]); /* as stored: the same compact text */
+    const json_t *p = store_slot_payload(c, slot);
     if (!p) return util_strdup("{}");
-    if (!with->payload_include && !with->payload_exclude) return json_dumps(p, JSON_COMPACT);
+    if (all) return json_dumps(p, JSON_COMPACT);
     json_t *sel = json_object();
     if (!sel) return NULL;
     const char *k;
     json_t *v;
-    json_object_foreach(p, k, v) {
+    json_t *pp = (json_t *)p; /* jansson's iteration takes no const */
+    json_object_foreach(pp, k, v) {
         if (with->payload_include && !store__in_list(k, with->payload_include, with->n_payload_include)) continue;
         if (with->payload_exclude && store__in_list(k, with->payload_exclude, with->n_payload_exclude)) continue;
         json_object_set(sel, k, v);

@@ -9,8 +9,10 @@
 **   validated completely first, then written, then applied to memory.
 ** - On open every collection is loaded into memory: points get dense 32-bit
 **   "slots"; vectors of one name sit in one contiguous slot-indexed array so
-**   exact search is a straight scan; payloads are kept parsed (jansson) for
-**   filter evaluation; an open-addressing table maps ids to slots; payload
+**   exact search is a straight scan; payloads loaded from disk are kept as
+**   their JSON text and parsed (jansson) on first use by a filter or a
+**   payload selection (only the members that payload indexes cover are
+**   parsed at open); an open-addressing table maps ids to slots; payload
 **   indexes map values to roaring bitmaps of slots.
 ** - Memory is only changed after the SQLite commit succeeded, and the
 **   capacity it needs is reserved before the commit, so an acknowledged
@@ -61,7 +63,10 @@ typedef struct store_coll {
     uint32_t n_slots;          /* high-water mark of slots in use */
     uint32_t cap;              /* slots allocated in every per-slot array */
     sc_point_id *ids;          /* id of each slot */
-    json_t **payloads;         /* parsed payload per slot (NULL = {} or free) */
+    json_t **payloads;         /* parsed payload per slot (NULL = {}, free, or not parsed yet); read through
+                                  store_slot_payload, which parses payload_raw on first use */
+    char **payload_raw;        /* payload JSON text as loaded, per slot (NULL = none); dropped when the
+                                  payload is written */
     uint64_t *live;            /* bitset: slot holds a point */
     uint64_t n_live;           /* number of live points */
     uint64_t *vers;            /* per slot: store sequence number of the write that set its vectors */
@@ -130,6 +135,14 @@ void store_coll_rebuild_free(store_coll *c);
 void store_slot_release(store_coll *c, uint32_t slot);
 /* Replace the payload of a live slot (takes ownership of p), updating indexes. */
 void store_slot_set_payload(store_coll *c, uint32_t slot, json_t *p);
+/* Give a loaded slot its payload as compact JSON object text (takes
+** ownership of text): the members payload indexes cover are parsed and
+** indexed now, the rest on first use. SC_CORRUPT when text is not a JSON
+** object, SC_NOMEM. */
+sc_status store_slot_set_payload_text(store_coll *c, uint32_t slot, char *text);
+/* The payload of a slot, parsed on first use (safe under the read lock:
+** the parse is published with a compare-and-swap); NULL = {}. */
+const json_t *store_slot_payload(const store_coll *c, uint32_t slot);
 
 /* Encode / decode the vector blob of one point. vecs[i] NULL = absent.
 ** The blob has a header (magic, mask of present names) and a checksum. */

@@ -453,29 +453,9 @@ done:
 
 /* ==== Older files ==== */
 
-static char *hftok__read(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    util_buf b = {0};
-    char chunk[65536];
-    size_t r;
-    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) util_buf_append(&b, chunk, r);
-    fclose(f);
-    if (b.oom) {
-        util_buf_free(&b);
-        return NULL;
-    }
-    if (!b.data) {
-        b.data = calloc(1, 1);
-        if (!b.data) return NULL;
-    }
-    *len = b.len;
-    return b.data;
-}
-
 static sc_status hftok__load_vocab_txt(const char *dir, const char *path, text_hftok **out, sc_err *err) {
     size_t len = 0;
-    char *txt = hftok__read(path, &len);
+    char *txt = util_read_file(path, &len);
     if (!txt) return sc_err_set(err, SC_IOERR, "%s: cannot read", path);
     uint32_t n = 0;
     for (size_t i = 0; i < len; i++) n += txt[i] == '\n';
@@ -544,7 +524,7 @@ static sc_status hftok__load_bpe_files(const char *vpath, const char *mpath, tex
         return sc_err_set(err, SC_CORRUPT, "%s: not a JSON object", vpath);
     }
     size_t len = 0;
-    char *txt = hftok__read(mpath, &len);
+    char *txt = util_read_file(mpath, &len);
     if (!txt) {
         json_decref(vocab);
         return sc_err_set(err, SC_IOERR, "%s: cannot read", mpath);
@@ -589,7 +569,7 @@ sc_status text_hftok_load_dir(const char *dir, text_hftok **out, sc_err *err) {
     char path[4096], path2[4096];
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     size_t len = 0;
-    char *txt = hftok__read(path, &len);
+    char *txt = util_read_file(path, &len);
     if (txt) {
         sc_status rc = text_hftok_load_json(txt, len, path, out, err);
         free(txt);

@@ -199,6 +199,26 @@ char *util_strdup(const char *s) {
     return d;
 }
 
+char *util_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    util_buf b = {0};
+    char chunk[65536];
+    size_t r;
+    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) util_buf_append(&b, chunk, r);
+    fclose(f);
+    if (b.oom) {
+        util_buf_free(&b);
+        return NULL;
+    }
+    if (!b.data) {
+        b.data = calloc(1, 1);
+        if (!b.data) return NULL;
+    }
+    *len = b.len;
+    return b.data;
+}
+
 /* ==== Threads and time ==== */
 
 uint32_t util_n_cores(void) {

@@ -59,6 +59,10 @@ void util_buf_free(util_buf *b);
 /* strdup that returns NULL on NULL input or allocation failure. */
 char *util_strdup(const char *s);
 
+/* The whole file at path (owned, NUL-terminated, length in *len), or NULL
+** when it cannot be read or memory runs out. */
+char *util_read_file(const char *path, size_t *len);
+
 /* ==== Threads and time ==== */
 
 /* Number of online cores (at least 1). */

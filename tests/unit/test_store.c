@@ -5,6 +5,7 @@
 ** persistence across reopen, corruption detection and the process lock.
 */
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -560,6 +561,121 @@ static void test_corrupt_vector_blob_is_reported(void **state) {
     assert_int_equal(sc_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
 }
 
+/* Payloads loaded from disk stay text until used: after reopening, records
+** carry the same text, filters on indexed and other keys, selections, a
+** new index and payload writes (which must unindex the old values) all
+** see the payload; keys with escapes and nested values load too; text
+** that is not an object is reported at open. */
+static void test_payloads_after_reopen(void **state) {
+    fx *f = *state;
+    make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
+    assert_int_equal(sc_field_index_create(f->db, "c", "parity", SC_FIELD_TYPE_KEYWORD), SC_OK);
+    assert_int_equal(sc_field_index_create(f->db, "c", "n", SC_FIELD_TYPE_INTEGER), SC_OK);
+    assert_int_equal(sc_field_index_create(f->db, "c", "meta.color", SC_FIELD_TYPE_KEYWORD), SC_OK);
+    tu_rng rng = {11};
+    put_points(f->db, "c", 0, 40, 4, &rng, NULL);
+    const float v[4] = {1, 0, 0, 0};
+    sc_vector_in vin = {"", v, 4};
+    const char *odd[] = {"{\"a\\u0062\": \"esc\", \"parity\": \"odd\", \"n\": 100}",
+                         "{\"meta\": {\"color\": \"red\", \"x\": [1, {\"y\": \"}]\"}]}, \"parity\": \"weird \\\" q\", \"n\": 101}"};
+    for (int i = 0; i < 2; i++) {
+        sc_point_in p = {.id = sc_point_id_num(100 + (uint64_t)i), .vectors = &vin, .n_vectors = 1, .payload_json = odd[i]};
+        assert_int_equal(sc_points_upsert(f->db, "c", &p, 1), SC_OK);
+    }
+    sc_point_id ids[3] = {sc_point_id_num(7), sc_point_id_num(100), sc_point_id_num(101)};
+    sc_with with = {.payload = true};
+    sc_record_list *before = NULL, *after = NULL;
+    assert_int_equal(sc_points_get(f->db, "c", ids, 3, &with, &before), SC_OK);
+    fx_reopen(f);
+    assert_int_equal(sc_points_get(f->db, "c", ids, 3, &with, &after), SC_OK);
+    assert_int_equal(after->n, 3);
+    for (size_t i = 0; i < 3; i++) assert_string_equal(after->items[i].payload_json, before->items[i].payload_json);
+    sc_record_list_free(before);
+    sc_record_list_free(after);
+    /* indexed keys, other keys, nested and escaped keys */
+    assert_int_equal(count(f->db, "c", "{\"must\": [{\"key\": \"parity\", \"match\": {\"value\": \"odd\"}}]}"), 21);
+    assert_int_equal(count(f->db, "c", "{\"must\": [{\"key\": \"n\", \"range\": {\"gte\": 30}}]}"), 12);
+    assert_int_equal(count(f->db, "c", "{\"must\": [{\"key\": \"tags\", \"match\": {\"value\": \"t1\"}}]}"), 13);
+    assert_int_equal(count(f->db, "c", "{\"must\": [{\"key\": \"ab\", \"match\": {\"value\": \"esc\"}}]}"), 1);
+    assert_int_equal(count(f->db, "c", "{\"must\": [{\"key\": \"meta.color\", \"match\": {\"value\": \"red\"}}]}"), 1);
+    assert_int_equal(count(f->db, "c", "{\"must\": [{\"key\": \"parity\", \"match\": {\"value\": \"weird \\\" q\"}}]}"), 1);
+    /* a selection parses the text */
+    const char *inc[] = {"parity"};
+    sc_with sel = {.payload = true, .payload_include = inc, .n_payload_include = 1};
+    assert_int_equal(sc_points_get(f->db, "c", ids, 1, &sel, &after), SC_OK);
+    assert_string_equal(after->items[0].payload_json, "{\"parity\":\"odd\"}");
+    sc_record_list_free(after);
+    /* an index made after the reopen reads the text */
+    assert_int_equal(sc_field_index_create(f->db, "c", "tags", SC_FIELD_TYPE_KEYWORD), SC_OK);
+    assert_int_equal(count(f->db, "c", "{\"must\": [{\"key\": \"tags\", \"match\": {\"value\": \"t2\"}}]}"), 13);
+    /* overwriting a never-parsed payload removes its old indexed values */
+    sc_selector s7 = {.ids = ids, .n_ids = 1};
+    assert_int_equal(sc_payload_overwrite(f->db, "c", &s7, "{\"parity\": \"none\"}", NULL), SC_OK);
+    assert_int_equal(count(f->db, "c", "{\"must\": [{\"key\": \"parity\", \"match\": {\"value\": \"odd\"}}]}"), 20);
+    assert_int_equal(count(f->db, "c", "{\"must\": [{\"key\": \"parity\", \"match\": {\"value\": \"none\"}}]}"), 1);
+    assert_int_equal(count(f->db, "c", "{\"must\": [{\"key\": \"n\", \"match\": {\"value\": 7}}]}"), 0);
+    /* a payload that is not an object is reported when the store opens */
+    sc_db_close(f->db);
+    f->db = NULL;
+    char p[512];
+    snprintf(p, sizeof p, "%s/store.db", f->dir);
+    const char *bad[] = {"{\"parity\": \"odd\"", "[1, 2]", "{\"n\": tru}", "{\"parity\": \"odd\"} x", "{\"zz\": 01}",
+                         "{\"zz\": [1, 2}"};
+    for (int i = 0; i < 6; i++) {
+        sqlite3 *q = NULL;
+        assert_int_equal(sqlite3_open(p, &q), SQLITE_OK);
+        sqlite3_stmt *st = NULL;
+        assert_int_equal(sqlite3_prepare_v2(q, "UPDATE points SET payload = ?1 WHERE pid = (SELECT min(pid) FROM points)", -1, &st, NULL), SQLITE_OK);
+        sqlite3_bind_text(st, 1, bad[i], -1, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+        sqlite3_finalize(st);
+        sqlite3_close(q);
+        char err[512];
+        assert_int_equal(sc_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_CORRUPT);
+        assert_non_null(strstr(err, "payload is not a JSON object"));
+        f->db = NULL;
+    }
+    tu_rmdir(f->dir);
+    f->dir = tu_tmpdir("store");
+    char err[512];
+    assert_int_equal(sc_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
+}
+
+/* Readers racing to parse the same never-parsed payloads (shared lock):
+** every one sees them, none leaks or frees twice (run under ASan too). */
+typedef struct race_arg {
+    sc_db *db;      /* store */
+    uint64_t seen;  /* points matched */
+} race_arg;
+
+static void *race_reader(void *p) {
+    race_arg *a = p;
+    for (int r = 0; r < 3; r++) {
+        uint64_t n = 0;
+        if (sc_points_count(a->db, "c", "{\"must\": [{\"key\": \"tags\", \"match\": {\"value\": \"t0\"}}]}", &n) == SC_OK)
+            a->seen += n;
+    }
+    return NULL;
+}
+
+static void test_payload_parse_race(void **state) {
+    fx *f = *state;
+    make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
+    tu_rng rng = {12};
+    put_points(f->db, "c", 0, 3000, 4, &rng, NULL);
+    fx_reopen(f);
+    pthread_t th[4];
+    race_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (race_arg){.db = f->db, .seen = 0};
+        assert_int_equal(pthread_create(&th[i], NULL, race_reader, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].seen, 3 * 1000); /* ids divisible by 3 */
+    }
+}
+
 /* SQLite fails mid-batch (a trigger injects the error): memory and disk
 ** must stay exactly as they were, and the store must keep working. */
 static void test_failed_write_leaves_store_unchanged(void **state) {
@@ -731,6 +847,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_keyword_bm25_values, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_second_process_is_refused, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_vector_blob_is_reported, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_payloads_after_reopen, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_payload_parse_race, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
