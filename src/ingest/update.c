@@ -426,6 +426,19 @@ static sc_status upd__flush(sc_repo *r, upd_batch *b, sc_repo_summary *sum, doub
         free(tmp);
         free(titems);
         free(reused);
+        /* A provider that could not answer (remote requests exhausted, no
+        ** fallback) stops the run before this batch is stored: its files keep
+        ** their old state, so the next run embeds them again. Items that are
+        ** bad in themselves (empty, too long) are stored without a vector. */
+        for (size_t i = 0; i < b->n; i++)
+            if (items[i].status == SC_IOERR) {
+                rc = repo_fail(r, SC_IOERR,
+                               "embedding with %s failed: %s; this batch of %zu entities was not stored, run "
+                               "'semcode index' again when the provider answers",
+                               sc_embedder_id(r->emb), items[i].error, b->n);
+                free(items);
+                return rc;
+            }
         sum->embeddings_cached += es.cached;
         sum->embeddings_new += es.newly_embedded;
         sum->embeddings_failed += es.failed;
@@ -515,6 +528,7 @@ static void upd__progress(sc_repo *r, const char *stage, const sc_repo_summary *
 
 sc_status sc_repo_update(sc_repo *r, sc_repo_summary *out) {
     if (!r) return SC_MISUSE;
+    if (repo_embedder_ready(r) != SC_OK) return SC_INVALID;
     sc_repo_summary sum;
     memset(&sum, 0, sizeof sum);
     double t0 = util_now();
