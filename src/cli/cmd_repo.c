@@ -280,6 +280,8 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
             return cli__usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
+    if (a->provider && strcmp(a->provider, "openai") && strcmp(a->provider, "builtin") && strcmp(a->provider, "local"))
+        return cli__usage_error(cmd, "SEMCODE_PROVIDER must be builtin or openai, got '%s'", a->provider);
     a->q.langs = a->langs;
     a->q.kinds = a->kinds;
     a->q.paths = a->paths;

@@ -475,7 +475,15 @@ sc_status sc_repo_stats_json(sc_repo *r, char **out) {
     char *last_summary = repo_meta_get(r, "last_summary");
     json_object_set_new(root, "root", json_string(r->root));
     json_object_set_new(root, "store", json_string(r->store_dir));
-    json_object_set_new(root, "model", json_pack("{s:s, s:I}", "id", r->model_id, "dim", (json_int_t)r->dim));
+    json_t *model = json_pack("{s:s, s:I, s:s}", "id", r->model_id, "dim", (json_int_t)r->dim, "provider",
+                              r->is_remote ? "openai" : "local");
+    if (r->is_remote) {
+        json_object_set_new(model, "base_url", json_string(r->remote.base_url));
+        json_object_set_new(model, "remote_model", json_string(r->remote.model));
+        /* the name of the key's variable only, never the key */
+        if (r->remote.api_key_env) json_object_set_new(model, "api_key_env", json_string(r->remote.api_key_env));
+    }
+    json_object_set_new(root, "model", model);
     json_object_set_new(root, "files", json_integer((json_int_t)n_files));
     json_object_set_new(root, "entities", json_integer((json_int_t)n));
     json_object_set_new(root, "by_language", by_lang);
