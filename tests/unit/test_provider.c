@@ -38,6 +38,9 @@ typedef enum ts_mode {
     TS_WRONG_DIM,   /* vectors of TS_DIM - 1 */
     TS_NAN,         /* a NaN component */
     TS_SLOW,        /* sleep slow_ms first */
+    TS_BASE64,      /* answer base64 float32 when asked (as OpenAI does), numbers otherwise */
+    TS_NO_BASE64,   /* refuse encoding_format "base64" with 400 (as some servers do), numbers otherwise */
+    TS_BAD_BASE64,  /* answer a base64 string one float short */
 } ts_mode;
 
 typedef struct ts_server {
@@ -52,6 +55,7 @@ typedef struct ts_server {
     atomic_int n_inputs;    /* inputs seen */
     atomic_int in_flight;   /* requests being answered now */
     atomic_int max_in_flight;/* most at once */
+    atomic_int n_base64;    /* requests that asked for base64 */
     char auth[128];         /* last Authorization header */
 } ts_server;
 
@@ -65,6 +69,22 @@ static void ts_vector(const char *t, float *v) {
         h = h * 6364136223846793005ULL + 1442695040888963407ULL;
         v[d] = (float)((h >> 40) % 2000) / 1000.0f - 1.0f;
     }
+}
+
+/* Standard base64 of n bytes (static buffer: one at a time is enough here). */
+static const char *ts_base64(const unsigned char *p, size_t n) {
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static char out[4 * (TS_DIM * 4 + 2) / 3 + 8];
+    char *o = out;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t x = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0u) | (i + 2 < n ? p[i + 2] : 0u);
+        *o++ = tab[x >> 18 & 63];
+        *o++ = tab[x >> 12 & 63];
+        *o++ = i + 1 < n ? tab[x >> 6 & 63] : '=';
+        *o++ = i + 2 < n ? tab[x & 63] : '=';
+    }
+    *o = '\0';
+    return out;
 }
 
 typedef struct ts_upload {
@@ -122,6 +142,14 @@ static enum MHD_Result ts_handler(void *cls, struct MHD_Connection *c, const cha
     }
     json_t *req = json_loadb(u->data ? u->data : "", u->len, 0, NULL);
     json_t *in = json_object_get(req, "input");
+    const char *enc = json_string_value(json_object_get(req, "encoding_format"));
+    bool want_b64 = enc && !strcmp(enc, "base64");
+    if (want_b64) atomic_fetch_add(&ts.n_base64, 1);
+    if (want_b64 && ts.mode == TS_NO_BASE64) {
+        json_decref(req);
+        ret = ts_reply(c, 400, "{\"error\": {\"message\": \"encoding_format: only 'float' is supported\"}}", NULL);
+        goto out;
+    }
     size_t n = json_array_size(in);
     atomic_fetch_add(&ts.n_inputs, (int)n);
     json_t *data = json_array();
@@ -129,9 +157,16 @@ static enum MHD_Result ts_handler(void *cls, struct MHD_Connection *c, const cha
     for (size_t i = 0; i < emit; i++) {
         float v[TS_DIM];
         ts_vector(json_string_value(json_array_get(in, i)), v);
-        json_t *e = json_array();
+        json_t *e;
         int dim = ts.mode == TS_WRONG_DIM ? TS_DIM - 1 : TS_DIM;
-        for (int d = 0; d < dim; d++) json_array_append_new(e, json_real(v[d]));
+        if (want_b64 && (ts.mode == TS_BASE64 || ts.mode == TS_BAD_BASE64)) {
+            /* little-endian float32, standard base64 (this test runs on little-endian hosts) */
+            if (ts.mode == TS_BAD_BASE64) dim = TS_DIM - 1;
+            e = json_string(ts_base64((const unsigned char *)v, sizeof(float) * (size_t)dim));
+        } else {
+            e = json_array();
+            for (int d = 0; d < dim; d++) json_array_append_new(e, json_real(v[d]));
+        }
         json_array_append_new(data, json_pack("{s:s, s:I, s:o}", "object", "embedding", "index", (json_int_t)i,
                                               "embedding", e));
     }
@@ -199,6 +234,7 @@ static void ts_reset(ts_mode mode) {
     atomic_store(&ts.n_requests, 0);
     atomic_store(&ts.n_inputs, 0);
     atomic_store(&ts.max_in_flight, 0);
+    atomic_store(&ts.n_base64, 0);
     ts.auth[0] = '\0';
 }
 
@@ -237,6 +273,16 @@ static char **make_texts(size_t n) {
 static void free_texts(char **t, size_t n) {
     for (size_t i = 0; i < n; i++) free(t[i]);
     free(t);
+}
+
+/* Each row of out is the server's vector of its text, to within tol. */
+static void check_vectors(char **t, const float *out, int n, float tol) {
+    float want[TS_DIM];
+    for (int i = 0; i < n; i++) {
+        ts_vector(t[i], want);
+        for (int d = 0; d < TS_DIM; d++)
+            if (!(fabsf(out[i * TS_DIM + d] - want[d]) <= tol)) fail_msg("text %d component %d: %g, want %g", i, d, (double)out[i * TS_DIM + d], (double)want[d]);
+    }
 }
 
 static bool all_zero(const float *v) {
@@ -548,6 +594,64 @@ static void test_bad_items_do_not_fail_the_batch(void **state) {
     sc_embedder_free(e);
 }
 
+/* Vectors come as base64 float32 when the server can, bit-exact. */
+static void test_remote_base64_vectors(void **state) {
+    (void)state;
+    ts_reset(TS_BASE64);
+    sc_embedder *e = remote_new_test(3, 2, 1);
+    char **t = make_texts(7);
+    float out[7 * TS_DIM];
+    sc_embed_summary s;
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, 7, out, NULL, &s), SC_OK);
+    assert_int_equal(s.success, 7);
+    assert_int_equal(s.requests, 3);
+    assert_int_equal(atomic_load(&ts.n_base64), 3);
+    check_vectors(t, out, 7, 0.0f); /* bit-exact */
+    sc_embedder_free(e);
+    free_texts(t, 7);
+}
+
+/* A server that refuses base64 gets numbers from then on, and no retry is spent on it. */
+static void test_remote_base64_refused_falls_back_to_numbers(void **state) {
+    (void)state;
+    ts_reset(TS_NO_BASE64);
+    sc_embedder *e = remote_new_test(4, 1, 0); /* no retries: the switch must not need one */
+    char **t = make_texts(8);
+    float out[8 * TS_DIM];
+    sc_embed_item items[8];
+    sc_embed_summary s;
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, 8, out, items, &s), SC_OK);
+    assert_int_equal(s.success, 8);
+    assert_int_equal(s.retries, 0);
+    assert_int_equal(atomic_load(&ts.n_base64), 1);   /* asked once ... */
+    assert_int_equal(atomic_load(&ts.n_requests), 3); /* ... then two requests with numbers */
+    check_vectors(t, out, 8, 1e-6f);
+    /* the next call asks for numbers straight away */
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, 4, out, items, &s), SC_OK);
+    assert_int_equal(s.success, 4);
+    assert_int_equal(atomic_load(&ts.n_base64), 1);
+    sc_embedder_free(e);
+    free_texts(t, 8);
+}
+
+/* A base64 vector of the wrong length is a bad answer: retried, then failed, nothing returned. */
+static void test_remote_bad_base64_is_rejected(void **state) {
+    (void)state;
+    ts_reset(TS_BAD_BASE64);
+    sc_embedder *e = remote_new_test(64, 1, 1);
+    char **t = make_texts(2);
+    float out[2 * TS_DIM];
+    sc_embed_item items[2];
+    sc_embed_summary s;
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, 2, out, items, &s), SC_OK);
+    assert_int_equal(s.failed, 2);
+    assert_int_equal(atomic_load(&ts.n_requests), 2);
+    if (!strstr(items[0].error, "dimension 7, expected 8")) fail_msg("unexpected error: %s", items[0].error);
+    assert_true(all_zero(out) && all_zero(out + TS_DIM));
+    sc_embedder_free(e);
+    free_texts(t, 2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_remote_normal),
@@ -559,6 +663,9 @@ int main(void) {
         cmocka_unit_test(test_remote_timeout),
         cmocka_unit_test(test_fallback_takes_exhausted_batches),
         cmocka_unit_test(test_bad_items_do_not_fail_the_batch),
+        cmocka_unit_test(test_remote_base64_vectors),
+        cmocka_unit_test(test_remote_base64_refused_falls_back_to_numbers),
+        cmocka_unit_test(test_remote_bad_base64_is_rejected),
     };
     return cmocka_run_group_tests_name("provider", tests, ts_start, ts_stop);
 }
