@@ -9,7 +9,7 @@
 # remote path's overhead is the ratio). Timed runs hold
 # /tmp/semcode-bench.lock (waiting at most LOCK_WAIT seconds, then running
 # without it and saying so).
-# usage: bench/pipeline.sh [SRC_DIR] [N_TEXTS] [BATCH] [CALL]
+# usage: [BEFORE_BIN=driver] [LOCK_WAIT=s] bench/pipeline.sh [SRC_DIR] [N_TEXTS] [BATCH] [CALL]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=${1:-/usr/lib/python3.11}
@@ -55,7 +55,15 @@ URL="http://127.0.0.1:$(cat "$TMP/port")/v1"
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD)"
 echo "command: bench/pipeline.sh $SRC $N $BATCH $CALL"
-run() { build/bench/pipeline "$TMP/texts" models/builtin.scm "$URL" "$BATCH" "$CALL" "$TMP/cache.db" 1 4 16; }
+# BEFORE_BIN: a second driver binary (e.g. linked with an older src/embed/remote.c) run in the same session.
+run() {
+  echo; echo "driver: build/bench/pipeline"
+  build/bench/pipeline "$TMP/texts" models/builtin.scm "$URL" "$BATCH" "$CALL" "$TMP/cache.db" 1 4 16
+  if [ -n "${BEFORE_BIN:-}" ]; then
+    echo; echo "driver: $BEFORE_BIN"
+    "$BEFORE_BIN" "$TMP/texts" models/builtin.scm "$URL" "$BATCH" "$CALL" "$TMP/cache.db" 1 4 16
+  fi
+}
 exec 9>/tmp/semcode-bench.lock
 if flock -w "$LOCK_WAIT" 9; then
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) (bench lock held)"
