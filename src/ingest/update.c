@@ -378,6 +378,17 @@ static size_t upd__reuse(sc_repo *r, upd_batch *b, bool *reused) {
     return n;
 }
 
+/* Replace the "model" of payload i of b (kept as it was when out of memory). */
+static void upd__set_model(upd_batch *b, size_t i, const char *model) {
+    json_t *p = json_loads(b->payloads[i], 0, NULL);
+    char *s = NULL;
+    if (p && json_object_set_new(p, "model", json_string(model)) == 0) s = json_dumps(p, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(p);
+    if (!s) return;
+    free(b->payloads[i]);
+    b->payloads[i] = s;
+}
+
 /* Embed and store a batch; the store commits it atomically. */
 static sc_status upd__flush(sc_repo *r, upd_batch *b, sc_repo_summary *sum, double *t_embed, double *t_store) {
     sc_status rc = SC_OK;
@@ -439,6 +450,12 @@ static sc_status upd__flush(sc_repo *r, upd_batch *b, sc_repo_summary *sum, doub
                 free(items);
                 return rc;
             }
+        /* A vector the fallback made records the fallback's model, so the
+        ** payload tells which provider produced it and the next run does not
+        ** reuse it as if the remote model had. */
+        for (size_t i = 0; i < b->n; i++)
+            if (items[i].status == SC_OK && items[i].provider && strcmp(items[i].provider, sc_embedder_id(r->emb)))
+                upd__set_model(b, i, items[i].provider);
         sum->embeddings_cached += es.cached;
         sum->embeddings_new += es.newly_embedded;
         sum->embeddings_failed += es.failed;

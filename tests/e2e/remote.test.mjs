@@ -58,6 +58,27 @@ async function closedPort() {
   return port;
 }
 
+// The "model" payload of every point of an index's store, read through a semcode server on it.
+async function storedModels(store) {
+  const dir = fs.mkdtempSync(path.join(tmp, 'peek-'));
+  const portFile = path.join(dir, 'port');
+  const srv = spawn(bin, ['serve', '--host', '127.0.0.1', '--port', '0', '--port-file', portFile, '--store', store,
+    '--log', path.join(dir, 'log')], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 100 && !(fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim()); i++)
+      await new Promise((ok) => setTimeout(ok, 100));
+    const url = `http://127.0.0.1:${fs.readFileSync(portFile, 'utf8').trim()}/collections/code/points/scroll`;
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ limit: 10000, with_payload: ['model'], with_vector: false }) });
+    assert.equal(res.status, 200);
+    return (await res.json()).result.points.map((p) => p.payload.model);
+  } finally {
+    const exited = new Promise((ok) => srv.on('exit', ok));
+    srv.kill('SIGTERM');
+    await exited;
+  }
+}
+
 function remoteArgs(url = baseUrl) {
   return ['--provider', 'openai', '--base-url', url, '--remote-model', 'semcode-builtin', '--api-key-env', KEY_ENV,
     '--dimensions', String(dim), '--batch-size', '8', '--concurrency', '4', '--timeout', '10'];
@@ -187,6 +208,12 @@ test('an unreachable endpoint: clear message, non-zero exit, nothing stored; the
   const fs2 = JSON.parse(fb.out);
   assert.equal(fs2.ok, true);
   assert.equal(fs2.embeddings.new, fs2.entities.added);
+  // Each stored vector records the model that produced it: here the built-in fallback's.
+  const models = await storedModels(path.join(repo, '.semcode', 'store'));
+  assert.equal(models.length, fs2.entities.added);
+  assert.ok(models.every((m) => /^builtin:[0-9a-f]{16}$/.test(m)), JSON.stringify([...new Set(models)]));
+  // ... and after a good run, the remote model's id.
+  assert.deepEqual([...new Set(await storedModels(path.join(good, '.semcode', 'store')))], [`openai:semcode-builtin/${dim}`]);
   // A fallback whose family differs is refused before anything runs.
   const bad = run(['index', freshRepo(), ...remoteArgs(dead), '--remote-family', 'text-embedding-3', '--fallback', 'builtin']);
   assert.equal(bad.code, 1);
