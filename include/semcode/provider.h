@@ -88,10 +88,6 @@ typedef struct sc_remote_options {
     const char *api_key_env;  /* name of the environment variable holding the API key (NULL = none); the key is never logged or stored */
     uint32_t dim;             /* dimension every vector must have (required) */
     bool send_dimensions;     /* send "dimensions": dim in requests (OpenAI text-embedding-3) */
-    bool float_encoding;      /* ask for JSON numbers ("encoding_format": "float"). Default false: ask for
-                                 base64 (little-endian float32, a quarter of the work to encode and parse),
-                                 falling back to numbers for good when a server refuses it; answers in
-                                 either form are accepted */
     const char *family;       /* declared model family, for fallback compatibility (NULL = model name) */
     uint32_t batch_size;      /* texts per request (default 64) */
     uint32_t concurrency;     /* requests in flight (default 4) */
@@ -101,6 +97,10 @@ typedef struct sc_remote_options {
     uint32_t backoff_max_ms;  /* cap of one backoff and of Retry-After (default 20000) */
     uint32_t max_input_bytes; /* longer texts fail as items (default 32768) */
     uint64_t seed;            /* jitter seed (0 = from the clock) */
+    bool float_encoding;      /* ask for JSON numbers ("encoding_format": "float"). Default false: ask for
+                                 base64 (little-endian float32: no decimal printing and parsing on either side),
+                                 falling back to numbers for good when a server refuses it; answers in
+                                 either form are accepted */
 } sc_remote_options;
 
 SC_API sc_remote_options sc_remote_options_default(void);
