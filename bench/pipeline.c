@@ -14,7 +14,9 @@
 **      path must deliver the same numbers).
 **
 ** Texts go to sc_embedder_embed in calls of CALL texts, as `semcode index`
-** hands over its batches. Prints one Markdown table.
+** hands over its batches. Prints one Markdown table, with the CPU time of
+** this process and (given $SEMCODE_SERVER_PID) of the server for each row:
+** on a shared machine, CPU seconds are the load-independent cost.
 ** Usage: pipeline TEXTS MODEL URL BATCH CALL CACHE_PATH CONC...
 */
 #include <math.h>
@@ -30,6 +32,32 @@ static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* CPU seconds (user + system) used so far by process pid (0 = this one), or -1. */
+static double cpu_seconds(long pid) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, pid ? "/proc/%ld/stat" : "/proc/self/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    unsigned long ut = 0, st = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return -1;
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static long server_pid; /* $SEMCODE_SERVER_PID: the endpoint's process, for its CPU time */
+
+/* CPU seconds of this process and of the server since *mark, then mark = now. */
+static void cpu_since(double mark[2], double *client, double *server) {
+    double c = cpu_seconds(0), s = server_pid ? cpu_seconds(server_pid) : -1;
+    *client = c - mark[0];
+    *server = s >= 0 && mark[1] >= 0 ? s - mark[1] : -1;
+    mark[0] = c;
+    mark[1] = s;
 }
 
 /* ==== Texts ==== */
@@ -124,8 +152,12 @@ int main(int argc, char **argv) {
     float *local_q = malloc(sizeof(float) * dim * n), *out = malloc(sizeof(float) * dim * n);
     printf("texts: %zu prepared texts of real functions, mean %zu bytes; dim %u; calls of %zu texts; endpoint %s\n\n",
            n, bytes / n, dim, call, url);
-    printf("| path | concurrency | batch | seconds | requests/s | vectors/s | cache hits | new | failed |\n");
-    printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    printf("| path | concurrency | batch | seconds | requests/s | vectors/s | cache hits | new | failed | client CPU s | server CPU s |\n");
+    printf("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    const char *sp = getenv("SEMCODE_SERVER_PID");
+    server_pid = sp ? atol(sp) : 0;
+    double mark[2], cc, sc;
+    cpu_since(mark, &cc, &sc);
 
     sc_embedder *local = NULL;
     if (sc_embedder_new_custom(&model_vt, model, "builtin", sc_model_hash(model), "semcode-builtin", dim, &local,
@@ -135,13 +167,16 @@ int main(int argc, char **argv) {
     }
     sc_embed_summary s;
     double t;
+    cpu_since(mark, &cc, &sc);
     t = pass(local, SC_EMBED_SIDE_CODE, texts, n, call, out, &s);
-    printf("| in process, no cache (code side) | - | - | %.3f | - | %.0f | 0 | %zu | %zu |\n", t, (double)n / t,
-           s.newly_embedded, s.failed);
+    cpu_since(mark, &cc, &sc);
+    printf("| in process, no cache (code side) | - | - | %.3f | - | %.0f | 0 | %zu | %zu | %.2f | - |\n", t,
+           (double)n / t, s.newly_embedded, s.failed, cc);
     t = pass(local, SC_EMBED_SIDE_QUERY, texts, n, call, local_q, &s);
+    cpu_since(mark, &cc, &sc);
     double local_rate = (double)n / t;
-    printf("| in process, no cache (query side) | - | - | %.3f | - | %.0f | 0 | %zu | %zu |\n", t, local_rate,
-           s.newly_embedded, s.failed);
+    printf("| in process, no cache (query side) | - | - | %.3f | - | %.0f | 0 | %zu | %zu | %.2f | - |\n", t,
+           local_rate, s.newly_embedded, s.failed, cc);
 
     /* Cold then warm cache. */
     unlink(cache_path);
@@ -154,11 +189,13 @@ int main(int argc, char **argv) {
     const char *phase[2] = {"cold", "warm"};
     for (int k = 0; k < 2; k++) {
         sc_embed_cache_stats before = sc_embed_cache_get_stats(cache);
+        cpu_since(mark, &cc, &sc);
         t = pass(local, SC_EMBED_SIDE_CODE, texts, n, call, out, &s);
+        cpu_since(mark, &cc, &sc);
         sc_embed_cache_stats after = sc_embed_cache_get_stats(cache);
-        printf("| in process, %s cache | - | - | %.3f | - | %.0f | %llu (misses %llu) | %zu | %zu |\n", phase[k], t,
-               (double)n / t, (unsigned long long)(after.hits - before.hits),
-               (unsigned long long)(after.misses - before.misses), s.newly_embedded, s.failed);
+        printf("| in process, %s cache | - | - | %.3f | - | %.0f | %llu (misses %llu) | %zu | %zu | %.2f | - |\n",
+               phase[k], t, (double)n / t, (unsigned long long)(after.hits - before.hits),
+               (unsigned long long)(after.misses - before.misses), s.newly_embedded, s.failed, cc);
     }
     sc_embedder_set_cache(local, NULL);
     sc_embed_cache_close(cache);
@@ -180,11 +217,14 @@ int main(int argc, char **argv) {
             return 1;
         }
         memset(out, 0, sizeof(float) * dim * n);
+        cpu_since(mark, &cc, &sc);
         t = pass(remote, SC_EMBED_SIDE_QUERY, texts, n, call, out, &s);
+        cpu_since(mark, &cc, &sc);
         double diff = 0;
         for (size_t i = 0; i < n * dim; i++) diff = fmax(diff, fabs((double)out[i] - (double)local_q[i]));
-        printf("| remote, %s | %s | %u | %.3f | %.1f | %.0f | 0 | %zu | %zu |\n", enc ? "JSON numbers" : "base64", argv[a], batch, t,
-               (double)s.requests / t, (double)n / t, s.newly_embedded, s.failed);
+        printf("| remote, %s | %s | %u | %.3f | %.1f | %.0f | 0 | %zu | %zu | %.2f | %.2f |\n",
+               enc ? "JSON numbers" : "base64", argv[a], batch, t, (double)s.requests / t, (double)n / t,
+               s.newly_embedded, s.failed, cc, sc);
         fprintf(stderr, "%s, concurrency %s: %zu requests, %zu retries, largest difference from in-process vectors %.3g, "
                         "in-process / remote = %.2f\n",
                 enc ? "numbers" : "base64", argv[a], s.requests, s.retries, diff, local_rate / ((double)n / t));

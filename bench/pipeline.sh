@@ -58,10 +58,10 @@ echo "command: bench/pipeline.sh $SRC $N $BATCH $CALL"
 # BEFORE_BIN: a second driver binary (e.g. linked with an older src/embed/remote.c) run in the same session.
 run() {
   echo; echo "driver: build/bench/pipeline"
-  build/bench/pipeline "$TMP/texts" models/builtin.scm "$URL" "$BATCH" "$CALL" "$TMP/cache.db" 1 4 16
+  SEMCODE_SERVER_PID=$SERVER build/bench/pipeline "$TMP/texts" models/builtin.scm "$URL" "$BATCH" "$CALL" "$TMP/cache.db" 1 4 16
   if [ -n "${BEFORE_BIN:-}" ]; then
     echo; echo "driver: $BEFORE_BIN"
-    "$BEFORE_BIN" "$TMP/texts" models/builtin.scm "$URL" "$BATCH" "$CALL" "$TMP/cache.db" 1 4 16
+    SEMCODE_SERVER_PID=$SERVER "$BEFORE_BIN" "$TMP/texts" models/builtin.scm "$URL" "$BATCH" "$CALL" "$TMP/cache.db" 1 4 16
   fi
 }
 exec 9>/tmp/semcode-bench.lock
