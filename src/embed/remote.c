@@ -17,7 +17,7 @@
 **   validated, so no vector of a bad response is ever returned.
 ** - The API key is read from the named environment variable when the
 **   client is made, sent only in the Authorization header, and appears in
-**   no message.
+**   no message (masked even where a server echoes it in an error body).
 ** - Vectors are asked for as base64 float32 (what OpenAI's own clients do):
 **   printing and parsing 17-digit decimals cost more than the embedding
 **   itself on a local server (docs/BENCHMARKS.md, embedding pipeline). A
@@ -344,6 +344,24 @@ static double remote__backoff(embed_remote *r, const remote__req *q) {
     return (double)(r->rng % (cap + 1)) / 1000.0;
 }
 
+/* Mask the API key in s (a server may echo it in an error body): every
+** occurrence, and a prefix of it (8 bytes or more, or the whole key when
+** shorter) that a cut at the end of s left. */
+static void remote__redact(const embed_remote *r, char *s) {
+    static const char bearer[] = "Authorization: Bearer ";
+    if (!r->auth) return;
+    const char *key = r->auth + sizeof bearer - 1;
+    size_t kl = strlen(key), n = strlen(s), min = kl < 8 ? kl : 8;
+    for (size_t i = 0; i < n; i++) {
+        size_t m = 0;
+        while (i + m < n && m < kl && s[i + m] == key[m]) m++;
+        if (m == kl || (m >= min && i + m == n)) {
+            memset(s + i, '*', m);
+            i += m - 1;
+        }
+    }
+}
+
 /* ==== A whole call ==== */
 
 void remote_embed(embed_remote *r, const char *const *texts, size_t n, float *out, sc_embed_item *items,
@@ -411,6 +429,7 @@ void remote_embed(embed_remote *r, const char *const *texts, size_t n, float *ou
             } else {
                 char snippet[64] = "";
                 if (q->resp.data) snprintf(snippet, sizeof snippet, ": %.48s", q->resp.data);
+                remote__redact(r, snippet);
                 snprintf(q->error, sizeof q->error, "%s answered HTTP %ld%s", r->url, code, snippet);
                 retry = code == 408 || code == 409 || code == 429 || code >= 500;
                 if ((code == 400 || code == 422) && r->base64 && q->resp.data &&
@@ -448,6 +467,7 @@ void remote_embed(embed_remote *r, const char *const *texts, size_t n, float *ou
     for (size_t k = 0; k < n_req; k++) {
         remote__req *q = &reqs[k];
         bool ok = q->ok;
+        remote__redact(r, q->error); /* e.g. a JSON parser's "near '...'" quoting the body */
         for (size_t i = q->first; i < q->first + q->count; i++) {
             items[i].status = ok ? SC_OK : SC_IOERR;
             if (!ok) {

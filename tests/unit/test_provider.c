@@ -41,6 +41,7 @@ typedef enum ts_mode {
     TS_BASE64,      /* answer base64 float32 when asked (as OpenAI does), numbers otherwise */
     TS_NO_BASE64,   /* refuse encoding_format "base64" with 400 (as some servers do), numbers otherwise */
     TS_BAD_BASE64,  /* answer a base64 string one float short */
+    TS_ECHO_KEY,    /* 401 whose body echoes the Authorization header (as careless servers do) */
 } ts_mode;
 
 typedef struct ts_server {
@@ -57,6 +58,7 @@ typedef struct ts_server {
     atomic_int max_in_flight;/* most at once */
     atomic_int n_base64;    /* requests that asked for base64 */
     char auth[128];         /* last Authorization header */
+    const char *echo_prefix;/* TS_ECHO_KEY: text before the echoed key */
 } ts_server;
 
 static ts_server ts;
@@ -129,6 +131,12 @@ static enum MHD_Result ts_handler(void *cls, struct MHD_Connection *c, const cha
     enum MHD_Result ret;
     if (strcmp(method, "POST") || strcmp(url, "/v1/embeddings")) {
         ret = ts_reply(c, 404, "{\"error\": \"not found\"}", NULL);
+        goto out;
+    }
+    if (ts.mode == TS_ECHO_KEY) {
+        char body[256];
+        snprintf(body, sizeof body, "%s%s", ts.echo_prefix, auth ? auth + strlen("Bearer ") : "");
+        ret = ts_reply(c, 401, body, NULL);
         goto out;
     }
     if (ts.mode == TS_FAIL && nreq < ts.fail_first) {
@@ -652,6 +660,37 @@ static void test_remote_bad_base64_is_rejected(void **state) {
     free_texts(t, 2);
 }
 
+/* The key never reaches an error message, even when the server echoes it,
+** whole or cut by the message's length limit. */
+static void test_remote_key_echoed_by_server_is_masked(void **state) {
+    (void)state;
+    static const char key[] = "sk-echo-secret-0123456789abcdef";
+    setenv("SC_TEST_ECHO_KEY", key, 1);
+    const char *prefixes[] = {"bad key ", "{\"error\": \"Incorrect API key provided: "};
+    for (size_t k = 0; k < 2; k++) {
+        ts_reset(TS_ECHO_KEY);
+        ts.echo_prefix = prefixes[k]; /* the second one leaves only a cut prefix of the key in the snippet */
+        char url[64];
+        snprintf(url, sizeof url, "http://127.0.0.1:%u/v1", ts.port);
+        sc_remote_options o = sc_remote_options_default();
+        o.base_url = url;
+        o.model = "m";
+        o.dim = TS_DIM;
+        o.api_key_env = "SC_TEST_ECHO_KEY";
+        sc_embedder *e = NULL;
+        assert_int_equal(sc_embedder_new_remote(&o, &e, NULL), SC_OK);
+        const char *t[1] = {"some code"};
+        float out[TS_DIM];
+        sc_embed_item it;
+        assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, t, 1, out, &it, NULL), SC_OK);
+        assert_int_equal(it.status, SC_IOERR);
+        if (!strstr(it.error, "HTTP 401") || !strstr(it.error, "****") || strstr(it.error, "sk-echo"))
+            fail_msg("case %zu: %s", k, it.error);
+        sc_embedder_free(e);
+    }
+    unsetenv("SC_TEST_ECHO_KEY");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_remote_normal),
@@ -666,6 +705,7 @@ int main(void) {
         cmocka_unit_test(test_remote_base64_vectors),
         cmocka_unit_test(test_remote_base64_refused_falls_back_to_numbers),
         cmocka_unit_test(test_remote_bad_base64_is_rejected),
+        cmocka_unit_test(test_remote_key_echoed_by_server_is_masked),
     };
     return cmocka_run_group_tests_name("provider", tests, ts_start, ts_stop);
 }
