@@ -545,7 +545,8 @@ static void upd__progress(sc_repo *r, const char *stage, const sc_repo_summary *
 
 sc_status sc_repo_update(sc_repo *r, sc_repo_summary *out) {
     if (!r) return SC_MISUSE;
-    if (repo_embedder_ready(r) != SC_OK) return SC_INVALID;
+    sc_status erc = repo_embedder_ready(r);
+    if (erc != SC_OK) return erc;
     sc_repo_summary sum;
     memset(&sum, 0, sizeof sum);
     double t0 = util_now();

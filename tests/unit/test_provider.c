@@ -248,13 +248,19 @@ static void ts_reset(ts_mode mode) {
 
 /* ==== Helpers ==== */
 
-static sc_embedder *remote_new_test(uint32_t batch, uint32_t concurrency, uint32_t retries) {
-    char url[64];
+/* Options for the test server: its URL (static buffer), model, dimension. */
+static sc_remote_options remote_opts(void) {
+    static char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/v1", ts.port);
     sc_remote_options o = sc_remote_options_default();
     o.base_url = url;
     o.model = "test-embed";
     o.dim = TS_DIM;
+    return o;
+}
+
+static sc_embedder *remote_new_test(uint32_t batch, uint32_t concurrency, uint32_t retries) {
+    sc_remote_options o = remote_opts();
     o.batch_size = batch;
     o.concurrency = concurrency;
     o.max_retries = retries;
@@ -670,12 +676,7 @@ static void test_remote_key_echoed_by_server_is_masked(void **state) {
     for (size_t k = 0; k < 2; k++) {
         ts_reset(TS_ECHO_KEY);
         ts.echo_prefix = prefixes[k]; /* the second one leaves only a cut prefix of the key in the snippet */
-        char url[64];
-        snprintf(url, sizeof url, "http://127.0.0.1:%u/v1", ts.port);
-        sc_remote_options o = sc_remote_options_default();
-        o.base_url = url;
-        o.model = "m";
-        o.dim = TS_DIM;
+        sc_remote_options o = remote_opts();
         o.api_key_env = "SC_TEST_ECHO_KEY";
         sc_embedder *e = NULL;
         assert_int_equal(sc_embedder_new_remote(&o, &e, NULL), SC_OK);
