@@ -25,3 +25,11 @@ $(BUILD)/bench/store: bench/store.c lib
 
 bench-store: $(BUILD)/bench/store
 	bash bench/run_store.sh $(BUILD)/bench/store
+
+.PHONY: bench-pipeline
+$(BUILD)/bench/pipeline: bench/pipeline.c lib
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Iinclude -Isrc bench/pipeline.c -o $@ $(BUILD)/libsemcode.a $(SC_LDLIBS)
+
+bench-pipeline: $(BUILD)/bench/pipeline
+	bash bench/pipeline.sh

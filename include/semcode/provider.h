@@ -104,6 +104,10 @@ typedef struct sc_remote_options {
     uint32_t backoff_max_ms;  /* cap of one backoff and of Retry-After (default 20000) */
     uint32_t max_input_bytes; /* longer texts fail as items (default 32768) */
     uint64_t seed;            /* jitter seed (0 = from the clock) */
+    bool float_encoding;      /* ask for JSON numbers ("encoding_format": "float"). Default false: ask for
+                                 base64 (little-endian float32: no decimal printing and parsing on either side),
+                                 falling back to numbers for good when a server refuses it; answers in
+                                 either form are accepted */
 } sc_remote_options;
 
 SC_API sc_remote_options sc_remote_options_default(void);

@@ -16,6 +16,7 @@
 #define SEMCODE_REPO_H
 
 #include "common.h"
+#include "provider.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,6 +40,13 @@ typedef struct sc_repo_progress {
     double seconds;           /* since the run started */
 } sc_repo_progress;
 
+/* Which embedding provider a repository uses. */
+typedef enum sc_repo_provider {
+    SC_REPO_PROVIDER_AUTO = 0,   /* the one the index was built with; a new index: the local model */
+    SC_REPO_PROVIDER_LOCAL = 1,  /* the local model (model_path, else the shipped built-in model) */
+    SC_REPO_PROVIDER_REMOTE = 2, /* the OpenAI-compatible endpoint described by remote */
+} sc_repo_provider;
+
 typedef struct sc_repo_options {
     const char *store_dir;    /* where the index lives; NULL = $SEMCODE_STORE, else ROOT/.semcode */
     const char *model_path;   /* model file; NULL = $SEMCODE_MODEL, else the shipped built-in model */
@@ -51,6 +59,13 @@ typedef struct sc_repo_options {
     volatile int *cancel;     /* when *cancel becomes non-zero the run stops at the next batch (SC_INTERRUPTED) */
     bool allow_rebuild;       /* a different model (or template) than the index was built with starts it over;
                                  without this flag that is an error (searches never wipe an index) */
+    sc_repo_provider provider; /* local model or remote endpoint (default AUTO) */
+    const sc_remote_options *remote; /* remote endpoint (borrowed during sc_repo_open; NULL = none given). Fields
+                                 left empty (NULL / 0) take the values recorded by the run that built the index;
+                                 with AUTO they apply only to an index built with a remote provider. The index
+                                 records the endpoint and the name of the API-key variable, never the key */
+    bool remote_fallback;     /* with a remote provider: the local model takes over batches whose remote
+                                 requests are exhausted (both must declare the same dimension and family) */
 } sc_repo_options;
 
 SC_API sc_repo_options sc_repo_options_default(void);

@@ -30,7 +30,32 @@ typedef struct cli_repo_args {
     const char *langs[CLI_MAX_FILTERS], *kinds[CLI_MAX_FILTERS], *paths[CLI_MAX_FILTERS], *excludes[CLI_MAX_FILTERS];
     float threshold;        /* duplicates --threshold */
     uint32_t min_lines;     /* duplicates --min-lines */
+    const char *provider;   /* --provider (NULL = what the index was built with) */
+    sc_remote_options remote; /* --base-url, --remote-model, ... (unset fields: recorded values) */
+    bool remote_given;      /* some remote option was given */
+    bool fallback;          /* --fallback builtin */
 } cli_repo_args;
+
+/* The help text of the embedding provider options (index, search). */
+#define CLI_PROVIDER_HELP                                                                                           \
+    "\nembedding provider (recorded by index; search and later runs use the recorded one):\n"                      \
+    "  --provider P       builtin (the local model, default) or openai (an OpenAI-compatible\n"                     \
+    "                     /v1/embeddings endpoint: OpenAI, Azure OpenAI, Ollama, vLLM, TEI,\n"                     \
+    "                     llama.cpp server, semcode serve); env SEMCODE_PROVIDER\n"                                 \
+    "  --base-url URL     endpoint root, e.g. https://api.openai.com/v1 (POST URL/embeddings);\n"                  \
+    "                     env SEMCODE_BASE_URL\n"                                                                   \
+    "  --remote-model M   model name sent with each request; env SEMCODE_REMOTE_MODEL\n"                           \
+    "  --api-key-env VAR  read the API key from environment variable VAR (sent as a Bearer\n"                      \
+    "                     token; never printed, logged or stored); env SEMCODE_API_KEY_ENV\n"                       \
+    "  --dimensions N     dimension of the vectors the model returns (required for a new index)\n"                 \
+    "  --send-dimensions  also send \"dimensions\": N (OpenAI text-embedding-3 shortening)\n"                       \
+    "  --batch-size N     texts per request (default 64)\n"                                                        \
+    "  --concurrency N    requests in flight (default 4)\n"                                                        \
+    "  --timeout S        seconds per request (default 30)\n"                                                      \
+    "  --retries N        retries of a failed request, with exponential backoff (default 5)\n"                     \
+    "  --remote-family F  declared model family (default: the model name), for --fallback\n"                       \
+    "  --fallback builtin the built-in model takes over batches the endpoint failed; only when\n"                  \
+    "                     dimensions and family match (e.g. --remote-model semcode-builtin)\n"
 
 static volatile int cli__cancel;
 
@@ -86,6 +111,11 @@ static sc_repo *cli__open(const char *cmd, const cli_repo_args *a, const char *p
     o.n_threads = a->threads;
     o.cancel = &cli__cancel;
     o.allow_rebuild = create; /* only `index` may start an index over */
+    o.remote = &a->remote;
+    o.remote_fallback = a->fallback;
+    if (a->provider) o.provider = strcmp(a->provider, "openai") ? SC_REPO_PROVIDER_LOCAL : SC_REPO_PROVIDER_REMOTE;
+    else if (a->remote_given || a->fallback) o.provider = SC_REPO_PROVIDER_REMOTE;
+    else if (a->model) o.provider = SC_REPO_PROVIDER_LOCAL;
     sc_repo *r = NULL;
     char *err = NULL;
     if (sc_repo_open(root, &o, &r, &err) != SC_OK) {
@@ -102,7 +132,8 @@ static sc_repo *cli__open(const char *cmd, const cli_repo_args *a, const char *p
 ** parsing should go on with the positional arguments, else an exit code. */
 static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args *a, void (*usage)(FILE *)) {
     enum { O_STORE = 1000, O_MODEL, O_JSON, O_MODE, O_ALPHA, O_LANG, O_KIND, O_PATH, O_EXCLUDE, O_LIMIT, O_MIN,
-           O_QUIET, O_NOCACHE, O_THREADS, O_THRESH, O_MINLINES };
+           O_QUIET, O_NOCACHE, O_THREADS, O_THRESH, O_MINLINES, O_PROVIDER, O_BASE_URL, O_REMOTE_MODEL,
+           O_KEY_ENV, O_DIMS, O_SEND_DIMS, O_BATCH, O_CONC, O_TIMEOUT, O_RETRIES, O_FAMILY, O_FALLBACK };
     static const struct option opts[] = {
         {"store", required_argument, NULL, O_STORE},     {"model", required_argument, NULL, O_MODEL},
         {"json", no_argument, NULL, O_JSON},             {"mode", required_argument, NULL, O_MODE},
@@ -112,8 +143,20 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         {"min-score", required_argument, NULL, O_MIN},   {"quiet", no_argument, NULL, O_QUIET},
         {"cache", no_argument, NULL, O_NOCACHE},      {"threads", required_argument, NULL, O_THREADS},
         {"threshold", required_argument, NULL, O_THRESH},{"min-lines", required_argument, NULL, O_MINLINES},
+        {"provider", required_argument, NULL, O_PROVIDER}, {"base-url", required_argument, NULL, O_BASE_URL},
+        {"remote-model", required_argument, NULL, O_REMOTE_MODEL}, {"api-key-env", required_argument, NULL, O_KEY_ENV},
+        {"dimensions", required_argument, NULL, O_DIMS}, {"send-dimensions", no_argument, NULL, O_SEND_DIMS},
+        {"batch-size", required_argument, NULL, O_BATCH}, {"concurrency", required_argument, NULL, O_CONC},
+        {"timeout", required_argument, NULL, O_TIMEOUT}, {"retries", required_argument, NULL, O_RETRIES},
+        {"remote-family", required_argument, NULL, O_FAMILY}, {"fallback", required_argument, NULL, O_FALLBACK},
         {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0},
     };
+    /* Environment defaults of the provider options (the command line wins). */
+    const char *env;
+    if ((env = getenv("SEMCODE_PROVIDER")) && *env) a->provider = env;
+    if ((env = getenv("SEMCODE_BASE_URL")) && *env) a->remote.base_url = env;
+    if ((env = getenv("SEMCODE_REMOTE_MODEL")) && *env) a->remote.model = env;
+    if ((env = getenv("SEMCODE_API_KEY_ENV")) && *env) a->remote.api_key_env = env;
     optind = 1;
     opterr = 0;
     int ch;
@@ -172,11 +215,73 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
             if (!cli__parse_u32(optarg, 1, 100000, &a->min_lines))
                 return cli__usage_error(cmd, "--min-lines must be a positive integer, got '%s'", optarg);
             break;
+        case O_PROVIDER:
+            if (strcmp(optarg, "openai") && strcmp(optarg, "builtin") && strcmp(optarg, "local"))
+                return cli__usage_error(cmd, "--provider must be builtin or openai, got '%s'", optarg);
+            a->provider = optarg;
+            break;
+        case O_BASE_URL:
+            if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
+                return cli__usage_error(cmd, "--base-url must start with http:// or https://, got '%s'", optarg);
+            a->remote.base_url = optarg;
+            a->remote_given = true;
+            break;
+        case O_REMOTE_MODEL:
+            if (!*optarg) return cli__usage_error(cmd, "--remote-model needs a model name%s", "");
+            a->remote.model = optarg;
+            a->remote_given = true;
+            break;
+        case O_KEY_ENV:
+            if (!*optarg || strchr(optarg, '='))
+                return cli__usage_error(cmd, "--api-key-env takes the NAME of an environment variable, got '%s'",
+                                        *optarg ? "(a value with '=')" : "nothing");
+            a->remote.api_key_env = optarg;
+            a->remote_given = true;
+            break;
+        case O_FAMILY:
+            a->remote.family = optarg;
+            a->remote_given = true;
+            break;
+        case O_SEND_DIMS:
+            a->remote.send_dimensions = true;
+            a->remote_given = true;
+            break;
+        case O_DIMS:
+        case O_BATCH:
+        case O_CONC:
+        case O_RETRIES: {
+            uint32_t lo = 1, hi = ch == O_DIMS ? 65536 : ch == O_BATCH ? 2048 : ch == O_CONC ? 64 : 100;
+            uint32_t *dst = ch == O_DIMS ? &a->remote.dim : ch == O_BATCH ? &a->remote.batch_size
+                            : ch == O_CONC ? &a->remote.concurrency : &a->remote.max_retries;
+            const char *name = ch == O_DIMS ? "--dimensions" : ch == O_BATCH ? "--batch-size" : ch == O_CONC ? "--concurrency" : "--retries";
+            if (!cli__parse_u32(optarg, lo, hi, dst)) {
+                fprintf(stderr, "semcode %s: %s must be an integer from %u to %u, got '%s'\n", cmd, name, lo, hi, optarg);
+                fprintf(stderr, "Run 'semcode %s --help' for usage.\n", cmd);
+                return 2;
+            }
+            a->remote_given = true;
+            break;
+        }
+        case O_TIMEOUT: {
+            float secs;
+            if (!cli__parse_f(optarg, 0.001f, 3600.0f, &secs))
+                return cli__usage_error(cmd, "--timeout must be a number of seconds within (0, 3600], got '%s'", optarg);
+            a->remote.timeout_ms = (uint32_t)(secs * 1000.0f + 0.5f);
+            a->remote_given = true;
+            break;
+        }
+        case O_FALLBACK:
+            if (strcmp(optarg, "builtin"))
+                return cli__usage_error(cmd, "--fallback must be builtin (the only local provider), got '%s'", optarg);
+            a->fallback = true;
+            break;
         case 'h': usage(stdout); return 0;
         default:
             return cli__usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
+    if (a->provider && strcmp(a->provider, "openai") && strcmp(a->provider, "builtin") && strcmp(a->provider, "local"))
+        return cli__usage_error(cmd, "SEMCODE_PROVIDER must be builtin or openai, got '%s'", a->provider);
     a->q.langs = a->langs;
     a->q.kinds = a->kinds;
     a->q.paths = a->paths;
@@ -235,7 +340,9 @@ static void cli__index_usage(FILE *f) {
             "  --cache         also keep vectors in the embedding cache (cache.db); without it,\n"
             "                  vectors of unchanged entities are reused from the index itself\n"
             "  --json          print the summary as one JSON object\n"
-            "  -q, --quiet     no progress output\n");
+            "  -q, --quiet     no progress output\n" CLI_PROVIDER_HELP
+            "\nexample: OPENAI_API_KEY=... semcode index --provider openai --base-url https://api.openai.com/v1 \\\n"
+            "           --remote-model text-embedding-3-small --dimensions 1536 --api-key-env OPENAI_API_KEY\n");
 }
 
 int cli_cmd_index(int argc, char **argv) {
@@ -365,7 +472,8 @@ static void cli__search_usage(FILE *f) {
             "  -n, --limit N     results (default 10)\n"
             "  --min-score S     drop results scoring below S\n"
             "  --json            one JSON object: {query, mode, took_ms, results: [...]}\n"
-            "  --store DIR       use the index in DIR (default: found from the working folder)\n");
+            "  --store DIR       use the index in DIR (default: found from the working folder)\n"
+            CLI_PROVIDER_HELP);
 }
 
 int cli_cmd_search(int argc, char **argv) {

@@ -17,11 +17,20 @@
 **   validated, so no vector of a bad response is ever returned.
 ** - The API key is read from the named environment variable when the
 **   client is made, sent only in the Authorization header, and appears in
-**   no message.
+**   no message (masked even where a server echoes it in an error body).
+** - Vectors are asked for as base64 float32 (what OpenAI's own clients do):
+**   printing and parsing 17-digit decimals cost more than the embedding
+**   itself on a local server (docs/BENCHMARKS.md, embedding pipeline). A
+**   400/422 answer that names encoding_format or base64 switches the client
+**   to JSON numbers for good and retries at once; an embedding given as
+**   numbers is accepted whichever form was asked for.
+** - The multi handle lives as long as the client, so its connection cache
+**   keeps connections open from one call to the next (index batches).
 */
 #include "embed/provider_int.h"
 
 #include <curl/curl.h>
+#include <endian.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -37,6 +46,8 @@ struct embed_remote {
     char *model;               /* model name */
     char *auth;                /* "Authorization: Bearer ..." or NULL */
     uint64_t rng;              /* jitter state */
+    bool base64;               /* ask for base64 vectors (until a server refuses) */
+    CURLM *multi;              /* transfers and the connection cache, kept across calls */
 };
 
 /* One request: a slice of the call's texts. */
@@ -90,6 +101,8 @@ sc_status remote_new(const sc_remote_options *opt, embed_remote **out, sc_err *e
     if (!r->opt.max_input_bytes) r->opt.max_input_bytes = d.max_input_bytes;
     if (r->opt.concurrency > 64) r->opt.concurrency = 64;
     r->rng = opt->seed ? opt->seed : (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)r;
+    r->base64 = !opt->float_encoding;
+    r->multi = curl_multi_init();
     size_t n = strlen(opt->base_url);
     while (n && opt->base_url[n - 1] == '/') n--;
     r->url = malloc(n + sizeof "/embeddings");
@@ -108,7 +121,7 @@ sc_status remote_new(const sc_remote_options *opt, embed_remote **out, sc_err *e
         r->auth = malloc(kl + sizeof "Authorization: Bearer ");
         if (r->auth) snprintf(r->auth, kl + sizeof "Authorization: Bearer ", "Authorization: Bearer %s", key);
     }
-    if (!r->url || !r->model || (key && !r->auth)) {
+    if (!r->url || !r->model || (key && !r->auth) || !r->multi) {
         remote_free(r);
         return sc_err_set(err, SC_NOMEM, "out of memory");
     }
@@ -124,6 +137,7 @@ void remote_free(embed_remote *r) {
     if (!r) return;
     if (r->auth) memset(r->auth, 0, strlen(r->auth)); /* do not leave the key in freed memory */
     free(r->auth);
+    if (r->multi) curl_multi_cleanup(r->multi);
     free(r->url);
     free(r->model);
     free(r);
@@ -166,7 +180,8 @@ static size_t remote__on_header(char *p, size_t size, size_t nmemb, void *arg) {
 static char *remote__body(const embed_remote *r, const char *const *texts, size_t first, size_t count) {
     json_t *in = json_array();
     for (size_t i = 0; i < count; i++) json_array_append_new(in, json_string(texts[first + i]));
-    json_t *root = json_pack("{s:s, s:o, s:s}", "model", r->model, "input", in, "encoding_format", "float");
+    json_t *root = json_pack("{s:s, s:o, s:s}", "model", r->model, "input", in, "encoding_format",
+                             r->base64 ? "base64" : "float");
     if (root && r->opt.send_dimensions) json_object_set_new(root, "dimensions", json_integer(r->opt.dim));
     char *s = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
@@ -200,6 +215,76 @@ static bool remote__start(embed_remote *r, CURLM *multi, remote__req *q, const c
     curl_easy_setopt(q->easy, CURLOPT_ACCEPT_ENCODING, "");
     q->attempt++;
     return curl_multi_add_handle(multi, q->easy) == CURLM_OK;
+}
+
+/* Decode standard base64 (padding optional) into out[cap]; bytes written,
+** or (size_t)-1 when s is not base64 or does not fit. */
+static size_t remote__unbase64(const char *s, size_t n, unsigned char *out, size_t cap) {
+    size_t w = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52
+              : c == '+' ? 62 : c == '/' ? 63 : -1;
+        if (v < 0) {
+            if (c != '=') return (size_t)-1;
+            while (i < n && s[i] == '=') i++;
+            if (i != n) return (size_t)-1;
+            break;
+        }
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (w == cap) return (size_t)-1;
+            out[w++] = (unsigned char)(acc >> bits);
+        }
+    }
+    return w;
+}
+
+/* One embedding (JSON numbers or base64 float32) into v[dim]; false with q->error set. */
+static bool remote__vector(const embed_remote *r, remote__req *q, const json_t *emb, size_t at, float *v) {
+    uint32_t dim = r->opt.dim;
+    if (json_is_string(emb)) {
+        size_t got = remote__unbase64(json_string_value(emb), json_string_length(emb), (unsigned char *)v,
+                                      sizeof(float) * dim);
+        if (got != sizeof(float) * dim) {
+            if (got == (size_t)-1 && json_string_length(emb) <= (sizeof(float) * dim + 2) / 3 * 4)
+                snprintf(q->error, sizeof q->error, "response embedding %zu is a string but not base64", at);
+            else
+                snprintf(q->error, sizeof q->error, "response embedding %zu has dimension %zu, expected %u", at,
+                         got == (size_t)-1 ? json_string_length(emb) * 3 / 4 / sizeof(float) : got / sizeof(float), dim);
+            return false;
+        }
+        for (uint32_t d = 0; d < dim; d++) {
+            uint32_t bitsv;
+            memcpy(&bitsv, &v[d], sizeof bitsv);
+            bitsv = le32toh(bitsv); /* the wire format is little-endian */
+            memcpy(&v[d], &bitsv, sizeof bitsv);
+            if (!isfinite(v[d])) {
+                snprintf(q->error, sizeof q->error, "response embedding %zu component %u is not a finite number", at, d);
+                return false;
+            }
+        }
+        return true;
+    }
+    if (!json_is_array(emb) || json_array_size(emb) != dim) {
+        snprintf(q->error, sizeof q->error, "response embedding %zu has dimension %zu, expected %u", at,
+                 json_is_array(emb) ? json_array_size(emb) : 0, dim);
+        return false;
+    }
+    for (size_t d = 0; d < dim; d++) {
+        json_t *x = json_array_get(emb, d);
+        double x_v = json_number_value(x);
+        if (!json_is_number(x) || !isfinite(x_v) || fabs(x_v) > 3.0e38) {
+            snprintf(q->error, sizeof q->error, "response embedding %zu component %zu is not a finite number", at, d);
+            return false;
+        }
+        v[d] = (float)x_v;
+    }
+    return true;
 }
 
 /* Validate a 200 answer and copy its vectors out; false with q->error set. */
@@ -237,22 +322,7 @@ static bool remote__accept(embed_remote *r, remote__req *q, float *out) {
             break;
         }
         seen[at] = true;
-        if (!json_is_array(emb) || json_array_size(emb) != r->opt.dim) {
-            snprintf(q->error, sizeof q->error, "response embedding %zu has dimension %zu, expected %u", at,
-                     json_is_array(emb) ? json_array_size(emb) : 0, r->opt.dim);
-            ok = false;
-            break;
-        }
-        for (size_t d = 0; d < r->opt.dim && ok; d++) {
-            json_t *x = json_array_get(emb, d);
-            double v = json_number_value(x);
-            if (!json_is_number(x) || !isfinite(v) || fabs(v) > 3.0e38) {
-                snprintf(q->error, sizeof q->error, "response embedding %zu component %zu is not a finite number", at, d);
-                ok = false;
-            }
-            tmp[at * r->opt.dim + d] = (float)v;
-        }
-        if (!ok) break;
+        if (!(ok = remote__vector(r, q, emb, at, tmp + at * r->opt.dim))) break;
     }
     if (ok) memcpy(out + q->first * r->opt.dim, tmp, sizeof(float) * r->opt.dim * q->count);
     free(tmp);
@@ -274,20 +344,37 @@ static double remote__backoff(embed_remote *r, const remote__req *q) {
     return (double)(r->rng % (cap + 1)) / 1000.0;
 }
 
+/* Mask the API key in s (a server may echo it in an error body): every
+** occurrence, and a prefix of it (8 bytes or more, or the whole key when
+** shorter) that a cut at the end of s left. */
+static void remote__redact(const embed_remote *r, char *s) {
+    static const char bearer[] = "Authorization: Bearer ";
+    if (!r->auth) return;
+    const char *key = r->auth + sizeof bearer - 1;
+    size_t kl = strlen(key), n = strlen(s), min = kl < 8 ? kl : 8;
+    for (size_t i = 0; i < n; i++) {
+        size_t m = 0;
+        while (i + m < n && m < kl && s[i + m] == key[m]) m++;
+        if (m == kl || (m >= min && i + m == n)) {
+            memset(s + i, '*', m);
+            i += m - 1;
+        }
+    }
+}
+
 /* ==== A whole call ==== */
 
 void remote_embed(embed_remote *r, const char *const *texts, size_t n, float *out, sc_embed_item *items,
                   sc_embed_summary *sum) {
     size_t n_req = (n + r->opt.batch_size - 1) / r->opt.batch_size;
     remote__req *reqs = calloc(n_req ? n_req : 1, sizeof *reqs);
-    CURLM *multi = curl_multi_init();
-    if (!reqs || !multi) {
+    CURLM *multi = r->multi;
+    if (!reqs) {
         for (size_t i = 0; i < n; i++) {
             items[i].status = SC_NOMEM;
             snprintf(items[i].error, sizeof items[i].error, "out of memory for remote requests");
         }
         free(reqs);
-        if (multi) curl_multi_cleanup(multi);
         return;
     }
     double now = util_now();
@@ -300,14 +387,9 @@ void remote_embed(embed_remote *r, const char *const *texts, size_t n, float *ou
     while (remaining > 0) {
         /* Start what may start. */
         now = util_now();
-        double next_due = now + 1.0;
         for (size_t k = 0; k < n_req && in_flight < r->opt.concurrency; k++) {
             remote__req *q = &reqs[k];
-            if (q->done || q->easy) continue;
-            if (q->start_at > now) {
-                if (q->start_at < next_due) next_due = q->start_at;
-                continue;
-            }
+            if (q->done || q->easy || q->start_at > now) continue;
             if (q->attempt) sum->retries++;
             sum->requests++;
             if (!remote__start(r, multi, q, texts)) {
@@ -347,8 +429,18 @@ void remote_embed(embed_remote *r, const char *const *texts, size_t n, float *ou
             } else {
                 char snippet[64] = "";
                 if (q->resp.data) snprintf(snippet, sizeof snippet, ": %.48s", q->resp.data);
+                remote__redact(r, snippet);
                 snprintf(q->error, sizeof q->error, "%s answered HTTP %ld%s", r->url, code, snippet);
                 retry = code == 408 || code == 409 || code == 429 || code >= 500;
+                if ((code == 400 || code == 422) && r->base64 && q->resp.data &&
+                    (strstr(q->resp.data, "encoding_format") || strstr(q->resp.data, "base64"))) {
+                    /* This server wants numbers: ask for them from now on, and
+                    ** retry at once without spending a retry. */
+                    r->base64 = false;
+                    q->attempt--;
+                    q->start_at = util_now();
+                    continue;
+                }
             }
             if (!retry || q->attempt > r->opt.max_retries) {
                 q->done = true;
@@ -358,16 +450,24 @@ void remote_embed(embed_remote *r, const char *const *texts, size_t n, float *ou
             }
         }
         if (remaining == 0) break;
-        /* Sleep until a socket is ready or the next request is due. */
+        /* Sleep until a socket is ready or the next waiting request is due;
+        ** not at all when one may start now (a request just finished and
+        ** freed its slot: with no transfer left, nothing would wake us). */
         now = util_now();
+        double next_due = now + 0.2;
+        for (size_t k = 0; k < n_req; k++) {
+            const remote__req *q = &reqs[k];
+            if (!q->done && !q->easy && q->start_at < next_due) next_due = q->start_at;
+        }
+        if (next_due <= now && in_flight < r->opt.concurrency) continue;
         int wait_ms = (int)((next_due - now) * 1000.0);
         if (wait_ms < 1) wait_ms = 1;
-        if (wait_ms > 200) wait_ms = 200;
         curl_multi_poll(multi, NULL, 0, wait_ms, NULL);
     }
     for (size_t k = 0; k < n_req; k++) {
         remote__req *q = &reqs[k];
         bool ok = q->ok;
+        remote__redact(r, q->error); /* e.g. a JSON parser's "near '...'" quoting the body */
         for (size_t i = q->first; i < q->first + q->count; i++) {
             items[i].status = ok ? SC_OK : SC_IOERR;
             if (!ok) {
@@ -383,6 +483,5 @@ void remote_embed(embed_remote *r, const char *const *texts, size_t n, float *ou
         free(q->body);
         util_buf_free(&q->resp);
     }
-    curl_multi_cleanup(multi);
     free(reqs);
 }

@@ -169,6 +169,8 @@ sc_status sc_repo_search(sc_repo *r, const sc_code_query *q, sc_code_hits **out)
     if (q->alpha < 0 || q->alpha > 1) return repo_fail(r, SC_INVALID, "alpha must be within [0, 1], got %g", (double)q->alpha);
     float *vec = NULL;
     if (q->mode != SC_SEARCH_MODE_KEYWORD) {
+        sc_status erc = repo_embedder_ready(r);
+        if (erc != SC_OK) return erc;
         vec = malloc(sizeof(float) * r->dim);
         if (!vec) return repo_fail(r, SC_NOMEM, "out of memory");
         sc_embed_item it;

@@ -20,10 +20,6 @@
 
 #include "ingest/ingest.h"
 
-#ifndef SC_SOURCE_DIR
-#define SC_SOURCE_DIR "."
-#endif
-
 /* ==== Errors and state ==== */
 
 sc_status repo_fail(sc_repo *r, sc_status code, const char *fmt, ...) {
@@ -83,31 +79,6 @@ sc_repo_options sc_repo_options_default(void) {
     return o;
 }
 
-static bool repo__is_file(const char *p) {
-    struct stat sb;
-    return p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
-/* The shipped model: $SEMCODE_MODEL, next to the executable, or in the source tree it was built from. */
-static char *repo__default_model(void) {
-    const char *env = getenv("SEMCODE_MODEL");
-    if (env && *env) return util_strdup(env);
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = '\0';
-        static const char *rel[] = {"/../models/builtin.scm", "/models/builtin.scm", "/../share/semcode/builtin.scm"};
-        for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-            char p[PATH_MAX + 64];
-            snprintf(p, sizeof p, "%s%s", exe, rel[i]);
-            if (repo__is_file(p)) return util_strdup(p);
-        }
-    }
-    return util_strdup(SC_SOURCE_DIR "/models/builtin.scm");
-}
-
 static sc_status repo__mkdir(sc_repo *r, const char *p) {
     if (mkdir(p, 0755) != 0 && errno != EEXIST)
         return repo_fail(r, SC_IOERR, "cannot create %s: %s", p, strerror(errno));
@@ -120,13 +91,17 @@ static sc_status repo__ensure_collection(sc_repo *r) {
     char *old = repo_meta_get(r, "model_id");
     char *tmpl = repo_meta_get(r, "template_version");
     bool same = old && !strcmp(old, r->model_id) && tmpl && !strcmp(tmpl, REPO_TEMPLATE_VERSION);
+    if (!same && sc_collection_exists(r->db, REPO_COLLECTION) && !r->opt.allow_rebuild) {
+        repo_fail(r, SC_INVALID,
+                  "this index was built with %s (text template %s), not %s; pass the model or provider it was "
+                  "built with (--model, --provider), or run 'semcode index' to rebuild it",
+                  old ? old : "an unknown model", tmpl ? tmpl : "?", r->model_id);
+        free(old);
+        free(tmpl);
+        return SC_INVALID;
+    }
     free(old);
     free(tmpl);
-    if (!same && sc_collection_exists(r->db, REPO_COLLECTION) && !r->opt.allow_rebuild)
-        return repo_fail(r, SC_INVALID,
-                         "this index was built with another model or text template than %s; pass the model it was "
-                         "built with (--model), or run 'semcode index' to rebuild it",
-                         r->model_id);
     if (!same || !sc_collection_exists(r->db, REPO_COLLECTION)) {
         if (sc_collection_exists(r->db, REPO_COLLECTION) && sc_collection_delete(r->db, REPO_COLLECTION) != SC_OK)
             return repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
@@ -154,7 +129,6 @@ sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **o
     r->opt = opt ? *opt : sc_repo_options_default();
     sc_status rc = SC_OK;
     char buf[PATH_MAX];
-    char *model_path = NULL;
     struct stat sb;
     if (!realpath(root, buf) || stat(buf, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         rc = repo_fail(r, SC_NOTFOUND, "%s is not a directory%s%s", root, errno ? ": " : "", errno ? strerror(errno) : "");
@@ -175,6 +149,7 @@ sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **o
     r->store_dir = util_strdup(buf);
     r->opt.store_dir = NULL;
     r->opt.model_path = NULL;
+    r->opt.remote = NULL;
     char p[PATH_MAX + 32];
     /* state.db */
     snprintf(p, sizeof p, "%s/state.db", r->store_dir);
@@ -195,53 +170,27 @@ sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **o
         rc = repo_fail(r, SC_IOERR, "%s", err);
         goto fail;
     }
-    /* the model: given, else the one the index was built with, else the shipped one */
-    char *recorded = repo_meta_get(r, "model_path");
-    if (opt && opt->model_path) model_path = util_strdup(opt->model_path);
-    else if (recorded && access(recorded, R_OK) == 0) model_path = util_strdup(recorded);
-    else model_path = repo__default_model();
-    free(recorded);
-    char *merr = NULL;
-    if (!model_path || (rc = sc_model_load(model_path, &r->model, &merr)) != SC_OK) {
-        rc = repo_fail(r, rc == SC_OK ? SC_NOMEM : rc,
-                       "cannot load the embedding model %s: %s (set SEMCODE_MODEL or pass --model)",
-                       model_path ? model_path : "?", merr ? merr : "out of memory");
-        sc_free(merr);
-        goto fail;
-    }
-    r->dim = sc_model_dim(r->model);
-    if (sc_embedder_new_model(r->model, &r->emb, &merr) != SC_OK) {
-        rc = repo_fail(r, SC_NOMEM, "%s", merr ? merr : "out of memory");
-        sc_free(merr);
-        goto fail;
-    }
-    snprintf(r->model_id, sizeof r->model_id, "%s", sc_embedder_id(r->emb));
+    /* the provider: local model or remote endpoint */
+    if ((rc = repo_embedder_open(r, opt)) != SC_OK) goto fail;
     if (r->opt.use_cache) {
         snprintf(p, sizeof p, "%s/cache.db", r->store_dir);
-        if (sc_embed_cache_open(p, 0, &r->cache, NULL) == SC_OK) sc_embedder_set_cache(r->emb, r->cache);
+        if (sc_embed_cache_open(p, 0, &r->cache, NULL) == SC_OK && r->emb) sc_embedder_set_cache(r->emb, r->cache);
     }
     if ((rc = repo__ensure_collection(r)) != SC_OK) goto fail;
     if ((rc = repo_meta_set(r, "root", r->root)) != SC_OK) goto fail;
-    if (r->opt.allow_rebuild) {
-        char abs_model[PATH_MAX];
-        if ((rc = repo_meta_set(r, "model_path", realpath(model_path, abs_model) ? abs_model : model_path)) != SC_OK)
-            goto fail;
-    }
-    free(model_path);
+    if (r->opt.allow_rebuild && (rc = repo_embedder_record(r)) != SC_OK) goto fail;
     *out = r;
     return SC_OK;
 fail:
     if (errmsg) *errmsg = util_strdup(r->errmsg);
-    free(model_path);
     sc_repo_close(r);
     return rc;
 }
 
 void sc_repo_close(sc_repo *r) {
     if (!r) return;
-    sc_embedder_free(r->emb);
+    repo_embedder_close(r);
     sc_embed_cache_close(r->cache);
-    sc_model_free(r->model);
     sc_db_close(r->db);
     if (r->state) sqlite3_close(r->state);
     free(r->root);
@@ -542,7 +491,15 @@ sc_status sc_repo_stats_json(sc_repo *r, char **out) {
     char *last_summary = repo_meta_get(r, "last_summary");
     json_object_set_new(root, "root", json_string(r->root));
     json_object_set_new(root, "store", json_string(r->store_dir));
-    json_object_set_new(root, "model", json_pack("{s:s, s:I}", "id", r->model_id, "dim", (json_int_t)r->dim));
+    json_t *model = json_pack("{s:s, s:I, s:s}", "id", r->model_id, "dim", (json_int_t)r->dim, "provider",
+                              r->is_remote ? "openai" : "local");
+    if (r->is_remote) {
+        json_object_set_new(model, "base_url", json_string(r->remote.base_url));
+        json_object_set_new(model, "remote_model", json_string(r->remote.model));
+        /* the name of the key's variable only, never the key */
+        if (r->remote.api_key_env) json_object_set_new(model, "api_key_env", json_string(r->remote.api_key_env));
+    }
+    json_object_set_new(root, "model", model);
     json_object_set_new(root, "files", json_integer((json_int_t)n_files));
     json_object_set_new(root, "entities", json_integer((json_int_t)n));
     json_object_set_new(root, "by_language", by_lang);

@@ -7,7 +7,8 @@
 **     store/     the vector store (collection "code", named vector "code",
 **                payload indexes on path, language and kind, BM25 terms)
 **     state.db   SQLite: files(path, size, mtime, hash, n_entities) and
-**                meta(key, value): model id and hash, template version,
+**                meta(key, value): model id, provider (local model path or
+**                remote endpoint: ingest/embedder.c), template version,
 **                last run
 **     cache.db   the embedding cache
 ** - The store is written first, then state.db, file group by file group:
@@ -40,11 +41,16 @@ struct sc_repo {
     sc_repo_options opt;     /* options (strings not kept) */
     sc_db *db;               /* the vector store */
     sqlite3 *state;          /* state.db */
-    sc_model *model;         /* the embedding model */
-    sc_embedder *emb;        /* provider around the model, with the cache */
+    sc_model *model;         /* the local model (provider, or fallback of a remote one), or NULL */
+    char *model_path;        /* its absolute path */
+    bool is_remote;          /* embeds with a remote OpenAI-compatible endpoint */
+    sc_remote_options remote; /* that endpoint (strings in remote_str) */
+    char *remote_str[4];     /* owned base_url, model, api_key_env, family of remote */
+    sc_embedder *emb;        /* the provider (with the cache); made by repo_embedder_ready */
+    sc_embedder *fallback;   /* local embedder taking over from a remote one, or NULL */
     sc_embed_cache *cache;   /* embedding cache, NULL with no_cache */
     uint32_t dim;            /* vector dimension */
-    char model_id[64];       /* "builtin:<hash>" */
+    char model_id[256];      /* index identity: "builtin:<hash>" or "openai:<model>/<dim>" */
     uint32_t template_variant; /* 0; another prepared-text variant only for measurement (sc_repo_eval) */
     char errmsg[1024];       /* last failure */
 };
@@ -56,6 +62,16 @@ sc_status repo_state_exec(sc_repo *r, const char *sql);
 /* meta value of key (owned) or NULL. */
 char *repo_meta_get(sc_repo *r, const char *key);
 sc_status repo_meta_set(sc_repo *r, const char *key, const char *value);
+
+/* Choose the provider from the options and what the index recorded; sets
+** model_id and dim, loads the local model if one is needed (ingest/embedder.c). */
+sc_status repo_embedder_open(sc_repo *r, const sc_repo_options *opt);
+/* Make r->emb if it is not made yet (a remote client needs its key now). */
+sc_status repo_embedder_ready(sc_repo *r);
+/* Record the provider in meta (index runs only: never the API key). */
+sc_status repo_embedder_record(sc_repo *r);
+/* Free the provider, fallback and model. */
+void repo_embedder_close(sc_repo *r);
 
 /* The prepared text embedded for an entity (template in docs/ARCHITECTURE.md)
 ** and the text indexed for BM25; both owned. src is the file's bytes.

@@ -378,6 +378,17 @@ static size_t upd__reuse(sc_repo *r, upd_batch *b, bool *reused) {
     return n;
 }
 
+/* Replace the "model" of payload i of b (kept as it was when out of memory). */
+static void upd__set_model(upd_batch *b, size_t i, const char *model) {
+    json_t *p = json_loads(b->payloads[i], 0, NULL);
+    char *s = NULL;
+    if (p && json_object_set_new(p, "model", json_string(model)) == 0) s = json_dumps(p, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(p);
+    if (!s) return;
+    free(b->payloads[i]);
+    b->payloads[i] = s;
+}
+
 /* Embed and store a batch; the store commits it atomically. */
 static sc_status upd__flush(sc_repo *r, upd_batch *b, sc_repo_summary *sum, double *t_embed, double *t_store) {
     sc_status rc = SC_OK;
@@ -426,6 +437,25 @@ static sc_status upd__flush(sc_repo *r, upd_batch *b, sc_repo_summary *sum, doub
         free(tmp);
         free(titems);
         free(reused);
+        /* A provider that could not answer (remote requests exhausted, no
+        ** fallback) stops the run before this batch is stored: its files keep
+        ** their old state, so the next run embeds them again. Items that are
+        ** bad in themselves (empty, too long) are stored without a vector. */
+        for (size_t i = 0; i < b->n; i++)
+            if (items[i].status == SC_IOERR) {
+                rc = repo_fail(r, SC_IOERR,
+                               "embedding with %s failed: %s; this batch of %zu entities was not stored, run "
+                               "'semcode index' again when the provider answers",
+                               sc_embedder_id(r->emb), items[i].error, b->n);
+                free(items);
+                return rc;
+            }
+        /* A vector the fallback made records the fallback's model, so the
+        ** payload tells which provider produced it and the next run does not
+        ** reuse it as if the remote model had. */
+        for (size_t i = 0; i < b->n; i++)
+            if (items[i].status == SC_OK && items[i].provider && strcmp(items[i].provider, sc_embedder_id(r->emb)))
+                upd__set_model(b, i, items[i].provider);
         sum->embeddings_cached += es.cached;
         sum->embeddings_new += es.newly_embedded;
         sum->embeddings_failed += es.failed;
@@ -515,6 +545,8 @@ static void upd__progress(sc_repo *r, const char *stage, const sc_repo_summary *
 
 sc_status sc_repo_update(sc_repo *r, sc_repo_summary *out) {
     if (!r) return SC_MISUSE;
+    sc_status erc = repo_embedder_ready(r);
+    if (erc != SC_OK) return erc;
     sc_repo_summary sum;
     memset(&sum, 0, sizeof sum);
     double t0 = util_now();

@@ -38,6 +38,10 @@ typedef enum ts_mode {
     TS_WRONG_DIM,   /* vectors of TS_DIM - 1 */
     TS_NAN,         /* a NaN component */
     TS_SLOW,        /* sleep slow_ms first */
+    TS_BASE64,      /* answer base64 float32 when asked (as OpenAI does), numbers otherwise */
+    TS_NO_BASE64,   /* refuse encoding_format "base64" with 400 (as some servers do), numbers otherwise */
+    TS_BAD_BASE64,  /* answer a base64 string one float short */
+    TS_ECHO_KEY,    /* 401 whose body echoes the Authorization header (as careless servers do) */
 } ts_mode;
 
 typedef struct ts_server {
@@ -52,7 +56,9 @@ typedef struct ts_server {
     atomic_int n_inputs;    /* inputs seen */
     atomic_int in_flight;   /* requests being answered now */
     atomic_int max_in_flight;/* most at once */
+    atomic_int n_base64;    /* requests that asked for base64 */
     char auth[128];         /* last Authorization header */
+    const char *echo_prefix;/* TS_ECHO_KEY: text before the echoed key */
 } ts_server;
 
 static ts_server ts;
@@ -65,6 +71,22 @@ static void ts_vector(const char *t, float *v) {
         h = h * 6364136223846793005ULL + 1442695040888963407ULL;
         v[d] = (float)((h >> 40) % 2000) / 1000.0f - 1.0f;
     }
+}
+
+/* Standard base64 of n bytes (static buffer: one at a time is enough here). */
+static const char *ts_base64(const unsigned char *p, size_t n) {
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static char out[4 * (TS_DIM * 4 + 2) / 3 + 8];
+    char *o = out;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t x = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0u) | (i + 2 < n ? p[i + 2] : 0u);
+        *o++ = tab[x >> 18 & 63];
+        *o++ = tab[x >> 12 & 63];
+        *o++ = i + 1 < n ? tab[x >> 6 & 63] : '=';
+        *o++ = i + 2 < n ? tab[x & 63] : '=';
+    }
+    *o = '\0';
+    return out;
 }
 
 typedef struct ts_upload {
@@ -111,6 +133,12 @@ static enum MHD_Result ts_handler(void *cls, struct MHD_Connection *c, const cha
         ret = ts_reply(c, 404, "{\"error\": \"not found\"}", NULL);
         goto out;
     }
+    if (ts.mode == TS_ECHO_KEY) {
+        char body[256];
+        snprintf(body, sizeof body, "%s%s", ts.echo_prefix, auth ? auth + strlen("Bearer ") : "");
+        ret = ts_reply(c, 401, body, NULL);
+        goto out;
+    }
     if (ts.mode == TS_FAIL && nreq < ts.fail_first) {
         ret = ts_reply(c, ts.fail_code, "{\"error\": {\"message\": \"try later\"}}", ts.retry_after);
         goto out;
@@ -122,6 +150,14 @@ static enum MHD_Result ts_handler(void *cls, struct MHD_Connection *c, const cha
     }
     json_t *req = json_loadb(u->data ? u->data : "", u->len, 0, NULL);
     json_t *in = json_object_get(req, "input");
+    const char *enc = json_string_value(json_object_get(req, "encoding_format"));
+    bool want_b64 = enc && !strcmp(enc, "base64");
+    if (want_b64) atomic_fetch_add(&ts.n_base64, 1);
+    if (want_b64 && ts.mode == TS_NO_BASE64) {
+        json_decref(req);
+        ret = ts_reply(c, 400, "{\"error\": {\"message\": \"encoding_format: only 'float' is supported\"}}", NULL);
+        goto out;
+    }
     size_t n = json_array_size(in);
     atomic_fetch_add(&ts.n_inputs, (int)n);
     json_t *data = json_array();
@@ -129,9 +165,16 @@ static enum MHD_Result ts_handler(void *cls, struct MHD_Connection *c, const cha
     for (size_t i = 0; i < emit; i++) {
         float v[TS_DIM];
         ts_vector(json_string_value(json_array_get(in, i)), v);
-        json_t *e = json_array();
+        json_t *e;
         int dim = ts.mode == TS_WRONG_DIM ? TS_DIM - 1 : TS_DIM;
-        for (int d = 0; d < dim; d++) json_array_append_new(e, json_real(v[d]));
+        if (want_b64 && (ts.mode == TS_BASE64 || ts.mode == TS_BAD_BASE64)) {
+            /* little-endian float32, standard base64 (this test runs on little-endian hosts) */
+            if (ts.mode == TS_BAD_BASE64) dim = TS_DIM - 1;
+            e = json_string(ts_base64((const unsigned char *)v, sizeof(float) * (size_t)dim));
+        } else {
+            e = json_array();
+            for (int d = 0; d < dim; d++) json_array_append_new(e, json_real(v[d]));
+        }
         json_array_append_new(data, json_pack("{s:s, s:I, s:o}", "object", "embedding", "index", (json_int_t)i,
                                               "embedding", e));
     }
@@ -199,18 +242,25 @@ static void ts_reset(ts_mode mode) {
     atomic_store(&ts.n_requests, 0);
     atomic_store(&ts.n_inputs, 0);
     atomic_store(&ts.max_in_flight, 0);
+    atomic_store(&ts.n_base64, 0);
     ts.auth[0] = '\0';
 }
 
 /* ==== Helpers ==== */
 
-static sc_embedder *remote_new_test(uint32_t batch, uint32_t concurrency, uint32_t retries) {
-    char url[64];
+/* Options for the test server: its URL (static buffer), model, dimension. */
+static sc_remote_options remote_opts(void) {
+    static char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/v1", ts.port);
     sc_remote_options o = sc_remote_options_default();
     o.base_url = url;
     o.model = "test-embed";
     o.dim = TS_DIM;
+    return o;
+}
+
+static sc_embedder *remote_new_test(uint32_t batch, uint32_t concurrency, uint32_t retries) {
+    sc_remote_options o = remote_opts();
     o.batch_size = batch;
     o.concurrency = concurrency;
     o.max_retries = retries;
@@ -237,6 +287,16 @@ static char **make_texts(size_t n) {
 static void free_texts(char **t, size_t n) {
     for (size_t i = 0; i < n; i++) free(t[i]);
     free(t);
+}
+
+/* Each row of out is the server's vector of its text, to within tol. */
+static void check_vectors(char **t, const float *out, int n, float tol) {
+    float want[TS_DIM];
+    for (int i = 0; i < n; i++) {
+        ts_vector(t[i], want);
+        for (int d = 0; d < TS_DIM; d++)
+            if (!(fabsf(out[i * TS_DIM + d] - want[d]) <= tol)) fail_msg("text %d component %d: %g, want %g", i, d, (double)out[i * TS_DIM + d], (double)want[d]);
+    }
 }
 
 static bool all_zero(const float *v) {
@@ -548,6 +608,90 @@ static void test_bad_items_do_not_fail_the_batch(void **state) {
     sc_embedder_free(e);
 }
 
+/* Vectors come as base64 float32 when the server can, bit-exact. */
+static void test_remote_base64_vectors(void **state) {
+    (void)state;
+    ts_reset(TS_BASE64);
+    sc_embedder *e = remote_new_test(3, 2, 1);
+    char **t = make_texts(7);
+    float out[7 * TS_DIM];
+    sc_embed_summary s;
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, 7, out, NULL, &s), SC_OK);
+    assert_int_equal(s.success, 7);
+    assert_int_equal(s.requests, 3);
+    assert_int_equal(atomic_load(&ts.n_base64), 3);
+    check_vectors(t, out, 7, 0.0f); /* bit-exact */
+    sc_embedder_free(e);
+    free_texts(t, 7);
+}
+
+/* A server that refuses base64 gets numbers from then on, and no retry is spent on it. */
+static void test_remote_base64_refused_falls_back_to_numbers(void **state) {
+    (void)state;
+    ts_reset(TS_NO_BASE64);
+    sc_embedder *e = remote_new_test(4, 1, 0); /* no retries: the switch must not need one */
+    char **t = make_texts(8);
+    float out[8 * TS_DIM];
+    sc_embed_item items[8];
+    sc_embed_summary s;
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, 8, out, items, &s), SC_OK);
+    assert_int_equal(s.success, 8);
+    assert_int_equal(s.retries, 0);
+    assert_int_equal(atomic_load(&ts.n_base64), 1);   /* asked once ... */
+    assert_int_equal(atomic_load(&ts.n_requests), 3); /* ... then two requests with numbers */
+    check_vectors(t, out, 8, 1e-6f);
+    /* the next call asks for numbers straight away */
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, 4, out, items, &s), SC_OK);
+    assert_int_equal(s.success, 4);
+    assert_int_equal(atomic_load(&ts.n_base64), 1);
+    sc_embedder_free(e);
+    free_texts(t, 8);
+}
+
+/* A base64 vector of the wrong length is a bad answer: retried, then failed, nothing returned. */
+static void test_remote_bad_base64_is_rejected(void **state) {
+    (void)state;
+    ts_reset(TS_BAD_BASE64);
+    sc_embedder *e = remote_new_test(64, 1, 1);
+    char **t = make_texts(2);
+    float out[2 * TS_DIM];
+    sc_embed_item items[2];
+    sc_embed_summary s;
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, 2, out, items, &s), SC_OK);
+    assert_int_equal(s.failed, 2);
+    assert_int_equal(atomic_load(&ts.n_requests), 2);
+    if (!strstr(items[0].error, "dimension 7, expected 8")) fail_msg("unexpected error: %s", items[0].error);
+    assert_true(all_zero(out) && all_zero(out + TS_DIM));
+    sc_embedder_free(e);
+    free_texts(t, 2);
+}
+
+/* The key never reaches an error message, even when the server echoes it,
+** whole or cut by the message's length limit. */
+static void test_remote_key_echoed_by_server_is_masked(void **state) {
+    (void)state;
+    static const char key[] = "sk-echo-secret-0123456789abcdef";
+    setenv("SC_TEST_ECHO_KEY", key, 1);
+    const char *prefixes[] = {"bad key ", "{\"error\": \"Incorrect API key provided: "};
+    for (size_t k = 0; k < 2; k++) {
+        ts_reset(TS_ECHO_KEY);
+        ts.echo_prefix = prefixes[k]; /* the second one leaves only a cut prefix of the key in the snippet */
+        sc_remote_options o = remote_opts();
+        o.api_key_env = "SC_TEST_ECHO_KEY";
+        sc_embedder *e = NULL;
+        assert_int_equal(sc_embedder_new_remote(&o, &e, NULL), SC_OK);
+        const char *t[1] = {"some code"};
+        float out[TS_DIM];
+        sc_embed_item it;
+        assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, t, 1, out, &it, NULL), SC_OK);
+        assert_int_equal(it.status, SC_IOERR);
+        if (!strstr(it.error, "HTTP 401") || !strstr(it.error, "****") || strstr(it.error, "sk-echo"))
+            fail_msg("case %zu: %s", k, it.error);
+        sc_embedder_free(e);
+    }
+    unsetenv("SC_TEST_ECHO_KEY");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_remote_normal),
@@ -559,6 +703,10 @@ int main(void) {
         cmocka_unit_test(test_remote_timeout),
         cmocka_unit_test(test_fallback_takes_exhausted_batches),
         cmocka_unit_test(test_bad_items_do_not_fail_the_batch),
+        cmocka_unit_test(test_remote_base64_vectors),
+        cmocka_unit_test(test_remote_base64_refused_falls_back_to_numbers),
+        cmocka_unit_test(test_remote_bad_base64_is_rejected),
+        cmocka_unit_test(test_remote_key_echoed_by_server_is_masked),
     };
     return cmocka_run_group_tests_name("provider", tests, ts_start, ts_stop);
 }
