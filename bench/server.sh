@@ -15,11 +15,13 @@
 #    SECONDS each, through the default index (HNSW, built during the load) and
 #    with params.exact = true; requests/s, p50/p99 and peak RSS (VmHWM). The
 #    server is stopped before the peer starts.
-# 3. peer: LanceDB's Node package IN-PROCESS (bench/peer/lancedb.mjs; no
+# 3. semcode in-process (bench/server_inproc.c): the same load, recall and
+#    searches through the store API with 1, 8 and 32 calling threads.
+# 4. peer: LanceDB's Node package IN-PROCESS (bench/peer/lancedb.mjs; no
 #    HTTP), the same points, queries, limit and concurrencies; skipped with a
 #    hint when bench/peer/node_modules is missing (npm ci --prefix bench/peer
 #    --ignore-scripts --omit=optional).
-# 4. bench/server_compare.mjs prints both side by side with the ratio.
+# 5. bench/server_compare.mjs prints both side by side with the ratio.
 # Run it alone: flock /tmp/semcode-bench.lock bench/server.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -84,6 +86,11 @@ awk '/VmHWM/{print $2}' "/proc/$PID/status" > "$TMP/semcode_hwm"
 echo "== server peak RSS: $(cat "$TMP/semcode_hwm") kB; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 kill -TERM "$PID" && wait "$PID" 2>/dev/null || true
 PID=
+
+echo "== semcode in-process (bench/server_inproc.c: store API, no HTTP), same data and queries"
+make -s -f bench/bench.mk build/bench/server_inproc >/dev/null
+build/bench/server_inproc "$TMP" "$N" "$DIM" "$SECS" "$TMP/inproc-store" "$TMP/inproc.json"
+rm -rf "$TMP/inproc-store"
 
 if [ "$PEER" = lancedb ]; then
   if [ -d bench/peer/node_modules/@lancedb/lancedb ]; then

@@ -5,7 +5,8 @@
 //
 // writes OUTDIR/points.f32 (N x DIM little-endian float32), queries.f32
 // (NQ x DIM), queries.txt (one JSON array of floats per line, for wrk) and
-// truth.json (exact cosine top-10 point ids per query, ties by smaller id).
+// truth.json (exact cosine top-10 point ids per query, ties by smaller id;
+// also as truth.u32, NQ x 10 little-endian uint32, for bench/server_inproc.c).
 // Points come from a 64-bit LCG (seed 12345, top 24 bits -> [-1, 1),
 // rounded to 5 decimals), queries from the same LCG with seed 7 rounded to
 // 4 decimals. Every value is a short decimal, so the JSON the HTTP loader
@@ -98,5 +99,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (let q = 0; q < NQ; q++)
     lines.push('[' + Array.from(queries.subarray(q * DIM, (q + 1) * DIM), (x) => Number(x.toFixed(4))).join(',') + ']');
   writeFileSync(`${dir}/queries.txt`, lines.join('\n') + '\n');
-  writeFileSync(`${dir}/truth.json`, JSON.stringify(exactTopK(points, queries, DIM, 10)));
+  const truth = exactTopK(points, queries, DIM, 10);
+  writeFileSync(`${dir}/truth.json`, JSON.stringify(truth));
+  writeFileSync(`${dir}/truth.u32`, new Uint8Array(Uint32Array.from(truth.flat()).buffer));
 }
