@@ -88,7 +88,7 @@ kill -TERM "$PID" && wait "$PID" 2>/dev/null || true
 PID=
 
 echo "== semcode in-process (bench/server_inproc.c: store API, no HTTP), same data and queries"
-make -s -f bench/bench.mk build/bench/server_inproc >/dev/null
+[ build/bench/server_inproc -nt bench/server_inproc.c ] || make -s -f bench/bench.mk build/bench/server_inproc >/dev/null
 build/bench/server_inproc "$TMP" "$N" "$DIM" "$SECS" "$TMP/inproc-store" "$TMP/inproc.json"
 rm -rf "$TMP/inproc-store"
 
