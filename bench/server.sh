@@ -3,9 +3,12 @@
 #
 #   bench/server.sh [N] [DIM] [SECONDS]     (defaults 100000 384 10)
 #   PEER=none bench/server.sh ...           (semcode only)
+#   DATA=uniform bench/server.sh ...        (the uniform data of the first runs)
 #
-# 1. bench/server_data.mjs writes N x DIM pseudo-random points, 64 queries
-#    and their exact cosine top-10 (ground truth) into a temporary directory.
+# 1. bench/server_data.mjs writes N x DIM points (default: a clustered
+#    Gaussian mixture as bench/synth.h), 64 queries from the same
+#    distribution and their exact cosine top-10 (ground truth) into a
+#    temporary directory.
 # 2. semcode: starts build/semcode serve on a free loopback port with a
 #    temporary store; loads the points through the HTTP API (batches of 1000,
 #    Qdrant `batch` form, 2 requests in flight, wait=true) and reports upsert
@@ -25,7 +28,7 @@
 # Run it alone: flock /tmp/semcode-bench.lock bench/server.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=${1:-100000}; DIM=${2:-384}; SECS=${3:-10}; PEER=${PEER:-lancedb}
+N=${1:-100000}; DIM=${2:-384}; SECS=${3:-10}; PEER=${PEER:-lancedb}; DATA=${DATA:-clustered}
 BIN=build/semcode
 command -v wrk >/dev/null || { echo "bench: wrk missing (apt-get install wrk)"; exit 1; }
 [ -x "$BIN" ] || { echo "bench: build first (make)"; exit 1; }
@@ -35,8 +38,8 @@ cleanup() { [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev
 trap cleanup EXIT
 
 echo "== machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(date -u +%Y-%m-%dT%H:%MZ); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== data: $N x $DIM points, 64 queries, exact top-10 (bench/server_data.mjs)"
-node bench/server_data.mjs "$TMP" "$N" "$DIM" 64
+echo "== data: $N x $DIM points ($DATA), 64 queries, exact top-10 (bench/server_data.mjs)"
+node bench/server_data.mjs "$TMP" "$N" "$DIM" 64 "$DATA"
 
 echo '{"max_body_bytes": 67108864}' > "$TMP/cfg.json"
 "$BIN" serve --port 0 --port-file "$TMP/port" --store "$TMP/store" --config "$TMP/cfg.json" --log /dev/null \

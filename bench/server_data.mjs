@@ -1,16 +1,21 @@
 // Shared data for bench/server.sh (issue 9): the points, the queries and the
-// exact ground truth that both semcode and the peer are measured on.
+// exact ground truth that semcode and the peer are measured on.
 //
-//   node bench/server_data.mjs OUTDIR N DIM [NQ]
+//   node bench/server_data.mjs OUTDIR N DIM [NQ] [clustered|uniform]
 //
 // writes OUTDIR/points.f32 (N x DIM little-endian float32), queries.f32
 // (NQ x DIM), queries.txt (one JSON array of floats per line, for wrk) and
 // truth.json (exact cosine top-10 point ids per query, ties by smaller id;
 // also as truth.u32, NQ x 10 little-endian uint32, for bench/server_inproc.c).
-// Points come from a 64-bit LCG (seed 12345, top 24 bits -> [-1, 1),
-// rounded to 5 decimals), queries from the same LCG with seed 7 rounded to
-// 4 decimals. Every value is a short decimal, so the JSON the HTTP loader
-// sends and the float32 the peer receives denote the same number.
+// All draws come from a 64-bit LCG (seed 12345 for the points, 7 for the
+// queries). `clustered` (default) follows the model of bench/synth.h: 1,000
+// centroids ~ N(0, I) normalised, a point = a uniformly chosen centroid +
+// N(0, 0.6^2/DIM I) noise, normalised (cosine to its centroid about 0.85),
+// queries fresh draws from the same mixture; `uniform` is every component
+// uniform in [-1, 1), the data of the first runs, on which the top-10 of a
+// query are barely closer than the rest and no graph index finds them.
+// Values are rounded to 5 decimals, so the JSON the HTTP loader sends and
+// the float32 the in-process runs receive denote the same numbers.
 import { readFileSync, writeFileSync } from 'node:fs';
 
 // 64-bit LCG x = x * A + C (mod 2^64) on two uint32 halves.
@@ -35,6 +40,41 @@ export function vectors(seed, n, dim, decimals) {
   const next = lcg(seed), out = new Float32Array(n * dim);
   for (let i = 0; i < out.length; i++) out[i] = Number(next().toFixed(decimals));
   return out;
+}
+
+function normalise(v) {
+  let s = 0;
+  for (const x of v) s += x * x;
+  const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+  for (let j = 0; j < v.length; j++) v[j] *= inv;
+}
+
+// Gaussian mixture (see the header): points with seed 12345 (centroids
+// first), then queries from the same centroids with their own seed.
+export function clustered(n, nq, dim, nCent = 1000) {
+  const gauss = (next) => { // Box-Muller on two uniforms in (0, 1]
+    const u1 = 1 - (next() + 1) / 2, u2 = 1 - (next() + 1) / 2;
+    return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+  };
+  const sigma = 0.6 / Math.sqrt(dim);
+  const cent = new Float64Array(nCent * dim);
+  const draw = (next, count) => {
+    const out = new Float32Array(count * dim), v = new Float64Array(dim);
+    for (let i = 0; i < count; i++) {
+      const c = Math.floor(((next() + 1) / 2) * nCent) * dim;
+      for (let j = 0; j < dim; j++) v[j] = cent[c + j] + sigma * gauss(next);
+      normalise(v);
+      for (let j = 0; j < dim; j++) out[i * dim + j] = Number(v[j].toFixed(5));
+    }
+    return out;
+  };
+  const next = lcg(12345);
+  for (let c = 0; c < nCent; c++) {
+    const v = cent.subarray(c * dim, (c + 1) * dim);
+    for (let j = 0; j < dim; j++) v[j] = gauss(next);
+    normalise(v);
+  }
+  return { points: draw(next, n), queries: draw(lcg(7), nq) };
 }
 
 // A float32 file as an array (copied when the buffer is not 4-aligned).
@@ -90,14 +130,16 @@ export function recall(answers, truth) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const [dir, nStr, dimStr, nqStr] = process.argv.slice(2);
+  const [dir, nStr, dimStr, nqStr, kind = 'clustered'] = process.argv.slice(2);
   const N = Number(nStr), DIM = Number(dimStr), NQ = Number(nqStr || 64);
-  const points = vectors(12345, N, DIM, 5), queries = vectors(7, NQ, DIM, 4);
+  if (kind !== 'clustered' && kind !== 'uniform') throw new Error(`unknown data kind ${kind}`);
+  const { points, queries } = kind === 'uniform' ? { points: vectors(12345, N, DIM, 5), queries: vectors(7, NQ, DIM, 5) }
+                                                 : clustered(N, NQ, DIM);
   writeFileSync(`${dir}/points.f32`, new Uint8Array(points.buffer));
   writeFileSync(`${dir}/queries.f32`, new Uint8Array(queries.buffer));
   const lines = [];
   for (let q = 0; q < NQ; q++)
-    lines.push('[' + Array.from(queries.subarray(q * DIM, (q + 1) * DIM), (x) => Number(x.toFixed(4))).join(',') + ']');
+    lines.push('[' + Array.from(queries.subarray(q * DIM, (q + 1) * DIM), (x) => Number(x.toFixed(5))).join(',') + ']');
   writeFileSync(`${dir}/queries.txt`, lines.join('\n') + '\n');
   const truth = exactTopK(points, queries, DIM, 10);
   writeFileSync(`${dir}/truth.json`, JSON.stringify(truth));
