@@ -23,6 +23,11 @@ $(BUILD)/bench/store: bench/store.c lib
 	@mkdir -p $(dir $@)
 	$(CC) -std=c17 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Iinclude -Isrc bench/store.c -o $@ $(BENCH_LIBS)
 
+# semcode in-process on bench/server.sh's workload (the script builds it).
+$(BUILD)/bench/server_inproc: bench/server_inproc.c lib
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -pthread -Iinclude -Isrc bench/server_inproc.c -o $@ $(BENCH_LIBS)
+
 bench-store: $(BUILD)/bench/store
 	bash bench/run_store.sh $(BUILD)/bench/store
 

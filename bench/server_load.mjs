@@ -1,23 +1,19 @@
-// Loader for bench/server.sh: upserts N deterministic pseudo-random
-// vectors of DIM floats into COLLECTION through the HTTP API in batches
-// (the Qdrant `batch` form), CONC requests at a time, and prints the
-// points per second. Usage: node server_load.mjs URL COLLECTION N DIM BATCH CONC
-const [url, coll, nStr, dimStr, batchStr, concStr] = process.argv.slice(2);
+// Loader for bench/server.sh: upserts N pseudo-random vectors of DIM
+// floats into COLLECTION through the HTTP API in batches (the Qdrant `batch`
+// form), CONC requests at a time, and prints the points per second. The
+// vectors are read from POINTS (points.f32 written by bench/server_data.mjs)
+// or, without it, generated with the same LCG.
+// Usage: node server_load.mjs URL COLLECTION N DIM BATCH CONC [POINTS]
+import { readF32, vectors } from './server_data.mjs';
+const [url, coll, nStr, dimStr, batchStr, concStr, pointsFile] = process.argv.slice(2);
 const N = Number(nStr), DIM = Number(dimStr), BATCH = Number(batchStr), CONC = Number(concStr);
-
-let seed = 12345n;
-function rnd() { // 64-bit LCG, top bits as a float in [-1, 1)
-  seed = (seed * 6364136223846793005n + 1442695040888963407n) & 0xffffffffffffffffn;
-  return Number(seed >> 40n) / 8388608 - 1;
-}
+const data = pointsFile ? readF32(pointsFile).subarray(0, N * DIM) : vectors(12345, N, DIM, 5);
 
 function body(start) {
   const ids = [], vectors = [], payloads = [];
   for (let i = start; i < Math.min(start + BATCH, N); i++) {
     ids.push(i);
-    const v = new Array(DIM);
-    for (let j = 0; j < DIM; j++) v[j] = Number(rnd().toFixed(5));
-    vectors.push(v);
+    vectors.push(Array.from(data.subarray(i * DIM, (i + 1) * DIM), (x) => Number(x.toFixed(5))));
     payloads.push({ group: i % 10, name: `p${i}` });
   }
   return JSON.stringify({ batch: { ids, vectors, payloads } });
