@@ -167,7 +167,8 @@ sc_skip_reason parse_file_classify(const char *path, const char *head, size_t he
 /* ==== Parser ==== */
 
 struct sc_parser {
-    TSParser *ts;                   /* tree-sitter parser, language switched per file */
+    TSParser *ts;                   /* without the arena: tree-sitter parser, language switched per file */
+    parse_tsarena arena;            /* tree-sitter's memory per file (tsalloc.c), unless base is NULL */
     parse_symtab tabs[SC_LANG_COUNT]; /* resolved tables, filled on first use */
     char errmsg[256];               /* last failure */
 };
@@ -176,8 +177,8 @@ sc_status sc_parser_new(sc_parser **out) {
     if (!out) return SC_MISUSE;
     sc_parser *p = calloc(1, sizeof *p);
     if (!p) return SC_NOMEM;
-    p->ts = ts_parser_new();
-    if (!p->ts) {
+    /* with the arena, each file gets a fresh TSParser inside its window */
+    if (!parse_tsarena_init(&p->arena) && !(p->ts = ts_parser_new())) {
         free(p);
         return SC_NOMEM;
     }
@@ -192,6 +193,7 @@ void sc_parser_free(sc_parser *p) {
         free(p->tabs[i].kind);
     }
     ts_parser_delete(p->ts);
+    parse_tsarena_destroy(&p->arena);
     free(p);
 }
 
@@ -278,18 +280,31 @@ sc_status sc_parser_parse(sc_parser *p, const char *path, const void *src_v, siz
     if (spec->language) {
         ctx.tab = parse__symtab(p, spec);
         if (!ctx.tab) rc = SC_NOMEM;
-        if (rc == SC_OK && !ts_parser_set_language(p->ts, ctx.tab->ts))
+        /* arena window: parser, tree and cursors of this file are dropped
+        ** with it, without freeing them block by block (tsalloc.c) */
+        bool arena = p->arena.base != NULL;
+        TSParser *ts = p->ts;
+        if (arena) {
+            parse_tsarena_begin(&p->arena);
+            ts = ts_parser_new();
+        }
+        if (rc == SC_OK && !ts_parser_set_language(ts, ctx.tab->ts))
             rc = parse__fail(p, SC_ERROR, "grammar ABI version not supported by the runtime", path);
         TSTree *tree = NULL;
         if (rc == SC_OK) {
-            tree = ts_parser_parse_string(p->ts, NULL, src, (uint32_t)size);
+            tree = ts_parser_parse_string(ts, NULL, src, (uint32_t)size);
             if (!tree) rc = parse__fail(p, SC_ERROR, "tree-sitter gave no tree", path);
         }
         if (tree) {
             rc = parse_extract_tree(&ctx, tree);
-            ts_tree_delete(tree);
+            if (!arena || p->arena.spilled) ts_tree_delete(tree);
         }
-        ts_parser_reset(p->ts);
+        if (arena) {
+            ts_parser_delete(ts);
+            parse_tsarena_end(&p->arena);
+        } else {
+            ts_parser_reset(ts);
+        }
     }
     if (rc == SC_OK) rc = parse_chunk_add(&ctx, path);
     if (rc == SC_OK && r->arena.oom) rc = SC_NOMEM;
