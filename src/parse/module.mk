@@ -54,3 +54,7 @@ EXTRA_OBJS += $(TS_OBJS)
 
 # Our own parse sources see the runtime's public header as a system header.
 $(BUILD)/src/parse/%.o: ALL_CFLAGS += -isystem $(TS_INCLUDE)
+# iter.c reads the runtime's subtrees directly: its internal headers too.
+$(BUILD)/src/parse/iter.o: ALL_CFLAGS += -isystem $(TS_RUNTIME)/src
+# test_parse checks iter.c against tree-sitter's cursor (parse_int.h).
+$(BUILD)/tests/test_parse: ALL_CFLAGS += -isystem $(TS_INCLUDE)

@@ -146,6 +146,18 @@ typedef struct parse_symtab {
     TSFieldId fields[PARSE_F_COUNT]; /* field ids, 0 where the grammar lacks the field */
 } parse_symtab;
 
+/* ==== Tree iteration (iter.c) ==== */
+
+typedef struct parse_iter parse_iter;
+
+/* Iterator over the visible nodes below and including root, in the order
+** of a TSTreeCursor walk (pre-order); NULL when out of memory. */
+parse_iter *parse_iter_new(TSNode root);
+/* Next node and its depth (root 0, visible children of a depth-d node
+** d + 1). 1 when a node was produced, 0 at the end, -1 out of memory. */
+int parse_iter_next(parse_iter *it, TSNode *node, uint32_t *depth);
+void parse_iter_free(parse_iter *it);
+
 /* ==== Extraction ==== */
 
 typedef struct parse_ctx {
