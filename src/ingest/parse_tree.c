@@ -114,7 +114,17 @@ static void ingest__go_import_path(const char *root, const char *dir, char *out,
     snprintf(out, out_size, "%s", dir);
 }
 
-static sc_parse_result *ingest__parse_one(ingest__job *j, sc_parser *p, size_t i, bool *filtered) {
+/* A worker's last Go directory and its import path: files come in walk
+** order, so a directory's files mostly go to the same worker in a row and
+** the go.mod lookups (a failed open per level) run once per directory. */
+typedef struct ingest__gocache {
+    char dir[4096];  /* directory relative to the root */
+    char path[4096]; /* its import path ("" if none) */
+    bool valid;      /* dir and path are filled */
+} ingest__gocache;
+
+static sc_parse_result *ingest__parse_one(ingest__job *j, sc_parser *p, ingest__gocache *gc, size_t i,
+                                          bool *filtered) {
     const ingest_file *f = &j->files->items[i];
     char fs[8192];
     if (j->root_is_file) snprintf(fs, sizeof fs, "%s", f->path);
@@ -142,15 +152,18 @@ static sc_parse_result *ingest__parse_one(ingest__job *j, sc_parser *p, size_t i
     }
     sc_parse_result *r = NULL;
     opt.lang = lang;
-    char go_path[4096];
     if (lang == SC_LANG_GO && !j->root_is_file && !opt.go_import_path) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%s", f->path);
         char *slash = strrchr(dir, '/');
         if (slash) *slash = 0;
         else dir[0] = 0;
-        ingest__go_import_path(j->root, dir, go_path, sizeof go_path);
-        if (go_path[0]) opt.go_import_path = go_path;
+        if (!gc->valid || strcmp(gc->dir, dir) != 0) {
+            ingest__go_import_path(j->root, dir, gc->path, sizeof gc->path);
+            memcpy(gc->dir, dir, sizeof gc->dir);
+            gc->valid = true;
+        }
+        if (gc->path[0]) opt.go_import_path = gc->path;
     }
     rc = sc_parser_parse(p, f->path, buf, n, &opt, &r);
     free(buf);
@@ -187,6 +200,12 @@ static void ingest__worker(void *arg, uint32_t ith, uint32_t nth) {
     ingest__job *j = arg;
     sc_parser *p = NULL;
     sc_status prc = sc_parser_new(&p);
+    ingest__gocache *gc = calloc(1, sizeof *gc);
+    if (!gc && prc == SC_OK) {
+        sc_parser_free(p);
+        p = NULL;
+        prc = SC_NOMEM;
+    }
     pthread_mutex_lock(&j->mu);
     if (ith == 0) j->w0_started = true;
     if (prc != SC_OK) {
@@ -204,7 +223,7 @@ static void ingest__worker(void *arg, uint32_t ith, uint32_t nth) {
             size_t i = j->next++;
             pthread_mutex_unlock(&j->mu);
             bool filtered = false;
-            sc_parse_result *r = ingest__parse_one(j, p, i, &filtered);
+            sc_parse_result *r = ingest__parse_one(j, p, gc, i, &filtered);
             pthread_mutex_lock(&j->mu);
             if (!r && !filtered) {
                 if (j->rc == SC_OK) {
@@ -227,6 +246,7 @@ static void ingest__worker(void *arg, uint32_t ith, uint32_t nth) {
     }
     pthread_mutex_unlock(&j->mu);
     sc_parser_free(p);
+    free(gc);
 }
 
 sc_status sc_parse_tree(const char *root, const sc_parse_options *popt, const sc_walk_options *wopt,
