@@ -474,10 +474,11 @@ static int32_t parse__entity(parse_ctx *ctx, TSNode node, uint8_t role, sc_entit
             if (ctx->src[i] == '{') { sig_b = i; break; }
     }
     if (ctx->lang == SC_LANG_PYTHON) { /* comments may sit between ':' and the block */
-        static const char *const parts[] = {"name", "parameters", "return_type", "superclasses", "type_parameters", NULL};
+        static const parse_field parts[] = {PARSE_F_NAME, PARSE_F_PARAMETERS, PARSE_F_RETURN_TYPE,
+                                            PARSE_F_SUPERCLASSES, PARSE_F_TYPE_PARAMETERS};
         uint32_t hi = 0;
-        for (int i = 0; parts[i]; i++) {
-            TSNode c = ts_node_child_by_field_name(fn, parts[i], (uint32_t)strlen(parts[i]));
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+            TSNode c = parse__field(ctx, fn, parts[i]);
             if (!ts_node_is_null(c) && ts_node_end_byte(c) > hi) hi = ts_node_end_byte(c);
         }
         if (hi > sig_a && hi < sig_b) sig_b = hi;

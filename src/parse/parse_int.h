@@ -129,7 +129,9 @@ typedef enum parse_field {
     PARSE_F_RETURN_TYPE,
     PARSE_F_RETURNS,
     PARSE_F_RIGHT,
+    PARSE_F_SUPERCLASSES,
     PARSE_F_TYPE,
+    PARSE_F_TYPE_PARAMETERS,
     PARSE_F_VALUE,
     PARSE_F_COUNT
 } parse_field;
