@@ -105,6 +105,7 @@ typedef struct cli__state {
     bool json;          /* JSON Lines instead of text */
     bool body;          /* include bodies */
     bool pairs;         /* pairs command */
+    bool quiet;         /* summary only: nothing is formatted per file */
     cli__summary sum;   /* running totals */
 } cli__state;
 
@@ -178,6 +179,7 @@ static void cli__file_json(FILE *f, const sc_parse_result *r) {
 static int cli__on_file(void *payload, const sc_parse_result *r) {
     cli__state *st = payload;
     cli__count(&st->sum, r);
+    if (st->quiet && !st->pairs) return 0; /* the summary needs the counts only */
     FILE *f = st->out;
     if (st->pairs) {
         for (uint32_t i = 0; i < r->n_entities; i++) {
@@ -311,7 +313,7 @@ static int cli__run(int argc, char **argv, bool pairs) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return cli__parse_usage(argv[0], stdout);
         else if (!strcmp(a, "--json")) st.json = true;
         else if (!strcmp(a, "--body")) st.body = true;
-        else if (!strcmp(a, "--quiet")) quiet = true;
+        else if (!strcmp(a, "--quiet")) quiet = st.quiet = true;
         else if (!strcmp(a, "--no-chunks")) popt.with_chunks = false;
         else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) out_path = argv[++i];
         else if (!strcmp(a, "--no-ignore")) wopt.use_gitignore = false;
