@@ -15,6 +15,12 @@
 ** parse_tsarena_end then rewinds the arena in O(1). Pages stay mapped for
 ** the next file; above PARSE_TSA_KEEP they are given back (madvise).
 **
+** The price: memory tree-sitter frees during a parse is reused only with
+** the next file. On ordinary code the peak is what malloc reaches (a 2 MB
+** Python file: 147 MB RSS, 156 MB with malloc); error recovery on garbage
+** churns more (1.5 MB of random C++ punctuation: 408 MB, 120 MB with
+** malloc). The reservation caps the arena at 1 GiB per parser.
+**
 ** Outside a window, and in threads without one, the hooks are plain libc
 ** calls, so other uses of tree-sitter are unaffected. If the reservation
 ** is used up mid-file, further blocks come from libc and the window is
