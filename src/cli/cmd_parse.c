@@ -64,6 +64,18 @@ static void cli__json_str(FILE *f, const char *s) {
     putc_unlocked('"', f);
 }
 
+/* Write `prefix` then v in decimal (fprintf costs ~3 % of a parse run). */
+static void cli__json_uint(FILE *f, const char *prefix, uint64_t v) {
+    char buf[24];
+    char *p = buf + sizeof buf;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    fputs(prefix, f);
+    fwrite(p, 1, (size_t)(buf + sizeof buf - p), f);
+}
+
 static void cli__json_key(FILE *f, const char *k, const char *v, bool comma) {
     if (comma) putc(',', f);
     cli__json_str(f, k);
@@ -93,6 +105,7 @@ typedef struct cli__state {
     bool json;          /* JSON Lines instead of text */
     bool body;          /* include bodies */
     bool pairs;         /* pairs command */
+    bool quiet;         /* summary only: nothing is formatted per file */
     cli__summary sum;   /* running totals */
 } cli__state;
 
@@ -141,10 +154,12 @@ static void cli__entity_json(FILE *f, const sc_parse_result *r, const sc_entity 
         cli__json_str(f, e->decorators[i]);
     }
     putc(']', f);
-    fprintf(f, ",\"start_line\":%u,\"end_line\":%u,\"start_byte\":%llu,\"end_byte\":%llu", e->start_line,
-            e->end_line, (unsigned long long)e->start_byte, (unsigned long long)e->end_byte);
+    cli__json_uint(f, ",\"start_line\":", e->start_line);
+    cli__json_uint(f, ",\"end_line\":", e->end_line);
+    cli__json_uint(f, ",\"start_byte\":", e->start_byte);
+    cli__json_uint(f, ",\"end_byte\":", e->end_byte);
     cli__json_key(f, "parent", e->parent >= 0 ? r->entities[e->parent].qualified_name : NULL, true);
-    fprintf(f, ",\"complexity\":%u", e->complexity);
+    cli__json_uint(f, ",\"complexity\":", e->complexity);
     if (body) cli__json_key(f, "body", e->body, true);
     fputs("}\n", f);
 }
@@ -154,13 +169,17 @@ static void cli__file_json(FILE *f, const sc_parse_result *r) {
     cli__json_key(f, "path", r->path, true);
     cli__json_key(f, "language", sc_lang_name(r->lang), true);
     if (r->skipped != SC_SKIP_NONE) cli__json_key(f, "skipped", sc_skip_reason_name(r->skipped), true);
-    fprintf(f, ",\"size\":%llu,\"lines\":%u,\"entities\":%u,\"parse_errors\":%u}\n", (unsigned long long)r->size,
-            r->n_lines, r->n_entities, r->n_errors);
+    cli__json_uint(f, ",\"size\":", r->size);
+    cli__json_uint(f, ",\"lines\":", r->n_lines);
+    cli__json_uint(f, ",\"entities\":", r->n_entities);
+    cli__json_uint(f, ",\"parse_errors\":", r->n_errors);
+    fputs("}\n", f);
 }
 
 static int cli__on_file(void *payload, const sc_parse_result *r) {
     cli__state *st = payload;
     cli__count(&st->sum, r);
+    if (st->quiet && !st->pairs) return 0; /* the summary needs the counts only */
     FILE *f = st->out;
     if (st->pairs) {
         for (uint32_t i = 0; i < r->n_entities; i++) {
@@ -294,7 +313,7 @@ static int cli__run(int argc, char **argv, bool pairs) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return cli__parse_usage(argv[0], stdout);
         else if (!strcmp(a, "--json")) st.json = true;
         else if (!strcmp(a, "--body")) st.body = true;
-        else if (!strcmp(a, "--quiet")) quiet = true;
+        else if (!strcmp(a, "--quiet")) quiet = st.quiet = true;
         else if (!strcmp(a, "--no-chunks")) popt.with_chunks = false;
         else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) out_path = argv[++i];
         else if (!strcmp(a, "--no-ignore")) wopt.use_gitignore = false;

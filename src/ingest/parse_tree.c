@@ -3,7 +3,8 @@
 **
 ** DESIGN. The walk lists every file first (cheap, sequential). Then nth
 ** workers (util_parallel_run; the calling thread is worker 0) take file
-** indexes from a shared counter, read and parse the file with their own
+** indexes in walk order (the last window largest first, ingest__take),
+** read and parse the file with their own
 ** sc_parser, and store the result in its slot. Worker 0 also delivers the
 ** results to the callback strictly in index order, so output is
 ** deterministic whatever the scheduling. A worker does not take index i
@@ -41,7 +42,8 @@ typedef struct ingest__job {
     bool *filtered;               /* the file was dropped by only_lang: nothing to deliver */
     pthread_mutex_t mu;           /* guards everything below */
     pthread_cond_t cv;            /* signalled on a new result, a delivery or stop */
-    size_t next;                  /* next index to take */
+    bool *taken;                  /* file i was taken by a worker */
+    size_t next;                  /* every index below is taken */
     size_t delivered;             /* results handed to fn so far */
     bool stop;                    /* fn asked to stop, or a fatal error */
     bool w0_started;              /* worker 0 (the deliverer) is running */
@@ -114,7 +116,17 @@ static void ingest__go_import_path(const char *root, const char *dir, char *out,
     snprintf(out, out_size, "%s", dir);
 }
 
-static sc_parse_result *ingest__parse_one(ingest__job *j, sc_parser *p, size_t i, bool *filtered) {
+/* A worker's last Go directory and its import path: files come in walk
+** order, so a directory's files mostly go to the same worker in a row and
+** the go.mod lookups (a failed open per level) run once per directory. */
+typedef struct ingest__gocache {
+    char dir[4096];  /* directory relative to the root */
+    char path[4096]; /* its import path ("" if none) */
+    bool valid;      /* dir and path are filled */
+} ingest__gocache;
+
+static sc_parse_result *ingest__parse_one(ingest__job *j, sc_parser *p, ingest__gocache *gc, size_t i,
+                                          bool *filtered) {
     const ingest_file *f = &j->files->items[i];
     char fs[8192];
     if (j->root_is_file) snprintf(fs, sizeof fs, "%s", f->path);
@@ -142,20 +154,42 @@ static sc_parse_result *ingest__parse_one(ingest__job *j, sc_parser *p, size_t i
     }
     sc_parse_result *r = NULL;
     opt.lang = lang;
-    char go_path[4096];
     if (lang == SC_LANG_GO && !j->root_is_file && !opt.go_import_path) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%s", f->path);
         char *slash = strrchr(dir, '/');
         if (slash) *slash = 0;
         else dir[0] = 0;
-        ingest__go_import_path(j->root, dir, go_path, sizeof go_path);
-        if (go_path[0]) opt.go_import_path = go_path;
+        if (!gc->valid || strcmp(gc->dir, dir) != 0) {
+            ingest__go_import_path(j->root, dir, gc->path, sizeof gc->path);
+            memcpy(gc->dir, dir, sizeof gc->dir);
+            gc->valid = true;
+        }
+        if (gc->path[0]) opt.go_import_path = gc->path;
     }
     rc = sc_parser_parse(p, f->path, buf, n, &opt, &r);
     free(buf);
     if (rc != SC_OK) return NULL;
     return r;
+}
+
+/* Index of the file to parse next, or false if none may be taken now
+** (all taken, or the window ahead of delivery is full). In walk order,
+** except for the last window of the list: there the largest file left goes
+** first, so that no big file starts last and leaves the other cores idle
+** at the end. Called with mu held. */
+static bool ingest__take(ingest__job *j, size_t *out) {
+    size_t n = j->files->n;
+    while (j->next < n && j->taken[j->next]) j->next++;
+    size_t end = j->delivered + INGEST__WINDOW < n ? j->delivered + INGEST__WINDOW : n;
+    if (j->next >= end) return false;
+    size_t best = j->next;
+    if (end == n)
+        for (size_t i = j->next + 1; i < n; i++)
+            if (!j->taken[i] && j->files->items[i].size > j->files->items[best].size) best = i;
+    j->taken[best] = true;
+    *out = best;
+    return true;
 }
 
 /* Deliver every result that is ready, in order. Called with mu held by
@@ -187,6 +221,12 @@ static void ingest__worker(void *arg, uint32_t ith, uint32_t nth) {
     ingest__job *j = arg;
     sc_parser *p = NULL;
     sc_status prc = sc_parser_new(&p);
+    ingest__gocache *gc = calloc(1, sizeof *gc);
+    if (!gc && prc == SC_OK) {
+        sc_parser_free(p);
+        p = NULL;
+        prc = SC_NOMEM;
+    }
     pthread_mutex_lock(&j->mu);
     if (ith == 0) j->w0_started = true;
     if (prc != SC_OK) {
@@ -200,11 +240,11 @@ static void ingest__worker(void *arg, uint32_t ith, uint32_t nth) {
     for (;;) {
         if (ith == 0) ingest__deliver(j);
         if (j->stop) break;
-        if (j->next < j->files->n && j->next < j->delivered + INGEST__WINDOW) {
-            size_t i = j->next++;
+        size_t i;
+        if (ingest__take(j, &i)) {
             pthread_mutex_unlock(&j->mu);
             bool filtered = false;
-            sc_parse_result *r = ingest__parse_one(j, p, i, &filtered);
+            sc_parse_result *r = ingest__parse_one(j, p, gc, i, &filtered);
             pthread_mutex_lock(&j->mu);
             if (!r && !filtered) {
                 if (j->rc == SC_OK) {
@@ -227,6 +267,7 @@ static void ingest__worker(void *arg, uint32_t ith, uint32_t nth) {
     }
     pthread_mutex_unlock(&j->mu);
     sc_parser_free(p);
+    free(gc);
 }
 
 sc_status sc_parse_tree(const char *root, const sc_parse_options *popt, const sc_walk_options *wopt,
@@ -252,9 +293,11 @@ sc_status sc_parse_tree(const char *root, const sc_parse_options *popt, const sc
                      .popt = popt, .wopt = wopt, .fn = fn, .payload = payload};
     j.slots = calloc(files.n ? files.n : 1, sizeof *j.slots);
     j.filtered = calloc(files.n ? files.n : 1, sizeof *j.filtered);
-    if (!j.slots || !j.filtered) {
+    j.taken = calloc(files.n ? files.n : 1, sizeof *j.taken);
+    if (!j.slots || !j.filtered || !j.taken) {
         free(j.slots);
         free(j.filtered);
+        free(j.taken);
         ingest_file_list_free(&files);
         if (err && err_size) snprintf(err, err_size, "out of memory for %zu files", files.n);
         return SC_NOMEM;
@@ -269,6 +312,7 @@ sc_status sc_parse_tree(const char *root, const sc_parse_options *popt, const sc
     pthread_mutex_destroy(&j.mu);
     free(j.slots);
     free(j.filtered);
+    free(j.taken);
     ingest_file_list_free(&files);
     if (j.rc != SC_OK && err && err_size) snprintf(err, err_size, "%s", j.errmsg);
     return j.rc;

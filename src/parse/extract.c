@@ -474,10 +474,11 @@ static int32_t parse__entity(parse_ctx *ctx, TSNode node, uint8_t role, sc_entit
             if (ctx->src[i] == '{') { sig_b = i; break; }
     }
     if (ctx->lang == SC_LANG_PYTHON) { /* comments may sit between ':' and the block */
-        static const char *const parts[] = {"name", "parameters", "return_type", "superclasses", "type_parameters", NULL};
+        static const parse_field parts[] = {PARSE_F_NAME, PARSE_F_PARAMETERS, PARSE_F_RETURN_TYPE,
+                                            PARSE_F_SUPERCLASSES, PARSE_F_TYPE_PARAMETERS};
         uint32_t hi = 0;
-        for (int i = 0; parts[i]; i++) {
-            TSNode c = ts_node_child_by_field_name(fn, parts[i], (uint32_t)strlen(parts[i]));
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+            TSNode c = parse__field(ctx, fn, parts[i]);
             if (!ts_node_is_null(c) && ts_node_end_byte(c) > hi) hi = ts_node_end_byte(c);
         }
         if (hi > sig_a && hi < sig_b) sig_b = hi;
@@ -556,13 +557,17 @@ sc_status parse_extract_tree(parse_ctx *ctx, TSTree *tree) {
             !(ctx->go_package && !strcmp(ctx->go_package, "main")))
             ctx->go_package = ctx->opt->go_import_path;
     }
-    TSTreeCursor cur = ts_tree_cursor_new(root);
+    parse_iter *it = parse_iter_new(root);
+    if (!it) return SC_NOMEM;
     bool check_errors = ts_node_has_error(root);
     parse__frame *frames = NULL;
     uint32_t n_frames = 0, cap_frames = 0, depth = 0;
     sc_status rc = SC_OK;
-    for (;;) {
-        TSNode n = ts_tree_cursor_current_node(&cur);
+    TSNode n;
+    int got;
+    while ((got = parse_iter_next(it, &n, &depth)) > 0) {
+        /* frames of the nodes whose subtrees the walk has left */
+        while (n_frames && frames[n_frames - 1].depth >= depth) n_frames--;
         if (check_errors && (ts_node_is_error(n) || ts_node_is_missing(n))) ctx->res->pub.n_errors++;
         uint8_t role = parse__role(ctx, n);
         const parse__frame *top = n_frames ? &frames[n_frames - 1] : NULL;
@@ -595,18 +600,10 @@ sc_status parse_extract_tree(parse_ctx *ctx, TSTree *tree) {
             }
             frames[n_frames++] = fr;
         }
-        if (ts_tree_cursor_goto_first_child(&cur)) { depth++; continue; }
-        bool done = false;
-        for (;;) {
-            while (n_frames && frames[n_frames - 1].depth >= depth) n_frames--;
-            if (ts_tree_cursor_goto_next_sibling(&cur)) break;
-            if (!ts_tree_cursor_goto_parent(&cur)) { done = true; break; }
-            depth--;
-        }
-        if (done) break;
     }
+    if (got < 0) rc = SC_NOMEM;
     free(frames);
-    ts_tree_cursor_delete(&cur);
+    parse_iter_free(it);
     if (ctx->res->arena.oom) rc = SC_NOMEM;
     return rc;
 }

@@ -42,7 +42,9 @@ const char *const parse_field_names[PARSE_F_COUNT] = {
     "return_type",
     "returns",
     "right",
+    "superclasses",
     "type",
+    "type_parameters",
     "value",
 };
 

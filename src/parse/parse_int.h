@@ -46,6 +46,30 @@ char *parse_arena_strndup(parse_arena *a, const char *s, size_t n);
 /* Release every block; the arena is empty and reusable afterwards. */
 void parse_arena_free(parse_arena *a);
 
+/* ==== tree-sitter's memory (tsalloc.c) ==== */
+
+typedef struct parse_tsarena {
+    char *base;   /* reserved address space, NULL when the arena is off */
+    size_t cap;   /* its size */
+    size_t used;  /* bytes handed out in the open window */
+    size_t high;  /* highest `used` whose pages are still backed */
+    char *last;   /* newest block (grows in place on realloc) */
+    bool spilled; /* some block of this window came from libc */
+} parse_tsarena;
+
+/* Reserve the arena and install the allocator hooks (once per process).
+** False when the arena cannot be used (no address space, ASan build): the
+** caller then lets tree-sitter use libc as before. */
+bool parse_tsarena_init(parse_tsarena *a);
+/* Release the reservation. */
+void parse_tsarena_destroy(parse_tsarena *a);
+/* From here until parse_tsarena_end, on this thread, tree-sitter's
+** allocations come from the arena and its frees of them do nothing. Every
+** tree-sitter object made in the window must be dropped in it. */
+void parse_tsarena_begin(parse_tsarena *a);
+/* Close the window and rewind the arena (its memory is dead). */
+void parse_tsarena_end(parse_tsarena *a);
+
 /* ==== Results ==== */
 
 typedef struct parse_result_int {
@@ -105,7 +129,9 @@ typedef enum parse_field {
     PARSE_F_RETURN_TYPE,
     PARSE_F_RETURNS,
     PARSE_F_RIGHT,
+    PARSE_F_SUPERCLASSES,
     PARSE_F_TYPE,
+    PARSE_F_TYPE_PARAMETERS,
     PARSE_F_VALUE,
     PARSE_F_COUNT
 } parse_field;
@@ -121,6 +147,18 @@ typedef struct parse_symtab {
     uint8_t *kind;         /* sc_entity_kind by symbol */
     TSFieldId fields[PARSE_F_COUNT]; /* field ids, 0 where the grammar lacks the field */
 } parse_symtab;
+
+/* ==== Tree iteration (iter.c) ==== */
+
+typedef struct parse_iter parse_iter;
+
+/* Iterator over the visible nodes below and including root, in the order
+** of a TSTreeCursor walk (pre-order); NULL when out of memory. */
+parse_iter *parse_iter_new(TSNode root);
+/* Next node and its depth (root 0, visible children of a depth-d node
+** d + 1). 1 when a node was produced, 0 at the end, -1 out of memory. */
+int parse_iter_next(parse_iter *it, TSNode *node, uint32_t *depth);
+void parse_iter_free(parse_iter *it);
 
 /* ==== Extraction ==== */
 

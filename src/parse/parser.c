@@ -134,6 +134,13 @@ bool parse_path_is_generated(const char *path) {
     return false;
 }
 
+/* Number of '\n' in s[0, n). */
+static size_t parse__count_lines(const char *s, size_t n) {
+    size_t k = 0;
+    for (const char *p = s, *end = s + n; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) k++;
+    return k;
+}
+
 sc_skip_reason parse_file_classify(const char *path, const char *head, size_t head_size, uint64_t size,
                                    const sc_parse_options *opt) {
     if (size == 0) return SC_SKIP_EMPTY;
@@ -151,15 +158,11 @@ sc_skip_reason parse_file_classify(const char *path, const char *head, size_t he
         }
     }
     if (head && head_size == size) {
-        bool blank = true;
-        size_t lines = 1;
-        for (size_t i = 0; i < head_size; i++) {
-            char c = head[i];
-            if (c == '\n') lines++;
-            else if (c != ' ' && c != '\t' && c != '\r') blank = false;
-        }
-        if (blank) return SC_SKIP_EMPTY;
-        if (opt->minified_line_length && size / lines > opt->minified_line_length) return SC_SKIP_MINIFIED;
+        size_t i = 0;
+        while (i < head_size && (head[i] == ' ' || head[i] == '\t' || head[i] == '\r' || head[i] == '\n')) i++;
+        if (i == head_size) return SC_SKIP_EMPTY; /* only white space */
+        if (opt->minified_line_length && size / (1 + parse__count_lines(head, head_size)) > opt->minified_line_length)
+            return SC_SKIP_MINIFIED;
     }
     return SC_SKIP_NONE;
 }
@@ -167,7 +170,8 @@ sc_skip_reason parse_file_classify(const char *path, const char *head, size_t he
 /* ==== Parser ==== */
 
 struct sc_parser {
-    TSParser *ts;                   /* tree-sitter parser, language switched per file */
+    TSParser *ts;                   /* without the arena: tree-sitter parser, language switched per file */
+    parse_tsarena arena;            /* tree-sitter's memory per file (tsalloc.c), unless base is NULL */
     parse_symtab tabs[SC_LANG_COUNT]; /* resolved tables, filled on first use */
     char errmsg[256];               /* last failure */
 };
@@ -176,8 +180,8 @@ sc_status sc_parser_new(sc_parser **out) {
     if (!out) return SC_MISUSE;
     sc_parser *p = calloc(1, sizeof *p);
     if (!p) return SC_NOMEM;
-    p->ts = ts_parser_new();
-    if (!p->ts) {
+    /* with the arena, each file gets a fresh TSParser inside its window */
+    if (!parse_tsarena_init(&p->arena) && !(p->ts = ts_parser_new())) {
         free(p);
         return SC_NOMEM;
     }
@@ -192,6 +196,7 @@ void sc_parser_free(sc_parser *p) {
         free(p->tabs[i].kind);
     }
     ts_parser_delete(p->ts);
+    parse_tsarena_destroy(&p->arena);
     free(p);
 }
 
@@ -253,16 +258,16 @@ sc_status sc_parser_parse(sc_parser *p, const char *path, const void *src_v, siz
     uint32_t *ls = NULL;
     uint32_t n_lines = 0;
     if (r->pub.skipped == SC_SKIP_NONE) {
-        uint32_t cap = 1;
-        for (size_t i = 0; i < size; i++) cap += src[i] == '\n';
+        size_t cap = 1 + parse__count_lines(src, size);
         ls = malloc(cap * sizeof *ls);
         if (!ls) {
             sc_parse_result_free(&r->pub);
             return parse__fail(p, SC_NOMEM, "out of memory", path);
         }
         ls[n_lines++] = 0;
-        for (size_t i = 0; i + 1 < size; i++)
-            if (src[i] == '\n') ls[n_lines++] = (uint32_t)(i + 1);
+        /* a line starts after each '\n' but the one ending the file */
+        for (const char *q = src, *end = src + size; (q = memchr(q, '\n', (size_t)(end - q))) != NULL && q + 1 < end;)
+            ls[n_lines++] = (uint32_t)(++q - src);
         r->pub.n_lines = n_lines;
     }
     if (r->pub.skipped != SC_SKIP_NONE) {
@@ -278,18 +283,31 @@ sc_status sc_parser_parse(sc_parser *p, const char *path, const void *src_v, siz
     if (spec->language) {
         ctx.tab = parse__symtab(p, spec);
         if (!ctx.tab) rc = SC_NOMEM;
-        if (rc == SC_OK && !ts_parser_set_language(p->ts, ctx.tab->ts))
+        /* arena window: parser, tree and cursors of this file are dropped
+        ** with it, without freeing them block by block (tsalloc.c) */
+        bool arena = p->arena.base != NULL;
+        TSParser *ts = p->ts;
+        if (arena) {
+            parse_tsarena_begin(&p->arena);
+            ts = ts_parser_new();
+        }
+        if (rc == SC_OK && !ts_parser_set_language(ts, ctx.tab->ts))
             rc = parse__fail(p, SC_ERROR, "grammar ABI version not supported by the runtime", path);
         TSTree *tree = NULL;
         if (rc == SC_OK) {
-            tree = ts_parser_parse_string(p->ts, NULL, src, (uint32_t)size);
+            tree = ts_parser_parse_string(ts, NULL, src, (uint32_t)size);
             if (!tree) rc = parse__fail(p, SC_ERROR, "tree-sitter gave no tree", path);
         }
         if (tree) {
             rc = parse_extract_tree(&ctx, tree);
-            ts_tree_delete(tree);
+            if (!arena || p->arena.spilled) ts_tree_delete(tree);
         }
-        ts_parser_reset(p->ts);
+        if (arena) {
+            ts_parser_delete(ts);
+            parse_tsarena_end(&p->arena);
+        } else {
+            ts_parser_reset(ts);
+        }
     }
     if (rc == SC_OK) rc = parse_chunk_add(&ctx, path);
     if (rc == SC_OK && r->arena.oom) rc = SC_NOMEM;

@@ -15,8 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <dirent.h>
+
 #include <cmocka.h>
 
+#include "parse/parse_int.h"
 #include "semcode/parse.h"
 
 #define FIXTURES "tests/fixtures/parse/"
@@ -559,6 +562,82 @@ static void test_pairs_docstring_cut(void **state) {
     sc_parse_result_free(r);
 }
 
+/* ==== The extraction walk's iterator (iter.c) against TSTreeCursor ==== */
+
+/* Walk the tree of src both ways: the same nodes (subtree, position,
+** alias, symbol) at the same depths, in the same order. */
+static void iter_matches_cursor(sc_lang lang, const char *src, size_t n) {
+    const parse_lang_spec *spec = parse_lang_spec_get(lang);
+    if (!spec->language) return;
+    TSParser *ps = ts_parser_new();
+    assert_true(ts_parser_set_language(ps, spec->language()));
+    TSTree *t = ts_parser_parse_string(ps, NULL, src, (uint32_t)n);
+    assert_non_null(t);
+    TSNode root = ts_tree_root_node(t);
+    TSTreeCursor cur = ts_tree_cursor_new(root);
+    parse_iter *it = parse_iter_new(root);
+    assert_non_null(it);
+    uint32_t depth = 0;
+    for (;;) {
+        TSNode a = ts_tree_cursor_current_node(&cur), b;
+        uint32_t bd = 0;
+        assert_int_equal(parse_iter_next(it, &b, &bd), 1);
+        assert_true(ts_node_eq(a, b));
+        assert_memory_equal(a.context, b.context, sizeof a.context);
+        assert_int_equal(ts_node_symbol(a), ts_node_symbol(b));
+        assert_int_equal(ts_node_end_byte(a), ts_node_end_byte(b));
+        assert_int_equal(depth, bd);
+        if (ts_tree_cursor_goto_first_child(&cur)) { depth++; continue; }
+        bool done = false;
+        while (!done && !ts_tree_cursor_goto_next_sibling(&cur)) {
+            if (ts_tree_cursor_goto_parent(&cur)) depth--;
+            else done = true;
+        }
+        if (done) break;
+    }
+    TSNode end;
+    uint32_t d;
+    assert_int_equal(parse_iter_next(it, &end, &d), 0);
+    parse_iter_free(it);
+    ts_tree_cursor_delete(&cur);
+    ts_tree_delete(t);
+    ts_parser_delete(ps);
+}
+
+/* Every fixture, whole and cut in the middle (error recovery), and every
+** seed of the parse fuzz corpus (first byte picks the language). */
+static void test_iter_matches_cursor(void **state) {
+    (void)state;
+    const char *dirs[] = {FIXTURES, "tests/fuzz/corpus/parse/"};
+    int files = 0;
+    for (int k = 0; k < 2; k++) {
+        DIR *d = opendir(dirs[k]);
+        assert_non_null(d);
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            if (de->d_name[0] == '.') continue;
+            char path[512];
+            snprintf(path, sizeof path, "%s%s", dirs[k], de->d_name);
+            size_t n = 0;
+            char *src = read_file(path, &n);
+            if (!src) continue;
+            if (k == 0) {
+                sc_lang lang = sc_lang_detect(path, src, n < 256 ? n : 256);
+                iter_matches_cursor(lang, src, n);
+                iter_matches_cursor(lang, src, n / 2);
+                iter_matches_cursor(lang, src + n / 3, n - n / 3);
+            } else if (n > 0) {
+                for (int l = 1; l < SC_LANG_COUNT; l++) /* every grammar on every seed */
+                    iter_matches_cursor((sc_lang)l, src + 1, n - 1);
+            }
+            free(src);
+            files++;
+        }
+        closedir(d);
+    }
+    assert_true(files > 20);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden_entities),  cmocka_unit_test(test_golden_coverage),
@@ -567,6 +646,7 @@ int main(void) {
         cmocka_unit_test(test_syntax_errors),    cmocka_unit_test(test_hostile_input),
         cmocka_unit_test(test_deep_nesting),     cmocka_unit_test(test_body_on_request),
         cmocka_unit_test(test_pairs_no_leak),    cmocka_unit_test(test_pairs_docstring_cut),
+        cmocka_unit_test(test_iter_matches_cursor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
