@@ -53,14 +53,18 @@ bool server_embed_texts(server_call *call, const char *const *texts, size_t n, s
     return ok;
 }
 
-bool server_embed_text(server_call *call, const char *text, const char *model, sc_embed_role role, float **out,
-                       uint32_t *dim) {
-    sc_model *m = call->ctx->model;
-    if (!m || !call->ctx->embedder)
+bool server_embed_model_ok(server_call *call, const char *model) {
+    if (!call->ctx->model || !call->ctx->embedder)
         return server_fail(call, 400, "Wrong input: text queries need the built-in model, and this server has none loaded (--model FILE)"), false;
     if (!server__model_name_ok(model))
         return server_fail(call, 400, "Wrong input: unknown model `%s`; this server embeds with `builtin`", model), false;
-    uint32_t d = sc_model_dim(m);
+    return true;
+}
+
+bool server_embed_text(server_call *call, const char *text, const char *model, sc_embed_role role, float **out,
+                       uint32_t *dim) {
+    if (!server_embed_model_ok(call, model)) return false;
+    uint32_t d = sc_model_dim(call->ctx->model);
     float *v = malloc(d * sizeof *v);
     if (!v) return server_fail(call, 500, "out of memory"), false;
     if (!server_embed_texts(call, &text, 1, role, "text", v)) {

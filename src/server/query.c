@@ -250,10 +250,7 @@ static bool server__level_document(server_call *call, const json_t *doc, server_
             return server_fail(call, 400, "Wrong input: `query.options.alpha` needs `query.options.mode` \"hybrid\""), false;
     }
     if (server_model_is_bm25(model) || (mode && !strcmp(mode, "keyword"))) {
-        if (!server_model_is_bm25(model) && !server_embed_text(call, text, model, SC_EMBED_ROLE_QUERY, &l->vec, &l->dim))
-            return false; /* validates the model name; the vector is not used */
-        free(l->vec);
-        l->vec = NULL;
+        if (!server_model_is_bm25(model) && !server_embed_model_ok(call, model)) return false; /* nothing to embed */
         l->text = text;
         return true;
     }

@@ -129,6 +129,9 @@ json_t *server_api_points_batch(server_call *call);
 
 /* embeddings.c */
 json_t *server_api_embeddings(server_call *call); /* full OpenAI-shaped body, not the Qdrant envelope */
+/* Whether a Document of model (NULL or "builtin") can be embedded here: 400
+** when no model is loaded or the name is unknown. */
+bool server_embed_model_ok(server_call *call, const char *model);
 /* Embed a text with the built-in model (model NULL or "builtin") for role
 ** (query side for searches, code side for upserted documents): owned *out
 ** of *dim floats; 400 when no model is loaded or the name is unknown. */

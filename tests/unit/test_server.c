@@ -281,6 +281,15 @@ static void test_embeddings_and_text_queries(void **state) {
     assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query",
                                 "{\"query\":{\"text\":\"x\",\"model\":\"other\"}}", NULL, "unknown model"),
                      400);
+    /* keyword mode is BM25 alone: the model name is checked, nothing is embedded */
+    assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query",
+                                "{\"query\":{\"text\":\"render\",\"model\":\"builtin\",\"options\":{\"mode\":\"keyword\"}}}",
+                                NULL, "\"points\":["),
+                     200);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query",
+                                "{\"query\":{\"text\":\"x\",\"model\":\"other\",\"options\":{\"mode\":\"keyword\"}}}",
+                                NULL, "unknown model"),
+                     400);
     char *m = NULL;
     assert_int_equal(ts__call(&e, "GET", "/metrics", NULL, NULL, &m), 200);
     assert_non_null(strstr(m, "semcode_embeddings_total 5"));
