@@ -121,8 +121,8 @@ static bool server__code_query(server_call *call, server_code_args *a) {
     return true;
 }
 
-/* Checks common to the three endpoints: a repository, no tenant, a body. */
-static bool server__code_ready(server_call *call, const char *endpoint) {
+/* Checks common to the three endpoints: a repository and no tenant. */
+static bool server__code_access(server_call *call, const char *endpoint) {
     if (call->tenant)
         return server_fail(call, 403, "Forbidden: %s searches the server's repository, which tenant keys may not read",
                            endpoint),
@@ -131,6 +131,12 @@ static bool server__code_ready(server_call *call, const char *endpoint) {
         return server_fail(call, 404,
                            "Not found: no repository is configured on this server (start it with --repo PATH)"),
                false;
+    return true;
+}
+
+/* server__code_access, and a body (search, similar). */
+static bool server__code_ready(server_call *call, const char *endpoint) {
+    if (!server__code_access(call, endpoint)) return false;
     if (!call->body) return server_fail(call, 400, "Json deserialize error: %s needs a JSON object body", endpoint), false;
     return true;
 }
@@ -217,10 +223,7 @@ done:
 
 json_t *server_api_code_duplicates(server_call *call) {
     static const char *const fields[] = {"threshold", "min_lines", NULL};
-    if (call->tenant || !call->ctx->repo) {
-        server__code_ready(call, "/code/duplicates");
-        return NULL;
-    }
+    if (!server__code_access(call, "/code/duplicates")) return NULL;
     if (call->body && !server__code_fields(call, fields, "/code/duplicates")) return NULL;
     double threshold;
     uint64_t min_lines;
