@@ -139,9 +139,10 @@ bool server_embed_text(server_call *call, const char *text, const char *model, s
                        uint32_t *dim);
 /* Embed n texts with the server's embedder (cache, metrics): out gets n
 ** rows of the model's dimension. A text the embedder refuses (blank,
-** invalid UTF-8) is a 400 naming what[i] (what alone when n is 1). */
+** invalid UTF-8) is a 400 naming whats[i] when whats is given, else
+** what[i] (what alone when n is 1). */
 bool server_embed_texts(server_call *call, const char *const *texts, size_t n, sc_embed_role role, const char *what,
-                        float *out);
+                        const char *const *whats, float *out);
 /* true for the model names of BM25 Documents ("qdrant/bm25", "bm25"). */
 bool server_model_is_bm25(const char *model);
 /* Decode a Document {"text", "model", "options"?} at `where`: borrowed text
