@@ -4,7 +4,8 @@
 ** doc comments; doc comments cut out of Python, C, Go and Rust sources so
 ** the files still parse and no doc is left; and a whole run on a small
 ** tree whose copy (what the index saw) holds none of the doc words, with
-** a keyword ranking known in advance.
+** a keyword ranking known in advance. Also the repository's provider set-up
+** (ingest/embedder.c) when a remote provider's fallback is refused.
 */
 #include <setjmp.h>
 #include <stdarg.h>
