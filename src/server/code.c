@@ -106,7 +106,7 @@ static bool server__code_query(server_call *call, server_code_args *a) {
     uint64_t limit;
     double min_score;
     if (!server_json_uint(call, call->body, "limit", 10, 1, SERVER_CODE_MAX_LIMIT, &limit) ||
-        !server_json_number(call, call->body, "min_score", 0.0, -1000.0, 1000.0, &min_score) ||
+        !server_json_number(call, call->body, "min_score", NULL, 0.0, -1000.0, 1000.0, &min_score) ||
         !server__code_list(call, a, "lang", a->langs, &a->q.n_langs) ||
         !server__code_list(call, a, "kind", a->kinds, &a->q.n_kinds) ||
         !server__code_list(call, a, "path", a->paths, &a->q.n_paths) ||
@@ -188,7 +188,7 @@ json_t *server_api_code_search(server_call *call) {
     double alpha;
     json_t *out = NULL;
     if (!server__code_required(call, "query", &query) || !server_json_str(call, call->body, "mode", &mode) ||
-        !server_json_number(call, call->body, "alpha", 0.0, 0.0, 1.0, &alpha) || !server__code_query(call, &a))
+        !server_json_number(call, call->body, "alpha", NULL, 0.0, 0.0, 1.0, &alpha) || !server__code_query(call, &a))
         goto done;
     a.q.mode = SC_SEARCH_MODE_HYBRID;
     if (mode && !strcmp(mode, "dense")) a.q.mode = SC_SEARCH_MODE_DENSE;
@@ -227,7 +227,7 @@ json_t *server_api_code_duplicates(server_call *call) {
     if (call->body && !server__code_fields(call, fields, "/code/duplicates")) return NULL;
     double threshold;
     uint64_t min_lines;
-    if (!server_json_number(call, call->body, "threshold", (double)SC_DUPLICATES_DEFAULT_THRESHOLD, 0.01, 1.0,
+    if (!server_json_number(call, call->body, "threshold", NULL, (double)SC_DUPLICATES_DEFAULT_THRESHOLD, 0.01, 1.0,
                             &threshold) ||
         !server_json_uint(call, call->body, "min_lines", 5, 1, 100000, &min_lines))
         return NULL;

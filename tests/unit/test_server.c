@@ -290,6 +290,11 @@ static void test_embeddings_and_text_queries(void **state) {
                                 "{\"query\":{\"text\":\"x\",\"model\":\"other\",\"options\":{\"mode\":\"keyword\"}}}",
                                 NULL, "unknown model"),
                      400);
+    /* a nested option is named by its path */
+    assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query",
+                                "{\"query\":{\"text\":\"x\",\"options\":{\"mode\":\"hybrid\",\"alpha\":2}}}", NULL,
+                                "[query.options.alpha: value 2 invalid"),
+                     422);
     char *m = NULL;
     assert_int_equal(ts__call(&e, "GET", "/metrics", NULL, NULL, &m), 200);
     assert_non_null(strstr(m, "semcode_embeddings_total 5"));
