@@ -82,9 +82,9 @@ json_t *server_json_records(const sc_record_list *l, bool with_score);
 bool server_json_uint(server_call *call, const json_t *obj, const char *key, uint64_t def, uint64_t min,
                       uint64_t max, uint64_t *out);
 /* Optional number field `key` of obj (absent or null = def). 400 on a wrong
-** type, 422 outside [min, max]; messages name it `where` (NULL = key), the
-** path of a nested field such as query.options.alpha. */
-bool server_json_number(server_call *call, const json_t *obj, const char *key, const char *where, double def,
+** type, 422 outside [min, max]; messages give the path of obj in the body
+** as parent (NULL = the body itself), e.g. "query.options". */
+bool server_json_number(server_call *call, const json_t *obj, const char *key, const char *parent, double def,
                         double min, double max,
                         double *out);
 /* Optional bool field. */

@@ -295,6 +295,10 @@ static void test_embeddings_and_text_queries(void **state) {
                                 "{\"query\":{\"text\":\"x\",\"options\":{\"mode\":\"hybrid\",\"alpha\":2}}}", NULL,
                                 "[query.options.alpha: value 2 invalid"),
                      422);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query",
+                                "{\"query\":{\"text\":\"x\",\"options\":{\"mode\":\"hybrid\",\"alpha\":\"a\"}}}",
+                                NULL, "in `query.options`, `alpha` must be a number"),
+                     400);
     char *m = NULL;
     assert_int_equal(ts__call(&e, "GET", "/metrics", NULL, NULL, &m), 200);
     assert_non_null(strstr(m, "semcode_embeddings_total 5"));
