@@ -67,6 +67,10 @@ static char **load_texts(const char *path, size_t *n_out, size_t *bytes) {
     if (!f) return NULL;
     size_t n = 0, cap = 1024;
     char **v = malloc(cap * sizeof *v), *line = NULL;
+    if (!v) {
+        fclose(f);
+        return NULL;
+    }
     size_t lcap = 0;
     ssize_t len;
     *bytes = 0;
@@ -74,6 +78,7 @@ static char **load_texts(const char *path, size_t *n_out, size_t *bytes) {
         if (line[len - 1] == '\n') line[--len] = '\0';
         if (!len) continue;
         char *t = malloc((size_t)len + 1), *o = t;
+        if (!t) goto oom;
         for (ssize_t i = 0; i < len; i++) {
             if (line[i] == '\\' && i + 1 < len && (line[i + 1] == 'n' || line[i + 1] == '\\')) {
                 *o++ = line[i + 1] == 'n' ? '\n' : '\\';
@@ -84,25 +89,29 @@ static char **load_texts(const char *path, size_t *n_out, size_t *bytes) {
         }
         *o = '\0';
         *bytes += (size_t)(o - t);
-        if (n == cap) v = realloc(v, (cap *= 2) * sizeof *v);
+        if (n == cap) {
+            char **g = realloc(v, cap * 2 * sizeof *v);
+            if (!g) {
+                free(t);
+                goto oom;
+            }
+            v = g;
+            cap *= 2;
+        }
         v[n++] = t;
     }
     free(line);
     fclose(f);
     *n_out = n;
     return v;
+oom:
+    fprintf(stderr, "out of memory reading %s\n", path);
+    for (size_t i = 0; i < n; i++) free(v[i]);
+    free(v);
+    free(line);
+    fclose(f);
+    return NULL;
 }
-
-/* ==== The built-in model as a provider ==== */
-
-static sc_status model_embed(void *state, sc_embed_side side, const char *const *texts, size_t n, float *out,
-                             sc_embed_item *items) {
-    (void)items;
-    return sc_model_embed(state, side == SC_EMBED_SIDE_QUERY ? SC_EMBED_ROLE_QUERY : SC_EMBED_ROLE_CODE, texts, n,
-                          out);
-}
-
-static const sc_provider_vtable model_vt = {.embed = model_embed, .destroy = NULL};
 
 /* One pass over all texts in calls of `call` texts; sums the summaries. */
 static double pass(sc_embedder *e, sc_embed_side side, char **texts, size_t n, size_t call, float *out,
@@ -150,6 +159,10 @@ int main(int argc, char **argv) {
     }
     uint32_t dim = sc_model_dim(model);
     float *local_q = malloc(sizeof(float) * dim * n), *out = malloc(sizeof(float) * dim * n);
+    if (!local_q || !out) {
+        fprintf(stderr, "out of memory for %zu vectors\n", n);
+        return 1;
+    }
     printf("texts: %zu prepared texts of real functions, mean %zu bytes; dim %u; calls of %zu texts; endpoint %s\n\n",
            n, bytes / n, dim, call, url);
     printf("| path | concurrency | batch | seconds | requests/s | vectors/s | cache hits | new | failed | client CPU s | server CPU s |\n");
@@ -160,8 +173,7 @@ int main(int argc, char **argv) {
     cpu_since(mark, &cc, &sc);
 
     sc_embedder *local = NULL;
-    if (sc_embedder_new_custom(&model_vt, model, "builtin", sc_model_hash(model), "semcode-builtin", dim, &local,
-                               &err) != SC_OK) {
+    if (sc_embedder_new_model(model, &local, &err) != SC_OK) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }

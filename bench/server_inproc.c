@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "semcode/store.h"
+#include "util/util.h"
 
 static double now_s(void) {
     struct timespec ts;
@@ -52,23 +53,12 @@ static long status_kb(const char *field) {
     return kb;
 }
 
-/* The whole file into *out; its size in *n. */
+/* DIR/NAME read whole (util_read_file): owned, its size in *n; NULL when unreadable. */
 static void *read_file(const char *dir, const char *name, size_t *n) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *buf = len > 0 ? malloc((size_t)len) : NULL;
-    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *n = buf ? (size_t)len : 0;
-    return buf;
+    *n = 0;
+    return util_read_file(path, n);
 }
 
 static int dbl_cmp(const void *a, const void *b) {

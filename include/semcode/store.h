@@ -385,7 +385,8 @@ typedef struct sc_alias_action {
 /* Apply n actions in order, all or none: one transaction in which each
 ** action sees the effects of those before it; the first failure rolls all
 ** of them back, returns that action's error (as the single calls above)
-** and, when failed is non-NULL, its index in *failed. */
+** and, when failed is non-NULL, its index in *failed (n when the
+** transaction itself failed: begin, commit). */
 SC_API sc_status sc_alias_apply(sc_db *db, const sc_alias_action *actions, size_t n, size_t *failed);
 /* Collection an alias points to: owned *out (free with sc_free).
 ** SC_NOTFOUND when no such alias. */

@@ -192,8 +192,9 @@ sc_status repo_embedder_ready(sc_repo *r) {
     if (r->emb) return SC_OK;
     char *msg = NULL;
     sc_embedder *local = NULL;
-    if (r->model && sc_embedder_new_model(r->model, &local, &msg) != SC_OK) {
-        sc_status rc = repo_fail(r, SC_NOMEM, "%s", msg ? msg : "out of memory");
+    sc_status mrc = r->model ? sc_embedder_new_model(r->model, &local, &msg) : SC_OK;
+    if (mrc != SC_OK) {
+        sc_status rc = repo_fail(r, mrc, "%s", msg ? msg : "out of memory");
         sc_free(msg);
         return rc;
     }
@@ -209,15 +210,17 @@ sc_status repo_embedder_ready(sc_repo *r) {
             return rc;
         }
         if (local) {
-            r->fallback = local;
             if ((rc = sc_embedder_set_fallback(r->emb, local, &msg)) != SC_OK) {
+                /* refused: nothing of this attempt is kept (each search tries again) */
                 rc = repo_fail(r, rc, "--fallback: %s (declare the remote family with --remote-family)",
                                msg ? msg : "incompatible");
                 sc_free(msg);
                 sc_embedder_free(r->emb);
+                sc_embedder_free(local);
                 r->emb = NULL;
                 return rc;
             }
+            r->fallback = local;
         }
     }
     if (r->cache) sc_embedder_set_cache(r->emb, r->cache);

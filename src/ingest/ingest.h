@@ -9,6 +9,8 @@
 #ifndef SC_INGEST_H
 #define SC_INGEST_H
 
+#include <jansson.h>
+
 #include "semcode/parse.h"
 #include "semcode/repo.h"
 #include "util/util.h"
@@ -97,5 +99,13 @@ typedef struct ingest_rank_acc {
 void ingest_rank_add(ingest_rank_acc *a, uint32_t rank);
 /* MRR, Recall@1, Recall@10 of the queries counted (zeros for none). */
 sc_repo_eval_scores ingest_rank_scores(const ingest_rank_acc *a);
+
+/* ==== Result objects (results.c) ==== */
+
+/* The objects sc_code_hits_json / sc_dup_clusters_json print, as JSON values
+** (new reference; NULL when out of memory) for callers that put them inside
+** a larger document (the server's /code endpoints). */
+json_t *ingest_code_hits_obj(const sc_code_hits *h, const char *label, const char *value, sc_search_mode mode);
+json_t *ingest_dup_clusters_obj(const sc_dup_clusters *d, float threshold, uint32_t min_lines);
 
 #endif /* SC_INGEST_H */

@@ -8,6 +8,7 @@
 **   hit:              {rank, score, path, start_line, end_line, kind, name,
 **                      qualified_name, language, signature, snippet}
 */
+#include "ingest/ingest.h"
 #include "ingest/repo_int.h"
 
 #include <jansson.h>
@@ -41,15 +42,19 @@ const char *sc_search_mode_name(sc_search_mode mode) {
     return mode == SC_SEARCH_MODE_DENSE ? "dense" : mode == SC_SEARCH_MODE_KEYWORD ? "keyword" : "hybrid";
 }
 
-char *sc_code_hits_json(const sc_code_hits *h, const char *label, const char *value, sc_search_mode mode) {
+json_t *ingest_code_hits_obj(const sc_code_hits *h, const char *label, const char *value, sc_search_mode mode) {
     if (!h || !label || !value) return NULL;
     json_t *results = results__hits(h->items, h->n);
     if (!results) return NULL;
-    return results__dump(json_pack("{s:s, s:s, s:f, s:o}", label, value, "mode", sc_search_mode_name(mode), "took_ms",
-                                   h->took_ms, "results", results));
+    return json_pack("{s:s, s:s, s:f, s:o}", label, value, "mode", sc_search_mode_name(mode), "took_ms", h->took_ms,
+                     "results", results);
 }
 
-char *sc_dup_clusters_json(const sc_dup_clusters *d, float threshold, uint32_t min_lines) {
+char *sc_code_hits_json(const sc_code_hits *h, const char *label, const char *value, sc_search_mode mode) {
+    return results__dump(ingest_code_hits_obj(h, label, value, mode));
+}
+
+json_t *ingest_dup_clusters_obj(const sc_dup_clusters *d, float threshold, uint32_t min_lines) {
     if (!d) return NULL;
     json_t *clusters = json_array();
     for (size_t i = 0; clusters && i < d->n; i++) {
@@ -63,7 +68,11 @@ char *sc_dup_clusters_json(const sc_dup_clusters *d, float threshold, uint32_t m
         }
     }
     if (!clusters) return NULL;
-    return results__dump(json_pack("{s:f, s:i, s:f, s:o}", "threshold",
-                                   (double)(threshold > 0 ? threshold : SC_DUPLICATES_DEFAULT_THRESHOLD), "min_lines",
-                                   (int)min_lines, "took_ms", d->took_ms, "clusters", clusters));
+    return json_pack("{s:f, s:i, s:f, s:o}", "threshold",
+                     (double)(threshold > 0 ? threshold : SC_DUPLICATES_DEFAULT_THRESHOLD), "min_lines",
+                     (int)min_lines, "took_ms", d->took_ms, "clusters", clusters);
+}
+
+char *sc_dup_clusters_json(const sc_dup_clusters *d, float threshold, uint32_t min_lines) {
+    return results__dump(ingest_dup_clusters_obj(d, threshold, min_lines));
 }

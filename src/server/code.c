@@ -4,7 +4,7 @@
 ** /code/similar and /code/duplicates. Request bodies mirror the CLI's
 ** options; the result inside Qdrant's envelope is exactly the object that
 ** `semcode search|similar|duplicates --json` prints (both come from
-** sc_code_hits_json / sc_dup_clusters_json).
+** ingest_code_hits_obj / ingest_dup_clusters_obj, results.c).
 **
 ** DESIGN
 ** - The repository is opened once by sc_server_run and held for the
@@ -20,6 +20,8 @@
 **   `limt` must not silently return the default.
 */
 #include "server/server_int.h"
+
+#include "ingest/ingest.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +106,7 @@ static bool server__code_query(server_call *call, server_code_args *a) {
     uint64_t limit;
     double min_score;
     if (!server_json_uint(call, call->body, "limit", 10, 1, SERVER_CODE_MAX_LIMIT, &limit) ||
-        !server_json_number(call, call->body, "min_score", 0.0, -1000.0, 1000.0, &min_score) ||
+        !server_json_number(call, call->body, "min_score", NULL, 0.0, -1000.0, 1000.0, &min_score) ||
         !server__code_list(call, a, "lang", a->langs, &a->q.n_langs) ||
         !server__code_list(call, a, "kind", a->kinds, &a->q.n_kinds) ||
         !server__code_list(call, a, "path", a->paths, &a->q.n_paths) ||
@@ -119,8 +121,8 @@ static bool server__code_query(server_call *call, server_code_args *a) {
     return true;
 }
 
-/* Checks common to the three endpoints: a repository, no tenant, a body. */
-static bool server__code_ready(server_call *call, const char *endpoint) {
+/* Checks common to the three endpoints: a repository and no tenant. */
+static bool server__code_access(server_call *call, const char *endpoint) {
     if (call->tenant)
         return server_fail(call, 403, "Forbidden: %s searches the server's repository, which tenant keys may not read",
                            endpoint),
@@ -129,6 +131,12 @@ static bool server__code_ready(server_call *call, const char *endpoint) {
         return server_fail(call, 404,
                            "Not found: no repository is configured on this server (start it with --repo PATH)"),
                false;
+    return true;
+}
+
+/* server__code_access, and a body (search, similar). */
+static bool server__code_ready(server_call *call, const char *endpoint) {
+    if (!server__code_access(call, endpoint)) return false;
     if (!call->body) return server_fail(call, 400, "Json deserialize error: %s needs a JSON object body", endpoint), false;
     return true;
 }
@@ -149,10 +157,8 @@ static json_t *server__code_fail(server_call *call, sc_status rc) {
     return server_fail(call, 500, "%s", m && *m ? m : sc_status_str(rc));
 }
 
-/* Parse the JSON text the result builders made (owned, freed here). */
-static json_t *server__code_result(server_call *call, char *text) {
-    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
-    sc_free(text);
+/* A result object, or a 500 when building it ran out of memory. */
+static json_t *server__code_result(server_call *call, json_t *o) {
     return o ? o : server_fail(call, 500, "out of memory");
 }
 
@@ -166,8 +172,8 @@ static json_t *server__code_hits(server_call *call, const sc_code_query *q, cons
     pthread_mutex_unlock(&call->ctx->repo_mu);
     json_t *out = NULL;
     if (rc == SC_OK)
-        out = server__code_result(call, sc_code_hits_json(h, target ? "target" : "query", target ? target : q->text,
-                                                          q->mode));
+        out = server__code_result(call, ingest_code_hits_obj(h, target ? "target" : "query", target ? target : q->text,
+                                                            q->mode));
     sc_code_hits_free(h);
     return out;
 }
@@ -182,7 +188,7 @@ json_t *server_api_code_search(server_call *call) {
     double alpha;
     json_t *out = NULL;
     if (!server__code_required(call, "query", &query) || !server_json_str(call, call->body, "mode", &mode) ||
-        !server_json_number(call, call->body, "alpha", 0.0, 0.0, 1.0, &alpha) || !server__code_query(call, &a))
+        !server_json_number(call, call->body, "alpha", NULL, 0.0, 0.0, 1.0, &alpha) || !server__code_query(call, &a))
         goto done;
     a.q.mode = SC_SEARCH_MODE_HYBRID;
     if (mode && !strcmp(mode, "dense")) a.q.mode = SC_SEARCH_MODE_DENSE;
@@ -217,14 +223,11 @@ done:
 
 json_t *server_api_code_duplicates(server_call *call) {
     static const char *const fields[] = {"threshold", "min_lines", NULL};
-    if (call->tenant || !call->ctx->repo) {
-        server__code_ready(call, "/code/duplicates");
-        return NULL;
-    }
+    if (!server__code_access(call, "/code/duplicates")) return NULL;
     if (call->body && !server__code_fields(call, fields, "/code/duplicates")) return NULL;
     double threshold;
     uint64_t min_lines;
-    if (!server_json_number(call, call->body, "threshold", (double)SC_DUPLICATES_DEFAULT_THRESHOLD, 0.01, 1.0,
+    if (!server_json_number(call, call->body, "threshold", NULL, (double)SC_DUPLICATES_DEFAULT_THRESHOLD, 0.01, 1.0,
                             &threshold) ||
         !server_json_uint(call, call->body, "min_lines", 5, 1, 100000, &min_lines))
         return NULL;
@@ -234,7 +237,7 @@ json_t *server_api_code_duplicates(server_call *call) {
     if (rc != SC_OK) server__code_fail(call, rc);
     pthread_mutex_unlock(&call->ctx->repo_mu);
     json_t *out = NULL;
-    if (rc == SC_OK) out = server__code_result(call, sc_dup_clusters_json(d, (float)threshold, (uint32_t)min_lines));
+    if (rc == SC_OK) out = server__code_result(call, ingest_dup_clusters_obj(d, (float)threshold, (uint32_t)min_lines));
     sc_dup_clusters_free(d);
     return out;
 }

@@ -10,6 +10,7 @@
 */
 #include "server/server.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,19 +169,10 @@ done:
 
 sc_status server_config_load(const char *path, server_config *out, sc_err *err) {
     *out = server_config_default();
-    FILE *f = fopen(path, "rb");
-    if (!f) return sc_err_set(err, SC_IOERR, "config: cannot open %s", path);
-    util_buf b = {0};
-    char chunk[4096];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) util_buf_append(&b, chunk, got);
-    bool bad = ferror(f) || b.oom;
-    fclose(f);
-    if (bad) {
-        util_buf_free(&b);
-        return sc_err_set(err, SC_IOERR, "config: cannot read %s", path);
-    }
-    sc_status rc = server_config_parse(b.data ? b.data : "", out, err);
-    util_buf_free(&b);
+    size_t len = 0;
+    char *txt = util_read_file(path, &len);
+    if (!txt) return sc_err_set(err, SC_IOERR, "config: cannot read %s: %s", path, strerror(errno));
+    sc_status rc = server_config_parse(txt, out, err);
+    free(txt);
     return rc;
 }

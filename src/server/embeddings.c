@@ -28,7 +28,7 @@ bool server_model_is_bm25(const char *model) {
 }
 
 bool server_embed_texts(server_call *call, const char *const *texts, size_t n, sc_embed_role role, const char *what,
-                        float *out) {
+                        const char *const *whats, float *out) {
     server_ctx *ctx = call->ctx;
     sc_embed_item one, *items = n == 1 ? &one : calloc(n, sizeof *items);
     if (!items) return server_fail(call, 500, "out of memory"), false;
@@ -45,7 +45,8 @@ bool server_embed_texts(server_call *call, const char *const *texts, size_t n, s
     if (rc != SC_OK) ok = !!server_fail(call, 500, "embedding failed: %s", sc_status_str(rc));
     for (size_t i = 0; ok && i < n; i++) {
         if (items[i].status == SC_OK) continue;
-        if (n == 1) server_fail(call, 400, "Wrong input: %s: %s", what, items[i].error);
+        if (whats) server_fail(call, 400, "Wrong input: %s: %s", whats[i], items[i].error);
+        else if (n == 1) server_fail(call, 400, "Wrong input: %s: %s", what, items[i].error);
         else server_fail(call, 400, "Wrong input: %s[%zu]: %s", what, i, items[i].error);
         ok = false;
     }
@@ -53,17 +54,21 @@ bool server_embed_texts(server_call *call, const char *const *texts, size_t n, s
     return ok;
 }
 
-bool server_embed_text(server_call *call, const char *text, const char *model, sc_embed_role role, float **out,
-                       uint32_t *dim) {
-    sc_model *m = call->ctx->model;
-    if (!m || !call->ctx->embedder)
+bool server_embed_model_ok(server_call *call, const char *model) {
+    if (!call->ctx->model || !call->ctx->embedder)
         return server_fail(call, 400, "Wrong input: text queries need the built-in model, and this server has none loaded (--model FILE)"), false;
     if (!server__model_name_ok(model))
         return server_fail(call, 400, "Wrong input: unknown model `%s`; this server embeds with `builtin`", model), false;
-    uint32_t d = sc_model_dim(m);
+    return true;
+}
+
+bool server_embed_text(server_call *call, const char *text, const char *model, sc_embed_role role, float **out,
+                       uint32_t *dim) {
+    if (!server_embed_model_ok(call, model)) return false;
+    uint32_t d = sc_model_dim(call->ctx->model);
     float *v = malloc(d * sizeof *v);
     if (!v) return server_fail(call, 500, "out of memory"), false;
-    if (!server_embed_texts(call, &text, 1, role, "text", v)) {
+    if (!server_embed_texts(call, &text, 1, role, "text", NULL, v)) {
         free(v);
         return false;
     }
@@ -151,7 +156,7 @@ json_t *server_api_embeddings(server_call *call) {
         }
         words += server__words(texts[i]);
     }
-    if (!server_embed_texts(call, texts, n, SC_EMBED_ROLE_QUERY, "input", vecs)) goto done;
+    if (!server_embed_texts(call, texts, n, SC_EMBED_ROLE_QUERY, "input", NULL, vecs)) goto done;
     json_t *data = json_array();
     for (size_t i = 0; i < n; i++) {
         json_t *emb;

@@ -34,21 +34,22 @@ bool server_json_uint(server_call *call, const json_t *obj, const char *key, uin
     return true;
 }
 
-bool server_json_number(server_call *call, const json_t *obj, const char *key, double def, double min, double max,
-                        double *out) {
+bool server_json_number(server_call *call, const json_t *obj, const char *key, const char *parent, double def,
+                        double min, double max, double *out) {
     const json_t *v = obj ? json_object_get(obj, key) : NULL;
     if (!v || json_is_null(v)) {
         *out = def;
         return true;
     }
     if (!json_is_number(v)) {
-        server_fail(call, 400, "Json deserialize error: `%s` must be a number", key);
+        if (parent) server_fail(call, 400, "Json deserialize error: in `%s`, `%s` must be a number", parent, key);
+        else server_fail(call, 400, "Json deserialize error: `%s` must be a number", key);
         return false;
     }
     double x = json_number_value(v);
     if (!(x >= min && x <= max)) {
-        server_fail(call, 422, "Validation error in JSON body: [%s: value %g invalid, must be from %g to %g]", key, x,
-                    min, max);
+        server_fail(call, 422, "Validation error in JSON body: [%s%s%s: value %g invalid, must be from %g to %g]",
+                    parent ? parent : "", parent ? "." : "", key, x, min, max);
         return false;
     }
     *out = x;

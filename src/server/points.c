@@ -21,9 +21,18 @@ typedef struct server_points {
     size_t n_floats;     /* entries in floats */
     char **payloads;     /* owned payload texts, one per point (may be NULL) */
     size_t n;            /* points */
+    size_t n_vecs;       /* entries allocated in vecs and floats */
+    const char **docs;   /* texts of builtin Documents, embedded together once all is decoded (borrowed) */
+    size_t *doc_vec;     /* the entry of vecs each of them fills */
+    char **doc_where;    /* owned field names of them, for messages */
+    size_t n_docs;       /* entries in docs, doc_vec, doc_where */
 } server_points;
 
 static void server__points_free(server_points *p) {
+    for (size_t i = 0; i < p->n_docs; i++) free(p->doc_where[i]);
+    free(p->docs);
+    free(p->doc_vec);
+    free(p->doc_where);
     for (size_t i = 0; i < p->n_floats; i++) free(p->floats[i]);
     for (size_t i = 0; p->payloads && i < p->n; i++) free(p->payloads[i]);
     free(p->floats);
@@ -35,6 +44,7 @@ static void server__points_free(server_points *p) {
 
 static bool server__points_alloc(server_call *call, server_points *p, size_t n, size_t n_vecs) {
     p->n = n;
+    p->n_vecs = n_vecs;
     p->pts = calloc(n ? n : 1, sizeof *p->pts);
     p->vecs = calloc(n_vecs ? n_vecs : 1, sizeof *p->vecs);
     p->floats = calloc(n_vecs ? n_vecs : 1, sizeof *p->floats);
@@ -46,10 +56,42 @@ static bool server__points_alloc(server_call *call, server_points *p, size_t n, 
     return true;
 }
 
+/* Note a builtin Document whose vector fills vecs[k] (server__embed_docs). */
+static bool server__doc_push(server_call *call, server_points *p, size_t k, const char *text, const char *where) {
+    if (!p->docs) {
+        p->docs = calloc(p->n_vecs, sizeof *p->docs);
+        p->doc_vec = calloc(p->n_vecs, sizeof *p->doc_vec);
+        p->doc_where = calloc(p->n_vecs, sizeof *p->doc_where);
+        if (!p->docs || !p->doc_vec || !p->doc_where) return server_fail(call, 500, "out of memory"), false;
+    }
+    char *w = util_strdup(where);
+    if (!w) return server_fail(call, 500, "out of memory"), false;
+    p->docs[p->n_docs] = text;
+    p->doc_vec[p->n_docs] = k;
+    p->doc_where[p->n_docs++] = w;
+    return true;
+}
+
+/* Embed every builtin Document of the request in one call (code side):
+** one lock, one cache transaction and one model batch, rather than one
+** per point. */
+static bool server__embed_docs(server_call *call, server_points *p) {
+    if (!p->n_docs) return true;
+    uint32_t dim = sc_model_dim(call->ctx->model);
+    float *block = malloc(sizeof(float) * dim * p->n_docs);
+    if (!block) return server_fail(call, 500, "out of memory"), false;
+    p->floats[p->n_floats++] = block;
+    if (!server_embed_texts(call, p->docs, p->n_docs, SC_EMBED_ROLE_CODE, NULL, (const char *const *)p->doc_where,
+                            block))
+        return false;
+    for (size_t i = 0; i < p->n_docs; i++) p->vecs[p->doc_vec[i]].data = block + i * dim;
+    return true;
+}
+
 /* Decode one vector value of point i into vecs[*k]: a dense array, or a
-** Document {"text", "model"}: "builtin" is embedded here (code side),
-** "qdrant/bm25" becomes the point's BM25 text and adds no vector (only when
-** bm25_ok: the list form). */
+** Document {"text", "model"}: "builtin" is noted for server__embed_docs
+** (the vector is filled in after decoding), "qdrant/bm25" becomes the
+** point's BM25 text and adds no vector (only when bm25_ok: the list form). */
 static bool server__vector(server_call *call, server_points *p, size_t i, size_t *k, const char *name,
                            const json_t *v, const char *where, bool bm25_ok) {
     if (json_is_object(v) && json_object_get(v, "text")) {
@@ -64,11 +106,8 @@ static bool server__vector(server_call *call, server_points *p, size_t i, size_t
             p->pts[i].text = text; /* borrowed from the request body, which outlives the upsert */
             return true;
         }
-        float *f;
-        uint32_t dim;
-        if (!server_embed_text(call, text, model, SC_EMBED_ROLE_CODE, &f, &dim)) return false;
-        p->floats[p->n_floats++] = f;
-        p->vecs[*k] = (sc_vector_in){.name = name, .data = f, .dim = dim};
+        if (!server_embed_model_ok(call, model) || !server__doc_push(call, p, *k, text, where)) return false;
+        p->vecs[*k] = (sc_vector_in){.name = name, .data = NULL, .dim = sc_model_dim(call->ctx->model)};
         (*k)++;
         return true;
     }
@@ -98,7 +137,7 @@ static bool server__payload(server_call *call, server_points *p, size_t i, const
 }
 
 /* Decode `points` [{id, vector, payload}] or `batch` {ids, vectors, payloads}. */
-static bool server__decode_upsert(server_call *call, const json_t *b, server_points *p) {
+static bool server__decode_points(server_call *call, const json_t *b, server_points *p) {
     const json_t *list = b ? json_object_get(b, "points") : NULL, *batch = b ? json_object_get(b, "batch") : NULL;
     memset(p, 0, sizeof *p);
     if (json_is_array(list)) {
@@ -187,6 +226,11 @@ static bool server__decode_upsert(server_call *call, const json_t *b, server_poi
     }
     server_fail(call, 400, "Json deserialize error: expected `points` (a list) or `batch` (ids and vectors)");
     return false;
+}
+
+/* Decode an upsert body, then embed its Documents. */
+static bool server__decode_upsert(server_call *call, const json_t *b, server_points *p) {
+    return server__decode_points(call, b, p) && server__embed_docs(call, p);
 }
 
 static json_t *server__op_upsert(server_call *call, const char *coll, const json_t *obj) {

@@ -241,7 +241,7 @@ static bool server__level_document(server_call *call, const json_t *doc, server_
             if (strcmp(key, "mode") && strcmp(key, "alpha"))
                 return server_fail(call, 400, "Json deserialize error: unknown field `query.options.%.64s` (mode, alpha)", key), false;
         }
-        if (!server_json_str(call, opt, "mode", &mode) || !server_json_number(call, opt, "alpha", 0.0, 0.0, 1.0, &alpha))
+        if (!server_json_str(call, opt, "mode", &mode) || !server_json_number(call, opt, "alpha", "query.options", 0.0, 0.0, 1.0, &alpha))
             return false;
         if (mode && strcmp(mode, "dense") && strcmp(mode, "keyword") && strcmp(mode, "hybrid"))
             return server_fail(call, 400, "Json deserialize error: `query.options.mode`: unknown variant `%.64s`, expected one "
@@ -250,10 +250,7 @@ static bool server__level_document(server_call *call, const json_t *doc, server_
             return server_fail(call, 400, "Wrong input: `query.options.alpha` needs `query.options.mode` \"hybrid\""), false;
     }
     if (server_model_is_bm25(model) || (mode && !strcmp(mode, "keyword"))) {
-        if (!server_model_is_bm25(model) && !server_embed_text(call, text, model, SC_EMBED_ROLE_QUERY, &l->vec, &l->dim))
-            return false; /* validates the model name; the vector is not used */
-        free(l->vec);
-        l->vec = NULL;
+        if (!server_model_is_bm25(model) && !server_embed_model_ok(call, model)) return false; /* nothing to embed */
         l->text = text;
         return true;
     }

@@ -82,8 +82,10 @@ json_t *server_json_records(const sc_record_list *l, bool with_score);
 bool server_json_uint(server_call *call, const json_t *obj, const char *key, uint64_t def, uint64_t min,
                       uint64_t max, uint64_t *out);
 /* Optional number field `key` of obj (absent or null = def). 400 on a wrong
-** type, 422 outside [min, max]. */
-bool server_json_number(server_call *call, const json_t *obj, const char *key, double def, double min, double max,
+** type, 422 outside [min, max]; messages give the path of obj in the body
+** as parent (NULL = the body itself), e.g. "query.options". */
+bool server_json_number(server_call *call, const json_t *obj, const char *key, const char *parent, double def,
+                        double min, double max,
                         double *out);
 /* Optional bool field. */
 bool server_json_bool(server_call *call, const json_t *obj, const char *key, bool def, bool *out);
@@ -129,6 +131,9 @@ json_t *server_api_points_batch(server_call *call);
 
 /* embeddings.c */
 json_t *server_api_embeddings(server_call *call); /* full OpenAI-shaped body, not the Qdrant envelope */
+/* Whether a Document of model (NULL or "builtin") can be embedded here: 400
+** when no model is loaded or the name is unknown. */
+bool server_embed_model_ok(server_call *call, const char *model);
 /* Embed a text with the built-in model (model NULL or "builtin") for role
 ** (query side for searches, code side for upserted documents): owned *out
 ** of *dim floats; 400 when no model is loaded or the name is unknown. */
@@ -136,9 +141,10 @@ bool server_embed_text(server_call *call, const char *text, const char *model, s
                        uint32_t *dim);
 /* Embed n texts with the server's embedder (cache, metrics): out gets n
 ** rows of the model's dimension. A text the embedder refuses (blank,
-** invalid UTF-8) is a 400 naming what[i] (what alone when n is 1). */
+** invalid UTF-8) is a 400 naming whats[i] when whats is given, else
+** what[i] (what alone when n is 1). */
 bool server_embed_texts(server_call *call, const char *const *texts, size_t n, sc_embed_role role, const char *what,
-                        float *out);
+                        const char *const *whats, float *out);
 /* true for the model names of BM25 Documents ("qdrant/bm25", "bm25"). */
 bool server_model_is_bm25(const char *model);
 /* Decode a Document {"text", "model", "options"?} at `where`: borrowed text

@@ -128,7 +128,7 @@ done:
 sc_status sc_alias_apply(sc_db *db, const sc_alias_action *actions, size_t n, size_t *failed) {
     if (!db || (n && !actions)) return SC_MISUSE;
     pthread_rwlock_wrlock(&db->lock);
-    size_t i = 0;
+    size_t i = 0, bad = n; /* bad: the failing action, n when the transaction itself failed */
     sc_status rc = store_exec(db, "BEGIN IMMEDIATE");
     if (rc == SC_OK) rc = store__alias_ensure_table(db);
     for (; rc == SC_OK && i < n; i++) {
@@ -139,7 +139,10 @@ sc_status sc_alias_apply(sc_db *db, const sc_alias_action *actions, size_t n, si
         case SC_ALIAS_OP_RENAME: rc = store__alias_do_rename(db, a->alias, a->new_alias); break;
         default: rc = store_fail(SC_INVALID, "actions[%zu]: unknown alias operation %d", i, (int)a->op); break;
         }
-        if (rc != SC_OK) break; /* i names the failing action */
+        if (rc != SC_OK) {
+            bad = i;
+            break;
+        }
     }
     if (rc == SC_OK) rc = store_exec(db, "COMMIT");
     if (rc != SC_OK) {
@@ -147,7 +150,7 @@ sc_status sc_alias_apply(sc_db *db, const sc_alias_action *actions, size_t n, si
         snprintf(msg, sizeof msg, "%s", sc_db_errmsg(db));
         sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
         store_fail(rc, "%s", msg);
-        if (failed) *failed = i < n ? i : n;
+        if (failed) *failed = bad;
     }
     pthread_rwlock_unlock(&db->lock);
     return rc;

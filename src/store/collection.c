@@ -355,11 +355,13 @@ sc_status sc_field_index_create(sc_db *db, const char *coll, const char *key, sc
         goto done;
     }
     c->indexes = grown;
-    for (uint32_t s = 0; s < c->n_slots; s++)
-        if (store_bit_get(c->live, s) && store_slot_payload(c, s) && (rc = pindex_add(ix, s, store_slot_payload(c, s))) != SC_OK) {
+    for (uint32_t s = 0; s < c->n_slots; s++) {
+        const json_t *p = store_bit_get(c->live, s) ? store_slot_payload(c, s) : NULL;
+        if (p && (rc = pindex_add(ix, s, p)) != SC_OK) {
             rc = store_fail(rc, "building the index on `%s` failed", key);
             goto done;
         }
+    }
     c->indexes[c->n_indexes++] = ix;
     if ((rc = store__save_config(db, c)) != SC_OK) {
         c->n_indexes--;
@@ -401,10 +403,10 @@ done:
 
 /* ==== Update ==== */
 
-/* Copy of sv's configuration with the fields of u applied, checked. */
-static sc_status store__update_params(const store_vec *sv, size_t i, const sc_vector_update *u, sc_vector_params *out) {
-    sc_vector_params vp = {.name = sv->name, .dim = sv->dim, .distance = sv->distance, .hnsw = sv->hnsw,
-                           .quant = sv->quant};
+/* Copy of vector i's configuration cur with the fields of u applied, checked. */
+static sc_status store__update_params(const sc_vector_params *cur, size_t i, const sc_vector_update *u,
+                                      sc_vector_params *out) {
+    sc_vector_params vp = *cur;
     uint32_t f = u->fields;
     if (f & SC_VECTOR_UPDATE_KIND) vp.hnsw.kind = u->hnsw.kind;
     if (f & SC_VECTOR_UPDATE_M) vp.hnsw.m = u->hnsw.m;
@@ -460,7 +462,7 @@ sc_status sc_collection_update(sc_db *db, const char *name, const sc_vector_upda
             goto done;
         }
         seen[v] = true;
-        if ((rc = store__update_params(&c->vecs[v], (size_t)v, &updates[i], &next[v])) != SC_OK) goto done;
+        if ((rc = store__update_params(&old[v], (size_t)v, &updates[i], &next[v])) != SC_OK) goto done;
     }
     for (size_t v = 0; v < c->n_vecs; v++) rebuild[v] = store__update_rebuilds(&old[v], &next[v]);
     /* 2. commit the configuration (and forget the graphs to rebuild) in one transaction */

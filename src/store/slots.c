@@ -244,7 +244,10 @@ void store_slot_release(store_coll *c, uint32_t slot) {
 }
 
 void store_slot_set_payload(store_coll *c, uint32_t slot, json_t *p) {
-    json_t *old = (json_t *)store_slot_payload(c, slot);
+    /* The old payload is read only to take it out of the payload indexes: a
+    ** loaded one that was never parsed is not parsed when there are none
+    ** (deletes and overwrites of loaded points stay off the JSON parser). */
+    json_t *old = c->n_indexes ? (json_t *)store_slot_payload(c, slot) : c->payloads[slot];
     for (size_t i = 0; i < c->n_indexes; i++) {
         if (old) pindex_remove(c->indexes[i], slot, old);
         if (p) pindex_add(c->indexes[i], slot, p);

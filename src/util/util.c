@@ -206,8 +206,9 @@ char *util_read_file(const char *path, size_t *len) {
     char chunk[65536];
     size_t r;
     while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) util_buf_append(&b, chunk, r);
+    bool bad = ferror(f) || b.oom; /* a read error (EISDIR, EIO) is not the end of the file */
     fclose(f);
-    if (b.oom) {
+    if (bad) {
         util_buf_free(&b);
         return NULL;
     }

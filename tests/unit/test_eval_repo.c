@@ -4,7 +4,8 @@
 ** doc comments; doc comments cut out of Python, C, Go and Rust sources so
 ** the files still parse and no doc is left; and a whole run on a small
 ** tree whose copy (what the index saw) holds none of the doc words, with
-** a keyword ranking known in advance.
+** a keyword ranking known in advance. Also the repository's provider set-up
+** (ingest/embedder.c) when a remote provider's fallback is refused.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -247,6 +248,38 @@ static void test_eval_tree(void **state) {
     tu_rmdir(work);
 }
 
+/* A repository on a remote provider whose --fallback is refused (another
+** dimension) fails each search that needs it, and keeps nothing of the
+** local embedder made for the refused fallback (LeakSanitizer in the
+** SANITIZE build checks that a second refusal leaks nothing). */
+static void test_refused_fallback_each_search(void **state) {
+    (void)state;
+    char *src = tu_tmpdir("fbsrc");
+    write_file(src, "a.py", "def alpha(x):\n    y = x + 1\n    return y\n");
+    sc_remote_options rem = sc_remote_options_default();
+    rem.base_url = "http://127.0.0.1:9/v1"; /* never reached: the fallback is refused first */
+    rem.model = "m";
+    rem.dim = 7;
+    sc_repo_options ro = sc_repo_options_default();
+    ro.provider = SC_REPO_PROVIDER_REMOTE;
+    ro.remote = &rem;
+    ro.remote_fallback = true;
+    ro.model_path = SC_SOURCE_DIR "/models/builtin.scm";
+    sc_repo *repo = NULL;
+    char *msg = NULL;
+    sc_status rc = sc_repo_open(src, &ro, &repo, &msg);
+    if (rc != SC_OK) fail_msg("sc_repo_open: %s", msg ? msg : "?");
+    for (int i = 0; i < 2; i++) {
+        sc_code_query q = {.text = "alpha", .mode = SC_SEARCH_MODE_DENSE, .limit = 5};
+        sc_code_hits *h = NULL;
+        assert_int_equal(sc_repo_search(repo, &q, &h), SC_INVALID);
+        assert_non_null(strstr(sc_repo_errmsg(repo), "--fallback"));
+        assert_null(h);
+    }
+    sc_repo_close(repo);
+    tu_rmdir(src);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rank_metrics),
@@ -254,6 +287,7 @@ int main(void) {
         cmocka_unit_test(test_strip_python),
         cmocka_unit_test(test_strip_c_go_rust),
         cmocka_unit_test(test_eval_tree),
+        cmocka_unit_test(test_refused_fallback_each_search),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -281,10 +281,55 @@ static void test_embeddings_and_text_queries(void **state) {
     assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query",
                                 "{\"query\":{\"text\":\"x\",\"model\":\"other\"}}", NULL, "unknown model"),
                      400);
+    /* keyword mode is BM25 alone: the model name is checked, nothing is embedded */
+    assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query",
+                                "{\"query\":{\"text\":\"render\",\"model\":\"builtin\",\"options\":{\"mode\":\"keyword\"}}}",
+                                NULL, "\"points\":["),
+                     200);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query",
+                                "{\"query\":{\"text\":\"x\",\"model\":\"other\",\"options\":{\"mode\":\"keyword\"}}}",
+                                NULL, "unknown model"),
+                     400);
+    /* a nested option is named by its path */
+    assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query",
+                                "{\"query\":{\"text\":\"x\",\"options\":{\"mode\":\"hybrid\",\"alpha\":2}}}", NULL,
+                                "[query.options.alpha: value 2 invalid"),
+                     422);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query",
+                                "{\"query\":{\"text\":\"x\",\"options\":{\"mode\":\"hybrid\",\"alpha\":\"a\"}}}",
+                                NULL, "in `query.options`, `alpha` must be a number"),
+                     400);
     char *m = NULL;
     assert_int_equal(ts__call(&e, "GET", "/metrics", NULL, NULL, &m), 200);
     assert_non_null(strstr(m, "semcode_embeddings_total 5"));
     free(m);
+    /* Documents of an upsert are embedded together after decoding; a text
+    ** the embedder refuses is named by its field, and nothing is stored */
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/c/points",
+                                "{\"points\":[{\"id\":5,\"vector\":{\"text\":\"close the buffer cache\","
+                                "\"model\":\"builtin\"}},{\"id\":6,\"vector\":{\"text\":\"parse the file\"}}]}",
+                                NULL, NULL),
+                     200);
+    assert_int_equal(ts__expect(&e, "GET", "/collections/c/points/5", NULL, NULL, "\"id\":5"), 200);
+    assert_int_equal(ts__expect(&e, "GET", "/collections/c/points/6", NULL, NULL, "\"id\":6"), 200);
+    const char *dtexts[2] = {"close the buffer cache", "parse the file"};
+    float dv[2 * 32];
+    assert_int_equal(sc_model_embed(e.ctx->model, SC_EMBED_ROLE_CODE, dtexts, 2, dv), SC_OK);
+    for (int d = 0; d < 2; d++) { /* each Document's vector went to its own point */
+        util_buf_puts(&body, "{\"vector\":[");
+        for (int i = 0; i < 32; i++) util_buf_printf(&body, "%s%.6f", i ? "," : "", (double)dv[d * 32 + i]);
+        util_buf_puts(&body, "],\"limit\":1}");
+        char want[32];
+        snprintf(want, sizeof want, "[{\"id\":%d,", 5 + d);
+        assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/search", body.data, NULL, want), 200);
+        util_buf_free(&body);
+    }
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/c/points",
+                                "{\"points\":[{\"id\":7,\"vector\":{\"text\":\"parse\"}},"
+                                "{\"id\":8,\"vector\":{\"text\":\"   \"}}]}",
+                                NULL, "points[1].vector: "),
+                     400);
+    assert_int_equal(ts__expect(&e, "GET", "/collections/c/points/7", NULL, NULL, NULL), 404);
     sc_model_free(e.ctx->model);
     ts__close(&e);
 }

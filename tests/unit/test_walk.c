@@ -19,6 +19,37 @@
 
 #include "ingest/ingest.h"
 
+/* ==== Reading a whole file ==== */
+
+/* util_read_file (used by the walker's consumers: eval, tokenizer files)
+** returns the bytes of a file and fails on what is not one: a directory
+** opens but cannot be read, and must not read as an empty file. */
+static void test_read_file(void **state) {
+    (void)state;
+    char dir[] = "/tmp/semcode-readfile-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/f.txt", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("abc\n", f);
+    fclose(f);
+    size_t n = 99;
+    char *txt = util_read_file(path, &n);
+    assert_non_null(txt);
+    assert_int_equal(n, 4);
+    assert_string_equal(txt, "abc\n");
+    free(txt);
+    n = 99;
+    assert_null(util_read_file(dir, &n));
+    assert_int_equal(n, 99); /* untouched on failure */
+    snprintf(path, sizeof path, "%s/missing", dir);
+    assert_null(util_read_file(path, &n));
+    snprintf(path, sizeof path, "%s/f.txt", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
 /* ==== Glob and rules ==== */
 
 static void test_glob(void **state) {
@@ -319,6 +350,7 @@ static void test_go_import_paths(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_read_file),
         cmocka_unit_test(test_glob),
         cmocka_unit_test(test_ignore_rules),
         cmocka_unit_test(test_walk_tree),
