@@ -80,12 +80,16 @@ test: all $(TEST_BINS)
 setup:
 	@bash scripts/setup.sh
 
+# make check also runs each libFuzzer target this many seconds (new inputs go to build-fuzz/).
+CHECK_FUZZ_SECONDS ?= 10
+
 check: setup
 	$(MAKE) test
 	$(MAKE) SANITIZE=1 test
 	bash tests/e2e/run.sh
 	SEMCODE_BIN=$(CURDIR)/build-san/semcode bash tests/e2e/run.sh
 	bash tests/fuzz/run.sh replay
+	FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) bash tests/fuzz/run.sh fuzz
 
 # Coverage-guided fuzzing with clang's libFuzzer (FUZZ_SECONDS per target).
 fuzz:

@@ -12,6 +12,8 @@ PKGS=(build-essential pkg-config git
       libpython3.11-stdlib)   # CPython's standard library: the main job indexes it
 # Benchmark peers and extra tooling; installed too so `make bench` works.
 PKGS+=(libhnswlib-dev libfaiss-dev universal-ctags wrk)
+# clang with its libFuzzer runtime: make check runs every fuzz target for a bounded time.
+PKGS+=(clang libclang-rt-14-dev)
 # Transformer fixtures and the ONNX export for bench/transformer.sh
 # (tools/gen_transformer_fixtures.py runs on /usr/bin/python3).
 PKGS+=(python3-torch)

@@ -88,7 +88,7 @@ int cli_cmd_doctor(int argc, char **argv) {
     uint32_t dim = vp->dim;
     /* ---- scan ---- */
     uint64_t n_points = 0, n_with = 0, n_bad_dim = 0, n_zero = 0, n_nonfinite = 0;
-    double nsum = 0, nsq = 0, nmin = INFINITY, nmax = 0;
+    double nsum = 0, nsq = 0, nmin = HUGE_VAL, nmax = 0;
     size_t cap_h = 0;
     hashes = NULL;
     samples = malloc((size_t)sample * dim * sizeof *samples);

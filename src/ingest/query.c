@@ -47,7 +47,7 @@ static q_cand *q__find_or_add(q_set *s, const sc_record *rec) {
     memset(c, 0, sizeof *c);
     c->id = rec->id.num;
     c->payload = util_strdup(rec->payload_json);
-    c->dense = c->kw = NAN;
+    c->dense = c->kw = (double)NAN;
     return c;
 }
 
@@ -59,7 +59,7 @@ static int q__cand_cmp(const void *a, const void *b) {
 
 /* Min-max normalise one list's scores in place into [0, 1]. */
 static void q__normalise(q_set *s, bool dense) {
-    double lo = INFINITY, hi = -INFINITY;
+    double lo = HUGE_VAL, hi = -HUGE_VAL;
     for (size_t i = 0; i < s->n; i++) {
         double v = dense ? s->items[i].dense : s->items[i].kw;
         if (isnan(v)) continue;
@@ -113,10 +113,10 @@ static sc_status q__run(sc_repo *r, const float *vec, const char *text, const ch
         }
         rank++;
         if (dense) {
-            c->dense = l->items[i].score;
+            c->dense = (double)l->items[i].score;
             c->dense_rank = rank;
         } else {
-            c->kw = l->items[i].score;
+            c->kw = (double)l->items[i].score;
             c->kw_rank = rank;
         }
     }
@@ -142,7 +142,7 @@ static sc_status q__search(sc_repo *r, const sc_code_query *q, const float *vec,
     if (q->mode == SC_SEARCH_MODE_HYBRID && q->alpha > 0) {
         q__normalise(&s, true);
         q__normalise(&s, false);
-        double a = q->alpha;
+        double a = (double)q->alpha;
         for (size_t i = 0; i < s.n; i++) s.items[i].fused = a * s.items[i].dense + (1 - a) * s.items[i].kw;
     } else {
         for (size_t i = 0; i < s.n; i++) {

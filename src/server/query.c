@@ -396,8 +396,8 @@ static bool server__fuse(server_call *call, const server_level *l, server_hits *
             lo = mean - 3 * sd;
             hi = mean + 3 * sd;
         } else if (l->fusion == 3) { /* min-max of the source's own scores */
-            lo = INFINITY;
-            hi = -INFINITY;
+            lo = HUGE_VAL;
+            hi = -HUGE_VAL;
             for (size_t i = 0; i < src[s].n; i++) {
                 lo = fmin(lo, (double)src[s].items[i].score);
                 hi = fmax(hi, (double)src[s].items[i].score);
