@@ -84,6 +84,11 @@ typedef struct sc_train_options {
     const char *meta_json;   /* extra JSON object stored as metadata "extra" (NULL = none) */
     const char *eval_path;   /* held-out pairs: evaluated after training, scores stored in the metadata (NULL = none) */
     int verbose;             /* progress lines on stderr */
+    uint32_t batching;       /* 0 = batches of random pairs, 1 = each batch from one language */
+    uint32_t local;          /* language batching: chunks of this many pairs of one directory (0/1 = random) */
+    uint32_t upsample;       /* language batching: languages with fewer pairs are visited floor(upsample/n) (≤ 4) times per epoch */
+    uint32_t one_way;        /* 1 = doc→code cross-entropy only, 0 = symmetric */
+    float dropout;           /* probability of dropping each token occurrence while training (0 = none) */
 } sc_train_options;
 
 /* Defaults: dim 256, 5 epochs, batch 512, lr 0.003, temperature 0.05, ... */

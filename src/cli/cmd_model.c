@@ -49,6 +49,11 @@ static void cli__train_usage(FILE *f) {
             "  --pooling idf|learned   pooling weights (learned)\n"
             "  --towers 1|2     shared or separate query/code towers (%u)\n"
             "  --max-pairs N    use only the first N pairs\n"
+            "  --dropout P      drop each token of a training text with probability P (0)\n"
+            "  --batching mixed|language  batches of random pairs, or each of one language (mixed)\n"
+            "  --local K        with --batching language: batches of chunks of K pairs from one directory\n"
+            "  --upsample N     with --batching language: a language with n < N pairs is visited N/n (<= 4) times an epoch\n"
+            "  --loss symmetric|doc-to-code  both cross-entropies, or the doc→code one only (symmetric)\n"
             "  --eval FILE      held-out pairs to evaluate; scores go into the model metadata\n"
             "  --meta JSON      extra metadata object\n",
             d.dim, d.epochs, d.batch, (double)d.lr, (double)d.temperature, (unsigned long long)d.seed, d.vocab_max,
@@ -84,7 +89,18 @@ int cli_cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--max-pairs")) o.max_pairs = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--eval")) o.eval_path = v;
         else if (!strcmp(a, "--meta")) o.meta_json = v;
-        else if (!strcmp(a, "--pooling")) {
+        else if (!strcmp(a, "--dropout")) o.dropout = strtof(v, NULL);
+        else if (!strcmp(a, "--local")) o.local = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--upsample")) o.upsample = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--batching")) {
+            if (!strcmp(v, "mixed")) o.batching = 0;
+            else if (!strcmp(v, "language")) o.batching = 1;
+            else goto usage;
+        } else if (!strcmp(a, "--loss")) {
+            if (!strcmp(v, "symmetric")) o.one_way = 0;
+            else if (!strcmp(v, "doc-to-code")) o.one_way = 1;
+            else goto usage;
+        } else if (!strcmp(a, "--pooling")) {
             if (!strcmp(v, "idf")) o.pooling = SC_POOLING_IDF;
             else if (!strcmp(v, "learned")) o.pooling = SC_POOLING_LEARNED;
             else goto usage;

@@ -19,6 +19,7 @@ void embed_pairs_free(embed_pairs *p) {
     free(p->doc);
     free(p->code);
     free(p->lang);
+    free(p->unit);
     memset(p, 0, sizeof *p);
 }
 
@@ -47,6 +48,7 @@ sc_status embed_pairs_read(const char *path, size_t max_pairs, embed_pairs *out,
         const char *doc = o ? json_string_value(json_object_get(o, "doc")) : NULL;
         const char *code = o ? json_string_value(json_object_get(o, "code")) : NULL;
         const char *lang = o ? json_string_value(json_object_get(o, "language")) : NULL;
+        const char *path_s = o ? json_string_value(json_object_get(o, "path")) : NULL;
         if (!doc || !code) {
             json_decref(o);
             rc = sc_err_set(err, SC_INVALID, "%s:%zu: not a pair object with string doc and code", path, lineno);
@@ -60,7 +62,9 @@ sc_status embed_pairs_read(const char *path, size_t max_pairs, embed_pairs *out,
             if (c) out->code = c;
             uint16_t *l = realloc(out->lang, alloc * sizeof *l);
             if (l) out->lang = l;
-            if (!d || !c || !l) {
+            uint64_t *u = realloc(out->unit, alloc * sizeof *u);
+            if (u) out->unit = u;
+            if (!d || !c || !l || !u) {
                 json_decref(o);
                 rc = sc_err_set(err, SC_NOMEM, "out of memory reading %s", path);
                 break;
@@ -69,6 +73,12 @@ sc_status embed_pairs_read(const char *path, size_t max_pairs, embed_pairs *out,
         out->doc[out->n] = util_strdup(doc);
         out->code[out->n] = util_strdup(code);
         out->lang[out->n] = embed__lang_id(out, lang ? lang : "unknown");
+        out->unit[out->n] = 0;
+        if (path_s) {
+            const char *slash = strrchr(path_s, '/');
+            size_t dl = slash ? (size_t)(slash - path_s) : strlen(path_s);
+            out->unit[out->n] = util_hash64(path_s, dl, 0x0d1eULL) | 1;
+        }
         json_decref(o);
         if (!out->doc[out->n] || !out->code[out->n]) {
             free(out->doc[out->n]);

@@ -14,6 +14,7 @@ typedef struct embed_pairs {
     char **doc;                        /* owned doc texts */
     char **code;                       /* owned code texts */
     uint16_t *lang;                    /* language index per pair */
+    uint64_t *unit;                    /* hash of the pair's directory ("path" without the file name; 0 = none) */
     size_t n;                          /* pairs */
     uint32_t n_langs;                  /* languages seen */
     char langs[EMBED_MAX_LANGS][24];   /* their names, in order of first appearance */

@@ -80,7 +80,15 @@ typedef struct train__state {
     uint8_t *mark[2];              /* per tower: row touched in this batch */
     uint32_t *touched[2];          /* per tower: touched rows list */
     uint32_t n_touched[2];         /* per tower: its length */
-    uint32_t *perm;                /* pair order of the current epoch */
+    uint32_t *order;               /* shuffled pair order of the current epoch */
+    uint32_t *perm;                /* pairs in training order (= order, or arranged by language) */
+    const uint16_t *lang;          /* language per pair */
+    uint32_t n_langs;              /* languages */
+    uint32_t *scratch;             /* n_pairs: staging for language batching */
+    uint32_t *border;              /* batch (or chunk) order for language batching */
+    size_t lstart[EMBED_MAX_LANGS]; /* language batching: start of each language in scratch */
+    const uint64_t *unit;          /* directory hash per pair */
+    size_t batches;                /* batches per epoch */
     uint32_t B;                    /* batch size */
     float *U;                      /* 2B × dim unit vectors (docs then codes) */
     float *DS;                     /* 2B × dim gradients w.r.t. the unnormalized sums */
@@ -88,6 +96,8 @@ typedef struct train__state {
     float *P;                      /* B × B logits then row softmax */
     float *G;                      /* B × B gradient of the loss w.r.t. the cosines */
     float *gdot;                   /* per batch item: E[row] · ds (learned pooling) */
+    float *keep;                   /* per batch item: 1, or 0 when dropped (token dropout) */
+    uint32_t drop_cut;             /* dropout probability × 2^32 */
     size_t *item_base;             /* 2B + 1 offsets into gdot */
     double loss[64];               /* per thread loss of the batch */
     pthread_barrier_t bar;         /* phase barrier */
@@ -107,9 +117,141 @@ static const embed_item *train__text(const train__state *st, uint64_t step_base,
     return b->items + b->start[pair];
 }
 
+/* Dot product with 8 independent partial sums (a fixed order, so still
+** deterministic; lets the compiler vectorise the reduction). */
+static inline float train__dot(const float *a, const float *b, uint32_t n) {
+    float acc[8] = {0};
+    uint32_t d = 0;
+    for (; d + 8 <= n; d += 8)
+        for (int k = 0; k < 8; k++) acc[k] += a[d + k] * b[d + k];
+    for (; d < n; d++) acc[d & 7] += a[d] * b[d];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
 static void train__slice(size_t n, uint32_t ith, uint32_t nth, size_t *a, size_t *b) {
     *a = n * ith / nth;
     *b = n * (ith + 1) / nth;
+}
+
+/* Language batching: arrange the epoch so that every batch holds pairs of
+** one language (the evaluation ranks a code among distractors of its own
+** language, so these are the negatives that matter). With --local K, each
+** language's pairs are sorted by directory (in an order that changes every
+** epoch), cut into chunks of K and the chunks shuffled: a batch then holds
+** B/K directories, whose functions share names and vocabulary (cheap hard
+** negatives). With --upsample U, a language with fewer than U pairs is
+** visited floor(U / n) times per epoch (at most 4), each visit in a fresh
+** order. The remainders of every language fill mixed batches; the batch
+** order is shuffled. */
+static uint32_t train__copies(const sc_train_options *opt, size_t n_l) {
+    if (!opt->upsample || !n_l || n_l >= opt->upsample) return 1;
+    size_t c = opt->upsample / n_l;
+    return c > 4 ? 4 : c < 1 ? 1 : (uint32_t)c;
+}
+
+static size_t train__lang_batches(const train__state *st, const size_t *counts, size_t *total) {
+    size_t full = 0, rest = 0;
+    *total = 0;
+    for (uint32_t l = 0; l < st->n_langs; l++) {
+        size_t n = counts[l] * train__copies(st->opt, counts[l]);
+        *total += n;
+        full += n / st->B;
+        rest += n % st->B;
+    }
+    return full + rest / st->B;
+}
+
+/* Sort key of a pair for locality batching. */
+typedef struct train__key {
+    uint64_t key;   /* hash of (directory, epoch, visit) */
+    uint32_t pos;   /* position in the shuffled order (keeps it within a directory) */
+    uint32_t pair;  /* pair index */
+} train__key;
+
+static int train__key_cmp(const void *x, const void *y) {
+    const train__key *a = x, *b = y;
+    if (a->key != b->key) return a->key < b->key ? -1 : 1;
+    return (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+static void train__shuffle(uint32_t *v, size_t n, uint64_t *s) {
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(train__next(s) % i);
+        uint32_t t = v[i - 1];
+        v[i - 1] = v[j];
+        v[j] = t;
+    }
+}
+
+/* Arrange one visit of a language's pairs v[0..n) (already shuffled) in
+** chunks of K pairs of one directory, chunk order shuffled. */
+static int train__localise(const train__state *st, uint32_t *v, size_t n, uint64_t salt, uint64_t *s) {
+    const uint32_t K = st->opt->local;
+    if (K <= 1 || n < 2) return 0;
+    train__key *keys = malloc(n * sizeof *keys);
+    uint32_t *chunk = malloc((n / K + 1) * sizeof *chunk);
+    if (!keys || !chunk) {
+        free(keys);
+        free(chunk);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        keys[i] = (train__key){util_mix64(st->unit[v[i]] ^ salt * 0x9e3779b97f4a7c15ULL), (uint32_t)i, v[i]};
+    qsort(keys, n, sizeof *keys, train__key_cmp);
+    size_t nc = (n + K - 1) / K;
+    for (size_t c = 0; c < nc; c++) chunk[c] = (uint32_t)c;
+    train__shuffle(chunk, nc, s);
+    size_t o = 0;
+    for (size_t c = 0; c < nc; c++) {
+        size_t a = (size_t)chunk[c] * K, b = a + K < n ? a + K : n;
+        for (size_t i = a; i < b; i++) v[o++] = keys[i].pair;
+    }
+    free(keys);
+    free(chunk);
+    return 0;
+}
+
+static void train__group_by_language(train__state *st, uint64_t *s, uint32_t epoch) {
+    const uint32_t B = st->B;
+    size_t w = 0, n_l[EMBED_MAX_LANGS] = {0}, span[EMBED_MAX_LANGS] = {0};
+    uint32_t *sc = st->scratch;
+    for (uint32_t l = 0; l < st->n_langs; l++) {
+        st->lstart[l] = w;
+        size_t first = w;
+        for (size_t i = 0; i < st->n_pairs; i++)
+            if (st->lang[st->order[i]] == l) sc[w++] = st->order[i];
+        n_l[l] = w - first;
+        uint32_t copies = train__copies(st->opt, n_l[l]);
+        for (uint32_t k = 1; k < copies; k++) {
+            memcpy(sc + w, sc + first, n_l[l] * sizeof *sc);
+            train__shuffle(sc + w, n_l[l], s);
+            w += n_l[l];
+        }
+        for (uint32_t k = 0; k < copies; k++)
+            (void)train__localise(st, sc + first + k * n_l[l], n_l[l],
+                                  (st->opt->seed + epoch) * 8 + k, s); /* on failure: random order */
+        span[l] = w - first;
+    }
+    /* perm ← full batches of every language, then the remainders */
+    size_t o = 0;
+    for (uint32_t l = 0; l < st->n_langs; l++) {
+        size_t keep = span[l] / B * B;
+        memcpy(st->perm + o, sc + st->lstart[l], keep * sizeof *st->perm);
+        o += keep;
+    }
+    size_t full = o / B;
+    for (uint32_t l = 0; l < st->n_langs; l++) {
+        size_t keep = span[l] / B * B;
+        memcpy(st->perm + o, sc + st->lstart[l] + keep, (span[l] - keep) * sizeof *st->perm);
+        o += span[l] - keep;
+    }
+    /* shuffle the order of the batches */
+    size_t nb = full + (o - full * B) / B;
+    for (size_t b = 0; b < nb; b++) st->border[b] = (uint32_t)b;
+    train__shuffle(st->border, nb, s);
+    memcpy(sc, st->perm, o * sizeof *st->perm);
+    for (size_t b = 0; b < nb; b++)
+        memcpy(st->perm + b * B, sc + (size_t)st->border[b] * B, B * sizeof *st->perm);
 }
 
 typedef struct train__run {
@@ -123,32 +265,39 @@ static void train__worker(void *arg, uint32_t ith, uint32_t nth) {
     const sc_train_options *opt = st->opt;
     const uint32_t B = st->B, dim = st->cfg.dim, T = 2 * B;
     const float inv_tau = 1.0f / opt->temperature;
-    const size_t batches_per_epoch = st->n_pairs / B;
-    uint64_t rng = opt->seed ^ 0xabcdefULL;
+    const size_t batches_per_epoch = st->batches;
     for (uint32_t epoch = 0; epoch < opt->epochs; epoch++) {
         if (ith == 0) { /* shuffle (Fisher-Yates, seeded per epoch) */
             uint64_t s = opt->seed * 1000003ULL + epoch;
             for (size_t i = st->n_pairs - 1; i > 0; i--) {
                 size_t j = (size_t)(train__next(&s) % (i + 1));
-                uint32_t tmp = st->perm[i];
-                st->perm[i] = st->perm[j];
-                st->perm[j] = tmp;
+                uint32_t tmp = st->order[i];
+                st->order[i] = st->order[j];
+                st->order[j] = tmp;
             }
+            if (opt->batching == 1) train__group_by_language(st, &s, epoch);
         }
-        (void)rng;
         pthread_barrier_wait(&st->bar);
         for (size_t bi = 0; bi < batches_per_epoch; bi++) {
             uint64_t base = bi * B;
             /* ---- serial: touched rows and item offsets ---- */
             if (ith == 0) {
+                uint64_t drop_key = util_mix64(opt->seed * 0x9e3779b97f4a7c15ULL + st->step + 1);
                 st->item_base[0] = 0;
                 for (uint32_t t = 0; t < T; t++) {
                     size_t n;
                     uint32_t tw;
                     const embed_item *it = train__text(st, base, t, &n, &tw);
                     st->item_base[t + 1] = st->item_base[t] + n;
+                    float *keep = st->keep + st->item_base[t];
+                    for (size_t k = 0; k < n; k++) {
+                        keep[k] = 1.0f;
+                        if (st->drop_cut && (uint32_t)(util_mix64(drop_key ^ (t * 0x100000001b3ULL + k)) >> 32) <
+                                                st->drop_cut)
+                            keep[k] = 0.0f;
+                    }
                     for (size_t k = 0; k < n; k++)
-                        if (!st->mark[tw][it[k].row]) {
+                        if (keep[k] != 0.0f && !st->mark[tw][it[k].row]) {
                             st->mark[tw][it[k].row] = 1;
                             st->touched[tw][st->n_touched[tw]++] = it[k].row;
                         }
@@ -165,7 +314,7 @@ static void train__worker(void *arg, uint32_t ith, uint32_t nth) {
                 float *u = st->U + t * dim;
                 memset(u, 0, dim * sizeof *u);
                 for (size_t k = 0; k < n; k++) {
-                    float f = it[k].coef * st->w[tw][it[k].row];
+                    float f = it[k].coef * st->w[tw][it[k].row] * st->keep[st->item_base[t] + k];
                     const float *e = st->E[tw] + (size_t)it[k].row * dim;
                     for (uint32_t d = 0; d < dim; d++) u[d] += f * e[d];
                 }
@@ -184,9 +333,7 @@ static void train__worker(void *arg, uint32_t ith, uint32_t nth) {
                 float *p = st->P + i * B, mx = -1e30f;
                 for (uint32_t j = 0; j < B; j++) {
                     const float *c = st->U + (B + j) * dim;
-                    float s = 0.0f;
-                    for (uint32_t d = 0; d < dim; d++) s += q[d] * c[d];
-                    p[j] = s * inv_tau;
+                    p[j] = train__dot(q, c, dim) * inv_tau;
                     if (p[j] > mx) mx = p[j];
                 }
                 double z = 0.0;
@@ -195,7 +342,7 @@ static void train__worker(void *arg, uint32_t ith, uint32_t nth) {
             }
             pthread_barrier_wait(&st->bar);
             /* ---- phase 3: column softmax and the gradient, columns sliced ---- */
-            for (size_t j = a; j < b; j++) {
+            for (size_t j = a; j < b && !opt->one_way; j++) {
                 float mx = -1e30f;
                 for (uint32_t i = 0; i < B; i++) mx = fmaxf(mx, st->P[i * B + j]);
                 double z = 0.0;
@@ -214,8 +361,9 @@ static void train__worker(void *arg, uint32_t ith, uint32_t nth) {
                 for (uint32_t j = 0; j < B; j++) z += exp((double)(p[j] - mx));
                 for (uint32_t j = 0; j < B; j++) {
                     float pr = (float)(exp((double)(p[j] - mx)) / z);
-                    float g = pr + st->G[i * B + j] - (i == j ? 2.0f : 0.0f);
-                    st->G[i * B + j] = g * inv_tau / (float)(2 * B);
+                    float g = opt->one_way ? pr - (i == j ? 1.0f : 0.0f)
+                                           : pr + st->G[i * B + j] - (i == j ? 2.0f : 0.0f);
+                    st->G[i * B + j] = g * inv_tau / (float)(opt->one_way ? B : 2 * B);
                 }
             }
             pthread_barrier_wait(&st->bar);
@@ -249,9 +397,8 @@ static void train__worker(void *arg, uint32_t ith, uint32_t nth) {
                     const embed_item *it = train__text(st, base, (uint32_t)t, &n, &tw);
                     for (size_t k = 0; k < n; k++) {
                         const float *e = st->E[tw] + (size_t)it[k].row * dim;
-                        float s = 0.0f;
-                        for (uint32_t d = 0; d < dim; d++) s += e[d] * ds[d];
-                        st->gdot[st->item_base[t] + k] = s * it[k].coef;
+                        st->gdot[st->item_base[t] + k] =
+                            train__dot(e, ds, dim) * it[k].coef * st->keep[st->item_base[t] + k];
                     }
                 }
             }
@@ -264,7 +411,7 @@ static void train__worker(void *arg, uint32_t ith, uint32_t nth) {
                 const embed_item *it = train__text(st, base, t, &n, &tw);
                 const float *ds = st->DS + (size_t)t * dim;
                 for (size_t k = 0; k < n; k++) {
-                    float f = it[k].coef * st->w[tw][it[k].row];
+                    float f = it[k].coef * st->w[tw][it[k].row] * st->keep[st->item_base[t] + k];
                     float *g = st->gE[tw] + (size_t)it[k].row * dim;
                     for (size_t d = a; d < b; d++) g[d] += f * ds[d];
                 }
@@ -310,7 +457,7 @@ static void train__worker(void *arg, uint32_t ith, uint32_t nth) {
             if (ith == 0) {
                 double l = 0.0;
                 for (uint32_t i = 0; i < nth; i++) l += st->loss[i];
-                l /= 2.0 * B;
+                l /= (opt->one_way ? 1.0 : 2.0) * B;
                 st->last_loss = st->step ? 0.98 * st->last_loss + 0.02 * l : l;
                 st->step = step;
                 st->n_touched[0] = st->n_touched[1] = 0;
@@ -470,6 +617,11 @@ static char *train__meta(const sc_train_options *opt, const train__state *st, co
     json_object_set_new(o, "max_tokens", json_integer(opt->max_tokens));
     json_object_set_new(o, "pooling", json_string(opt->pooling == SC_POOLING_IDF ? "idf" : "learned"));
     json_object_set_new(o, "towers", json_integer(opt->towers));
+    json_object_set_new(o, "dropout", json_real((double)opt->dropout));
+    json_object_set_new(o, "batching", json_string(opt->batching == 1 ? "language" : "mixed"));
+    json_object_set_new(o, "local", json_integer(opt->local));
+    json_object_set_new(o, "upsample", json_integer(opt->upsample));
+    json_object_set_new(o, "loss", json_string(opt->one_way ? "doc-to-code" : "symmetric"));
     json_object_set_new(o, "pairs", json_integer((json_int_t)pairs->n));
     json_object_set_new(o, "final_loss", json_real(st->last_loss));
     json_object_set_new(o, "train_seconds", json_real(secs));
@@ -505,7 +657,7 @@ sc_status sc_model_train(const sc_train_options *opt, char **errmsg) {
     char *meta = NULL;
     if (!opt || !opt->pairs_path || !opt->out_path) return SC_MISUSE;
     if (opt->dim == 0 || opt->dim > EMBED_MAX_DIM || opt->batch < 2 || opt->epochs == 0 ||
-        !(opt->temperature > 0.0f) || !(opt->lr > 0.0f) || opt->towers < 1 || opt->towers > 2 ||
+        !(opt->temperature > 0.0f) || !(opt->lr > 0.0f) || !(opt->dropout >= 0.0f && opt->dropout < 1.0f) || opt->towers < 1 || opt->towers > 2 ||
         opt->n_buckets > EMBED_MAX_ROWS || opt->vocab_max > EMBED_MAX_ROWS) {
         rc = sc_err_set(&e, SC_INVALID, "bad training options (dim %u, batch %u, epochs %u, towers %u)", opt->dim,
                         opt->batch, opt->epochs, opt->towers);
@@ -566,7 +718,7 @@ sc_status sc_model_train(const sc_train_options *opt, char **errmsg) {
         free(df);
     }
     uint32_t B = st.B, T = 2 * B;
-    st.perm = malloc(pairs.n * sizeof *st.perm);
+    st.order = malloc(pairs.n * sizeof *st.order);
     st.U = malloc((size_t)T * opt->dim * sizeof(float));
     st.DS = malloc((size_t)T * opt->dim * sizeof(float));
     st.norm = malloc(T * sizeof(float));
@@ -580,14 +732,33 @@ sc_status sc_model_train(const sc_train_options *opt, char **errmsg) {
             if (n > max_bag) max_bag = n;
         }
     st.gdot = malloc(((size_t)T * max_bag + 1) * sizeof(float));
-    if (!st.perm || !st.U || !st.DS || !st.norm || !st.P || !st.G || !st.item_base || !st.gdot) {
+    st.keep = malloc(((size_t)T * max_bag + 1) * sizeof(float));
+    st.drop_cut = (uint32_t)fmin(4294967295.0, (double)opt->dropout * 4294967296.0);
+    if (!st.keep || !st.order || !st.U || !st.DS || !st.norm || !st.P || !st.G || !st.item_base || !st.gdot) {
         rc = sc_err_set(&e, SC_NOMEM, "out of memory for batch buffers");
         goto out;
     }
-    for (size_t i = 0; i < pairs.n; i++) st.perm[i] = (uint32_t)i;
+    for (size_t i = 0; i < pairs.n; i++) st.order[i] = (uint32_t)i;
+    st.perm = st.order;
+    st.lang = pairs.lang;
+    st.n_langs = pairs.n_langs;
+    st.batches = pairs.n / B;
+    if (opt->batching == 1) {
+        size_t counts[EMBED_MAX_LANGS] = {0}, total;
+        for (size_t i = 0; i < pairs.n; i++) counts[pairs.lang[i]]++;
+        st.batches = train__lang_batches(&st, counts, &total);
+        st.scratch = malloc(total * sizeof *st.scratch);
+        st.perm = malloc(total * sizeof *st.perm);
+        st.border = malloc((total / B + 1) * sizeof *st.border);
+        st.unit = pairs.unit;
+        if (!st.scratch || !st.perm || !st.border) {
+            rc = sc_err_set(&e, SC_NOMEM, "out of memory for batch buffers");
+            goto out;
+        }
+    }
     uint32_t nth = opt->threads ? opt->threads : util_n_cores();
     if (nth > 64) nth = 64;
-    st.total_steps = (uint64_t)opt->epochs * (pairs.n / B);
+    st.total_steps = (uint64_t)opt->epochs * st.batches;
     st.t0 = util_now();
     pthread_barrier_init(&st.bar, NULL, nth);
     train__run run = {&st, opt->pooling == SC_POOLING_LEARNED};
@@ -628,7 +799,10 @@ out:
         free(st.bag[t].start);
         free(st.bag[t].items);
     }
-    free(st.perm);
+    if (st.perm != st.order) free(st.perm);
+    free(st.order);
+    free(st.scratch);
+    free(st.border);
     free(st.U);
     free(st.DS);
     free(st.norm);
@@ -636,6 +810,7 @@ out:
     free(st.G);
     free(st.item_base);
     free(st.gdot);
+    free(st.keep);
     free(meta);
     text_strmap_free(&vocab);
     embed_pairs_free(&pairs);

@@ -140,14 +140,21 @@ static void write_pairs(const char *p, int n) {
         int a = (int)((s >> 33) % nw), b = (int)((s >> 45) % nw), c = (int)((s >> 20) % nw);
         fprintf(f,
                 "{\"doc\":\"Returns the %s of the %s with %s.\",\"code\":\"def get_%s_%s(x):\\n    return "
-                "%s(x)\\n\",\"language\":\"%s\",\"path\":\"a.py\",\"name\":\"n\"}\n",
-                w[a], w[b], w[c], w[a], w[b], w[c], i % 2 ? "python" : "go");
+                "%s(x)\\n\",\"language\":\"%s\",\"path\":\"d%d/a.py\",\"name\":\"n\"}\n",
+                w[a], w[b], w[c], w[a], w[b], w[c], i % 3 ? "python" : "go", i % 7);
     }
     fclose(f);
 }
 
-static void train_once(const char *pairs, const char *out, uint32_t threads) {
+/* hard = 1: language batches of directory chunks, upsampling, dropout. */
+static void train_once(const char *pairs, const char *out, uint32_t threads, int hard) {
     sc_train_options o = sc_train_options_default();
+    if (hard) {
+        o.batching = 1;
+        o.local = 4;
+        o.upsample = 500;
+        o.dropout = 0.1f;
+    }
     o.pairs_path = pairs;
     o.out_path = out;
     o.dim = 32;
@@ -163,17 +170,16 @@ static void train_once(const char *pairs, const char *out, uint32_t threads) {
     assert_int_equal(rc, SC_OK);
 }
 
-static void test_train(void **state) {
-    (void)state;
+static void check_train(int hard) {
     char pairs[300], m1[300], m2[300], m3[300];
     path_in(pairs, sizeof pairs, "pairs.jsonl");
     path_in(m1, sizeof m1, "t1.scm");
     path_in(m2, sizeof m2, "t2.scm");
     path_in(m3, sizeof m3, "t3.scm");
     write_pairs(pairs, 600);
-    train_once(pairs, m1, 1);
-    train_once(pairs, m2, 1);
-    train_once(pairs, m3, 2);
+    train_once(pairs, m1, 1, hard);
+    train_once(pairs, m2, 1, hard);
+    train_once(pairs, m3, 2, hard);
     size_t n1, n2, n3;
     unsigned char *b1 = read_all(m1, &n1), *b2 = read_all(m2, &n2), *b3 = read_all(m3, &n3);
     /* the metadata holds the training time and thread count: compare the
@@ -209,6 +215,18 @@ static void test_train(void **state) {
     free(b1);
     free(b2);
     free(b3);
+}
+
+static void test_train(void **state) {
+    (void)state;
+    check_train(0);
+}
+
+/* Language batching (directory chunks, upsampling) and token dropout are
+** deterministic too, whatever the thread count, and still learn. */
+static void test_train_language_batches(void **state) {
+    (void)state;
+    check_train(1);
 }
 
 static void test_axpy_kernel(void **state) {
@@ -251,6 +269,7 @@ int main(void) {
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_corrupt),
         cmocka_unit_test(test_train),
+        cmocka_unit_test(test_train_language_batches),
         cmocka_unit_test(test_axpy_kernel),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
