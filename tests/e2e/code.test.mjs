@@ -98,7 +98,8 @@ test('/code/search answers what `semcode search --json` prints, in every mode an
     assert.deepEqual(withoutTime(r.json.result), withoutTime(cli[name]), name);
     assert.deepEqual(Object.keys(r.json.result).sort(), ['mode', 'query', 'results', 'took_ms']);
   }
-  assert.equal(cli.hybrid.results[0].qualified_name, 'Session.request');
+  // the method and its class (whose text holds the method) are both right answers; the model may order them either way
+  assert.ok(cli.hybrid.results.slice(0, 2).some((h) => h.qualified_name === 'Session.request'), JSON.stringify(cli.hybrid.results.slice(0, 3)));
 });
 
 test('/code/similar and /code/duplicates answer what the CLI prints', async () => {
