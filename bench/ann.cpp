@@ -220,6 +220,33 @@ static row measure(const char *lib, int ef, size_t nq, const std::vector<uint32_
     return row{lib, ef, rs / nq, nq / best_t, best_lat[nq / 2] * 1e3, best_lat[(nq * 99) / 100] * 1e3};
 }
 
+/* ==== Searches (one query; hit rows to got, returns their count) ==== */
+
+/* semcode: oversample > 0 walks the quantized codes and rescores. */
+static size_t search_semcode(const hnsw_index *idx, const float *q, int ef, const index_scan_filter *f,
+                             float oversample, uint32_t *got) {
+    index_hit h[K];
+    uint32_t nh = 0;
+    hnsw_search_opts so = {};
+    so.ef = (uint32_t)ef;
+    so.filter = f;
+    so.use_codes = oversample > 0;
+    so.oversample = oversample;
+    hnsw_index_search(idx, q, K, &so, h, &nh, nullptr);
+    for (uint32_t j = 0; j < nh; j++) got[j] = h[j].row;
+    return nh;
+}
+
+static size_t search_hnswlib(hnswlib::HierarchicalNSW<float> *h, const float *q, uint32_t *got) {
+    auto res = h->searchKnn(q, K);
+    size_t m = res.size();
+    for (size_t j = m; j > 0; j--) {
+        got[j - 1] = (uint32_t)res.top().second;
+        res.pop();
+    }
+    return m;
+}
+
 int main(int argc, char **argv) {
     opts o;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -341,13 +368,7 @@ int main(int argc, char **argv) {
         }
         for (int ef : efs)
             rows.push_back(measure("semcode", ef, nq, gt, [&](size_t i, uint32_t *got) {
-                index_hit h[K];
-                uint32_t nh = 0;
-                hnsw_search_opts so = {};
-                so.ef = (uint32_t)ef;
-                hnsw_index_search(sidx, &qs[i * dim], K, &so, h, &nh, nullptr);
-                for (uint32_t j = 0; j < nh; j++) got[j] = h[j].row;
-                return (size_t)nh;
+                return search_semcode(sidx, &qs[i * dim], ef, nullptr, 0, got);
             }));
         print_rows(rows);
     }
@@ -388,13 +409,7 @@ int main(int argc, char **argv) {
         for (int ef : efs) {
             h->setEf(ef);
             rows.push_back(measure("hnswlib", ef, nq, gt, [&](size_t i, uint32_t *got) {
-                auto res = h->searchKnn(&qs[i * dim], K);
-                size_t m = res.size();
-                for (size_t j = m; j > 0; j--) {
-                    got[j - 1] = (uint32_t)res.top().second;
-                    res.pop();
-                }
-                return m;
+                return search_hnswlib(h, &qs[i * dim], got);
             }));
         }
         print_rows(rows);
@@ -448,22 +463,10 @@ int main(int argc, char **argv) {
             row bs{}, bh{};
             for (int p = 0; p < 3; p++) {
                 row a = measure("semcode", ef, nq, gt, [&](size_t i, uint32_t *got) {
-                    index_hit hh[K];
-                    uint32_t nh = 0;
-                    hnsw_search_opts so = {};
-                    so.ef = (uint32_t)ef;
-                    hnsw_index_search(sidx, &qs[i * dim], K, &so, hh, &nh, nullptr);
-                    for (uint32_t j = 0; j < nh; j++) got[j] = hh[j].row;
-                    return (size_t)nh;
+                    return search_semcode(sidx, &qs[i * dim], ef, nullptr, 0, got);
                 }, 1);
                 row b = measure("hnswlib", ef, nq, gt, [&](size_t i, uint32_t *got) {
-                    auto res = h->searchKnn(&qs[i * dim], K);
-                    size_t m = res.size();
-                    for (size_t j = m; j > 0; j--) {
-                        got[j - 1] = (uint32_t)res.top().second;
-                        res.pop();
-                    }
-                    return m;
+                    return search_hnswlib(h, &qs[i * dim], got);
                 }, 1);
                 if (a.qps > bs.qps) bs = a;
                 if (b.qps > bh.qps) bh = b;
@@ -484,14 +487,7 @@ int main(int argc, char **argv) {
             for (int ef : {64, 128}) {
                 index_scan_filter flt = {f.f, nullptr, nullptr};
                 fr.push_back(measure(f.name, ef, nq, *f.g, [&](size_t i, uint32_t *got) {
-                    index_hit h[K];
-                    uint32_t nh = 0;
-                    hnsw_search_opts so = {};
-                    so.ef = (uint32_t)ef;
-                    so.filter = &flt;
-                    hnsw_index_search(sidx, &qs[i * dim], K, &so, h, &nh, nullptr);
-                    for (uint32_t j = 0; j < nh; j++) got[j] = h[j].row;
-                    return (size_t)nh;
+                    return search_semcode(sidx, &qs[i * dim], ef, &flt, 0, got);
                 }));
             }
         printf("\n### Filtered search (recall against exact filtered search)\n\n");
@@ -525,15 +521,7 @@ int main(int argc, char **argv) {
             for (int ef : {32, 64, 128, 256}) {
                 std::string name = std::string("semcode ") + q.name;
                 qr.push_back(measure(name.c_str(), ef, nq, gt, [&](size_t i, uint32_t *got) {
-                    index_hit h[K];
-                    uint32_t nh = 0;
-                    hnsw_search_opts so = {};
-                    so.ef = (uint32_t)ef;
-                    so.use_codes = true;
-                    so.oversample = q.os;
-                    hnsw_index_search(sidx, &qs[i * dim], K, &so, h, &nh, nullptr);
-                    for (uint32_t j = 0; j < nh; j++) got[j] = h[j].row;
-                    return (size_t)nh;
+                    return search_semcode(sidx, &qs[i * dim], ef, nullptr, q.os, got);
                 }));
             }
         }
