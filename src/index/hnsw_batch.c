@@ -208,9 +208,9 @@ sc_status hnsw_index_add_batch(hnsw_index *idx, const uint32_t *rows, size_t n, 
                          .sel = sel, .off = off};
         atomic_init(&b.next, 0);
         atomic_init(&b.rc, SC_OK);
-        /* Threads only when there is enough work to share (never changes the result). */
+        /* At least 8 rows per thread (the thread count never changes the result). */
         uint32_t nth = idx->p.n_threads;
-        if (len < 8 * nth) nth = 1;
+        if (nth > len / 8) nth = len / 8 ? len / 8 : 1;
         util_parallel_run(hnsw__round_search, &b, nth);
         rc = (sc_status)atomic_load(&b.rc);
         if (rc == SC_OK) util_parallel_run(hnsw__round_link, &b, nth);
