@@ -20,11 +20,11 @@
 ** quantize, load) needs exclusive access: the store holds its write lock.
 ** hnsw_index_add_batch uses n_threads threads internally.
 **
-** Determinism: a node's level is a hash of (seed, row), so it does not
-** depend on insertion order. A single-threaded build (n_threads = 1) of the
-** same rows in the same order gives a bit-identical graph and file. A
-** multi-threaded build is NOT bit-identical from run to run (the order in
-** which threads link nodes varies); its recall is statistically the same.
+** Determinism: a node's level is a hash of (seed, row), and add_batch links
+** rows in rounds whose length depends only on the graph's size, with a
+** result that does not depend on which thread did what (hnsw_batch.c). The
+** same rows added in the same order (and calls) with the same seed give a
+** bit-identical graph and file, whatever n_threads is.
 */
 #ifndef SC_INDEX_HNSW_H
 #define SC_INDEX_HNSW_H
@@ -48,7 +48,7 @@ typedef struct hnsw_params {
     uint32_t ef_construct;        /* beam width while linking a new node */
     uint32_t ef;                  /* default search beam width (a query may override) */
     uint64_t seed;                /* decides node levels: same seed + rows = same levels */
-    uint32_t n_threads;           /* threads for add_batch: 0 = all cores, 1 = deterministic */
+    uint32_t n_threads;           /* threads for add_batch: 0 = all cores (result independent of it) */
     const index_kernels *kernels; /* distance kernels; NULL = best this CPU has */
 } hnsw_params;
 
@@ -87,8 +87,9 @@ void hnsw_index_set_ef(hnsw_index *idx, uint32_t ef);
 /* Link row into the graph (its vector is read through the source). SC_EXISTS
 ** if row is already live or tombstoned (vacuum or update first); SC_NOMEM. */
 sc_status hnsw_index_add(hnsw_index *idx, uint32_t row, sc_err *err);
-/* Link n rows with p.n_threads threads (per-node spin locks). Rows already
-** present fail the whole call with SC_EXISTS before anything is linked. */
+/* Link n rows with p.n_threads threads (deterministic rounds, see
+** hnsw_batch.c). Rows already present fail the whole call with SC_EXISTS
+** before anything is linked. */
 sc_status hnsw_index_add_batch(hnsw_index *idx, const uint32_t *rows, size_t n, sc_err *err);
 /* Tombstone row: never returned again, still used for navigation until
 ** hnsw_index_vacuum. SC_NOTFOUND if row is not live. */

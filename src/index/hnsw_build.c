@@ -3,16 +3,7 @@
 ** pool), the linking of one node into the graph (shared by add, batch add
 ** and update) and the parallel batch build.
 **
-** DESIGN (threads of add_batch)
-**   Levels and upper-level blocks of every row of the batch are assigned on
-**   the calling thread first, so workers never allocate graph memory. Then
-**   n_threads workers take rows from an atomic cursor and link them. A
-**   worker holds at most one node lock at a time (its own list while it
-**   writes it, or one neighbour's list while it adds a back link), so there
-**   is no lock-order deadlock. A node whose level exceeds the current max
-**   level holds ep_mu for its whole link so the entry point moves only to a
-**   fully linked node. The result depends on thread timing: a
-**   multi-threaded build is not bit-reproducible; n_threads = 1 is.
+** The batch build itself (threads, determinism) is in hnsw_batch.c.
 */
 #include "index/hnsw_int.h"
 
@@ -79,7 +70,6 @@ sc_status hnsw_index_new(const hnsw_params *p, const hnsw_source *src, hnsw_inde
     idx->ml = 1.0 / log((double)p->m);
     idx->entry = HNSW_NONE;
     idx->max_level = -1;
-    pthread_mutex_init(&idx->ep_mu, NULL);
     pthread_mutex_init(&idx->pool_mu, NULL);
     *out = idx;
     return SC_OK;
@@ -91,7 +81,6 @@ static void hnsw__scratch_free(hnsw_scratch *s) {
     free(s->cand.a);
     free(s->res.a);
     free(s->tmp);
-    free(s->nbuf);
     free(s->qbuf);
     free(s);
 }
@@ -104,7 +93,6 @@ void hnsw_index_free(hnsw_index *idx) {
     free(idx->l0);
     free(idx->level);
     free(idx->flags);
-    free(idx->locks);
     free(idx->codes);
     quant_free(idx->q);
     while (idx->pool) {
@@ -112,7 +100,6 @@ void hnsw_index_free(hnsw_index *idx) {
         idx->pool = s->next;
         hnsw__scratch_free(s);
     }
-    pthread_mutex_destroy(&idx->ep_mu);
     pthread_mutex_destroy(&idx->pool_mu);
     free(idx);
 }
@@ -135,8 +122,7 @@ hnsw_info hnsw_index_info(const hnsw_index *idx) {
     in.n_deleted = idx->n_deleted;
     in.capacity = idx->capacity;
     in.max_level = idx->max_level < 0 ? 0 : (uint32_t)idx->max_level;
-    uint64_t g = (uint64_t)idx->capacity * (idx->l0_stride * 4u + sizeof(void *) + 2u +
-                                            sizeof(atomic_flag));
+    uint64_t g = (uint64_t)idx->capacity * (idx->l0_stride * 4u + sizeof(void *) + 2u);
     for (uint32_t r = 0; r < idx->capacity; r++)
         if (idx->level[r] > 0) g += (uint64_t)idx->level[r] * idx->up_stride * 4u;
     in.graph_bytes = g;
@@ -183,9 +169,6 @@ sc_status hnsw_reserve(hnsw_index *idx, uint32_t n, sc_err *err) {
     uint8_t *fl = realloc(idx->flags, nc);
     if (!fl) goto nomem;
     idx->flags = fl;
-    atomic_flag *lk = realloc(idx->locks, (size_t)nc * sizeof *lk);
-    if (!lk) goto nomem;
-    idx->locks = lk;
     if (idx->q) {
         uint8_t *c = realloc(idx->codes, (size_t)nc * idx->code_size);
         if (!c) goto nomem;
@@ -197,7 +180,6 @@ sc_status hnsw_reserve(hnsw_index *idx, uint32_t n, sc_err *err) {
         idx->upper[r] = NULL;
         idx->level[r] = -1;
         idx->flags[r] = 0;
-        atomic_flag_clear(&idx->locks[r]);
     }
     idx->capacity = nc;
     return SC_OK;
@@ -224,11 +206,6 @@ hnsw_scratch *hnsw_scratch_get(const hnsw_index *idx) {
     if (!s) {
         s = calloc(1, sizeof *s);
         if (!s) return NULL;
-        s->nbuf = malloc((size_t)idx->l0_stride * sizeof *s->nbuf);
-        if (!s->nbuf) {
-            free(s);
-            return NULL;
-        }
     }
     if (s->n_visited < idx->capacity) {
         free(s->visited);
@@ -403,18 +380,13 @@ uint32_t hnsw_select(const hnsw_index *idx, hnsw_pair *cand, uint32_t n, uint32_
     return k;
 }
 
-/* Add `row` to nb's list at level lc, pruning with the heuristic when full. */
-static void hnsw__link_back(hnsw_index *idx, uint32_t nb, uint32_t row, int lc) {
+void hnsw_link_back(hnsw_index *idx, uint32_t nb, uint32_t row, int lc) {
     hnsw_pair pairs[2 * 128 + 1];
     uint32_t keep[2 * 128 + 1];
-    hnsw_lock(idx, nb);
     uint32_t *list = hnsw_list(idx, nb, lc);
     uint32_t cnt = list[0], maxn = hnsw_max_nb(idx, lc);
     for (uint32_t i = 0; i < cnt; i++)
-        if (list[1 + i] == row) {
-            hnsw_unlock(idx, nb);
-            return;
-        }
+        if (list[1 + i] == row) return;
     if (cnt < maxn) {
         list[1 + cnt] = row;
         list[0] = cnt + 1;
@@ -427,28 +399,14 @@ static void hnsw__link_back(hnsw_index *idx, uint32_t nb, uint32_t row, int lc) 
         memcpy(list + 1, keep, (size_t)k * sizeof *keep);
         list[0] = k;
     }
-    hnsw_unlock(idx, nb);
 }
 
-sc_status hnsw_link(hnsw_index *idx, uint32_t row, hnsw_scratch *s, bool relink) {
+sc_status hnsw_link(hnsw_index *idx, uint32_t row, hnsw_scratch *s) {
     const float *q = hnsw_vec(idx, row);
     int L = idx->level[row];
-    bool hold = false;
-    if (idx->parallel) pthread_mutex_lock(&idx->ep_mu);
     uint32_t ep = idx->entry;
     int maxl = idx->max_level;
-    if (ep == HNSW_NONE || (ep == row && !relink)) {
-        idx->entry = row;
-        idx->max_level = L;
-        if (idx->parallel) pthread_mutex_unlock(&idx->ep_mu);
-        return SC_OK;
-    }
-    if (idx->parallel) {
-        if (L > maxl)
-            hold = true; /* keep ep_mu: the entry point moves to us when we are linked */
-        else
-            pthread_mutex_unlock(&idx->ep_mu);
-    }
+    if (ep == HNSW_NONE) return SC_OK;
     sc_status rc = SC_OK;
     float dep = hnsw_dist(idx, q, ep);
     if (maxl > L) ep = hnsw_greedy(idx, q, ep, &dep, maxl, L, s);
@@ -466,26 +424,16 @@ sc_status hnsw_link(hnsw_index *idx, uint32_t row, hnsw_scratch *s, bool relink)
         ep = s->tmp[0].row;
         dep = s->tmp[0].d;
         uint32_t k = hnsw_select(idx, s->tmp, n, idx->p.m, sel);
-        hnsw_lock(idx, row);
         uint32_t *list = hnsw_list(idx, row, lc);
         memcpy(list + 1, sel, (size_t)k * sizeof *sel);
         list[0] = k;
-        hnsw_unlock(idx, row);
-        for (uint32_t i = 0; i < k; i++) hnsw__link_back(idx, sel[i], row, lc);
-    }
-    if (hold) {
-        idx->entry = row;
-        idx->max_level = L;
-        pthread_mutex_unlock(&idx->ep_mu);
-    } else if (!idx->parallel && L > idx->max_level && !relink) {
-        idx->entry = row;
-        idx->max_level = L;
+        for (uint32_t i = 0; i < k; i++) hnsw_link_back(idx, sel[i], row, lc);
     }
     return rc;
 }
 
 /* Give row its level and (empty) upper-level block. */
-static sc_status hnsw__place(hnsw_index *idx, uint32_t row, sc_err *err) {
+sc_status hnsw_place(hnsw_index *idx, uint32_t row, sc_err *err) {
     int L = hnsw_level_of(idx, row);
     if (L > 0) {
         idx->upper[row] = calloc((size_t)L * idx->up_stride, sizeof(uint32_t));
@@ -495,94 +443,5 @@ static sc_status hnsw__place(hnsw_index *idx, uint32_t row, sc_err *err) {
     idx->flags[row] = 0;
     idx->l0[(size_t)row * idx->l0_stride] = 0;
     hnsw_encode_row(idx, row);
-    return SC_OK;
-}
-
-sc_status hnsw_index_add(hnsw_index *idx, uint32_t row, sc_err *err) {
-    return hnsw_index_add_batch(idx, &row, 1, err);
-}
-
-/* Shared state of the batch workers. */
-typedef struct hnsw__batch {
-    hnsw_index *idx;       /* index being built */
-    const uint32_t *rows;  /* rows to link, in order */
-    size_t n;              /* number of rows */
-    atomic_size_t next;    /* next position of rows to take */
-    atomic_int rc;         /* first failure (SC_OK if none) */
-} hnsw__batch;
-
-static void hnsw__batch_worker(void *arg, uint32_t ith, uint32_t nth) {
-    (void)ith;
-    (void)nth;
-    hnsw__batch *b = arg;
-    hnsw_scratch *s = hnsw_scratch_get(b->idx);
-    if (!s) {
-        atomic_store(&b->rc, SC_NOMEM);
-        return;
-    }
-    for (;;) {
-        size_t i = atomic_fetch_add(&b->next, 1);
-        if (i >= b->n) break;
-        sc_status rc = hnsw_link(b->idx, b->rows[i], s, false);
-        if (rc != SC_OK) atomic_store(&b->rc, rc);
-    }
-    hnsw_scratch_put(b->idx, s);
-}
-
-sc_status hnsw_index_add_batch(hnsw_index *idx, const uint32_t *rows, size_t n, sc_err *err) {
-    if (n == 0) return SC_OK;
-    uint32_t maxr = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (rows[i] == HNSW_NONE) return sc_err_set(err, SC_INVALID, "hnsw: row %u is reserved", rows[i]);
-        if (rows[i] > maxr) maxr = rows[i];
-    }
-    for (size_t i = 0; i < n; i++)
-        if (rows[i] < idx->capacity && idx->level[rows[i]] >= 0)
-            return sc_err_set(err, SC_EXISTS, "hnsw: row %u is already in the index%s", rows[i],
-                              (idx->flags[rows[i]] & HNSW_FLAG_DELETED) ? " (tombstoned; vacuum first)" : "");
-    sc_status rc = hnsw_reserve(idx, maxr + 1, err);
-    if (rc != SC_OK) return rc;
-    size_t placed = 0;
-    for (; placed < n; placed++) {
-        if (idx->level[rows[placed]] >= 0) {
-            rc = sc_err_set(err, SC_INVALID, "hnsw: row %u appears twice in the batch", rows[placed]);
-            break;
-        }
-        rc = hnsw__place(idx, rows[placed], err);
-        if (rc != SC_OK) break;
-    }
-    if (rc != SC_OK) { /* undo the placement of rows not linked */
-        for (size_t i = 0; i < placed; i++) {
-            free(idx->upper[rows[i]]);
-            idx->upper[rows[i]] = NULL;
-            idx->level[rows[i]] = -1;
-        }
-        return rc;
-    }
-    uint32_t nth = idx->p.n_threads;
-    if (n < 2 * (size_t)nth) nth = 1;
-    hnsw__batch b = {.idx = idx, .rows = rows, .n = n};
-    atomic_init(&b.next, 0);
-    atomic_init(&b.rc, SC_OK);
-    if (nth > 1) {
-        /* Link the first row alone so the workers find an entry point. */
-        if (idx->entry == HNSW_NONE) {
-            hnsw_scratch *s = hnsw_scratch_get(idx);
-            if (!s) return sc_err_set(err, SC_NOMEM, "hnsw: out of memory for scratch");
-            (void)hnsw_link(idx, rows[0], s, false);
-            hnsw_scratch_put(idx, s);
-            atomic_store(&b.next, 1);
-        }
-        idx->parallel = true;
-        util_parallel_run(hnsw__batch_worker, &b, nth);
-        idx->parallel = false;
-    } else {
-        hnsw__batch_worker(&b, 0, 1);
-    }
-    idx->n_live += (uint32_t)n;
-    rc = (sc_status)atomic_load(&b.rc);
-    if (rc != SC_OK)
-        return sc_err_set(err, rc, "hnsw: linking failed (%s); rows are present, graph may be sparser",
-                          sc_status_str(rc));
     return SC_OK;
 }

@@ -28,7 +28,7 @@ sc_status hnsw_index_update(hnsw_index *idx, uint32_t row, sc_err *err) {
     if (!s) return sc_err_set(err, SC_NOMEM, "hnsw: out of memory for scratch");
     /* The old lists stay in place during the search: they are valid edges
     ** and let the walk pass through row (which excludes itself). */
-    sc_status rc = hnsw_link(idx, row, s, true);
+    sc_status rc = hnsw_link(idx, row, s);
     hnsw_scratch_put(idx, s);
     if (rc != SC_OK) return sc_err_set(err, rc, "hnsw: relinking row %u failed", row);
     return SC_OK;

@@ -12,11 +12,13 @@
 **   block per row holding level * (1 + m) uint32, level 1 first. level[r] is
 **   -1 for an absent row. Distances inside the index are "lower is closer":
 **   -dot for DOT, squared L2 for L2, L1 for L1; converted on output.
-**   Threads. During add_batch, a node's lists (all levels) are guarded by
-**   its spin lock locks[r]; readers copy a list under the lock. The entry
-**   point and max level change under ep_mu. Outside add_batch the index is
-**   either searched concurrently (no locks taken, nothing written except
-**   per-thread scratch) or mutated by one thread (the caller's contract).
+**   Threads. add_batch (hnsw_batch.c) runs its threads in phases that never
+**   write what another thread reads: searches against the graph as it was
+**   at the start of a sub-batch, each thread writing only the lists of the
+**   rows it links; then back links, each thread owning a disjoint set of
+**   target rows. So no node locks exist. Outside add_batch the index is
+**   either searched concurrently (nothing written except per-thread
+**   scratch) or mutated by one thread (the caller's contract).
 **   Scratch. Each search takes a scratch (visited tags + heaps) from a pool
 **   under pool_mu and returns it, so no allocation happens per query.
 */
@@ -24,8 +26,6 @@
 #define SC_INDEX_HNSW_INT_H
 
 #include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
 
 #include "index/hnsw.h"
 
@@ -55,7 +55,6 @@ typedef struct hnsw_scratch {
     hnsw_heap res;             /* max-heap of the best rows found */
     hnsw_pair *tmp;            /* selection / sorting buffer */
     uint32_t n_tmp;            /* pairs allocated in tmp */
-    uint32_t *nbuf;            /* copy of one neighbour list (locked reads) */
     void *qbuf;                /* prepared quantized query */
     size_t qbuf_size;          /* bytes allocated at qbuf */
     struct hnsw_scratch *next; /* pool link */
@@ -74,13 +73,10 @@ struct hnsw_index {
     uint32_t **upper;            /* capacity pointers; NULL when level <= 0 */
     int8_t *level;               /* capacity levels; -1 = absent */
     uint8_t *flags;              /* capacity flag bytes (HNSW_FLAG_*) */
-    atomic_flag *locks;          /* capacity spin locks (used by add_batch) */
     uint32_t entry;              /* entry point row, HNSW_NONE when empty */
     int32_t max_level;           /* level of the entry point, -1 when empty */
     uint32_t n_live;             /* present, not tombstoned */
     uint32_t n_deleted;          /* present, tombstoned */
-    bool parallel;               /* add_batch in progress: take node locks */
-    pthread_mutex_t ep_mu;       /* guards entry/max_level during add_batch */
     quant *q;                    /* quantizer or NULL */
     uint8_t *codes;              /* capacity * code_size bytes, or NULL */
     size_t code_size;            /* bytes per code */
@@ -114,24 +110,6 @@ static inline uint32_t hnsw_max_nb(const hnsw_index *idx, int lc) {
     return lc == 0 ? idx->m0 : idx->p.m;
 }
 
-/* Spin briefly, then yield: on a shared, oversubscribed machine the holder
-** may be descheduled, and pure spinning would burn the waiter's time slice. */
-static inline void hnsw_lock(const hnsw_index *idx, uint32_t row) {
-    if (!idx->parallel) return;
-    unsigned spins = 0;
-    while (atomic_flag_test_and_set_explicit(&idx->locks[row], memory_order_acquire)) {
-        if (++spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-            __builtin_ia32_pause();
-#endif
-        } else
-            sched_yield();
-    }
-}
-static inline void hnsw_unlock(const hnsw_index *idx, uint32_t row) {
-    if (idx->parallel) atomic_flag_clear_explicit(&idx->locks[row], memory_order_release);
-}
-
 /* Level of a row: geometric with ratio 1/m, from hash(seed, row). */
 int hnsw_level_of(const hnsw_index *idx, uint32_t row);
 /* Grow every per-row array to hold at least n rows (exclusive access). */
@@ -149,9 +127,13 @@ bool hnsw_heap_push_min(hnsw_heap *h, float d, uint32_t row);
 hnsw_pair hnsw_heap_pop_min(hnsw_heap *h);
 bool hnsw_heap_push_max(hnsw_heap *h, float d, uint32_t row);
 hnsw_pair hnsw_heap_pop_max(hnsw_heap *h);
-/* Link a present-level row into the graph (shared by add, add_batch and
-** update). relink = the row already has lists (update): keep its level. */
-sc_status hnsw_link(hnsw_index *idx, uint32_t row, hnsw_scratch *s, bool relink);
+/* Relink a live row's own lists by a fresh search (update, revive): its
+** level and the links into it stay. */
+sc_status hnsw_link(hnsw_index *idx, uint32_t row, hnsw_scratch *s);
+/* Add `row` to nb's list at level lc, pruning with the heuristic when full. */
+void hnsw_link_back(hnsw_index *idx, uint32_t nb, uint32_t row, int lc);
+/* Give a new row its level, empty lists and code (exclusive access). */
+sc_status hnsw_place(hnsw_index *idx, uint32_t row, sc_err *err);
 /* Keep at most max_n of the cand pairs (sorted ascending by d = distance to
 ** the base point) with the diversity heuristic; writes them to out (rows)
 ** and returns how many. */
@@ -159,7 +141,7 @@ uint32_t hnsw_select(const hnsw_index *idx, hnsw_pair *cand, uint32_t n, uint32_
                      uint32_t *out);
 /* Beam search of width ef on level lc from ep (at distance dep) for q over
 ** every present row (tombstones included) except `exclude`; leaves the ef
-** closest in s->res (max-heap). Takes node locks during add_batch. */
+** closest in s->res (max-heap). Reads the graph only. */
 sc_status hnsw_search_layer(const hnsw_index *idx, const float *q, uint32_t ep, float dep, int lc,
                             uint32_t ef, uint32_t exclude, hnsw_scratch *s);
 /* Greedy descent from ep (distance *dep) through levels top .. bottom+1;

@@ -16,27 +16,15 @@
 #include <math.h>
 #include <string.h>
 
-/* Pointer to row's list at level lc; copied under its lock during a
-** parallel build (the copy lives in s->nbuf). */
-static inline const uint32_t *hnsw__read_list(const hnsw_index *idx, uint32_t row, int lc,
-                                              hnsw_scratch *s) {
-    const uint32_t *list = hnsw_list(idx, row, lc);
-    if (!idx->parallel) return list;
-    hnsw_lock(idx, row);
-    uint32_t cnt = list[0];
-    memcpy(s->nbuf, list, (size_t)(cnt + 1) * sizeof *list);
-    hnsw_unlock(idx, row);
-    return s->nbuf;
-}
-
 uint32_t hnsw_greedy(const hnsw_index *idx, const float *q, uint32_t ep, float *dep, int top,
                      int bottom, hnsw_scratch *s) {
+    (void)s;
     float d = *dep;
     for (int lc = top; lc > bottom; lc--) {
         bool changed = true;
         while (changed) {
             changed = false;
-            const uint32_t *list = hnsw__read_list(idx, ep, lc, s);
+            const uint32_t *list = hnsw_list(idx, ep, lc);
             uint32_t cnt = list[0];
             for (uint32_t i = 0; i < cnt; i++) {
                 float dn = hnsw_dist(idx, q, list[1 + i]);
@@ -62,7 +50,7 @@ sc_status hnsw_search_layer(const hnsw_index *idx, const float *q, uint32_t ep, 
     while (s->cand.n) {
         hnsw_pair c = hnsw_heap_pop_min(&s->cand);
         if (s->res.n >= ef && c.d > s->res.a[0].d) break;
-        const uint32_t *list = hnsw__read_list(idx, c.row, lc, s);
+        const uint32_t *list = hnsw_list(idx, c.row, lc);
         uint32_t cnt = list[0];
         for (uint32_t i = 0; i < cnt; i++) __builtin_prefetch(hnsw_vec(idx, list[1 + i]));
         for (uint32_t i = 0; i < cnt; i++) {

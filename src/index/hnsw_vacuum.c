@@ -15,6 +15,7 @@
 */
 #include "index/hnsw_int.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
