@@ -61,6 +61,8 @@ SC_API sc_status sc_model_embed(sc_model *model, sc_embed_role role, const char 
 typedef enum sc_pooling {
     SC_POOLING_IDF = 0,     /* weight of a token = its inverse document frequency (fixed) */
     SC_POOLING_LEARNED = 1, /* weight of a token learned with the vectors (initialised to idf) */
+    SC_POOLING_SIDES = 2,   /* learned, one weight vector for queries and one for code over the
+                               shared token table (one tower only; files older readers reject) */
 } sc_pooling;
 
 /* Trainer settings; start from sc_train_options_default(). */

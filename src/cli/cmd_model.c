@@ -46,7 +46,8 @@ static void cli__train_usage(FILE *f) {
             "  --min-count N    minimum token count (%u)\n"
             "  --buckets N      character n-gram buckets (%u)\n"
             "  --max-tokens N   tokens kept per text (%u)\n"
-            "  --pooling idf|learned   pooling weights (learned)\n"
+            "  --pooling idf|learned|sides   pooling weights (learned; sides = learned, separate\n"
+            "                   query and code weights over the shared table)\n"
             "  --towers 1|2     shared or separate query/code towers (%u)\n"
             "  --max-pairs N    use only the first N pairs\n"
             "  --dropout P      drop each token of a training text with probability P (0)\n"
@@ -103,6 +104,7 @@ int cli_cmd_train(int argc, char **argv) {
         } else if (!strcmp(a, "--pooling")) {
             if (!strcmp(v, "idf")) o.pooling = SC_POOLING_IDF;
             else if (!strcmp(v, "learned")) o.pooling = SC_POOLING_LEARNED;
+            else if (!strcmp(v, "sides")) o.pooling = SC_POOLING_SIDES;
             else goto usage;
         } else goto usage;
     }
