@@ -91,6 +91,7 @@ typedef struct sc_train_options {
     uint32_t upsample;       /* language batching: languages with fewer pairs are visited floor(upsample/n) (≤ 4) times per epoch */
     uint32_t one_way;        /* 1 = doc→code cross-entropy only, 0 = symmetric */
     float dropout;           /* probability of dropping each token occurrence while training (0 = none) */
+    float weight_lr;         /* learning-rate multiplier of the pooling weights (0 = 1) */
 } sc_train_options;
 
 /* Defaults: dim 256, 5 epochs, batch 512, lr 0.003, temperature 0.05, ... */

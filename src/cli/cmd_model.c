@@ -51,6 +51,7 @@ static void cli__train_usage(FILE *f) {
             "  --towers 1|2     shared or separate query/code towers (%u)\n"
             "  --max-pairs N    use only the first N pairs\n"
             "  --dropout P      drop each token of a training text with probability P (0)\n"
+            "  --weight-lr X    learning-rate multiplier of the pooling weights (1)\n"
             "  --batching mixed|language  batches of random pairs, or each of one language (mixed)\n"
             "  --local K        with --batching language: batches of chunks of K pairs from one directory\n"
             "  --upsample N     with --batching language: a language with n < N pairs is visited N/n (<= 4) times an epoch\n"
@@ -91,6 +92,7 @@ int cli_cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--eval")) o.eval_path = v;
         else if (!strcmp(a, "--meta")) o.meta_json = v;
         else if (!strcmp(a, "--dropout")) o.dropout = strtof(v, NULL);
+        else if (!strcmp(a, "--weight-lr")) o.weight_lr = strtof(v, NULL);
         else if (!strcmp(a, "--local")) o.local = (uint32_t)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--upsample")) o.upsample = (uint32_t)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--batching")) {

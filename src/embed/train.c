@@ -435,6 +435,7 @@ static void train__worker(void *arg, uint32_t ith, uint32_t nth) {
             uint64_t step = st->step + 1;
             float frac = 1.0f - (float)(step - 1) / (float)st->total_steps;
             float lr = opt->lr * frac;
+            float wlr = lr * (opt->weight_lr > 0.0f ? opt->weight_lr : 1.0f);
             float b1 = 0.9f, b2 = 0.999f;
             float c1 = 1.0f - powf(b1, (float)step), c2 = 1.0f - powf(b2, (float)step);
             for (uint32_t tw = 0; tw < st->cfg.n_towers; tw++) {
@@ -458,7 +459,7 @@ static void train__worker(void *arg, uint32_t ith, uint32_t nth) {
                         float gw = st->gw[ws][r];
                         st->mw[ws][r] = b1 * st->mw[ws][r] + (1 - b1) * gw;
                         st->vw[ws][r] = b2 * st->vw[ws][r] + (1 - b2) * gw * gw;
-                        st->w[ws][r] -= lr * (st->mw[ws][r] / c1) / (sqrtf(st->vw[ws][r] / c2) + 1e-8f);
+                        st->w[ws][r] -= wlr * (st->mw[ws][r] / c1) / (sqrtf(st->vw[ws][r] / c2) + 1e-8f);
                         if (st->w[ws][r] < 0.01f) st->w[ws][r] = 0.01f;
                         st->gw[ws][r] = 0.0f;
                     }
@@ -632,6 +633,8 @@ static char *train__meta(const sc_train_options *opt, const train__state *st, co
                                                                                      : "learned"));
     json_object_set_new(o, "towers", json_integer(opt->towers));
     json_object_set_new(o, "dropout", json_real((double)opt->dropout));
+    if (opt->weight_lr > 0.0f && opt->weight_lr != 1.0f)
+        json_object_set_new(o, "weight_lr", json_real((double)opt->weight_lr));
     json_object_set_new(o, "batching", json_string(opt->batching == 1 ? "language" : "mixed"));
     json_object_set_new(o, "local", json_integer(opt->local));
     json_object_set_new(o, "upsample", json_integer(opt->upsample));
@@ -671,7 +674,8 @@ sc_status sc_model_train(const sc_train_options *opt, char **errmsg) {
     char *meta = NULL;
     if (!opt || !opt->pairs_path || !opt->out_path) return SC_MISUSE;
     if (opt->dim == 0 || opt->dim > EMBED_MAX_DIM || opt->batch < 2 || opt->epochs == 0 ||
-        !(opt->temperature > 0.0f) || !(opt->lr > 0.0f) || !(opt->dropout >= 0.0f && opt->dropout < 1.0f) || opt->towers < 1 || opt->towers > 2 ||
+        !(opt->temperature > 0.0f) || !(opt->lr > 0.0f) || !(opt->dropout >= 0.0f && opt->dropout < 1.0f) ||
+        !(opt->weight_lr >= 0.0f && opt->weight_lr <= 1000.0f) || opt->towers < 1 || opt->towers > 2 ||
         opt->pooling > SC_POOLING_SIDES || (opt->pooling == SC_POOLING_SIDES && opt->towers != 1) ||
         opt->n_buckets > EMBED_MAX_ROWS || opt->vocab_max > EMBED_MAX_ROWS) {
         rc = sc_err_set(&e, SC_INVALID, "bad training options (dim %u, batch %u, epochs %u, towers %u)", opt->dim,
