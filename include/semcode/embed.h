@@ -61,6 +61,8 @@ SC_API sc_status sc_model_embed(sc_model *model, sc_embed_role role, const char 
 typedef enum sc_pooling {
     SC_POOLING_IDF = 0,     /* weight of a token = its inverse document frequency (fixed) */
     SC_POOLING_LEARNED = 1, /* weight of a token learned with the vectors (initialised to idf) */
+    SC_POOLING_SIDES = 2,   /* learned, one weight vector for queries and one for code over the
+                               shared token table (one tower only; files older readers reject) */
 } sc_pooling;
 
 /* Trainer settings; start from sc_train_options_default(). */
@@ -89,6 +91,7 @@ typedef struct sc_train_options {
     uint32_t upsample;       /* language batching: languages with fewer pairs are visited floor(upsample/n) (≤ 4) times per epoch */
     uint32_t one_way;        /* 1 = doc→code cross-entropy only, 0 = symmetric */
     float dropout;           /* probability of dropping each token occurrence while training (0 = none) */
+    float weight_lr;         /* learning-rate multiplier of the pooling weights (0 = 1) */
 } sc_train_options;
 
 /* Defaults: dim 256, 5 epochs, batch 512, lr 0.003, temperature 0.05, ... */

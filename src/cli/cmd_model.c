@@ -46,10 +46,12 @@ static void cli__train_usage(FILE *f) {
             "  --min-count N    minimum token count (%u)\n"
             "  --buckets N      character n-gram buckets (%u)\n"
             "  --max-tokens N   tokens kept per text (%u)\n"
-            "  --pooling idf|learned   pooling weights (learned)\n"
+            "  --pooling idf|learned|sides   pooling weights (learned; sides = learned, separate\n"
+            "                   query and code weights over the shared table)\n"
             "  --towers 1|2     shared or separate query/code towers (%u)\n"
             "  --max-pairs N    use only the first N pairs\n"
             "  --dropout P      drop each token of a training text with probability P (0)\n"
+            "  --weight-lr X    learning-rate multiplier of the pooling weights (1)\n"
             "  --batching mixed|language  batches of random pairs, or each of one language (mixed)\n"
             "  --local K        with --batching language: batches of chunks of K pairs from one directory\n"
             "  --upsample N     with --batching language: a language with n < N pairs is visited N/n (<= 4) times an epoch\n"
@@ -90,6 +92,7 @@ int cli_cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--eval")) o.eval_path = v;
         else if (!strcmp(a, "--meta")) o.meta_json = v;
         else if (!strcmp(a, "--dropout")) o.dropout = strtof(v, NULL);
+        else if (!strcmp(a, "--weight-lr")) o.weight_lr = strtof(v, NULL);
         else if (!strcmp(a, "--local")) o.local = (uint32_t)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--upsample")) o.upsample = (uint32_t)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--batching")) {
@@ -103,6 +106,7 @@ int cli_cmd_train(int argc, char **argv) {
         } else if (!strcmp(a, "--pooling")) {
             if (!strcmp(v, "idf")) o.pooling = SC_POOLING_IDF;
             else if (!strcmp(v, "learned")) o.pooling = SC_POOLING_LEARNED;
+            else if (!strcmp(v, "sides")) o.pooling = SC_POOLING_SIDES;
             else goto usage;
         } else goto usage;
     }

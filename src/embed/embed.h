@@ -58,7 +58,8 @@ struct sc_model {
     text_strmap vocab;           /* token → row */
     int8_t *q[2];                /* per tower: quantized rows (n_rows * dim) */
     float *scale[2];             /* per tower: dequantization scale per row */
-    float *weight[2];            /* per tower: pooling weight per row */
+    float *weight[2];            /* pooling weight per row: per tower, or with SC_POOLING_SIDES
+                                    (one tower) [0] the query side and [1] the code side */
     char *meta;                  /* NUL-terminated JSON metadata */
     uint64_t hash;               /* file checksum */
     pthread_mutex_t mu;          /* guards pool */
@@ -82,7 +83,8 @@ sc_status embed_model_parse(const void *data, size_t size, int verify_checksum, 
 /* out[0..dim) += f * row[0..dim): scalar reference and AVX2 kernel. */
 void embed_axpy_i8_scalar(float *out, const int8_t *row, float f, uint32_t dim);
 void embed_axpy_i8_avx2(float *out, const int8_t *row, float f, uint32_t dim);
-/* Embed one token stream with a model tower into out[dim] (unit or zero). */
-void embed_model_pool(const sc_model *m, uint32_t tower, const embed_items *items, float *out);
+/* Embed one token stream into out[dim] (unit or zero) as a query (side 0)
+** or as code (side 1): the side's tower and pooling weights. */
+void embed_model_pool(const sc_model *m, uint32_t side, const embed_items *items, float *out);
 
 #endif /* SC_EMBED_H */

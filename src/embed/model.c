@@ -11,6 +11,8 @@
 **   vocabulary: n_vocab × (u8 len ≥ 1, len bytes), zero-padded to a multiple of 8
 **   per tower (rows = n_vocab + n_buckets):
 **     f32 scale[rows] | f32 weight[rows] | i8 q[rows × dim], zero-padded to 8
+**   pooling 2 (SC_POOLING_SIDES, n_towers 1): the tower's weights are the
+**     code side's, then f32 query_weight[rows], zero-padded to 8
 **   metadata: meta_size bytes of JSON, zero-padded to 8
 **   checksum: u64 util_hash64(all bytes before it, seed 0x5c3e)
 ** Invariants checked at load: sizes add up to file_size, which equals the
@@ -102,11 +104,13 @@ static embed__axpy_fn embed__axpy(void) {
     return embed__axpy_best;
 }
 
-void embed_model_pool(const sc_model *m, uint32_t tower, const embed_items *items, float *out) {
+void embed_model_pool(const sc_model *m, uint32_t side, const embed_items *items, float *out) {
     uint32_t dim = m->cfg.dim;
     memset(out, 0, dim * sizeof *out);
+    uint32_t tower = side ? m->cfg.n_towers - 1 : 0;
+    uint32_t wi = side ? (m->cfg.pooling == SC_POOLING_SIDES ? 1 : tower) : 0;
     const int8_t *q = m->q[tower];
-    const float *sc = m->scale[tower], *w = m->weight[tower];
+    const float *sc = m->scale[tower], *w = m->weight[wi];
     embed__axpy_fn axpy = embed__axpy();
     for (uint32_t i = 0; i < items->n; i++) {
         uint32_t r = items->v[i].row;
@@ -147,12 +151,12 @@ sc_status sc_model_embed(sc_model *model, sc_embed_role role, const char *const 
     text_tokens tok = {0};
     embed_items items = {0};
     sc_status rc = SC_OK;
-    uint32_t tower = (role == SC_EMBED_ROLE_CODE) ? model->cfg.n_towers - 1 : 0;
+    uint32_t side = role == SC_EMBED_ROLE_CODE;
     for (size_t i = 0; i < n && rc == SC_OK; i++) {
         const char *t = texts[i] ? texts[i] : "";
         rc = text_tokenize(tk, t, strlen(t), model->cfg.max_tokens, &tok);
         if (rc == SC_OK && embed_items_from_tokens(&model->vocab, &model->cfg, &tok, &items)) rc = SC_NOMEM;
-        if (rc == SC_OK) embed_model_pool(model, tower, &items, out + i * model->cfg.dim);
+        if (rc == SC_OK) embed_model_pool(model, side, &items, out + i * model->cfg.dim);
     }
     text_tokens_free(&tok);
     free(items.v);
@@ -211,6 +215,11 @@ static size_t embed__tower_size(const embed_config *c) {
     return embed__pad8(rows * 8 + rows * c->dim);
 }
 
+/* Byte size of the query-side weights (SC_POOLING_SIDES only). */
+static size_t embed__sides_size(const embed_config *c) {
+    return c->pooling == SC_POOLING_SIDES ? embed__pad8(((size_t)c->n_vocab + c->n_buckets) * 4) : 0;
+}
+
 sc_status embed_model_write(const char *path, const embed_config *cfg, const text_strmap *vocab,
                             float *const *table, float *const *weight, const char *meta_json, sc_err *err) {
     size_t vocab_size = 0;
@@ -218,7 +227,9 @@ sc_status embed_model_write(const char *path, const embed_config *cfg, const tex
     vocab_size = embed__pad8(vocab_size);
     size_t meta_size = meta_json ? strlen(meta_json) : 0;
     size_t rows = (size_t)cfg->n_vocab + cfg->n_buckets;
-    size_t total = EMBED_HEADER_SIZE + vocab_size + cfg->n_towers * embed__tower_size(cfg) + embed__pad8(meta_size) + 8;
+    size_t total = EMBED_HEADER_SIZE + vocab_size + cfg->n_towers * embed__tower_size(cfg) + embed__sides_size(cfg) +
+                   embed__pad8(meta_size) + 8;
+    int sides = cfg->pooling == SC_POOLING_SIDES;
     unsigned char *buf = calloc(1, total);
     if (!buf) return sc_err_set(err, SC_NOMEM, "out of memory writing model (%zu bytes)", total);
     memcpy(buf, EMBED__MAGIC, 4);
@@ -252,7 +263,7 @@ sc_status embed_model_write(const char *path, const embed_config *cfg, const tex
             for (uint32_t d = 0; d < cfg->dim; d++) mx = fmaxf(mx, fabsf(x[d]));
             float s = mx > 0.0f ? mx / 127.0f : 1.0f;
             embed__putf(buf + o_scale + r * 4, s);
-            embed__putf(buf + o_w + r * 4, weight[t][r]);
+            embed__putf(buf + o_w + r * 4, weight[sides ? 1 : t][r]);
             for (uint32_t d = 0; d < cfg->dim; d++) {
                 long v = lrintf(x[d] / s);
                 if (v > 127) v = 127;
@@ -261,6 +272,10 @@ sc_status embed_model_write(const char *path, const embed_config *cfg, const tex
             }
         }
         o += embed__tower_size(cfg);
+    }
+    if (sides) {
+        for (size_t r = 0; r < rows; r++) embed__putf(buf + o + r * 4, weight[0][r]);
+        o += embed__sides_size(cfg);
     }
     if (meta_size) memcpy(buf + o, meta_json, meta_size);
     o += embed__pad8(meta_size);
@@ -304,13 +319,14 @@ sc_status embed_model_parse(const void *data, size_t size, int verify_checksum, 
     if (c.ngram_min < 1 || c.ngram_max < c.ngram_min || c.ngram_max > 8)
         return sc_err_set(err, SC_CORRUPT, "bad n-gram range %u..%u at offset 24", c.ngram_min, c.ngram_max);
     if (c.n_towers < 1 || c.n_towers > 2) return sc_err_set(err, SC_CORRUPT, "bad tower count %u at offset 26", c.n_towers);
-    if (c.pooling > 1) return sc_err_set(err, SC_CORRUPT, "bad pooling %u at offset 27", c.pooling);
+    if (c.pooling > 2 || (c.pooling == SC_POOLING_SIDES && c.n_towers != 1))
+        return sc_err_set(err, SC_CORRUPT, "bad pooling %u at offset 27", c.pooling);
     if (embed__get32(b + 32) != 1) return sc_err_set(err, SC_UNSUPPORTED, "weight type %u at offset 32 (int8 = 1 only)",
                                                      embed__get32(b + 32));
     if (vocab_size > size || vocab_size % 8 || vocab_size < c.n_vocab * 2ull)
         return sc_err_set(err, SC_CORRUPT, "bad vocabulary size %llu at offset 40", (unsigned long long)vocab_size);
     uint64_t expect = EMBED_HEADER_SIZE + vocab_size + (uint64_t)c.n_towers * embed__tower_size(&c) +
-                      embed__pad8(meta_size) + 8;
+                      embed__sides_size(&c) + embed__pad8(meta_size) + 8;
     if (file_size != expect)
         return sc_err_set(err, SC_CORRUPT, "file size field %llu at offset 48 disagrees with the sections (%llu)",
                           (unsigned long long)file_size, (unsigned long long)expect);
@@ -365,6 +381,22 @@ sc_status embed_model_parse(const void *data, size_t size, int verify_checksum, 
         }
         memcpy(m->q[t], b + o + rows * 8, rows * c.dim);
         o += embed__tower_size(&c);
+    }
+    if (c.pooling == SC_POOLING_SIDES) { /* weight[1] = code side (the tower's), weight[0] = query side */
+        m->weight[1] = m->weight[0];
+        if (!(m->weight[0] = malloc(rows * sizeof(float)))) {
+            rc = sc_err_set(err, SC_NOMEM, "out of memory loading the query weights");
+            goto fail;
+        }
+        for (size_t r = 0; r < rows; r++) {
+            float w = embed__getf(b + o + r * 4);
+            if (!isfinite(w) || fabsf(w) > 1e6f) {
+                rc = sc_err_set(err, SC_CORRUPT, "bad query weight of row %zu at offset %zu", r, o + r * 4);
+                goto fail;
+            }
+            m->weight[0][r] = w;
+        }
+        o += embed__sides_size(&c);
     }
     m->meta = malloc((size_t)meta_size + 1);
     if (!m->meta) {

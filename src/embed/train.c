@@ -76,7 +76,8 @@ typedef struct train__state {
     train__bags bag[2];            /* bags of docs (0) and codes (1) */
     size_t n_pairs;                /* pairs */
     float *E[2], *mE[2], *vE[2], *gE[2];  /* per tower: table, Adam moments, gradient */
-    float *w[2], *mw[2], *vw[2], *gw[2];  /* per tower: pooling weights, moments, gradient */
+    float *w[2], *mw[2], *vw[2], *gw[2];  /* per weight set: pooling weights, moments, gradient */
+    uint32_t n_wsets;              /* weight sets: 1, or 2 (two towers, or per-side pooling) */
     uint8_t *mark[2];              /* per tower: row touched in this batch */
     uint32_t *touched[2];          /* per tower: touched rows list */
     uint32_t n_touched[2];         /* per tower: its length */
@@ -116,6 +117,9 @@ static const embed_item *train__text(const train__state *st, uint64_t step_base,
     *tower = side ? st->cfg.n_towers - 1 : 0;
     return b->items + b->start[pair];
 }
+
+/* Weight set of text t of the batch (query side 0, code side the last set). */
+static uint32_t train__wset(const train__state *st, uint32_t t) { return t >= st->B ? st->n_wsets - 1 : 0; }
 
 /* Dot product with 8 independent partial sums (a fixed order, so still
 ** deterministic; lets the compiler vectorise the reduction). */
@@ -314,7 +318,8 @@ static void train__worker(void *arg, uint32_t ith, uint32_t nth) {
                 float *u = st->U + t * dim;
                 memset(u, 0, dim * sizeof *u);
                 for (size_t k = 0; k < n; k++) {
-                    float f = it[k].coef * st->w[tw][it[k].row] * st->keep[st->item_base[t] + k];
+                    float f = it[k].coef * st->w[train__wset(st, (uint32_t)t)][it[k].row] *
+                              st->keep[st->item_base[t] + k];
                     const float *e = st->E[tw] + (size_t)it[k].row * dim;
                     for (uint32_t d = 0; d < dim; d++) u[d] += f * e[d];
                 }
@@ -411,7 +416,7 @@ static void train__worker(void *arg, uint32_t ith, uint32_t nth) {
                 const embed_item *it = train__text(st, base, t, &n, &tw);
                 const float *ds = st->DS + (size_t)t * dim;
                 for (size_t k = 0; k < n; k++) {
-                    float f = it[k].coef * st->w[tw][it[k].row] * st->keep[st->item_base[t] + k];
+                    float f = it[k].coef * st->w[train__wset(st, t)][it[k].row] * st->keep[st->item_base[t] + k];
                     float *g = st->gE[tw] + (size_t)it[k].row * dim;
                     for (size_t d = a; d < b; d++) g[d] += f * ds[d];
                 }
@@ -421,13 +426,16 @@ static void train__worker(void *arg, uint32_t ith, uint32_t nth) {
                     size_t n;
                     uint32_t tw;
                     const embed_item *it = train__text(st, base, t, &n, &tw);
-                    for (size_t k = 0; k < n; k++) st->gw[tw][it[k].row] += st->gdot[st->item_base[t] + k];
+                    float *gw = st->gw[train__wset(st, t)];
+                    (void)tw;
+                    for (size_t k = 0; k < n; k++) gw[it[k].row] += st->gdot[st->item_base[t] + k];
                 }
             pthread_barrier_wait(&st->bar);
             /* ---- phase 6: lazy Adam on touched rows, rows sliced ---- */
             uint64_t step = st->step + 1;
             float frac = 1.0f - (float)(step - 1) / (float)st->total_steps;
             float lr = opt->lr * frac;
+            float wlr = lr * (opt->weight_lr > 0.0f ? opt->weight_lr : 1.0f);
             float b1 = 0.9f, b2 = 0.999f;
             float c1 = 1.0f - powf(b1, (float)step), c2 = 1.0f - powf(b2, (float)step);
             for (uint32_t tw = 0; tw < st->cfg.n_towers; tw++) {
@@ -442,13 +450,18 @@ static void train__worker(void *arg, uint32_t ith, uint32_t nth) {
                         e[d] -= lr * (m[d] / c1) / (sqrtf(v[d] / c2) + 1e-8f);
                         g[d] = 0.0f;
                     }
-                    if (run->learned) {
-                        float gw = st->gw[tw][r];
-                        st->mw[tw][r] = b1 * st->mw[tw][r] + (1 - b1) * gw;
-                        st->vw[tw][r] = b2 * st->vw[tw][r] + (1 - b2) * gw * gw;
-                        st->w[tw][r] -= lr * (st->mw[tw][r] / c1) / (sqrtf(st->vw[tw][r] / c2) + 1e-8f);
-                        if (st->w[tw][r] < 0.01f) st->w[tw][r] = 0.01f;
-                        st->gw[tw][r] = 0.0f;
+                    /* weight sets of this tower's rows: its own, or both sides' with
+                    ** per-side pooling (a row touched by one side only gets a zero
+                    ** gradient on the other, which still moves by its moments) */
+                    uint32_t s0 = st->n_wsets > st->cfg.n_towers ? 0 : tw;
+                    uint32_t s1 = st->n_wsets > st->cfg.n_towers ? st->n_wsets - 1 : tw;
+                    for (uint32_t ws = s0; run->learned && ws <= s1; ws++) {
+                        float gw = st->gw[ws][r];
+                        st->mw[ws][r] = b1 * st->mw[ws][r] + (1 - b1) * gw;
+                        st->vw[ws][r] = b2 * st->vw[ws][r] + (1 - b2) * gw * gw;
+                        st->w[ws][r] -= wlr * (st->mw[ws][r] / c1) / (sqrtf(st->vw[ws][r] / c2) + 1e-8f);
+                        if (st->w[ws][r] < 0.01f) st->w[ws][r] = 0.01f;
+                        st->gw[ws][r] = 0.0f;
                     }
                     st->mark[tw][r] = 0;
                 }
@@ -615,9 +628,13 @@ static char *train__meta(const sc_train_options *opt, const train__state *st, co
     json_object_set_new(o, "min_count", json_integer(opt->min_count));
     json_object_set_new(o, "buckets", json_integer(opt->n_buckets));
     json_object_set_new(o, "max_tokens", json_integer(opt->max_tokens));
-    json_object_set_new(o, "pooling", json_string(opt->pooling == SC_POOLING_IDF ? "idf" : "learned"));
+    json_object_set_new(o, "pooling", json_string(opt->pooling == SC_POOLING_IDF       ? "idf"
+                                                  : opt->pooling == SC_POOLING_SIDES ? "sides"
+                                                                                     : "learned"));
     json_object_set_new(o, "towers", json_integer(opt->towers));
     json_object_set_new(o, "dropout", json_real((double)opt->dropout));
+    if (opt->weight_lr > 0.0f && opt->weight_lr != 1.0f)
+        json_object_set_new(o, "weight_lr", json_real((double)opt->weight_lr));
     json_object_set_new(o, "batching", json_string(opt->batching == 1 ? "language" : "mixed"));
     json_object_set_new(o, "local", json_integer(opt->local));
     json_object_set_new(o, "upsample", json_integer(opt->upsample));
@@ -657,7 +674,9 @@ sc_status sc_model_train(const sc_train_options *opt, char **errmsg) {
     char *meta = NULL;
     if (!opt || !opt->pairs_path || !opt->out_path) return SC_MISUSE;
     if (opt->dim == 0 || opt->dim > EMBED_MAX_DIM || opt->batch < 2 || opt->epochs == 0 ||
-        !(opt->temperature > 0.0f) || !(opt->lr > 0.0f) || !(opt->dropout >= 0.0f && opt->dropout < 1.0f) || opt->towers < 1 || opt->towers > 2 ||
+        !(opt->temperature > 0.0f) || !(opt->lr > 0.0f) || !(opt->dropout >= 0.0f && opt->dropout < 1.0f) ||
+        !(opt->weight_lr >= 0.0f && opt->weight_lr <= 1000.0f) || opt->towers < 1 || opt->towers > 2 ||
+        opt->pooling > SC_POOLING_SIDES || (opt->pooling == SC_POOLING_SIDES && opt->towers != 1) ||
         opt->n_buckets > EMBED_MAX_ROWS || opt->vocab_max > EMBED_MAX_ROWS) {
         rc = sc_err_set(&e, SC_INVALID, "bad training options (dim %u, batch %u, epochs %u, towers %u)", opt->dim,
                         opt->batch, opt->epochs, opt->towers);
@@ -684,19 +703,25 @@ sc_status sc_model_train(const sc_train_options *opt, char **errmsg) {
                 pairs.n, st.cfg.n_vocab, st.cfg.n_buckets, st.bag[0].n_items, st.bag[1].n_items, util_now() - t0);
     size_t rd = st.rows * opt->dim;
     uint64_t rng = opt->seed;
+    st.n_wsets = opt->pooling == SC_POOLING_SIDES ? 2 : st.cfg.n_towers;
+    for (uint32_t t = 0; t < st.n_wsets; t++) {
+        st.w[t] = malloc(st.rows * sizeof(float));
+        st.mw[t] = calloc(st.rows, sizeof(float));
+        st.vw[t] = calloc(st.rows, sizeof(float));
+        st.gw[t] = calloc(st.rows, sizeof(float));
+        if (!st.w[t] || !st.mw[t] || !st.vw[t] || !st.gw[t]) {
+            rc = sc_err_set(&e, SC_NOMEM, "out of memory for the pooling weights");
+            goto out;
+        }
+    }
     for (uint32_t t = 0; t < st.cfg.n_towers; t++) {
         st.E[t] = malloc(rd * sizeof(float));
         st.mE[t] = calloc(rd, sizeof(float));
         st.vE[t] = calloc(rd, sizeof(float));
         st.gE[t] = calloc(rd, sizeof(float));
-        st.w[t] = malloc(st.rows * sizeof(float));
-        st.mw[t] = calloc(st.rows, sizeof(float));
-        st.vw[t] = calloc(st.rows, sizeof(float));
-        st.gw[t] = calloc(st.rows, sizeof(float));
         st.mark[t] = calloc(st.rows, 1);
         st.touched[t] = malloc(st.rows * sizeof(uint32_t));
-        if (!st.E[t] || !st.mE[t] || !st.vE[t] || !st.gE[t] || !st.w[t] || !st.mw[t] || !st.vw[t] || !st.gw[t] ||
-            !st.mark[t] || !st.touched[t]) {
+        if (!st.E[t] || !st.mE[t] || !st.vE[t] || !st.gE[t] || !st.mark[t] || !st.touched[t]) {
             rc = sc_err_set(&e, SC_NOMEM, "out of memory for the token tables");
             goto out;
         }
@@ -712,7 +737,7 @@ sc_status sc_model_train(const sc_train_options *opt, char **errmsg) {
         for (int side = 0; side < 2; side++)
             for (size_t i = 0; i < st.bag[side].n_items; i++) df[st.bag[side].items[i].row]++;
         double N = 2.0 * (double)pairs.n;
-        for (uint32_t t = 0; t < st.cfg.n_towers; t++)
+        for (uint32_t t = 0; t < st.n_wsets; t++)
             for (size_t r = 0; r < st.rows; r++)
                 st.w[t][r] = (float)log(1.0 + (N - df[r] + 0.5) / (df[r] + 0.5));
         free(df);
@@ -761,7 +786,7 @@ sc_status sc_model_train(const sc_train_options *opt, char **errmsg) {
     st.total_steps = (uint64_t)opt->epochs * st.batches;
     st.t0 = util_now();
     pthread_barrier_init(&st.bar, NULL, nth);
-    train__run run = {&st, opt->pooling == SC_POOLING_LEARNED};
+    train__run run = {&st, opt->pooling != SC_POOLING_IDF};
     util_parallel_run(train__worker, &run, nth);
     pthread_barrier_destroy(&st.bar);
     double secs = util_now() - t0;

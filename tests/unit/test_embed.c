@@ -38,24 +38,64 @@ static unsigned char *read_all(const char *p, size_t *n) {
 }
 
 /* A small model: vocabulary {open, file, socket}, 16 buckets, dim 8. */
-static void write_small(const char *p, uint32_t towers) {
+static void write_small_pooled(const char *p, uint32_t towers, uint32_t pooling) {
     text_strmap v = {0};
     text_strmap_add(&v, "open", 4, NULL);
     text_strmap_add(&v, "file", 4, NULL);
     text_strmap_add(&v, "socket", 6, NULL);
     embed_config c = {.dim = 8, .n_vocab = 3, .n_buckets = 16, .ngram_min = 3, .ngram_max = 5,
-                      .n_towers = towers, .pooling = 1, .max_tokens = 64};
+                      .n_towers = towers, .pooling = pooling, .max_tokens = 64};
     size_t rows = 19;
     float *tab[2], *w[2];
     for (uint32_t t = 0; t < 2; t++) {
         tab[t] = malloc(rows * 8 * sizeof(float));
         w[t] = malloc(rows * sizeof(float));
         for (size_t i = 0; i < rows * 8; i++) tab[t][i] = (float)sin((double)(i * 7 + t * 3 + 1));
-        for (size_t r = 0; r < rows; r++) w[t][r] = 1.0f + (float)r / 10.0f;
+        for (size_t r = 0; r < rows; r++) w[t][r] = 1.0f + (float)((r * (t + 1)) % 7) / 10.0f;
     }
     assert_int_equal(embed_model_write(p, &c, &v, tab, w, "{\"test\":true}", NULL), SC_OK);
     for (int t = 0; t < 2; t++) free(tab[t]), free(w[t]);
     text_strmap_free(&v);
+}
+
+static void write_small(const char *p, uint32_t towers) { write_small_pooled(p, towers, SC_POOLING_LEARNED); }
+
+/* Per-side pooling (one table, a weight vector per side): query and code
+** vectors differ, old-style one-tower files still load, and every
+** truncation of the file is rejected. */
+static void test_sides(void **state) {
+    (void)state;
+    char p[300], p1[300];
+    path_in(p, sizeof p, "sides.scm");
+    path_in(p1, sizeof p1, "shared.scm");
+    write_small_pooled(p, 1, SC_POOLING_SIDES);
+    write_small_pooled(p1, 1, SC_POOLING_LEARNED);
+    sc_model *m = NULL, *s1 = NULL;
+    assert_int_equal(sc_model_load(p, &m, NULL), SC_OK);
+    assert_int_equal(sc_model_load(p1, &s1, NULL), SC_OK);
+    const char *texts[] = {"open file socket"};
+    float q[8], c[8], q1[8], c1[8];
+    assert_int_equal(sc_model_embed(m, SC_EMBED_ROLE_QUERY, texts, 1, q), SC_OK);
+    assert_int_equal(sc_model_embed(m, SC_EMBED_ROLE_CODE, texts, 1, c), SC_OK);
+    assert_memory_not_equal(q, c, sizeof q);
+    assert_int_equal(sc_model_embed(s1, SC_EMBED_ROLE_QUERY, texts, 1, q1), SC_OK);
+    assert_int_equal(sc_model_embed(s1, SC_EMBED_ROLE_CODE, texts, 1, c1), SC_OK);
+    assert_memory_equal(q1, c1, sizeof q1);
+    /* the code side uses the tower's weights (written from set 1), the
+    ** query side the extra section (set 0), which a shared file also has as its weights */
+    assert_memory_equal(q, q1, sizeof q);
+    sc_model_free(m);
+    sc_model_free(s1);
+    size_t n;
+    unsigned char *b = read_all(p, &n);
+    for (size_t k = 0; k < n; k += 3) {
+        m = NULL;
+        assert_int_equal(sc_model_load_memory(b, k, &m, NULL), SC_CORRUPT);
+        assert_null(m);
+    }
+    b[27] = 3; /* unknown pooling */
+    assert_true(sc_model_load_memory(b, n, &m, NULL) != SC_OK);
+    free(b);
 }
 
 static void test_roundtrip(void **state) {
@@ -149,7 +189,11 @@ static void write_pairs(const char *p, int n) {
 /* hard = 1: language batches of directory chunks, upsampling, dropout. */
 static void train_once(const char *pairs, const char *out, uint32_t threads, int hard) {
     sc_train_options o = sc_train_options_default();
-    if (hard) {
+    if (hard == 2) {
+        o.pooling = SC_POOLING_SIDES;
+        o.weight_lr = 5.0f;
+    }
+    if (hard == 1) {
         o.batching = 1;
         o.local = 4;
         o.upsample = 500;
@@ -229,6 +273,13 @@ static void test_train_language_batches(void **state) {
     check_train(1);
 }
 
+/* Per-side pooling weights (with a faster weight learning rate) train
+** deterministically too, and learn. */
+static void test_train_sides(void **state) {
+    (void)state;
+    check_train(2);
+}
+
 static void test_axpy_kernel(void **state) {
     (void)state;
     __builtin_cpu_init();
@@ -270,6 +321,8 @@ int main(void) {
         cmocka_unit_test(test_corrupt),
         cmocka_unit_test(test_train),
         cmocka_unit_test(test_train_language_batches),
+        cmocka_unit_test(test_train_sides),
+        cmocka_unit_test(test_sides),
         cmocka_unit_test(test_axpy_kernel),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
