@@ -262,7 +262,7 @@ bool hnsw_scratch_tmp(hnsw_scratch *s, uint32_t n) {
 
 /* ==== Heaps ==== */
 
-static bool hnsw__heap_grow(hnsw_heap *h) {
+bool hnsw_heap_grow(hnsw_heap *h) {
     if (h->n < h->cap) return true;
     uint32_t nc = h->cap ? h->cap * 2 : 256;
     hnsw_pair *a = realloc(h->a, (size_t)nc * sizeof *a);
@@ -270,69 +270,6 @@ static bool hnsw__heap_grow(hnsw_heap *h) {
     h->a = a;
     h->cap = nc;
     return true;
-}
-
-bool hnsw_heap_push_min(hnsw_heap *h, float d, uint32_t row) {
-    if (!hnsw__heap_grow(h)) return false;
-    uint32_t i = h->n++;
-    while (i > 0) {
-        uint32_t pa = (i - 1) / 2;
-        if (h->a[pa].d <= d) break;
-        h->a[i] = h->a[pa];
-        i = pa;
-    }
-    h->a[i] = (hnsw_pair){d, row};
-    return true;
-}
-
-hnsw_pair hnsw_heap_pop_min(hnsw_heap *h) {
-    hnsw_pair top = h->a[0], last = h->a[--h->n];
-    uint32_t i = 0, n = h->n;
-    for (;;) {
-        uint32_t c = 2 * i + 1;
-        if (c >= n) break;
-        if (c + 1 < n && h->a[c + 1].d < h->a[c].d) c++;
-        if (last.d <= h->a[c].d) break;
-        h->a[i] = h->a[c];
-        i = c;
-    }
-    if (n) h->a[i] = last;
-    return top;
-}
-
-/* Max-heap order: larger d first; among equal d, larger row first, so the
-** pair evicted on a tie is deterministic. */
-static inline bool hnsw__above(hnsw_pair a, hnsw_pair b) {
-    return a.d > b.d || (a.d == b.d && a.row > b.row);
-}
-
-bool hnsw_heap_push_max(hnsw_heap *h, float d, uint32_t row) {
-    if (!hnsw__heap_grow(h)) return false;
-    hnsw_pair x = {d, row};
-    uint32_t i = h->n++;
-    while (i > 0) {
-        uint32_t pa = (i - 1) / 2;
-        if (!hnsw__above(x, h->a[pa])) break;
-        h->a[i] = h->a[pa];
-        i = pa;
-    }
-    h->a[i] = x;
-    return true;
-}
-
-hnsw_pair hnsw_heap_pop_max(hnsw_heap *h) {
-    hnsw_pair top = h->a[0], last = h->a[--h->n];
-    uint32_t i = 0, n = h->n;
-    for (;;) {
-        uint32_t c = 2 * i + 1;
-        if (c >= n) break;
-        if (c + 1 < n && hnsw__above(h->a[c + 1], h->a[c])) c++;
-        if (!hnsw__above(h->a[c], last)) break;
-        h->a[i] = h->a[c];
-        i = c;
-    }
-    if (n) h->a[i] = last;
-    return top;
 }
 
 static int hnsw__pair_cmp(const void *pa, const void *pb) {

@@ -122,11 +122,72 @@ void hnsw_scratch_put(const hnsw_index *idx, hnsw_scratch *s);
 void hnsw_scratch_new_walk(hnsw_scratch *s);
 /* Ensure tmp holds n pairs. false on allocation failure. */
 bool hnsw_scratch_tmp(hnsw_scratch *s, uint32_t n);
-/* Heap operations (false on allocation failure). */
-bool hnsw_heap_push_min(hnsw_heap *h, float d, uint32_t row);
-hnsw_pair hnsw_heap_pop_min(hnsw_heap *h);
-bool hnsw_heap_push_max(hnsw_heap *h, float d, uint32_t row);
-hnsw_pair hnsw_heap_pop_max(hnsw_heap *h);
+/* Heap operations (false on allocation failure). Inline: the query walk
+** calls them for every neighbour that makes the cut. */
+bool hnsw_heap_grow(hnsw_heap *h);
+static inline bool hnsw_heap_push_min(hnsw_heap *h, float d, uint32_t row) {
+    if (h->n == h->cap && !hnsw_heap_grow(h)) return false;
+    uint32_t i = h->n++;
+    while (i > 0) {
+        uint32_t pa = (i - 1) / 2;
+        if (h->a[pa].d <= d) break;
+        h->a[i] = h->a[pa];
+        i = pa;
+    }
+    h->a[i] = (hnsw_pair){d, row};
+    return true;
+}
+
+static inline hnsw_pair hnsw_heap_pop_min(hnsw_heap *h) {
+    hnsw_pair top = h->a[0], last = h->a[--h->n];
+    uint32_t i = 0, n = h->n;
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && h->a[c + 1].d < h->a[c].d) c++;
+        if (last.d <= h->a[c].d) break;
+        h->a[i] = h->a[c];
+        i = c;
+    }
+    if (n) h->a[i] = last;
+    return top;
+}
+
+/* Max-heap order: larger d first; among equal d, larger row first, so the
+** pair evicted on a tie is deterministic. */
+static inline bool hnsw_heap_above(hnsw_pair a, hnsw_pair b) {
+    return a.d > b.d || (a.d == b.d && a.row > b.row);
+}
+
+static inline bool hnsw_heap_push_max(hnsw_heap *h, float d, uint32_t row) {
+    if (h->n == h->cap && !hnsw_heap_grow(h)) return false;
+    hnsw_pair x = {d, row};
+    uint32_t i = h->n++;
+    while (i > 0) {
+        uint32_t pa = (i - 1) / 2;
+        if (!hnsw_heap_above(x, h->a[pa])) break;
+        h->a[i] = h->a[pa];
+        i = pa;
+    }
+    h->a[i] = x;
+    return true;
+}
+
+static inline hnsw_pair hnsw_heap_pop_max(hnsw_heap *h) {
+    hnsw_pair top = h->a[0], last = h->a[--h->n];
+    uint32_t i = 0, n = h->n;
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && hnsw_heap_above(h->a[c + 1], h->a[c])) c++;
+        if (!hnsw_heap_above(h->a[c], last)) break;
+        h->a[i] = h->a[c];
+        i = c;
+    }
+    if (n) h->a[i] = last;
+    return top;
+}
+
 /* Relink a live row's own lists by a fresh search (update, revive): its
 ** level and the links into it stay. */
 sc_status hnsw_link(hnsw_index *idx, uint32_t row, hnsw_scratch *s);

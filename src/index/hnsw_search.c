@@ -84,6 +84,14 @@ static inline void hnsw__prefetch_row(const hnsw_index *idx, const void *qb, uin
         __builtin_prefetch(hnsw_vec(idx, row));
 }
 
+/* Every cache line of a row's f32 vector after the first (which the walk
+** prefetched for all neighbours before scoring them). */
+static inline void hnsw__prefetch_rest(const hnsw_index *idx, uint32_t row) {
+    const char *v = (const char *)hnsw_vec(idx, row);
+    size_t bytes = (size_t)idx->p.dim * sizeof(float);
+    for (size_t o = 64; o < bytes; o += 64) __builtin_prefetch(v + o);
+}
+
 /* Best-first walk of level 0 keeping the ef best accepted rows in s->res. */
 static sc_status hnsw__walk0(const hnsw_index *idx, const float *q, const void *qb, uint32_t ep,
                              float dep, uint32_t ef, const index_scan_filter *f, hnsw_scratch *s) {
@@ -107,9 +115,14 @@ static sc_status hnsw__walk0(const hnsw_index *idx, const float *q, const void *
             uint32_t nb = list[1 + i];
             if (s->visited[nb] == tag) continue;
             s->visited[nb] = tag;
+            /* The vector after this one is read next: its other lines now. */
+            if (!qb && i + 1 < cnt) hnsw__prefetch_rest(idx, list[2 + i]);
             float d = hnsw__qdist(idx, q, qb, nb);
             if (s->res.n < ef || d < s->res.a[0].d) {
                 if (!hnsw_heap_push_min(&s->cand, d, nb)) return SC_NOMEM;
+                /* Most candidates get expanded: their list (a separate
+                ** array from the vectors) is fetched meanwhile. */
+                __builtin_prefetch(hnsw_list(idx, nb, 0));
                 if (flags[nb] & HNSW_FLAG_DELETED) continue;
                 if (f && f->accept && !f->accept(f->state, nb)) continue;
                 if (!hnsw_heap_push_max(&s->res, d, nb)) return SC_NOMEM;
