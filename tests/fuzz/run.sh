@@ -44,13 +44,15 @@ for src in "${targets[@]}"; do
   # "FUZZ_SOURCES: @lib" links the whole library (targets that need the
   # tree-sitter grammars): the sanitizer build for replay, a clang build of
   # it for libFuzzer (gcc's and clang's sanitizer runtimes do not mix).
+  # The clang build carries the coverage hooks (fuzzer-no-link), so libFuzzer
+  # is guided by the library's own branches, not only the harness's.
   if [ "$(echo $srcs)" = "@lib" ]; then
     alllibs=$(make --no-print-directory -s -f Makefile -f bench/vars.mk print-LDLIBS)
     if [ "$mode" = replay ]; then
       make -s -j2 SANITIZE=1 build-san/libsemcode.a >/dev/null || { echo "fuzz: library build failed"; status=1; continue; }
       srcs="build-san/libsemcode.a"
     else
-      make -s -j2 SANITIZE=1 CC=clang BUILD=build-fuzz-lib build-fuzz-lib/libsemcode.a >/dev/null ||
+      make -s -j2 SANITIZE=1 CC=clang CFLAGS=-fsanitize=fuzzer-no-link BUILD=build-fuzz-lib build-fuzz-lib/libsemcode.a >/dev/null ||
         { echo "fuzz: clang library build failed"; status=1; continue; }
       srcs="build-fuzz-lib/libsemcode.a"
     fi
