@@ -172,9 +172,16 @@ static sc_status upd__old_points(sc_repo *r, const char *path, sc_point_id **ids
         }
         for (size_t i = 0; i < l->n; i++) {
             if (*n == cap) {
-                cap = cap ? cap * 2 : 64;
-                *ids = realloc(*ids, sizeof **ids * cap);
-                *hashes = realloc(*hashes, sizeof **hashes * cap);
+                size_t ncap = cap ? cap * 2 : 64;
+                sc_point_id *gi = realloc(*ids, sizeof *gi * ncap);
+                if (gi) *ids = gi;
+                char **gh = gi ? realloc(*hashes, sizeof *gh * ncap) : NULL;
+                if (gh) *hashes = gh;
+                if (!gi || !gh) { /* the arrays keep their old size and contents: the caller frees them */
+                    rc = repo_fail(r, SC_NOMEM, "out of memory");
+                    break;
+                }
+                cap = ncap;
             }
             json_t *p = json_loads(l->items[i].payload_json, 0, NULL);
             (*ids)[*n] = l->items[i].id;
@@ -183,11 +190,19 @@ static sc_status upd__old_points(sc_repo *r, const char *path, sc_point_id **ids
             (*n)++;
         }
         sc_record_list_free(l);
-        if (!more) break;
+        if (rc != SC_OK || !more) break;
         req.has_offset = true;
         req.offset = next;
     }
     free(ftext);
+    if (rc != SC_OK) { /* nothing half-collected goes back to the caller */
+        for (size_t k = 0; k < *n; k++) free((*hashes)[k]);
+        free(*hashes);
+        free(*ids);
+        *ids = NULL;
+        *hashes = NULL;
+        *n = 0;
+    }
     return rc;
 }
 
