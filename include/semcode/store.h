@@ -58,6 +58,17 @@ SC_API const char *sc_db_errmsg(const sc_db *db);
 /* Directory of the store; borrowed, valid until sc_db_close. */
 SC_API const char *sc_db_path(const sc_db *db);
 
+/* How the vector searches since sc_db_open were answered (one count per
+** query vector): the planner's choices, for users asking why a query was
+** slow and for tests. */
+typedef struct sc_search_plans {
+    uint64_t graph;        /* HNSW walk, no filter */
+    uint64_t graph_filter; /* HNSW walk with the filter applied during traversal */
+    uint64_t exact_list;   /* exact scoring of the rows a payload index admits */
+    uint64_t exact_scan;   /* exact scan of every row (small collection, exact=true, no graph) */
+} sc_search_plans;
+SC_API sc_search_plans sc_db_search_plans(const sc_db *db);
+
 /* ==== Collections ==== */
 
 typedef enum sc_distance {

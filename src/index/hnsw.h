@@ -124,6 +124,15 @@ sc_status hnsw_index_search(const hnsw_index *idx, const float *query, uint32_t 
                             const hnsw_search_opts *opts, index_hit *out_hits, uint32_t *out_n,
                             sc_err *err);
 
+/* Planner cost model for a filtered query: true when scoring the `admitted`
+** rows exactly is expected to cost less than a filtered graph walk over an
+** index of n rows. The walk stops once ef accepted rows are held, so it
+** expands about ef / selectivity nodes and scores up to 2m neighbours of
+** each: ~ ef * 2m * n / admitted distances against `admitted` for the exact
+** scan. Exact wins when admitted^2 <= ef * 2m * n. (1M rows, m 16, ef 64:
+** up to ~45,000 admitted rows, 4.5 %.) ef is the effective beam (>= k). */
+bool hnsw_prefer_exact(uint64_t admitted, uint64_t n, uint32_t ef, uint32_t m);
+
 /* ==== Introspection ==== */
 
 typedef struct hnsw_info {

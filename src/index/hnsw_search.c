@@ -167,6 +167,12 @@ static inline float hnsw__score(const hnsw_index *idx, float d) {
     return d;
 }
 
+bool hnsw_prefer_exact(uint64_t admitted, uint64_t n, uint32_t ef, uint32_t m) {
+    if (admitted >= n) return false;
+    /* in doubles: 1e9 rows * ef 1e4 * 2m 256 overflows nothing there */
+    return (double)admitted * (double)admitted <= (double)ef * 2.0 * (double)m * (double)n;
+}
+
 sc_status hnsw_index_search(const hnsw_index *idx, const float *query, uint32_t k,
                             const hnsw_search_opts *opts, index_hit *out_hits, uint32_t *out_n,
                             sc_err *err) {

@@ -58,6 +58,16 @@ const char *sc_db_errmsg(const sc_db *db) {
 
 const char *sc_db_path(const sc_db *db) { return db ? db->path : ""; }
 
+sc_search_plans sc_db_search_plans(const sc_db *db) {
+    sc_search_plans p = {0};
+    if (!db) return p;
+    p.graph = __atomic_load_n(&db->plans[0], __ATOMIC_RELAXED);
+    p.graph_filter = __atomic_load_n(&db->plans[1], __ATOMIC_RELAXED);
+    p.exact_list = __atomic_load_n(&db->plans[2], __ATOMIC_RELAXED);
+    p.exact_scan = __atomic_load_n(&db->plans[3], __ATOMIC_RELAXED);
+    return p;
+}
+
 sc_db_options sc_db_options_default(void) {
     sc_db_options o;
     memset(&o, 0, sizeof o);

@@ -189,8 +189,15 @@ static sc_status store__search(sc_db *db, const char *coll, const sc_search_requ
     bool higher = metric == INDEX_METRIC_DOT;
     /* Plan: how many points can the filter admit? */
     uint64_t admitted = cand ? roaring_bitmap_get_cardinality(cand) : sv->n_present;
-    bool use_ann = sv->ann && !req->exact && admitted >= sv->hnsw.full_scan_threshold;
+    /* Exact below full_scan_threshold; with an index-estimated filter, also
+    ** when scoring the admitted rows is cheaper than a filtered walk. */
+    uint32_t ef_eff = req->hnsw_ef ? req->hnsw_ef : sv->hnsw.ef;
+    if (ef_eff < k) ef_eff = k;
+    bool use_ann = sv->ann && !req->exact && admitted >= sv->hnsw.full_scan_threshold &&
+                   !(cand && hnsw_prefer_exact(admitted, sv->n_present, ef_eff, sv->hnsw.m));
     bool use_list = !use_ann && cand && admitted < c->n_slots / 8;
+    int plan = use_ann ? (f ? 1 : 0) : use_list ? 2 : 3;
+    __atomic_fetch_add(&db->plans[plan], (uint64_t)n_queries, __ATOMIC_RELAXED);
     if (use_ann) {
         index_scan_filter af = {store__accept, store__tie, &state};
         hnsw_search_opts o = {

@@ -90,6 +90,7 @@ struct sc_db {
     uint64_t seq;              /* last write sequence number (meta 'seq'); stamps points.ver */
     store_coll **colls;        /* open collections */
     size_t n_colls;            /* entries in colls */
+    uint64_t plans[4];         /* sc_search_plans counters, in field order (atomic adds) */
 };
 
 /* ==== Error reporting (db.c) ==== */

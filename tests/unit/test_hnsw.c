@@ -371,6 +371,21 @@ static void test_determinism(void **state) {
 
 /* ==== Parameters ==== */
 
+/* The filtered-search cost model: exact for restrictive filters on large
+** indexes, the graph walk for broad ones, never exact for "everything". */
+static void test_prefer_exact(void **state) {
+    (void)state;
+    assert_true(hnsw_prefer_exact(10000, 1000000, 64, 16));    /* 1 % of 1M */
+    assert_true(hnsw_prefer_exact(45000, 1000000, 64, 16));    /* ~ the break-even */
+    assert_false(hnsw_prefer_exact(46000, 1000000, 64, 16));
+    assert_false(hnsw_prefer_exact(100000, 1000000, 64, 16));  /* 10 %: walk */
+    assert_true(hnsw_prefer_exact(100000, 1000000, 512, 16));  /* a wide beam costs more */
+    assert_true(hnsw_prefer_exact(1000, 100000, 64, 16));      /* 1 % of 100k */
+    assert_false(hnsw_prefer_exact(1000000, 1000000, 64, 16)); /* everything admitted */
+    assert_false(hnsw_prefer_exact(2000000, 1000000, 64, 16));
+    assert_true(hnsw_prefer_exact(0, 1000000, 64, 16));
+}
+
 static void test_params(void **state) {
     (void)state;
     hnsw_params p = hnsw_params_default();
@@ -402,6 +417,7 @@ static void test_params(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_prefer_exact),
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_recall_dot),
         cmocka_unit_test(test_recall_l2_l1),

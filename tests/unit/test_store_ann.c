@@ -249,13 +249,28 @@ static void test_filtered_recall_one_percent(void **state) {
     for (int mi = 0; mi < 2; mi++) {
         char *dir = tu_tmpdir("annf");
         sc_db *db = at_open(dir);
-        /* Threshold 100: a filter admitting 1 % (200 of 20,000) goes through the graph. */
+        /* Threshold 100: a filter admitting 1 % (200 of 20,000) on a field
+        ** without a payload index (no estimate) goes through the graph. */
         at_create(db, "c", metrics[mi], 100, SC_QUANT_KIND_NONE);
         for (size_t b = 0; b < 20000; b += 5000) assert_int_equal(at_put(db, "c", 5, b, 5000), SC_OK);
-        assert_int_equal(sc_field_index_create(db, "c", "bucket", SC_FIELD_TYPE_INTEGER), SC_OK);
         const char *f = "{\"must\": [{\"key\": \"bucket\", \"match\": {\"value\": 42}}]}";
         double r = at_recall(db, "c", 30, 64, f);
         if (r < 0.95) fail_msg("recall@10 with a 1%% filter is %.3f (metric %d)", r, (int)metrics[mi]);
+        /* With the index the planner knows 200 rows pass and scores them
+        ** exactly (cheaper than the walk): every query equals exact search. */
+        sc_search_plans p0 = sc_db_search_plans(db);
+        assert_int_equal(p0.graph_filter, 30); /* the walks above */
+        assert_int_equal(sc_field_index_create(db, "c", "bucket", SC_FIELD_TYPE_INTEGER), SC_OK);
+        r = at_recall(db, "c", 30, 16, f);
+        if (r != 1.0) fail_msg("planned 1%% filter recall@10 is %.3f, not exact (metric %d)", r, (int)metrics[mi]);
+        sc_search_plans p1 = sc_db_search_plans(db);
+        assert_int_equal(p1.graph_filter, p0.graph_filter);
+        assert_int_equal(p1.exact_list, p0.exact_list + 60); /* 30 planned + 30 reference exact searches */
+        /* A broad indexed filter (50 %) is walked in the graph, recall holds. */
+        const char *half = "{\"must\": [{\"key\": \"bucket\", \"range\": {\"lt\": 50}}]}";
+        r = at_recall(db, "c", 30, 64, half);
+        if (r < 0.95) fail_msg("recall@10 with a 50%% filter is %.3f (metric %d)", r, (int)metrics[mi]);
+        assert_int_equal(sc_db_search_plans(db).graph_filter, p1.graph_filter + 30);
         /* Every result satisfies the filter. */
         float q[AT_DIM];
         at_vectors(99, 0, 1, q);
