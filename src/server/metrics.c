@@ -170,4 +170,14 @@ void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out) {
                          "semcode_points_total %llu\n",
                     (unsigned long long)total);
     sc_strv_free(names);
+    sc_search_plans sp = sc_db_search_plans(db);
+    util_buf_printf(out,
+                    "# HELP semcode_search_plans_total Query vectors searched, by the planner's choice.\n"
+                    "# TYPE semcode_search_plans_total counter\n"
+                    "semcode_search_plans_total{plan=\"graph\"} %llu\n"
+                    "semcode_search_plans_total{plan=\"graph_filter\"} %llu\n"
+                    "semcode_search_plans_total{plan=\"exact_list\"} %llu\n"
+                    "semcode_search_plans_total{plan=\"exact_scan\"} %llu\n",
+                    (unsigned long long)sp.graph, (unsigned long long)sp.graph_filter,
+                    (unsigned long long)sp.exact_list, (unsigned long long)sp.exact_scan);
 }

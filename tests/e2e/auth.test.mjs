@@ -55,12 +55,15 @@ test('roles: read cannot write, write cannot manage collections', async () => {
   await write.delete('shared', { points: [2] });
   await assert.rejects(write.deleteCollection('shared'), (e) => e.status === 403);
   await assert.rejects(write.updateCollectionAliases({ actions: [] }), (e) => e.status === 403);
+  await read.search('shared', { vector: [1, 0], limit: 1 }); // one point: an exact scan
   assert.equal((await raw('GET', '/metrics', undefined, { 'api-key': K.read })).status, 403);
   const m = await raw('GET', '/metrics', undefined, { 'api-key': K.admin });
   assert.equal(m.status, 200);
   assert.match(m.text, /semcode_http_requests_total\{endpoint="points_upsert",status="200"\} \d+/);
   assert.match(m.text, /semcode_http_request_duration_seconds_bucket\{endpoint="collection_create",status="200",le="\+Inf"\} \d+/);
   assert.match(m.text, /semcode_points_total \d+/);
+  assert.match(m.text, /semcode_search_plans_total\{plan="exact_scan"\} [1-9]\d*/);
+  assert.match(m.text, /semcode_search_plans_total\{plan="graph_filter"\} \d+/);
   assert.equal((await raw('GET', '/metrics', undefined, { 'api-key': K.aAdmin })).status, 403, 'tenants see no metrics');
 });
 
