@@ -92,6 +92,7 @@ typedef struct sc_train_options {
     uint32_t one_way;        /* 1 = doc→code cross-entropy only, 0 = symmetric */
     float dropout;           /* probability of dropping each token occurrence while training (0 = none) */
     float weight_lr;         /* learning-rate multiplier of the pooling weights (0 = 1) */
+    float tf_power;          /* a row met c > 1 times in one text counts c^tf_power (1 = c, 0 = once); 0..1 */
 } sc_train_options;
 
 /* Defaults: dim 256, 5 epochs, batch 512, lr 0.003, temperature 0.05, ... */

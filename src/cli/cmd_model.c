@@ -52,6 +52,8 @@ static void cli__train_usage(FILE *f) {
             "  --max-pairs N    use only the first N pairs\n"
             "  --dropout P      drop each token of a training text with probability P (0)\n"
             "  --weight-lr X    learning-rate multiplier of the pooling weights (1)\n"
+            "  --tf-power P     a token repeated c times in one text counts c^P (0.5; 1 = plain counts,\n"
+            "                   0 = once), at training and at inference (stored in the model)\n"
             "  --batching mixed|language  batches of random pairs, or each of one language (mixed)\n"
             "  --local K        with --batching language: batches of chunks of K pairs from one directory\n"
             "  --upsample N     with --batching language: a language with n < N pairs is visited N/n (<= 4) times an epoch\n"
@@ -93,6 +95,14 @@ int cli_cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--meta")) o.meta_json = v;
         else if (!strcmp(a, "--dropout")) o.dropout = strtof(v, NULL);
         else if (!strcmp(a, "--weight-lr")) o.weight_lr = strtof(v, NULL);
+        else if (!strcmp(a, "--tf-power")) {
+            char *end = NULL;
+            o.tf_power = strtof(v, &end);
+            if (end == v || *end || !(o.tf_power >= 0.0f && o.tf_power <= 1.0f)) {
+                fprintf(stderr, "semcode train: --tf-power takes a number from 0 to 1, not `%s`\n", v);
+                return 2;
+            }
+        }
         else if (!strcmp(a, "--local")) o.local = (uint32_t)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--upsample")) o.upsample = (uint32_t)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--batching")) {

@@ -3,6 +3,7 @@
 ** and turning texts into merged row bags for training and evaluation.
 */
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,4 +111,11 @@ uint32_t embed_items_merge(embed_items *it) {
     }
     it->n = w;
     return w;
+}
+
+void embed_items_saturate(embed_items *it, float p) {
+    if (p == 1.0f) return;
+    embed_items_merge(it);
+    for (uint32_t i = 0; i < it->n; i++)
+        if (it->v[i].coef > 1.0f) it->v[i].coef = powf(it->v[i].coef, p);
 }

@@ -14,7 +14,7 @@
 
 /* ==== Configuration shared by trainer and model ==== */
 
-#define EMBED_FORMAT_VERSION 1
+#define EMBED_FORMAT_VERSION 2 /* 2 adds tf_power; 1 is still read (plain counts) */
 #define EMBED_HEADER_SIZE 64
 #define EMBED_MAX_DIM 4096
 #define EMBED_MAX_ROWS (1u << 23)
@@ -28,6 +28,7 @@ typedef struct embed_config {
     uint32_t n_towers;   /* 1 shared, 2 = query tower then code tower */
     uint32_t pooling;    /* sc_pooling the weights came from (informative) */
     uint32_t max_tokens; /* tokens kept per text */
+    float tf_power;      /* a row met c > 1 times in a text counts c^tf_power (format 2; 1 = plain counts) */
 } embed_config;
 
 /* One weighted row of a text's bag: vector = sum coef * weight[row] * E[row]. */
@@ -48,6 +49,9 @@ typedef struct embed_items {
 ** ngram_max]). Replaces items' contents. -1 on allocation failure. */
 int embed_items_from_tokens(const text_strmap *vocab, const embed_config *cfg, const text_tokens *tok,
                             embed_items *items);
+/* Term-frequency saturation: merge equal rows, then a row whose coefficient
+** c exceeds 1 (met c times) gets c^p. p = 1 leaves the items untouched. */
+void embed_items_saturate(embed_items *items, float p);
 
 /* ==== The model in memory ==== */
 

@@ -156,6 +156,7 @@ sc_status sc_model_embed(sc_model *model, sc_embed_role role, const char *const 
         const char *t = texts[i] ? texts[i] : "";
         rc = text_tokenize(tk, t, strlen(t), model->cfg.max_tokens, &tok);
         if (rc == SC_OK && embed_items_from_tokens(&model->vocab, &model->cfg, &tok, &items)) rc = SC_NOMEM;
+        if (rc == SC_OK) embed_items_saturate(&items, model->cfg.tf_power);
         if (rc == SC_OK) embed_model_pool(model, side, &items, out + i * model->cfg.dim);
     }
     text_tokens_free(&tok);
@@ -247,6 +248,7 @@ sc_status embed_model_write(const char *path, const embed_config *cfg, const tex
     embed__put32(buf + 36, (uint32_t)meta_size);
     embed__put64(buf + 40, vocab_size);
     embed__put64(buf + 48, total);
+    embed__putf(buf + 56, cfg->tf_power);
     size_t o = EMBED_HEADER_SIZE;
     for (uint32_t i = 0; i < cfg->n_vocab; i++) {
         size_t l = vocab->len[i] > 255 ? 255 : vocab->len[i];
@@ -302,12 +304,12 @@ sc_status embed_model_parse(const void *data, size_t size, int verify_checksum, 
                           EMBED_HEADER_SIZE + 8);
     if (memcmp(b, EMBED__MAGIC, 4)) return sc_err_set(err, SC_CORRUPT, "not a semcode model: bad magic at offset 0");
     uint32_t version = embed__get32(b + 4);
-    if (version != EMBED_FORMAT_VERSION)
+    if (version != EMBED_FORMAT_VERSION && version != 1)
         return sc_err_set(err, version > EMBED_FORMAT_VERSION ? SC_UNSUPPORTED : SC_CORRUPT,
                           "model format version %u at offset 4 (this build reads %d)", version, EMBED_FORMAT_VERSION);
     embed_config c = {.dim = embed__get32(b + 12), .n_vocab = embed__get32(b + 16), .n_buckets = embed__get32(b + 20),
                       .ngram_min = b[24], .ngram_max = b[25], .n_towers = b[26], .pooling = b[27],
-                      .max_tokens = embed__get32(b + 28)};
+                      .max_tokens = embed__get32(b + 28), .tf_power = version >= 2 ? embed__getf(b + 56) : 1.0f};
     uint32_t meta_size = embed__get32(b + 36);
     uint64_t vocab_size = embed__get64(b + 40), file_size = embed__get64(b + 48);
     if (embed__get32(b + 8) != EMBED_HEADER_SIZE)
@@ -321,6 +323,9 @@ sc_status embed_model_parse(const void *data, size_t size, int verify_checksum, 
     if (c.n_towers < 1 || c.n_towers > 2) return sc_err_set(err, SC_CORRUPT, "bad tower count %u at offset 26", c.n_towers);
     if (c.pooling > 2 || (c.pooling == SC_POOLING_SIDES && c.n_towers != 1))
         return sc_err_set(err, SC_CORRUPT, "bad pooling %u at offset 27", c.pooling);
+    if (!(c.tf_power >= 0.0f && c.tf_power <= 1.0f))
+        return sc_err_set(err, SC_CORRUPT, "bad tf power %g at offset 56 (0..1)", (double)c.tf_power);
+    if (embed__get32(b + 60) != 0) return sc_err_set(err, SC_CORRUPT, "reserved bytes at offset 60 are not 0");
     if (embed__get32(b + 32) != 1) return sc_err_set(err, SC_UNSUPPORTED, "weight type %u at offset 32 (int8 = 1 only)",
                                                      embed__get32(b + 32));
     if (vocab_size > size || vocab_size % 8 || vocab_size < c.n_vocab * 2ull)

@@ -32,7 +32,7 @@ sc_train_options sc_train_options_default(void) {
     return (sc_train_options){.dim = 256, .epochs = 5, .batch = 512, .lr = 0.005f, .temperature = 0.05f,
                               .seed = 42, .threads = 0, .vocab_max = 60000, .min_count = 3,
                               .n_buckets = 20000, .max_tokens = 256, .pooling = SC_POOLING_LEARNED,
-                              .towers = 1};
+                              .towers = 1, .tf_power = 0.5f};
 }
 
 /* ==== Bags ==== */
@@ -591,6 +591,7 @@ static sc_status train__prepare(train__state *st, const embed_pairs *pairs, text
         tok.str = saved;
         if (bad) goto nomem;
         embed_items_merge(&items);
+        embed_items_saturate(&items, st->cfg.tf_power);
         int side = (int)(t & 1);
         if (train__bags_push(&st->bag[side], &items)) goto nomem;
         st->bag[side].start[t / 2 + 1] = st->bag[side].n_items;
@@ -632,6 +633,7 @@ static char *train__meta(const sc_train_options *opt, const train__state *st, co
                                                   : opt->pooling == SC_POOLING_SIDES ? "sides"
                                                                                      : "learned"));
     json_object_set_new(o, "towers", json_integer(opt->towers));
+    json_object_set_new(o, "tf_power", json_real((double)opt->tf_power));
     json_object_set_new(o, "dropout", json_real((double)opt->dropout));
     if (opt->weight_lr > 0.0f && opt->weight_lr != 1.0f)
         json_object_set_new(o, "weight_lr", json_real((double)opt->weight_lr));
@@ -675,11 +677,12 @@ sc_status sc_model_train(const sc_train_options *opt, char **errmsg) {
     if (!opt || !opt->pairs_path || !opt->out_path) return SC_MISUSE;
     if (opt->dim == 0 || opt->dim > EMBED_MAX_DIM || opt->batch < 2 || opt->epochs == 0 ||
         !(opt->temperature > 0.0f) || !(opt->lr > 0.0f) || !(opt->dropout >= 0.0f && opt->dropout < 1.0f) ||
-        !(opt->weight_lr >= 0.0f && opt->weight_lr <= 1000.0f) || opt->towers < 1 || opt->towers > 2 ||
+        !(opt->weight_lr >= 0.0f && opt->weight_lr <= 1000.0f) || !(opt->tf_power >= 0.0f && opt->tf_power <= 1.0f) ||
+        opt->towers < 1 || opt->towers > 2 ||
         opt->pooling > SC_POOLING_SIDES || (opt->pooling == SC_POOLING_SIDES && opt->towers != 1) ||
         opt->n_buckets > EMBED_MAX_ROWS || opt->vocab_max > EMBED_MAX_ROWS) {
-        rc = sc_err_set(&e, SC_INVALID, "bad training options (dim %u, batch %u, epochs %u, towers %u)", opt->dim,
-                        opt->batch, opt->epochs, opt->towers);
+        rc = sc_err_set(&e, SC_INVALID, "bad training options (dim %u, batch %u, epochs %u, towers %u, tf power %g)",
+                        opt->dim, opt->batch, opt->epochs, opt->towers, (double)opt->tf_power);
         goto out;
     }
     double t0 = util_now();
@@ -692,7 +695,8 @@ sc_status sc_model_train(const sc_train_options *opt, char **errmsg) {
     }
     st.opt = opt;
     st.cfg = (embed_config){.dim = opt->dim, .n_buckets = opt->n_buckets, .ngram_min = 3, .ngram_max = 5,
-                            .n_towers = opt->towers, .pooling = opt->pooling, .max_tokens = opt->max_tokens};
+                            .n_towers = opt->towers, .pooling = opt->pooling, .max_tokens = opt->max_tokens,
+                            .tf_power = opt->tf_power};
     rc = train__prepare(&st, &pairs, &vocab, &e);
     if (rc) goto out;
     st.n_pairs = pairs.n;

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "embed/embed.h"
+#include "util/util.h"
 
 static char dir[256];
 
@@ -38,13 +39,13 @@ static unsigned char *read_all(const char *p, size_t *n) {
 }
 
 /* A small model: vocabulary {open, file, socket}, 16 buckets, dim 8. */
-static void write_small_pooled(const char *p, uint32_t towers, uint32_t pooling) {
+static void write_small_tf(const char *p, uint32_t towers, uint32_t pooling, float tf_power) {
     text_strmap v = {0};
     text_strmap_add(&v, "open", 4, NULL);
     text_strmap_add(&v, "file", 4, NULL);
     text_strmap_add(&v, "socket", 6, NULL);
     embed_config c = {.dim = 8, .n_vocab = 3, .n_buckets = 16, .ngram_min = 3, .ngram_max = 5,
-                      .n_towers = towers, .pooling = pooling, .max_tokens = 64};
+                      .n_towers = towers, .pooling = pooling, .max_tokens = 64, .tf_power = tf_power};
     size_t rows = 19;
     float *tab[2], *w[2];
     for (uint32_t t = 0; t < 2; t++) {
@@ -58,7 +59,74 @@ static void write_small_pooled(const char *p, uint32_t towers, uint32_t pooling)
     text_strmap_free(&v);
 }
 
+static void write_small_pooled(const char *p, uint32_t towers, uint32_t pooling) {
+    write_small_tf(p, towers, pooling, 1.0f);
+}
+
 static void write_small(const char *p, uint32_t towers) { write_small_pooled(p, towers, SC_POOLING_LEARNED); }
+
+static void embed_one(sc_model *m, const char *text, float *out) {
+    const char *t[] = {text};
+    assert_int_equal(sc_model_embed(m, SC_EMBED_ROLE_CODE, t, 1, out), SC_OK);
+}
+
+/* Term-frequency saturation (format 2): with power 0 a repeated token
+** counts once, with 1 it counts each time, 0.5 lies between; a format-1
+** file (no tf field) embeds with plain counts; a power outside 0..1 is
+** rejected. */
+static void test_tf_power(void **state) {
+    (void)state;
+    char p0[300], p5[300], p1[300];
+    path_in(p0, sizeof p0, "tf0.scm");
+    path_in(p5, sizeof p5, "tf05.scm");
+    path_in(p1, sizeof p1, "tf1.scm");
+    write_small_tf(p0, 1, SC_POOLING_LEARNED, 0.0f);
+    write_small_tf(p5, 1, SC_POOLING_LEARNED, 0.5f);
+    write_small_tf(p1, 1, SC_POOLING_LEARNED, 1.0f);
+    sc_model *m0 = NULL, *m5 = NULL, *m1 = NULL, *v1 = NULL;
+    assert_int_equal(sc_model_load(p0, &m0, NULL), SC_OK);
+    assert_int_equal(sc_model_load(p5, &m5, NULL), SC_OK);
+    assert_int_equal(sc_model_load(p1, &m1, NULL), SC_OK);
+    float a[8], b[8], c[8], d[8];
+    embed_one(m0, "open open open open file", a);
+    embed_one(m0, "file open", b);
+    for (int i = 0; i < 8; i++) assert_true(fabsf(a[i] - b[i]) < 1e-6f);
+    embed_one(m1, "open open open open file", c);
+    embed_one(m1, "file open", d);
+    assert_memory_not_equal(c, d, sizeof c);
+    embed_one(m5, "open open open open file", a);
+    assert_memory_not_equal(a, b, sizeof a);
+    assert_memory_not_equal(a, c, sizeof a);
+    /* 0.5: "open" x4 counts 2, the same as "open" x2 at power 1 */
+    embed_one(m1, "open open file", d);
+    for (int i = 0; i < 8; i++) assert_true(fabsf(a[i] - d[i]) < 1e-5f);
+    /* the same file as format 1: version 1, tf field 0, new checksum */
+    size_t n;
+    unsigned char *buf = read_all(p1, &n);
+    buf[4] = 1;
+    memset(buf + 56, 0, 4);
+    uint64_t h = util_hash64(buf, n - 8, 0x5c3eULL);
+    for (int i = 0; i < 8; i++) buf[n - 8 + i] = (unsigned char)(h >> (8 * i));
+    assert_int_equal(sc_model_load_memory(buf, n, &v1, NULL), SC_OK);
+    embed_one(v1, "open open open open file", d);
+    assert_memory_equal(c, d, sizeof c);
+    /* power 2.0 at offset 56 */
+    float two = 2.0f;
+    buf[4] = 2;
+    memcpy(buf + 56, &two, 4);
+    char *msg = NULL;
+    sc_model *bad = NULL;
+    assert_int_equal(embed_model_parse(buf, n, 0, &bad, NULL), SC_CORRUPT);
+    assert_int_equal(sc_model_load_memory(buf, n, &bad, &msg), SC_CORRUPT);
+    assert_non_null(strstr(msg, "offset"));
+    sc_free(msg);
+    assert_null(bad);
+    free(buf);
+    sc_model_free(m0);
+    sc_model_free(m5);
+    sc_model_free(m1);
+    sc_model_free(v1);
+}
 
 /* Per-side pooling (one table, a weight vector per side): query and code
 ** vectors differ, old-style one-tower files still load, and every
@@ -318,6 +386,7 @@ static int teardown(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_tf_power),
         cmocka_unit_test(test_corrupt),
         cmocka_unit_test(test_train),
         cmocka_unit_test(test_train_language_batches),
