@@ -122,7 +122,12 @@ static sc_status hnsw__walk0(const hnsw_index *idx, const float *q, const void *
                 if (!hnsw_heap_push_min(&s->cand, d, nb)) return SC_NOMEM;
                 /* Most candidates get expanded: their list (a separate
                 ** array from the vectors) is fetched meanwhile. */
-                __builtin_prefetch(hnsw_list(idx, nb, 0));
+                {
+                    const char *l = (const char *)hnsw_list(idx, nb, 0);
+                    __builtin_prefetch(l);
+                    __builtin_prefetch(l + 64);
+                    __builtin_prefetch(l + 128);
+                }
                 if (flags[nb] & HNSW_FLAG_DELETED) continue;
                 if (f && f->accept && !f->accept(f->state, nb)) continue;
                 if (!hnsw_heap_push_max(&s->res, d, nb)) return SC_NOMEM;
