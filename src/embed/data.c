@@ -113,9 +113,38 @@ uint32_t embed_items_merge(embed_items *it) {
     return w;
 }
 
+/* Merge equal rows in first-occurrence order with a small open-addressing
+** table (inference calls this per text: a sort would cost ~15 % of the
+** embedding time); bags too large for the table are sorted instead. */
+#define EMBED__MERGE_SLOTS 4096
+static void embed__merge_hashed(embed_items *it) {
+    uint32_t slots = 64;
+    while (slots < 2 * it->n) slots *= 2;
+    if (slots > EMBED__MERGE_SLOTS) {
+        embed_items_merge(it);
+        return;
+    }
+    uint32_t key[EMBED__MERGE_SLOTS]; /* row + 1, 0 = empty */
+    uint32_t at[EMBED__MERGE_SLOTS];  /* index of the row's merged item */
+    memset(key, 0, slots * sizeof *key);
+    uint32_t mask = slots - 1, w = 0;
+    for (uint32_t i = 0; i < it->n; i++) {
+        uint32_t r = it->v[i].row, h = (r * 0x9e3779b1u) >> 7 & mask;
+        while (key[h] && key[h] != r + 1) h = (h + 1) & mask;
+        if (key[h]) {
+            it->v[at[h]].coef += it->v[i].coef;
+        } else {
+            key[h] = r + 1;
+            at[h] = w;
+            it->v[w++] = it->v[i];
+        }
+    }
+    it->n = w;
+}
+
 void embed_items_saturate(embed_items *it, float p) {
-    if (p == 1.0f) return;
-    embed_items_merge(it);
+    if (p == 1.0f || it->n < 2) return;
+    embed__merge_hashed(it);
     for (uint32_t i = 0; i < it->n; i++)
         if (it->v[i].coef > 1.0f) it->v[i].coef = powf(it->v[i].coef, p);
 }

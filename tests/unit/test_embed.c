@@ -70,6 +70,38 @@ static void embed_one(sc_model *m, const char *text, float *out) {
     assert_int_equal(sc_model_embed(m, SC_EMBED_ROLE_CODE, t, 1, out), SC_OK);
 }
 
+/* embed_items_saturate merges equal rows (hashed for small bags, sorted
+** for large ones) to the same per-row totals as a plain count. */
+static void test_saturate_merge(void **state) {
+    (void)state;
+    uint32_t sizes[] = {2, 100, 1500, 5000};
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+        uint32_t n = sizes[si], range = n / 3 + 1;
+        embed_items it = {0};
+        it.v = malloc(n * sizeof *it.v);
+        it.cap = it.n = n;
+        float *want = calloc(range, sizeof *want);
+        uint64_t s = 99 + n;
+        for (uint32_t i = 0; i < n; i++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            uint32_t r = (uint32_t)(s >> 33) % range;
+            it.v[i] = (embed_item){r * 7919u, 1.0f};
+            want[r] += 1.0f;
+        }
+        embed_items_saturate(&it, 0.5f);
+        uint32_t distinct = 0;
+        for (uint32_t r = 0; r < range; r++) distinct += want[r] > 0.0f;
+        assert_int_equal(it.n, distinct);
+        for (uint32_t i = 0; i < it.n; i++) {
+            uint32_t r = it.v[i].row / 7919u;
+            assert_true(fabsf(it.v[i].coef - powf(want[r], want[r] > 1.0f ? 0.5f : 1.0f)) < 1e-5f);
+            want[r] = -1.0f; /* each row once */
+        }
+        free(it.v);
+        free(want);
+    }
+}
+
 /* Term-frequency saturation (format 2): with power 0 a repeated token
 ** counts once, with 1 it counts each time, 0.5 lies between; a format-1
 ** file (no tf field) embeds with plain counts; a power outside 0..1 is
@@ -387,6 +419,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_tf_power),
+        cmocka_unit_test(test_saturate_merge),
         cmocka_unit_test(test_corrupt),
         cmocka_unit_test(test_train),
         cmocka_unit_test(test_train_language_batches),
