@@ -52,7 +52,7 @@ static void cli__train_usage(FILE *f) {
             "  --max-pairs N    use only the first N pairs\n"
             "  --dropout P      drop each token of a training text with probability P (0)\n"
             "  --weight-lr X    learning-rate multiplier of the pooling weights (1)\n"
-            "  --tf-power P     a token repeated c times in one text counts c^P (0.5; 1 = plain counts,\n"
+            "  --tf-power P     a token repeated c times in one text counts c^P (0.3; 1 = plain counts,\n"
             "                   0 = once), at training and at inference (stored in the model)\n"
             "  --batching mixed|language  batches of random pairs, or each of one language (mixed)\n"
             "  --local K        with --batching language: batches of chunks of K pairs from one directory\n"

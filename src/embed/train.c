@@ -32,7 +32,7 @@ sc_train_options sc_train_options_default(void) {
     return (sc_train_options){.dim = 256, .epochs = 5, .batch = 512, .lr = 0.005f, .temperature = 0.05f,
                               .seed = 42, .threads = 0, .vocab_max = 60000, .min_count = 3,
                               .n_buckets = 20000, .max_tokens = 256, .pooling = SC_POOLING_LEARNED,
-                              .towers = 1, .tf_power = 0.5f};
+                              .towers = 1, .tf_power = 0.3f};
 }
 
 /* ==== Bags ==== */
