@@ -141,6 +141,46 @@ uint64_t util_hash64(const void *data, size_t n, uint64_t seed) {
     return util_mix64(h ^ t ^ (n << 56));
 }
 
+/* ==== Growable arrays ==== */
+
+/* Realloc the array at pp from cap to the doubled capacity that holds need
+** elements; the new capacity is at most max elements. */
+static bool util__grow(void *pp, size_t cap, size_t need, size_t elem, size_t min_cap, size_t max,
+                       size_t *new_cap) {
+    sc_assert(elem > 0 && min_cap > 0);
+    if (SIZE_MAX / elem < max) max = SIZE_MAX / elem;
+    size_t c;
+    if (!cap) c = min_cap;
+    else if (cap > max / 2) return false;
+    else c = cap * 2;
+    while (c < need) {
+        if (c > max / 2) return false;
+        c *= 2;
+    }
+    if (c > max) return false;
+    /* *pp is a T *, not a void *: read and write it as bytes. */
+    void *p;
+    memcpy(&p, pp, sizeof p);
+    void *v = realloc(p, c * elem);
+    if (!v) return false;
+    memcpy(pp, &v, sizeof v);
+    *new_cap = c;
+    return true;
+}
+
+bool util_grow_slow(void *pp, size_t *cap, size_t need, size_t elem, size_t min_cap) {
+    if (need <= *cap) return true;
+    return util__grow(pp, *cap, need, elem, min_cap, SIZE_MAX, cap);
+}
+
+bool util_grow_u32_slow(void *pp, uint32_t *cap, size_t need, size_t elem, uint32_t min_cap) {
+    if (need <= *cap) return true;
+    size_t c;
+    if (!util__grow(pp, *cap, need, elem, min_cap, UINT32_MAX, &c)) return false;
+    *cap = (uint32_t)c;
+    return true;
+}
+
 /* ==== Strings ==== */
 
 void util_buf_append(util_buf *b, const void *p, size_t n) {

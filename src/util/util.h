@@ -56,6 +56,25 @@ void util_buf_puts(util_buf *b, const char *s);
 void util_buf_printf(util_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void util_buf_free(util_buf *b);
 
+/* ==== Growable arrays ==== */
+
+/* Make the array *pp (pp is the address of the array pointer, e.g. &v for
+** T *v) hold at least need elements of elem bytes. When need > *cap, the
+** capacity doubles (starting from min_cap when *cap is 0) until it is at
+** least need and the array is realloc'ed; otherwise nothing happens. False,
+** with *pp and *cap untouched, when realloc fails or the new capacity (or its
+** size in bytes) would overflow. elem and min_cap must be > 0.
+** The check is inline (callers push in hot loops); the growth is not. */
+bool util_grow_slow(void *pp, size_t *cap, size_t need, size_t elem, size_t min_cap);
+static inline bool util_grow(void *pp, size_t *cap, size_t need, size_t elem, size_t min_cap) {
+    return need <= *cap || util_grow_slow(pp, cap, need, elem, min_cap);
+}
+/* The same for a uint32_t capacity (refused beyond UINT32_MAX elements). */
+bool util_grow_u32_slow(void *pp, uint32_t *cap, size_t need, size_t elem, uint32_t min_cap);
+static inline bool util_grow_u32(void *pp, uint32_t *cap, size_t need, size_t elem, uint32_t min_cap) {
+    return need <= *cap || util_grow_u32_slow(pp, cap, need, elem, min_cap);
+}
+
 /* strdup that returns NULL on NULL input or allocation failure. */
 char *util_strdup(const char *s);
 

@@ -1,0 +1,115 @@
+/*
+** Unit tests of the small util helpers: util_grow / util_grow_u32 (growth by
+** doubling, no-op when big enough, refusal on overflow with the array and
+** its capacity untouched).
+*/
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "util/util.h"
+
+static void test_grow_doubles(void **state) {
+    (void)state;
+    uint32_t *v = NULL;
+    size_t cap = 0;
+    /* From empty: min_cap, or the first doubling of it that holds need. */
+    assert_true(util_grow(&v, &cap, 1, sizeof *v, 8));
+    assert_non_null(v);
+    assert_int_equal(cap, 8);
+    for (uint32_t i = 0; i < 8; i++) v[i] = i;
+    /* One past the end: doubles once; contents kept. */
+    assert_true(util_grow(&v, &cap, 9, sizeof *v, 8));
+    assert_int_equal(cap, 16);
+    for (uint32_t i = 0; i < 8; i++) assert_int_equal(v[i], i);
+    /* Far past the end: doubles until it fits. */
+    assert_true(util_grow(&v, &cap, 100, sizeof *v, 8));
+    assert_int_equal(cap, 128);
+    for (uint32_t i = 0; i < 8; i++) assert_int_equal(v[i], i);
+    v[127] = 127; /* the whole capacity is usable (ASan checks) */
+    free(v);
+
+    char *s = NULL;
+    size_t scap = 0;
+    assert_true(util_grow(&s, &scap, 200, 1, 64));
+    assert_int_equal(scap, 256);
+    free(s);
+}
+
+static void test_grow_noop(void **state) {
+    (void)state;
+    double *v = NULL;
+    size_t cap = 0;
+    assert_true(util_grow(&v, &cap, 0, sizeof *v, 4)); /* nothing needed: no allocation */
+    assert_null(v);
+    assert_int_equal(cap, 0);
+    assert_true(util_grow(&v, &cap, 3, sizeof *v, 4));
+    double *before = v;
+    assert_true(util_grow(&v, &cap, 4, sizeof *v, 4));
+    assert_ptr_equal(v, before);
+    assert_int_equal(cap, 4);
+    free(v);
+
+    uint16_t *w = NULL;
+    uint32_t wcap = 0;
+    assert_true(util_grow_u32(&w, &wcap, 5, sizeof *w, 4));
+    assert_int_equal(wcap, 8);
+    uint16_t *wbefore = w;
+    assert_true(util_grow_u32(&w, &wcap, 8, sizeof *w, 4));
+    assert_ptr_equal(w, wbefore);
+    assert_int_equal(wcap, 8);
+    assert_true(util_grow_u32(&w, &wcap, 33, sizeof *w, 4));
+    assert_int_equal(wcap, 64);
+    free(w);
+}
+
+static void test_grow_overflow(void **state) {
+    (void)state;
+    /* The array is real but its recorded capacity is huge: doubling it would
+    ** overflow cap * elem, so nothing is touched. */
+    uint64_t *v = malloc(16);
+    assert_non_null(v);
+    uint64_t *before = v;
+    size_t cap = SIZE_MAX / 16 + 1;
+    assert_false(util_grow(&v, &cap, cap + 1, sizeof *v, 4));
+    assert_ptr_equal(v, before);
+    assert_int_equal(cap, SIZE_MAX / 16 + 1);
+    /* The element count itself would overflow. */
+    char *s = NULL;
+    size_t scap = 0;
+    assert_false(util_grow(&s, &scap, SIZE_MAX, 1, 64));
+    assert_null(s);
+    assert_int_equal(scap, 0);
+    scap = SIZE_MAX / 2 + 1;
+    assert_false(util_grow(&s, &scap, scap + 1, 1, 64));
+    assert_int_equal(scap, SIZE_MAX / 2 + 1);
+    /* min_cap alone is too many bytes. */
+    size_t zcap = 0;
+    assert_false(util_grow(&v, &zcap, 1, SIZE_MAX / 2, 4));
+    assert_ptr_equal(v, before);
+    assert_int_equal(zcap, 0);
+    /* uint32_t capacity: refused past UINT32_MAX elements. */
+    uint32_t ucap = 0x80000000u;
+    assert_false(util_grow_u32(&v, &ucap, (size_t)ucap + 1, 1, 4));
+    assert_ptr_equal(v, before);
+    assert_int_equal(ucap, 0x80000000u);
+    ucap = 0;
+    assert_false(util_grow_u32(&v, &ucap, (size_t)UINT32_MAX + 1, 1, 4));
+    assert_ptr_equal(v, before);
+    assert_int_equal(ucap, 0);
+    free(v);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_grow_doubles),
+        cmocka_unit_test(test_grow_noop),
+        cmocka_unit_test(test_grow_overflow),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
