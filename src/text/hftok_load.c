@@ -26,15 +26,9 @@
 /* ==== Small helpers ==== */
 
 void hftok_ids_push(hftok_ids *l, int32_t id) {
-    if (l->n == l->cap) {
-        uint32_t nc = l->cap ? l->cap * 2 : 64;
-        int32_t *nv = realloc(l->v, (size_t)nc * sizeof *nv);
-        if (!nv) {
-            l->oom = true;
-            return;
-        }
-        l->v = nv;
-        l->cap = nc;
+    if (!util_grow_u32(&l->v, &l->cap, (size_t)l->n + 1, sizeof *l->v, 64)) {
+        l->oom = true;
+        return;
     }
     l->v[l->n++] = id;
 }

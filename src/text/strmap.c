@@ -52,14 +52,7 @@ uint32_t text_strmap_add(text_strmap *m, const char *p, size_t n, int *added) {
         if (!off || !len || !hs) return UINT32_MAX;
         m->n_cap = nc;
     }
-    if (m->str_len + n + 1 > m->str_cap) {
-        size_t c = m->str_cap ? m->str_cap * 2 : 16384;
-        while (c < m->str_len + n + 1) c *= 2;
-        char *s = realloc(m->str, c);
-        if (!s) return UINT32_MAX;
-        m->str = s;
-        m->str_cap = c;
-    }
+    if (!util_grow(&m->str, &m->str_cap, m->str_len + n + 1, 1, 16384)) return UINT32_MAX;
     id = m->n++;
     memcpy(m->str + m->str_len, p, n);
     m->str[m->str_len + n] = 0;

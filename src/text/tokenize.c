@@ -89,14 +89,7 @@ static int text__push(text_tokens *t, const char *p, size_t n, text_token_kind k
         if (!off || !len || !kd) return -1;
         t->cap = cap;
     }
-    if (t->str_len + n > t->str_cap) {
-        size_t cap = t->str_cap ? t->str_cap * 2 : 512;
-        while (cap < t->str_len + n) cap *= 2;
-        char *s = realloc(t->str, cap);
-        if (!s) return -1;
-        t->str = s;
-        t->str_cap = cap;
-    }
+    if (!util_grow(&t->str, &t->str_cap, t->str_len + n, 1, 512)) return -1;
     memcpy(t->str + t->str_len, p, n);
     t->off[t->n] = (uint32_t)t->str_len;
     t->len[t->n] = (uint16_t)n;

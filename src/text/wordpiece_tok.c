@@ -50,15 +50,9 @@ typedef struct wordpiece_cps {
 } wordpiece_cps;
 
 static void wordpiece__push(wordpiece_cps *c, int32_t cp) {
-    if (c->n == c->cap) {
-        size_t nc = c->cap ? c->cap * 2 : 64;
-        int32_t *nv = realloc(c->v, nc * sizeof *nv);
-        if (!nv) {
-            c->oom = true;
-            return;
-        }
-        c->v = nv;
-        c->cap = nc;
+    if (!util_grow(&c->v, &c->cap, c->n + 1, sizeof *c->v, 64)) {
+        c->oom = true;
+        return;
     }
     c->v[c->n++] = cp;
 }

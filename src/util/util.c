@@ -185,16 +185,9 @@ bool util_grow_u32_slow(void *pp, uint32_t *cap, size_t need, size_t elem, uint3
 
 void util_buf_append(util_buf *b, const void *p, size_t n) {
     if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *d = realloc(b->data, cap);
-        if (!d) {
-            b->oom = true;
-            return;
-        }
-        b->data = d;
-        b->cap = cap;
+    if (!util_grow(&b->data, &b->cap, b->len + n + 1, 1, 64)) {
+        b->oom = true;
+        return;
     }
     memcpy(b->data + b->len, p, n);
     b->len += n;
