@@ -374,13 +374,7 @@ static int eval__rm(const char *p, const struct stat *sb, int flag, struct FTW *
 }
 
 static bool eval__push(eval_state *st, eval_query q) {
-    if (st->n == st->cap) {
-        size_t cap = st->cap ? st->cap * 2 : 256;
-        eval_query *g = realloc(st->q, sizeof *g * cap);
-        if (!g) return false;
-        st->q = g;
-        st->cap = cap;
-    }
+    if (!util_grow(&st->q, &st->cap, st->n + 1, sizeof *st->q, 256)) return false;
     st->q[st->n++] = q;
     return true;
 }

@@ -172,13 +172,7 @@ static sc_status ingest__add_rule(ingest_ignore *ig, const char *base, const cha
     if (memchr(line, '/', n)) anchored = true;
     if (line[0] == '/') { line++; n--; }
     if (n == 0) return SC_OK;
-    if (ig->n == ig->cap) {
-        size_t nc = ig->cap ? ig->cap * 2 : 32;
-        ingest__rule *nr = realloc(ig->rules, nc * sizeof *nr);
-        if (!nr) return SC_NOMEM;
-        ig->rules = nr;
-        ig->cap = nc;
-    }
+    if (!util_grow(&ig->rules, &ig->cap, ig->n + 1, sizeof *ig->rules, 32)) return SC_NOMEM;
     ingest__rule *r = &ig->rules[ig->n];
     r->base = util_strdup(base ? base : "");
     r->pattern = malloc(n + 1);

@@ -36,13 +36,7 @@ typedef struct q_set {
 static q_cand *q__find_or_add(q_set *s, const sc_record *rec) {
     for (size_t i = 0; i < s->n; i++)
         if (s->items[i].id == rec->id.num) return &s->items[i];
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        q_cand *g = realloc(s->items, sizeof *g * cap);
-        if (!g) return NULL;
-        s->items = g;
-        s->cap = cap;
-    }
+    if (!util_grow(&s->items, &s->cap, s->n + 1, sizeof *s->items, 64)) return NULL;
     q_cand *c = &s->items[s->n++];
     memset(c, 0, sizeof *c);
     c->id = rec->id.num;

@@ -266,13 +266,7 @@ static bool upd__batch_push(upd_batch *b, uint64_t id, char *payload, char *text
 }
 
 static bool upd__batch_del(upd_batch *b, sc_point_id id) {
-    if (b->n_del == b->cap_del) {
-        size_t cap = b->cap_del ? b->cap_del * 2 : 64;
-        sc_point_id *d = realloc(b->del, sizeof *d * cap);
-        if (!d) return false;
-        b->del = d;
-        b->cap_del = cap;
-    }
+    if (!util_grow(&b->del, &b->cap_del, b->n_del + 1, sizeof *b->del, 64)) return false;
     b->del[b->n_del++] = id;
     return true;
 }
@@ -608,12 +602,7 @@ sc_status sc_repo_update(sc_repo *r, sc_repo_summary *out) {
     size_t cap_state = 0;
     if (sqlite3_prepare_v2(r->state, "SELECT path, size, mtime, hash FROM files", -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW) {
-            if (n_state == cap_state) {
-                cap_state = cap_state ? cap_state * 2 : 1024;
-                upd_state *g = realloc(state, sizeof *g * cap_state);
-                if (!g) break;
-                state = g;
-            }
+            if (!util_grow(&state, &cap_state, n_state + 1, sizeof *state, 1024)) break;
             upd_state *s = &state[n_state++];
             s->path = util_strdup((const char *)sqlite3_column_text(st, 0));
             s->size = (uint64_t)sqlite3_column_int64(st, 1);

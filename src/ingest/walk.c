@@ -86,13 +86,8 @@ static int ingest__cmp(const void *a, const void *b) {
 
 static sc_status ingest__add_file(ingest__walk *w, const char *rel, uint64_t size) {
     ingest_file_list *l = w->out;
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 256;
-        ingest_file *ni = realloc(l->items, nc * sizeof *ni);
-        if (!ni) return sc_err_set(w->err, SC_NOMEM, "out of memory listing files");
-        l->items = ni;
-        l->cap = nc;
-    }
+    if (!util_grow(&l->items, &l->cap, l->n + 1, sizeof *l->items, 256))
+        return sc_err_set(w->err, SC_NOMEM, "out of memory listing files");
     char *p = util_strdup(rel);
     if (!p) return sc_err_set(w->err, SC_NOMEM, "out of memory listing files");
     l->items[l->n++] = (ingest_file){p, size};
@@ -123,13 +118,7 @@ static sc_status ingest__dir(ingest__walk *w, const char *rel, int depth) {
     sc_status rc = SC_OK;
     while ((de = readdir(d)) != NULL) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            char **nn = realloc(names, nc * sizeof *nn);
-            if (!nn) { rc = SC_NOMEM; break; }
-            names = nn;
-            cap = nc;
-        }
+        if (!util_grow(&names, &cap, n + 1, sizeof *names, 64)) { rc = SC_NOMEM; break; }
         if (!(names[n] = util_strdup(de->d_name))) { rc = SC_NOMEM; break; }
         n++;
     }
