@@ -207,15 +207,9 @@ sc_status sc_alias_list(sc_db *db, sc_alias **out, size_t *n_out) {
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
             const char *coll = (const char *)sqlite3_column_text(st, 1);
             if (!coll || !store_coll_find(db, coll)) continue; /* dangling */
-            if (n == cap) {
-                size_t ncap = cap ? cap * 2 : 8;
-                sc_alias *grown = realloc(list, ncap * sizeof *grown);
-                if (!grown) {
-                    rc = store_fail(SC_NOMEM, "out of memory");
-                    break;
-                }
-                list = grown;
-                cap = ncap;
+            if (!util_grow(&list, &cap, n + 1, sizeof *list, 8)) {
+                rc = store_fail(SC_NOMEM, "out of memory");
+                break;
             }
             list[n].alias = util_strdup((const char *)sqlite3_column_text(st, 0));
             list[n].collection = util_strdup(coll);

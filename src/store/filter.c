@@ -199,15 +199,9 @@ static sc_status filter__path_push(filter_path *p, size_t *cap, filter_seg seg, 
         free(seg.name);
         return sc_err_set(err, SC_INVALID, "more than %d steps", FILTER_MAX_PATH_SEGS);
     }
-    if (p->n_segs == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 4;
-        filter_seg *ns = realloc(p->segs, ncap * sizeof *ns);
-        if (!ns) {
-            free(seg.name);
-            return sc_err_set(err, SC_NOMEM, "out of memory");
-        }
-        p->segs = ns;
-        *cap = ncap;
+    if (!util_grow(&p->segs, cap, p->n_segs + 1, sizeof *p->segs, 4)) {
+        free(seg.name);
+        return sc_err_set(err, SC_NOMEM, "out of memory");
     }
     p->segs[p->n_segs++] = seg;
     return SC_OK;
@@ -701,13 +695,7 @@ typedef struct filter__conds {
 } filter__conds;
 
 static filter_cond *filter__conds_add(filter__conds *l) {
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 2;
-        filter_cond *ni = realloc(l->items, ncap * sizeof *ni);
-        if (!ni) return NULL;
-        l->items = ni;
-        l->cap = ncap;
-    }
+    if (!util_grow(&l->items, &l->cap, l->n + 1, sizeof *l->items, 2)) return NULL;
     filter_cond *c = &l->items[l->n++];
     memset(c, 0, sizeof *c);
     return c;
