@@ -57,14 +57,7 @@ int embed_items_from_tokens(const text_strmap *vocab, const embed_config *cfg, c
                 if (bl >= g) need += (uint32_t)(bl - g + 1);
             if (!need) continue;
         }
-        if (items->n + need > items->cap) {
-            uint32_t cap = items->cap ? items->cap : 256;
-            while (cap < items->n + need) cap *= 2;
-            embed_item *v = realloc(items->v, cap * sizeof *v);
-            if (!v) return -1;
-            items->v = v;
-            items->cap = cap;
-        }
+        if (!util_grow_u32(&items->v, &items->cap, items->n + need, sizeof *items->v, 256)) return -1;
         if (id != UINT32_MAX) {
             items->v[items->n++] = (embed_item){id, 1.0f};
             continue;

@@ -46,14 +46,7 @@ typedef struct train__bags {
 } train__bags;
 
 static int train__bags_push(train__bags *b, const embed_items *it) {
-    if (b->n_items + it->n > b->cap) {
-        size_t c = b->cap ? b->cap : 1 << 20;
-        while (c < b->n_items + it->n) c *= 2;
-        embed_item *v = realloc(b->items, c * sizeof *v);
-        if (!v) return -1;
-        b->items = v;
-        b->cap = c;
-    }
+    if (!util_grow(&b->items, &b->cap, b->n_items + it->n, sizeof *b->items, 1 << 20)) return -1;
     memcpy(b->items + b->n_items, it->v, it->n * sizeof *it->v);
     b->n_items += it->n;
     return 0;
@@ -523,13 +516,7 @@ static sc_status train__prepare(train__state *st, const embed_pairs *pairs, text
     for (size_t t = 0; t < 2 * pairs->n; t++) {
         const char *s = (t & 1) ? pairs->code[t / 2] : pairs->doc[t / 2];
         if (text_tokenize(tk, s, strlen(s), opt->max_tokens, &tok)) goto nomem;
-        if (n_ids + tok.n > cap_ids) {
-            cap_ids = cap_ids ? cap_ids * 2 : 1 << 22;
-            while (cap_ids < n_ids + tok.n) cap_ids *= 2;
-            uint32_t *v = realloc(ids, cap_ids * sizeof *v);
-            if (!v) goto nomem;
-            ids = v;
-        }
+        if (!util_grow(&ids, &cap_ids, n_ids + tok.n, sizeof *ids, 1 << 22)) goto nomem;
         for (uint32_t i = 0; i < tok.n; i++) {
             uint32_t id = text_strmap_add(&all, tok.str + tok.off[i], tok.len[i], NULL);
             if (id == UINT32_MAX) goto nomem;
