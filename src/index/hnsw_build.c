@@ -263,13 +263,7 @@ bool hnsw_scratch_tmp(hnsw_scratch *s, uint32_t n) {
 /* ==== Heaps ==== */
 
 bool hnsw_heap_grow(hnsw_heap *h) {
-    if (h->n < h->cap) return true;
-    uint32_t nc = h->cap ? h->cap * 2 : 256;
-    hnsw_pair *a = realloc(h->a, (size_t)nc * sizeof *a);
-    if (!a) return false;
-    h->a = a;
-    h->cap = nc;
-    return true;
+    return util_grow_u32(&h->a, &h->cap, (size_t)h->n + 1, sizeof *h->a, 256);
 }
 
 static int hnsw__pair_cmp(const void *pa, const void *pb) {

@@ -591,12 +591,9 @@ sc_status parse_extract_tree(parse_ctx *ctx, TSTree *tree) {
             push = true;
         }
         if (push) {
-            if (n_frames == cap_frames) {
-                uint32_t nc = cap_frames ? cap_frames * 2 : 16;
-                parse__frame *nf = realloc(frames, nc * sizeof *nf);
-                if (!nf) { rc = SC_NOMEM; break; }
-                frames = nf;
-                cap_frames = nc;
+            if (!util_grow_u32(&frames, &cap_frames, (size_t)n_frames + 1, sizeof *frames, 16)) {
+                rc = SC_NOMEM;
+                break;
             }
             frames[n_frames++] = fr;
         }

@@ -59,13 +59,7 @@ void parse_iter_free(parse_iter *it) {
 
 /* Start walking the children of s, whose visible ones have depth `depth`. */
 static bool parse__iter_push(parse_iter *it, const Subtree *s, Length pos, uint32_t depth) {
-    if (it->n_lv == it->cap_lv) {
-        uint32_t nc = it->cap_lv ? it->cap_lv * 2 : 32;
-        parse__level *nl = realloc(it->lv, nc * sizeof *nl);
-        if (!nl) return false;
-        it->lv = nl;
-        it->cap_lv = nc;
-    }
+    if (!util_grow_u32(&it->lv, &it->cap_lv, (size_t)it->n_lv + 1, sizeof *it->lv, 32)) return false;
     it->lv[it->n_lv++] = (parse__level){
         .kids = ts_subtree_children(*s),
         .aliases = ts_language_alias_sequence(it->tree->language, s->ptr->production_id),

@@ -49,14 +49,8 @@ void parse_arena_free(parse_arena *a) {
 /* ==== Results ==== */
 
 sc_entity *parse_result_push(parse_result_int *r) {
-    if (r->pub.n_entities == r->cap) {
-        uint32_t nc = r->cap ? r->cap * 2 : 16;
-        sc_entity *ne = realloc(r->ents, nc * sizeof *ne);
-        if (!ne) return NULL;
-        r->ents = ne;
-        r->cap = nc;
-        r->pub.entities = ne;
-    }
+    if (!util_grow_u32(&r->ents, &r->cap, (size_t)r->pub.n_entities + 1, sizeof *r->ents, 16)) return NULL;
+    r->pub.entities = r->ents;
     sc_entity *e = &r->ents[r->pub.n_entities++];
     memset(e, 0, sizeof *e);
     return e;
