@@ -33,6 +33,7 @@ typedef struct cli_repo_args {
     const char *provider;   /* --provider (NULL = what the index was built with) */
     sc_remote_options remote; /* --base-url, --remote-model, ... (unset fields: recorded values) */
     bool remote_given;      /* some remote option was given */
+    bool retries_given;     /* --retries was given (0 included: no retries) */
     bool fallback;          /* --fallback builtin */
 } cli_repo_args;
 
@@ -52,7 +53,8 @@ typedef struct cli_repo_args {
     "  --batch-size N     texts per request (default 64)\n"                                                        \
     "  --concurrency N    requests in flight (default 4)\n"                                                        \
     "  --timeout S        seconds per request (default 30)\n"                                                      \
-    "  --retries N        retries of a failed request, with exponential backoff (default 5)\n"                     \
+    "  --retries N        retries of a failed request, with exponential backoff (0 to 100,\n"                    \
+    "                     default 5; 0: one try per request, no retries)\n"                                       \
     "  --remote-family F  declared model family (default: the model name), for --fallback\n"                       \
     "  --fallback builtin the built-in model takes over batches the endpoint failed; only when\n"                  \
     "                     dimensions and family match (e.g. --remote-model semcode-builtin)\n"
@@ -113,6 +115,7 @@ static sc_repo *cli__open(const char *cmd, const cli_repo_args *a, const char *p
     o.allow_rebuild = create; /* only `index` may start an index over */
     o.remote = &a->remote;
     o.remote_fallback = a->fallback;
+    o.remote_retries_given = a->retries_given;
     if (a->provider) o.provider = strcmp(a->provider, "openai") ? SC_REPO_PROVIDER_LOCAL : SC_REPO_PROVIDER_REMOTE;
     else if (a->remote_given || a->fallback) o.provider = SC_REPO_PROVIDER_REMOTE;
     else if (a->model) o.provider = SC_REPO_PROVIDER_LOCAL;
@@ -250,7 +253,7 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         case O_BATCH:
         case O_CONC:
         case O_RETRIES: {
-            uint32_t lo = 1, hi = ch == O_DIMS ? 65536 : ch == O_BATCH ? 2048 : ch == O_CONC ? 64 : 100;
+            uint32_t lo = ch == O_RETRIES ? 0 : 1, hi = ch == O_DIMS ? 65536 : ch == O_BATCH ? 2048 : ch == O_CONC ? 64 : 100;
             uint32_t *dst = ch == O_DIMS ? &a->remote.dim : ch == O_BATCH ? &a->remote.batch_size
                             : ch == O_CONC ? &a->remote.concurrency : &a->remote.max_retries;
             const char *name = ch == O_DIMS ? "--dimensions" : ch == O_BATCH ? "--batch-size" : ch == O_CONC ? "--concurrency" : "--retries";
@@ -260,6 +263,7 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
                 return 2;
             }
             a->remote_given = true;
+            if (ch == O_RETRIES) a->retries_given = true;
             break;
         }
         case O_TIMEOUT: {

@@ -202,6 +202,28 @@ test('an unreachable endpoint: clear message, non-zero exit, nothing stored; the
   assert.equal(q.code, 1);
   assert.match(q.err, /cannot embed the query: request to http:\/\/127\.0\.0\.1:\d+\/v1\/embeddings failed: .*connect.*after 2 tries/i);
 
+  // --retries 0: one try per request, no retry (and no backoff wait).
+  const t1 = Date.now();
+  const once = run(['index', freshRepo(), ...remoteArgs(dead), '--retries', '0', '--json']);
+  assert.equal(once.code, 1);
+  assert.match(once.err, /failed: .*connect.*\(after 1 try\)/i);
+  assert.ok(Date.now() - t1 < 10000, 'no retries means no backoff');
+  const q0 = run(['search', 'send an http request', '--base-url', dead, '--retries', '0'], { cwd: good });
+  assert.equal(q0.code, 1);
+  assert.match(q0.err, /cannot embed the query: .*connect.*\(after 1 try\)/i);
+  // An index built with --retries 0 records it: later runs without --retries make one try, --retries N overrides.
+  const zero = freshRepo();
+  const z = run(['index', zero, ...remoteArgs(), '--retries', '0', '--json']);
+  assert.equal(z.code, 0, z.err);
+  assert.equal(JSON.parse(z.out).embeddings.failed, 0);
+  const zq = run(['search', 'send an http request', '--base-url', dead], { cwd: zero });
+  assert.equal(zq.code, 1);
+  assert.match(zq.err, /\(after 1 try\)/);
+  const zq2 = run(['search', 'send an http request', '--base-url', dead, '--retries', '2'], { cwd: zero });
+  assert.equal(zq2.code, 1);
+  assert.match(zq2.err, /\(after 3 tries\)/);
+  assert.equal(run(['search', 'send an http request', '--json'], { cwd: zero }).code, 0);
+
   // --fallback builtin: the local model (same dimension and family) embeds what the endpoint could not.
   const fb = run(['index', repo, ...remoteArgs(dead), '--retries', '1', '--fallback', 'builtin', '--json']);
   assert.equal(fb.code, 0, fb.err);
@@ -232,6 +254,10 @@ test('bad provider arguments get a clear message and a non-zero exit', () => {
     [['--provider', 'cohere'], /--provider must be builtin or openai, got 'cohere'/, 2],
     [['--dimensions', '0'], /--dimensions must be an integer from 1 to 65536, got '0'/, 2],
     [['--concurrency', '1000'], /--concurrency must be an integer from 1 to 64/, 2],
+    [['--retries', '-1'], /--retries must be an integer from 0 to 100, got '-1'/, 2],
+    [['--retries', 'x'], /--retries must be an integer from 0 to 100, got 'x'/, 2],
+    [['--retries', '101'], /--retries must be an integer from 0 to 100, got '101'/, 2],
+    [['--retries', ''], /--retries must be an integer from 0 to 100, got ''/, 2],
     [['--timeout', 'soon'], /--timeout must be a number of seconds/, 2],
     [['--fallback', 'openai'], /--fallback must be builtin/, 2],
     [['--api-key-env', 'KEY=value'], /--api-key-env takes the NAME of an environment variable/, 2],
@@ -250,7 +276,7 @@ test('bad provider arguments get a clear message and a non-zero exit', () => {
     const h = run([cmd, '--help']);
     assert.equal(h.code, 0);
     for (const o of ['--provider', '--base-url', '--remote-model', '--api-key-env', '--dimensions', '--batch-size',
-      '--concurrency', '--timeout', '--fallback', 'never printed, logged or stored'])
+      '--concurrency', '--timeout', '--retries', 'no retries', '--fallback', 'never printed, logged or stored'])
       assert.ok(h.out.includes(o), `${cmd} --help lacks ${o}`);
   }
 });
