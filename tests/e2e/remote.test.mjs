@@ -6,7 +6,9 @@
 // output and in no file of the index or of the server. Then the bad cases:
 // missing base URL, model, dimension or key variable, an unreachable
 // endpoint (clear message, non-zero exit, nothing stored), a provider
-// mismatch, and the built-in fallback. Run: node --test tests/e2e/
+// mismatch, the built-in fallback and --retries 0 (one try). Last, `semcode
+// embed` through the same endpoint: the vectors equal the in-process
+// built-in model's, and its bad arguments. Run: node --test tests/e2e/
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, spawn } from 'node:child_process';
@@ -291,4 +293,83 @@ test('environment variables stand in for the provider options', () => {
   const bad = run(['search', 'x'], { cwd: repo, env: { SEMCODE_PROVIDER: 'nope' } });
   assert.equal(bad.code, 2);
   assert.match(bad.err, /SEMCODE_PROVIDER must be builtin or openai, got 'nope'/);
+});
+
+// `semcode embed` output: one vector per line, components separated by spaces.
+function vectors(out) {
+  return out.trim().split('\n').map((l) => l.split(' ').map(Number));
+}
+
+function embedArgs(url = baseUrl) {
+  return ['embed', '--provider', 'openai', '--base-url', url, '--remote-model', 'semcode-builtin',
+    '--api-key-env', KEY_ENV, '--dimensions', String(dim)];
+}
+
+test('semcode embed through a remote endpoint prints the vectors of the in-process built-in model', async () => {
+  const input = 'read a file into a string\nsend an http request\\nand retry it\ndef add(a, b): return a + b\n';
+  const local = run(['embed'], { input, cwd: top });
+  assert.equal(local.code, 0, local.err);
+  const want = vectors(local.out);
+  assert.equal(want.length, 3);
+  // --batch-size 2: the three texts go in two requests; the answer keeps the input order.
+  const remote = run([...embedArgs(), '--batch-size', '2', '--concurrency', '2', '--timeout', '10', '--retries', '0'],
+    { input, cwd: top });
+  assert.equal(remote.code, 0, remote.err);
+  const got = vectors(remote.out);
+  assert.equal(got.length, want.length);
+  for (let i = 0; i < want.length; i++) {
+    assert.equal(got[i].length, dim);
+    for (let d = 0; d < dim; d++)
+      assert.ok(Math.abs(got[i][d] - want[i][d]) <= 2e-5, `text ${i} component ${d}: ${got[i][d]} vs ${want[i][d]}`);
+  }
+  // The environment stands in for the options, as for index.
+  const env = run(['embed', '--dimensions', String(dim)], {
+    input, cwd: top,
+    env: { SEMCODE_PROVIDER: 'openai', SEMCODE_BASE_URL: baseUrl, SEMCODE_REMOTE_MODEL: 'semcode-builtin', SEMCODE_API_KEY_ENV: KEY_ENV },
+  });
+  assert.equal(env.code, 0, env.err);
+  assert.equal(env.out, remote.out);
+
+  // An unreachable endpoint with --retries 0: one try, a clear message, no vector printed, exit 1 ...
+  const dead = `http://127.0.0.1:${await closedPort()}/v1`;
+  const t0 = Date.now();
+  const failed = run([...embedArgs(dead), '--retries', '0'], { input, cwd: top });
+  assert.equal(failed.code, 1);
+  assert.equal(failed.out, '');
+  assert.match(failed.err, /text 1: request to http:\/\/127\.0\.0\.1:\d+\/v1\/embeddings failed: .*connect.*\(after 1 try\)/i);
+  assert.match(failed.err, /3 of 3 texts got no vector/);
+  assert.ok(Date.now() - t0 < 10000, 'no retries means no backoff');
+  // ... unless the built-in model takes over.
+  const fb = run([...embedArgs(dead), '--retries', '0', '--fallback', 'builtin'], { input, cwd: top });
+  assert.equal(fb.code, 0, fb.err);
+  assert.equal(fb.out, local.out);
+});
+
+test('semcode embed: bad provider arguments get a clear message and a non-zero exit', () => {
+  const unset = { SEMCODE_BASE_URL: undefined, SEMCODE_REMOTE_MODEL: undefined, SEMCODE_PROVIDER: undefined, SEMCODE_UNSET_VAR: undefined };
+  const cases = [
+    [['--provider', 'openai', '--remote-model', 'm', '--dimensions', '8'], /embed: the remote embedding provider needs a base URL \(--base-url URL/, 2],
+    [['--provider', 'openai', '--base-url', baseUrl, '--dimensions', '8'], /needs a model name \(--remote-model NAME/, 2],
+    [['--provider', 'openai', '--base-url', baseUrl, '--remote-model', 'm'], /needs the vector dimension \(--dimensions N\)/, 2],
+    [['--base-url', baseUrl, '--remote-model', 'm', '--dimensions', '8', '--api-key-env', 'SEMCODE_UNSET_VAR'],
+      /environment variable SEMCODE_UNSET_VAR is not set/, 1],
+    [['--provider', 'openai', '--base-url', 'ftp://host/v1'], /--base-url must start with http:\/\/ or https:\/\//, 2],
+    [['--provider', 'cohere'], /--provider must be builtin or openai, got 'cohere'/, 2],
+    [['--retries', '-1'], /embed: --retries must be an integer from 0 to 100, got '-1'/, 2],
+    [['--retries', 'x'], /--retries must be an integer from 0 to 100, got 'x'/, 2],
+    [['--provider', 'builtin', '--fallback', 'builtin'], /a fallback takes over from a remote provider/, 2],
+    [[...embedArgs().slice(1), '--bench'], /--bench measures the built-in model/, 2],
+    [['some text'], /texts are read from standard input/, 2],
+  ];
+  for (const [args, re, code] of cases) {
+    const r = run(['embed', ...args], { input: 'x\n', cwd: top, env: unset });
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, re, args.join(' '));
+    assert.equal(r.out, '', args.join(' '));
+  }
+  const h = run(['embed', '--help']);
+  assert.equal(h.code, 0);
+  for (const o of ['--provider', '--base-url', '--remote-model', '--api-key-env', '--dimensions', '--batch-size',
+    '--concurrency', '--timeout', '--retries', 'no retries', '--fallback', 'never printed, logged or stored', '--code', '--bench'])
+    assert.ok(h.out.includes(o), `embed --help lacks ${o}`);
 });
