@@ -66,6 +66,8 @@ typedef struct sc_repo_options {
                                  records the endpoint and the name of the API-key variable, never the key */
     bool remote_fallback;     /* with a remote provider: the local model takes over batches whose remote
                                  requests are exhausted (both must declare the same dimension and family) */
+    bool remote_retries_given; /* remote->max_retries was given even when 0 (0 = no retries, one try per
+                                 request); without it a 0 there takes the recorded value (default 5) */
 } sc_repo_options;
 
 SC_API sc_repo_options sc_repo_options_default(void);

@@ -31,4 +31,72 @@ int cli_cmd_doctor(int argc, char **argv); /* semcode doctor: quality report of 
 /* semcode embed --model DIR (a Hugging Face model directory): called by cli_cmd_embed */
 int cli_embed_transformer(int argc, char **argv);
 
+/* ==== Shared option parsing (provider_opts.c) ==== */
+
+/* Print "semcode CMD: " + fmt (one %s: arg) and the --help hint; returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, const char *arg);
+/* Parse an integer within [lo, hi] / a number within [lo, hi]: the whole string or false. */
+bool cli_parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out);
+bool cli_parse_f(const char *s, float lo, float hi, float *out);
+
+/* The embedding provider options (index, search and the other repository
+** commands; embed). */
+typedef struct cli_provider_args {
+    const char *provider;     /* --provider or $SEMCODE_PROVIDER (NULL = not given) */
+    sc_remote_options remote; /* --base-url, --remote-model, ...: fields not given stay NULL / 0 */
+    bool remote_given;        /* some remote option was given on the command line */
+    bool retries_given;       /* --retries was given (remote.max_retries, 0 included: no retries) */
+    bool fallback;            /* --fallback builtin */
+} cli_provider_args;
+
+enum {
+    CLI_O_PROVIDER = 1500, CLI_O_BASE_URL, CLI_O_REMOTE_MODEL, CLI_O_KEY_ENV, CLI_O_DIMS, CLI_O_SEND_DIMS,
+    CLI_O_BATCH, CLI_O_CONC, CLI_O_TIMEOUT, CLI_O_RETRIES, CLI_O_FAMILY, CLI_O_FALLBACK,
+};
+
+/* Their getopt_long entries, to put in a command's option table. */
+#define CLI_PROVIDER_LONG_OPTIONS                                                                                  \
+    {"provider", required_argument, NULL, CLI_O_PROVIDER}, {"base-url", required_argument, NULL, CLI_O_BASE_URL},  \
+    {"remote-model", required_argument, NULL, CLI_O_REMOTE_MODEL},                                                 \
+    {"api-key-env", required_argument, NULL, CLI_O_KEY_ENV}, {"dimensions", required_argument, NULL, CLI_O_DIMS},  \
+    {"send-dimensions", no_argument, NULL, CLI_O_SEND_DIMS}, {"batch-size", required_argument, NULL, CLI_O_BATCH},  \
+    {"concurrency", required_argument, NULL, CLI_O_CONC}, {"timeout", required_argument, NULL, CLI_O_TIMEOUT},     \
+    {"retries", required_argument, NULL, CLI_O_RETRIES}, {"remote-family", required_argument, NULL, CLI_O_FAMILY}, \
+    {"fallback", required_argument, NULL, CLI_O_FALLBACK}
+
+/* Their help lines (after a heading of the command's own). */
+#define CLI_PROVIDER_OPTIONS_HELP                                                                                   \
+    "  --provider P       builtin (the local model, default) or openai (an OpenAI-compatible\n"                     \
+    "                     /v1/embeddings endpoint: OpenAI, Azure OpenAI, Ollama, vLLM, TEI,\n"                     \
+    "                     llama.cpp server, semcode serve); env SEMCODE_PROVIDER\n"                                 \
+    "  --base-url URL     endpoint root, e.g. https://api.openai.com/v1 (POST URL/embeddings);\n"                  \
+    "                     env SEMCODE_BASE_URL\n"                                                                   \
+    "  --remote-model M   model name sent with each request; env SEMCODE_REMOTE_MODEL\n"                           \
+    "  --api-key-env VAR  read the API key from environment variable VAR (sent as a Bearer\n"                      \
+    "                     token; never printed, logged or stored); env SEMCODE_API_KEY_ENV\n"                       \
+    "  --dimensions N     dimension of the vectors the model returns (required for a new index\n"                  \
+    "                     and for embed)\n"                                                                         \
+    "  --send-dimensions  also send \"dimensions\": N (OpenAI text-embedding-3 shortening)\n"                       \
+    "  --batch-size N     texts per request (default 64)\n"                                                        \
+    "  --concurrency N    requests in flight (default 4)\n"                                                        \
+    "  --timeout S        seconds per request (default 30)\n"                                                      \
+    "  --retries N        retries of a failed request, with exponential backoff (0 to 100,\n"                    \
+    "                     default 5; 0: one try per request, no retries)\n"                                       \
+    "  --remote-family F  declared model family (default: the model name), for --fallback\n"                       \
+    "  --fallback builtin the built-in model takes over batches the endpoint failed; only when\n"                  \
+    "                     dimensions and family match (e.g. --remote-model semcode-builtin)\n"
+
+/* Fill p from SEMCODE_PROVIDER, SEMCODE_BASE_URL, SEMCODE_REMOTE_MODEL and
+** SEMCODE_API_KEY_ENV (call before parsing: the command line wins). */
+void cli_provider_env(cli_provider_args *p);
+/* Take option ch of getopt_long (arg: optarg): 0 when taken, -1 when it is
+** not a provider option, 2 after printing a usage error for it. */
+int cli_provider_option(const char *cmd, int ch, const char *arg, cli_provider_args *p);
+/* After parsing: 0, or 2 after printing why $SEMCODE_PROVIDER is bad. */
+int cli_provider_check(const char *cmd, const cli_provider_args *p);
+/* The provider the options ask for: the one named, else remote when a
+** remote option or --fallback was given, else local when a model file was
+** given (model_given), else AUTO (what an index recorded). */
+sc_repo_provider cli_provider_choice(const cli_provider_args *p, bool model_given);
+
 #endif /* SC_CLI_H */

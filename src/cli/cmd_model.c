@@ -2,9 +2,10 @@
 ** cli/cmd_model.c: `semcode train` (contrastive training of the built-in
 ** model from doc/code pairs), `semcode eval` (CodeSearchNet protocol over
 ** held-out pairs and the CoSQA benchmark: BM25, model, hybrid) and
-** `semcode embed` (embed lines of text with a model, for checks and
-** benchmarks).
+** `semcode embed` (embed lines of text with a model or a remote endpoint,
+** for checks and benchmarks).
 */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,35 +321,153 @@ usage:
 
 /* ==== embed ==== */
 
+static void cli__embed_usage(FILE *f) {
+    fprintf(f,
+            "usage: semcode embed [--model MODEL|builtin] [--code] [--bench] < texts\n"
+            "       semcode embed --provider openai --base-url URL --remote-model NAME --dimensions N\n"
+            "                     [--api-key-env VAR] [options] < texts\n"
+            "       semcode embed --model DIR [options] [TEXT...]   (see semcode embed --model DIR --help)\n\n"
+            "Embeds each line of standard input (\\n inside a text written as \\\\n) and prints\n"
+            "one vector per line, its components separated by spaces; or with --bench the\n"
+            "rate of the built-in model in texts per second on one thread.\n\n"
+            "options:\n"
+            "  --model MODEL      built-in model file (default models/builtin.scm, also 'builtin');\n"
+            "                     with a remote provider, the model of --fallback builtin. A Hugging\n"
+            "                     Face model directory runs the transformer front end instead\n"
+            "  --code             embed the texts as code (the code side of the built-in model; a\n"
+            "                     remote endpoint embeds every text alike)\n"
+            "  --bench            print the rate instead of the vectors (built-in model only)\n"
+            "\nremote embedding provider (as for semcode index; nothing is recorded):\n" CLI_PROVIDER_OPTIONS_HELP
+            "\nWith a remote provider, a text that gets no vector (empty, too long, or its request\n"
+            "failed after the retries) fails the command: no vector is printed, each failed\n"
+            "text (line number) and the reason go to standard error, exit status 1.\n"
+            "\nexample: echo 'read a file' | OPENAI_API_KEY=... semcode embed --provider openai \\\n"
+            "           --base-url https://api.openai.com/v1 --remote-model text-embedding-3-small \\\n"
+            "           --dimensions 1536 --api-key-env OPENAI_API_KEY\n");
+}
+
+/* The remote embedder of the options, with the built-in model m (NULL =
+** none) as its fallback; NULL after printing why not. *local receives the
+** fallback's embedder (freed by the caller after the remote one). */
+static sc_embedder *cli__embed_remote_new(const cli_provider_args *prov, sc_model *m, sc_embedder **local) {
+    sc_remote_options ro = prov->remote;
+    if (!prov->retries_given) ro.max_retries = sc_remote_options_default().max_retries;
+    sc_embedder *e = NULL;
+    char *msg = NULL;
+    if (sc_embedder_new_remote(&ro, &e, &msg) != SC_OK) {
+        fprintf(stderr, "semcode embed: cannot use the remote embedding provider at %s: %s\n", ro.base_url,
+                msg ? msg : "out of memory");
+        sc_free(msg);
+        return NULL;
+    }
+    *local = NULL;
+    if (m && (sc_embedder_new_model(m, local, &msg) != SC_OK || sc_embedder_set_fallback(e, *local, &msg) != SC_OK)) {
+        fprintf(stderr, "semcode embed: --fallback: %s (declare the remote family with --remote-family)\n",
+                msg ? msg : "out of memory");
+        sc_free(msg);
+        sc_embedder_free(e);
+        sc_embedder_free(*local);
+        *local = NULL;
+        return NULL;
+    }
+    return e;
+}
+
+/* Embed texts remotely into out; 0, or 1 after reporting each failed text. */
+static int cli__embed_remote(sc_embedder *e, sc_embed_role role, char **texts, size_t n, float *out) {
+    if (!n) return 0;
+    sc_embed_item *items = calloc(n, sizeof *items);
+    if (!items) {
+        fprintf(stderr, "semcode embed: out of memory\n");
+        return 1;
+    }
+    sc_embed_summary sum;
+    sc_status rc = sc_embedder_embed(e, role == SC_EMBED_ROLE_CODE ? SC_EMBED_SIDE_CODE : SC_EMBED_SIDE_QUERY,
+                                     (const char *const *)texts, n, out, items, &sum);
+    int status = 0;
+    if (rc != SC_OK) {
+        fprintf(stderr, "semcode embed: %s\n", sc_status_str(rc));
+        status = 1;
+    } else if (sum.failed) {
+        size_t shown = 0;
+        for (size_t i = 0; i < n; i++)
+            if (items[i].status != SC_OK && shown++ < 10)
+                fprintf(stderr, "semcode embed: text %zu: %s\n", i + 1, items[i].error);
+        if (shown > 10) fprintf(stderr, "semcode embed: ... and %zu more texts failed\n", shown - 10);
+        fprintf(stderr, "semcode embed: %zu of %zu texts got no vector; nothing printed\n", sum.failed, n);
+        status = 1;
+    }
+    free(items);
+    return status;
+}
+
 int cli_cmd_embed(int argc, char **argv) {
-    const char *model_path = CLI__DEFAULT_MODEL;
     /* A Hugging Face model directory goes to the transformer front end (cmd_embed.c). */
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--model")) {
             struct stat st;
             if (stat(argv[i + 1], &st) == 0 && S_ISDIR(st.st_mode)) return cli_embed_transformer(argc, argv);
-            if (!strcmp(argv[i + 1], "builtin")) argv[i + 1] = (char *)CLI__DEFAULT_MODEL;
         }
+    enum { O_MODEL = 1000, O_CODE, O_BENCH };
+    static const struct option opts[] = {
+        {"model", required_argument, NULL, O_MODEL}, {"code", no_argument, NULL, O_CODE},
+        {"bench", no_argument, NULL, O_BENCH},       CLI_PROVIDER_LONG_OPTIONS,
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+    };
+    const char *model_path = CLI__DEFAULT_MODEL;
+    bool model_given = false;
     sc_embed_role role = SC_EMBED_ROLE_QUERY;
-    int bench = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--model") && i + 1 < argc) model_path = argv[++i];
-        else if (!strcmp(argv[i], "--code")) role = SC_EMBED_ROLE_CODE;
-        else if (!strcmp(argv[i], "--bench")) bench = 1;
-        else {
-            fprintf(stderr, "usage: semcode embed [--model MODEL|builtin|DIR] [--code] [--bench] < texts\n"
-                            "(DIR, a Hugging Face model directory: see semcode embed --model DIR --help)\n"
-                            "Embeds each input line (\\n inside a text written as \\\\n); prints vectors,\n"
-                            "or with --bench the rate in texts per second on one thread.\n");
-            return 2;
+    int bench = 0, prc;
+    cli_provider_args prov;
+    memset(&prov, 0, sizeof prov);
+    cli_provider_env(&prov); /* environment defaults (the command line wins) */
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+        case O_MODEL:
+            model_path = strcmp(optarg, "builtin") ? optarg : CLI__DEFAULT_MODEL;
+            model_given = true;
+            break;
+        case O_CODE: role = SC_EMBED_ROLE_CODE; break;
+        case O_BENCH: bench = 1; break;
+        case 'h': cli__embed_usage(stdout); return 0;
+        default:
+            if ((prc = cli_provider_option("embed", ch, optarg, &prov)) >= 0) {
+                if (prc) return prc;
+                break;
+            }
+            return cli_usage_error("embed", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
+    }
+    if (optind < argc)
+        return cli_usage_error("embed", "texts are read from standard input, one per line; got the argument '%s'",
+                               argv[optind]);
+    if ((prc = cli_provider_check("embed", &prov))) return prc;
+    bool remote = cli_provider_choice(&prov, model_given) == SC_REPO_PROVIDER_REMOTE;
+    if (remote) {
+        const char *missing = !prov.remote.base_url ? "a base URL (--base-url URL or SEMCODE_BASE_URL)"
+                              : !prov.remote.model  ? "a model name (--remote-model NAME or SEMCODE_REMOTE_MODEL)"
+                              : !prov.remote.dim    ? "the vector dimension (--dimensions N)"
+                              : NULL;
+        if (missing) return cli_usage_error("embed", "the remote embedding provider needs %s, none was given", missing);
+        if (bench) return cli_usage_error("embed", "--bench measures the built-in model, not a remote endpoint%s", "");
+    } else if (prov.fallback) {
+        return cli_usage_error("embed", "a fallback takes over from a remote provider; this run uses the %s model",
+                               "built-in");
     }
     sc_model *m = NULL;
     char *msg = NULL;
-    sc_status rc = sc_model_load(model_path, &m, &msg);
+    sc_status rc = !remote || prov.fallback ? sc_model_load(model_path, &m, &msg) : SC_OK;
     if (rc != SC_OK) {
         fprintf(stderr, "semcode embed: %s\n", msg ? msg : sc_status_str(rc));
         sc_free(msg);
+        return 1;
+    }
+    sc_embedder *emb = NULL, *local = NULL;
+    if (remote && !(emb = cli__embed_remote_new(&prov, m, &local))) {
+        sc_model_free(m);
         return 1;
     }
     char **texts = NULL;
@@ -374,11 +493,13 @@ int cli_cmd_embed(int argc, char **argv) {
         texts[n++] = strdup(line);
     }
     free(line);
-    uint32_t dim = sc_model_dim(m);
+    uint32_t dim = remote ? sc_embedder_dim(emb) : sc_model_dim(m);
     float *out = malloc((n + 1) * dim * sizeof *out);
     int status = 0;
     if (!out) status = 1;
-    else {
+    else if (remote) {
+        status = cli__embed_remote(emb, role, texts, n, out);
+    } else {
         double t0 = cli__model_now(), c0 = cli__thread_cpu();
         rc = sc_model_embed(m, role, (const char *const *)texts, n, out);
         double dt = cli__model_now() - t0, ct = cli__thread_cpu() - c0;
@@ -389,16 +510,19 @@ int cli_cmd_embed(int argc, char **argv) {
             printf("embedded %zu texts (%.1f MB) in %.3f s wall, %.3f s CPU: %.0f texts/s wall, %.0f texts per "
                    "CPU-second, %.1f MB/s (dim %u, one thread)\n",
                    n, (double)bytes / 1e6, dt, ct, (double)n / dt, (double)n / ct, (double)bytes / 1e6 / dt, dim);
-        } else {
-            for (size_t i = 0; i < n; i++) {
-                for (uint32_t d = 0; d < dim; d++) printf(d ? " %.5f" : "%.5f", (double)out[i * dim + d]);
-                printf("\n");
-            }
+        }
+    }
+    if (!status && !bench) {
+        for (size_t i = 0; i < n; i++) {
+            for (uint32_t d = 0; d < dim; d++) printf(d ? " %.5f" : "%.5f", (double)out[i * dim + d]);
+            printf("\n");
         }
     }
     for (size_t i = 0; i < n; i++) free(texts[i]);
     free(texts);
     free(out);
+    sc_embedder_free(emb);
+    sc_embedder_free(local);
     sc_model_free(m);
     return status;
 }

@@ -30,32 +30,13 @@ typedef struct cli_repo_args {
     const char *langs[CLI_MAX_FILTERS], *kinds[CLI_MAX_FILTERS], *paths[CLI_MAX_FILTERS], *excludes[CLI_MAX_FILTERS];
     float threshold;        /* duplicates --threshold */
     uint32_t min_lines;     /* duplicates --min-lines */
-    const char *provider;   /* --provider (NULL = what the index was built with) */
-    sc_remote_options remote; /* --base-url, --remote-model, ... (unset fields: recorded values) */
-    bool remote_given;      /* some remote option was given */
-    bool fallback;          /* --fallback builtin */
+    cli_provider_args prov; /* --provider, --base-url, ... (unset: what the index recorded) */
 } cli_repo_args;
 
 /* The help text of the embedding provider options (index, search). */
 #define CLI_PROVIDER_HELP                                                                                           \
     "\nembedding provider (recorded by index; search and later runs use the recorded one):\n"                      \
-    "  --provider P       builtin (the local model, default) or openai (an OpenAI-compatible\n"                     \
-    "                     /v1/embeddings endpoint: OpenAI, Azure OpenAI, Ollama, vLLM, TEI,\n"                     \
-    "                     llama.cpp server, semcode serve); env SEMCODE_PROVIDER\n"                                 \
-    "  --base-url URL     endpoint root, e.g. https://api.openai.com/v1 (POST URL/embeddings);\n"                  \
-    "                     env SEMCODE_BASE_URL\n"                                                                   \
-    "  --remote-model M   model name sent with each request; env SEMCODE_REMOTE_MODEL\n"                           \
-    "  --api-key-env VAR  read the API key from environment variable VAR (sent as a Bearer\n"                      \
-    "                     token; never printed, logged or stored); env SEMCODE_API_KEY_ENV\n"                       \
-    "  --dimensions N     dimension of the vectors the model returns (required for a new index)\n"                 \
-    "  --send-dimensions  also send \"dimensions\": N (OpenAI text-embedding-3 shortening)\n"                       \
-    "  --batch-size N     texts per request (default 64)\n"                                                        \
-    "  --concurrency N    requests in flight (default 4)\n"                                                        \
-    "  --timeout S        seconds per request (default 30)\n"                                                      \
-    "  --retries N        retries of a failed request, with exponential backoff (default 5)\n"                     \
-    "  --remote-family F  declared model family (default: the model name), for --fallback\n"                       \
-    "  --fallback builtin the built-in model takes over batches the endpoint failed; only when\n"                  \
-    "                     dimensions and family match (e.g. --remote-model semcode-builtin)\n"
+    CLI_PROVIDER_OPTIONS_HELP
 
 static volatile int cli__cancel;
 
@@ -63,29 +44,6 @@ static void cli__on_sigint(int sig) {
     (void)sig;
     if (cli__cancel) _exit(130); /* second Ctrl-C: leave now (the index stays consistent) */
     cli__cancel = 1;
-}
-
-static int cli__usage_error(const char *cmd, const char *fmt, const char *arg) {
-    fprintf(stderr, "semcode %s: ", cmd);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nRun 'semcode %s --help' for usage.\n", cmd);
-    return 2;
-}
-
-static bool cli__parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out) {
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < (long)lo || v > (long)hi) return false;
-    *out = (uint32_t)v;
-    return true;
-}
-
-static bool cli__parse_f(const char *s, float lo, float hi, float *out) {
-    char *end = NULL;
-    double v = strtod(s, &end);
-    if (!*s || *end || v < (double)lo || v > (double)hi) return false;
-    *out = (float)v;
-    return true;
 }
 
 /* Open the repository: for `index` the given path, otherwise the indexed
@@ -111,11 +69,11 @@ static sc_repo *cli__open(const char *cmd, const cli_repo_args *a, const char *p
     o.n_threads = a->threads;
     o.cancel = &cli__cancel;
     o.allow_rebuild = create; /* only `index` may start an index over */
-    o.remote = &a->remote;
-    o.remote_fallback = a->fallback;
-    if (a->provider) o.provider = strcmp(a->provider, "openai") ? SC_REPO_PROVIDER_LOCAL : SC_REPO_PROVIDER_REMOTE;
-    else if (a->remote_given || a->fallback) o.provider = SC_REPO_PROVIDER_REMOTE;
-    else if (a->model) o.provider = SC_REPO_PROVIDER_LOCAL;
+    o.remote = &a->prov.remote;
+    o.remote_fallback = a->prov.fallback;
+    o.remote_retries_given = a->prov.retries_given;
+    sc_repo_provider p = cli_provider_choice(&a->prov, a->model != NULL);
+    if (p != SC_REPO_PROVIDER_AUTO) o.provider = p;
     sc_repo *r = NULL;
     char *err = NULL;
     if (sc_repo_open(root, &o, &r, &err) != SC_OK) {
@@ -132,8 +90,7 @@ static sc_repo *cli__open(const char *cmd, const cli_repo_args *a, const char *p
 ** parsing should go on with the positional arguments, else an exit code. */
 static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args *a, void (*usage)(FILE *)) {
     enum { O_STORE = 1000, O_MODEL, O_JSON, O_MODE, O_ALPHA, O_LANG, O_KIND, O_PATH, O_EXCLUDE, O_LIMIT, O_MIN,
-           O_QUIET, O_NOCACHE, O_THREADS, O_THRESH, O_MINLINES, O_PROVIDER, O_BASE_URL, O_REMOTE_MODEL,
-           O_KEY_ENV, O_DIMS, O_SEND_DIMS, O_BATCH, O_CONC, O_TIMEOUT, O_RETRIES, O_FAMILY, O_FALLBACK };
+           O_QUIET, O_NOCACHE, O_THREADS, O_THRESH, O_MINLINES };
     static const struct option opts[] = {
         {"store", required_argument, NULL, O_STORE},     {"model", required_argument, NULL, O_MODEL},
         {"json", no_argument, NULL, O_JSON},             {"mode", required_argument, NULL, O_MODE},
@@ -143,20 +100,10 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         {"min-score", required_argument, NULL, O_MIN},   {"quiet", no_argument, NULL, O_QUIET},
         {"cache", no_argument, NULL, O_NOCACHE},      {"threads", required_argument, NULL, O_THREADS},
         {"threshold", required_argument, NULL, O_THRESH},{"min-lines", required_argument, NULL, O_MINLINES},
-        {"provider", required_argument, NULL, O_PROVIDER}, {"base-url", required_argument, NULL, O_BASE_URL},
-        {"remote-model", required_argument, NULL, O_REMOTE_MODEL}, {"api-key-env", required_argument, NULL, O_KEY_ENV},
-        {"dimensions", required_argument, NULL, O_DIMS}, {"send-dimensions", no_argument, NULL, O_SEND_DIMS},
-        {"batch-size", required_argument, NULL, O_BATCH}, {"concurrency", required_argument, NULL, O_CONC},
-        {"timeout", required_argument, NULL, O_TIMEOUT}, {"retries", required_argument, NULL, O_RETRIES},
-        {"remote-family", required_argument, NULL, O_FAMILY}, {"fallback", required_argument, NULL, O_FALLBACK},
+        CLI_PROVIDER_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0},
     };
-    /* Environment defaults of the provider options (the command line wins). */
-    const char *env;
-    if ((env = getenv("SEMCODE_PROVIDER")) && *env) a->provider = env;
-    if ((env = getenv("SEMCODE_BASE_URL")) && *env) a->remote.base_url = env;
-    if ((env = getenv("SEMCODE_REMOTE_MODEL")) && *env) a->remote.model = env;
-    if ((env = getenv("SEMCODE_API_KEY_ENV")) && *env) a->remote.api_key_env = env;
+    cli_provider_env(&a->prov); /* environment defaults (the command line wins) */
     optind = 1;
     opterr = 0;
     int ch;
@@ -174,11 +121,11 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
             if (!strcmp(optarg, "hybrid")) a->q.mode = SC_SEARCH_MODE_HYBRID;
             else if (!strcmp(optarg, "dense")) a->q.mode = SC_SEARCH_MODE_DENSE;
             else if (!strcmp(optarg, "keyword")) a->q.mode = SC_SEARCH_MODE_KEYWORD;
-            else return cli__usage_error(cmd, "--mode must be dense, keyword or hybrid, got '%s'", optarg);
+            else return cli_usage_error(cmd, "--mode must be dense, keyword or hybrid, got '%s'", optarg);
             break;
         case O_ALPHA:
-            if (!cli__parse_f(optarg, 0.0f, 1.0f, &a->q.alpha))
-                return cli__usage_error(cmd, "--alpha must be a number within [0, 1], got '%s'", optarg);
+            if (!cli_parse_f(optarg, 0.0f, 1.0f, &a->q.alpha))
+                return cli_usage_error(cmd, "--alpha must be a number within [0, 1], got '%s'", optarg);
             break;
         case O_LANG:
         case O_KIND:
@@ -186,7 +133,7 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         case O_EXCLUDE: {
             size_t *n = ch == O_LANG ? &a->q.n_langs : ch == O_KIND ? &a->q.n_kinds : ch == O_PATH ? &a->q.n_paths : &a->q.n_excludes;
             const char **v = ch == O_LANG ? a->langs : ch == O_KIND ? a->kinds : ch == O_PATH ? a->paths : a->excludes;
-            if (*n == CLI_MAX_FILTERS) return cli__usage_error(cmd, "too many filters of one kind (at most 32): '%s'", optarg);
+            if (*n == CLI_MAX_FILTERS) return cli_usage_error(cmd, "too many filters of one kind (at most 32): '%s'", optarg);
             /* comma-separated lists are accepted too */
             char *dup = strdup(optarg), *save = NULL;
             for (char *t = strtok_r(dup, ",", &save); t && *n < CLI_MAX_FILTERS; t = strtok_r(NULL, ",", &save))
@@ -196,92 +143,38 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         }
         case 'n':
         case O_LIMIT:
-            if (!cli__parse_u32(optarg, 1, 10000, &a->q.limit))
-                return cli__usage_error(cmd, "--limit must be an integer from 1 to 10000, got '%s'", optarg);
+            if (!cli_parse_u32(optarg, 1, 10000, &a->q.limit))
+                return cli_usage_error(cmd, "--limit must be an integer from 1 to 10000, got '%s'", optarg);
             break;
         case O_MIN:
-            if (!cli__parse_f(optarg, -1000.0f, 1000.0f, &a->q.min_score))
-                return cli__usage_error(cmd, "--min-score must be a number, got '%s'", optarg);
+            if (!cli_parse_f(optarg, -1000.0f, 1000.0f, &a->q.min_score))
+                return cli_usage_error(cmd, "--min-score must be a number, got '%s'", optarg);
             break;
         case O_THREADS:
-            if (!cli__parse_u32(optarg, 1, 64, &a->threads))
-                return cli__usage_error(cmd, "--threads must be an integer from 1 to 64, got '%s'", optarg);
+            if (!cli_parse_u32(optarg, 1, 64, &a->threads))
+                return cli_usage_error(cmd, "--threads must be an integer from 1 to 64, got '%s'", optarg);
             break;
         case O_THRESH:
-            if (!cli__parse_f(optarg, 0.01f, 1.0f, &a->threshold))
-                return cli__usage_error(cmd, "--threshold must be a number within (0, 1], got '%s'", optarg);
+            if (!cli_parse_f(optarg, 0.01f, 1.0f, &a->threshold))
+                return cli_usage_error(cmd, "--threshold must be a number within (0, 1], got '%s'", optarg);
             break;
         case O_MINLINES:
-            if (!cli__parse_u32(optarg, 1, 100000, &a->min_lines))
-                return cli__usage_error(cmd, "--min-lines must be a positive integer, got '%s'", optarg);
-            break;
-        case O_PROVIDER:
-            if (strcmp(optarg, "openai") && strcmp(optarg, "builtin") && strcmp(optarg, "local"))
-                return cli__usage_error(cmd, "--provider must be builtin or openai, got '%s'", optarg);
-            a->provider = optarg;
-            break;
-        case O_BASE_URL:
-            if (strncmp(optarg, "http://", 7) && strncmp(optarg, "https://", 8))
-                return cli__usage_error(cmd, "--base-url must start with http:// or https://, got '%s'", optarg);
-            a->remote.base_url = optarg;
-            a->remote_given = true;
-            break;
-        case O_REMOTE_MODEL:
-            if (!*optarg) return cli__usage_error(cmd, "--remote-model needs a model name%s", "");
-            a->remote.model = optarg;
-            a->remote_given = true;
-            break;
-        case O_KEY_ENV:
-            if (!*optarg || strchr(optarg, '='))
-                return cli__usage_error(cmd, "--api-key-env takes the NAME of an environment variable, got '%s'",
-                                        *optarg ? "(a value with '=')" : "nothing");
-            a->remote.api_key_env = optarg;
-            a->remote_given = true;
-            break;
-        case O_FAMILY:
-            a->remote.family = optarg;
-            a->remote_given = true;
-            break;
-        case O_SEND_DIMS:
-            a->remote.send_dimensions = true;
-            a->remote_given = true;
-            break;
-        case O_DIMS:
-        case O_BATCH:
-        case O_CONC:
-        case O_RETRIES: {
-            uint32_t lo = 1, hi = ch == O_DIMS ? 65536 : ch == O_BATCH ? 2048 : ch == O_CONC ? 64 : 100;
-            uint32_t *dst = ch == O_DIMS ? &a->remote.dim : ch == O_BATCH ? &a->remote.batch_size
-                            : ch == O_CONC ? &a->remote.concurrency : &a->remote.max_retries;
-            const char *name = ch == O_DIMS ? "--dimensions" : ch == O_BATCH ? "--batch-size" : ch == O_CONC ? "--concurrency" : "--retries";
-            if (!cli__parse_u32(optarg, lo, hi, dst)) {
-                fprintf(stderr, "semcode %s: %s must be an integer from %u to %u, got '%s'\n", cmd, name, lo, hi, optarg);
-                fprintf(stderr, "Run 'semcode %s --help' for usage.\n", cmd);
-                return 2;
-            }
-            a->remote_given = true;
-            break;
-        }
-        case O_TIMEOUT: {
-            float secs;
-            if (!cli__parse_f(optarg, 0.001f, 3600.0f, &secs))
-                return cli__usage_error(cmd, "--timeout must be a number of seconds within (0, 3600], got '%s'", optarg);
-            a->remote.timeout_ms = (uint32_t)(secs * 1000.0f + 0.5f);
-            a->remote_given = true;
-            break;
-        }
-        case O_FALLBACK:
-            if (strcmp(optarg, "builtin"))
-                return cli__usage_error(cmd, "--fallback must be builtin (the only local provider), got '%s'", optarg);
-            a->fallback = true;
+            if (!cli_parse_u32(optarg, 1, 100000, &a->min_lines))
+                return cli_usage_error(cmd, "--min-lines must be a positive integer, got '%s'", optarg);
             break;
         case 'h': usage(stdout); return 0;
-        default:
-            return cli__usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        default: {
+            int prc = cli_provider_option(cmd, ch, optarg, &a->prov);
+            if (prc >= 0) {
+                if (prc) return prc;
+                break;
+            }
+            return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
         }
     }
-    if (a->provider && strcmp(a->provider, "openai") && strcmp(a->provider, "builtin") && strcmp(a->provider, "local"))
-        return cli__usage_error(cmd, "SEMCODE_PROVIDER must be builtin or openai, got '%s'", a->provider);
+    int prc = cli_provider_check(cmd, &a->prov);
+    if (prc) return prc;
     a->q.langs = a->langs;
     a->q.kinds = a->kinds;
     a->q.paths = a->paths;
@@ -350,7 +243,7 @@ int cli_cmd_index(int argc, char **argv) {
     memset(&a, 0, sizeof a);
     int rc = cli__parse_opts("index", argc, argv, &a, cli__index_usage);
     if (rc >= 0) return rc;
-    if (argc - optind > 1) return cli__usage_error("index", "expected one PATH, got also '%s'", argv[optind + 1]);
+    if (argc - optind > 1) return cli_usage_error("index", "expected one PATH, got also '%s'", argv[optind + 1]);
     const char *path = optind < argc ? argv[optind] : ".";
     sc_repo *r = cli__open("index", &a, path, true);
     if (!r) return 1;
@@ -481,7 +374,7 @@ int cli_cmd_search(int argc, char **argv) {
     memset(&a, 0, sizeof a);
     int rc = cli__parse_opts("search", argc, argv, &a, cli__search_usage);
     if (rc >= 0) return rc;
-    if (optind >= argc) return cli__usage_error("search", "%s", "a QUERY is required");
+    if (optind >= argc) return cli_usage_error("search", "%s", "a QUERY is required");
     /* The words after the options form the query. */
     size_t len = 0;
     for (int i = optind; i < argc; i++) len += strlen(argv[i]) + 1;
@@ -526,7 +419,7 @@ int cli_cmd_similar(int argc, char **argv) {
     memset(&a, 0, sizeof a);
     int rc = cli__parse_opts("similar", argc, argv, &a, cli__similar_usage);
     if (rc >= 0) return rc;
-    if (optind != argc - 1) return cli__usage_error("similar", "%s", "exactly one TARGET (path:line or qualified name) is required");
+    if (optind != argc - 1) return cli_usage_error("similar", "%s", "exactly one TARGET (path:line or qualified name) is required");
     sc_repo *r = cli__open("similar", &a, NULL, false);
     if (!r) return 1;
     a.q.mode = SC_SEARCH_MODE_DENSE;
@@ -562,7 +455,7 @@ int cli_cmd_duplicates(int argc, char **argv) {
     a.min_lines = 5;
     int rc = cli__parse_opts("duplicates", argc, argv, &a, cli__dups_usage);
     if (rc >= 0) return rc;
-    if (optind != argc) return cli__usage_error("duplicates", "unexpected argument '%s'", argv[optind]);
+    if (optind != argc) return cli_usage_error("duplicates", "unexpected argument '%s'", argv[optind]);
     sc_repo *r = cli__open("duplicates", &a, NULL, false);
     if (!r) return 1;
     sc_dup_clusters *d = NULL;
@@ -602,7 +495,7 @@ int cli_cmd_stats(int argc, char **argv) {
     memset(&a, 0, sizeof a);
     int rc = cli__parse_opts("stats", argc, argv, &a, cli__stats_usage);
     if (rc >= 0) return rc;
-    if (optind != argc) return cli__usage_error("stats", "unexpected argument '%s'", argv[optind]);
+    if (optind != argc) return cli_usage_error("stats", "unexpected argument '%s'", argv[optind]);
     sc_repo *r = cli__open("stats", &a, NULL, false);
     if (!r) return 1;
     char *js = NULL;

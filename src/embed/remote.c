@@ -471,7 +471,8 @@ void remote_embed(embed_remote *r, const char *const *texts, size_t n, float *ou
         for (size_t i = q->first; i < q->first + q->count; i++) {
             items[i].status = ok ? SC_OK : SC_IOERR;
             if (!ok) {
-                snprintf(items[i].error, sizeof items[i].error, "%s (after %u tries)", q->error, q->attempt);
+                snprintf(items[i].error, sizeof items[i].error, "%s (after %u %s)", q->error, q->attempt,
+                         q->attempt == 1 ? "try" : "tries");
                 memset(out + i * r->opt.dim, 0, sizeof(float) * r->opt.dim);
             }
         }

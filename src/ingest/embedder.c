@@ -105,8 +105,19 @@ static uint32_t emb__pick_u32(uint32_t given, const json_t *rec, const char *key
     return x > 0 && x <= UINT32_MAX ? (uint32_t)x : 0;
 }
 
+/* Retries: given (0 included when retries_given, meaning none), else
+** recorded (0 included), else the default. */
+static uint32_t emb__pick_retries(const sc_remote_options *given, bool retries_given, const json_t *rec,
+                                  uint32_t dflt) {
+    if (retries_given || given->max_retries) return given->max_retries;
+    json_t *v = json_object_get(rec, "max_retries");
+    json_int_t x = json_is_integer(v) ? json_integer_value(v) : -1;
+    return x >= 0 && x <= UINT32_MAX ? (uint32_t)x : dflt;
+}
+
 /* Merge the given remote options over the recorded ones into r->remote. */
-static sc_status emb__remote_config(sc_repo *r, const sc_remote_options *given, bool use_recorded) {
+static sc_status emb__remote_config(sc_repo *r, const sc_remote_options *given, bool retries_given,
+                                    bool use_recorded) {
     sc_remote_options none;
     memset(&none, 0, sizeof none);
     if (!given) given = &none;
@@ -132,7 +143,7 @@ static sc_status emb__remote_config(sc_repo *r, const sc_remote_options *given, 
     if ((v = emb__pick_u32(given->batch_size, rec, "batch_size"))) o->batch_size = v;
     if ((v = emb__pick_u32(given->concurrency, rec, "concurrency"))) o->concurrency = v;
     if ((v = emb__pick_u32(given->timeout_ms, rec, "timeout_ms"))) o->timeout_ms = v;
-    if ((v = emb__pick_u32(given->max_retries, rec, "max_retries"))) o->max_retries = v;
+    o->max_retries = emb__pick_retries(given, retries_given, rec, o->max_retries);
     if (given->backoff_base_ms) o->backoff_base_ms = given->backoff_base_ms;
     if (given->backoff_max_ms) o->backoff_max_ms = given->backoff_max_ms;
     if (given->max_input_bytes) o->max_input_bytes = given->max_input_bytes;
@@ -174,7 +185,8 @@ sc_status repo_embedder_open(sc_repo *r, const sc_repo_options *opt) {
     bool fallback = opt && opt->remote_fallback;
     sc_status rc;
     if (r->is_remote) {
-        if ((rc = emb__remote_config(r, opt ? opt->remote : NULL, recorded_remote)) != SC_OK) return rc;
+        if ((rc = emb__remote_config(r, opt ? opt->remote : NULL, opt && opt->remote && opt->remote_retries_given,
+                                     recorded_remote)) != SC_OK) return rc;
         if (fallback && (rc = emb__load_model(r, opt->model_path)) != SC_OK) return rc;
         /* index: fail on a bad option or a missing key before anything changes */
         if (r->opt.allow_rebuild) return repo_embedder_ready(r);

@@ -6,7 +6,9 @@
 // output and in no file of the index or of the server. Then the bad cases:
 // missing base URL, model, dimension or key variable, an unreachable
 // endpoint (clear message, non-zero exit, nothing stored), a provider
-// mismatch, and the built-in fallback. Run: node --test tests/e2e/
+// mismatch, the built-in fallback and --retries 0 (one try). Last, `semcode
+// embed` through the same endpoint: the vectors equal the in-process
+// built-in model's, and its bad arguments. Run: node --test tests/e2e/
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, spawn } from 'node:child_process';
@@ -202,6 +204,28 @@ test('an unreachable endpoint: clear message, non-zero exit, nothing stored; the
   assert.equal(q.code, 1);
   assert.match(q.err, /cannot embed the query: request to http:\/\/127\.0\.0\.1:\d+\/v1\/embeddings failed: .*connect.*after 2 tries/i);
 
+  // --retries 0: one try per request, no retry (and no backoff wait).
+  const t1 = Date.now();
+  const once = run(['index', freshRepo(), ...remoteArgs(dead), '--retries', '0', '--json']);
+  assert.equal(once.code, 1);
+  assert.match(once.err, /failed: .*connect.*\(after 1 try\)/i);
+  assert.ok(Date.now() - t1 < 10000, 'no retries means no backoff');
+  const q0 = run(['search', 'send an http request', '--base-url', dead, '--retries', '0'], { cwd: good });
+  assert.equal(q0.code, 1);
+  assert.match(q0.err, /cannot embed the query: .*connect.*\(after 1 try\)/i);
+  // An index built with --retries 0 records it: later runs without --retries make one try, --retries N overrides.
+  const zero = freshRepo();
+  const z = run(['index', zero, ...remoteArgs(), '--retries', '0', '--json']);
+  assert.equal(z.code, 0, z.err);
+  assert.equal(JSON.parse(z.out).embeddings.failed, 0);
+  const zq = run(['search', 'send an http request', '--base-url', dead], { cwd: zero });
+  assert.equal(zq.code, 1);
+  assert.match(zq.err, /\(after 1 try\)/);
+  const zq2 = run(['search', 'send an http request', '--base-url', dead, '--retries', '2'], { cwd: zero });
+  assert.equal(zq2.code, 1);
+  assert.match(zq2.err, /\(after 3 tries\)/);
+  assert.equal(run(['search', 'send an http request', '--json'], { cwd: zero }).code, 0);
+
   // --fallback builtin: the local model (same dimension and family) embeds what the endpoint could not.
   const fb = run(['index', repo, ...remoteArgs(dead), '--retries', '1', '--fallback', 'builtin', '--json']);
   assert.equal(fb.code, 0, fb.err);
@@ -232,6 +256,10 @@ test('bad provider arguments get a clear message and a non-zero exit', () => {
     [['--provider', 'cohere'], /--provider must be builtin or openai, got 'cohere'/, 2],
     [['--dimensions', '0'], /--dimensions must be an integer from 1 to 65536, got '0'/, 2],
     [['--concurrency', '1000'], /--concurrency must be an integer from 1 to 64/, 2],
+    [['--retries', '-1'], /--retries must be an integer from 0 to 100, got '-1'/, 2],
+    [['--retries', 'x'], /--retries must be an integer from 0 to 100, got 'x'/, 2],
+    [['--retries', '101'], /--retries must be an integer from 0 to 100, got '101'/, 2],
+    [['--retries', ''], /--retries must be an integer from 0 to 100, got ''/, 2],
     [['--timeout', 'soon'], /--timeout must be a number of seconds/, 2],
     [['--fallback', 'openai'], /--fallback must be builtin/, 2],
     [['--api-key-env', 'KEY=value'], /--api-key-env takes the NAME of an environment variable/, 2],
@@ -250,7 +278,7 @@ test('bad provider arguments get a clear message and a non-zero exit', () => {
     const h = run([cmd, '--help']);
     assert.equal(h.code, 0);
     for (const o of ['--provider', '--base-url', '--remote-model', '--api-key-env', '--dimensions', '--batch-size',
-      '--concurrency', '--timeout', '--fallback', 'never printed, logged or stored'])
+      '--concurrency', '--timeout', '--retries', 'no retries', '--fallback', 'never printed, logged or stored'])
       assert.ok(h.out.includes(o), `${cmd} --help lacks ${o}`);
   }
 });
@@ -265,4 +293,83 @@ test('environment variables stand in for the provider options', () => {
   const bad = run(['search', 'x'], { cwd: repo, env: { SEMCODE_PROVIDER: 'nope' } });
   assert.equal(bad.code, 2);
   assert.match(bad.err, /SEMCODE_PROVIDER must be builtin or openai, got 'nope'/);
+});
+
+// `semcode embed` output: one vector per line, components separated by spaces.
+function vectors(out) {
+  return out.trim().split('\n').map((l) => l.split(' ').map(Number));
+}
+
+function embedArgs(url = baseUrl) {
+  return ['embed', '--provider', 'openai', '--base-url', url, '--remote-model', 'semcode-builtin',
+    '--api-key-env', KEY_ENV, '--dimensions', String(dim)];
+}
+
+test('semcode embed through a remote endpoint prints the vectors of the in-process built-in model', async () => {
+  const input = 'read a file into a string\nsend an http request\\nand retry it\ndef add(a, b): return a + b\n';
+  const local = run(['embed'], { input, cwd: top });
+  assert.equal(local.code, 0, local.err);
+  const want = vectors(local.out);
+  assert.equal(want.length, 3);
+  // --batch-size 2: the three texts go in two requests; the answer keeps the input order.
+  const remote = run([...embedArgs(), '--batch-size', '2', '--concurrency', '2', '--timeout', '10', '--retries', '0'],
+    { input, cwd: top });
+  assert.equal(remote.code, 0, remote.err);
+  const got = vectors(remote.out);
+  assert.equal(got.length, want.length);
+  for (let i = 0; i < want.length; i++) {
+    assert.equal(got[i].length, dim);
+    for (let d = 0; d < dim; d++)
+      assert.ok(Math.abs(got[i][d] - want[i][d]) <= 2e-5, `text ${i} component ${d}: ${got[i][d]} vs ${want[i][d]}`);
+  }
+  // The environment stands in for the options, as for index.
+  const env = run(['embed', '--dimensions', String(dim)], {
+    input, cwd: top,
+    env: { SEMCODE_PROVIDER: 'openai', SEMCODE_BASE_URL: baseUrl, SEMCODE_REMOTE_MODEL: 'semcode-builtin', SEMCODE_API_KEY_ENV: KEY_ENV },
+  });
+  assert.equal(env.code, 0, env.err);
+  assert.equal(env.out, remote.out);
+
+  // An unreachable endpoint with --retries 0: one try, a clear message, no vector printed, exit 1 ...
+  const dead = `http://127.0.0.1:${await closedPort()}/v1`;
+  const t0 = Date.now();
+  const failed = run([...embedArgs(dead), '--retries', '0'], { input, cwd: top });
+  assert.equal(failed.code, 1);
+  assert.equal(failed.out, '');
+  assert.match(failed.err, /text 1: request to http:\/\/127\.0\.0\.1:\d+\/v1\/embeddings failed: .*connect.*\(after 1 try\)/i);
+  assert.match(failed.err, /3 of 3 texts got no vector/);
+  assert.ok(Date.now() - t0 < 10000, 'no retries means no backoff');
+  // ... unless the built-in model takes over.
+  const fb = run([...embedArgs(dead), '--retries', '0', '--fallback', 'builtin'], { input, cwd: top });
+  assert.equal(fb.code, 0, fb.err);
+  assert.equal(fb.out, local.out);
+});
+
+test('semcode embed: bad provider arguments get a clear message and a non-zero exit', () => {
+  const unset = { SEMCODE_BASE_URL: undefined, SEMCODE_REMOTE_MODEL: undefined, SEMCODE_PROVIDER: undefined, SEMCODE_UNSET_VAR: undefined };
+  const cases = [
+    [['--provider', 'openai', '--remote-model', 'm', '--dimensions', '8'], /embed: the remote embedding provider needs a base URL \(--base-url URL/, 2],
+    [['--provider', 'openai', '--base-url', baseUrl, '--dimensions', '8'], /needs a model name \(--remote-model NAME/, 2],
+    [['--provider', 'openai', '--base-url', baseUrl, '--remote-model', 'm'], /needs the vector dimension \(--dimensions N\)/, 2],
+    [['--base-url', baseUrl, '--remote-model', 'm', '--dimensions', '8', '--api-key-env', 'SEMCODE_UNSET_VAR'],
+      /environment variable SEMCODE_UNSET_VAR is not set/, 1],
+    [['--provider', 'openai', '--base-url', 'ftp://host/v1'], /--base-url must start with http:\/\/ or https:\/\//, 2],
+    [['--provider', 'cohere'], /--provider must be builtin or openai, got 'cohere'/, 2],
+    [['--retries', '-1'], /embed: --retries must be an integer from 0 to 100, got '-1'/, 2],
+    [['--retries', 'x'], /--retries must be an integer from 0 to 100, got 'x'/, 2],
+    [['--provider', 'builtin', '--fallback', 'builtin'], /a fallback takes over from a remote provider/, 2],
+    [[...embedArgs().slice(1), '--bench'], /--bench measures the built-in model/, 2],
+    [['some text'], /texts are read from standard input/, 2],
+  ];
+  for (const [args, re, code] of cases) {
+    const r = run(['embed', ...args], { input: 'x\n', cwd: top, env: unset });
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, re, args.join(' '));
+    assert.equal(r.out, '', args.join(' '));
+  }
+  const h = run(['embed', '--help']);
+  assert.equal(h.code, 0);
+  for (const o of ['--provider', '--base-url', '--remote-model', '--api-key-env', '--dimensions', '--batch-size',
+    '--concurrency', '--timeout', '--retries', 'no retries', '--fallback', 'never printed, logged or stored', '--code', '--bench'])
+    assert.ok(h.out.includes(o), `embed --help lacks ${o}`);
 });

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "semcode/provider.h"
+#include "semcode/repo.h"
 #include "testutil.h"
 
 #define TS_DIM 8
@@ -403,6 +404,98 @@ static void test_remote_exhausted_fails_items_with_bounded_backoff(void **state)
     free_texts(t, 8);
 }
 
+/* max_retries 0: one try per request, then the items fail. */
+static void test_remote_zero_retries_tries_once(void **state) {
+    (void)state;
+    ts_reset(TS_FAIL);
+    ts.fail_first = 1000;
+    ts.fail_code = 503;
+    sc_embedder *e = remote_new_test(4, 2, 0);
+    char **t = make_texts(8);
+    float out[8 * TS_DIM];
+    sc_embed_item items[8];
+    sc_embed_summary s;
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_QUERY, (const char *const *)t, 8, out, items, &s), SC_OK);
+    assert_int_equal(s.failed, 8);
+    assert_int_equal(s.requests, 2);
+    assert_int_equal(s.retries, 0);
+    assert_int_equal(atomic_load(&ts.n_requests), 2);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(items[i].status, SC_IOERR);
+        assert_non_null(strstr(items[i].error, "HTTP 503"));
+        assert_non_null(strstr(items[i].error, "(after 1 try)"));
+    }
+    sc_embedder_free(e);
+    free_texts(t, 8);
+}
+
+/* Open the repository at root on the test server: allow_rebuild for an
+** index run; retries < 0 = --retries not given, else given. */
+static sc_repo *repo_on_ts(const char *root, bool index, int retries, bool given_flag) {
+    sc_remote_options rem = remote_opts();
+    rem.max_retries = retries < 0 ? 0 : (uint32_t)retries;
+    rem.backoff_base_ms = 10;
+    rem.backoff_max_ms = 40;
+    sc_repo_options ro = sc_repo_options_default();
+    ro.provider = SC_REPO_PROVIDER_REMOTE;
+    ro.remote = &rem;
+    ro.remote_retries_given = given_flag;
+    ro.allow_rebuild = index;
+    sc_repo *r = NULL;
+    char *msg = NULL;
+    if (sc_repo_open(root, &ro, &r, &msg) != SC_OK) fail_msg("sc_repo_open: %s", msg ? msg : "?");
+    return r;
+}
+
+/* A dense search on a failing endpoint: how many requests it sent. */
+static int failing_search_requests(sc_repo *r, const char *want) {
+    ts_reset(TS_FAIL);
+    ts.fail_first = 1000;
+    ts.fail_code = 503;
+    sc_code_query q = {.text = "add one", .mode = SC_SEARCH_MODE_DENSE, .limit = 5};
+    sc_code_hits *h = NULL;
+    assert_int_not_equal(sc_repo_search(r, &q, &h), SC_OK);
+    assert_null(h);
+    if (!strstr(sc_repo_errmsg(r), want)) fail_msg("search error '%s' lacks '%s'", sc_repo_errmsg(r), want);
+    return atomic_load(&ts.n_requests);
+}
+
+/* sc_repo_open: a given max_retries of 0 (remote_retries_given) means no
+** retries and is recorded; a later run that gives none uses the recorded
+** 0; a given value overrides it; a 0 without the flag is "not given". */
+static void test_repo_zero_retries_given_and_recorded(void **state) {
+    (void)state;
+    char *src = tu_tmpdir("retries");
+    char p[4096];
+    snprintf(p, sizeof p, "%s/a.py", src);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("def add_one(x):\n    y = x + 1\n    return y\n", f);
+    fclose(f);
+    ts_reset(TS_NORMAL);
+    sc_repo *r = repo_on_ts(src, true, 0, true);
+    sc_repo_summary sum;
+    assert_int_equal(sc_repo_update(r, &sum), SC_OK);
+    assert_true(sum.entities_added >= 1);
+    assert_int_equal(failing_search_requests(r, "(after 1 try)"), 1);
+    sc_repo_close(r);
+    /* a search that gives no retries uses the recorded 0 */
+    sc_repo_options ro = sc_repo_options_default();
+    r = NULL;
+    assert_int_equal(sc_repo_open(src, &ro, &r, NULL), SC_OK);
+    assert_int_equal(failing_search_requests(r, "(after 1 try)"), 1);
+    sc_repo_close(r);
+    /* a 0 without the flag (a caller that sets no retries) is not a value: still the recorded 0 */
+    r = repo_on_ts(src, false, -1, false);
+    assert_int_equal(failing_search_requests(r, "(after 1 try)"), 1);
+    sc_repo_close(r);
+    /* a given value wins over the recorded one */
+    r = repo_on_ts(src, false, 2, true);
+    assert_int_equal(failing_search_requests(r, "(after 3 tries)"), 3);
+    sc_repo_close(r);
+    tu_rmdir(src);
+}
+
 static void test_remote_429_retry_after_honoured(void **state) {
     (void)state;
     ts_reset(TS_FAIL);
@@ -697,6 +790,8 @@ int main(void) {
         cmocka_unit_test(test_remote_normal),
         cmocka_unit_test(test_remote_retries_5xx_then_succeeds),
         cmocka_unit_test(test_remote_exhausted_fails_items_with_bounded_backoff),
+        cmocka_unit_test(test_remote_zero_retries_tries_once),
+        cmocka_unit_test(test_repo_zero_retries_given_and_recorded),
         cmocka_unit_test(test_remote_429_retry_after_honoured),
         cmocka_unit_test(test_remote_4xx_is_not_retried),
         cmocka_unit_test(test_remote_bad_responses_store_nothing),
