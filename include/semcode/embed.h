@@ -128,6 +128,8 @@ typedef struct sc_eval_options {
     float rrf_k;           /* reciprocal-rank fusion constant (60) */
     float w_bm25;          /* weight of the BM25 ranking in the fusion (1) */
     float w_model;         /* weight of the model ranking in the fusion (1) */
+    uint32_t half;         /* queries asked: 0 all, 1 the dev half, 2 the test half of the held-out
+                           ** units (split by a hash of each pair's directory; distractors unchanged) */
 } sc_eval_options;
 
 /* Defaults: pool 1000, all queries, RRF k 60, weights 1 and 1. */

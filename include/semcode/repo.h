@@ -119,10 +119,17 @@ SC_API sc_status sc_repo_update(sc_repo *r, sc_repo_summary *summary);
 /* ==== Searching ==== */
 
 typedef enum sc_search_mode {
-    SC_SEARCH_MODE_HYBRID = 0,  /* dense + BM25 fused by reciprocal rank (or alpha) */
+    SC_SEARCH_MODE_HYBRID = 0,  /* dense + BM25 fused by weighted reciprocal rank (or alpha) */
     SC_SEARCH_MODE_DENSE = 1,   /* by meaning only */
     SC_SEARCH_MODE_KEYWORD = 2, /* BM25 only */
 } sc_search_mode;
+
+/* Hybrid fusion: score = 1/(K + dense rank) + W/(K + keyword rank), ranks
+** from 1, a list's missing entries adding 0. Chosen on the dev half of the
+** model's held-out directories (`semcode eval --queries dev`, docs/QUALITY.md):
+** equal weights at K 60 let the weaker keyword leg pull the model down. */
+#define SC_HYBRID_RRF_K 10
+#define SC_HYBRID_KEYWORD_WEIGHT 0.5
 
 typedef struct sc_code_query {
     const char *text;            /* the query */

@@ -147,6 +147,9 @@ static void eval__worker(void *arg, uint32_t ith, uint32_t nth) {
 
 /* ==== CodeSearchNet protocol ==== */
 
+/* Which half of the held-out units a pair's unit falls in: 1 dev, 2 test. */
+static uint32_t eval__half(uint64_t unit) { return (util_mix64(unit) >> 17 & 1) ? 1 : 2; }
+
 sc_status sc_eval_pairs(sc_model *model, const char *pairs_path, const sc_eval_options *opt,
                         sc_eval_row *rows, uint32_t max_rows, uint32_t *n_rows, char **errmsg) {
     sc_err e = {0};
@@ -201,6 +204,7 @@ sc_status sc_eval_pairs(sc_model *model, const char *pairs_path, const sc_eval_o
             j->queries = qs + q0;
             j->gold = gold + q0;
             for (uint32_t k = st < done ? done - st : 0; k < ps; k++) {
+                if (opt->half && eval__half(p.unit[by[l][st + k]]) != opt->half) continue;
                 qs[q0 + j->n_queries] = p.doc[by[l][st + k]];
                 gold[q0 + j->n_queries] = k;
                 j->n_queries++;

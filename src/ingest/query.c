@@ -1,7 +1,8 @@
 /*
 ** ingest/query.c: searching an indexed repository. Dense search embeds the
 ** query with the model's query side; keyword search is the store's BM25;
-** hybrid runs both and fuses them by reciprocal rank (k = 60) or, with
+** hybrid runs both and fuses them by weighted reciprocal rank (SC_HYBRID_*
+** in repo.h: k 10, keyword weight 0.5) or, with
 ** alpha, by a weighted sum of min-max normalised scores. Also `similar`
 ** (nearest entities of one entity) and `duplicates` (clusters linked by
 ** nearest-neighbour edges above a threshold).
@@ -15,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RRF_K 60.0
 
 /* A candidate during fusion. */
 typedef struct q_cand {
@@ -143,7 +143,9 @@ static sc_status q__search(sc_repo *r, const sc_code_query *q, const float *vec,
             q_cand *c = &s.items[i];
             if (q->mode == SC_SEARCH_MODE_DENSE) c->fused = c->dense;
             else if (q->mode == SC_SEARCH_MODE_KEYWORD) c->fused = c->kw;
-            else c->fused = (c->dense_rank ? 1.0 / (RRF_K + c->dense_rank) : 0) + (c->kw_rank ? 1.0 / (RRF_K + c->kw_rank) : 0);
+            else
+                c->fused = (c->dense_rank ? 1.0 / (SC_HYBRID_RRF_K + c->dense_rank) : 0) +
+                           (c->kw_rank ? SC_HYBRID_KEYWORD_WEIGHT / (SC_HYBRID_RRF_K + c->kw_rank) : 0);
         }
     }
     if (s.n) qsort(s.items, s.n, sizeof *s.items, q__cand_cmp);

@@ -221,7 +221,7 @@ static bool server__level_common(server_call *call, const json_t *obj, server_le
 /* A Document query {"text", "model", "options"?} (Qdrant's inference
 ** object). model "qdrant/bm25": BM25 over the points' texts. model
 ** "builtin" (or none): embedded; options.mode "hybrid" also runs BM25 and
-** fuses both as `semcode search` does (RRF with k = 60 over 1-based ranks,
+** fuses both as `semcode search` does (weighted RRF, repo.h's SC_HYBRID_*,
 ** or options.alpha: alpha·dense + (1−alpha)·bm25 of min-max normalised
 ** scores); options.mode "keyword" is BM25 alone, "dense" (default) the
 ** vector alone. */
@@ -380,6 +380,7 @@ static bool server__fuse(server_call *call, const server_level *l, server_hits *
     for (size_t s = 0; s < n_src; s++) {
         double w = 1.0;
         if (l->weights && s < json_array_size(l->weights)) w = json_number_value(json_array_get(l->weights, s));
+        if (l->hybrid && l->fusion == 1 && s == 1) w = SC_HYBRID_KEYWORD_WEIGHT;
         if (l->fusion == 3) w = s == 0 ? (double)l->alpha : 1.0 - (double)l->alpha;
         double mean = 0, var = 0, lo = 0, hi = 0;
         if (l->fusion == 2 && src[s].n) {
@@ -449,8 +450,9 @@ static bool server__hits_of(server_call *call, const sc_record_list *rl, server_
 
 /* The two legs of a hybrid text query, as `semcode search` runs them: the
 ** dense and the BM25 search of the same filter, max(3 × (limit + offset),
-** 50) candidates each, into src[0] and src[1]; then l fuses them (RRF
-** with k = 60 over ranks from 1, i.e. k = 61 over ranks from 0, or alpha). */
+** 50) candidates each, into src[0] and src[1]; then l fuses them (RRF with
+** SC_HYBRID_RRF_K over ranks from 1, i.e. one more over ranks from 0, the
+** keyword leg weighted SC_HYBRID_KEYWORD_WEIGHT; or alpha). */
 static bool server__hybrid_legs(server_call *call, const char *coll, server_level *l, server_hits *src, size_t *n_src) {
     server_level leg = *l;
     uint64_t want = 3ull * (l->limit + l->offset);
@@ -470,7 +472,7 @@ static bool server__hybrid_legs(server_call *call, const char *coll, server_leve
         (*n_src)++;
     }
     l->fusion = l->alpha > 0 ? 3 : 1;
-    l->rrf_k = 61;
+    l->rrf_k = SC_HYBRID_RRF_K + 1; /* ranks from 0 here */
     l->weights = NULL;
     return true;
 }

@@ -5,7 +5,7 @@
 //   - {"text", "model": "qdrant/bm25"} as a vector value is the point's BM25 text;
 //   - a query Document with model "qdrant/bm25" is a BM25 search;
 //   - options {"mode": "hybrid"} fuses dense and BM25 as `semcode search`
-//     does (RRF, k = 60 over 1-based ranks; or alpha-weighted min-max),
+//     does (weighted RRF over 1-based ranks, SC_HYBRID_* in repo.h; or alpha-weighted min-max),
 //     checked against the fusion computed here from the two single legs and
 //     against Qdrant's own prefetch + rrf form.
 import { test, before } from 'node:test';
@@ -34,7 +34,9 @@ const SOURCES = [
 const dense = (text, extra = {}) => client.query(C, { query: { text, model: 'builtin' }, using: 'code', limit: 50, ...extra });
 const bm25 = (text, extra = {}) => client.query(C, { query: { text, model: 'qdrant/bm25' }, using: 'bm25', limit: 50, ...extra });
 
-// The CLI's fusion (src/ingest/query.c) recomputed from the two legs.
+// The CLI's fusion (src/ingest/query.c; SC_HYBRID_RRF_K and
+// SC_HYBRID_KEYWORD_WEIGHT in include/semcode/repo.h) recomputed from the two legs.
+const RRF_K = 10, KW_WEIGHT = 0.5;
 function fuse(d, k, alpha) {
   const m = new Map();
   const add = (list, leg) => {
@@ -42,7 +44,7 @@ function fuse(d, k, alpha) {
     list.forEach((p, i) => {
       const e = m.get(p.id) || { id: p.id, score: 0 };
       if (alpha > 0) e.score += (leg === 0 ? alpha : 1 - alpha) * (hi > lo ? (p.score - lo) / (hi - lo) : 1);
-      else e.score += 1 / (60 + i + 1);
+      else e.score += (leg === 0 ? 1 : KW_WEIGHT) / (RRF_K + i + 1);
       m.set(p.id, e);
     });
   };
@@ -83,17 +85,17 @@ test('Documents in upserts: builtin is embedded (code side), qdrant/bm25 is the 
   assert.ok(k.points.length < SOURCES.length, 'BM25 returns only points that share a term');
 });
 
-test('hybrid text query equals the CLI fusion of the dense and BM25 legs (RRF k = 60)', async () => {
+test('hybrid text query equals the CLI fusion of the dense and BM25 legs (weighted RRF)', async () => {
   for (const q of ['send an http request', 'retry with exponential backoff', 'checksum of a buffer', 'total price of items']) {
     const d = (await dense(q)).points, k = (await bm25(q)).points;
     assert.ok(d.length > 0 && k.length > 0, q);
     const h = await client.query(C, { query: { text: q, model: 'builtin', options: { mode: 'hybrid' } }, using: 'code', limit: 5 });
     sameRanking(h.points, fuse(d, k, 0), 5);
-    // the same through Qdrant's own shape: two prefetches fused by rrf (ranks count from 0 there: k = 61)
+    // the same through Qdrant's own shape: two prefetches fused by weighted rrf (ranks from 0 there: k + 1)
     const p = await client.query(C, {
       prefetch: [{ query: { text: q, model: 'builtin' }, using: 'code', limit: 50 },
         { query: { text: q, model: 'qdrant/bm25' }, using: 'bm25', limit: 50 }],
-      query: { rrf: { k: 61 } }, limit: 5,
+      query: { rrf: { k: RRF_K + 1, weights: [1, KW_WEIGHT] } }, limit: 5,
     });
     assert.deepEqual(p.points.map((x) => x.id), h.points.map((x) => x.id), q);
   }
