@@ -354,6 +354,21 @@ static void check_train(int hard) {
     /* chance MRR with 100 candidates is about 0.05 */
     assert_true(rows[2].model.mrr > 0.3);
     assert_true(rows[2].bm25.mrr > 0.1);
+    /* the dev and test halves split the queries (by directory), and together are all of them */
+    uint32_t all_q[2] = {0, 0}, half_q[2] = {0, 0}; /* python, go */
+    for (uint32_t r = 0; r + 1 < nr; r++) all_q[strcmp(rows[r].language, "python") ? 1 : 0] = rows[r].n_queries;
+    for (uint32_t h = 1; h <= 2; h++) {
+        eo.half = h;
+        uint32_t nh = 0;
+        assert_int_equal(sc_eval_pairs(m, pairs, &eo, rows, 8, &nh, NULL), SC_OK);
+        for (uint32_t r = 0; r + 1 < nh; r++) {
+            uint32_t li = strcmp(rows[r].language, "python") ? 1 : 0;
+            if (!(rows[r].n_queries > 0 && rows[r].n_queries < all_q[li])) fail_msg("half %u %s: %u of %u", h, rows[r].language, rows[r].n_queries, all_q[li]);
+            half_q[li] += rows[r].n_queries;
+        }
+    }
+    assert_int_equal(half_q[0], all_q[0]);
+    assert_int_equal(half_q[1], all_q[1]);
     sc_model_free(m);
     sc_model_free(k);
     free(b1);
