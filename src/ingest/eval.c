@@ -296,17 +296,6 @@ typedef struct eval_state {
     uint64_t documented_by_lang[SC_LANG_COUNT];
 } eval_state;
 
-static uint32_t eval__ordinal(const sc_parse_result *res, uint32_t i) {
-    const sc_entity *e = &res->entities[i];
-    uint32_t k = 0;
-    for (uint32_t j = 0; j < i; j++) {
-        const sc_entity *o = &res->entities[j];
-        if (o->kind == e->kind && !strcmp(o->qualified_name ? o->qualified_name : "", e->qualified_name ? e->qualified_name : ""))
-            k++;
-    }
-    return k;
-}
-
 static bool eval__testy(const char *s) {
     /* (^|[/_.])(tests?|testing|testdata|spec)([/_.]|$), case-insensitive, as tools/split_pairs.py */
     static const char *const w[] = {"testdata", "testing", "tests", "test", "spec", NULL};
@@ -422,7 +411,7 @@ static sc_status eval__file(sc_parser *ps, const char *root, const char *dst, co
         }
         eval_query q = {.text = text, .path = util_strdup(rel), .lang = lang, .kind = e->kind,
                         .qname = util_strdup(e->qualified_name ? e->qualified_name : ""),
-                        .ordinal = eval__ordinal(res, i)};
+                        .ordinal = repo_entity_ordinal(res, i)};
         if (!q.path || !q.qname || !eval__push(st, q)) {
             free(q.text);
             free(q.path);
@@ -465,7 +454,7 @@ static sc_status eval__file(sc_parser *ps, const char *root, const char *dst, co
         for (uint32_t i = 0; i < res->n_entities; i++) {
             const sc_entity *e = &res->entities[i];
             if (e->kind != q->kind || strcmp(e->qualified_name ? e->qualified_name : "", q->qname)) continue;
-            if (eval__ordinal(res, i) != q->ordinal) continue;
+            if (repo_entity_ordinal(res, i) != q->ordinal) continue;
             q->line = e->start_line;
             break;
         }

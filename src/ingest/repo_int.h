@@ -84,6 +84,9 @@ char *repo_keyword_text(const sc_entity *e, const char *path, const char *src, s
 char *repo_filter_json(sc_repo *r, const sc_code_query *q, bool *empty);
 
 /* Fill a hit from a stored payload (snippet read from the file). */
+/* Ordinal of entity i of res among earlier entities with the same kind and
+** qualified name (update.c; part of a point's stable id). */
+uint32_t repo_entity_ordinal(const sc_parse_result *res, uint32_t i);
 sc_status repo_hit_from_payload(sc_repo *r, const char *payload_json, float score, sc_code_hit *hit);
 
 #endif /* SC_INGEST_REPO_INT_H */

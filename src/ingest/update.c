@@ -110,8 +110,9 @@ static uint64_t upd__point_id(const char *path, const sc_entity *e, uint32_t ord
     return h & 0x7fffffffffffffffULL; /* stay within JSON's signed integers */
 }
 
-/* Ordinal of entity i among earlier entities with the same kind and qualified name. */
-static uint32_t upd__ordinal(const sc_parse_result *res, uint32_t i) {
+/* Ordinal of entity i among earlier entities with the same kind and qualified
+** name: with the path, kind and name it makes a point's stable id. */
+uint32_t repo_entity_ordinal(const sc_parse_result *res, uint32_t i) {
     const sc_entity *e = &res->entities[i];
     uint32_t k = 0;
     for (uint32_t j = 0; j < i; j++) {
@@ -282,7 +283,7 @@ static sc_status upd__collect(sc_repo *r, upd_file *f, upd_batch *b, sc_repo_sum
     const sc_parse_result *res = f->res;
     for (uint32_t i = 0; kept && res && i < res->n_entities; i++) {
         const sc_entity *e = &res->entities[i];
-        uint64_t id = upd__point_id(f->path, e, upd__ordinal(res, i));
+        uint64_t id = upd__point_id(f->path, e, repo_entity_ordinal(res, i));
         uint64_t lo = e->start_byte < f->src_size ? e->start_byte : f->src_size;
         uint64_t hi = e->end_byte < f->src_size ? e->end_byte : f->src_size;
         uint64_t ch = util_hash64(f->src + lo, (size_t)(hi > lo ? hi - lo : 0), 0xc0de);
