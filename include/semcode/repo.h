@@ -119,17 +119,19 @@ SC_API sc_status sc_repo_update(sc_repo *r, sc_repo_summary *summary);
 /* ==== Searching ==== */
 
 typedef enum sc_search_mode {
-    SC_SEARCH_MODE_HYBRID = 0,  /* dense + BM25 fused by weighted reciprocal rank (or alpha) */
+    SC_SEARCH_MODE_HYBRID = 0,  /* dense + BM25 candidates re-scored by the ranking stage (or alpha fusion) */
     SC_SEARCH_MODE_DENSE = 1,   /* by meaning only */
     SC_SEARCH_MODE_KEYWORD = 2, /* BM25 only */
 } sc_search_mode;
 
-/* Hybrid fusion: score = 1/(K + dense rank) + W/(K + keyword rank), ranks
-** from 1, a list's missing entries adding 0. Chosen on the dev half of the
-** model's held-out directories (`semcode eval --queries dev`, docs/QUALITY.md):
-** equal weights at K 60 let the weaker keyword leg pull the model down. */
+/* Reciprocal-rank fusion of the server's hybrid text queries on generic
+** collections: score = 1/(K + dense rank) + W/(K + keyword rank), ranks
+** from 1. Code search (sc_repo_search) re-scores its candidates with the
+** learned ranking stage of include/semcode/rank.h instead. */
 #define SC_HYBRID_RRF_K 10
 #define SC_HYBRID_KEYWORD_WEIGHT 0.5
+/* Candidates each retrieval leg hands to the ranking stage (at least). */
+#define SC_RANK_CANDIDATES 100
 
 typedef struct sc_code_query {
     const char *text;            /* the query */
@@ -145,6 +147,9 @@ typedef struct sc_code_query {
     size_t n_paths;
     const char *const *excludes; /* not paths matching one of these globs */
     size_t n_excludes;
+    bool explain;                /* hybrid: keep each result's ranking features (sc_code_hit.features) */
+    bool files;                  /* rank files instead of entities: each file scores as its best entity plus
+                                    a share of its next ones; the hit is the file's best entity, kind "file" */
 } sc_code_query;
 
 /* One result, all strings owned by the result list. */
@@ -160,12 +165,20 @@ typedef struct sc_code_hit {
     char *language;         /* language name */
     char *signature;        /* declaration line(s) */
     char *snippet;          /* the first lines of the entity, read from the file */
+    float *features;        /* with sc_code_query.explain in hybrid mode: sc_rank_n_features() values
+                               (contribution of feature j = sc_rank_weight(j) * features[j]); else NULL */
+    uint32_t n_features;    /* entries of features */
+    uint32_t n_entities;    /* files mode: matching entities of this file among the candidates; else 1 */
 } sc_code_hit;
 
 typedef struct sc_code_hits {
     size_t n;            /* results */
     sc_code_hit *items;  /* results, best first */
     double took_ms;      /* time of the search */
+    double confidence;   /* hybrid: calibrated probability that the first result answers the query
+                            (sc_rank_confidence); NAN in the other modes */
+    bool low_confidence; /* hybrid: confidence under sc_rank_confidence_threshold(): nothing matched well,
+                            the results are the closest entities, not answers */
 } sc_code_hits;
 
 SC_API void sc_code_hits_free(sc_code_hits *h);
