@@ -126,7 +126,7 @@ typedef enum sc_search_mode {
 
 /* Hybrid fusion: score = 1/(K + dense rank) + W/(K + keyword rank), ranks
 ** from 1, a list's missing entries adding 0. Chosen on the dev half of the
-** model's held-out directories (`semcode eval --queries dev`, docs/QUALITY.md):
+** model's held-out directories (`semcode eval --half dev`, docs/QUALITY.md):
 ** equal weights at K 60 let the weaker keyword leg pull the model down. */
 #define SC_HYBRID_RRF_K 10
 #define SC_HYBRID_KEYWORD_WEIGHT 0.5

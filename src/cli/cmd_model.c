@@ -142,11 +142,11 @@ usage:
 static void cli__eval_usage(FILE *f) {
     fprintf(f, "usage: semcode eval [--model MODEL] [--pairs HELDOUT.jsonl] [--pool N] [--max-queries N]\n"
                "                    [--cosqa QUERIES.json --cosqa-corpus code_idx_map.txt] [--json]\n"
-               "                    [--rrf-k K] [--w-bm25 W] [--w-model W] [--queries all|dev|test]\n\n"
+               "                    [--rrf-k K] [--w-bm25 W] [--w-model W] [--half all|dev|test]\n\n"
                "CodeSearchNet protocol: per language, each held-out doc ranks its code among\n"
                "N-1 distractors (default 1000 candidates); MRR, R@1, R@10, NDCG@10 for BM25,\n"
                "the model and their reciprocal-rank fusion (w_bm25/(k+rank) + w_model/(k+rank),\n"
-               "k 60, weights 1). --model none = BM25 only. --queries dev|test asks only the\n"
+               "k 60, weights 1). --model none = BM25 only. --half dev|test asks only the\n"
                "queries of one half of the held-out directories (a fixed hash split; the\n"
                "distractor pools stay whole): choose settings such as fusion weights on dev,\n"
                "report them on test.\n\n"
@@ -267,12 +267,12 @@ int cli_cmd_eval(int argc, char **argv) {
         else if (!strcmp(a, "--rrf-k")) eo.rrf_k = strtof(v, NULL);
         else if (!strcmp(a, "--w-bm25")) eo.w_bm25 = strtof(v, NULL);
         else if (!strcmp(a, "--w-model")) eo.w_model = strtof(v, NULL);
-        else if (!strcmp(a, "--queries")) {
+        else if (!strcmp(a, "--half")) {
             if (!strcmp(v, "all")) eo.half = 0;
             else if (!strcmp(v, "dev")) eo.half = 1;
             else if (!strcmp(v, "test")) eo.half = 2;
             else {
-                fprintf(stderr, "semcode eval: --queries takes all, dev or test, not `%s`\n", v);
+                fprintf(stderr, "semcode eval: --half takes all, dev or test, not `%s`\n", v);
                 return 2;
             }
         }
