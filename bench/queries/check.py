@@ -173,6 +173,9 @@ def main():
     total = sum(per_repo.values())
     print(f"total {total} queries: " +
           ", ".join(f"{s} {per_split[s]}" for s in sorted(per_split)))
+    if not args.files:
+        for repo in sorted(set(repos) - set(per_repo)):
+            problems.append(f"repo {repo} has no queries ({repo}.jsonl)")
     for p in problems:
         print("error: " + p, file=sys.stderr)
     return 1 if problems else 0

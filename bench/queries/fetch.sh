@@ -100,7 +100,7 @@ for tsv in "$root"/bench/queries/repos*.tsv; do
 			echo "fetch.sh: $repo: $src does not exist" >&2
 			exit 1
 		fi
-		rm -rf "$repos/$repo" "$stamp"
+		rm -rf "${repos:?}/$repo" "$stamp"
 		mkdir -p "$repos/$repo"
 		if [ -d "$src" ]; then
 			cp -R "$src"/. "$repos/$repo"/
