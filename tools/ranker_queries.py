@@ -28,13 +28,17 @@ SKIP_START = ("todo", "deprecated", "copyright", "spdx", "xxx", "fixme", "see ",
               "this file", "license", "@", "#", "-", "*", "=", "|", "{", "[", "<", "(", ":", ">")
 
 
-def clean_doc(doc):
-    """First sentence of a doc comment as a user might type it, or None."""
+def clean_doc(doc, name):
+    """First sentence of a doc comment as a user might type it, or None.
+    A leading restatement of the name (Go's "Foo does ...", kernel-doc's
+    "foo() - does ...") is dropped: people do not type the name they seek."""
     text = doc.strip()
+    text = re.sub(r"^\s*" + re.escape(name) + r"(\(\))?\s*(-|:)?\s+", "", text)
+    text = re.sub(r"@\w+:.*", "", text, flags=re.S)
     # drop parameter / tag lines and markup
     text = re.split(r"\n\s*\n", text)[0]
     text = re.sub(r"\{@\w+\s+([^}]*)\}", r"\1", text)
-    text = re.sub(r"[`*_]{1,3}", "", text)
+    text = re.sub(r"[`*]{1,3}", "", text)
     text = re.sub(r":\w+:", "", text)
     text = re.sub(r"\s+", " ", text).strip()
     m = re.match(r"(.+?[.!?])(\s|$)", text)
@@ -76,10 +80,12 @@ def main():
             e = json.loads(line)
             if e.get("type") != "entity" or e["kind"] in ("chunk", "module"):
                 continue
-            rel = os.path.relpath(e["path"], tree)
+            rel = e["path"]
+            if os.path.isabs(rel):
+                rel = os.path.relpath(rel, tree)
             if os.path.isfile(tree):
                 rel = os.path.basename(tree)
-            key = (rel, e["qualified_name"])
+            key = (rel, e["name"])  # targets name the entity by its simple name, unique in its file
             seen[key] = seen.get(key, 0) + 1
             e["rel"] = rel
             ents.append(e)
@@ -90,17 +96,17 @@ def main():
         for e in ents:  # behaviour queries from doc comments
             if len(queries) >= n_doc:
                 break
-            key = (e["rel"], e["qualified_name"])
-            q = clean_doc(e.get("doc") or "")
+            key = (e["rel"], e["name"])
+            q = clean_doc(e.get("doc") or "", e["name"])
             if not q or seen[key] > 1 or q in asked or e["end_line"] - e["start_line"] < 2:
                 continue
             asked.add(q)
             queries.append({"query": q, "repo": name, "category": "behaviour",
-                            "targets": [{"path": e["rel"], "name": e["qualified_name"]}]})
+                            "targets": [{"path": e["rel"], "name": e["name"]}]})
         for e in ents:  # symbol queries from names
             if len(queries) >= a.per_repo:
                 break
-            key = (e["rel"], e["qualified_name"])
+            key = (e["rel"], e["name"])
             words = name_words(e["name"])
             if seen[key] > 1 or len(words) < 2 or len(e["name"]) < 6:
                 continue
@@ -112,7 +118,7 @@ def main():
                 continue
             asked.add(q)
             queries.append({"query": q, "repo": name, "category": "symbol",
-                            "targets": [{"path": e["rel"], "name": e["qualified_name"]}]})
+                            "targets": [{"path": e["rel"], "name": e["name"]}]})
         with open(os.path.join(a.out, name + ".jsonl"), "w") as f:
             for q in queries:
                 f.write(json.dumps(q) + "\n")

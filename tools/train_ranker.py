@@ -29,6 +29,8 @@ import sys
 
 import numpy as np
 
+MAX_CANDS = 200  # candidates kept per query (set by --max-cands)
+
 
 def load(paths):
     qs = []
@@ -40,8 +42,8 @@ def load(paths):
                 if "feature_names" in o:
                     names = o["feature_names"]
                     continue
-                X = np.asarray(o["features"], dtype=np.float64)
-                y = np.asarray(o["labels"], dtype=np.float64)
+                X = np.asarray(o["features"], dtype=np.float64)[:MAX_CANDS]
+                y = np.asarray(o["labels"], dtype=np.float64)[:MAX_CANDS]
                 if X.ndim != 2 or len(y) != len(X):
                     continue
                 qs.append({"X": X, "y": y, "repo": o.get("repo", "?"), "category": o.get("category", "?")})
@@ -119,8 +121,11 @@ def main():
     ap.add_argument("--out", default="src/store/rank_weights.h")
     ap.add_argument("--l2", default="0.001,0.01,0.1")
     ap.add_argument("--dev-weight", default="0,1,4")
-    ap.add_argument("--iters", type=int, default=500)
+    ap.add_argument("--iters", type=int, default=300)
+    ap.add_argument("--max-cands", type=int, default=60)
     a = ap.parse_args()
+    global MAX_CANDS
+    MAX_CANDS = a.max_cands
     train, names = load(a.train)
     dev, names2 = load(a.dev)
     names = names or names2
@@ -134,10 +139,12 @@ def main():
     best = None
     for l2 in [float(x) for x in a.l2.split(",")]:
         for dw in [float(x) for x in a.dev_weight.split(",")]:
-            # leave one dev repository out: train on pseudo + the other dev repositories (weighted dw)
+            # dev weight 0: one fit on the pseudo-queries scores every dev query; otherwise leave one dev
+            # repository out: train on pseudo + the other dev repositories (weighted dw)
             rr_all, hit_all, pairs = [], [], []
-            for r in repos:
-                held = [q for q in dev if q["repo"] == r]
+            folds = repos if dw > 0 else [None]
+            for r in folds:
+                held = [q for q in dev if q["repo"] == r] if r else dev
                 rest = [q for q in dev if q["repo"] != r] if dw > 0 else []
                 qs = train + rest
                 wts = [1.0] * len(train) + [dw * len(train) / max(1, len(rest)) / 4] * len(rest)
@@ -149,8 +156,8 @@ def main():
                     s1, s2 = top_scores(q, w)
                     pairs.append((s1, s2, h))
             m = float(np.mean(rr_all))
-            print(f"  l2 {l2:g} dev-weight {dw:g}: dev MRR@10 {m:.4f} hit@10 {np.mean(hit_all):.4f} (leave-one-repo-out)",
-                  file=sys.stderr)
+            print(f"  l2 {l2:g} dev-weight {dw:g}: dev MRR@10 {m:.4f} hit@10 {np.mean(hit_all):.4f}"
+                  + (" (leave-one-repo-out)" if dw > 0 else ""), file=sys.stderr, flush=True)
             if best is None or m > best[0]:
                 best = (m, l2, dw, pairs)
     m, l2, dw, pairs = best
@@ -158,6 +165,12 @@ def main():
     wts = [1.0] * len(train) + [dw * len(train) / max(1, len(rest)) / 4] * len(rest)
     w = fit(train + rest, wts, l2, a.iters, dim, mu, sd)
     conf = calibrate(pairs)
+    flag = [1 / (1 + np.exp(-(conf[0] * s1 + conf[1] * (s1 - s2) + conf[2]))) < 0.5 for s1, s2, _ in pairs]
+    low = [h for (_, _, h), f in zip(pairs, flag) if f]
+    high = [h for (_, _, h), f in zip(pairs, flag) if not f]
+    print(f"train_ranker: confidence {conf[0]:.3f} * s + {conf[1]:.3f} * gap + {conf[2]:.3f}: flags {len(low)} of "
+          f"{len(pairs)} dev queries (hit@10 {np.mean(low) if low else 0:.3f} among them, "
+          f"{np.mean(high) if high else 0:.3f} among the others)", file=sys.stderr)
     base = np.zeros(dim)
     if names:
         base[names.index("dense_rrf")] = 1.0

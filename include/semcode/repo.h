@@ -333,6 +333,8 @@ typedef struct sc_query_eval_options {
     uint32_t n_threads;             /* parse threads (0 = all cores) */
     uint32_t modes;                 /* bit (1 << sc_search_mode) per mode to run; 0 = all three */
     const char *per_query_path;     /* one JSON line per (query, mode) with the ranks found; NULL = none */
+    const char *features_path;      /* one JSON line per query with the ranking features and labels of every
+                                       hybrid candidate (tools/train_ranker.py's input); NULL = none */
     void (*log)(void *arg, const char *line); /* a line per repository indexed (may be NULL) */
     void *log_arg;                  /* its argument */
 } sc_query_eval_options;
