@@ -98,7 +98,8 @@ print(f"- no mode finds a target in the top 10: {sum(1 for q in by.values() if n
 for m in modes:
     miss = [q[m] for q in by.values() if not found(q[m])]
     print(f"- {m} misses {len(miss)}: a target's file is among its top 10 files in {sum(found(x, 'file') for x in miss)}, "
-          f"among the files of its top 100 entities in {sum(found(x, 'file', 100) for x in miss)}")
+          f"among the files of its top 100 entities in {sum(found(x, 'file', 100) for x in miss)}; a target entity "
+          f"is among its top 100 entities in {sum(any(0 < r <= 100 for r in x['entity']['ranks_100']) for x in miss)}")
 PY
     cat "$out/$name-$split.md"
     echo

@@ -476,9 +476,10 @@ static void evalq__files_free(evalq_files *f) {
 
 /* The file ranking of a query: files ordered by the first appearance of
 ** their entities in an entity search of limit SC_QUERY_EVAL_FILE_LIMIT.
-** (Stands in for the product's file search until that lands.) */
+** (Stands in for the product's file search until that lands.) keep (may be
+** NULL) receives that search's hits (owned). */
 static sc_status evalq__rank_files(evalq_state *st, sc_repo *r, const char *text, sc_search_mode mode,
-                                   evalq_files *out) {
+                                   evalq_files *out, sc_code_hits **keep) {
     sc_code_query cq = {.text = text, .mode = mode, .limit = SC_QUERY_EVAL_FILE_LIMIT};
     sc_code_hits *h = NULL;
     if (sc_repo_search(r, &cq, &h) != SC_OK) return evalq__fail(st, SC_ERROR, "%.300s", sc_repo_errmsg(r));
@@ -493,7 +494,8 @@ static sc_status evalq__rank_files(evalq_state *st, sc_repo *r, const char *text
         else
             out->n++;
     }
-    sc_code_hits_free(h);
+    if (keep && rc == SC_OK) *keep = h;
+    else sc_code_hits_free(h);
     return rc;
 }
 
@@ -528,9 +530,11 @@ static json_t *evalq__scores_obj(sc_query_scores s) {
                      s.ndcg_10);
 }
 
-/* One line of --per-query output. */
+/* One line of --per-query output: eranks from the entity search h, ranks100
+** from the file-level search (the candidates a re-ranker would see). */
 static sc_status evalq__per_query(evalq_state *st, const evalq_query *q, sc_search_mode mode, const uint32_t *eranks,
-                                  const uint32_t *franks, const sc_code_hits *h, const evalq_files *files) {
+                                  const uint32_t *ranks100, const uint32_t *franks, const sc_code_hits *h,
+                                  const evalq_files *files) {
     ingest_qscore_acc ea = {0}, fa = {0};
     ingest_qscore_add(&ea, eranks, q->n_targets);
     ingest_qscore_add(&fa, franks, q->n_paths);
@@ -551,6 +555,7 @@ static sc_status evalq__per_query(evalq_state *st, const evalq_query *q, sc_sear
         json_array_append_new(top_files, json_string(files->paths[i]));
     json_t *eo = evalq__scores_obj(ingest_qscore_get(&ea)), *fo = evalq__scores_obj(ingest_qscore_get(&fa));
     if (eo) json_object_set_new(eo, "ranks", evalq__ranks_json(eranks, q->n_targets));
+    if (eo) json_object_set_new(eo, "ranks_100", evalq__ranks_json(ranks100, q->n_targets));
     if (fo) json_object_set_new(fo, "ranks", evalq__ranks_json(franks, q->n_paths));
     json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "query_file", q->file,
                           "query_line", (int)q->line, "repo", q->repo, "query", q->text, "category", q->category,
@@ -625,12 +630,12 @@ static sc_status evalq__index(evalq_state *st, const char *root, const char *wor
 static sc_status evalq__ask(evalq_state *st, sc_repo *r, const evalq_query *q, uint32_t modes) {
     evalq_group *g[4] = {evalq__group(st, SC_QUERY_GROUP_ALL, "all"), evalq__group(st, SC_QUERY_GROUP_CATEGORY, q->category),
                          evalq__group(st, SC_QUERY_GROUP_LANGUAGE, q->language), evalq__group(st, SC_QUERY_GROUP_REPO, q->repo)};
-    uint32_t *eranks = calloc(q->n_targets + q->n_paths, sizeof *eranks);
+    uint32_t *eranks = calloc(2 * q->n_targets + q->n_paths, sizeof *eranks);
     if (!g[0] || !g[1] || !g[2] || !g[3] || !eranks) {
         free(eranks);
         return evalq__fail(st, SC_NOMEM, "out of memory");
     }
-    uint32_t *franks = eranks + q->n_targets;
+    uint32_t *franks = eranks + q->n_targets, *ranks100 = franks + q->n_paths;
     for (int k = 0; k < 4; k++) g[k]->n++;
     sc_status rc = SC_OK;
     for (int m = 0; m < 3 && rc == SC_OK; m++) {
@@ -643,7 +648,8 @@ static sc_status evalq__ask(evalq_state *st, sc_repo *r, const evalq_query *q, u
         }
         evalq__entity_ranks(q, h, eranks);
         evalq_files files = {0};
-        rc = evalq__rank_files(st, r, q->text, (sc_search_mode)m, &files);
+        sc_code_hits *h100 = NULL;
+        rc = evalq__rank_files(st, r, q->text, (sc_search_mode)m, &files, st->per_query ? &h100 : NULL);
         if (rc == SC_OK) {
             for (size_t p = 0; p < q->n_paths; p++) {
                 franks[p] = 0;
@@ -654,8 +660,12 @@ static sc_status evalq__ask(evalq_state *st, sc_repo *r, const evalq_query *q, u
                 ingest_qscore_add(&g[k]->entity[m], eranks, q->n_targets);
                 ingest_qscore_add(&g[k]->file[m], franks, q->n_paths);
             }
-            if (st->per_query) rc = evalq__per_query(st, q, (sc_search_mode)m, eranks, franks, h, &files);
+            if (st->per_query) {
+                evalq__entity_ranks(q, h100, ranks100);
+                rc = evalq__per_query(st, q, (sc_search_mode)m, eranks, ranks100, franks, h, &files);
+            }
         }
+        sc_code_hits_free(h100);
         evalq__files_free(&files);
         sc_code_hits_free(h);
     }

@@ -259,6 +259,7 @@ test('eval --queries: written queries through the product path, per-query ranks,
   assert.equal(p.targets[0].resolved, 'parse_query_string');
   assert.equal(p.entity.ranks.length, 1);
   assert.ok(p.entity.ranks[0] >= 1 && p.entity.ranks[0] <= 10);
+  assert.equal(p.entity.ranks_100[0], p.entity.ranks[0]);
   // the index lives in the work folder, not in the tree
   assert.ok(fs.existsSync(path.join(dir, 'work/fx/store')));
   assert.ok(!fs.existsSync(path.join(repos, 'fx/.semcode')));

@@ -235,6 +235,11 @@ static void test_run(void **state) {
     assert_int_equal(lines, 12);
     assert_non_null(strstr(pq, "\"resolved\":\"Walrus.tusk_length\",\"start_line\":15,\"end_line\":17"));
     assert_non_null(strstr(pq, "\"resolved\":\"zebra_stripe_count\",\"start_line\":1,\"end_line\":5"));
+    /* the keyword ranks of the concept query: one target first, the other nowhere (also in the top 100) */
+    assert_non_null(strstr(pq, "\"mode\":\"keyword\",\"targets\":[{\"path\":\"util.py\",\"name\":\"narwhal_horn_polish\"},"
+                               "{\"path\":\"burrow.py\",\"name\":\"quokka_burrow_depth\"}],\"entity\":{\"hit_1\":1.0,"
+                               "\"hit_10\":1.0,\"mrr_10\":1.0,\"ndcg_10\":0.613147,\"ranks\":[1,0],\"ranks_100\":[1,0]},"
+                               "\"file\":{\"hit_1\":1.0,\"hit_10\":1.0,\"mrr_10\":1.0,\"ndcg_10\":0.613147,\"ranks\":[1,0]}"));
     /* the index lives in the work folder; the tree holds only its sources */
     char p[4400];
     snprintf(p, sizeof p, "%s/zoo/store/state.db", work);
