@@ -75,6 +75,8 @@ print("| group | n | mode | entity hit@1 | hit@10 | MRR@10 | NDCG@10 | file hit@
 print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for g in r["groups"]:
     label = g["name"] if g["kind"] == "all" else f"{g['kind']} {g['name']}"
+    if g["kind"] == "repo":
+        label += f" ({g['files']} files, {g['points']} points)"
     for i, m in enumerate(modes):
         e, f = g[m]["entity"], g[m]["file"]
         cells = " | ".join(f"{x[k]:.3f}" for x in (e, f) for k in ("hit_1", "hit_10", "mrr_10", "ndcg_10"))

@@ -193,7 +193,10 @@ static void cli__evalq_print(const sc_query_eval_result *r) {
     for (size_t i = 0; i < r->n_groups; i++) {
         const sc_query_group *g = &r->groups[i];
         char label[96];
-        snprintf(label, sizeof label, "%s%s", kinds[g->kind], g->name);
+        if (g->kind == SC_QUERY_GROUP_REPO)
+            snprintf(label, sizeof label, "repo %s (%llu files)", g->name, (unsigned long long)g->files);
+        else
+            snprintf(label, sizeof label, "%s%s", kinds[g->kind], g->name);
         bool first = true;
         for (int k = 0; k < 3; k++) {
             int m = order[k];

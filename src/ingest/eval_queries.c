@@ -114,6 +114,7 @@ typedef struct evalq_group {
     sc_query_group_kind kind; /* what the queries share */
     char name[64];            /* its value */
     uint64_t n;               /* queries */
+    uint64_t files, points;   /* repository rows: files walked, points indexed */
     ingest_qscore_acc entity[3], file[3]; /* by sc_search_mode */
 } evalq_group;
 
@@ -616,6 +617,10 @@ static sc_status evalq__index(evalq_state *st, const char *root, const char *wor
     sc_points_count((*out)->db, REPO_COLLECTION, NULL, &points);
     res->entities += points;
     res->repos++;
+    evalq_group *g = evalq__group(st, SC_QUERY_GROUP_REPO, name);
+    if (!g) return evalq__fail(st, SC_NOMEM, "out of memory");
+    g->files = sum.files_seen;
+    g->points = points;
     if (st->opt->log) {
         char line[512];
         snprintf(line, sizeof line, "index %s: %llu files (%llu parsed), %llu points, %.1f s", name,
@@ -752,6 +757,8 @@ static sc_status evalq__run(evalq_state *st, const char *work, sc_query_eval_res
         w->kind = g->kind;
         memcpy(w->name, g->name, sizeof w->name);
         w->queries = g->n;
+        w->files = g->files;
+        w->points = g->points;
         for (int m = 0; m < 3; m++) {
             w->entity[m] = ingest_qscore_get(&g->entity[m]);
             w->file[m] = ingest_qscore_get(&g->file[m]);
@@ -836,6 +843,10 @@ char *sc_query_eval_json(const sc_query_eval_result *r) {
         const sc_query_group *g = &r->groups[i];
         json_t *o = json_pack("{s:s, s:s, s:I}", "kind", kinds[g->kind], "name", g->name, "queries",
                               (json_int_t)g->queries);
+        if (o && g->kind == SC_QUERY_GROUP_REPO) {
+            json_object_set_new(o, "files", json_integer((json_int_t)g->files));
+            json_object_set_new(o, "points", json_integer((json_int_t)g->points));
+        }
         for (int m = 0; o && m < 3; m++)
             if (r->modes & (1u << m))
                 json_object_set_new(o, sc_search_mode_name((sc_search_mode)m),

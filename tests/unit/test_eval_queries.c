@@ -220,7 +220,9 @@ static void test_run(void **state) {
         assert_true(NEAR(con->entity[SC_SEARCH_MODE_KEYWORD].ndcg_10, third));
         assert_true(NEAR(con->file[SC_SEARCH_MODE_KEYWORD].ndcg_10, third));
         assert_int_equal(group(r, SC_QUERY_GROUP_LANGUAGE, "python")->queries, 4); /* from the tsv */
-        assert_int_equal(group(r, SC_QUERY_GROUP_REPO, "zoo")->queries, 4);
+        const sc_query_group *zoo = group(r, SC_QUERY_GROUP_REPO, "zoo");
+        assert_true(zoo->queries == 4 && zoo->files == 3 && zoo->points == 7);
+        assert_true(all->files == 0 && all->points == 0);
         char *json = sc_query_eval_json(r);
         assert_non_null(json);
         assert_non_null(strstr(json, "\"queries\":4"));
