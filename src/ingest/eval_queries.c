@@ -216,9 +216,11 @@ static sc_status evalq__tsv_line(evalq_state *st, const char *file, uint32_t no,
     if (!evalq__good_repo_name(field[0]))
         return evalq__fail(st, SC_INVALID, "%.300s:%u: field 'repo': '%.100s' is not a folder name", file, no, field[0]);
     const evalq_repo *dup = evalq__repo_find(st, field[0]);
+    if (dup && !strcmp(dup->split, field[1]) && !strcmp(dup->language, field[2]))
+        return SC_OK; /* the same line in two lists (repos.tsv made from repos-a.tsv and repos-b.tsv) */
     if (dup)
-        return evalq__fail(st, SC_INVALID, "%.300s:%u: repository '%.100s' is listed again (first at %.300s:%u)", file,
-                           no, field[0], dup->file, dup->line);
+        return evalq__fail(st, SC_INVALID, "%.300s:%u: repository '%.100s' is listed again with another split or "
+                           "language (first at %.300s:%u)", file, no, field[0], dup->file, dup->line);
     if (!util_grow(&st->repos, &st->cap_repos, st->n_repos + 1, sizeof *st->repos, 32))
         return evalq__fail(st, SC_NOMEM, "out of memory");
     evalq_repo *r = &st->repos[st->n_repos++];

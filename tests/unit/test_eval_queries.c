@@ -166,6 +166,7 @@ static void test_run(void **state) {
     make_tree(repos);
     write_file(dir, "repos.tsv", "repo\tsplit\tlanguage\tsource\tsubdir\nzoo\tdev\tpython\tdeb:x\t/x\n"
                                  "elsewhere\ttest\tgo\tdeb:y\t/y\n");
+    write_file(dir, "repos-a.tsv", "repo\tsplit\tlanguage\tsource\tsubdir\nzoo\tdev\tpython\tdeb:x\t/x\n");
     /* a line target inside a top-level function (found first); two targets found at 1 and 2; one of two
     ** targets found first; a line target inside a method, whose words are elsewhere; another split */
     write_file(dir, "q.jsonl",
@@ -183,9 +184,11 @@ static void test_run(void **state) {
                "{\"query\": \"never asked\", \"repo\": \"elsewhere\", \"category\": \"symbol\", "
                "\"targets\": [{\"path\": \"x.go\", \"name\": \"X\"}]}\n");
     const char *files[] = {qf};
-    const char *tsvs[] = {tsv};
+    char tsv_a[4200];
+    snprintf(tsv_a, sizeof tsv_a, "%s/repos-a.tsv", dir);
+    const char *tsvs[] = {tsv, tsv_a}; /* the same line twice is one repository */
     sc_query_eval_options o = {.query_files = files, .n_query_files = 1, .repos_dir = repos, .tsv_files = tsvs,
-                               .n_tsv_files = 1, .split = "dev", .work_dir = work, .n_threads = 1,
+                               .n_tsv_files = 2, .split = "dev", .work_dir = work, .n_threads = 1,
                                .per_query_path = perq};
     for (int run = 0; run < 2; run++) { /* the second run updates the kept index */
         sc_query_eval_result *r = NULL;
@@ -261,6 +264,11 @@ static void test_run(void **state) {
     assert_int_equal(sc_repo_eval_queries(&o, &r, &msg), SC_NOTFOUND);
     assert_null(r);
     assert_non_null(strstr(msg, "q.jsonl:2: repository 'zooo' is not in the repos tsv"));
+    sc_free(msg);
+    /* a repository listed twice with different splits */
+    write_file(dir, "repos-a.tsv", "repo\tsplit\tlanguage\nzoo\ttest\tpython\n");
+    assert_int_equal(sc_repo_eval_queries(&o, &r, &msg), SC_INVALID);
+    assert_non_null(strstr(msg, "repos-a.tsv:2: repository 'zoo' is listed again with another split or language"));
     sc_free(msg);
     /* without a tsv, every repository with a tree is asked (--split all) */
     o.n_tsv_files = 0;
