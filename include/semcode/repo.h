@@ -322,6 +322,7 @@ typedef struct sc_query_eval_options {
     uint32_t n_threads;             /* parse threads (0 = all cores) */
     uint32_t modes;                 /* bit (1 << sc_search_mode) per mode to run; 0 = all three */
     const char *per_query_path;     /* one JSON line per (query, mode) with the ranks found; NULL = none */
+    bool check_only;                /* index and check every target, search nothing (no scores, modes 0) */
     void (*log)(void *arg, const char *line); /* a line per repository indexed (may be NULL) */
     void *log_arg;                  /* its argument */
 } sc_query_eval_options;
@@ -329,7 +330,7 @@ typedef struct sc_query_eval_options {
 typedef struct sc_query_eval_result {
     sc_query_group *groups;   /* "all", then categories, languages and repositories, each by name */
     size_t n_groups;          /* rows */
-    uint32_t modes;           /* the modes run (bits as in the options) */
+    uint32_t modes;           /* the modes run (bits as in the options; 0 with check_only) */
     uint64_t queries;         /* queries asked */
     uint64_t queries_skipped; /* queries of repositories outside the split */
     uint64_t targets;         /* targets of the queries asked */

@@ -161,7 +161,7 @@ static void cli__eval_usage(FILE *f) {
                "--template V indexes with prepared-text variant V (docs/QUALITY.md).\n\n"
                "       semcode eval --queries FILE.jsonl [FILE ...] --repos DIR [--split dev|test|all]\n"
                "                    [--repos-tsv TSV ...] [--mode hybrid,dense,keyword] [--work DIR]\n"
-               "                    [--model MODEL] [--threads N] [--json] [--per-query FILE]\n\n"
+               "                    [--model MODEL] [--threads N] [--json] [--per-query FILE] [--check]\n\n"
                "Written queries through the product path (issue 14; format in bench/queries/README.md):\n"
                "each repository R a query names is indexed from DIR/R as 'semcode index' does\n"
                "(doc comments kept) into WORK/R/store (--work, kept and updated by later runs;\n"
@@ -170,7 +170,8 @@ static void cli__eval_usage(FILE *f) {
                "first appearance in a search of limit 100), over all queries and per category,\n"
                "language and repository. --split keeps the repositories of that split in the\n"
                "repos tsv files (default bench/queries/repos*.tsv); --per-query writes a JSON\n"
-               "line per query and mode with the ranks found.\n");
+               "line per query and mode with the ranks found; --check only indexes and checks that\n"
+               "every target is an entity of the index (no search, no scores).\n");
 }
 
 /* ==== eval --queries ==== */
@@ -224,6 +225,10 @@ static int cli__eval_queries(int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "--json")) {
             json = true;
+            continue;
+        }
+        if (!strcmp(a, "--check")) {
+            o.check_only = true;
             continue;
         }
         if (!strcmp(a, "--queries") || !strcmp(a, "--repos-tsv")) {
@@ -285,7 +290,11 @@ static int cli__eval_queries(int argc, char **argv) {
         sc_free(msg);
         return 1;
     }
-    if (json) {
+    if (o.check_only && !json) {
+        printf("checked %llu queries (%llu of other splits skipped): %llu targets found in the indexes of %llu "
+               "repositories\n", (unsigned long long)r->queries, (unsigned long long)r->queries_skipped,
+               (unsigned long long)r->targets, (unsigned long long)r->repos);
+    } else if (json) {
         char *s = sc_query_eval_json(r);
         if (s) printf("%s\n", s);
         sc_free(s);

@@ -738,7 +738,7 @@ static sc_status evalq__run(evalq_state *st, const char *work, sc_query_eval_res
                 if (q->skipped) continue;
                 if ((rc = evalq__resolve(st, r, q)) != SC_OK) break;
                 double t0 = util_now();
-                rc = evalq__ask(st, r, q, modes);
+                if (!o->check_only) rc = evalq__ask(st, r, q, modes);
                 res->seconds_search += util_now() - t0;
                 res->queries++;
                 res->targets += q->n_targets;
@@ -766,7 +766,7 @@ static sc_status evalq__run(evalq_state *st, const char *work, sc_query_eval_res
             w->file[m] = ingest_qscore_get(&g->file[m]);
         }
     }
-    res->modes = modes;
+    res->modes = o->check_only ? 0 : modes;
     return SC_OK;
 }
 

@@ -269,6 +269,10 @@ test('eval --queries: written queries through the product path, per-query ranks,
   assert.match(t.out, /entity level/);
   assert.match(t.out, /category symbol/);
   assert.match(t.err, /index fx: \d+ files \(0 parsed\)/);
+  // --check: targets checked, nothing searched
+  const c = run([...base, '--check', '--split', 'dev']);
+  assert.equal(c.code, 0, c.err);
+  assert.match(c.out, /^checked 2 queries \(1 of other splits skipped\): 2 targets found in the indexes of 1 repositories/);
   // errors: bad usage, a bad line, a repository the tsv does not list
   let e = run(['eval', '--queries', q]);
   assert.equal(e.code, 2);

@@ -252,6 +252,15 @@ static void test_run(void **state) {
     assert_int_equal(stat(p, &sb), 0);
     snprintf(p, sizeof p, "%s/zoo", repos);
     assert_int_equal(count_entries(p), 3);
+    /* check only: every target found, nothing searched */
+    o.check_only = true;
+    o.per_query_path = NULL;
+    sc_query_eval_result *chk = NULL;
+    assert_int_equal(sc_repo_eval_queries(&o, &chk, NULL), SC_OK);
+    assert_true(chk->queries == 4 && chk->targets == 6 && chk->modes == 0);
+    assert_true(chk->groups[0].kind == SC_QUERY_GROUP_REPO && chk->groups[0].queries == 0 && chk->groups[0].files == 3);
+    sc_query_eval_result_free(chk);
+    o.check_only = false;
     /* a query of a repository the tsv does not list */
     o.split = NULL;
     o.per_query_path = NULL;
