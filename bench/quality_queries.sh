@@ -15,7 +15,9 @@
 # copies already in build/queries/repos), COSQA_DIR (CoSQA files),
 # NO_COSQA=1 / NO_REPOS=1 (leave one of the two out).
 #
-# Writes build/quality/<set>-<split>.json (the report), .md (tables),
+# Writes build/quality/<set>-<split>.json (the report), .md (tables, and
+# the change from the old product path's report in
+# docs/quality/issue14-baseline-<set>-<split>.json when there is one),
 # .perq.jsonl (ranks per query and mode, for failure analysis) for
 # set = queries and cosqa. Indexes are kept in build/quality/index/<model>/
 # so a rerun only searches. Runs under flock /tmp/semcode-bench.lock (the
@@ -103,6 +105,13 @@ for m in modes:
           f"among the files of its top 100 entities in {sum(found(x, 'file', 100) for x in miss)}; a target entity "
           f"is among its top 100 entities in {sum(any(0 < r <= 100 for r in x['entity']['ranks_100']) for x in miss)}")
 PY
+    # next to the old product path's numbers (docs/QUALITY.md), when they were recorded for this set
+    local base=docs/quality/issue14-baseline-$name-$split.json
+    if [ -f "$base" ]; then
+        { echo; echo "Against the old product path ($base):"; echo
+          python3 bench/quality_compare.py "$base" "$out/$name-$split.json"; } >>"$out/$name-$split.md" ||
+            echo "quality_queries: not compared with $base (other queries)" >&2
+    fi
     cat "$out/$name-$split.md"
     echo
 }
