@@ -445,10 +445,11 @@ static sc_status evalq__resolve(evalq_state *st, sc_repo *r, evalq_query *q) {
     return SC_OK;
 }
 
+/* Does hit h answer target t (targets are entities, never chunks)? */
 static bool evalq__hit_is(const sc_code_hit *h, const evalq_target *t) {
-    if (strcmp(h->path, t->path)) return false;
+    if (strcmp(h->path, t->path) || !strcmp(h->kind ? h->kind : "", "chunk")) return false;
     if (t->name) return ingest_target_name_match(h->name, h->qualified_name, t->name);
-    return h->start_line == t->start_line && h->end_line == t->end_line && strcmp(h->kind ? h->kind : "", "chunk");
+    return h->start_line == t->start_line && h->end_line == t->end_line;
 }
 
 /* Rank of each target among the hits (0 = absent): each hit answers at
