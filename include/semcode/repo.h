@@ -126,7 +126,7 @@ typedef enum sc_search_mode {
 
 /* Hybrid fusion: score = 1/(K + dense rank) + W/(K + keyword rank), ranks
 ** from 1, a list's missing entries adding 0. Chosen on the dev half of the
-** model's held-out directories (`semcode eval --queries dev`, docs/QUALITY.md):
+** model's held-out directories (`semcode eval --half dev`, docs/QUALITY.md):
 ** equal weights at K 60 let the weaker keyword leg pull the model down. */
 #define SC_HYBRID_RRF_K 10
 #define SC_HYBRID_KEYWORD_WEIGHT 0.5
@@ -267,6 +267,94 @@ typedef struct sc_repo_eval_result {
 ** path and line. errmsg as in sc_repo_open. */
 SC_API sc_status sc_repo_eval(const char *root, const sc_repo_eval_options *opt, sc_repo_eval_result *out,
                               char **errmsg);
+
+/* ==== Retrieval quality on written queries (issue 14, `semcode eval --queries`) ==== */
+
+/* Query files are JSON Lines, one query a line (bench/queries/README.md):
+**   {"query": "...", "repo": "<name>", "category": "behaviour"|"concept"|"symbol",
+**    "targets": [{"path": "rel/path", "name": "Qualified.name"} or {"path": ..., "line": N}, ...],
+**    "language": "python" (optional; else the repos tsv's, else the first target's file's)}
+** A target {path, name} is a result with that path whose name or qualified
+** name is `name`, or whose qualified name ends in "." "::" or "#" + name;
+** {path, line} is the innermost entity (not a chunk) of the index covering
+** that line. Each result answers at most one target, each target counts once. */
+
+#define SC_QUERY_EVAL_ENTITY_LIMIT 10 /* results of an entity-level search */
+#define SC_QUERY_EVAL_FILE_LIMIT 100  /* results of the search whose files make the file ranking */
+
+/* Scores of one mode at one level over a group of queries (all at cut-off 10). */
+typedef struct sc_query_scores {
+    double hit_1;   /* share of queries with a target first */
+    double hit_10;  /* share of queries with a target in the first 10 */
+    double mrr_10;  /* mean of 1/rank of the first target found within 10 (0 beyond) */
+    double ndcg_10; /* mean NDCG@10: binary gains, ideal DCG over min(targets, 10) relevant items */
+} sc_query_scores;
+
+typedef enum sc_query_group_kind {
+    SC_QUERY_GROUP_ALL = 0,      /* every query */
+    SC_QUERY_GROUP_CATEGORY = 1, /* queries of one category */
+    SC_QUERY_GROUP_LANGUAGE = 2, /* queries of one language */
+    SC_QUERY_GROUP_REPO = 3,     /* queries of one repository */
+} sc_query_group_kind;
+
+/* One row of the report. */
+typedef struct sc_query_group {
+    sc_query_group_kind kind;  /* what the queries share */
+    char name[64];             /* "all", the category, the language or the repository */
+    uint64_t queries;          /* queries in the group */
+    uint64_t files;            /* repository rows: files the walk found (0 in other rows) */
+    uint64_t points;           /* repository rows: points in its index, entities and chunks (0 in other rows) */
+    sc_query_scores entity[3]; /* entity level, indexed by sc_search_mode (modes not run stay 0) */
+    sc_query_scores file[3];   /* file level: files ranked by the first appearance of their entities */
+} sc_query_group;
+
+typedef struct sc_query_eval_options {
+    const char *const *query_files; /* JSON Lines query files (at least one) */
+    size_t n_query_files;
+    const char *repos_dir;          /* the tree of repository R is repos_dir/R (never written to) */
+    const char *const *tsv_files;   /* repos tsv files (header, then repo, split, language[, source, subdir]) */
+    size_t n_tsv_files;             /* 0 = none: only with split NULL or "all" */
+    const char *split;              /* "dev" or "test": only the queries of repositories of that split
+                                       (others are skipped); NULL or "all": every query */
+    const char *work_dir;           /* repository R is indexed into work_dir/R/store, kept, and brought up to date
+                                       incrementally by the next run; NULL = a temporary folder, removed */
+    const char *model_path;         /* NULL = the shipped built-in model */
+    uint32_t n_threads;             /* parse threads (0 = all cores) */
+    uint32_t modes;                 /* bit (1 << sc_search_mode) per mode to run; 0 = all three */
+    const char *per_query_path;     /* one JSON line per (query, mode) with the ranks found; NULL = none */
+    bool check_only;                /* index and check every target, search nothing (no scores, modes 0) */
+    void (*log)(void *arg, const char *line); /* a line per repository indexed (may be NULL) */
+    void *log_arg;                  /* its argument */
+} sc_query_eval_options;
+
+typedef struct sc_query_eval_result {
+    sc_query_group *groups;   /* "all", then categories, languages and repositories, each by name */
+    size_t n_groups;          /* rows */
+    uint32_t modes;           /* the modes run (bits as in the options; 0 with check_only) */
+    uint64_t queries;         /* queries asked */
+    uint64_t queries_skipped; /* queries of repositories outside the split */
+    uint64_t targets;         /* targets of the queries asked */
+    uint64_t repos;           /* repositories indexed */
+    uint64_t entities;        /* points in their indexes (entities and chunks) */
+    double seconds_index;     /* sc_repo_update of every repository */
+    double seconds_search;    /* all searches */
+} sc_query_eval_result;
+
+/* Index each repository the queries name as `semcode index` does (doc
+** comments kept, default options) and search every query through
+** sc_repo_search in each mode: entity level from a search of limit
+** SC_QUERY_EVAL_ENTITY_LIMIT, file level from one of SC_QUERY_EVAL_FILE_LIMIT.
+** *out is owned (sc_query_eval_result_free). Errors (SC_INVALID, SC_NOTFOUND,
+** SC_IOERR ...) come with an owned message in *errmsg naming the file, line
+** and field of a bad query, or the repository or target that is missing. */
+SC_API sc_status sc_repo_eval_queries(const sc_query_eval_options *opt, sc_query_eval_result **out, char **errmsg);
+SC_API void sc_query_eval_result_free(sc_query_eval_result *r); /* NULL is a no-op */
+/* The result as one JSON object {queries, queries_skipped, targets, repos,
+** entities, seconds_index, seconds_search, modes: [...], groups: [{kind, name,
+** queries, (repositories: files, points,) <mode>: {entity: {hit_1, hit_10,
+** mrr_10, ndcg_10}, file: {...}}}]}:
+** owned string (sc_free), NULL when out of memory. */
+SC_API char *sc_query_eval_json(const sc_query_eval_result *r);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
 ** for checks and benchmarks).
 */
 #include <getopt.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,11 +143,11 @@ usage:
 static void cli__eval_usage(FILE *f) {
     fprintf(f, "usage: semcode eval [--model MODEL] [--pairs HELDOUT.jsonl] [--pool N] [--max-queries N]\n"
                "                    [--cosqa QUERIES.json --cosqa-corpus code_idx_map.txt] [--json]\n"
-               "                    [--rrf-k K] [--w-bm25 W] [--w-model W] [--queries all|dev|test]\n\n"
+               "                    [--rrf-k K] [--w-bm25 W] [--w-model W] [--half all|dev|test]\n\n"
                "CodeSearchNet protocol: per language, each held-out doc ranks its code among\n"
                "N-1 distractors (default 1000 candidates); MRR, R@1, R@10, NDCG@10 for BM25,\n"
                "the model and their reciprocal-rank fusion (w_bm25/(k+rank) + w_model/(k+rank),\n"
-               "k 60, weights 1). --model none = BM25 only. --queries dev|test asks only the\n"
+               "k 60, weights 1). --model none = BM25 only. --half dev|test asks only the\n"
                "queries of one half of the held-out directories (a fixed hash split; the\n"
                "distractor pools stay whole): choose settings such as fusion weights on dev,\n"
                "report them on test.\n\n"
@@ -157,7 +158,152 @@ static void cli__eval_usage(FILE *f) {
                "entity by its doc comment (first paragraph; --whole-doc: all of it) in keyword,\n"
                "dense and hybrid mode. MRR (0 beyond --limit, default 100), R@1, R@10 of the\n"
                "entity's own path and line. --work DIR keeps the copy and its index there;\n"
-               "--template V indexes with prepared-text variant V (docs/QUALITY.md).\n");
+               "--template V indexes with prepared-text variant V (docs/QUALITY.md).\n\n"
+               "       semcode eval --queries FILE.jsonl [FILE ...] --repos DIR [--split dev|test|all]\n"
+               "                    [--repos-tsv TSV ...] [--mode hybrid,dense,keyword] [--work DIR]\n"
+               "                    [--model MODEL] [--threads N] [--json] [--per-query FILE] [--check]\n\n"
+               "Written queries through the product path (issue 14; format in bench/queries/README.md):\n"
+               "each repository R a query names is indexed from DIR/R as 'semcode index' does\n"
+               "(doc comments kept) into WORK/R/store (--work, kept and updated by later runs;\n"
+               "default a temporary folder), and each query searched in each mode: hit@1,\n"
+               "hit@10, MRR@10 and NDCG@10 at entity level (limit 10) and file level (files by\n"
+               "first appearance in a search of limit 100), over all queries and per category,\n"
+               "language and repository. --split keeps the repositories of that split in the\n"
+               "repos tsv files (default bench/queries/repos*.tsv); --per-query writes a JSON\n"
+               "line per query and mode with the ranks found; --check only indexes and checks that\n"
+               "every target is an entity of the index (no search, no scores).\n");
+}
+
+/* ==== eval --queries ==== */
+
+static void cli__evalq_log(void *arg, const char *line) {
+    (void)arg;
+    fprintf(stderr, "eval: %s\n", line);
+}
+
+static void cli__evalq_print(const sc_query_eval_result *r) {
+    static const char *const kinds[] = {"", "category ", "language ", "repo "};
+    static const int order[3] = {SC_SEARCH_MODE_KEYWORD, SC_SEARCH_MODE_DENSE, SC_SEARCH_MODE_HYBRID};
+    printf("queries %llu (%llu of other splits skipped), targets %llu, repositories %llu, indexed points %llu; "
+           "index %.1f s, searches %.1f s\n\n",
+           (unsigned long long)r->queries, (unsigned long long)r->queries_skipped, (unsigned long long)r->targets,
+           (unsigned long long)r->repos, (unsigned long long)r->entities, r->seconds_index, r->seconds_search);
+    printf("%-28s %5s %-8s  %-27s  %-27s\n", "", "", "", "entity level", "file level");
+    printf("%-28s %5s %-8s  %-27s  %-27s\n", "group", "n", "mode", "hit@1 hit@10 mrr@10 ndcg@10",
+           "hit@1 hit@10 mrr@10 ndcg@10");
+    for (size_t i = 0; i < r->n_groups; i++) {
+        const sc_query_group *g = &r->groups[i];
+        char label[96];
+        if (g->kind == SC_QUERY_GROUP_REPO)
+            snprintf(label, sizeof label, "repo %s (%llu files)", g->name, (unsigned long long)g->files);
+        else
+            snprintf(label, sizeof label, "%s%s", kinds[g->kind], g->name);
+        bool first = true;
+        for (int k = 0; k < 3; k++) {
+            int m = order[k];
+            if (!(r->modes & (1u << m))) continue;
+            const sc_query_scores *e = &g->entity[m], *f = &g->file[m];
+            if (first) printf("%-28.28s %5llu ", label, (unsigned long long)g->queries);
+            else printf("%-28s %5s ", "", "");
+            printf("%-8s  %5.3f %6.3f %6.3f %7.3f  %5.3f %6.3f %6.3f %7.3f\n", sc_search_mode_name((sc_search_mode)m),
+                   e->hit_1, e->hit_10, e->mrr_10, e->ndcg_10, f->hit_1, f->hit_10, f->mrr_10, f->ndcg_10);
+            first = false;
+        }
+    }
+}
+
+/* `semcode eval --queries FILE... --repos DIR ...` */
+static int cli__eval_queries(int argc, char **argv) {
+    enum { EVALQ_MAX_FILES = 256 };
+    const char *files[EVALQ_MAX_FILES], *tsv[EVALQ_MAX_FILES];
+    size_t n_files = 0, n_tsv = 0;
+    sc_query_eval_options o = {.log = cli__evalq_log};
+    bool json = false;
+    glob_t gl = {0};
+    bool globbed = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--json")) {
+            json = true;
+            continue;
+        }
+        if (!strcmp(a, "--check")) {
+            o.check_only = true;
+            continue;
+        }
+        if (!strcmp(a, "--queries") || !strcmp(a, "--repos-tsv")) {
+            bool q = !strcmp(a, "--queries");
+            int k = i + 1;
+            for (; k < argc && strncmp(argv[k], "--", 2); k++) {
+                if ((q ? n_files : n_tsv) == EVALQ_MAX_FILES)
+                    return cli_usage_error("eval", "too many files after %s (at most 256)", a);
+                if (q) files[n_files++] = argv[k];
+                else tsv[n_tsv++] = argv[k];
+            }
+            if (k == i + 1) return cli_usage_error("eval", "%s needs at least one file", a);
+            i = k - 1;
+            continue;
+        }
+        if (i + 1 >= argc) return cli_usage_error("eval", "option '%s' needs a value", a);
+        const char *v = argv[++i];
+        if (!strcmp(a, "--repos")) o.repos_dir = v;
+        else if (!strcmp(a, "--split")) {
+            if (strcmp(v, "dev") && strcmp(v, "test") && strcmp(v, "all"))
+                return cli_usage_error("eval", "--split takes dev, test or all, not '%s'", v);
+            o.split = v;
+        } else if (!strcmp(a, "--mode")) {
+            o.modes = 0;
+            char buf[128];
+            snprintf(buf, sizeof buf, "%s", v);
+            for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if (!strcmp(t, "hybrid")) o.modes |= 1u << SC_SEARCH_MODE_HYBRID;
+                else if (!strcmp(t, "dense")) o.modes |= 1u << SC_SEARCH_MODE_DENSE;
+                else if (!strcmp(t, "keyword")) o.modes |= 1u << SC_SEARCH_MODE_KEYWORD;
+                else return cli_usage_error("eval", "--mode takes hybrid, dense and keyword separated by commas, not '%s'", v);
+            }
+        } else if (!strcmp(a, "--work")) o.work_dir = v;
+        else if (!strcmp(a, "--model")) o.model_path = strcmp(v, "builtin") ? v : NULL;
+        else if (!strcmp(a, "--per-query")) o.per_query_path = v;
+        else if (!strcmp(a, "--threads")) {
+            if (!cli_parse_u32(v, 0, 1024, &o.n_threads))
+                return cli_usage_error("eval", "--threads takes a number of threads, not '%s'", v);
+        } else return cli_usage_error("eval", "unknown option '%s' with --queries", a);
+    }
+    if (!o.repos_dir) return cli_usage_error("eval", "--queries needs --repos DIR (the trees, one folder per repository)%s", "");
+    if (!n_tsv) {
+        /* the evaluation set's repository lists, when run from the source tree */
+        if (glob("bench/queries/repos*.tsv", 0, NULL, &gl) == 0) {
+            globbed = true;
+            for (size_t k = 0; k < gl.gl_pathc && n_tsv < EVALQ_MAX_FILES; k++) tsv[n_tsv++] = gl.gl_pathv[k];
+        }
+    }
+    o.query_files = files;
+    o.n_query_files = n_files;
+    o.tsv_files = tsv;
+    o.n_tsv_files = n_tsv;
+    sc_query_eval_result *r = NULL;
+    char *msg = NULL;
+    sc_status rc = sc_repo_eval_queries(&o, &r, &msg);
+    if (globbed) globfree(&gl);
+    if (rc != SC_OK) {
+        fprintf(stderr, "semcode eval: %s\n", msg ? msg : sc_status_str(rc));
+        sc_free(msg);
+        return 1;
+    }
+    if (o.check_only && !json) {
+        printf("checked %llu queries (%llu of other splits skipped): %llu targets found in the indexes of %llu "
+               "repositories\n", (unsigned long long)r->queries, (unsigned long long)r->queries_skipped,
+               (unsigned long long)r->targets, (unsigned long long)r->repos);
+    } else if (json) {
+        char *s = sc_query_eval_json(r);
+        if (s) printf("%s\n", s);
+        sc_free(s);
+        if (!s) rc = SC_NOMEM;
+    } else {
+        cli__evalq_print(r);
+    }
+    sc_query_eval_result_free(r);
+    return rc == SC_OK ? 0 : 1;
 }
 
 static int cli__eval_repo(const char *tree, const char *model_path, const sc_repo_eval_options *base, int json) {
@@ -237,12 +383,17 @@ int cli_cmd_eval(int argc, char **argv) {
     sc_repo_eval_options ro = {.limit = 100};
     bool model_given = false;
     int json = 0;
+    bool queries = false;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             cli__eval_usage(stdout);
             return 0;
         }
+        queries |= !strcmp(argv[i], "--queries");
+    }
+    if (queries) return cli__eval_queries(argc, argv);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
         if (!strcmp(a, "--json")) {
             json = 1;
             continue;
@@ -267,12 +418,12 @@ int cli_cmd_eval(int argc, char **argv) {
         else if (!strcmp(a, "--rrf-k")) eo.rrf_k = strtof(v, NULL);
         else if (!strcmp(a, "--w-bm25")) eo.w_bm25 = strtof(v, NULL);
         else if (!strcmp(a, "--w-model")) eo.w_model = strtof(v, NULL);
-        else if (!strcmp(a, "--queries")) {
+        else if (!strcmp(a, "--half")) {
             if (!strcmp(v, "all")) eo.half = 0;
             else if (!strcmp(v, "dev")) eo.half = 1;
             else if (!strcmp(v, "test")) eo.half = 2;
             else {
-                fprintf(stderr, "semcode eval: --queries takes all, dev or test, not `%s`\n", v);
+                fprintf(stderr, "semcode eval: --half takes all, dev or test, not `%s`\n", v);
                 return 2;
             }
         }

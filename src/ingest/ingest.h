@@ -100,6 +100,28 @@ void ingest_rank_add(ingest_rank_acc *a, uint32_t rank);
 /* MRR, Recall@1, Recall@10 of the queries counted (zeros for none). */
 sc_repo_eval_scores ingest_rank_scores(const ingest_rank_acc *a);
 
+/* ==== Realistic-query harness (eval_queries.c, sc_repo_eval_queries) ==== */
+
+/* Sums of the per-query scores of a set of queries at cut-off 10. */
+typedef struct ingest_qscore_acc {
+    double hit_1;  /* queries with a target at rank 1 */
+    double hit_10; /* queries with a target within 10 */
+    double rr;     /* sum of 1/rank of the first target within 10 */
+    double ndcg;   /* sum of NDCG@10 */
+    uint64_t n;    /* queries */
+} ingest_qscore_acc;
+
+/* Count one query with n_targets targets whose ranks are ranks[i] (1-based,
+** 0 = not found, each found target at a different rank). Binary gains; the
+** ideal DCG puts min(n_targets, 10) relevant items first. */
+void ingest_qscore_add(ingest_qscore_acc *a, const uint32_t *ranks, size_t n_targets);
+/* Means of the queries counted (zeros for none). */
+sc_query_scores ingest_qscore_get(const ingest_qscore_acc *a);
+/* Does a result with this name and qualified name answer a target named
+** `name`: equal to either, or the qualified name ends in "." "::" or "#"
+** followed by name. */
+bool ingest_target_name_match(const char *hit_name, const char *hit_qname, const char *name);
+
 /* ==== Result objects (results.c) ==== */
 
 /* The objects sc_code_hits_json / sc_dup_clusters_json print, as JSON values

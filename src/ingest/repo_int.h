@@ -1,6 +1,7 @@
 /*
 ** ingest: private structures of an indexed repository (sc_repo). Only the
-** files repo.c, update.c, query.c and eval.c include this header.
+** files repo.c, update.c, query.c, eval.c and
+** eval_queries.c include this header.
 **
 ** DESIGN
 ** - A repository's index lives in its store folder (default ROOT/.semcode):

@@ -157,12 +157,7 @@ static void test_strip_c_go_rust(void **state) {
 /* ==== A whole run ==== */
 
 static void write_file(const char *dir, const char *name, const char *text) {
-    char p[4096];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    assert_int_equal(tu_write_file(dir, name, text), 0);
 }
 
 /* Does any file under dir contain s? */

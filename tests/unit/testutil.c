@@ -29,6 +29,15 @@ void tu_rmdir(char *dir) {
     free(dir);
 }
 
+int tu_write_file(const char *dir, const char *name, const char *text) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    if (!f) return -1;
+    int w = fputs(text, f);
+    return fclose(f) == 0 && w >= 0 ? 0 : -1;
+}
+
 uint64_t tu_next(tu_rng *r) {
     uint64_t x = r->s += 0x9e3779b97f4a7c15ULL;
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;

@@ -13,6 +13,9 @@ char *tu_tmpdir(const char *tag);
 /* Remove a directory tree (best effort) and free the string. */
 void tu_rmdir(char *dir);
 
+/* Write text to dir/name (created or replaced); 0, or -1 on failure. */
+int tu_write_file(const char *dir, const char *name, const char *text);
+
 /* xorshift-style generator: same sequence for the same seed. */
 typedef struct tu_rng {
     uint64_t s; /* state */
