@@ -315,6 +315,8 @@ typedef struct sc_query_group {
     sc_query_group_kind kind;  /* what the queries share */
     char name[64];             /* "all", the category, the language or the repository */
     uint64_t queries;          /* queries in the group */
+    uint64_t files;            /* repository rows: files the walk found (0 in other rows) */
+    uint64_t points;           /* repository rows: points in its index, entities and chunks (0 in other rows) */
     sc_query_scores entity[3]; /* entity level, indexed by sc_search_mode (modes not run stay 0) */
     sc_query_scores file[3];   /* file level: files ranked by the first appearance of their entities */
 } sc_query_group;
@@ -335,6 +337,7 @@ typedef struct sc_query_eval_options {
     const char *per_query_path;     /* one JSON line per (query, mode) with the ranks found; NULL = none */
     const char *features_path;      /* one JSON line per query with the ranking features and labels of every
                                        hybrid candidate (tools/train_ranker.py's input); NULL = none */
+    bool check_only;                /* index and check every target, search nothing (no scores, modes 0) */
     void (*log)(void *arg, const char *line); /* a line per repository indexed (may be NULL) */
     void *log_arg;                  /* its argument */
 } sc_query_eval_options;
@@ -342,7 +345,7 @@ typedef struct sc_query_eval_options {
 typedef struct sc_query_eval_result {
     sc_query_group *groups;   /* "all", then categories, languages and repositories, each by name */
     size_t n_groups;          /* rows */
-    uint32_t modes;           /* the modes run (bits as in the options) */
+    uint32_t modes;           /* the modes run (bits as in the options; 0 with check_only) */
     uint64_t queries;         /* queries asked */
     uint64_t queries_skipped; /* queries of repositories outside the split */
     uint64_t targets;         /* targets of the queries asked */
@@ -363,7 +366,8 @@ SC_API sc_status sc_repo_eval_queries(const sc_query_eval_options *opt, sc_query
 SC_API void sc_query_eval_result_free(sc_query_eval_result *r); /* NULL is a no-op */
 /* The result as one JSON object {queries, queries_skipped, targets, repos,
 ** entities, seconds_index, seconds_search, modes: [...], groups: [{kind, name,
-** queries, <mode>: {entity: {hit_1, hit_10, mrr_10, ndcg_10}, file: {...}}}]}:
+** queries, (repositories: files, points,) <mode>: {entity: {hit_1, hit_10,
+** mrr_10, ndcg_10}, file: {...}}}]}:
 ** owned string (sc_free), NULL when out of memory. */
 SC_API char *sc_query_eval_json(const sc_query_eval_result *r);
 

@@ -161,7 +161,7 @@ static void cli__eval_usage(FILE *f) {
                "--template V indexes with prepared-text variant V (docs/QUALITY.md).\n\n"
                "       semcode eval --queries FILE.jsonl [FILE ...] --repos DIR [--split dev|test|all]\n"
                "                    [--repos-tsv TSV ...] [--mode hybrid,dense,keyword] [--work DIR]\n"
-               "                    [--model MODEL] [--threads N] [--json] [--per-query FILE]\n"
+               "                    [--model MODEL] [--threads N] [--json] [--per-query FILE] [--check]\n"
                "                    [--dump-features FILE]\n\n"
                "Written queries through the product path (issue 14; format in bench/queries/README.md):\n"
                "each repository R a query names is indexed from DIR/R as 'semcode index' does\n"
@@ -171,9 +171,10 @@ static void cli__eval_usage(FILE *f) {
                "first appearance in a search of limit 100), over all queries and per category,\n"
                "language and repository. --split keeps the repositories of that split in the\n"
                "repos tsv files (default bench/queries/repos*.tsv); --per-query writes a JSON\n"
-               "line per query and mode with the ranks found; --dump-features a JSON line per\n"
-               "query with the ranking features and labels of every hybrid candidate (the input\n"
-               "of tools/train_ranker.py).\n");
+               "line per query and mode with the ranks found; --check only indexes and checks that\n"
+               "every target is an entity of the index (no search, no scores); --dump-features\n"
+               "writes a JSON line per query with the ranking features and labels of every hybrid\n"
+               "candidate (the input of tools/train_ranker.py).\n");
 }
 
 /* ==== eval --queries ==== */
@@ -196,7 +197,10 @@ static void cli__evalq_print(const sc_query_eval_result *r) {
     for (size_t i = 0; i < r->n_groups; i++) {
         const sc_query_group *g = &r->groups[i];
         char label[96];
-        snprintf(label, sizeof label, "%s%s", kinds[g->kind], g->name);
+        if (g->kind == SC_QUERY_GROUP_REPO)
+            snprintf(label, sizeof label, "repo %s (%llu files)", g->name, (unsigned long long)g->files);
+        else
+            snprintf(label, sizeof label, "%s%s", kinds[g->kind], g->name);
         bool first = true;
         for (int k = 0; k < 3; k++) {
             int m = order[k];
@@ -224,6 +228,10 @@ static int cli__eval_queries(int argc, char **argv) {
         const char *a = argv[i];
         if (!strcmp(a, "--json")) {
             json = true;
+            continue;
+        }
+        if (!strcmp(a, "--check")) {
+            o.check_only = true;
             continue;
         }
         if (!strcmp(a, "--queries") || !strcmp(a, "--repos-tsv")) {
@@ -286,7 +294,11 @@ static int cli__eval_queries(int argc, char **argv) {
         sc_free(msg);
         return 1;
     }
-    if (json) {
+    if (o.check_only && !json) {
+        printf("checked %llu queries (%llu of other splits skipped): %llu targets found in the indexes of %llu "
+               "repositories\n", (unsigned long long)r->queries, (unsigned long long)r->queries_skipped,
+               (unsigned long long)r->targets, (unsigned long long)r->repos);
+    } else if (json) {
         char *s = sc_query_eval_json(r);
         if (s) printf("%s\n", s);
         sc_free(s);

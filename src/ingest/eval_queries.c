@@ -115,6 +115,7 @@ typedef struct evalq_group {
     sc_query_group_kind kind; /* what the queries share */
     char name[64];            /* its value */
     uint64_t n;               /* queries */
+    uint64_t files, points;   /* repository rows: files walked, points indexed */
     ingest_qscore_acc entity[3], file[3]; /* by sc_search_mode */
 } evalq_group;
 
@@ -217,9 +218,11 @@ static sc_status evalq__tsv_line(evalq_state *st, const char *file, uint32_t no,
     if (!evalq__good_repo_name(field[0]))
         return evalq__fail(st, SC_INVALID, "%.300s:%u: field 'repo': '%.100s' is not a folder name", file, no, field[0]);
     const evalq_repo *dup = evalq__repo_find(st, field[0]);
+    if (dup && !strcmp(dup->split, field[1]) && !strcmp(dup->language, field[2]))
+        return SC_OK; /* the same line in two lists (repos.tsv made from repos-a.tsv and repos-b.tsv) */
     if (dup)
-        return evalq__fail(st, SC_INVALID, "%.300s:%u: repository '%.100s' is listed again (first at %.300s:%u)", file,
-                           no, field[0], dup->file, dup->line);
+        return evalq__fail(st, SC_INVALID, "%.300s:%u: repository '%.100s' is listed again with another split or "
+                           "language (first at %.300s:%u)", file, no, field[0], dup->file, dup->line);
     if (!util_grow(&st->repos, &st->cap_repos, st->n_repos + 1, sizeof *st->repos, 32))
         return evalq__fail(st, SC_NOMEM, "out of memory");
     evalq_repo *r = &st->repos[st->n_repos++];
@@ -444,10 +447,11 @@ static sc_status evalq__resolve(evalq_state *st, sc_repo *r, evalq_query *q) {
     return SC_OK;
 }
 
+/* Does hit h answer target t (targets are entities, never chunks)? */
 static bool evalq__hit_is(const sc_code_hit *h, const evalq_target *t) {
-    if (strcmp(h->path, t->path)) return false;
+    if (strcmp(h->path, t->path) || !strcmp(h->kind ? h->kind : "", "chunk")) return false;
     if (t->name) return ingest_target_name_match(h->name, h->qualified_name, t->name);
-    return h->start_line == t->start_line && h->end_line == t->end_line && strcmp(h->kind ? h->kind : "", "chunk");
+    return h->start_line == t->start_line && h->end_line == t->end_line;
 }
 
 /* Rank of each target among the hits (0 = absent): each hit answers at
@@ -507,9 +511,10 @@ static void evalq__files_free(evalq_files *f) {
 
 /* The file ranking of a query: files ordered by the first appearance of
 ** their entities in an entity search of limit SC_QUERY_EVAL_FILE_LIMIT.
-** (Stands in for the product's file search until that lands.) */
+** (Stands in for the product's file search until that lands.) keep (may be
+** NULL) receives that search's hits (owned). */
 static sc_status evalq__rank_files(evalq_state *st, sc_repo *r, const char *text, sc_search_mode mode,
-                                   evalq_files *out) {
+                                   evalq_files *out, sc_code_hits **keep) {
     sc_code_query cq = {.text = text, .mode = mode, .limit = SC_QUERY_EVAL_FILE_LIMIT};
     sc_code_hits *h = NULL;
     if (sc_repo_search(r, &cq, &h) != SC_OK) return evalq__fail(st, SC_ERROR, "%.300s", sc_repo_errmsg(r));
@@ -524,7 +529,8 @@ static sc_status evalq__rank_files(evalq_state *st, sc_repo *r, const char *text
         else
             out->n++;
     }
-    sc_code_hits_free(h);
+    if (keep && rc == SC_OK) *keep = h;
+    else sc_code_hits_free(h);
     return rc;
 }
 
@@ -559,9 +565,11 @@ static json_t *evalq__scores_obj(sc_query_scores s) {
                      s.ndcg_10);
 }
 
-/* One line of --per-query output. */
+/* One line of --per-query output: eranks from the entity search h, ranks100
+** from the file-level search (the candidates a re-ranker would see). */
 static sc_status evalq__per_query(evalq_state *st, const evalq_query *q, sc_search_mode mode, const uint32_t *eranks,
-                                  const uint32_t *franks, const sc_code_hits *h, const evalq_files *files) {
+                                  const uint32_t *ranks100, const uint32_t *franks, const sc_code_hits *h,
+                                  const evalq_files *files) {
     ingest_qscore_acc ea = {0}, fa = {0};
     ingest_qscore_add(&ea, eranks, q->n_targets);
     ingest_qscore_add(&fa, franks, q->n_paths);
@@ -582,6 +590,7 @@ static sc_status evalq__per_query(evalq_state *st, const evalq_query *q, sc_sear
         json_array_append_new(top_files, json_string(files->paths[i]));
     json_t *eo = evalq__scores_obj(ingest_qscore_get(&ea)), *fo = evalq__scores_obj(ingest_qscore_get(&fa));
     if (eo) json_object_set_new(eo, "ranks", evalq__ranks_json(eranks, q->n_targets));
+    if (eo) json_object_set_new(eo, "ranks_100", evalq__ranks_json(ranks100, q->n_targets));
     if (fo) json_object_set_new(fo, "ranks", evalq__ranks_json(franks, q->n_paths));
     json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "query_file", q->file,
                           "query_line", (int)q->line, "repo", q->repo, "query", q->text, "category", q->category,
@@ -642,6 +651,10 @@ static sc_status evalq__index(evalq_state *st, const char *root, const char *wor
     sc_points_count((*out)->db, REPO_COLLECTION, NULL, &points);
     res->entities += points;
     res->repos++;
+    evalq_group *g = evalq__group(st, SC_QUERY_GROUP_REPO, name);
+    if (!g) return evalq__fail(st, SC_NOMEM, "out of memory");
+    g->files = sum.files_seen;
+    g->points = points;
     if (st->opt->log) {
         char line[512];
         snprintf(line, sizeof line, "index %s: %llu files (%llu parsed), %llu points, %.1f s", name,
@@ -656,12 +669,12 @@ static sc_status evalq__index(evalq_state *st, const char *root, const char *wor
 static sc_status evalq__ask(evalq_state *st, sc_repo *r, const evalq_query *q, uint32_t modes) {
     evalq_group *g[4] = {evalq__group(st, SC_QUERY_GROUP_ALL, "all"), evalq__group(st, SC_QUERY_GROUP_CATEGORY, q->category),
                          evalq__group(st, SC_QUERY_GROUP_LANGUAGE, q->language), evalq__group(st, SC_QUERY_GROUP_REPO, q->repo)};
-    uint32_t *eranks = calloc(q->n_targets + q->n_paths, sizeof *eranks);
+    uint32_t *eranks = calloc(2 * q->n_targets + q->n_paths, sizeof *eranks);
     if (!g[0] || !g[1] || !g[2] || !g[3] || !eranks) {
         free(eranks);
         return evalq__fail(st, SC_NOMEM, "out of memory");
     }
-    uint32_t *franks = eranks + q->n_targets;
+    uint32_t *franks = eranks + q->n_targets, *ranks100 = franks + q->n_paths;
     for (int k = 0; k < 4; k++) g[k]->n++;
     sc_status rc = SC_OK;
     for (int m = 0; m < 3 && rc == SC_OK; m++) {
@@ -674,7 +687,8 @@ static sc_status evalq__ask(evalq_state *st, sc_repo *r, const evalq_query *q, u
         }
         evalq__entity_ranks(q, h, eranks);
         evalq_files files = {0};
-        rc = evalq__rank_files(st, r, q->text, (sc_search_mode)m, &files);
+        sc_code_hits *h100 = NULL;
+        rc = evalq__rank_files(st, r, q->text, (sc_search_mode)m, &files, st->per_query ? &h100 : NULL);
         if (rc == SC_OK) {
             for (size_t p = 0; p < q->n_paths; p++) {
                 franks[p] = 0;
@@ -685,8 +699,12 @@ static sc_status evalq__ask(evalq_state *st, sc_repo *r, const evalq_query *q, u
                 ingest_qscore_add(&g[k]->entity[m], eranks, q->n_targets);
                 ingest_qscore_add(&g[k]->file[m], franks, q->n_paths);
             }
-            if (st->per_query) rc = evalq__per_query(st, q, (sc_search_mode)m, eranks, franks, h, &files);
+            if (st->per_query) {
+                evalq__entity_ranks(q, h100, ranks100);
+                rc = evalq__per_query(st, q, (sc_search_mode)m, eranks, ranks100, franks, h, &files);
+            }
         }
+        sc_code_hits_free(h100);
         evalq__files_free(&files);
         sc_code_hits_free(h);
     }
@@ -753,7 +771,7 @@ static sc_status evalq__run(evalq_state *st, const char *work, sc_query_eval_res
                 if (q->skipped) continue;
                 if ((rc = evalq__resolve(st, r, q)) != SC_OK) break;
                 double t0 = util_now();
-                rc = evalq__ask(st, r, q, modes);
+                if (!o->check_only) rc = evalq__ask(st, r, q, modes);
                 res->seconds_search += util_now() - t0;
                 res->queries++;
                 res->targets += q->n_targets;
@@ -774,12 +792,14 @@ static sc_status evalq__run(evalq_state *st, const char *work, sc_query_eval_res
         w->kind = g->kind;
         memcpy(w->name, g->name, sizeof w->name);
         w->queries = g->n;
+        w->files = g->files;
+        w->points = g->points;
         for (int m = 0; m < 3; m++) {
             w->entity[m] = ingest_qscore_get(&g->entity[m]);
             w->file[m] = ingest_qscore_get(&g->file[m]);
         }
     }
-    res->modes = modes;
+    res->modes = o->check_only ? 0 : modes;
     return SC_OK;
 }
 
@@ -876,6 +896,10 @@ char *sc_query_eval_json(const sc_query_eval_result *r) {
         const sc_query_group *g = &r->groups[i];
         json_t *o = json_pack("{s:s, s:s, s:I}", "kind", kinds[g->kind], "name", g->name, "queries",
                               (json_int_t)g->queries);
+        if (o && g->kind == SC_QUERY_GROUP_REPO) {
+            json_object_set_new(o, "files", json_integer((json_int_t)g->files));
+            json_object_set_new(o, "points", json_integer((json_int_t)g->points));
+        }
         for (int m = 0; o && m < 3; m++)
             if (r->modes & (1u << m))
                 json_object_set_new(o, sc_search_mode_name((sc_search_mode)m),

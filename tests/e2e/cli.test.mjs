@@ -225,3 +225,71 @@ test('bad arguments get a clear message and a non-zero exit', () => {
   fs.rmSync(repo, { recursive: true, force: true });
   fs.rmSync(outside, { recursive: true, force: true });
 });
+
+test('eval --queries: written queries through the product path, per-query ranks, bad files', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'semcode-evalq-'));
+  const repos = path.join(dir, 'repos');
+  fs.mkdirSync(repos);
+  fs.cpSync(fixture, path.join(repos, 'fx'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'repos.tsv'), 'repo\tsplit\tlanguage\tsource\tsubdir\nfx\tdev\tpython\t-\t.\n' +
+    'gone\ttest\tgo\t-\t.\n');
+  const q = path.join(dir, 'q.jsonl');
+  fs.writeFileSync(q, [
+    { query: 'reverse string', repo: 'fx', category: 'symbol', targets: [{ path: 'pkg/text_utils.py', name: 'reverse_string' }] },
+    { query: 'parse query string', repo: 'fx', category: 'behaviour', targets: [{ path: 'pkg/http_client.py', line: 25 }] },
+    { query: 'not asked', repo: 'gone', category: 'concept', targets: [{ path: 'x.go', name: 'X' }] },
+  ].map((o) => JSON.stringify(o)).join('\n') + '\n');
+  const base = ['eval', '--queries', q, '--repos', repos, '--repos-tsv', path.join(dir, 'repos.tsv'),
+    '--work', path.join(dir, 'work')];
+  const pq = path.join(dir, 'pq.jsonl');
+  const r = json([...base, '--split', 'dev', '--mode', 'keyword,hybrid', '--per-query', pq]);
+  assert.equal(r.queries, 2);
+  assert.equal(r.queries_skipped, 1);
+  assert.deepEqual(r.modes, ['hybrid', 'keyword']);
+  const all = r.groups[0];
+  assert.equal(all.kind, 'all');
+  assert.equal(all.keyword.entity.hit_10, 1);  // each query's words are its target's name
+  assert.equal(all.keyword.file.hit_10, 1);
+  assert.ok(!('dense' in all));
+  assert.deepEqual(r.groups.map((g) => `${g.kind} ${g.name}`),
+    ['all all', 'category behaviour', 'category symbol', 'language python', 'repo fx']);
+  const lines = fs.readFileSync(pq, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.length, 4);
+  const p = lines.find((l) => l.query === 'parse query string' && l.mode === 'keyword');
+  assert.equal(p.targets[0].resolved, 'parse_query_string');
+  assert.equal(p.entity.ranks.length, 1);
+  assert.ok(p.entity.ranks[0] >= 1 && p.entity.ranks[0] <= 10);
+  assert.equal(p.entity.ranks_100[0], p.entity.ranks[0]);
+  // the index lives in the work folder, not in the tree
+  assert.ok(fs.existsSync(path.join(dir, 'work/fx/store')));
+  assert.ok(!fs.existsSync(path.join(repos, 'fx/.semcode')));
+  // the text report (a second run reuses the index)
+  const t = run([...base, '--split', 'dev', '--mode', 'keyword']);
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /entity level/);
+  assert.match(t.out, /category symbol/);
+  assert.match(t.err, /index fx: \d+ files \(0 parsed\)/);
+  // --check: targets checked, nothing searched
+  const c = run([...base, '--check', '--split', 'dev']);
+  assert.equal(c.code, 0, c.err);
+  assert.match(c.out, /^checked 2 queries \(1 of other splits skipped\): 2 targets found in the indexes of 1 repositories/);
+  // errors: bad usage, a bad line, a repository the tsv does not list
+  let e = run(['eval', '--queries', q]);
+  assert.equal(e.code, 2);
+  assert.match(e.err, /--queries needs --repos DIR/);
+  e = run([...base, '--split', 'train']);
+  assert.equal(e.code, 2);
+  assert.match(e.err, /--split takes dev, test or all, not 'train'/);
+  e = run(['eval', '--half', 'train', '--pairs', q]);
+  assert.equal(e.code, 2);
+  assert.match(e.err, /--half takes all, dev or test, not `train`/);
+  fs.writeFileSync(q, '{"query": "x", "repo": "fx", "category": "feature", "targets": [{"path": "a.py", "name": "a"}]}\n');
+  e = run(base);
+  assert.equal(e.code, 1);
+  assert.match(e.err, /q\.jsonl:1: field 'category' must be behaviour, concept or symbol, not 'feature'/);
+  fs.writeFileSync(q, '{"query": "x", "repo": "nope", "category": "symbol", "targets": [{"path": "a.py", "name": "a"}]}\n');
+  e = run(base);
+  assert.equal(e.code, 1);
+  assert.match(e.err, /q\.jsonl:1: repository 'nope' is not in the repos tsv/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});

@@ -166,6 +166,7 @@ static void test_run(void **state) {
     make_tree(repos);
     write_file(dir, "repos.tsv", "repo\tsplit\tlanguage\tsource\tsubdir\nzoo\tdev\tpython\tdeb:x\t/x\n"
                                  "elsewhere\ttest\tgo\tdeb:y\t/y\n");
+    write_file(dir, "repos-a.tsv", "repo\tsplit\tlanguage\tsource\tsubdir\nzoo\tdev\tpython\tdeb:x\t/x\n");
     /* a line target inside a top-level function (found first); two targets found at 1 and 2; one of two
     ** targets found first; a line target inside a method, whose words are elsewhere; another split */
     write_file(dir, "q.jsonl",
@@ -183,9 +184,11 @@ static void test_run(void **state) {
                "{\"query\": \"never asked\", \"repo\": \"elsewhere\", \"category\": \"symbol\", "
                "\"targets\": [{\"path\": \"x.go\", \"name\": \"X\"}]}\n");
     const char *files[] = {qf};
-    const char *tsvs[] = {tsv};
+    char tsv_a[4200];
+    snprintf(tsv_a, sizeof tsv_a, "%s/repos-a.tsv", dir);
+    const char *tsvs[] = {tsv, tsv_a}; /* the same line twice is one repository */
     sc_query_eval_options o = {.query_files = files, .n_query_files = 1, .repos_dir = repos, .tsv_files = tsvs,
-                               .n_tsv_files = 1, .split = "dev", .work_dir = work, .n_threads = 1,
+                               .n_tsv_files = 2, .split = "dev", .work_dir = work, .n_threads = 1,
                                .per_query_path = perq};
     for (int run = 0; run < 2; run++) { /* the second run updates the kept index */
         sc_query_eval_result *r = NULL;
@@ -220,7 +223,9 @@ static void test_run(void **state) {
         assert_true(NEAR(con->entity[SC_SEARCH_MODE_KEYWORD].ndcg_10, third));
         assert_true(NEAR(con->file[SC_SEARCH_MODE_KEYWORD].ndcg_10, third));
         assert_int_equal(group(r, SC_QUERY_GROUP_LANGUAGE, "python")->queries, 4); /* from the tsv */
-        assert_int_equal(group(r, SC_QUERY_GROUP_REPO, "zoo")->queries, 4);
+        const sc_query_group *zoo = group(r, SC_QUERY_GROUP_REPO, "zoo");
+        assert_true(zoo->queries == 4 && zoo->files == 3 && zoo->points == 7);
+        assert_true(all->files == 0 && all->points == 0);
         char *json = sc_query_eval_json(r);
         assert_non_null(json);
         assert_non_null(strstr(json, "\"queries\":4"));
@@ -235,6 +240,11 @@ static void test_run(void **state) {
     assert_int_equal(lines, 12);
     assert_non_null(strstr(pq, "\"resolved\":\"Walrus.tusk_length\",\"start_line\":15,\"end_line\":17"));
     assert_non_null(strstr(pq, "\"resolved\":\"zebra_stripe_count\",\"start_line\":1,\"end_line\":5"));
+    /* the keyword ranks of the concept query: one target first, the other nowhere (also in the top 100) */
+    assert_non_null(strstr(pq, "\"mode\":\"keyword\",\"targets\":[{\"path\":\"util.py\",\"name\":\"narwhal_horn_polish\"},"
+                               "{\"path\":\"burrow.py\",\"name\":\"quokka_burrow_depth\"}],\"entity\":{\"hit_1\":1.0,"
+                               "\"hit_10\":1.0,\"mrr_10\":1.0,\"ndcg_10\":0.613147,\"ranks\":[1,0],\"ranks_100\":[1,0]},"
+                               "\"file\":{\"hit_1\":1.0,\"hit_10\":1.0,\"mrr_10\":1.0,\"ndcg_10\":0.613147,\"ranks\":[1,0]}"));
     /* the index lives in the work folder; the tree holds only its sources */
     char p[4400];
     snprintf(p, sizeof p, "%s/zoo/store/state.db", work);
@@ -242,6 +252,15 @@ static void test_run(void **state) {
     assert_int_equal(stat(p, &sb), 0);
     snprintf(p, sizeof p, "%s/zoo", repos);
     assert_int_equal(count_entries(p), 3);
+    /* check only: every target found, nothing searched */
+    o.check_only = true;
+    o.per_query_path = NULL;
+    sc_query_eval_result *chk = NULL;
+    assert_int_equal(sc_repo_eval_queries(&o, &chk, NULL), SC_OK);
+    assert_true(chk->queries == 4 && chk->targets == 6 && chk->modes == 0);
+    assert_true(chk->groups[0].kind == SC_QUERY_GROUP_REPO && chk->groups[0].queries == 0 && chk->groups[0].files == 3);
+    sc_query_eval_result_free(chk);
+    o.check_only = false;
     /* a query of a repository the tsv does not list */
     o.split = NULL;
     o.per_query_path = NULL;
@@ -254,6 +273,11 @@ static void test_run(void **state) {
     assert_int_equal(sc_repo_eval_queries(&o, &r, &msg), SC_NOTFOUND);
     assert_null(r);
     assert_non_null(strstr(msg, "q.jsonl:2: repository 'zooo' is not in the repos tsv"));
+    sc_free(msg);
+    /* a repository listed twice with different splits */
+    write_file(dir, "repos-a.tsv", "repo\tsplit\tlanguage\nzoo\ttest\tpython\n");
+    assert_int_equal(sc_repo_eval_queries(&o, &r, &msg), SC_INVALID);
+    assert_non_null(strstr(msg, "repos-a.tsv:2: repository 'zoo' is listed again with another split or language"));
     sc_free(msg);
     /* without a tsv, every repository with a tree is asked (--split all) */
     o.n_tsv_files = 0;
