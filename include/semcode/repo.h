@@ -293,7 +293,8 @@ SC_API sc_status sc_repo_eval(const char *root, const sc_repo_eval_options *opt,
 ** that line. Each result answers at most one target, each target counts once. */
 
 #define SC_QUERY_EVAL_ENTITY_LIMIT 10 /* results of an entity-level search */
-#define SC_QUERY_EVAL_FILE_LIMIT 100  /* results of the search whose files make the file ranking */
+#define SC_QUERY_EVAL_FILE_LIMIT 10   /* files of the file-level search (sc_code_query.files) */
+#define SC_QUERY_EVAL_CAND_LIMIT 100  /* entity results --per-query reports as candidates */
 
 /* Scores of one mode at one level over a group of queries (all at cut-off 10). */
 typedef struct sc_query_scores {
@@ -358,7 +359,8 @@ typedef struct sc_query_eval_result {
 /* Index each repository the queries name as `semcode index` does (doc
 ** comments kept, default options) and search every query through
 ** sc_repo_search in each mode: entity level from a search of limit
-** SC_QUERY_EVAL_ENTITY_LIMIT, file level from one of SC_QUERY_EVAL_FILE_LIMIT.
+** SC_QUERY_EVAL_ENTITY_LIMIT, file level from the file search (files mode) of
+** limit SC_QUERY_EVAL_FILE_LIMIT.
 ** *out is owned (sc_query_eval_result_free). Errors (SC_INVALID, SC_NOTFOUND,
 ** SC_IOERR ...) come with an owned message in *errmsg naming the file, line
 ** and field of a bad query, or the repository or target that is missing. */

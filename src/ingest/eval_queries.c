@@ -13,9 +13,8 @@
 ** 3. Resolve the targets once per query against the index: {path, line} to
 **    the innermost entity covering the line, {path, name} checked to exist.
 ** 4. Search each query through sc_repo_search (the call the CLI makes) in
-**    each mode: limit 10 for the entity level; limit 100 for the file level,
-**    whose ranking is the files in order of first appearance
-**    (evalq__rank_files, to be replaced by the product's file search).
+**    each mode: limit 10 for the entity level; the product's file search
+**    (sc_code_query.files) for the file level.
 ** 5. Score hit@1, hit@10, MRR@10 and NDCG@10 (binary gains) per mode and
 **    level over all queries, per category, per language and per repository;
 **    optionally one JSON line per (query, mode) with the ranks found.
@@ -509,28 +508,29 @@ static void evalq__files_free(evalq_files *f) {
     memset(f, 0, sizeof *f);
 }
 
-/* The file ranking of a query: files ordered by the first appearance of
-** their entities in an entity search of limit SC_QUERY_EVAL_FILE_LIMIT.
-** (Stands in for the product's file search until that lands.) keep (may be
-** NULL) receives that search's hits (owned). */
+/* The file ranking of a query: the product's file search (sc_code_query
+** .files, what `search --files` prints), its first SC_QUERY_EVAL_FILE_LIMIT
+** files. keep (may be NULL) receives an entity search of limit
+** SC_QUERY_EVAL_CAND_LIMIT (owned), the candidates --per-query reports. */
 static sc_status evalq__rank_files(evalq_state *st, sc_repo *r, const char *text, sc_search_mode mode,
                                    evalq_files *out, sc_code_hits **keep) {
-    sc_code_query cq = {.text = text, .mode = mode, .limit = SC_QUERY_EVAL_FILE_LIMIT};
+    sc_code_query cq = {.text = text, .mode = mode, .limit = SC_QUERY_EVAL_FILE_LIMIT, .files = true};
     sc_code_hits *h = NULL;
     if (sc_repo_search(r, &cq, &h) != SC_OK) return evalq__fail(st, SC_ERROR, "%.300s", sc_repo_errmsg(r));
     sc_status rc = SC_OK;
     for (size_t i = 0; i < h->n && rc == SC_OK; i++) {
-        size_t k = 0;
-        while (k < out->n && strcmp(out->paths[k], h->items[i].path)) k++;
-        if (k < out->n) continue;
         if (!util_grow(&out->paths, &out->cap, out->n + 1, sizeof *out->paths, 16) ||
             !(out->paths[out->n] = util_strdup(h->items[i].path)))
             rc = evalq__fail(st, SC_NOMEM, "out of memory");
         else
             out->n++;
     }
-    if (keep && rc == SC_OK) *keep = h;
-    else sc_code_hits_free(h);
+    sc_code_hits_free(h);
+    if (keep && rc == SC_OK) {
+        cq.files = false;
+        cq.limit = SC_QUERY_EVAL_CAND_LIMIT;
+        if (sc_repo_search(r, &cq, keep) != SC_OK) return evalq__fail(st, SC_ERROR, "%.300s", sc_repo_errmsg(r));
+    }
     return rc;
 }
 
