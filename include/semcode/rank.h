@@ -55,7 +55,9 @@ SC_API sc_status sc_fuse(sc_fusion fusion, const sc_fuse_list *lists, size_t n_l
 
 /* A candidate of a code search, as the retrieval legs found it (borrowed). */
 typedef struct sc_rank_cand {
-    const char *payload_json; /* the entity's payload: path, kind, name, qualified_name, signature, doc, lines */
+    sc_point_id id;           /* the entity's point: its payload (path, kind, name, qualified_name, signature,
+                                 doc, lines) is read from the store, parsed once per point */
+    const char *payload_json; /* or, when non-NULL, this payload instead (points not in the store) */
     float dense;              /* cosine similarity to the query, when dense_rank > 0 */
     uint32_t dense_rank;      /* 1-based rank in the dense leg, 0 = not found there */
     float keyword;            /* BM25 score, when keyword_rank > 0 */

@@ -97,8 +97,9 @@ static sc_status q__rank(sc_repo *r, const char *text, q_set *s, bool explain, f
     }
     for (size_t i = 0; i < s->n; i++) {
         const q_cand *c = &s->items[i];
-        rc[i] = (sc_rank_cand){.payload_json = c->payload, .dense = (float)c->dense, .dense_rank = (uint32_t)c->dense_rank,
-                               .keyword = (float)c->kw, .keyword_rank = (uint32_t)c->kw_rank};
+        rc[i] = (sc_rank_cand){.id = {.kind = SC_ID_KIND_NUM, .num = c->id}, .dense = (float)c->dense,
+                               .dense_rank = (uint32_t)c->dense_rank, .keyword = (float)c->kw,
+                               .keyword_rank = (uint32_t)c->kw_rank};
     }
     sc_status st = sc_rank_code(r->db, REPO_COLLECTION, text, rc, s->n, scores, f);
     for (size_t i = 0; st == SC_OK && i < s->n; i++) {

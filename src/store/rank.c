@@ -184,6 +184,44 @@ static const char rank__stop_text[] =
     "there here some any all each find code function method implementation way something thing "
     "want need use used using get gets";
 
+/* Per-thread scratch: a tokenizer (its stem cache stays warm across
+** queries; creating one costs a 870 KB zeroed table) and the stopwords
+** tokenized once. Freed when the thread exits. */
+typedef struct rank_tls {
+    text_tokenizer *tk; /* the thread's tokenizer */
+    text_tokens stop;   /* rank__stop_text, tokenized */
+    text_tokens toks;   /* scratch token stream */
+} rank_tls;
+
+static pthread_key_t rank__key;
+static pthread_once_t rank__once = PTHREAD_ONCE_INIT;
+
+static void rank__tls_free(void *p) {
+    rank_tls *t = p;
+    if (!t) return;
+    text_tokenizer_free(t->tk);
+    text_tokens_free(&t->stop);
+    text_tokens_free(&t->toks);
+    free(t);
+}
+
+static void rank__key_init(void) { pthread_key_create(&rank__key, rank__tls_free); }
+
+/* The calling thread's scratch, created on first use; NULL when out of memory. */
+static rank_tls *rank__tls(void) {
+    pthread_once(&rank__once, rank__key_init);
+    rank_tls *t = pthread_getspecific(rank__key);
+    if (t) return t;
+    sc_err err = {0};
+    if (!(t = calloc(1, sizeof *t)) || !(t->tk = text_tokenizer_new(&err)) ||
+        text_tokenize(t->tk, rank__stop_text, sizeof rank__stop_text - 1, 0, &t->stop) != SC_OK ||
+        pthread_setspecific(rank__key, t) != 0) {
+        rank__tls_free(t);
+        return NULL;
+    }
+    return t;
+}
+
 static bool rank__term_in(const text_tokens *t, const char *p, size_t n) {
     for (uint32_t i = 0; i < t->n; i++)
         if (t->len[i] == n && !memcmp(t->str + t->off[i], p, n)) return true;
@@ -223,15 +261,15 @@ static bool rank__has_word(const rank_query *q, const char *const *words) {
 }
 
 /* Analyse the query: its distinct content terms with IDF, its words. */
-static sc_status rank__query(store_coll *c, text_tokenizer *tk, text_tokens *toks, const char *text, rank_query *q) {
+static sc_status rank__query(store_coll *c, rank_tls *t, const char *text, rank_query *q) {
     memset(q, 0, sizeof *q);
-    text_tokens stop = {0};
-    sc_status rc = text_tokenize(tk, rank__stop_text, sizeof rank__stop_text - 1, 0, &stop);
-    if (rc == SC_OK) rc = text_tokenize(tk, text, strlen(text), 256, toks);
+    text_tokens *toks = &t->toks;
+    const text_tokens *stop = &t->stop;
+    sc_status rc = text_tokenize(t->tk, text, strlen(text), 256, toks);
     for (uint32_t i = 0; rc == SC_OK && i < toks->n && q->n < RANK_MAX_TERMS; i++) {
         const char *p = toks->str + toks->off[i];
         size_t n = toks->len[i];
-        if (rank__term_in(&stop, p, n)) continue;
+        if (rank__term_in(stop, p, n)) continue;
         bool dup = false;
         for (uint32_t j = 0; j < q->n && !dup; j++) dup = q->len[j] == n && !memcmp(q->term[j], p, n);
         if (dup) continue;
@@ -239,7 +277,6 @@ static sc_status rank__query(store_coll *c, text_tokenizer *tk, text_tokens *tok
         q->term[q->n][n] = '\0';
         q->len[q->n++] = (uint16_t)n;
     }
-    text_tokens_free(&stop);
     if (rc != SC_OK) return store_fail(SC_NOMEM, "out of memory analysing the query");
     const char *terms[RANK_MAX_TERMS];
     uint32_t df[RANK_MAX_TERMS];
@@ -365,18 +402,16 @@ sc_status sc_rank_code(sc_db *db, const char *coll, const char *query, const sc_
     const size_t nf = RANK_N_FEATURES;
     float *fv = features ? features : malloc(sizeof *fv * nf * (n ? n : 1));
     char **paths = calloc(n ? n : 1, sizeof *paths);
-    sc_err err = {0};
-    text_tokenizer *tk = fv && paths ? text_tokenizer_new(&err) : NULL;
-    text_tokens toks = {0};
+    rank_tls *tls = fv && paths ? rank__tls() : NULL;
+    text_tokenizer *tk = tls ? tls->tk : NULL;
+    text_tokens *toks = tls ? &tls->toks : NULL;
     rank_query *q = tk ? malloc(sizeof *q) : NULL;
     sc_status rc = q ? SC_OK : store_fail(SC_NOMEM, "out of memory in the ranking stage");
-    if (rc == SC_OK) {
-        pthread_rwlock_rdlock(&db->lock);
-        store_coll *sc = NULL;
-        rc = store_coll_get(db, coll, &sc);
-        if (rc == SC_OK) rc = rank__query(sc, tk, &toks, query, q);
-        pthread_rwlock_unlock(&db->lock);
-    }
+    /* lock intent: shared, for the term statistics and the points' cached payloads */
+    pthread_rwlock_rdlock(&db->lock);
+    store_coll *sc = NULL;
+    if (rc == SC_OK) rc = store_coll_get(db, coll, &sc);
+    if (rc == SC_OK) rc = rank__query(sc, tls, query, q);
     double top_dense = -HUGE_VAL, top_kw = 0;
     for (size_t i = 0; rc == SC_OK && i < n; i++) {
         if (c[i].dense_rank && (double)c[i].dense > top_dense) top_dense = (double)c[i].dense;
@@ -386,7 +421,9 @@ sc_status sc_rank_code(sc_db *db, const char *coll, const char *query, const sc_
     for (size_t i = 0; rc == SC_OK && i < n; i++) {
         float *f = fv + i * nf;
         memset(f, 0, sizeof *f * nf);
-        json_t *p = json_loads(c[i].payload_json ? c[i].payload_json : "{}", 0, NULL);
+        json_t *owned = c[i].payload_json ? json_loads(c[i].payload_json, 0, NULL) : NULL;
+        uint32_t slot = c[i].payload_json ? STORE_NO_SLOT : store_map_find(sc, &c[i].id);
+        const json_t *p = c[i].payload_json ? owned : slot != STORE_NO_SLOT ? store_slot_payload(sc, slot) : NULL;
         const char *path = rank__str(p, "path"), *kind = rank__str(p, "kind"), *name = rank__str(p, "name");
         const char *doc = rank__str(p, "doc");
         paths[i] = strdup(path);
@@ -404,13 +441,13 @@ sc_status sc_rank_code(sc_db *db, const char *coll, const char *query, const sc_
         } else {
             f[F_KW_MISSING] = 1;
         }
-        f[F_COV_NAME] = (float)rank__cov(q, tk, &toks, name, 256);
-        f[F_COV_QNAME] = (float)rank__cov(q, tk, &toks, rank__str(p, "qualified_name"), 512);
-        f[F_COV_SIG] = (float)rank__cov(q, tk, &toks, rank__str(p, "signature"), 400);
-        f[F_COV_DOC] = (float)rank__cov(q, tk, &toks, doc, 300);
-        f[F_COV_PATH] = (float)rank__cov(q, tk, &toks, path, 512);
+        f[F_COV_NAME] = (float)rank__cov(q, tk, toks, name, 256);
+        f[F_COV_QNAME] = (float)rank__cov(q, tk, toks, rank__str(p, "qualified_name"), 512);
+        f[F_COV_SIG] = (float)rank__cov(q, tk, toks, rank__str(p, "signature"), 400);
+        f[F_COV_DOC] = (float)rank__cov(q, tk, toks, doc, 300);
+        f[F_COV_PATH] = (float)rank__cov(q, tk, toks, path, 512);
         f[F_NAME_EXACT] = (float)rank__name_exact(q, name);
-        f[F_NAME_PREC] = (float)rank__name_prec(q, tk, &toks, name);
+        f[F_NAME_PREC] = (float)rank__name_prec(q, tk, toks, name);
         f[F_IDENT_NAME] = q->ident ? f[F_NAME_EXACT] : 0;
         f[F_IDENT_KW] = q->ident ? f[F_KW_RRF] : 0;
         f[F_MENTION_ONLY] = c[i].keyword_rank && f[F_COV_NAME] == 0 && f[F_COV_QNAME] == 0 && f[F_COV_SIG] == 0 &&
@@ -428,8 +465,9 @@ sc_status sc_rank_code(sc_db *db, const char *coll, const char *query, const sc_
         f[F_SHORT_QUERY] = short_q;
         f[F_SHORT_KW] = short_q ? f[F_KW_RRF] : 0;
         f[F_SHORT_DENSE] = short_q ? f[F_DENSE_RRF] : 0;
-        json_decref(p);
+        json_decref(owned);
     }
+    pthread_rwlock_unlock(&db->lock);
     /* File coherence: other candidates from the same file. */
     for (size_t i = 0; rc == SC_OK && i < n; i++) {
         uint32_t others = 0;
@@ -445,8 +483,6 @@ sc_status sc_rank_code(sc_db *db, const char *coll, const char *query, const sc_
     for (size_t i = 0; paths && i < n; i++) free(paths[i]);
     free(paths);
     free(q);
-    text_tokens_free(&toks);
-    text_tokenizer_free(tk);
     if (fv != features) free(fv);
     return rc;
 }

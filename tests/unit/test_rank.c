@@ -161,6 +161,17 @@ static void test_rank_features(void **state) {
     assert_true(F(1, 13) == 0.0f);
     assert_true(F(0, 16) == 0.0f); /* three terms */
 #undef F
+    /* candidates named by id read the payload stored with the point: the same features */
+    float *g = malloc(sizeof *g * nf);
+    sc_point_id id1 = tr__id(1);
+    assert_int_equal(sc_payload_overwrite(db, "c", &(sc_selector){.ids = &id1, .n_ids = 1}, pay[0], NULL), SC_OK);
+    sc_rank_cand byid = {.id = id1, .dense = 0.8f, .dense_rank = 1, .keyword = 4.0f, .keyword_rank = 2};
+    double s1;
+    assert_int_equal(sc_rank_code(db, "c", "parse config tests", c, 1, sc, f), SC_OK);
+    assert_int_equal(sc_rank_code(db, "c", "parse config tests", &byid, 1, &s1, g), SC_OK);
+    assert_memory_equal(f, g, sizeof *g * nf);
+    assert_true(fabs(s1 - sc[0]) < 1e-12);
+    free(g);
     /* bad calls */
     assert_int_equal(sc_rank_code(db, "nope", "x", c, 4, sc, NULL), SC_NOTFOUND);
     assert_int_equal(sc_rank_code(db, "c", NULL, c, 4, sc, NULL), SC_MISUSE);
