@@ -119,17 +119,19 @@ SC_API sc_status sc_repo_update(sc_repo *r, sc_repo_summary *summary);
 /* ==== Searching ==== */
 
 typedef enum sc_search_mode {
-    SC_SEARCH_MODE_HYBRID = 0,  /* dense + BM25 fused by weighted reciprocal rank (or alpha) */
+    SC_SEARCH_MODE_HYBRID = 0,  /* dense + BM25 candidates re-scored by the ranking stage (or alpha fusion) */
     SC_SEARCH_MODE_DENSE = 1,   /* by meaning only */
     SC_SEARCH_MODE_KEYWORD = 2, /* BM25 only */
 } sc_search_mode;
 
-/* Hybrid fusion: score = 1/(K + dense rank) + W/(K + keyword rank), ranks
-** from 1, a list's missing entries adding 0. Chosen on the dev half of the
-** model's held-out directories (`semcode eval --half dev`, docs/QUALITY.md):
-** equal weights at K 60 let the weaker keyword leg pull the model down. */
+/* Reciprocal-rank fusion of the server's hybrid text queries on generic
+** collections: score = 1/(K + dense rank) + W/(K + keyword rank), ranks
+** from 1. Code search (sc_repo_search) re-scores its candidates with the
+** learned ranking stage of include/semcode/rank.h instead. */
 #define SC_HYBRID_RRF_K 10
 #define SC_HYBRID_KEYWORD_WEIGHT 0.5
+/* Candidates each retrieval leg hands to the ranking stage (at least). */
+#define SC_RANK_CANDIDATES 100
 
 typedef struct sc_code_query {
     const char *text;            /* the query */
@@ -145,6 +147,9 @@ typedef struct sc_code_query {
     size_t n_paths;
     const char *const *excludes; /* not paths matching one of these globs */
     size_t n_excludes;
+    bool explain;                /* hybrid: keep each result's ranking features (sc_code_hit.features) */
+    bool files;                  /* rank files instead of entities: each file scores as its best entity plus
+                                    a share of its next ones; the hit is the file's best entity, kind "file" */
 } sc_code_query;
 
 /* One result, all strings owned by the result list. */
@@ -160,12 +165,20 @@ typedef struct sc_code_hit {
     char *language;         /* language name */
     char *signature;        /* declaration line(s) */
     char *snippet;          /* the first lines of the entity, read from the file */
+    float *features;        /* with sc_code_query.explain in hybrid mode: sc_rank_n_features() values
+                               (contribution of feature j = sc_rank_weight(j) * features[j]); else NULL */
+    uint32_t n_features;    /* entries of features */
+    uint32_t n_entities;    /* files mode: matching entities of this file among the candidates; else 1 */
 } sc_code_hit;
 
 typedef struct sc_code_hits {
     size_t n;            /* results */
     sc_code_hit *items;  /* results, best first */
     double took_ms;      /* time of the search */
+    double confidence;   /* hybrid: calibrated probability that the first result answers the query
+                            (sc_rank_confidence); NAN in the other modes */
+    bool low_confidence; /* hybrid: confidence under sc_rank_confidence_threshold(): nothing matched well,
+                            the results are the closest entities, not answers */
 } sc_code_hits;
 
 SC_API void sc_code_hits_free(sc_code_hits *h);
@@ -280,7 +293,8 @@ SC_API sc_status sc_repo_eval(const char *root, const sc_repo_eval_options *opt,
 ** that line. Each result answers at most one target, each target counts once. */
 
 #define SC_QUERY_EVAL_ENTITY_LIMIT 10 /* results of an entity-level search */
-#define SC_QUERY_EVAL_FILE_LIMIT 100  /* results of the search whose files make the file ranking */
+#define SC_QUERY_EVAL_FILE_LIMIT 10   /* files of the file-level search (sc_code_query.files) */
+#define SC_QUERY_EVAL_CAND_LIMIT 100  /* entity results --per-query reports as candidates */
 
 /* Scores of one mode at one level over a group of queries (all at cut-off 10). */
 typedef struct sc_query_scores {
@@ -322,6 +336,8 @@ typedef struct sc_query_eval_options {
     uint32_t n_threads;             /* parse threads (0 = all cores) */
     uint32_t modes;                 /* bit (1 << sc_search_mode) per mode to run; 0 = all three */
     const char *per_query_path;     /* one JSON line per (query, mode) with the ranks found; NULL = none */
+    const char *features_path;      /* one JSON line per query with the ranking features and labels of every
+                                       hybrid candidate (tools/train_ranker.py's input); NULL = none */
     bool check_only;                /* index and check every target, search nothing (no scores, modes 0) */
     void (*log)(void *arg, const char *line); /* a line per repository indexed (may be NULL) */
     void *log_arg;                  /* its argument */
@@ -343,7 +359,8 @@ typedef struct sc_query_eval_result {
 /* Index each repository the queries name as `semcode index` does (doc
 ** comments kept, default options) and search every query through
 ** sc_repo_search in each mode: entity level from a search of limit
-** SC_QUERY_EVAL_ENTITY_LIMIT, file level from one of SC_QUERY_EVAL_FILE_LIMIT.
+** SC_QUERY_EVAL_ENTITY_LIMIT, file level from the file search (files mode) of
+** limit SC_QUERY_EVAL_FILE_LIMIT.
 ** *out is owned (sc_query_eval_result_free). Errors (SC_INVALID, SC_NOTFOUND,
 ** SC_IOERR ...) come with an owned message in *errmsg naming the file, line
 ** and field of a bad query, or the repository or target that is missing. */

@@ -12,5 +12,6 @@
 #include "parse.h"
 #include "embed.h"
 #include "transformer.h"
+#include "rank.h"
 
 #endif /* SEMCODE_H */

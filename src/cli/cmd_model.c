@@ -161,7 +161,8 @@ static void cli__eval_usage(FILE *f) {
                "--template V indexes with prepared-text variant V (docs/QUALITY.md).\n\n"
                "       semcode eval --queries FILE.jsonl [FILE ...] --repos DIR [--split dev|test|all]\n"
                "                    [--repos-tsv TSV ...] [--mode hybrid,dense,keyword] [--work DIR]\n"
-               "                    [--model MODEL] [--threads N] [--json] [--per-query FILE] [--check]\n\n"
+               "                    [--model MODEL] [--threads N] [--json] [--per-query FILE] [--check]\n"
+               "                    [--dump-features FILE]\n\n"
                "Written queries through the product path (issue 14; format in bench/queries/README.md):\n"
                "each repository R a query names is indexed from DIR/R as 'semcode index' does\n"
                "(doc comments kept) into WORK/R/store (--work, kept and updated by later runs;\n"
@@ -171,7 +172,9 @@ static void cli__eval_usage(FILE *f) {
                "language and repository. --split keeps the repositories of that split in the\n"
                "repos tsv files (default bench/queries/repos*.tsv); --per-query writes a JSON\n"
                "line per query and mode with the ranks found; --check only indexes and checks that\n"
-               "every target is an entity of the index (no search, no scores).\n");
+               "every target is an entity of the index (no search, no scores); --dump-features\n"
+               "writes a JSON line per query with the ranking features and labels of every hybrid\n"
+               "candidate (the input of tools/train_ranker.py).\n");
 }
 
 /* ==== eval --queries ==== */
@@ -264,6 +267,7 @@ static int cli__eval_queries(int argc, char **argv) {
         } else if (!strcmp(a, "--work")) o.work_dir = v;
         else if (!strcmp(a, "--model")) o.model_path = strcmp(v, "builtin") ? v : NULL;
         else if (!strcmp(a, "--per-query")) o.per_query_path = v;
+        else if (!strcmp(a, "--dump-features")) o.features_path = v;
         else if (!strcmp(a, "--threads")) {
             if (!cli_parse_u32(v, 0, 1024, &o.n_threads))
                 return cli_usage_error("eval", "--threads takes a number of threads, not '%s'", v);

@@ -6,6 +6,7 @@
 */
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,7 +91,7 @@ static sc_repo *cli__open(const char *cmd, const cli_repo_args *a, const char *p
 ** parsing should go on with the positional arguments, else an exit code. */
 static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args *a, void (*usage)(FILE *)) {
     enum { O_STORE = 1000, O_MODEL, O_JSON, O_MODE, O_ALPHA, O_LANG, O_KIND, O_PATH, O_EXCLUDE, O_LIMIT, O_MIN,
-           O_QUIET, O_NOCACHE, O_THREADS, O_THRESH, O_MINLINES };
+           O_QUIET, O_NOCACHE, O_THREADS, O_THRESH, O_MINLINES, O_EXPLAIN, O_FILES };
     static const struct option opts[] = {
         {"store", required_argument, NULL, O_STORE},     {"model", required_argument, NULL, O_MODEL},
         {"json", no_argument, NULL, O_JSON},             {"mode", required_argument, NULL, O_MODE},
@@ -100,6 +101,7 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         {"min-score", required_argument, NULL, O_MIN},   {"quiet", no_argument, NULL, O_QUIET},
         {"cache", no_argument, NULL, O_NOCACHE},      {"threads", required_argument, NULL, O_THREADS},
         {"threshold", required_argument, NULL, O_THRESH},{"min-lines", required_argument, NULL, O_MINLINES},
+        {"explain", no_argument, NULL, O_EXPLAIN},       {"files", no_argument, NULL, O_FILES},
         CLI_PROVIDER_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0},
     };
@@ -117,6 +119,8 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         case O_QUIET:
         case 'q': a->quiet = true; break;
         case O_NOCACHE: a->cache = true; break;
+        case O_EXPLAIN: a->q.explain = true; break;
+        case O_FILES: a->q.files = true; break;
         case O_MODE:
             if (!strcmp(optarg, "hybrid")) a->q.mode = SC_SEARCH_MODE_HYBRID;
             else if (!strcmp(optarg, "dense")) a->q.mode = SC_SEARCH_MODE_DENSE;
@@ -317,15 +321,45 @@ static void cli__highlight(const char *line, const char *query, bool color) {
     }
 }
 
-static void cli__print_hits(const sc_code_hits *h, const char *query, bool color) {
+/* --explain: the features of a result that moved its score, largest first. */
+static void cli__print_explain(const sc_code_hit *x) {
+    uint32_t idx[SC_RANK_MAX_FEATURES], n = 0;
+    for (uint32_t j = 0; j < x->n_features && j < SC_RANK_MAX_FEATURES; j++)
+        if (sc_rank_weight(j) * (double)x->features[j] != 0) idx[n++] = j;
+    for (uint32_t i = 1; i < n; i++) /* insertion sort by |contribution| */
+        for (uint32_t k = i; k > 0; k--) {
+            double a = fabs(sc_rank_weight(idx[k]) * (double)x->features[idx[k]]);
+            double b = fabs(sc_rank_weight(idx[k - 1]) * (double)x->features[idx[k - 1]]);
+            if (a <= b) break;
+            uint32_t t = idx[k];
+            idx[k] = idx[k - 1];
+            idx[k - 1] = t;
+        }
+    printf("    explain:");
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t j = idx[i];
+        printf("%s %s=%.3g (%+.3f)", i ? "," : "", sc_rank_feature_name(j), (double)x->features[j],
+               sc_rank_weight(j) * (double)x->features[j]);
+    }
+    printf("\n");
+}
+
+static void cli__print_hits(const sc_code_hits *h, const char *query, bool color, bool files) {
     for (size_t i = 0; i < h->n; i++) {
         const sc_code_hit *x = &h->items[i];
+        if (files) {
+            printf(color ? "\033[1;36m%s\033[0m  %u matching  best: %s:%u-%u %s  %.4f\n" : "%s  %u matching  best: %s:%u-%u %s  %.4f\n",
+                   x->path, x->n_entities, x->path, x->start_line, x->end_line, x->qualified_name, (double)x->score);
+            if (x->n_features) cli__print_explain(x);
+            continue;
+        }
         if (color)
             printf("\033[1;36m%s:%u-%u\033[0m  \033[32m%s\033[0m  \033[1m%s\033[0m  %.4f\n", x->path, x->start_line,
                    x->end_line, x->kind, x->qualified_name, (double)x->score);
         else
             printf("%s:%u-%u  %s  %s  %.4f\n", x->path, x->start_line, x->end_line, x->kind, x->qualified_name,
                    (double)x->score);
+        if (x->n_features) cli__print_explain(x);
         char *dup = strdup(x->snippet ? x->snippet : ""), *save = NULL;
         int k = 0;
         for (char *line = strtok_r(dup, "\n", &save); line && k < 4; line = strtok_r(NULL, "\n", &save), k++) {
@@ -345,7 +379,10 @@ static void cli__emit(const cli_repo_args *a, const char *label, const char *que
         sc_free(txt);
     } else {
         if (h->n == 0) printf("no results\n");
-        cli__print_hits(h, query, isatty(1) != 0);
+        else if (h->low_confidence)
+            printf("no confident match (confidence %.2f): the closest %s follow, they may not answer the query\n\n",
+                   h->confidence, a->q.files ? "files" : "entities");
+        cli__print_hits(h, query, isatty(1) != 0, a->q.files);
     }
 }
 
@@ -356,15 +393,20 @@ static void cli__search_usage(FILE *f) {
             "usage: semcode search QUERY [options]\n\n"
             "Search the index of the tree you are in by meaning and by words.\n\n"
             "options:\n"
-            "  --mode M          hybrid (default: dense + BM25, reciprocal-rank fusion), dense, keyword\n"
-            "  --alpha A         weighted fusion alpha*dense + (1-alpha)*keyword instead of RRF\n"
+            "  --mode M          hybrid (default: dense + BM25 candidates re-ranked by the learned code-aware\n"
+            "                    ranking stage), dense (meaning only), keyword (BM25 only)\n"
+            "  --files           rank files instead of entities (\"where is request routing handled\")\n"
+            "  --explain         show each result's ranking features and their contributions (hybrid)\n"
+            "  --alpha A         weighted fusion alpha*dense + (1-alpha)*keyword instead of the ranking stage\n"
             "  --lang L          only this language (repeatable, or a,b)\n"
             "  --kind K          only this kind: function, method, class, struct, ... (repeatable)\n"
             "  --path GLOB       only files matching GLOB (repeatable), e.g. 'src/**'\n"
             "  --exclude GLOB    not files matching GLOB (repeatable)\n"
             "  -n, --limit N     results (default 10)\n"
             "  --min-score S     drop results scoring below S\n"
-            "  --json            one JSON object: {query, mode, took_ms, results: [...]}\n"
+            "  --json            one JSON object: {query, mode, took_ms, [confidence, low_confidence], results: [...]}\n"
+            "When no result of a hybrid search reaches the calibrated confidence threshold, search says so\n"
+            "(text: a line before the results; JSON: low_confidence true) instead of presenting them as matches.\n"
             "  --store DIR       use the index in DIR (default: found from the working folder)\n"
             CLI_PROVIDER_HELP);
 }

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "embed/embed_int.h"
+#include "semcode/rank.h"
 
 sc_eval_options sc_eval_options_default(void) {
     return (sc_eval_options){.pool = 1000, .max_queries = 0, .rrf_k = 60.0f, .w_bm25 = 1.0f, .w_model = 1.0f};
@@ -76,10 +77,11 @@ static void eval__pool_run(eval__pool_job *j, text_tokenizer *tk) {
     text_tokens q = {0};
     float *bm = malloc(n * sizeof *bm), *ms = malloc(n * sizeof *ms), *hy = malloc(n * sizeof *hy);
     uint32_t *order = malloc(n * sizeof *order), *rb = malloc(n * sizeof *rb), *rm = malloc(n * sizeof *rm);
+    sc_point_id *ids = malloc(2 * (size_t)n * sizeof *ids);
     float *cv = NULL, *qv = NULL;
     uint32_t dim = j->model ? sc_model_dim(j->model) : 0;
     text_bm25 *index = NULL;
-    if (!docs || !bm || !ms || !hy || !order || !rb || !rm) goto nomem;
+    if (!docs || !bm || !ms || !hy || !order || !rb || !rm || !ids) goto nomem;
     for (uint32_t i = 0; i < n; i++)
         if (text_tokenize(tk, j->codes[i], strlen(j->codes[i]), 0, &docs[i])) goto nomem;
     index = text_bm25_build(docs, n, 1.2f, 0.75f, NULL);
@@ -104,11 +106,19 @@ static void eval__pool_run(eval__pool_job *j, text_tokenizer *tk) {
             ms[i] = s;
         }
         eval__add(&j->acc[1], embed_rank_of(ms, n, j->gold[k]));
+        /* hybrid: the store's RRF (sc_fuse) over the two full rankings, ranks from 1 */
         eval__ranks(bm, n, order, rb);
+        for (uint32_t i = 0; i < n; i++) ids[i] = (sc_point_id){.kind = SC_ID_KIND_NUM, .num = order[i]};
         eval__ranks(ms, n, order, rm);
-        for (uint32_t i = 0; i < n; i++)
-            hy[i] = j->opt->w_bm25 / (j->opt->rrf_k + (float)rb[i] + 1.0f) +
-                    j->opt->w_model / (j->opt->rrf_k + (float)rm[i] + 1.0f);
+        for (uint32_t i = 0; i < n; i++) ids[n + i] = (sc_point_id){.kind = SC_ID_KIND_NUM, .num = order[i]};
+        sc_fuse_list lists[2] = {{.ids = ids, .n = n, .weight = j->opt->w_bm25},
+                                 {.ids = ids + n, .n = n, .weight = j->opt->w_model}};
+        sc_fused *fused = NULL;
+        size_t nf = 0;
+        if ((j->rc = sc_fuse(SC_FUSION_RRF, lists, 2, j->opt->rrf_k, 1, &fused, &nf)) != SC_OK) goto out;
+        for (uint32_t i = 0; i < n; i++) hy[i] = 0;
+        for (size_t i = 0; i < nf; i++) hy[fused[i].id.num] = (float)fused[i].score;
+        sc_free(fused);
         eval__add(&j->acc[2], embed_rank_of(hy, n, j->gold[k]));
     }
     goto out;
@@ -126,6 +136,7 @@ out:
     free(order);
     free(rb);
     free(rm);
+    free(ids);
     free(cv);
     free(qv);
 }

@@ -34,3 +34,9 @@ test: $(MINILM_FIXTURE)
 .PHONY: model
 model: $(BIN)
 	bash tools/make_model.sh
+
+# store: `make ranker` retrains the ranking stage's weights for the current
+# model (tools/make_ranker.sh writes src/store/rank_weights.h; then `make`).
+.PHONY: ranker
+ranker: $(BIN)
+	bash tools/make_ranker.sh

@@ -13,15 +13,15 @@
 ** 3. Resolve the targets once per query against the index: {path, line} to
 **    the innermost entity covering the line, {path, name} checked to exist.
 ** 4. Search each query through sc_repo_search (the call the CLI makes) in
-**    each mode: limit 10 for the entity level; limit 100 for the file level,
-**    whose ranking is the files in order of first appearance
-**    (evalq__rank_files, to be replaced by the product's file search).
+**    each mode: limit 10 for the entity level; the product's file search
+**    (sc_code_query.files) for the file level.
 ** 5. Score hit@1, hit@10, MRR@10 and NDCG@10 (binary gains) per mode and
 **    level over all queries, per category, per language and per repository;
 **    optionally one JSON line per (query, mode) with the ranks found.
 */
 #include "ingest/ingest.h"
 #include "ingest/repo_int.h"
+#include "semcode/rank.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -127,6 +127,7 @@ typedef struct evalq_state {
     evalq_group *groups; /* report rows */
     size_t n_groups, cap_groups;
     FILE *per_query;   /* --per-query output, or NULL */
+    FILE *features;    /* --dump-features output, or NULL */
     char err[EVALQ_ERR_SIZE]; /* message of the failure */
 } evalq_state;
 
@@ -464,6 +465,35 @@ static void evalq__entity_ranks(const evalq_query *q, const sc_code_hits *h, uin
             }
 }
 
+/* --dump-features: every candidate of the hybrid ranking stage with its
+** features and whether it answers the query (one JSON line). */
+static sc_status evalq__dump_features(evalq_state *st, sc_repo *r, const evalq_query *q) {
+    sc_code_query cq = {.text = q->text, .mode = SC_SEARCH_MODE_HYBRID, .limit = 2 * SC_RANK_CANDIDATES + 10,
+                        .explain = true};
+    sc_code_hits *h = NULL;
+    if (sc_repo_search(r, &cq, &h) != SC_OK)
+        return evalq__fail(st, SC_ERROR, "%.300s:%u: search: %.300s", q->file, q->line, sc_repo_errmsg(r));
+    json_t *labels = json_array(), *feats = json_array();
+    for (size_t i = 0; i < h->n; i++) {
+        const sc_code_hit *x = &h->items[i];
+        bool hit = false;
+        for (size_t t = 0; t < q->n_targets && !hit; t++) hit = evalq__hit_is(x, &q->targets[t]);
+        json_array_append_new(labels, json_integer(hit));
+        json_t *row = json_array();
+        for (uint32_t j = 0; j < x->n_features; j++) json_array_append_new(row, json_real((double)x->features[j]));
+        json_array_append_new(feats, row);
+    }
+    sc_code_hits_free(h);
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "query", q->text, "repo", q->repo, "category",
+                          q->category ? q->category : "", "language", q->language ? q->language : "", "labels", labels,
+                          "features", feats);
+    char *line = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+    json_decref(o);
+    int w = line ? fprintf(st->features, "%s\n", line) : -1;
+    free(line);
+    return w < 0 ? evalq__fail(st, SC_IOERR, "cannot write %.300s", st->opt->features_path) : SC_OK;
+}
+
 /* ==== File ranking ==== */
 
 /* Files in order of the first appearance of one of their entities. */
@@ -478,28 +508,29 @@ static void evalq__files_free(evalq_files *f) {
     memset(f, 0, sizeof *f);
 }
 
-/* The file ranking of a query: files ordered by the first appearance of
-** their entities in an entity search of limit SC_QUERY_EVAL_FILE_LIMIT.
-** (Stands in for the product's file search until that lands.) keep (may be
-** NULL) receives that search's hits (owned). */
+/* The file ranking of a query: the product's file search (sc_code_query
+** .files, what `search --files` prints), its first SC_QUERY_EVAL_FILE_LIMIT
+** files. keep (may be NULL) receives an entity search of limit
+** SC_QUERY_EVAL_CAND_LIMIT (owned), the candidates --per-query reports. */
 static sc_status evalq__rank_files(evalq_state *st, sc_repo *r, const char *text, sc_search_mode mode,
                                    evalq_files *out, sc_code_hits **keep) {
-    sc_code_query cq = {.text = text, .mode = mode, .limit = SC_QUERY_EVAL_FILE_LIMIT};
+    sc_code_query cq = {.text = text, .mode = mode, .limit = SC_QUERY_EVAL_FILE_LIMIT, .files = true};
     sc_code_hits *h = NULL;
     if (sc_repo_search(r, &cq, &h) != SC_OK) return evalq__fail(st, SC_ERROR, "%.300s", sc_repo_errmsg(r));
     sc_status rc = SC_OK;
     for (size_t i = 0; i < h->n && rc == SC_OK; i++) {
-        size_t k = 0;
-        while (k < out->n && strcmp(out->paths[k], h->items[i].path)) k++;
-        if (k < out->n) continue;
         if (!util_grow(&out->paths, &out->cap, out->n + 1, sizeof *out->paths, 16) ||
             !(out->paths[out->n] = util_strdup(h->items[i].path)))
             rc = evalq__fail(st, SC_NOMEM, "out of memory");
         else
             out->n++;
     }
-    if (keep && rc == SC_OK) *keep = h;
-    else sc_code_hits_free(h);
+    sc_code_hits_free(h);
+    if (keep && rc == SC_OK) {
+        cq.files = false;
+        cq.limit = SC_QUERY_EVAL_CAND_LIMIT;
+        if (sc_repo_search(r, &cq, keep) != SC_OK) return evalq__fail(st, SC_ERROR, "%.300s", sc_repo_errmsg(r));
+    }
     return rc;
 }
 
@@ -678,6 +709,7 @@ static sc_status evalq__ask(evalq_state *st, sc_repo *r, const evalq_query *q, u
         sc_code_hits_free(h);
     }
     free(eranks);
+    if (rc == SC_OK && st->features) rc = evalq__dump_features(st, r, q);
     return rc;
 }
 
@@ -806,11 +838,29 @@ sc_status sc_repo_eval_queries(const sc_query_eval_options *opt, sc_query_eval_r
         rc = evalq__fail(&st, SC_IOERR, "cannot write %.300s: %.200s", opt->per_query_path, strerror(errno));
         goto done;
     }
+    if (opt->features_path) {
+        if (!(st.features = fopen(opt->features_path, "w"))) {
+            rc = evalq__fail(&st, SC_IOERR, "cannot write %.300s: %.200s", opt->features_path, strerror(errno));
+            goto done;
+        }
+        json_t *names = json_array();
+        for (uint32_t j = 0; j < sc_rank_n_features(); j++) json_array_append_new(names, json_string(sc_rank_feature_name(j)));
+        json_t *hdr = json_pack("{s:o}", "feature_names", names);
+        char *line = json_dumps(hdr, JSON_COMPACT);
+        json_decref(hdr);
+        fprintf(st.features, "%s\n", line ? line : "{}");
+        free(line);
+    }
     rc = evalq__run(&st, work, res);
+    if (st.features && fclose(st.features) != 0 && rc == SC_OK)
+        rc = evalq__fail(&st, SC_IOERR, "cannot write %.300s", opt->features_path);
+    st.features = NULL;
     if (st.per_query && fclose(st.per_query) != 0 && rc == SC_OK)
         rc = evalq__fail(&st, SC_IOERR, "cannot write %.300s", opt->per_query_path);
     st.per_query = NULL;
 done:
+    if (st.per_query) fclose(st.per_query);
+    if (st.features) fclose(st.features);
     if (temp && work[0]) nftw(work, evalq__rm, 16, FTW_DEPTH | FTW_PHYS);
     else if (made && rc != SC_OK) rmdir(work); /* a work folder this run made, refused or left empty */
     for (size_t i = 0; i < st.n_q; i++) evalq__query_free(&st.q[i]);

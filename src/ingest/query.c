@@ -1,13 +1,15 @@
 /*
 ** ingest/query.c: searching an indexed repository. Dense search embeds the
 ** query with the model's query side; keyword search is the store's BM25;
-** hybrid runs both and fuses them by weighted reciprocal rank (SC_HYBRID_*
-** in repo.h: k 10, keyword weight 0.5) or, with
-** alpha, by a weighted sum of min-max normalised scores. Also `similar`
-** (nearest entities of one entity) and `duplicates` (clusters linked by
+** hybrid runs both and hands their candidates to the store's code-aware
+** ranking stage (sc_rank_code, include/semcode/rank.h) or, with alpha,
+** fuses them by a weighted sum of min-max normalised scores (sc_fuse).
+** Files mode groups the ranked entities by file. Also `similar` (nearest
+** entities of one entity) and `duplicates` (clusters linked by
 ** nearest-neighbour edges above a threshold).
 */
 #include "ingest/repo_int.h"
+#include "semcode/rank.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -26,6 +28,8 @@ typedef struct q_cand {
     int dense_rank;    /* 1-based, 0 if absent */
     int kw_rank;       /* 1-based, 0 if absent */
     double fused;      /* final score */
+    long feat;         /* index of its row in the ranking features, -1 = none */
+    uint32_t n_file;   /* files mode: entities of its file among the candidates */
 } q_cand;
 
 typedef struct q_set {
@@ -42,6 +46,7 @@ static q_cand *q__find_or_add(q_set *s, const sc_record *rec) {
     c->id = rec->id.num;
     c->payload = util_strdup(rec->payload_json);
     c->dense = c->kw = (double)NAN;
+    c->feat = -1;
     return c;
 }
 
@@ -51,36 +56,122 @@ static int q__cand_cmp(const void *a, const void *b) {
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Min-max normalise one list's scores in place into [0, 1]. */
-static void q__normalise(q_set *s, bool dense) {
-    double lo = HUGE_VAL, hi = -HUGE_VAL;
-    for (size_t i = 0; i < s->n; i++) {
-        double v = dense ? s->items[i].dense : s->items[i].kw;
-        if (isnan(v)) continue;
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-    }
-    for (size_t i = 0; i < s->n; i++) {
-        double *v = dense ? &s->items[i].dense : &s->items[i].kw;
-        if (isnan(*v)) *v = 0;
-        else *v = hi > lo ? (*v - lo) / (hi - lo) : 1.0;
-    }
-}
-
-static sc_status q__build_hits(sc_repo *r, q_set *s, uint32_t limit, float min_score, sc_code_hits **out) {
+static sc_status q__build_hits(sc_repo *r, q_set *s, uint32_t limit, float min_score, const float *feats,
+                               sc_code_hits **out) {
     sc_code_hits *h = calloc(1, sizeof *h);
     size_t n = s->n < limit ? s->n : limit;
     if (!h || (n && !(h->items = calloc(n, sizeof *h->items)))) {
         free(h);
         return repo_fail(r, SC_NOMEM, "out of memory");
     }
+    h->confidence = (double)NAN;
+    uint32_t nf = sc_rank_n_features();
     for (size_t i = 0; i < n; i++) {
-        if (min_score > 0 && s->items[i].fused < (double)min_score) break;
-        if (repo_hit_from_payload(r, s->items[i].payload, (float)s->items[i].fused, &h->items[h->n]) != SC_OK) break;
-        h->items[h->n].rank = (uint32_t)h->n + 1;
+        const q_cand *c = &s->items[i];
+        if (min_score > 0 && c->fused < (double)min_score) break;
+        sc_code_hit *x = &h->items[h->n];
+        if (repo_hit_from_payload(r, c->payload, (float)c->fused, x) != SC_OK) break;
+        x->rank = (uint32_t)h->n + 1;
+        x->n_entities = c->n_file ? c->n_file : 1;
+        if (feats && c->feat >= 0 && (x->features = malloc(sizeof *x->features * nf))) {
+            memcpy(x->features, feats + (size_t)c->feat * nf, sizeof *x->features * nf);
+            x->n_features = nf;
+        }
         h->n++;
     }
     *out = h;
+    return SC_OK;
+}
+
+/* Re-score the candidates with the ranking stage; features (owned, one row
+** per candidate) when explain. */
+static sc_status q__rank(sc_repo *r, const char *text, q_set *s, bool explain, float **feats) {
+    sc_rank_cand *rc = calloc(s->n ? s->n : 1, sizeof *rc);
+    double *scores = malloc(sizeof *scores * (s->n ? s->n : 1));
+    float *f = explain ? malloc(sizeof *f * sc_rank_n_features() * (s->n ? s->n : 1)) : NULL;
+    if (!rc || !scores || (explain && !f)) {
+        free(rc);
+        free(scores);
+        free(f);
+        return repo_fail(r, SC_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        const q_cand *c = &s->items[i];
+        rc[i] = (sc_rank_cand){.id = {.kind = SC_ID_KIND_NUM, .num = c->id}, .dense = (float)c->dense,
+                               .dense_rank = (uint32_t)c->dense_rank, .keyword = (float)c->kw,
+                               .keyword_rank = (uint32_t)c->kw_rank};
+    }
+    sc_status st = sc_rank_code(r->db, REPO_COLLECTION, text, rc, s->n, scores, f);
+    for (size_t i = 0; st == SC_OK && i < s->n; i++) {
+        s->items[i].fused = scores[i];
+        s->items[i].feat = explain ? (long)i : -1;
+    }
+    free(rc);
+    free(scores);
+    if (st != SC_OK) {
+        free(f);
+        return repo_fail(r, st, "ranking stage: %s", sc_db_errmsg(r->db));
+    }
+    *feats = f;
+    return SC_OK;
+}
+
+/* Alpha fusion: alpha * dense + (1 - alpha) * keyword of min-max normalised scores. */
+static sc_status q__fuse_alpha(sc_repo *r, q_set *s, double alpha) {
+    size_t n = s->n ? s->n : 1;
+    sc_point_id *ids[2] = {malloc(sizeof(sc_point_id) * n), malloc(sizeof(sc_point_id) * n)};
+    float *sc[2] = {malloc(sizeof(float) * n), malloc(sizeof(float) * n)};
+    sc_fuse_list l[2] = {{.ids = ids[0], .scores = sc[0], .weight = alpha}, {.ids = ids[1], .scores = sc[1], .weight = 1 - alpha}};
+    sc_fused *f = NULL;
+    size_t nf = 0;
+    sc_status rc = ids[0] && ids[1] && sc[0] && sc[1] ? SC_OK : SC_NOMEM;
+    for (size_t i = 0; rc == SC_OK && i < s->n; i++) {
+        const q_cand *c = &s->items[i];
+        for (int k = 0; k < 2; k++) {
+            double v = k ? c->kw : c->dense;
+            if (isnan(v)) continue;
+            ids[k][l[k].n] = (sc_point_id){.kind = SC_ID_KIND_NUM, .num = c->id};
+            sc[k][l[k].n++] = (float)v;
+        }
+    }
+    if (rc == SC_OK) rc = sc_fuse(SC_FUSION_MINMAX, l, 2, 0, 1, &f, &nf);
+    for (size_t i = 0; rc == SC_OK && i < s->n; i++) {
+        s->items[i].fused = 0;
+        for (size_t j = 0; j < nf; j++)
+            if (f[j].id.num == s->items[i].id) s->items[i].fused = f[j].score;
+    }
+    free(f);
+    for (int k = 0; k < 2; k++) {
+        free(ids[k]);
+        free(sc[k]);
+    }
+    return rc == SC_OK ? SC_OK : repo_fail(r, rc, "out of memory");
+}
+
+/* Files mode: keep each file's best candidate (candidates sorted best
+** first), counting the file's candidates in n_file. */
+static sc_status q__files(sc_repo *r, q_set *s) {
+    uint64_t *ph = malloc(sizeof *ph * (s->n ? s->n : 1));
+    if (!ph) return repo_fail(r, SC_NOMEM, "out of memory");
+    size_t m = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        json_t *p = json_loads(s->items[i].payload, 0, NULL);
+        const char *path = json_string_value(json_object_get(p, "path"));
+        uint64_t h = path ? util_hash64(path, strlen(path), 7) : 0;
+        json_decref(p);
+        size_t j = 0;
+        while (j < m && ph[j] != h) j++;
+        if (j < m) {
+            s->items[j].n_file++;
+            free(s->items[i].payload);
+        } else {
+            ph[m] = h;
+            s->items[m] = s->items[i];
+            s->items[m++].n_file = 1;
+        }
+    }
+    s->n = m;
+    free(ph);
     return SC_OK;
 }
 
@@ -123,37 +214,45 @@ static sc_status q__search(sc_repo *r, const sc_code_query *q, const float *vec,
     double t0 = util_now();
     uint32_t limit = q->limit ? q->limit : 10;
     bool empty = false;
+    bool ranked = q->mode == SC_SEARCH_MODE_HYBRID && !(q->alpha > 0);
     char *filter = repo_filter_json(r, q, &empty);
     q_set s = {0};
+    float *feats = NULL;
     sc_status rc = SC_OK;
     if (empty) goto build;
-    uint32_t want = q->mode == SC_SEARCH_MODE_HYBRID ? (limit * 3 > 50 ? limit * 3 : 50) : limit + (exclude ? 1 : 0);
+    uint32_t want = limit + (exclude ? 1 : 0);
+    if (q->mode == SC_SEARCH_MODE_HYBRID || q->files) want = limit * 3 > SC_RANK_CANDIDATES ? limit * 3 : SC_RANK_CANDIDATES;
     if (q->mode != SC_SEARCH_MODE_KEYWORD && vec && (rc = q__run(r, vec, NULL, filter, want, exclude, &s, true)) != SC_OK)
         goto done;
     if (q->mode != SC_SEARCH_MODE_DENSE && q->text && *q->text &&
         (rc = q__run(r, NULL, q->text, filter, want, exclude, &s, false)) != SC_OK)
         goto done;
     if (q->mode == SC_SEARCH_MODE_HYBRID && q->alpha > 0) {
-        q__normalise(&s, true);
-        q__normalise(&s, false);
-        double a = (double)q->alpha;
-        for (size_t i = 0; i < s.n; i++) s.items[i].fused = a * s.items[i].dense + (1 - a) * s.items[i].kw;
+        if ((rc = q__fuse_alpha(r, &s, (double)q->alpha)) != SC_OK) goto done;
+    } else if (ranked && q->text && *q->text) {
+        if ((rc = q__rank(r, q->text, &s, q->explain, &feats)) != SC_OK) goto done;
     } else {
         for (size_t i = 0; i < s.n; i++) {
             q_cand *c = &s.items[i];
-            if (q->mode == SC_SEARCH_MODE_DENSE) c->fused = c->dense;
-            else if (q->mode == SC_SEARCH_MODE_KEYWORD) c->fused = c->kw;
-            else
-                c->fused = (c->dense_rank ? 1.0 / (SC_HYBRID_RRF_K + c->dense_rank) : 0) +
-                           (c->kw_rank ? SC_HYBRID_KEYWORD_WEIGHT / (SC_HYBRID_RRF_K + c->kw_rank) : 0);
+            c->fused = q->mode == SC_SEARCH_MODE_KEYWORD ? c->kw : c->dense;
         }
     }
     if (s.n) qsort(s.items, s.n, sizeof *s.items, q__cand_cmp);
+    if (q->files && (rc = q__files(r, &s)) != SC_OK) goto done;
 build:
-    rc = q__build_hits(r, &s, limit, q->min_score, out);
-    if (rc == SC_OK) (*out)->took_ms = (util_now() - t0) * 1e3;
+    rc = q__build_hits(r, &s, limit, q->min_score, feats, out);
+    if (rc == SC_OK) {
+        sc_code_hits *h = *out;
+        h->took_ms = (util_now() - t0) * 1e3;
+        if (ranked && q->text && *q->text) {
+            double s1 = s.n ? s.items[0].fused : -HUGE_VAL, s2 = s.n > 1 ? s.items[1].fused : (double)NAN;
+            h->confidence = s.n ? sc_rank_confidence(s1, s2) : 0.0;
+            h->low_confidence = h->confidence < sc_rank_confidence_threshold();
+        }
+    }
 done:
     q__set_free(&s);
+    free(feats);
     free(filter);
     return rc;
 }

@@ -411,6 +411,7 @@ static void repo__hit_free(sc_code_hit *h) {
     free(h->language);
     free(h->signature);
     free(h->snippet);
+    free(h->features);
 }
 
 void sc_code_hits_free(sc_code_hits *h) {

@@ -6,13 +6,18 @@
 **   search / similar: {<label>, mode, took_ms, results: [hit…]}
 **   duplicates:       {threshold, min_lines, took_ms, clusters: [{size, similarity, members: [hit…]}]}
 **   hit:              {rank, score, path, start_line, end_line, kind, name,
-**                      qualified_name, language, signature, snippet}
+**                      qualified_name, language, signature, snippet,
+**                      [file_entities], [features: {name: {value, contribution}}]}
+**   a hybrid search adds {confidence, low_confidence} to the top level.
 */
 #include "ingest/ingest.h"
 #include "ingest/repo_int.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
+
+#include "semcode/rank.h"
 
 /* JSON array of n hits (new reference, NULL when out of memory). */
 static json_t *results__hits(const sc_code_hit *items, size_t n) {
@@ -23,6 +28,15 @@ static json_t *results__hits(const sc_code_hit *items, size_t n) {
                               (double)x->score, "path", x->path, "start_line", (int)x->start_line, "end_line",
                               (int)x->end_line, "kind", x->kind, "name", x->name, "qualified_name", x->qualified_name,
                               "language", x->language, "signature", x->signature, "snippet", x->snippet);
+        if (o && x->n_entities > 1) json_object_set_new(o, "file_entities", json_integer(x->n_entities));
+        if (o && x->n_features) { /* --explain: each feature's value and contribution to the score */
+            json_t *fe = json_object();
+            for (uint32_t j = 0; fe && j < x->n_features; j++) {
+                double v = (double)x->features[j], w = sc_rank_weight(j);
+                json_object_set_new(fe, sc_rank_feature_name(j), json_pack("{s:f, s:f}", "value", v, "contribution", w * v));
+            }
+            json_object_set_new(o, "features", fe);
+        }
         if (!o || json_array_append_new(arr, o) != 0) {
             json_decref(arr);
             return NULL;
@@ -46,8 +60,13 @@ json_t *ingest_code_hits_obj(const sc_code_hits *h, const char *label, const cha
     if (!h || !label || !value) return NULL;
     json_t *results = results__hits(h->items, h->n);
     if (!results) return NULL;
-    return json_pack("{s:s, s:s, s:f, s:o}", label, value, "mode", sc_search_mode_name(mode), "took_ms", h->took_ms,
-                     "results", results);
+    json_t *o = json_pack("{s:s, s:s, s:f, s:o}", label, value, "mode", sc_search_mode_name(mode), "took_ms",
+                          h->took_ms, "results", results);
+    if (o && !isnan(h->confidence)) {
+        json_object_set_new(o, "confidence", json_real(h->confidence));
+        json_object_set_new(o, "low_confidence", json_boolean(h->low_confidence));
+    }
+    return o;
 }
 
 char *sc_code_hits_json(const sc_code_hits *h, const char *label, const char *value, sc_search_mode mode) {

@@ -180,7 +180,7 @@ static json_t *server__code_hits(server_call *call, const sc_code_query *q, cons
 
 json_t *server_api_code_search(server_call *call) {
     static const char *const fields[] = {"query", "mode", "alpha", "limit", "min_score", "lang", "kind", "path",
-                                         "exclude", NULL};
+                                         "exclude", "files", "explain", NULL};
     if (!server__code_ready(call, "/code/search") || !server__code_fields(call, fields, "/code/search")) return NULL;
     server_code_args a;
     memset(&a, 0, sizeof a);
@@ -188,7 +188,9 @@ json_t *server_api_code_search(server_call *call) {
     double alpha;
     json_t *out = NULL;
     if (!server__code_required(call, "query", &query) || !server_json_str(call, call->body, "mode", &mode) ||
-        !server_json_number(call, call->body, "alpha", NULL, 0.0, 0.0, 1.0, &alpha) || !server__code_query(call, &a))
+        !server_json_number(call, call->body, "alpha", NULL, 0.0, 0.0, 1.0, &alpha) || !server__code_query(call, &a) ||
+        !server_json_bool(call, call->body, "files", false, &a.q.files) ||
+        !server_json_bool(call, call->body, "explain", false, &a.q.explain))
         goto done;
     a.q.mode = SC_SEARCH_MODE_HYBRID;
     if (mode && !strcmp(mode, "dense")) a.q.mode = SC_SEARCH_MODE_DENSE;

@@ -16,6 +16,7 @@
 **   mean ± 3 standard deviations to [0, 1] and sums them.
 */
 #include "server/server_int.h"
+#include "semcode/rank.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -359,75 +360,38 @@ static bool server__search(server_call *call, const char *coll, const server_lev
     return true;
 }
 
-static int server__hit_cmp_desc(const void *a, const void *b) {
-    const server_hit *x = a, *y = b;
-    if (x->score != y->score) return x->score > y->score ? -1 : 1;
-    return sc_point_id_cmp(&x->id, &y->id);
-}
-
-static int server__hit_cmp_id(const void *a, const void *b) {
-    const server_hit *x = a, *y = b;
-    return sc_point_id_cmp(&x->id, &y->id);
-}
-
-/* Fuse the source lists into *out (best first). */
+/* Fuse the source lists into *out (best first) with the store's sc_fuse:
+** RRF (ranks from 0, per-source weights; a hybrid text query weights its
+** keyword leg SC_HYBRID_KEYWORD_WEIGHT), DBSF, or alpha (min-max). */
 static bool server__fuse(server_call *call, const server_level *l, server_hits *src, size_t n_src, server_hits *out) {
+    sc_fuse_list lists[SERVER_MAX_PREFETCH > 2 ? SERVER_MAX_PREFETCH : 2];
     size_t total = 0;
     for (size_t s = 0; s < n_src; s++) total += src[s].n;
-    server_hit *all = malloc((total ? total : 1) * sizeof *all);
-    if (!all) return server_fail(call, 500, "out of memory"), false;
+    sc_point_id *ids = malloc((total ? total : 1) * sizeof *ids);
+    float *scores = malloc((total ? total : 1) * sizeof *scores);
+    bool ok = ids && scores;
     size_t k = 0;
-    for (size_t s = 0; s < n_src; s++) {
+    for (size_t s = 0; ok && s < n_src; s++) {
         double w = 1.0;
         if (l->weights && s < json_array_size(l->weights)) w = json_number_value(json_array_get(l->weights, s));
         if (l->hybrid && l->fusion == 1 && s == 1) w = SC_HYBRID_KEYWORD_WEIGHT;
         if (l->fusion == 3) w = s == 0 ? (double)l->alpha : 1.0 - (double)l->alpha;
-        double mean = 0, var = 0, lo = 0, hi = 0;
-        if (l->fusion == 2 && src[s].n) {
-            for (size_t i = 0; i < src[s].n; i++) mean += (double)src[s].items[i].score;
-            mean /= (double)src[s].n;
-            for (size_t i = 0; i < src[s].n; i++) {
-                double d = (double)src[s].items[i].score - mean;
-                var += d * d;
-            }
-            var /= (double)src[s].n;
-        }
-        if (l->fusion == 2) {
-            double sd = sqrt(var);
-            lo = mean - 3 * sd;
-            hi = mean + 3 * sd;
-        } else if (l->fusion == 3) { /* min-max of the source's own scores */
-            lo = HUGE_VAL;
-            hi = -HUGE_VAL;
-            for (size_t i = 0; i < src[s].n; i++) {
-                lo = fmin(lo, (double)src[s].items[i].score);
-                hi = fmax(hi, (double)src[s].items[i].score);
-            }
-        }
-        for (size_t i = 0; i < src[s].n; i++) {
-            double sc;
-            if (l->fusion == 1) {
-                sc = w / ((double)l->rrf_k + (double)i);
-            } else if (l->fusion == 3) {
-                sc = w * (hi > lo ? ((double)src[s].items[i].score - lo) / (hi - lo) : 1.0);
-            } else {
-                sc = hi > lo ? ((double)src[s].items[i].score - lo) / (hi - lo) : 0.5;
-                if (sc < 0) sc = 0;
-                if (sc > 1) sc = 1;
-            }
-            all[k].id = src[s].items[i].id;
-            all[k].score = (float)sc;
-            k++;
+        lists[s] = (sc_fuse_list){.ids = ids + k, .scores = scores + k, .n = src[s].n, .weight = w};
+        for (size_t i = 0; i < src[s].n; i++, k++) {
+            ids[k] = src[s].items[i].id;
+            scores[k] = src[s].items[i].score;
         }
     }
-    /* sum the scores of each id */
-    qsort(all, k, sizeof *all, server__hit_cmp_id);
+    sc_fusion f = l->fusion == 1 ? SC_FUSION_RRF : l->fusion == 2 ? SC_FUSION_DBSF : SC_FUSION_MINMAX;
+    sc_fused *fused = NULL;
     size_t m = 0;
-    for (size_t i = 0; i < k; i++) {
-        if (m > 0 && !sc_point_id_cmp(&all[m - 1].id, &all[i].id)) all[m - 1].score += all[i].score;
-        else all[m++] = all[i];
-    }
-    qsort(all, m, sizeof *all, server__hit_cmp_desc);
+    ok = ok && sc_fuse(f, lists, n_src, (double)l->rrf_k, 0, &fused, &m) == SC_OK;
+    server_hit *all = ok ? malloc((m ? m : 1) * sizeof *all) : NULL;
+    for (size_t i = 0; all && i < m; i++) all[i] = (server_hit){fused[i].id, (float)fused[i].score};
+    free(ids);
+    free(scores);
+    sc_free(fused);
+    if (!all) return server_fail(call, 500, "out of memory"), false;
     out->items = all;
     out->n = m;
     return true;

@@ -387,5 +387,23 @@ done:
     return rc;
 }
 
+sc_status store_kw_df(store_coll *c, const char *const *terms, const uint16_t *lens, uint32_t n, uint32_t *df,
+                      uint64_t *n_docs) {
+    store_kw *kw = c->kw;
+    sc_status rc = SC_OK;
+    pthread_mutex_lock(&kw->mu);
+    if (kw->dirty && !kw__rebuild(kw, c->n_slots)) {
+        rc = store_fail(SC_NOMEM, "out of memory building keyword postings");
+    } else {
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t t = text_strmap_find(&kw->terms, terms[i], lens[i]);
+            df[i] = t == UINT32_MAX || t >= kw->n_post_terms ? 0 : kw->post_off[t + 1] - kw->post_off[t];
+        }
+        *n_docs = kw->n_docs;
+    }
+    pthread_mutex_unlock(&kw->mu);
+    return rc;
+}
+
 uint64_t store_kw_n_docs(const store_kw *kw) { return kw ? kw->n_docs : 0; }
 uint32_t store_kw_n_terms(const store_kw *kw) { return kw ? kw->terms.n : 0; }

@@ -217,6 +217,12 @@ sc_status store_kw_load_terms(sc_db *db, store_coll *c);
 sc_status store_kw_search(store_coll *c, const char *query, bool (*accept)(void *, uint32_t), void *state,
                           int (*tie)(void *, uint32_t, uint32_t), uint32_t k, index_hit *out, uint32_t *n_out);
 uint64_t store_kw_n_docs(const store_kw *kw);
+/* Document frequency of each of n terms (bytes terms[i], lens[i]; already
+** tokenized) in c's keyword index into df[i], and the number of documents
+** with a text into *n_docs. Caller holds db->lock (shared is enough).
+** SC_NOMEM when the postings cannot be rebuilt. */
+sc_status store_kw_df(store_coll *c, const char *const *terms, const uint16_t *lens, uint32_t n, uint32_t *df,
+                      uint64_t *n_docs);
 uint32_t store_kw_n_terms(const store_kw *kw);
 
 /* Run `sql` (no results) on the connection; sets the error on failure. */

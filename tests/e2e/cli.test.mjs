@@ -40,8 +40,14 @@ const RESULT_KEYS = ['rank', 'score', 'path', 'start_line', 'end_line', 'kind', 
   'language', 'signature', 'snippet'];
 
 function checkSchema(o, mode) {
-  assert.deepEqual(Object.keys(o).sort(), ['mode', 'query', 'results', 'took_ms'].sort());
+  // hybrid searches add the ranking stage's confidence
+  const keys = ['mode', 'query', 'results', 'took_ms', ...(mode === 'hybrid' ? ['confidence', 'low_confidence'] : [])];
+  assert.deepEqual(Object.keys(o).sort(), keys.sort());
   assert.equal(o.mode, mode);
+  if (mode === 'hybrid') {
+    assert.ok(o.confidence >= 0 && o.confidence <= 1);
+    assert.equal(o.low_confidence, o.confidence < 0.5);
+  }
   assert.equal(typeof o.took_ms, 'number');
   o.results.forEach((r, i) => {
     assert.deepEqual(Object.keys(r).sort(), [...RESULT_KEYS].sort());
@@ -92,6 +98,20 @@ test('index, search in every mode, filters and the JSON schema', () => {
   // the ignored folder is not indexed
   const ign = json(['search', 'should_not_be_indexed', '--mode', 'keyword'], { cwd: repo });
   assert.ok(ign.results.every((r) => !r.path.startsWith('ignored_build')));
+  // a question the tree cannot answer is reported as such, a real one is not
+  const noise = json(['search', 'zqxv wuffle glorp'], { cwd: repo });
+  assert.equal(noise.low_confidence, true, JSON.stringify(noise));
+  assert.ok(noise.results.length > 0); // the closest entities are still listed
+  const real = json(['search', 'greatest common divisor'], { cwd: repo });
+  assert.equal(real.low_confidence, false, JSON.stringify(real));
+  assert.equal(real.results[0].name, 'gcd');
+  assert.ok(real.confidence > noise.confidence);
+  const noiseText = run(['search', 'zqxv wuffle glorp'], { cwd: repo });
+  assert.match(noiseText.out, /^no confident match \(confidence 0\.\d\d\)/);
+  assert.doesNotMatch(run(['search', 'greatest common divisor'], { cwd: repo }).out, /no confident match/);
+  // --explain lists the features that moved the score
+  assert.match(run(['search', 'greatest common divisor', '--explain', '-n', '1'], { cwd: repo }).out,
+    /explain: .*dense.*=/);
   // human output names path:lines kind name score
   const human = run(['search', 'greatest common divisor'], { cwd: repo });
   assert.equal(human.code, 0);

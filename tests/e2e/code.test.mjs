@@ -54,6 +54,8 @@ before(async () => {
   cli.keyword = runCli(['search', 'crc32 checksum', '--mode', 'keyword']);
   cli.alpha = runCli(['search', 'retry with backoff', '--alpha', '0.3', '--lang', 'go,python', '--min-score', '0.1']);
   cli.paths = runCli(['search', 'total price', '--path', 'web/**', '--exclude', '**/*.ts', '--kind', 'function']);
+  cli.files = runCli(['search', 'http client session', '--files', '-n', '3']);
+  cli.explain = runCli(['search', 'send an http request', '--explain', '-n', '3']);
   cli.similar = runCli(['similar', 'pkg/text_utils.py:3', '-n', '4']);
   cli.similarName = runCli(['similar', 'tally_terms', '--lang', 'python']);
   cli.dups = runCli(['duplicates', '--threshold', '0.8', '--min-lines', '3']);
@@ -88,6 +90,8 @@ test('/code/search answers what `semcode search --json` prints, in every mode an
     ['keyword', { query: 'crc32 checksum', mode: 'keyword' }],
     ['alpha', { query: 'retry with backoff', alpha: 0.3, lang: ['go', 'python'], min_score: 0.1 }],
     ['paths', { query: 'total price', path: 'web/**', exclude: ['**/*.ts'], kind: 'function' }],
+    ['files', { query: 'http client session', files: true, limit: 3 }],
+    ['explain', { query: 'send an http request', explain: true, limit: 3 }],
   ];
   for (const [name, body] of cases) {
     const r = await post('/code/search', body);
@@ -96,7 +100,21 @@ test('/code/search answers what `semcode search --json` prints, in every mode an
     assert.equal(typeof r.json.time, 'number');
     assert.ok(cli[name].results.length > 0, `${name}: the CLI found nothing, the comparison would be empty`);
     assert.deepEqual(withoutTime(r.json.result), withoutTime(cli[name]), name);
-    assert.deepEqual(Object.keys(r.json.result).sort(), ['mode', 'query', 'results', 'took_ms']);
+    // the ranking stage (hybrid without alpha) adds its confidence
+    const ranked = (body.mode || 'hybrid') === 'hybrid' && !body.alpha;
+    assert.deepEqual(Object.keys(r.json.result).sort(),
+      ['mode', 'query', 'results', 'took_ms', ...(ranked ? ['confidence', 'low_confidence'] : [])].sort(), name);
+  }
+  // files mode: one result per file, distinct paths
+  const paths = cli.files.results.map((h) => h.path);
+  assert.equal(new Set(paths).size, paths.length, JSON.stringify(paths));
+  assert.equal(paths[0], 'pkg/http_client.py', JSON.stringify(cli.files.results));
+  // explain: every feature with its value and contribution; the contributions add up to the score
+  for (const h of cli.explain.results) {
+    const f = Object.values(h.features);
+    assert.ok(f.length >= 20, JSON.stringify(h.features));
+    const sum = f.reduce((a, x) => a + x.contribution, 0);
+    assert.ok(Math.abs(sum - h.score) < 1e-3 * Math.max(1, Math.abs(h.score)), `${sum} vs ${h.score}`);
   }
   // the method and its class (whose text holds the method) are both right answers; the model may order them either way
   assert.ok(cli.hybrid.results.slice(0, 2).some((h) => h.qualified_name === 'Session.request'), JSON.stringify(cli.hybrid.results.slice(0, 3)));

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Reproduces the ranking stage's weights (src/store/rank_weights.h, issue 14):
+#   1. tools/ranker_data.sh: pseudo-queries over doc-stripped sub-trees of the
+#      built-in model's training sources (build/ranker/)
+#   2. bench/queries/fetch.sh: the realistic queries' repositories
+#   3. semcode eval --dump-features on the pseudo-queries and on the DEV split
+#      (never the test split) with the current model
+#   4. tools/train_ranker.py: listwise training, L2 and dev weight chosen by
+#      leave-one-repository-out on dev, confidence calibration
+# Run via `make ranker` after `make model` (features depend on the model).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SEMCODE=${SEMCODE:-build/semcode}
+OUT=${OUT:-build/ranker}
+LOCK=${LOCK:-/tmp/semcode-bench.lock}
+locked() { if [ "$LOCK" = none ]; then "$@"; else flock "$LOCK" "$@"; fi; }
+bash tools/ranker_data.sh
+bash bench/queries/fetch.sh >/dev/null
+{ printf 'repo\tsplit\tlanguage\tsource\tsubdir\n'
+  for d in "$OUT"/repos-nodoc/*/; do printf '%s\ttrain\t\tcorpus\t%s\n' "$(basename "$d")" "$d"; done; } > "$OUT/repos.tsv"
+locked "$SEMCODE" eval --queries "$OUT"/queries/*.jsonl --repos "$OUT/repos-nodoc" --repos-tsv "$OUT/repos.tsv" \
+  --split all --work "$OUT/work-nodoc" --mode hybrid --dump-features "$OUT/train.features.jsonl" > "$OUT/train.md"
+locked "$SEMCODE" eval --queries bench/queries/*.jsonl --repos build/queries/repos --split dev \
+  --work "$OUT/work-dev" --mode hybrid --dump-features "$OUT/dev.features.jsonl" > "$OUT/dev.md"
+/usr/bin/python3 tools/train_ranker.py --train "$OUT/train.features.jsonl" --dev "$OUT/dev.features.jsonl" \
+  --out src/store/rank_weights.h ${TRAIN_RANKER_ARGS:---l2 0.001,0.01,0.1 --dev-weight 0,4,16,64}
+echo "make_ranker: wrote src/store/rank_weights.h; rebuild with make"

@@ -1,0 +1,197 @@
+#!/usr/bin/python3
+"""Trains the linear ranking stage of semcode (issue 14; src/store/rank.c).
+
+Input: feature dumps written by `semcode eval --queries ... --dump-features F`
+(one JSON line per query: {"repo", "category", "split", "language", "labels":
+[0/1 per candidate], "features": [[...] per candidate]} with the candidates of
+the hybrid search: the union of the dense and keyword legs).
+
+The model: score = w . x, trained with a listwise softmax loss (the
+log-probability of the right candidates among all candidates of the query,
+the ranking loss of ListNet / softmax cross-entropy) plus an L2 penalty, by
+full-batch Adam on standardised features. Pseudo-queries from the model's
+training corpora are the training data (--train); the development split of
+the realistic queries (--dev) chooses the L2 strength and the weight given
+to the development queries themselves (--dev-weight, measured by
+leave-one-repository-out so a repository never scores a model trained on its
+own queries). The test split is never read.
+
+Then a calibration of the confidence: a logistic fit of "a right answer is in
+the first 10" on the top score and its gap to the runner-up over the
+development queries (leave-one-repository-out scores), threshold 0.5.
+
+usage: train_ranker.py --train A.jsonl [..] --dev D.jsonl [..] [--out src/store/rank_weights.h]
+       [--l2 0.01,0.1,1] [--dev-weight 0,1,3] [--iters 600]
+"""
+import argparse
+import json
+import sys
+
+import numpy as np
+
+MAX_CANDS = 200  # candidates kept per query (set by --max-cands)
+
+
+def load(paths):
+    qs = []
+    names = None
+    for p in paths:
+        with open(p) as f:
+            for line in f:
+                o = json.loads(line)
+                if "feature_names" in o:
+                    names = o["feature_names"]
+                    continue
+                X = np.asarray(o["features"], dtype=np.float64)[:MAX_CANDS]
+                y = np.asarray(o["labels"], dtype=np.float64)[:MAX_CANDS]
+                if X.ndim != 2 or len(y) != len(X):
+                    continue
+                qs.append({"X": X, "y": y, "repo": o.get("repo", "?"), "category": o.get("category", "?")})
+    return qs, names
+
+
+def pack(qs):
+    """Stack queries into one matrix with segment offsets."""
+    X = np.concatenate([q["X"] for q in qs])
+    y = np.concatenate([q["y"] for q in qs])
+    off = np.cumsum([0] + [len(q["X"]) for q in qs])
+    return X, y, off
+
+
+def fit(train, weights, l2, iters, dim, mu, sd):
+    """Listwise softmax loss, queries weighted by `weights`; returns w in raw feature units."""
+    usable = [i for i, q in enumerate(train) if q["y"].sum() > 0]
+    qs = [train[i] for i in usable]
+    qw = np.asarray([weights[i] for i in usable])
+    X, y, off = pack(qs)
+    Z = (X - mu) / sd
+    seg = np.repeat(np.arange(len(qs)), np.diff(off))
+    w = np.zeros(dim)
+    m, v = np.zeros(dim), np.zeros(dim)
+    lr, b1, b2 = 0.05, 0.9, 0.999
+    total = qw.sum()
+    for t in range(1, iters + 1):
+        s = Z @ w
+        smax = np.maximum.reduceat(s, off[:-1])
+        e = np.exp(s - smax[seg])
+        den = np.add.reduceat(e, off[:-1])
+        p = e / den[seg]
+        pos = y / np.add.reduceat(y, off[:-1])[seg]  # target distribution over the right answers
+        g_s = (p - pos) * qw[seg] / total
+        g = Z.T @ g_s + l2 * w
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        w -= lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + 1e-8)
+    return w / sd
+
+
+def mrr10(qs, w):
+    """MRR@10 and hit@10 of the re-ranked candidates (queries without a right candidate count 0)."""
+    rr, hit = [], []
+    for q in qs:
+        s = q["X"] @ w
+        order = np.argsort(-s, kind="stable")
+        ranks = np.nonzero(q["y"][order] > 0)[0]
+        r = ranks[0] + 1 if len(ranks) else 10**9
+        rr.append(1.0 / r if r <= 10 else 0.0)
+        hit.append(1.0 if r <= 10 else 0.0)
+    return float(np.mean(rr)) if rr else 0.0, float(np.mean(hit)) if hit else 0.0
+
+
+def top_scores(q, w):
+    s = np.sort(q["X"] @ w)[::-1]
+    return s[0], (s[1] if len(s) > 1 else s[0] - 1.0)
+
+
+def calibrate(pairs):
+    """Logistic regression of hit@10 on (s1, gap): returns (a, b, c)."""
+    F = np.asarray([[s1, s1 - s2, 1.0] for s1, s2, _ in pairs])
+    t = np.asarray([h for _, _, h in pairs])
+    th = np.zeros(3)
+    for _ in range(3000):
+        p = 1 / (1 + np.exp(-F @ th))
+        th -= 0.5 * (F.T @ (p - t) / len(t) + 1e-3 * np.r_[th[:2], 0])
+    return th
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--train", nargs="+", required=True)
+    ap.add_argument("--dev", nargs="+", required=True)
+    ap.add_argument("--out", default="src/store/rank_weights.h")
+    ap.add_argument("--l2", default="0.001,0.01,0.1")
+    ap.add_argument("--dev-weight", default="0,1,4")
+    ap.add_argument("--iters", type=int, default=300)
+    ap.add_argument("--max-cands", type=int, default=60)
+    a = ap.parse_args()
+    global MAX_CANDS
+    MAX_CANDS = a.max_cands
+    train, names = load(a.train)
+    dev, names2 = load(a.dev)
+    names = names or names2
+    dim = train[0]["X"].shape[1]
+    Xall = np.concatenate([q["X"] for q in train + dev])
+    mu, sd = Xall.mean(0), Xall.std(0)
+    sd[sd < 1e-9] = 1.0
+    repos = sorted({q["repo"] for q in dev})
+    print(f"train_ranker: {len(train)} pseudo-queries, {len(dev)} dev queries over {len(repos)} repositories, "
+          f"{dim} features", file=sys.stderr)
+    best = None
+    for l2 in [float(x) for x in a.l2.split(",")]:
+        for dw in [float(x) for x in a.dev_weight.split(",")]:
+            # dev weight 0: one fit on the pseudo-queries scores every dev query; otherwise leave one dev
+            # repository out: train on pseudo + the other dev repositories (weighted dw)
+            rr_all, hit_all, pairs = [], [], []
+            folds = repos if dw > 0 else [None]
+            for r in folds:
+                held = [q for q in dev if q["repo"] == r] if r else dev
+                rest = [q for q in dev if q["repo"] != r] if dw > 0 else []
+                qs = train + rest
+                wts = [1.0] * len(train) + [dw * len(train) / max(1, len(rest)) / 4] * len(rest)
+                w = fit(qs, wts, l2, a.iters, dim, mu, sd)
+                for q in held:
+                    m, h = mrr10([q], w)
+                    rr_all.append(m)
+                    hit_all.append(h)
+                    s1, s2 = top_scores(q, w)
+                    pairs.append((s1, s2, h))
+            m = float(np.mean(rr_all))
+            print(f"  l2 {l2:g} dev-weight {dw:g}: dev MRR@10 {m:.4f} hit@10 {np.mean(hit_all):.4f}"
+                  + (" (leave-one-repo-out)" if dw > 0 else ""), file=sys.stderr, flush=True)
+            if best is None or m > best[0]:
+                best = (m, l2, dw, pairs)
+    m, l2, dw, pairs = best
+    rest = dev if dw > 0 else []
+    wts = [1.0] * len(train) + [dw * len(train) / max(1, len(rest)) / 4] * len(rest)
+    w = fit(train + rest, wts, l2, a.iters, dim, mu, sd)
+    conf = calibrate(pairs)
+    flag = [1 / (1 + np.exp(-(conf[0] * s1 + conf[1] * (s1 - s2) + conf[2]))) < 0.5 for s1, s2, _ in pairs]
+    low = [h for (_, _, h), f in zip(pairs, flag) if f]
+    high = [h for (_, _, h), f in zip(pairs, flag) if not f]
+    print(f"train_ranker: confidence {conf[0]:.3f} * s + {conf[1]:.3f} * gap + {conf[2]:.3f}: flags {len(low)} of "
+          f"{len(pairs)} dev queries (hit@10 {np.mean(low) if low else 0:.3f} among them, "
+          f"{np.mean(high) if high else 0:.3f} among the others)", file=sys.stderr)
+    base = np.zeros(dim)
+    if names:
+        base[names.index("dense_rrf")] = 1.0
+        base[names.index("kw_rrf")] = 0.5
+        print(f"train_ranker: previous fusion on dev MRR@10 {mrr10(dev, base)[0]:.4f}; chosen l2 {l2:g} "
+              f"dev-weight {dw:g}: {m:.4f} (leave-one-repo-out)", file=sys.stderr)
+    with open(a.out, "w") as f:
+        f.write("/*\n** store/rank_weights.h: the learned weights of the ranking stage\n"
+                "** (store/rank.c). Generated by tools/train_ranker.py; do not edit by hand.\n"
+                f"** {len(train)} pseudo-queries from the model's training corpora, {len(dev)} development\n"
+                f"** queries (weight {dw:g}); L2 {l2:g}; development MRR@10 {m:.4f} (leave one\n"
+                "** repository out). docs/QUALITY.md tells how it was chosen.\n*/\n"
+                "#ifndef SC_STORE_RANK_WEIGHTS_H\n#define SC_STORE_RANK_WEIGHTS_H\n\n"
+                "#define RANK_FEATURES_VERSION 1\n\nstatic const double rank_weights[] = {\n")
+        for j in range(dim):
+            f.write(f"    {w[j]:.6g}, /* {names[j] if names else j} */\n")
+        f.write("};\n\n/* confidence = sigmoid(a * score + b * (score - runner-up) + c) */\n")
+        f.write(f"static const double rank_conf[3] = {{{conf[0]:.6g}, {conf[1]:.6g}, {conf[2]:.6g}}};\n")
+        f.write("static const double rank_conf_threshold = 0.5;\n\n#endif /* SC_STORE_RANK_WEIGHTS_H */\n")
+    print(f"train_ranker: wrote {a.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
