@@ -142,7 +142,12 @@ typedef struct parse__params {
     uint32_t cap;    /* allocated */
 } parse__params;
 
+/* Add one parameter. Empty strings count as absent, and a parameter with
+** neither name nor type (error recovery in broken code, e.g. C++
+** `~Shape(=  9default;`) is dropped: every sc_param has one or the other. */
 static void parse__param_add(parse_ctx *ctx, parse__params *ps, char *name, char *type) {
+    if (name && !*name) name = NULL;
+    if (type && !*type) type = NULL;
     if (!name && !type) return;
     if (ps->n == ps->cap) {
         uint32_t nc = ps->cap ? ps->cap * 2 : 4;
@@ -152,7 +157,7 @@ static void parse__param_add(parse_ctx *ctx, parse__params *ps, char *name, char
         ps->items = na;
         ps->cap = nc;
     }
-    ps->items[ps->n++] = (sc_param){name, type && *type ? type : NULL};
+    ps->items[ps->n++] = (sc_param){name, type};
 }
 
 /* C/C++ parameter type: the parameter's text with its name cut out. */

@@ -394,6 +394,20 @@ static void test_syntax_errors(void **state) {
     }
     assert_true(ok && method);
     sc_parse_result_free(r);
+
+    /* Broken C++ from the fuzzer: error recovery leaves a parameter with
+    ** neither name nor type; the extractor must drop it, not emit {NULL, NULL}. */
+    sc_parse_options opt = sc_parse_options_default();
+    const char cpp[] = "class Shape {\n public:\n  virtual ~Shape(=  9default;\n};\n";
+    r = parse_mem("shape.cpp", cpp, sizeof cpp - 1, &opt);
+    bool dtor = false;
+    for (uint32_t i = 0; i < r->n_entities; i++) {
+        const sc_entity *e = &r->entities[i];
+        if (e->name && !strcmp(e->name, "~Shape")) dtor = true;
+        for (uint32_t k = 0; k < e->n_params; k++) assert_true(e->params[k].name || e->params[k].type);
+    }
+    assert_true(dtor);
+    sc_parse_result_free(r);
 }
 
 static void test_hostile_input(void **state) {
