@@ -47,7 +47,7 @@ TEST_HELPER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_HELPERS))
 LIB := $(BUILD)/libsemcode.a
 BIN := $(BUILD)/semcode
 
-.PHONY: all test check setup demo clean bench fuzz
+.PHONY: all test check setup demo clean bench fuzz fuzz-long
 all: $(LIB) $(BIN)
 
 $(BUILD)/%_avx2.o: %_avx2.c
@@ -94,6 +94,14 @@ check: setup
 # Coverage-guided fuzzing with clang's libFuzzer (FUZZ_SECONDS per target).
 fuzz:
 	bash tests/fuzz/run.sh
+
+# The long run to do before a release or after a parser change: ten minutes
+# per target unless FUZZ_SECONDS says otherwise; FUZZ_TARGETS names a subset
+# (e.g. FUZZ_TARGETS="parse http"). It competes for the CPU: on a shared
+# machine run it as `nice -n 19 make fuzz-long`.
+FUZZ_TARGETS ?=
+fuzz-long:
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} bash tests/fuzz/run.sh fuzz $(FUZZ_TARGETS)
 
 demo: setup
 	$(MAKE) all
