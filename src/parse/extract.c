@@ -478,9 +478,10 @@ static int32_t parse__entity(parse_ctx *ctx, TSNode node, uint8_t role, sc_entit
         for (uint32_t i = sig_a; i < sig_b; i++)
             if (ctx->src[i] == '{') { sig_b = i; break; }
     }
-    if (ctx->lang == SC_LANG_PYTHON) { /* comments may sit between ':' and the block */
+    if (ctx->lang == SC_LANG_PYTHON || ctx->lang == SC_LANG_RUBY) {
+        /* comments may sit between the header and the block (Python after ':', Ruby on the next lines) */
         static const parse_field parts[] = {PARSE_F_NAME, PARSE_F_PARAMETERS, PARSE_F_RETURN_TYPE,
-                                            PARSE_F_SUPERCLASSES, PARSE_F_TYPE_PARAMETERS};
+                                            PARSE_F_SUPERCLASS, PARSE_F_SUPERCLASSES, PARSE_F_TYPE_PARAMETERS};
         uint32_t hi = 0;
         for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
             TSNode c = parse__field(ctx, fn, parts[i]);
