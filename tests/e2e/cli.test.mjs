@@ -1,6 +1,6 @@
 // End-to-end tests of the semcode CLI on a fixture repository in several
 // languages: index, search in each mode and with filters, the JSON schema,
-// incremental re-index after edit / move / delete, recovery of an
+// incremental re-index after edit / move / delete, recovery of index
 // runs interrupted mid-run (SIGKILL, SIGINT; an embedding endpoint in the
 // test holds a request so the signal certainly lands mid-run) and completed
 // by the next run, similar, duplicates with planted near-duplicates, stats,
