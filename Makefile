@@ -20,7 +20,7 @@ endif
 
 WARN    := -Wall -Wextra -Wshadow -Wpedantic -Wstrict-prototypes -Wmissing-prototypes \
            -Wdouble-promotion -Werror
-CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -DSC_SOURCE_DIR=\"$(CURDIR)\" $(OPTFLAGS) $(SANFLAGS) -fvisibility=hidden -pthread \
+CFLAGS_BASE := -std=c17 -D_GNU_SOURCE $(OPTFLAGS) $(SANFLAGS) -fvisibility=hidden -pthread \
            -Iinclude -Isrc
 CFLAGS  ?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(WARN) $(CFLAGS)

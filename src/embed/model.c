@@ -20,11 +20,13 @@
 ** Every failure is SC_CORRUPT naming the byte offset.
 */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "embed/embed.h"
 #include "semcode/transformer.h"
@@ -424,6 +426,27 @@ sc_status sc_model_load_memory(const void *data, size_t size, sc_model **out, ch
     sc_status rc = embed_model_parse(data, size, 1, out, &e);
     if (rc != SC_OK) embed__errmsg(errmsg, &e);
     return rc;
+}
+
+char *sc_model_default_path(void) {
+    const char *env = getenv("SEMCODE_MODEL");
+    if (env && *env) return util_strdup(env);
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash) return NULL;
+    *slash = '\0';
+    static const char *const rel[] = {"/../share/semcode/builtin.scm", "/../models/builtin.scm"};
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+        char p[PATH_MAX + 64];
+        struct stat sb;
+        char real[PATH_MAX];
+        snprintf(p, sizeof p, "%s%s", exe, rel[i]);
+        if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode)) return util_strdup(realpath(p, real) ? real : p);
+    }
+    return NULL;
 }
 
 sc_status sc_model_load(const char *path, sc_model **out, char **errmsg) {

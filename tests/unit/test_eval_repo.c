@@ -276,7 +276,7 @@ static void test_refused_fallback_each_search(void **state) {
     ro.provider = SC_REPO_PROVIDER_REMOTE;
     ro.remote = &rem;
     ro.remote_fallback = true;
-    ro.model_path = SC_SOURCE_DIR "/models/builtin.scm";
+    ro.model_path = "models/builtin.scm"; /* tests run from the source tree */
     sc_repo *repo = NULL;
     char *msg = NULL;
     sc_status rc = sc_repo_open(src, &ro, &repo, &msg);
@@ -293,6 +293,8 @@ static void test_refused_fallback_each_search(void **state) {
 }
 
 int main(void) {
+    /* the default model of sc_repo_eval: this binary lives in build/tests/, where nothing is next to it */
+    setenv("SEMCODE_MODEL", "models/builtin.scm", 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rank_metrics),
         cmocka_unit_test(test_doc_query),
