@@ -31,6 +31,10 @@ int cli_cmd_doctor(int argc, char **argv); /* semcode doctor: quality report of 
 /* semcode embed --model DIR (a Hugging Face model directory): called by cli_cmd_embed */
 int cli_embed_transformer(int argc, char **argv);
 
+/* Print the human summary of a `semcode stats` JSON object (print_stats.c);
+** -1 when the text is not JSON. */
+int cli_stats_print(FILE *f, const char *json_text);
+
 /* ==== Shared option parsing (provider_opts.c) ==== */
 
 /* Print "semcode CMD: " + fmt (one %s: arg) and the --help hint; returns 2. */

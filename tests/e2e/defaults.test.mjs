@@ -61,3 +61,58 @@ test('serve without --model, outside the source tree, embeds with the shipped mo
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('index --store a/b/c creates the folders; every command reading an index takes --store', () => {
+  const repo = tmpdir('store-repo');
+  fs.cpSync(fixture, repo, { recursive: true });
+  const base = tmpdir('store');
+  const store = path.join(base, 'a', 'b', 'c');
+  const idx = json(['index', repo, '--store', store, '--quiet']);
+  assert.equal(idx.ok, true);
+  assert.ok(fs.statSync(store).isDirectory());
+  assert.ok(!fs.existsSync(path.join(repo, '.semcode')), 'nothing written into the tree');
+  // from a folder that is not inside the tree, with SEMCODE_STORE unset
+  const cwd = tmpdir('store-cwd');
+  const opts = { cwd, env: { SEMCODE_STORE: undefined } };
+  const st = json(['stats', '--store', store], opts);
+  assert.equal(st.store, fs.realpathSync(store));
+  assert.ok(st.entities >= 12);
+  const s = json(['search', 'greatest common divisor', '--store', store], opts);
+  assert.equal(s.results[0].name, 'gcd');
+  const sim = json(['similar', 'tally_terms', '--store', store], opts);
+  assert.ok(sim.results.slice(0, 3).some((r) => r.name === 'count_words'));
+  const d = json(['duplicates', '--threshold', '0.8', '--min-lines', '3', '--store', store], opts);
+  assert.equal(d.clusters.length, 1);
+  // without --store nothing is found there
+  const none = run(['stats'], opts);
+  assert.equal(none.code, 1);
+  assert.match(none.err, /no index found/);
+  for (const dir of [repo, base, cwd]) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+// Every number in a JSON text, as written.
+const numbersIn = (text) => text.match(/-?\d+\.\d+(?:e[-+]?\d+)?/g) || [];
+
+test('stats: a readable summary, JSON with --json, numbers without float noise', () => {
+  const repo = tmpdir('stats');
+  fs.cpSync(fixture, repo, { recursive: true });
+  json(['index', repo, '--quiet']);
+  const h = run(['stats'], { cwd: repo });
+  assert.equal(h.code, 0, h.err);
+  assert.throws(() => JSON.parse(h.out));
+  assert.match(h.out, /^index of /);
+  assert.match(h.out, /\n {2}entities +\d+: python \d+/);
+  assert.match(h.out, /\n {2}model +builtin:[0-9a-f]+, \d+ dimensions, local\n/);
+  assert.match(h.out, /\n {2}embeddings +\d+ checked: 0 of the wrong dimension, 0 zero, norm 1\.000/);
+  const r = run(['stats', '--json'], { cwd: repo });
+  assert.equal(r.code, 0, r.err);
+  const st = JSON.parse(r.out);
+  assert.equal(st.entities, Number(h.out.match(/entities +(\d+)/)[1]));
+  // no number printed with more than 15 significant digits (5.833, not 5.8330000000000002)
+  for (const n of numbersIn(r.out)) {
+    const digits = n.replace(/e.*/, '').replace(/[-.]/g, '').replace(/^0+/, '');
+    assert.ok(digits.length <= 15, `float noise in ${n}`);
+  }
+  assert.equal(st.bytes_per_entity, Math.round((st.store_bytes / st.entities) * 10) / 10);
+  fs.rmSync(repo, { recursive: true, force: true });
+});
