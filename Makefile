@@ -47,6 +47,11 @@ TEST_HELPER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_HELPERS))
 LIB := $(BUILD)/libsemcode.a
 BIN := $(BUILD)/semcode
 
+# Files that only scripts/setup.sh provides (modules add to SETUP_CHECK):
+# nothing is compiled before they exist, so a plain `make` before set-up
+# says what to run instead of failing on a missing header.
+$(LIB_OBJS) $(CLI_OBJS) $(TEST_HELPER_OBJS) $(EXTRA_OBJS): | $(SETUP_CHECK)
+
 .PHONY: all test check setup demo clean bench fuzz fuzz-long
 all: $(LIB) $(BIN)
 
