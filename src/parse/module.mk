@@ -33,7 +33,7 @@ TS_OBJS := $(patsubst $(TS_NM)/%.c,$(BUILD)/third_party/%.o,$(TS_SRCS))
 # Quiet flags: the grammar code is generated and not ours to fix. The
 # runtime gets the sanitizers in a SANITIZE=1 build (it walks our input);
 # the generated tables do not (compile time, and nothing to learn there).
-TS_CFLAGS := -std=gnu11 -O2 -g0 -w -fvisibility=hidden -D_DEFAULT_SOURCE \
+TS_CFLAGS := -std=gnu11 -O2 -g0 -w -fPIC -fvisibility=hidden -D_DEFAULT_SOURCE \
     -I$(TS_INCLUDE) -I$(TS_RUNTIME)/src
 
 # The runtime (one translation unit, lib.c) at -O3 and, with gcc, profile
