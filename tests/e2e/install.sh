@@ -84,7 +84,7 @@ if (cd repo && semcode search 'greatest common divisor' --json >../search.json 2
 else no "search with the installed semcode: $(cat search.err)"; fi
 if (cd repo && semcode search 'greatest common divisor' --mode dense -n 1) | grep -q 'gcd'; then ok "dense search (the installed model)"
 else no "dense search (the installed model)"; fi
-if man -l "$D$P/share/man/man1/semcode.1" 2>/dev/null | grep -q 'semcode index \[PATH\]'; then ok "man page renders the index usage"
+if preconv "$D$P/share/man/man1/semcode.1" | nroff -man 2>/dev/null | grep -q 'semcode index \[PATH\]'; then ok "man page renders the index usage"
 else no "man page renders the index usage"; fi
 export PKG_CONFIG_SYSROOT_DIR="$D" PKG_CONFIG_LIBDIR="$D$P/lib/pkgconfig"
 if cc -std=c17 client.c $(pkg-config --cflags --libs semcode) -o client_shared 2>cc.err &&
