@@ -293,8 +293,6 @@ static void test_refused_fallback_each_search(void **state) {
 }
 
 int main(void) {
-    /* the default model of sc_repo_eval: this binary lives in build/tests/, where nothing is next to it */
-    setenv("SEMCODE_MODEL", "models/builtin.scm", 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rank_metrics),
         cmocka_unit_test(test_doc_query),
