@@ -6,7 +6,8 @@
 # on a copy of the fixture repository (so the built-in model is found next
 # to the installed executable, with no path of the build compiled in),
 # renders the man page, and builds two programs against the installed
-# headers with pkg-config, one on libsemcode.so and one on libsemcode.a.
+# headers with pkg-config, one on libsemcode.so (which also finds the model
+# beside the library) and one on libsemcode.a.
 # Last, `make uninstall` must leave no file behind.
 # Closing line: "install: N passed, N failed"; exit status non-zero on failure.
 set -u
@@ -63,6 +64,9 @@ int main(int argc, char **argv) {
     }
     sc_repo_close(r);
     printf("abi %d\n", SC_ABI_VERSION);
+    char *model = sc_model_default_path(); /* found beside libsemcode.so, or NULL (static) */
+    printf("model %s\n", model ? model : "none");
+    sc_free(model);
     return 0;
 }
 EOF
@@ -89,7 +93,7 @@ else no "man page renders the index usage"; fi
 export PKG_CONFIG_SYSROOT_DIR="$D" PKG_CONFIG_LIBDIR="$D$P/lib/pkgconfig"
 if cc -std=c17 client.c $(pkg-config --cflags --libs semcode) -o client_shared 2>cc.err &&
    LD_LIBRARY_PATH="$D$P/lib" ldd ./client_shared | grep -q "$D$P/lib/libsemcode.so" &&
-   [ "$(LD_LIBRARY_PATH="$D$P/lib" ./client_shared repo | tr '\n' ' ')" = "gcd gcd abi $(sed -n 's/^#define SC_ABI_VERSION \([0-9]*\).*/\1/p' "$D$P/include/semcode/common.h") " ]
+   [ "$(LD_LIBRARY_PATH="$D$P/lib" ./client_shared repo | tr '\n' ' ')" = "gcd gcd abi $(sed -n 's/^#define SC_ABI_VERSION \([0-9]*\).*/\1/p' "$D$P/include/semcode/common.h") model $D$P/share/semcode/builtin.scm " ]
 then ok "a program on libsemcode.so (pkg-config)"; else no "a program on libsemcode.so (pkg-config): $(cat cc.err)"; fi
 static_libs=$(pkg-config --static --libs semcode | sed 's/-lsemcode//')
 if cc -std=c17 client.c $(pkg-config --cflags semcode) "$D$P/lib/libsemcode.a" $static_libs -o client_static 2>cc.err &&
