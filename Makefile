@@ -20,7 +20,12 @@ endif
 
 WARN    := -Wall -Wextra -Wshadow -Wpedantic -Wstrict-prototypes -Wmissing-prototypes \
            -Wdouble-promotion -Werror
-CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -DSC_SOURCE_DIR=\"$(CURDIR)\" $(OPTFLAGS) $(SANFLAGS) -fvisibility=hidden -pthread \
+# -fPIC: the same objects make libsemcode.a, libsemcode.so and the executable.
+# Hidden visibility keeps internal references PC-relative, and
+# -fno-semantic-interposition lets calls to the exported sc_* functions stay
+# direct (and inlinable) inside the library, as with the default -fPIE.
+CFLAGS_BASE := -std=c17 -D_GNU_SOURCE $(OPTFLAGS) $(SANFLAGS) -fPIC -fno-semantic-interposition \
+           -fvisibility=hidden -pthread \
            -Iinclude -Isrc
 CFLAGS  ?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(WARN) $(CFLAGS)
@@ -47,7 +52,12 @@ TEST_HELPER_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(TEST_HELPERS))
 LIB := $(BUILD)/libsemcode.a
 BIN := $(BUILD)/semcode
 
-.PHONY: all test check setup demo clean bench fuzz
+# Files that only scripts/setup.sh provides (modules add to SETUP_CHECK):
+# nothing is compiled before they exist, so a plain `make` before set-up
+# says what to run instead of failing on a missing header.
+$(LIB_OBJS) $(CLI_OBJS) $(TEST_HELPER_OBJS) $(EXTRA_OBJS): | $(SETUP_CHECK)
+
+.PHONY: all test check setup demo clean bench fuzz fuzz-long shared install uninstall
 all: $(LIB) $(BIN)
 
 $(BUILD)/%_avx2.o: %_avx2.c
@@ -88,12 +98,80 @@ check: setup
 	$(MAKE) SANITIZE=1 test
 	bash tests/e2e/run.sh
 	SEMCODE_BIN=$(CURDIR)/build-san/semcode bash tests/e2e/run.sh
+	bash tests/e2e/install.sh
 	bash tests/fuzz/run.sh replay
 	FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) bash tests/fuzz/run.sh fuzz
 
 # Coverage-guided fuzzing with clang's libFuzzer (FUZZ_SECONDS per target).
 fuzz:
 	bash tests/fuzz/run.sh
+
+# The long run to do before a release or after a parser change: ten minutes
+# per target unless FUZZ_SECONDS says otherwise; FUZZ_TARGETS names a subset
+# (e.g. FUZZ_TARGETS="parse http"). It competes for the CPU: on a shared
+# machine run it as `nice -n 19 make fuzz-long`.
+FUZZ_TARGETS ?=
+fuzz-long:
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} bash tests/fuzz/run.sh fuzz $(FUZZ_TARGETS)
+
+# ==== Install ====
+# make install [PREFIX=/usr/local] [DESTDIR=staging root]: the executable, the
+# built-in model where it finds it (PREFIX/share/semcode/builtin.scm, next
+# to ../share from the executable: no build path is compiled in), the public
+# headers, libsemcode.a, libsemcode.so (soname libsemcode.so.ABI) with a
+# pkg-config file, and a man page generated from the --help texts.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+DATADIR ?= $(PREFIX)/share
+MANDIR  ?= $(DATADIR)/man
+SC_ABI     := $(shell sed -n 's/^\#define SC_ABI_VERSION \([0-9]*\).*/\1/p' include/semcode/common.h)
+SC_VERSION := $(shell sed -n 's/^\#define SC_VERSION_STRING "\(.*\)"/\1/p' include/semcode/common.h)
+SONAME := libsemcode.so.$(SC_ABI)
+SHLIB  := $(BUILD)/$(SONAME)
+MANPAGE := $(BUILD)/semcode.1
+PCFILE  := $(BUILD)/semcode.pc
+# libraries the static archive needs after it (pkg-config --static)
+PC_PRIVATE := $(filter-out -pthread,$(sort $(LDLIBS)))
+
+shared: $(SHLIB)
+
+# Only the public API (sc_*) is exported: the grammars' tree_sitter_<lang>
+# entry points stay inside, so a program with its own grammars cannot clash.
+$(SHLIB): $(LIB_OBJS) $(EXTRA_OBJS)
+	printf '{ global: sc_*; local: *; };\n' > $(BUILD)/libsemcode.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -Wl,--version-script=$(BUILD)/libsemcode.map \
+	  $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(MANPAGE): $(BIN) scripts/make_man.sh
+	bash scripts/make_man.sh $(BIN) $(PREFIX) > $@.tmp && mv $@.tmp $@
+
+$(PCFILE): include/semcode/common.h Makefile
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCDIR)' '' \
+	  'Name: semcode' 'Description: local semantic code search: parsing, embeddings, vector store' \
+	  'Version: $(SC_VERSION)' 'Libs: -L$${libdir} -lsemcode' 'Libs.private: $(PC_PRIVATE) -pthread' \
+	  'Cflags: -I$${includedir}' > $@
+
+install: $(BIN) $(LIB) $(SHLIB) $(MANPAGE) $(PCFILE)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/semcode $(DESTDIR)$(INCDIR)/semcode \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/semcode
+	install -m 644 models/builtin.scm $(DESTDIR)$(DATADIR)/semcode/builtin.scm
+	install -m 644 include/semcode/*.h $(DESTDIR)$(INCDIR)/semcode/
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libsemcode.a
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libsemcode.so
+	install -m 644 $(PCFILE) $(DESTDIR)$(LIBDIR)/pkgconfig/semcode.pc
+	install -m 644 $(MANPAGE) $(DESTDIR)$(MANDIR)/man1/semcode.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/semcode $(DESTDIR)$(DATADIR)/semcode/builtin.scm \
+	  $(addprefix $(DESTDIR)$(INCDIR)/semcode/,$(notdir $(wildcard include/semcode/*.h))) \
+	  $(DESTDIR)$(LIBDIR)/libsemcode.a $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libsemcode.so \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig/semcode.pc $(DESTDIR)$(MANDIR)/man1/semcode.1
+	-rmdir $(DESTDIR)$(DATADIR)/semcode $(DESTDIR)$(INCDIR)/semcode 2>/dev/null
 
 demo: setup
 	$(MAKE) all

@@ -17,6 +17,8 @@ PKGS+=(clang libclang-rt-14-dev)
 # Transformer fixtures and the ONNX export for bench/transformer.sh
 # (tools/gen_transformer_fixtures.py runs on /usr/bin/python3).
 PKGS+=(python3-torch)
+# tests/e2e/install.sh renders the generated man page (nroff) and strips a copy of the binary (binutils).
+PKGS+=(groff-base binutils)
 # Node.js may come from elsewhere than Debian: only ask apt when absent.
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 

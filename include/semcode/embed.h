@@ -39,6 +39,14 @@ typedef enum sc_embed_role {
 ** the byte offset) / SC_NOMEM / SC_UNSUPPORTED (newer format version) and,
 ** when errmsg is not NULL, stores a message freed with sc_free. */
 SC_API sc_status sc_model_load(const char *path, sc_model **out, char **errmsg);
+/* Where the shipped built-in model is: $SEMCODE_MODEL when set (as given,
+** even if missing, so the error names it), else the first existing of
+** DIR/../share/semcode/builtin.scm (an installed semcode: `make install`)
+** and DIR/../models/builtin.scm (a build tree: build/semcode), where DIR is
+** the folder of the running executable, then that of libsemcode.so for a
+** program linked with it (PREFIX/lib). No path of the build is compiled in.
+** Owned string (sc_free); NULL when none is found. */
+SC_API char *sc_model_default_path(void);
 /* Same from bytes in memory (copied; data may be freed after the call). */
 SC_API sc_status sc_model_load_memory(const void *data, size_t size, sc_model **out, char **errmsg);
 /* Free a model; NULL is a no-op. */

@@ -83,7 +83,7 @@ SC_API const char *sc_entity_kind_name(sc_entity_kind kind);
 typedef struct sc_param {
     const char *name; /* as written, with sigils such as *args, &self, $x */
     const char *type; /* declared type as written, NULL if the language or code has none */
-} sc_param;
+} sc_param;           /* name or type (or both) is non-NULL and non-empty */
 
 /* One entity. Strings are NUL-terminated, owned by the sc_parse_result and
 ** valid until it is freed; optional strings are NULL when absent. Lines are

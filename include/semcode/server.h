@@ -27,7 +27,7 @@ typedef struct sc_server_options {
     const char *port_file;   /* when non-NULL, write the bound port there once listening */
     const char *log_path;    /* access log (JSON lines); NULL = stderr, "-" = stdout */
     const char *model_path;  /* built-in model for text queries and /v1/embeddings; NULL = the config's
-                                `model`, else models/builtin.scm when that file exists, else none */
+                                `model`, else the shipped model (sc_model_default_path) when found, else none */
     const char *repo_path;   /* root of an indexed source tree served by /code/search, /code/similar and
                                 /code/duplicates; NULL = the config's `repo`, else none (those answer 404) */
     const char *repo_store;  /* its index folder; NULL = $SEMCODE_STORE, else REPO/.semcode (as the CLI) */

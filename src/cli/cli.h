@@ -31,10 +31,18 @@ int cli_cmd_doctor(int argc, char **argv); /* semcode doctor: quality report of 
 /* semcode embed --model DIR (a Hugging Face model directory): called by cli_cmd_embed */
 int cli_embed_transformer(int argc, char **argv);
 
+/* Print the human summary of a `semcode stats` JSON object (print_stats.c);
+** -1 when the text is not JSON. */
+int cli_stats_print(FILE *f, const char *json_text);
+
 /* ==== Shared option parsing (provider_opts.c) ==== */
 
 /* Print "semcode CMD: " + fmt (one %s: arg) and the --help hint; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, const char *arg);
+/* The shipped built-in model (sc_model_default_path, looked up once), else
+** "models/builtin.scm" (relative: works from the source tree, and otherwise
+** names what is missing). Static string. */
+const char *cli_default_model(void);
 /* Parse an integer within [lo, hi] / a number within [lo, hi]: the whole string or false. */
 bool cli_parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out);
 bool cli_parse_f(const char *s, float lo, float hi, float *out);

@@ -15,7 +15,7 @@
 
 #include "cli/cli.h"
 
-#define CLI__DEFAULT_MODEL "models/builtin.scm"
+#define CLI__DEFAULT_MODEL cli_default_model() /* the shipped model, found as index finds it */
 
 static double cli__thread_cpu(void) {
     struct timespec ts;
@@ -498,7 +498,7 @@ static void cli__embed_usage(FILE *f) {
             "one vector per line, its components separated by spaces; or with --bench the\n"
             "rate of the built-in model in texts per second on one thread.\n\n"
             "options:\n"
-            "  --model MODEL      built-in model file (default models/builtin.scm, also 'builtin');\n"
+            "  --model MODEL      built-in model file (default: the shipped one, also 'builtin');\n"
             "                     with a remote provider, the model of --fallback builtin. A Hugging\n"
             "                     Face model directory runs the transformer front end instead\n"
             "  --code             embed the texts as code (the code side of the built-in model; a\n"

@@ -483,12 +483,13 @@ int cli_cmd_similar(int argc, char **argv) {
 
 static void cli__dups_usage(FILE *f) {
     fprintf(f,
-            "usage: semcode duplicates [--threshold T] [--min-lines N] [--json]\n\n"
+            "usage: semcode duplicates [--threshold T] [--min-lines N] [--json] [--store DIR]\n\n"
             "Report clusters of near-duplicate functions and classes (similar by meaning,\n"
             "not only copies), largest and most similar first, from each entity's nearest\n"
             "neighbours in the index.\n\n"
             "  --threshold T   cosine similarity that links two entities (default 0.95)\n"
-            "  --min-lines N   ignore entities shorter than N lines (default 5)\n");
+            "  --min-lines N   ignore entities shorter than N lines (default 5)\n"
+            "  --store DIR     use the index in DIR (default: found from the working folder)\n");
 }
 
 int cli_cmd_duplicates(int argc, char **argv) {
@@ -529,7 +530,8 @@ int cli_cmd_duplicates(int argc, char **argv) {
 
 static void cli__stats_usage(FILE *f) {
     fprintf(f, "usage: semcode stats [--json] [--store DIR]\n\n"
-               "Entities by language and kind, model, store size, cache, embedding checks, last run.\n");
+               "Entities by language and kind, model, store size, cache, embedding checks, last run:\n"
+               "a summary, or with --json one JSON object (fields in docs/API.md).\n");
 }
 
 int cli_cmd_stats(int argc, char **argv) {
@@ -545,7 +547,7 @@ int cli_cmd_stats(int argc, char **argv) {
     if (sc_repo_stats_json(r, &js) != SC_OK) {
         fprintf(stderr, "semcode stats: %s\n", sc_repo_errmsg(r));
         exit_code = 1;
-    } else {
+    } else if (a.json || cli_stats_print(stdout, js) != 0) {
         puts(js);
     }
     sc_free(js);

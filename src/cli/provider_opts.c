@@ -4,8 +4,8 @@
 ** `semcode embed` (cmd_model.c): --provider, --base-url, --remote-model,
 ** --api-key-env, --dimensions, --send-dimensions, --batch-size,
 ** --concurrency, --timeout, --retries, --remote-family, --fallback, their
-** environment defaults, and the small number parsers and usage message the
-** commands use for every option.
+** environment defaults, the small number parsers and usage message the
+** commands use for every option, and where the built-in model is.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +18,16 @@ int cli_usage_error(const char *cmd, const char *fmt, const char *arg) {
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\nRun 'semcode %s --help' for usage.\n", cmd);
     return 2;
+}
+
+const char *cli_default_model(void) {
+    static char *found;
+    static bool looked;
+    if (!looked) {
+        found = sc_model_default_path();
+        looked = true;
+    }
+    return found ? found : "models/builtin.scm";
 }
 
 bool cli_parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out) {

@@ -19,12 +19,15 @@
 ** byte count; checksum; no empty or duplicate token; finite scales/weights.
 ** Every failure is SC_CORRUPT naming the byte offset.
 */
+#include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "embed/embed.h"
 #include "semcode/transformer.h"
@@ -424,6 +427,42 @@ sc_status sc_model_load_memory(const void *data, size_t size, sc_model **out, ch
     sc_status rc = embed_model_parse(data, size, 1, out, &e);
     if (rc != SC_OK) embed__errmsg(errmsg, &e);
     return rc;
+}
+
+/* The shipped model relative to the folder of a file (the executable, or
+** the shared library holding this code): owned path or NULL. */
+static char *model__beside(const char *file) {
+    char dir[PATH_MAX];
+    if (!file || snprintf(dir, sizeof dir, "%s", file) >= (int)sizeof dir) return NULL;
+    char *slash = strrchr(dir, '/');
+    if (!slash) return NULL;
+    *slash = '\0';
+    static const char *const rel[] = {"/../share/semcode/builtin.scm", "/../models/builtin.scm"};
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+        char p[PATH_MAX + 64], real[PATH_MAX];
+        struct stat sb;
+        snprintf(p, sizeof p, "%s%s", dir, rel[i]);
+        if (stat(p, &sb) == 0 && S_ISREG(sb.st_mode)) return util_strdup(realpath(p, real) ? real : p);
+    }
+    return NULL;
+}
+
+char *sc_model_default_path(void) {
+    const char *env = getenv("SEMCODE_MODEL");
+    if (env && *env) return util_strdup(env);
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *found = NULL;
+    if (n > 0) {
+        exe[n] = '\0';
+        found = model__beside(exe);
+    }
+    /* a program linked with libsemcode.so: the model installed beside the library */
+    Dl_info info;
+    static const char anchor = 0; /* any object of this library: dladdr names the file holding it */
+    if (!found && dladdr(&anchor, &info) && info.dli_fname && strchr(info.dli_fname, '/'))
+        found = model__beside(info.dli_fname);
+    return found;
 }
 
 sc_status sc_model_load(const char *path, sc_model **out, char **errmsg) {

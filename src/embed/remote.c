@@ -9,8 +9,8 @@
 ** - A request that fails with a network error, a timeout, HTTP 408, 409,
 **   429 or 5xx, or whose answer does not validate (malformed JSON, wrong
 **   number of vectors, wrong dimension, non-finite numbers), is retried up
-**   to max_retries times. The wait before retry r is uniform in
-**   [0, min(backoff_max, backoff_base * 2^r)] ("full jitter"); a 429 or 503
+**   to max_retries times. The wait before retry r (1, 2, ...) is uniform in
+**   [0, min(backoff_max, backoff_base * 2^(r-1))] ("full jitter"); a 429 or 503
 **   with Retry-After waits what the server asked, capped by backoff_max.
 **   Other 4xx answers fail at once (retrying cannot help).
 ** - Nothing of a request's answer is copied out until the whole answer has
@@ -332,16 +332,23 @@ done:
     return ok;
 }
 
+/* Wait before retry number `attempt` (1 for the first retry), in ms: what
+** the server asked (retry_after_ms >= 0) capped by max_ms, else uniform in
+** [0, min(max_ms, base_ms * 2^(attempt-1))] ("full jitter") drawn from *rng. */
+uint64_t remote_backoff_ms(uint32_t base_ms, uint32_t max_ms, uint32_t attempt, long retry_after_ms, uint64_t *rng) {
+    if (retry_after_ms >= 0) return retry_after_ms < (long)max_ms ? (uint64_t)retry_after_ms : max_ms;
+    uint64_t cap = base_ms;
+    for (uint32_t i = 1; i < attempt && cap < max_ms; i++) cap *= 2;
+    if (cap > max_ms) cap = max_ms;
+    *rng = util_mix64(*rng + 0x9e3779b97f4a7c15ULL);
+    return *rng % (cap + 1);
+}
+
 /* Backoff before the next try of q, in seconds. */
 static double remote__backoff(embed_remote *r, const remote__req *q) {
-    if (q->retry_after_ms >= 0)
-        return (double)(q->retry_after_ms < (long)r->opt.backoff_max_ms ? q->retry_after_ms : (long)r->opt.backoff_max_ms) /
-               1000.0;
-    uint64_t cap = r->opt.backoff_base_ms;
-    for (uint32_t i = 1; i < q->attempt && cap < r->opt.backoff_max_ms; i++) cap *= 2;
-    if (cap > r->opt.backoff_max_ms) cap = r->opt.backoff_max_ms;
-    r->rng = util_mix64(r->rng + 0x9e3779b97f4a7c15ULL);
-    return (double)(r->rng % (cap + 1)) / 1000.0;
+    return (double)remote_backoff_ms(r->opt.backoff_base_ms, r->opt.backoff_max_ms, q->attempt, q->retry_after_ms,
+                                     &r->rng) /
+           1000.0;
 }
 
 /* Mask the API key in s (a server may echo it in an error body): every

@@ -33,52 +33,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifndef SC_SOURCE_DIR
-#define SC_SOURCE_DIR "."
-#endif
-
 #define EMB_MAX_MODEL_NAME 200 /* longest remote model name accepted (it is part of the index id) */
 
 /* ==== The local model ==== */
 
-static bool emb__is_file(const char *p) {
-    struct stat sb;
-    return p && stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
-/* The shipped model: $SEMCODE_MODEL, next to the executable, or in the source tree it was built from. */
-static char *emb__default_model(void) {
-    const char *env = getenv("SEMCODE_MODEL");
-    if (env && *env) return util_strdup(env);
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) *slash = '\0';
-        static const char *rel[] = {"/../models/builtin.scm", "/models/builtin.scm", "/../share/semcode/builtin.scm"};
-        for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-            char p[PATH_MAX + 64];
-            snprintf(p, sizeof p, "%s%s", exe, rel[i]);
-            if (emb__is_file(p)) return util_strdup(p);
-        }
-    }
-    return util_strdup(SC_SOURCE_DIR "/models/builtin.scm");
-}
-
 /* Load the local model: given, else the one the index was built with, else the shipped one. */
 static sc_status emb__load_model(sc_repo *r, const char *given) {
     char *recorded = repo_meta_get(r, "model_path");
-    char *path = NULL;
-    if (given) path = util_strdup(given);
-    else if (recorded && access(recorded, R_OK) == 0) path = util_strdup(recorded);
-    else path = emb__default_model();
+    bool use_default = !given && !(recorded && access(recorded, R_OK) == 0);
+    char *path = given ? util_strdup(given) : !use_default ? util_strdup(recorded) : sc_model_default_path();
     free(recorded);
+    if (!path && use_default)
+        return repo_fail(r, SC_NOTFOUND,
+                         "no built-in model found (looked for share/semcode/builtin.scm and models/builtin.scm "
+                         "next to the semcode executable): set SEMCODE_MODEL or pass --model");
+    if (!path) return repo_fail(r, SC_NOMEM, "out of memory");
     char *merr = NULL;
-    sc_status rc = path ? sc_model_load(path, &r->model, &merr) : SC_NOMEM;
+    sc_status rc = sc_model_load(path, &r->model, &merr);
     if (rc != SC_OK) {
-        rc = repo_fail(r, rc, "cannot load the embedding model %s: %s (set SEMCODE_MODEL or pass --model)",
-                       path ? path : "?", merr ? merr : "out of memory");
+        rc = repo_fail(r, rc, "cannot load the embedding model %s: %s (set SEMCODE_MODEL or pass --model)", path,
+                       merr ? merr : "out of memory");
         sc_free(merr);
         free(path);
         return rc;

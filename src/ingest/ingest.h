@@ -57,7 +57,7 @@ typedef struct ingest_file_list {
     size_t n;           /* used */
     size_t cap;         /* allocated */
     uint64_t n_ignored; /* entries dropped by ignore rules or always-skipped names */
-    uint64_t n_links_refused; /* symlinks out of the tree or into a visited directory */
+    uint64_t n_links_skipped; /* symbolic links (never followed) and second paths to a visited directory */
 } ingest_file_list;
 
 /* Walk root (a directory, or a single file which becomes the only entry

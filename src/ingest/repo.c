@@ -79,8 +79,9 @@ sc_repo_options sc_repo_options_default(void) {
     return o;
 }
 
+/* The store folder, with the folders above it (index --store a/b/c). */
 static sc_status repo__mkdir(sc_repo *r, const char *p) {
-    if (mkdir(p, 0755) != 0 && errno != EEXIST)
+    if (util_mkdir_p(p) != 0)
         return repo_fail(r, SC_IOERR, "cannot create %s: %s", p, strerror(errno));
     return SC_OK;
 }
@@ -449,6 +450,13 @@ static uint64_t repo__du(const char *dir) {
     return repo__du_total;
 }
 
+/* x rounded to the given number of decimals: statistics, not measurements
+** to 17 digits (printed with 15 significant digits, 5.833 stays 5.833). */
+static double repo__round(double x, int decimals) {
+    double k = pow(10.0, decimals);
+    return round(x * k) / k;
+}
+
 sc_status sc_repo_stats_json(sc_repo *r, char **out) {
     json_t *root = json_object(), *by_lang = json_object(), *by_kind = json_object();
     uint64_t n = 0;
@@ -506,7 +514,7 @@ sc_status sc_repo_stats_json(sc_repo *r, char **out) {
     json_object_set_new(root, "by_language", by_lang);
     json_object_set_new(root, "by_kind", by_kind);
     json_object_set_new(root, "store_bytes", json_integer((json_int_t)disk));
-    json_object_set_new(root, "bytes_per_entity", json_real(n ? (double)disk / (double)n : 0.0));
+    json_object_set_new(root, "bytes_per_entity", json_real(n ? repo__round((double)disk / (double)n, 1) : 0.0));
     json_object_set_new(root, "last_index", last ? json_string(last) : json_null());
     json_t *ls = last_summary ? json_loads(last_summary, 0, NULL) : NULL;
     json_object_set_new(root, "last_run", ls ? ls : json_null());
@@ -554,12 +562,12 @@ sc_status sc_repo_stats_json(sc_repo *r, char **out) {
         double mean = m ? sum / (double)m : 0, var = m ? sum2 / (double)m - mean * mean : 0;
         json_object_set_new(root, "embeddings",
                             json_pack("{s:I, s:I, s:I, s:f, s:f, s:f}", "sampled", (json_int_t)m, "wrong_dimension",
-                                      (json_int_t)bad_dim, "zero_vectors", (json_int_t)zero, "norm_mean", mean,
-                                      "norm_std", var > 0 ? sqrt(var) : 0.0, "exact_duplicate_rate",
-                                      m ? (double)dups / (double)m : 0.0));
+                                      (json_int_t)bad_dim, "zero_vectors", (json_int_t)zero, "norm_mean",
+                                      repo__round(mean, 6), "norm_std", repo__round(var > 0 ? sqrt(var) : 0.0, 6),
+                                      "exact_duplicate_rate", repo__round(m ? (double)dups / (double)m : 0.0, 6)));
         sc_record_list_free(l);
     }
-    *out = json_dumps(root, JSON_INDENT(2));
+    *out = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
     json_decref(root);
     return *out ? SC_OK : SC_NOMEM;
 }

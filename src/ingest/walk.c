@@ -3,9 +3,11 @@
 ** deterministic order (entries sorted by name, depth first), honouring
 ** .gitignore files at every level, .git/info/exclude and .semcodeignore,
 ** and always skipping .git and node_modules (and, on request, vendored
-** directories). Symbolic links are followed only when their target is
-** inside the root; a set of visited directories (device, inode) makes a
-** link back to an ancestor, or any second visit, a no-op, so loops end.
+** directories). Symbolic links are never followed, as git does not follow
+** them: a file or folder a link points to inside the tree is listed once,
+** under its own (real) path, and one outside the tree is not listed at
+** all. A set of visited directories (device, inode) still ends any loop a
+** bind mount could make.
 */
 #include <dirent.h>
 #include <errno.h>
@@ -71,8 +73,6 @@ static bool ingest__dirset_add(ingest__dirset *s, dev_t dev, ino_t ino) {
 
 typedef struct ingest__walk {
     const sc_walk_options *opt; /* options */
-    char root_real[PATH_MAX];   /* canonical root, for the symlink containment test */
-    size_t root_real_len;       /* its length */
     const char *root;           /* root as given */
     ingest_ignore *ig;          /* active rules */
     ingest__dirset seen;        /* directories visited */
@@ -92,15 +92,6 @@ static sc_status ingest__add_file(ingest__walk *w, const char *rel, uint64_t siz
     if (!p) return sc_err_set(w->err, SC_NOMEM, "out of memory listing files");
     l->items[l->n++] = (ingest_file){p, size};
     return SC_OK;
-}
-
-/* True if the canonical form of fs_path lies inside the root. */
-static bool ingest__inside(const ingest__walk *w, const char *fs_path) {
-    char real[PATH_MAX];
-    if (!realpath(fs_path, real)) return false;
-    size_t n = w->root_real_len;
-    if (strncmp(real, w->root_real, n) != 0) return false;
-    return real[n] == 0 || real[n] == '/' || (n == 1 && w->root_real[0] == '/');
 }
 
 static sc_status ingest__dir(ingest__walk *w, const char *rel, int depth) {
@@ -146,10 +137,8 @@ static sc_status ingest__dir(ingest__walk *w, const char *rel, int depth) {
         struct stat st;
         if (lstat(child_fs, &st) != 0) continue;
         if (S_ISLNK(st.st_mode)) {
-            if (!ingest__inside(w, child_fs) || stat(child_fs, &st) != 0) {
-                w->out->n_links_refused++;
-                continue;
-            }
+            w->out->n_links_skipped++; /* its target, when inside the tree, is walked under its real path */
+            continue;
         }
         if (S_ISDIR(st.st_mode)) {
             if (ingest_dir_is_skipped(name, w->opt->skip_vendored) ||
@@ -158,7 +147,7 @@ static sc_status ingest__dir(ingest__walk *w, const char *rel, int depth) {
                 continue;
             }
             if (!ingest__dirset_add(&w->seen, st.st_dev, st.st_ino)) {
-                w->out->n_links_refused++; /* a loop or a second path to a visited directory */
+                w->out->n_links_skipped++; /* a second path to a visited directory (bind mount) */
                 continue;
             }
             rc = ingest__dir(w, child_rel, depth + 1);
@@ -190,8 +179,6 @@ sc_status ingest_walk(const char *root, const sc_walk_options *opt, ingest_file_
         return ingest__add_file(&w, root, (uint64_t)st.st_size);
     }
     ingest__walk w = {.opt = opt, .root = root, .out = out, .err = err};
-    if (!realpath(root, w.root_real)) return sc_err_set(err, SC_IOERR, "cannot resolve '%s': %s", root, strerror(errno));
-    w.root_real_len = strlen(w.root_real);
     w.ig = ingest_ignore_new();
     if (!w.ig || !ingest__dirset_add(&w.seen, st.st_dev, st.st_ino)) {
         ingest_ignore_free(w.ig);

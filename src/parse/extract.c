@@ -142,7 +142,12 @@ typedef struct parse__params {
     uint32_t cap;    /* allocated */
 } parse__params;
 
+/* Add one parameter. Empty strings count as absent, and a parameter with
+** neither name nor type (error recovery in broken code, e.g. C++
+** `~Shape(=  9default;`) is dropped: every sc_param has one or the other. */
 static void parse__param_add(parse_ctx *ctx, parse__params *ps, char *name, char *type) {
+    if (name && !*name) name = NULL;
+    if (type && !*type) type = NULL;
     if (!name && !type) return;
     if (ps->n == ps->cap) {
         uint32_t nc = ps->cap ? ps->cap * 2 : 4;
@@ -152,7 +157,7 @@ static void parse__param_add(parse_ctx *ctx, parse__params *ps, char *name, char
         ps->items = na;
         ps->cap = nc;
     }
-    ps->items[ps->n++] = (sc_param){name, type && *type ? type : NULL};
+    ps->items[ps->n++] = (sc_param){name, type};
 }
 
 /* C/C++ parameter type: the parameter's text with its name cut out. */
@@ -473,9 +478,10 @@ static int32_t parse__entity(parse_ctx *ctx, TSNode node, uint8_t role, sc_entit
         for (uint32_t i = sig_a; i < sig_b; i++)
             if (ctx->src[i] == '{') { sig_b = i; break; }
     }
-    if (ctx->lang == SC_LANG_PYTHON) { /* comments may sit between ':' and the block */
+    if (ctx->lang == SC_LANG_PYTHON || ctx->lang == SC_LANG_RUBY) {
+        /* comments may sit between the header and the block (Python after ':', Ruby on the next lines) */
         static const parse_field parts[] = {PARSE_F_NAME, PARSE_F_PARAMETERS, PARSE_F_RETURN_TYPE,
-                                            PARSE_F_SUPERCLASSES, PARSE_F_TYPE_PARAMETERS};
+                                            PARSE_F_SUPERCLASS, PARSE_F_SUPERCLASSES, PARSE_F_TYPE_PARAMETERS};
         uint32_t hi = 0;
         for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
             TSNode c = parse__field(ctx, fn, parts[i]);

@@ -42,6 +42,7 @@ const char *const parse_field_names[PARSE_F_COUNT] = {
     "return_type",
     "returns",
     "right",
+    "superclass",
     "superclasses",
     "type",
     "type_parameters",

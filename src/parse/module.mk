@@ -5,8 +5,9 @@
 # scripts/setup.sh with `npm ci --ignore-scripts` from package-lock.json.
 # They are compiled with their own quiet flags (no -Werror, warnings off)
 # into $(BUILD)/third_party/ and archived into libsemcode.a via EXTRA_OBJS.
-# Sources are listed explicitly (no wildcard) so a missing npm install is a
-# clear "No rule to make target node_modules/..." error, not a silent gap.
+# Sources are listed explicitly (no wildcard), and a file of node_modules/
+# that is missing stops the build with "run scripts/setup.sh first" (the
+# rule at the end), before any compiler meets a missing tree-sitter header.
 
 # This file is included before the main targets: keep `make` = `make all`.
 .DEFAULT_GOAL := all
@@ -32,7 +33,7 @@ TS_OBJS := $(patsubst $(TS_NM)/%.c,$(BUILD)/third_party/%.o,$(TS_SRCS))
 # Quiet flags: the grammar code is generated and not ours to fix. The
 # runtime gets the sanitizers in a SANITIZE=1 build (it walks our input);
 # the generated tables do not (compile time, and nothing to learn there).
-TS_CFLAGS := -std=gnu11 -O2 -g0 -w -fvisibility=hidden -D_DEFAULT_SOURCE \
+TS_CFLAGS := -std=gnu11 -O2 -g0 -w -fPIC -fvisibility=hidden -D_DEFAULT_SOURCE \
     -I$(TS_INCLUDE) -I$(TS_RUNTIME)/src
 
 # The runtime (one translation unit, lib.c) at -O3 and, with gcc, profile
@@ -91,3 +92,12 @@ $(BUILD)/src/parse/%.o: ALL_CFLAGS += -isystem $(TS_INCLUDE)
 $(BUILD)/src/parse/iter.o: ALL_CFLAGS += -isystem $(TS_RUNTIME)/src
 # test_parse checks iter.c against tree-sitter's cursor (parse_int.h).
 $(BUILD)/tests/test_parse: ALL_CFLAGS += -isystem $(TS_INCLUDE)
+
+# Before set-up: every object waits for the runtime's header (SETUP_CHECK,
+# used by the Makefile), and any file of node_modules/ that is missing names
+# the fix instead of a compiler error.
+SETUP_CHECK += $(TS_INCLUDE)/tree_sitter/api.h
+TS_SETUP_HINT := node_modules/ is missing or incomplete: run scripts/setup.sh first \
+    (Debian packages, then npm ci of the tree-sitter runtime and grammars)
+$(TS_NM)/%:
+	@echo "semcode: $@ not found; $(TS_SETUP_HINT)" >&2; exit 1

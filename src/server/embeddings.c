@@ -115,7 +115,7 @@ json_t *server_api_embeddings(server_call *call) {
     if (!model) return server_fail(call, 400, "`model` is required (this server serves `builtin`)");
     if (!server__model_name_ok(model)) return server_fail(call, 404, "The model `%s` does not exist; this server serves `builtin`", model);
     if (!m || !call->ctx->embedder)
-        return server_fail(call, 503, "no embedding model is loaded (start the server with --model FILE)");
+        return server_fail(call, 503, "no embedding model is loaded (none was found: start the server with --model FILE or set SEMCODE_MODEL)");
     bool b64 = false;
     if (fmt && !strcmp(fmt, "base64")) b64 = true;
     else if (fmt && strcmp(fmt, "float")) return server_fail(call, 400, "`encoding_format` must be \"float\" or \"base64\"");

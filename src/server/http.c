@@ -165,7 +165,8 @@ typedef struct server_res {
     FILE *log;              /* access log */
     bool own_log;           /* log was opened here */
     sc_model *model;        /* embedding model, may be NULL */
-    const char *model_path; /* where it was loaded from (borrowed from the options or cfg) */
+    const char *model_path; /* where it was loaded from (borrowed from the options, cfg or default_model) */
+    char *default_model;    /* owned path of the shipped model when neither options nor cfg name one */
     sc_repo *repo;          /* repository of /code, may be NULL */
     sc_embed_cache *cache;  /* embedding cache, may be NULL */
     server_ctx *ctx;        /* request context */
@@ -176,6 +177,7 @@ static void server__release(server_res *r) {
     sc_embed_cache_close(r->cache);
     sc_repo_close(r->repo);
     sc_model_free(r->model);
+    free(r->default_model);
     if (r->own_log) fclose(r->log);
     sc_db_close(r->db);
     if (r->ai) freeaddrinfo(r->ai);
@@ -220,10 +222,12 @@ static sc_status server__acquire(const sc_server_options *o, server_res *r, char
             return SC_IOERR;
         }
     }
-    /* The built-in model: an explicit path must load; the default is optional. */
+    /* The built-in model: an explicit path (option, config, $SEMCODE_MODEL) must load; the shipped
+    ** one, found as the CLI finds it (sc_model_default_path), is loaded when present. */
     const char *model_path = o->model_path ? o->model_path : r->cfg.model_path;
-    bool model_required = model_path != NULL;
-    if (!model_path && access("models/builtin.scm", R_OK) == 0) model_path = "models/builtin.scm";
+    const char *env_model = getenv("SEMCODE_MODEL");
+    bool model_required = model_path != NULL || (env_model && *env_model);
+    if (!model_path) model_path = r->default_model = sc_model_default_path();
     char *msg = NULL;
     r->model_path = model_path;
     if (model_path && (rc = sc_model_load(model_path, &r->model, &msg)) != SC_OK && model_required) {

@@ -4,10 +4,13 @@
 */
 #include "util/util.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -230,6 +233,31 @@ char *util_strdup(const char *s) {
     char *d = malloc(n);
     if (d) memcpy(d, s, n);
     return d;
+}
+
+int util_mkdir_p(const char *path) {
+    char buf[PATH_MAX];
+    size_t n = path ? strlen(path) : 0;
+    if (n == 0 || n >= sizeof buf) {
+        errno = n ? ENAMETOOLONG : ENOENT;
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    for (char *s = buf + 1; *s; s++) {
+        if (*s != '/' || s[-1] == '/') continue;
+        *s = '\0';
+        int rc = mkdir(buf, 0755);
+        *s = '/';
+        if (rc != 0 && errno != EEXIST) return -1;
+    }
+    struct stat sb;
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+    if (stat(buf, &sb) != 0) return -1;
+    if (!S_ISDIR(sb.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
 }
 
 char *util_read_file(const char *path, size_t *len) {

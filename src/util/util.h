@@ -78,6 +78,10 @@ static inline bool util_grow_u32(void *pp, uint32_t *cap, size_t need, size_t el
 /* strdup that returns NULL on NULL input or allocation failure. */
 char *util_strdup(const char *s);
 
+/* mkdir -p: create path and every missing folder above it (mode 0755).
+** 0 on success or when it already is a folder; -1 with errno set. */
+int util_mkdir_p(const char *path);
+
 /* The whole file at path (owned, NUL-terminated, length in *len), or NULL
 ** when it cannot be read or memory runs out. */
 char *util_read_file(const char *path, size_t *len);

@@ -1,7 +1,9 @@
 // End-to-end tests of the semcode CLI on a fixture repository in several
 // languages: index, search in each mode and with filters, the JSON schema,
-// incremental re-index after edit / move / delete, recovery of an
-// interrupted run, similar, duplicates with planted near-duplicates, stats,
+// incremental re-index after edit / move / delete, recovery of index
+// runs interrupted mid-run (SIGKILL, SIGINT; an embedding endpoint in the
+// test holds a request so the signal certainly lands mid-run) and completed
+// by the next run, similar, duplicates with planted near-duplicates, stats,
 // and bad arguments (clear message, non-zero exit). Run: node --test tests/e2e/
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -157,36 +159,120 @@ test('incremental re-index after edit, move and delete', () => {
   fs.rmSync(repo, { recursive: true, force: true });
 });
 
-test('an interrupted run leaves a consistent index that the next run completes', async () => {
+// An OpenAI-compatible embedding endpoint in this process whose answers the
+// test controls: request number holdAt is held (not answered) until release()
+// is called, so an index run through it is certainly in the middle of its work
+// when the test interrupts it. Vectors are a hash of the text (16 dimensions).
+async function heldEndpoint(holdAt) {
+  const http = await import('node:http');
+  const crypto = await import('node:crypto');
+  let n = 0, onHeld, releaseHeld;
+  const held = new Promise((ok) => { onHeld = ok; });
+  const srv = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      const answer = () => {
+        const input = JSON.parse(body).input;
+        const data = input.map((t, i) => {
+          const h = crypto.createHash('sha256').update(t).digest();
+          return { object: 'embedding', index: i, embedding: [...h.subarray(0, 16)].map((b) => b / 127.5 - 1) };
+        });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ object: 'list', data, model: 'held' }));
+      };
+      if (++n === holdAt) {
+        releaseHeld = answer;
+        onHeld();
+      } else answer();
+    });
+  });
+  await new Promise((ok) => srv.listen(0, '127.0.0.1', ok));
+  return {
+    url: `http://127.0.0.1:${srv.address().port}/v1`,
+    held,
+    release: () => { if (releaseHeld) releaseHeld(); releaseHeld = null; },
+    close: () => { srv.closeAllConnections(); return new Promise((ok) => srv.close(ok)); },
+  };
+}
+
+// semcode without blocking this process's event loop (the endpoint above lives in it).
+function runAsync(args, opts = {}) {
+  return new Promise((ok) => {
+    const child = spawn(bin, args, { ...opts, env: { ...process.env, HELD_KEY: 'k' } });
+    let out = '', err = '';
+    child.stdout.on('data', (c) => { out += c; });
+    child.stderr.on('data', (c) => { err += c; });
+    child.on('close', (code, signal) => ok({ code, signal, out, err }));
+    if (opts.onSpawn) opts.onSpawn(child);
+  });
+}
+
+const heldArgs = (url) => ['--provider', 'openai', '--base-url', url, '--remote-model', 'held', '--dimensions', '16',
+  '--api-key-env', 'HELD_KEY', '--batch-size', '32', '--concurrency', '1', '--retries', '0', '--timeout', '60'];
+
+// Interrupt an index run of 3000 generated files with signal once it waits for
+// its 12th embedding request (several groups of files are stored by then, most
+// are not), check that it was stopped mid-run, then that the next run
+// completes the job: the same entities as an uninterrupted run, none twice.
+async function interruptedRun(signal) {
   const repo = freshRepo();
-  // Many files so that the run takes a while (about a second here).
-  for (let i = 0; i < 4000; i++)
+  const N = 3000;
+  for (let i = 0; i < N; i++)
     fs.writeFileSync(path.join(repo, `pkg/gen_${i}.py`),
       `def generated_${i}(x):\n    """Generated function number ${i}."""\n    return x + ${i}\n`);
-  const child = spawn(bin, ['index', repo, '--quiet']);
-  const exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
-  // Kill it once it has stored something: the state database exists.
-  const state = path.join(repo, '.semcode', 'state.db');
-  for (let i = 0; i < 200 && !fs.existsSync(state); i++) await new Promise((r) => setTimeout(r, 5));
-  await new Promise((r) => setTimeout(r, 60));
-  child.kill('SIGKILL');
-  const how = await exited;
-  if (how.signal !== 'SIGKILL') console.log('# note: the index finished before it could be killed');
-  const s = json(['index', repo]);
-  assert.equal(s.ok, true);
+  const ep = await heldEndpoint(12);
+  try {
+    let child;
+    const first = runAsync(['index', repo, ...heldArgs(ep.url), '--quiet'], { onSpawn: (c) => { child = c; } });
+    let timer;
+    const timeout = new Promise((_, no) => { timer = setTimeout(() => no(new Error('request 12 never came')), 60000); });
+    await Promise.race([ep.held, timeout]);
+    clearTimeout(timer);
+    child.kill(signal);
+    // SIGINT asks for a stop before the next group: let the held request finish
+    if (signal === 'SIGINT') setTimeout(() => ep.release(), 200);
+    const how = await first;
+    if (signal === 'SIGKILL') assert.equal(how.signal, 'SIGKILL');
+    else {
+      assert.equal(how.code, 1, how.err);
+      assert.match(how.err, /interrupted; the next run finishes the job/);
+    }
+    ep.release();
+    // stopped mid-run: some entities are stored, far from all
+    const part = json(['stats'], { cwd: repo });
+    assert.ok(part.entities > 0 && part.entities < N, `after ${signal}: ${part.entities} entities`);
+
+    const s = await runAsync(['index', repo, ...heldArgs(ep.url), '--json']);
+    assert.equal(s.code, 0, s.err);
+    assert.equal(JSON.parse(s.out).ok, true);
+    const again = await runAsync(['index', repo, ...heldArgs(ep.url), '--json']);
+    assert.equal(again.code, 0, again.err);
+    assert.equal(JSON.parse(again.out).files.parsed, 0, 'the second run found nothing left to do');
+  } finally {
+    await ep.close();
+  }
+  // the same entities as an index of the same tree that was never interrupted
   const total = json(['stats'], { cwd: repo });
-  const again = json(['index', repo]);
-  assert.equal(again.files.parsed, 0, 'the second run found nothing left to do');
-  const t2 = json(['stats'], { cwd: repo });
-  assert.equal(t2.entities, total.entities);
-  const g = json(['search', 'generated_3999', '--mode', 'keyword', '-n', '1'], { cwd: repo });
-  assert.equal(g.results[0].name, 'generated_3999');
+  const store = fs.mkdtempSync(path.join(os.tmpdir(), 'semcode-e2e-whole-'));
+  json(['index', repo, '--store', store, '--quiet']);
+  const whole = json(['stats', '--store', store]);
+  assert.equal(total.entities, whole.entities);
+  const g = json(['search', `generated_${N - 1}`, '--mode', 'keyword', '-n', '1'], { cwd: repo });
+  assert.equal(g.results[0].name, `generated_${N - 1}`);
   // no entity is stored twice
   const g2 = json(['search', 'Generated function number 7', '--mode', 'keyword', '-n', '50'], { cwd: repo });
   const ids = g2.results.map((r) => `${r.path}:${r.start_line}`);
   assert.equal(new Set(ids).size, ids.length);
   fs.rmSync(repo, { recursive: true, force: true });
-});
+  fs.rmSync(store, { recursive: true, force: true });
+}
+
+test('an index run killed (SIGKILL) mid-run leaves a consistent index that the next run completes', () =>
+  interruptedRun('SIGKILL'));
+
+test('an index run interrupted (SIGINT) mid-run stops cleanly and the next run completes', () =>
+  interruptedRun('SIGINT'));
 
 test('similar, duplicates and stats', () => {
   const repo = freshRepo();

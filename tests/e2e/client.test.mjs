@@ -217,7 +217,27 @@ test('query: vector, point id (excluded), filter, threshold, offset, prefetch + 
   });
   const ids = dbsf.points.map((p) => p.id);
   assert.ok(ids.includes(1) && ids.includes(2) && ids.includes(4), JSON.stringify(ids));
-  assert.ok(dbsf.points.every((p) => p.score >= 0 && p.score <= 2));
+  // DBSF recomputed from the two prefetches run alone: each source's scores
+  // mapped from [mean - 3 sd, mean + 3 sd] (population sd) onto [0, 1],
+  // clipped (0.5 when the range is empty), then summed per point
+  const sources = await Promise.all([
+    client.query('p', { query: [1, 0, 0, 0], limit: 3, filter: { must: [{ key: 'color', match: { value: 'red' } }] } }),
+    client.query('p', { query: [0, 0, 1, 0], limit: 2 }),
+  ]);
+  const want = new Map();
+  for (const src of sources) {
+    const sc = src.points.map((p) => p.score);
+    const mean = sc.reduce((a, x) => a + x, 0) / sc.length;
+    const sd = Math.sqrt(sc.reduce((a, x) => a + (x - mean) ** 2, 0) / sc.length);
+    const lo = mean - 3 * sd, hi = mean + 3 * sd;
+    for (const p of src.points) {
+      const v = hi > lo ? Math.min(1, Math.max(0, (p.score - lo) / (hi - lo))) : 0.5;
+      want.set(p.id, (want.get(p.id) || 0) + v);
+    }
+  }
+  assert.equal(dbsf.points.length, want.size);
+  for (const p of dbsf.points) assert.ok(Math.abs(p.score - want.get(p.id)) < 1e-5, `${p.id}: ${p.score} vs ${want.get(p.id)}`);
+  for (let i = 1; i < dbsf.points.length; i++) assert.ok(dbsf.points[i - 1].score >= dbsf.points[i].score);
   // re-score prefetch candidates with another vector
   const rescore = await client.query('p', { prefetch: { query: [1, 0, 0, 0], limit: 2 }, query: [0, 1, 0, 0], limit: 5 });
   assert.deepEqual(rescore.points.map((p) => p.id), [2, 1]);

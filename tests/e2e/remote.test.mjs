@@ -125,7 +125,7 @@ test('index and search through a remote OpenAI-compatible endpoint; the key is s
   assert.equal(s.embeddings.failed, 0);
 
   // The index records the provider: stats shows it, search uses it with no provider option.
-  const st = JSON.parse(run(['stats'], { cwd: repo }).out);
+  const st = JSON.parse(run(['stats', '--json'], { cwd: repo }).out);
   assert.equal(st.model.id, `openai:semcode-builtin/${dim}`);
   assert.equal(st.model.dim, dim);
   assert.equal(st.model.provider, 'openai');
@@ -176,7 +176,7 @@ test('an index built remotely refuses another provider and model; index rebuilds
   const rebuilt = run(['index', repo, '--provider', 'builtin', '--json']);
   assert.equal(rebuilt.code, 0, rebuilt.err);
   assert.equal(JSON.parse(rebuilt.out).embeddings.new, JSON.parse(rebuilt.out).entities.added);
-  const st = JSON.parse(run(['stats'], { cwd: repo }).out);
+  const st = JSON.parse(run(['stats', '--json'], { cwd: repo }).out);
   assert.match(st.model.id, /^builtin:/);
   assert.equal(st.model.provider, 'local');
 });
@@ -271,7 +271,7 @@ test('bad provider arguments get a clear message and a non-zero exit', () => {
     assert.match(r.err, re, args.join(' '));
   }
   // none of them indexed anything
-  const st = run(['stats'], { cwd: repo });
+  const st = run(['stats', '--json'], { cwd: repo });
   if (st.code === 0) assert.equal(JSON.parse(st.out).entities, 0);
   // --help explains the options
   for (const cmd of ['index', 'search']) {
@@ -289,7 +289,7 @@ test('environment variables stand in for the provider options', () => {
     env: { SEMCODE_PROVIDER: 'openai', SEMCODE_BASE_URL: baseUrl, SEMCODE_REMOTE_MODEL: 'semcode-builtin', SEMCODE_API_KEY_ENV: KEY_ENV },
   });
   assert.equal(r.code, 0, r.err);
-  assert.equal(JSON.parse(run(['stats'], { cwd: repo }).out).model.id, `openai:semcode-builtin/${dim}`);
+  assert.equal(JSON.parse(run(['stats', '--json'], { cwd: repo }).out).model.id, `openai:semcode-builtin/${dim}`);
   const bad = run(['search', 'x'], { cwd: repo, env: { SEMCODE_PROVIDER: 'nope' } });
   assert.equal(bad.code, 2);
   assert.match(bad.err, /SEMCODE_PROVIDER must be builtin or openai, got 'nope'/);

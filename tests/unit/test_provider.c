@@ -2,9 +2,10 @@
 ** Tests of the remote embedding provider against a real HTTP server in
 ** this process (libmicrohttpd on 127.0.0.1, a free port) that can be told
 ** to answer normally, slowly, with 429 + Retry-After, 5xx, 4xx, malformed
-** JSON, the wrong number of vectors, the wrong dimension or NaN. Checks
-** retries and their bounds, fallback, per-item errors, messages, and that
-** no vector of a bad response reaches the caller or the cache.
+** JSON, the wrong number of vectors, the wrong dimension or non-finite
+** numbers. Checks retries, the backoff's growth and jitter, fallback,
+** per-item errors, messages, and that no vector of a bad response reaches
+** the caller or the cache.
 */
 #include <math.h>
 #include <arpa/inet.h>
@@ -25,6 +26,7 @@
 
 #include "semcode/provider.h"
 #include "semcode/repo.h"
+#include "embed/provider_int.h"
 #include "testutil.h"
 
 #define TS_DIM 8
@@ -37,7 +39,8 @@ typedef enum ts_mode {
     TS_MALFORMED,   /* invalid JSON */
     TS_WRONG_COUNT, /* one vector too few */
     TS_WRONG_DIM,   /* vectors of TS_DIM - 1 */
-    TS_NAN,         /* a NaN component */
+    TS_HUGE,        /* a component of 1e39: valid JSON, a finite double, no float holds it */
+    TS_B64_NONFINITE,/* base64 float32 with a NaN and an infinity */
     TS_SLOW,        /* sleep slow_ms first */
     TS_BASE64,      /* answer base64 float32 when asked (as OpenAI does), numbers otherwise */
     TS_NO_BASE64,   /* refuse encoding_format "base64" with 400 (as some servers do), numbers otherwise */
@@ -168,9 +171,13 @@ static enum MHD_Result ts_handler(void *cls, struct MHD_Connection *c, const cha
         ts_vector(json_string_value(json_array_get(in, i)), v);
         json_t *e;
         int dim = ts.mode == TS_WRONG_DIM ? TS_DIM - 1 : TS_DIM;
-        if (want_b64 && (ts.mode == TS_BASE64 || ts.mode == TS_BAD_BASE64)) {
+        if (want_b64 && (ts.mode == TS_BASE64 || ts.mode == TS_BAD_BASE64 || ts.mode == TS_B64_NONFINITE)) {
             /* little-endian float32, standard base64 (this test runs on little-endian hosts) */
             if (ts.mode == TS_BAD_BASE64) dim = TS_DIM - 1;
+            if (ts.mode == TS_B64_NONFINITE) {
+                v[1] = NAN;
+                v[TS_DIM - 1] = INFINITY;
+            }
             e = json_string(ts_base64((const unsigned char *)v, sizeof(float) * (size_t)dim));
         } else {
             e = json_array();
@@ -182,15 +189,17 @@ static enum MHD_Result ts_handler(void *cls, struct MHD_Connection *c, const cha
     json_t *root = json_pack("{s:s, s:o, s:s}", "object", "list", "data", data, "model",
                              json_string_value(json_object_get(req, "model")));
     char *body = json_dumps(root, JSON_COMPACT);
-    if (ts.mode == TS_NAN) {
-        /* Replace the first number by NaN: what a broken server might send. */
+    if (ts.mode == TS_HUGE) {
+        /* Replace the first number by 1e39: JSON parses it (a literal NaN or
+        ** 1e999 would not get past the parser), and only the client's
+        ** finite-number check can refuse it. */
         char *p = strstr(body, "\"embedding\":[");
         if (p) {
             p += strlen("\"embedding\":[");
             char *end = p;
             while (*end && *end != ',' && *end != ']') end++;
-            memmove(p + 3, end, strlen(end) + 1);
-            memcpy(p, "NaN", 3);
+            memmove(p + 4, end, strlen(end) + 1);
+            memcpy(p, "1e39", 4);
         }
     }
     ret = ts_reply(c, 200, body, NULL);
@@ -404,6 +413,40 @@ static void test_remote_exhausted_fails_items_with_bounded_backoff(void **state)
     free_texts(t, 8);
 }
 
+/* The backoff from both sides: retry r waits within [0, min(max, base * 2^(r-1))]
+** (never more), and its draws cover that whole range (full jitter: some near
+** 0, some near the cap, mean near half of it), so the cap doubles from one
+** retry to the next until max. Retry-After is waited exactly, capped by max. */
+static void test_remote_backoff_growth_and_jitter(void **state) {
+    (void)state;
+    const uint32_t base = 10, max = 1000;
+    const uint64_t caps[] = {10, 20, 40, 80, 160, 320, 640, 1000, 1000};
+    uint64_t rng = 7;
+    enum { DRAWS = 4000 };
+    for (uint32_t r = 1; r <= sizeof caps / sizeof caps[0]; r++) {
+        uint64_t cap = caps[r - 1], lo = UINT64_MAX, hi = 0;
+        double sum = 0;
+        for (int k = 0; k < DRAWS; k++) {
+            uint64_t w = remote_backoff_ms(base, max, r, -1, &rng);
+            if (w > cap) fail_msg("retry %u waited %llu ms, above its cap %llu", r, (unsigned long long)w, (unsigned long long)cap);
+            lo = w < lo ? w : lo;
+            hi = w > hi ? w : hi;
+            sum += (double)w;
+        }
+        double mean = sum / DRAWS;
+        if (lo > cap / 20 || hi < cap - cap / 20)
+            fail_msg("retry %u: draws span [%llu, %llu], not the whole [0, %llu]", r, (unsigned long long)lo,
+                     (unsigned long long)hi, (unsigned long long)cap);
+        if (fabs(mean - (double)cap / 2) > 0.05 * (double)cap)
+            fail_msg("retry %u: mean wait %.1f ms, expected about %.1f", r, mean, (double)cap / 2);
+    }
+    assert_int_equal(remote_backoff_ms(base, max, 3, 300, &rng), 300);
+    assert_int_equal(remote_backoff_ms(base, max, 1, 0, &rng), 0);
+    assert_int_equal(remote_backoff_ms(base, max, 1, 5000, &rng), 1000);
+    /* a huge retry count neither overflows nor passes max */
+    assert_true(remote_backoff_ms(base, max, 4000000000u, -1, &rng) <= max);
+}
+
 /* max_retries 0: one try per request, then the items fail. */
 static void test_remote_zero_retries_tries_once(void **state) {
     (void)state;
@@ -564,7 +607,8 @@ static void test_remote_bad_responses_store_nothing(void **state) {
         {TS_MALFORMED, "malformed JSON"},
         {TS_WRONG_COUNT, "3 embeddings for 4 inputs"},
         {TS_WRONG_DIM, "dimension 7, expected 8"},
-        {TS_NAN, "malformed JSON"},
+        {TS_HUGE, "component 0 is not a finite number"},
+        {TS_B64_NONFINITE, "component 1 is not a finite number"},
     };
     char *dir = tu_tmpdir("prov");
     char path[256];
@@ -790,6 +834,7 @@ int main(void) {
         cmocka_unit_test(test_remote_normal),
         cmocka_unit_test(test_remote_retries_5xx_then_succeeds),
         cmocka_unit_test(test_remote_exhausted_fails_items_with_bounded_backoff),
+        cmocka_unit_test(test_remote_backoff_growth_and_jitter),
         cmocka_unit_test(test_remote_zero_retries_tries_once),
         cmocka_unit_test(test_repo_zero_retries_given_and_recorded),
         cmocka_unit_test(test_remote_429_retry_after_honoured),

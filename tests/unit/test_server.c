@@ -370,6 +370,8 @@ static void test_embedding_cache_metrics(void **state) {
 }
 
 int main(void) {
+    /* the server is started without a model: testutil's default must not give it one */
+    unsetenv("SEMCODE_MODEL");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_envelope_and_routes),
         cmocka_unit_test(test_config_errors),

@@ -9,10 +9,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
 #include "util/util.h"
+#include "testutil.h"
 
 static void test_grow_doubles(void **state) {
     (void)state;
@@ -105,11 +109,40 @@ static void test_grow_overflow(void **state) {
     free(v);
 }
 
+static bool is_dir(const char *p) {
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* util_mkdir_p: every missing level, existing ones, doubled and trailing
+** slashes; a file in the way is ENOTDIR. */
+static void test_mkdir_p(void **state) {
+    (void)state;
+    char *dir = tu_tmpdir("mkdirp");
+    char p[512];
+    snprintf(p, sizeof p, "%s/a/b//c/", dir);
+    assert_int_equal(util_mkdir_p(p), 0);
+    snprintf(p, sizeof p, "%s/a/b/c", dir);
+    assert_true(is_dir(p));
+    assert_int_equal(util_mkdir_p(p), 0); /* already there */
+    snprintf(p, sizeof p, "%s/a/file", dir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(util_mkdir_p(p), -1);
+    assert_int_equal(errno, ENOTDIR);
+    snprintf(p, sizeof p, "%s/a/file/x", dir);
+    assert_int_equal(util_mkdir_p(p), -1);
+    assert_int_equal(util_mkdir_p(""), -1);
+    tu_rmdir(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grow_doubles),
         cmocka_unit_test(test_grow_noop),
         cmocka_unit_test(test_grow_overflow),
+        cmocka_unit_test(test_mkdir_p),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

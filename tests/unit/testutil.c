@@ -9,6 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The unit tests run from the source tree (make test does), and their
+** binaries live in build/tests/, where sc_model_default_path finds nothing:
+** point every test at the shipped model unless the caller chose one. A test
+** that needs no model at all unsets the variable itself. */
+__attribute__((constructor)) static void tu__default_model(void) {
+    setenv("SEMCODE_MODEL", "models/builtin.scm", 0);
+}
+
 char *tu_tmpdir(const char *tag) {
     char tmpl[256];
     snprintf(tmpl, sizeof tmpl, "/tmp/semcode-%s-XXXXXX", tag);
