@@ -13,9 +13,10 @@ Output in OUT_DIR:
 Steps (docs/QUALITY.md, issue 14):
 * Exclusion: a pair is dropped when its package (Debian package, npm
   package) or any component of its path names a reserved project
-  (tools/reserved.txt) or an evaluation repository (the `repo`/`name`/
-  `package` columns of bench/queries/repos*.tsv and of the files in
-  $EXCLUDE_TSV, space-separated), by name tokens (tools/reserved.py).
+  (tools/reserved.txt) or an evaluation repository (bench/queries/repos*.tsv,
+  the snapshot tools/eval-repos.tsv and the files in $EXCLUDE_TSV,
+  space-separated: repo name, source package, subdirectory), by name tokens
+  (tools/reserved.py).
 * Cleaning: doc = first paragraph of the doc comment without markup/@tags,
   at least 3 words; tests, code under 3 lines, "deprecated"-like docs dropped.
 * Dedup: one pair per normalised code (whitespace collapsed) over all
@@ -35,6 +36,8 @@ Steps (docs/QUALITY.md, issue 14):
   whose query is its name split into words ("parseConfigFile" -> "parse
   config file"), when the name has at least NAME_MIN_WORDS words; at most
   NAME_FRAC x the documented pairs per language. Training units only.
+  With DOC_NAME_FRAC > 0, that share of the documented training entities
+  get such a name-query pair as well.
 * Balance: at most CAP_TRAIN documented pairs per language (deterministic
   sample), shuffled with a fixed seed.
 """
@@ -53,7 +56,7 @@ from reserved import Reserved  # noqa: E402
 
 IN_DIR, OUT_DIR = sys.argv[1], sys.argv[2]
 ENV = os.environ.get
-CAP_TRAIN = int(ENV("CAP_TRAIN", "400000"))
+CAP_TRAIN = int(ENV("CAP_TRAIN", "600000"))
 CAP_HELD = int(ENV("CAP_HELD", "3000"))
 HOLD_FRAC = float(ENV("HOLD_FRAC", "0.12"))
 HOLD_MAX = int(ENV("HOLD_MAX", "6000"))
@@ -61,10 +64,11 @@ SALT = ENV("SALT", "")
 DOC_KEEP = float(ENV("DOC_KEEP", "0.5"))
 NAME_FRAC = float(ENV("NAME_FRAC", "0.5"))
 NAME_MIN_WORDS = int(ENV("NAME_MIN_WORDS", "2"))
+DOC_NAME_FRAC = float(ENV("DOC_NAME_FRAC", "0.5"))  # documented entities that also get a name-query pair
 TEMPLATE = ENV("TEMPLATE", "1") == "1"   # 0: code side = code alone (issue 5)
 SRC_MAX = 600
 CODE_KEEP = 1500          # characters of code kept per record (the model reads 128 tokens)
-NAME_READ = float(ENV("NAME_READ", "0.4"))  # share of undocumented entities read (memory)
+NAME_READ = float(ENV("NAME_READ", "0.25"))  # share of undocumented entities read (memory)
 
 TAG = re.compile(r"\{@\w+\s*([^}]*)\}")
 HTML = re.compile(r"</?[a-zA-Z][^>]*>")
@@ -129,6 +133,7 @@ def eval_repo_names():
     version or -dev suffix (deb:python3-yaml -> yaml, npm:ws@8.2 -> ws),
     and the last meaningful component of the subdirectory."""
     files = sorted(glob.glob(os.path.join(HERE, "..", "bench", "queries", "repos*.tsv")))
+    files.append(os.path.join(HERE, "eval-repos.tsv"))
     files += [f for f in ENV("EXCLUDE_TSV", "").split() if f]
     names = set()
     for fn in files:
@@ -278,6 +283,7 @@ def main():
                 pickle.dump((units, names, stats), fh, protocol=pickle.HIGHEST_PROTOCOL)
     stats = dict(stats)
     rng = random.Random(99)
+    rng_dn = random.Random(7)  # its own stream: the other draws stay as without DOC_NAME_FRAC
 
     def product_text(r, keep_doc):
         out = f"{r['_kind']} {r['_qn']}\n"
@@ -318,6 +324,16 @@ def main():
         nm = nm[:int(NAME_FRAC * len(tr))]
         stats[f"train_{lang}_name"] = len(nm)
         out += [emit(r, False, TEMPLATE) for r in nm]
+        # name queries for documented entities too (the doc may stay in the code side)
+        dn = []
+        for r in tr:
+            w = words(r["name"])
+            if len(w) >= NAME_MIN_WORDS and rng_dn.random() < DOC_NAME_FRAC:
+                q = dict(r)
+                q["doc"] = " ".join(w)
+                dn.append(emit(q, rng_dn.random() < DOC_KEEP, TEMPLATE))
+        stats[f"train_{lang}_docname"] = len(dn)
+        out += dn
         train[lang] = out
         stats[f"heldout_{lang}"] = len(hl)
         stats[f"heldout_{lang}_units"] = len(held_keys)
