@@ -51,6 +51,7 @@ for eco in "${ECOS[@]}"; do
   if [ -s "$want" ]; then
     [ $updated = 1 ] || { $SUDO apt-get update -qq; updated=1; }
     echo "corpus: downloading $(wc -l < "$want") $eco packages"
+    # shellcheck disable=SC2016  # the single quotes are the inner shell's
     (cd "$DEBS/$eco" && xargs -n 200 sh -c 'apt-get download -qq "$@" 2>/dev/null || for p in "$@"; do apt-get download -qq "$p" 2>/dev/null || echo "corpus: $p not available" >&2; done' sh) < "$want"
   fi
   rm -f "$want"
@@ -61,6 +62,7 @@ for eco in "${ECOS[@]}"; do
   [ -d "$SRC/deb/$eco" ] && [ -f "$SRC/deb/$eco/.done" ] && continue
   echo "corpus: unpacking $eco"
   mkdir -p "$SRC/deb/$eco"
+  # shellcheck disable=SC2016  # the single quotes are the inner shell's
   find "$DEBS/$eco" -name '*.deb' -print0 | xargs -0 -P "$THREADS" -n 1 sh -c '
     deb=$1; pkg=$(basename "$deb"); pkg=${pkg%%_*}; dir='"$SRC/deb/$eco"'/$pkg
     [ -d "$dir" ] && exit 0
@@ -116,8 +118,10 @@ run python /usr/lib/python3.11 --lang python
 run c "$SRC/linux" --lang c
 run ruby /usr/lib/ruby/3.1.0 --lang ruby
 # npm packages (tools/corpus/package.json), one source per package.
-for p in $(cd "$NM" && ls -d * @*/* 2>/dev/null | grep -v '^@[^/]*$'); do
-  [ -d "$NM/$p" ] || continue
-  run "npm-${p//\//+}" "$NM/$p"
+for d in "$NM"/* "$NM"/@*/*; do
+  p=${d#"$NM"/}
+  case $p in @*/*|[!@]*) ;; *) continue ;; esac   # scope folders themselves are not packages
+  [ -d "$d" ] || continue
+  run "npm-${p//\//+}" "$d"
 done
 wc -l "$PAIRS_DIR"/*.jsonl | tail -1

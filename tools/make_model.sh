@@ -29,7 +29,7 @@ cat "$WORK/split.log"
 mkdir -p "$(dirname "$MODEL_OUT")"
 # shellcheck disable=SC2086
 locked "$SEMCODE" train --pairs "$WORK/split/train.jsonl" --eval "$WORK/split/heldout.jsonl" --out "$MODEL_OUT" $TRAIN_ARGS \
-  --meta "{\"sources\":\"golang-1.19-src openjdk-17-source rust-src libpython3.11-stdlib linux-source-6.1 ruby3.1 tools/corpus/debian-*.txt tools/corpus/package.json\",\"split\":$(cat "$WORK/split/stats.json" | tr -d '\n ')}"
+  --meta "{\"sources\":\"golang-1.19-src openjdk-17-source rust-src libpython3.11-stdlib linux-source-6.1 ruby3.1 tools/corpus/debian-*.txt tools/corpus/package.json\",\"split\":$(tr -d '\n ' < "$WORK/split/stats.json")}"
 locked "$SEMCODE" eval --model "$MODEL_OUT" --pairs "$WORK/split/heldout.jsonl" | tee "$WORK/eval_heldout.txt"
 locked "$SEMCODE" eval --model "$MODEL_OUT" --pairs "$WORK/split/heldout_raw.jsonl" | tee "$WORK/eval_heldout_raw.txt"
 COSQA=${COSQA:-/work/shared/benchmarks/cosqa}
