@@ -16,8 +16,10 @@ LOCK=${LOCK:-/tmp/semcode-bench.lock}
 locked() { if [ "$LOCK" = none ]; then "$@"; else flock "$LOCK" "$@"; fi; }
 bash tools/ranker_data.sh
 bash bench/queries/fetch.sh >/dev/null
+lang_of() { case $1 in py-*) echo python ;; go-*) echo go ;; rust-*) echo rust ;; ruby-*) echo ruby ;;
+  js-*) echo javascript ;; ts-*) echo typescript ;; java-*) echo java ;; c-*) echo c ;; *) echo unknown ;; esac; }
 { printf 'repo\tsplit\tlanguage\tsource\tsubdir\n'
-  for d in "$OUT"/repos-nodoc/*/; do printf '%s\ttrain\t\tcorpus\t%s\n' "$(basename "$d")" "$d"; done; } > "$OUT/repos.tsv"
+  for d in "$OUT"/repos-nodoc/*/; do n=$(basename "$d"); printf '%s\ttrain\t%s\tcorpus\t%s\n' "$n" "$(lang_of "$n")" "$d"; done; } > "$OUT/repos.tsv"
 locked "$SEMCODE" eval --queries "$OUT"/queries/*.jsonl --repos "$OUT/repos-nodoc" --repos-tsv "$OUT/repos.tsv" \
   --split all --work "$OUT/work-nodoc" --mode hybrid --dump-features "$OUT/train.features.jsonl" > "$OUT/train.md"
 locked "$SEMCODE" eval --queries bench/queries/*.jsonl --repos build/queries/repos --split dev \
