@@ -180,4 +180,4 @@ demo: setup
 clean:
 	rm -rf build build-san
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/model -prune -o -name '*.d' -print 2>/dev/null)

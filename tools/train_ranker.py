@@ -46,7 +46,7 @@ def load(paths):
                 y = np.asarray(o["labels"], dtype=np.float64)[:MAX_CANDS]
                 if X.ndim != 2 or len(y) != len(X):
                     continue
-                qs.append({"X": X, "y": y, "repo": o.get("repo", "?"), "category": o.get("category", "?")})
+                qs.append({"X": X, "y": y, "repo": o.get("repo", "?"), "category": o.get("category", "?"), "set": p})
     return qs, names
 
 
@@ -104,13 +104,19 @@ def top_scores(q, w):
 
 
 def calibrate(pairs):
-    """Logistic regression of hit@10 on (s1, gap): returns (a, b, c)."""
+    """Logistic regression of hit@10 on (s1, gap) by Newton's method (IRLS,
+    a small ridge for stability): returns (a, b, c)."""
     F = np.asarray([[s1, s1 - s2, 1.0] for s1, s2, _ in pairs])
-    t = np.asarray([h for _, _, h in pairs])
+    t = np.asarray([h for _, _, h in pairs], dtype=np.float64)
     th = np.zeros(3)
-    for _ in range(3000):
+    for _ in range(50):
         p = 1 / (1 + np.exp(-F @ th))
-        th -= 0.5 * (F.T @ (p - t) / len(t) + 1e-3 * np.r_[th[:2], 0])
+        g = F.T @ (p - t) + 1e-3 * np.r_[th[:2], 0]
+        H = (F * (p * (1 - p))[:, None]).T @ F + 1e-3 * np.diag([1, 1, 0])
+        step = np.linalg.solve(H, g)
+        th -= step
+        if np.abs(step).max() < 1e-9:
+            break
     return th
 
 
@@ -155,8 +161,14 @@ def main():
                     hit_all.append(h)
                     s1, s2 = top_scores(q, w)
                     pairs.append((s1, s2, h))
-            m = float(np.mean(rr_all))
-            print(f"  l2 {l2:g} dev-weight {dw:g}: dev MRR@10 {m:.4f} hit@10 {np.mean(hit_all):.4f}"
+            # the criterion: the mean over development sets (files) of their mean MRR@10, so a large set
+            # (CoSQA dev, 500 queries) does not outweigh the written queries
+            sets = sorted({q["set"] for q in dev})
+            order = [q for r in folds for q in ([q for q in dev if q["repo"] == r] if r else dev)]
+            per_set = {st: float(np.mean([m_ for q, m_ in zip(order, rr_all) if q["set"] == st])) for st in sets}
+            m = float(np.mean(list(per_set.values())))
+            print(f"  l2 {l2:g} dev-weight {dw:g}: dev MRR@10 {m:.4f} ("
+                  + ", ".join(f"{st.split('/')[-1]} {v:.4f}" for st, v in per_set.items()) + ")"
                   + (" (leave-one-repo-out)" if dw > 0 else ""), file=sys.stderr, flush=True)
             if best is None or m > best[0]:
                 best = (m, l2, dw, pairs)

@@ -97,6 +97,9 @@ typedef struct sc_train_options {
     uint32_t batching;       /* 0 = batches of random pairs, 1 = each batch from one language */
     uint32_t local;          /* language batching: chunks of this many pairs of one directory (0/1 = random) */
     uint32_t upsample;       /* language batching: languages with fewer pairs are visited floor(upsample/n) (≤ 4) times per epoch */
+    uint32_t mine;           /* language batching with local > 1: from the second epoch, chunks hold pairs whose code
+                                vectors under the current model share the signs on `mine` (≤ 32) random hyperplanes
+                                (model-mined hard negatives) instead of one directory (0 = by directory) */
     uint32_t one_way;        /* 1 = doc→code cross-entropy only, 0 = symmetric */
     float dropout;           /* probability of dropping each token occurrence while training (0 = none) */
     float weight_lr;         /* learning-rate multiplier of the pooling weights (0 = 1) */

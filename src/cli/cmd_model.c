@@ -59,6 +59,8 @@ static void cli__train_usage(FILE *f) {
             "  --batching mixed|language  batches of random pairs, or each of one language (mixed)\n"
             "  --local K        with --batching language: batches of chunks of K pairs from one directory\n"
             "  --upsample N     with --batching language: a language with n < N pairs is visited N/n (<= 4) times an epoch\n"
+            "  --mine H         with --local K: from epoch 2, chunks of K pairs whose code vectors (current model)\n"
+            "                   fall on the same sides of H random hyperplanes (mined hard negatives; H <= 32)\n"
             "  --loss symmetric|doc-to-code  both cross-entropies, or the doc→code one only (symmetric)\n"
             "  --eval FILE      held-out pairs to evaluate; scores go into the model metadata\n"
             "  --meta JSON      extra metadata object\n",
@@ -107,6 +109,7 @@ int cli_cmd_train(int argc, char **argv) {
         }
         else if (!strcmp(a, "--local")) o.local = (uint32_t)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--upsample")) o.upsample = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(a, "--mine")) o.mine = (uint32_t)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--batching")) {
             if (!strcmp(v, "mixed")) o.batching = 0;
             else if (!strcmp(v, "language")) o.batching = 1;

@@ -105,6 +105,7 @@ typedef struct cli__state {
     bool json;          /* JSON Lines instead of text */
     bool body;          /* include bodies */
     bool pairs;         /* pairs command */
+    bool undocumented;  /* pairs command: entities without a doc too (doc "") */
     bool quiet;         /* summary only: nothing is formatted per file */
     cli__summary sum;   /* running totals */
 } cli__state;
@@ -184,17 +185,18 @@ static int cli__on_file(void *payload, const sc_parse_result *r) {
     if (st->pairs) {
         for (uint32_t i = 0; i < r->n_entities; i++) {
             const sc_entity *e = &r->entities[i];
-            if (e->kind == SC_ENTITY_KIND_CHUNK || !e->doc) continue;
+            if (e->kind == SC_ENTITY_KIND_CHUNK || (!e->doc && !st->undocumented)) continue;
             char *code = sc_entity_code_without_doc(e);
             if (!code) continue;
             fputs("{", f);
-            cli__json_key(f, "doc", e->doc, false);
+            cli__json_key(f, "doc", e->doc ? e->doc : "", false);
             cli__json_key(f, "code", code, true);
             cli__json_key(f, "language", sc_lang_name(r->lang), true);
             cli__json_key(f, "path", r->path, true);
             cli__json_key(f, "name", e->name, true);
             cli__json_key(f, "qualified_name", e->qualified_name, true);
             cli__json_key(f, "kind", sc_entity_kind_name(e->kind), true);
+            if (e->signature) cli__json_key(f, "signature", e->signature, true);
             fputs("}\n", f);
             sc_free(code);
             st->sum.pairs++;
@@ -282,8 +284,11 @@ static void cli__summary_print(FILE *f, const cli__summary *s, bool json, double
 
 static int cli__parse_usage(const char *cmd, FILE *f) {
     if (!strcmp(cmd, "pairs"))
-        fprintf(f, "usage: semcode pairs PATH [--lang L] [--threads N] [--max-size BYTES] [--no-ignore] [-o FILE]\n"
-                   "Writes JSON Lines {doc, code, language, path, name, ...} for every documented entity.\n");
+        fprintf(f, "usage: semcode pairs PATH [--lang L] [--threads N] [--max-size BYTES] [--no-ignore]\n"
+                   "                    [--undocumented] [-o FILE]\n"
+                   "Writes JSON Lines {doc, code, language, path, name, qualified_name, kind, signature}\n"
+                   "for every documented entity (code without its doc comment).\n"
+                   "  --undocumented  entities without a doc comment too, with \"doc\": \"\"\n");
     else
         fprintf(f, "usage: semcode parse PATH [--json] [--lang L] [--body] [--no-chunks] [--threads N]\n"
                    "                    [--max-size BYTES] [--no-ignore] [--quiet] [-o FILE]\n"
@@ -315,6 +320,7 @@ static int cli__run(int argc, char **argv, bool pairs) {
         else if (!strcmp(a, "--body")) st.body = true;
         else if (!strcmp(a, "--quiet")) quiet = st.quiet = true;
         else if (!strcmp(a, "--no-chunks")) popt.with_chunks = false;
+        else if (pairs && !strcmp(a, "--undocumented")) st.undocumented = true;
         else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) out_path = argv[++i];
         else if (!strcmp(a, "--no-ignore")) wopt.use_gitignore = false;
         else if (!strcmp(a, "--lang") && i + 1 < argc) {

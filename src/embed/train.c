@@ -81,7 +81,11 @@ typedef struct train__state {
     uint32_t *scratch;             /* n_pairs: staging for language batching */
     uint32_t *border;              /* batch (or chunk) order for language batching */
     size_t lstart[EMBED_MAX_LANGS]; /* language batching: start of each language in scratch */
-    const uint64_t *unit;          /* directory hash per pair */
+    const uint64_t *unit;          /* locality key per pair: directory hash, or mined signature */
+    uint64_t *mkey;                /* --mine: signature per pair under the current model */
+    float *R;                      /* --mine: H × dim random hyperplanes */
+    float *proj;                   /* --mine: rows × H projections of the code side's weighted rows */
+    bool mined;                    /* unit points to mkey (raw signatures: sort them unmixed) */
     size_t batches;                /* batches per epoch */
     uint32_t B;                    /* batch size */
     float *U;                      /* 2B × dim unit vectors (docs then codes) */
@@ -192,8 +196,12 @@ static int train__localise(const train__state *st, uint32_t *v, size_t n, uint64
         free(chunk);
         return -1;
     }
+    /* directories: hashed with the salt (a new directory order every epoch);
+    ** mined signatures: raw, so that neighbouring keys share their leading
+    ** hyperplane signs and a chunk holds one neighbourhood */
     for (size_t i = 0; i < n; i++)
-        keys[i] = (train__key){util_mix64(st->unit[v[i]] ^ salt * 0x9e3779b97f4a7c15ULL), (uint32_t)i, v[i]};
+        keys[i] = (train__key){st->mined ? st->unit[v[i]] : util_mix64(st->unit[v[i]] ^ salt * 0x9e3779b97f4a7c15ULL),
+                               (uint32_t)i, v[i]};
     qsort(keys, n, sizeof *keys, train__key_cmp);
     size_t nc = (n + K - 1) / K;
     for (size_t c = 0; c < nc; c++) chunk[c] = (uint32_t)c;
@@ -251,6 +259,43 @@ static void train__group_by_language(train__state *st, uint64_t *s, uint32_t epo
         memcpy(st->perm + b * B, sc + (size_t)st->border[b] * B, B * sizeof *st->perm);
 }
 
+/* Model-mined hard negatives (--mine H): the signature of a pair is the
+** signs of its code vector (current table and pooling weights, no norm
+** needed for a sign) on H random hyperplanes, drawn anew every epoch.
+** Sorted by signature, pairs whose codes the model finds alike sit next
+** to each other, so a chunk of K holds the pairs the model confuses most.
+** All threads: hyperplanes (thread 0), then rows sliced (projections of
+** w·E), then pairs sliced (signatures). */
+static void train__mine(train__state *st, uint32_t ith, uint32_t nth, uint32_t epoch) {
+    const uint32_t H = st->opt->mine > 32 ? 32 : st->opt->mine, dim = st->cfg.dim;
+    const uint32_t tw = st->cfg.n_towers - 1, ws = st->n_wsets - 1;
+    if (ith == 0) {
+        uint64_t s = st->opt->seed * 7919ULL + epoch;
+        for (size_t i = 0; i < (size_t)H * dim; i++) st->R[i] = 2.0f * train__uniform(&s) - 1.0f;
+    }
+    pthread_barrier_wait(&st->bar);
+    size_t a, b;
+    train__slice(st->rows, ith, nth, &a, &b);
+    for (size_t r = a; r < b; r++) {
+        const float *e = st->E[tw] + r * dim;
+        for (uint32_t h = 0; h < H; h++) st->proj[r * H + h] = st->w[ws][r] * train__dot(e, st->R + (size_t)h * dim, dim);
+    }
+    pthread_barrier_wait(&st->bar);
+    train__slice(st->n_pairs, ith, nth, &a, &b);
+    const train__bags *bg = &st->bag[1];
+    for (size_t p = a; p < b; p++) {
+        float acc[32] = {0};
+        for (size_t k = bg->start[p]; k < bg->start[p + 1]; k++) {
+            const float *pr = st->proj + (size_t)bg->items[k].row * H;
+            for (uint32_t h = 0; h < H; h++) acc[h] += bg->items[k].coef * pr[h];
+        }
+        uint64_t sig = 0;
+        for (uint32_t h = 0; h < H; h++) sig = sig << 1 | (acc[h] > 0.0f);
+        st->mkey[p] = sig;
+    }
+    pthread_barrier_wait(&st->bar);
+}
+
 typedef struct train__run {
     train__state *st;   /* shared state */
     int learned;        /* learn the pooling weights */
@@ -264,6 +309,13 @@ static void train__worker(void *arg, uint32_t ith, uint32_t nth) {
     const float inv_tau = 1.0f / opt->temperature;
     const size_t batches_per_epoch = st->batches;
     for (uint32_t epoch = 0; epoch < opt->epochs; epoch++) {
+        if (st->mkey && epoch > 0) {
+            train__mine(st, ith, nth, epoch);
+            if (ith == 0) {
+                st->unit = st->mkey;
+                st->mined = true;
+            }
+        }
         if (ith == 0) { /* shuffle (Fisher-Yates, seeded per epoch) */
             uint64_t s = opt->seed * 1000003ULL + epoch;
             for (size_t i = st->n_pairs - 1; i > 0; i--) {
@@ -627,6 +679,7 @@ static char *train__meta(const sc_train_options *opt, const train__state *st, co
     json_object_set_new(o, "batching", json_string(opt->batching == 1 ? "language" : "mixed"));
     json_object_set_new(o, "local", json_integer(opt->local));
     json_object_set_new(o, "upsample", json_integer(opt->upsample));
+    json_object_set_new(o, "mine", json_integer(opt->mine));
     json_object_set_new(o, "loss", json_string(opt->one_way ? "doc-to-code" : "symmetric"));
     json_object_set_new(o, "pairs", json_integer((json_int_t)pairs->n));
     json_object_set_new(o, "final_loss", json_real(st->last_loss));
@@ -767,6 +820,16 @@ sc_status sc_model_train(const sc_train_options *opt, char **errmsg) {
         st.perm = malloc(total * sizeof *st.perm);
         st.border = malloc((total / B + 1) * sizeof *st.border);
         st.unit = pairs.unit;
+        if (opt->mine && opt->local > 1) {
+            uint32_t H = opt->mine > 32 ? 32 : opt->mine;
+            st.mkey = malloc(pairs.n * sizeof *st.mkey);
+            st.R = malloc((size_t)H * st.cfg.dim * sizeof *st.R);
+            st.proj = malloc(st.rows * H * sizeof *st.proj);
+            if (!st.mkey || !st.R || !st.proj) {
+                rc = sc_err_set(&e, SC_NOMEM, "out of memory for hard-negative mining");
+                goto out;
+            }
+        }
         if (!st.scratch || !st.perm || !st.border) {
             rc = sc_err_set(&e, SC_NOMEM, "out of memory for batch buffers");
             goto out;
@@ -819,6 +882,9 @@ out:
     free(st.order);
     free(st.scratch);
     free(st.border);
+    free(st.mkey);
+    free(st.R);
+    free(st.proj);
     free(st.U);
     free(st.DS);
     free(st.norm);

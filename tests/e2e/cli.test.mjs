@@ -399,3 +399,17 @@ test('eval --queries: written queries through the product path, per-query ranks,
   assert.match(e.err, /q\.jsonl:1: repository 'nope' is not in the repos tsv/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+test('pairs: documented entities only, or all of them with --undocumented', () => {
+  const doc = run(['pairs', fixture, '--threads', '1']);
+  assert.equal(doc.code, 0, doc.err);
+  const all = run(['pairs', fixture, '--threads', '1', '--undocumented']);
+  assert.equal(all.code, 0, all.err);
+  const a = doc.out.trim().split('\n').map((l) => JSON.parse(l));
+  const b = all.out.trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(a.length > 0 && a.every((p) => p.doc.length > 0), 'pairs without the flag all have a doc');
+  assert.ok(b.length > a.length, 'the flag adds undocumented entities');
+  const extra = b.filter((p) => p.doc === '');
+  assert.equal(extra.length, b.length - a.length);
+  assert.ok(extra.every((p) => p.name && p.code && p.kind), 'undocumented entities keep name, code and kind');
+});

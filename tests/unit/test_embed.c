@@ -286,14 +286,16 @@ static void write_pairs(const char *p, int n) {
     fclose(f);
 }
 
-/* hard = 1: language batches of directory chunks, upsampling, dropout. */
+/* hard = 1: language batches of directory chunks, upsampling, dropout;
+** 3: the same with model-mined chunks from the second epoch on. */
 static void train_once(const char *pairs, const char *out, uint32_t threads, int hard) {
     sc_train_options o = sc_train_options_default();
     if (hard == 2) {
         o.pooling = SC_POOLING_SIDES;
         o.weight_lr = 5.0f;
     }
-    if (hard == 1) {
+    if (hard == 1 || hard == 3) {
+        o.mine = hard == 3 ? 12 : 0;
         o.batching = 1;
         o.local = 4;
         o.upsample = 500;
@@ -395,6 +397,13 @@ static void test_train_sides(void **state) {
     check_train(2);
 }
 
+/* Model-mined hard-negative chunks (--mine): deterministic whatever the
+** thread count, and the model still learns. */
+static void test_train_mined(void **state) {
+    (void)state;
+    check_train(3);
+}
+
 static void test_axpy_kernel(void **state) {
     (void)state;
     __builtin_cpu_init();
@@ -439,6 +448,7 @@ int main(void) {
         cmocka_unit_test(test_train),
         cmocka_unit_test(test_train_language_batches),
         cmocka_unit_test(test_train_sides),
+        cmocka_unit_test(test_train_mined),
         cmocka_unit_test(test_sides),
         cmocka_unit_test(test_axpy_kernel),
     };
