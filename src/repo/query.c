@@ -1,5 +1,5 @@
 /*
-** ingest/query.c: searching an indexed repository. Dense search embeds the
+** repo/query.c: searching an indexed repository. Dense search embeds the
 ** query with the model's query side; keyword search is the store's BM25;
 ** hybrid runs both and hands their candidates to the store's code-aware
 ** ranking stage (sc_rank_code, include/semcode/rank.h) or, with alpha,
@@ -8,7 +8,7 @@
 ** entities of one entity) and `duplicates` (clusters linked by
 ** nearest-neighbour edges above a threshold).
 */
-#include "ingest/repo_int.h"
+#include "repo/repo_int.h"
 #include "semcode/rank.h"
 
 #include <jansson.h>
@@ -101,7 +101,7 @@ static sc_status q__rank(sc_repo *r, const char *text, q_set *s, bool explain, f
                                .dense_rank = (uint32_t)c->dense_rank, .keyword = (float)c->kw,
                                .keyword_rank = (uint32_t)c->kw_rank};
     }
-    sc_status st = sc_rank_code(r->db, REPO_COLLECTION, text, rc, s->n, scores, f);
+    sc_status st = sc_rank_code(r->db, PIPELINE_COLLECTION, text, rc, s->n, scores, f);
     for (size_t i = 0; st == SC_OK && i < s->n; i++) {
         s->items[i].fused = scores[i];
         s->items[i].feat = explain ? (long)i : -1;
@@ -183,10 +183,10 @@ static void q__set_free(q_set *s) {
 /* Run a dense or keyword search into the set. */
 static sc_status q__run(sc_repo *r, const float *vec, const char *text, const char *filter, uint32_t want,
                         const sc_point_id *exclude, q_set *s, bool dense) {
-    sc_search_request req = {.vector_name = REPO_VECTOR, .query = vec, .dim = r->dim, .text = vec ? NULL : text,
+    sc_search_request req = {.vector_name = PIPELINE_VECTOR, .query = vec, .dim = r->pe.dim, .text = vec ? NULL : text,
                              .limit = want, .filter_json = filter, .with = {.payload = true}};
     sc_record_list *l = NULL;
-    if (sc_points_search(r->db, REPO_COLLECTION, &req, &l) != SC_OK)
+    if (sc_points_search(r->db, PIPELINE_COLLECTION, &req, &l) != SC_OK)
         return repo_fail(r, SC_INVALID, "%s", sc_db_errmsg(r->db));
     int rank = 0;
     for (size_t i = 0; i < l->n; i++) {
@@ -266,12 +266,12 @@ sc_status sc_repo_search(sc_repo *r, const sc_code_query *q, sc_code_hits **out)
     if (q->mode != SC_SEARCH_MODE_KEYWORD) {
         sc_status erc = repo_embedder_ready(r);
         if (erc != SC_OK) return erc;
-        vec = malloc(sizeof(float) * r->dim);
+        vec = malloc(sizeof(float) * r->pe.dim);
         if (!vec) return repo_fail(r, SC_NOMEM, "out of memory");
         sc_embed_item it;
         sc_embed_summary es;
         const char *t[1] = {q->text};
-        sc_embedder_embed(r->emb, SC_EMBED_SIDE_QUERY, t, 1, vec, &it, &es);
+        sc_embedder_embed(r->pe.emb, SC_EMBED_SIDE_QUERY, t, 1, vec, &it, &es);
         if (it.status != SC_OK) {
             free(vec);
             return repo_fail(r, SC_INVALID, "cannot embed the query: %s", it.error);
@@ -312,13 +312,13 @@ static sc_status q__resolve(sc_repo *r, const char *target, sc_point_id *id, flo
     json_decref(filter);
     sc_scroll_request req = {.filter_json = ftext, .limit = 1000};
     const char *keys[] = {"start_line", "end_line", "kind"};
-    const char *vn[] = {REPO_VECTOR};
+    const char *vn[] = {PIPELINE_VECTOR};
     req.with = (sc_with){.payload = true, .payload_include = keys, .n_payload_include = 3, .vectors = true,
                          .vector_names = vn, .n_vector_names = 1};
     sc_record_list *l = NULL;
     sc_point_id next;
     bool more;
-    sc_status rc = sc_points_scroll(r->db, REPO_COLLECTION, &req, &l, &next, &more);
+    sc_status rc = sc_points_scroll(r->db, PIPELINE_COLLECTION, &req, &l, &next, &more);
     free(ftext);
     if (rc != SC_OK) return repo_fail(r, rc, "%s", sc_db_errmsg(r->db));
     long best_span = LONG_MAX;
@@ -333,7 +333,7 @@ static sc_status q__resolve(sc_repo *r, const char *target, sc_point_id *id, flo
         if (span < best_span) {
             best_span = span;
             *id = l->items[i].id;
-            memcpy(vec, l->items[i].vectors[0], sizeof(float) * r->dim);
+            memcpy(vec, l->items[i].vectors[0], sizeof(float) * r->pe.dim);
             found = true;
         }
         json_decref(p);
@@ -347,7 +347,7 @@ static sc_status q__resolve(sc_repo *r, const char *target, sc_point_id *id, flo
 
 sc_status sc_repo_similar(sc_repo *r, const char *target, const sc_code_query *q, sc_code_hits **out) {
     if (!r || !target || !out) return SC_MISUSE;
-    float *vec = malloc(sizeof(float) * r->dim);
+    float *vec = malloc(sizeof(float) * r->pe.dim);
     if (!vec) return repo_fail(r, SC_NOMEM, "out of memory");
     sc_point_id id;
     sc_status rc = q__resolve(r, target, &id, vec);
@@ -526,14 +526,14 @@ sc_status sc_repo_duplicates(sc_repo *r, float threshold, uint32_t min_lines, sc
     float *vecs = NULL;
     size_t n = 0, cap = 0;
     sc_scroll_request req = {.filter_json = filter, .limit = 1000};
-    const char *vn[] = {REPO_VECTOR};
+    const char *vn[] = {PIPELINE_VECTOR};
     req.with = (sc_with){.payload = true, .vectors = true, .vector_names = vn, .n_vector_names = 1};
     sc_status rc = SC_OK;
     for (;;) {
         sc_record_list *l = NULL;
         sc_point_id next;
         bool more = false;
-        if (sc_points_scroll(r->db, REPO_COLLECTION, &req, &l, &next, &more) != SC_OK) {
+        if (sc_points_scroll(r->db, PIPELINE_COLLECTION, &req, &l, &next, &more) != SC_OK) {
             rc = repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
             break;
         }
@@ -542,7 +542,7 @@ sc_status sc_repo_duplicates(sc_repo *r, float threshold, uint32_t min_lines, sc
             if (n == cap) {
                 cap = cap ? cap * 2 : 1024;
                 q_member *gm = realloc(m, sizeof *gm * cap);
-                float *gv = realloc(vecs, sizeof(float) * r->dim * cap);
+                float *gv = realloc(vecs, sizeof(float) * r->pe.dim * cap);
                 if (gm) m = gm;
                 if (gv) vecs = gv;
                 if (!gm || !gv) {
@@ -557,7 +557,7 @@ sc_status sc_repo_duplicates(sc_repo *r, float threshold, uint32_t min_lines, sc
             m[n].a = (uint32_t)json_integer_value(json_object_get(pj, "start_line"));
             m[n].z = (uint32_t)json_integer_value(json_object_get(pj, "end_line"));
             json_decref(pj);
-            memcpy(vecs + n * r->dim, l->items[i].vectors[0], sizeof(float) * r->dim);
+            memcpy(vecs + n * r->pe.dim, l->items[i].vectors[0], sizeof(float) * r->pe.dim);
             n++;
         }
         sc_record_list_free(l);
@@ -575,10 +575,10 @@ sc_status sc_repo_duplicates(sc_repo *r, float threshold, uint32_t min_lines, sc
     ** (identifiers, numbers and strings abstracted: renamed copies), reaches
     ** the threshold. */
     for (size_t i = 0; rc == SC_OK && i < n; i++) {
-        sc_search_request sr = {.vector_name = REPO_VECTOR, .query = vecs + i * r->dim, .dim = r->dim, .limit = 11,
+        sc_search_request sr = {.vector_name = PIPELINE_VECTOR, .query = vecs + i * r->pe.dim, .dim = r->pe.dim, .limit = 11,
                                 .filter_json = filter};
         sc_record_list *l = NULL;
-        if (sc_points_search(r->db, REPO_COLLECTION, &sr, &l) != SC_OK) {
+        if (sc_points_search(r->db, PIPELINE_COLLECTION, &sr, &l) != SC_OK) {
             rc = repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
             break;
         }

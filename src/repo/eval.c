@@ -1,16 +1,16 @@
 /*
-** ingest/eval.c: the quality harness run through the product path
+** repo/eval.c: the quality harness run through the product path
 ** (sc_repo_eval, `semcode eval --repo`).
 **
 ** 1. Walk the tree as `semcode index` does; parse every file with a
 **    grammar; each documented entity (not a chunk) may become a query: its
 **    doc comment made into text as the held-out pairs are
-**    (ingest_doc_query), kept when it has at least 3 words, the entity at
+**    (repo_doc_query), kept when it has at least 3 words, the entity at
 **    least 3 lines, neither name nor path looks like a test, the doc does
 **    not start with "deprecated"-like words, and no other entity of the
 **    tree has the same query text (it would be ambiguous).
 ** 2. Write a copy of the tree with the doc comments cut out
-**    (ingest_strip_docs, repeated while the parser still finds docs), so
+**    (repo_strip_docs, repeated while the parser still finds docs), so
 **    neither the embedded nor the BM25 text nor any chunk holds them.
 **    Re-parse the copy: the target of a query is its entity's path and
 **    first line there (matched by kind, qualified name and ordinal).
@@ -18,7 +18,7 @@
 **    own), then run every query in hybrid, dense and keyword mode with
 **    sc_repo_search and score the rank of the target's path and line.
 */
-#include "ingest/repo_int.h"
+#include "repo/repo_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,13 +31,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ingest/ingest.h"
 
 #define EVAL_MAX_PASSES 4 /* strip rounds: a doc cut out may reveal another above it */
 
 /* ==== Metrics ==== */
 
-void ingest_rank_add(ingest_rank_acc *a, uint32_t rank) {
+void repo_rank_add(repo_rank_acc *a, uint32_t rank) {
     a->n++;
     if (!rank) return;
     a->rr += 1.0 / rank;
@@ -45,7 +44,7 @@ void ingest_rank_add(ingest_rank_acc *a, uint32_t rank) {
     if (rank <= 10) a->at10++;
 }
 
-sc_repo_eval_scores ingest_rank_scores(const ingest_rank_acc *a) {
+sc_repo_eval_scores repo_rank_scores(const repo_rank_acc *a) {
     if (!a->n) return (sc_repo_eval_scores){.mrr = 0, .recall_1 = 0, .recall_10 = 0};
     double n = (double)a->n;
     return (sc_repo_eval_scores){.mrr = a->rr / n, .recall_1 = (double)a->at1 / n, .recall_10 = (double)a->at10 / n};
@@ -68,7 +67,7 @@ static bool eval__tag_line(const char *s, size_t n) {
     return false;
 }
 
-char *ingest_doc_query(const char *doc, bool whole) {
+char *repo_doc_query(const char *doc, bool whole) {
     if (!doc) return NULL;
     /* 1. lines of the first paragraph (or all), tag lines dropped, joined by spaces */
     util_buf b = {0};
@@ -220,7 +219,7 @@ static bool eval__py_block_goes_on(const char *src, size_t n, size_t z, size_t i
     return false;
 }
 
-char *ingest_strip_docs(const sc_parse_result *res, const char *src, size_t n, size_t *out_n, uint32_t *n_cut) {
+char *repo_strip_docs(const sc_parse_result *res, const char *src, size_t n, size_t *out_n, uint32_t *n_cut) {
     *n_cut = 0;
     eval_range *rg = malloc(sizeof *rg * (res->n_entities ? res->n_entities : 1));
     util_buf b = {0};
@@ -403,7 +402,7 @@ static sc_status eval__file(sc_parser *ps, const char *root, const char *dst, co
         const sc_entity *e = &res->entities[i];
         if (e->kind == SC_ENTITY_KIND_CHUNK || !e->doc || !*e->doc) continue;
         st->documented_by_lang[lang]++;
-        char *text = ingest_doc_query(e->doc, whole);
+        char *text = repo_doc_query(e->doc, whole);
         if (!text || !eval__keep(res, e, text)) {
             free(text);
             out->queries_dropped++;
@@ -411,7 +410,7 @@ static sc_status eval__file(sc_parser *ps, const char *root, const char *dst, co
         }
         eval_query q = {.text = text, .path = util_strdup(rel), .lang = lang, .kind = e->kind,
                         .qname = util_strdup(e->qualified_name ? e->qualified_name : ""),
-                        .ordinal = repo_entity_ordinal(res, i)};
+                        .ordinal = pipeline_entity_ordinal(res, i)};
         if (!q.path || !q.qname || !eval__push(st, q)) {
             free(q.text);
             free(q.path);
@@ -429,7 +428,7 @@ static sc_status eval__file(sc_parser *ps, const char *root, const char *dst, co
     for (int pass = 0; pass < EVAL_MAX_PASSES && res->skipped == SC_SKIP_NONE; pass++) {
         uint32_t cut = 0;
         size_t nn = 0;
-        char *next = ingest_strip_docs(res, cur, cur_n, &nn, &cut);
+        char *next = repo_strip_docs(res, cur, cur_n, &nn, &cut);
         if (!next) break;
         if (!cut) {
             free(next);
@@ -454,7 +453,7 @@ static sc_status eval__file(sc_parser *ps, const char *root, const char *dst, co
         for (uint32_t i = 0; i < res->n_entities; i++) {
             const sc_entity *e = &res->entities[i];
             if (e->kind != q->kind || strcmp(e->qualified_name ? e->qualified_name : "", q->qname)) continue;
-            if (repo_entity_ordinal(res, i) != q->ordinal) continue;
+            if (pipeline_entity_ordinal(res, i) != q->ordinal) continue;
             q->line = e->start_line;
             break;
         }
@@ -489,7 +488,7 @@ sc_status sc_repo_eval(const char *root, const sc_repo_eval_options *opt, sc_rep
     eval_state st = {0};
     sc_parser *ps = NULL;
     sc_repo *repo = NULL;
-    ingest_file_list files = {0};
+    pipeline_file_list files = {0};
     char root_abs[PATH_MAX];
     if (!realpath(root, root_abs)) {
         snprintf(err, sizeof err, "%.300s: %.300s", root, strerror(errno));
@@ -528,7 +527,7 @@ sc_status sc_repo_eval(const char *root, const sc_repo_eval_options *opt, sc_rep
     /* 1 + 2: queries and the stripped copy */
     sc_walk_options wo = sc_walk_options_default();
     sc_err werr = {0};
-    if ((rc = ingest_walk(root_abs, &wo, &files, &werr)) != SC_OK) {
+    if ((rc = pipeline_walk(root_abs, &wo, &files, &werr)) != SC_OK) {
         snprintf(err, sizeof err, "%.300s", werr.msg);
         goto done;
     }
@@ -585,7 +584,7 @@ sc_status sc_repo_eval(const char *root, const sc_repo_eval_options *opt, sc_rep
     out->seconds_index = util_now() - t0;
     out->entities = sum.entities_added + sum.entities_updated + sum.entities_unchanged;
     /* searches */
-    ingest_rank_acc acc[SC_LANG_COUNT][3], all[3];
+    repo_rank_acc acc[SC_LANG_COUNT][3], all[3];
     memset(acc, 0, sizeof acc);
     memset(all, 0, sizeof all);
     uint64_t asked[SC_LANG_COUNT] = {0};
@@ -605,8 +604,8 @@ sc_status sc_repo_eval(const char *root, const sc_repo_eval_options *opt, sc_rep
                 break;
             }
             uint32_t rank = eval__rank(h, q);
-            ingest_rank_add(&acc[q->lang][m], rank);
-            ingest_rank_add(&all[m], rank);
+            repo_rank_add(&acc[q->lang][m], rank);
+            repo_rank_add(&all[m], rank);
             sc_code_hits_free(h);
         }
     }
@@ -619,7 +618,7 @@ sc_status sc_repo_eval(const char *root, const sc_repo_eval_options *opt, sc_rep
         row->files = st.files_by_lang[l];
         row->documented = st.documented_by_lang[l];
         row->queries = asked[l];
-        for (int m = 0; m < 3; m++) row->mode[m] = ingest_rank_scores(&acc[l][m]);
+        for (int m = 0; m < 3; m++) row->mode[m] = repo_rank_scores(&acc[l][m]);
     }
     sc_repo_eval_row *tot = &out->rows[out->n_rows++];
     snprintf(tot->language, sizeof tot->language, "all");
@@ -628,11 +627,11 @@ sc_status sc_repo_eval(const char *root, const sc_repo_eval_options *opt, sc_rep
         tot->documented += st.documented_by_lang[l];
     }
     tot->queries = n_asked;
-    for (int m = 0; m < 3; m++) tot->mode[m] = ingest_rank_scores(&all[m]);
+    for (int m = 0; m < 3; m++) tot->mode[m] = repo_rank_scores(&all[m]);
 done:
     sc_repo_close(repo);
     sc_parser_free(ps);
-    ingest_file_list_free(&files);
+    pipeline_file_list_free(&files);
     for (size_t i = 0; i < st.n; i++) {
         free(st.q[i].text);
         free(st.q[i].path);
