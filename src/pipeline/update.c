@@ -566,41 +566,39 @@ static void upd__progress(pipeline_index *r, const char *stage, const sc_repo_su
     r->opt.progress(r->opt.progress_arg, &p);
 }
 
-sc_status pipeline_update(pipeline_index *r, sc_repo_summary *out) {
-    sc_status erc = pipeline_embedder_ready(r->pe, r->err);
-    if (erc != SC_OK) return erc;
-    sc_repo_summary sum;
-    memset(&sum, 0, sizeof sum);
-    double t0 = util_now();
-    sc_status rc = SC_OK;
-    upd_file *files = NULL;
-    upd_state *state = NULL;
-    size_t n_state = 0;
-    sc_parser *parsers[UPD_MAX_THREADS] = {0};
-    uint32_t nth = r->opt.n_threads ? r->opt.n_threads : util_n_cores();
-    if (nth > UPD_MAX_THREADS) nth = UPD_MAX_THREADS;
+/* What one run holds between its steps. */
+typedef struct upd_run {
+    pipeline_index *r;               /* the index being updated */
+    sc_repo_summary sum;             /* counters and times */
+    double t0;                       /* start of the run */
+    pipeline_file_list list;         /* the walk (owns the paths) */
+    upd_file *files;                 /* the files of the walk outside the index folder */
+    size_t n_files;                  /* entries in files */
+    upd_state *state;                /* state.db rows, sorted by path */
+    size_t n_state;                  /* entries in state */
+    upd_file **todo;                 /* files to read (size or mtime changed, or new) */
+    size_t n_todo;                   /* entries in todo */
+    sc_parser *parsers[UPD_MAX_THREADS]; /* one per thread */
+    uint32_t nth;                    /* threads */
+} upd_run;
 
-    /* Walk. */
-    upd__progress(r, "walk", &sum, 0, 0, 0, t0);
-    pipeline_file_list list = {0};
+/* Step 1: walk the tree and stat every file, leaving out the index's own folder. */
+static sc_status upd__walk(upd_run *run) {
+    pipeline_index *r = run->r;
     sc_walk_options wopt = sc_walk_options_default();
-    sc_status wrc = pipeline_walk(r->root, &wopt, &list, r->err);
+    sc_status wrc = pipeline_walk(r->root, &wopt, &run->list, r->err);
     if (wrc != SC_OK) return wrc;
     /* The index's own folder is never indexed. */
     size_t rl = strlen(r->root);
     const char *own = strncmp(r->store_dir, r->root, rl) == 0 && r->store_dir[rl] == '/' ? r->store_dir + rl + 1 : NULL;
-    files = calloc(list.n ? list.n : 1, sizeof *files);
-    if (!files) {
-        pipeline_file_list_free(&list);
-        return upd__fail(r, SC_NOMEM, "out of memory");
-    }
-    size_t n_files = 0;
-    for (size_t i = 0; i < list.n; i++) {
-        const char *p = list.items[i].path;
+    run->files = calloc(run->list.n ? run->list.n : 1, sizeof *run->files);
+    if (!run->files) return upd__fail(r, SC_NOMEM, "out of memory");
+    for (size_t i = 0; i < run->list.n; i++) {
+        const char *p = run->list.items[i].path;
         if (own && !strncmp(p, own, strlen(own)) && p[strlen(own)] == '/') continue;
-        upd_file *f = &files[n_files++];
+        upd_file *f = &run->files[run->n_files++];
         f->path = p;
-        f->size = list.items[i].size;
+        f->size = run->list.items[i].size;
         char fp[PATH_MAX * 2];
         snprintf(fp, sizeof fp, "%s/%s", r->root, p);
         struct stat sb;
@@ -609,14 +607,19 @@ sc_status pipeline_update(pipeline_index *r, sc_repo_summary *out) {
             f->mtime = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
         }
     }
-    sum.files_seen = n_files;
-    /* Compare with the recorded state. */
+    run->sum.files_seen = run->n_files;
+    return SC_OK;
+}
+
+/* Step 2: read the recorded state (sorted by path) and list the files whose
+** size or mtime changed, or that are new. */
+static sc_status upd__compare(upd_run *run) {
     sqlite3_stmt *st = NULL;
     size_t cap_state = 0;
-    if (sqlite3_prepare_v2(r->state, "SELECT path, size, mtime, hash FROM files", -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(run->r->state, "SELECT path, size, mtime, hash FROM files", -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW) {
-            if (!util_grow(&state, &cap_state, n_state + 1, sizeof *state, 1024)) break;
-            upd_state *s = &state[n_state++];
+            if (!util_grow(&run->state, &cap_state, run->n_state + 1, sizeof *run->state, 1024)) break;
+            upd_state *s = &run->state[run->n_state++];
             s->path = util_strdup((const char *)sqlite3_column_text(st, 0));
             s->size = (uint64_t)sqlite3_column_int64(st, 1);
             s->mtime = sqlite3_column_int64(st, 2);
@@ -625,13 +628,12 @@ sc_status pipeline_update(pipeline_index *r, sc_repo_summary *out) {
         }
     }
     sqlite3_finalize(st);
-    if (n_state) qsort(state, n_state, sizeof *state, upd__state_cmp);
-    upd_file **todo = malloc(sizeof *todo * (n_files ? n_files : 1));
-    size_t n_todo = 0;
-    for (size_t i = 0; todo && i < n_files; i++) {
-        upd_file *f = &files[i];
+    if (run->n_state) qsort(run->state, run->n_state, sizeof *run->state, upd__state_cmp);
+    run->todo = malloc(sizeof *run->todo * (run->n_files ? run->n_files : 1));
+    for (size_t i = 0; run->todo && i < run->n_files; i++) {
+        upd_file *f = &run->files[i];
         upd_state key = {.path = (char *)f->path};
-        upd_state *s = n_state ? bsearch(&key, state, n_state, sizeof *state, upd__state_cmp) : NULL;
+        upd_state *s = run->n_state ? bsearch(&key, run->state, run->n_state, sizeof *run->state, upd__state_cmp) : NULL;
         if (s) {
             s->seen = true;
             f->known = true;
@@ -639,109 +641,163 @@ sc_status pipeline_update(pipeline_index *r, sc_repo_summary *out) {
             f->old_mtime = s->mtime;
             f->old_hash = s->hash;
             if (s->size == f->size && s->mtime == f->mtime) {
-                sum.files_unchanged++;
+                run->sum.files_unchanged++;
                 continue;
             }
         }
-        todo[n_todo++] = f;
+        run->todo[run->n_todo++] = f;
     }
-    sum.seconds_walk = util_now() - t0;
-    /* Files gone since the last run. */
-    for (size_t i = 0; rc == SC_OK && i < n_state; i++) {
-        if (state[i].seen) continue;
-        json_t *fj = json_pack("{s:{s:s, s:{s:s}}}", "must", "key", "path", "match", "value", state[i].path);
+    return SC_OK;
+}
+
+/* Step 3: delete the points and state rows of files gone since the last run. */
+static sc_status upd__delete_gone(upd_run *run) {
+    pipeline_index *r = run->r;
+    sc_status rc = SC_OK;
+    for (size_t i = 0; rc == SC_OK && i < run->n_state; i++) {
+        if (run->state[i].seen) continue;
+        json_t *fj = json_pack("{s:{s:s, s:{s:s}}}", "must", "key", "path", "match", "value", run->state[i].path);
         char *ftext = json_dumps(fj, JSON_COMPACT);
         json_decref(fj);
         uint64_t nd = 0;
         if (sc_points_delete_by_filter(r->db, PIPELINE_COLLECTION, ftext, &nd) != SC_OK)
             rc = upd__fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
         free(ftext);
-        sum.entities_removed += nd;
-        sum.files_deleted++;
+        run->sum.entities_removed += nd;
+        run->sum.files_deleted++;
         sqlite3_stmt *del = NULL;
         if (rc == SC_OK && sqlite3_prepare_v2(r->state, "DELETE FROM files WHERE path=?1", -1, &del, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(del, 1, state[i].path, -1, SQLITE_STATIC);
+            sqlite3_bind_text(del, 1, run->state[i].path, -1, SQLITE_STATIC);
             sqlite3_step(del);
         }
         sqlite3_finalize(del);
     }
-    /* Changed and new files, group by group. */
-    for (uint32_t t = 0; rc == SC_OK && t < nth; t++)
-        if (sc_parser_new(&parsers[t]) != SC_OK) rc = upd__fail(r, SC_NOMEM, "out of memory creating parsers");
-    upd_job job = {.r = r, .parsers = parsers, .popt = sc_parse_options_default()};
+    return rc;
+}
+
+/* Step 4 for one group of changed files (read and parsed already): collect
+** their entities, embed and store them, record the files. */
+static sc_status upd__store_group(upd_run *run, upd_file **group, size_t gn, double *t_embed, double *t_store) {
+    pipeline_index *r = run->r;
+    sc_repo_summary *sum = &run->sum;
+    sc_status rc = SC_OK;
+    upd_batch b = {0};
+    upd_file *same[UPD_GROUP_FILES];
+    size_t n_same = 0;
+    for (size_t i = 0; rc == SC_OK && i < gn; i++) {
+        upd_file *f = group[i];
+        if (f->failed) {
+            sum->files_failed++;
+            continue;
+        }
+        if (f->same_content) {
+            same[n_same++] = f;
+            sum->files_unchanged++;
+            continue;
+        }
+        if (f->too_large) sum->skipped_by_reason[SC_SKIP_TOO_LARGE]++;
+        else sum->files_parsed++;
+        if (f->res && f->res->skipped != SC_SKIP_NONE && f->res->skipped < 16) sum->skipped_by_reason[f->res->skipped]++;
+        rc = upd__collect(r, f, &b, sum);
+    }
+    if (rc == SC_OK) rc = upd__flush(r, &b, sum, t_embed, t_store);
+    if (rc == SC_OK) rc = upd__record(r, group, gn);
+    if (rc == SC_OK && n_same) rc = upd__touch(r, same, n_same);
+    upd__batch_free(&b);
+    for (size_t i = 0; i < gn; i++) {
+        upd_file *f = group[i];
+        free(f->src);
+        f->src = NULL;
+        sc_parse_result_free(f->res);
+        f->res = NULL;
+    }
+    return rc;
+}
+
+/* Step 4: the changed and new files, group by group: read, hash and parse
+** in parallel, then store (upd__store_group). */
+static sc_status upd__process(upd_run *run) {
+    pipeline_index *r = run->r;
+    sc_status rc = SC_OK;
+    for (uint32_t t = 0; rc == SC_OK && t < run->nth; t++)
+        if (sc_parser_new(&run->parsers[t]) != SC_OK) rc = upd__fail(r, SC_NOMEM, "out of memory creating parsers");
+    upd_job job = {.r = r, .parsers = run->parsers, .popt = sc_parse_options_default()};
     if (r->opt.max_file_size) job.popt.max_file_size = r->opt.max_file_size;
     double t_parse = 0, t_embed = 0, t_store = 0;
-    for (size_t g = 0; rc == SC_OK && g < n_todo; g += UPD_GROUP_FILES) {
+    for (size_t g = 0; rc == SC_OK && g < run->n_todo; g += UPD_GROUP_FILES) {
         if (r->opt.cancel && *r->opt.cancel) {
             rc = upd__fail(r, SC_INTERRUPTED, "interrupted; the next run finishes the job");
             break;
         }
-        size_t gn = n_todo - g < UPD_GROUP_FILES ? n_todo - g : UPD_GROUP_FILES;
-        job.files = todo + g;
+        size_t gn = run->n_todo - g < UPD_GROUP_FILES ? run->n_todo - g : UPD_GROUP_FILES;
+        job.files = run->todo + g;
         job.n = gn;
         double tp = util_now();
-        util_parallel_run(upd__worker, &job, nth);
+        util_parallel_run(upd__worker, &job, run->nth);
         t_parse += util_now() - tp;
-        upd_batch b = {0};
-        upd_file *same[UPD_GROUP_FILES];
-        size_t n_same = 0;
-        for (size_t i = 0; rc == SC_OK && i < gn; i++) {
-            upd_file *f = todo[g + i];
-            if (f->failed) {
-                sum.files_failed++;
-                continue;
-            }
-            if (f->same_content) {
-                same[n_same++] = f;
-                sum.files_unchanged++;
-                continue;
-            }
-            if (f->too_large) sum.skipped_by_reason[SC_SKIP_TOO_LARGE]++;
-            else sum.files_parsed++;
-            if (f->res && f->res->skipped != SC_SKIP_NONE && f->res->skipped < 16) sum.skipped_by_reason[f->res->skipped]++;
-            rc = upd__collect(r, f, &b, &sum);
-        }
-        if (rc == SC_OK) rc = upd__flush(r, &b, &sum, &t_embed, &t_store);
-        if (rc == SC_OK) rc = upd__record(r, todo + g, gn);
-        if (rc == SC_OK && n_same) rc = upd__touch(r, same, n_same);
-        upd__batch_free(&b);
-        for (size_t i = 0; i < gn; i++) {
-            upd_file *f = todo[g + i];
-            free(f->src);
-            f->src = NULL;
-            sc_parse_result_free(f->res);
-            f->res = NULL;
-        }
-        upd__progress(r, "embed", &sum, n_files, sum.files_unchanged + g + gn, n_todo, t0);
+        rc = upd__store_group(run, run->todo + g, gn, &t_embed, &t_store);
+        upd__progress(r, "embed", &run->sum, run->n_files, run->sum.files_unchanged + g + gn, run->n_todo, run->t0);
     }
-    sum.seconds_parse = t_parse;
-    sum.seconds_embed = t_embed;
-    sum.seconds_store = t_store;
-    for (uint32_t t = 0; t < nth; t++) sc_parser_free(parsers[t]);
-    free(todo);
-    for (size_t i = 0; i < n_state; i++) free(state[i].path);
-    free(state);
-    free(files);
-    pipeline_file_list_free(&list);
-    sum.seconds_total = util_now() - t0;
-    if (rc == SC_OK) {
-        /* Persist the ANN graph now rather than at close, so a crash later needs no catch-up. */
-        sc_collection_optimize(r->db, PIPELINE_COLLECTION);
-        char when[32];
-        time_t now = time(NULL);
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-        pipeline_meta_set(r->state, "last_index", when, NULL);
-        char js[512];
-        snprintf(js, sizeof js,
-                 "{\"files_seen\":%llu,\"files_parsed\":%llu,\"entities_added\":%llu,\"entities_updated\":%llu,"
-                 "\"entities_removed\":%llu,\"embeddings_cached\":%llu,\"embeddings_new\":%llu,\"seconds\":%.3f}",
-                 (unsigned long long)sum.files_seen, (unsigned long long)sum.files_parsed,
-                 (unsigned long long)sum.entities_added, (unsigned long long)sum.entities_updated,
-                 (unsigned long long)sum.entities_removed, (unsigned long long)sum.embeddings_cached,
-                 (unsigned long long)sum.embeddings_new, sum.seconds_total);
-        pipeline_meta_set(r->state, "last_summary", js, NULL);
+    run->sum.seconds_parse = t_parse;
+    run->sum.seconds_embed = t_embed;
+    run->sum.seconds_store = t_store;
+    return rc;
+}
+
+/* Step 5 (success only): persist the ANN graph now rather than at close, so
+** a crash later needs no catch-up, and record the run in meta. */
+static void upd__finish(upd_run *run) {
+    pipeline_index *r = run->r;
+    const sc_repo_summary *sum = &run->sum;
+    sc_collection_optimize(r->db, PIPELINE_COLLECTION);
+    char when[32];
+    time_t now = time(NULL);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    pipeline_meta_set(r->state, "last_index", when, NULL);
+    char js[512];
+    snprintf(js, sizeof js,
+             "{\"files_seen\":%llu,\"files_parsed\":%llu,\"entities_added\":%llu,\"entities_updated\":%llu,"
+             "\"entities_removed\":%llu,\"embeddings_cached\":%llu,\"embeddings_new\":%llu,\"seconds\":%.3f}",
+             (unsigned long long)sum->files_seen, (unsigned long long)sum->files_parsed,
+             (unsigned long long)sum->entities_added, (unsigned long long)sum->entities_updated,
+             (unsigned long long)sum->entities_removed, (unsigned long long)sum->embeddings_cached,
+             (unsigned long long)sum->embeddings_new, sum->seconds_total);
+    pipeline_meta_set(r->state, "last_summary", js, NULL);
+}
+
+static void upd__run_free(upd_run *run) {
+    for (uint32_t t = 0; t < run->nth; t++) sc_parser_free(run->parsers[t]);
+    free(run->todo);
+    for (size_t i = 0; i < run->n_state; i++) free(run->state[i].path);
+    free(run->state);
+    free(run->files);
+    pipeline_file_list_free(&run->list);
+}
+
+sc_status pipeline_update(pipeline_index *r, sc_repo_summary *out) {
+    sc_status rc = pipeline_embedder_ready(r->pe, r->err);
+    if (rc != SC_OK) return rc;
+    upd_run run;
+    memset(&run, 0, sizeof run);
+    run.r = r;
+    run.t0 = util_now();
+    run.nth = r->opt.n_threads ? r->opt.n_threads : util_n_cores();
+    if (run.nth > UPD_MAX_THREADS) run.nth = UPD_MAX_THREADS;
+
+    upd__progress(r, "walk", &run.sum, 0, 0, 0, run.t0);
+    rc = upd__walk(&run);
+    if (rc != SC_OK) {
+        upd__run_free(&run);
+        return rc;
     }
-    upd__progress(r, "done", &sum, n_files, n_files, n_todo, t0);
-    if (out) *out = sum;
+    rc = upd__compare(&run);
+    run.sum.seconds_walk = util_now() - run.t0;
+    if (rc == SC_OK) rc = upd__delete_gone(&run);
+    if (rc == SC_OK) rc = upd__process(&run);
+    run.sum.seconds_total = util_now() - run.t0;
+    if (rc == SC_OK) upd__finish(&run);
+    upd__progress(r, "done", &run.sum, run.n_files, run.n_files, run.n_todo, run.t0);
+    if (out) *out = run.sum;
+    upd__run_free(&run);
     return rc;
 }
