@@ -36,12 +36,6 @@ extern "C" {
 typedef struct sc_embedder sc_embedder;       /* a provider */
 typedef struct sc_embed_cache sc_embed_cache; /* persistent cache */
 
-/* Which side of the search a text is on (models with two towers embed them differently). */
-typedef enum sc_embed_side {
-    SC_EMBED_SIDE_QUERY = 0, /* a natural-language query */
-    SC_EMBED_SIDE_CODE = 1,  /* prepared code text */
-} sc_embed_side;
-
 /* ==== Batch results ==== */
 
 typedef struct sc_embed_item {
@@ -68,7 +62,7 @@ typedef struct sc_embed_summary {
 ** mark single items failed (status + message) without failing the call; a
 ** non-OK return fails every item of the call. */
 typedef struct sc_provider_vtable {
-    sc_status (*embed)(void *state, sc_embed_side side, const char *const *texts, size_t n, float *out,
+    sc_status (*embed)(void *state, sc_embed_role side, const char *const *texts, size_t n, float *out,
                        sc_embed_item *items);
     void (*destroy)(void *state); /* may be NULL */
 } sc_provider_vtable;
@@ -82,7 +76,7 @@ SC_API sc_status sc_embedder_new_custom(const sc_provider_vtable *vt, void *stat
                                         sc_embedder **out, char **errmsg);
 
 /* An embedder over a loaded model (borrowed: it must outlive the embedder,
-** which never frees it): the query side for SC_EMBED_SIDE_QUERY, the code
+** which never frees it): the query side for SC_EMBED_ROLE_QUERY, the code
 ** side otherwise; id "builtin:<16 hex digits of sc_model_hash>", family
 ** "semcode-builtin". */
 SC_API sc_status sc_embedder_new_model(sc_model *model, sc_embedder **out, char **errmsg);
@@ -132,7 +126,7 @@ SC_API sc_status sc_embedder_set_fallback(sc_embedder *e, sc_embedder *fallback,
 ** zero). items (n entries, may be NULL) and summary (may be NULL) receive
 ** the per-item results and counts. Returns SC_OK when the call ran, even if
 ** items failed; an error only for misuse or when nothing could run. */
-SC_API sc_status sc_embedder_embed(sc_embedder *e, sc_embed_side side, const char *const *texts, size_t n,
+SC_API sc_status sc_embedder_embed(sc_embedder *e, sc_embed_role side, const char *const *texts, size_t n,
                                    float *out, sc_embed_item *items, sc_embed_summary *summary);
 
 /* ==== Cache ==== */

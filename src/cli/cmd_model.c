@@ -549,7 +549,7 @@ static int cli__embed_remote(sc_embedder *e, sc_embed_role role, char **texts, s
         return 1;
     }
     sc_embed_summary sum;
-    sc_status rc = sc_embedder_embed(e, role == SC_EMBED_ROLE_CODE ? SC_EMBED_SIDE_CODE : SC_EMBED_SIDE_QUERY,
+    sc_status rc = sc_embedder_embed(e, role == SC_EMBED_ROLE_CODE ? SC_EMBED_ROLE_CODE : SC_EMBED_ROLE_QUERY,
                                      (const char *const *)texts, n, out, items, &sum);
     int status = 0;
     if (rc != SC_OK) {

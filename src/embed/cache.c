@@ -37,7 +37,7 @@ struct sc_embed_cache {
 
 /* ==== Keys ==== */
 
-void cache_key(const char *model_id, uint64_t model_hash, sc_embed_side side, const char *text,
+void cache_key(const char *model_id, uint64_t model_hash, sc_embed_role side, const char *text,
                uint8_t key[EMBED_KEY_SIZE]) {
     size_t n_id = strlen(model_id), n_text = strlen(text);
     uint64_t h1 = util_hash64(model_id, n_id, model_hash ^ (uint64_t)side);

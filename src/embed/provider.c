@@ -66,10 +66,10 @@ sc_status sc_embedder_new_custom(const sc_provider_vtable *vt, void *state, cons
 }
 
 /* Provider callbacks over a loaded sc_model (built-in or transformer). */
-static sc_status embed__model_embed(void *state, sc_embed_side side, const char *const *texts, size_t n, float *out,
+static sc_status embed__model_embed(void *state, sc_embed_role side, const char *const *texts, size_t n, float *out,
                                     sc_embed_item *items) {
     (void)items;
-    return sc_model_embed(state, side == SC_EMBED_SIDE_QUERY ? SC_EMBED_ROLE_QUERY : SC_EMBED_ROLE_CODE, texts, n,
+    return sc_model_embed(state, side == SC_EMBED_ROLE_QUERY ? SC_EMBED_ROLE_QUERY : SC_EMBED_ROLE_CODE, texts, n,
                           out);
 }
 
@@ -200,7 +200,7 @@ static bool embed__check_text(const sc_embedder *e, const char *t, sc_embed_item
 /* ==== Embedding ==== */
 
 /* Run the provider of e on texts[idx[0..m)] writing into out rows idx[]. */
-static void embed__run(sc_embedder *e, sc_embed_side side, const char *const *texts, const size_t *idx, size_t m,
+static void embed__run(sc_embedder *e, sc_embed_role side, const char *const *texts, const size_t *idx, size_t m,
                        float *out, sc_embed_item *items, sc_embed_summary *sum) {
     const char **sub = malloc(sizeof *sub * m);
     float *vec = calloc((size_t)m * e->dim, sizeof *vec);
@@ -246,7 +246,7 @@ done:
     free(sit);
 }
 
-sc_status sc_embedder_embed(sc_embedder *e, sc_embed_side side, const char *const *texts, size_t n, float *out,
+sc_status sc_embedder_embed(sc_embedder *e, sc_embed_role side, const char *const *texts, size_t n, float *out,
                             sc_embed_item *items, sc_embed_summary *summary) {
     sc_embed_summary local_sum;
     sc_embed_summary *sum = summary ? summary : &local_sum;

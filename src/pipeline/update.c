@@ -450,7 +450,7 @@ static sc_status upd__flush(pipeline_index *r, upd_batch *b, sc_repo_summary *su
             }
         sc_embed_summary es;
         memset(&es, 0, sizeof es);
-        if (m) sc_embedder_embed(r->pe->emb, SC_EMBED_SIDE_CODE, texts, m, tmp, titems, &es);
+        if (m) sc_embedder_embed(r->pe->emb, SC_EMBED_ROLE_CODE, texts, m, tmp, titems, &es);
         for (size_t j = 0; j < m; j++) {
             items[at[j]] = titems[j];
             memcpy(b->vecs + at[j] * r->pe->dim, tmp + j * r->pe->dim, sizeof(float) * r->pe->dim);

@@ -271,7 +271,7 @@ sc_status sc_repo_search(sc_repo *r, const sc_code_query *q, sc_code_hits **out)
         sc_embed_item it;
         sc_embed_summary es;
         const char *t[1] = {q->text};
-        sc_embedder_embed(r->pe.emb, SC_EMBED_SIDE_QUERY, t, 1, vec, &it, &es);
+        sc_embedder_embed(r->pe.emb, SC_EMBED_ROLE_QUERY, t, 1, vec, &it, &es);
         if (it.status != SC_OK) {
             free(vec);
             return repo_fail(r, SC_INVALID, "cannot embed the query: %s", it.error);
