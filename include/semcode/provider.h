@@ -146,6 +146,10 @@ typedef struct sc_embed_cache_stats {
 ** on stderr and in the stats: the cache never fails the caller for that. */
 SC_API sc_status sc_embed_cache_open(const char *path, uint64_t max_entries, sc_embed_cache **out, char **errmsg);
 SC_API void sc_embed_cache_close(sc_embed_cache *c);
+/* Send the cache's messages (a damaged file moved aside, a cache left out)
+** to logger instead of the global one (NULL: back to the global one). A
+** problem found while opening goes to the global logger. */
+SC_API void sc_embed_cache_set_logger(sc_embed_cache *c, const sc_logger *logger);
 SC_API sc_embed_cache_stats sc_embed_cache_get_stats(const sc_embed_cache *c);
 
 #ifdef __cplusplus

@@ -38,6 +38,7 @@ typedef struct sc_db_options {
     bool read_only;       /* reserved: open without writing (default false) */
     sc_sync_mode sync;    /* durability of commits (default SC_SYNC_MODE_FULL) */
     uint32_t n_threads;   /* threads for large scans; 0 = number of cores */
+    sc_logger logger;     /* where the store's messages go (graph rebuilds, failed saves); zero = the global logger */
 } sc_db_options;
 
 SC_API sc_db_options sc_db_options_default(void);
@@ -51,6 +52,10 @@ SC_API sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **
                             char *errbuf, size_t errbuf_size);
 /* Close the store; NULL is a no-op. */
 SC_API void sc_db_close(sc_db *db);
+/* Send the store's messages to logger from now on (NULL: the global
+** logger). Call it while no other thread uses db. Messages of the open
+** itself go to sc_db_options.logger. */
+SC_API void sc_db_set_logger(sc_db *db, const sc_logger *logger);
 /* Message of the last failed call on db; borrowed, valid until the next
 ** call on db. Never NULL. With threads sharing db, read it only when no
 ** other thread may fail a call in between. */

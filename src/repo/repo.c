@@ -166,7 +166,9 @@ sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **o
     /* the store */
     snprintf(p, sizeof p, "%s/store", r->store_dir);
     char err[512];
-    if (sc_db_open(p, NULL, &r->db, err, sizeof err) != SC_OK) {
+    sc_db_options dbo = sc_db_options_default();
+    dbo.logger = r->opt.logger;
+    if (sc_db_open(p, &dbo, &r->db, err, sizeof err) != SC_OK) {
         rc = repo_fail(r, SC_IOERR, "%s", err);
         goto fail;
     }
@@ -180,7 +182,10 @@ sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **o
     }
     if (r->opt.use_cache) {
         snprintf(p, sizeof p, "%s/cache.db", r->store_dir);
-        if (sc_embed_cache_open(p, 0, &r->pe.cache, NULL) == SC_OK && r->pe.emb) sc_embedder_set_cache(r->pe.emb, r->pe.cache);
+        if (sc_embed_cache_open(p, 0, &r->pe.cache, NULL) == SC_OK) {
+            sc_embed_cache_set_logger(r->pe.cache, &r->opt.logger);
+            if (r->pe.emb) sc_embedder_set_cache(r->pe.emb, r->pe.cache);
+        }
     }
     if ((rc = repo__ensure_collection(r)) != SC_OK) goto fail;
     if ((rc = repo_meta_set(r, "root", r->root)) != SC_OK) goto fail;

@@ -17,6 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+void sc_db_set_logger(sc_db *db, const sc_logger *logger) {
+    if (db) db->opt.logger = logger ? *logger : (sc_logger){0};
+}
+
 const char *sc_db_path(const sc_db *db) { return db ? db->path : ""; }
 
 sc_search_plans sc_db_search_plans(const sc_db *db) {
@@ -418,7 +422,7 @@ void sc_db_close(sc_db *db) {
     ** only costs that catch-up. */
     for (size_t i = 0; i < db->n_colls; i++)
         if (db->sql && store_ann_save(db, db->colls[i]) != SC_OK)
-            fprintf(stderr, "semcode: saving graphs of `%s` failed: %s\n", db->colls[i]->name, sc_db_errmsg(db));
+            util_log(&db->opt.logger, SC_LOG_LEVEL_WARN, "saving graphs of `%s` failed: %s", db->colls[i]->name, sc_db_errmsg(db));
     for (size_t i = 0; i < db->n_colls; i++) store_coll_free(db->colls[i]);
     free(db->colls);
     if (db->sql) sqlite3_close(db->sql);
