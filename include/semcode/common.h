@@ -1,10 +1,22 @@
 /*
 ** semcode public API: common types shared by every layer.
 **
-** Status codes, point ids, memory release and version numbers. Every
-** fallible call of the library returns an sc_status; the message that goes
-** with a failure is kept on the handle the call was made on (see
-** sc_db_errmsg in store.h).
+** Status codes, point ids, memory release, logging and version numbers.
+**
+** Errors, one convention for every public function:
+** - A fallible call returns an sc_status; outputs are written only on SC_OK.
+** - A call made on a handle keeps the message of its failure on that handle:
+**   sc_db_errmsg, sc_repo_errmsg, sc_embedder_errmsg (borrowed strings,
+**   never NULL). A store (sc_db) is shared by reader threads, so its message
+**   is the calling thread's, like errno: another thread's failure never
+**   replaces the one this thread is about to read.
+** - A call that has no handle yet (opening, loading, creating, one-shot
+**   runs such as sc_parse_tree, sc_server_run, sc_repo_eval) takes a last
+**   parameter `char **errmsg`: NULL to ignore; otherwise set to NULL on
+**   success and, on failure, to a message the caller frees with sc_free.
+** - Messages name the thing that was wrong (path, field, value).
+** Messages that are no failure of the call (a graph rebuilt, a cache moved
+** aside) go to a logger (sc_logger below), never to stderr.
 **
 ** Thread safety: everything in this header is pure and thread safe.
 */

@@ -42,10 +42,11 @@ typedef int (*sc_parse_tree_fn)(void *payload, const sc_parse_result *r);
 /* Walk `root` (a directory or one file), skip ignored files, parse the rest
 ** in parallel and call fn for each (skipped files included, with their
 ** reason). Paths are relative to root. On failure (root missing,
-** SC_NOMEM) writes a message into err (err_size bytes, may be NULL). */
+** SC_NOMEM) sets *errmsg, when errmsg is not NULL, to the reason (owned,
+** free with sc_free; NULL otherwise). */
 SC_API sc_status sc_parse_tree(const char *root, const sc_parse_options *popt,
                                const sc_walk_options *wopt, sc_parse_tree_fn fn, void *payload,
-                               char *err, size_t err_size);
+                               char **errmsg);
 
 #ifdef __cplusplus
 }

@@ -271,9 +271,10 @@ int cli_cmd_doctor(int argc, char **argv) {
     sc_db_options o = sc_db_options_default();
     o.create = false;
     sc_db *db = NULL;
-    char eb[512];
-    if (sc_db_open(store, &o, &db, eb, sizeof eb) != SC_OK) {
-        fprintf(stderr, "semcode doctor: %s\n", eb);
+    char *eb = NULL;
+    if (sc_db_open(store, &o, &db, &eb) != SC_OK) {
+        fprintf(stderr, "semcode doctor: %s\n", eb ? eb : "out of memory");
+        sc_free(eb);
         return 1;
     }
     int status = 1;

@@ -265,8 +265,9 @@ static void pipeline__worker(void *arg, uint32_t ith, uint32_t nth) {
     free(gc);
 }
 
-sc_status sc_parse_tree(const char *root, const sc_parse_options *popt, const sc_walk_options *wopt,
-                        sc_parse_tree_fn fn, void *payload, char *err, size_t err_size) {
+/* sc_parse_tree with its message in err[err_size] (empty when none). */
+static sc_status pipeline__parse_tree(const char *root, const sc_parse_options *popt, const sc_walk_options *wopt,
+                                     sc_parse_tree_fn fn, void *payload, char *err, size_t err_size) {
     if (err && err_size) err[0] = 0;
     if (!root || !fn) {
         if (err && err_size) snprintf(err, err_size, "sc_parse_tree: NULL root or callback");
@@ -311,4 +312,13 @@ sc_status sc_parse_tree(const char *root, const sc_parse_options *popt, const sc
     pipeline_file_list_free(&files);
     if (j.rc != SC_OK && err && err_size) snprintf(err, err_size, "%s", j.errmsg);
     return j.rc;
+}
+
+sc_status sc_parse_tree(const char *root, const sc_parse_options *popt, const sc_walk_options *wopt,
+                        sc_parse_tree_fn fn, void *payload, char **errmsg) {
+    if (errmsg) *errmsg = NULL;
+    char err[1024];
+    sc_status rc = pipeline__parse_tree(root, popt, wopt, fn, payload, err, sizeof err);
+    if (rc != SC_OK && errmsg) *errmsg = util_strdup(err[0] ? err : sc_status_str(rc));
+    return rc;
 }

@@ -165,11 +165,12 @@ sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **o
         goto fail;
     /* the store */
     snprintf(p, sizeof p, "%s/store", r->store_dir);
-    char err[512];
+    char *err = NULL;
     sc_db_options dbo = sc_db_options_default();
     dbo.logger = r->opt.logger;
-    if (sc_db_open(p, &dbo, &r->db, err, sizeof err) != SC_OK) {
-        rc = repo_fail(r, SC_IOERR, "%s", err);
+    if (sc_db_open(p, &dbo, &r->db, &err) != SC_OK) {
+        rc = repo_fail(r, SC_IOERR, "%s", err ? err : "out of memory");
+        sc_free(err);
         goto fail;
     }
     /* the provider: local model or remote endpoint */

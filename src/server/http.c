@@ -225,15 +225,20 @@ static sc_status server__acquire(const sc_server_options *o, server_res *r, char
     r->logger = (sc_logger){.payload = r->log, .log = server_log_message};
     sc_db_options dbo = sc_db_options_default();
     dbo.logger = r->logger;
-    sc_status rc = sc_db_open(o->store_path, &dbo, &r->db, errbuf, errbuf_size);
-    if (rc != SC_OK) return rc;
+    char *msg = NULL;
+    sc_status rc = sc_db_open(o->store_path, &dbo, &r->db, &msg);
+    if (rc != SC_OK) {
+        snprintf(errbuf, errbuf_size, "%s", msg ? msg : sc_status_str(rc));
+        sc_free(msg);
+        return rc;
+    }
     /* The built-in model: an explicit path (option, config, $SEMCODE_MODEL) must load; the shipped
     ** one, found as the CLI finds it (sc_model_default_path), is loaded when present. */
     const char *model_path = o->model_path ? o->model_path : r->cfg.model_path;
     const char *env_model = getenv("SEMCODE_MODEL");
     bool model_required = model_path != NULL || (env_model && *env_model);
     if (!model_path) model_path = r->default_model = sc_model_default_path();
-    char *msg = NULL;
+    msg = NULL;
     r->model_path = model_path;
     if (model_path && (rc = sc_model_load(model_path, &r->model, &msg)) != SC_OK && model_required) {
         snprintf(errbuf, errbuf_size, "cannot load model %s: %s", model_path, msg ? msg : sc_status_str(rc));
@@ -274,18 +279,16 @@ static sc_status server__acquire(const sc_server_options *o, server_res *r, char
     return SC_OK;
 }
 
-sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbuf_size) {
+sc_status sc_server_run(const sc_server_options *opt, char **errmsg) {
+    if (errmsg) *errmsg = NULL;
     sc_server_options o = opt ? *opt : sc_server_options_default();
-    char dummy[8];
-    if (!errbuf) {
-        errbuf = dummy;
-        errbuf_size = sizeof dummy;
-    }
-    errbuf[0] = 0;
+    char errbuf[1024] = "";
+    size_t errbuf_size = sizeof errbuf;
     server_res res = {.cfg = server_config_default()};
     sc_status rc = server__acquire(&o, &res, errbuf, errbuf_size);
     if (rc != SC_OK) {
         server__release(&res);
+        if (errmsg) *errmsg = util_strdup(errbuf[0] ? errbuf : sc_status_str(rc));
         return rc;
     }
     server_ctx *ctx = res.ctx;
@@ -310,6 +313,7 @@ sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbu
     if (!d) {
         snprintf(errbuf, errbuf_size, "cannot listen on %s:%u (address in use or not available)", o.host,
                  (unsigned)o.port);
+        if (errmsg) *errmsg = util_strdup(errbuf);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         server__release(&res);
         return SC_IOERR;

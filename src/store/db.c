@@ -339,8 +339,8 @@ static sc_status store__lock(sc_db *db) {
     return SC_OK;
 }
 
-sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, char *errbuf,
-                     size_t errbuf_size) {
+sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, char **errmsg) {
+    if (errmsg) *errmsg = NULL;
     if (!out) return SC_MISUSE;
     *out = NULL;
     sc_db_options o = opt ? *opt : sc_db_options_default();
@@ -412,7 +412,7 @@ fail: {
         store_fail(rc, "%s", keep);
     }
 fail_early:
-    if (errbuf) snprintf(errbuf, errbuf_size, "%s", sc_db_errmsg(NULL));
+    if (errmsg) *errmsg = util_strdup(sc_db_errmsg(NULL));
     return rc;
 }
 

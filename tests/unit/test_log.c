@@ -36,7 +36,7 @@ static void lg_log(void *payload, sc_log_level level, const char *msg) {
 ** and saved on close; returns the path of the graph file. */
 static void lg_make_store(const char *dir, char *graph, size_t graph_size) {
     sc_db *db = NULL;
-    assert_int_equal(sc_db_open(dir, NULL, &db, NULL, 0), SC_OK);
+    assert_int_equal(sc_db_open(dir, NULL, &db, NULL), SC_OK);
     sc_vector_params vp = {.name = "", .dim = LG_DIM, .distance = SC_DISTANCE_COSINE};
     vp.hnsw.full_scan_threshold = 1;
     assert_int_equal(sc_collection_create(db, "c", &vp, 1), SC_OK);
@@ -76,7 +76,7 @@ static void test_store_message_goes_to_handle_logger(void **state) {
     sc_db_options o = sc_db_options_default();
     o.logger = (sc_logger){.payload = &own, .log = lg_log};
     sc_db *db = NULL;
-    assert_int_equal(sc_db_open(dir, &o, &db, NULL, 0), SC_OK);
+    assert_int_equal(sc_db_open(dir, &o, &db, NULL), SC_OK);
     assert_int_equal(own.n, 1);
     assert_int_equal(own.level, SC_LOG_LEVEL_WARN);
     assert_non_null(strstr(own.last, "is unusable"));
@@ -100,7 +100,7 @@ static void test_store_message_falls_back_to_global(void **state) {
     lg_capture global = {0};
     sc_log_set_global(&(sc_logger){.payload = &global, .log = lg_log});
     sc_db *db = NULL;
-    assert_int_equal(sc_db_open(dir, NULL, &db, NULL, 0), SC_OK);
+    assert_int_equal(sc_db_open(dir, NULL, &db, NULL), SC_OK);
     assert_int_equal(global.n, 1);
     assert_non_null(strstr(global.last, "is unusable"));
     sc_db_close(db); /* the rebuilt graph is saved: nothing to report */
@@ -108,7 +108,7 @@ static void test_store_message_falls_back_to_global(void **state) {
     sc_log_set_global(NULL);
     lg_garbage(graph);
     /* the default logger writes this one to stderr */
-    assert_int_equal(sc_db_open(dir, NULL, &db, NULL, 0), SC_OK);
+    assert_int_equal(sc_db_open(dir, NULL, &db, NULL), SC_OK);
     assert_int_equal(global.n, 1); /* restored default: not captured */
     sc_db_close(db);
     tu_rmdir(dir);

@@ -267,9 +267,8 @@ static void test_parse_tree_order(void **state) {
     w1.n_threads = 1;
     sc_walk_options w2 = w1;
     w2.n_threads = 2;
-    char err[256];
-    assert_int_equal(sc_parse_tree(g_root, &popt, &w1, on_file, &one, err, sizeof err), SC_OK);
-    assert_int_equal(sc_parse_tree(g_root, &popt, &w2, on_file, &two, err, sizeof err), SC_OK);
+    assert_int_equal(sc_parse_tree(g_root, &popt, &w1, on_file, &one, NULL), SC_OK);
+    assert_int_equal(sc_parse_tree(g_root, &popt, &w2, on_file, &two, NULL), SC_OK);
     size_t n_exp = sizeof expected_files / sizeof expected_files[0];
     assert_int_equal(one.n, n_exp);
     assert_int_equal(two.n, n_exp);
@@ -290,7 +289,7 @@ static void test_parse_tree_order(void **state) {
     memset(&go, 0, sizeof go);
     sc_walk_options wg = w2;
     wg.only_lang = SC_LANG_GO;
-    assert_int_equal(sc_parse_tree(g_root, &popt, &wg, on_file, &go, err, sizeof err), SC_OK);
+    assert_int_equal(sc_parse_tree(g_root, &popt, &wg, on_file, &go, NULL), SC_OK);
     assert_int_equal(go.n, 2);
     assert_string_equal(go.paths[0], "src/gen_keep.go");
     assert_string_equal(go.paths[1], "src/lib.go");
@@ -299,7 +298,7 @@ static void test_parse_tree_order(void **state) {
     static collect stop;
     memset(&stop, 0, sizeof stop);
     stop.stop_after = 3;
-    assert_int_equal(sc_parse_tree(g_root, &popt, &w2, on_file, &stop, err, sizeof err), SC_INTERRUPTED);
+    assert_int_equal(sc_parse_tree(g_root, &popt, &w2, on_file, &stop, NULL), SC_INTERRUPTED);
     assert_int_equal(stop.n, 3);
 
     /* a single file as root */
@@ -307,9 +306,20 @@ static void test_parse_tree_order(void **state) {
     memset(&single, 0, sizeof single);
     char p[512];
     snprintf(p, sizeof p, "%s/main.py", g_root);
-    assert_int_equal(sc_parse_tree(p, &popt, &w2, on_file, &single, err, sizeof err), SC_OK);
+    assert_int_equal(sc_parse_tree(p, &popt, &w2, on_file, &single, NULL), SC_OK);
     assert_int_equal(single.n, 1);
     assert_int_equal(single.entities[0], 1);
+
+    /* a missing root: the reason comes back as an owned message */
+    char *msg = (char *)"unset";
+    snprintf(p, sizeof p, "%s/no-such-dir", g_root);
+    assert_int_equal(sc_parse_tree(p, &popt, &w2, on_file, &single, &msg), SC_IOERR);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "no-such-dir"));
+    sc_free(msg);
+    msg = (char *)"unset";
+    assert_int_equal(sc_parse_tree(g_root, &popt, &w2, on_file, &single, &msg), SC_OK);
+    assert_null(msg); /* NULL on success */
 }
 
 typedef struct qnames {
@@ -340,8 +350,7 @@ static void test_go_import_paths(void **state) {
     put("std/net/http/c.go", "package http\n\ntype Client struct{}\n\nfunc (c *Client) Do() {}\n");
     static qnames q;
     memset(&q, 0, sizeof q);
-    char err[256];
-    assert_int_equal(sc_parse_tree(g_root, NULL, NULL, on_qnames, &q, err, sizeof err), SC_OK);
+    assert_int_equal(sc_parse_tree(g_root, NULL, NULL, on_qnames, &q, NULL), SC_OK);
     assert_int_equal(q.n, 5);
     assert_string_equal(q.names[0], "net/url.Parse"); /* GOROOT: module std is no prefix */
     assert_string_equal(q.names[1], "main.main");
