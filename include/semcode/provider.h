@@ -118,9 +118,14 @@ SC_API const char *sc_embedder_id(const sc_embedder *e);
 /* Use cache (borrowed; NULL = none). */
 SC_API void sc_embedder_set_cache(sc_embedder *e, sc_embed_cache *cache);
 /* Let fallback (borrowed) take over batches whose remote calls are
-** exhausted. SC_INVALID (message says why) unless both have the same
-** dimension and family. */
-SC_API sc_status sc_embedder_set_fallback(sc_embedder *e, sc_embedder *fallback, char **errmsg);
+** exhausted. SC_INVALID unless both have the same dimension and family
+** (sc_embedder_errmsg says why). */
+SC_API sc_status sc_embedder_set_fallback(sc_embedder *e, sc_embedder *fallback);
+/* Message of the last failed call on e (set_fallback, or an embed call
+** that could not run at all: per-text failures are in sc_embed_item);
+** borrowed, valid until the next call on e. Never NULL. An embedder is
+** used by one thread at a time. */
+SC_API const char *sc_embedder_errmsg(const sc_embedder *e);
 
 /* Embed n texts into out[n * dim] (caller-owned; rows of failed items are
 ** zero). items (n entries, may be NULL) and summary (may be NULL) receive

@@ -528,9 +528,9 @@ static sc_embedder *cli__embed_remote_new(const cli_provider_args *prov, sc_mode
         return NULL;
     }
     *local = NULL;
-    if (m && (sc_embedder_new_model(m, local, &msg) != SC_OK || sc_embedder_set_fallback(e, *local, &msg) != SC_OK)) {
+    if (m && (sc_embedder_new_model(m, local, &msg) != SC_OK || sc_embedder_set_fallback(e, *local) != SC_OK)) {
         fprintf(stderr, "semcode embed: --fallback: %s (declare the remote family with --remote-family)\n",
-                msg ? msg : "out of memory");
+                msg ? msg : sc_embedder_errmsg(e));
         sc_free(msg);
         sc_embedder_free(e);
         sc_embedder_free(*local);

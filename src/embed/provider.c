@@ -28,12 +28,19 @@ struct sc_embedder {
     uint32_t max_input_bytes;     /* texts longer than this fail as items */
     sc_embed_cache *cache;        /* borrowed, may be NULL */
     sc_embedder *fallback;        /* borrowed, may be NULL */
+    char errmsg[512];             /* message of the last failed call on it ("" = none) */
 };
 
 /* ==== Construction ==== */
 
 static sc_status embed__fail(char **errmsg, sc_status code, const char *msg) {
     if (errmsg) *errmsg = util_strdup(msg);
+    return code;
+}
+
+/* Record the failure of a call on e and return code. */
+static sc_status embed__fail_on(sc_embedder *e, sc_status code, const char *msg) {
+    snprintf(e->errmsg, sizeof e->errmsg, "%s", msg);
     return code;
 }
 
@@ -119,25 +126,29 @@ void sc_embedder_set_cache(sc_embedder *e, sc_embed_cache *cache) {
     if (e) e->cache = cache;
 }
 
-sc_status sc_embedder_set_fallback(sc_embedder *e, sc_embedder *fallback, char **errmsg) {
-    if (errmsg) *errmsg = NULL;
+const char *sc_embedder_errmsg(const sc_embedder *e) {
+    if (!e) return "no embedder";
+    return e->errmsg[0] ? e->errmsg : "not an error";
+}
+
+sc_status sc_embedder_set_fallback(sc_embedder *e, sc_embedder *fallback) {
     if (!e) return SC_MISUSE;
     if (!fallback) {
         e->fallback = NULL;
         return SC_OK;
     }
     char msg[512];
-    if (fallback == e) return embed__fail(errmsg, SC_INVALID, "an embedder cannot be its own fallback");
+    if (fallback == e) return embed__fail_on(e, SC_INVALID, "an embedder cannot be its own fallback");
     if (fallback->dim != e->dim) {
         snprintf(msg, sizeof msg, "fallback %s has dimension %u, %s has %u: vectors would not be comparable",
                  fallback->id, fallback->dim, e->id, e->dim);
-        return embed__fail(errmsg, SC_INVALID, msg);
+        return embed__fail_on(e, SC_INVALID, msg);
     }
     if (strcmp(fallback->family, e->family)) {
         snprintf(msg, sizeof msg,
                  "fallback %s declares model family '%s', %s declares '%s': vectors would not be comparable",
                  fallback->id, fallback->family, e->id, e->family);
-        return embed__fail(errmsg, SC_INVALID, msg);
+        return embed__fail_on(e, SC_INVALID, msg);
     }
     e->fallback = fallback;
     return SC_OK;
@@ -264,7 +275,7 @@ sc_status sc_embedder_embed(sc_embedder *e, sc_embed_role side, const char *cons
         free(found);
         free(fresh);
         free(todo);
-        return SC_NOMEM;
+        return embed__fail_on(e, SC_NOMEM, "out of memory for a batch of texts");
     }
     memset(out, 0, sizeof(float) * e->dim * n);
     size_t m = 0;

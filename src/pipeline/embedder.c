@@ -198,11 +198,10 @@ sc_status pipeline_embedder_ready(pipeline_embedder *r, sc_err *err) {
             return rc;
         }
         if (local) {
-            if ((rc = sc_embedder_set_fallback(r->emb, local, &msg)) != SC_OK) {
+            if ((rc = sc_embedder_set_fallback(r->emb, local)) != SC_OK) {
                 /* refused: nothing of this attempt is kept (each search tries again) */
                 rc = sc_err_set(err, rc, "--fallback: %s (declare the remote family with --remote-family)",
-                               msg ? msg : "incompatible");
-                sc_free(msg);
+                                sc_embedder_errmsg(r->emb));
                 sc_embedder_free(r->emb);
                 sc_embedder_free(local);
                 r->emb = NULL;
