@@ -96,12 +96,14 @@ static void cache__recover(sc_embed_cache *c, const char *why) {
     c->stats.entries = 0;
     c->clock = 0;
     if (!c->reported) {
-        util_log(&c->logger, SC_LOG_LEVEL_WARN, "embedding cache %s was unusable (%s); moved it to %s and started a new one",
+        util_log(&c->logger, SC_LOG_LEVEL_WARN,
+                 "embedding cache %s was unusable (%s); moved it to %s and started a new one",
                  c->path, why, aside);
         c->reported = true;
     }
     if (!cache__try_open(c))
-        util_log(&c->logger, SC_LOG_LEVEL_WARN, "embedding cache %s cannot be created; running without a cache", c->path);
+        util_log(&c->logger, SC_LOG_LEVEL_WARN,
+                 "embedding cache %s cannot be created; running without a cache", c->path);
 }
 
 /* Recover when rc says the file is damaged; true when it did. */

@@ -422,7 +422,8 @@ void sc_db_close(sc_db *db) {
     ** only costs that catch-up. */
     for (size_t i = 0; i < db->n_colls; i++)
         if (db->sql && store_ann_save(db, db->colls[i]) != SC_OK)
-            util_log(&db->opt.logger, SC_LOG_LEVEL_WARN, "saving graphs of `%s` failed: %s", db->colls[i]->name, sc_db_errmsg(db));
+            util_log(&db->opt.logger, SC_LOG_LEVEL_WARN,
+                     "saving graphs of `%s` failed: %s", db->colls[i]->name, sc_db_errmsg(db));
     for (size_t i = 0; i < db->n_colls; i++) store_coll_free(db->colls[i]);
     free(db->colls);
     if (db->sql) sqlite3_close(db->sql);
