@@ -114,7 +114,7 @@ oom:
 }
 
 /* One pass over all texts in calls of `call` texts; sums the summaries. */
-static double pass(sc_embedder *e, sc_embed_side side, char **texts, size_t n, size_t call, float *out,
+static double pass(sc_embedder *e, sc_embed_role side, char **texts, size_t n, size_t call, float *out,
                    sc_embed_summary *total) {
     memset(total, 0, sizeof *total);
     uint32_t dim = sc_embedder_dim(e);
@@ -180,11 +180,11 @@ int main(int argc, char **argv) {
     sc_embed_summary s;
     double t;
     cpu_since(mark, &cc, &sc);
-    t = pass(local, SC_EMBED_SIDE_CODE, texts, n, call, out, &s);
+    t = pass(local, SC_EMBED_ROLE_CODE, texts, n, call, out, &s);
     cpu_since(mark, &cc, &sc);
     printf("| in process, no cache (code side) | - | - | %.3f | - | %.0f | 0 | %zu | %zu | %.2f | - |\n", t,
            (double)n / t, s.newly_embedded, s.failed, cc);
-    t = pass(local, SC_EMBED_SIDE_QUERY, texts, n, call, local_q, &s);
+    t = pass(local, SC_EMBED_ROLE_QUERY, texts, n, call, local_q, &s);
     cpu_since(mark, &cc, &sc);
     double local_rate = (double)n / t;
     printf("| in process, no cache (query side) | - | - | %.3f | - | %.0f | 0 | %zu | %zu | %.2f | - |\n", t,
@@ -202,7 +202,7 @@ int main(int argc, char **argv) {
     for (int k = 0; k < 2; k++) {
         sc_embed_cache_stats before = sc_embed_cache_get_stats(cache);
         cpu_since(mark, &cc, &sc);
-        t = pass(local, SC_EMBED_SIDE_CODE, texts, n, call, out, &s);
+        t = pass(local, SC_EMBED_ROLE_CODE, texts, n, call, out, &s);
         cpu_since(mark, &cc, &sc);
         sc_embed_cache_stats after = sc_embed_cache_get_stats(cache);
         printf("| in process, %s cache | - | - | %.3f | - | %.0f | %llu (misses %llu) | %zu | %zu | %.2f | - |\n",
@@ -230,7 +230,7 @@ int main(int argc, char **argv) {
         }
         memset(out, 0, sizeof(float) * dim * n);
         cpu_since(mark, &cc, &sc);
-        t = pass(remote, SC_EMBED_SIDE_QUERY, texts, n, call, out, &s);
+        t = pass(remote, SC_EMBED_ROLE_QUERY, texts, n, call, out, &s);
         cpu_since(mark, &cc, &sc);
         double diff = 0;
         for (size_t i = 0; i < n * dim; i++) diff = fmax(diff, fabs((double)out[i] - (double)local_q[i]));

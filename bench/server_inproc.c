@@ -161,9 +161,10 @@ int main(int argc, char **argv) {
 
     sc_db_options opt = sc_db_options_default();
     sc_db *db = NULL;
-    char err[512];
-    if (sc_db_open(store, &opt, &db, err, sizeof err) != SC_OK) {
-        fprintf(stderr, "open %s: %s\n", store, err);
+    char *err = NULL;
+    if (sc_db_open(store, &opt, &db, &err) != SC_OK) {
+        fprintf(stderr, "open %s: %s\n", store, err ? err : "out of memory");
+        sc_free(err);
         return 1;
     }
     sc_vector_params vp = {.name = "", .dim = (uint32_t)dim, .distance = SC_DISTANCE_COSINE};

@@ -79,9 +79,10 @@ int main(int argc, char **argv) {
     opt.sync = normal ? SC_SYNC_MODE_NORMAL : SC_SYNC_MODE_FULL;
     opt.n_threads = 1;
     sc_db *db = NULL;
-    char err[512];
-    if (sc_db_open(dir, &opt, &db, err, sizeof err) != SC_OK) {
-        fprintf(stderr, "open %s: %s\n", dir, err);
+    char *err = NULL;
+    if (sc_db_open(dir, &opt, &db, &err) != SC_OK) {
+        fprintf(stderr, "open %s: %s\n", dir, err ? err : "out of memory");
+        sc_free(err);
         return 1;
     }
     sc_vector_params vp = {.name = "", .dim = (uint32_t)dim, .distance = SC_DISTANCE_COSINE};

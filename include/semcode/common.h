@@ -1,10 +1,22 @@
 /*
 ** semcode public API: common types shared by every layer.
 **
-** Status codes, point ids, memory release and version numbers. Every
-** fallible call of the library returns an sc_status; the message that goes
-** with a failure is kept on the handle the call was made on (see
-** sc_db_errmsg in store.h).
+** Status codes, point ids, memory release, logging and version numbers.
+**
+** Errors, one convention for every public function:
+** - A fallible call returns an sc_status; outputs are written only on SC_OK.
+** - A call made on a handle keeps the message of its failure on that handle:
+**   sc_db_errmsg, sc_repo_errmsg, sc_embedder_errmsg (borrowed strings,
+**   never NULL). A store (sc_db) is shared by reader threads, so its message
+**   is the calling thread's, like errno: another thread's failure never
+**   replaces the one this thread is about to read.
+** - A call that has no handle yet (opening, loading, creating, one-shot
+**   runs such as sc_parse_tree, sc_server_run, sc_repo_eval) takes a last
+**   parameter `char **errmsg`: NULL to ignore; otherwise set to NULL on
+**   success and, on failure, to a message the caller frees with sc_free.
+** - Messages name the thing that was wrong (path, field, value).
+** Messages that are no failure of the call (a graph rebuilt, a cache moved
+** aside) go to a logger (sc_logger below), never to stderr.
 **
 ** Thread safety: everything in this header is pure and thread safe.
 */
@@ -28,7 +40,7 @@ extern "C" {
 /* ==== Versions ==== */
 
 #define SC_VERSION_STRING "0.1.0"
-#define SC_ABI_VERSION 4 /* bumped on any incompatible change of include/ */
+#define SC_ABI_VERSION 5 /* bumped on any incompatible change of include/ */
 
 /* ==== Status codes ==== */
 
@@ -75,6 +87,35 @@ SC_API sc_status sc_point_id_parse_uuid(const char *s, sc_point_id *out);
 SC_API char *sc_point_id_format(const sc_point_id *id, char *buf, size_t buf_size);
 /* Total order of ids: <0, 0, >0. */
 SC_API int sc_point_id_cmp(const sc_point_id *a, const sc_point_id *b);
+
+/* ==== Logging ==== */
+
+/* Severity of a library message. */
+typedef enum sc_log_level {
+    SC_LOG_LEVEL_DEBUG = 0, /* detail for developers */
+    SC_LOG_LEVEL_INFO = 1,  /* something worth knowing happened (a recovery, a rebuild) */
+    SC_LOG_LEVEL_WARN = 2,  /* degraded but working: a graph that could not be saved, a cache left out */
+    SC_LOG_LEVEL_ERROR = 3, /* an operation failed and nobody else will report it */
+} sc_log_level;
+
+/* Where the library's messages go: a callback and its payload (as
+** tree-sitter's TSLogger). The library never writes to stdout or stderr
+** itself; it hands every message to a logger. msg is one line without a
+** trailing newline or program prefix, borrowed for the call. The callback
+** may be called from any thread the library runs on, concurrently, so it
+** must be thread safe. A logger whose log is NULL means "the default". */
+typedef struct sc_logger {
+    void *payload;                                                      /* passed back to log */
+    void (*log)(void *payload, sc_log_level level, const char *msg);    /* NULL = default */
+} sc_logger;
+
+/* Set the global logger, used by everything that has no logger of its own
+** (handles opened without one, the embedding cache, the parser). NULL or a
+** logger with a NULL log restores the default, which writes
+** "semcode: <msg>" lines to stderr. Thread safe. */
+SC_API void sc_log_set_global(const sc_logger *logger);
+/* Static lower-case name of a level ("warn"). */
+SC_API const char *sc_log_level_name(sc_log_level level);
 
 /* ==== Memory ==== */
 

@@ -29,7 +29,9 @@ extern "C" {
 
 typedef struct sc_model sc_model;
 
-/* Which side of the search a text is on; a one-tower model ignores it. */
+/* Which side of the search a text is on: models with two towers embed the
+** sides differently, a one-tower model ignores it. Used by sc_model_embed
+** and by every embedder (provider.h). */
 typedef enum sc_embed_role {
     SC_EMBED_ROLE_QUERY = 0, /* natural-language query or doc comment */
     SC_EMBED_ROLE_CODE = 1,  /* prepared code text (name, signature, body head) */

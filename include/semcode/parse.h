@@ -6,8 +6,7 @@
 ** its name, qualified name, signature, parameters, return type, doc comment,
 ** decorators, position, parent and cyclomatic complexity, plus line-window
 ** chunks for the code outside any entity (and for files with no grammar).
-** sc_parse_tree walks a directory (honouring .gitignore) and parses every
-** file on all cores, handing the results to a callback in a fixed order.
+** Walking and parsing a whole tree (sc_parse_tree) is in walk.h.
 **
 ** Thread safety: an sc_parser is used by one thread at a time (make one per
 ** worker). Results are immutable and may be read from any thread. The other
@@ -187,32 +186,6 @@ SC_API void sc_parse_result_free(sc_parse_result *r);
 ** it: the code side of a (doc, code) training pair. Owned, free with
 ** sc_free; NULL if the entity has no body or on allocation failure. */
 SC_API char *sc_entity_code_without_doc(const sc_entity *e);
-
-/* ==== Parsing a tree ==== */
-
-/* Options of a directory walk; get defaults from sc_walk_options_default. */
-typedef struct sc_walk_options {
-    uint32_t n_threads;     /* parser threads, 0 = all cores */
-    bool use_gitignore;     /* honour .gitignore, .git/info/exclude, .semcodeignore (default true) */
-    bool skip_vendored;     /* skip vendor/, third_party/, *.min.js and the like (default true) */
-    sc_lang only_lang;      /* report only files of this language, SC_LANG_UNKNOWN = all */
-} sc_walk_options;
-
-/* Default walk options. */
-SC_API sc_walk_options sc_walk_options_default(void);
-
-/* Called once per file, in path order, on the thread that called
-** sc_parse_tree. The result is borrowed for the call. Return 0 to go on,
-** non-zero to stop (sc_parse_tree then returns SC_INTERRUPTED). */
-typedef int (*sc_parse_tree_fn)(void *payload, const sc_parse_result *r);
-
-/* Walk `root` (a directory or one file), skip ignored files, parse the rest
-** in parallel and call fn for each (skipped files included, with their
-** reason). Paths are relative to root. On failure (root missing,
-** SC_NOMEM) writes a message into err (err_size bytes, may be NULL). */
-SC_API sc_status sc_parse_tree(const char *root, const sc_parse_options *popt,
-                               const sc_walk_options *wopt, sc_parse_tree_fn fn, void *payload,
-                               char *err, size_t err_size);
 
 #ifdef __cplusplus
 }

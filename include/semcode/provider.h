@@ -36,12 +36,6 @@ extern "C" {
 typedef struct sc_embedder sc_embedder;       /* a provider */
 typedef struct sc_embed_cache sc_embed_cache; /* persistent cache */
 
-/* Which side of the search a text is on (models with two towers embed them differently). */
-typedef enum sc_embed_side {
-    SC_EMBED_SIDE_QUERY = 0, /* a natural-language query */
-    SC_EMBED_SIDE_CODE = 1,  /* prepared code text */
-} sc_embed_side;
-
 /* ==== Batch results ==== */
 
 typedef struct sc_embed_item {
@@ -68,7 +62,7 @@ typedef struct sc_embed_summary {
 ** mark single items failed (status + message) without failing the call; a
 ** non-OK return fails every item of the call. */
 typedef struct sc_provider_vtable {
-    sc_status (*embed)(void *state, sc_embed_side side, const char *const *texts, size_t n, float *out,
+    sc_status (*embed)(void *state, sc_embed_role side, const char *const *texts, size_t n, float *out,
                        sc_embed_item *items);
     void (*destroy)(void *state); /* may be NULL */
 } sc_provider_vtable;
@@ -82,7 +76,7 @@ SC_API sc_status sc_embedder_new_custom(const sc_provider_vtable *vt, void *stat
                                         sc_embedder **out, char **errmsg);
 
 /* An embedder over a loaded model (borrowed: it must outlive the embedder,
-** which never frees it): the query side for SC_EMBED_SIDE_QUERY, the code
+** which never frees it): the query side for SC_EMBED_ROLE_QUERY, the code
 ** side otherwise; id "builtin:<16 hex digits of sc_model_hash>", family
 ** "semcode-builtin". */
 SC_API sc_status sc_embedder_new_model(sc_model *model, sc_embedder **out, char **errmsg);
@@ -124,15 +118,20 @@ SC_API const char *sc_embedder_id(const sc_embedder *e);
 /* Use cache (borrowed; NULL = none). */
 SC_API void sc_embedder_set_cache(sc_embedder *e, sc_embed_cache *cache);
 /* Let fallback (borrowed) take over batches whose remote calls are
-** exhausted. SC_INVALID (message says why) unless both have the same
-** dimension and family. */
-SC_API sc_status sc_embedder_set_fallback(sc_embedder *e, sc_embedder *fallback, char **errmsg);
+** exhausted. SC_INVALID unless both have the same dimension and family
+** (sc_embedder_errmsg says why). */
+SC_API sc_status sc_embedder_set_fallback(sc_embedder *e, sc_embedder *fallback);
+/* Message of the last failed call on e (set_fallback, or an embed call
+** that could not run at all: per-text failures are in sc_embed_item);
+** borrowed, valid until the next call on e. Never NULL. An embedder is
+** used by one thread at a time. */
+SC_API const char *sc_embedder_errmsg(const sc_embedder *e);
 
 /* Embed n texts into out[n * dim] (caller-owned; rows of failed items are
 ** zero). items (n entries, may be NULL) and summary (may be NULL) receive
 ** the per-item results and counts. Returns SC_OK when the call ran, even if
 ** items failed; an error only for misuse or when nothing could run. */
-SC_API sc_status sc_embedder_embed(sc_embedder *e, sc_embed_side side, const char *const *texts, size_t n,
+SC_API sc_status sc_embedder_embed(sc_embedder *e, sc_embed_role side, const char *const *texts, size_t n,
                                    float *out, sc_embed_item *items, sc_embed_summary *summary);
 
 /* ==== Cache ==== */
@@ -152,6 +151,10 @@ typedef struct sc_embed_cache_stats {
 ** on stderr and in the stats: the cache never fails the caller for that. */
 SC_API sc_status sc_embed_cache_open(const char *path, uint64_t max_entries, sc_embed_cache **out, char **errmsg);
 SC_API void sc_embed_cache_close(sc_embed_cache *c);
+/* Send the cache's messages (a damaged file moved aside, a cache left out)
+** to logger instead of the global one (NULL: back to the global one). A
+** problem found while opening goes to the global logger. */
+SC_API void sc_embed_cache_set_logger(sc_embed_cache *c, const sc_logger *logger);
 SC_API sc_embed_cache_stats sc_embed_cache_get_stats(const sc_embed_cache *c);
 
 #ifdef __cplusplus

@@ -68,6 +68,7 @@ typedef struct sc_repo_options {
                                  requests are exhausted (both must declare the same dimension and family) */
     bool remote_retries_given; /* remote->max_retries was given even when 0 (0 = no retries, one try per
                                  request); without it a 0 there takes the recorded value (default 5) */
+    sc_logger logger;         /* where the messages of the repository's store and cache go; zero = the global logger */
 } sc_repo_options;
 
 SC_API sc_repo_options sc_repo_options_default(void);

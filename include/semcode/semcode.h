@@ -10,6 +10,7 @@
 #include "provider.h"
 #include "repo.h"
 #include "parse.h"
+#include "walk.h"
 #include "embed.h"
 #include "transformer.h"
 #include "rank.h"

@@ -43,8 +43,9 @@ SC_API sc_server_options sc_server_options_default(void);
 ** stops), listen, serve until SIGINT/SIGTERM, then shut down gracefully
 ** and close them. Returns SC_OK after a clean shutdown;
 ** on a start-up failure (bad config, port taken, store busy) returns the
-** error and writes the reason to errbuf. */
-SC_API sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbuf_size);
+** error and, when errmsg is not NULL, sets *errmsg to the reason (owned,
+** free with sc_free; NULL otherwise). */
+SC_API sc_status sc_server_run(const sc_server_options *opt, char **errmsg);
 
 #ifdef __cplusplus
 }

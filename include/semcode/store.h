@@ -38,22 +38,28 @@ typedef struct sc_db_options {
     bool read_only;       /* reserved: open without writing (default false) */
     sc_sync_mode sync;    /* durability of commits (default SC_SYNC_MODE_FULL) */
     uint32_t n_threads;   /* threads for large scans; 0 = number of cores */
+    sc_logger logger;     /* where the store's messages go (graph rebuilds, failed saves); zero = the global logger */
 } sc_db_options;
 
 SC_API sc_db_options sc_db_options_default(void);
 
 /* Open (or create) the store in directory `path`. On SC_OK *out owns the
 ** handle; close it with sc_db_close. On failure *out is NULL and, when
-** errbuf is non-NULL, the reason is written there.
-** Errors: SC_BUSY (another process has it open), SC_IOERR, SC_CORRUPT,
-** SC_NOMEM, SC_NOTFOUND (missing and !create), SC_INVALID. */
-SC_API sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out,
-                            char *errbuf, size_t errbuf_size);
+** errmsg is not NULL, *errmsg is the reason (owned, free with sc_free; NULL
+** on success). Errors: SC_BUSY (another process has it open), SC_IOERR,
+** SC_CORRUPT, SC_NOMEM, SC_NOTFOUND (missing and !create), SC_INVALID. */
+SC_API sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, char **errmsg);
 /* Close the store; NULL is a no-op. */
 SC_API void sc_db_close(sc_db *db);
-/* Message of the last failed call on db; borrowed, valid until the next
-** call on db. Never NULL. With threads sharing db, read it only when no
-** other thread may fail a call in between. */
+/* Send the store's messages to logger from now on (NULL: the global
+** logger). Call it while no other thread uses db. Messages of the open
+** itself go to sc_db_options.logger. */
+SC_API void sc_db_set_logger(sc_db *db, const sc_logger *logger);
+/* Message of the calling thread's last failed store call (on db or, with
+** db NULL, any store); borrowed, valid until that thread's next store call.
+** Never NULL. Kept per thread rather than in one buffer of the handle,
+** since threads share db: a failure in one never overwrites the message
+** another is reading (common.h, "Errors"). */
 SC_API const char *sc_db_errmsg(const sc_db *db);
 /* Directory of the store; borrowed, valid until sc_db_close. */
 SC_API const char *sc_db_path(const sc_db *db);

@@ -39,6 +39,213 @@ static void cli__doctor_usage(FILE *f) {
                "default 500).\n");
 }
 
+/* What the scan of one named vector learns, and the sample it keeps. */
+typedef struct doctor_scan {
+    uint32_t dim;            /* the collection's dimension for the vector */
+    uint32_t sample;         /* sample size asked for */
+    uint64_t n_points;       /* points scrolled */
+    uint64_t n_with;         /* points with this vector */
+    uint64_t n_bad_dim;      /* of those, of another dimension */
+    uint64_t n_zero;         /* of finite ones, norm below 1e-12 */
+    uint64_t n_nonfinite;    /* with a NaN or infinity */
+    double nsum, nsq;        /* sum of norms and of their squares (finite ones) */
+    double nmin, nmax;       /* smallest and largest norm */
+    uint64_t *hashes;        /* byte hash of every finite vector (owned) */
+    size_t cap_h;            /* allocated hashes */
+    float *samples;          /* reservoir sample of non-zero vectors, sample x dim (owned) */
+    sc_point_id *sample_ids; /* their ids (owned) */
+    uint32_t n_samples;      /* vectors in the sample */
+    uint64_t seen_for_sample;/* non-zero vectors offered to the reservoir */
+    uint64_t rng;            /* reservoir generator state */
+    float *nn;               /* nearest-neighbour similarity of each sampled vector, sorted (owned) */
+    uint32_t n_nn;           /* entries in nn */
+} doctor_scan;
+
+/* The report's summary numbers. */
+typedef struct doctor_report {
+    uint64_t n_ok;     /* finite vectors of the right dimension */
+    uint64_t n_dup;    /* of those, exact byte duplicates of another */
+    double nmean, nstd;/* norm mean and standard deviation */
+    float q[5];        /* neighbour similarity: min, p10, p50, p90, max */
+    double nn_mean;    /* mean neighbour similarity */
+    uint32_t nn_high;  /* sampled vectors with a neighbour at >= 0.99 */
+} doctor_report;
+
+/* Count one vector of the right dimension: finiteness, norm, hash and the
+** reservoir. false when memory runs out. */
+static bool doctor__add(doctor_scan *sc, const sc_record *r) {
+    uint32_t dim = sc->dim;
+    const float *v = r->vectors[0];
+    double ss = 0;
+    int finite = 1;
+    for (uint32_t d = 0; d < dim; d++) {
+        if (!isfinite(v[d])) finite = 0;
+        ss += (double)v[d] * (double)v[d];
+    }
+    if (!finite) {
+        sc->n_nonfinite++;
+        return true;
+    }
+    double nr = sqrt(ss);
+    if (nr < 1e-12) sc->n_zero++;
+    sc->nsum += nr;
+    sc->nsq += nr * nr;
+    if (nr < sc->nmin) sc->nmin = nr;
+    if (nr > sc->nmax) sc->nmax = nr;
+    if (sc->n_with > sc->cap_h) {
+        sc->cap_h = sc->cap_h ? sc->cap_h * 2 : 4096;
+        uint64_t *h = realloc(sc->hashes, sc->cap_h * sizeof *h);
+        if (!h) return false;
+        sc->hashes = h;
+    }
+    sc->hashes[sc->n_with - sc->n_bad_dim - sc->n_nonfinite - 1] = cli__doc_hash(v, dim);
+    /* reservoir sample of non-zero vectors for the neighbour check */
+    if (nr >= 1e-12 && sc->sample) {
+        sc->seen_for_sample++;
+        uint64_t slot = sc->n_samples < sc->sample ? sc->n_samples : UINT64_MAX;
+        if (slot == UINT64_MAX) {
+            sc->rng = sc->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            uint64_t j = (sc->rng >> 11) % sc->seen_for_sample;
+            if (j < sc->sample) slot = j;
+        } else {
+            sc->n_samples++;
+        }
+        if (slot != UINT64_MAX) {
+            memcpy(sc->samples + slot * dim, v, dim * sizeof *v);
+            sc->sample_ids[slot] = r->id;
+        }
+    }
+    return true;
+}
+
+/* Scroll every point of the collection and count its vector `vector`.
+** Returns 0, or 1 after printing why not. */
+static int doctor__scan(sc_db *db, const char *coll, const char *vector, doctor_scan *sc) {
+    sc->samples = malloc((size_t)sc->sample * sc->dim * sizeof *sc->samples);
+    sc->sample_ids = malloc((size_t)sc->sample * sizeof *sc->sample_ids);
+    if ((!sc->samples || !sc->sample_ids) && sc->sample) {
+        fprintf(stderr, "semcode doctor: out of memory\n");
+        return 1;
+    }
+    sc_scroll_request req = {.limit = 1000};
+    const char *names[1] = {vector};
+    req.with.vectors = true;
+    req.with.vector_names = names;
+    req.with.n_vector_names = 1;
+    bool more = true;
+    while (more) {
+        sc_record_list *page = NULL;
+        sc_point_id next;
+        if (sc_points_scroll(db, coll, &req, &page, &next, &more) != SC_OK) {
+            fprintf(stderr, "semcode doctor: %s\n", sc_db_errmsg(db));
+            return 1;
+        }
+        for (size_t i = 0; i < page->n; i++) {
+            const sc_record *r = &page->items[i];
+            sc->n_points++;
+            if (r->n_vectors == 0) continue;
+            sc->n_with++;
+            if (r->vector_dims[0] != sc->dim) {
+                sc->n_bad_dim++;
+                continue;
+            }
+            if (!doctor__add(sc, r)) {
+                sc_record_list_free(page);
+                fprintf(stderr, "semcode doctor: out of memory\n");
+                return 1;
+            }
+        }
+        sc_record_list_free(page);
+        req.has_offset = true;
+        req.offset = next;
+    }
+    return 0;
+}
+
+/* Exact nearest-neighbour similarity of every sampled vector (itself
+** excluded), sorted ascending into sc->nn. Returns 0, or 1 after printing why not. */
+static int doctor__neighbours(sc_db *db, const char *coll, const char *vector, doctor_scan *sc) {
+    sc->nn = malloc((sc->n_samples + 1) * sizeof *sc->nn);
+    if (!sc->nn) {
+        fprintf(stderr, "semcode doctor: out of memory\n");
+        return 1;
+    }
+    for (uint32_t i = 0; i < sc->n_samples; i++) {
+        sc_search_request sr = {.vector_name = vector, .query = sc->samples + (size_t)i * sc->dim, .dim = sc->dim,
+                                .limit = 2};
+        sc_record_list *res = NULL;
+        if (sc_points_search(db, coll, &sr, &res) != SC_OK) {
+            fprintf(stderr, "semcode doctor: %s\n", sc_db_errmsg(db));
+            return 1;
+        }
+        for (size_t k = 0; k < res->n; k++)
+            if (sc_point_id_cmp(&res->items[k].id, &sc->sample_ids[i])) {
+                sc->nn[sc->n_nn++] = res->items[k].score;
+                break;
+            }
+        sc_record_list_free(res);
+    }
+    qsort(sc->nn, sc->n_nn, sizeof *sc->nn, cli__f_cmp);
+    return 0;
+}
+
+/* The summary numbers of a scan (sorts sc->hashes). */
+static doctor_report doctor__summarise(doctor_scan *sc) {
+    doctor_report rp = {0};
+    rp.n_ok = sc->n_with - sc->n_bad_dim - sc->n_nonfinite;
+    if (rp.n_ok > 1) {
+        qsort(sc->hashes, rp.n_ok, sizeof *sc->hashes, cli__u64_cmp);
+        for (uint64_t i = 1; i < rp.n_ok; i++) rp.n_dup += sc->hashes[i] == sc->hashes[i - 1];
+    }
+    rp.nmean = rp.n_ok ? sc->nsum / (double)rp.n_ok : 0;
+    rp.nstd = rp.n_ok ? sqrt(fmax(0, sc->nsq / (double)rp.n_ok - rp.nmean * rp.nmean)) : 0;
+    const double qs[5] = {0.0, 0.1, 0.5, 0.9, 1.0};
+    for (int k = 0; k < 5 && sc->n_nn; k++) rp.q[k] = sc->nn[(size_t)(qs[k] * (sc->n_nn - 1) + 0.5)];
+    for (uint32_t i = 0; i < sc->n_nn; i++) rp.nn_mean += (double)sc->nn[i], rp.nn_high += sc->nn[i] >= 0.99f;
+    if (sc->n_nn) rp.nn_mean /= sc->n_nn;
+    return rp;
+}
+
+static void doctor__print_json(const char *coll, const sc_vector_params *vp, const doctor_scan *sc,
+                               const doctor_report *rp) {
+    printf("{\"collection\":\"%s\",\"vector\":\"%s\",\"dim\":%u,\"distance\":\"%s\",\"points\":%llu,"
+           "\"with_vector\":%llu,\"bad_dim\":%llu,\"non_finite\":%llu,\"zero\":%llu,"
+           "\"norm\":{\"mean\":%.6f,\"std\":%.6f,\"min\":%.6f,\"max\":%.6f},\"exact_duplicates\":%llu,"
+           "\"duplicate_rate\":%.6f,\"nn\":{\"sampled\":%u,\"mean\":%.4f,\"min\":%.4f,\"p10\":%.4f,"
+           "\"p50\":%.4f,\"p90\":%.4f,\"max\":%.4f,\"ge_0_99\":%u}}\n",
+           coll, vp->name, sc->dim, sc_distance_name(vp->distance), (unsigned long long)sc->n_points,
+           (unsigned long long)sc->n_with, (unsigned long long)sc->n_bad_dim, (unsigned long long)sc->n_nonfinite,
+           (unsigned long long)sc->n_zero, rp->nmean, rp->nstd, rp->n_ok ? sc->nmin : 0.0, sc->nmax,
+           (unsigned long long)rp->n_dup, rp->n_ok ? (double)rp->n_dup / (double)rp->n_ok : 0.0, sc->n_nn,
+           rp->nn_mean, (double)rp->q[0], (double)rp->q[1], (double)rp->q[2], (double)rp->q[3], (double)rp->q[4],
+           rp->nn_high);
+}
+
+static void doctor__print_text(const char *coll, const sc_vector_params *vp, const doctor_scan *sc,
+                               const doctor_report *rp) {
+    printf("collection %s, vector '%s': dimension %u, %s\n", coll, vp->name, sc->dim, sc_distance_name(vp->distance));
+    printf("  points               %llu (%llu with this vector)\n", (unsigned long long)sc->n_points,
+           (unsigned long long)sc->n_with);
+    printf("  wrong dimension      %llu\n  non-finite           %llu\n  zero vectors         %llu\n",
+           (unsigned long long)sc->n_bad_dim, (unsigned long long)sc->n_nonfinite, (unsigned long long)sc->n_zero);
+    printf("  norm                 mean %.4f  std %.4f  min %.4f  max %.4f\n", rp->nmean, rp->nstd,
+           rp->n_ok ? sc->nmin : 0.0, sc->nmax);
+    printf("  exact duplicates     %llu (%.2f%%)\n", (unsigned long long)rp->n_dup,
+           rp->n_ok ? 100.0 * (double)rp->n_dup / (double)rp->n_ok : 0.0);
+    printf("  nearest neighbour    %u sampled: mean %.3f  min %.3f  p10 %.3f  p50 %.3f  p90 %.3f  max %.3f\n",
+           sc->n_nn, rp->nn_mean, (double)rp->q[0], (double)rp->q[1], (double)rp->q[2], (double)rp->q[3],
+           (double)rp->q[4]);
+    if (sc->n_bad_dim) printf("  warning: vectors of the wrong dimension (mixed models?)\n");
+    if (sc->n_zero) printf("  warning: zero vectors: texts without a known token, or a failed embedding\n");
+    if (rp->n_ok && (double)rp->n_dup / (double)rp->n_ok > 0.05)
+        printf("  warning: over 5%% exact duplicates: identical prepared texts or a broken embedder\n");
+    if (sc->n_nn >= 10 && rp->q[2] > 0.95f)
+        printf("  warning: median neighbour similarity %.3f: vectors collapse together (wrong model or "
+               "constant input?)\n", (double)rp->q[2]);
+    if (vp->distance == SC_DISTANCE_DOT && rp->nstd > 0.1 * rp->nmean)
+        printf("  warning: norms vary though the metric is dot: normalise or use cosine\n");
+}
+
 int cli_cmd_doctor(int argc, char **argv) {
     const char *store = NULL, *coll = NULL, *vname = NULL;
     uint32_t sample = 500;
@@ -64,185 +271,37 @@ int cli_cmd_doctor(int argc, char **argv) {
     sc_db_options o = sc_db_options_default();
     o.create = false;
     sc_db *db = NULL;
-    char eb[512];
-    if (sc_db_open(store, &o, &db, eb, sizeof eb) != SC_OK) {
-        fprintf(stderr, "semcode doctor: %s\n", eb);
+    char *eb = NULL;
+    if (sc_db_open(store, &o, &db, &eb) != SC_OK) {
+        fprintf(stderr, "semcode doctor: %s\n", eb ? eb : "out of memory");
+        sc_free(eb);
         return 1;
     }
     int status = 1;
     sc_collection_info info = {0};
-    uint64_t *hashes = NULL;
-    float *samples = NULL, *nn = NULL;
-    sc_point_id *sample_ids = NULL;
+    doctor_scan sc = {.sample = sample, .nmin = HUGE_VAL, .rng = 0x1234567ULL};
+    const sc_vector_params *vp = NULL;
     if (sc_collection_info_get(db, coll, &info) != SC_OK) {
         fprintf(stderr, "semcode doctor: %s\n", sc_db_errmsg(db));
         goto out;
     }
-    const sc_vector_params *vp = NULL;
     for (size_t i = 0; i < info.n_vector_params; i++)
         if (!vname ? i == 0 : !strcmp(info.vectors[i].name, vname)) vp = &info.vectors[i];
     if (!vp) {
         fprintf(stderr, "semcode doctor: collection '%s' has no vector '%s'\n", coll, vname ? vname : "");
         goto out;
     }
-    uint32_t dim = vp->dim;
-    /* ---- scan ---- */
-    uint64_t n_points = 0, n_with = 0, n_bad_dim = 0, n_zero = 0, n_nonfinite = 0;
-    double nsum = 0, nsq = 0, nmin = HUGE_VAL, nmax = 0;
-    size_t cap_h = 0;
-    hashes = NULL;
-    samples = malloc((size_t)sample * dim * sizeof *samples);
-    sample_ids = malloc((size_t)sample * sizeof *sample_ids);
-    if ((!samples || !sample_ids) && sample) goto nomem;
-    uint32_t n_samples = 0;
-    uint64_t seen_for_sample = 0, rng = 0x1234567ULL;
-    sc_scroll_request req = {.limit = 1000};
-    const char *names[1] = {vp->name};
-    req.with.vectors = true;
-    req.with.vector_names = names;
-    req.with.n_vector_names = 1;
-    bool more = true;
-    while (more) {
-        sc_record_list *page = NULL;
-        sc_point_id next;
-        if (sc_points_scroll(db, coll, &req, &page, &next, &more) != SC_OK) {
-            fprintf(stderr, "semcode doctor: %s\n", sc_db_errmsg(db));
-            goto out;
-        }
-        for (size_t i = 0; i < page->n; i++) {
-            sc_record *r = &page->items[i];
-            n_points++;
-            if (r->n_vectors == 0) continue;
-            n_with++;
-            if (r->vector_dims[0] != dim) {
-                n_bad_dim++;
-                continue;
-            }
-            const float *v = r->vectors[0];
-            double ss = 0;
-            int finite = 1;
-            for (uint32_t d = 0; d < dim; d++) {
-                if (!isfinite(v[d])) finite = 0;
-                ss += (double)v[d] * (double)v[d];
-            }
-            if (!finite) {
-                n_nonfinite++;
-                continue;
-            }
-            double nr = sqrt(ss);
-            if (nr < 1e-12) n_zero++;
-            nsum += nr;
-            nsq += nr * nr;
-            if (nr < nmin) nmin = nr;
-            if (nr > nmax) nmax = nr;
-            if (n_with > cap_h) {
-                cap_h = cap_h ? cap_h * 2 : 4096;
-                uint64_t *h = realloc(hashes, cap_h * sizeof *h);
-                if (!h) {
-                    sc_record_list_free(page);
-                    goto nomem;
-                }
-                hashes = h;
-            }
-            uint64_t nh = 0;
-            nh = cli__doc_hash(v, dim);
-            hashes[n_with - n_bad_dim - n_nonfinite - 1] = nh;
-            /* reservoir sample of non-zero vectors for the neighbour check */
-            if (nr >= 1e-12 && sample) {
-                seen_for_sample++;
-                uint64_t slot = n_samples < sample ? n_samples : UINT64_MAX;
-                if (slot == UINT64_MAX) {
-                    rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-                    uint64_t j = (rng >> 11) % seen_for_sample;
-                    if (j < sample) slot = j;
-                } else {
-                    n_samples++;
-                }
-                if (slot != UINT64_MAX) {
-                    memcpy(samples + slot * dim, v, dim * sizeof *v);
-                    sample_ids[slot] = r->id;
-                }
-            }
-        }
-        sc_record_list_free(page);
-        req.has_offset = true;
-        req.offset = next;
-    }
-    uint64_t n_ok = n_with - n_bad_dim - n_nonfinite;
-    uint64_t n_dup = 0;
-    if (n_ok > 1) {
-        qsort(hashes, n_ok, sizeof *hashes, cli__u64_cmp);
-        for (uint64_t i = 1; i < n_ok; i++) n_dup += hashes[i] == hashes[i - 1];
-    }
-    /* ---- nearest neighbours of the sample ---- */
-    nn = malloc((n_samples + 1) * sizeof *nn);
-    if (!nn) goto nomem;
-    uint32_t n_nn = 0;
-    for (uint32_t i = 0; i < n_samples; i++) {
-        sc_search_request sr = {.vector_name = vp->name, .query = samples + (size_t)i * dim, .dim = dim, .limit = 2};
-        sc_record_list *res = NULL;
-        if (sc_points_search(db, coll, &sr, &res) != SC_OK) {
-            fprintf(stderr, "semcode doctor: %s\n", sc_db_errmsg(db));
-            goto out;
-        }
-        for (size_t k = 0; k < res->n; k++)
-            if (sc_point_id_cmp(&res->items[k].id, &sample_ids[i])) {
-                nn[n_nn++] = res->items[k].score;
-                break;
-            }
-        sc_record_list_free(res);
-    }
-    qsort(nn, n_nn, sizeof *nn, cli__f_cmp);
-    double nmean = n_ok ? nsum / (double)n_ok : 0, nstd = n_ok ? sqrt(fmax(0, nsq / (double)n_ok - nmean * nmean)) : 0;
-    float q[5] = {0};
-    const double qs[5] = {0.0, 0.1, 0.5, 0.9, 1.0};
-    for (int k = 0; k < 5 && n_nn; k++) q[k] = nn[(size_t)(qs[k] * (n_nn - 1) + 0.5)];
-    double nn_mean = 0;
-    uint32_t nn_high = 0;
-    for (uint32_t i = 0; i < n_nn; i++) nn_mean += (double)nn[i], nn_high += nn[i] >= 0.99f;
-    if (n_nn) nn_mean /= n_nn;
-    const char *metric = sc_distance_name(vp->distance);
-    if (json) {
-        printf("{\"collection\":\"%s\",\"vector\":\"%s\",\"dim\":%u,\"distance\":\"%s\",\"points\":%llu,"
-               "\"with_vector\":%llu,\"bad_dim\":%llu,\"non_finite\":%llu,\"zero\":%llu,"
-               "\"norm\":{\"mean\":%.6f,\"std\":%.6f,\"min\":%.6f,\"max\":%.6f},\"exact_duplicates\":%llu,"
-               "\"duplicate_rate\":%.6f,\"nn\":{\"sampled\":%u,\"mean\":%.4f,\"min\":%.4f,\"p10\":%.4f,"
-               "\"p50\":%.4f,\"p90\":%.4f,\"max\":%.4f,\"ge_0_99\":%u}}\n",
-               coll, vp->name, dim, metric, (unsigned long long)n_points, (unsigned long long)n_with,
-               (unsigned long long)n_bad_dim, (unsigned long long)n_nonfinite, (unsigned long long)n_zero, nmean,
-               nstd, n_ok ? nmin : 0.0, nmax, (unsigned long long)n_dup, n_ok ? (double)n_dup / (double)n_ok : 0.0,
-               n_nn, nn_mean, (double)q[0], (double)q[1], (double)q[2], (double)q[3], (double)q[4], nn_high);
-    } else {
-        printf("collection %s, vector '%s': dimension %u, %s\n", coll, vp->name, dim, metric);
-        printf("  points               %llu (%llu with this vector)\n", (unsigned long long)n_points,
-               (unsigned long long)n_with);
-        printf("  wrong dimension      %llu\n  non-finite           %llu\n  zero vectors         %llu\n",
-               (unsigned long long)n_bad_dim, (unsigned long long)n_nonfinite, (unsigned long long)n_zero);
-        printf("  norm                 mean %.4f  std %.4f  min %.4f  max %.4f\n", nmean, nstd, n_ok ? nmin : 0.0,
-               nmax);
-        printf("  exact duplicates     %llu (%.2f%%)\n", (unsigned long long)n_dup,
-               n_ok ? 100.0 * (double)n_dup / (double)n_ok : 0.0);
-        printf("  nearest neighbour    %u sampled: mean %.3f  min %.3f  p10 %.3f  p50 %.3f  p90 %.3f  max %.3f\n",
-               n_nn, nn_mean, (double)q[0], (double)q[1], (double)q[2], (double)q[3], (double)q[4]);
-        if (n_bad_dim) printf("  warning: vectors of the wrong dimension (mixed models?)\n");
-        if (n_zero) printf("  warning: zero vectors: texts without a known token, or a failed embedding\n");
-        if (n_ok && (double)n_dup / (double)n_ok > 0.05)
-            printf("  warning: over 5%% exact duplicates: identical prepared texts or a broken embedder\n");
-        if (n_nn >= 10 && q[2] > 0.95f)
-            printf("  warning: median neighbour similarity %.3f: vectors collapse together (wrong model or "
-                   "constant input?)\n", (double)q[2]);
-        if (vp->distance == SC_DISTANCE_DOT && nstd > 0.1 * nmean)
-            printf("  warning: norms vary though the metric is dot: normalise or use cosine\n");
-    }
+    sc.dim = vp->dim;
+    if (doctor__scan(db, coll, vp->name, &sc) || doctor__neighbours(db, coll, vp->name, &sc)) goto out;
+    doctor_report rp = doctor__summarise(&sc);
+    if (json) doctor__print_json(coll, vp, &sc, &rp);
+    else doctor__print_text(coll, vp, &sc, &rp);
     status = 0;
-    goto out;
-nomem:
-    fprintf(stderr, "semcode doctor: out of memory\n");
 out:
-    free(hashes);
-    free(samples);
-    free(sample_ids);
-    free(nn);
+    free(sc.hashes);
+    free(sc.samples);
+    free(sc.sample_ids);
+    free(sc.nn);
     sc_collection_info_free(&info);
     sc_db_close(db);
     return status;

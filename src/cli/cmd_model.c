@@ -531,9 +531,9 @@ static sc_embedder *cli__embed_remote_new(const cli_provider_args *prov, sc_mode
         return NULL;
     }
     *local = NULL;
-    if (m && (sc_embedder_new_model(m, local, &msg) != SC_OK || sc_embedder_set_fallback(e, *local, &msg) != SC_OK)) {
+    if (m && (sc_embedder_new_model(m, local, &msg) != SC_OK || sc_embedder_set_fallback(e, *local) != SC_OK)) {
         fprintf(stderr, "semcode embed: --fallback: %s (declare the remote family with --remote-family)\n",
-                msg ? msg : "out of memory");
+                msg ? msg : sc_embedder_errmsg(e));
         sc_free(msg);
         sc_embedder_free(e);
         sc_embedder_free(*local);
@@ -552,7 +552,7 @@ static int cli__embed_remote(sc_embedder *e, sc_embed_role role, char **texts, s
         return 1;
     }
     sc_embed_summary sum;
-    sc_status rc = sc_embedder_embed(e, role == SC_EMBED_ROLE_CODE ? SC_EMBED_SIDE_CODE : SC_EMBED_SIDE_QUERY,
+    sc_status rc = sc_embedder_embed(e, role == SC_EMBED_ROLE_CODE ? SC_EMBED_ROLE_CODE : SC_EMBED_ROLE_QUERY,
                                      (const char *const *)texts, n, out, items, &sum);
     int status = 0;
     if (rc != SC_OK) {

@@ -361,15 +361,16 @@ static int cli__run(int argc, char **argv, bool pairs) {
     if (!st.out) st.out = main_out;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    char err[512];
-    sc_status rc = sc_parse_tree(path, &popt, &wopt, cli__on_file, &st, err, sizeof err);
+    char *err = NULL;
+    sc_status rc = sc_parse_tree(path, &popt, &wopt, cli__on_file, &st, &err);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     if (st.out != main_out) fclose(st.out);
     if (rc != SC_OK) {
         if (main_out != stdout) fclose(main_out);
         fflush(stdout);
-        fprintf(stderr, "semcode %s: %s (%s)\n", argv[0], err, sc_status_str(rc));
+        fprintf(stderr, "semcode %s: %s (%s)\n", argv[0], err ? err : "error", sc_status_str(rc));
+        sc_free(err);
         return 1;
     }
     if (pairs) {

@@ -71,10 +71,11 @@ int cli_cmd_serve(int argc, char **argv) {
         }
         i++;
     }
-    char err[512];
-    sc_status rc = sc_server_run(&o, err, sizeof err);
+    char *err = NULL;
+    sc_status rc = sc_server_run(&o, &err);
     if (rc != SC_OK) {
-        fprintf(stderr, "semcode serve: %s\n", err[0] ? err : sc_status_str(rc));
+        fprintf(stderr, "semcode serve: %s\n", err ? err : sc_status_str(rc));
+        sc_free(err);
         return 1;
     }
     return 0;

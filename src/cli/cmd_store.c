@@ -76,9 +76,10 @@ int cli_cmd_store_demo(int argc, char **argv) {
         }
     }
     sc_db *db = NULL;
-    char err[512];
-    if (sc_db_open(dir, NULL, &db, err, sizeof err) != SC_OK) {
-        fprintf(stderr, "semcode: %s\n", err);
+    char *err = NULL;
+    if (sc_db_open(dir, NULL, &db, &err) != SC_OK) {
+        fprintf(stderr, "semcode: %s\n", err ? err : "out of memory");
+        sc_free(err);
         return 1;
     }
     int rc = 1;

@@ -4,6 +4,7 @@
 ** call exit().
 */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -44,7 +45,16 @@ int cli_cmd_version(int argc, char **argv) {
     return 0;
 }
 
+/* The library's messages on the CLI's diagnostic stream (stderr), as the
+** CLI's own: "semcode: <msg>"; debug messages only with SEMCODE_DEBUG set. */
+static void cli__log(void *payload, sc_log_level level, const char *msg) {
+    (void)payload;
+    if (level == SC_LOG_LEVEL_DEBUG && !getenv("SEMCODE_DEBUG")) return;
+    fprintf(stderr, "semcode: %s%s\n", level == SC_LOG_LEVEL_ERROR ? "error: " : "", msg);
+}
+
 int main(int argc, char **argv) {
+    sc_log_set_global(&(sc_logger){.payload = NULL, .log = cli__log});
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         cli__usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

@@ -14,7 +14,7 @@
 **   open.
 ** - Damage of the file itself (SQLITE_CORRUPT, SQLITE_NOTADB, an unreadable
 **   file) sets the file aside as path.corrupt-<time>, starts an empty cache
-**   and reports it once on stderr and in the stats. The cache never makes
+**   and reports it once to the logger and in the stats. The cache never makes
 **   its caller fail.
 */
 #include "embed/provider_int.h"
@@ -32,12 +32,13 @@ struct sc_embed_cache {
     uint64_t max_entries;       /* LRU bound */
     uint64_t clock;             /* last `used` value handed out */
     sc_embed_cache_stats stats; /* counters */
-    bool reported;              /* a recovery was reported on stderr */
+    bool reported;              /* a recovery was reported to the logger */
+    sc_logger logger;           /* where its messages go (zero: the global logger) */
 };
 
 /* ==== Keys ==== */
 
-void cache_key(const char *model_id, uint64_t model_hash, sc_embed_side side, const char *text,
+void cache_key(const char *model_id, uint64_t model_hash, sc_embed_role side, const char *text,
                uint8_t key[EMBED_KEY_SIZE]) {
     size_t n_id = strlen(model_id), n_text = strlen(text);
     uint64_t h1 = util_hash64(model_id, n_id, model_hash ^ (uint64_t)side);
@@ -95,12 +96,14 @@ static void cache__recover(sc_embed_cache *c, const char *why) {
     c->stats.entries = 0;
     c->clock = 0;
     if (!c->reported) {
-        fprintf(stderr, "semcode: embedding cache %s was unusable (%s); moved it to %s and started a new one\n", c->path,
-                why, aside);
+        util_log(&c->logger, SC_LOG_LEVEL_WARN,
+                 "embedding cache %s was unusable (%s); moved it to %s and started a new one",
+                 c->path, why, aside);
         c->reported = true;
     }
     if (!cache__try_open(c))
-        fprintf(stderr, "semcode: embedding cache %s cannot be created; running without a cache\n", c->path);
+        util_log(&c->logger, SC_LOG_LEVEL_WARN,
+                 "embedding cache %s cannot be created; running without a cache", c->path);
 }
 
 /* Recover when rc says the file is damaged; true when it did. */
@@ -125,6 +128,10 @@ sc_status sc_embed_cache_open(const char *path, uint64_t max_entries, sc_embed_c
     if (!cache__try_open(c)) cache__recover(c, "not a readable SQLite database");
     *out = c;
     return SC_OK;
+}
+
+void sc_embed_cache_set_logger(sc_embed_cache *c, const sc_logger *logger) {
+    if (c) c->logger = logger ? *logger : (sc_logger){0};
 }
 
 void sc_embed_cache_close(sc_embed_cache *c) {

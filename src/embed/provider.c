@@ -28,12 +28,19 @@ struct sc_embedder {
     uint32_t max_input_bytes;     /* texts longer than this fail as items */
     sc_embed_cache *cache;        /* borrowed, may be NULL */
     sc_embedder *fallback;        /* borrowed, may be NULL */
+    char errmsg[512];             /* message of the last failed call on it ("" = none) */
 };
 
 /* ==== Construction ==== */
 
 static sc_status embed__fail(char **errmsg, sc_status code, const char *msg) {
     if (errmsg) *errmsg = util_strdup(msg);
+    return code;
+}
+
+/* Record the failure of a call on e and return code. */
+static sc_status embed__fail_on(sc_embedder *e, sc_status code, const char *msg) {
+    snprintf(e->errmsg, sizeof e->errmsg, "%s", msg);
     return code;
 }
 
@@ -66,10 +73,10 @@ sc_status sc_embedder_new_custom(const sc_provider_vtable *vt, void *state, cons
 }
 
 /* Provider callbacks over a loaded sc_model (built-in or transformer). */
-static sc_status embed__model_embed(void *state, sc_embed_side side, const char *const *texts, size_t n, float *out,
+static sc_status embed__model_embed(void *state, sc_embed_role side, const char *const *texts, size_t n, float *out,
                                     sc_embed_item *items) {
     (void)items;
-    return sc_model_embed(state, side == SC_EMBED_SIDE_QUERY ? SC_EMBED_ROLE_QUERY : SC_EMBED_ROLE_CODE, texts, n,
+    return sc_model_embed(state, side == SC_EMBED_ROLE_QUERY ? SC_EMBED_ROLE_QUERY : SC_EMBED_ROLE_CODE, texts, n,
                           out);
 }
 
@@ -119,25 +126,29 @@ void sc_embedder_set_cache(sc_embedder *e, sc_embed_cache *cache) {
     if (e) e->cache = cache;
 }
 
-sc_status sc_embedder_set_fallback(sc_embedder *e, sc_embedder *fallback, char **errmsg) {
-    if (errmsg) *errmsg = NULL;
+const char *sc_embedder_errmsg(const sc_embedder *e) {
+    if (!e) return "no embedder";
+    return e->errmsg[0] ? e->errmsg : "not an error";
+}
+
+sc_status sc_embedder_set_fallback(sc_embedder *e, sc_embedder *fallback) {
     if (!e) return SC_MISUSE;
     if (!fallback) {
         e->fallback = NULL;
         return SC_OK;
     }
     char msg[512];
-    if (fallback == e) return embed__fail(errmsg, SC_INVALID, "an embedder cannot be its own fallback");
+    if (fallback == e) return embed__fail_on(e, SC_INVALID, "an embedder cannot be its own fallback");
     if (fallback->dim != e->dim) {
         snprintf(msg, sizeof msg, "fallback %s has dimension %u, %s has %u: vectors would not be comparable",
                  fallback->id, fallback->dim, e->id, e->dim);
-        return embed__fail(errmsg, SC_INVALID, msg);
+        return embed__fail_on(e, SC_INVALID, msg);
     }
     if (strcmp(fallback->family, e->family)) {
         snprintf(msg, sizeof msg,
                  "fallback %s declares model family '%s', %s declares '%s': vectors would not be comparable",
                  fallback->id, fallback->family, e->id, e->family);
-        return embed__fail(errmsg, SC_INVALID, msg);
+        return embed__fail_on(e, SC_INVALID, msg);
     }
     e->fallback = fallback;
     return SC_OK;
@@ -200,7 +211,7 @@ static bool embed__check_text(const sc_embedder *e, const char *t, sc_embed_item
 /* ==== Embedding ==== */
 
 /* Run the provider of e on texts[idx[0..m)] writing into out rows idx[]. */
-static void embed__run(sc_embedder *e, sc_embed_side side, const char *const *texts, const size_t *idx, size_t m,
+static void embed__run(sc_embedder *e, sc_embed_role side, const char *const *texts, const size_t *idx, size_t m,
                        float *out, sc_embed_item *items, sc_embed_summary *sum) {
     const char **sub = malloc(sizeof *sub * m);
     float *vec = calloc((size_t)m * e->dim, sizeof *vec);
@@ -246,7 +257,7 @@ done:
     free(sit);
 }
 
-sc_status sc_embedder_embed(sc_embedder *e, sc_embed_side side, const char *const *texts, size_t n, float *out,
+sc_status sc_embedder_embed(sc_embedder *e, sc_embed_role side, const char *const *texts, size_t n, float *out,
                             sc_embed_item *items, sc_embed_summary *summary) {
     sc_embed_summary local_sum;
     sc_embed_summary *sum = summary ? summary : &local_sum;
@@ -264,7 +275,7 @@ sc_status sc_embedder_embed(sc_embedder *e, sc_embed_side side, const char *cons
         free(found);
         free(fresh);
         free(todo);
-        return SC_NOMEM;
+        return embed__fail_on(e, SC_NOMEM, "out of memory for a batch of texts");
     }
     memset(out, 0, sizeof(float) * e->dim * n);
     size_t m = 0;

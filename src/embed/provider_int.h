@@ -16,7 +16,7 @@
 
 /* Cache key of one text for one model: 128 bits of hash over
 ** (model id, model hash, side, text). */
-void cache_key(const char *model_id, uint64_t model_hash, sc_embed_side side, const char *text,
+void cache_key(const char *model_id, uint64_t model_hash, sc_embed_role side, const char *text,
                uint8_t key[EMBED_KEY_SIZE]);
 /* Look up n keys; found[i] tells whether out[i*dim..] was filled. Hits are
 ** marked as recently used. Never fails: a damaged cache is recovered and

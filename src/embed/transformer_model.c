@@ -1,7 +1,7 @@
 /*
 ** embed/transformer_model: a transformer model behind the common model
 ** handle. sc_model_load (model.c) calls transformer_model_load when its
-** path is a directory, so every caller of sc_model_* (CLI, ingest, server)
+** path is a directory, so every caller of sc_model_* (CLI, repo, server)
 ** can use a Hugging Face model wherever the built-in one is used:
 ** sc_model_embed, sc_model_dim, sc_model_hash, sc_model_metadata and
 ** sc_model_free dispatch on sc_model.tf. The query/code role is ignored

@@ -1,7 +1,8 @@
 /*
-** index/hnsw_build: life cycle of the HNSW index (new, free, growth, scratch
-** pool), the linking of one node into the graph (shared by add, batch add
-** and update) and the parallel batch build.
+** index/hnsw_build: life cycle of the HNSW index (new, free, growth) and
+** the linking of one node into the graph (shared by add, batch add and
+** update). The scratch pool, heaps and graph walks it shares with search,
+** insert, batch and vacuum are in hnsw_utils.c.
 **
 ** The batch build itself (threads, determinism) is in hnsw_batch.c.
 */
@@ -75,16 +76,6 @@ sc_status hnsw_index_new(const hnsw_params *p, const hnsw_source *src, hnsw_inde
     return SC_OK;
 }
 
-static void hnsw__scratch_free(hnsw_scratch *s) {
-    if (!s) return;
-    free(s->visited);
-    free(s->cand.a);
-    free(s->res.a);
-    free(s->tmp);
-    free(s->qbuf);
-    free(s);
-}
-
 void hnsw_index_free(hnsw_index *idx) {
     if (!idx) return;
     if (idx->upper)
@@ -98,7 +89,7 @@ void hnsw_index_free(hnsw_index *idx) {
     while (idx->pool) {
         hnsw_scratch *s = idx->pool;
         idx->pool = s->next;
-        hnsw__scratch_free(s);
+        hnsw_scratch_free(s);
     }
     pthread_mutex_destroy(&idx->pool_mu);
     free(idx);
@@ -193,101 +184,6 @@ int hnsw_level_of(const hnsw_index *idx, uint32_t row) {
     double u = ((double)(h >> 11) + 0.5) * (1.0 / 9007199254740992.0);
     double l = -log(u) * idx->ml;
     return l >= HNSW_MAX_LEVEL ? HNSW_MAX_LEVEL : (int)l;
-}
-
-/* ==== Scratch pool ==== */
-
-hnsw_scratch *hnsw_scratch_get(const hnsw_index *idx) {
-    hnsw_index *mi = (hnsw_index *)idx; /* the pool is interior-mutable */
-    pthread_mutex_lock(&mi->pool_mu);
-    hnsw_scratch *s = mi->pool;
-    if (s) mi->pool = s->next;
-    pthread_mutex_unlock(&mi->pool_mu);
-    if (!s) {
-        s = calloc(1, sizeof *s);
-        if (!s) return NULL;
-    }
-    if (s->n_visited < idx->capacity) {
-        free(s->visited);
-        s->visited = calloc(idx->capacity, sizeof *s->visited);
-        s->n_visited = s->visited ? idx->capacity : 0;
-        s->tag = 0;
-        if (!s->visited) {
-            hnsw__scratch_free(s);
-            return NULL;
-        }
-    }
-    size_t qs = idx->q ? quant_query_size(idx->q) : 0;
-    if (qs > s->qbuf_size) {
-        free(s->qbuf);
-        s->qbuf = aligned_alloc(64, (qs + 63) & ~(size_t)63);
-        s->qbuf_size = s->qbuf ? qs : 0;
-        if (!s->qbuf) {
-            hnsw__scratch_free(s);
-            return NULL;
-        }
-    }
-    s->next = NULL;
-    return s;
-}
-
-void hnsw_scratch_put(const hnsw_index *idx, hnsw_scratch *s) {
-    if (!s) return;
-    hnsw_index *mi = (hnsw_index *)idx;
-    pthread_mutex_lock(&mi->pool_mu);
-    s->next = mi->pool;
-    mi->pool = s;
-    pthread_mutex_unlock(&mi->pool_mu);
-}
-
-void hnsw_scratch_new_walk(hnsw_scratch *s) {
-    s->tag++;
-    if (s->tag == 0) { /* wrapped: forget every old tag */
-        memset(s->visited, 0, (size_t)s->n_visited * sizeof *s->visited);
-        s->tag = 1;
-    }
-    s->cand.n = 0;
-    s->res.n = 0;
-}
-
-bool hnsw_scratch_tmp(hnsw_scratch *s, uint32_t n) {
-    if (n <= s->n_tmp) return true;
-    uint32_t nc = n < 256 ? 256 : n + n / 2;
-    hnsw_pair *t = realloc(s->tmp, (size_t)nc * sizeof *t);
-    if (!t) return false;
-    s->tmp = t;
-    s->n_tmp = nc;
-    return true;
-}
-
-/* ==== Heaps ==== */
-
-bool hnsw_heap_grow(hnsw_heap *h) {
-    return util_grow_u32(&h->a, &h->cap, (size_t)h->n + 1, sizeof *h->a, 256);
-}
-
-static int hnsw__pair_cmp(const void *pa, const void *pb) {
-    const hnsw_pair *a = pa, *b = pb;
-    if (a->d < b->d) return -1;
-    if (a->d > b->d) return 1;
-    return (a->row > b->row) - (a->row < b->row);
-}
-
-void hnsw_pairs_sort(hnsw_pair *a, uint32_t n) {
-    /* Insertion sort for the short lists of linking, qsort beyond. */
-    if (n > 32) {
-        qsort(a, n, sizeof *a, hnsw__pair_cmp);
-        return;
-    }
-    for (uint32_t i = 1; i < n; i++) {
-        hnsw_pair x = a[i];
-        uint32_t j = i;
-        while (j > 0 && hnsw__pair_cmp(&a[j - 1], &x) > 0) {
-            a[j] = a[j - 1];
-            j--;
-        }
-        a[j] = x;
-    }
 }
 
 /* ==== Linking ==== */

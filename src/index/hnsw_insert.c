@@ -1,7 +1,7 @@
 /*
 ** index/hnsw_insert: single-row mutations of the HNSW index other than add
 ** (which is a batch of one, see hnsw_build.c): tombstoning delete, in-place
-** update, and quantized encoding of new rows.
+** update, and quantization of the whole index.
 **
 ** A tombstoned row keeps its place in the graph so walks still pass
 ** through it; it is only left out of results. hnsw_index_vacuum removes it.
@@ -32,11 +32,6 @@ sc_status hnsw_index_update(hnsw_index *idx, uint32_t row, sc_err *err) {
     hnsw_scratch_put(idx, s);
     if (rc != SC_OK) return sc_err_set(err, rc, "hnsw: relinking row %u failed", row);
     return SC_OK;
-}
-
-void hnsw_encode_row(hnsw_index *idx, uint32_t row) {
-    if (!idx->q) return;
-    quant_encode(idx->q, hnsw_vec(idx, row), idx->codes + (size_t)row * idx->code_size);
 }
 
 sc_status hnsw_index_quantize(hnsw_index *idx, const quant_params *qp, sc_err *err) {

@@ -86,7 +86,7 @@ struct hnsw_index {
     uint64_t user_tag;           /* the store's tag, saved in the file */
 };
 
-/* ==== Helpers (hnsw_build.c) ==== */
+/* ==== Helpers (hnsw_utils.c unless named) ==== */
 
 /* f32 vector of a row through the source. */
 static inline const float *hnsw_vec(const hnsw_index *idx, uint32_t row) {
@@ -111,10 +111,12 @@ static inline uint32_t hnsw_max_nb(const hnsw_index *idx, int lc) {
     return lc == 0 ? idx->m0 : idx->p.m;
 }
 
-/* Level of a row: geometric with ratio 1/m, from hash(seed, row). */
+/* Level of a row: geometric with ratio 1/m, from hash(seed, row) (hnsw_build.c). */
 int hnsw_level_of(const hnsw_index *idx, uint32_t row);
-/* Grow every per-row array to hold at least n rows (exclusive access). */
+/* Grow every per-row array to hold at least n rows (exclusive access; hnsw_build.c). */
 sc_status hnsw_reserve(hnsw_index *idx, uint32_t n, sc_err *err);
+/* Free a scratch object (not in the pool). NULL is a no-op. */
+void hnsw_scratch_free(hnsw_scratch *s);
 /* Take a scratch sized for the current capacity (NULL on allocation failure). */
 hnsw_scratch *hnsw_scratch_get(const hnsw_index *idx);
 /* Return a scratch to the pool. */
@@ -189,6 +191,8 @@ static inline hnsw_pair hnsw_heap_pop_max(hnsw_heap *h) {
     return top;
 }
 
+/* ==== Linking (hnsw_build.c) ==== */
+
 /* Relink a live row's own lists by a fresh search (update, revive): its
 ** level and the links into it stay. */
 sc_status hnsw_link(hnsw_index *idx, uint32_t row, hnsw_scratch *s);
@@ -201,6 +205,8 @@ sc_status hnsw_place(hnsw_index *idx, uint32_t row, sc_err *err);
 ** and returns how many. */
 uint32_t hnsw_select(const hnsw_index *idx, hnsw_pair *cand, uint32_t n, uint32_t max_n,
                      uint32_t *out);
+/* ==== Walks, rows (hnsw_utils.c) ==== */
+
 /* Beam search of width ef on level lc from ep (at distance dep) for q over
 ** every present row (tombstones included) except `exclude`; leaves the ef
 ** closest in s->res (max-heap). Reads the graph only. */

@@ -1,6 +1,6 @@
 /*
-** index/hnsw_search: walks of the graph. The beam search used while
-** linking (every present row is a candidate), and the query search, which
+** index/hnsw_search: the query search of the graph (the beam search used
+** while linking is in hnsw_utils.c). The query search
 ** skips tombstones and rows the caller's filter rejects in its results
 ** while still walking through them, optionally scoring with quantized
 ** codes and rescoring the best with full-precision vectors.
@@ -16,62 +16,6 @@
 #include <math.h>
 #include <string.h>
 
-uint32_t hnsw_greedy(const hnsw_index *idx, const float *q, uint32_t ep, float *dep, int top,
-                     int bottom, hnsw_scratch *s) {
-    (void)s;
-    float d = *dep;
-    for (int lc = top; lc > bottom; lc--) {
-        bool changed = true;
-        while (changed) {
-            changed = false;
-            const uint32_t *list = hnsw_list(idx, ep, lc);
-            uint32_t cnt = list[0];
-            for (uint32_t i = 0; i < cnt; i++) {
-                float dn = hnsw_dist(idx, q, list[1 + i]);
-                if (dn < d) {
-                    d = dn;
-                    ep = list[1 + i];
-                    changed = true;
-                }
-            }
-        }
-    }
-    *dep = d;
-    return ep;
-}
-
-sc_status hnsw_search_layer(const hnsw_index *idx, const float *q, uint32_t ep, float dep, int lc,
-                            uint32_t ef, uint32_t exclude, hnsw_scratch *s) {
-    hnsw_scratch_new_walk(s);
-    uint32_t tag = s->tag;
-    s->visited[ep] = tag;
-    if (!hnsw_heap_push_min(&s->cand, dep, ep)) return SC_NOMEM;
-    if (ep != exclude && !hnsw_heap_push_max(&s->res, dep, ep)) return SC_NOMEM;
-    while (s->cand.n) {
-        hnsw_pair c = hnsw_heap_pop_min(&s->cand);
-        if (s->res.n >= ef && c.d > s->res.a[0].d) break;
-        const uint32_t *list = hnsw_list(idx, c.row, lc);
-        uint32_t cnt = list[0];
-        for (uint32_t i = 0; i < cnt; i++) __builtin_prefetch(hnsw_vec(idx, list[1 + i]));
-        for (uint32_t i = 0; i < cnt; i++) {
-            uint32_t nb = list[1 + i];
-            if (s->visited[nb] == tag) continue;
-            s->visited[nb] = tag;
-            float d = hnsw_dist(idx, q, nb);
-            if (s->res.n < ef || d < s->res.a[0].d) {
-                if (!hnsw_heap_push_min(&s->cand, d, nb)) return SC_NOMEM;
-                if (nb == exclude) continue;
-                if (!hnsw_heap_push_max(&s->res, d, nb)) return SC_NOMEM;
-                if (s->res.n > ef) (void)hnsw_heap_pop_max(&s->res);
-            }
-        }
-    }
-    return SC_OK;
-}
-
-/* ==== Query search ==== */
-
-/* Distance of the query to row: f32 or quantized code. */
 static inline float hnsw__qdist(const hnsw_index *idx, const float *q, const void *qb, uint32_t row) {
     if (qb) return quant_distance(idx->q, qb, idx->codes + (size_t)row * idx->code_size);
     return hnsw_dist(idx, q, row);

@@ -2,7 +2,7 @@
 ** parse: the interface of the parsing module to the rest of semcode.
 **
 ** The module's public API is include/semcode/parse.h (languages, entities,
-** sc_parser). This header adds what other modules (ingest/) need beyond
+** sc_parser). This header adds what other modules (pipeline/) need beyond
 ** it: the byte-level checks that decide whether a file is worth parsing,
 ** shared with the walker so both give the same skip reasons.
 */

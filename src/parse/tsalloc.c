@@ -50,7 +50,7 @@ static bool parse__tsa_owns(const parse_tsarena *a, const void *p) {
 }
 
 static void *parse__tsa_oom(size_t n) {
-    fprintf(stderr, "tree-sitter failed to allocate %zu bytes", n);
+    util_log(NULL, SC_LOG_LEVEL_ERROR, "tree-sitter failed to allocate %zu bytes", n);
     abort(); /* what tree-sitter's own default allocator does */
 }
 

@@ -3,8 +3,9 @@
 ** started with (`semcode serve --repo PATH`): POST /code/search,
 ** /code/similar and /code/duplicates. Request bodies mirror the CLI's
 ** options; the result inside Qdrant's envelope is exactly the object that
-** `semcode search|similar|duplicates --json` prints (both come from
-** ingest_code_hits_obj / ingest_dup_clusters_obj, results.c).
+** `semcode search|similar|duplicates --json` prints (both come from the
+** public sc_code_hits_json / sc_dup_clusters_json). Like every server file,
+** this one uses the public API only.
 **
 ** DESIGN
 ** - The repository is opened once by sc_server_run and held for the
@@ -20,8 +21,6 @@
 **   `limt` must not silently return the default.
 */
 #include "server/server_int.h"
-
-#include "ingest/ingest.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -158,7 +157,10 @@ static json_t *server__code_fail(server_call *call, sc_status rc) {
 }
 
 /* A result object, or a 500 when building it ran out of memory. */
-static json_t *server__code_result(server_call *call, json_t *o) {
+/* The result object from the JSON text the library made (owned, consumed). */
+static json_t *server__code_result(server_call *call, char *text) {
+    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+    sc_free(text);
     return o ? o : server_fail(call, 500, "out of memory");
 }
 
@@ -172,7 +174,7 @@ static json_t *server__code_hits(server_call *call, const sc_code_query *q, cons
     pthread_mutex_unlock(&call->ctx->repo_mu);
     json_t *out = NULL;
     if (rc == SC_OK)
-        out = server__code_result(call, ingest_code_hits_obj(h, target ? "target" : "query", target ? target : q->text,
+        out = server__code_result(call, sc_code_hits_json(h, target ? "target" : "query", target ? target : q->text,
                                                             q->mode));
     sc_code_hits_free(h);
     return out;
@@ -239,7 +241,7 @@ json_t *server_api_code_duplicates(server_call *call) {
     if (rc != SC_OK) server__code_fail(call, rc);
     pthread_mutex_unlock(&call->ctx->repo_mu);
     json_t *out = NULL;
-    if (rc == SC_OK) out = server__code_result(call, ingest_dup_clusters_obj(d, (float)threshold, (uint32_t)min_lines));
+    if (rc == SC_OK) out = server__code_result(call, sc_dup_clusters_json(d, (float)threshold, (uint32_t)min_lines));
     sc_dup_clusters_free(d);
     return out;
 }

@@ -35,7 +35,7 @@ bool server_embed_texts(server_call *call, const char *const *texts, size_t n, s
     sc_embed_summary sum = {0};
     pthread_mutex_lock(&ctx->embed_mu);
     sc_embed_cache_stats before = sc_embed_cache_get_stats(ctx->cache);
-    sc_status rc = sc_embedder_embed(ctx->embedder, role == SC_EMBED_ROLE_QUERY ? SC_EMBED_SIDE_QUERY : SC_EMBED_SIDE_CODE,
+    sc_status rc = sc_embedder_embed(ctx->embedder, role == SC_EMBED_ROLE_QUERY ? SC_EMBED_ROLE_QUERY : SC_EMBED_ROLE_CODE,
                                      texts, n, out, items, &sum);
     sc_embed_cache_stats after = sc_embed_cache_get_stats(ctx->cache);
     pthread_mutex_unlock(&ctx->embed_mu);

@@ -390,6 +390,19 @@ static void server__text(server_response *resp, int status, const char *text) {
     util_buf_puts(&resp->body, text);
 }
 
+void server_log_message(void *payload, sc_log_level level, const char *msg) {
+    FILE *log = payload;
+    if (!log) return;
+    json_t *o = json_pack("{s:s,s:s}", "level", sc_log_level_name(level), "message", msg);
+    char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (line) {
+        fprintf(log, "%s\n", line); /* one fprintf: lines never interleave */
+        fflush(log);
+    }
+    free(line);
+    json_decref(o);
+}
+
 /* Write one access-log line (JSON). Never the body, query or key. */
 static void server__log(server_ctx *ctx, const server_request *req, const server_response *resp,
                         const char *tenant, double secs) {

@@ -163,6 +163,7 @@ typedef struct server_res {
     struct addrinfo *ai;    /* listening address */
     sc_db *db;              /* the store */
     FILE *log;              /* access log */
+    sc_logger logger;       /* the library's messages, into log (server_log_message) */
     bool own_log;           /* log was opened here */
     sc_model *model;        /* embedding model, may be NULL */
     const char *model_path; /* where it was loaded from (borrowed from the options, cfg or default_model) */
@@ -178,8 +179,8 @@ static void server__release(server_res *r) {
     sc_repo_close(r->repo);
     sc_model_free(r->model);
     free(r->default_model);
+    sc_db_close(r->db); /* before the log: closing may report a failed save to it */
     if (r->own_log) fclose(r->log);
-    sc_db_close(r->db);
     if (r->ai) freeaddrinfo(r->ai);
     server_config_free(&r->cfg);
 }
@@ -209,9 +210,6 @@ static sc_status server__acquire(const sc_server_options *o, server_res *r, char
                  o->host);
         return SC_INVALID;
     }
-    sc_db_options dbo = sc_db_options_default();
-    sc_status rc = sc_db_open(o->store_path, &dbo, &r->db, errbuf, errbuf_size);
-    if (rc != SC_OK) return rc;
     r->log = stderr;
     if (o->log_path && !strcmp(o->log_path, "-")) r->log = stdout;
     else if (o->log_path) {
@@ -222,13 +220,25 @@ static sc_status server__acquire(const sc_server_options *o, server_res *r, char
             return SC_IOERR;
         }
     }
+    /* The library's messages about the server's store, repository and cache
+    ** go to the server's log, as JSON lines like the access log. */
+    r->logger = (sc_logger){.payload = r->log, .log = server_log_message};
+    sc_db_options dbo = sc_db_options_default();
+    dbo.logger = r->logger;
+    char *msg = NULL;
+    sc_status rc = sc_db_open(o->store_path, &dbo, &r->db, &msg);
+    if (rc != SC_OK) {
+        snprintf(errbuf, errbuf_size, "%s", msg ? msg : sc_status_str(rc));
+        sc_free(msg);
+        return rc;
+    }
     /* The built-in model: an explicit path (option, config, $SEMCODE_MODEL) must load; the shipped
     ** one, found as the CLI finds it (sc_model_default_path), is loaded when present. */
     const char *model_path = o->model_path ? o->model_path : r->cfg.model_path;
     const char *env_model = getenv("SEMCODE_MODEL");
     bool model_required = model_path != NULL || (env_model && *env_model);
     if (!model_path) model_path = r->default_model = sc_model_default_path();
-    char *msg = NULL;
+    msg = NULL;
     r->model_path = model_path;
     if (model_path && (rc = sc_model_load(model_path, &r->model, &msg)) != SC_OK && model_required) {
         snprintf(errbuf, errbuf_size, "cannot load model %s: %s", model_path, msg ? msg : sc_status_str(rc));
@@ -242,6 +252,7 @@ static sc_status server__acquire(const sc_server_options *o, server_res *r, char
     if (repo_path) {
         sc_repo_options ro = sc_repo_options_default();
         ro.store_dir = o->repo_store;
+        ro.logger = r->logger;
         if ((rc = sc_repo_open(repo_path, &ro, &r->repo, &msg)) != SC_OK) {
             snprintf(errbuf, errbuf_size, "cannot open the repository %s: %s", repo_path, msg ? msg : sc_status_str(rc));
             sc_free(msg);
@@ -256,6 +267,7 @@ static sc_status server__acquire(const sc_server_options *o, server_res *r, char
         sc_free(msg);
         return rc;
     }
+    sc_embed_cache_set_logger(r->cache, &r->logger);
     r->ctx = server_ctx_new(r->db, &r->cfg);
     if (!r->ctx || server_ctx_set_model(r->ctx, r->model, r->cache) != SC_OK) {
         snprintf(errbuf, errbuf_size, "out of memory");
@@ -267,18 +279,16 @@ static sc_status server__acquire(const sc_server_options *o, server_res *r, char
     return SC_OK;
 }
 
-sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbuf_size) {
+sc_status sc_server_run(const sc_server_options *opt, char **errmsg) {
+    if (errmsg) *errmsg = NULL;
     sc_server_options o = opt ? *opt : sc_server_options_default();
-    char dummy[8];
-    if (!errbuf) {
-        errbuf = dummy;
-        errbuf_size = sizeof dummy;
-    }
-    errbuf[0] = 0;
+    char errbuf[1024] = "";
+    size_t errbuf_size = sizeof errbuf;
     server_res res = {.cfg = server_config_default()};
     sc_status rc = server__acquire(&o, &res, errbuf, errbuf_size);
     if (rc != SC_OK) {
         server__release(&res);
+        if (errmsg) *errmsg = util_strdup(errbuf[0] ? errbuf : sc_status_str(rc));
         return rc;
     }
     server_ctx *ctx = res.ctx;
@@ -303,6 +313,7 @@ sc_status sc_server_run(const sc_server_options *opt, char *errbuf, size_t errbu
     if (!d) {
         snprintf(errbuf, errbuf_size, "cannot listen on %s:%u (address in use or not available)", o.host,
                  (unsigned)o.port);
+        if (errmsg) *errmsg = util_strdup(errbuf);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         server__release(&res);
         return SC_IOERR;

@@ -109,6 +109,9 @@ typedef struct server_response {
 ** fill *resp (owned; release with server_response_free). Never fails: every
 ** error becomes an HTTP error response. Records metrics and the access log. */
 void server_handle(server_ctx *ctx, const server_request *req, server_response *resp);
+/* sc_logger callback of the server: one JSON line {"level", "message"} on
+** the FILE * payload (the server's log), like the access log's lines. */
+void server_log_message(void *payload, sc_log_level level, const char *msg);
 /* Release the body of a response. */
 void server_response_free(server_response *resp);
 /* Fill resp with a Qdrant error envelope {"status":{"error":msg},"time":0}. */

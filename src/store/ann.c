@@ -160,8 +160,9 @@ void store_ann_sync(sc_db *db, store_coll *c, const uint32_t *slots, size_t n) {
         sc_status rc = SC_OK;
         if (!sv->ann) {
             if (store__ann_wanted(sv) && (rc = store__ann_build(db, c, sv, &err)) != SC_OK)
-                fprintf(stderr, "semcode: building the graph of `%s`.`%s` failed (%s); searching exactly\n", c->name,
-                        sv->name, err.msg);
+                util_log(&db->opt.logger, SC_LOG_LEVEL_WARN,
+                         "building the graph of `%s`.`%s` failed (%s); searching exactly", c->name,
+                         sv->name, err.msg);
             continue;
         }
         if (!sorted) {
@@ -188,8 +189,9 @@ void store_ann_sync(sc_db *db, store_coll *c, const uint32_t *slots, size_t n) {
         if (rc == SC_OK && n_fresh) rc = hnsw_index_add_batch(sv->ann, fresh, n_fresh, &err);
         free(fresh);
         if (rc != SC_OK) {
-            fprintf(stderr, "semcode: updating the graph of `%s`.`%s` failed (%s); searching exactly\n", c->name,
-                    sv->name, err.msg);
+            util_log(&db->opt.logger, SC_LOG_LEVEL_WARN,
+                     "updating the graph of `%s`.`%s` failed (%s); searching exactly", c->name,
+                     sv->name, err.msg);
             store__ann_drop(sv);
             continue;
         }
@@ -295,8 +297,9 @@ sc_status store_ann_reconfigure(sc_db *db, store_coll *c, size_t v, bool rebuild
     if (!store__ann_wanted(sv)) return SC_OK;
     sc_err err = {0};
     if (store__ann_build(db, c, sv, &err) != SC_OK) {
-        fprintf(stderr, "semcode: rebuilding the graph of `%s`.`%s` failed (%s); searching exactly\n", c->name,
-                sv->name, err.msg);
+        util_log(&db->opt.logger, SC_LOG_LEVEL_WARN,
+                 "rebuilding the graph of `%s`.`%s` failed (%s); searching exactly", c->name,
+                 sv->name, err.msg);
         return SC_OK;
     }
     return store_ann_save(db, c);
@@ -313,12 +316,13 @@ static bool store__ann_load(sc_db *db, store_coll *c, size_t v) {
     hnsw_source src = store__ann_source(sv);
     sc_err err = {0};
     if (hnsw_index_load(path, &src, &sv->ann, &err) != SC_OK) {
-        fprintf(stderr, "semcode: graph %s is unusable (%s); rebuilding it\n", path, err.msg);
+        util_log(&db->opt.logger, SC_LOG_LEVEL_WARN, "graph %s is unusable (%s); rebuilding it", path, err.msg);
         return false;
     }
     const hnsw_params *p = hnsw_index_params(sv->ann);
     if (p->dim != sv->dim || p->m != sv->hnsw.m || p->metric != store__ann_metric(sv->distance)) {
-        fprintf(stderr, "semcode: graph %s does not match the collection's configuration; rebuilding it\n", path);
+        util_log(&db->opt.logger, SC_LOG_LEVEL_WARN,
+                 "graph %s does not match the collection's configuration; rebuilding it", path);
         store__ann_drop(sv);
         return false;
     }
@@ -340,7 +344,7 @@ static bool store__ann_load(sc_db *db, store_coll *c, size_t v) {
     if (rc == SC_OK && n_fresh) rc = hnsw_index_add_batch(sv->ann, fresh, n_fresh, &err);
     free(fresh);
     if (rc != SC_OK) {
-        fprintf(stderr, "semcode: catching up graph %s failed (%s); rebuilding it\n", path, err.msg);
+        util_log(&db->opt.logger, SC_LOG_LEVEL_WARN, "catching up graph %s failed (%s); rebuilding it", path, err.msg);
         store__ann_drop(sv);
         return false;
     }
@@ -355,8 +359,9 @@ void store_ann_open(sc_db *db, store_coll *c) {
         if (store__ann_load(db, c, v)) continue;
         sc_err err = {0};
         if (store__ann_wanted(sv) && store__ann_build(db, c, sv, &err) != SC_OK)
-            fprintf(stderr, "semcode: building the graph of `%s`.`%s` failed (%s); searching exactly\n", c->name,
-                    sv->name, err.msg);
+            util_log(&db->opt.logger, SC_LOG_LEVEL_WARN,
+                     "building the graph of `%s`.`%s` failed (%s); searching exactly", c->name,
+                     sv->name, err.msg);
     }
 }
 

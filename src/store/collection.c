@@ -503,8 +503,9 @@ sc_status sc_collection_update(sc_db *db, const char *name, const sc_vector_upda
     }
     for (size_t v = 0; v < c->n_vecs; v++)
         if (store_ann_reconfigure(db, c, v, rebuild[v]) != SC_OK) /* committed: a lost graph is rebuilt on open */
-            fprintf(stderr, "semcode: saving the graph of `%s`.`%s` failed (%s); it is rebuilt at the next open\n",
-                    c->name, c->vecs[v].name, sc_db_errmsg(db));
+            util_log(&db->opt.logger, SC_LOG_LEVEL_WARN,
+                     "saving the graph of `%s`.`%s` failed (%s); it is rebuilt at the next open",
+                     c->name, c->vecs[v].name, sc_db_errmsg(db));
 done:
     pthread_rwlock_unlock(&db->lock);
     free(config);

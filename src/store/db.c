@@ -1,6 +1,6 @@
 /*
 ** store/db.c: opening and closing a store, the process lock, the SQLite
-** schema, loading collections into memory, and error messages.
+** schema and loading collections into memory (error messages: error.c).
 **
 ** A store directory holds:
 **   LOCK      flock()ed by the process that has the store open (pid inside)
@@ -17,43 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ==== Errors ==== */
-
-static _Thread_local char store__errmsg[768] = "not an error";
-
-sc_status store_fail(sc_status code, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(store__errmsg, sizeof store__errmsg, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-sc_status store_fail_err(const sc_err *err) {
-    snprintf(store__errmsg, sizeof store__errmsg, "%s", err->msg);
-    return err->code;
-}
-
-sc_status store_fail_sql(sc_db *db, const char *what) {
-    int rc = sqlite3_extended_errcode(db->sql);
-    sc_status code = SC_IOERR;
-    switch (rc & 0xff) {
-    case SQLITE_NOMEM: code = SC_NOMEM; break;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB: code = SC_CORRUPT; break;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED: code = SC_BUSY; break;
-    case SQLITE_FULL:
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN: code = SC_IOERR; break;
-    default: code = SC_ERROR; break;
-    }
-    return store_fail(code, "%s: %s (sqlite %d)", what, sqlite3_errmsg(db->sql), rc);
-}
-
-const char *sc_db_errmsg(const sc_db *db) {
-    (void)db;
-    return store__errmsg;
+void sc_db_set_logger(sc_db *db, const sc_logger *logger) {
+    if (db) db->opt.logger = logger ? *logger : (sc_logger){0};
 }
 
 const char *sc_db_path(const sc_db *db) { return db ? db->path : ""; }
@@ -374,8 +339,8 @@ static sc_status store__lock(sc_db *db) {
     return SC_OK;
 }
 
-sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, char *errbuf,
-                     size_t errbuf_size) {
+sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, char **errmsg) {
+    if (errmsg) *errmsg = NULL;
     if (!out) return SC_MISUSE;
     *out = NULL;
     sc_db_options o = opt ? *opt : sc_db_options_default();
@@ -441,13 +406,13 @@ sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, ch
     return SC_OK;
 fail: {
         /* Closing must not lose the reason the open failed. */
-        char keep[sizeof store__errmsg];
-        snprintf(keep, sizeof keep, "%s", store__errmsg);
+        char keep[768];
+        snprintf(keep, sizeof keep, "%s", sc_db_errmsg(db));
         sc_db_close(db);
-        snprintf(store__errmsg, sizeof store__errmsg, "%s", keep);
+        store_fail(rc, "%s", keep);
     }
 fail_early:
-    if (errbuf) snprintf(errbuf, errbuf_size, "%s", store__errmsg);
+    if (errmsg) *errmsg = util_strdup(sc_db_errmsg(NULL));
     return rc;
 }
 
@@ -457,7 +422,8 @@ void sc_db_close(sc_db *db) {
     ** only costs that catch-up. */
     for (size_t i = 0; i < db->n_colls; i++)
         if (db->sql && store_ann_save(db, db->colls[i]) != SC_OK)
-            fprintf(stderr, "semcode: saving graphs of `%s` failed: %s\n", db->colls[i]->name, store__errmsg);
+            util_log(&db->opt.logger, SC_LOG_LEVEL_WARN,
+                     "saving graphs of `%s` failed: %s", db->colls[i]->name, sc_db_errmsg(db));
     for (size_t i = 0; i < db->n_colls; i++) store_coll_free(db->colls[i]);
     free(db->colls);
     if (db->sql) sqlite3_close(db->sql);

@@ -93,7 +93,7 @@ struct sc_db {
     uint64_t plans[4];         /* sc_search_plans counters, in field order (atomic adds) */
 };
 
-/* ==== Error reporting (db.c) ==== */
+/* ==== Error reporting (error.c) ==== */
 
 /* Record a failure as the thread's last message and return code. */
 sc_status store_fail(sc_status code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

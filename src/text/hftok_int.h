@@ -1,6 +1,7 @@
 /*
 ** text/hftok: private structure shared by hftok_load.c (files, added
-** tokens, post-processing), wordpiece_tok.c and bpe_tok.c.
+** tokens, post-processing), hftok_encode.c, hftok_util.c (helpers),
+** wordpiece_tok.c and bpe_tok.c.
 */
 #ifndef SC_TEXT_HFTOK_INT_H
 #define SC_TEXT_HFTOK_INT_H
@@ -65,6 +66,8 @@ struct text_hftok {
 void hftok_ids_push(hftok_ids *l, int32_t id);
 /* Id of the token bytes s[len], or -1. */
 int32_t hftok_lookup(const text_hftok *tok, const char *s, size_t len);
+/* Hash of a token string in the vocabulary table (hftok_util.c). */
+uint32_t hftok_hash(const char *s, size_t len);
 /* Decode one code point of s[len] (len >= 1) into *cp; returns the bytes
 ** used (an invalid byte gives U+FFFD and 1). */
 size_t hftok_next_cp(const char *s, size_t len, int32_t *cp);

@@ -1,9 +1,8 @@
 /*
 ** text/hftok_load: reading a Hugging Face tokenizer (tokenizer.json, or
 ** vocab.txt / vocab.json + merges.txt), the vocabulary table, added tokens
-** and post-processing, and text_hftok_encode, which ties them together:
-** split the raw text at added tokens, encode each segment with the model,
-** truncate, wrap in the special tokens.
+** and post-processing. Encoding is in hftok_encode.c, the helpers the
+** loader shares with the two models in hftok_util.c.
 **
 ** tokenizer.json fields read: model.type (WordPiece | BPE), model.vocab,
 ** model.unk_token, model.continuing_subword_prefix,
@@ -23,46 +22,7 @@
 
 #include "text/hftok_int.h"
 
-/* ==== Small helpers ==== */
-
-void hftok_ids_push(hftok_ids *l, int32_t id) {
-    if (!util_grow_u32(&l->v, &l->cap, (size_t)l->n + 1, sizeof *l->v, 64)) {
-        l->oom = true;
-        return;
-    }
-    l->v[l->n++] = id;
-}
-
-size_t hftok_next_cp(const char *s, size_t len, int32_t *cp) {
-    utf8proc_ssize_t r = utf8proc_iterate((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, cp);
-    if (r <= 0) {
-        *cp = 0xFFFD;
-        return 1;
-    }
-    return (size_t)r;
-}
-
-bool hftok_is_space(int32_t c) {
-    return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
-           c == 0x3000;
-}
-
 /* ==== Vocabulary ==== */
-
-static uint32_t hftok__hash(const char *s, size_t len) { return (uint32_t)util_hash64(s, len, 0x5eed); }
-
-int32_t hftok_lookup(const text_hftok *tok, const char *s, size_t len) {
-    if (!tok->map) return -1;
-    uint32_t i = hftok__hash(s, len) & tok->map_mask;
-    while (tok->map[i]) {
-        uint32_t id = tok->map[i] - 1;
-        const char *t = tok->arena + tok->tok_off[id];
-        if (strlen(t) == len && !memcmp(t, s, len)) return (int32_t)id;
-        i = (i + 1) & tok->map_mask;
-    }
-    return -1;
-}
 
 /* Record token string s as id (ids may arrive in any order; a second string
 ** for the same id is an error, a second id for the same string is kept
@@ -84,7 +44,7 @@ static sc_status hftok__add(text_hftok *tok, const char *s, uint32_t id, const c
     tok->tok_off[id] = (uint32_t)tok->arena_len;
     tok->arena_len += len + 1;
     if (hftok_lookup(tok, s, len) >= 0) return SC_OK;
-    uint32_t i = hftok__hash(s, len) & tok->map_mask;
+    uint32_t i = hftok_hash(s, len) & tok->map_mask;
     while (tok->map[i]) i = (i + 1) & tok->map_mask;
     tok->map[i] = id + 1;
     return SC_OK;
@@ -583,65 +543,4 @@ sc_status text_hftok_load_dir(const char *dir, text_hftok **out, sc_err *err) {
         return hftok__load_bpe_files(path, path2, out, err);
     }
     return sc_err_set(err, SC_NOTFOUND, "%s: no tokenizer.json, vocab.txt or vocab.json + merges.txt", dir);
-}
-
-/* ==== Encoding ==== */
-
-/* Length of the added token matching at s[0..len), longest first; 0 if none. */
-static size_t hftok__match_added(const text_hftok *tok, const char *s, size_t len, int32_t *id) {
-    size_t best = 0;
-    for (uint32_t i = 0; i < tok->n_added; i++) {
-        const char *c = tok->arena + tok->tok_off[tok->added[i]];
-        if (c[0] != s[0]) continue;
-        size_t cl = strlen(c);
-        if (cl > best && cl <= len && !memcmp(c, s, cl)) {
-            best = cl;
-            *id = tok->added[i];
-        }
-    }
-    return best;
-}
-
-sc_status text_hftok_encode(const text_hftok *tok, const char *text, size_t len, uint32_t max_len,
-                            int32_t *ids, uint32_t cap, uint32_t *n) {
-    hftok_ids l = {0};
-    uint32_t n_special = tok->n_pre + tok->n_post;
-    uint32_t room = max_len ? (max_len > n_special ? max_len - n_special : 0) : 0;
-    l.limit = max_len ? room + 1 : 0;
-    size_t seg = 0;
-    for (size_t i = 0; i <= len;) {
-        int32_t aid = -1;
-        size_t ml = i < len && tok->n_added ? hftok__match_added(tok, text + i, len - i, &aid) : 0;
-        if (i == len || ml) {
-            if (i > seg) {
-                if (tok->kind == HFTOK_KIND_BPE)
-                    bpe_encode(tok, text + seg, i - seg, &l);
-                else
-                    wordpiece_encode(tok, text + seg, i - seg, &l);
-            }
-            if (i == len) break;
-            hftok_ids_push(&l, aid);
-            i += ml;
-            seg = i;
-            if (l.limit && l.n >= l.limit) break;
-        } else {
-            i++;
-        }
-    }
-    if (l.oom) {
-        free(l.v);
-        return SC_NOMEM;
-    }
-    uint32_t body = l.n;
-    if (max_len && body > room) body = room;
-    uint32_t total = tok->n_pre + body + tok->n_post, k = 0;
-    for (uint32_t i = 0; i < tok->n_pre; i++, k++)
-        if (k < cap) ids[k] = tok->pre[i];
-    for (uint32_t i = 0; i < body; i++, k++)
-        if (k < cap) ids[k] = l.v[i];
-    for (uint32_t i = 0; i < tok->n_post; i++, k++)
-        if (k < cap) ids[k] = tok->post[i];
-    *n = total;
-    free(l.v);
-    return SC_OK;
 }

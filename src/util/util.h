@@ -34,6 +34,13 @@ void sc_err_clear(sc_err *err);
 #define sc_assert(x) assert(x)
 #endif
 
+/* ==== Logging ==== */
+
+/* Hand a message to lg (NULL, or one with a NULL log, means the global
+** logger; see sc_log_set_global). The message is formatted into at most
+** 1,024 bytes. */
+void util_log(const sc_logger *lg, sc_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* ==== Hashing ==== */
 
 /* 64-bit hash of bytes (deterministic across runs and machines). */

@@ -34,7 +34,7 @@ const SOURCES = [
 const dense = (text, extra = {}) => client.query(C, { query: { text, model: 'builtin' }, using: 'code', limit: 50, ...extra });
 const bm25 = (text, extra = {}) => client.query(C, { query: { text, model: 'qdrant/bm25' }, using: 'bm25', limit: 50, ...extra });
 
-// The CLI's fusion (src/ingest/query.c; SC_HYBRID_RRF_K and
+// The CLI's fusion (src/repo/query.c; SC_HYBRID_RRF_K and
 // SC_HYBRID_KEYWORD_WEIGHT in include/semcode/repo.h) recomputed from the two legs.
 const RRF_K = 10, KW_WEIGHT = 0.5;
 function fuse(d, k, alpha) {

@@ -58,8 +58,7 @@ static void fuzz__init(void) {
     sc_db_options o = sc_db_options_default();
     o.sync = SC_SYNC_MODE_NORMAL;
     o.n_threads = 1;
-    char err[256];
-    if (sc_db_open(fuzz__dir, &o, &fuzz__db, err, sizeof err) != SC_OK) __builtin_trap();
+    if (sc_db_open(fuzz__dir, &o, &fuzz__db, NULL) != SC_OK) __builtin_trap();
     server_config cfg;
     sc_err se = {0};
     if (server_config_parse("{\"api_keys\":[{\"key\":\"fuzz-admin-key-0123\",\"role\":\"admin\"},"

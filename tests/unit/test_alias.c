@@ -20,7 +20,7 @@ static sc_db *ta__open(const char *dir) {
     o.sync = SC_SYNC_MODE_NORMAL;
     sc_db *db = NULL;
     char err[256];
-    assert_int_equal(sc_db_open(dir, &o, &db, err, sizeof err), SC_OK);
+    assert_int_equal(tu_db_open(dir, &o, &db, err, sizeof err), SC_OK);
     return db;
 }
 

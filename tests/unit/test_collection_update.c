@@ -25,7 +25,7 @@
 static sc_db *cu_open(const char *dir) {
     sc_db *db = NULL;
     char err[512];
-    if (sc_db_open(dir, NULL, &db, err, sizeof err) != SC_OK) fail_msg("open: %s", err);
+    if (tu_db_open(dir, NULL, &db, err, sizeof err) != SC_OK) fail_msg("open: %s", err);
     return db;
 }
 

@@ -27,7 +27,7 @@ typedef struct ec_model {
     float salt;     /* changes the vectors (a "different model") */
 } ec_model;
 
-static sc_status ec_embed(void *st, sc_embed_side side, const char *const *texts, size_t n, float *out,
+static sc_status ec_embed(void *st, sc_embed_role side, const char *const *texts, size_t n, float *out,
                           sc_embed_item *items) {
     (void)items;
     ec_model *m = st;
@@ -65,13 +65,13 @@ static void test_hit_after_move_miss_after_model_change(void **state) {
     const char *a[3] = {"def parse(x): ...", "int main(void)", "fn run() {}"};
     float v1[3 * EC_DIM], v2[3 * EC_DIM];
     sc_embed_summary s;
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, a, 3, v1, NULL, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, a, 3, v1, NULL, &s), SC_OK);
     assert_int_equal(s.newly_embedded, 3);
     /* The same functions in another order (moved within or across files), plus one new. */
     const char *b[4] = {"fn run() {}", "new function", "def parse(x): ...", "int main(void)"};
     float vb[4 * EC_DIM];
     sc_embed_item items[4];
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, b, 4, vb, items, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, b, 4, vb, items, &s), SC_OK);
     assert_int_equal(s.cached, 3);
     assert_int_equal(s.newly_embedded, 1);
     assert_true(items[0].cached && !items[1].cached && items[2].cached);
@@ -79,27 +79,27 @@ static void test_hit_after_move_miss_after_model_change(void **state) {
     assert_memory_equal(vb + 2 * EC_DIM, v1, EC_DIM * sizeof(float));
     assert_int_equal(m.texts, 4);
     /* The query side is another key. */
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_QUERY, a, 1, v2, NULL, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_QUERY, a, 1, v2, NULL, &s), SC_OK);
     assert_int_equal(s.cached, 0);
     sc_embedder_free(e);
     /* It persists across reopening. */
     sc_embed_cache_close(c);
     assert_int_equal(sc_embed_cache_open(path, 0, &c, NULL), SC_OK);
     e = ec_embedder(&m, "builtin", 111, c);
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, a, 3, v2, NULL, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, a, 3, v2, NULL, &s), SC_OK);
     assert_int_equal(s.cached, 3);
     assert_memory_equal(v1, v2, sizeof v1);
     sc_embedder_free(e);
     /* A new model file (other hash) or another model id misses. */
     ec_model m2 = {.salt = 1.0f};
     e = ec_embedder(&m2, "builtin", 222, c);
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, a, 3, v2, NULL, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, a, 3, v2, NULL, &s), SC_OK);
     assert_int_equal(s.cached, 0);
     assert_int_equal(s.newly_embedded, 3);
     assert_true(v2[0] >= 1.0f);
     sc_embedder_free(e);
     e = ec_embedder(&m2, "other", 111, c);
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, a, 3, v2, NULL, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, a, 3, v2, NULL, &s), SC_OK);
     assert_int_equal(s.cached, 0);
     sc_embedder_free(e);
     sc_embed_cache_stats st = sc_embed_cache_get_stats(c); /* counted since this open */
@@ -127,16 +127,16 @@ static void test_lru_bound(void **state) {
     float v[25 * EC_DIM];
     sc_embed_summary s;
     for (int i = 0; i < 25; i++) {
-        assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, &p[i], 1, v, NULL, &s), SC_OK);
+        assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, &p[i], 1, v, NULL, &s), SC_OK);
         /* keep "text 0" hot */
-        assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, &p[0], 1, v, NULL, &s), SC_OK);
+        assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, &p[0], 1, v, NULL, &s), SC_OK);
     }
     sc_embed_cache_stats st = sc_embed_cache_get_stats(c);
     assert_true(st.entries <= 10);
     assert_true(st.evictions >= 15);
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, &p[0], 1, v, NULL, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, &p[0], 1, v, NULL, &s), SC_OK);
     assert_int_equal(s.cached, 1); /* the most recently used survived */
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, &p[1], 1, v, NULL, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, &p[1], 1, v, NULL, &s), SC_OK);
     assert_int_equal(s.cached, 0); /* an old one was evicted */
     sc_embedder_free(e);
     sc_embed_cache_close(c);
@@ -155,7 +155,7 @@ static void test_damaged_entry_and_file(void **state) {
     const char *a[2] = {"alpha", "beta"};
     float v[2 * EC_DIM], w[2 * EC_DIM];
     sc_embed_summary s;
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, a, 2, v, NULL, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, a, 2, v, NULL, &s), SC_OK);
     sc_embedder_free(e);
     sc_embed_cache_close(c);
     /* Flip bytes inside one stored vector: its checksum no longer matches. */
@@ -167,7 +167,7 @@ static void test_damaged_entry_and_file(void **state) {
     sqlite3_close(db);
     assert_int_equal(sc_embed_cache_open(path, 0, &c, NULL), SC_OK);
     e = ec_embedder(&m, "builtin", 1, c);
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, a, 2, w, NULL, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, a, 2, w, NULL, &s), SC_OK);
     assert_int_equal(s.cached, 1);
     assert_int_equal(s.newly_embedded, 1);
     assert_memory_equal(v, w, sizeof v); /* recomputed, not the zeros */
@@ -183,11 +183,11 @@ static void test_damaged_entry_and_file(void **state) {
     assert_int_equal(sc_embed_cache_open(path, 0, &c, NULL), SC_OK);
     assert_int_equal(sc_embed_cache_get_stats(c).recoveries, 1);
     e = ec_embedder(&m, "builtin", 1, c);
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, a, 2, w, NULL, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, a, 2, w, NULL, &s), SC_OK);
     assert_int_equal(s.success, 2);
     assert_int_equal(s.cached, 0);
     assert_memory_equal(v, w, sizeof v);
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, a, 2, w, NULL, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, a, 2, w, NULL, &s), SC_OK);
     assert_int_equal(s.cached, 2);
     sc_embedder_free(e);
     sc_embed_cache_close(c);

@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "ingest/ingest.h"
+#include "repo/repo.h"
 #include "semcode/repo.h"
 #include "testutil.h"
 
@@ -30,16 +30,16 @@
 /* ==== Metrics ==== */
 
 static sc_query_scores one(const uint32_t *ranks, size_t n) {
-    ingest_qscore_acc a = {0};
-    ingest_qscore_add(&a, ranks, n);
+    repo_qscore_acc a = {0};
+    repo_qscore_add(&a, ranks, n);
     assert_int_equal(a.n, 1);
-    return ingest_qscore_get(&a);
+    return repo_qscore_get(&a);
 }
 
 static void test_metrics(void **state) {
     (void)state;
-    ingest_qscore_acc z = {0};
-    sc_query_scores s = ingest_qscore_get(&z);
+    repo_qscore_acc z = {0};
+    sc_query_scores s = repo_qscore_get(&z);
     assert_true(s.hit_1 == 0 && s.hit_10 == 0 && s.mrr_10 == 0 && s.ndcg_10 == 0);
     /* one target at 3: DCG 1/log2(4) = 0.5, ideal 1 */
     s = one((const uint32_t[]){3}, 1);
@@ -66,32 +66,32 @@ static void test_metrics(void **state) {
     s = one(twelve, 12);
     assert_true(s.hit_1 == 1 && NEAR(s.ndcg_10, 1.0));
     /* means over queries */
-    ingest_qscore_acc a = {0};
-    ingest_qscore_add(&a, (const uint32_t[]){1}, 1);
-    ingest_qscore_add(&a, (const uint32_t[]){5}, 1);
-    ingest_qscore_add(&a, (const uint32_t[]){0}, 1);
-    ingest_qscore_add(&a, (const uint32_t[]){11}, 1);
-    s = ingest_qscore_get(&a);
+    repo_qscore_acc a = {0};
+    repo_qscore_add(&a, (const uint32_t[]){1}, 1);
+    repo_qscore_add(&a, (const uint32_t[]){5}, 1);
+    repo_qscore_add(&a, (const uint32_t[]){0}, 1);
+    repo_qscore_add(&a, (const uint32_t[]){11}, 1);
+    s = repo_qscore_get(&a);
     assert_true(NEAR(s.hit_1, 0.25) && NEAR(s.hit_10, 0.5) && NEAR(s.mrr_10, (1 + 0.2) / 4));
     assert_true(NEAR(s.ndcg_10, (1 + 1 / log2(6.0)) / 4));
 }
 
 static void test_name_match(void **state) {
     (void)state;
-    assert_true(ingest_target_name_match("construct_mapping", "Loader.construct_mapping", "construct_mapping"));
-    assert_true(ingest_target_name_match("construct_mapping", "Loader.construct_mapping", "Loader.construct_mapping"));
-    assert_true(ingest_target_name_match("construct_mapping", "yaml.Loader.construct_mapping", "Loader.construct_mapping"));
-    assert_true(ingest_target_name_match("push", "Vec::push", "push"));
-    assert_true(ingest_target_name_match("x", "ns::Vec::push", "Vec::push"));
-    assert_true(ingest_target_name_match("x", "Array#each", "each"));
-    assert_true(ingest_target_name_match("x", "Array#each", "Array#each"));
-    assert_false(ingest_target_name_match("x", "Vec:push", "push"));       /* one colon is no separator */
-    assert_false(ingest_target_name_match("x", "Loader.xconstruct", "construct")); /* not a whole name */
-    assert_false(ingest_target_name_match("foobar", "foobar", "bar"));
-    assert_false(ingest_target_name_match("bar", "Foo.bar", "Foo"));       /* a prefix is not the entity */
-    assert_false(ingest_target_name_match("bar", "bar", ""));
-    assert_false(ingest_target_name_match(NULL, NULL, "bar"));
-    assert_true(ingest_target_name_match(NULL, "Foo.bar", "bar"));
+    assert_true(repo_target_name_match("construct_mapping", "Loader.construct_mapping", "construct_mapping"));
+    assert_true(repo_target_name_match("construct_mapping", "Loader.construct_mapping", "Loader.construct_mapping"));
+    assert_true(repo_target_name_match("construct_mapping", "yaml.Loader.construct_mapping", "Loader.construct_mapping"));
+    assert_true(repo_target_name_match("push", "Vec::push", "push"));
+    assert_true(repo_target_name_match("x", "ns::Vec::push", "Vec::push"));
+    assert_true(repo_target_name_match("x", "Array#each", "each"));
+    assert_true(repo_target_name_match("x", "Array#each", "Array#each"));
+    assert_false(repo_target_name_match("x", "Vec:push", "push"));       /* one colon is no separator */
+    assert_false(repo_target_name_match("x", "Loader.xconstruct", "construct")); /* not a whole name */
+    assert_false(repo_target_name_match("foobar", "foobar", "bar"));
+    assert_false(repo_target_name_match("bar", "Foo.bar", "Foo"));       /* a prefix is not the entity */
+    assert_false(repo_target_name_match("bar", "bar", ""));
+    assert_false(repo_target_name_match(NULL, NULL, "bar"));
+    assert_true(repo_target_name_match(NULL, "Foo.bar", "bar"));
 }
 
 /* ==== A whole run ==== */

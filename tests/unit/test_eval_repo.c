@@ -5,7 +5,7 @@
 ** the files still parse and no doc is left; and a whole run on a small
 ** tree whose copy (what the index saw) holds none of the doc words, with
 ** a keyword ranking known in advance. Also the repository's provider set-up
-** (ingest/embedder.c) when a remote provider's fallback is refused.
+** (pipeline/embedder.c) when a remote provider's fallback is refused.
 */
 #include <math.h>
 #include <setjmp.h>
@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "ingest/ingest.h"
+#include "repo/repo.h"
 #include "semcode/repo.h"
 #include "testutil.h"
 
@@ -27,12 +27,12 @@
 
 static void test_rank_metrics(void **state) {
     (void)state;
-    ingest_rank_acc a = {0};
-    sc_repo_eval_scores z = ingest_rank_scores(&a);
+    repo_rank_acc a = {0};
+    sc_repo_eval_scores z = repo_rank_scores(&a);
     assert_true(z.mrr == 0 && z.recall_1 == 0 && z.recall_10 == 0);
     const uint32_t ranks[] = {1, 2, 0, 10, 11, 4};
-    for (size_t i = 0; i < 6; i++) ingest_rank_add(&a, ranks[i]);
-    sc_repo_eval_scores s = ingest_rank_scores(&a);
+    for (size_t i = 0; i < 6; i++) repo_rank_add(&a, ranks[i]);
+    sc_repo_eval_scores s = repo_rank_scores(&a);
     double want = (1.0 + 0.5 + 0.0 + 0.1 + 1.0 / 11 + 0.25) / 6;
     assert_true(s.mrr > want - 1e-12 && s.mrr < want + 1e-12);
     assert_true(s.recall_1 > 1.0 / 6 - 1e-12 && s.recall_1 < 1.0 / 6 + 1e-12);
@@ -43,7 +43,7 @@ static void test_rank_metrics(void **state) {
 /* ==== Query text ==== */
 
 static void check_query(const char *doc, bool whole, const char *want) {
-    char *q = ingest_doc_query(doc, whole);
+    char *q = repo_doc_query(doc, whole);
     if (!want) {
         assert_null(q);
         return;
@@ -71,7 +71,7 @@ static void test_doc_query(void **state) {
         big[k++] = '\xa9';
     }
     big[k] = '\0';
-    char *q = ingest_doc_query(big, false);
+    char *q = repo_doc_query(big, false);
     assert_non_null(q);
     assert_int_equal(strlen(q), 600);
     free(q);
@@ -96,7 +96,7 @@ static char *strip_all(const char *path, const char *src, const char *const *gon
     for (int pass = 0; pass < 4; pass++) {
         uint32_t cut = 0;
         size_t nn = 0;
-        char *next = ingest_strip_docs(r, cur, n, &nn, &cut);
+        char *next = repo_strip_docs(r, cur, n, &nn, &cut);
         assert_non_null(next);
         assert_int_equal(strlen(next), nn);
         free(cur);

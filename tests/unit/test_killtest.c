@@ -36,7 +36,7 @@ static void kt_vector(uint64_t id, float *v) {
 static void kt_child(const char *dir, uint32_t first, int fd) {
     sc_db *db = NULL;
     char err[256];
-    for (int tries = 0; sc_db_open(dir, NULL, &db, err, sizeof err) != SC_OK; tries++) {
+    for (int tries = 0; tu_db_open(dir, NULL, &db, err, sizeof err) != SC_OK; tries++) {
         if (tries > 200) _exit(3); /* the previous child's lock should be gone */
         usleep(1000);
     }
@@ -69,7 +69,7 @@ static void test_kill9_loses_nothing_acknowledged(void **state) {
     char *dir = tu_tmpdir("kill");
     sc_db *db = NULL;
     char err[256];
-    assert_int_equal(sc_db_open(dir, NULL, &db, err, sizeof err), SC_OK);
+    assert_int_equal(tu_db_open(dir, NULL, &db, err, sizeof err), SC_OK);
     sc_vector_params vp = {.name = "", .dim = KT_DIM, .distance = SC_DISTANCE_DOT};
     assert_int_equal(sc_collection_create(db, "k", &vp, 1), SC_OK);
     sc_db_close(db);
@@ -103,7 +103,7 @@ static void test_kill9_loses_nothing_acknowledged(void **state) {
         close(fds[0]);
         if (last_ack >= 0) rounds_with_acks++;
 
-        assert_int_equal(sc_db_open(dir, NULL, &db, err, sizeof err), SC_OK);
+        assert_int_equal(tu_db_open(dir, NULL, &db, err, sizeof err), SC_OK);
         uint64_t total = kt_count(db, NULL);
         /* No partial batch anywhere: whole batches only, contiguous from 0. */
         assert_int_equal(total % KT_BATCH, 0);

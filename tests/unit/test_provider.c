@@ -337,7 +337,7 @@ static void test_remote_normal(void **state) {
     float *out = malloc(sizeof(float) * TS_DIM * n);
     sc_embed_item *items = calloc(n, sizeof *items);
     sc_embed_summary s;
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, n, out, items, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, (const char *const *)t, n, out, items, &s), SC_OK);
     assert_int_equal(s.total, n);
     assert_int_equal(s.success, n);
     assert_int_equal(s.failed, 0);
@@ -375,7 +375,7 @@ static void test_remote_retries_5xx_then_succeeds(void **state) {
     char **t = make_texts(10);
     float out[10 * TS_DIM];
     sc_embed_summary s;
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_QUERY, (const char *const *)t, 10, out, NULL, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_QUERY, (const char *const *)t, 10, out, NULL, &s), SC_OK);
     assert_int_equal(s.success, 10);
     assert_int_equal(s.requests, 4);
     assert_int_equal(s.retries, 3);
@@ -395,7 +395,7 @@ static void test_remote_exhausted_fails_items_with_bounded_backoff(void **state)
     sc_embed_summary s;
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, 8, out, items, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, (const char *const *)t, 8, out, items, &s), SC_OK);
     clock_gettime(CLOCK_MONOTONIC, &b);
     double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9;
     assert_int_equal(s.failed, 8);
@@ -458,7 +458,7 @@ static void test_remote_zero_retries_tries_once(void **state) {
     float out[8 * TS_DIM];
     sc_embed_item items[8];
     sc_embed_summary s;
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_QUERY, (const char *const *)t, 8, out, items, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_QUERY, (const char *const *)t, 8, out, items, &s), SC_OK);
     assert_int_equal(s.failed, 8);
     assert_int_equal(s.requests, 2);
     assert_int_equal(s.retries, 0);
@@ -551,7 +551,7 @@ static void test_remote_429_retry_after_honoured(void **state) {
     sc_embed_summary s;
     struct timespec a, b;
     /* backoff_max is 40 ms, so Retry-After: 1 is capped to 40 ms here... */
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, 3, out, NULL, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, (const char *const *)t, 3, out, NULL, &s), SC_OK);
     assert_int_equal(s.success, 3);
     assert_int_equal(s.retries, 1);
     sc_embedder_free(e);
@@ -570,7 +570,7 @@ static void test_remote_429_retry_after_honoured(void **state) {
     o.backoff_max_ms = 5000;
     assert_int_equal(sc_embedder_new_remote(&o, &e, NULL), SC_OK);
     clock_gettime(CLOCK_MONOTONIC, &a);
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, 3, out, NULL, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, (const char *const *)t, 3, out, NULL, &s), SC_OK);
     clock_gettime(CLOCK_MONOTONIC, &b);
     double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) * 1e-9;
     assert_int_equal(s.success, 3);
@@ -589,7 +589,7 @@ static void test_remote_4xx_is_not_retried(void **state) {
     float out[2 * TS_DIM];
     sc_embed_item items[2];
     sc_embed_summary s;
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, 2, out, items, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, (const char *const *)t, 2, out, items, &s), SC_OK);
     assert_int_equal(s.failed, 2);
     assert_int_equal(atomic_load(&ts.n_requests), 1);
     assert_non_null(strstr(items[0].error, "HTTP 400"));
@@ -623,7 +623,7 @@ static void test_remote_bad_responses_store_nothing(void **state) {
         float out[4 * TS_DIM];
         sc_embed_item items[4];
         sc_embed_summary s;
-        assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, 4, out, items, &s), SC_OK);
+        assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, (const char *const *)t, 4, out, items, &s), SC_OK);
         assert_int_equal(s.failed, 4);
         assert_int_equal(atomic_load(&ts.n_requests), 2); /* bad answers are retried like 5xx */
         for (int i = 0; i < 4; i++) {
@@ -658,7 +658,7 @@ static void test_remote_timeout(void **state) {
     float out[TS_DIM];
     sc_embed_item it;
     sc_embed_summary s;
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, 1, out, &it, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, (const char *const *)t, 1, out, &it, &s), SC_OK);
     assert_int_equal(s.failed, 1);
     assert_int_equal(s.requests, 2);
     assert_non_null(strstr(it.error, "imeout"));
@@ -667,7 +667,7 @@ static void test_remote_timeout(void **state) {
 }
 
 /* A local provider for the fallback: deterministic vectors from the text. */
-static sc_status local_embed(void *st, sc_embed_side side, const char *const *texts, size_t n, float *out,
+static sc_status local_embed(void *st, sc_embed_role side, const char *const *texts, size_t n, float *out,
                              sc_embed_item *items) {
     (void)side;
     (void)items;
@@ -688,23 +688,21 @@ static void test_fallback_takes_exhausted_batches(void **state) {
     assert_int_equal(sc_embedder_new_custom(&local_vt, &calls, "local-test", 1, "test-family", TS_DIM, &fb, NULL),
                      SC_OK);
     assert_int_equal(sc_embedder_new_custom(&local_vt, &calls, "other", 1, "other-family", TS_DIM, &bad, NULL), SC_OK);
-    char *msg = NULL;
-    assert_int_equal(sc_embedder_set_fallback(e, bad, &msg), SC_INVALID);
-    assert_non_null(strstr(msg, "family 'other-family'"));
-    sc_free(msg);
+    assert_string_equal(sc_embedder_errmsg(e), "not an error");
+    assert_int_equal(sc_embedder_set_fallback(e, bad), SC_INVALID);
+    assert_non_null(strstr(sc_embedder_errmsg(e), "family 'other-family'"));
     sc_embedder_free(bad);
     assert_int_equal(sc_embedder_new_custom(&local_vt, &calls, "other", 1, "test-family", TS_DIM + 1, &bad, NULL),
                      SC_OK);
-    assert_int_equal(sc_embedder_set_fallback(e, bad, &msg), SC_INVALID);
-    assert_non_null(strstr(msg, "dimension 9"));
-    sc_free(msg);
+    assert_int_equal(sc_embedder_set_fallback(e, bad), SC_INVALID);
+    assert_non_null(strstr(sc_embedder_errmsg(e), "dimension 9"));
     sc_embedder_free(bad);
-    assert_int_equal(sc_embedder_set_fallback(e, fb, NULL), SC_OK);
+    assert_int_equal(sc_embedder_set_fallback(e, fb), SC_OK);
     char **t = make_texts(5);
     float out[5 * TS_DIM];
     sc_embed_item items[5];
     sc_embed_summary s;
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, 5, out, items, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, (const char *const *)t, 5, out, items, &s), SC_OK);
     assert_int_equal(s.success, 5);
     assert_int_equal(s.fallback, 5);
     assert_int_equal(calls, 1);
@@ -730,7 +728,7 @@ static void test_bad_items_do_not_fail_the_batch(void **state) {
     float out[6 * TS_DIM];
     sc_embed_item items[6];
     sc_embed_summary s;
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, t, 6, out, items, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, t, 6, out, items, &s), SC_OK);
     assert_int_equal(s.success, 2);
     assert_int_equal(s.failed, 4);
     assert_int_equal(atomic_load(&ts.n_inputs), 2); /* only the good ones were sent */
@@ -753,7 +751,7 @@ static void test_remote_base64_vectors(void **state) {
     char **t = make_texts(7);
     float out[7 * TS_DIM];
     sc_embed_summary s;
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, 7, out, NULL, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, (const char *const *)t, 7, out, NULL, &s), SC_OK);
     assert_int_equal(s.success, 7);
     assert_int_equal(s.requests, 3);
     assert_int_equal(atomic_load(&ts.n_base64), 3);
@@ -771,14 +769,14 @@ static void test_remote_base64_refused_falls_back_to_numbers(void **state) {
     float out[8 * TS_DIM];
     sc_embed_item items[8];
     sc_embed_summary s;
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, 8, out, items, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, (const char *const *)t, 8, out, items, &s), SC_OK);
     assert_int_equal(s.success, 8);
     assert_int_equal(s.retries, 0);
     assert_int_equal(atomic_load(&ts.n_base64), 1);   /* asked once ... */
     assert_int_equal(atomic_load(&ts.n_requests), 3); /* ... then two requests with numbers */
     check_vectors(t, out, 8, 1e-6f);
     /* the next call asks for numbers straight away */
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, 4, out, items, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, (const char *const *)t, 4, out, items, &s), SC_OK);
     assert_int_equal(s.success, 4);
     assert_int_equal(atomic_load(&ts.n_base64), 1);
     sc_embedder_free(e);
@@ -794,7 +792,7 @@ static void test_remote_bad_base64_is_rejected(void **state) {
     float out[2 * TS_DIM];
     sc_embed_item items[2];
     sc_embed_summary s;
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, (const char *const *)t, 2, out, items, &s), SC_OK);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, (const char *const *)t, 2, out, items, &s), SC_OK);
     assert_int_equal(s.failed, 2);
     assert_int_equal(atomic_load(&ts.n_requests), 2);
     if (!strstr(items[0].error, "dimension 7, expected 8")) fail_msg("unexpected error: %s", items[0].error);
@@ -820,7 +818,7 @@ static void test_remote_key_echoed_by_server_is_masked(void **state) {
         const char *t[1] = {"some code"};
         float out[TS_DIM];
         sc_embed_item it;
-        assert_int_equal(sc_embedder_embed(e, SC_EMBED_SIDE_CODE, t, 1, out, &it, NULL), SC_OK);
+        assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, t, 1, out, &it, NULL), SC_OK);
         assert_int_equal(it.status, SC_IOERR);
         if (!strstr(it.error, "HTTP 401") || !strstr(it.error, "****") || strstr(it.error, "sk-echo"))
             fail_msg("case %zu: %s", k, it.error);

@@ -85,7 +85,7 @@ static sc_db *tr__db(char **dir) {
     o.sync = SC_SYNC_MODE_NORMAL;
     sc_db *db = NULL;
     char err[256];
-    assert_int_equal(sc_db_open(*dir, &o, &db, err, sizeof err), SC_OK);
+    assert_int_equal(tu_db_open(*dir, &o, &db, err, sizeof err), SC_OK);
     sc_vector_params v = {.name = "", .dim = 2, .distance = SC_DISTANCE_DOT};
     assert_int_equal(sc_collection_create(db, "c", &v, 1), SC_OK);
     const char *texts[] = {"parse config file", "read file lines", "write file", "config loader", "http request retry"};

@@ -30,7 +30,7 @@ static void ts__open(ts_env *e, const char *config_json) {
     sc_db_options o = sc_db_options_default();
     o.sync = SC_SYNC_MODE_NORMAL;
     char err[256];
-    assert_int_equal(sc_db_open(e->dir, &o, &e->db, err, sizeof err), SC_OK);
+    assert_int_equal(tu_db_open(e->dir, &o, &e->db, err, sizeof err), SC_OK);
     server_config cfg = server_config_default();
     if (config_json) {
         sc_err se = {0};

@@ -32,7 +32,7 @@ static int fx_setup(void **state) {
     fx *f = calloc(1, sizeof *f);
     f->dir = tu_tmpdir("store");
     char err[512];
-    if (sc_db_open(f->dir, NULL, &f->db, err, sizeof err) != SC_OK) {
+    if (tu_db_open(f->dir, NULL, &f->db, err, sizeof err) != SC_OK) {
         fprintf(stderr, "open: %s\n", err);
         return -1;
     }
@@ -52,7 +52,7 @@ static void fx_reopen(fx *f) {
     sc_db_close(f->db);
     f->db = NULL;
     char err[512];
-    assert_int_equal(sc_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
+    assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
 }
 
 #define assert_msg_has(db, s)                                                                                  \
@@ -521,13 +521,13 @@ static void test_second_process_is_refused(void **state) {
     fx *f = *state;
     sc_db *other = NULL;
     char err[512];
-    assert_int_equal(sc_db_open(f->dir, NULL, &other, err, sizeof err), SC_BUSY);
+    assert_int_equal(tu_db_open(f->dir, NULL, &other, err, sizeof err), SC_BUSY);
     assert_null(other);
     assert_non_null(strstr(err, "open in another process"));
     pid_t pid = fork();
     if (pid == 0) {
         sc_db *db = NULL;
-        _exit(sc_db_open(f->dir, NULL, &db, NULL, 0) == SC_BUSY ? 0 : 1);
+        _exit(sc_db_open(f->dir, NULL, &db, NULL) == SC_BUSY ? 0 : 1);
     }
     int st = 0;
     waitpid(pid, &st, 0);
@@ -551,14 +551,14 @@ static void test_corrupt_vector_blob_is_reported(void **state) {
     assert_int_equal(sqlite3_changes(s), 1);
     sqlite3_close(s);
     char err[512];
-    assert_int_equal(sc_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_CORRUPT);
+    assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_CORRUPT);
     assert_non_null(strstr(err, "point 0"));
     assert_non_null(strstr(err, "offset"));
     f->db = NULL;
     /* fixture teardown closes NULL safely; reopen a clean store for it */
     tu_rmdir(f->dir);
     f->dir = tu_tmpdir("store");
-    assert_int_equal(sc_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
+    assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
 }
 
 /* Payloads loaded from disk stay text until used: after reopening, records
@@ -631,14 +631,14 @@ static void test_payloads_after_reopen(void **state) {
         sqlite3_finalize(st);
         sqlite3_close(q);
         char err[512];
-        assert_int_equal(sc_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_CORRUPT);
+        assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_CORRUPT);
         assert_non_null(strstr(err, "payload is not a JSON object"));
         f->db = NULL;
     }
     tu_rmdir(f->dir);
     f->dir = tu_tmpdir("store");
     char err[512];
-    assert_int_equal(sc_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
+    assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
 }
 
 /* Readers racing to parse the same never-parsed payloads (shared lock):

@@ -105,7 +105,7 @@ static sc_vector_index_info at_info(sc_db *db, const char *coll) {
 static sc_db *at_open(const char *dir) {
     sc_db *db = NULL;
     char err[512];
-    if (sc_db_open(dir, NULL, &db, err, sizeof err) != SC_OK) fail_msg("open: %s", err);
+    if (tu_db_open(dir, NULL, &db, err, sizeof err) != SC_OK) fail_msg("open: %s", err);
     return db;
 }
 
@@ -206,7 +206,7 @@ static void test_graph_persists_and_catches_up(void **state) {
     if (pid == 0) {
         close(fds[0]);
         sc_db *cdb = NULL;
-        if (sc_db_open(dir, NULL, &cdb, NULL, 0) != SC_OK) _exit(3);
+        if (sc_db_open(dir, NULL, &cdb, NULL) != SC_OK) _exit(3);
         sc_point_id del[200];
         for (int i = 0; i < 200; i++) del[i] = sc_point_id_num((uint64_t)i * 5);
         if (sc_points_delete(cdb, "c", del, 200, NULL) != SC_OK) _exit(4);

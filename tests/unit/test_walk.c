@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "ingest/ingest.h"
+#include "pipeline/pipeline.h"
 
 /* ==== Reading a whole file ==== */
 
@@ -54,60 +54,60 @@ static void test_read_file(void **state) {
 
 static void test_glob(void **state) {
     (void)state;
-    assert_true(ingest_glob_match("*.py", "a.py"));
-    assert_false(ingest_glob_match("*.py", "d/a.py"));
-    assert_true(ingest_glob_match("a?c", "abc"));
-    assert_false(ingest_glob_match("a?c", "a/c"));
-    assert_true(ingest_glob_match("[a-c]x", "bx"));
-    assert_false(ingest_glob_match("[!a-c]x", "bx"));
-    assert_true(ingest_glob_match("**/foo", "foo"));
-    assert_true(ingest_glob_match("**/foo", "a/b/foo"));
-    assert_false(ingest_glob_match("**/foo", "a/xfoo"));
-    assert_true(ingest_glob_match("a/**/b", "a/b"));
-    assert_true(ingest_glob_match("a/**/b", "a/x/y/b"));
-    assert_false(ingest_glob_match("a/**/b", "ab"));
-    assert_true(ingest_glob_match("abc/**", "abc/x/y"));
-    assert_false(ingest_glob_match("abc/**", "abc"));
-    assert_true(ingest_glob_match("\\*lit", "*lit"));
-    assert_false(ingest_glob_match("\\*lit", "xlit"));
-    assert_true(ingest_glob_match("[unclosed", "[unclosed"));
+    assert_true(pipeline_glob_match("*.py", "a.py"));
+    assert_false(pipeline_glob_match("*.py", "d/a.py"));
+    assert_true(pipeline_glob_match("a?c", "abc"));
+    assert_false(pipeline_glob_match("a?c", "a/c"));
+    assert_true(pipeline_glob_match("[a-c]x", "bx"));
+    assert_false(pipeline_glob_match("[!a-c]x", "bx"));
+    assert_true(pipeline_glob_match("**/foo", "foo"));
+    assert_true(pipeline_glob_match("**/foo", "a/b/foo"));
+    assert_false(pipeline_glob_match("**/foo", "a/xfoo"));
+    assert_true(pipeline_glob_match("a/**/b", "a/b"));
+    assert_true(pipeline_glob_match("a/**/b", "a/x/y/b"));
+    assert_false(pipeline_glob_match("a/**/b", "ab"));
+    assert_true(pipeline_glob_match("abc/**", "abc/x/y"));
+    assert_false(pipeline_glob_match("abc/**", "abc"));
+    assert_true(pipeline_glob_match("\\*lit", "*lit"));
+    assert_false(pipeline_glob_match("\\*lit", "xlit"));
+    assert_true(pipeline_glob_match("[unclosed", "[unclosed"));
     /* a pattern full of stars stays fast (memoised matcher) */
-    assert_false(ingest_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
-    assert_false(ingest_glob_match("**a**a**a**a**a**a**a**a**a**a**b", "a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a"));
-    assert_true(ingest_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"));
+    assert_false(pipeline_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+    assert_false(pipeline_glob_match("**a**a**a**a**a**a**a**a**a**a**b", "a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a"));
+    assert_true(pipeline_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"));
 }
 
 static void test_ignore_rules(void **state) {
     (void)state;
-    ingest_ignore *ig = ingest_ignore_new();
+    pipeline_ignore *ig = pipeline_ignore_new();
     const char *root = "# comment\n*.log\n!keep.log\nbuild/\n/only_root.txt\ndocs/*.tmp\n**/cache/**\n\\#hash\n  \n";
-    assert_int_equal(ingest_ignore_add_text(ig, "", root, strlen(root)), SC_OK);
-    assert_true(ingest_ignore_match(ig, "x.log", false));
-    assert_true(ingest_ignore_match(ig, "a/b/x.log", false));
-    assert_false(ingest_ignore_match(ig, "a/keep.log", false));
-    assert_true(ingest_ignore_match(ig, "build", true));
-    assert_true(ingest_ignore_match(ig, "src/build", true));
-    assert_false(ingest_ignore_match(ig, "build", false)); /* dir rule, file of that name */
-    assert_true(ingest_ignore_match(ig, "only_root.txt", false));
-    assert_false(ingest_ignore_match(ig, "sub/only_root.txt", false));
-    assert_true(ingest_ignore_match(ig, "docs/a.tmp", false));
-    assert_false(ingest_ignore_match(ig, "docs/sub/a.tmp", false));
-    assert_true(ingest_ignore_match(ig, "x/cache/y/z.c", false));
-    assert_true(ingest_ignore_match(ig, "#hash", false));
-    assert_false(ingest_ignore_match(ig, "main.c", false));
+    assert_int_equal(pipeline_ignore_add_text(ig, "", root, strlen(root)), SC_OK);
+    assert_true(pipeline_ignore_match(ig, "x.log", false));
+    assert_true(pipeline_ignore_match(ig, "a/b/x.log", false));
+    assert_false(pipeline_ignore_match(ig, "a/keep.log", false));
+    assert_true(pipeline_ignore_match(ig, "build", true));
+    assert_true(pipeline_ignore_match(ig, "src/build", true));
+    assert_false(pipeline_ignore_match(ig, "build", false)); /* dir rule, file of that name */
+    assert_true(pipeline_ignore_match(ig, "only_root.txt", false));
+    assert_false(pipeline_ignore_match(ig, "sub/only_root.txt", false));
+    assert_true(pipeline_ignore_match(ig, "docs/a.tmp", false));
+    assert_false(pipeline_ignore_match(ig, "docs/sub/a.tmp", false));
+    assert_true(pipeline_ignore_match(ig, "x/cache/y/z.c", false));
+    assert_true(pipeline_ignore_match(ig, "#hash", false));
+    assert_false(pipeline_ignore_match(ig, "main.c", false));
     /* a deeper file overrides, and only below its own directory */
-    size_t mark = ingest_ignore_mark(ig);
+    size_t mark = pipeline_ignore_mark(ig);
     const char *sub = "!*.log\nlocal.c\n";
-    assert_int_equal(ingest_ignore_add_text(ig, "sub", sub, strlen(sub)), SC_OK);
-    assert_false(ingest_ignore_match(ig, "sub/x.log", false));
-    assert_true(ingest_ignore_match(ig, "other/x.log", false));
-    assert_true(ingest_ignore_match(ig, "sub/deep/local.c", false));
-    assert_false(ingest_ignore_match(ig, "local.c", false));
-    ingest_ignore_truncate(ig, mark);
-    assert_true(ingest_ignore_match(ig, "sub/x.log", false));
-    assert_false(ingest_ignore_match(ig, "sub/deep/local.c", false));
-    ingest_ignore_free(ig);
-    ingest_ignore_free(NULL);
+    assert_int_equal(pipeline_ignore_add_text(ig, "sub", sub, strlen(sub)), SC_OK);
+    assert_false(pipeline_ignore_match(ig, "sub/x.log", false));
+    assert_true(pipeline_ignore_match(ig, "other/x.log", false));
+    assert_true(pipeline_ignore_match(ig, "sub/deep/local.c", false));
+    assert_false(pipeline_ignore_match(ig, "local.c", false));
+    pipeline_ignore_truncate(ig, mark);
+    assert_true(pipeline_ignore_match(ig, "sub/x.log", false));
+    assert_false(pipeline_ignore_match(ig, "sub/deep/local.c", false));
+    pipeline_ignore_free(ig);
+    pipeline_ignore_free(NULL);
 }
 
 /* ==== A real tree ==== */
@@ -200,9 +200,9 @@ static const char *const expected_files[] = {
 static void test_walk_tree(void **state) {
     (void)state;
     sc_walk_options opt = sc_walk_options_default();
-    ingest_file_list l;
+    pipeline_file_list l;
     sc_err err = {0};
-    assert_int_equal(ingest_walk(g_root, &opt, &l, &err), SC_OK);
+    assert_int_equal(pipeline_walk(g_root, &opt, &l, &err), SC_OK);
     size_t n_exp = sizeof expected_files / sizeof expected_files[0];
     for (size_t i = 0; i < l.n && i < n_exp; i++) {
         if (strcmp(l.items[i].path, expected_files[i]) != 0) {
@@ -217,12 +217,12 @@ static void test_walk_tree(void **state) {
     /* links are never followed (as git): their targets inside the tree are listed once, under their real
     ** path (src/deep/secret.txt, main.py), the ignored one not at all; loop, outside, dangling are skipped */
     assert_int_equal(l.n_links_skipped, 6);
-    ingest_file_list_free(&l);
+    pipeline_file_list_free(&l);
 
     /* without ignore files: the ignored ones come back, .git/node_modules never */
     opt.use_gitignore = false;
     opt.skip_vendored = false;
-    assert_int_equal(ingest_walk(g_root, &opt, &l, &err), SC_OK);
+    assert_int_equal(pipeline_walk(g_root, &opt, &l, &err), SC_OK);
     bool log = false, vendor = false;
     for (size_t i = 0; i < l.n; i++) {
         assert_null(strstr(l.items[i].path, ".git/"));
@@ -231,9 +231,9 @@ static void test_walk_tree(void **state) {
         if (!strcmp(l.items[i].path, "vendor/lib/x.go")) vendor = true;
     }
     assert_true(log && vendor);
-    ingest_file_list_free(&l);
+    pipeline_file_list_free(&l);
 
-    assert_int_equal(ingest_walk("/nonexistent/semcode", &opt, &l, &err), SC_IOERR);
+    assert_int_equal(pipeline_walk("/nonexistent/semcode", &opt, &l, &err), SC_IOERR);
     assert_non_null(strstr(err.msg, "/nonexistent/semcode"));
 }
 
@@ -267,9 +267,8 @@ static void test_parse_tree_order(void **state) {
     w1.n_threads = 1;
     sc_walk_options w2 = w1;
     w2.n_threads = 2;
-    char err[256];
-    assert_int_equal(sc_parse_tree(g_root, &popt, &w1, on_file, &one, err, sizeof err), SC_OK);
-    assert_int_equal(sc_parse_tree(g_root, &popt, &w2, on_file, &two, err, sizeof err), SC_OK);
+    assert_int_equal(sc_parse_tree(g_root, &popt, &w1, on_file, &one, NULL), SC_OK);
+    assert_int_equal(sc_parse_tree(g_root, &popt, &w2, on_file, &two, NULL), SC_OK);
     size_t n_exp = sizeof expected_files / sizeof expected_files[0];
     assert_int_equal(one.n, n_exp);
     assert_int_equal(two.n, n_exp);
@@ -290,7 +289,7 @@ static void test_parse_tree_order(void **state) {
     memset(&go, 0, sizeof go);
     sc_walk_options wg = w2;
     wg.only_lang = SC_LANG_GO;
-    assert_int_equal(sc_parse_tree(g_root, &popt, &wg, on_file, &go, err, sizeof err), SC_OK);
+    assert_int_equal(sc_parse_tree(g_root, &popt, &wg, on_file, &go, NULL), SC_OK);
     assert_int_equal(go.n, 2);
     assert_string_equal(go.paths[0], "src/gen_keep.go");
     assert_string_equal(go.paths[1], "src/lib.go");
@@ -299,7 +298,7 @@ static void test_parse_tree_order(void **state) {
     static collect stop;
     memset(&stop, 0, sizeof stop);
     stop.stop_after = 3;
-    assert_int_equal(sc_parse_tree(g_root, &popt, &w2, on_file, &stop, err, sizeof err), SC_INTERRUPTED);
+    assert_int_equal(sc_parse_tree(g_root, &popt, &w2, on_file, &stop, NULL), SC_INTERRUPTED);
     assert_int_equal(stop.n, 3);
 
     /* a single file as root */
@@ -307,9 +306,20 @@ static void test_parse_tree_order(void **state) {
     memset(&single, 0, sizeof single);
     char p[512];
     snprintf(p, sizeof p, "%s/main.py", g_root);
-    assert_int_equal(sc_parse_tree(p, &popt, &w2, on_file, &single, err, sizeof err), SC_OK);
+    assert_int_equal(sc_parse_tree(p, &popt, &w2, on_file, &single, NULL), SC_OK);
     assert_int_equal(single.n, 1);
     assert_int_equal(single.entities[0], 1);
+
+    /* a missing root: the reason comes back as an owned message */
+    char *msg = (char *)"unset";
+    snprintf(p, sizeof p, "%s/no-such-dir", g_root);
+    assert_int_equal(sc_parse_tree(p, &popt, &w2, on_file, &single, &msg), SC_IOERR);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "no-such-dir"));
+    sc_free(msg);
+    msg = (char *)"unset";
+    assert_int_equal(sc_parse_tree(g_root, &popt, &w2, on_file, &single, &msg), SC_OK);
+    assert_null(msg); /* NULL on success */
 }
 
 typedef struct qnames {
@@ -340,8 +350,7 @@ static void test_go_import_paths(void **state) {
     put("std/net/http/c.go", "package http\n\ntype Client struct{}\n\nfunc (c *Client) Do() {}\n");
     static qnames q;
     memset(&q, 0, sizeof q);
-    char err[256];
-    assert_int_equal(sc_parse_tree(g_root, NULL, NULL, on_qnames, &q, err, sizeof err), SC_OK);
+    assert_int_equal(sc_parse_tree(g_root, NULL, NULL, on_qnames, &q, NULL), SC_OK);
     assert_int_equal(q.n, 5);
     assert_string_equal(q.names[0], "net/url.Parse"); /* GOROOT: module std is no prefix */
     assert_string_equal(q.names[1], "main.main");

@@ -58,3 +58,11 @@ float tu_uniform(tu_rng *r) { return (float)((double)(tu_next(r) >> 11) / 900719
 void tu_fill(tu_rng *r, float *v, size_t n) {
     for (size_t i = 0; i < n; i++) v[i] = tu_uniform(r);
 }
+
+sc_status tu_db_open(const char *path, const sc_db_options *opt, sc_db **out, char *err, size_t err_size) {
+    char *msg = NULL;
+    sc_status rc = sc_db_open(path, opt, out, &msg);
+    if (err && err_size) snprintf(err, err_size, "%s", msg ? msg : "");
+    sc_free(msg);
+    return rc;
+}

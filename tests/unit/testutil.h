@@ -8,10 +8,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "semcode/semcode.h"
+
 /* Make a fresh temporary directory (owned string); removed by tu_rmdir. */
 char *tu_tmpdir(const char *tag);
 /* Remove a directory tree (best effort) and free the string. */
 void tu_rmdir(char *dir);
+
+/* sc_db_open with its message copied into err[err_size] ("" on success),
+** for tests that check or print it. */
+sc_status tu_db_open(const char *path, const sc_db_options *opt, sc_db **out, char *err, size_t err_size);
 
 /* Write text to dir/name (created or replaced); 0, or -1 on failure. */
 int tu_write_file(const char *dir, const char *name, const char *text);

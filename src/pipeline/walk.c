@@ -1,5 +1,5 @@
 /*
-** ingest/walk.c: the repository walker. Lists the files under a root in a
+** pipeline/walk.c: the repository walker. Lists the files under a root in a
 ** deterministic order (entries sorted by name, depth first), honouring
 ** .gitignore files at every level, .git/info/exclude and .semcodeignore,
 ** and always skipping .git and node_modules (and, on request, vendored
@@ -17,11 +17,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "ingest/ingest.h"
+#include "pipeline/pipeline.h"
 
-#define INGEST__MAX_DEPTH 128
+#define PIPELINE__MAX_DEPTH 128
 
-bool ingest_dir_is_skipped(const char *name, bool skip_vendored) {
+sc_walk_options sc_walk_options_default(void) {
+    return (sc_walk_options){.n_threads = 0, .use_gitignore = true, .skip_vendored = true,
+                             .only_lang = SC_LANG_UNKNOWN};
+}
+
+bool pipeline_dir_is_skipped(const char *name, bool skip_vendored) {
     static const char *const always[] = {".git", ".hg", ".svn", "node_modules", NULL};
     static const char *const vendored[] = {"vendor", "third_party", "third-party", "__pycache__",
                                            ".venv", "venv", ".tox", "bower_components", ".mypy_cache",
@@ -36,14 +41,14 @@ bool ingest_dir_is_skipped(const char *name, bool skip_vendored) {
 
 /* ==== Visited directories ==== */
 
-typedef struct ingest__dirset {
+typedef struct pipeline__dirset {
     uint64_t *keys; /* hash of (dev, ino), 0 = empty slot */
     size_t cap;     /* power of two */
     size_t n;       /* used */
-} ingest__dirset;
+} pipeline__dirset;
 
 /* Insert; false if already present (or out of memory, which also stops the descent). */
-static bool ingest__dirset_add(ingest__dirset *s, dev_t dev, ino_t ino) {
+static bool pipeline__dirset_add(pipeline__dirset *s, dev_t dev, ino_t ino) {
     if (s->n * 2 >= s->cap) {
         size_t nc = s->cap ? s->cap * 2 : 256;
         uint64_t *nk = calloc(nc, sizeof *nk);
@@ -71,31 +76,31 @@ static bool ingest__dirset_add(ingest__dirset *s, dev_t dev, ino_t ino) {
 
 /* ==== Walk ==== */
 
-typedef struct ingest__walk {
+typedef struct pipeline__walk {
     const sc_walk_options *opt; /* options */
     const char *root;           /* root as given */
-    ingest_ignore *ig;          /* active rules */
-    ingest__dirset seen;        /* directories visited */
-    ingest_file_list *out;      /* result */
+    pipeline_ignore *ig;          /* active rules */
+    pipeline__dirset seen;        /* directories visited */
+    pipeline_file_list *out;      /* result */
     sc_err *err;                /* error sink */
-} ingest__walk;
+} pipeline__walk;
 
-static int ingest__cmp(const void *a, const void *b) {
+static int pipeline__cmp(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static sc_status ingest__add_file(ingest__walk *w, const char *rel, uint64_t size) {
-    ingest_file_list *l = w->out;
+static sc_status pipeline__add_file(pipeline__walk *w, const char *rel, uint64_t size) {
+    pipeline_file_list *l = w->out;
     if (!util_grow(&l->items, &l->cap, l->n + 1, sizeof *l->items, 256))
         return sc_err_set(w->err, SC_NOMEM, "out of memory listing files");
     char *p = util_strdup(rel);
     if (!p) return sc_err_set(w->err, SC_NOMEM, "out of memory listing files");
-    l->items[l->n++] = (ingest_file){p, size};
+    l->items[l->n++] = (pipeline_file){p, size};
     return SC_OK;
 }
 
-static sc_status ingest__dir(ingest__walk *w, const char *rel, int depth) {
-    if (depth > INGEST__MAX_DEPTH) return SC_OK;
+static sc_status pipeline__dir(pipeline__walk *w, const char *rel, int depth) {
+    if (depth > PIPELINE__MAX_DEPTH) return SC_OK;
     char fs[PATH_MAX];
     if ((size_t)snprintf(fs, sizeof fs, "%s%s%s", w->root, *rel ? "/" : "", rel) >= sizeof fs) return SC_OK;
     DIR *d = opendir(fs);
@@ -114,19 +119,19 @@ static sc_status ingest__dir(ingest__walk *w, const char *rel, int depth) {
         n++;
     }
     closedir(d);
-    if (rc == SC_OK && n) qsort(names, n, sizeof *names, ingest__cmp);
+    if (rc == SC_OK && n) qsort(names, n, sizeof *names, pipeline__cmp);
 
-    size_t mark = ingest_ignore_mark(w->ig);
+    size_t mark = pipeline_ignore_mark(w->ig);
     if (rc == SC_OK && w->opt->use_gitignore) {
         char p[PATH_MAX + 32];
         if (depth == 0) {
             snprintf(p, sizeof p, "%s/.git/info/exclude", fs);
-            rc = ingest_ignore_add_file(w->ig, rel, p);
+            rc = pipeline_ignore_add_file(w->ig, rel, p);
         }
         snprintf(p, sizeof p, "%s/.gitignore", fs);
-        if (rc == SC_OK) rc = ingest_ignore_add_file(w->ig, rel, p);
+        if (rc == SC_OK) rc = pipeline_ignore_add_file(w->ig, rel, p);
         snprintf(p, sizeof p, "%s/.semcodeignore", fs);
-        if (rc == SC_OK) rc = ingest_ignore_add_file(w->ig, rel, p);
+        if (rc == SC_OK) rc = pipeline_ignore_add_file(w->ig, rel, p);
     }
     for (size_t i = 0; i < n && rc == SC_OK; i++) {
         const char *name = names[i];
@@ -141,58 +146,58 @@ static sc_status ingest__dir(ingest__walk *w, const char *rel, int depth) {
             continue;
         }
         if (S_ISDIR(st.st_mode)) {
-            if (ingest_dir_is_skipped(name, w->opt->skip_vendored) ||
-                (w->opt->use_gitignore && ingest_ignore_match(w->ig, child_rel, true))) {
+            if (pipeline_dir_is_skipped(name, w->opt->skip_vendored) ||
+                (w->opt->use_gitignore && pipeline_ignore_match(w->ig, child_rel, true))) {
                 w->out->n_ignored++;
                 continue;
             }
-            if (!ingest__dirset_add(&w->seen, st.st_dev, st.st_ino)) {
+            if (!pipeline__dirset_add(&w->seen, st.st_dev, st.st_ino)) {
                 w->out->n_links_skipped++; /* a second path to a visited directory (bind mount) */
                 continue;
             }
-            rc = ingest__dir(w, child_rel, depth + 1);
+            rc = pipeline__dir(w, child_rel, depth + 1);
         } else if (S_ISREG(st.st_mode)) {
-            if (w->opt->use_gitignore && ingest_ignore_match(w->ig, child_rel, false)) {
+            if (w->opt->use_gitignore && pipeline_ignore_match(w->ig, child_rel, false)) {
                 w->out->n_ignored++;
                 continue;
             }
-            rc = ingest__add_file(w, child_rel, (uint64_t)st.st_size);
+            rc = pipeline__add_file(w, child_rel, (uint64_t)st.st_size);
         }
         /* sockets, fifos, devices: never read */
     }
-    ingest_ignore_truncate(w->ig, mark);
+    pipeline_ignore_truncate(w->ig, mark);
     for (size_t i = 0; i < n; i++) free(names[i]);
     free(names);
     if (rc == SC_NOMEM) return sc_err_set(w->err, SC_NOMEM, "out of memory walking '%s'", fs);
     return rc;
 }
 
-sc_status ingest_walk(const char *root, const sc_walk_options *opt, ingest_file_list *out, sc_err *err) {
-    if (!root || !out) return sc_err_set(err, SC_MISUSE, "ingest_walk: NULL root or output");
+sc_status pipeline_walk(const char *root, const sc_walk_options *opt, pipeline_file_list *out, sc_err *err) {
+    if (!root || !out) return sc_err_set(err, SC_MISUSE, "pipeline_walk: NULL root or output");
     sc_walk_options defaults = sc_walk_options_default();
     if (!opt) opt = &defaults;
     memset(out, 0, sizeof *out);
     struct stat st;
     if (stat(root, &st) != 0) return sc_err_set(err, SC_IOERR, "cannot read '%s': %s", root, strerror(errno));
     if (!S_ISDIR(st.st_mode)) {
-        ingest__walk w = {.opt = opt, .out = out, .err = err};
-        return ingest__add_file(&w, root, (uint64_t)st.st_size);
+        pipeline__walk w = {.opt = opt, .out = out, .err = err};
+        return pipeline__add_file(&w, root, (uint64_t)st.st_size);
     }
-    ingest__walk w = {.opt = opt, .root = root, .out = out, .err = err};
-    w.ig = ingest_ignore_new();
-    if (!w.ig || !ingest__dirset_add(&w.seen, st.st_dev, st.st_ino)) {
-        ingest_ignore_free(w.ig);
+    pipeline__walk w = {.opt = opt, .root = root, .out = out, .err = err};
+    w.ig = pipeline_ignore_new();
+    if (!w.ig || !pipeline__dirset_add(&w.seen, st.st_dev, st.st_ino)) {
+        pipeline_ignore_free(w.ig);
         free(w.seen.keys);
         return sc_err_set(err, SC_NOMEM, "out of memory walking '%s'", root);
     }
-    sc_status rc = ingest__dir(&w, "", 0);
-    ingest_ignore_free(w.ig);
+    sc_status rc = pipeline__dir(&w, "", 0);
+    pipeline_ignore_free(w.ig);
     free(w.seen.keys);
-    if (rc != SC_OK) ingest_file_list_free(out);
+    if (rc != SC_OK) pipeline_file_list_free(out);
     return rc;
 }
 
-void ingest_file_list_free(ingest_file_list *l) {
+void pipeline_file_list_free(pipeline_file_list *l) {
     if (!l) return;
     for (size_t i = 0; i < l->n; i++) free(l->items[i].path);
     free(l->items);

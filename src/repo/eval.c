@@ -1,16 +1,16 @@
 /*
-** ingest/eval.c: the quality harness run through the product path
+** repo/eval.c: the quality harness run through the product path
 ** (sc_repo_eval, `semcode eval --repo`).
 **
 ** 1. Walk the tree as `semcode index` does; parse every file with a
 **    grammar; each documented entity (not a chunk) may become a query: its
 **    doc comment made into text as the held-out pairs are
-**    (ingest_doc_query), kept when it has at least 3 words, the entity at
+**    (repo_doc_query), kept when it has at least 3 words, the entity at
 **    least 3 lines, neither name nor path looks like a test, the doc does
 **    not start with "deprecated"-like words, and no other entity of the
 **    tree has the same query text (it would be ambiguous).
 ** 2. Write a copy of the tree with the doc comments cut out
-**    (ingest_strip_docs, repeated while the parser still finds docs), so
+**    (repo_strip_docs, repeated while the parser still finds docs), so
 **    neither the embedded nor the BM25 text nor any chunk holds them.
 **    Re-parse the copy: the target of a query is its entity's path and
 **    first line there (matched by kind, qualified name and ordinal).
@@ -18,7 +18,7 @@
 **    own), then run every query in hybrid, dense and keyword mode with
 **    sc_repo_search and score the rank of the target's path and line.
 */
-#include "ingest/repo_int.h"
+#include "repo/repo_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,13 +31,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ingest/ingest.h"
 
 #define EVAL_MAX_PASSES 4 /* strip rounds: a doc cut out may reveal another above it */
 
 /* ==== Metrics ==== */
 
-void ingest_rank_add(ingest_rank_acc *a, uint32_t rank) {
+void repo_rank_add(repo_rank_acc *a, uint32_t rank) {
     a->n++;
     if (!rank) return;
     a->rr += 1.0 / rank;
@@ -45,7 +44,7 @@ void ingest_rank_add(ingest_rank_acc *a, uint32_t rank) {
     if (rank <= 10) a->at10++;
 }
 
-sc_repo_eval_scores ingest_rank_scores(const ingest_rank_acc *a) {
+sc_repo_eval_scores repo_rank_scores(const repo_rank_acc *a) {
     if (!a->n) return (sc_repo_eval_scores){.mrr = 0, .recall_1 = 0, .recall_10 = 0};
     double n = (double)a->n;
     return (sc_repo_eval_scores){.mrr = a->rr / n, .recall_1 = (double)a->at1 / n, .recall_10 = (double)a->at10 / n};
@@ -68,7 +67,7 @@ static bool eval__tag_line(const char *s, size_t n) {
     return false;
 }
 
-char *ingest_doc_query(const char *doc, bool whole) {
+char *repo_doc_query(const char *doc, bool whole) {
     if (!doc) return NULL;
     /* 1. lines of the first paragraph (or all), tag lines dropped, joined by spaces */
     util_buf b = {0};
@@ -220,7 +219,7 @@ static bool eval__py_block_goes_on(const char *src, size_t n, size_t z, size_t i
     return false;
 }
 
-char *ingest_strip_docs(const sc_parse_result *res, const char *src, size_t n, size_t *out_n, uint32_t *n_cut) {
+char *repo_strip_docs(const sc_parse_result *res, const char *src, size_t n, size_t *out_n, uint32_t *n_cut) {
     *n_cut = 0;
     eval_range *rg = malloc(sizeof *rg * (res->n_entities ? res->n_entities : 1));
     util_buf b = {0};
@@ -403,7 +402,7 @@ static sc_status eval__file(sc_parser *ps, const char *root, const char *dst, co
         const sc_entity *e = &res->entities[i];
         if (e->kind == SC_ENTITY_KIND_CHUNK || !e->doc || !*e->doc) continue;
         st->documented_by_lang[lang]++;
-        char *text = ingest_doc_query(e->doc, whole);
+        char *text = repo_doc_query(e->doc, whole);
         if (!text || !eval__keep(res, e, text)) {
             free(text);
             out->queries_dropped++;
@@ -411,7 +410,7 @@ static sc_status eval__file(sc_parser *ps, const char *root, const char *dst, co
         }
         eval_query q = {.text = text, .path = util_strdup(rel), .lang = lang, .kind = e->kind,
                         .qname = util_strdup(e->qualified_name ? e->qualified_name : ""),
-                        .ordinal = repo_entity_ordinal(res, i)};
+                        .ordinal = pipeline_entity_ordinal(res, i)};
         if (!q.path || !q.qname || !eval__push(st, q)) {
             free(q.text);
             free(q.path);
@@ -429,7 +428,7 @@ static sc_status eval__file(sc_parser *ps, const char *root, const char *dst, co
     for (int pass = 0; pass < EVAL_MAX_PASSES && res->skipped == SC_SKIP_NONE; pass++) {
         uint32_t cut = 0;
         size_t nn = 0;
-        char *next = ingest_strip_docs(res, cur, cur_n, &nn, &cut);
+        char *next = repo_strip_docs(res, cur, cur_n, &nn, &cut);
         if (!next) break;
         if (!cut) {
             free(next);
@@ -454,7 +453,7 @@ static sc_status eval__file(sc_parser *ps, const char *root, const char *dst, co
         for (uint32_t i = 0; i < res->n_entities; i++) {
             const sc_entity *e = &res->entities[i];
             if (e->kind != q->kind || strcmp(e->qualified_name ? e->qualified_name : "", q->qname)) continue;
-            if (repo_entity_ordinal(res, i) != q->ordinal) continue;
+            if (pipeline_entity_ordinal(res, i) != q->ordinal) continue;
             q->line = e->start_line;
             break;
         }
@@ -476,171 +475,211 @@ static uint32_t eval__rank(const sc_code_hits *h, const eval_query *q) {
     return 0;
 }
 
-sc_status sc_repo_eval(const char *root, const sc_repo_eval_options *opt, sc_repo_eval_result *out, char **errmsg) {
-    if (errmsg) *errmsg = NULL;
-    if (!root || !out) return SC_MISUSE;
-    memset(out, 0, sizeof *out);
-    sc_repo_eval_options o = opt ? *opt : (sc_repo_eval_options){.limit = 0};
-    uint32_t limit = o.limit ? o.limit : 100;
-    char err[1024] = "";
-    sc_status rc = SC_OK;
-    char work[PATH_MAX], tree[PATH_MAX + 8], store[PATH_MAX + 8];
-    bool temp = !o.work_dir;
-    eval_state st = {0};
-    sc_parser *ps = NULL;
-    sc_repo *repo = NULL;
-    ingest_file_list files = {0};
-    char root_abs[PATH_MAX];
-    if (!realpath(root, root_abs)) {
-        snprintf(err, sizeof err, "%.300s: %.300s", root, strerror(errno));
-        rc = SC_NOTFOUND;
-        goto done_early;
+/* One run of the harness: what its steps share. */
+typedef struct eval_run {
+    sc_repo_eval_options o;     /* options, defaults applied */
+    uint32_t limit;             /* results per search */
+    char root_abs[PATH_MAX];    /* the tree, absolute */
+    char work[PATH_MAX];        /* the work folder */
+    char tree[PATH_MAX + 8];    /* WORK/tree: the stripped copy */
+    char store[PATH_MAX + 8];   /* WORK/store: its index */
+    bool temp;                  /* work is a temporary folder (removed at the end) */
+    eval_state st;              /* the queries and per-language counts */
+    sc_repo *repo;              /* the copy's index */
+    char err[1024];             /* the failure */
+} eval_run;
+
+/* Step 0: resolve the tree and make the work folder and WORK/tree; leaves
+** nothing to remove when it fails before the work folder is known to be ours
+** (*made tells). */
+static sc_status eval__prepare(eval_run *e, const char *root, bool *made) {
+    *made = false;
+    if (!realpath(root, e->root_abs)) {
+        snprintf(e->err, sizeof e->err, "%.300s: %.300s", root, strerror(errno));
+        return SC_NOTFOUND;
     }
-    if (temp) {
+    if (e->temp) {
         const char *tmp = getenv("TMPDIR");
-        snprintf(work, sizeof work, "%s/semcode-eval-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        if (!mkdtemp(work)) {
-            snprintf(err, sizeof err, "cannot create a temporary folder: %.300s", strerror(errno));
-            rc = SC_IOERR;
-            goto done_early;
+        snprintf(e->work, sizeof e->work, "%s/semcode-eval-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(e->work)) {
+            snprintf(e->err, sizeof e->err, "cannot create a temporary folder: %.300s", strerror(errno));
+            return SC_IOERR;
         }
     } else {
-        snprintf(work, sizeof work, "%s", o.work_dir);
-        if (mkdir(work, 0755) != 0 && errno != EEXIST) {
-            snprintf(err, sizeof err, "cannot create %.300s: %.300s", work, strerror(errno));
-            rc = SC_IOERR;
-            goto done_early;
+        snprintf(e->work, sizeof e->work, "%s", e->o.work_dir);
+        if (mkdir(e->work, 0755) != 0 && errno != EEXIST) {
+            snprintf(e->err, sizeof e->err, "cannot create %.300s: %.300s", e->work, strerror(errno));
+            return SC_IOERR;
         }
     }
-    snprintf(tree, sizeof tree, "%s/tree", work);
-    snprintf(store, sizeof store, "%s/store", work);
+    snprintf(e->tree, sizeof e->tree, "%s/tree", e->work);
+    snprintf(e->store, sizeof e->store, "%s/store", e->work);
     struct stat sb;
-    if (stat(tree, &sb) == 0 || stat(store, &sb) == 0) {
-        snprintf(err, sizeof err, "%.300s already holds a tree or store; give an empty or new folder", work);
-        rc = SC_INVALID;
-        goto done_early;
+    if (stat(e->tree, &sb) == 0 || stat(e->store, &sb) == 0) {
+        snprintf(e->err, sizeof e->err, "%.300s already holds a tree or store; give an empty or new folder", e->work);
+        return SC_INVALID;
     }
-    if (mkdir(tree, 0755) != 0) {
-        snprintf(err, sizeof err, "cannot create %.300s: %.300s", tree, strerror(errno));
-        rc = SC_IOERR;
-        goto done;
+    *made = true;
+    if (mkdir(e->tree, 0755) != 0) {
+        snprintf(e->err, sizeof e->err, "cannot create %.300s: %.300s", e->tree, strerror(errno));
+        return SC_IOERR;
     }
-    /* 1 + 2: queries and the stripped copy */
+    return SC_OK;
+}
+
+/* Steps 1 + 2: the queries (doc comments) and the stripped copy of every
+** file of the tree but its own index folder. */
+static sc_status eval__collect(eval_run *e, sc_repo_eval_result *out) {
     sc_walk_options wo = sc_walk_options_default();
     sc_err werr = {0};
-    if ((rc = ingest_walk(root_abs, &wo, &files, &werr)) != SC_OK) {
-        snprintf(err, sizeof err, "%.300s", werr.msg);
-        goto done;
-    }
-    if ((rc = sc_parser_new(&ps)) != SC_OK) {
-        snprintf(err, sizeof err, "out of memory");
-        goto done;
+    pipeline_file_list files = {0};
+    sc_parser *ps = NULL;
+    sc_status rc = pipeline_walk(e->root_abs, &wo, &files, &werr);
+    if (rc != SC_OK) {
+        snprintf(e->err, sizeof e->err, "%.300s", werr.msg);
+    } else if ((rc = sc_parser_new(&ps)) != SC_OK) {
+        snprintf(e->err, sizeof e->err, "out of memory");
     }
     for (size_t i = 0; rc == SC_OK && i < files.n; i++) {
         /* the tree's own index folder is not part of it */
         if (!strncmp(files.items[i].path, ".semcode/", 9)) continue;
-        rc = eval__file(ps, root_abs, tree, files.items[i].path, o.whole_doc, &st, out, err, sizeof err);
+        rc = eval__file(ps, e->root_abs, e->tree, files.items[i].path, e->o.whole_doc, &e->st, out, e->err,
+                        sizeof e->err);
     }
-    if (rc != SC_OK) goto done;
-    /* ambiguous query texts: drop every copy */
-    eval_query **by_text = malloc(sizeof *by_text * (st.n ? st.n : 1));
+    sc_parser_free(ps);
+    pipeline_file_list_free(&files);
+    return rc;
+}
+
+/* Drop every copy of an ambiguous query text, and the queries whose target
+** was not found in the copy; count them in out. */
+static sc_status eval__drop_ambiguous(eval_run *e, sc_repo_eval_result *out) {
+    eval_state *st = &e->st;
+    eval_query **by_text = malloc(sizeof *by_text * (st->n ? st->n : 1));
     if (!by_text) {
-        rc = SC_NOMEM;
-        snprintf(err, sizeof err, "out of memory");
-        goto done;
+        snprintf(e->err, sizeof e->err, "out of memory");
+        return SC_NOMEM;
     }
-    for (size_t i = 0; i < st.n; i++) by_text[i] = &st.q[i];
-    qsort(by_text, st.n, sizeof *by_text, eval__text_cmp);
-    for (size_t i = 0; i < st.n;) {
+    for (size_t i = 0; i < st->n; i++) by_text[i] = &st->q[i];
+    qsort(by_text, st->n, sizeof *by_text, eval__text_cmp);
+    for (size_t i = 0; i < st->n;) {
         size_t j = i + 1;
-        while (j < st.n && !strcmp(by_text[j]->text, by_text[i]->text)) j++;
+        while (j < st->n && !strcmp(by_text[j]->text, by_text[i]->text)) j++;
         if (j - i > 1)
             for (size_t k = i; k < j; k++) by_text[k]->dropped = true;
         i = j;
     }
     free(by_text);
-    for (size_t i = 0; i < st.n; i++)
-        if (!st.q[i].dropped && !st.q[i].line) st.q[i].dropped = true; /* not found in the copy */
-    for (size_t i = 0; i < st.n; i++)
-        if (st.q[i].dropped) out->queries_dropped++;
-    /* 3: index the copy the way `semcode index` does */
+    for (size_t i = 0; i < st->n; i++)
+        if (!st->q[i].dropped && !st->q[i].line) st->q[i].dropped = true; /* not found in the copy */
+    for (size_t i = 0; i < st->n; i++)
+        if (st->q[i].dropped) out->queries_dropped++;
+    return SC_OK;
+}
+
+/* Step 3: index the copy the way `semcode index` does. */
+static sc_status eval__index(eval_run *e, sc_repo_eval_result *out) {
     sc_repo_options ro = sc_repo_options_default();
-    ro.store_dir = store;
-    ro.model_path = o.model_path;
-    ro.n_threads = o.n_threads;
+    ro.store_dir = e->store;
+    ro.model_path = e->o.model_path;
+    ro.n_threads = e->o.n_threads;
     ro.allow_rebuild = true;
     char *oerr = NULL;
-    if ((rc = sc_repo_open(tree, &ro, &repo, &oerr)) != SC_OK) {
-        snprintf(err, sizeof err, "%.300s", oerr ? oerr : sc_status_str(rc));
+    sc_status rc = sc_repo_open(e->tree, &ro, &e->repo, &oerr);
+    if (rc != SC_OK) {
+        snprintf(e->err, sizeof e->err, "%.300s", oerr ? oerr : sc_status_str(rc));
         sc_free(oerr);
-        goto done;
+        return rc;
     }
-    repo->template_variant = o.template_variant;
+    e->repo->template_variant = e->o.template_variant;
     sc_repo_summary sum;
     double t0 = util_now();
-    if ((rc = sc_repo_update(repo, &sum)) != SC_OK) {
-        snprintf(err, sizeof err, "%.300s", sc_repo_errmsg(repo));
-        goto done;
+    if ((rc = sc_repo_update(e->repo, &sum)) != SC_OK) {
+        snprintf(e->err, sizeof e->err, "%.300s", sc_repo_errmsg(e->repo));
+        return rc;
     }
     out->seconds_index = util_now() - t0;
     out->entities = sum.entities_added + sum.entities_updated + sum.entities_unchanged;
-    /* searches */
-    ingest_rank_acc acc[SC_LANG_COUNT][3], all[3];
+    return SC_OK;
+}
+
+/* Step 4: search every kept query in each mode and fill out's rows (one per
+** language with files, then "all"). */
+static sc_status eval__search(eval_run *e, sc_repo_eval_result *out) {
+    const eval_state *st = &e->st;
+    repo_rank_acc acc[SC_LANG_COUNT][3], all[3];
     memset(acc, 0, sizeof acc);
     memset(all, 0, sizeof all);
     uint64_t asked[SC_LANG_COUNT] = {0};
-    t0 = util_now();
+    double t0 = util_now();
     size_t n_asked = 0;
-    for (size_t i = 0; rc == SC_OK && i < st.n; i++) {
-        const eval_query *q = &st.q[i];
+    sc_status rc = SC_OK;
+    for (size_t i = 0; rc == SC_OK && i < st->n; i++) {
+        const eval_query *q = &st->q[i];
         if (q->dropped) continue;
-        if (o.max_queries && n_asked >= o.max_queries) break;
+        if (e->o.max_queries && n_asked >= e->o.max_queries) break;
         n_asked++;
         asked[q->lang]++;
         for (int m = 0; m < 3; m++) {
-            sc_code_query cq = {.text = q->text, .mode = (sc_search_mode)m, .limit = limit};
+            sc_code_query cq = {.text = q->text, .mode = (sc_search_mode)m, .limit = e->limit};
             sc_code_hits *h = NULL;
-            if ((rc = sc_repo_search(repo, &cq, &h)) != SC_OK) {
-                snprintf(err, sizeof err, "search for %.300s:%u: %.300s", q->path, q->line, sc_repo_errmsg(repo));
+            if ((rc = sc_repo_search(e->repo, &cq, &h)) != SC_OK) {
+                snprintf(e->err, sizeof e->err, "search for %.300s:%u: %.300s", q->path, q->line,
+                         sc_repo_errmsg(e->repo));
                 break;
             }
             uint32_t rank = eval__rank(h, q);
-            ingest_rank_add(&acc[q->lang][m], rank);
-            ingest_rank_add(&all[m], rank);
+            repo_rank_add(&acc[q->lang][m], rank);
+            repo_rank_add(&all[m], rank);
             sc_code_hits_free(h);
         }
     }
     out->seconds_search = util_now() - t0;
-    if (rc != SC_OK) goto done;
+    if (rc != SC_OK) return rc;
     for (int l = 0; l < SC_LANG_COUNT && out->n_rows + 1 < SC_REPO_EVAL_MAX_ROWS; l++) {
-        if (!st.files_by_lang[l]) continue;
+        if (!st->files_by_lang[l]) continue;
         sc_repo_eval_row *row = &out->rows[out->n_rows++];
         snprintf(row->language, sizeof row->language, "%s", sc_lang_name((sc_lang)l));
-        row->files = st.files_by_lang[l];
-        row->documented = st.documented_by_lang[l];
+        row->files = st->files_by_lang[l];
+        row->documented = st->documented_by_lang[l];
         row->queries = asked[l];
-        for (int m = 0; m < 3; m++) row->mode[m] = ingest_rank_scores(&acc[l][m]);
+        for (int m = 0; m < 3; m++) row->mode[m] = repo_rank_scores(&acc[l][m]);
     }
     sc_repo_eval_row *tot = &out->rows[out->n_rows++];
     snprintf(tot->language, sizeof tot->language, "all");
     for (int l = 0; l < SC_LANG_COUNT; l++) {
-        tot->files += st.files_by_lang[l];
-        tot->documented += st.documented_by_lang[l];
+        tot->files += st->files_by_lang[l];
+        tot->documented += st->documented_by_lang[l];
     }
     tot->queries = n_asked;
-    for (int m = 0; m < 3; m++) tot->mode[m] = ingest_rank_scores(&all[m]);
-done:
-    sc_repo_close(repo);
-    sc_parser_free(ps);
-    ingest_file_list_free(&files);
-    for (size_t i = 0; i < st.n; i++) {
-        free(st.q[i].text);
-        free(st.q[i].path);
-        free(st.q[i].qname);
+    for (int m = 0; m < 3; m++) tot->mode[m] = repo_rank_scores(&all[m]);
+    return SC_OK;
+}
+
+sc_status sc_repo_eval(const char *root, const sc_repo_eval_options *opt, sc_repo_eval_result *out, char **errmsg) {
+    if (errmsg) *errmsg = NULL;
+    if (!root || !out) return SC_MISUSE;
+    memset(out, 0, sizeof *out);
+    eval_run *e = calloc(1, sizeof *e);
+    if (!e) return SC_NOMEM;
+    e->o = opt ? *opt : (sc_repo_eval_options){.limit = 0};
+    e->limit = e->o.limit ? e->o.limit : 100;
+    e->temp = !e->o.work_dir;
+    bool made = false;
+    sc_status rc = eval__prepare(e, root, &made);
+    if (rc == SC_OK) rc = eval__collect(e, out);
+    if (rc == SC_OK) rc = eval__drop_ambiguous(e, out);
+    if (rc == SC_OK) rc = eval__index(e, out);
+    if (rc == SC_OK) rc = eval__search(e, out);
+    sc_repo_close(e->repo);
+    for (size_t i = 0; i < e->st.n; i++) {
+        free(e->st.q[i].text);
+        free(e->st.q[i].path);
+        free(e->st.q[i].qname);
     }
-    free(st.q);
-    if (temp) nftw(work, eval__rm, 16, FTW_DEPTH | FTW_PHYS);
-done_early:
-    if (rc != SC_OK && errmsg) *errmsg = util_strdup(err[0] ? err : sc_status_str(rc));
+    free(e->st.q);
+    if (made && e->temp) nftw(e->work, eval__rm, 16, FTW_DEPTH | FTW_PHYS);
+    if (rc != SC_OK && errmsg) *errmsg = util_strdup(e->err[0] ? e->err : sc_status_str(rc));
+    free(e);
     return rc;
 }

@@ -1,9 +1,9 @@
 /*
-** ingest/parse_tree.c: sc_parse_tree, the walker joined to the parser.
+** pipeline/parse_tree.c: sc_parse_tree, the walker joined to the parser.
 **
 ** DESIGN. The walk lists every file first (cheap, sequential). Then nth
 ** workers (util_parallel_run; the calling thread is worker 0) take file
-** indexes in walk order (the last window largest first, ingest__take),
+** indexes in walk order (the last window largest first, pipeline__take),
 ** read and parse the file with their own
 ** sc_parser, and store the result in its slot. Worker 0 also delivers the
 ** results to the callback strictly in index order, so output is
@@ -20,20 +20,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ingest/ingest.h"
+#include "pipeline/pipeline.h"
 #include "parse/parse.h"
 
-#define INGEST__WINDOW 512 /* results parsed ahead of delivery, at most */
+#define PIPELINE__WINDOW 512 /* results parsed ahead of delivery, at most */
 
-sc_walk_options sc_walk_options_default(void) {
-    return (sc_walk_options){.n_threads = 0, .use_gitignore = true, .skip_vendored = true,
-                             .only_lang = SC_LANG_UNKNOWN};
-}
-
-typedef struct ingest__job {
+typedef struct pipeline__job {
     const char *root;             /* root as given */
     bool root_is_file;            /* the walk found a single file */
-    const ingest_file_list *files;/* what to parse */
+    const pipeline_file_list *files;/* what to parse */
     const sc_parse_options *popt; /* parse options */
     const sc_walk_options *wopt;  /* walk options */
     sc_parse_tree_fn fn;          /* consumer */
@@ -49,10 +44,10 @@ typedef struct ingest__job {
     bool w0_started;              /* worker 0 (the deliverer) is running */
     sc_status rc;                 /* first failure */
     char errmsg[256];             /* its message */
-} ingest__job;
+} pipeline__job;
 
 /* Read a whole file (size from the walk; re-checked by the read). */
-static sc_status ingest__read(const char *fs, uint64_t max, char **out, size_t *n) {
+static sc_status pipeline__read(const char *fs, uint64_t max, char **out, size_t *n) {
     int fd = open(fs, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return SC_IOERR;
     struct stat st;
@@ -79,7 +74,7 @@ static sc_status ingest__read(const char *fs, uint64_t max, char **out, size_t *
 ** "" for the root): the module path of the nearest go.mod above it plus the
 ** rest of the directory, or without go.mod the directory itself (GOROOT/src
 ** style: net/http). Writes "" when neither applies. */
-static void ingest__go_import_path(const char *root, const char *dir, char *out, size_t out_size) {
+static void pipeline__go_import_path(const char *root, const char *dir, char *out, size_t out_size) {
     out[0] = 0;
     char d[4096];
     snprintf(d, sizeof d, "%s", dir);
@@ -119,15 +114,15 @@ static void ingest__go_import_path(const char *root, const char *dir, char *out,
 /* A worker's last Go directory and its import path: files come in walk
 ** order, so a directory's files mostly go to the same worker in a row and
 ** the go.mod lookups (a failed open per level) run once per directory. */
-typedef struct ingest__gocache {
+typedef struct pipeline__gocache {
     char dir[4096];  /* directory relative to the root */
     char path[4096]; /* its import path ("" if none) */
     bool valid;      /* dir and path are filled */
-} ingest__gocache;
+} pipeline__gocache;
 
-static sc_parse_result *ingest__parse_one(ingest__job *j, sc_parser *p, ingest__gocache *gc, size_t i,
+static sc_parse_result *pipeline__parse_one(pipeline__job *j, sc_parser *p, pipeline__gocache *gc, size_t i,
                                           bool *filtered) {
-    const ingest_file *f = &j->files->items[i];
+    const pipeline_file *f = &j->files->items[i];
     char fs[8192];
     if (j->root_is_file) snprintf(fs, sizeof fs, "%s", f->path);
     else snprintf(fs, sizeof fs, "%s/%s", j->root, f->path);
@@ -140,7 +135,7 @@ static sc_parse_result *ingest__parse_one(ingest__job *j, sc_parser *p, ingest__
     }
     char *buf = NULL;
     size_t n = 0;
-    sc_status rc = ingest__read(fs, opt.max_file_size, &buf, &n);
+    sc_status rc = pipeline__read(fs, opt.max_file_size, &buf, &n);
     if (rc != SC_OK) {
         if (j->wopt->only_lang != SC_LANG_UNKNOWN && lang != j->wopt->only_lang) { *filtered = true; return NULL; }
         return parse_result_new_skipped(f->path, lang == SC_LANG_UNKNOWN ? SC_LANG_TEXT : lang, f->size,
@@ -161,7 +156,7 @@ static sc_parse_result *ingest__parse_one(ingest__job *j, sc_parser *p, ingest__
         if (slash) *slash = 0;
         else dir[0] = 0;
         if (!gc->valid || strcmp(gc->dir, dir) != 0) {
-            ingest__go_import_path(j->root, dir, gc->path, sizeof gc->path);
+            pipeline__go_import_path(j->root, dir, gc->path, sizeof gc->path);
             memcpy(gc->dir, dir, sizeof gc->dir);
             gc->valid = true;
         }
@@ -178,10 +173,10 @@ static sc_parse_result *ingest__parse_one(ingest__job *j, sc_parser *p, ingest__
 ** except for the last window of the list: there the largest file left goes
 ** first, so that no big file starts last and leaves the other cores idle
 ** at the end. Called with mu held. */
-static bool ingest__take(ingest__job *j, size_t *out) {
+static bool pipeline__take(pipeline__job *j, size_t *out) {
     size_t n = j->files->n;
     while (j->next < n && j->taken[j->next]) j->next++;
-    size_t end = j->delivered + INGEST__WINDOW < n ? j->delivered + INGEST__WINDOW : n;
+    size_t end = j->delivered + PIPELINE__WINDOW < n ? j->delivered + PIPELINE__WINDOW : n;
     if (j->next >= end) return false;
     size_t best = j->next;
     if (end == n)
@@ -194,7 +189,7 @@ static bool ingest__take(ingest__job *j, size_t *out) {
 
 /* Deliver every result that is ready, in order. Called with mu held by
 ** worker 0; releases it around the callback. */
-static void ingest__deliver(ingest__job *j) {
+static void pipeline__deliver(pipeline__job *j) {
     while (!j->stop && j->delivered < j->files->n) {
         size_t i = j->delivered;
         if (!j->slots[i] && !j->filtered[i]) return;
@@ -216,12 +211,12 @@ static void ingest__deliver(ingest__job *j) {
     }
 }
 
-static void ingest__worker(void *arg, uint32_t ith, uint32_t nth) {
+static void pipeline__worker(void *arg, uint32_t ith, uint32_t nth) {
     (void)nth;
-    ingest__job *j = arg;
+    pipeline__job *j = arg;
     sc_parser *p = NULL;
     sc_status prc = sc_parser_new(&p);
-    ingest__gocache *gc = calloc(1, sizeof *gc);
+    pipeline__gocache *gc = calloc(1, sizeof *gc);
     if (!gc && prc == SC_OK) {
         sc_parser_free(p);
         p = NULL;
@@ -238,13 +233,13 @@ static void ingest__worker(void *arg, uint32_t ith, uint32_t nth) {
         pthread_cond_broadcast(&j->cv);
     }
     for (;;) {
-        if (ith == 0) ingest__deliver(j);
+        if (ith == 0) pipeline__deliver(j);
         if (j->stop) break;
         size_t i;
-        if (ingest__take(j, &i)) {
+        if (pipeline__take(j, &i)) {
             pthread_mutex_unlock(&j->mu);
             bool filtered = false;
-            sc_parse_result *r = ingest__parse_one(j, p, gc, i, &filtered);
+            sc_parse_result *r = pipeline__parse_one(j, p, gc, i, &filtered);
             pthread_mutex_lock(&j->mu);
             if (!r && !filtered) {
                 if (j->rc == SC_OK) {
@@ -270,8 +265,9 @@ static void ingest__worker(void *arg, uint32_t ith, uint32_t nth) {
     free(gc);
 }
 
-sc_status sc_parse_tree(const char *root, const sc_parse_options *popt, const sc_walk_options *wopt,
-                        sc_parse_tree_fn fn, void *payload, char *err, size_t err_size) {
+/* sc_parse_tree with its message in err[err_size] (empty when none). */
+static sc_status pipeline__parse_tree(const char *root, const sc_parse_options *popt, const sc_walk_options *wopt,
+                                     sc_parse_tree_fn fn, void *payload, char *err, size_t err_size) {
     if (err && err_size) err[0] = 0;
     if (!root || !fn) {
         if (err && err_size) snprintf(err, err_size, "sc_parse_tree: NULL root or callback");
@@ -281,15 +277,15 @@ sc_status sc_parse_tree(const char *root, const sc_parse_options *popt, const sc
     sc_walk_options wdef = sc_walk_options_default();
     if (!popt) popt = &pdef;
     if (!wopt) wopt = &wdef;
-    ingest_file_list files;
+    pipeline_file_list files;
     sc_err e = {0};
-    sc_status rc = ingest_walk(root, wopt, &files, &e);
+    sc_status rc = pipeline_walk(root, wopt, &files, &e);
     if (rc != SC_OK) {
         if (err && err_size) snprintf(err, err_size, "%s", e.msg);
         return rc;
     }
     struct stat st;
-    ingest__job j = {.root = root, .root_is_file = stat(root, &st) == 0 && !S_ISDIR(st.st_mode), .files = &files,
+    pipeline__job j = {.root = root, .root_is_file = stat(root, &st) == 0 && !S_ISDIR(st.st_mode), .files = &files,
                      .popt = popt, .wopt = wopt, .fn = fn, .payload = payload};
     j.slots = calloc(files.n ? files.n : 1, sizeof *j.slots);
     j.filtered = calloc(files.n ? files.n : 1, sizeof *j.filtered);
@@ -298,7 +294,7 @@ sc_status sc_parse_tree(const char *root, const sc_parse_options *popt, const sc
         free(j.slots);
         free(j.filtered);
         free(j.taken);
-        ingest_file_list_free(&files);
+        pipeline_file_list_free(&files);
         if (err && err_size) snprintf(err, err_size, "out of memory for %zu files", files.n);
         return SC_NOMEM;
     }
@@ -306,14 +302,23 @@ sc_status sc_parse_tree(const char *root, const sc_parse_options *popt, const sc
     pthread_cond_init(&j.cv, NULL);
     uint32_t nth = wopt->n_threads ? wopt->n_threads : util_n_cores();
     if (nth > files.n) nth = files.n ? (uint32_t)files.n : 1;
-    util_parallel_run(ingest__worker, &j, nth);
+    util_parallel_run(pipeline__worker, &j, nth);
     for (size_t i = 0; i < files.n; i++) sc_parse_result_free(j.slots[i]);
     pthread_cond_destroy(&j.cv);
     pthread_mutex_destroy(&j.mu);
     free(j.slots);
     free(j.filtered);
     free(j.taken);
-    ingest_file_list_free(&files);
+    pipeline_file_list_free(&files);
     if (j.rc != SC_OK && err && err_size) snprintf(err, err_size, "%s", j.errmsg);
     return j.rc;
+}
+
+sc_status sc_parse_tree(const char *root, const sc_parse_options *popt, const sc_walk_options *wopt,
+                        sc_parse_tree_fn fn, void *payload, char **errmsg) {
+    if (errmsg) *errmsg = NULL;
+    char err[1024];
+    sc_status rc = pipeline__parse_tree(root, popt, wopt, fn, payload, err, sizeof err);
+    if (rc != SC_OK && errmsg) *errmsg = util_strdup(err[0] ? err : sc_status_str(rc));
+    return rc;
 }

@@ -1,9 +1,8 @@
 /*
-** ingest/repo.c: opening and closing an indexed repository, its state
-** database, the model and embedding cache it uses, the text templates,
-** query filters, result building and statistics.
+** repo/repo.c: opening and closing an indexed repository, its state
+** database, the model and embedding cache it uses, query filters, result building and statistics.
 */
-#include "ingest/repo_int.h"
+#include "repo/repo_int.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -18,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ingest/ingest.h"
 
 /* ==== Errors and state ==== */
 
@@ -39,36 +37,37 @@ void sc_repo_set_progress(sc_repo *r, void (*fn)(void *arg, const sc_repo_progre
     r->opt.progress_arg = arg;
 }
 
-sc_status repo_state_exec(sc_repo *r, const char *sql) {
-    char *msg = NULL;
-    if (sqlite3_exec(r->state, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        sc_status rc = repo_fail(r, SC_IOERR, "state database: %s", msg ? msg : "error");
-        sqlite3_free(msg);
-        return rc;
-    }
-    return SC_OK;
+sc_status repo_fail_err(sc_repo *r, sc_status rc, const sc_err *err) {
+    return repo_fail(r, rc, "%s", err->code != SC_OK && err->msg[0] ? err->msg : sc_status_str(rc));
 }
 
-char *repo_meta_get(sc_repo *r, const char *key) {
-    sqlite3_stmt *st = NULL;
-    char *v = NULL;
-    if (sqlite3_prepare_v2(r->state, "SELECT value FROM meta WHERE key=?1", -1, &st, NULL) != SQLITE_OK) return NULL;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) v = util_strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    return v;
+sc_status repo_state_exec(sc_repo *r, const char *sql) {
+    sc_err err = {0};
+    sc_status rc = pipeline_state_exec(r->state, sql, &err);
+    return rc == SC_OK ? SC_OK : repo_fail_err(r, rc, &err);
 }
+
+sc_status repo_embedder_ready(sc_repo *r) {
+    sc_err err = {0};
+    sc_status rc = pipeline_embedder_ready(&r->pe, &err);
+    return rc == SC_OK ? SC_OK : repo_fail_err(r, rc, &err);
+}
+
+sc_status sc_repo_update(sc_repo *r, sc_repo_summary *out) {
+    if (!r) return SC_MISUSE;
+    sc_err err = {0};
+    pipeline_index ix = {.root = r->root, .store_dir = r->store_dir, .opt = r->opt, .db = r->db, .state = r->state,
+                         .pe = &r->pe, .template_variant = r->template_variant, .err = &err};
+    sc_status rc = pipeline_update(&ix, out);
+    return rc == SC_OK ? SC_OK : repo_fail_err(r, rc, &err);
+}
+
+char *repo_meta_get(sc_repo *r, const char *key) { return pipeline_meta_get(r->state, key); }
 
 sc_status repo_meta_set(sc_repo *r, const char *key, const char *value) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(r->state, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)", -1, &st, NULL) !=
-        SQLITE_OK)
-        return repo_fail(r, SC_IOERR, "state database: %s", sqlite3_errmsg(r->state));
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? SC_OK : repo_fail(r, SC_IOERR, "state database: %s", sqlite3_errmsg(r->state));
+    sc_err err = {0};
+    sc_status rc = pipeline_meta_set(r->state, key, value, &err);
+    return rc == SC_OK ? SC_OK : repo_fail_err(r, rc, &err);
 }
 
 /* ==== Opening ==== */
@@ -91,32 +90,32 @@ static sc_status repo__mkdir(sc_repo *r, const char *p) {
 static sc_status repo__ensure_collection(sc_repo *r) {
     char *old = repo_meta_get(r, "model_id");
     char *tmpl = repo_meta_get(r, "template_version");
-    bool same = old && !strcmp(old, r->model_id) && tmpl && !strcmp(tmpl, REPO_TEMPLATE_VERSION);
-    if (!same && sc_collection_exists(r->db, REPO_COLLECTION) && !r->opt.allow_rebuild) {
+    bool same = old && !strcmp(old, r->pe.model_id) && tmpl && !strcmp(tmpl, PIPELINE_TEMPLATE_VERSION);
+    if (!same && sc_collection_exists(r->db, PIPELINE_COLLECTION) && !r->opt.allow_rebuild) {
         repo_fail(r, SC_INVALID,
                   "this index was built with %s (text template %s), not %s; pass the model or provider it was "
                   "built with (--model, --provider), or run 'semcode index' to rebuild it",
-                  old ? old : "an unknown model", tmpl ? tmpl : "?", r->model_id);
+                  old ? old : "an unknown model", tmpl ? tmpl : "?", r->pe.model_id);
         free(old);
         free(tmpl);
         return SC_INVALID;
     }
     free(old);
     free(tmpl);
-    if (!same || !sc_collection_exists(r->db, REPO_COLLECTION)) {
-        if (sc_collection_exists(r->db, REPO_COLLECTION) && sc_collection_delete(r->db, REPO_COLLECTION) != SC_OK)
+    if (!same || !sc_collection_exists(r->db, PIPELINE_COLLECTION)) {
+        if (sc_collection_exists(r->db, PIPELINE_COLLECTION) && sc_collection_delete(r->db, PIPELINE_COLLECTION) != SC_OK)
             return repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
         sc_status rc = repo_state_exec(r, "DELETE FROM files");
         if (rc != SC_OK) return rc;
-        sc_vector_params vp = {.name = REPO_VECTOR, .dim = r->dim, .distance = SC_DISTANCE_COSINE};
-        if (sc_collection_create(r->db, REPO_COLLECTION, &vp, 1) != SC_OK ||
-            sc_field_index_create(r->db, REPO_COLLECTION, "path", SC_FIELD_TYPE_KEYWORD) != SC_OK ||
-            sc_field_index_create(r->db, REPO_COLLECTION, "language", SC_FIELD_TYPE_KEYWORD) != SC_OK ||
-            sc_field_index_create(r->db, REPO_COLLECTION, "kind", SC_FIELD_TYPE_KEYWORD) != SC_OK ||
-            sc_field_index_create(r->db, REPO_COLLECTION, "text_hash", SC_FIELD_TYPE_KEYWORD) != SC_OK)
+        sc_vector_params vp = {.name = PIPELINE_VECTOR, .dim = r->pe.dim, .distance = SC_DISTANCE_COSINE};
+        if (sc_collection_create(r->db, PIPELINE_COLLECTION, &vp, 1) != SC_OK ||
+            sc_field_index_create(r->db, PIPELINE_COLLECTION, "path", SC_FIELD_TYPE_KEYWORD) != SC_OK ||
+            sc_field_index_create(r->db, PIPELINE_COLLECTION, "language", SC_FIELD_TYPE_KEYWORD) != SC_OK ||
+            sc_field_index_create(r->db, PIPELINE_COLLECTION, "kind", SC_FIELD_TYPE_KEYWORD) != SC_OK ||
+            sc_field_index_create(r->db, PIPELINE_COLLECTION, "text_hash", SC_FIELD_TYPE_KEYWORD) != SC_OK)
             return repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
-        if ((rc = repo_meta_set(r, "model_id", r->model_id)) != SC_OK) return rc;
-        if ((rc = repo_meta_set(r, "template_version", REPO_TEMPLATE_VERSION)) != SC_OK) return rc;
+        if ((rc = repo_meta_set(r, "model_id", r->pe.model_id)) != SC_OK) return rc;
+        if ((rc = repo_meta_set(r, "template_version", PIPELINE_TEMPLATE_VERSION)) != SC_OK) return rc;
     }
     return SC_OK;
 }
@@ -166,20 +165,35 @@ sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **o
         goto fail;
     /* the store */
     snprintf(p, sizeof p, "%s/store", r->store_dir);
-    char err[512];
-    if (sc_db_open(p, NULL, &r->db, err, sizeof err) != SC_OK) {
-        rc = repo_fail(r, SC_IOERR, "%s", err);
+    char *err = NULL;
+    sc_db_options dbo = sc_db_options_default();
+    dbo.logger = r->opt.logger;
+    if (sc_db_open(p, &dbo, &r->db, &err) != SC_OK) {
+        rc = repo_fail(r, SC_IOERR, "%s", err ? err : "out of memory");
+        sc_free(err);
         goto fail;
     }
     /* the provider: local model or remote endpoint */
-    if ((rc = repo_embedder_open(r, opt)) != SC_OK) goto fail;
+    sc_err perr = {0};
+    r->pe.state = r->state;
+    r->pe.connect_now = r->opt.allow_rebuild;
+    if ((rc = pipeline_embedder_open(&r->pe, opt, &perr)) != SC_OK) {
+        repo_fail_err(r, rc, &perr);
+        goto fail;
+    }
     if (r->opt.use_cache) {
         snprintf(p, sizeof p, "%s/cache.db", r->store_dir);
-        if (sc_embed_cache_open(p, 0, &r->cache, NULL) == SC_OK && r->emb) sc_embedder_set_cache(r->emb, r->cache);
+        if (sc_embed_cache_open(p, 0, &r->pe.cache, NULL) == SC_OK) {
+            sc_embed_cache_set_logger(r->pe.cache, &r->opt.logger);
+            if (r->pe.emb) sc_embedder_set_cache(r->pe.emb, r->pe.cache);
+        }
     }
     if ((rc = repo__ensure_collection(r)) != SC_OK) goto fail;
     if ((rc = repo_meta_set(r, "root", r->root)) != SC_OK) goto fail;
-    if (r->opt.allow_rebuild && (rc = repo_embedder_record(r)) != SC_OK) goto fail;
+    if (r->opt.allow_rebuild && (rc = pipeline_embedder_record(&r->pe, &perr)) != SC_OK) {
+        repo_fail_err(r, rc, &perr);
+        goto fail;
+    }
     *out = r;
     return SC_OK;
 fail:
@@ -190,8 +204,8 @@ fail:
 
 void sc_repo_close(sc_repo *r) {
     if (!r) return;
-    repo_embedder_close(r);
-    sc_embed_cache_close(r->cache);
+    pipeline_embedder_close(&r->pe);
+    sc_embed_cache_close(r->pe.cache);
     sc_db_close(r->db);
     if (r->state) sqlite3_close(r->state);
     free(r->root);
@@ -230,88 +244,6 @@ char *sc_repo_find_root(const char *path) {
     return NULL;
 }
 
-/* ==== Text templates ==== */
-
-/* Append at most max bytes of s, cut at a UTF-8 boundary. */
-static void repo__append_cut(util_buf *b, const char *s, size_t n, size_t max) {
-    if (n > max) {
-        n = max;
-        while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80) n--;
-    }
-    util_buf_append(b, s, n);
-}
-
-/* Path as words: "src/net/http_client.c" -> "src net http_client c". */
-static void repo__path_words(util_buf *b, const char *path) {
-    for (const char *p = path; *p; p++) {
-        char ch = (*p == '/' || *p == '.' || *p == '-') ? ' ' : *p;
-        util_buf_append(b, &ch, 1);
-    }
-}
-
-/* The entity's source bytes. */
-static void repo__source(const sc_entity *e, const char *src, size_t src_size, const char **s, size_t *n) {
-    uint64_t a = e->start_byte < src_size ? e->start_byte : src_size;
-    uint64_t z = e->end_byte < src_size ? e->end_byte : src_size;
-    *s = src + a;
-    *n = z > a ? (size_t)(z - a) : 0;
-}
-
-/* Finish an entity text: the doc comment (at most doc_max bytes), the
-** entity's source (at most src_max bytes) and, unless path_words is false,
-** the path as words, one per line. Returns the owned text, NULL when memory
-** ran out. */
-static char *repo__entity_text(util_buf *b, const sc_entity *e, const char *path, const char *src, size_t src_size,
-                               size_t doc_max, size_t src_max, bool path_words) {
-    if (e->doc && *e->doc) {
-        repo__append_cut(b, e->doc, strlen(e->doc), doc_max);
-        util_buf_puts(b, "\n");
-    }
-    const char *s;
-    size_t n;
-    repo__source(e, src, src_size, &s, &n);
-    repo__append_cut(b, s, n, src_max);
-    if (path_words) {
-        util_buf_puts(b, "\n");
-        repo__path_words(b, path);
-    }
-    if (b->oom) {
-        util_buf_free(b);
-        return NULL;
-    }
-    return b->data;
-}
-
-char *repo_prepare_text(uint32_t variant, const sc_entity *e, const char *path, const char *src, size_t src_size) {
-    /* Template (version REPO_TEMPLATE_VERSION, variant 0):
-    **   <kind> <qualified name>
-    **   <doc comment, at most 600 bytes>
-    **   <source of the entity, at most 600 bytes>
-    **   <path as words>
-    ** The model reads the first 128 tokens only: a longer source head pushed
-    ** the path words out of its window. Variants measured with
-    ** `semcode eval --repo --template N` (docs/QUALITY.md):
-    **   1 = source at most 1,500 bytes (template version 2)
-    **   2 = path words on the first line, after the name (source 600)
-    **   3 = no path words, source 1,500
-    **   4 = path words on the first line, source 1,500 */
-    util_buf b = {0};
-    util_buf_printf(&b, "%s %s\n", sc_entity_kind_name(e->kind), e->qualified_name ? e->qualified_name : "");
-    bool path_first = variant == 2 || variant == 4;
-    if (path_first) {
-        repo__path_words(&b, path);
-        util_buf_puts(&b, "\n");
-    }
-    size_t src_max = variant == 0 || variant == 2 ? 600 : 1500;
-    return repo__entity_text(&b, e, path, src, src_size, 600, src_max, variant == 0 || variant == 1);
-}
-
-char *repo_keyword_text(const sc_entity *e, const char *path, const char *src, size_t src_size) {
-    util_buf b = {0};
-    util_buf_printf(&b, "%s\n", e->qualified_name ? e->qualified_name : "");
-    return repo__entity_text(&b, e, path, src, src_size, SIZE_MAX, 16384, true);
-}
-
 /* ==== Query filters ==== */
 
 static json_t *repo__match_any(const char *key, const char *const *v, size_t n) {
@@ -334,8 +266,8 @@ char *repo_filter_json(sc_repo *r, const sc_code_query *q, bool *empty) {
                 const char *p = (const char *)sqlite3_column_text(st, 0);
                 bool in = q->n_paths == 0;
                 for (size_t i = 0; i < q->n_paths && !in; i++)
-                    in = ingest_glob_match(q->paths[i], p) || ingest_glob_match(q->paths[i], p + 0);
-                for (size_t i = 0; i < q->n_excludes && in; i++) in = !ingest_glob_match(q->excludes[i], p);
+                    in = pipeline_glob_match(q->paths[i], p) || pipeline_glob_match(q->paths[i], p + 0);
+                for (size_t i = 0; i < q->n_excludes && in; i++) in = !pipeline_glob_match(q->excludes[i], p);
                 if (in) json_array_append_new(any, json_string(p));
             }
         }
@@ -469,7 +401,7 @@ sc_status sc_repo_stats_json(sc_repo *r, char **out) {
         sc_record_list *l = NULL;
         sc_point_id next;
         bool more = false;
-        if (sc_points_scroll(r->db, REPO_COLLECTION, &req, &l, &next, &more) != SC_OK) {
+        if (sc_points_scroll(r->db, PIPELINE_COLLECTION, &req, &l, &next, &more) != SC_OK) {
             json_decref(root);
             json_decref(by_lang);
             json_decref(by_kind);
@@ -500,13 +432,13 @@ sc_status sc_repo_stats_json(sc_repo *r, char **out) {
     char *last_summary = repo_meta_get(r, "last_summary");
     json_object_set_new(root, "root", json_string(r->root));
     json_object_set_new(root, "store", json_string(r->store_dir));
-    json_t *model = json_pack("{s:s, s:I, s:s}", "id", r->model_id, "dim", (json_int_t)r->dim, "provider",
-                              r->is_remote ? "openai" : "local");
-    if (r->is_remote) {
-        json_object_set_new(model, "base_url", json_string(r->remote.base_url));
-        json_object_set_new(model, "remote_model", json_string(r->remote.model));
+    json_t *model = json_pack("{s:s, s:I, s:s}", "id", r->pe.model_id, "dim", (json_int_t)r->pe.dim, "provider",
+                              r->pe.is_remote ? "openai" : "local");
+    if (r->pe.is_remote) {
+        json_object_set_new(model, "base_url", json_string(r->pe.remote.base_url));
+        json_object_set_new(model, "remote_model", json_string(r->pe.remote.model));
         /* the name of the key's variable only, never the key */
-        if (r->remote.api_key_env) json_object_set_new(model, "api_key_env", json_string(r->remote.api_key_env));
+        if (r->pe.remote.api_key_env) json_object_set_new(model, "api_key_env", json_string(r->pe.remote.api_key_env));
     }
     json_object_set_new(root, "model", model);
     json_object_set_new(root, "files", json_integer((json_int_t)n_files));
@@ -520,36 +452,36 @@ sc_status sc_repo_stats_json(sc_repo *r, char **out) {
     json_object_set_new(root, "last_run", ls ? ls : json_null());
     free(last);
     free(last_summary);
-    if (r->cache) {
-        sc_embed_cache_stats cs = sc_embed_cache_get_stats(r->cache);
+    if (r->pe.cache) {
+        sc_embed_cache_stats cs = sc_embed_cache_get_stats(r->pe.cache);
         json_object_set_new(root, "cache", json_pack("{s:I}", "entries", (json_int_t)cs.entries));
     }
     /* Embedding checks on a sample: norms, zero vectors, exact duplicates. */
     sc_scroll_request vr = {.limit = 2000};
-    const char *vn[] = {REPO_VECTOR};
+    const char *vn[] = {PIPELINE_VECTOR};
     vr.with.vectors = true;
     vr.with.vector_names = vn;
     vr.with.n_vector_names = 1;
     sc_record_list *l = NULL;
     sc_point_id next;
     bool more;
-    if (sc_points_scroll(r->db, REPO_COLLECTION, &vr, &l, &next, &more) == SC_OK) {
+    if (sc_points_scroll(r->db, PIPELINE_COLLECTION, &vr, &l, &next, &more) == SC_OK) {
         size_t zero = 0, bad_dim = 0, dups = 0, m = 0;
         double sum = 0, sum2 = 0;
         uint64_t *hashes = calloc(l->n ? l->n : 1, sizeof *hashes);
         for (size_t i = 0; i < l->n; i++) {
-            if (l->items[i].n_vectors != 1 || l->items[i].vector_dims[0] != r->dim) {
+            if (l->items[i].n_vectors != 1 || l->items[i].vector_dims[0] != r->pe.dim) {
                 bad_dim++;
                 continue;
             }
             const float *v = l->items[i].vectors[0];
             double nn = 0;
-            for (uint32_t d = 0; d < r->dim; d++) nn += (double)v[d] * (double)v[d];
+            for (uint32_t d = 0; d < r->pe.dim; d++) nn += (double)v[d] * (double)v[d];
             nn = sqrt(nn);
             if (nn == 0) zero++;
             sum += nn;
             sum2 += nn * nn;
-            uint64_t h = util_hash64(v, sizeof(float) * r->dim, 0);
+            uint64_t h = util_hash64(v, sizeof(float) * r->pe.dim, 0);
             for (size_t j = 0; j < m && hashes; j++)
                 if (hashes[j] == h) {
                     dups++;

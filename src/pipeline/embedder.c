@@ -1,5 +1,5 @@
 /*
-** ingest/embedder.c: which embedding provider an indexed repository uses,
+** pipeline/embedder.c: which embedding provider an indexed repository uses,
 ** and what the index records about it.
 **
 ** DESIGN
@@ -18,12 +18,14 @@
 **   remote model or dimension is a different index (search refuses, index
 **   starts over), while a moved endpoint (another base URL serving the same
 **   model) is not.
-** - The remote client is made when first needed (repo_embedder_ready), so
+** - The remote client is made when first needed (pipeline_embedder_ready), so
 **   commands that embed nothing (keyword search, similar, stats) need
 **   neither the key nor the endpoint. `index` makes it at open, so a bad
 **   option or a missing key fails before anything is touched.
 */
-#include "ingest/repo_int.h"
+#include "pipeline/pipeline.h"
+
+#include "util/util.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -38,20 +40,20 @@
 /* ==== The local model ==== */
 
 /* Load the local model: given, else the one the index was built with, else the shipped one. */
-static sc_status emb__load_model(sc_repo *r, const char *given) {
-    char *recorded = repo_meta_get(r, "model_path");
+static sc_status emb__load_model(pipeline_embedder *r, const char *given, sc_err *err) {
+    char *recorded = pipeline_meta_get(r->state, "model_path");
     bool use_default = !given && !(recorded && access(recorded, R_OK) == 0);
     char *path = given ? util_strdup(given) : !use_default ? util_strdup(recorded) : sc_model_default_path();
     free(recorded);
     if (!path && use_default)
-        return repo_fail(r, SC_NOTFOUND,
+        return sc_err_set(err, SC_NOTFOUND,
                          "no built-in model found (looked for share/semcode/builtin.scm and models/builtin.scm "
                          "next to the semcode executable): set SEMCODE_MODEL or pass --model");
-    if (!path) return repo_fail(r, SC_NOMEM, "out of memory");
+    if (!path) return sc_err_set(err, SC_NOMEM, "out of memory");
     char *merr = NULL;
     sc_status rc = sc_model_load(path, &r->model, &merr);
     if (rc != SC_OK) {
-        rc = repo_fail(r, rc, "cannot load the embedding model %s: %s (set SEMCODE_MODEL or pass --model)", path,
+        rc = sc_err_set(err, rc, "cannot load the embedding model %s: %s (set SEMCODE_MODEL or pass --model)", path,
                        merr ? merr : "out of memory");
         sc_free(merr);
         free(path);
@@ -60,7 +62,7 @@ static sc_status emb__load_model(sc_repo *r, const char *given) {
     char abs_path[PATH_MAX];
     r->model_path = realpath(path, abs_path) ? util_strdup(abs_path) : path;
     if (r->model_path != path) free(path);
-    return r->model_path ? SC_OK : repo_fail(r, SC_NOMEM, "out of memory");
+    return r->model_path ? SC_OK : sc_err_set(err, SC_NOMEM, "out of memory");
 }
 
 /* ==== The remote endpoint ==== */
@@ -90,14 +92,14 @@ static uint32_t emb__pick_retries(const sc_remote_options *given, bool retries_g
 }
 
 /* Merge the given remote options over the recorded ones into r->remote. */
-static sc_status emb__remote_config(sc_repo *r, const sc_remote_options *given, bool retries_given,
-                                    bool use_recorded) {
+static sc_status emb__remote_config(pipeline_embedder *r, const sc_remote_options *given, bool retries_given,
+                                    bool use_recorded, sc_err *err) {
     sc_remote_options none;
     memset(&none, 0, sizeof none);
     if (!given) given = &none;
     json_t *rec = NULL;
     if (use_recorded) {
-        char *txt = repo_meta_get(r, "remote");
+        char *txt = pipeline_meta_get(r->state, "remote");
         rec = txt ? json_loads(txt, 0, NULL) : NULL;
         free(txt);
     }
@@ -123,24 +125,24 @@ static sc_status emb__remote_config(sc_repo *r, const sc_remote_options *given, 
     if (given->max_input_bytes) o->max_input_bytes = given->max_input_bytes;
     o->seed = given->seed;
     json_decref(rec);
-    if (!ok) return repo_fail(r, SC_NOMEM, "out of memory");
+    if (!ok) return sc_err_set(err, SC_NOMEM, "out of memory");
     const char *where = use_recorded ? "given, nor recorded for this index" : "given";
     if (!o->base_url)
-        return repo_fail(r, SC_INVALID, "the remote embedding provider needs a base URL (--base-url URL), none was %s",
+        return sc_err_set(err, SC_INVALID, "the remote embedding provider needs a base URL (--base-url URL), none was %s",
                          where);
     if (!o->model)
-        return repo_fail(r, SC_INVALID,
+        return sc_err_set(err, SC_INVALID,
                          "the remote embedding provider needs a model name (--remote-model NAME), none was %s", where);
     if (!o->dim)
-        return repo_fail(r, SC_INVALID,
+        return sc_err_set(err, SC_INVALID,
                          "the remote embedding provider needs the vector dimension (--dimensions N), none was %s",
                          where);
     if (o->dim > SC_MAX_DIM)
-        return repo_fail(r, SC_INVALID, "--dimensions %u is out of range, expected 1..%u", o->dim, SC_MAX_DIM);
+        return sc_err_set(err, SC_INVALID, "--dimensions %u is out of range, expected 1..%u", o->dim, SC_MAX_DIM);
     if (strncmp(o->base_url, "http://", 7) && strncmp(o->base_url, "https://", 8))
-        return repo_fail(r, SC_INVALID, "the base URL must start with http:// or https://, got '%s'", o->base_url);
+        return sc_err_set(err, SC_INVALID, "the base URL must start with http:// or https://, got '%s'", o->base_url);
     if (strlen(o->model) > EMB_MAX_MODEL_NAME)
-        return repo_fail(r, SC_INVALID, "the remote model name is %zu bytes long, at most %d are accepted",
+        return sc_err_set(err, SC_INVALID, "the remote model name is %zu bytes long, at most %d are accepted",
                          strlen(o->model), EMB_MAX_MODEL_NAME);
     r->dim = o->dim;
     snprintf(r->model_id, sizeof r->model_id, "openai:%s/%u", o->model, o->dim);
@@ -149,38 +151,38 @@ static sc_status emb__remote_config(sc_repo *r, const sc_remote_options *given, 
 
 /* ==== Choosing ==== */
 
-sc_status repo_embedder_open(sc_repo *r, const sc_repo_options *opt) {
-    char *prov = repo_meta_get(r, "provider");
+sc_status pipeline_embedder_open(pipeline_embedder *r, const sc_repo_options *opt, sc_err *err) {
+    char *prov = pipeline_meta_get(r->state, "provider");
     bool recorded_remote = prov && !strcmp(prov, "openai");
     free(prov);
     sc_repo_provider p = opt ? opt->provider : SC_REPO_PROVIDER_AUTO;
-    if ((unsigned)p > SC_REPO_PROVIDER_REMOTE) return repo_fail(r, SC_INVALID, "unknown provider %d", (int)p);
+    if ((unsigned)p > SC_REPO_PROVIDER_REMOTE) return sc_err_set(err, SC_INVALID, "unknown provider %d", (int)p);
     r->is_remote = p == SC_REPO_PROVIDER_REMOTE || (p == SC_REPO_PROVIDER_AUTO && recorded_remote);
     bool fallback = opt && opt->remote_fallback;
     sc_status rc;
     if (r->is_remote) {
         if ((rc = emb__remote_config(r, opt ? opt->remote : NULL, opt && opt->remote && opt->remote_retries_given,
-                                     recorded_remote)) != SC_OK) return rc;
-        if (fallback && (rc = emb__load_model(r, opt->model_path)) != SC_OK) return rc;
+                                     recorded_remote, err)) != SC_OK) return rc;
+        if (fallback && (rc = emb__load_model(r, opt->model_path, err)) != SC_OK) return rc;
         /* index: fail on a bad option or a missing key before anything changes */
-        if (r->opt.allow_rebuild) return repo_embedder_ready(r);
+        if (r->connect_now) return pipeline_embedder_ready(r, err);
         return SC_OK;
     }
     if (fallback)
-        return repo_fail(r, SC_INVALID, "a fallback takes over from a remote provider; this index uses the local model");
-    if ((rc = emb__load_model(r, opt ? opt->model_path : NULL)) != SC_OK) return rc;
+        return sc_err_set(err, SC_INVALID, "a fallback takes over from a remote provider; this index uses the local model");
+    if ((rc = emb__load_model(r, opt ? opt->model_path : NULL, err)) != SC_OK) return rc;
     r->dim = sc_model_dim(r->model);
     snprintf(r->model_id, sizeof r->model_id, "builtin:%016llx", (unsigned long long)sc_model_hash(r->model));
-    return repo_embedder_ready(r);
+    return pipeline_embedder_ready(r, err);
 }
 
-sc_status repo_embedder_ready(sc_repo *r) {
+sc_status pipeline_embedder_ready(pipeline_embedder *r, sc_err *err) {
     if (r->emb) return SC_OK;
     char *msg = NULL;
     sc_embedder *local = NULL;
     sc_status mrc = r->model ? sc_embedder_new_model(r->model, &local, &msg) : SC_OK;
     if (mrc != SC_OK) {
-        sc_status rc = repo_fail(r, mrc, "%s", msg ? msg : "out of memory");
+        sc_status rc = sc_err_set(err, mrc, "%s", msg ? msg : "out of memory");
         sc_free(msg);
         return rc;
     }
@@ -189,18 +191,17 @@ sc_status repo_embedder_ready(sc_repo *r) {
     } else {
         sc_status rc = sc_embedder_new_remote(&r->remote, &r->emb, &msg);
         if (rc != SC_OK) {
-            rc = repo_fail(r, rc, "cannot use the remote embedding provider %s at %s: %s", r->model_id,
+            rc = sc_err_set(err, rc, "cannot use the remote embedding provider %s at %s: %s", r->model_id,
                            r->remote.base_url, msg ? msg : "out of memory");
             sc_free(msg);
             sc_embedder_free(local);
             return rc;
         }
         if (local) {
-            if ((rc = sc_embedder_set_fallback(r->emb, local, &msg)) != SC_OK) {
+            if ((rc = sc_embedder_set_fallback(r->emb, local)) != SC_OK) {
                 /* refused: nothing of this attempt is kept (each search tries again) */
-                rc = repo_fail(r, rc, "--fallback: %s (declare the remote family with --remote-family)",
-                               msg ? msg : "incompatible");
-                sc_free(msg);
+                rc = sc_err_set(err, rc, "--fallback: %s (declare the remote family with --remote-family)",
+                                sc_embedder_errmsg(r->emb));
                 sc_embedder_free(r->emb);
                 sc_embedder_free(local);
                 r->emb = NULL;
@@ -213,11 +214,11 @@ sc_status repo_embedder_ready(sc_repo *r) {
     return SC_OK;
 }
 
-sc_status repo_embedder_record(sc_repo *r) {
+sc_status pipeline_embedder_record(pipeline_embedder *r, sc_err *err) {
     sc_status rc;
     if (!r->is_remote) {
-        if ((rc = repo_meta_set(r, "provider", "local")) != SC_OK) return rc;
-        return repo_meta_set(r, "model_path", r->model_path);
+        if ((rc = pipeline_meta_set(r->state, "provider", "local", err)) != SC_OK) return rc;
+        return pipeline_meta_set(r->state, "model_path", r->model_path, err);
     }
     const sc_remote_options *o = &r->remote;
     json_t *j = json_pack("{s:s, s:s, s:i, s:b, s:i, s:i, s:i, s:i}", "base_url", o->base_url, "model", o->model,
@@ -228,14 +229,15 @@ sc_status repo_embedder_record(sc_repo *r) {
     if (j && o->family) json_object_set_new(j, "family", json_string(o->family));
     char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(j);
-    if (!txt) return repo_fail(r, SC_NOMEM, "out of memory");
-    rc = repo_meta_set(r, "remote", txt);
+    if (!txt) return sc_err_set(err, SC_NOMEM, "out of memory");
+    rc = pipeline_meta_set(r->state, "remote", txt, err);
     free(txt);
-    if (rc == SC_OK) rc = repo_meta_set(r, "provider", "openai");
+    if (rc == SC_OK) rc = pipeline_meta_set(r->state, "provider", "openai", err);
     return rc;
 }
 
-void repo_embedder_close(sc_repo *r) {
+void pipeline_embedder_close(pipeline_embedder *r) {
+    if (!r) return;
     sc_embedder_free(r->emb);
     sc_embedder_free(r->fallback);
     sc_model_free(r->model);

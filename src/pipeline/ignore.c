@@ -1,5 +1,5 @@
 /*
-** ingest/ignore.c: .gitignore rules. A rule set is a stack of rules, each
+** pipeline/ignore.c: .gitignore rules. A rule set is a stack of rules, each
 ** scoped to the directory of the file it came from; the walker pushes a
 ** directory's rules when it enters it and truncates them when it leaves,
 ** so at any time the set holds exactly the rules of the ancestors of the
@@ -9,27 +9,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest/ingest.h"
+#include "pipeline/pipeline.h"
 
-typedef struct ingest__rule {
+typedef struct pipeline__rule {
     char *base;     /* directory of the ignore file, "" for root */
     char *pattern;  /* pattern without '!', leading '/' and trailing '/' */
     bool negate;    /* "!pattern": re-include */
     bool dir_only;  /* "pattern/": directories only */
     bool anchored;  /* has a '/' before its end: relative to base, else any depth */
-} ingest__rule;
+} pipeline__rule;
 
-struct ingest_ignore {
-    ingest__rule *rules; /* in order of addition */
+struct pipeline_ignore {
+    pipeline__rule *rules; /* in order of addition */
     size_t n;            /* used */
     size_t cap;          /* allocated */
 };
 
-ingest_ignore *ingest_ignore_new(void) {
-    return calloc(1, sizeof(ingest_ignore));
+pipeline_ignore *pipeline_ignore_new(void) {
+    return calloc(1, sizeof(pipeline_ignore));
 }
 
-void ingest_ignore_truncate(ingest_ignore *ig, size_t mark) {
+void pipeline_ignore_truncate(pipeline_ignore *ig, size_t mark) {
     if (!ig) return;
     while (ig->n > mark) {
         ig->n--;
@@ -38,14 +38,14 @@ void ingest_ignore_truncate(ingest_ignore *ig, size_t mark) {
     }
 }
 
-void ingest_ignore_free(ingest_ignore *ig) {
+void pipeline_ignore_free(pipeline_ignore *ig) {
     if (!ig) return;
-    ingest_ignore_truncate(ig, 0);
+    pipeline_ignore_truncate(ig, 0);
     free(ig->rules);
     free(ig);
 }
 
-size_t ingest_ignore_mark(const ingest_ignore *ig) {
+size_t pipeline_ignore_mark(const pipeline_ignore *ig) {
     return ig ? ig->n : 0;
 }
 
@@ -53,7 +53,7 @@ size_t ingest_ignore_mark(const ingest_ignore *ig) {
 
 /* Match a bracket class at p (just after '['); sets *adv to the length of
 ** the class (including the closing ']') or 0 if malformed. */
-static bool ingest__class(const char *p, char c, size_t *adv) {
+static bool pipeline__class(const char *p, char c, size_t *adv) {
     size_t i = 0;
     bool neg = false, hit = false;
     if (p[i] == '!' || p[i] == '^') { neg = true; i++; }
@@ -78,14 +78,14 @@ static bool ingest__class(const char *p, char c, size_t *adv) {
 
 /* Matcher state: failures are memoised by (pattern offset, path offset), so
 ** patterns full of stars stay polynomial (O(pattern x path) states). */
-typedef struct ingest__globber {
+typedef struct pipeline__globber {
     const char *p0;  /* pattern */
     const char *s0;  /* path */
     size_t ns;       /* path length */
     uint8_t *failed; /* bit per (pi, si) already known not to match */
-} ingest__globber;
+} pipeline__globber;
 
-static bool ingest__glob(ingest__globber *g, size_t pi, size_t si) {
+static bool pipeline__glob(pipeline__globber *g, size_t pi, size_t si) {
     size_t key = pi * (g->ns + 1) + si;
     if (g->failed[key >> 3] & (1u << (key & 7))) return false;
     const char *p = g->p0 + pi, *s = g->s0 + si;
@@ -98,20 +98,20 @@ static bool ingest__glob(ingest__globber *g, size_t pi, size_t si) {
             if (*q == '/') { /* "**" followed by '/': zero or more directories */
                 q++;
                 for (const char *t = s;; t++) {
-                    if ((t == s || t[-1] == '/') && ingest__glob(g, (size_t)(q - g->p0), (size_t)(t - g->s0))) { ok = true; break; }
+                    if ((t == s || t[-1] == '/') && pipeline__glob(g, (size_t)(q - g->p0), (size_t)(t - g->s0))) { ok = true; break; }
                     if (!*t) break;
                 }
                 break;
             }
             for (const char *t = s;; t++) { /* "**" elsewhere: anything, slashes included */
-                if (ingest__glob(g, (size_t)(q - g->p0), (size_t)(t - g->s0))) { ok = true; break; }
+                if (pipeline__glob(g, (size_t)(q - g->p0), (size_t)(t - g->s0))) { ok = true; break; }
                 if (!*t) break;
             }
             break;
         }
         if (*p == '*') {
             for (const char *t = s;; t++) {
-                if (ingest__glob(g, (size_t)(p + 1 - g->p0), (size_t)(t - g->s0))) { ok = true; break; }
+                if (pipeline__glob(g, (size_t)(p + 1 - g->p0), (size_t)(t - g->s0))) { ok = true; break; }
                 if (!*t || *t == '/') break;
             }
             break;
@@ -124,7 +124,7 @@ static bool ingest__glob(ingest__globber *g, size_t pi, size_t si) {
         }
         if (*p == '[') {
             size_t adv = 0;
-            bool hit = ingest__class(p + 1, *s, &adv);
+            bool hit = pipeline__class(p + 1, *s, &adv);
             if (adv) {
                 if (!hit || *s == '/') break;
                 p += 1 + adv;
@@ -141,7 +141,7 @@ static bool ingest__glob(ingest__globber *g, size_t pi, size_t si) {
     return ok;
 }
 
-bool ingest_glob_match(const char *pattern, const char *path) {
+bool pipeline_glob_match(const char *pattern, const char *path) {
     size_t np = strlen(pattern), ns = strlen(path);
     if (np > 4096 || ns > 8192) return false; /* no real rule or path is that long */
     size_t bits = (np + 1) * (ns + 1);
@@ -149,15 +149,15 @@ bool ingest_glob_match(const char *pattern, const char *path) {
     uint8_t *failed = bits / 8 + 1 <= sizeof stackbuf ? stackbuf : malloc(bits / 8 + 1);
     if (!failed) return false;
     memset(failed, 0, bits / 8 + 1);
-    ingest__globber g = {pattern, path, ns, failed};
-    bool ok = ingest__glob(&g, 0, 0);
+    pipeline__globber g = {pattern, path, ns, failed};
+    bool ok = pipeline__glob(&g, 0, 0);
     if (failed != stackbuf) free(failed);
     return ok;
 }
 
 /* ==== Rules ==== */
 
-static sc_status ingest__add_rule(ingest_ignore *ig, const char *base, const char *line, size_t n) {
+static sc_status pipeline__add_rule(pipeline_ignore *ig, const char *base, const char *line, size_t n) {
     /* trailing spaces are ignored unless escaped */
     while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r')) {
         if (n >= 2 && line[n - 2] == '\\') break;
@@ -173,7 +173,7 @@ static sc_status ingest__add_rule(ingest_ignore *ig, const char *base, const cha
     if (line[0] == '/') { line++; n--; }
     if (n == 0) return SC_OK;
     if (!util_grow(&ig->rules, &ig->cap, ig->n + 1, sizeof *ig->rules, 32)) return SC_NOMEM;
-    ingest__rule *r = &ig->rules[ig->n];
+    pipeline__rule *r = &ig->rules[ig->n];
     r->base = util_strdup(base ? base : "");
     r->pattern = malloc(n + 1);
     if (!r->base || !r->pattern) {
@@ -190,20 +190,20 @@ static sc_status ingest__add_rule(ingest_ignore *ig, const char *base, const cha
     return SC_OK;
 }
 
-sc_status ingest_ignore_add_text(ingest_ignore *ig, const char *base, const char *text, size_t n) {
+sc_status pipeline_ignore_add_text(pipeline_ignore *ig, const char *base, const char *text, size_t n) {
     if (!ig) return SC_MISUSE;
     size_t i = 0;
     while (i < n) {
         size_t e = i;
         while (e < n && text[e] != '\n') e++;
-        sc_status rc = ingest__add_rule(ig, base, text + i, e - i);
+        sc_status rc = pipeline__add_rule(ig, base, text + i, e - i);
         if (rc != SC_OK) return rc;
         i = e + 1;
     }
     return SC_OK;
 }
 
-sc_status ingest_ignore_add_file(ingest_ignore *ig, const char *base, const char *fs_path) {
+sc_status pipeline_ignore_add_file(pipeline_ignore *ig, const char *base, const char *fs_path) {
     FILE *f = fopen(fs_path, "rb");
     if (!f) return SC_OK;
     util_buf b = {0};
@@ -215,15 +215,15 @@ sc_status ingest_ignore_add_file(ingest_ignore *ig, const char *base, const char
         util_buf_free(&b);
         return SC_NOMEM;
     }
-    sc_status rc = ingest_ignore_add_text(ig, base, b.data ? b.data : "", b.len);
+    sc_status rc = pipeline_ignore_add_text(ig, base, b.data ? b.data : "", b.len);
     util_buf_free(&b);
     return rc;
 }
 
-bool ingest_ignore_match(const ingest_ignore *ig, const char *path, bool is_dir) {
+bool pipeline_ignore_match(const pipeline_ignore *ig, const char *path, bool is_dir) {
     if (!ig) return false;
     for (size_t i = ig->n; i-- > 0;) {
-        const ingest__rule *r = &ig->rules[i];
+        const pipeline__rule *r = &ig->rules[i];
         if (r->dir_only && !is_dir) continue;
         const char *rel = path;
         size_t bl = strlen(r->base);
@@ -233,10 +233,10 @@ bool ingest_ignore_match(const ingest_ignore *ig, const char *path, bool is_dir)
         }
         bool hit;
         if (r->anchored) {
-            hit = ingest_glob_match(r->pattern, rel);
+            hit = pipeline_glob_match(r->pattern, rel);
         } else {
             const char *slash = strrchr(rel, '/');
-            hit = ingest_glob_match(r->pattern, slash ? slash + 1 : rel);
+            hit = pipeline_glob_match(r->pattern, slash ? slash + 1 : rel);
         }
         if (hit) return !r->negate;
     }

@@ -1,5 +1,5 @@
 /*
-** ingest/query.c: searching an indexed repository. Dense search embeds the
+** repo/query.c: searching an indexed repository. Dense search embeds the
 ** query with the model's query side; keyword search is the store's BM25;
 ** hybrid runs both and hands their candidates to the store's code-aware
 ** ranking stage (sc_rank_code, include/semcode/rank.h) or, with alpha,
@@ -8,7 +8,7 @@
 ** entities of one entity) and `duplicates` (clusters linked by
 ** nearest-neighbour edges above a threshold).
 */
-#include "ingest/repo_int.h"
+#include "repo/repo_int.h"
 #include "semcode/rank.h"
 
 #include <jansson.h>
@@ -101,7 +101,7 @@ static sc_status q__rank(sc_repo *r, const char *text, q_set *s, bool explain, f
                                .dense_rank = (uint32_t)c->dense_rank, .keyword = (float)c->kw,
                                .keyword_rank = (uint32_t)c->kw_rank};
     }
-    sc_status st = sc_rank_code(r->db, REPO_COLLECTION, text, rc, s->n, scores, f);
+    sc_status st = sc_rank_code(r->db, PIPELINE_COLLECTION, text, rc, s->n, scores, f);
     for (size_t i = 0; st == SC_OK && i < s->n; i++) {
         s->items[i].fused = scores[i];
         s->items[i].feat = explain ? (long)i : -1;
@@ -183,10 +183,10 @@ static void q__set_free(q_set *s) {
 /* Run a dense or keyword search into the set. */
 static sc_status q__run(sc_repo *r, const float *vec, const char *text, const char *filter, uint32_t want,
                         const sc_point_id *exclude, q_set *s, bool dense) {
-    sc_search_request req = {.vector_name = REPO_VECTOR, .query = vec, .dim = r->dim, .text = vec ? NULL : text,
+    sc_search_request req = {.vector_name = PIPELINE_VECTOR, .query = vec, .dim = r->pe.dim, .text = vec ? NULL : text,
                              .limit = want, .filter_json = filter, .with = {.payload = true}};
     sc_record_list *l = NULL;
-    if (sc_points_search(r->db, REPO_COLLECTION, &req, &l) != SC_OK)
+    if (sc_points_search(r->db, PIPELINE_COLLECTION, &req, &l) != SC_OK)
         return repo_fail(r, SC_INVALID, "%s", sc_db_errmsg(r->db));
     int rank = 0;
     for (size_t i = 0; i < l->n; i++) {
@@ -266,12 +266,12 @@ sc_status sc_repo_search(sc_repo *r, const sc_code_query *q, sc_code_hits **out)
     if (q->mode != SC_SEARCH_MODE_KEYWORD) {
         sc_status erc = repo_embedder_ready(r);
         if (erc != SC_OK) return erc;
-        vec = malloc(sizeof(float) * r->dim);
+        vec = malloc(sizeof(float) * r->pe.dim);
         if (!vec) return repo_fail(r, SC_NOMEM, "out of memory");
         sc_embed_item it;
         sc_embed_summary es;
         const char *t[1] = {q->text};
-        sc_embedder_embed(r->emb, SC_EMBED_SIDE_QUERY, t, 1, vec, &it, &es);
+        sc_embedder_embed(r->pe.emb, SC_EMBED_ROLE_QUERY, t, 1, vec, &it, &es);
         if (it.status != SC_OK) {
             free(vec);
             return repo_fail(r, SC_INVALID, "cannot embed the query: %s", it.error);
@@ -312,13 +312,13 @@ static sc_status q__resolve(sc_repo *r, const char *target, sc_point_id *id, flo
     json_decref(filter);
     sc_scroll_request req = {.filter_json = ftext, .limit = 1000};
     const char *keys[] = {"start_line", "end_line", "kind"};
-    const char *vn[] = {REPO_VECTOR};
+    const char *vn[] = {PIPELINE_VECTOR};
     req.with = (sc_with){.payload = true, .payload_include = keys, .n_payload_include = 3, .vectors = true,
                          .vector_names = vn, .n_vector_names = 1};
     sc_record_list *l = NULL;
     sc_point_id next;
     bool more;
-    sc_status rc = sc_points_scroll(r->db, REPO_COLLECTION, &req, &l, &next, &more);
+    sc_status rc = sc_points_scroll(r->db, PIPELINE_COLLECTION, &req, &l, &next, &more);
     free(ftext);
     if (rc != SC_OK) return repo_fail(r, rc, "%s", sc_db_errmsg(r->db));
     long best_span = LONG_MAX;
@@ -333,7 +333,7 @@ static sc_status q__resolve(sc_repo *r, const char *target, sc_point_id *id, flo
         if (span < best_span) {
             best_span = span;
             *id = l->items[i].id;
-            memcpy(vec, l->items[i].vectors[0], sizeof(float) * r->dim);
+            memcpy(vec, l->items[i].vectors[0], sizeof(float) * r->pe.dim);
             found = true;
         }
         json_decref(p);
@@ -347,7 +347,7 @@ static sc_status q__resolve(sc_repo *r, const char *target, sc_point_id *id, flo
 
 sc_status sc_repo_similar(sc_repo *r, const char *target, const sc_code_query *q, sc_code_hits **out) {
     if (!r || !target || !out) return SC_MISUSE;
-    float *vec = malloc(sizeof(float) * r->dim);
+    float *vec = malloc(sizeof(float) * r->pe.dim);
     if (!vec) return repo_fail(r, SC_NOMEM, "out of memory");
     sc_point_id id;
     sc_status rc = q__resolve(r, target, &id, vec);
@@ -511,87 +511,88 @@ static int q__cluster_cmp(const void *a, const void *b) {
     return x->root < y->root ? -1 : x->root > y->root;
 }
 
-sc_status sc_repo_duplicates(sc_repo *r, float threshold, uint32_t min_lines, sc_dup_clusters **out) {
-    if (!r || !out) return SC_MISUSE;
-    double t0 = util_now();
-    if (threshold <= 0) threshold = SC_DUPLICATES_DEFAULT_THRESHOLD;
-    if (threshold > 1) return repo_fail(r, SC_INVALID, "threshold must be within (0, 1], got %g", (double)threshold);
-    char filter[256];
-    snprintf(filter, sizeof filter,
-             "{\"must\": [{\"key\": \"lines\", \"range\": {\"gte\": %u}}],"
-             " \"must_not\": [{\"key\": \"kind\", \"match\": {\"any\": [\"chunk\", \"module\"]}}]}",
-             min_lines ? min_lines : 1);
-    /* Every eligible entity with its vector. */
-    q_member *m = NULL;
-    float *vecs = NULL;
-    size_t n = 0, cap = 0;
+/* The candidates of a duplicates run: every eligible entity with its vector. */
+typedef struct q_dups {
+    q_member *m;      /* members, in id order (scroll order) */
+    float *vecs;      /* n vectors of dim floats */
+    size_t n, cap;    /* used, allocated */
+    uint32_t *parent; /* union-find parents, n entries */
+} q_dups;
+
+/* Step 1: scroll every entity passing filter into ds with its vector. */
+static sc_status q__dup_collect(sc_repo *r, const char *filter, q_dups *ds) {
     sc_scroll_request req = {.filter_json = filter, .limit = 1000};
-    const char *vn[] = {REPO_VECTOR};
+    const char *vn[] = {PIPELINE_VECTOR};
     req.with = (sc_with){.payload = true, .vectors = true, .vector_names = vn, .n_vector_names = 1};
     sc_status rc = SC_OK;
     for (;;) {
         sc_record_list *l = NULL;
         sc_point_id next;
         bool more = false;
-        if (sc_points_scroll(r->db, REPO_COLLECTION, &req, &l, &next, &more) != SC_OK) {
-            rc = repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
-            break;
-        }
+        if (sc_points_scroll(r->db, PIPELINE_COLLECTION, &req, &l, &next, &more) != SC_OK)
+            return repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
         for (size_t i = 0; i < l->n; i++) {
             if (l->items[i].n_vectors != 1) continue;
-            if (n == cap) {
-                cap = cap ? cap * 2 : 1024;
-                q_member *gm = realloc(m, sizeof *gm * cap);
-                float *gv = realloc(vecs, sizeof(float) * r->dim * cap);
-                if (gm) m = gm;
-                if (gv) vecs = gv;
+            if (ds->n == ds->cap) {
+                ds->cap = ds->cap ? ds->cap * 2 : 1024;
+                q_member *gm = realloc(ds->m, sizeof *gm * ds->cap);
+                float *gv = realloc(ds->vecs, sizeof(float) * r->pe.dim * ds->cap);
+                if (gm) ds->m = gm;
+                if (gv) ds->vecs = gv;
                 if (!gm || !gv) {
                     rc = repo_fail(r, SC_NOMEM, "out of memory");
                     break;
                 }
             }
-            m[n] = (q_member){.id = l->items[i].id.num, .payload = util_strdup(l->items[i].payload_json)};
+            q_member *mm = &ds->m[ds->n];
+            *mm = (q_member){.id = l->items[i].id.num, .payload = util_strdup(l->items[i].payload_json)};
             json_t *pj = json_loads(l->items[i].payload_json, 0, NULL);
             const char *pp = json_string_value(json_object_get(pj, "path"));
-            m[n].path_h = pp ? util_hash64(pp, strlen(pp), 0) : 0;
-            m[n].a = (uint32_t)json_integer_value(json_object_get(pj, "start_line"));
-            m[n].z = (uint32_t)json_integer_value(json_object_get(pj, "end_line"));
+            mm->path_h = pp ? util_hash64(pp, strlen(pp), 0) : 0;
+            mm->a = (uint32_t)json_integer_value(json_object_get(pj, "start_line"));
+            mm->z = (uint32_t)json_integer_value(json_object_get(pj, "end_line"));
             json_decref(pj);
-            memcpy(vecs + n * r->dim, l->items[i].vectors[0], sizeof(float) * r->dim);
-            n++;
+            memcpy(ds->vecs + ds->n * r->pe.dim, l->items[i].vectors[0], sizeof(float) * r->pe.dim);
+            ds->n++;
         }
         sc_record_list_free(l);
         if (!more || rc != SC_OK) break;
         req.has_offset = true;
         req.offset = next;
     }
-    uint32_t *parent = rc == SC_OK ? malloc(sizeof *parent * (n ? n : 1)) : NULL;
-    double *edge_sum = calloc(n ? n : 1, sizeof *edge_sum);
-    uint32_t *edge_n = calloc(n ? n : 1, sizeof *edge_n);
-    if (rc == SC_OK && (!parent || !edge_sum || !edge_n)) rc = repo_fail(r, SC_NOMEM, "out of memory");
-    for (size_t i = 0; rc == SC_OK && i < n; i++) parent[i] = (uint32_t)i;
-    /* Edges from each entity's nearest neighbours in the index: linked when
-    ** the cosine similarity, or the similarity of their code's shape
-    ** (identifiers, numbers and strings abstracted: renamed copies), reaches
-    ** the threshold. */
-    for (size_t i = 0; rc == SC_OK && i < n; i++) {
-        sc_search_request sr = {.vector_name = REPO_VECTOR, .query = vecs + i * r->dim, .dim = r->dim, .limit = 11,
-                                .filter_json = filter};
+    return rc;
+}
+
+/* Index of the member with point id `id` (members are in id order), or n. */
+static size_t q__dup_find(const q_dups *ds, uint64_t id) {
+    size_t lo = 0, hi = ds->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (ds->m[mid].id < id) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < ds->n && ds->m[lo].id == id ? lo : ds->n;
+}
+
+/* Step 2: edges from each entity's nearest neighbours in the index, joined
+** in the union-find: linked when the cosine similarity, or the similarity
+** of their code's shape (identifiers, numbers and strings abstracted:
+** renamed copies), reaches the threshold. */
+static sc_status q__dup_link(sc_repo *r, const char *filter, float threshold, q_dups *ds) {
+    q_member *m = ds->m;
+    ds->parent = malloc(sizeof *ds->parent * (ds->n ? ds->n : 1));
+    if (!ds->parent) return repo_fail(r, SC_NOMEM, "out of memory");
+    for (size_t i = 0; i < ds->n; i++) ds->parent[i] = (uint32_t)i;
+    for (size_t i = 0; i < ds->n; i++) {
+        sc_search_request sr = {.vector_name = PIPELINE_VECTOR, .query = ds->vecs + i * r->pe.dim, .dim = r->pe.dim,
+                                .limit = 11, .filter_json = filter};
         sc_record_list *l = NULL;
-        if (sc_points_search(r->db, REPO_COLLECTION, &sr, &l) != SC_OK) {
-            rc = repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
-            break;
-        }
+        if (sc_points_search(r->db, PIPELINE_COLLECTION, &sr, &l) != SC_OK)
+            return repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
         for (size_t k = 0; k < l->n; k++) {
             if (l->items[k].id.num == m[i].id) continue;
-            /* members are in id order (scroll), so a binary search finds j */
-            size_t lo = 0, hi = n;
-            while (lo < hi) {
-                size_t mid = (lo + hi) / 2;
-                if (m[mid].id < l->items[k].id.num) lo = mid + 1;
-                else hi = mid;
-            }
-            if (lo >= n || m[lo].id != l->items[k].id.num) continue;
+            size_t lo = q__dup_find(ds, l->items[k].id.num);
+            if (lo == ds->n) continue;
             /* a class and its own method are not duplicates of each other */
             if (m[lo].path_h == m[i].path_h && ((m[lo].a <= m[i].a && m[i].z <= m[lo].z) ||
                                                 (m[i].a <= m[lo].a && m[lo].z <= m[i].z)))
@@ -610,17 +611,29 @@ sc_status sc_repo_duplicates(sc_repo *r, float threshold, uint32_t min_lines, sc
                 if (shape > sim) sim = shape;
             }
             if (sim < (double)threshold) continue;
-            uint32_t a = q__find(parent, (uint32_t)i), b = q__find(parent, (uint32_t)lo);
-            if (a != b) parent[a] = b;
+            uint32_t a = q__find(ds->parent, (uint32_t)i), b = q__find(ds->parent, (uint32_t)lo);
+            if (a != b) ds->parent[a] = b;
             m[i].sim_sum += sim;
             m[i].n_edges++;
         }
         sc_record_list_free(l);
     }
+    return SC_OK;
+}
+
+/* Step 3: the clusters of two or more members, largest and most similar
+** first, each member a hit scored by its mean edge similarity. */
+static sc_status q__dup_clusters(sc_repo *r, q_dups *ds, sc_dup_clusters **out) {
+    size_t n = ds->n;
+    q_member *m = ds->m;
+    uint32_t *parent = ds->parent;
+    sc_status rc = SC_OK;
     sc_dup_clusters *d = calloc(1, sizeof *d);
     q_cluster_ref *refs = calloc(n ? n : 1, sizeof *refs);
     uint32_t *size = calloc(n ? n : 1, sizeof *size);
-    if (rc == SC_OK && (!d || !refs || !size)) rc = repo_fail(r, SC_NOMEM, "out of memory");
+    double *edge_sum = calloc(n ? n : 1, sizeof *edge_sum);
+    uint32_t *edge_n = calloc(n ? n : 1, sizeof *edge_n);
+    if (!d || !refs || !size || !edge_sum || !edge_n) rc = repo_fail(r, SC_NOMEM, "out of memory");
     if (rc == SC_OK) {
         for (size_t i = 0; i < n; i++) {
             uint32_t root = q__find(parent, (uint32_t)i);
@@ -647,21 +660,42 @@ sc_status sc_repo_duplicates(sc_repo *r, float threshold, uint32_t min_lines, sc
                 }
             }
         }
-        d->took_ms = (util_now() - t0) * 1e3;
         *out = d;
         d = NULL;
     }
     sc_dup_clusters_free(d);
-    for (size_t i = 0; i < n; i++) {
-        free(m[i].payload);
-        free(m[i].sh);
-    }
-    free(m);
-    free(vecs);
-    free(parent);
-    free(edge_sum);
-    free(edge_n);
     free(refs);
     free(size);
+    free(edge_sum);
+    free(edge_n);
+    return rc;
+}
+
+sc_status sc_repo_duplicates(sc_repo *r, float threshold, uint32_t min_lines, sc_dup_clusters **out) {
+    if (!r || !out) return SC_MISUSE;
+    double t0 = util_now();
+    if (threshold <= 0) threshold = SC_DUPLICATES_DEFAULT_THRESHOLD;
+    if (threshold > 1) return repo_fail(r, SC_INVALID, "threshold must be within (0, 1], got %g", (double)threshold);
+    char filter[256];
+    snprintf(filter, sizeof filter,
+             "{\"must\": [{\"key\": \"lines\", \"range\": {\"gte\": %u}}],"
+             " \"must_not\": [{\"key\": \"kind\", \"match\": {\"any\": [\"chunk\", \"module\"]}}]}",
+             min_lines ? min_lines : 1);
+    q_dups ds = {0};
+    sc_dup_clusters *d = NULL;
+    sc_status rc = q__dup_collect(r, filter, &ds);
+    if (rc == SC_OK) rc = q__dup_link(r, filter, threshold, &ds);
+    if (rc == SC_OK) rc = q__dup_clusters(r, &ds, &d);
+    if (rc == SC_OK) {
+        d->took_ms = (util_now() - t0) * 1e3;
+        *out = d;
+    }
+    for (size_t i = 0; i < ds.n; i++) {
+        free(ds.m[i].payload);
+        free(ds.m[i].sh);
+    }
+    free(ds.m);
+    free(ds.vecs);
+    free(ds.parent);
     return rc;
 }

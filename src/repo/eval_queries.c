@@ -1,5 +1,5 @@
 /*
-** ingest/eval_queries.c: retrieval quality on queries written the way
+** repo/eval_queries.c: retrieval quality on queries written the way
 ** people ask (sc_repo_eval_queries, `semcode eval --queries`, issue 14),
 ** run through the product path.
 **
@@ -19,8 +19,7 @@
 **    level over all queries, per category, per language and per repository;
 **    optionally one JSON line per (query, mode) with the ranks found.
 */
-#include "ingest/ingest.h"
-#include "ingest/repo_int.h"
+#include "repo/repo_int.h"
 #include "semcode/rank.h"
 
 #include <errno.h>
@@ -39,7 +38,7 @@
 
 /* ==== Scores ==== */
 
-void ingest_qscore_add(ingest_qscore_acc *a, const uint32_t *ranks, size_t n_targets) {
+void repo_qscore_add(repo_qscore_acc *a, const uint32_t *ranks, size_t n_targets) {
     uint32_t first = 0;
     double dcg = 0, idcg = 0;
     for (size_t i = 0; i < n_targets; i++) {
@@ -56,7 +55,7 @@ void ingest_qscore_add(ingest_qscore_acc *a, const uint32_t *ranks, size_t n_tar
     a->ndcg += idcg > 0 ? dcg / idcg : 0.0;
 }
 
-sc_query_scores ingest_qscore_get(const ingest_qscore_acc *a) {
+sc_query_scores repo_qscore_get(const repo_qscore_acc *a) {
     sc_query_scores s = {0};
     if (!a->n) return s;
     double n = (double)a->n;
@@ -67,7 +66,7 @@ sc_query_scores ingest_qscore_get(const ingest_qscore_acc *a) {
     return s;
 }
 
-bool ingest_target_name_match(const char *hit_name, const char *hit_qname, const char *name) {
+bool repo_target_name_match(const char *hit_name, const char *hit_qname, const char *name) {
     if (!name || !*name) return false;
     if ((hit_name && !strcmp(hit_name, name)) || (hit_qname && !strcmp(hit_qname, name))) return true;
     if (!hit_qname) return false;
@@ -115,7 +114,7 @@ typedef struct evalq_group {
     char name[64];            /* its value */
     uint64_t n;               /* queries */
     uint64_t files, points;   /* repository rows: files walked, points indexed */
-    ingest_qscore_acc entity[3], file[3]; /* by sc_search_mode */
+    repo_qscore_acc entity[3], file[3]; /* by sc_search_mode */
 } evalq_group;
 
 typedef struct evalq_state {
@@ -372,7 +371,7 @@ static sc_status evalq__file_entities(evalq_state *st, sc_repo *r, const char *p
     for (bool more = true; more && rc == SC_OK;) {
         sc_record_list *l = NULL;
         sc_point_id next;
-        if (sc_points_scroll(r->db, REPO_COLLECTION, &req, &l, &next, &more) != SC_OK) {
+        if (sc_points_scroll(r->db, PIPELINE_COLLECTION, &req, &l, &next, &more) != SC_OK) {
             rc = evalq__fail(st, SC_IOERR, "%.300s", sc_db_errmsg(r->db));
             break;
         }
@@ -420,7 +419,7 @@ static sc_status evalq__resolve(evalq_state *st, sc_repo *r, evalq_query *q) {
         for (size_t k = 0; k < n; k++) {
             const evalq_ent *e = &ents[k];
             if (e->chunk) continue;
-            if (t->name && ingest_target_name_match(e->name, e->qname, t->name)) named = true;
+            if (t->name && repo_target_name_match(e->name, e->qname, t->name)) named = true;
             if (!t->name && e->start_line <= t->line && t->line <= e->end_line &&
                 (!best || e->end_line - e->start_line < best->end_line - best->start_line))
                 best = e;
@@ -449,7 +448,7 @@ static sc_status evalq__resolve(evalq_state *st, sc_repo *r, evalq_query *q) {
 /* Does hit h answer target t (targets are entities, never chunks)? */
 static bool evalq__hit_is(const sc_code_hit *h, const evalq_target *t) {
     if (strcmp(h->path, t->path) || !strcmp(h->kind ? h->kind : "", "chunk")) return false;
-    if (t->name) return ingest_target_name_match(h->name, h->qualified_name, t->name);
+    if (t->name) return repo_target_name_match(h->name, h->qualified_name, t->name);
     return h->start_line == t->start_line && h->end_line == t->end_line;
 }
 
@@ -570,9 +569,9 @@ static json_t *evalq__scores_obj(sc_query_scores s) {
 static sc_status evalq__per_query(evalq_state *st, const evalq_query *q, sc_search_mode mode, const uint32_t *eranks,
                                   const uint32_t *ranks100, const uint32_t *franks, const sc_code_hits *h,
                                   const evalq_files *files) {
-    ingest_qscore_acc ea = {0}, fa = {0};
-    ingest_qscore_add(&ea, eranks, q->n_targets);
-    ingest_qscore_add(&fa, franks, q->n_paths);
+    repo_qscore_acc ea = {0}, fa = {0};
+    repo_qscore_add(&ea, eranks, q->n_targets);
+    repo_qscore_add(&fa, franks, q->n_paths);
     json_t *targets = json_array(), *top = json_array(), *top_files = json_array();
     for (size_t i = 0; targets && i < q->n_targets; i++) {
         const evalq_target *t = &q->targets[i];
@@ -588,7 +587,7 @@ static sc_status evalq__per_query(evalq_state *st, const evalq_query *q, sc_sear
                                              "line", (int)h->items[i].start_line));
     for (size_t i = 0; top_files && i < files->n && i < 10; i++)
         json_array_append_new(top_files, json_string(files->paths[i]));
-    json_t *eo = evalq__scores_obj(ingest_qscore_get(&ea)), *fo = evalq__scores_obj(ingest_qscore_get(&fa));
+    json_t *eo = evalq__scores_obj(repo_qscore_get(&ea)), *fo = evalq__scores_obj(repo_qscore_get(&fa));
     if (eo) json_object_set_new(eo, "ranks", evalq__ranks_json(eranks, q->n_targets));
     if (eo) json_object_set_new(eo, "ranks_100", evalq__ranks_json(ranks100, q->n_targets));
     if (fo) json_object_set_new(fo, "ranks", evalq__ranks_json(franks, q->n_paths));
@@ -648,7 +647,7 @@ static sc_status evalq__index(evalq_state *st, const char *root, const char *wor
     double dt = util_now() - t0;
     res->seconds_index += dt;
     uint64_t points = 0;
-    sc_points_count((*out)->db, REPO_COLLECTION, NULL, &points);
+    sc_points_count((*out)->db, PIPELINE_COLLECTION, NULL, &points);
     res->entities += points;
     res->repos++;
     evalq_group *g = evalq__group(st, SC_QUERY_GROUP_REPO, name);
@@ -696,8 +695,8 @@ static sc_status evalq__ask(evalq_state *st, sc_repo *r, const evalq_query *q, u
                     if (!strcmp(files.paths[i], q->paths[p])) franks[p] = (uint32_t)i + 1;
             }
             for (int k = 0; k < 4; k++) {
-                ingest_qscore_add(&g[k]->entity[m], eranks, q->n_targets);
-                ingest_qscore_add(&g[k]->file[m], franks, q->n_paths);
+                repo_qscore_add(&g[k]->entity[m], eranks, q->n_targets);
+                repo_qscore_add(&g[k]->file[m], franks, q->n_paths);
             }
             if (st->per_query) {
                 evalq__entity_ranks(q, h100, ranks100);
@@ -795,8 +794,8 @@ static sc_status evalq__run(evalq_state *st, const char *work, sc_query_eval_res
         w->files = g->files;
         w->points = g->points;
         for (int m = 0; m < 3; m++) {
-            w->entity[m] = ingest_qscore_get(&g->entity[m]);
-            w->file[m] = ingest_qscore_get(&g->file[m]);
+            w->entity[m] = repo_qscore_get(&g->entity[m]);
+            w->file[m] = repo_qscore_get(&g->file[m]);
         }
     }
     res->modes = o->check_only ? 0 : modes;

@@ -1,24 +1,24 @@
 /*
-** ingest/update.c: bringing an index up to date with its source tree.
+** pipeline/update.c: bringing an index up to date with its source tree.
 **
 ** walk -> compare with state.db (size + mtime, then content hash) -> parse
 ** the changed files in parallel -> prepare texts -> embed (cache, batch)
 ** -> upsert points with BM25 texts, delete vanished entities -> record the
 ** files in state.db. Files are processed in groups; each group's store
 ** writes commit before its state rows, so an interrupted run leaves a
-** consistent index that the next run completes (see repo_int.h).
+** consistent index that the next run completes (see repo/repo_int.h).
 */
-#include "ingest/repo_int.h"
+#include "pipeline/pipeline.h"
 
 #include <jansson.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#include "ingest/ingest.h"
 
 #define UPD_GROUP_FILES 128   /* files parsed and stored per group */
 #define UPD_MAX_THREADS 16
@@ -49,13 +49,26 @@ typedef struct upd_state {
     bool seen; /* still in the tree */
 } upd_state;
 
+/* Record a failure of the run and return code. */
+static sc_status upd__fail(pipeline_index *r, sc_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static sc_status upd__fail(pipeline_index *r, sc_status code, const char *fmt, ...) {
+    if (r->err) {
+        va_list ap;
+        va_start(ap, fmt);
+        r->err->code = code;
+        vsnprintf(r->err->msg, sizeof r->err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
 static int upd__state_cmp(const void *a, const void *b) {
     return strcmp(((const upd_state *)a)->path, ((const upd_state *)b)->path);
 }
 
 /* Parallel read + hash + parse of one group. */
 typedef struct upd_job {
-    sc_repo *r;             /* repository */
+    pipeline_index *r;             /* repository */
     upd_file **files;       /* the group's changed files */
     size_t n;               /* how many */
     sc_parser **parsers;    /* one per thread */
@@ -112,7 +125,7 @@ static uint64_t upd__point_id(const char *path, const sc_entity *e, uint32_t ord
 
 /* Ordinal of entity i among earlier entities with the same kind and qualified
 ** name: with the path, kind and name it makes a point's stable id. */
-uint32_t repo_entity_ordinal(const sc_parse_result *res, uint32_t i) {
+uint32_t pipeline_entity_ordinal(const sc_parse_result *res, uint32_t i) {
     const sc_entity *e = &res->entities[i];
     uint32_t k = 0;
     for (uint32_t j = 0; j < i; j++) {
@@ -123,7 +136,7 @@ uint32_t repo_entity_ordinal(const sc_parse_result *res, uint32_t i) {
     return k;
 }
 
-static char *upd__payload(const sc_repo *r, const char *path, const sc_parse_result *res, const sc_entity *e,
+static char *upd__payload(const pipeline_index *r, const char *path, const sc_parse_result *res, const sc_entity *e,
                           uint64_t content_hash, uint64_t text_hash) {
     char hex[20], thex[20];
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)content_hash);
@@ -142,14 +155,14 @@ static char *upd__payload(const sc_repo *r, const char *path, const sc_parse_res
     json_object_set_new(p, "complexity", json_integer(e->complexity));
     json_object_set_new(p, "content_hash", json_string(hex));
     json_object_set_new(p, "text_hash", json_string(thex));
-    json_object_set_new(p, "model", json_string(r->model_id));
+    json_object_set_new(p, "model", json_string(r->pe->model_id));
     char *s = json_dumps(p, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(p);
     return s;
 }
 
 /* Old points of a file: ids and content hashes (owned arrays). */
-static sc_status upd__old_points(sc_repo *r, const char *path, sc_point_id **ids, char ***hashes, size_t *n) {
+static sc_status upd__old_points(pipeline_index *r, const char *path, sc_point_id **ids, char ***hashes, size_t *n) {
     *ids = NULL;
     *hashes = NULL;
     *n = 0;
@@ -167,8 +180,8 @@ static sc_status upd__old_points(sc_repo *r, const char *path, sc_point_id **ids
         sc_record_list *l = NULL;
         sc_point_id next;
         bool more = false;
-        if ((rc = sc_points_scroll(r->db, REPO_COLLECTION, &req, &l, &next, &more)) != SC_OK) {
-            rc = repo_fail(r, rc, "%s", sc_db_errmsg(r->db));
+        if ((rc = sc_points_scroll(r->db, PIPELINE_COLLECTION, &req, &l, &next, &more)) != SC_OK) {
+            rc = upd__fail(r, rc, "%s", sc_db_errmsg(r->db));
             break;
         }
         for (size_t i = 0; i < l->n; i++) {
@@ -179,7 +192,7 @@ static sc_status upd__old_points(sc_repo *r, const char *path, sc_point_id **ids
                 char **gh = gi ? realloc(*hashes, sizeof *gh * ncap) : NULL;
                 if (gh) *hashes = gh;
                 if (!gi || !gh) { /* the arrays keep their old size and contents: the caller frees them */
-                    rc = repo_fail(r, SC_NOMEM, "out of memory");
+                    rc = upd__fail(r, SC_NOMEM, "out of memory");
                     break;
                 }
                 cap = ncap;
@@ -273,7 +286,7 @@ static bool upd__batch_del(upd_batch *b, sc_point_id id) {
 }
 
 /* Collect the points of a parsed file into the batch; count entity changes. */
-static sc_status upd__collect(sc_repo *r, upd_file *f, upd_batch *b, sc_repo_summary *sum) {
+static sc_status upd__collect(pipeline_index *r, upd_file *f, upd_batch *b, sc_repo_summary *sum) {
     sc_point_id *old_ids = NULL;
     char **old_hashes = NULL;
     size_t n_old = 0;
@@ -283,7 +296,7 @@ static sc_status upd__collect(sc_repo *r, upd_file *f, upd_batch *b, sc_repo_sum
     const sc_parse_result *res = f->res;
     for (uint32_t i = 0; kept && res && i < res->n_entities; i++) {
         const sc_entity *e = &res->entities[i];
-        uint64_t id = upd__point_id(f->path, e, repo_entity_ordinal(res, i));
+        uint64_t id = upd__point_id(f->path, e, pipeline_entity_ordinal(res, i));
         uint64_t lo = e->start_byte < f->src_size ? e->start_byte : f->src_size;
         uint64_t hi = e->end_byte < f->src_size ? e->end_byte : f->src_size;
         uint64_t ch = util_hash64(f->src + lo, (size_t)(hi > lo ? hi - lo : 0), 0xc0de);
@@ -299,22 +312,22 @@ static sc_status upd__collect(sc_repo *r, upd_file *f, upd_batch *b, sc_repo_sum
                 break;
             }
         if (!found) sum->entities_added++;
-        char *text = repo_prepare_text(r->template_variant, e, f->path, f->src, f->src_size);
+        char *text = pipeline_prepare_text(r->template_variant, e, f->path, f->src, f->src_size);
         uint64_t th = text ? util_hash64(text, strlen(text), 0x7e47) : 0;
         char *payload = text ? upd__payload(r, f->path, res, e, ch, th) : NULL;
-        char *kwtext = repo_keyword_text(e, f->path, f->src, f->src_size);
+        char *kwtext = pipeline_keyword_text(e, f->path, f->src, f->src_size);
         if (!payload || !text || !kwtext || !upd__batch_push(b, id, payload, text, kwtext, th)) {
             free(payload);
             free(text);
             free(kwtext);
-            rc = repo_fail(r, SC_NOMEM, "out of memory preparing %s", f->path);
+            rc = upd__fail(r, SC_NOMEM, "out of memory preparing %s", f->path);
             break;
         }
     }
-    if (!kept) rc = repo_fail(r, SC_NOMEM, "out of memory");
+    if (!kept) rc = upd__fail(r, SC_NOMEM, "out of memory");
     for (size_t k = 0; rc == SC_OK && k < n_old; k++)
         if (!kept[k]) {
-            if (!upd__batch_del(b, old_ids[k])) rc = repo_fail(r, SC_NOMEM, "out of memory");
+            if (!upd__batch_del(b, old_ids[k])) rc = upd__fail(r, SC_NOMEM, "out of memory");
             sum->entities_removed++;
         }
     for (size_t k = 0; k < n_old; k++) free(old_hashes[k]);
@@ -339,7 +352,7 @@ static int upd__hidx_cmp(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-static size_t upd__reuse(sc_repo *r, upd_batch *b, bool *reused) {
+static size_t upd__reuse(pipeline_index *r, upd_batch *b, bool *reused) {
     upd_hidx *idx = malloc(sizeof *idx * b->n);
     if (!idx) return 0;
     json_t *any = json_array();
@@ -351,11 +364,11 @@ static size_t upd__reuse(sc_repo *r, upd_batch *b, bool *reused) {
     }
     qsort(idx, b->n, sizeof *idx, upd__hidx_cmp);
     json_t *f = json_pack("{s:[{s:s, s:{s:o}}, {s:s, s:{s:s}}]}", "must", "key", "text_hash", "match", "any", any,
-                          "key", "model", "match", "value", r->model_id);
+                          "key", "model", "match", "value", r->pe->model_id);
     char *ftext = json_dumps(f, JSON_COMPACT);
     json_decref(f);
     const char *keys[] = {"text_hash"};
-    const char *vn[] = {REPO_VECTOR};
+    const char *vn[] = {PIPELINE_VECTOR};
     sc_scroll_request req = {.filter_json = ftext, .limit = (uint32_t)b->n + 1};
     req.with = (sc_with){.payload = true, .payload_include = keys, .n_payload_include = 1, .vectors = true,
                          .vector_names = vn, .n_vector_names = 1};
@@ -363,9 +376,9 @@ static size_t upd__reuse(sc_repo *r, upd_batch *b, bool *reused) {
     sc_point_id next;
     bool more;
     size_t n = 0;
-    if (ftext && sc_points_scroll(r->db, REPO_COLLECTION, &req, &l, &next, &more) == SC_OK) {
+    if (ftext && sc_points_scroll(r->db, PIPELINE_COLLECTION, &req, &l, &next, &more) == SC_OK) {
         for (size_t k = 0; k < l->n; k++) {
-            if (l->items[k].n_vectors != 1 || l->items[k].vector_dims[0] != r->dim) continue;
+            if (l->items[k].n_vectors != 1 || l->items[k].vector_dims[0] != r->pe->dim) continue;
             json_t *p = json_loads(l->items[k].payload_json, 0, NULL);
             const char *h = json_string_value(json_object_get(p, "text_hash"));
             upd_hidx key = {h ? strtoull(h, NULL, 16) : 0, 0};
@@ -376,7 +389,7 @@ static size_t upd__reuse(sc_repo *r, upd_batch *b, bool *reused) {
             while (hit > idx && hit[-1].h == key.h) hit--;
             for (; hit < idx + b->n && hit->h == key.h; hit++) {
                 if (reused[hit->i]) continue;
-                memcpy(b->vecs + hit->i * r->dim, l->items[k].vectors[0], sizeof(float) * r->dim);
+                memcpy(b->vecs + hit->i * r->pe->dim, l->items[k].vectors[0], sizeof(float) * r->pe->dim);
                 reused[hit->i] = true;
                 n++;
             }
@@ -400,18 +413,18 @@ static void upd__set_model(upd_batch *b, size_t i, const char *model) {
 }
 
 /* Embed and store a batch; the store commits it atomically. */
-static sc_status upd__flush(sc_repo *r, upd_batch *b, sc_repo_summary *sum, double *t_embed, double *t_store) {
+static sc_status upd__flush(pipeline_index *r, upd_batch *b, sc_repo_summary *sum, double *t_embed, double *t_store) {
     sc_status rc = SC_OK;
     double t0 = util_now();
     if (b->n) {
-        b->vecs = malloc(sizeof(float) * r->dim * b->n);
+        b->vecs = malloc(sizeof(float) * r->pe->dim * b->n);
         b->vin = calloc(b->n, sizeof *b->vin);
         sc_embed_item *items = calloc(b->n, sizeof *items);
         bool *reused = calloc(b->n, sizeof *reused);
         if (!b->vecs || !b->vin || !items || !reused) {
             free(items);
             free(reused);
-            return repo_fail(r, SC_NOMEM, "out of memory embedding %zu entities", b->n);
+            return upd__fail(r, SC_NOMEM, "out of memory embedding %zu entities", b->n);
         }
         size_t n_reused = upd__reuse(r, b, reused);
         sum->embeddings_cached += n_reused;
@@ -419,7 +432,7 @@ static sc_status upd__flush(sc_repo *r, upd_batch *b, sc_repo_summary *sum, doub
         size_t m = 0;
         const char **texts = malloc(sizeof *texts * b->n);
         size_t *at = malloc(sizeof *at * b->n);
-        float *tmp = malloc(sizeof(float) * r->dim * b->n);
+        float *tmp = malloc(sizeof(float) * r->pe->dim * b->n);
         sc_embed_item *titems = calloc(b->n, sizeof *titems);
         if (!texts || !at || !tmp || !titems) {
             free(texts);
@@ -428,7 +441,7 @@ static sc_status upd__flush(sc_repo *r, upd_batch *b, sc_repo_summary *sum, doub
             free(titems);
             free(items);
             free(reused);
-            return repo_fail(r, SC_NOMEM, "out of memory embedding %zu entities", b->n);
+            return upd__fail(r, SC_NOMEM, "out of memory embedding %zu entities", b->n);
         }
         for (size_t i = 0; i < b->n; i++)
             if (!reused[i]) {
@@ -437,10 +450,10 @@ static sc_status upd__flush(sc_repo *r, upd_batch *b, sc_repo_summary *sum, doub
             }
         sc_embed_summary es;
         memset(&es, 0, sizeof es);
-        if (m) sc_embedder_embed(r->emb, SC_EMBED_SIDE_CODE, texts, m, tmp, titems, &es);
+        if (m) sc_embedder_embed(r->pe->emb, SC_EMBED_ROLE_CODE, texts, m, tmp, titems, &es);
         for (size_t j = 0; j < m; j++) {
             items[at[j]] = titems[j];
-            memcpy(b->vecs + at[j] * r->dim, tmp + j * r->dim, sizeof(float) * r->dim);
+            memcpy(b->vecs + at[j] * r->pe->dim, tmp + j * r->pe->dim, sizeof(float) * r->pe->dim);
         }
         free(texts);
         free(at);
@@ -453,10 +466,10 @@ static sc_status upd__flush(sc_repo *r, upd_batch *b, sc_repo_summary *sum, doub
         ** bad in themselves (empty, too long) are stored without a vector. */
         for (size_t i = 0; i < b->n; i++)
             if (items[i].status == SC_IOERR) {
-                rc = repo_fail(r, SC_IOERR,
+                rc = upd__fail(r, SC_IOERR,
                                "embedding with %s failed: %s; this batch of %zu entities was not stored, run "
                                "'semcode index' again when the provider answers",
-                               sc_embedder_id(r->emb), items[i].error, b->n);
+                               sc_embedder_id(r->pe->emb), items[i].error, b->n);
                 free(items);
                 return rc;
             }
@@ -464,7 +477,7 @@ static sc_status upd__flush(sc_repo *r, upd_batch *b, sc_repo_summary *sum, doub
         ** payload tells which provider produced it and the next run does not
         ** reuse it as if the remote model had. */
         for (size_t i = 0; i < b->n; i++)
-            if (items[i].status == SC_OK && items[i].provider && strcmp(items[i].provider, sc_embedder_id(r->emb)))
+            if (items[i].status == SC_OK && items[i].provider && strcmp(items[i].provider, sc_embedder_id(r->pe->emb)))
                 upd__set_model(b, i, items[i].provider);
         sum->embeddings_cached += es.cached;
         sum->embeddings_new += es.newly_embedded;
@@ -473,7 +486,7 @@ static sc_status upd__flush(sc_repo *r, upd_batch *b, sc_repo_summary *sum, doub
             b->pts[i].payload_json = b->payloads[i];
             b->pts[i].text = b->kwtexts[i];
             if (items[i].status == SC_OK) {
-                b->vin[i] = (sc_vector_in){REPO_VECTOR, b->vecs + i * r->dim, r->dim};
+                b->vin[i] = (sc_vector_in){PIPELINE_VECTOR, b->vecs + i * r->pe->dim, r->pe->dim};
                 b->pts[i].vectors = &b->vin[i];
                 b->pts[i].n_vectors = 1;
             } else {
@@ -486,24 +499,24 @@ static sc_status upd__flush(sc_repo *r, upd_batch *b, sc_repo_summary *sum, doub
     }
     double t1 = util_now();
     *t_embed += t1 - t0;
-    if (b->n_del && sc_points_delete(r->db, REPO_COLLECTION, b->del, b->n_del, NULL) != SC_OK)
-        rc = repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
-    if (rc == SC_OK && b->n && sc_points_upsert(r->db, REPO_COLLECTION, b->pts, b->n) != SC_OK)
-        rc = repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
+    if (b->n_del && sc_points_delete(r->db, PIPELINE_COLLECTION, b->del, b->n_del, NULL) != SC_OK)
+        rc = upd__fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
+    if (rc == SC_OK && b->n && sc_points_upsert(r->db, PIPELINE_COLLECTION, b->pts, b->n) != SC_OK)
+        rc = upd__fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
     *t_store += util_now() - t1;
     return rc;
 }
 
 /* Record files in state.db (after their points are stored). */
-static sc_status upd__record(sc_repo *r, upd_file **files, size_t n) {
-    sc_status rc = repo_state_exec(r, "BEGIN");
+static sc_status upd__record(pipeline_index *r, upd_file **files, size_t n) {
+    sc_status rc = pipeline_state_exec(r->state, "BEGIN", r->err);
     if (rc != SC_OK) return rc;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(r->state,
                            "INSERT OR REPLACE INTO files(path, size, mtime, hash, n_entities) VALUES(?1,?2,?3,?4,?5)",
                            -1, &st, NULL) != SQLITE_OK) {
-        repo_state_exec(r, "ROLLBACK");
-        return repo_fail(r, SC_IOERR, "state database: %s", sqlite3_errmsg(r->state));
+        pipeline_state_exec(r->state, "ROLLBACK", r->err);
+        return upd__fail(r, SC_IOERR, "state database: %s", sqlite3_errmsg(r->state));
     }
     for (size_t i = 0; i < n; i++) {
         upd_file *f = files[i];
@@ -515,22 +528,22 @@ static sc_status upd__record(sc_repo *r, upd_file **files, size_t n) {
         sqlite3_bind_int64(st, 4, (sqlite3_int64)f->hash);
         sqlite3_bind_int64(st, 5, f->res ? f->res->n_entities : (sqlite3_int64)-1);
         if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = repo_fail(r, SC_IOERR, "state database: %s", sqlite3_errmsg(r->state));
+            rc = upd__fail(r, SC_IOERR, "state database: %s", sqlite3_errmsg(r->state));
             break;
         }
     }
     sqlite3_finalize(st);
-    if (rc == SC_OK) return repo_state_exec(r, "COMMIT");
-    repo_state_exec(r, "ROLLBACK");
+    if (rc == SC_OK) return pipeline_state_exec(r->state, "COMMIT", r->err);
+    pipeline_state_exec(r->state, "ROLLBACK", r->err);
     return rc;
 }
 
 /* Same-content files keep their entity count: only size and mtime change. */
-static sc_status upd__touch(sc_repo *r, upd_file **files, size_t n) {
+static sc_status upd__touch(pipeline_index *r, upd_file **files, size_t n) {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(r->state, "UPDATE files SET size=?2, mtime=?3 WHERE path=?1", -1, &st, NULL) != SQLITE_OK)
-        return repo_fail(r, SC_IOERR, "state database: %s", sqlite3_errmsg(r->state));
-    repo_state_exec(r, "BEGIN");
+        return upd__fail(r, SC_IOERR, "state database: %s", sqlite3_errmsg(r->state));
+    pipeline_state_exec(r->state, "BEGIN", r->err);
     for (size_t i = 0; i < n; i++) {
         sqlite3_reset(st);
         sqlite3_bind_text(st, 1, files[i]->path, -1, SQLITE_STATIC);
@@ -539,12 +552,12 @@ static sc_status upd__touch(sc_repo *r, upd_file **files, size_t n) {
         sqlite3_step(st);
     }
     sqlite3_finalize(st);
-    return repo_state_exec(r, "COMMIT");
+    return pipeline_state_exec(r->state, "COMMIT", r->err);
 }
 
 /* ==== The run ==== */
 
-static void upd__progress(sc_repo *r, const char *stage, const sc_repo_summary *sum, uint64_t total, uint64_t done,
+static void upd__progress(pipeline_index *r, const char *stage, const sc_repo_summary *sum, uint64_t total, uint64_t done,
                           uint64_t changed, double t0) {
     if (!r->opt.progress) return;
     sc_repo_progress p = {stage, total, done, changed,
@@ -553,42 +566,39 @@ static void upd__progress(sc_repo *r, const char *stage, const sc_repo_summary *
     r->opt.progress(r->opt.progress_arg, &p);
 }
 
-sc_status sc_repo_update(sc_repo *r, sc_repo_summary *out) {
-    if (!r) return SC_MISUSE;
-    sc_status erc = repo_embedder_ready(r);
-    if (erc != SC_OK) return erc;
-    sc_repo_summary sum;
-    memset(&sum, 0, sizeof sum);
-    double t0 = util_now();
-    sc_status rc = SC_OK;
-    upd_file *files = NULL;
-    upd_state *state = NULL;
-    size_t n_state = 0;
-    sc_parser *parsers[UPD_MAX_THREADS] = {0};
-    uint32_t nth = r->opt.n_threads ? r->opt.n_threads : util_n_cores();
-    if (nth > UPD_MAX_THREADS) nth = UPD_MAX_THREADS;
+/* What one run holds between its steps. */
+typedef struct upd_run {
+    pipeline_index *r;               /* the index being updated */
+    sc_repo_summary sum;             /* counters and times */
+    double t0;                       /* start of the run */
+    pipeline_file_list list;         /* the walk (owns the paths) */
+    upd_file *files;                 /* the files of the walk outside the index folder */
+    size_t n_files;                  /* entries in files */
+    upd_state *state;                /* state.db rows, sorted by path */
+    size_t n_state;                  /* entries in state */
+    upd_file **todo;                 /* files to read (size or mtime changed, or new) */
+    size_t n_todo;                   /* entries in todo */
+    sc_parser *parsers[UPD_MAX_THREADS]; /* one per thread */
+    uint32_t nth;                    /* threads */
+} upd_run;
 
-    /* Walk. */
-    upd__progress(r, "walk", &sum, 0, 0, 0, t0);
-    ingest_file_list list = {0};
+/* Step 1: walk the tree and stat every file, leaving out the index's own folder. */
+static sc_status upd__walk(upd_run *run) {
+    pipeline_index *r = run->r;
     sc_walk_options wopt = sc_walk_options_default();
-    sc_err err = {0};
-    if (ingest_walk(r->root, &wopt, &list, &err) != SC_OK) return repo_fail(r, err.code, "%s", err.msg);
+    sc_status wrc = pipeline_walk(r->root, &wopt, &run->list, r->err);
+    if (wrc != SC_OK) return wrc;
     /* The index's own folder is never indexed. */
     size_t rl = strlen(r->root);
     const char *own = strncmp(r->store_dir, r->root, rl) == 0 && r->store_dir[rl] == '/' ? r->store_dir + rl + 1 : NULL;
-    files = calloc(list.n ? list.n : 1, sizeof *files);
-    if (!files) {
-        ingest_file_list_free(&list);
-        return repo_fail(r, SC_NOMEM, "out of memory");
-    }
-    size_t n_files = 0;
-    for (size_t i = 0; i < list.n; i++) {
-        const char *p = list.items[i].path;
+    run->files = calloc(run->list.n ? run->list.n : 1, sizeof *run->files);
+    if (!run->files) return upd__fail(r, SC_NOMEM, "out of memory");
+    for (size_t i = 0; i < run->list.n; i++) {
+        const char *p = run->list.items[i].path;
         if (own && !strncmp(p, own, strlen(own)) && p[strlen(own)] == '/') continue;
-        upd_file *f = &files[n_files++];
+        upd_file *f = &run->files[run->n_files++];
         f->path = p;
-        f->size = list.items[i].size;
+        f->size = run->list.items[i].size;
         char fp[PATH_MAX * 2];
         snprintf(fp, sizeof fp, "%s/%s", r->root, p);
         struct stat sb;
@@ -597,14 +607,19 @@ sc_status sc_repo_update(sc_repo *r, sc_repo_summary *out) {
             f->mtime = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
         }
     }
-    sum.files_seen = n_files;
-    /* Compare with the recorded state. */
+    run->sum.files_seen = run->n_files;
+    return SC_OK;
+}
+
+/* Step 2: read the recorded state (sorted by path) and list the files whose
+** size or mtime changed, or that are new. */
+static sc_status upd__compare(upd_run *run) {
     sqlite3_stmt *st = NULL;
     size_t cap_state = 0;
-    if (sqlite3_prepare_v2(r->state, "SELECT path, size, mtime, hash FROM files", -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(run->r->state, "SELECT path, size, mtime, hash FROM files", -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW) {
-            if (!util_grow(&state, &cap_state, n_state + 1, sizeof *state, 1024)) break;
-            upd_state *s = &state[n_state++];
+            if (!util_grow(&run->state, &cap_state, run->n_state + 1, sizeof *run->state, 1024)) break;
+            upd_state *s = &run->state[run->n_state++];
             s->path = util_strdup((const char *)sqlite3_column_text(st, 0));
             s->size = (uint64_t)sqlite3_column_int64(st, 1);
             s->mtime = sqlite3_column_int64(st, 2);
@@ -613,13 +628,12 @@ sc_status sc_repo_update(sc_repo *r, sc_repo_summary *out) {
         }
     }
     sqlite3_finalize(st);
-    if (n_state) qsort(state, n_state, sizeof *state, upd__state_cmp);
-    upd_file **todo = malloc(sizeof *todo * (n_files ? n_files : 1));
-    size_t n_todo = 0;
-    for (size_t i = 0; todo && i < n_files; i++) {
-        upd_file *f = &files[i];
+    if (run->n_state) qsort(run->state, run->n_state, sizeof *run->state, upd__state_cmp);
+    run->todo = malloc(sizeof *run->todo * (run->n_files ? run->n_files : 1));
+    for (size_t i = 0; run->todo && i < run->n_files; i++) {
+        upd_file *f = &run->files[i];
         upd_state key = {.path = (char *)f->path};
-        upd_state *s = n_state ? bsearch(&key, state, n_state, sizeof *state, upd__state_cmp) : NULL;
+        upd_state *s = run->n_state ? bsearch(&key, run->state, run->n_state, sizeof *run->state, upd__state_cmp) : NULL;
         if (s) {
             s->seen = true;
             f->known = true;
@@ -627,109 +641,163 @@ sc_status sc_repo_update(sc_repo *r, sc_repo_summary *out) {
             f->old_mtime = s->mtime;
             f->old_hash = s->hash;
             if (s->size == f->size && s->mtime == f->mtime) {
-                sum.files_unchanged++;
+                run->sum.files_unchanged++;
                 continue;
             }
         }
-        todo[n_todo++] = f;
+        run->todo[run->n_todo++] = f;
     }
-    sum.seconds_walk = util_now() - t0;
-    /* Files gone since the last run. */
-    for (size_t i = 0; rc == SC_OK && i < n_state; i++) {
-        if (state[i].seen) continue;
-        json_t *fj = json_pack("{s:{s:s, s:{s:s}}}", "must", "key", "path", "match", "value", state[i].path);
+    return SC_OK;
+}
+
+/* Step 3: delete the points and state rows of files gone since the last run. */
+static sc_status upd__delete_gone(upd_run *run) {
+    pipeline_index *r = run->r;
+    sc_status rc = SC_OK;
+    for (size_t i = 0; rc == SC_OK && i < run->n_state; i++) {
+        if (run->state[i].seen) continue;
+        json_t *fj = json_pack("{s:{s:s, s:{s:s}}}", "must", "key", "path", "match", "value", run->state[i].path);
         char *ftext = json_dumps(fj, JSON_COMPACT);
         json_decref(fj);
         uint64_t nd = 0;
-        if (sc_points_delete_by_filter(r->db, REPO_COLLECTION, ftext, &nd) != SC_OK)
-            rc = repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
+        if (sc_points_delete_by_filter(r->db, PIPELINE_COLLECTION, ftext, &nd) != SC_OK)
+            rc = upd__fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
         free(ftext);
-        sum.entities_removed += nd;
-        sum.files_deleted++;
+        run->sum.entities_removed += nd;
+        run->sum.files_deleted++;
         sqlite3_stmt *del = NULL;
         if (rc == SC_OK && sqlite3_prepare_v2(r->state, "DELETE FROM files WHERE path=?1", -1, &del, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(del, 1, state[i].path, -1, SQLITE_STATIC);
+            sqlite3_bind_text(del, 1, run->state[i].path, -1, SQLITE_STATIC);
             sqlite3_step(del);
         }
         sqlite3_finalize(del);
     }
-    /* Changed and new files, group by group. */
-    for (uint32_t t = 0; rc == SC_OK && t < nth; t++)
-        if (sc_parser_new(&parsers[t]) != SC_OK) rc = repo_fail(r, SC_NOMEM, "out of memory creating parsers");
-    upd_job job = {.r = r, .parsers = parsers, .popt = sc_parse_options_default()};
+    return rc;
+}
+
+/* Step 4 for one group of changed files (read and parsed already): collect
+** their entities, embed and store them, record the files. */
+static sc_status upd__store_group(upd_run *run, upd_file **group, size_t gn, double *t_embed, double *t_store) {
+    pipeline_index *r = run->r;
+    sc_repo_summary *sum = &run->sum;
+    sc_status rc = SC_OK;
+    upd_batch b = {0};
+    upd_file *same[UPD_GROUP_FILES];
+    size_t n_same = 0;
+    for (size_t i = 0; rc == SC_OK && i < gn; i++) {
+        upd_file *f = group[i];
+        if (f->failed) {
+            sum->files_failed++;
+            continue;
+        }
+        if (f->same_content) {
+            same[n_same++] = f;
+            sum->files_unchanged++;
+            continue;
+        }
+        if (f->too_large) sum->skipped_by_reason[SC_SKIP_TOO_LARGE]++;
+        else sum->files_parsed++;
+        if (f->res && f->res->skipped != SC_SKIP_NONE && f->res->skipped < 16) sum->skipped_by_reason[f->res->skipped]++;
+        rc = upd__collect(r, f, &b, sum);
+    }
+    if (rc == SC_OK) rc = upd__flush(r, &b, sum, t_embed, t_store);
+    if (rc == SC_OK) rc = upd__record(r, group, gn);
+    if (rc == SC_OK && n_same) rc = upd__touch(r, same, n_same);
+    upd__batch_free(&b);
+    for (size_t i = 0; i < gn; i++) {
+        upd_file *f = group[i];
+        free(f->src);
+        f->src = NULL;
+        sc_parse_result_free(f->res);
+        f->res = NULL;
+    }
+    return rc;
+}
+
+/* Step 4: the changed and new files, group by group: read, hash and parse
+** in parallel, then store (upd__store_group). */
+static sc_status upd__process(upd_run *run) {
+    pipeline_index *r = run->r;
+    sc_status rc = SC_OK;
+    for (uint32_t t = 0; rc == SC_OK && t < run->nth; t++)
+        if (sc_parser_new(&run->parsers[t]) != SC_OK) rc = upd__fail(r, SC_NOMEM, "out of memory creating parsers");
+    upd_job job = {.r = r, .parsers = run->parsers, .popt = sc_parse_options_default()};
     if (r->opt.max_file_size) job.popt.max_file_size = r->opt.max_file_size;
     double t_parse = 0, t_embed = 0, t_store = 0;
-    for (size_t g = 0; rc == SC_OK && g < n_todo; g += UPD_GROUP_FILES) {
+    for (size_t g = 0; rc == SC_OK && g < run->n_todo; g += UPD_GROUP_FILES) {
         if (r->opt.cancel && *r->opt.cancel) {
-            rc = repo_fail(r, SC_INTERRUPTED, "interrupted; the next run finishes the job");
+            rc = upd__fail(r, SC_INTERRUPTED, "interrupted; the next run finishes the job");
             break;
         }
-        size_t gn = n_todo - g < UPD_GROUP_FILES ? n_todo - g : UPD_GROUP_FILES;
-        job.files = todo + g;
+        size_t gn = run->n_todo - g < UPD_GROUP_FILES ? run->n_todo - g : UPD_GROUP_FILES;
+        job.files = run->todo + g;
         job.n = gn;
         double tp = util_now();
-        util_parallel_run(upd__worker, &job, nth);
+        util_parallel_run(upd__worker, &job, run->nth);
         t_parse += util_now() - tp;
-        upd_batch b = {0};
-        upd_file *same[UPD_GROUP_FILES];
-        size_t n_same = 0;
-        for (size_t i = 0; rc == SC_OK && i < gn; i++) {
-            upd_file *f = todo[g + i];
-            if (f->failed) {
-                sum.files_failed++;
-                continue;
-            }
-            if (f->same_content) {
-                same[n_same++] = f;
-                sum.files_unchanged++;
-                continue;
-            }
-            if (f->too_large) sum.skipped_by_reason[SC_SKIP_TOO_LARGE]++;
-            else sum.files_parsed++;
-            if (f->res && f->res->skipped != SC_SKIP_NONE && f->res->skipped < 16) sum.skipped_by_reason[f->res->skipped]++;
-            rc = upd__collect(r, f, &b, &sum);
-        }
-        if (rc == SC_OK) rc = upd__flush(r, &b, &sum, &t_embed, &t_store);
-        if (rc == SC_OK) rc = upd__record(r, todo + g, gn);
-        if (rc == SC_OK && n_same) rc = upd__touch(r, same, n_same);
-        upd__batch_free(&b);
-        for (size_t i = 0; i < gn; i++) {
-            upd_file *f = todo[g + i];
-            free(f->src);
-            f->src = NULL;
-            sc_parse_result_free(f->res);
-            f->res = NULL;
-        }
-        upd__progress(r, "embed", &sum, n_files, sum.files_unchanged + g + gn, n_todo, t0);
+        rc = upd__store_group(run, run->todo + g, gn, &t_embed, &t_store);
+        upd__progress(r, "embed", &run->sum, run->n_files, run->sum.files_unchanged + g + gn, run->n_todo, run->t0);
     }
-    sum.seconds_parse = t_parse;
-    sum.seconds_embed = t_embed;
-    sum.seconds_store = t_store;
-    for (uint32_t t = 0; t < nth; t++) sc_parser_free(parsers[t]);
-    free(todo);
-    for (size_t i = 0; i < n_state; i++) free(state[i].path);
-    free(state);
-    free(files);
-    ingest_file_list_free(&list);
-    sum.seconds_total = util_now() - t0;
-    if (rc == SC_OK) {
-        /* Persist the ANN graph now rather than at close, so a crash later needs no catch-up. */
-        sc_collection_optimize(r->db, REPO_COLLECTION);
-        char when[32];
-        time_t now = time(NULL);
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-        repo_meta_set(r, "last_index", when);
-        char js[512];
-        snprintf(js, sizeof js,
-                 "{\"files_seen\":%llu,\"files_parsed\":%llu,\"entities_added\":%llu,\"entities_updated\":%llu,"
-                 "\"entities_removed\":%llu,\"embeddings_cached\":%llu,\"embeddings_new\":%llu,\"seconds\":%.3f}",
-                 (unsigned long long)sum.files_seen, (unsigned long long)sum.files_parsed,
-                 (unsigned long long)sum.entities_added, (unsigned long long)sum.entities_updated,
-                 (unsigned long long)sum.entities_removed, (unsigned long long)sum.embeddings_cached,
-                 (unsigned long long)sum.embeddings_new, sum.seconds_total);
-        repo_meta_set(r, "last_summary", js);
+    run->sum.seconds_parse = t_parse;
+    run->sum.seconds_embed = t_embed;
+    run->sum.seconds_store = t_store;
+    return rc;
+}
+
+/* Step 5 (success only): persist the ANN graph now rather than at close, so
+** a crash later needs no catch-up, and record the run in meta. */
+static void upd__finish(upd_run *run) {
+    pipeline_index *r = run->r;
+    const sc_repo_summary *sum = &run->sum;
+    sc_collection_optimize(r->db, PIPELINE_COLLECTION);
+    char when[32];
+    time_t now = time(NULL);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    pipeline_meta_set(r->state, "last_index", when, NULL);
+    char js[512];
+    snprintf(js, sizeof js,
+             "{\"files_seen\":%llu,\"files_parsed\":%llu,\"entities_added\":%llu,\"entities_updated\":%llu,"
+             "\"entities_removed\":%llu,\"embeddings_cached\":%llu,\"embeddings_new\":%llu,\"seconds\":%.3f}",
+             (unsigned long long)sum->files_seen, (unsigned long long)sum->files_parsed,
+             (unsigned long long)sum->entities_added, (unsigned long long)sum->entities_updated,
+             (unsigned long long)sum->entities_removed, (unsigned long long)sum->embeddings_cached,
+             (unsigned long long)sum->embeddings_new, sum->seconds_total);
+    pipeline_meta_set(r->state, "last_summary", js, NULL);
+}
+
+static void upd__run_free(upd_run *run) {
+    for (uint32_t t = 0; t < run->nth; t++) sc_parser_free(run->parsers[t]);
+    free(run->todo);
+    for (size_t i = 0; i < run->n_state; i++) free(run->state[i].path);
+    free(run->state);
+    free(run->files);
+    pipeline_file_list_free(&run->list);
+}
+
+sc_status pipeline_update(pipeline_index *r, sc_repo_summary *out) {
+    sc_status rc = pipeline_embedder_ready(r->pe, r->err);
+    if (rc != SC_OK) return rc;
+    upd_run run;
+    memset(&run, 0, sizeof run);
+    run.r = r;
+    run.t0 = util_now();
+    run.nth = r->opt.n_threads ? r->opt.n_threads : util_n_cores();
+    if (run.nth > UPD_MAX_THREADS) run.nth = UPD_MAX_THREADS;
+
+    upd__progress(r, "walk", &run.sum, 0, 0, 0, run.t0);
+    rc = upd__walk(&run);
+    if (rc != SC_OK) {
+        upd__run_free(&run);
+        return rc;
     }
-    upd__progress(r, "done", &sum, n_files, n_files, n_todo, t0);
-    if (out) *out = sum;
+    rc = upd__compare(&run);
+    run.sum.seconds_walk = util_now() - run.t0;
+    if (rc == SC_OK) rc = upd__delete_gone(&run);
+    if (rc == SC_OK) rc = upd__process(&run);
+    run.sum.seconds_total = util_now() - run.t0;
+    if (rc == SC_OK) upd__finish(&run);
+    upd__progress(r, "done", &run.sum, run.n_files, run.n_files, run.n_todo, run.t0);
+    if (out) *out = run.sum;
+    upd__run_free(&run);
     return rc;
 }

@@ -1,5 +1,5 @@
 /*
-** ingest/results.c: the JSON result schema of code searches, shared by the
+** repo/results.c: the JSON result schema of code searches, shared by the
 ** CLI (`semcode search|similar|duplicates --json`) and the HTTP server
 ** (`/code/search`, `/code/similar`, `/code/duplicates`), so both print the
 ** same objects:
@@ -10,8 +10,7 @@
 **                      [file_entities], [features: {name: {value, contribution}}]}
 **   a hybrid search adds {confidence, low_confidence} to the top level.
 */
-#include "ingest/ingest.h"
-#include "ingest/repo_int.h"
+#include "repo/repo_int.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -56,7 +55,7 @@ const char *sc_search_mode_name(sc_search_mode mode) {
     return mode == SC_SEARCH_MODE_DENSE ? "dense" : mode == SC_SEARCH_MODE_KEYWORD ? "keyword" : "hybrid";
 }
 
-json_t *ingest_code_hits_obj(const sc_code_hits *h, const char *label, const char *value, sc_search_mode mode) {
+static json_t *results__hits_obj(const sc_code_hits *h, const char *label, const char *value, sc_search_mode mode) {
     if (!h || !label || !value) return NULL;
     json_t *results = results__hits(h->items, h->n);
     if (!results) return NULL;
@@ -70,10 +69,10 @@ json_t *ingest_code_hits_obj(const sc_code_hits *h, const char *label, const cha
 }
 
 char *sc_code_hits_json(const sc_code_hits *h, const char *label, const char *value, sc_search_mode mode) {
-    return results__dump(ingest_code_hits_obj(h, label, value, mode));
+    return results__dump(results__hits_obj(h, label, value, mode));
 }
 
-json_t *ingest_dup_clusters_obj(const sc_dup_clusters *d, float threshold, uint32_t min_lines) {
+static json_t *results__clusters_obj(const sc_dup_clusters *d, float threshold, uint32_t min_lines) {
     if (!d) return NULL;
     json_t *clusters = json_array();
     for (size_t i = 0; clusters && i < d->n; i++) {
@@ -93,5 +92,5 @@ json_t *ingest_dup_clusters_obj(const sc_dup_clusters *d, float threshold, uint3
 }
 
 char *sc_dup_clusters_json(const sc_dup_clusters *d, float threshold, uint32_t min_lines) {
-    return results__dump(ingest_dup_clusters_obj(d, threshold, min_lines));
+    return results__dump(results__clusters_obj(d, threshold, min_lines));
 }

@@ -1,0 +1,62 @@
+/*
+** repo: private structures of an indexed repository (sc_repo). Only the
+** files of src/repo/ include this header; the indexing pipeline
+** (src/pipeline/) gets what it needs as a pipeline_index.
+**
+** DESIGN
+** - A repository's index lives in its store folder (default ROOT/.semcode):
+**     store/     the vector store (collection "code", named vector "code",
+**                payload indexes on path, language and kind, BM25 terms)
+**     state.db   SQLite: files(path, size, mtime, hash, n_entities) and
+**                meta(key, value): model id, provider (local model path or
+**                remote endpoint: pipeline/embedder.c), template version,
+**                last run
+**     cache.db   the embedding cache
+** - The store is written first, then state.db, file group by file group:
+**   a run that stops between the two leaves files whose state is older
+**   than their points, so the next run re-processes them; upserts by
+**   stable ids are idempotent, so the index converges.
+** - Point id of an entity: 64-bit hash of (path, kind, qualified name,
+**   ordinal among equal names in the file), so an edit updates rather than
+**   duplicates.
+*/
+#ifndef SC_REPO_INT_H
+#define SC_REPO_INT_H
+
+#include <sqlite3.h>
+
+#include "semcode/semcode.h"
+#include "pipeline/pipeline.h"
+#include "repo/repo.h"
+#include "util/util.h"
+
+struct sc_repo {
+    char *root;              /* absolute path of the indexed tree, no trailing '/' */
+    char *store_dir;         /* absolute path of the index folder */
+    sc_repo_options opt;     /* options (strings not kept) */
+    sc_db *db;               /* the vector store */
+    sqlite3 *state;          /* state.db */
+    pipeline_embedder pe;    /* the embedding provider, its model and cache (pe.cache owned here) */
+    uint32_t template_variant; /* 0; another prepared-text variant only for measurement (sc_repo_eval) */
+    char errmsg[1024];       /* last failure */
+};
+
+/* Record a failure on r and return code. */
+sc_status repo_fail(sc_repo *r, sc_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Run SQL on state.db / read or write a meta value, recording a failure on r. */
+sc_status repo_state_exec(sc_repo *r, const char *sql);
+char *repo_meta_get(sc_repo *r, const char *key);
+sc_status repo_meta_set(sc_repo *r, const char *key, const char *value);
+/* Make the provider's embedder if it is not made yet (pipeline_embedder_ready). */
+sc_status repo_embedder_ready(sc_repo *r);
+/* Record a pipeline failure (err, whose message may be empty) on r and return rc. */
+sc_status repo_fail_err(sc_repo *r, sc_status rc, const sc_err *err);
+
+/* JSON filter text for the query's language / kind / path filters (owned),
+** or NULL for none; *empty is set when no file can match the path globs. */
+char *repo_filter_json(sc_repo *r, const sc_code_query *q, bool *empty);
+
+/* Fill a hit from a stored payload (snippet read from the file). */
+sc_status repo_hit_from_payload(sc_repo *r, const char *payload_json, float score, sc_code_hit *hit);
+
+#endif /* SC_REPO_INT_H */
