@@ -1,6 +1,8 @@
 # semcode build. `make` builds build/libsemcode.a and build/semcode;
 # `make test` runs the unit tests; `make SANITIZE=1 test` does the same
 # under AddressSanitizer + UndefinedBehaviorSanitizer (in build-san/).
+# `make SANITIZE=thread test-concurrent` runs the tests with threads under
+# ThreadSanitizer (in build-tsan/).
 # `make check` = set-up + plain tests + sanitizer tests (what CI runs).
 
 CC      ?= cc
@@ -11,6 +13,11 @@ O       ?= 2
 ifeq ($(SANITIZE),1)
 BUILD   ?= build-san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+OPTFLAGS := -O1 -g
+else ifeq ($(SANITIZE),thread)
+# ThreadSanitizer (build-tsan/): make check runs the concurrent tests with it.
+BUILD   ?= build-tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
 OPTFLAGS := -O1 -g
 else
 BUILD   ?= build
@@ -57,7 +64,7 @@ BIN := $(BUILD)/semcode
 # says what to run instead of failing on a missing header.
 $(LIB_OBJS) $(CLI_OBJS) $(TEST_HELPER_OBJS) $(EXTRA_OBJS): | $(SETUP_CHECK)
 
-.PHONY: all test check setup demo clean bench fuzz fuzz-long shared install uninstall
+.PHONY: all test test-concurrent check setup demo clean bench fuzz fuzz-long shared install uninstall
 all: $(LIB) $(BIN)
 
 $(BUILD)/%_avx2.o: %_avx2.c
@@ -84,8 +91,22 @@ $(BUILD)/tests/%: tests/unit/%.c $(TEST_HELPER_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -MMD -MP $< $(TEST_HELPER_OBJS) -o $@ $(LDFLAGS) $(LIB) $(LDLIBS) -lcmocka
 
+# test_faults fails the library's allocations and graph-file writes on
+# command: the calls from libsemcode's objects go through its __wrap_* hooks.
+comma := ,
+FAULT_WRAPS := malloc calloc realloc aligned_alloc strdup fwrite fflush fsync
+$(BUILD)/tests/test_faults: LDFLAGS += $(addprefix -Wl$(comma)--wrap=,$(FAULT_WRAPS))
+
 test: all $(TEST_BINS)
 	@BUILD=$(BUILD) bash tests/run_unit.sh $(TEST_BINS)
+
+# The tests that run threads: the store's concurrent readers and writer and
+# its parallel scans, the filter planner from two threads, the HNSW parallel
+# build, the HTTP server. make check runs them under ThreadSanitizer
+# (SANITIZE=thread) and only them, to keep its time modest.
+CONCURRENT_TESTS := $(patsubst %,$(BUILD)/tests/%,test_store test_filter test_hnsw test_store_ann test_server)
+test-concurrent: all $(CONCURRENT_TESTS)
+	@BUILD=$(BUILD) TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" bash tests/run_unit.sh $(CONCURRENT_TESTS)
 
 setup:
 	@bash scripts/setup.sh
@@ -96,6 +117,7 @@ CHECK_FUZZ_SECONDS ?= 10
 check: setup
 	$(MAKE) test
 	$(MAKE) SANITIZE=1 test
+	$(MAKE) SANITIZE=thread test-concurrent
 	bash tests/e2e/run.sh
 	SEMCODE_BIN=$(CURDIR)/build-san/semcode bash tests/e2e/run.sh
 	bash tests/e2e/install.sh
@@ -178,6 +200,6 @@ demo: setup
 	bash scripts/demo.sh
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

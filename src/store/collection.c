@@ -356,7 +356,11 @@ sc_status sc_field_index_create(sc_db *db, const char *coll, const char *key, sc
     }
     c->indexes = grown;
     for (uint32_t s = 0; s < c->n_slots; s++) {
-        const json_t *p = store_bit_get(c->live, s) ? store_slot_payload(c, s) : NULL;
+        const json_t *p = NULL;
+        if (store_bit_get(c->live, s) && store_slot_payload_get(c, s, &p) != SC_OK) {
+            rc = store_fail(SC_NOMEM, "building the index on `%s` failed: out of memory", key);
+            goto done;
+        }
         if (p && (rc = pindex_add(ix, s, p)) != SC_OK) {
             rc = store_fail(rc, "building the index on `%s` failed", key);
             goto done;

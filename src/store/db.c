@@ -161,6 +161,8 @@ static const char *store__schema =
 static sc_status store__parse_config(store_coll *c, const char *text) {
     json_error_t jerr;
     json_t *root = json_loads(text, 0, &jerr);
+    if (!root && json_error_code(&jerr) == json_error_out_of_memory)
+        return store_fail(SC_NOMEM, "collection `%s`: out of memory parsing its config", c->name);
     if (!root) return store_fail(SC_CORRUPT, "collection `%s`: config is not JSON: %s", c->name, jerr.text);
     sc_status rc = SC_OK;
     json_t *vecs = json_object_get(root, "vectors");

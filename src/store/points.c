@@ -100,6 +100,9 @@ static sc_status store__prepare_point(store_coll *c, const sc_point_in *pt, size
     if (pt->payload_json && *pt->payload_json) {
         json_error_t jerr;
         json_t *p = json_loads(pt->payload_json, JSON_REJECT_DUPLICATES, &jerr);
+        if (!p && json_error_code(&jerr) == json_error_out_of_memory)
+            return store_fail(SC_NOMEM, "points[%zu] (id %s): out of memory parsing the payload", i,
+                              store__idstr(&pt->id, idb));
         if (!p)
             return store_fail(SC_INVALID, "points[%zu] (id %s): payload is not valid JSON: %s at line %d column %d", i,
                               store__idstr(&pt->id, idb), jerr.text, jerr.line, jerr.column);
@@ -316,9 +319,19 @@ sc_status store_select_filter(store_coll *c, const store_filter *f, uint32_t **s
     for (; it && it->has_value; roaring_advance_uint32_iterator(it)) {
         uint32_t s = it->current_value;
         if (s >= c->n_slots || !store_bit_get(c->live, s)) continue;
-        if (exact || filter_match(f, &c->ids[s], store_slot_payload(c, s))) out[m++] = s;
+        const json_t *p = NULL;
+        if (!exact && store_slot_payload_get(c, s, &p) != SC_OK) {
+            rc = store_fail(SC_NOMEM, "out of memory reading payloads");
+            break;
+        }
+        if (exact || filter_match(f, &c->ids[s], p)) out[m++] = s;
     }
     roaring_free_uint32_iterator(it);
+    if (!it && card) rc = store_fail(SC_NOMEM, "out of memory");
+    if (rc != SC_OK) {
+        free(out);
+        goto done;
+    }
     *slots = out;
     *n = m;
 done:
@@ -452,6 +465,8 @@ static sc_status store__payload_apply(sc_db *db, const char *coll, const sc_sele
     if (op == STORE_PAYLOAD_SET || op == STORE_PAYLOAD_OVERWRITE) {
         json_error_t jerr;
         patch = json_loads(payload_json ? payload_json : "", JSON_REJECT_DUPLICATES, &jerr);
+        if (!patch && json_error_code(&jerr) == json_error_out_of_memory)
+            return store_fail(SC_NOMEM, "out of memory parsing the payload");
         if (!patch) return store_fail(SC_INVALID, "payload is not valid JSON: %s", jerr.text);
         if (!json_is_object(patch)) {
             json_decref(patch);
@@ -494,7 +509,8 @@ static sc_status store__payload_apply(sc_db *db, const char *coll, const sc_sele
     }
     if (!(next = calloc(m ? m : 1, sizeof *next))) goto oom;
     for (size_t i = 0; i < m; i++) {
-        const json_t *old = store_slot_payload(c, slots[i]);
+        const json_t *old = NULL;
+        if (store_slot_payload_get(c, slots[i], &old) != SC_OK) goto oom;
         switch (op) {
         case STORE_PAYLOAD_SET:
             next[i] = old ? json_deep_copy(old) : json_object();
@@ -648,7 +664,13 @@ sc_status sc_points_scroll(sc_db *db, const char *coll, const sc_scroll_request 
         sc_point_id id;
         if (store_id_from_key(sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0), &id) != SC_OK) continue;
         uint32_t s = store_map_find(c, &id);
-        if (s == STORE_NO_SLOT || (f && !filter_match(f, &id, store_slot_payload(c, s)))) continue;
+        if (s == STORE_NO_SLOT) continue;
+        const json_t *p = NULL;
+        if (f && store_slot_payload_get(c, s, &p) != SC_OK) {
+            rc = store_fail(SC_NOMEM, "out of memory reading payloads");
+            break;
+        }
+        if (f && !filter_match(f, &id, p)) continue;
         if (m == limit) {
             more = true;
             next_id = id;

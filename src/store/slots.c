@@ -258,6 +258,12 @@ void store_slot_set_payload(store_coll *c, uint32_t slot, json_t *p) {
     c->payloads[slot] = (p && json_object_size(p)) ? p : (json_decref(p), NULL);
 }
 
+sc_status store_slot_payload_get(const store_coll *c, uint32_t slot, const json_t **out) {
+    *out = store_slot_payload(c, slot);
+    /* a kept text is a non-empty object (checked at open): NULL means the parse failed */
+    return !*out && c->payload_raw[slot] ? SC_NOMEM : SC_OK;
+}
+
 /* ==== Payloads kept as text until used ==== */
 
 const json_t *store_slot_payload(const store_coll *c, uint32_t slot) {
@@ -419,9 +425,12 @@ sc_status store_slot_set_payload_text(store_coll *c, uint32_t slot, char *text) 
         else free(text);
     } else {
         /* not plainly an object (or a key with an escape): parse it whole */
-        json_t *p = json_loads(text, 0, NULL);
+        json_error_t jerr;
+        json_t *p = json_loads(text, 0, &jerr);
         free(text);
-        if (!p || !json_is_object(p)) {
+        if (!p && json_error_code(&jerr) == json_error_out_of_memory) {
+            rc = SC_NOMEM;
+        } else if (!p || !json_is_object(p)) {
             json_decref(p);
             rc = SC_CORRUPT;
         } else {

@@ -144,6 +144,10 @@ sc_status store_slot_set_payload_text(store_coll *c, uint32_t slot, char *text);
 /* The payload of a slot, parsed on first use (safe under the read lock:
 ** the parse is published with a compare-and-swap); NULL = {}. */
 const json_t *store_slot_payload(const store_coll *c, uint32_t slot);
+/* The same, telling a payload that could not be parsed (memory ran out:
+** SC_NOMEM, *out NULL) from an empty one (SC_OK, *out NULL). Writes and
+** selections use it, so that a failed parse never reads as "no payload". */
+sc_status store_slot_payload_get(const store_coll *c, uint32_t slot, const json_t **out);
 
 /* Encode / decode the vector blob of one point. vecs[i] NULL = absent.
 ** The blob has a header (magic, mask of present names) and a checksum. */
