@@ -140,7 +140,9 @@ static sc_status store__write_point(sc_db *db, sqlite3_stmt *st, store_coll *c, 
     sqlite3_bind_blob(st, 2, key, sizeof key, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, slot);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)ver);
-    sqlite3_bind_text(st, 5, ptext ? ptext : "{}", -1, SQLITE_TRANSIENT);
+    /* STATIC: the texts outlive the step, and a copy could fail for lack
+    ** of memory, leaving the column NULL (the point stored without payload) */
+    sqlite3_bind_text(st, 5, ptext ? ptext : "{}", -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 6, blob->data, (int)blob->len, SQLITE_STATIC);
     if (kw_blob && kw_blob->len) sqlite3_bind_blob(st, 7, kw_blob->data, (int)kw_blob->len, SQLITE_STATIC);
     else sqlite3_bind_null(st, 7);
@@ -540,7 +542,7 @@ static sc_status store__payload_apply(sc_db *db, const char *coll, const sc_sele
         char *text = json_dumps(next[i], JSON_COMPACT);
         if (!text) goto oom;
         sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC); /* no copy that could fail: text outlives the step */
         sqlite3_bind_int64(st, 2, c->db_id);
         sqlite3_bind_blob(st, 3, key, sizeof key, SQLITE_STATIC);
         int step = sqlite3_step(st);

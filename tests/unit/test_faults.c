@@ -24,9 +24,13 @@
 ** - writes of the graph files (DIR/hnsw/c<coll>-v<i>.hnsw): --wrap=fwrite, fflush, fsync.
 **
 ** SC_FAULT_STEP=k tries every kth N (default: about 60 runs per sweep, a few
-** seconds); SC_FAULT_STEP=1 tries them all (the long run).
+** seconds); SC_FAULT_STEP=1 tries them all (the long run: about 30,000
+** runs for allocations). SC_FAULT_ONLY=allocation|ENOSPC|EIO runs one sweep,
+** SC_FAULT_FIRST=N starts it at N, SC_FAULT_VERBOSE=1 prints each run's
+** error and SC_FAULT_TRACE=1 the stack of each injected fault.
 */
 #include <errno.h>
+#include <execinfo.h>
 #include <jansson.h>
 #include <setjmp.h>
 #include <sqlite3.h>
@@ -36,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -74,12 +79,22 @@ static void fault_arm(fault_kind kind, long target) {
 
 static void fault_disarm(void) { __atomic_store_n(&fc.armed, 0, __ATOMIC_SEQ_CST); }
 
+/* With SC_FAULT_TRACE set, where each fault is injected (for debugging). */
+static void fault_trace(void) {
+    if (!getenv("SC_FAULT_TRACE")) return;
+    void *frames[32];
+    int n = backtrace(frames, 32);
+    fprintf(stderr, "-- fault injected at:\n");
+    backtrace_symbols_fd(frames, n, 2);
+}
+
 /* Whether this allocation must fail. */
 static int fault_alloc(void) {
     if (!__atomic_load_n(&fc.armed, __ATOMIC_SEQ_CST)) return 0;
     long n = __atomic_add_fetch(&fc.n_alloc, 1, __ATOMIC_SEQ_CST);
     if (fc.kind == FAULT_ALLOC && n == fc.target) {
         __atomic_store_n(&fc.hit, 1, __ATOMIC_SEQ_CST);
+        fault_trace();
         return 1;
     }
     return 0;
@@ -95,6 +110,7 @@ static int fault_write(void) {
     }
     if (fc.kind == FAULT_EIO && n == fc.target) {
         __atomic_store_n(&fc.hit, 1, __ATOMIC_SEQ_CST);
+        fault_trace();
         return EIO;
     }
     return 0;
@@ -572,6 +588,9 @@ static long env_step(long total) {
 
 /* Sweep N over one kind of fault until a run completes untouched. */
 static void sweep(fault_kind kind, const char *what) {
+    /* SC_FAULT_ONLY=allocation|ENOSPC|EIO runs one sweep (for long runs) */
+    const char *only = getenv("SC_FAULT_ONLY");
+    if (only && strcasecmp(only, what) != 0) skip();
     wl *w = wl_new();
     sc_status rc;
     char msg[600];
@@ -586,7 +605,9 @@ static void sweep(fault_kind kind, const char *what) {
     assert_true(total > 0);
     long step = env_step(total);
     int runs = 0, n_json_invalid = 0, n_failed = 0, n_applied = 0, hist[SC_EXISTS + 1] = {0};
-    for (long n = 1;; n += step) {
+    /* SC_FAULT_FIRST=N starts the sweep at N (to replay one failure) */
+    long first = getenv("SC_FAULT_FIRST") ? atol(getenv("SC_FAULT_FIRST")) : 1;
+    for (long n = first > 0 ? first : 1;; n += step) {
         w->dir = fault_tmpdir();
         fault_arm(kind, n);
         int failed = wl_run(w, 0, &rc, msg, sizeof msg);
