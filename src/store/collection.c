@@ -73,7 +73,7 @@ char *store_coll_config_json(const store_coll *c) {
                                                   sc_field_type_name(pindex_type(c->indexes[i])))) == 0;
     char *s = NULL;
     if (ok && json_object_set(root, "vectors", vecs) == 0 && json_object_set(root, "payload_indexes", pix) == 0)
-        s = json_dumps(root, JSON_COMPACT);
+        s = store_json_dumps(root, JSON_COMPACT);
     json_decref(vecs);
     json_decref(pix);
     json_decref(root);

@@ -133,7 +133,7 @@ static sc_status store__write_point(sc_db *db, sqlite3_stmt *st, store_coll *c, 
     blob->len = 0;
     sc_status rc = store_vec_blob_encode(c, vecs, blob);
     if (rc != SC_OK) return rc;
-    char *ptext = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+    char *ptext = payload ? store_json_dumps(payload, JSON_COMPACT) : NULL;
     if (payload && !ptext) return store_fail(SC_NOMEM, "out of memory");
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, c->db_id);
@@ -539,7 +539,7 @@ static sc_status store__payload_apply(sc_db *db, const char *coll, const sc_sele
     for (size_t i = 0; i < m; i++) {
         uint8_t key[STORE_ID_KEY_SIZE];
         store_id_key(&c->ids[slots[i]], key);
-        char *text = json_dumps(next[i], JSON_COMPACT);
+        char *text = store_json_dumps(next[i], JSON_COMPACT);
         if (!text) goto oom;
         sqlite3_reset(st);
         sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC); /* no copy that could fail: text outlives the step */

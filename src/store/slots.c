@@ -258,6 +258,23 @@ void store_slot_set_payload(store_coll *c, uint32_t slot, json_t *p) {
     c->payloads[slot] = (p && json_object_size(p)) ? p : (json_decref(p), NULL);
 }
 
+/* json_dump_callback sink: a util_buf whose oom flag is sticky. */
+static int store__dump_append(const char *p, size_t n, void *data) {
+    util_buf *b = data;
+    util_buf_append(b, p, n);
+    return b->oom ? -1 : 0;
+}
+
+char *store_json_dumps(const json_t *j, size_t flags) {
+    util_buf b = {0};
+    if (json_dump_callback(j, store__dump_append, &b, flags) != 0 || b.oom) {
+        util_buf_free(&b);
+        return NULL;
+    }
+    if (!b.data) return util_strdup(""); /* nothing written (not an object or array) */
+    return b.data;
+}
+
 sc_status store_slot_payload_get(const store_coll *c, uint32_t slot, const json_t **out) {
     *out = store_slot_payload(c, slot);
     /* a kept text is a non-empty object (checked at open): NULL means the parse failed */
@@ -545,7 +562,7 @@ static char *store__payload_text(const store_coll *c, uint32_t slot, const sc_wi
     if (all && c->payload_raw[slot]) return util_strdup(c->payload_raw[slot]); /* as stored: the same compact text */
     const json_t *p = store_slot_payload(c, slot);
     if (!p) return util_strdup("{}");
-    if (all) return json_dumps(p, JSON_COMPACT);
+    if (all) return store_json_dumps(p, JSON_COMPACT);
     json_t *sel = json_object();
     if (!sel) return NULL;
     const char *k;
@@ -556,7 +573,7 @@ static char *store__payload_text(const store_coll *c, uint32_t slot, const sc_wi
         if (with->payload_exclude && store__in_list(k, with->payload_exclude, with->n_payload_exclude)) continue;
         json_object_set(sel, k, v);
     }
-    char *s = json_dumps(sel, JSON_COMPACT);
+    char *s = store_json_dumps(sel, JSON_COMPACT);
     json_decref(sel);
     return s;
 }
