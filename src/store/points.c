@@ -304,7 +304,7 @@ sc_status store_select_filter(store_coll *c, const store_filter *f, uint32_t **s
     bool exact = false;
     sc_err err = {0};
     if (!live) return store_fail(SC_NOMEM, "out of memory");
-    sc_status rc = filter_plan(f, c->indexes, c->n_indexes, live, &cand, &exact);
+    sc_status rc = filter_plan(f, c->indexes, store_coll_plan_indexes(c), live, &cand, &exact);
     if (rc != SC_OK) {
         if (live) roaring_bitmap_free(live);
         return store_fail(rc, "planning the filter failed");

@@ -141,7 +141,7 @@ static sc_status store__plan(const store_coll *c, const store_filter *f, roaring
                              roaring_bitmap_t **cand, bool *exact) {
     if (!f) return SC_OK;
     if (!(*live = store_coll_live_bitmap(c))) return store_fail(SC_NOMEM, "out of memory");
-    sc_status rc = filter_plan(f, c->indexes, c->n_indexes, *live, cand, exact);
+    sc_status rc = filter_plan(f, c->indexes, store_coll_plan_indexes(c), *live, cand, exact);
     return rc == SC_OK ? SC_OK : store_fail(rc, "planning the filter failed");
 }
 

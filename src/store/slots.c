@@ -248,9 +248,13 @@ void store_slot_set_payload(store_coll *c, uint32_t slot, json_t *p) {
     ** loaded one that was never parsed is not parsed when there are none
     ** (deletes and overwrites of loaded points stay off the JSON parser). */
     json_t *old = c->n_indexes ? (json_t *)store_slot_payload(c, slot) : c->payloads[slot];
+    /* This runs after the commit and cannot fail; when memory runs out the
+    ** indexes may keep or miss this slot, so they are set aside (filters
+    ** scan the payloads) until the store is opened again. */
+    if (c->n_indexes && !old && c->payload_raw[slot]) c->indexes_stale = true; /* old could not be parsed */
     for (size_t i = 0; i < c->n_indexes; i++) {
         if (old) pindex_remove(c->indexes[i], slot, old);
-        if (p) pindex_add(c->indexes[i], slot, p);
+        if (p && pindex_add(c->indexes[i], slot, p) != SC_OK) c->indexes_stale = true;
     }
     json_decref(old);
     free(c->payload_raw[slot]);

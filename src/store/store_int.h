@@ -77,7 +77,12 @@ typedef struct store_coll {
     store_kw *kw;              /* keyword index over the points' texts */
     store_pindex **indexes;    /* payload indexes */
     size_t n_indexes;          /* entries in indexes */
+    bool indexes_stale;        /* an index update ran out of memory after a commit: the indexes may miss
+                                  points, so filters scan (store_coll_plan_indexes) until the next open */
 } store_coll;
+
+/* Number of payload indexes a filter planner may use: 0 when they are stale. */
+static inline size_t store_coll_plan_indexes(const store_coll *c) { return c->indexes_stale ? 0 : c->n_indexes; }
 
 /* An open store. */
 struct sc_db {
