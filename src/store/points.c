@@ -100,7 +100,7 @@ static sc_status store__prepare_point(store_coll *c, const sc_point_in *pt, size
     if (pt->payload_json && *pt->payload_json) {
         json_error_t jerr;
         json_t *p = json_loads(pt->payload_json, JSON_REJECT_DUPLICATES, &jerr);
-        if (!p && json_error_code(&jerr) == json_error_out_of_memory)
+        if (!p && store_json_oom(&jerr))
             return store_fail(SC_NOMEM, "points[%zu] (id %s): out of memory parsing the payload", i,
                               store__idstr(&pt->id, idb));
         if (!p)
@@ -467,7 +467,7 @@ static sc_status store__payload_apply(sc_db *db, const char *coll, const sc_sele
     if (op == STORE_PAYLOAD_SET || op == STORE_PAYLOAD_OVERWRITE) {
         json_error_t jerr;
         patch = json_loads(payload_json ? payload_json : "", JSON_REJECT_DUPLICATES, &jerr);
-        if (!patch && json_error_code(&jerr) == json_error_out_of_memory)
+        if (!patch && store_json_oom(&jerr))
             return store_fail(SC_NOMEM, "out of memory parsing the payload");
         if (!patch) return store_fail(SC_INVALID, "payload is not valid JSON: %s", jerr.text);
         if (!json_is_object(patch)) {

@@ -449,7 +449,7 @@ sc_status store_slot_set_payload_text(store_coll *c, uint32_t slot, char *text) 
         json_error_t jerr;
         json_t *p = json_loads(text, 0, &jerr);
         free(text);
-        if (!p && json_error_code(&jerr) == json_error_out_of_memory) {
+        if (!p && store_json_oom(&jerr)) {
             rc = SC_NOMEM;
         } else if (!p || !json_is_object(p)) {
             json_decref(p);

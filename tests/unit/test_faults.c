@@ -23,7 +23,7 @@
 **   (EIO), and xSync / xTruncate with SQLITE_IOERR_FSYNC / _TRUNCATE;
 ** - writes of the graph files (DIR/hnsw/c<coll>-v<i>.hnsw): --wrap=fwrite, fflush, fsync.
 **
-** SC_FAULT_STEP=k tries every kth N (default: about 60 runs per sweep, a few
+** SC_FAULT_STEP=k tries every kth N (default: about 150 runs per sweep, a few
 ** seconds); SC_FAULT_STEP=1 tries them all (the long run: about 30,000
 ** runs for allocations). SC_FAULT_ONLY=allocation|ENOSPC|EIO runs one sweep,
 ** SC_FAULT_FIRST=N starts it at N, SC_FAULT_VERBOSE=1 prints each run's
@@ -78,6 +78,8 @@ static void fault_arm(fault_kind kind, long target) {
 }
 
 static void fault_disarm(void) { __atomic_store_n(&fc.armed, 0, __ATOMIC_SEQ_CST); }
+/* Stop and resume counting without resetting the counts (the reference run's snapshots). */
+static void fault_resume(void) { __atomic_store_n(&fc.armed, 1, __ATOMIC_SEQ_CST); }
 
 /* With SC_FAULT_TRACE set, where each fault is injected (for debugging). */
 static void fault_trace(void) {
@@ -510,10 +512,12 @@ static wl *wl_new(void) {
 static int wl_run(wl *w, int ref, sc_status *rc_out, char *msg, size_t msg_cap) {
     assert_non_null(w->dir);
     if (ref) {
+        fault_disarm();
         assert_int_equal(wl_open(w), SC_OK);
         store_snapshot(w->db, w->state[0], sizeof w->state[0]);
         sc_db_close(w->db);
         w->db = NULL;
+        fault_resume();
     }
     int failed = -1;
     sc_status rc = wl_open(w);
@@ -538,7 +542,9 @@ static int wl_run(wl *w, int ref, sc_status *rc_out, char *msg, size_t msg_cap) 
         }
         if (ref) {
             assert_true(i <= MAX_STEPS);
+            fault_disarm(); /* the snapshots are not part of the counted run */
             store_snapshot(w->db, w->state[i], sizeof w->state[i]);
+            fault_resume();
         }
     }
     sc_db_close(w->db); /* under the faults still: closing must cope */
@@ -582,7 +588,7 @@ static char *fault_tmpdir(void) {
 static long env_step(long total) {
     const char *s = getenv("SC_FAULT_STEP");
     long step = s ? atol(s) : 0;
-    if (step <= 0) step = total / 60 + 1;
+    if (step <= 0) step = total / 150 + 1;
     return step;
 }
 
@@ -621,8 +627,9 @@ static void sweep(fault_kind kind, const char *what) {
             /* A fault must read as one: never as bad input or a missing
             ** collection. Except that jansson 2.14's lexer reports a failed
             ** allocation of its string buffer as a syntax error, so the
-            ** store cannot tell it from bad JSON. */
-            bool json_oom = rc == SC_INVALID && fc.hit_json && strstr(msg, "JSON");
+            ** store cannot tell it from bad JSON (bad input, or a corrupt
+            ** config when the store reads its own). */
+            bool json_oom = (rc == SC_INVALID || rc == SC_CORRUPT) && fc.hit_json && strstr(msg, "JSON");
             if (json_oom) n_json_invalid++;
             else if (rc != SC_NOMEM && rc != SC_IOERR && rc != SC_ERROR)
                 fail_msg("%s at %ld: step %d failed as %s (%s)", what, n, failed, sc_status_str(rc), msg);
