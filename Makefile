@@ -2,7 +2,8 @@
 # `make test` runs the unit tests; `make SANITIZE=1 test` does the same
 # under AddressSanitizer + UndefinedBehaviorSanitizer (in build-san/).
 # `make SANITIZE=thread test-concurrent` runs the tests with threads under
-# ThreadSanitizer (in build-tsan/).
+# ThreadSanitizer (in build-tsan/); make check also runs the server's
+# end-to-end tests against build-tsan/semcode.
 # `make check` = set-up + plain tests + sanitizer tests (what CI runs).
 
 CC      ?= cc
@@ -120,6 +121,7 @@ check: setup
 	$(MAKE) SANITIZE=thread test-concurrent
 	bash tests/e2e/run.sh
 	SEMCODE_BIN=$(CURDIR)/build-san/semcode bash tests/e2e/run.sh
+	SEMCODE_BIN=$(CURDIR)/build-tsan/semcode bash tests/e2e/run.sh
 	bash tests/e2e/install.sh
 	bash tests/fuzz/run.sh replay
 	FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) bash tests/fuzz/run.sh fuzz
