@@ -99,7 +99,7 @@ FAULT_WRAPS := malloc calloc realloc aligned_alloc strdup fwrite fflush fsync
 $(BUILD)/tests/test_faults: LDFLAGS += $(addprefix -Wl$(comma)--wrap=,$(FAULT_WRAPS))
 
 # Every N of the fault-injection sweeps instead of about 150 (make test):
-# some 7,500 runs, about 1.5 minutes, 6 under SANITIZE=1.
+# some 7,900 runs, a few minutes (about 6 under SANITIZE=1 on the shared 2-core machine).
 faults-long: $(BUILD)/tests/test_faults
 	SC_FAULT_STEP=1 $(BUILD)/tests/test_faults
 

@@ -24,8 +24,8 @@
 ** - writes of the graph files (DIR/hnsw/c<coll>-v<i>.hnsw): --wrap=fwrite, fflush, fsync.
 **
 ** SC_FAULT_STEP=k tries every kth N (default: about 150 runs per sweep, a few
-** seconds); SC_FAULT_STEP=1 tries them all (the long run: about 30,000
-** runs for allocations). SC_FAULT_ONLY=allocation|ENOSPC|EIO runs one sweep,
+** seconds); SC_FAULT_STEP=1 tries them all (the long run, make faults-long:
+** about 7,500 runs for allocations). SC_FAULT_ONLY=allocation|ENOSPC|EIO runs one sweep,
 ** SC_FAULT_FIRST=N starts it at N, SC_FAULT_VERBOSE=1 prints each run's
 ** error and SC_FAULT_TRACE=1 the stack of each injected fault.
 */
