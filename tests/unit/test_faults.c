@@ -468,22 +468,31 @@ static sc_status wl_step(wl *w, int i, int *exists) {
         sc_db_close(w->db);
         w->db = NULL;
         return wl_open(w);
-    case 11: return wl_upsert(w, 61, 70);
-    case 12: {
+    case 11: { /* right after the reopen: the payloads are still text, parsed by the filter */
+        sc_search_request sr = {.query = w->vecs[21], .dim = DIM, .limit = 5,
+                                .filter_json = "{\"must\":[{\"key\":\"path\",\"match\":{\"value\":\"src/f21.c\"}}]}"};
+        sc_record_list *out = NULL;
+        sc_status rc = sc_points_search(w->db, "c", &sr, &out);
+        if (rc == SC_OK && (out->n != 1 || out->items[0].id.num != 21)) fail_msg("the filtered search missed id 21");
+        if (rc == SC_OK) sc_record_list_free(out);
+        return rc;
+    }
+    case 12: return wl_upsert(w, 61, 70);
+    case 13: {
         ids[0] = sc_point_id_num(61);
         sc_selector sel = {.ids = ids, .n_ids = 1};
         return sc_payload_overwrite(w->db, "c", &sel, "{\"tag\":\"b\",\"rewritten\":true}", NULL);
     }
-    case 13: {
+    case 14: {
         uint64_t n = 0;
         return sc_points_delete_by_filter(w->db, "c", "{\"must\":[{\"key\":\"color\",\"match\":{\"value\":\"red\"}}]}",
                                           &n);
     }
-    case 14: {
+    case 15: {
         sc_vector_update up = {.name = "", .fields = SC_VECTOR_UPDATE_M, .hnsw = {.m = 6}};
         return sc_collection_update(w->db, "c", &up, 1);
     }
-    case 15: {
+    case 16: {
         ids[0] = sc_point_id_num(62);
         sc_selector sel = {.ids = ids, .n_ids = 1};
         return sc_payload_clear(w->db, "c", &sel, NULL);
