@@ -646,12 +646,16 @@ static void sweep(fault_kind kind, const char *what) {
         }
         int applied = wl_verify(w, failed, what, n);
         n_applied += applied;
+        /* only a failed final sync of a commit may leave it applied (store.h):
+        ** SQLITE_IOERR_FSYNC, never an allocation or a write that failed */
+        if (applied && (kind == FAULT_ALLOC || !strstr(msg, "(sqlite 1034)")))
+            fail_msg("%s at %ld: step %d failed (%s) but was applied", what, n, failed, msg);
         if (applied && getenv("SC_FAULT_VERBOSE")) fprintf(stderr, "  (step %d was applied)\n", failed);
         if (!hit) break; /* past the last counted call: the run completed untouched */
         if (n > total * 4 + 100) fail_msg("%s: no end in sight at %ld", what, n);
     }
-    fprintf(stderr, "faults %s: %ld calls per run, every %ldth failed: %d runs, %d ended in an error (nomem %d, ioerr %d, error %d; jansson's "
-            "invalid JSON %d), %d applied before their error\n",
+    fprintf(stderr, "faults %s: %ld calls per run, N stepping by %ld: %d runs, %d ended in an error (nomem %d, ioerr %d, error %d; jansson's "
+            "invalid JSON %d), %d applied before their error (a failed sync of the commit)\n",
             what, total, step, runs, n_failed, hist[SC_NOMEM], hist[SC_IOERR], hist[SC_ERROR], n_json_invalid,
             n_applied);
     free(w);
