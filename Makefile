@@ -1,6 +1,9 @@
 # semcode build. `make` builds build/libsemcode.a and build/semcode;
 # `make test` runs the unit tests; `make SANITIZE=1 test` does the same
 # under AddressSanitizer + UndefinedBehaviorSanitizer (in build-san/).
+# `make SANITIZE=thread test-concurrent` runs the tests with threads under
+# ThreadSanitizer (in build-tsan/); make check also runs the server's
+# end-to-end tests against build-tsan/semcode.
 # `make check` = set-up + plain tests + sanitizer tests (what CI runs).
 
 CC      ?= cc
@@ -11,6 +14,11 @@ O       ?= 2
 ifeq ($(SANITIZE),1)
 BUILD   ?= build-san
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+OPTFLAGS := -O1 -g
+else ifeq ($(SANITIZE),thread)
+# ThreadSanitizer (build-tsan/): make check runs the concurrent tests with it.
+BUILD   ?= build-tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
 OPTFLAGS := -O1 -g
 else
 BUILD   ?= build
@@ -57,7 +65,7 @@ BIN := $(BUILD)/semcode
 # says what to run instead of failing on a missing header.
 $(LIB_OBJS) $(CLI_OBJS) $(TEST_HELPER_OBJS) $(EXTRA_OBJS): | $(SETUP_CHECK)
 
-.PHONY: all test check setup demo clean bench fuzz fuzz-long shared install uninstall
+.PHONY: all test test-concurrent faults-long check setup demo clean bench fuzz fuzz-long shared install uninstall
 all: $(LIB) $(BIN)
 
 $(BUILD)/%_avx2.o: %_avx2.c
@@ -84,8 +92,27 @@ $(BUILD)/tests/%: tests/unit/%.c $(TEST_HELPER_OBJS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -MMD -MP $< $(TEST_HELPER_OBJS) -o $@ $(LDFLAGS) $(LIB) $(LDLIBS) -lcmocka
 
+# test_faults fails the library's allocations and graph-file writes on
+# command: the calls from libsemcode's objects go through its __wrap_* hooks.
+comma := ,
+FAULT_WRAPS := malloc calloc realloc aligned_alloc strdup fwrite fflush fsync
+$(BUILD)/tests/test_faults: LDFLAGS += $(addprefix -Wl$(comma)--wrap=,$(FAULT_WRAPS))
+
+# Every N of the fault-injection sweeps instead of about 150 (make test):
+# some 7,900 runs, a few minutes (about 6 under SANITIZE=1 on the shared 2-core machine).
+faults-long: $(BUILD)/tests/test_faults
+	SC_FAULT_STEP=1 $(BUILD)/tests/test_faults
+
 test: all $(TEST_BINS)
 	@BUILD=$(BUILD) bash tests/run_unit.sh $(TEST_BINS)
+
+# The tests that run threads: the store's concurrent readers and writer and
+# its parallel scans, the filter planner from two threads, the HNSW parallel
+# build, the HTTP server. make check runs them under ThreadSanitizer
+# (SANITIZE=thread) and only them, to keep its time modest.
+CONCURRENT_TESTS := $(patsubst %,$(BUILD)/tests/%,test_store test_filter test_hnsw test_store_ann test_server)
+test-concurrent: all $(CONCURRENT_TESTS)
+	@BUILD=$(BUILD) TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" bash tests/run_unit.sh $(CONCURRENT_TESTS)
 
 setup:
 	@bash scripts/setup.sh
@@ -96,8 +123,10 @@ CHECK_FUZZ_SECONDS ?= 10
 check: setup
 	$(MAKE) test
 	$(MAKE) SANITIZE=1 test
+	$(MAKE) SANITIZE=thread test-concurrent
 	bash tests/e2e/run.sh
 	SEMCODE_BIN=$(CURDIR)/build-san/semcode bash tests/e2e/run.sh
+	SEMCODE_BIN=$(CURDIR)/build-tsan/semcode bash tests/e2e/run.sh
 	bash tests/e2e/install.sh
 	bash tests/fuzz/run.sh replay
 	FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) bash tests/fuzz/run.sh fuzz
@@ -178,6 +207,6 @@ demo: setup
 	bash scripts/demo.sh
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan
 
 -include $(shell find $(BUILD) -path $(BUILD)/model -prune -o -name '*.d' -print 2>/dev/null)

@@ -13,7 +13,10 @@
 **
 ** Durability: a write call that returned SC_OK is on disk (SQLite in WAL
 ** mode, synchronous=FULL by default) and survives a crash of the process.
-** A write call that failed changed nothing.
+** A write call that failed changed nothing, with one exception that SQLite
+** shares: when only the final sync of the commit failed (SQLITE_IOERR_FSYNC,
+** "disk I/O error"), the log may already hold the whole transaction, and a
+** later open may find it applied; whole, never in part.
 */
 #ifndef SEMCODE_STORE_H
 #define SEMCODE_STORE_H

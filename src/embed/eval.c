@@ -111,11 +111,11 @@ static void eval__pool_run(eval__pool_job *j, text_tokenizer *tk) {
         for (uint32_t i = 0; i < n; i++) ids[i] = (sc_point_id){.kind = SC_ID_KIND_NUM, .num = order[i]};
         eval__ranks(ms, n, order, rm);
         for (uint32_t i = 0; i < n; i++) ids[n + i] = (sc_point_id){.kind = SC_ID_KIND_NUM, .num = order[i]};
-        sc_fuse_list lists[2] = {{.ids = ids, .n = n, .weight = j->opt->w_bm25},
-                                 {.ids = ids + n, .n = n, .weight = j->opt->w_model}};
+        sc_fuse_list lists[2] = {{.ids = ids, .n = n, .weight = (double)j->opt->w_bm25},
+                                 {.ids = ids + n, .n = n, .weight = (double)j->opt->w_model}};
         sc_fused *fused = NULL;
         size_t nf = 0;
-        if ((j->rc = sc_fuse(SC_FUSION_RRF, lists, 2, j->opt->rrf_k, 1, &fused, &nf)) != SC_OK) goto out;
+        if ((j->rc = sc_fuse(SC_FUSION_RRF, lists, 2, (double)j->opt->rrf_k, 1, &fused, &nf)) != SC_OK) goto out;
         for (uint32_t i = 0; i < n; i++) hy[i] = 0;
         for (size_t i = 0; i < nf; i++) hy[fused[i].id.num] = (float)fused[i].score;
         sc_free(fused);

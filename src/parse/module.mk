@@ -42,10 +42,10 @@ TS_CFLAGS := -std=gnu11 -O2 -g0 -w -fPIC -fvisibility=hidden -D_DEFAULT_SOURCE \
 # instrumented runtime parsing the test fixtures (every grammar, a broken
 # file), so it is the same on every machine with the same compiler. The
 # grammars' tables and lexers gain nothing from -O3 and stay at -O2.
-# TS_PGO=0 turns profiling off (also off with SANITIZE=1 or another compiler).
+# TS_PGO=0 turns profiling off (also off with a sanitizer or another compiler).
 TS_LIB_O  := $(BUILD)/third_party/tree-sitter/vendor/tree-sitter/lib/src/lib.o
 TS_PGO_DIR := $(BUILD)/third_party/pgo
-TS_PGO ?= $(if $(filter 1,$(SANITIZE)),0,$(shell $(CC) --version 2>/dev/null | grep -q 'Free Software Foundation' && echo 1 || echo 0))
+TS_PGO ?= $(if $(filter-out 0,$(SANITIZE)),0,$(shell $(CC) --version 2>/dev/null | grep -q 'Free Software Foundation' && echo 1 || echo 0))
 
 ifeq ($(TS_PGO),1)
 # gcc matches a profile to the object path it was made for: both compiles

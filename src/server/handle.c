@@ -457,7 +457,7 @@ void server_handle(server_ctx *ctx, const server_request *req, server_response *
                                   SC_GIT_COMMIT);
             server__set_json(resp, 200, o);
             json_decref(o);
-        } else if (route->kind == SERVER_KIND_READY && !ctx->ready) {
+        } else if (route->kind == SERVER_KIND_READY && !__atomic_load_n(&ctx->ready, __ATOMIC_ACQUIRE)) {
             server__text(resp, 503, "not ready\n");
         } else {
             server__text(resp, 200, route->kind == SERVER_KIND_READY ? "all shards are ready\n"
@@ -472,7 +472,7 @@ void server_handle(server_ctx *ctx, const server_request *req, server_response *
                     route->role == SERVER_ROLE_ADMIN ? "admin" : route->role == SERVER_ROLE_WRITE ? "write" : "read");
         goto respond;
     }
-    if (!ctx->ready) {
+    if (!__atomic_load_n(&ctx->ready, __ATOMIC_ACQUIRE)) {
         server_fail(call, 503, "Service unavailable: the server is starting or shutting down");
         goto respond;
     }
@@ -528,7 +528,7 @@ server_ctx *server_ctx_new(sc_db *db, server_config *cfg) {
         server_ctx_free(ctx);
         return NULL;
     }
-    ctx->ready = 1;
+    __atomic_store_n(&ctx->ready, 1, __ATOMIC_RELEASE);
     return ctx;
 }
 

@@ -275,7 +275,7 @@ static sc_status server__acquire(const sc_server_options *o, server_res *r, char
     }
     r->ctx->log = r->log;
     r->ctx->repo = r->repo;
-    r->ctx->ready = 0;
+    __atomic_store_n(&r->ctx->ready, 0, __ATOMIC_RELEASE);
     return SC_OK;
 }
 
@@ -332,7 +332,7 @@ sc_status sc_server_run(const sc_server_options *opt, char **errmsg) {
             "repository %s)\n",
             o.host, bound, n_threads, o.store_path, ctx->cfg.n_keys, res.model ? res.model_path : "none",
             res.cache ? "on" : "off", res.repo ? sc_repo_root(res.repo) : "none");
-    ctx->ready = 1;
+    __atomic_store_n(&ctx->ready, 1, __ATOMIC_RELEASE);
 
     int sig = 0;
     sigset_t wait_set;
@@ -342,7 +342,7 @@ sc_status sc_server_run(const sc_server_options *opt, char **errmsg) {
     while (sigwait(&wait_set, &sig) != 0) {
     }
     fprintf(stderr, "semcode serve: %s, finishing requests in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    ctx->ready = 0;
+    __atomic_store_n(&ctx->ready, 0, __ATOMIC_RELEASE);
     MHD_stop_daemon(d); /* joins the workers: requests in flight complete first */
     server__release(&res);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

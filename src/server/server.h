@@ -75,7 +75,8 @@ typedef struct server_ctx {
     pthread_mutex_t embed_mu;/* an embedder is used by one thread at a time: held around every embedding call */
     sc_repo *repo;           /* indexed repository of the /code endpoints (borrowed), NULL = none configured */
     pthread_mutex_t repo_mu; /* an sc_repo is used by one thread at a time: held around every repo call */
-    volatile int ready;      /* 0 while starting or stopping: /readyz and data calls answer 503 */
+    int ready;               /* 0 while starting or stopping: /readyz and data calls answer 503; set and read
+                             ** with __atomic_* (workers read it while the main thread flips it) */
 } server_ctx;
 
 /* Create a context over an open store; takes ownership of *cfg (zeroed).

@@ -222,7 +222,7 @@ static sc_status store__ann_meta_set(sc_db *db, const store_coll *c, size_t v, u
     if (sqlite3_prepare_v2(db->sql, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)", -1, &st, NULL) !=
         SQLITE_OK)
         return store_fail_sql(db, "recording graph watermark");
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)wm);
     if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail_sql(db, "recording graph watermark");
     sqlite3_finalize(st);
@@ -235,7 +235,7 @@ static bool store__ann_meta_get(sc_db *db, const store_coll *c, size_t v, uint64
     sqlite3_stmt *st = NULL;
     bool found = false;
     if (sqlite3_prepare_v2(db->sql, "SELECT value FROM meta WHERE key=?1", -1, &st, NULL) != SQLITE_OK) return false;
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW) {
         *wm = (uint64_t)sqlite3_column_int64(st, 0);
         found = true;
@@ -268,7 +268,7 @@ sc_status store_ann_forget(sc_db *db, store_coll *c, size_t v) {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db->sql, "DELETE FROM meta WHERE key=?1", -1, &st, NULL) != SQLITE_OK)
         return store_fail_sql(db, "forgetting a saved graph");
-    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     int step = sqlite3_step(st);
     sqlite3_finalize(st);
     return step == SQLITE_DONE ? SC_OK : store_fail_sql(db, "forgetting a saved graph");

@@ -53,24 +53,29 @@ static sc_status store__check_vectors(const sc_vector_params *v, size_t n) {
 }
 
 char *store_coll_config_json(const store_coll *c) {
+    /* Every allocation is checked: a config missing a part would be stored
+    ** and read back as a corrupt collection. NULL when memory runs out. */
     json_t *root = json_object(), *vecs = json_array(), *pix = json_array();
-    for (size_t i = 0; i < c->n_vecs; i++) {
+    bool ok = root && vecs && pix;
+    for (size_t i = 0; ok && i < c->n_vecs; i++) {
         const store_vec *sv = &c->vecs[i];
-        json_array_append_new(
-            vecs, json_pack("{s:s, s:I, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:f, s:f}}", "name", sv->name,
-                            "dim", (json_int_t)sv->dim, "distance", sc_distance_name(sv->distance), "hnsw", "kind",
-                            (json_int_t)sv->hnsw.kind, "m", (json_int_t)sv->hnsw.m, "ef_construct",
-                            (json_int_t)sv->hnsw.ef_construct, "ef", (json_int_t)sv->hnsw.ef, "full_scan_threshold",
-                            (json_int_t)sv->hnsw.full_scan_threshold, "seed", (json_int_t)sv->hnsw.seed, "quant",
-                            "kind", (json_int_t)sv->quant.kind, "quantile", (double)sv->quant.quantile,
-                            "oversampling", (double)sv->quant.oversampling));
+        ok = json_array_append_new(
+                 vecs, json_pack("{s:s, s:I, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:f, s:f}}", "name", sv->name,
+                                 "dim", (json_int_t)sv->dim, "distance", sc_distance_name(sv->distance), "hnsw", "kind",
+                                 (json_int_t)sv->hnsw.kind, "m", (json_int_t)sv->hnsw.m, "ef_construct",
+                                 (json_int_t)sv->hnsw.ef_construct, "ef", (json_int_t)sv->hnsw.ef,
+                                 "full_scan_threshold", (json_int_t)sv->hnsw.full_scan_threshold, "seed",
+                                 (json_int_t)sv->hnsw.seed, "quant", "kind", (json_int_t)sv->quant.kind, "quantile",
+                                 (double)sv->quant.quantile, "oversampling", (double)sv->quant.oversampling)) == 0;
     }
-    for (size_t i = 0; i < c->n_indexes; i++)
-        json_array_append_new(pix, json_pack("{s:s, s:s}", "key", pindex_key(c->indexes[i]), "type",
-                                             sc_field_type_name(pindex_type(c->indexes[i]))));
-    json_object_set_new(root, "vectors", vecs);
-    json_object_set_new(root, "payload_indexes", pix);
-    char *s = json_dumps(root, JSON_COMPACT);
+    for (size_t i = 0; ok && i < c->n_indexes; i++)
+        ok = json_array_append_new(pix, json_pack("{s:s, s:s}", "key", pindex_key(c->indexes[i]), "type",
+                                                  sc_field_type_name(pindex_type(c->indexes[i])))) == 0;
+    char *s = NULL;
+    if (ok && json_object_set(root, "vectors", vecs) == 0 && json_object_set(root, "payload_indexes", pix) == 0)
+        s = store_json_dumps(root, JSON_COMPACT);
+    json_decref(vecs);
+    json_decref(pix);
     json_decref(root);
     return s;
 }
@@ -334,7 +339,8 @@ static sc_status store__save_config(sc_db *db, store_coll *c) {
 sc_status sc_field_index_create(sc_db *db, const char *coll, const char *key, sc_field_type type) {
     if (!db || !key) return SC_MISUSE;
     sc_err err = {0};
-    if (filter_path_check(key, &err) != SC_OK) return store_fail(SC_INVALID, "field_name: %s", err.msg);
+    if (filter_path_check(key, &err) != SC_OK)
+        return store_fail(err.code == SC_NOMEM ? SC_NOMEM : SC_INVALID, "field_name: %s", err.msg);
     if ((unsigned)type > SC_FIELD_TYPE_BOOL) return store_fail(SC_INVALID, "field_schema: unknown type %d", (int)type);
     pthread_rwlock_wrlock(&db->lock);
     store_coll *c = NULL;
@@ -356,7 +362,11 @@ sc_status sc_field_index_create(sc_db *db, const char *coll, const char *key, sc
     }
     c->indexes = grown;
     for (uint32_t s = 0; s < c->n_slots; s++) {
-        const json_t *p = store_bit_get(c->live, s) ? store_slot_payload(c, s) : NULL;
+        const json_t *p = NULL;
+        if (store_bit_get(c->live, s) && store_slot_payload_get(c, s, &p) != SC_OK) {
+            rc = store_fail(SC_NOMEM, "building the index on `%s` failed: out of memory", key);
+            goto done;
+        }
         if (p && (rc = pindex_add(ix, s, p)) != SC_OK) {
             rc = store_fail(rc, "building the index on `%s` failed", key);
             goto done;

@@ -126,6 +126,8 @@ static const char *store__schema =
 static sc_status store__parse_config(store_coll *c, const char *text) {
     json_error_t jerr;
     json_t *root = json_loads(text, 0, &jerr);
+    if (!root && store_json_oom(&jerr))
+        return store_fail(SC_NOMEM, "collection `%s`: out of memory parsing its config", c->name);
     if (!root) return store_fail(SC_CORRUPT, "collection `%s`: config is not JSON: %s", c->name, jerr.text);
     sc_status rc = SC_OK;
     json_t *vecs = json_object_get(root, "vectors");
@@ -209,10 +211,13 @@ static sc_status store__load_points(sc_db *db, store_coll *c) {
     if (sqlite3_prepare_v2(db->sql, "SELECT count(*), max(slot) FROM points WHERE coll=?", -1, &st, NULL) != SQLITE_OK)
         return store_fail_sql(db, "counting points");
     sqlite3_bind_int64(st, 1, c->db_id);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        count = sqlite3_column_int64(st, 0);
-        if (sqlite3_column_type(st, 1) != SQLITE_NULL) max_slot = sqlite3_column_int64(st, 1);
+    if (sqlite3_step(st) != SQLITE_ROW) { /* an aggregate always has its row */
+        rc = store_fail_sql(db, "counting points");
+        sqlite3_finalize(st);
+        return rc;
     }
+    count = sqlite3_column_int64(st, 0);
+    if (sqlite3_column_type(st, 1) != SQLITE_NULL) max_slot = sqlite3_column_int64(st, 1);
     sqlite3_finalize(st);
     if (max_slot >= (sqlite3_int64)UINT32_MAX - 2 || max_slot < -1 || count > max_slot + 1)
         return store_fail(SC_CORRUPT, "collection `%s`: %lld points with slots up to %lld", c->name, (long long)count,
@@ -238,6 +243,10 @@ static sc_status store__load_points(sc_db *db, store_coll *c) {
         }
         c->vers[slot] = (uint64_t)sqlite3_column_int64(st, 2);
         const char *ptext = (const char *)sqlite3_column_text(st, 3);
+        if (!ptext && sqlite3_column_type(st, 3) != SQLITE_NULL) { /* the conversion ran out of memory */
+            rc = store_fail(SC_NOMEM, "out of memory loading collection `%s`", c->name);
+            break;
+        }
         if (ptext && strcmp(ptext, "{}")) {
             /* kept as text: parsed on first use (filters, payload selections) */
             char *copy = util_strdup(ptext);
@@ -277,20 +286,30 @@ static sc_status store__load(sc_db *db) {
     if (sqlite3_prepare_v2(db->sql, "SELECT value FROM meta WHERE key='format_version'", -1, &st, NULL) !=
         SQLITE_OK)
         return store_fail_sql(db, "reading format version");
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        int v = atoi((const char *)sqlite3_column_text(st, 0));
-        if (v != STORE_FORMAT_VERSION) rc = store_fail(SC_UNSUPPORTED, "store format version %d, this build reads %d", v, STORE_FORMAT_VERSION);
+    /* Every step is checked: a step that fails (out of memory, I/O) must not
+    ** read as "no row", or the store would open without its collections. */
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        const char *vt = (const char *)sqlite3_column_text(st, 0);
+        int v = vt ? atoi(vt) : -1;
+        if (!vt) rc = store_fail(SC_NOMEM, "out of memory reading the format version");
+        else if (v != STORE_FORMAT_VERSION) rc = store_fail(SC_UNSUPPORTED, "store format version %d, this build reads %d", v, STORE_FORMAT_VERSION);
+    } else if (step != SQLITE_DONE) {
+        rc = store_fail_sql(db, "reading format version");
     }
     sqlite3_finalize(st);
     if (rc != SC_OK) return rc;
     if (sqlite3_prepare_v2(db->sql, "SELECT value FROM meta WHERE key='seq'", -1, &st, NULL) != SQLITE_OK)
         return store_fail_sql(db, "reading sequence number");
-    if (sqlite3_step(st) == SQLITE_ROW) db->seq = (uint64_t)sqlite3_column_int64(st, 0);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW) db->seq = (uint64_t)sqlite3_column_int64(st, 0);
+    else if (step != SQLITE_DONE) rc = store_fail_sql(db, "reading sequence number");
     sqlite3_finalize(st);
+    if (rc != SC_OK) return rc;
     if (sqlite3_prepare_v2(db->sql, "SELECT id, name, config FROM collections ORDER BY name", -1, &st, NULL) !=
         SQLITE_OK)
         return store_fail_sql(db, "listing collections");
-    while (rc == SC_OK && sqlite3_step(st) == SQLITE_ROW) {
+    while (rc == SC_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
         store_coll *c = calloc(1, sizeof *c);
         store_coll **grown = realloc(db->colls, (db->n_colls + 1) * sizeof *grown);
         if (!c || !grown) {
@@ -304,12 +323,16 @@ static sc_status store__load(sc_db *db) {
         c->name = util_strdup((const char *)sqlite3_column_text(st, 1));
         db->colls[db->n_colls++] = c;
         if (!c->name) rc = store_fail(SC_NOMEM, "out of memory");
-        if (rc == SC_OK) rc = store__parse_config(c, (const char *)sqlite3_column_text(st, 2));
+        const char *config = (const char *)sqlite3_column_text(st, 2);
+        if (rc == SC_OK && !config && sqlite3_column_type(st, 2) != SQLITE_NULL)
+            rc = store_fail(SC_NOMEM, "out of memory loading collection `%s`", c->name);
+        if (rc == SC_OK) rc = store__parse_config(c, config);
         if (rc == SC_OK && !(c->kw = store_kw_new())) rc = store_fail(SC_NOMEM, "out of memory");
         if (rc == SC_OK) rc = store_kw_load_terms(db, c);
         if (rc == SC_OK) rc = store__load_points(db, c);
         if (rc == SC_OK) store_ann_open(db, c);
     }
+    if (rc == SC_OK && step != SQLITE_DONE) rc = store_fail_sql(db, "listing collections");
     sqlite3_finalize(st);
     return rc;
 }

@@ -1044,6 +1044,8 @@ sc_status filter_compile_text(const char *text, store_filter **out, sc_err *err)
     if (text[i] == '\0') return SC_OK;
     json_error_t je;
     json_t *j = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+    if (!j && store_json_oom(&je))
+        return sc_err_set(err, SC_NOMEM, "filter: out of memory parsing it");
     if (!j)
         return sc_err_set(err, SC_INVALID, "filter: invalid JSON at line %d column %d: %s", je.line, je.column,
                           je.text);

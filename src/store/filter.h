@@ -24,6 +24,15 @@
 #include "semcode/store.h"
 #include "util/util.h"
 
+/* Whether a failed json_loads ran out of memory rather than met bad JSON:
+** jansson 2.14 says so in the error code on some paths, and on others
+** (an object member it could not insert) fails without any message; a real
+** syntax error always has one. (A failed allocation in its lexer still reads
+** as a syntax error: nothing tells it apart.) */
+static inline bool store_json_oom(const json_error_t *e) {
+    return json_error_code(e) == json_error_out_of_memory || e->text[0] == '\0';
+}
+
 typedef struct store_filter store_filter; /* compiled filter */
 typedef struct store_pindex store_pindex; /* payload index on one key */
 

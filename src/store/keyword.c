@@ -258,9 +258,16 @@ sc_status store_kw_load_terms(sc_db *db, store_coll *c) {
         return store_fail_sql(db, "loading terms");
     sqlite3_bind_int64(st, 1, c->db_id);
     sc_status rc = SC_OK;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int step;
+    /* every step and text is checked: a failure must not read as the end of
+    ** the dictionary, or new terms would take ids already stored */
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         uint32_t want = (uint32_t)sqlite3_column_int64(st, 0);
         const char *t = (const char *)sqlite3_column_text(st, 1);
+        if (!t && sqlite3_errcode(db->sql) == SQLITE_NOMEM) {
+            rc = store_fail(SC_NOMEM, "out of memory loading terms");
+            break;
+        }
         int added = 0;
         uint32_t id = text_strmap_add(&kw->terms, t ? t : "", (size_t)sqlite3_column_bytes(st, 1), &added);
         if (id == UINT32_MAX) {
@@ -272,6 +279,7 @@ sc_status store_kw_load_terms(sc_db *db, store_coll *c) {
             break;
         }
     }
+    if (rc == SC_OK && step != SQLITE_DONE) rc = store_fail_sql(db, "loading terms");
     sqlite3_finalize(st);
     kw->n_persisted = kw->terms.n;
     return rc;

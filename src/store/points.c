@@ -100,6 +100,9 @@ static sc_status store__prepare_point(store_coll *c, const sc_point_in *pt, size
     if (pt->payload_json && *pt->payload_json) {
         json_error_t jerr;
         json_t *p = json_loads(pt->payload_json, JSON_REJECT_DUPLICATES, &jerr);
+        if (!p && store_json_oom(&jerr))
+            return store_fail(SC_NOMEM, "points[%zu] (id %s): out of memory parsing the payload", i,
+                              store__idstr(&pt->id, idb));
         if (!p)
             return store_fail(SC_INVALID, "points[%zu] (id %s): payload is not valid JSON: %s at line %d column %d", i,
                               store__idstr(&pt->id, idb), jerr.text, jerr.line, jerr.column);
@@ -130,14 +133,16 @@ static sc_status store__write_point(sc_db *db, sqlite3_stmt *st, store_coll *c, 
     blob->len = 0;
     sc_status rc = store_vec_blob_encode(c, vecs, blob);
     if (rc != SC_OK) return rc;
-    char *ptext = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+    char *ptext = payload ? store_json_dumps(payload, JSON_COMPACT) : NULL;
     if (payload && !ptext) return store_fail(SC_NOMEM, "out of memory");
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, c->db_id);
     sqlite3_bind_blob(st, 2, key, sizeof key, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, slot);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)ver);
-    sqlite3_bind_text(st, 5, ptext ? ptext : "{}", -1, SQLITE_TRANSIENT);
+    /* STATIC: the texts outlive the step, and a copy could fail for lack
+    ** of memory, leaving the column NULL (the point stored without payload) */
+    sqlite3_bind_text(st, 5, ptext ? ptext : "{}", -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 6, blob->data, (int)blob->len, SQLITE_STATIC);
     if (kw_blob && kw_blob->len) sqlite3_bind_blob(st, 7, kw_blob->data, (int)kw_blob->len, SQLITE_STATIC);
     else sqlite3_bind_null(st, 7);
@@ -299,7 +304,7 @@ sc_status store_select_filter(store_coll *c, const store_filter *f, uint32_t **s
     bool exact = false;
     sc_err err = {0};
     if (!live) return store_fail(SC_NOMEM, "out of memory");
-    sc_status rc = filter_plan(f, c->indexes, c->n_indexes, live, &cand, &exact);
+    sc_status rc = filter_plan(f, c->indexes, store_coll_plan_indexes(c), live, &cand, &exact);
     if (rc != SC_OK) {
         if (live) roaring_bitmap_free(live);
         return store_fail(rc, "planning the filter failed");
@@ -316,9 +321,19 @@ sc_status store_select_filter(store_coll *c, const store_filter *f, uint32_t **s
     for (; it && it->has_value; roaring_advance_uint32_iterator(it)) {
         uint32_t s = it->current_value;
         if (s >= c->n_slots || !store_bit_get(c->live, s)) continue;
-        if (exact || filter_match(f, &c->ids[s], store_slot_payload(c, s))) out[m++] = s;
+        const json_t *p = NULL;
+        if (!exact && store_slot_payload_get(c, s, &p) != SC_OK) {
+            rc = store_fail(SC_NOMEM, "out of memory reading payloads");
+            break;
+        }
+        if (exact || filter_match(f, &c->ids[s], p)) out[m++] = s;
     }
     roaring_free_uint32_iterator(it);
+    if (!it && card) rc = store_fail(SC_NOMEM, "out of memory");
+    if (rc != SC_OK) {
+        free(out);
+        goto done;
+    }
     *slots = out;
     *n = m;
 done:
@@ -452,6 +467,8 @@ static sc_status store__payload_apply(sc_db *db, const char *coll, const sc_sele
     if (op == STORE_PAYLOAD_SET || op == STORE_PAYLOAD_OVERWRITE) {
         json_error_t jerr;
         patch = json_loads(payload_json ? payload_json : "", JSON_REJECT_DUPLICATES, &jerr);
+        if (!patch && store_json_oom(&jerr))
+            return store_fail(SC_NOMEM, "out of memory parsing the payload");
         if (!patch) return store_fail(SC_INVALID, "payload is not valid JSON: %s", jerr.text);
         if (!json_is_object(patch)) {
             json_decref(patch);
@@ -494,7 +511,8 @@ static sc_status store__payload_apply(sc_db *db, const char *coll, const sc_sele
     }
     if (!(next = calloc(m ? m : 1, sizeof *next))) goto oom;
     for (size_t i = 0; i < m; i++) {
-        const json_t *old = store_slot_payload(c, slots[i]);
+        const json_t *old = NULL;
+        if (store_slot_payload_get(c, slots[i], &old) != SC_OK) goto oom;
         switch (op) {
         case STORE_PAYLOAD_SET:
             next[i] = old ? json_deep_copy(old) : json_object();
@@ -521,10 +539,10 @@ static sc_status store__payload_apply(sc_db *db, const char *coll, const sc_sele
     for (size_t i = 0; i < m; i++) {
         uint8_t key[STORE_ID_KEY_SIZE];
         store_id_key(&c->ids[slots[i]], key);
-        char *text = json_dumps(next[i], JSON_COMPACT);
+        char *text = store_json_dumps(next[i], JSON_COMPACT);
         if (!text) goto oom;
         sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC); /* no copy that could fail: text outlives the step */
         sqlite3_bind_int64(st, 2, c->db_id);
         sqlite3_bind_blob(st, 3, key, sizeof key, SQLITE_STATIC);
         int step = sqlite3_step(st);
@@ -648,7 +666,13 @@ sc_status sc_points_scroll(sc_db *db, const char *coll, const sc_scroll_request 
         sc_point_id id;
         if (store_id_from_key(sqlite3_column_blob(st, 0), sqlite3_column_bytes(st, 0), &id) != SC_OK) continue;
         uint32_t s = store_map_find(c, &id);
-        if (s == STORE_NO_SLOT || (f && !filter_match(f, &id, store_slot_payload(c, s)))) continue;
+        if (s == STORE_NO_SLOT) continue;
+        const json_t *p = NULL;
+        if (f && store_slot_payload_get(c, s, &p) != SC_OK) {
+            rc = store_fail(SC_NOMEM, "out of memory reading payloads");
+            break;
+        }
+        if (f && !filter_match(f, &id, p)) continue;
         if (m == limit) {
             more = true;
             next_id = id;

@@ -22,13 +22,25 @@ typedef struct store__scan_state {
     const store_filter *f;        /* filter, NULL = none */
     const roaring_bitmap_t *cand; /* planned candidates, NULL = all */
     bool exact;                   /* cand is exactly the filter's match set */
+    int oom;                      /* a payload could not be parsed (atomic: scans may run on threads) */
 } store__scan_state;
 
+/* The filter on a row's payload; a payload that cannot be parsed for lack
+** of memory fails the search (oom) instead of reading as "no payload". */
+static bool store__match(store__scan_state *s, uint32_t row) {
+    const json_t *payload = NULL;
+    if (store_slot_payload_get(s->c, row, &payload) != SC_OK) {
+        __atomic_store_n(&s->oom, 1, __ATOMIC_RELAXED);
+        return false;
+    }
+    return filter_match(s->f, &s->c->ids[row], payload);
+}
+
 static bool store__accept(void *p, uint32_t row) {
-    const store__scan_state *s = p;
+    store__scan_state *s = p;
     if (!store_bit_get(s->sv->present, row)) return false;
     if (s->cand && !roaring_bitmap_contains(s->cand, row)) return false;
-    if (s->f && !s->exact) return filter_match(s->f, &s->c->ids[row], store_slot_payload(s->c, row));
+    if (s->f && !s->exact) return store__match(s, row);
     return true;
 }
 
@@ -141,7 +153,7 @@ static sc_status store__plan(const store_coll *c, const store_filter *f, roaring
                              roaring_bitmap_t **cand, bool *exact) {
     if (!f) return SC_OK;
     if (!(*live = store_coll_live_bitmap(c))) return store_fail(SC_NOMEM, "out of memory");
-    sc_status rc = filter_plan(f, c->indexes, c->n_indexes, *live, cand, exact);
+    sc_status rc = filter_plan(f, c->indexes, store_coll_plan_indexes(c), *live, cand, exact);
     return rc == SC_OK ? SC_OK : store_fail(rc, "planning the filter failed");
 }
 
@@ -184,7 +196,7 @@ static sc_status store__search(sc_db *db, const char *coll, const sc_search_requ
     for (size_t i = 0; i < n_queries; i++)
         if ((rc = store__check_query(sv, queries + i * dim_in, dim_in, i, q + i * sv->dim)) != SC_OK) goto done;
     if ((rc = store__plan(c, f, &live, &cand, &exact)) != SC_OK) goto done;
-    store__scan_state state = {c, sv, f, cand, exact};
+    store__scan_state state = {c, sv, f, cand, exact, 0};
     index_metric metric = store__metric(sv->distance);
     bool higher = metric == INDEX_METRIC_DOT;
     /* Plan: how many points can the filter admit? */
@@ -242,6 +254,10 @@ static sc_status store__search(sc_db *db, const char *coll, const sc_search_requ
             goto done;
         }
     }
+    if (__atomic_load_n(&state.oom, __ATOMIC_RELAXED)) {
+        rc = store_fail(SC_NOMEM, "out of memory reading payloads");
+        goto done;
+    }
     for (size_t i = 0; i < n_queries; i++) {
         size_t m = 0;
         for (uint32_t h = req->offset; h < n_hits[i]; h++) {
@@ -274,10 +290,10 @@ done:
 
 /* Keyword rows: live, planned candidate, passes the filter. */
 static bool store__accept_kw(void *p, uint32_t row) {
-    const store__scan_state *s = p;
+    store__scan_state *s = p;
     if (!store_bit_get(s->c->live, row)) return false;
     if (s->cand && !roaring_bitmap_contains(s->cand, row)) return false;
-    if (s->f && !s->exact) return filter_match(s->f, &s->c->ids[row], store_slot_payload(s->c, row));
+    if (s->f && !s->exact) return store__match(s, row);
     return true;
 }
 
@@ -305,9 +321,13 @@ static sc_status store__search_text(sc_db *db, const char *coll, const sc_search
         rc = store_fail(SC_NOMEM, "out of memory");
         goto done;
     }
-    store__scan_state state = {c, NULL, f, cand, exact};
+    store__scan_state state = {c, NULL, f, cand, exact, 0};
     uint32_t n = 0;
     if ((rc = store_kw_search(c, req->text, store__accept_kw, &state, store__tie, k, hits, &n)) != SC_OK) goto done;
+    if (state.oom) {
+        rc = store_fail(SC_NOMEM, "out of memory reading payloads");
+        goto done;
+    }
     size_t m = 0;
     for (uint32_t h = req->offset; h < n; h++) {
         if (req->has_threshold && hits[h].score < req->score_threshold) break;

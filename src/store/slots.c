@@ -248,14 +248,41 @@ void store_slot_set_payload(store_coll *c, uint32_t slot, json_t *p) {
     ** loaded one that was never parsed is not parsed when there are none
     ** (deletes and overwrites of loaded points stay off the JSON parser). */
     json_t *old = c->n_indexes ? (json_t *)store_slot_payload(c, slot) : c->payloads[slot];
+    /* This runs after the commit and cannot fail; when memory runs out the
+    ** indexes may keep or miss this slot, so they are set aside (filters
+    ** scan the payloads) until the store is opened again. */
+    if (c->n_indexes && !old && c->payload_raw[slot]) c->indexes_stale = true; /* old could not be parsed */
     for (size_t i = 0; i < c->n_indexes; i++) {
         if (old) pindex_remove(c->indexes[i], slot, old);
-        if (p) pindex_add(c->indexes[i], slot, p);
+        if (p && pindex_add(c->indexes[i], slot, p) != SC_OK) c->indexes_stale = true;
     }
     json_decref(old);
     free(c->payload_raw[slot]);
     c->payload_raw[slot] = NULL;
     c->payloads[slot] = (p && json_object_size(p)) ? p : (json_decref(p), NULL);
+}
+
+/* json_dump_callback sink: a util_buf whose oom flag is sticky. */
+static int store__dump_append(const char *p, size_t n, void *data) {
+    util_buf *b = data;
+    util_buf_append(b, p, n);
+    return b->oom ? -1 : 0;
+}
+
+char *store_json_dumps(const json_t *j, size_t flags) {
+    util_buf b = {0};
+    if (json_dump_callback(j, store__dump_append, &b, flags) != 0 || b.oom) {
+        util_buf_free(&b);
+        return NULL;
+    }
+    if (!b.data) return util_strdup(""); /* nothing written (not an object or array) */
+    return b.data;
+}
+
+sc_status store_slot_payload_get(const store_coll *c, uint32_t slot, const json_t **out) {
+    *out = store_slot_payload(c, slot);
+    /* a kept text is a non-empty object (checked at open): NULL means the parse failed */
+    return !*out && c->payload_raw[slot] ? SC_NOMEM : SC_OK;
 }
 
 /* ==== Payloads kept as text until used ==== */
@@ -419,9 +446,12 @@ sc_status store_slot_set_payload_text(store_coll *c, uint32_t slot, char *text) 
         else free(text);
     } else {
         /* not plainly an object (or a key with an escape): parse it whole */
-        json_t *p = json_loads(text, 0, NULL);
+        json_error_t jerr;
+        json_t *p = json_loads(text, 0, &jerr);
         free(text);
-        if (!p || !json_is_object(p)) {
+        if (!p && store_json_oom(&jerr)) {
+            rc = SC_NOMEM;
+        } else if (!p || !json_is_object(p)) {
             json_decref(p);
             rc = SC_CORRUPT;
         } else {
@@ -536,7 +566,7 @@ static char *store__payload_text(const store_coll *c, uint32_t slot, const sc_wi
     if (all && c->payload_raw[slot]) return util_strdup(c->payload_raw[slot]); /* as stored: the same compact text */
     const json_t *p = store_slot_payload(c, slot);
     if (!p) return util_strdup("{}");
-    if (all) return json_dumps(p, JSON_COMPACT);
+    if (all) return store_json_dumps(p, JSON_COMPACT);
     json_t *sel = json_object();
     if (!sel) return NULL;
     const char *k;
@@ -547,7 +577,7 @@ static char *store__payload_text(const store_coll *c, uint32_t slot, const sc_wi
         if (with->payload_exclude && store__in_list(k, with->payload_exclude, with->n_payload_exclude)) continue;
         json_object_set(sel, k, v);
     }
-    char *s = json_dumps(sel, JSON_COMPACT);
+    char *s = store_json_dumps(sel, JSON_COMPACT);
     json_decref(sel);
     return s;
 }

@@ -107,7 +107,7 @@ static void test_envelope_and_routes(void **state) {
     assert_non_null(strstr(m, "semcode_index_vectors{collection=\"c\",vector=\"\"} 0"));
     free(m);
     /* not ready: data calls answer 503, probes report it */
-    e.ctx->ready = 0;
+    __atomic_store_n(&e.ctx->ready, 0, __ATOMIC_RELEASE);
     assert_int_equal(ts__expect(&e, "GET", "/collections", NULL, NULL, "unavailable"), 503);
     assert_int_equal(ts__expect(&e, "GET", "/readyz", NULL, NULL, NULL), 503);
     ts__close(&e);
