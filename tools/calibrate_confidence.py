@@ -18,12 +18,16 @@ usage: calibrate_confidence.py --semcode build/semcode --work build/ranker/work-
 import argparse
 import glob
 import json
+import os
 import random
 import re
 import subprocess
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train_ranker import logistic_fit  # noqa: E402
 
 
 def search(semcode, store, q):
@@ -78,15 +82,7 @@ def main():
     # negative weight in a fit with both (a clear winner would have looked less certain)
     F = np.asarray([[res[0]["score"], 0.0, 1.0] for res, _ in rows if res])
     t = np.asarray([y for res, y in rows if res])
-    th = np.zeros(3)
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-F @ th))
-        g = F.T @ (p - t) + 1e-3 * np.r_[th[:2], 0]
-        H = (F * (p * (1 - p))[:, None]).T @ F + 1e-3 * np.diag([1.0, 1.0, 0.0])
-        step = np.linalg.solve(H, g)
-        th -= step
-        if np.abs(step).max() < 1e-9:
-            break
+    th = logistic_fit(F, t)
     p = 1 / (1 + np.exp(-F @ th))
     own = t > 0
     n_pos, n_neg = int(own.sum()), int((~own).sum())

@@ -103,21 +103,26 @@ def top_scores(q, w):
     return s[0], (s[1] if len(s) > 1 else s[0] - 1.0)
 
 
-def calibrate(pairs):
-    """Logistic regression of hit@10 on (s1, gap) by Newton's method (IRLS,
-    a small ridge for stability): returns (a, b, c)."""
-    F = np.asarray([[s1, s1 - s2, 1.0] for s1, s2, _ in pairs])
-    t = np.asarray([h for _, _, h in pairs], dtype=np.float64)
-    th = np.zeros(3)
+def logistic_fit(F, t):
+    """Logistic regression of labels t on the rows of F (last column 1) by
+    Newton's method (IRLS) with a small ridge on all but the intercept."""
+    ridge = np.r_[np.full(F.shape[1] - 1, 1e-3), 0.0]
+    th = np.zeros(F.shape[1])
     for _ in range(50):
         p = 1 / (1 + np.exp(-F @ th))
-        g = F.T @ (p - t) + 1e-3 * np.r_[th[:2], 0]
-        H = (F * (p * (1 - p))[:, None]).T @ F + 1e-3 * np.diag([1, 1, 0])
+        g = F.T @ (p - t) + ridge * th
+        H = (F * (p * (1 - p))[:, None]).T @ F + np.diag(ridge)
         step = np.linalg.solve(H, g)
         th -= step
         if np.abs(step).max() < 1e-9:
             break
     return th
+
+
+def calibrate(pairs):
+    """hit@10 on (s1, gap): returns (a, b, c)."""
+    F = np.asarray([[s1, s1 - s2, 1.0] for s1, s2, _ in pairs])
+    return logistic_fit(F, np.asarray([h for _, _, h in pairs], dtype=np.float64))
 
 
 def main():
