@@ -414,13 +414,16 @@ static sc_status wl_upsert(wl *w, uint64_t first, uint64_t last) {
 static sc_status wl_open(wl *w) {
     sc_db_options o = sc_db_options_default();
     o.n_threads = 1;
-    char *err = w->open_err;
-    err[0] = 0;
-    sc_status rc = sc_db_open(w->dir, &o, &w->db, err, sizeof w->open_err);
+    char *msg = NULL;
+    w->open_err[0] = 0;
+    sc_status rc = sc_db_open(w->dir, &o, &w->db, &msg);
     if (rc != SC_OK) {
         assert_null(w->db);
-        if (!err[0]) fail_msg("sc_db_open failed (%s) without a message", sc_status_str(rc));
+        /* the message is an allocation too: only running out of memory may leave none */
+        if (msg) snprintf(w->open_err, sizeof w->open_err, "%s", msg);
+        else if (rc != SC_NOMEM) fail_msg("sc_db_open failed (%s) without a message", sc_status_str(rc));
     }
+    sc_free(msg);
     return rc;
 }
 
@@ -543,7 +546,7 @@ static int wl_run(wl *w, int ref, sc_status *rc_out, char *msg, size_t msg_cap) 
         }
         if (rc != SC_OK) {
             failed = i;
-            /* the open of step 10 reports through its errbuf (checked in wl_open) */
+            /* the open of step 10 reports through its message (checked in wl_open) */
             const char *m = w->db ? sc_db_errmsg(w->db) : w->open_err;
             snprintf(msg, msg_cap, "%s", m);
             if (!m[0]) fail_msg("step %d failed (%s) with an empty message", i, sc_status_str(rc));
