@@ -13,10 +13,7 @@ make -s -j2 all >/dev/null
 LIBS=$(make --no-print-directory -s -f Makefile -f bench/vars.mk print-LDLIBS)
 mkdir -p build/bench
 cc -std=c17 -D_GNU_SOURCE -O2 -Wall -Werror -Iinclude bench/repo_latency.c build/libsemcode.a $LIBS -o build/bench/repo_latency
-for p in libpython3.11-stdlib golang-1.19-src rust-src; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >/dev/null; }
-done
+bash scripts/ensure_debs.sh rank libpython3.11-stdlib golang-1.19-src rust-src
 WORK=${WORK:-build/bench/rank}
 mkdir -p "$WORK"
 if [ ! -d "$WORK/big" ]; then

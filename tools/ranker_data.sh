@@ -14,16 +14,7 @@ PER_REPO=${PER_REPO:-250}
 mkdir -p "$OUT/repos" "$OUT/queries"
 
 PKGS=(golang-1.19-src rust-src libpython3.11-stdlib ruby3.1 libruby3.1 openjdk-17-source linux-source-6.1 unzip xz-utils)
-missing=()
-for p in "${PKGS[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "ranker_data: installing ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+bash scripts/ensure_debs.sh ranker_data "${PKGS[@]}"
 if [ ! -d tools/corpus/node_modules/rxjs ]; then
   (cd tools/corpus && npm ci --ignore-scripts --no-audit --no-fund >/dev/null)
 fi
