@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 
 /* A candidate during fusion. */
@@ -257,28 +258,97 @@ done:
     return rc;
 }
 
+/* ==== Query text ==== */
+
+/* Words that name a programming language (lower case). */
+static const char *const q__lang_words[] = {"python", "python3", "py",  "javascript", "js",     "nodejs", "node",
+                                            "typescript", "ts",  "golang", "rust",   "ruby",  "java",   "php",
+                                            "c++",    "cpp",     "kotlin", "swift", "scala", "csharp", "c#"};
+
+/* True when the n bytes at w, case folded, are one of q__lang_words. */
+static bool q__is_lang_word(const char *w, size_t n) {
+    for (size_t i = 0; i < sizeof q__lang_words / sizeof *q__lang_words; i++)
+        if (strlen(q__lang_words[i]) == n && !strncasecmp(w, q__lang_words[i], n)) return true;
+    return false;
+}
+
+/* The query as searched: a web-search habit, a language name as the first
+** word ("python read csv file") or the last ("read csv file in python"),
+** says which language the answer is in, not what it does, and matches
+** nothing in a function of that language but noise (comments that say
+** "Python", paths). Drop it, with a "in"/"using"/"with" before a last one,
+** when at least three words remain; a language word inside the question
+** ("convert python objects to yaml") stays. Chosen on CoSQA dev (docs/
+** QUALITY.md). Returns a new string, or NULL when out of memory. */
+static char *q__clean_text(const char *text) {
+    enum { MAX_WORDS = 64 };
+    const char *w[MAX_WORDS];
+    size_t len[MAX_WORDS], n = 0;
+    for (const char *p = text; *p;) {
+        while (*p == ' ' || *p == '\t') p++;
+        if (!*p) break;
+        if (n == MAX_WORDS) return strdup(text); /* a long text is no web-search phrase: as it is */
+        w[n] = p;
+        while (*p && *p != ' ' && *p != '\t') p++;
+        len[n] = (size_t)(p - w[n]);
+        n++;
+    }
+    size_t lo = 0, hi = n;
+    if (hi - lo >= 4 && q__is_lang_word(w[lo], len[lo])) lo++;
+    if (hi - lo >= 4 && q__is_lang_word(w[hi - 1], len[hi - 1])) {
+        hi--;
+        static const char *const preps[] = {"in", "using", "with"};
+        for (size_t i = 0; i < sizeof preps / sizeof *preps; i++)
+            if (hi - lo >= 4 && len[hi - 1] == strlen(preps[i]) && !strncasecmp(w[hi - 1], preps[i], len[hi - 1])) {
+                hi--;
+                break;
+            }
+    }
+    if (lo == 0 && hi == n) return strdup(text);
+    char *buf = malloc(strlen(text) + 1);
+    if (!buf) return NULL;
+    size_t at = 0;
+    for (size_t i = lo; i < hi; i++) {
+        if (at) buf[at++] = ' ';
+        memcpy(buf + at, w[i], len[i]);
+        at += len[i];
+    }
+    buf[at] = '\0';
+    return buf;
+}
+
+/* ==== Search ==== */
 sc_status sc_repo_search(sc_repo *r, const sc_code_query *q, sc_code_hits **out) {
     if (!r || !q || !out) return SC_MISUSE;
     if (!q->text || !*q->text) return repo_fail(r, SC_INVALID, "the query is empty");
     if ((unsigned)q->mode > SC_SEARCH_MODE_KEYWORD) return repo_fail(r, SC_INVALID, "unknown search mode %d", (int)q->mode);
     if (q->alpha < 0 || q->alpha > 1) return repo_fail(r, SC_INVALID, "alpha must be within [0, 1], got %g", (double)q->alpha);
+    sc_code_query cq = *q;
+    char *text = q__clean_text(q->text);
+    if (!text) return repo_fail(r, SC_NOMEM, "out of memory");
+    cq.text = text;
     float *vec = NULL;
+    sc_status rc = SC_OK;
     if (q->mode != SC_SEARCH_MODE_KEYWORD) {
-        sc_status erc = repo_embedder_ready(r);
-        if (erc != SC_OK) return erc;
+        if ((rc = repo_embedder_ready(r)) != SC_OK) goto done;
         vec = malloc(sizeof(float) * r->pe.dim);
-        if (!vec) return repo_fail(r, SC_NOMEM, "out of memory");
+        if (!vec) {
+            rc = repo_fail(r, SC_NOMEM, "out of memory");
+            goto done;
+        }
         sc_embed_item it;
         sc_embed_summary es;
-        const char *t[1] = {q->text};
+        const char *t[1] = {text};
         sc_embedder_embed(r->pe.emb, SC_EMBED_ROLE_QUERY, t, 1, vec, &it, &es);
         if (it.status != SC_OK) {
-            free(vec);
-            return repo_fail(r, SC_INVALID, "cannot embed the query: %s", it.error);
+            rc = repo_fail(r, SC_INVALID, "cannot embed the query: %s", it.error);
+            goto done;
         }
     }
-    sc_status rc = q__search(r, q, vec, NULL, out);
+    rc = q__search(r, &cq, vec, NULL, out);
+done:
     free(vec);
+    free(text);
     return rc;
 }
 

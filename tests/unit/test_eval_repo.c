@@ -287,6 +287,54 @@ static void test_refused_fallback_each_search(void **state) {
     tu_rmdir(src);
 }
 
+/* A language name as the first or last word of a query (a web-search
+** habit: "python read csv rows", "read csv rows in python") is dropped
+** before both legs search; one inside the question stays. */
+static void test_language_word_dropped(void **state) {
+    (void)state;
+    char *src = tu_tmpdir("langsrc");
+    write_file(src, "rows.py", "def read_csv_rows(path):\n    \"\"\"Read the rows of a csv file.\"\"\"\n    return open(path).read().split()\n");
+    write_file(src, "snake.py", "def banner():\n    \"\"\"Print the Python version.\"\"\"\n    print('python')\n");
+    write_file(src, "conv.py", "def to_yaml(obj):\n    \"\"\"Convert python objects to yaml text.\"\"\"\n    return str(obj)\n");
+    sc_repo_options ro = sc_repo_options_default();
+    ro.model_path = "models/builtin.scm";
+    sc_repo *repo = NULL;
+    char *msg = NULL;
+    if (sc_repo_open(src, &ro, &repo, &msg) != SC_OK) fail_msg("sc_repo_open: %s", msg ? msg : "?");
+    sc_repo_summary sum;
+    if (sc_repo_update(repo, &sum) != SC_OK) fail_msg("sc_repo_update: %s", sc_repo_errmsg(repo));
+    const char *same[][2] = {{"python read csv rows", "read csv rows"},
+                             {"read csv rows in python", "read csv rows"},
+                             {"Python read csv rows using python", "read csv rows"}};
+    for (int m = 0; m < 3; m++)
+        for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+            sc_code_hits *a = NULL, *b = NULL;
+            sc_code_query qa = {.text = same[i][0], .mode = (sc_search_mode)m, .limit = 5};
+            sc_code_query qb = {.text = same[i][1], .mode = (sc_search_mode)m, .limit = 5};
+            assert_int_equal(sc_repo_search(repo, &qa, &a), SC_OK);
+            assert_int_equal(sc_repo_search(repo, &qb, &b), SC_OK);
+            assert_int_equal(a->n, b->n);
+            for (size_t k = 0; k < a->n; k++) {
+                assert_string_equal(a->items[k].name, b->items[k].name);
+                assert_true(fabs((double)a->items[k].score - (double)b->items[k].score) < 1e-6);
+            }
+            assert_string_equal(a->items[0].name, "read_csv_rows");
+            sc_code_hits_free(a);
+            sc_code_hits_free(b);
+        }
+    /* inside the question, and in a query of three words or fewer, it stays */
+    const char *kept[] = {"convert python objects", "python"};
+    for (size_t i = 0; i < 2; i++) {
+        sc_code_query q = {.text = kept[i], .mode = SC_SEARCH_MODE_KEYWORD, .limit = 5};
+        sc_code_hits *h = NULL;
+        assert_int_equal(sc_repo_search(repo, &q, &h), SC_OK);
+        assert_true(h->n >= 2); /* "python" matched the two functions that say it */
+        sc_code_hits_free(h);
+    }
+    sc_repo_close(repo);
+    tu_rmdir(src);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rank_metrics),
@@ -295,6 +343,7 @@ int main(void) {
         cmocka_unit_test(test_strip_c_go_rust),
         cmocka_unit_test(test_eval_tree),
         cmocka_unit_test(test_refused_fallback_each_search),
+        cmocka_unit_test(test_language_word_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
