@@ -963,7 +963,9 @@ sc_status sc_model_train(const sc_train_options *opt, char **errmsg) {
     embed_pairs pairs = {0};
     text_strmap vocab = {0};
     train__state st = {0};
-    if (!opt || !opt->pairs_path || !opt->out_path) return SC_MISUSE;
+    if (errmsg) *errmsg = NULL;
+    if (!opt || !opt->pairs_path || !opt->out_path)
+        return util_errmsg_out(errmsg, SC_MISUSE, "sc_model_train: NULL options, pairs path or output path");
     rc = train__check_options(opt, &e);
     if (rc) goto out;
     double t0 = util_now();
