@@ -5,15 +5,29 @@
 **
 ** Errors, one convention for every public function:
 ** - A fallible call returns an sc_status; outputs are written only on SC_OK.
-** - A call made on a handle keeps the message of its failure on that handle:
-**   sc_db_errmsg, sc_repo_errmsg, sc_embedder_errmsg (borrowed strings,
-**   never NULL). A store (sc_db) is shared by reader threads, so its message
-**   is the calling thread's, like errno: another thread's failure never
-**   replaces the one this thread is about to read.
-** - A call that has no handle yet (opening, loading, creating, one-shot
-**   runs such as sc_parse_tree, sc_server_run, sc_repo_eval) takes a last
-**   parameter `char **errmsg`: NULL to ignore; otherwise set to NULL on
-**   success and, on failure, to a message the caller frees with sc_free.
+** - A call that has no handle yet (every _open, _load, _new; one-shot runs
+**   such as sc_parse_tree, sc_server_run, sc_repo_eval, sc_model_train,
+**   sc_eval_pairs) takes a last parameter `char **errmsg`: NULL to ignore;
+**   otherwise set to NULL on success and, on failure, to a message the
+**   caller frees with sc_free (NULL when even that ran out of memory).
+** - A call made on a handle keeps the message of its failure for the
+**   handle's _errmsg function (a borrowed string, never NULL):
+**   - a handle used by one thread at a time (sc_repo, sc_embedder,
+**     sc_parser) keeps it on the handle, valid until the next call on it;
+**   - a handle shared by threads (sc_db, sc_transformer) keeps it per
+**     calling thread, like errno: sc_db_errmsg returns the calling thread's
+**     last failure on any store, sc_transformer_errmsg on any model; they do
+**     not consult their argument (it may be NULL), and the message is valid
+**     until that thread's next call of the same module. Why: reader threads
+**     share a store; a buffer on the handle would be overwritten by one
+**     thread's failure while another reads it (a data race, and the wrong
+**     message), and a table per (thread, handle) would cost a lock and
+**     memory for no gain, since a caller reads the message right after the
+**     call that failed, on the same thread.
+** - Calls whose every failure the status says in full (SC_NOMEM,
+**   SC_MISUSE, or SC_INVALID of their one text argument) keep no message:
+**   the value parsers (sc_point_id_parse_uuid, sc_distance_parse,
+**   sc_field_type_parse), sc_fuse and sc_model_embed.
 ** - Messages name the thing that was wrong (path, field, value).
 ** Messages that are no failure of the call (a graph rebuilt, a cache moved
 ** aside) go to a logger (sc_logger below), never to stderr.
@@ -40,7 +54,7 @@ extern "C" {
 /* ==== Versions ==== */
 
 #define SC_VERSION_STRING "0.1.0"
-#define SC_ABI_VERSION 5 /* bumped on any incompatible change of include/ */
+#define SC_ABI_VERSION 6 /* bumped on any incompatible change of include/ */
 
 /* ==== Status codes ==== */
 

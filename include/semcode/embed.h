@@ -13,8 +13,8 @@
 **
 ** Thread safety: a loaded sc_model is immutable; sc_model_embed may be
 ** called from any number of threads at once (each call borrows one of the
-** model's tokenizers under a mutex). sc_model_train and sc_eval_run are
-** ordinary blocking calls that use their own threads.
+** model's tokenizers under a mutex). sc_model_train, sc_eval_pairs and
+** sc_eval_cosqa are ordinary blocking calls that use their own threads.
 */
 #ifndef SEMCODE_EMBED_H
 #define SEMCODE_EMBED_H

@@ -165,8 +165,9 @@ SC_API sc_parse_options sc_parse_options_default(void);
 typedef struct sc_parser sc_parser;
 
 /* Create a parser (holds one tree-sitter parser per language, created
-** lazily). SC_NOMEM on allocation failure. Free with sc_parser_free. */
-SC_API sc_status sc_parser_new(sc_parser **out);
+** lazily). Free with sc_parser_free. SC_NOMEM on allocation failure,
+** SC_MISUSE when out is NULL; errmsg as in common.h ("Errors"). */
+SC_API sc_status sc_parser_new(sc_parser **out, char **errmsg);
 /* Free a parser. NULL is a no-op. */
 SC_API void sc_parser_free(sc_parser *p);
 /* Message of the last failure on p; borrowed until the next call on p. */

@@ -75,7 +75,8 @@ SC_API const char *sc_rank_feature_name(uint32_t i);
 ** store supplies term statistics for IDF). scores[i] receives candidate
 ** i's score; when features is non-NULL, features[i * sc_rank_n_features()
 ** + j] receives its feature j (what --explain prints and what the ranker
-** is trained on). Errors: SC_NOMEM, SC_NOTFOUND (collection), SC_MISUSE. */
+** is trained on). Errors: SC_NOMEM, SC_NOTFOUND (collection), SC_MISUSE;
+** the message is the calling thread's sc_db_errmsg. */
 SC_API sc_status sc_rank_code(sc_db *db, const char *coll, const char *query, const sc_rank_cand *c, size_t n,
                               double *scores, float *features);
 /* The learned weight of feature j (its contribution is weight * value). */

@@ -8,7 +8,8 @@
 **
 ** Thread safety: an sc_db handle may be shared by threads. Reads (get,
 ** scroll, count, search, info, list) run concurrently; writes are serialised
-** and exclude reads while they apply. Only one process may open a store at a
+** and exclude reads while they apply. The message of a failed call is the
+** calling thread's (sc_db_errmsg). Only one process may open a store at a
 ** time: a second sc_db_open of the same directory fails with SC_BUSY.
 **
 ** Durability: a write call that returned SC_OK is on disk (SQLite in WAL
@@ -58,11 +59,12 @@ SC_API void sc_db_close(sc_db *db);
 ** logger). Call it while no other thread uses db. Messages of the open
 ** itself go to sc_db_options.logger. */
 SC_API void sc_db_set_logger(sc_db *db, const sc_logger *logger);
-/* Message of the calling thread's last failed store call (on db or, with
-** db NULL, any store); borrowed, valid until that thread's next store call.
-** Never NULL. Kept per thread rather than in one buffer of the handle,
-** since threads share db: a failure in one never overwrites the message
-** another is reading (common.h, "Errors"). */
+/* Message of the calling thread's last failed store call, on any store:
+** db is not consulted and may be NULL. Borrowed, valid until that thread's
+** next store call; never NULL ("not an error" before any failure). Kept
+** per thread rather than on the handle because reader threads share db: a
+** buffer on the handle would be overwritten by one thread's failure while
+** another reads it (common.h, "Errors"). */
 SC_API const char *sc_db_errmsg(const sc_db *db);
 /* Directory of the store; borrowed, valid until sc_db_close. */
 SC_API const char *sc_db_path(const sc_db *db);

@@ -13,10 +13,11 @@
 ** (mean, CLS or last token, as 1_Pooling/config.json says) and
 ** L2-normalises when modules.json has a Normalize module.
 **
-** Thread safety: a loaded sc_transformer is immutable apart from its error
-** message; sc_transformer_embed may be called from several threads at once
-** (each call uses its own scratch memory and its own worker threads), but
-** then sc_transformer_errmsg may show another call's message.
+** Thread safety: a loaded sc_transformer is immutable; sc_transformer_embed
+** may be called from several threads at once (each call uses its own
+** scratch memory and its own worker threads). Since threads share a model,
+** sc_transformer_errmsg returns the calling thread's message, like
+** sc_db_errmsg (common.h, "Errors").
 */
 #ifndef SEMCODE_TRANSFORMER_H
 #define SEMCODE_TRANSFORMER_H
@@ -68,8 +69,9 @@ SC_API sc_status sc_transformer_tokenize(sc_transformer *model, const char *text
 ** sc_transformer_errmsg. */
 SC_API sc_status sc_transformer_embed(sc_transformer *model, const char *const *texts, size_t n,
                                       float *out);
-/* Message of the last failed call on model (borrowed, valid until the next
-** call on it); "" when none. */
+/* Message of the calling thread's last failed transformer call (on any
+** model: model is not consulted and may be NULL); borrowed, valid until
+** that thread's next transformer call. "" when none. */
 SC_API const char *sc_transformer_errmsg(const sc_transformer *model);
 
 #ifdef __cplusplus

@@ -118,11 +118,11 @@ static bool cache__check(sc_embed_cache *c, int rc) {
 
 sc_status sc_embed_cache_open(const char *path, uint64_t max_entries, sc_embed_cache **out, char **errmsg) {
     if (errmsg) *errmsg = NULL;
-    if (!path || !out) return SC_MISUSE;
+    if (!path || !out) return util_errmsg_out(errmsg, SC_MISUSE, "sc_embed_cache_open: NULL argument");
     sc_embed_cache *c = calloc(1, sizeof *c);
     if (!c || !(c->path = util_strdup(path))) {
         free(c);
-        return SC_NOMEM;
+        return util_errmsg_out(errmsg, SC_NOMEM, "out of memory opening the embedding cache");
     }
     c->max_entries = max_entries ? max_entries : 1000000;
     if (!cache__try_open(c)) cache__recover(c, "not a readable SQLite database");

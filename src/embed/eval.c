@@ -168,7 +168,9 @@ sc_status sc_eval_pairs(sc_model *model, const char *pairs_path, const sc_eval_o
     sc_eval_options dflt = sc_eval_options_default();
     if (!opt) opt = &dflt;
     uint32_t pool = opt->pool < 2 ? 1000 : opt->pool, max_queries = opt->max_queries;
-    if (!pairs_path || !rows || !n_rows || max_rows < 2) return SC_MISUSE;
+    if (errmsg) *errmsg = NULL;
+    if (!model || !pairs_path || !rows || !n_rows || max_rows < 2)
+        return util_errmsg_out(errmsg, SC_MISUSE, "sc_eval_pairs: NULL argument or fewer than 2 rows");
     sc_status rc = embed_pairs_read(pairs_path, 0, &p, &e);
     if (rc) goto out;
     uint32_t nl = p.n_langs;
@@ -303,6 +305,9 @@ sc_status sc_eval_cosqa(sc_model *model, const char *queries_path, const char *c
     sc_err e = {0};
     sc_eval_options dflt = sc_eval_options_default();
     if (!opt) opt = &dflt;
+    if (errmsg) *errmsg = NULL;
+    if (!model || !queries_path || !corpus_path || !row)
+        return util_errmsg_out(errmsg, SC_MISUSE, "sc_eval_cosqa: NULL argument");
     sc_status rc = SC_OK;
     json_error_t je;
     json_t *qj = json_load_file(queries_path, 0, &je), *cj = NULL;

@@ -423,7 +423,8 @@ static void embed__errmsg(char **errmsg, const sc_err *e) {
 
 sc_status sc_model_load_memory(const void *data, size_t size, sc_model **out, char **errmsg) {
     sc_err e = {0};
-    if (!out || (!data && size)) return SC_MISUSE;
+    if (errmsg) *errmsg = NULL;
+    if (!out || (!data && size)) return util_errmsg_out(errmsg, SC_MISUSE, "sc_model_load_memory: NULL argument");
     sc_status rc = embed_model_parse(data, size, 1, out, &e);
     if (rc != SC_OK) embed__errmsg(errmsg, &e);
     return rc;
@@ -467,7 +468,8 @@ char *sc_model_default_path(void) {
 
 sc_status sc_model_load(const char *path, sc_model **out, char **errmsg) {
     sc_err e = {0};
-    if (!path || !out) return SC_MISUSE;
+    if (errmsg) *errmsg = NULL;
+    if (!path || !out) return util_errmsg_out(errmsg, SC_MISUSE, "sc_model_load: NULL argument");
     struct stat st;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return transformer_model_load(path, out, errmsg);
     FILE *f = fopen(path, "rb");

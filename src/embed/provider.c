@@ -33,11 +33,6 @@ struct sc_embedder {
 
 /* ==== Construction ==== */
 
-static sc_status embed__fail(char **errmsg, sc_status code, const char *msg) {
-    if (errmsg) *errmsg = util_strdup(msg);
-    return code;
-}
-
 /* Record the failure of a call on e and return code. */
 static sc_status embed__fail_on(sc_embedder *e, sc_status code, const char *msg) {
     snprintf(e->errmsg, sizeof e->errmsg, "%s", msg);
@@ -62,10 +57,10 @@ static sc_embedder *embed__new(const char *id, const char *family, uint64_t hash
 sc_status sc_embedder_new_custom(const sc_provider_vtable *vt, void *state, const char *id, uint64_t model_hash,
                                  const char *family, uint32_t dim, sc_embedder **out, char **errmsg) {
     if (errmsg) *errmsg = NULL;
-    if (!vt || !vt->embed || !id || !out) return embed__fail(errmsg, SC_MISUSE, "embed callback and id are required");
-    if (dim < 1 || dim > SC_MAX_DIM_EMBED) return embed__fail(errmsg, SC_INVALID, "dim is out of range");
+    if (!vt || !vt->embed || !id || !out) return util_errmsg_out(errmsg, SC_MISUSE, "embed callback and id are required");
+    if (dim < 1 || dim > SC_MAX_DIM_EMBED) return util_errmsg_out(errmsg, SC_INVALID, "dim is out of range");
     sc_embedder *e = embed__new(id, family, model_hash, dim);
-    if (!e) return embed__fail(errmsg, SC_NOMEM, "out of memory");
+    if (!e) return util_errmsg_out(errmsg, SC_NOMEM, "out of memory");
     e->vt = vt;
     e->state = state;
     *out = e;
@@ -84,7 +79,7 @@ static const sc_provider_vtable embed__model_vt = {embed__model_embed, NULL};
 
 sc_status sc_embedder_new_model(sc_model *model, sc_embedder **out, char **errmsg) {
     if (errmsg) *errmsg = NULL;
-    if (!model || !out) return embed__fail(errmsg, SC_MISUSE, "a model is required");
+    if (!model || !out) return util_errmsg_out(errmsg, SC_MISUSE, "a model is required");
     char id[64];
     snprintf(id, sizeof id, "builtin:%016llx", (unsigned long long)sc_model_hash(model));
     return sc_embedder_new_custom(&embed__model_vt, model, id, sc_model_hash(model), "semcode-builtin",
@@ -93,17 +88,17 @@ sc_status sc_embedder_new_model(sc_model *model, sc_embedder **out, char **errms
 
 sc_status sc_embedder_new_remote(const sc_remote_options *opt, sc_embedder **out, char **errmsg) {
     if (errmsg) *errmsg = NULL;
-    if (!opt || !out) return embed__fail(errmsg, SC_MISUSE, "options are required");
+    if (!opt || !out) return util_errmsg_out(errmsg, SC_MISUSE, "options are required");
     sc_err err = {0};
     embed_remote *r = NULL;
-    if (remote_new(opt, &r, &err) != SC_OK) return embed__fail(errmsg, err.code, err.msg);
+    if (remote_new(opt, &r, &err) != SC_OK) return util_errmsg_out(errmsg, err.code, err.msg);
     util_buf id = {0};
     util_buf_printf(&id, "remote:%s#%s", opt->base_url, opt->model);
     sc_embedder *e = id.oom ? NULL : embed__new(id.data, opt->family ? opt->family : opt->model, 0, opt->dim);
     util_buf_free(&id);
     if (!e) {
         remote_free(r);
-        return embed__fail(errmsg, SC_NOMEM, "out of memory");
+        return util_errmsg_out(errmsg, SC_NOMEM, "out of memory");
     }
     e->remote = r;
     e->max_input_bytes = opt->max_input_bytes ? opt->max_input_bytes : sc_remote_options_default().max_input_bytes;
@@ -262,7 +257,8 @@ sc_status sc_embedder_embed(sc_embedder *e, sc_embed_role side, const char *cons
     sc_embed_summary local_sum;
     sc_embed_summary *sum = summary ? summary : &local_sum;
     memset(sum, 0, sizeof *sum);
-    if (!e || (n && (!texts || !out))) return SC_MISUSE;
+    if (!e) return SC_MISUSE;
+    if (n && (!texts || !out)) return embed__fail_on(e, SC_MISUSE, "sc_embedder_embed: NULL texts or out");
     sum->total = n;
     if (n == 0) return SC_OK;
     sc_embed_item *it = items ? items : calloc(n, sizeof *it);

@@ -296,234 +296,298 @@ static void train__mine(train__state *st, uint32_t ith, uint32_t nth, uint32_t e
     pthread_barrier_wait(&st->bar);
 }
 
+/* ==== Training steps (one batch = the phases below, barriers between) ==== */
+
 typedef struct train__run {
     train__state *st;   /* shared state */
     int learned;        /* learn the pooling weights */
 } train__run;
 
+/* Start of an epoch, all threads: from epoch 2 with --mine, the mined
+** signatures become the locality keys; then thread 0 shuffles the pair
+** order (seeded per epoch) and, with language batching, arranges it. */
+static void train__epoch_order(train__state *st, uint32_t ith, uint32_t nth, uint32_t epoch) {
+    const sc_train_options *opt = st->opt;
+    if (st->mkey && epoch > 0) {
+        train__mine(st, ith, nth, epoch);
+        if (ith == 0) {
+            st->unit = st->mkey;
+            st->mined = true;
+        }
+    }
+    if (ith == 0) {
+        uint64_t s = opt->seed * 1000003ULL + epoch;
+        train__shuffle(st->order, st->n_pairs, &s);
+        if (opt->batching == 1) train__group_by_language(st, &s, epoch);
+    }
+}
+
+/* Thread 0, before a batch: item offsets of its texts, the dropout mask
+** (keep) and the list of table rows the kept items touch. */
+static void train__batch_setup(train__state *st, uint64_t base) {
+    const uint32_t T = 2 * st->B;
+    uint64_t drop_key = util_mix64(st->opt->seed * 0x9e3779b97f4a7c15ULL + st->step + 1);
+    st->item_base[0] = 0;
+    for (uint32_t t = 0; t < T; t++) {
+        size_t n;
+        uint32_t tw;
+        const embed_item *it = train__text(st, base, t, &n, &tw);
+        st->item_base[t + 1] = st->item_base[t] + n;
+        float *keep = st->keep + st->item_base[t];
+        for (size_t k = 0; k < n; k++) {
+            keep[k] = 1.0f;
+            if (st->drop_cut && (uint32_t)(util_mix64(drop_key ^ (t * 0x100000001b3ULL + k)) >> 32) < st->drop_cut)
+                keep[k] = 0.0f;
+        }
+        for (size_t k = 0; k < n; k++)
+            if (keep[k] != 0.0f && !st->mark[tw][it[k].row]) {
+                st->mark[tw][it[k].row] = 1;
+                st->touched[tw][st->n_touched[tw]++] = it[k].row;
+            }
+    }
+}
+
+/* Phase 1, texts sliced: U[t] = the unit vector of text t, norm[t] its
+** length before normalising. */
+static void train__forward(train__state *st, uint64_t base, uint32_t ith, uint32_t nth) {
+    const uint32_t dim = st->cfg.dim;
+    size_t a, b;
+    train__slice(2 * (size_t)st->B, ith, nth, &a, &b);
+    for (size_t t = a; t < b; t++) {
+        size_t n;
+        uint32_t tw;
+        const embed_item *it = train__text(st, base, (uint32_t)t, &n, &tw);
+        float *u = st->U + t * dim;
+        memset(u, 0, dim * sizeof *u);
+        for (size_t k = 0; k < n; k++) {
+            float f = it[k].coef * st->w[train__wset(st, (uint32_t)t)][it[k].row] * st->keep[st->item_base[t] + k];
+            const float *e = st->E[tw] + (size_t)it[k].row * dim;
+            for (uint32_t d = 0; d < dim; d++) u[d] += f * e[d];
+        }
+        float ss = 0.0f;
+        for (uint32_t d = 0; d < dim; d++) ss += u[d] * u[d];
+        float nr = sqrtf(ss) + 1e-6f;
+        st->norm[t] = nr;
+        for (uint32_t d = 0; d < dim; d++) u[d] /= nr;
+    }
+}
+
+/* Phase 2, rows [a, b) of the batch: P = logits (cos / tau) of doc i
+** against every code. Returns the doc→code cross-entropy of these rows. */
+static double train__row_logits(train__state *st, size_t a, size_t b) {
+    const uint32_t B = st->B, dim = st->cfg.dim;
+    const float inv_tau = 1.0f / st->opt->temperature;
+    double loss = 0.0;
+    for (size_t i = a; i < b; i++) {
+        const float *q = st->U + i * dim;
+        float *p = st->P + i * B, mx = -1e30f;
+        for (uint32_t j = 0; j < B; j++) {
+            const float *c = st->U + (B + j) * dim;
+            p[j] = train__dot(q, c, dim) * inv_tau;
+            if (p[j] > mx) mx = p[j];
+        }
+        double z = 0.0;
+        for (uint32_t j = 0; j < B; j++) z += exp((double)(p[j] - mx));
+        loss += log(z) + (double)mx - (double)p[i];
+    }
+    return loss;
+}
+
+/* Phase 3, columns [a, b) (nothing with the one-way loss): G = the column
+** softmax of P. Returns loss plus the code→doc cross-entropy of these
+** columns (added in this order, for the same sum). */
+static double train__col_softmax(train__state *st, size_t a, size_t b, double loss) {
+    const uint32_t B = st->B;
+    for (size_t j = a; j < b && !st->opt->one_way; j++) {
+        float mx = -1e30f;
+        for (uint32_t i = 0; i < B; i++) mx = fmaxf(mx, st->P[i * B + j]);
+        double z = 0.0;
+        for (uint32_t i = 0; i < B; i++) z += exp((double)(st->P[i * B + j] - mx));
+        loss += log(z) + (double)mx - (double)st->P[j * B + j];
+        for (uint32_t i = 0; i < B; i++) st->G[i * B + j] = (float)(exp((double)(st->P[i * B + j] - mx)) / z);
+    }
+    return loss;
+}
+
+/* Phase 3b, rows [a, b): G ← the gradient of the loss w.r.t. the cosines,
+** (Pr + Pc - 2I) / (2B) / tau with Pr the row softmax (one way: (Pr - I) / B / tau). */
+static void train__row_gradient(train__state *st, size_t a, size_t b) {
+    const sc_train_options *opt = st->opt;
+    const uint32_t B = st->B;
+    const float inv_tau = 1.0f / opt->temperature;
+    for (size_t i = a; i < b; i++) {
+        float *p = st->P + i * B, mx = -1e30f;
+        for (uint32_t j = 0; j < B; j++) mx = fmaxf(mx, p[j]);
+        double z = 0.0;
+        for (uint32_t j = 0; j < B; j++) z += exp((double)(p[j] - mx));
+        for (uint32_t j = 0; j < B; j++) {
+            float pr = (float)(exp((double)(p[j] - mx)) / z);
+            float g = opt->one_way ? pr - (i == j ? 1.0f : 0.0f) : pr + st->G[i * B + j] - (i == j ? 2.0f : 0.0f);
+            st->G[i * B + j] = g * inv_tau / (float)(opt->one_way ? B : 2 * B);
+        }
+    }
+}
+
+/* Phase 4, texts sliced: DS[t] = the gradient w.r.t. text t's unnormalised
+** sum; with learned pooling also gdot = each item's E[row] · DS[t]. */
+static void train__backward(const train__run *run, uint64_t base, uint32_t ith, uint32_t nth) {
+    train__state *st = run->st;
+    const uint32_t B = st->B, dim = st->cfg.dim;
+    size_t a, b;
+    train__slice(2 * (size_t)B, ith, nth, &a, &b);
+    for (size_t t = a; t < b; t++) {
+        float *ds = st->DS + t * dim;
+        memset(ds, 0, dim * sizeof *ds);
+        if (t < B) {
+            for (uint32_t j = 0; j < B; j++) {
+                float g = st->G[t * B + j];
+                const float *c = st->U + (B + j) * dim;
+                for (uint32_t d = 0; d < dim; d++) ds[d] += g * c[d];
+            }
+        } else {
+            size_t j = t - B;
+            for (uint32_t i = 0; i < B; i++) {
+                float g = st->G[i * B + j];
+                const float *q = st->U + i * dim;
+                for (uint32_t d = 0; d < dim; d++) ds[d] += g * q[d];
+            }
+        }
+        const float *u = st->U + t * dim;
+        float dot = 0.0f;
+        for (uint32_t d = 0; d < dim; d++) dot += u[d] * ds[d];
+        float inv = 1.0f / st->norm[t];
+        for (uint32_t d = 0; d < dim; d++) ds[d] = (ds[d] - u[d] * dot) * inv;
+        if (run->learned) {
+            size_t n;
+            uint32_t tw;
+            const embed_item *it = train__text(st, base, (uint32_t)t, &n, &tw);
+            for (size_t k = 0; k < n; k++) {
+                const float *e = st->E[tw] + (size_t)it[k].row * dim;
+                st->gdot[st->item_base[t] + k] = train__dot(e, ds, dim) * it[k].coef * st->keep[st->item_base[t] + k];
+            }
+        }
+    }
+}
+
+/* Phase 5: gE += the table gradients, dimensions sliced (each thread walks
+** every text in order); thread 0 also sums gdot into the pooling weights'
+** gradients gw. */
+static void train__table_gradients(const train__run *run, uint64_t base, uint32_t ith, uint32_t nth) {
+    train__state *st = run->st;
+    const uint32_t dim = st->cfg.dim, T = 2 * st->B;
+    size_t a, b;
+    train__slice(dim, ith, nth, &a, &b);
+    for (uint32_t t = 0; t < T; t++) {
+        size_t n;
+        uint32_t tw;
+        const embed_item *it = train__text(st, base, t, &n, &tw);
+        const float *ds = st->DS + (size_t)t * dim;
+        for (size_t k = 0; k < n; k++) {
+            float f = it[k].coef * st->w[train__wset(st, t)][it[k].row] * st->keep[st->item_base[t] + k];
+            float *g = st->gE[tw] + (size_t)it[k].row * dim;
+            for (size_t d = a; d < b; d++) g[d] += f * ds[d];
+        }
+    }
+    if (ith == 0 && run->learned)
+        for (uint32_t t = 0; t < T; t++) {
+            size_t n;
+            uint32_t tw;
+            const embed_item *it = train__text(st, base, t, &n, &tw);
+            float *gw = st->gw[train__wset(st, t)];
+            (void)tw;
+            for (size_t k = 0; k < n; k++) gw[it[k].row] += st->gdot[st->item_base[t] + k];
+        }
+}
+
+/* Phase 6, touched rows sliced: lazy Adam step st->step + 1 (learning rate
+** decayed linearly) on the rows and their pooling weights; clears their
+** gradients and marks. */
+static void train__adam(const train__run *run, uint32_t ith, uint32_t nth) {
+    train__state *st = run->st;
+    const sc_train_options *opt = st->opt;
+    const uint32_t dim = st->cfg.dim;
+    uint64_t step = st->step + 1;
+    float frac = 1.0f - (float)(step - 1) / (float)st->total_steps;
+    float lr = opt->lr * frac;
+    float wlr = lr * (opt->weight_lr > 0.0f ? opt->weight_lr : 1.0f);
+    float b1 = 0.9f, b2 = 0.999f;
+    float c1 = 1.0f - powf(b1, (float)step), c2 = 1.0f - powf(b2, (float)step);
+    size_t a, b;
+    for (uint32_t tw = 0; tw < st->cfg.n_towers; tw++) {
+        train__slice(st->n_touched[tw], ith, nth, &a, &b);
+        for (size_t k = a; k < b; k++) {
+            uint32_t r = st->touched[tw][k];
+            float *e = st->E[tw] + (size_t)r * dim, *g = st->gE[tw] + (size_t)r * dim;
+            float *m = st->mE[tw] + (size_t)r * dim, *v = st->vE[tw] + (size_t)r * dim;
+            for (uint32_t d = 0; d < dim; d++) {
+                m[d] = b1 * m[d] + (1 - b1) * g[d];
+                v[d] = b2 * v[d] + (1 - b2) * g[d] * g[d];
+                e[d] -= lr * (m[d] / c1) / (sqrtf(v[d] / c2) + 1e-8f);
+                g[d] = 0.0f;
+            }
+            /* weight sets of this tower's rows: its own, or both sides' with
+            ** per-side pooling (a row touched by one side only gets a zero
+            ** gradient on the other, which still moves by its moments) */
+            uint32_t s0 = st->n_wsets > st->cfg.n_towers ? 0 : tw;
+            uint32_t s1 = st->n_wsets > st->cfg.n_towers ? st->n_wsets - 1 : tw;
+            for (uint32_t ws = s0; run->learned && ws <= s1; ws++) {
+                float gw = st->gw[ws][r];
+                st->mw[ws][r] = b1 * st->mw[ws][r] + (1 - b1) * gw;
+                st->vw[ws][r] = b2 * st->vw[ws][r] + (1 - b2) * gw * gw;
+                st->w[ws][r] -= wlr * (st->mw[ws][r] / c1) / (sqrtf(st->vw[ws][r] / c2) + 1e-8f);
+                if (st->w[ws][r] < 0.01f) st->w[ws][r] = 0.01f;
+                st->gw[ws][r] = 0.0f;
+            }
+            st->mark[tw][r] = 0;
+        }
+    }
+}
+
+/* Thread 0, after a batch: the smoothed loss from the threads' shares,
+** the step count, an empty touched list, and the progress line. */
+static void train__batch_end(train__state *st, uint32_t nth, uint32_t epoch) {
+    const sc_train_options *opt = st->opt;
+    uint64_t step = st->step + 1;
+    double l = 0.0;
+    for (uint32_t i = 0; i < nth; i++) l += st->loss[i];
+    l /= (opt->one_way ? 1.0 : 2.0) * st->B;
+    st->last_loss = st->step ? 0.98 * st->last_loss + 0.02 * l : l;
+    st->step = step;
+    st->n_touched[0] = st->n_touched[1] = 0;
+    if (opt->verbose && (step % 100 == 0 || step == st->total_steps))
+        fprintf(stderr, "train: epoch %u step %llu/%llu loss %.4f (%.0f s)\n", epoch + 1, (unsigned long long)step,
+                (unsigned long long)st->total_steps, st->last_loss, util_now() - st->t0);
+}
+
+/* The training, run by every thread (util_parallel_run): per epoch the
+** pair order, then per batch the phases above, each ended by a barrier. */
 static void train__worker(void *arg, uint32_t ith, uint32_t nth) {
     train__run *run = arg;
     train__state *st = run->st;
-    const sc_train_options *opt = st->opt;
-    const uint32_t B = st->B, dim = st->cfg.dim, T = 2 * B;
-    const float inv_tau = 1.0f / opt->temperature;
-    const size_t batches_per_epoch = st->batches;
-    for (uint32_t epoch = 0; epoch < opt->epochs; epoch++) {
-        if (st->mkey && epoch > 0) {
-            train__mine(st, ith, nth, epoch);
-            if (ith == 0) {
-                st->unit = st->mkey;
-                st->mined = true;
-            }
-        }
-        if (ith == 0) { /* shuffle (Fisher-Yates, seeded per epoch) */
-            uint64_t s = opt->seed * 1000003ULL + epoch;
-            for (size_t i = st->n_pairs - 1; i > 0; i--) {
-                size_t j = (size_t)(train__next(&s) % (i + 1));
-                uint32_t tmp = st->order[i];
-                st->order[i] = st->order[j];
-                st->order[j] = tmp;
-            }
-            if (opt->batching == 1) train__group_by_language(st, &s, epoch);
-        }
+    for (uint32_t epoch = 0; epoch < st->opt->epochs; epoch++) {
+        train__epoch_order(st, ith, nth, epoch);
         pthread_barrier_wait(&st->bar);
-        for (size_t bi = 0; bi < batches_per_epoch; bi++) {
-            uint64_t base = bi * B;
-            /* ---- serial: touched rows and item offsets ---- */
-            if (ith == 0) {
-                uint64_t drop_key = util_mix64(opt->seed * 0x9e3779b97f4a7c15ULL + st->step + 1);
-                st->item_base[0] = 0;
-                for (uint32_t t = 0; t < T; t++) {
-                    size_t n;
-                    uint32_t tw;
-                    const embed_item *it = train__text(st, base, t, &n, &tw);
-                    st->item_base[t + 1] = st->item_base[t] + n;
-                    float *keep = st->keep + st->item_base[t];
-                    for (size_t k = 0; k < n; k++) {
-                        keep[k] = 1.0f;
-                        if (st->drop_cut && (uint32_t)(util_mix64(drop_key ^ (t * 0x100000001b3ULL + k)) >> 32) <
-                                                st->drop_cut)
-                            keep[k] = 0.0f;
-                    }
-                    for (size_t k = 0; k < n; k++)
-                        if (keep[k] != 0.0f && !st->mark[tw][it[k].row]) {
-                            st->mark[tw][it[k].row] = 1;
-                            st->touched[tw][st->n_touched[tw]++] = it[k].row;
-                        }
-                }
-            }
+        for (size_t bi = 0; bi < st->batches; bi++) {
+            uint64_t base = bi * st->B;
+            if (ith == 0) train__batch_setup(st, base);
             pthread_barrier_wait(&st->bar);
-            /* ---- phase 1: forward, texts sliced ---- */
-            size_t a, b;
-            train__slice(T, ith, nth, &a, &b);
-            for (size_t t = a; t < b; t++) {
-                size_t n;
-                uint32_t tw;
-                const embed_item *it = train__text(st, base, (uint32_t)t, &n, &tw);
-                float *u = st->U + t * dim;
-                memset(u, 0, dim * sizeof *u);
-                for (size_t k = 0; k < n; k++) {
-                    float f = it[k].coef * st->w[train__wset(st, (uint32_t)t)][it[k].row] *
-                              st->keep[st->item_base[t] + k];
-                    const float *e = st->E[tw] + (size_t)it[k].row * dim;
-                    for (uint32_t d = 0; d < dim; d++) u[d] += f * e[d];
-                }
-                float ss = 0.0f;
-                for (uint32_t d = 0; d < dim; d++) ss += u[d] * u[d];
-                float nr = sqrtf(ss) + 1e-6f;
-                st->norm[t] = nr;
-                for (uint32_t d = 0; d < dim; d++) u[d] /= nr;
-            }
+            train__forward(st, base, ith, nth);
             pthread_barrier_wait(&st->bar);
-            /* ---- phase 2: logits and row softmax, rows sliced ---- */
-            train__slice(B, ith, nth, &a, &b);
-            double loss = 0.0;
-            for (size_t i = a; i < b; i++) {
-                const float *q = st->U + i * dim;
-                float *p = st->P + i * B, mx = -1e30f;
-                for (uint32_t j = 0; j < B; j++) {
-                    const float *c = st->U + (B + j) * dim;
-                    p[j] = train__dot(q, c, dim) * inv_tau;
-                    if (p[j] > mx) mx = p[j];
-                }
-                double z = 0.0;
-                for (uint32_t j = 0; j < B; j++) z += exp((double)(p[j] - mx));
-                loss += log(z) + (double)mx - (double)p[i];
-            }
+            size_t a, b; /* phases 2 and 3: rows, then columns, of the B × B logits */
+            train__slice(st->B, ith, nth, &a, &b);
+            double loss = train__row_logits(st, a, b);
             pthread_barrier_wait(&st->bar);
-            /* ---- phase 3: column softmax and the gradient, columns sliced ---- */
-            for (size_t j = a; j < b && !opt->one_way; j++) {
-                float mx = -1e30f;
-                for (uint32_t i = 0; i < B; i++) mx = fmaxf(mx, st->P[i * B + j]);
-                double z = 0.0;
-                for (uint32_t i = 0; i < B; i++) z += exp((double)(st->P[i * B + j] - mx));
-                loss += log(z) + (double)mx - (double)st->P[j * B + j];
-                for (uint32_t i = 0; i < B; i++)
-                    st->G[i * B + j] = (float)(exp((double)(st->P[i * B + j] - mx)) / z);
-            }
-            st->loss[ith] = loss;
+            st->loss[ith] = train__col_softmax(st, a, b, loss);
             pthread_barrier_wait(&st->bar);
-            /* row softmax into G (rows sliced): G = (Pr + Pc - 2I) / (2B) / tau */
-            for (size_t i = a; i < b; i++) {
-                float *p = st->P + i * B, mx = -1e30f;
-                for (uint32_t j = 0; j < B; j++) mx = fmaxf(mx, p[j]);
-                double z = 0.0;
-                for (uint32_t j = 0; j < B; j++) z += exp((double)(p[j] - mx));
-                for (uint32_t j = 0; j < B; j++) {
-                    float pr = (float)(exp((double)(p[j] - mx)) / z);
-                    float g = opt->one_way ? pr - (i == j ? 1.0f : 0.0f)
-                                           : pr + st->G[i * B + j] - (i == j ? 2.0f : 0.0f);
-                    st->G[i * B + j] = g * inv_tau / (float)(opt->one_way ? B : 2 * B);
-                }
-            }
+            train__row_gradient(st, a, b);
             pthread_barrier_wait(&st->bar);
-            /* ---- phase 4: gradients of the unit vectors → of the sums, texts sliced ---- */
-            train__slice(T, ith, nth, &a, &b);
-            for (size_t t = a; t < b; t++) {
-                float *ds = st->DS + t * dim;
-                memset(ds, 0, dim * sizeof *ds);
-                if (t < B) {
-                    for (uint32_t j = 0; j < B; j++) {
-                        float g = st->G[t * B + j];
-                        const float *c = st->U + (B + j) * dim;
-                        for (uint32_t d = 0; d < dim; d++) ds[d] += g * c[d];
-                    }
-                } else {
-                    size_t j = t - B;
-                    for (uint32_t i = 0; i < B; i++) {
-                        float g = st->G[i * B + j];
-                        const float *q = st->U + i * dim;
-                        for (uint32_t d = 0; d < dim; d++) ds[d] += g * q[d];
-                    }
-                }
-                const float *u = st->U + t * dim;
-                float dot = 0.0f;
-                for (uint32_t d = 0; d < dim; d++) dot += u[d] * ds[d];
-                float inv = 1.0f / st->norm[t];
-                for (uint32_t d = 0; d < dim; d++) ds[d] = (ds[d] - u[d] * dot) * inv;
-                if (run->learned) {
-                    size_t n;
-                    uint32_t tw;
-                    const embed_item *it = train__text(st, base, (uint32_t)t, &n, &tw);
-                    for (size_t k = 0; k < n; k++) {
-                        const float *e = st->E[tw] + (size_t)it[k].row * dim;
-                        st->gdot[st->item_base[t] + k] =
-                            train__dot(e, ds, dim) * it[k].coef * st->keep[st->item_base[t] + k];
-                    }
-                }
-            }
+            train__backward(run, base, ith, nth);
             pthread_barrier_wait(&st->bar);
-            /* ---- phase 5: table gradients, dimensions sliced ---- */
-            train__slice(dim, ith, nth, &a, &b);
-            for (uint32_t t = 0; t < T; t++) {
-                size_t n;
-                uint32_t tw;
-                const embed_item *it = train__text(st, base, t, &n, &tw);
-                const float *ds = st->DS + (size_t)t * dim;
-                for (size_t k = 0; k < n; k++) {
-                    float f = it[k].coef * st->w[train__wset(st, t)][it[k].row] * st->keep[st->item_base[t] + k];
-                    float *g = st->gE[tw] + (size_t)it[k].row * dim;
-                    for (size_t d = a; d < b; d++) g[d] += f * ds[d];
-                }
-            }
-            if (ith == 0 && run->learned)
-                for (uint32_t t = 0; t < T; t++) {
-                    size_t n;
-                    uint32_t tw;
-                    const embed_item *it = train__text(st, base, t, &n, &tw);
-                    float *gw = st->gw[train__wset(st, t)];
-                    (void)tw;
-                    for (size_t k = 0; k < n; k++) gw[it[k].row] += st->gdot[st->item_base[t] + k];
-                }
+            train__table_gradients(run, base, ith, nth);
             pthread_barrier_wait(&st->bar);
-            /* ---- phase 6: lazy Adam on touched rows, rows sliced ---- */
-            uint64_t step = st->step + 1;
-            float frac = 1.0f - (float)(step - 1) / (float)st->total_steps;
-            float lr = opt->lr * frac;
-            float wlr = lr * (opt->weight_lr > 0.0f ? opt->weight_lr : 1.0f);
-            float b1 = 0.9f, b2 = 0.999f;
-            float c1 = 1.0f - powf(b1, (float)step), c2 = 1.0f - powf(b2, (float)step);
-            for (uint32_t tw = 0; tw < st->cfg.n_towers; tw++) {
-                train__slice(st->n_touched[tw], ith, nth, &a, &b);
-                for (size_t k = a; k < b; k++) {
-                    uint32_t r = st->touched[tw][k];
-                    float *e = st->E[tw] + (size_t)r * dim, *g = st->gE[tw] + (size_t)r * dim;
-                    float *m = st->mE[tw] + (size_t)r * dim, *v = st->vE[tw] + (size_t)r * dim;
-                    for (uint32_t d = 0; d < dim; d++) {
-                        m[d] = b1 * m[d] + (1 - b1) * g[d];
-                        v[d] = b2 * v[d] + (1 - b2) * g[d] * g[d];
-                        e[d] -= lr * (m[d] / c1) / (sqrtf(v[d] / c2) + 1e-8f);
-                        g[d] = 0.0f;
-                    }
-                    /* weight sets of this tower's rows: its own, or both sides' with
-                    ** per-side pooling (a row touched by one side only gets a zero
-                    ** gradient on the other, which still moves by its moments) */
-                    uint32_t s0 = st->n_wsets > st->cfg.n_towers ? 0 : tw;
-                    uint32_t s1 = st->n_wsets > st->cfg.n_towers ? st->n_wsets - 1 : tw;
-                    for (uint32_t ws = s0; run->learned && ws <= s1; ws++) {
-                        float gw = st->gw[ws][r];
-                        st->mw[ws][r] = b1 * st->mw[ws][r] + (1 - b1) * gw;
-                        st->vw[ws][r] = b2 * st->vw[ws][r] + (1 - b2) * gw * gw;
-                        st->w[ws][r] -= wlr * (st->mw[ws][r] / c1) / (sqrtf(st->vw[ws][r] / c2) + 1e-8f);
-                        if (st->w[ws][r] < 0.01f) st->w[ws][r] = 0.01f;
-                        st->gw[ws][r] = 0.0f;
-                    }
-                    st->mark[tw][r] = 0;
-                }
-            }
+            train__adam(run, ith, nth);
             pthread_barrier_wait(&st->bar);
-            if (ith == 0) {
-                double l = 0.0;
-                for (uint32_t i = 0; i < nth; i++) l += st->loss[i];
-                l /= (opt->one_way ? 1.0 : 2.0) * B;
-                st->last_loss = st->step ? 0.98 * st->last_loss + 0.02 * l : l;
-                st->step = step;
-                st->n_touched[0] = st->n_touched[1] = 0;
-                if (opt->verbose && (step % 100 == 0 || step == st->total_steps))
-                    fprintf(stderr, "train: epoch %u step %llu/%llu loss %.4f (%.0f s)\n", epoch + 1,
-                            (unsigned long long)step, (unsigned long long)st->total_steps, st->last_loss,
-                            util_now() - st->t0);
-            }
+            if (ith == 0) train__batch_end(st, nth, epoch);
             pthread_barrier_wait(&st->bar);
         }
     }
@@ -707,24 +771,203 @@ static char *train__meta(const sc_train_options *opt, const train__state *st, co
     return s;
 }
 
+/* SC_OK when the options are in range, else SC_INVALID naming them. */
+static sc_status train__check_options(const sc_train_options *opt, sc_err *e) {
+    if (opt->dim == 0 || opt->dim > EMBED_MAX_DIM || opt->batch < 2 || opt->epochs == 0 ||
+        !(opt->temperature > 0.0f) || !(opt->lr > 0.0f) || !(opt->dropout >= 0.0f && opt->dropout < 1.0f) ||
+        !(opt->weight_lr >= 0.0f && opt->weight_lr <= 1000.0f) || !(opt->tf_power >= 0.0f && opt->tf_power <= 1.0f) ||
+        opt->towers < 1 || opt->towers > 2 ||
+        opt->pooling > SC_POOLING_SIDES || (opt->pooling == SC_POOLING_SIDES && opt->towers != 1) ||
+        opt->n_buckets > EMBED_MAX_ROWS || opt->vocab_max > EMBED_MAX_ROWS)
+        return sc_err_set(e, SC_INVALID, "bad training options (dim %u, batch %u, epochs %u, towers %u, tf power %g)",
+                          opt->dim, opt->batch, opt->epochs, opt->towers, (double)opt->tf_power);
+    return SC_OK;
+}
+
+/* The parameters and their Adam state: weight sets (filled by
+** train__init_weights) and per tower a table drawn uniformly in ±0.1 from
+** the seed, the touched-row marks and list. SC_NOMEM. */
+static sc_status train__alloc_params(train__state *st, sc_err *e) {
+    const sc_train_options *opt = st->opt;
+    size_t rd = st->rows * opt->dim;
+    uint64_t rng = opt->seed;
+    st->n_wsets = opt->pooling == SC_POOLING_SIDES ? 2 : st->cfg.n_towers;
+    for (uint32_t t = 0; t < st->n_wsets; t++) {
+        st->w[t] = malloc(st->rows * sizeof(float));
+        st->mw[t] = calloc(st->rows, sizeof(float));
+        st->vw[t] = calloc(st->rows, sizeof(float));
+        st->gw[t] = calloc(st->rows, sizeof(float));
+        if (!st->w[t] || !st->mw[t] || !st->vw[t] || !st->gw[t])
+            return sc_err_set(e, SC_NOMEM, "out of memory for the pooling weights");
+    }
+    for (uint32_t t = 0; t < st->cfg.n_towers; t++) {
+        st->E[t] = malloc(rd * sizeof(float));
+        st->mE[t] = calloc(rd, sizeof(float));
+        st->vE[t] = calloc(rd, sizeof(float));
+        st->gE[t] = calloc(rd, sizeof(float));
+        st->mark[t] = calloc(st->rows, 1);
+        st->touched[t] = malloc(st->rows * sizeof(uint32_t));
+        if (!st->E[t] || !st->mE[t] || !st->vE[t] || !st->gE[t] || !st->mark[t] || !st->touched[t])
+            return sc_err_set(e, SC_NOMEM, "out of memory for the token tables");
+        for (size_t i = 0; i < rd; i++) st->E[t][i] = (train__uniform(&rng) * 2.0f - 1.0f) * 0.1f;
+    }
+    return SC_OK;
+}
+
+/* Every weight set starts at each row's idf over all texts (docs and
+** codes). SC_NOMEM. */
+static sc_status train__init_weights(train__state *st, sc_err *e) {
+    uint32_t *df = calloc(st->rows, sizeof *df);
+    if (!df) return sc_err_set(e, SC_NOMEM, "out of memory");
+    for (int side = 0; side < 2; side++)
+        for (size_t i = 0; i < st->bag[side].n_items; i++) df[st->bag[side].items[i].row]++;
+    double N = 2.0 * (double)st->n_pairs;
+    for (uint32_t t = 0; t < st->n_wsets; t++)
+        for (size_t r = 0; r < st->rows; r++) st->w[t][r] = (float)log(1.0 + (N - df[r] + 0.5) / (df[r] + 0.5));
+    free(df);
+    return SC_OK;
+}
+
+/* The per-batch buffers (sized by the batch and the longest bag), the
+** dropout threshold and the identity pair order. SC_NOMEM. */
+static sc_status train__alloc_batch(train__state *st, sc_err *e) {
+    const sc_train_options *opt = st->opt;
+    const uint32_t B = st->B, T = 2 * B;
+    st->order = malloc(st->n_pairs * sizeof *st->order);
+    st->U = malloc((size_t)T * opt->dim * sizeof(float));
+    st->DS = malloc((size_t)T * opt->dim * sizeof(float));
+    st->norm = malloc(T * sizeof(float));
+    st->P = malloc((size_t)B * B * sizeof(float));
+    st->G = malloc((size_t)B * B * sizeof(float));
+    st->item_base = malloc((T + 1) * sizeof(size_t));
+    size_t max_bag = 0;
+    for (int side = 0; side < 2; side++)
+        for (size_t i = 0; i < st->n_pairs; i++) {
+            size_t n = st->bag[side].start[i + 1] - st->bag[side].start[i];
+            if (n > max_bag) max_bag = n;
+        }
+    st->gdot = malloc(((size_t)T * max_bag + 1) * sizeof(float));
+    st->keep = malloc(((size_t)T * max_bag + 1) * sizeof(float));
+    st->drop_cut = (uint32_t)fmin(4294967295.0, (double)opt->dropout * 4294967296.0);
+    if (!st->keep || !st->order || !st->U || !st->DS || !st->norm || !st->P || !st->G || !st->item_base || !st->gdot)
+        return sc_err_set(e, SC_NOMEM, "out of memory for batch buffers");
+    for (size_t i = 0; i < st->n_pairs; i++) st->order[i] = (uint32_t)i;
+    st->perm = st->order;
+    return SC_OK;
+}
+
+/* Batches per epoch; with language batching also its buffers and the
+** locality keys (directories), and with --mine the mining buffers. SC_NOMEM. */
+static sc_status train__setup_batching(train__state *st, const embed_pairs *pairs, sc_err *e) {
+    const sc_train_options *opt = st->opt;
+    st->lang = pairs->lang;
+    st->n_langs = pairs->n_langs;
+    st->batches = pairs->n / st->B;
+    if (opt->batching != 1) return SC_OK;
+    size_t counts[EMBED_MAX_LANGS] = {0}, total;
+    for (size_t i = 0; i < pairs->n; i++) counts[pairs->lang[i]]++;
+    st->batches = train__lang_batches(st, counts, &total);
+    st->scratch = malloc(total * sizeof *st->scratch);
+    st->perm = malloc(total * sizeof *st->perm);
+    st->border = malloc((total / st->B + 1) * sizeof *st->border);
+    st->unit = pairs->unit;
+    if (opt->mine && opt->local > 1) {
+        uint32_t H = opt->mine > 32 ? 32 : opt->mine;
+        st->mkey = malloc(pairs->n * sizeof *st->mkey);
+        st->R = malloc((size_t)H * st->cfg.dim * sizeof *st->R);
+        st->proj = malloc(st->rows * H * sizeof *st->proj);
+        if (!st->mkey || !st->R || !st->proj)
+            return sc_err_set(e, SC_NOMEM, "out of memory for hard-negative mining");
+    }
+    if (!st->scratch || !st->perm || !st->border) return sc_err_set(e, SC_NOMEM, "out of memory for batch buffers");
+    return SC_OK;
+}
+
+/* Runs train__worker on opt->threads threads (0 = every core, at most 64). */
+static void train__run_threads(train__state *st) {
+    const sc_train_options *opt = st->opt;
+    uint32_t nth = opt->threads ? opt->threads : util_n_cores();
+    if (nth > 64) nth = 64;
+    st->total_steps = (uint64_t)opt->epochs * st->batches;
+    st->t0 = util_now();
+    pthread_barrier_init(&st->bar, NULL, nth);
+    train__run run = {st, opt->pooling != SC_POOLING_IDF};
+    util_parallel_run(train__worker, &run, nth);
+    pthread_barrier_destroy(&st->bar);
+}
+
+/* Writes the model to opt->out_path; with opt->eval_path, evaluates the
+** written model on it and writes it again with the scores in the metadata. */
+static sc_status train__write(const train__state *st, const embed_pairs *pairs, const text_strmap *vocab, double secs,
+                              sc_err *e) {
+    const sc_train_options *opt = st->opt;
+    char *meta = train__meta(opt, st, pairs, secs, NULL, 0);
+    sc_status rc = embed_model_write(opt->out_path, &st->cfg, vocab, st->E, st->w, meta, e);
+    if (rc == SC_OK && opt->eval_path) {
+        sc_model *m = NULL;
+        char *msg = NULL;
+        sc_eval_row rows[EMBED_MAX_LANGS + 1];
+        uint32_t n_rows = 0;
+        rc = sc_model_load(opt->out_path, &m, &msg);
+        if (rc == SC_OK) rc = sc_eval_pairs(m, opt->eval_path, NULL, rows, EMBED_MAX_LANGS + 1, &n_rows, &msg);
+        sc_model_free(m);
+        if (rc == SC_OK) {
+            free(meta);
+            meta = train__meta(opt, st, pairs, secs, rows, n_rows);
+            rc = embed_model_write(opt->out_path, &st->cfg, vocab, st->E, st->w, meta, e);
+        } else {
+            sc_err_set(e, rc, "evaluation after training: %s", msg ? msg : "failed");
+        }
+        sc_free(msg);
+    }
+    free(meta);
+    return rc;
+}
+
+/* Frees every buffer of the state (any of them may be NULL). */
+static void train__state_free(train__state *st) {
+    for (int t = 0; t < 2; t++) {
+        free(st->E[t]);
+        free(st->mE[t]);
+        free(st->vE[t]);
+        free(st->gE[t]);
+        free(st->w[t]);
+        free(st->mw[t]);
+        free(st->vw[t]);
+        free(st->gw[t]);
+        free(st->mark[t]);
+        free(st->touched[t]);
+        free(st->bag[t].start);
+        free(st->bag[t].items);
+    }
+    if (st->perm != st->order) free(st->perm);
+    free(st->order);
+    free(st->scratch);
+    free(st->border);
+    free(st->mkey);
+    free(st->R);
+    free(st->proj);
+    free(st->U);
+    free(st->DS);
+    free(st->norm);
+    free(st->P);
+    free(st->G);
+    free(st->item_base);
+    free(st->gdot);
+    free(st->keep);
+}
+
 sc_status sc_model_train(const sc_train_options *opt, char **errmsg) {
     sc_err e = {0};
     sc_status rc = SC_OK;
     embed_pairs pairs = {0};
     text_strmap vocab = {0};
     train__state st = {0};
-    char *meta = NULL;
-    if (!opt || !opt->pairs_path || !opt->out_path) return SC_MISUSE;
-    if (opt->dim == 0 || opt->dim > EMBED_MAX_DIM || opt->batch < 2 || opt->epochs == 0 ||
-        !(opt->temperature > 0.0f) || !(opt->lr > 0.0f) || !(opt->dropout >= 0.0f && opt->dropout < 1.0f) ||
-        !(opt->weight_lr >= 0.0f && opt->weight_lr <= 1000.0f) || !(opt->tf_power >= 0.0f && opt->tf_power <= 1.0f) ||
-        opt->towers < 1 || opt->towers > 2 ||
-        opt->pooling > SC_POOLING_SIDES || (opt->pooling == SC_POOLING_SIDES && opt->towers != 1) ||
-        opt->n_buckets > EMBED_MAX_ROWS || opt->vocab_max > EMBED_MAX_ROWS) {
-        rc = sc_err_set(&e, SC_INVALID, "bad training options (dim %u, batch %u, epochs %u, towers %u, tf power %g)",
-                        opt->dim, opt->batch, opt->epochs, opt->towers, (double)opt->tf_power);
-        goto out;
-    }
+    if (errmsg) *errmsg = NULL;
+    if (!opt || !opt->pairs_path || !opt->out_path)
+        return util_errmsg_out(errmsg, SC_MISUSE, "sc_model_train: NULL options, pairs path or output path");
+    rc = train__check_options(opt, &e);
+    if (rc) goto out;
     double t0 = util_now();
     rc = embed_pairs_read(opt->pairs_path, opt->max_pairs, &pairs, &e);
     if (rc) goto out;
@@ -745,155 +988,13 @@ sc_status sc_model_train(const sc_train_options *opt, char **errmsg) {
     if (opt->verbose)
         fprintf(stderr, "train: %zu pairs, vocabulary %u + %u buckets, %zu doc items, %zu code items (%.1f s)\n",
                 pairs.n, st.cfg.n_vocab, st.cfg.n_buckets, st.bag[0].n_items, st.bag[1].n_items, util_now() - t0);
-    size_t rd = st.rows * opt->dim;
-    uint64_t rng = opt->seed;
-    st.n_wsets = opt->pooling == SC_POOLING_SIDES ? 2 : st.cfg.n_towers;
-    for (uint32_t t = 0; t < st.n_wsets; t++) {
-        st.w[t] = malloc(st.rows * sizeof(float));
-        st.mw[t] = calloc(st.rows, sizeof(float));
-        st.vw[t] = calloc(st.rows, sizeof(float));
-        st.gw[t] = calloc(st.rows, sizeof(float));
-        if (!st.w[t] || !st.mw[t] || !st.vw[t] || !st.gw[t]) {
-            rc = sc_err_set(&e, SC_NOMEM, "out of memory for the pooling weights");
-            goto out;
-        }
-    }
-    for (uint32_t t = 0; t < st.cfg.n_towers; t++) {
-        st.E[t] = malloc(rd * sizeof(float));
-        st.mE[t] = calloc(rd, sizeof(float));
-        st.vE[t] = calloc(rd, sizeof(float));
-        st.gE[t] = calloc(rd, sizeof(float));
-        st.mark[t] = calloc(st.rows, 1);
-        st.touched[t] = malloc(st.rows * sizeof(uint32_t));
-        if (!st.E[t] || !st.mE[t] || !st.vE[t] || !st.gE[t] || !st.mark[t] || !st.touched[t]) {
-            rc = sc_err_set(&e, SC_NOMEM, "out of memory for the token tables");
-            goto out;
-        }
-        for (size_t i = 0; i < rd; i++) st.E[t][i] = (train__uniform(&rng) * 2.0f - 1.0f) * 0.1f;
-    }
-    /* pooling weights start at idf over all texts (docs and codes) */
-    {
-        uint32_t *df = calloc(st.rows, sizeof *df);
-        if (!df) {
-            rc = sc_err_set(&e, SC_NOMEM, "out of memory");
-            goto out;
-        }
-        for (int side = 0; side < 2; side++)
-            for (size_t i = 0; i < st.bag[side].n_items; i++) df[st.bag[side].items[i].row]++;
-        double N = 2.0 * (double)pairs.n;
-        for (uint32_t t = 0; t < st.n_wsets; t++)
-            for (size_t r = 0; r < st.rows; r++)
-                st.w[t][r] = (float)log(1.0 + (N - df[r] + 0.5) / (df[r] + 0.5));
-        free(df);
-    }
-    uint32_t B = st.B, T = 2 * B;
-    st.order = malloc(pairs.n * sizeof *st.order);
-    st.U = malloc((size_t)T * opt->dim * sizeof(float));
-    st.DS = malloc((size_t)T * opt->dim * sizeof(float));
-    st.norm = malloc(T * sizeof(float));
-    st.P = malloc((size_t)B * B * sizeof(float));
-    st.G = malloc((size_t)B * B * sizeof(float));
-    st.item_base = malloc((T + 1) * sizeof(size_t));
-    size_t max_bag = 0;
-    for (int side = 0; side < 2; side++)
-        for (size_t i = 0; i < pairs.n; i++) {
-            size_t n = st.bag[side].start[i + 1] - st.bag[side].start[i];
-            if (n > max_bag) max_bag = n;
-        }
-    st.gdot = malloc(((size_t)T * max_bag + 1) * sizeof(float));
-    st.keep = malloc(((size_t)T * max_bag + 1) * sizeof(float));
-    st.drop_cut = (uint32_t)fmin(4294967295.0, (double)opt->dropout * 4294967296.0);
-    if (!st.keep || !st.order || !st.U || !st.DS || !st.norm || !st.P || !st.G || !st.item_base || !st.gdot) {
-        rc = sc_err_set(&e, SC_NOMEM, "out of memory for batch buffers");
+    if ((rc = train__alloc_params(&st, &e)) || (rc = train__init_weights(&st, &e)) ||
+        (rc = train__alloc_batch(&st, &e)) || (rc = train__setup_batching(&st, &pairs, &e)))
         goto out;
-    }
-    for (size_t i = 0; i < pairs.n; i++) st.order[i] = (uint32_t)i;
-    st.perm = st.order;
-    st.lang = pairs.lang;
-    st.n_langs = pairs.n_langs;
-    st.batches = pairs.n / B;
-    if (opt->batching == 1) {
-        size_t counts[EMBED_MAX_LANGS] = {0}, total;
-        for (size_t i = 0; i < pairs.n; i++) counts[pairs.lang[i]]++;
-        st.batches = train__lang_batches(&st, counts, &total);
-        st.scratch = malloc(total * sizeof *st.scratch);
-        st.perm = malloc(total * sizeof *st.perm);
-        st.border = malloc((total / B + 1) * sizeof *st.border);
-        st.unit = pairs.unit;
-        if (opt->mine && opt->local > 1) {
-            uint32_t H = opt->mine > 32 ? 32 : opt->mine;
-            st.mkey = malloc(pairs.n * sizeof *st.mkey);
-            st.R = malloc((size_t)H * st.cfg.dim * sizeof *st.R);
-            st.proj = malloc(st.rows * H * sizeof *st.proj);
-            if (!st.mkey || !st.R || !st.proj) {
-                rc = sc_err_set(&e, SC_NOMEM, "out of memory for hard-negative mining");
-                goto out;
-            }
-        }
-        if (!st.scratch || !st.perm || !st.border) {
-            rc = sc_err_set(&e, SC_NOMEM, "out of memory for batch buffers");
-            goto out;
-        }
-    }
-    uint32_t nth = opt->threads ? opt->threads : util_n_cores();
-    if (nth > 64) nth = 64;
-    st.total_steps = (uint64_t)opt->epochs * st.batches;
-    st.t0 = util_now();
-    pthread_barrier_init(&st.bar, NULL, nth);
-    train__run run = {&st, opt->pooling != SC_POOLING_IDF};
-    util_parallel_run(train__worker, &run, nth);
-    pthread_barrier_destroy(&st.bar);
-    double secs = util_now() - t0;
-    meta = train__meta(opt, &st, &pairs, secs, NULL, 0);
-    rc = embed_model_write(opt->out_path, &st.cfg, &vocab, st.E, st.w, meta, &e);
-    if (rc == SC_OK && opt->eval_path) {
-        sc_model *m = NULL;
-        char *msg = NULL;
-        sc_eval_row rows[EMBED_MAX_LANGS + 1];
-        uint32_t n_rows = 0;
-        rc = sc_model_load(opt->out_path, &m, &msg);
-        if (rc == SC_OK) rc = sc_eval_pairs(m, opt->eval_path, NULL, rows, EMBED_MAX_LANGS + 1, &n_rows, &msg);
-        sc_model_free(m);
-        if (rc == SC_OK) {
-            free(meta);
-            meta = train__meta(opt, &st, &pairs, secs, rows, n_rows);
-            rc = embed_model_write(opt->out_path, &st.cfg, &vocab, st.E, st.w, meta, &e);
-        } else {
-            sc_err_set(&e, rc, "evaluation after training: %s", msg ? msg : "failed");
-        }
-        sc_free(msg);
-    }
+    train__run_threads(&st);
+    rc = train__write(&st, &pairs, &vocab, util_now() - t0, &e);
 out:
-    for (int t = 0; t < 2; t++) {
-        free(st.E[t]);
-        free(st.mE[t]);
-        free(st.vE[t]);
-        free(st.gE[t]);
-        free(st.w[t]);
-        free(st.mw[t]);
-        free(st.vw[t]);
-        free(st.gw[t]);
-        free(st.mark[t]);
-        free(st.touched[t]);
-        free(st.bag[t].start);
-        free(st.bag[t].items);
-    }
-    if (st.perm != st.order) free(st.perm);
-    free(st.order);
-    free(st.scratch);
-    free(st.border);
-    free(st.mkey);
-    free(st.R);
-    free(st.proj);
-    free(st.U);
-    free(st.DS);
-    free(st.norm);
-    free(st.P);
-    free(st.G);
-    free(st.item_base);
-    free(st.gdot);
-    free(st.keep);
-    free(meta);
+    train__state_free(&st);
     text_strmap_free(&vocab);
     embed_pairs_free(&pairs);
     if (rc != SC_OK && errmsg) *errmsg = util_strdup(e.msg);

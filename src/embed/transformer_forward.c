@@ -288,9 +288,9 @@ sc_status transformer_forward(const sc_transformer *m, const int32_t *ids, const
 /* ==== Public calls ==== */
 
 sc_status sc_transformer_tokenize(sc_transformer *m, const char *text, int32_t *ids, uint32_t cap, uint32_t *n) {
-    if (!m || !text || !n || (!ids && cap)) return SC_MISUSE;
+    if (!m || !text || !n || (!ids && cap)) return transformer_fail(SC_MISUSE, "tokenize: NULL argument");
     sc_status rc = text_hftok_encode(m->tok, text, strlen(text), m->cfg.max_seq, ids, cap, n);
-    if (rc != SC_OK) snprintf(m->errmsg, sizeof m->errmsg, "tokenize: out of memory");
+    if (rc != SC_OK) transformer_fail(rc, "tokenize: out of memory");
     return rc;
 }
 
@@ -331,12 +331,9 @@ static sc_status transformer__order(const uint32_t *len, uint32_t n, uint32_t *i
 }
 
 sc_status sc_transformer_embed(sc_transformer *m, const char *const *texts, size_t n, float *out) {
-    if (!m || (!texts && n) || (!out && n)) return SC_MISUSE;
+    if (!m || (!texts && n) || (!out && n)) return transformer_fail(SC_MISUSE, "embed: NULL argument");
     for (size_t i = 0; i < n; i++)
-        if (!texts[i]) {
-            snprintf(m->errmsg, sizeof m->errmsg, "embed: texts[%zu] is NULL", i);
-            return SC_MISUSE;
-        }
+        if (!texts[i]) return transformer_fail(SC_MISUSE, "embed: texts[%zu] is NULL", i);
     const uint32_t H = m->cfg.hidden, ms = m->cfg.max_seq;
     uint32_t nth = m->opt.threads ? m->opt.threads : 1;
     if (nth > TRANSFORMER_MAX_THREADS) nth = TRANSFORMER_MAX_THREADS;
@@ -389,6 +386,6 @@ sc_status sc_transformer_embed(sc_transformer *m, const char *const *texts, size
     free(boff);
     free(blen);
     free(bout);
-    if (rc != SC_OK) snprintf(m->errmsg, sizeof m->errmsg, "embed: %s while embedding %zu texts", sc_status_str(rc), n);
+    if (rc != SC_OK) transformer_fail(rc, "embed: %s while embedding %zu texts", sc_status_str(rc), n);
     return rc;
 }

@@ -127,7 +127,6 @@ struct sc_transformer {
     sc_transformer_options opt; /* options given at load (resolved) */
     char describe[160];         /* sc_transformer_describe text */
     uint64_t hash;              /* hash of model.safetensors and config.json bytes */
-    char errmsg[512];           /* last error message */
 };
 
 /* ==== Element-wise kernels (scalar reference and AVX2 + FMA) ==== */
@@ -149,5 +148,9 @@ int transformer_use_avx2(void);
 sc_status transformer_forward(const sc_transformer *m, const int32_t *ids, const uint32_t *off,
                               const uint32_t *len, uint32_t n_seq, float *out, uint32_t nth,
                               sc_err *err);
+
+/* Record the calling thread's transformer failure message (printf format),
+** what sc_transformer_errmsg returns on this thread from now on. Returns rc. */
+sc_status transformer_fail(sc_status rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif /* SC_TRANSFORMER_INT_H */

@@ -12,6 +12,7 @@
 ** tensor's shape is checked against config.json before it is copied.
 */
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -379,19 +380,14 @@ sc_transformer_options sc_transformer_options_default(void) {
     return o;
 }
 
-static char *transformer__dupmsg(const char *s) { return util_strdup(s); }
-
 sc_status sc_transformer_load(const char *dir, const sc_transformer_options *opt, sc_transformer **out,
                               char **errmsg) {
     sc_err err;
     sc_err_clear(&err);
     if (errmsg) *errmsg = NULL;
-    if (!dir || !out) {
-        if (errmsg) *errmsg = transformer__dupmsg("sc_transformer_load: NULL argument");
-        return SC_MISUSE;
-    }
+    if (!dir || !out) return util_errmsg_out(errmsg, SC_MISUSE, "sc_transformer_load: NULL argument");
     sc_transformer *m = calloc(1, sizeof *m);
-    if (!m) return SC_NOMEM;
+    if (!m) return util_errmsg_out(errmsg, SC_NOMEM, "out of memory loading a transformer");
     m->opt = opt ? *opt : sc_transformer_options_default();
     if (m->opt.threads == 0) m->opt.threads = util_n_cores();
     if (m->opt.batch_size == 0) m->opt.batch_size = 32;
@@ -414,7 +410,7 @@ sc_status sc_transformer_load(const char *dir, const sc_transformer_options *opt
         rc = sc_err_set(&err, SC_CORRUPT, "%s/config.json: pad_token_id %u beyond max_position_embeddings", dir,
                         m->cfg.pad_id);
     if (rc != SC_OK) {
-        if (errmsg) *errmsg = transformer__dupmsg(err.msg);
+        util_errmsg_out(errmsg, err.code, err.msg);
         sc_transformer_free(m);
         return rc;
     }
@@ -447,4 +443,21 @@ uint32_t sc_transformer_max_seq_length(const sc_transformer *m) { return m ? m->
 
 const char *sc_transformer_describe(const sc_transformer *m) { return m ? m->describe : ""; }
 
-const char *sc_transformer_errmsg(const sc_transformer *m) { return m ? m->errmsg : "NULL model"; }
+/* The message of the calling thread's last failed transformer call. A
+** model is shared by threads (transformer.h), so, as with sc_db_errmsg, the
+** message is kept per thread rather than on the handle: one thread's
+** failure never overwrites the message another is reading. */
+static _Thread_local char transformer__errmsg[512];
+
+sc_status transformer_fail(sc_status rc, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(transformer__errmsg, sizeof transformer__errmsg, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+const char *sc_transformer_errmsg(const sc_transformer *m) {
+    (void)m;
+    return transformer__errmsg;
+}

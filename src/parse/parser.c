@@ -170,15 +170,16 @@ struct sc_parser {
     char errmsg[256];               /* last failure */
 };
 
-sc_status sc_parser_new(sc_parser **out) {
-    if (!out) return SC_MISUSE;
+sc_status sc_parser_new(sc_parser **out, char **errmsg) {
+    if (errmsg) *errmsg = NULL;
+    if (!out) return util_errmsg_out(errmsg, SC_MISUSE, "sc_parser_new: NULL out");
     sc_parser *p = calloc(1, sizeof *p);
-    if (!p) return SC_NOMEM;
     /* with the arena, each file gets a fresh TSParser inside its window */
-    if (!parse_tsarena_init(&p->arena) && !(p->ts = ts_parser_new())) {
+    if (p && !parse_tsarena_init(&p->arena) && !(p->ts = ts_parser_new())) {
         free(p);
-        return SC_NOMEM;
+        p = NULL;
     }
+    if (!p) return util_errmsg_out(errmsg, SC_NOMEM, "out of memory creating a parser");
     *out = p;
     return SC_OK;
 }
@@ -238,7 +239,8 @@ static sc_status parse__fail(sc_parser *p, sc_status rc, const char *what, const
 
 sc_status sc_parser_parse(sc_parser *p, const char *path, const void *src_v, size_t size,
                           const sc_parse_options *opt_in, sc_parse_result **out) {
-    if (!p || !out || (!src_v && size)) return SC_MISUSE;
+    if (!p) return SC_MISUSE;
+    if (!out || (!src_v && size)) return parse__fail(p, SC_MISUSE, "NULL output or source", path);
     const char *src = src_v ? src_v : "";
     sc_parse_options opt = opt_in ? *opt_in : sc_parse_options_default();
     double t0 = util_now();

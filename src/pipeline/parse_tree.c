@@ -215,7 +215,7 @@ static void pipeline__worker(void *arg, uint32_t ith, uint32_t nth) {
     (void)nth;
     pipeline__job *j = arg;
     sc_parser *p = NULL;
-    sc_status prc = sc_parser_new(&p);
+    sc_status prc = sc_parser_new(&p, NULL);
     pipeline__gocache *gc = calloc(1, sizeof *gc);
     if (!gc && prc == SC_OK) {
         sc_parser_free(p);
@@ -265,25 +265,17 @@ static void pipeline__worker(void *arg, uint32_t ith, uint32_t nth) {
     free(gc);
 }
 
-/* sc_parse_tree with its message in err[err_size] (empty when none). */
+/* sc_parse_tree with its message in err. */
 static sc_status pipeline__parse_tree(const char *root, const sc_parse_options *popt, const sc_walk_options *wopt,
-                                     sc_parse_tree_fn fn, void *payload, char *err, size_t err_size) {
-    if (err && err_size) err[0] = 0;
-    if (!root || !fn) {
-        if (err && err_size) snprintf(err, err_size, "sc_parse_tree: NULL root or callback");
-        return SC_MISUSE;
-    }
+                                     sc_parse_tree_fn fn, void *payload, sc_err *err) {
+    if (!root || !fn) return sc_err_set(err, SC_MISUSE, "sc_parse_tree: NULL root or callback");
     sc_parse_options pdef = sc_parse_options_default();
     sc_walk_options wdef = sc_walk_options_default();
     if (!popt) popt = &pdef;
     if (!wopt) wopt = &wdef;
     pipeline_file_list files;
-    sc_err e = {0};
-    sc_status rc = pipeline_walk(root, wopt, &files, &e);
-    if (rc != SC_OK) {
-        if (err && err_size) snprintf(err, err_size, "%s", e.msg);
-        return rc;
-    }
+    sc_status rc = pipeline_walk(root, wopt, &files, err);
+    if (rc != SC_OK) return rc;
     struct stat st;
     pipeline__job j = {.root = root, .root_is_file = stat(root, &st) == 0 && !S_ISDIR(st.st_mode), .files = &files,
                      .popt = popt, .wopt = wopt, .fn = fn, .payload = payload};
@@ -295,8 +287,7 @@ static sc_status pipeline__parse_tree(const char *root, const sc_parse_options *
         free(j.filtered);
         free(j.taken);
         pipeline_file_list_free(&files);
-        if (err && err_size) snprintf(err, err_size, "out of memory for %zu files", files.n);
-        return SC_NOMEM;
+        return sc_err_set(err, SC_NOMEM, "out of memory for %zu files", files.n);
     }
     pthread_mutex_init(&j.mu, NULL);
     pthread_cond_init(&j.cv, NULL);
@@ -310,15 +301,15 @@ static sc_status pipeline__parse_tree(const char *root, const sc_parse_options *
     free(j.filtered);
     free(j.taken);
     pipeline_file_list_free(&files);
-    if (j.rc != SC_OK && err && err_size) snprintf(err, err_size, "%s", j.errmsg);
+    if (j.rc != SC_OK) sc_err_set(err, j.rc, "%s", j.errmsg);
     return j.rc;
 }
 
 sc_status sc_parse_tree(const char *root, const sc_parse_options *popt, const sc_walk_options *wopt,
                         sc_parse_tree_fn fn, void *payload, char **errmsg) {
     if (errmsg) *errmsg = NULL;
-    char err[1024];
-    sc_status rc = pipeline__parse_tree(root, popt, wopt, fn, payload, err, sizeof err);
-    if (rc != SC_OK && errmsg) *errmsg = util_strdup(err[0] ? err : sc_status_str(rc));
+    sc_err err = {0};
+    sc_status rc = pipeline__parse_tree(root, popt, wopt, fn, payload, &err);
+    if (rc != SC_OK) util_errmsg_out(errmsg, rc, err.msg[0] ? err.msg : sc_status_str(rc));
     return rc;
 }

@@ -720,7 +720,7 @@ static sc_status upd__process(upd_run *run) {
     pipeline_index *r = run->r;
     sc_status rc = SC_OK;
     for (uint32_t t = 0; rc == SC_OK && t < run->nth; t++)
-        if (sc_parser_new(&run->parsers[t]) != SC_OK) rc = upd__fail(r, SC_NOMEM, "out of memory creating parsers");
+        if (sc_parser_new(&run->parsers[t], NULL) != SC_OK) rc = upd__fail(r, SC_NOMEM, "out of memory creating parsers");
     upd_job job = {.r = r, .parsers = run->parsers, .popt = sc_parse_options_default()};
     if (r->opt.max_file_size) job.popt.max_file_size = r->opt.max_file_size;
     double t_parse = 0, t_embed = 0, t_store = 0;

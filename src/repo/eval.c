@@ -537,7 +537,7 @@ static sc_status eval__collect(eval_run *e, sc_repo_eval_result *out) {
     sc_status rc = pipeline_walk(e->root_abs, &wo, &files, &werr);
     if (rc != SC_OK) {
         snprintf(e->err, sizeof e->err, "%.300s", werr.msg);
-    } else if ((rc = sc_parser_new(&ps)) != SC_OK) {
+    } else if ((rc = sc_parser_new(&ps, NULL)) != SC_OK) {
         snprintf(e->err, sizeof e->err, "out of memory");
     }
     for (size_t i = 0; rc == SC_OK && i < files.n; i++) {
@@ -658,10 +658,10 @@ static sc_status eval__search(eval_run *e, sc_repo_eval_result *out) {
 
 sc_status sc_repo_eval(const char *root, const sc_repo_eval_options *opt, sc_repo_eval_result *out, char **errmsg) {
     if (errmsg) *errmsg = NULL;
-    if (!root || !out) return SC_MISUSE;
+    if (!root || !out) return util_errmsg_out(errmsg, SC_MISUSE, "sc_repo_eval: NULL root or out");
     memset(out, 0, sizeof *out);
     eval_run *e = calloc(1, sizeof *e);
-    if (!e) return SC_NOMEM;
+    if (!e) return util_errmsg_out(errmsg, SC_NOMEM, "out of memory");
     e->o = opt ? *opt : (sc_repo_eval_options){.limit = 0};
     e->limit = e->o.limit ? e->o.limit : 100;
     e->temp = !e->o.work_dir;

@@ -804,7 +804,8 @@ static sc_status evalq__run(evalq_state *st, const char *work, sc_query_eval_res
 
 sc_status sc_repo_eval_queries(const sc_query_eval_options *opt, sc_query_eval_result **out, char **errmsg) {
     if (errmsg) *errmsg = NULL;
-    if (!opt || !out || !opt->repos_dir || !opt->n_query_files || !opt->query_files) return SC_MISUSE;
+    if (!opt || !out || !opt->repos_dir || !opt->n_query_files || !opt->query_files)
+        return util_errmsg_out(errmsg, SC_MISUSE, "sc_repo_eval_queries: NULL options or output, or no repos_dir or query files");
     *out = NULL;
     evalq_state st = {.opt = opt};
     sc_query_eval_result *res = calloc(1, sizeof *res);

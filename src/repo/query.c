@@ -319,7 +319,8 @@ static char *q__clean_text(const char *text) {
 
 /* ==== Search ==== */
 sc_status sc_repo_search(sc_repo *r, const sc_code_query *q, sc_code_hits **out) {
-    if (!r || !q || !out) return SC_MISUSE;
+    if (!r) return SC_MISUSE;
+    if (!q || !out) return repo_fail(r, SC_MISUSE, "sc_repo_search: NULL query or out");
     if (!q->text || !*q->text) return repo_fail(r, SC_INVALID, "the query is empty");
     if ((unsigned)q->mode > SC_SEARCH_MODE_KEYWORD) return repo_fail(r, SC_INVALID, "unknown search mode %d", (int)q->mode);
     if (q->alpha < 0 || q->alpha > 1) return repo_fail(r, SC_INVALID, "alpha must be within [0, 1], got %g", (double)q->alpha);
@@ -416,7 +417,8 @@ static sc_status q__resolve(sc_repo *r, const char *target, sc_point_id *id, flo
 }
 
 sc_status sc_repo_similar(sc_repo *r, const char *target, const sc_code_query *q, sc_code_hits **out) {
-    if (!r || !target || !out) return SC_MISUSE;
+    if (!r) return SC_MISUSE;
+    if (!target || !out) return repo_fail(r, SC_MISUSE, "sc_repo_similar: NULL target or out");
     float *vec = malloc(sizeof(float) * r->pe.dim);
     if (!vec) return repo_fail(r, SC_NOMEM, "out of memory");
     sc_point_id id;
@@ -742,7 +744,8 @@ static sc_status q__dup_clusters(sc_repo *r, q_dups *ds, sc_dup_clusters **out) 
 }
 
 sc_status sc_repo_duplicates(sc_repo *r, float threshold, uint32_t min_lines, sc_dup_clusters **out) {
-    if (!r || !out) return SC_MISUSE;
+    if (!r) return SC_MISUSE;
+    if (!out) return repo_fail(r, SC_MISUSE, "sc_repo_duplicates: NULL out");
     double t0 = util_now();
     if (threshold <= 0) threshold = SC_DUPLICATES_DEFAULT_THRESHOLD;
     if (threshold > 1) return repo_fail(r, SC_INVALID, "threshold must be within (0, 1], got %g", (double)threshold);

@@ -122,10 +122,10 @@ static sc_status repo__ensure_collection(sc_repo *r) {
 
 sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **out, char **errmsg) {
     if (errmsg) *errmsg = NULL;
-    if (!root || !out) return SC_MISUSE;
+    if (!root || !out) return util_errmsg_out(errmsg, SC_MISUSE, "sc_repo_open: NULL root or out");
     *out = NULL;
     sc_repo *r = calloc(1, sizeof *r);
-    if (!r) return SC_NOMEM;
+    if (!r) return util_errmsg_out(errmsg, SC_NOMEM, "out of memory opening the repository");
     r->opt = opt ? *opt : sc_repo_options_default();
     sc_status rc = SC_OK;
     char buf[PATH_MAX];
@@ -390,6 +390,8 @@ static double repo__round(double x, int decimals) {
 }
 
 sc_status sc_repo_stats_json(sc_repo *r, char **out) {
+    if (!r) return SC_MISUSE;
+    if (!out) return repo_fail(r, SC_MISUSE, "sc_repo_stats_json: NULL out");
     json_t *root = json_object(), *by_lang = json_object(), *by_kind = json_object();
     uint64_t n = 0;
     sc_scroll_request req = {.limit = 2000};

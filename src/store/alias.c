@@ -126,7 +126,7 @@ done:
 /* ==== Public API ==== */
 
 sc_status sc_alias_apply(sc_db *db, const sc_alias_action *actions, size_t n, size_t *failed) {
-    if (!db || (n && !actions)) return SC_MISUSE;
+    if (!db || (n && !actions)) return store_fail(SC_MISUSE, "sc_alias_apply: NULL argument");
     pthread_rwlock_wrlock(&db->lock);
     size_t i = 0, bad = n; /* bad: the failing action, n when the transaction itself failed */
     sc_status rc = store_exec(db, "BEGIN IMMEDIATE");
@@ -172,7 +172,7 @@ sc_status sc_alias_rename(sc_db *db, const char *old_alias, const char *new_alia
 }
 
 sc_status sc_alias_resolve(sc_db *db, const char *alias, char **out) {
-    if (!db || !out) return SC_MISUSE;
+    if (!db || !out) return store_fail(SC_MISUSE, "sc_alias_resolve: NULL argument");
     *out = NULL;
     if (!alias) return store_fail(SC_NOTFOUND, "alias name is empty");
     pthread_rwlock_rdlock(&db->lock);
@@ -191,7 +191,7 @@ sc_status sc_alias_resolve(sc_db *db, const char *alias, char **out) {
 }
 
 sc_status sc_alias_list(sc_db *db, sc_alias **out, size_t *n_out) {
-    if (!db || !out || !n_out) return SC_MISUSE;
+    if (!db || !out || !n_out) return store_fail(SC_MISUSE, "sc_alias_list: NULL argument");
     *out = NULL;
     *n_out = 0;
     pthread_rwlock_rdlock(&db->lock);
@@ -243,7 +243,7 @@ void sc_alias_list_free(sc_alias *list, size_t n) {
 }
 
 sc_status sc_alias_delete_for_collection(sc_db *db, const char *collection, uint64_t *n_deleted) {
-    if (!db) return SC_MISUSE;
+    if (!db) return store_fail(SC_MISUSE, "sc_alias_delete_for_collection: NULL argument");
     if (!collection) return store_fail(SC_INVALID, "collection name is empty");
     pthread_rwlock_wrlock(&db->lock);
     int changes = 0;

@@ -368,7 +368,7 @@ void store_ann_open(sc_db *db, store_coll *c) {
 /* ==== Optimize ==== */
 
 sc_status sc_collection_optimize(sc_db *db, const char *name) {
-    if (!db) return SC_MISUSE;
+    if (!db) return store_fail(SC_MISUSE, "sc_collection_optimize: NULL argument");
     pthread_rwlock_wrlock(&db->lock);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, name, &c);

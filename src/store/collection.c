@@ -83,7 +83,7 @@ char *store_coll_config_json(const store_coll *c) {
 /* ==== Create / delete / list ==== */
 
 sc_status sc_collection_create(sc_db *db, const char *name, const sc_vector_params *vectors, size_t n_vectors) {
-    if (!db) return SC_MISUSE;
+    if (!db) return store_fail(SC_MISUSE, "sc_collection_create: NULL argument");
     sc_status rc;
     if ((rc = store__check_coll_name(name)) != SC_OK) return rc;
     if ((rc = store__check_vectors(vectors, n_vectors)) != SC_OK) return rc;
@@ -152,7 +152,7 @@ done:
 }
 
 sc_status sc_collection_delete(sc_db *db, const char *name) {
-    if (!db) return SC_MISUSE;
+    if (!db) return store_fail(SC_MISUSE, "sc_collection_delete: NULL argument");
     pthread_rwlock_wrlock(&db->lock);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, name, &c);
@@ -210,7 +210,7 @@ static int store__strcmp_p(const void *a, const void *b) {
 }
 
 sc_status sc_collection_list(sc_db *db, char ***out, size_t *n_out) {
-    if (!db || !out) return SC_MISUSE;
+    if (!db || !out) return store_fail(SC_MISUSE, "sc_collection_list: NULL argument");
     pthread_rwlock_rdlock(&db->lock);
     size_t n = db->n_colls;
     char **v = calloc(n + 1, sizeof *v);
@@ -243,7 +243,7 @@ static uint64_t store__file_size(const char *dir, const char *name) {
 }
 
 sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info *out) {
-    if (!db || !out) return SC_MISUSE;
+    if (!db || !out) return store_fail(SC_MISUSE, "sc_collection_info_get: NULL argument");
     memset(out, 0, sizeof *out);
     pthread_rwlock_rdlock(&db->lock);
     store_coll *c = NULL;
@@ -337,7 +337,7 @@ static sc_status store__save_config(sc_db *db, store_coll *c) {
 }
 
 sc_status sc_field_index_create(sc_db *db, const char *coll, const char *key, sc_field_type type) {
-    if (!db || !key) return SC_MISUSE;
+    if (!db || !key) return store_fail(SC_MISUSE, "sc_field_index_create: NULL argument");
     sc_err err = {0};
     if (filter_path_check(key, &err) != SC_OK)
         return store_fail(err.code == SC_NOMEM ? SC_NOMEM : SC_INVALID, "field_name: %s", err.msg);
@@ -385,7 +385,7 @@ done:
 }
 
 sc_status sc_field_index_delete(sc_db *db, const char *coll, const char *key) {
-    if (!db || !key) return SC_MISUSE;
+    if (!db || !key) return store_fail(SC_MISUSE, "sc_field_index_delete: NULL argument");
     pthread_rwlock_wrlock(&db->lock);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, coll, &c);
@@ -438,7 +438,7 @@ static bool store__update_rebuilds(const sc_vector_params *old, const sc_vector_
 }
 
 sc_status sc_collection_update(sc_db *db, const char *name, const sc_vector_update *updates, size_t n) {
-    if (!db || (n && !updates)) return SC_MISUSE;
+    if (!db || (n && !updates)) return store_fail(SC_MISUSE, "sc_collection_update: NULL argument");
     pthread_rwlock_wrlock(&db->lock);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, name, &c);

@@ -364,7 +364,7 @@ static sc_status store__lock(sc_db *db) {
 
 sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, char **errmsg) {
     if (errmsg) *errmsg = NULL;
-    if (!out) return SC_MISUSE;
+    if (!out) return util_errmsg_out(errmsg, SC_MISUSE, "sc_db_open: NULL out");
     *out = NULL;
     sc_db_options o = opt ? *opt : sc_db_options_default();
     sc_status rc = SC_OK;

@@ -170,7 +170,7 @@ static void store__apply_vectors(store_coll *c, uint32_t slot, const float *cons
 }
 
 sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *points, size_t n) {
-    if (!db || (n && !points)) return SC_MISUSE;
+    if (!db || (n && !points)) return store_fail(SC_MISUSE, "sc_points_upsert: NULL argument");
     pthread_rwlock_wrlock(&db->lock);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, coll, &c);
@@ -274,7 +274,7 @@ done:
 
 sc_status sc_points_get(sc_db *db, const char *coll, const sc_point_id *ids, size_t n, const sc_with *with,
                         sc_record_list **out) {
-    if (!db || !out || (n && !ids)) return SC_MISUSE;
+    if (!db || !out || (n && !ids)) return store_fail(SC_MISUSE, "sc_points_get: NULL argument");
     pthread_rwlock_rdlock(&db->lock);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, coll, &c);
@@ -385,7 +385,7 @@ fail:
 }
 
 sc_status sc_points_delete(sc_db *db, const char *coll, const sc_point_id *ids, size_t n, uint64_t *n_deleted) {
-    if (!db || (n && !ids)) return SC_MISUSE;
+    if (!db || (n && !ids)) return store_fail(SC_MISUSE, "sc_points_delete: NULL argument");
     pthread_rwlock_wrlock(&db->lock);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, coll, &c);
@@ -412,7 +412,7 @@ done:
 }
 
 sc_status sc_points_delete_by_filter(sc_db *db, const char *coll, const char *filter_json, uint64_t *n_deleted) {
-    if (!db) return SC_MISUSE;
+    if (!db) return store_fail(SC_MISUSE, "sc_points_delete_by_filter: NULL argument");
     store_filter *f = NULL;
     sc_status rc = store__compile(filter_json, &f);
     if (rc != SC_OK) return rc;
@@ -459,7 +459,7 @@ static void store__delete_path(json_t *obj, const char *path) {
 static sc_status store__payload_apply(sc_db *db, const char *coll, const sc_selector *sel, store__payload_op op,
                                       const char *payload_json, const char *const *keys, size_t n_keys,
                                       uint64_t *n_changed) {
-    if (!db || !sel) return SC_MISUSE;
+    if (!db || !sel) return store_fail(SC_MISUSE, "payload update: NULL argument");
     if (n_changed) *n_changed = 0;
     json_t *patch = NULL;
     store_filter *f = NULL;
@@ -608,7 +608,7 @@ static int store__slot_id_cmp(const void *a, const void *b) {
 
 sc_status sc_points_scroll(sc_db *db, const char *coll, const sc_scroll_request *req, sc_record_list **out,
                            sc_point_id *next_out, bool *has_next) {
-    if (!db || !req || !out) return SC_MISUSE;
+    if (!db || !req || !out) return store_fail(SC_MISUSE, "sc_points_scroll: NULL argument");
     uint32_t limit = req->limit ? req->limit : 10;
     store_filter *f = NULL;
     sc_status rc = store__compile(req->filter_json, &f);
@@ -696,7 +696,7 @@ done:
 }
 
 sc_status sc_points_count(sc_db *db, const char *coll, const char *filter_json, uint64_t *out) {
-    if (!db || !out) return SC_MISUSE;
+    if (!db || !out) return store_fail(SC_MISUSE, "sc_points_count: NULL argument");
     store_filter *f = NULL;
     sc_status rc = store__compile(filter_json, &f);
     if (rc != SC_OK) return rc;

@@ -398,7 +398,7 @@ static const char *rank__str(const json_t *o, const char *key) {
 
 sc_status sc_rank_code(sc_db *db, const char *coll, const char *query, const sc_rank_cand *c, size_t n,
                        double *scores, float *features) {
-    if (!db || !coll || !query || (n && (!c || !scores))) return SC_MISUSE;
+    if (!db || !coll || !query || (n && (!c || !scores))) return store_fail(SC_MISUSE, "sc_rank_code: NULL argument");
     const size_t nf = RANK_N_FEATURES;
     float *fv = features ? features : malloc(sizeof *fv * nf * (n ? n : 1));
     char **paths = calloc(n ? n : 1, sizeof *paths);

@@ -159,7 +159,7 @@ static sc_status store__plan(const store_coll *c, const store_filter *f, roaring
 
 static sc_status store__search(sc_db *db, const char *coll, const sc_search_request *req, const float *queries,
                                size_t n_queries, sc_record_list **out) {
-    if (!db || !req || !out || (n_queries && !queries)) return SC_MISUSE;
+    if (!db || !req || !out || (n_queries && !queries)) return store_fail(SC_MISUSE, "search: NULL argument");
     uint32_t k = 0;
     if (store__request_k(req, &k) != SC_OK) return SC_INVALID;
     store_filter *f = NULL;
@@ -347,7 +347,7 @@ done:
 }
 
 sc_status sc_points_search(sc_db *db, const char *coll, const sc_search_request *req, sc_record_list **out) {
-    if (!req || !db || !out) return SC_MISUSE;
+    if (!req || !db || !out) return store_fail(SC_MISUSE, "sc_points_search: NULL argument");
     if (!req->query && req->text) return store__search_text(db, coll, req, out);
     return store__search(db, coll, req, req->query, 1, out);
 }

@@ -27,6 +27,11 @@ sc_status sc_err_set(sc_err *err, sc_status code, const char *fmt, ...) {
     return code;
 }
 
+sc_status util_errmsg_out(char **errmsg, sc_status code, const char *msg) {
+    if (errmsg) *errmsg = util_strdup(msg);
+    return code;
+}
+
 void sc_err_clear(sc_err *err) {
     if (err) {
         err->code = SC_OK;

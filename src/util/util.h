@@ -25,6 +25,10 @@ sc_status sc_err_set(sc_err *err, sc_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Reset err to SC_OK. */
 void sc_err_clear(sc_err *err);
+/* Fill the `char **errmsg` out-parameter of a public call (common.h,
+** "Errors"): when errmsg is not NULL, *errmsg becomes an owned copy of msg
+** (NULL if that copy runs out of memory). Returns code. */
+sc_status util_errmsg_out(char **errmsg, sc_status code, const char *msg);
 
 /* Debug-only assertion for bugs (never for bad input). */
 #ifdef NDEBUG

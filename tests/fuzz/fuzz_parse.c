@@ -23,7 +23,7 @@ static sc_parser *fuzz__parser;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
-    if (!fuzz__parser && sc_parser_new(&fuzz__parser) != SC_OK) return 0;
+    if (!fuzz__parser && sc_parser_new(&fuzz__parser, NULL) != SC_OK) return 0;
     uint8_t sel = data[0];
     sc_parse_options opt = sc_parse_options_default();
     opt.lang = (sc_lang)(1 + sel % (SC_LANG_COUNT - 1));

@@ -204,8 +204,9 @@ static void test_roundtrip(void **state) {
     path_in(p, sizeof p, "small.scm");
     write_small(p, 2);
     sc_model *m = NULL;
-    char *msg = NULL;
+    char *msg = (char *)"untouched";
     assert_int_equal(sc_model_load(p, &m, &msg), SC_OK);
+    assert_null(msg); /* the out-parameter is cleared on success (common.h) */
     assert_int_equal(sc_model_dim(m), 8u);
     assert_string_equal(sc_model_metadata(m), "{\"test\":true}");
     const char *texts[] = {"openFile", "zzzunknownzzz", "", "socket socket", "openFile"};
@@ -264,6 +265,15 @@ static void test_corrupt(void **state) {
     }
     free(b);
     assert_int_equal(sc_model_load("/nonexistent/model.scm", &m, NULL), SC_IOERR);
+    msg = NULL;
+    assert_int_equal(sc_model_load(NULL, &m, &msg), SC_MISUSE);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "NULL argument"));
+    sc_free(msg);
+    sc_train_options o = sc_train_options_default();
+    assert_int_equal(sc_model_train(&o, &msg), SC_MISUSE); /* no pairs or output path */
+    assert_non_null(strstr(msg, "pairs path"));
+    sc_free(msg);
 }
 
 /* Synthetic pairs: topic words shared between doc and code names. */

@@ -83,7 +83,7 @@ static void test_doc_query(void **state) {
 ** original, keeps `keep`, and holds none of the strings in `gone`. */
 static char *strip_all(const char *path, const char *src, const char *const *gone, const char *const *keep) {
     sc_parser *p = NULL;
-    assert_int_equal(sc_parser_new(&p), SC_OK);
+    assert_int_equal(sc_parser_new(&p, NULL), SC_OK);
     sc_parse_result *r = NULL;
     assert_int_equal(sc_parser_parse(p, path, src, strlen(src), NULL, &r), SC_OK);
     uint32_t errors0 = r->n_errors;

@@ -50,7 +50,7 @@ static sc_parse_result *parse_fixture(const char *name, bool body) {
     char *src = read_file(path, &n);
     assert_non_null(src);
     sc_parser *p = NULL;
-    assert_int_equal(sc_parser_new(&p), SC_OK);
+    assert_int_equal(sc_parser_new(&p, NULL), SC_OK);
     sc_parse_options opt = sc_parse_options_default();
     opt.with_body = body;
     sc_parse_result *r = NULL;
@@ -62,7 +62,7 @@ static sc_parse_result *parse_fixture(const char *name, bool body) {
 
 static sc_parse_result *parse_mem(const char *path, const void *src, size_t n, const sc_parse_options *opt) {
     sc_parser *p = NULL;
-    assert_int_equal(sc_parser_new(&p), SC_OK);
+    assert_int_equal(sc_parser_new(&p, NULL), SC_OK);
     sc_parse_result *r = NULL;
     assert_int_equal(sc_parser_parse(p, path, src, n, opt, &r), SC_OK);
     sc_parser_free(p);
@@ -302,6 +302,21 @@ static void test_golden_coverage(void **state) {
         assert_int_equal(r->n_errors, 0);
         sc_parse_result_free(r);
     }
+}
+
+/* sc_parser_new follows the error convention of common.h: *errmsg NULL
+** on success, a message naming the mistake on misuse. */
+static void test_parser_new_errmsg(void **state) {
+    (void)state;
+    char *msg = (char *)"untouched";
+    sc_parser *p = NULL;
+    assert_int_equal(sc_parser_new(&p, &msg), SC_OK);
+    assert_null(msg);
+    sc_parser_free(p);
+    assert_int_equal(sc_parser_new(NULL, &msg), SC_MISUSE);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "NULL out"));
+    sc_free(msg);
 }
 
 /* ==== Languages ==== */
@@ -685,7 +700,7 @@ int main(void) {
         cmocka_unit_test(test_syntax_errors),    cmocka_unit_test(test_hostile_input),
         cmocka_unit_test(test_deep_nesting),     cmocka_unit_test(test_body_on_request),
         cmocka_unit_test(test_pairs_no_leak),    cmocka_unit_test(test_pairs_docstring_cut),
-        cmocka_unit_test(test_iter_matches_cursor),
+        cmocka_unit_test(test_iter_matches_cursor), cmocka_unit_test(test_parser_new_errmsg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,6 +60,33 @@ static void fx_reopen(fx *f) {
         if (!strstr(sc_db_errmsg(db), (s))) fail_msg("message '%s' lacks '%s'", sc_db_errmsg(db), (s));     \
     } while (0)
 
+/* The store's message is the calling thread's (store.h, common.h): a
+** failure on another thread sharing db leaves it alone, and a call with a
+** NULL argument says so, even without a handle. */
+static void *errmsg_other_thread(void *arg) {
+    sc_db *db = arg;
+    if (sc_collection_delete(db, "missing_in_thread") != SC_NOTFOUND) return (void *)"no failure";
+    return strstr(sc_db_errmsg(db), "missing_in_thread") ? NULL : (void *)"wrong message";
+}
+
+static void test_errmsg_per_thread(void **state) {
+    fx *f = *state;
+    assert_int_equal(sc_collection_delete(f->db, "missing_here"), SC_NOTFOUND);
+    assert_msg_has(f->db, "missing_here");
+    pthread_t th;
+    void *res = (void *)"not run";
+    assert_int_equal(pthread_create(&th, NULL, errmsg_other_thread, f->db), 0);
+    assert_int_equal(pthread_join(th, &res), 0);
+    assert_null(res);
+    assert_msg_has(f->db, "missing_here");
+    assert_msg_has(NULL, "missing_here"); /* the handle is not consulted */
+    uint64_t n = 0;
+    assert_int_equal(sc_points_count(NULL, "c", NULL, &n), SC_MISUSE);
+    assert_msg_has(f->db, "sc_points_count: NULL argument");
+    assert_int_equal(sc_points_search(f->db, "c", NULL, NULL), SC_MISUSE);
+    assert_msg_has(f->db, "sc_points_search: NULL argument");
+}
+
 static void make_coll(sc_db *db, const char *name, uint32_t dim, sc_distance d) {
     sc_vector_params vp = {.name = "", .dim = dim, .distance = d};
     assert_int_equal(sc_collection_create(db, name, &vp, 1), SC_OK);
@@ -835,6 +862,7 @@ static void test_keyword_bm25_values(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_collections, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_errmsg_per_thread, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_collection_bad_input, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_upsert_get_roundtrip, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_points_change_nothing, fx_setup, fx_teardown),

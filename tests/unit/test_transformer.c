@@ -12,6 +12,7 @@
 ** architecture.
 */
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -270,6 +271,34 @@ static void test_long_input(void **state) {
     sc_transformer_free(m);
 }
 
+/* A model is shared by threads, so its error message is the calling
+** thread's (transformer.h): a failure on another thread leaves this
+** thread's message as it was. */
+static void *errmsg_other_thread(void *arg) {
+    sc_transformer *m = arg;
+    float out[32];
+    const char *tv[1] = {NULL};
+    if (sc_transformer_embed(m, tv, 1, out) != SC_MISUSE) return (void *)"no failure";
+    return strstr(sc_transformer_errmsg(m), "texts[0] is NULL") ? NULL : (void *)"wrong message";
+}
+
+static void test_errmsg_per_thread(void **state) {
+    (void)state;
+    sc_transformer *m = NULL;
+    assert_int_equal(sc_transformer_load(FIX "/bert", NULL, &m, NULL), SC_OK);
+    float out[2 * 32];
+    const char *tv[2] = {"fine", NULL};
+    assert_int_equal(sc_transformer_embed(m, tv, 2, out), SC_MISUSE);
+    assert_non_null(strstr(sc_transformer_errmsg(m), "texts[1] is NULL"));
+    pthread_t th;
+    void *res = (void *)"not run";
+    assert_int_equal(pthread_create(&th, NULL, errmsg_other_thread, m), 0);
+    assert_int_equal(pthread_join(th, &res), 0);
+    assert_null(res);
+    assert_non_null(strstr(sc_transformer_errmsg(m), "texts[1] is NULL"));
+    sc_transformer_free(m);
+}
+
 /* ==== safetensors ==== */
 
 /* Build "u64 N | header | data" in buf; returns the total size. */
@@ -463,6 +492,7 @@ int main(void) {
         cmocka_unit_test(test_minilm),
         cmocka_unit_test(test_sc_model),
         cmocka_unit_test(test_long_input),
+        cmocka_unit_test(test_errmsg_per_thread),
         cmocka_unit_test(test_safetensors_parse),
         cmocka_unit_test(test_kernels),
         cmocka_unit_test(test_errors),
