@@ -138,10 +138,31 @@ typedef struct sc_vector_params {
 } sc_vector_params;
 
 /* Create collection `name` with n_vectors named vectors. Names of
-** collections: 1..255 bytes of [A-Za-z0-9_.-]. Errors: SC_EXISTS,
+** collections: 1..255 bytes, no control character and none of
+** < > : " / \ | ? * (Qdrant's rule). Errors: SC_EXISTS (a collection,
+** or an alias of an existing collection, has the name),
 ** SC_INVALID (message names the bad field). */
 SC_API sc_status sc_collection_create(sc_db *db, const char *name, const sc_vector_params *vectors,
                                       size_t n_vectors);
+
+/* How the scores of a sparse vector are weighted (Qdrant's `modifier`). */
+typedef enum sc_sparse_modifier {
+    SC_SPARSE_MODIFIER_NONE = 0, /* plain dot product */
+    SC_SPARSE_MODIFIER_IDF = 1,  /* each dimension weighted by its inverse document frequency */
+} sc_sparse_modifier;
+
+/* A named sparse vector of a collection: (index, value) pairs of any
+** length; indices are unsigned 32-bit. */
+typedef struct sc_sparse_params {
+    const char *name;            /* vector name, distinct from the dense names, never "" */
+    sc_sparse_modifier modifier; /* scoring modifier (recorded; see the note at sc_sparse_in) */
+} sc_sparse_params;
+
+/* sc_collection_create plus n_sparse named sparse vectors (up to
+** SC_MAX_VECTOR_NAMES, names unique across dense and sparse). Errors as
+** sc_collection_create. */
+SC_API sc_status sc_collection_create_ex(sc_db *db, const char *name, const sc_vector_params *vectors,
+                                         size_t n_vectors, const sc_sparse_params *sparse, size_t n_sparse);
 /* Delete a collection and all its points. SC_NOTFOUND if missing. */
 SC_API sc_status sc_collection_delete(sc_db *db, const char *name);
 /* true when the collection exists. */
@@ -188,6 +209,8 @@ typedef struct sc_collection_info {
     sc_field_index_info *field_indexes;/* owned */
     uint64_t disk_bytes;               /* bytes of the store files attributable to it (estimate: share of the database) */
     uint64_t ram_bytes;                /* bytes of vectors and ids held in memory */
+    size_t n_sparse;                   /* entries of sparse */
+    sc_sparse_params *sparse;          /* owned array of the sparse vectors; names owned too */
 } sc_collection_info;
 
 /* Fill *out with owned data; free with sc_collection_info_free. */
@@ -241,6 +264,16 @@ typedef struct sc_vector_in {
     uint32_t dim;      /* must equal the collection's dimension for name */
 } sc_vector_in;
 
+/* One sparse vector of a point (borrowed): n (index, value) pairs with
+** unique indices in any order; stored sorted by index. Stored and
+** returned only: searching sparse vectors is not implemented yet. */
+typedef struct sc_sparse_in {
+    const char *name;        /* a sparse vector name of the collection */
+    const uint32_t *indices; /* n indices */
+    const float *values;     /* n finite values */
+    uint32_t n;              /* pairs; 0 is an empty vector */
+} sc_sparse_in;
+
 /* A point to upsert (all borrowed). */
 typedef struct sc_point_in {
     sc_point_id id;              /* id */
@@ -248,6 +281,8 @@ typedef struct sc_point_in {
     size_t n_vectors;            /* may be 0 (a point with payload only) */
     const char *payload_json;    /* a JSON object or NULL for {} */
     const char *text;            /* text for keyword (BM25) search, tokenized code-aware; not stored; NULL = none */
+    const sc_sparse_in *sparse;  /* n_sparse sparse vectors; names unique */
+    size_t n_sparse;             /* may be 0 */
 } sc_point_in;
 
 /* Insert or replace n points atomically: either all are stored or, on any
@@ -265,6 +300,11 @@ typedef struct sc_record {
     char **vector_names;   /* names of the vectors returned */
     float **vectors;       /* vectors, each of its collection dimension */
     uint32_t *vector_dims; /* dimension of each vector */
+    size_t n_sparse;       /* sparse vectors returned (0 unless vectors were asked) */
+    char **sparse_names;   /* their names */
+    uint32_t **sparse_indices; /* indices of each, ascending */
+    float **sparse_values; /* values of each, aligned with the indices */
+    uint32_t *sparse_lens; /* pairs in each */
 } sc_record;
 
 typedef struct sc_record_list {
@@ -281,8 +321,8 @@ typedef struct sc_with {
     size_t n_payload_include;
     const char *const *payload_exclude; /* when non-NULL: all but these keys */
     size_t n_payload_exclude;
-    bool vectors;                   /* include vectors */
-    const char *const *vector_names;/* when non-NULL: only these names */
+    bool vectors;                   /* include vectors, dense and sparse */
+    const char *const *vector_names;/* when non-NULL: only these names (dense or sparse) */
     size_t n_vector_names;
 } sc_with;
 

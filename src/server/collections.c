@@ -189,6 +189,37 @@ static bool server__vector_params(server_call *call, const json_t *v, const char
     return true;
 }
 
+/* Parse `sparse_vectors` {name: {"index": {...}?, "modifier": "idf"|"none"?}}
+** into sp (names borrowed from the body). The index options are accepted
+** and not used (no sparse index yet). */
+static bool server__sparse_params(server_call *call, const json_t *obj, sc_sparse_params *sp, size_t *n) {
+    *n = 0;
+    if (!obj || json_is_null(obj)) return true;
+    if (!json_is_object(obj))
+        return server_fail(call, 400, "Json deserialize error: `sparse_vectors` must be an object of names"), false;
+    if (json_object_size(obj) > SC_MAX_VECTOR_NAMES)
+        return server_fail(call, 422, "Validation error in JSON body: [sparse_vectors: at most %u names]",
+                           SC_MAX_VECTOR_NAMES), false;
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        if (!json_is_object(v))
+            return server_fail(call, 400, "Json deserialize error: `sparse_vectors.%.255s` must be an object", key), false;
+        const json_t *m = json_object_get(v, "modifier");
+        sc_sparse_modifier mod = SC_SPARSE_MODIFIER_NONE;
+        if (json_is_string(m) && !strcmp(json_string_value(m), "idf")) mod = SC_SPARSE_MODIFIER_IDF;
+        else if (m && !json_is_null(m) && !(json_is_string(m) && !strcmp(json_string_value(m), "none")))
+            return server_fail(call, 400, "Json deserialize error: `sparse_vectors.%.255s.modifier`: unknown variant, "
+                                          "expected `none` or `idf`", key), false;
+        const json_t *ix = json_object_get(v, "index");
+        if (ix && !json_is_null(ix) && !json_is_object(ix))
+            return server_fail(call, 400, "Json deserialize error: `sparse_vectors.%.255s.index` must be an object",
+                               key), false;
+        sp[(*n)++] = (sc_sparse_params){.name = key, .modifier = mod};
+    }
+    return true;
+}
+
 /* ==== Collections ==== */
 
 json_t *server_api_collection_create(server_call *call) {
@@ -198,9 +229,6 @@ json_t *server_api_collection_create(server_call *call) {
     if (!vectors || json_is_null(vectors))
         return server_fail(call, 400, "Wrong input: `vectors` is required (dense vectors only; sparse vectors are not supported)");
     if (!json_is_object(vectors)) return server_fail(call, 400, "Json deserialize error: `vectors` must be an object");
-    const json_t *sparse = json_object_get(call->body, "sparse_vectors");
-    if (sparse && !json_is_null(sparse) && json_object_size(sparse) > 0)
-        return server_fail(call, 400, "Wrong input: `sparse_vectors` are not supported");
     sc_vector_params base;
     memset(&base, 0, sizeof base);
     uint32_t present;
@@ -230,8 +258,16 @@ json_t *server_api_collection_create(server_call *call) {
             n++;
         }
     }
-    sc_status rc = sc_collection_create(call->ctx->db, name, params, n);
+    sc_sparse_params sparse[SC_MAX_VECTOR_NAMES];
+    size_t n_sparse = 0;
+    if (!server__sparse_params(call, json_object_get(call->body, "sparse_vectors"), sparse, &n_sparse)) return NULL;
+    sc_status rc = sc_collection_create_ex(call->ctx->db, name, params, n, sparse, n_sparse);
+    if (rc == SC_EXISTS && strstr(sc_db_errmsg(call->ctx->db), "alias"))
+        return server_fail(call, 400, "Wrong input: Can't create collection with name `%s`: an alias with the same name "
+                                      "already exists", call->args[0]);
     if (rc == SC_EXISTS) return server_fail(call, 409, "Wrong input: Collection `%s` already exists!", call->args[0]);
+    if (rc == SC_INVALID && !strncmp(sc_db_errmsg(call->ctx->db), "collection name", 15))
+        return server_fail(call, 422, "Validation error in path parameters: [name: %s]", sc_db_errmsg(call->ctx->db));
     if (rc != SC_OK) return server_fail_store(call, rc);
     return json_true();
 }
@@ -444,6 +480,14 @@ json_t *server_api_collection_get(server_call *call) {
                                       "points", (json_int_t)info.field_indexes[i].n_points));
     json_t *params = json_pack("{s:o,s:i,s:i,s:i,s:b}", "vectors", vectors, "shard_number", 1, "replication_factor", 1,
                                "write_consistency_factor", 1, "on_disk_payload", 1);
+    if (info.n_sparse) {
+        json_t *sp = json_object();
+        for (size_t i = 0; i < info.n_sparse; i++)
+            json_object_set_new(sp, info.sparse[i].name,
+                                info.sparse[i].modifier == SC_SPARSE_MODIFIER_IDF ? json_pack("{s:s}", "modifier", "idf")
+                                                                                    : json_object());
+        json_object_set_new(params, "sparse_vectors", sp);
+    }
     const sc_vector_params *v0 = &info.vectors[0];
     uint64_t fst_kb = v0->hnsw.full_scan_threshold
                           ? (uint64_t)v0->hnsw.full_scan_threshold * v0->dim * 4u / 1024u

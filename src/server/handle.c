@@ -28,7 +28,7 @@
 #define SC_GIT_COMMIT "unknown"
 #endif
 
-#define SERVER_QDRANT_VERSION "1.18.0" /* the Qdrant REST API version implemented */
+#define SERVER_QDRANT_VERSION "1.19.0" /* the Qdrant REST API version implemented */
 
 /* ==== Errors ==== */
 
@@ -458,10 +458,10 @@ void server_handle(server_ctx *ctx, const server_request *req, server_response *
             server__set_json(resp, 200, o);
             json_decref(o);
         } else if (route->kind == SERVER_KIND_READY && !__atomic_load_n(&ctx->ready, __ATOMIC_ACQUIRE)) {
-            server__text(resp, 503, "not ready\n");
+            server__text(resp, 503, "not ready");
         } else {
-            server__text(resp, 200, route->kind == SERVER_KIND_READY ? "all shards are ready\n"
-                                                                      : "healthz check passed\n");
+            server__text(resp, 200, route->kind == SERVER_KIND_READY ? "all shards are ready"
+                                                                      : "healthz check passed");
         }
         goto done;
     }

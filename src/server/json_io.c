@@ -352,9 +352,9 @@ json_t *server_json_record(const sc_record *r, bool with_score) {
     } else {
         json_object_set_new(o, "payload", json_null());
     }
-    if (r->n_vectors == 0) {
+    if (r->n_vectors == 0 && r->n_sparse == 0) {
         json_object_set_new(o, "vector", json_null());
-    } else if (r->n_vectors == 1 && r->vector_names[0][0] == 0) {
+    } else if (r->n_vectors == 1 && r->n_sparse == 0 && r->vector_names[0][0] == 0) {
         json_t *a = json_array();
         for (uint32_t j = 0; j < r->vector_dims[0]; j++) json_array_append_new(a, json_real((double)r->vectors[0][j]));
         json_object_set_new(o, "vector", a);
@@ -365,6 +365,14 @@ json_t *server_json_record(const sc_record *r, bool with_score) {
             for (uint32_t j = 0; j < r->vector_dims[i]; j++)
                 json_array_append_new(a, json_real((double)r->vectors[i][j]));
             json_object_set_new(vo, r->vector_names[i][0] ? r->vector_names[i] : "", a);
+        }
+        for (size_t i = 0; i < r->n_sparse; i++) {
+            json_t *ix = json_array(), *va = json_array();
+            for (uint32_t j = 0; j < r->sparse_lens[i]; j++) {
+                json_array_append_new(ix, json_integer((json_int_t)r->sparse_indices[i][j]));
+                json_array_append_new(va, json_real((double)r->sparse_values[i][j]));
+            }
+            json_object_set_new(vo, r->sparse_names[i], json_pack("{s:o,s:o}", "indices", ix, "values", va));
         }
         json_object_set_new(o, "vector", vo);
     }

@@ -8,6 +8,7 @@
 #include "server/server_int.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,9 @@ typedef struct server_points {
     float **floats;      /* owned float arrays (n_floats) */
     size_t n_floats;     /* entries in floats */
     char **payloads;     /* owned payload texts, one per point (may be NULL) */
+    sc_sparse_in *sparse;/* all sparse vectors, points index into it (n_vecs allocated) */
+    uint32_t **indices;  /* owned index arrays of the sparse vectors (n_indices) */
+    size_t n_indices;    /* entries in indices */
     size_t n;            /* points */
     size_t n_vecs;       /* entries allocated in vecs and floats */
     const char **docs;   /* texts of builtin Documents, embedded together once all is decoded (borrowed) */
@@ -35,6 +39,9 @@ static void server__points_free(server_points *p) {
     free(p->doc_where);
     for (size_t i = 0; i < p->n_floats; i++) free(p->floats[i]);
     for (size_t i = 0; p->payloads && i < p->n; i++) free(p->payloads[i]);
+    for (size_t i = 0; i < p->n_indices; i++) free(p->indices[i]);
+    free(p->indices);
+    free(p->sparse);
     free(p->floats);
     free(p->payloads);
     free(p->vecs);
@@ -49,7 +56,9 @@ static bool server__points_alloc(server_call *call, server_points *p, size_t n, 
     p->vecs = calloc(n_vecs ? n_vecs : 1, sizeof *p->vecs);
     p->floats = calloc(n_vecs ? n_vecs : 1, sizeof *p->floats);
     p->payloads = calloc(n ? n : 1, sizeof *p->payloads);
-    if (!p->pts || !p->vecs || !p->floats || !p->payloads) {
+    p->sparse = calloc(n_vecs ? n_vecs : 1, sizeof *p->sparse);
+    p->indices = calloc(n_vecs ? n_vecs : 1, sizeof *p->indices);
+    if (!p->pts || !p->vecs || !p->floats || !p->payloads || !p->sparse || !p->indices) {
         server_fail(call, 500, "out of memory");
         return false;
     }
@@ -88,11 +97,49 @@ static bool server__embed_docs(server_call *call, server_points *p) {
     return true;
 }
 
-/* Decode one vector value of point i into vecs[*k]: a dense array, or a
-** Document {"text", "model"}: "builtin" is noted for server__embed_docs
-** (the vector is filled in after decoding), "qdrant/bm25" becomes the
-** point's BM25 text and adds no vector (only when bm25_ok: the list form). */
-static bool server__vector(server_call *call, server_points *p, size_t i, size_t *k, const char *name,
+/* Decode a sparse vector {"indices": [...], "values": [...]} at `where`
+** into p->sparse[*ks] (name borrowed). */
+static bool server__sparse(server_call *call, server_points *p, size_t *ks, const char *name, const json_t *v,
+                           const char *where) {
+    const json_t *ji = json_object_get(v, "indices"), *jv = json_object_get(v, "values");
+    if (!json_is_array(ji) || !json_is_array(jv))
+        return server_fail(call, 400, "Json deserialize error: %s: a sparse vector needs `indices` and `values` arrays",
+                           where), false;
+    size_t n = json_array_size(ji);
+    if (json_array_size(jv) != n)
+        return server_fail(call, 422, "Validation error in JSON body: [%s: indices and values must be the same length "
+                                      "(%zu and %zu)]", where, n, json_array_size(jv)), false;
+    uint32_t *idx = malloc(sizeof *idx * (n ? n : 1));
+    float *val = malloc(sizeof *val * (n ? n : 1));
+    if (idx) p->indices[p->n_indices++] = idx;
+    if (val) p->floats[p->n_floats++] = val;
+    if (!idx || !val) return server_fail(call, 500, "out of memory"), false;
+    for (size_t j = 0; j < n; j++) {
+        const json_t *x = json_array_get(ji, j), *y = json_array_get(jv, j);
+        if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > (json_int_t)UINT32_MAX)
+            return server_fail(call, 400, "Json deserialize error: %s.indices[%zu] must be an unsigned 32-bit integer",
+                               where, j), false;
+        if (!json_is_number(y) || !(fabs(json_number_value(y)) <= 3.4e38))
+            return server_fail(call, 400, "Json deserialize error: %s.values[%zu] must be a finite 32-bit float", where,
+                               j), false;
+        idx[j] = (uint32_t)json_integer_value(x);
+        val[j] = (float)json_number_value(y);
+    }
+    for (size_t j = 1; j < n; j++)
+        for (size_t m = 0; m < j; m++)
+            if (idx[m] == idx[j])
+                return server_fail(call, 422, "Validation error in JSON body: [%s.indices: must be unique, %u is given twice]",
+                                   where, idx[j]), false;
+    p->sparse[(*ks)++] = (sc_sparse_in){.name = name, .indices = idx, .values = val, .n = (uint32_t)n};
+    return true;
+}
+
+/* Decode one vector value of point i into vecs[*k]: a dense array, a
+** sparse vector (into p->sparse[*ks]), or a Document {"text", "model"}:
+** "builtin" is noted for server__embed_docs (the vector is filled in after
+** decoding), "qdrant/bm25" becomes the point's BM25 text and adds no vector
+** (only when bm25_ok: the list form). */
+static bool server__vector(server_call *call, server_points *p, size_t i, size_t *k, size_t *ks, const char *name,
                            const json_t *v, const char *where, bool bm25_ok) {
     if (json_is_object(v) && json_object_get(v, "text")) {
         const char *text, *model;
@@ -111,8 +158,11 @@ static bool server__vector(server_call *call, server_points *p, size_t i, size_t
         (*k)++;
         return true;
     }
-    if (json_is_object(v) && json_object_get(v, "indices"))
-        return server_fail(call, 400, "Wrong input: %s: sparse vectors are not supported", where), false;
+    if (json_is_object(v) && json_object_get(v, "indices")) {
+        if (!*name)
+            return server_fail(call, 400, "Wrong input: %s: a sparse vector must be given under its name", where), false;
+        return server__sparse(call, p, ks, name, v, where);
+    }
     if (json_is_array(v) && json_array_size(v) > 0 && json_is_array(json_array_get(v, 0)))
         return server_fail(call, 400, "Wrong input: %s: multivectors are not supported", where), false;
     float *f;
@@ -147,7 +197,7 @@ static bool server__decode_points(server_call *call, const json_t *b, server_poi
             n_vecs += json_is_object(v) ? json_object_size(v) : 1;
         }
         if (!server__points_alloc(call, p, n, n_vecs)) return false;
-        size_t k = 0;
+        size_t k = 0, ks = 0;
         for (size_t i = 0; i < n; i++) {
             const json_t *pt = json_array_get(list, i);
             char where[96];
@@ -158,21 +208,23 @@ static bool server__decode_points(server_call *call, const json_t *b, server_poi
             if (!server_json_id(call, id, where, &p->pts[i].id)) return false;
             const json_t *v = json_object_get(pt, "vector");
             p->pts[i].vectors = &p->vecs[k];
+            p->pts[i].sparse = &p->sparse[ks];
             /* an object of named vectors, unless it is one sparse vector or one Document */
             if (json_is_object(v) && !json_object_get(v, "indices") && !json_is_string(json_object_get(v, "text"))) {
                 const char *name;
                 const json_t *vv;
                 json_object_foreach((json_t *)v, name, vv) {
                     snprintf(where, sizeof where, "points[%zu].vector.%.40s", i, name);
-                    if (!server__vector(call, p, i, &k, name, vv, where, true)) return false;
+                    if (!server__vector(call, p, i, &k, &ks, name, vv, where, true)) return false;
                 }
             } else if (v && !json_is_null(v)) {
                 snprintf(where, sizeof where, "points[%zu].vector", i);
-                if (!server__vector(call, p, i, &k, "", v, where, true)) return false;
+                if (!server__vector(call, p, i, &k, &ks, "", v, where, true)) return false;
             } else {
                 return server_fail(call, 400, "Json deserialize error: missing field `points[%zu].vector`", i), false;
             }
             p->pts[i].n_vectors = (size_t)(&p->vecs[k] - p->pts[i].vectors);
+            p->pts[i].n_sparse = (size_t)(&p->sparse[ks] - p->pts[i].sparse);
             snprintf(where, sizeof where, "points[%zu].payload", i);
             if (!server__payload(call, p, i, json_object_get(pt, "payload"), where)) return false;
         }
@@ -194,8 +246,8 @@ static bool server__decode_points(server_call *call, const json_t *b, server_poi
             snprintf(where, sizeof where, "batch.ids[%zu]", i);
             if (!server_json_id(call, json_array_get(ids, i), where, &p->pts[i].id)) return false;
             p->pts[i].vectors = &p->vecs[i * n_names];
+            p->pts[i].sparse = &p->sparse[i * n_names];
         }
-        size_t col = 0;
         const char *name = "";
         const json_t *lists = vectors;
         void *iter = json_is_object(vectors) ? json_object_iter((json_t *)vectors) : NULL;
@@ -210,11 +262,11 @@ static bool server__decode_points(server_call *call, const json_t *b, server_poi
             for (size_t i = 0; i < n; i++) {
                 char where[128];
                 snprintf(where, sizeof where, "batch.vectors%s%.40s[%zu]", *name ? "." : "", name, i);
-                size_t k = i * n_names + col;
-                if (!server__vector(call, p, i, &k, name, json_array_get(lists, i), where, false)) return false;
-                p->pts[i].n_vectors++;
+                size_t k = i * n_names + p->pts[i].n_vectors, ks = i * n_names + p->pts[i].n_sparse;
+                if (!server__vector(call, p, i, &k, &ks, name, json_array_get(lists, i), where, false)) return false;
+                p->pts[i].n_vectors = k - i * n_names;
+                p->pts[i].n_sparse = ks - i * n_names;
             }
-            col++;
             if (iter) iter = json_object_iter_next((json_t *)vectors, iter);
         } while (iter);
         for (size_t i = 0; payloads && json_is_array(payloads) && i < n; i++) {

@@ -114,7 +114,8 @@ static bool server__vector_or_id(server_call *call, const char *coll, server_lev
         return server_json_floats(call, v, where, out, dim);
     }
     if (json_is_object(v) && json_object_get(v, "indices"))
-        return server_fail(call, 400, "Wrong input: %s: sparse vectors are not supported", where), false;
+        return server_fail(call, 400, "Wrong input: %s: searching sparse vectors is not supported yet (they are stored "
+                                      "and returned only)", where), false;
     sc_point_id id;
     if (!server_json_id(call, v, where, &id)) return false;
     if (!server__exclude(call, l, &id)) return false;
@@ -270,6 +271,7 @@ static bool server__level_query(server_call *call, const char *coll, const json_
     if (json_is_array(q) || json_is_integer(q) || json_is_string(q))
         return server__vector_or_id(call, coll, l, q, "query", &l->vec, &l->dim);
     if (!json_is_object(q)) return server_fail(call, 400, "Json deserialize error: `query` has an unsupported type"), false;
+    if (json_object_get(q, "indices")) return server__vector_or_id(call, coll, l, q, "query", &l->vec, &l->dim);
     const json_t *v;
     const json_t *doc = json_object_get(q, "text") ? q : NULL;
     if (!doc && json_is_object(v = json_object_get(q, "nearest")) && json_object_get(v, "text")) doc = v;

@@ -91,7 +91,7 @@ sc_status server_ctx_set_model(server_ctx *ctx, sc_model *model, sc_embed_cache 
 
 typedef struct server_request {
     const char *method;      /* "GET", "POST", "PUT", "PATCH", "DELETE", … */
-    const char *path;        /* URL path, without the query string */
+    const char *path;        /* URL path as sent (percent-escapes not decoded), without the query string */
     const char *body;        /* request body bytes (not NUL-terminated), may be NULL */
     size_t body_size;        /* bytes in body */
     const char *api_key;     /* `api-key` header, NULL if absent */

@@ -11,19 +11,17 @@
 
 /* ==== Validation ==== */
 
-static sc_status store__check_coll_name(const char *name) {
-    if (!name || !*name) return store_fail(SC_INVALID, "collection name is empty");
+/* Qdrant's rule for collection and alias names (store_int.h). */
+sc_status store_check_name(const char *what, const char *name) {
+    if (!name || !*name) return store_fail(SC_INVALID, "%s is empty", what);
     size_t n = strlen(name);
-    if (n > SC_MAX_NAME_LEN)
-        return store_fail(SC_INVALID, "collection name is %zu bytes long, at most %u allowed", n, SC_MAX_NAME_LEN);
+    if (n > SC_MAX_NAME_LEN) return store_fail(SC_INVALID, "%s is %zu bytes long, at most %u allowed", what, n, SC_MAX_NAME_LEN);
     for (size_t i = 0; i < n; i++) {
-        char ch = name[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-                  ch == '-' || ch == '.';
-        if (!ok)
-            return store_fail(SC_INVALID,
-                              "collection name `%s` has character '%c' at %zu; allowed: letters, digits, _ - .",
-                              name, ch >= 32 && ch < 127 ? ch : '?', i);
+        unsigned char ch = (unsigned char)name[i];
+        if (ch < 32 || ch == 127)
+            return store_fail(SC_INVALID, "%s has a control character (code %u) at byte %zu", what, ch, i);
+        if (strchr("<>:\"/\\|?*", ch))
+            return store_fail(SC_INVALID, "%s `%s` cannot contain \"%c\" char", what, name, ch);
     }
     return SC_OK;
 }
@@ -71,9 +69,13 @@ char *store_coll_config_json(const store_coll *c) {
     for (size_t i = 0; ok && i < c->n_indexes; i++)
         ok = json_array_append_new(pix, json_pack("{s:s, s:s}", "key", pindex_key(c->indexes[i]), "type",
                                                   sc_field_type_name(pindex_type(c->indexes[i])))) == 0;
+    json_t *sparse = ok && c->n_sparse ? store_sparse_config_json(c) : NULL;
+    ok = ok && (sparse || !c->n_sparse);
     char *s = NULL;
-    if (ok && json_object_set(root, "vectors", vecs) == 0 && json_object_set(root, "payload_indexes", pix) == 0)
+    if (ok && json_object_set(root, "vectors", vecs) == 0 && json_object_set(root, "payload_indexes", pix) == 0 &&
+        (!sparse || json_object_set(root, "sparse_vectors", sparse) == 0))
         s = store_json_dumps(root, JSON_COMPACT);
+    json_decref(sparse);
     json_decref(vecs);
     json_decref(pix);
     json_decref(root);
@@ -83,12 +85,19 @@ char *store_coll_config_json(const store_coll *c) {
 /* ==== Create / delete / list ==== */
 
 sc_status sc_collection_create(sc_db *db, const char *name, const sc_vector_params *vectors, size_t n_vectors) {
+    return sc_collection_create_ex(db, name, vectors, n_vectors, NULL, 0);
+}
+
+sc_status sc_collection_create_ex(sc_db *db, const char *name, const sc_vector_params *vectors, size_t n_vectors,
+                                  const sc_sparse_params *sparse, size_t n_sparse) {
     if (!db) return store_fail(SC_MISUSE, "sc_collection_create: NULL argument");
     sc_status rc;
-    if ((rc = store__check_coll_name(name)) != SC_OK) return rc;
+    if ((rc = store_check_name("collection name", name)) != SC_OK) return rc;
     if ((rc = store__check_vectors(vectors, n_vectors)) != SC_OK) return rc;
+    if ((rc = store_sparse_check_params(vectors, n_vectors, sparse, n_sparse)) != SC_OK) return rc;
     store_coll *c = calloc(1, sizeof *c);
-    if (!c || !(c->name = util_strdup(name)) || !(c->vecs = calloc(n_vectors, sizeof *c->vecs))) {
+    if (!c || !(c->name = util_strdup(name)) || !(c->vecs = calloc(n_vectors, sizeof *c->vecs)) ||
+        store_sparse_defs_set(c, sparse, n_sparse) != SC_OK) {
         store_coll_free(c);
         return store_fail(SC_NOMEM, "out of memory");
     }
@@ -118,6 +127,10 @@ sc_status sc_collection_create(sc_db *db, const char *name, const sc_vector_para
     pthread_rwlock_wrlock(&db->lock);
     if (store_coll_find(db, name)) {
         rc = store_fail(SC_EXISTS, "Collection `%s` already exists!", name);
+        goto done;
+    }
+    if (store_alias_taken(db, name)) {
+        rc = store_fail(SC_EXISTS, "Collection name `%s` is already used by an alias", name);
         goto done;
     }
     if (!config || store_coll_reserve(c, 0) != SC_OK ||
@@ -256,6 +269,12 @@ sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info
     out->field_indexes = calloc(c->n_indexes ? c->n_indexes : 1, sizeof *out->field_indexes);
     if (!out->name || !out->vectors || !out->vector_index || !out->field_indexes) goto oom;
     out->n_vector_params = c->n_vecs;
+    if (c->n_sparse && !(out->sparse = calloc(c->n_sparse, sizeof *out->sparse))) goto oom;
+    for (size_t i = 0; i < c->n_sparse; i++) {
+        out->sparse[i].modifier = c->sparse_defs[i].modifier;
+        if (!(out->sparse[i].name = util_strdup(c->sparse_defs[i].name))) goto oom;
+        out->n_sparse++;
+    }
     uint64_t ram = (uint64_t)c->cap * (sizeof(sc_point_id) + sizeof(json_t *) + sizeof(uint32_t)) +
                    (uint64_t)c->map_cap * sizeof(uint32_t);
     for (size_t i = 0; i < c->n_vecs; i++) {
@@ -313,6 +332,8 @@ void sc_collection_info_free(sc_collection_info *info) {
     if (info->field_indexes)
         for (size_t i = 0; i < info->n_field_indexes; i++) free(info->field_indexes[i].key);
     free(info->field_indexes);
+    for (size_t i = 0; info->sparse && i < info->n_sparse; i++) free((char *)info->sparse[i].name);
+    free(info->sparse);
     memset(info, 0, sizeof *info);
 }
 

@@ -92,6 +92,11 @@ void store_coll_free(store_coll *c) {
     if (c->payload_raw)
         for (uint32_t s = 0; s < c->n_slots; s++) free(c->payload_raw[s]);
     free(c->payload_raw);
+    if (c->sparse)
+        for (uint32_t s = 0; s < c->n_slots; s++) free(c->sparse[s]);
+    free(c->sparse);
+    for (size_t i = 0; i < c->n_sparse; i++) free(c->sparse_defs[i].name);
+    free(c->sparse_defs);
     free(c->ids);
     free(c->live);
     free(c->free_slots);
@@ -115,12 +120,27 @@ static const char *store__schema =
     /* slot: the point's durable slot number (ANN indexes refer to rows by
     ** slot); ver: sequence number of the write that stored its vectors. */
     "CREATE TABLE IF NOT EXISTS points(rid INTEGER PRIMARY KEY, coll INTEGER NOT NULL, pid BLOB NOT NULL,"
-    " slot INTEGER NOT NULL, ver INTEGER NOT NULL, payload TEXT, vectors BLOB, kw BLOB);"
+    " slot INTEGER NOT NULL, ver INTEGER NOT NULL, payload TEXT, vectors BLOB, kw BLOB, sparse BLOB);"
     "CREATE TABLE IF NOT EXISTS kwterms(coll INTEGER NOT NULL, id INTEGER NOT NULL, term TEXT NOT NULL,"
     " PRIMARY KEY(coll, id));"
     "CREATE UNIQUE INDEX IF NOT EXISTS points_id ON points(coll, pid);"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('format_version', '1');"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('seq', '0');";
+
+/* Stores made before sparse vectors have no points.sparse column: add it
+** (NULL in every row; the format version stays 1). */
+static sc_status store__add_sparse_column(sc_db *db) {
+    sqlite3_stmt *st = NULL;
+    bool have = false;
+    if (sqlite3_prepare_v2(db->sql, "SELECT 1 FROM pragma_table_info('points') WHERE name='sparse'", -1, &st, NULL) !=
+        SQLITE_OK)
+        return store_fail_sql(db, "reading the points table's columns");
+    int step = sqlite3_step(st);
+    have = step == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) return store_fail_sql(db, "reading the points table's columns");
+    return have ? SC_OK : store_exec(db, "ALTER TABLE points ADD COLUMN sparse BLOB");
+}
 
 /* Parse a collection config JSON into c (vectors and payload index defs). */
 static sc_status store__parse_config(store_coll *c, const char *text) {
@@ -177,6 +197,7 @@ static sc_status store__parse_config(store_coll *c, const char *text) {
             goto done;
         }
     }
+    if ((rc = store_sparse_config_parse(c, json_object_get(root, "sparse_vectors"))) != SC_OK) goto done;
     json_t *pix = json_object_get(root, "payload_indexes");
     for (size_t i = 0; i < json_array_size(pix); i++) {
         json_t *e = json_array_get(pix, i);
@@ -223,7 +244,7 @@ static sc_status store__load_points(sc_db *db, store_coll *c) {
         return store_fail(SC_CORRUPT, "collection `%s`: %lld points with slots up to %lld", c->name, (long long)count,
                           (long long)max_slot);
     if ((rc = store_coll_reserve(c, (uint32_t)(max_slot + 1) + 16)) != SC_OK) return rc;
-    if (sqlite3_prepare_v2(db->sql, "SELECT pid, slot, ver, payload, vectors, kw FROM points NOT INDEXED WHERE coll=? ORDER BY rid",
+    if (sqlite3_prepare_v2(db->sql, "SELECT pid, slot, ver, payload, vectors, kw, sparse FROM points NOT INDEXED WHERE coll=? ORDER BY rid",
                            -1, &st, NULL) != SQLITE_OK)
         return store_fail_sql(db, "loading points");
     sqlite3_bind_int64(st, 1, c->db_id);
@@ -273,6 +294,12 @@ static sc_status store__load_points(sc_db *db, store_coll *c) {
             break;
         }
         store_kw_set(c->kw, (uint32_t)slot, doc, len);
+        sc_status src = store_sparse_load(c, (uint32_t)slot, sqlite3_column_blob(st, 6), sqlite3_column_bytes(st, 6));
+        if (src != SC_OK) {
+            rc = store_fail(src, "collection `%s`, point %s: sparse vectors are %s", c->name,
+                            sc_point_id_format(&id, idbuf, sizeof idbuf), src == SC_NOMEM ? "too large" : "malformed");
+            break;
+        }
     }
     store_coll_rebuild_free(c);
     if (rc == SC_OK && step != SQLITE_DONE) rc = store_fail_sql(db, "loading points");
@@ -424,6 +451,7 @@ sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, ch
         have_schema = sqlite3_step(chk) == SQLITE_ROW;
     sqlite3_finalize(chk);
     if (!have_schema && (rc = store_exec(db, store__schema)) != SC_OK) goto fail;
+    if (have_schema && (rc = store__add_sparse_column(db)) != SC_OK) goto fail;
     if ((rc = store__load(db)) != SC_OK) goto fail;
     *out = db;
     return SC_OK;

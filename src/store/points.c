@@ -55,6 +55,7 @@ typedef struct store__prepared {
     uint32_t *kw_doc;   /* keyword terms of its text (owned) or NULL */
     uint32_t kw_len;    /* tokens in its text */
     util_buf kw_blob;   /* encoded terms for points.kw */
+    util_buf sparse;    /* encoded sparse vectors for points.sparse (len 0 = none) */
 } store__prepared;
 
 static const char *store__idstr(const sc_point_id *id, char *buf) { return sc_point_id_format(id, buf, 40); }
@@ -121,13 +122,15 @@ static sc_status store__prepare_point(store_coll *c, const sc_point_in *pt, size
         sc_status rc = store_kw_encode(c->kw, pt->text, &pp->kw_doc, &pp->kw_len, &pp->kw_blob);
         if (rc != SC_OK) return rc;
     }
-    return SC_OK;
+    return store_sparse_encode(c, pt, i, &pp->sparse);
 }
 
 /* INSERT OR REPLACE one point row. */
 static sc_status store__write_point(sc_db *db, sqlite3_stmt *st, store_coll *c, const sc_point_id *id, uint32_t slot,
-                                    uint64_t ver, const float *const *vecs, const json_t *payload,
-                                    const util_buf *kw_blob, util_buf *blob) {
+                                    uint64_t ver, const store__prepared *pp, util_buf *blob) {
+    const float *const *vecs = pp->vecs;
+    const json_t *payload = pp->payload;
+    const util_buf *kw_blob = &pp->kw_blob;
     uint8_t key[STORE_ID_KEY_SIZE];
     store_id_key(id, key);
     blob->len = 0;
@@ -146,6 +149,8 @@ static sc_status store__write_point(sc_db *db, sqlite3_stmt *st, store_coll *c, 
     sqlite3_bind_blob(st, 6, blob->data, (int)blob->len, SQLITE_STATIC);
     if (kw_blob && kw_blob->len) sqlite3_bind_blob(st, 7, kw_blob->data, (int)kw_blob->len, SQLITE_STATIC);
     else sqlite3_bind_null(st, 7);
+    if (pp->sparse.len) sqlite3_bind_blob(st, 8, pp->sparse.data, (int)pp->sparse.len, SQLITE_STATIC);
+    else sqlite3_bind_null(st, 8);
     if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail_sql(db, "writing point");
     free(ptext);
     return rc;
@@ -223,15 +228,14 @@ sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *point
     if ((rc = store__set_seq(db, ver)) != SC_OK) goto done;
     if ((rc = store_kw_persist_terms(db, c)) != SC_OK) goto done;
     if (sqlite3_prepare_v2(db->sql,
-                           "INSERT OR REPLACE INTO points(coll, pid, slot, ver, payload, vectors, kw) "
-                           "VALUES(?1,?2,?3,?4,?5,?6,?7)",
+                           "INSERT OR REPLACE INTO points(coll, pid, slot, ver, payload, vectors, kw, sparse) "
+                           "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
                            -1, &st, NULL) != SQLITE_OK) {
         rc = store_fail_sql(db, "preparing upsert");
         goto done;
     }
     for (size_t i = 0; i < n; i++)
-        if ((rc = store__write_point(db, st, c, &points[i].id, slots[i], ver, pp[i].vecs, pp[i].payload,
-                                     &pp[i].kw_blob, &blob)) != SC_OK)
+        if ((rc = store__write_point(db, st, c, &points[i].id, slots[i], ver, &pp[i], &blob)) != SC_OK)
             goto done;
     sqlite3_finalize(st);
     st = NULL;
@@ -248,6 +252,8 @@ sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *point
         c->vers[slots[i]] = ver;
         store_kw_set(c->kw, slots[i], pp[i].kw_doc, pp[i].kw_len);
         pp[i].kw_doc = NULL;
+        store_sparse_set(c, slots[i], pp[i].sparse.len ? (uint8_t *)pp[i].sparse.data : NULL);
+        if (pp[i].sparse.len) pp[i].sparse = (util_buf){0};
     }
     store_ann_sync(db, c, slots, n);
 done:
@@ -262,6 +268,7 @@ done:
             json_decref(pp[i].payload);
             free(pp[i].kw_doc);
             util_buf_free(&pp[i].kw_blob);
+            util_buf_free(&pp[i].sparse);
         }
     free(pp);
     free(vec_ptrs);

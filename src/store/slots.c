@@ -159,7 +159,8 @@ sc_status store_coll_reserve(store_coll *c, uint32_t extra) {
             !store__grow((void **)&c->payload_raw, sizeof *c->payload_raw, old, nw) ||
             !store__grow((void **)&c->vers, sizeof *c->vers, old, nw) ||
             !store__grow((void **)&c->live, sizeof(uint64_t), old / 64, nw / 64) ||
-            !store__grow((void **)&c->free_slots, sizeof(uint32_t), old, nw))
+            !store__grow((void **)&c->free_slots, sizeof(uint32_t), old, nw) ||
+            !store__grow((void **)&c->sparse, sizeof *c->sparse, old, nw))
             return store_fail(SC_NOMEM, "out of memory growing collection `%s` to %zu points", c->name, nw);
         for (size_t v = 0; v < c->n_vecs; v++) {
             store_vec *sv = &c->vecs[v];
@@ -194,6 +195,7 @@ uint32_t store_slot_claim(store_coll *c, const sc_point_id *id) {
     c->ids[slot] = *id;
     c->payloads[slot] = NULL;
     c->payload_raw[slot] = NULL;
+    c->sparse[slot] = NULL;
     store__map_insert(c, slot);
     return slot;
 }
@@ -215,6 +217,7 @@ sc_status store_slot_place(store_coll *c, uint32_t slot, const sc_point_id *id) 
     c->ids[slot] = *id;
     c->payloads[slot] = NULL;
     c->payload_raw[slot] = NULL;
+    c->sparse[slot] = NULL;
     store__map_insert(c, slot);
     store_slot_activate(c, slot);
     if (slot >= c->n_slots) c->n_slots = slot + 1;
@@ -230,6 +233,7 @@ void store_coll_rebuild_free(store_coll *c) {
 void store_slot_release(store_coll *c, uint32_t slot) {
     store_slot_set_payload(c, slot, NULL);
     store_kw_set(c->kw, slot, NULL, 0);
+    store_sparse_set(c, slot, NULL);
     for (size_t v = 0; v < c->n_vecs; v++) {
         store_vec *sv = &c->vecs[v];
         if (store_bit_get(sv->present, slot)) {
@@ -549,6 +553,7 @@ void sc_record_list_free(sc_record_list *list) {
         free(r->vector_names);
         free(r->vectors);
         free(r->vector_dims);
+        store_sparse_record_free(r);
     }
     free(list->items);
     free(list);
@@ -615,6 +620,7 @@ sc_status store_records_build(const store_coll *c, const uint32_t *slots, const 
             if (!r->vector_names[k] || !r->vectors[k]) goto oom;
             memcpy(r->vectors[k], sv->data + (size_t)s * sv->dim, sizeof(float) * sv->dim);
         }
+        if (store_sparse_record(c, s, with, r) != SC_OK) goto oom;
     }
     *out = l;
     return SC_OK;

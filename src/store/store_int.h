@@ -54,6 +54,12 @@ typedef struct store_vec {
 
 typedef struct store_kw store_kw; /* keyword (BM25) index, keyword.c */
 
+/* A named sparse vector of a collection (sparse.c). */
+typedef struct store_sparse_def {
+    char *name;                  /* vector name */
+    sc_sparse_modifier modifier; /* scoring modifier (recorded) */
+} store_sparse_def;
+
 /* A collection held in memory. */
 typedef struct store_coll {
     char *name;                /* collection name */
@@ -75,6 +81,9 @@ typedef struct store_coll {
     uint32_t *map;             /* open-addressing id -> slot table (STORE_NO_SLOT = empty) */
     uint32_t map_cap;          /* power of two */
     store_kw *kw;              /* keyword index over the points' texts */
+    size_t n_sparse;           /* named sparse vectors */
+    store_sparse_def *sparse_defs; /* their definitions, in config order */
+    uint8_t **sparse;          /* per slot: the point's sparse vectors blob (sparse.c), NULL = none */
     store_pindex **indexes;    /* payload indexes */
     size_t n_indexes;          /* entries in indexes */
     bool indexes_stale;        /* an index update ran out of memory after a commit: the indexes may miss
@@ -109,6 +118,13 @@ sc_status store_fail_sql(sc_db *db, const char *what);
 
 /* ==== Helpers shared by the store files ==== */
 
+/* Check a collection or alias name (`what` names it in the message): 1..255
+** bytes, no control character and none of < > : " / \\ | ? * (Qdrant's
+** rule; names never become file names). SC_INVALID with the reason. */
+sc_status store_check_name(const char *what, const char *name);
+
+/* true when `name` is an alias of an existing collection (alias.c; a lock held). */
+bool store_alias_taken(sc_db *db, const char *name);
 /* Find a collection by name (NULL if missing) / with an error set. */
 store_coll *store_coll_find(sc_db *db, const char *name);
 sc_status store_coll_get(sc_db *db, const char *name, store_coll **out);
@@ -239,6 +255,33 @@ uint64_t store_kw_n_docs(const store_kw *kw);
 sc_status store_kw_df(store_coll *c, const char *const *terms, const uint16_t *lens, uint32_t n, uint32_t *df,
                       uint64_t *n_docs);
 uint32_t store_kw_n_terms(const store_kw *kw);
+
+/* ==== Sparse vectors (sparse.c) ==== */
+
+/* Check the sparse vector definitions of a new collection against each
+** other and the dense names; SC_INVALID names the field. */
+sc_status store_sparse_check_params(const sc_vector_params *v, size_t n_v, const sc_sparse_params *sp, size_t n);
+/* Copy n definitions into c (names owned). */
+sc_status store_sparse_defs_set(store_coll *c, const sc_sparse_params *sp, size_t n);
+/* The definitions as the config's JSON array (owned), NULL when memory runs out. */
+json_t *store_sparse_config_json(const store_coll *c);
+/* Read the config's `sparse_vectors` array into c (SC_CORRUPT when malformed). */
+sc_status store_sparse_config_parse(store_coll *c, const json_t *arr);
+/* Index of the sparse vector `name`, or -1. */
+int store_coll_sparse_index(const store_coll *c, const char *name);
+/* Validate the sparse vectors of point i of an upsert and encode them into
+** out (len 0 when it has none): sorted by index, unique indices, finite
+** values, configured names (SC_NOTFOUND) given once. */
+sc_status store_sparse_encode(const store_coll *c, const sc_point_in *pt, size_t i, util_buf *out);
+/* Give a loaded slot the blob read from points.sparse (copied; NULL or
+** empty = none). SC_CORRUPT when malformed, SC_NOMEM. */
+sc_status store_sparse_load(store_coll *c, uint32_t slot, const void *blob, int n);
+/* Replace the blob of a slot (takes ownership; NULL removes). */
+void store_sparse_set(store_coll *c, uint32_t slot, uint8_t *blob);
+/* Add the slot's sparse vectors selected by with->vector_names to r. */
+sc_status store_sparse_record(const store_coll *c, uint32_t slot, const sc_with *with, sc_record *r);
+/* Free the sparse arrays of a record. */
+void store_sparse_record_free(sc_record *r);
 
 /* Run `sql` (no results) on the connection; sets the error on failure. */
 sc_status store_exec(sc_db *db, const char *sql);

@@ -75,7 +75,7 @@ static void test_envelope_and_routes(void **state) {
     (void)state;
     ts_env e;
     ts__open(&e, NULL);
-    assert_int_equal(ts__expect(&e, "GET", "/", NULL, NULL, "\"version\":\"1.18.0\""), 200);
+    assert_int_equal(ts__expect(&e, "GET", "/", NULL, NULL, "\"version\":\"1.19.0\""), 200);
     assert_int_equal(ts__expect(&e, "GET", "/healthz", NULL, NULL, "passed"), 200);
     assert_int_equal(ts__expect(&e, "PUT", "/collections/c", "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"}}", NULL,
                                 "{\"result\":true,\"status\":\"ok\",\"time\":"),

@@ -172,7 +172,12 @@ static void test_collection_bad_input(void **state) {
     assert_int_equal(sc_collection_create(f->db, "big", &vp, 1), SC_OK);
     vp.dim = 4;
     assert_int_equal(sc_collection_create(f->db, "bad/name", &vp, 1), SC_INVALID);
-    assert_msg_has(f->db, "'/'");
+    assert_msg_has(f->db, "\"/\"");
+    assert_int_equal(sc_collection_create(f->db, "tab\tname", &vp, 1), SC_INVALID);
+    assert_msg_has(f->db, "control character");
+    /* Qdrant's rule: anything but control characters and < > : " / \\ | ? * */
+    assert_int_equal(sc_collection_create(f->db, "a%41 b+é", &vp, 1), SC_OK);
+    assert_true(sc_collection_exists(f->db, "a%41 b+é"));
     assert_int_equal(sc_collection_create(f->db, "", &vp, 1), SC_INVALID);
     assert_int_equal(sc_collection_create(f->db, "c", &vp, 0), SC_INVALID);
     sc_vector_params two[2] = {{.name = "x", .dim = 4, .distance = SC_DISTANCE_DOT}, {.name = "x", .dim = 4, .distance = SC_DISTANCE_DOT}};
@@ -561,22 +566,26 @@ static void test_second_process_is_refused(void **state) {
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-static void test_corrupt_vector_blob_is_reported(void **state) {
-    fx *f = *state;
+/* A collection "c" of n points (4-d, seed), the store closed, then one SQL
+** statement run on its file directly: it must change `changes` rows. */
+static void fx_points_then_sql(fx *f, uint64_t n, uint64_t seed, const char *sql, int changes) {
     make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
-    tu_rng rng = {4};
-    put_points(f->db, "c", 0, 3, 4, &rng, NULL);
+    tu_rng rng = {seed};
+    put_points(f->db, "c", 0, n, 4, &rng, NULL);
     sc_db_close(f->db);
     f->db = NULL;
     char p[512];
     snprintf(p, sizeof p, "%s/store.db", f->dir);
     sqlite3 *s = NULL;
     assert_int_equal(sqlite3_open(p, &s), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(s, "UPDATE points SET vectors = zeroblob(40) WHERE pid = (SELECT min(pid) FROM points)",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_changes(s), 1);
+    assert_int_equal(sqlite3_exec(s, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_changes(s), changes);
     sqlite3_close(s);
+}
+
+static void test_corrupt_vector_blob_is_reported(void **state) {
+    fx *f = *state;
+    fx_points_then_sql(f, 3, 4, "UPDATE points SET vectors = zeroblob(40) WHERE pid = (SELECT min(pid) FROM points)", 1);
     char err[512];
     assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_CORRUPT);
     assert_non_null(strstr(err, "point 0"));
@@ -780,6 +789,108 @@ static sc_record_list *kw_search(sc_db *db, const char *q, const char *filter) {
     return l;
 }
 
+/* Sparse vectors (sc_collection_create_ex): stored sorted by index,
+** returned with the dense ones (or selected by name), replaced by an
+** upsert, gone with the point, kept across a reopen; bad ones change
+** nothing. */
+static void test_sparse_vectors(void **state) {
+    fx *f = *state;
+    sc_vector_params vp = {.name = "", .dim = 2, .distance = SC_DISTANCE_DOT};
+    sc_sparse_params sp[2] = {{.name = "text", .modifier = SC_SPARSE_MODIFIER_IDF}, {.name = "img"}};
+    sc_sparse_params clash = {.name = ""};
+    assert_int_equal(sc_collection_create_ex(f->db, "s", &vp, 1, &clash, 1), SC_INVALID);
+    assert_msg_has(f->db, "empty");
+    assert_int_equal(sc_collection_create_ex(f->db, "s", &vp, 1, sp, 2), SC_OK);
+    const float dv[2] = {1, 2};
+    const uint32_t ix[3] = {30, 10, 20}, dup[2] = {5, 5};
+    const float val[3] = {0.3f, 0.1f, 0.2f}, nan_val[1] = {NAN};
+    sc_vector_in vin = {"", dv, 2};
+    sc_sparse_in s1[2] = {{"text", ix, val, 3}, {"img", ix, val, 1}};
+    sc_point_in pts[2] = {{.id = sc_point_id_num(1), .vectors = &vin, .n_vectors = 1, .sparse = s1, .n_sparse = 2},
+                          {.id = sc_point_id_num(2), .sparse = &s1[0], .n_sparse = 1}};
+    assert_int_equal(sc_points_upsert(f->db, "s", pts, 2), SC_OK);
+    /* refused: unknown name, index twice, NaN, a name twice */
+    sc_sparse_in bad[4] = {{"nope", ix, val, 1}, {"text", dup, val, 2}, {"text", ix, nan_val, 1}, {"img", ix, val, 1}};
+    sc_sparse_in twice[2] = {{"img", ix, val, 1}, {"img", ix, val, 1}};
+    const char *why[4] = {"not configured", "twice", "NaN", "twice"};
+    for (int i = 0; i < 4; i++) {
+        sc_point_in b = {.id = sc_point_id_num(1), .sparse = i == 3 ? twice : &bad[i], .n_sparse = i == 3 ? 2 : 1};
+        assert_int_not_equal(sc_points_upsert(f->db, "s", &b, 1), SC_OK);
+        assert_msg_has(f->db, why[i]);
+    }
+    for (int round = 0; round < 2; round++) {
+        sc_point_id ids[2] = {sc_point_id_num(1), sc_point_id_num(2)};
+        sc_with all = {.vectors = true};
+        sc_record_list *l = NULL;
+        assert_int_equal(sc_points_get(f->db, "s", ids, 2, &all, &l), SC_OK);
+        assert_int_equal(l->n, 2);
+        const sc_record *r = &l->items[0];
+        assert_int_equal(r->n_vectors, 1);
+        assert_int_equal(r->n_sparse, 2);
+        assert_string_equal(r->sparse_names[0], "text");
+        assert_int_equal(r->sparse_lens[0], 3);
+        for (uint32_t j = 0; j < 3; j++) {
+            assert_int_equal(r->sparse_indices[0][j], 10 * (j + 1));
+            assert_true(r->sparse_values[0][j] == 0.1f * (float)(j + 1) || fabsf(r->sparse_values[0][j] - 0.1f * (float)(j + 1)) < 1e-6f);
+        }
+        assert_string_equal(r->sparse_names[1], "img");
+        assert_int_equal(r->sparse_lens[1], 1);
+        assert_int_equal(l->items[1].n_vectors, 0);
+        assert_int_equal(l->items[1].n_sparse, 1);
+        sc_record_list_free(l);
+        const char *only[1] = {"img"};
+        sc_with some = {.vectors = true, .vector_names = only, .n_vector_names = 1};
+        assert_int_equal(sc_points_get(f->db, "s", ids, 1, &some, &l), SC_OK);
+        assert_int_equal(l->items[0].n_vectors, 0);
+        assert_int_equal(l->items[0].n_sparse, 1);
+        assert_string_equal(l->items[0].sparse_names[0], "img");
+        sc_record_list_free(l);
+        sc_collection_info info;
+        assert_int_equal(sc_collection_info_get(f->db, "s", &info), SC_OK);
+        assert_int_equal(info.n_sparse, 2);
+        assert_string_equal(info.sparse[0].name, "text");
+        assert_int_equal(info.sparse[0].modifier, SC_SPARSE_MODIFIER_IDF);
+        sc_collection_info_free(&info);
+        fx_reopen(f);
+    }
+    /* an upsert without sparse vectors drops them; a delete frees the slot */
+    sc_point_in plain = {.id = sc_point_id_num(1), .vectors = &vin, .n_vectors = 1};
+    assert_int_equal(sc_points_upsert(f->db, "s", &plain, 1), SC_OK);
+    sc_point_id one = sc_point_id_num(1), two = sc_point_id_num(2);
+    assert_int_equal(sc_points_delete(f->db, "s", &two, 1, NULL), SC_OK);
+    sc_with all = {.vectors = true};
+    sc_record_list *l = NULL;
+    assert_int_equal(sc_points_get(f->db, "s", &one, 1, &all, &l), SC_OK);
+    assert_int_equal(l->items[0].n_sparse, 0);
+    sc_record_list_free(l);
+    fx_reopen(f);
+    assert_int_equal(sc_points_get(f->db, "s", &one, 1, &all, &l), SC_OK);
+    assert_int_equal(l->items[0].n_sparse, 0);
+    sc_record_list_free(l);
+}
+
+/* A collection cannot take the name of an alias of an existing collection. */
+static void test_collection_name_of_alias(void **state) {
+    fx *f = *state;
+    make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
+    assert_int_equal(sc_alias_create(f->db, "al", "c"), SC_OK);
+    sc_vector_params vp = {.name = "", .dim = 4, .distance = SC_DISTANCE_DOT};
+    assert_int_equal(sc_collection_create(f->db, "al", &vp, 1), SC_EXISTS);
+    assert_msg_has(f->db, "alias");
+    assert_false(sc_collection_exists(f->db, "al"));
+}
+
+/* A store written before sparse vectors (no points.sparse column) opens,
+** gets the column, and keeps its points. */
+static void test_store_without_sparse_column(void **state) {
+    fx *f = *state;
+    fx_points_then_sql(f, 10, 5, "ALTER TABLE points DROP COLUMN sparse", 0);
+    fx_reopen(f);
+    assert_int_equal(count(f->db, "c", NULL), 10);
+    fx_reopen(f); /* the column is there now: no second ALTER */
+    assert_int_equal(count(f->db, "c", NULL), 10);
+}
+
 static void test_keyword_search(void **state) {
     fx *f = *state;
     make_coll(f->db, "c", 2, SC_DISTANCE_DOT);
@@ -872,6 +983,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_search_ties_and_options, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_leaves_store_unchanged, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_keyword_search, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sparse_vectors, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_store_without_sparse_column, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_collection_name_of_alias, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_keyword_bm25_values, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_second_process_is_refused, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_vector_blob_is_reported, fx_setup, fx_teardown),

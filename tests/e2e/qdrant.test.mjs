@@ -1,0 +1,121 @@
+// Qdrant behaviours over raw HTTP against `semcode serve` (SEMCODE_URL, set
+// by tests/e2e/run.sh): what Qdrant's own test suite (make qdrant-suite)
+// checks, written here as semcode's tests: URL decoding, the root and probe
+// answers, validation codes, payload paths, query shapes, number printing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+
+const url = process.env.SEMCODE_URL;
+const { hostname, port } = new URL(url);
+
+// A request with the path sent exactly as written (fetch would normalise it).
+function raw(method, path, body) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request({ host: hostname, port, method, path,
+      headers: data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {} },
+    (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => {
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* plain text */ }
+        resolve({ status: res.statusCode, json, text });
+      });
+    });
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+const call = raw;
+
+async function collection(name, extra = {}) {
+  await call('DELETE', `/collections/${name}`);
+  const r = await call('PUT', `/collections/${name}`, { vectors: { size: 4, distance: 'Dot' }, ...extra });
+  assert.equal(r.status, 200, r.text);
+}
+
+test('a path segment is percent-decoded once: a%2541 names `a%41`', async () => {
+  for (const n of ['a%41', 'aA']) await call('DELETE', `/collections/${encodeURIComponent(n)}`);
+  const r = await raw('PUT', '/collections/a%2541', { vectors: { size: 2, distance: 'Dot' } });
+  assert.equal(r.status, 200, r.text);
+  const names = (await raw('GET', '/collections')).json.result.collections.map((c) => c.name);
+  assert.ok(names.includes('a%41'), JSON.stringify(names));
+  assert.ok(!names.includes('aA'), JSON.stringify(names));
+  assert.equal((await raw('GET', '/collections/a%2541/exists')).json.result.exists, true);
+  assert.equal((await raw('GET', '/collections/aA/exists')).json.result.exists, false);
+  // an escaped '/' stays inside its segment, and is refused as Qdrant refuses it
+  const slash = await raw('PUT', '/collections/a%2Fb', { vectors: { size: 2, distance: 'Dot' } });
+  assert.equal(slash.status, 422, slash.text);
+  assert.match(slash.json.status.error, /cannot contain "\/"/);
+  assert.equal((await raw('DELETE', '/collections/a%2541')).json.result, true);
+});
+
+test('GET / reports the Qdrant API version 1.19 and a 40-character commit; probes answer as Qdrant', async () => {
+  const r = await raw('GET', '/');
+  assert.deepEqual(Object.keys(r.json).sort(), ['commit', 'title', 'version']);
+  assert.match(r.json.version, /^1\.19\.\d+$/);
+  assert.match(r.json.commit, /^([0-9a-f]{40}|unknown)$/);
+  assert.equal((await raw('GET', '/healthz')).text, 'healthz check passed');
+  assert.equal((await raw('GET', '/livez')).text, 'healthz check passed');
+  assert.equal((await raw('GET', '/readyz')).text, 'all shards are ready');
+});
+
+test('sparse vectors: declared, stored sorted by index, returned; a search on them is refused clearly', async () => {
+  const c = 'q_sparse';
+  await collection(c, { sparse_vectors: { 'sparse-text': {}, idf: { modifier: 'idf' } } });
+  const info = (await call('GET', `/collections/${c}`)).json.result;
+  assert.deepEqual(info.config.params.sparse_vectors, { 'sparse-text': {}, idf: { modifier: 'idf' } });
+  let r = await call('PUT', `/collections/${c}/points?wait=true`, { points: [
+    { id: 1, vector: [0.05, 0.61, 0.76, 0.74], payload: { city: 'Berlin' } },
+    { id: 9, vector: { 'sparse-text': { indices: [66, 12], values: [0.5, 0.25] } } },
+    { id: 10, vector: { '': [1, 2, 3, 4], 'sparse-text': { indices: [3, 1, 2], values: [0.3, 0.1, 0.2] } } },
+  ] });
+  assert.equal(r.status, 200, r.text);
+  r = await call('POST', `/collections/${c}/points`, { ids: [1, 9, 10], with_vector: true });
+  const [p1, p9, p10] = r.json.result;
+  assert.ok(Array.isArray(p1.vector));
+  assert.deepEqual(p9.vector, { 'sparse-text': { indices: [12, 66], values: [0.25, 0.5] } });
+  assert.deepEqual(Object.keys(p10.vector).sort(), ['', 'sparse-text']);
+  assert.deepEqual(p10.vector['sparse-text'].indices, [1, 2, 3]);
+  assert.equal((await call('POST', `/collections/${c}/points/count`, {})).json.result.count, 3);
+  // the batch form too, and only the named vectors asked for
+  r = await call('PUT', `/collections/${c}/points?wait=true`, { batch: { ids: [20],
+    vectors: { 'sparse-text': [{ indices: [7], values: [1] }] } } });
+  assert.equal(r.status, 200, r.text);
+  r = await call('POST', `/collections/${c}/points`, { ids: [20, 10], with_vector: ['sparse-text'] });
+  assert.deepEqual(r.json.result[0].vector, { 'sparse-text': { indices: [7], values: [1] } });
+  assert.deepEqual(Object.keys(r.json.result[1].vector), ['sparse-text']);
+  // bad sparse vectors: clear errors, nothing stored
+  const bad = [
+    [{ 'sparse-text': { indices: [1, 1], values: [1, 2] } }, 422, /unique/],
+    [{ 'sparse-text': { indices: [1, 2], values: [1] } }, 422, /same length/],
+    [{ nope: { indices: [1], values: [1] } }, 400, /nope/],
+    [{ 'sparse-text': { indices: [-1], values: [1] } }, 400, /unsigned 32-bit/],
+  ];
+  for (const [vector, status, re] of bad) {
+    r = await call('PUT', `/collections/${c}/points`, { points: [{ id: 30, vector }] });
+    assert.equal(r.status, status, r.text);
+    assert.match(r.json.status.error, re);
+  }
+  assert.equal((await call('POST', `/collections/${c}/points/count`, {})).json.result.count, 4);
+  r = await call('POST', `/collections/${c}/points/query`, { query: { indices: [1], values: [1] }, using: 'sparse-text' });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.json.status.error, /sparse/);
+});
+
+test('a collection cannot take the name of an alias (400, as Qdrant)', async () => {
+  await collection('q_alias_target');
+  await call('DELETE', '/collections/q_alias_name');
+  let r = await call('POST', '/collections/aliases', { actions: [{ create_alias: { alias_name: 'q_alias_name', collection_name: 'q_alias_target' } }] });
+  assert.equal(r.status, 200, r.text);
+  r = await call('PUT', '/collections/q_alias_name', { vectors: { size: 4, distance: 'Dot' } });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.json.status.error, /alias/);
+  assert.equal((await call('GET', '/collections/q_alias_name')).json.result.config.params.vectors.size, 4); // still the alias
+  await call('POST', '/collections/aliases', { actions: [{ delete_alias: { alias_name: 'q_alias_name' } }] });
+});
