@@ -53,6 +53,9 @@ json_t *server_fail_store(server_call *call, sc_status rc) {
     default: status = 500; break;
     }
     const char *m = sc_db_errmsg(call->ctx->db);
+    /* the store words a value out of its range (a filter's) as Qdrant's validation error: 422 */
+    const char *v = status == 400 ? strstr(m, "Validation error in JSON body: [") : NULL;
+    if (v) return server_fail(call, 422, "%s", v);
     if (status == 400) return server_fail(call, status, "Wrong input: %s", m);
     return server_fail(call, status, "%s", m && *m ? m : sc_status_str(rc));
 }
@@ -310,6 +313,42 @@ static size_t server__json_depth(const char *s, size_t n) {
     return max;
 }
 
+/* Qdrant takes any u64 `limit` (clients send u64::MAX for "all"), and
+** jansson holds integers up to 2^63-1 only. An owned copy of the body in
+** which each `"limit": N` with N above 2^63-1 reads 2^63-1 (limits are
+** clamped to the collection's size anyway); NULL when there is none. */
+static char *server__clamp_big_limits(const char *s, size_t n) {
+    static const char big[] = "9223372036854775807";
+    util_buf out = {0};
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '"') continue;
+        size_t start = ++i;
+        while (i < n && s[i] != '"') i += s[i] == '\\' ? 2 : 1;
+        if (i >= n || i - start != 5 || memcmp(s + start, "limit", 5)) continue;
+        size_t j = i + 1;
+        while (j < n && strchr(" \t\r\n", s[j])) j++;
+        if (j >= n || s[j] != ':') continue;
+        for (j++; j < n && strchr(" \t\r\n", s[j]); j++) {
+        }
+        size_t d = j;
+        while (j < n && s[j] >= '0' && s[j] <= '9') j++;
+        size_t len = j - d;
+        if (len < 19 || (len == 19 && memcmp(s + d, big, 19) <= 0)) continue;
+        util_buf_append(&out, s + run, d - run);
+        util_buf_puts(&out, big);
+        run = j;
+        i = j - 1;
+    }
+    if (!out.len) return NULL;
+    util_buf_append(&out, s + run, n - run);
+    if (out.oom) {
+        util_buf_free(&out);
+        return NULL;
+    }
+    return out.data;
+}
+
 static bool server__parse_body(server_call *call) {
     const server_request *req = call->req;
     size_t n = req->body_size;
@@ -323,6 +362,11 @@ static bool server__parse_body(server_call *call) {
     }
     json_error_t e;
     call->body = json_loadb(req->body, n, JSON_REJECT_DUPLICATES, &e);
+    char *clamped = !call->body && strstr(e.text, "too big") ? server__clamp_big_limits(req->body, n) : NULL;
+    if (clamped) {
+        call->body = json_loads(clamped, JSON_REJECT_DUPLICATES, &e);
+        free(clamped);
+    }
     if (!call->body) {
         if (strstr(e.text, "too big"))
             server_fail(call, 400,
@@ -342,17 +386,67 @@ static bool server__parse_body(server_call *call) {
 
 /* ==== Handling ==== */
 
-/* Dump o as the body. Floats get 9 significant digits (enough for an f32
-** score) unless exact, which keeps 17 (what the CLI prints). */
+/* Append the number token s[0..n) to out as the shortest text that reads
+** back as the same double (jansson prints 17 digits: 0.15 would come out
+** 0.14999999999999999); a number that would look like an integer keeps a
+** ".0", as jansson and Qdrant write it. */
+static void server__put_real(util_buf *out, const char *s, size_t n) {
+    char tok[64], buf[40];
+    if (n >= sizeof tok) {
+        util_buf_append(out, s, n);
+        return;
+    }
+    memcpy(tok, s, n);
+    tok[n] = 0;
+    double d = strtod(tok, NULL);
+    for (int p = 15; p <= 17; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, d);
+        if (strtod(buf, NULL) == d) break;
+    }
+    util_buf_puts(out, buf);
+    if (!strpbrk(buf, ".eEin")) util_buf_puts(out, ".0");
+}
+
+/* Copy JSON text to out with every non-integer number shortened by
+** server__put_real (strings and integers untouched). */
+static void server__shorten_reals(const char *text, util_buf *out) {
+    const char *p = text, *run = text;
+    while (*p) {
+        if (*p == '"') {
+            for (p++; *p && *p != '"'; p++)
+                if (*p == '\\' && p[1]) p++;
+            if (*p) p++;
+            continue;
+        }
+        if (*p != '-' && (*p < '0' || *p > '9')) {
+            p++;
+            continue;
+        }
+        const char *start = p;
+        bool real = false;
+        while (*p && strchr("+-0123456789.eE", *p)) real |= *p == '.' || *p == 'e' || *p == 'E', p++;
+        if (!real) continue;
+        util_buf_append(out, run, (size_t)(start - run));
+        server__put_real(out, start, (size_t)(p - start));
+        run = p;
+    }
+    util_buf_append(out, run, (size_t)(p - run));
+}
+
+/* Dump o as the body. Reals are written as the shortest text that reads
+** back as the same double (float32 values of records were rounded to their
+** own shortest decimal first, server_json_f32), unless exact, which keeps
+** jansson's 17 digits (what the CLI prints). */
 static void server__set_json_prec(server_response *resp, int status, json_t *o, bool exact) {
-    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(exact ? 17 : 9)) : NULL;
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     if (!text) {
         server_response_error(resp, 500, "out of memory");
         return;
     }
     resp->status = status;
     resp->content_type = "application/json";
-    util_buf_puts(&resp->body, text);
+    if (exact) util_buf_puts(&resp->body, text);
+    else server__shorten_reals(text, &resp->body);
     free(text);
     if (resp->body.oom) {
         util_buf_free(&resp->body);
@@ -365,7 +459,7 @@ static void server__set_json(server_response *resp, int status, json_t *o) {
 }
 
 static void server__error(server_response *resp, int status, const char *msg, double t) {
-    json_t *o = json_pack("{s:{s:s},s:f}", "status", "error", msg, "time", t);
+    json_t *o = json_pack("{s:{s:s},s:o}", "status", "error", msg, "time", server_json_f32((float)t));
     server__set_json(resp, status, o);
     resp->status = status;
     json_decref(o);
@@ -499,7 +593,8 @@ respond:
     } else if (route->kind == SERVER_KIND_OPENAI) {
         server__set_json(resp, 200, result);
     } else {
-        json_t *env = json_pack("{s:o,s:s,s:f}", "result", result, "status", "ok", "time", util_now() - t0);
+        json_t *env = json_pack("{s:o,s:s,s:o}", "result", result, "status", "ok", "time",
+                                server_json_f32((float)(util_now() - t0)));
         result = NULL;
         server__set_json_prec(resp, 200, env, route->kind == SERVER_KIND_EXACT);
         json_decref(env);

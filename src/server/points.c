@@ -445,9 +445,8 @@ json_t *server_api_points_scroll(server_call *call) {
     if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
     const json_t *b = call->body;
     sc_scroll_request req = {0};
-    uint64_t limit;
-    if (!server_json_uint(call, b, "limit", 10, 1, SERVER_MAX_LIMIT, &limit)) return NULL;
-    req.limit = (uint32_t)limit;
+    if (!server_json_limit(call, b, "limit", 10, 1, &req.limit)) return NULL;
+    server_clamp_to_points(call, coll, &req.limit, NULL);
     const json_t *off = b ? json_object_get(b, "offset") : NULL;
     if (off && !json_is_null(off)) {
         if (!server_json_id(call, off, "offset", &req.offset)) return NULL;

@@ -180,13 +180,10 @@ static bool server__recommend_vector(server_call *call, const char *coll, server
 
 /* Fields common to query levels and legacy searches: filter, limit, offset, threshold, using. */
 static bool server__level_common(server_call *call, const json_t *obj, server_level *l, bool limit_required) {
-    uint64_t limit, offset;
     if (limit_required && (!json_object_get(obj, "limit") || json_is_null(json_object_get(obj, "limit"))))
         return server_fail(call, 400, "Json deserialize error: missing field `limit`"), false;
-    if (!server_json_uint(call, obj, "limit", 10, 1, SERVER_MAX_LIMIT, &limit)) return false;
-    if (!server_json_uint(call, obj, "offset", 0, 0, SERVER_MAX_LIMIT, &offset)) return false;
-    l->limit = (uint32_t)limit;
-    l->offset = (uint32_t)offset;
+    if (!server_json_limit(call, obj, "limit", 10, 1, &l->limit)) return false;
+    if (!server_json_limit(call, obj, "offset", 0, 0, &l->offset)) return false;
     const json_t *th = json_object_get(obj, "score_threshold");
     if (th && !json_is_null(th)) {
         if (!json_is_number(th)) return server_fail(call, 400, "Json deserialize error: `score_threshold` must be a number"), false;
@@ -344,6 +341,7 @@ static bool server__search(server_call *call, const char *coll, const server_lev
     req.dim = l->dim;
     req.limit = l->limit;
     req.offset = l->offset;
+    server_clamp_to_points(call, coll, &req.limit, &req.offset);
     req.has_threshold = l->has_threshold;
     req.score_threshold = l->threshold;
     req.n_threads = call->ctx->cfg.search_threads ? call->ctx->cfg.search_threads : 1;
@@ -414,6 +412,45 @@ static bool server__hits_of(server_call *call, const sc_record_list *rl, server_
     return true;
 }
 
+/* A level without a query and without prefetches is a scroll, as in
+** Qdrant: the points of the filter in id order, offset then limit, score 0.
+** Records (with `with`) or bare hits. */
+static bool server__scroll_level(server_call *call, const char *coll, const server_level *l, const sc_with *with,
+                                 sc_record_list **records, server_hits *hits) {
+    sc_scroll_request req = {0};
+    uint32_t limit = l->limit, offset = l->offset;
+    server_clamp_to_points(call, coll, &limit, &offset);
+    req.limit = limit + offset;
+    req.filter_json = l->filter;
+    if (with) req.with = *with;
+    sc_record_list *rl = NULL;
+    sc_status rc = sc_points_scroll(call->ctx->db, coll, &req, &rl, NULL, NULL);
+    if (rc != SC_OK) return server_fail_store(call, rc), false;
+    size_t skip = offset < rl->n ? offset : rl->n;
+    if (skip) { /* free the skipped records' contents, move the rest to the front */
+        sc_record_list *dead = malloc(sizeof *dead);
+        sc_record *head = malloc(skip * sizeof *head);
+        if (!dead || !head) {
+            free(dead);
+            free(head);
+            sc_record_list_free(rl);
+            return server_fail(call, 500, "out of memory"), false;
+        }
+        memcpy(head, rl->items, skip * sizeof *head);
+        *dead = (sc_record_list){.n = skip, .items = head};
+        sc_record_list_free(dead);
+        memmove(rl->items, rl->items + skip, (rl->n - skip) * sizeof *rl->items);
+        rl->n -= skip;
+    }
+    if (with) {
+        *records = rl;
+        return true;
+    }
+    bool ok = server__hits_of(call, rl, hits);
+    sc_record_list_free(rl);
+    return ok;
+}
+
 /* The two legs of a hybrid text query, as `semcode search` runs them: the
 ** dense and the BM25 search of the same filter, max(3 × (limit + offset),
 ** 50) candidates each, into src[0] and src[1]; then l fuses them (RRF with
@@ -467,25 +504,26 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
         }
     }
     if (ok && l.hybrid) ok = server__hybrid_legs(call, coll, &l, src, &n_src);
+    bool no_query = !l.fusion && !l.vec && !l.text;
+    if (ok && no_query && pf && !json_is_null(pf))
+        ok = !!server_fail(call, 400, "Bad request: A query is needed to merge the prefetches. Can't have prefetches "
+                                      "without defining a query.");
+    if (ok && no_query && l.has_threshold)
+        ok = !!server_fail(call, 400, "Bad request: A query is needed to use the score_threshold. Can't have "
+                                      "score_threshold without defining a query.");
+    if (ok && no_query) {
+        ok = server__scroll_level(call, coll, &l, with, records, hits);
+        goto done;
+    }
     if (ok && l.fusion && n_src == 0) ok = !!server_fail(call, 400, "Wrong input: fusion queries need `prefetch`");
-    if (ok && !l.fusion && !l.vec && !l.text && n_src == 0)
-        ok = !!server_fail(call, 400, "Wrong input: `query` is required (a vector, a point id, a text document, nearest, "
-                                      "recommend or fusion)");
     if (ok && l.fusion && l.filter && !l.hybrid)
         ok = !!server_fail(call, 400, "Wrong input: put `filter` on the prefetches of a fusion query");
     if (!ok) goto done;
 
     server_hits fused = {0};
     bool have_fused = false;
-    if (l.fusion || (!l.vec && !l.text)) {
-        /* fusion (or no query: the prefetch results as they are) */
-        if (l.fusion) {
-            ok = server__fuse(call, &l, src, n_src, &fused);
-        } else {
-            fused = src[0];
-            src[0].items = NULL;
-            src[0].n = 0;
-        }
+    if (l.fusion) {
+        ok = server__fuse(call, &l, src, n_src, &fused);
         have_fused = ok;
         if (ok) {
             size_t m = 0;

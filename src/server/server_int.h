@@ -14,7 +14,7 @@
 #define SERVER_MAX_ARGS 4         /* captured path segments per route */
 #define SERVER_NAME_SIZE 512      /* buffer for (namespaced) collection names */
 #define SERVER_MAX_JSON_DEPTH 64  /* deeper request bodies are refused (400) */
-#define SERVER_MAX_LIMIT 100000u  /* largest `limit` accepted by search and scroll */
+#define SERVER_MAX_LIMIT 100000u  /* most candidates of one leg of a hybrid text query */
 
 /* State of one request while an endpoint runs. */
 typedef struct server_call {
@@ -72,6 +72,10 @@ typedef struct server_with {
 bool server_json_with(server_call *call, const json_t *obj, bool payload_default, server_with *out);
 void server_with_free(server_with *w);
 
+/* A float32 value as a JSON real holding the double nearest to the
+** float's shortest decimal (0.15f -> 0.15, not 0.150000006): printed by
+** the response writer as that decimal, which reads back as the same float32. */
+json_t *server_json_f32(float f);
 /* Encode a record as a Qdrant Record / ScoredPoint (with_score). */
 json_t *server_json_record(const sc_record *r, bool with_score);
 /* Encode a record list as a JSON array. */
@@ -81,6 +85,14 @@ json_t *server_json_records(const sc_record_list *l, bool with_score);
 ** a wrong type, 422 outside [min, max]. */
 bool server_json_uint(server_call *call, const json_t *obj, const char *key, uint64_t def, uint64_t min,
                       uint64_t max, uint64_t *out);
+/* Optional `limit` / `offset` field (absent or null = def): any unsigned
+** integer of at least min, as Qdrant (a u64), held as at most UINT32_MAX;
+** callers clamp it to the collection's size (server_clamp_to_points). */
+bool server_json_limit(server_call *call, const json_t *obj, const char *key, uint32_t def, uint32_t min,
+                       uint32_t *out);
+/* Clamp a limit and offset to the points of collection coll: no more can
+** come back, and the store refuses a limit + offset over 1,000,000. */
+void server_clamp_to_points(server_call *call, const char *coll, uint32_t *limit, uint32_t *offset);
 /* Optional number field `key` of obj (absent or null = def). 400 on a wrong
 ** type, 422 outside [min, max]; messages give the path of obj in the body
 ** as parent (NULL = the body itself), e.g. "query.options". */

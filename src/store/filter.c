@@ -769,8 +769,9 @@ static sc_status filter__compile_field(filter__ctx *x, const json_t *j, filter_c
     }
     if (tests.n == 0) {
         rc = sc_err_set(x->err, SC_INVALID,
-                        "%s: field condition on \"%.100s\" has no test (expected match, range, values_count, "
-                        "is_empty or is_null)",
+                        "Validation error in JSON body: [%s: At least one field condition must be specified: the "
+                        "condition on \"%.100s\" has no test (expected match, range, values_count, is_empty or "
+                        "is_null)]",
                         x->where, path.text);
         goto fail;
     }
@@ -893,6 +894,45 @@ static bool filter__is_clause(const char *name) {
            !strcmp(name, "min_should");
 }
 
+/* {"slice": {"total": t, "index": i}}: the ids split into t parts by a
+** hash, part i (t >= 1, i < t). */
+static sc_status filter__compile_slice(filter__ctx *x, const json_t *v, filter_cond *c) {
+    size_t old = filter__push(x, ".slice");
+    sc_status rc = SC_OK;
+    c->kind = FILTER_COND_KIND_SLICE;
+    const json_t *t = json_object_get(v, "total"), *i = json_object_get(v, "index");
+    if (!json_is_object(v) || !json_is_integer(t) || json_integer_value(t) < 1 || !json_is_integer(i) ||
+        json_integer_value(i) < 0)
+        rc = filter__expected(x, "{\"total\": n >= 1, \"index\": i >= 0}", v);
+    else if (json_integer_value(i) >= json_integer_value(t))
+        rc = sc_err_set(x->err, SC_INVALID, "Validation error in JSON body: [%s.index: value %lld invalid, must be "
+                                            "less than total %lld]",
+                        x->where, (long long)json_integer_value(i), (long long)json_integer_value(t));
+    if (rc == SC_OK) {
+        c->slice_total = (uint64_t)json_integer_value(t);
+        c->slice_index = (uint64_t)json_integer_value(i);
+    }
+    filter__pop(x, old);
+    return rc;
+}
+
+/* The part of `total` that id falls in (splitmix64 of its number or UUID halves). */
+static uint64_t filter__slice_of(const sc_point_id *id, uint64_t total) {
+    uint64_t h = id->kind == SC_ID_KIND_NUM ? id->num : 0x9e3779b97f4a7c15ull;
+    for (int k = 0; k < (id->kind == SC_ID_KIND_NUM ? 1 : 2); k++) {
+        if (id->kind != SC_ID_KIND_NUM) {
+            uint64_t half;
+            memcpy(&half, id->uuid + 8 * k, 8);
+            h ^= half;
+        }
+        h += 0x9e3779b97f4a7c15ull;
+        h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+        h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+        h ^= h >> 31;
+    }
+    return h % total;
+}
+
 /* One condition object; x->where names it. */
 static sc_status filter__compile_cond(filter__ctx *x, const json_t *j, filter_cond *c) {
     memset(c, 0, sizeof *c);
@@ -907,6 +947,7 @@ static sc_status filter__compile_cond(filter__ctx *x, const json_t *j, filter_co
     if (only && (!strcmp(only, "is_empty") || !strcmp(only, "is_null")))
         return filter__compile_keyed(x, only, json_object_get(j, only), c);
     if (only && !strcmp(only, "has_id")) return filter__compile_has_id(x, json_object_get(j, only), c);
+    if (only && !strcmp(only, "slice")) return filter__compile_slice(x, json_object_get(j, only), c);
     if (only && !strcmp(only, "nested")) return filter__compile_nested(x, json_object_get(j, only), c);
     if (only && !strcmp(only, "has_vector"))
         return sc_err_set(x->err, SC_UNSUPPORTED, "%s.has_vector: has_vector conditions are not supported",
@@ -1139,6 +1180,7 @@ static void filter__walk_cb(const json_t *v, void *arg) {
         break;
     case FILTER_COND_KIND_FILTER:
     case FILTER_COND_KIND_HAS_ID:
+    case FILTER_COND_KIND_SLICE:
         break;
     }
 }
@@ -1159,6 +1201,7 @@ static bool filter__has_id(const filter_cond *c, const sc_point_id *id) {
 static bool filter__cond(const filter_cond *c, const sc_point_id *id, const json_t *payload) {
     if (c->kind == FILTER_COND_KIND_FILTER) return filter__eval(c->sub, id, payload);
     if (c->kind == FILTER_COND_KIND_HAS_ID) return filter__has_id(c, id);
+    if (c->kind == FILTER_COND_KIND_SLICE) return id && filter__slice_of(id, c->slice_total) == c->slice_index;
     filter__walk w = {.c = c, .id = id, .all_empty = true};
     bool expand = c->kind == FILTER_COND_KIND_MATCH || c->kind == FILTER_COND_KIND_RANGE;
     filter_path_visit(&c->path, payload, expand, filter__walk_cb, &w);

@@ -119,3 +119,86 @@ test('a collection cannot take the name of an alias (400, as Qdrant)', async () 
   assert.equal((await call('GET', '/collections/q_alias_name')).json.result.config.params.vectors.size, 4); // still the alias
   await call('POST', '/collections/aliases', { actions: [{ delete_alias: { alias_name: 'q_alias_name' } }] });
 });
+
+test('numbers: float32 values print as their shortest decimal, payload doubles exactly, 10.0 stays a real', async () => {
+  const c = 'q_numbers';
+  await collection(c);
+  // sent as text: JSON.stringify would write 10.0 as 10
+  let r = await fetch(`${url}/collections/${c}/points?wait=true`, { method: 'PUT', headers: { 'content-type': 'application/json' },
+    body: '{"points": [{"id": 1, "vector": [0.15, 0.31, 0.76, 0.74], "payload": {"a": 0.1, "b": 10.0, "c": 0.123456789012345, "d": 1e300}}]}' });
+  assert.equal(r.status, 200);
+  r = await call('POST', `/collections/${c}/points/scroll`, { with_vector: true });
+  assert.match(r.text, /"vector":\[0\.15,0\.31,0\.76,0\.74\]/);
+  assert.match(r.text, /"a":0\.1,"b":10\.0,"c":0\.123456789012345,"d":1e\+300/);
+  r = await call('POST', `/collections/${c}/points/query`, { query: [1, 0, 0, 0] });
+  assert.match(r.text, /"score":0\.15,/);
+});
+
+test('query without `query`: a scroll (id order, offset, limit, filter, score 0); prefetch or score_threshold without it: 400', async () => {
+  const c = 'q_scroll';
+  await collection(c);
+  const points = [5, 3, 9, 1, 7].map((id) => ({ id, vector: [id, 1, 0, 0], payload: { odd: id % 3 === 0 } }));
+  assert.equal((await call('PUT', `/collections/${c}/points?wait=true`, { points })).status, 200);
+  let r = await call('POST', `/collections/${c}/points/query`, { limit: 3, offset: 1, with_payload: true });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.result.points.map((p) => [p.id, p.score]), [[3, 0], [5, 0], [7, 0]]);
+  assert.deepEqual(r.json.result.points[0].payload, { odd: true });
+  r = await call('POST', `/collections/${c}/points/query`, { filter: { must: [{ key: 'odd', match: { value: true } }] } });
+  assert.deepEqual(r.json.result.points.map((p) => p.id), [3, 9]);
+  // a prefetch without a query is a scroll too, re-scored by the query above it
+  r = await call('POST', `/collections/${c}/points/query`, { prefetch: { limit: 2 }, query: [1, 0, 0, 0] });
+  assert.deepEqual(r.json.result.points.map((p) => p.id), [3, 1]);
+  r = await call('POST', `/collections/${c}/points/query`, { prefetch: [{ query: [1, 0, 0, 0] }] });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.json.status.error, /A query is needed to merge the prefetches/);
+  r = await call('POST', `/collections/${c}/points/query`, { score_threshold: 10 });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.json.status.error, /A query is needed to use the score_threshold/);
+});
+
+test('limits: any u64 accepted (u64::MAX, over 2^32, scroll over 100,000); 0 is a 422', async () => {
+  const c = 'q_limits';
+  await collection(c);
+  await call('PUT', `/collections/${c}/points?wait=true`, { points: [1, 2, 3].map((id) => ({ id, vector: [id, 0, 0, 1] })) });
+  const send = (path, text) => fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
+  let r = await send(`/collections/${c}/points/query`, '{"query": [1, 0, 0, 0], "limit": 18446744073709551615}');
+  const body = await r.text();
+  assert.equal(r.status, 200, body);
+  assert.equal(JSON.parse(body).result.points.length, 3);
+  r = await call('POST', `/collections/${c}/points/query`, { query: [1, 0, 0, 0], limit: 2 ** 32 + 5, offset: 1 });
+  assert.equal(r.json.result.points.length, 2);
+  r = await call('POST', `/collections/${c}/points/scroll`, { limit: 1000000000 });
+  assert.equal(r.json.result.points.length, 3);
+  assert.equal(r.json.result.next_page_offset, null);
+  r = await call('POST', `/collections/${c}/points/query`, { query: [1, 0, 0, 0], limit: 0 });
+  assert.equal(r.status, 422, r.text);
+  assert.match(r.json.status.error, /limit: value 0 invalid/);
+  // a big number elsewhere (an id) is still refused clearly
+  r = await send(`/collections/${c}/points`, '{"ids": [18446744073709551615]}');
+  assert.equal(r.status, 400);
+});
+
+test('filters: a key without a test is a 422 validation error; slice splits the ids into parts', async () => {
+  const c = 'q_filters';
+  await collection(c);
+  const ids = Array.from({ length: 40 }, (_, i) => i + 1);
+  await call('PUT', `/collections/${c}/points?wait=true`, { points: ids.map((id) => ({ id, vector: [1, 0, 0, id] })) });
+  let r = await call('POST', `/collections/${c}/points/scroll`, { filter: { must: [{ key: 'city' }] } });
+  assert.equal(r.status, 422, r.text);
+  assert.match(r.json.status.error, /^Validation error in JSON body: .*At least one field condition must be specified/);
+  const seen = [];
+  for (let index = 0; index < 3; index++) {
+    r = await call('POST', `/collections/${c}/points/scroll`, { limit: 100, filter: { must: [{ slice: { total: 3, index } }] } });
+    assert.equal(r.status, 200, r.text);
+    const part = r.json.result.points.map((p) => p.id);
+    assert.ok(part.length > 0 && part.length < 40, `slice ${index}: ${part.length}`);
+    const not = await call('POST', `/collections/${c}/points/count`, { filter: { must_not: [{ slice: { total: 3, index } }] } });
+    assert.equal(not.json.result.count, 40 - part.length);
+    seen.push(...part);
+  }
+  assert.deepEqual(seen.sort((a, b) => a - b), ids);
+  r = await call('POST', `/collections/${c}/points/scroll`, { filter: { must: [{ slice: { total: 4, index: 4 } }] } });
+  assert.equal(r.status, 422, r.text);
+  r = await call('POST', `/collections/${c}/points/scroll`, { filter: { must: [{ slice: { total: 0, index: 0 } }] } });
+  assert.equal(r.status, 400, r.text);
+});

@@ -389,7 +389,7 @@ static void test_invalid(void **state) {
           NULL);
     t_bad("{\"must\":[{\"key\":\"a..b\",\"match\":{\"value\":1}}]}", SC_INVALID,
           "filter.must[0].key: invalid key path \"a..b\"", "offset 2");
-    t_bad("{\"must\":[{\"key\":\"a\"}]}", SC_INVALID, "filter.must[0]: field condition on \"a\" has no test", NULL);
+    t_bad("{\"must\":[{\"key\":\"a\"}]}", SC_INVALID, "[filter.must[0]: At least one field condition must be specified: the condition on \"a\" has no test", NULL);
     t_bad("{\"must\":[{\"key\":\"a\",\"matc\":{}}]}", SC_INVALID, "filter.must[0]: unknown member \"matc\"", NULL);
     t_bad("{\"must\":[{\"key\":\"a\",\"match\":{\"value\":1.5}}]}", SC_INVALID,
           "filter.must[0].match.value: expected a string, an integer or a boolean, got 1.5", NULL);
@@ -432,7 +432,7 @@ static void test_invalid(void **state) {
     t_bad("{\"must\":{\"nested\":{\"key\":\"d\",\"filter\":{\"must\":[{\"key\":\"x\",\"range\":{\"lt\":\"?\"}}]}}}}",
           SC_INVALID, "filter.must.nested.filter.must[0].range.lt: expected a number, got \"?\"", NULL);
     t_bad("{\"should\":[{\"must\":[{},{\"must_not\":{\"key\":\"a\"}}]}]}", SC_INVALID,
-          "filter.should[0].must[1].must_not: field condition on \"a\" has no test", NULL);
+          "filter.should[0].must[1].must_not: At least one field condition must be specified: the condition on \"a\" has no test", NULL);
     t_bad("{\"min_should\":{\"conditions\":[],\"min_count\":-1}}", SC_INVALID,
           "filter.min_should.min_count: expected a non-negative integer", NULL);
     t_bad("{\"min_should\":{\"conditions\":{},\"min_count\":1}}", SC_INVALID,
