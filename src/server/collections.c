@@ -222,6 +222,17 @@ static bool server__sparse_params(server_call *call, const json_t *obj, sc_spars
 
 /* ==== Collections ==== */
 
+/* Apply a PATCH's `metadata` (NULL or null: nothing). */
+static sc_status server__metadata_patch(server_call *call, const char *name, const json_t *meta) {
+    if (!meta || json_is_null(meta)) return SC_OK;
+    char *text = server_json_text(meta);
+    if (!text) return SC_NOMEM;
+    sc_status rc = sc_collection_metadata_update(call->ctx->db, name, text);
+    free(text);
+    return rc;
+}
+
+
 json_t *server_api_collection_create(server_call *call) {
     char name[SERVER_NAME_SIZE];
     if (!server_coll_name(call, call->args[0], name)) return NULL;
@@ -229,6 +240,17 @@ json_t *server_api_collection_create(server_call *call) {
     if (!vectors || json_is_null(vectors))
         return server_fail(call, 400, "Wrong input: `vectors` is required (dense vectors only; sparse vectors are not supported)");
     if (!json_is_object(vectors)) return server_fail(call, 400, "Json deserialize error: `vectors` must be an object");
+    /* accepted (one shard, one replica here), but checked as Qdrant checks them */
+    static const char *const factors[] = {"shard_number", "replication_factor", "write_consistency_factor"};
+    for (size_t i = 0; i < sizeof factors / sizeof *factors; i++) {
+        const json_t *f = json_object_get(call->body, factors[i]);
+        if (!f || json_is_null(f)) continue;
+        if (!json_is_integer(f) || json_integer_value(f) < 0 || json_integer_value(f) > UINT32_MAX)
+            return server_fail(call, 400, "Json deserialize error: `%s` must be an unsigned 32-bit integer", factors[i]);
+        if (json_integer_value(f) == 0)
+            return server_fail(call, 422, "Validation error in JSON body: [%s: value 0 invalid, must be 1 or larger]",
+                               factors[i]);
+    }
     sc_vector_params base;
     memset(&base, 0, sizeof base);
     uint32_t present;
@@ -261,7 +283,14 @@ json_t *server_api_collection_create(server_call *call) {
     sc_sparse_params sparse[SC_MAX_VECTOR_NAMES];
     size_t n_sparse = 0;
     if (!server__sparse_params(call, json_object_get(call->body, "sparse_vectors"), sparse, &n_sparse)) return NULL;
+    const json_t *meta = json_object_get(call->body, "metadata");
+    if (meta && !json_is_null(meta) && !json_is_object(meta))
+        return server_fail(call, 400, "Json deserialize error: `metadata` must be an object");
     sc_status rc = sc_collection_create_ex(call->ctx->db, name, params, n, sparse, n_sparse);
+    if (rc == SC_OK && (rc = server__metadata_patch(call, name, meta)) != SC_OK) {
+        sc_collection_delete(call->ctx->db, name); /* all or nothing */
+        return server_fail(call, 500, "saving the metadata failed");
+    }
     if (rc == SC_EXISTS && strstr(sc_db_errmsg(call->ctx->db), "alias"))
         return server_fail(call, 400, "Wrong input: Can't create collection with name `%s`: an alias with the same name "
                                       "already exists", call->args[0]);
@@ -347,11 +376,32 @@ static bool server__vector_diff(server_call *call, const json_t *v, const char *
            server__quant_diff(call, json_object_get(v, "quantization_config"), f2, u);
 }
 
+/* Check a PATCH's `sparse_vectors` {name: {index?, modifier?}} against the
+** collection's: names must exist; index options are accepted (no sparse
+** index yet); changing a modifier is not supported. */
+static bool server__sparse_diff(server_call *call, const json_t *obj, const sc_collection_info *info) {
+    sc_sparse_params sp[SC_MAX_VECTOR_NAMES];
+    size_t n = 0;
+    if (!server__sparse_params(call, obj, sp, &n)) return false;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < info->n_sparse && strcmp(info->sparse[k].name, sp[i].name)) k++;
+        if (k == info->n_sparse)
+            return server_fail(call, 400, "Wrong input: Not existing vector name error: %.255s", sp[i].name), false;
+        const json_t *m = json_object_get(json_object_get(obj, sp[i].name), "modifier");
+        if (m && !json_is_null(m) && sp[i].modifier != info->sparse[k].modifier)
+            return server_fail(call, 400, "Wrong input: `sparse_vectors.%.255s.modifier`: changing the modifier is not "
+                                          "supported", sp[i].name), false;
+    }
+    return true;
+}
+
 /* PATCH /collections/{name}: collection-wide hnsw_config and
 ** quantization_config apply to every vector, then `vectors.<name>` to that
-** one; optimizers_config and params are accepted and change nothing (this
-** store has no optimizers or replicas). One sc_collection_update: all or
-** nothing. */
+** one (one sc_collection_update: all or nothing), then `metadata` is merged
+** (a null value removes a key); optimizers_config, params and the sparse
+** vectors' index options are accepted and change nothing (this store has
+** no optimizers, replicas or sparse index). */
 json_t *server_api_collection_update(server_call *call) {
     char name[SERVER_NAME_SIZE];
     if (!server_coll_resolve(call, call->args[0], name)) return NULL;
@@ -366,19 +416,18 @@ json_t *server_api_collection_update(server_call *call) {
         for (size_t i = 0; known[i] && !ok; i++) ok = !strcmp(known[i], key);
         if (!ok) return server_fail(call, 400, "Json deserialize error: unknown field `%.64s`", key);
     }
-    const json_t *sparse = json_object_get(b, "sparse_vectors");
-    if (sparse && !json_is_null(sparse) && (!json_is_object(sparse) || json_object_size(sparse) > 0))
-        return server_fail(call, 400, "Wrong input: `sparse_vectors` are not supported");
-    if (!server__optional_object(call, b, "optimizers_config") || !server__optional_object(call, b, "params"))
+    if (!server__optional_object(call, b, "optimizers_config") || !server__optional_object(call, b, "params") ||
+        !server__optional_object(call, b, "metadata"))
         return NULL;
-    for (int i = 0; i < 2; i++) {
-        const char *k = i ? "metadata" : "strict_mode_config";
-        const json_t *x = json_object_get(b, k);
-        if (x && !json_is_null(x)) return server_fail(call, 400, "Wrong input: `%s` is not supported", k);
-    }
+    const json_t *strict = json_object_get(b, "strict_mode_config");
+    if (strict && !json_is_null(strict)) return server_fail(call, 400, "Wrong input: `strict_mode_config` is not supported");
     sc_collection_info info;
     sc_status rc = sc_collection_info_get(call->ctx->db, name, &info);
     if (rc != SC_OK) return server_fail_store(call, rc);
+    if (!server__sparse_diff(call, json_object_get(b, "sparse_vectors"), &info)) {
+        sc_collection_info_free(&info);
+        return NULL;
+    }
     sc_vector_update *ups = calloc(info.n_vector_params, sizeof *ups);
     json_t *out = NULL;
     if (!ups) {
@@ -411,6 +460,7 @@ json_t *server_api_collection_update(server_call *call) {
     for (size_t i = 0; i < info.n_vector_params; i++)
         if (ups[i].fields) ups[n++] = ups[i];
     rc = n ? sc_collection_update(call->ctx->db, name, ups, n) : SC_OK;
+    if (rc == SC_OK) rc = server__metadata_patch(call, name, json_object_get(b, "metadata"));
     if (rc != SC_OK) server_fail_store(call, rc);
     else out = json_true();
 done:
@@ -519,6 +569,9 @@ json_t *server_api_collection_get(server_call *call) {
     json_t *config = json_pack("{s:o,s:o,s:o,s:{s:i,s:i},s:o}", "params", params, "hnsw_config", hnsw,
                                "optimizer_config", opt, "wal_config", "wal_capacity_mb", 32, "wal_segments_ahead", 0,
                                "quantization_config", quant);
+    json_t *meta = info.metadata_json ? json_loads(info.metadata_json, 0, NULL) : NULL;
+    if (json_object_size(meta)) json_object_set(config, "metadata", meta);
+    json_decref(meta);
     json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:i,s:o,s:o,s:o}", "status", "green", "optimizer_status", "ok",
                             "indexed_vectors_count", (json_int_t)n_indexed, "points_count", (json_int_t)info.n_points,
                             "segments_count", 1, "config", config, "payload_schema", schema, "semcode_index", memory);

@@ -102,6 +102,11 @@ bool server_coll_name(server_call *call, const char *user, char out[SERVER_NAME_
 }
 
 bool server_coll_resolve(server_call *call, const char *user, char out[SERVER_NAME_SIZE]) {
+    if (user && strlen(user) > SC_MAX_NAME_LEN) {
+        server_fail(call, 422, "Validation error in path parameters: [collection_name: the name is %zu bytes long, at "
+                               "most %u allowed]", strlen(user), SC_MAX_NAME_LEN);
+        return false;
+    }
     if (!server_coll_name(call, user, out)) {
         /* an invalid name cannot exist: answer as for a missing one */
         call->status = 0;
@@ -221,6 +226,8 @@ static const server_route server__routes[] = {
     {"POST", "/collections/*/points/scroll", server_api_points_scroll, "points_scroll", R, 0},
     {"POST", "/collections/*/points/count", server_api_points_count, "points_count", R, 0},
     {"POST", "/collections/*/points/batch", server_api_points_batch, "points_batch", W, 0},
+    {"PUT", "/collections/*/points/vectors", server_api_vectors_update, "vectors_update", W, 0},
+    {"POST", "/collections/*/points/vectors/delete", server_api_vectors_delete, "vectors_delete", W, 0},
     {"POST", "/collections/*/points/query", server_api_query, "query", R, 0},
     {"POST", "/collections/*/points/query/batch", server_api_query_batch, "query_batch", R, 0},
     {"POST", "/collections/*/points/search", server_api_search, "search", R, 0},

@@ -385,7 +385,8 @@ json_t *server_json_record(const sc_record *r, bool with_score) {
         json_object_set_new(o, "payload", json_null());
     }
     if (r->n_vectors == 0 && r->n_sparse == 0) {
-        json_object_set_new(o, "vector", json_null());
+        /* vectors asked (the store allocates the name arrays then) but none: {} as Qdrant; not asked: null */
+        json_object_set_new(o, "vector", r->vector_names ? json_object() : json_null());
     } else if (r->n_vectors == 1 && r->n_sparse == 0 && r->vector_names[0][0] == 0) {
         json_t *a = json_array();
         for (uint32_t j = 0; j < r->vector_dims[0]; j++) json_array_append_new(a, server_json_f32(r->vectors[0][j]));

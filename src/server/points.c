@@ -301,6 +301,77 @@ static json_t *server__op_upsert(server_call *call, const char *coll, const json
     return out;
 }
 
+/* update_vectors {"points": [{id, vector}]}: the given vectors replace the
+** points' own, the rest stays (sc_points_update_vectors). */
+static json_t *server__op_update_vectors(server_call *call, const char *coll, const json_t *obj) {
+    server_points p;
+    json_t *out = NULL;
+    if (!json_is_array(json_object_get(obj, "points")))
+        return server_fail(call, 400, "Json deserialize error: `points` must be a list of {id, vector}");
+    if (server__decode_upsert(call, obj, &p)) {
+        for (size_t i = 0; i < p.n && !call->status; i++) {
+            if (p.pts[i].text) server_fail(call, 400, "Wrong input: points[%zu]: a BM25 document cannot be updated alone; upsert the point", i);
+            if (!p.pts[i].n_vectors && !p.pts[i].n_sparse)
+                server_fail(call, 422, "Validation error in JSON body: [points[%zu].vector: must not be empty]", i);
+            p.pts[i].payload_json = NULL; /* PointVectors has no payload */
+        }
+        sc_status rc = call->status ? SC_OK : sc_points_update_vectors(call->ctx->db, coll, p.pts, p.n);
+        if (call->status) {
+        } else if (rc == SC_NOTFOUND && sc_collection_exists(call->ctx->db, coll)) {
+            const char *m = sc_db_errmsg(call->ctx->db);
+            server_fail(call, strncmp(m, "No point", 8) ? 400 : 404, "%s%s", strncmp(m, "No point", 8) ? "Wrong input: " : "", m);
+        } else if (rc != SC_OK) {
+            server_fail_store(call, rc);
+        } else {
+            out = server_json_update_result();
+        }
+    }
+    server__points_free(&p);
+    return out;
+}
+
+/* delete_vectors {"points" | "filter", "vector": [names]}. */
+static json_t *server__op_delete_vectors(server_call *call, const char *coll, const json_t *obj) {
+    const json_t *names = json_object_get(obj, "vector");
+    if (!json_is_array(names) || json_array_size(names) == 0)
+        return server_fail(call, 400, "Json deserialize error: `vector` must be a non-empty list of vector names");
+    sc_selector sel;
+    sc_point_id *ids = NULL;
+    char *filter = NULL;
+    if (!server_json_selector(call, obj, &sel, &ids, &filter)) return NULL;
+    size_t n = json_array_size(names);
+    const char **v = calloc(n, sizeof *v);
+    json_t *out = NULL;
+    for (size_t i = 0; v && i < n && !call->status; i++)
+        if (!(v[i] = json_string_value(json_array_get(names, i))))
+            server_fail(call, 400, "Json deserialize error: vector[%zu] must be a string", i);
+    if (!v) server_fail(call, 500, "out of memory");
+    sc_status rc = call->status ? SC_OK : sc_points_delete_vectors(call->ctx->db, coll, &sel, v, n, NULL);
+    if (!call->status && rc == SC_NOTFOUND && sc_collection_exists(call->ctx->db, coll))
+        server_fail(call, 400, "Wrong input: %s", sc_db_errmsg(call->ctx->db));
+    else if (!call->status && rc != SC_OK)
+        server_fail_store(call, rc);
+    else if (!call->status)
+        out = server_json_update_result();
+    free(v);
+    free(ids);
+    free(filter);
+    return out;
+}
+
+json_t *server_api_vectors_update(server_call *call) {
+    char coll[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
+    return server__op_update_vectors(call, coll, call->body);
+}
+
+json_t *server_api_vectors_delete(server_call *call) {
+    char coll[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
+    if (!call->body) return server_fail(call, 400, "Json deserialize error: a request body is required");
+    return server__op_delete_vectors(call, coll, call->body);
+}
+
 json_t *server_api_points_upsert(server_call *call) {
     char coll[SERVER_NAME_SIZE];
     if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
@@ -369,7 +440,7 @@ static json_t *server__op_write(server_call *call, const char *coll, const json_
     sc_selector sel;
     sc_point_id *ids = NULL;
     char *filter = NULL, *payload = NULL;
-    const char **keys = NULL;
+    const char **keys = NULL, *at = NULL;
     json_t *out = NULL;
     sc_status rc = SC_OK;
     if (!obj) return server_fail(call, 400, "Json deserialize error: a request body is required");
@@ -381,10 +452,12 @@ static json_t *server__op_write(server_call *call, const char *coll, const json_
             goto done;
         }
         const json_t *key = json_object_get(obj, "key");
-        if (key && !json_is_null(key)) {
-            server_fail(call, 400, "Wrong input: `key` (payload under a nested key) is not supported");
+        if (key && !json_is_null(key) && (op != SERVER_WRITE_SET || !json_is_string(key))) {
+            server_fail(call, 400, op == SERVER_WRITE_SET ? "Json deserialize error: `key` must be a string"
+                                                         : "Wrong input: `key` is supported by set_payload only");
             goto done;
         }
+        at = json_string_value(key);
         payload = server_json_text(pl);
     }
     size_t n_keys = 0;
@@ -410,7 +483,7 @@ static json_t *server__op_write(server_call *call, const char *coll, const json_
         rc = sel.n_ids ? sc_points_delete(db, coll, sel.ids, sel.n_ids, NULL)
                        : sc_points_delete_by_filter(db, coll, sel.filter_json, NULL);
         break;
-    case SERVER_WRITE_SET: rc = sc_payload_set(db, coll, &sel, payload, NULL); break;
+    case SERVER_WRITE_SET: rc = sc_payload_set_at(db, coll, &sel, at, payload, NULL); break;
     case SERVER_WRITE_OVERWRITE: rc = sc_payload_overwrite(db, coll, &sel, payload, NULL); break;
     case SERVER_WRITE_DELETE_KEYS: rc = sc_payload_delete_keys(db, coll, &sel, keys, n_keys, NULL); break;
     case SERVER_WRITE_CLEAR: rc = sc_payload_clear(db, coll, &sel, NULL); break;
@@ -503,6 +576,8 @@ json_t *server_api_points_batch(server_call *call) {
         const char *name; /* operation key */
         int op;           /* server_write, or -1 for upsert */
     } kinds[] = {{"upsert", -1},
+                 {"update_vectors", -2},
+                 {"delete_vectors", -3},
                  {"delete", SERVER_WRITE_DELETE},
                  {"set_payload", SERVER_WRITE_SET},
                  {"overwrite_payload", SERVER_WRITE_OVERWRITE},
@@ -518,8 +593,7 @@ json_t *server_api_points_batch(server_call *call) {
         if (!known)
             return server_fail(call, 400,
                                "Json deserialize error: operations[%zu] must be one of upsert, delete, set_payload, "
-                               "overwrite_payload, delete_payload, clear_payload (update_vectors and delete_vectors "
-                               "are not supported)",
+                               "overwrite_payload, delete_payload, clear_payload, update_vectors, delete_vectors",
                                i);
     }
     json_t *results = json_array();
@@ -528,7 +602,10 @@ json_t *server_api_points_batch(server_call *call) {
         for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
             const json_t *arg = json_object_get(op, kinds[k].name);
             if (!json_is_object(arg)) continue;
-            r = kinds[k].op < 0 ? server__op_upsert(call, coll, arg) : server__op_write(call, coll, arg, (server_write)kinds[k].op);
+            r = kinds[k].op == -1   ? server__op_upsert(call, coll, arg)
+                : kinds[k].op == -2 ? server__op_update_vectors(call, coll, arg)
+                : kinds[k].op == -3 ? server__op_delete_vectors(call, coll, arg)
+                                    : server__op_write(call, coll, arg, (server_write)kinds[k].op);
             break;
         }
         if (!r) {

@@ -196,7 +196,7 @@ static bool server__level_common(server_call *call, const json_t *obj, server_le
     if (params && !json_is_null(params)) {
         if (!json_is_object(params)) return server_fail(call, 400, "Json deserialize error: `params` must be an object"), false;
         uint64_t ef;
-        if (!server_json_uint(call, params, "hnsw_ef", 0, 0, 100000, &ef)) return false;
+        if (!server_json_uint(call, params, "hnsw_ef", 0, 1, 100000, &ef)) return false;
         l->hnsw_ef = (uint32_t)ef;
         if (!server_json_bool(call, params, "exact", false, &l->exact)) return false;
         const json_t *q = json_object_get(params, "quantization");

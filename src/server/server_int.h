@@ -140,6 +140,8 @@ json_t *server_api_payload_clear(server_call *call);
 json_t *server_api_points_scroll(server_call *call);
 json_t *server_api_points_count(server_call *call);
 json_t *server_api_points_batch(server_call *call);
+json_t *server_api_vectors_update(server_call *call);
+json_t *server_api_vectors_delete(server_call *call);
 
 /* embeddings.c */
 json_t *server_api_embeddings(server_call *call); /* full OpenAI-shaped body, not the Qdrant envelope */

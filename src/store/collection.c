@@ -73,7 +73,8 @@ char *store_coll_config_json(const store_coll *c) {
     ok = ok && (sparse || !c->n_sparse);
     char *s = NULL;
     if (ok && json_object_set(root, "vectors", vecs) == 0 && json_object_set(root, "payload_indexes", pix) == 0 &&
-        (!sparse || json_object_set(root, "sparse_vectors", sparse) == 0))
+        (!sparse || json_object_set(root, "sparse_vectors", sparse) == 0) &&
+        (!c->metadata || json_object_set(root, "metadata", c->metadata) == 0))
         s = store_json_dumps(root, JSON_COMPACT);
     json_decref(sparse);
     json_decref(vecs);
@@ -275,6 +276,7 @@ sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info
         if (!(out->sparse[i].name = util_strdup(c->sparse_defs[i].name))) goto oom;
         out->n_sparse++;
     }
+    if (!(out->metadata_json = c->metadata ? store_json_dumps(c->metadata, JSON_COMPACT) : util_strdup("{}"))) goto oom;
     uint64_t ram = (uint64_t)c->cap * (sizeof(sc_point_id) + sizeof(json_t *) + sizeof(uint32_t)) +
                    (uint64_t)c->map_cap * sizeof(uint32_t);
     for (size_t i = 0; i < c->n_vecs; i++) {
@@ -334,6 +336,7 @@ void sc_collection_info_free(sc_collection_info *info) {
     free(info->field_indexes);
     for (size_t i = 0; info->sparse && i < info->n_sparse; i++) free((char *)info->sparse[i].name);
     free(info->sparse);
+    free(info->metadata_json);
     memset(info, 0, sizeof *info);
 }
 
@@ -354,6 +357,45 @@ static sc_status store__save_config(sc_db *db, store_coll *c) {
     }
     sqlite3_finalize(st);
     free(config);
+    return rc;
+}
+
+sc_status sc_collection_metadata_update(sc_db *db, const char *name, const char *patch_json) {
+    if (!db || !patch_json) return store_fail(SC_MISUSE, "sc_collection_metadata_update: NULL argument");
+    json_error_t jerr;
+    json_t *patch = json_loads(patch_json, JSON_REJECT_DUPLICATES, &jerr);
+    if (!patch && store_json_oom(&jerr)) return store_fail(SC_NOMEM, "out of memory parsing the metadata");
+    if (!json_is_object(patch)) {
+        json_decref(patch);
+        return store_fail(SC_INVALID, "metadata must be a JSON object");
+    }
+    pthread_rwlock_wrlock(&db->lock);
+    store_coll *c = NULL;
+    sc_status rc = store_coll_get(db, name, &c);
+    json_t *next = NULL;
+    if (rc != SC_OK) goto done;
+    if (!(next = c->metadata ? json_deep_copy(c->metadata) : json_object())) goto oom;
+    const char *key;
+    json_t *v;
+    json_object_foreach(patch, key, v) {
+        if (json_is_null(v)) json_object_del(next, key);
+        else if (json_object_set(next, key, v) != 0) goto oom;
+    }
+    json_t *old = c->metadata;
+    c->metadata = next; /* what the saved config holds; put back if saving fails */
+    if ((rc = store__save_config(db, c)) != SC_OK) {
+        c->metadata = old;
+        goto done;
+    }
+    json_decref(old);
+    next = NULL;
+    goto done;
+oom:
+    rc = store_fail(SC_NOMEM, "out of memory updating the metadata");
+done:
+    pthread_rwlock_unlock(&db->lock);
+    json_decref(next);
+    json_decref(patch);
     return rc;
 }
 

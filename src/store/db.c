@@ -97,6 +97,7 @@ void store_coll_free(store_coll *c) {
     free(c->sparse);
     for (size_t i = 0; i < c->n_sparse; i++) free(c->sparse_defs[i].name);
     free(c->sparse_defs);
+    json_decref(c->metadata);
     free(c->ids);
     free(c->live);
     free(c->free_slots);
@@ -198,6 +199,8 @@ static sc_status store__parse_config(store_coll *c, const char *text) {
         }
     }
     if ((rc = store_sparse_config_parse(c, json_object_get(root, "sparse_vectors"))) != SC_OK) goto done;
+    json_t *meta = json_object_get(root, "metadata");
+    if (json_is_object(meta) && json_object_size(meta)) c->metadata = json_incref(meta);
     json_t *pix = json_object_get(root, "payload_indexes");
     for (size_t i = 0; i < json_array_size(pix); i++) {
         json_t *e = json_array_get(pix, i);

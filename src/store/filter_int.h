@@ -59,6 +59,7 @@ typedef enum filter_cond_kind {
     FILTER_COND_KIND_HAS_ID = 6,       /* point id in ids */
     FILTER_COND_KIND_NESTED = 7,       /* sub matches one object of the array at key */
     FILTER_COND_KIND_SLICE = 8,        /* the point's id falls in part slice_index of slice_total */
+    FILTER_COND_KIND_HAS_VECTOR = 9,   /* the point has the vector named path.text (only the text is set) */
 } filter_cond_kind;
 
 typedef enum filter_match_kind {

@@ -191,6 +191,61 @@ void store_sparse_set(store_coll *c, uint32_t slot, uint8_t *blob) {
     c->sparse[slot] = blob;
 }
 
+sc_status store_sparse_merge(const store_coll *c, const uint8_t *old, const util_buf *given, const bool *drop,
+                             util_buf *out) {
+    out->len = 0;
+    uint32_t n_given = 0, n_old = 0, count = 0;
+    if (given && given->len) memcpy(&n_given, given->data + 4, 4);
+    if (old) memcpy(&n_old, old + 4, 4);
+    bool *replaced = calloc(c->n_sparse ? c->n_sparse : 1, sizeof *replaced);
+    if (!replaced) return store_fail(SC_NOMEM, "out of memory merging sparse vectors");
+    size_t off = 8;
+    for (uint32_t v = 0; v < n_given; v++) { /* names the update gives */
+        uint32_t k, n;
+        memcpy(&k, given->data + off, 4);
+        memcpy(&n, given->data + off + 4, 4);
+        replaced[k] = true;
+        off += 8 + (size_t)n * 8;
+    }
+    store__put_u32(out, STORE_SPARSE_MAGIC);
+    store__put_u32(out, 0); /* count, set below */
+    off = 8;
+    for (uint32_t v = 0; v < n_old; v++) { /* the point's others stay */
+        uint32_t k, n;
+        memcpy(&k, old + off, 4);
+        memcpy(&n, old + off + 4, 4);
+        size_t size = 8 + (size_t)n * 8;
+        if (!replaced[k] && !(drop && drop[k])) {
+            util_buf_append(out, old + off, size);
+            count++;
+        }
+        off += size;
+    }
+    if (n_given) util_buf_append(out, given->data + 8, given->len - 8);
+    count += n_given;
+    free(replaced);
+    if (out->oom) return store_fail(SC_NOMEM, "out of memory merging sparse vectors");
+    if (!count) out->len = 0;
+    else memcpy(out->data + 4, &count, 4);
+    return SC_OK;
+}
+
+bool store_sparse_has(const store_coll *c, uint32_t slot, int k) {
+    const uint8_t *b = c->sparse ? c->sparse[slot] : NULL;
+    if (!b || k < 0) return false;
+    uint32_t count;
+    memcpy(&count, b + 4, 4);
+    size_t off = 8;
+    for (uint32_t v = 0; v < count; v++) {
+        uint32_t kk, n;
+        memcpy(&kk, b + off, 4);
+        memcpy(&n, b + off + 4, 4);
+        if (kk == (uint32_t)k) return true;
+        off += 8 + (size_t)n * 8;
+    }
+    return false;
+}
+
 /* ==== Records ==== */
 
 sc_status store_sparse_record(const store_coll *c, uint32_t slot, const sc_with *with, sc_record *r) {

@@ -84,6 +84,7 @@ typedef struct store_coll {
     size_t n_sparse;           /* named sparse vectors */
     store_sparse_def *sparse_defs; /* their definitions, in config order */
     uint8_t **sparse;          /* per slot: the point's sparse vectors blob (sparse.c), NULL = none */
+    json_t *metadata;          /* the collection's metadata object (sc_collection_metadata_update), NULL = {} */
     store_pindex **indexes;    /* payload indexes */
     size_t n_indexes;          /* entries in indexes */
     bool indexes_stale;        /* an index update ran out of memory after a commit: the indexes may miss
@@ -256,6 +257,12 @@ sc_status store_kw_df(store_coll *c, const char *const *terms, const uint16_t *l
                       uint64_t *n_docs);
 uint32_t store_kw_n_terms(const store_kw *kw);
 
+/* The payload as with_payload's include or exclude paths select it
+** (payload_select.c): owned, NULL when memory runs out. */
+json_t *store_payload_select(const json_t *payload, const sc_with *with);
+/* Merge patch into payload at the key path `key` (payload_select.c). */
+sc_status store_payload_set_at(json_t *payload, const char *key, const json_t *patch);
+
 /* ==== Sparse vectors (sparse.c) ==== */
 
 /* Check the sparse vector definitions of a new collection against each
@@ -273,6 +280,12 @@ int store_coll_sparse_index(const store_coll *c, const char *name);
 ** out (len 0 when it has none): sorted by index, unique indices, finite
 ** values, configured names (SC_NOTFOUND) given once. */
 sc_status store_sparse_encode(const store_coll *c, const sc_point_in *pt, size_t i, util_buf *out);
+/* The sparse blob of a point after an update (into out; len 0 = none):
+** its old vectors (old blob, NULL = none) except those in `given` (an
+** encoded blob, may be empty) and those whose drop[k] is set (drop may be
+** NULL), then the given ones. */
+sc_status store_sparse_merge(const store_coll *c, const uint8_t *old, const util_buf *given, const bool *drop,
+                             util_buf *out);
 /* Give a loaded slot the blob read from points.sparse (copied; NULL or
 ** empty = none). SC_CORRUPT when malformed, SC_NOMEM. */
 sc_status store_sparse_load(store_coll *c, uint32_t slot, const void *blob, int n);
@@ -280,6 +293,15 @@ sc_status store_sparse_load(store_coll *c, uint32_t slot, const void *blob, int 
 void store_sparse_set(store_coll *c, uint32_t slot, uint8_t *blob);
 /* Add the slot's sparse vectors selected by with->vector_names to r. */
 sc_status store_sparse_record(const store_coll *c, uint32_t slot, const sc_with *with, sc_record *r);
+/* Does the slot hold the k-th sparse vector? */
+bool store_sparse_has(const store_coll *c, uint32_t slot, int k);
+/* A filter_point for slot of c: its id, and its dense and sparse vectors
+** for has_vector (slots.c). The caller provides the storage of at. */
+typedef struct store_slot_ref {
+    const store_coll *c; /* collection */
+    uint32_t slot;       /* slot */
+} store_slot_ref;
+filter_point store_slot_point(const store_coll *c, uint32_t slot, store_slot_ref *at);
 /* Free the sparse arrays of a record. */
 void store_sparse_record_free(sc_record *r);
 

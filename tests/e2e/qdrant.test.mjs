@@ -202,3 +202,95 @@ test('filters: a key without a test is a 422 validation error; slice splits the 
   r = await call('POST', `/collections/${c}/points/scroll`, { filter: { must: [{ slice: { total: 0, index: 0 } }] } });
   assert.equal(r.status, 400, r.text);
 });
+
+test('vectors of existing points: PUT /points/vectors and /points/vectors/delete, also as batch operations', async () => {
+  const c = 'q_vectors';
+  await call('DELETE', `/collections/${c}`);
+  let r = await call('PUT', `/collections/${c}`, { vectors: { a: { size: 2, distance: 'Dot' }, b: { size: 2, distance: 'Dot' } },
+    sparse_vectors: { s: {} } });
+  assert.equal(r.status, 200, r.text);
+  await call('PUT', `/collections/${c}/points?wait=true`, { points: [
+    { id: 1, vector: { a: [1, 2], b: [3, 4], s: { indices: [1], values: [1] } }, payload: { k: 'v' } },
+    { id: 2, vector: { a: [5, 6] } }] });
+  r = await call('PUT', `/collections/${c}/points/vectors?wait=true`, { points: [{ id: 1, vector: { a: [9, 9] } }] });
+  assert.equal(r.status, 200, r.text);
+  const get = async (id) => (await call('POST', `/collections/${c}/points`, { ids: [id], with_vector: true, with_payload: true })).json.result[0];
+  let p = await get(1);
+  assert.deepEqual(p.vector, { a: [9, 9], b: [3, 4], s: { indices: [1], values: [1] } });
+  assert.deepEqual(p.payload, { k: 'v' });
+  r = await call('POST', `/collections/${c}/points/vectors/delete?wait=true`, { points: [1], vector: ['b', 's'] });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual((await get(1)).vector, { a: [9, 9] });
+  r = await call('POST', `/collections/${c}/points/batch?wait=true`, { operations: [
+    { update_vectors: { points: [{ id: 2, vector: { b: [1, 0] } }] } },
+    { delete_vectors: { filter: { must: [{ has_id: [2] }] }, vector: ['a'] } }] });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual((await get(2)).vector, { b: [1, 0] });
+  // a point without vectors shows {} when vectors are asked, null when not
+  await call('POST', `/collections/${c}/points/vectors/delete?wait=true`, { points: [2], vector: ['b'] });
+  assert.deepEqual((await get(2)).vector, {});
+  assert.equal((await call('POST', `/collections/${c}/points`, { ids: [2] })).json.result[0].vector, null);
+  // has_vector filters by the vectors a point has, dense or sparse
+  await call('PUT', `/collections/${c}/points/vectors?wait=true`, { points: [{ id: 1, vector: { s: { indices: [3], values: [1] } } }] });
+  r = await call('POST', `/collections/${c}/points/count`, { filter: { must: [{ has_vector: 's' }] } });
+  assert.equal(r.json.result.count, 1);
+  r = await call('POST', `/collections/${c}/points/count`, { filter: { must_not: [{ has_vector: 'a' }] } });
+  assert.equal(r.json.result.count, 1);
+  // errors: a missing point (404), an unknown name (400)
+  r = await call('PUT', `/collections/${c}/points/vectors`, { points: [{ id: 77, vector: { a: [1, 1] } }] });
+  assert.equal(r.status, 404, r.text);
+  r = await call('POST', `/collections/${c}/points/vectors/delete`, { points: [1], vector: ['zz'] });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.json.status.error, /zz/);
+});
+
+test('payload paths: set_payload under a nested key, include and exclude of nested paths', async () => {
+  const c = 'q_paths';
+  await collection(c);
+  await call('PUT', `/collections/${c}/points?wait=true`, { points: [{ id: 1, vector: [1, 0, 0, 0], payload: {
+    country: { name: 'Germany', capital: 'Berlin', cities: [{ name: 'Berlin', pop: 3.7 }, { name: 'Munich', pop: 1.5 }] },
+    other: 1 } }] });
+  const payload = async (wp) => (await call('POST', `/collections/${c}/points`, { ids: [1], with_payload: wp })).json.result[0].payload;
+  assert.deepEqual(await payload({ include: ['country.name', 'country.capital'] }), { country: { name: 'Germany', capital: 'Berlin' } });
+  assert.deepEqual(await payload({ include: ['country.cities[].name'] }), { country: { cities: [{ name: 'Berlin' }, { name: 'Munich' }] } });
+  assert.deepEqual(await payload({ exclude: ['country.cities', 'other'] }), { country: { name: 'Germany', capital: 'Berlin' } });
+  assert.deepEqual(await payload(['other']), { other: 1 });
+  let r = await call('POST', `/collections/${c}/points/payload?wait=true`, { points: [1], key: 'country.cities[0]', payload: { best: true } });
+  assert.equal(r.status, 200, r.text);
+  r = await call('POST', `/collections/${c}/points/payload?wait=true`, { points: [1], key: 'new.deep', payload: { x: 'y' } });
+  assert.equal(r.status, 200, r.text);
+  const p = await payload(true);
+  assert.deepEqual(p.country.cities[0], { name: 'Berlin', pop: 3.7, best: true });
+  assert.equal(p.country.cities[1].best, undefined);
+  assert.deepEqual(p.new, { deep: { x: 'y' } });
+  r = await call('POST', `/collections/${c}/points/payload?wait=true`, { points: [1], key: 'country.cities[].seen', payload: { n: 1 } });
+  assert.deepEqual((await payload(true)).country.cities.map((x) => x.seen), [{ n: 1 }, { n: 1 }]);
+});
+
+test('collection metadata: set at creation, merged by PATCH, a null removes a key', async () => {
+  const c = 'q_meta';
+  await collection(c, { metadata: { team: 'search' } });
+  let r = await call('PATCH', `/collections/${c}`, { metadata: { owner: 'me', team: null } });
+  assert.equal(r.status, 200, r.text);
+  r = await call('PATCH', `/collections/${c}`, { metadata: { n: 1 }, optimizers_config: { indexing_threshold: 10000 } });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual((await call('GET', `/collections/${c}`)).json.result.config.metadata, { owner: 'me', n: 1 });
+});
+
+test('validation codes: hnsw_ef 0, shard_number 0 (422) or -1 (400), an over-long collection name (422)', async () => {
+  const c = 'q_valid';
+  await collection(c);
+  let r = await call('POST', `/collections/${c}/points/query`, { query: [1, 0, 0, 0], params: { hnsw_ef: 0 } });
+  assert.equal(r.status, 422, r.text);
+  assert.match(r.json.status.error, /Validation error.*hnsw_ef/);
+  for (const f of ['shard_number', 'replication_factor', 'write_consistency_factor']) {
+    r = await call('PUT', '/collections/q_valid_zero', { vectors: { size: 4, distance: 'Dot' }, [f]: 0 });
+    assert.equal(r.status, 422, r.text);
+    assert.match(r.json.status.error, new RegExp(f));
+    r = await call('PUT', '/collections/q_valid_zero', { vectors: { size: 4, distance: 'Dot' }, [f]: -1 });
+    assert.equal(r.status, 400, r.text);
+  }
+  r = await call('GET', `/collections/${'x'.repeat(300)}/points/1`);
+  assert.equal(r.status, 422, r.text);
+  assert.match(r.json.status.error, /Validation error/);
+});
