@@ -11,9 +11,12 @@
 **   must has_id. The caller's filter rides along as a nested filter.
 ** - Prefetches run without payloads; the final list fetches payloads and
 **   vectors once, for the points it returns.
-** - RRF scores 1 / (k + rank) (rank from 0, k = 2 by default as Qdrant,
-**   optional per-source weights); DBSF maps each source's scores through
-**   mean ± 3 standard deviations to [0, 1] and sums them.
+** - Fusion follows Qdrant's definitions (lib/segment/src/common): RRF
+**   scores 1 / ((rank + 1) / weight + k - 1) (rank from 0, k = 2 by default,
+**   weight 1 unless `rrf.weights` gives one per prefetch); DBSF maps each
+**   source's scores through mean ± 3 sample standard deviations (not
+**   clipped; one point: 0.5) and sums them. A hybrid text query fuses as
+**   the CLI does instead (weight / (k + rank)).
 */
 #include "server/server_int.h"
 #include "semcode/rank.h"
@@ -365,6 +368,9 @@ static bool server__search(server_call *call, const char *coll, const server_lev
 ** keyword leg SC_HYBRID_KEYWORD_WEIGHT), DBSF, or alpha (min-max). */
 static bool server__fuse(server_call *call, const server_level *l, server_hits *src, size_t n_src, server_hits *out) {
     sc_fuse_list lists[SERVER_MAX_PREFETCH > 2 ? SERVER_MAX_PREFETCH : 2];
+    if (l->weights && json_array_size(l->weights) != n_src)
+        return server_fail(call, 422, "Validation error: Number of weights in RRF should match number of pre-fetches: "
+                                      "got %zu, expected %zu", json_array_size(l->weights), n_src), false;
     size_t total = 0;
     for (size_t s = 0; s < n_src; s++) total += src[s].n;
     sc_point_id *ids = malloc((total ? total : 1) * sizeof *ids);
@@ -373,7 +379,7 @@ static bool server__fuse(server_call *call, const server_level *l, server_hits *
     size_t k = 0;
     for (size_t s = 0; ok && s < n_src; s++) {
         double w = 1.0;
-        if (l->weights && s < json_array_size(l->weights)) w = json_number_value(json_array_get(l->weights, s));
+        if (l->weights) w = json_number_value(json_array_get(l->weights, s));
         if (l->hybrid && l->fusion == 1 && s == 1) w = SC_HYBRID_KEYWORD_WEIGHT;
         if (l->fusion == 3) w = s == 0 ? (double)l->alpha : 1.0 - (double)l->alpha;
         lists[s] = (sc_fuse_list){.ids = ids + k, .scores = scores + k, .n = src[s].n, .weight = w};
@@ -382,7 +388,10 @@ static bool server__fuse(server_call *call, const server_level *l, server_hits *
             scores[k] = src[s].items[i].score;
         }
     }
-    sc_fusion f = l->fusion == 1 ? SC_FUSION_RRF : l->fusion == 2 ? SC_FUSION_DBSF : SC_FUSION_MINMAX;
+    /* Qdrant's rrf: its weights divide the position; a hybrid text query fuses as the CLI does */
+    sc_fusion f = l->fusion == 1 ? (l->hybrid ? SC_FUSION_RRF : SC_FUSION_RRF_POSITION)
+                  : l->fusion == 2 ? SC_FUSION_DBSF
+                                   : SC_FUSION_MINMAX;
     sc_fused *fused = NULL;
     size_t m = 0;
     ok = ok && sc_fuse(f, lists, n_src, (double)l->rrf_k, 0, &fused, &m) == SC_OK;
