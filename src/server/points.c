@@ -285,13 +285,30 @@ static bool server__decode_upsert(server_call *call, const json_t *b, server_poi
     return server__decode_points(call, b, p) && server__embed_docs(call, p);
 }
 
+/* The store's SC_NOTFOUND of an existing collection, in Qdrant's words: a
+** missing point is 404 "Not found: No point with id N found", a vector name
+** it does not have 400 "Wrong input: Not existing vector name error: x". */
+static void server__fail_missing(server_call *call) {
+    const char *m = sc_db_errmsg(call->ctx->db);
+    const char *name = strstr(m, "name `");
+    if (!strncmp(m, "No point", 8)) {
+        server_fail(call, 404, "Not found: %s", m);
+    } else if (name) {
+        name += 6;
+        server_fail(call, 400, "Wrong input: Not existing vector name error: %.*s (%s)",
+                    (int)strcspn(name, "`"), name, m);
+    } else {
+        server_fail(call, 400, "Wrong input: %s", m);
+    }
+}
+
 static json_t *server__op_upsert(server_call *call, const char *coll, const json_t *obj) {
     server_points p;
     json_t *out = NULL;
     if (server__decode_upsert(call, obj, &p)) {
         sc_status rc = sc_points_upsert(call->ctx->db, coll, p.pts, p.n);
         if (rc == SC_NOTFOUND && sc_collection_exists(call->ctx->db, coll))
-            server_fail(call, 400, "Wrong input: %s", sc_db_errmsg(call->ctx->db)); /* a vector name */
+            server__fail_missing(call); /* a vector name */
         else if (rc != SC_OK)
             server_fail_store(call, rc);
         else
@@ -312,14 +329,14 @@ static json_t *server__op_update_vectors(server_call *call, const char *coll, co
         for (size_t i = 0; i < p.n && !call->status; i++) {
             if (p.pts[i].text) server_fail(call, 400, "Wrong input: points[%zu]: a BM25 document cannot be updated alone; upsert the point", i);
             if (!p.pts[i].n_vectors && !p.pts[i].n_sparse)
-                server_fail(call, 422, "Validation error in JSON body: [points[%zu].vector: must not be empty]", i);
+                server_fail(call, 422, "Validation error in JSON body: [points[%zu].vector: must specify vectors to update "
+                                       "for point]", i);
             p.pts[i].payload_json = NULL; /* PointVectors has no payload */
         }
         sc_status rc = call->status ? SC_OK : sc_points_update_vectors(call->ctx->db, coll, p.pts, p.n);
         if (call->status) {
         } else if (rc == SC_NOTFOUND && sc_collection_exists(call->ctx->db, coll)) {
-            const char *m = sc_db_errmsg(call->ctx->db);
-            server_fail(call, strncmp(m, "No point", 8) ? 400 : 404, "%s%s", strncmp(m, "No point", 8) ? "Wrong input: " : "", m);
+            server__fail_missing(call);
         } else if (rc != SC_OK) {
             server_fail_store(call, rc);
         } else {
@@ -348,7 +365,7 @@ static json_t *server__op_delete_vectors(server_call *call, const char *coll, co
     if (!v) server_fail(call, 500, "out of memory");
     sc_status rc = call->status ? SC_OK : sc_points_delete_vectors(call->ctx->db, coll, &sel, v, n, NULL);
     if (!call->status && rc == SC_NOTFOUND && sc_collection_exists(call->ctx->db, coll))
-        server_fail(call, 400, "Wrong input: %s", sc_db_errmsg(call->ctx->db));
+        server__fail_missing(call);
     else if (!call->status && rc != SC_OK)
         server_fail_store(call, rc);
     else if (!call->status)

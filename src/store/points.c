@@ -376,18 +376,36 @@ sc_status sc_points_update_vectors(sc_db *db, const char *coll, const sc_point_i
             rc = store_fail(SC_NOTFOUND, "No point with id %s found", store__idstr(&points[i].id, idb));
             goto done;
         }
-        for (size_t j = 0; j < i; j++)
-            if (slots[j] == slots[i]) {
-                rc = store_fail(SC_INVALID, "points[%zu]: point %s is given twice", i, store__idstr(&points[i].id, idb));
-                goto done;
-            }
         if (points[i].payload_json || points[i].text) {
             rc = store_fail(SC_MISUSE, "points[%zu]: an update of vectors takes no payload or text", i);
             goto done;
         }
     }
-    if ((rc = store__prepare_all(c, points, n, &pb)) == SC_OK)
-        rc = store__rewrite_vectors(db, c, slots, pb.pp, n, NULL, NULL);
+    if ((rc = store__prepare_all(c, points, n, &pb)) != SC_OK) goto done;
+    /* a point given again: its later vectors go onto the first entry (applied in order) */
+    size_t m = 0;
+    for (size_t i = 0; i < n && rc == SC_OK; i++) {
+        size_t j = 0;
+        while (j < m && slots[j] != slots[i]) j++;
+        if (j == m) {
+            if (m != i) {
+                store__prepared moved = pb.pp[m];
+                pb.pp[m] = pb.pp[i];
+                pb.pp[i] = moved;
+                slots[m] = slots[i];
+            }
+            m++;
+            continue;
+        }
+        for (size_t k = 0; k < c->n_vecs; k++)
+            if (pb.pp[i].vecs[k]) pb.pp[j].vecs[k] = pb.pp[i].vecs[k];
+        util_buf both = {0};
+        rc = store_sparse_merge(c, pb.pp[j].sparse.len ? (const uint8_t *)pb.pp[j].sparse.data : NULL, &pb.pp[i].sparse,
+                                NULL, &both);
+        util_buf_free(&pb.pp[j].sparse);
+        pb.pp[j].sparse = both;
+    }
+    if (rc == SC_OK) rc = store__rewrite_vectors(db, c, slots, pb.pp, m, NULL, NULL);
 done:
     pthread_rwlock_unlock(&db->lock);
     store__batch_free(&pb, n);

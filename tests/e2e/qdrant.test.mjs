@@ -236,12 +236,21 @@ test('vectors of existing points: PUT /points/vectors and /points/vectors/delete
   assert.equal(r.json.result.count, 1);
   r = await call('POST', `/collections/${c}/points/count`, { filter: { must_not: [{ has_vector: 'a' }] } });
   assert.equal(r.json.result.count, 1);
-  // errors: a missing point (404), an unknown name (400)
+  // one point twice in a request: applied in order
+  r = await call('PUT', `/collections/${c}/points/vectors?wait=true`, { points: [
+    { id: 2, vector: { a: [1, 1] } }, { id: 2, vector: { b: [2, 2] } }, { id: 2, vector: { a: [3, 3] } }] });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual((await get(2)).vector, { a: [3, 3], b: [2, 2] });
+  // errors in Qdrant's words: a missing point (404), an unknown name (400), nothing to update (422)
   r = await call('PUT', `/collections/${c}/points/vectors`, { points: [{ id: 77, vector: { a: [1, 1] } }] });
   assert.equal(r.status, 404, r.text);
+  assert.equal(r.json.status.error, 'Not found: No point with id 77 found');
   r = await call('POST', `/collections/${c}/points/vectors/delete`, { points: [1], vector: ['zz'] });
   assert.equal(r.status, 400, r.text);
-  assert.match(r.json.status.error, /zz/);
+  assert.match(r.json.status.error, /^Wrong input: Not existing vector name error: zz/);
+  r = await call('PUT', `/collections/${c}/points/vectors`, { points: [{ id: 1, vector: {} }] });
+  assert.equal(r.status, 422, r.text);
+  assert.match(r.json.status.error, /must specify vectors to update/);
 });
 
 test('payload paths: set_payload under a nested key, include and exclude of nested paths', async () => {

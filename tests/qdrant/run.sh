@@ -107,15 +107,22 @@ for f in "${files[@]}"; do
   $PY - "$LOGS/$name.xml" "$f" "$note" >> "$RESULTS" <<'PYEOF'
 import sys, xml.etree.ElementTree as ET
 path, name, note = sys.argv[1:4]
-t = f = s = 0
+p = f = s = 0
 try:
+    # one verdict per test case: an error in its teardown after a failure
+    # counts once; a collection error (no test case) counts as one failure
     root = ET.parse(path).getroot()
-    for suite in ([root] if root.tag == "testsuite" else root.iter("testsuite")):
-        t += int(suite.get("tests", 0)); s += int(suite.get("skipped", 0))
-        f += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+    cases = list(root.iter("testcase"))
+    for case in cases:
+        tags = {child.tag for child in case}
+        if tags & {"failure", "error"}: f += 1
+        elif "skipped" in tags: s += 1
+        else: p += 1
+    if not cases:
+        f += sum(int(x.get("errors", 0)) for x in root.iter("testsuite"))
 except (OSError, ET.ParseError):
     note = note or "no result"
-print(f"{name}\t{t - f - s}\t{f}\t{s}\t{note}")
+print(f"{name}\t{p}\t{f}\t{s}\t{note}")
 PYEOF
   tail -n 1 "$RESULTS" | awk -F'\t' '{printf "%-48s %4d passed %4d failed %3d skipped %s\n", $1, $2, $3, $4, $5}'
 done
