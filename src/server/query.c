@@ -61,10 +61,17 @@ typedef struct server_level {
     bool exact;              /* params.exact */
     bool quant_ignore;       /* params.quantization.ignore */
     float oversampling;      /* params.quantization.oversampling (0 = configured) */
+    int reco;                /* recommend strategy scored per example: 0 none, 1 best_score, 2 sum_scores */
+    float *examples;         /* owned: n_pos positive then n_neg negative example vectors, dim each */
+    size_t n_pos, n_neg;     /* counts of examples */
+    bool has_lookup;         /* lookup_from: point ids of the query name points of another collection */
+    char lookup[SERVER_NAME_SIZE]; /* its store name */
+    const char *lookup_vector;     /* its vector name (borrowed; NULL = `using`) */
 } server_level;
 
 static void server__level_free(server_level *l) {
     free(l->vec);
+    free(l->examples);
     free(l->exclude);
     free(l->filter);
     memset(l, 0, sizeof *l);
@@ -92,8 +99,18 @@ static bool server__point_vector(server_call *call, const char *coll, const char
     bool ok = false;
     if (rl->n == 0 || rl->items[0].n_vectors == 0) {
         char buf[48];
-        server_fail(call, 404, "No point with id %s found%s", sc_point_id_format(id, buf, sizeof buf),
-                    rl->n ? " with that vector" : "");
+        sc_collection_info info;
+        bool named = rl->n == 0; /* a missing point is a 404 whatever the name */
+        if (!named && sc_collection_info_get(call->ctx->db, coll, &info) == SC_OK) {
+            for (size_t i = 0; i < info.n_vector_params; i++)
+                named |= !strcmp(info.vectors[i].name, names[0]) || (!*names[0] && info.n_vector_params == 1);
+            sc_collection_info_free(&info);
+        }
+        if (!named)
+            server_fail(call, 400, "Wrong input: Not existing vector name error: %s", *names[0] ? names[0] : "(default)");
+        else
+            server_fail(call, 404, "Not found: No point with id %s found%s", sc_point_id_format(id, buf, sizeof buf),
+                        rl->n ? " with that vector" : "");
     } else {
         *dim = rl->items[0].vector_dims[0];
         *out = malloc(*dim * sizeof **out);
@@ -121,24 +138,72 @@ static bool server__vector_or_id(server_call *call, const char *coll, server_lev
                                       "and returned only)", where), false;
     sc_point_id id;
     if (!server_json_id(call, v, where, &id)) return false;
+    if (l->has_lookup) /* a point of another collection: nothing to exclude here */
+        return server__point_vector(call, l->lookup, l->lookup_vector ? l->lookup_vector : l->using, &id, out, dim);
     if (!server__exclude(call, l, &id)) return false;
     return server__point_vector(call, coll, l->using, &id, out, dim);
 }
 
-/* Average-vector recommendation: 2·avg(positive) − avg(negative). */
+/* The example vectors of a best_score / sum_scores recommendation into
+** l->examples (positives first), all of one dimension. */
+static bool server__reco_examples(server_call *call, const char *coll, server_level *l, const json_t *pos,
+                                  const json_t *neg) {
+    size_t n = json_array_size(pos) + json_array_size(neg);
+    for (size_t i = 0; i < n; i++) {
+        bool is_neg = i >= json_array_size(pos);
+        size_t j = is_neg ? i - json_array_size(pos) : i;
+        char where[64];
+        snprintf(where, sizeof where, "%s[%zu]", is_neg ? "negative" : "positive", j);
+        float *v = NULL;
+        uint32_t d = 0;
+        if (!server__vector_or_id(call, coll, l, json_array_get(is_neg ? neg : pos, j), where, &v, &d)) return false;
+        if (i == 0) {
+            l->dim = d;
+            if (!(l->examples = malloc(sizeof(float) * d * n))) {
+                free(v);
+                return server_fail(call, 500, "out of memory"), false;
+            }
+        }
+        if (d != l->dim) {
+            free(v);
+            return server_fail(call, 400, "Wrong input: %s has dimension %u, expected %u", where, d, l->dim), false;
+        }
+        memcpy(l->examples + i * d, v, sizeof(float) * d);
+        free(v);
+    }
+    l->n_pos = json_array_size(pos);
+    l->n_neg = json_array_size(neg);
+    return true;
+}
+
+/* Recommendation (Qdrant's strategies): average_vector searches with
+** avg(positive) + (avg(positive) − avg(negative)); best_score and
+** sum_scores score every candidate against each example (server__reco_score). */
 static bool server__recommend_vector(server_call *call, const char *coll, server_level *l, const json_t *obj) {
     const json_t *pos = json_object_get(obj, "positive"), *neg = json_object_get(obj, "negative");
     const char *strategy = NULL;
     if (!server_json_str(call, obj, "strategy", &strategy)) return false;
-    if (strategy && strcmp(strategy, "average_vector"))
-        return server_fail(call, 400, "Wrong input: recommend strategy `%s` is not supported; use average_vector",
-                           strategy), false;
+    int reco = !strategy || !strcmp(strategy, "average_vector") ? 0
+               : !strcmp(strategy, "best_score")                 ? 1
+               : !strcmp(strategy, "sum_scores")                 ? 2
+                                                                 : -1;
+    if (reco < 0)
+        return server_fail(call, 400, "Json deserialize error: `strategy`: unknown variant `%.64s`, expected one of "
+                                      "`average_vector`, `best_score`, `sum_scores`", strategy), false;
     if (pos && !json_is_null(pos) && !json_is_array(pos))
         return server_fail(call, 400, "Json deserialize error: `positive` must be an array"), false;
     if (neg && !json_is_null(neg) && !json_is_array(neg))
         return server_fail(call, 400, "Json deserialize error: `negative` must be an array"), false;
+    if (json_array_size(pos) + json_array_size(neg) == 0)
+        return server_fail(call, 422, "Validation error in JSON body: [recommend: At least one positive or negative "
+                                      "example is required]"), false;
+    if (reco) {
+        l->reco = reco;
+        return server__reco_examples(call, coll, l, pos, neg);
+    }
     if (json_array_size(pos) == 0)
-        return server_fail(call, 400, "Wrong input: At least one positive vector ID required"), false;
+        return server_fail(call, 400, "Bad request: Positive vectors should not be empty with `average_vector` "
+                                      "strategy"), false;
     double *sum[2] = {NULL, NULL};
     uint32_t dim = 0;
     size_t counts[2] = {json_array_size(pos), json_array_size(neg)};
@@ -216,7 +281,15 @@ static bool server__level_common(server_call *call, const json_t *obj, server_le
         }
     }
     const json_t *lookup = json_object_get(obj, "lookup_from");
-    if (lookup && !json_is_null(lookup)) return server_fail(call, 400, "Wrong input: `lookup_from` is not supported"), false;
+    if (lookup && !json_is_null(lookup)) {
+        const char *lc = NULL;
+        if (!json_is_object(lookup) || !server_json_str(call, lookup, "collection", &lc) || !lc)
+            return server_fail(call, 400, "Json deserialize error: `lookup_from` must be {\"collection\": name, "
+                                          "\"vector\"?: name}"), false;
+        if (!server_json_str(call, lookup, "vector", &l->lookup_vector)) return false;
+        if (!server_coll_resolve(call, lc, l->lookup)) return false;
+        l->has_lookup = true;
+    }
     return true;
 }
 
@@ -409,6 +482,105 @@ static bool server__fuse(server_call *call, const server_level *l, server_hits *
 static bool server__run_level(server_call *call, const char *coll, const json_t *obj, int depth, const sc_with *with,
                               sc_record_list **records, server_hits *hits);
 
+#define SERVER_MAX_RECO_POINTS 100000u /* candidates a best_score / sum_scores recommendation scores exactly */
+
+static int server__hit_by_id(const void *a, const void *b) {
+    return sc_point_id_cmp(&((const server_hit *)a)->id, &((const server_hit *)b)->id);
+}
+
+static int server__hit_by_score(const void *a, const void *b) {
+    const server_hit *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? 1 : -1;
+    return sc_point_id_cmp(&x->id, &y->id);
+}
+
+/* 0.5 (x / (1 + |x|) + 1): Qdrant's scaled_fast_sigmoid. */
+static float server__sigmoid(float x) { return 0.5f * (x / (1.0f + fabsf(x)) + 1.0f); }
+
+/* best_score / sum_scores as Qdrant defines them
+** (lib/segment/src/vector_storage/query/reco_query.rs): each candidate's
+** similarity to every example, from one exact search per example over the
+** candidates (the points of the filter, or the prefetch results);
+** similarity is the score for Cosine and Dot and minus the distance for
+** Euclid and Manhattan. best_score: sigmoid(best positive) when it beats
+** the best negative, else -sigmoid(best negative); sum_scores: sum of the
+** positives' minus sum of the negatives'. Best first into *out. */
+static bool server__reco_score(server_call *call, const char *coll, const server_level *l, const server_hits *src,
+                               size_t n_src, server_hits *out) {
+    sc_collection_info info;
+    sc_status rc = sc_collection_info_get(call->ctx->db, coll, &info);
+    if (rc != SC_OK) return server_fail_store(call, rc), false;
+    float sign = 1.0f;
+    for (size_t i = 0; i < info.n_vector_params; i++)
+        if (!strcmp(info.vectors[i].name, l->using ? l->using : "") || info.n_vector_params == 1)
+            sign = info.vectors[i].distance == SC_DISTANCE_EUCLID || info.vectors[i].distance == SC_DISTANCE_MANHATTAN
+                       ? -1.0f
+                       : 1.0f;
+    uint64_t n_points = info.n_points;
+    sc_collection_info_free(&info);
+    server_hits cands = {0};
+    for (size_t i = 0; i < n_src; i++) cands.n += src[i].n;
+    if (n_src && !(cands.items = malloc((cands.n ? cands.n : 1) * sizeof *cands.items)))
+        return server_fail(call, 500, "out of memory"), false;
+    for (size_t i = 0, k = 0; i < n_src; k += src[i].n, i++) memcpy(cands.items + k, src[i].items, src[i].n * sizeof *cands.items);
+    uint64_t want = n_src ? cands.n : n_points;
+    if (want > SERVER_MAX_RECO_POINTS) {
+        free(cands.items);
+        return server_fail(call, 400, "Bad request: best_score and sum_scores recommendations score every candidate "
+                                      "exactly here: at most %u candidates (use a filter or a prefetch)",
+                           SERVER_MAX_RECO_POINTS), false;
+    }
+    server_level leg = *l;
+    leg.limit = (uint32_t)(want ? want : 1);
+    leg.offset = 0;
+    leg.has_threshold = false;
+    leg.exact = true;
+    server_hit *acc = NULL; /* per candidate, by id: best or summed score of the positives, then of the negatives */
+    float *neg = NULL;
+    size_t n = 0;
+    bool ok = true;
+    for (size_t e = 0; ok && e < l->n_pos + l->n_neg; e++) {
+        bool is_pos = e < l->n_pos;
+        leg.vec = l->examples + e * l->dim;
+        sc_record_list *rl = NULL;
+        if (!(ok = server__search(call, coll, &leg, n_src ? &cands : NULL, NULL, &rl))) break;
+        if (e == 0) { /* the candidates: every search returns the same set */
+            n = rl->n;
+            acc = malloc((n ? n : 1) * sizeof *acc);
+            neg = malloc((n ? n : 1) * sizeof *neg);
+            if (!acc || !neg) ok = !!server_fail(call, 500, "out of memory");
+            for (size_t i = 0; ok && i < n; i++) {
+                acc[i] = (server_hit){rl->items[i].id, l->reco == 1 ? -INFINITY : 0.0f};
+                neg[i] = l->reco == 1 ? -INFINITY : 0.0f;
+            }
+            if (ok) qsort(acc, n, sizeof *acc, server__hit_by_id);
+        }
+        for (size_t i = 0; ok && i < rl->n; i++) {
+            server_hit key = {.id = rl->items[i].id};
+            server_hit *h = bsearch(&key, acc, n, sizeof *acc, server__hit_by_id);
+            if (!h) continue;
+            float sim = sign * rl->items[i].score, *slot = is_pos ? &h->score : &neg[h - acc];
+            if (l->reco == 1) *slot = sim > *slot ? sim : *slot;
+            else *slot += sim;
+        }
+        sc_record_list_free(rl);
+    }
+    for (size_t i = 0; ok && i < n; i++) {
+        float p = acc[i].score, q = neg[i];
+        acc[i].score = l->reco == 2 ? p - q : p > q ? server__sigmoid(p) : -server__sigmoid(q);
+    }
+    if (ok) qsort(acc, n, sizeof *acc, server__hit_by_score);
+    free(neg);
+    free(cands.items);
+    if (!ok) {
+        free(acc);
+        return false;
+    }
+    out->items = acc;
+    out->n = n;
+    return true;
+}
+
 /* Hits of a record list (owned copy). */
 static bool server__hits_of(server_call *call, const sc_record_list *rl, server_hits *out) {
     out->n = rl->n;
@@ -417,6 +589,23 @@ static bool server__hits_of(server_call *call, const sc_record_list *rl, server_
     for (size_t i = 0; i < rl->n; i++) {
         out->items[i].id = rl->items[i].id;
         out->items[i].score = rl->items[i].score;
+    }
+    return true;
+}
+
+/* The records (with `with`) of scored hits, in their order, with their scores. */
+static bool server__hits_records(server_call *call, const char *coll, const server_hits *hits, const sc_with *with,
+                                 sc_record_list **records) {
+    sc_point_id *ids = malloc((hits->n ? hits->n : 1) * sizeof *ids);
+    if (!ids) return server_fail(call, 500, "out of memory"), false;
+    for (size_t i = 0; i < hits->n; i++) ids[i] = hits->items[i].id;
+    sc_status rc = sc_points_get(call->ctx->db, coll, ids, hits->n, with, records);
+    free(ids);
+    if (rc != SC_OK) return server_fail_store(call, rc), false;
+    /* records come in the order asked, missing ones skipped: copy scores across */
+    for (size_t i = 0, j = 0; i < (*records)->n; i++) {
+        while (j < hits->n && sc_point_id_cmp(&hits->items[j].id, &(*records)->items[i].id)) j++;
+        if (j < hits->n) (*records)->items[i].score = hits->items[j].score;
     }
     return true;
 }
@@ -513,7 +702,7 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
         }
     }
     if (ok && l.hybrid) ok = server__hybrid_legs(call, coll, &l, src, &n_src);
-    bool no_query = !l.fusion && !l.vec && !l.text;
+    bool no_query = !l.fusion && !l.reco && !l.vec && !l.text;
     if (ok && no_query && pf && !json_is_null(pf))
         ok = !!server_fail(call, 400, "Bad request: A query is needed to merge the prefetches. Can't have prefetches "
                                       "without defining a query.");
@@ -531,8 +720,8 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
 
     server_hits fused = {0};
     bool have_fused = false;
-    if (l.fusion) {
-        ok = server__fuse(call, &l, src, n_src, &fused);
+    if (l.fusion || l.reco) {
+        ok = l.fusion ? server__fuse(call, &l, src, n_src, &fused) : server__reco_score(call, coll, &l, src, n_src, &fused);
         have_fused = ok;
         if (ok) {
             size_t m = 0;
@@ -545,17 +734,7 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
             fused.n = end - start;
         }
         if (ok && with) {
-            sc_point_id *ids = malloc((fused.n ? fused.n : 1) * sizeof *ids);
-            if (!ids) ok = !!server_fail(call, 500, "out of memory");
-            for (size_t i = 0; ok && i < fused.n; i++) ids[i] = fused.items[i].id;
-            sc_status rc = ok ? sc_points_get(call->ctx->db, coll, ids, fused.n, with, records) : SC_OK;
-            free(ids);
-            if (ok && rc != SC_OK) ok = !!server_fail_store(call, rc);
-            /* records come in the order asked, missing ones skipped: copy scores across */
-            for (size_t i = 0, j = 0; ok && i < (*records)->n; i++) {
-                while (j < fused.n && sc_point_id_cmp(&fused.items[j].id, &(*records)->items[i].id)) j++;
-                if (j < fused.n) (*records)->items[i].score = fused.items[j].score;
-            }
+            ok = server__hits_records(call, coll, &fused, with, records);
         } else if (ok) {
             *hits = fused;
             have_fused = false;
@@ -689,9 +868,22 @@ json_t *server_api_recommend(server_call *call) {
     server_with w = {0};
     sc_record_list *rl = NULL;
     json_t *out = NULL;
-    if (server__level_common(call, b, &l, true) && server__recommend_vector(call, coll, &l, b) &&
-        server_json_with(call, b, false, &w) && server__search(call, coll, &l, NULL, &w.with, &rl))
-        out = server_json_records(rl, true);
+    bool ok = server__level_common(call, b, &l, true) && server__recommend_vector(call, coll, &l, b) &&
+              server_json_with(call, b, false, &w);
+    if (ok && l.reco) { /* best_score / sum_scores: scored here, then threshold, offset, limit */
+        server_hits h = {0};
+        ok = server__reco_score(call, coll, &l, NULL, 0, &h);
+        size_t m = 0;
+        for (size_t i = 0; ok && i < h.n; i++)
+            if (!l.has_threshold || h.items[i].score >= l.threshold) h.items[m++] = h.items[i];
+        size_t start = l.offset < m ? l.offset : m, end = m - start > l.limit ? start + l.limit : m;
+        server_hits page = {.items = h.items + start, .n = end - start};
+        if (ok) ok = server__hits_records(call, coll, &page, &w.with, &rl);
+        free(h.items);
+    } else if (ok) {
+        ok = server__search(call, coll, &l, NULL, &w.with, &rl);
+    }
+    if (ok) out = server_json_records(rl, true);
     sc_record_list_free(rl);
     server_with_free(&w);
     server__level_free(&l);

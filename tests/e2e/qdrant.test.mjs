@@ -303,3 +303,55 @@ test('validation codes: hnsw_ef 0, shard_number 0 (422) or -1 (400), an over-lon
   assert.equal(r.status, 422, r.text);
   assert.match(r.json.status.error, /Validation error/);
 });
+
+test('recommend: best_score and sum_scores as Qdrant defines them, negatives only, lookup_from another collection', async () => {
+  const c = 'q_reco', other = 'q_reco_other';
+  await collection(c);
+  const vecs = { 1: [1, 0, 0, 0], 2: [0.9, 0.1, 0, 0], 3: [0, 1, 0, 0], 4: [0, 0.9, 0.1, 0], 5: [0, 0, 1, 0], 6: [0.5, 0.5, 0, 0] };
+  await call('PUT', `/collections/${c}/points?wait=true`, { points: Object.entries(vecs).map(([id, vector]) => ({ id: +id, vector })) });
+  const dot = (a, b) => a.reduce((s, x, i) => s + x * b[i], 0);
+  const sig = (x) => 0.5 * (x / (1 + Math.abs(x)) + 1);
+  const check = async (recommend, score) => {
+    const r = await call('POST', `/collections/${c}/points/query`, { query: { recommend }, limit: 10 });
+    assert.equal(r.status, 200, r.text);
+    const used = [...(recommend.positive || []), ...(recommend.negative || [])];
+    const want = Object.keys(vecs).map(Number).filter((id) => !used.includes(id))
+      .map((id) => ({ id, score: score(vecs[id]) })).sort((a, b) => (b.score - a.score) || (a.id - b.id));
+    assert.deepEqual(r.json.result.points.map((p) => p.id), want.map((p) => p.id), JSON.stringify(recommend));
+    r.json.result.points.forEach((p, i) => assert.ok(Math.abs(p.score - want[i].score) < 1e-5, `${p.id}: ${p.score} vs ${want[i].score}`));
+    return r.json.result.points;
+  };
+  const best = (pos, neg) => (v) => {
+    const p = Math.max(...pos.map((id) => dot(v, vecs[id]))), n = Math.max(...neg.map((id) => dot(v, vecs[id])));
+    return p > n ? sig(p) : -sig(n);
+  };
+  await check({ positive: [1], negative: [3], strategy: 'best_score' }, best([1], [3]));
+  const onlyNeg = await check({ negative: [1, 2], strategy: 'best_score' }, best([], [1, 2]));
+  assert.ok(onlyNeg.every((p) => p.score < 0));
+  await check({ positive: [1, 5], negative: [3], strategy: 'sum_scores' },
+    (v) => dot(v, vecs[1]) + dot(v, vecs[5]) - dot(v, vecs[3]));
+  // the legacy endpoint too
+  let r = await call('POST', `/collections/${c}/points/recommend`, { positive: [1], negative: [3], strategy: 'best_score', limit: 2 });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.result.length, 2);
+  // no example at all: 422; average_vector needs a positive: 400
+  r = await call('POST', `/collections/${c}/points/query`, { query: { recommend: { positive: [] } } });
+  assert.equal(r.status, 422, r.text);
+  r = await call('POST', `/collections/${c}/points/query`, { query: { recommend: { negative: [1] } } });
+  assert.equal(r.status, 400, r.text);
+  // lookup_from: the example ids are points of another collection (and not excluded here)
+  await call('DELETE', `/collections/${other}`);
+  await call('PUT', `/collections/${other}`, { vectors: { o: { size: 4, distance: 'Dot' } } });
+  await call('PUT', `/collections/${other}/points?wait=true`, { points: [{ id: 1, vector: { o: [0, 0, 1, 0] } }] });
+  r = await call('POST', `/collections/${c}/points/query`, { query: { recommend: { positive: [1] } }, limit: 2,
+    lookup_from: { collection: other, vector: 'o' } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.result.points[0].id, 5);
+  r = await call('POST', `/collections/${c}/points/query`, { query: [1, 0, 0, 0], lookup_from: { collection: 'q_missing' } });
+  assert.equal(r.status, 404, r.text);
+  assert.match(r.json.status.error, /q_missing/);
+  r = await call('POST', `/collections/${c}/points/query`, { query: { recommend: { positive: [1] } }, lookup_from: { collection: other, vector: 'nope' } });
+  assert.equal(r.status, 400, r.text);
+  r = await call('POST', `/collections/${c}/points/query`, { query: { recommend: { positive: [9] } }, lookup_from: { collection: other, vector: 'nope' } });
+  assert.equal(r.status, 404, r.text);
+});
