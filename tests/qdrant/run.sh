@@ -11,7 +11,9 @@
 # normal git directory; default the workplace mirror) into build/qdrant-suite/.
 # Python: Debian's python3-pytest, python3-requests, python3-jsonschema,
 # python3-retry (scripts/setup.sh installs them); schemathesis is not packaged,
-# tests/qdrant/schemathesis/ stands in for the few names the helpers import.
+# tests/qdrant/schemathesis/ stands in for the few names the helpers import,
+# and tests/qdrant/qdrant_timeout.py for pytest-timeout (a test over its
+# @pytest.mark.timeout, or over QDRANT_TEST_TIMEOUT seconds, default 60, fails).
 #
 # Usage: tests/qdrant/run.sh [--basic] [test_file.py ...]   (make qdrant-suite)
 #   --basic       only the basic files
@@ -93,7 +95,7 @@ for f in "${files[@]}"; do
   port=$(tr -d '\n' < "$TMP/$name.port")
   (cd "$SUITE/tests" && PYTHONPATH="$ROOT/tests/qdrant" QDRANT_HOST="http://127.0.0.1:$port" \
      OPENAPI_FILE="$SUITE/docs/redoc/master/openapi.json" HTTP_SERVER_HOST=127.0.0.1 \
-     timeout -k 5 "$TIMEOUT" $PY -m pytest -p no:cacheprovider -q -rfE --tb=short \
+     timeout -k 5 "$TIMEOUT" $PY -m pytest -p no:cacheprovider -p qdrant_timeout -q -rfE --tb=short \
        --junitxml="$LOGS/$name.xml" "openapi/$f" > "$LOGS/$name.log" 2>&1)
   rc=$?
   note=""
