@@ -21,6 +21,7 @@
 #include "server/server_int.h"
 #include "semcode/rank.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,9 +62,12 @@ typedef struct server_level {
     bool exact;              /* params.exact */
     bool quant_ignore;       /* params.quantization.ignore */
     float oversampling;      /* params.quantization.oversampling (0 = configured) */
-    int reco;                /* recommend strategy scored per example: 0 none, 1 best_score, 2 sum_scores */
-    float *examples;         /* owned: n_pos positive then n_neg negative example vectors, dim each */
-    size_t n_pos, n_neg;     /* counts of examples */
+    int reco;                /* scored per example: 0 no, 1 recommend best_score, 2 sum_scores, 3 discover, 4 context */
+    float *examples;         /* owned example vectors, dim each: recommend: n_pos positives then n_neg negatives;
+                                discover: the target then (positive, negative) per pair; context: the pairs */
+    size_t n_examples;       /* vectors in examples */
+    size_t n_pos, n_neg;     /* recommend: counts of examples */
+    size_t n_pairs;          /* discover, context: context pairs */
     bool has_lookup;         /* lookup_from: point ids of the query name points of another collection */
     char lookup[SERVER_NAME_SIZE]; /* its store name */
     const char *lookup_vector;     /* its vector name (borrowed; NULL = `using`) */
@@ -144,35 +148,58 @@ static bool server__vector_or_id(server_call *call, const char *coll, server_lev
     return server__point_vector(call, coll, l->using, &id, out, dim);
 }
 
-/* The example vectors of a best_score / sum_scores recommendation into
-** l->examples (positives first), all of one dimension. */
+/* Append one example (a vector or a point id, excluded from the results)
+** to l->examples; every example has the dimension of the first. */
+static bool server__add_example(server_call *call, const char *coll, server_level *l, const json_t *v,
+                                const char *where) {
+    float *vec = NULL;
+    uint32_t d = 0;
+    if (!server__vector_or_id(call, coll, l, v, where, &vec, &d)) return false;
+    if (l->n_examples == 0) l->dim = d;
+    float *grown = d == l->dim ? realloc(l->examples, sizeof(float) * d * (l->n_examples + 1)) : NULL;
+    if (grown) {
+        l->examples = grown;
+        memcpy(l->examples + l->n_examples++ * d, vec, sizeof(float) * d);
+    }
+    free(vec);
+    if (d != l->dim) return server_fail(call, 400, "Wrong input: %s has dimension %u, expected %u", where, d, l->dim), false;
+    if (!grown) return server_fail(call, 500, "out of memory"), false;
+    return true;
+}
+
+/* The examples of a best_score / sum_scores recommendation: positives first. */
 static bool server__reco_examples(server_call *call, const char *coll, server_level *l, const json_t *pos,
                                   const json_t *neg) {
-    size_t n = json_array_size(pos) + json_array_size(neg);
-    for (size_t i = 0; i < n; i++) {
-        bool is_neg = i >= json_array_size(pos);
-        size_t j = is_neg ? i - json_array_size(pos) : i;
-        char where[64];
-        snprintf(where, sizeof where, "%s[%zu]", is_neg ? "negative" : "positive", j);
-        float *v = NULL;
-        uint32_t d = 0;
-        if (!server__vector_or_id(call, coll, l, json_array_get(is_neg ? neg : pos, j), where, &v, &d)) return false;
-        if (i == 0) {
-            l->dim = d;
-            if (!(l->examples = malloc(sizeof(float) * d * n))) {
-                free(v);
-                return server_fail(call, 500, "out of memory"), false;
-            }
+    for (int side = 0; side < 2; side++)
+        for (size_t i = 0; i < json_array_size(side ? neg : pos); i++) {
+            char where[64];
+            snprintf(where, sizeof where, "%s[%zu]", side ? "negative" : "positive", i);
+            if (!server__add_example(call, coll, l, json_array_get(side ? neg : pos, i), where)) return false;
         }
-        if (d != l->dim) {
-            free(v);
-            return server_fail(call, 400, "Wrong input: %s has dimension %u, expected %u", where, d, l->dim), false;
-        }
-        memcpy(l->examples + i * d, v, sizeof(float) * d);
-        free(v);
-    }
     l->n_pos = json_array_size(pos);
     l->n_neg = json_array_size(neg);
+    return true;
+}
+
+/* Context pairs {positive, negative} (one object or a list; null or [] =
+** none) appended to l->examples, at `where`. */
+static bool server__context_pairs(server_call *call, const char *coll, server_level *l, const json_t *ctx,
+                                  const char *where) {
+    if (!ctx || json_is_null(ctx)) return true;
+    size_t n = json_is_array(ctx) ? json_array_size(ctx) : 1;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *pair = json_is_array(ctx) ? json_array_get(ctx, i) : ctx;
+        const json_t *p = json_object_get(pair, "positive"), *q = json_object_get(pair, "negative");
+        if (!json_is_object(pair) || !p || !q)
+            return server_fail(call, 400, "Json deserialize error: %s[%zu] must be {\"positive\": …, \"negative\": …}",
+                               where, i), false;
+        char w[96];
+        snprintf(w, sizeof w, "%s[%zu].positive", where, i);
+        if (!server__add_example(call, coll, l, p, w)) return false;
+        snprintf(w, sizeof w, "%s[%zu].negative", where, i);
+        if (!server__add_example(call, coll, l, q, w)) return false;
+        l->n_pairs++;
+    }
     return true;
 }
 
@@ -354,6 +381,20 @@ static bool server__level_query(server_call *call, const char *coll, const json_
         if (!json_is_object(v)) return server_fail(call, 400, "Json deserialize error: `query.recommend` must be an object"), false;
         return server__recommend_vector(call, coll, l, v);
     }
+    if ((v = json_object_get(q, "discover"))) {
+        if (!json_is_object(v) || !json_object_get(v, "target"))
+            return server_fail(call, 400, "Json deserialize error: `query.discover` needs a `target`"), false;
+        l->reco = 3;
+        return server__add_example(call, coll, l, json_object_get(v, "target"), "query.discover.target") &&
+               server__context_pairs(call, coll, l, json_object_get(v, "context"), "query.discover.context");
+    }
+    if ((v = json_object_get(q, "context"))) {
+        l->reco = 4;
+        if (!server__context_pairs(call, coll, l, v, "query.context")) return false;
+        if (!l->n_pairs)
+            return server_fail(call, 422, "Validation error in JSON body: [query.context: at least one pair is required]"), false;
+        return true;
+    }
     if ((v = json_object_get(q, "fusion"))) {
         const char *f = json_string_value(v);
         if (f && !strcmp(f, "rrf")) l->fusion = 1;
@@ -380,7 +421,8 @@ static bool server__level_query(server_call *call, const char *coll, const json_
     }
 
     const char *key = json_object_iter_key(json_object_iter((json_t *)q));
-    return server_fail(call, 400, "Wrong input: query `%s` is not supported (nearest, recommend, fusion, rrf are)",
+    return server_fail(call, 400, "Wrong input: query `%s` is not supported (nearest, recommend, discover, context, "
+                                  "fusion, rrf are)",
                        key ? key : "{}"), false;
 }
 
@@ -497,14 +539,41 @@ static int server__hit_by_score(const void *a, const void *b) {
 /* 0.5 (x / (1 + |x|) + 1): Qdrant's scaled_fast_sigmoid. */
 static float server__sigmoid(float x) { return 0.5f * (x / (1.0f + fabsf(x)) + 1.0f); }
 
-/* best_score / sum_scores as Qdrant defines them
-** (lib/segment/src/vector_storage/query/reco_query.rs): each candidate's
-** similarity to every example, from one exact search per example over the
-** candidates (the points of the filter, or the prefetch results);
-** similarity is the score for Cosine and Dot and minus the distance for
-** Euclid and Manhattan. best_score: sigmoid(best positive) when it beats
-** the best negative, else -sigmoid(best negative); sum_scores: sum of the
-** positives' minus sum of the negatives'. Best first into *out. */
+/* x / (1 + |x|): Qdrant's fast_sigmoid. */
+static float server__fast_sigmoid(float x) { return x / (1.0f + fabsf(x)); }
+
+/* The score of one candidate from its similarities to the examples of l,
+** as Qdrant defines the example-scored queries (lib/segment/src/
+** vector_storage/query/): best_score, sum_scores (reco_query.rs), discover
+** (discover_query.rs: the number of pairs whose positive is closer minus
+** those whose negative is, plus scaled_sigmoid(target)), context
+** (context_query.rs: sum over pairs of fast_sigmoid(min(pos - neg - eps, 0))). */
+static float server__example_score(const server_level *l, const float *sim) {
+    if (l->reco == 3 || l->reco == 4) {
+        size_t first = l->reco == 3 ? 1 : 0; /* discover: the target comes first */
+        float score = 0;
+        for (size_t p = 0; p < l->n_pairs; p++) {
+            float pos = sim[first + 2 * p], neg = sim[first + 2 * p + 1];
+            if (l->reco == 3) score += (float)((pos > neg) - (pos < neg));
+            else score += server__fast_sigmoid(fminf(pos - neg - FLT_EPSILON, 0.0f));
+        }
+        return l->reco == 3 ? score + server__sigmoid(sim[0]) : score;
+    }
+    float p = l->reco == 1 ? -INFINITY : 0.0f, q = l->reco == 1 ? -INFINITY : 0.0f;
+    for (size_t e = 0; e < l->n_pos + l->n_neg; e++) {
+        float *side = e < l->n_pos ? &p : &q;
+        if (l->reco == 1) *side = sim[e] > *side ? sim[e] : *side;
+        else *side += sim[e];
+    }
+    return l->reco == 2 ? p - q : p > q ? server__sigmoid(p) : -server__sigmoid(q);
+}
+
+/* The example-scored queries (recommend best_score / sum_scores, discover,
+** context): each candidate's similarity to every example, from one exact
+** search per example over the candidates (the points of the filter, or the
+** prefetch results); similarity is the score for Cosine and Dot and minus
+** the distance for Euclid and Manhattan; then server__example_score. Best
+** first into *out. */
 static bool server__reco_score(server_call *call, const char *coll, const server_level *l, const server_hits *src,
                                size_t n_src, server_hits *out) {
     sc_collection_info info;
@@ -526,8 +595,8 @@ static bool server__reco_score(server_call *call, const char *coll, const server
     uint64_t want = n_src ? cands.n : n_points;
     if (want > SERVER_MAX_RECO_POINTS) {
         free(cands.items);
-        return server_fail(call, 400, "Bad request: best_score and sum_scores recommendations score every candidate "
-                                      "exactly here: at most %u candidates (use a filter or a prefetch)",
+        return server_fail(call, 400, "Bad request: recommend best_score / sum_scores, discover and context queries score "
+                                      "every candidate exactly here: at most %u candidates (use a filter or a prefetch)",
                            SERVER_MAX_RECO_POINTS), false;
     }
     server_level leg = *l;
@@ -535,42 +604,32 @@ static bool server__reco_score(server_call *call, const char *coll, const server
     leg.offset = 0;
     leg.has_threshold = false;
     leg.exact = true;
-    server_hit *acc = NULL; /* per candidate, by id: best or summed score of the positives, then of the negatives */
-    float *neg = NULL;
-    size_t n = 0;
+    size_t n_ex = l->n_examples, n = 0;
+    server_hit *acc = NULL; /* the candidates by id */
+    float *sims = NULL;     /* n_ex similarities per candidate, in acc's order */
     bool ok = true;
-    for (size_t e = 0; ok && e < l->n_pos + l->n_neg; e++) {
-        bool is_pos = e < l->n_pos;
+    for (size_t e = 0; ok && e < n_ex; e++) {
         leg.vec = l->examples + e * l->dim;
         sc_record_list *rl = NULL;
         if (!(ok = server__search(call, coll, &leg, n_src ? &cands : NULL, NULL, &rl))) break;
         if (e == 0) { /* the candidates: every search returns the same set */
             n = rl->n;
             acc = malloc((n ? n : 1) * sizeof *acc);
-            neg = malloc((n ? n : 1) * sizeof *neg);
-            if (!acc || !neg) ok = !!server_fail(call, 500, "out of memory");
-            for (size_t i = 0; ok && i < n; i++) {
-                acc[i] = (server_hit){rl->items[i].id, l->reco == 1 ? -INFINITY : 0.0f};
-                neg[i] = l->reco == 1 ? -INFINITY : 0.0f;
-            }
+            sims = calloc((n ? n : 1) * n_ex, sizeof *sims);
+            if (!acc || !sims) ok = !!server_fail(call, 500, "out of memory");
+            for (size_t i = 0; ok && i < n; i++) acc[i] = (server_hit){rl->items[i].id, 0.0f};
             if (ok) qsort(acc, n, sizeof *acc, server__hit_by_id);
         }
         for (size_t i = 0; ok && i < rl->n; i++) {
             server_hit key = {.id = rl->items[i].id};
             server_hit *h = bsearch(&key, acc, n, sizeof *acc, server__hit_by_id);
-            if (!h) continue;
-            float sim = sign * rl->items[i].score, *slot = is_pos ? &h->score : &neg[h - acc];
-            if (l->reco == 1) *slot = sim > *slot ? sim : *slot;
-            else *slot += sim;
+            if (h) sims[(size_t)(h - acc) * n_ex + e] = sign * rl->items[i].score;
         }
         sc_record_list_free(rl);
     }
-    for (size_t i = 0; ok && i < n; i++) {
-        float p = acc[i].score, q = neg[i];
-        acc[i].score = l->reco == 2 ? p - q : p > q ? server__sigmoid(p) : -server__sigmoid(q);
-    }
+    for (size_t i = 0; ok && i < n; i++) acc[i].score = server__example_score(l, sims + i * n_ex);
     if (ok) qsort(acc, n, sizeof *acc, server__hit_by_score);
-    free(neg);
+    free(sims);
     free(cands.items);
     if (!ok) {
         free(acc);

@@ -355,3 +355,29 @@ test('recommend: best_score and sum_scores as Qdrant defines them, negatives onl
   r = await call('POST', `/collections/${c}/points/query`, { query: { recommend: { positive: [9] } }, lookup_from: { collection: other, vector: 'nope' } });
   assert.equal(r.status, 404, r.text);
 });
+
+test('discover and context queries as Qdrant defines them', async () => {
+  const c = 'q_discover';
+  await collection(c);
+  const vecs = { 1: [1, 0, 0, 0], 2: [0.9, 0.1, 0, 0], 3: [0, 1, 0, 0], 4: [0, 0.9, 0.1, 0], 5: [0, 0, 1, 0], 6: [0.5, 0.5, 0, 0] };
+  await call('PUT', `/collections/${c}/points?wait=true`, { points: Object.entries(vecs).map(([id, vector]) => ({ id: +id, vector })) });
+  const dot = (a, b) => a.reduce((s, x, i) => s + x * b[i], 0);
+  const fs = (x) => x / (1 + Math.abs(x));
+  const run = async (query, used, score) => {
+    const r = await call('POST', `/collections/${c}/points/query`, { query, limit: 10 });
+    assert.equal(r.status, 200, r.text);
+    const want = Object.keys(vecs).map(Number).filter((id) => !used.includes(id))
+      .map((id) => ({ id, score: score(vecs[id]) })).sort((a, b) => (b.score - a.score) || (a.id - b.id));
+    assert.deepEqual(r.json.result.points.map((p) => p.id), want.map((p) => p.id), JSON.stringify(query));
+    r.json.result.points.forEach((p, i) => assert.ok(Math.abs(p.score - want[i].score) < 1e-5, `${p.id}: ${p.score} vs ${want[i].score}`));
+  };
+  const target = [0, 0, 0.5, 0.5];
+  // discover: pairs whose positive is closer count +1, else -1, plus 0.5 (fs(target) + 1)
+  await run({ discover: { target, context: [{ positive: 1, negative: 3 }] } }, [1, 3], (v) =>
+    Math.sign(dot(v, vecs[1]) - dot(v, vecs[3])) + 0.5 * (fs(dot(v, target)) + 1));
+  // context: sum of fs(min(pos - neg - eps, 0)), at most 0
+  await run({ context: [{ positive: 2, negative: 5 }, { positive: 1, negative: 4 }] }, [2, 5, 1, 4], (v) =>
+    fs(Math.min(dot(v, vecs[2]) - dot(v, vecs[5]), 0)) + fs(Math.min(dot(v, vecs[1]) - dot(v, vecs[4]), 0)));
+  const r = await call('POST', `/collections/${c}/points/query`, { query: { context: [] } });
+  assert.equal(r.status, 422, r.text);
+});
