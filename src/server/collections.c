@@ -509,9 +509,7 @@ static json_t *server__vector_json(const sc_vector_params *p) {
                      0);
 }
 
-json_t *server_api_collection_get(server_call *call) {
-    char name[SERVER_NAME_SIZE];
-    if (!server_coll_resolve(call, call->args[0], name)) return NULL;
+json_t *server_collection_info_json(server_call *call, const char *name) {
     sc_collection_info info;
     sc_status rc = sc_collection_info_get(call->ctx->db, name, &info);
     if (rc != SC_OK) return server_fail_store(call, rc);
@@ -577,6 +575,12 @@ json_t *server_api_collection_get(server_call *call) {
                             "segments_count", 1, "config", config, "payload_schema", schema, "semcode_index", memory);
     sc_collection_info_free(&info);
     return out ? out : server_fail(call, 500, "out of memory");
+}
+
+json_t *server_api_collection_get(server_call *call) {
+    char name[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], name)) return NULL;
+    return server_collection_info_json(call, name);
 }
 
 /* ==== Aliases ==== */

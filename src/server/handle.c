@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #ifndef SC_GIT_COMMIT
 #define SC_GIT_COMMIT "unknown"
@@ -72,6 +73,29 @@ void server_response_error(server_response *resp, int status, const char *msg) {
 
 void server_response_free(server_response *resp) {
     if (resp) util_buf_free(&resp->body);
+}
+
+const char *server_arg(const server_call *call, const char *name) {
+    return call->req->arg ? call->req->arg(call->req->arg_ctx, name) : NULL;
+}
+
+/* The query-string arguments every endpoint takes: `timeout` (seconds,
+** at least 1; accepted, a request is not cut short here) and `wait` (true
+** or false; every write is durable when it answers). */
+static bool server__check_args(server_call *call) {
+    const char *t = server_arg(call, "timeout"), *w = server_arg(call, "wait");
+    if (t) {
+        char *end = NULL;
+        unsigned long long v = strtoull(t, &end, 10);
+        if (!*t || *end || *t == '-')
+            return server_fail(call, 400, "Query deserialize error: `timeout`: invalid digit in `%.32s`", t), false;
+        if (v == 0)
+            return server_fail(call, 422, "Validation error in query parameters: [timeout: value 0 invalid, must be 1 "
+                                          "or larger]"), false;
+    }
+    if (w && strcmp(w, "true") && strcmp(w, "false"))
+        return server_fail(call, 400, "Query deserialize error: `wait` must be true or false, not `%.32s`", w), false;
+    return true;
 }
 
 /* ==== Tenants and names ==== */
@@ -237,11 +261,37 @@ static const server_route server__routes[] = {
     {"POST", "/code/similar", server_api_code_similar, "code_similar", R, SERVER_KIND_EXACT},
     {"POST", "/code/duplicates", server_api_code_duplicates, "code_duplicates", R, SERVER_KIND_EXACT},
     {"POST", "/v1/embeddings", server_api_embeddings, "embeddings", R, SERVER_KIND_OPENAI},
+    {"GET", "/telemetry", server_api_telemetry, "telemetry", A, 0},
+    {"GET", "/issues", server_api_issues_get, "issues_get", R, 0},
+    {"DELETE", "/issues", server_api_issues_clear, "issues_clear", A, 0},
 };
 #undef R
 #undef W
 #undef A
 #define SERVER_N_ROUTES (sizeof server__routes / sizeof *server__routes)
+
+bool server_route_path(const char *label, char *out, size_t size) {
+    for (size_t i = 0; i < SERVER_N_ROUTES; i++) {
+        const server_route *r = &server__routes[i];
+        if (strcmp(r->label, label)) continue;
+        util_buf b = {0};
+        util_buf_printf(&b, "%s ", r->method);
+        int star = 0;
+        for (const char *p = r->pattern; *p; p++) {
+            if (*p != '*') {
+                util_buf_append(&b, p, 1);
+                continue;
+            }
+            /* Qdrant's parameter names: the collection, then a point id or a payload field */
+            util_buf_puts(&b, star++ == 0 ? "{collection_name}" : strstr(r->pattern, "/index/") ? "{field_name}" : "{id}");
+        }
+        bool ok = !b.oom && b.len < size;
+        if (ok) memcpy(out, b.data, b.len + 1);
+        util_buf_free(&b);
+        return ok;
+    }
+    return false;
+}
 
 /* Decode %XX escapes of one segment into out; false when malformed. */
 static bool server__pct_decode(const char *s, size_t n, char *out, size_t out_size) {
@@ -587,7 +637,7 @@ void server_handle(server_ctx *ctx, const server_request *req, server_response *
         server_metrics_render(ctx->metrics, ctx->db, &resp->body);
         goto done;
     }
-    if (!server__parse_body(call)) goto respond;
+    if (!server__check_args(call) || !server__parse_body(call)) goto respond;
     result = route->fn(call);
 
 respond:
@@ -625,6 +675,9 @@ server_ctx *server_ctx_new(sc_db *db, server_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
     pthread_mutex_init(&ctx->repo_mu, NULL);
     pthread_mutex_init(&ctx->embed_mu, NULL);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    ctx->started = (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
     ctx->metrics = server_metrics_new();
     if (!ctx->metrics) {
         server_ctx_free(ctx);

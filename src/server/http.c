@@ -64,6 +64,11 @@ static enum MHD_Result server__send(struct MHD_Connection *conn, server_response
     return ok;
 }
 
+/* server_request.arg over libmicrohttpd's parsed query string. */
+static const char *server__query_arg(const void *conn, const char *name) {
+    return MHD_lookup_connection_value((struct MHD_Connection *)conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
 static enum MHD_Result server__on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                           const char *version, const char *upload_data, size_t *upload_data_size,
                                           void **con_cls) {
@@ -111,6 +116,8 @@ static enum MHD_Result server__on_request(void *cls, struct MHD_Connection *conn
         req.api_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "api-key");
         req.bearer = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         req.request_id = st->id;
+        req.arg = server__query_arg;
+        req.arg_ctx = conn;
         server_handle(ctx, &req, &resp);
     }
     enum MHD_Result ok = server__send(conn, &resp, st->id);

@@ -38,6 +38,9 @@ json_t *server_fail(server_call *call, int status, const char *fmt, ...) __attri
 /* Record the store's last error for status rc (404/400/409/503/500) and return NULL. */
 json_t *server_fail_store(server_call *call, sc_status rc);
 
+/* A query-string argument of the request (NULL when absent). */
+const char *server_arg(const server_call *call, const char *name);
+
 /* ==== Collections and tenants (handle.c) ==== */
 
 /* Map a user collection name to the store name in the caller's tenant
@@ -116,6 +119,8 @@ json_t *server_json_update_result(void);
 /* ==== Endpoints ==== */
 
 /* collections.c */
+/* Qdrant's CollectionInfo of store collection `name` (GET /collections/{c}; telemetry). */
+json_t *server_collection_info_json(server_call *call, const char *name);
 json_t *server_api_collections_list(server_call *call);
 json_t *server_api_collection_get(server_call *call);
 json_t *server_api_collection_create(server_call *call);
@@ -165,6 +170,15 @@ bool server_model_is_bm25(const char *model);
 ** (non-empty) and model (NULL when absent). */
 bool server_json_document(server_call *call, const json_t *doc, const char *where, const char **text,
                           const char **model);
+
+/* The Qdrant-style "METHOD /path/{param}" of the route labelled `label`
+** (handle.c): false when there is none or it does not fit. */
+bool server_route_path(const char *label, char *out, size_t size);
+
+/* telemetry.c: GET /telemetry, GET / DELETE /issues */
+json_t *server_api_telemetry(server_call *call);
+json_t *server_api_issues_get(server_call *call);
+json_t *server_api_issues_clear(server_call *call);
 
 /* code.c: code search over the repository given by --repo */
 json_t *server_api_code_search(server_call *call);
