@@ -68,6 +68,7 @@ typedef struct server_level {
     size_t n_examples;       /* vectors in examples */
     size_t n_pos, n_neg;     /* recommend: counts of examples */
     size_t n_pairs;          /* discover, context: context pairs */
+    bool sample;             /* {"sample": "random"}: the candidates in random order */
     bool has_lookup;         /* lookup_from: point ids of the query name points of another collection */
     char lookup[SERVER_NAME_SIZE]; /* its store name */
     const char *lookup_vector;     /* its vector name (borrowed; NULL = `using`) */
@@ -380,6 +381,12 @@ static bool server__level_query(server_call *call, const char *coll, const json_
     if ((v = json_object_get(q, "recommend"))) {
         if (!json_is_object(v)) return server_fail(call, 400, "Json deserialize error: `query.recommend` must be an object"), false;
         return server__recommend_vector(call, coll, l, v);
+    }
+    if ((v = json_object_get(q, "sample"))) {
+        if (!json_is_string(v) || strcmp(json_string_value(v), "random"))
+            return server_fail(call, 400, "Json deserialize error: `query.sample`: unknown variant, expected `random`"), false;
+        l->sample = true;
+        return true;
     }
     if ((v = json_object_get(q, "discover"))) {
         if (!json_is_object(v) || !json_object_get(v, "target"))
@@ -708,6 +715,42 @@ static bool server__scroll_level(server_call *call, const char *coll, const serv
     return ok;
 }
 
+/* {"sample": "random"}: the candidates (the prefetch results, else the
+** points of the filter) in random order, score 0, into *out. */
+static bool server__sample(server_call *call, const char *coll, const server_level *l, const server_hits *src,
+                           size_t n_src, server_hits *out) {
+    server_hits all = {0};
+    if (n_src) {
+        for (size_t i = 0; i < n_src; i++) all.n += src[i].n;
+        if (!(all.items = malloc((all.n ? all.n : 1) * sizeof *all.items))) return server_fail(call, 500, "out of memory"), false;
+        for (size_t i = 0, k = 0; i < n_src; k += src[i].n, i++) memcpy(all.items + k, src[i].items, src[i].n * sizeof *all.items);
+        qsort(all.items, all.n, sizeof *all.items, server__hit_by_id);
+        size_t m = 0; /* a point found by several prefetches once */
+        for (size_t i = 0; i < all.n; i++)
+            if (!m || sc_point_id_cmp(&all.items[m - 1].id, &all.items[i].id)) all.items[m++] = all.items[i];
+        all.n = m;
+    } else {
+        server_level every = *l;
+        every.limit = UINT32_MAX;
+        every.offset = 0;
+        if (!server__scroll_level(call, coll, &every, NULL, NULL, &all)) return false;
+    }
+    static uint64_t calls;
+    uint64_t x = (uint64_t)(util_now() * 1e9) ^ (__atomic_add_fetch(&calls, 1, __ATOMIC_RELAXED) * 0x9e3779b97f4a7c15ull);
+    for (size_t i = all.n; i > 1; i--) { /* Fisher-Yates with xorshift64 */
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t j = (size_t)(x % i);
+        server_hit t = all.items[i - 1];
+        all.items[i - 1] = all.items[j];
+        all.items[j] = t;
+    }
+    for (size_t i = 0; i < all.n; i++) all.items[i].score = 0.0f;
+    *out = all;
+    return true;
+}
+
 /* The two legs of a hybrid text query, as `semcode search` runs them: the
 ** dense and the BM25 search of the same filter, max(3 × (limit + offset),
 ** 50) candidates each, into src[0] and src[1]; then l fuses them (RRF with
@@ -761,7 +804,7 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
         }
     }
     if (ok && l.hybrid) ok = server__hybrid_legs(call, coll, &l, src, &n_src);
-    bool no_query = !l.fusion && !l.reco && !l.vec && !l.text;
+    bool no_query = !l.fusion && !l.reco && !l.sample && !l.vec && !l.text;
     if (ok && no_query && pf && !json_is_null(pf))
         ok = !!server_fail(call, 400, "Bad request: A query is needed to merge the prefetches. Can't have prefetches "
                                       "without defining a query.");
@@ -779,8 +822,10 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
 
     server_hits fused = {0};
     bool have_fused = false;
-    if (l.fusion || l.reco) {
-        ok = l.fusion ? server__fuse(call, &l, src, n_src, &fused) : server__reco_score(call, coll, &l, src, n_src, &fused);
+    if (l.fusion || l.reco || l.sample) {
+        ok = l.fusion ? server__fuse(call, &l, src, n_src, &fused)
+             : l.reco ? server__reco_score(call, coll, &l, src, n_src, &fused)
+                      : server__sample(call, coll, &l, src, n_src, &fused);
         have_fused = ok;
         if (ok) {
             size_t m = 0;

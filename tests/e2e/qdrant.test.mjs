@@ -419,3 +419,26 @@ test('telemetry (levels 0 to 2), issues, Qdrant metric names, query-string timeo
   r = await call('PUT', `/collections/${c}/points?wait=false&timeout=5`, { points: [] });
   assert.equal(r.status, 200, r.text);
 });
+
+test('sample random: every point of the filter once, in a changing order; among prefetch results too', async () => {
+  const c = 'q_sample';
+  await collection(c);
+  await call('PUT', `/collections/${c}/points?wait=true`, { points: Array.from({ length: 12 }, (_, i) => ({ id: i + 1, vector: [i, 1, 0, 0], payload: { even: i % 2 === 1 } })) });
+  const orders = new Set();
+  for (let k = 0; k < 6; k++) {
+    const r = await call('POST', `/collections/${c}/points/query`, { query: { sample: 'random' }, limit: 12 });
+    assert.equal(r.status, 200, r.text);
+    const ids = r.json.result.points.map((p) => p.id);
+    assert.deepEqual([...ids].sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i + 1));
+    assert.ok(r.json.result.points.every((p) => p.score === 0));
+    orders.add(ids.join());
+  }
+  assert.ok(orders.size > 1, 'the order changes');
+  let r = await call('POST', `/collections/${c}/points/query`, { query: { sample: 'random' }, filter: { must: [{ key: 'even', match: { value: true } }] }, limit: 3 });
+  assert.equal(r.json.result.points.length, 3);
+  assert.ok(r.json.result.points.every((p) => p.id % 2 === 0));
+  r = await call('POST', `/collections/${c}/points/query`, { prefetch: { query: [1, 0, 0, 0], limit: 4 }, query: { sample: 'random' } });
+  assert.deepEqual(r.json.result.points.map((p) => p.id).sort((a, b) => a - b), [9, 10, 11, 12]);
+  r = await call('POST', `/collections/${c}/points/query`, { query: { sample: 'first' } });
+  assert.equal(r.status, 400, r.text);
+});
