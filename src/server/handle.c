@@ -257,6 +257,8 @@ static const server_route server__routes[] = {
     {"POST", "/collections/*/points/search", server_api_search, "search", R, 0},
     {"POST", "/collections/*/points/search/batch", server_api_search_batch, "search_batch", R, 0},
     {"POST", "/collections/*/points/recommend", server_api_recommend, "recommend", R, 0},
+    {"POST", "/collections/*/points/search/matrix/pairs", server_api_matrix_pairs, "matrix_pairs", R, 0},
+    {"POST", "/collections/*/points/search/matrix/offsets", server_api_matrix_offsets, "matrix_offsets", R, 0},
     {"POST", "/code/search", server_api_code_search, "code_search", R, SERVER_KIND_EXACT},
     {"POST", "/code/similar", server_api_code_similar, "code_similar", R, SERVER_KIND_EXACT},
     {"POST", "/code/duplicates", server_api_code_duplicates, "code_duplicates", R, SERVER_KIND_EXACT},

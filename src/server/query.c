@@ -963,6 +963,91 @@ json_t *server_api_search(server_call *call) { return server__single(call, serve
 
 json_t *server_api_search_batch(server_call *call) { return server__batch(call, server__search_one); }
 
+/* ==== Distance matrix ==== */
+
+/* POST /points/search/matrix/{pairs,offsets}: `sample` points (default 10)
+** that have the vector `using` and match `filter`, drawn at random when
+** more match, in id order; for each, its `limit` (default 3) nearest other
+** sampled points by one exact search. Pairs: {a, b, score} row by row;
+** offsets: the same as row and column indices into `ids`. */
+static json_t *server__matrix(server_call *call, bool offsets) {
+    char coll[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
+    const json_t *b = call->body;
+    server_level l = {0};
+    uint64_t sample, limit;
+    json_t *out = NULL;
+    server_hits ids = {0};
+    if (!server_json_uint(call, b, "sample", 10, 2, SERVER_MAX_RECO_POINTS, &sample) ||
+        !server_json_uint(call, b, "limit", 3, 1, SERVER_MAX_RECO_POINTS, &limit) ||
+        !server_json_str(call, b, "using", &l.using) || !server_json_filter(call, b, "filter", &l.filter))
+        goto done;
+    /* the candidates: the filter's points that have the vector */
+    json_t *f = json_pack("{s:[{s:s}]}", "must", "has_vector", l.using ? l.using : "");
+    if (f && l.filter) json_array_append_new(json_object_get(f, "must"), json_loads(l.filter, 0, NULL));
+    free(l.filter);
+    l.filter = f ? server_json_text(f) : NULL;
+    json_decref(f);
+    sc_collection_info info;
+    if (sc_collection_info_get(call->ctx->db, coll, &info) != SC_OK) {
+        server_fail_store(call, SC_NOTFOUND);
+        goto done;
+    }
+    bool named = false;
+    for (size_t i = 0; i < info.n_vector_params; i++)
+        named |= !strcmp(info.vectors[i].name, l.using ? l.using : "") || (!l.using && info.n_vector_params == 1);
+    sc_collection_info_free(&info);
+    if (!named) {
+        server_fail(call, 400, "Wrong input: Not existing vector name error: %s", l.using ? l.using : "(default)");
+        goto done;
+    }
+    if (!l.filter || !server__sample(call, coll, &l, NULL, 0, &ids)) goto done;
+    if (ids.n > sample) ids.n = (size_t)sample;
+    qsort(ids.items, ids.n, sizeof *ids.items, server__hit_by_id);
+    server_level row = {.using = l.using, .limit = (uint32_t)limit, .exact = true};
+    json_t *pairs = json_array(), *rows = json_array(), *cols = json_array(), *scores = json_array(), *idl = json_array();
+    bool ok = pairs && rows && cols && scores && idl;
+    for (size_t i = 0; ok && i < ids.n; i++) {
+        json_array_append_new(idl, server_json_id_encode(&ids.items[i].id));
+        uint32_t dim = 0;
+        ok = server__point_vector(call, coll, l.using, &ids.items[i].id, &row.vec, &dim);
+        row.dim = dim;
+        row.n_exclude = 1;
+        row.exclude = &ids.items[i].id;
+        sc_record_list *rl = NULL;
+        if (ok) ok = server__search(call, coll, &row, &ids, NULL, &rl);
+        for (size_t k = 0; ok && k < rl->n; k++) {
+            server_hit key = {.id = rl->items[k].id};
+            const server_hit *at = bsearch(&key, ids.items, ids.n, sizeof *ids.items, server__hit_by_id);
+            json_array_append_new(pairs, json_pack("{s:o,s:o,s:o}", "a", server_json_id_encode(&ids.items[i].id), "b",
+                                                   server_json_id_encode(&rl->items[k].id), "score",
+                                                   server_json_f32(rl->items[k].score)));
+            json_array_append_new(rows, json_integer((json_int_t)i));
+            json_array_append_new(cols, json_integer((json_int_t)(at ? at - ids.items : 0)));
+            json_array_append_new(scores, server_json_f32(rl->items[k].score));
+        }
+        sc_record_list_free(rl);
+        free(row.vec);
+        row.vec = NULL;
+    }
+    if (ok && offsets) out = json_pack("{s:O,s:O,s:O,s:O}", "offsets_row", rows, "offsets_col", cols, "scores", scores, "ids", idl);
+    else if (ok) out = json_pack("{s:O}", "pairs", pairs);
+    if (ok && !out) server_fail(call, 500, "out of memory");
+    json_decref(pairs);
+    json_decref(rows);
+    json_decref(cols);
+    json_decref(scores);
+    json_decref(idl);
+done:
+    free(ids.items);
+    free(l.filter);
+    return out;
+}
+
+json_t *server_api_matrix_pairs(server_call *call) { return server__matrix(call, false); }
+
+json_t *server_api_matrix_offsets(server_call *call) { return server__matrix(call, true); }
+
 json_t *server_api_recommend(server_call *call) {
     char coll[SERVER_NAME_SIZE];
     if (!server_coll_resolve(call, call->args[0], coll)) return NULL;

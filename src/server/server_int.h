@@ -191,5 +191,7 @@ json_t *server_api_query_batch(server_call *call);
 json_t *server_api_search(server_call *call);
 json_t *server_api_search_batch(server_call *call);
 json_t *server_api_recommend(server_call *call);
+json_t *server_api_matrix_pairs(server_call *call);
+json_t *server_api_matrix_offsets(server_call *call);
 
 #endif /* SC_SERVER_INT_H */

@@ -442,3 +442,27 @@ test('sample random: every point of the filter once, in a changing order; among 
   r = await call('POST', `/collections/${c}/points/query`, { query: { sample: 'first' } });
   assert.equal(r.status, 400, r.text);
 });
+
+test('distance matrix: pairs and offsets of a sample, nearest others by exact search', async () => {
+  const c = 'q_matrix';
+  await collection(c);
+  const vecs = { 1: [1, 0, 0, 0], 2: [0.9, 0.1, 0, 0], 3: [0, 1, 0, 0], 4: [0, 0.8, 0.2, 0], 5: [0, 0, 1, 0] };
+  await call('PUT', `/collections/${c}/points?wait=true`, { points: Object.entries(vecs).map(([id, vector]) => ({ id: +id, vector })) });
+  const dot = (a, b) => a.reduce((s, x, i) => s + x * b[i], 0);
+  const ids = Object.keys(vecs).map(Number);
+  const want = ids.flatMap((a) => ids.filter((b) => b !== a).map((b) => ({ a, b, score: dot(vecs[a], vecs[b]) }))
+    .sort((x, y) => (y.score - x.score) || (x.b - y.b)).slice(0, 2));
+  let r = await call('POST', `/collections/${c}/points/search/matrix/pairs`, { sample: 10, limit: 2 });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.result.pairs.map((p) => [p.a, p.b]), want.map((p) => [p.a, p.b]));
+  r.json.result.pairs.forEach((p, i) => assert.ok(Math.abs(p.score - want[i].score) < 1e-6));
+  r = await call('POST', `/collections/${c}/points/search/matrix/offsets`, { sample: 10, limit: 2 });
+  const o = r.json.result;
+  assert.deepEqual(o.ids, ids);
+  assert.deepEqual(o.offsets_row.map((i, k) => [o.ids[i], o.ids[o.offsets_col[k]]]), want.map((p) => [p.a, p.b]));
+  r = await call('POST', `/collections/${c}/points/search/matrix/pairs`, { sample: 3, limit: 1, filter: { must: [{ has_id: [1, 2, 3, 4] }] } });
+  assert.equal(r.json.result.pairs.length, 3);
+  assert.ok(r.json.result.pairs.every((p) => p.a !== 5 && p.b !== 5));
+  r = await call('POST', `/collections/${c}/points/search/matrix/pairs`, { using: 'nope' });
+  assert.equal(r.status, 400, r.text);
+});
