@@ -530,6 +530,138 @@ json_t *server_api_payload_clear(server_call *call) { return server__write(call,
 
 /* ==== Scroll and count ==== */
 
+/* One entry of an order_by list. */
+typedef struct server__ordered {
+    sc_point_id id; /* point */
+    double value;   /* one of its numbers at the key */
+} server__ordered;
+
+static int server__ordered_asc(const void *a, const void *b) {
+    const server__ordered *x = a, *y = b;
+    if (x->value != y->value) return x->value < y->value ? -1 : 1;
+    return sc_point_id_cmp(&x->id, &y->id);
+}
+
+static int server__ordered_desc(const void *a, const void *b) {
+    const server__ordered *x = a, *y = b;
+    if (x->value != y->value) return x->value > y->value ? -1 : 1;
+    return sc_point_id_cmp(&x->id, &y->id);
+}
+
+/* Append the numbers of v (a number, or an array of them) for id. */
+static bool server__order_values(server__ordered **list, size_t *n, size_t *cap, const sc_point_id *id,
+                                 const json_t *v) {
+    size_t k = json_is_array(v) ? json_array_size(v) : 1;
+    for (size_t i = 0; i < k; i++) {
+        const json_t *x = json_is_array(v) ? json_array_get(v, i) : v;
+        if (!json_is_number(x)) continue;
+        if (*n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 64;
+            server__ordered *g = realloc(*list, nc * sizeof *g);
+            if (!g) return false;
+            *list = g;
+            *cap = nc;
+        }
+        (*list)[(*n)++] = (server__ordered){*id, json_number_value(x)};
+    }
+    return true;
+}
+
+bool server_order_by(server_call *call, const char *coll, const char *filter_json, const json_t *spec,
+                     sc_point_id **ids, double **values, size_t *n) {
+    *ids = NULL;
+    *values = NULL;
+    *n = 0;
+    const char *key = json_is_string(spec) ? json_string_value(spec) : json_string_value(json_object_get(spec, "key"));
+    const char *dir = json_string_value(json_object_get(spec, "direction"));
+    const json_t *from = json_object_get(spec, "start_from");
+    if (!key || (json_is_object(spec) && json_object_get(spec, "direction") && !json_is_null(json_object_get(spec, "direction")) &&
+                 (!dir || (strcmp(dir, "asc") && strcmp(dir, "desc")))) ||
+        (from && !json_is_null(from) && !json_is_number(from)))
+        return server_fail(call, 400, "Json deserialize error: `order_by` must be a key or {\"key\", \"direction\": "
+                                      "\"asc\"|\"desc\", \"start_from\": number}"), false;
+    bool desc = dir && !strcmp(dir, "desc");
+    sc_collection_info info;
+    sc_status rc = sc_collection_info_get(call->ctx->db, coll, &info);
+    if (rc != SC_OK) return server_fail_store(call, rc), false;
+    bool indexed = false;
+    for (size_t i = 0; i < info.n_field_indexes; i++)
+        indexed |= !strcmp(info.field_indexes[i].key, key) &&
+                   (info.field_indexes[i].type == SC_FIELD_TYPE_INTEGER || info.field_indexes[i].type == SC_FIELD_TYPE_FLOAT);
+    uint64_t n_points = info.n_points;
+    sc_collection_info_free(&info);
+    if (!indexed)
+        return server_fail(call, 400, "Bad request: No range index for `order_by` key: `%s`. Please create one to use "
+                                      "`order_by` (an integer or float payload index)", key), false;
+    const char *inc[1] = {key};
+    sc_scroll_request req = {.filter_json = filter_json, .limit = (uint32_t)(n_points ? n_points : 1),
+                             .with = {.payload = true, .payload_include = inc, .n_payload_include = 1}};
+    sc_record_list *rl = NULL;
+    if ((rc = sc_points_scroll(call->ctx->db, coll, &req, &rl, NULL, NULL)) != SC_OK) return server_fail_store(call, rc), false;
+    server__ordered *list = NULL;
+    size_t m = 0, cap = 0;
+    bool ok = true;
+    for (size_t i = 0; ok && i < rl->n; i++) {
+        json_t *p = json_loads(rl->items[i].payload_json, 0, NULL);
+        const json_t *v = p;
+        for (const char *s = key; v && *s;) { /* a dotted path */
+            size_t len = strcspn(s, ".");
+            v = json_object_getn(v, s, len);
+            s += len + (s[len] == '.');
+        }
+        ok = !v || server__order_values(&list, &m, &cap, &rl->items[i].id, v);
+        json_decref(p);
+    }
+    sc_record_list_free(rl);
+    if (ok) qsort(list, m, sizeof *list, desc ? server__ordered_desc : server__ordered_asc);
+    double start = json_is_number(from) ? json_number_value(from) : 0;
+    size_t first = 0;
+    while (ok && json_is_number(from) && first < m && (desc ? list[first].value > start : list[first].value < start)) first++;
+    *ids = ok ? malloc((m - first ? m - first : 1) * sizeof **ids) : NULL;
+    *values = ok ? malloc((m - first ? m - first : 1) * sizeof **values) : NULL;
+    if (!*ids || !*values) {
+        free(*ids);
+        free(*values);
+        free(list);
+        *ids = NULL;
+        *values = NULL;
+        return server_fail(call, 500, "out of memory"), false;
+    }
+    for (size_t i = first; i < m; i++) {
+        (*ids)[i - first] = list[i].id;
+        (*values)[i - first] = list[i].value;
+    }
+    *n = m - first;
+    free(list);
+    return true;
+}
+
+/* Scroll with order_by: the first `limit` entries of server_order_by, each
+** record with its order_value; no next page (as Qdrant). */
+static json_t *server__scroll_ordered(server_call *call, const char *coll, const sc_scroll_request *req,
+                                      const json_t *spec) {
+    sc_point_id *ids = NULL;
+    double *values = NULL;
+    size_t n = 0;
+    if (!server_order_by(call, coll, req->filter_json, spec, &ids, &values, &n)) return NULL;
+    if (n > req->limit) n = req->limit;
+    json_t *points = json_array();
+    for (size_t i = 0; points && i < n; i++) {
+        sc_record_list *rl = NULL;
+        if (sc_points_get(call->ctx->db, coll, &ids[i], 1, &req->with, &rl) == SC_OK && rl->n) {
+            json_t *r = server_json_record(&rl->items[0], false);
+            json_object_set_new(r, "order_value", values[i] == floor(values[i]) && fabs(values[i]) < 9e15
+                                                      ? json_integer((json_int_t)values[i])
+                                                      : json_real(values[i]));
+            json_array_append_new(points, r);
+        }
+        sc_record_list_free(rl);
+    }
+    free(ids);
+    free(values);
+    return points ? json_pack("{s:o,s:n}", "points", points, "next_page_offset") : server_fail(call, 500, "out of memory");
+}
+
 json_t *server_api_points_scroll(server_call *call) {
     char coll[SERVER_NAME_SIZE];
     if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
@@ -542,8 +674,10 @@ json_t *server_api_points_scroll(server_call *call) {
         if (!server_json_id(call, off, "offset", &req.offset)) return NULL;
         req.has_offset = true;
     }
-    if (b && json_object_get(b, "order_by") && !json_is_null(json_object_get(b, "order_by")))
-        return server_fail(call, 400, "Wrong input: `order_by` is not supported");
+    const json_t *order = b ? json_object_get(b, "order_by") : NULL;
+    if (order && json_is_null(order)) order = NULL;
+    if (order && req.has_offset)
+        return server_fail(call, 400, "Bad request: Can't use `offset` with `order_by`; use `order_by.start_from`");
     char *filter = NULL;
     server_with w;
     if (!server_json_filter(call, b, "filter", &filter)) return NULL;
@@ -553,6 +687,12 @@ json_t *server_api_points_scroll(server_call *call) {
     }
     req.filter_json = filter;
     req.with = w.with;
+    if (order) {
+        json_t *res = server__scroll_ordered(call, coll, &req, order);
+        server_with_free(&w);
+        free(filter);
+        return res;
+    }
     sc_record_list *l = NULL;
     sc_point_id next;
     bool has_next = false;

@@ -69,6 +69,7 @@ typedef struct server_level {
     size_t n_pos, n_neg;     /* recommend: counts of examples */
     size_t n_pairs;          /* discover, context: context pairs */
     bool sample;             /* {"sample": "random"}: the candidates in random order */
+    const json_t *order;     /* {"order_by": …}: the candidates in the order of a payload number (borrowed) */
     bool has_lookup;         /* lookup_from: point ids of the query name points of another collection */
     char lookup[SERVER_NAME_SIZE]; /* its store name */
     const char *lookup_vector;     /* its vector name (borrowed; NULL = `using`) */
@@ -381,6 +382,10 @@ static bool server__level_query(server_call *call, const char *coll, const json_
     if ((v = json_object_get(q, "recommend"))) {
         if (!json_is_object(v)) return server_fail(call, 400, "Json deserialize error: `query.recommend` must be an object"), false;
         return server__recommend_vector(call, coll, l, v);
+    }
+    if ((v = json_object_get(q, "order_by"))) {
+        l->order = v;
+        return true;
     }
     if ((v = json_object_get(q, "sample"))) {
         if (!json_is_string(v) || strcmp(json_string_value(v), "random"))
@@ -715,6 +720,36 @@ static bool server__scroll_level(server_call *call, const char *coll, const serv
     return ok;
 }
 
+/* {"order_by": …}: the candidates (the prefetch results, else the points
+** of the filter) in the order of their numbers at the key (server_order_by),
+** score 0. */
+static bool server__ordered(server_call *call, const char *coll, const server_level *l, const server_hits *src,
+                            size_t n_src, server_hits *out) {
+    server_hits cands = {0};
+    for (size_t i = 0; i < n_src; i++) cands.n += src[i].n;
+    if (n_src && !(cands.items = malloc((cands.n ? cands.n : 1) * sizeof *cands.items)))
+        return server_fail(call, 500, "out of memory"), false;
+    for (size_t i = 0, k = 0; i < n_src; k += src[i].n, i++) memcpy(cands.items + k, src[i].items, src[i].n * sizeof *cands.items);
+    char *filter = server__filter_text(l, n_src ? &cands : NULL);
+    free(cands.items);
+    sc_point_id *ids = NULL;
+    double *values = NULL;
+    size_t n = 0;
+    bool ok = server_order_by(call, coll, filter, l->order, &ids, &values, &n);
+    free(filter);
+    free(values);
+    if (!ok) return false;
+    out->items = malloc((n ? n : 1) * sizeof *out->items);
+    if (!out->items) {
+        free(ids);
+        return server_fail(call, 500, "out of memory"), false;
+    }
+    for (size_t i = 0; i < n; i++) out->items[i] = (server_hit){ids[i], 0.0f};
+    out->n = n;
+    free(ids);
+    return true;
+}
+
 /* {"sample": "random"}: the candidates (the prefetch results, else the
 ** points of the filter) in random order, score 0, into *out. */
 static bool server__sample(server_call *call, const char *coll, const server_level *l, const server_hits *src,
@@ -804,7 +839,9 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
         }
     }
     if (ok && l.hybrid) ok = server__hybrid_legs(call, coll, &l, src, &n_src);
-    bool no_query = !l.fusion && !l.reco && !l.sample && !l.vec && !l.text;
+    if (ok && l.order && l.has_threshold)
+        ok = !!server_fail(call, 400, "Bad request: Can't use score_threshold with an order_by query.");
+    bool no_query = !l.fusion && !l.reco && !l.sample && !l.order && !l.vec && !l.text;
     if (ok && no_query && pf && !json_is_null(pf))
         ok = !!server_fail(call, 400, "Bad request: A query is needed to merge the prefetches. Can't have prefetches "
                                       "without defining a query.");
@@ -822,10 +859,11 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
 
     server_hits fused = {0};
     bool have_fused = false;
-    if (l.fusion || l.reco || l.sample) {
-        ok = l.fusion ? server__fuse(call, &l, src, n_src, &fused)
-             : l.reco ? server__reco_score(call, coll, &l, src, n_src, &fused)
-                      : server__sample(call, coll, &l, src, n_src, &fused);
+    if (l.fusion || l.reco || l.sample || l.order) {
+        ok = l.fusion   ? server__fuse(call, &l, src, n_src, &fused)
+             : l.reco   ? server__reco_score(call, coll, &l, src, n_src, &fused)
+             : l.sample ? server__sample(call, coll, &l, src, n_src, &fused)
+                        : server__ordered(call, coll, &l, src, n_src, &fused);
         have_fused = ok;
         if (ok) {
             size_t m = 0;

@@ -148,6 +148,14 @@ json_t *server_api_points_batch(server_call *call);
 json_t *server_api_vectors_update(server_call *call);
 json_t *server_api_vectors_delete(server_call *call);
 
+/* order_by (a key, or {key, direction "asc"|"desc", start_from}): the
+** points of filter_json in the order of their numbers at key, one entry per
+** number (a point with several appears for each), ties by id; owned ids
+** and values, *n entries. 400 unless key has an integer or float payload
+** index, as Qdrant requires a range index. (points.c) */
+bool server_order_by(server_call *call, const char *coll, const char *filter_json, const json_t *spec,
+                     sc_point_id **ids, double **values, size_t *n);
+
 /* embeddings.c */
 json_t *server_api_embeddings(server_call *call); /* full OpenAI-shaped body, not the Qdrant envelope */
 /* Whether a Document of model (NULL or "builtin") can be embedded here: 400

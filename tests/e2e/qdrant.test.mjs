@@ -466,3 +466,24 @@ test('distance matrix: pairs and offsets of a sample, nearest others by exact se
   r = await call('POST', `/collections/${c}/points/search/matrix/pairs`, { using: 'nope' });
   assert.equal(r.status, 400, r.text);
 });
+
+test('order_by in scroll and query: by a payload number with a range index, asc or desc, start_from', async () => {
+  const c = 'q_order';
+  await collection(c);
+  const prices = { 1: 30, 2: 10, 3: [20, 40], 4: 10, 5: 'n/a' };
+  await call('PUT', `/collections/${c}/points?wait=true`, { points: Object.entries(prices).map(([id, price]) => ({ id: +id, vector: [1, 0, 0, +id], payload: { price } })) });
+  let r = await call('POST', `/collections/${c}/points/scroll`, { order_by: 'price' });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.json.status.error, /range index/);
+  await call('PUT', `/collections/${c}/index?wait=true`, { field_name: 'price', field_schema: 'float' });
+  r = await call('POST', `/collections/${c}/points/scroll`, { order_by: 'price', limit: 10 });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.result.points.map((p) => [p.id, p.order_value]), [[2, 10], [4, 10], [3, 20], [1, 30], [3, 40]]);
+  assert.equal(r.json.result.next_page_offset, null);
+  r = await call('POST', `/collections/${c}/points/scroll`, { order_by: { key: 'price', direction: 'desc', start_from: 30 }, limit: 2 });
+  assert.deepEqual(r.json.result.points.map((p) => p.id), [1, 3]);
+  r = await call('POST', `/collections/${c}/points/query`, { query: { order_by: 'price' }, limit: 3 });
+  assert.deepEqual(r.json.result.points.map((p) => p.id), [2, 4, 3]);
+  r = await call('POST', `/collections/${c}/points/query`, { query: { order_by: 'price' }, score_threshold: 1 });
+  assert.equal(r.status, 400, r.text);
+});
