@@ -159,8 +159,8 @@ typedef struct sc_sparse_params {
 } sc_sparse_params;
 
 /* sc_collection_create plus n_sparse named sparse vectors (up to
-** SC_MAX_VECTOR_NAMES, names unique across dense and sparse). Errors as
-** sc_collection_create. */
+** SC_MAX_VECTOR_NAMES, names unique across dense and sparse); n_vectors
+** may be 0 when n_sparse is not. Errors as sc_collection_create. */
 SC_API sc_status sc_collection_create_ex(sc_db *db, const char *name, const sc_vector_params *vectors,
                                          size_t n_vectors, const sc_sparse_params *sparse, size_t n_sparse);
 /* Delete a collection and all its points. SC_NOTFOUND if missing. */

@@ -215,6 +215,11 @@ static bool server__sparse_params(server_call *call, const json_t *obj, sc_spars
         if (ix && !json_is_null(ix) && !json_is_object(ix))
             return server_fail(call, 400, "Json deserialize error: `sparse_vectors.%.255s.index` must be an object",
                                key), false;
+        /* values are kept as float32 whatever the index datatype asks for (float16 and uint8 only lose precision) */
+        const char *dt = json_string_value(json_object_get(ix, "datatype"));
+        if (dt && strcmp(dt, "float32") && strcmp(dt, "float16") && strcmp(dt, "uint8"))
+            return server_fail(call, 400, "Wrong input: `sparse_vectors.%.255s.index.datatype`: sparse vectors do not "
+                                          "support the datatype `%.32s` (float32, float16, uint8)", key, dt), false;
         sp[(*n)++] = (sc_sparse_params){.name = key, .modifier = mod};
     }
     return true;
@@ -237,9 +242,12 @@ json_t *server_api_collection_create(server_call *call) {
     char name[SERVER_NAME_SIZE];
     if (!server_coll_name(call, call->args[0], name)) return NULL;
     const json_t *vectors = call->body ? json_object_get(call->body, "vectors") : NULL;
-    if (!vectors || json_is_null(vectors))
-        return server_fail(call, 400, "Wrong input: `vectors` is required (dense vectors only; sparse vectors are not supported)");
-    if (!json_is_object(vectors)) return server_fail(call, 400, "Json deserialize error: `vectors` must be an object");
+    const json_t *sparse_obj = call->body ? json_object_get(call->body, "sparse_vectors") : NULL;
+    bool has_sparse = json_object_size(sparse_obj) > 0;
+    if ((!vectors || json_is_null(vectors)) && !has_sparse)
+        return server_fail(call, 400, "Wrong input: `vectors` or `sparse_vectors` is required");
+    if (vectors && !json_is_null(vectors) && !json_is_object(vectors))
+        return server_fail(call, 400, "Json deserialize error: `vectors` must be an object");
     /* accepted (one shard, one replica here), but checked as Qdrant checks them */
     static const char *const factors[] = {"shard_number", "replication_factor", "write_consistency_factor"};
     for (size_t i = 0; i < sizeof factors / sizeof *factors; i++) {
@@ -269,7 +277,8 @@ json_t *server_api_collection_create(server_call *call) {
     } else {
         const char *key;
         const json_t *v;
-        if (json_object_size(vectors) == 0) return server_fail(call, 422, "Validation error in JSON body: [vectors: at least one vector is required]");
+        if (json_object_size(vectors) == 0 && !has_sparse)
+            return server_fail(call, 422, "Validation error in JSON body: [vectors: at least one vector is required]");
         if (json_object_size(vectors) > SC_MAX_VECTOR_NAMES)
             return server_fail(call, 422, "Validation error in JSON body: [vectors: at most %u named vectors]", SC_MAX_VECTOR_NAMES);
         json_object_foreach((json_t *)vectors, key, v) {
@@ -536,7 +545,9 @@ json_t *server_collection_info_json(server_call *call, const char *name) {
                                                                                     : json_object());
         json_object_set_new(params, "sparse_vectors", sp);
     }
-    const sc_vector_params *v0 = &info.vectors[0];
+    /* collection-wide values: those of the first dense vector (a collection of sparse vectors only: the defaults) */
+    static const sc_vector_params none = {.dim = 256};
+    const sc_vector_params *v0 = info.n_vector_params ? &info.vectors[0] : &none;
     uint64_t fst_kb = v0->hnsw.full_scan_threshold
                           ? (uint64_t)v0->hnsw.full_scan_threshold * v0->dim * 4u / 1024u
                           : 10000u * (uint64_t)v0->dim * 4u / 1024u;

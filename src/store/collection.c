@@ -26,8 +26,9 @@ sc_status store_check_name(const char *what, const char *name) {
     return SC_OK;
 }
 
-static sc_status store__check_vectors(const sc_vector_params *v, size_t n) {
-    if (n == 0) return store_fail(SC_INVALID, "vectors: at least one vector must be configured");
+static sc_status store__check_vectors(const sc_vector_params *v, size_t n, size_t n_sparse) {
+    if (n == 0 && n_sparse == 0) return store_fail(SC_INVALID, "vectors: at least one vector (dense or sparse) must be configured");
+    if (n && !v) return store_fail(SC_MISUSE, "vectors: %zu announced but none given", n);
     if (n > SC_MAX_VECTOR_NAMES)
         return store_fail(SC_INVALID, "vectors: %zu named vectors, at most %u allowed", n, SC_MAX_VECTOR_NAMES);
     for (size_t i = 0; i < n; i++) {
@@ -94,10 +95,10 @@ sc_status sc_collection_create_ex(sc_db *db, const char *name, const sc_vector_p
     if (!db) return store_fail(SC_MISUSE, "sc_collection_create: NULL argument");
     sc_status rc;
     if ((rc = store_check_name("collection name", name)) != SC_OK) return rc;
-    if ((rc = store__check_vectors(vectors, n_vectors)) != SC_OK) return rc;
+    if ((rc = store__check_vectors(vectors, n_vectors, n_sparse)) != SC_OK) return rc;
     if ((rc = store_sparse_check_params(vectors, n_vectors, sparse, n_sparse)) != SC_OK) return rc;
     store_coll *c = calloc(1, sizeof *c);
-    if (!c || !(c->name = util_strdup(name)) || !(c->vecs = calloc(n_vectors, sizeof *c->vecs)) ||
+    if (!c || !(c->name = util_strdup(name)) || !(c->vecs = calloc(n_vectors ? n_vectors : 1, sizeof *c->vecs)) ||
         store_sparse_defs_set(c, sparse, n_sparse) != SC_OK) {
         store_coll_free(c);
         return store_fail(SC_NOMEM, "out of memory");
@@ -265,8 +266,8 @@ sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info
     if (rc != SC_OK) goto done;
     out->name = util_strdup(c->name);
     out->n_points = c->n_live;
-    out->vectors = calloc(c->n_vecs, sizeof *out->vectors);
-    out->vector_index = calloc(c->n_vecs, sizeof *out->vector_index);
+    out->vectors = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *out->vectors);
+    out->vector_index = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *out->vector_index);
     out->field_indexes = calloc(c->n_indexes ? c->n_indexes : 1, sizeof *out->field_indexes);
     if (!out->name || !out->vectors || !out->vector_index || !out->field_indexes) goto oom;
     out->n_vector_params = c->n_vecs;
@@ -509,10 +510,10 @@ sc_status sc_collection_update(sc_db *db, const char *name, const sc_vector_upda
     bool *rebuild = NULL, *seen = NULL;
     char *config = NULL;
     if (rc != SC_OK) goto done;
-    old = calloc(c->n_vecs, sizeof *old);
-    next = calloc(c->n_vecs, sizeof *next);
-    rebuild = calloc(c->n_vecs, sizeof *rebuild);
-    seen = calloc(c->n_vecs, sizeof *seen);
+    old = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *old);
+    next = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *next);
+    rebuild = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *rebuild);
+    seen = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *seen);
     if (!old || !next || !rebuild || !seen) {
         rc = store_fail(SC_NOMEM, "out of memory");
         goto done;

@@ -152,12 +152,12 @@ static sc_status store__parse_config(store_coll *c, const char *text) {
     if (!root) return store_fail(SC_CORRUPT, "collection `%s`: config is not JSON: %s", c->name, jerr.text);
     sc_status rc = SC_OK;
     json_t *vecs = json_object_get(root, "vectors");
-    size_t n = json_array_size(vecs);
-    if (n == 0 || n > SC_MAX_VECTOR_NAMES) {
+    size_t n = json_array_size(vecs), n_sparse = json_array_size(json_object_get(root, "sparse_vectors"));
+    if ((n == 0 && n_sparse == 0) || n > SC_MAX_VECTOR_NAMES) {
         rc = store_fail(SC_CORRUPT, "collection `%s`: config has %zu vectors", c->name, n);
         goto done;
     }
-    c->vecs = calloc(n, sizeof *c->vecs);
+    c->vecs = calloc(n ? n : 1, sizeof *c->vecs);
     if (!c->vecs) {
         rc = store_fail(SC_NOMEM, "out of memory loading collection `%s`", c->name);
         goto done;

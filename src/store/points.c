@@ -141,7 +141,7 @@ static sc_status store__prepare_all(store_coll *c, const sc_point_in *points, si
             if (k >= 0 && c->vecs[k].distance == SC_DISTANCE_COSINE) arena_n += c->vecs[k].dim;
         }
     b->pp = calloc(n, sizeof *b->pp);
-    b->vec_ptrs = calloc(n * c->n_vecs, sizeof *b->vec_ptrs);
+    b->vec_ptrs = calloc(n * c->n_vecs + 1, sizeof *b->vec_ptrs);
     b->arena = malloc(sizeof(float) * (arena_n ? arena_n : 1));
     if (!b->pp || !b->vec_ptrs || !b->arena) return store_fail(SC_NOMEM, "out of memory preparing %zu points", n);
     size_t arena_off = 0;
@@ -624,7 +624,7 @@ sc_status sc_points_delete_vectors(sc_db *db, const char *coll, const sc_selecto
         else drop[k] = true;
     }
     if ((rc = store__select(c, sel, f, &slots, &m)) != SC_OK) goto done;
-    if (!(pp = calloc(m ? m : 1, sizeof *pp)) || !(vec_ptrs = calloc((m ? m : 1) * c->n_vecs, sizeof *vec_ptrs))) goto oom;
+    if (!(pp = calloc(m ? m : 1, sizeof *pp)) || !(vec_ptrs = calloc((m ? m : 1) * c->n_vecs + 1, sizeof *vec_ptrs))) goto oom;
     for (size_t i = 0; i < m; i++) pp[i].vecs = vec_ptrs + i * c->n_vecs;
     if ((rc = store__rewrite_vectors(db, c, slots, pp, m, drop, drop + c->n_vecs)) == SC_OK && n_changed) *n_changed = m;
     goto done;

@@ -609,9 +609,9 @@ sc_status store_records_build(const store_coll *c, const uint32_t *slots, const 
         r->score = scores ? scores[i] : 0.0f;
         if (with->payload && !(r->payload_json = store__payload_text(c, s, with))) goto oom;
         if (!with->vectors) continue;
-        r->vector_names = calloc(c->n_vecs, sizeof *r->vector_names);
-        r->vectors = calloc(c->n_vecs, sizeof *r->vectors);
-        r->vector_dims = calloc(c->n_vecs, sizeof *r->vector_dims);
+        r->vector_names = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *r->vector_names);
+        r->vectors = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *r->vectors);
+        r->vector_dims = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *r->vector_dims);
         if (!r->vector_names || !r->vectors || !r->vector_dims) goto oom;
         for (size_t v = 0; v < c->n_vecs; v++) {
             const store_vec *sv = &c->vecs[v];

@@ -42,7 +42,8 @@ sc_status store_sparse_check_params(const sc_vector_params *v, size_t n_v, const
             if (!strcmp(name, sp[j].name)) return store_fail(SC_INVALID, "sparse_vectors: name `%s` is given twice", name);
         for (size_t j = 0; j < n_v; j++)
             if (!strcmp(name, v[j].name ? v[j].name : ""))
-                return store_fail(SC_INVALID, "sparse_vectors: `%s` is already the name of a dense vector", name);
+                return store_fail(SC_INVALID, "Dense and sparse vector names must be unique - duplicate found with '%s'",
+                                  name);
     }
     return SC_OK;
 }

@@ -487,3 +487,26 @@ test('order_by in scroll and query: by a payload number with a range index, asc 
   r = await call('POST', `/collections/${c}/points/query`, { query: { order_by: 'price' }, score_threshold: 1 });
   assert.equal(r.status, 400, r.text);
 });
+
+test('a collection of sparse vectors only; dense and sparse names must differ; sparse index datatypes', async () => {
+  const c = 'q_sparse_only';
+  await call('DELETE', `/collections/${c}`);
+  let r = await call('PUT', `/collections/${c}`, { sparse_vectors: { text: { index: { datatype: 'float16' } } } });
+  assert.equal(r.status, 200, r.text);
+  const info = (await call('GET', `/collections/${c}`)).json.result;
+  assert.deepEqual(info.config.params.sparse_vectors, { text: {} });
+  r = await call('PUT', `/collections/${c}/points?wait=true`, { points: [{ id: 1, vector: { text: { indices: [3, 1], values: [0.3, 0.1] } } }] });
+  assert.equal(r.status, 200, r.text);
+  r = await call('GET', `/collections/${c}/points/1`);
+  assert.deepEqual(r.json.result.vector, { text: { indices: [1, 3], values: [0.1, 0.3] } });
+  r = await call('PUT', `/collections/${c}/points`, { points: [{ id: 2, vector: [1, 2] }] });
+  assert.equal(r.status, 400, r.text);
+  r = await call('PUT', '/collections/q_sparse_clash', { vectors: { image: { size: 2, distance: 'Dot' } }, sparse_vectors: { image: {} } });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.json.status.error, /Dense and sparse vector names must be unique - duplicate found with 'image'/);
+  r = await call('PUT', '/collections/q_sparse_turbo', { sparse_vectors: { text: { index: { datatype: 'turbo4' } } } });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.json.status.error, /sparse vectors do not support/);
+  r = await call('PUT', '/collections/q_nothing', {});
+  assert.equal(r.status, 400, r.text);
+});

@@ -869,6 +869,34 @@ static void test_sparse_vectors(void **state) {
     sc_record_list_free(l);
 }
 
+/* A collection of sparse vectors only opens again; none at all is refused. */
+static void test_sparse_only_collection(void **state) {
+    fx *f = *state;
+    sc_sparse_params sp = {.name = "text"};
+    assert_int_equal(sc_collection_create_ex(f->db, "none", NULL, 0, NULL, 0), SC_INVALID);
+    assert_int_equal(sc_collection_create_ex(f->db, "s", NULL, 0, &sp, 1), SC_OK);
+    const uint32_t ix[2] = {7, 2};
+    const float val[2] = {0.7f, 0.2f};
+    sc_sparse_in si = {"text", ix, val, 2};
+    sc_point_in p = {.id = sc_point_id_num(1), .sparse = &si, .n_sparse = 1, .payload_json = "{\"a\":1}"};
+    assert_int_equal(sc_points_upsert(f->db, "s", &p, 1), SC_OK);
+    fx_reopen(f);
+    sc_point_id id = sc_point_id_num(1);
+    sc_with all = {.payload = true, .vectors = true};
+    sc_record_list *l = NULL;
+    assert_int_equal(sc_points_get(f->db, "s", &id, 1, &all, &l), SC_OK);
+    assert_int_equal(l->n, 1);
+    assert_int_equal(l->items[0].n_vectors, 0);
+    assert_int_equal(l->items[0].n_sparse, 1);
+    assert_int_equal(l->items[0].sparse_indices[0][0], 2);
+    sc_record_list_free(l);
+    sc_collection_info info;
+    assert_int_equal(sc_collection_info_get(f->db, "s", &info), SC_OK);
+    assert_int_equal(info.n_vector_params, 0);
+    assert_int_equal(info.n_sparse, 1);
+    sc_collection_info_free(&info);
+}
+
 /* A collection cannot take the name of an alias of an existing collection. */
 static void test_collection_name_of_alias(void **state) {
     fx *f = *state;
@@ -986,6 +1014,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_sparse_vectors, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_store_without_sparse_column, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_collection_name_of_alias, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sparse_only_collection, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_keyword_bm25_values, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_second_process_is_refused, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_vector_blob_is_reported, fx_setup, fx_teardown),
