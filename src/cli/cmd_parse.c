@@ -14,26 +14,6 @@
 
 /* ==== JSON output ==== */
 
-/* Length of the valid UTF-8 sequence at s (1..4), 0 if invalid. */
-static int cli__utf8_len(const unsigned char *s) {
-    unsigned c = s[0];
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) return (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
-        if (c == 0xE0 && s[1] < 0xA0) return 0;
-        if (c == 0xED && s[1] >= 0xA0) return 0; /* surrogates */
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80) return 0;
-        if (c == 0xF0 && s[1] < 0x90) return 0;
-        if (c == 0xF4 && s[1] >= 0x90) return 0;
-        return 4;
-    }
-    return 0;
-}
-
 /* Write s as a JSON string (null for NULL); invalid UTF-8 becomes U+FFFD.
 ** Runs of bytes that need no escaping are written with one fwrite. */
 static void cli__json_str(FILE *f, const char *s) {
@@ -46,8 +26,8 @@ static void cli__json_str(FILE *f, const char *s) {
     for (;;) {
         unsigned c = *p;
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') { p++; continue; }
-        if (c >= 0x80) {
-            int n = cli__utf8_len(p);
+        if (c >= 0x80) { /* the library's UTF-8 rule; s ends at its NUL */
+            size_t n = sc_utf8_char_len((const char *)p, strnlen((const char *)p, 4));
             if (n > 0) { p += n; continue; }
         }
         if (p > run) fwrite(run, 1, (size_t)(p - run), f);

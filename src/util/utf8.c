@@ -4,9 +4,9 @@
 ** no stray continuation byte or invalid lead byte (C0, C1, F5..FF), no
 ** truncated sequence, no overlong form, no surrogate (U+D800..U+DFFF),
 ** nothing past U+10FFFF. Every caller that checks or decodes UTF-8 comes
-** here (the tokenizers of src/text/, the embedding providers' input
-** check); what each does with a bad byte (skip, replace, refuse) stays its
-** own.
+** here (the tokenizers of src/text/, the embedding providers' input check,
+** the CLI's JSON writer through sc_utf8_char_len); what each does with a
+** bad byte (skip, replace, refuse) stays its own.
 */
 #include <utf8proc.h>
 
@@ -50,4 +50,8 @@ bool util_utf8_valid(const char *s, size_t n, size_t *bad_at) {
         i += len;
     }
     return true;
+}
+
+size_t sc_utf8_char_len(const char *s, size_t n) {
+    return s ? util_utf8_decode(s, n, NULL) : 0;
 }

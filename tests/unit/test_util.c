@@ -2,7 +2,7 @@
 ** Unit tests of the small util helpers: util_grow / util_grow_u32 (growth by
 ** doubling, no-op when big enough, refusal on overflow with the array and
 ** its capacity untouched), util_mkdir_p, and the UTF-8 rule every caller
-** shares (util_utf8_decode / _span / _valid): each
+** shares (util_utf8_decode / _span / _valid, sc_utf8_char_len): each
 ** boundary of the table of well-formed sequences, and every kind of
 ** ill-formed one (stray continuation, bad lead, overlong, surrogate,
 ** truncated, past U+10FFFF).
@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "semcode/common.h"
 #include "util/util.h"
 #include "testutil.h"
 
@@ -206,6 +207,7 @@ static void test_utf8_decode(void **state) {
         if (len != c->len) fail_msg("case %zu: length %zu, expected %zu", i, len, c->len);
         if (len && cp != c->cp) fail_msg("case %zu: U+%04X, expected U+%04X", i, (unsigned)cp, (unsigned)c->cp);
         if (!len) assert_int_equal(cp, -7); /* untouched */
+        assert_int_equal(sc_utf8_char_len(c->bytes, c->n), c->len);
         assert_int_equal(util_utf8_decode(c->bytes, c->n, NULL), c->len);
         /* whole-string validity: a well-formed character alone is valid,
         ** an ill-formed start is bad at byte 0 */
@@ -219,6 +221,7 @@ static void test_utf8_decode(void **state) {
         if (c->len > 1) assert_int_equal(util_utf8_decode(c->bytes, c->len - 1, NULL), 0);
     }
     assert_int_equal(util_utf8_decode("", 0, NULL), 0);
+    assert_int_equal(sc_utf8_char_len(NULL, 4), 0);
 }
 
 static void test_utf8_valid_and_span(void **state) {
