@@ -167,6 +167,7 @@ test('-h and --help print the same help and exit 0 for every command', () => {
     assert.match(a, new RegExp(`usage: semcode ${cmd}`));
     assert.equal(a, b, cmd);
   }
+  assert.match(ok(['--help']).out, /joined to it \(--port=0\)/);
   assert.match(ok(['embed', '--model', bert, '--help']).out, /usage: semcode embed --model DIR/);
   assert.match(ok(['embed', '--help', `--model=${bert}`]).out, /usage: semcode embed --model DIR/);
 });
