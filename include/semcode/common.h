@@ -131,6 +131,15 @@ SC_API void sc_log_set_global(const sc_logger *logger);
 /* Static lower-case name of a level ("warn"). */
 SC_API const char *sc_log_level_name(sc_log_level level);
 
+/* ==== Text ==== */
+
+/* Length in bytes (1 to 4) of the well-formed UTF-8 character at s[0..n),
+** or 0 when none starts there: a stray continuation or invalid lead byte, a
+** truncated sequence, an overlong form, a surrogate (U+D800..U+DFFF) or a
+** value past U+10FFFF (also 0 for n == 0 or s NULL). Reads at most
+** min(n, 4) bytes. The library's own UTF-8 checks all use this rule. */
+SC_API size_t sc_utf8_char_len(const char *s, size_t n);
+
 /* ==== Memory ==== */
 
 /* Free memory the library returned as owned (strings, arrays). NULL is a no-op. */

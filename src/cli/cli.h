@@ -6,6 +6,8 @@
 #ifndef SC_CLI_H
 #define SC_CLI_H
 
+#include <getopt.h>
+
 #include "semcode/semcode.h"
 
 typedef struct cli_command {
@@ -35,17 +37,60 @@ int cli_embed_transformer(int argc, char **argv);
 ** -1 when the text is not JSON. */
 int cli_stats_print(FILE *f, const char *json_text);
 
-/* ==== Shared option parsing (provider_opts.c) ==== */
+/* ==== Option parsing (options.c) ==== */
+
+/* One command's getopt_long parse, with the messages every command gives.
+** Use: cli_opts_begin, then cli_opts_next until -1; optarg holds each
+** option's value and, after the loop, argv[optind..argc) the positional
+** arguments (getopt_long moves them after the options). */
+typedef struct cli_opts {
+    const char *cmd;               /* command name, for messages */
+    int argc;                      /* arguments, argv[0] the command */
+    char **argv;                   /* getopt_long permutes them */
+    const struct option *longopts; /* long options, ending with a zeroed entry */
+    char shortopts[32];            /* short options with ':' added (a missing value is its own case) */
+    int index;                     /* the option just returned: its index in longopts, -1 for a short one */
+} cli_opts;
+
+/* cli_opts_next's answer after it printed why an argument is refused. */
+#define CLI_OPT_BAD (-2)
+
+/* Start parsing argv with getopt_long: resets getopt's state (optind = 0,
+** so every parse in a process starts afresh) and silences its messages.
+** shortopts as getopt_long's (at most 29 characters), a leading '+'
+** (stop at the first positional argument) or '-' (positional arguments
+** returned in order as option 1) included. */
+void cli_opts_begin(cli_opts *p, const char *cmd, int argc, char **argv, const char *shortopts,
+                    const struct option *longopts);
+/* The next option as getopt_long returns it, -1 after the last, or
+** CLI_OPT_BAD after printing "semcode CMD: unknown option '--x'" (or
+** "option '--x' needs a value", "... takes no value", "... is ambiguous")
+** and the --help hint. */
+int cli_opts_next(cli_opts *p);
 
 /* Print "semcode CMD: " + fmt (one %s: arg) and the --help hint; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, const char *arg);
+/* Parse a number within [lo, hi]: the whole string (NaN is refused) or false. */
+bool cli_parse_f(const char *s, float lo, float hi, float *out);
+/* The value arg of option name (e.g. "--port") as an integer within [lo,
+** hi] / a number within [lo, hi] into *out: 0, or 2 after printing "semcode
+** CMD: --port must be an integer from 0 to 65535, got 'x'" (or "a number
+** from lo to hi") and the --help hint. */
+int cli_opt_u32(const char *cmd, const char *name, const char *arg, uint32_t lo, uint32_t hi, uint32_t *out);
+int cli_opt_u64(const char *cmd, const char *name, const char *arg, uint64_t lo, uint64_t hi, uint64_t *out);
+int cli_opt_f(const char *cmd, const char *name, const char *arg, float lo, float hi, float *out);
+/* The value arg of option name as one of names[0..n): its index into *out:
+** 0, or 2 after printing "semcode CMD: --pooling must be idf, learned or
+** sides, got 'x'" and the --help hint. */
+int cli_opt_enum(const char *cmd, const char *name, const char *arg, const char *const *names, uint32_t n,
+                 uint32_t *out);
+
+/* ==== Shared options (provider_opts.c) ==== */
+
 /* The shipped built-in model (sc_model_default_path, looked up once), else
 ** "models/builtin.scm" (relative: works from the source tree, and otherwise
 ** names what is missing). Static string. */
 const char *cli_default_model(void);
-/* Parse an integer within [lo, hi] / a number within [lo, hi]: the whole string or false. */
-bool cli_parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out);
-bool cli_parse_f(const char *s, float lo, float hi, float *out);
 
 /* The embedding provider options (index, search and the other repository
 ** commands; embed). */

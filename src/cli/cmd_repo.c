@@ -4,7 +4,6 @@
 ** Human output on a terminal (colours only there), JSON with --json,
 ** progress on stderr, exit status 0 success, 1 failure, 2 bad usage.
 */
-#include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <signal.h>
@@ -106,10 +105,10 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0},
     };
     cli_provider_env(&a->prov); /* environment defaults (the command line wins) */
-    optind = 1;
-    opterr = 0;
+    cli_opts p;
+    cli_opts_begin(&p, cmd, argc, argv, "hqn:", opts);
     int ch;
-    while ((ch = getopt_long(argc, argv, "hqn:", opts, NULL)) != -1) {
+    while ((ch = cli_opts_next(&p)) != -1) {
         switch (ch) {
         case O_STORE: a->store = optarg; break;
         case O_MODEL:
@@ -147,33 +146,31 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         }
         case 'n':
         case O_LIMIT:
-            if (!cli_parse_u32(optarg, 1, 10000, &a->q.limit))
-                return cli_usage_error(cmd, "--limit must be an integer from 1 to 10000, got '%s'", optarg);
+            if (cli_opt_u32(cmd, "--limit", optarg, 1, 10000, &a->q.limit)) return 2;
             break;
         case O_MIN:
             if (!cli_parse_f(optarg, -1000.0f, 1000.0f, &a->q.min_score))
                 return cli_usage_error(cmd, "--min-score must be a number, got '%s'", optarg);
             break;
         case O_THREADS:
-            if (!cli_parse_u32(optarg, 1, 64, &a->threads))
-                return cli_usage_error(cmd, "--threads must be an integer from 1 to 64, got '%s'", optarg);
+            if (cli_opt_u32(cmd, "--threads", optarg, 1, 64, &a->threads)) return 2;
             break;
         case O_THRESH:
             if (!cli_parse_f(optarg, 0.01f, 1.0f, &a->threshold))
                 return cli_usage_error(cmd, "--threshold must be a number within (0, 1], got '%s'", optarg);
             break;
         case O_MINLINES:
-            if (!cli_parse_u32(optarg, 1, 100000, &a->min_lines))
-                return cli_usage_error(cmd, "--min-lines must be a positive integer, got '%s'", optarg);
+            if (cli_opt_u32(cmd, "--min-lines", optarg, 1, 100000, &a->min_lines)) return 2;
             break;
         case 'h': usage(stdout); return 0;
+        case CLI_OPT_BAD: return 2;
         default: {
             int prc = cli_provider_option(cmd, ch, optarg, &a->prov);
             if (prc >= 0) {
                 if (prc) return prc;
                 break;
             }
-            return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+            return cli_usage_error(cmd, "option '--%s' is not handled here", opts[p.index].name);
         }
         }
     }

@@ -35,7 +35,8 @@ static void cli__usage(FILE *f) {
             SC_VERSION_STRING);
     for (size_t i = 0; i < sizeof cli__commands / sizeof cli__commands[0]; i++)
         fprintf(f, "  %-12s %s\n", cli__commands[i].name, cli__commands[i].summary);
-    fprintf(f, "\nRun 'semcode <command> --help' for the options of a command.\n");
+    fprintf(f, "\nRun 'semcode <command> --help' for the options of a command. An option's value\n"
+               "may follow it (--port 0) or be joined to it (--port=0).\n");
 }
 
 int cli_cmd_version(int argc, char **argv) {

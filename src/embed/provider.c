@@ -151,30 +151,6 @@ sc_status sc_embedder_set_fallback(sc_embedder *e, sc_embedder *fallback) {
 
 /* ==== Validation ==== */
 
-bool embed_utf8_valid(const char *s, size_t n, size_t *bad_at) {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = p[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-        if (!len || i + len > n) goto bad;
-        uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xc0) != 0x80) goto bad;
-            cp = cp << 6 | (p[i + k] & 0x3f);
-        }
-        /* Overlong forms, surrogates and values past U+10FFFF are invalid. */
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            goto bad;
-        i += len;
-    }
-    return true;
-bad:
-    if (bad_at) *bad_at = i;
-    return false;
-}
-
 static bool embed__check_text(const sc_embedder *e, const char *t, sc_embed_item *it) {
     if (!t || !*t) {
         it->status = SC_INVALID;
@@ -195,7 +171,7 @@ static bool embed__check_text(const sc_embedder *e, const char *t, sc_embed_item
         snprintf(it->error, sizeof it->error, "text is only white space");
         return false;
     }
-    if (!embed_utf8_valid(t, n, &bad)) {
+    if (!util_utf8_valid(t, n, &bad)) {
         it->status = SC_INVALID;
         snprintf(it->error, sizeof it->error, "text is not valid UTF-8 (byte %zu)", bad);
         return false;

@@ -43,9 +43,4 @@ void remote_embed(embed_remote *r, const char *const *texts, size_t n, float *ou
 ** [0, min(max_ms, base_ms * 2^(attempt-1))] drawn from *rng (advanced). */
 uint64_t remote_backoff_ms(uint32_t base_ms, uint32_t max_ms, uint32_t attempt, long retry_after_ms, uint64_t *rng);
 
-/* ==== Validation shared by providers (provider.c) ==== */
-
-/* Is s valid UTF-8? On false, *bad_at is the offset of the first bad byte. */
-bool embed_utf8_valid(const char *s, size_t n, size_t *bad_at);
-
 #endif /* SC_EMBED_PROVIDER_INT_H */

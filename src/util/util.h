@@ -97,6 +97,22 @@ int util_mkdir_p(const char *path);
 ** when it cannot be read or memory runs out. */
 char *util_read_file(const char *path, size_t *len);
 
+/* ==== UTF-8 (utf8.c, on utf8proc) ==== */
+
+/* Decode the character at s[0..n): its length in bytes (1 to 4) with its
+** code point in *cp (cp may be NULL), or 0 when no well-formed UTF-8
+** character starts there (a stray continuation or invalid lead byte, a
+** truncated sequence, an overlong form, a surrogate, a value past
+** U+10FFFF; n == 0), *cp untouched. Reads at most min(n, 4) bytes. */
+size_t util_utf8_decode(const char *s, size_t n, int32_t *cp);
+/* Length of the longest prefix of s[0..n) made of well-formed non-ASCII
+** characters (0 when s starts with ASCII or a byte that starts no character):
+** one call for a run of letters such as "日本語". */
+size_t util_utf8_span(const char *s, size_t n);
+/* Whether s[0..n) is all well-formed UTF-8; if not, *bad_at (may be NULL)
+** receives the offset of the first byte that starts no character. */
+bool util_utf8_valid(const char *s, size_t n, size_t *bad_at);
+
 /* ==== Threads and time ==== */
 
 /* Number of online cores (at least 1). */

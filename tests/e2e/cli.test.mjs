@@ -307,7 +307,7 @@ test('bad arguments get a clear message and a non-zero exit', () => {
     [['search', 'x', '--mode', 'fuzzy'], 2, /--mode must be dense, keyword or hybrid, got 'fuzzy'/],
     [['search', 'x', '--limit', '0'], 2, /--limit must be an integer from 1 to 10000, got '0'/],
     [['search', 'x', '--alpha', '2'], 2, /--alpha must be a number within \[0, 1\]/],
-    [['search', 'x', '--bogus'], 2, /unknown or incomplete option '--bogus'/],
+    [['search', 'x', '--bogus'], 2, /unknown option '--bogus'/],
     [['duplicates', '--threshold', 'abc'], 2, /--threshold must be a number/],
     [['similar'], 2, /exactly one TARGET/],
     [['frobnicate'], 2, /unknown command 'frobnicate'/],
@@ -385,10 +385,10 @@ test('eval --queries: written queries through the product path, per-query ranks,
   assert.match(e.err, /--queries needs --repos DIR/);
   e = run([...base, '--split', 'train']);
   assert.equal(e.code, 2);
-  assert.match(e.err, /--split takes dev, test or all, not 'train'/);
+  assert.match(e.err, /--split must be dev, test or all, got 'train'/);
   e = run(['eval', '--half', 'train', '--pairs', q]);
   assert.equal(e.code, 2);
-  assert.match(e.err, /--half takes all, dev or test, not `train`/);
+  assert.match(e.err, /--half must be all, dev or test, got 'train'/);
   fs.writeFileSync(q, '{"query": "x", "repo": "fx", "category": "feature", "targets": [{"path": "a.py", "name": "a"}]}\n');
   e = run(base);
   assert.equal(e.code, 1);

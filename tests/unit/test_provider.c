@@ -743,6 +743,50 @@ static void test_bad_items_do_not_fail_the_batch(void **state) {
     sc_embedder_free(e);
 }
 
+/* Ill-formed UTF-8 of every kind fails its text alone, naming the first bad
+** byte; well-formed text of any plane (a noncharacter included) is sent. */
+static void test_bad_utf8_items(void **state) {
+    (void)state;
+    ts_reset(TS_NORMAL);
+    sc_embedder *e = remote_new_test(64, 1, 1);
+    static const struct {
+        const char *text; /* the input */
+        long bad;         /* offset of the first bad byte, -1 = well-formed */
+    } c[] = {
+        {"caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80 \xef\xbf\xbe \xf4\x8f\xbf\xbf", -1},
+        {"x\xc0\xaf", 1},               /* overlong '/' */
+        {"ab\xe0\x80\xaf", 2},         /* overlong, 3 bytes */
+        {"ab\xed\xa0\x80", 2},         /* surrogate U+D800 */
+        {"abc\xe2\x82", 3},             /* truncated at the end */
+        {"abc\xe2\x82 d", 3},           /* truncated by a space */
+        {"\xf4\x90\x80\x80 x", 0},     /* U+110000 */
+        {"a\x80", 1},                    /* stray continuation */
+        {"\xc3\xa9\xf5\x80\x80\x80", 2}, /* F5 lead */
+    };
+    enum { N = sizeof c / sizeof c[0] };
+    const char *t[N];
+    for (int i = 0; i < N; i++) t[i] = c[i].text;
+    float out[N * TS_DIM];
+    sc_embed_item items[N];
+    sc_embed_summary s;
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, t, N, out, items, &s), SC_OK);
+    assert_int_equal(s.success, 1);
+    assert_int_equal(s.failed, N - 1);
+    assert_int_equal(atomic_load(&ts.n_inputs), 1);
+    for (int i = 0; i < N; i++) {
+        if (c[i].bad < 0) {
+            assert_int_equal(items[i].status, SC_OK);
+            continue;
+        }
+        char want[64];
+        snprintf(want, sizeof want, "not valid UTF-8 (byte %ld)", c[i].bad);
+        assert_int_equal(items[i].status, SC_INVALID);
+        if (!strstr(items[i].error, want)) fail_msg("text %d: '%s', expected '%s'", i, items[i].error, want);
+        assert_true(all_zero(out + i * TS_DIM));
+    }
+    sc_embedder_free(e);
+}
+
 /* Vectors come as base64 float32 when the server can, bit-exact. */
 static void test_remote_base64_vectors(void **state) {
     (void)state;
@@ -841,6 +885,7 @@ int main(void) {
         cmocka_unit_test(test_remote_timeout),
         cmocka_unit_test(test_fallback_takes_exhausted_batches),
         cmocka_unit_test(test_bad_items_do_not_fail_the_batch),
+        cmocka_unit_test(test_bad_utf8_items),
         cmocka_unit_test(test_remote_base64_vectors),
         cmocka_unit_test(test_remote_base64_refused_falls_back_to_numbers),
         cmocka_unit_test(test_remote_bad_base64_is_rejected),

@@ -54,6 +54,12 @@ static void test_utf8(void **state) {
     assert_string_equal(TOKS("x\xc3"), "x");          /* truncated sequence */
     assert_string_equal(TOKS("\xed\xa0\x80q"), "q");  /* surrogate */
     assert_string_equal(TOKS("\xe0\x80\xafq"), "q");  /* overlong */
+    assert_string_equal(TOKS("a\xc0\xaf" "b"), "a b");    /* overlong '/' */
+    assert_string_equal(TOKS("a\xf4\x90\x80\x80" "b"), "a b"); /* past U+10FFFF */
+    assert_string_equal(TOKS("a\x80\xbf" "b"), "a b");    /* stray continuation bytes */
+    assert_string_equal(TOKS("ab\xf0\x9f\x98 cd"), "ab cd"); /* truncated 4-byte sequence */
+    assert_string_equal(TOKS("x\xf0\x9f\x98\x80y"), "x\xf0\x9f\x98\x80y"); /* U+1F600 stays in the word */
+    assert_string_equal(TOKS("\xe6\x97\xa5\xe6\x9c\xac_\xe8\xaa\x9e"), "\xe6\x97\xa5\xe6\x9c\xac \xe8\xaa\x9e *\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e");
     /* a long word of 2-byte letters is cut without splitting a letter */
     char big[200];
     for (int i = 0; i < 99; i++) big[2 * i] = (char)0xc3, big[2 * i + 1] = (char)0xa9;
