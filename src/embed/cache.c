@@ -41,10 +41,10 @@ struct sc_embed_cache {
 void cache_key(const char *model_id, uint64_t model_hash, sc_embed_role side, const char *text,
                uint8_t key[EMBED_KEY_SIZE]) {
     size_t n_id = strlen(model_id), n_text = strlen(text);
-    uint64_t h1 = util_hash64(model_id, n_id, model_hash ^ (uint64_t)side);
-    uint64_t h2 = util_hash64(model_id, n_id, ~model_hash + (uint64_t)side * 0x9e3779b97f4a7c15ULL);
-    h1 = util_hash64(text, n_text, h1);
-    h2 = util_hash64(text, n_text, h2 ^ 0x5bd1e9955bd1e995ULL);
+    uint64_t h1 = util_hash64_v1(model_id, n_id, model_hash ^ (uint64_t)side);
+    uint64_t h2 = util_hash64_v1(model_id, n_id, ~model_hash + (uint64_t)side * 0x9e3779b97f4a7c15ULL);
+    h1 = util_hash64_v1(text, n_text, h1);
+    h2 = util_hash64_v1(text, n_text, h2 ^ 0x5bd1e9955bd1e995ULL);
     memcpy(key, &h1, 8);
     memcpy(key + 8, &h2, 8);
 }
@@ -177,7 +177,7 @@ void cache_get_many(sc_embed_cache *c, const uint8_t (*keys)[EMBED_KEY_SIZE], si
         bool ok = (uint32_t)sqlite3_column_int(get, 1) == dim && bytes == dim * sizeof(float) + 8 && data;
         if (ok) {
             memcpy(&sum, data + dim * sizeof(float), 8);
-            ok = sum == util_hash64(data, dim * sizeof(float), dim);
+            ok = sum == util_hash64_v1(data, dim * sizeof(float), dim);
         }
         if (!ok) {
             /* A damaged entry (or another dimension under the same key): drop it. */
@@ -225,7 +225,7 @@ void cache_put_many(sc_embed_cache *c, const uint8_t (*keys)[EMBED_KEY_SIZE], si
     for (size_t i = 0; rc == SQLITE_OK && i < n; i++) {
         if (want && !want[i]) continue;
         memcpy(buf, vecs + i * dim, dim * sizeof(float));
-        uint64_t sum = util_hash64(buf, dim * sizeof(float), dim);
+        uint64_t sum = util_hash64_v1(buf, dim * sizeof(float), dim);
         memcpy(buf + dim * sizeof(float), &sum, 8);
         sqlite3_reset(put);
         sqlite3_bind_blob(put, 1, keys[i], EMBED_KEY_SIZE, SQLITE_STATIC);

@@ -101,7 +101,7 @@ static void upd__worker(void *arg, uint32_t ith, uint32_t nth) {
         }
         f->src[n] = '\0';
         f->src_size = n;
-        f->hash = util_hash64(f->src, n, 0x5e3c0de);
+        f->hash = util_hash64_v1(f->src, n, 0x5e3c0de);
         if (f->known && f->hash == f->old_hash) {
             f->same_content = true;
             continue;
@@ -116,9 +116,9 @@ static void upd__worker(void *arg, uint32_t ith, uint32_t nth) {
 static uint64_t upd__point_id(const char *path, const sc_entity *e, uint32_t ordinal) {
     const char *kind = sc_entity_kind_name(e->kind);
     const char *qn = e->qualified_name ? e->qualified_name : "";
-    uint64_t h = util_hash64(path, strlen(path), 0x1d);
-    h = util_hash64(kind, strlen(kind), h);
-    h = util_hash64(qn, strlen(qn), h);
+    uint64_t h = util_hash64_v1(path, strlen(path), 0x1d);
+    h = util_hash64_v1(kind, strlen(kind), h);
+    h = util_hash64_v1(qn, strlen(qn), h);
     h = util_mix64(h + ordinal);
     return h & 0x7fffffffffffffffULL; /* stay within JSON's signed integers */
 }
@@ -299,7 +299,7 @@ static sc_status upd__collect(pipeline_index *r, upd_file *f, upd_batch *b, sc_r
         uint64_t id = upd__point_id(f->path, e, pipeline_entity_ordinal(res, i));
         uint64_t lo = e->start_byte < f->src_size ? e->start_byte : f->src_size;
         uint64_t hi = e->end_byte < f->src_size ? e->end_byte : f->src_size;
-        uint64_t ch = util_hash64(f->src + lo, (size_t)(hi > lo ? hi - lo : 0), 0xc0de);
+        uint64_t ch = util_hash64_v1(f->src + lo, (size_t)(hi > lo ? hi - lo : 0), 0xc0de);
         char hex[20];
         snprintf(hex, sizeof hex, "%016llx", (unsigned long long)ch);
         bool found = false;
@@ -313,7 +313,7 @@ static sc_status upd__collect(pipeline_index *r, upd_file *f, upd_batch *b, sc_r
             }
         if (!found) sum->entities_added++;
         char *text = pipeline_prepare_text(r->template_variant, e, f->path, f->src, f->src_size);
-        uint64_t th = text ? util_hash64(text, strlen(text), 0x7e47) : 0;
+        uint64_t th = text ? util_hash64_v1(text, strlen(text), 0x7e47) : 0;
         char *payload = text ? upd__payload(r, f->path, res, e, ch, th) : NULL;
         char *kwtext = pipeline_keyword_text(e, f->path, f->src, f->src_size);
         if (!payload || !text || !kwtext || !upd__batch_push(b, id, payload, text, kwtext, th)) {

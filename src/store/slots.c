@@ -6,7 +6,7 @@
 ** Vector blob (points.vectors in SQLite), little-endian:
 **   u32 magic "SCV1" | u32 n_names of the collection | u64 presence mask
 **   | f32 data of each present vector in config order | u64 checksum
-** The checksum is util_hash64 over everything before it.
+** The checksum is util_hash64_v1 over everything before it.
 */
 #include "store/store_int.h"
 
@@ -92,7 +92,7 @@ sc_status store_id_from_key(const void *key, int n, sc_point_id *out) {
 
 static uint64_t store__id_hash(const sc_point_id *id) {
     if (id->kind == SC_ID_KIND_NUM) return util_mix64(id->num);
-    return util_hash64(id->uuid, 16, 1);
+    return util_hash64_v1(id->uuid, 16, 1);
 }
 
 static bool store__id_eq(const sc_point_id *a, const sc_point_id *b) { return sc_point_id_cmp(a, b) == 0; }
@@ -489,7 +489,7 @@ sc_status store_vec_blob_encode(const store_coll *c, const float *const *vecs, u
     for (size_t v = 0; v < c->n_vecs; v++)
         if (vecs[v]) util_buf_append(out, vecs[v], sizeof(float) * c->vecs[v].dim);
     if (out->oom) return store_fail(SC_NOMEM, "out of memory encoding vectors");
-    uint64_t sum = util_hash64(out->data, out->len, 0x5343);
+    uint64_t sum = util_hash64_v1(out->data, out->len, 0x5343);
     util_buf_append(out, &sum, sizeof sum);
     return out->oom ? store_fail(SC_NOMEM, "out of memory encoding vectors") : SC_OK;
 }
@@ -517,7 +517,7 @@ sc_status store_vec_blob_decode(const store_coll *c, const void *blob, int n, ui
         return SC_CORRUPT;
     }
     memcpy(&sum, b + need, sizeof sum);
-    if (sum != util_hash64(b, need, 0x5343)) {
+    if (sum != util_hash64_v1(b, need, 0x5343)) {
         snprintf(errbuf, errbuf_size, "vector blob checksum mismatch (offset %zu)", need);
         return SC_CORRUPT;
     }

@@ -127,7 +127,7 @@ uint64_t util_mix64(uint64_t x) {
     return x;
 }
 
-uint64_t util_hash64(const void *data, size_t n, uint64_t seed) {
+uint64_t util_hash64_v1(const void *data, size_t n, uint64_t seed) {
     /* 8 bytes at a time, each word mixed in; good enough for hash tables and
     ** content keys (not cryptographic). */
     const uint8_t *p = data;

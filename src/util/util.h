@@ -44,7 +44,7 @@ void util_log(const sc_logger *lg, sc_log_level level, const char *fmt, ...) __a
 /* ==== Hashing ==== */
 
 /* 64-bit hash of bytes (deterministic across runs and machines). */
-uint64_t util_hash64(const void *data, size_t n, uint64_t seed);
+uint64_t util_hash64_v1(const void *data, size_t n, uint64_t seed);
 /* Mix a 64-bit integer (finaliser of splitmix64). */
 uint64_t util_mix64(uint64_t x);
 
