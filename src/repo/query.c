@@ -157,7 +157,7 @@ static sc_status q__files(sc_repo *r, q_set *s) {
     for (size_t i = 0; i < s->n; i++) {
         json_t *p = json_loads(s->items[i].payload, 0, NULL);
         const char *path = json_string_value(json_object_get(p, "path"));
-        uint64_t h = path ? util_hash64_v1(path, strlen(path), 7) : 0;
+        uint64_t h = path ? util_hash64(path, strlen(path), 7) : 0;
         json_decref(p);
         size_t j = 0;
         while (j < m && ph[j] != h) j++;
@@ -398,7 +398,7 @@ static uint64_t *q__shingles(const char *s, size_t n, size_t *n_out) {
                              ((unsigned char)s[j] >= '0' && (unsigned char)s[j] <= '9') || s[j] == '_' ||
                              (unsigned char)s[j] >= 0x80))
                 j++;
-            t = q__is_keyword(s + i, j - i) ? util_hash64_v1(s + i, j - i, 1) : 0x1d;
+            t = q__is_keyword(s + i, j - i) ? util_hash64(s + i, j - i, 1) : 0x1d;
         } else if (ch >= '0' && ch <= '9') {
             while (j < n && (((unsigned char)s[j] >= '0' && (unsigned char)s[j] <= '9') || s[j] == '.' || s[j] == 'x'))
                 j++;
@@ -410,7 +410,7 @@ static uint64_t *q__shingles(const char *s, size_t n, size_t *n_out) {
             t = 0x3f;
         } else {
             j++;
-            t = util_hash64_v1(s + i, 1, 2);
+            t = util_hash64(s + i, 1, 2);
         }
         tok[nt++] = t;
         i = j;
@@ -548,7 +548,7 @@ static sc_status q__dup_collect(sc_repo *r, const char *filter, q_dups *ds) {
             *mm = (q_member){.id = l->items[i].id.num, .payload = util_strdup(l->items[i].payload_json)};
             json_t *pj = json_loads(l->items[i].payload_json, 0, NULL);
             const char *pp = json_string_value(json_object_get(pj, "path"));
-            mm->path_h = pp ? util_hash64_v1(pp, strlen(pp), 0) : 0;
+            mm->path_h = pp ? util_hash64(pp, strlen(pp), 0) : 0;
             mm->a = (uint32_t)json_integer_value(json_object_get(pj, "start_line"));
             mm->z = (uint32_t)json_integer_value(json_object_get(pj, "end_line"));
             json_decref(pj);

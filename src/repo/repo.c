@@ -481,7 +481,7 @@ sc_status sc_repo_stats_json(sc_repo *r, char **out) {
             if (nn == 0) zero++;
             sum += nn;
             sum2 += nn * nn;
-            uint64_t h = util_hash64_v1(v, sizeof(float) * r->pe.dim, 0);
+            uint64_t h = util_hash64(v, sizeof(float) * r->pe.dim, 0);
             for (size_t j = 0; j < m && hashes; j++)
                 if (hashes[j] == h) {
                     dups++;

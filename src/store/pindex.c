@@ -39,7 +39,7 @@ static void pindex__bm_free(roaring_bitmap_t *bm) {
 typedef struct pindex__entry {
     char *key;              /* owned value bytes; NULL = free bucket */
     size_t len;             /* bytes of key */
-    uint64_t hash;          /* util_hash64_v1 of key */
+    uint64_t hash;          /* util_hash64 of key */
     roaring_bitmap_t *bm;   /* slots holding this value; never empty */
 } pindex__entry;
 
@@ -72,7 +72,7 @@ struct store_pindex {
 };
 
 static uint64_t pindex__hash(const void *key, size_t len) {
-    return util_hash64_v1(key, len, 0x5eedf11e7ULL);
+    return util_hash64(key, len, 0x5eedf11e7ULL);
 }
 
 /* Bucket holding key, or the free bucket where it would go (cap > 0). */

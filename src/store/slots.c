@@ -92,7 +92,7 @@ sc_status store_id_from_key(const void *key, int n, sc_point_id *out) {
 
 static uint64_t store__id_hash(const sc_point_id *id) {
     if (id->kind == SC_ID_KIND_NUM) return util_mix64(id->num);
-    return util_hash64_v1(id->uuid, 16, 1);
+    return util_hash64(id->uuid, 16, 1);
 }
 
 static bool store__id_eq(const sc_point_id *a, const sc_point_id *b) { return sc_point_id_cmp(a, b) == 0; }

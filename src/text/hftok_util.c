@@ -36,7 +36,7 @@ bool hftok_is_space(int32_t c) {
 
 /* ==== Vocabulary table ==== */
 
-uint32_t hftok_hash(const char *s, size_t len) { return (uint32_t)util_hash64_v1(s, len, 0x5eed); }
+uint32_t hftok_hash(const char *s, size_t len) { return (uint32_t)util_hash64(s, len, 0x5eed); }
 
 int32_t hftok_lookup(const text_hftok *tok, const char *s, size_t len) {
     if (!tok->map) return -1;

@@ -11,7 +11,7 @@
 
 uint32_t text_strmap_find(const text_strmap *m, const char *p, size_t n) {
     if (!m->cap) return UINT32_MAX;
-    uint64_t h = util_hash64_v1(p, n, TEXT__MAP_SEED);
+    uint64_t h = util_hash64(p, n, TEXT__MAP_SEED);
     for (uint32_t i = (uint32_t)h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
         uint32_t s = m->slots[i];
         if (!s) return UINT32_MAX;
@@ -58,7 +58,7 @@ uint32_t text_strmap_add(text_strmap *m, const char *p, size_t n, int *added) {
     m->str[m->str_len + n] = 0;
     m->off[id] = (uint32_t)m->str_len;
     m->len[id] = (uint16_t)n;
-    m->hashes[id] = util_hash64_v1(p, n, TEXT__MAP_SEED);
+    m->hashes[id] = util_hash64(p, n, TEXT__MAP_SEED);
     m->str_len += n + 1;
     uint32_t i = (uint32_t)m->hashes[id] & (m->cap - 1);
     while (m->slots[i]) i = (i + 1) & (m->cap - 1);

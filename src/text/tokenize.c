@@ -141,7 +141,7 @@ static int text__emit_part(text_tokenizer *tk, text_tokens *out, const char *p, 
     int alpha = n >= 3;
     for (size_t i = 0; i < n && alpha; i++) alpha = p[i] >= 'a' && p[i] <= 'z';
     if (!alpha) return text__push(out, p, n, TEXT_TOKEN_KIND_PART);
-    uint64_t h = util_hash64_v1(p, n, 0x5eed) | 1;
+    uint64_t h = util_hash64(p, n, 0x5eed) | 1;
     text__cache_slot *sl = &tk->cache[h & (TEXT__CACHE_SLOTS - 1)];
     if (sl->hash != h || sl->in_len != n || memcmp(sl->in, p, n)) {
         const sb_symbol *st = sb_stemmer_stem(tk->stemmer, (const sb_symbol *)p, (int)n);
