@@ -5,11 +5,11 @@
 ** unpacked into a copy of tests/fixtures/repo. Opening it upgrades it (state
 ** and store), search works at once, the next update re-reads every file and
 ** rewrites its points with XXH3-128 hashes while embedding nothing again,
-** and the run after that does nothing. An upgrade that fails leaves the
-** index as it was; a newer format is refused.
+** and the run after that does nothing; its embedding cache answers under the
+** old keys. An upgrade that fails leaves the index as it was; a newer format
+** is refused.
 */
 #include <setjmp.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,10 +41,12 @@ static char *unpack_v1(char **root) {
     return dir;
 }
 
-static sc_repo *open_repo(const char *root, bool for_index) {
+/* Open the index of root: for_index as `semcode index` does, use_cache as with --cache. */
+static sc_repo *open_repo(const char *root, bool for_index, bool use_cache) {
     sc_repo_options ro = sc_repo_options_default();
     ro.model_path = "models/builtin.scm"; /* tests run from the source tree */
-    ro.allow_rebuild = for_index;         /* what `semcode index` sets */
+    ro.allow_rebuild = for_index;
+    ro.use_cache = use_cache;
     sc_repo *r = NULL;
     char *msg = NULL;
     if (sc_repo_open(root, &ro, &r, &msg) != SC_OK) fail_msg("sc_repo_open: %s", msg ? msg : "?");
@@ -64,31 +66,19 @@ static sc_status open_status(const char *root, char *msg, size_t msg_size) {
     return rc;
 }
 
-/* A connection to ROOT/.semcode/<file> (close it). */
-static sqlite3 *index_sqlite(const char *root, const char *file) {
-    char p[1024];
-    snprintf(p, sizeof p, "%s/.semcode/%s", root, file);
-    sqlite3 *s = NULL;
-    assert_int_equal(sqlite3_open_v2(p, &s, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(s, 5000);
-    return s;
-}
-
 /* First column of the first row of sql on ROOT/.semcode/<file>, as text (owned; "" for no row). */
 static char *index_query(const char *root, const char *file, const char *sql) {
-    sqlite3 *s = index_sqlite(root, file);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s, sql, -1, &st, NULL) != SQLITE_OK) fail_msg("%s: %s", sql, sqlite3_errmsg(s));
-    char *v = strdup(sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "");
-    sqlite3_finalize(st);
-    sqlite3_close(s);
+    char p[1024];
+    snprintf(p, sizeof p, "%s/.semcode/%s", root, file);
+    char *v = tu_sql_text(p, sql);
+    if (!v) fail_msg("%s on %s failed", sql, p);
     return v;
 }
 
 static void index_exec(const char *root, const char *file, const char *sql) {
-    sqlite3 *s = index_sqlite(root, file);
-    if (sqlite3_exec(s, sql, NULL, NULL, NULL) != SQLITE_OK) fail_msg("%s: %s", sql, sqlite3_errmsg(s));
-    sqlite3_close(s);
+    char p[1024];
+    snprintf(p, sizeof p, "%s/.semcode/%s", root, file);
+    assert_int_equal(tu_sql_exec(p, sql), 0);
 }
 
 #define assert_query(root, file, sql, want)                                                                     \
@@ -126,7 +116,7 @@ static void test_format1_index_upgrade(void **state) {
     assert_state_format1(root);
     assert_query(root, "store/store.db", "SELECT value FROM meta WHERE key='format_version'", "1");
 
-    sc_repo *r = open_repo(root, false); /* as `semcode search` opens it */
+    sc_repo *r = open_repo(root, false, false); /* as `semcode search` opens it */
     assert_query(root, "state.db", "SELECT value FROM meta WHERE key='index_format'", "2");
     assert_query(root, "store/store.db", "SELECT value FROM meta WHERE key='format_version'", "2");
     char *sql = index_query(root, "state.db", "SELECT sql FROM sqlite_master WHERE name='files'");
@@ -138,7 +128,7 @@ static void test_format1_index_upgrade(void **state) {
     assert_search_finds_gcd(r, SC_SEARCH_MODE_HYBRID);
     sc_repo_close(r);
 
-    r = open_repo(root, true);
+    r = open_repo(root, true, false);
     sc_repo_summary sum;
     assert_int_equal(sc_repo_update(r, &sum), SC_OK);
     assert_int_equal(sum.files_parsed, FIXTURE_FILES);
@@ -178,6 +168,31 @@ static void test_format1_index_upgrade(void **state) {
     assert_int_equal(sum.entities_added, 1);
     assert_int_equal(sum.entities_removed, 0);
     assert_int_equal(sum.embeddings_new, 1);
+    sc_repo_close(r);
+    free(root);
+    tu_rmdir(dir);
+}
+
+/* The fixture's embedding cache (format 1, keyed by the old hash) answers
+** for every entity once the store is gone: indexing again with the cache
+** computes no vector, and the cache is rekeyed to format 2. */
+static void test_format1_cache_answers(void **state) {
+    (void)state;
+    char *root = NULL;
+    char *dir = unpack_v1(&root);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/.semcode/store'", root);
+    assert_int_equal(system(cmd), 0);
+    assert_query(root, "cache.db", "SELECT count(*) FROM vec", "19");
+    sc_repo *r = open_repo(root, true, true);
+    sc_repo_summary sum;
+    assert_int_equal(sc_repo_update(r, &sum), SC_OK);
+    assert_int_equal(sum.entities_added, FIXTURE_ENTITIES);
+    assert_int_equal(sum.embeddings_new, 0);
+    assert_int_equal(sum.embeddings_cached, FIXTURE_ENTITIES);
+    assert_query(root, "cache.db", "SELECT count(*) FROM vec WHERE v = 2", "19");
+    assert_query(root, "cache.db", "SELECT count(*) FROM vec WHERE v = 1", "0");
+    assert_search_finds_gcd(r, SC_SEARCH_MODE_DENSE);
     sc_repo_close(r);
     free(root);
     tu_rmdir(dir);
@@ -233,7 +248,7 @@ static void test_newer_index_format_is_refused(void **state) {
 
     dir = tu_tmpdir("idxnew");
     assert_int_equal(tu_write_file(dir, "a.py", "def f(x):\n    return x + 1\n"), 0);
-    sc_repo *r = open_repo(dir, true);
+    sc_repo *r = open_repo(dir, true, false);
     sc_repo_summary sum;
     assert_int_equal(sc_repo_update(r, &sum), SC_OK);
     sc_repo_close(r);
@@ -246,6 +261,7 @@ static void test_newer_index_format_is_refused(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format1_index_upgrade),
+        cmocka_unit_test(test_format1_cache_answers),
         cmocka_unit_test(test_failed_upgrade_leaves_index),
         cmocka_unit_test(test_newer_index_format_is_refused),
     };

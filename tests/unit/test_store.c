@@ -577,20 +577,17 @@ static sqlite3 *store_sqlite(const char *dir) {
 
 /* Run sql on dir/store.db. */
 static void store_sql(const char *dir, const char *sql) {
-    sqlite3 *s = store_sqlite(dir);
-    if (sqlite3_exec(s, sql, NULL, NULL, NULL) != SQLITE_OK) fail_msg("%s: %s", sql, sqlite3_errmsg(s));
-    sqlite3_close(s);
+    char p[512];
+    snprintf(p, sizeof p, "%s/store.db", dir);
+    assert_int_equal(tu_sql_exec(p, sql), 0);
 }
 
 /* meta format_version of dir/store.db (owned string). */
 static char *store_format(const char *dir) {
-    sqlite3 *s = store_sqlite(dir);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(s, "SELECT value FROM meta WHERE key='format_version'", -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    char *v = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    sqlite3_close(s);
+    char p[512];
+    snprintf(p, sizeof p, "%s/store.db", dir);
+    char *v = tu_sql_text(p, "SELECT value FROM meta WHERE key='format_version'");
+    assert_non_null(v);
     return v;
 }
 
