@@ -442,6 +442,9 @@ sc_status sc_repo_stats_json(sc_repo *r, char **out) {
     char *last_summary = repo_meta_get(r, "last_summary");
     json_object_set_new(root, "root", json_string(r->root));
     json_object_set_new(root, "store", json_string(r->store_dir));
+    char *fmt = repo_meta_get(r, "index_format"); /* open made it the current one */
+    json_object_set_new(root, "index_format", json_integer(fmt ? atoi(fmt) : 0));
+    free(fmt);
     json_t *model = json_pack("{s:s, s:I, s:s}", "id", r->pe.model_id, "dim", (json_int_t)r->pe.dim, "provider",
                               r->pe.is_remote ? "openai" : "local");
     if (r->pe.is_remote) {
