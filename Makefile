@@ -37,7 +37,7 @@ CFLAGS_BASE := -std=c17 -D_GNU_SOURCE $(OPTFLAGS) $(SANFLAGS) -fPIC -fno-semanti
            -Iinclude -Isrc
 CFLAGS  ?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(WARN) $(CFLAGS)
-LDLIBS  := -ljansson -lsqlite3 -lroaring -lcurl -lmicrohttpd -lm -pthread
+LDLIBS  := -ljansson -lsqlite3 -lroaring -lcurl -lmicrohttpd -lxxhash -lm -pthread
 LDFLAGS := $(SANFLAGS)
 
 # Per-file ISA flags: SIMD kernels live in *_avx2.c / *_avx512.c only.

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential pkg-config git
       libsqlite3-dev libjansson-dev libroaring-dev libcmocka-dev
       libopenblas-dev libcurl4-openssl-dev libmicrohttpd-dev libgit2-dev
-      libutf8proc-dev libstemmer-dev
+      libutf8proc-dev libstemmer-dev libxxhash-dev
       libpython3.11-stdlib)   # CPython's standard library: the main job indexes it
 # Benchmark peers and extra tooling; installed too so `make bench` works.
 PKGS+=(libhnswlib-dev libfaiss-dev universal-ctags wrk)

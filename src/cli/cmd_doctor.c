@@ -13,14 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "cli/cli.h"
 
-static uint64_t cli__doc_hash(const float *v, uint32_t dim) {
-    const unsigned char *p = (const unsigned char *)v;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < (size_t)dim * sizeof(float); i++) h = (h ^ p[i]) * 0x100000001b3ULL;
-    return h;
-}
+/* XXH3-64 of a vector's bytes: equal vectors, equal hashes (duplicate count). */
+static uint64_t cli__doc_hash(const float *v, uint32_t dim) { return XXH3_64bits(v, (size_t)dim * sizeof(float)); }
 
 static int cli__u64_cmp(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;

@@ -263,9 +263,15 @@ sc_status sc_embedder_embed(sc_embedder *e, sc_embed_role side, const char *cons
         uint8_t (*k2)[EMBED_KEY_SIZE] = malloc(EMBED_KEY_SIZE * m);
         float *v2 = malloc(sizeof(float) * e->dim * m);
         bool *f2 = calloc(m, sizeof *f2);
+        /* the keys of a cache written before xxHash, while it may hold some (no memory: not looked up) */
+        uint8_t (*k1)[EMBED_KEY_SIZE] = cache_has_v1(e->cache) ? malloc(EMBED_KEY_SIZE * m) : NULL;
         if (k2 && v2 && f2) {
-            for (size_t j = 0; j < m; j++) memcpy(k2[j], keys[todo[j]], EMBED_KEY_SIZE);
-            cache_get_many(e->cache, (const uint8_t (*)[EMBED_KEY_SIZE])k2, m, e->dim, v2, f2);
+            for (size_t j = 0; j < m; j++) {
+                memcpy(k2[j], keys[todo[j]], EMBED_KEY_SIZE);
+                if (k1) cache_key_v1(e->id, e->model_hash, side, texts[todo[j]], k1[j]);
+            }
+            cache_get_many(e->cache, (const uint8_t (*)[EMBED_KEY_SIZE])k2, (const uint8_t (*)[EMBED_KEY_SIZE])k1, m,
+                           e->dim, v2, f2);
             size_t w = 0;
             for (size_t j = 0; j < m; j++) {
                 size_t i = todo[j];
@@ -279,6 +285,7 @@ sc_status sc_embedder_embed(sc_embedder *e, sc_embed_role side, const char *cons
             }
             m = w;
         }
+        free(k1);
         free(k2);
         free(v2);
         free(f2);

@@ -103,6 +103,17 @@ uint32_t pipeline_entity_ordinal(const sc_parse_result *res, uint32_t i);
 
 /* ==== State database (state.c) ==== */
 
+/* Format of an index folder (state.db meta index_format; docs/FILE_FORMATS.md):
+** 2 = XXH3-128 content and text hashes; 1 (util_hash64_v1) is upgraded on open. */
+#define PIPELINE_INDEX_FORMAT 2
+
+/* Create the tables of a new state database, or upgrade an index of an
+** older format in one transaction (on failure the database is unchanged).
+** A newer format is SC_UNSUPPORTED, a malformed one SC_CORRUPT; where names
+** the index in messages. *from (may be NULL) receives the format found: 0
+** for a new database, 1 when upgraded, PIPELINE_INDEX_FORMAT otherwise. */
+sc_status pipeline_state_prepare(sqlite3 *state, const char *where, int *from, sc_err *err);
+
 /* Run SQL on the state database; SC_IOERR with SQLite's message on failure. */
 sc_status pipeline_state_exec(sqlite3 *state, const char *sql, sc_err *err);
 /* meta value of key (owned, free) or NULL when absent or unreadable. */

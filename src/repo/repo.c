@@ -158,21 +158,31 @@ sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **o
         goto fail;
     }
     sqlite3_busy_timeout(r->state, 5000);
-    if ((rc = repo_state_exec(r, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                 "CREATE TABLE IF NOT EXISTS files(path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
-                                 " mtime INTEGER NOT NULL, hash INTEGER NOT NULL, n_entities INTEGER NOT NULL);"
-                                 "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);")) != SC_OK)
-        goto fail;
-    /* the store */
+    if ((rc = repo_state_exec(r, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")) != SC_OK) goto fail;
+    /* the store (it refuses a newer format, upgrades an older one) */
     snprintf(p, sizeof p, "%s/store", r->store_dir);
     char *err = NULL;
     sc_db_options dbo = sc_db_options_default();
     dbo.logger = r->opt.logger;
-    if (sc_db_open(p, &dbo, &r->db, &err) != SC_OK) {
-        rc = repo_fail(r, SC_IOERR, "%s", err ? err : "out of memory");
+    sc_status dbrc = sc_db_open(p, &dbo, &r->db, &err);
+    if (dbrc != SC_OK) {
+        rc = repo_fail(r, dbrc == SC_UNSUPPORTED || dbrc == SC_CORRUPT ? dbrc : SC_IOERR, "%s",
+                       err ? err : "out of memory");
         sc_free(err);
         goto fail;
     }
+    /* state.db's tables, created or upgraded once the store's lock is held */
+    sc_err serr = {0};
+    int from = 0;
+    if ((rc = pipeline_state_prepare(r->state, r->store_dir, &from, &serr)) != SC_OK) {
+        repo_fail_err(r, rc, &serr);
+        goto fail;
+    }
+    if (from == 1)
+        util_log(&r->opt.logger, SC_LOG_LEVEL_INFO,
+                 "index %s: upgraded from format 1 to %d (xxHash hashes); the next 'semcode index' re-reads every "
+                 "file once and reuses the stored vectors",
+                 r->store_dir, PIPELINE_INDEX_FORMAT);
     /* the provider: local model or remote endpoint */
     sc_err perr = {0};
     r->pe.state = r->state;
@@ -434,6 +444,9 @@ sc_status sc_repo_stats_json(sc_repo *r, char **out) {
     char *last_summary = repo_meta_get(r, "last_summary");
     json_object_set_new(root, "root", json_string(r->root));
     json_object_set_new(root, "store", json_string(r->store_dir));
+    char *fmt = repo_meta_get(r, "index_format"); /* open made it the current one */
+    json_object_set_new(root, "index_format", json_integer(fmt ? atoi(fmt) : 0));
+    free(fmt);
     json_t *model = json_pack("{s:s, s:I, s:s}", "id", r->pe.model_id, "dim", (json_int_t)r->pe.dim, "provider",
                               r->pe.is_remote ? "openai" : "local");
     if (r->pe.is_remote) {

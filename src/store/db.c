@@ -119,7 +119,7 @@ static const char *store__schema =
     "CREATE TABLE IF NOT EXISTS kwterms(coll INTEGER NOT NULL, id INTEGER NOT NULL, term TEXT NOT NULL,"
     " PRIMARY KEY(coll, id));"
     "CREATE UNIQUE INDEX IF NOT EXISTS points_id ON points(coll, pid);"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('format_version', '1');"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('format_version', '2');"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('seq', '0');";
 
 /* Parse a collection config JSON into c (vectors and payload index defs). */
@@ -280,9 +280,12 @@ static sc_status store__load_points(sc_db *db, store_coll *c) {
     return rc;
 }
 
-static sc_status store__load(sc_db *db) {
+/* The store's format version into *version: 1 or STORE_FORMAT_VERSION (1
+** when absent); a newer one is SC_UNSUPPORTED, anything else SC_CORRUPT. */
+static sc_status store__format(sc_db *db, int *version) {
     sqlite3_stmt *st = NULL;
     sc_status rc = SC_OK;
+    *version = 1;
     if (sqlite3_prepare_v2(db->sql, "SELECT value FROM meta WHERE key='format_version'", -1, &st, NULL) !=
         SQLITE_OK)
         return store_fail_sql(db, "reading format version");
@@ -291,17 +294,32 @@ static sc_status store__load(sc_db *db) {
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
         const char *vt = (const char *)sqlite3_column_text(st, 0);
-        int v = vt ? atoi(vt) : -1;
+        char *end = NULL;
+        long v = vt ? strtol(vt, &end, 10) : 0;
         if (!vt) rc = store_fail(SC_NOMEM, "out of memory reading the format version");
-        else if (v != STORE_FORMAT_VERSION) rc = store_fail(SC_UNSUPPORTED, "store format version %d, this build reads %d", v, STORE_FORMAT_VERSION);
+        else if (end == vt || *end || v < 1)
+            rc = store_fail(SC_CORRUPT, "store %s: format_version '%.40s' in store.db meta is not a version number",
+                            db->path, vt);
+        else if (v > STORE_FORMAT_VERSION)
+            rc = store_fail(SC_UNSUPPORTED,
+                            "store %s has format version %ld, written by a newer semcode; this build reads versions "
+                            "1 to %d (use the newer semcode, or a new store)",
+                            db->path, v, STORE_FORMAT_VERSION);
+        else *version = (int)v;
     } else if (step != SQLITE_DONE) {
         rc = store_fail_sql(db, "reading format version");
     }
     sqlite3_finalize(st);
-    if (rc != SC_OK) return rc;
+    return rc;
+}
+
+/* Read the sequence number and load every collection into memory. */
+static sc_status store__load(sc_db *db) {
+    sqlite3_stmt *st = NULL;
+    sc_status rc = SC_OK;
     if (sqlite3_prepare_v2(db->sql, "SELECT value FROM meta WHERE key='seq'", -1, &st, NULL) != SQLITE_OK)
         return store_fail_sql(db, "reading sequence number");
-    step = sqlite3_step(st);
+    int step = sqlite3_step(st);
     if (step == SQLITE_ROW) db->seq = (uint64_t)sqlite3_column_int64(st, 0);
     else if (step != SQLITE_DONE) rc = store_fail_sql(db, "reading sequence number");
     sqlite3_finalize(st);
@@ -424,7 +442,23 @@ sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, ch
         have_schema = sqlite3_step(chk) == SQLITE_ROW;
     sqlite3_finalize(chk);
     if (!have_schema && (rc = store_exec(db, store__schema)) != SC_OK) goto fail;
+    int version = 0;
+    if ((rc = store__format(db, &version)) != SC_OK) goto fail;
     if ((rc = store__load(db)) != SC_OK) goto fail;
+    /* Format 1 differs only by its blobs' checksum, which is still read:
+    ** marking the store 2 (one statement, atomic) before anything writes
+    ** SCV2 blobs keeps builds that read only format 1 off it. */
+    if (version < STORE_FORMAT_VERSION) {
+        char up[96];
+        snprintf(up, sizeof up, "INSERT OR REPLACE INTO meta(key, value) VALUES('format_version', '%d')",
+                 STORE_FORMAT_VERSION);
+        if (sqlite3_exec(db->sql, up, NULL, NULL, NULL) != SQLITE_OK) {
+            rc = store_fail_sql(db, "upgrading the store from format 1 to 2 (it is left at format 1)");
+            goto fail;
+        }
+        util_log(&db->opt.logger, SC_LOG_LEVEL_INFO, "store %s: format %d upgraded to %d", db->path, version,
+                 STORE_FORMAT_VERSION);
+    }
     *out = db;
     return SC_OK;
 fail: {

@@ -4,9 +4,11 @@
 ** record lists returned to callers.
 **
 ** Vector blob (points.vectors in SQLite), little-endian:
-**   u32 magic "SCV1" | u32 n_names of the collection | u64 presence mask
+**   u32 magic "SCV2" | u32 n_names of the collection | u64 presence mask
 **   | f32 data of each present vector in config order | u64 checksum
-** The checksum is util_hash64 over everything before it.
+** The checksum is XXH3-64 (seed 0x5343) over everything before it. Blobs of
+** store format 1 have magic "SCV1" and util_hash64_v1 as checksum: they are
+** still read, and become SCV2 when their point is written again.
 */
 #include "store/store_int.h"
 
@@ -489,7 +491,7 @@ sc_status store_vec_blob_encode(const store_coll *c, const float *const *vecs, u
     for (size_t v = 0; v < c->n_vecs; v++)
         if (vecs[v]) util_buf_append(out, vecs[v], sizeof(float) * c->vecs[v].dim);
     if (out->oom) return store_fail(SC_NOMEM, "out of memory encoding vectors");
-    uint64_t sum = util_hash64(out->data, out->len, 0x5343);
+    uint64_t sum = util_hash64(out->data, out->len, STORE_VEC_BLOB_SEED);
     util_buf_append(out, &sum, sizeof sum);
     return out->oom ? store_fail(SC_NOMEM, "out of memory encoding vectors") : SC_OK;
 }
@@ -505,7 +507,8 @@ sc_status store_vec_blob_decode(const store_coll *c, const void *blob, int n, ui
     }
     memcpy(head, b, sizeof head);
     memcpy(&mask, b + 8, sizeof mask);
-    if (head[0] != STORE_VEC_BLOB_MAGIC || head[1] != c->n_vecs) {
+    bool v1 = head[0] == STORE_VEC_BLOB_MAGIC_V1;
+    if ((head[0] != STORE_VEC_BLOB_MAGIC && !v1) || head[1] != c->n_vecs) {
         snprintf(errbuf, errbuf_size, "vector blob has a bad header (offset 0)");
         return SC_CORRUPT;
     }
@@ -517,7 +520,7 @@ sc_status store_vec_blob_decode(const store_coll *c, const void *blob, int n, ui
         return SC_CORRUPT;
     }
     memcpy(&sum, b + need, sizeof sum);
-    if (sum != util_hash64(b, need, 0x5343)) {
+    if (sum != (v1 ? util_hash64_v1(b, need, STORE_VEC_BLOB_SEED) : util_hash64(b, need, STORE_VEC_BLOB_SEED))) {
         snprintf(errbuf, errbuf_size, "vector blob checksum mismatch (offset %zu)", need);
         return SC_CORRUPT;
     }

@@ -33,9 +33,14 @@
 #include "store/filter.h"
 #include "index/hnsw.h"
 
-#define STORE_FORMAT_VERSION 1
+/* Store format (meta.format_version): 2 writes vector blobs "SCV2" (XXH3-64
+** checksum); 1 wrote "SCV1" (util_hash64_v1). Opening a format 1 store marks
+** it 2 (its SCV1 blobs stay readable); a larger version is refused. */
+#define STORE_FORMAT_VERSION 2
 #define STORE_ID_KEY_SIZE 17      /* 1 kind byte + 16 bytes, memcmp order == id order */
-#define STORE_VEC_BLOB_MAGIC 0x53435631u /* "SCV1": vector blob header */
+#define STORE_VEC_BLOB_MAGIC 0x53435632u    /* "SCV2": vector blob header (XXH3-64 checksum) */
+#define STORE_VEC_BLOB_MAGIC_V1 0x53435631u /* "SCV1": store format 1's blobs (util_hash64_v1 checksum) */
+#define STORE_VEC_BLOB_SEED 0x5343          /* seed of a blob's checksum */
 #define STORE_NO_SLOT UINT32_MAX
 
 /* One named vector of a collection: its parameters and the slot-indexed data. */

@@ -1,6 +1,6 @@
 /*
-** util: errors, hashing, growable buffers, threads and time. Small,
-** dependency-free helpers used by every other module.
+** util: errors, hashing, growable buffers, threads and time. Small helpers
+** used by every other module; the only dependency is xxHash.
 */
 #include "util/util.h"
 
@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 /* ==== Errors ==== */
 
@@ -132,7 +133,25 @@ uint64_t util_mix64(uint64_t x) {
     return x;
 }
 
-uint64_t util_hash64(const void *data, size_t n, uint64_t seed) {
+uint64_t util_hash64(const void *data, size_t n, uint64_t seed) { return XXH3_64bits_withSeed(data, n, seed); }
+
+util_h128 util_hash128(const void *data, size_t n, uint64_t seed) {
+    XXH128_hash_t h = XXH3_128bits_withSeed(data, n, seed);
+    return (util_h128){h.high64, h.low64};
+}
+
+void util_h128_bytes(util_h128 h, uint8_t out[16]) {
+    for (int i = 0; i < 8; i++) {
+        out[i] = (uint8_t)(h.hi >> (56 - 8 * i));
+        out[8 + i] = (uint8_t)(h.lo >> (56 - 8 * i));
+    }
+}
+
+void util_h128_hex(util_h128 h, char out[33]) {
+    snprintf(out, 33, "%016llx%016llx", (unsigned long long)h.hi, (unsigned long long)h.lo);
+}
+
+uint64_t util_hash64_v1(const void *data, size_t n, uint64_t seed) {
     /* 8 bytes at a time, each word mixed in; good enough for hash tables and
     ** content keys (not cryptographic). */
     const uint8_t *p = data;

@@ -45,10 +45,30 @@ sc_status util_errmsg_out(char **errmsg, sc_status code, const char *msg);
 ** 1,024 bytes. */
 void util_log(const sc_logger *lg, sc_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* ==== Hashing ==== */
+/* ==== Hashing ====
+** xxHash (libxxhash): XXH3-64 for in-memory tables, XXH3-128 wherever a
+** collision would cost something across runs (content hashes and cache keys
+** that are stored). util_hash64_v1 is semcode's own hash from before
+** (index format 1): kept where changing it would change a model's output or
+** bytes already on disk (docs/FILE_FORMATS.md lists them). All are
+** deterministic across runs and machines. */
 
-/* 64-bit hash of bytes (deterministic across runs and machines). */
+/* A 128-bit hash value; hi:lo is the XXH128 value (hi = high64). */
+typedef struct util_h128 {
+    uint64_t hi; /* high 64 bits */
+    uint64_t lo; /* low 64 bits */
+} util_h128;
+
+/* XXH3-64 of n bytes with seed: hash tables, in-memory keys. */
 uint64_t util_hash64(const void *data, size_t n, uint64_t seed);
+/* XXH3-128 of n bytes with seed (seed 0 gives `xxh128sum`'s value). */
+util_h128 util_hash128(const void *data, size_t n, uint64_t seed);
+/* The 16 bytes of h in xxHash's canonical (big-endian) order. */
+void util_h128_bytes(util_h128 h, uint8_t out[16]);
+/* h as 32 lower-case hex digits (canonical order, as `xxh128sum` prints it) and a NUL. */
+void util_h128_hex(util_h128 h, char out[33]);
+/* The pre-xxHash hash of index format 1 (not for new uses). */
+uint64_t util_hash64_v1(const void *data, size_t n, uint64_t seed);
 /* Mix a 64-bit integer (finaliser of splitmix64). */
 uint64_t util_mix64(uint64_t x);
 

@@ -2,7 +2,8 @@
 ** Unit tests of the embedded store through the public API: collections,
 ** points, payload operations, scroll, count, exact search against a naive
 ** reference, bad input (each rejected with a message and nothing changed),
-** persistence across reopen, corruption detection and the process lock.
+** persistence across reopen, corruption detection, the process lock, and
+** the store formats (format 1 upgraded on open, a newer one refused).
 */
 #include <math.h>
 #include <pthread.h>
@@ -20,6 +21,7 @@
 
 #include "semcode/semcode.h"
 #include "testutil.h"
+#include "util/util.h"
 
 /* ==== Fixture ==== */
 
@@ -588,6 +590,152 @@ static void test_corrupt_vector_blob_is_reported(void **state) {
     assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
 }
 
+/* ==== Store format 1 (before xxHash) ==== */
+
+/* A second connection to dir/store.db (the store may be open); close it. */
+static sqlite3 *store_sqlite(const char *dir) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/store.db", dir);
+    sqlite3 *s = NULL;
+    assert_int_equal(sqlite3_open(p, &s), SQLITE_OK);
+    sqlite3_busy_timeout(s, 5000);
+    return s;
+}
+
+/* Run sql on dir/store.db. */
+static void store_sql(const char *dir, const char *sql) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/store.db", dir);
+    assert_int_equal(tu_sql_exec(p, sql), 0);
+}
+
+/* meta format_version of dir/store.db (owned string). */
+static char *store_format(const char *dir) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/store.db", dir);
+    char *v = tu_sql_text(p, "SELECT value FROM meta WHERE key='format_version'");
+    assert_non_null(v);
+    return v;
+}
+
+/* Magic of each point's vector blob, by id order: 1 for "SCV1", 2 for "SCV2", 0 otherwise. */
+static void blob_magics(const char *dir, int *out, size_t n) {
+    sqlite3 *s = store_sqlite(dir);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(s, "SELECT vectors FROM points ORDER BY pid", -1, &st, NULL), SQLITE_OK);
+    size_t i = 0;
+    for (; sqlite3_step(st) == SQLITE_ROW; i++) {
+        assert_true(i < n);
+        uint32_t m = 0;
+        memcpy(&m, sqlite3_column_blob(st, 0), 4);
+        out[i] = m == 0x53435631u ? 1 : m == 0x53435632u ? 2 : 0;
+    }
+    assert_int_equal(i, n);
+    sqlite3_finalize(st);
+    sqlite3_close(s);
+}
+
+/* Turn the closed store at dir into one of format 1, as a build before
+** xxHash wrote it: meta format_version 1, every vector blob "SCV1" with the
+** util_hash64_v1 checksum. */
+static void make_format1(const char *dir) {
+    sqlite3 *s = store_sqlite(dir);
+    sqlite3_stmt *rd = NULL, *wr = NULL;
+    assert_int_equal(sqlite3_prepare_v2(s, "SELECT rid, vectors FROM points", -1, &rd, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(s, "UPDATE points SET vectors=?2 WHERE rid=?1", -1, &wr, NULL), SQLITE_OK);
+    while (sqlite3_step(rd) == SQLITE_ROW) {
+        int n = sqlite3_column_bytes(rd, 1);
+        uint8_t *b = malloc((size_t)n);
+        memcpy(b, sqlite3_column_blob(rd, 1), (size_t)n);
+        uint32_t magic = 0x53435631u;
+        memcpy(b, &magic, 4);
+        uint64_t sum = util_hash64_v1(b, (size_t)n - 8, 0x5343);
+        memcpy(b + n - 8, &sum, 8);
+        sqlite3_reset(wr);
+        sqlite3_bind_int64(wr, 1, sqlite3_column_int64(rd, 0));
+        sqlite3_bind_blob(wr, 2, b, n, SQLITE_TRANSIENT);
+        assert_int_equal(sqlite3_step(wr), SQLITE_DONE);
+        free(b);
+    }
+    sqlite3_finalize(rd);
+    sqlite3_finalize(wr);
+    assert_int_equal(sqlite3_exec(s, "UPDATE meta SET value='1' WHERE key='format_version'", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(s);
+}
+
+/* A store of format 1 opens with its vectors intact and is marked format 2;
+** its SCV1 blobs stay readable next to the SCV2 blobs of points written
+** since, and a damaged SCV1 blob is still caught by its old checksum. */
+static void test_format1_store_is_upgraded(void **state) {
+    fx *f = *state;
+    make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
+    tu_rng rng = {11};
+    float keep[3 * 4];
+    put_points(f->db, "c", 0, 3, 4, &rng, keep);
+    sc_db_close(f->db);
+    f->db = NULL;
+    make_format1(f->dir);
+    int magic[3];
+    blob_magics(f->dir, magic, 3);
+    assert_true(magic[0] == 1 && magic[1] == 1 && magic[2] == 1);
+    char err[512];
+    assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
+    char *v = store_format(f->dir);
+    assert_string_equal(v, "2");
+    free(v);
+    sc_point_id ids[3] = {sc_point_id_num(0), sc_point_id_num(1), sc_point_id_num(2)};
+    sc_with with = {.vectors = true};
+    sc_record_list *l = NULL;
+    assert_int_equal(sc_points_get(f->db, "c", ids, 3, &with, &l), SC_OK);
+    assert_int_equal(l->n, 3);
+    for (size_t i = 0; i < 3; i++) assert_memory_equal(l->items[i].vectors[0], keep + i * 4, sizeof(float) * 4);
+    sc_record_list_free(l);
+    /* a point written now gets an SCV2 blob; the others keep theirs and still load */
+    tu_rng again = {11};
+    put_points(f->db, "c", 0, 1, 4, &again, NULL);
+    fx_reopen(f);
+    blob_magics(f->dir, magic, 3);
+    assert_true(magic[0] == 2 && magic[1] == 1 && magic[2] == 1);
+    assert_int_equal(count(f->db, "c", NULL), 3);
+    /* one changed float in an SCV1 blob fails its (format 1) checksum */
+    sc_db_close(f->db);
+    f->db = NULL;
+    store_sql(f->dir, "UPDATE points SET vectors = substr(vectors, 1, 16) || x'0000807f' || substr(vectors, 21)"
+                      " WHERE pid = (SELECT max(pid) FROM points)");
+    assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_CORRUPT);
+    assert_non_null(strstr(err, "checksum"));
+    f->db = NULL;
+    tu_rmdir(f->dir);
+    f->dir = tu_tmpdir("store");
+    assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
+}
+
+/* A store of a newer format is refused with a message saying so, and left
+** as it was; a format_version that is not a number is corruption. */
+static void test_newer_store_format_is_refused(void **state) {
+    fx *f = *state;
+    make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
+    sc_db_close(f->db);
+    f->db = NULL;
+    char *v = store_format(f->dir);
+    assert_string_equal(v, "2"); /* a new store is written at the current format */
+    free(v);
+    store_sql(f->dir, "UPDATE meta SET value='3' WHERE key='format_version'");
+    char err[512];
+    assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_UNSUPPORTED);
+    assert_null(f->db);
+    assert_non_null(strstr(err, "format version 3"));
+    assert_non_null(strstr(err, "newer semcode"));
+    v = store_format(f->dir);
+    assert_string_equal(v, "3");
+    free(v);
+    store_sql(f->dir, "UPDATE meta SET value='two' WHERE key='format_version'");
+    assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_CORRUPT);
+    assert_non_null(strstr(err, "'two'"));
+    store_sql(f->dir, "UPDATE meta SET value='2' WHERE key='format_version'");
+    assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
+}
+
 /* Payloads loaded from disk stay text until used: after reopening, records
 ** carry the same text, filters on indexed and other keys, selections, a
 ** new index and payload writes (which must unindex the old values) all
@@ -875,6 +1023,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_keyword_bm25_values, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_second_process_is_refused, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_vector_blob_is_reported, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_format1_store_is_upgraded, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_newer_store_format_is_refused, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_payloads_after_reopen, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_payload_parse_race, fx_setup, fx_teardown),
     };

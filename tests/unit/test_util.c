@@ -1,11 +1,12 @@
 /*
 ** Unit tests of the small util helpers: util_grow / util_grow_u32 (growth by
 ** doubling, no-op when big enough, refusal on overflow with the array and
-** its capacity untouched), util_mkdir_p, and the UTF-8 rule every caller
+** its capacity untouched), util_mkdir_p, the UTF-8 rule every caller
 ** shares (util_utf8_decode / _span / _valid, sc_utf8_char_len): each
 ** boundary of the table of well-formed sequences, and every kind of
 ** ill-formed one (stray continuation, bad lead, overlong, surrogate,
-** truncated, past U+10FFFF).
+** truncated, past U+10FFFF), and the hashes: xxHash's published vectors
+** through the wrappers, the frozen pre-xxHash hash.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <xxhash.h>
 
 #include "semcode/common.h"
 #include "util/util.h"
@@ -247,6 +249,52 @@ static void test_utf8_valid_and_span(void **state) {
     assert_int_equal(util_utf8_span("", 0), 0);
 }
 
+/* The wrappers give xxHash's published values (XXH3 test vectors of the
+** xxHash project: empty input and "abc"), its canonical byte order and hex,
+** and pass the seed through. */
+static void test_hash_xxh3_vectors(void **state) {
+    (void)state;
+    assert_true(util_hash64("", 0, 0) == 0x2D06800538D394C2ULL);
+    assert_true(util_hash64(NULL, 0, 0) == 0x2D06800538D394C2ULL);
+    assert_true(util_hash64("abc", 3, 0) == 0x78AF5F94892F3950ULL);
+    util_h128 e = util_hash128("", 0, 0);
+    assert_true(e.hi == 0x99AA06D3014798D8ULL && e.lo == 0x6001C324468D497FULL);
+    util_h128 a = util_hash128("abc", 3, 0);
+    assert_true(a.hi == 0x06B05AB6733A6185ULL && a.lo == 0x78AF5F94892F3950ULL);
+    char hex[33];
+    util_h128_hex(e, hex);
+    assert_string_equal(hex, "99aa06d3014798d86001c324468d497f");
+    uint8_t b[16];
+    util_h128_bytes(a, b);
+    static const uint8_t want[16] = {0x06, 0xb0, 0x5a, 0xb6, 0x73, 0x3a, 0x61, 0x85,
+                                     0x78, 0xaf, 0x5f, 0x94, 0x89, 0x2f, 0x39, 0x50};
+    assert_memory_equal(b, want, 16);
+    /* every length class of XXH3 (up to 240 bytes and beyond), against the library's own canonical form */
+    char buf[1000];
+    for (size_t i = 0; i < sizeof buf; i++) buf[i] = (char)(i * 7 + 3);
+    size_t lens[] = {1, 3, 4, 8, 9, 16, 17, 128, 129, 240, 241, 1000};
+    for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        XXH128_canonical_t c;
+        XXH128_canonicalFromHash(&c, XXH3_128bits_withSeed(buf, lens[k], 42));
+        util_h128_bytes(util_hash128(buf, lens[k], 42), b);
+        assert_memory_equal(b, c.digest, 16);
+        assert_true(util_hash64(buf, lens[k], 42) == XXH3_64bits_withSeed(buf, lens[k], 42));
+    }
+    /* the seed matters */
+    assert_true(util_hash64("abc", 3, 1) != util_hash64("abc", 3, 0));
+    util_h128 s = util_hash128("abc", 3, 1);
+    assert_false(s.hi == a.hi && s.lo == a.lo);
+}
+
+/* The pre-xxHash hash is frozen: the built-in model's n-gram buckets, its
+** file checksum (and so its id) and files of index format 1 depend on it. */
+static void test_hash_v1_frozen(void **state) {
+    (void)state;
+    assert_true(util_hash64_v1("", 0, 0) == 0x48218226FF3CD4BFULL);
+    assert_true(util_hash64_v1("abc", 3, 0) == 0x5FDBA2DE0F52B0FCULL);
+    assert_true(util_hash64_v1("0123456789abcdef+", 17, 0x5e3c0de) == 0x8A46B6E6A2B875D5ULL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grow_doubles),
@@ -255,6 +303,8 @@ int main(void) {
         cmocka_unit_test(test_mkdir_p),
         cmocka_unit_test(test_utf8_decode),
         cmocka_unit_test(test_utf8_valid_and_span),
+        cmocka_unit_test(test_hash_xxh3_vectors),
+        cmocka_unit_test(test_hash_v1_frozen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include <ftw.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,43 @@ void tu_rmdir(char *dir) {
     if (!dir) return;
     nftw(dir, tu__rm, 16, FTW_DEPTH | FTW_PHYS);
     free(dir);
+}
+
+/* A connection to the SQLite file at path (NULL, message on stderr, when it cannot be opened). */
+static sqlite3 *tu__sql_open(const char *path) {
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        fprintf(stderr, "%s: %s\n", path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    return db;
+}
+
+int tu_sql_exec(const char *path, const char *sql) {
+    sqlite3 *db = tu__sql_open(path);
+    if (!db) return -1;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) fprintf(stderr, "%s: %s: %s\n", path, sql, sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+char *tu_sql_text(const char *path, const char *sql) {
+    sqlite3 *db = tu__sql_open(path);
+    if (!db) return NULL;
+    sqlite3_stmt *st = NULL;
+    char *v = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        int step = sqlite3_step(st);
+        const char *t = step == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+        if (step == SQLITE_ROW || step == SQLITE_DONE) v = strdup(t ? t : "");
+    }
+    if (!v) fprintf(stderr, "%s: %s: %s\n", path, sql, sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
 }
 
 int tu_write_file(const char *dir, const char *name, const char *text) {

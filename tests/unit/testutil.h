@@ -19,6 +19,14 @@ void tu_rmdir(char *dir);
 ** for tests that check or print it. */
 sc_status tu_db_open(const char *path, const sc_db_options *opt, sc_db **out, char *err, size_t err_size);
 
+/* Run sql on the SQLite file at path through a connection of its own
+** (waiting up to 5 s for a writer); 0, or -1 with SQLite's message on stderr. */
+int tu_sql_exec(const char *path, const char *sql);
+/* The first column of the first row of sql on the SQLite file at path as
+** text (owned; "" when there is no row or the value is NULL), or NULL when
+** the statement fails (message on stderr). */
+char *tu_sql_text(const char *path, const char *sql);
+
 /* Write text to dir/name (created or replaced); 0, or -1 on failure. */
 int tu_write_file(const char *dir, const char *name, const char *text);
 
