@@ -2,7 +2,8 @@
 ** pipeline: the indexing pipeline, walk -> parse -> prepare -> embed ->
 ** upsert. This header is the module's interface to the rest of semcode:
 ** the walker and its ignore rules (walk.c, ignore.c; the public face is
-** include/semcode/walk.h, parse_tree.c), the texts of an entity
+** include/semcode/walk.h, parse_tree.c), the globs of search filters
+** (glob.c), the texts of an entity
 ** (prepare.c), the state database helpers (state.c), the embedding provider
 ** of an index (embedder.c) and the update run (update.c). It knows nothing
 ** of sc_repo: the repository handle (src/repo/) owns the resources and
@@ -48,7 +49,8 @@ void pipeline_ignore_truncate(pipeline_ignore *ig, size_t mark);
 ** rules: the last matching rule decides, negation ("!") re-includes. */
 bool pipeline_ignore_match(const pipeline_ignore *ig, const char *path, bool is_dir);
 
-/* Glob match of one path against one pattern with .gitignore semantics:
+/* Glob match of one path against one pattern with .gitignore's wildcards
+** (glob.c; the --path / --exclude filters of a search):
 ** '*' and '?' do not cross '/', "**" does, [a-z] classes, '\' escapes. */
 bool pipeline_glob_match(const char *pattern, const char *path);
 
