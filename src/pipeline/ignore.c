@@ -33,7 +33,8 @@
 **   by another user) are walked on their own: the ignore files of the root
 **   and below, the global configuration. So is a root that git itself
 **   ignores (with its repository's configuration): asked for explicitly,
-**   it is indexed.
+**   it is indexed. A repository git refuses to work in (a bad .git/config)
+**   or a bad global configuration is an error, as in git.
 ** - Ignore rules only: a tracked file that matches a rule is left out too,
 **   as `git check-ignore --no-index` answers.
 ** - libgit2 is initialised once per process, on first use, and shut down
@@ -300,14 +301,18 @@ static sc_status pipeline__open(pipeline_ignore *ig, const char *abs_root, sc_er
     git_repository *repo = NULL;
     git_config *cfg = NULL;
     sc_status rc = SC_OK;
-    if (git_repository_open_ext(&repo, abs_root, 0, getenv("GIT_CEILING_DIRECTORIES")) == 0) {
+    int grc = git_repository_open_ext(&repo, abs_root, 0, getenv("GIT_CEILING_DIRECTORIES"));
+    if (grc == 0) {
         rc = pipeline__read_repo(ig, repo, abs_root, &cfg, err);
         git_repository_free(repo);
-    } else {
-        /* not in a work tree, or one libgit2 refuses (GIT_EOWNER): a plain directory */
-        const git_error *e = git_error_last();
-        if (e && e->klass == GIT_ERROR_NOMEMORY) rc = pipeline__git_err(err, SC_NOMEM, "opening the git repository");
+    } else if (grc != GIT_ENOTFOUND && grc != GIT_EOWNER) {
+        /* as git, which refuses to work in it (a bad .git/config, say) */
+        char what[PATH_MAX + 64];
+        snprintf(what, sizeof what, "the git repository around '%s'", abs_root);
+        rc = pipeline__git_err(err, SC_ERROR, what);
     }
+    /* else not in a work tree, or one libgit2 refuses to open (another
+    ** owner: GIT_EOWNER, or GIT_ENOTFOUND for safe.directory in 1.5.1) */
     if (rc == SC_OK && git_repository_new(&ig->rules) < 0) rc = pipeline__git_err(err, SC_ERROR, "ignore rules");
     if (rc == SC_OK && cfg && git_repository_set_config(ig->rules, cfg) < 0)
         rc = pipeline__git_err(err, SC_ERROR, "ignore rules");

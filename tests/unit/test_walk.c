@@ -573,6 +573,31 @@ static void test_other_owner(void **state) {
     tu_rmdir(root);
 }
 
+/* A repository git refuses to work in (a bad .git/config) is an error that
+** names the file, as in git, not a silent walk without its rules. */
+static void test_bad_git_config(void **state) {
+    (void)state;
+    char *root = new_tree("badcfg", true);
+    put_in(root, ".gitignore", "*.log\n");
+    put_in(root, "a.log", "x\n");
+    char cfg[512];
+    snprintf(cfg, sizeof cfg, "%s/.git/config", root);
+    FILE *f = fopen(cfg, "a");
+    assert_non_null(f);
+    fputs("[core\nbroken\n", f);
+    fclose(f);
+    sc_walk_options opt = sc_walk_options_default();
+    pipeline_file_list l;
+    sc_err err = {0};
+    assert_int_equal(pipeline_walk(root, &opt, &l, &err), SC_ERROR);
+    assert_non_null(strstr(err.msg, ".git/config"));
+    opt.use_gitignore = false; /* --no-ignore does not read it */
+    assert_int_equal(pipeline_walk(root, &opt, &l, &err), SC_OK);
+    assert_int_equal(l.n, 2);
+    pipeline_file_list_free(&l);
+    tu_rmdir(root);
+}
+
 /* .semcodeignore is applied on top of git's rules: where one of its rules
 ** matches it decides (it re-includes with '!' what git ignores, and a
 ** deeper .gitignore does not undo it); a deeper .semcodeignore overrides
@@ -736,6 +761,7 @@ int main(void) {
         cmocka_unit_test(test_git_subdir_root),
         cmocka_unit_test(test_plain_directory),
         cmocka_unit_test(test_other_owner),
+        cmocka_unit_test(test_bad_git_config),
         cmocka_unit_test(test_semcodeignore_on_top),
         cmocka_unit_test(test_parse_tree_order),
         cmocka_unit_test(test_go_import_paths),
