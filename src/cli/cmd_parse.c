@@ -279,7 +279,8 @@ static int cli__parse_usage(const char *cmd, FILE *f) {
                    "  --no-chunks  no line-window chunks for code outside entities\n"
                    "  --threads N  parser threads (default: all cores)\n"
                    "  --max-size   skip files larger than BYTES (default 2 MiB)\n"
-                   "  --no-ignore  do not read .gitignore/.semcodeignore\n"
+                   "  --no-ignore  keep what git ignores (.gitignore, .git/info/exclude,\n"
+                   "               core.excludesFile) and what .semcodeignore leaves out\n"
                    "  --quiet      print the summary only\n"
                    "  -o FILE      write to FILE instead of standard output\n");
     return f == stdout ? 0 : 2;

@@ -23,9 +23,14 @@
 **   (EIO), and xSync / xTruncate with SQLITE_IOERR_FSYNC / _TRUNCATE;
 ** - writes of the graph files (DIR/hnsw/c<coll>-v<i>.hnsw): --wrap=fwrite, fflush, fsync.
 **
+** A second, small sweep fails each allocation of a walk of a git work tree
+** with nested ignore files (the walker and its libgit2 rule set): each run
+** ends in SC_NOMEM with a message, or lists exactly the files of a run
+** without faults.
+**
 ** SC_FAULT_STEP=k tries every kth N (default: about 150 runs per sweep, a few
 ** seconds); SC_FAULT_STEP=1 tries them all (the long run, make faults-long:
-** about 7,500 runs for allocations). SC_FAULT_ONLY=allocation|ENOSPC|EIO runs one sweep,
+** about 7,500 runs for allocations). SC_FAULT_ONLY=allocation|ENOSPC|EIO|walk runs one sweep,
 ** SC_FAULT_FIRST=N starts it at N, SC_FAULT_VERBOSE=1 prints each run's
 ** error and SC_FAULT_TRACE=1 the stack of each injected fault.
 */
@@ -41,10 +46,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <git2.h>
 
+#include "pipeline/pipeline.h"
 #include "semcode/semcode.h"
 #include "testutil.h"
 
@@ -679,12 +687,71 @@ static void test_eio_faults(void **state) {
     sweep(FAULT_EIO, "EIO");
 }
 
+/* ==== A walk with ignore rules ==== */
+
+/* Every allocation of a walk of a git work tree with .gitignore files at
+** two levels, .git/info/exclude and .semcodeignore, failed in turn. */
+static void test_walk_alloc_faults(void **state) {
+    (void)state;
+    const char *only = getenv("SC_FAULT_ONLY");
+    if (only && strcasecmp(only, "walk") != 0) skip();
+    char *root = tu_tmpdir("faults-walk");
+    assert_non_null(root);
+    git_libgit2_init();
+    git_repository *repo = NULL;
+    assert_int_equal(git_repository_init(&repo, root, 0), 0);
+    git_repository_free(repo);
+    static const char *const files[][2] = {
+        {".gitignore", "*.log\n!keep.log\nbuild/\n"}, {".git/info/exclude", "secret.txt\n"},
+        {".semcodeignore", "*.md\n"}, {"a.c", "x"}, {"a.log", "x"}, {"keep.log", "x"}, {"secret.txt", "x"},
+        {"notes.md", "x"}, {"build/x.c", "x"}, {"sub/.gitignore", "!b.log\n/local.c\n"}, {"sub/b.log", "x"},
+        {"sub/local.c", "x"}, {"sub/deep/local.c", "x"},
+    };
+    char dir[512];
+    static const char *const dirs[] = {"build", "sub", "sub/deep"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(dir, sizeof dir, "%s/%s", root, dirs[i]);
+        assert_int_equal(mkdir(dir, 0755), 0);
+    }
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        assert_int_equal(tu_write_file(root, files[i][0], files[i][1]), 0);
+    sc_walk_options opt = sc_walk_options_default();
+    pipeline_file_list ref, l;
+    sc_err err = {0};
+    fault_arm(FAULT_ALLOC, 0); /* counts only */
+    assert_int_equal(pipeline_walk(root, &opt, &ref, &err), SC_OK);
+    fault_disarm();
+    long total = fc.n_alloc;
+    assert_int_equal(ref.n, 7); /* .gitignore .semcodeignore a.c keep.log sub/.gitignore sub/b.log sub/deep/local.c */
+    int n_failed = 0;
+    for (long n = 1; n <= total; n++) {
+        memset(&err, 0, sizeof err);
+        fault_arm(FAULT_ALLOC, n);
+        sc_status rc = pipeline_walk(root, &opt, &l, &err);
+        fault_disarm();
+        if (rc == SC_OK) {
+            assert_int_equal(l.n, ref.n);
+            for (size_t i = 0; i < l.n; i++) assert_string_equal(l.items[i].path, ref.items[i].path);
+            pipeline_file_list_free(&l);
+        } else {
+            if (rc != SC_NOMEM || !err.msg[0]) fail_msg("allocation %ld: status %d, message '%s'", n, rc, err.msg);
+            n_failed++;
+        }
+    }
+    fprintf(stderr, "faults walk: %ld allocations per run, %d runs ended in SC_NOMEM\n", total, n_failed);
+    assert_true(n_failed > 0);
+    pipeline_file_list_free(&ref);
+    git_libgit2_shutdown();
+    tu_rmdir(root);
+}
+
 int main(void) {
     hooks_install();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alloc_faults),
         cmocka_unit_test(test_enospc_faults),
         cmocka_unit_test(test_eio_faults),
+        cmocka_unit_test(test_walk_alloc_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
