@@ -112,8 +112,8 @@ static void upd__worker(void *arg, uint32_t ith, uint32_t nth) {
 
 /* ==== Entities of one file ==== */
 
-/* Stable point id of an entity. */
-static uint64_t upd__point_id(const char *path, const sc_entity *e, uint32_t ordinal) {
+/* Stable point id of an entity (pipeline.h). */
+uint64_t pipeline_entity_id(const char *path, const sc_entity *e, uint32_t ordinal) {
     const char *kind = sc_entity_kind_name(e->kind);
     const char *qn = e->qualified_name ? e->qualified_name : "";
     uint64_t h = util_hash64(path, strlen(path), 0x1d);
@@ -296,7 +296,7 @@ static sc_status upd__collect(pipeline_index *r, upd_file *f, upd_batch *b, sc_r
     const sc_parse_result *res = f->res;
     for (uint32_t i = 0; kept && res && i < res->n_entities; i++) {
         const sc_entity *e = &res->entities[i];
-        uint64_t id = upd__point_id(f->path, e, pipeline_entity_ordinal(res, i));
+        uint64_t id = pipeline_entity_id(f->path, e, pipeline_entity_ordinal(res, i));
         uint64_t lo = e->start_byte < f->src_size ? e->start_byte : f->src_size;
         uint64_t hi = e->end_byte < f->src_size ? e->end_byte : f->src_size;
         uint64_t ch = util_hash64(f->src + lo, (size_t)(hi > lo ? hi - lo : 0), 0xc0de);

@@ -82,6 +82,11 @@ static inline bool util_grow_u32(void *pp, uint32_t *cap, size_t need, size_t el
     return need <= *cap || util_grow_u32_slow(pp, cap, need, elem, min_cap);
 }
 
+/* Length of the valid multi-byte UTF-8 sequence starting at s[0] (2..4) of
+** the n bytes at s; 0 if invalid or not a multi-byte lead (an ASCII byte).
+** Rejects overlongs, surrogates and code points above U+10FFFF. */
+size_t util_utf8_len(const unsigned char *s, size_t n);
+
 /* strdup that returns NULL on NULL input or allocation failure. */
 char *util_strdup(const char *s);
 
