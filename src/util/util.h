@@ -98,6 +98,14 @@ int util_mkdir_p(const char *path);
 ** when it cannot be read or memory runs out. */
 char *util_read_file(const char *path, size_t *len);
 
+/* ==== Dates ==== */
+
+/* Parse "YYYY-MM-DD", optionally followed by [T|t| ]HH:MM[:SS[.frac]] and a
+** zone (Z, +HH:MM, +HHMM, +HH; none = UTC), into microseconds since the
+** epoch: the RFC 3339 date-times of filters (store) and of records. False
+** when s[0..len) is not such a date-time. */
+bool util_parse_datetime(const char *s, size_t len, int64_t *us);
+
 /* ==== Threads and time ==== */
 
 /* Number of online cores (at least 1). */
