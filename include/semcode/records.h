@@ -131,11 +131,11 @@ typedef struct sc_records_options {
 SC_API sc_records_options sc_records_options_default(void);
 
 /* The records of opt->tenant in db, embedded with emb (both borrowed; they
-** must outlive the handle). Creates the collection (three named vectors of
-** emb's dimension, cosine; payload indexes on kind, source, id, author,
-** paths, labels, state and links.entity) when it is missing. emb may be
-** NULL for reading only (linked queries, keyword search); then a missing
-** collection reads as empty. Errors: SC_INVALID (tenant, batch size,
+** must outlive the handle). A missing collection reads as empty and is
+** created by the first write (three named vectors of emb's dimension,
+** cosine; payload indexes on kind, source, id, author, paths, labels, state
+** and links.entity). emb may be NULL for reading only (linked queries,
+** keyword search). Errors: SC_INVALID (tenant, batch size,
 ** templates: the message names the kind, vector and byte; a collection whose
 ** records were embedded by another model or with another dimension),
 ** SC_IOERR / SC_NOMEM from the store. *errmsg as in common.h. */
@@ -288,6 +288,7 @@ typedef struct sc_git_summary {
     uint64_t links;           /* commit -> entity links made */
     bool linked;              /* commits were linked to code entities */
     double seconds;           /* whole run */
+    char source[SC_REC_MAX_SOURCE + 1]; /* the record source used */
 } sc_git_summary;
 
 /* Ingest the commits of the git repository containing repo_path into rs:

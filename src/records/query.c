@@ -243,6 +243,7 @@ sc_status sc_records_search(sc_records *rs, const sc_rec_query *q, sc_rec_hits *
 typedef struct q_linked {
     char *date;    /* owned RFC 3339 UTC date ("" when none) */
     char *payload; /* owned payload */
+    json_t *p;     /* the payload parsed (owned): id and links.parent for ties */
 } q_linked;
 
 /* Newest first (RFC 3339 UTC dates compare as text), then by payload text
@@ -274,9 +275,9 @@ static sc_status q__collect(sc_records *rs, const char *filter, q_linked **items
             q_linked *x = &(*items)[*n];
             x->date = util_strdup(d ? d : "");
             x->payload = util_strdup(l->items[i].payload_json ? l->items[i].payload_json : "{}");
-            json_decref(p);
+            x->p = p;
             (*n)++;
-            if (!x->date || !x->payload) rc = records_fail(rs, SC_NOMEM, "out of memory");
+            if (!x->date || !x->payload || !p) rc = records_fail(rs, SC_NOMEM, "out of memory");
         }
         sc_record_list_free(l);
         if (rc != SC_OK || !more) break;
@@ -284,6 +285,40 @@ static sc_status q__collect(sc_records *rs, const char *filter, q_linked **items
         req.offset = next;
     }
     return rc;
+}
+
+/* Does record a name record b as its parent (links.parent)? */
+static bool q__is_parent_of(const q_linked *b, const q_linked *a) {
+    const char *bid = json_string_value(json_object_get(b->p, "id"));
+    json_t *ps = json_object_get(json_object_get(a->p, "links"), "parent");
+    for (size_t k = 0; bid && k < json_array_size(ps); k++)
+        if (json_is_string(json_array_get(ps, k)) && !strcmp(json_string_value(json_array_get(ps, k)), bid)) return true;
+    return false;
+}
+
+/* Among records of equal date (commits made within one second), children
+** come before their parents: newest first, even when the clock cannot tell.
+** Small runs only (ties are rare and short). */
+static void q__order_ties(q_linked *items, size_t n) {
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && !strcmp(items[j].date, items[i].date); j++) {}
+        if (j - i < 2 || j - i > 64) continue;
+        for (size_t at = i; at + 1 < j; at++) {
+            /* pick the first remaining record that no other remaining record has as parent */
+            size_t pick = at;
+            for (size_t c = at; c < j; c++) {
+                bool is_parent = false;
+                for (size_t o = at; o < j && !is_parent; o++) is_parent = o != c && q__is_parent_of(&items[c], &items[o]);
+                if (!is_parent) {
+                    pick = c;
+                    break;
+                }
+            }
+            q_linked t = items[pick];
+            memmove(&items[at + 1], &items[at], (pick - at) * sizeof *items);
+            items[at] = t;
+        }
+    }
 }
 
 sc_status sc_records_linked(sc_records *rs, const char *rel, const char *const *targets, size_t n_targets,
@@ -301,7 +336,10 @@ sc_status sc_records_linked(sc_records *rs, const char *rel, const char *const *
     size_t n = 0;
     sc_status rc = rs->exists && n_targets ? q__collect(rs, filter, &items, &n) : SC_OK;
     free(filter);
-    if (rc == SC_OK && n) qsort(items, n, sizeof *items, q__linked_cmp);
+    if (rc == SC_OK && n) {
+        qsort(items, n, sizeof *items, q__linked_cmp);
+        q__order_ties(items, n);
+    }
     size_t limit = q && q->limit && q->limit < n ? q->limit : n;
     sc_rec_hits *h = rc == SC_OK ? q__hits_new(limit) : NULL;
     if (rc == SC_OK && !h) rc = records_fail(rs, SC_NOMEM, "out of memory");
@@ -310,6 +348,7 @@ sc_status sc_records_linked(sc_records *rs, const char *rel, const char *const *
     for (size_t i = 0; i < n; i++) {
         free(items[i].date);
         free(items[i].payload);
+        json_decref(items[i].p);
     }
     free(items);
     if (rc != SC_OK) {

@@ -167,8 +167,7 @@ sc_status sc_records_open(sc_db *db, sc_embedder *emb, const sc_records_options 
         if (*tenant) snprintf(rs->coll, sizeof rs->coll, ".%s.%s", tenant, RECORDS_COLLECTION);
         else snprintf(rs->coll, sizeof rs->coll, "%s", RECORDS_COLLECTION);
         rs->exists = sc_collection_exists(db, rs->coll);
-        if (rs->exists) rc = w__check_collection(rs);
-        else if (emb) rc = w__create_collection(rs);
+        if (rs->exists) rc = w__check_collection(rs); /* a missing one is made by the first write */
     }
     if (rc != SC_OK) {
         if (errmsg) *errmsg = util_strdup(rs->errmsg);
@@ -545,11 +544,15 @@ static sc_status w__points(sc_records *rs, w_batch *b) {
 sc_status sc_records_flush(sc_records *rs) {
     if (!rs) return SC_MISUSE;
     if (!rs->n_pend && !rs->n_del && !rs->n_cur) return SC_OK;
-    if (!rs->emb || !rs->exists) {
+    if (!rs->emb) {
         w__clear(rs);
         return records_fail(rs, SC_MISUSE, "this records handle was opened without an embedding provider (read only)");
     }
-    sc_status rc = SC_OK;
+    sc_status rc = rs->exists ? SC_OK : w__create_collection(rs);
+    if (rc != SC_OK) {
+        w__clear(rs);
+        return rc;
+    }
     double t0 = util_now();
     if (rs->n_del) {
         uint64_t nd = 0;

@@ -101,18 +101,12 @@ static uint64_t count(fx *f, const char *coll, const char *filter) {
     return n;
 }
 
-/* Payload of record (kind commit, source git:demo, id) in rs's collection (owned JSON). */
+/* Payload of record id in rs's collection (owned JSON); fails the test when missing. */
 static json_t *payload_of(fx *f, sc_records *rs, const char *id) {
-    char filter[512];
-    snprintf(filter, sizeof filter, "{\"must\":[{\"key\":\"id\",\"match\":{\"value\":\"%s\"}}]}", id);
-    sc_scroll_request req = {.filter_json = filter, .limit = 2, .with = {.payload = true}};
-    sc_record_list *l = NULL;
-    sc_point_id next;
-    bool more;
-    assert_int_equal(sc_points_scroll(f->db, sc_records_collection(rs), &req, &l, &next, &more), SC_OK);
-    assert_int_equal(l->n, 1);
-    json_t *p = json_loads(l->items[0].payload_json, 0, NULL);
-    sc_record_list_free(l);
+    char *text = tu_payload_by_id(f->db, sc_records_collection(rs), id);
+    assert_non_null(text);
+    json_t *p = json_loads(text, 0, NULL);
+    free(text);
     return p;
 }
 

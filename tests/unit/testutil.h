@@ -22,6 +22,10 @@ sc_status tu_db_open(const char *path, const sc_db_options *opt, sc_db **out, ch
 /* Write text to dir/name (created or replaced); 0, or -1 on failure. */
 int tu_write_file(const char *dir, const char *name, const char *text);
 
+/* Payload text (owned, free) of the one point of coll whose payload "id"
+** is id: a development record; NULL when there is none. */
+char *tu_payload_by_id(sc_db *db, const char *coll, const char *id);
+
 /* xorshift-style generator: same sequence for the same seed. */
 typedef struct tu_rng {
     uint64_t s; /* state */
