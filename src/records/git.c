@@ -30,8 +30,14 @@
 **   commits ingested without it) walks everything again; the writer skips
 **   records that did not change; unreachable stored commits are removed.
 ** - Memory: libgit2's walk keeps a small node per commit it has seen
-**   (reverse order needs the whole list); semcode holds one batch of
-**   records, plus the id sets of a reconciliation.
+**   (reverse order needs the whole list) and its object cache is capped at
+**   GIT_CACHE_BYTES for the run; semcode holds one batch of records, plus
+**   the id sets of a reconciliation (8 bytes per commit). The store's own
+**   in-memory mirror grows with what it holds (docs/ARCHITECTURE.md).
+** - The repository is reopened bare for the walk: the diff of a repository
+**   with a work tree looks up each file's .gitattributes there (a realpath
+**   and stats per file, a quarter of the time), while only the commits'
+**   content matters; attributes set in the work tree are not consulted.
 */
 #include "records/git_int.h"
 
@@ -41,6 +47,7 @@
 #include <string.h>
 
 #define GIT_CURSOR_FORMAT 1
+#define GIT_CACHE_BYTES (16 << 20) /* libgit2's object cache during a run */
 
 sc_status git_fail(git_run *run, sc_status code, const char *what) {
     const git_error *e = git_error_last();
@@ -172,13 +179,24 @@ static sc_status git__open(git_state *g, const char *path) {
                             path, git_error_last() ? git_error_last()->message : "not found");
     if (git_repository_is_empty(run->repo) == 1)
         return records_fail(run->rs, SC_INVALID, "the git repository at %s has no commits yet", path);
+    /* Reopened bare: a diff of a repository with a work tree looks up the
+    ** .gitattributes of every file in the work tree (a realpath and stats
+    ** per file, a quarter of the run's time); the commits' own content is
+    ** all that is read. */
+    const char *wd = git_repository_workdir(run->repo);
+    snprintf(run->workdir, sizeof run->workdir, "%s", wd ? wd : "");
+    char gitdir[PATH_MAX];
+    snprintf(gitdir, sizeof gitdir, "%s", git_repository_path(run->repo));
+    git_repository_free(run->repo);
+    run->repo = NULL;
+    if (git_repository_open_ext(&run->repo, gitdir, GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE, NULL) != 0)
+        return git_fail(run, SC_IOERR, "opening the repository");
     if (run->opt->source) {
         snprintf(run->source, sizeof run->source, "%s", run->opt->source);
         return SC_OK;
     }
     /* "git:" + the name of the work tree's folder (a bare repository: its own, without ".git") */
-    const char *top = git_repository_workdir(run->repo);
-    if (!top) top = git_repository_path(run->repo);
+    const char *top = *run->workdir ? run->workdir : gitdir;
     char buf[PATH_MAX];
     snprintf(buf, sizeof buf, "%s", top);
     size_t n = strlen(buf);
@@ -454,10 +472,10 @@ static sc_status git__ingest_branch(git_state *g, size_t bi) {
 /* Work out where the indexed root is in the work tree (run->prefix). */
 static void git__link_root(git_state *g) {
     git_run *run = &g->run;
-    const char *wd = git_repository_workdir(run->repo);
     char root[PATH_MAX], top[PATH_MAX];
     run->link = false;
-    if (!run->opt->code_root || !wd || !realpath(run->opt->code_root, root) || !realpath(wd, top)) return;
+    if (!run->opt->code_root || !*run->workdir || !realpath(run->opt->code_root, root) || !realpath(run->workdir, top))
+        return;
     size_t n = strlen(top);
     if (!strcmp(root, top)) {
         run->prefix[0] = '\0';
@@ -515,6 +533,13 @@ sc_status sc_git_ingest(sc_records *rs, const char *repo_path, const sc_git_opti
     g.t0 = util_now();
     uint64_t written0 = sc_records_get_stats(rs).written;
     git_libgit2_init();
+    /* libgit2 keeps the trees it read (every commit's, and its parent's) in
+    ** a process-wide cache of up to 256 MiB; a walk reads each about twice
+    ** in a row, so a small cache serves it as well. Capped for the run and
+    ** restored after (the setting is libgit2's, shared by the process). */
+    ssize_t cached = 0, allowed = 0;
+    git_libgit2_opts(GIT_OPT_GET_CACHED_MEMORY, &cached, &allowed);
+    git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, (ssize_t)GIT_CACHE_BYTES);
     sc_status rc = git__open(&g, repo_path);
     if (rc == SC_OK) rc = git__run(&g, repo_path);
     sum.linked = g.run.link;
@@ -523,6 +548,7 @@ sc_status sc_git_ingest(sc_records *rs, const char *repo_path, const sc_git_opti
     sum.seconds = util_now() - g.t0;
     git__progress(&g, "done", NULL, sum.commits_walked, sum.commits_walked);
     git__state_free(&g);
+    if (allowed > 0) git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, allowed);
     git_libgit2_shutdown();
     if (out) *out = sum;
     return rc;

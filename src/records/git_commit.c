@@ -133,14 +133,12 @@ static sc_status gc__files(git_run *run, sc_rec *rec, git_diff *diff, bool link)
     json_t *dv;
     json_object_foreach(dirs, dk, dv) if (rc == SC_OK && sc_rec_add_keyword(rec, "dirs", dk) != SC_OK)
         rc = records_fail(run->rs, SC_NOMEM, "out of memory");
-    char *ftext = rc == SC_OK ? json_dumps(files, JSON_COMPACT) : NULL;
-    if (rc == SC_OK && (!ftext || sc_rec_set_json(rec, "files", ftext) != SC_OK ||
+    if (rc == SC_OK && (records_rec_set_value(rec, "files", json_incref(files)) != SC_OK ||
                         sc_rec_set_int(rec, "files_changed", (int64_t)n) != SC_OK ||
                         sc_rec_set_int(rec, "insertions", (int64_t)adds_total) != SC_OK ||
                         sc_rec_set_int(rec, "deletions", (int64_t)dels_total) != SC_OK ||
                         (kept < n && sc_rec_set_bool(rec, "files_truncated", true) != SC_OK)))
         rc = records_fail(run->rs, SC_NOMEM, "out of memory");
-    free(ftext);
     json_decref(files);
     json_decref(dirs);
     return rc;

@@ -16,7 +16,8 @@
 /* What a run works with; everything borrowed or owned by git.c. */
 typedef struct git_run {
     sc_records *rs;                /* where the records go (errors too) */
-    git_repository *repo;          /* the repository */
+    git_repository *repo;          /* the repository, opened bare (see git.c) */
+    char workdir[4096];            /* its work tree ("" for a bare repository) */
     const sc_git_options *opt;     /* options (defaults filled in) */
     char source[SC_REC_MAX_SOURCE + 1]; /* record source */
     bool link;                     /* link commits to the code entities their diffs touched */

@@ -289,3 +289,12 @@ sc_status sc_rec_set_json(sc_rec *rec, const char *field, const char *json_text)
                          json_text ? e.text : "NULL text", json_text ? e.position : 0);
     return rec__put(rec, field, v);
 }
+
+sc_status records_rec_set_value(sc_rec *rec, const char *field, json_t *v) {
+    sc_status rc = rec__check_name(rec, "field", field, true);
+    if (rc != SC_OK) {
+        json_decref(v);
+        return rc;
+    }
+    return rec__put(rec, field, v);
+}

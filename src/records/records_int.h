@@ -60,6 +60,9 @@ struct sc_rec {
     char errmsg[256];   /* last failure */
 };
 
+/* Set field of rec to the JSON value v (stolen; checked like
+** sc_rec_set_json's field): what sc_rec_set_json does without the text. */
+sc_status records_rec_set_value(sc_rec *rec, const char *field, json_t *v);
 /* Point id of record (tenant, source, kind, id); tenant "" = global. */
 sc_point_id records_point_id(const char *tenant, const char *source, const char *kind, const char *id);
 /* Parse a date as sc_rec_set_date_str takes it into seconds since the

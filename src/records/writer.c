@@ -125,8 +125,13 @@ static sc_status w__check_collection(sc_records *rs) {
 static sc_status w__create_collection(sc_records *rs) {
     sc_vector_params vp[RECORDS_VEC_COUNT];
     memset(vp, 0, sizeof vp);
+    /* An HNSW graph (from 10,000 vectors on) for content, which searches
+    ** use; summary and metadata are scanned exactly: their graphs doubled
+    ** the time of a large ingestion (docs/BENCHMARKS.md), and
+    ** sc_collection_update (PATCH /collections/{c}) gives them one. */
     for (int v = 0; v < RECORDS_VEC_COUNT; v++)
-        vp[v] = (sc_vector_params){.name = records_vec_names[v], .dim = rs->dim, .distance = SC_DISTANCE_COSINE};
+        vp[v] = (sc_vector_params){.name = records_vec_names[v], .dim = rs->dim, .distance = SC_DISTANCE_COSINE,
+                                   .hnsw = {.kind = v == RECORDS_VEC_CONTENT ? SC_INDEX_KIND_AUTO : SC_INDEX_KIND_FLAT}};
     if (sc_collection_create(rs->db, rs->coll, vp, RECORDS_VEC_COUNT) != SC_OK)
         return records_fail(rs, SC_IOERR, "creating %s: %s", rs->coll, sc_db_errmsg(rs->db));
     static const char *const keys[] = {"kind", "source", "id", "author", "paths", "labels", "state", "links.entity"};
@@ -263,9 +268,9 @@ sc_status sc_records_texts(sc_records *rs, const sc_rec *rec, char **content, ch
 
 /* ==== Queueing ==== */
 
-/* The payload of rec: its fields and links, its identity, the cuts; owned
-** JSON text (keys sorted, so equal records give equal text). */
-static char *w__payload(const sc_records *rs, const sc_rec *rec, json_t *trunc) {
+/* The payload of rec: its fields and links, its identity, the cuts (a new
+** object; NULL when out of memory). */
+static json_t *w__payload(const sc_records *rs, const sc_rec *rec, json_t *trunc) {
     json_t *p = json_copy(rec->fields);
     if (!p) return NULL;
     bool ok = json_object_set_new(p, "tenant", json_string(rs->tenant)) == 0 &&
@@ -282,26 +287,28 @@ static char *w__payload(const sc_records *rs, const sc_rec *rec, json_t *trunc) 
         ok = json_object_set_new(trunc, "fields", names) == 0;
     }
     if (ok && json_object_size(trunc)) ok = json_object_set(p, "truncated", trunc) == 0;
-    char *s = ok ? json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(p);
-    return s;
+    if (!ok) {
+        json_decref(p);
+        return NULL;
+    }
+    return p;
 }
 
-/* Add the two hashes to payload text *payload (replaced). */
-static bool w__seal(records_pending *pe) {
-    json_t *p = json_loads(pe->payload, 0, NULL);
+/* The payload text of pe from p: hashed as it is (keys sorted, so equal
+** records give equal text), then written with its two hashes. */
+static bool w__seal(sc_records *rs, records_pending *pe, json_t *p) {
+    char *first = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!first) return false;
+    pe->record_hash = util_hash64(first, strlen(first), records_templates_hash(rs->tpl) ^ pe->text_hash);
+    free(first);
     char th[20], rh[20];
     snprintf(th, sizeof th, "%016llx", (unsigned long long)pe->text_hash);
     snprintf(rh, sizeof rh, "%016llx", (unsigned long long)pe->record_hash);
-    char *s = NULL;
-    if (p && json_object_set_new(p, "text_hash", json_string(th)) == 0 &&
-        json_object_set_new(p, "record_hash", json_string(rh)) == 0)
-        s = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(p);
-    if (!s) return false;
-    free(pe->payload);
-    pe->payload = s;
-    return true;
+    if (json_object_set_new(p, "text_hash", json_string(th)) != 0 ||
+        json_object_set_new(p, "record_hash", json_string(rh)) != 0)
+        return false;
+    pe->payload = json_dumps(p, JSON_COMPACT | JSON_SORT_KEYS);
+    return pe->payload != NULL;
 }
 
 sc_status sc_records_put(sc_records *rs, const sc_rec *rec) {
@@ -314,17 +321,18 @@ sc_status sc_records_put(sc_records *rs, const sc_rec *rec) {
     json_t *trunc = json_object();
     if (!trunc) return records_fail(rs, SC_NOMEM, "out of memory");
     sc_status rc = w__texts(rs, rec, pe->text, &pe->kwtext, trunc);
-    if (rc == SC_OK && !(pe->payload = w__payload(rs, rec, trunc))) rc = records_fail(rs, SC_NOMEM, "out of memory");
+    json_t *p = rc == SC_OK ? w__payload(rs, rec, trunc) : NULL;
     json_decref(trunc);
+    if (rc == SC_OK && !p) rc = records_fail(rs, SC_NOMEM, "out of memory");
     if (rc == SC_OK) {
         const char *model = sc_embedder_id(rs->emb);
         uint64_t th = util_hash64(model, strlen(model) + 1, 0x7e47);
         for (int v = 0; v < RECORDS_VEC_COUNT; v++) th = util_hash64(pe->text[v], strlen(pe->text[v]) + 1, th);
         pe->text_hash = th;
-        pe->record_hash = util_hash64(pe->payload, strlen(pe->payload), records_templates_hash(rs->tpl) ^ th);
         pe->pid = records_point_id(rs->tenant, rec->source, sc_rec_kind_name(rec->kind), rec->id);
-        if (!w__seal(pe)) rc = records_fail(rs, SC_NOMEM, "out of memory");
+        if (!w__seal(rs, pe, p)) rc = records_fail(rs, SC_NOMEM, "out of memory");
     }
+    json_decref(p);
     if (rc != SC_OK) {
         w__pending_free(pe);
         return rc;
