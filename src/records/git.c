@@ -204,7 +204,7 @@ static sc_status git__open(git_state *g, const char *path) {
     if (n > 4 && !strcmp(buf + n - 4, ".git")) buf[n -= 4] = '\0';
     while (n > 1 && buf[n - 1] == '/') buf[--n] = '\0';
     const char *base = strrchr(buf, '/');
-    snprintf(run->source, sizeof run->source, "git:%s", base && base[1] ? base + 1 : buf);
+    snprintf(run->source, sizeof run->source, "git:%.*s", SC_REC_MAX_SOURCE - 4, base && base[1] ? base + 1 : buf);
     return SC_OK;
 }
 
