@@ -255,7 +255,7 @@ SC_API char *sc_rec_hits_json(const sc_rec_hits *h, const char *label, const cha
 
 /* Progress of a git ingestion, reported to sc_git_options.progress. */
 typedef struct sc_git_progress {
-    const char *stage;     /* "walk", "remove", "commits", "done" */
+    const char *stage;     /* "remove" (rewritten history), "commits" (per branch), "done" */
     const char *branch;    /* branch being ingested (NULL outside "commits") */
     uint64_t done;         /* commits of this stage done */
     uint64_t total;        /* commits of this stage in all */
@@ -300,7 +300,8 @@ typedef struct sc_git_summary {
 ** cursor, so an interrupted run resumes where it stopped. Errors (message
 ** on rs): SC_NOTFOUND (not a git repository; an unknown branch, naming the
 ** branches there are), SC_INVALID (HEAD detached with no branch given, an
-** empty repository), SC_INTERRUPTED, a flush's errors. */
+** empty repository, a source whose stored commits are another
+** repository's), SC_INTERRUPTED, a flush's errors. */
 SC_API sc_status sc_git_ingest(sc_records *rs, const char *repo_path, const sc_git_options *opt, sc_git_summary *out);
 
 #ifdef __cplusplus

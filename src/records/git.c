@@ -7,7 +7,11 @@
 ** DESIGN
 ** - Cursor (JSON, kept by the writer in the store, records_int.h):
 **   {"format": 1, "branches": {"<name>": "<sha of the last commit ingested>"},
-**    "link_prefix": "<indexed root relative to the work tree>" | null}.
+**    "link_prefix": "<indexed root relative to the work tree>" | null,
+**    "repo": "<work tree>"}. A source whose recorded repository is another
+**   path and none of whose recorded commits exists here is refused (two
+**   checkouts of different projects with one folder name in one store);
+**   a moved or re-cloned repository still has the commits and goes on.
 ** - Incremental: a branch's walk pushes its tip and hides the last ingested
 **   commit of every branch (and the tips of branches already done in this
 **   run), so a commit shared by branches is read once.
@@ -242,6 +246,22 @@ static sc_status git__branches(git_state *g, const char *path) {
     return SC_OK;
 }
 
+/* Is any commit recorded in the cursor's branches in this repository? */
+static bool git__any_recorded_here(git_state *g, json_t *brs) {
+    git_odb *odb = NULL;
+    if (git_repository_odb(&odb, g->run.repo) != 0) return true; /* cannot tell: do not refuse */
+    bool found = false;
+    const char *name;
+    json_t *v;
+    json_object_foreach(brs, name, v) {
+        git_oid oid;
+        if (!found && json_is_string(v) && git_oid_fromstr(&oid, json_string_value(v)) == 0 && git_odb_exists(odb, &oid))
+            found = true;
+    }
+    git_odb_free(odb);
+    return found;
+}
+
 /* Read the cursor: the last commit of each branch ingested before. */
 static sc_status git__cursor(git_state *g) {
     git_run *run = &g->run;
@@ -258,6 +278,16 @@ static sc_status git__cursor(git_state *g) {
         brs = json_object();
         json_object_set_new(g->cursor, "branches", brs);
     }
+    /* The same source name for another repository (two checkouts called
+    ** alike in one store): none of its recorded commits is here, and it was
+    ** recorded elsewhere. Refused rather than reconciled away. */
+    const char *was = json_string_value(json_object_get(g->cursor, "repo"));
+    const char *here = *run->workdir ? run->workdir : git_repository_path(run->repo);
+    if (was && strcmp(was, here) && json_object_size(brs) && !git__any_recorded_here(g, brs))
+        return records_fail(run->rs, SC_INVALID,
+                            "the store holds commits of source '%s' from another repository (%s), none of which is in "
+                            "%s: pass --source NAME to keep them apart",
+                            run->source, was, here);
     /* Linking now but not before (or for another root): everything again. */
     const json_t *lp = json_object_get(g->cursor, "link_prefix");
     bool linked_before = json_is_string(lp);
@@ -279,6 +309,7 @@ static sc_status git__cursor(git_state *g) {
     }
     g->cursor0 = json_dumps(g->cursor, JSON_COMPACT | JSON_SORT_KEYS);
     json_object_set_new(g->cursor, "format", json_integer(GIT_CURSOR_FORMAT));
+    json_object_set_new(g->cursor, "repo", json_string(here));
     json_object_set_new(g->cursor, "link_prefix", run->link ? json_string(run->prefix) : json_null());
     return g->cursor0 ? SC_OK : records_fail(run->rs, SC_NOMEM, "out of memory");
 }

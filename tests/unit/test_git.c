@@ -473,6 +473,28 @@ static void test_bad_input(void **state) {
     assert_int_equal(sc_git_ingest(e->rs, e->repo, NULL, &s), SC_INVALID);
     assert_non_null(strstr(sc_records_errmsg(e->rs), "detached"));
     assert_int_equal(n_commits(e), 0);
+    /* one source name for two unrelated repositories in one store: refused, nothing lost */
+    sh(e->repo, "git checkout -q main");
+    o = sc_git_options_default();
+    o.source = "git:shop";
+    ingest_rc(e, &o, SC_OK);
+    assert_int_equal(n_commits(e), 2);
+    char *other = new_repo();
+    commit(other, "zoe", "Unrelated project");
+    sc_git_summary s2;
+    assert_int_equal(sc_git_ingest(e->rs, other, &o, &s2), SC_INVALID);
+    assert_non_null(strstr(sc_records_errmsg(e->rs), "from another repository"));
+    assert_non_null(strstr(sc_records_errmsg(e->rs), "--source"));
+    assert_int_equal(n_commits(e), 2);
+    /* a moved (here: cloned) repository keeps its commits and goes on */
+    char *clone = tu_tmpdir("gitclone");
+    sh(clone, "git clone -q '%s' repo", e->repo);
+    char clone_repo[600];
+    snprintf(clone_repo, sizeof clone_repo, "%s/repo", clone);
+    assert_int_equal(sc_git_ingest(e->rs, clone_repo, &o, &s2), SC_OK);
+    assert_int_equal(s2.commits_walked, 0);
+    tu_rmdir(clone);
+    tu_rmdir(other);
     tu_rmdir(plain);
     env_free(e);
 }
