@@ -46,6 +46,8 @@ function commitAs(cwd, who, msg) {
 function newRepo() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'semcode-e2e-git-'));
   git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'config', 'user.name', 'Tester'); // for the amend: no global identity needed
+  git(dir, 'config', 'user.email', 'tester@example.org');
   fs.writeFileSync(path.join(dir, 'shop.py'),
     'def total(items):\n    return sum(i.price for i in items)\n\n\ndef tax(amount):\n    return amount * 0.2\n');
   commitAs(dir, 'Alice', 'Add the shop totals and tax');
