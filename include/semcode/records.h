@@ -100,9 +100,11 @@ SC_API sc_status sc_rec_set_date(sc_rec *rec, const char *field, int64_t unix_se
 ** HH:MM[:SS[.frac]] and a zone (Z, +HH:MM, +HHMM, +HH; none = UTC);
 ** normalised to RFC 3339 UTC. */
 SC_API sc_status sc_rec_set_date_str(sc_rec *rec, const char *field, const char *value);
+/* An integer (a count, a number of a tracker). */
 SC_API sc_status sc_rec_set_int(sc_rec *rec, const char *field, int64_t value);
 /* A number; SC_INVALID when not finite. */
 SC_API sc_status sc_rec_set_num(sc_rec *rec, const char *field, double value);
+/* A boolean (merge, draft); templates render true as the field's name. */
 SC_API sc_status sc_rec_set_bool(sc_rec *rec, const char *field, bool value);
 /* Append value to the keyword array `field` (made on first use; at most
 ** SC_REC_MAX_ARRAY items). Labels, components, changed paths. */
@@ -128,6 +130,7 @@ typedef struct sc_records_options {
     const char *templates_json; /* text templates overriding the defaults (header comment); NULL = defaults */
 } sc_records_options;
 
+/* Defaults: global namespace, batches of 256, content cut after 512 tokens, default templates. */
 SC_API sc_records_options sc_records_options_default(void);
 
 /* The records of opt->tenant in db, embedded with emb (both borrowed; they
@@ -195,6 +198,7 @@ typedef struct sc_records_stats {
     double seconds_store;    /* time in store reads and writes */
 } sc_records_stats;
 
+/* The counters of rs (by value). */
 SC_API sc_records_stats sc_records_get_stats(const sc_records *rs);
 
 /* ==== Searching records ==== */
@@ -234,6 +238,7 @@ typedef struct sc_rec_hits {
     double took_ms;     /* time of the call */
 } sc_rec_hits;
 
+/* Free a result list; NULL is a no-op. */
 SC_API void sc_rec_hits_free(sc_rec_hits *h);
 
 /* Search the records by meaning and words. Errors: SC_INVALID (empty query,
@@ -277,6 +282,7 @@ typedef struct sc_git_options {
     volatile int *cancel;        /* non-zero: stop after the current batch (SC_INTERRUPTED) */
 } sc_git_options;
 
+/* Defaults: HEAD's branch, source from the work tree's name, no links, incremental, 1,000 files per commit. */
 SC_API sc_git_options sc_git_options_default(void);
 
 typedef struct sc_git_summary {
