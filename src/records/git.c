@@ -288,11 +288,13 @@ static sc_status git__cursor(git_state *g) {
                             "the store holds commits of source '%s' from another repository (%s), none of which is in "
                             "%s: pass --source NAME to keep them apart",
                             run->source, was, here);
-    /* Linking now but not before (or for another root): everything again. */
+    /* Linking now but not before (or for another root): everything again.
+    ** A run that cannot link records so (link_prefix null), so the next
+    ** run that can links what it added. */
     const json_t *lp = json_object_get(g->cursor, "link_prefix");
     bool linked_before = json_is_string(lp);
-    if (json_object_size(brs) && (run->link != linked_before || (run->link && strcmp(json_string_value(lp), run->prefix))))
-        g->full = true;
+    if (json_object_size(brs) && run->link && (!linked_before || strcmp(json_string_value(lp), run->prefix)))
+        g->full = true; /* (a run without links leaves the stored links as they are) */
     const char *name;
     json_t *v;
     json_object_foreach(brs, name, v) {
