@@ -152,4 +152,26 @@ int cli_provider_check(const char *cmd, const cli_provider_args *p);
 ** given (model_given), else AUTO (what an index recorded). */
 sc_repo_provider cli_provider_choice(const cli_provider_args *p, bool model_given);
 
+/* ==== Repositories and records (cmd_repo.c, cmd_records.c) ==== */
+
+/* Open the index for cmd: of the tree at path when given (index, ingest),
+** else of the indexed tree containing the working directory, or the root
+** recorded in the store folder (--store, else $SEMCODE_STORE). create lets
+** a different model start the index over (only `index`). prov may be NULL
+** (what the index recorded). NULL after printing why on stderr. */
+sc_repo *cli_repo_open(const char *cmd, const char *store, const char *model, bool cache, uint32_t threads,
+                       const cli_provider_args *prov, const char *path, bool create);
+/* The flag that SIGINT / SIGTERM set once cli_catch_interrupts is called
+** (a second signal exits at once). */
+volatile int *cli_cancel_flag(void);
+void cli_catch_interrupts(void);
+
+int cli_cmd_ingest(int argc, char **argv);  /* semcode ingest git [REPO] */
+int cli_cmd_history(int argc, char **argv); /* semcode history TARGET */
+/* Search the commits of r's store (tenant NULL = the global namespace):
+** *out owned (sc_rec_hits_free); NULL after printing why on stderr. */
+sc_rec_hits *cli_records_search(const char *cmd, sc_repo *r, const char *tenant, const sc_rec_query *q);
+/* The human lines of record hits (commits: short sha, date, author, subject, score). */
+void cli_print_rec_hits(const sc_rec_hits *h, bool color, bool scores);
+
 #endif /* SC_CLI_H */

@@ -28,6 +28,8 @@ typedef struct cli_repo_args {
     uint32_t threads;       /* --threads */
     sc_code_query q;        /* query options */
     const char *langs[CLI_MAX_FILTERS], *kinds[CLI_MAX_FILTERS], *paths[CLI_MAX_FILTERS], *excludes[CLI_MAX_FILTERS];
+    const char *in;         /* search --in: code (default), commits or all */
+    const char *author, *since, *until, *tenant; /* search: commit filters, the records' tenant */
     float threshold;        /* duplicates --threshold */
     uint32_t min_lines;     /* duplicates --min-lines */
     cli_provider_args prov; /* --provider, --base-url, ... (unset: what the index recorded) */
@@ -46,10 +48,9 @@ static void cli__on_sigint(int sig) {
     cli__cancel = 1;
 }
 
-/* Open the repository: for `index` the given path, otherwise the indexed
-** tree containing the working directory (or the root recorded in --store). */
-static sc_repo *cli__open(const char *cmd, const cli_repo_args *a, const char *path, bool create) {
-    const char *store = a->store ? a->store : getenv("SEMCODE_STORE");
+sc_repo *cli_repo_open(const char *cmd, const char *store_opt, const char *model, bool cache, uint32_t threads,
+                       const cli_provider_args *prov, const char *path, bool create) {
+    const char *store = store_opt ? store_opt : getenv("SEMCODE_STORE");
     char *root = NULL;
     if (path) root = strdup(path);
     else if (store && *store) root = sc_repo_store_root(store);
@@ -59,21 +60,20 @@ static sc_repo *cli__open(const char *cmd, const cli_repo_args *a, const char *p
                 cmd, store ? " (or check --store)" : "");
         return NULL;
     }
-    if (!create && !path && !(store && *store)) {
-        /* found by walking up: fine */
-    }
     sc_repo_options o = sc_repo_options_default();
-    o.store_dir = a->store;
-    o.model_path = a->model;
-    o.use_cache = a->cache;
-    o.n_threads = a->threads;
+    o.store_dir = store_opt;
+    o.model_path = model;
+    o.use_cache = cache;
+    o.n_threads = threads;
     o.cancel = &cli__cancel;
     o.allow_rebuild = create; /* only `index` may start an index over */
-    o.remote = &a->prov.remote;
-    o.remote_fallback = a->prov.fallback;
-    o.remote_retries_given = a->prov.retries_given;
-    sc_repo_provider p = cli_provider_choice(&a->prov, a->model != NULL);
-    if (p != SC_REPO_PROVIDER_AUTO) o.provider = p;
+    if (prov) {
+        o.remote = &prov->remote;
+        o.remote_fallback = prov->fallback;
+        o.remote_retries_given = prov->retries_given;
+        sc_repo_provider p = cli_provider_choice(prov, model != NULL);
+        if (p != SC_REPO_PROVIDER_AUTO) o.provider = p;
+    }
     sc_repo *r = NULL;
     char *err = NULL;
     if (sc_repo_open(root, &o, &r, &err) != SC_OK) {
@@ -86,11 +86,25 @@ static sc_repo *cli__open(const char *cmd, const cli_repo_args *a, const char *p
     return r;
 }
 
+volatile int *cli_cancel_flag(void) { return &cli__cancel; }
+
+void cli_catch_interrupts(void) {
+    signal(SIGINT, cli__on_sigint);
+    signal(SIGTERM, cli__on_sigint);
+}
+
+/* Open the repository: for `index` the given path, otherwise the indexed
+** tree containing the working directory (or the root recorded in --store). */
+static sc_repo *cli__open(const char *cmd, const cli_repo_args *a, const char *path, bool create) {
+    return cli_repo_open(cmd, a->store, a->model, a->cache, a->threads, &a->prov, path, create);
+}
+
 /* Common options of search, similar, duplicates and stats. Returns -1 when
 ** parsing should go on with the positional arguments, else an exit code. */
 static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args *a, void (*usage)(FILE *)) {
     enum { O_STORE = 1000, O_MODEL, O_JSON, O_MODE, O_ALPHA, O_LANG, O_KIND, O_PATH, O_EXCLUDE, O_LIMIT, O_MIN,
-           O_QUIET, O_NOCACHE, O_THREADS, O_THRESH, O_MINLINES, O_EXPLAIN, O_FILES };
+           O_QUIET, O_NOCACHE, O_THREADS, O_THRESH, O_MINLINES, O_EXPLAIN, O_FILES, O_IN, O_AUTHOR, O_SINCE, O_UNTIL,
+           O_TENANT };
     static const struct option opts[] = {
         {"store", required_argument, NULL, O_STORE},     {"model", required_argument, NULL, O_MODEL},
         {"json", no_argument, NULL, O_JSON},             {"mode", required_argument, NULL, O_MODE},
@@ -101,6 +115,9 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         {"cache", no_argument, NULL, O_NOCACHE},      {"threads", required_argument, NULL, O_THREADS},
         {"threshold", required_argument, NULL, O_THRESH},{"min-lines", required_argument, NULL, O_MINLINES},
         {"explain", no_argument, NULL, O_EXPLAIN},       {"files", no_argument, NULL, O_FILES},
+        {"in", required_argument, NULL, O_IN},           {"author", required_argument, NULL, O_AUTHOR},
+        {"since", required_argument, NULL, O_SINCE},     {"until", required_argument, NULL, O_UNTIL},
+        {"tenant", required_argument, NULL, O_TENANT},
         CLI_PROVIDER_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0},
     };
@@ -119,6 +136,17 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         case 'q': a->quiet = true; break;
         case O_NOCACHE: a->cache = true; break;
         case O_EXPLAIN: a->q.explain = true; break;
+        case O_IN:
+        case O_AUTHOR:
+        case O_SINCE:
+        case O_UNTIL:
+        case O_TENANT:
+            if (strcmp(cmd, "search")) return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+            if (ch == O_IN && strcmp(optarg, "code") && strcmp(optarg, "commits") && strcmp(optarg, "all"))
+                return cli_usage_error(cmd, "--in must be code, commits or all, got '%s'", optarg);
+            *(ch == O_IN ? &a->in : ch == O_AUTHOR ? &a->author : ch == O_SINCE ? &a->since : ch == O_UNTIL ? &a->until
+                                                                                                : &a->tenant) = optarg;
+            break;
         case O_FILES: a->q.files = true; break;
         case O_MODE:
             if (!strcmp(optarg, "hybrid")) a->q.mode = SC_SEARCH_MODE_HYBRID;
@@ -252,8 +280,7 @@ int cli_cmd_index(int argc, char **argv) {
     sc_repo *r = cli__open("index", &a, path, true);
     if (!r) return 1;
     cli_progress cp = {isatty(2) != 0, -1e9};
-    signal(SIGINT, cli__on_sigint);
-    signal(SIGTERM, cli__on_sigint);
+    cli_catch_interrupts();
     sc_repo_summary s;
     sc_status st;
     if (!a.quiet && !a.json) sc_repo_set_progress(r, cli__progress, &cp);
@@ -408,7 +435,44 @@ static void cli__search_usage(FILE *f) {
             "When no result of a hybrid search reaches the calibrated confidence threshold, search says so\n"
             "(text: a line before the results; JSON: low_confidence true) instead of presenting them as matches.\n"
             "  --store DIR       use the index in DIR (default: found from the working folder)\n"
+            "\ncommits (ingested with semcode ingest git):\n"
+            "  --in WHERE        code (default), commits, or all (code and commits, each ranked on its own:\n"
+            "                    their scores do not compare); commits rank by dense + BM25 fused by RRF\n"
+            "  --author A        commits whose author name or email contains A (case-sensitive)\n"
+            "  --since DATE      commits on or after DATE (YYYY-MM-DD or RFC 3339); --until DATE: on or before\n"
+            "  --tenant T        the tenant the commits were ingested for\n"
+            "  JSON of --in commits: {query, mode, took_ms, results: [{rank, score, kind, source, id, sha, subject,\n"
+            "  title, author, date, record}]}; of --in all: {query, code: {...}, commits: {...}}\n"
             CLI_PROVIDER_HELP);
+}
+
+/* The JSON of a search --in all: {query, code: {...}, commits: {...}} (owned). */
+static char *cli__all_json(const cli_repo_args *a, const char *query, const sc_code_hits *h, const sc_rec_hits *ch) {
+    char *ct = sc_code_hits_json(h, "query", query, a->q.mode);
+    char *rt = sc_rec_hits_json(ch, "query", query, sc_search_mode_name(a->q.mode));
+    json_t *c = ct ? json_loads(ct, 0, NULL) : NULL, *r = rt ? json_loads(rt, 0, NULL) : NULL;
+    json_t *o = c && r ? json_pack("{s:s, s:o, s:o}", "query", query, "code", c, "commits", r) : NULL;
+    if (!o) {
+        json_decref(c);
+        json_decref(r);
+    }
+    char *out = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+    json_decref(o);
+    sc_free(ct);
+    sc_free(rt);
+    return out;
+}
+
+/* Print the commit results of a search (text or JSON). */
+static void cli__emit_commits(const cli_repo_args *a, const char *query, const sc_rec_hits *ch) {
+    if (a->json) {
+        char *txt = sc_rec_hits_json(ch, "query", query, sc_search_mode_name(a->q.mode));
+        puts(txt ? txt : "{}");
+        sc_free(txt);
+        return;
+    }
+    if (!ch->n) printf("no commits found\n");
+    cli_print_rec_hits(ch, isatty(1) != 0, true);
 }
 
 int cli_cmd_search(int argc, char **argv) {
@@ -417,6 +481,11 @@ int cli_cmd_search(int argc, char **argv) {
     int rc = cli__parse_opts("search", argc, argv, &a, cli__search_usage);
     if (rc >= 0) return rc;
     if (optind >= argc) return cli_usage_error("search", "%s", "a QUERY is required");
+    bool code = !a.in || strcmp(a.in, "commits"), commits = a.in && strcmp(a.in, "code");
+    if (!commits && (a.author || a.since || a.until || a.tenant))
+        return cli_usage_error("search", "%s", "--author, --since, --until and --tenant apply to commits: add --in commits or --in all");
+    if (!code && (a.q.n_langs || a.q.n_kinds || a.q.n_paths || a.q.n_excludes || a.q.files || a.q.explain || a.q.alpha > 0))
+        return cli_usage_error("search", "%s", "--lang, --kind, --path, --exclude, --files, --explain and --alpha apply to code: use --in code or --in all");
     /* The words after the options form the query. */
     size_t len = 0;
     for (int i = optind; i < argc; i++) len += strlen(argv[i]) + 1;
@@ -433,13 +502,29 @@ int cli_cmd_search(int argc, char **argv) {
     }
     a.q.text = query;
     sc_code_hits *h = NULL;
+    sc_rec_hits *ch = NULL;
     int exit_code = 0;
-    if (sc_repo_search(r, &a.q, &h) != SC_OK) {
+    if (code && sc_repo_search(r, &a.q, &h) != SC_OK) {
         fprintf(stderr, "semcode search: %s\n", sc_repo_errmsg(r));
         exit_code = 1;
-    } else {
-        cli__emit(&a, "query", query, h);
     }
+    if (exit_code == 0 && commits) {
+        sc_rec_kind kinds[1] = {SC_REC_KIND_COMMIT};
+        sc_rec_query rq = {.text = query, .mode = a.q.mode, .limit = a.q.limit, .kinds = kinds, .n_kinds = 1,
+                           .author = a.author, .since = a.since, .until = a.until};
+        if (!(ch = cli_records_search("search", r, a.tenant, &rq))) exit_code = 1;
+    }
+    if (exit_code == 0 && code && commits && a.json) {
+        char *txt = cli__all_json(&a, query, h, ch);
+        puts(txt ? txt : "{}");
+        free(txt);
+    } else if (exit_code == 0) {
+        if (code && commits) printf("code:\n");
+        if (code) cli__emit(&a, "query", query, h);
+        if (code && commits) printf("%scommits:\n", h && h->n ? "" : "\n");
+        if (commits) cli__emit_commits(&a, query, ch);
+    }
+    sc_rec_hits_free(ch);
     sc_code_hits_free(h);
     sc_repo_close(r);
     free(query);

@@ -18,6 +18,8 @@ static const cli_command cli__commands[] = {
     {"similar", "entities most similar to one (path:line or qualified name)", cli_cmd_similar},
     {"duplicates", "clusters of near-duplicate code", cli_cmd_duplicates},
     {"stats", "what the index holds, its size and health", cli_cmd_stats},
+    {"ingest", "ingest development records: a git repository's commits (ingest git)", cli_cmd_ingest},
+    {"history", "the commits that changed an entity (path:line or qualified name), newest first", cli_cmd_history},
     {"parse", "extract entities from source files (JSON Lines with --json)", cli_cmd_parse},
     {"pairs", "write doc-comment/code training pairs as JSON Lines", cli_cmd_pairs},
     {"serve", "serve the store over a Qdrant-compatible HTTP API", cli_cmd_serve},

@@ -101,6 +101,11 @@ char *pipeline_keyword_text(const sc_entity *e, const char *path, const char *sr
 ** qualified name (update.c; with the path, kind and name it makes a point's
 ** stable id). */
 uint32_t pipeline_entity_ordinal(const sc_parse_result *res, uint32_t i);
+/* Stable point id of an entity of the file at path (relative to the indexed
+** root): a 63-bit hash of (path, kind, qualified name, ordinal), so a
+** re-index updates rather than duplicates. The git source (src/records/)
+** computes the same ids for the entities a commit touched. */
+uint64_t pipeline_entity_id(const char *path, const sc_entity *e, uint32_t ordinal);
 
 /* ==== State database (state.c) ==== */
 

@@ -136,9 +136,9 @@ static void upd__worker(void *arg, uint32_t ith, uint32_t nth) {
 
 /* ==== Entities of one file ==== */
 
-/* Stable point id of an entity: XXH3-64 of path, kind, qualified name and
-** ordinal, each hashed with the previous result as seed. */
-static uint64_t upd__point_id(const char *path, const sc_entity *e, uint32_t ordinal) {
+/* Stable point id of an entity (pipeline.h): XXH3-64 of path, kind,
+** qualified name and ordinal, each hashed with the previous result as seed. */
+uint64_t pipeline_entity_id(const char *path, const sc_entity *e, uint32_t ordinal) {
     const char *kind = sc_entity_kind_name(e->kind);
     const char *qn = e->qualified_name ? e->qualified_name : "";
     uint8_t ord[4] = {(uint8_t)ordinal, (uint8_t)(ordinal >> 8), (uint8_t)(ordinal >> 16), (uint8_t)(ordinal >> 24)};
@@ -347,7 +347,7 @@ static sc_status upd__collect(pipeline_index *r, upd_file *f, upd_batch *b, sc_r
     for (uint32_t i = 0; kept && moved && res && i < res->n_entities; i++) {
         const sc_entity *e = &res->entities[i];
         uint32_t ord = pipeline_entity_ordinal(res, i);
-        uint64_t id = upd__point_id(f->path, e, ord);
+        uint64_t id = pipeline_entity_id(f->path, e, ord);
         uint64_t id_v1 = old_v1 ? upd__point_id_v1(f->path, e, ord) : 0;
         uint64_t lo = e->start_byte < f->src_size ? e->start_byte : f->src_size;
         uint64_t hi = e->end_byte < f->src_size ? e->end_byte : f->src_size;

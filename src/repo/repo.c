@@ -31,6 +31,14 @@ sc_status repo_fail(sc_repo *r, sc_status code, const char *fmt, ...) {
 const char *sc_repo_errmsg(const sc_repo *r) { return r ? r->errmsg : "no repository"; }
 const char *sc_repo_root(const sc_repo *r) { return r->root; }
 const char *sc_repo_store_dir(const sc_repo *r) { return r->store_dir; }
+sc_db *sc_repo_db(sc_repo *r) { return r ? r->db : NULL; }
+
+sc_status sc_repo_embedder(sc_repo *r, sc_embedder **out) {
+    if (!r || !out) return SC_MISUSE;
+    sc_status rc = repo_embedder_ready(r);
+    if (rc == SC_OK) *out = r->pe.emb;
+    return rc;
+}
 
 void sc_repo_set_progress(sc_repo *r, void (*fn)(void *arg, const sc_repo_progress *p), void *arg) {
     r->opt.progress = fn;

@@ -175,11 +175,17 @@ static int text__emit_word(text_tokenizer *tk, text_tokens *out, const unsigned 
     return 0;
 }
 
-sc_status text_tokenize(text_tokenizer *tk, const char *s, size_t n, uint32_t max_tokens, text_tokens *out) {
+/* Tokenize s[0..n) into out, stopping after max_tokens tokens (0 = no
+** limit). When cut is non-NULL, *cut is the end of the last word whose
+** tokens all fit within cut_tokens (n when every token fits). */
+static sc_status text__run(text_tokenizer *tk, const char *s, size_t n, uint32_t max_tokens, uint32_t cut_tokens,
+                           text_tokens *out, size_t *cut) {
     out->n = 0;
     out->str_len = 0;
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
+    if (cut) *cut = 0;
+    bool fits = true;
     while (i < n) {
         if (max_tokens && out->n >= max_tokens) break;
         size_t start = i;
@@ -197,10 +203,22 @@ sc_status text_tokenize(text_tokenizer *tk, const char *s, size_t n, uint32_t ma
                 out->str_len = 0;
                 return SC_NOMEM;
             }
+            if (cut && fits && out->n <= cut_tokens) *cut = i;
+            else fits = false;
         } else {
             i++; /* separator or invalid byte */
         }
     }
+    if (cut && fits) *cut = n;
     if (max_tokens && out->n > max_tokens) out->n = max_tokens;
     return SC_OK;
+}
+
+sc_status text_tokenize(text_tokenizer *tk, const char *s, size_t n, uint32_t max_tokens, text_tokens *out) {
+    return text__run(tk, s, n, max_tokens, 0, out, NULL);
+}
+
+sc_status text_tokenize_cut(text_tokenizer *tk, const char *s, size_t n, uint32_t max_tokens, text_tokens *out,
+                            size_t *cut) {
+    return text__run(tk, s, n, 0, max_tokens, out, cut);
 }

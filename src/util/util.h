@@ -133,6 +133,14 @@ size_t util_utf8_span(const char *s, size_t n);
 ** receives the offset of the first byte that starts no character. */
 bool util_utf8_valid(const char *s, size_t n, size_t *bad_at);
 
+/* ==== Dates ==== */
+
+/* Parse "YYYY-MM-DD", optionally followed by [T|t| ]HH:MM[:SS[.frac]] and a
+** zone (Z, +HH:MM, +HHMM, +HH; none = UTC), into microseconds since the
+** epoch: the RFC 3339 date-times of filters (store) and of records. False
+** when s[0..len) is not such a date-time. */
+bool util_parse_datetime(const char *s, size_t len, int64_t *us);
+
 /* ==== Threads and time ==== */
 
 /* Number of online cores (at least 1). */

@@ -78,6 +78,30 @@ static void test_deterministic_and_limit(void **state) {
     assert_string_equal(toks("", 0, 0), "");
 }
 
+/* text_tokenize_cut: the prefix ends after the last whole word that fits. */
+static void test_cut(void **state) {
+    (void)state;
+    text_tokenizer *tk = text_tokenizer_new(NULL);
+    text_tokens t = {0};
+    size_t cut = 99;
+    const char *s = "fix getUserName crash, again";
+    /* tokens: fix | get user name *getusername | crash | again = 7 */
+    assert_int_equal(text_tokenize_cut(tk, s, strlen(s), 100, &t, &cut), SC_OK);
+    assert_int_equal(t.n, 7);
+    assert_int_equal(cut, strlen(s));
+    assert_int_equal(text_tokenize_cut(tk, s, strlen(s), 5, &t, &cut), SC_OK);
+    assert_int_equal(t.n, 7); /* every token is still counted */
+    assert_int_equal(cut, strlen("fix getUserName"));
+    assert_int_equal(text_tokenize_cut(tk, s, strlen(s), 4, &t, &cut), SC_OK);
+    assert_int_equal(cut, strlen("fix")); /* the identifier's 4 tokens do not fit after "fix" */
+    assert_int_equal(text_tokenize_cut(tk, s, strlen(s), 0, &t, &cut), SC_OK);
+    assert_int_equal(cut, 0);
+    assert_int_equal(text_tokenize_cut(tk, "  ,; ", 5, 0, &t, &cut), SC_OK);
+    assert_int_equal(cut, 5); /* no token at all: everything fits */
+    text_tokens_free(&t);
+    text_tokenizer_free(tk);
+}
+
 static void test_strmap(void **state) {
     (void)state;
     text_strmap m = {0};
@@ -125,7 +149,7 @@ static void test_bm25(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_identifiers), cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_deterministic_and_limit), cmocka_unit_test(test_strmap), cmocka_unit_test(test_bm25),
+        cmocka_unit_test(test_deterministic_and_limit), cmocka_unit_test(test_cut), cmocka_unit_test(test_strmap), cmocka_unit_test(test_bm25),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,6 +84,19 @@ int tu_write_file(const char *dir, const char *name, const char *text) {
     return fclose(f) == 0 && w >= 0 ? 0 : -1;
 }
 
+char *tu_payload_by_id(sc_db *db, const char *coll, const char *id) {
+    char f[1024];
+    snprintf(f, sizeof f, "{\"must\":[{\"key\":\"id\",\"match\":{\"value\":\"%s\"}}]}", id);
+    sc_scroll_request req = {.filter_json = f, .limit = 2, .with = {.payload = true}};
+    sc_record_list *l = NULL;
+    sc_point_id next;
+    bool more;
+    if (sc_points_scroll(db, coll, &req, &l, &next, &more) != SC_OK) return NULL;
+    char *p = l->n == 1 && l->items[0].payload_json ? strdup(l->items[0].payload_json) : NULL;
+    sc_record_list_free(l);
+    return p;
+}
+
 uint64_t tu_next(tu_rng *r) {
     uint64_t x = r->s += 0x9e3779b97f4a7c15ULL;
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;

@@ -30,6 +30,10 @@ char *tu_sql_text(const char *path, const char *sql);
 /* Write text to dir/name (created or replaced); 0, or -1 on failure. */
 int tu_write_file(const char *dir, const char *name, const char *text);
 
+/* Payload text (owned, free) of the one point of coll whose payload "id"
+** is id: a development record; NULL when there is none. */
+char *tu_payload_by_id(sc_db *db, const char *coll, const char *id);
+
 /* xorshift-style generator: same sequence for the same seed. */
 typedef struct tu_rng {
     uint64_t s; /* state */
