@@ -391,6 +391,9 @@ static sc_status store__sparse_named(const store_coll *c, const sc_search_reques
         *out = &c->sparse[k];
         return SC_OK;
     }
+    if (!*name && c->n_sparse) /* sparse vectors always have a name */
+        return store_fail(SC_INVALID, "a sparse query must name its sparse vector (collection `%s` has `%s`%s)",
+                          c->name, c->sparse[0].name, c->n_sparse > 1 ? " and others" : "");
     if (store_coll_vec_index(c, name) >= 0)
         return store_fail(SC_INVALID, "vector `%s` of collection `%s` is dense: a sparse query needs a sparse vector",
                           *name ? name : "(default)", c->name);
