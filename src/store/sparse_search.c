@@ -43,10 +43,8 @@ static sc_status sparse__corpus(store_coll *c, const store_sparse *s, const char
                                 uint64_t *n_docs) {
     store_filter *f = NULL;
     sc_err err = {0};
-    if (filter_compile_text(filter_json, &f, &err) != SC_OK) {
-        sc_err_set(&err, err.code, "params.idf.corpus: %s", err.msg);
-        return store_fail_err(&err);
-    }
+    if (filter_compile_text(filter_json, &f, &err) != SC_OK)
+        return store_fail(err.code, "params.idf.corpus: %s", err.msg);
     uint32_t *slots = NULL;
     size_t n = 0;
     sc_status rc = f ? store_select_filter(c, f, &slots, &n) : SC_OK;
