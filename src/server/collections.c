@@ -2,8 +2,9 @@
 ** server/collections.c: the collection endpoints (create, info, list,
 ** exists, update, delete), aliases and payload indexes, translated to the
 ** store API. hnsw_config and quantization_config (collection-wide, then
-** per vector) go to the store's sc_hnsw_config / sc_quant_config; PATCH
-** changes them through sc_collection_update (all or nothing).
+** per vector) go to the store's sc_hnsw_config / sc_quant_config;
+** sparse_vectors to sc_sparse_params; PATCH changes them through
+** sc_collection_update_ex (all or nothing).
 */
 #include "server/server_int.h"
 

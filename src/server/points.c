@@ -1,7 +1,9 @@
 /*
 ** server/points.c: the point endpoints: upsert (list and batch forms),
 ** get one / many, delete, payload set / overwrite / delete keys / clear,
-** scroll, count and the /points/batch list of update operations. Each
+** scroll, count and the /points/batch list of update operations. Points
+** carry dense vectors, sparse vectors ({indices, values} under their name)
+** and Documents. Each
 ** write is one atomic store call, so a rejected request changes nothing.
 ** `wait` is accepted and ignored: every write is durable when it answers.
 */

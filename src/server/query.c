@@ -5,6 +5,10 @@
 ** /points/search/batch and /points/recommend.
 **
 ** DESIGN
+** - A query vector is dense, or sparse ({indices, values}, or a point's
+**   sparse vector by id) for a sparse `using`: the store tells them apart
+**   and answers a sparse one through its inverted index (params.idf.corpus
+**   rides along); fusion and re-scoring treat both kinds alike.
 ** - Every search is one exact sc_points_search; Qdrant semantics are built
 **   from filters: ids used in the query are excluded with must_not has_id,
 **   and a query over prefetch results re-scores only those candidates with
