@@ -8,12 +8,14 @@
 ** persistence across reopen, the store format and a damaged blob.
 */
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -232,12 +234,36 @@ static bf_point *bf_load(sc_db *db, const char *coll, tu_rng *r, bool positive) 
     return pts;
 }
 
+/* The point has no vector any more (deleted, or upserted without one). */
+static void bf_clear(bf_point *p) {
+    free(p->idx);
+    free(p->val);
+    memset(p, 0, sizeof *p);
+}
+
 static void bf_free(bf_point *pts) {
     for (size_t i = 0; i < BF_N; i++) {
         free(pts[i].idx);
         free(pts[i].val);
     }
     free(pts);
+}
+
+/* n_queries random unfiltered queries of up to max_n entries against coll
+** (modifier idf): the store's top `limit` equals the brute force's. */
+static void bf_check_idf(sc_db *db, const char *coll, const bf_point *pts, tu_rng *r, int n_queries, uint32_t max_n,
+                         bool positive, uint32_t limit, const char *what) {
+    bf_hit *ref = malloc(sizeof *ref * BF_N);
+    for (int qn = 0; qn < n_queries; qn++) {
+        uint32_t qi[64];
+        float qv[64];
+        uint32_t n = bf_vector(r, max_n, qi, qv, positive);
+        size_t n_ref = bf_search(pts, BF_N, qi, qv, n, true, -1, ref);
+        sc_record_list *l = search(db, coll, qi, qv, n, limit, NULL, NULL);
+        assert_same(l, ref, n_ref, 0, limit, what);
+        sc_record_list_free(l);
+    }
+    free(ref);
 }
 
 /* Random queries of both modifiers, with and without filters (a payload
@@ -313,9 +339,7 @@ static void test_brute_force_after_changes(void **state) {
         uint32_t idx[64];
         float val[64];
         uint32_t n = bf_vector(&r, 60, idx, val, false);
-        free(pts[k].idx);
-        free(pts[k].val);
-        memset(&pts[k], 0, sizeof pts[k]);
+        bf_clear(&pts[k]);
         if (k % 9 == 0) { /* upsert without the sparse vector: it is gone */
             sc_point_in p = {.id = sc_point_id_num(k + 1), .payload_json = "{\"g\": 0}"};
             assert_int_equal(sc_points_upsert(f->db, "ch", &p, 1), SC_OK);
@@ -328,26 +352,14 @@ static void test_brute_force_after_changes(void **state) {
     size_t n_del = 0;
     for (size_t k = 1; k < BF_N; k += 6) {
         del[n_del++] = sc_point_id_num(k + 1);
-        free(pts[k].idx);
-        free(pts[k].val);
-        memset(&pts[k], 0, sizeof pts[k]);
+        bf_clear(&pts[k]);
     }
     assert_int_equal(sc_points_delete(f->db, "ch", del, n_del, NULL), SC_OK);
-    bf_hit *ref = malloc(sizeof *ref * BF_N);
     for (int round = 0; round < 2; round++) {
         if (round == 1) fx_reopen(f);
         tu_rng qr = {1234};
-        for (int qn = 0; qn < 30; qn++) {
-            uint32_t qi[24];
-            float qv[24];
-            uint32_t n = bf_vector(&qr, 24, qi, qv, false);
-            size_t n_ref = bf_search(pts, BF_N, qi, qv, n, true, -1, ref);
-            sc_record_list *l = search(f->db, "ch", qi, qv, n, 50, NULL, NULL);
-            assert_same(l, ref, n_ref, 0, 50, round ? "after reopen" : "after changes");
-            sc_record_list_free(l);
-        }
+        bf_check_idf(f->db, "ch", pts, &qr, 30, 24, false, 50, round ? "after reopen" : "after changes");
     }
-    free(ref);
     bf_free(pts);
 }
 
@@ -735,6 +747,77 @@ static void test_old_store_gets_the_column(void **state) {
     assert_int_equal(n, 1);
 }
 
+/* ==== Readers and a writer at once ==== */
+
+/* What a reader thread needs. */
+typedef struct race_arg {
+    sc_db *db;   /* shared store */
+    int stop;    /* set by the writer when done (atomic) */
+    long n_ok;   /* searches that succeeded */
+    int bad;     /* a search failed or returned a result out of order */
+} race_arg;
+
+static void *race_reader(void *p) {
+    race_arg *a = p;
+    tu_rng r = {(uint64_t)(uintptr_t)p};
+    while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
+        uint32_t qi[8];
+        float qv[8];
+        uint32_t n = bf_vector(&r, 8, qi, qv, true);
+        sc_sparse_query q = {qi, qv, n, NULL};
+        sc_search_request req = {.vector_name = "s", .limit = 20, .sparse = &q, .with = {.vectors = true}};
+        sc_record_list *l = NULL;
+        if (sc_points_search(a->db, "race", &req, &l) != SC_OK) {
+            a->bad = 1;
+            break;
+        }
+        for (size_t i = 1; i < l->n; i++)
+            if (l->items[i].score > l->items[i - 1].score) a->bad = 1;
+        sc_record_list_free(l);
+        a->n_ok++;
+        usleep(200); /* glibc's rwlock prefers readers: leave the writer gaps */
+    }
+    return NULL;
+}
+
+/* Two threads search while the calling thread upserts, rewrites and
+** deletes (the store's lock orders them; ThreadSanitizer checks the rest
+** under make SANITIZE=thread test-concurrent); the end state equals the
+** brute force. */
+static void test_concurrent_readers(void **state) {
+    fx *f = *state;
+    make_mixed(f->db, "race", SC_SPARSE_MODIFIER_IDF);
+    race_arg args[2] = {{.db = f->db}, {.db = f->db}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) assert_int_equal(pthread_create(&th[i], NULL, race_reader, &args[i]), 0);
+    tu_rng r = {99};
+    bf_point *pts = calloc(BF_N, sizeof *pts);
+    for (int round = 0; round < 20; round++) {
+        for (int j = 0; j < 20; j++) {
+            size_t k = tu_next(&r) % 400;
+            uint32_t idx[64];
+            float val[64];
+            uint32_t n = bf_vector(&r, 30, idx, val, true);
+            bf_clear(&pts[k]);
+            bf_store(&pts[k], idx, val, n);
+            assert_int_equal(put_one(f->db, "race", k + 1, idx, val, n, NULL), SC_OK);
+        }
+        size_t k = tu_next(&r) % 400;
+        sc_point_id id = sc_point_id_num(k + 1);
+        assert_int_equal(sc_points_delete(f->db, "race", &id, 1, NULL), SC_OK);
+        bf_clear(&pts[k]);
+    }
+    __atomic_store_n(&args[0].stop, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&args[1].stop, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(args[i].bad, 0);
+        assert_true(args[i].n_ok > 0);
+    }
+    bf_check_idf(f->db, "race", pts, &r, 20, 8, true, 20, "after the race");
+    bf_free(pts);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_brute_force, fx_setup, fx_teardown),
@@ -746,6 +829,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_bad_input, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_persistence_and_format, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_old_store_gets_the_column, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_readers, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
