@@ -570,7 +570,7 @@ static void test_bad_input(void **state) {
     fx *f = *state;
     make_mixed(f->db, "b", SC_SPARSE_MODIFIER_NONE);
     uint32_t good_i[2] = {1, 2}, dup_i[3] = {5, 9, 5};
-    float good_v[2] = {1, 2}, nan_v[2] = {1, NAN}, inf_v[3] = {1, 1, INFINITY}, d[2] = {1, 1};
+    float good_v[2] = {1, 2}, nan_v[2] = {1, NAN}, inf_v[3] = {1, 1, INFINITY}, d[2] = {1, 1}, three_v[3] = {1, 2, 3};
     struct {
         sc_sparse_in si;        /* the second point's sparse vector */
         bool dense_under_sparse;/* give "s" as a dense vector instead */
@@ -578,7 +578,7 @@ static void test_bad_input(void **state) {
         const char *msg;        /* part of the message */
     } cases[] = {
         {{"s", dup_i, inf_v, 3}, false, SC_INVALID, "values[2] (index 5) is infinite"},
-        {{"s", dup_i, good_v, 3}, false, SC_INVALID, "index 5 is given twice (indices[0] and indices[2])"},
+        {{"s", dup_i, three_v, 3}, false, SC_INVALID, "index 5 is given twice (indices[0] and indices[2])"},
         {{"s", good_i, nan_v, 2}, false, SC_INVALID, "values[1] (index 2) is NaN"},
         {{"nope", good_i, good_v, 2}, false, SC_NOTFOUND, "sparse vector name `nope` is not configured"},
         {{"d", good_i, good_v, 2}, false, SC_INVALID, "vector `d` is dense in collection `b`"},
