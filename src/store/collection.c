@@ -66,8 +66,8 @@ static sc_status store__check_sparse(const sc_sparse_params *sp, size_t n, const
                 return store_fail(SC_INVALID, "sparse_vectors: name `%s` is given twice", sp[i].name);
         for (size_t j = 0; j < n_vecs; j++)
             if (!strcmp(sp[i].name, v[j].name ? v[j].name : ""))
-                return store_fail(SC_INVALID, "sparse_vectors: name `%s` is already the name of a dense vector",
-                                  sp[i].name);
+                return store_fail(SC_INVALID, "Dense and sparse vector names must be unique - duplicate found with "
+                                  "'%s'", sp[i].name); /* Qdrant's words */
     }
     return SC_OK;
 }

@@ -53,7 +53,7 @@ int store_coll_sparse_index(const store_coll *c, const char *name) {
 
 sc_status store_sparse_params_check(const sc_sparse_params *p, size_t i) {
     const char *name = p->name ? p->name : "";
-    if (!*name) return store_fail(SC_INVALID, "sparse_vectors[%zu]: a sparse vector needs a name", i);
+    if (!*name) return store_fail(SC_INVALID, "Sparse vector name cannot be empty (sparse_vectors[%zu])", i);
     if (strlen(name) > SC_MAX_NAME_LEN)
         return store_fail(SC_INVALID, "sparse_vectors[%zu].name is longer than %u bytes", i, SC_MAX_NAME_LEN);
     for (const char *q = name; *q; q++)

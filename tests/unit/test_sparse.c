@@ -612,7 +612,7 @@ static void test_bad_input(void **state) {
     sc_sparse_params sps[2] = {{.name = "x"}, {.name = "y"}};
     sc_collection_params cp = {.vectors = &vp, .n_vectors = 1, .sparse = sps, .n_sparse = 1};
     assert_int_equal(sc_collection_create_ex(f->db, "c2", &cp), SC_INVALID);
-    assert_msg_has(f->db, "already the name of a dense vector");
+    assert_msg_has(f->db, "Dense and sparse vector names must be unique - duplicate found with 'x'");
     sps[0].name = "y";
     cp.n_sparse = 2;
     assert_int_equal(sc_collection_create_ex(f->db, "c2", &cp), SC_INVALID);
@@ -620,7 +620,7 @@ static void test_bad_input(void **state) {
     sps[0].name = "";
     cp.n_sparse = 1;
     assert_int_equal(sc_collection_create_ex(f->db, "c2", &cp), SC_INVALID);
-    assert_msg_has(f->db, "needs a name");
+    assert_msg_has(f->db, "Sparse vector name cannot be empty");
     assert_false(sc_collection_exists(f->db, "c2"));
     /* queries */
     sc_sparse_query q = {dup_i, (float[]){1, 1, 1}, 3, NULL};
