@@ -30,6 +30,8 @@ sc_search_plans sc_db_search_plans(const sc_db *db) {
     p.graph_filter = __atomic_load_n(&db->plans[1], __ATOMIC_RELAXED);
     p.exact_list = __atomic_load_n(&db->plans[2], __ATOMIC_RELAXED);
     p.exact_scan = __atomic_load_n(&db->plans[3], __ATOMIC_RELAXED);
+    p.sparse_index = __atomic_load_n(&db->plans[4], __ATOMIC_RELAXED);
+    p.sparse_list = __atomic_load_n(&db->plans[5], __ATOMIC_RELAXED);
     return p;
 }
 
@@ -99,6 +101,9 @@ void store_coll_free(store_coll *c) {
     free(c->map);
     for (size_t i = 0; i < c->n_indexes; i++) pindex_free(c->indexes[i]);
     free(c->indexes);
+    if (c->sparse)
+        for (size_t i = 0; i < c->n_sparse; i++) store_sparse_free(&c->sparse[i]);
+    free(c->sparse);
     store_kw_free(c->kw);
     free(c->name);
     free(c);
@@ -114,15 +119,58 @@ static const char *store__schema =
     ** (index b-tree) spills anything over ~1 KB to a whole overflow page. */
     /* slot: the point's durable slot number (ANN indexes refer to rows by
     ** slot); ver: sequence number of the write that stored its vectors. */
+    /* sparse: the point's sparse vectors (sparse.c); stores made before it
+    ** get the column with their first sparse collection (store_sparse_schema) */
     "CREATE TABLE IF NOT EXISTS points(rid INTEGER PRIMARY KEY, coll INTEGER NOT NULL, pid BLOB NOT NULL,"
-    " slot INTEGER NOT NULL, ver INTEGER NOT NULL, payload TEXT, vectors BLOB, kw BLOB);"
+    " slot INTEGER NOT NULL, ver INTEGER NOT NULL, payload TEXT, vectors BLOB, kw BLOB, sparse BLOB);"
     "CREATE TABLE IF NOT EXISTS kwterms(coll INTEGER NOT NULL, id INTEGER NOT NULL, term TEXT NOT NULL,"
     " PRIMARY KEY(coll, id));"
     "CREATE UNIQUE INDEX IF NOT EXISTS points_id ON points(coll, pid);"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('format_version', '2');"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('seq', '0');";
 
-/* Parse a collection config JSON into c (vectors and payload index defs). */
+sc_status store_sparse_schema(sc_db *db) {
+    if (db->format >= STORE_FORMAT_VERSION) return SC_OK; /* format 3 has the column */
+    sqlite3_stmt *st = NULL;
+    bool has_column = sqlite3_prepare_v2(db->sql, "SELECT sparse FROM points LIMIT 0", -1, &st, NULL) == SQLITE_OK;
+    sqlite3_finalize(st);
+    if (!has_column && sqlite3_errcode(db->sql) == SQLITE_NOMEM) return store_fail(SC_NOMEM, "out of memory");
+    if (!has_column && store_exec(db, "ALTER TABLE points ADD COLUMN sparse BLOB") != SC_OK)
+        return store_fail_sql(db, "adding the sparse column");
+    char up[96];
+    snprintf(up, sizeof up, "INSERT OR REPLACE INTO meta(key, value) VALUES('format_version', '%d')",
+             STORE_FORMAT_VERSION);
+    return store_exec(db, up) == SC_OK ? SC_OK : store_fail_sql(db, "marking the store format 3");
+}
+
+/* Parse the "sparse" member of a config (absent: none) into c. */
+static sc_status store__parse_sparse(store_coll *c, const json_t *arr) {
+    size_t n = json_array_size(arr);
+    if (arr && (!json_is_array(arr) || n == 0 || n > SC_MAX_VECTOR_NAMES))
+        return store_fail(SC_CORRUPT, "collection `%s`: config has a malformed `sparse` member", c->name);
+    if (!(c->sparse = calloc(n ? n : 1, sizeof *c->sparse)))
+        return store_fail(SC_NOMEM, "out of memory loading collection `%s`", c->name);
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(arr, i);
+        const char *name = json_string_value(json_object_get(e, "name"));
+        const char *mod = json_string_value(json_object_get(e, "modifier"));
+        json_t *fst = json_object_get(e, "full_scan_threshold"), *od = json_object_get(e, "on_disk");
+        sc_sparse_params p = {.name = name, .modifier = SC_SPARSE_MODIFIER_NONE};
+        if (mod && !strcmp(mod, "idf")) p.modifier = SC_SPARSE_MODIFIER_IDF;
+        else if (!mod || strcmp(mod, "none")) name = NULL;
+        if (!name || !json_is_boolean(od) || !json_is_integer(fst) || json_integer_value(fst) < 0 ||
+            json_integer_value(fst) > (json_int_t)UINT32_MAX || store_sparse_params_check(&p, i) != SC_OK ||
+            store_coll_sparse_index(c, name) >= 0 || store_coll_vec_index(c, name) >= 0)
+            return store_fail(SC_CORRUPT, "collection `%s`: sparse vector %zu of config is malformed", c->name, i);
+        c->sparse[i] = (store_sparse){.name = util_strdup(name), .modifier = p.modifier, .on_disk = json_is_true(od),
+                                      .full_scan_threshold = (uint32_t)json_integer_value(fst)};
+        c->n_sparse = i + 1;
+        if (!c->sparse[i].name) return store_fail(SC_NOMEM, "out of memory loading collection `%s`", c->name);
+    }
+    return SC_OK;
+}
+
+/* Parse a collection config JSON into c (vectors, sparse vectors and payload index defs). */
 static sc_status store__parse_config(store_coll *c, const char *text) {
     json_error_t jerr;
     json_t *root = json_loads(text, 0, &jerr);
@@ -130,13 +178,13 @@ static sc_status store__parse_config(store_coll *c, const char *text) {
         return store_fail(SC_NOMEM, "collection `%s`: out of memory parsing its config", c->name);
     if (!root) return store_fail(SC_CORRUPT, "collection `%s`: config is not JSON: %s", c->name, jerr.text);
     sc_status rc = SC_OK;
-    json_t *vecs = json_object_get(root, "vectors");
+    json_t *vecs = json_object_get(root, "vectors"), *sparse = json_object_get(root, "sparse");
     size_t n = json_array_size(vecs);
-    if (n == 0 || n > SC_MAX_VECTOR_NAMES) {
+    if ((n == 0 && !sparse) || n > SC_MAX_VECTOR_NAMES) {
         rc = store_fail(SC_CORRUPT, "collection `%s`: config has %zu vectors", c->name, n);
         goto done;
     }
-    c->vecs = calloc(n, sizeof *c->vecs);
+    c->vecs = calloc(n ? n : 1, sizeof *c->vecs);
     if (!c->vecs) {
         rc = store_fail(SC_NOMEM, "out of memory loading collection `%s`", c->name);
         goto done;
@@ -177,6 +225,7 @@ static sc_status store__parse_config(store_coll *c, const char *text) {
             goto done;
         }
     }
+    if ((rc = store__parse_sparse(c, sparse)) != SC_OK) goto done;
     json_t *pix = json_object_get(root, "payload_indexes");
     for (size_t i = 0; i < json_array_size(pix); i++) {
         json_t *e = json_array_get(pix, i);
@@ -223,9 +272,13 @@ static sc_status store__load_points(sc_db *db, store_coll *c) {
         return store_fail(SC_CORRUPT, "collection `%s`: %lld points with slots up to %lld", c->name, (long long)count,
                           (long long)max_slot);
     if ((rc = store_coll_reserve(c, (uint32_t)(max_slot + 1) + 16)) != SC_OK) return rc;
-    if (sqlite3_prepare_v2(db->sql, "SELECT pid, slot, ver, payload, vectors, kw FROM points NOT INDEXED WHERE coll=? ORDER BY rid",
-                           -1, &st, NULL) != SQLITE_OK)
-        return store_fail_sql(db, "loading points");
+    /* the sparse column exists when the collection has sparse vectors (store_sparse_schema) */
+    const char *sql = c->n_sparse ? "SELECT pid, slot, ver, payload, vectors, kw, sparse FROM points NOT INDEXED "
+                                    "WHERE coll=? ORDER BY rid"
+                                  : "SELECT pid, slot, ver, payload, vectors, kw FROM points NOT INDEXED "
+                                    "WHERE coll=? ORDER BY rid";
+    store_svec *svs[SC_MAX_VECTOR_NAMES];
+    if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) return store_fail_sql(db, "loading points");
     sqlite3_bind_int64(st, 1, c->db_id);
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -273,6 +326,22 @@ static sc_status store__load_points(sc_db *db, store_coll *c) {
             break;
         }
         store_kw_set(c->kw, (uint32_t)slot, doc, len);
+        if (!c->n_sparse) continue;
+        sc_status src = store_sparse_blob_decode(c, sqlite3_column_blob(st, 6), sqlite3_column_bytes(st, 6), svs, ebuf,
+                                                 sizeof ebuf);
+        for (size_t k = 0; src == SC_OK && k < c->n_sparse; k++) {
+            if (svs[k] && (src = store_sparse_reserve(&c->sparse[k], &svs[k], 1)) == SC_OK) {
+                store_sparse_set(&c->sparse[k], (uint32_t)slot, svs[k]);
+                svs[k] = NULL;
+            }
+        }
+        if (src != SC_OK) {
+            for (size_t k = 0; k < c->n_sparse; k++) free(svs[k]);
+            rc = src == SC_NOMEM ? store_fail(SC_NOMEM, "out of memory loading sparse vectors of `%s`", c->name)
+                                 : store_fail(SC_CORRUPT, "collection `%s`, point %s: %s", c->name,
+                                              sc_point_id_format(&id, idbuf, sizeof idbuf), ebuf);
+            break;
+        }
     }
     store_coll_rebuild_free(c);
     if (rc == SC_OK && step != SQLITE_DONE) rc = store_fail_sql(db, "loading points");
@@ -280,7 +349,7 @@ static sc_status store__load_points(sc_db *db, store_coll *c) {
     return rc;
 }
 
-/* The store's format version into *version: 1 or STORE_FORMAT_VERSION (1
+/* The store's format version into *version: 1 to STORE_FORMAT_VERSION (1
 ** when absent); a newer one is SC_UNSUPPORTED, anything else SC_CORRUPT. */
 static sc_status store__format(sc_db *db, int *version) {
     sqlite3_stmt *st = NULL;
@@ -444,20 +513,23 @@ sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, ch
     if (!have_schema && (rc = store_exec(db, store__schema)) != SC_OK) goto fail;
     int version = 0;
     if ((rc = store__format(db, &version)) != SC_OK) goto fail;
+    db->format = version;
     if ((rc = store__load(db)) != SC_OK) goto fail;
     /* Format 1 differs only by its blobs' checksum, which is still read:
     ** marking the store 2 (one statement, atomic) before anything writes
-    ** SCV2 blobs keeps builds that read only format 1 off it. */
-    if (version < STORE_FORMAT_VERSION) {
+    ** SCV2 blobs keeps builds that read only format 1 off it. (Format 3
+    ** comes with the first sparse collection: store_sparse_schema.) */
+    if (version < STORE_FORMAT_DENSE) {
         char up[96];
         snprintf(up, sizeof up, "INSERT OR REPLACE INTO meta(key, value) VALUES('format_version', '%d')",
-                 STORE_FORMAT_VERSION);
+                 STORE_FORMAT_DENSE);
         if (sqlite3_exec(db->sql, up, NULL, NULL, NULL) != SQLITE_OK) {
             rc = store_fail_sql(db, "upgrading the store from format 1 to 2 (it is left at format 1)");
             goto fail;
         }
+        db->format = STORE_FORMAT_DENSE;
         util_log(&db->opt.logger, SC_LOG_LEVEL_INFO, "store %s: format %d upgraded to %d", db->path, version,
-                 STORE_FORMAT_VERSION);
+                 STORE_FORMAT_DENSE);
     }
     *out = db;
     return SC_OK;

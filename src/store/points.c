@@ -51,6 +51,8 @@ static void store__rollback(sc_db *db) {
 /* One validated point of an upsert batch. */
 typedef struct store__prepared {
     const float **vecs; /* per collection vector: data to store (normalised copy for cosine) or NULL */
+    store_svec **svecs; /* per sparse vector of the collection: the owned vector to store, or NULL */
+    util_buf sparse_blob; /* encoded sparse vectors for points.sparse (empty: NULL) */
     json_t *payload;    /* parsed payload (owned) or NULL for {} */
     uint32_t *kw_doc;   /* keyword terms of its text (owned) or NULL */
     uint32_t kw_len;    /* tokens in its text */
@@ -71,6 +73,9 @@ static sc_status store__prepare_point(store_coll *c, const sc_point_in *pt, size
     for (size_t v = 0; v < pt->n_vectors; v++) {
         const sc_vector_in *vi = &pt->vectors[v];
         int k = store_coll_vec_index(c, vi->name);
+        if (k < 0 && store_coll_sparse_index(c, vi->name) >= 0)
+            return store_fail(SC_INVALID, "points[%zu] (id %s): vector `%s` is sparse in collection `%s`: give it as "
+                              "indices and values", i, store__idstr(&pt->id, idb), vi->name, c->name);
         if (k < 0)
             return store_fail(SC_NOTFOUND, "points[%zu] (id %s): vector name `%s` is not configured in collection `%s`",
                               i, store__idstr(&pt->id, idb), vi->name && *vi->name ? vi->name : "(default)", c->name);
@@ -96,6 +101,30 @@ static sc_status store__prepare_point(store_coll *c, const sc_point_in *pt, size
         } else {
             pp->vecs[k] = vi->data;
         }
+    }
+    if (pt->n_sparse && !pt->sparse)
+        return store_fail(SC_INVALID, "points[%zu].vector: %zu sparse vectors announced but none given", i, pt->n_sparse);
+    for (size_t v = 0; v < pt->n_sparse; v++) {
+        const sc_sparse_in *si = &pt->sparse[v];
+        const char *vname = si->name ? si->name : "";
+        int k = store_coll_sparse_index(c, vname);
+        if (k < 0 && *vname && store_coll_vec_index(c, vname) >= 0)
+            return store_fail(SC_INVALID, "points[%zu] (id %s): vector `%s` is dense in collection `%s`: give it as a "
+                              "list of numbers", i, store__idstr(&pt->id, idb), vname, c->name);
+        if (k < 0)
+            return store_fail(SC_NOTFOUND, "points[%zu] (id %s): sparse vector name `%s` is not configured in "
+                              "collection `%s`", i, store__idstr(&pt->id, idb), *vname ? vname : "(default)", c->name);
+        if (pp->svecs[k])
+            return store_fail(SC_INVALID, "points[%zu] (id %s): sparse vector `%s` is given twice", i,
+                              store__idstr(&pt->id, idb), vname);
+        char what[SC_MAX_NAME_LEN + 80];
+        snprintf(what, sizeof what, "points[%zu] (id %s): sparse vector `%s`", i, store__idstr(&pt->id, idb), vname);
+        sc_status rc = store_svec_from_input(si, what, &pp->svecs[k]);
+        if (rc != SC_OK) return rc;
+    }
+    if (c->n_sparse) {
+        sc_status rc = store_sparse_blob_encode(c, pp->svecs, &pp->sparse_blob);
+        if (rc != SC_OK) return rc;
     }
     if (pt->payload_json && *pt->payload_json) {
         json_error_t jerr;
@@ -127,7 +156,7 @@ static sc_status store__prepare_point(store_coll *c, const sc_point_in *pt, size
 /* INSERT OR REPLACE one point row. */
 static sc_status store__write_point(sc_db *db, sqlite3_stmt *st, store_coll *c, const sc_point_id *id, uint32_t slot,
                                     uint64_t ver, const float *const *vecs, const json_t *payload,
-                                    const util_buf *kw_blob, util_buf *blob) {
+                                    const util_buf *kw_blob, const util_buf *sparse_blob, util_buf *blob) {
     uint8_t key[STORE_ID_KEY_SIZE];
     store_id_key(id, key);
     blob->len = 0;
@@ -146,6 +175,15 @@ static sc_status store__write_point(sc_db *db, sqlite3_stmt *st, store_coll *c, 
     sqlite3_bind_blob(st, 6, blob->data, (int)blob->len, SQLITE_STATIC);
     if (kw_blob && kw_blob->len) sqlite3_bind_blob(st, 7, kw_blob->data, (int)kw_blob->len, SQLITE_STATIC);
     else sqlite3_bind_null(st, 7);
+    if (c->n_sparse && sparse_blob->len > (size_t)INT32_MAX) {
+        free(ptext);
+        return store_fail(SC_INVALID, "sparse vectors of one point take %zu bytes, more than a row holds",
+                          sparse_blob->len);
+    }
+    if (c->n_sparse && sparse_blob->len)
+        sqlite3_bind_blob(st, 8, sparse_blob->data, (int)sparse_blob->len, SQLITE_STATIC);
+    else if (c->n_sparse)
+        sqlite3_bind_null(st, 8);
     if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail_sql(db, "writing point");
     free(ptext);
     return rc;
@@ -176,6 +214,7 @@ sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *point
     sc_status rc = store_coll_get(db, coll, &c);
     store__prepared *pp = NULL;
     const float **vec_ptrs = NULL;
+    store_svec **svec_ptrs = NULL, **batch = NULL;
     float *arena = NULL;
     sqlite3_stmt *st = NULL;
     util_buf blob = {0};
@@ -194,20 +233,28 @@ sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *point
             if (k >= 0 && c->vecs[k].distance == SC_DISTANCE_COSINE) arena_n += c->vecs[k].dim;
         }
     pp = calloc(n, sizeof *pp);
-    vec_ptrs = calloc(n * c->n_vecs, sizeof *vec_ptrs);
+    vec_ptrs = calloc(c->n_vecs ? n * c->n_vecs : 1, sizeof *vec_ptrs);
+    svec_ptrs = calloc(c->n_sparse ? n * c->n_sparse : 1, sizeof *svec_ptrs);
+    batch = malloc(sizeof *batch * n);
     arena = malloc(sizeof(float) * (arena_n ? arena_n : 1));
-    if (!pp || !vec_ptrs || !arena) {
+    if (!pp || !vec_ptrs || !svec_ptrs || !batch || !arena) {
         rc = store_fail(SC_NOMEM, "out of memory preparing %zu points", n);
         goto done;
     }
     size_t arena_off = 0;
     for (size_t i = 0; i < n; i++) {
         pp[i].vecs = vec_ptrs + i * c->n_vecs;
+        pp[i].svecs = svec_ptrs + i * c->n_sparse;
         if ((rc = store__prepare_point(c, &points[i], i, &pp[i], arena + arena_off)) != SC_OK) goto done;
         for (size_t v = 0; v < c->n_vecs; v++)
             if (pp[i].vecs[v] && c->vecs[v].distance == SC_DISTANCE_COSINE) arena_off += c->vecs[v].dim;
     }
     if ((rc = store_coll_reserve(c, (uint32_t)n)) != SC_OK) goto done;
+    /* room in the posting lists, so that applying the sparse vectors cannot fail */
+    for (size_t k = 0; k < c->n_sparse; k++) {
+        for (size_t i = 0; i < n; i++) batch[i] = pp[i].svecs[k];
+        if ((rc = store_sparse_reserve(&c->sparse[k], batch, n)) != SC_OK) goto done;
+    }
     /* Slots: existing points keep theirs; new ids claim one (undone on failure). */
     if (!(slots = malloc(sizeof *slots * n)) || !(claimed = malloc(sizeof *claimed * n))) {
         rc = store_fail(SC_NOMEM, "out of memory preparing %zu points", n);
@@ -222,16 +269,18 @@ sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *point
     if ((rc = store__begin(db)) != SC_OK) goto done;
     if ((rc = store__set_seq(db, ver)) != SC_OK) goto done;
     if ((rc = store_kw_persist_terms(db, c)) != SC_OK) goto done;
-    if (sqlite3_prepare_v2(db->sql,
-                           "INSERT OR REPLACE INTO points(coll, pid, slot, ver, payload, vectors, kw) "
-                           "VALUES(?1,?2,?3,?4,?5,?6,?7)",
-                           -1, &st, NULL) != SQLITE_OK) {
+    /* the sparse column exists when the collection has sparse vectors (store_sparse_schema) */
+    const char *sql = c->n_sparse ? "INSERT OR REPLACE INTO points(coll, pid, slot, ver, payload, vectors, kw, sparse) "
+                                    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)"
+                                  : "INSERT OR REPLACE INTO points(coll, pid, slot, ver, payload, vectors, kw) "
+                                    "VALUES(?1,?2,?3,?4,?5,?6,?7)";
+    if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) {
         rc = store_fail_sql(db, "preparing upsert");
         goto done;
     }
     for (size_t i = 0; i < n; i++)
         if ((rc = store__write_point(db, st, c, &points[i].id, slots[i], ver, pp[i].vecs, pp[i].payload,
-                                     &pp[i].kw_blob, &blob)) != SC_OK)
+                                     &pp[i].kw_blob, &pp[i].sparse_blob, &blob)) != SC_OK)
             goto done;
     sqlite3_finalize(st);
     st = NULL;
@@ -248,6 +297,10 @@ sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *point
         c->vers[slots[i]] = ver;
         store_kw_set(c->kw, slots[i], pp[i].kw_doc, pp[i].kw_len);
         pp[i].kw_doc = NULL;
+        for (size_t k = 0; k < c->n_sparse; k++) { /* the point replaces the old one: absent ones are removed */
+            store_sparse_set(&c->sparse[k], slots[i], pp[i].svecs[k]);
+            pp[i].svecs[k] = NULL;
+        }
     }
     store_ann_sync(db, c, slots, n);
 done:
@@ -262,9 +315,13 @@ done:
             json_decref(pp[i].payload);
             free(pp[i].kw_doc);
             util_buf_free(&pp[i].kw_blob);
+            util_buf_free(&pp[i].sparse_blob);
+            for (size_t k = 0; pp[i].svecs && k < c->n_sparse; k++) free(pp[i].svecs[k]);
         }
     free(pp);
     free(vec_ptrs);
+    free(svec_ptrs);
+    free(batch);
     free(arena);
     util_buf_free(&blob);
     return rc;

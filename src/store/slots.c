@@ -170,6 +170,8 @@ sc_status store_coll_reserve(store_coll *c, uint32_t extra) {
                 return store_fail(SC_NOMEM, "out of memory growing vectors `%s` of `%s` to %zu points", sv->name,
                                   c->name, nw);
         }
+        for (size_t k = 0; k < c->n_sparse; k++)
+            if (store_sparse_reserve_slots(&c->sparse[k], (uint32_t)cap) != SC_OK) return SC_NOMEM;
         if (c->kw && store_kw_reserve(c->kw, (uint32_t)cap) != SC_OK) return SC_NOMEM;
         c->cap = (uint32_t)cap;
         store_ann_rebind(c); /* the vector columns may have moved */
@@ -232,6 +234,7 @@ void store_coll_rebuild_free(store_coll *c) {
 void store_slot_release(store_coll *c, uint32_t slot) {
     store_slot_set_payload(c, slot, NULL);
     store_kw_set(c->kw, slot, NULL, 0);
+    for (size_t k = 0; k < c->n_sparse; k++) store_sparse_set(&c->sparse[k], slot, NULL);
     for (size_t v = 0; v < c->n_vecs; v++) {
         store_vec *sv = &c->vecs[v];
         if (store_bit_get(sv->present, slot)) {
@@ -552,6 +555,12 @@ void sc_record_list_free(sc_record_list *list) {
         free(r->vector_names);
         free(r->vectors);
         free(r->vector_dims);
+        for (size_t k = 0; k < r->n_sparse; k++) {
+            free(r->sparse[k].name);
+            free(r->sparse[k].indices);
+            free(r->sparse[k].values);
+        }
+        free(r->sparse);
     }
     free(list->items);
     free(list);
@@ -602,10 +611,19 @@ sc_status store_records_build(const store_coll *c, const uint32_t *slots, const 
         r->score = scores ? scores[i] : 0.0f;
         if (with->payload && !(r->payload_json = store__payload_text(c, s, with))) goto oom;
         if (!with->vectors) continue;
-        r->vector_names = calloc(c->n_vecs, sizeof *r->vector_names);
-        r->vectors = calloc(c->n_vecs, sizeof *r->vectors);
-        r->vector_dims = calloc(c->n_vecs, sizeof *r->vector_dims);
-        if (!r->vector_names || !r->vectors || !r->vector_dims) goto oom;
+        size_t nv = c->n_vecs ? c->n_vecs : 1;
+        r->vector_names = calloc(nv, sizeof *r->vector_names);
+        r->vectors = calloc(nv, sizeof *r->vectors);
+        r->vector_dims = calloc(nv, sizeof *r->vector_dims);
+        r->sparse = calloc(c->n_sparse ? c->n_sparse : 1, sizeof *r->sparse);
+        if (!r->vector_names || !r->vectors || !r->vector_dims || !r->sparse) goto oom;
+        for (size_t k = 0; k < c->n_sparse; k++) {
+            const store_sparse *sp = &c->sparse[k];
+            if (!sp->vecs[s]) continue;
+            if (with->vector_names && !store__in_list(sp->name, with->vector_names, with->n_vector_names)) continue;
+            if (store_sparse_record(sp, s, &r->sparse[r->n_sparse]) != SC_OK) goto oom;
+            r->n_sparse++;
+        }
         for (size_t v = 0; v < c->n_vecs; v++) {
             const store_vec *sv = &c->vecs[v];
             if (!store_bit_get(sv->present, s)) continue;

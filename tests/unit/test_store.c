@@ -25,37 +25,11 @@
 
 /* ==== Fixture ==== */
 
-typedef struct fx {
-    char *dir; /* store directory */
-    sc_db *db; /* open store */
-} fx;
+typedef tu_store fx; /* store directory and open store */
+#define fx_setup tu_store_setup
+#define fx_teardown tu_store_teardown
 
-static int fx_setup(void **state) {
-    fx *f = calloc(1, sizeof *f);
-    f->dir = tu_tmpdir("store");
-    char err[512];
-    if (tu_db_open(f->dir, NULL, &f->db, err, sizeof err) != SC_OK) {
-        fprintf(stderr, "open: %s\n", err);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state) {
-    fx *f = *state;
-    sc_db_close(f->db);
-    tu_rmdir(f->dir);
-    free(f);
-    return 0;
-}
-
-static void fx_reopen(fx *f) {
-    sc_db_close(f->db);
-    f->db = NULL;
-    char err[512];
-    assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
-}
+static void fx_reopen(fx *f) { assert_int_equal(tu_store_reopen(f), SC_OK); }
 
 #define assert_msg_has(db, s)                                                                                  \
     do {                                                                                                       \
@@ -584,10 +558,7 @@ static void test_corrupt_vector_blob_is_reported(void **state) {
     assert_non_null(strstr(err, "point 0"));
     assert_non_null(strstr(err, "offset"));
     f->db = NULL;
-    /* fixture teardown closes NULL safely; reopen a clean store for it */
-    tu_rmdir(f->dir);
-    f->dir = tu_tmpdir("store");
-    assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
+    assert_int_equal(tu_store_fresh(f), SC_OK); /* a clean store for the fixture's teardown */
 }
 
 /* ==== Store format 1 (before xxHash) ==== */
@@ -603,17 +574,11 @@ static sqlite3 *store_sqlite(const char *dir) {
 }
 
 /* Run sql on dir/store.db. */
-static void store_sql(const char *dir, const char *sql) {
-    char p[512];
-    snprintf(p, sizeof p, "%s/store.db", dir);
-    assert_int_equal(tu_sql_exec(p, sql), 0);
-}
+static void store_sql(const char *dir, const char *sql) { assert_int_equal(tu_store_sql(dir, sql), 0); }
 
 /* meta format_version of dir/store.db (owned string). */
 static char *store_format(const char *dir) {
-    char p[512];
-    snprintf(p, sizeof p, "%s/store.db", dir);
-    char *v = tu_sql_text(p, "SELECT value FROM meta WHERE key='format_version'");
+    char *v = tu_store_format(dir);
     assert_non_null(v);
     return v;
 }
@@ -705,9 +670,7 @@ static void test_format1_store_is_upgraded(void **state) {
     assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_CORRUPT);
     assert_non_null(strstr(err, "checksum"));
     f->db = NULL;
-    tu_rmdir(f->dir);
-    f->dir = tu_tmpdir("store");
-    assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
+    assert_int_equal(tu_store_fresh(f), SC_OK);
 }
 
 /* A store of a newer format is refused with a message saying so, and left
@@ -718,16 +681,16 @@ static void test_newer_store_format_is_refused(void **state) {
     sc_db_close(f->db);
     f->db = NULL;
     char *v = store_format(f->dir);
-    assert_string_equal(v, "2"); /* a new store is written at the current format */
+    assert_string_equal(v, "2"); /* a new store without sparse vectors is written at format 2 (3 comes with them) */
     free(v);
-    store_sql(f->dir, "UPDATE meta SET value='3' WHERE key='format_version'");
+    store_sql(f->dir, "UPDATE meta SET value='4' WHERE key='format_version'");
     char err[512];
     assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_UNSUPPORTED);
     assert_null(f->db);
-    assert_non_null(strstr(err, "format version 3"));
+    assert_non_null(strstr(err, "format version 4"));
     assert_non_null(strstr(err, "newer semcode"));
     v = store_format(f->dir);
-    assert_string_equal(v, "3");
+    assert_string_equal(v, "4");
     free(v);
     store_sql(f->dir, "UPDATE meta SET value='two' WHERE key='format_version'");
     assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_CORRUPT);
@@ -810,10 +773,7 @@ static void test_payloads_after_reopen(void **state) {
         assert_non_null(strstr(err, "payload is not a JSON object"));
         f->db = NULL;
     }
-    tu_rmdir(f->dir);
-    f->dir = tu_tmpdir("store");
-    char err[512];
-    assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
+    assert_int_equal(tu_store_fresh(f), SC_OK);
 }
 
 /* Readers racing to parse the same never-parsed payloads (shared lock):

@@ -117,3 +117,59 @@ sc_status tu_db_open(const char *path, const sc_db_options *opt, sc_db **out, ch
     sc_free(msg);
     return rc;
 }
+
+/* ==== Store fixture ==== */
+
+int tu_store_setup(void **state) {
+    tu_store *f = calloc(1, sizeof *f);
+    if (!f || !(f->dir = tu_tmpdir("store"))) {
+        free(f);
+        return -1;
+    }
+    char err[512];
+    if (tu_db_open(f->dir, NULL, &f->db, err, sizeof err) != SC_OK) {
+        fprintf(stderr, "open: %s\n", err);
+        tu_rmdir(f->dir);
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+int tu_store_teardown(void **state) {
+    tu_store *f = *state;
+    sc_db_close(f->db);
+    tu_rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+sc_status tu_store_reopen(tu_store *f) {
+    sc_db_close(f->db);
+    f->db = NULL;
+    char err[512];
+    sc_status rc = tu_db_open(f->dir, NULL, &f->db, err, sizeof err);
+    if (rc != SC_OK) fprintf(stderr, "reopen: %s\n", err);
+    return rc;
+}
+
+sc_status tu_store_fresh(tu_store *f) {
+    sc_db_close(f->db);
+    f->db = NULL;
+    tu_rmdir(f->dir);
+    if (!(f->dir = tu_tmpdir("store"))) return SC_IOERR;
+    return tu_db_open(f->dir, NULL, &f->db, NULL, 0);
+}
+
+int tu_store_sql(const char *dir, const char *sql) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/store.db", dir);
+    return tu_sql_exec(p, sql);
+}
+
+char *tu_store_format(const char *dir) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/store.db", dir);
+    return tu_sql_text(p, "SELECT value FROM meta WHERE key='format_version'");
+}
