@@ -284,7 +284,7 @@ char *repo_filter_json(sc_repo *r, const sc_code_query *q, bool *empty) {
                 const char *p = (const char *)sqlite3_column_text(st, 0);
                 bool in = q->n_paths == 0;
                 for (size_t i = 0; i < q->n_paths && !in; i++)
-                    in = pipeline_glob_match(q->paths[i], p) || pipeline_glob_match(q->paths[i], p + 0);
+                    in = pipeline_glob_match(q->paths[i], p);
                 for (size_t i = 0; i < q->n_excludes && in; i++) in = !pipeline_glob_match(q->excludes[i], p);
                 if (in) json_array_append_new(any, json_string(p));
             }
