@@ -234,6 +234,33 @@ test('ingest github: pages, rate limits, retries, malformed items, incremental, 
   }
 });
 
+test('ingest github: a page that stays cut is skipped, the run goes on, and the next run is full', async () => {
+  const gh = githubData(['c'.repeat(40)]);
+  gh.token = null; // anonymous
+  const api = await startFakeApi(gh);
+  const store = path.join(tmpdir('trk-cut'), 'st');
+  const base = ['ingest', 'github', 'acme/shop', '--api-url', api.url, '--per-page', '2', '--retries', '1', '--store', store];
+  try {
+    // page 2 (PR #3 and issue #4) answers 200 with a cut body every time; its Link header still names page 3
+    const cut = api.fault({ path: /\/issues\?.*&page=2/, raw: '[{"number": 3, "title": "Add', times: 100,
+      headers: () => ({ Link: `<${api.url}/repos/acme/shop/issues?state=all&sort=created&direction=asc&per_page=2&page=3>; rel="next"` }) });
+    let s = await json(base);
+    assert.equal(cut.hits, 2, 'one try and one retry');
+    assert.match(s.stderr, /skipped http:\/\/127\.0\.0\.1:\d+\/repos\/acme\/shop\/issues\?\S*&page=2: GET \S+ answered HTTP 200 with a body that is not JSON .*, 2 times; its items are skipped/);
+    assert.ok(api.log.some((r) => /&page=4/.test(r.query)), 'the pages after it were read');
+    assert.equal(s.items, 7, JSON.stringify(s)); // issues 1, 2, 5, 6 and the 3 comments of 1 and 2
+    assert.equal(s.malformed, 3);
+    assert.equal(s.removal_skipped, true);
+    api.clearFaults();
+    s = await json(base);
+    assert.equal(s.full, true, 'a run after a skipped page lists everything again');
+    assert.equal(s.items, 13);
+    assert.equal(s.written, 5, 'PR #3, its review and review comment, issue #4 and its comment');
+  } finally {
+    await api.close();
+  }
+});
+
 test('ingest github --from-dir: saved answers give the same records; a page that is not JSON is skipped', async () => {
   const gh = githubData(['a'.repeat(40), 'b'.repeat(40)]);
   const dir = tmpdir('trk-ghdir');
