@@ -139,7 +139,7 @@ SC_API sc_records_options sc_records_options_default(void);
 ** must outlive the handle). A missing collection reads as empty and is
 ** created by the first write (three named vectors of emb's dimension,
 ** cosine; payload indexes on kind, source, id, author, paths, labels, state,
-** links.entity and links.commit; a writable handle adds the indexes an
+** links.entity, links.commit and on; a writable handle adds the indexes an
 ** older collection lacks). emb may be NULL for reading only (linked queries,
 ** keyword search). Errors: SC_INVALID (tenant, batch size,
 ** templates: the message names the kind, vector and byte; a collection whose

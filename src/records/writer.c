@@ -90,7 +90,7 @@ static sc_status w__state_get(sc_records *rs, const char *source, const char *id
 
 /* The payload indexes of a records collection (keyword). */
 static const char *const w__index_keys[] = {"kind",   "source", "id",           "author",      "paths",
-                                            "labels", "state",  "links.entity", "links.commit"};
+                                            "labels", "state",  "links.entity", "links.commit", "on"};
 
 /* Create the payload indexes that info (NULL = a new collection) lacks. */
 static sc_status w__index_fields(sc_records *rs, const sc_collection_info *info) {
