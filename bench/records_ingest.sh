@@ -27,15 +27,10 @@ trap 'rm -rf "$WORK"' EXIT
 MAP='id=key,title=summary,body=description,author=reporter,date=created,updated=updated,state=status'
 MAP+=',priority=priority,type=type,labels=labels,components=components,comments=comments[].body'
 
-# one timed step: prints "<seconds> <peak KB>", the command's stdout in $WORK/out.json
-timed() {
-  /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" > "$WORK/out.json"
-  cat "$WORK/time"
-}
-field() { python3 -c "import json;print(json.load(open('$WORK/out.json'))['$1'])"; }
+. bench/ingest_lib.sh
 
 run() {
-  echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB; $(date -u '+%F %H:%M UTC'); commit $(git rev-parse --short HEAD)"
+  machine
   python3 bench/gen_issues.py "$N" > "$WORK/issues.jsonl"
   local comments=$(python3 -c "import json,sys;print(sum(len(json.loads(l)['comments']) for l in open('$WORK/issues.jsonl')))")
   echo "data: $N issues, $comments comments, $(du -m "$WORK/issues.jsonl" | cut -f1) MiB of JSON Lines"
@@ -52,11 +47,4 @@ run() {
   echo "store: $(du -sm "$WORK/store" | cut -f1) MiB"
 }
 
-exec 9>/tmp/semcode-bench.lock
-if flock -w "$LOCK_WAIT" 9; then
-  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) (bench lock held)"
-else
-  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) (bench lock NOT held: busy for ${LOCK_WAIT}s)"
-fi
-run
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+with_bench_lock run
