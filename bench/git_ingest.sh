@@ -29,15 +29,10 @@ WORK=$(mktemp -d /tmp/semcode-bench-git-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 REPO=$WORK/repo
 
-# one timed step: prints "<seconds> <peak KB>", the command's stdout in $WORK/out.json
-timed() {
-  /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" > "$WORK/out.json"
-  cat "$WORK/time"
-}
-field() { python3 -c "import json;print(json.load(open('$WORK/out.json'))['$1'])"; }
+. bench/ingest_lib.sh
 
 run() {
-  echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB; $(date -u '+%F %H:%M UTC'); commit $(git rev-parse --short HEAD)"
+  machine
   git init -q -b main "$REPO"
   local t0=$(date +%s.%N)
   python3 "$GEN" "$STEPS" | git -C "$REPO" fast-import --quiet
@@ -68,11 +63,4 @@ run() {
   echo "linked cold: $w commits in ${s}s wall = $(echo "$w / $s" | bc) commits/s, $(field links) links; peak RSS $((kb / 1024)) MiB"
 }
 
-exec 9>/tmp/semcode-bench.lock
-if flock -w "$LOCK_WAIT" 9; then
-  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) (bench lock held)"
-else
-  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) (bench lock NOT held: busy for ${LOCK_WAIT}s)"
-fi
-run
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+with_bench_lock run

@@ -5,8 +5,8 @@
 ** A record (sc_rec) is one item of a project's history or tracker,
 ** identified by (tenant, source, kind, id), with typed fields: strings,
 ** dates, integers, numbers, booleans, keyword arrays, JSON values and links
-** to other records or to code entities. Connectors (the git source below;
-** GitHub, Jira and JSON Lines later) only produce records and hand them to
+** to other records or to code entities. Connectors (the git source, GitHub,
+** Jira and JSON Lines below) only produce records and hand them to
 ** an sc_records, the records of one tenant in a store, which renders the
 ** texts, embeds them in batches and upserts them:
 **   - collection "records" (the global namespace) or ".<tenant>.records"
@@ -43,6 +43,8 @@
 */
 #ifndef SEMCODE_RECORDS_H
 #define SEMCODE_RECORDS_H
+
+#include <stdio.h>
 
 #include "common.h"
 #include "provider.h"
@@ -136,8 +138,9 @@ SC_API sc_records_options sc_records_options_default(void);
 /* The records of opt->tenant in db, embedded with emb (both borrowed; they
 ** must outlive the handle). A missing collection reads as empty and is
 ** created by the first write (three named vectors of emb's dimension,
-** cosine; payload indexes on kind, source, id, author, paths, labels, state
-** and links.entity). emb may be NULL for reading only (linked queries,
+** cosine; payload indexes on kind, source, id, author, paths, labels, state,
+** links.entity, links.commit and on; a writable handle adds the indexes an
+** older collection lacks). emb may be NULL for reading only (linked queries,
 ** keyword search). Errors: SC_INVALID (tenant, batch size,
 ** templates: the message names the kind, vector and byte; a collection whose
 ** records were embedded by another model or with another dimension),
@@ -215,6 +218,9 @@ typedef struct sc_rec_query {
     const char *since;           /* date on or after (a date as sc_rec_set_date_str takes) */
     const char *until;           /* date on or before */
     const char *filter_json;     /* a further Qdrant filter on the payload, ANDed (NULL = none) */
+    const char *state;           /* only records in this state (open, closed, merged, a Jira status in lower
+                                    case); records without a state (comments) never match */
+    const char *label;           /* only records with this label */
 } sc_rec_query;
 
 /* One result; strings owned by the list ("" when the record lacks the field). */
@@ -229,6 +235,8 @@ typedef struct sc_rec_hit {
     char *date;         /* the record's date, RFC 3339 UTC */
     char *state;        /* state (open, closed, merged) */
     char *url;          /* url */
+    char *number;       /* an issue's or PR's reference as trackers write it ("#123", "PROJ-12"); for a
+                           comment or review, its parent's; "" for others */
     char *payload_json; /* the whole payload */
 } sc_rec_hit;
 
@@ -250,9 +258,19 @@ SC_API sc_status sc_records_search(sc_records *rs, const sc_rec_query *q, sc_rec
 ** first by date, at most q->limit (0 = all). */
 SC_API sc_status sc_records_linked(sc_records *rs, const char *rel, const char *const *targets, size_t n_targets,
                                    const sc_rec_query *q, sc_rec_hits **out);
+/* The history of code entities: the commits linked to any of entity_ids
+** (links.entity) and the pull requests linked to those commits
+** (links.commit, whichever was ingested first), newest first by date, at
+** most q->limit (0 = all). q's source, author and date filters choose the
+** commits (q may be NULL; its kinds are ignored); every PR of a chosen
+** commit follows. */
+SC_API sc_status sc_records_history(sc_records *rs, const char *const *entity_ids, size_t n_ids, const sc_rec_query *q,
+                                    sc_rec_hits **out);
 /* {<label>: value, ["mode": mode,] "took_ms", "results": [{rank, score,
-** kind, source, id, title, author, date, [state], [url], record: payload}]};
-** commits add "sha" and "subject". Compact JSON, owned (sc_free); NULL when
+** kind, source, id, title, author, date, [state], [url], [number], [key],
+** record: payload}]}; commits add "sha" and "subject"; issues, PRs and their
+** comments and reviews add their tracker's "number" (GitHub) or "key"
+** (Jira). Compact JSON, owned (sc_free); NULL when
 ** out of memory. mode NULL leaves "mode" out. */
 SC_API char *sc_rec_hits_json(const sc_rec_hits *h, const char *label, const char *value, const char *mode);
 
@@ -309,6 +327,103 @@ typedef struct sc_git_summary {
 ** empty repository, a source whose stored commits are another
 ** repository's), SC_INTERRUPTED, a flush's errors. */
 SC_API sc_status sc_git_ingest(sc_records *rs, const char *repo_path, const sc_git_options *opt, sc_git_summary *out);
+
+/* ==== Tracker and file sources: GitHub, Jira, JSON Lines ====
+**
+** Each reads items from its source and hands records to the writer. Items
+** that do not have the documented shape are reported (opt->report, with
+** their position: "URL item 3", "FILE item 3" or "FILE:12") and skipped;
+** the run goes on and its summary counts them. A full sync (opt->full, the
+** first run, or after an interrupted full sync) lists everything and then
+** removes the stored records of the source it did not see (deleted or
+** transferred items), unless something was skipped as malformed; other runs
+** read what changed since the cursor. Records: docs/ARCHITECTURE.md
+** ("Tracker sources") lists the fields of each kind.
+*/
+
+/* Progress of a source, reported to sc_source_options.progress. */
+typedef struct sc_source_progress {
+    const char *stage;   /* "issues", "search", "lines", "wait" (rate limit or backoff), "remove", "done" */
+    uint64_t items;      /* items read so far */
+    uint64_t total;      /* items the source announced (0 = not known) */
+    double seconds;      /* since the run started */
+    const char *note;    /* "wait": why; else NULL */
+    double wait_seconds; /* "wait": how long */
+} sc_source_progress;
+
+typedef struct sc_source_options {
+    const char *source;     /* record source (NULL = "github:OWNER/REPO", "jira:HOST", "jsonl:NAME") */
+    bool full;              /* list everything and remove the records the source no longer has */
+    const char *from_dir;   /* GitHub, Jira: read saved API answers of the same shapes from this folder
+                               (docs/ARCHITECTURE.md names the files) instead of the API */
+    const char *api_url;    /* GitHub: API root (default https://api.github.com); Jira: the site URL */
+    const char *token_env;  /* environment variable holding the token (read once; never stored, logged or
+                               put in a message); NULL = anonymous */
+    const char *user;       /* Jira: user of basic authentication (with the token); NULL = bearer token */
+    uint32_t api_version;   /* Jira REST API: 2 (default) or 3 (descriptions and comments in ADF) */
+    uint32_t per_page;      /* items per page (default: GitHub 100, Jira 50) */
+    uint32_t timeout_ms;    /* per request (default 30000) */
+    uint32_t max_retries;   /* retries of a network error, 5xx or cut answer (default 5) */
+    bool retries_set;       /* max_retries was given (0 = no retries) */
+    uint32_t max_wait_s;    /* longest rate-limit wait accepted (default 900); a longer one stops the run */
+    void (*progress)(void *arg, const sc_source_progress *p); /* called now and then; may be NULL */
+    void *progress_arg;     /* its argument */
+    void (*report)(void *arg, const char *where, const char *message); /* a malformed item skipped; may be NULL */
+    void *report_arg;       /* its argument */
+    volatile int *cancel;   /* non-zero: stop (SC_INTERRUPTED; what was read is kept) */
+} sc_source_options;
+
+/* Defaults: incremental, from the API, no token, the defaults above. */
+SC_API sc_source_options sc_source_options_default(void);
+
+typedef struct sc_source_summary {
+    char source[SC_REC_MAX_SOURCE + 1]; /* the record source used */
+    bool full;              /* the run was a full sync */
+    uint64_t items;         /* items read (issues, PRs, comments, reviews, lines) */
+    uint64_t written;       /* records new or changed */
+    uint64_t unchanged;     /* records as stored already */
+    uint64_t removed;       /* records the source no longer has (full sync) */
+    uint64_t malformed;     /* items reported and skipped */
+    bool removal_skipped;   /* a full sync that removed nothing because items were skipped */
+    uint64_t pages;         /* pages (answers or files) read */
+    uint64_t requests;      /* HTTP requests */
+    uint64_t retries;       /* of them, retries */
+    uint64_t rate_waits;    /* rate-limit waits */
+    double seconds_waited;  /* in waits and backoffs */
+    double seconds;         /* whole run */
+    char since[40];         /* where the next run starts (RFC 3339), "" when it has no cursor */
+} sc_source_summary;
+
+/* Ingest the issues and pull requests of GitHub repository owner_repo
+** ("OWNER/REPO") over its REST API (or opt->from_dir): issues with their
+** comments, pull requests with their reviews, review comments, commits
+** (links.commit: their shas, so `history` finds a PR through the commits of
+** the git source) and conversation comments. Incremental by `since` (the
+** cursor). Errors (message on rs): SC_INVALID (a bad name, an unset token
+** variable), SC_NOTFOUND (no such repository or saved answers),
+** SC_BUSY (rate limited longer than max_wait_s: run again later),
+** SC_IOERR (the API kept failing), SC_INTERRUPTED, a flush's errors. */
+SC_API sc_status sc_github_ingest(sc_records *rs, const char *owner_repo, const sc_source_options *opt,
+                                  sc_source_summary *out);
+/* Ingest the Jira issues that jql matches (its ORDER BY is replaced by
+** created order), over the REST search of opt->api_url (startAt /
+** maxResults paging) or opt->from_dir: summary, description (plain text or
+** Atlassian Document Format made text), comments, labels, components,
+** status, priority, type, people, dates and custom text fields. A source
+** holds the result of one JQL: another JQL makes a full sync. Errors as
+** sc_github_ingest. */
+SC_API sc_status sc_jira_ingest(sc_records *rs, const char *jql, const sc_source_options *opt, sc_source_summary *out);
+/* Ingest JSON Lines from in (one object per line, read in bounded memory:
+** a line longer than 16 MiB is skipped), name naming it in positions
+** ("-" = standard input). mapping_json maps record fields to input paths:
+** {"id": "key", "title": "fields.summary", "comments": "comments[].body",
+** "links.commit": "shas"}; NULL maps every top-level key to itself. "id" is
+** required, "kind" optional (else kind). Values keep their JSON types
+** (arrays of scalars become keyword arrays); fields named date, created,
+** updated, closed or ending in _at / _date are dates. Errors: SC_INVALID
+** (the mapping: naming the entry), SC_IOERR (reading in), a flush's. */
+SC_API sc_status sc_jsonl_ingest(sc_records *rs, FILE *in, const char *name, const char *mapping_json, sc_rec_kind kind,
+                                 const sc_source_options *opt, sc_source_summary *out);
 
 #ifdef __cplusplus
 }

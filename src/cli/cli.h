@@ -168,10 +168,52 @@ void cli_catch_interrupts(void);
 
 int cli_cmd_ingest(int argc, char **argv);  /* semcode ingest git [REPO] */
 int cli_cmd_history(int argc, char **argv); /* semcode history TARGET */
-/* Search the commits of r's store (tenant NULL = the global namespace):
+/* The options every `ingest` source takes. */
+typedef struct cli_ingest_common {
+    const char *tenant;         /* --tenant */
+    const char *source;         /* --source */
+    const char *templates_path; /* --templates */
+    const char *store;          /* --store */
+    const char *model;          /* --model (NULL: builtin or what the index uses) */
+    bool full, cache, json, quiet; /* --full, --cache, --json, -q */
+} cli_ingest_common;
+
+enum {
+    CLI_O_TENANT = 1600, CLI_O_SOURCE, CLI_O_FULL, CLI_O_TEMPLATES, CLI_O_STORE, CLI_O_MODEL, CLI_O_CACHE, CLI_O_JSON,
+};
+
+/* Their getopt_long entries (with -q and -h), to put in an ingest source's option table. */
+#define CLI_INGEST_LONG_OPTIONS                                                                                     \
+    {"tenant", required_argument, NULL, CLI_O_TENANT}, {"source", required_argument, NULL, CLI_O_SOURCE},          \
+    {"full", no_argument, NULL, CLI_O_FULL}, {"templates", required_argument, NULL, CLI_O_TEMPLATES},              \
+    {"store", required_argument, NULL, CLI_O_STORE}, {"model", required_argument, NULL, CLI_O_MODEL},              \
+    {"cache", no_argument, NULL, CLI_O_CACHE}, {"json", no_argument, NULL, CLI_O_JSON},                            \
+    {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}
+
+/* Take option ch (arg: optarg) into c: whether it is one of them (-h is not). */
+bool cli_ingest_common_option(int ch, const char *arg, cli_ingest_common *c);
+
+/* ingest github | jira | jsonl (cmd_ingest.c): argv[0] is the source name. */
+int cli_ingest_source(int argc, char **argv);
+/* Open the records of tenant in r's store, with r's embedder unless
+** read_only (templates: JSON text or NULL). NULL after printing why. */
+sc_records *cli_records_open(const char *cmd, sc_repo *r, const char *tenant, const char *templates, bool read_only);
+/* The index an ingestion writes to: the root recorded in --store (store),
+** else the indexed tree that path (NULL: the working folder) is in, else
+** path itself. NULL after printing why. */
+sc_repo *cli_ingest_repo(const char *store, const char *model, bool cache, const char *path);
+/* The templates file at path as compact JSON text (owned), NULL when path
+** is NULL; on a bad file prints why and sets *rc to 1. */
+char *cli_read_templates(const char *cmd, const char *path, int *rc);
+/* Search the records of r's store (tenant NULL = the global namespace):
 ** *out owned (sc_rec_hits_free); NULL after printing why on stderr. */
 sc_rec_hits *cli_records_search(const char *cmd, sc_repo *r, const char *tenant, const sc_rec_query *q);
-/* The human lines of record hits (commits: short sha, date, author, subject, score). */
+/* Is name a record section of search --in (commits, issues, prs, docs)?
+** With q, set q's kinds (into kinds, room for 3) and filter for it. */
+bool cli_records_section(const char *name, sc_rec_query *q, sc_rec_kind *kinds);
+/* The human lines of record hits (commits: short sha, date, author, subject,
+** score; tracker records: number or key, date, author, title, kind and
+** state, url). */
 void cli_print_rec_hits(const sc_rec_hits *h, bool color, bool scores);
 
 #endif /* SC_CLI_H */

@@ -1,9 +1,10 @@
 /*
 ** cli/cmd_records.c: development records on the command line.
 ** `semcode ingest git [REPO]` (a repository's commits into the store of its
-** index), `semcode history TARGET` (the commits that changed an entity,
-** newest first) and the commit side of `semcode search --in` (cmd_repo.c
-** parses that command). Progress on stderr, JSON with --json; exit status
+** index; the other sources are in cmd_ingest.c), `semcode history TARGET`
+** (the commits that changed an entity and their pull requests, newest
+** first) and the records side of `semcode search --in` (cmd_repo.c parses
+** that command). Progress on stderr, JSON with --json; exit status
 ** 0 success, 1 failure, 2 bad usage.
 */
 #include <getopt.h>
@@ -19,9 +20,7 @@
 
 /* ==== Shared ==== */
 
-/* Open the records of tenant in r's store, with r's embedder unless
-** read_only. NULL after printing why. */
-static sc_records *cli__records(const char *cmd, sc_repo *r, const char *tenant, const char *templates, bool read_only) {
+sc_records *cli_records_open(const char *cmd, sc_repo *r, const char *tenant, const char *templates, bool read_only) {
     sc_embedder *emb = NULL;
     if (!read_only && sc_repo_embedder(r, &emb) != SC_OK) {
         fprintf(stderr, "semcode %s: %s\n", cmd, sc_repo_errmsg(r));
@@ -41,7 +40,7 @@ static sc_records *cli__records(const char *cmd, sc_repo *r, const char *tenant,
 }
 
 sc_rec_hits *cli_records_search(const char *cmd, sc_repo *r, const char *tenant, const sc_rec_query *q) {
-    sc_records *rs = cli__records(cmd, r, tenant, NULL, q->mode == SC_SEARCH_MODE_KEYWORD);
+    sc_records *rs = cli_records_open(cmd, r, tenant, NULL, q->mode == SC_SEARCH_MODE_KEYWORD);
     if (!rs) return NULL;
     sc_rec_hits *h = NULL;
     if (sc_records_search(rs, q, &h) != SC_OK) fprintf(stderr, "semcode %s: %s\n", cmd, sc_records_errmsg(rs));
@@ -53,14 +52,72 @@ void cli_print_rec_hits(const sc_rec_hits *h, bool color, bool scores) {
     for (size_t i = 0; i < h->n; i++) {
         const sc_rec_hit *x = &h->items[i];
         bool commit = !strcmp(x->kind, "commit");
-        char id[16];
-        snprintf(id, sizeof id, "%.*s", commit ? 10 : 15, x->id);
+        char id[24];
+        /* commits: the short sha; tracker records: their number or key; others: their id */
+        snprintf(id, sizeof id, "%.*s", commit ? 10 : 20, *x->number ? x->number : x->id);
         printf(color ? "\033[33m%s\033[0m  %.10s  \033[32m%s\033[0m  \033[1m%s\033[0m" : "%s  %.10s  %s  %s", id,
-               x->date, x->author, x->title);
+               x->date, *x->author ? x->author : "-", x->title);
         if (!commit) printf("  [%s%s%s]", x->kind, *x->state ? " " : "", x->state);
+        if (!commit && *x->url) printf("  %s", x->url);
         if (scores) printf("  %.4f", (double)x->score);
         printf("\n");
     }
+}
+
+bool cli_records_section(const char *name, sc_rec_query *q, sc_rec_kind *kinds) {
+    /* comments and reviews say what they belong to in "on" (issue or pr) */
+    static const char issues_f[] = "{\"should\":[{\"key\":\"kind\",\"match\":{\"value\":\"issue\"}},"
+                                   "{\"key\":\"on\",\"match\":{\"value\":\"issue\"}}]}";
+    static const char prs_f[] = "{\"should\":[{\"key\":\"kind\",\"match\":{\"any\":[\"pr\",\"review\"]}},"
+                                "{\"key\":\"on\",\"match\":{\"value\":\"pr\"}}]}";
+    size_t n = 0;
+    const char *filter = NULL;
+    sc_rec_kind k[3];
+    if (!strcmp(name, "commits")) {
+        k[n++] = SC_REC_KIND_COMMIT;
+    } else if (!strcmp(name, "issues")) {
+        k[n++] = SC_REC_KIND_ISSUE;
+        k[n++] = SC_REC_KIND_COMMENT;
+        filter = issues_f;
+    } else if (!strcmp(name, "prs")) {
+        k[n++] = SC_REC_KIND_PR;
+        k[n++] = SC_REC_KIND_REVIEW;
+        k[n++] = SC_REC_KIND_COMMENT;
+        filter = prs_f;
+    } else if (!strcmp(name, "docs")) {
+        k[n++] = SC_REC_KIND_DOC;
+    } else {
+        return false;
+    }
+    if (q) {
+        memcpy(kinds, k, sizeof *k * n);
+        q->kinds = kinds;
+        q->n_kinds = n;
+        q->filter_json = filter;
+    }
+    return true;
+}
+
+char *cli_read_templates(const char *cmd, const char *path, int *rc) {
+    if (!path) return NULL;
+    json_error_t je;
+    json_t *t = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    char *out = t ? json_dumps(t, JSON_COMPACT) : NULL;
+    if (!t) fprintf(stderr, "semcode %s: --templates %s: %s (line %d)\n", cmd, path, je.text, je.line);
+    if (!out) *rc = 1;
+    json_decref(t);
+    return out;
+}
+
+sc_repo *cli_ingest_repo(const char *store_opt, const char *model, bool cache, const char *path) {
+    /* the index: the root recorded in --store, else that of the indexed tree path (or the working
+    ** folder) is in, else path itself (or the working folder) */
+    const char *store = store_opt ? store_opt : getenv("SEMCODE_STORE");
+    char *found = store && *store ? sc_repo_store_root(store) : NULL;
+    if (!found) found = sc_repo_find_root(path ? path : ".");
+    sc_repo *r = cli_repo_open("ingest", store_opt, model, cache, 0, NULL, found ? found : path ? path : ".", false);
+    free(found);
+    return r;
 }
 
 /* ==== ingest ==== */
@@ -86,7 +143,10 @@ static void cli__ingest_progress(void *arg, const sc_git_progress *p) {
 
 static void cli__ingest_usage(FILE *f) {
     fprintf(f,
-            "usage: semcode ingest git [REPO] [options]\n\n"
+            "usage: semcode ingest git [REPO] [options]\n"
+            "       semcode ingest github OWNER/REPO [options]   (semcode ingest github --help)\n"
+            "       semcode ingest jira --url URL --jql QUERY [options]   (semcode ingest jira --help)\n"
+            "       semcode ingest jsonl FILE|- [--map SPEC] [options]   (semcode ingest jsonl --help)\n\n"
             "Ingest the commits of a git repository into the store of its index, to\n"
             "search them (search --in commits) and list the commits that changed an\n"
             "entity (history). Every commit of the chosen branches: sha, parents, author,\n"
@@ -117,27 +177,38 @@ static void cli__ingest_usage(FILE *f) {
 typedef struct cli_ingest_args {
     const char *branches[CLI_MAX_BRANCHES]; /* --branch (owned copies) */
     size_t n_branches;
-    const char *tenant, *source, *templates_path, *store, *model; /* options */
-    bool full, no_links, cache, json, quiet;
-    uint32_t max_files;
+    cli_ingest_common c;                    /* --tenant, --source, --full, ... */
+    bool no_links;                          /* --no-links */
+    uint32_t max_files;                     /* --max-files */
 } cli_ingest_args;
+
+bool cli_ingest_common_option(int ch, const char *arg, cli_ingest_common *c) {
+    switch (ch) {
+    case CLI_O_TENANT: c->tenant = arg; return true;
+    case CLI_O_SOURCE: c->source = arg; return true;
+    case CLI_O_FULL: c->full = true; return true;
+    case CLI_O_TEMPLATES: c->templates_path = arg; return true;
+    case CLI_O_STORE: c->store = arg; return true;
+    case CLI_O_MODEL: c->model = strcmp(arg, "builtin") ? arg : NULL; return true;
+    case CLI_O_CACHE: c->cache = true; return true;
+    case CLI_O_JSON: c->json = true; return true;
+    case 'q': c->quiet = true; return true;
+    default: return false;
+    }
+}
 
 /* Parse ingest's options; -1 to go on, else an exit code. */
 static int cli__ingest_opts(int argc, char **argv, cli_ingest_args *a) {
-    enum { O_BRANCH = 1000, O_TENANT, O_SOURCE, O_FULL, O_NOLINKS, O_TPL, O_MAXF, O_STORE, O_MODEL, O_CACHE, O_JSON };
+    enum { O_BRANCH = 1000, O_NOLINKS, O_MAXF };
     static const struct option opts[] = {
-        {"branch", required_argument, NULL, O_BRANCH}, {"tenant", required_argument, NULL, O_TENANT},
-        {"source", required_argument, NULL, O_SOURCE}, {"full", no_argument, NULL, O_FULL},
-        {"no-links", no_argument, NULL, O_NOLINKS},    {"templates", required_argument, NULL, O_TPL},
-        {"max-files", required_argument, NULL, O_MAXF}, {"store", required_argument, NULL, O_STORE},
-        {"model", required_argument, NULL, O_MODEL},   {"cache", no_argument, NULL, O_CACHE},
-        {"json", no_argument, NULL, O_JSON},           {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
+        {"branch", required_argument, NULL, O_BRANCH}, {"no-links", no_argument, NULL, O_NOLINKS},
+        {"max-files", required_argument, NULL, O_MAXF}, CLI_INGEST_LONG_OPTIONS, {NULL, 0, NULL, 0},
     };
     cli_opts p;
     cli_opts_begin(&p, "ingest", argc, argv, "hq", opts);
     int ch;
     while ((ch = cli_opts_next(&p)) != -1) {
+        if (cli_ingest_common_option(ch, optarg, &a->c)) continue;
         switch (ch) {
         case O_BRANCH: {
             char *dup = strdup(optarg), *save = NULL;
@@ -151,21 +222,10 @@ static int cli__ingest_opts(int argc, char **argv, cli_ingest_args *a) {
             free(dup);
             break;
         }
-        case O_TENANT: a->tenant = optarg; break;
-        case O_SOURCE: a->source = optarg; break;
-        case O_FULL: a->full = true; break;
         case O_NOLINKS: a->no_links = true; break;
-        case O_TPL: a->templates_path = optarg; break;
         case O_MAXF:
             if (cli_opt_u32("ingest", "--max-files", optarg, 1, 1000000, &a->max_files)) return 2;
             break;
-        case O_STORE: a->store = optarg; break;
-        case O_MODEL:
-            if (strcmp(optarg, "builtin")) a->model = optarg;
-            break;
-        case O_CACHE: a->cache = true; break;
-        case O_JSON: a->json = true; break;
-        case 'q': a->quiet = true; break;
         case 'h': cli__ingest_usage(stdout); return 0;
         default: return 2; /* CLI_OPT_BAD: said why */
         }
@@ -177,7 +237,7 @@ static int cli__ingest_opts(int argc, char **argv, cli_ingest_args *a) {
 static void cli__ingest_report(const cli_ingest_args *a, sc_repo *r, sc_status st, const sc_git_summary *s,
                                const sc_records_stats *rs) {
     const char *source = s->source;
-    if (a->json) {
+    if (a->c.json) {
         json_t *o = json_pack("{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:I, s:f}", "ok", st == SC_OK,
                               "root", sc_repo_root(r), "source", source, "branches", (json_int_t)s->branches,
                               "commits_walked", (json_int_t)s->commits_walked, "commits_written",
@@ -189,7 +249,7 @@ static void cli__ingest_report(const cli_ingest_args *a, sc_repo *r, sc_status s
         puts(txt ? txt : "{}");
         free(txt);
         json_decref(o);
-    } else if (!a->quiet && st == SC_OK) {
+    } else if (!a->c.quiet && st == SC_OK) {
         printf("ingested %s in %.2fs: %llu commits read (%.0f/s), %llu written, %llu removed, %llu rewritten "
                "branches, %s\n",
                source, s->seconds, (unsigned long long)s->commits_walked,
@@ -202,19 +262,19 @@ static void cli__ingest_report(const cli_ingest_args *a, sc_repo *r, sc_status s
 
 /* Run the ingestion of git repository path into r's store. */
 static int cli__ingest_run(cli_ingest_args *a, sc_repo *r, const char *path, const char *templates) {
-    sc_records *rs = cli__records("ingest", r, a->tenant, templates, false);
+    sc_records *rs = cli_records_open("ingest", r, a->c.tenant, templates, false);
     if (!rs) return 1;
     sc_git_options go = sc_git_options_default();
     go.branches = a->branches;
     go.n_branches = a->n_branches;
-    go.source = a->source;
-    go.full = a->full;
+    go.source = a->c.source;
+    go.full = a->c.full;
     if (a->max_files) go.max_files = a->max_files;
     uint64_t n_code = 0;
     if (!a->no_links && sc_points_count(sc_repo_db(r), "code", NULL, &n_code) == SC_OK && n_code)
         go.code_root = sc_repo_root(r);
     cli_ingest_progress cp = {isatty(2) != 0, -1e9};
-    if (!a->quiet && !a->json) {
+    if (!a->c.quiet && !a->c.json) {
         go.progress = cli__ingest_progress;
         go.progress_arg = &cp;
     }
@@ -234,35 +294,21 @@ int cli_cmd_ingest(int argc, char **argv) {
         cli__ingest_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (!strcmp(argv[1], "github") || !strcmp(argv[1], "jira") || !strcmp(argv[1], "jsonl"))
+        return cli_ingest_source(argc - 1, argv + 1);
     if (strcmp(argv[1], "git"))
-        return cli_usage_error("ingest", "unknown source '%s' (this build ingests: git)", argv[1]);
+        return cli_usage_error("ingest", "unknown source '%s' (sources: git, github, jira, jsonl)", argv[1]);
     cli_ingest_args a;
     memset(&a, 0, sizeof a);
     int rc = cli__ingest_opts(argc - 1, argv + 1, &a);
     if (rc < 0 && argc - 1 - optind > 1) rc = cli_usage_error("ingest", "expected one REPO, got also '%s'", argv[optind + 2]);
     const char *path = rc < 0 && optind < argc - 1 ? argv[optind + 1] : NULL;
-    char *templates = NULL;
-    if (rc < 0 && a.templates_path) {
-        json_error_t je;
-        json_t *t = json_load_file(a.templates_path, JSON_REJECT_DUPLICATES, &je);
-        if (!t) {
-            fprintf(stderr, "semcode ingest: --templates %s: %s (line %d)\n", a.templates_path, je.text, je.line);
-            rc = 1;
-        } else if (!(templates = json_dumps(t, JSON_COMPACT))) {
-            rc = 1;
-        }
-        json_decref(t);
-    }
+    char *templates = rc < 0 ? cli_read_templates("ingest", a.c.templates_path, &rc) : NULL;
+    if (rc < 0 && a.c.templates_path && !templates) rc = 1;
     if (rc < 0) {
-        /* the index: the root recorded in --store, else that of the indexed tree REPO (or the working
-        ** folder) is in, else REPO itself; the repository: the one REPO (or that root) is in */
-        const char *store = a.store ? a.store : getenv("SEMCODE_STORE");
-        char *found = store && *store ? sc_repo_store_root(store) : NULL;
-        if (!found) found = sc_repo_find_root(path ? path : ".");
-        sc_repo *r = cli_repo_open("ingest", a.store, a.model, a.cache, 0, NULL, found ? found : path ? path : ".", false);
+        sc_repo *r = cli_ingest_repo(a.c.store, a.c.model, a.c.cache, path);
         rc = r ? cli__ingest_run(&a, r, path ? path : sc_repo_root(r), templates) : 1;
         sc_repo_close(r);
-        free(found);
     }
     free(templates);
     for (size_t i = 0; i < a.n_branches; i++) free((char *)a.branches[i]);
@@ -274,10 +320,11 @@ int cli_cmd_ingest(int argc, char **argv) {
 static void cli__history_usage(FILE *f) {
     fprintf(f,
             "usage: semcode history TARGET [options]\n\n"
-            "List the commits that changed an entity, newest first. TARGET is path:line\n"
-            "(the innermost function or class at that line) or a qualified name as search\n"
-            "prints it. Needs the tree indexed (semcode index) and its commits ingested\n"
-            "(semcode ingest git), in either order.\n\n"
+            "List the commits that changed an entity, newest first, with the pull requests\n"
+            "of those commits (semcode ingest github: a PR links its commits). TARGET is\n"
+            "path:line (the innermost function or class at that line) or a qualified name\n"
+            "as search prints it. Needs the tree indexed (semcode index) and its commits\n"
+            "ingested (semcode ingest git), in any order.\n\n"
             "options:\n"
             "  --author A     only commits whose author name or email contains A\n"
             "  --since DATE   only commits on or after DATE (YYYY-MM-DD or RFC 3339)\n"
@@ -307,11 +354,8 @@ static int cli__history_print(sc_repo *r, sc_records *rs, const char *target, co
     char idtext[40];
     snprintf(idtext, sizeof idtext, "%llu", (unsigned long long)id->num);
     const char *targets[1] = {idtext};
-    sc_rec_kind kinds[1] = {SC_REC_KIND_COMMIT};
-    q->kinds = kinds;
-    q->n_kinds = 1;
     sc_rec_hits *h = NULL;
-    if (sc_records_linked(rs, "entity", targets, 1, q, &h) != SC_OK) {
+    if (sc_records_history(rs, targets, 1, q, &h) != SC_OK) {
         fprintf(stderr, "semcode history: %s\n", sc_records_errmsg(rs));
         return 1;
     }
@@ -325,8 +369,12 @@ static int cli__history_print(sc_repo *r, sc_records *rs, const char *target, co
         json_decref(o);
         sc_free(txt);
     } else {
-        printf("%s %s (%s:%u-%u): %zu commit%s\n", e->kind, e->qualified_name, e->path, e->start_line, e->end_line, h->n,
-               h->n == 1 ? "" : "s");
+        size_t n_prs = 0;
+        for (size_t i = 0; i < h->n; i++) n_prs += !strcmp(h->items[i].kind, "pr");
+        printf("%s %s (%s:%u-%u): %zu commit%s", e->kind, e->qualified_name, e->path, e->start_line, e->end_line,
+               h->n - n_prs, h->n - n_prs == 1 ? "" : "s");
+        if (n_prs) printf(", %zu pull request%s", n_prs, n_prs == 1 ? "" : "s");
+        printf("\n");
         cli_print_rec_hits(h, isatty(1) != 0, false);
     }
     if (!h->n && !cli__count(r, rs, "{\"must\":[{\"key\":\"kind\",\"match\":{\"value\":\"commit\"}}]}"))
@@ -382,7 +430,7 @@ int cli_cmd_history(int argc, char **argv) {
     int rc = 1;
     sc_records *rs = NULL;
     if (sc_repo_resolve(r, target, &e, &id) != SC_OK) fprintf(stderr, "semcode history: %s\n", sc_repo_errmsg(r));
-    else if ((rs = cli__records("history", r, tenant, NULL, true)))
+    else if ((rs = cli_records_open("history", r, tenant, NULL, true)))
         rc = cli__history_print(r, rs, target, &e->items[0], &id, &q, json);
     sc_records_close(rs);
     sc_code_hits_free(e);

@@ -28,8 +28,9 @@ typedef struct cli_repo_args {
     uint32_t threads;       /* --threads */
     sc_code_query q;        /* query options */
     const char *langs[CLI_MAX_FILTERS], *kinds[CLI_MAX_FILTERS], *paths[CLI_MAX_FILTERS], *excludes[CLI_MAX_FILTERS];
-    const char *in;         /* search --in: code (default), commits or all */
-    const char *author, *since, *until, *tenant; /* search: commit filters, the records' tenant */
+    const char *in;         /* search --in: code (default), commits, issues, prs, docs or all */
+    const char *author, *since, *until, *tenant; /* search: record filters, the records' tenant */
+    const char *state, *label; /* search: issue and PR filters */
     float threshold;        /* duplicates --threshold */
     uint32_t min_lines;     /* duplicates --min-lines */
     cli_provider_args prov; /* --provider, --base-url, ... (unset: what the index recorded) */
@@ -104,7 +105,7 @@ static sc_repo *cli__open(const char *cmd, const cli_repo_args *a, const char *p
 static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args *a, void (*usage)(FILE *)) {
     enum { O_STORE = 1000, O_MODEL, O_JSON, O_MODE, O_ALPHA, O_LANG, O_KIND, O_PATH, O_EXCLUDE, O_LIMIT, O_MIN,
            O_QUIET, O_NOCACHE, O_THREADS, O_THRESH, O_MINLINES, O_EXPLAIN, O_FILES, O_IN, O_AUTHOR, O_SINCE, O_UNTIL,
-           O_TENANT };
+           O_TENANT, O_STATE, O_LABEL };
     static const struct option opts[] = {
         {"store", required_argument, NULL, O_STORE},     {"model", required_argument, NULL, O_MODEL},
         {"json", no_argument, NULL, O_JSON},             {"mode", required_argument, NULL, O_MODE},
@@ -117,7 +118,8 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         {"explain", no_argument, NULL, O_EXPLAIN},       {"files", no_argument, NULL, O_FILES},
         {"in", required_argument, NULL, O_IN},           {"author", required_argument, NULL, O_AUTHOR},
         {"since", required_argument, NULL, O_SINCE},     {"until", required_argument, NULL, O_UNTIL},
-        {"tenant", required_argument, NULL, O_TENANT},
+        {"tenant", required_argument, NULL, O_TENANT},   {"state", required_argument, NULL, O_STATE},
+        {"label", required_argument, NULL, O_LABEL},
         CLI_PROVIDER_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0},
     };
@@ -141,11 +143,18 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         case O_SINCE:
         case O_UNTIL:
         case O_TENANT:
+        case O_STATE:
+        case O_LABEL:
             if (strcmp(cmd, "search")) return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
-            if (ch == O_IN && strcmp(optarg, "code") && strcmp(optarg, "commits") && strcmp(optarg, "all"))
-                return cli_usage_error(cmd, "--in must be code, commits or all, got '%s'", optarg);
-            *(ch == O_IN ? &a->in : ch == O_AUTHOR ? &a->author : ch == O_SINCE ? &a->since : ch == O_UNTIL ? &a->until
-                                                                                                : &a->tenant) = optarg;
+            if (ch == O_IN && strcmp(optarg, "code") && strcmp(optarg, "all") && !cli_records_section(optarg, NULL, NULL))
+                return cli_usage_error(cmd, "--in must be code, commits, issues, prs, docs or all, got '%s'", optarg);
+            *(ch == O_IN       ? &a->in
+              : ch == O_AUTHOR ? &a->author
+              : ch == O_SINCE  ? &a->since
+              : ch == O_UNTIL  ? &a->until
+              : ch == O_STATE  ? &a->state
+              : ch == O_LABEL  ? &a->label
+                               : &a->tenant) = optarg;
             break;
         case O_FILES: a->q.files = true; break;
         case O_MODE:
@@ -435,44 +444,58 @@ static void cli__search_usage(FILE *f) {
             "When no result of a hybrid search reaches the calibrated confidence threshold, search says so\n"
             "(text: a line before the results; JSON: low_confidence true) instead of presenting them as matches.\n"
             "  --store DIR       use the index in DIR (default: found from the working folder)\n"
-            "\ncommits (ingested with semcode ingest git):\n"
-            "  --in WHERE        code (default), commits, or all (code and commits, each ranked on its own:\n"
-            "                    their scores do not compare); commits rank by dense + BM25 fused by RRF\n"
-            "  --author A        commits whose author name or email contains A (case-sensitive)\n"
-            "  --since DATE      commits on or after DATE (YYYY-MM-DD or RFC 3339); --until DATE: on or before\n"
-            "  --tenant T        the tenant the commits were ingested for\n"
-            "  JSON of --in commits: {query, mode, took_ms, results: [{rank, score, kind, source, id, sha, subject,\n"
-            "  title, author, date, record}]}; of --in all: {query, code: {...}, commits: {...}}\n"
+            "\ndevelopment records (semcode ingest git | github | jira | jsonl):\n"
+            "  --in WHERE        code (default); commits; issues (issues and their comments); prs (pull\n"
+            "                    requests, their reviews and comments); docs (other records); or all (each\n"
+            "                    of them, ranked on its own: their scores do not compare). Records rank by\n"
+            "                    dense + BM25 fused by RRF\n"
+            "  --author A        records whose author name or email contains A (case-sensitive)\n"
+            "  --since DATE      records dated on or after DATE (YYYY-MM-DD or RFC 3339); --until DATE: on\n"
+            "                    or before\n"
+            "  --state S         issues and PRs in state S (open, closed, merged; Jira: the status in lower\n"
+            "                    case, e.g. 'in progress')\n"
+            "  --label L         issues and PRs labelled L\n"
+            "  --tenant T        the tenant the records were ingested for\n"
+            "  JSON of --in commits|issues|prs|docs: {query, mode, took_ms, results: [{rank, score, kind,\n"
+            "  source, id, title, author, date, [state], [url], [number|key], [sha, subject], record}]};\n"
+            "  of --in all: {query, code: {...}, commits: {...}, issues: {...}, prs: {...}, docs: {...}}\n"
             CLI_PROVIDER_HELP);
 }
 
-/* The JSON of a search --in all: {query, code: {...}, commits: {...}} (owned). */
-static char *cli__all_json(const cli_repo_args *a, const char *query, const sc_code_hits *h, const sc_rec_hits *ch) {
+/* The record sections of search --in, in output order. */
+static const char *const cli__sections[] = {"commits", "issues", "prs", "docs"};
+#define CLI_N_SECTIONS 4
+
+/* The JSON of a search --in all: {query, code: {...}, commits: {...}, ...} (owned). */
+static char *cli__all_json(const cli_repo_args *a, const char *query, const sc_code_hits *h, sc_rec_hits *const *rh) {
     char *ct = sc_code_hits_json(h, "query", query, a->q.mode);
-    char *rt = sc_rec_hits_json(ch, "query", query, sc_search_mode_name(a->q.mode));
-    json_t *c = ct ? json_loads(ct, 0, NULL) : NULL, *r = rt ? json_loads(rt, 0, NULL) : NULL;
-    json_t *o = c && r ? json_pack("{s:s, s:o, s:o}", "query", query, "code", c, "commits", r) : NULL;
-    if (!o) {
-        json_decref(c);
-        json_decref(r);
+    json_t *c = ct ? json_loads(ct, 0, NULL) : NULL;
+    json_t *o = c ? json_pack("{s:s, s:o}", "query", query, "code", c) : NULL;
+    for (int k = 0; o && k < CLI_N_SECTIONS; k++) {
+        char *rt = sc_rec_hits_json(rh[k], "query", query, sc_search_mode_name(a->q.mode));
+        json_t *r = rt ? json_loads(rt, 0, NULL) : NULL;
+        if (!r || json_object_set_new(o, cli__sections[k], r) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+        sc_free(rt);
     }
     char *out = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(o);
     sc_free(ct);
-    sc_free(rt);
     return out;
 }
 
-/* Print the commit results of a search (text or JSON). */
-static void cli__emit_commits(const cli_repo_args *a, const char *query, const sc_rec_hits *ch) {
+/* Print the record results of one section of a search (text or JSON). */
+static void cli__emit_records(const cli_repo_args *a, const char *query, const char *section, const sc_rec_hits *rh) {
     if (a->json) {
-        char *txt = sc_rec_hits_json(ch, "query", query, sc_search_mode_name(a->q.mode));
+        char *txt = sc_rec_hits_json(rh, "query", query, sc_search_mode_name(a->q.mode));
         puts(txt ? txt : "{}");
         sc_free(txt);
         return;
     }
-    if (!ch->n) printf("no commits found\n");
-    cli_print_rec_hits(ch, isatty(1) != 0, true);
+    if (!rh->n) printf("no %s found\n", !strcmp(section, "prs") ? "pull requests" : section);
+    cli_print_rec_hits(rh, isatty(1) != 0, true);
 }
 
 int cli_cmd_search(int argc, char **argv) {
@@ -481,9 +504,11 @@ int cli_cmd_search(int argc, char **argv) {
     int rc = cli__parse_opts("search", argc, argv, &a, cli__search_usage);
     if (rc >= 0) return rc;
     if (optind >= argc) return cli_usage_error("search", "%s", "a QUERY is required");
-    bool code = !a.in || strcmp(a.in, "commits"), commits = a.in && strcmp(a.in, "code");
-    if (!commits && (a.author || a.since || a.until || a.tenant))
-        return cli_usage_error("search", "%s", "--author, --since, --until and --tenant apply to commits: add --in commits or --in all");
+    bool all = a.in && !strcmp(a.in, "all"), code = !a.in || all || !strcmp(a.in, "code");
+    bool records = a.in && strcmp(a.in, "code");
+    if (!records && (a.author || a.since || a.until || a.tenant || a.state || a.label))
+        return cli_usage_error("search", "%s", "--author, --since, --until, --state, --label and --tenant apply to "
+                                               "records: add --in commits, issues, prs, docs or all");
     if (!code && (a.q.n_langs || a.q.n_kinds || a.q.n_paths || a.q.n_excludes || a.q.files || a.q.explain || a.q.alpha > 0))
         return cli_usage_error("search", "%s", "--lang, --kind, --path, --exclude, --files, --explain and --alpha apply to code: use --in code or --in all");
     /* The words after the options form the query. */
@@ -502,29 +527,34 @@ int cli_cmd_search(int argc, char **argv) {
     }
     a.q.text = query;
     sc_code_hits *h = NULL;
-    sc_rec_hits *ch = NULL;
+    sc_rec_hits *rh[CLI_N_SECTIONS] = {NULL};
     int exit_code = 0;
     if (code && sc_repo_search(r, &a.q, &h) != SC_OK) {
         fprintf(stderr, "semcode search: %s\n", sc_repo_errmsg(r));
         exit_code = 1;
     }
-    if (exit_code == 0 && commits) {
-        sc_rec_kind kinds[1] = {SC_REC_KIND_COMMIT};
-        sc_rec_query rq = {.text = query, .mode = a.q.mode, .limit = a.q.limit, .kinds = kinds, .n_kinds = 1,
-                           .author = a.author, .since = a.since, .until = a.until};
-        if (!(ch = cli_records_search("search", r, a.tenant, &rq))) exit_code = 1;
+    for (int k = 0; exit_code == 0 && records && k < CLI_N_SECTIONS; k++) {
+        if (!all && strcmp(a.in, cli__sections[k])) continue;
+        sc_rec_kind kinds[4];
+        sc_rec_query rq = {.text = query, .mode = a.q.mode, .limit = a.q.limit, .author = a.author, .since = a.since,
+                           .until = a.until, .state = a.state, .label = a.label};
+        cli_records_section(cli__sections[k], &rq, kinds);
+        if (!(rh[k] = cli_records_search("search", r, a.tenant, &rq))) exit_code = 1;
     }
-    if (exit_code == 0 && code && commits && a.json) {
-        char *txt = cli__all_json(&a, query, h, ch);
+    if (exit_code == 0 && all && a.json) {
+        char *txt = cli__all_json(&a, query, h, rh);
         puts(txt ? txt : "{}");
         free(txt);
     } else if (exit_code == 0) {
-        if (code && commits) printf("code:\n");
+        if (all) printf("code:\n");
         if (code) cli__emit(&a, "query", query, h);
-        if (code && commits) printf("%scommits:\n", h && h->n ? "" : "\n");
-        if (commits) cli__emit_commits(&a, query, ch);
+        for (int k = 0; k < CLI_N_SECTIONS; k++) {
+            if (!rh[k]) continue;
+            if (all) printf("\n%s:\n", cli__sections[k]);
+            cli__emit_records(&a, query, cli__sections[k], rh[k]);
+        }
     }
-    sc_rec_hits_free(ch);
+    for (int k = 0; k < CLI_N_SECTIONS; k++) sc_rec_hits_free(rh[k]);
     sc_code_hits_free(h);
     sc_repo_close(r);
     free(query);

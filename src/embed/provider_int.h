@@ -45,9 +45,5 @@ void remote_free(embed_remote *r);
 ** and retries into sum. */
 void remote_embed(embed_remote *r, const char *const *texts, size_t n, float *out, sc_embed_item *items,
                   sc_embed_summary *sum);
-/* Wait before retry number `attempt` (1 for the first), in ms: the server's
-** retry_after_ms (when >= 0) capped by max_ms, else uniform in
-** [0, min(max_ms, base_ms * 2^(attempt-1))] drawn from *rng (advanced). */
-uint64_t remote_backoff_ms(uint32_t base_ms, uint32_t max_ms, uint32_t attempt, long retry_after_ms, uint64_t *rng);
 
 #endif /* SC_EMBED_PROVIDER_INT_H */

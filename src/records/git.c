@@ -65,37 +65,13 @@ sc_git_options sc_git_options_default(void) {
     return o;
 }
 
-/* ==== Sets of commit ids ==== */
+/* ==== Commit keys ==== */
 
-/* A sorted set of 64-bit commit keys (the first 8 bytes of the oid). */
-typedef struct git_set {
-    uint64_t *k;    /* keys, sorted once complete */
-    size_t n, cap;  /* used, allocated */
-} git_set;
-
+/* The key of a commit in a records_keyset: the first 8 bytes of its oid. */
 static uint64_t git__key(const git_oid *oid) {
     uint64_t k = 0;
     for (int i = 0; i < 8; i++) k = k << 8 | oid->id[i];
     return k;
-}
-
-static bool git__set_add(git_set *s, uint64_t k) {
-    if (!util_grow(&s->k, &s->cap, s->n + 1, sizeof *s->k, 1024)) return false;
-    s->k[s->n++] = k;
-    return true;
-}
-
-static int git__key_cmp(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void git__set_sort(git_set *s) {
-    if (s->n) qsort(s->k, s->n, sizeof *s->k, git__key_cmp);
-}
-
-static bool git__set_has(const git_set *s, uint64_t k) {
-    return s->n && bsearch(&k, s->k, s->n, sizeof k, git__key_cmp) != NULL;
 }
 
 /* ==== Branches ==== */
@@ -153,7 +129,7 @@ typedef struct git_state {
     json_t *cursor;         /* the cursor being advanced */
     char *cursor0;          /* the cursor as the run found it (compact, sorted keys): unchanged = not rewritten */
     bool cursor_moved;      /* this run has set the cursor (then every later position is set too) */
-    git_set stored;         /* after a reconciliation: the commits stored and still reachable (not walked again) */
+    records_keyset stored;         /* after a reconciliation: the commits stored and still reachable (not walked again) */
     bool full;              /* walk everything again */
     double t0;              /* start */
 } git_state;
@@ -352,8 +328,8 @@ static bool git__fast_forward(git_state *g, const git_branch *b) {
 /* A reconciliation going through the stored ids of the source. */
 typedef struct git_del_ctx {
     git_state *g;        /* the run */
-    const git_set *keep; /* reachable commits */
-    git_set *stored;     /* stored and reachable ones go here (NULL = not kept) */
+    const records_keyset *keep; /* reachable commits */
+    records_keyset *stored;     /* stored and reachable ones go here (NULL = not kept) */
     sc_status rc;        /* first failure */
     uint64_t n;          /* deleted */
 } git_del_ctx;
@@ -364,8 +340,8 @@ static bool git__del_unreachable(void *arg, const char *id) {
     git_oid oid;
     if (git_oid_fromstr(&oid, id) != 0) return true;
     uint64_t k = git__key(&oid);
-    if (git__set_has(c->keep, k)) {
-        if (c->stored && !git__set_add(c->stored, k)) c->rc = records_fail(c->g->run.rs, SC_NOMEM, "out of memory");
+    if (records_keyset_has(c->keep, k)) {
+        if (c->stored && !records_keyset_add(c->stored, k)) c->rc = records_fail(c->g->run.rs, SC_NOMEM, "out of memory");
         return c->rc == SC_OK;
     }
     c->rc = sc_records_delete(c->g->run.rs, SC_REC_KIND_COMMIT, c->g->run.source, id);
@@ -375,7 +351,7 @@ static bool git__del_unreachable(void *arg, const char *id) {
 }
 
 /* Walk every commit reachable from the kept tips into set (unsorted). */
-static sc_status git__reachable(git_state *g, git_set *set) {
+static sc_status git__reachable(git_state *g, records_keyset *set) {
     git_revwalk *w = NULL;
     if (git_revwalk_new(&w, g->run.repo) != 0) return git_fail(&g->run, SC_IOERR, "walking the history");
     sc_status rc = SC_OK;
@@ -386,9 +362,9 @@ static sc_status git__reachable(git_state *g, git_set *set) {
     }
     git_oid oid;
     while (rc == SC_OK && git_revwalk_next(&oid, w) == 0)
-        if (!git__set_add(set, git__key(&oid))) rc = records_fail(g->run.rs, SC_NOMEM, "out of memory");
+        if (!records_keyset_add(set, git__key(&oid))) rc = records_fail(g->run.rs, SC_NOMEM, "out of memory");
     git_revwalk_free(w);
-    git__set_sort(set);
+    records_keyset_sort(set);
     return rc;
 }
 
@@ -396,12 +372,12 @@ static sc_status git__reachable(git_state *g, git_set *set) {
 ** keep_stored, the stored commits that stay go to g->stored (the walks
 ** that follow skip them). */
 static sc_status git__reconcile(git_state *g, bool keep_stored) {
-    git_set keep = {0};
+    records_keyset keep = {0};
     sc_status rc = git__reachable(g, &keep);
     git_del_ctx c = {g, &keep, keep_stored ? &g->stored : NULL, SC_OK, 0};
     if (rc == SC_OK) rc = sc_records_each_id(g->run.rs, SC_REC_KIND_COMMIT, g->run.source, git__del_unreachable, &c);
     if (rc == SC_OK) rc = c.rc;
-    git__set_sort(&g->stored);
+    records_keyset_sort(&g->stored);
     g->run.sum->commits_removed += c.n;
     free(keep.k);
     return rc == SC_OK ? sc_records_flush(g->run.rs) : rc;
@@ -484,7 +460,7 @@ static sc_status git__ingest_branch(git_state *g, size_t bi) {
             break;
         }
         if (++done % 256 == 0) git__progress(g, "commits", b->name, done, total);
-        if (git__set_has(&g->stored, git__key(&oid))) continue;
+        if (records_keyset_has(&g->stored, git__key(&oid))) continue;
         git_commit *c = NULL;
         sc_rec *rec = NULL;
         if (git_commit_lookup(&c, run->repo, &oid) != 0) rc = git_fail(run, SC_IOERR, "reading a commit");

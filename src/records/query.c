@@ -46,6 +46,10 @@ char *records_query_filter(const sc_rec_query *q, json_t *extra, sc_err *err) {
     if (q->author && *q->author)
         json_array_append_new(must, json_pack("{s:[{s:s, s:{s:s}}, {s:s, s:{s:s}}]}", "should", "key", "author", "match",
                                               "text", q->author, "key", "author_email", "match", "text", q->author));
+    if (q->state && *q->state)
+        json_array_append_new(must, json_pack("{s:s, s:{s:s}}", "key", "state", "match", "value", q->state));
+    if (q->label && *q->label)
+        json_array_append_new(must, json_pack("{s:s, s:{s:s}}", "key", "labels", "match", "value", q->label));
     bool ok = true;
     json_t *c;
     if (q->since && (ok = (c = q__date_cond("since", q->since, false, err)) != NULL)) json_array_append_new(must, c);
@@ -89,9 +93,15 @@ sc_status records_hit_from_payload(const char *payload_json, sc_rec_hit *h) {
     h->date = q__str(p, "date");
     h->state = q__str(p, "state");
     h->url = q__str(p, "url");
+    json_t *num = json_object_get(p, "number"), *key = json_object_get(p, "key");
+    char ref[SC_REC_MAX_ID + 2] = "";
+    if (json_is_string(key)) snprintf(ref, sizeof ref, "%s", json_string_value(key));
+    else if (json_is_integer(num)) snprintf(ref, sizeof ref, "#%lld", (long long)json_integer_value(num));
+    h->number = util_strdup(ref);
     h->payload_json = util_strdup(payload_json ? payload_json : "{}");
     json_decref(p);
-    bool ok = h->kind && h->source && h->id && h->title && h->author && h->date && h->state && h->url && h->payload_json;
+    bool ok = h->kind && h->source && h->id && h->title && h->author && h->date && h->state && h->url && h->number &&
+              h->payload_json;
     return ok ? SC_OK : SC_NOMEM;
 }
 
@@ -104,6 +114,7 @@ static void q__hit_free(sc_rec_hit *h) {
     free(h->date);
     free(h->state);
     free(h->url);
+    free(h->number);
     free(h->payload_json);
 }
 
@@ -360,6 +371,60 @@ sc_status sc_records_linked(sc_records *rs, const char *rel, const char *const *
     return SC_OK;
 }
 
+/* ==== History of code entities ==== */
+
+/* Newer first by date (RFC 3339 UTC compares as text); commits before PRs of one date. */
+static int q__hit_newer(const sc_rec_hit *a, const sc_rec_hit *b) {
+    int c = strcmp(b->date, a->date);
+    return c ? c : (strcmp(a->kind, "commit") ? 1 : 0) - (strcmp(b->kind, "commit") ? 1 : 0);
+}
+
+sc_status sc_records_history(sc_records *rs, const char *const *entity_ids, size_t n_ids, const sc_rec_query *q,
+                             sc_rec_hits **out) {
+    if (!rs || (n_ids && !entity_ids) || !out) return SC_MISUSE;
+    double t0 = util_now();
+    sc_rec_query cq;
+    memset(&cq, 0, sizeof cq);
+    if (q) cq = *q;
+    uint32_t limit = cq.limit;
+    cq.limit = 0;
+    sc_rec_kind kc = SC_REC_KIND_COMMIT, kp = SC_REC_KIND_PR;
+    cq.kinds = &kc;
+    cq.n_kinds = 1;
+    sc_rec_hits *commits = NULL, *prs = NULL;
+    sc_status rc = sc_records_linked(rs, "entity", entity_ids, n_ids, &cq, &commits);
+    const char **shas = rc == SC_OK ? malloc(sizeof *shas * (commits->n + 1)) : NULL;
+    if (rc == SC_OK && !shas) rc = records_fail(rs, SC_NOMEM, "out of memory");
+    for (size_t i = 0; rc == SC_OK && i < commits->n; i++) shas[i] = commits->items[i].id;
+    if (rc == SC_OK) {
+        /* a PR is shown whoever wrote its commits and whenever it was opened */
+        sc_rec_query pq = {.kinds = &kp, .n_kinds = 1, .source = NULL};
+        rc = sc_records_linked(rs, "commit", shas, commits->n, &pq, &prs);
+    }
+    free(shas);
+    sc_rec_hits *h = NULL;
+    if (rc == SC_OK) {
+        size_t n = commits->n + prs->n, take = limit && limit < n ? limit : n;
+        if (!(h = q__hits_new(take))) rc = records_fail(rs, SC_NOMEM, "out of memory");
+        size_t i = 0, j = 0;
+        while (h && h->n < take) { /* merge the two newest-first lists, moving the hits */
+            bool from_c = j == prs->n || (i < commits->n && q__hit_newer(&commits->items[i], &prs->items[j]) <= 0);
+            sc_rec_hit *src = from_c ? &commits->items[i++] : &prs->items[j++];
+            h->items[h->n] = *src;
+            memset(src, 0, sizeof *src);
+            h->items[h->n].rank = (uint32_t)h->n + 1;
+            h->n++;
+        }
+    }
+    /* moved hits were zeroed: freeing the rest of both lists is safe */
+    sc_rec_hits_free(commits);
+    sc_rec_hits_free(prs);
+    if (rc != SC_OK) return rc;
+    h->took_ms = (util_now() - t0) * 1e3;
+    *out = h;
+    return SC_OK;
+}
+
 /* ==== JSON ==== */
 
 char *sc_rec_hits_json(const sc_rec_hits *h, const char *label, const char *value, const char *mode) {
@@ -376,6 +441,11 @@ char *sc_rec_hits_json(const sc_rec_hits *h, const char *label, const char *valu
         if (o && !strcmp(x->kind, "commit")) {
             json_object_set_new(o, "sha", json_string(x->id));
             json_object_set_new(o, "subject", json_string(x->title));
+        }
+        if (o && rec && *x->number) { /* a tracker's reference, typed as the record has it */
+            json_t *num = json_object_get(rec, "number"), *key = json_object_get(rec, "key");
+            if (json_is_integer(num)) json_object_set(o, "number", num);
+            if (json_is_string(key)) json_object_set(o, "key", key);
         }
         if (!o || json_array_append_new(arr, o) != 0) {
             json_decref(arr);

@@ -89,6 +89,32 @@ char *records_clean_utf8(const char *s, size_t n, size_t max, bool *cut) {
     return b.data ? b.data : util_strdup("");
 }
 
+/* ==== Key sets ==== */
+
+bool records_keyset_add(records_keyset *s, uint64_t k) {
+    if (!util_grow(&s->k, &s->cap, s->n + 1, sizeof *s->k, 1024)) return false;
+    s->k[s->n++] = k;
+    return true;
+}
+
+static int rec__key_cmp(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void records_keyset_sort(records_keyset *s) {
+    if (s->n) qsort(s->k, s->n, sizeof *s->k, rec__key_cmp);
+}
+
+bool records_keyset_has(const records_keyset *s, uint64_t k) {
+    return s->n && bsearch(&k, s->k, s->n, sizeof k, rec__key_cmp) != NULL;
+}
+
+void records_keyset_free(records_keyset *s) {
+    free(s->k);
+    memset(s, 0, sizeof *s);
+}
+
 /* ==== The record ==== */
 
 /* Record a failure on rec and return code. */
@@ -179,6 +205,15 @@ static sc_status rec__check_name(sc_rec *rec, const char *what, const char *name
         if (!strcmp(name, rec__reserved[i]))
             return rec__fail(rec, SC_INVALID, "field name '%s' is reserved for the record's own payload key", name);
     return SC_OK;
+}
+
+bool records_field_name_ok(const char *name) {
+    size_t n = name ? strlen(name) : 0;
+    bool ok = n > 0 && n <= SC_REC_MAX_FIELD;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_';
+    for (int i = 0; ok && rec__reserved[i]; i++) ok = strcmp(name, rec__reserved[i]) != 0;
+    return ok;
 }
 
 /* Set field to v (stolen; NULL = out of memory). */

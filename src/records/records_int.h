@@ -5,9 +5,11 @@
 ** Files: rec.c (the record value, field checks, dates), template.c (text
 ** templates: parse, defaults, render, cut on token boundaries), writer.c
 ** (sc_records: collection, batches, embedding, atomic upserts, cursors),
-** query.c (search, linked records, hits, JSON), git.c (the git source:
-** branches, cursor, rewrites, the walk) and git_commit.c (one commit ->
-** one record: diff, stats, links to code entities).
+** query.c (search, linked records, history, hits, JSON), git.c (the git
+** source: branches, cursor, rewrites, the walk), git_commit.c (one commit
+** -> one record: diff, stats, links to code entities), and the tracker and
+** file sources of source_int.h: source.c (what they share), github.c,
+** jira.c with adf.c (Atlassian Document Format to text), jsonl.c.
 **
 ** DESIGN
 ** - A record's point id is a UUID made of two 64-bit hashes of (tenant,
@@ -63,6 +65,9 @@ struct sc_rec {
 /* Set field of rec to the JSON value v (stolen; checked like
 ** sc_rec_set_json's field): what sc_rec_set_json does without the text. */
 sc_status records_rec_set_value(sc_rec *rec, const char *field, json_t *v);
+/* Is name a field name a record takes ([a-z0-9_], 1..SC_REC_MAX_FIELD
+** bytes, not one of the payload's own keys)? */
+bool records_field_name_ok(const char *name);
 /* Point id of record (tenant, source, kind, id); tenant "" = global. */
 sc_point_id records_point_id(const char *tenant, const char *source, const char *kind, const char *id);
 /* Parse a date as sc_rec_set_date_str takes it into seconds since the
@@ -74,6 +79,20 @@ void records_format_date(int64_t t, char *buf, size_t size);
 ** to at most max bytes on a character boundary (*cut set when it was);
 ** NULL when memory runs out. */
 char *records_clean_utf8(const char *s, size_t n, size_t max, bool *cut);
+
+/* A set of 64-bit keys (the first 8 bytes of a commit id, a hash of an id):
+** add, then sort once, then look up. 8 bytes a key. */
+typedef struct records_keyset {
+    uint64_t *k;    /* keys, sorted by records_keyset_sort */
+    size_t n, cap;  /* used, allocated */
+} records_keyset;
+
+/* Add k (unsorted until records_keyset_sort); false when out of memory. */
+bool records_keyset_add(records_keyset *s, uint64_t k);
+void records_keyset_sort(records_keyset *s);
+/* Is k in the sorted set? */
+bool records_keyset_has(const records_keyset *s, uint64_t k);
+void records_keyset_free(records_keyset *s);
 
 /* ==== Templates (template.c) ==== */
 

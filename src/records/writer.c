@@ -88,6 +88,22 @@ static sc_status w__state_get(sc_records *rs, const char *source, const char *id
 
 /* ==== Opening ==== */
 
+/* The payload indexes of a records collection (keyword). */
+static const char *const w__index_keys[] = {"kind",   "source", "id",           "author",      "paths",
+                                            "labels", "state",  "links.entity", "links.commit", "on"};
+
+/* Create the payload indexes that info (NULL = a new collection) lacks. */
+static sc_status w__index_fields(sc_records *rs, const sc_collection_info *info) {
+    for (size_t i = 0; i < sizeof w__index_keys / sizeof *w__index_keys; i++) {
+        bool have = false;
+        for (size_t j = 0; info && !have && j < info->n_field_indexes; j++)
+            have = !strcmp(info->field_indexes[j].key, w__index_keys[i]);
+        if (!have && sc_field_index_create(rs->db, rs->coll, w__index_keys[i], SC_FIELD_TYPE_KEYWORD) != SC_OK)
+            return records_fail(rs, SC_IOERR, "indexing %s of %s: %s", w__index_keys[i], rs->coll, sc_db_errmsg(rs->db));
+    }
+    return SC_OK;
+}
+
 /* The existing collection must have the three vectors of our dimension and
 ** (with an embedder) records of our model. */
 static sc_status w__check_collection(sc_records *rs) {
@@ -106,6 +122,7 @@ static sc_status w__check_collection(sc_records *rs) {
                               rs->coll, info.vectors[i].dim, sc_embedder_id(rs->emb), rs->dim);
         else if (!rs->emb) rs->dim = info.vectors[i].dim;
     }
+    if (rc == SC_OK && rs->emb) rc = w__index_fields(rs, &info); /* indexes added since the collection was made */
     sc_collection_info_free(&info);
     if (rc != SC_OK || !rs->emb) return rc;
     json_t *meta = NULL;
@@ -134,12 +151,8 @@ static sc_status w__create_collection(sc_records *rs) {
                                    .hnsw = {.kind = v == RECORDS_VEC_CONTENT ? SC_INDEX_KIND_AUTO : SC_INDEX_KIND_FLAT}};
     if (sc_collection_create(rs->db, rs->coll, vp, RECORDS_VEC_COUNT) != SC_OK)
         return records_fail(rs, SC_IOERR, "creating %s: %s", rs->coll, sc_db_errmsg(rs->db));
-    static const char *const keys[] = {"kind", "source", "id", "author", "paths", "labels", "state", "links.entity"};
-    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
-        if (sc_field_index_create(rs->db, rs->coll, keys[i], SC_FIELD_TYPE_KEYWORD) != SC_OK)
-            return records_fail(rs, SC_IOERR, "indexing %s of %s: %s", keys[i], rs->coll, sc_db_errmsg(rs->db));
     rs->exists = true;
-    return SC_OK;
+    return w__index_fields(rs, NULL);
 }
 
 sc_status sc_records_open(sc_db *db, sc_embedder *emb, const sc_records_options *opt, sc_records **out, char **errmsg) {

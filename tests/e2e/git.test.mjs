@@ -137,12 +137,13 @@ test('bad input gives clear errors', () => {
   assert.equal(run(['ingest', 'git', '-q'], repo).code, 0);
   r = run(['search', 'tax', '--author', 'Bob'], repo);
   assert.equal(r.code, 2);
-  assert.match(r.err, /apply to commits: add --in commits/);
+  assert.match(r.err, /apply to records: add --in commits/);
   r = run(['search', 'tax', '--in', 'commits', '--since', 'last week'], repo);
   assert.equal(r.code, 1);
   assert.match(r.err, /since: 'last week' is not a date/);
-  r = run(['search', 'tax', '--in', 'issues'], repo);
+  r = run(['search', 'tax', '--in', 'tickets'], repo);
   assert.equal(r.code, 2);
+  assert.match(r.err, /--in must be code, commits, issues, prs, docs or all, got 'tickets'/);
   r = run(['history', 'shop.py:999'], repo);
   assert.equal(r.code, 1);
   assert.match(r.err, /no indexed entity at shop\.py:999/);

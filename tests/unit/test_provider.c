@@ -27,6 +27,7 @@
 #include "semcode/provider.h"
 #include "semcode/repo.h"
 #include "embed/provider_int.h"
+#include "net/net.h"
 #include "testutil.h"
 
 #define TS_DIM 8
@@ -427,7 +428,7 @@ static void test_remote_backoff_growth_and_jitter(void **state) {
         uint64_t cap = caps[r - 1], lo = UINT64_MAX, hi = 0;
         double sum = 0;
         for (int k = 0; k < DRAWS; k++) {
-            uint64_t w = remote_backoff_ms(base, max, r, -1, &rng);
+            uint64_t w = net_backoff_ms(base, max, r, -1, &rng);
             if (w > cap) fail_msg("retry %u waited %llu ms, above its cap %llu", r, (unsigned long long)w, (unsigned long long)cap);
             lo = w < lo ? w : lo;
             hi = w > hi ? w : hi;
@@ -440,11 +441,11 @@ static void test_remote_backoff_growth_and_jitter(void **state) {
         if (fabs(mean - (double)cap / 2) > 0.05 * (double)cap)
             fail_msg("retry %u: mean wait %.1f ms, expected about %.1f", r, mean, (double)cap / 2);
     }
-    assert_int_equal(remote_backoff_ms(base, max, 3, 300, &rng), 300);
-    assert_int_equal(remote_backoff_ms(base, max, 1, 0, &rng), 0);
-    assert_int_equal(remote_backoff_ms(base, max, 1, 5000, &rng), 1000);
+    assert_int_equal(net_backoff_ms(base, max, 3, 300, &rng), 300);
+    assert_int_equal(net_backoff_ms(base, max, 1, 0, &rng), 0);
+    assert_int_equal(net_backoff_ms(base, max, 1, 5000, &rng), 1000);
     /* a huge retry count neither overflows nor passes max */
-    assert_true(remote_backoff_ms(base, max, 4000000000u, -1, &rng) <= max);
+    assert_true(net_backoff_ms(base, max, 4000000000u, -1, &rng) <= max);
 }
 
 /* max_retries 0: one try per request, then the items fail. */
