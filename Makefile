@@ -37,7 +37,7 @@ CFLAGS_BASE := -std=c17 -D_GNU_SOURCE $(OPTFLAGS) $(SANFLAGS) -fPIC -fno-semanti
            -Iinclude -Isrc
 CFLAGS  ?=
 ALL_CFLAGS = $(CFLAGS_BASE) $(WARN) $(CFLAGS)
-LDLIBS  := -ljansson -lsqlite3 -lroaring -lcurl -lmicrohttpd -lm -pthread
+LDLIBS  := -ljansson -lsqlite3 -lroaring -lcurl -lmicrohttpd -lxxhash -lm -pthread
 LDFLAGS := $(SANFLAGS)
 
 # Per-file ISA flags: SIMD kernels live in *_avx2.c / *_avx512.c only.
@@ -108,9 +108,9 @@ test: all $(TEST_BINS)
 
 # The tests that run threads: the store's concurrent readers and writer and
 # its parallel scans, the filter planner from two threads, the HNSW parallel
-# build, the HTTP server. make check runs them under ThreadSanitizer
+# build, the HTTP server, sparse searches during writes. make check runs them under ThreadSanitizer
 # (SANITIZE=thread) and only them, to keep its time modest.
-CONCURRENT_TESTS := $(patsubst %,$(BUILD)/tests/%,test_store test_filter test_hnsw test_store_ann test_server)
+CONCURRENT_TESTS := $(patsubst %,$(BUILD)/tests/%,test_store test_filter test_hnsw test_store_ann test_server test_sparse)
 test-concurrent: all $(CONCURRENT_TESTS)
 	@BUILD=$(BUILD) TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" bash tests/run_unit.sh $(CONCURRENT_TESTS)
 

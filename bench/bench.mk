@@ -31,6 +31,15 @@ $(BUILD)/bench/server_inproc: bench/server_inproc.c lib
 bench-store: $(BUILD)/bench/store
 	bash bench/run_store.sh $(BUILD)/bench/store
 
+# Sparse vectors (issue 17): search latency against a brute-force scan.
+.PHONY: bench-sparse
+$(BUILD)/bench/sparse: bench/sparse.c lib
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Iinclude -Isrc bench/sparse.c -o $@ $(BUILD)/libsemcode.a $(SC_LDLIBS)
+
+bench-sparse: $(BUILD)/bench/sparse
+	bash bench/run_sparse.sh $(BUILD)/bench/sparse
+
 .PHONY: bench-pipeline
 $(BUILD)/bench/pipeline: bench/pipeline.c lib
 	@mkdir -p $(dir $@)

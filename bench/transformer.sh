@@ -28,8 +28,9 @@ mkdir -p "$DATA" "$OUT"
 
 make -j2 >/dev/null
 [ -d node_modules/onnxruntime-node ] || bash scripts/setup.sh
+LIBS=$(make --no-print-directory -s -f Makefile -f bench/vars.mk print-LDLIBS)
 cc -std=c17 -D_GNU_SOURCE -O2 -Iinclude bench/transformer_bench.c build/libsemcode.a \
-   -o build/transformer_bench -ljansson -lsqlite3 -lroaring -lcurl -lmicrohttpd -lm -pthread -lopenblas -lutf8proc -lstemmer
+   -o build/transformer_bench $LIBS
 
 # Code entities, one per line.
 if [ ! -s "$DATA/code.txt" ]; then

@@ -8,10 +8,12 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential pkg-config git
       libsqlite3-dev libjansson-dev libroaring-dev libcmocka-dev
       libopenblas-dev libcurl4-openssl-dev libmicrohttpd-dev libgit2-dev
-      libutf8proc-dev libstemmer-dev
+      libutf8proc-dev libstemmer-dev libxxhash-dev
       libpython3.11-stdlib)   # CPython's standard library: the main job indexes it
 # Benchmark peers and extra tooling; installed too so `make bench` works.
 PKGS+=(libhnswlib-dev libfaiss-dev universal-ctags wrk)
+# The peer of bench/sparse.c (bench/sparse_scipy.py, on /usr/bin/python3).
+PKGS+=(python3-scipy)
 # clang with its libFuzzer runtime: make check runs every fuzz target for a bounded time.
 PKGS+=(clang libclang-rt-14-dev)
 # Transformer fixtures and the ONNX export for bench/transformer.sh

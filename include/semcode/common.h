@@ -54,7 +54,7 @@ extern "C" {
 /* ==== Versions ==== */
 
 #define SC_VERSION_STRING "0.1.0"
-#define SC_ABI_VERSION 7 /* bumped on any incompatible change of include/ */
+#define SC_ABI_VERSION 8 /* bumped on any incompatible change of include/ */
 
 /* ==== Status codes ==== */
 
@@ -130,6 +130,15 @@ typedef struct sc_logger {
 SC_API void sc_log_set_global(const sc_logger *logger);
 /* Static lower-case name of a level ("warn"). */
 SC_API const char *sc_log_level_name(sc_log_level level);
+
+/* ==== Text ==== */
+
+/* Length in bytes (1 to 4) of the well-formed UTF-8 character at s[0..n),
+** or 0 when none starts there: a stray continuation or invalid lead byte, a
+** truncated sequence, an overlong form, a surrogate (U+D800..U+DFFF) or a
+** value past U+10FFFF (also 0 for n == 0 or s NULL). Reads at most
+** min(n, 4) bytes. The library's own UTF-8 checks all use this rule. */
+SC_API size_t sc_utf8_char_len(const char *s, size_t n);
 
 /* ==== Memory ==== */
 

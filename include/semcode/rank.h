@@ -24,6 +24,26 @@
 extern "C" {
 #endif
 
+/* ==== Search modes ==== */
+
+typedef enum sc_search_mode {
+    SC_SEARCH_MODE_HYBRID = 0,  /* dense + BM25 candidates re-scored by the ranking stage (or alpha fusion) */
+    SC_SEARCH_MODE_DENSE = 1,   /* by meaning only */
+    SC_SEARCH_MODE_KEYWORD = 2, /* BM25 only */
+} sc_search_mode;
+
+/* Reciprocal-rank fusion of the server's hybrid text queries on generic
+** collections and of record searches (records.h): score = 1/(K + dense
+** rank) + W/(K + keyword rank), ranks from 1. Code search (sc_repo_search)
+** re-scores its candidates with the learned ranking stage below instead. */
+#define SC_HYBRID_RRF_K 10
+#define SC_HYBRID_KEYWORD_WEIGHT 0.5
+/* Candidates each retrieval leg hands to the ranking stage (at least). */
+#define SC_RANK_CANDIDATES 100
+
+/* "hybrid", "dense" or "keyword" (static string). */
+SC_API const char *sc_search_mode_name(sc_search_mode mode);
+
 /* ==== Fusion ==== */
 
 typedef enum sc_fusion {

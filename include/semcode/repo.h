@@ -17,6 +17,7 @@
 
 #include "common.h"
 #include "provider.h"
+#include "rank.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -87,6 +88,15 @@ SC_API const char *sc_repo_errmsg(const sc_repo *r);
 /* Absolute path of the indexed root / of the store (borrowed). */
 SC_API const char *sc_repo_root(const sc_repo *r);
 SC_API const char *sc_repo_store_dir(const sc_repo *r);
+/* The repository's vector store (borrowed, lives until sc_repo_close): its
+** collection "code" holds the entities; development records
+** (include/semcode/records.h) of the same repository go beside it. Use it
+** from the thread that uses r. */
+SC_API sc_db *sc_repo_db(sc_repo *r);
+/* The repository's embedding provider (the one its index was built with,
+** made now if needed: a remote one needs its key), borrowed in *out until
+** sc_repo_close. Errors as sc_repo_search's when the provider cannot be made. */
+SC_API sc_status sc_repo_embedder(sc_repo *r, sc_embedder **out);
 
 /* ==== Indexing ==== */
 
@@ -119,20 +129,8 @@ SC_API sc_status sc_repo_update(sc_repo *r, sc_repo_summary *summary);
 
 /* ==== Searching ==== */
 
-typedef enum sc_search_mode {
-    SC_SEARCH_MODE_HYBRID = 0,  /* dense + BM25 candidates re-scored by the ranking stage (or alpha fusion) */
-    SC_SEARCH_MODE_DENSE = 1,   /* by meaning only */
-    SC_SEARCH_MODE_KEYWORD = 2, /* BM25 only */
-} sc_search_mode;
-
-/* Reciprocal-rank fusion of the server's hybrid text queries on generic
-** collections: score = 1/(K + dense rank) + W/(K + keyword rank), ranks
-** from 1. Code search (sc_repo_search) re-scores its candidates with the
-** learned ranking stage of include/semcode/rank.h instead. */
-#define SC_HYBRID_RRF_K 10
-#define SC_HYBRID_KEYWORD_WEIGHT 0.5
-/* Candidates each retrieval leg hands to the ranking stage (at least). */
-#define SC_RANK_CANDIDATES 100
+/* Search modes (sc_search_mode) and the hybrid fusion constants are in
+** rank.h, shared with the records of include/semcode/records.h. */
 
 typedef struct sc_code_query {
     const char *text;            /* the query */
@@ -189,6 +187,10 @@ SC_API sc_status sc_repo_search(sc_repo *r, const sc_code_query *q, sc_code_hits
 /* Entities most similar to the one at target ("path:line" or a qualified
 ** name), itself excluded; q gives limit and filters (q->text is ignored). */
 SC_API sc_status sc_repo_similar(sc_repo *r, const char *target, const sc_code_query *q, sc_code_hits **out);
+/* The entity at target ("path:line": the innermost entity covering that
+** line, chunks last; or a qualified name) as a list of one hit (score 0),
+** and its point id in *id (may be NULL). SC_NOTFOUND names the target. */
+SC_API sc_status sc_repo_resolve(sc_repo *r, const char *target, sc_code_hits **out, sc_point_id *id);
 
 /* ==== Duplicates ==== */
 
@@ -214,8 +216,6 @@ SC_API sc_status sc_repo_duplicates(sc_repo *r, float threshold, uint32_t min_li
 
 #define SC_DUPLICATES_DEFAULT_THRESHOLD 0.95f /* threshold used when 0 is given */
 
-/* "hybrid", "dense" or "keyword" (static string). */
-SC_API const char *sc_search_mode_name(sc_search_mode mode);
 /* {<label>: value, "mode", "took_ms", "results": [{rank, score, path,
 ** start_line, end_line, kind, name, qualified_name, language, signature,
 ** snippet}]} as compact JSON: owned string (sc_free), NULL when out of

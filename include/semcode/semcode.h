@@ -14,5 +14,6 @@
 #include "embed.h"
 #include "transformer.h"
 #include "rank.h"
+#include "records.h"
 
 #endif /* SEMCODE_H */

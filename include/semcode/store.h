@@ -77,6 +77,8 @@ typedef struct sc_search_plans {
     uint64_t graph_filter; /* HNSW walk with the filter applied during traversal */
     uint64_t exact_list;   /* exact scoring of the rows a payload index admits */
     uint64_t exact_scan;   /* exact scan of every row (small collection, exact=true, no graph) */
+    uint64_t sparse_index; /* sparse query: the posting lists of its indices walked */
+    uint64_t sparse_list;  /* sparse query: the few points a payload index admits scored one by one */
 } sc_search_plans;
 SC_API sc_search_plans sc_db_search_plans(const sc_db *db);
 
@@ -145,24 +147,54 @@ typedef struct sc_vector_params {
 SC_API sc_status sc_collection_create(sc_db *db, const char *name, const sc_vector_params *vectors,
                                       size_t n_vectors);
 
-/* How the scores of a sparse vector are weighted (Qdrant's `modifier`). */
+/* ---- Sparse vectors (issue 17; src/store/sparse.c, sparse_search.c) ----
+** A sparse vector is a set of (index, weight) pairs: u32 indices (unique,
+** any u32, given in any order) with finite f32 weights, e.g. a BM25 or
+** SPLADE term vector. A collection may name up to SC_MAX_VECTOR_NAMES of
+** them beside its dense vectors (names unique across both kinds). The score
+** of a point for a sparse query is the dot product over the indices both
+** share, summed in ascending index order in f32; a point sharing no index
+** with the query, or whose sum is exactly 0, is not a result (Qdrant's
+** inverted-index search). With the IDF modifier each query weight is first
+** multiplied by idf(i) = ln((N - df(i) + 0.5) / (df(i) + 0.5) + 1), in f32,
+** where N counts the points whose vector has at least one entry and df(i)
+** those of them that have index i (Qdrant's `idf` modifier, same formula). */
+
+#define SC_MAX_SPARSE_NNZ (1u << 24) /* entries of one sparse vector */
+#define SC_SPARSE_FULL_SCAN_THRESHOLD 5000u /* default: filters admitting fewer points score them one by one */
+
+/* How query weights are adjusted before the dot product. */
 typedef enum sc_sparse_modifier {
-    SC_SPARSE_MODIFIER_NONE = 0, /* plain dot product */
-    SC_SPARSE_MODIFIER_IDF = 1,  /* each dimension weighted by its inverse document frequency */
+    SC_SPARSE_MODIFIER_NONE = 0, /* weights as given */
+    SC_SPARSE_MODIFIER_IDF = 1,  /* each weight times idf(index) over the collection (or an IDF corpus) */
 } sc_sparse_modifier;
 
-/* A named sparse vector of a collection: (index, value) pairs of any
-** length; indices are unsigned 32-bit. */
+/* Name of a modifier as Qdrant spells it ("none", "idf"). */
+SC_API const char *sc_sparse_modifier_name(sc_sparse_modifier m);
+
+/* One sparse vector of a collection. */
 typedef struct sc_sparse_params {
-    const char *name;            /* vector name, distinct from the dense names, never "" */
-    sc_sparse_modifier modifier; /* scoring modifier (recorded; see the note at sc_sparse_in) */
+    const char *name;             /* 1..255 bytes, no control characters */
+    sc_sparse_modifier modifier;  /* query weighting (default NONE) */
+    bool on_disk;                 /* Qdrant's index.on_disk: kept and reported; the index is held in memory either way */
+    uint32_t full_scan_threshold; /* filtered searches admitting fewer points than this score them one by one
+                                     instead of walking posting lists (0 = SC_SPARSE_FULL_SCAN_THRESHOLD); results
+                                     are the same either way */
 } sc_sparse_params;
 
-/* sc_collection_create plus n_sparse named sparse vectors (up to
-** SC_MAX_VECTOR_NAMES, names unique across dense and sparse); n_vectors
-** may be 0 when n_sparse is not. Errors as sc_collection_create. */
-SC_API sc_status sc_collection_create_ex(sc_db *db, const char *name, const sc_vector_params *vectors,
-                                         size_t n_vectors, const sc_sparse_params *sparse, size_t n_sparse);
+/* Everything a collection is made of. */
+typedef struct sc_collection_params {
+    const sc_vector_params *vectors; /* dense vectors (may be NULL when n_vectors is 0) */
+    size_t n_vectors;                /* 0..SC_MAX_VECTOR_NAMES */
+    const sc_sparse_params *sparse;  /* sparse vectors */
+    size_t n_sparse;                 /* 0..SC_MAX_VECTOR_NAMES; n_vectors + n_sparse >= 1 */
+} sc_collection_params;
+
+/* sc_collection_create with sparse vectors too. The first collection with a
+** sparse vector marks the store format 3 (docs/FILE_FORMATS.md) in the same
+** transaction; older builds then refuse the store rather than drop sparse
+** vectors they cannot see. Errors as sc_collection_create. */
+SC_API sc_status sc_collection_create_ex(sc_db *db, const char *name, const sc_collection_params *params);
 /* Delete a collection and all its points. SC_NOTFOUND if missing. */
 SC_API sc_status sc_collection_delete(sc_db *db, const char *name);
 /* true when the collection exists. */
@@ -198,19 +230,29 @@ typedef struct sc_vector_index_info {
     double code_bytes_per_vector; /* quantized code alone (0 without quantization) */
 } sc_vector_index_info;
 
+/* State of one sparse vector's inverted index. */
+typedef struct sc_sparse_index_info {
+    uint64_t n_vectors;   /* points that have the vector (empty ones included) */
+    uint64_t n_indexed;   /* of them, those with at least one entry: N of the idf formula */
+    uint64_t n_entries;   /* (index, weight) entries over all points */
+    uint64_t n_dims;      /* posting lists: distinct indices seen */
+    uint64_t index_bytes; /* memory of the vectors and their posting lists */
+} sc_sparse_index_info;
+
 typedef struct sc_collection_info {
     char *name;                        /* owned */
     uint64_t n_points;                 /* live points */
-    uint64_t n_vectors;                /* vectors stored, summed over names */
+    uint64_t n_vectors;                /* vectors stored, summed over names (dense and sparse) */
     size_t n_vector_params;            /* entries of vectors */
     sc_vector_params *vectors;         /* owned array; names owned too */
     sc_vector_index_info *vector_index;/* owned array, n_vector_params entries */
+    size_t n_sparse;                   /* entries of sparse and sparse_index */
+    sc_sparse_params *sparse;          /* owned array; names owned too */
+    sc_sparse_index_info *sparse_index;/* owned array */
     size_t n_field_indexes;            /* entries of field_indexes */
     sc_field_index_info *field_indexes;/* owned */
     uint64_t disk_bytes;               /* bytes of the store files attributable to it (estimate: share of the database) */
     uint64_t ram_bytes;                /* bytes of vectors and ids held in memory */
-    size_t n_sparse;                   /* entries of sparse */
-    sc_sparse_params *sparse;          /* owned array of the sparse vectors; names owned too */
     char *metadata_json;               /* owned compact JSON object: the collection's metadata ("{}" when none) */
 } sc_collection_info;
 
@@ -256,6 +298,28 @@ typedef struct sc_vector_update {
 ** of range or a vector named twice; the message names the field). */
 SC_API sc_status sc_collection_update(sc_db *db, const char *name, const sc_vector_update *updates, size_t n);
 
+/* Fields of a sparse vector's configuration that sc_collection_update_ex may change. */
+typedef enum sc_sparse_update_field {
+    SC_SPARSE_UPDATE_MODIFIER = 1u << 0,            /* modifier: applies to the next query, nothing is rebuilt */
+    SC_SPARSE_UPDATE_ON_DISK = 1u << 1,             /* on_disk (reported only) */
+    SC_SPARSE_UPDATE_FULL_SCAN_THRESHOLD = 1u << 2, /* full_scan_threshold (0 = the default) */
+} sc_sparse_update_field;
+
+/* A change of one sparse vector's configuration. */
+typedef struct sc_sparse_update {
+    const char *name;             /* sparse vector name */
+    uint32_t fields;              /* sc_sparse_update_field bits: which values below apply */
+    sc_sparse_modifier modifier;  /* new modifier */
+    bool on_disk;                 /* new on_disk */
+    uint32_t full_scan_threshold; /* new threshold */
+} sc_sparse_update;
+
+/* sc_collection_update with changes of sparse vectors too, all in one
+** transaction: any bad part (an unknown name, a name given twice) changes
+** nothing. Errors as sc_collection_update. */
+SC_API sc_status sc_collection_update_ex(sc_db *db, const char *name, const sc_vector_update *updates, size_t n,
+                                         const sc_sparse_update *sparse, size_t n_sparse);
+
 /* Create a payload index on `key` (path syntax as in filters). Idempotent
 ** when the same type exists; SC_INVALID if another type indexes the key. */
 SC_API sc_status sc_field_index_create(sc_db *db, const char *coll, const char *key, sc_field_type type);
@@ -271,14 +335,12 @@ typedef struct sc_vector_in {
     uint32_t dim;      /* must equal the collection's dimension for name */
 } sc_vector_in;
 
-/* One sparse vector of a point (borrowed): n (index, value) pairs with
-** unique indices in any order; stored sorted by index. Stored and
-** returned only: searching sparse vectors is not implemented yet. */
+/* One sparse vector of a point, as the caller passes it (borrowed). */
 typedef struct sc_sparse_in {
-    const char *name;        /* a sparse vector name of the collection */
-    const uint32_t *indices; /* n indices */
-    const float *values;     /* n finite values */
-    uint32_t n;              /* pairs; 0 is an empty vector */
+    const char *name;        /* sparse vector name */
+    const uint32_t *indices; /* n indices, unique, any order (stored ascending) */
+    const float *values;     /* n finite weights, values[i] belongs to indices[i] */
+    uint32_t n;              /* 0..SC_MAX_SPARSE_NNZ; 0 stores an empty vector (never a search result) */
 } sc_sparse_in;
 
 /* A point to upsert (all borrowed). */
@@ -293,9 +355,12 @@ typedef struct sc_point_in {
 } sc_point_in;
 
 /* Insert or replace n points atomically: either all are stored or, on any
-** error, none and the store is unchanged. Cosine vectors are normalised.
-** Errors: SC_NOTFOUND (collection, vector name), SC_INVALID (dimension,
-** NaN/Inf component, payload not an object, duplicate vector name). */
+** error, none and the store is unchanged. A point replaces the whole point
+** of its id: vectors (dense and sparse) it does not give are gone. Cosine
+** vectors are normalised. Errors: SC_NOTFOUND (collection, vector name),
+** SC_INVALID (dimension, NaN/Inf component or weight, a sparse index given
+** twice, a dense vector given as sparse or the other way round, payload not
+** an object, duplicate vector name). */
 SC_API sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *points, size_t n);
 
 /* Replace the vectors (dense and sparse) given in each point, keeping the
@@ -304,6 +369,14 @@ SC_API sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in
 ** NULL. Errors: SC_NOTFOUND (collection, vector name, or a point that does
 ** not exist: "No point with id N found"), SC_INVALID as sc_points_upsert. */
 SC_API sc_status sc_points_update_vectors(sc_db *db, const char *coll, const sc_point_in *points, size_t n);
+
+/* A sparse vector as the store returns it (owned by the enclosing list). */
+typedef struct sc_sparse_vector {
+    char *name;        /* sparse vector name */
+    uint32_t n;        /* entries */
+    uint32_t *indices; /* n indices, ascending */
+    float *values;     /* their weights */
+} sc_sparse_vector;
 
 /* A point as the store returns it (all owned by the enclosing list). */
 typedef struct sc_record {
@@ -315,10 +388,7 @@ typedef struct sc_record {
     float **vectors;       /* vectors, each of its collection dimension */
     uint32_t *vector_dims; /* dimension of each vector */
     size_t n_sparse;       /* sparse vectors returned (0 unless vectors were asked) */
-    char **sparse_names;   /* their names */
-    uint32_t **sparse_indices; /* indices of each, ascending */
-    float **sparse_values; /* values of each, aligned with the indices */
-    uint32_t *sparse_lens; /* pairs in each */
+    sc_sparse_vector *sparse; /* them, in config order */
 } sc_record;
 
 typedef struct sc_record_list {
@@ -335,7 +405,7 @@ typedef struct sc_with {
     size_t n_payload_include;
     const char *const *payload_exclude; /* when non-NULL: all but the values at these key paths */
     size_t n_payload_exclude;
-    bool vectors;                   /* include vectors, dense and sparse */
+    bool vectors;                   /* include vectors (dense and sparse) */
     const char *const *vector_names;/* when non-NULL: only these names (dense or sparse) */
     size_t n_vector_names;
 } sc_with;
@@ -404,8 +474,18 @@ SC_API sc_status sc_points_count(sc_db *db, const char *coll, const char *filter
 
 /* ==== Search ==== */
 
+/* A sparse query (borrowed). */
+typedef struct sc_sparse_query {
+    const uint32_t *indices;     /* n indices, unique, any order */
+    const float *values;         /* n finite weights */
+    uint32_t n;                  /* 0 returns no results */
+    const char *idf_corpus_json; /* IDF modifier only: N and df counted over the points matching this filter
+                                    (Qdrant 1.19's params.idf.corpus) instead of the whole collection; NULL =
+                                    the whole collection; SC_INVALID on a vector without the IDF modifier */
+} sc_sparse_query;
+
 typedef struct sc_search_request {
-    const char *vector_name;  /* which named vector ("" or NULL for the default/only one) */
+    const char *vector_name;  /* which named vector ("" or NULL for the default/only one; a sparse query names its sparse vector) */
     const float *query;       /* query vector; NULL for a keyword search with `text` */
     const char *text;         /* keyword query (BM25 over the points' texts), used when query is NULL */
     uint32_t dim;             /* its dimension */
@@ -420,11 +500,15 @@ typedef struct sc_search_request {
     uint32_t hnsw_ef;         /* beam width for this query (0 = the vector's default) */
     bool quant_ignore;        /* do not use quantized codes for this query */
     float oversampling;       /* override the quantization oversampling (0 = configured) */
+    const sc_sparse_query *sparse; /* non-NULL: a sparse search of the sparse vector vector_name (query, text,
+                                      dim, exact and the HNSW fields are not used); always exact */
 } sc_search_request;
 
 /* Top-k search: exact, or through the HNSW index when the vector has one
 ** and the filter admits at least full_scan_threshold points (a planner
-** decides from the payload indexes). Results are ordered by score (best
+** decides from the payload indexes). A sparse search (req->sparse) scores
+** by the inverted index, exactly (see "Sparse vectors" above); its
+** score_threshold is a lower bound. Results are ordered by score (best
 ** first), ties by id.
 ** *out is owned; free with sc_record_list_free. */
 SC_API sc_status sc_points_search(sc_db *db, const char *coll, const sc_search_request *req,

@@ -1,12 +1,12 @@
 /*
 ** semcode public API: walking and parsing a source tree.
 **
-** sc_parse_tree walks a directory (honouring .gitignore, .git/info/exclude
-** and .semcodeignore, skipping vendored folders) and parses every file it
-** keeps in parallel, delivering the results in path order. It is the first
-** two steps of the indexing pipeline (src/pipeline/), offered on their own
-** for `semcode parse` and other programs that want entities without an
-** index.
+** sc_parse_tree walks a directory (leaving out what git ignores, asked of
+** libgit2, and what .semcodeignore files add; skipping vendored folders)
+** and parses every file it keeps in parallel, delivering the results in
+** path order. It is the first two steps of the indexing pipeline
+** (src/pipeline/), offered on their own for `semcode parse` and other
+** programs that want entities without an index.
 **
 ** Thread safety: sc_parse_tree may be called from several threads at once;
 ** the callback runs on the calling thread.
@@ -26,7 +26,8 @@ extern "C" {
 /* Options of a directory walk; get defaults from sc_walk_options_default. */
 typedef struct sc_walk_options {
     uint32_t n_threads;     /* parser threads, 0 = all cores */
-    bool use_gitignore;     /* honour .gitignore, .git/info/exclude, .semcodeignore (default true) */
+    bool use_gitignore;     /* leave out what git ignores (.gitignore, .git/info/exclude,
+                               core.excludesFile) and what .semcodeignore adds (default true) */
     bool skip_vendored;     /* skip vendor/, third_party/, *.min.js and the like (default true) */
     sc_lang only_lang;      /* report only files of this language, SC_LANG_UNKNOWN = all */
 } sc_walk_options;

@@ -6,6 +6,8 @@
 #ifndef SC_CLI_H
 #define SC_CLI_H
 
+#include <getopt.h>
+
 #include "semcode/semcode.h"
 
 typedef struct cli_command {
@@ -35,17 +37,60 @@ int cli_embed_transformer(int argc, char **argv);
 ** -1 when the text is not JSON. */
 int cli_stats_print(FILE *f, const char *json_text);
 
-/* ==== Shared option parsing (provider_opts.c) ==== */
+/* ==== Option parsing (options.c) ==== */
+
+/* One command's getopt_long parse, with the messages every command gives.
+** Use: cli_opts_begin, then cli_opts_next until -1; optarg holds each
+** option's value and, after the loop, argv[optind..argc) the positional
+** arguments (getopt_long moves them after the options). */
+typedef struct cli_opts {
+    const char *cmd;               /* command name, for messages */
+    int argc;                      /* arguments, argv[0] the command */
+    char **argv;                   /* getopt_long permutes them */
+    const struct option *longopts; /* long options, ending with a zeroed entry */
+    char shortopts[32];            /* short options with ':' added (a missing value is its own case) */
+    int index;                     /* the option just returned: its index in longopts, -1 for a short one */
+} cli_opts;
+
+/* cli_opts_next's answer after it printed why an argument is refused. */
+#define CLI_OPT_BAD (-2)
+
+/* Start parsing argv with getopt_long: resets getopt's state (optind = 0,
+** so every parse in a process starts afresh) and silences its messages.
+** shortopts as getopt_long's (at most 29 characters), a leading '+'
+** (stop at the first positional argument) or '-' (positional arguments
+** returned in order as option 1) included. */
+void cli_opts_begin(cli_opts *p, const char *cmd, int argc, char **argv, const char *shortopts,
+                    const struct option *longopts);
+/* The next option as getopt_long returns it, -1 after the last, or
+** CLI_OPT_BAD after printing "semcode CMD: unknown option '--x'" (or
+** "option '--x' needs a value", "... takes no value", "... is ambiguous")
+** and the --help hint. */
+int cli_opts_next(cli_opts *p);
 
 /* Print "semcode CMD: " + fmt (one %s: arg) and the --help hint; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, const char *arg);
+/* Parse a number within [lo, hi]: the whole string (NaN is refused) or false. */
+bool cli_parse_f(const char *s, float lo, float hi, float *out);
+/* The value arg of option name (e.g. "--port") as an integer within [lo,
+** hi] / a number within [lo, hi] into *out: 0, or 2 after printing "semcode
+** CMD: --port must be an integer from 0 to 65535, got 'x'" (or "a number
+** from lo to hi") and the --help hint. */
+int cli_opt_u32(const char *cmd, const char *name, const char *arg, uint32_t lo, uint32_t hi, uint32_t *out);
+int cli_opt_u64(const char *cmd, const char *name, const char *arg, uint64_t lo, uint64_t hi, uint64_t *out);
+int cli_opt_f(const char *cmd, const char *name, const char *arg, float lo, float hi, float *out);
+/* The value arg of option name as one of names[0..n): its index into *out:
+** 0, or 2 after printing "semcode CMD: --pooling must be idf, learned or
+** sides, got 'x'" and the --help hint. */
+int cli_opt_enum(const char *cmd, const char *name, const char *arg, const char *const *names, uint32_t n,
+                 uint32_t *out);
+
+/* ==== Shared options (provider_opts.c) ==== */
+
 /* The shipped built-in model (sc_model_default_path, looked up once), else
 ** "models/builtin.scm" (relative: works from the source tree, and otherwise
 ** names what is missing). Static string. */
 const char *cli_default_model(void);
-/* Parse an integer within [lo, hi] / a number within [lo, hi]: the whole string or false. */
-bool cli_parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out);
-bool cli_parse_f(const char *s, float lo, float hi, float *out);
 
 /* The embedding provider options (index, search and the other repository
 ** commands; embed). */
@@ -106,5 +151,69 @@ int cli_provider_check(const char *cmd, const cli_provider_args *p);
 ** remote option or --fallback was given, else local when a model file was
 ** given (model_given), else AUTO (what an index recorded). */
 sc_repo_provider cli_provider_choice(const cli_provider_args *p, bool model_given);
+
+/* ==== Repositories and records (cmd_repo.c, cmd_records.c) ==== */
+
+/* Open the index for cmd: of the tree at path when given (index, ingest),
+** else of the indexed tree containing the working directory, or the root
+** recorded in the store folder (--store, else $SEMCODE_STORE). create lets
+** a different model start the index over (only `index`). prov may be NULL
+** (what the index recorded). NULL after printing why on stderr. */
+sc_repo *cli_repo_open(const char *cmd, const char *store, const char *model, bool cache, uint32_t threads,
+                       const cli_provider_args *prov, const char *path, bool create);
+/* The flag that SIGINT / SIGTERM set once cli_catch_interrupts is called
+** (a second signal exits at once). */
+volatile int *cli_cancel_flag(void);
+void cli_catch_interrupts(void);
+
+int cli_cmd_ingest(int argc, char **argv);  /* semcode ingest git [REPO] */
+int cli_cmd_history(int argc, char **argv); /* semcode history TARGET */
+/* The options every `ingest` source takes. */
+typedef struct cli_ingest_common {
+    const char *tenant;         /* --tenant */
+    const char *source;         /* --source */
+    const char *templates_path; /* --templates */
+    const char *store;          /* --store */
+    const char *model;          /* --model (NULL: builtin or what the index uses) */
+    bool full, cache, json, quiet; /* --full, --cache, --json, -q */
+} cli_ingest_common;
+
+enum {
+    CLI_O_TENANT = 1600, CLI_O_SOURCE, CLI_O_FULL, CLI_O_TEMPLATES, CLI_O_STORE, CLI_O_MODEL, CLI_O_CACHE, CLI_O_JSON,
+};
+
+/* Their getopt_long entries (with -q and -h), to put in an ingest source's option table. */
+#define CLI_INGEST_LONG_OPTIONS                                                                                     \
+    {"tenant", required_argument, NULL, CLI_O_TENANT}, {"source", required_argument, NULL, CLI_O_SOURCE},          \
+    {"full", no_argument, NULL, CLI_O_FULL}, {"templates", required_argument, NULL, CLI_O_TEMPLATES},              \
+    {"store", required_argument, NULL, CLI_O_STORE}, {"model", required_argument, NULL, CLI_O_MODEL},              \
+    {"cache", no_argument, NULL, CLI_O_CACHE}, {"json", no_argument, NULL, CLI_O_JSON},                            \
+    {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}
+
+/* Take option ch (arg: optarg) into c: whether it is one of them (-h is not). */
+bool cli_ingest_common_option(int ch, const char *arg, cli_ingest_common *c);
+
+/* ingest github | jira | jsonl (cmd_ingest.c): argv[0] is the source name. */
+int cli_ingest_source(int argc, char **argv);
+/* Open the records of tenant in r's store, with r's embedder unless
+** read_only (templates: JSON text or NULL). NULL after printing why. */
+sc_records *cli_records_open(const char *cmd, sc_repo *r, const char *tenant, const char *templates, bool read_only);
+/* The index an ingestion writes to: the root recorded in --store (store),
+** else the indexed tree that path (NULL: the working folder) is in, else
+** path itself. NULL after printing why. */
+sc_repo *cli_ingest_repo(const char *store, const char *model, bool cache, const char *path);
+/* The templates file at path as compact JSON text (owned), NULL when path
+** is NULL; on a bad file prints why and sets *rc to 1. */
+char *cli_read_templates(const char *cmd, const char *path, int *rc);
+/* Search the records of r's store (tenant NULL = the global namespace):
+** *out owned (sc_rec_hits_free); NULL after printing why on stderr. */
+sc_rec_hits *cli_records_search(const char *cmd, sc_repo *r, const char *tenant, const sc_rec_query *q);
+/* Is name a record section of search --in (commits, issues, prs, docs)?
+** With q, set q's kinds (into kinds, room for 3) and filter for it. */
+bool cli_records_section(const char *name, sc_rec_query *q, sc_rec_kind *kinds);
+/* The human lines of record hits (commits: short sha, date, author, subject,
+** score; tracker records: number or key, date, author, title, kind and
+** state, url). */
+void cli_print_rec_hits(const sc_rec_hits *h, bool color, bool scores);
 
 #endif /* SC_CLI_H */

@@ -13,14 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "cli/cli.h"
 
-static uint64_t cli__doc_hash(const float *v, uint32_t dim) {
-    const unsigned char *p = (const unsigned char *)v;
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < (size_t)dim * sizeof(float); i++) h = (h ^ p[i]) * 0x100000001b3ULL;
-    return h;
-}
+/* XXH3-64 of a vector's bytes: equal vectors, equal hashes (duplicate count). */
+static uint64_t cli__doc_hash(const float *v, uint32_t dim) { return XXH3_64bits(v, (size_t)dim * sizeof(float)); }
 
 static int cli__u64_cmp(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -250,20 +248,30 @@ int cli_cmd_doctor(int argc, char **argv) {
     const char *store = NULL, *coll = NULL, *vname = NULL;
     uint32_t sample = 500;
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) json = 1;
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            cli__doctor_usage(stdout);
-            return 0;
-        } else if (i + 1 < argc && !strcmp(argv[i], "--store")) store = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--collection")) coll = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--vector")) vname = argv[++i];
-        else if (i + 1 < argc && !strcmp(argv[i], "--sample")) sample = (uint32_t)strtoul(argv[++i], NULL, 10);
-        else {
-            cli__doctor_usage(stderr);
-            return 2;
+    enum { O_STORE = 1000, O_COLL, O_VECTOR, O_SAMPLE, O_JSON };
+    static const struct option opts[] = {
+        {"store", required_argument, NULL, O_STORE},   {"collection", required_argument, NULL, O_COLL},
+        {"vector", required_argument, NULL, O_VECTOR}, {"sample", required_argument, NULL, O_SAMPLE},
+        {"json", no_argument, NULL, O_JSON},           {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    cli_opts p;
+    cli_opts_begin(&p, "doctor", argc, argv, "h", opts);
+    int ch;
+    while ((ch = cli_opts_next(&p)) != -1) {
+        switch (ch) {
+        case O_STORE: store = optarg; break;
+        case O_COLL: coll = optarg; break;
+        case O_VECTOR: vname = optarg; break;
+        case O_SAMPLE:
+            if (cli_opt_u32("doctor", "--sample", optarg, 0, 1000000, &sample)) return 2;
+            break;
+        case O_JSON: json = 1; break;
+        case 'h': cli__doctor_usage(stdout); return 0;
+        default: return 2; /* CLI_OPT_BAD: said why */
         }
     }
+    if (optind < argc) return cli_usage_error("doctor", "unexpected argument '%s'", argv[optind]);
     if (!store || !coll) {
         cli__doctor_usage(stderr);
         return 2;

@@ -72,37 +72,39 @@ static int cli__embed_round(sc_transformer *m, char **texts, size_t n, int token
 
 int cli_embed_transformer(int argc, char **argv) {
     const char *model = NULL;
-    int tokens = 0, info = 0, first_text = argc;
+    int tokens = 0, info = 0;
     sc_transformer_options opt = sc_transformer_options_default();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            cli__embed_usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--model") && i + 1 < argc) {
-            model = argv[++i];
-        } else if (!strcmp(a, "--threads") && i + 1 < argc) {
-            opt.threads = (uint32_t)strtoul(argv[++i], NULL, 10);
-        } else if (!strcmp(a, "--batch") && i + 1 < argc) {
-            opt.batch_size = (uint32_t)strtoul(argv[++i], NULL, 10);
-        } else if (!strcmp(a, "--max-len") && i + 1 < argc) {
-            opt.max_seq_length = (uint32_t)strtoul(argv[++i], NULL, 10);
-        } else if (!strcmp(a, "--tokens")) {
-            tokens = 1;
-        } else if (!strcmp(a, "--info")) {
-            info = 1;
-        } else if (!strcmp(a, "--")) {
-            first_text = i + 1;
+    enum { O_MODEL = 1000, O_THREADS, O_BATCH, O_MAX_LEN, O_TOKENS, O_INFO };
+    static const struct option opts[] = {
+        {"model", required_argument, NULL, O_MODEL}, {"threads", required_argument, NULL, O_THREADS},
+        {"batch", required_argument, NULL, O_BATCH}, {"max-len", required_argument, NULL, O_MAX_LEN},
+        {"tokens", no_argument, NULL, O_TOKENS},     {"info", no_argument, NULL, O_INFO},
+        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+    };
+    /* '+': the options end at the first TEXT (or at --); what follows is
+    ** text, even when it starts with a dash. */
+    cli_opts p;
+    cli_opts_begin(&p, "embed", argc, argv, "+h", opts);
+    int ch;
+    while ((ch = cli_opts_next(&p)) != -1) {
+        switch (ch) {
+        case O_MODEL: model = optarg; break;
+        case O_THREADS:
+            if (cli_opt_u32("embed", "--threads", optarg, 0, 1024, &opt.threads)) return 2;
             break;
-        } else if (a[0] == '-' && a[1] == '-') {
-            fprintf(stderr, "semcode embed: unknown or incomplete option '%s'\n", a);
-            cli__embed_usage(stderr);
-            return 2;
-        } else {
-            first_text = i;
+        case O_BATCH:
+            if (cli_opt_u32("embed", "--batch", optarg, 0, 65536, &opt.batch_size)) return 2;
             break;
+        case O_MAX_LEN:
+            if (cli_opt_u32("embed", "--max-len", optarg, 0, 1u << 20, &opt.max_seq_length)) return 2;
+            break;
+        case O_TOKENS: tokens = 1; break;
+        case O_INFO: info = 1; break;
+        case 'h': cli__embed_usage(stdout); return 0;
+        default: return 2; /* CLI_OPT_BAD: said why */
         }
     }
+    int first_text = optind;
     if (!model) {
         fprintf(stderr, "semcode embed: --model DIR is required\n");
         cli__embed_usage(stderr);

@@ -5,7 +5,6 @@
 ** `semcode embed` (embed lines of text with a model or a remote endpoint,
 ** for checks and benchmarks).
 */
-#include <getopt.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,62 +68,76 @@ static void cli__train_usage(FILE *f) {
 }
 
 int cli_cmd_train(int argc, char **argv) {
+    enum { O_PAIRS = 1000, O_OUT, O_DIM, O_EPOCHS, O_BATCH, O_LR, O_TEMP, O_SEED, O_THREADS, O_VOCAB, O_MIN_COUNT,
+           O_BUCKETS, O_MAX_TOKENS, O_TOWERS, O_MAX_PAIRS, O_EVAL, O_META, O_DROPOUT, O_WEIGHT_LR, O_TF_POWER,
+           O_LOCAL, O_UPSAMPLE, O_MINE, O_BATCHING, O_LOSS, O_POOLING };
+    static const struct option opts[] = {
+        {"pairs", required_argument, NULL, O_PAIRS},         {"out", required_argument, NULL, O_OUT},
+        {"dim", required_argument, NULL, O_DIM},             {"epochs", required_argument, NULL, O_EPOCHS},
+        {"batch", required_argument, NULL, O_BATCH},         {"lr", required_argument, NULL, O_LR},
+        {"temperature", required_argument, NULL, O_TEMP},    {"seed", required_argument, NULL, O_SEED},
+        {"threads", required_argument, NULL, O_THREADS},     {"vocab", required_argument, NULL, O_VOCAB},
+        {"min-count", required_argument, NULL, O_MIN_COUNT}, {"buckets", required_argument, NULL, O_BUCKETS},
+        {"max-tokens", required_argument, NULL, O_MAX_TOKENS}, {"towers", required_argument, NULL, O_TOWERS},
+        {"max-pairs", required_argument, NULL, O_MAX_PAIRS}, {"eval", required_argument, NULL, O_EVAL},
+        {"meta", required_argument, NULL, O_META},           {"dropout", required_argument, NULL, O_DROPOUT},
+        {"weight-lr", required_argument, NULL, O_WEIGHT_LR}, {"tf-power", required_argument, NULL, O_TF_POWER},
+        {"local", required_argument, NULL, O_LOCAL},         {"upsample", required_argument, NULL, O_UPSAMPLE},
+        {"mine", required_argument, NULL, O_MINE},           {"batching", required_argument, NULL, O_BATCHING},
+        {"loss", required_argument, NULL, O_LOSS},           {"pooling", required_argument, NULL, O_POOLING},
+        {"help", no_argument, NULL, 'h'},                    {NULL, 0, NULL, 0},
+    };
+    static const char *const batchings[] = {"mixed", "language"}, *const losses[] = {"symmetric", "doc-to-code"},
+                             *const poolings[] = {"idf", "learned", "sides"};
+    static const sc_pooling pooling_of[] = {SC_POOLING_IDF, SC_POOLING_LEARNED, SC_POOLING_SIDES};
     sc_train_options o = sc_train_options_default();
     o.verbose = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            cli__train_usage(stdout);
-            return 0;
+    const uint32_t rows = 1u << 23; /* the model's row limit (vocabulary, buckets) */
+    cli_opts p;
+    cli_opts_begin(&p, "train", argc, argv, "h", opts);
+    int ch;
+    while ((ch = cli_opts_next(&p)) != -1) {
+        const char *v = optarg;
+        char flag[32]; /* the option's name in messages */
+        snprintf(flag, sizeof flag, "--%s", p.index >= 0 ? opts[p.index].name : "help");
+        uint32_t k = 0;
+        int rc = 0;
+        switch (ch) {
+        case 'h': cli__train_usage(stdout); return 0;
+        case O_PAIRS: o.pairs_path = v; break;
+        case O_OUT: o.out_path = v; break;
+        case O_EVAL: o.eval_path = v; break;
+        case O_META: o.meta_json = v; break;
+        case O_DIM: rc = cli_opt_u32("train", flag, v, 1, 4096, &o.dim); break;
+        case O_EPOCHS: rc = cli_opt_u32("train", flag, v, 1, 100000, &o.epochs); break;
+        case O_BATCH: rc = cli_opt_u32("train", flag, v, 2, 1u << 20, &o.batch); break;
+        case O_LR: rc = cli_opt_f("train", flag, v, 1e-9f, 100.0f, &o.lr); break;
+        case O_TEMP: rc = cli_opt_f("train", flag, v, 1e-6f, 100.0f, &o.temperature); break;
+        case O_SEED: rc = cli_opt_u64("train", flag, v, 0, UINT64_MAX, &o.seed); break;
+        case O_THREADS: rc = cli_opt_u32("train", flag, v, 0, 1024, &o.threads); break;
+        case O_VOCAB: rc = cli_opt_u32("train", flag, v, 0, rows, &o.vocab_max); break;
+        case O_MIN_COUNT: rc = cli_opt_u32("train", flag, v, 0, UINT32_MAX, &o.min_count); break;
+        case O_BUCKETS: rc = cli_opt_u32("train", flag, v, 0, rows, &o.n_buckets); break;
+        case O_MAX_TOKENS: rc = cli_opt_u32("train", flag, v, 0, 1u << 20, &o.max_tokens); break;
+        case O_TOWERS: rc = cli_opt_u32("train", flag, v, 1, 2, &o.towers); break;
+        case O_MAX_PAIRS: rc = cli_opt_u64("train", flag, v, 0, UINT64_MAX, &o.max_pairs); break;
+        case O_DROPOUT: rc = cli_opt_f("train", flag, v, 0.0f, 0.999f, &o.dropout); break;
+        case O_WEIGHT_LR: rc = cli_opt_f("train", flag, v, 0.0f, 1000.0f, &o.weight_lr); break;
+        case O_TF_POWER: rc = cli_opt_f("train", flag, v, 0.0f, 1.0f, &o.tf_power); break;
+        case O_LOCAL: rc = cli_opt_u32("train", flag, v, 0, 1u << 20, &o.local); break;
+        case O_UPSAMPLE: rc = cli_opt_u32("train", flag, v, 0, UINT32_MAX, &o.upsample); break;
+        case O_MINE: rc = cli_opt_u32("train", flag, v, 0, 32, &o.mine); break;
+        case O_BATCHING: rc = cli_opt_enum("train", flag, v, batchings, 2, &o.batching); break;
+        case O_LOSS: rc = cli_opt_enum("train", flag, v, losses, 2, &o.one_way); break;
+        case O_POOLING:
+            rc = cli_opt_enum("train", flag, v, poolings, 3, &k);
+            o.pooling = pooling_of[k];
+            break;
+        default: return 2; /* CLI_OPT_BAD: said why */
         }
-        if (!v) goto usage;
-        i++;
-        if (!strcmp(a, "--pairs")) o.pairs_path = v;
-        else if (!strcmp(a, "--out")) o.out_path = v;
-        else if (!strcmp(a, "--dim")) o.dim = (uint32_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--epochs")) o.epochs = (uint32_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--batch")) o.batch = (uint32_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--lr")) o.lr = strtof(v, NULL);
-        else if (!strcmp(a, "--temperature")) o.temperature = strtof(v, NULL);
-        else if (!strcmp(a, "--seed")) o.seed = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--threads")) o.threads = (uint32_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--vocab")) o.vocab_max = (uint32_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--min-count")) o.min_count = (uint32_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--buckets")) o.n_buckets = (uint32_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--max-tokens")) o.max_tokens = (uint32_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--towers")) o.towers = (uint32_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--max-pairs")) o.max_pairs = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--eval")) o.eval_path = v;
-        else if (!strcmp(a, "--meta")) o.meta_json = v;
-        else if (!strcmp(a, "--dropout")) o.dropout = strtof(v, NULL);
-        else if (!strcmp(a, "--weight-lr")) o.weight_lr = strtof(v, NULL);
-        else if (!strcmp(a, "--tf-power")) {
-            char *end = NULL;
-            o.tf_power = strtof(v, &end);
-            if (end == v || *end || !(o.tf_power >= 0.0f && o.tf_power <= 1.0f)) {
-                fprintf(stderr, "semcode train: --tf-power takes a number from 0 to 1, not `%s`\n", v);
-                return 2;
-            }
-        }
-        else if (!strcmp(a, "--local")) o.local = (uint32_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--upsample")) o.upsample = (uint32_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--mine")) o.mine = (uint32_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--batching")) {
-            if (!strcmp(v, "mixed")) o.batching = 0;
-            else if (!strcmp(v, "language")) o.batching = 1;
-            else goto usage;
-        } else if (!strcmp(a, "--loss")) {
-            if (!strcmp(v, "symmetric")) o.one_way = 0;
-            else if (!strcmp(v, "doc-to-code")) o.one_way = 1;
-            else goto usage;
-        } else if (!strcmp(a, "--pooling")) {
-            if (!strcmp(v, "idf")) o.pooling = SC_POOLING_IDF;
-            else if (!strcmp(v, "learned")) o.pooling = SC_POOLING_LEARNED;
-            else if (!strcmp(v, "sides")) o.pooling = SC_POOLING_SIDES;
-            else goto usage;
-        } else goto usage;
+        if (rc) return rc;
     }
+    if (optind < argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
     if (!o.pairs_path || !o.out_path) goto usage;
     char *msg = NULL;
     double t0 = cli__model_now();
@@ -218,70 +231,20 @@ static void cli__evalq_print(const sc_query_eval_result *r) {
     }
 }
 
-/* `semcode eval --queries FILE... --repos DIR ...` */
-static int cli__eval_queries(int argc, char **argv) {
-    enum { EVALQ_MAX_FILES = 256 };
-    const char *files[EVALQ_MAX_FILES], *tsv[EVALQ_MAX_FILES];
-    size_t n_files = 0, n_tsv = 0;
-    sc_query_eval_options o = {.log = cli__evalq_log};
-    bool json = false;
+enum { CLI_EVALQ_MAX_FILES = 256 }; /* files after --queries, after --repos-tsv */
+
+/* `semcode eval --queries FILE... --repos DIR ...`: o as parsed, without
+** its file lists (files[0..n_files), tsv[0..n_tsv)). */
+static int cli__eval_queries(sc_query_eval_options o, const char **files, size_t n_files, const char **tsv,
+                             size_t n_tsv, bool json) {
     glob_t gl = {0};
     bool globbed = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--json")) {
-            json = true;
-            continue;
-        }
-        if (!strcmp(a, "--check")) {
-            o.check_only = true;
-            continue;
-        }
-        if (!strcmp(a, "--queries") || !strcmp(a, "--repos-tsv")) {
-            bool q = !strcmp(a, "--queries");
-            int k = i + 1;
-            for (; k < argc && strncmp(argv[k], "--", 2); k++) {
-                if ((q ? n_files : n_tsv) == EVALQ_MAX_FILES)
-                    return cli_usage_error("eval", "too many files after %s (at most 256)", a);
-                if (q) files[n_files++] = argv[k];
-                else tsv[n_tsv++] = argv[k];
-            }
-            if (k == i + 1) return cli_usage_error("eval", "%s needs at least one file", a);
-            i = k - 1;
-            continue;
-        }
-        if (i + 1 >= argc) return cli_usage_error("eval", "option '%s' needs a value", a);
-        const char *v = argv[++i];
-        if (!strcmp(a, "--repos")) o.repos_dir = v;
-        else if (!strcmp(a, "--split")) {
-            if (strcmp(v, "dev") && strcmp(v, "test") && strcmp(v, "all"))
-                return cli_usage_error("eval", "--split takes dev, test or all, not '%s'", v);
-            o.split = v;
-        } else if (!strcmp(a, "--mode")) {
-            o.modes = 0;
-            char buf[128];
-            snprintf(buf, sizeof buf, "%s", v);
-            for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-                if (!strcmp(t, "hybrid")) o.modes |= 1u << SC_SEARCH_MODE_HYBRID;
-                else if (!strcmp(t, "dense")) o.modes |= 1u << SC_SEARCH_MODE_DENSE;
-                else if (!strcmp(t, "keyword")) o.modes |= 1u << SC_SEARCH_MODE_KEYWORD;
-                else return cli_usage_error("eval", "--mode takes hybrid, dense and keyword separated by commas, not '%s'", v);
-            }
-        } else if (!strcmp(a, "--work")) o.work_dir = v;
-        else if (!strcmp(a, "--model")) o.model_path = strcmp(v, "builtin") ? v : NULL;
-        else if (!strcmp(a, "--per-query")) o.per_query_path = v;
-        else if (!strcmp(a, "--dump-features")) o.features_path = v;
-        else if (!strcmp(a, "--threads")) {
-            if (!cli_parse_u32(v, 0, 1024, &o.n_threads))
-                return cli_usage_error("eval", "--threads takes a number of threads, not '%s'", v);
-        } else return cli_usage_error("eval", "unknown option '%s' with --queries", a);
-    }
     if (!o.repos_dir) return cli_usage_error("eval", "--queries needs --repos DIR (the trees, one folder per repository)%s", "");
     if (!n_tsv) {
         /* the evaluation set's repository lists, when run from the source tree */
         if (glob("bench/queries/repos*.tsv", 0, NULL, &gl) == 0) {
             globbed = true;
-            for (size_t k = 0; k < gl.gl_pathc && n_tsv < EVALQ_MAX_FILES; k++) tsv[n_tsv++] = gl.gl_pathv[k];
+            for (size_t k = 0; k < gl.gl_pathc && n_tsv < CLI_EVALQ_MAX_FILES; k++) tsv[n_tsv++] = gl.gl_pathv[k];
         }
     }
     o.query_files = files;
@@ -384,63 +347,151 @@ static void cli__eval_print(const sc_eval_row *r, int json) {
     printf("\n");
 }
 
+/* The options of the three forms of `semcode eval`: --queries (Q), --repo
+** or pairs / CoSQA (P), or both (the form decides what --model means). */
+enum {
+    CLI_EO_JSON = 1000, CLI_EO_MODEL, CLI_EO_WORK, CLI_EO_THREADS,                              /* both */
+    CLI_EO_QUERIES, CLI_EO_REPOS_TSV, CLI_EO_CHECK, CLI_EO_REPOS, CLI_EO_SPLIT, CLI_EO_MODE,    /* Q */
+    CLI_EO_PER_QUERY, CLI_EO_DUMP,                                                              /* Q */
+    CLI_EO_WHOLE_DOC, CLI_EO_REPO, CLI_EO_LIMIT, CLI_EO_TEMPLATE, CLI_EO_PAIRS, CLI_EO_POOL,    /* P */
+    CLI_EO_MAX_QUERIES, CLI_EO_RRF_K, CLI_EO_W_BM25, CLI_EO_W_MODEL, CLI_EO_HALF, CLI_EO_COSQA, /* P */
+    CLI_EO_COSQA_CORPUS,                                                                        /* P */
+};
+
+/* --mode's value, hybrid,dense,keyword in any subset, as a bit set into *modes: 0 or 2 after saying why. */
+static int cli__eval_modes(const char *v, uint32_t *modes) {
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", v);
+    *modes = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(t, "hybrid")) *modes |= 1u << SC_SEARCH_MODE_HYBRID;
+        else if (!strcmp(t, "dense")) *modes |= 1u << SC_SEARCH_MODE_DENSE;
+        else if (!strcmp(t, "keyword")) *modes |= 1u << SC_SEARCH_MODE_KEYWORD;
+        else return cli_usage_error("eval", "--mode takes hybrid, dense and keyword separated by commas, not '%s'", v);
+    }
+    return 0;
+}
+
 int cli_cmd_eval(int argc, char **argv) {
-    const char *model_path = CLI__DEFAULT_MODEL, *pairs = NULL, *cq = NULL, *cc = NULL, *repo = NULL;
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, CLI_EO_JSON},
+        {"model", required_argument, NULL, CLI_EO_MODEL},
+        {"work", required_argument, NULL, CLI_EO_WORK},
+        {"threads", required_argument, NULL, CLI_EO_THREADS},
+        {"queries", required_argument, NULL, CLI_EO_QUERIES},
+        {"repos-tsv", required_argument, NULL, CLI_EO_REPOS_TSV},
+        {"check", no_argument, NULL, CLI_EO_CHECK},
+        {"repos", required_argument, NULL, CLI_EO_REPOS},
+        {"split", required_argument, NULL, CLI_EO_SPLIT},
+        {"mode", required_argument, NULL, CLI_EO_MODE},
+        {"per-query", required_argument, NULL, CLI_EO_PER_QUERY},
+        {"dump-features", required_argument, NULL, CLI_EO_DUMP},
+        {"whole-doc", no_argument, NULL, CLI_EO_WHOLE_DOC},
+        {"repo", required_argument, NULL, CLI_EO_REPO},
+        {"limit", required_argument, NULL, CLI_EO_LIMIT},
+        {"template", required_argument, NULL, CLI_EO_TEMPLATE},
+        {"pairs", required_argument, NULL, CLI_EO_PAIRS},
+        {"pool", required_argument, NULL, CLI_EO_POOL},
+        {"max-queries", required_argument, NULL, CLI_EO_MAX_QUERIES},
+        {"rrf-k", required_argument, NULL, CLI_EO_RRF_K},
+        {"w-bm25", required_argument, NULL, CLI_EO_W_BM25},
+        {"w-model", required_argument, NULL, CLI_EO_W_MODEL},
+        {"half", required_argument, NULL, CLI_EO_HALF},
+        {"cosqa", required_argument, NULL, CLI_EO_COSQA},
+        {"cosqa-corpus", required_argument, NULL, CLI_EO_COSQA_CORPUS},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static const char *const splits[] = {"dev", "test", "all"}, *const halves[] = {"all", "dev", "test"};
+    const char *model_path = CLI__DEFAULT_MODEL, *model_arg = NULL, *pairs = NULL, *cq = NULL, *cc = NULL,
+               *repo = NULL;
     sc_eval_options eo = sc_eval_options_default();
     sc_repo_eval_options ro = {.limit = 100};
-    bool model_given = false;
-    int json = 0;
-    bool queries = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            cli__eval_usage(stdout);
-            return 0;
+    sc_query_eval_options qo = {.log = cli__evalq_log};
+    const char *files[CLI_EVALQ_MAX_FILES], *tsv[CLI_EVALQ_MAX_FILES];
+    size_t n_files = 0, n_tsv = 0;
+    const char **list = NULL; /* --queries / --repos-tsv: where the files that follow go */
+    size_t *n_list = NULL;
+    const char *q_only = NULL, *p_only = NULL; /* the first option given of each form */
+    bool json = false, queries = false;
+    uint32_t threads = 0, k = 0;
+    cli_opts p;
+    /* '-': the arguments in order, so the files after --queries F and
+    ** --repos-tsv T are theirs. */
+    cli_opts_begin(&p, "eval", argc, argv, "-h", opts);
+    int ch;
+    while ((ch = cli_opts_next(&p)) != -1) {
+        const char *v = optarg;
+        const char *name = p.index >= 0 ? opts[p.index].name : NULL;
+        char flag[32];
+        snprintf(flag, sizeof flag, "--%s", name ? name : "");
+        if (ch >= CLI_EO_QUERIES && ch <= CLI_EO_DUMP && !q_only) q_only = name;
+        if (ch >= CLI_EO_WHOLE_DOC && ch <= CLI_EO_COSQA_CORPUS && !p_only) p_only = name;
+        if (ch != 1) list = NULL;
+        int rc = 0;
+        switch (ch) {
+        case 'h': cli__eval_usage(stdout); return 0;
+        case 1: /* a file after --queries or --repos-tsv */
+            if (!list) return cli_usage_error("eval", "unexpected argument '%s'", v);
+            if (*n_list == CLI_EVALQ_MAX_FILES)
+                return cli_usage_error("eval", "too many files after %s (at most 256)",
+                                       list == files ? "--queries" : "--repos-tsv");
+            list[(*n_list)++] = v;
+            break;
+        case CLI_EO_QUERIES:
+        case CLI_EO_REPOS_TSV:
+            queries |= ch == CLI_EO_QUERIES;
+            list = ch == CLI_EO_QUERIES ? files : tsv;
+            n_list = ch == CLI_EO_QUERIES ? &n_files : &n_tsv;
+            if (*n_list == CLI_EVALQ_MAX_FILES)
+                return cli_usage_error("eval", "too many files after %s (at most 256)", flag);
+            list[(*n_list)++] = v;
+            break;
+        case CLI_EO_JSON: json = true; break;
+        case CLI_EO_MODEL: model_arg = v; break;
+        case CLI_EO_WORK: qo.work_dir = ro.work_dir = v; break;
+        case CLI_EO_THREADS: rc = cli_opt_u32("eval", flag, v, 0, 1024, &threads); break;
+        case CLI_EO_CHECK: qo.check_only = true; break;
+        case CLI_EO_REPOS: qo.repos_dir = v; break;
+        case CLI_EO_SPLIT:
+            rc = cli_opt_enum("eval", flag, v, splits, 3, &k);
+            qo.split = splits[k];
+            break;
+        case CLI_EO_MODE: rc = cli__eval_modes(v, &qo.modes); break;
+        case CLI_EO_PER_QUERY: qo.per_query_path = v; break;
+        case CLI_EO_DUMP: qo.features_path = v; break;
+        case CLI_EO_WHOLE_DOC: ro.whole_doc = true; break;
+        case CLI_EO_REPO: repo = v; break;
+        case CLI_EO_LIMIT: rc = cli_opt_u32("eval", flag, v, 1, 10000, &ro.limit); break;
+        case CLI_EO_TEMPLATE: rc = cli_opt_u32("eval", flag, v, 0, 4, &ro.template_variant); break;
+        case CLI_EO_PAIRS: pairs = v; break;
+        case CLI_EO_POOL: rc = cli_opt_u32("eval", flag, v, 2, 10000000, &eo.pool); break;
+        case CLI_EO_MAX_QUERIES:
+            rc = cli_opt_u32("eval", flag, v, 0, UINT32_MAX, &eo.max_queries);
+            ro.max_queries = eo.max_queries;
+            break;
+        case CLI_EO_RRF_K: rc = cli_opt_f("eval", flag, v, 0.0f, 1e6f, &eo.rrf_k); break;
+        case CLI_EO_W_BM25: rc = cli_opt_f("eval", flag, v, 0.0f, 1000.0f, &eo.w_bm25); break;
+        case CLI_EO_W_MODEL: rc = cli_opt_f("eval", flag, v, 0.0f, 1000.0f, &eo.w_model); break;
+        case CLI_EO_HALF: rc = cli_opt_enum("eval", flag, v, halves, 3, &eo.half); break;
+        case CLI_EO_COSQA: cq = v; break;
+        case CLI_EO_COSQA_CORPUS: cc = v; break;
+        default: return 2; /* CLI_OPT_BAD: said why */
         }
-        queries |= !strcmp(argv[i], "--queries");
+        if (rc) return rc;
     }
-    if (queries) return cli__eval_queries(argc, argv);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--json")) {
-            json = 1;
-            continue;
-        }
-        if (!strcmp(a, "--whole-doc")) {
-            ro.whole_doc = true;
-            continue;
-        }
-        if (i + 1 >= argc) goto usage;
-        const char *v = argv[++i];
-        if (!strcmp(a, "--model")) {
-            model_path = v;
-            model_given = true;
-        } else if (!strcmp(a, "--repo")) repo = v;
-        else if (!strcmp(a, "--limit")) ro.limit = (uint32_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--template")) ro.template_variant = (uint32_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--work")) ro.work_dir = v;
-        else if (!strcmp(a, "--threads")) ro.n_threads = (uint32_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--pairs")) pairs = v;
-        else if (!strcmp(a, "--pool")) eo.pool = (uint32_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--max-queries")) eo.max_queries = ro.max_queries = (uint32_t)strtoul(v, NULL, 10);
-        else if (!strcmp(a, "--rrf-k")) eo.rrf_k = strtof(v, NULL);
-        else if (!strcmp(a, "--w-bm25")) eo.w_bm25 = strtof(v, NULL);
-        else if (!strcmp(a, "--w-model")) eo.w_model = strtof(v, NULL);
-        else if (!strcmp(a, "--half")) {
-            if (!strcmp(v, "all")) eo.half = 0;
-            else if (!strcmp(v, "dev")) eo.half = 1;
-            else if (!strcmp(v, "test")) eo.half = 2;
-            else {
-                fprintf(stderr, "semcode eval: --half takes all, dev or test, not `%s`\n", v);
-                return 2;
-            }
-        }
-        else if (!strcmp(a, "--cosqa")) cq = v;
-        else if (!strcmp(a, "--cosqa-corpus")) cc = v;
-        else goto usage;
+    if (queries) {
+        if (p_only) return cli_usage_error("eval", "--%s does not apply to eval --queries", p_only);
+        qo.model_path = model_arg && strcmp(model_arg, "builtin") ? model_arg : NULL;
+        qo.n_threads = threads;
+        return cli__eval_queries(qo, files, n_files, tsv, n_tsv, json);
     }
+    if (q_only) return cli_usage_error("eval", "--%s applies to eval --queries only", q_only);
+    if (model_arg) model_path = model_arg;
+    ro.n_threads = threads;
     if (repo) {
-        if (pairs || cq || ro.template_variant > 4) goto usage;
-        return cli__eval_repo(repo, model_given ? model_path : NULL, &ro, json);
+        if (pairs || cq) goto usage;
+        return cli__eval_repo(repo, model_arg, &ro, json);
     }
     if (!pairs && !cq) goto usage;
     if (cq && !cc) goto usage;
@@ -572,45 +623,59 @@ static int cli__embed_remote(sc_embedder *e, sc_embed_role role, char **texts, s
 }
 
 int cli_cmd_embed(int argc, char **argv) {
-    /* A Hugging Face model directory goes to the transformer front end (cmd_embed.c). */
-    for (int i = 1; i + 1 < argc; i++)
-        if (!strcmp(argv[i], "--model")) {
-            struct stat st;
-            if (stat(argv[i + 1], &st) == 0 && S_ISDIR(st.st_mode)) return cli_embed_transformer(argc, argv);
-        }
-    enum { O_MODEL = 1000, O_CODE, O_BENCH };
+    enum { O_MODEL = 1000, O_CODE, O_BENCH, O_HF };
     static const struct option opts[] = {
         {"model", required_argument, NULL, O_MODEL}, {"code", no_argument, NULL, O_CODE},
         {"bench", no_argument, NULL, O_BENCH},       CLI_PROVIDER_LONG_OPTIONS,
+        /* the options of a Hugging Face model directory (cmd_embed.c) */
+        {"threads", required_argument, NULL, O_HF},  {"batch", required_argument, NULL, O_HF},
+        {"max-len", required_argument, NULL, O_HF},  {"tokens", no_argument, NULL, O_HF},
+        {"info", no_argument, NULL, O_HF},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
-    const char *model_path = CLI__DEFAULT_MODEL;
-    bool model_given = false;
+    const char *model_path = CLI__DEFAULT_MODEL, *hf_option = NULL;
+    bool model_given = false, model_dir = false, help = false;
     sc_embed_role role = SC_EMBED_ROLE_QUERY;
     int bench = 0, prc;
     cli_provider_args prov;
     memset(&prov, 0, sizeof prov);
     cli_provider_env(&prov); /* environment defaults (the command line wins) */
-    optind = 1;
-    opterr = 0;
+    /* '+': a Hugging Face model directory takes TEXT arguments, which end
+    ** the options (cmd_embed.c parses again from the start). */
+    cli_opts p;
+    cli_opts_begin(&p, "embed", argc, argv, "+h", opts);
     int ch;
-    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((ch = cli_opts_next(&p)) != -1) {
         switch (ch) {
-        case O_MODEL:
+        case O_MODEL: {
+            struct stat st;
             model_path = strcmp(optarg, "builtin") ? optarg : CLI__DEFAULT_MODEL;
             model_given = true;
+            model_dir = stat(optarg, &st) == 0 && S_ISDIR(st.st_mode);
             break;
+        }
         case O_CODE: role = SC_EMBED_ROLE_CODE; break;
         case O_BENCH: bench = 1; break;
-        case 'h': cli__embed_usage(stdout); return 0;
+        case O_HF: hf_option = opts[p.index].name; break;
+        case 'h': help = true; break; /* which help depends on --model */
+        case CLI_OPT_BAD: return 2;
         default:
             if ((prc = cli_provider_option("embed", ch, optarg, &prov)) >= 0) {
                 if (prc) return prc;
                 break;
             }
-            return cli_usage_error("embed", "unknown or incomplete option '%s'", argv[optind - 1]);
+            return cli_usage_error("embed", "option '--%s' is not handled here", opts[p.index].name);
         }
     }
+    /* A Hugging Face model directory goes to the transformer front end (cmd_embed.c). */
+    if (model_dir) return cli_embed_transformer(argc, argv);
+    if (help) {
+        cli__embed_usage(stdout);
+        return 0;
+    }
+    if (hf_option)
+        return cli_usage_error("embed", "--%s applies to a Hugging Face model directory (--model DIR) only",
+                               hf_option);
     if (optind < argc)
         return cli_usage_error("embed", "texts are read from standard input, one per line; got the argument '%s'",
                                argv[optind]);

@@ -14,26 +14,6 @@
 
 /* ==== JSON output ==== */
 
-/* Length of the valid UTF-8 sequence at s (1..4), 0 if invalid. */
-static int cli__utf8_len(const unsigned char *s) {
-    unsigned c = s[0];
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) return (s[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
-        if (c == 0xE0 && s[1] < 0xA0) return 0;
-        if (c == 0xED && s[1] >= 0xA0) return 0; /* surrogates */
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80) return 0;
-        if (c == 0xF0 && s[1] < 0x90) return 0;
-        if (c == 0xF4 && s[1] >= 0x90) return 0;
-        return 4;
-    }
-    return 0;
-}
-
 /* Write s as a JSON string (null for NULL); invalid UTF-8 becomes U+FFFD.
 ** Runs of bytes that need no escaping are written with one fwrite. */
 static void cli__json_str(FILE *f, const char *s) {
@@ -46,8 +26,8 @@ static void cli__json_str(FILE *f, const char *s) {
     for (;;) {
         unsigned c = *p;
         if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') { p++; continue; }
-        if (c >= 0x80) {
-            int n = cli__utf8_len(p);
+        if (c >= 0x80) { /* the library's UTF-8 rule; s ends at its NUL */
+            size_t n = sc_utf8_char_len((const char *)p, strnlen((const char *)p, 4));
             if (n > 0) { p += n; continue; }
         }
         if (p > run) fwrite(run, 1, (size_t)(p - run), f);
@@ -299,7 +279,8 @@ static int cli__parse_usage(const char *cmd, FILE *f) {
                    "  --no-chunks  no line-window chunks for code outside entities\n"
                    "  --threads N  parser threads (default: all cores)\n"
                    "  --max-size   skip files larger than BYTES (default 2 MiB)\n"
-                   "  --no-ignore  do not read .gitignore/.semcodeignore\n"
+                   "  --no-ignore  keep what git ignores (.gitignore, .git/info/exclude,\n"
+                   "               core.excludesFile) and what .semcodeignore leaves out\n"
                    "  --quiet      print the summary only\n"
                    "  -o FILE      write to FILE instead of standard output\n");
     return f == stdout ? 0 : 2;
@@ -313,30 +294,51 @@ static int cli__run(int argc, char **argv, bool pairs) {
     sc_parse_options popt = sc_parse_options_default();
     sc_walk_options wopt = sc_walk_options_default();
     sc_lang lang = SC_LANG_UNKNOWN;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return cli__parse_usage(argv[0], stdout);
-        else if (!strcmp(a, "--json")) st.json = true;
-        else if (!strcmp(a, "--body")) st.body = true;
-        else if (!strcmp(a, "--quiet")) quiet = st.quiet = true;
-        else if (!strcmp(a, "--no-chunks")) popt.with_chunks = false;
-        else if (pairs && !strcmp(a, "--undocumented")) st.undocumented = true;
-        else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && i + 1 < argc) out_path = argv[++i];
-        else if (!strcmp(a, "--no-ignore")) wopt.use_gitignore = false;
-        else if (!strcmp(a, "--lang") && i + 1 < argc) {
-            lang = sc_lang_from_name(argv[++i]);
-            if (lang == SC_LANG_UNKNOWN) {
-                fprintf(stderr, "semcode %s: unknown language '%s'\n", argv[0], argv[i]);
-                return 2;
-            }
-        } else if (!strcmp(a, "--threads") && i + 1 < argc) wopt.n_threads = (uint32_t)strtoul(argv[++i], NULL, 10);
-        else if (!strcmp(a, "--max-size") && i + 1 < argc) popt.max_file_size = strtoull(argv[++i], NULL, 10);
-        else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "semcode %s: unknown option '%s'\n", argv[0], a);
-            return cli__parse_usage(argv[0], stderr);
-        } else if (!path) path = a;
-        else return cli__parse_usage(argv[0], stderr);
+    const char *cmd = argv[0];
+    enum { O_JSON = 1000, O_BODY, O_QUIET, O_NO_CHUNKS, O_NO_IGNORE, O_LANG, O_THREADS, O_MAX_SIZE, O_UNDOC };
+    struct option opts[] = {
+        {"json", no_argument, NULL, O_JSON},
+        {"body", no_argument, NULL, O_BODY},
+        {"quiet", no_argument, NULL, O_QUIET},
+        {"no-chunks", no_argument, NULL, O_NO_CHUNKS},
+        {"no-ignore", no_argument, NULL, O_NO_IGNORE},
+        {"output", required_argument, NULL, 'o'},
+        {"lang", required_argument, NULL, O_LANG},
+        {"threads", required_argument, NULL, O_THREADS},
+        {"max-size", required_argument, NULL, O_MAX_SIZE},
+        {"help", no_argument, NULL, 'h'},
+        {"undocumented", no_argument, NULL, O_UNDOC}, /* pairs only: the last entry before the end */
+        {NULL, 0, NULL, 0},
+    };
+    if (!pairs) opts[sizeof opts / sizeof opts[0] - 2] = (struct option){NULL, 0, NULL, 0};
+    cli_opts p;
+    cli_opts_begin(&p, cmd, argc, argv, "ho:", opts);
+    int ch;
+    while ((ch = cli_opts_next(&p)) != -1) {
+        switch (ch) {
+        case 'h': return cli__parse_usage(cmd, stdout);
+        case O_JSON: st.json = true; break;
+        case O_BODY: st.body = true; break;
+        case O_QUIET: quiet = st.quiet = true; break;
+        case O_NO_CHUNKS: popt.with_chunks = false; break;
+        case O_UNDOC: st.undocumented = true; break;
+        case 'o': out_path = optarg; break;
+        case O_NO_IGNORE: wopt.use_gitignore = false; break;
+        case O_LANG:
+            lang = sc_lang_from_name(optarg);
+            if (lang == SC_LANG_UNKNOWN) return cli_usage_error(cmd, "unknown language '%s'", optarg);
+            break;
+        case O_THREADS:
+            if (cli_opt_u32(cmd, "--threads", optarg, 0, 1024, &wopt.n_threads)) return 2;
+            break;
+        case O_MAX_SIZE:
+            if (cli_opt_u64(cmd, "--max-size", optarg, 1, UINT64_MAX, &popt.max_file_size)) return 2;
+            break;
+        default: return 2; /* CLI_OPT_BAD: said why */
+        }
     }
+    if (argc - optind > 1) return cli_usage_error(cmd, "expected one PATH, got also '%s'", argv[optind + 1]);
+    if (optind < argc) path = argv[optind];
     if (!path) return cli__parse_usage(argv[0], stderr);
     if (pairs) {
         popt.with_chunks = false;

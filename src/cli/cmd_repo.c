@@ -4,7 +4,6 @@
 ** Human output on a terminal (colours only there), JSON with --json,
 ** progress on stderr, exit status 0 success, 1 failure, 2 bad usage.
 */
-#include <getopt.h>
 #include <jansson.h>
 #include <math.h>
 #include <signal.h>
@@ -29,6 +28,9 @@ typedef struct cli_repo_args {
     uint32_t threads;       /* --threads */
     sc_code_query q;        /* query options */
     const char *langs[CLI_MAX_FILTERS], *kinds[CLI_MAX_FILTERS], *paths[CLI_MAX_FILTERS], *excludes[CLI_MAX_FILTERS];
+    const char *in;         /* search --in: code (default), commits, issues, prs, docs or all */
+    const char *author, *since, *until, *tenant; /* search: record filters, the records' tenant */
+    const char *state, *label; /* search: issue and PR filters */
     float threshold;        /* duplicates --threshold */
     uint32_t min_lines;     /* duplicates --min-lines */
     cli_provider_args prov; /* --provider, --base-url, ... (unset: what the index recorded) */
@@ -47,10 +49,9 @@ static void cli__on_sigint(int sig) {
     cli__cancel = 1;
 }
 
-/* Open the repository: for `index` the given path, otherwise the indexed
-** tree containing the working directory (or the root recorded in --store). */
-static sc_repo *cli__open(const char *cmd, const cli_repo_args *a, const char *path, bool create) {
-    const char *store = a->store ? a->store : getenv("SEMCODE_STORE");
+sc_repo *cli_repo_open(const char *cmd, const char *store_opt, const char *model, bool cache, uint32_t threads,
+                       const cli_provider_args *prov, const char *path, bool create) {
+    const char *store = store_opt ? store_opt : getenv("SEMCODE_STORE");
     char *root = NULL;
     if (path) root = strdup(path);
     else if (store && *store) root = sc_repo_store_root(store);
@@ -60,21 +61,20 @@ static sc_repo *cli__open(const char *cmd, const cli_repo_args *a, const char *p
                 cmd, store ? " (or check --store)" : "");
         return NULL;
     }
-    if (!create && !path && !(store && *store)) {
-        /* found by walking up: fine */
-    }
     sc_repo_options o = sc_repo_options_default();
-    o.store_dir = a->store;
-    o.model_path = a->model;
-    o.use_cache = a->cache;
-    o.n_threads = a->threads;
+    o.store_dir = store_opt;
+    o.model_path = model;
+    o.use_cache = cache;
+    o.n_threads = threads;
     o.cancel = &cli__cancel;
     o.allow_rebuild = create; /* only `index` may start an index over */
-    o.remote = &a->prov.remote;
-    o.remote_fallback = a->prov.fallback;
-    o.remote_retries_given = a->prov.retries_given;
-    sc_repo_provider p = cli_provider_choice(&a->prov, a->model != NULL);
-    if (p != SC_REPO_PROVIDER_AUTO) o.provider = p;
+    if (prov) {
+        o.remote = &prov->remote;
+        o.remote_fallback = prov->fallback;
+        o.remote_retries_given = prov->retries_given;
+        sc_repo_provider p = cli_provider_choice(prov, model != NULL);
+        if (p != SC_REPO_PROVIDER_AUTO) o.provider = p;
+    }
     sc_repo *r = NULL;
     char *err = NULL;
     if (sc_repo_open(root, &o, &r, &err) != SC_OK) {
@@ -87,11 +87,25 @@ static sc_repo *cli__open(const char *cmd, const cli_repo_args *a, const char *p
     return r;
 }
 
+volatile int *cli_cancel_flag(void) { return &cli__cancel; }
+
+void cli_catch_interrupts(void) {
+    signal(SIGINT, cli__on_sigint);
+    signal(SIGTERM, cli__on_sigint);
+}
+
+/* Open the repository: for `index` the given path, otherwise the indexed
+** tree containing the working directory (or the root recorded in --store). */
+static sc_repo *cli__open(const char *cmd, const cli_repo_args *a, const char *path, bool create) {
+    return cli_repo_open(cmd, a->store, a->model, a->cache, a->threads, &a->prov, path, create);
+}
+
 /* Common options of search, similar, duplicates and stats. Returns -1 when
 ** parsing should go on with the positional arguments, else an exit code. */
 static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args *a, void (*usage)(FILE *)) {
     enum { O_STORE = 1000, O_MODEL, O_JSON, O_MODE, O_ALPHA, O_LANG, O_KIND, O_PATH, O_EXCLUDE, O_LIMIT, O_MIN,
-           O_QUIET, O_NOCACHE, O_THREADS, O_THRESH, O_MINLINES, O_EXPLAIN, O_FILES };
+           O_QUIET, O_NOCACHE, O_THREADS, O_THRESH, O_MINLINES, O_EXPLAIN, O_FILES, O_IN, O_AUTHOR, O_SINCE, O_UNTIL,
+           O_TENANT, O_STATE, O_LABEL };
     static const struct option opts[] = {
         {"store", required_argument, NULL, O_STORE},     {"model", required_argument, NULL, O_MODEL},
         {"json", no_argument, NULL, O_JSON},             {"mode", required_argument, NULL, O_MODE},
@@ -102,14 +116,18 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         {"cache", no_argument, NULL, O_NOCACHE},      {"threads", required_argument, NULL, O_THREADS},
         {"threshold", required_argument, NULL, O_THRESH},{"min-lines", required_argument, NULL, O_MINLINES},
         {"explain", no_argument, NULL, O_EXPLAIN},       {"files", no_argument, NULL, O_FILES},
+        {"in", required_argument, NULL, O_IN},           {"author", required_argument, NULL, O_AUTHOR},
+        {"since", required_argument, NULL, O_SINCE},     {"until", required_argument, NULL, O_UNTIL},
+        {"tenant", required_argument, NULL, O_TENANT},   {"state", required_argument, NULL, O_STATE},
+        {"label", required_argument, NULL, O_LABEL},
         CLI_PROVIDER_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0},
     };
     cli_provider_env(&a->prov); /* environment defaults (the command line wins) */
-    optind = 1;
-    opterr = 0;
+    cli_opts p;
+    cli_opts_begin(&p, cmd, argc, argv, "hqn:", opts);
     int ch;
-    while ((ch = getopt_long(argc, argv, "hqn:", opts, NULL)) != -1) {
+    while ((ch = cli_opts_next(&p)) != -1) {
         switch (ch) {
         case O_STORE: a->store = optarg; break;
         case O_MODEL:
@@ -120,6 +138,24 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         case 'q': a->quiet = true; break;
         case O_NOCACHE: a->cache = true; break;
         case O_EXPLAIN: a->q.explain = true; break;
+        case O_IN:
+        case O_AUTHOR:
+        case O_SINCE:
+        case O_UNTIL:
+        case O_TENANT:
+        case O_STATE:
+        case O_LABEL:
+            if (strcmp(cmd, "search")) return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+            if (ch == O_IN && strcmp(optarg, "code") && strcmp(optarg, "all") && !cli_records_section(optarg, NULL, NULL))
+                return cli_usage_error(cmd, "--in must be code, commits, issues, prs, docs or all, got '%s'", optarg);
+            *(ch == O_IN       ? &a->in
+              : ch == O_AUTHOR ? &a->author
+              : ch == O_SINCE  ? &a->since
+              : ch == O_UNTIL  ? &a->until
+              : ch == O_STATE  ? &a->state
+              : ch == O_LABEL  ? &a->label
+                               : &a->tenant) = optarg;
+            break;
         case O_FILES: a->q.files = true; break;
         case O_MODE:
             if (!strcmp(optarg, "hybrid")) a->q.mode = SC_SEARCH_MODE_HYBRID;
@@ -147,33 +183,31 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         }
         case 'n':
         case O_LIMIT:
-            if (!cli_parse_u32(optarg, 1, 10000, &a->q.limit))
-                return cli_usage_error(cmd, "--limit must be an integer from 1 to 10000, got '%s'", optarg);
+            if (cli_opt_u32(cmd, "--limit", optarg, 1, 10000, &a->q.limit)) return 2;
             break;
         case O_MIN:
             if (!cli_parse_f(optarg, -1000.0f, 1000.0f, &a->q.min_score))
                 return cli_usage_error(cmd, "--min-score must be a number, got '%s'", optarg);
             break;
         case O_THREADS:
-            if (!cli_parse_u32(optarg, 1, 64, &a->threads))
-                return cli_usage_error(cmd, "--threads must be an integer from 1 to 64, got '%s'", optarg);
+            if (cli_opt_u32(cmd, "--threads", optarg, 1, 64, &a->threads)) return 2;
             break;
         case O_THRESH:
             if (!cli_parse_f(optarg, 0.01f, 1.0f, &a->threshold))
                 return cli_usage_error(cmd, "--threshold must be a number within (0, 1], got '%s'", optarg);
             break;
         case O_MINLINES:
-            if (!cli_parse_u32(optarg, 1, 100000, &a->min_lines))
-                return cli_usage_error(cmd, "--min-lines must be a positive integer, got '%s'", optarg);
+            if (cli_opt_u32(cmd, "--min-lines", optarg, 1, 100000, &a->min_lines)) return 2;
             break;
         case 'h': usage(stdout); return 0;
+        case CLI_OPT_BAD: return 2;
         default: {
             int prc = cli_provider_option(cmd, ch, optarg, &a->prov);
             if (prc >= 0) {
                 if (prc) return prc;
                 break;
             }
-            return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+            return cli_usage_error(cmd, "option '--%s' is not handled here", opts[p.index].name);
         }
         }
     }
@@ -229,7 +263,10 @@ static void cli__index_usage(FILE *f) {
             "usage: semcode index [PATH] [options]\n\n"
             "Index the source tree at PATH (default: the current folder): parse it into\n"
             "functions, classes and chunks, embed them with the built-in model and store\n"
-            "them with BM25 terms. Runs again only look at what changed.\n\n"
+            "them with BM25 terms. Runs again only look at what changed.\n"
+            "Files git ignores are left out (.gitignore at every level, .git/info/exclude,\n"
+            "core.excludesFile; also outside a git repository), then .semcodeignore files\n"
+            "(same syntax, in any folder) exclude more or re-include with '!'.\n\n"
             "options:\n"
             "  --store DIR     where the index lives (default $SEMCODE_STORE, else PATH/.semcode)\n"
             "  --model FILE    embedding model file (default: the built-in model)\n"
@@ -252,8 +289,7 @@ int cli_cmd_index(int argc, char **argv) {
     sc_repo *r = cli__open("index", &a, path, true);
     if (!r) return 1;
     cli_progress cp = {isatty(2) != 0, -1e9};
-    signal(SIGINT, cli__on_sigint);
-    signal(SIGTERM, cli__on_sigint);
+    cli_catch_interrupts();
     sc_repo_summary s;
     sc_status st;
     if (!a.quiet && !a.json) sc_repo_set_progress(r, cli__progress, &cp);
@@ -408,7 +444,58 @@ static void cli__search_usage(FILE *f) {
             "When no result of a hybrid search reaches the calibrated confidence threshold, search says so\n"
             "(text: a line before the results; JSON: low_confidence true) instead of presenting them as matches.\n"
             "  --store DIR       use the index in DIR (default: found from the working folder)\n"
+            "\ndevelopment records (semcode ingest git | github | jira | jsonl):\n"
+            "  --in WHERE        code (default); commits; issues (issues and their comments); prs (pull\n"
+            "                    requests, their reviews and comments); docs (other records); or all (each\n"
+            "                    of them, ranked on its own: their scores do not compare). Records rank by\n"
+            "                    dense + BM25 fused by RRF\n"
+            "  --author A        records whose author name or email contains A (case-sensitive)\n"
+            "  --since DATE      records dated on or after DATE (YYYY-MM-DD or RFC 3339); --until DATE: on\n"
+            "                    or before\n"
+            "  --state S         issues and PRs in state S (open, closed, merged; Jira: the status in lower\n"
+            "                    case, e.g. 'in progress')\n"
+            "  --label L         issues and PRs labelled L\n"
+            "  --tenant T        the tenant the records were ingested for\n"
+            "  JSON of --in commits|issues|prs|docs: {query, mode, took_ms, results: [{rank, score, kind,\n"
+            "  source, id, title, author, date, [state], [url], [number|key], [sha, subject], record}]};\n"
+            "  of --in all: {query, code: {...}, commits: {...}, issues: {...}, prs: {...}, docs: {...}}\n"
             CLI_PROVIDER_HELP);
+}
+
+/* The record sections of search --in, in output order. */
+static const char *const cli__sections[] = {"commits", "issues", "prs", "docs"};
+#define CLI_N_SECTIONS 4
+
+/* The JSON of a search --in all: {query, code: {...}, commits: {...}, ...} (owned). */
+static char *cli__all_json(const cli_repo_args *a, const char *query, const sc_code_hits *h, sc_rec_hits *const *rh) {
+    char *ct = sc_code_hits_json(h, "query", query, a->q.mode);
+    json_t *c = ct ? json_loads(ct, 0, NULL) : NULL;
+    json_t *o = c ? json_pack("{s:s, s:o}", "query", query, "code", c) : NULL;
+    for (int k = 0; o && k < CLI_N_SECTIONS; k++) {
+        char *rt = sc_rec_hits_json(rh[k], "query", query, sc_search_mode_name(a->q.mode));
+        json_t *r = rt ? json_loads(rt, 0, NULL) : NULL;
+        if (!r || json_object_set_new(o, cli__sections[k], r) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+        sc_free(rt);
+    }
+    char *out = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+    json_decref(o);
+    sc_free(ct);
+    return out;
+}
+
+/* Print the record results of one section of a search (text or JSON). */
+static void cli__emit_records(const cli_repo_args *a, const char *query, const char *section, const sc_rec_hits *rh) {
+    if (a->json) {
+        char *txt = sc_rec_hits_json(rh, "query", query, sc_search_mode_name(a->q.mode));
+        puts(txt ? txt : "{}");
+        sc_free(txt);
+        return;
+    }
+    if (!rh->n) printf("no %s found\n", !strcmp(section, "prs") ? "pull requests" : section);
+    cli_print_rec_hits(rh, isatty(1) != 0, true);
 }
 
 int cli_cmd_search(int argc, char **argv) {
@@ -417,6 +504,13 @@ int cli_cmd_search(int argc, char **argv) {
     int rc = cli__parse_opts("search", argc, argv, &a, cli__search_usage);
     if (rc >= 0) return rc;
     if (optind >= argc) return cli_usage_error("search", "%s", "a QUERY is required");
+    bool all = a.in && !strcmp(a.in, "all"), code = !a.in || all || !strcmp(a.in, "code");
+    bool records = a.in && strcmp(a.in, "code");
+    if (!records && (a.author || a.since || a.until || a.tenant || a.state || a.label))
+        return cli_usage_error("search", "%s", "--author, --since, --until, --state, --label and --tenant apply to "
+                                               "records: add --in commits, issues, prs, docs or all");
+    if (!code && (a.q.n_langs || a.q.n_kinds || a.q.n_paths || a.q.n_excludes || a.q.files || a.q.explain || a.q.alpha > 0))
+        return cli_usage_error("search", "%s", "--lang, --kind, --path, --exclude, --files, --explain and --alpha apply to code: use --in code or --in all");
     /* The words after the options form the query. */
     size_t len = 0;
     for (int i = optind; i < argc; i++) len += strlen(argv[i]) + 1;
@@ -433,13 +527,34 @@ int cli_cmd_search(int argc, char **argv) {
     }
     a.q.text = query;
     sc_code_hits *h = NULL;
+    sc_rec_hits *rh[CLI_N_SECTIONS] = {NULL};
     int exit_code = 0;
-    if (sc_repo_search(r, &a.q, &h) != SC_OK) {
+    if (code && sc_repo_search(r, &a.q, &h) != SC_OK) {
         fprintf(stderr, "semcode search: %s\n", sc_repo_errmsg(r));
         exit_code = 1;
-    } else {
-        cli__emit(&a, "query", query, h);
     }
+    for (int k = 0; exit_code == 0 && records && k < CLI_N_SECTIONS; k++) {
+        if (!all && strcmp(a.in, cli__sections[k])) continue;
+        sc_rec_kind kinds[4];
+        sc_rec_query rq = {.text = query, .mode = a.q.mode, .limit = a.q.limit, .author = a.author, .since = a.since,
+                           .until = a.until, .state = a.state, .label = a.label};
+        cli_records_section(cli__sections[k], &rq, kinds);
+        if (!(rh[k] = cli_records_search("search", r, a.tenant, &rq))) exit_code = 1;
+    }
+    if (exit_code == 0 && all && a.json) {
+        char *txt = cli__all_json(&a, query, h, rh);
+        puts(txt ? txt : "{}");
+        free(txt);
+    } else if (exit_code == 0) {
+        if (all) printf("code:\n");
+        if (code) cli__emit(&a, "query", query, h);
+        for (int k = 0; k < CLI_N_SECTIONS; k++) {
+            if (!rh[k]) continue;
+            if (all) printf("\n%s:\n", cli__sections[k]);
+            cli__emit_records(&a, query, cli__sections[k], rh[k]);
+        }
+    }
+    for (int k = 0; k < CLI_N_SECTIONS; k++) sc_rec_hits_free(rh[k]);
     sc_code_hits_free(h);
     sc_repo_close(r);
     free(query);

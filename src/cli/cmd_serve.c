@@ -32,45 +32,49 @@ static void cli__serve_usage(FILE *f) {
 }
 
 int cli_cmd_serve(int argc, char **argv) {
+    enum { O_HOST = 1000, O_PORT, O_STORE, O_CONFIG, O_MODEL, O_CACHE, O_REPO, O_REPO_STORE, O_INSECURE, O_PORT_FILE,
+           O_LOG };
+    static const struct option opts[] = {
+        {"host", required_argument, NULL, O_HOST},
+        {"port", required_argument, NULL, O_PORT},
+        {"store", required_argument, NULL, O_STORE},
+        {"config", required_argument, NULL, O_CONFIG},
+        {"model", required_argument, NULL, O_MODEL},
+        {"embedding-cache", required_argument, NULL, O_CACHE},
+        {"repo", required_argument, NULL, O_REPO},
+        {"repo-store", required_argument, NULL, O_REPO_STORE},
+        {"insecure", no_argument, NULL, O_INSECURE},
+        {"port-file", required_argument, NULL, O_PORT_FILE},
+        {"log", required_argument, NULL, O_LOG},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
     sc_server_options o = sc_server_options_default();
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            cli__serve_usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--insecure")) {
-            o.insecure = true;
-            continue;
+    cli_opts p;
+    cli_opts_begin(&p, "serve", argc, argv, "h", opts);
+    int ch;
+    uint32_t port;
+    while ((ch = cli_opts_next(&p)) != -1) {
+        switch (ch) {
+        case O_HOST: o.host = optarg; break;
+        case O_PORT:
+            if (cli_opt_u32("serve", "--port", optarg, 0, 65535, &port)) return 2;
+            o.port = (uint16_t)port;
+            break;
+        case O_STORE: o.store_path = optarg; break;
+        case O_CONFIG: o.config_path = optarg; break;
+        case O_MODEL: o.model_path = optarg; break;
+        case O_CACHE: o.cache_path = optarg; break;
+        case O_REPO: o.repo_path = optarg; break;
+        case O_REPO_STORE: o.repo_store = optarg; break;
+        case O_INSECURE: o.insecure = true; break;
+        case O_PORT_FILE: o.port_file = optarg; break;
+        case O_LOG: o.log_path = optarg; break;
+        case 'h': cli__serve_usage(stdout); return 0;
+        default: return 2; /* CLI_OPT_BAD: said why */
         }
-        if (!v) {
-            fprintf(stderr, "semcode serve: %s needs a value\n", a);
-            return 2;
-        }
-        if (!strcmp(a, "--host")) o.host = v;
-        else if (!strcmp(a, "--store")) o.store_path = v;
-        else if (!strcmp(a, "--config")) o.config_path = v;
-        else if (!strcmp(a, "--port-file")) o.port_file = v;
-        else if (!strcmp(a, "--log")) o.log_path = v;
-        else if (!strcmp(a, "--model")) o.model_path = v;
-        else if (!strcmp(a, "--repo")) o.repo_path = v;
-        else if (!strcmp(a, "--embedding-cache")) o.cache_path = v;
-        else if (!strcmp(a, "--repo-store")) o.repo_store = v;
-        else if (!strcmp(a, "--port")) {
-            char *end = NULL;
-            long p = strtol(v, &end, 10);
-            if (!*v || *end || p < 0 || p > 65535) {
-                fprintf(stderr, "semcode serve: --port must be 0..65535, got '%s'\n", v);
-                return 2;
-            }
-            o.port = (uint16_t)p;
-        } else {
-            fprintf(stderr, "semcode serve: unknown option '%s'\n", a);
-            cli__serve_usage(stderr);
-            return 2;
-        }
-        i++;
     }
+    if (optind < argc) return cli_usage_error("serve", "unexpected argument '%s' (serve takes options only)", argv[optind]);
     char *err = NULL;
     sc_status rc = sc_server_run(&o, &err);
     if (rc != SC_OK) {

@@ -5,7 +5,6 @@
 ** exact searches with and without a filter and prints what it did and how
 ** long it took. A stand-in main job until `semcode index` exists.
 */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,30 +50,26 @@ int cli_cmd_store_demo(int argc, char **argv) {
         {"dim", required_argument, NULL, 'd'},   {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    cli_opts p;
+    cli_opts_begin(&p, "store-demo", argc, argv, "s:n:d:h", opts);
     int ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "s:n:d:h", opts, NULL)) != -1) {
-        char *end = NULL;
+    uint32_t v;
+    while ((ch = cli_opts_next(&p)) != -1) {
         switch (ch) {
         case 's': dir = optarg; break;
         case 'n':
-            n = strtol(optarg, &end, 10);
-            if (*end || n < 1 || n > 10000000) {
-                fprintf(stderr, "semcode store-demo: --points must be 1..10000000, got '%s'\n", optarg);
-                return 2;
-            }
+            if (cli_opt_u32("store-demo", "--points", optarg, 1, 10000000, &v)) return 2;
+            n = v;
             break;
         case 'd':
-            dim = strtol(optarg, &end, 10);
-            if (*end || dim < 1 || dim > (long)SC_MAX_DIM) {
-                fprintf(stderr, "semcode store-demo: --dim must be 1..%u, got '%s'\n", SC_MAX_DIM, optarg);
-                return 2;
-            }
+            if (cli_opt_u32("store-demo", "--dim", optarg, 1, SC_MAX_DIM, &v)) return 2;
+            dim = v;
             break;
         case 'h': cli__store_usage(stdout); return 0;
-        default: cli__store_usage(stderr); return 2;
+        default: return 2; /* CLI_OPT_BAD: said why */
         }
     }
+    if (optind < argc) return cli_usage_error("store-demo", "unexpected argument '%s'", argv[optind]);
     sc_db *db = NULL;
     char *err = NULL;
     if (sc_db_open(dir, NULL, &db, &err) != SC_OK) {

@@ -18,6 +18,8 @@ static const cli_command cli__commands[] = {
     {"similar", "entities most similar to one (path:line or qualified name)", cli_cmd_similar},
     {"duplicates", "clusters of near-duplicate code", cli_cmd_duplicates},
     {"stats", "what the index holds, its size and health", cli_cmd_stats},
+    {"ingest", "ingest development records: commits (git), issues and PRs (github, jira), JSON Lines", cli_cmd_ingest},
+    {"history", "the commits (and their PRs) that changed an entity, newest first", cli_cmd_history},
     {"parse", "extract entities from source files (JSON Lines with --json)", cli_cmd_parse},
     {"pairs", "write doc-comment/code training pairs as JSON Lines", cli_cmd_pairs},
     {"serve", "serve the store over a Qdrant-compatible HTTP API", cli_cmd_serve},
@@ -35,7 +37,8 @@ static void cli__usage(FILE *f) {
             SC_VERSION_STRING);
     for (size_t i = 0; i < sizeof cli__commands / sizeof cli__commands[0]; i++)
         fprintf(f, "  %-12s %s\n", cli__commands[i].name, cli__commands[i].summary);
-    fprintf(f, "\nRun 'semcode <command> --help' for the options of a command.\n");
+    fprintf(f, "\nRun 'semcode <command> --help' for the options of a command. An option's value\n"
+               "may follow it (--port 0) or be joined to it (--port=0).\n");
 }
 
 int cli_cmd_version(int argc, char **argv) {

@@ -60,7 +60,8 @@ int cli_stats_print(FILE *f, const char *json_text) {
     if (!s) return -1;
     const json_t *model = json_object_get(s, "model");
     fprintf(f, "index of %s\n", json_string_value(json_object_get(s, "root")));
-    fprintf(f, "  store        %s, ", json_string_value(json_object_get(s, "store")));
+    fprintf(f, "  store        %s (format %lld), ", json_string_value(json_object_get(s, "store")),
+            (long long)cli__int(s, "index_format"));
     cli__print_size(f, (double)cli__int(s, "store_bytes"));
     fputs(" (", f);
     cli__print_size(f, cli__num(s, "bytes_per_entity"));

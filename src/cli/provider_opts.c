@@ -4,21 +4,14 @@
 ** `semcode embed` (cmd_model.c): --provider, --base-url, --remote-model,
 ** --api-key-env, --dimensions, --send-dimensions, --batch-size,
 ** --concurrency, --timeout, --retries, --remote-family, --fallback, their
-** environment defaults, the small number parsers and usage message the
-** commands use for every option, and where the built-in model is.
+** environment defaults (values are checked with options.c's helpers), and
+** where the built-in model is.
 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-
-int cli_usage_error(const char *cmd, const char *fmt, const char *arg) {
-    fprintf(stderr, "semcode %s: ", cmd);
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nRun 'semcode %s --help' for usage.\n", cmd);
-    return 2;
-}
 
 const char *cli_default_model(void) {
     static char *found;
@@ -28,22 +21,6 @@ const char *cli_default_model(void) {
         looked = true;
     }
     return found ? found : "models/builtin.scm";
-}
-
-bool cli_parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out) {
-    char *end = NULL;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < (long)lo || v > (long)hi) return false;
-    *out = (uint32_t)v;
-    return true;
-}
-
-bool cli_parse_f(const char *s, float lo, float hi, float *out) {
-    char *end = NULL;
-    double v = strtod(s, &end);
-    if (!*s || *end || v < (double)lo || v > (double)hi) return false;
-    *out = (float)v;
-    return true;
 }
 
 void cli_provider_env(cli_provider_args *p) {
@@ -91,11 +68,8 @@ int cli_provider_option(const char *cmd, int ch, const char *arg, cli_provider_a
                         : ch == CLI_O_CONC ? &p->remote.concurrency : &p->remote.max_retries;
         const char *name = ch == CLI_O_DIMS ? "--dimensions" : ch == CLI_O_BATCH ? "--batch-size"
                            : ch == CLI_O_CONC ? "--concurrency" : "--retries";
-        if (!cli_parse_u32(arg, lo, hi, dst)) {
-            fprintf(stderr, "semcode %s: %s must be an integer from %u to %u, got '%s'\n", cmd, name, lo, hi, arg);
-            fprintf(stderr, "Run 'semcode %s --help' for usage.\n", cmd);
-            return 2;
-        }
+        int rc = cli_opt_u32(cmd, name, arg, lo, hi, dst);
+        if (rc) return rc;
         if (ch == CLI_O_RETRIES) p->retries_given = true;
         break;
     }

@@ -78,7 +78,7 @@ sc_status embed_pairs_read(const char *path, size_t max_pairs, embed_pairs *out,
         if (path_s) {
             const char *slash = strrchr(path_s, '/');
             size_t dl = slash ? (size_t)(slash - path_s) : strlen(path_s);
-            out->unit[out->n] = util_hash64(path_s, dl, 0x0d1eULL) | 1;
+            out->unit[out->n] = util_hash64_v1(path_s, dl, 0x0d1eULL) | 1;
         }
         json_decref(o);
         if (!out->doc[out->n] || !out->code[out->n]) {

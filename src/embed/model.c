@@ -14,7 +14,7 @@
 **   pooling 2 (SC_POOLING_SIDES, n_towers 1): the tower's weights are the
 **     code side's, then f32 query_weight[rows], zero-padded to 8
 **   metadata: meta_size bytes of JSON, zero-padded to 8
-**   checksum: u64 util_hash64(all bytes before it, seed 0x5c3e)
+**   checksum: u64 util_hash64_v1(all bytes before it, seed 0x5c3e)
 ** Invariants checked at load: sizes add up to file_size, which equals the
 ** byte count; checksum; no empty or duplicate token; finite scales/weights.
 ** Every failure is SC_CORRUPT naming the byte offset.
@@ -68,7 +68,7 @@ int embed_items_from_tokens(const text_strmap *vocab, const embed_config *cfg, c
         float c = 1.0f / (float)need;
         for (uint32_t g = cfg->ngram_min; g <= cfg->ngram_max; g++)
             for (size_t s = 0; s + g <= bl; s++) {
-                uint64_t h = util_hash64(buf + s, g, 0x9e3779b9ULL);
+                uint64_t h = util_hash64_v1(buf + s, g, 0x9e3779b9ULL);
                 items->v[items->n++] = (embed_item){cfg->n_vocab + (uint32_t)(h % cfg->n_buckets), c};
             }
     }
@@ -277,7 +277,7 @@ sc_status embed_model_write(const char *path, const embed_config *cfg, const tex
     }
     if (meta_size) memcpy(buf + o, meta_json, meta_size);
     o += embed__pad8(meta_size);
-    embed__put64(buf + o, util_hash64(buf, o, EMBED__SEED));
+    embed__put64(buf + o, util_hash64_v1(buf, o, EMBED__SEED));
     sc_status rc = SC_OK;
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -335,7 +335,7 @@ sc_status embed_model_parse(const void *data, size_t size, int verify_checksum, 
         return sc_err_set(err, SC_CORRUPT, "model truncated or padded: %zu bytes, header says %llu (offset %zu)", size,
                           (unsigned long long)file_size, size < file_size ? size : (size_t)file_size);
     size_t ck_off = size - 8;
-    if (verify_checksum && util_hash64(b, ck_off, EMBED__SEED) != embed__get64(b + ck_off))
+    if (verify_checksum && util_hash64_v1(b, ck_off, EMBED__SEED) != embed__get64(b + ck_off))
         return sc_err_set(err, SC_CORRUPT, "model checksum mismatch at offset %zu", ck_off);
 
     sc_model *m = calloc(1, sizeof *m);

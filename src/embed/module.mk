@@ -1,5 +1,6 @@
 # embed: the transformer engine needs OpenBLAS (matrix products) and
-# utf8proc (tokenizer normalisation in src/text/). Both are Debian packages
+# utf8proc (tokenizer normalisation in src/text/, the UTF-8 check of
+# src/util/utf8.c). Both are Debian packages
 # installed by scripts/setup.sh.
 
 # This file is included before the main targets: keep `make` = `make all`.

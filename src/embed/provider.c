@@ -151,30 +151,6 @@ sc_status sc_embedder_set_fallback(sc_embedder *e, sc_embedder *fallback) {
 
 /* ==== Validation ==== */
 
-bool embed_utf8_valid(const char *s, size_t n, size_t *bad_at) {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = p[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-        if (!len || i + len > n) goto bad;
-        uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xc0) != 0x80) goto bad;
-            cp = cp << 6 | (p[i + k] & 0x3f);
-        }
-        /* Overlong forms, surrogates and values past U+10FFFF are invalid. */
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            goto bad;
-        i += len;
-    }
-    return true;
-bad:
-    if (bad_at) *bad_at = i;
-    return false;
-}
-
 static bool embed__check_text(const sc_embedder *e, const char *t, sc_embed_item *it) {
     if (!t || !*t) {
         it->status = SC_INVALID;
@@ -195,7 +171,7 @@ static bool embed__check_text(const sc_embedder *e, const char *t, sc_embed_item
         snprintf(it->error, sizeof it->error, "text is only white space");
         return false;
     }
-    if (!embed_utf8_valid(t, n, &bad)) {
+    if (!util_utf8_valid(t, n, &bad)) {
         it->status = SC_INVALID;
         snprintf(it->error, sizeof it->error, "text is not valid UTF-8 (byte %zu)", bad);
         return false;
@@ -287,9 +263,15 @@ sc_status sc_embedder_embed(sc_embedder *e, sc_embed_role side, const char *cons
         uint8_t (*k2)[EMBED_KEY_SIZE] = malloc(EMBED_KEY_SIZE * m);
         float *v2 = malloc(sizeof(float) * e->dim * m);
         bool *f2 = calloc(m, sizeof *f2);
+        /* the keys of a cache written before xxHash, while it may hold some (no memory: not looked up) */
+        uint8_t (*k1)[EMBED_KEY_SIZE] = cache_has_v1(e->cache) ? malloc(EMBED_KEY_SIZE * m) : NULL;
         if (k2 && v2 && f2) {
-            for (size_t j = 0; j < m; j++) memcpy(k2[j], keys[todo[j]], EMBED_KEY_SIZE);
-            cache_get_many(e->cache, (const uint8_t (*)[EMBED_KEY_SIZE])k2, m, e->dim, v2, f2);
+            for (size_t j = 0; j < m; j++) {
+                memcpy(k2[j], keys[todo[j]], EMBED_KEY_SIZE);
+                if (k1) cache_key_v1(e->id, e->model_hash, side, texts[todo[j]], k1[j]);
+            }
+            cache_get_many(e->cache, (const uint8_t (*)[EMBED_KEY_SIZE])k2, (const uint8_t (*)[EMBED_KEY_SIZE])k1, m,
+                           e->dim, v2, f2);
             size_t w = 0;
             for (size_t j = 0; j < m; j++) {
                 size_t i = todo[j];
@@ -303,6 +285,7 @@ sc_status sc_embedder_embed(sc_embedder *e, sc_embed_role side, const char *cons
             }
             m = w;
         }
+        free(k1);
         free(k2);
         free(v2);
         free(f2);

@@ -14,15 +14,22 @@
 
 /* ==== Cache (cache.c) ==== */
 
-/* Cache key of one text for one model: 128 bits of hash over
-** (model id, model hash, side, text). */
+/* Cache key of one text for one model (cache format 2): the canonical bytes
+** of XXH3-128(text) seeded with XXH3-64(model hash as u64 LE, side as u8),
+** itself seeded with XXH3-64(model id). */
 void cache_key(const char *model_id, uint64_t model_hash, sc_embed_role side, const char *text,
                uint8_t key[EMBED_KEY_SIZE]);
+/* The key of the same text in a cache of format 1 (two util_hash64_v1). */
+void cache_key_v1(const char *model_id, uint64_t model_hash, sc_embed_role side, const char *text,
+                  uint8_t key[EMBED_KEY_SIZE]);
+/* May the cache still hold entries of format 1? (Then lookups want their keys.) */
+bool cache_has_v1(const sc_embed_cache *c);
 /* Look up n keys; found[i] tells whether out[i*dim..] was filled. Hits are
-** marked as recently used. Never fails: a damaged cache is recovered and
-** answers misses. */
-void cache_get_many(sc_embed_cache *c, const uint8_t (*keys)[EMBED_KEY_SIZE], size_t n, uint32_t dim, float *out,
-                    bool *found);
+** marked as recently used. keys_v1 (NULL, or the format 1 keys of the same
+** texts) finds entries of format 1, which are then rekeyed to keys. Never
+** fails: a damaged cache is recovered and answers misses. */
+void cache_get_many(sc_embed_cache *c, const uint8_t (*keys)[EMBED_KEY_SIZE], const uint8_t (*keys_v1)[EMBED_KEY_SIZE],
+                    size_t n, uint32_t dim, float *out, bool *found);
 /* Store the vectors whose want[i] is true, then evict beyond the bound. */
 void cache_put_many(sc_embed_cache *c, const uint8_t (*keys)[EMBED_KEY_SIZE], size_t n, uint32_t dim,
                     const float *vecs, const bool *want);
@@ -38,14 +45,5 @@ void remote_free(embed_remote *r);
 ** and retries into sum. */
 void remote_embed(embed_remote *r, const char *const *texts, size_t n, float *out, sc_embed_item *items,
                   sc_embed_summary *sum);
-/* Wait before retry number `attempt` (1 for the first), in ms: the server's
-** retry_after_ms (when >= 0) capped by max_ms, else uniform in
-** [0, min(max_ms, base_ms * 2^(attempt-1))] drawn from *rng (advanced). */
-uint64_t remote_backoff_ms(uint32_t base_ms, uint32_t max_ms, uint32_t attempt, long retry_after_ms, uint64_t *rng);
-
-/* ==== Validation shared by providers (provider.c) ==== */
-
-/* Is s valid UTF-8? On false, *bad_at is the offset of the first bad byte. */
-bool embed_utf8_valid(const char *s, size_t n, size_t *bad_at);
 
 #endif /* SC_EMBED_PROVIDER_INT_H */

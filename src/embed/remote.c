@@ -28,6 +28,7 @@
 **   keeps connections open from one call to the next (index batches).
 */
 #include "embed/provider_int.h"
+#include "net/net.h"
 
 #include <curl/curl.h>
 #include <endian.h>
@@ -156,24 +157,7 @@ static size_t remote__on_body(char *p, size_t size, size_t nmemb, void *arg) {
 static size_t remote__on_header(char *p, size_t size, size_t nmemb, void *arg) {
     remote__req *q = arg;
     size_t n = size * nmemb;
-    if (n > 12 && !strncasecmp(p, "retry-after:", 12)) {
-        char v[64];
-        size_t m = n - 12 < sizeof v - 1 ? n - 12 : sizeof v - 1;
-        memcpy(v, p + 12, m);
-        v[m] = '\0';
-        char *s = v;
-        while (*s == ' ') s++;
-        char *end = NULL;
-        double secs = strtod(s, &end);
-        if (end != s && secs >= 0) {
-            q->retry_after_ms = (long)(secs * 1000.0);
-        } else {
-            for (char *e = s + strlen(s); e > s && (e[-1] == '\r' || e[-1] == '\n'); e--) e[-1] = '\0';
-            time_t when = curl_getdate(s, NULL);
-            if (when > 0) q->retry_after_ms = (long)(difftime(when, time(NULL)) * 1000.0);
-            if (q->retry_after_ms < 0) q->retry_after_ms = 0;
-        }
-    }
+    if (n > 12 && !strncasecmp(p, "retry-after:", 12)) q->retry_after_ms = net_retry_after_ms(p + 12, n - 12, time(NULL));
     return n;
 }
 
@@ -332,41 +316,17 @@ done:
     return ok;
 }
 
-/* Wait before retry number `attempt` (1 for the first retry), in ms: what
-** the server asked (retry_after_ms >= 0) capped by max_ms, else uniform in
-** [0, min(max_ms, base_ms * 2^(attempt-1))] ("full jitter") drawn from *rng. */
-uint64_t remote_backoff_ms(uint32_t base_ms, uint32_t max_ms, uint32_t attempt, long retry_after_ms, uint64_t *rng) {
-    if (retry_after_ms >= 0) return retry_after_ms < (long)max_ms ? (uint64_t)retry_after_ms : max_ms;
-    uint64_t cap = base_ms;
-    for (uint32_t i = 1; i < attempt && cap < max_ms; i++) cap *= 2;
-    if (cap > max_ms) cap = max_ms;
-    *rng = util_mix64(*rng + 0x9e3779b97f4a7c15ULL);
-    return *rng % (cap + 1);
-}
-
 /* Backoff before the next try of q, in seconds. */
 static double remote__backoff(embed_remote *r, const remote__req *q) {
-    return (double)remote_backoff_ms(r->opt.backoff_base_ms, r->opt.backoff_max_ms, q->attempt, q->retry_after_ms,
+    return (double)net_backoff_ms(r->opt.backoff_base_ms, r->opt.backoff_max_ms, q->attempt, q->retry_after_ms,
                                      &r->rng) /
            1000.0;
 }
 
-/* Mask the API key in s (a server may echo it in an error body): every
-** occurrence, and a prefix of it (8 bytes or more, or the whole key when
-** shorter) that a cut at the end of s left. */
+/* Mask the API key in s (a server may echo it in an error body). */
 static void remote__redact(const embed_remote *r, char *s) {
     static const char bearer[] = "Authorization: Bearer ";
-    if (!r->auth) return;
-    const char *key = r->auth + sizeof bearer - 1;
-    size_t kl = strlen(key), n = strlen(s), min = kl < 8 ? kl : 8;
-    for (size_t i = 0; i < n; i++) {
-        size_t m = 0;
-        while (i + m < n && m < kl && s[i + m] == key[m]) m++;
-        if (m == kl || (m >= min && i + m == n)) {
-            memset(s + i, '*', m);
-            i += m - 1;
-        }
-    }
+    if (r->auth) net_redact(r->auth + sizeof bearer - 1, s);
 }
 
 /* ==== A whole call ==== */

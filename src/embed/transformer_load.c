@@ -362,7 +362,7 @@ static sc_status transformer__safetensors(sc_transformer *m, const char *dir, sc
     void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) return sc_err_set(err, SC_IOERR, "%s: mmap: %s", path, strerror(errno));
-    m->hash = util_hash64(map, size, m->hash);
+    m->hash = util_hash64_v1(map, size, m->hash);
     transformer_st st;
     sc_status rc = transformer_st_parse(map, size, path, &st, err);
     if (rc == SC_OK) {
@@ -395,7 +395,7 @@ sc_status sc_transformer_load(const char *dir, const sc_transformer_options *opt
     snprintf(cpath, sizeof cpath, "%s/config.json", dir);
     json_t *cj = json_load_file(cpath, 0, NULL);
     char *ctext = cj ? json_dumps(cj, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
-    m->hash = ctext ? util_hash64(ctext, strlen(ctext), 0x7f4a) : 0x7f4a;
+    m->hash = ctext ? util_hash64_v1(ctext, strlen(ctext), 0x7f4a) : 0x7f4a;
     free(ctext);
     json_decref(cj);
     sc_status rc = transformer__config(dir, &m->cfg, &err);

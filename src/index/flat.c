@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "index/index.h"
+#include "index/topk.h"
 #include "util/util.h"
 
 /* Bytes of rows per block: a fraction of a 1-2 MiB L2, leaving room for the
@@ -36,61 +37,6 @@
 #define INDEX__FLAT_QCHUNK 64u
 /* Fewer rows than this per thread are not worth a thread. */
 #define INDEX__FLAT_MIN_ROWS_PER_THREAD 4096u
-
-/* ==== Ranking ==== */
-
-/* How hits compare; shared by the heaps of one search. */
-typedef struct index__flat_rank {
-    int (*tie_cmp)(void *state, uint32_t a, uint32_t b); /* NULL = by row */
-    void *state;                                         /* for tie_cmp */
-} index__flat_rank;
-
-/* True when hit a ranks before hit b (scores are keys: higher is better). */
-static inline bool index__flat_better(const index__flat_rank *rk, index_hit a, index_hit b) {
-    if (a.score != b.score) return a.score > b.score;
-    if (rk->tie_cmp != NULL) {
-        int c = rk->tie_cmp(rk->state, a.row, b.row);
-        if (c != 0) return c < 0;
-    }
-    return a.row < b.row;
-}
-
-/* Bounded heap of the best k hits, worst at h[0]. */
-static void index__flat_sift_down(const index__flat_rank *rk, index_hit *h, uint32_t n, uint32_t i) {
-    for (;;) {
-        uint32_t l = 2 * i + 1, r = l + 1, w = i;
-        if (l < n && index__flat_better(rk, h[w], h[l])) w = l;
-        if (r < n && index__flat_better(rk, h[w], h[r])) w = r;
-        if (w == i) return;
-        index_hit t = h[i];
-        h[i] = h[w];
-        h[w] = t;
-        i = w;
-    }
-}
-
-static void index__flat_sift_up(const index__flat_rank *rk, index_hit *h, uint32_t i) {
-    while (i > 0) {
-        uint32_t p = (i - 1) / 2;
-        if (!index__flat_better(rk, h[p], h[i])) return;
-        index_hit t = h[i];
-        h[i] = h[p];
-        h[p] = t;
-        i = p;
-    }
-}
-
-/* Offer hit x to the heap h of *n (at most k) hits. */
-static inline void index__flat_offer(const index__flat_rank *rk, index_hit *h, uint32_t *n,
-                                     uint32_t k, index_hit x) {
-    if (*n < k) {
-        h[*n] = x;
-        index__flat_sift_up(rk, h, (*n)++);
-    } else if (index__flat_better(rk, x, h[0])) {
-        h[0] = x;
-        index__flat_sift_down(rk, h, k, 0);
-    }
-}
 
 /* ==== Scan of one thread ==== */
 
@@ -105,7 +51,7 @@ typedef struct index__flat_job {
     size_t dim;                      /* floats per vector */
     bool (*accept)(void *, uint32_t); /* row filter, NULL = all */
     void *state;                     /* for accept and tie_cmp */
-    index__flat_rank rank;           /* hit order */
+    index_rank rank;                 /* hit order */
     uint32_t k;                      /* heap capacity (<= n_rows) */
     float floor;                     /* lowest key allowed (threshold) */
     size_t block_rows;               /* rows per block */
@@ -165,9 +111,9 @@ static void index__flat_worker(void *arg, uint32_t ith, uint32_t nth) {
                     float key = s[j];
                     if (!(key >= bar)) continue; /* not good enough, or NaN */
                     index_hit x = {key, (uint32_t)(b0 + j)};
-                    if (*hn == k && !index__flat_better(&job->rank, x, h[0])) continue;
+                    if (*hn == k && !index_rank_better(&job->rank, x, h[0])) continue;
                     if (job->accept != NULL && !job->accept(job->state, x.row)) continue;
-                    index__flat_offer(&job->rank, h, hn, (uint32_t)k, x);
+                    index_topk_offer(&job->rank, h, hn, (uint32_t)k, x);
                     bar = *hn == k ? h[0].score : job->floor;
                 }
             }
@@ -236,14 +182,14 @@ bool index_flat_search(const index_kernels *kern, const index_flat_params *p, co
         for (uint32_t t = 1; t < nth; t++) {
             const index_hit *o = job.heaps + ((size_t)t * n_queries + q) * k;
             uint32_t on = job.heap_n[(size_t)t * n_queries + q];
-            for (uint32_t i = 0; i < on; i++) index__flat_offer(&job.rank, h, &n, (uint32_t)k, o[i]);
+            for (uint32_t i = 0; i < on; i++) index_topk_offer(&job.rank, h, &n, (uint32_t)k, o[i]);
         }
         index_hit *out = out_hits + q * p->k;
         out_n[q] = n;
         while (n > 0) {
             index_hit x = h[0];
             h[0] = h[--n];
-            index__flat_sift_down(&job.rank, h, n, 0);
+            index_topk_sift_down(&job.rank, h, n, 0);
             x.score = p->metric == INDEX_METRIC_DOT ? x.score : -x.score;
             out[n] = x;
         }

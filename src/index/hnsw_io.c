@@ -14,7 +14,7 @@
 **         56   u64 seed, file size, upper words, quant bytes, code size
 **         96   u64 user tag (hnsw_index_set_user_tag), zero padding to 120
 **        120   u64 checksum of bytes 0..119
-**   then sections, each followed by the u64 util_hash64 of its bytes:
+**   then sections, each followed by the u64 util_hash64_v1 of its bytes:
 **     levels  i8[capacity]             (-1 = absent row)
 **     flags   u8[capacity]             (bit 0 = tombstone)
 **     level0  u32[capacity * (1 + 2m)] ([count, rows...] per row)
@@ -59,7 +59,7 @@ typedef struct hnsw__header {
     uint64_t code_size;     /* bytes per code */
     uint64_t user_tag;      /* the store's tag */
     uint8_t pad[16];        /* zero */
-    uint64_t checksum;      /* util_hash64 of the 120 bytes before */
+    uint64_t checksum;      /* util_hash64_v1 of the 120 bytes before */
 } hnsw__header;
 
 _Static_assert(sizeof(hnsw__header) == HNSW_HEADER_SIZE, "header layout");
@@ -70,7 +70,7 @@ _Static_assert(sizeof(hnsw__header) == HNSW_HEADER_SIZE, "header layout");
 static bool hnsw__put(FILE *f, const void *p, size_t n, bool sum) {
     if (n && fwrite(p, 1, n, f) != n) return false;
     if (!sum) return true;
-    uint64_t h = util_hash64(p, n, 0);
+    uint64_t h = util_hash64_v1(p, n, 0);
     return fwrite(&h, 8, 1, f) == 1;
 }
 
@@ -101,7 +101,7 @@ sc_status hnsw_index_save(const hnsw_index *idx, const char *path, sc_err *err) 
     uint64_t cap = idx->capacity;
     h.file_size = HNSW_HEADER_SIZE + (cap + 8) + (cap + 8) + (cap * idx->l0_stride * 4 + 8) +
                   (uw * 4 + 8) + h.quant_bytes + (idx->q ? cap * h.code_size + 8 : 0);
-    h.checksum = util_hash64(&h, offsetof(hnsw__header, checksum), 0);
+    h.checksum = util_hash64_v1(&h, offsetof(hnsw__header, checksum), 0);
 
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 5);
@@ -177,7 +177,7 @@ static sc_status hnsw__get(hnsw__reader *r, void *p, size_t n, bool sum, const c
     if (fread(&h, 8, 1, r->f) != 1)
         return sc_err_set(err, SC_CORRUPT, "hnsw: %s: %s checksum truncated at offset %llu", r->path,
                           what, (unsigned long long)r->off);
-    if (h != util_hash64(p, n, 0))
+    if (h != util_hash64_v1(p, n, 0))
         return sc_err_set(err, SC_CORRUPT,
                           "hnsw: %s: %s section (offset %llu, %zu bytes) fails its checksum at offset %llu",
                           r->path, what, (unsigned long long)start, n, (unsigned long long)r->off);
@@ -276,7 +276,7 @@ sc_status hnsw_index_load(const char *path, const hnsw_source *src, hnsw_index *
         rc = sc_err_set(err, SC_CORRUPT, "hnsw: %s: bad magic at offset 0", path);
         goto fail;
     }
-    if (h.checksum != util_hash64(&h, offsetof(hnsw__header, checksum), 0)) {
+    if (h.checksum != util_hash64_v1(&h, offsetof(hnsw__header, checksum), 0)) {
         rc = sc_err_set(err, SC_CORRUPT, "hnsw: %s: header checksum mismatch at offset 120", path);
         goto fail;
     }

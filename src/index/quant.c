@@ -10,7 +10,7 @@
 **         28  f32      quantile
 **         32  f32[dim] INT8: lo; BINARY: mean
 **             f32[dim] INT8: scale; BINARY: mean absolute deviation
-**        end  u64      util_hash64 of every byte before it
+**        end  u64      util_hash64_v1 of every byte before it
 **   INT8 code: u8[dim] codes, zero padding to a multiple of 4, f32 |x^|^2.
 **   BINARY code: ceil(dim/64) u64 words, bit d%64 of word d/64 = x[d] > mean[d],
 **            then u32 popcount of the bits and f32 |x|^2.
@@ -372,7 +372,7 @@ void quant_serialize(const quant *q, uint8_t *buf) {
     off += q->dim * sizeof(float);
     memcpy(buf + off, q->scale, q->dim * sizeof(float));
     off += q->dim * sizeof(float);
-    uint64_t sum = util_hash64(buf, off, 0);
+    uint64_t sum = util_hash64_v1(buf, off, 0);
     memcpy(buf + off, &sum, 8);
 }
 
@@ -396,7 +396,7 @@ sc_status quant_deserialize(const uint8_t *buf, size_t size, uint64_t base_offse
                           (unsigned long long)base_offset, want);
     uint64_t sum;
     memcpy(&sum, buf + want - 8, 8);
-    if (sum != util_hash64(buf, want - 8, 0))
+    if (sum != util_hash64_v1(buf, want - 8, 0))
         return sc_err_set(err, SC_CORRUPT, "quant: checksum mismatch at offset %llu",
                           (unsigned long long)(base_offset + want - 8));
     quant *q = calloc(1, sizeof *q);

@@ -2,7 +2,8 @@
 ** pipeline: the indexing pipeline, walk -> parse -> prepare -> embed ->
 ** upsert. This header is the module's interface to the rest of semcode:
 ** the walker and its ignore rules (walk.c, ignore.c; the public face is
-** include/semcode/walk.h, parse_tree.c), the texts of an entity
+** include/semcode/walk.h, parse_tree.c), the globs of search filters
+** (glob.c), the texts of an entity
 ** (prepare.c), the state database helpers (state.c), the embedding provider
 ** of an index (embedder.c) and the update run (update.c). It knows nothing
 ** of sc_repo: the repository handle (src/repo/) owns the resources and
@@ -25,30 +26,30 @@
 #include "semcode/walk.h"
 #include "util/util.h"
 
-/* ==== Ignore rules (.gitignore syntax) ==== */
+/* ==== Ignore rules (git's, asked of libgit2; .semcodeignore on top) ==== */
 
 typedef struct pipeline_ignore pipeline_ignore;
 
-/* Empty rule set; NULL on allocation failure. */
-pipeline_ignore *pipeline_ignore_new(void);
+/* The ignore rules of a walk of directory root: git's (.gitignore files,
+** .git/info/exclude, core.excludesFile; in a work tree found from root,
+** which may be a subdirectory of it, or in the root alone) and the
+** .semcodeignore files on top. *out is owned (pipeline_ignore_close).
+** SC_IOERR if root cannot be resolved, SC_NOMEM, SC_ERROR from libgit2. */
+sc_status pipeline_ignore_open(const char *root, pipeline_ignore **out, sc_err *err);
 /* Free a rule set. NULL is a no-op. */
-void pipeline_ignore_free(pipeline_ignore *ig);
-/* Add the rules of one ignore file's text, scoped to directory `base`
-** (relative to the walked root, "" for the root; no trailing slash).
-** Later rules win over earlier ones. SC_NOMEM on allocation failure. */
-sc_status pipeline_ignore_add_text(pipeline_ignore *ig, const char *base, const char *text, size_t n);
-/* Add the rules of the file at fs_path if it exists (a missing file is not
-** an error). */
-sc_status pipeline_ignore_add_file(pipeline_ignore *ig, const char *base, const char *fs_path);
-/* Number of rules (a mark to truncate back to when leaving a directory). */
-size_t pipeline_ignore_mark(const pipeline_ignore *ig);
-/* Drop the rules added after `mark`. */
-void pipeline_ignore_truncate(pipeline_ignore *ig, size_t mark);
-/* True if `path` (relative to the root, '/'-separated) is ignored by the
-** rules: the last matching rule decides, negation ("!") re-includes. */
-bool pipeline_ignore_match(const pipeline_ignore *ig, const char *path, bool is_dir);
+void pipeline_ignore_close(pipeline_ignore *ig);
+/* Read the ignore files of directory rel (relative to the root, "" for the
+** root itself; fs_dir is its path on disk) before checking its entries.
+** *mark is for pipeline_ignore_leave. SC_NOMEM, SC_ERROR from libgit2. */
+sc_status pipeline_ignore_enter(pipeline_ignore *ig, const char *rel, const char *fs_dir, size_t *mark, sc_err *err);
+/* Drop the rules of the directories entered after mark. */
+void pipeline_ignore_leave(pipeline_ignore *ig, size_t mark);
+/* *ignored = whether path rel (relative to the root, '/'-separated, in the
+** directory entered last) is ignored. SC_NOMEM only. */
+sc_status pipeline_ignore_check(pipeline_ignore *ig, const char *rel, bool is_dir, bool *ignored, sc_err *err);
 
-/* Glob match of one path against one pattern with .gitignore semantics:
+/* Glob match of one path against one pattern with .gitignore's wildcards
+** (glob.c; the --path / --exclude filters of a search):
 ** '*' and '?' do not cross '/', "**" does, [a-z] classes, '\' escapes. */
 bool pipeline_glob_match(const char *pattern, const char *path);
 
@@ -100,8 +101,24 @@ char *pipeline_keyword_text(const sc_entity *e, const char *path, const char *sr
 ** qualified name (update.c; with the path, kind and name it makes a point's
 ** stable id). */
 uint32_t pipeline_entity_ordinal(const sc_parse_result *res, uint32_t i);
+/* Stable point id of an entity of the file at path (relative to the indexed
+** root): a 63-bit hash of (path, kind, qualified name, ordinal), so a
+** re-index updates rather than duplicates. The git source (src/records/)
+** computes the same ids for the entities a commit touched. */
+uint64_t pipeline_entity_id(const char *path, const sc_entity *e, uint32_t ordinal);
 
 /* ==== State database (state.c) ==== */
+
+/* Format of an index folder (state.db meta index_format; docs/FILE_FORMATS.md):
+** 2 = XXH3-128 content and text hashes; 1 (util_hash64_v1) is upgraded on open. */
+#define PIPELINE_INDEX_FORMAT 2
+
+/* Create the tables of a new state database, or upgrade an index of an
+** older format in one transaction (on failure the database is unchanged).
+** A newer format is SC_UNSUPPORTED, a malformed one SC_CORRUPT; where names
+** the index in messages. *from (may be NULL) receives the format found: 0
+** for a new database, 1 when upgraded, PIPELINE_INDEX_FORMAT otherwise. */
+sc_status pipeline_state_prepare(sqlite3 *state, const char *where, int *from, sc_err *err);
 
 /* Run SQL on the state database; SC_IOERR with SQLite's message on failure. */
 sc_status pipeline_state_exec(sqlite3 *state, const char *sql, sc_err *err);

@@ -7,6 +7,14 @@
 ** files in state.db. Files are processed in groups; each group's store
 ** writes commit before its state rows, so an interrupted run leaves a
 ** consistent index that the next run completes (see repo/repo_int.h).
+**
+** Hashes (index format 2, docs/FILE_FORMATS.md): a file's content hash
+** (state.db) and an entity's content_hash and text_hash (payload) are
+** XXH3-128; a point id is 63 bits of chained XXH3-64. A file whose state row
+** still holds a format 1 hash (util_hash64_v1) is read and re-indexed even
+** when its size and mtime match: its old points are matched by their
+** format 1 ids and hashes, and their vectors taken over by their format 1
+** text hashes, so the upgrade embeds nothing again.
 */
 #include "pipeline/pipeline.h"
 
@@ -22,6 +30,20 @@
 
 #define UPD_GROUP_FILES 128   /* files parsed and stored per group */
 #define UPD_MAX_THREADS 16
+#define UPD_HEX_V1 16         /* hex digits of a format 1 payload hash */
+
+/* Kind of content hash a state row holds. */
+typedef enum upd_hash_kind {
+    UPD_HASH_NONE = 0, /* none usable: the file is read and parsed again */
+    UPD_HASH_V1,       /* index format 1: util_hash64_v1, to be replaced */
+    UPD_HASH_XXH128    /* XXH3-128 of the bytes */
+} upd_hash_kind;
+
+/* A file's content hash as state.db records it. */
+typedef struct upd_hash {
+    upd_hash_kind kind; /* which one */
+    uint8_t h[16];      /* UPD_HASH_XXH128: canonical bytes */
+} upd_hash;
 
 /* One file of the walk and what the run learns about it. */
 typedef struct upd_file {
@@ -31,10 +53,10 @@ typedef struct upd_file {
     bool known;              /* state.db has it */
     uint64_t old_size;       /* state: size */
     int64_t old_mtime;       /* state: mtime */
-    uint64_t old_hash;       /* state: content hash */
+    upd_hash old_hash;       /* state: content hash */
     char *src;               /* contents (while processed) */
     size_t src_size;         /* bytes read */
-    uint64_t hash;           /* content hash */
+    uint8_t hash[16];        /* content hash (XXH3-128; the size for a file too large to read) */
     bool same_content;       /* read, but the bytes did not change */
     bool failed;             /* could not be read or parsed */
     bool too_large;          /* over the size limit: not read, no entities */
@@ -43,10 +65,11 @@ typedef struct upd_file {
 
 /* State row of a file, for lookup by path. */
 typedef struct upd_state {
-    char *path;
-    uint64_t size, hash;
-    int64_t mtime;
-    bool seen; /* still in the tree */
+    char *path;    /* relative path (owned) */
+    uint64_t size; /* bytes */
+    upd_hash hash; /* content hash */
+    int64_t mtime; /* modification time (ns) */
+    bool seen;     /* still in the tree */
 } upd_state;
 
 /* Record a failure of the run and return code. */
@@ -81,7 +104,7 @@ static void upd__worker(void *arg, uint32_t ith, uint32_t nth) {
         upd_file *f = job->files[i];
         if (f->size > job->popt.max_file_size) {
             f->too_large = true;
-            f->hash = f->size; /* not read: a change of size is a change */
+            util_h128_bytes((util_h128){0, f->size}, f->hash); /* not read: a change of size is a change */
             continue;
         }
         char p[PATH_MAX * 2];
@@ -101,8 +124,9 @@ static void upd__worker(void *arg, uint32_t ith, uint32_t nth) {
         }
         f->src[n] = '\0';
         f->src_size = n;
-        f->hash = util_hash64(f->src, n, 0x5e3c0de);
-        if (f->known && f->hash == f->old_hash) {
+        util_h128_bytes(util_hash128(f->src, n, 0), f->hash);
+        /* A format 1 row is never "same": its points are rewritten with format 2 hashes. */
+        if (f->known && f->old_hash.kind == UPD_HASH_XXH128 && !memcmp(f->hash, f->old_hash.h, 16)) {
             f->same_content = true;
             continue;
         }
@@ -112,15 +136,28 @@ static void upd__worker(void *arg, uint32_t ith, uint32_t nth) {
 
 /* ==== Entities of one file ==== */
 
-/* Stable point id of an entity. */
-static uint64_t upd__point_id(const char *path, const sc_entity *e, uint32_t ordinal) {
+/* Stable point id of an entity (pipeline.h): XXH3-64 of path, kind,
+** qualified name and ordinal, each hashed with the previous result as seed. */
+uint64_t pipeline_entity_id(const char *path, const sc_entity *e, uint32_t ordinal) {
     const char *kind = sc_entity_kind_name(e->kind);
     const char *qn = e->qualified_name ? e->qualified_name : "";
+    uint8_t ord[4] = {(uint8_t)ordinal, (uint8_t)(ordinal >> 8), (uint8_t)(ordinal >> 16), (uint8_t)(ordinal >> 24)};
     uint64_t h = util_hash64(path, strlen(path), 0x1d);
     h = util_hash64(kind, strlen(kind), h);
     h = util_hash64(qn, strlen(qn), h);
-    h = util_mix64(h + ordinal);
+    h = util_hash64(ord, sizeof ord, h);
     return h & 0x7fffffffffffffffULL; /* stay within JSON's signed integers */
+}
+
+/* The point id of index format 1 (matches old points while upgrading). */
+static uint64_t upd__point_id_v1(const char *path, const sc_entity *e, uint32_t ordinal) {
+    const char *kind = sc_entity_kind_name(e->kind);
+    const char *qn = e->qualified_name ? e->qualified_name : "";
+    uint64_t h = util_hash64_v1(path, strlen(path), 0x1d);
+    h = util_hash64_v1(kind, strlen(kind), h);
+    h = util_hash64_v1(qn, strlen(qn), h);
+    h = util_mix64(h + ordinal);
+    return h & 0x7fffffffffffffffULL;
 }
 
 /* Ordinal of entity i among earlier entities with the same kind and qualified
@@ -137,10 +174,7 @@ uint32_t pipeline_entity_ordinal(const sc_parse_result *res, uint32_t i) {
 }
 
 static char *upd__payload(const pipeline_index *r, const char *path, const sc_parse_result *res, const sc_entity *e,
-                          uint64_t content_hash, uint64_t text_hash) {
-    char hex[20], thex[20];
-    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)content_hash);
-    snprintf(thex, sizeof thex, "%016llx", (unsigned long long)text_hash);
+                          const char *hex, const char *thex) {
     json_t *p = json_object();
     json_object_set_new(p, "path", json_string(path));
     json_object_set_new(p, "language", json_string(sc_lang_name(res->lang)));
@@ -222,6 +256,12 @@ static sc_status upd__old_points(pipeline_index *r, const char *path, sc_point_i
 
 /* ==== One group of changed files ==== */
 
+/* Text hash of one prepared text, as payloads hold it (the vector reuse key). */
+typedef struct upd_thash {
+    char hex[33];            /* XXH3-128, 32 hex digits */
+    char v1[UPD_HEX_V1 + 1]; /* index format 1's hash, or "" when no point can have one */
+} upd_thash;
+
 /* Pending points of a group. */
 typedef struct upd_batch {
     sc_point_in *pts;      /* points */
@@ -229,7 +269,8 @@ typedef struct upd_batch {
     char **payloads;       /* owned payload JSON */
     char **texts;          /* owned prepared texts (embedded) */
     char **kwtexts;        /* owned BM25 texts */
-    uint64_t *thash;       /* hash of each prepared text (vector reuse key) */
+    upd_thash *thash;      /* hash of each prepared text (vector reuse key) */
+    bool with_v1;          /* the index may hold points of format 1: match their ids and hashes too */
     float *vecs;           /* n * dim */
     size_t n, cap;         /* used, allocated */
     sc_point_id *del;      /* ids to delete */
@@ -253,7 +294,7 @@ static void upd__batch_free(upd_batch *b) {
     memset(b, 0, sizeof *b);
 }
 
-static bool upd__batch_push(upd_batch *b, uint64_t id, char *payload, char *text, char *kwtext, uint64_t thash) {
+static bool upd__batch_push(upd_batch *b, uint64_t id, char *payload, char *text, char *kwtext, const upd_thash *thash) {
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 256;
         sc_point_in *pts = realloc(b->pts, sizeof *pts * cap);
@@ -264,7 +305,7 @@ static bool upd__batch_push(upd_batch *b, uint64_t id, char *payload, char *text
         if (p2) b->texts = p2;
         char **p3 = realloc(b->kwtexts, sizeof *p3 * cap);
         if (p3) b->kwtexts = p3;
-        uint64_t *p4 = realloc(b->thash, sizeof *p4 * cap);
+        upd_thash *p4 = realloc(b->thash, sizeof *p4 * cap);
         if (p4) b->thash = p4;
         if (!pts || !p1 || !p2 || !p3 || !p4) return false;
         b->cap = cap;
@@ -274,7 +315,7 @@ static bool upd__batch_push(upd_batch *b, uint64_t id, char *payload, char *text
     b->payloads[b->n] = payload;
     b->texts[b->n] = text;
     b->kwtexts[b->n] = kwtext;
-    b->thash[b->n] = thash;
+    b->thash[b->n] = *thash;
     b->n++;
     return true;
 }
@@ -285,38 +326,57 @@ static bool upd__batch_del(upd_batch *b, sc_point_id id) {
     return true;
 }
 
-/* Collect the points of a parsed file into the batch; count entity changes. */
+/* Is h a payload hash of index format 1 (16 hex digits)? */
+static bool upd__is_v1(const char *h) { return h && strlen(h) == UPD_HEX_V1; }
+
+/* Collect the points of a parsed file into the batch; count entity changes.
+** An old point is the same entity when its id is the entity's id, or (an
+** index being upgraded) its format 1 id: that one is deleted, its entity
+** stored under the new id, and neither counts as added nor removed. */
 static sc_status upd__collect(pipeline_index *r, upd_file *f, upd_batch *b, sc_repo_summary *sum) {
     sc_point_id *old_ids = NULL;
     char **old_hashes = NULL;
     size_t n_old = 0;
     sc_status rc = SC_OK;
     if (f->known && (rc = upd__old_points(r, f->path, &old_ids, &old_hashes, &n_old)) != SC_OK) return rc;
-    bool *kept = calloc(n_old ? n_old : 1, sizeof *kept);
+    bool *kept = calloc(n_old ? n_old : 1, sizeof *kept);   /* same id: the upsert replaces it */
+    bool *moved = calloc(n_old ? n_old : 1, sizeof *moved); /* format 1 id of a current entity */
+    bool old_v1 = false;
+    for (size_t k = 0; k < n_old; k++) old_v1 |= upd__is_v1(old_hashes[k]);
     const sc_parse_result *res = f->res;
-    for (uint32_t i = 0; kept && res && i < res->n_entities; i++) {
+    for (uint32_t i = 0; kept && moved && res && i < res->n_entities; i++) {
         const sc_entity *e = &res->entities[i];
-        uint64_t id = upd__point_id(f->path, e, pipeline_entity_ordinal(res, i));
+        uint32_t ord = pipeline_entity_ordinal(res, i);
+        uint64_t id = pipeline_entity_id(f->path, e, ord);
+        uint64_t id_v1 = old_v1 ? upd__point_id_v1(f->path, e, ord) : 0;
         uint64_t lo = e->start_byte < f->src_size ? e->start_byte : f->src_size;
         uint64_t hi = e->end_byte < f->src_size ? e->end_byte : f->src_size;
-        uint64_t ch = util_hash64(f->src + lo, (size_t)(hi > lo ? hi - lo : 0), 0xc0de);
-        char hex[20];
-        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)ch);
+        size_t len = (size_t)(hi > lo ? hi - lo : 0);
+        char hex[33];
+        util_h128_hex(util_hash128(f->src + lo, len, 0), hex);
         bool found = false;
-        for (size_t k = 0; k < n_old; k++)
-            if (old_ids[k].num == id) {
-                kept[k] = true;
-                found = true;
-                if (old_hashes[k] && !strcmp(old_hashes[k], hex)) sum->entities_unchanged++;
-                else sum->entities_updated++;
-                break;
-            }
+        for (size_t k = 0; k < n_old && !found; k++) {
+            bool v1 = upd__is_v1(old_hashes[k]);
+            if (old_ids[k].num == id) kept[k] = true;
+            else if (v1 && old_ids[k].num == id_v1 && !moved[k]) moved[k] = true;
+            else continue;
+            found = true;
+            char hv1[UPD_HEX_V1 + 1];
+            if (v1) snprintf(hv1, sizeof hv1, "%016llx", (unsigned long long)util_hash64_v1(f->src + lo, len, 0xc0de));
+            if (old_hashes[k] && !strcmp(old_hashes[k], v1 ? hv1 : hex)) sum->entities_unchanged++;
+            else sum->entities_updated++;
+        }
         if (!found) sum->entities_added++;
         char *text = pipeline_prepare_text(r->template_variant, e, f->path, f->src, f->src_size);
-        uint64_t th = text ? util_hash64(text, strlen(text), 0x7e47) : 0;
-        char *payload = text ? upd__payload(r, f->path, res, e, ch, th) : NULL;
+        upd_thash th = {.hex = "", .v1 = ""};
+        if (text) {
+            util_h128_hex(util_hash128(text, strlen(text), 0), th.hex);
+            if (b->with_v1)
+                snprintf(th.v1, sizeof th.v1, "%016llx", (unsigned long long)util_hash64_v1(text, strlen(text), 0x7e47));
+        }
+        char *payload = text ? upd__payload(r, f->path, res, e, hex, th.hex) : NULL;
         char *kwtext = pipeline_keyword_text(e, f->path, f->src, f->src_size);
-        if (!payload || !text || !kwtext || !upd__batch_push(b, id, payload, text, kwtext, th)) {
+        if (!payload || !text || !kwtext || !upd__batch_push(b, id, payload, text, kwtext, &th)) {
             free(payload);
             free(text);
             free(kwtext);
@@ -324,52 +384,57 @@ static sc_status upd__collect(pipeline_index *r, upd_file *f, upd_batch *b, sc_r
             break;
         }
     }
-    if (!kept) rc = upd__fail(r, SC_NOMEM, "out of memory");
+    if (!kept || !moved) rc = upd__fail(r, SC_NOMEM, "out of memory");
     for (size_t k = 0; rc == SC_OK && k < n_old; k++)
         if (!kept[k]) {
             if (!upd__batch_del(b, old_ids[k])) rc = upd__fail(r, SC_NOMEM, "out of memory");
-            sum->entities_removed++;
+            if (!moved[k]) sum->entities_removed++;
         }
     for (size_t k = 0; k < n_old; k++) free(old_hashes[k]);
     free(old_hashes);
     free(old_ids);
     free(kept);
+    free(moved);
     return rc;
+}
+
+/* A text hash of the batch (format 2 or 1) and the item that has it, for the reuse lookup. */
+typedef struct upd_hidx {
+    const char *h; /* hex digits (borrowed from the batch) */
+    size_t i;      /* batch index */
+} upd_hidx;
+
+static int upd__hidx_cmp(const void *a, const void *b) {
+    return strcmp(((const upd_hidx *)a)->h, ((const upd_hidx *)b)->h);
 }
 
 /* Reuse the stored vector of every batch item whose prepared text (by its
 ** hash) the index already holds for this model: unchanged entities of a
 ** changed file, and functions moved within a file, are not embedded again.
-** Marks them in reused and copies their vectors; returns how many. */
-/* (hash, batch index) pairs sorted by hash, for the reuse lookup. */
-typedef struct upd_hidx {
-    uint64_t h; /* text hash */
-    size_t i;   /* batch index */
-} upd_hidx;
-
-static int upd__hidx_cmp(const void *a, const void *b) {
-    uint64_t x = ((const upd_hidx *)a)->h, y = ((const upd_hidx *)b)->h;
-    return x < y ? -1 : x > y;
-}
-
+** While an index is upgraded, points of format 1 answer to the format 1
+** hash of the same text. Marks them in reused and copies their vectors;
+** returns how many. */
 static size_t upd__reuse(pipeline_index *r, upd_batch *b, bool *reused) {
-    upd_hidx *idx = malloc(sizeof *idx * b->n);
+    upd_hidx *idx = malloc(sizeof *idx * b->n * 2);
     if (!idx) return 0;
     json_t *any = json_array();
-    char hex[20];
+    size_t n_idx = 0;
     for (size_t i = 0; i < b->n; i++) {
-        idx[i] = (upd_hidx){b->thash[i], i};
-        snprintf(hex, sizeof hex, "%016llx", (unsigned long long)b->thash[i]);
-        json_array_append_new(any, json_string(hex));
+        idx[n_idx++] = (upd_hidx){b->thash[i].hex, i};
+        json_array_append_new(any, json_string(b->thash[i].hex));
+        if (b->thash[i].v1[0]) {
+            idx[n_idx++] = (upd_hidx){b->thash[i].v1, i};
+            json_array_append_new(any, json_string(b->thash[i].v1));
+        }
     }
-    qsort(idx, b->n, sizeof *idx, upd__hidx_cmp);
+    qsort(idx, n_idx, sizeof *idx, upd__hidx_cmp);
     json_t *f = json_pack("{s:[{s:s, s:{s:o}}, {s:s, s:{s:s}}]}", "must", "key", "text_hash", "match", "any", any,
                           "key", "model", "match", "value", r->pe->model_id);
     char *ftext = json_dumps(f, JSON_COMPACT);
     json_decref(f);
     const char *keys[] = {"text_hash"};
     const char *vn[] = {PIPELINE_VECTOR};
-    sc_scroll_request req = {.filter_json = ftext, .limit = (uint32_t)b->n + 1};
+    sc_scroll_request req = {.filter_json = ftext, .limit = (uint32_t)n_idx + 1};
     req.with = (sc_with){.payload = true, .payload_include = keys, .n_payload_include = 1, .vectors = true,
                          .vector_names = vn, .n_vector_names = 1};
     sc_record_list *l = NULL;
@@ -380,19 +445,17 @@ static size_t upd__reuse(pipeline_index *r, upd_batch *b, bool *reused) {
         for (size_t k = 0; k < l->n; k++) {
             if (l->items[k].n_vectors != 1 || l->items[k].vector_dims[0] != r->pe->dim) continue;
             json_t *p = json_loads(l->items[k].payload_json, 0, NULL);
-            const char *h = json_string_value(json_object_get(p, "text_hash"));
-            upd_hidx key = {h ? strtoull(h, NULL, 16) : 0, 0};
-            json_decref(p);
-            upd_hidx *hit = bsearch(&key, idx, b->n, sizeof *idx, upd__hidx_cmp);
-            if (!hit) continue;
+            upd_hidx key = {json_string_value(json_object_get(p, "text_hash")), 0};
+            upd_hidx *hit = key.h ? bsearch(&key, idx, n_idx, sizeof *idx, upd__hidx_cmp) : NULL;
             /* every batch item with this hash (equal texts) takes the vector */
-            while (hit > idx && hit[-1].h == key.h) hit--;
-            for (; hit < idx + b->n && hit->h == key.h; hit++) {
+            while (hit && hit > idx && !strcmp(hit[-1].h, key.h)) hit--;
+            for (; hit && hit < idx + n_idx && !strcmp(hit->h, key.h); hit++) {
                 if (reused[hit->i]) continue;
                 memcpy(b->vecs + hit->i * r->pe->dim, l->items[k].vectors[0], sizeof(float) * r->pe->dim);
                 reused[hit->i] = true;
                 n++;
             }
+            json_decref(p);
         }
         sc_record_list_free(l);
     }
@@ -525,7 +588,7 @@ static sc_status upd__record(pipeline_index *r, upd_file **files, size_t n) {
         sqlite3_bind_text(st, 1, f->path, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)f->size);
         sqlite3_bind_int64(st, 3, f->mtime);
-        sqlite3_bind_int64(st, 4, (sqlite3_int64)f->hash);
+        sqlite3_bind_blob(st, 4, f->hash, sizeof f->hash, SQLITE_STATIC);
         sqlite3_bind_int64(st, 5, f->res ? f->res->n_entities : (sqlite3_int64)-1);
         if (sqlite3_step(st) != SQLITE_DONE) {
             rc = upd__fail(r, SC_IOERR, "state database: %s", sqlite3_errmsg(r->state));
@@ -538,7 +601,7 @@ static sc_status upd__record(pipeline_index *r, upd_file **files, size_t n) {
     return rc;
 }
 
-/* Same-content files keep their entity count: only size and mtime change. */
+/* Same-content files keep their entity count and hash: only size and mtime change. */
 static sc_status upd__touch(pipeline_index *r, upd_file **files, size_t n) {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(r->state, "UPDATE files SET size=?2, mtime=?3 WHERE path=?1", -1, &st, NULL) != SQLITE_OK)
@@ -576,8 +639,9 @@ typedef struct upd_run {
     size_t n_files;                  /* entries in files */
     upd_state *state;                /* state.db rows, sorted by path */
     size_t n_state;                  /* entries in state */
-    upd_file **todo;                 /* files to read (size or mtime changed, or new) */
+    upd_file **todo;                 /* files to read (size or mtime changed, new, or a format 1 hash) */
     size_t n_todo;                   /* entries in todo */
+    size_t n_v1;                     /* state rows with a format 1 hash (index being upgraded) */
     sc_parser *parsers[UPD_MAX_THREADS]; /* one per thread */
     uint32_t nth;                    /* threads */
 } upd_run;
@@ -623,7 +687,14 @@ static sc_status upd__compare(upd_run *run) {
             s->path = util_strdup((const char *)sqlite3_column_text(st, 0));
             s->size = (uint64_t)sqlite3_column_int64(st, 1);
             s->mtime = sqlite3_column_int64(st, 2);
-            s->hash = (uint64_t)sqlite3_column_int64(st, 3);
+            memset(&s->hash, 0, sizeof s->hash);
+            if (sqlite3_column_type(st, 3) == SQLITE_INTEGER) {
+                s->hash.kind = UPD_HASH_V1;
+                run->n_v1++;
+            } else if (sqlite3_column_type(st, 3) == SQLITE_BLOB && sqlite3_column_bytes(st, 3) == 16) {
+                s->hash.kind = UPD_HASH_XXH128;
+                memcpy(s->hash.h, sqlite3_column_blob(st, 3), 16);
+            }
             s->seen = false;
         }
     }
@@ -640,7 +711,7 @@ static sc_status upd__compare(upd_run *run) {
             f->old_size = s->size;
             f->old_mtime = s->mtime;
             f->old_hash = s->hash;
-            if (s->size == f->size && s->mtime == f->mtime) {
+            if (s->size == f->size && s->mtime == f->mtime && s->hash.kind == UPD_HASH_XXH128) {
                 run->sum.files_unchanged++;
                 continue;
             }
@@ -681,7 +752,7 @@ static sc_status upd__store_group(upd_run *run, upd_file **group, size_t gn, dou
     pipeline_index *r = run->r;
     sc_repo_summary *sum = &run->sum;
     sc_status rc = SC_OK;
-    upd_batch b = {0};
+    upd_batch b = {.with_v1 = run->n_v1 > 0};
     upd_file *same[UPD_GROUP_FILES];
     size_t n_same = 0;
     for (size_t i = 0; rc == SC_OK && i < gn; i++) {
@@ -792,6 +863,10 @@ sc_status pipeline_update(pipeline_index *r, sc_repo_summary *out) {
     }
     rc = upd__compare(&run);
     run.sum.seconds_walk = util_now() - run.t0;
+    if (rc == SC_OK && run.n_v1)
+        util_log(&r->opt.logger, SC_LOG_LEVEL_INFO,
+                 "index format 1 -> %d: re-reading %zu files to replace their hashes; stored vectors are reused, "
+                 "not embedded again", PIPELINE_INDEX_FORMAT, run.n_v1);
     if (rc == SC_OK) rc = upd__delete_gone(&run);
     if (rc == SC_OK) rc = upd__process(&run);
     run.sum.seconds_total = util_now() - run.t0;

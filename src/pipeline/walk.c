@@ -1,9 +1,9 @@
 /*
 ** pipeline/walk.c: the repository walker. Lists the files under a root in a
-** deterministic order (entries sorted by name, depth first), honouring
-** .gitignore files at every level, .git/info/exclude and .semcodeignore,
+** deterministic order (entries sorted by name, depth first), leaving out
+** what git ignores and what .semcodeignore files add (ignore.c, libgit2),
 ** and always skipping .git and node_modules (and, on request, vendored
-** directories). Symbolic links are never followed, as git does not follow
+** directories). An ignored directory is not entered. Symbolic links are never followed, as git does not follow
 ** them: a file or folder a link points to inside the tree is listed once,
 ** under its own (real) path, and one outside the tree is not listed at
 ** all. A set of visited directories (device, inode) still ends any loop a
@@ -79,7 +79,7 @@ static bool pipeline__dirset_add(pipeline__dirset *s, dev_t dev, ino_t ino) {
 typedef struct pipeline__walk {
     const sc_walk_options *opt; /* options */
     const char *root;           /* root as given */
-    pipeline_ignore *ig;          /* active rules */
+    pipeline_ignore *ig;          /* ignore rules, NULL without use_gitignore */
     pipeline__dirset seen;        /* directories visited */
     pipeline_file_list *out;      /* result */
     sc_err *err;                /* error sink */
@@ -121,18 +121,8 @@ static sc_status pipeline__dir(pipeline__walk *w, const char *rel, int depth) {
     closedir(d);
     if (rc == SC_OK && n) qsort(names, n, sizeof *names, pipeline__cmp);
 
-    size_t mark = pipeline_ignore_mark(w->ig);
-    if (rc == SC_OK && w->opt->use_gitignore) {
-        char p[PATH_MAX + 32];
-        if (depth == 0) {
-            snprintf(p, sizeof p, "%s/.git/info/exclude", fs);
-            rc = pipeline_ignore_add_file(w->ig, rel, p);
-        }
-        snprintf(p, sizeof p, "%s/.gitignore", fs);
-        if (rc == SC_OK) rc = pipeline_ignore_add_file(w->ig, rel, p);
-        snprintf(p, sizeof p, "%s/.semcodeignore", fs);
-        if (rc == SC_OK) rc = pipeline_ignore_add_file(w->ig, rel, p);
-    }
+    size_t mark = 0;
+    if (rc == SC_OK && w->ig) rc = pipeline_ignore_enter(w->ig, rel, fs, &mark, w->err);
     for (size_t i = 0; i < n && rc == SC_OK; i++) {
         const char *name = names[i];
         char child_rel[PATH_MAX], child_fs[PATH_MAX];
@@ -145,9 +135,12 @@ static sc_status pipeline__dir(pipeline__walk *w, const char *rel, int depth) {
             w->out->n_links_skipped++; /* its target, when inside the tree, is walked under its real path */
             continue;
         }
+        bool ignored = false;
         if (S_ISDIR(st.st_mode)) {
-            if (pipeline_dir_is_skipped(name, w->opt->skip_vendored) ||
-                (w->opt->use_gitignore && pipeline_ignore_match(w->ig, child_rel, true))) {
+            bool skipped = pipeline_dir_is_skipped(name, w->opt->skip_vendored);
+            if (!skipped && w->ig && (rc = pipeline_ignore_check(w->ig, child_rel, true, &ignored, w->err)) != SC_OK)
+                break;
+            if (skipped || ignored) {
                 w->out->n_ignored++;
                 continue;
             }
@@ -157,7 +150,8 @@ static sc_status pipeline__dir(pipeline__walk *w, const char *rel, int depth) {
             }
             rc = pipeline__dir(w, child_rel, depth + 1);
         } else if (S_ISREG(st.st_mode)) {
-            if (w->opt->use_gitignore && pipeline_ignore_match(w->ig, child_rel, false)) {
+            if (w->ig && (rc = pipeline_ignore_check(w->ig, child_rel, false, &ignored, w->err)) != SC_OK) break;
+            if (ignored) {
                 w->out->n_ignored++;
                 continue;
             }
@@ -165,7 +159,7 @@ static sc_status pipeline__dir(pipeline__walk *w, const char *rel, int depth) {
         }
         /* sockets, fifos, devices: never read */
     }
-    pipeline_ignore_truncate(w->ig, mark);
+    pipeline_ignore_leave(w->ig, mark);
     for (size_t i = 0; i < n; i++) free(names[i]);
     free(names);
     if (rc == SC_NOMEM) return sc_err_set(w->err, SC_NOMEM, "out of memory walking '%s'", fs);
@@ -184,14 +178,10 @@ sc_status pipeline_walk(const char *root, const sc_walk_options *opt, pipeline_f
         return pipeline__add_file(&w, root, (uint64_t)st.st_size);
     }
     pipeline__walk w = {.opt = opt, .root = root, .out = out, .err = err};
-    w.ig = pipeline_ignore_new();
-    if (!w.ig || !pipeline__dirset_add(&w.seen, st.st_dev, st.st_ino)) {
-        pipeline_ignore_free(w.ig);
-        free(w.seen.keys);
-        return sc_err_set(err, SC_NOMEM, "out of memory walking '%s'", root);
-    }
-    sc_status rc = pipeline__dir(&w, "", 0);
-    pipeline_ignore_free(w.ig);
+    if (!pipeline__dirset_add(&w.seen, st.st_dev, st.st_ino)) return sc_err_set(err, SC_NOMEM, "out of memory walking '%s'", root);
+    sc_status rc = opt->use_gitignore ? pipeline_ignore_open(root, &w.ig, err) : SC_OK;
+    if (rc == SC_OK) rc = pipeline__dir(&w, "", 0);
+    pipeline_ignore_close(w.ig);
     free(w.seen.keys);
     if (rc != SC_OK) pipeline_file_list_free(out);
     return rc;

@@ -356,8 +356,10 @@ done:
 /* ==== Similar ==== */
 
 /* Find the point of target: "path:line" (innermost entity covering the
-** line) or a qualified name. */
-static sc_status q__resolve(sc_repo *r, const char *target, sc_point_id *id, float *vec) {
+** line, chunks last) or a qualified name. Its id goes to *id, its vector to
+** vec when vec is non-NULL (then only points with a vector count) and its
+** payload (owned) to *payload when payload is non-NULL. */
+static sc_status q__resolve(sc_repo *r, const char *target, sc_point_id *id, float *vec, char **payload) {
     json_t *filter = NULL;
     const char *colon = strrchr(target, ':');
     char *end = NULL;
@@ -382,10 +384,8 @@ static sc_status q__resolve(sc_repo *r, const char *target, sc_point_id *id, flo
     char *ftext = json_dumps(filter, JSON_COMPACT);
     json_decref(filter);
     sc_scroll_request req = {.filter_json = ftext, .limit = 1000};
-    const char *keys[] = {"start_line", "end_line", "kind"};
     const char *vn[] = {PIPELINE_VECTOR};
-    req.with = (sc_with){.payload = true, .payload_include = keys, .n_payload_include = 3, .vectors = true,
-                         .vector_names = vn, .n_vector_names = 1};
+    req.with = (sc_with){.payload = true, .vectors = vec != NULL, .vector_names = vn, .n_vector_names = 1};
     sc_record_list *l = NULL;
     sc_point_id next;
     bool more;
@@ -393,9 +393,9 @@ static sc_status q__resolve(sc_repo *r, const char *target, sc_point_id *id, flo
     free(ftext);
     if (rc != SC_OK) return repo_fail(r, rc, "%s", sc_db_errmsg(r->db));
     long best_span = LONG_MAX;
-    bool found = false;
+    size_t best = l->n;
     for (size_t i = 0; i < l->n; i++) {
-        if (l->items[i].n_vectors != 1) continue;
+        if (vec && l->items[i].n_vectors != 1) continue;
         json_t *p = json_loads(l->items[i].payload_json, 0, NULL);
         long span = (long)json_integer_value(json_object_get(p, "end_line")) -
                     (long)json_integer_value(json_object_get(p, "start_line"));
@@ -403,16 +403,48 @@ static sc_status q__resolve(sc_repo *r, const char *target, sc_point_id *id, flo
         if (kind && !strcmp(kind, "chunk")) span += 1000000; /* prefer real entities */
         if (span < best_span) {
             best_span = span;
-            *id = l->items[i].id;
-            memcpy(vec, l->items[i].vectors[0], sizeof(float) * r->pe.dim);
-            found = true;
+            best = i;
         }
         json_decref(p);
     }
+    if (best < l->n) {
+        *id = l->items[best].id;
+        if (vec) memcpy(vec, l->items[best].vectors[0], sizeof(float) * r->pe.dim);
+        if (payload && !(*payload = util_strdup(l->items[best].payload_json))) rc = repo_fail(r, SC_NOMEM, "out of memory");
+    }
+    bool found = best < l->n;
     sc_record_list_free(l);
     if (!found)
         return repo_fail(r, SC_NOTFOUND, "no indexed entity at %s (give path:line, or a qualified name as printed by search)",
                          target);
+    return rc;
+}
+
+sc_status sc_repo_resolve(sc_repo *r, const char *target, sc_code_hits **out, sc_point_id *id) {
+    if (!r || !target || !out) return SC_MISUSE;
+    sc_point_id pid;
+    char *payload = NULL;
+    sc_status rc = q__resolve(r, target, &pid, NULL, &payload);
+    if (rc != SC_OK) return rc;
+    sc_code_hits *h = calloc(1, sizeof *h);
+    if (h) h->items = calloc(1, sizeof *h->items);
+    if (!h || !h->items) {
+        free(h);
+        free(payload);
+        return repo_fail(r, SC_NOMEM, "out of memory");
+    }
+    h->confidence = (double)NAN;
+    rc = repo_hit_from_payload(r, payload, 0.0f, &h->items[0]);
+    free(payload);
+    if (rc != SC_OK) {
+        sc_code_hits_free(h);
+        return rc;
+    }
+    h->items[0].rank = 1;
+    h->items[0].n_entities = 1;
+    h->n = 1;
+    if (id) *id = pid;
+    *out = h;
     return SC_OK;
 }
 
@@ -422,7 +454,7 @@ sc_status sc_repo_similar(sc_repo *r, const char *target, const sc_code_query *q
     float *vec = malloc(sizeof(float) * r->pe.dim);
     if (!vec) return repo_fail(r, SC_NOMEM, "out of memory");
     sc_point_id id;
-    sc_status rc = q__resolve(r, target, &id, vec);
+    sc_status rc = q__resolve(r, target, &id, vec, NULL);
     if (rc == SC_OK) {
         sc_code_query qq = q ? *q : (sc_code_query){0};
         qq.mode = SC_SEARCH_MODE_DENSE;

@@ -31,6 +31,14 @@ sc_status repo_fail(sc_repo *r, sc_status code, const char *fmt, ...) {
 const char *sc_repo_errmsg(const sc_repo *r) { return r ? r->errmsg : "no repository"; }
 const char *sc_repo_root(const sc_repo *r) { return r->root; }
 const char *sc_repo_store_dir(const sc_repo *r) { return r->store_dir; }
+sc_db *sc_repo_db(sc_repo *r) { return r ? r->db : NULL; }
+
+sc_status sc_repo_embedder(sc_repo *r, sc_embedder **out) {
+    if (!r || !out) return SC_MISUSE;
+    sc_status rc = repo_embedder_ready(r);
+    if (rc == SC_OK) *out = r->pe.emb;
+    return rc;
+}
 
 void sc_repo_set_progress(sc_repo *r, void (*fn)(void *arg, const sc_repo_progress *p), void *arg) {
     r->opt.progress = fn;
@@ -158,21 +166,31 @@ sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **o
         goto fail;
     }
     sqlite3_busy_timeout(r->state, 5000);
-    if ((rc = repo_state_exec(r, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                 "CREATE TABLE IF NOT EXISTS files(path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
-                                 " mtime INTEGER NOT NULL, hash INTEGER NOT NULL, n_entities INTEGER NOT NULL);"
-                                 "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);")) != SC_OK)
-        goto fail;
-    /* the store */
+    if ((rc = repo_state_exec(r, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")) != SC_OK) goto fail;
+    /* the store (it refuses a newer format, upgrades an older one) */
     snprintf(p, sizeof p, "%s/store", r->store_dir);
     char *err = NULL;
     sc_db_options dbo = sc_db_options_default();
     dbo.logger = r->opt.logger;
-    if (sc_db_open(p, &dbo, &r->db, &err) != SC_OK) {
-        rc = repo_fail(r, SC_IOERR, "%s", err ? err : "out of memory");
+    sc_status dbrc = sc_db_open(p, &dbo, &r->db, &err);
+    if (dbrc != SC_OK) {
+        rc = repo_fail(r, dbrc == SC_UNSUPPORTED || dbrc == SC_CORRUPT ? dbrc : SC_IOERR, "%s",
+                       err ? err : "out of memory");
         sc_free(err);
         goto fail;
     }
+    /* state.db's tables, created or upgraded once the store's lock is held */
+    sc_err serr = {0};
+    int from = 0;
+    if ((rc = pipeline_state_prepare(r->state, r->store_dir, &from, &serr)) != SC_OK) {
+        repo_fail_err(r, rc, &serr);
+        goto fail;
+    }
+    if (from == 1)
+        util_log(&r->opt.logger, SC_LOG_LEVEL_INFO,
+                 "index %s: upgraded from format 1 to %d (xxHash hashes); the next 'semcode index' re-reads every "
+                 "file once and reuses the stored vectors",
+                 r->store_dir, PIPELINE_INDEX_FORMAT);
     /* the provider: local model or remote endpoint */
     sc_err perr = {0};
     r->pe.state = r->state;
@@ -266,7 +284,7 @@ char *repo_filter_json(sc_repo *r, const sc_code_query *q, bool *empty) {
                 const char *p = (const char *)sqlite3_column_text(st, 0);
                 bool in = q->n_paths == 0;
                 for (size_t i = 0; i < q->n_paths && !in; i++)
-                    in = pipeline_glob_match(q->paths[i], p) || pipeline_glob_match(q->paths[i], p + 0);
+                    in = pipeline_glob_match(q->paths[i], p);
                 for (size_t i = 0; i < q->n_excludes && in; i++) in = !pipeline_glob_match(q->excludes[i], p);
                 if (in) json_array_append_new(any, json_string(p));
             }
@@ -434,6 +452,9 @@ sc_status sc_repo_stats_json(sc_repo *r, char **out) {
     char *last_summary = repo_meta_get(r, "last_summary");
     json_object_set_new(root, "root", json_string(r->root));
     json_object_set_new(root, "store", json_string(r->store_dir));
+    char *fmt = repo_meta_get(r, "index_format"); /* open made it the current one */
+    json_object_set_new(root, "index_format", json_integer(fmt ? atoi(fmt) : 0));
+    free(fmt);
     json_t *model = json_pack("{s:s, s:I, s:s}", "id", r->pe.model_id, "dim", (json_int_t)r->pe.dim, "provider",
                               r->pe.is_remote ? "openai" : "local");
     if (r->pe.is_remote) {

@@ -51,10 +51,6 @@ static char *results__dump(json_t *o) {
     return text;
 }
 
-const char *sc_search_mode_name(sc_search_mode mode) {
-    return mode == SC_SEARCH_MODE_DENSE ? "dense" : mode == SC_SEARCH_MODE_KEYWORD ? "keyword" : "hybrid";
-}
-
 static json_t *results__hits_obj(const sc_code_hits *h, const char *label, const char *value, sc_search_mode mode) {
     if (!h || !label || !value) return NULL;
     json_t *results = results__hits(h->items, h->n);

@@ -2,8 +2,9 @@
 ** server/collections.c: the collection endpoints (create, info, list,
 ** exists, update, delete), aliases and payload indexes, translated to the
 ** store API. hnsw_config and quantization_config (collection-wide, then
-** per vector) go to the store's sc_hnsw_config / sc_quant_config; PATCH
-** changes them through sc_collection_update (all or nothing).
+** per vector) go to the store's sc_hnsw_config / sc_quant_config;
+** sparse_vectors to sc_sparse_params; PATCH changes them through
+** sc_collection_update_ex (all or nothing).
 */
 #include "server/server_int.h"
 
@@ -189,38 +190,100 @@ static bool server__vector_params(server_call *call, const json_t *v, const char
     return true;
 }
 
-/* Parse `sparse_vectors` {name: {"index": {...}?, "modifier": "idf"|"none"?}}
-** into sp (names borrowed from the body). The index options are accepted
-** and not used (no sparse index yet). */
-static bool server__sparse_params(server_call *call, const json_t *obj, sc_sparse_params *sp, size_t *n) {
-    *n = 0;
-    if (!obj || json_is_null(obj)) return true;
-    if (!json_is_object(obj))
-        return server_fail(call, 400, "Json deserialize error: `sparse_vectors` must be an object of names"), false;
-    if (json_object_size(obj) > SC_MAX_VECTOR_NAMES)
-        return server_fail(call, 422, "Validation error in JSON body: [sparse_vectors: at most %u names]",
-                           SC_MAX_VECTOR_NAMES), false;
+/* ==== Sparse vectors ==== */
+
+/* The `index` of a SparseVectorParams at `where`: on_disk, full_scan_threshold
+** (a number of vectors, as Qdrant), datatype (float32 only), memory
+** (accepted: the index is in memory either way). *fields gets the
+** SC_SPARSE_UPDATE_* bits of what was given. */
+static bool server__sparse_index(server_call *call, const json_t *ix, const char *where, sc_sparse_params *p,
+                                 uint32_t *fields) {
+    if (!ix || json_is_null(ix)) return true;
+    if (!json_is_object(ix)) return server_fail(call, 400, "Json deserialize error: `%s` must be an object", where), false;
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
-        if (!json_is_object(v))
-            return server_fail(call, 400, "Json deserialize error: `sparse_vectors.%.255s` must be an object", key), false;
-        const json_t *m = json_object_get(v, "modifier");
-        sc_sparse_modifier mod = SC_SPARSE_MODIFIER_NONE;
-        if (json_is_string(m) && !strcmp(json_string_value(m), "idf")) mod = SC_SPARSE_MODIFIER_IDF;
-        else if (m && !json_is_null(m) && !(json_is_string(m) && !strcmp(json_string_value(m), "none")))
-            return server_fail(call, 400, "Json deserialize error: `sparse_vectors.%.255s.modifier`: unknown variant, "
-                                          "expected `none` or `idf`", key), false;
-        const json_t *ix = json_object_get(v, "index");
-        if (ix && !json_is_null(ix) && !json_is_object(ix))
-            return server_fail(call, 400, "Json deserialize error: `sparse_vectors.%.255s.index` must be an object",
-                               key), false;
-        /* values are kept as float32 whatever the index datatype asks for (float16 and uint8 only lose precision) */
-        const char *dt = json_string_value(json_object_get(ix, "datatype"));
-        if (dt && strcmp(dt, "float32") && strcmp(dt, "float16") && strcmp(dt, "uint8"))
-            return server_fail(call, 400, "Wrong input: `sparse_vectors.%.255s.index.datatype`: sparse vectors do not "
-                                          "support the datatype `%.32s` (float32, float16, uint8)", key, dt), false;
-        sp[(*n)++] = (sc_sparse_params){.name = key, .modifier = mod};
+    json_object_foreach((json_t *)ix, key, v) {
+        if (json_is_null(v)) continue;
+        if (!strcmp(key, "on_disk")) {
+            if (!json_is_boolean(v)) return server_fail(call, 400, "Json deserialize error: `%s.on_disk` must be a bool", where), false;
+            p->on_disk = json_is_true(v);
+            *fields |= SC_SPARSE_UPDATE_ON_DISK;
+        } else if (!strcmp(key, "full_scan_threshold")) {
+            if (!json_is_integer(v) || json_integer_value(v) < 0)
+                return server_fail(call, 400, "Json deserialize error: `%s.full_scan_threshold` must be an unsigned "
+                                   "integer", where), false;
+            json_int_t x = json_integer_value(v);
+            p->full_scan_threshold = x > (json_int_t)UINT32_MAX ? UINT32_MAX : (uint32_t)x;
+            *fields |= SC_SPARSE_UPDATE_FULL_SCAN_THRESHOLD;
+        } else if (!strcmp(key, "datatype")) {
+            const char *d = json_string_value(v);
+            if (d && !strcmp(d, "turbo4"))
+                return server_fail(call, 422, "Validation error in JSON body: [%s.datatype: sparse vectors do not "
+                                   "support the `turbo4` datatype]", where), false;
+            if (!d || (strcmp(d, "float32") && strcmp(d, "float16") && strcmp(d, "uint8")))
+                return server_fail(call, 400, "Json deserialize error: `%s.datatype`: unknown variant, expected one of "
+                                   "`float32`, `float16`, `uint8`", where), false;
+            if (strcmp(d, "float32"))
+                return server_fail(call, 400, "Wrong input: `%s.datatype` `%s` is not supported: sparse weights are "
+                                   "kept as float32", where, d), false;
+        } else if (!strcmp(key, "memory")) {
+            const char *m = json_string_value(v);
+            if (!m || (strcmp(m, "pinned") && strcmp(m, "cold") && strcmp(m, "cached")))
+                return server_fail(call, 400, "Json deserialize error: `%s.memory`: unknown variant, expected one of "
+                                   "`pinned`, `cold`, `cached`", where), false;
+        } else {
+            return server_fail(call, 400, "Json deserialize error: unknown field `%s.%.64s`", where, key), false;
+        }
+    }
+    return true;
+}
+
+/* One SparseVectorParams {index?, modifier?} at `where` into p; *fields gets
+** the SC_SPARSE_UPDATE_* bits of what was given. */
+static bool server__sparse_params(server_call *call, const json_t *v, const char *where, sc_sparse_params *p,
+                                  uint32_t *fields) {
+    *fields = 0;
+    if (!json_is_object(v)) return server_fail(call, 400, "Json deserialize error: `%s` must be an object", where), false;
+    const char *key;
+    const json_t *x;
+    json_object_foreach((json_t *)v, key, x) {
+        if (strcmp(key, "index") && strcmp(key, "modifier"))
+            return server_fail(call, 400, "Json deserialize error: unknown field `%s.%.64s`, expected `index` or "
+                               "`modifier`", where, key), false;
+    }
+    const json_t *mod = json_object_get(v, "modifier");
+    if (mod && !json_is_null(mod)) {
+        const char *m = json_string_value(mod);
+        if (m && !strcmp(m, "idf")) p->modifier = SC_SPARSE_MODIFIER_IDF;
+        else if (m && !strcmp(m, "none")) p->modifier = SC_SPARSE_MODIFIER_NONE;
+        else
+            return server_fail(call, 400, "Json deserialize error: `%s.modifier`: unknown variant, expected `none` or "
+                               "`idf`", where), false;
+        *fields |= SC_SPARSE_UPDATE_MODIFIER;
+    }
+    char sub[320];
+    snprintf(sub, sizeof sub, "%s.index", where);
+    return server__sparse_index(call, json_object_get(v, "index"), sub, p, fields);
+}
+
+/* Decode `sparse_vectors` of a create request into params (at most
+** SC_MAX_VECTOR_NAMES; names borrowed from the body). */
+static bool server__sparse_create(server_call *call, const json_t *sv, sc_sparse_params *params, size_t *n) {
+    *n = 0;
+    if (!sv || json_is_null(sv)) return true;
+    if (!json_is_object(sv)) return server_fail(call, 400, "Json deserialize error: `sparse_vectors` must be an object"), false;
+    if (json_object_size(sv) > SC_MAX_VECTOR_NAMES)
+        return server_fail(call, 422, "Validation error in JSON body: [sparse_vectors: at most %u sparse vectors]",
+                           SC_MAX_VECTOR_NAMES), false;
+    const char *name;
+    const json_t *v;
+    json_object_foreach((json_t *)sv, name, v) {
+        char where[300];
+        snprintf(where, sizeof where, "sparse_vectors.%.255s", name);
+        uint32_t fields;
+        params[*n] = (sc_sparse_params){.name = name};
+        if (!server__sparse_params(call, v, where, &params[*n], &fields)) return false;
+        (*n)++;
     }
     return true;
 }
@@ -242,9 +305,12 @@ json_t *server_api_collection_create(server_call *call) {
     char name[SERVER_NAME_SIZE];
     if (!server_coll_name(call, call->args[0], name)) return NULL;
     const json_t *vectors = call->body ? json_object_get(call->body, "vectors") : NULL;
-    const json_t *sparse_obj = call->body ? json_object_get(call->body, "sparse_vectors") : NULL;
-    bool has_sparse = json_object_size(sparse_obj) > 0;
-    if ((!vectors || json_is_null(vectors)) && !has_sparse)
+    sc_sparse_params sparse[SC_MAX_VECTOR_NAMES];
+    size_t n_sparse = 0;
+    if (!server__sparse_create(call, call->body ? json_object_get(call->body, "sparse_vectors") : NULL, sparse,
+                               &n_sparse))
+        return NULL;
+    if ((!vectors || json_is_null(vectors)) && !n_sparse)
         return server_fail(call, 400, "Wrong input: `vectors` or `sparse_vectors` is required");
     if (vectors && !json_is_null(vectors) && !json_is_object(vectors))
         return server_fail(call, 400, "Json deserialize error: `vectors` must be an object");
@@ -277,7 +343,7 @@ json_t *server_api_collection_create(server_call *call) {
     } else {
         const char *key;
         const json_t *v;
-        if (json_object_size(vectors) == 0 && !has_sparse)
+        if (json_object_size(vectors) == 0 && !n_sparse)
             return server_fail(call, 422, "Validation error in JSON body: [vectors: at least one vector is required]");
         if (json_object_size(vectors) > SC_MAX_VECTOR_NAMES)
             return server_fail(call, 422, "Validation error in JSON body: [vectors: at most %u named vectors]", SC_MAX_VECTOR_NAMES);
@@ -289,13 +355,11 @@ json_t *server_api_collection_create(server_call *call) {
             n++;
         }
     }
-    sc_sparse_params sparse[SC_MAX_VECTOR_NAMES];
-    size_t n_sparse = 0;
-    if (!server__sparse_params(call, json_object_get(call->body, "sparse_vectors"), sparse, &n_sparse)) return NULL;
+    sc_collection_params cp = {.vectors = params, .n_vectors = n, .sparse = sparse, .n_sparse = n_sparse};
     const json_t *meta = json_object_get(call->body, "metadata");
     if (meta && !json_is_null(meta) && !json_is_object(meta))
         return server_fail(call, 400, "Json deserialize error: `metadata` must be an object");
-    sc_status rc = sc_collection_create_ex(call->ctx->db, name, params, n, sparse, n_sparse);
+    sc_status rc = sc_collection_create_ex(call->ctx->db, name, &cp);
     if (rc == SC_OK && (rc = server__metadata_patch(call, name, meta)) != SC_OK) {
         sc_collection_delete(call->ctx->db, name); /* all or nothing */
         return server_fail(call, 500, "saving the metadata failed");
@@ -385,32 +449,12 @@ static bool server__vector_diff(server_call *call, const json_t *v, const char *
            server__quant_diff(call, json_object_get(v, "quantization_config"), f2, u);
 }
 
-/* Check a PATCH's `sparse_vectors` {name: {index?, modifier?}} against the
-** collection's: names must exist; index options are accepted (no sparse
-** index yet); changing a modifier is not supported. */
-static bool server__sparse_diff(server_call *call, const json_t *obj, const sc_collection_info *info) {
-    sc_sparse_params sp[SC_MAX_VECTOR_NAMES];
-    size_t n = 0;
-    if (!server__sparse_params(call, obj, sp, &n)) return false;
-    for (size_t i = 0; i < n; i++) {
-        size_t k = 0;
-        while (k < info->n_sparse && strcmp(info->sparse[k].name, sp[i].name)) k++;
-        if (k == info->n_sparse)
-            return server_fail(call, 400, "Wrong input: Not existing vector name error: %.255s", sp[i].name), false;
-        const json_t *m = json_object_get(json_object_get(obj, sp[i].name), "modifier");
-        if (m && !json_is_null(m) && sp[i].modifier != info->sparse[k].modifier)
-            return server_fail(call, 400, "Wrong input: `sparse_vectors.%.255s.modifier`: changing the modifier is not "
-                                          "supported", sp[i].name), false;
-    }
-    return true;
-}
-
 /* PATCH /collections/{name}: collection-wide hnsw_config and
 ** quantization_config apply to every vector, then `vectors.<name>` to that
 ** one (one sc_collection_update: all or nothing), then `metadata` is merged
-** (a null value removes a key); optimizers_config, params and the sparse
-** vectors' index options are accepted and change nothing (this store has
-** no optimizers, replicas or sparse index). */
+** (a null value removes a key); `sparse_vectors` updates their modifier and
+** index options; optimizers_config and params are accepted and change
+** nothing (this store has no optimizers or replicas). */
 json_t *server_api_collection_update(server_call *call) {
     char name[SERVER_NAME_SIZE];
     if (!server_coll_resolve(call, call->args[0], name)) return NULL;
@@ -425,21 +469,20 @@ json_t *server_api_collection_update(server_call *call) {
         for (size_t i = 0; known[i] && !ok; i++) ok = !strcmp(known[i], key);
         if (!ok) return server_fail(call, 400, "Json deserialize error: unknown field `%.64s`", key);
     }
+    const json_t *sparse = json_object_get(b, "sparse_vectors");
     if (!server__optional_object(call, b, "optimizers_config") || !server__optional_object(call, b, "params") ||
-        !server__optional_object(call, b, "metadata"))
+        !server__optional_object(call, b, "sparse_vectors") || !server__optional_object(call, b, "metadata"))
         return NULL;
     const json_t *strict = json_object_get(b, "strict_mode_config");
     if (strict && !json_is_null(strict)) return server_fail(call, 400, "Wrong input: `strict_mode_config` is not supported");
     sc_collection_info info;
     sc_status rc = sc_collection_info_get(call->ctx->db, name, &info);
     if (rc != SC_OK) return server_fail_store(call, rc);
-    if (!server__sparse_diff(call, json_object_get(b, "sparse_vectors"), &info)) {
-        sc_collection_info_free(&info);
-        return NULL;
-    }
-    sc_vector_update *ups = calloc(info.n_vector_params, sizeof *ups);
+    sc_vector_update *ups = calloc(info.n_vector_params ? info.n_vector_params : 1, sizeof *ups);
+    sc_sparse_update *sups = calloc(json_object_size(sparse) ? json_object_size(sparse) : 1, sizeof *sups);
+    size_t n_sups = 0;
     json_t *out = NULL;
-    if (!ups) {
+    if (!ups || !sups) {
         server_fail(call, 500, "out of memory");
         goto done;
     }
@@ -465,15 +508,31 @@ json_t *server_api_collection_update(server_call *call) {
         snprintf(where, sizeof where, "vectors.%.255s", key);
         if (!server__vector_diff(call, v, where, &info.vectors[i], &ups[i])) goto done;
     }
+    json_object_foreach((json_t *)sparse, key, v) {
+        size_t i = 0;
+        while (i < info.n_sparse && strcmp(info.sparse[i].name, key)) i++;
+        if (i == info.n_sparse) {
+            server_fail(call, 400, "Wrong input: Not existing vector name error: %.255s", key);
+            goto done;
+        }
+        char where[320];
+        snprintf(where, sizeof where, "sparse_vectors.%.255s", key);
+        sc_sparse_params sp = info.sparse[i];
+        uint32_t fields = 0;
+        if (!server__sparse_params(call, v, where, &sp, &fields)) goto done;
+        sups[n_sups++] = (sc_sparse_update){.name = info.sparse[i].name, .fields = fields, .modifier = sp.modifier,
+                                            .on_disk = sp.on_disk, .full_scan_threshold = sp.full_scan_threshold};
+    }
     size_t n = 0;
     for (size_t i = 0; i < info.n_vector_params; i++)
         if (ups[i].fields) ups[n++] = ups[i];
-    rc = n ? sc_collection_update(call->ctx->db, name, ups, n) : SC_OK;
+    rc = n || n_sups ? sc_collection_update_ex(call->ctx->db, name, ups, n, sups, n_sups) : SC_OK;
     if (rc == SC_OK) rc = server__metadata_patch(call, name, json_object_get(b, "metadata"));
     if (rc != SC_OK) server_fail_store(call, rc);
     else out = json_true();
 done:
     free(ups);
+    free(sups);
     sc_collection_info_free(&info);
     return out;
 }
@@ -512,6 +571,21 @@ json_t *server_api_collections_list(server_call *call) {
     return json_pack("{s:o}", "collections", arr);
 }
 
+/* Qdrant's sparse_vectors of a collection: {name: {index: {on_disk,
+** full_scan_threshold?}, modifier}} (the threshold only when set). */
+static json_t *server__sparse_json(const sc_collection_info *info) {
+    json_t *o = json_object();
+    for (size_t i = 0; i < info->n_sparse; i++) {
+        const sc_sparse_params *sp = &info->sparse[i];
+        json_t *ix = json_pack("{s:b}", "on_disk", sp->on_disk);
+        if (sp->full_scan_threshold)
+            json_object_set_new(ix, "full_scan_threshold", json_integer((json_int_t)sp->full_scan_threshold));
+        json_object_set_new(o, sp->name,
+                            json_pack("{s:o,s:s}", "index", ix, "modifier", sc_sparse_modifier_name(sp->modifier)));
+    }
+    return o;
+}
+
 /* Qdrant VectorParams of one store vector. */
 static json_t *server__vector_json(const sc_vector_params *p) {
     return json_pack("{s:I,s:s,s:b}", "size", (json_int_t)p->dim, "distance", sc_distance_name(p->distance), "on_disk",
@@ -525,7 +599,7 @@ json_t *server_collection_info_json(server_call *call, const char *name) {
     json_t *vectors;
     if (info.n_vector_params == 1 && info.vectors[0].name[0] == 0) {
         vectors = server__vector_json(&info.vectors[0]);
-    } else {
+    } else { /* named vectors (none: {}, a collection of sparse vectors only) */
         vectors = json_object();
         for (size_t i = 0; i < info.n_vector_params; i++)
             json_object_set_new(vectors, info.vectors[i].name, server__vector_json(&info.vectors[i]));
@@ -537,18 +611,12 @@ json_t *server_collection_info_json(server_call *call, const char *name) {
                                       "points", (json_int_t)info.field_indexes[i].n_points));
     json_t *params = json_pack("{s:o,s:i,s:i,s:i,s:b}", "vectors", vectors, "shard_number", 1, "replication_factor", 1,
                                "write_consistency_factor", 1, "on_disk_payload", 1);
-    if (info.n_sparse) {
-        json_t *sp = json_object();
-        for (size_t i = 0; i < info.n_sparse; i++)
-            json_object_set_new(sp, info.sparse[i].name,
-                                info.sparse[i].modifier == SC_SPARSE_MODIFIER_IDF ? json_pack("{s:s}", "modifier", "idf")
-                                                                                    : json_object());
-        json_object_set_new(params, "sparse_vectors", sp);
-    }
-    /* collection-wide values: those of the first dense vector (a collection of sparse vectors only: the defaults) */
-    static const sc_vector_params none = {.dim = 256};
-    const sc_vector_params *v0 = info.n_vector_params ? &info.vectors[0] : &none;
-    uint64_t fst_kb = v0->hnsw.full_scan_threshold
+    if (info.n_sparse) json_object_set_new(params, "sparse_vectors", server__sparse_json(&info));
+    /* collection-wide hnsw and quantization: the first dense vector's (defaults without one) */
+    static const sc_vector_params no_dense = {.name = "", .dim = 1};
+    const sc_vector_params *v0 = info.n_vector_params ? &info.vectors[0] : &no_dense;
+    uint64_t fst_kb = !info.n_vector_params ? 10000u /* Qdrant's default, in KiB */
+                      : v0->hnsw.full_scan_threshold
                           ? (uint64_t)v0->hnsw.full_scan_threshold * v0->dim * 4u / 1024u
                           : 10000u * (uint64_t)v0->dim * 4u / 1024u;
     json_t *hnsw = json_pack("{s:I,s:I,s:I,s:i,s:b}", "m",
@@ -571,6 +639,14 @@ json_t *server_collection_info_json(server_call *call, const char *name) {
                                       (json_int_t)vx->n_indexed, "deleted", (json_int_t)vx->n_deleted, "index_bytes",
                                       (json_int_t)vx->index_bytes, "bytes_per_vector", vx->bytes_per_vector,
                                       "code_bytes_per_vector", vx->code_bytes_per_vector));
+    }
+    for (size_t i = 0; info.sparse_index && i < info.n_sparse; i++) {
+        const sc_sparse_index_info *sx = &info.sparse_index[i];
+        n_indexed += sx->n_indexed;
+        json_object_set_new(memory, info.sparse[i].name,
+                            json_pack("{s:b,s:I,s:I,s:I,s:I,s:I}", "sparse", 1, "vectors", (json_int_t)sx->n_vectors,
+                                      "indexed", (json_int_t)sx->n_indexed, "entries", (json_int_t)sx->n_entries,
+                                      "dims", (json_int_t)sx->n_dims, "index_bytes", (json_int_t)sx->index_bytes));
     }
     json_t *opt = json_pack("{s:f,s:i,s:i,s:n,s:n,s:i,s:i,s:n}", "deleted_threshold", 0.2, "vacuum_min_vector_number",
                             1000, "default_segment_number", 0, "max_segment_size", "memmap_threshold",

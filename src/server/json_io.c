@@ -245,6 +245,85 @@ bool server_json_floats(server_call *call, const json_t *v, const char *what, fl
     return true;
 }
 
+/* ==== Sparse vectors ==== */
+
+bool server_json_is_sparse(const json_t *v) {
+    return json_is_object(v) && (json_object_get(v, "indices") || json_object_get(v, "values"));
+}
+
+static int server__u32_cmp(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+bool server_json_sparse(server_call *call, const json_t *v, const char *where, const char *qwhere,
+                        server_sparse *out) {
+    memset(out, 0, sizeof *out);
+    const json_t *ix = json_object_get(v, "indices"), *vals = json_object_get(v, "values");
+    const char *key;
+    const json_t *x;
+    json_object_foreach((json_t *)v, key, x) {
+        if (strcmp(key, "indices") && strcmp(key, "values"))
+            return server_fail(call, 400, "Json deserialize error: %s: unknown field `%.64s`, expected `indices` and "
+                               "`values`", where, key), false;
+    }
+    if (!json_is_array(ix) || !json_is_array(vals))
+        return server_fail(call, 400, "Json deserialize error: %s: a sparse vector needs `indices` (an array of "
+                           "unsigned 32-bit integers) and `values` (an array of numbers)", where), false;
+    size_t ni = json_array_size(ix), nv = json_array_size(vals);
+    if (ni != nv)
+        return server_fail(call, 422, "Validation error in JSON body: [%s.values: Validation error: must be the same "
+                           "length as indices [{}]] (%s: %zu values for %zu indices)", qwhere, where, nv, ni), false;
+    if (ni > SC_MAX_SPARSE_NNZ)
+        return server_fail(call, 422, "Validation error in JSON body: [%s.indices: at most %u entries] (%s has %zu)",
+                           qwhere, SC_MAX_SPARSE_NNZ, where, ni), false;
+    out->indices = malloc(sizeof *out->indices * (ni ? ni : 1));
+    out->values = malloc(sizeof *out->values * (ni ? ni : 1));
+    uint32_t *sorted = malloc(sizeof *sorted * (ni ? ni : 1));
+    if (!out->indices || !out->values || !sorted) {
+        free(sorted);
+        server_sparse_free(out);
+        return server_fail(call, 500, "out of memory"), false;
+    }
+    for (size_t i = 0; i < ni; i++) {
+        const json_t *a = json_array_get(ix, i), *b = json_array_get(vals, i);
+        if (!json_is_integer(a) || json_integer_value(a) < 0 || json_integer_value(a) > (json_int_t)UINT32_MAX) {
+            free(sorted);
+            server_sparse_free(out);
+            return server_fail(call, 400, "Json deserialize error: %s.indices[%zu] must be an unsigned 32-bit integer "
+                               "(0 to 4294967295)", where, i), false;
+        }
+        double d = json_is_number(b) ? json_number_value(b) : (double)NAN;
+        if (!isfinite(d) || fabs(d) > 3.4e38) {
+            free(sorted);
+            server_sparse_free(out);
+            return server_fail(call, 400, "Json deserialize error: %s.values[%zu] is not a finite 32-bit float",
+                               where, i), false;
+        }
+        out->indices[i] = sorted[i] = (uint32_t)json_integer_value(a);
+        out->values[i] = (float)d;
+    }
+    qsort(sorted, ni, sizeof *sorted, server__u32_cmp);
+    for (size_t i = 1; i < ni; i++)
+        if (sorted[i] == sorted[i - 1]) {
+            uint32_t dup = sorted[i];
+            free(sorted);
+            server_sparse_free(out);
+            return server_fail(call, 422, "Validation error in JSON body: [%s.indices: Validation error: must be "
+                               "unique [{}]] (%s: index %u is given twice)", qwhere, where, dup), false;
+        }
+    free(sorted);
+    out->n = (uint32_t)ni;
+    return true;
+}
+
+void server_sparse_free(server_sparse *s) {
+    if (!s) return;
+    free(s->indices);
+    free(s->values);
+    memset(s, 0, sizeof *s);
+}
+
 /* ==== with_payload / with_vector ==== */
 
 /* Borrowed strings of a JSON array of strings into an owned array. */
@@ -399,13 +478,14 @@ json_t *server_json_record(const sc_record *r, bool with_score) {
                 json_array_append_new(a, server_json_f32(r->vectors[i][j]));
             json_object_set_new(vo, r->vector_names[i][0] ? r->vector_names[i] : "", a);
         }
-        for (size_t i = 0; i < r->n_sparse; i++) {
-            json_t *ix = json_array(), *va = json_array();
-            for (uint32_t j = 0; j < r->sparse_lens[i]; j++) {
-                json_array_append_new(ix, json_integer((json_int_t)r->sparse_indices[i][j]));
-                json_array_append_new(va, server_json_f32(r->sparse_values[i][j]));
+        for (size_t k = 0; k < r->n_sparse; k++) {
+            const sc_sparse_vector *sv = &r->sparse[k];
+            json_t *ix = json_array(), *vals = json_array();
+            for (uint32_t j = 0; j < sv->n; j++) {
+                json_array_append_new(ix, json_integer((json_int_t)sv->indices[j]));
+                json_array_append_new(vals, server_json_f32(sv->values[j]));
             }
-            json_object_set_new(vo, r->sparse_names[i], json_pack("{s:o,s:o}", "indices", ix, "values", va));
+            json_object_set_new(vo, sv->name, json_pack("{s:o,s:o}", "indices", ix, "values", vals));
         }
         json_object_set_new(o, "vector", vo);
     }

@@ -219,7 +219,10 @@ void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out) {
                     "semcode_search_plans_total{plan=\"graph\"} %llu\n"
                     "semcode_search_plans_total{plan=\"graph_filter\"} %llu\n"
                     "semcode_search_plans_total{plan=\"exact_list\"} %llu\n"
-                    "semcode_search_plans_total{plan=\"exact_scan\"} %llu\n",
+                    "semcode_search_plans_total{plan=\"exact_scan\"} %llu\n"
+                    "semcode_search_plans_total{plan=\"sparse_index\"} %llu\n"
+                    "semcode_search_plans_total{plan=\"sparse_list\"} %llu\n",
                     (unsigned long long)sp.graph, (unsigned long long)sp.graph_filter,
-                    (unsigned long long)sp.exact_list, (unsigned long long)sp.exact_scan);
+                    (unsigned long long)sp.exact_list, (unsigned long long)sp.exact_scan,
+                    (unsigned long long)sp.sparse_index, (unsigned long long)sp.sparse_list);
 }

@@ -1,7 +1,9 @@
 /*
 ** server/points.c: the point endpoints: upsert (list and batch forms),
 ** get one / many, delete, payload set / overwrite / delete keys / clear,
-** scroll, count and the /points/batch list of update operations. Each
+** scroll, count and the /points/batch list of update operations. Points
+** carry dense vectors, sparse vectors ({indices, values} under their name)
+** and Documents. Each
 ** write is one atomic store call, so a rejected request changes nothing.
 ** `wait` is accepted and ignored: every write is durable when it answers.
 */
@@ -17,13 +19,11 @@
 /* Owned storage of decoded points. */
 typedef struct server_points {
     sc_point_in *pts;    /* points for the store */
-    sc_vector_in *vecs;  /* all vectors, points index into it */
-    float **floats;      /* owned float arrays (n_floats) */
+    sc_vector_in *vecs;  /* all dense vectors, points index into it */
+    sc_sparse_in *sparse;/* all sparse vectors (n_vecs entries allocated), points index into it */
+    void **floats;       /* owned arrays (n_floats): dense vectors, sparse indices and values */
     size_t n_floats;     /* entries in floats */
     char **payloads;     /* owned payload texts, one per point (may be NULL) */
-    sc_sparse_in *sparse;/* all sparse vectors, points index into it (n_vecs allocated) */
-    uint32_t **indices;  /* owned index arrays of the sparse vectors (n_indices) */
-    size_t n_indices;    /* entries in indices */
     size_t n;            /* points */
     size_t n_vecs;       /* entries allocated in vecs and floats */
     const char **docs;   /* texts of builtin Documents, embedded together once all is decoded (borrowed) */
@@ -39,12 +39,10 @@ static void server__points_free(server_points *p) {
     free(p->doc_where);
     for (size_t i = 0; i < p->n_floats; i++) free(p->floats[i]);
     for (size_t i = 0; p->payloads && i < p->n; i++) free(p->payloads[i]);
-    for (size_t i = 0; i < p->n_indices; i++) free(p->indices[i]);
-    free(p->indices);
-    free(p->sparse);
     free(p->floats);
     free(p->payloads);
     free(p->vecs);
+    free(p->sparse);
     free(p->pts);
     memset(p, 0, sizeof *p);
 }
@@ -54,11 +52,10 @@ static bool server__points_alloc(server_call *call, server_points *p, size_t n, 
     p->n_vecs = n_vecs;
     p->pts = calloc(n ? n : 1, sizeof *p->pts);
     p->vecs = calloc(n_vecs ? n_vecs : 1, sizeof *p->vecs);
-    p->floats = calloc(n_vecs ? n_vecs : 1, sizeof *p->floats);
-    p->payloads = calloc(n ? n : 1, sizeof *p->payloads);
     p->sparse = calloc(n_vecs ? n_vecs : 1, sizeof *p->sparse);
-    p->indices = calloc(n_vecs ? n_vecs : 1, sizeof *p->indices);
-    if (!p->pts || !p->vecs || !p->floats || !p->payloads || !p->sparse || !p->indices) {
+    p->floats = calloc(n_vecs ? 2 * n_vecs : 1, sizeof *p->floats); /* a sparse vector owns two arrays */
+    p->payloads = calloc(n ? n : 1, sizeof *p->payloads);
+    if (!p->pts || !p->vecs || !p->sparse || !p->floats || !p->payloads) {
         server_fail(call, 500, "out of memory");
         return false;
     }
@@ -97,50 +94,14 @@ static bool server__embed_docs(server_call *call, server_points *p) {
     return true;
 }
 
-/* Decode a sparse vector {"indices": [...], "values": [...]} at `where`
-** into p->sparse[*ks] (name borrowed). */
-static bool server__sparse(server_call *call, server_points *p, size_t *ks, const char *name, const json_t *v,
-                           const char *where) {
-    const json_t *ji = json_object_get(v, "indices"), *jv = json_object_get(v, "values");
-    if (!json_is_array(ji) || !json_is_array(jv))
-        return server_fail(call, 400, "Json deserialize error: %s: a sparse vector needs `indices` and `values` arrays",
-                           where), false;
-    size_t n = json_array_size(ji);
-    if (json_array_size(jv) != n)
-        return server_fail(call, 422, "Validation error in JSON body: [%s: indices and values must be the same length "
-                                      "(%zu and %zu)]", where, n, json_array_size(jv)), false;
-    uint32_t *idx = malloc(sizeof *idx * (n ? n : 1));
-    float *val = malloc(sizeof *val * (n ? n : 1));
-    if (idx) p->indices[p->n_indices++] = idx;
-    if (val) p->floats[p->n_floats++] = val;
-    if (!idx || !val) return server_fail(call, 500, "out of memory"), false;
-    for (size_t j = 0; j < n; j++) {
-        const json_t *x = json_array_get(ji, j), *y = json_array_get(jv, j);
-        if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > (json_int_t)UINT32_MAX)
-            return server_fail(call, 400, "Json deserialize error: %s.indices[%zu] must be an unsigned 32-bit integer",
-                               where, j), false;
-        if (!json_is_number(y) || !(fabs(json_number_value(y)) <= 3.4e38))
-            return server_fail(call, 400, "Json deserialize error: %s.values[%zu] must be a finite 32-bit float", where,
-                               j), false;
-        idx[j] = (uint32_t)json_integer_value(x);
-        val[j] = (float)json_number_value(y);
-    }
-    for (size_t j = 1; j < n; j++)
-        for (size_t m = 0; m < j; m++)
-            if (idx[m] == idx[j])
-                return server_fail(call, 422, "Validation error in JSON body: [%s.indices: must be unique, %u is given twice]",
-                                   where, idx[j]), false;
-    p->sparse[(*ks)++] = (sc_sparse_in){.name = name, .indices = idx, .values = val, .n = (uint32_t)n};
-    return true;
-}
-
-/* Decode one vector value of point i into vecs[*k]: a dense array, a
-** sparse vector (into p->sparse[*ks]), or a Document {"text", "model"}:
-** "builtin" is noted for server__embed_docs (the vector is filled in after
-** decoding), "qdrant/bm25" becomes the point's BM25 text and adds no vector
-** (only when bm25_ok: the list form). */
+/* Decode one vector value of point i into vecs[*k] (dense) or sparse[*ks]:
+** a dense array, a sparse {"indices", "values"} (named only; qwhere is the
+** field as Qdrant names it in validation messages), or a Document {"text",
+** "model"}: "builtin" is noted for server__embed_docs (the vector is filled
+** in after decoding), "qdrant/bm25" becomes the point's BM25 text and adds
+** no vector (only when bm25_ok: the list form). */
 static bool server__vector(server_call *call, server_points *p, size_t i, size_t *k, size_t *ks, const char *name,
-                           const json_t *v, const char *where, bool bm25_ok) {
+                           const json_t *v, const char *where, const char *qwhere, bool bm25_ok) {
     if (json_is_object(v) && json_object_get(v, "text")) {
         const char *text, *model;
         if (!server_json_document(call, v, where, &text, &model)) return false;
@@ -158,10 +119,17 @@ static bool server__vector(server_call *call, server_points *p, size_t i, size_t
         (*k)++;
         return true;
     }
-    if (json_is_object(v) && json_object_get(v, "indices")) {
+    if (server_json_is_sparse(v)) {
         if (!*name)
-            return server_fail(call, 400, "Wrong input: %s: a sparse vector must be given under its name", where), false;
-        return server__sparse(call, p, ks, name, v, where);
+            return server_fail(call, 400, "Wrong input: %s: a sparse vector goes under its name: {\"vector\": "
+                               "{\"NAME\": {\"indices\": [...], \"values\": [...]}}}", where), false;
+        server_sparse sp;
+        if (!server_json_sparse(call, v, where, qwhere, &sp)) return false;
+        p->floats[p->n_floats++] = sp.indices;
+        p->floats[p->n_floats++] = sp.values;
+        p->sparse[*ks] = (sc_sparse_in){.name = name, .indices = sp.indices, .values = sp.values, .n = sp.n};
+        (*ks)++;
+        return true;
     }
     if (json_is_array(v) && json_array_size(v) > 0 && json_is_array(json_array_get(v, 0)))
         return server_fail(call, 400, "Wrong input: %s: multivectors are not supported", where), false;
@@ -200,7 +168,7 @@ static bool server__decode_points(server_call *call, const json_t *b, server_poi
         size_t k = 0, ks = 0;
         for (size_t i = 0; i < n; i++) {
             const json_t *pt = json_array_get(list, i);
-            char where[96];
+            char where[96], qwhere[64];
             if (!json_is_object(pt)) return server_fail(call, 400, "Json deserialize error: points[%zu] must be an object", i), false;
             snprintf(where, sizeof where, "points[%zu].id", i);
             const json_t *id = json_object_get(pt, "id");
@@ -209,17 +177,18 @@ static bool server__decode_points(server_call *call, const json_t *b, server_poi
             const json_t *v = json_object_get(pt, "vector");
             p->pts[i].vectors = &p->vecs[k];
             p->pts[i].sparse = &p->sparse[ks];
+            snprintf(qwhere, sizeof qwhere, "points[%zu].vector.?", i); /* Qdrant's name of a named vector's field */
             /* an object of named vectors, unless it is one sparse vector or one Document */
-            if (json_is_object(v) && !json_object_get(v, "indices") && !json_is_string(json_object_get(v, "text"))) {
+            if (json_is_object(v) && !server_json_is_sparse(v) && !json_is_string(json_object_get(v, "text"))) {
                 const char *name;
                 const json_t *vv;
                 json_object_foreach((json_t *)v, name, vv) {
                     snprintf(where, sizeof where, "points[%zu].vector.%.40s", i, name);
-                    if (!server__vector(call, p, i, &k, &ks, name, vv, where, true)) return false;
+                    if (!server__vector(call, p, i, &k, &ks, name, vv, where, qwhere, true)) return false;
                 }
             } else if (v && !json_is_null(v)) {
                 snprintf(where, sizeof where, "points[%zu].vector", i);
-                if (!server__vector(call, p, i, &k, &ks, "", v, where, true)) return false;
+                if (!server__vector(call, p, i, &k, &ks, "", v, where, qwhere, true)) return false;
             } else {
                 return server_fail(call, 400, "Json deserialize error: missing field `points[%zu].vector`", i), false;
             }
@@ -260,10 +229,13 @@ static bool server__decode_points(server_call *call, const json_t *b, server_poi
                 return server_fail(call, 422, "Validation error in JSON body: [batch.vectors%s%.40s: must be a list of %zu vectors]",
                                    *name ? "." : "", name, n), false;
             for (size_t i = 0; i < n; i++) {
-                char where[128];
+                char where[128], qwhere[64];
                 snprintf(where, sizeof where, "batch.vectors%s%.40s[%zu]", *name ? "." : "", name, i);
+                snprintf(qwhere, sizeof qwhere, "batch.vectors.?[%zu]", i);
+                /* a point's dense and sparse vectors each fill its row from the left */
                 size_t k = i * n_names + p->pts[i].n_vectors, ks = i * n_names + p->pts[i].n_sparse;
-                if (!server__vector(call, p, i, &k, &ks, name, json_array_get(lists, i), where, false)) return false;
+                if (!server__vector(call, p, i, &k, &ks, name, json_array_get(lists, i), where, qwhere, false))
+                    return false;
                 p->pts[i].n_vectors = k - i * n_names;
                 p->pts[i].n_sparse = ks - i * n_names;
             }

@@ -5,6 +5,10 @@
 ** /points/search/batch and /points/recommend.
 **
 ** DESIGN
+** - A query vector is dense, or sparse ({indices, values}, or a point's
+**   sparse vector by id) for a sparse `using`: the store tells them apart
+**   and answers a sparse one through its inverted index (params.idf.corpus
+**   rides along); fusion and re-scoring treat both kinds alike.
 ** - Every search is one exact sc_points_search; Qdrant semantics are built
 **   from filters: ids used in the query are excluded with must_not has_id,
 **   and a query over prefetch results re-scores only those candidates with
@@ -73,6 +77,10 @@ typedef struct server_level {
     bool has_lookup;         /* lookup_from: point ids of the query name points of another collection */
     char lookup[SERVER_NAME_SIZE]; /* its store name */
     const char *lookup_vector;     /* its vector name (borrowed; NULL = `using`) */
+    bool sparse;             /* the query is the sparse vector sp (of the sparse vector `using`) */
+    server_sparse sp;        /* owned sparse query */
+    char *idf_corpus;        /* owned params.idf.corpus filter text, NULL = the whole collection */
+    bool has_idf;            /* params.idf was given */
 } server_level;
 
 static void server__level_free(server_level *l) {
@@ -80,6 +88,8 @@ static void server__level_free(server_level *l) {
     free(l->examples);
     free(l->exclude);
     free(l->filter);
+    free(l->idf_corpus);
+    server_sparse_free(&l->sp);
     memset(l, 0, sizeof *l);
 }
 
@@ -94,34 +104,54 @@ static bool server__exclude(server_call *call, server_level *l, const sc_point_i
     return true;
 }
 
-/* The vector `using` of point id (owned *out); 404 when the point is missing. */
+/* The vector `using` of point id: dense into owned *out (*dim floats) or,
+** when it is a sparse vector and sp is given, into *sp; 404 when the point
+** or its vector is missing. */
 static bool server__point_vector(server_call *call, const char *coll, const char *using, const sc_point_id *id,
-                                 float **out, uint32_t *dim) {
+                                 float **out, uint32_t *dim, server_sparse *sp) {
     const char *names[1] = {using ? using : ""};
     sc_with with = {.vectors = true, .vector_names = names, .n_vector_names = 1};
     sc_record_list *rl = NULL;
     sc_status rc = sc_points_get(call->ctx->db, coll, id, 1, &with, &rl);
     if (rc != SC_OK) return server_fail_store(call, rc), false;
     bool ok = false;
-    if (rl->n == 0 || rl->items[0].n_vectors == 0) {
-        char buf[48];
+    const sc_record *r = rl->n ? &rl->items[0] : NULL;
+    char buf[48];
+    if (!r || (r->n_vectors == 0 && r->n_sparse == 0)) {
         sc_collection_info info;
-        bool named = rl->n == 0; /* a missing point is a 404 whatever the name */
+        bool named = !r; /* a missing point is a 404 whatever the name */
         if (!named && sc_collection_info_get(call->ctx->db, coll, &info) == SC_OK) {
             for (size_t i = 0; i < info.n_vector_params; i++)
                 named |= !strcmp(info.vectors[i].name, names[0]) || (!*names[0] && info.n_vector_params == 1);
+            for (size_t i = 0; i < info.n_sparse; i++) named |= !strcmp(info.sparse[i].name, names[0]);
             sc_collection_info_free(&info);
         }
         if (!named)
             server_fail(call, 400, "Wrong input: Not existing vector name error: %s", *names[0] ? names[0] : "(default)");
         else
             server_fail(call, 404, "Not found: No point with id %s found%s", sc_point_id_format(id, buf, sizeof buf),
-                        rl->n ? " with that vector" : "");
+                        r ? " with that vector" : "");
+    } else if (r->n_sparse && !sp) {
+        server_fail(call, 400, "Wrong input: vector `%s` of point %s is sparse; only a query by vector or point id "
+                    "takes a sparse vector", names[0], sc_point_id_format(id, buf, sizeof buf));
+    } else if (r->n_sparse) {
+        const sc_sparse_vector *v = &r->sparse[0];
+        sp->indices = malloc(sizeof *sp->indices * (v->n ? v->n : 1));
+        sp->values = malloc(sizeof *sp->values * (v->n ? v->n : 1));
+        if (sp->indices && sp->values) {
+            memcpy(sp->indices, v->indices, sizeof *sp->indices * v->n);
+            memcpy(sp->values, v->values, sizeof *sp->values * v->n);
+            sp->n = v->n;
+            ok = true;
+        } else {
+            server_sparse_free(sp);
+            server_fail(call, 500, "out of memory");
+        }
     } else {
-        *dim = rl->items[0].vector_dims[0];
+        *dim = r->vector_dims[0];
         *out = malloc(*dim * sizeof **out);
         if (*out) {
-            memcpy(*out, rl->items[0].vectors[0], *dim * sizeof **out);
+            memcpy(*out, r->vectors[0], *dim * sizeof **out);
             ok = true;
         } else {
             server_fail(call, 500, "out of memory");
@@ -131,23 +161,33 @@ static bool server__point_vector(server_call *call, const char *coll, const char
     return ok;
 }
 
-/* A vector given as numbers or as a point id (then excluded from results). */
+/* A dense vector given as numbers or as a point id (then excluded from
+** results). With sp non-NULL, a sparse vector is accepted too (given, or the
+** point's): then l->sparse is set and *sp filled instead of *out. */
 static bool server__vector_or_id(server_call *call, const char *coll, server_level *l, const json_t *v,
-                                 const char *where, float **out, uint32_t *dim) {
+                                 const char *where, float **out, uint32_t *dim, server_sparse *sp) {
     if (json_is_array(v)) {
         if (json_array_size(v) > 0 && json_is_array(json_array_get(v, 0)))
             return server_fail(call, 400, "Wrong input: %s: multivectors are not supported", where), false;
         return server_json_floats(call, v, where, out, dim);
     }
-    if (json_is_object(v) && json_object_get(v, "indices"))
-        return server_fail(call, 400, "Wrong input: %s: searching sparse vectors is not supported yet (they are stored "
-                                      "and returned only)", where), false;
+    if (server_json_is_sparse(v)) {
+        if (!sp)
+            return server_fail(call, 400, "Wrong input: %s: sparse vectors are supported in nearest queries only "
+                               "(query, prefetch, search), not here", where), false;
+        if (!server_json_sparse(call, v, where, where, sp)) return false;
+        l->sparse = true;
+        return true;
+    }
     sc_point_id id;
     if (!server_json_id(call, v, where, &id)) return false;
     if (l->has_lookup) /* a point of another collection: nothing to exclude here */
-        return server__point_vector(call, l->lookup, l->lookup_vector ? l->lookup_vector : l->using, &id, out, dim);
+        return server__point_vector(call, l->lookup, l->lookup_vector ? l->lookup_vector : l->using, &id, out, dim,
+                                    NULL);
     if (!server__exclude(call, l, &id)) return false;
-    return server__point_vector(call, coll, l->using, &id, out, dim);
+    if (!server__point_vector(call, coll, l->using, &id, out, dim, sp)) return false;
+    if (sp && !*out) l->sparse = true;
+    return true;
 }
 
 /* Append one example (a vector or a point id, excluded from the results)
@@ -156,7 +196,7 @@ static bool server__add_example(server_call *call, const char *coll, server_leve
                                 const char *where) {
     float *vec = NULL;
     uint32_t d = 0;
-    if (!server__vector_or_id(call, coll, l, v, where, &vec, &d)) return false;
+    if (!server__vector_or_id(call, coll, l, v, where, &vec, &d, NULL)) return false;
     if (l->n_examples == 0) l->dim = d;
     float *grown = d == l->dim ? realloc(l->examples, sizeof(float) * d * (l->n_examples + 1)) : NULL;
     if (grown) {
@@ -244,7 +284,7 @@ static bool server__recommend_vector(server_call *call, const char *coll, server
             snprintf(where, sizeof where, "%s[%zu]", side ? "negative" : "positive", i);
             float *v = NULL;
             uint32_t d = 0;
-            if (!server__vector_or_id(call, coll, l, json_array_get(arr, i), where, &v, &d)) {
+            if (!server__vector_or_id(call, coll, l, json_array_get(arr, i), where, &v, &d, NULL)) {
                 ok = false;
                 break;
             }
@@ -309,6 +349,19 @@ static bool server__level_common(server_call *call, const json_t *obj, server_le
             }
         }
     }
+    const json_t *idf = params && json_is_object(params) ? json_object_get(params, "idf") : NULL;
+    if (idf && !json_is_null(idf)) {
+        /* Qdrant 1.19: "global" (the default) or {"corpus": filter} (N and df over the points it matches) */
+        l->has_idf = true;
+        const json_t *corpus = json_is_object(idf) ? json_object_get(idf, "corpus") : NULL;
+        if (json_is_object(idf) && (json_object_size(idf) != 1 || !json_is_object(corpus)))
+            return server_fail(call, 400, "Json deserialize error: `params.idf` must be \"global\" or {\"corpus\": "
+                               "a filter}"), false;
+        if (!json_is_object(idf) && !(json_is_string(idf) && !strcmp(json_string_value(idf), "global")))
+            return server_fail(call, 400, "Json deserialize error: `params.idf` must be \"global\" or {\"corpus\": "
+                               "a filter}"), false;
+        if (corpus && !server_json_filter(call, idf, "corpus", &l->idf_corpus)) return false;
+    }
     const json_t *lookup = json_object_get(obj, "lookup_from");
     if (lookup && !json_is_null(lookup)) {
         const char *lc = NULL;
@@ -370,15 +423,15 @@ static bool server__level_document(server_call *call, const json_t *doc, server_
 /* Decode the `query` of a query level. */
 static bool server__level_query(server_call *call, const char *coll, const json_t *q, server_level *l) {
     if (!q || json_is_null(q)) return true;
-    if (json_is_array(q) || json_is_integer(q) || json_is_string(q))
-        return server__vector_or_id(call, coll, l, q, "query", &l->vec, &l->dim);
+    if (json_is_array(q) || json_is_integer(q) || json_is_string(q) || server_json_is_sparse(q))
+        return server__vector_or_id(call, coll, l, q, "query", &l->vec, &l->dim, &l->sp);
     if (!json_is_object(q)) return server_fail(call, 400, "Json deserialize error: `query` has an unsupported type"), false;
-    if (json_object_get(q, "indices")) return server__vector_or_id(call, coll, l, q, "query", &l->vec, &l->dim);
     const json_t *v;
     const json_t *doc = json_object_get(q, "text") ? q : NULL;
     if (!doc && json_is_object(v = json_object_get(q, "nearest")) && json_object_get(v, "text")) doc = v;
     if (doc) return server__level_document(call, doc, l);
-    if ((v = json_object_get(q, "nearest"))) return server__vector_or_id(call, coll, l, v, "query.nearest", &l->vec, &l->dim);
+    if ((v = json_object_get(q, "nearest")))
+        return server__vector_or_id(call, coll, l, v, "query.nearest", &l->vec, &l->dim, &l->sp);
     if ((v = json_object_get(q, "recommend"))) {
         if (!json_is_object(v)) return server_fail(call, 400, "Json deserialize error: `query.recommend` must be an object"), false;
         return server__recommend_vector(call, coll, l, v);
@@ -479,6 +532,8 @@ static bool server__search(server_call *call, const char *coll, const server_lev
     req.hnsw_ef = l->hnsw_ef;
     req.quant_ignore = l->quant_ignore;
     req.oversampling = l->oversampling;
+    sc_sparse_query sq = {l->sp.indices, l->sp.values, l->sp.n, l->idf_corpus};
+    if (l->sparse) req.sparse = &sq;
     if (with) req.with = *with;
     char *filter = server__filter_text(l, cands);
     req.filter_json = filter;
@@ -841,7 +896,7 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
     if (ok && l.hybrid) ok = server__hybrid_legs(call, coll, &l, src, &n_src);
     if (ok && l.order && l.has_threshold)
         ok = !!server_fail(call, 400, "Bad request: Can't use score_threshold with an order_by query.");
-    bool no_query = !l.fusion && !l.reco && !l.sample && !l.order && !l.vec && !l.text;
+    bool no_query = !l.fusion && !l.reco && !l.sample && !l.order && !l.vec && !l.text && !l.sparse;
     if (ok && no_query && pf && !json_is_null(pf))
         ok = !!server_fail(call, 400, "Bad request: A query is needed to merge the prefetches. Can't have prefetches "
                                       "without defining a query.");
@@ -853,6 +908,9 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
         goto done;
     }
     if (ok && l.fusion && n_src == 0) ok = !!server_fail(call, 400, "Wrong input: fusion queries need `prefetch`");
+    if (ok && l.idf_corpus && !l.sparse)
+        ok = !!server_fail(call, 400, "Wrong input: `params.idf`: an IDF corpus applies to a sparse query of a sparse "
+                                      "vector with the `idf` modifier; this query is not sparse");
     if (ok && l.fusion && l.filter && !l.hybrid)
         ok = !!server_fail(call, 400, "Wrong input: put `filter` on the prefetches of a fusion query");
     if (!ok) goto done;
@@ -983,11 +1041,22 @@ static json_t *server__search_one(server_call *call, const char *coll, const jso
         }
         v = json_object_get(v, "vector");
     }
-    if (json_is_object(v) && json_object_get(v, "indices")) {
-        server_fail(call, 400, "Wrong input: sparse vectors are not supported");
+    if (server_json_is_sparse(v)) { /* NamedSparseVector {"name", "vector": {"indices", "values"}} */
+        if (!l.using) {
+            server_fail(call, 400, "Wrong input: a sparse search vector goes under its name: {\"vector\": {\"name\": "
+                                   "NAME, \"vector\": {\"indices\": [...], \"values\": [...]}}}");
+            goto done;
+        }
+        if (!server_json_sparse(call, v, "vector.vector", "vector.vector", &l.sp)) goto done;
+        l.sparse = true;
+    } else if (!server_json_floats(call, v, "vector", &l.vec, &l.dim)) {
         goto done;
     }
-    if (!server_json_floats(call, v, "vector", &l.vec, &l.dim)) goto done;
+    if (l.idf_corpus && !l.sparse) {
+        server_fail(call, 400, "Wrong input: `params.idf`: an IDF corpus applies to a sparse query of a sparse vector "
+                               "with the `idf` modifier; this search is not sparse");
+        goto done;
+    }
     if (!server_json_with(call, obj, false, &w)) goto done;
     if (server__search(call, coll, &l, NULL, &w.with, &rl)) out = server_json_records(rl, true);
 done:
@@ -1048,7 +1117,7 @@ static json_t *server__matrix(server_call *call, bool offsets) {
     for (size_t i = 0; ok && i < ids.n; i++) {
         json_array_append_new(idl, server_json_id_encode(&ids.items[i].id));
         uint32_t dim = 0;
-        ok = server__point_vector(call, coll, l.using, &ids.items[i].id, &row.vec, &dim);
+        ok = server__point_vector(call, coll, l.using, &ids.items[i].id, &row.vec, &dim, NULL);
         row.dim = dim;
         row.n_exclude = 1;
         row.exclude = &ids.items[i].id;

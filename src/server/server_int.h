@@ -63,6 +63,23 @@ json_t *server_json_id_encode(const sc_point_id *id);
 /* Decode a float array into owned *out. */
 bool server_json_floats(server_call *call, const json_t *v, const char *what, float **out, uint32_t *n);
 
+/* A sparse vector decoded from {"indices": [...], "values": [...]}. */
+typedef struct server_sparse {
+    uint32_t *indices; /* owned, n entries, as given */
+    float *values;     /* owned, n entries */
+    uint32_t n;        /* entries */
+} server_sparse;
+
+/* true when v has the shape of a sparse vector (an object with indices or values). */
+bool server_json_is_sparse(const json_t *v);
+/* Decode a sparse vector at `where` (the field's path, named in messages):
+** wrong types 400; indices and values of different lengths or an index
+** given twice 422 in Qdrant's words, with `qwhere` as Qdrant names the
+** field (e.g. "points[0].vector.?") and the precise place after it. */
+bool server_json_sparse(server_call *call, const json_t *v, const char *where, const char *qwhere,
+                        server_sparse *out);
+void server_sparse_free(server_sparse *s);
+
 /* Owned storage behind an sc_with decoded from with_payload / with_vector. */
 typedef struct server_with {
     sc_with with;          /* what to pass to the store */

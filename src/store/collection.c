@@ -51,11 +51,48 @@ static sc_status store__check_vectors(const sc_vector_params *v, size_t n, size_
     return SC_OK;
 }
 
+/* Sparse vectors: each named, unique among sparse and dense names. */
+static sc_status store__check_sparse(const sc_sparse_params *sp, size_t n, const sc_vector_params *v, size_t n_vecs) {
+    if (n > SC_MAX_VECTOR_NAMES)
+        return store_fail(SC_INVALID, "sparse_vectors: %zu sparse vectors, at most %u allowed", n, SC_MAX_VECTOR_NAMES);
+    if (n && !sp) return store_fail(SC_MISUSE, "sparse_vectors: %zu announced but none given", n);
+    for (size_t i = 0; i < n; i++) {
+        sc_status rc = store_sparse_params_check(&sp[i], i);
+        if (rc != SC_OK) return rc;
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(sp[i].name, sp[j].name))
+                return store_fail(SC_INVALID, "sparse_vectors: name `%s` is given twice", sp[i].name);
+        for (size_t j = 0; j < n_vecs; j++)
+            if (!strcmp(sp[i].name, v[j].name ? v[j].name : ""))
+                return store_fail(SC_INVALID, "Dense and sparse vector names must be unique - duplicate found with "
+                                  "'%s'", sp[i].name); /* Qdrant's words */
+    }
+    return SC_OK;
+}
+
+/* The "sparse" member of a collection config: an array (NULL for memory). */
+static json_t *store__sparse_config(const store_coll *c) {
+    json_t *arr = json_array();
+    bool ok = arr != NULL;
+    for (size_t i = 0; ok && i < c->n_sparse; i++) {
+        const store_sparse *sp = &c->sparse[i];
+        ok = json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:I}", "name", sp->name, "modifier",
+                                                  sc_sparse_modifier_name(sp->modifier), "on_disk", sp->on_disk,
+                                                  "full_scan_threshold", (json_int_t)sp->full_scan_threshold)) == 0;
+    }
+    if (!ok) {
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}
+
 char *store_coll_config_json(const store_coll *c) {
     /* Every allocation is checked: a config missing a part would be stored
     ** and read back as a corrupt collection. NULL when memory runs out. */
     json_t *root = json_object(), *vecs = json_array(), *pix = json_array();
-    bool ok = root && vecs && pix;
+    json_t *sparse = c->n_sparse ? store__sparse_config(c) : NULL; /* absent in a config without sparse vectors */
+    bool ok = root && vecs && pix && (sparse || !c->n_sparse);
     for (size_t i = 0; ok && i < c->n_vecs; i++) {
         const store_vec *sv = &c->vecs[i];
         ok = json_array_append_new(
@@ -70,16 +107,14 @@ char *store_coll_config_json(const store_coll *c) {
     for (size_t i = 0; ok && i < c->n_indexes; i++)
         ok = json_array_append_new(pix, json_pack("{s:s, s:s}", "key", pindex_key(c->indexes[i]), "type",
                                                   sc_field_type_name(pindex_type(c->indexes[i])))) == 0;
-    json_t *sparse = ok && c->n_sparse ? store_sparse_config_json(c) : NULL;
-    ok = ok && (sparse || !c->n_sparse);
     char *s = NULL;
     if (ok && json_object_set(root, "vectors", vecs) == 0 && json_object_set(root, "payload_indexes", pix) == 0 &&
-        (!sparse || json_object_set(root, "sparse_vectors", sparse) == 0) &&
+        (!sparse || json_object_set(root, "sparse", sparse) == 0) &&
         (!c->metadata || json_object_set(root, "metadata", c->metadata) == 0))
         s = store_json_dumps(root, JSON_COMPACT);
-    json_decref(sparse);
     json_decref(vecs);
     json_decref(pix);
+    json_decref(sparse);
     json_decref(root);
     return s;
 }
@@ -87,21 +122,67 @@ char *store_coll_config_json(const store_coll *c) {
 /* ==== Create / delete / list ==== */
 
 sc_status sc_collection_create(sc_db *db, const char *name, const sc_vector_params *vectors, size_t n_vectors) {
-    return sc_collection_create_ex(db, name, vectors, n_vectors, NULL, 0);
+    sc_collection_params p = {.vectors = vectors, .n_vectors = n_vectors};
+    if (!db) return store_fail(SC_MISUSE, "sc_collection_create: NULL argument");
+    return sc_collection_create_ex(db, name, &p);
 }
 
-sc_status sc_collection_create_ex(sc_db *db, const char *name, const sc_vector_params *vectors, size_t n_vectors,
-                                  const sc_sparse_params *sparse, size_t n_sparse) {
-    if (!db) return store_fail(SC_MISUSE, "sc_collection_create: NULL argument");
+/* Insert the row of the new collection c (config text given), inside a
+** transaction that also makes the store ready for sparse vectors when c has
+** some (store_sparse_schema). */
+static sc_status store__insert_collection(sc_db *db, store_coll *c, const char *config) {
+    sc_status rc = store_exec(db, "BEGIN IMMEDIATE");
+    if (rc != SC_OK) return rc;
+    if (c->n_sparse && (rc = store_sparse_schema(db)) != SC_OK) goto fail;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db->sql, "INSERT INTO collections(name, config) VALUES(?, ?)", -1, &st, NULL) !=
+        SQLITE_OK) {
+        rc = store_fail_sql(db, "creating collection");
+        goto fail;
+    }
+    sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, config, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = store_fail_sql(db, "creating collection");
+        sqlite3_finalize(st);
+        goto fail;
+    }
+    sqlite3_finalize(st);
+    c->db_id = sqlite3_last_insert_rowid(db->sql);
+    if (sqlite3_exec(db->sql, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = store_fail_sql(db, "creating collection");
+        goto fail;
+    }
+    if (c->n_sparse) db->format = STORE_FORMAT_VERSION;
+    return SC_OK;
+fail:
+    sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+sc_status sc_collection_create_ex(sc_db *db, const char *name, const sc_collection_params *params) {
+    if (!db || !params) return store_fail(SC_MISUSE, "sc_collection_create_ex: NULL argument");
     sc_status rc;
+    const sc_vector_params *vectors = params->vectors;
+    size_t n_vectors = params->n_vectors;
     if ((rc = store_check_name("collection name", name)) != SC_OK) return rc;
-    if ((rc = store__check_vectors(vectors, n_vectors, n_sparse)) != SC_OK) return rc;
-    if ((rc = store_sparse_check_params(vectors, n_vectors, sparse, n_sparse)) != SC_OK) return rc;
+    if ((rc = store__check_vectors(vectors, n_vectors, params->n_sparse)) != SC_OK) return rc;
+    if ((rc = store__check_sparse(params->sparse, params->n_sparse, vectors, n_vectors)) != SC_OK) return rc;
     store_coll *c = calloc(1, sizeof *c);
     if (!c || !(c->name = util_strdup(name)) || !(c->vecs = calloc(n_vectors ? n_vectors : 1, sizeof *c->vecs)) ||
-        store_sparse_defs_set(c, sparse, n_sparse) != SC_OK) {
+        !(c->sparse = calloc(params->n_sparse ? params->n_sparse : 1, sizeof *c->sparse))) {
         store_coll_free(c);
         return store_fail(SC_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < params->n_sparse; i++) {
+        const sc_sparse_params *sp = &params->sparse[i];
+        c->sparse[i] = (store_sparse){.name = util_strdup(sp->name), .modifier = sp->modifier, .on_disk = sp->on_disk,
+                                      .full_scan_threshold = sp->full_scan_threshold};
+        c->n_sparse = i + 1;
+        if (!c->sparse[i].name) {
+            store_coll_free(c);
+            return store_fail(SC_NOMEM, "out of memory");
+        }
     }
     c->n_vecs = n_vectors;
     for (size_t i = 0; i < n_vectors; i++) {
@@ -141,21 +222,7 @@ sc_status sc_collection_create_ex(sc_db *db, const char *name, const sc_vector_p
         goto done;
     }
     db->colls = grown;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db->sql, "INSERT INTO collections(name, config) VALUES(?, ?)", -1, &st, NULL) !=
-        SQLITE_OK) {
-        rc = store_fail_sql(db, "creating collection");
-        goto done;
-    }
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, config, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = store_fail_sql(db, "creating collection");
-        sqlite3_finalize(st);
-        goto done;
-    }
-    sqlite3_finalize(st);
-    c->db_id = sqlite3_last_insert_rowid(db->sql);
+    if ((rc = store__insert_collection(db, c, config)) != SC_OK) goto done;
     db->colls[db->n_colls++] = c;
     c = NULL;
     rc = SC_OK;
@@ -269,14 +336,11 @@ sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info
     out->vectors = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *out->vectors);
     out->vector_index = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *out->vector_index);
     out->field_indexes = calloc(c->n_indexes ? c->n_indexes : 1, sizeof *out->field_indexes);
-    if (!out->name || !out->vectors || !out->vector_index || !out->field_indexes) goto oom;
+    out->sparse = calloc(c->n_sparse ? c->n_sparse : 1, sizeof *out->sparse);
+    out->sparse_index = calloc(c->n_sparse ? c->n_sparse : 1, sizeof *out->sparse_index);
+    if (!out->name || !out->vectors || !out->vector_index || !out->field_indexes || !out->sparse || !out->sparse_index)
+        goto oom;
     out->n_vector_params = c->n_vecs;
-    if (c->n_sparse && !(out->sparse = calloc(c->n_sparse, sizeof *out->sparse))) goto oom;
-    for (size_t i = 0; i < c->n_sparse; i++) {
-        out->sparse[i].modifier = c->sparse_defs[i].modifier;
-        if (!(out->sparse[i].name = util_strdup(c->sparse_defs[i].name))) goto oom;
-        out->n_sparse++;
-    }
     if (!(out->metadata_json = c->metadata ? store_json_dumps(c->metadata, JSON_COMPACT) : util_strdup("{}"))) goto oom;
     uint64_t ram = (uint64_t)c->cap * (sizeof(sc_point_id) + sizeof(json_t *) + sizeof(uint32_t)) +
                    (uint64_t)c->map_cap * sizeof(uint32_t);
@@ -301,6 +365,19 @@ sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info
             vx->code_bytes_per_vector = hi.n_live ? (double)hi.code_bytes / hi.n_live : 0.0;
             ram += vx->index_bytes;
         }
+    }
+    for (size_t i = 0; i < c->n_sparse; i++) {
+        const store_sparse *sp = &c->sparse[i];
+        out->sparse[i] = (sc_sparse_params){.name = util_strdup(sp->name), .modifier = sp->modifier,
+                                            .on_disk = sp->on_disk, .full_scan_threshold = sp->full_scan_threshold};
+        if (!out->sparse[i].name) goto oom;
+        out->n_sparse++;
+        uint64_t bytes = store_sparse_bytes(sp);
+        out->sparse_index[i] = (sc_sparse_index_info){.n_vectors = sp->n_present, .n_indexed = sp->n_nonempty,
+                                                      .n_entries = sp->n_entries, .n_dims = sp->n_lists,
+                                                      .index_bytes = bytes};
+        out->n_vectors += sp->n_present;
+        ram += bytes;
     }
     for (size_t i = 0; i < c->n_indexes; i++) {
         out->field_indexes[i].key = util_strdup(pindex_key(c->indexes[i]));
@@ -335,8 +412,10 @@ void sc_collection_info_free(sc_collection_info *info) {
     if (info->field_indexes)
         for (size_t i = 0; i < info->n_field_indexes; i++) free(info->field_indexes[i].key);
     free(info->field_indexes);
-    for (size_t i = 0; info->sparse && i < info->n_sparse; i++) free((char *)info->sparse[i].name);
+    if (info->sparse)
+        for (size_t i = 0; i < info->n_sparse; i++) free((char *)info->sparse[i].name);
     free(info->sparse);
+    free(info->sparse_index);
     free(info->metadata_json);
     memset(info, 0, sizeof *info);
 }
@@ -502,19 +581,49 @@ static bool store__update_rebuilds(const sc_vector_params *old, const sc_vector_
 }
 
 sc_status sc_collection_update(sc_db *db, const char *name, const sc_vector_update *updates, size_t n) {
-    if (!db || (n && !updates)) return store_fail(SC_MISUSE, "sc_collection_update: NULL argument");
+    return sc_collection_update_ex(db, name, updates, n, NULL, 0);
+}
+
+/* The configuration of sparse vectors of c after the n updates u (checked:
+** names exist and appear once), into next[0..c->n_sparse). */
+static sc_status store__sparse_updates(const store_coll *c, const sc_sparse_update *u, size_t n, store_sparse *next) {
+    for (size_t k = 0; k < c->n_sparse; k++) next[k] = c->sparse[k];
+    for (size_t i = 0; i < n; i++) {
+        const char *vname = u[i].name ? u[i].name : "";
+        int k = store_coll_sparse_index(c, vname);
+        if (k < 0) return store_fail(SC_NOTFOUND, "sparse_updates[%zu]: collection `%s` has no sparse vector named `%s`",
+                                     i, c->name, vname);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(vname, u[j].name ? u[j].name : ""))
+                return store_fail(SC_INVALID, "sparse_updates[%zu]: sparse vector `%s` is updated twice", i, vname);
+        if ((u[i].fields & SC_SPARSE_UPDATE_MODIFIER) && (unsigned)u[i].modifier > SC_SPARSE_MODIFIER_IDF)
+            return store_fail(SC_INVALID, "sparse_vectors.%s.modifier: unknown value %d", vname, (int)u[i].modifier);
+        if (u[i].fields & SC_SPARSE_UPDATE_MODIFIER) next[k].modifier = u[i].modifier;
+        if (u[i].fields & SC_SPARSE_UPDATE_ON_DISK) next[k].on_disk = u[i].on_disk;
+        if (u[i].fields & SC_SPARSE_UPDATE_FULL_SCAN_THRESHOLD) next[k].full_scan_threshold = u[i].full_scan_threshold;
+    }
+    return SC_OK;
+}
+
+sc_status sc_collection_update_ex(sc_db *db, const char *name, const sc_vector_update *updates, size_t n,
+                                  const sc_sparse_update *sparse, size_t n_sparse) {
+    if (!db || (n && !updates) || (n_sparse && !sparse))
+        return store_fail(SC_MISUSE, "sc_collection_update: NULL argument");
     pthread_rwlock_wrlock(&db->lock);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, name, &c);
     sc_vector_params *old = NULL, *next = NULL;
     bool *rebuild = NULL, *seen = NULL;
+    store_sparse *sp_old = NULL, *sp_next = NULL;
     char *config = NULL;
     if (rc != SC_OK) goto done;
     old = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *old);
     next = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *next);
     rebuild = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *rebuild);
     seen = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *seen);
-    if (!old || !next || !rebuild || !seen) {
+    sp_old = calloc(c->n_sparse ? c->n_sparse : 1, sizeof *sp_old);
+    sp_next = calloc(c->n_sparse ? c->n_sparse : 1, sizeof *sp_next);
+    if (!old || !next || !rebuild || !seen || !sp_old || !sp_next) {
         rc = store_fail(SC_NOMEM, "out of memory");
         goto done;
     }
@@ -538,17 +647,23 @@ sc_status sc_collection_update(sc_db *db, const char *name, const sc_vector_upda
         seen[v] = true;
         if ((rc = store__update_params(&old[v], (size_t)v, &updates[i], &next[v])) != SC_OK) goto done;
     }
+    if ((rc = store__sparse_updates(c, sparse, n_sparse, sp_next)) != SC_OK) goto done;
     for (size_t v = 0; v < c->n_vecs; v++) rebuild[v] = store__update_rebuilds(&old[v], &next[v]);
     /* 2. commit the configuration (and forget the graphs to rebuild) in one transaction */
     for (size_t v = 0; v < c->n_vecs; v++) {
         c->vecs[v].hnsw = next[v].hnsw;
         c->vecs[v].quant = next[v].quant;
     }
+    for (size_t k = 0; k < c->n_sparse; k++) { /* the sparse settings are plain values: swap them in and out */
+        sp_old[k] = c->sparse[k];
+        c->sparse[k] = sp_next[k];
+    }
     config = store_coll_config_json(c);
     for (size_t v = 0; v < c->n_vecs; v++) { /* memory changes only after the commit */
         c->vecs[v].hnsw = old[v].hnsw;
         c->vecs[v].quant = old[v].quant;
     }
+    for (size_t k = 0; k < c->n_sparse; k++) c->sparse[k] = sp_old[k];
     if (!config) {
         rc = store_fail(SC_NOMEM, "out of memory");
         goto done;
@@ -575,6 +690,11 @@ sc_status sc_collection_update(sc_db *db, const char *name, const sc_vector_upda
         c->vecs[v].hnsw = next[v].hnsw;
         c->vecs[v].quant = next[v].quant;
     }
+    for (size_t k = 0; k < c->n_sparse; k++) {
+        c->sparse[k].modifier = sp_next[k].modifier;
+        c->sparse[k].on_disk = sp_next[k].on_disk;
+        c->sparse[k].full_scan_threshold = sp_next[k].full_scan_threshold;
+    }
     for (size_t v = 0; v < c->n_vecs; v++)
         if (store_ann_reconfigure(db, c, v, rebuild[v]) != SC_OK) /* committed: a lost graph is rebuilt on open */
             util_log(&db->opt.logger, SC_LOG_LEVEL_WARN,
@@ -587,5 +707,7 @@ done:
     free(next);
     free(rebuild);
     free(seen);
+    free(sp_old);
+    free(sp_next);
     return rc;
 }

@@ -30,6 +30,8 @@ sc_search_plans sc_db_search_plans(const sc_db *db) {
     p.graph_filter = __atomic_load_n(&db->plans[1], __ATOMIC_RELAXED);
     p.exact_list = __atomic_load_n(&db->plans[2], __ATOMIC_RELAXED);
     p.exact_scan = __atomic_load_n(&db->plans[3], __ATOMIC_RELAXED);
+    p.sparse_index = __atomic_load_n(&db->plans[4], __ATOMIC_RELAXED);
+    p.sparse_list = __atomic_load_n(&db->plans[5], __ATOMIC_RELAXED);
     return p;
 }
 
@@ -92,11 +94,6 @@ void store_coll_free(store_coll *c) {
     if (c->payload_raw)
         for (uint32_t s = 0; s < c->n_slots; s++) free(c->payload_raw[s]);
     free(c->payload_raw);
-    if (c->sparse)
-        for (uint32_t s = 0; s < c->n_slots; s++) free(c->sparse[s]);
-    free(c->sparse);
-    for (size_t i = 0; i < c->n_sparse; i++) free(c->sparse_defs[i].name);
-    free(c->sparse_defs);
     json_decref(c->metadata);
     free(c->ids);
     free(c->live);
@@ -105,6 +102,9 @@ void store_coll_free(store_coll *c) {
     free(c->map);
     for (size_t i = 0; i < c->n_indexes; i++) pindex_free(c->indexes[i]);
     free(c->indexes);
+    if (c->sparse)
+        for (size_t i = 0; i < c->n_sparse; i++) store_sparse_free(&c->sparse[i]);
+    free(c->sparse);
     store_kw_free(c->kw);
     free(c->name);
     free(c);
@@ -120,30 +120,58 @@ static const char *store__schema =
     ** (index b-tree) spills anything over ~1 KB to a whole overflow page. */
     /* slot: the point's durable slot number (ANN indexes refer to rows by
     ** slot); ver: sequence number of the write that stored its vectors. */
+    /* sparse: the point's sparse vectors (sparse.c); stores made before it
+    ** get the column with their first sparse collection (store_sparse_schema) */
     "CREATE TABLE IF NOT EXISTS points(rid INTEGER PRIMARY KEY, coll INTEGER NOT NULL, pid BLOB NOT NULL,"
     " slot INTEGER NOT NULL, ver INTEGER NOT NULL, payload TEXT, vectors BLOB, kw BLOB, sparse BLOB);"
     "CREATE TABLE IF NOT EXISTS kwterms(coll INTEGER NOT NULL, id INTEGER NOT NULL, term TEXT NOT NULL,"
     " PRIMARY KEY(coll, id));"
     "CREATE UNIQUE INDEX IF NOT EXISTS points_id ON points(coll, pid);"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('format_version', '1');"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('format_version', '2');"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('seq', '0');";
 
-/* Stores made before sparse vectors have no points.sparse column: add it
-** (NULL in every row; the format version stays 1). */
-static sc_status store__add_sparse_column(sc_db *db) {
+sc_status store_sparse_schema(sc_db *db) {
+    if (db->format >= STORE_FORMAT_VERSION) return SC_OK; /* format 3 has the column */
     sqlite3_stmt *st = NULL;
-    bool have = false;
-    if (sqlite3_prepare_v2(db->sql, "SELECT 1 FROM pragma_table_info('points') WHERE name='sparse'", -1, &st, NULL) !=
-        SQLITE_OK)
-        return store_fail_sql(db, "reading the points table's columns");
-    int step = sqlite3_step(st);
-    have = step == SQLITE_ROW;
+    bool has_column = sqlite3_prepare_v2(db->sql, "SELECT sparse FROM points LIMIT 0", -1, &st, NULL) == SQLITE_OK;
     sqlite3_finalize(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE) return store_fail_sql(db, "reading the points table's columns");
-    return have ? SC_OK : store_exec(db, "ALTER TABLE points ADD COLUMN sparse BLOB");
+    if (!has_column && sqlite3_errcode(db->sql) == SQLITE_NOMEM) return store_fail(SC_NOMEM, "out of memory");
+    if (!has_column && store_exec(db, "ALTER TABLE points ADD COLUMN sparse BLOB") != SC_OK)
+        return store_fail_sql(db, "adding the sparse column");
+    char up[96];
+    snprintf(up, sizeof up, "INSERT OR REPLACE INTO meta(key, value) VALUES('format_version', '%d')",
+             STORE_FORMAT_VERSION);
+    return store_exec(db, up) == SC_OK ? SC_OK : store_fail_sql(db, "marking the store format 3");
 }
 
-/* Parse a collection config JSON into c (vectors and payload index defs). */
+/* Parse the "sparse" member of a config (absent: none) into c. */
+static sc_status store__parse_sparse(store_coll *c, const json_t *arr) {
+    size_t n = json_array_size(arr);
+    if (arr && (!json_is_array(arr) || n == 0 || n > SC_MAX_VECTOR_NAMES))
+        return store_fail(SC_CORRUPT, "collection `%s`: config has a malformed `sparse` member", c->name);
+    if (!(c->sparse = calloc(n ? n : 1, sizeof *c->sparse)))
+        return store_fail(SC_NOMEM, "out of memory loading collection `%s`", c->name);
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(arr, i);
+        const char *name = json_string_value(json_object_get(e, "name"));
+        const char *mod = json_string_value(json_object_get(e, "modifier"));
+        json_t *fst = json_object_get(e, "full_scan_threshold"), *od = json_object_get(e, "on_disk");
+        sc_sparse_params p = {.name = name, .modifier = SC_SPARSE_MODIFIER_NONE};
+        if (mod && !strcmp(mod, "idf")) p.modifier = SC_SPARSE_MODIFIER_IDF;
+        else if (!mod || strcmp(mod, "none")) name = NULL;
+        if (!name || !json_is_boolean(od) || !json_is_integer(fst) || json_integer_value(fst) < 0 ||
+            json_integer_value(fst) > (json_int_t)UINT32_MAX || store_sparse_params_check(&p, i) != SC_OK ||
+            store_coll_sparse_index(c, name) >= 0 || store_coll_vec_index(c, name) >= 0)
+            return store_fail(SC_CORRUPT, "collection `%s`: sparse vector %zu of config is malformed", c->name, i);
+        c->sparse[i] = (store_sparse){.name = util_strdup(name), .modifier = p.modifier, .on_disk = json_is_true(od),
+                                      .full_scan_threshold = (uint32_t)json_integer_value(fst)};
+        c->n_sparse = i + 1;
+        if (!c->sparse[i].name) return store_fail(SC_NOMEM, "out of memory loading collection `%s`", c->name);
+    }
+    return SC_OK;
+}
+
+/* Parse a collection config JSON into c (vectors, sparse vectors and payload index defs). */
 static sc_status store__parse_config(store_coll *c, const char *text) {
     json_error_t jerr;
     json_t *root = json_loads(text, 0, &jerr);
@@ -151,9 +179,9 @@ static sc_status store__parse_config(store_coll *c, const char *text) {
         return store_fail(SC_NOMEM, "collection `%s`: out of memory parsing its config", c->name);
     if (!root) return store_fail(SC_CORRUPT, "collection `%s`: config is not JSON: %s", c->name, jerr.text);
     sc_status rc = SC_OK;
-    json_t *vecs = json_object_get(root, "vectors");
-    size_t n = json_array_size(vecs), n_sparse = json_array_size(json_object_get(root, "sparse_vectors"));
-    if ((n == 0 && n_sparse == 0) || n > SC_MAX_VECTOR_NAMES) {
+    json_t *vecs = json_object_get(root, "vectors"), *sparse = json_object_get(root, "sparse");
+    size_t n = json_array_size(vecs);
+    if ((n == 0 && !sparse) || n > SC_MAX_VECTOR_NAMES) {
         rc = store_fail(SC_CORRUPT, "collection `%s`: config has %zu vectors", c->name, n);
         goto done;
     }
@@ -198,7 +226,7 @@ static sc_status store__parse_config(store_coll *c, const char *text) {
             goto done;
         }
     }
-    if ((rc = store_sparse_config_parse(c, json_object_get(root, "sparse_vectors"))) != SC_OK) goto done;
+    if ((rc = store__parse_sparse(c, sparse)) != SC_OK) goto done;
     json_t *meta = json_object_get(root, "metadata");
     if (json_is_object(meta) && json_object_size(meta)) c->metadata = json_incref(meta);
     json_t *pix = json_object_get(root, "payload_indexes");
@@ -247,9 +275,13 @@ static sc_status store__load_points(sc_db *db, store_coll *c) {
         return store_fail(SC_CORRUPT, "collection `%s`: %lld points with slots up to %lld", c->name, (long long)count,
                           (long long)max_slot);
     if ((rc = store_coll_reserve(c, (uint32_t)(max_slot + 1) + 16)) != SC_OK) return rc;
-    if (sqlite3_prepare_v2(db->sql, "SELECT pid, slot, ver, payload, vectors, kw, sparse FROM points NOT INDEXED WHERE coll=? ORDER BY rid",
-                           -1, &st, NULL) != SQLITE_OK)
-        return store_fail_sql(db, "loading points");
+    /* the sparse column exists when the collection has sparse vectors (store_sparse_schema) */
+    const char *sql = c->n_sparse ? "SELECT pid, slot, ver, payload, vectors, kw, sparse FROM points NOT INDEXED "
+                                    "WHERE coll=? ORDER BY rid"
+                                  : "SELECT pid, slot, ver, payload, vectors, kw FROM points NOT INDEXED "
+                                    "WHERE coll=? ORDER BY rid";
+    store_svec *svs[SC_MAX_VECTOR_NAMES];
+    if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) return store_fail_sql(db, "loading points");
     sqlite3_bind_int64(st, 1, c->db_id);
     int step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
@@ -297,10 +329,20 @@ static sc_status store__load_points(sc_db *db, store_coll *c) {
             break;
         }
         store_kw_set(c->kw, (uint32_t)slot, doc, len);
-        sc_status src = store_sparse_load(c, (uint32_t)slot, sqlite3_column_blob(st, 6), sqlite3_column_bytes(st, 6));
+        if (!c->n_sparse) continue;
+        sc_status src = store_sparse_blob_decode(c, sqlite3_column_blob(st, 6), sqlite3_column_bytes(st, 6), svs, ebuf,
+                                                 sizeof ebuf);
+        for (size_t k = 0; src == SC_OK && k < c->n_sparse; k++) {
+            if (svs[k] && (src = store_sparse_reserve(&c->sparse[k], &svs[k], 1)) == SC_OK) {
+                store_sparse_set(&c->sparse[k], (uint32_t)slot, svs[k]);
+                svs[k] = NULL;
+            }
+        }
         if (src != SC_OK) {
-            rc = store_fail(src, "collection `%s`, point %s: sparse vectors are %s", c->name,
-                            sc_point_id_format(&id, idbuf, sizeof idbuf), src == SC_NOMEM ? "too large" : "malformed");
+            for (size_t k = 0; k < c->n_sparse; k++) free(svs[k]);
+            rc = src == SC_NOMEM ? store_fail(SC_NOMEM, "out of memory loading sparse vectors of `%s`", c->name)
+                                 : store_fail(SC_CORRUPT, "collection `%s`, point %s: %s", c->name,
+                                              sc_point_id_format(&id, idbuf, sizeof idbuf), ebuf);
             break;
         }
     }
@@ -310,9 +352,12 @@ static sc_status store__load_points(sc_db *db, store_coll *c) {
     return rc;
 }
 
-static sc_status store__load(sc_db *db) {
+/* The store's format version into *version: 1 to STORE_FORMAT_VERSION (1
+** when absent); a newer one is SC_UNSUPPORTED, anything else SC_CORRUPT. */
+static sc_status store__format(sc_db *db, int *version) {
     sqlite3_stmt *st = NULL;
     sc_status rc = SC_OK;
+    *version = 1;
     if (sqlite3_prepare_v2(db->sql, "SELECT value FROM meta WHERE key='format_version'", -1, &st, NULL) !=
         SQLITE_OK)
         return store_fail_sql(db, "reading format version");
@@ -321,17 +366,32 @@ static sc_status store__load(sc_db *db) {
     int step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
         const char *vt = (const char *)sqlite3_column_text(st, 0);
-        int v = vt ? atoi(vt) : -1;
+        char *end = NULL;
+        long v = vt ? strtol(vt, &end, 10) : 0;
         if (!vt) rc = store_fail(SC_NOMEM, "out of memory reading the format version");
-        else if (v != STORE_FORMAT_VERSION) rc = store_fail(SC_UNSUPPORTED, "store format version %d, this build reads %d", v, STORE_FORMAT_VERSION);
+        else if (end == vt || *end || v < 1)
+            rc = store_fail(SC_CORRUPT, "store %s: format_version '%.40s' in store.db meta is not a version number",
+                            db->path, vt);
+        else if (v > STORE_FORMAT_VERSION)
+            rc = store_fail(SC_UNSUPPORTED,
+                            "store %s has format version %ld, written by a newer semcode; this build reads versions "
+                            "1 to %d (use the newer semcode, or a new store)",
+                            db->path, v, STORE_FORMAT_VERSION);
+        else *version = (int)v;
     } else if (step != SQLITE_DONE) {
         rc = store_fail_sql(db, "reading format version");
     }
     sqlite3_finalize(st);
-    if (rc != SC_OK) return rc;
+    return rc;
+}
+
+/* Read the sequence number and load every collection into memory. */
+static sc_status store__load(sc_db *db) {
+    sqlite3_stmt *st = NULL;
+    sc_status rc = SC_OK;
     if (sqlite3_prepare_v2(db->sql, "SELECT value FROM meta WHERE key='seq'", -1, &st, NULL) != SQLITE_OK)
         return store_fail_sql(db, "reading sequence number");
-    step = sqlite3_step(st);
+    int step = sqlite3_step(st);
     if (step == SQLITE_ROW) db->seq = (uint64_t)sqlite3_column_int64(st, 0);
     else if (step != SQLITE_DONE) rc = store_fail_sql(db, "reading sequence number");
     sqlite3_finalize(st);
@@ -454,8 +514,26 @@ sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, ch
         have_schema = sqlite3_step(chk) == SQLITE_ROW;
     sqlite3_finalize(chk);
     if (!have_schema && (rc = store_exec(db, store__schema)) != SC_OK) goto fail;
-    if (have_schema && (rc = store__add_sparse_column(db)) != SC_OK) goto fail;
+    int version = 0;
+    if ((rc = store__format(db, &version)) != SC_OK) goto fail;
+    db->format = version;
     if ((rc = store__load(db)) != SC_OK) goto fail;
+    /* Format 1 differs only by its blobs' checksum, which is still read:
+    ** marking the store 2 (one statement, atomic) before anything writes
+    ** SCV2 blobs keeps builds that read only format 1 off it. (Format 3
+    ** comes with the first sparse collection: store_sparse_schema.) */
+    if (version < STORE_FORMAT_DENSE) {
+        char up[96];
+        snprintf(up, sizeof up, "INSERT OR REPLACE INTO meta(key, value) VALUES('format_version', '%d')",
+                 STORE_FORMAT_DENSE);
+        if (sqlite3_exec(db->sql, up, NULL, NULL, NULL) != SQLITE_OK) {
+            rc = store_fail_sql(db, "upgrading the store from format 1 to 2 (it is left at format 1)");
+            goto fail;
+        }
+        db->format = STORE_FORMAT_DENSE;
+        util_log(&db->opt.logger, SC_LOG_LEVEL_INFO, "store %s: format %d upgraded to %d", db->path, version,
+                 STORE_FORMAT_DENSE);
+    }
     *out = db;
     return SC_OK;
 fail: {

@@ -98,91 +98,6 @@ static bool filter__count_test(const filter_cond *c, uint64_t n) {
     return true;
 }
 
-/* ==== RFC 3339 date-times ==== */
-
-/* Read exactly n decimal digits at s[*i]. */
-static bool filter__digits(const char *s, size_t len, size_t *i, int n, int *out) {
-    int v = 0;
-    for (int k = 0; k < n; k++) {
-        if (*i >= len || s[*i] < '0' || s[*i] > '9') return false;
-        v = v * 10 + (s[*i] - '0');
-        (*i)++;
-    }
-    *out = v;
-    return true;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t filter__days_from_civil(int64_t y, int m, int d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* Parse "YYYY-MM-DD", optionally followed by [T|t| ]HH:MM[:SS[.frac]] and a
-** zone (Z, +HH:MM, +HHMM, +HH; none = UTC), into microseconds since the
-** epoch. Returns false when s is not such a date-time. */
-static bool filter__parse_datetime(const char *s, size_t len, int64_t *out) {
-    size_t i = 0;
-    int y, mo, d, h = 0, mi = 0, sec = 0;
-    int64_t frac_us = 0;
-    if (!filter__digits(s, len, &i, 4, &y) || i >= len || s[i++] != '-') return false;
-    if (!filter__digits(s, len, &i, 2, &mo) || i >= len || s[i++] != '-') return false;
-    if (!filter__digits(s, len, &i, 2, &d)) return false;
-    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1]) return false;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (mo == 2 && d == 29 && !leap) return false;
-    int64_t offset_s = 0;
-    if (i < len) {
-        if (s[i] != 'T' && s[i] != 't' && s[i] != ' ') return false;
-        i++;
-        if (!filter__digits(s, len, &i, 2, &h) || i >= len || s[i++] != ':') return false;
-        if (!filter__digits(s, len, &i, 2, &mi)) return false;
-        if (i < len && s[i] == ':') {
-            i++;
-            if (!filter__digits(s, len, &i, 2, &sec)) return false;
-            if (i < len && s[i] == '.') {
-                i++;
-                int n_frac = 0;
-                int64_t scale = 100000;
-                while (i < len && s[i] >= '0' && s[i] <= '9') {
-                    if (scale > 0) frac_us += (s[i] - '0') * scale;
-                    scale /= 10;
-                    n_frac++;
-                    i++;
-                }
-                if (n_frac == 0) return false;
-            }
-        }
-        if (h > 23 || mi > 59 || sec > 60) return false;
-        if (i < len) {
-            if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == len) {
-                i++;
-            } else if (s[i] == '+' || s[i] == '-') {
-                int sign = s[i] == '-' ? -1 : 1, oh, om = 0;
-                i++;
-                if (!filter__digits(s, len, &i, 2, &oh)) return false;
-                bool colon = i < len && s[i] == ':';
-                if (colon) i++;
-                if ((colon || i < len) && !filter__digits(s, len, &i, 2, &om)) return false;
-                if (oh > 23 || om > 59) return false;
-                offset_s = sign * (oh * 3600 + om * 60);
-            } else {
-                return false;
-            }
-        }
-        if (i != len) return false;
-    }
-    int64_t days = filter__days_from_civil(y, mo, d);
-    int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
-    *out = secs * 1000000 + frac_us;
-    return true;
-}
-
 /* ==== Key paths ==== */
 
 void filter_path_clear(filter_path *p) {
@@ -639,7 +554,7 @@ static sc_status filter__compile_bound(filter__ctx *x, const json_t *v, bool cou
         return SC_OK;
     }
     if (json_is_string(v)) {
-        if (!filter__parse_datetime(json_string_value(v), json_string_length(v), &b->us)) {
+        if (!util_parse_datetime(json_string_value(v), json_string_length(v), &b->us)) {
             char shown[80];
             filter__show(v, shown, sizeof shown);
             return sc_err_set(x->err, SC_INVALID,
@@ -1154,7 +1069,7 @@ static void filter__walk_cb(const json_t *v, void *arg) {
         if (w->hit) break;
         if (c->datetime) {
             int64_t us;
-            w->hit = json_is_string(v) && filter__parse_datetime(json_string_value(v), json_string_length(v), &us) &&
+            w->hit = json_is_string(v) && util_parse_datetime(json_string_value(v), json_string_length(v), &us) &&
                      filter__range_test_us(c, us);
         } else {
             w->hit = json_is_number(v) && filter_range_test_num(c, json_number_value(v));

@@ -51,11 +51,12 @@ static void store__rollback(sc_db *db) {
 /* One validated point of an upsert batch. */
 typedef struct store__prepared {
     const float **vecs; /* per collection vector: data to store (normalised copy for cosine) or NULL */
+    store_svec **svecs; /* per sparse vector of the collection: the owned vector to store, or NULL */
+    util_buf sparse_blob; /* encoded sparse vectors for points.sparse (empty: NULL) */
     json_t *payload;    /* parsed payload (owned) or NULL for {} */
     uint32_t *kw_doc;   /* keyword terms of its text (owned) or NULL */
     uint32_t kw_len;    /* tokens in its text */
     util_buf kw_blob;   /* encoded terms for points.kw */
-    util_buf sparse;    /* encoded sparse vectors for points.sparse (len 0 = none) */
 } store__prepared;
 
 static const char *store__idstr(const sc_point_id *id, char *buf) { return sc_point_id_format(id, buf, 40); }
@@ -72,6 +73,9 @@ static sc_status store__prepare_point(store_coll *c, const sc_point_in *pt, size
     for (size_t v = 0; v < pt->n_vectors; v++) {
         const sc_vector_in *vi = &pt->vectors[v];
         int k = store_coll_vec_index(c, vi->name);
+        if (k < 0 && store_coll_sparse_index(c, vi->name) >= 0)
+            return store_fail(SC_INVALID, "points[%zu] (id %s): vector `%s` is sparse in collection `%s`: give it as "
+                              "indices and values", i, store__idstr(&pt->id, idb), vi->name, c->name);
         if (k < 0)
             return store_fail(SC_NOTFOUND, "points[%zu] (id %s): vector name `%s` is not configured in collection `%s`",
                               i, store__idstr(&pt->id, idb), vi->name && *vi->name ? vi->name : "(default)", c->name);
@@ -98,6 +102,30 @@ static sc_status store__prepare_point(store_coll *c, const sc_point_in *pt, size
             pp->vecs[k] = vi->data;
         }
     }
+    if (pt->n_sparse && !pt->sparse)
+        return store_fail(SC_INVALID, "points[%zu].vector: %zu sparse vectors announced but none given", i, pt->n_sparse);
+    for (size_t v = 0; v < pt->n_sparse; v++) {
+        const sc_sparse_in *si = &pt->sparse[v];
+        const char *vname = si->name ? si->name : "";
+        int k = store_coll_sparse_index(c, vname);
+        if (k < 0 && *vname && store_coll_vec_index(c, vname) >= 0)
+            return store_fail(SC_INVALID, "points[%zu] (id %s): vector `%s` is dense in collection `%s`: give it as a "
+                              "list of numbers", i, store__idstr(&pt->id, idb), vname, c->name);
+        if (k < 0)
+            return store_fail(SC_NOTFOUND, "points[%zu] (id %s): sparse vector name `%s` is not configured in "
+                              "collection `%s`", i, store__idstr(&pt->id, idb), *vname ? vname : "(default)", c->name);
+        if (pp->svecs[k])
+            return store_fail(SC_INVALID, "points[%zu] (id %s): sparse vector `%s` is given twice", i,
+                              store__idstr(&pt->id, idb), vname);
+        char what[SC_MAX_NAME_LEN + 80];
+        snprintf(what, sizeof what, "points[%zu] (id %s): sparse vector `%s`", i, store__idstr(&pt->id, idb), vname);
+        sc_status rc = store_svec_from_input(si, what, &pp->svecs[k]);
+        if (rc != SC_OK) return rc;
+    }
+    if (c->n_sparse) {
+        sc_status rc = store_sparse_blob_encode(c, pp->svecs, &pp->sparse_blob);
+        if (rc != SC_OK) return rc;
+    }
     if (pt->payload_json && *pt->payload_json) {
         json_error_t jerr;
         json_t *p = json_loads(pt->payload_json, JSON_REJECT_DUPLICATES, &jerr);
@@ -122,15 +150,35 @@ static sc_status store__prepare_point(store_coll *c, const sc_point_in *pt, size
         sc_status rc = store_kw_encode(c->kw, pt->text, &pp->kw_doc, &pp->kw_len, &pp->kw_blob);
         if (rc != SC_OK) return rc;
     }
-    return store_sparse_encode(c, pt, i, &pp->sparse);
+    return SC_OK;
 }
 
 /* The prepared points of a batch with the storage they point into. */
 typedef struct store__batch {
     store__prepared *pp;   /* one per point */
     const float **vec_ptrs;/* pp[i].vecs, n_vecs each */
+    store_svec **svec_ptrs;/* pp[i].svecs, n_sparse each */
+    store_svec **column;   /* n entries: one sparse vector of each point (store__reserve_sparse) */
     float *arena;          /* normalised copies of cosine vectors */
+    size_t n_sparse;       /* the collection's sparse vectors (for freeing) */
 } store__batch;
+
+/* Allocate the storage of b for n points (arena_n floats of cosine copies),
+** each pp[i] pointing at its own vecs / svecs; SC_NOMEM. */
+static sc_status store__batch_alloc(const store_coll *c, size_t n, size_t arena_n, store__batch *b) {
+    b->pp = calloc(n ? n : 1, sizeof *b->pp);
+    b->vec_ptrs = calloc(n * c->n_vecs + 1, sizeof *b->vec_ptrs);
+    b->svec_ptrs = calloc(n * c->n_sparse + 1, sizeof *b->svec_ptrs);
+    b->column = calloc(n ? n : 1, sizeof *b->column);
+    b->arena = malloc(sizeof(float) * (arena_n ? arena_n : 1));
+    b->n_sparse = c->n_sparse;
+    if (!b->pp || !b->vec_ptrs || !b->svec_ptrs || !b->column || !b->arena) return SC_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        b->pp[i].vecs = b->vec_ptrs + i * c->n_vecs;
+        b->pp[i].svecs = b->svec_ptrs + i * c->n_sparse;
+    }
+    return SC_OK;
+}
 
 /* Validate the n points of a batch into b (store__prepare_point each). */
 static sc_status store__prepare_all(store_coll *c, const sc_point_in *points, size_t n, store__batch *b) {
@@ -140,13 +188,9 @@ static sc_status store__prepare_all(store_coll *c, const sc_point_in *points, si
             int k = store_coll_vec_index(c, points[i].vectors[v].name);
             if (k >= 0 && c->vecs[k].distance == SC_DISTANCE_COSINE) arena_n += c->vecs[k].dim;
         }
-    b->pp = calloc(n, sizeof *b->pp);
-    b->vec_ptrs = calloc(n * c->n_vecs + 1, sizeof *b->vec_ptrs);
-    b->arena = malloc(sizeof(float) * (arena_n ? arena_n : 1));
-    if (!b->pp || !b->vec_ptrs || !b->arena) return store_fail(SC_NOMEM, "out of memory preparing %zu points", n);
+    if (store__batch_alloc(c, n, arena_n, b) != SC_OK) return store_fail(SC_NOMEM, "out of memory preparing %zu points", n);
     size_t arena_off = 0;
     for (size_t i = 0; i < n; i++) {
-        b->pp[i].vecs = b->vec_ptrs + i * c->n_vecs;
         sc_status rc = store__prepare_point(c, &points[i], i, &b->pp[i], b->arena + arena_off);
         if (rc != SC_OK) return rc;
         for (size_t v = 0; v < c->n_vecs; v++)
@@ -161,11 +205,25 @@ static void store__batch_free(store__batch *b, size_t n) {
         json_decref(b->pp[i].payload);
         free(b->pp[i].kw_doc);
         util_buf_free(&b->pp[i].kw_blob);
-        util_buf_free(&b->pp[i].sparse);
+        util_buf_free(&b->pp[i].sparse_blob);
+        for (size_t k = 0; b->pp[i].svecs && k < b->n_sparse; k++) free(b->pp[i].svecs[k]);
     }
     free(b->pp);
     free(b->vec_ptrs);
+    free(b->svec_ptrs);
+    free(b->column);
     free(b->arena);
+}
+
+/* Room in the posting lists for the sparse vectors of the first n points of
+** b, so that applying them cannot fail. */
+static sc_status store__reserve_sparse(store_coll *c, store__batch *b, size_t n) {
+    for (size_t k = 0; k < c->n_sparse; k++) {
+        for (size_t i = 0; i < n; i++) b->column[i] = b->pp[i].svecs[k];
+        sc_status rc = store_sparse_reserve(&c->sparse[k], b->column, n);
+        if (rc != SC_OK) return rc;
+    }
+    return SC_OK;
 }
 
 /* INSERT OR REPLACE one point row. */
@@ -192,8 +250,16 @@ static sc_status store__write_point(sc_db *db, sqlite3_stmt *st, store_coll *c, 
     sqlite3_bind_blob(st, 6, blob->data, (int)blob->len, SQLITE_STATIC);
     if (kw_blob && kw_blob->len) sqlite3_bind_blob(st, 7, kw_blob->data, (int)kw_blob->len, SQLITE_STATIC);
     else sqlite3_bind_null(st, 7);
-    if (pp->sparse.len) sqlite3_bind_blob(st, 8, pp->sparse.data, (int)pp->sparse.len, SQLITE_STATIC);
-    else sqlite3_bind_null(st, 8);
+    const util_buf *sparse_blob = &pp->sparse_blob;
+    if (c->n_sparse && sparse_blob->len > (size_t)INT32_MAX) {
+        free(ptext);
+        return store_fail(SC_INVALID, "sparse vectors of one point take %zu bytes, more than a row holds",
+                          sparse_blob->len);
+    }
+    if (c->n_sparse && sparse_blob->len)
+        sqlite3_bind_blob(st, 8, sparse_blob->data, (int)sparse_blob->len, SQLITE_STATIC);
+    else if (c->n_sparse)
+        sqlite3_bind_null(st, 8);
     if (sqlite3_step(st) != SQLITE_DONE) rc = store_fail_sql(db, "writing point");
     free(ptext);
     return rc;
@@ -238,6 +304,7 @@ sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *point
     if ((rc = store__prepare_all(c, points, n, &pb)) != SC_OK) goto done;
     pp = pb.pp;
     if ((rc = store_coll_reserve(c, (uint32_t)n)) != SC_OK) goto done;
+    if ((rc = store__reserve_sparse(c, &pb, n)) != SC_OK) goto done;
     /* Slots: existing points keep theirs; new ids claim one (undone on failure). */
     if (!(slots = malloc(sizeof *slots * n)) || !(claimed = malloc(sizeof *claimed * n))) {
         rc = store_fail(SC_NOMEM, "out of memory preparing %zu points", n);
@@ -252,10 +319,12 @@ sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *point
     if ((rc = store__begin(db)) != SC_OK) goto done;
     if ((rc = store__set_seq(db, ver)) != SC_OK) goto done;
     if ((rc = store_kw_persist_terms(db, c)) != SC_OK) goto done;
-    if (sqlite3_prepare_v2(db->sql,
-                           "INSERT OR REPLACE INTO points(coll, pid, slot, ver, payload, vectors, kw, sparse) "
-                           "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
-                           -1, &st, NULL) != SQLITE_OK) {
+    /* the sparse column exists when the collection has sparse vectors (store_sparse_schema) */
+    const char *sql = c->n_sparse ? "INSERT OR REPLACE INTO points(coll, pid, slot, ver, payload, vectors, kw, sparse) "
+                                    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)"
+                                  : "INSERT OR REPLACE INTO points(coll, pid, slot, ver, payload, vectors, kw) "
+                                    "VALUES(?1,?2,?3,?4,?5,?6,?7)";
+    if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) {
         rc = store_fail_sql(db, "preparing upsert");
         goto done;
     }
@@ -277,8 +346,10 @@ sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *point
         c->vers[slots[i]] = ver;
         store_kw_set(c->kw, slots[i], pp[i].kw_doc, pp[i].kw_len);
         pp[i].kw_doc = NULL;
-        store_sparse_set(c, slots[i], pp[i].sparse.len ? (uint8_t *)pp[i].sparse.data : NULL);
-        if (pp[i].sparse.len) pp[i].sparse = (util_buf){0};
+        for (size_t k = 0; k < c->n_sparse; k++) { /* the point replaces the old one: absent ones are removed */
+            store_sparse_set(&c->sparse[k], slots[i], pp[i].svecs[k]);
+            pp[i].svecs[k] = NULL;
+        }
     }
     store_ann_sync(db, c, slots, n);
 done:
@@ -295,29 +366,37 @@ done:
 
 /* ==== Vectors of existing points ==== */
 
-/* The vectors of n existing slots after an update: pp[i].vecs holds the
+/* The vectors of n existing slots after an update: b->pp[i].vecs holds the
 ** new dense vectors (NULL = keep the point's own, unless drop_dense[k]) and
-** pp[i].sparse the given sparse ones (merged with the point's own, less
-** drop_sparse). Written in one transaction (vectors, sparse, ver; payload
+** b->pp[i].svecs the given sparse ones (NULL = keep the point's own, unless
+** drop_sparse[k]). Written in one transaction (vectors, sparse, ver; payload
 ** and keyword text untouched), then applied. Writer lock held. */
-static sc_status store__rewrite_vectors(sc_db *db, store_coll *c, const uint32_t *slots, store__prepared *pp,
-                                        size_t n, const bool *drop_dense, const bool *drop_sparse) {
+static sc_status store__rewrite_vectors(sc_db *db, store_coll *c, const uint32_t *slots, store__batch *b, size_t n,
+                                        const bool *drop_dense, const bool *drop_sparse) {
+    store__prepared *pp = b->pp;
     sc_status rc = SC_OK;
     util_buf blob = {0};
-    util_buf *merged = calloc(n ? n : 1, sizeof *merged);
     sqlite3_stmt *st = NULL;
-    if (!merged) return store_fail(SC_NOMEM, "out of memory updating vectors");
     for (size_t i = 0; i < n && rc == SC_OK; i++) {
         for (size_t k = 0; k < c->n_vecs; k++)
             if (!pp[i].vecs[k] && !(drop_dense && drop_dense[k]) && store_bit_get(c->vecs[k].present, slots[i]))
                 pp[i].vecs[k] = c->vecs[k].data + (size_t)slots[i] * c->vecs[k].dim;
-        rc = store_sparse_merge(c, c->sparse[slots[i]], &pp[i].sparse, drop_sparse, &merged[i]);
+        for (size_t k = 0; k < c->n_sparse && rc == SC_OK; k++) {
+            const store_svec *own = c->sparse[k].vecs[slots[i]];
+            if (pp[i].svecs[k] || (drop_sparse && drop_sparse[k]) || !own) continue;
+            sc_sparse_in keep = {.name = c->sparse[k].name, .indices = own->idx, .values = own->val, .n = own->n};
+            rc = store_svec_from_input(&keep, "kept sparse vector", &pp[i].svecs[k]);
+        }
+        if (rc == SC_OK && c->n_sparse) rc = store_sparse_blob_encode(c, pp[i].svecs, &pp[i].sparse_blob);
     }
+    if (rc == SC_OK) rc = store__reserve_sparse(c, b, n);
     uint64_t ver = db->seq + 1;
     if (rc != SC_OK || (rc = store__begin(db)) != SC_OK) goto done;
     if ((rc = store__set_seq(db, ver)) != SC_OK) goto done;
-    if (sqlite3_prepare_v2(db->sql, "UPDATE points SET ver=?1, vectors=?2, sparse=?3 WHERE coll=?4 AND pid=?5", -1, &st,
-                           NULL) != SQLITE_OK) {
+    /* the sparse column exists when the collection has sparse vectors (store_sparse_schema) */
+    const char *sql = c->n_sparse ? "UPDATE points SET ver=?1, vectors=?2, sparse=?3 WHERE coll=?4 AND pid=?5"
+                                  : "UPDATE points SET ver=?1, vectors=?2 WHERE coll=?4 AND pid=?5";
+    if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) {
         rc = store_fail_sql(db, "updating vectors");
         goto done;
     }
@@ -326,11 +405,16 @@ static sc_status store__rewrite_vectors(sc_db *db, store_coll *c, const uint32_t
         store_id_key(&c->ids[slots[i]], key);
         blob.len = 0;
         if ((rc = store_vec_blob_encode(c, pp[i].vecs, &blob)) != SC_OK) goto done;
+        const util_buf *sb = &pp[i].sparse_blob;
+        if (sb->len > (size_t)INT32_MAX) {
+            rc = store_fail(SC_INVALID, "sparse vectors of one point take %zu bytes, more than a row holds", sb->len);
+            goto done;
+        }
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, (sqlite3_int64)ver);
         sqlite3_bind_blob(st, 2, blob.data, (int)blob.len, SQLITE_STATIC);
-        if (merged[i].len) sqlite3_bind_blob(st, 3, merged[i].data, (int)merged[i].len, SQLITE_STATIC);
-        else sqlite3_bind_null(st, 3);
+        if (c->n_sparse && sb->len) sqlite3_bind_blob(st, 3, sb->data, (int)sb->len, SQLITE_STATIC);
+        else if (c->n_sparse) sqlite3_bind_null(st, 3);
         sqlite3_bind_int64(st, 4, c->db_id);
         sqlite3_bind_blob(st, 5, key, sizeof key, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE) {
@@ -345,15 +429,15 @@ static sc_status store__rewrite_vectors(sc_db *db, store_coll *c, const uint32_t
     for (size_t i = 0; i < n; i++) {
         store__apply_vectors(c, slots[i], pp[i].vecs);
         c->vers[slots[i]] = ver;
-        store_sparse_set(c, slots[i], merged[i].len ? (uint8_t *)merged[i].data : NULL);
-        if (merged[i].len) merged[i] = (util_buf){0};
+        for (size_t k = 0; k < c->n_sparse; k++) { /* kept ones were copied, dropped ones go */
+            store_sparse_set(&c->sparse[k], slots[i], pp[i].svecs[k]);
+            pp[i].svecs[k] = NULL;
+        }
     }
     store_ann_sync(db, c, slots, n);
 done:
     if (st) sqlite3_finalize(st);
     if (rc != SC_OK) store__rollback(db);
-    for (size_t i = 0; i < n; i++) util_buf_free(&merged[i]);
-    free(merged);
     util_buf_free(&blob);
     return rc;
 }
@@ -399,13 +483,14 @@ sc_status sc_points_update_vectors(sc_db *db, const char *coll, const sc_point_i
         }
         for (size_t k = 0; k < c->n_vecs; k++)
             if (pb.pp[i].vecs[k]) pb.pp[j].vecs[k] = pb.pp[i].vecs[k];
-        util_buf both = {0};
-        rc = store_sparse_merge(c, pb.pp[j].sparse.len ? (const uint8_t *)pb.pp[j].sparse.data : NULL, &pb.pp[i].sparse,
-                                NULL, &both);
-        util_buf_free(&pb.pp[j].sparse);
-        pb.pp[j].sparse = both;
+        for (size_t k = 0; k < c->n_sparse; k++)
+            if (pb.pp[i].svecs[k]) {
+                free(pb.pp[j].svecs[k]);
+                pb.pp[j].svecs[k] = pb.pp[i].svecs[k];
+                pb.pp[i].svecs[k] = NULL;
+            }
     }
-    if (rc == SC_OK) rc = store__rewrite_vectors(db, c, slots, pb.pp, m, NULL, NULL);
+    if (rc == SC_OK) rc = store__rewrite_vectors(db, c, slots, &pb, m, NULL, NULL);
 done:
     pthread_rwlock_unlock(&db->lock);
     store__batch_free(&pb, n);
@@ -608,8 +693,7 @@ sc_status sc_points_delete_vectors(sc_db *db, const char *coll, const sc_selecto
     store_coll *c = NULL;
     uint32_t *slots = NULL;
     size_t m = 0;
-    store__prepared *pp = NULL;
-    const float **vec_ptrs = NULL;
+    store__batch pb = {0};
     bool *drop = NULL;
     if ((rc = store_coll_get(db, coll, &c)) != SC_OK) goto done;
     if (!(drop = calloc(c->n_vecs + c->n_sparse + 1, sizeof *drop))) goto oom;
@@ -624,9 +708,8 @@ sc_status sc_points_delete_vectors(sc_db *db, const char *coll, const sc_selecto
         else drop[k] = true;
     }
     if ((rc = store__select(c, sel, f, &slots, &m)) != SC_OK) goto done;
-    if (!(pp = calloc(m ? m : 1, sizeof *pp)) || !(vec_ptrs = calloc((m ? m : 1) * c->n_vecs + 1, sizeof *vec_ptrs))) goto oom;
-    for (size_t i = 0; i < m; i++) pp[i].vecs = vec_ptrs + i * c->n_vecs;
-    if ((rc = store__rewrite_vectors(db, c, slots, pp, m, drop, drop + c->n_vecs)) == SC_OK && n_changed) *n_changed = m;
+    if (store__batch_alloc(c, m, 0, &pb) != SC_OK) goto oom;
+    if ((rc = store__rewrite_vectors(db, c, slots, &pb, m, drop, drop + c->n_vecs)) == SC_OK && n_changed) *n_changed = m;
     goto done;
 oom:
     rc = store_fail(SC_NOMEM, "out of memory deleting vectors");
@@ -634,8 +717,7 @@ done:
     pthread_rwlock_unlock(&db->lock);
     filter_free(f);
     free(slots);
-    free(pp);
-    free(vec_ptrs);
+    store__batch_free(&pb, m);
     free(drop);
     return rc;
 }

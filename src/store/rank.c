@@ -3,6 +3,7 @@
 ** (include/semcode/rank.h).
 **
 ** DESIGN
+** - sc_search_mode_name names the modes of every search (code, records).
 ** - sc_fuse is the one implementation of RRF, DBSF and min-max fusion; the
 **   code search, the server's query API and `semcode eval` call it.
 ** - sc_rank_code re-scores the candidates of a code search. Each candidate
@@ -27,6 +28,12 @@
 #include "text/text.h"
 
 /* ==== Fusion ==== */
+
+/* ==== Search modes ==== */
+
+const char *sc_search_mode_name(sc_search_mode mode) {
+    return mode == SC_SEARCH_MODE_DENSE ? "dense" : mode == SC_SEARCH_MODE_KEYWORD ? "keyword" : "hybrid";
+}
 
 static int rank__fused_by_id(const void *a, const void *b) {
     const sc_fused *x = a, *y = b;

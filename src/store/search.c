@@ -23,6 +23,7 @@ typedef struct store__scan_state {
     const roaring_bitmap_t *cand; /* planned candidates, NULL = all */
     bool exact;                   /* cand is exactly the filter's match set */
     int oom;                      /* a payload could not be parsed (atomic: scans may run on threads) */
+    int plan;                     /* sc_search_plans counter the search counts in (index of db->plans), -1 none */
 } store__scan_state;
 
 /* The filter on a row's payload; a payload that cannot be parsed for lack
@@ -179,6 +180,11 @@ static sc_status store__search(sc_db *db, const char *coll, const sc_search_requ
     size_t done_lists = 0;
     if (rc != SC_OK) goto done;
     int vi = store_coll_vec_index(c, req->vector_name);
+    if (vi < 0 && store_coll_sparse_index(c, req->vector_name) >= 0) {
+        rc = store_fail(SC_INVALID, "vector `%s` of collection `%s` is sparse: query it with indices and values",
+                        req->vector_name, c->name);
+        goto done;
+    }
     if (vi < 0) {
         rc = store_fail(SC_NOTFOUND, "vector name `%s` is not configured in collection `%s`",
                         req->vector_name && *req->vector_name ? req->vector_name : "(default)", c->name);
@@ -198,7 +204,7 @@ static sc_status store__search(sc_db *db, const char *coll, const sc_search_requ
     for (size_t i = 0; i < n_queries; i++)
         if ((rc = store__check_query(sv, queries + i * dim_in, dim_in, i, q + i * sv->dim)) != SC_OK) goto done;
     if ((rc = store__plan(c, f, &live, &cand, &exact)) != SC_OK) goto done;
-    store__scan_state state = {c, sv, f, cand, exact, 0};
+    store__scan_state state = {c, sv, f, cand, exact, 0, -1};
     index_metric metric = store__metric(sv->distance);
     bool higher = metric == INDEX_METRIC_DOT;
     /* Plan: how many points can the filter admit? */
@@ -299,8 +305,16 @@ static bool store__accept_kw(void *p, uint32_t row) {
     return true;
 }
 
-/* BM25 search over the points' texts. */
-static sc_status store__search_text(sc_db *db, const char *coll, const sc_search_request *req, sc_record_list **out) {
+/* The hits of one kind of search (keyword, sparse) once the filter is
+** planned: at most k, best first, within req's threshold, admitted by st;
+** st->plan names the sc_search_plans counter to count it in (-1: none). */
+typedef sc_status (*store__hits_fn)(store_coll *c, const sc_search_request *req, store__scan_state *st, uint32_t k,
+                                    index_hit *hits, uint32_t *n);
+
+/* A search answered by fn: the filter compiled and planned under the read
+** lock, fn's hits past the offset turned into records. */
+static sc_status store__search_by(sc_db *db, const char *coll, const sc_search_request *req, store__hits_fn fn,
+                                  sc_record_list **out) {
     uint32_t k = 0;
     if (store__request_k(req, &k) != SC_OK) return SC_INVALID;
     store_filter *f = NULL;
@@ -320,19 +334,19 @@ static sc_status store__search_text(sc_db *db, const char *coll, const sc_search
     slots = malloc(sizeof *slots * k);
     scores = malloc(sizeof *scores * k);
     if (!hits || !slots || !scores) {
-        rc = store_fail(SC_NOMEM, "out of memory");
+        rc = store_fail(SC_NOMEM, "out of memory for a search with limit %u", k);
         goto done;
     }
-    store__scan_state state = {c, NULL, f, cand, exact, 0};
+    store__scan_state state = {c, NULL, f, cand, exact, 0, -1};
     uint32_t n = 0;
-    if ((rc = store_kw_search(c, req->text, store__accept_kw, &state, store__tie, k, hits, &n)) != SC_OK) goto done;
-    if (state.oom) {
+    if ((rc = fn(c, req, &state, k, hits, &n)) != SC_OK) goto done;
+    if (state.plan >= 0) __atomic_fetch_add(&db->plans[state.plan], 1, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&state.oom, __ATOMIC_RELAXED)) {
         rc = store_fail(SC_NOMEM, "out of memory reading payloads");
         goto done;
     }
     size_t m = 0;
     for (uint32_t h = req->offset; h < n; h++) {
-        if (req->has_threshold && hits[h].score < req->score_threshold) break;
         slots[m] = hits[h].row;
         scores[m++] = hits[h].score;
     }
@@ -348,13 +362,79 @@ done:
     return rc;
 }
 
+/* BM25 hits over the points' texts. */
+static sc_status store__hits_text(store_coll *c, const sc_search_request *req, store__scan_state *st, uint32_t k,
+                                  index_hit *hits, uint32_t *n) {
+    sc_status rc = store_kw_search(c, req->text, store__accept_kw, st, store__tie, k, hits, n);
+    if (rc == SC_OK && req->has_threshold) { /* best first: cut at the first below the threshold */
+        uint32_t m = 0;
+        while (m < *n && hits[m].score >= req->score_threshold) m++;
+        *n = m;
+    }
+    return rc;
+}
+
+/* ==== Sparse search ==== */
+
+/* Sparse rows: a sparse query reaches only points with the vector (so
+** live ones); planned candidate; passes the filter. */
+static bool store__accept_sparse(void *p, uint32_t row) {
+    store__scan_state *s = p;
+    if (s->cand && !roaring_bitmap_contains(s->cand, row)) return false;
+    if (s->f && !s->exact) return store__match(s, row);
+    return true;
+}
+
+/* The sparse vector named by req (set error when missing or dense). */
+static sc_status store__sparse_named(const store_coll *c, const sc_search_request *req, const store_sparse **out) {
+    const char *name = req->vector_name ? req->vector_name : "";
+    int k = store_coll_sparse_index(c, name);
+    if (k >= 0) {
+        *out = &c->sparse[k];
+        return SC_OK;
+    }
+    if (!*name && c->n_sparse) /* sparse vectors always have a name */
+        return store_fail(SC_INVALID, "a sparse query must name its sparse vector (collection `%s` has `%s`%s)",
+                          c->name, c->sparse[0].name, c->n_sparse > 1 ? " and others" : "");
+    if (store_coll_vec_index(c, name) >= 0)
+        return store_fail(SC_INVALID, "vector `%s` of collection `%s` is dense: a sparse query needs a sparse vector",
+                          *name ? name : "(default)", c->name);
+    return store_fail(SC_NOTFOUND, "sparse vector name `%s` is not configured in collection `%s`%s",
+                      *name ? name : "(default)", c->name,
+                      c->n_sparse ? "" : " (it has no sparse vectors)");
+}
+
+/* Exact sparse hits (sparse_search.c): a filter that the payload indexes
+** narrow below the vector's full_scan_threshold has its points scored one
+** by one, anything else walks the posting lists (same hits either way). */
+static sc_status store__hits_sparse(store_coll *c, const sc_search_request *req, store__scan_state *st, uint32_t k,
+                                    index_hit *hits, uint32_t *n) {
+    const store_sparse *sp = NULL;
+    store_sparse_query q = {0};
+    sc_status rc = store__sparse_named(c, req, &sp);
+    if (rc == SC_OK) rc = store_sparse_query_prepare(c, sp, req->sparse, &q);
+    if (rc != SC_OK) return rc;
+    index_scan_filter sf = {st->f ? store__accept_sparse : NULL, store__tie, st};
+    uint32_t fst = sp->full_scan_threshold ? sp->full_scan_threshold : SC_SPARSE_FULL_SCAN_THRESHOLD;
+    bool one_by_one = st->cand && roaring_bitmap_get_cardinality(st->cand) < fst;
+    st->plan = one_by_one ? 5 : 4; /* sparse_list, sparse_index */
+    if (!store_sparse_topk(c, sp, &q, &sf, one_by_one ? st->cand : NULL, k, req->has_threshold,
+                           req->score_threshold, hits, n))
+        rc = store_fail(SC_NOMEM, "out of memory for the sparse search scratch space");
+    store_sparse_query_free(&q);
+    return rc;
+}
+
 sc_status sc_points_search(sc_db *db, const char *coll, const sc_search_request *req, sc_record_list **out) {
     if (!req || !db || !out) return store_fail(SC_MISUSE, "sc_points_search: NULL argument");
-    if (!req->query && req->text) return store__search_text(db, coll, req, out);
+    if (req->sparse) return store__search_by(db, coll, req, store__hits_sparse, out);
+    if (!req->query && req->text) return store__search_by(db, coll, req, store__hits_text, out);
     return store__search(db, coll, req, req->query, 1, out);
 }
 
 sc_status sc_points_search_batch(sc_db *db, const char *coll, const sc_search_request *req, const float *queries,
                                  size_t n_queries, sc_record_list **out) {
+    if (req && req->sparse)
+        return store_fail(SC_INVALID, "sc_points_search_batch takes dense queries; search sparse ones one by one");
     return store__search(db, coll, req, queries, n_queries, out);
 }

@@ -4,9 +4,11 @@
 ** record lists returned to callers.
 **
 ** Vector blob (points.vectors in SQLite), little-endian:
-**   u32 magic "SCV1" | u32 n_names of the collection | u64 presence mask
+**   u32 magic "SCV2" | u32 n_names of the collection | u64 presence mask
 **   | f32 data of each present vector in config order | u64 checksum
-** The checksum is util_hash64 over everything before it.
+** The checksum is XXH3-64 (seed 0x5343) over everything before it. Blobs of
+** store format 1 have magic "SCV1" and util_hash64_v1 as checksum: they are
+** still read, and become SCV2 when their point is written again.
 */
 #include "store/store_int.h"
 
@@ -159,8 +161,7 @@ sc_status store_coll_reserve(store_coll *c, uint32_t extra) {
             !store__grow((void **)&c->payload_raw, sizeof *c->payload_raw, old, nw) ||
             !store__grow((void **)&c->vers, sizeof *c->vers, old, nw) ||
             !store__grow((void **)&c->live, sizeof(uint64_t), old / 64, nw / 64) ||
-            !store__grow((void **)&c->free_slots, sizeof(uint32_t), old, nw) ||
-            !store__grow((void **)&c->sparse, sizeof *c->sparse, old, nw))
+            !store__grow((void **)&c->free_slots, sizeof(uint32_t), old, nw))
             return store_fail(SC_NOMEM, "out of memory growing collection `%s` to %zu points", c->name, nw);
         for (size_t v = 0; v < c->n_vecs; v++) {
             store_vec *sv = &c->vecs[v];
@@ -169,6 +170,8 @@ sc_status store_coll_reserve(store_coll *c, uint32_t extra) {
                 return store_fail(SC_NOMEM, "out of memory growing vectors `%s` of `%s` to %zu points", sv->name,
                                   c->name, nw);
         }
+        for (size_t k = 0; k < c->n_sparse; k++)
+            if (store_sparse_reserve_slots(&c->sparse[k], (uint32_t)cap) != SC_OK) return SC_NOMEM;
         if (c->kw && store_kw_reserve(c->kw, (uint32_t)cap) != SC_OK) return SC_NOMEM;
         c->cap = (uint32_t)cap;
         store_ann_rebind(c); /* the vector columns may have moved */
@@ -195,7 +198,6 @@ uint32_t store_slot_claim(store_coll *c, const sc_point_id *id) {
     c->ids[slot] = *id;
     c->payloads[slot] = NULL;
     c->payload_raw[slot] = NULL;
-    c->sparse[slot] = NULL;
     store__map_insert(c, slot);
     return slot;
 }
@@ -217,7 +219,6 @@ sc_status store_slot_place(store_coll *c, uint32_t slot, const sc_point_id *id) 
     c->ids[slot] = *id;
     c->payloads[slot] = NULL;
     c->payload_raw[slot] = NULL;
-    c->sparse[slot] = NULL;
     store__map_insert(c, slot);
     store_slot_activate(c, slot);
     if (slot >= c->n_slots) c->n_slots = slot + 1;
@@ -233,7 +234,7 @@ void store_coll_rebuild_free(store_coll *c) {
 void store_slot_release(store_coll *c, uint32_t slot) {
     store_slot_set_payload(c, slot, NULL);
     store_kw_set(c->kw, slot, NULL, 0);
-    store_sparse_set(c, slot, NULL);
+    for (size_t k = 0; k < c->n_sparse; k++) store_sparse_set(&c->sparse[k], slot, NULL);
     for (size_t v = 0; v < c->n_vecs; v++) {
         store_vec *sv = &c->vecs[v];
         if (store_bit_get(sv->present, slot)) {
@@ -493,7 +494,7 @@ sc_status store_vec_blob_encode(const store_coll *c, const float *const *vecs, u
     for (size_t v = 0; v < c->n_vecs; v++)
         if (vecs[v]) util_buf_append(out, vecs[v], sizeof(float) * c->vecs[v].dim);
     if (out->oom) return store_fail(SC_NOMEM, "out of memory encoding vectors");
-    uint64_t sum = util_hash64(out->data, out->len, 0x5343);
+    uint64_t sum = util_hash64(out->data, out->len, STORE_VEC_BLOB_SEED);
     util_buf_append(out, &sum, sizeof sum);
     return out->oom ? store_fail(SC_NOMEM, "out of memory encoding vectors") : SC_OK;
 }
@@ -509,7 +510,8 @@ sc_status store_vec_blob_decode(const store_coll *c, const void *blob, int n, ui
     }
     memcpy(head, b, sizeof head);
     memcpy(&mask, b + 8, sizeof mask);
-    if (head[0] != STORE_VEC_BLOB_MAGIC || head[1] != c->n_vecs) {
+    bool v1 = head[0] == STORE_VEC_BLOB_MAGIC_V1;
+    if ((head[0] != STORE_VEC_BLOB_MAGIC && !v1) || head[1] != c->n_vecs) {
         snprintf(errbuf, errbuf_size, "vector blob has a bad header (offset 0)");
         return SC_CORRUPT;
     }
@@ -521,7 +523,7 @@ sc_status store_vec_blob_decode(const store_coll *c, const void *blob, int n, ui
         return SC_CORRUPT;
     }
     memcpy(&sum, b + need, sizeof sum);
-    if (sum != util_hash64(b, need, 0x5343)) {
+    if (sum != (v1 ? util_hash64_v1(b, need, STORE_VEC_BLOB_SEED) : util_hash64(b, need, STORE_VEC_BLOB_SEED))) {
         snprintf(errbuf, errbuf_size, "vector blob checksum mismatch (offset %zu)", need);
         return SC_CORRUPT;
     }
@@ -546,7 +548,8 @@ static bool store__slot_has_vector(const void *ctx, const char *name) {
     const store_slot_ref *at = ctx;
     for (size_t v = 0; v < at->c->n_vecs; v++)
         if (!strcmp(at->c->vecs[v].name, name)) return store_bit_get(at->c->vecs[v].present, at->slot);
-    return store_sparse_has(at->c, at->slot, store_coll_sparse_index(at->c, name));
+    int k = store_coll_sparse_index(at->c, name);
+    return k >= 0 && at->c->sparse[k].vecs[at->slot] != NULL;
 }
 
 filter_point store_slot_point(const store_coll *c, uint32_t slot, store_slot_ref *at) {
@@ -566,7 +569,12 @@ void sc_record_list_free(sc_record_list *list) {
         free(r->vector_names);
         free(r->vectors);
         free(r->vector_dims);
-        store_sparse_record_free(r);
+        for (size_t k = 0; k < r->n_sparse; k++) {
+            free(r->sparse[k].name);
+            free(r->sparse[k].indices);
+            free(r->sparse[k].values);
+        }
+        free(r->sparse);
     }
     free(list->items);
     free(list);
@@ -609,10 +617,19 @@ sc_status store_records_build(const store_coll *c, const uint32_t *slots, const 
         r->score = scores ? scores[i] : 0.0f;
         if (with->payload && !(r->payload_json = store__payload_text(c, s, with))) goto oom;
         if (!with->vectors) continue;
-        r->vector_names = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *r->vector_names);
-        r->vectors = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *r->vectors);
-        r->vector_dims = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *r->vector_dims);
-        if (!r->vector_names || !r->vectors || !r->vector_dims) goto oom;
+        size_t nv = c->n_vecs ? c->n_vecs : 1;
+        r->vector_names = calloc(nv, sizeof *r->vector_names);
+        r->vectors = calloc(nv, sizeof *r->vectors);
+        r->vector_dims = calloc(nv, sizeof *r->vector_dims);
+        r->sparse = calloc(c->n_sparse ? c->n_sparse : 1, sizeof *r->sparse);
+        if (!r->vector_names || !r->vectors || !r->vector_dims || !r->sparse) goto oom;
+        for (size_t k = 0; k < c->n_sparse; k++) {
+            const store_sparse *sp = &c->sparse[k];
+            if (!sp->vecs[s]) continue;
+            if (with->vector_names && !store__in_list(sp->name, with->vector_names, with->n_vector_names)) continue;
+            if (store_sparse_record(sp, s, &r->sparse[r->n_sparse]) != SC_OK) goto oom;
+            r->n_sparse++;
+        }
         for (size_t v = 0; v < c->n_vecs; v++) {
             const store_vec *sv = &c->vecs[v];
             if (!store_bit_get(sv->present, s)) continue;
@@ -625,7 +642,6 @@ sc_status store_records_build(const store_coll *c, const uint32_t *slots, const 
             if (!r->vector_names[k] || !r->vectors[k]) goto oom;
             memcpy(r->vectors[k], sv->data + (size_t)s * sv->dim, sizeof(float) * sv->dim);
         }
-        if (store_sparse_record(c, s, with, r) != SC_OK) goto oom;
     }
     *out = l;
     return SC_OK;

@@ -32,10 +32,22 @@
 #include "util/util.h"
 #include "store/filter.h"
 #include "index/hnsw.h"
+#include "index/index.h"
 
-#define STORE_FORMAT_VERSION 1
+/* Store format (meta.format_version): 2 writes vector blobs "SCV2" (XXH3-64
+** checksum); 1 wrote "SCV1" (util_hash64_v1). Opening a format 1 store marks
+** it 2 (its SCV1 blobs stay readable); 3 is a format 2 store that has had a
+** collection with sparse vectors (config member "sparse", column
+** points.sparse): the first such collection marks it 3, so that builds
+** which cannot see sparse vectors refuse it. A larger version is refused. */
+#define STORE_FORMAT_VERSION 3
+#define STORE_FORMAT_DENSE 2      /* what a store without sparse vectors is marked */
 #define STORE_ID_KEY_SIZE 17      /* 1 kind byte + 16 bytes, memcmp order == id order */
-#define STORE_VEC_BLOB_MAGIC 0x53435631u /* "SCV1": vector blob header */
+#define STORE_VEC_BLOB_MAGIC 0x53435632u    /* "SCV2": vector blob header (XXH3-64 checksum) */
+#define STORE_VEC_BLOB_MAGIC_V1 0x53435631u /* "SCV1": store format 1's blobs (util_hash64_v1 checksum) */
+#define STORE_VEC_BLOB_SEED 0x5343          /* seed of a blob's checksum */
+#define STORE_SPARSE_BLOB_MAGIC 0x53435331u /* "SCS1": sparse vector blob header (points.sparse) */
+#define STORE_SPARSE_BLOB_SEED 0x5353       /* seed of its XXH3-64 checksum */
 #define STORE_NO_SLOT UINT32_MAX
 
 /* One named vector of a collection: its parameters and the slot-indexed data. */
@@ -54,11 +66,44 @@ typedef struct store_vec {
 
 typedef struct store_kw store_kw; /* keyword (BM25) index, keyword.c */
 
-/* A named sparse vector of a collection (sparse.c). */
-typedef struct store_sparse_def {
-    char *name;                  /* vector name */
-    sc_sparse_modifier modifier; /* scoring modifier (recorded) */
-} store_sparse_def;
+/* One sparse vector of a point in memory, in one allocation: n entries,
+** indices strictly ascending, each with its weight and its position in the
+** posting list of its index (a removal then costs O(log n) per entry). */
+typedef struct store_svec {
+    uint32_t n;    /* entries (0: an empty vector, kept but never a result) */
+    uint32_t *idx; /* n indices, ascending */
+    float *val;    /* n weights */
+    uint32_t *pos; /* n positions: entry i sits at lists[list of idx[i]].slot[pos[i]] */
+} store_svec;
+
+/* The posting list of one index: the slots whose vector has it, unordered. */
+typedef struct store_posting {
+    uint32_t dim;   /* the index */
+    uint32_t n;     /* entries */
+    uint32_t cap;   /* room in slot / val */
+    uint32_t extra; /* scratch of store_sparse_reserve: entries a batch will add */
+    uint32_t *slot; /* n slots */
+    float *val;     /* their weights */
+} store_posting;
+
+/* A sparse named vector of a collection: the vectors per slot and their
+** inverted index, kept up to date by every write (sparse.c). */
+typedef struct store_sparse {
+    char *name;                   /* vector name */
+    sc_sparse_modifier modifier;  /* query weighting */
+    bool on_disk;                 /* as configured (reported only) */
+    uint32_t full_scan_threshold; /* as configured (0 = default) */
+    store_svec **vecs;            /* per slot: the vector, NULL = absent */
+    uint32_t vecs_cap;            /* entries in vecs (the collection's cap) */
+    uint64_t n_present;           /* slots with a vector */
+    uint64_t n_nonempty;          /* of them, with at least one entry (N of the idf formula) */
+    uint64_t n_entries;           /* entries over all vectors */
+    store_posting *lists;         /* posting lists, one per distinct index seen */
+    uint32_t n_lists;             /* entries in lists */
+    uint32_t lists_cap;           /* room in lists */
+    uint32_t *map;                /* open addressing index -> list number (UINT32_MAX = empty), keys in lists[].dim */
+    uint32_t map_cap;             /* power of two (0 before the first list) */
+} store_sparse;
 
 /* A collection held in memory. */
 typedef struct store_coll {
@@ -80,10 +125,9 @@ typedef struct store_coll {
     uint32_t n_free;           /* entries in free_slots */
     uint32_t *map;             /* open-addressing id -> slot table (STORE_NO_SLOT = empty) */
     uint32_t map_cap;          /* power of two */
+    size_t n_sparse;           /* sparse named vectors */
+    store_sparse *sparse;      /* them, in config order */
     store_kw *kw;              /* keyword index over the points' texts */
-    size_t n_sparse;           /* named sparse vectors */
-    store_sparse_def *sparse_defs; /* their definitions, in config order */
-    uint8_t **sparse;          /* per slot: the point's sparse vectors blob (sparse.c), NULL = none */
     json_t *metadata;          /* the collection's metadata object (sc_collection_metadata_update), NULL = {} */
     store_pindex **indexes;    /* payload indexes */
     size_t n_indexes;          /* entries in indexes */
@@ -103,9 +147,10 @@ struct sc_db {
     pthread_rwlock_t lock;     /* readers share, writers exclude */
     pthread_mutex_t sql_mu;    /* serialises use of the SQLite connection */
     uint64_t seq;              /* last write sequence number (meta 'seq'); stamps points.ver */
+    int format;                /* meta.format_version: 2, or 3 once a collection had sparse vectors */
     store_coll **colls;        /* open collections */
     size_t n_colls;            /* entries in colls */
-    uint64_t plans[4];         /* sc_search_plans counters, in field order (atomic adds) */
+    uint64_t plans[6];         /* sc_search_plans counters, in field order (atomic adds) */
 };
 
 /* ==== Error reporting (error.c) ==== */
@@ -226,6 +271,64 @@ sc_status store_ann_forget(sc_db *db, store_coll *c, size_t v);
 ** next open rebuilds it since its watermark is gone). */
 sc_status store_ann_reconfigure(sc_db *db, store_coll *c, size_t v, bool rebuild);
 
+/* ==== Sparse vectors (sparse.c, sparse_search.c) ==== */
+
+/* Index of the sparse vector named `name` in c, or -1. */
+int store_coll_sparse_index(const store_coll *c, const char *name);
+/* Check a sparse vector's parameters (i = its position, for messages). */
+sc_status store_sparse_params_check(const sc_sparse_params *p, size_t i);
+/* Free what a sparse vector holds (not s itself). */
+void store_sparse_free(store_sparse *s);
+/* Room for cap slots in s->vecs (new entries NULL). */
+sc_status store_sparse_reserve_slots(store_sparse *s, uint32_t cap);
+/* Build an owned vector from caller input: sorted by index; SC_INVALID
+** (message prefixed by `what`) for an index given twice or a weight that is
+** not finite, SC_NOMEM. */
+sc_status store_svec_from_input(const sc_sparse_in *in, const char *what, store_svec **out);
+/* Make sure that setting the n vectors vs (NULL entries skipped) cannot
+** fail for memory: posting lists for their indices exist and have room for
+** them all. Lists made here stay, empty, if the write is abandoned. */
+sc_status store_sparse_reserve(store_sparse *s, store_svec *const *vs, size_t n);
+/* Give slot the vector v (owned; NULL removes), after store_sparse_reserve
+** for v: the old vector leaves the posting lists, v enters them. Cannot fail. */
+void store_sparse_set(store_sparse *s, uint32_t slot, store_svec *v);
+/* Posting list of index dim, or NULL. */
+const store_posting *store_sparse_list(const store_sparse *s, uint32_t dim);
+/* Memory held by s (vectors and posting lists), in bytes. */
+uint64_t store_sparse_bytes(const store_sparse *s);
+/* Encode the sparse vectors of one point (vs[k] NULL = absent) as a
+** points.sparse blob; out->len stays 0 when none is present. */
+sc_status store_sparse_blob_encode(const store_coll *c, store_svec *const *vs, util_buf *out);
+/* Decode a points.sparse blob into owned vectors vs[0..c->n_sparse)
+** (NULL = absent); SC_CORRUPT with the reason and offset in errbuf. */
+sc_status store_sparse_blob_decode(const store_coll *c, const void *blob, int n, store_svec **vs, char *errbuf,
+                                   size_t errbuf_size);
+/* Copy the vector of slot into an owned sc_sparse_vector named name. */
+sc_status store_sparse_record(const store_sparse *s, uint32_t slot, sc_sparse_vector *out);
+/* A sparse query ready to score: entries ascending by index, weights after the modifier. */
+typedef struct store_sparse_query {
+    uint32_t n;          /* entries */
+    const uint32_t *idx; /* indices, ascending (in own) */
+    float *w;            /* weights to multiply the points' weights by (in own) */
+    store_svec *own;     /* the allocation holding them */
+} store_sparse_query;
+
+/* Check, sort and weight query q for sparse vector s of c (the read lock
+** held): SC_INVALID for an index given twice, a weight that is not finite,
+** or an IDF corpus on a vector without the IDF modifier; the corpus filter
+** is compiled and selected here. Free with store_sparse_query_free. */
+sc_status store_sparse_query_prepare(store_coll *c, const store_sparse *s, const sc_sparse_query *q,
+                                     store_sparse_query *out);
+void store_sparse_query_free(store_sparse_query *q);
+/* Exact top-k of q over s: hits best-first (ties by filter->tie_cmp) among
+** the slots filter->accept admits, with threshold as a lower bound. With
+** cand, only those slots are scored, one by one (a selective filter);
+** otherwise the posting lists of q's indices are walked. Both give the same
+** hits. false when scratch memory could not be had. */
+bool store_sparse_topk(const store_coll *c, const store_sparse *s, const store_sparse_query *q,
+                       const index_scan_filter *filter, const roaring_bitmap_t *cand, uint32_t k, bool has_threshold,
+                       float threshold, index_hit *out, uint32_t *n_out);
+
 /* ==== Keyword index (keyword.c) ==== */
 
 store_kw *store_kw_new(void);
@@ -263,38 +366,6 @@ json_t *store_payload_select(const json_t *payload, const sc_with *with);
 /* Merge patch into payload at the key path `key` (payload_select.c). */
 sc_status store_payload_set_at(json_t *payload, const char *key, const json_t *patch);
 
-/* ==== Sparse vectors (sparse.c) ==== */
-
-/* Check the sparse vector definitions of a new collection against each
-** other and the dense names; SC_INVALID names the field. */
-sc_status store_sparse_check_params(const sc_vector_params *v, size_t n_v, const sc_sparse_params *sp, size_t n);
-/* Copy n definitions into c (names owned). */
-sc_status store_sparse_defs_set(store_coll *c, const sc_sparse_params *sp, size_t n);
-/* The definitions as the config's JSON array (owned), NULL when memory runs out. */
-json_t *store_sparse_config_json(const store_coll *c);
-/* Read the config's `sparse_vectors` array into c (SC_CORRUPT when malformed). */
-sc_status store_sparse_config_parse(store_coll *c, const json_t *arr);
-/* Index of the sparse vector `name`, or -1. */
-int store_coll_sparse_index(const store_coll *c, const char *name);
-/* Validate the sparse vectors of point i of an upsert and encode them into
-** out (len 0 when it has none): sorted by index, unique indices, finite
-** values, configured names (SC_NOTFOUND) given once. */
-sc_status store_sparse_encode(const store_coll *c, const sc_point_in *pt, size_t i, util_buf *out);
-/* The sparse blob of a point after an update (into out; len 0 = none):
-** its old vectors (old blob, NULL = none) except those in `given` (an
-** encoded blob, may be empty) and those whose drop[k] is set (drop may be
-** NULL), then the given ones. */
-sc_status store_sparse_merge(const store_coll *c, const uint8_t *old, const util_buf *given, const bool *drop,
-                             util_buf *out);
-/* Give a loaded slot the blob read from points.sparse (copied; NULL or
-** empty = none). SC_CORRUPT when malformed, SC_NOMEM. */
-sc_status store_sparse_load(store_coll *c, uint32_t slot, const void *blob, int n);
-/* Replace the blob of a slot (takes ownership; NULL removes). */
-void store_sparse_set(store_coll *c, uint32_t slot, uint8_t *blob);
-/* Add the slot's sparse vectors selected by with->vector_names to r. */
-sc_status store_sparse_record(const store_coll *c, uint32_t slot, const sc_with *with, sc_record *r);
-/* Does the slot hold the k-th sparse vector? */
-bool store_sparse_has(const store_coll *c, uint32_t slot, int k);
 /* A filter_point for slot of c: its id, and its dense and sparse vectors
 ** for has_vector (slots.c). The caller provides the storage of at. */
 typedef struct store_slot_ref {
@@ -302,8 +373,9 @@ typedef struct store_slot_ref {
     uint32_t slot;       /* slot */
 } store_slot_ref;
 filter_point store_slot_point(const store_coll *c, uint32_t slot, store_slot_ref *at);
-/* Free the sparse arrays of a record. */
-void store_sparse_record_free(sc_record *r);
+/* Inside the caller's transaction, make the store ready for sparse vectors:
+** add column points.sparse when missing and mark the store format 3. */
+sc_status store_sparse_schema(sc_db *db);
 
 /* Run `sql` (no results) on the connection; sets the error on failure. */
 sc_status store_exec(sc_db *db, const char *sql);

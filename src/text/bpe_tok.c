@@ -172,14 +172,14 @@ void bpe_encode(const text_hftok *tok, const char *s, size_t len, hftok_ids *out
     }
     size_t n = 0;
     for (size_t i = 0; i < len;) {
-        int32_t cp;
-        utf8proc_ssize_t r = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
+        int32_t cp = -1; /* an invalid byte stays -1, one symbol of its own */
+        size_t r = util_utf8_decode(s + i, len - i, &cp);
         bool valid = r > 0;
         if (!valid) r = 1;
         cps[n] = cp;
         cl[n] = (unsigned char)bpe__class(cp, valid);
         bo[n++] = i;
-        i += (size_t)r;
+        i += r;
     }
     bo[n] = len;
     size_t k = 0;

@@ -5,8 +5,6 @@
 */
 #include <string.h>
 
-#include <utf8proc.h>
-
 #include "text/hftok_int.h"
 
 /* ==== Small helpers ==== */
@@ -20,12 +18,12 @@ void hftok_ids_push(hftok_ids *l, int32_t id) {
 }
 
 size_t hftok_next_cp(const char *s, size_t len, int32_t *cp) {
-    utf8proc_ssize_t r = utf8proc_iterate((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, cp);
-    if (r <= 0) {
+    size_t r = util_utf8_decode(s, len, cp);
+    if (!r) {
         *cp = 0xFFFD;
         return 1;
     }
-    return (size_t)r;
+    return r;
 }
 
 bool hftok_is_space(int32_t c) {

@@ -58,6 +58,12 @@ void text_tokenizer_free(text_tokenizer *tk);
 ** replacing its contents. Stops after max_tokens tokens (0 = no limit).
 ** SC_NOMEM on allocation failure (out is then empty). */
 sc_status text_tokenize(text_tokenizer *tk, const char *s, size_t n, uint32_t max_tokens, text_tokens *out);
+/* Tokenize all of s[0..n) into out (no limit; out->n counts every token)
+** and set *cut to the length of the longest prefix of s that ends at a word
+** boundary and yields at most max_tokens tokens (n when all fit): where a
+** text is truncated "on a token boundary". SC_NOMEM as text_tokenize. */
+sc_status text_tokenize_cut(text_tokenizer *tk, const char *s, size_t n, uint32_t max_tokens, text_tokens *out,
+                            size_t *cut);
 /* Release the memory of a token stream (not the struct); safe on zeroed. */
 void text_tokens_free(text_tokens *t);
 

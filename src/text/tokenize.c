@@ -101,26 +101,6 @@ static int text__push(text_tokens *t, const char *p, size_t n, text_token_kind k
 
 /* ==== Splitting ==== */
 
-/* Length of the valid UTF-8 sequence starting at s[0] (2..4), 0 if invalid
-** or not a multi-byte lead. Rejects overlongs, surrogates and > U+10FFFF. */
-static size_t text__utf8_len(const unsigned char *s, size_t n) {
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07;
-    else return 0;
-    if (len > n) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return 0;
-    if (cp >= 0xD800 && cp <= 0xDFFF) return 0;
-    return len;
-}
-
 static int text__is_ascii_word(unsigned char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
@@ -195,18 +175,24 @@ static int text__emit_word(text_tokenizer *tk, text_tokens *out, const unsigned 
     return 0;
 }
 
-sc_status text_tokenize(text_tokenizer *tk, const char *s, size_t n, uint32_t max_tokens, text_tokens *out) {
+/* Tokenize s[0..n) into out, stopping after max_tokens tokens (0 = no
+** limit). When cut is non-NULL, *cut is the end of the last word whose
+** tokens all fit within cut_tokens (n when every token fits). */
+static sc_status text__run(text_tokenizer *tk, const char *s, size_t n, uint32_t max_tokens, uint32_t cut_tokens,
+                           text_tokens *out, size_t *cut) {
     out->n = 0;
     out->str_len = 0;
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
+    if (cut) *cut = 0;
+    bool fits = true;
     while (i < n) {
         if (max_tokens && out->n >= max_tokens) break;
         size_t start = i;
         while (i < n) {
             if (text__is_ascii_word(u[i])) i++;
-            else if (u[i] >= 0x80) {
-                size_t l = text__utf8_len(u + i, n - i);
+            else if (u[i] >= 0x80) { /* only non-ASCII runs are decoded */
+                size_t l = util_utf8_span(s + i, n - i);
                 if (!l) break;
                 i += l;
             } else break;
@@ -217,10 +203,22 @@ sc_status text_tokenize(text_tokenizer *tk, const char *s, size_t n, uint32_t ma
                 out->str_len = 0;
                 return SC_NOMEM;
             }
+            if (cut && fits && out->n <= cut_tokens) *cut = i;
+            else fits = false;
         } else {
             i++; /* separator or invalid byte */
         }
     }
+    if (cut && fits) *cut = n;
     if (max_tokens && out->n > max_tokens) out->n = max_tokens;
     return SC_OK;
+}
+
+sc_status text_tokenize(text_tokenizer *tk, const char *s, size_t n, uint32_t max_tokens, text_tokens *out) {
+    return text__run(tk, s, n, max_tokens, 0, out, NULL);
+}
+
+sc_status text_tokenize_cut(text_tokenizer *tk, const char *s, size_t n, uint32_t max_tokens, text_tokens *out,
+                            size_t *cut) {
+    return text__run(tk, s, n, 0, max_tokens, out, cut);
 }

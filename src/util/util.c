@@ -1,6 +1,6 @@
 /*
-** util: errors, hashing, growable buffers, threads and time. Small,
-** dependency-free helpers used by every other module.
+** util: errors, hashing, growable buffers, threads and time. Small helpers
+** used by every other module; the only dependency is xxHash.
 */
 #include "util/util.h"
 
@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 /* ==== Errors ==== */
 
@@ -132,7 +133,25 @@ uint64_t util_mix64(uint64_t x) {
     return x;
 }
 
-uint64_t util_hash64(const void *data, size_t n, uint64_t seed) {
+uint64_t util_hash64(const void *data, size_t n, uint64_t seed) { return XXH3_64bits_withSeed(data, n, seed); }
+
+util_h128 util_hash128(const void *data, size_t n, uint64_t seed) {
+    XXH128_hash_t h = XXH3_128bits_withSeed(data, n, seed);
+    return (util_h128){h.high64, h.low64};
+}
+
+void util_h128_bytes(util_h128 h, uint8_t out[16]) {
+    for (int i = 0; i < 8; i++) {
+        out[i] = (uint8_t)(h.hi >> (56 - 8 * i));
+        out[8 + i] = (uint8_t)(h.lo >> (56 - 8 * i));
+    }
+}
+
+void util_h128_hex(util_h128 h, char out[33]) {
+    snprintf(out, 33, "%016llx%016llx", (unsigned long long)h.hi, (unsigned long long)h.lo);
+}
+
+uint64_t util_hash64_v1(const void *data, size_t n, uint64_t seed) {
     /* 8 bytes at a time, each word mixed in; good enough for hash tables and
     ** content keys (not cryptographic). */
     const uint8_t *p = data;
@@ -284,6 +303,88 @@ char *util_read_file(const char *path, size_t *len) {
     }
     *len = b.len;
     return b.data;
+}
+
+/* ==== RFC 3339 date-times ==== */
+
+/* Read exactly n decimal digits at s[*i]. */
+static bool util__digits(const char *s, size_t len, size_t *i, int n, int *out) {
+    int v = 0;
+    for (int k = 0; k < n; k++) {
+        if (*i >= len || s[*i] < '0' || s[*i] > '9') return false;
+        v = v * 10 + (s[*i] - '0');
+        (*i)++;
+    }
+    *out = v;
+    return true;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+static int64_t util__days_from_civil(int64_t y, int m, int d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+bool util_parse_datetime(const char *s, size_t len, int64_t *out) {
+    size_t i = 0;
+    int y, mo, d, h = 0, mi = 0, sec = 0;
+    int64_t frac_us = 0;
+    if (!util__digits(s, len, &i, 4, &y) || i >= len || s[i++] != '-') return false;
+    if (!util__digits(s, len, &i, 2, &mo) || i >= len || s[i++] != '-') return false;
+    if (!util__digits(s, len, &i, 2, &d)) return false;
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1]) return false;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo == 2 && d == 29 && !leap) return false;
+    int64_t offset_s = 0;
+    if (i < len) {
+        if (s[i] != 'T' && s[i] != 't' && s[i] != ' ') return false;
+        i++;
+        if (!util__digits(s, len, &i, 2, &h) || i >= len || s[i++] != ':') return false;
+        if (!util__digits(s, len, &i, 2, &mi)) return false;
+        if (i < len && s[i] == ':') {
+            i++;
+            if (!util__digits(s, len, &i, 2, &sec)) return false;
+            if (i < len && s[i] == '.') {
+                i++;
+                int n_frac = 0;
+                int64_t scale = 100000;
+                while (i < len && s[i] >= '0' && s[i] <= '9') {
+                    if (scale > 0) frac_us += (s[i] - '0') * scale;
+                    scale /= 10;
+                    n_frac++;
+                    i++;
+                }
+                if (n_frac == 0) return false;
+            }
+        }
+        if (h > 23 || mi > 59 || sec > 60) return false;
+        if (i < len) {
+            if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == len) {
+                i++;
+            } else if (s[i] == '+' || s[i] == '-') {
+                int sign = s[i] == '-' ? -1 : 1, oh, om = 0;
+                i++;
+                if (!util__digits(s, len, &i, 2, &oh)) return false;
+                bool colon = i < len && s[i] == ':';
+                if (colon) i++;
+                if ((colon || i < len) && !util__digits(s, len, &i, 2, &om)) return false;
+                if (oh > 23 || om > 59) return false;
+                offset_s = sign * (oh * 3600 + om * 60);
+            } else {
+                return false;
+            }
+        }
+        if (i != len) return false;
+    }
+    int64_t days = util__days_from_civil(y, mo, d);
+    int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+    *out = secs * 1000000 + frac_us;
+    return true;
 }
 
 /* ==== Threads and time ==== */

@@ -45,10 +45,30 @@ sc_status util_errmsg_out(char **errmsg, sc_status code, const char *msg);
 ** 1,024 bytes. */
 void util_log(const sc_logger *lg, sc_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* ==== Hashing ==== */
+/* ==== Hashing ====
+** xxHash (libxxhash): XXH3-64 for in-memory tables, XXH3-128 wherever a
+** collision would cost something across runs (content hashes and cache keys
+** that are stored). util_hash64_v1 is semcode's own hash from before
+** (index format 1): kept where changing it would change a model's output or
+** bytes already on disk (docs/FILE_FORMATS.md lists them). All are
+** deterministic across runs and machines. */
 
-/* 64-bit hash of bytes (deterministic across runs and machines). */
+/* A 128-bit hash value; hi:lo is the XXH128 value (hi = high64). */
+typedef struct util_h128 {
+    uint64_t hi; /* high 64 bits */
+    uint64_t lo; /* low 64 bits */
+} util_h128;
+
+/* XXH3-64 of n bytes with seed: hash tables, in-memory keys. */
 uint64_t util_hash64(const void *data, size_t n, uint64_t seed);
+/* XXH3-128 of n bytes with seed (seed 0 gives `xxh128sum`'s value). */
+util_h128 util_hash128(const void *data, size_t n, uint64_t seed);
+/* The 16 bytes of h in xxHash's canonical (big-endian) order. */
+void util_h128_bytes(util_h128 h, uint8_t out[16]);
+/* h as 32 lower-case hex digits (canonical order, as `xxh128sum` prints it) and a NUL. */
+void util_h128_hex(util_h128 h, char out[33]);
+/* The pre-xxHash hash of index format 1 (not for new uses). */
+uint64_t util_hash64_v1(const void *data, size_t n, uint64_t seed);
 /* Mix a 64-bit integer (finaliser of splitmix64). */
 uint64_t util_mix64(uint64_t x);
 
@@ -96,6 +116,30 @@ int util_mkdir_p(const char *path);
 /* The whole file at path (owned, NUL-terminated, length in *len), or NULL
 ** when it cannot be read or memory runs out. */
 char *util_read_file(const char *path, size_t *len);
+
+/* ==== UTF-8 (utf8.c, on utf8proc) ==== */
+
+/* Decode the character at s[0..n): its length in bytes (1 to 4) with its
+** code point in *cp (cp may be NULL), or 0 when no well-formed UTF-8
+** character starts there (a stray continuation or invalid lead byte, a
+** truncated sequence, an overlong form, a surrogate, a value past
+** U+10FFFF; n == 0), *cp untouched. Reads at most min(n, 4) bytes. */
+size_t util_utf8_decode(const char *s, size_t n, int32_t *cp);
+/* Length of the longest prefix of s[0..n) made of well-formed non-ASCII
+** characters (0 when s starts with ASCII or a byte that starts no character):
+** one call for a run of letters such as "日本語". */
+size_t util_utf8_span(const char *s, size_t n);
+/* Whether s[0..n) is all well-formed UTF-8; if not, *bad_at (may be NULL)
+** receives the offset of the first byte that starts no character. */
+bool util_utf8_valid(const char *s, size_t n, size_t *bad_at);
+
+/* ==== Dates ==== */
+
+/* Parse "YYYY-MM-DD", optionally followed by [T|t| ]HH:MM[:SS[.frac]] and a
+** zone (Z, +HH:MM, +HHMM, +HH; none = UTC), into microseconds since the
+** epoch: the RFC 3339 date-times of filters (store) and of records. False
+** when s[0..len) is not such a date-time. */
+bool util_parse_datetime(const char *s, size_t len, int64_t *us);
 
 /* ==== Threads and time ==== */
 

@@ -4,7 +4,8 @@
 // runs interrupted mid-run (SIGKILL, SIGINT; an embedding endpoint in the
 // test holds a request so the signal certainly lands mid-run) and completed
 // by the next run, similar, duplicates with planted near-duplicates, stats,
-// and bad arguments (clear message, non-zero exit). Run: node --test tests/e2e/
+// bad arguments (clear message, non-zero exit), and the ignore rules of the
+// walk (git's, .semcodeignore, --no-ignore). Run: node --test tests/e2e/
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, spawn } from 'node:child_process';
@@ -307,7 +308,7 @@ test('bad arguments get a clear message and a non-zero exit', () => {
     [['search', 'x', '--mode', 'fuzzy'], 2, /--mode must be dense, keyword or hybrid, got 'fuzzy'/],
     [['search', 'x', '--limit', '0'], 2, /--limit must be an integer from 1 to 10000, got '0'/],
     [['search', 'x', '--alpha', '2'], 2, /--alpha must be a number within \[0, 1\]/],
-    [['search', 'x', '--bogus'], 2, /unknown or incomplete option '--bogus'/],
+    [['search', 'x', '--bogus'], 2, /unknown option '--bogus'/],
     [['duplicates', '--threshold', 'abc'], 2, /--threshold must be a number/],
     [['similar'], 2, /exactly one TARGET/],
     [['frobnicate'], 2, /unknown command 'frobnicate'/],
@@ -385,10 +386,10 @@ test('eval --queries: written queries through the product path, per-query ranks,
   assert.match(e.err, /--queries needs --repos DIR/);
   e = run([...base, '--split', 'train']);
   assert.equal(e.code, 2);
-  assert.match(e.err, /--split takes dev, test or all, not 'train'/);
+  assert.match(e.err, /--split must be dev, test or all, got 'train'/);
   e = run(['eval', '--half', 'train', '--pairs', q]);
   assert.equal(e.code, 2);
-  assert.match(e.err, /--half takes all, dev or test, not `train`/);
+  assert.match(e.err, /--half must be all, dev or test, got 'train'/);
   fs.writeFileSync(q, '{"query": "x", "repo": "fx", "category": "feature", "targets": [{"path": "a.py", "name": "a"}]}\n');
   e = run(base);
   assert.equal(e.code, 1);
@@ -412,4 +413,35 @@ test('pairs: documented entities only, or all of them with --undocumented', () =
   const extra = b.filter((p) => p.doc === '');
   assert.equal(extra.length, b.length - a.length);
   assert.ok(extra.every((p) => p.name && p.code && p.kind), 'undocumented entities keep name, code and kind');
+});
+
+test('git\'s ignore rules in a git repository and outside one, .semcodeignore on top, --no-ignore', (t) => {
+  if (spawnSync('git', ['--version']).status !== 0) { t.skip('git is not installed'); return; }
+  const env = { ...process.env, HOME: fs.mkdtempSync(path.join(os.tmpdir(), 'semcode-e2e-home-')) }; // no user config
+  const files = (args) => {
+    const r = run(['parse', '--json', '--threads', '1', ...args], { env });
+    assert.equal(r.code, 0, r.err);
+    return r.out.trim().split('\n').map((l) => JSON.parse(l)).filter((o) => o.type === 'file').map((o) => o.path).sort();
+  };
+  for (const inGit of [true, false]) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'semcode-e2e-ignore-'));
+    const put = (rel, text) => {
+      fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+      fs.writeFileSync(path.join(dir, rel), text);
+    };
+    if (inGit) assert.equal(spawnSync('git', ['init', '-q', dir], { env }).status, 0);
+    put('.gitignore', '*.log\nbuild/\n');
+    put('sub/.gitignore', '!keep.log\n');
+    put('.semcodeignore', 'docs/\n!wanted.log\n');
+    for (const f of ['main.py', 'a.log', 'wanted.log', 'build/gen.py', 'sub/keep.log', 'sub/b.log', 'docs/d.py'])
+      put(f, 'x = 1\n');
+    if (inGit) put('.git/info/exclude', 'secret.py\n');
+    put('secret.py', 'x = 1\n');
+    const want = ['.gitignore', '.semcodeignore', 'main.py', 'sub/.gitignore', 'sub/keep.log', 'wanted.log'];
+    assert.deepEqual(files([dir]), inGit ? want : [...want, 'secret.py'].sort(), inGit ? 'git repository' : 'plain directory');
+    const every = files([dir, '--no-ignore']);
+    for (const f of ['a.log', 'build/gen.py', 'sub/b.log', 'docs/d.py', 'secret.py']) assert.ok(every.includes(f), f);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  fs.rmSync(env.HOME, { recursive: true, force: true });
 });

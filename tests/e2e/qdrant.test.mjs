@@ -65,11 +65,12 @@ test('GET / reports the Qdrant API version 1.19 and a 40-character commit; probe
   assert.equal((await raw('GET', '/readyz')).text, 'all shards are ready');
 });
 
-test('sparse vectors: declared, stored sorted by index, returned; a search on them is refused clearly', async () => {
+test('sparse vectors: declared, stored sorted by index, returned, searched', async () => {
   const c = 'q_sparse';
   await collection(c, { sparse_vectors: { 'sparse-text': {}, idf: { modifier: 'idf' } } });
   const info = (await call('GET', `/collections/${c}`)).json.result;
-  assert.deepEqual(info.config.params.sparse_vectors, { 'sparse-text': {}, idf: { modifier: 'idf' } });
+  assert.deepEqual(info.config.params.sparse_vectors, { 'sparse-text': { index: { on_disk: false }, modifier: 'none' },
+    idf: { index: { on_disk: false }, modifier: 'idf' } });
   let r = await call('PUT', `/collections/${c}/points?wait=true`, { points: [
     { id: 1, vector: [0.05, 0.61, 0.76, 0.74], payload: { city: 'Berlin' } },
     { id: 9, vector: { 'sparse-text': { indices: [66, 12], values: [0.5, 0.25] } } },
@@ -104,8 +105,8 @@ test('sparse vectors: declared, stored sorted by index, returned; a search on th
   }
   assert.equal((await call('POST', `/collections/${c}/points/count`, {})).json.result.count, 4);
   r = await call('POST', `/collections/${c}/points/query`, { query: { indices: [1], values: [1] }, using: 'sparse-text' });
-  assert.equal(r.status, 400, r.text);
-  assert.match(r.json.status.error, /sparse/);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.result.points.map((p) => [p.id, p.score]), [[10, 0.1]]);
 });
 
 test('a collection cannot take the name of an alias (400, as Qdrant)', async () => {
@@ -492,9 +493,11 @@ test('a collection of sparse vectors only; dense and sparse names must differ; s
   const c = 'q_sparse_only';
   await call('DELETE', `/collections/${c}`);
   let r = await call('PUT', `/collections/${c}`, { sparse_vectors: { text: { index: { datatype: 'float16' } } } });
+  assert.equal(r.status, 400, r.text); // weights are kept as float32 only
+  r = await call('PUT', `/collections/${c}`, { sparse_vectors: { text: { index: { datatype: 'float32' } } } });
   assert.equal(r.status, 200, r.text);
   const info = (await call('GET', `/collections/${c}`)).json.result;
-  assert.deepEqual(info.config.params.sparse_vectors, { text: {} });
+  assert.deepEqual(info.config.params.sparse_vectors, { text: { index: { on_disk: false }, modifier: 'none' } });
   r = await call('PUT', `/collections/${c}/points?wait=true`, { points: [{ id: 1, vector: { text: { indices: [3, 1], values: [0.3, 0.1] } } }] });
   assert.equal(r.status, 200, r.text);
   r = await call('GET', `/collections/${c}/points/1`);
@@ -505,7 +508,7 @@ test('a collection of sparse vectors only; dense and sparse names must differ; s
   assert.equal(r.status, 400, r.text);
   assert.match(r.json.status.error, /Dense and sparse vector names must be unique - duplicate found with 'image'/);
   r = await call('PUT', '/collections/q_sparse_turbo', { sparse_vectors: { text: { index: { datatype: 'turbo4' } } } });
-  assert.equal(r.status, 400, r.text);
+  assert.equal(r.status, 422, r.text);
   assert.match(r.json.status.error, /sparse vectors do not support/);
   r = await call('PUT', '/collections/q_nothing', {});
   assert.equal(r.status, 400, r.text);

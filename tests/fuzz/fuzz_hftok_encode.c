@@ -5,7 +5,7 @@
 ** root). Ids must be within the vocabulary, the special tokens in place,
 ** truncation exact.
 **
-** FUZZ_SOURCES: src/text/hftok_load.c src/text/hftok_encode.c src/text/hftok_util.c src/text/wordpiece_tok.c src/text/bpe_tok.c src/util/util.c
+** FUZZ_SOURCES: src/text/hftok_load.c src/text/hftok_encode.c src/text/hftok_util.c src/text/wordpiece_tok.c src/text/bpe_tok.c src/util/util.c src/util/utf8.c
 ** FUZZ_LIBS: -lutf8proc
 */
 #include <stdint.h>

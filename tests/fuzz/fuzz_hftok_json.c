@@ -4,7 +4,7 @@
 ** without truncation; every id must be below the vocabulary size and the
 ** truncated count must respect the limit.
 **
-** FUZZ_SOURCES: src/text/hftok_load.c src/text/hftok_encode.c src/text/hftok_util.c src/text/wordpiece_tok.c src/text/bpe_tok.c src/util/util.c
+** FUZZ_SOURCES: src/text/hftok_load.c src/text/hftok_encode.c src/text/hftok_util.c src/text/wordpiece_tok.c src/text/bpe_tok.c src/util/util.c src/util/utf8.c
 ** FUZZ_LIBS: -lutf8proc
 */
 #include <stdint.h>

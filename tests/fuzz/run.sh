@@ -23,7 +23,7 @@ FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 OUT=${FUZZ_OUT:-build-fuzz}
 CFLAGS_FUZZ="-std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer -pthread -Iinclude -Isrc \
   -Wall -Wextra -Wshadow -Wpedantic -Wstrict-prototypes -Wmissing-prototypes"
-LIBS="-ljansson -lsqlite3 -lroaring -lm -pthread"
+LIBS="-ljansson -lsqlite3 -lroaring -lxxhash -lm -pthread"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 
 if [ $# -gt 0 ]; then

@@ -137,7 +137,7 @@ static void test_tf_power(void **state) {
     unsigned char *buf = read_all(p1, &n);
     buf[4] = 1;
     memset(buf + 56, 0, 4);
-    uint64_t h = util_hash64(buf, n - 8, 0x5c3eULL);
+    uint64_t h = util_hash64_v1(buf, n - 8, 0x5c3eULL);
     for (int i = 0; i < 8; i++) buf[n - 8 + i] = (unsigned char)(h >> (8 * i));
     assert_int_equal(sc_model_load_memory(buf, n, &v1, NULL), SC_OK);
     embed_one(v1, "open open open open file", d);

@@ -2,8 +2,9 @@
 ** Tests of the persistent embedding cache through an embedder: a text seen
 ** before is answered from the cache wherever it moved, a model change
 ** misses, the LRU bound holds, a damaged entry is dropped rather than
-** returned, and a damaged cache file is set aside and rebuilt without
-** failing the caller.
+** returned, a damaged cache file is set aside and rebuilt without failing
+** the caller, a cache of format 1 (before xxHash) answers under its old keys
+** and is rekeyed, and one of a newer format is left alone.
 */
 #include <setjmp.h>
 #include <sqlite3.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "semcode/provider.h"
+#include "embed/provider_int.h"
 #include "testutil.h"
 
 #define EC_DIM 16
@@ -143,21 +145,32 @@ static void test_lru_bound(void **state) {
     tu_rmdir(dir);
 }
 
+static const char *ab[2] = {"alpha", "beta"};
+
+/* A new cache at path holding the vectors of ab (model "builtin", hash 1) embedded by m into v. */
+static void cache_alpha_beta(const char *path, ec_model *m, float *v) {
+    sc_embed_cache *c = NULL;
+    assert_int_equal(sc_embed_cache_open(path, 0, &c, NULL), SC_OK);
+    sc_embedder *e = ec_embedder(m, "builtin", 1, c);
+    sc_embed_summary s;
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, ab, 2, v, NULL, &s), SC_OK);
+    assert_int_equal(s.newly_embedded, 2);
+    sc_embedder_free(e);
+    sc_embed_cache_close(c);
+}
+
 static void test_damaged_entry_and_file(void **state) {
     (void)state;
     char *dir = tu_tmpdir("ec");
     char path[256];
     snprintf(path, sizeof path, "%s/cache.db", dir);
-    sc_embed_cache *c = NULL;
-    assert_int_equal(sc_embed_cache_open(path, 0, &c, NULL), SC_OK);
     ec_model m = {0};
-    sc_embedder *e = ec_embedder(&m, "builtin", 1, c);
-    const char *a[2] = {"alpha", "beta"};
+    const char *const *a = ab;
     float v[2 * EC_DIM], w[2 * EC_DIM];
+    cache_alpha_beta(path, &m, v);
+    sc_embed_cache *c = NULL;
+    sc_embedder *e = NULL;
     sc_embed_summary s;
-    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, a, 2, v, NULL, &s), SC_OK);
-    sc_embedder_free(e);
-    sc_embed_cache_close(c);
     /* Flip bytes inside one stored vector: its checksum no longer matches. */
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -199,8 +212,147 @@ static void test_damaged_entry_and_file(void **state) {
     tu_rmdir(dir);
 }
 
+/* ==== Cache format 1 (before xxHash) ==== */
+
+/* Write a cache file of format 1, as a build before xxHash did: the old
+** table (no column v, no meta), keys cache_key_v1, util_hash64_v1 checksums.
+** Entry i holds text texts[i] with vector vecs[i*EC_DIM..]. */
+static void write_format1(const char *path, const char *model_id, uint64_t model_hash, const char *const *texts,
+                          size_t n, const float *vecs) {
+    FILE *f = fopen(path, "wb"); /* tu_sql_exec opens existing files only */
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(tu_sql_exec(path, "PRAGMA journal_mode=WAL;"
+                                       "CREATE TABLE vec(id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE,"
+                                       " used INTEGER NOT NULL, dim INTEGER NOT NULL, data BLOB NOT NULL);"
+                                       "CREATE INDEX vec_used ON vec(used);"),
+                     0);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO vec(key, used, dim, data) VALUES(?1, ?2, ?3, ?4)", -1, &st, NULL),
+                     SQLITE_OK);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t key[EMBED_KEY_SIZE], data[EC_DIM * sizeof(float) + 8];
+        cache_key_v1(model_id, model_hash, SC_EMBED_ROLE_CODE, texts[i], key);
+        memcpy(data, vecs + i * EC_DIM, EC_DIM * sizeof(float));
+        uint64_t sum = util_hash64_v1(data, EC_DIM * sizeof(float), EC_DIM);
+        memcpy(data + EC_DIM * sizeof(float), &sum, 8);
+        sqlite3_reset(st);
+        sqlite3_bind_blob(st, 1, key, sizeof key, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)i + 1);
+        sqlite3_bind_int(st, 3, EC_DIM);
+        sqlite3_bind_blob(st, 4, data, sizeof data, SQLITE_TRANSIENT);
+        assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* First column of the first row of sql on the file at path, as an integer (0: no row). */
+static long long file_int(const char *path, const char *sql) {
+    char *t = tu_sql_text(path, sql);
+    if (!t) fail_msg("%s failed", sql);
+    long long v = atoll(t);
+    free(t);
+    return v;
+}
+
+/* Vectors cached before xxHash are found under their old keys, returned as
+** they were (not recomputed), and rekeyed: afterwards every row is of
+** format 2 under its new key. A damaged old entry is dropped. */
+static void test_format1_cache_is_found_and_rekeyed(void **state) {
+    (void)state;
+    char *dir = tu_tmpdir("ec");
+    char path[256];
+    snprintf(path, sizeof path, "%s/cache.db", dir);
+    const char *a[4] = {"def parse(x): ...", "int main(void)", "fn run() {}", "class A: pass"};
+    float old[4 * EC_DIM];
+    for (size_t i = 0; i < 4 * EC_DIM; i++) old[i] = 100.0f + (float)i; /* no model computes these */
+    write_format1(path, "builtin", 7, a, 4, old);
+    /* damage entry 3's vector (one float changed, checksum kept): its format 1 checksum must catch it */
+    uint8_t bad[EC_DIM * sizeof(float) + 8];
+    memcpy(bad, old + 3 * EC_DIM, EC_DIM * sizeof(float));
+    uint64_t sum = util_hash64_v1(bad, EC_DIM * sizeof(float), EC_DIM);
+    memcpy(bad + EC_DIM * sizeof(float), &sum, 8);
+    bad[5] ^= 0x40;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "UPDATE vec SET data = ?1 WHERE used = 4", -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_blob(st, 1, bad, sizeof bad, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    assert_int_equal(sqlite3_changes(db), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
+    sc_embed_cache *c = NULL;
+    assert_int_equal(sc_embed_cache_open(path, 0, &c, NULL), SC_OK);
+    assert_int_equal(file_int(path, "SELECT value FROM meta WHERE key='format'"), 2);
+    assert_int_equal(file_int(path, "SELECT count(*) FROM vec WHERE v = 1"), 4);
+    ec_model m = {0};
+    sc_embedder *e = ec_embedder(&m, "builtin", 7, c);
+    float v[4 * EC_DIM];
+    sc_embed_summary s;
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, a, 4, v, NULL, &s), SC_OK);
+    assert_int_equal(s.cached, 3);
+    assert_int_equal(s.newly_embedded, 1);
+    assert_memory_equal(v, old, 3 * EC_DIM * sizeof(float));
+    assert_true(v[3 * EC_DIM] < 100.0f); /* recomputed, not the damaged entry */
+    assert_int_equal(file_int(path, "SELECT count(*) FROM vec WHERE v = 1"), 0);
+    assert_int_equal(file_int(path, "SELECT count(*) FROM vec WHERE v = 2"), 4);
+    for (int i = 0; i < 4; i++) {
+        uint8_t key[EMBED_KEY_SIZE];
+        cache_key("builtin", 7, SC_EMBED_ROLE_CODE, a[i], key);
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM vec WHERE key = x'");
+        for (int k = 0; k < EMBED_KEY_SIZE; k++) snprintf(sql + strlen(sql), sizeof sql - strlen(sql), "%02x", key[k]);
+        snprintf(sql + strlen(sql), sizeof sql - strlen(sql), "'");
+        assert_int_equal(file_int(path, sql), 1);
+    }
+    sc_embedder_free(e);
+    sc_embed_cache_close(c);
+    /* reopened: nothing of format 1 left, the rekeyed entries answer */
+    assert_int_equal(sc_embed_cache_open(path, 0, &c, NULL), SC_OK);
+    e = ec_embedder(&m, "builtin", 7, c);
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, a, 4, v, NULL, &s), SC_OK);
+    assert_int_equal(s.cached, 4);
+    assert_memory_equal(v, old, 3 * EC_DIM * sizeof(float));
+    sc_embedder_free(e);
+    sc_embed_cache_close(c);
+    tu_rmdir(dir);
+}
+
+/* A cache file of a newer format is left as it is and not used; the
+** embedder still answers. */
+static void test_newer_cache_format_is_left_alone(void **state) {
+    (void)state;
+    char *dir = tu_tmpdir("ec");
+    char path[256];
+    snprintf(path, sizeof path, "%s/cache.db", dir);
+    ec_model m = {0};
+    float v[2 * EC_DIM];
+    cache_alpha_beta(path, &m, v);
+    assert_int_equal(tu_sql_exec(path, "UPDATE meta SET value='3' WHERE key='format'"), 0);
+    sc_embed_cache *c = NULL;
+    assert_int_equal(sc_embed_cache_open(path, 0, &c, NULL), SC_OK);
+    sc_embedder *e = ec_embedder(&m, "builtin", 1, c);
+    sc_embed_summary s;
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, ab, 2, v, NULL, &s), SC_OK);
+    assert_int_equal(s.cached, 0);
+    assert_int_equal(s.newly_embedded, 2);
+    assert_int_equal(sc_embed_cache_get_stats(c).recoveries, 0);
+    sc_embedder_free(e);
+    sc_embed_cache_close(c);
+    assert_int_equal(file_int(path, "SELECT value FROM meta WHERE key='format'"), 3);
+    assert_int_equal(file_int(path, "SELECT count(*) FROM vec"), 2);
+    tu_rmdir(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_format1_cache_is_found_and_rekeyed),
+        cmocka_unit_test(test_newer_cache_format_is_left_alone),
         cmocka_unit_test(test_hit_after_move_miss_after_model_change),
         cmocka_unit_test(test_lru_bound),
         cmocka_unit_test(test_damaged_entry_and_file),

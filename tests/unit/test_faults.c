@@ -23,9 +23,14 @@
 **   (EIO), and xSync / xTruncate with SQLITE_IOERR_FSYNC / _TRUNCATE;
 ** - writes of the graph files (DIR/hnsw/c<coll>-v<i>.hnsw): --wrap=fwrite, fflush, fsync.
 **
+** A second, small sweep fails each allocation of a walk of a git work tree
+** with nested ignore files (the walker and its libgit2 rule set): each run
+** ends in SC_NOMEM with a message, or lists exactly the files of a run
+** without faults.
+**
 ** SC_FAULT_STEP=k tries every kth N (default: about 150 runs per sweep, a few
 ** seconds); SC_FAULT_STEP=1 tries them all (the long run, make faults-long:
-** about 7,500 runs for allocations). SC_FAULT_ONLY=allocation|ENOSPC|EIO runs one sweep,
+** about 7,500 runs for allocations). SC_FAULT_ONLY=allocation|ENOSPC|EIO|walk runs one sweep,
 ** SC_FAULT_FIRST=N starts it at N, SC_FAULT_VERBOSE=1 prints each run's
 ** error and SC_FAULT_TRACE=1 the stack of each injected fault.
 */
@@ -41,10 +46,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <git2.h>
 
+#include "pipeline/pipeline.h"
 #include "semcode/semcode.h"
 #include "testutil.h"
 
@@ -337,7 +345,7 @@ static void hooks_install(void) {
 
 #define DIM 8
 #define N_POINTS 70
-#define MAX_STEPS 24
+#define MAX_STEPS 28
 
 typedef struct wl {
     char *dir;                         /* store directory */
@@ -395,8 +403,53 @@ static void store_snapshot(sc_db *db, char *out, size_t cap) {
     PUT("\n");
     sc_record_list_free(ann);
     sc_record_list_free(ex);
+    /* the collection of sparse vectors: each point's vector, and an idf search */
+    if (sc_collection_exists(db, "s")) {
+        assert_int_equal(sc_points_scroll(db, "s", &rq, &list, &next, &more), SC_OK);
+        for (size_t i = 0; i < list->n; i++) {
+            const sc_record *r = &list->items[i];
+            PUT("s %llu %s", (unsigned long long)r->id.num, r->payload_json ? r->payload_json : "{}");
+            for (size_t k = 0; k < r->n_sparse; k++)
+                for (uint32_t j = 0; j < r->sparse[k].n; j++)
+                    PUT(" %u:%.5f", r->sparse[k].indices[j], (double)r->sparse[k].values[j]);
+            PUT("\n");
+        }
+        sc_record_list_free(list);
+        uint32_t qi[3] = {1, 4, 9};
+        float qv[3] = {1, 0.5f, 2};
+        sc_sparse_query sq = {qi, qv, 3, NULL};
+        sc_search_request ss = {.vector_name = "w", .limit = 8, .sparse = &sq};
+        assert_int_equal(sc_points_search(db, "s", &ss, &list), SC_OK);
+        PUT("sparse top");
+        for (size_t i = 0; i < list->n; i++)
+            PUT(" %llu:%.5f", (unsigned long long)list->items[i].id.num, (double)list->items[i].score);
+        PUT("\n");
+        sc_record_list_free(list);
+    }
     assert_true(len < cap);
 #undef PUT
+}
+
+/* Upsert ids first..last into the sparse collection "s": vector "w" of id
+** i has 1 + i % 5 indices (i * 3 + 5 k) % 13 with weights i / 10 + k,
+** shifted by `salt` on a rewrite; every seventh point has none. */
+static sc_status wl_upsert_sparse(wl *w, uint64_t first, uint64_t last, uint32_t salt) {
+    sc_point_in pts[N_POINTS];
+    sc_sparse_in sin[N_POINTS];
+    uint32_t idx[N_POINTS][5];
+    float val[N_POINTS][5];
+    size_t n = 0;
+    for (uint64_t id = first; id <= last; id++, n++) {
+        uint32_t m = 1 + (uint32_t)(id % 5);
+        for (uint32_t k = 0; k < m; k++) {
+            idx[n][k] = (uint32_t)((id * 3 + 5 * k + salt) % 13);
+            val[n][k] = (float)id / 10.0f + (float)k;
+        }
+        sin[n] = (sc_sparse_in){.name = "w", .indices = idx[n], .values = val[n], .n = m};
+        pts[n] = (sc_point_in){.id = sc_point_id_num(id), .payload_json = w->payloads[id],
+                               .sparse = &sin[n], .n_sparse = id % 7 ? 1 : 0};
+    }
+    return sc_points_upsert(w->db, "s", pts, n);
 }
 
 static sc_status wl_upsert(wl *w, uint64_t first, uint64_t last) {
@@ -499,6 +552,42 @@ static sc_status wl_step(wl *w, int i, int *exists) {
         ids[0] = sc_point_id_num(62);
         sc_selector sel = {.ids = ids, .n_ids = 1};
         return sc_payload_clear(w->db, "c", &sel, NULL);
+    }
+    case 17: { /* sparse vectors: the store becomes format 3 */
+        sc_sparse_params sp = {.name = "w", .modifier = SC_SPARSE_MODIFIER_IDF};
+        sc_collection_params cp = {.sparse = &sp, .n_sparse = 1};
+        return sc_collection_create_ex(w->db, "s", &cp);
+    }
+    case 18: return sc_field_index_create(w->db, "s", "tag", SC_FIELD_TYPE_KEYWORD);
+    case 19: return wl_upsert_sparse(w, 1, 30, 0);
+    case 20: return wl_upsert_sparse(w, 20, 45, 7); /* rewrites move entries between posting lists */
+    case 21: {
+        for (int k = 0; k < 6; k++) ids[k] = sc_point_id_num((uint64_t)k * 4 + 2);
+        return sc_points_delete(w->db, "s", ids, 6, NULL);
+    }
+    case 22: { /* filtered (one by one, through the payload index) and with an IDF corpus */
+        uint32_t qi[2] = {3, 8};
+        float qv[2] = {1, 1};
+        sc_sparse_query sq = {qi, qv, 2, "{\"must\":[{\"key\":\"tag\",\"match\":{\"value\":\"a\"}}]}"};
+        sc_search_request sr = {.vector_name = "w", .limit = 5, .sparse = &sq,
+                                .filter_json = "{\"must\":[{\"key\":\"tag\",\"match\":{\"value\":\"b\"}}]}"};
+        sc_record_list *out = NULL;
+        sc_status rc = sc_points_search(w->db, "s", &sr, &out);
+        if (rc == SC_OK) sc_record_list_free(out);
+        return rc;
+    }
+    case 23:
+        sc_db_close(w->db);
+        w->db = NULL;
+        return wl_open(w);
+    case 24: return wl_upsert_sparse(w, 40, 50, 3);
+    case 25: {
+        sc_sparse_update u = {.name = "w", .fields = SC_SPARSE_UPDATE_MODIFIER, .modifier = SC_SPARSE_MODIFIER_NONE};
+        return sc_collection_update_ex(w->db, "s", NULL, 0, &u, 1);
+    }
+    case 26: {
+        uint64_t n = 0;
+        return sc_points_delete_by_filter(w->db, "s", "{\"must\":[{\"key\":\"tag\",\"match\":{\"value\":\"a\"}}]}", &n);
     }
     default: *exists = 0; return SC_OK;
     }
@@ -679,12 +768,71 @@ static void test_eio_faults(void **state) {
     sweep(FAULT_EIO, "EIO");
 }
 
+/* ==== A walk with ignore rules ==== */
+
+/* Every allocation of a walk of a git work tree with .gitignore files at
+** two levels, .git/info/exclude and .semcodeignore, failed in turn. */
+static void test_walk_alloc_faults(void **state) {
+    (void)state;
+    const char *only = getenv("SC_FAULT_ONLY");
+    if (only && strcasecmp(only, "walk") != 0) skip();
+    char *root = tu_tmpdir("faults-walk");
+    assert_non_null(root);
+    git_libgit2_init();
+    git_repository *repo = NULL;
+    assert_int_equal(git_repository_init(&repo, root, 0), 0);
+    git_repository_free(repo);
+    static const char *const files[][2] = {
+        {".gitignore", "*.log\n!keep.log\nbuild/\n"}, {".git/info/exclude", "secret.txt\n"},
+        {".semcodeignore", "*.md\n"}, {"a.c", "x"}, {"a.log", "x"}, {"keep.log", "x"}, {"secret.txt", "x"},
+        {"notes.md", "x"}, {"build/x.c", "x"}, {"sub/.gitignore", "!b.log\n/local.c\n"}, {"sub/b.log", "x"},
+        {"sub/local.c", "x"}, {"sub/deep/local.c", "x"},
+    };
+    char dir[512];
+    static const char *const dirs[] = {"build", "sub", "sub/deep"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(dir, sizeof dir, "%s/%s", root, dirs[i]);
+        assert_int_equal(mkdir(dir, 0755), 0);
+    }
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        assert_int_equal(tu_write_file(root, files[i][0], files[i][1]), 0);
+    sc_walk_options opt = sc_walk_options_default();
+    pipeline_file_list ref, l;
+    sc_err err = {0};
+    fault_arm(FAULT_ALLOC, 0); /* counts only */
+    assert_int_equal(pipeline_walk(root, &opt, &ref, &err), SC_OK);
+    fault_disarm();
+    long total = fc.n_alloc;
+    assert_int_equal(ref.n, 7); /* .gitignore .semcodeignore a.c keep.log sub/.gitignore sub/b.log sub/deep/local.c */
+    int n_failed = 0;
+    for (long n = 1; n <= total; n++) {
+        memset(&err, 0, sizeof err);
+        fault_arm(FAULT_ALLOC, n);
+        sc_status rc = pipeline_walk(root, &opt, &l, &err);
+        fault_disarm();
+        if (rc == SC_OK) {
+            assert_int_equal(l.n, ref.n);
+            for (size_t i = 0; i < l.n; i++) assert_string_equal(l.items[i].path, ref.items[i].path);
+            pipeline_file_list_free(&l);
+        } else {
+            if (rc != SC_NOMEM || !err.msg[0]) fail_msg("allocation %ld: status %d, message '%s'", n, rc, err.msg);
+            n_failed++;
+        }
+    }
+    fprintf(stderr, "faults walk: %ld allocations per run, %d runs ended in SC_NOMEM\n", total, n_failed);
+    assert_true(n_failed > 0);
+    pipeline_file_list_free(&ref);
+    git_libgit2_shutdown();
+    tu_rmdir(root);
+}
+
 int main(void) {
     hooks_install();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alloc_faults),
         cmocka_unit_test(test_enospc_faults),
         cmocka_unit_test(test_eio_faults),
+        cmocka_unit_test(test_walk_alloc_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,7 @@
 #include "semcode/provider.h"
 #include "semcode/repo.h"
 #include "embed/provider_int.h"
+#include "net/net.h"
 #include "testutil.h"
 
 #define TS_DIM 8
@@ -427,7 +428,7 @@ static void test_remote_backoff_growth_and_jitter(void **state) {
         uint64_t cap = caps[r - 1], lo = UINT64_MAX, hi = 0;
         double sum = 0;
         for (int k = 0; k < DRAWS; k++) {
-            uint64_t w = remote_backoff_ms(base, max, r, -1, &rng);
+            uint64_t w = net_backoff_ms(base, max, r, -1, &rng);
             if (w > cap) fail_msg("retry %u waited %llu ms, above its cap %llu", r, (unsigned long long)w, (unsigned long long)cap);
             lo = w < lo ? w : lo;
             hi = w > hi ? w : hi;
@@ -440,11 +441,11 @@ static void test_remote_backoff_growth_and_jitter(void **state) {
         if (fabs(mean - (double)cap / 2) > 0.05 * (double)cap)
             fail_msg("retry %u: mean wait %.1f ms, expected about %.1f", r, mean, (double)cap / 2);
     }
-    assert_int_equal(remote_backoff_ms(base, max, 3, 300, &rng), 300);
-    assert_int_equal(remote_backoff_ms(base, max, 1, 0, &rng), 0);
-    assert_int_equal(remote_backoff_ms(base, max, 1, 5000, &rng), 1000);
+    assert_int_equal(net_backoff_ms(base, max, 3, 300, &rng), 300);
+    assert_int_equal(net_backoff_ms(base, max, 1, 0, &rng), 0);
+    assert_int_equal(net_backoff_ms(base, max, 1, 5000, &rng), 1000);
     /* a huge retry count neither overflows nor passes max */
-    assert_true(remote_backoff_ms(base, max, 4000000000u, -1, &rng) <= max);
+    assert_true(net_backoff_ms(base, max, 4000000000u, -1, &rng) <= max);
 }
 
 /* max_retries 0: one try per request, then the items fail. */
@@ -743,6 +744,50 @@ static void test_bad_items_do_not_fail_the_batch(void **state) {
     sc_embedder_free(e);
 }
 
+/* Ill-formed UTF-8 of every kind fails its text alone, naming the first bad
+** byte; well-formed text of any plane (a noncharacter included) is sent. */
+static void test_bad_utf8_items(void **state) {
+    (void)state;
+    ts_reset(TS_NORMAL);
+    sc_embedder *e = remote_new_test(64, 1, 1);
+    static const struct {
+        const char *text; /* the input */
+        long bad;         /* offset of the first bad byte, -1 = well-formed */
+    } c[] = {
+        {"caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80 \xef\xbf\xbe \xf4\x8f\xbf\xbf", -1},
+        {"x\xc0\xaf", 1},               /* overlong '/' */
+        {"ab\xe0\x80\xaf", 2},         /* overlong, 3 bytes */
+        {"ab\xed\xa0\x80", 2},         /* surrogate U+D800 */
+        {"abc\xe2\x82", 3},             /* truncated at the end */
+        {"abc\xe2\x82 d", 3},           /* truncated by a space */
+        {"\xf4\x90\x80\x80 x", 0},     /* U+110000 */
+        {"a\x80", 1},                    /* stray continuation */
+        {"\xc3\xa9\xf5\x80\x80\x80", 2}, /* F5 lead */
+    };
+    enum { N = sizeof c / sizeof c[0] };
+    const char *t[N];
+    for (int i = 0; i < N; i++) t[i] = c[i].text;
+    float out[N * TS_DIM];
+    sc_embed_item items[N];
+    sc_embed_summary s;
+    assert_int_equal(sc_embedder_embed(e, SC_EMBED_ROLE_CODE, t, N, out, items, &s), SC_OK);
+    assert_int_equal(s.success, 1);
+    assert_int_equal(s.failed, N - 1);
+    assert_int_equal(atomic_load(&ts.n_inputs), 1);
+    for (int i = 0; i < N; i++) {
+        if (c[i].bad < 0) {
+            assert_int_equal(items[i].status, SC_OK);
+            continue;
+        }
+        char want[64];
+        snprintf(want, sizeof want, "not valid UTF-8 (byte %ld)", c[i].bad);
+        assert_int_equal(items[i].status, SC_INVALID);
+        if (!strstr(items[i].error, want)) fail_msg("text %d: '%s', expected '%s'", i, items[i].error, want);
+        assert_true(all_zero(out + i * TS_DIM));
+    }
+    sc_embedder_free(e);
+}
+
 /* Vectors come as base64 float32 when the server can, bit-exact. */
 static void test_remote_base64_vectors(void **state) {
     (void)state;
@@ -841,6 +886,7 @@ int main(void) {
         cmocka_unit_test(test_remote_timeout),
         cmocka_unit_test(test_fallback_takes_exhausted_batches),
         cmocka_unit_test(test_bad_items_do_not_fail_the_batch),
+        cmocka_unit_test(test_bad_utf8_items),
         cmocka_unit_test(test_remote_base64_vectors),
         cmocka_unit_test(test_remote_base64_refused_falls_back_to_numbers),
         cmocka_unit_test(test_remote_bad_base64_is_rejected),

@@ -369,6 +369,199 @@ static void test_embedding_cache_metrics(void **state) {
     ts__close(&e);
 }
 
+
+/* ==== Sparse vectors (issue 17) ==== */
+
+/* {"indices": [...], "values": [1, ...]} of the words of text (lower case,
+** . , ! ; dropped, split on spaces, each word once; index = FNV-1a of the
+** word mod 1e9), as Qdrant's test_sparse_idf.py builds them. */
+static void ts__words_vector(const char *text, char *out, size_t size) {
+    char buf[512], words[64][64];
+    size_t n = 0, j = 0;
+    for (const char *p = text; *p && j + 1 < sizeof buf; p++) {
+        if (*p == '.' || *p == ',' || *p == '!' || *p == ';') continue;
+        buf[j++] = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+    }
+    buf[j] = 0;
+    for (char *w = strtok(buf, " "); w && n < 64; w = strtok(NULL, " ")) {
+        bool dup = false;
+        for (size_t i = 0; i < n && !dup; i++) dup = !strcmp(words[i], w);
+        if (!dup) snprintf(words[n++], sizeof words[0], "%s", w);
+    }
+    size_t o = (size_t)snprintf(out, size, "{\"indices\":[");
+    for (size_t i = 0; i < n; i++) {
+        uint32_t h = 2166136261u;
+        for (const char *c = words[i]; *c; c++) h = (h ^ (uint8_t)*c) * 16777619u;
+        o += (size_t)snprintf(out + o, size - o, "%s%u", i ? "," : "", h % 1000000000u);
+    }
+    o += (size_t)snprintf(out + o, size - o, "],\"values\":[");
+    for (size_t i = 0; i < n; i++) o += (size_t)snprintf(out + o, size - o, "%s1", i ? "," : "");
+    snprintf(out + o, size - o, "]}");
+}
+
+/* Qdrant's test_sparse_idf.py with our own words hash: the rare words of the
+** query win with the idf modifier, not after PATCH sets it to none. */
+static void ts__sparse_idf_flow(ts_env *e) {
+    static const char *const texts[] = {
+        "I must not fear. Fear is the mind-killer.",
+        "All animals are equal, but some animals are more equal than others.",
+        "It was a pleasure to burn.",
+        "The sky above the port was the color of television, tuned to a dead channel.",
+        "In the beginning, the universe was created. This has made a lot of people very angry and been widely "
+        "regarded as a bad move.",
+        "It's a truth universally acknowledged that a zombie in possession of brains must be in want of more brains.",
+        "War is peace. Freedom is slavery. Ignorance is strength.",
+        "We're not in Infinity; we're in the suburbs.",
+        "I was a thousand times more evil than thou!",
+        "History is merely a list of surprises... It can only prepare us to be surprised yet again.",
+        "The a an and or but", "A an the", "I am you are he she it we they", "Is are was were", "Do does did",
+        "Have has had", "Can could", "I am is not the you are", "I is not the you are",
+    };
+    assert_int_equal(ts__expect(e, "PUT", "/collections/idf", "{\"sparse_vectors\":{\"text\":{\"modifier\":\"idf\"}}}",
+                                NULL, NULL), 200);
+    char body[32768], vec[2048];
+    size_t o = (size_t)snprintf(body, sizeof body, "{\"points\":[");
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        ts__words_vector(texts[i], vec, sizeof vec);
+        o += (size_t)snprintf(body + o, sizeof body - o, "%s{\"id\":%zu,\"vector\":{\"text\":%s}}", i ? "," : "", i, vec);
+    }
+    snprintf(body + o, sizeof body - o, "]}");
+    assert_int_equal(ts__expect(e, "PUT", "/collections/idf/points", body, NULL, NULL), 200);
+    ts__words_vector("i is not television channel", vec, sizeof vec);
+    snprintf(body, sizeof body, "{\"query\":%s,\"using\":\"text\",\"limit\":2}", vec);
+    assert_int_equal(ts__expect(e, "POST", "/collections/idf/points/query", body, NULL, "{\"points\":[{\"id\":3,"), 200);
+    assert_int_equal(ts__expect(e, "PATCH", "/collections/idf", "{\"sparse_vectors\":{\"text\":{\"modifier\":\"none\"}}}",
+                                NULL, NULL), 200);
+    assert_int_equal(ts__expect(e, "GET", "/collections/idf", NULL, NULL, "\"sparse_vectors\":{\"text\":{\"index\":{\"on_disk\":false},\"modifier\":\"none\"}}"), 200);
+    char *out = NULL;
+    assert_int_equal(ts__call(e, "POST", "/collections/idf/points/query", body, NULL, &out), 200);
+    assert_null(strstr(out, "{\"points\":[{\"id\":3,"));
+    assert_non_null(strstr(out, "{\"points\":[{\"id\":")); /* two words of the query: 17 or 18 */
+    free(out);
+}
+
+static void test_sparse_vectors(void **state) {
+    (void)state;
+    ts_env e;
+    ts__open(&e, NULL);
+    /* Qdrant's shared set-up: an unnamed dense vector and a sparse one */
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/b",
+                                "{\"vectors\":{\"size\":4,\"distance\":\"Dot\"},\"sparse_vectors\":{\"sparse-text\":{}}}",
+                                NULL, "true"), 200);
+    assert_int_equal(ts__expect(&e, "GET", "/collections/b", NULL, NULL,
+                                "\"sparse_vectors\":{\"sparse-text\":{\"index\":{\"on_disk\":false},\"modifier\":\"none\"}}"),
+                     200);
+    /* a point with both: returned as an object with "" for the dense one */
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/b/points",
+                                "{\"points\":[{\"id\":1,\"vector\":{\"\":[1,0,0,0],\"sparse-text\":{\"indices\":[7,3],"
+                                "\"values\":[0.5,2]}}},{\"id\":2,\"vector\":[0,1,0,0]}]}",
+                                NULL, NULL), 200);
+    assert_int_equal(ts__expect(&e, "GET", "/collections/b/points/1", NULL, NULL,
+                                "\"vector\":{\"\":[1.0,0.0,0.0,0.0],\"sparse-text\":{\"indices\":[3,7],\"values\":[2.0,0.5]}}"),
+                     200);
+    assert_int_equal(ts__expect(&e, "GET", "/collections/b/points/2", NULL, NULL, "\"vector\":[0.0,1.0,0.0,0.0]"), 200);
+    /* sparse only, validations in Qdrant's words (test_sparse_vector_validations.py) */
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/s", "{\"sparse_vectors\":{\"text\":{}}}", NULL, NULL), 200);
+    assert_int_equal(ts__expect(&e, "GET", "/collections/s", NULL, NULL, "\"vectors\":{}"), 200);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/s/points",
+                                "{\"points\":[{\"id\":1,\"vector\":{\"text\":{\"indices\":[100,500],\"values\":[0.9,0.8,0.5]}}}]}",
+                                NULL, "points[0].vector.?.values: Validation error: must be the same length as indices [{}]"),
+                     422);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/s/points",
+                                "{\"points\":[{\"id\":1,\"vector\":{\"text\":{\"indices\":[100,500,500],\"values\":[0.9,0.8,0.5]}}}]}",
+                                NULL, "points[0].vector.?.indices: Validation error: must be unique [{}]"),
+                     422);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/s/points",
+                                "{\"points\":[{\"id\":1,\"vector\":{\"text\":{\"indices\":[4294967296],\"values\":[1]}}}]}",
+                                NULL, "points[0].vector.text.indices[0] must be an unsigned 32-bit integer"),
+                     400);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/s/points",
+                                "{\"points\":[{\"id\":1,\"vector\":{\"txt\":{\"indices\":[1],\"values\":[1]}}}]}",
+                                NULL, "sparse vector name `txt` is not configured in collection `s`"),
+                     400);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/x", "{\"sparse_vectors\":{\"text\":{\"index\":{\"datatype\":\"turbo4\"}}}}",
+                                NULL, "sparse vectors do not support"), 422);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/x", "{\"sparse_vectors\":{\"text\":{\"modifier\":\"bm25\"}}}",
+                                NULL, "expected `none` or `idf`"), 400);
+    assert_int_equal(ts__expect(&e, "GET", "/collections/x", NULL, NULL, NULL), 404);
+    /* overwrite with new indices (test_sparse_update.py) */
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/s/points",
+                                "{\"points\":[{\"id\":1,\"vector\":{\"text\":{\"indices\":[100,500,10],\"values\":[0.9,0.8,0.5]}}}]}",
+                                NULL, NULL), 200);
+    const char *q100 = "{\"limit\":10,\"query\":{\"indices\":[100],\"values\":[0.9]},\"using\":\"text\"}";
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/query", q100, NULL, "{\"points\":[{\"id\":1,"), 200);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/s/points",
+                                "{\"points\":[{\"id\":1,\"vector\":{\"text\":{\"indices\":[600,700,10],\"values\":[0.9,0.8,0.5]}}}]}",
+                                NULL, NULL), 200);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/query", q100, NULL, "{\"points\":[]}"), 200);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/query",
+                                "{\"query\":{\"nearest\":{\"indices\":[700],\"values\":[2]}},\"using\":\"text\"}", NULL,
+                                "\"score\":1.6"), 200);
+    /* batch form, mixed with a dense vector (test_sparse_dense_batch_update.py), scroll sorted */
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/m",
+                                "{\"vectors\":{\"image\":{\"size\":2,\"distance\":\"Euclid\"}},\"sparse_vectors\":{\"text\":{}}}",
+                                NULL, NULL), 200);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/m/points",
+                                "{\"batch\":{\"ids\":[1,2,3],\"vectors\":{\"text\":[{\"indices\":[100,500,10],\"values\":[0.9,0.8,0.5]},"
+                                "{\"indices\":[10,100,500],\"values\":[0.1,0,0]},{\"indices\":[55,20,101],\"values\":[0.4,0.6,0.1]}],"
+                                "\"image\":[[1,1],[2,2],[3,3]]}}}",
+                                NULL, NULL), 200);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/m/points/scroll", "{\"limit\":10,\"with_vector\":true}", NULL,
+                                "{\"id\":3,\"version\":0,\"payload\":{},\"vector\":{\"image\":[3.0,3.0],\"text\":{\"indices\":[20,55,101]"),
+                     200);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/m/points",
+                                "{\"batch\":{\"ids\":[4],\"vectors\":{\"text\":[{\"indices\":[1,1],\"values\":[1,2]}]}}}",
+                                NULL, "batch.vectors.?[0].indices: Validation error: must be unique"),
+                     422);
+    /* hybrid: a dense and a sparse prefetch fused by RRF (k = 2, ranks from 0): point 3 is first of
+    ** the dense leg and second of the sparse one (point 2's weight 0 at index 100 sums to 0: no hit) */
+    assert_int_equal(ts__expect(&e, "POST", "/collections/m/points/query",
+                                "{\"prefetch\":[{\"query\":[3,3],\"using\":\"image\",\"limit\":3},"
+                                "{\"query\":{\"indices\":[20,100],\"values\":[1,1]},\"using\":\"text\",\"limit\":3}],"
+                                "\"query\":{\"fusion\":\"rrf\"},\"limit\":2}",
+                                NULL, "{\"points\":[{\"id\":3,\"version\":0,\"score\":0.8333"), /* 1/(2+0) + 1/(2+1) */
+                     200);
+    /* filters and the legacy NamedSparseVector search */
+    assert_int_equal(ts__expect(&e, "POST", "/collections/m/points/search",
+                                "{\"vector\":{\"name\":\"text\",\"vector\":{\"indices\":[10],\"values\":[1]}},\"limit\":5,"
+                                "\"filter\":{\"must_not\":[{\"has_id\":[1]}]}}",
+                                NULL, "[{\"id\":2,\"version\":0,\"score\":0.1,"),
+                     200);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/m/points/query",
+                                "{\"query\":{\"indices\":[10],\"values\":[1]},\"using\":\"image\"}", NULL,
+                                "vector `image` of collection `m` is dense"), 400);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/m/points/query", "{\"query\":[1,2],\"using\":\"text\"}", NULL,
+                                "vector `text` of collection `m` is sparse"), 400);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/m/points/query",
+                                "{\"query\":[1,2],\"using\":\"image\",\"params\":{\"idf\":{\"corpus\":{}}}}", NULL, "idf"),
+                     400);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/m/points/query",
+                                "{\"query\":{\"indices\":[10],\"values\":[1]},\"using\":\"text\",\"params\":{\"idf\":{\"corpus\":{}}}}",
+                                NULL, "an IDF corpus needs the `idf` modifier"), 400);
+    /* deleting the point takes its sparse vector out of the index */
+    assert_int_equal(ts__expect(&e, "POST", "/collections/m/points/delete", "{\"points\":[3]}", NULL, NULL), 200);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/m/points/query",
+                                "{\"query\":{\"indices\":[20],\"values\":[1]},\"using\":\"text\"}", NULL, "{\"points\":[]}"),
+                     200);
+    ts__sparse_idf_flow(&e);
+    /* the IDF corpus in Qdrant's example (test_sparse_idf_corpus.py): tenant a, N = 2, df = 2, 1, 0 */
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/c",
+                                "{\"sparse_vectors\":{\"text\":{\"modifier\":\"idf\"}}}", NULL, NULL), 200);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/c/points",
+                                "{\"points\":[{\"id\":0,\"vector\":{\"text\":{\"indices\":[0,1],\"values\":[1,1]}},\"payload\":{\"t\":\"a\"}},"
+                                "{\"id\":1,\"vector\":{\"text\":{\"indices\":[0],\"values\":[1]}},\"payload\":{\"t\":\"a\"}},"
+                                "{\"id\":2,\"vector\":{\"text\":{\"indices\":[0,1,2],\"values\":[1,1,1]}},\"payload\":{\"t\":\"b\"}},"
+                                "{\"id\":3,\"vector\":{\"text\":{\"indices\":[1],\"values\":[1]}},\"payload\":{\"t\":\"b\"}}]}",
+                                NULL, NULL), 200);
+    /* point 2: ln(1.2) + ln(2) + ln(6) = ln(14.4) = 2.66722821 */
+    assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query",
+                                "{\"query\":{\"indices\":[0,1,2],\"values\":[1,1,1]},\"using\":\"text\",\"limit\":1,"
+                                "\"params\":{\"idf\":{\"corpus\":{\"must\":[{\"key\":\"t\",\"match\":{\"value\":\"a\"}}]}}}}",
+                                NULL, "{\"id\":2,\"version\":0,\"score\":2.66722"),
+                     200);
+    ts__close(&e);
+}
+
 int main(void) {
     /* the server is started without a model: testutil's default must not give it one */
     unsetenv("SEMCODE_MODEL");
@@ -378,6 +571,7 @@ int main(void) {
         cmocka_unit_test(test_keys_roles_tenants),
         cmocka_unit_test(test_embeddings_and_text_queries),
         cmocka_unit_test(test_embedding_cache_metrics),
+        cmocka_unit_test(test_sparse_vectors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -54,6 +54,12 @@ static void test_utf8(void **state) {
     assert_string_equal(TOKS("x\xc3"), "x");          /* truncated sequence */
     assert_string_equal(TOKS("\xed\xa0\x80q"), "q");  /* surrogate */
     assert_string_equal(TOKS("\xe0\x80\xafq"), "q");  /* overlong */
+    assert_string_equal(TOKS("a\xc0\xaf" "b"), "a b");    /* overlong '/' */
+    assert_string_equal(TOKS("a\xf4\x90\x80\x80" "b"), "a b"); /* past U+10FFFF */
+    assert_string_equal(TOKS("a\x80\xbf" "b"), "a b");    /* stray continuation bytes */
+    assert_string_equal(TOKS("ab\xf0\x9f\x98 cd"), "ab cd"); /* truncated 4-byte sequence */
+    assert_string_equal(TOKS("x\xf0\x9f\x98\x80y"), "x\xf0\x9f\x98\x80y"); /* U+1F600 stays in the word */
+    assert_string_equal(TOKS("\xe6\x97\xa5\xe6\x9c\xac_\xe8\xaa\x9e"), "\xe6\x97\xa5\xe6\x9c\xac \xe8\xaa\x9e *\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e");
     /* a long word of 2-byte letters is cut without splitting a letter */
     char big[200];
     for (int i = 0; i < 99; i++) big[2 * i] = (char)0xc3, big[2 * i + 1] = (char)0xa9;
@@ -70,6 +76,30 @@ static void test_deterministic_and_limit(void **state) {
     for (int i = 0; i < 3; i++) assert_string_equal(TOKS(s), first);
     assert_string_equal(toks(s, strlen(s), 3), "func s server");
     assert_string_equal(toks("", 0, 0), "");
+}
+
+/* text_tokenize_cut: the prefix ends after the last whole word that fits. */
+static void test_cut(void **state) {
+    (void)state;
+    text_tokenizer *tk = text_tokenizer_new(NULL);
+    text_tokens t = {0};
+    size_t cut = 99;
+    const char *s = "fix getUserName crash, again";
+    /* tokens: fix | get user name *getusername | crash | again = 7 */
+    assert_int_equal(text_tokenize_cut(tk, s, strlen(s), 100, &t, &cut), SC_OK);
+    assert_int_equal(t.n, 7);
+    assert_int_equal(cut, strlen(s));
+    assert_int_equal(text_tokenize_cut(tk, s, strlen(s), 5, &t, &cut), SC_OK);
+    assert_int_equal(t.n, 7); /* every token is still counted */
+    assert_int_equal(cut, strlen("fix getUserName"));
+    assert_int_equal(text_tokenize_cut(tk, s, strlen(s), 4, &t, &cut), SC_OK);
+    assert_int_equal(cut, strlen("fix")); /* the identifier's 4 tokens do not fit after "fix" */
+    assert_int_equal(text_tokenize_cut(tk, s, strlen(s), 0, &t, &cut), SC_OK);
+    assert_int_equal(cut, 0);
+    assert_int_equal(text_tokenize_cut(tk, "  ,; ", 5, 0, &t, &cut), SC_OK);
+    assert_int_equal(cut, 5); /* no token at all: everything fits */
+    text_tokens_free(&t);
+    text_tokenizer_free(tk);
 }
 
 static void test_strmap(void **state) {
@@ -119,7 +149,7 @@ static void test_bm25(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split_identifiers), cmocka_unit_test(test_utf8),
-        cmocka_unit_test(test_deterministic_and_limit), cmocka_unit_test(test_strmap), cmocka_unit_test(test_bm25),
+        cmocka_unit_test(test_deterministic_and_limit), cmocka_unit_test(test_cut), cmocka_unit_test(test_strmap), cmocka_unit_test(test_bm25),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include <ftw.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,43 @@ void tu_rmdir(char *dir) {
     free(dir);
 }
 
+/* A connection to the SQLite file at path (NULL, message on stderr, when it cannot be opened). */
+static sqlite3 *tu__sql_open(const char *path) {
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        fprintf(stderr, "%s: %s\n", path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    return db;
+}
+
+int tu_sql_exec(const char *path, const char *sql) {
+    sqlite3 *db = tu__sql_open(path);
+    if (!db) return -1;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) fprintf(stderr, "%s: %s: %s\n", path, sql, sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+char *tu_sql_text(const char *path, const char *sql) {
+    sqlite3 *db = tu__sql_open(path);
+    if (!db) return NULL;
+    sqlite3_stmt *st = NULL;
+    char *v = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        int step = sqlite3_step(st);
+        const char *t = step == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+        if (step == SQLITE_ROW || step == SQLITE_DONE) v = strdup(t ? t : "");
+    }
+    if (!v) fprintf(stderr, "%s: %s: %s\n", path, sql, sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
 int tu_write_file(const char *dir, const char *name, const char *text) {
     char p[4096];
     snprintf(p, sizeof p, "%s/%s", dir, name);
@@ -44,6 +82,19 @@ int tu_write_file(const char *dir, const char *name, const char *text) {
     if (!f) return -1;
     int w = fputs(text, f);
     return fclose(f) == 0 && w >= 0 ? 0 : -1;
+}
+
+char *tu_payload_by_id(sc_db *db, const char *coll, const char *id) {
+    char f[1024];
+    snprintf(f, sizeof f, "{\"must\":[{\"key\":\"id\",\"match\":{\"value\":\"%s\"}}]}", id);
+    sc_scroll_request req = {.filter_json = f, .limit = 2, .with = {.payload = true}};
+    sc_record_list *l = NULL;
+    sc_point_id next;
+    bool more;
+    if (sc_points_scroll(db, coll, &req, &l, &next, &more) != SC_OK) return NULL;
+    char *p = l->n == 1 && l->items[0].payload_json ? strdup(l->items[0].payload_json) : NULL;
+    sc_record_list_free(l);
+    return p;
 }
 
 uint64_t tu_next(tu_rng *r) {
@@ -65,4 +116,60 @@ sc_status tu_db_open(const char *path, const sc_db_options *opt, sc_db **out, ch
     if (err && err_size) snprintf(err, err_size, "%s", msg ? msg : "");
     sc_free(msg);
     return rc;
+}
+
+/* ==== Store fixture ==== */
+
+int tu_store_setup(void **state) {
+    tu_store *f = calloc(1, sizeof *f);
+    if (!f || !(f->dir = tu_tmpdir("store"))) {
+        free(f);
+        return -1;
+    }
+    char err[512];
+    if (tu_db_open(f->dir, NULL, &f->db, err, sizeof err) != SC_OK) {
+        fprintf(stderr, "open: %s\n", err);
+        tu_rmdir(f->dir);
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+int tu_store_teardown(void **state) {
+    tu_store *f = *state;
+    sc_db_close(f->db);
+    tu_rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+sc_status tu_store_reopen(tu_store *f) {
+    sc_db_close(f->db);
+    f->db = NULL;
+    char err[512];
+    sc_status rc = tu_db_open(f->dir, NULL, &f->db, err, sizeof err);
+    if (rc != SC_OK) fprintf(stderr, "reopen: %s\n", err);
+    return rc;
+}
+
+sc_status tu_store_fresh(tu_store *f) {
+    sc_db_close(f->db);
+    f->db = NULL;
+    tu_rmdir(f->dir);
+    if (!(f->dir = tu_tmpdir("store"))) return SC_IOERR;
+    return tu_db_open(f->dir, NULL, &f->db, NULL, 0);
+}
+
+int tu_store_sql(const char *dir, const char *sql) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/store.db", dir);
+    return tu_sql_exec(p, sql);
+}
+
+char *tu_store_format(const char *dir) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/store.db", dir);
+    return tu_sql_text(p, "SELECT value FROM meta WHERE key='format_version'");
 }

@@ -1,0 +1,162 @@
+/*
+** records: private structures of development records (include/semcode/
+** records.h). Only the files of src/records/ include this header.
+**
+** Files: rec.c (the record value, field checks, dates), template.c (text
+** templates: parse, defaults, render, cut on token boundaries), writer.c
+** (sc_records: collection, batches, embedding, atomic upserts, cursors),
+** query.c (search, linked records, history, hits, JSON), git.c (the git
+** source: branches, cursor, rewrites, the walk), git_commit.c (one commit
+** -> one record: diff, stats, links to code entities), and the tracker and
+** file sources of source_int.h: source.c (what they share), github.c,
+** jira.c with adf.c (Atlassian Document Format to text), jsonl.c.
+**
+** DESIGN
+** - A record's point id is a UUID made of two 64-bit hashes of (tenant,
+**   source, kind, id), so re-ingesting updates in place and two tenants
+**   never share a point even in one collection.
+** - Besides records, a collection holds points of kind "state" without
+**   vectors or text (searches never return them): "meta" (the embedding
+**   model and dimension of the collection's vectors) and one "cursor" per
+**   source (the connector's state). They are written in the same atomic
+**   upsert as the records they follow.
+** - A flush deletes first, then upserts records + state in one call: a
+**   connector's cursor advances only with the records it covers, and a
+**   deletion that ran before a failed upsert is redone (or found done) by
+**   the next run.
+*/
+#ifndef SC_RECORDS_INT_H
+#define SC_RECORDS_INT_H
+
+#include <jansson.h>
+
+#include "semcode/records.h"
+#include "text/text.h"
+#include "util/util.h"
+
+#define RECORDS_COLLECTION "records"   /* collection of the global namespace; a tenant's: .<tenant>.records */
+#define RECORDS_STATE_KIND "state"     /* kind of the meta and cursor points */
+#define RECORDS_TEMPLATE_VERSION 1     /* bumped when the template language or defaults change */
+#define RECORDS_SMALL_TOKENS 64        /* summary and metadata texts are cut after this many tokens */
+#define RECORDS_KEYWORD_BYTES 16384    /* bytes of the content indexed for BM25 */
+
+/* The three named vectors, in this order everywhere. */
+typedef enum records_vec {
+    RECORDS_VEC_CONTENT = 0,
+    RECORDS_VEC_SUMMARY = 1,
+    RECORDS_VEC_METADATA = 2,
+    RECORDS_VEC_COUNT = 3
+} records_vec;
+
+extern const char *const records_vec_names[RECORDS_VEC_COUNT]; /* "content", "summary", "metadata" */
+
+/* ==== Records (rec.c) ==== */
+
+struct sc_rec {
+    sc_rec_kind kind;   /* what it is */
+    char *source;       /* owned source name */
+    char *id;           /* owned id */
+    json_t *fields;     /* object: field name -> typed value */
+    json_t *links;      /* object: relation -> array of targets */
+    json_t *cut;        /* object: names of string fields cut to SC_REC_MAX_STRING -> true */
+    char errmsg[256];   /* last failure */
+};
+
+/* Set field of rec to the JSON value v (stolen; checked like
+** sc_rec_set_json's field): what sc_rec_set_json does without the text. */
+sc_status records_rec_set_value(sc_rec *rec, const char *field, json_t *v);
+/* Is name a field name a record takes ([a-z0-9_], 1..SC_REC_MAX_FIELD
+** bytes, not one of the payload's own keys)? */
+bool records_field_name_ok(const char *name);
+/* Point id of record (tenant, source, kind, id); tenant "" = global. */
+sc_point_id records_point_id(const char *tenant, const char *source, const char *kind, const char *id);
+/* Parse a date as sc_rec_set_date_str takes it into seconds since the
+** epoch; false when it is not one. */
+bool records_parse_date(const char *s, int64_t *out);
+/* RFC 3339 UTC text of t ("2024-05-01T12:00:00Z") into buf (>= 32 bytes). */
+void records_format_date(int64_t t, char *buf, size_t size);
+/* A copy of s[0..n) with invalid UTF-8 bytes replaced by U+FFFD and cut
+** to at most max bytes on a character boundary (*cut set when it was);
+** NULL when memory runs out. */
+char *records_clean_utf8(const char *s, size_t n, size_t max, bool *cut);
+
+/* A set of 64-bit keys (the first 8 bytes of a commit id, a hash of an id):
+** add, then sort once, then look up. 8 bytes a key. */
+typedef struct records_keyset {
+    uint64_t *k;    /* keys, sorted by records_keyset_sort */
+    size_t n, cap;  /* used, allocated */
+} records_keyset;
+
+/* Add k (unsorted until records_keyset_sort); false when out of memory. */
+bool records_keyset_add(records_keyset *s, uint64_t k);
+void records_keyset_sort(records_keyset *s);
+/* Is k in the sorted set? */
+bool records_keyset_has(const records_keyset *s, uint64_t k);
+void records_keyset_free(records_keyset *s);
+
+/* ==== Templates (template.c) ==== */
+
+typedef struct records_templates records_templates;
+
+/* The default templates overridden by templates_json (NULL = none). NULL
+** with err set (SC_INVALID naming kind, vector and byte; SC_NOMEM). */
+records_templates *records_templates_new(const char *templates_json, sc_err *err);
+void records_templates_free(records_templates *t);
+/* 64-bit fingerprint of the effective templates (part of a record's hash). */
+uint64_t records_templates_hash(const records_templates *t);
+/* Render template `vec` of rec's kind: owned text, NULL when memory runs out. */
+char *records_render(const records_templates *t, const sc_rec *rec, records_vec vec);
+
+/* ==== Queries (query.c) ==== */
+
+/* Fill a hit from a stored payload (rank, score set by the caller). */
+sc_status records_hit_from_payload(const char *payload_json, sc_rec_hit *hit);
+/* The JSON filter of q's kinds, source, author and dates, plus `extra` (a
+** condition object, may be NULL; stolen): owned text, or NULL with err set. */
+char *records_query_filter(const sc_rec_query *q, json_t *extra, sc_err *err);
+
+/* ==== The handle (writer.c) ==== */
+
+/* A record waiting in the batch. */
+typedef struct records_pending {
+    sc_point_id pid;                   /* its point */
+    char *payload;                     /* owned payload JSON (without record_hash / text_hash yet in hash input) */
+    char *text[RECORDS_VEC_COUNT];     /* owned texts to embed ("" = no vector) */
+    char *kwtext;                      /* owned BM25 text */
+    uint64_t text_hash;                /* hash of the texts and model: vector reuse key */
+    uint64_t record_hash;              /* hash of payload and texts: skip key */
+} records_pending;
+
+/* A cursor waiting for the next flush. */
+typedef struct records_cursor {
+    char *source;  /* owned source name */
+    char *json;    /* owned cursor JSON */
+} records_cursor;
+
+struct sc_records {
+    sc_db *db;                       /* borrowed store */
+    sc_embedder *emb;                /* borrowed provider; NULL = read only */
+    char tenant[72];                 /* tenant name, "" = global namespace */
+    char coll[96];                   /* store collection */
+    bool exists;                     /* the collection exists */
+    bool meta_written;               /* the meta point holds this embedder's model */
+    uint32_t dim;                    /* vector dimension */
+    uint32_t batch_size;             /* records per flush */
+    uint32_t max_tokens;             /* content cut */
+    records_templates *tpl;          /* text templates */
+    text_tokenizer *tk;              /* for cutting texts */
+    text_tokens toks;                /* scratch of tk */
+    records_pending *pend;           /* queued records */
+    size_t n_pend, cap_pend;         /* used, allocated */
+    sc_point_id *del;                /* queued deletions */
+    size_t n_del, cap_del;           /* used, allocated */
+    records_cursor *cur;             /* queued cursors */
+    size_t n_cur, cap_cur;           /* used, allocated */
+    sc_records_stats stats;          /* counters */
+    char errmsg[1024];               /* last failure */
+};
+
+/* Record a failure on rs and return code. */
+sc_status records_fail(sc_records *rs, sc_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif /* SC_RECORDS_INT_H */
