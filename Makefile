@@ -65,7 +65,7 @@ BIN := $(BUILD)/semcode
 # says what to run instead of failing on a missing header.
 $(LIB_OBJS) $(CLI_OBJS) $(TEST_HELPER_OBJS) $(EXTRA_OBJS): | $(SETUP_CHECK)
 
-.PHONY: all test test-concurrent faults-long check setup demo clean bench fuzz fuzz-long shared install uninstall
+.PHONY: all test test-concurrent faults-long check setup demo clean bench fuzz fuzz-long shared install uninstall qdrant-suite
 all: $(LIB) $(BIN)
 
 $(BUILD)/%_avx2.o: %_avx2.c
@@ -130,6 +130,13 @@ check: setup
 	bash tests/e2e/install.sh
 	bash tests/fuzz/run.sh replay
 	FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) bash tests/fuzz/run.sh fuzz
+
+# Qdrant's own HTTP test suite (tests/openapi of qdrant/qdrant v1.19.0,
+# fetched separately, never committed) against build/semcode, one fresh
+# server per file; pass counts per file and totals (tests/qdrant/run.sh).
+# Not part of make check: it needs the fetched copy (QDRANT_GIT=…).
+qdrant-suite: all
+	bash tests/qdrant/run.sh $(QDRANT_SUITE_ARGS)
 
 # Coverage-guided fuzzing with clang's libFuzzer (FUZZ_SECONDS per target).
 fuzz:

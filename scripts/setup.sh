@@ -21,6 +21,8 @@ PKGS+=(clang libclang-rt-14-dev)
 PKGS+=(python3-torch)
 # tests/e2e/install.sh renders the generated man page (nroff) and strips a copy of the binary (binutils).
 PKGS+=(groff-base binutils)
+# make qdrant-suite (tests/qdrant/run.sh) runs Qdrant's HTTP tests on Debian's pytest.
+PKGS+=(python3-pytest python3-requests python3-jsonschema python3-retry)
 # Node.js may come from elsewhere than Debian: only ask apt when absent.
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 

@@ -47,9 +47,13 @@ SC_API const char *sc_search_mode_name(sc_search_mode mode);
 /* ==== Fusion ==== */
 
 typedef enum sc_fusion {
-    SC_FUSION_RRF = 0,    /* sum of weight / (k + rank) */
-    SC_FUSION_DBSF = 1,   /* sum of scores mapped by (s - (mean - 3 sd)) / 6 sd, clipped to [0, 1] */
-    SC_FUSION_MINMAX = 2, /* sum of weight * min-max normalised score */
+    SC_FUSION_RRF = 0,          /* sum of weight / (k + rank) (code search's hybrid legs) */
+    SC_FUSION_DBSF = 1,         /* Qdrant's DBSF: sum of scores mapped by (s - (mean - 3 sd)) / 6 sd, sd of the
+                                   sample (n - 1), not clipped; a list of one point gives 0.5 */
+    SC_FUSION_MINMAX = 2,       /* sum of weight * min-max normalised score */
+    SC_FUSION_RRF_POSITION = 3, /* Qdrant's weighted RRF: sum of 1 / ((rank + 1) / weight + k - 1), a weight
+                                   <= 0 adds nothing; the same as RRF when every weight is 1 and ranks count
+                                   from 0 */
 } sc_fusion;
 
 /* One ranked list to fuse (all borrowed). */

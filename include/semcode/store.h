@@ -140,7 +140,9 @@ typedef struct sc_vector_params {
 } sc_vector_params;
 
 /* Create collection `name` with n_vectors named vectors. Names of
-** collections: 1..255 bytes of [A-Za-z0-9_.-]. Errors: SC_EXISTS,
+** collections: 1..255 bytes, no control character and none of
+** < > : " / \ | ? * (Qdrant's rule). Errors: SC_EXISTS (a collection,
+** or an alias of an existing collection, has the name),
 ** SC_INVALID (message names the bad field). */
 SC_API sc_status sc_collection_create(sc_db *db, const char *name, const sc_vector_params *vectors,
                                       size_t n_vectors);
@@ -251,11 +253,18 @@ typedef struct sc_collection_info {
     sc_field_index_info *field_indexes;/* owned */
     uint64_t disk_bytes;               /* bytes of the store files attributable to it (estimate: share of the database) */
     uint64_t ram_bytes;                /* bytes of vectors and ids held in memory */
+    char *metadata_json;               /* owned compact JSON object: the collection's metadata ("{}" when none) */
 } sc_collection_info;
 
 /* Fill *out with owned data; free with sc_collection_info_free. */
 SC_API sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info *out);
 SC_API void sc_collection_info_free(sc_collection_info *info);
+
+/* Merge patch_json (a JSON object) into the collection's metadata, a free
+** JSON object kept with its configuration (Qdrant's collection
+** `metadata`): each key is set to its value, a null value removes the key.
+** Durable on SC_OK. Errors: SC_NOTFOUND, SC_INVALID (not a JSON object). */
+SC_API sc_status sc_collection_metadata_update(sc_db *db, const char *name, const char *patch_json);
 
 /* Repair the ANN indexes of a collection after deletes (reclaims
 ** tombstones) and persist them, so the next open needs no catch-up. */
@@ -354,6 +363,13 @@ typedef struct sc_point_in {
 ** an object, duplicate vector name). */
 SC_API sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *points, size_t n);
 
+/* Replace the vectors (dense and sparse) given in each point, keeping the
+** point's other vectors, its payload and its keyword text (Qdrant's
+** update_vectors): n points atomically; payload_json and text must be
+** NULL. Errors: SC_NOTFOUND (collection, vector name, or a point that does
+** not exist: "No point with id N found"), SC_INVALID as sc_points_upsert. */
+SC_API sc_status sc_points_update_vectors(sc_db *db, const char *coll, const sc_point_in *points, size_t n);
+
 /* A sparse vector as the store returns it (owned by the enclosing list). */
 typedef struct sc_sparse_vector {
     char *name;        /* sparse vector name */
@@ -368,7 +384,7 @@ typedef struct sc_record {
     float score;           /* search score (0 for get / scroll) */
     char *payload_json;    /* payload JSON (selected keys), NULL unless asked */
     size_t n_vectors;      /* number of entries below (0 unless asked) */
-    char **vector_names;   /* names of the vectors returned */
+    char **vector_names;   /* names of the vectors returned; non-NULL whenever vectors were asked, even if none */
     float **vectors;       /* vectors, each of its collection dimension */
     uint32_t *vector_dims; /* dimension of each vector */
     size_t n_sparse;       /* sparse vectors returned (0 unless vectors were asked) */
@@ -385,9 +401,9 @@ SC_API void sc_record_list_free(sc_record_list *list);
 /* What to return with each record. */
 typedef struct sc_with {
     bool payload;                   /* include the payload */
-    const char *const *payload_include; /* when non-NULL: only these keys (n_payload_include) */
+    const char *const *payload_include; /* when non-NULL: only the values at these key paths ("a", "a.b", "a[].b") */
     size_t n_payload_include;
-    const char *const *payload_exclude; /* when non-NULL: all but these keys */
+    const char *const *payload_exclude; /* when non-NULL: all but the values at these key paths */
     size_t n_payload_exclude;
     bool vectors;                   /* include vectors (dense and sparse) */
     const char *const *vector_names;/* when non-NULL: only these names (dense or sparse) */
@@ -414,9 +430,22 @@ typedef struct sc_selector {
     const char *filter_json;/* or a filter */
 } sc_selector;
 
+/* Remove the named vectors (dense or sparse) from the selected points,
+** keeping their other vectors and payload (Qdrant's delete_vectors); one
+** transaction. Errors: SC_NOTFOUND (collection, a name not configured). */
+SC_API sc_status sc_points_delete_vectors(sc_db *db, const char *coll, const sc_selector *sel,
+                                          const char *const *names, size_t n_names, uint64_t *n_changed);
+
 /* Merge the keys of payload_json into the payload of the selected points. */
 SC_API sc_status sc_payload_set(sc_db *db, const char *coll, const sc_selector *sel, const char *payload_json,
                                 uint64_t *n_changed);
+/* Merge the keys of payload_json into the object at the key path `key`
+** (filter key syntax: "a.b", "a[].b", "a[0]") of each selected point's
+** payload, creating missing objects on the way; a value there that is not
+** an object is replaced (Qdrant's set_payload with `key`). key NULL or ""
+** is sc_payload_set. */
+SC_API sc_status sc_payload_set_at(sc_db *db, const char *coll, const sc_selector *sel, const char *key,
+                                   const char *payload_json, uint64_t *n_changed);
 /* Replace the whole payload of the selected points. */
 SC_API sc_status sc_payload_overwrite(sc_db *db, const char *coll, const sc_selector *sel,
                                       const char *payload_json, uint64_t *n_changed);

@@ -290,6 +290,17 @@ static bool server__sparse_create(server_call *call, const json_t *sv, sc_sparse
 
 /* ==== Collections ==== */
 
+/* Apply a PATCH's `metadata` (NULL or null: nothing). */
+static sc_status server__metadata_patch(server_call *call, const char *name, const json_t *meta) {
+    if (!meta || json_is_null(meta)) return SC_OK;
+    char *text = server_json_text(meta);
+    if (!text) return SC_NOMEM;
+    sc_status rc = sc_collection_metadata_update(call->ctx->db, name, text);
+    free(text);
+    return rc;
+}
+
+
 json_t *server_api_collection_create(server_call *call) {
     char name[SERVER_NAME_SIZE];
     if (!server_coll_name(call, call->args[0], name)) return NULL;
@@ -303,6 +314,17 @@ json_t *server_api_collection_create(server_call *call) {
         return server_fail(call, 400, "Wrong input: `vectors` or `sparse_vectors` is required");
     if (vectors && !json_is_null(vectors) && !json_is_object(vectors))
         return server_fail(call, 400, "Json deserialize error: `vectors` must be an object");
+    /* accepted (one shard, one replica here), but checked as Qdrant checks them */
+    static const char *const factors[] = {"shard_number", "replication_factor", "write_consistency_factor"};
+    for (size_t i = 0; i < sizeof factors / sizeof *factors; i++) {
+        const json_t *f = json_object_get(call->body, factors[i]);
+        if (!f || json_is_null(f)) continue;
+        if (!json_is_integer(f) || json_integer_value(f) < 0 || json_integer_value(f) > UINT32_MAX)
+            return server_fail(call, 400, "Json deserialize error: `%s` must be an unsigned 32-bit integer", factors[i]);
+        if (json_integer_value(f) == 0)
+            return server_fail(call, 422, "Validation error in JSON body: [%s: value 0 invalid, must be 1 or larger]",
+                               factors[i]);
+    }
     sc_vector_params base;
     memset(&base, 0, sizeof base);
     uint32_t present;
@@ -334,8 +356,20 @@ json_t *server_api_collection_create(server_call *call) {
         }
     }
     sc_collection_params cp = {.vectors = params, .n_vectors = n, .sparse = sparse, .n_sparse = n_sparse};
+    const json_t *meta = json_object_get(call->body, "metadata");
+    if (meta && !json_is_null(meta) && !json_is_object(meta))
+        return server_fail(call, 400, "Json deserialize error: `metadata` must be an object");
     sc_status rc = sc_collection_create_ex(call->ctx->db, name, &cp);
+    if (rc == SC_OK && (rc = server__metadata_patch(call, name, meta)) != SC_OK) {
+        sc_collection_delete(call->ctx->db, name); /* all or nothing */
+        return server_fail(call, 500, "saving the metadata failed");
+    }
+    if (rc == SC_EXISTS && strstr(sc_db_errmsg(call->ctx->db), "alias"))
+        return server_fail(call, 400, "Wrong input: Can't create collection with name `%s`: an alias with the same name "
+                                      "already exists", call->args[0]);
     if (rc == SC_EXISTS) return server_fail(call, 409, "Wrong input: Collection `%s` already exists!", call->args[0]);
+    if (rc == SC_INVALID && !strncmp(sc_db_errmsg(call->ctx->db), "collection name", 15))
+        return server_fail(call, 422, "Validation error in path parameters: [name: %s]", sc_db_errmsg(call->ctx->db));
     if (rc != SC_OK) return server_fail_store(call, rc);
     return json_true();
 }
@@ -417,9 +451,10 @@ static bool server__vector_diff(server_call *call, const json_t *v, const char *
 
 /* PATCH /collections/{name}: collection-wide hnsw_config and
 ** quantization_config apply to every vector, then `vectors.<name>` to that
-** one; optimizers_config and params are accepted and change nothing (this
-** store has no optimizers or replicas). One sc_collection_update: all or
-** nothing. */
+** one (one sc_collection_update: all or nothing), then `metadata` is merged
+** (a null value removes a key); `sparse_vectors` updates their modifier and
+** index options; optimizers_config and params are accepted and change
+** nothing (this store has no optimizers or replicas). */
 json_t *server_api_collection_update(server_call *call) {
     char name[SERVER_NAME_SIZE];
     if (!server_coll_resolve(call, call->args[0], name)) return NULL;
@@ -436,13 +471,10 @@ json_t *server_api_collection_update(server_call *call) {
     }
     const json_t *sparse = json_object_get(b, "sparse_vectors");
     if (!server__optional_object(call, b, "optimizers_config") || !server__optional_object(call, b, "params") ||
-        !server__optional_object(call, b, "sparse_vectors"))
+        !server__optional_object(call, b, "sparse_vectors") || !server__optional_object(call, b, "metadata"))
         return NULL;
-    for (int i = 0; i < 2; i++) {
-        const char *k = i ? "metadata" : "strict_mode_config";
-        const json_t *x = json_object_get(b, k);
-        if (x && !json_is_null(x)) return server_fail(call, 400, "Wrong input: `%s` is not supported", k);
-    }
+    const json_t *strict = json_object_get(b, "strict_mode_config");
+    if (strict && !json_is_null(strict)) return server_fail(call, 400, "Wrong input: `strict_mode_config` is not supported");
     sc_collection_info info;
     sc_status rc = sc_collection_info_get(call->ctx->db, name, &info);
     if (rc != SC_OK) return server_fail_store(call, rc);
@@ -495,6 +527,7 @@ json_t *server_api_collection_update(server_call *call) {
     for (size_t i = 0; i < info.n_vector_params; i++)
         if (ups[i].fields) ups[n++] = ups[i];
     rc = n || n_sups ? sc_collection_update_ex(call->ctx->db, name, ups, n, sups, n_sups) : SC_OK;
+    if (rc == SC_OK) rc = server__metadata_patch(call, name, json_object_get(b, "metadata"));
     if (rc != SC_OK) server_fail_store(call, rc);
     else out = json_true();
 done:
@@ -559,9 +592,7 @@ static json_t *server__vector_json(const sc_vector_params *p) {
                      0);
 }
 
-json_t *server_api_collection_get(server_call *call) {
-    char name[SERVER_NAME_SIZE];
-    if (!server_coll_resolve(call, call->args[0], name)) return NULL;
+json_t *server_collection_info_json(server_call *call, const char *name) {
     sc_collection_info info;
     sc_status rc = sc_collection_info_get(call->ctx->db, name, &info);
     if (rc != SC_OK) return server_fail_store(call, rc);
@@ -623,11 +654,20 @@ json_t *server_api_collection_get(server_call *call) {
     json_t *config = json_pack("{s:o,s:o,s:o,s:{s:i,s:i},s:o}", "params", params, "hnsw_config", hnsw,
                                "optimizer_config", opt, "wal_config", "wal_capacity_mb", 32, "wal_segments_ahead", 0,
                                "quantization_config", quant);
+    json_t *meta = info.metadata_json ? json_loads(info.metadata_json, 0, NULL) : NULL;
+    if (json_object_size(meta)) json_object_set(config, "metadata", meta);
+    json_decref(meta);
     json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:i,s:o,s:o,s:o}", "status", "green", "optimizer_status", "ok",
                             "indexed_vectors_count", (json_int_t)n_indexed, "points_count", (json_int_t)info.n_points,
                             "segments_count", 1, "config", config, "payload_schema", schema, "semcode_index", memory);
     sc_collection_info_free(&info);
     return out ? out : server_fail(call, 500, "out of memory");
+}
+
+json_t *server_api_collection_get(server_call *call) {
+    char name[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], name)) return NULL;
+    return server_collection_info_json(call, name);
 }
 
 /* ==== Aliases ==== */

@@ -166,7 +166,7 @@ json_t *server_api_embeddings(server_call *call) {
             free(s);
         } else {
             emb = json_array();
-            for (uint32_t j = 0; j < dim; j++) json_array_append_new(emb, json_real((double)vecs[i * dim + j]));
+            for (uint32_t j = 0; j < dim; j++) json_array_append_new(emb, server_json_f32(vecs[i * dim + j]));
         }
         json_array_append_new(data, json_pack("{s:s,s:I,s:o}", "object", "embedding", "index", (json_int_t)i,
                                               "embedding", emb ? emb : json_null()));

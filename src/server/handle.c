@@ -23,12 +23,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #ifndef SC_GIT_COMMIT
 #define SC_GIT_COMMIT "unknown"
 #endif
 
-#define SERVER_QDRANT_VERSION "1.18.0" /* the Qdrant REST API version implemented */
+#define SERVER_QDRANT_VERSION "1.19.0" /* the Qdrant REST API version implemented */
 
 /* ==== Errors ==== */
 
@@ -53,6 +54,9 @@ json_t *server_fail_store(server_call *call, sc_status rc) {
     default: status = 500; break;
     }
     const char *m = sc_db_errmsg(call->ctx->db);
+    /* the store words a value out of its range (a filter's) as Qdrant's validation error: 422 */
+    const char *v = status == 400 ? strstr(m, "Validation error in JSON body: [") : NULL;
+    if (v) return server_fail(call, 422, "%s", v);
     if (status == 400) return server_fail(call, status, "Wrong input: %s", m);
     return server_fail(call, status, "%s", m && *m ? m : sc_status_str(rc));
 }
@@ -69,6 +73,29 @@ void server_response_error(server_response *resp, int status, const char *msg) {
 
 void server_response_free(server_response *resp) {
     if (resp) util_buf_free(&resp->body);
+}
+
+const char *server_arg(const server_call *call, const char *name) {
+    return call->req->arg ? call->req->arg(call->req->arg_ctx, name) : NULL;
+}
+
+/* The query-string arguments every endpoint takes: `timeout` (seconds,
+** at least 1; accepted, a request is not cut short here) and `wait` (true
+** or false; every write is durable when it answers). */
+static bool server__check_args(server_call *call) {
+    const char *t = server_arg(call, "timeout"), *w = server_arg(call, "wait");
+    if (t) {
+        char *end = NULL;
+        unsigned long long v = strtoull(t, &end, 10);
+        if (!*t || *end || *t == '-')
+            return server_fail(call, 400, "Query deserialize error: `timeout`: invalid digit in `%.32s`", t), false;
+        if (v == 0)
+            return server_fail(call, 422, "Validation error in query parameters: [timeout: value 0 invalid, must be 1 "
+                                          "or larger]"), false;
+    }
+    if (w && strcmp(w, "true") && strcmp(w, "false"))
+        return server_fail(call, 400, "Query deserialize error: `wait` must be true or false, not `%.32s`", w), false;
+    return true;
 }
 
 /* ==== Tenants and names ==== */
@@ -99,6 +126,11 @@ bool server_coll_name(server_call *call, const char *user, char out[SERVER_NAME_
 }
 
 bool server_coll_resolve(server_call *call, const char *user, char out[SERVER_NAME_SIZE]) {
+    if (user && strlen(user) > SC_MAX_NAME_LEN) {
+        server_fail(call, 422, "Validation error in path parameters: [collection_name: the name is %zu bytes long, at "
+                               "most %u allowed]", strlen(user), SC_MAX_NAME_LEN);
+        return false;
+    }
     if (!server_coll_name(call, user, out)) {
         /* an invalid name cannot exist: answer as for a missing one */
         call->status = 0;
@@ -218,20 +250,50 @@ static const server_route server__routes[] = {
     {"POST", "/collections/*/points/scroll", server_api_points_scroll, "points_scroll", R, 0},
     {"POST", "/collections/*/points/count", server_api_points_count, "points_count", R, 0},
     {"POST", "/collections/*/points/batch", server_api_points_batch, "points_batch", W, 0},
+    {"PUT", "/collections/*/points/vectors", server_api_vectors_update, "vectors_update", W, 0},
+    {"POST", "/collections/*/points/vectors/delete", server_api_vectors_delete, "vectors_delete", W, 0},
     {"POST", "/collections/*/points/query", server_api_query, "query", R, 0},
     {"POST", "/collections/*/points/query/batch", server_api_query_batch, "query_batch", R, 0},
     {"POST", "/collections/*/points/search", server_api_search, "search", R, 0},
     {"POST", "/collections/*/points/search/batch", server_api_search_batch, "search_batch", R, 0},
     {"POST", "/collections/*/points/recommend", server_api_recommend, "recommend", R, 0},
+    {"POST", "/collections/*/points/search/matrix/pairs", server_api_matrix_pairs, "matrix_pairs", R, 0},
+    {"POST", "/collections/*/points/search/matrix/offsets", server_api_matrix_offsets, "matrix_offsets", R, 0},
     {"POST", "/code/search", server_api_code_search, "code_search", R, SERVER_KIND_EXACT},
     {"POST", "/code/similar", server_api_code_similar, "code_similar", R, SERVER_KIND_EXACT},
     {"POST", "/code/duplicates", server_api_code_duplicates, "code_duplicates", R, SERVER_KIND_EXACT},
     {"POST", "/v1/embeddings", server_api_embeddings, "embeddings", R, SERVER_KIND_OPENAI},
+    {"GET", "/telemetry", server_api_telemetry, "telemetry", A, 0},
+    {"GET", "/issues", server_api_issues_get, "issues_get", R, 0},
+    {"DELETE", "/issues", server_api_issues_clear, "issues_clear", A, 0},
 };
 #undef R
 #undef W
 #undef A
 #define SERVER_N_ROUTES (sizeof server__routes / sizeof *server__routes)
+
+bool server_route_path(const char *label, char *out, size_t size) {
+    for (size_t i = 0; i < SERVER_N_ROUTES; i++) {
+        const server_route *r = &server__routes[i];
+        if (strcmp(r->label, label)) continue;
+        util_buf b = {0};
+        util_buf_printf(&b, "%s ", r->method);
+        int star = 0;
+        for (const char *p = r->pattern; *p; p++) {
+            if (*p != '*') {
+                util_buf_append(&b, p, 1);
+                continue;
+            }
+            /* Qdrant's parameter names: the collection, then a point id or a payload field */
+            util_buf_puts(&b, star++ == 0 ? "{collection_name}" : strstr(r->pattern, "/index/") ? "{field_name}" : "{id}");
+        }
+        bool ok = !b.oom && b.len < size;
+        if (ok) memcpy(out, b.data, b.len + 1);
+        util_buf_free(&b);
+        return ok;
+    }
+    return false;
+}
 
 /* Decode %XX escapes of one segment into out; false when malformed. */
 static bool server__pct_decode(const char *s, size_t n, char *out, size_t out_size) {
@@ -310,6 +372,42 @@ static size_t server__json_depth(const char *s, size_t n) {
     return max;
 }
 
+/* Qdrant takes any u64 `limit` (clients send u64::MAX for "all"), and
+** jansson holds integers up to 2^63-1 only. An owned copy of the body in
+** which each `"limit": N` with N above 2^63-1 reads 2^63-1 (limits are
+** clamped to the collection's size anyway); NULL when there is none. */
+static char *server__clamp_big_limits(const char *s, size_t n) {
+    static const char big[] = "9223372036854775807";
+    util_buf out = {0};
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '"') continue;
+        size_t start = ++i;
+        while (i < n && s[i] != '"') i += s[i] == '\\' ? 2 : 1;
+        if (i >= n || i - start != 5 || memcmp(s + start, "limit", 5)) continue;
+        size_t j = i + 1;
+        while (j < n && strchr(" \t\r\n", s[j])) j++;
+        if (j >= n || s[j] != ':') continue;
+        for (j++; j < n && strchr(" \t\r\n", s[j]); j++) {
+        }
+        size_t d = j;
+        while (j < n && s[j] >= '0' && s[j] <= '9') j++;
+        size_t len = j - d;
+        if (len < 19 || (len == 19 && memcmp(s + d, big, 19) <= 0)) continue;
+        util_buf_append(&out, s + run, d - run);
+        util_buf_puts(&out, big);
+        run = j;
+        i = j - 1;
+    }
+    if (!out.len) return NULL;
+    util_buf_append(&out, s + run, n - run);
+    if (out.oom) {
+        util_buf_free(&out);
+        return NULL;
+    }
+    return out.data;
+}
+
 static bool server__parse_body(server_call *call) {
     const server_request *req = call->req;
     size_t n = req->body_size;
@@ -323,6 +421,11 @@ static bool server__parse_body(server_call *call) {
     }
     json_error_t e;
     call->body = json_loadb(req->body, n, JSON_REJECT_DUPLICATES, &e);
+    char *clamped = !call->body && strstr(e.text, "too big") ? server__clamp_big_limits(req->body, n) : NULL;
+    if (clamped) {
+        call->body = json_loads(clamped, JSON_REJECT_DUPLICATES, &e);
+        free(clamped);
+    }
     if (!call->body) {
         if (strstr(e.text, "too big"))
             server_fail(call, 400,
@@ -342,17 +445,67 @@ static bool server__parse_body(server_call *call) {
 
 /* ==== Handling ==== */
 
-/* Dump o as the body. Floats get 9 significant digits (enough for an f32
-** score) unless exact, which keeps 17 (what the CLI prints). */
+/* Append the number token s[0..n) to out as the shortest text that reads
+** back as the same double (jansson prints 17 digits: 0.15 would come out
+** 0.14999999999999999); a number that would look like an integer keeps a
+** ".0", as jansson and Qdrant write it. */
+static void server__put_real(util_buf *out, const char *s, size_t n) {
+    char tok[64], buf[40];
+    if (n >= sizeof tok) {
+        util_buf_append(out, s, n);
+        return;
+    }
+    memcpy(tok, s, n);
+    tok[n] = 0;
+    double d = strtod(tok, NULL);
+    for (int p = 15; p <= 17; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, d);
+        if (strtod(buf, NULL) == d) break;
+    }
+    util_buf_puts(out, buf);
+    if (!strpbrk(buf, ".eEin")) util_buf_puts(out, ".0");
+}
+
+/* Copy JSON text to out with every non-integer number shortened by
+** server__put_real (strings and integers untouched). */
+static void server__shorten_reals(const char *text, util_buf *out) {
+    const char *p = text, *run = text;
+    while (*p) {
+        if (*p == '"') {
+            for (p++; *p && *p != '"'; p++)
+                if (*p == '\\' && p[1]) p++;
+            if (*p) p++;
+            continue;
+        }
+        if (*p != '-' && (*p < '0' || *p > '9')) {
+            p++;
+            continue;
+        }
+        const char *start = p;
+        bool real = false;
+        while (*p && strchr("+-0123456789.eE", *p)) real |= *p == '.' || *p == 'e' || *p == 'E', p++;
+        if (!real) continue;
+        util_buf_append(out, run, (size_t)(start - run));
+        server__put_real(out, start, (size_t)(p - start));
+        run = p;
+    }
+    util_buf_append(out, run, (size_t)(p - run));
+}
+
+/* Dump o as the body. Reals are written as the shortest text that reads
+** back as the same double (float32 values of records were rounded to their
+** own shortest decimal first, server_json_f32), unless exact, which keeps
+** jansson's 17 digits (what the CLI prints). */
 static void server__set_json_prec(server_response *resp, int status, json_t *o, bool exact) {
-    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(exact ? 17 : 9)) : NULL;
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     if (!text) {
         server_response_error(resp, 500, "out of memory");
         return;
     }
     resp->status = status;
     resp->content_type = "application/json";
-    util_buf_puts(&resp->body, text);
+    if (exact) util_buf_puts(&resp->body, text);
+    else server__shorten_reals(text, &resp->body);
     free(text);
     if (resp->body.oom) {
         util_buf_free(&resp->body);
@@ -365,7 +518,7 @@ static void server__set_json(server_response *resp, int status, json_t *o) {
 }
 
 static void server__error(server_response *resp, int status, const char *msg, double t) {
-    json_t *o = json_pack("{s:{s:s},s:f}", "status", "error", msg, "time", t);
+    json_t *o = json_pack("{s:{s:s},s:o}", "status", "error", msg, "time", server_json_f32((float)t));
     server__set_json(resp, status, o);
     resp->status = status;
     json_decref(o);
@@ -458,10 +611,10 @@ void server_handle(server_ctx *ctx, const server_request *req, server_response *
             server__set_json(resp, 200, o);
             json_decref(o);
         } else if (route->kind == SERVER_KIND_READY && !__atomic_load_n(&ctx->ready, __ATOMIC_ACQUIRE)) {
-            server__text(resp, 503, "not ready\n");
+            server__text(resp, 503, "not ready");
         } else {
-            server__text(resp, 200, route->kind == SERVER_KIND_READY ? "all shards are ready\n"
-                                                                      : "healthz check passed\n");
+            server__text(resp, 200, route->kind == SERVER_KIND_READY ? "all shards are ready"
+                                                                      : "healthz check passed");
         }
         goto done;
     }
@@ -486,7 +639,7 @@ void server_handle(server_ctx *ctx, const server_request *req, server_response *
         server_metrics_render(ctx->metrics, ctx->db, &resp->body);
         goto done;
     }
-    if (!server__parse_body(call)) goto respond;
+    if (!server__check_args(call) || !server__parse_body(call)) goto respond;
     result = route->fn(call);
 
 respond:
@@ -499,7 +652,8 @@ respond:
     } else if (route->kind == SERVER_KIND_OPENAI) {
         server__set_json(resp, 200, result);
     } else {
-        json_t *env = json_pack("{s:o,s:s,s:f}", "result", result, "status", "ok", "time", util_now() - t0);
+        json_t *env = json_pack("{s:o,s:s,s:o}", "result", result, "status", "ok", "time",
+                                server_json_f32((float)(util_now() - t0)));
         result = NULL;
         server__set_json_prec(resp, 200, env, route->kind == SERVER_KIND_EXACT);
         json_decref(env);
@@ -523,6 +677,9 @@ server_ctx *server_ctx_new(sc_db *db, server_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
     pthread_mutex_init(&ctx->repo_mu, NULL);
     pthread_mutex_init(&ctx->embed_mu, NULL);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    ctx->started = (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
     ctx->metrics = server_metrics_new();
     if (!ctx->metrics) {
         server_ctx_free(ctx);

@@ -64,6 +64,11 @@ static enum MHD_Result server__send(struct MHD_Connection *conn, server_response
     return ok;
 }
 
+/* server_request.arg over libmicrohttpd's parsed query string. */
+static const char *server__query_arg(const void *conn, const char *name) {
+    return MHD_lookup_connection_value((struct MHD_Connection *)conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
 static enum MHD_Result server__on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                           const char *version, const char *upload_data, size_t *upload_data_size,
                                           void **con_cls) {
@@ -111,6 +116,8 @@ static enum MHD_Result server__on_request(void *cls, struct MHD_Connection *conn
         req.api_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "api-key");
         req.bearer = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         req.request_id = st->id;
+        req.arg = server__query_arg;
+        req.arg_ctx = conn;
         server_handle(ctx, &req, &resp);
     }
     enum MHD_Result ok = server__send(conn, &resp, st->id);
@@ -128,6 +135,17 @@ static void server__on_completed(void *cls, struct MHD_Connection *conn, void **
     util_buf_free(&st->body);
     free(st);
     *con_cls = NULL;
+}
+
+/* libmicrohttpd's unescape hook, as the identity: it would percent-decode the
+** path before routing, and handle.c decodes each path segment once more, so
+** PUT /collections/a%2541 would name `aA`. Left raw, the path is decoded
+** exactly once, per segment (an escaped '/' stays inside its segment). The
+** query string, decoded by the same hook, is not read by any endpoint. */
+static size_t server__keep_escaped(void *cls, struct MHD_Connection *conn, char *s) {
+    (void)cls;
+    (void)conn;
+    return strlen(s);
 }
 
 static void server__mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -309,7 +327,8 @@ sc_status sc_server_run(const sc_server_options *opt, char **errmsg) {
         flags, o.port, NULL, NULL, server__on_request, ctx, MHD_OPTION_SOCK_ADDR, res.ai->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, n_threads, MHD_OPTION_CONNECTION_TIMEOUT, ctx->cfg.timeout_s,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024, MHD_OPTION_NOTIFY_COMPLETED, server__on_completed, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, server__mhd_log, NULL, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, server__mhd_log, NULL, MHD_OPTION_UNESCAPE_CALLBACK, server__keep_escaped, NULL,
+        MHD_OPTION_END);
     if (!d) {
         snprintf(errbuf, errbuf_size, "cannot listen on %s:%u (address in use or not available)", o.host,
                  (unsigned)o.port);

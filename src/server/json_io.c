@@ -26,12 +26,35 @@ bool server_json_uint(server_call *call, const json_t *obj, const char *key, uin
     }
     json_int_t x = json_integer_value(v);
     if (x < 0 || (uint64_t)x < min || (uint64_t)x > max) {
-        server_fail(call, 422, "Validation error in JSON body: [%s: value %lld invalid, must be in %llu..%llu]", key,
-                    (long long)x, (unsigned long long)min, (unsigned long long)max);
+        if (max == (uint64_t)INT64_MAX)
+            server_fail(call, 422, "Validation error in JSON body: [%s: value %lld invalid, must be %llu or larger]", key,
+                        (long long)x, (unsigned long long)min);
+        else
+            server_fail(call, 422, "Validation error in JSON body: [%s: value %lld invalid, must be in %llu..%llu]", key,
+                        (long long)x, (unsigned long long)min, (unsigned long long)max);
         return false;
     }
     *out = (uint64_t)x;
     return true;
+}
+
+bool server_json_limit(server_call *call, const json_t *obj, const char *key, uint32_t def, uint32_t min,
+                       uint32_t *out) {
+    uint64_t x;
+    if (!server_json_uint(call, obj, key, def, min, (uint64_t)INT64_MAX, &x)) return false;
+    *out = (uint32_t)(x < UINT32_MAX ? x : UINT32_MAX);
+    return true;
+}
+
+void server_clamp_to_points(server_call *call, const char *coll, uint32_t *limit, uint32_t *offset) {
+    uint64_t n = 0;
+    if (sc_points_count(call->ctx->db, coll, NULL, &n) != SC_OK) return; /* the call that follows reports it */
+    uint32_t off = offset ? *offset : 0;
+    if (off > n) off = (uint32_t)n;
+    uint64_t room = n - off > 0 ? n - off : 1;
+    if (room > 1000000u - (off < 1000000u ? off : 999999u)) room = 1000000u - (off < 1000000u ? off : 999999u);
+    if (*limit > room) *limit = (uint32_t)room;
+    if (offset) *offset = off;
 }
 
 bool server_json_number(server_call *call, const json_t *obj, const char *key, const char *parent, double def,
@@ -419,12 +442,21 @@ bool server_json_selector(server_call *call, const json_t *obj, sc_selector *sel
 
 /* ==== Records ==== */
 
+json_t *server_json_f32(float f) {
+    char buf[32];
+    for (int p = 1; p <= 9; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, (double)f);
+        if (strtof(buf, NULL) == f) return json_real(strtod(buf, NULL));
+    }
+    return json_real((double)f); /* NaN and infinities never reach here (validated on upsert) */
+}
+
 json_t *server_json_record(const sc_record *r, bool with_score) {
     json_t *o = json_object();
     if (!o) return NULL;
     json_object_set_new(o, "id", server_json_id_encode(&r->id));
     json_object_set_new(o, "version", json_integer(0));
-    if (with_score) json_object_set_new(o, "score", json_real((double)r->score));
+    if (with_score) json_object_set_new(o, "score", server_json_f32(r->score));
     if (r->payload_json) {
         json_t *p = json_loads(r->payload_json, 0, NULL);
         json_object_set_new(o, "payload", p ? p : json_object());
@@ -432,17 +464,18 @@ json_t *server_json_record(const sc_record *r, bool with_score) {
         json_object_set_new(o, "payload", json_null());
     }
     if (r->n_vectors == 0 && r->n_sparse == 0) {
-        json_object_set_new(o, "vector", json_null());
-    } else if (r->n_vectors == 1 && r->vector_names[0][0] == 0 && r->n_sparse == 0) {
+        /* vectors asked (the store allocates the name arrays then) but none: {} as Qdrant; not asked: null */
+        json_object_set_new(o, "vector", r->vector_names ? json_object() : json_null());
+    } else if (r->n_vectors == 1 && r->n_sparse == 0 && r->vector_names[0][0] == 0) {
         json_t *a = json_array();
-        for (uint32_t j = 0; j < r->vector_dims[0]; j++) json_array_append_new(a, json_real((double)r->vectors[0][j]));
+        for (uint32_t j = 0; j < r->vector_dims[0]; j++) json_array_append_new(a, server_json_f32(r->vectors[0][j]));
         json_object_set_new(o, "vector", a);
     } else {
         json_t *vo = json_object();
         for (size_t i = 0; i < r->n_vectors; i++) {
             json_t *a = json_array();
             for (uint32_t j = 0; j < r->vector_dims[i]; j++)
-                json_array_append_new(a, json_real((double)r->vectors[i][j]));
+                json_array_append_new(a, server_json_f32(r->vectors[i][j]));
             json_object_set_new(vo, r->vector_names[i][0] ? r->vector_names[i] : "", a);
         }
         for (size_t k = 0; k < r->n_sparse; k++) {
@@ -450,7 +483,7 @@ json_t *server_json_record(const sc_record *r, bool with_score) {
             json_t *ix = json_array(), *vals = json_array();
             for (uint32_t j = 0; j < sv->n; j++) {
                 json_array_append_new(ix, json_integer((json_int_t)sv->indices[j]));
-                json_array_append_new(vals, json_real((double)sv->values[j]));
+                json_array_append_new(vals, server_json_f32(sv->values[j]));
             }
             json_object_set_new(vo, sv->name, json_pack("{s:o,s:o}", "indices", ix, "values", vals));
         }

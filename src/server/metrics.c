@@ -12,11 +12,12 @@
 **   statuses actually seen; past SERVER_METRICS_ROWS rows, new pairs are
 **   counted under endpoint "other".
 */
-#include "server/server.h"
+#include "server/server_int.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SERVER_METRICS_ROWS 256
 #define SERVER_METRICS_BUCKETS 14
@@ -29,6 +30,8 @@ typedef struct server_metrics_row {
     int status;                              /* HTTP status */
     uint64_t count;                          /* requests */
     double sum;                              /* seconds, summed */
+    double min, max;                         /* shortest and longest, seconds */
+    double last;                             /* when the last one answered (wall clock, seconds since the epoch) */
     uint64_t buckets[SERVER_METRICS_BUCKETS]; /* requests at or below each bound (non-cumulative here) */
 } server_metrics_row;
 
@@ -66,14 +69,33 @@ void server_metrics_observe(server_metrics *m, const char *endpoint, int status,
         row->status = status;
     }
     if (!row) row = &m->rows[SERVER_METRICS_ROWS - 1], row->endpoint = "other";
+    if (!row->count || seconds < row->min) row->min = seconds;
+    if (seconds > row->max) row->max = seconds;
     row->count++;
     row->sum += seconds;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    row->last = (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
     for (int b = 0; b < SERVER_METRICS_BUCKETS; b++)
         if (seconds <= server__bounds[b]) {
             row->buckets[b]++;
             break;
         }
     pthread_mutex_unlock(&m->mu);
+}
+
+server_metrics_stat *server_metrics_snapshot(server_metrics *m, size_t *n) {
+    *n = 0;
+    if (!m) return NULL;
+    pthread_mutex_lock(&m->mu);
+    server_metrics_stat *out = malloc((m->n_rows ? m->n_rows : 1) * sizeof *out);
+    for (size_t i = 0; out && i < m->n_rows; i++) {
+        const server_metrics_row *r = &m->rows[i];
+        out[i] = (server_metrics_stat){r->endpoint, r->status, r->count, r->sum, r->min, r->max, r->last};
+    }
+    if (out) *n = m->n_rows;
+    pthread_mutex_unlock(&m->mu);
+    return out;
 }
 
 void server_metrics_count_embeddings(server_metrics *m, uint64_t n) {
@@ -115,6 +137,19 @@ void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out) {
         util_buf_printf(out, "semcode_http_request_duration_seconds_count{endpoint=\"%s\",status=\"%d\"} %llu\n",
                         copy[i].endpoint, copy[i].status, (unsigned long long)copy[i].count);
     }
+    /* the same under Qdrant's names, so its dashboards find them */
+    util_buf_printf(out, "# HELP app_info information about the server\n# TYPE app_info gauge\n"
+                         "app_info{name=\"semcode\",version=\"%s\"} 1\n"
+                         "# HELP rest_responses_total total number of responses\n# TYPE rest_responses_total counter\n",
+                    SC_VERSION_STRING);
+    for (size_t i = 0; i < n; i++) {
+        char path[256];
+        if (!server_route_path(copy[i].endpoint, path, sizeof path)) continue;
+        char *sp = strchr(path, ' ');
+        *sp = 0;
+        util_buf_printf(out, "rest_responses_total{method=\"%s\",endpoint=\"%s\",status=\"%d\"} %llu\n", path, sp + 1,
+                        copy[i].status, (unsigned long long)copy[i].count);
+    }
     free(copy);
     util_buf_printf(out, "# HELP semcode_embeddings_total Texts embedded by the server's model (embeddings API, text "
                          "queries, upserted documents; cache hits excluded).\n"
@@ -139,8 +174,12 @@ void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out) {
     size_t n_names = 0;
     if (sc_collection_list(db, &names, &n_names) != SC_OK) return;
     util_buf_printf(out, "# HELP semcode_collections Collections in the store.\n# TYPE semcode_collections gauge\n"
-                         "semcode_collections %zu\n",
-                    n_names);
+                         "semcode_collections %zu\n# HELP collections_total number of collections\n"
+                         "# TYPE collections_total gauge\ncollections_total %zu\n",
+                    n_names, n_names);
+    util_buf cp = {0}; /* Qdrant's name: collection_points{id} */
+    util_buf_puts(&cp, "# HELP collection_points approximate amount of points per collection\n"
+                       "# TYPE collection_points gauge\n");
     util_buf_puts(out, "# HELP semcode_points Live points per collection.\n# TYPE semcode_points gauge\n");
     uint64_t total = 0;
     util_buf idx = {0}; /* index state lines, printed after the points */
@@ -153,6 +192,7 @@ void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out) {
         sc_collection_info info;
         if (sc_collection_info_get(db, names[i], &info) != SC_OK) continue;
         util_buf_printf(out, "semcode_points{collection=\"%s\"} %llu\n", names[i], (unsigned long long)info.n_points);
+        util_buf_printf(&cp, "collection_points{id=\"%s\"} %llu\n", names[i], (unsigned long long)info.n_points);
         total += info.n_points;
         for (size_t v = 0; info.vector_index && v < info.n_vector_params; v++) {
             util_buf_printf(&idx, "semcode_index_hnsw_built{collection=\"%s\",vector=\"%s\"} %d\n", names[i],
@@ -164,8 +204,10 @@ void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out) {
     }
     if (idx.data) util_buf_append(out, idx.data, idx.len);
     if (ind.data) util_buf_append(out, ind.data, ind.len);
+    if (cp.data) util_buf_append(out, cp.data, cp.len);
     util_buf_free(&idx);
     util_buf_free(&ind);
+    util_buf_free(&cp);
     util_buf_printf(out, "# HELP semcode_points_total Live points in all collections.\n# TYPE semcode_points_total gauge\n"
                          "semcode_points_total %llu\n",
                     (unsigned long long)total);

@@ -4,5 +4,5 @@
 .DEFAULT_GOAL := all
 
 LDLIBS += -lmicrohttpd
-SC_GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+SC_GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 $(BUILD)/src/server/handle.o: ALL_CFLAGS += -DSC_GIT_COMMIT=\"$(SC_GIT_COMMIT)\"

@@ -10,6 +10,7 @@
 #include "server/server_int.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,13 +257,30 @@ static bool server__decode_upsert(server_call *call, const json_t *b, server_poi
     return server__decode_points(call, b, p) && server__embed_docs(call, p);
 }
 
+/* The store's SC_NOTFOUND of an existing collection, in Qdrant's words: a
+** missing point is 404 "Not found: No point with id N found", a vector name
+** it does not have 400 "Wrong input: Not existing vector name error: x". */
+static void server__fail_missing(server_call *call) {
+    const char *m = sc_db_errmsg(call->ctx->db);
+    const char *name = strstr(m, "name `");
+    if (!strncmp(m, "No point", 8)) {
+        server_fail(call, 404, "Not found: %s", m);
+    } else if (name) {
+        name += 6;
+        server_fail(call, 400, "Wrong input: Not existing vector name error: %.*s (%s)",
+                    (int)strcspn(name, "`"), name, m);
+    } else {
+        server_fail(call, 400, "Wrong input: %s", m);
+    }
+}
+
 static json_t *server__op_upsert(server_call *call, const char *coll, const json_t *obj) {
     server_points p;
     json_t *out = NULL;
     if (server__decode_upsert(call, obj, &p)) {
         sc_status rc = sc_points_upsert(call->ctx->db, coll, p.pts, p.n);
         if (rc == SC_NOTFOUND && sc_collection_exists(call->ctx->db, coll))
-            server_fail(call, 400, "Wrong input: %s", sc_db_errmsg(call->ctx->db)); /* a vector name */
+            server__fail_missing(call); /* a vector name */
         else if (rc != SC_OK)
             server_fail_store(call, rc);
         else
@@ -270,6 +288,77 @@ static json_t *server__op_upsert(server_call *call, const char *coll, const json
     }
     server__points_free(&p);
     return out;
+}
+
+/* update_vectors {"points": [{id, vector}]}: the given vectors replace the
+** points' own, the rest stays (sc_points_update_vectors). */
+static json_t *server__op_update_vectors(server_call *call, const char *coll, const json_t *obj) {
+    server_points p;
+    json_t *out = NULL;
+    if (!json_is_array(json_object_get(obj, "points")))
+        return server_fail(call, 400, "Json deserialize error: `points` must be a list of {id, vector}");
+    if (server__decode_upsert(call, obj, &p)) {
+        for (size_t i = 0; i < p.n && !call->status; i++) {
+            if (p.pts[i].text) server_fail(call, 400, "Wrong input: points[%zu]: a BM25 document cannot be updated alone; upsert the point", i);
+            if (!p.pts[i].n_vectors && !p.pts[i].n_sparse)
+                server_fail(call, 422, "Validation error in JSON body: [points[%zu].vector: must specify vectors to update "
+                                       "for point]", i);
+            p.pts[i].payload_json = NULL; /* PointVectors has no payload */
+        }
+        sc_status rc = call->status ? SC_OK : sc_points_update_vectors(call->ctx->db, coll, p.pts, p.n);
+        if (call->status) {
+        } else if (rc == SC_NOTFOUND && sc_collection_exists(call->ctx->db, coll)) {
+            server__fail_missing(call);
+        } else if (rc != SC_OK) {
+            server_fail_store(call, rc);
+        } else {
+            out = server_json_update_result();
+        }
+    }
+    server__points_free(&p);
+    return out;
+}
+
+/* delete_vectors {"points" | "filter", "vector": [names]}. */
+static json_t *server__op_delete_vectors(server_call *call, const char *coll, const json_t *obj) {
+    const json_t *names = json_object_get(obj, "vector");
+    if (!json_is_array(names) || json_array_size(names) == 0)
+        return server_fail(call, 400, "Json deserialize error: `vector` must be a non-empty list of vector names");
+    sc_selector sel;
+    sc_point_id *ids = NULL;
+    char *filter = NULL;
+    if (!server_json_selector(call, obj, &sel, &ids, &filter)) return NULL;
+    size_t n = json_array_size(names);
+    const char **v = calloc(n, sizeof *v);
+    json_t *out = NULL;
+    for (size_t i = 0; v && i < n && !call->status; i++)
+        if (!(v[i] = json_string_value(json_array_get(names, i))))
+            server_fail(call, 400, "Json deserialize error: vector[%zu] must be a string", i);
+    if (!v) server_fail(call, 500, "out of memory");
+    sc_status rc = call->status ? SC_OK : sc_points_delete_vectors(call->ctx->db, coll, &sel, v, n, NULL);
+    if (!call->status && rc == SC_NOTFOUND && sc_collection_exists(call->ctx->db, coll))
+        server__fail_missing(call);
+    else if (!call->status && rc != SC_OK)
+        server_fail_store(call, rc);
+    else if (!call->status)
+        out = server_json_update_result();
+    free(v);
+    free(ids);
+    free(filter);
+    return out;
+}
+
+json_t *server_api_vectors_update(server_call *call) {
+    char coll[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
+    return server__op_update_vectors(call, coll, call->body);
+}
+
+json_t *server_api_vectors_delete(server_call *call) {
+    char coll[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
+    if (!call->body) return server_fail(call, 400, "Json deserialize error: a request body is required");
+    return server__op_delete_vectors(call, coll, call->body);
 }
 
 json_t *server_api_points_upsert(server_call *call) {
@@ -340,7 +429,7 @@ static json_t *server__op_write(server_call *call, const char *coll, const json_
     sc_selector sel;
     sc_point_id *ids = NULL;
     char *filter = NULL, *payload = NULL;
-    const char **keys = NULL;
+    const char **keys = NULL, *at = NULL;
     json_t *out = NULL;
     sc_status rc = SC_OK;
     if (!obj) return server_fail(call, 400, "Json deserialize error: a request body is required");
@@ -352,10 +441,12 @@ static json_t *server__op_write(server_call *call, const char *coll, const json_
             goto done;
         }
         const json_t *key = json_object_get(obj, "key");
-        if (key && !json_is_null(key)) {
-            server_fail(call, 400, "Wrong input: `key` (payload under a nested key) is not supported");
+        if (key && !json_is_null(key) && (op != SERVER_WRITE_SET || !json_is_string(key))) {
+            server_fail(call, 400, op == SERVER_WRITE_SET ? "Json deserialize error: `key` must be a string"
+                                                         : "Wrong input: `key` is supported by set_payload only");
             goto done;
         }
+        at = json_string_value(key);
         payload = server_json_text(pl);
     }
     size_t n_keys = 0;
@@ -381,7 +472,7 @@ static json_t *server__op_write(server_call *call, const char *coll, const json_
         rc = sel.n_ids ? sc_points_delete(db, coll, sel.ids, sel.n_ids, NULL)
                        : sc_points_delete_by_filter(db, coll, sel.filter_json, NULL);
         break;
-    case SERVER_WRITE_SET: rc = sc_payload_set(db, coll, &sel, payload, NULL); break;
+    case SERVER_WRITE_SET: rc = sc_payload_set_at(db, coll, &sel, at, payload, NULL); break;
     case SERVER_WRITE_OVERWRITE: rc = sc_payload_overwrite(db, coll, &sel, payload, NULL); break;
     case SERVER_WRITE_DELETE_KEYS: rc = sc_payload_delete_keys(db, coll, &sel, keys, n_keys, NULL); break;
     case SERVER_WRITE_CLEAR: rc = sc_payload_clear(db, coll, &sel, NULL); break;
@@ -411,21 +502,154 @@ json_t *server_api_payload_clear(server_call *call) { return server__write(call,
 
 /* ==== Scroll and count ==== */
 
+/* One entry of an order_by list. */
+typedef struct server__ordered {
+    sc_point_id id; /* point */
+    double value;   /* one of its numbers at the key */
+} server__ordered;
+
+static int server__ordered_asc(const void *a, const void *b) {
+    const server__ordered *x = a, *y = b;
+    if (x->value != y->value) return x->value < y->value ? -1 : 1;
+    return sc_point_id_cmp(&x->id, &y->id);
+}
+
+static int server__ordered_desc(const void *a, const void *b) {
+    const server__ordered *x = a, *y = b;
+    if (x->value != y->value) return x->value > y->value ? -1 : 1;
+    return sc_point_id_cmp(&x->id, &y->id);
+}
+
+/* Append the numbers of v (a number, or an array of them) for id. */
+static bool server__order_values(server__ordered **list, size_t *n, size_t *cap, const sc_point_id *id,
+                                 const json_t *v) {
+    size_t k = json_is_array(v) ? json_array_size(v) : 1;
+    for (size_t i = 0; i < k; i++) {
+        const json_t *x = json_is_array(v) ? json_array_get(v, i) : v;
+        if (!json_is_number(x)) continue;
+        if (*n == *cap) {
+            size_t nc = *cap ? *cap * 2 : 64;
+            server__ordered *g = realloc(*list, nc * sizeof *g);
+            if (!g) return false;
+            *list = g;
+            *cap = nc;
+        }
+        (*list)[(*n)++] = (server__ordered){*id, json_number_value(x)};
+    }
+    return true;
+}
+
+bool server_order_by(server_call *call, const char *coll, const char *filter_json, const json_t *spec,
+                     sc_point_id **ids, double **values, size_t *n) {
+    *ids = NULL;
+    *values = NULL;
+    *n = 0;
+    const char *key = json_is_string(spec) ? json_string_value(spec) : json_string_value(json_object_get(spec, "key"));
+    const char *dir = json_string_value(json_object_get(spec, "direction"));
+    const json_t *from = json_object_get(spec, "start_from");
+    if (!key || (json_is_object(spec) && json_object_get(spec, "direction") && !json_is_null(json_object_get(spec, "direction")) &&
+                 (!dir || (strcmp(dir, "asc") && strcmp(dir, "desc")))) ||
+        (from && !json_is_null(from) && !json_is_number(from)))
+        return server_fail(call, 400, "Json deserialize error: `order_by` must be a key or {\"key\", \"direction\": "
+                                      "\"asc\"|\"desc\", \"start_from\": number}"), false;
+    bool desc = dir && !strcmp(dir, "desc");
+    sc_collection_info info;
+    sc_status rc = sc_collection_info_get(call->ctx->db, coll, &info);
+    if (rc != SC_OK) return server_fail_store(call, rc), false;
+    bool indexed = false;
+    for (size_t i = 0; i < info.n_field_indexes; i++)
+        indexed |= !strcmp(info.field_indexes[i].key, key) &&
+                   (info.field_indexes[i].type == SC_FIELD_TYPE_INTEGER || info.field_indexes[i].type == SC_FIELD_TYPE_FLOAT);
+    uint64_t n_points = info.n_points;
+    sc_collection_info_free(&info);
+    if (!indexed)
+        return server_fail(call, 400, "Bad request: No range index for `order_by` key: `%s`. Please create one to use "
+                                      "`order_by` (an integer or float payload index)", key), false;
+    const char *inc[1] = {key};
+    sc_scroll_request req = {.filter_json = filter_json, .limit = (uint32_t)(n_points ? n_points : 1),
+                             .with = {.payload = true, .payload_include = inc, .n_payload_include = 1}};
+    sc_record_list *rl = NULL;
+    if ((rc = sc_points_scroll(call->ctx->db, coll, &req, &rl, NULL, NULL)) != SC_OK) return server_fail_store(call, rc), false;
+    server__ordered *list = NULL;
+    size_t m = 0, cap = 0;
+    bool ok = true;
+    for (size_t i = 0; ok && i < rl->n; i++) {
+        json_t *p = json_loads(rl->items[i].payload_json, 0, NULL);
+        const json_t *v = p;
+        for (const char *s = key; v && *s;) { /* a dotted path */
+            size_t len = strcspn(s, ".");
+            v = json_object_getn(v, s, len);
+            s += len + (s[len] == '.');
+        }
+        ok = !v || server__order_values(&list, &m, &cap, &rl->items[i].id, v);
+        json_decref(p);
+    }
+    sc_record_list_free(rl);
+    if (ok) qsort(list, m, sizeof *list, desc ? server__ordered_desc : server__ordered_asc);
+    double start = json_is_number(from) ? json_number_value(from) : 0;
+    size_t first = 0;
+    while (ok && json_is_number(from) && first < m && (desc ? list[first].value > start : list[first].value < start)) first++;
+    *ids = ok ? malloc((m - first ? m - first : 1) * sizeof **ids) : NULL;
+    *values = ok ? malloc((m - first ? m - first : 1) * sizeof **values) : NULL;
+    if (!*ids || !*values) {
+        free(*ids);
+        free(*values);
+        free(list);
+        *ids = NULL;
+        *values = NULL;
+        return server_fail(call, 500, "out of memory"), false;
+    }
+    for (size_t i = first; i < m; i++) {
+        (*ids)[i - first] = list[i].id;
+        (*values)[i - first] = list[i].value;
+    }
+    *n = m - first;
+    free(list);
+    return true;
+}
+
+/* Scroll with order_by: the first `limit` entries of server_order_by, each
+** record with its order_value; no next page (as Qdrant). */
+static json_t *server__scroll_ordered(server_call *call, const char *coll, const sc_scroll_request *req,
+                                      const json_t *spec) {
+    sc_point_id *ids = NULL;
+    double *values = NULL;
+    size_t n = 0;
+    if (!server_order_by(call, coll, req->filter_json, spec, &ids, &values, &n)) return NULL;
+    if (n > req->limit) n = req->limit;
+    json_t *points = json_array();
+    for (size_t i = 0; points && i < n; i++) {
+        sc_record_list *rl = NULL;
+        if (sc_points_get(call->ctx->db, coll, &ids[i], 1, &req->with, &rl) == SC_OK && rl->n) {
+            json_t *r = server_json_record(&rl->items[0], false);
+            json_object_set_new(r, "order_value", values[i] == floor(values[i]) && fabs(values[i]) < 9e15
+                                                      ? json_integer((json_int_t)values[i])
+                                                      : json_real(values[i]));
+            json_array_append_new(points, r);
+        }
+        sc_record_list_free(rl);
+    }
+    free(ids);
+    free(values);
+    return points ? json_pack("{s:o,s:n}", "points", points, "next_page_offset") : server_fail(call, 500, "out of memory");
+}
+
 json_t *server_api_points_scroll(server_call *call) {
     char coll[SERVER_NAME_SIZE];
     if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
     const json_t *b = call->body;
     sc_scroll_request req = {0};
-    uint64_t limit;
-    if (!server_json_uint(call, b, "limit", 10, 1, SERVER_MAX_LIMIT, &limit)) return NULL;
-    req.limit = (uint32_t)limit;
+    if (!server_json_limit(call, b, "limit", 10, 1, &req.limit)) return NULL;
+    server_clamp_to_points(call, coll, &req.limit, NULL);
     const json_t *off = b ? json_object_get(b, "offset") : NULL;
     if (off && !json_is_null(off)) {
         if (!server_json_id(call, off, "offset", &req.offset)) return NULL;
         req.has_offset = true;
     }
-    if (b && json_object_get(b, "order_by") && !json_is_null(json_object_get(b, "order_by")))
-        return server_fail(call, 400, "Wrong input: `order_by` is not supported");
+    const json_t *order = b ? json_object_get(b, "order_by") : NULL;
+    if (order && json_is_null(order)) order = NULL;
+    if (order && req.has_offset)
+        return server_fail(call, 400, "Bad request: Can't use `offset` with `order_by`; use `order_by.start_from`");
     char *filter = NULL;
     server_with w;
     if (!server_json_filter(call, b, "filter", &filter)) return NULL;
@@ -435,6 +659,12 @@ json_t *server_api_points_scroll(server_call *call) {
     }
     req.filter_json = filter;
     req.with = w.with;
+    if (order) {
+        json_t *res = server__scroll_ordered(call, coll, &req, order);
+        server_with_free(&w);
+        free(filter);
+        return res;
+    }
     sc_record_list *l = NULL;
     sc_point_id next;
     bool has_next = false;
@@ -475,6 +705,8 @@ json_t *server_api_points_batch(server_call *call) {
         const char *name; /* operation key */
         int op;           /* server_write, or -1 for upsert */
     } kinds[] = {{"upsert", -1},
+                 {"update_vectors", -2},
+                 {"delete_vectors", -3},
                  {"delete", SERVER_WRITE_DELETE},
                  {"set_payload", SERVER_WRITE_SET},
                  {"overwrite_payload", SERVER_WRITE_OVERWRITE},
@@ -490,8 +722,7 @@ json_t *server_api_points_batch(server_call *call) {
         if (!known)
             return server_fail(call, 400,
                                "Json deserialize error: operations[%zu] must be one of upsert, delete, set_payload, "
-                               "overwrite_payload, delete_payload, clear_payload (update_vectors and delete_vectors "
-                               "are not supported)",
+                               "overwrite_payload, delete_payload, clear_payload, update_vectors, delete_vectors",
                                i);
     }
     json_t *results = json_array();
@@ -500,7 +731,10 @@ json_t *server_api_points_batch(server_call *call) {
         for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
             const json_t *arg = json_object_get(op, kinds[k].name);
             if (!json_is_object(arg)) continue;
-            r = kinds[k].op < 0 ? server__op_upsert(call, coll, arg) : server__op_write(call, coll, arg, (server_write)kinds[k].op);
+            r = kinds[k].op == -1   ? server__op_upsert(call, coll, arg)
+                : kinds[k].op == -2 ? server__op_update_vectors(call, coll, arg)
+                : kinds[k].op == -3 ? server__op_delete_vectors(call, coll, arg)
+                                    : server__op_write(call, coll, arg, (server_write)kinds[k].op);
             break;
         }
         if (!r) {

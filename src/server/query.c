@@ -15,13 +15,17 @@
 **   must has_id. The caller's filter rides along as a nested filter.
 ** - Prefetches run without payloads; the final list fetches payloads and
 **   vectors once, for the points it returns.
-** - RRF scores 1 / (k + rank) (rank from 0, k = 2 by default as Qdrant,
-**   optional per-source weights); DBSF maps each source's scores through
-**   mean ± 3 standard deviations to [0, 1] and sums them.
+** - Fusion follows Qdrant's definitions (lib/segment/src/common): RRF
+**   scores 1 / ((rank + 1) / weight + k - 1) (rank from 0, k = 2 by default,
+**   weight 1 unless `rrf.weights` gives one per prefetch); DBSF maps each
+**   source's scores through mean ± 3 sample standard deviations (not
+**   clipped; one point: 0.5) and sums them. A hybrid text query fuses as
+**   the CLI does instead (weight / (k + rank)).
 */
 #include "server/server_int.h"
 #include "semcode/rank.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +66,17 @@ typedef struct server_level {
     bool exact;              /* params.exact */
     bool quant_ignore;       /* params.quantization.ignore */
     float oversampling;      /* params.quantization.oversampling (0 = configured) */
+    int reco;                /* scored per example: 0 no, 1 recommend best_score, 2 sum_scores, 3 discover, 4 context */
+    float *examples;         /* owned example vectors, dim each: recommend: n_pos positives then n_neg negatives;
+                                discover: the target then (positive, negative) per pair; context: the pairs */
+    size_t n_examples;       /* vectors in examples */
+    size_t n_pos, n_neg;     /* recommend: counts of examples */
+    size_t n_pairs;          /* discover, context: context pairs */
+    bool sample;             /* {"sample": "random"}: the candidates in random order */
+    const json_t *order;     /* {"order_by": …}: the candidates in the order of a payload number (borrowed) */
+    bool has_lookup;         /* lookup_from: point ids of the query name points of another collection */
+    char lookup[SERVER_NAME_SIZE]; /* its store name */
+    const char *lookup_vector;     /* its vector name (borrowed; NULL = `using`) */
     bool sparse;             /* the query is the sparse vector sp (of the sparse vector `using`) */
     server_sparse sp;        /* owned sparse query */
     char *idf_corpus;        /* owned params.idf.corpus filter text, NULL = the whole collection */
@@ -70,6 +85,7 @@ typedef struct server_level {
 
 static void server__level_free(server_level *l) {
     free(l->vec);
+    free(l->examples);
     free(l->exclude);
     free(l->filter);
     free(l->idf_corpus);
@@ -102,8 +118,19 @@ static bool server__point_vector(server_call *call, const char *coll, const char
     const sc_record *r = rl->n ? &rl->items[0] : NULL;
     char buf[48];
     if (!r || (r->n_vectors == 0 && r->n_sparse == 0)) {
-        server_fail(call, 404, "No point with id %s found%s", sc_point_id_format(id, buf, sizeof buf),
-                    r ? " with that vector" : "");
+        sc_collection_info info;
+        bool named = !r; /* a missing point is a 404 whatever the name */
+        if (!named && sc_collection_info_get(call->ctx->db, coll, &info) == SC_OK) {
+            for (size_t i = 0; i < info.n_vector_params; i++)
+                named |= !strcmp(info.vectors[i].name, names[0]) || (!*names[0] && info.n_vector_params == 1);
+            for (size_t i = 0; i < info.n_sparse; i++) named |= !strcmp(info.sparse[i].name, names[0]);
+            sc_collection_info_free(&info);
+        }
+        if (!named)
+            server_fail(call, 400, "Wrong input: Not existing vector name error: %s", *names[0] ? names[0] : "(default)");
+        else
+            server_fail(call, 404, "Not found: No point with id %s found%s", sc_point_id_format(id, buf, sizeof buf),
+                        r ? " with that vector" : "");
     } else if (r->n_sparse && !sp) {
         server_fail(call, 400, "Wrong input: vector `%s` of point %s is sparse; only a query by vector or point id "
                     "takes a sparse vector", names[0], sc_point_id_format(id, buf, sizeof buf));
@@ -154,26 +181,98 @@ static bool server__vector_or_id(server_call *call, const char *coll, server_lev
     }
     sc_point_id id;
     if (!server_json_id(call, v, where, &id)) return false;
+    if (l->has_lookup) /* a point of another collection: nothing to exclude here */
+        return server__point_vector(call, l->lookup, l->lookup_vector ? l->lookup_vector : l->using, &id, out, dim,
+                                    NULL);
     if (!server__exclude(call, l, &id)) return false;
     if (!server__point_vector(call, coll, l->using, &id, out, dim, sp)) return false;
     if (sp && !*out) l->sparse = true;
     return true;
 }
 
-/* Average-vector recommendation: 2·avg(positive) − avg(negative). */
+/* Append one example (a vector or a point id, excluded from the results)
+** to l->examples; every example has the dimension of the first. */
+static bool server__add_example(server_call *call, const char *coll, server_level *l, const json_t *v,
+                                const char *where) {
+    float *vec = NULL;
+    uint32_t d = 0;
+    if (!server__vector_or_id(call, coll, l, v, where, &vec, &d, NULL)) return false;
+    if (l->n_examples == 0) l->dim = d;
+    float *grown = d == l->dim ? realloc(l->examples, sizeof(float) * d * (l->n_examples + 1)) : NULL;
+    if (grown) {
+        l->examples = grown;
+        memcpy(l->examples + l->n_examples++ * d, vec, sizeof(float) * d);
+    }
+    free(vec);
+    if (d != l->dim) return server_fail(call, 400, "Wrong input: %s has dimension %u, expected %u", where, d, l->dim), false;
+    if (!grown) return server_fail(call, 500, "out of memory"), false;
+    return true;
+}
+
+/* The examples of a best_score / sum_scores recommendation: positives first. */
+static bool server__reco_examples(server_call *call, const char *coll, server_level *l, const json_t *pos,
+                                  const json_t *neg) {
+    for (int side = 0; side < 2; side++)
+        for (size_t i = 0; i < json_array_size(side ? neg : pos); i++) {
+            char where[64];
+            snprintf(where, sizeof where, "%s[%zu]", side ? "negative" : "positive", i);
+            if (!server__add_example(call, coll, l, json_array_get(side ? neg : pos, i), where)) return false;
+        }
+    l->n_pos = json_array_size(pos);
+    l->n_neg = json_array_size(neg);
+    return true;
+}
+
+/* Context pairs {positive, negative} (one object or a list; null or [] =
+** none) appended to l->examples, at `where`. */
+static bool server__context_pairs(server_call *call, const char *coll, server_level *l, const json_t *ctx,
+                                  const char *where) {
+    if (!ctx || json_is_null(ctx)) return true;
+    size_t n = json_is_array(ctx) ? json_array_size(ctx) : 1;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *pair = json_is_array(ctx) ? json_array_get(ctx, i) : ctx;
+        const json_t *p = json_object_get(pair, "positive"), *q = json_object_get(pair, "negative");
+        if (!json_is_object(pair) || !p || !q)
+            return server_fail(call, 400, "Json deserialize error: %s[%zu] must be {\"positive\": …, \"negative\": …}",
+                               where, i), false;
+        char w[96];
+        snprintf(w, sizeof w, "%s[%zu].positive", where, i);
+        if (!server__add_example(call, coll, l, p, w)) return false;
+        snprintf(w, sizeof w, "%s[%zu].negative", where, i);
+        if (!server__add_example(call, coll, l, q, w)) return false;
+        l->n_pairs++;
+    }
+    return true;
+}
+
+/* Recommendation (Qdrant's strategies): average_vector searches with
+** avg(positive) + (avg(positive) − avg(negative)); best_score and
+** sum_scores score every candidate against each example (server__reco_score). */
 static bool server__recommend_vector(server_call *call, const char *coll, server_level *l, const json_t *obj) {
     const json_t *pos = json_object_get(obj, "positive"), *neg = json_object_get(obj, "negative");
     const char *strategy = NULL;
     if (!server_json_str(call, obj, "strategy", &strategy)) return false;
-    if (strategy && strcmp(strategy, "average_vector"))
-        return server_fail(call, 400, "Wrong input: recommend strategy `%s` is not supported; use average_vector",
-                           strategy), false;
+    int reco = !strategy || !strcmp(strategy, "average_vector") ? 0
+               : !strcmp(strategy, "best_score")                 ? 1
+               : !strcmp(strategy, "sum_scores")                 ? 2
+                                                                 : -1;
+    if (reco < 0)
+        return server_fail(call, 400, "Json deserialize error: `strategy`: unknown variant `%.64s`, expected one of "
+                                      "`average_vector`, `best_score`, `sum_scores`", strategy), false;
     if (pos && !json_is_null(pos) && !json_is_array(pos))
         return server_fail(call, 400, "Json deserialize error: `positive` must be an array"), false;
     if (neg && !json_is_null(neg) && !json_is_array(neg))
         return server_fail(call, 400, "Json deserialize error: `negative` must be an array"), false;
+    if (json_array_size(pos) + json_array_size(neg) == 0)
+        return server_fail(call, 422, "Validation error in JSON body: [recommend: At least one positive or negative "
+                                      "example is required]"), false;
+    if (reco) {
+        l->reco = reco;
+        return server__reco_examples(call, coll, l, pos, neg);
+    }
     if (json_array_size(pos) == 0)
-        return server_fail(call, 400, "Wrong input: At least one positive vector ID required"), false;
+        return server_fail(call, 400, "Bad request: Positive vectors should not be empty with `average_vector` "
+                                      "strategy"), false;
     double *sum[2] = {NULL, NULL};
     uint32_t dim = 0;
     size_t counts[2] = {json_array_size(pos), json_array_size(neg)};
@@ -218,13 +317,10 @@ static bool server__recommend_vector(server_call *call, const char *coll, server
 
 /* Fields common to query levels and legacy searches: filter, limit, offset, threshold, using. */
 static bool server__level_common(server_call *call, const json_t *obj, server_level *l, bool limit_required) {
-    uint64_t limit, offset;
     if (limit_required && (!json_object_get(obj, "limit") || json_is_null(json_object_get(obj, "limit"))))
         return server_fail(call, 400, "Json deserialize error: missing field `limit`"), false;
-    if (!server_json_uint(call, obj, "limit", 10, 1, SERVER_MAX_LIMIT, &limit)) return false;
-    if (!server_json_uint(call, obj, "offset", 0, 0, SERVER_MAX_LIMIT, &offset)) return false;
-    l->limit = (uint32_t)limit;
-    l->offset = (uint32_t)offset;
+    if (!server_json_limit(call, obj, "limit", 10, 1, &l->limit)) return false;
+    if (!server_json_limit(call, obj, "offset", 0, 0, &l->offset)) return false;
     const json_t *th = json_object_get(obj, "score_threshold");
     if (th && !json_is_null(th)) {
         if (!json_is_number(th)) return server_fail(call, 400, "Json deserialize error: `score_threshold` must be a number"), false;
@@ -237,7 +333,7 @@ static bool server__level_common(server_call *call, const json_t *obj, server_le
     if (params && !json_is_null(params)) {
         if (!json_is_object(params)) return server_fail(call, 400, "Json deserialize error: `params` must be an object"), false;
         uint64_t ef;
-        if (!server_json_uint(call, params, "hnsw_ef", 0, 0, 100000, &ef)) return false;
+        if (!server_json_uint(call, params, "hnsw_ef", 0, 1, 100000, &ef)) return false;
         l->hnsw_ef = (uint32_t)ef;
         if (!server_json_bool(call, params, "exact", false, &l->exact)) return false;
         const json_t *q = json_object_get(params, "quantization");
@@ -267,7 +363,15 @@ static bool server__level_common(server_call *call, const json_t *obj, server_le
         if (corpus && !server_json_filter(call, idf, "corpus", &l->idf_corpus)) return false;
     }
     const json_t *lookup = json_object_get(obj, "lookup_from");
-    if (lookup && !json_is_null(lookup)) return server_fail(call, 400, "Wrong input: `lookup_from` is not supported"), false;
+    if (lookup && !json_is_null(lookup)) {
+        const char *lc = NULL;
+        if (!json_is_object(lookup) || !server_json_str(call, lookup, "collection", &lc) || !lc)
+            return server_fail(call, 400, "Json deserialize error: `lookup_from` must be {\"collection\": name, "
+                                          "\"vector\"?: name}"), false;
+        if (!server_json_str(call, lookup, "vector", &l->lookup_vector)) return false;
+        if (!server_coll_resolve(call, lc, l->lookup)) return false;
+        l->has_lookup = true;
+    }
     return true;
 }
 
@@ -332,6 +436,30 @@ static bool server__level_query(server_call *call, const char *coll, const json_
         if (!json_is_object(v)) return server_fail(call, 400, "Json deserialize error: `query.recommend` must be an object"), false;
         return server__recommend_vector(call, coll, l, v);
     }
+    if ((v = json_object_get(q, "order_by"))) {
+        l->order = v;
+        return true;
+    }
+    if ((v = json_object_get(q, "sample"))) {
+        if (!json_is_string(v) || strcmp(json_string_value(v), "random"))
+            return server_fail(call, 400, "Json deserialize error: `query.sample`: unknown variant, expected `random`"), false;
+        l->sample = true;
+        return true;
+    }
+    if ((v = json_object_get(q, "discover"))) {
+        if (!json_is_object(v) || !json_object_get(v, "target"))
+            return server_fail(call, 400, "Json deserialize error: `query.discover` needs a `target`"), false;
+        l->reco = 3;
+        return server__add_example(call, coll, l, json_object_get(v, "target"), "query.discover.target") &&
+               server__context_pairs(call, coll, l, json_object_get(v, "context"), "query.discover.context");
+    }
+    if ((v = json_object_get(q, "context"))) {
+        l->reco = 4;
+        if (!server__context_pairs(call, coll, l, v, "query.context")) return false;
+        if (!l->n_pairs)
+            return server_fail(call, 422, "Validation error in JSON body: [query.context: at least one pair is required]"), false;
+        return true;
+    }
     if ((v = json_object_get(q, "fusion"))) {
         const char *f = json_string_value(v);
         if (f && !strcmp(f, "rrf")) l->fusion = 1;
@@ -358,7 +486,8 @@ static bool server__level_query(server_call *call, const char *coll, const json_
     }
 
     const char *key = json_object_iter_key(json_object_iter((json_t *)q));
-    return server_fail(call, 400, "Wrong input: query `%s` is not supported (nearest, recommend, fusion, rrf are)",
+    return server_fail(call, 400, "Wrong input: query `%s` is not supported (nearest, recommend, discover, context, "
+                                  "fusion, rrf are)",
                        key ? key : "{}"), false;
 }
 
@@ -395,6 +524,7 @@ static bool server__search(server_call *call, const char *coll, const server_lev
     req.dim = l->dim;
     req.limit = l->limit;
     req.offset = l->offset;
+    server_clamp_to_points(call, coll, &req.limit, &req.offset);
     req.has_threshold = l->has_threshold;
     req.score_threshold = l->threshold;
     req.n_threads = call->ctx->cfg.search_threads ? call->ctx->cfg.search_threads : 1;
@@ -420,6 +550,9 @@ static bool server__search(server_call *call, const char *coll, const server_lev
 ** keyword leg SC_HYBRID_KEYWORD_WEIGHT), DBSF, or alpha (min-max). */
 static bool server__fuse(server_call *call, const server_level *l, server_hits *src, size_t n_src, server_hits *out) {
     sc_fuse_list lists[SERVER_MAX_PREFETCH > 2 ? SERVER_MAX_PREFETCH : 2];
+    if (l->weights && json_array_size(l->weights) != n_src)
+        return server_fail(call, 422, "Validation error: Number of weights in RRF should match number of pre-fetches: "
+                                      "got %zu, expected %zu", json_array_size(l->weights), n_src), false;
     size_t total = 0;
     for (size_t s = 0; s < n_src; s++) total += src[s].n;
     sc_point_id *ids = malloc((total ? total : 1) * sizeof *ids);
@@ -428,7 +561,7 @@ static bool server__fuse(server_call *call, const server_level *l, server_hits *
     size_t k = 0;
     for (size_t s = 0; ok && s < n_src; s++) {
         double w = 1.0;
-        if (l->weights && s < json_array_size(l->weights)) w = json_number_value(json_array_get(l->weights, s));
+        if (l->weights) w = json_number_value(json_array_get(l->weights, s));
         if (l->hybrid && l->fusion == 1 && s == 1) w = SC_HYBRID_KEYWORD_WEIGHT;
         if (l->fusion == 3) w = s == 0 ? (double)l->alpha : 1.0 - (double)l->alpha;
         lists[s] = (sc_fuse_list){.ids = ids + k, .scores = scores + k, .n = src[s].n, .weight = w};
@@ -437,7 +570,10 @@ static bool server__fuse(server_call *call, const server_level *l, server_hits *
             scores[k] = src[s].items[i].score;
         }
     }
-    sc_fusion f = l->fusion == 1 ? SC_FUSION_RRF : l->fusion == 2 ? SC_FUSION_DBSF : SC_FUSION_MINMAX;
+    /* Qdrant's rrf: its weights divide the position; a hybrid text query fuses as the CLI does */
+    sc_fusion f = l->fusion == 1 ? (l->hybrid ? SC_FUSION_RRF : SC_FUSION_RRF_POSITION)
+                  : l->fusion == 2 ? SC_FUSION_DBSF
+                                   : SC_FUSION_MINMAX;
     sc_fused *fused = NULL;
     size_t m = 0;
     ok = ok && sc_fuse(f, lists, n_src, (double)l->rrf_k, 0, &fused, &m) == SC_OK;
@@ -455,6 +591,122 @@ static bool server__fuse(server_call *call, const server_level *l, server_hits *
 static bool server__run_level(server_call *call, const char *coll, const json_t *obj, int depth, const sc_with *with,
                               sc_record_list **records, server_hits *hits);
 
+#define SERVER_MAX_RECO_POINTS 100000u /* candidates a best_score / sum_scores recommendation scores exactly */
+
+static int server__hit_by_id(const void *a, const void *b) {
+    return sc_point_id_cmp(&((const server_hit *)a)->id, &((const server_hit *)b)->id);
+}
+
+static int server__hit_by_score(const void *a, const void *b) {
+    const server_hit *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? 1 : -1;
+    return sc_point_id_cmp(&x->id, &y->id);
+}
+
+/* 0.5 (x / (1 + |x|) + 1): Qdrant's scaled_fast_sigmoid. */
+static float server__sigmoid(float x) { return 0.5f * (x / (1.0f + fabsf(x)) + 1.0f); }
+
+/* x / (1 + |x|): Qdrant's fast_sigmoid. */
+static float server__fast_sigmoid(float x) { return x / (1.0f + fabsf(x)); }
+
+/* The score of one candidate from its similarities to the examples of l,
+** as Qdrant defines the example-scored queries (lib/segment/src/
+** vector_storage/query/): best_score, sum_scores (reco_query.rs), discover
+** (discover_query.rs: the number of pairs whose positive is closer minus
+** those whose negative is, plus scaled_sigmoid(target)), context
+** (context_query.rs: sum over pairs of fast_sigmoid(min(pos - neg - eps, 0))). */
+static float server__example_score(const server_level *l, const float *sim) {
+    if (l->reco == 3 || l->reco == 4) {
+        size_t first = l->reco == 3 ? 1 : 0; /* discover: the target comes first */
+        float score = 0;
+        for (size_t p = 0; p < l->n_pairs; p++) {
+            float pos = sim[first + 2 * p], neg = sim[first + 2 * p + 1];
+            if (l->reco == 3) score += (float)((pos > neg) - (pos < neg));
+            else score += server__fast_sigmoid(fminf(pos - neg - FLT_EPSILON, 0.0f));
+        }
+        return l->reco == 3 ? score + server__sigmoid(sim[0]) : score;
+    }
+    float p = l->reco == 1 ? -INFINITY : 0.0f, q = l->reco == 1 ? -INFINITY : 0.0f;
+    for (size_t e = 0; e < l->n_pos + l->n_neg; e++) {
+        float *side = e < l->n_pos ? &p : &q;
+        if (l->reco == 1) *side = sim[e] > *side ? sim[e] : *side;
+        else *side += sim[e];
+    }
+    return l->reco == 2 ? p - q : p > q ? server__sigmoid(p) : -server__sigmoid(q);
+}
+
+/* The example-scored queries (recommend best_score / sum_scores, discover,
+** context): each candidate's similarity to every example, from one exact
+** search per example over the candidates (the points of the filter, or the
+** prefetch results); similarity is the score for Cosine and Dot and minus
+** the distance for Euclid and Manhattan; then server__example_score. Best
+** first into *out. */
+static bool server__reco_score(server_call *call, const char *coll, const server_level *l, const server_hits *src,
+                               size_t n_src, server_hits *out) {
+    sc_collection_info info;
+    sc_status rc = sc_collection_info_get(call->ctx->db, coll, &info);
+    if (rc != SC_OK) return server_fail_store(call, rc), false;
+    float sign = 1.0f;
+    for (size_t i = 0; i < info.n_vector_params; i++)
+        if (!strcmp(info.vectors[i].name, l->using ? l->using : "") || info.n_vector_params == 1)
+            sign = info.vectors[i].distance == SC_DISTANCE_EUCLID || info.vectors[i].distance == SC_DISTANCE_MANHATTAN
+                       ? -1.0f
+                       : 1.0f;
+    uint64_t n_points = info.n_points;
+    sc_collection_info_free(&info);
+    server_hits cands = {0};
+    for (size_t i = 0; i < n_src; i++) cands.n += src[i].n;
+    if (n_src && !(cands.items = malloc((cands.n ? cands.n : 1) * sizeof *cands.items)))
+        return server_fail(call, 500, "out of memory"), false;
+    for (size_t i = 0, k = 0; i < n_src; k += src[i].n, i++) memcpy(cands.items + k, src[i].items, src[i].n * sizeof *cands.items);
+    uint64_t want = n_src ? cands.n : n_points;
+    if (want > SERVER_MAX_RECO_POINTS) {
+        free(cands.items);
+        return server_fail(call, 400, "Bad request: recommend best_score / sum_scores, discover and context queries score "
+                                      "every candidate exactly here: at most %u candidates (use a filter or a prefetch)",
+                           SERVER_MAX_RECO_POINTS), false;
+    }
+    server_level leg = *l;
+    leg.limit = (uint32_t)(want ? want : 1);
+    leg.offset = 0;
+    leg.has_threshold = false;
+    leg.exact = true;
+    size_t n_ex = l->n_examples, n = 0;
+    server_hit *acc = NULL; /* the candidates by id */
+    float *sims = NULL;     /* n_ex similarities per candidate, in acc's order */
+    bool ok = true;
+    for (size_t e = 0; ok && e < n_ex; e++) {
+        leg.vec = l->examples + e * l->dim;
+        sc_record_list *rl = NULL;
+        if (!(ok = server__search(call, coll, &leg, n_src ? &cands : NULL, NULL, &rl))) break;
+        if (e == 0) { /* the candidates: every search returns the same set */
+            n = rl->n;
+            acc = malloc((n ? n : 1) * sizeof *acc);
+            sims = calloc((n ? n : 1) * n_ex, sizeof *sims);
+            if (!acc || !sims) ok = !!server_fail(call, 500, "out of memory");
+            for (size_t i = 0; ok && i < n; i++) acc[i] = (server_hit){rl->items[i].id, 0.0f};
+            if (ok) qsort(acc, n, sizeof *acc, server__hit_by_id);
+        }
+        for (size_t i = 0; ok && i < rl->n; i++) {
+            server_hit key = {.id = rl->items[i].id};
+            server_hit *h = bsearch(&key, acc, n, sizeof *acc, server__hit_by_id);
+            if (h) sims[(size_t)(h - acc) * n_ex + e] = sign * rl->items[i].score;
+        }
+        sc_record_list_free(rl);
+    }
+    for (size_t i = 0; ok && i < n; i++) acc[i].score = server__example_score(l, sims + i * n_ex);
+    if (ok) qsort(acc, n, sizeof *acc, server__hit_by_score);
+    free(sims);
+    free(cands.items);
+    if (!ok) {
+        free(acc);
+        return false;
+    }
+    out->items = acc;
+    out->n = n;
+    return true;
+}
+
 /* Hits of a record list (owned copy). */
 static bool server__hits_of(server_call *call, const sc_record_list *rl, server_hits *out) {
     out->n = rl->n;
@@ -464,6 +716,128 @@ static bool server__hits_of(server_call *call, const sc_record_list *rl, server_
         out->items[i].id = rl->items[i].id;
         out->items[i].score = rl->items[i].score;
     }
+    return true;
+}
+
+/* The records (with `with`) of scored hits, in their order, with their scores. */
+static bool server__hits_records(server_call *call, const char *coll, const server_hits *hits, const sc_with *with,
+                                 sc_record_list **records) {
+    sc_point_id *ids = malloc((hits->n ? hits->n : 1) * sizeof *ids);
+    if (!ids) return server_fail(call, 500, "out of memory"), false;
+    for (size_t i = 0; i < hits->n; i++) ids[i] = hits->items[i].id;
+    sc_status rc = sc_points_get(call->ctx->db, coll, ids, hits->n, with, records);
+    free(ids);
+    if (rc != SC_OK) return server_fail_store(call, rc), false;
+    /* records come in the order asked, missing ones skipped: copy scores across */
+    for (size_t i = 0, j = 0; i < (*records)->n; i++) {
+        while (j < hits->n && sc_point_id_cmp(&hits->items[j].id, &(*records)->items[i].id)) j++;
+        if (j < hits->n) (*records)->items[i].score = hits->items[j].score;
+    }
+    return true;
+}
+
+/* A level without a query and without prefetches is a scroll, as in
+** Qdrant: the points of the filter in id order, offset then limit, score 0.
+** Records (with `with`) or bare hits. */
+static bool server__scroll_level(server_call *call, const char *coll, const server_level *l, const sc_with *with,
+                                 sc_record_list **records, server_hits *hits) {
+    sc_scroll_request req = {0};
+    uint32_t limit = l->limit, offset = l->offset;
+    server_clamp_to_points(call, coll, &limit, &offset);
+    req.limit = limit + offset;
+    req.filter_json = l->filter;
+    if (with) req.with = *with;
+    sc_record_list *rl = NULL;
+    sc_status rc = sc_points_scroll(call->ctx->db, coll, &req, &rl, NULL, NULL);
+    if (rc != SC_OK) return server_fail_store(call, rc), false;
+    size_t skip = offset < rl->n ? offset : rl->n;
+    if (skip) { /* free the skipped records' contents, move the rest to the front */
+        sc_record_list *dead = malloc(sizeof *dead);
+        sc_record *head = malloc(skip * sizeof *head);
+        if (!dead || !head) {
+            free(dead);
+            free(head);
+            sc_record_list_free(rl);
+            return server_fail(call, 500, "out of memory"), false;
+        }
+        memcpy(head, rl->items, skip * sizeof *head);
+        *dead = (sc_record_list){.n = skip, .items = head};
+        sc_record_list_free(dead);
+        memmove(rl->items, rl->items + skip, (rl->n - skip) * sizeof *rl->items);
+        rl->n -= skip;
+    }
+    if (with) {
+        *records = rl;
+        return true;
+    }
+    bool ok = server__hits_of(call, rl, hits);
+    sc_record_list_free(rl);
+    return ok;
+}
+
+/* {"order_by": …}: the candidates (the prefetch results, else the points
+** of the filter) in the order of their numbers at the key (server_order_by),
+** score 0. */
+static bool server__ordered(server_call *call, const char *coll, const server_level *l, const server_hits *src,
+                            size_t n_src, server_hits *out) {
+    server_hits cands = {0};
+    for (size_t i = 0; i < n_src; i++) cands.n += src[i].n;
+    if (n_src && !(cands.items = malloc((cands.n ? cands.n : 1) * sizeof *cands.items)))
+        return server_fail(call, 500, "out of memory"), false;
+    for (size_t i = 0, k = 0; i < n_src; k += src[i].n, i++) memcpy(cands.items + k, src[i].items, src[i].n * sizeof *cands.items);
+    char *filter = server__filter_text(l, n_src ? &cands : NULL);
+    free(cands.items);
+    sc_point_id *ids = NULL;
+    double *values = NULL;
+    size_t n = 0;
+    bool ok = server_order_by(call, coll, filter, l->order, &ids, &values, &n);
+    free(filter);
+    free(values);
+    if (!ok) return false;
+    out->items = malloc((n ? n : 1) * sizeof *out->items);
+    if (!out->items) {
+        free(ids);
+        return server_fail(call, 500, "out of memory"), false;
+    }
+    for (size_t i = 0; i < n; i++) out->items[i] = (server_hit){ids[i], 0.0f};
+    out->n = n;
+    free(ids);
+    return true;
+}
+
+/* {"sample": "random"}: the candidates (the prefetch results, else the
+** points of the filter) in random order, score 0, into *out. */
+static bool server__sample(server_call *call, const char *coll, const server_level *l, const server_hits *src,
+                           size_t n_src, server_hits *out) {
+    server_hits all = {0};
+    if (n_src) {
+        for (size_t i = 0; i < n_src; i++) all.n += src[i].n;
+        if (!(all.items = malloc((all.n ? all.n : 1) * sizeof *all.items))) return server_fail(call, 500, "out of memory"), false;
+        for (size_t i = 0, k = 0; i < n_src; k += src[i].n, i++) memcpy(all.items + k, src[i].items, src[i].n * sizeof *all.items);
+        qsort(all.items, all.n, sizeof *all.items, server__hit_by_id);
+        size_t m = 0; /* a point found by several prefetches once */
+        for (size_t i = 0; i < all.n; i++)
+            if (!m || sc_point_id_cmp(&all.items[m - 1].id, &all.items[i].id)) all.items[m++] = all.items[i];
+        all.n = m;
+    } else {
+        server_level every = *l;
+        every.limit = UINT32_MAX;
+        every.offset = 0;
+        if (!server__scroll_level(call, coll, &every, NULL, NULL, &all)) return false;
+    }
+    static uint64_t calls;
+    uint64_t x = (uint64_t)(util_now() * 1e9) ^ (__atomic_add_fetch(&calls, 1, __ATOMIC_RELAXED) * 0x9e3779b97f4a7c15ull);
+    for (size_t i = all.n; i > 1; i--) { /* Fisher-Yates with xorshift64 */
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t j = (size_t)(x % i);
+        server_hit t = all.items[i - 1];
+        all.items[i - 1] = all.items[j];
+        all.items[j] = t;
+    }
+    for (size_t i = 0; i < all.n; i++) all.items[i].score = 0.0f;
+    *out = all;
     return true;
 }
 
@@ -520,28 +894,34 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
         }
     }
     if (ok && l.hybrid) ok = server__hybrid_legs(call, coll, &l, src, &n_src);
+    if (ok && l.order && l.has_threshold)
+        ok = !!server_fail(call, 400, "Bad request: Can't use score_threshold with an order_by query.");
+    bool no_query = !l.fusion && !l.reco && !l.sample && !l.order && !l.vec && !l.text && !l.sparse;
+    if (ok && no_query && pf && !json_is_null(pf))
+        ok = !!server_fail(call, 400, "Bad request: A query is needed to merge the prefetches. Can't have prefetches "
+                                      "without defining a query.");
+    if (ok && no_query && l.has_threshold)
+        ok = !!server_fail(call, 400, "Bad request: A query is needed to use the score_threshold. Can't have "
+                                      "score_threshold without defining a query.");
+    if (ok && no_query) {
+        ok = server__scroll_level(call, coll, &l, with, records, hits);
+        goto done;
+    }
     if (ok && l.fusion && n_src == 0) ok = !!server_fail(call, 400, "Wrong input: fusion queries need `prefetch`");
     if (ok && l.idf_corpus && !l.sparse)
         ok = !!server_fail(call, 400, "Wrong input: `params.idf`: an IDF corpus applies to a sparse query of a sparse "
                                       "vector with the `idf` modifier; this query is not sparse");
-    if (ok && !l.fusion && !l.vec && !l.text && !l.sparse && n_src == 0)
-        ok = !!server_fail(call, 400, "Wrong input: `query` is required (a vector, a point id, a text document, nearest, "
-                                      "recommend or fusion)");
     if (ok && l.fusion && l.filter && !l.hybrid)
         ok = !!server_fail(call, 400, "Wrong input: put `filter` on the prefetches of a fusion query");
     if (!ok) goto done;
 
     server_hits fused = {0};
     bool have_fused = false;
-    if (l.fusion || (!l.vec && !l.text && !l.sparse)) {
-        /* fusion (or no query: the prefetch results as they are) */
-        if (l.fusion) {
-            ok = server__fuse(call, &l, src, n_src, &fused);
-        } else {
-            fused = src[0];
-            src[0].items = NULL;
-            src[0].n = 0;
-        }
+    if (l.fusion || l.reco || l.sample || l.order) {
+        ok = l.fusion   ? server__fuse(call, &l, src, n_src, &fused)
+             : l.reco   ? server__reco_score(call, coll, &l, src, n_src, &fused)
+             : l.sample ? server__sample(call, coll, &l, src, n_src, &fused)
+                        : server__ordered(call, coll, &l, src, n_src, &fused);
         have_fused = ok;
         if (ok) {
             size_t m = 0;
@@ -554,17 +934,7 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
             fused.n = end - start;
         }
         if (ok && with) {
-            sc_point_id *ids = malloc((fused.n ? fused.n : 1) * sizeof *ids);
-            if (!ids) ok = !!server_fail(call, 500, "out of memory");
-            for (size_t i = 0; ok && i < fused.n; i++) ids[i] = fused.items[i].id;
-            sc_status rc = ok ? sc_points_get(call->ctx->db, coll, ids, fused.n, with, records) : SC_OK;
-            free(ids);
-            if (ok && rc != SC_OK) ok = !!server_fail_store(call, rc);
-            /* records come in the order asked, missing ones skipped: copy scores across */
-            for (size_t i = 0, j = 0; ok && i < (*records)->n; i++) {
-                while (j < fused.n && sc_point_id_cmp(&fused.items[j].id, &(*records)->items[i].id)) j++;
-                if (j < fused.n) (*records)->items[i].score = fused.items[j].score;
-            }
+            ok = server__hits_records(call, coll, &fused, with, records);
         } else if (ok) {
             *hits = fused;
             have_fused = false;
@@ -700,6 +1070,91 @@ json_t *server_api_search(server_call *call) { return server__single(call, serve
 
 json_t *server_api_search_batch(server_call *call) { return server__batch(call, server__search_one); }
 
+/* ==== Distance matrix ==== */
+
+/* POST /points/search/matrix/{pairs,offsets}: `sample` points (default 10)
+** that have the vector `using` and match `filter`, drawn at random when
+** more match, in id order; for each, its `limit` (default 3) nearest other
+** sampled points by one exact search. Pairs: {a, b, score} row by row;
+** offsets: the same as row and column indices into `ids`. */
+static json_t *server__matrix(server_call *call, bool offsets) {
+    char coll[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
+    const json_t *b = call->body;
+    server_level l = {0};
+    uint64_t sample, limit;
+    json_t *out = NULL;
+    server_hits ids = {0};
+    if (!server_json_uint(call, b, "sample", 10, 2, SERVER_MAX_RECO_POINTS, &sample) ||
+        !server_json_uint(call, b, "limit", 3, 1, SERVER_MAX_RECO_POINTS, &limit) ||
+        !server_json_str(call, b, "using", &l.using) || !server_json_filter(call, b, "filter", &l.filter))
+        goto done;
+    /* the candidates: the filter's points that have the vector */
+    json_t *f = json_pack("{s:[{s:s}]}", "must", "has_vector", l.using ? l.using : "");
+    if (f && l.filter) json_array_append_new(json_object_get(f, "must"), json_loads(l.filter, 0, NULL));
+    free(l.filter);
+    l.filter = f ? server_json_text(f) : NULL;
+    json_decref(f);
+    sc_collection_info info;
+    if (sc_collection_info_get(call->ctx->db, coll, &info) != SC_OK) {
+        server_fail_store(call, SC_NOTFOUND);
+        goto done;
+    }
+    bool named = false;
+    for (size_t i = 0; i < info.n_vector_params; i++)
+        named |= !strcmp(info.vectors[i].name, l.using ? l.using : "") || (!l.using && info.n_vector_params == 1);
+    sc_collection_info_free(&info);
+    if (!named) {
+        server_fail(call, 400, "Wrong input: Not existing vector name error: %s", l.using ? l.using : "(default)");
+        goto done;
+    }
+    if (!l.filter || !server__sample(call, coll, &l, NULL, 0, &ids)) goto done;
+    if (ids.n > sample) ids.n = (size_t)sample;
+    qsort(ids.items, ids.n, sizeof *ids.items, server__hit_by_id);
+    server_level row = {.using = l.using, .limit = (uint32_t)limit, .exact = true};
+    json_t *pairs = json_array(), *rows = json_array(), *cols = json_array(), *scores = json_array(), *idl = json_array();
+    bool ok = pairs && rows && cols && scores && idl;
+    for (size_t i = 0; ok && i < ids.n; i++) {
+        json_array_append_new(idl, server_json_id_encode(&ids.items[i].id));
+        uint32_t dim = 0;
+        ok = server__point_vector(call, coll, l.using, &ids.items[i].id, &row.vec, &dim, NULL);
+        row.dim = dim;
+        row.n_exclude = 1;
+        row.exclude = &ids.items[i].id;
+        sc_record_list *rl = NULL;
+        if (ok) ok = server__search(call, coll, &row, &ids, NULL, &rl);
+        for (size_t k = 0; ok && k < rl->n; k++) {
+            server_hit key = {.id = rl->items[k].id};
+            const server_hit *at = bsearch(&key, ids.items, ids.n, sizeof *ids.items, server__hit_by_id);
+            json_array_append_new(pairs, json_pack("{s:o,s:o,s:o}", "a", server_json_id_encode(&ids.items[i].id), "b",
+                                                   server_json_id_encode(&rl->items[k].id), "score",
+                                                   server_json_f32(rl->items[k].score)));
+            json_array_append_new(rows, json_integer((json_int_t)i));
+            json_array_append_new(cols, json_integer((json_int_t)(at ? at - ids.items : 0)));
+            json_array_append_new(scores, server_json_f32(rl->items[k].score));
+        }
+        sc_record_list_free(rl);
+        free(row.vec);
+        row.vec = NULL;
+    }
+    if (ok && offsets) out = json_pack("{s:O,s:O,s:O,s:O}", "offsets_row", rows, "offsets_col", cols, "scores", scores, "ids", idl);
+    else if (ok) out = json_pack("{s:O}", "pairs", pairs);
+    if (ok && !out) server_fail(call, 500, "out of memory");
+    json_decref(pairs);
+    json_decref(rows);
+    json_decref(cols);
+    json_decref(scores);
+    json_decref(idl);
+done:
+    free(ids.items);
+    free(l.filter);
+    return out;
+}
+
+json_t *server_api_matrix_pairs(server_call *call) { return server__matrix(call, false); }
+
+json_t *server_api_matrix_offsets(server_call *call) { return server__matrix(call, true); }
+
 json_t *server_api_recommend(server_call *call) {
     char coll[SERVER_NAME_SIZE];
     if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
@@ -709,9 +1164,22 @@ json_t *server_api_recommend(server_call *call) {
     server_with w = {0};
     sc_record_list *rl = NULL;
     json_t *out = NULL;
-    if (server__level_common(call, b, &l, true) && server__recommend_vector(call, coll, &l, b) &&
-        server_json_with(call, b, false, &w) && server__search(call, coll, &l, NULL, &w.with, &rl))
-        out = server_json_records(rl, true);
+    bool ok = server__level_common(call, b, &l, true) && server__recommend_vector(call, coll, &l, b) &&
+              server_json_with(call, b, false, &w);
+    if (ok && l.reco) { /* best_score / sum_scores: scored here, then threshold, offset, limit */
+        server_hits h = {0};
+        ok = server__reco_score(call, coll, &l, NULL, 0, &h);
+        size_t m = 0;
+        for (size_t i = 0; ok && i < h.n; i++)
+            if (!l.has_threshold || h.items[i].score >= l.threshold) h.items[m++] = h.items[i];
+        size_t start = l.offset < m ? l.offset : m, end = m - start > l.limit ? start + l.limit : m;
+        server_hits page = {.items = h.items + start, .n = end - start};
+        if (ok) ok = server__hits_records(call, coll, &page, &w.with, &rl);
+        free(h.items);
+    } else if (ok) {
+        ok = server__search(call, coll, &l, NULL, &w.with, &rl);
+    }
+    if (ok) out = server_json_records(rl, true);
     sc_record_list_free(rl);
     server_with_free(&w);
     server__level_free(&l);

@@ -75,6 +75,7 @@ typedef struct server_ctx {
     pthread_mutex_t embed_mu;/* an embedder is used by one thread at a time: held around every embedding call */
     sc_repo *repo;           /* indexed repository of the /code endpoints (borrowed), NULL = none configured */
     pthread_mutex_t repo_mu; /* an sc_repo is used by one thread at a time: held around every repo call */
+    double started;          /* wall-clock start, seconds since the epoch (telemetry's app.startup) */
     int ready;               /* 0 while starting or stopping: /readyz and data calls answer 503; set and read
                              ** with __atomic_* (workers read it while the main thread flips it) */
 } server_ctx;
@@ -91,12 +92,16 @@ sc_status server_ctx_set_model(server_ctx *ctx, sc_model *model, sc_embed_cache 
 
 typedef struct server_request {
     const char *method;      /* "GET", "POST", "PUT", "PATCH", "DELETE", … */
-    const char *path;        /* URL path, without the query string */
+    const char *path;        /* URL path as sent (percent-escapes not decoded), without the query string */
     const char *body;        /* request body bytes (not NUL-terminated), may be NULL */
     size_t body_size;        /* bytes in body */
     const char *api_key;     /* `api-key` header, NULL if absent */
     const char *bearer;      /* `Authorization` header value, NULL if absent */
     const char *request_id;  /* id for the access log (NULL: one is made up) */
+    /* A query-string argument by name (as sent, not percent-decoded), NULL
+    ** when absent; arg may be NULL (no query string). */
+    const char *(*arg)(const void *arg_ctx, const char *name);
+    const void *arg_ctx;     /* its first argument */
 } server_request;
 
 typedef struct server_response {
@@ -126,6 +131,16 @@ server_metrics *server_metrics_new(void);
 void server_metrics_free(server_metrics *m);
 /* Count one request of `endpoint` (static string) with its status and duration. */
 void server_metrics_observe(server_metrics *m, const char *endpoint, int status, double seconds);
+/* The counters of one (endpoint, status) pair. */
+typedef struct server_metrics_stat {
+    const char *endpoint; /* static route label */
+    int status;           /* HTTP status */
+    uint64_t count;       /* requests */
+    double sum, min, max; /* seconds: total, shortest, longest */
+    double last;          /* when the last one answered (wall clock, seconds since the epoch) */
+} server_metrics_stat;
+/* A copy of every (endpoint, status) row (owned, free(); NULL with *n 0 when none or out of memory). */
+server_metrics_stat *server_metrics_snapshot(server_metrics *m, size_t *n);
 /* Count n texts embedded by the server's model (cache hits excluded). */
 void server_metrics_count_embeddings(server_metrics *m, uint64_t n);
 /* Count embedding cache lookups answered (hits) and not (misses), and

@@ -14,7 +14,7 @@
 #define SERVER_MAX_ARGS 4         /* captured path segments per route */
 #define SERVER_NAME_SIZE 512      /* buffer for (namespaced) collection names */
 #define SERVER_MAX_JSON_DEPTH 64  /* deeper request bodies are refused (400) */
-#define SERVER_MAX_LIMIT 100000u  /* largest `limit` accepted by search and scroll */
+#define SERVER_MAX_LIMIT 100000u  /* most candidates of one leg of a hybrid text query */
 
 /* State of one request while an endpoint runs. */
 typedef struct server_call {
@@ -37,6 +37,9 @@ typedef json_t *(*server_endpoint_fn)(server_call *call);
 json_t *server_fail(server_call *call, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Record the store's last error for status rc (404/400/409/503/500) and return NULL. */
 json_t *server_fail_store(server_call *call, sc_status rc);
+
+/* A query-string argument of the request (NULL when absent). */
+const char *server_arg(const server_call *call, const char *name);
 
 /* ==== Collections and tenants (handle.c) ==== */
 
@@ -89,6 +92,10 @@ typedef struct server_with {
 bool server_json_with(server_call *call, const json_t *obj, bool payload_default, server_with *out);
 void server_with_free(server_with *w);
 
+/* A float32 value as a JSON real holding the double nearest to the
+** float's shortest decimal (0.15f -> 0.15, not 0.150000006): printed by
+** the response writer as that decimal, which reads back as the same float32. */
+json_t *server_json_f32(float f);
 /* Encode a record as a Qdrant Record / ScoredPoint (with_score). */
 json_t *server_json_record(const sc_record *r, bool with_score);
 /* Encode a record list as a JSON array. */
@@ -98,6 +105,14 @@ json_t *server_json_records(const sc_record_list *l, bool with_score);
 ** a wrong type, 422 outside [min, max]. */
 bool server_json_uint(server_call *call, const json_t *obj, const char *key, uint64_t def, uint64_t min,
                       uint64_t max, uint64_t *out);
+/* Optional `limit` / `offset` field (absent or null = def): any unsigned
+** integer of at least min, as Qdrant (a u64), held as at most UINT32_MAX;
+** callers clamp it to the collection's size (server_clamp_to_points). */
+bool server_json_limit(server_call *call, const json_t *obj, const char *key, uint32_t def, uint32_t min,
+                       uint32_t *out);
+/* Clamp a limit and offset to the points of collection coll: no more can
+** come back, and the store refuses a limit + offset over 1,000,000. */
+void server_clamp_to_points(server_call *call, const char *coll, uint32_t *limit, uint32_t *offset);
 /* Optional number field `key` of obj (absent or null = def). 400 on a wrong
 ** type, 422 outside [min, max]; messages give the path of obj in the body
 ** as parent (NULL = the body itself), e.g. "query.options". */
@@ -121,6 +136,8 @@ json_t *server_json_update_result(void);
 /* ==== Endpoints ==== */
 
 /* collections.c */
+/* Qdrant's CollectionInfo of store collection `name` (GET /collections/{c}; telemetry). */
+json_t *server_collection_info_json(server_call *call, const char *name);
 json_t *server_api_collections_list(server_call *call);
 json_t *server_api_collection_get(server_call *call);
 json_t *server_api_collection_create(server_call *call);
@@ -145,6 +162,16 @@ json_t *server_api_payload_clear(server_call *call);
 json_t *server_api_points_scroll(server_call *call);
 json_t *server_api_points_count(server_call *call);
 json_t *server_api_points_batch(server_call *call);
+json_t *server_api_vectors_update(server_call *call);
+json_t *server_api_vectors_delete(server_call *call);
+
+/* order_by (a key, or {key, direction "asc"|"desc", start_from}): the
+** points of filter_json in the order of their numbers at key, one entry per
+** number (a point with several appears for each), ties by id; owned ids
+** and values, *n entries. 400 unless key has an integer or float payload
+** index, as Qdrant requires a range index. (points.c) */
+bool server_order_by(server_call *call, const char *coll, const char *filter_json, const json_t *spec,
+                     sc_point_id **ids, double **values, size_t *n);
 
 /* embeddings.c */
 json_t *server_api_embeddings(server_call *call); /* full OpenAI-shaped body, not the Qdrant envelope */
@@ -169,6 +196,15 @@ bool server_model_is_bm25(const char *model);
 bool server_json_document(server_call *call, const json_t *doc, const char *where, const char **text,
                           const char **model);
 
+/* The Qdrant-style "METHOD /path/{param}" of the route labelled `label`
+** (handle.c): false when there is none or it does not fit. */
+bool server_route_path(const char *label, char *out, size_t size);
+
+/* telemetry.c: GET /telemetry, GET / DELETE /issues */
+json_t *server_api_telemetry(server_call *call);
+json_t *server_api_issues_get(server_call *call);
+json_t *server_api_issues_clear(server_call *call);
+
 /* code.c: code search over the repository given by --repo */
 json_t *server_api_code_search(server_call *call);
 json_t *server_api_code_similar(server_call *call);
@@ -180,5 +216,7 @@ json_t *server_api_query_batch(server_call *call);
 json_t *server_api_search(server_call *call);
 json_t *server_api_search_batch(server_call *call);
 json_t *server_api_recommend(server_call *call);
+json_t *server_api_matrix_pairs(server_call *call);
+json_t *server_api_matrix_offsets(server_call *call);
 
 #endif /* SC_SERVER_INT_H */

@@ -24,21 +24,6 @@
 
 /* ==== Helpers ==== */
 
-static sc_status store__alias_check_name(const char *what, const char *name) {
-    if (!name || !*name) return store_fail(SC_INVALID, "%s is empty", what);
-    size_t n = strlen(name);
-    if (n > SC_MAX_NAME_LEN) return store_fail(SC_INVALID, "%s is %zu bytes long, at most %u allowed", what, n, SC_MAX_NAME_LEN);
-    for (size_t i = 0; i < n; i++) {
-        char ch = name[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-                  ch == '-' || ch == '.';
-        if (!ok)
-            return store_fail(SC_INVALID, "%s `%s` has character '%c' at %zu; allowed: letters, digits, _ - .", what,
-                              name, ch >= 32 && ch < 127 ? ch : '?', i);
-    }
-    return SC_OK;
-}
-
 static sc_status store__alias_ensure_table(sc_db *db) {
     return store_exec(db, "CREATE TABLE IF NOT EXISTS aliases(name TEXT PRIMARY KEY, coll TEXT NOT NULL)");
 }
@@ -66,6 +51,13 @@ static sc_status store__alias_lookup(sc_db *db, const char *alias, char **out) {
     return status;
 }
 
+bool store_alias_taken(sc_db *db, const char *name) {
+    char *target = NULL;
+    bool taken = store__alias_lookup(db, name, &target) == SC_OK && target && store_coll_find(db, target);
+    free(target);
+    return taken;
+}
+
 /* Run a statement with up to two text parameters; *changes gets the rows changed. */
 static sc_status store__alias_run(sc_db *db, const char *sql, const char *a, const char *b, int *changes) {
     sqlite3_stmt *st = NULL;
@@ -83,8 +75,8 @@ static sc_status store__alias_run(sc_db *db, const char *sql, const char *a, con
 
 static sc_status store__alias_do_create(sc_db *db, const char *alias, const char *collection) {
     sc_status rc;
-    if ((rc = store__alias_check_name("alias name", alias)) != SC_OK) return rc;
-    if ((rc = store__alias_check_name("collection name", collection)) != SC_OK) return rc;
+    if ((rc = store_check_name("alias name", alias)) != SC_OK) return rc;
+    if ((rc = store_check_name("collection name", collection)) != SC_OK) return rc;
     if (!store_coll_find(db, collection)) return store_fail(SC_NOTFOUND, "Collection `%s` doesn't exist!", collection);
     if (store_coll_find(db, alias))
         return store_fail(SC_EXISTS, "alias name `%s` is already the name of a collection", alias);
@@ -106,7 +98,7 @@ static sc_status store__alias_do_delete(sc_db *db, const char *alias) {
 
 static sc_status store__alias_do_rename(sc_db *db, const char *old_alias, const char *new_alias) {
     sc_status rc;
-    if ((rc = store__alias_check_name("alias name", new_alias)) != SC_OK) return rc;
+    if ((rc = store_check_name("alias name", new_alias)) != SC_OK) return rc;
     if (!old_alias) return store_fail(SC_INVALID, "alias name is empty");
     char *target = NULL, *taken = NULL;
     if ((rc = store__alias_lookup(db, old_alias, &target)) != SC_OK || (rc = store__alias_lookup(db, new_alias, &taken)) != SC_OK)

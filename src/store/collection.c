@@ -11,25 +11,23 @@
 
 /* ==== Validation ==== */
 
-static sc_status store__check_coll_name(const char *name) {
-    if (!name || !*name) return store_fail(SC_INVALID, "collection name is empty");
+/* Qdrant's rule for collection and alias names (store_int.h). */
+sc_status store_check_name(const char *what, const char *name) {
+    if (!name || !*name) return store_fail(SC_INVALID, "%s is empty", what);
     size_t n = strlen(name);
-    if (n > SC_MAX_NAME_LEN)
-        return store_fail(SC_INVALID, "collection name is %zu bytes long, at most %u allowed", n, SC_MAX_NAME_LEN);
+    if (n > SC_MAX_NAME_LEN) return store_fail(SC_INVALID, "%s is %zu bytes long, at most %u allowed", what, n, SC_MAX_NAME_LEN);
     for (size_t i = 0; i < n; i++) {
-        char ch = name[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-                  ch == '-' || ch == '.';
-        if (!ok)
-            return store_fail(SC_INVALID,
-                              "collection name `%s` has character '%c' at %zu; allowed: letters, digits, _ - .",
-                              name, ch >= 32 && ch < 127 ? ch : '?', i);
+        unsigned char ch = (unsigned char)name[i];
+        if (ch < 32 || ch == 127)
+            return store_fail(SC_INVALID, "%s has a control character (code %u) at byte %zu", what, ch, i);
+        if (strchr("<>:\"/\\|?*", ch))
+            return store_fail(SC_INVALID, "%s `%s` cannot contain \"%c\" char", what, name, ch);
     }
     return SC_OK;
 }
 
 static sc_status store__check_vectors(const sc_vector_params *v, size_t n, size_t n_sparse) {
-    if (n == 0 && n_sparse == 0) return store_fail(SC_INVALID, "vectors: at least one vector must be configured");
+    if (n == 0 && n_sparse == 0) return store_fail(SC_INVALID, "vectors: at least one vector (dense or sparse) must be configured");
     if (n && !v) return store_fail(SC_MISUSE, "vectors: %zu announced but none given", n);
     if (n > SC_MAX_VECTOR_NAMES)
         return store_fail(SC_INVALID, "vectors: %zu named vectors, at most %u allowed", n, SC_MAX_VECTOR_NAMES);
@@ -111,7 +109,8 @@ char *store_coll_config_json(const store_coll *c) {
                                                   sc_field_type_name(pindex_type(c->indexes[i])))) == 0;
     char *s = NULL;
     if (ok && json_object_set(root, "vectors", vecs) == 0 && json_object_set(root, "payload_indexes", pix) == 0 &&
-        (!sparse || json_object_set(root, "sparse", sparse) == 0))
+        (!sparse || json_object_set(root, "sparse", sparse) == 0) &&
+        (!c->metadata || json_object_set(root, "metadata", c->metadata) == 0))
         s = store_json_dumps(root, JSON_COMPACT);
     json_decref(vecs);
     json_decref(pix);
@@ -166,7 +165,7 @@ sc_status sc_collection_create_ex(sc_db *db, const char *name, const sc_collecti
     sc_status rc;
     const sc_vector_params *vectors = params->vectors;
     size_t n_vectors = params->n_vectors;
-    if ((rc = store__check_coll_name(name)) != SC_OK) return rc;
+    if ((rc = store_check_name("collection name", name)) != SC_OK) return rc;
     if ((rc = store__check_vectors(vectors, n_vectors, params->n_sparse)) != SC_OK) return rc;
     if ((rc = store__check_sparse(params->sparse, params->n_sparse, vectors, n_vectors)) != SC_OK) return rc;
     store_coll *c = calloc(1, sizeof *c);
@@ -211,6 +210,10 @@ sc_status sc_collection_create_ex(sc_db *db, const char *name, const sc_collecti
     pthread_rwlock_wrlock(&db->lock);
     if (store_coll_find(db, name)) {
         rc = store_fail(SC_EXISTS, "Collection `%s` already exists!", name);
+        goto done;
+    }
+    if (store_alias_taken(db, name)) {
+        rc = store_fail(SC_EXISTS, "Collection name `%s` is already used by an alias", name);
         goto done;
     }
     if (!config || store_coll_reserve(c, 0) != SC_OK ||
@@ -338,6 +341,7 @@ sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info
     if (!out->name || !out->vectors || !out->vector_index || !out->field_indexes || !out->sparse || !out->sparse_index)
         goto oom;
     out->n_vector_params = c->n_vecs;
+    if (!(out->metadata_json = c->metadata ? store_json_dumps(c->metadata, JSON_COMPACT) : util_strdup("{}"))) goto oom;
     uint64_t ram = (uint64_t)c->cap * (sizeof(sc_point_id) + sizeof(json_t *) + sizeof(uint32_t)) +
                    (uint64_t)c->map_cap * sizeof(uint32_t);
     for (size_t i = 0; i < c->n_vecs; i++) {
@@ -412,6 +416,7 @@ void sc_collection_info_free(sc_collection_info *info) {
         for (size_t i = 0; i < info->n_sparse; i++) free((char *)info->sparse[i].name);
     free(info->sparse);
     free(info->sparse_index);
+    free(info->metadata_json);
     memset(info, 0, sizeof *info);
 }
 
@@ -432,6 +437,45 @@ static sc_status store__save_config(sc_db *db, store_coll *c) {
     }
     sqlite3_finalize(st);
     free(config);
+    return rc;
+}
+
+sc_status sc_collection_metadata_update(sc_db *db, const char *name, const char *patch_json) {
+    if (!db || !patch_json) return store_fail(SC_MISUSE, "sc_collection_metadata_update: NULL argument");
+    json_error_t jerr;
+    json_t *patch = json_loads(patch_json, JSON_REJECT_DUPLICATES, &jerr);
+    if (!patch && store_json_oom(&jerr)) return store_fail(SC_NOMEM, "out of memory parsing the metadata");
+    if (!json_is_object(patch)) {
+        json_decref(patch);
+        return store_fail(SC_INVALID, "metadata must be a JSON object");
+    }
+    pthread_rwlock_wrlock(&db->lock);
+    store_coll *c = NULL;
+    sc_status rc = store_coll_get(db, name, &c);
+    json_t *next = NULL;
+    if (rc != SC_OK) goto done;
+    if (!(next = c->metadata ? json_deep_copy(c->metadata) : json_object())) goto oom;
+    const char *key;
+    json_t *v;
+    json_object_foreach(patch, key, v) {
+        if (json_is_null(v)) json_object_del(next, key);
+        else if (json_object_set(next, key, v) != 0) goto oom;
+    }
+    json_t *old = c->metadata;
+    c->metadata = next; /* what the saved config holds; put back if saving fails */
+    if ((rc = store__save_config(db, c)) != SC_OK) {
+        c->metadata = old;
+        goto done;
+    }
+    json_decref(old);
+    next = NULL;
+    goto done;
+oom:
+    rc = store_fail(SC_NOMEM, "out of memory updating the metadata");
+done:
+    pthread_rwlock_unlock(&db->lock);
+    json_decref(next);
+    json_decref(patch);
     return rc;
 }
 

@@ -94,6 +94,7 @@ void store_coll_free(store_coll *c) {
     if (c->payload_raw)
         for (uint32_t s = 0; s < c->n_slots; s++) free(c->payload_raw[s]);
     free(c->payload_raw);
+    json_decref(c->metadata);
     free(c->ids);
     free(c->live);
     free(c->free_slots);
@@ -226,6 +227,8 @@ static sc_status store__parse_config(store_coll *c, const char *text) {
         }
     }
     if ((rc = store__parse_sparse(c, sparse)) != SC_OK) goto done;
+    json_t *meta = json_object_get(root, "metadata");
+    if (json_is_object(meta) && json_object_size(meta)) c->metadata = json_incref(meta);
     json_t *pix = json_object_get(root, "payload_indexes");
     for (size_t i = 0; i < json_array_size(pix); i++) {
         json_t *e = json_array_get(pix, i);

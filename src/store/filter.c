@@ -684,8 +684,9 @@ static sc_status filter__compile_field(filter__ctx *x, const json_t *j, filter_c
     }
     if (tests.n == 0) {
         rc = sc_err_set(x->err, SC_INVALID,
-                        "%s: field condition on \"%.100s\" has no test (expected match, range, values_count, "
-                        "is_empty or is_null)",
+                        "Validation error in JSON body: [%s: At least one field condition must be specified: the "
+                        "condition on \"%.100s\" has no test (expected match, range, values_count, is_empty or "
+                        "is_null)]",
                         x->where, path.text);
         goto fail;
     }
@@ -808,6 +809,45 @@ static bool filter__is_clause(const char *name) {
            !strcmp(name, "min_should");
 }
 
+/* {"slice": {"total": t, "index": i}}: the ids split into t parts by a
+** hash, part i (t >= 1, i < t). */
+static sc_status filter__compile_slice(filter__ctx *x, const json_t *v, filter_cond *c) {
+    size_t old = filter__push(x, ".slice");
+    sc_status rc = SC_OK;
+    c->kind = FILTER_COND_KIND_SLICE;
+    const json_t *t = json_object_get(v, "total"), *i = json_object_get(v, "index");
+    if (!json_is_object(v) || !json_is_integer(t) || json_integer_value(t) < 1 || !json_is_integer(i) ||
+        json_integer_value(i) < 0)
+        rc = filter__expected(x, "{\"total\": n >= 1, \"index\": i >= 0}", v);
+    else if (json_integer_value(i) >= json_integer_value(t))
+        rc = sc_err_set(x->err, SC_INVALID, "Validation error in JSON body: [%s.index: value %lld invalid, must be "
+                                            "less than total %lld]",
+                        x->where, (long long)json_integer_value(i), (long long)json_integer_value(t));
+    if (rc == SC_OK) {
+        c->slice_total = (uint64_t)json_integer_value(t);
+        c->slice_index = (uint64_t)json_integer_value(i);
+    }
+    filter__pop(x, old);
+    return rc;
+}
+
+/* The part of `total` that id falls in (splitmix64 of its number or UUID halves). */
+static uint64_t filter__slice_of(const sc_point_id *id, uint64_t total) {
+    uint64_t h = id->kind == SC_ID_KIND_NUM ? id->num : 0x9e3779b97f4a7c15ull;
+    for (int k = 0; k < (id->kind == SC_ID_KIND_NUM ? 1 : 2); k++) {
+        if (id->kind != SC_ID_KIND_NUM) {
+            uint64_t half;
+            memcpy(&half, id->uuid + 8 * k, 8);
+            h ^= half;
+        }
+        h += 0x9e3779b97f4a7c15ull;
+        h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+        h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+        h ^= h >> 31;
+    }
+    return h % total;
+}
+
 /* One condition object; x->where names it. */
 static sc_status filter__compile_cond(filter__ctx *x, const json_t *j, filter_cond *c) {
     memset(c, 0, sizeof *c);
@@ -822,10 +862,17 @@ static sc_status filter__compile_cond(filter__ctx *x, const json_t *j, filter_co
     if (only && (!strcmp(only, "is_empty") || !strcmp(only, "is_null")))
         return filter__compile_keyed(x, only, json_object_get(j, only), c);
     if (only && !strcmp(only, "has_id")) return filter__compile_has_id(x, json_object_get(j, only), c);
+    if (only && !strcmp(only, "slice")) return filter__compile_slice(x, json_object_get(j, only), c);
     if (only && !strcmp(only, "nested")) return filter__compile_nested(x, json_object_get(j, only), c);
-    if (only && !strcmp(only, "has_vector"))
-        return sc_err_set(x->err, SC_UNSUPPORTED, "%s.has_vector: has_vector conditions are not supported",
-                          x->where);
+    if (only && !strcmp(only, "has_vector")) {
+        const json_t *name = json_object_get(j, only);
+        c->kind = FILTER_COND_KIND_HAS_VECTOR;
+        if (x->in_nested)
+            return sc_err_set(x->err, SC_UNSUPPORTED, "%s.has_vector: not supported inside a nested filter", x->where);
+        if (!json_is_string(name)) return filter__expected(x, "a vector name", name);
+        if (!(c->path.text = strdup(json_string_value(name)))) return filter__nomem(x);
+        return SC_OK;
+    }
     const char *name;
     const json_t *v;
     json_object_foreach((json_t *)j, name, v) {
@@ -972,12 +1019,12 @@ sc_status filter_compile_text(const char *text, store_filter **out, sc_err *err)
 
 /* ==== Evaluation ==== */
 
-static bool filter__eval(const store_filter *f, const sc_point_id *id, const json_t *payload);
+static bool filter__eval(const store_filter *f, const filter_point *pt, const json_t *payload);
 
 /* State of one walk over the values at a key. */
 typedef struct filter__walk {
     const filter_cond *c;  /* condition tested */
-    const sc_point_id *id; /* point id (for sub-filters) */
+    const filter_point *pt; /* the point (for sub-filters) */
     bool hit;              /* some value satisfied it (MATCH, RANGE, IS_NULL, NESTED) */
     bool all_empty;        /* IS_EMPTY: every value seen is null or [] */
     uint64_t count;        /* VALUES_COUNT: values counted */
@@ -1040,12 +1087,12 @@ static void filter__walk_cb(const json_t *v, void *arg) {
     case FILTER_COND_KIND_NESTED:
         if (w->hit) break;
         if (json_is_object(v)) {
-            w->hit = filter__eval(c->sub, w->id, v);
+            w->hit = filter__eval(c->sub, w->pt, v);
         } else if (json_is_array(v)) {
             size_t i;
             const json_t *e;
             json_array_foreach(v, i, e) {
-                if (json_is_object(e) && filter__eval(c->sub, w->id, e)) {
+                if (json_is_object(e) && filter__eval(c->sub, w->pt, e)) {
                     w->hit = true;
                     break;
                 }
@@ -1054,6 +1101,8 @@ static void filter__walk_cb(const json_t *v, void *arg) {
         break;
     case FILTER_COND_KIND_FILTER:
     case FILTER_COND_KIND_HAS_ID:
+    case FILTER_COND_KIND_SLICE:
+    case FILTER_COND_KIND_HAS_VECTOR:
         break;
     }
 }
@@ -1071,10 +1120,12 @@ static bool filter__has_id(const filter_cond *c, const sc_point_id *id) {
     return false;
 }
 
-static bool filter__cond(const filter_cond *c, const sc_point_id *id, const json_t *payload) {
-    if (c->kind == FILTER_COND_KIND_FILTER) return filter__eval(c->sub, id, payload);
-    if (c->kind == FILTER_COND_KIND_HAS_ID) return filter__has_id(c, id);
-    filter__walk w = {.c = c, .id = id, .all_empty = true};
+static bool filter__cond(const filter_cond *c, const filter_point *pt, const json_t *payload) {
+    if (c->kind == FILTER_COND_KIND_FILTER) return filter__eval(c->sub, pt, payload);
+    if (c->kind == FILTER_COND_KIND_HAS_ID) return filter__has_id(c, pt->id);
+    if (c->kind == FILTER_COND_KIND_SLICE) return pt->id && filter__slice_of(pt->id, c->slice_total) == c->slice_index;
+    if (c->kind == FILTER_COND_KIND_HAS_VECTOR) return pt->has_vector && pt->has_vector(pt->ctx, c->path.text);
+    filter__walk w = {.c = c, .pt = pt, .all_empty = true};
     bool expand = c->kind == FILTER_COND_KIND_MATCH || c->kind == FILTER_COND_KIND_RANGE;
     filter_path_visit(&c->path, payload, expand, filter__walk_cb, &w);
     switch (c->kind) {
@@ -1084,21 +1135,21 @@ static bool filter__cond(const filter_cond *c, const sc_point_id *id, const json
     }
 }
 
-static bool filter__eval(const store_filter *f, const sc_point_id *id, const json_t *payload) {
+static bool filter__eval(const store_filter *f, const filter_point *pt, const json_t *payload) {
     for (size_t i = 0; i < f->n_must; i++)
-        if (!filter__cond(&f->must[i], id, payload)) return false;
+        if (!filter__cond(&f->must[i], pt, payload)) return false;
     for (size_t i = 0; i < f->n_must_not; i++)
-        if (filter__cond(&f->must_not[i], id, payload)) return false;
+        if (filter__cond(&f->must_not[i], pt, payload)) return false;
     if (f->n_should) {
         bool any = false;
-        for (size_t i = 0; i < f->n_should && !any; i++) any = filter__cond(&f->should[i], id, payload);
+        for (size_t i = 0; i < f->n_should && !any; i++) any = filter__cond(&f->should[i], pt, payload);
         if (!any) return false;
     }
     if (f->has_min_should && f->min_count > 0) {
         uint64_t hits = 0;
         for (size_t i = 0; i < f->n_min_should; i++) {
             if (f->n_min_should - i < f->min_count - hits) return false; /* cannot reach it */
-            if (filter__cond(&f->min_should[i], id, payload) && ++hits >= f->min_count) return true;
+            if (filter__cond(&f->min_should[i], pt, payload) && ++hits >= f->min_count) return true;
         }
         return hits >= f->min_count;
     }
@@ -1106,6 +1157,11 @@ static bool filter__eval(const store_filter *f, const sc_point_id *id, const jso
 }
 
 bool filter_match(const store_filter *f, const sc_point_id *id, const json_t *payload) {
+    filter_point pt = {.id = id};
+    return filter_match_point(f, &pt, payload);
+}
+
+bool filter_match_point(const store_filter *f, const filter_point *pt, const json_t *payload) {
     if (!f) return true; /* a NULL payload has no values at any key: {} */
-    return filter__eval(f, id, payload);
+    return filter__eval(f, pt, payload);
 }

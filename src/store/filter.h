@@ -52,6 +52,18 @@ void filter_free(store_filter *f);
 ** filter.c. */
 bool filter_match(const store_filter *f, const sc_point_id *id, const json_t *payload);
 
+/* Whether the point being matched has the vector `name` (has_vector). */
+typedef bool (*filter_has_vector_fn)(const void *ctx, const char *name);
+/* A point as filter_match_point sees it: its id, and how to ask about its
+** vectors (has_vector is false for every name when has_vector is NULL). */
+typedef struct filter_point {
+    const sc_point_id *id;           /* id, NULL when unknown */
+    filter_has_vector_fn has_vector; /* vector presence, may be NULL */
+    const void *ctx;                 /* its argument */
+} filter_point;
+/* filter_match with has_vector conditions answered through pt. */
+bool filter_match_point(const store_filter *f, const filter_point *pt, const json_t *payload);
+
 /* Call fn for every value found at `path` in payload (arrays expanded).
 ** Returns the number of values visited. fn may be NULL to just count. */
 typedef void (*filter_value_fn)(const json_t *value, void *arg);

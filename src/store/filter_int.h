@@ -58,6 +58,8 @@ typedef enum filter_cond_kind {
     FILTER_COND_KIND_IS_NULL = 5,      /* key holds an explicit null */
     FILTER_COND_KIND_HAS_ID = 6,       /* point id in ids */
     FILTER_COND_KIND_NESTED = 7,       /* sub matches one object of the array at key */
+    FILTER_COND_KIND_SLICE = 8,        /* the point's id falls in part slice_index of slice_total */
+    FILTER_COND_KIND_HAS_VECTOR = 9,   /* the point has the vector named path.text (only the text is set) */
 } filter_cond_kind;
 
 typedef enum filter_match_kind {
@@ -121,6 +123,8 @@ struct filter_cond {
     size_t n_ids;            /* entries of ids */
     sc_point_id *ids;        /* HAS_ID: sorted by sc_point_id_cmp, unique */
     store_filter *sub;       /* FILTER / NESTED: owned inner filter */
+    uint64_t slice_total;    /* SLICE: parts the ids are split into (>= 1) */
+    uint64_t slice_index;    /* SLICE: which part (< slice_total) */
 };
 
 /* Order of byte strings: by bytes, then by length. */

@@ -153,10 +153,85 @@ static sc_status store__prepare_point(store_coll *c, const sc_point_in *pt, size
     return SC_OK;
 }
 
+/* The prepared points of a batch with the storage they point into. */
+typedef struct store__batch {
+    store__prepared *pp;   /* one per point */
+    const float **vec_ptrs;/* pp[i].vecs, n_vecs each */
+    store_svec **svec_ptrs;/* pp[i].svecs, n_sparse each */
+    store_svec **column;   /* n entries: one sparse vector of each point (store__reserve_sparse) */
+    float *arena;          /* normalised copies of cosine vectors */
+    size_t n_sparse;       /* the collection's sparse vectors (for freeing) */
+} store__batch;
+
+/* Allocate the storage of b for n points (arena_n floats of cosine copies),
+** each pp[i] pointing at its own vecs / svecs; SC_NOMEM. */
+static sc_status store__batch_alloc(const store_coll *c, size_t n, size_t arena_n, store__batch *b) {
+    b->pp = calloc(n ? n : 1, sizeof *b->pp);
+    b->vec_ptrs = calloc(n * c->n_vecs + 1, sizeof *b->vec_ptrs);
+    b->svec_ptrs = calloc(n * c->n_sparse + 1, sizeof *b->svec_ptrs);
+    b->column = calloc(n ? n : 1, sizeof *b->column);
+    b->arena = malloc(sizeof(float) * (arena_n ? arena_n : 1));
+    b->n_sparse = c->n_sparse;
+    if (!b->pp || !b->vec_ptrs || !b->svec_ptrs || !b->column || !b->arena) return SC_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        b->pp[i].vecs = b->vec_ptrs + i * c->n_vecs;
+        b->pp[i].svecs = b->svec_ptrs + i * c->n_sparse;
+    }
+    return SC_OK;
+}
+
+/* Validate the n points of a batch into b (store__prepare_point each). */
+static sc_status store__prepare_all(store_coll *c, const sc_point_in *points, size_t n, store__batch *b) {
+    size_t arena_n = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t v = 0; v < points[i].n_vectors && points[i].vectors; v++) {
+            int k = store_coll_vec_index(c, points[i].vectors[v].name);
+            if (k >= 0 && c->vecs[k].distance == SC_DISTANCE_COSINE) arena_n += c->vecs[k].dim;
+        }
+    if (store__batch_alloc(c, n, arena_n, b) != SC_OK) return store_fail(SC_NOMEM, "out of memory preparing %zu points", n);
+    size_t arena_off = 0;
+    for (size_t i = 0; i < n; i++) {
+        sc_status rc = store__prepare_point(c, &points[i], i, &b->pp[i], b->arena + arena_off);
+        if (rc != SC_OK) return rc;
+        for (size_t v = 0; v < c->n_vecs; v++)
+            if (b->pp[i].vecs[v] && c->vecs[v].distance == SC_DISTANCE_COSINE) arena_off += c->vecs[v].dim;
+    }
+    return SC_OK;
+}
+
+/* Free what store__prepare_all allocated (n points; pp may be partly filled). */
+static void store__batch_free(store__batch *b, size_t n) {
+    for (size_t i = 0; b->pp && i < n; i++) {
+        json_decref(b->pp[i].payload);
+        free(b->pp[i].kw_doc);
+        util_buf_free(&b->pp[i].kw_blob);
+        util_buf_free(&b->pp[i].sparse_blob);
+        for (size_t k = 0; b->pp[i].svecs && k < b->n_sparse; k++) free(b->pp[i].svecs[k]);
+    }
+    free(b->pp);
+    free(b->vec_ptrs);
+    free(b->svec_ptrs);
+    free(b->column);
+    free(b->arena);
+}
+
+/* Room in the posting lists for the sparse vectors of the first n points of
+** b, so that applying them cannot fail. */
+static sc_status store__reserve_sparse(store_coll *c, store__batch *b, size_t n) {
+    for (size_t k = 0; k < c->n_sparse; k++) {
+        for (size_t i = 0; i < n; i++) b->column[i] = b->pp[i].svecs[k];
+        sc_status rc = store_sparse_reserve(&c->sparse[k], b->column, n);
+        if (rc != SC_OK) return rc;
+    }
+    return SC_OK;
+}
+
 /* INSERT OR REPLACE one point row. */
 static sc_status store__write_point(sc_db *db, sqlite3_stmt *st, store_coll *c, const sc_point_id *id, uint32_t slot,
-                                    uint64_t ver, const float *const *vecs, const json_t *payload,
-                                    const util_buf *kw_blob, const util_buf *sparse_blob, util_buf *blob) {
+                                    uint64_t ver, const store__prepared *pp, util_buf *blob) {
+    const float *const *vecs = pp->vecs;
+    const json_t *payload = pp->payload;
+    const util_buf *kw_blob = &pp->kw_blob;
     uint8_t key[STORE_ID_KEY_SIZE];
     store_id_key(id, key);
     blob->len = 0;
@@ -175,6 +250,7 @@ static sc_status store__write_point(sc_db *db, sqlite3_stmt *st, store_coll *c, 
     sqlite3_bind_blob(st, 6, blob->data, (int)blob->len, SQLITE_STATIC);
     if (kw_blob && kw_blob->len) sqlite3_bind_blob(st, 7, kw_blob->data, (int)kw_blob->len, SQLITE_STATIC);
     else sqlite3_bind_null(st, 7);
+    const util_buf *sparse_blob = &pp->sparse_blob;
     if (c->n_sparse && sparse_blob->len > (size_t)INT32_MAX) {
         free(ptext);
         return store_fail(SC_INVALID, "sparse vectors of one point take %zu bytes, more than a row holds",
@@ -195,7 +271,8 @@ static void store__apply_vectors(store_coll *c, uint32_t slot, const float *cons
         store_vec *sv = &c->vecs[v];
         bool had = store_bit_get(sv->present, slot);
         if (vecs[v]) {
-            memcpy(sv->data + (size_t)slot * sv->dim, vecs[v], sizeof(float) * sv->dim);
+            float *dst = sv->data + (size_t)slot * sv->dim;
+            if (vecs[v] != dst) memcpy(dst, vecs[v], sizeof(float) * sv->dim); /* an update keeps some in place */
             if (!had) {
                 store_bit_set(sv->present, slot);
                 sv->n_present++;
@@ -212,10 +289,8 @@ sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *point
     pthread_rwlock_wrlock(&db->lock);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, coll, &c);
+    store__batch pb = {0};
     store__prepared *pp = NULL;
-    const float **vec_ptrs = NULL;
-    store_svec **svec_ptrs = NULL, **batch = NULL;
-    float *arena = NULL;
     sqlite3_stmt *st = NULL;
     util_buf blob = {0};
     uint32_t *slots = NULL, *claimed = NULL;
@@ -225,36 +300,11 @@ sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *point
         rc = store_fail(SC_INVALID, "batch of %zu points is too large", n);
         goto done;
     }
-    /* (1) validate everything and size the arena of normalised copies */
-    size_t arena_n = 0;
-    for (size_t i = 0; i < n; i++)
-        for (size_t v = 0; v < points[i].n_vectors && points[i].vectors; v++) {
-            int k = store_coll_vec_index(c, points[i].vectors[v].name);
-            if (k >= 0 && c->vecs[k].distance == SC_DISTANCE_COSINE) arena_n += c->vecs[k].dim;
-        }
-    pp = calloc(n, sizeof *pp);
-    vec_ptrs = calloc(c->n_vecs ? n * c->n_vecs : 1, sizeof *vec_ptrs);
-    svec_ptrs = calloc(c->n_sparse ? n * c->n_sparse : 1, sizeof *svec_ptrs);
-    batch = malloc(sizeof *batch * n);
-    arena = malloc(sizeof(float) * (arena_n ? arena_n : 1));
-    if (!pp || !vec_ptrs || !svec_ptrs || !batch || !arena) {
-        rc = store_fail(SC_NOMEM, "out of memory preparing %zu points", n);
-        goto done;
-    }
-    size_t arena_off = 0;
-    for (size_t i = 0; i < n; i++) {
-        pp[i].vecs = vec_ptrs + i * c->n_vecs;
-        pp[i].svecs = svec_ptrs + i * c->n_sparse;
-        if ((rc = store__prepare_point(c, &points[i], i, &pp[i], arena + arena_off)) != SC_OK) goto done;
-        for (size_t v = 0; v < c->n_vecs; v++)
-            if (pp[i].vecs[v] && c->vecs[v].distance == SC_DISTANCE_COSINE) arena_off += c->vecs[v].dim;
-    }
+    /* (1) validate everything */
+    if ((rc = store__prepare_all(c, points, n, &pb)) != SC_OK) goto done;
+    pp = pb.pp;
     if ((rc = store_coll_reserve(c, (uint32_t)n)) != SC_OK) goto done;
-    /* room in the posting lists, so that applying the sparse vectors cannot fail */
-    for (size_t k = 0; k < c->n_sparse; k++) {
-        for (size_t i = 0; i < n; i++) batch[i] = pp[i].svecs[k];
-        if ((rc = store_sparse_reserve(&c->sparse[k], batch, n)) != SC_OK) goto done;
-    }
+    if ((rc = store__reserve_sparse(c, &pb, n)) != SC_OK) goto done;
     /* Slots: existing points keep theirs; new ids claim one (undone on failure). */
     if (!(slots = malloc(sizeof *slots * n)) || !(claimed = malloc(sizeof *claimed * n))) {
         rc = store_fail(SC_NOMEM, "out of memory preparing %zu points", n);
@@ -279,8 +329,7 @@ sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *point
         goto done;
     }
     for (size_t i = 0; i < n; i++)
-        if ((rc = store__write_point(db, st, c, &points[i].id, slots[i], ver, pp[i].vecs, pp[i].payload,
-                                     &pp[i].kw_blob, &pp[i].sparse_blob, &blob)) != SC_OK)
+        if ((rc = store__write_point(db, st, c, &points[i].id, slots[i], ver, &pp[i], &blob)) != SC_OK)
             goto done;
     sqlite3_finalize(st);
     st = NULL;
@@ -310,20 +359,142 @@ done:
     pthread_rwlock_unlock(&db->lock);
     free(slots);
     free(claimed);
-    if (pp)
-        for (size_t i = 0; i < n; i++) {
-            json_decref(pp[i].payload);
-            free(pp[i].kw_doc);
-            util_buf_free(&pp[i].kw_blob);
-            util_buf_free(&pp[i].sparse_blob);
-            for (size_t k = 0; pp[i].svecs && k < c->n_sparse; k++) free(pp[i].svecs[k]);
-        }
-    free(pp);
-    free(vec_ptrs);
-    free(svec_ptrs);
-    free(batch);
-    free(arena);
+    store__batch_free(&pb, n);
     util_buf_free(&blob);
+    return rc;
+}
+
+/* ==== Vectors of existing points ==== */
+
+/* The vectors of n existing slots after an update: b->pp[i].vecs holds the
+** new dense vectors (NULL = keep the point's own, unless drop_dense[k]) and
+** b->pp[i].svecs the given sparse ones (NULL = keep the point's own, unless
+** drop_sparse[k]). Written in one transaction (vectors, sparse, ver; payload
+** and keyword text untouched), then applied. Writer lock held. */
+static sc_status store__rewrite_vectors(sc_db *db, store_coll *c, const uint32_t *slots, store__batch *b, size_t n,
+                                        const bool *drop_dense, const bool *drop_sparse) {
+    store__prepared *pp = b->pp;
+    sc_status rc = SC_OK;
+    util_buf blob = {0};
+    sqlite3_stmt *st = NULL;
+    for (size_t i = 0; i < n && rc == SC_OK; i++) {
+        for (size_t k = 0; k < c->n_vecs; k++)
+            if (!pp[i].vecs[k] && !(drop_dense && drop_dense[k]) && store_bit_get(c->vecs[k].present, slots[i]))
+                pp[i].vecs[k] = c->vecs[k].data + (size_t)slots[i] * c->vecs[k].dim;
+        for (size_t k = 0; k < c->n_sparse && rc == SC_OK; k++) {
+            const store_svec *own = c->sparse[k].vecs[slots[i]];
+            if (pp[i].svecs[k] || (drop_sparse && drop_sparse[k]) || !own) continue;
+            sc_sparse_in keep = {.name = c->sparse[k].name, .indices = own->idx, .values = own->val, .n = own->n};
+            rc = store_svec_from_input(&keep, "kept sparse vector", &pp[i].svecs[k]);
+        }
+        if (rc == SC_OK && c->n_sparse) rc = store_sparse_blob_encode(c, pp[i].svecs, &pp[i].sparse_blob);
+    }
+    if (rc == SC_OK) rc = store__reserve_sparse(c, b, n);
+    uint64_t ver = db->seq + 1;
+    if (rc != SC_OK || (rc = store__begin(db)) != SC_OK) goto done;
+    if ((rc = store__set_seq(db, ver)) != SC_OK) goto done;
+    /* the sparse column exists when the collection has sparse vectors (store_sparse_schema) */
+    const char *sql = c->n_sparse ? "UPDATE points SET ver=?1, vectors=?2, sparse=?3 WHERE coll=?4 AND pid=?5"
+                                  : "UPDATE points SET ver=?1, vectors=?2 WHERE coll=?4 AND pid=?5";
+    if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = store_fail_sql(db, "updating vectors");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint8_t key[STORE_ID_KEY_SIZE];
+        store_id_key(&c->ids[slots[i]], key);
+        blob.len = 0;
+        if ((rc = store_vec_blob_encode(c, pp[i].vecs, &blob)) != SC_OK) goto done;
+        const util_buf *sb = &pp[i].sparse_blob;
+        if (sb->len > (size_t)INT32_MAX) {
+            rc = store_fail(SC_INVALID, "sparse vectors of one point take %zu bytes, more than a row holds", sb->len);
+            goto done;
+        }
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)ver);
+        sqlite3_bind_blob(st, 2, blob.data, (int)blob.len, SQLITE_STATIC);
+        if (c->n_sparse && sb->len) sqlite3_bind_blob(st, 3, sb->data, (int)sb->len, SQLITE_STATIC);
+        else if (c->n_sparse) sqlite3_bind_null(st, 3);
+        sqlite3_bind_int64(st, 4, c->db_id);
+        sqlite3_bind_blob(st, 5, key, sizeof key, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = store_fail_sql(db, "updating vectors");
+            goto done;
+        }
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((rc = store__commit(db)) != SC_OK) goto done;
+    db->seq = ver;
+    for (size_t i = 0; i < n; i++) {
+        store__apply_vectors(c, slots[i], pp[i].vecs);
+        c->vers[slots[i]] = ver;
+        for (size_t k = 0; k < c->n_sparse; k++) { /* kept ones were copied, dropped ones go */
+            store_sparse_set(&c->sparse[k], slots[i], pp[i].svecs[k]);
+            pp[i].svecs[k] = NULL;
+        }
+    }
+    store_ann_sync(db, c, slots, n);
+done:
+    if (st) sqlite3_finalize(st);
+    if (rc != SC_OK) store__rollback(db);
+    util_buf_free(&blob);
+    return rc;
+}
+
+sc_status sc_points_update_vectors(sc_db *db, const char *coll, const sc_point_in *points, size_t n) {
+    if (!db || (n && !points)) return store_fail(SC_MISUSE, "sc_points_update_vectors: NULL argument");
+    pthread_rwlock_wrlock(&db->lock);
+    store_coll *c = NULL;
+    sc_status rc = store_coll_get(db, coll, &c);
+    store__batch pb = {0};
+    uint32_t *slots = NULL;
+    if (rc != SC_OK || n == 0) goto done;
+    if (!(slots = malloc(sizeof *slots * n))) {
+        rc = store_fail(SC_NOMEM, "out of memory preparing %zu points", n);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char idb[40];
+        if ((slots[i] = store_map_find(c, &points[i].id)) == STORE_NO_SLOT) {
+            rc = store_fail(SC_NOTFOUND, "No point with id %s found", store__idstr(&points[i].id, idb));
+            goto done;
+        }
+        if (points[i].payload_json || points[i].text) {
+            rc = store_fail(SC_MISUSE, "points[%zu]: an update of vectors takes no payload or text", i);
+            goto done;
+        }
+    }
+    if ((rc = store__prepare_all(c, points, n, &pb)) != SC_OK) goto done;
+    /* a point given again: its later vectors go onto the first entry (applied in order) */
+    size_t m = 0;
+    for (size_t i = 0; i < n && rc == SC_OK; i++) {
+        size_t j = 0;
+        while (j < m && slots[j] != slots[i]) j++;
+        if (j == m) {
+            if (m != i) {
+                store__prepared moved = pb.pp[m];
+                pb.pp[m] = pb.pp[i];
+                pb.pp[i] = moved;
+                slots[m] = slots[i];
+            }
+            m++;
+            continue;
+        }
+        for (size_t k = 0; k < c->n_vecs; k++)
+            if (pb.pp[i].vecs[k]) pb.pp[j].vecs[k] = pb.pp[i].vecs[k];
+        for (size_t k = 0; k < c->n_sparse; k++)
+            if (pb.pp[i].svecs[k]) {
+                free(pb.pp[j].svecs[k]);
+                pb.pp[j].svecs[k] = pb.pp[i].svecs[k];
+                pb.pp[i].svecs[k] = NULL;
+            }
+    }
+    if (rc == SC_OK) rc = store__rewrite_vectors(db, c, slots, &pb, m, NULL, NULL);
+done:
+    pthread_rwlock_unlock(&db->lock);
+    store__batch_free(&pb, n);
+    free(slots);
     return rc;
 }
 
@@ -383,7 +554,9 @@ sc_status store_select_filter(store_coll *c, const store_filter *f, uint32_t **s
             rc = store_fail(SC_NOMEM, "out of memory reading payloads");
             break;
         }
-        if (exact || filter_match(f, &c->ids[s], p)) out[m++] = s;
+        store_slot_ref at;
+        filter_point pt = store_slot_point(c, s, &at);
+        if (exact || filter_match_point(f, &pt, p)) out[m++] = s;
     }
     roaring_free_uint32_iterator(it);
     if (!it && card) rc = store_fail(SC_NOMEM, "out of memory");
@@ -488,6 +661,67 @@ done:
     return rc;
 }
 
+/* ==== Selections ==== */
+
+/* The live slots a selector names: the matches of f (compiled from
+** sel->filter_json), else the existing ids of sel->ids, each once. */
+static sc_status store__select(store_coll *c, const sc_selector *sel, const store_filter *f, uint32_t **slots,
+                               size_t *m) {
+    *m = 0;
+    if (f) return store_select_filter(c, f, slots, m);
+    if (!(*slots = malloc(sizeof **slots * (sel->n_ids ? sel->n_ids : 1)))) return store_fail(SC_NOMEM, "out of memory");
+    for (size_t i = 0; i < sel->n_ids; i++) {
+        uint32_t s = store_map_find(c, &sel->ids[i]);
+        bool dup = false;
+        for (size_t j = 0; s != STORE_NO_SLOT && j < *m && !dup; j++) dup = (*slots)[j] == s;
+        if (s != STORE_NO_SLOT && !dup) (*slots)[(*m)++] = s;
+    }
+    return SC_OK;
+}
+
+sc_status sc_points_delete_vectors(sc_db *db, const char *coll, const sc_selector *sel, const char *const *names,
+                                   size_t n_names, uint64_t *n_changed) {
+    if (!db || !sel || (n_names && !names)) return store_fail(SC_MISUSE, "sc_points_delete_vectors: NULL argument");
+    if (n_changed) *n_changed = 0;
+    store_filter *f = NULL;
+    sc_status rc = SC_OK;
+    if (sel->n_ids == 0) {
+        if (!sel->filter_json) return store_fail(SC_INVALID, "select points by `points` (ids) or `filter`");
+        if ((rc = store__compile(sel->filter_json, &f)) != SC_OK) return rc;
+    }
+    pthread_rwlock_wrlock(&db->lock);
+    store_coll *c = NULL;
+    uint32_t *slots = NULL;
+    size_t m = 0;
+    store__batch pb = {0};
+    bool *drop = NULL;
+    if ((rc = store_coll_get(db, coll, &c)) != SC_OK) goto done;
+    if (!(drop = calloc(c->n_vecs + c->n_sparse + 1, sizeof *drop))) goto oom;
+    for (size_t i = 0; i < n_names; i++) {
+        int k = names[i] ? store_coll_vec_index(c, names[i]) : -1, ks = store_coll_sparse_index(c, names[i]);
+        if (k < 0 && ks < 0) {
+            rc = store_fail(SC_NOTFOUND, "vector name `%s` is not configured in collection `%s`",
+                            names[i] ? names[i] : "(null)", c->name);
+            goto done;
+        }
+        if (ks >= 0) drop[c->n_vecs + (size_t)ks] = true;
+        else drop[k] = true;
+    }
+    if ((rc = store__select(c, sel, f, &slots, &m)) != SC_OK) goto done;
+    if (store__batch_alloc(c, m, 0, &pb) != SC_OK) goto oom;
+    if ((rc = store__rewrite_vectors(db, c, slots, &pb, m, drop, drop + c->n_vecs)) == SC_OK && n_changed) *n_changed = m;
+    goto done;
+oom:
+    rc = store_fail(SC_NOMEM, "out of memory deleting vectors");
+done:
+    pthread_rwlock_unlock(&db->lock);
+    filter_free(f);
+    free(slots);
+    store__batch_free(&pb, m);
+    free(drop);
+    return rc;
+}
+
 /* ==== Payload operations ==== */
 
 typedef enum store__payload_op {
@@ -516,6 +750,7 @@ static void store__delete_path(json_t *obj, const char *path) {
 static sc_status store__payload_apply(sc_db *db, const char *coll, const sc_selector *sel, store__payload_op op,
                                       const char *payload_json, const char *const *keys, size_t n_keys,
                                       uint64_t *n_changed) {
+    const char *at = op == STORE_PAYLOAD_SET && n_keys == 1 && keys ? keys[0] : NULL; /* set at a key path */
     if (!db || !sel) return store_fail(SC_MISUSE, "payload update: NULL argument");
     if (n_changed) *n_changed = 0;
     json_t *patch = NULL;
@@ -555,17 +790,7 @@ static sc_status store__payload_apply(sc_db *db, const char *coll, const sc_sele
     size_t m = 0;
     sqlite3_stmt *st = NULL;
     if ((rc = store_coll_get(db, coll, &c)) != SC_OK) goto done;
-    if (f) {
-        if ((rc = store_select_filter(c, f, &slots, &m)) != SC_OK) goto done;
-    } else {
-        if (!(slots = malloc(sizeof *slots * sel->n_ids))) goto oom;
-        for (size_t i = 0; i < sel->n_ids; i++) {
-            uint32_t s = store_map_find(c, &sel->ids[i]);
-            bool dup = false;
-            for (size_t j = 0; s != STORE_NO_SLOT && j < m && !dup; j++) dup = slots[j] == s;
-            if (s != STORE_NO_SLOT && !dup) slots[m++] = s;
-        }
-    }
+    if ((rc = store__select(c, sel, f, &slots, &m)) != SC_OK) goto done;
     if (!(next = calloc(m ? m : 1, sizeof *next))) goto oom;
     for (size_t i = 0; i < m; i++) {
         const json_t *old = NULL;
@@ -573,7 +798,9 @@ static sc_status store__payload_apply(sc_db *db, const char *coll, const sc_sele
         switch (op) {
         case STORE_PAYLOAD_SET:
             next[i] = old ? json_deep_copy(old) : json_object();
-            if (!next[i] || json_object_update(next[i], patch) != 0) goto oom;
+            if (!next[i]) goto oom;
+            if (at && (rc = store_payload_set_at(next[i], at, patch)) != SC_OK) goto done;
+            if (!at && json_object_update(next[i], patch) != 0) goto oom;
             break;
         case STORE_PAYLOAD_OVERWRITE:
             if (!(next[i] = json_deep_copy(patch))) goto oom;
@@ -636,6 +863,15 @@ done:
 sc_status sc_payload_set(sc_db *db, const char *coll, const sc_selector *sel, const char *payload_json,
                          uint64_t *n_changed) {
     return store__payload_apply(db, coll, sel, STORE_PAYLOAD_SET, payload_json, NULL, 0, n_changed);
+}
+
+sc_status sc_payload_set_at(sc_db *db, const char *coll, const sc_selector *sel, const char *key,
+                            const char *payload_json, uint64_t *n_changed) {
+    if (!key || !*key) return sc_payload_set(db, coll, sel, payload_json, n_changed);
+    sc_err err = {0};
+    if (filter_path_check(key, &err) != SC_OK)
+        return store_fail(err.code == SC_NOMEM ? SC_NOMEM : SC_INVALID, "key: %s", err.msg);
+    return store__payload_apply(db, coll, sel, STORE_PAYLOAD_SET, payload_json, &key, 1, n_changed);
 }
 
 sc_status sc_payload_overwrite(sc_db *db, const char *coll, const sc_selector *sel, const char *payload_json,
@@ -729,7 +965,9 @@ sc_status sc_points_scroll(sc_db *db, const char *coll, const sc_scroll_request 
             rc = store_fail(SC_NOMEM, "out of memory reading payloads");
             break;
         }
-        if (f && !filter_match(f, &id, p)) continue;
+        store_slot_ref at;
+        filter_point pt = store_slot_point(c, s, &at);
+        if (f && !filter_match_point(f, &pt, p)) continue;
         if (m == limit) {
             more = true;
             next_id = id;

@@ -48,10 +48,11 @@ static int rank__fused_by_score(const void *a, const void *b) {
 
 sc_status sc_fuse(sc_fusion fusion, const sc_fuse_list *lists, size_t n_lists, double rrf_k, uint32_t rank_base,
                   sc_fused **out, size_t *n_out) {
-    if (!out || !n_out || (n_lists && !lists) || (unsigned)fusion > SC_FUSION_MINMAX) return SC_MISUSE;
+    if (!out || !n_out || (n_lists && !lists) || (unsigned)fusion > SC_FUSION_RRF_POSITION) return SC_MISUSE;
+    bool by_rank = fusion == SC_FUSION_RRF || fusion == SC_FUSION_RRF_POSITION;
     size_t total = 0;
     for (size_t s = 0; s < n_lists; s++) {
-        if (lists[s].n && (!lists[s].ids || (fusion != SC_FUSION_RRF && !lists[s].scores))) return SC_MISUSE;
+        if (lists[s].n && (!lists[s].ids || (!by_rank && !lists[s].scores))) return SC_MISUSE;
         total += lists[s].n;
     }
     sc_fused *all = malloc((total ? total : 1) * sizeof *all);
@@ -60,12 +61,12 @@ sc_status sc_fuse(sc_fusion fusion, const sc_fuse_list *lists, size_t n_lists, d
     for (size_t s = 0; s < n_lists; s++) {
         const sc_fuse_list *l = &lists[s];
         double lo = 0, hi = 0;
-        if (fusion == SC_FUSION_DBSF && l->n) { /* mean +- 3 standard deviations */
+        if (fusion == SC_FUSION_DBSF && l->n > 1) { /* mean +- 3 standard deviations of the sample */
             double mean = 0, var = 0;
             for (size_t i = 0; i < l->n; i++) mean += (double)l->scores[i];
             mean /= (double)l->n;
             for (size_t i = 0; i < l->n; i++) var += ((double)l->scores[i] - mean) * ((double)l->scores[i] - mean);
-            double sd = sqrt(var / (double)l->n);
+            double sd = sqrt(var / (double)(l->n - 1));
             lo = mean - 3 * sd;
             hi = mean + 3 * sd;
         } else if (fusion == SC_FUSION_MINMAX) {
@@ -80,11 +81,12 @@ sc_status sc_fuse(sc_fusion fusion, const sc_fuse_list *lists, size_t n_lists, d
             double sc;
             if (fusion == SC_FUSION_RRF) {
                 sc = l->weight / (rrf_k + (double)(i + rank_base));
+            } else if (fusion == SC_FUSION_RRF_POSITION) {
+                sc = l->weight > 0 ? 1.0 / ((double)(i + rank_base + 1) / l->weight + rrf_k - 1.0) : 0.0;
             } else if (fusion == SC_FUSION_MINMAX) {
                 sc = l->weight * (hi > lo ? ((double)l->scores[i] - lo) / (hi - lo) : 1.0);
             } else {
                 sc = hi > lo ? ((double)l->scores[i] - lo) / (hi - lo) : 0.5;
-                sc = sc < 0 ? 0 : sc > 1 ? 1 : sc;
             }
             all[k].id = l->ids[i];
             all[k++].score = sc;

@@ -34,7 +34,9 @@ static bool store__match(store__scan_state *s, uint32_t row) {
         __atomic_store_n(&s->oom, 1, __ATOMIC_RELAXED);
         return false;
     }
-    return filter_match(s->f, &s->c->ids[row], payload);
+    store_slot_ref at;
+    filter_point pt = store_slot_point(s->c, row, &at);
+    return filter_match_point(s->f, &pt, payload);
 }
 
 static bool store__accept(void *p, uint32_t row) {

@@ -543,6 +543,20 @@ sc_status store_vec_blob_decode(const store_coll *c, const void *blob, int n, ui
 
 /* ==== Records ==== */
 
+/* has_vector of a slot: a dense name with its presence bit, or a sparse one in its blob. */
+static bool store__slot_has_vector(const void *ctx, const char *name) {
+    const store_slot_ref *at = ctx;
+    for (size_t v = 0; v < at->c->n_vecs; v++)
+        if (!strcmp(at->c->vecs[v].name, name)) return store_bit_get(at->c->vecs[v].present, at->slot);
+    int k = store_coll_sparse_index(at->c, name);
+    return k >= 0 && at->c->sparse[k].vecs[at->slot] != NULL;
+}
+
+filter_point store_slot_point(const store_coll *c, uint32_t slot, store_slot_ref *at) {
+    *at = (store_slot_ref){c, slot};
+    return (filter_point){.id = &c->ids[slot], .has_vector = store__slot_has_vector, .ctx = at};
+}
+
 void sc_record_list_free(sc_record_list *list) {
     if (!list) return;
     for (size_t i = 0; i < list->n; i++) {
@@ -579,16 +593,8 @@ static char *store__payload_text(const store_coll *c, uint32_t slot, const sc_wi
     const json_t *p = store_slot_payload(c, slot);
     if (!p) return util_strdup("{}");
     if (all) return store_json_dumps(p, JSON_COMPACT);
-    json_t *sel = json_object();
+    json_t *sel = store_payload_select(p, with);
     if (!sel) return NULL;
-    const char *k;
-    json_t *v;
-    json_t *pp = (json_t *)p; /* jansson's iteration takes no const */
-    json_object_foreach(pp, k, v) {
-        if (with->payload_include && !store__in_list(k, with->payload_include, with->n_payload_include)) continue;
-        if (with->payload_exclude && store__in_list(k, with->payload_exclude, with->n_payload_exclude)) continue;
-        json_object_set(sel, k, v);
-    }
     char *s = store_json_dumps(sel, JSON_COMPACT);
     json_decref(sel);
     return s;

@@ -128,6 +128,7 @@ typedef struct store_coll {
     size_t n_sparse;           /* sparse named vectors */
     store_sparse *sparse;      /* them, in config order */
     store_kw *kw;              /* keyword index over the points' texts */
+    json_t *metadata;          /* the collection's metadata object (sc_collection_metadata_update), NULL = {} */
     store_pindex **indexes;    /* payload indexes */
     size_t n_indexes;          /* entries in indexes */
     bool indexes_stale;        /* an index update ran out of memory after a commit: the indexes may miss
@@ -163,6 +164,13 @@ sc_status store_fail_sql(sc_db *db, const char *what);
 
 /* ==== Helpers shared by the store files ==== */
 
+/* Check a collection or alias name (`what` names it in the message): 1..255
+** bytes, no control character and none of < > : " / \\ | ? * (Qdrant's
+** rule; names never become file names). SC_INVALID with the reason. */
+sc_status store_check_name(const char *what, const char *name);
+
+/* true when `name` is an alias of an existing collection (alias.c; a lock held). */
+bool store_alias_taken(sc_db *db, const char *name);
 /* Find a collection by name (NULL if missing) / with an error set. */
 store_coll *store_coll_find(sc_db *db, const char *name);
 sc_status store_coll_get(sc_db *db, const char *name, store_coll **out);
@@ -352,6 +360,19 @@ sc_status store_kw_df(store_coll *c, const char *const *terms, const uint16_t *l
                       uint64_t *n_docs);
 uint32_t store_kw_n_terms(const store_kw *kw);
 
+/* The payload as with_payload's include or exclude paths select it
+** (payload_select.c): owned, NULL when memory runs out. */
+json_t *store_payload_select(const json_t *payload, const sc_with *with);
+/* Merge patch into payload at the key path `key` (payload_select.c). */
+sc_status store_payload_set_at(json_t *payload, const char *key, const json_t *patch);
+
+/* A filter_point for slot of c: its id, and its dense and sparse vectors
+** for has_vector (slots.c). The caller provides the storage of at. */
+typedef struct store_slot_ref {
+    const store_coll *c; /* collection */
+    uint32_t slot;       /* slot */
+} store_slot_ref;
+filter_point store_slot_point(const store_coll *c, uint32_t slot, store_slot_ref *at);
 /* Inside the caller's transaction, make the store ready for sparse vectors:
 ** add column points.sparse when missing and mark the store format 3. */
 sc_status store_sparse_schema(sc_db *db);

@@ -73,7 +73,7 @@ test('wrong types and values name the field', async () => {
   await expectError('PUT', '/collections/x1', { vectors: { size: 4, distance: 'Cosinus' } }, 400, /distance/);
   await expectError('PUT', '/collections/x1', { vectors: { size: -4, distance: 'Cosine' } }, 400, /size/);
   await expectError('PUT', '/collections/x1', { vectors: { size: 4, distance: 'Cosine' }, quantization_config: { scalar: { type: 'int8', quantile: 2 } } }, 422, /quantile/);
-  await expectError('PUT', '/collections/bad%20name', { vectors: { size: 4, distance: 'Cosine' } }, 400, /name/);
+  await expectError('PUT', '/collections/bad%3Aname', { vectors: { size: 4, distance: 'Cosine' } }, 422, /name.*cannot contain ":"/);
   assert.equal((await call('GET', '/collections/x1/exists')).json.result.exists, false);
 });
 

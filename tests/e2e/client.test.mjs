@@ -28,7 +28,7 @@ async function rejectsWith(p, status, re) {
 test('root answers title and the Qdrant API version; version check passes', async () => {
   const r = await (await fetch(url + '/')).json();
   assert.equal(r.title, 'semcode');
-  assert.equal(r.version, '1.18.0');
+  assert.equal(r.version, '1.19.0');
   assert.ok(r.commit);
   const warnings = [];
   const orig = console.warn;
@@ -217,9 +217,10 @@ test('query: vector, point id (excluded), filter, threshold, offset, prefetch + 
   });
   const ids = dbsf.points.map((p) => p.id);
   assert.ok(ids.includes(1) && ids.includes(2) && ids.includes(4), JSON.stringify(ids));
-  // DBSF recomputed from the two prefetches run alone: each source's scores
-  // mapped from [mean - 3 sd, mean + 3 sd] (population sd) onto [0, 1],
-  // clipped (0.5 when the range is empty), then summed per point
+  // DBSF recomputed from the two prefetches run alone, as Qdrant defines it
+  // (lib/segment/src/common/score_fusion.rs): each source's scores mapped
+  // from [mean - 3 sd, mean + 3 sd] (sample sd, n - 1) onto [0, 1], not
+  // clipped (0.5 for a source of one point), then summed per point
   const sources = await Promise.all([
     client.query('p', { query: [1, 0, 0, 0], limit: 3, filter: { must: [{ key: 'color', match: { value: 'red' } }] } }),
     client.query('p', { query: [0, 0, 1, 0], limit: 2 }),
@@ -228,10 +229,10 @@ test('query: vector, point id (excluded), filter, threshold, offset, prefetch + 
   for (const src of sources) {
     const sc = src.points.map((p) => p.score);
     const mean = sc.reduce((a, x) => a + x, 0) / sc.length;
-    const sd = Math.sqrt(sc.reduce((a, x) => a + (x - mean) ** 2, 0) / sc.length);
+    const sd = sc.length > 1 ? Math.sqrt(sc.reduce((a, x) => a + (x - mean) ** 2, 0) / (sc.length - 1)) : 0;
     const lo = mean - 3 * sd, hi = mean + 3 * sd;
     for (const p of src.points) {
-      const v = hi > lo ? Math.min(1, Math.max(0, (p.score - lo) / (hi - lo))) : 0.5;
+      const v = hi > lo ? (p.score - lo) / (hi - lo) : 0.5;
       want.set(p.id, (want.get(p.id) || 0) + v);
     }
   }

@@ -91,13 +91,20 @@ test('hybrid text query equals the CLI fusion of the dense and BM25 legs (weight
     assert.ok(d.length > 0 && k.length > 0, q);
     const h = await client.query(C, { query: { text: q, model: 'builtin', options: { mode: 'hybrid' } }, using: 'code', limit: 5 });
     sameRanking(h.points, fuse(d, k, 0), 5);
-    // the same through Qdrant's own shape: two prefetches fused by weighted rrf (ranks from 0 there: k + 1)
+    // Qdrant's own shape: two prefetches fused by weighted rrf, with Qdrant's
+    // formula (lib/segment/src/common/reciprocal_rank_fusion.rs): the weight
+    // divides the position, 1 / ((rank + 1) / w + k - 1), ranks from 0
     const p = await client.query(C, {
       prefetch: [{ query: { text: q, model: 'builtin' }, using: 'code', limit: 50 },
         { query: { text: q, model: 'qdrant/bm25' }, using: 'bm25', limit: 50 }],
       query: { rrf: { k: RRF_K + 1, weights: [1, KW_WEIGHT] } }, limit: 5,
     });
-    assert.deepEqual(p.points.map((x) => x.id), h.points.map((x) => x.id), q);
+    const m = new Map();
+    [[d, 1], [k, KW_WEIGHT]].forEach(([list, w]) => list.forEach((x, i) => {
+      m.set(x.id, (m.get(x.id) || 0) + 1 / ((i + 1) / w + RRF_K + 1 - 1));
+    }));
+    const want = [...m.entries()].map(([id, score]) => ({ id, score })).sort((a, b) => (b.score - a.score) || (a.id - b.id));
+    sameRanking(p.points, want, 5);
   }
 });
 

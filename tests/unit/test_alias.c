@@ -46,8 +46,8 @@ static void test_alias_lifecycle(void **state) {
     assert_int_equal(sc_alias_create(db, "a1", "c2"), SC_EXISTS);     /* alias taken */
     assert_int_equal(sc_alias_create(db, "c2", "c1"), SC_EXISTS);     /* a collection's name */
     assert_int_equal(sc_alias_create(db, "a2", "nope"), SC_NOTFOUND); /* no such collection */
-    assert_int_equal(sc_alias_create(db, "bad name", "c1"), SC_INVALID);
-    assert_non_null(strstr(sc_db_errmsg(db), "bad name"));
+    assert_int_equal(sc_alias_create(db, "bad/name", "c1"), SC_INVALID);
+    assert_non_null(strstr(sc_db_errmsg(db), "bad/name"));
     assert_int_equal(sc_alias_resolve(db, "a1", &target), SC_OK);
     assert_string_equal(target, "c1");
     sc_free(target);
@@ -165,11 +165,11 @@ static void test_alias_batch_all_or_nothing(void **state) {
     }
     /* a bad name fails at its index too */
     sc_alias_action named[2] = {{.op = SC_ALIAS_OP_CREATE, .alias = "ok", .collection = "c1"},
-                                {.op = SC_ALIAS_OP_CREATE, .alias = "bad name", .collection = "c1"}};
+                                {.op = SC_ALIAS_OP_CREATE, .alias = "bad/name", .collection = "c1"}};
     size_t failed = 99;
     assert_int_equal(sc_alias_apply(db, named, 2, &failed), SC_INVALID);
     assert_int_equal(failed, 1);
-    assert_non_null(strstr(sc_db_errmsg(db), "bad name"));
+    assert_non_null(strstr(sc_db_errmsg(db), "bad/name"));
     /* a good batch: later actions see the earlier ones */
     const sc_alias_action good[] = {
         {.op = SC_ALIAS_OP_CREATE, .alias = "tmp", .collection = "c2"},

@@ -389,7 +389,7 @@ static void test_invalid(void **state) {
           NULL);
     t_bad("{\"must\":[{\"key\":\"a..b\",\"match\":{\"value\":1}}]}", SC_INVALID,
           "filter.must[0].key: invalid key path \"a..b\"", "offset 2");
-    t_bad("{\"must\":[{\"key\":\"a\"}]}", SC_INVALID, "filter.must[0]: field condition on \"a\" has no test", NULL);
+    t_bad("{\"must\":[{\"key\":\"a\"}]}", SC_INVALID, "[filter.must[0]: At least one field condition must be specified: the condition on \"a\" has no test", NULL);
     t_bad("{\"must\":[{\"key\":\"a\",\"matc\":{}}]}", SC_INVALID, "filter.must[0]: unknown member \"matc\"", NULL);
     t_bad("{\"must\":[{\"key\":\"a\",\"match\":{\"value\":1.5}}]}", SC_INVALID,
           "filter.must[0].match.value: expected a string, an integer or a boolean, got 1.5", NULL);
@@ -432,7 +432,7 @@ static void test_invalid(void **state) {
     t_bad("{\"must\":{\"nested\":{\"key\":\"d\",\"filter\":{\"must\":[{\"key\":\"x\",\"range\":{\"lt\":\"?\"}}]}}}}",
           SC_INVALID, "filter.must.nested.filter.must[0].range.lt: expected a number, got \"?\"", NULL);
     t_bad("{\"should\":[{\"must\":[{},{\"must_not\":{\"key\":\"a\"}}]}]}", SC_INVALID,
-          "filter.should[0].must[1].must_not: field condition on \"a\" has no test", NULL);
+          "filter.should[0].must[1].must_not: At least one field condition must be specified: the condition on \"a\" has no test", NULL);
     t_bad("{\"min_should\":{\"conditions\":[],\"min_count\":-1}}", SC_INVALID,
           "filter.min_should.min_count: expected a non-negative integer", NULL);
     t_bad("{\"min_should\":{\"conditions\":{},\"min_count\":1}}", SC_INVALID,
@@ -451,9 +451,33 @@ static void test_unsupported(void **state) {
     (void)state;
     t_bad("{\"must\":[{\"key\":\"loc\",\"geo_radius\":{\"center\":{\"lon\":1,\"lat\":2},\"radius\":5}}]}",
           SC_UNSUPPORTED, "filter.must[0].geo_radius", "not supported");
-    t_bad("{\"must\":[{\"has_vector\":\"code\"}]}", SC_UNSUPPORTED, "filter.must[0].has_vector", "not supported");
+    t_bad("{\"must\":{\"nested\":{\"key\":\"d\",\"filter\":{\"must\":{\"has_vector\":\"code\"}}}}}", SC_UNSUPPORTED,
+          "has_vector", "nested");
     t_bad("{\"must\":{\"nested\":{\"key\":\"d\",\"filter\":{\"must\":{\"has_id\":[1]}}}}}", SC_UNSUPPORTED,
           "filter.must.nested.filter.must.has_id", "nested");
+}
+
+/* has_vector asks the point (filter_match_point): true for the names it
+** has; false without a way to ask; the name must be a string. */
+static bool tf__has_code(const void *ctx, const char *name) {
+    (void)ctx;
+    return !strcmp(name, "code");
+}
+
+static void test_has_vector(void **state) {
+    (void)state;
+    store_filter *f = NULL;
+    sc_err err = {0};
+    sc_point_id id = sc_point_id_num(1);
+    filter_point with = {.id = &id, .has_vector = tf__has_code}, without = {.id = &id};
+    assert_int_equal(filter_compile_text("{\"must\":[{\"has_vector\":\"code\"}]}", &f, &err), SC_OK);
+    assert_true(filter_match_point(f, &with, NULL));
+    assert_false(filter_match_point(f, &without, NULL));
+    filter_free(f);
+    assert_int_equal(filter_compile_text("{\"must_not\":[{\"has_vector\":\"text\"}]}", &f, &err), SC_OK);
+    assert_true(filter_match_point(f, &with, NULL));
+    filter_free(f);
+    t_bad("{\"must\":[{\"has_vector\":3}]}", SC_INVALID, "filter.must[0]", "vector name");
 }
 
 static void test_depth(void **state) {
@@ -929,6 +953,7 @@ int main(void) {
         cmocka_unit_test(test_has_id),           cmocka_unit_test(test_key_paths),
         cmocka_unit_test(test_nested_condition), cmocka_unit_test(test_clauses),
         cmocka_unit_test(test_invalid),          cmocka_unit_test(test_unsupported),
+        cmocka_unit_test(test_has_vector),
         cmocka_unit_test(test_depth),            cmocka_unit_test(test_pindex_basic),
         cmocka_unit_test(test_plan_threads),     cmocka_unit_test(test_plan_property),
     };

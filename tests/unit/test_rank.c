@@ -48,6 +48,21 @@ static void test_fuse_rrf(void **state) {
     assert_true(fabs(tr__score_of(f, n, 1) - 0.5) < 1e-12);
     assert_true(fabs(tr__score_of(f, n, 3) - 0.25) < 1e-12);
     sc_free(f);
+    /* Qdrant's weighted RRF: the weight divides the position: 1 / ((rank + 1) / w + k - 1) */
+    sc_fuse_list w3 = l[0];
+    w3.weight = 3;
+    assert_int_equal(sc_fuse(SC_FUSION_RRF_POSITION, &w3, 1, 2, 0, &f, &n), SC_OK);
+    assert_true(fabs(tr__score_of(f, n, 1) - 1.0 / (1.0 / 3 + 1)) < 1e-12);
+    assert_true(fabs(tr__score_of(f, n, 2) - 1.0 / (2.0 / 3 + 1)) < 1e-12);
+    sc_free(f);
+    w3.weight = 1; /* weight 1: plain RRF */
+    assert_int_equal(sc_fuse(SC_FUSION_RRF_POSITION, &w3, 1, 2, 0, &f, &n), SC_OK);
+    assert_true(fabs(tr__score_of(f, n, 1) - 0.5) < 1e-12);
+    sc_free(f);
+    w3.weight = 0; /* nothing */
+    assert_int_equal(sc_fuse(SC_FUSION_RRF_POSITION, &w3, 1, 2, 0, &f, &n), SC_OK);
+    assert_true(fabs(tr__score_of(f, n, 1)) < 1e-12);
+    sc_free(f);
 }
 
 static void test_fuse_dbsf_minmax(void **state) {
@@ -58,9 +73,9 @@ static void test_fuse_dbsf_minmax(void **state) {
     sc_fused *f = NULL;
     size_t n = 0;
     assert_int_equal(sc_fuse(SC_FUSION_DBSF, l, 2, 0, 0, &f, &n), SC_OK);
-    /* list a: mean 0.5, sd sqrt(((0.4)^2 + 0 + (0.4)^2)/3); (s - (mean - 3sd)) / 6sd */
-    double ma = 0.5, sda = sqrt((0.16 + 0.16) / 3.0);
-    double mb = 7, sdb = 3;
+    /* Qdrant's DBSF: list a: mean 0.5, sample sd sqrt(((0.4)^2 + 0 + (0.4)^2)/2); (s - (mean - 3sd)) / 6sd */
+    double ma = 0.5, sda = sqrt((0.16 + 0.16) / 2.0);
+    double mb = 7, sdb = sqrt(18.0);
     double want2 = ((double)0.5f - (ma - 3 * sda)) / (6 * sda) + (10 - (mb - 3 * sdb)) / (6 * sdb);
     assert_true(fabs(tr__score_of(f, n, 2) - want2) < 1e-6);
     double want1 = ((double)0.9f - (ma - 3 * sda)) / (6 * sda);
@@ -73,6 +88,12 @@ static void test_fuse_dbsf_minmax(void **state) {
     assert_true(fabs(tr__score_of(f, n, 3) - 0.0) < 1e-9);
     assert_true(fabs(tr__score_of(f, n, 9) - 0.0) < 1e-9);
     sc_free(f);
+    /* a list of one point: 0.5 */
+    l[1].n = 1;
+    assert_int_equal(sc_fuse(SC_FUSION_DBSF, &l[1], 1, 0, 0, &f, &n), SC_OK);
+    assert_true(n == 1 && fabs(f[0].score - 0.5) < 1e-9);
+    sc_free(f);
+    l[1].n = 2;
     /* scores are required by DBSF and min-max */
     l[0].scores = NULL;
     assert_int_equal(sc_fuse(SC_FUSION_DBSF, l, 2, 0, 0, &f, &n), SC_MISUSE);

@@ -513,6 +513,69 @@ static void test_update_and_delete(void **state) {
 
 /* ==== Records ==== */
 
+/* sc_points_update_vectors / sc_points_delete_vectors on sparse vectors:
+** a given sparse vector replaces the point's own in the index, an absent
+** one is kept (dense too), a deleted one leaves the index; across a reopen. */
+static void test_update_delete_vectors(void **state) {
+    fx *f = *state;
+    make_mixed(f->db, "m", SC_SPARSE_MODIFIER_NONE);
+    const uint32_t i1[2] = {1, 2}, i2[1] = {3};
+    const float v1[2] = {1, 2}, v2[1] = {4};
+    const float dv[2] = {1, 1};
+    sc_vector_in d = {"d", dv, 2};
+    sc_sparse_in s1 = {"s", i1, v1, 2};
+    sc_point_in p = {.id = sc_point_id_num(1), .vectors = &d, .n_vectors = 1, .sparse = &s1, .n_sparse = 1};
+    assert_int_equal(sc_points_upsert(f->db, "m", &p, 1), SC_OK);
+    assert_int_equal(put_one(f->db, "m", 2, i1, v1, 2, NULL), SC_OK);
+    /* point 1: sparse replaced (index 2 gone, 3 in); its dense vector stays */
+    sc_sparse_in s2 = {"s", i2, v2, 1};
+    sc_point_in u = {.id = sc_point_id_num(1), .sparse = &s2, .n_sparse = 1};
+    assert_int_equal(sc_points_update_vectors(f->db, "m", &u, 1), SC_OK);
+    /* point 2: only a dense vector given: its sparse one is kept */
+    sc_point_in u2 = {.id = sc_point_id_num(2), .vectors = &d, .n_vectors = 1};
+    assert_int_equal(sc_points_update_vectors(f->db, "m", &u2, 1), SC_OK);
+    for (int round = 0; round < 2; round++) {
+        sc_record_list *l = search(f->db, "m", &i1[1], &v1[1], 1, 10, NULL, NULL);
+        assert_int_equal(l->n, 1);
+        assert_int_equal(l->items[0].id.num, 2);
+        sc_record_list_free(l);
+        l = search(f->db, "m", i2, v2, 1, 10, NULL, NULL);
+        assert_int_equal(l->n, 1);
+        assert_int_equal(l->items[0].id.num, 1);
+        assert_true(l->items[0].score == 16.0f);
+        sc_record_list_free(l);
+        sc_point_id ids[2] = {sc_point_id_num(1), sc_point_id_num(2)};
+        sc_with all = {.vectors = true};
+        assert_int_equal(sc_points_get(f->db, "m", ids, 2, &all, &l), SC_OK);
+        assert_int_equal(l->items[0].n_vectors, 1);
+        assert_int_equal(l->items[0].n_sparse, 1);
+        assert_int_equal(l->items[1].n_vectors, 1);
+        assert_int_equal(l->items[1].n_sparse, 1);
+        assert_int_equal(l->items[1].sparse[0].n, 2);
+        sc_record_list_free(l);
+        fx_reopen(f);
+    }
+    /* delete "s" of point 2: out of the index, its dense vector stays */
+    sc_point_id two = sc_point_id_num(2);
+    sc_selector sel = {.ids = &two, .n_ids = 1};
+    const char *names[1] = {"s"};
+    uint64_t changed = 0;
+    assert_int_equal(sc_points_delete_vectors(f->db, "m", &sel, names, 1, &changed), SC_OK);
+    assert_int_equal(changed, 1);
+    sc_record_list *l = search(f->db, "m", i1, v1, 2, 10, NULL, NULL);
+    assert_int_equal(l->n, 0);
+    sc_record_list_free(l);
+    fx_reopen(f);
+    l = search(f->db, "m", i1, v1, 2, 10, NULL, NULL);
+    assert_int_equal(l->n, 0);
+    sc_record_list_free(l);
+    sc_with all = {.vectors = true};
+    assert_int_equal(sc_points_get(f->db, "m", &two, 1, &all, &l), SC_OK);
+    assert_int_equal(l->items[0].n_vectors, 1);
+    assert_int_equal(l->items[0].n_sparse, 0);
+    sc_record_list_free(l);
+}
+
 static void test_records(void **state) {
     fx *f = *state;
     make_mixed(f->db, "r", SC_SPARSE_MODIFIER_NONE);
@@ -825,6 +888,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_brute_force_after_changes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_idf_by_hand, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_update_and_delete, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_update_delete_vectors, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_records, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_persistence_and_format, fx_setup, fx_teardown),

@@ -148,7 +148,12 @@ static void test_collection_bad_input(void **state) {
     assert_int_equal(sc_collection_create(f->db, "big", &vp, 1), SC_OK);
     vp.dim = 4;
     assert_int_equal(sc_collection_create(f->db, "bad/name", &vp, 1), SC_INVALID);
-    assert_msg_has(f->db, "'/'");
+    assert_msg_has(f->db, "\"/\"");
+    assert_int_equal(sc_collection_create(f->db, "tab\tname", &vp, 1), SC_INVALID);
+    assert_msg_has(f->db, "control character");
+    /* Qdrant's rule: anything but control characters and < > : " / \\ | ? * */
+    assert_int_equal(sc_collection_create(f->db, "a%41 b+é", &vp, 1), SC_OK);
+    assert_true(sc_collection_exists(f->db, "a%41 b+é"));
     assert_int_equal(sc_collection_create(f->db, "", &vp, 1), SC_INVALID);
     assert_int_equal(sc_collection_create(f->db, "c", &vp, 0), SC_INVALID);
     sc_vector_params two[2] = {{.name = "x", .dim = 4, .distance = SC_DISTANCE_DOT}, {.name = "x", .dim = 4, .distance = SC_DISTANCE_DOT}};
@@ -537,22 +542,26 @@ static void test_second_process_is_refused(void **state) {
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-static void test_corrupt_vector_blob_is_reported(void **state) {
-    fx *f = *state;
+/* A collection "c" of n points (4-d, seed), the store closed, then one SQL
+** statement run on its file directly: it must change `changes` rows. */
+static void fx_points_then_sql(fx *f, uint64_t n, uint64_t seed, const char *sql, int changes) {
     make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
-    tu_rng rng = {4};
-    put_points(f->db, "c", 0, 3, 4, &rng, NULL);
+    tu_rng rng = {seed};
+    put_points(f->db, "c", 0, n, 4, &rng, NULL);
     sc_db_close(f->db);
     f->db = NULL;
     char p[512];
     snprintf(p, sizeof p, "%s/store.db", f->dir);
     sqlite3 *s = NULL;
     assert_int_equal(sqlite3_open(p, &s), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(s, "UPDATE points SET vectors = zeroblob(40) WHERE pid = (SELECT min(pid) FROM points)",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_changes(s), 1);
+    assert_int_equal(sqlite3_exec(s, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_changes(s), changes);
     sqlite3_close(s);
+}
+
+static void test_corrupt_vector_blob_is_reported(void **state) {
+    fx *f = *state;
+    fx_points_then_sql(f, 3, 4, "UPDATE points SET vectors = zeroblob(40) WHERE pid = (SELECT min(pid) FROM points)", 1);
     char err[512];
     assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_CORRUPT);
     assert_non_null(strstr(err, "point 0"));
@@ -888,6 +897,17 @@ static sc_record_list *kw_search(sc_db *db, const char *q, const char *filter) {
     return l;
 }
 
+/* A collection cannot take the name of an alias of an existing collection. */
+static void test_collection_name_of_alias(void **state) {
+    fx *f = *state;
+    make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
+    assert_int_equal(sc_alias_create(f->db, "al", "c"), SC_OK);
+    sc_vector_params vp = {.name = "", .dim = 4, .distance = SC_DISTANCE_DOT};
+    assert_int_equal(sc_collection_create(f->db, "al", &vp, 1), SC_EXISTS);
+    assert_msg_has(f->db, "alias");
+    assert_false(sc_collection_exists(f->db, "al"));
+}
+
 static void test_keyword_search(void **state) {
     fx *f = *state;
     make_coll(f->db, "c", 2, SC_DISTANCE_DOT);
@@ -980,6 +1000,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_search_ties_and_options, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_leaves_store_unchanged, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_keyword_search, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_collection_name_of_alias, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_keyword_bm25_values, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_second_process_is_refused, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_vector_blob_is_reported, fx_setup, fx_teardown),
