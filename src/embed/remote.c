@@ -66,8 +66,6 @@ typedef struct remote__req {
     bool ok;                   /* finished with validated vectors */
 } remote__req;
 
-static void remote__global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
-
 sc_remote_options sc_remote_options_default(void) {
     sc_remote_options o;
     memset(&o, 0, sizeof o);
@@ -82,8 +80,7 @@ sc_remote_options sc_remote_options_default(void) {
 }
 
 sc_status remote_new(const sc_remote_options *opt, embed_remote **out, sc_err *err) {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, remote__global_init);
+    net_global_init();
     if (!opt->base_url || strncmp(opt->base_url, "http", 4) != 0)
         return sc_err_set(err, SC_INVALID, "remote.base_url: expected an http:// or https:// URL, got %s",
                           opt->base_url ? opt->base_url : "nothing");

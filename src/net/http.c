@@ -209,6 +209,11 @@ typedef struct net__xfer {
 
 static void net__global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
+void net_global_init(void) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, net__global_init);
+}
+
 net_options net_options_default(void) {
     net_options o;
     memset(&o, 0, sizeof o);
@@ -222,8 +227,7 @@ net_options net_options_default(void) {
 }
 
 sc_status net_client_new(const net_options *opt, net_client **out, sc_err *err) {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, net__global_init);
+    net_global_init();
     net_client *c = calloc(1, sizeof *c);
     if (!c) return sc_err_set(err, SC_NOMEM, "out of memory");
     c->opt = *opt;

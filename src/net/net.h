@@ -88,6 +88,10 @@ typedef struct net_options {
     uint64_t seed;              /* jitter seed (0 = from the clock) */
 } net_options;
 
+/* Initialise libcurl once per process (thread safe); every curl user of the
+** library (net clients, the remote embedding provider) calls it first. */
+void net_global_init(void);
+
 /* Defaults of the fields above (no headers, no auth). */
 net_options net_options_default(void);
 
