@@ -421,15 +421,18 @@ typedef struct sc_source_summary {
 ** comments, pull requests with their reviews, review comments, commits
 ** (links.commit: their shas, so `history` finds a PR through the commits of
 ** the git source) and conversation comments. Incremental by `since` (the
-** cursor). Errors (message on rs): SC_INVALID (a bad name, an unset token
+** cursor), asking with the last listing's ETag when its URL is the same (a
+** 304 reads nothing). Errors (message on rs): SC_INVALID (a bad name, an unset token
 ** variable), SC_NOTFOUND (no such repository or saved answers),
 ** SC_BUSY (rate limited longer than max_wait_s: run again later),
 ** SC_IOERR (the API kept failing), SC_INTERRUPTED, a flush's errors. */
 SC_API sc_status sc_github_ingest(sc_records *rs, const char *owner_repo, const sc_source_options *opt,
                                   sc_source_summary *out);
 /* Ingest the Jira issues that jql matches (its ORDER BY is replaced by
-** created order), over the REST search of opt->api_url (startAt /
-** maxResults paging) or opt->from_dir: summary, description (plain text or
+** created order), over the REST search of opt->api_url (API 3: the
+** enhanced /search/jql paged by nextPageToken, or /search by startAt /
+** maxResults when the site answers it 404 or 410; API 2: /search by
+** startAt) or opt->from_dir: summary, description (plain text or
 ** Atlassian Document Format made text), comments, labels, components,
 ** status, priority, type, people, dates and custom text fields. A source
 ** holds the result of one JQL: another JQL makes a full sync. Errors as
