@@ -223,6 +223,18 @@ typedef struct sc_rec_query {
     const char *label;           /* only records with this label */
 } sc_rec_query;
 
+/* The sections of `search --in` and of /code/search's "in": "commits"
+** (commits), "issues" (issues and the comments on issues), "prs" (pull
+** requests, their reviews and the comments on them) or "docs" (other
+** records). Sets q's kinds (to storage of kinds, which must hold
+** SC_REC_SECTION_MAX_KINDS and outlive q) and filter_json (a static string).
+** SC_INVALID for any other name (q untouched). */
+#define SC_REC_SECTION_MAX_KINDS 3
+SC_API sc_status sc_rec_query_set_section(sc_rec_query *q, const char *section, sc_rec_kind *kinds);
+/* The record sections in the order `search --in all` gives them; *n gets
+** their number. The array is static. */
+SC_API const char *const *sc_rec_sections(size_t *n);
+
 /* One result; strings owned by the list ("" when the record lacks the field). */
 typedef struct sc_rec_hit {
     uint32_t rank;      /* 1-based */
@@ -273,6 +285,16 @@ SC_API sc_status sc_records_history(sc_records *rs, const char *const *entity_id
 ** (Jira). Compact JSON, owned (sc_free); NULL when
 ** out of memory. mode NULL leaves "mode" out. */
 SC_API char *sc_rec_hits_json(const sc_rec_hits *h, const char *label, const char *value, const char *mode);
+
+/* The JSON of a search over every section (`search --in all`):
+** {"query", ["code": code_json,] "commits": {...}, "issues": {...}, "prs":
+** {...}, "docs": {...}}, each record section as sc_rec_hits_json gives it.
+** hits holds one list per section of sc_rec_sections, in that order (none
+** NULL); code_json is the code section's JSON text (sc_code_hits_json),
+** NULL to leave "code" out. Compact JSON, owned (sc_free); NULL when out of
+** memory or code_json is not JSON. */
+SC_API char *sc_rec_search_all_json(const char *query, const char *code_json, sc_rec_hits *const *hits,
+                                    const char *mode);
 
 /* ==== The git source ==== */
 
@@ -399,15 +421,18 @@ typedef struct sc_source_summary {
 ** comments, pull requests with their reviews, review comments, commits
 ** (links.commit: their shas, so `history` finds a PR through the commits of
 ** the git source) and conversation comments. Incremental by `since` (the
-** cursor). Errors (message on rs): SC_INVALID (a bad name, an unset token
+** cursor), asking with the last listing's ETag when its URL is the same (a
+** 304 reads nothing). Errors (message on rs): SC_INVALID (a bad name, an unset token
 ** variable), SC_NOTFOUND (no such repository or saved answers),
 ** SC_BUSY (rate limited longer than max_wait_s: run again later),
 ** SC_IOERR (the API kept failing), SC_INTERRUPTED, a flush's errors. */
 SC_API sc_status sc_github_ingest(sc_records *rs, const char *owner_repo, const sc_source_options *opt,
                                   sc_source_summary *out);
 /* Ingest the Jira issues that jql matches (its ORDER BY is replaced by
-** created order), over the REST search of opt->api_url (startAt /
-** maxResults paging) or opt->from_dir: summary, description (plain text or
+** created order), over the REST search of opt->api_url (API 3: the
+** enhanced /search/jql paged by nextPageToken, or /search by startAt /
+** maxResults when the site answers it 404 or 410; API 2: /search by
+** startAt) or opt->from_dir: summary, description (plain text or
 ** Atlassian Document Format made text), comments, labels, components,
 ** status, priority, type, people, dates and custom text fields. A source
 ** holds the result of one JQL: another JQL makes a full sync. Errors as

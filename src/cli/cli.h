@@ -208,9 +208,6 @@ char *cli_read_templates(const char *cmd, const char *path, int *rc);
 /* Search the records of r's store (tenant NULL = the global namespace):
 ** *out owned (sc_rec_hits_free); NULL after printing why on stderr. */
 sc_rec_hits *cli_records_search(const char *cmd, sc_repo *r, const char *tenant, const sc_rec_query *q);
-/* Is name a record section of search --in (commits, issues, prs, docs)?
-** With q, set q's kinds (into kinds, room for 3) and filter for it. */
-bool cli_records_section(const char *name, sc_rec_query *q, sc_rec_kind *kinds);
 /* The human lines of record hits (commits: short sha, date, author, subject,
 ** score; tracker records: number or key, date, author, title, kind and
 ** state, url). */

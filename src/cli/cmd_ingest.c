@@ -59,7 +59,10 @@ static void cli__github_usage(FILE *f) {
                "and commits (linked to the commits of 'semcode ingest git', so 'semcode history'\n"
                "shows them), labels, state, author, dates, links. Pages follow the Link header;\n"
                "rate limits (X-RateLimit-Remaining / Reset, Retry-After, 403 / 429) are waited\n"
-               "out, 5xx answers retried. Search them with 'semcode search --in issues|prs'.\n\n"
+               "out, 5xx answers retried. Later runs read what changed since the last one,\n"
+               "asking with the last listing's ETag (If-None-Match): an unchanged repository\n"
+               "answers 304, reads nothing and costs no rate limit. Search them with\n"
+               "'semcode search --in issues|prs'.\n\n"
                "options:\n"
                "  --api-url URL    API root (default https://api.github.com; GitHub Enterprise:\n"
                "                   https://HOST/api/v3)\n" CLI_INGEST_HTTP_HELP
@@ -71,10 +74,11 @@ static void cli__github_usage(FILE *f) {
 
 static void cli__jira_usage(FILE *f) {
     fprintf(f, "usage: semcode ingest jira --url URL --jql QUERY [options]\n\n"
-               "Ingest the Jira issues a JQL query matches, over the REST search (startAt /\n"
-               "maxResults paging): summary, description (plain or Atlassian Document Format),\n"
-               "comments, labels, components, status, priority, type, people, dates and custom\n"
-               "text fields. The query's ORDER BY is replaced by created order; a source keeps\n"
+               "Ingest the Jira issues a JQL query matches, over the REST search (API 3: Jira\n"
+               "Cloud's /search/jql paged by nextPageToken, or /search by startAt / maxResults\n"
+               "on a site without it; API 2: /search by startAt): summary, description (plain\n"
+               "or Atlassian Document Format), comments, labels, components, status, priority,\n"
+               "type, people, dates and custom text fields. The query's ORDER BY is replaced by created order; a source keeps\n"
                "the result of one query (another query makes a full sync).\n\n"
                "options:\n"
                "  --url URL        the Jira site (https://example.atlassian.net)\n"

@@ -64,40 +64,6 @@ void cli_print_rec_hits(const sc_rec_hits *h, bool color, bool scores) {
     }
 }
 
-bool cli_records_section(const char *name, sc_rec_query *q, sc_rec_kind *kinds) {
-    /* comments and reviews say what they belong to in "on" (issue or pr) */
-    static const char issues_f[] = "{\"should\":[{\"key\":\"kind\",\"match\":{\"value\":\"issue\"}},"
-                                   "{\"key\":\"on\",\"match\":{\"value\":\"issue\"}}]}";
-    static const char prs_f[] = "{\"should\":[{\"key\":\"kind\",\"match\":{\"any\":[\"pr\",\"review\"]}},"
-                                "{\"key\":\"on\",\"match\":{\"value\":\"pr\"}}]}";
-    size_t n = 0;
-    const char *filter = NULL;
-    sc_rec_kind k[3];
-    if (!strcmp(name, "commits")) {
-        k[n++] = SC_REC_KIND_COMMIT;
-    } else if (!strcmp(name, "issues")) {
-        k[n++] = SC_REC_KIND_ISSUE;
-        k[n++] = SC_REC_KIND_COMMENT;
-        filter = issues_f;
-    } else if (!strcmp(name, "prs")) {
-        k[n++] = SC_REC_KIND_PR;
-        k[n++] = SC_REC_KIND_REVIEW;
-        k[n++] = SC_REC_KIND_COMMENT;
-        filter = prs_f;
-    } else if (!strcmp(name, "docs")) {
-        k[n++] = SC_REC_KIND_DOC;
-    } else {
-        return false;
-    }
-    if (q) {
-        memcpy(kinds, k, sizeof *k * n);
-        q->kinds = kinds;
-        q->n_kinds = n;
-        q->filter_json = filter;
-    }
-    return true;
-}
-
 char *cli_read_templates(const char *cmd, const char *path, int *rc) {
     if (!path) return NULL;
     json_error_t je;

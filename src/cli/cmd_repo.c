@@ -146,7 +146,10 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         case O_STATE:
         case O_LABEL:
             if (strcmp(cmd, "search")) return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
-            if (ch == O_IN && strcmp(optarg, "code") && strcmp(optarg, "all") && !cli_records_section(optarg, NULL, NULL))
+            sc_rec_query probe = {0};
+            sc_rec_kind probe_kinds[SC_REC_SECTION_MAX_KINDS];
+            if (ch == O_IN && strcmp(optarg, "code") && strcmp(optarg, "all") &&
+                sc_rec_query_set_section(&probe, optarg, probe_kinds) != SC_OK)
                 return cli_usage_error(cmd, "--in must be code, commits, issues, prs, docs or all, got '%s'", optarg);
             *(ch == O_IN       ? &a->in
               : ch == O_AUTHOR ? &a->author
@@ -462,29 +465,8 @@ static void cli__search_usage(FILE *f) {
             CLI_PROVIDER_HELP);
 }
 
-/* The record sections of search --in, in output order. */
-static const char *const cli__sections[] = {"commits", "issues", "prs", "docs"};
+/* The record sections of search --in, in output order (sc_rec_sections). */
 #define CLI_N_SECTIONS 4
-
-/* The JSON of a search --in all: {query, code: {...}, commits: {...}, ...} (owned). */
-static char *cli__all_json(const cli_repo_args *a, const char *query, const sc_code_hits *h, sc_rec_hits *const *rh) {
-    char *ct = sc_code_hits_json(h, "query", query, a->q.mode);
-    json_t *c = ct ? json_loads(ct, 0, NULL) : NULL;
-    json_t *o = c ? json_pack("{s:s, s:o}", "query", query, "code", c) : NULL;
-    for (int k = 0; o && k < CLI_N_SECTIONS; k++) {
-        char *rt = sc_rec_hits_json(rh[k], "query", query, sc_search_mode_name(a->q.mode));
-        json_t *r = rt ? json_loads(rt, 0, NULL) : NULL;
-        if (!r || json_object_set_new(o, cli__sections[k], r) != 0) {
-            json_decref(o);
-            o = NULL;
-        }
-        sc_free(rt);
-    }
-    char *out = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
-    json_decref(o);
-    sc_free(ct);
-    return out;
-}
 
 /* Print the record results of one section of a search (text or JSON). */
 static void cli__emit_records(const cli_repo_args *a, const char *query, const char *section, const sc_rec_hits *rh) {
@@ -529,29 +511,34 @@ int cli_cmd_search(int argc, char **argv) {
     sc_code_hits *h = NULL;
     sc_rec_hits *rh[CLI_N_SECTIONS] = {NULL};
     int exit_code = 0;
+    size_t n_sections;
+    const char *const *sections = sc_rec_sections(&n_sections);
+    if (n_sections > CLI_N_SECTIONS) n_sections = CLI_N_SECTIONS;
     if (code && sc_repo_search(r, &a.q, &h) != SC_OK) {
         fprintf(stderr, "semcode search: %s\n", sc_repo_errmsg(r));
         exit_code = 1;
     }
-    for (int k = 0; exit_code == 0 && records && k < CLI_N_SECTIONS; k++) {
-        if (!all && strcmp(a.in, cli__sections[k])) continue;
-        sc_rec_kind kinds[4];
+    for (size_t k = 0; exit_code == 0 && records && k < n_sections; k++) {
+        if (!all && strcmp(a.in, sections[k])) continue;
+        sc_rec_kind kinds[SC_REC_SECTION_MAX_KINDS];
         sc_rec_query rq = {.text = query, .mode = a.q.mode, .limit = a.q.limit, .author = a.author, .since = a.since,
                            .until = a.until, .state = a.state, .label = a.label};
-        cli_records_section(cli__sections[k], &rq, kinds);
+        sc_rec_query_set_section(&rq, sections[k], kinds);
         if (!(rh[k] = cli_records_search("search", r, a.tenant, &rq))) exit_code = 1;
     }
     if (exit_code == 0 && all && a.json) {
-        char *txt = cli__all_json(&a, query, h, rh);
+        char *ct = sc_code_hits_json(h, "query", query, a.q.mode);
+        char *txt = ct ? sc_rec_search_all_json(query, ct, rh, sc_search_mode_name(a.q.mode)) : NULL;
         puts(txt ? txt : "{}");
-        free(txt);
+        sc_free(txt);
+        sc_free(ct);
     } else if (exit_code == 0) {
         if (all) printf("code:\n");
         if (code) cli__emit(&a, "query", query, h);
         for (int k = 0; k < CLI_N_SECTIONS; k++) {
             if (!rh[k]) continue;
-            if (all) printf("\n%s:\n", cli__sections[k]);
-            cli__emit_records(&a, query, cli__sections[k], rh[k]);
+            if (all) printf("\n%s:\n", sections[k]);
+            cli__emit_records(&a, query, sections[k], rh[k]);
         }
     }
     for (int k = 0; k < CLI_N_SECTIONS; k++) sc_rec_hits_free(rh[k]);

@@ -203,6 +203,7 @@ typedef struct net__xfer {
     util_buf body;            /* the body */
     net_answer ans;           /* status and rate-limit headers */
     char next[4096];          /* Link rel="next" ("" = none) */
+    char etag[512];           /* ETag header ("" = none or too long to keep) */
     int64_t date;             /* Date header, 0 = none */
     volatile int *cancel;     /* abort the transfer when set */
 } net__xfer;
@@ -279,6 +280,7 @@ void net_response_free(net_response *r) {
     if (!r) return;
     json_decref(r->json);
     free(r->next_url);
+    free(r->etag);
     memset(r, 0, sizeof *r);
 }
 
@@ -320,6 +322,10 @@ static size_t net__on_header(char *p, size_t size, size_t nmemb, void *arg) {
         x->ans.retry_after_ms = -1;
         x->ans.rl_remaining = x->ans.rl_reset = -1;
         x->next[0] = '\0';
+        x->etag[0] = '\0';
+    } else if (net__header(p, n, "etag:", &v, &vn)) {
+        if (vn < sizeof x->etag) memcpy(x->etag, v, vn), x->etag[vn] = '\0';
+        else x->etag[0] = '\0';
     } else if (net__header(p, n, "retry-after:", &v, &vn)) {
         x->ans.retry_after_ms = net_retry_after_ms(v, vn, time(NULL));
     } else if (net__header(p, n, "x-ratelimit-remaining:", &v, &vn)) {
@@ -359,12 +365,17 @@ static bool net__sleep(net_client *c, uint64_t ms) {
     return !(c->opt.cancel && *c->opt.cancel);
 }
 
-/* Perform one GET of url into x; the curl result. */
-static CURLcode net__perform(net_client *c, const char *url, net__xfer *x) {
+/* Perform one GET of url into x (with If-None-Match: etag when etag is not
+** NULL); the curl result. */
+static CURLcode net__perform(net_client *c, const char *url, const char *etag, net__xfer *x) {
     CURL *e = c->easy;
     curl_easy_reset(e);
     curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
+    /* the conditional header goes in front of the client's list, on the stack: nothing to free */
+    char inm_text[600];
+    struct curl_slist inm = {inm_text, c->headers};
+    if (etag) snprintf(inm_text, sizeof inm_text, "If-None-Match: %.560s", etag);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, etag ? &inm : c->headers);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->opt.timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->opt.timeout_ms < 10000 ? c->opt.timeout_ms : 10000));
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, net__on_body);
@@ -408,7 +419,12 @@ static sc_status net__rate_wait(net_client *c, const char *url, uint64_t ms, uin
 }
 
 sc_status net_get_json(net_client *c, const char *url, net_response *out, sc_err *err) {
+    return net_get_json_if(c, url, NULL, out, err);
+}
+
+sc_status net_get_json_if(net_client *c, const char *url, const char *etag, net_response *out, sc_err *err) {
     memset(out, 0, sizeof *out);
+    if (etag && !*etag) etag = NULL;
     int64_t now = (int64_t)time(NULL);
     if (c->blocked_until > now) {
         sc_status rc = net__rate_wait(c, url, (uint64_t)(c->blocked_until - now) * 1000, 0, err);
@@ -428,10 +444,17 @@ sc_status net_get_json(net_client *c, const char *url, net_response *out, sc_err
         x.cancel = c->opt.cancel;
         c->stats.requests++;
         tries++;
-        CURLcode cr = net__perform(c, url, &x);
+        CURLcode cr = net__perform(c, url, etag, &x);
         long status = 0;
         if (cr == CURLE_OK) curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
         x.ans.status = status;
+        if (cr == CURLE_OK && status == 304 && etag) { /* not modified: nothing to read */
+            util_buf_free(&x.body);
+            out->status = 304;
+            out->date = x.date;
+            if (x.etag[0] && !(out->etag = util_strdup(x.etag))) return sc_err_set(err, SC_NOMEM, "out of memory");
+            return SC_OK;
+        }
         if (x.body.data && (status == 403 || status == 429))
             x.ans.body_rate_limited = strcasestr(x.body.data, "rate limit") != NULL;
         uint64_t wait = 0;
@@ -451,10 +474,10 @@ sc_status net_get_json(net_client *c, const char *url, net_response *out, sc_err
                 out->status = status;
                 out->json = j;
                 out->date = x.date;
-                if (x.next[0] && !(out->next_url = util_strdup(x.next))) {
-                    json_decref(j);
+                if ((x.next[0] && !(out->next_url = util_strdup(x.next))) ||
+                    (x.etag[0] && !(out->etag = util_strdup(x.etag)))) {
                     util_buf_free(&x.body);
-                    memset(out, 0, sizeof *out);
+                    net_response_free(out);
                     return sc_err_set(err, SC_NOMEM, "out of memory");
                 }
                 if (x.ans.rl_remaining == 0 && x.ans.rl_reset > 0) c->blocked_until = x.ans.rl_reset + 1;

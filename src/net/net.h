@@ -104,10 +104,11 @@ typedef struct net_stats {
 
 /* One answer (owned by the caller: net_response_free). */
 typedef struct net_response {
-    long status;      /* HTTP status (2xx) */
-    json_t *json;     /* the body parsed */
+    long status;      /* HTTP status (2xx, or 304 for a conditional GET whose entity did not change) */
+    json_t *json;     /* the body parsed (NULL for a 304) */
     char *next_url;   /* rel="next" of the Link header, or NULL */
     int64_t date;     /* the server's Date header (unix seconds), 0 when none */
+    char *etag;       /* the ETag header as sent (owned), NULL when none */
 } net_response;
 
 /* A client with opt (copied). SC_NOMEM / SC_INVALID with err set. */
@@ -125,6 +126,11 @@ void net_client_free(net_client *c);
 ** the Link header's next page, so a listing can pass over this one),
 ** SC_IOERR (retries exhausted), SC_INTERRUPTED, SC_NOMEM. */
 sc_status net_get_json(net_client *c, const char *url, net_response *out, sc_err *err);
+/* net_get_json as a conditional request (RFC 9110): with etag (an ETag an
+** earlier answer of url gave, NULL = unconditional) the request carries
+** If-None-Match: etag, and a 304 answer is SC_OK with out->status 304 and
+** no JSON (GitHub does not count it against the rate limit). */
+sc_status net_get_json_if(net_client *c, const char *url, const char *etag, net_response *out, sc_err *err);
 /* Free what a response holds; NULL is a no-op. */
 void net_response_free(net_response *r);
 /* Counters since net_client_new. */

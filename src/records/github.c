@@ -20,7 +20,13 @@
 ** - Per item, its parts: issue comments (when it has any), and for a PR its
 **   details (GET pulls/N), reviews, review comments and commits. Each item
 **   is complete before the next, so memory holds one page and one item.
-** - Cursor {"format": 1, "repo", "since", "synced"}: written only with the
+** - Conditional requests: the cursor keeps the ETag of the listing's first
+**   page and that page's URL ("etag", "etag_url"). An incremental run whose
+**   first URL is the same (nothing was read last time past since, so since
+**   did not move) asks with If-None-Match; a 304 means nothing changed: the
+**   run reads no page (and GitHub does not count the request against the
+**   rate limit). A full sync asks unconditionally.
+** - Cursor {"format": 1, "repo", "since", "synced", "etag", "etag_url"}: written only with the
 **   run's last flush, since = min(the latest updated_at read, the server's
 **   Date at the start of the run): an item updated during the run, after
 **   it was read, is read again next time. An interrupted or failed run
@@ -47,6 +53,8 @@ typedef struct gh_run {
     int64_t since_t;      /* the same in seconds */
     int64_t max_updated;  /* latest updated_at read (0 = none) */
     char per_page[32];    /* "per_page=N" */
+    char *etag;           /* the cursor's ETag of the listing's first page (owned, NULL = none) */
+    char *etag_url;       /* the URL it was the ETag of (owned) */
 } gh_run;
 
 /* A review text with its date, to order reviews and review comments. */
@@ -419,6 +427,9 @@ static sc_status gh__cursor(gh_run *g, const char *repo, bool *synced) {
                           g->r.source, was, repo);
     if (rc == SC_OK && since && records_parse_date(since, &g->since_t)) snprintf(g->since, sizeof g->since, "%s", since);
     else g->since_t = 0;
+    const char *etag = src_str(c, "etag"), *etag_url = src_str(c, "etag_url");
+    if (rc == SC_OK && etag && etag_url && (!(g->etag = util_strdup(etag)) || !(g->etag_url = util_strdup(etag_url))))
+        rc = records_fail(g->r.rs, SC_NOMEM, "out of memory");
     json_decref(c);
     return rc;
 }
@@ -439,8 +450,13 @@ static sc_status gh__run(gh_run *g, const char *repo) {
              full ? "" : g->since);
     src_list l;
     rc = src_list_open(&l, &g->r, "issues", query);
+    /* the same first page as last time: ask whether it changed */
+    if (rc == SC_OK && !full && g->etag && l.next && !strcmp(l.next, g->etag_url)) l.if_none_match = g->etag;
+    char *first_url = rc == SC_OK && l.next ? util_strdup(l.next) : NULL;
     json_t *page = NULL;
+    size_t first_n = SIZE_MAX; /* items of the first page (SIZE_MAX: not an array) */
     while (rc == SC_OK && (rc = src_list_next(&l, &page, true)) == SC_OK && page) {
+        if (l.page == 1 && json_is_array(page)) first_n = json_array_size(page);
         if (!json_is_array(page)) {
             if (!json_is_null(page)) src_malformed(&g->r, l.where, -1, "expected a JSON array of issues");
         } else {
@@ -457,17 +473,29 @@ static sc_status gh__run(gh_run *g, const char *repo) {
         }
         json_decref(page);
     }
+    /* the ETag to ask with next time: this run's first page's, or the one that was not modified */
+    json_t *cur = json_pack("{s:i, s:s, s:b}", "format", GH_CURSOR_FORMAT, "repo", repo, "synced", true);
+    /* kept only when the first page was the whole listing with room to spare: then any item changed
+    ** or added since changes that page, so a 304 of it means that nothing did */
+    const char *etag = l.not_modified ? g->etag : l.page == 1 && first_n < (pp > 100 ? 100 : pp) ? l.first_etag : NULL;
+    if (cur && etag && first_url) {
+        json_object_set_new(cur, "etag", json_string(etag));
+        json_object_set_new(cur, "etag_url", json_string(first_url));
+    }
     src_list_close(&l);
-    if (rc != SC_OK) return rc;
+    free(first_url);
+    if (rc != SC_OK) {
+        json_decref(cur);
+        return rc;
+    }
     if (full && g->r.sum->malformed) {
         g->r.sum->removal_skipped = true;
     } else if (full) {
         static const sc_rec_kind kinds[] = {SC_REC_KIND_ISSUE, SC_REC_KIND_PR, SC_REC_KIND_COMMENT, SC_REC_KIND_REVIEW};
         rc = src_remove_unseen(&g->r, kinds, 4);
     }
-    if (rc == SC_OK)
-        rc = src_write_cursor(&g->r, json_pack("{s:i, s:s, s:b}", "format", GH_CURSOR_FORMAT, "repo", repo, "synced", true),
-                              g->max_updated, g->since_t);
+    if (rc == SC_OK) rc = src_write_cursor(&g->r, cur, g->max_updated, g->since_t);
+    else json_decref(cur);
     return rc == SC_OK ? sc_records_flush(g->r.rs) : rc;
 }
 
@@ -498,6 +526,8 @@ sc_status sc_github_ingest(sc_records *rs, const char *owner_repo, const sc_sour
         else snprintf(g.r.api, sizeof g.r.api, "%.*s/repos/%s", (int)n, api, repo);
     }
     if (rc == SC_OK) rc = gh__run(&g, repo);
+    free(g.etag);
+    free(g.etag_url);
     if (rc != SC_OK && rc != SC_INVALID) sc_records_flush(rs); /* keep the complete items read (the cursor stays) */
     src_end(&g.r);
     if (out) *out = sum;

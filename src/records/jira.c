@@ -1,8 +1,12 @@
 /*
 ** records/jira.c: the Jira source (sc_jira_ingest). Pages through the
-** REST search (/rest/api/{2,3}/search?jql=...&startAt=&maxResults=
-** &fields=*all&expand=names), or saved answers of the same shape
-** (search.json or search.1.json, search.2.json, ...), and makes records:
+** REST search, or saved answers of the same shape (search.json or
+** search.1.json, search.2.json, ...), and makes records. API 3 (Jira
+** Cloud) uses the enhanced search GET /rest/api/3/search/jql?jql=...
+** &maxResults=&fields=*all&expand=names, paged by nextPageToken (each answer
+** gives the next page's token until isLast); a site without it (404 or
+** 410 on the first request) and API 2 use /rest/api/N/search, paged by
+** startAt/maxResults against the answer's total. Records:
 **   issue    "<KEY>"        title (summary), body (description), status, state (the status in lower
 **                           case), priority, type, labels, components, versions, people, dates,
 **                           resolution, project, parent, custom text fields ("Name: text"), last comments
@@ -16,6 +20,10 @@
 ** - The JQL's own ORDER BY is replaced by "ORDER BY created ASC, key ASC":
 **   paging by startAt stays stable while issues are updated during the run
 **   (updated order would shift them under the reader).
+** - A token page that stays cut (not JSON after the retries) ends the
+**   listing: without its answer there is no next token. The page counts as
+**   skipped, so the cursor does not move and the next run is full; startAt
+**   paging steps over such a page instead.
 ** - Incremental: "(JQL) AND updated >= 'yyyy/MM/dd HH:mm'" with the
 **   cursor's since minus one day: JQL reads dates in the user's time zone
 **   to the minute, which the day of overlap covers (the writer skips what
@@ -342,6 +350,18 @@ static char *jira__url(jira_run *j, const char *ejql, long start_at, unsigned pe
     return b.oom ? NULL : b.data;
 }
 
+/* The URL of an enhanced search page (token NULL = the first). Owned. */
+static char *jira__url_jql(jira_run *j, const char *ejql, const char *token, unsigned per_page) {
+    char *et = token ? net_escape(token) : NULL;
+    util_buf b = {0};
+    if (!token || et)
+        util_buf_printf(&b, "%s/search/jql?jql=%s&maxResults=%u&fields=*all&expand=names%s%s", j->r.api, ejql, per_page,
+                        et ? "&nextPageToken=" : "", et ? et : "");
+    free(et);
+    if (b.oom || !b.data) util_buf_free(&b);
+    return b.data;
+}
+
 static sc_status jira__run(jira_run *j, const char *jql) {
     bool full = false;
     sc_status rc = jira__cursor(j, jql, &full);
@@ -351,7 +371,8 @@ static sc_status jira__run(jira_run *j, const char *jql) {
     j->r.sum->full = full;
     unsigned pp = j->r.opt.per_page ? j->r.opt.per_page : 50;
     char *q = jira__jql(j, jql, full), *ejql = q ? net_escape(q) : NULL;
-    char *first = ejql ? jira__url(j, ejql, 0, pp) : NULL;
+    bool token_paging = j->r.net && j->version == 3; /* the enhanced search, while the site has it */
+    char *first = !ejql ? NULL : token_paging ? jira__url_jql(j, ejql, NULL, pp) : jira__url(j, ejql, 0, pp);
     src_list l;
     rc = first ? src_list_open(&l, &j->r, "search", NULL) : records_fail(j->r.rs, SC_NOMEM, "out of memory");
     if (rc == SC_OK) rc = src_list_set_next(&l, first);
@@ -359,7 +380,18 @@ static sc_status jira__run(jira_run *j, const char *jql) {
     json_t *page = NULL;
     long start = 0;
     j->total = -1;
-    while (rc == SC_OK && (rc = src_list_next(&l, &page, true)) == SC_OK && page) {
+    for (;;) {
+        if (rc != SC_OK) break;
+        rc = src_list_next(&l, &page, true);
+        if (rc == SC_NOTFOUND && token_paging && l.page == 0) {
+            /* no enhanced search here (Jira Data Center, an older site): page by startAt */
+            token_paging = false;
+            char *url = jira__url(j, ejql, 0, pp);
+            rc = url ? src_list_set_next(&l, url) : records_fail(j->r.rs, SC_NOMEM, "out of memory");
+            free(url);
+            continue;
+        }
+        if (rc != SC_OK || !page) break;
         const json_t *issues = json_object_get(page, "issues"), *total = json_object_get(page, "total");
         if (json_is_null(page)) {
             start += (long)pp; /* a page that was not JSON: the next one starts a page further */
@@ -385,9 +417,14 @@ static sc_status jira__run(jira_run *j, const char *jql) {
         start += (long)json_array_size(issues);
         if (json_is_integer(total)) j->total = (long)json_integer_value(total);
         char *next = NULL;
-        if (rc == SC_OK && (json_array_size(issues) || (json_is_null(page) && j->total >= 0)) &&
-            (j->total < 0 || start < j->total))
+        const char *token = src_str(page, "nextPageToken");
+        if (token_paging) {
+            if (rc == SC_OK && token && *token && !json_is_true(json_object_get(page, "isLast")) && json_array_size(issues))
+                next = jira__url_jql(j, ejql, token, pp);
+        } else if (rc == SC_OK && (json_array_size(issues) || (json_is_null(page) && j->total >= 0)) &&
+                   (j->total < 0 || start < j->total)) {
             next = jira__url(j, ejql, start, pp);
+        }
         if (rc == SC_OK) rc = src_list_set_next(&l, next);
         free(next);
         j->names = NULL;

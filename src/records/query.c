@@ -14,6 +14,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ==== Sections ==== */
+
+static const char *const q__sections[] = {"commits", "issues", "prs", "docs"};
+
+const char *const *sc_rec_sections(size_t *n) {
+    *n = sizeof q__sections / sizeof *q__sections;
+    return q__sections;
+}
+
+sc_status sc_rec_query_set_section(sc_rec_query *q, const char *section, sc_rec_kind *kinds) {
+    /* comments and reviews say what they belong to in "on" (issue or pr) */
+    static const char issues_f[] = "{\"should\":[{\"key\":\"kind\",\"match\":{\"value\":\"issue\"}},"
+                                   "{\"key\":\"on\",\"match\":{\"value\":\"issue\"}}]}";
+    static const char prs_f[] = "{\"should\":[{\"key\":\"kind\",\"match\":{\"any\":[\"pr\",\"review\"]}},"
+                                "{\"key\":\"on\",\"match\":{\"value\":\"pr\"}}]}";
+    size_t n = 0;
+    const char *filter = NULL;
+    sc_rec_kind k[SC_REC_SECTION_MAX_KINDS];
+    if (!section) return SC_INVALID;
+    if (!strcmp(section, "commits")) {
+        k[n++] = SC_REC_KIND_COMMIT;
+    } else if (!strcmp(section, "issues")) {
+        k[n++] = SC_REC_KIND_ISSUE;
+        k[n++] = SC_REC_KIND_COMMENT;
+        filter = issues_f;
+    } else if (!strcmp(section, "prs")) {
+        k[n++] = SC_REC_KIND_PR;
+        k[n++] = SC_REC_KIND_REVIEW;
+        k[n++] = SC_REC_KIND_COMMENT;
+        filter = prs_f;
+    } else if (!strcmp(section, "docs")) {
+        k[n++] = SC_REC_KIND_DOC;
+    } else {
+        return SC_INVALID;
+    }
+    memcpy(kinds, k, sizeof *k * n);
+    q->kinds = kinds;
+    q->n_kinds = n;
+    q->filter_json = filter;
+    return SC_OK;
+}
+
 /* ==== Filters ==== */
 
 /* A date bound of q (since / until) as a range condition on "date";
@@ -457,4 +499,30 @@ char *sc_rec_hits_json(const sc_rec_hits *h, const char *label, const char *valu
     char *s = root ? json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(root);
     return s;
+}
+
+char *sc_rec_search_all_json(const char *query, const char *code_json, sc_rec_hits *const *hits, const char *mode) {
+    size_t n_sections;
+    const char *const *names = sc_rec_sections(&n_sections);
+    if (!query || !hits) return NULL;
+    json_t *o = json_pack("{s:s}", "query", query);
+    if (o && code_json) {
+        json_t *c = json_loads(code_json, 0, NULL);
+        if (!c || json_object_set_new(o, "code", c) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    for (size_t k = 0; o && k < n_sections; k++) {
+        char *rt = hits[k] ? sc_rec_hits_json(hits[k], "query", query, mode) : NULL;
+        json_t *r = rt ? json_loads(rt, 0, NULL) : NULL;
+        if (!r || json_object_set_new(o, names[k], r) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+        sc_free(rt);
+    }
+    char *out = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+    json_decref(o);
+    return out;
 }

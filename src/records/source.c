@@ -216,6 +216,7 @@ sc_status src_list_open(src_list *l, src_run *r, const char *rel, const char *qu
 void src_list_close(src_list *l) {
     free(l->rel);
     free(l->next);
+    free(l->first_etag);
     memset(l, 0, sizeof *l);
 }
 
@@ -291,7 +292,18 @@ sc_status src_list_next(src_list *l, json_t **page, bool required) {
     snprintf(l->where, sizeof l->where, "%s", l->next);
     net_response resp;
     sc_err err = {0};
-    rc = net_get_json(r->net, l->next, &resp, &err);
+    rc = net_get_json_if(r->net, l->next, l->page == 0 ? l->if_none_match : NULL, &resp, &err);
+    if (rc == SC_OK && resp.status == 304) { /* the first page did not change since the ETag: nothing to read */
+        if (!r->server_start) r->server_start = resp.date;
+        net_response_free(&resp);
+        l->not_modified = true;
+        l->done = true;
+        return SC_OK;
+    }
+    if (rc == SC_OK && l->page == 0 && resp.etag) {
+        l->first_etag = resp.etag; /* taken over */
+        resp.etag = NULL;
+    }
     if (rc == SC_CORRUPT) { /* answered, never in JSON: report, pass over it */
         src_malformed(r, l->where, -1, "%s; its items are skipped", err.msg);
         r->pages_skipped++;

@@ -62,11 +62,16 @@ typedef struct src_list {
     bool single;         /* folder: rel.json was found (one page) */
     bool done;           /* no more pages */
     char where[2200];    /* the page just read: its URL or file */
+    const char *if_none_match; /* API: the ETag a previous run got for the first page (borrowed, NULL = none):
+                                  the first request is conditional */
+    bool not_modified;   /* the first page answered 304 Not Modified: the listing is empty */
+    char *first_etag;    /* owned: the ETag of the first page (NULL = none, or not modified) */
 } src_list;
 
 /* Open a listing of rel; query ("a=1&b=2", may be NULL) for the API's first URL. */
 sc_status src_list_open(src_list *l, src_run *r, const char *rel, const char *query);
-/* The next page (owned JSON) in *page, NULL after the last. A page that is
+/* The next page (owned JSON) in *page, NULL after the last (and at once
+** when the first page was conditional and answered 304: not_modified). A page that is
 ** not JSON (a file, or an answer that stayed so after the retries) is
 ** reported as malformed and given as JSON null: the caller goes on with the
 ** next (the API's Link header says which; Jira's startAt moves by the page

@@ -15,12 +15,20 @@
 ** - An sc_repo is single-threaded (its embedder and state database), so
 **   every call holds ctx->repo_mu; searches over one repository are
 **   serialised, the rest of the server is not.
-** - The repository is one global namespace: tenant keys are refused (403),
-**   since a tenant must never read data outside its own collections.
+** - The code index is the global namespace: tenant keys are refused (403)
+**   on code, since a tenant must never read data outside its own. The
+**   development records of the repository's store (`semcode ingest`) are
+**   per tenant: /code/search with "in" (commits, issues, prs, docs, all)
+**   searches the records of the key's tenant (server_tenant_resolve), the
+**   same sc_records_search and sections (sc_rec_query_set_section) as
+**   `semcode search --in`, and answers the CLI's --json object. A tenant's
+**   "in": "all" leaves the code section out.
 ** - Unknown fields are refused (400 naming the field): a typo such as
 **   `limt` must not silently return the default.
 */
 #include "server/server_int.h"
+
+#include "semcode/records.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -120,17 +128,22 @@ static bool server__code_query(server_call *call, server_code_args *a) {
     return true;
 }
 
+/* A repository to search; 404 otherwise. */
+static bool server__code_repo(server_call *call) {
+    if (!call->ctx->repo)
+        return server_fail(call, 404,
+                           "Not found: no repository is configured on this server (start it with --repo PATH)"),
+               false;
+    return true;
+}
+
 /* Checks common to the three endpoints: a repository and no tenant. */
 static bool server__code_access(server_call *call, const char *endpoint) {
     if (call->tenant)
         return server_fail(call, 403, "Forbidden: %s searches the server's repository, which tenant keys may not read",
                            endpoint),
                false;
-    if (!call->ctx->repo)
-        return server_fail(call, 404,
-                           "Not found: no repository is configured on this server (start it with --repo PATH)"),
-               false;
-    return true;
+    return server__code_repo(call);
 }
 
 /* server__code_access, and a body (search, similar). */
@@ -180,19 +193,111 @@ static json_t *server__code_hits(server_call *call, const sc_code_query *q, cons
     return out;
 }
 
+/* Record filters and the tenant of a /code/search with "in". */
+typedef struct server_rec_args {
+    const char *author, *since, *until, *state, *label; /* filters (borrowed from the body), NULL = none */
+    const char *tenant;                                 /* the records' tenant, NULL = the global namespace */
+} server_rec_args;
+
+/* Search the records of one section (or every section, sections NULL) of
+** the repository's store for tenant a->tenant, under the repo lock; the
+** hits of each searched section go to rh[k] (k as in sc_rec_sections). */
+static bool server__rec_search(server_call *call, const sc_code_query *q, const server_rec_args *a, const char *in,
+                               sc_rec_hits **rh) {
+    size_t n_sections;
+    const char *const *sections = sc_rec_sections(&n_sections);
+    sc_embedder *emb = NULL;
+    sc_records *rs = NULL;
+    char *err = NULL;
+    bool ok = true;
+    pthread_mutex_lock(&call->ctx->repo_mu);
+    sc_records_options o = sc_records_options_default();
+    o.tenant = a->tenant;
+    if (q->mode != SC_SEARCH_MODE_KEYWORD && sc_repo_embedder(call->ctx->repo, &emb) != SC_OK) {
+        server__code_fail(call, SC_ERROR);
+        ok = false;
+    } else if (sc_records_open(sc_repo_db(call->ctx->repo), emb, &o, &rs, &err) != SC_OK) {
+        server_fail(call, 500, "%s", err ? err : "cannot open the records");
+        ok = false;
+    }
+    for (size_t k = 0; ok && k < n_sections; k++) {
+        if (strcmp(in, "all") && strcmp(in, sections[k])) continue;
+        sc_rec_kind kinds[SC_REC_SECTION_MAX_KINDS];
+        sc_rec_query rq = {.text = q->text, .mode = q->mode, .limit = q->limit, .author = a->author, .since = a->since,
+                           .until = a->until, .state = a->state, .label = a->label};
+        sc_rec_query_set_section(&rq, sections[k], kinds);
+        sc_status rc = sc_records_search(rs, &rq, &rh[k]);
+        if (rc != SC_OK) {
+            server_fail(call, rc == SC_INVALID ? 400 : 500, "%s%s", rc == SC_INVALID ? "Wrong input: " : "",
+                        sc_records_errmsg(rs));
+            ok = false;
+        }
+    }
+    sc_records_close(rs);
+    pthread_mutex_unlock(&call->ctx->repo_mu);
+    sc_free(err);
+    return ok;
+}
+
+/* The code search of a /code/search: the CLI's JSON text (owned), NULL after an error. */
+static char *server__code_search_text(server_call *call, const sc_code_query *q) {
+    pthread_mutex_lock(&call->ctx->repo_mu);
+    sc_code_hits *h = NULL;
+    sc_status rc = sc_repo_search(call->ctx->repo, q, &h);
+    if (rc != SC_OK) server__code_fail(call, rc);
+    pthread_mutex_unlock(&call->ctx->repo_mu);
+    char *text = rc == SC_OK ? sc_code_hits_json(h, "query", q->text, q->mode) : NULL;
+    if (rc == SC_OK && !text) server_fail(call, 500, "out of memory");
+    sc_code_hits_free(h);
+    return text;
+}
+
+/* /code/search with "in" other than "code": records (and code for a
+** global key's "all"), answered as `semcode search --in IN --json`. */
+static json_t *server__code_search_records(server_call *call, const sc_code_query *q, const char *in,
+                                           const server_rec_args *ra) {
+    size_t n_sections;
+    sc_rec_sections(&n_sections);
+    sc_rec_hits *rh[8] = {NULL};
+    char *code = NULL, *text = NULL;
+    bool all = !strcmp(in, "all");
+    if (n_sections > 8) return server_fail(call, 500, "internal error: %zu record sections", n_sections);
+    if (all && !ra->tenant && !(code = server__code_search_text(call, q))) return NULL;
+    if (server__rec_search(call, q, ra, in, rh)) {
+        if (all) {
+            text = sc_rec_search_all_json(q->text, code, rh, sc_search_mode_name(q->mode));
+        } else {
+            for (size_t k = 0; k < n_sections && !text; k++)
+                if (rh[k]) text = sc_rec_hits_json(rh[k], "query", q->text, sc_search_mode_name(q->mode));
+        }
+    }
+    for (size_t k = 0; k < n_sections; k++) sc_rec_hits_free(rh[k]);
+    sc_free(code);
+    return call->status ? (sc_free(text), NULL) : server__code_result(call, text);
+}
+
 json_t *server_api_code_search(server_call *call) {
     static const char *const fields[] = {"query", "mode", "alpha", "limit", "min_score", "lang", "kind", "path",
-                                         "exclude", "files", "explain", NULL};
-    if (!server__code_ready(call, "/code/search") || !server__code_fields(call, fields, "/code/search")) return NULL;
+                                         "exclude", "files", "explain", "in", "author", "since", "until", "state",
+                                         "label", "tenant", NULL};
+    if (!server__code_repo(call)) return NULL;
+    if (!call->body) return server_fail(call, 400, "Json deserialize error: /code/search needs a JSON object body");
+    if (!server__code_fields(call, fields, "/code/search")) return NULL;
     server_code_args a;
     memset(&a, 0, sizeof a);
-    const char *query = NULL, *mode = NULL;
+    server_rec_args ra;
+    memset(&ra, 0, sizeof ra);
+    const char *query = NULL, *mode = NULL, *in = NULL, *tenant = NULL;
     double alpha;
     json_t *out = NULL;
     if (!server__code_required(call, "query", &query) || !server_json_str(call, call->body, "mode", &mode) ||
         !server_json_number(call, call->body, "alpha", NULL, 0.0, 0.0, 1.0, &alpha) || !server__code_query(call, &a) ||
         !server_json_bool(call, call->body, "files", false, &a.q.files) ||
-        !server_json_bool(call, call->body, "explain", false, &a.q.explain))
+        !server_json_bool(call, call->body, "explain", false, &a.q.explain) ||
+        !server_json_str(call, call->body, "in", &in) || !server_json_str(call, call->body, "author", &ra.author) ||
+        !server_json_str(call, call->body, "since", &ra.since) || !server_json_str(call, call->body, "until", &ra.until) ||
+        !server_json_str(call, call->body, "state", &ra.state) || !server_json_str(call, call->body, "label", &ra.label) ||
+        !server_json_str(call, call->body, "tenant", &tenant))
         goto done;
     a.q.mode = SC_SEARCH_MODE_HYBRID;
     if (mode && !strcmp(mode, "dense")) a.q.mode = SC_SEARCH_MODE_DENSE;
@@ -202,9 +307,37 @@ json_t *server_api_code_search(server_call *call) {
                                "`keyword`, `hybrid`", mode);
         goto done;
     }
+    sc_rec_query probe = {0};
+    sc_rec_kind probe_kinds[SC_REC_SECTION_MAX_KINDS];
+    if (in && strcmp(in, "code") && strcmp(in, "all") && sc_rec_query_set_section(&probe, in, probe_kinds) != SC_OK) {
+        server_fail(call, 400, "Json deserialize error: `in`: unknown variant `%.64s`, expected one of `code`, "
+                               "`commits`, `issues`, `prs`, `docs`, `all`", in);
+        goto done;
+    }
+    bool records = in && strcmp(in, "code"), code = !in || !strcmp(in, "code") || !strcmp(in, "all");
+    if (!records && (ra.author || ra.since || ra.until || ra.state || ra.label || tenant)) {
+        server_fail(call, 400, "Wrong input: author, since, until, state, label and tenant apply to records: add "
+                               "\"in\": commits, issues, prs, docs or all");
+        goto done;
+    }
+    if (!code && (a.q.n_langs || a.q.n_kinds || a.q.n_paths || a.q.n_excludes || a.q.files || a.q.explain || alpha > 0)) {
+        server_fail(call, 400, "Wrong input: lang, kind, path, exclude, files, explain and alpha apply to code: use "
+                               "\"in\": code or all");
+        goto done;
+    }
     a.q.text = query;
     a.q.alpha = (float)alpha;
-    out = server__code_hits(call, &a.q, NULL);
+    if (!records) {
+        if (call->tenant) {
+            server_fail(call, 403, "Forbidden: the code of /code/search is the server's repository, which tenant "
+                                   "keys may not read; search their records with \"in\"");
+            goto done;
+        }
+        out = server__code_hits(call, &a.q, NULL);
+        goto done;
+    }
+    if (!server_tenant_resolve(call, tenant, &ra.tenant)) goto done;
+    out = server__code_search_records(call, &a.q, in, &ra);
 done:
     server__code_args_free(&a);
     return out;

@@ -8,7 +8,7 @@
 ** Unknown fields are errors (a typo must not silently disable a limit).
 ** Keys must be at least 16 bytes; tenant names are [A-Za-z0-9_-]{1,64}.
 */
-#include "server/server.h"
+#include "server/server_int.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -65,7 +65,7 @@ static sc_status server__cfg_path(const json_t *o, const char *key, const char *
     return SC_OK;
 }
 
-static bool server__tenant_ok(const char *t) {
+bool server_tenant_name_ok(const char *t) {
     size_t n = strlen(t);
     if (n == 0 || n > 64) return false;
     for (size_t i = 0; i < n; i++) {
@@ -142,7 +142,7 @@ sc_status server_config_parse(const char *text, server_config *out, sc_err *err)
                 rc = sc_err_set(err, SC_INVALID, "config: api_keys[%zu].role must be read, write or admin", i);
                 goto done;
             }
-            if (tj && !json_is_null(tj) && (!json_is_string(tj) || !server__tenant_ok(json_string_value(tj)))) {
+            if (tj && !json_is_null(tj) && (!json_is_string(tj) || !server_tenant_name_ok(json_string_value(tj)))) {
                 rc = sc_err_set(err, SC_INVALID, "config: api_keys[%zu].tenant must be 1..64 of [A-Za-z0-9_-]", i);
                 goto done;
             }

@@ -149,11 +149,46 @@ bool server_coll_resolve(server_call *call, const char *user, char out[SERVER_NA
     return false;
 }
 
+const char *server_tenant_strip(const char *tenant, const char *store_name) {
+    size_t n = strlen(tenant);
+    if (store_name[0] != '.' || strncmp(store_name + 1, tenant, n) || store_name[n + 1] != '.') return NULL;
+    return store_name + n + 2;
+}
+
 const char *server_coll_user_name(const server_call *call, const char *store_name) {
     if (!call->tenant) return store_name[0] == '.' ? NULL : store_name;
-    size_t n = strlen(call->tenant);
-    if (store_name[0] != '.' || strncmp(store_name + 1, call->tenant, n) || store_name[n + 1] != '.') return NULL;
-    return store_name + n + 2;
+    return server_tenant_strip(call->tenant, store_name);
+}
+
+/* ==== Tenant scope ==== */
+
+bool server_tenant_resolve(server_call *call, const char *requested, const char **out) {
+    if (requested && !*requested) requested = NULL;
+    if (call->tenant) {
+        if (requested && strcmp(requested, call->tenant)) {
+            server_fail(call, 403, "Forbidden: this API key is scoped to its own tenant and may not act for "
+                                   "tenant `%.64s`", requested);
+            return false;
+        }
+        *out = call->tenant;
+        return true;
+    }
+    if (requested && call->ctx->cfg.n_keys) {
+        server_fail(call, 403, "Forbidden: this API key serves the global namespace; only a key scoped to "
+                               "tenant `%.64s` may act for it", requested);
+        return false;
+    }
+    if (requested && !server_tenant_name_ok(requested)) {
+        server_fail(call, 400, "Wrong input: tenant `%.64s` must be 1..64 of [A-Za-z0-9_-]", requested);
+        return false;
+    }
+    *out = requested;
+    return true;
+}
+
+bool server_tenant_visible(const server_call *call, const char *owner) {
+    if (!call->tenant) return owner == NULL || call->role == SERVER_ROLE_ADMIN;
+    return owner && !strcmp(owner, call->tenant);
 }
 
 /* ==== Authentication ==== */
@@ -620,6 +655,7 @@ void server_handle(server_ctx *ctx, const server_request *req, server_response *
     }
     server_role role = server__authenticate(call);
     if (call->status) goto respond;
+    call->role = role;
     if (role < route->role) {
         server_fail(call, 403, "Forbidden: this API key may not call %s (needs the %s role)", route->label,
                     route->role == SERVER_ROLE_ADMIN ? "admin" : route->role == SERVER_ROLE_WRITE ? "write" : "read");
@@ -630,13 +666,9 @@ void server_handle(server_ctx *ctx, const server_request *req, server_response *
         goto respond;
     }
     if (route->kind == SERVER_KIND_METRICS) {
-        if (call->tenant) {
-            server_fail(call, 403, "Forbidden: metrics need an admin key without a tenant");
-            goto respond;
-        }
         resp->status = 200;
         resp->content_type = "text/plain; version=0.0.4";
-        server_metrics_render(ctx->metrics, ctx->db, &resp->body);
+        server_metrics_render(ctx->metrics, ctx->db, call->tenant, &resp->body);
         goto done;
     }
     if (!server__check_args(call) || !server__parse_body(call)) goto respond;
@@ -662,7 +694,7 @@ done:
     json_decref(result);
     json_decref(call->body);
     double secs = util_now() - t0;
-    if (ctx->metrics) server_metrics_observe(ctx->metrics, resp->endpoint, resp->status, secs);
+    if (ctx->metrics) server_metrics_observe(ctx->metrics, resp->endpoint, resp->status, call->tenant, secs);
     server__log(ctx, req, resp, call->tenant, secs);
     free(call);
 }

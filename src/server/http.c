@@ -89,7 +89,7 @@ static enum MHD_Result server__on_request(void *cls, struct MHD_Connection *conn
             snprintf(msg, sizeof msg, "Payload too large: the request body is over the limit of %zu bytes",
                      ctx->cfg.max_body_bytes);
             server_response_error(&resp, 413, msg);
-            server_metrics_observe(ctx->metrics, "unknown", 413, 0.0);
+            server_metrics_observe(ctx->metrics, "unknown", 413, NULL, 0.0);
             return server__send(conn, &resp, st->id);
         }
         return MHD_YES;
@@ -106,7 +106,7 @@ static enum MHD_Result server__on_request(void *cls, struct MHD_Connection *conn
     server_response resp = {0};
     if (st->too_large || st->body.oom) {
         server_response_error(&resp, 413, "Payload too large: the request body is over the limit");
-        server_metrics_observe(ctx->metrics, "unknown", 413, 0.0);
+        server_metrics_observe(ctx->metrics, "unknown", 413, NULL, 0.0);
     } else {
         server_request req = {0};
         req.method = method;

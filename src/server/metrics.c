@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#define SERVER_METRICS_ROWS 256
+#define SERVER_METRICS_ROWS 1024
 #define SERVER_METRICS_BUCKETS 14
 
 static const double server__bounds[SERVER_METRICS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -28,6 +28,7 @@ static const double server__bounds[SERVER_METRICS_BUCKETS] = {0.0001, 0.00025, 0
 typedef struct server_metrics_row {
     const char *endpoint;                    /* static label */
     int status;                              /* HTTP status */
+    const char *tenant;                      /* tenant of the key (borrowed from the config), NULL = global */
     uint64_t count;                          /* requests */
     double sum;                              /* seconds, summed */
     double min, max;                         /* shortest and longest, seconds */
@@ -57,18 +58,26 @@ void server_metrics_free(server_metrics *m) {
     free(m);
 }
 
-void server_metrics_observe(server_metrics *m, const char *endpoint, int status, double seconds) {
+/* Same tenant (NULL = the global namespace)? */
+static bool server__same_tenant(const char *a, const char *b) {
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+void server_metrics_observe(server_metrics *m, const char *endpoint, int status, const char *tenant, double seconds) {
     if (!m) return;
     pthread_mutex_lock(&m->mu);
     server_metrics_row *row = NULL;
     for (size_t i = 0; i < m->n_rows && !row; i++)
-        if (m->rows[i].status == status && !strcmp(m->rows[i].endpoint, endpoint)) row = &m->rows[i];
+        if (m->rows[i].status == status && !strcmp(m->rows[i].endpoint, endpoint) &&
+            server__same_tenant(m->rows[i].tenant, tenant))
+            row = &m->rows[i];
     if (!row && m->n_rows < SERVER_METRICS_ROWS) {
         row = &m->rows[m->n_rows++];
         row->endpoint = endpoint;
         row->status = status;
+        row->tenant = tenant;
     }
-    if (!row) row = &m->rows[SERVER_METRICS_ROWS - 1], row->endpoint = "other";
+    if (!row) row = &m->rows[SERVER_METRICS_ROWS - 1], row->endpoint = "other", row->tenant = NULL;
     if (!row->count || seconds < row->min) row->min = seconds;
     if (seconds > row->max) row->max = seconds;
     row->count++;
@@ -84,16 +93,29 @@ void server_metrics_observe(server_metrics *m, const char *endpoint, int status,
     pthread_mutex_unlock(&m->mu);
 }
 
-server_metrics_stat *server_metrics_snapshot(server_metrics *m, size_t *n) {
+server_metrics_stat *server_metrics_snapshot(server_metrics *m, const char *tenant, bool all_tenants, size_t *n) {
     *n = 0;
     if (!m) return NULL;
     pthread_mutex_lock(&m->mu);
     server_metrics_stat *out = malloc((m->n_rows ? m->n_rows : 1) * sizeof *out);
+    size_t k = 0;
     for (size_t i = 0; out && i < m->n_rows; i++) {
         const server_metrics_row *r = &m->rows[i];
-        out[i] = (server_metrics_stat){r->endpoint, r->status, r->count, r->sum, r->min, r->max, r->last};
+        if (!all_tenants && !server__same_tenant(r->tenant, tenant)) continue;
+        server_metrics_stat *o = NULL;
+        for (size_t j = 0; j < k && !o; j++) /* all tenants: one row per (endpoint, status) */
+            if (out[j].status == r->status && !strcmp(out[j].endpoint, r->endpoint)) o = &out[j];
+        if (!o) {
+            out[k++] = (server_metrics_stat){r->endpoint, r->status, r->count, r->sum, r->min, r->max, r->last};
+            continue;
+        }
+        if (r->min < o->min) o->min = r->min;
+        if (r->max > o->max) o->max = r->max;
+        if (r->last > o->last) o->last = r->last;
+        o->count += r->count;
+        o->sum += r->sum;
     }
-    if (out) *n = m->n_rows;
+    if (out) *n = k;
     pthread_mutex_unlock(&m->mu);
     return out;
 }
@@ -109,33 +131,94 @@ void server_metrics_count_cache(server_metrics *m, uint64_t hits, uint64_t misse
     __atomic_store_n(&m->cache_entries, entries, __ATOMIC_RELAXED);
 }
 
-void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out) {
-    util_buf_puts(out, "# HELP semcode_http_requests_total HTTP requests by endpoint and status.\n"
-                       "# TYPE semcode_http_requests_total counter\n");
+/* The label set {endpoint, status[, tenant]} of a row, without braces. */
+static void server__row_labels(const server_metrics_row *r, char *buf, size_t size) {
+    int n = snprintf(buf, size, "endpoint=\"%s\",status=\"%d\"", r->endpoint, r->status);
+    if (r->tenant && n > 0 && (size_t)n < size) snprintf(buf + n, size - (size_t)n, ",tenant=\"%s\"", r->tenant);
+}
+
+
+/* The store gauges of the collections in the view of tenant (NULL = all,
+** by store name): their number, points, index state. */
+static void server__render_collections(sc_db *db, const char *tenant, util_buf *out) {
+    if (!db) return;
+    char **names = NULL;
+    size_t n_names = 0;
+    if (sc_collection_list(db, &names, &n_names) != SC_OK) return;
+    size_t mine = 0;
+    for (size_t i = 0; i < n_names; i++) mine += (tenant ? server_tenant_strip(tenant, names[i]) : names[i]) != NULL;
+    util_buf_printf(out, "# HELP semcode_collections Collections in the store.\n# TYPE semcode_collections gauge\n"
+                         "semcode_collections %zu\n# HELP collections_total number of collections\n"
+                         "# TYPE collections_total gauge\ncollections_total %zu\n",
+                    mine, mine);
+    util_buf cp = {0}; /* Qdrant's name: collection_points{id} */
+    util_buf_puts(&cp, "# HELP collection_points approximate amount of points per collection\n"
+                       "# TYPE collection_points gauge\n");
+    util_buf_puts(out, "# HELP semcode_points Live points per collection.\n# TYPE semcode_points gauge\n");
+    uint64_t total = 0;
+    util_buf idx = {0}; /* index state lines, printed after the points */
+    util_buf_puts(&idx, "# HELP semcode_index_hnsw_built 1 when an HNSW graph answers searches of the vector.\n"
+                        "# TYPE semcode_index_hnsw_built gauge\n");
+    util_buf ind = {0};
+    util_buf_puts(&ind, "# HELP semcode_index_vectors Vectors linked in the HNSW graph of the vector.\n"
+                        "# TYPE semcode_index_vectors gauge\n");
+    for (size_t i = 0; i < n_names; i++) {
+        const char *shown = (tenant ? server_tenant_strip(tenant, names[i]) : names[i]);
+        sc_collection_info info;
+        if (!shown || sc_collection_info_get(db, names[i], &info) != SC_OK) continue;
+        util_buf_printf(out, "semcode_points{collection=\"%s\"} %llu\n", shown, (unsigned long long)info.n_points);
+        util_buf_printf(&cp, "collection_points{id=\"%s\"} %llu\n", shown, (unsigned long long)info.n_points);
+        total += info.n_points;
+        for (size_t v = 0; info.vector_index && v < info.n_vector_params; v++) {
+            util_buf_printf(&idx, "semcode_index_hnsw_built{collection=\"%s\",vector=\"%s\"} %d\n", shown,
+                            info.vectors[v].name, info.vector_index[v].hnsw_built ? 1 : 0);
+            util_buf_printf(&ind, "semcode_index_vectors{collection=\"%s\",vector=\"%s\"} %llu\n", shown,
+                            info.vectors[v].name, (unsigned long long)info.vector_index[v].n_indexed);
+        }
+        sc_collection_info_free(&info);
+    }
+    if (idx.data) util_buf_append(out, idx.data, idx.len);
+    if (ind.data) util_buf_append(out, ind.data, ind.len);
+    if (cp.data) util_buf_append(out, cp.data, cp.len);
+    util_buf_free(&idx);
+    util_buf_free(&ind);
+    util_buf_free(&cp);
+    util_buf_printf(out, "# HELP semcode_points_total Live points in all collections.\n# TYPE semcode_points_total gauge\n"
+                         "semcode_points_total %llu\n",
+                    (unsigned long long)total);
+    sc_strv_free(names);
+}
+
+void server_metrics_render(server_metrics *m, sc_db *db, const char *tenant, util_buf *out) {
+    util_buf_puts(out, "# HELP semcode_http_requests_total HTTP requests by endpoint and status (and the tenant of "
+                       "the key).\n# TYPE semcode_http_requests_total counter\n");
     pthread_mutex_lock(&m->mu);
-    size_t n = m->n_rows;
-    server_metrics_row *copy = malloc((n ? n : 1) * sizeof *copy);
-    if (copy) memcpy(copy, m->rows, n * sizeof *copy);
+    size_t n = 0;
+    server_metrics_row *copy = malloc((m->n_rows ? m->n_rows : 1) * sizeof *copy);
+    for (size_t i = 0; copy && i < m->n_rows; i++) /* a tenant's view: its own rows only */
+        if (!tenant || server__same_tenant(m->rows[i].tenant, tenant)) copy[n++] = m->rows[i];
     pthread_mutex_unlock(&m->mu);
     if (!copy) return;
-    for (size_t i = 0; i < n; i++)
-        util_buf_printf(out, "semcode_http_requests_total{endpoint=\"%s\",status=\"%d\"} %llu\n", copy[i].endpoint,
-                        copy[i].status, (unsigned long long)copy[i].count);
+    char lb[256];
+    for (size_t i = 0; i < n; i++) {
+        server__row_labels(&copy[i], lb, sizeof lb);
+        util_buf_printf(out, "semcode_http_requests_total{%s} %llu\n", lb, (unsigned long long)copy[i].count);
+    }
     util_buf_puts(out, "# HELP semcode_http_request_duration_seconds Time to handle a request.\n"
                        "# TYPE semcode_http_request_duration_seconds histogram\n");
     for (size_t i = 0; i < n; i++) {
         uint64_t cum = 0;
+        server__row_labels(&copy[i], lb, sizeof lb);
         for (int b = 0; b < SERVER_METRICS_BUCKETS; b++) {
             cum += copy[i].buckets[b];
-            util_buf_printf(out, "semcode_http_request_duration_seconds_bucket{endpoint=\"%s\",status=\"%d\",le=\"%g\"} %llu\n",
-                            copy[i].endpoint, copy[i].status, server__bounds[b], (unsigned long long)cum);
+            util_buf_printf(out, "semcode_http_request_duration_seconds_bucket{%s,le=\"%g\"} %llu\n", lb,
+                            server__bounds[b], (unsigned long long)cum);
         }
-        util_buf_printf(out, "semcode_http_request_duration_seconds_bucket{endpoint=\"%s\",status=\"%d\",le=\"+Inf\"} %llu\n",
-                        copy[i].endpoint, copy[i].status, (unsigned long long)copy[i].count);
-        util_buf_printf(out, "semcode_http_request_duration_seconds_sum{endpoint=\"%s\",status=\"%d\"} %.6f\n",
-                        copy[i].endpoint, copy[i].status, copy[i].sum);
-        util_buf_printf(out, "semcode_http_request_duration_seconds_count{endpoint=\"%s\",status=\"%d\"} %llu\n",
-                        copy[i].endpoint, copy[i].status, (unsigned long long)copy[i].count);
+        util_buf_printf(out, "semcode_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n", lb,
+                        (unsigned long long)copy[i].count);
+        util_buf_printf(out, "semcode_http_request_duration_seconds_sum{%s} %.6f\n", lb, copy[i].sum);
+        util_buf_printf(out, "semcode_http_request_duration_seconds_count{%s} %llu\n", lb,
+                        (unsigned long long)copy[i].count);
     }
     /* the same under Qdrant's names, so its dashboards find them */
     util_buf_printf(out, "# HELP app_info information about the server\n# TYPE app_info gauge\n"
@@ -147,10 +230,15 @@ void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out) {
         if (!server_route_path(copy[i].endpoint, path, sizeof path)) continue;
         char *sp = strchr(path, ' ');
         *sp = 0;
-        util_buf_printf(out, "rest_responses_total{method=\"%s\",endpoint=\"%s\",status=\"%d\"} %llu\n", path, sp + 1,
-                        copy[i].status, (unsigned long long)copy[i].count);
+        util_buf_printf(out, "rest_responses_total{method=\"%s\",endpoint=\"%s\",status=\"%d\"%s%s%s} %llu\n", path,
+                        sp + 1, copy[i].status, copy[i].tenant ? ",tenant=\"" : "", copy[i].tenant ? copy[i].tenant : "",
+                        copy[i].tenant ? "\"" : "", (unsigned long long)copy[i].count);
     }
     free(copy);
+    if (tenant) { /* server-wide counters are the operator's */
+        server__render_collections(db, tenant, out);
+        return;
+    }
     util_buf_printf(out, "# HELP semcode_embeddings_total Texts embedded by the server's model (embeddings API, text "
                          "queries, upserted documents; cache hits excluded).\n"
                          "# TYPE semcode_embeddings_total counter\nsemcode_embeddings_total %llu\n",
@@ -170,48 +258,7 @@ void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out) {
                     hits + misses ? (double)hits / (double)(hits + misses) : 0.0,
                     (unsigned long long)__atomic_load_n(&m->cache_entries, __ATOMIC_RELAXED));
     if (!db) return;
-    char **names = NULL;
-    size_t n_names = 0;
-    if (sc_collection_list(db, &names, &n_names) != SC_OK) return;
-    util_buf_printf(out, "# HELP semcode_collections Collections in the store.\n# TYPE semcode_collections gauge\n"
-                         "semcode_collections %zu\n# HELP collections_total number of collections\n"
-                         "# TYPE collections_total gauge\ncollections_total %zu\n",
-                    n_names, n_names);
-    util_buf cp = {0}; /* Qdrant's name: collection_points{id} */
-    util_buf_puts(&cp, "# HELP collection_points approximate amount of points per collection\n"
-                       "# TYPE collection_points gauge\n");
-    util_buf_puts(out, "# HELP semcode_points Live points per collection.\n# TYPE semcode_points gauge\n");
-    uint64_t total = 0;
-    util_buf idx = {0}; /* index state lines, printed after the points */
-    util_buf_puts(&idx, "# HELP semcode_index_hnsw_built 1 when an HNSW graph answers searches of the vector.\n"
-                        "# TYPE semcode_index_hnsw_built gauge\n");
-    util_buf ind = {0};
-    util_buf_puts(&ind, "# HELP semcode_index_vectors Vectors linked in the HNSW graph of the vector.\n"
-                        "# TYPE semcode_index_vectors gauge\n");
-    for (size_t i = 0; i < n_names; i++) {
-        sc_collection_info info;
-        if (sc_collection_info_get(db, names[i], &info) != SC_OK) continue;
-        util_buf_printf(out, "semcode_points{collection=\"%s\"} %llu\n", names[i], (unsigned long long)info.n_points);
-        util_buf_printf(&cp, "collection_points{id=\"%s\"} %llu\n", names[i], (unsigned long long)info.n_points);
-        total += info.n_points;
-        for (size_t v = 0; info.vector_index && v < info.n_vector_params; v++) {
-            util_buf_printf(&idx, "semcode_index_hnsw_built{collection=\"%s\",vector=\"%s\"} %d\n", names[i],
-                            info.vectors[v].name, info.vector_index[v].hnsw_built ? 1 : 0);
-            util_buf_printf(&ind, "semcode_index_vectors{collection=\"%s\",vector=\"%s\"} %llu\n", names[i],
-                            info.vectors[v].name, (unsigned long long)info.vector_index[v].n_indexed);
-        }
-        sc_collection_info_free(&info);
-    }
-    if (idx.data) util_buf_append(out, idx.data, idx.len);
-    if (ind.data) util_buf_append(out, ind.data, ind.len);
-    if (cp.data) util_buf_append(out, cp.data, cp.len);
-    util_buf_free(&idx);
-    util_buf_free(&ind);
-    util_buf_free(&cp);
-    util_buf_printf(out, "# HELP semcode_points_total Live points in all collections.\n# TYPE semcode_points_total gauge\n"
-                         "semcode_points_total %llu\n",
-                    (unsigned long long)total);
-    sc_strv_free(names);
+    server__render_collections(db, NULL, out);
     sc_search_plans sp = sc_db_search_plans(db);
     util_buf_printf(out,
                     "# HELP semcode_search_plans_total Query vectors searched, by the planner's choice.\n"

@@ -129,8 +129,10 @@ void server_response_error(server_response *resp, int status, const char *msg);
 server_metrics *server_metrics_new(void);
 /* Free metrics; NULL is a no-op. */
 void server_metrics_free(server_metrics *m);
-/* Count one request of `endpoint` (static string) with its status and duration. */
-void server_metrics_observe(server_metrics *m, const char *endpoint, int status, double seconds);
+/* Count one request of `endpoint` (static string) with its status, the
+** tenant of its key (borrowed for the server's lifetime: the config's; NULL
+** = the global namespace) and its duration. */
+void server_metrics_observe(server_metrics *m, const char *endpoint, int status, const char *tenant, double seconds);
 /* The counters of one (endpoint, status) pair. */
 typedef struct server_metrics_stat {
     const char *endpoint; /* static route label */
@@ -139,14 +141,20 @@ typedef struct server_metrics_stat {
     double sum, min, max; /* seconds: total, shortest, longest */
     double last;          /* when the last one answered (wall clock, seconds since the epoch) */
 } server_metrics_stat;
-/* A copy of every (endpoint, status) row (owned, free(); NULL with *n 0 when none or out of memory). */
-server_metrics_stat *server_metrics_snapshot(server_metrics *m, size_t *n);
+/* A copy of the (endpoint, status) rows of tenant (NULL = the global
+** namespace), or with all_tenants of every tenant added up (owned, free();
+** NULL with *n 0 when none or out of memory). */
+server_metrics_stat *server_metrics_snapshot(server_metrics *m, const char *tenant, bool all_tenants, size_t *n);
 /* Count n texts embedded by the server's model (cache hits excluded). */
 void server_metrics_count_embeddings(server_metrics *m, uint64_t n);
 /* Count embedding cache lookups answered (hits) and not (misses), and
 ** record the number of vectors the cache holds. */
 void server_metrics_count_cache(server_metrics *m, uint64_t hits, uint64_t misses, uint64_t entries);
-/* Append the Prometheus text exposition of m, plus store gauges of db, to out. */
-void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out);
+/* Append the Prometheus text exposition of m, plus store gauges of db, to
+** out. tenant NULL is the operator's view: every row (a tenant's with a
+** tenant="T" label), every collection by store name, the server-wide
+** counters. A tenant's view holds its own rows and collections only (by
+** the names the tenant uses), nothing server-wide. */
+void server_metrics_render(server_metrics *m, sc_db *db, const char *tenant, util_buf *out);
 
 #endif /* SC_SERVER_H */

@@ -23,7 +23,8 @@ typedef struct server_call {
     json_t *body;                    /* parsed body (NULL when empty) */
     const char *args[SERVER_MAX_ARGS]; /* captured path segments (decoded, owned by argbuf) */
     char argbuf[2048];               /* storage of args */
-    const char *tenant;              /* tenant of the key, NULL = global namespace */
+    const char *tenant;              /* tenant of the key, NULL = global namespace (borrowed from the config) */
+    server_role role;                /* role of the key (admin when the server has no keys) */
     int status;                      /* error status once server_fail was called, else 0 */
     char msg[1024];                  /* error message */
 } server_call;
@@ -49,8 +50,31 @@ bool server_coll_name(server_call *call, const char *user, char out[SERVER_NAME_
 /* Resolve a user name (collection or alias) to an existing store collection;
 ** false with 404 "Collection `x` doesn't exist!" otherwise. */
 bool server_coll_resolve(server_call *call, const char *user, char out[SERVER_NAME_SIZE]);
+/* Strip the namespace of tenant (not NULL) from a store name: ".t.docs" ->
+** "docs" (borrowed from store_name); NULL if it is not that tenant's. */
+const char *server_tenant_strip(const char *tenant, const char *store_name);
 /* Strip the caller's namespace from a store name; NULL if it is not the caller's. */
 const char *server_coll_user_name(const server_call *call, const char *store_name);
+
+/* ==== Tenant scope (handle.c) ====
+** Every endpoint that reads or writes data outside a collection path (code
+** and record searches, jobs, metrics) goes through these two, so a key
+** scoped to tenant T acts for T only. Collections are namespaced by
+** server_coll_name above. */
+
+/* The tenant a request acts for when its body or query names `requested`
+** (NULL or "" = none named): a tenant key gets its own tenant, and naming
+** another is 403; a global key (no tenant) acts for the global namespace
+** (*out NULL), and naming a tenant is 403, unless the server has no API
+** keys at all (an open local server: any valid tenant name, 400 for a bad
+** one). *out is borrowed (the config's or requested). */
+bool server_tenant_resolve(server_call *call, const char *requested, const char **out);
+/* true when something owned by tenant `owner` (NULL = the global
+** namespace) is the caller's to see: same namespace, or an operator (a
+** global admin key, or a server without keys) who sees every tenant. */
+bool server_tenant_visible(const server_call *call, const char *owner);
+/* true when name is a valid tenant name: 1..64 bytes of [A-Za-z0-9_-] (config.c). */
+bool server_tenant_name_ok(const char *name);
 
 /* ==== JSON decoding (json_io.c) ==== */
 

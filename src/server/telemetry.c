@@ -36,7 +36,7 @@ static json_t *server__rfc3339(double t) {
 /* requests.rest.responses: {"METHOD /path": {"status": statistics}}. */
 static json_t *server__responses(server_call *call) {
     size_t n = 0;
-    server_metrics_stat *st = server_metrics_snapshot(call->ctx->metrics, &n);
+    server_metrics_stat *st = server_metrics_snapshot(call->ctx->metrics, call->tenant, call->tenant == NULL, &n);
     json_t *out = json_object();
     for (size_t i = 0; out && i < n; i++) {
         char path[256], code[16];

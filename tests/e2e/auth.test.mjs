@@ -64,7 +64,10 @@ test('roles: read cannot write, write cannot manage collections', async () => {
   assert.match(m.text, /semcode_points_total \d+/);
   assert.match(m.text, /semcode_search_plans_total\{plan="exact_scan"\} [1-9]\d*/);
   assert.match(m.text, /semcode_search_plans_total\{plan="graph_filter"\} \d+/);
-  assert.equal((await raw('GET', '/metrics', undefined, { 'api-key': K.aAdmin })).status, 403, 'tenants see no metrics');
+  const am = await raw('GET', '/metrics', undefined, { 'api-key': K.aAdmin });
+  assert.equal(am.status, 200, 'a tenant admin sees its own metrics');
+  assert.doesNotMatch(am.text, /collection="shared"|tenant="b"|semcode_search_plans_total/);
+  assert.equal((await raw('GET', '/metrics', undefined, { 'api-key': K.aRead })).status, 403);
 });
 
 test('tenants: names are namespaced, lists are filtered', async () => {

@@ -16,8 +16,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const top = path.resolve(here, '../..');
 const bin = path.resolve(top, process.env.SEMCODE_BIN || 'build/semcode');
 
-function run(args) {
-  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 60000 });
+function run(args, opts = {}) {
+  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 120000, ...opts });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -106,9 +106,12 @@ test('doctor on a healthy collection warns about nothing', async () => {
 
 test('doctor: bad arguments and missing things get a message and a non-zero exit', async () => {
   const { dir, store } = await makeStore([{ id: 1, vector: [1, 0, 0] }]);
-  let r = run(['doctor', '--collection', 'c']);
+  let r = run(['doctor', '--collection', 'c'], { cwd: dir, env: { ...process.env, SEMCODE_STORE: '' } });
   assert.equal(r.code, 2);
-  assert.match(r.err, /usage: semcode doctor/);
+  assert.match(r.err, /no --store given and no index found from the working folder/);
+  r = run(['doctor', '--store', store, '--vector', 'v']);
+  assert.equal(r.code, 2);
+  assert.match(r.err, /--vector needs --collection/);
   r = run(['doctor', '--store', store, '--collection', 'nope']);
   assert.equal(r.code, 1);
   assert.match(r.err, /semcode doctor: .*nope/);
@@ -117,5 +120,55 @@ test('doctor: bad arguments and missing things get a message and a non-zero exit
   assert.match(r.err, /collection 'c' has no vector 'other'/);
   r = run(['doctor', '--store', path.join(dir, 'missing'), '--collection', 'c']);
   assert.equal(r.code, 1);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('doctor without --collection: every named vector of the index, code and each tenant\'s records', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'semcode-e2e-doctor-idx-'));
+  const repo = path.join(dir, 'repo');
+  fs.cpSync(path.join(top, 'tests/fixtures/repo'), repo, { recursive: true });
+  const env = { ...process.env, SEMCODE_STORE: '' };
+  let r = run(['index', repo, '--quiet'], { env });
+  assert.equal(r.code, 0, r.err);
+  const lines = [
+    { id: '1', kind: 'issue', title: 'Payment webhook retried', body: 'The provider resends it' },
+    { id: '2', kind: 'issue', title: 'Login broken', body: 'OAuth callback fails' },
+    { id: '3', kind: 'doc', body: 'a record without a title has no summary vector' },
+  ].map((x) => JSON.stringify(x)).join('\n') + '\n';
+  r = run(['ingest', 'jsonl', '-', '--tenant', 'acme', '--quiet'], { cwd: repo, env, input: lines });
+  assert.equal(r.code, 0, r.err);
+  r = run(['ingest', 'jsonl', '-', '--quiet'], { cwd: repo, env, input: `${JSON.stringify({ id: 'g', title: 'Global doc', body: 'x' })}\n` });
+  assert.equal(r.code, 0, r.err);
+  r = run(['doctor', '--json', '--sample', '10'], { cwd: repo, env });
+  assert.equal(r.code, 0, r.err);
+  const d = JSON.parse(r.out);
+  assert.equal(d.store, path.join(fs.realpathSync(repo), '.semcode', 'store'));
+  const by = Object.fromEntries(d.collections.map((c) => [c.collection, c]));
+  assert.deepEqual(Object.keys(by).sort(), ['.acme.records', 'code', 'records']);
+  const acme = Object.fromEntries(by['.acme.records'].vectors.map((v) => [v.vector, v]));
+  assert.deepEqual(Object.keys(acme), ['content', 'summary', 'metadata']);
+  for (const v of Object.values(acme)) {
+    assert.equal(v.points, 3, 'the state points (cursor, meta) are not counted');
+    assert.equal(v.dim, 256);
+    assert.equal(v.non_finite, 0);
+    assert.equal(v.zero, 0);
+    close(v.norm.mean, 1, `${v.vector} norm`);
+    assert.equal(v.models.length, 1);
+    assert.match(v.models[0].id, /^builtin:/);
+    assert.equal(v.models[0].points, 3);
+  }
+  assert.equal(acme.content.missing, 0);
+  assert.equal(acme.summary.missing, 1);
+  assert.equal(acme.summary.with_vector, 2);
+  const code = by.code.vectors[0];
+  assert.ok(code.points > 10 && code.missing === 0 && code.with_vector === code.points, JSON.stringify(code));
+  assert.equal(code.models[0].points, code.points);
+  assert.equal(by.records.vectors.length, 3);
+  // text: the same, with the warning about the missing summary
+  r = run(['doctor', '--sample', '10'], { cwd: repo, env });
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /collection \.acme\.records, vector 'summary': dimension 256, Cosine\n {2}points +3 \(2 with this vector\)\n {2}missing vector +1\n {2}models +builtin:\S+ \(3\)/);
+  assert.match(r.out, /warning: points without this vector/);
+  assert.match(r.out, /collection code, vector 'code'/);
   fs.rmSync(dir, { recursive: true, force: true });
 });

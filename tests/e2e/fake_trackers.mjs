@@ -4,13 +4,22 @@
 // shapes of the public REST documentation:
 //   GitHub: GET /repos/O/R/issues (state, sort, direction, since, per_page,
 //     page; Link header), /issues/N/comments, /pulls/N, /pulls/N/reviews,
-//     /pulls/N/comments, /pulls/N/commits; X-RateLimit-* headers.
+//     /pulls/N/comments, /pulls/N/commits; X-RateLimit-* headers; every
+//     listing page carries a weak ETag of its body, and a request whose
+//     If-None-Match names it answers 304 Not Modified without a body
+//     ("Conditional requests" of GitHub's REST documentation).
 //   Jira: GET /rest/api/{2,3}/search (jql, startAt, maxResults, fields,
-//     expand=names) and /rest/api/{2,3}/issue/KEY/comment.
+//     expand=names) and /rest/api/{2,3}/issue/KEY/comment; with
+//     tokenPaging, Jira Cloud's enhanced search GET /rest/api/3/search/jql
+//     (jql, maxResults, fields, expand, nextPageToken; answers issues,
+//     nextPageToken while more remain, isLast) and the old
+//     /rest/api/3/search answering 410 Gone as Atlassian's removal notice.
 // Faults are queued by the tests: an answer (status, headers, body) given
 // instead of the real one to the next `times` requests whose path and query
-// match. Every request is logged (method, path, query, authorization).
+// match. Every request is logged (method, path, query, authorization,
+// ifNoneMatch).
 // Not a test file itself (node --test runs *.test.mjs only).
+import crypto from 'node:crypto';
 import http from 'node:http';
 
 // ==== GitHub-shaped data ====
@@ -113,7 +122,7 @@ export class FakeGitHub {
       list = { reviews: this.reviews, comments: this.reviewComments, commits: this.commits }[rest[2]]?.[n] ?? null;
     }
     if (one) send(res, 200, one, rateHeaders());
-    else if (list) sendPage(res, url, list, rateHeaders());
+    else if (list) sendPage(res, url, list, rateHeaders(), req);
     else send(res, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
     return true;
   }
@@ -122,9 +131,11 @@ export class FakeGitHub {
 // ==== Jira-shaped data ====
 
 export class FakeJira {
-  constructor({ user = null, token = null, perIssueComments = 2 } = {}) {
+  constructor({ user = null, token = null, perIssueComments = 2, tokenPaging = false } = {}) {
     this.user = user;                 // with token: basic authentication required
     this.token = token;
+    this.tokenPaging = tokenPaging;   // API 3: /search/jql with nextPageToken; the old /search is gone (410)
+    this.tokens = [];                 // nextPageToken of each /search/jql request (null for the first)
     this.issues = [];                 // issue objects (key, fields)
     this.perIssueComments = perIssueComments; // comments the search returns per issue (the rest: /comment)
     this.names = { customfield_10020: 'Acceptance criteria', customfield_10030: 'Team' };
@@ -154,9 +165,18 @@ export class FakeJira {
     return issue;
   }
 
+  // The issues of a search page with the comments a search returns.
+  searchPage(startAt, max) {
+    return this.issues.slice(startAt, startAt + max).map((x) => ({
+      id: x.id, key: x.key, self: x.self,
+      fields: { ...x.fields, comment: { comments: x.all.slice(0, this.perIssueComments), maxResults: this.perIssueComments, total: x.all.length, startAt: 0 } },
+    }));
+  }
+
   handle(url, req, res) {
-    const m = url.pathname.match(/^\/rest\/api\/([23])\/(search|issue\/([^/]+)\/comment)$/);
+    const m = url.pathname.match(/^\/rest\/api\/([23])\/(search\/jql|search|issue\/([^/]+)\/comment)$/);
     if (!m) return false;
+    if (m[2] === 'search/jql' && !(this.tokenPaging && m[1] === '3')) return false;
     if (this.token) {
       const want = `Basic ${Buffer.from(`${this.user}:${this.token}`).toString('base64')}`;
       if (req.headers.authorization !== want) {
@@ -167,14 +187,21 @@ export class FakeJira {
     const q = url.searchParams;
     const startAt = +(q.get('startAt') || 0);
     const max = +(q.get('maxResults') || 50);
-    if (m[2] === 'search') {
+    const names = { summary: 'Summary', description: 'Description', ...this.names };
+    if (m[2] === 'search/jql') {
+      // the token is opaque to clients; here it encodes where the next page starts
+      const token = q.get('nextPageToken');
+      this.tokens.push(token);
       this.jqls.push(q.get('jql'));
-      const page = this.issues.slice(startAt, startAt + max).map((x) => ({
-        id: x.id, key: x.key, self: x.self,
-        fields: { ...x.fields, comment: { comments: x.all.slice(0, this.perIssueComments), maxResults: this.perIssueComments, total: x.all.length, startAt: 0 } },
-      }));
-      send(res, 200, { expand: 'names,schema', startAt, maxResults: max, total: this.issues.length, issues: page,
-        names: { summary: 'Summary', description: 'Description', ...this.names } });
+      const from = token ? +Buffer.from(token, 'base64url').toString().replace(/^at:/, '') : 0;
+      const page = this.searchPage(from, max);
+      const more = from + page.length < this.issues.length;
+      send(res, 200, { issues: page, names, isLast: !more, ...(more ? { nextPageToken: Buffer.from(`at:${from + page.length}`).toString('base64url') } : {}) });
+    } else if (m[2] === 'search' && this.tokenPaging && m[1] === '3') {
+      send(res, 410, { errorMessages: ['The requested API has been removed. Please migrate to the /rest/api/3/search/jql API.'], errors: {} });
+    } else if (m[2] === 'search') {
+      this.jqls.push(q.get('jql'));
+      send(res, 200, { expand: 'names,schema', startAt, maxResults: max, total: this.issues.length, issues: this.searchPage(startAt, max), names });
     } else {
       const issue = this.issues.find((x) => x.key === decodeURIComponent(m[3]));
       if (!issue) send(res, 404, { errorMessages: ['Issue does not exist or you do not have permission to see it.'], errors: {} });
@@ -198,7 +225,7 @@ function send(res, status, body, headers = {}) {
 }
 
 // One page of list by per_page / page, with GitHub's Link header.
-function sendPage(res, url, list, headers) {
+function sendPage(res, url, list, headers, req = null) {
   const per = Math.min(+(url.searchParams.get('per_page') || 30), 100);
   const page = +(url.searchParams.get('page') || 1);
   const last = Math.max(1, Math.ceil(list.length / per));
@@ -211,7 +238,14 @@ function sendPage(res, url, list, headers) {
   if (page < last) rels.push(`<${link(page + 1)}>; rel="next"`, `<${link(last)}>; rel="last"`);
   if (page > 1) rels.push(`<${link(1)}>; rel="first"`, `<${link(page - 1)}>; rel="prev"`);
   if (rels.length) headers = { ...headers, Link: rels.join(', ') };
-  send(res, 200, list.slice((page - 1) * per, page * per), headers);
+  const body = JSON.stringify(list.slice((page - 1) * per, page * per));
+  const etag = `W/"${crypto.createHash('sha1').update(body).digest('hex')}"`;
+  if (req && req.headers['if-none-match'] === etag) {
+    res.writeHead(304, { ETag: etag, ...headers });
+    res.end();
+    return;
+  }
+  send(res, 200, body, { ...headers, ETag: etag });
 }
 
 // Start a server on 127.0.0.1 answering for the given fakes. Returns
@@ -223,7 +257,8 @@ export async function startFakeApi(...fakes) {
   const faults = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, `http://${req.headers.host}`);
-    log.push({ method: req.method, path: url.pathname, query: url.search, authorization: req.headers.authorization || null });
+    log.push({ method: req.method, path: url.pathname, query: url.search, authorization: req.headers.authorization || null,
+      ifNoneMatch: req.headers['if-none-match'] || null });
     const f = faults.find((x) => x.times > 0 && x.path.test(url.pathname + url.search));
     if (f) {
       f.times--;

@@ -234,6 +234,53 @@ test('ingest github: pages, rate limits, retries, malformed items, incremental, 
   }
 });
 
+test('ingest github: incremental runs ask with the ETag of the last listing; 304 reads nothing, a change reads again', async () => {
+  const gh = new FakeGitHub();
+  gh.addIssue({ number: 1, title: 'Retry logic loops forever', body: 'No backoff.', created: '2024-01-01T10:00:00Z', updated: '2024-01-05T10:00:00Z' });
+  gh.addIssue({ number: 2, title: 'Dark mode', body: 'A dark theme.', created: '2024-01-02T10:00:00Z', updated: '2024-01-06T10:00:00Z' });
+  const api = await startFakeApi(gh);
+  const work = tmpdir('trk-etag');
+  const base = ['ingest', 'github', 'acme/shop', '--api-url', api.url, '--store', path.join(work, 'st')];
+  const listing = () => api.log.filter((r) => r.path === '/repos/acme/shop/issues');
+  try {
+    let s = await json(base);
+    assert.equal(s.full, true);
+    assert.equal(s.written, 2);
+    assert.equal(listing()[0].ifNoneMatch, null, 'a full sync asks unconditionally');
+    // incremental: a new URL (since), unconditional; it reads the newest item again
+    s = await json(base);
+    assert.equal(s.full, false);
+    assert.equal(listing().at(-1).ifNoneMatch, null);
+    assert.match(listing().at(-1).query, /since=2024-01-06T10:00:00Z/);
+    const n = api.log.length;
+    // the same URL again: conditional, answered 304, nothing read
+    s = await json(base);
+    assert.equal(s.full, false);
+    assert.match(listing().at(-1).ifNoneMatch, /^W\/"[0-9a-f]{40}"$/);
+    assert.equal(api.log.length, n + 1, 'one request, the listing, answered 304');
+    assert.equal(s.requests, 1);
+    assert.equal(s.pages, 0);
+    assert.equal(s.items, 0);
+    assert.equal(s.since, '2024-01-06T10:00:00Z', 'a 304 keeps the cursor');
+    // a change: the ETag no longer matches, the item is read and written
+    const it = gh.items.find((x) => x.number === 2);
+    it.title = 'Dark mode for every page';
+    it.updated_at = '2024-01-07T10:00:00Z';
+    s = await json(base);
+    assert.ok(listing().at(-1).ifNoneMatch, 'asked conditionally');
+    assert.equal(s.items, 1);
+    assert.equal(s.written, 1);
+    const q = await json(['search', 'dark mode every page', '--in', 'issues', '--store', path.join(work, 'st')]);
+    assert.equal(q.results[0].title, 'Dark mode for every page');
+    // --full never asks conditionally
+    s = await json([...base, '--full']);
+    assert.equal(listing().at(-1).ifNoneMatch, null);
+    assert.equal(s.items, 2);
+  } finally {
+    await api.close();
+  }
+});
+
 test('ingest github: a page that stays cut is skipped, the run goes on, and the next run is full', async () => {
   const gh = githubData(['c'.repeat(40)]);
   gh.token = null; // anonymous
@@ -330,6 +377,9 @@ test('ingest jira: basic auth, startAt paging, ADF, more comments, 5xx, 429, mal
     assert.ok(s.retries >= 1 && s.rate_waits >= 1);
     assert.ok(!s.stderr.includes('SECRET'));
     assert.match(jira.jqls[0], /^\(project = PROJ\) ORDER BY created ASC, key ASC$/);
+    // a site without the enhanced search (404): startAt paging after one probe
+    assert.equal(api.log[0].path, '/rest/api/3/search/jql');
+    assert.equal(api.log.filter((r) => r.path === '/rest/api/3/search/jql').length, 1);
     const auth = `Basic ${Buffer.from('dana@example.org:jira-SECRET-456').toString('base64')}`;
     assert.ok(api.log.every((r) => r.authorization === auth));
 
@@ -371,6 +421,53 @@ test('ingest jira: basic auth, startAt paging, ADF, more comments, 5xx, 429, mal
     r = await run(['ingest', 'jira', '--url', api.url, '--jql', '', '--user', 'x', ...store]);
     assert.equal(r.code, 1);
     assert.match(r.err, /user x needs a token/);
+  } finally {
+    await api.close();
+  }
+});
+
+test('ingest jira, API 3 on Jira Cloud: nextPageToken paging of /search/jql, 5xx retried, a cut token page ends the listing', async () => {
+  const jira = jiraData();
+  jira.tokenPaging = true; // /rest/api/3/search answers 410 Gone, as on Jira Cloud now
+  const api = await startFakeApi(jira);
+  const work = tmpdir('trk-jira-token');
+  const env = { JIRA_TOKEN: 'jira-SECRET-456' };
+  const base = ['ingest', 'jira', '--url', api.url, '--jql', 'project = PROJ', '--user', 'dana@example.org',
+    '--token-env', 'JIRA_TOKEN', '--api-version', '3', '--per-page', '2', '--retries', '2', '--store', path.join(work, 'st')];
+  try {
+    const f500 = api.fault({ path: /\/rest\/api\/3\/search\/jql\?.*nextPageToken=/, status: 500, body: { errorMessages: ['Internal server error'] } });
+    let s = await json(base, { env });
+    assert.equal(f500.hits, 1);
+    assert.equal(s.full, true);
+    assert.equal(s.items, 4 + 5, JSON.stringify(s)); // the same issues and comments as startAt paging reads
+    assert.equal(s.malformed, 1);                     // the issue without a key
+    assert.ok(s.retries >= 1);
+    // three pages of two: the first without a token, then the tokens the answers gave, in order
+    assert.equal(jira.tokens[0], null, JSON.stringify(jira.tokens));
+    assert.deepEqual(jira.tokens.slice(1).map((t) => Buffer.from(t, 'base64url').toString()), ['at:2', 'at:4']);
+    assert.equal(api.log.filter((r) => r.path === '/rest/api/3/search/jql').length, 4, 'the page that failed once is asked twice');
+    assert.ok(api.log.every((r) => r.path !== '/rest/api/3/search'), 'the removed search is never asked');
+    assert.ok(api.log.some((r) => /maxResults=2&fields=\*all&expand=names/.test(r.query)));
+    let q = await json(['search', 'csv writer encoding', '--in', 'issues', '--state', 'done', '--store', path.join(work, 'st')]);
+    assert.equal(q.results[0].id, 'PROJ-2');
+    assert.equal(q.results[0].record.comments.length, 4);
+
+    // incremental: the same paging with the JQL of what changed; nothing new
+    s = await json(base, { env });
+    assert.equal(s.full, false);
+    assert.equal(s.written, 0);
+    assert.match(jira.jqls.at(-1), /^\(project = PROJ\) AND updated >= "/);
+
+    // a token page that stays cut: the listing ends there, reported; the next run is a full sync
+    jira.tokens = [];
+    const cut = api.fault({ path: /\/search\/jql\?.*nextPageToken=/, raw: '{"issues": [{"key": "PRO', times: 3 });
+    s = await json(base, { env });
+    assert.equal(cut.hits, 3);
+    assert.equal(jira.tokens.length, 1, 'no page after the cut one');
+    assert.match(s.stderr, /skipped http:\/\/127\.0\.0\.1:\d+\/rest\/api\/3\/search\/jql\?\S*nextPageToken=\S*: .*not JSON/);
+    s = await json(base, { env });
+    assert.equal(s.full, true, 'after a skipped page the next run is full');
+    assert.equal(s.removed, 0);
   } finally {
     await api.close();
   }

@@ -478,12 +478,52 @@ static void test_search_and_linked(void **state) {
     fx_free(f);
 }
 
+/* The sections of search --in (CLI and /code/search share them) and the JSON of --in all. */
+static void test_sections(void **state) {
+    (void)state;
+    size_t n = 0;
+    const char *const *names = sc_rec_sections(&n);
+    assert_int_equal(n, 4);
+    assert_string_equal(names[0], "commits");
+    assert_string_equal(names[3], "docs");
+    sc_rec_kind kinds[SC_REC_SECTION_MAX_KINDS];
+    sc_rec_query q;
+    memset(&q, 0, sizeof q);
+    assert_int_equal(sc_rec_query_set_section(&q, "commits", kinds), SC_OK);
+    assert_int_equal(q.n_kinds, 1);
+    assert_int_equal(q.kinds[0], SC_REC_KIND_COMMIT);
+    assert_null(q.filter_json);
+    assert_int_equal(sc_rec_query_set_section(&q, "prs", kinds), SC_OK);
+    assert_int_equal(q.n_kinds, 3);
+    assert_non_null(strstr(q.filter_json, "\"on\""));
+    assert_int_equal(sc_rec_query_set_section(&q, "issues", kinds), SC_OK);
+    assert_int_equal(q.n_kinds, 2);
+    assert_int_equal(q.kinds[1], SC_REC_KIND_COMMENT);
+    /* an unknown name leaves q as it was */
+    assert_int_equal(sc_rec_query_set_section(&q, "tickets", kinds), SC_INVALID);
+    assert_int_equal(sc_rec_query_set_section(&q, NULL, kinds), SC_INVALID);
+    assert_int_equal(q.n_kinds, 2);
+    /* --in all: every section in order, code only when given */
+    sc_rec_hits empty = {0};
+    sc_rec_hits *hits[4] = {&empty, &empty, &empty, &empty};
+    char *j = sc_rec_search_all_json("q", NULL, hits, "hybrid");
+    assert_non_null(j);
+    assert_null(strstr(j, "\"code\""));
+    assert_non_null(strstr(j, "\"commits\":{\"query\":\"q\""));
+    assert_true(strstr(j, "\"issues\"") < strstr(j, "\"prs\"") && strstr(j, "\"prs\"") < strstr(j, "\"docs\""));
+    sc_free(j);
+    j = sc_rec_search_all_json("q", "{\"query\":\"q\",\"results\":[]}", hits, "hybrid");
+    assert_non_null(strstr(j, "\"code\":{\"query\":\"q\",\"results\":[]}"));
+    sc_free(j);
+    assert_null(sc_rec_search_all_json("q", "not json", hits, "hybrid"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_checks),        cmocka_unit_test(test_templates),
         cmocka_unit_test(test_idempotent_writes),    cmocka_unit_test(test_failed_batch_changes_nothing),
         cmocka_unit_test(test_truncation),           cmocka_unit_test(test_tenants_and_models),
-        cmocka_unit_test(test_search_and_linked),
+        cmocka_unit_test(test_search_and_linked),    cmocka_unit_test(test_sections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

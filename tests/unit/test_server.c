@@ -167,9 +167,32 @@ static void test_keys_roles_tenants(void **state) {
     assert_int_equal(ts__expect(&e, "PUT", "/collections/.a.x", mk, TS_ADMIN, "may not start"), 422);
     assert_int_equal(ts__expect(&e, "DELETE", "/collections/docs", NULL, TS_B, "\"result\":false"), 200);
     assert_int_equal(ts__expect(&e, "POST", "/collections/docs/points/scroll", "{}", TS_A, "only-a"), 200);
-    /* tenants get no metrics (they would name other tenants' collections) */
-    assert_int_equal(ts__expect(&e, "GET", "/metrics", NULL, TS_A, NULL), 403);
+    /* a tenant's metrics: its own rows and collections (by its names), nothing of b's or server-wide */
+    assert_int_equal(ts__expect(&e, "POST", "/collections/docs/points/count", "{}", TS_B, NULL), 404);
+    char *m = NULL;
+    assert_int_equal(ts__call(&e, "GET", "/metrics", NULL, TS_A, &m), 200);
+    assert_non_null(strstr(m, "semcode_points{collection=\"docs\"} 1"));
+    assert_non_null(strstr(m, "semcode_http_requests_total{endpoint=\"points_upsert\",status=\"200\",tenant=\"a\"} 1"));
+    assert_null(strstr(m, "tenant=\"b\""));
+    assert_null(strstr(m, "collection=\"g\""));
+    assert_null(strstr(m, ".a."));
+    assert_null(strstr(m, "semcode_embeddings_total"));
+    assert_null(strstr(m, "semcode_search_plans_total"));
+    free(m);
+    assert_int_equal(ts__call(&e, "GET", "/metrics", NULL, TS_B, &m), 200);
+    assert_non_null(strstr(m, "semcode_http_requests_total{endpoint=\"points_count\",status=\"404\",tenant=\"b\"} 1"));
+    assert_null(strstr(m, "tenant=\"a\""));
+    assert_null(strstr(m, "docs"));
+    assert_non_null(strstr(m, "semcode_collections 0"));
+    free(m);
+    /* the operator sees every tenant, labelled */
     assert_int_equal(ts__expect(&e, "GET", "/metrics", NULL, TS_ADMIN, "semcode_points{collection=\".a.docs\"} 1"), 200);
+    assert_int_equal(ts__expect(&e, "GET", "/metrics", NULL, TS_ADMIN, "status=\"404\",tenant=\"b\"} 1"), 200);
+    /* telemetry: a tenant's request counters are its own */
+    assert_int_equal(ts__call(&e, "GET", "/telemetry", NULL, TS_B, &m), 200);
+    assert_null(strstr(m, "PUT /collections/{collection_name}/points"));
+    assert_non_null(strstr(m, "POST /collections/{collection_name}/points/count"));
+    free(m);
     ts__close(&e);
 }
 
