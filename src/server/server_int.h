@@ -24,6 +24,7 @@ typedef struct server_call {
     const char *args[SERVER_MAX_ARGS]; /* captured path segments (decoded, owned by argbuf) */
     char argbuf[2048];               /* storage of args */
     const char *tenant;              /* tenant of the key, NULL = global namespace */
+    server_role role;                /* role of the key (admin when the server has no keys) */
     int status;                      /* error status once server_fail was called, else 0 */
     char msg[1024];                  /* error message */
 } server_call;
@@ -209,6 +210,12 @@ json_t *server_api_issues_clear(server_call *call);
 json_t *server_api_code_search(server_call *call);
 json_t *server_api_code_similar(server_call *call);
 json_t *server_api_code_duplicates(server_call *call);
+
+/* jobs_api.c: backfill jobs */
+json_t *server_api_jobs_submit(server_call *call);
+json_t *server_api_jobs_list(server_call *call);
+json_t *server_api_job_get(server_call *call);
+json_t *server_api_job_cancel(server_call *call);
 
 /* query.c */
 json_t *server_api_query(server_call *call);
