@@ -20,6 +20,7 @@ import json
 import os
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -96,6 +97,7 @@ def main():
     took = time.time() - t0
     print("job of %d records uninterrupted: %.2f s" % (len(want), took))
     lost_all = dup_all = kills = 0
+    restarts, resumes = [], []
     rnd = 0
     while kills < ROUNDS and rnd < 3 * ROUNDS:
         rnd += 1
@@ -105,24 +107,39 @@ def main():
         time.sleep(random.uniform(0.1, 0.7) * took)
         j = call("GET", "/jobs/%d" % job)
         killed = j["state"] == "running"
+        t_kill = time.time()
         if killed:
             server.send_signal(signal.SIGKILL)
             server.wait()
             kills += 1
             start()
+        t_up = time.time()
         end = wait(job)
+        t_done = time.time()
+        if killed:
+            restarts.append(t_up - t_kill)
+            resumes.append(t_done - t_up)
         ids = stored_ids(name)
         lost = len(set(want) - set(ids))
         dup = len(ids) - len(set(ids)) + len(set(ids) - set(want))
         lost_all += lost
         dup_all += dup
         print("round %2d: killed %s at %d/%d records stored; after restart: %s, attempts %d, stored %d, lost %d, "
-              "duplicated %d" % (rnd, "yes" if killed else "no (already done)", j["succeeded"], len(want),
-                                 end["state"], end["attempts"], len(ids), lost, dup))
+              "duplicated %d; restart %.2f s, resumed job done %.2f s later" %
+              (rnd, "yes" if killed else "no (already done)", j["succeeded"], len(want), end["state"], end["attempts"],
+               len(ids), lost, dup, t_up - t_kill, t_done - t_up))
     server.send_signal(signal.SIGTERM)
     server.wait()
-    print("result: %d rounds, %d kills mid-job, records lost %d, duplicated %d" % (rnd, kills, lost_all, dup_all))
+    print("result: %d rounds, %d kills mid-job, records lost %d, duplicated %d; restart median %.2f s (max %.2f), "
+          "resumed job to done median %.2f s (max %.2f)" %
+          (rnd, kills, lost_all, dup_all, statistics.median(restarts or [0]), max(restarts or [0]),
+           statistics.median(resumes or [0]), max(resumes or [0])))
     sys.exit(0 if lost_all == 0 and dup_all == 0 and kills >= ROUNDS else 1)
 
 
-main()
+try:
+    main()
+finally:
+    if server is not None and server.poll() is None:  # never leave a server behind
+        server.kill()
+        server.wait()

@@ -211,7 +211,7 @@ static int cli__follow(const cli_server *s, long long id) {
             bool changed = !was || strcmp(was, sig);
             any |= active;
             if (!id && !active && !was) continue; /* following all: only jobs seen active */
-            if (!id && !active && !changed) continue;
+            if (!s->tty && !id && !active && !changed) continue; /* a terminal keeps drawing it, finished */
             if (!s->tty && (!changed || (active && now - last < 2.0 && was))) continue;
             json_object_set_new(prev, key, json_string(sig));
             if (!s->tty && !s->json) {

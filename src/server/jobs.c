@@ -501,7 +501,7 @@ static void *jobs__worker(void *arg) {
         }
         j->state = JOBS_STATE_RUNNING;
         j->attempts++;
-        j->cancel = 0;
+        __atomic_store_n(&j->cancel, 0, __ATOMIC_RELAXED);
         j->run_started = jobs_now();
         if (j->started <= 0) j->started = j->run_started;
         jobs_save(js, j);
@@ -577,7 +577,7 @@ void server_jobs_close(server_jobs *js) {
     pthread_mutex_lock(&js->mu);
     js->stop = true;
     for (size_t i = 0; i < js->n_jobs; i++)
-        if (js->jobs[i]->state == JOBS_STATE_RUNNING) js->jobs[i]->cancel = 1;
+        if (js->jobs[i]->state == JOBS_STATE_RUNNING) __atomic_store_n(&js->jobs[i]->cancel, 1, __ATOMIC_RELAXED);
     pthread_cond_broadcast(&js->wake);
     pthread_mutex_unlock(&js->mu);
     for (uint32_t i = 0; i < js->n_threads; i++) pthread_join(js->threads[i], NULL);
@@ -693,7 +693,7 @@ json_t *server_jobs_cancel(server_jobs *js, int64_t id, const char *tenant) {
         jobs_save(js, j);
     } else if (j && j->state == JOBS_STATE_RUNNING) {
         j->user_cancel = true;
-        j->cancel = 1;
+        __atomic_store_n(&j->cancel, 1, __ATOMIC_RELAXED);
     }
     json_t *o = j ? jobs_job_json(js, j) : NULL;
     pthread_mutex_unlock(&js->mu);

@@ -99,7 +99,7 @@ static void jr__error(jr_run *r, const char *msg) {
 
 /* Sleep ms, in steps, returning early when the job is cancelled. */
 static void jr__sleep(jr_run *r, uint32_t ms) {
-    for (uint32_t t = 0; t < ms && !r->j->cancel; t += 50) {
+    for (uint32_t t = 0; t < ms && !__atomic_load_n(&r->j->cancel, __ATOMIC_RELAXED); t += 50) {
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
@@ -120,7 +120,7 @@ static sc_status jr__embed(void *state, sc_embed_role side, const char *const *t
         }
         if (bad == n) break;
         char msg[512];
-        if (attempt >= r->retries || r->j->cancel) {
+        if (attempt >= r->retries || __atomic_load_n(&r->j->cancel, __ATOMIC_RELAXED)) {
             snprintf(msg, sizeof msg, "a batch of %zu texts failed with %s after %u retries: %s%s", n,
                      sc_embedder_id(r->inner), attempt, items[bad].error,
                      r->fallback ? " (the fallback endpoint failed too)"
@@ -391,7 +391,8 @@ jobs_state jobs_run(server_jobs *js, jobs_job *j) {
     if (rc == SC_OK) {
         end = JOBS_STATE_DONE;
         if (j->total < j->processed || !j->total) j->total = j->processed;
-    } else if (rc == SC_INTERRUPTED) {
+    } else if (rc == SC_INTERRUPTED || __atomic_load_n(&j->cancel, __ATOMIC_RELAXED)) {
+        /* a cancel (or the server stopping) also cuts a provider retry short: that batch fails as interrupted */
         end = j->user_cancel ? JOBS_STATE_CANCELLED : JOBS_STATE_QUEUED;
     } else {
         end = JOBS_STATE_FAILED;
