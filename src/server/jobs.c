@@ -228,15 +228,17 @@ static bool jobs__state_parse(const char *s, jobs_state *out) {
     return false;
 }
 
-/* An RFC 3339 UTC time of t (seconds since the epoch), or null when 0. */
+/* An RFC 3339 UTC time of t (seconds since the epoch) to the millisecond, or null when 0. */
 static json_t *jobs__time(double t) {
     if (t <= 0) return json_null();
     time_t s = (time_t)t;
     struct tm tm;
     gmtime_r(&s, &tm);
-    char buf[40];
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return json_string(buf);
+    char buf[40], out[48];
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    int ms = (int)((t - (double)s) * 1000.0);
+    snprintf(out, sizeof out, "%s.%03dZ", buf, ms < 0 ? 0 : ms > 999 ? 999 : ms);
+    return json_string(out);
 }
 
 /* The price class of a provider id: remote ids start with "remote:". */

@@ -394,6 +394,8 @@ jobs_state jobs_run(server_jobs *js, jobs_job *j) {
     } else if (rc == SC_INTERRUPTED || __atomic_load_n(&j->cancel, __ATOMIC_RELAXED)) {
         /* a cancel (or the server stopping) also cuts a provider retry short: that batch fails as interrupted */
         end = j->user_cancel ? JOBS_STATE_CANCELLED : JOBS_STATE_QUEUED;
+        if (end == JOBS_STATE_QUEUED)
+            jobs_add_error(j, "the server stopped during the job: it goes on from its last stored batch at the next start");
     } else {
         end = JOBS_STATE_FAILED;
         /* the records queued but not stored: the batch that failed */

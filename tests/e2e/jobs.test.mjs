@@ -83,7 +83,7 @@ function job(data, opts = {}, extra = {}) {
     ...(extra.body || {}) };
 }
 
-async function waitJob(key, id, states = ['done', 'failed', 'cancelled'], ms = 120000) {
+async function waitJob(key, id, states = ['done', 'failed', 'cancelled'], ms = 600000) {
   const t0 = Date.now();
   for (;;) {
     const r = await api(key, 'GET', `/jobs/${id}`);
@@ -151,7 +151,7 @@ test('a job runs to done with progress, tokens and estimated cost; its tenant se
   assert.ok(j.tokens.total > 2500, JSON.stringify(j.tokens));
   assert.ok(Math.abs(j.estimated_cost.total - j.tokens.total / 1000 * 0.5) < 1e-6, JSON.stringify(j.estimated_cost));
   assert.ok(j.records_per_second > 0);
-  assert.match(j.finished, /^20\d\d-\d\d-\d\dT/);
+  assert.match(j.finished, /^20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d\.\d\d\dZ$/);
   if (seenRunning) { // progress while it ran (the machine may be too fast to catch one)
     assert.equal(seenRunning.total, 2500);
     assert.equal(seenRunning.batches, 25);
@@ -260,16 +260,11 @@ test('queued jobs run by priority (issues before other records by default); queu
   assert.equal(await countRecords(KEY_A, 'jsonl:long'), l.succeeded);
 
   // one worker: the order in which they start is high, issues, docs, low
-  const firstSeen = new Map();
   const ids = [high.id, issues.id, docs.id, low.id];
-  for (let t0 = Date.now(); firstSeen.size < ids.length && Date.now() - t0 < 120000;) {
-    const jobs = (await api(KEY_A, 'GET', '/jobs')).result.jobs;
-    for (const x of jobs)
-      if (ids.includes(x.id) && x.state !== 'queued' && !firstSeen.has(x.id)) firstSeen.set(x.id, firstSeen.size);
-    await sleep(10);
-  }
-  const order = [...firstSeen.entries()].sort((a, b) => a[1] - b[1]).map((e) => e[0]);
-  assert.deepEqual(order, ids);
+  const ended = [];
+  for (const id of ids) ended.push(await waitJob(KEY_A, id));
+  const order = [...ended].sort((x, y) => (x.started < y.started ? -1 : 1)).map((x) => x.id);
+  assert.deepEqual(order, ids, JSON.stringify(ended.map((x) => [x.id, x.started])));
   for (const id of ids) assert.equal((await waitJob(KEY_A, id)).state, 'done');
   assert.equal((await waitJob(KEY_A, gone.id)).started, null);
 });
@@ -330,12 +325,12 @@ test('a failing provider without a compatible fallback: retried, then the batch 
 });
 
 test('kill -9 in the middle of a job: it resumes after the restart, nothing lost or duplicated', async () => {
-  const sub = await api(KEY_A, 'POST', '/jobs', job(lines(12000, 'crash'), { batch_size: 64 },
+  const sub = await api(KEY_A, 'POST', '/jobs', job(lines(5000, 'crash'), { batch_size: 64 },
     { source: { source_name: 'jsonl:crash' } }));
   const id = sub.result.id;
   for (;;) {
     const j = (await api(KEY_A, 'GET', `/jobs/${id}`)).result;
-    if (j.state === 'running' && j.succeeded >= 640) break;
+    if (j.state === 'running' && j.succeeded >= 320) break;
     assert.ok(['queued', 'running'].includes(j.state), `finished before the kill: ${JSON.stringify(j)}`);
     await sleep(20);
   }
@@ -344,10 +339,10 @@ test('kill -9 in the middle of a job: it resumes after the restart, nothing lost
   const j = await waitJob(KEY_A, id);
   assert.equal(j.state, 'done', JSON.stringify(j));
   assert.equal(j.attempts, 2);
-  assert.equal(j.succeeded, 12000);
-  assert.ok(j.unchanged >= 640, `the resumed run passed over what was stored: ${j.unchanged}`);
+  assert.equal(j.succeeded, 5000);
+  assert.ok(j.unchanged >= 320, `the resumed run passed over what was stored: ${j.unchanged}`);
   assert.ok(j.last_errors.some((e) => /resumes from its last stored batch/.test(e)));
-  assert.equal(await countRecords(KEY_A, 'jsonl:crash'), 12000);
+  assert.equal(await countRecords(KEY_A, 'jsonl:crash'), 5000);
   // every id once
   const ids = new Set();
   let offset = null, n = 0;
@@ -357,8 +352,8 @@ test('kill -9 in the middle of a job: it resumes after the restart, nothing lost
     for (const p of r.result.points) { ids.add(p.payload.id); n++; }
     offset = r.result.next_page_offset;
   } while (offset !== null && offset !== undefined);
-  assert.equal(n, 12000);
-  assert.equal(ids.size, 12000);
+  assert.equal(n, 5000);
+  assert.equal(ids.size, 5000);
 });
 
 test('CLI: ingest jsonl --server --follow, semcode jobs, cancel, bad usage', async () => {
