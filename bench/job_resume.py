@@ -137,6 +137,7 @@ def main():
     sys.exit(0 if lost_all == 0 and dup_all == 0 and kills >= ROUNDS else 1)
 
 
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # run the finally below
 try:
     main()
 finally:

@@ -750,7 +750,7 @@ void server_jobs_render_metrics(server_jobs *js, const char *tenant, util_buf *o
     for (int s = 0; s < JOBS_STATE_COUNT; s++)
         util_buf_printf(out, "semcode_jobs{state=\"%s\"} %llu\n", jobs__state_names[s], (unsigned long long)by_state[s]);
     util_buf_puts(out, "# HELP semcode_job_tokens_total Tokens sent to an embedding provider, by provider, tenant and "
-                       "job (the code-aware tokenizer's count).\n# TYPE semcode_job_tokens_total counter\n");
+                       "job (estimated: UTF-8 bytes / 4).\n# TYPE semcode_job_tokens_total counter\n");
     if (tok.len) util_buf_append(out, tok.data, tok.len);
     util_buf_puts(out, "# HELP semcode_job_estimated_cost_total Estimated cost of those tokens (price_per_1k_tokens).\n"
                        "# TYPE semcode_job_estimated_cost_total counter\n");

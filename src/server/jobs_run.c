@@ -12,14 +12,14 @@
 **   refuses a provider whose model id differs from the one the collection
 **   was filled with. A `balanced` job then takes the other provider when
 **   that one matches; `fast` and `quality` fail with the writer's reason.
-** - Tokens are counted with the code-aware tokenizer that cuts record
-**   texts, for every text a provider embedded (cache hits are not sent);
-**   a remote model's own tokenizer counts differently, so costs are
-**   estimates, as the status says.
+** - Tokens are estimated as the UTF-8 bytes of each text a provider
+**   embedded over 4, rounded up (the usual rule for the BPE tokenizers of
+**   remote embedding APIs on English text and code; cache hits are not
+**   sent): an estimate, as the status says, since the server cannot see
+**   the remote model's own count, and one that needs no tokenizer here.
 */
 #include "server/jobs_int.h"
 #include "server/server.h"
-#include "text/text.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +29,7 @@
 
 #define JOBS_SAVE_EVERY_S 0.5 /* a running job's row is written at most this often */
 #define JOBS_MAX_PROVIDERS 4  /* providers one embedding call may have used (primary, fallback) */
+#define JOBS_BYTES_PER_TOKEN 4 /* the token estimate: UTF-8 bytes per token */
 
 /* The state of one run. */
 typedef struct jr_run {
@@ -37,8 +38,6 @@ typedef struct jr_run {
     sc_records *rs;           /* its records (counters polled for progress) */
     sc_embedder *inner;       /* the provider chosen */
     sc_embedder *fallback;    /* a second endpoint of the same remote model, or NULL */
-    text_tokenizer *tk;       /* counts tokens */
-    text_tokens toks;         /* scratch of tk */
     uint32_t retries;         /* of a failed batch */
     double last_save;         /* when the row was last written */
     uint64_t malformed;       /* items the source reported and skipped */
@@ -147,7 +146,7 @@ static sc_status jr__embed(void *state, sc_embed_role side, const char *const *t
             ids[n_ids] = pid;
             counts[n_ids++] = 0;
         }
-        if (text_tokenize(r->tk, texts[i], strlen(texts[i]), 0, &r->toks) == SC_OK) counts[k] += r->toks.n;
+        counts[k] += (strlen(texts[i]) + JOBS_BYTES_PER_TOKEN - 1) / JOBS_BYTES_PER_TOKEN;
     }
     pthread_mutex_lock(&r->js->mu);
     for (size_t k = 0; k < n_ids; k++) {
@@ -356,10 +355,8 @@ jobs_state jobs_run(server_jobs *js, jobs_job *j) {
     snprintf(j->route, sizeof j->route, "%s", why);
     pthread_mutex_unlock(&js->mu);
 
-    sc_err terr = {0};
-    r.tk = text_tokenizer_new(&terr);
     sc_embedder *wrap = NULL;
-    sc_status rc = r.tk ? jr__open(&r, remote, &wrap, msg, sizeof msg) : SC_NOMEM;
+    sc_status rc = jr__open(&r, remote, &wrap, msg, sizeof msg);
     if (rc == SC_INVALID && pref == SERVER_JOBS_PREF_BALANCED && js->cfg.remote.base_url && strstr(msg, "embedded with")) {
         /* balanced: keep the collection on the model it was filled with */
         char msg2[1024];
@@ -409,7 +406,5 @@ jobs_state jobs_run(server_jobs *js, jobs_job *j) {
     sc_embedder_free(wrap);
     sc_embedder_free(r.inner);
     sc_embedder_free(r.fallback);
-    text_tokens_free(&r.toks);
-    text_tokenizer_free(r.tk);
     return end;
 }
