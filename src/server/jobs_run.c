@@ -202,9 +202,19 @@ static bool jr__provider(jr_run *r, bool remote, char *msg, size_t msg_size) {
     return rc == SC_OK;
 }
 
+/* Free what jr__provider made (after a failure, or to try another provider). */
+static void jr__provider_free(jr_run *r) {
+    sc_embedder_free(r->inner);
+    sc_embedder_free(r->fallback);
+    r->inner = r->fallback = NULL;
+}
+
 /* Open the job's records with provider `remote`; the writer's message in msg on failure. */
 static sc_status jr__open(jr_run *r, bool remote, sc_embedder **wrap, char *msg, size_t msg_size) {
-    if (!jr__provider(r, remote, msg, msg_size)) return SC_INVALID;
+    if (!jr__provider(r, remote, msg, msg_size)) {
+        jr__provider_free(r);
+        return SC_INVALID;
+    }
     char *err = NULL;
     sc_status rc = sc_embedder_new_custom(&jr__vtable, r, sc_embedder_id(r->inner), 0, NULL,
                                           sc_embedder_dim(r->inner), wrap, &err);
@@ -218,9 +228,7 @@ static sc_status jr__open(jr_run *r, bool remote, sc_embedder **wrap, char *msg,
         snprintf(msg, msg_size, "%s", err ? err : sc_status_str(rc));
         sc_embedder_free(*wrap);
         *wrap = NULL;
-        sc_embedder_free(r->inner);
-        sc_embedder_free(r->fallback);
-        r->inner = r->fallback = NULL;
+        jr__provider_free(r);
     }
     sc_free(err);
     return rc;
@@ -404,7 +412,6 @@ jobs_state jobs_run(server_jobs *js, jobs_job *j) {
     pthread_mutex_unlock(&js->mu);
     sc_records_close(r.rs);
     sc_embedder_free(wrap);
-    sc_embedder_free(r.inner);
-    sc_embedder_free(r.fallback);
+    jr__provider_free(&r);
     return end;
 }
