@@ -161,7 +161,7 @@ static void cli__print_job(const cli_server *s, const json_t *j) {
         return;
     }
     cli_jobs_buf b = {NULL, 0};
-    cli__job_line(j, true, &b);
+    cli__job_line(j, s->tty, &b); /* a bar on a terminal, plain counts otherwise */
     puts(b.data ? b.data : "");
     free(b.data);
 }
