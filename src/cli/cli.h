@@ -7,6 +7,7 @@
 #define SC_CLI_H
 
 #include <getopt.h>
+#include <jansson.h>
 
 #include "semcode/semcode.h"
 
@@ -176,10 +177,18 @@ typedef struct cli_ingest_common {
     const char *store;          /* --store */
     const char *model;          /* --model (NULL: builtin or what the index uses) */
     bool full, cache, json, quiet; /* --full, --cache, --json, -q */
+    const char *server;         /* --server URL: submit a job to semcode serve instead (cmd_jobs.c) */
+    const char *api_key_env;    /* --api-key-env VAR: the server's API key (default SEMCODE_API_KEY) */
+    const char *prefer;         /* --prefer fast|balanced|quality (job provider preference) */
+    const char *priority;       /* --priority N (job queue priority) */
+    const char *batch;          /* --batch-size N (records per batch of the job) */
+    const char *concurrency;    /* --concurrency N (remote requests in flight of the job) */
+    bool follow;                /* --follow: follow the submitted job until it ends */
 } cli_ingest_common;
 
 enum {
     CLI_O_TENANT = 1600, CLI_O_SOURCE, CLI_O_FULL, CLI_O_TEMPLATES, CLI_O_STORE, CLI_O_MODEL, CLI_O_CACHE, CLI_O_JSON,
+    CLI_O_SERVER, CLI_O_JOB_KEY, CLI_O_PREFER, CLI_O_PRIORITY, CLI_O_JOB_BATCH, CLI_O_JOB_CONC, CLI_O_FOLLOW,
 };
 
 /* Their getopt_long entries (with -q and -h), to put in an ingest source's option table. */
@@ -188,10 +197,37 @@ enum {
     {"full", no_argument, NULL, CLI_O_FULL}, {"templates", required_argument, NULL, CLI_O_TEMPLATES},              \
     {"store", required_argument, NULL, CLI_O_STORE}, {"model", required_argument, NULL, CLI_O_MODEL},              \
     {"cache", no_argument, NULL, CLI_O_CACHE}, {"json", no_argument, NULL, CLI_O_JSON},                            \
-    {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'}
+    {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'},                                            \
+    {"server", required_argument, NULL, CLI_O_SERVER}, {"api-key-env", required_argument, NULL, CLI_O_JOB_KEY},    \
+    {"prefer", required_argument, NULL, CLI_O_PREFER}, {"priority", required_argument, NULL, CLI_O_PRIORITY},      \
+    {"batch-size", required_argument, NULL, CLI_O_JOB_BATCH},                                                      \
+    {"concurrency", required_argument, NULL, CLI_O_JOB_CONC}, {"follow", no_argument, NULL, CLI_O_FOLLOW}
+
+/* The help lines of the job options (ingest ... --server URL). */
+#define CLI_INGEST_JOB_HELP                                                                                         \
+    "submitting to a server (a backfill job of semcode serve; semcode jobs follows it):\n"                          \
+    "  --server URL     submit the ingestion to semcode serve at URL as a job instead of running\n"                 \
+    "                   it here (JSON Lines are uploaded; git repositories and --from-dir are paths\n"               \
+    "                   on the server and need an admin key)\n"                                                     \
+    "  --api-key-env VAR  environment variable holding the server's API key (default SEMCODE_API_KEY)\n"            \
+    "  --prefer P       embedding provider: fast (built-in model), quality (the server's remote\n"                  \
+    "                   model, else built-in), balanced (by job size; default)\n"                                   \
+    "  --priority N     queue priority, higher first (default by kind: issues and PRs 30,\n"                        \
+    "                   commits and comments 20, other records 10)\n"                                               \
+    "  --batch-size N   records per batch (checkpoint) of the job (default 256)\n"                                  \
+    "  --concurrency N  remote embedding requests in flight (default 4)\n"                                          \
+    "  --follow         follow the job until it ends (progress bar on a terminal)\n"
 
 /* Take option ch (arg: optarg) into c: whether it is one of them (-h is not). */
 bool cli_ingest_common_option(int ch, const char *arg, cli_ingest_common *c);
+
+/* Submit an ingestion to c->server as a job (cmd_jobs.c): source is the
+** job's source object (owned, consumed); prints the job (and follows it
+** with --follow). Exit code: 0, 1 (refused or failed), 2 (bad options). */
+int cli_jobs_submit(const cli_ingest_common *c, json_t *source);
+/* Whether a job-only option was given without --server: prints why, 2; else 0. */
+int cli_jobs_check_local(const cli_ingest_common *c);
+int cli_cmd_jobs(int argc, char **argv); /* semcode jobs: list, follow and cancel server jobs */
 
 /* ingest github | jira | jsonl (cmd_ingest.c): argv[0] is the source name. */
 int cli_ingest_source(int argc, char **argv);

@@ -41,7 +41,7 @@ typedef struct cli_src_args {
     "  --model FILE     embedding model (default: what the index uses, else built-in)\n"                            \
     "  --cache          also keep vectors in the embedding cache (cache.db)\n"                                      \
     "  --json           print the summary as one JSON object (docs/API.md)\n"                                       \
-    "  -q, --quiet      no progress output\n"
+    "  -q, --quiet      no progress output\n" CLI_INGEST_JOB_HELP
 
 #define CLI_INGEST_HTTP_HELP                                                                                        \
     "  --token-env VAR  read the API token from environment variable VAR (never stored or printed)\n"              \
@@ -352,6 +352,82 @@ static int cli__src_run(cli_src_args *a, sc_repo *r, const char *templates) {
     return st == SC_OK ? 0 : 1;
 }
 
+/* Read all of in (owned text), NULL after printing why. */
+static char *cli__slurp(FILE *in, const char *name) {
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + len, 1, cap - len - 1, in)) > 0) {
+        len += got;
+        if (cap - len - 1 == 0) {
+            char *grown = realloc(buf, cap * 2);
+            if (!grown) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    if (!buf || ferror(in)) {
+        fprintf(stderr, "semcode ingest: cannot read %s: %s\n", name, buf ? strerror(errno) : "out of memory");
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+/* Submit the source as a job of the server (--server): JSON Lines are
+** uploaded, --from-dir is a path on the server. Returns the exit code. */
+static int cli__src_submit(cli_src_args *a) {
+    static const char *const types[] = {"github", "jira", "jsonl"};
+    json_t *src = json_pack("{s:s}", "type", types[a->src]);
+    if (a->o.from_dir) {
+        char *abs = realpath(a->o.from_dir, NULL);
+        json_object_set_new(src, "from_dir", json_string(abs ? abs : a->o.from_dir));
+        free(abs);
+    }
+    if (a->o.token_env) json_object_set_new(src, "token_env", json_string(a->o.token_env));
+    if (a->o.per_page) json_object_set_new(src, "per_page", json_integer(a->o.per_page));
+    if (a->src != CLI_SRC_JSONL && a->o.max_wait_s) json_object_set_new(src, "max_wait_s", json_integer(a->o.max_wait_s));
+    if (a->o.retries_set) json_object_set_new(src, "retries", json_integer(a->o.max_retries));
+    if (a->src == CLI_SRC_GITHUB) {
+        json_object_set_new(src, "repo", json_string(a->name));
+        if (a->o.api_url) json_object_set_new(src, "api_url", json_string(a->o.api_url));
+    } else if (a->src == CLI_SRC_JIRA) {
+        json_object_set_new(src, "jql", json_string(a->jql));
+        if (a->o.api_url) json_object_set_new(src, "url", json_string(a->o.api_url));
+        if (a->o.user) json_object_set_new(src, "user", json_string(a->o.user));
+        if (a->o.api_version) json_object_set_new(src, "api_version", json_integer(a->o.api_version));
+    } else {
+        int rc = -1;
+        char *mapping = cli__mapping(a, &rc);
+        if (rc > 0) {
+            json_decref(src);
+            return rc;
+        }
+        if (mapping) json_object_set_new(src, "mapping", json_loads(mapping, 0, NULL));
+        free(mapping);
+        if (a->kind) json_object_set_new(src, "kind", json_string(a->kind));
+        bool std_in = !strcmp(a->name, "-");
+        FILE *in = std_in ? stdin : fopen(a->name, "r");
+        char *data = in ? cli__slurp(in, a->name) : NULL;
+        if (!in) fprintf(stderr, "semcode ingest: cannot read %s: %s\n", a->name, strerror(errno));
+        if (in && !std_in) fclose(in);
+        if (!data) {
+            json_decref(src);
+            return 1;
+        }
+        const char *base = strrchr(a->name, '/');
+        json_object_set_new(src, "name", json_string(std_in ? "stdin" : base ? base + 1 : a->name));
+        json_object_set_new(src, "data", json_string(data));
+        free(data);
+    }
+    return cli_jobs_submit(&a->c, src);
+}
+
 int cli_ingest_source(int argc, char **argv) {
     cli_src_args a;
     memset(&a, 0, sizeof a);
@@ -360,6 +436,8 @@ int cli_ingest_source(int argc, char **argv) {
     a.map = json_object();
     int rc = cli__src_opts(argc, argv, &a);
     if (rc < 0) rc = cli__src_check(&a, argc, argv);
+    if (rc < 0 && a.c.server) rc = cli__src_submit(&a);
+    else if (rc < 0 && cli_jobs_check_local(&a.c)) rc = 2;
     char *templates = rc < 0 ? cli_read_templates("ingest", a.c.templates_path, &rc) : NULL;
     if (rc < 0) {
         /* the store of the indexed tree you are in (or --store); a file's

@@ -137,7 +137,7 @@ static void cli__ingest_usage(FILE *f) {
             "  --model FILE     embedding model (default: what the index uses, else built-in)\n"
             "  --cache          also keep vectors in the embedding cache (cache.db)\n"
             "  --json           print the summary as one JSON object\n"
-            "  -q, --quiet      no progress output\n");
+            "  -q, --quiet      no progress output\n" CLI_INGEST_JOB_HELP);
 }
 
 typedef struct cli_ingest_args {
@@ -159,6 +159,13 @@ bool cli_ingest_common_option(int ch, const char *arg, cli_ingest_common *c) {
     case CLI_O_CACHE: c->cache = true; return true;
     case CLI_O_JSON: c->json = true; return true;
     case 'q': c->quiet = true; return true;
+    case CLI_O_SERVER: c->server = arg; return true;
+    case CLI_O_JOB_KEY: c->api_key_env = arg; return true;
+    case CLI_O_PREFER: c->prefer = arg; return true;
+    case CLI_O_PRIORITY: c->priority = arg; return true;
+    case CLI_O_JOB_BATCH: c->batch = arg; return true;
+    case CLI_O_JOB_CONC: c->concurrency = arg; return true;
+    case CLI_O_FOLLOW: c->follow = true; return true;
     default: return false;
     }
 }
@@ -269,6 +276,21 @@ int cli_cmd_ingest(int argc, char **argv) {
     int rc = cli__ingest_opts(argc - 1, argv + 1, &a);
     if (rc < 0 && argc - 1 - optind > 1) rc = cli_usage_error("ingest", "expected one REPO, got also '%s'", argv[optind + 2]);
     const char *path = rc < 0 && optind < argc - 1 ? argv[optind + 1] : NULL;
+    if (rc < 0 && a.c.server) {
+        /* a job of the server: the repository is a path on the server */
+        char *abs = realpath(path ? path : ".", NULL);
+        json_t *src = json_pack("{s:s, s:s}", "type", "git", "repo", abs ? abs : path ? path : ".");
+        free(abs);
+        json_t *br = json_array();
+        for (size_t i = 0; i < a.n_branches; i++) json_array_append_new(br, json_string(a.branches[i]));
+        if (a.n_branches) json_object_set(src, "branches", br);
+        json_decref(br);
+        if (a.max_files) json_object_set_new(src, "max_files", json_integer(a.max_files));
+        rc = cli_jobs_submit(&a.c, src);
+    } else if (rc < 0) {
+        int lr = cli_jobs_check_local(&a.c);
+        if (lr) rc = lr;
+    }
     char *templates = rc < 0 ? cli_read_templates("ingest", a.c.templates_path, &rc) : NULL;
     if (rc < 0 && a.c.templates_path && !templates) rc = 1;
     if (rc < 0) {

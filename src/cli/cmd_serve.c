@@ -19,9 +19,10 @@ static void cli__serve_usage(FILE *f) {
                "  --port       TCP port (default 6333; 0 = a free port)\n"
                "  --store      store directory (default ./semcode-store)\n"
                "  --config     JSON config: api_keys [{key, role, tenant}], max_body_bytes, timeout_s, threads, model, repo,\n"
-               "               embedding_cache. A key with a tenant reads and writes only that tenant's data on every\n"
-               "               endpoint (its collections, its records in /code/search, its rows of /metrics); another\n"
-               "               tenant's gets 403 or nothing\n"
+               "               embedding_cache, jobs (backfill jobs: workers, priorities, remote model,\n"
+               "               price_per_1k_tokens; docs/API.md). A key with a tenant reads and writes only that\n"
+               "               tenant's data on every endpoint (its collections, its records in /code/search, its\n"
+               "               jobs, its rows of /metrics); another tenant's gets 403 or nothing\n"
                "  --model      built-in model for text queries and /v1/embeddings (default: the shipped one,\n"
                "               $SEMCODE_MODEL or found next to the semcode executable)\n"
                "  --embedding-cache  SQLite cache of the model's vectors (counted in /metrics)\n"
@@ -32,7 +33,10 @@ static void cli__serve_usage(FILE *f) {
                "  --repo-store its index folder (default $SEMCODE_STORE, else PATH/.semcode)\n"
                "  --insecure   allow a non-loopback address without API keys\n"
                "  --port-file  write the bound port to FILE once listening\n"
-               "  --log        access log file (JSON lines); default stderr, '-' = stdout\n");
+               "  --log        access log file (JSON lines); default stderr, '-' = stdout\n\n"
+               "Backfill jobs (POST /jobs, or semcode ingest ... --server URL) run on a background\n"
+               "thread into the records of their tenant; their table is STORE/jobs.db, and a job\n"
+               "that was running when the server stopped resumes at the next start.\n");
 }
 
 int cli_cmd_serve(int argc, char **argv) {

@@ -19,6 +19,7 @@ static const cli_command cli__commands[] = {
     {"duplicates", "clusters of near-duplicate code", cli_cmd_duplicates},
     {"stats", "what the index holds, its size and health", cli_cmd_stats},
     {"ingest", "ingest development records: commits (git), issues and PRs (github, jira), JSON Lines", cli_cmd_ingest},
+    {"jobs", "list, follow and cancel the backfill jobs of a semcode server", cli_cmd_jobs},
     {"history", "the commits (and their PRs) that changed an entity, newest first", cli_cmd_history},
     {"parse", "extract entities from source files (JSON Lines with --json)", cli_cmd_parse},
     {"pairs", "write doc-comment/code training pairs as JSON Lines", cli_cmd_pairs},

@@ -347,14 +347,14 @@ static size_t net__on_header(char *p, size_t size, size_t nmemb, void *arg) {
 static int net__on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un) {
     (void)dt, (void)dn, (void)ut, (void)un;
     const net__xfer *x = arg;
-    return x->cancel && *x->cancel ? 1 : 0;
+    return x->cancel && __atomic_load_n(x->cancel, __ATOMIC_RELAXED) ? 1 : 0;
 }
 
 /* Sleep ms, in slices, unless cancelled: false when cancelled. */
 static bool net__sleep(net_client *c, uint64_t ms) {
     double until = util_now() + (double)ms / 1000.0, t0 = util_now();
     for (;;) {
-        if (c->opt.cancel && *c->opt.cancel) break;
+        if (c->opt.cancel && __atomic_load_n(c->opt.cancel, __ATOMIC_RELAXED)) break;
         double left = until - util_now();
         if (left <= 0) break;
         double step = left < 0.05 ? left : 0.05;
@@ -362,7 +362,7 @@ static bool net__sleep(net_client *c, uint64_t ms) {
         nanosleep(&ts, NULL);
     }
     c->stats.seconds_waited += util_now() - t0;
-    return !(c->opt.cancel && *c->opt.cancel);
+    return !(c->opt.cancel && __atomic_load_n(c->opt.cancel, __ATOMIC_RELAXED));
 }
 
 /* Perform one GET of url into x (with If-None-Match: etag when etag is not
@@ -436,7 +436,7 @@ sc_status net_get_json_if(net_client *c, const char *url, const char *etag, net_
     bool cut = false;          /* the last failure was a 2xx whose body is not JSON */
     char cut_next[4096] = ""; /* and its Link rel="next" */
     for (;;) {
-        if (c->opt.cancel && *c->opt.cancel) return sc_err_set(err, SC_INTERRUPTED, "interrupted");
+        if (c->opt.cancel && __atomic_load_n(c->opt.cancel, __ATOMIC_RELAXED)) return sc_err_set(err, SC_INTERRUPTED, "interrupted");
         net__xfer x;
         memset(&x, 0, sizeof x);
         x.ans.retry_after_ms = -1;
@@ -459,7 +459,7 @@ sc_status net_get_json_if(net_client *c, const char *url, const char *etag, net_
             x.ans.body_rate_limited = strcasestr(x.body.data, "rate limit") != NULL;
         uint64_t wait = 0;
         net_action act = net_classify(&x.ans, (int64_t)time(NULL), n_waits, &wait);
-        if (cr == CURLE_ABORTED_BY_CALLBACK || (c->opt.cancel && *c->opt.cancel)) {
+        if (cr == CURLE_ABORTED_BY_CALLBACK || (c->opt.cancel && __atomic_load_n(c->opt.cancel, __ATOMIC_RELAXED))) {
             util_buf_free(&x.body);
             return sc_err_set(err, SC_INTERRUPTED, "interrupted");
         }

@@ -454,7 +454,7 @@ static sc_status git__ingest_branch(git_state *g, size_t bi) {
     if (rc == SC_OK) rc = git__walk_new(g, bi, &w);
     git__progress(g, "commits", b->name, 0, total);
     while (rc == SC_OK && git_revwalk_next(&oid, w) == 0) {
-        if (run->opt->cancel && *run->opt->cancel) {
+        if (run->opt->cancel && __atomic_load_n(run->opt->cancel, __ATOMIC_RELAXED)) {
             rc = records_fail(run->rs, SC_INTERRUPTED, "interrupted after %llu commits of %s; the next run goes on from there",
                               (unsigned long long)done, b->name);
             break;

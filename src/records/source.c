@@ -132,7 +132,7 @@ void src_end(src_run *r) {
 }
 
 sc_status src_cancelled(src_run *r) {
-    if (!r->opt.cancel || !*r->opt.cancel) return SC_OK;
+    if (!r->opt.cancel || !__atomic_load_n(r->opt.cancel, __ATOMIC_RELAXED)) return SC_OK;
     return records_fail(r->rs, SC_INTERRUPTED, "interrupted after %llu items; what was read is kept",
                         (unsigned long long)r->sum->items);
 }

@@ -3,7 +3,8 @@
 **
 **   {"api_keys": [{"key": "…", "role": "read|write|admin", "tenant": "acme"}],
 **    "max_body_bytes": 33554432, "timeout_s": 30, "threads": 0, "search_threads": 1,
-**    "model": "models/builtin.scm", "repo": "/src/project", "embedding_cache": "cache.db"}
+**    "model": "models/builtin.scm", "repo": "/src/project", "embedding_cache": "cache.db",
+**    "jobs": {...}}   (backfill jobs: server/jobs.h, docs/API.md)
 **
 ** Unknown fields are errors (a typo must not silently disable a limit).
 ** Keys must be at least 16 bytes; tenant names are [A-Za-z0-9_-]{1,64}.
@@ -21,6 +22,7 @@ server_config server_config_default(void) {
     c.timeout_s = 30;
     c.n_threads = 0;
     c.search_threads = 1;
+    c.jobs = server_jobs_config_default();
     return c;
 }
 
@@ -39,6 +41,7 @@ void server_config_free(server_config *cfg) {
     cfg->repo_path = NULL;
     free(cfg->cache_path);
     cfg->cache_path = NULL;
+    server_jobs_config_free(&cfg->jobs);
     cfg->n_keys = 0;
 }
 
@@ -91,7 +94,7 @@ sc_status server_config_parse(const char *text, server_config *out, sc_err *err)
     json_object_foreach(root, key, v) {
         if (strcmp(key, "api_keys") && strcmp(key, "max_body_bytes") && strcmp(key, "timeout_s") &&
             strcmp(key, "threads") && strcmp(key, "search_threads") && strcmp(key, "model") && strcmp(key, "repo") &&
-            strcmp(key, "embedding_cache")) {
+            strcmp(key, "embedding_cache") && strcmp(key, "jobs")) {
             rc = sc_err_set(err, SC_INVALID, "config: unknown field `%s`", key);
             goto done;
         }
@@ -113,6 +116,7 @@ sc_status server_config_parse(const char *text, server_config *out, sc_err *err)
         (rc = server__cfg_path(root, "embedding_cache", "the path of an embedding cache file", &out->cache_path,
                                err)) != SC_OK)
         goto done;
+    if ((rc = server_jobs_config_parse(json_object_get(root, "jobs"), &out->jobs, err)) != SC_OK) goto done;
     const json_t *keys = json_object_get(root, "api_keys");
     if (keys) {
         if (!json_is_array(keys)) {

@@ -301,6 +301,10 @@ static const server_route server__routes[] = {
     {"GET", "/telemetry", server_api_telemetry, "telemetry", A, 0},
     {"GET", "/issues", server_api_issues_get, "issues_get", R, 0},
     {"DELETE", "/issues", server_api_issues_clear, "issues_clear", A, 0},
+    {"POST", "/jobs", server_api_jobs_submit, "jobs_submit", W, 0},
+    {"GET", "/jobs", server_api_jobs_list, "jobs_list", R, 0},
+    {"GET", "/jobs/*", server_api_job_get, "job_get", R, 0},
+    {"DELETE", "/jobs/*", server_api_job_cancel, "job_cancel", W, 0},
 };
 #undef R
 #undef W
@@ -654,8 +658,8 @@ void server_handle(server_ctx *ctx, const server_request *req, server_response *
         goto done;
     }
     server_role role = server__authenticate(call);
-    if (call->status) goto respond;
     call->role = role;
+    if (call->status) goto respond;
     if (role < route->role) {
         server_fail(call, 403, "Forbidden: this API key may not call %s (needs the %s role)", route->label,
                     route->role == SERVER_ROLE_ADMIN ? "admin" : route->role == SERVER_ROLE_WRITE ? "write" : "read");
@@ -669,6 +673,7 @@ void server_handle(server_ctx *ctx, const server_request *req, server_response *
         resp->status = 200;
         resp->content_type = "text/plain; version=0.0.4";
         server_metrics_render(ctx->metrics, ctx->db, call->tenant, &resp->body);
+        server_jobs_render_metrics(ctx->jobs, call->tenant, &resp->body);
         goto done;
     }
     if (!server__check_args(call) || !server__parse_body(call)) goto respond;

@@ -189,9 +189,11 @@ typedef struct server_res {
     sc_repo *repo;          /* repository of /code, may be NULL */
     sc_embed_cache *cache;  /* embedding cache, may be NULL */
     server_ctx *ctx;        /* request context */
+    server_jobs *jobs;      /* backfill jobs and their worker threads */
 } server_res;
 
 static void server__release(server_res *r) {
+    server_jobs_close(r->jobs); /* first: its workers use the store, model and context */
     server_ctx_free(r->ctx);
     sc_embed_cache_close(r->cache);
     sc_repo_close(r->repo);
@@ -293,6 +295,12 @@ static sc_status server__acquire(const sc_server_options *o, server_res *r, char
     }
     r->ctx->log = r->log;
     r->ctx->repo = r->repo;
+    /* Backfill jobs: their table next to the store's files; jobs that were running resume. */
+    if ((rc = server_jobs_open(r->ctx, o->store_path, &r->ctx->cfg.jobs, &r->jobs, &err)) != SC_OK) {
+        snprintf(errbuf, errbuf_size, "%s", err.msg);
+        return rc;
+    }
+    r->ctx->jobs = r->jobs;
     __atomic_store_n(&r->ctx->ready, 0, __ATOMIC_RELEASE);
     return SC_OK;
 }

@@ -19,6 +19,7 @@
 #include "semcode/provider.h"
 #include "semcode/repo.h"
 #include "semcode/store.h"
+#include "server/jobs.h"
 #include "util/util.h"
 
 /* ==== Configuration ==== */
@@ -46,6 +47,7 @@ typedef struct server_config {
     char *model_path;        /* owned path of the built-in model file, NULL = default if present */
     char *repo_path;         /* owned root of the indexed tree for the /code endpoints, NULL = none */
     char *cache_path;        /* owned path of the embedding cache file (`embedding_cache`), NULL = no cache */
+    server_jobs_config jobs; /* backfill jobs (`jobs`, server/jobs.h) */
 } server_config;
 
 /* Defaults (no keys, 32 MiB, 30 s, cores). */
@@ -76,6 +78,7 @@ typedef struct server_ctx {
     sc_repo *repo;           /* indexed repository of the /code endpoints (borrowed), NULL = none configured */
     pthread_mutex_t repo_mu; /* an sc_repo is used by one thread at a time: held around every repo call */
     double started;          /* wall-clock start, seconds since the epoch (telemetry's app.startup) */
+    server_jobs *jobs;       /* backfill jobs (borrowed), NULL = off (POST /jobs answers 503) */
     int ready;               /* 0 while starting or stopping: /readyz and data calls answer 503; set and read
                              ** with __atomic_* (workers read it while the main thread flips it) */
 } server_ctx;

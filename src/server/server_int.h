@@ -234,6 +234,12 @@ json_t *server_api_code_search(server_call *call);
 json_t *server_api_code_similar(server_call *call);
 json_t *server_api_code_duplicates(server_call *call);
 
+/* jobs_api.c: backfill jobs */
+json_t *server_api_jobs_submit(server_call *call);
+json_t *server_api_jobs_list(server_call *call);
+json_t *server_api_job_get(server_call *call);
+json_t *server_api_job_cancel(server_call *call);
+
 /* query.c */
 json_t *server_api_query(server_call *call);
 json_t *server_api_query_batch(server_call *call);

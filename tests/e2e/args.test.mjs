@@ -161,7 +161,7 @@ test('bad numbers, unknown options, missing values: the option is named, with a 
 
 test('-h and --help print the same help and exit 0 for every command', () => {
   for (const cmd of ['index', 'search', 'similar', 'duplicates', 'stats', 'store-demo', 'parse', 'pairs', 'serve',
-    'train', 'eval', 'embed', 'doctor']) {
+    'train', 'eval', 'embed', 'doctor', 'jobs']) {
     const a = ok([cmd, '--help']).out;
     const b = ok([cmd, '-h']).out;
     assert.match(a, new RegExp(`usage: semcode ${cmd}`));

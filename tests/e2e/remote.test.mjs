@@ -13,10 +13,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { closedPort } from './net_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const top = path.resolve(here, '../..');
@@ -49,15 +49,6 @@ function filesContaining(dir, s) {
     if (e.isFile() && fs.readFileSync(p).includes(Buffer.from(s))) hits.push(p);
   }
   return hits;
-}
-
-// A loopback port nobody listens on.
-async function closedPort() {
-  const srv = net.createServer();
-  await new Promise((ok) => srv.listen(0, '127.0.0.1', ok));
-  const { port } = srv.address();
-  await new Promise((ok) => srv.close(ok));
-  return port;
 }
 
 // The "model" payload of every point of an index's store, read through a semcode server on it.
