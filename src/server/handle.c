@@ -29,7 +29,6 @@
 #define SC_GIT_COMMIT "unknown"
 #endif
 
-#define SERVER_QDRANT_VERSION "1.19.0" /* the Qdrant REST API version implemented */
 
 /* ==== Errors ==== */
 
@@ -606,8 +605,10 @@ void server_handle(server_ctx *ctx, const server_request *req, server_response *
     resp->endpoint = route->label;
     if (route->kind == SERVER_KIND_ROOT || route->kind == SERVER_KIND_HEALTH || route->kind == SERVER_KIND_READY) {
         if (route->kind == SERVER_KIND_ROOT) {
-            json_t *o = json_pack("{s:s,s:s,s:s}", "title", "semcode", "version", SERVER_QDRANT_VERSION, "commit",
-                                  SC_GIT_COMMIT);
+            /* Qdrant's own words: clients and Qdrant's tests check the title;
+            ** semcode names itself in the `server` header of every response */
+            json_t *o = json_pack("{s:s,s:s,s:s}", "title", "qdrant - vector search engine", "version",
+                                  SERVER_QDRANT_VERSION, "commit", SC_GIT_COMMIT);
             server__set_json(resp, 200, o);
             json_decref(o);
         } else if (route->kind == SERVER_KIND_READY && !__atomic_load_n(&ctx->ready, __ATOMIC_ACQUIRE)) {
@@ -636,7 +637,8 @@ void server_handle(server_ctx *ctx, const server_request *req, server_response *
         }
         resp->status = 200;
         resp->content_type = "text/plain; version=0.0.4";
-        server_metrics_render(ctx->metrics, ctx->db, &resp->body);
+        const char *pc = server_arg(call, "per_collection");
+        server_metrics_render(ctx->metrics, ctx->db, pc && !strcmp(pc, "true"), &resp->body);
         goto done;
     }
     if (!server__check_args(call) || !server__parse_body(call)) goto respond;
@@ -662,7 +664,9 @@ done:
     json_decref(result);
     json_decref(call->body);
     double secs = util_now() - t0;
-    if (ctx->metrics) server_metrics_observe(ctx->metrics, resp->endpoint, resp->status, secs);
+    /* per-collection counts: routes under /collections/{name} (not the aliases endpoint) */
+    const char *coll = route && !strncmp(route->pattern, "/collections/*", 14) ? call->args[0] : NULL;
+    if (ctx->metrics) server_metrics_observe(ctx->metrics, resp->endpoint, resp->status, coll, secs);
     server__log(ctx, req, resp, call->tenant, secs);
     free(call);
 }

@@ -129,8 +129,11 @@ void server_response_error(server_response *resp, int status, const char *msg);
 server_metrics *server_metrics_new(void);
 /* Free metrics; NULL is a no-op. */
 void server_metrics_free(server_metrics *m);
-/* Count one request of `endpoint` (static string) with its status and duration. */
-void server_metrics_observe(server_metrics *m, const char *endpoint, int status, double seconds);
+/* Count one request of `endpoint` (static string) with its status and
+** duration; collection (copied; NULL when the request names none) as the
+** caller named it, for the per-collection counts. */
+void server_metrics_observe(server_metrics *m, const char *endpoint, int status, const char *collection,
+                            double seconds);
 /* The counters of one (endpoint, status) pair. */
 typedef struct server_metrics_stat {
     const char *endpoint; /* static route label */
@@ -146,7 +149,9 @@ void server_metrics_count_embeddings(server_metrics *m, uint64_t n);
 /* Count embedding cache lookups answered (hits) and not (misses), and
 ** record the number of vectors the cache holds. */
 void server_metrics_count_cache(server_metrics *m, uint64_t hits, uint64_t misses, uint64_t entries);
-/* Append the Prometheus text exposition of m, plus store gauges of db, to out. */
-void server_metrics_render(server_metrics *m, sc_db *db, util_buf *out);
+/* Append the Prometheus text exposition of m, plus store gauges of db, to
+** out; per_collection: Qdrant's request counters per collection
+** (rest_responses_total with a `collection` label) instead of global ones. */
+void server_metrics_render(server_metrics *m, sc_db *db, bool per_collection, util_buf *out);
 
 #endif /* SC_SERVER_H */

@@ -15,6 +15,7 @@
 #define SERVER_NAME_SIZE 512      /* buffer for (namespaced) collection names */
 #define SERVER_MAX_JSON_DEPTH 64  /* deeper request bodies are refused (400) */
 #define SERVER_MAX_LIMIT 100000u  /* most candidates of one leg of a hybrid text query */
+#define SERVER_QDRANT_VERSION "1.19.0" /* the Qdrant REST API version implemented (GET /, app_info) */
 
 /* State of one request while an endpoint runs. */
 typedef struct server_call {

@@ -27,7 +27,7 @@ async function rejectsWith(p, status, re) {
 
 test('root answers title and the Qdrant API version; version check passes', async () => {
   const r = await (await fetch(url + '/')).json();
-  assert.equal(r.title, 'semcode');
+  assert.equal(r.title, 'qdrant - vector search engine');
   assert.equal(r.version, '1.19.0');
   assert.ok(r.commit);
   const warnings = [];

@@ -22,7 +22,7 @@ function raw(method, path, body) {
       res.on('end', () => {
         let json = null;
         try { json = JSON.parse(text); } catch { /* plain text */ }
-        resolve({ status: res.statusCode, json, text });
+        resolve({ status: res.statusCode, json, text, headers: res.headers });
       });
     });
     req.on('error', reject);
@@ -58,6 +58,8 @@ test('a path segment is percent-decoded once: a%2541 names `a%41`', async () => 
 test('GET / reports the Qdrant API version 1.19 and a 40-character commit; probes answer as Qdrant', async () => {
   const r = await raw('GET', '/');
   assert.deepEqual(Object.keys(r.json).sort(), ['commit', 'title', 'version']);
+  assert.equal(r.json.title, 'qdrant - vector search engine'); // Qdrant's words, which clients check
+  assert.match(r.headers.server, /^semcode\/\d+\.\d+\.\d+$/); // what answers: every response names it
   assert.match(r.json.version, /^1\.19\.\d+$/);
   assert.match(r.json.commit, /^([0-9a-f]{40}|unknown)$/);
   assert.equal((await raw('GET', '/healthz')).text, 'healthz check passed');
@@ -408,7 +410,21 @@ test('telemetry (levels 0 to 2), issues, Qdrant metric names, query-string timeo
   assert.deepEqual((await call('GET', '/issues')).json.result, { issues: [] });
   assert.equal((await call('DELETE', '/issues')).json.result, true);
   const m = await call('GET', '/metrics');
-  assert.match(m.text, /^app_info\{name="semcode",version="[^"]+"\} 1$/m);
+  assert.match(m.text, /^# HELP app_info information about qdrant server$/m);
+  assert.match(m.text, /^app_info\{name="qdrant",version="1\.19\.\d+"\} 1$/m);
+  assert.match(m.text, /^semcode_build_info\{version="\d+\.\d+\.\d+"\} 1$/m);
+  assert.ok(!/collection=/.test(m.text.split('\n').filter((l) => l.startsWith('rest_responses_total')).join('\n')));
+  const pc = await call('GET', '/metrics?per_collection=true');
+  assert.match(pc.text, new RegExp(`^rest_responses_total\\{method="PUT",endpoint="/collections/\\{collection_name\\}/points",status="200",collection="${c}"\\} 1$`, 'm'));
+  for (const level of [3, 4]) { // one local shard; from level 4 its one segment
+    const t3 = (await call('GET', `/telemetry?details_level=${level}`)).json.result.collections.collections.find((x) => x.id === c);
+    assert.deepEqual(Object.keys(t3).sort(), ['config', 'id', 'init_time_ms', 'resharding', 'shards', 'transfers']);
+    const local = t3.shards[0].local;
+    assert.equal(local.num_points, 1);
+    assert.deepEqual(local.num_vectors_by_name, { '': 1 });
+    assert.equal('segments' in local, level >= 4);
+    if (level >= 4) assert.equal(local.segments[0].info.num_points, 1);
+  }
   assert.match(m.text, /^collections_total \d+$/m);
   assert.match(m.text, new RegExp(`^collection_points\\{id="${c}"\\} 1$`, 'm'));
   assert.match(m.text, /^rest_responses_total\{method="PUT",endpoint="\/collections\/\{collection_name\}\/points",status="200"\} \d+$/m);
