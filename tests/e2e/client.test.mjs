@@ -95,7 +95,8 @@ test('create with named vectors, hnsw_config and quantization_config', async () 
   await client.createCollection('flat', { vectors: { size: 2, distance: 'Dot', hnsw_config: { m: 0 } },
     quantization_config: { binary: {} } });
   const fi = await client.getCollection('flat');
-  assert.equal(fi.config.hnsw_config.m, 0);
+  assert.equal(fi.config.params.vectors.hnsw_config.m, 0); // per vector, where it was given (Qdrant)
+  assert.equal(fi.config.hnsw_config.m, 16);
   assert.ok(fi.config.quantization_config.binary);
   await client.deleteCollection('flat');
 });
@@ -127,11 +128,13 @@ test('PATCH /collections/{name} changes the index configuration, all or nothing'
   assert.equal((await client.getCollection('patched')).config.quantization_config, null);
   // m = 0: exact search only; m again: a graph again
   assert.equal(await client.updateCollection('patched', { vectors: { code: { hnsw_config: { m: 0 } } } }), true);
-  assert.equal((await client.getCollection('patched')).config.hnsw_config.m, 0);
+  assert.equal((await client.getCollection('patched')).config.params.vectors.code.hnsw_config.m, 0);
+  assert.equal((await client.getCollection('patched')).semcode_index.code.hnsw_built, false);
   assert.deepEqual((await client.query('patched', { query: [1, 0, 0, 1], using: 'code', limit: 5 })).points.map((p) => p.id),
     before.points.map((p) => p.id));
   assert.equal(await client.updateCollection('patched', { vectors: { code: { hnsw_config: { m: 16 } } } }), true);
-  assert.equal((await client.getCollection('patched')).config.hnsw_config.m, 16);
+  assert.equal((await client.getCollection('patched')).config.params.vectors.code.hnsw_config.m, 16);
+  assert.equal((await client.getCollection('patched')).semcode_index.code.hnsw_built, true);
   // a bad part rejects the whole request: nothing changes
   const bad = [
     [{ hnsw_config: { m: 20 }, vectors: { nope: { hnsw_config: { m: 8 } } } }, 400, /Not existing vector name error: nope/],
@@ -139,7 +142,7 @@ test('PATCH /collections/{name} changes the index configuration, all or nothing'
     [{ hnsw_config: { ef_construct: 2 } }, 422, /hnsw_config\.ef_construct: value 2 invalid/],
     [{ hnsw_config: { m: 'big' } }, 400, /`hnsw_config\.m` must be an unsigned integer/],
     [{ quantization_config: { scalar: { type: 'int8', quantile: 0.1 } } }, 422, /quantization_config\.scalar\.quantile/],
-    [{ quantization_config: { product: {} } }, 400, /product quantization is not supported/],
+    [{ quantization_config: { product: {} } }, 400, /product.compression.: unknown variant/],
     [{ hnsw_config: { m: 20 }, vectors: { doc: { on_disk: true, size: 3 } } }, 400, /unknown field `vectors\.doc\.size`/],
     [{ hnsw_config: { m: 20 }, optimizers_config: 5 }, 400, /`optimizers_config` must be an object/],
     [{ hnsw_confg: { m: 20 } }, 400, /unknown field `hnsw_confg`/],

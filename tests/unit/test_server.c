@@ -562,6 +562,112 @@ static void test_sparse_vectors(void **state) {
     ts__close(&e);
 }
 
+/* GET path's "result" as parsed JSON (owned); fails the test unless 200. */
+static json_t *ts__result(ts_env *e, const char *path) {
+    char *out = NULL;
+    assert_int_equal(ts__call(e, "GET", path, NULL, NULL, &out), 200);
+    json_t *doc = json_loads(out, 0, NULL);
+    free(out);
+    assert_non_null(doc);
+    json_t *r = json_incref(json_object_get(doc, "result"));
+    json_decref(doc);
+    return r;
+}
+
+/* The collection info of `q` as configured by test_collection_config. */
+static void ts__check_config(json_t *info) {
+    json_t *cfg = json_object_get(info, "config"), *params = json_object_get(cfg, "params");
+    json_t *a = json_object_get(json_object_get(params, "vectors"), "a");
+    json_t *b = json_object_get(json_object_get(params, "vectors"), "b");
+    /* per vector: what was given there, nothing inherited */
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "hnsw_config"), "m")), 20);
+    assert_null(json_object_get(json_object_get(a, "hnsw_config"), "ef_construct"));
+    assert_true(json_is_true(json_object_get(a, "on_disk")));
+    assert_string_equal(json_string_value(json_object_get(a, "memory")), "cached");
+    assert_string_equal(json_string_value(json_object_get(a, "datatype")), "float32");
+    assert_null(json_object_get(a, "quantization_config"));
+    assert_null(json_object_get(b, "hnsw_config"));
+    assert_null(json_object_get(b, "on_disk"));
+    json_t *bs = json_object_get(json_object_get(b, "quantization_config"), "scalar");
+    assert_true(json_number_value(json_object_get(bs, "quantile")) > 0.89);
+    /* collection-wide: defaults with what was given */
+    json_t *h = json_object_get(cfg, "hnsw_config");
+    assert_int_equal(json_integer_value(json_object_get(h, "m")), 16);
+    assert_int_equal(json_integer_value(json_object_get(h, "ef_construct")), 80);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(cfg, "quantization_config"),
+                                                                          "product"), "compression")), "x16");
+    assert_false(json_is_true(json_object_get(params, "on_disk_payload")));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(params, "payload"), "memory")), "cold");
+    json_t *o = json_object_get(cfg, "optimizer_config");
+    assert_int_equal(json_integer_value(json_object_get(o, "indexing_threshold")), 1);
+    assert_int_equal(json_integer_value(json_object_get(o, "default_segment_number")), 3);
+    /* the engine's vacuum rule, whatever was asked */
+    assert_true(json_number_value(json_object_get(o, "deleted_threshold")) == 0.2);
+    assert_int_equal(json_integer_value(json_object_get(o, "vacuum_min_vector_number")), 1000);
+    json_t *sm = json_object_get(cfg, "strict_mode_config");
+    assert_true(json_is_true(json_object_get(sm, "enabled")));
+    assert_int_equal(json_integer_value(json_object_get(sm, "max_query_limit")), 5);
+    /* product quantization of `a` is recorded, and the info says it is not applied */
+    json_t *w = json_object_get(info, "warnings");
+    assert_int_equal(json_array_size(w), 1);
+    assert_non_null(strstr(json_string_value(json_object_get(json_array_get(w, 0), "message")), "`a`"));
+    assert_string_equal(json_string_value(json_object_get(info, "status")), "green");
+}
+
+/* Qdrant's configuration echoed as given, per vector and collection-wide;
+** indexing_threshold drives the engine's graph (0: none; in KiB of
+** vectors); all of it survives a restart. */
+static void test_collection_config(void **state) {
+    (void)state;
+    ts_env e;
+    ts__open(&e, NULL);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/q",
+                                "{\"vectors\":{\"a\":{\"size\":4,\"distance\":\"Dot\",\"hnsw_config\":{\"m\":20},"
+                                "\"on_disk\":true,\"memory\":\"cached\",\"datatype\":\"float32\"},\"b\":{\"size\":8,"
+                                "\"distance\":\"Cosine\",\"quantization_config\":{\"scalar\":{\"type\":\"int8\","
+                                "\"quantile\":0.9}}}},\"hnsw_config\":{\"ef_construct\":80},\"quantization_config\":"
+                                "{\"product\":{\"compression\":\"x16\"}},\"optimizers_config\":{\"indexing_threshold\":0},"
+                                "\"on_disk_payload\":false,\"payload\":{\"memory\":\"cold\"},\"strict_mode_config\":"
+                                "{\"enabled\":true,\"max_query_limit\":5}}",
+                                NULL, "true"), 200);
+    char body[16384];
+    size_t n = (size_t)snprintf(body, sizeof body, "{\"points\":[");
+    for (int i = 0; i < 70; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n, "%s{\"id\":%d,\"vector\":{\"a\":[%d,1,%d,0.5]}}", i ? "," : "",
+                              i + 1, i % 7, i % 5);
+    snprintf(body + n, sizeof body - n, "]}");
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/q/points", body, NULL, NULL), 200);
+    json_t *info = ts__result(&e, "/collections/q");
+    assert_int_equal(json_integer_value(json_object_get(info, "indexed_vectors_count")), 0); /* indexing off */
+    json_decref(info);
+    /* 1 KiB = 64 vectors of dimension 4: the 70 points get a graph */
+    assert_int_equal(ts__expect(&e, "PATCH", "/collections/q",
+                                "{\"optimizers_config\":{\"indexing_threshold\":1,\"default_segment_number\":3,"
+                                "\"deleted_threshold\":0.5}}", NULL, "true"), 200);
+    info = ts__result(&e, "/collections/q");
+    assert_int_equal(json_integer_value(json_object_get(info, "indexed_vectors_count")), 70);
+    ts__check_config(info);
+    json_decref(info);
+    /* pinned is refused for vector and payload storage, in Qdrant's words */
+    assert_int_equal(ts__expect(&e, "PATCH", "/collections/q", "{\"vectors\":{\"a\":{\"memory\":\"pinned\"}}}", NULL,
+                                "vectors.a.memory: `pinned` is not supported"), 422);
+    assert_int_equal(ts__expect(&e, "PATCH", "/collections/q", "{\"params\":{\"payload\":{\"memory\":\"pinned\"}}}",
+                                NULL, "pinned"), 422);
+    /* a restart keeps all of it */
+    server_ctx_free(e.ctx);
+    sc_db_close(e.db);
+    sc_db_options o = sc_db_options_default();
+    char err[256];
+    assert_int_equal(tu_db_open(e.dir, &o, &e.db, err, sizeof err), SC_OK);
+    server_config cfg = server_config_default();
+    assert_non_null(e.ctx = server_ctx_new(e.db, &cfg));
+    info = ts__result(&e, "/collections/q");
+    assert_int_equal(json_integer_value(json_object_get(info, "indexed_vectors_count")), 70);
+    ts__check_config(info);
+    json_decref(info);
+    ts__close(&e);
+}
+
 int main(void) {
     /* the server is started without a model: testutil's default must not give it one */
     unsetenv("SEMCODE_MODEL");
@@ -572,6 +678,7 @@ int main(void) {
         cmocka_unit_test(test_embeddings_and_text_queries),
         cmocka_unit_test(test_embedding_cache_metrics),
         cmocka_unit_test(test_sparse_vectors),
+        cmocka_unit_test(test_collection_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
