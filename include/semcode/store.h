@@ -270,6 +270,11 @@ typedef struct sc_collection_info {
 SC_API sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info *out);
 SC_API void sc_collection_info_free(sc_collection_info *info);
 
+/* The collection's settings object (sc_collection_params.settings_json as
+** last set; "{}" when none) as owned compact JSON text in *out (free with
+** sc_free). Cheaper than sc_collection_info_get. Errors: SC_NOTFOUND. */
+SC_API sc_status sc_collection_settings_get(sc_db *db, const char *name, char **out);
+
 /* Merge patch_json (a JSON object) into the collection's metadata, a free
 ** JSON object kept with its configuration (Qdrant's collection
 ** `metadata`): each key is set to its value, a null value removes the key.

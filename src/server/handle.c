@@ -642,6 +642,7 @@ void server_handle(server_ctx *ctx, const server_request *req, server_response *
         goto done;
     }
     if (!server__check_args(call) || !server__parse_body(call)) goto respond;
+    if (!strncmp(route->pattern, "/collections/*", 14) && !server_strict_check(call, route->label)) goto respond;
     result = route->fn(call);
 
 respond:
@@ -651,6 +652,7 @@ respond:
             server__error_openai(resp, call->status, call->msg);
         else
             server__error(resp, call->status, call->msg, util_now() - t0);
+        resp->retry_after = call->status == 429 ? call->retry_after : 0;
     } else if (route->kind == SERVER_KIND_OPENAI) {
         server__set_json(resp, 200, result);
     } else {

@@ -60,6 +60,11 @@ static enum MHD_Result server__send(struct MHD_Connection *conn, server_response
     MHD_add_response_header(r, "Content-Type", resp->content_type ? resp->content_type : "application/json");
     if (id) MHD_add_response_header(r, "x-request-id", id);
     MHD_add_response_header(r, "server", "semcode/" SC_VERSION_STRING); /* what answers behind Qdrant's API */
+    if (resp->retry_after) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%u", resp->retry_after);
+        MHD_add_response_header(r, "retry-after", ra);
+    }
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ok;

@@ -109,6 +109,7 @@ typedef struct server_response {
     const char *content_type; /* static MIME type */
     util_buf body;            /* owned body */
     const char *endpoint;     /* static route label for metrics ("unknown" when no route) */
+    unsigned retry_after;     /* seconds for a Retry-After header (a rate limit's 429), 0 = none */
 } server_response;
 
 /* Handle one complete request: authenticate, route, call the store, and

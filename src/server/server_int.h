@@ -26,6 +26,7 @@ typedef struct server_call {
     char argbuf[2048];               /* storage of args */
     const char *tenant;              /* tenant of the key, NULL = global namespace */
     int status;                      /* error status once server_fail was called, else 0 */
+    unsigned retry_after;            /* with a 429: seconds after which to retry (Retry-After header), else 0 */
     char msg[1024];                  /* error message */
 } server_call;
 
@@ -183,6 +184,15 @@ json_t *server_qconfig_warnings(const json_t *settings, const sc_collection_info
 /* Merge a strict_mode_config diff (validated; null fields left as they
 ** are) into settings.strict_mode_config; false after a 400/422. */
 bool server_strict_settings(server_call *call, json_t *settings, const json_t *diff);
+/* Before the endpoint labelled `label` runs on collection call->args[0]:
+** when the collection's strict mode is enabled, check the request against
+** it (limits, unindexed filters, batch sizes, collection size, payload
+** index count, rate limits); false after Qdrant's 400 (or 429). */
+bool server_strict_check(server_call *call, const char *label);
+/* Drop the rate limiters of store collection coll (created, deleted or its
+** strict mode changed): the next request starts with full ones, as Qdrant
+** makes new limiters with a new configuration. */
+void server_strict_forget(const char *coll);
 
 /* points.c */
 json_t *server_api_points_upsert(server_call *call);

@@ -428,6 +428,19 @@ done:
     return rc;
 }
 
+sc_status sc_collection_settings_get(sc_db *db, const char *name, char **out) {
+    if (!db || !out) return store_fail(SC_MISUSE, "sc_collection_settings_get: NULL argument");
+    pthread_rwlock_rdlock(&db->lock);
+    store_coll *c = NULL;
+    sc_status rc = store_coll_get(db, name, &c);
+    char *s = NULL;
+    if (rc == SC_OK && !(s = c->settings ? store_json_dumps(c->settings, JSON_COMPACT) : util_strdup("{}")))
+        rc = store_fail(SC_NOMEM, "out of memory");
+    pthread_rwlock_unlock(&db->lock);
+    if (rc == SC_OK) *out = s;
+    return rc;
+}
+
 void sc_collection_info_free(sc_collection_info *info) {
     if (!info) return;
     free(info->name);

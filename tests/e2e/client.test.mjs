@@ -149,7 +149,8 @@ test('PATCH /collections/{name} changes the index configuration, all or nothing'
   ];
   for (const [body, status, re] of bad) await rejectsWith(client.updateCollection('patched', body), status, re);
   info = await client.getCollection('patched');
-  assert.equal(info.config.hnsw_config.m, 16);
+  assert.equal(info.config.hnsw_config.m, 32); // collection-wide, as last set (the per-vector m is the vector's)
+  assert.equal(info.config.params.vectors.code.hnsw_config.m, 16);
   assert.equal(info.config.hnsw_config.ef_construct, 200);
   await rejectsWith(client.updateCollection('no_such', { hnsw_config: { m: 20 } }), 404, /doesn't exist/);
   assert.equal(await client.deleteCollection('patched'), true);

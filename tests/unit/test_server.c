@@ -668,6 +668,65 @@ static void test_collection_config(void **state) {
     ts__close(&e);
 }
 
+/* Strict mode: off until enabled; then limits, unindexed filters, batch
+** sizes, collection size, payload index count and rate limits answer
+** Qdrant's errors, and a PATCH merges into the configuration. */
+static void test_strict_mode(void **state) {
+    (void)state;
+    ts_env e;
+    ts__open(&e, NULL);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/s", "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"},"
+                                "\"strict_mode_config\":{\"enabled\":false,\"max_query_limit\":2}}", NULL, "true"), 200);
+    const char *pts = "{\"points\":[{\"id\":1,\"vector\":[1,0],\"payload\":{\"city\":\"Rome\",\"n\":1}},"
+                      "{\"id\":2,\"vector\":[0,1],\"payload\":{\"city\":\"Oslo\",\"n\":2}},"
+                      "{\"id\":3,\"vector\":[1,1],\"payload\":{\"city\":\"Rome\",\"n\":3}}]}";
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/s/points", pts, NULL, NULL), 200);
+    const char *q3 = "{\"query\":[1,0],\"limit\":3}";
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/query", q3, NULL, NULL), 200); /* not enabled */
+    assert_int_equal(ts__expect(&e, "PATCH", "/collections/s", "{\"strict_mode_config\":{\"enabled\":true,"
+                                "\"unindexed_filtering_retrieve\":false,\"upsert_max_batchsize\":2,"
+                                "\"max_payload_index_count\":1,\"search_allow_exact\":false}}", NULL, "true"), 200);
+    assert_int_equal(ts__expect(&e, "GET", "/collections/s", NULL, NULL, "\"max_query_limit\":2"), 200); /* merged */
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/query", q3, NULL,
+                                "Bad request: Limit exceeded 3 > 2 for \\\"limit\\\". Help: Reduce the"), 400);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/query",
+                                "{\"query\":[1,0],\"limit\":2,\"params\":{\"exact\":true}}", NULL,
+                                "Exact search disabled!"), 400);
+    const char *filtered = "{\"query\":[1,0],\"limit\":2,\"filter\":{\"must\":[{\"nested\":{\"key\":\"a\",\"filter\":"
+                           "{\"must\":[{\"key\":\"b\",\"match\":{\"value\":\"x\"}}]}}}]}}";
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/query", filtered, NULL,
+                                "Index required but not found for \\\"a[].b\\\" of one of the following types: [keyword"), 400);
+    const char *by_city = "{\"filter\":{\"must\":[{\"key\":\"city\",\"match\":{\"value\":\"Rome\"}}]},\"limit\":2}";
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/scroll", by_city, NULL, "for \\\"city\\\""), 400);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/s/index", "{\"field_name\":\"city\",\"field_schema\":\"keyword\"}",
+                                NULL, NULL), 200);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/scroll", by_city, NULL, "\"id\":1"), 200);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/s/index", "{\"field_name\":\"n\",\"field_schema\":\"integer\"}",
+                                NULL, "maximum number of payload indices (1)"), 400);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/s/points", pts, NULL,
+                                "Limit exceeded 3 > 2 for \\\"upsert limit\\\""), 400);
+    /* a read rate limit of 2 a minute: the third request waits about a minute */
+    assert_int_equal(ts__expect(&e, "PATCH", "/collections/s", "{\"strict_mode_config\":{\"read_rate_limit\":2}}", NULL,
+                                "true"), 200);
+    const char *q1 = "{\"query\":[1,0],\"limit\":1}";
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/query", q1, NULL, NULL), 200);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/query", q1, NULL, NULL), 200);
+    server_request req = {.method = "POST", .path = "/collections/s/points/query", .body = q1, .body_size = strlen(q1)};
+    server_response resp;
+    server_handle(e.ctx, &req, &resp);
+    assert_int_equal(resp.status, 429);
+    assert_non_null(strstr(resp.body.data, "Rate limiting exceeded: Read rate limit exceeded: Operation requires 1 "
+                                           "tokens but only 0.0 were available"));
+    assert_true(resp.retry_after >= 29 && resp.retry_after <= 30);
+    server_response_free(&resp);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points",
+                                "{\"ids\":[1,2,3]}", NULL, "request larger than rate limiter capacity"), 429);
+    /* writes have their own limiter; collection management is not limited */
+    assert_int_equal(ts__expect(&e, "GET", "/collections/s", NULL, NULL, "\"read_rate_limit\":2"), 200);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/delete", "{\"points\":[3]}", NULL, NULL), 200);
+    ts__close(&e);
+}
+
 int main(void) {
     /* the server is started without a model: testutil's default must not give it one */
     unsetenv("SEMCODE_MODEL");
@@ -679,6 +738,7 @@ int main(void) {
         cmocka_unit_test(test_embedding_cache_metrics),
         cmocka_unit_test(test_sparse_vectors),
         cmocka_unit_test(test_collection_config),
+        cmocka_unit_test(test_strict_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
