@@ -236,6 +236,7 @@ static const server_route server__routes[] = {
     {"DELETE", "/collections/*", server_api_collection_delete, "collection_delete", A, 0},
     {"GET", "/collections/*/exists", server_api_collection_exists, "collection_exists", R, 0},
     {"GET", "/collections/*/aliases", server_api_collection_aliases, "collection_aliases", R, 0},
+    {"GET", "/collections/*/optimizations", server_api_optimizations, "collection_optimizations", R, 0},
     {"PUT", "/collections/*/index", server_api_index_create, "index_create", W, 0},
     {"DELETE", "/collections/*/index/*", server_api_index_delete, "index_delete", W, 0},
     {"PUT", "/collections/*/points", server_api_points_upsert, "points_upsert", W, 0},

@@ -246,6 +246,7 @@ bool server_route_path(const char *label, char *out, size_t size);
 
 /* telemetry.c: GET /telemetry, GET / DELETE /issues */
 json_t *server_api_telemetry(server_call *call);
+json_t *server_api_optimizations(server_call *call); /* GET /collections/{c}/optimizations */
 json_t *server_api_issues_get(server_call *call);
 json_t *server_api_issues_clear(server_call *call);
 

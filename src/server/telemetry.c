@@ -75,6 +75,14 @@ static json_t *server__no_stats(void) {
     return json_pack("{s:i}", "count", 0);
 }
 
+/* The uuid of collection `name`'s one segment: stable, from its name. */
+static void server__segment_uuid(const char *name, char out[40]) {
+    uint64_t h = 1469598103934665603ull;
+    for (const char *c = name; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
+    snprintf(out, 40, "%08x-%04x-4%03x-8%03x-%012llx", (unsigned)(h >> 32), (unsigned)(h >> 16) & 0xffffu,
+             (unsigned)h & 0xfffu, (unsigned)(h >> 52), (unsigned long long)(h & 0xffffffffffffull));
+}
+
 /* The one segment of collection `info` (details level 4 and up). */
 static json_t *server__segment(const sc_collection_info *info, const json_t *config) {
     json_t *vdata = json_object(), *vconf = json_object(), *searches = json_array(), *fields = json_array();
@@ -117,11 +125,8 @@ static json_t *server__segment(const sc_collection_info *info, const json_t *con
         json_object_set_new(schema, f->key, json_pack("{s:s,s:I}", "data_type", sc_field_type_name(f->type), "points",
                                                       (json_int_t)f->n_points));
     }
-    char uuid[40]; /* a stable id of the collection's one segment, from its name */
-    uint64_t h = 1469598103934665603ull;
-    for (const char *c = info->name; *c; c++) h = (h ^ (unsigned char)*c) * 1099511628211ull;
-    snprintf(uuid, sizeof uuid, "%08x-%04x-4%03x-8%03x-%012llx", (unsigned)(h >> 32), (unsigned)(h >> 16) & 0xffffu,
-             (unsigned)h & 0xfffu, (unsigned)(h >> 52), (unsigned long long)(h & 0xffffffffffffull));
+    char uuid[40];
+    server__segment_uuid(info->name, uuid);
     json_t *seg_info = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:i,s:I,s:I,s:b,s:o,s:o}", "uuid", uuid,
                                  "segment_type", n_indexed ? "indexed" : "plain", "num_vectors",
                                  (json_int_t)info->n_vectors, "num_points", (json_int_t)info->n_points,
@@ -241,4 +246,62 @@ json_t *server_api_issues_get(server_call *call) {
 json_t *server_api_issues_clear(server_call *call) {
     (void)call;
     return json_true();
+}
+
+/* GET /collections/{c}/optimizations: nothing runs in the background here
+** (a write indexes before it answers), so `running` and `completed` are
+** empty; a graph that the configuration wants and that is not built (a
+** failed build, redone by the next write or POST optimize) is the one
+** queued optimization of the collection's one segment, else that segment
+** is idle. `with` (comma-separated: queued, completed, idle_segments) adds
+** those lists. */
+json_t *server_api_optimizations(server_call *call) {
+    char name[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], name)) return NULL;
+    const char *raw = server_arg(call, "with");
+    char with[256] = ""; /* percent-decoded, '+' as a space */
+    for (size_t i = 0, j = 0; raw && raw[i] && j + 1 < sizeof with; i++, j++) {
+        unsigned x;
+        if (raw[i] == '%' && sscanf(raw + i + 1, "%2x", &x) == 1 && raw[i + 1] && raw[i + 2]) {
+            with[j] = (char)x;
+            i += 2;
+        } else {
+            with[j] = raw[i] == '+' ? ' ' : raw[i];
+        }
+        with[j + 1] = 0;
+    }
+    bool want[3] = {false, false, false};
+    static const char *const parts[] = {"queued", "completed", "idle_segments"};
+    for (const char *p = with; *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        size_t n = strcspn(p, ",");
+        size_t m = n;
+        while (m && p[m - 1] == ' ') m--;
+        bool known = false;
+        for (int i = 0; i < 3; i++)
+            if (m && strlen(parts[i]) == m && !strncmp(p, parts[i], m)) want[i] = known = true;
+        if (m && !known)
+            return server_fail(call, 400, "Query deserialize error: `with`: unknown value `%.*s`, expected queued, "
+                               "completed or idle_segments", (int)(m > 64 ? 64 : m), p);
+        p += n;
+    }
+    sc_collection_info info;
+    sc_status rc = sc_collection_info_get(call->ctx->db, name, &info);
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    bool pending = false;
+    for (size_t i = 0; info.vector_index && i < info.n_vector_params; i++) pending |= info.vector_index[i].graph_pending;
+    char uuid[40];
+    server__segment_uuid(info.name, uuid);
+    json_t *seg = json_pack("{s:s,s:I}", "uuid", uuid, "points_count", (json_int_t)info.n_points);
+    json_t *out = json_pack("{s:{s:i,s:i,s:I,s:i},s:[]}", "summary", "queued_optimizations", pending ? 1 : 0,
+                            "queued_segments", pending ? 1 : 0, "queued_points", (json_int_t)(pending ? info.n_points : 0),
+                            "idle_segments", pending ? 0 : 1, "running");
+    if (out && want[0])
+        json_object_set_new(out, "queued", pending ? json_pack("[{s:s,s:[O]}]", "optimizer", "indexing", "segments", seg)
+                                                   : json_array());
+    if (out && want[1]) json_object_set_new(out, "completed", json_array());
+    if (out && want[2]) json_object_set_new(out, "idle_segments", pending ? json_array() : json_pack("[O]", seg));
+    json_decref(seg);
+    sc_collection_info_free(&info);
+    return out ? out : server_fail(call, 500, "out of memory");
 }

@@ -529,3 +529,40 @@ test('a collection of sparse vectors only; dense and sparse names must differ; s
   r = await call('PUT', '/collections/q_nothing', {});
   assert.equal(r.status, 400, r.text);
 });
+
+test('collection info: configuration as given, indexing_threshold drives the graph, optimizations, strict mode', async () => {
+  const c = 'q_config';
+  await call('DELETE', `/collections/${c}`);
+  let r = await call('PUT', `/collections/${c}`, {
+    vectors: { size: 256, distance: 'Dot', memory: 'cold', hnsw_config: { m: 12 } },
+    quantization_config: { product: { compression: 'x32' } },
+    optimizers_config: { indexing_threshold: 10 }, payload: { memory: 'cached' },
+  });
+  assert.equal(r.status, 200, r.text);
+  const vecs = Array.from({ length: 20 }, (_, i) => Array.from({ length: 256 }, (_, k) => ((i * 7 + k) % 13) / 13));
+  r = await call('PUT', `/collections/${c}/points?wait=true`, { batch: { ids: vecs.map((_, i) => i + 1), vectors: vecs } });
+  assert.equal(r.status, 200, r.text);
+  let info = (await call('GET', `/collections/${c}`)).json.result;
+  assert.equal(info.status, 'green');
+  assert.equal(info.indexed_vectors_count, 20); // 10 KiB = 10 vectors of 256 floats: indexed
+  assert.deepEqual(info.config.params.vectors, { size: 256, distance: 'Dot', memory: 'cold', hnsw_config: { m: 12 } });
+  assert.equal(info.config.hnsw_config.m, 16);
+  assert.deepEqual(info.config.params.payload, { memory: 'cached' });
+  assert.equal(info.config.optimizer_config.indexing_threshold, 10);
+  assert.equal(info.config.optimizer_config.deleted_threshold, 0.2);
+  assert.match(info.warnings[0].message, /product quantization is not implemented/);
+  r = await call('PATCH', `/collections/${c}`, { vectors: { '': { memory: 'pinned' } } });
+  assert.equal(r.status, 422, r.text);
+  r = await call('GET', `/collections/${c}/optimizations?with=queued,%20completed,idle_segments`);
+  assert.deepEqual(r.json.result.running, []);
+  assert.deepEqual(r.json.result.queued, []);
+  assert.equal(r.json.result.idle_segments[0].points_count, 20);
+  r = await call('PATCH', `/collections/${c}`, { strict_mode_config: { enabled: true, max_query_limit: 5 } });
+  assert.equal(r.status, 200, r.text);
+  r = await call('POST', `/collections/${c}/points/query`, { query: vecs[0], limit: 6 });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.json.status.error, /Limit exceeded 6 > 5 for "limit"/);
+  r = await call('POST', `/collections/${c}/points/query`, { query: vecs[0], limit: 5 });
+  assert.equal(r.status, 200, r.text);
+  await call('DELETE', `/collections/${c}`);
+});
