@@ -350,6 +350,18 @@ typedef struct sc_collection_change {
 ** SC_INVALID when settings_json is not a JSON object. */
 SC_API sc_status sc_collection_reconfigure(sc_db *db, const char *name, const sc_collection_change *change);
 
+/* Add dense vector params->name (a new name, 1..255 bytes) to collection
+** coll: existing points do not have it until they are given one. Every
+** point's stored vectors are rewritten in the same transaction (cost: one
+** row write per point). Errors: SC_NOTFOUND (collection), SC_EXISTS (a
+** dense or sparse vector has the name), SC_INVALID (size, distance, index
+** parameters, or SC_MAX_VECTOR_NAMES reached). (src/store/vector_names.c) */
+SC_API sc_status sc_collection_vector_create(sc_db *db, const char *coll, const sc_vector_params *params);
+/* Delete dense vector `name` from collection coll with every point's value
+** of it and its graph, in one transaction as above. Errors: SC_NOTFOUND
+** (collection or vector), SC_INVALID (the collection's only vector). */
+SC_API sc_status sc_collection_vector_delete(sc_db *db, const char *coll, const char *name);
+
 /* Create a payload index on `key` (path syntax as in filters). Idempotent
 ** when the same type exists; SC_INVALID if another type indexes the key. */
 SC_API sc_status sc_field_index_create(sc_db *db, const char *coll, const char *key, sc_field_type type);

@@ -840,3 +840,82 @@ json_t *server_api_index_delete(server_call *call) {
     if (rc != SC_OK && rc != SC_NOTFOUND) return server_fail_store(call, rc);
     return server_json_update_result();
 }
+
+/* ==== Named vectors ==== */
+
+/* Replace the collection's settings with `settings` (the engine unchanged). */
+static sc_status server__settings_save(server_call *call, const char *name, const json_t *settings) {
+    char *text = server_json_text(settings);
+    if (!text) return SC_NOMEM;
+    sc_collection_change ch = {.settings_json = text};
+    sc_status rc = sc_collection_reconfigure(call->ctx->db, name, &ch);
+    free(text);
+    return rc;
+}
+
+/* PUT /collections/{c}/vectors/{name} {"dense": {size, distance, datatype?}}:
+** a new dense vector, indexed as the collection's configuration says
+** (qconfig.c); existing points do not have it. Sparse vectors cannot be
+** added to an existing collection here (400). */
+json_t *server_api_vector_create(server_call *call) {
+    char name[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], name)) return NULL;
+    const json_t *b = call->body;
+    const json_t *dense = json_object_get(b, "dense");
+    if (json_object_get(b, "sparse"))
+        return server_fail(call, 400, "Wrong input: adding a sparse vector to an existing collection is not supported; "
+                                      "declare it in `sparse_vectors` when creating the collection");
+    if (!json_is_object(dense)) return server_fail(call, 400, "Json deserialize error: missing field `dense`");
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)dense, key, v) {
+        if (strcmp(key, "size") && strcmp(key, "distance") && strcmp(key, "datatype") &&
+            !(!strcmp(key, "multivector_config") && json_is_null(v)))
+            return server_fail(call, 400, "Json deserialize error: unknown field `dense.%.64s`", key);
+    }
+    sc_vector_params p = {.name = call->args[1]};
+    if (!server__vector_params(call, dense, "dense", &p)) return NULL;
+    sc_collection_info info;
+    sc_status rc = sc_collection_info_get(call->ctx->db, name, &info);
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    json_t *settings = server__settings(&info);
+    sc_collection_info_free(&info);
+    json_t *vecs = json_object_get(settings, "vectors");
+    if (vecs) json_object_del(vecs, call->args[1]); /* a vector of that name deleted before */
+    if (!vecs) json_object_set_new(settings, "vectors", vecs = json_object());
+    json_t *mine = json_object();
+    if (json_is_string(json_object_get(dense, "datatype")))
+        json_object_set(mine, "datatype", json_object_get(dense, "datatype"));
+    json_object_set_new(vecs, call->args[1], mine);
+    server_qconfig_engine(settings, p.name, p.dim, &p.hnsw, &p.quant);
+    rc = sc_collection_vector_create(call->ctx->db, name, &p);
+    if (rc == SC_OK) rc = server__settings_save(call, name, settings);
+    json_decref(settings);
+    if (rc == SC_EXISTS) return server_fail(call, 409, "Wrong input: %s", sc_db_errmsg(call->ctx->db));
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    return server_json_update_result();
+}
+
+/* DELETE /collections/{c}/vectors/{name}: the dense vector, with every
+** point's value of it and its configuration. */
+json_t *server_api_vector_delete(server_call *call) {
+    char name[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], name)) return NULL;
+    sc_collection_info info;
+    sc_status rc = sc_collection_info_get(call->ctx->db, name, &info);
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    bool sparse = false;
+    for (size_t i = 0; i < info.n_sparse; i++) sparse |= !strcmp(info.sparse[i].name, call->args[1]);
+    json_t *settings = server__settings(&info);
+    sc_collection_info_free(&info);
+    if (sparse) {
+        json_decref(settings);
+        return server_fail(call, 400, "Wrong input: deleting a sparse vector of an existing collection is not supported");
+    }
+    rc = sc_collection_vector_delete(call->ctx->db, name, call->args[1]);
+    json_object_del(json_object_get(settings, "vectors"), call->args[1]);
+    if (rc == SC_OK) rc = server__settings_save(call, name, settings);
+    json_decref(settings);
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    return server_json_update_result();
+}

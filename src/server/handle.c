@@ -237,6 +237,8 @@ static const server_route server__routes[] = {
     {"GET", "/collections/*/exists", server_api_collection_exists, "collection_exists", R, 0},
     {"GET", "/collections/*/aliases", server_api_collection_aliases, "collection_aliases", R, 0},
     {"GET", "/collections/*/optimizations", server_api_optimizations, "collection_optimizations", R, 0},
+    {"PUT", "/collections/*/vectors/*", server_api_vector_create, "collection_vector_create", A, 0},
+    {"DELETE", "/collections/*/vectors/*", server_api_vector_delete, "collection_vector_delete", A, 0},
     {"PUT", "/collections/*/index", server_api_index_create, "index_create", W, 0},
     {"DELETE", "/collections/*/index/*", server_api_index_delete, "index_delete", W, 0},
     {"PUT", "/collections/*/points", server_api_points_upsert, "points_upsert", W, 0},
@@ -285,7 +287,10 @@ bool server_route_path(const char *label, char *out, size_t size) {
                 continue;
             }
             /* Qdrant's parameter names: the collection, then a point id or a payload field */
-            util_buf_puts(&b, star++ == 0 ? "{collection_name}" : strstr(r->pattern, "/index/") ? "{field_name}" : "{id}");
+            util_buf_puts(&b, star++ == 0                        ? "{collection_name}"
+                              : strstr(r->pattern, "/index/")   ? "{field_name}"
+                              : strstr(r->pattern, "/vectors/") ? "{vector_name}"
+                                                                : "{id}");
         }
         bool ok = !b.oom && b.len < size;
         if (ok) memcpy(out, b.data, b.len + 1);

@@ -150,6 +150,8 @@ json_t *server_api_aliases_update(server_call *call);
 json_t *server_api_aliases_list(server_call *call);
 json_t *server_api_collection_aliases(server_call *call);
 json_t *server_api_index_create(server_call *call);
+json_t *server_api_vector_create(server_call *call); /* PUT /collections/{c}/vectors/{name} */
+json_t *server_api_vector_delete(server_call *call); /* DELETE /collections/{c}/vectors/{name} */
 json_t *server_api_index_delete(server_call *call);
 
 /* qconfig.c: Qdrant's collection configuration as given (the store's

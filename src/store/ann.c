@@ -274,6 +274,12 @@ sc_status store_ann_forget(sc_db *db, store_coll *c, size_t v) {
     return step == SQLITE_DONE ? SC_OK : store_fail_sql(db, "forgetting a saved graph");
 }
 
+void store_ann_unlink(sc_db *db, store_coll *c, size_t v) {
+    char path[4096];
+    store__ann_path(db, c, v, path, sizeof path);
+    unlink(path);
+}
+
 void store_ann_drop_files(sc_db *db, store_coll *c) {
     char path[4096];
     for (size_t v = 0; v < c->n_vecs; v++) {

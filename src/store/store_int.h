@@ -263,6 +263,8 @@ void store_ann_sync(sc_db *db, store_coll *c, const uint32_t *slots, size_t n);
 void store_ann_rebind(store_coll *c);
 /* Save changed graphs of c and record their watermark. */
 sc_status store_ann_save(sc_db *db, store_coll *c);
+/* Remove the graph file of position v of c (its watermark is forgotten by the caller). */
+void store_ann_unlink(sc_db *db, store_coll *c, size_t v);
 /* Remove the graph files of c (collection deleted). */
 void store_ann_drop_files(sc_db *db, store_coll *c);
 /* Forget the saved graph of vector v: delete its watermark (inside the
