@@ -430,10 +430,31 @@ static bool server__vector_diff_check(server_call *call, const json_t *v, const 
            server__check_quant(call, json_object_get(v, "quantization_config"), f2, NULL);
 }
 
-/* The collection's settings object (owned; {} when it has none). */
+/* The collection's settings object (owned). A collection made without
+** them (by the library, or before the server kept them) gets the engine's
+** index parameters as if they had been given per vector, so that its info
+** tells what its engine does. */
 static json_t *server__settings(const sc_collection_info *info) {
     json_t *s = info->settings_json ? json_loads(info->settings_json, 0, NULL) : NULL;
-    return json_is_object(s) ? s : (json_decref(s), json_object());
+    if (json_is_object(s) && json_object_get(s, "v")) return s;
+    json_decref(s);
+    s = json_object();
+    json_t *vecs = json_object();
+    for (size_t i = 0; i < info->n_vector_params; i++) {
+        const sc_vector_params *p = &info->vectors[i];
+        json_t *h = json_pack("{s:I,s:I}", "m", (json_int_t)(p->hnsw.kind == SC_INDEX_KIND_FLAT ? 0 : p->hnsw.m),
+                              "ef_construct", (json_int_t)p->hnsw.ef_construct);
+        json_t *v = json_pack("{s:o}", "hnsw_config", h);
+        if (p->quant.kind == SC_QUANT_KIND_INT8)
+            json_object_set_new(v, "quantization_config",
+                                json_pack("{s:{s:s,s:o}}", "scalar", "type", "int8", "quantile",
+                                          server_json_f32(p->quant.quantile)));
+        else if (p->quant.kind == SC_QUANT_KIND_BINARY)
+            json_object_set_new(v, "quantization_config", json_pack("{s:{}}", "binary"));
+        json_object_set_new(vecs, p->name, v);
+    }
+    json_object_set_new(s, "vectors", vecs);
+    return s;
 }
 
 /* PATCH /collections/{name}: the parts Qdrant's configuration is made of
@@ -677,6 +698,8 @@ json_t *server_collection_info_json(server_call *call, const char *name) {
                             "ok", "indexed_vectors_count", (json_int_t)n_indexed, "points_count",
                             (json_int_t)info.n_points, "segments_count", 1, "config", config, "payload_schema", schema,
                             "semcode_index", memory);
+    /* writes are applied before they answer: nothing waits in a queue */
+    if (out) json_object_set_new(out, "update_queue", json_pack("{s:i}", "length", 0));
     json_t *warnings = server_qconfig_warnings(settings, &info);
     if (out && json_array_size(warnings)) json_object_set(out, "warnings", warnings);
     json_decref(warnings);

@@ -138,9 +138,9 @@ static bool server__vector_settings(server_call *call, json_t *settings, const c
     const json_t *dt = json_object_get(v, "datatype");
     if (dt && !json_is_null(dt)) {
         const char *d = json_string_value(dt);
-        if (!d || (strcmp(d, "float32") && strcmp(d, "float16") && strcmp(d, "uint8")))
+        if (!d || (strcmp(d, "float32") && strcmp(d, "float16") && strcmp(d, "uint8") && strcmp(d, "turbo4")))
             return server_fail(call, 400, "Json deserialize error: `%s.datatype`: unknown variant, expected one of "
-                               "`float32`, `float16`, `uint8`", where), false;
+                               "`float32`, `uint8`, `float16`, `turbo4`", where), false;
     }
     json_t *vecs = json_object_get(settings, "vectors");
     if (!vecs) json_object_set_new(settings, "vectors", vecs = json_object());
@@ -235,6 +235,7 @@ json_t *server_qconfig_create(server_call *call, const json_t *body) {
 
 json_t *server_qconfig_patch(server_call *call, const json_t *old, const json_t *body) {
     json_t *s = json_is_object(old) ? json_deep_copy(old) : json_object();
+    if (s) json_object_set_new(s, "v", json_integer(1)); /* kept from now on, also for a collection made without */
     bool ok = s && server__common_settings(call, s, body, json_object_get(body, "params"));
     const json_t *vectors = json_object_get(body, "vectors");
     const char *name;

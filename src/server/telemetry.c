@@ -225,6 +225,10 @@ json_t *server_api_telemetry(server_call *call) {
                             server__rfc3339((double)call->ctx->started), "collections", colls, "cluster", "enabled",
                             0, "requests", "rest", "responses", server__responses(call), "grpc", "responses", "quota",
                             "config", "enabled", 0, "exceeded");
+    /* none of Qdrant's build features (its debug and staging operations) exist here */
+    json_object_set_new(json_object_get(out, "app"), "features",
+                        json_pack("{s:b,s:b,s:b,s:b,s:b,s:b}", "debug", 0, "service_debug_feature", 0, "recovery_mode",
+                                  0, "gpu", 0, "rocksdb", 0, "staging", 0));
     if (out && level >= 1) {
         json_int_t rss = server__resident_bytes();
         json_object_set_new(out, "memory", json_pack("{s:I,s:I,s:I,s:I,s:I}", "active_bytes", rss, "allocated_bytes", rss,

@@ -665,6 +665,20 @@ static void test_collection_config(void **state) {
     assert_int_equal(json_integer_value(json_object_get(info, "indexed_vectors_count")), 70);
     ts__check_config(info);
     json_decref(info);
+    /* a collection made by the library: its engine's parameters are told per
+    ** vector, and a PATCH changes only what it names */
+    sc_vector_params lib = {.name = "", .dim = 2, .distance = SC_DISTANCE_DOT, .hnsw = {.m = 24, .ef_construct = 60}};
+    assert_int_equal(sc_collection_create(e.db, "lib", &lib, 1), SC_OK);
+    assert_int_equal(ts__expect(&e, "GET", "/collections/lib", NULL, NULL, "\"hnsw_config\":{\"m\":24,\"ef_construct\":60}"),
+                     200);
+    assert_int_equal(ts__expect(&e, "PATCH", "/collections/lib", "{\"vectors\":{\"\":{\"hnsw_config\":{\"m\":20}}}}", NULL,
+                                "true"), 200);
+    sc_collection_info li;
+    assert_int_equal(sc_collection_info_get(e.db, "lib", &li), SC_OK);
+    assert_int_equal(li.vectors[0].hnsw.m, 20);
+    assert_int_equal(li.vectors[0].hnsw.ef_construct, 60);
+    assert_int_equal(li.vectors[0].hnsw.full_scan_threshold, 10000); /* untouched: the library's default */
+    sc_collection_info_free(&li);
     ts__close(&e);
 }
 
