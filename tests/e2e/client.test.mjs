@@ -363,3 +363,37 @@ test('errors through the client: 404, 400 on wrong dimension, wrong types', asyn
   await rejectsWith(client.query('p', { query: [1, 0, 0, 0], filter: { must: [{ key: 'n', range: { gt: 'x' } }] } }), 400, /range/);
   assert.equal((await client.retrieve('p', { ids: [50] })).length, 0, 'nothing stored by the failed upsert');
 });
+
+test('named vectors added and deleted, configuration echoed, strict mode and optimizations through the client', async () => {
+  const c = 'client_cfg';
+  await client.deleteCollection(c);
+  await client.createCollection(c, {
+    vectors: { code: { size: 4, distance: 'Cosine', hnsw_config: { m: 8 }, on_disk: true } },
+    optimizers_config: { indexing_threshold: 0 },
+    strict_mode_config: { enabled: true, upsert_max_batchsize: 3, max_query_limit: 10 },
+  });
+  await client.upsert(c, { wait: true, points: pts.slice(0, 3).map((p) => ({ ...p, vector: { code: p.vector } })) });
+  await rejectsWith(client.upsert(c, { wait: true, points: pts.map((p) => ({ ...p, vector: { code: p.vector } })) }),
+    400, /Limit exceeded 5 > 3 for \\"upsert limit\\"/);
+  await rejectsWith(client.query(c, { query: [1, 0, 0, 0], using: 'code', limit: 11 }), 400, /for \\"limit\\"/);
+  let info = await client.getCollection(c);
+  assert.deepEqual(info.config.params.vectors.code, { size: 4, distance: 'Cosine', hnsw_config: { m: 8 }, on_disk: true });
+  assert.equal(info.config.optimizer_config.indexing_threshold, 0);
+  assert.equal(info.indexed_vectors_count, 0); // indexing disabled
+  assert.equal(info.config.strict_mode_config.upsert_max_batchsize, 3);
+  // a second named vector: the points do not have it until given one
+  assert.equal((await client.createVectorName(c, 'doc', { dense: { size: 2, distance: 'Dot' } })).status, 'completed');
+  await client.updateVectors(c, { wait: true, points: [{ id: 1, vector: { doc: [1, 2] } }] });
+  let got = await client.retrieve(c, { ids: [1, 2], with_vector: true });
+  assert.deepEqual(Object.keys(got[0].vector).sort(), ['code', 'doc']);
+  assert.deepEqual(Object.keys(got[1].vector), ['code']);
+  assert.equal((await client.deleteVectorName(c, 'code')).status, 'completed');
+  info = await client.getCollection(c);
+  assert.deepEqual(Object.keys(info.config.params.vectors), ['doc']);
+  got = await client.retrieve(c, { ids: [1], with_vector: true });
+  assert.deepEqual(got[0].vector, { doc: [1, 2] });
+  const opt = await client.getOptimizations(c, { with: 'idle_segments' });
+  assert.deepEqual(opt.running, []);
+  assert.equal(opt.idle_segments[0].points_count, 3);
+  assert.equal(await client.deleteCollection(c), true);
+});
