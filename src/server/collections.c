@@ -543,7 +543,7 @@ json_t *server_api_collection_update(server_call *call) {
     sc_collection_change ch = {.updates = ups, .n_updates = n, .sparse = sups, .n_sparse = n_sups,
                                .settings_json = after_text};
     rc = sc_collection_reconfigure(call->ctx->db, name, &ch);
-    if (rc == SC_OK && json_object_get(b, "strict_mode_config")) server_strict_forget(name);
+    if (rc == SC_OK && json_object_get(b, "strict_mode_config")) server_strict_forget(call->ctx, name);
     if (rc == SC_OK) rc = server__metadata_patch(call, name, json_object_get(b, "metadata"));
     if (rc != SC_OK) server_fail_store(call, rc);
     else out = json_true();
@@ -564,7 +564,7 @@ json_t *server_api_collection_delete(server_call *call) {
         return json_false();
     }
     sc_status rc = sc_collection_delete(call->ctx->db, name);
-    server_strict_forget(name);
+    server_strict_forget(call->ctx, name);
     if (rc == SC_NOTFOUND) return json_false();
     if (rc != SC_OK) return server_fail_store(call, rc);
     sc_alias_delete_for_collection(call->ctx->db, name, NULL);

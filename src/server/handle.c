@@ -693,7 +693,8 @@ server_ctx *server_ctx_new(sc_db *db, server_config *cfg) {
     clock_gettime(CLOCK_REALTIME, &now);
     ctx->started = (double)now.tv_sec + (double)now.tv_nsec * 1e-9;
     ctx->metrics = server_metrics_new();
-    if (!ctx->metrics) {
+    ctx->limiters = server_limiters_new();
+    if (!ctx->metrics || !ctx->limiters) {
         server_ctx_free(ctx);
         return NULL;
     }
@@ -705,6 +706,7 @@ void server_ctx_free(server_ctx *ctx) {
     if (!ctx) return;
     server_config_free(&ctx->cfg);
     server_metrics_free(ctx->metrics);
+    server_limiters_free(ctx->limiters);
     pthread_mutex_destroy(&ctx->repo_mu);
     pthread_mutex_destroy(&ctx->embed_mu);
     sc_embedder_free(ctx->embedder);

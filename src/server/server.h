@@ -63,10 +63,17 @@ void server_config_free(server_config *cfg);
 
 typedef struct server_metrics server_metrics;
 
+typedef struct server_limiters server_limiters; /* strict mode's rate limiters (strict.c) */
+
+/* New empty rate limiters (NULL when out of memory); free with server_limiters_free (NULL is a no-op). */
+server_limiters *server_limiters_new(void);
+void server_limiters_free(server_limiters *l);
+
 typedef struct server_ctx {
     sc_db *db;               /* borrowed open store */
     server_config cfg;       /* owned configuration */
     server_metrics *metrics; /* owned request metrics */
+    server_limiters *limiters; /* owned strict-mode rate limiters, per collection */
     FILE *log;               /* access log (borrowed), NULL = none */
     sc_model *model;         /* built-in embedding model (borrowed), NULL = text queries and /v1/embeddings off;
                                 set with server_ctx_set_model */

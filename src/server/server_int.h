@@ -194,7 +194,7 @@ bool server_strict_check(server_call *call, const char *label);
 /* Drop the rate limiters of store collection coll (created, deleted or its
 ** strict mode changed): the next request starts with full ones, as Qdrant
 ** makes new limiters with a new configuration. */
-void server_strict_forget(const char *coll);
+void server_strict_forget(server_ctx *ctx, const char *coll);
 
 /* points.c */
 json_t *server_api_points_upsert(server_call *call);

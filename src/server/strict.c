@@ -411,21 +411,38 @@ typedef struct server_strict_bucket {
 } server_strict_bucket;
 
 #define SERVER_STRICT_BUCKETS 256
-static pthread_mutex_t server__bucket_mu = PTHREAD_MUTEX_INITIALIZER; /* guards server__buckets */
-static server_strict_bucket server__buckets[SERVER_STRICT_BUCKETS];    /* in first-use order; oldest reused */
-static size_t server__n_buckets;
+
+/* The rate limiters of a server (one per collection and kind in use). */
+struct server_limiters {
+    pthread_mutex_t mu;                              /* guards the rest */
+    server_strict_bucket b[SERVER_STRICT_BUCKETS];   /* in first-use order; when full, one is reused */
+    size_t n;                                        /* entries of b in use */
+};
+
+server_limiters *server_limiters_new(void) {
+    server_limiters *l = calloc(1, sizeof *l);
+    if (l) pthread_mutex_init(&l->mu, NULL);
+    return l;
+}
+
+void server_limiters_free(server_limiters *l) {
+    if (!l) return;
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
 
 /* Take `cost` tokens from the limiter of (coll, write) with `per_minute`
 ** capacity, refilled continuously; false after Qdrant's 429. */
 static bool server__strict_rate(server_call *call, const char *coll, bool write, json_int_t per_minute, double cost) {
-    pthread_mutex_lock(&server__bucket_mu);
+    server_limiters *l = call->ctx->limiters;
+    if (!l) return true;
+    pthread_mutex_lock(&l->mu);
     double now = util_now();
     server_strict_bucket *b = NULL;
-    for (size_t i = 0; i < server__n_buckets && !b; i++)
-        if (server__buckets[i].write == write && !strcmp(server__buckets[i].coll, coll)) b = &server__buckets[i];
+    for (size_t i = 0; i < l->n && !b; i++)
+        if (l->b[i].write == write && !strcmp(l->b[i].coll, coll)) b = &l->b[i];
     if (!b) {
-        b = &server__buckets[server__n_buckets < SERVER_STRICT_BUCKETS ? server__n_buckets++
-                                                                        : (size_t)now % SERVER_STRICT_BUCKETS];
+        b = &l->b[l->n < SERVER_STRICT_BUCKETS ? l->n++ : (size_t)now % SERVER_STRICT_BUCKETS];
         snprintf(b->coll, sizeof b->coll, "%s", coll);
         b->write = write;
         b->tokens = (double)per_minute;
@@ -451,7 +468,7 @@ static bool server__strict_rate(server_call *call, const char *coll, bool write,
     } else {
         b->tokens -= cost;
     }
-    pthread_mutex_unlock(&server__bucket_mu);
+    pthread_mutex_unlock(&l->mu);
     return ok;
 }
 
@@ -520,16 +537,18 @@ static double server__strict_cost(const char *label, const json_t *b, bool write
     return 1.0 + (double)server__strict_conditions(json_object_get(b, "filter")) + (double)examples;
 }
 
-void server_strict_forget(const char *coll) {
-    pthread_mutex_lock(&server__bucket_mu);
-    for (size_t i = 0; i < server__n_buckets;) {
-        if (strcmp(server__buckets[i].coll, coll)) {
+void server_strict_forget(server_ctx *ctx, const char *coll) {
+    server_limiters *l = ctx->limiters;
+    if (!l) return;
+    pthread_mutex_lock(&l->mu);
+    for (size_t i = 0; i < l->n;) {
+        if (strcmp(l->b[i].coll, coll)) {
             i++;
             continue;
         }
-        server__buckets[i] = server__buckets[--server__n_buckets];
+        l->b[i] = l->b[--l->n];
     }
-    pthread_mutex_unlock(&server__bucket_mu);
+    pthread_mutex_unlock(&l->mu);
 }
 
 /* Labels of the routes that change a collection's points or indexes. */
