@@ -193,7 +193,12 @@ static bool server__common_settings(server_call *call, json_t *settings, const j
     server__set_quant(settings, "quantization_config", q);
     const json_t *o = json_object_get(body, "optimizers_config");
     if (!server__check_optimizers(call, o, "optimizers_config")) return false;
-    if (json_is_object(o)) server__merge_into(settings, "optimizers_config", o);
+    if (json_is_object(o)) {
+        server__merge_into(settings, "optimizers_config", o);
+        json_t *mot = json_object_get(json_object_get(settings, "optimizers_config"), "max_optimization_threads");
+        if (json_is_string(mot)) /* "auto" is Qdrant's null: no limit */
+            json_object_del(json_object_get(settings, "optimizers_config"), "max_optimization_threads");
+    }
     const json_t *w = json_object_get(body, "wal_config");
     if (json_is_object(w)) server__merge_into(settings, "wal_config", w);
     const json_t *odp = json_object_get(params, "on_disk_payload");
