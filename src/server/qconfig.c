@@ -151,7 +151,8 @@ static bool server__vector_settings(server_call *call, json_t *settings, const c
         else server__merge_into(mine, "hnsw_config", h);
     }
     server__set_quant(mine, "quantization_config", json_object_get(v, "quantization_config"));
-    static const char *const plain[] = {"on_disk", "memory", "datatype"};
+    /* multivector_config is kept for the warnings only: the vector's own parameters report it */
+    static const char *const plain[] = {"on_disk", "memory", "datatype", "multivector_config"};
     for (size_t i = 0; i < sizeof plain / sizeof *plain; i++) {
         const json_t *x = json_object_get(v, plain[i]);
         if (x && !json_is_null(x)) json_object_set(mine, plain[i], (json_t *)x);
@@ -382,7 +383,10 @@ json_t *server_qconfig_warnings(const json_t *settings, const sc_collection_info
         }
         const json_t *inl = json_object_get(json_object_get(mine, "hnsw_config"), "inline_storage");
         if (!inl) inl = json_object_get(json_object_get(settings, "hnsw_config"), "inline_storage");
-        if (json_is_true(inl) && !q) {
+        if (json_is_true(inl) && json_object_get(mine, "multivector_config")) {
+            snprintf(msg, sizeof msg, "inline_storage of vector `%s` is not supported for multivectors", name);
+            json_array_append_new(w, json_pack("{s:s}", "message", msg));
+        } else if (json_is_true(inl) && !q) {
             snprintf(msg, sizeof msg, "inline_storage of vector `%s` requires quantization; it has none", name);
             json_array_append_new(w, json_pack("{s:s}", "message", msg));
         }
