@@ -115,6 +115,8 @@ typedef struct sc_hnsw_config {
     uint32_t ef;                  /* default search beam width; default 64 (a query may override) */
     uint32_t full_scan_threshold; /* below this many vectors (or admitted by a filter), search exactly; default 10000 */
     uint64_t seed;                /* decides node levels; default 42 */
+    uint32_t index_threshold;     /* AUTO: build the graph once this many vectors are present (Qdrant's
+                                     indexing_threshold); 0 = full_scan_threshold */
 } sc_hnsw_config;
 
 /* Vector quantization for the HNSW traversal; full-precision vectors are
@@ -188,6 +190,9 @@ typedef struct sc_collection_params {
     size_t n_vectors;                /* 0..SC_MAX_VECTOR_NAMES */
     const sc_sparse_params *sparse;  /* sparse vectors */
     size_t n_sparse;                 /* 0..SC_MAX_VECTOR_NAMES; n_vectors + n_sparse >= 1 */
+    const char *settings_json;       /* NULL or a JSON object kept with the configuration for the layer above
+                                        (the server keeps Qdrant's configuration as given there); not
+                                        interpreted by the store */
 } sc_collection_params;
 
 /* sc_collection_create with sparse vectors too. The first collection with a
@@ -228,6 +233,9 @@ typedef struct sc_vector_index_info {
     uint64_t index_bytes;     /* memory of graph and codes */
     double bytes_per_vector;  /* memory per vector: f32 data + graph + quantized codes */
     double code_bytes_per_vector; /* quantized code alone (0 without quantization) */
+    uint64_t n_vectors;       /* points that have this vector */
+    bool graph_pending;       /* the configuration wants a graph and none is built (a failed build: searches are
+                                 exact until the next write or sc_collection_optimize builds it) */
 } sc_vector_index_info;
 
 /* State of one sparse vector's inverted index. */
@@ -254,11 +262,18 @@ typedef struct sc_collection_info {
     uint64_t disk_bytes;               /* bytes of the store files attributable to it (estimate: share of the database) */
     uint64_t ram_bytes;                /* bytes of vectors and ids held in memory */
     char *metadata_json;               /* owned compact JSON object: the collection's metadata ("{}" when none) */
+    char *settings_json;               /* owned compact JSON object: sc_collection_params.settings_json as last set
+                                          ("{}" when none) */
 } sc_collection_info;
 
 /* Fill *out with owned data; free with sc_collection_info_free. */
 SC_API sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info *out);
 SC_API void sc_collection_info_free(sc_collection_info *info);
+
+/* The collection's settings object (sc_collection_params.settings_json as
+** last set; "{}" when none) as owned compact JSON text in *out (free with
+** sc_free). Cheaper than sc_collection_info_get. Errors: SC_NOTFOUND. */
+SC_API sc_status sc_collection_settings_get(sc_db *db, const char *name, char **out);
 
 /* Merge patch_json (a JSON object) into the collection's metadata, a free
 ** JSON object kept with its configuration (Qdrant's collection
@@ -278,6 +293,7 @@ typedef enum sc_vector_update_field {
     SC_VECTOR_UPDATE_EF = 1u << 3,                  /* hnsw.ef: default beam width of searches, no rebuild */
     SC_VECTOR_UPDATE_FULL_SCAN_THRESHOLD = 1u << 4, /* hnsw.full_scan_threshold (vectors) */
     SC_VECTOR_UPDATE_QUANT = 1u << 5,               /* quant (kind NONE removes it): the graph is rebuilt */
+    SC_VECTOR_UPDATE_INDEX_THRESHOLD = 1u << 6,     /* hnsw.index_threshold: a graph is built if now wanted */
 } sc_vector_update_field;
 
 /* A change of one named vector's index configuration. */
@@ -319,6 +335,32 @@ typedef struct sc_sparse_update {
 ** nothing. Errors as sc_collection_update. */
 SC_API sc_status sc_collection_update_ex(sc_db *db, const char *name, const sc_vector_update *updates, size_t n,
                                          const sc_sparse_update *sparse, size_t n_sparse);
+
+/* Everything sc_collection_reconfigure changes (all borrowed). */
+typedef struct sc_collection_change {
+    const sc_vector_update *updates; /* dense vector changes (as sc_collection_update) */
+    size_t n_updates;                /* entries of updates */
+    const sc_sparse_update *sparse;  /* sparse vector changes (as sc_collection_update_ex) */
+    size_t n_sparse;                 /* entries of sparse */
+    const char *settings_json;       /* NULL: unchanged; else a JSON object replacing the settings */
+} sc_collection_change;
+
+/* sc_collection_update_ex and a new settings object in the same
+** transaction: all of it or nothing. Errors as sc_collection_update, and
+** SC_INVALID when settings_json is not a JSON object. */
+SC_API sc_status sc_collection_reconfigure(sc_db *db, const char *name, const sc_collection_change *change);
+
+/* Add dense vector params->name (a new name, 1..255 bytes) to collection
+** coll: existing points do not have it until they are given one. Every
+** point's stored vectors are rewritten in the same transaction (cost: one
+** row write per point). Errors: SC_NOTFOUND (collection), SC_EXISTS (a
+** dense or sparse vector has the name), SC_INVALID (size, distance, index
+** parameters, or SC_MAX_VECTOR_NAMES reached). (src/store/vector_names.c) */
+SC_API sc_status sc_collection_vector_create(sc_db *db, const char *coll, const sc_vector_params *params);
+/* Delete dense vector `name` from collection coll with every point's value
+** of it and its graph, in one transaction as above. Errors: SC_NOTFOUND
+** (collection or vector), SC_INVALID (the collection's only vector). */
+SC_API sc_status sc_collection_vector_delete(sc_db *db, const char *coll, const char *name);
 
 /* Create a payload index on `key` (path syntax as in filters). Idempotent
 ** when the same type exists; SC_INVALID if another type indexes the key. */

@@ -74,7 +74,7 @@ static bool server__check_hnsw(server_call *call, const json_t *h, const char *w
             server_fail(call, 400, "Json deserialize error: `%s.on_disk` must be a bool", where);
             return false;
         }
-        if (!known && strcmp(key, "on_disk") && strcmp(key, "inline_storage")) {
+        if (!known && strcmp(key, "on_disk") && strcmp(key, "inline_storage") && strcmp(key, "memory")) {
             server_fail(call, 400, "Json deserialize error: unknown field `%s.%s`", where, key);
             return false;
         }
@@ -90,22 +90,39 @@ static void server__hnsw_finish(sc_vector_params *p) {
     }
 }
 
-/* Validate a quantization_config: {"scalar": {...}} or {"binary": {...}}. */
+/* The `memory` and `always_ram` of a quantization method object m at `where`. */
+static bool server__check_quant_memory(server_call *call, const json_t *m, const char *where) {
+    char sub[200];
+    snprintf(sub, sizeof sub, "%s.memory", where);
+    const json_t *ar = json_object_get(m, "always_ram");
+    if (ar && !json_is_null(ar) && !json_is_boolean(ar))
+        return server_fail(call, 400, "Json deserialize error: `%s.always_ram` must be a bool", where), false;
+    return server_qconfig_memory(call, json_object_get(m, "memory"), sub, true);
+}
+
+/* Validate a quantization_config: {"scalar": {...}}, {"binary": {...}} or
+** {"product": {...}} (recorded; searched in float32, see qconfig.c). */
 static bool server__check_quant(server_call *call, const json_t *q, const char *where, sc_quant_config *out) {
     if (!q || json_is_null(q)) return true;
     if (json_is_string(q) && !strcmp(json_string_value(q), "Disabled")) {
-        out->kind = SC_QUANT_KIND_NONE;
+        if (out) out->kind = SC_QUANT_KIND_NONE;
         return true;
     }
     if (!json_is_object(q) || json_object_size(q) != 1) {
         server_fail(call, 400, "Json deserialize error: `%s` must be {\"scalar\": {...}} or {\"binary\": {...}}", where);
         return false;
     }
-    const json_t *s = json_object_get(q, "scalar"), *b = json_object_get(q, "binary");
-    if (json_object_get(q, "product")) {
-        server_fail(call, 400, "Wrong input: `%s.product`: product quantization is not supported; use scalar or binary",
-                    where);
-        return false;
+    const json_t *s = json_object_get(q, "scalar"), *b = json_object_get(q, "binary"), *p = json_object_get(q, "product");
+    char sub[200];
+    if (p) {
+        snprintf(sub, sizeof sub, "%s.product", where);
+        if (!json_is_object(p)) return server_fail(call, 400, "Json deserialize error: `%s` must be an object", sub), false;
+        const char *c = json_string_value(json_object_get(p, "compression"));
+        if (!c || (strcmp(c, "x4") && strcmp(c, "x8") && strcmp(c, "x16") && strcmp(c, "x32") && strcmp(c, "x64")))
+            return server_fail(call, 400, "Json deserialize error: `%s.compression`: unknown variant, expected one of "
+                               "`x4`, `x8`, `x16`, `x32`, `x64`", sub), false;
+        if (out) out->kind = SC_QUANT_KIND_NONE;
+        return server__check_quant_memory(call, p, sub);
     }
     if (s) {
         if (!json_is_object(s)) return server_fail(call, 400, "Json deserialize error: `%s.scalar` must be an object", where), false;
@@ -124,9 +141,8 @@ static bool server__check_quant(server_call *call, const json_t *q, const char *
                 return false;
             }
         }
-        const json_t *ar = json_object_get(s, "always_ram");
-        if (ar && !json_is_null(ar) && !json_is_boolean(ar))
-            return server_fail(call, 400, "Json deserialize error: `%s.scalar.always_ram` must be a bool", where), false;
+        snprintf(sub, sizeof sub, "%s.scalar", where);
+        if (!server__check_quant_memory(call, s, sub)) return false;
         if (out) {
             out->kind = SC_QUANT_KIND_INT8;
             out->quantile = qu && json_is_number(qu) ? (float)json_number_value(qu) : 0.0f;
@@ -137,7 +153,8 @@ static bool server__check_quant(server_call *call, const json_t *q, const char *
     if (b) {
         if (!json_is_object(b)) return server_fail(call, 400, "Json deserialize error: `%s.binary` must be an object", where), false;
         if (out) out->kind = SC_QUANT_KIND_BINARY;
-        return true;
+        snprintf(sub, sizeof sub, "%s.binary", where);
+        return server__check_quant_memory(call, b, sub);
     }
     server_fail(call, 400, "Json deserialize error: `%s` must be {\"scalar\": {...}} or {\"binary\": {...}}", where);
     return false;
@@ -331,7 +348,8 @@ json_t *server_api_collection_create(server_call *call) {
     if (!server__check_hnsw(call, json_object_get(call->body, "hnsw_config"), "hnsw_config", &base.hnsw, &present))
         return NULL;
     if (!server__check_quant(call, json_object_get(call->body, "quantization_config"), "quantization_config",
-                             &base.quant))
+                             &base.quant) ||
+        !server__check_quant(call, json_object_get(call->body, "quantization"), "quantization", NULL))
         return NULL;
     sc_vector_params params[SC_MAX_VECTOR_NAMES];
     for (size_t i = 0; i < SC_MAX_VECTOR_NAMES; i++) params[i] = base;
@@ -355,11 +373,21 @@ json_t *server_api_collection_create(server_call *call) {
             n++;
         }
     }
-    sc_collection_params cp = {.vectors = params, .n_vectors = n, .sparse = sparse, .n_sparse = n_sparse};
     const json_t *meta = json_object_get(call->body, "metadata");
     if (meta && !json_is_null(meta) && !json_is_object(meta))
         return server_fail(call, 400, "Json deserialize error: `metadata` must be an object");
+    /* Qdrant's configuration as given; the engine's parameters follow from it */
+    json_t *settings = server_qconfig_create(call, call->body);
+    if (!settings) return NULL;
+    for (size_t i = 0; i < n; i++)
+        server_qconfig_engine(settings, params[i].name, params[i].dim, &params[i].hnsw, &params[i].quant);
+    char *settings_text = server_json_text(settings);
+    json_decref(settings);
+    if (!settings_text) return server_fail(call, 500, "out of memory");
+    sc_collection_params cp = {.vectors = params, .n_vectors = n, .sparse = sparse, .n_sparse = n_sparse,
+                               .settings_json = settings_text};
     sc_status rc = sc_collection_create_ex(call->ctx->db, name, &cp);
+    free(settings_text);
     if (rc == SC_OK && (rc = server__metadata_patch(call, name, meta)) != SC_OK) {
         sc_collection_delete(call->ctx->db, name); /* all or nothing */
         return server_fail(call, 500, "saving the metadata failed");
@@ -374,56 +402,6 @@ json_t *server_api_collection_create(server_call *call) {
     return json_true();
 }
 
-/* Add the changes of an hnsw_config diff at `where` to u, for a vector
-** whose current parameters are cur. */
-static bool server__hnsw_diff(server_call *call, const json_t *h, const char *where, const sc_vector_params *cur,
-                              sc_vector_update *u) {
-    sc_hnsw_config d = {0};
-    uint32_t present;
-    if (!server__check_hnsw(call, h, where, &d, &present)) return false;
-    if ((present & SC_VECTOR_UPDATE_M) && d.kind == SC_INDEX_KIND_FLAT) {
-        u->fields |= SC_VECTOR_UPDATE_KIND; /* m = 0: exact search only */
-        u->hnsw.kind = SC_INDEX_KIND_FLAT;
-    } else if (present & SC_VECTOR_UPDATE_M) {
-        u->fields |= SC_VECTOR_UPDATE_M;
-        u->hnsw.m = d.m;
-        if (cur->hnsw.kind == SC_INDEX_KIND_FLAT && !(u->fields & SC_VECTOR_UPDATE_KIND)) {
-            u->fields |= SC_VECTOR_UPDATE_KIND; /* a graph again */
-            u->hnsw.kind = SC_INDEX_KIND_AUTO;
-        }
-    }
-    if (present & SC_VECTOR_UPDATE_EF_CONSTRUCT) {
-        u->fields |= SC_VECTOR_UPDATE_EF_CONSTRUCT;
-        u->hnsw.ef_construct = d.ef_construct;
-    }
-    if (present & SC_VECTOR_UPDATE_EF) {
-        u->fields |= SC_VECTOR_UPDATE_EF;
-        u->hnsw.ef = d.ef;
-    }
-    if (present & SC_VECTOR_UPDATE_FULL_SCAN_THRESHOLD) {
-        sc_vector_params p = {.dim = cur->dim, .hnsw = d};
-        server__hnsw_finish(&p);
-        if (d.full_scan_threshold == 0 && u->hnsw.kind != SC_INDEX_KIND_FLAT) {
-            u->fields |= SC_VECTOR_UPDATE_KIND; /* 0 KiB: always the graph */
-            u->hnsw.kind = SC_INDEX_KIND_HNSW;
-        } else if (d.full_scan_threshold) {
-            u->fields |= SC_VECTOR_UPDATE_FULL_SCAN_THRESHOLD;
-            u->hnsw.full_scan_threshold = p.hnsw.full_scan_threshold;
-        }
-    }
-    return true;
-}
-
-/* Add a quantization_config diff at `where` ({scalar}, {binary} or "Disabled") to u. */
-static bool server__quant_diff(server_call *call, const json_t *q, const char *where, sc_vector_update *u) {
-    if (!q || json_is_null(q)) return true;
-    sc_quant_config qc = {0};
-    if (!server__check_quant(call, q, where, &qc)) return false;
-    u->fields |= SC_VECTOR_UPDATE_QUANT;
-    u->quant = qc;
-    return true;
-}
-
 /* An optional field that must be an object when given (accepted, nothing to change here). */
 static bool server__optional_object(server_call *call, const json_t *b, const char *key) {
     const json_t *v = json_object_get(b, key);
@@ -432,29 +410,60 @@ static bool server__optional_object(server_call *call, const json_t *b, const ch
     return true;
 }
 
-/* The diffs of one entry of `vectors` (`where` = "vectors.<name>") into u. */
-static bool server__vector_diff(server_call *call, const json_t *v, const char *where, const sc_vector_params *cur,
-                                sc_vector_update *u) {
+/* Check one entry of a PATCH's `vectors` (`where` = "vectors.<name>"): its
+** fields and their values (recorded by server_qconfig_patch). */
+static bool server__vector_diff_check(server_call *call, const json_t *v, const char *where) {
     if (!json_is_object(v)) return server_fail(call, 400, "Json deserialize error: `%s` must be an object", where), false;
     const char *sub;
     const json_t *sv;
     json_object_foreach((json_t *)v, sub, sv) {
-        if (strcmp(sub, "hnsw_config") && strcmp(sub, "quantization_config") && strcmp(sub, "on_disk"))
+        if (strcmp(sub, "hnsw_config") && strcmp(sub, "quantization_config") && strcmp(sub, "on_disk") &&
+            strcmp(sub, "memory"))
             return server_fail(call, 400, "Json deserialize error: unknown field `%s.%.64s`", where, sub), false;
     }
     char f1[360], f2[360];
     snprintf(f1, sizeof f1, "%s.hnsw_config", where);
     snprintf(f2, sizeof f2, "%s.quantization_config", where);
-    return server__hnsw_diff(call, json_object_get(v, "hnsw_config"), f1, cur, u) &&
-           server__quant_diff(call, json_object_get(v, "quantization_config"), f2, u);
+    sc_hnsw_config h = {0};
+    uint32_t present;
+    return server__check_hnsw(call, json_object_get(v, "hnsw_config"), f1, &h, &present) &&
+           server__check_quant(call, json_object_get(v, "quantization_config"), f2, NULL);
 }
 
-/* PATCH /collections/{name}: collection-wide hnsw_config and
-** quantization_config apply to every vector, then `vectors.<name>` to that
-** one (one sc_collection_update: all or nothing), then `metadata` is merged
-** (a null value removes a key); `sparse_vectors` updates their modifier and
-** index options; optimizers_config and params are accepted and change
-** nothing (this store has no optimizers or replicas). */
+/* The collection's settings object (owned). A collection made without
+** them (by the library, or before the server kept them) gets the engine's
+** index parameters as if they had been given per vector, so that its info
+** tells what its engine does. */
+static json_t *server__settings(const sc_collection_info *info) {
+    json_t *s = info->settings_json ? json_loads(info->settings_json, 0, NULL) : NULL;
+    if (json_is_object(s) && json_object_get(s, "v")) return s;
+    json_decref(s);
+    s = json_object();
+    json_t *vecs = json_object();
+    for (size_t i = 0; i < info->n_vector_params; i++) {
+        const sc_vector_params *p = &info->vectors[i];
+        json_t *h = json_pack("{s:I,s:I}", "m", (json_int_t)(p->hnsw.kind == SC_INDEX_KIND_FLAT ? 0 : p->hnsw.m),
+                              "ef_construct", (json_int_t)p->hnsw.ef_construct);
+        json_t *v = json_pack("{s:o}", "hnsw_config", h);
+        if (p->quant.kind == SC_QUANT_KIND_INT8)
+            json_object_set_new(v, "quantization_config",
+                                json_pack("{s:{s:s,s:o}}", "scalar", "type", "int8", "quantile",
+                                          server_json_f32(p->quant.quantile)));
+        else if (p->quant.kind == SC_QUANT_KIND_BINARY)
+            json_object_set_new(v, "quantization_config", json_pack("{s:{}}", "binary"));
+        json_object_set_new(vecs, p->name, v);
+    }
+    json_object_set_new(s, "vectors", vecs);
+    return s;
+}
+
+/* PATCH /collections/{name}: the parts Qdrant's configuration is made of
+** (hnsw_config and quantization_config collection-wide and per vector,
+** optimizers_config, params, strict_mode_config, memory placements) are
+** merged into the collection's settings as Qdrant merges them; the engine
+** fields that the change moves (qconfig.c) and the sparse vector options
+** are applied with the new settings in one store transaction (all or
+** nothing); then `metadata` is merged (a null value removes a key). */
 json_t *server_api_collection_update(server_call *call) {
     char name[SERVER_NAME_SIZE];
     if (!server_coll_resolve(call, call->args[0], name)) return NULL;
@@ -473,24 +482,22 @@ json_t *server_api_collection_update(server_call *call) {
     if (!server__optional_object(call, b, "optimizers_config") || !server__optional_object(call, b, "params") ||
         !server__optional_object(call, b, "sparse_vectors") || !server__optional_object(call, b, "metadata"))
         return NULL;
-    const json_t *strict = json_object_get(b, "strict_mode_config");
-    if (strict && !json_is_null(strict)) return server_fail(call, 400, "Wrong input: `strict_mode_config` is not supported");
+    sc_hnsw_config hcheck = {0};
+    uint32_t present;
+    if (!server__check_hnsw(call, json_object_get(b, "hnsw_config"), "hnsw_config", &hcheck, &present) ||
+        !server__check_quant(call, json_object_get(b, "quantization_config"), "quantization_config", NULL))
+        return NULL;
     sc_collection_info info;
     sc_status rc = sc_collection_info_get(call->ctx->db, name, &info);
     if (rc != SC_OK) return server_fail_store(call, rc);
     sc_vector_update *ups = calloc(info.n_vector_params ? info.n_vector_params : 1, sizeof *ups);
     sc_sparse_update *sups = calloc(json_object_size(sparse) ? json_object_size(sparse) : 1, sizeof *sups);
     size_t n_sups = 0;
-    json_t *out = NULL;
+    json_t *out = NULL, *before = server__settings(&info), *after = NULL;
+    char *after_text = NULL;
     if (!ups || !sups) {
         server_fail(call, 500, "out of memory");
         goto done;
-    }
-    for (size_t i = 0; i < info.n_vector_params; i++) {
-        ups[i].name = info.vectors[i].name;
-        if (!server__hnsw_diff(call, json_object_get(b, "hnsw_config"), "hnsw_config", &info.vectors[i], &ups[i]) ||
-            !server__quant_diff(call, json_object_get(b, "quantization_config"), "quantization_config", &ups[i]))
-            goto done;
     }
     const json_t *vectors = json_object_get(b, "vectors");
     if (vectors && !json_is_null(vectors) && !json_is_object(vectors)) {
@@ -506,7 +513,7 @@ json_t *server_api_collection_update(server_call *call) {
         }
         char where[320];
         snprintf(where, sizeof where, "vectors.%.255s", key);
-        if (!server__vector_diff(call, v, where, &info.vectors[i], &ups[i])) goto done;
+        if (!server__vector_diff_check(call, v, where)) goto done;
     }
     json_object_foreach((json_t *)sparse, key, v) {
         size_t i = 0;
@@ -523,16 +530,29 @@ json_t *server_api_collection_update(server_call *call) {
         sups[n_sups++] = (sc_sparse_update){.name = info.sparse[i].name, .fields = fields, .modifier = sp.modifier,
                                             .on_disk = sp.on_disk, .full_scan_threshold = sp.full_scan_threshold};
     }
+    if (!(after = server_qconfig_patch(call, before, b))) goto done;
     size_t n = 0;
-    for (size_t i = 0; i < info.n_vector_params; i++)
-        if (ups[i].fields) ups[n++] = ups[i];
-    rc = n || n_sups ? sc_collection_update_ex(call->ctx->db, name, ups, n, sups, n_sups) : SC_OK;
+    for (size_t i = 0; i < info.n_vector_params; i++) {
+        sc_vector_update u = server_qconfig_update(before, after, &info.vectors[i]);
+        if (u.fields) ups[n++] = u;
+    }
+    if (!(after_text = server_json_text(after))) {
+        server_fail(call, 500, "out of memory");
+        goto done;
+    }
+    sc_collection_change ch = {.updates = ups, .n_updates = n, .sparse = sups, .n_sparse = n_sups,
+                               .settings_json = after_text};
+    rc = sc_collection_reconfigure(call->ctx->db, name, &ch);
+    if (rc == SC_OK && json_object_get(b, "strict_mode_config")) server_strict_forget(call->ctx, name);
     if (rc == SC_OK) rc = server__metadata_patch(call, name, json_object_get(b, "metadata"));
     if (rc != SC_OK) server_fail_store(call, rc);
     else out = json_true();
 done:
     free(ups);
     free(sups);
+    free(after_text);
+    json_decref(before);
+    json_decref(after);
     sc_collection_info_free(&info);
     return out;
 }
@@ -544,6 +564,7 @@ json_t *server_api_collection_delete(server_call *call) {
         return json_false();
     }
     sc_status rc = sc_collection_delete(call->ctx->db, name);
+    server_strict_forget(call->ctx, name);
     if (rc == SC_NOTFOUND) return json_false();
     if (rc != SC_OK) return server_fail_store(call, rc);
     sc_alias_delete_for_collection(call->ctx->db, name, NULL);
@@ -586,49 +607,58 @@ static json_t *server__sparse_json(const sc_collection_info *info) {
     return o;
 }
 
-/* Qdrant VectorParams of one store vector. */
-static json_t *server__vector_json(const sc_vector_params *p) {
-    return json_pack("{s:I,s:s,s:b}", "size", (json_int_t)p->dim, "distance", sc_distance_name(p->distance), "on_disk",
-                     0);
+/* Qdrant VectorParams of one store vector, with what was configured for it. */
+static json_t *server__vector_json(const sc_vector_params *p, const json_t *settings) {
+    json_t *o = json_pack("{s:I,s:s}", "size", (json_int_t)p->dim, "distance", sc_distance_name(p->distance));
+    server_qconfig_vector_json(settings, p->name, o);
+    return o;
+}
+
+/* The collection's status from the engine's indexing state: grey when a
+** vector's configuration wants a graph that is not built (its build
+** failed; the next write or POST optimize builds it), else green. Indexing
+** runs inside each write, so there is no "indexing in progress" (yellow)
+** a reader can see. */
+static const char *server__status(const sc_collection_info *info) {
+    for (size_t i = 0; info->vector_index && i < info->n_vector_params; i++)
+        if (info->vector_index[i].graph_pending) return "grey";
+    return "green";
 }
 
 json_t *server_collection_info_json(server_call *call, const char *name) {
     sc_collection_info info;
     sc_status rc = sc_collection_info_get(call->ctx->db, name, &info);
     if (rc != SC_OK) return server_fail_store(call, rc);
+    json_t *settings = server__settings(&info);
     json_t *vectors;
     if (info.n_vector_params == 1 && info.vectors[0].name[0] == 0) {
-        vectors = server__vector_json(&info.vectors[0]);
+        vectors = server__vector_json(&info.vectors[0], settings);
     } else { /* named vectors (none: {}, a collection of sparse vectors only) */
         vectors = json_object();
         for (size_t i = 0; i < info.n_vector_params; i++)
-            json_object_set_new(vectors, info.vectors[i].name, server__vector_json(&info.vectors[i]));
+            json_object_set_new(vectors, info.vectors[i].name, server__vector_json(&info.vectors[i], settings));
     }
     json_t *schema = json_object();
     for (size_t i = 0; i < info.n_field_indexes; i++)
         json_object_set_new(schema, info.field_indexes[i].key,
                             json_pack("{s:s,s:I}", "data_type", sc_field_type_name(info.field_indexes[i].type),
                                       "points", (json_int_t)info.field_indexes[i].n_points));
+    const json_t *odp = json_object_get(settings, "on_disk_payload");
     json_t *params = json_pack("{s:o,s:i,s:i,s:i,s:b}", "vectors", vectors, "shard_number", 1, "replication_factor", 1,
-                               "write_consistency_factor", 1, "on_disk_payload", 1);
-    if (info.n_sparse) json_object_set_new(params, "sparse_vectors", server__sparse_json(&info));
-    /* collection-wide hnsw and quantization: the first dense vector's (defaults without one) */
-    static const sc_vector_params no_dense = {.name = "", .dim = 1};
-    const sc_vector_params *v0 = info.n_vector_params ? &info.vectors[0] : &no_dense;
-    uint64_t fst_kb = !info.n_vector_params ? 10000u /* Qdrant's default, in KiB */
-                      : v0->hnsw.full_scan_threshold
-                          ? (uint64_t)v0->hnsw.full_scan_threshold * v0->dim * 4u / 1024u
-                          : 10000u * (uint64_t)v0->dim * 4u / 1024u;
-    json_t *hnsw = json_pack("{s:I,s:I,s:I,s:i,s:b}", "m",
-                             (json_int_t)(v0->hnsw.kind == SC_INDEX_KIND_FLAT ? 0 : v0->hnsw.m ? v0->hnsw.m : 16),
-                             "ef_construct", (json_int_t)(v0->hnsw.ef_construct ? v0->hnsw.ef_construct : 100),
-                             "full_scan_threshold", (json_int_t)fst_kb, "max_indexing_threads", 0, "on_disk", 0);
-    json_t *quant = json_null();
-    if (v0->quant.kind == SC_QUANT_KIND_INT8)
-        quant = json_pack("{s:{s:s,s:f,s:b}}", "scalar", "type", "int8", "quantile",
-                          (double)(v0->quant.quantile > 0.0f ? v0->quant.quantile : 0.999f), "always_ram", 1);
-    else if (v0->quant.kind == SC_QUANT_KIND_BINARY)
-        quant = json_pack("{s:{s:b}}", "binary", "always_ram", 1);
+                               "write_consistency_factor", 1, "on_disk_payload", odp ? json_is_true(odp) : 1);
+    if (json_object_get(settings, "payload"))
+        json_object_set(params, "payload", json_object_get(settings, "payload"));
+    if (info.n_sparse) {
+        json_t *sj = server__sparse_json(&info);
+        const char *sname;
+        json_t *sv;
+        json_object_foreach(json_object_get(settings, "sparse_vectors"), sname, sv) {
+            json_t *ix = json_object_get(json_object_get(sj, sname), "index");
+            if (ix) json_object_update(ix, sv);
+        }
+        json_object_set_new(params, "sparse_vectors", sj);
+    }
+    json_t *quant = json_object_get(settings, "quantization_config");
     uint64_t n_indexed = 0;
     json_t *memory = json_object(); /* semcode extension: index state and memory per named vector */
     for (size_t i = 0; info.vector_index && i < info.n_vector_params; i++) {
@@ -648,18 +678,32 @@ json_t *server_collection_info_json(server_call *call, const char *name) {
                                       "indexed", (json_int_t)sx->n_indexed, "entries", (json_int_t)sx->n_entries,
                                       "dims", (json_int_t)sx->n_dims, "index_bytes", (json_int_t)sx->index_bytes));
     }
-    json_t *opt = json_pack("{s:f,s:i,s:i,s:n,s:n,s:i,s:i,s:n}", "deleted_threshold", 0.2, "vacuum_min_vector_number",
-                            1000, "default_segment_number", 0, "max_segment_size", "memmap_threshold",
-                            "indexing_threshold", 20000, "flush_interval_sec", 5, "max_optimization_threads");
-    json_t *config = json_pack("{s:o,s:o,s:o,s:{s:i,s:i},s:o}", "params", params, "hnsw_config", hnsw,
-                               "optimizer_config", opt, "wal_config", "wal_capacity_mb", 32, "wal_segments_ahead", 0,
-                               "quantization_config", quant);
+    json_t *wal = json_pack("{s:i,s:i}", "wal_capacity_mb", 32, "wal_segments_ahead", 0);
+    json_t *wal_given = json_object_get(settings, "wal_config");
+    const char *wk;
+    json_t *wv;
+    json_object_foreach(wal_given, wk, wv) {
+        if (!json_is_null(wv)) json_object_set(wal, wk, wv);
+    }
+    json_t *config = json_pack("{s:o,s:o,s:o,s:o,s:O}", "params", params, "hnsw_config",
+                               server_qconfig_hnsw_json(settings), "optimizer_config",
+                               server_qconfig_optimizer_json(settings), "wal_config", wal, "quantization_config",
+                               quant ? quant : json_null());
+    json_t *strict = json_object_get(settings, "strict_mode_config");
+    if (strict) json_object_set(config, "strict_mode_config", strict);
     json_t *meta = info.metadata_json ? json_loads(info.metadata_json, 0, NULL) : NULL;
     if (json_object_size(meta)) json_object_set(config, "metadata", meta);
     json_decref(meta);
-    json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:i,s:o,s:o,s:o}", "status", "green", "optimizer_status", "ok",
-                            "indexed_vectors_count", (json_int_t)n_indexed, "points_count", (json_int_t)info.n_points,
-                            "segments_count", 1, "config", config, "payload_schema", schema, "semcode_index", memory);
+    json_t *out = json_pack("{s:s,s:s,s:I,s:I,s:i,s:o,s:o,s:o}", "status", server__status(&info), "optimizer_status",
+                            "ok", "indexed_vectors_count", (json_int_t)n_indexed, "points_count",
+                            (json_int_t)info.n_points, "segments_count", 1, "config", config, "payload_schema", schema,
+                            "semcode_index", memory);
+    /* writes are applied before they answer: nothing waits in a queue */
+    if (out) json_object_set_new(out, "update_queue", json_pack("{s:i}", "length", 0));
+    json_t *warnings = server_qconfig_warnings(settings, &info);
+    if (out && json_array_size(warnings)) json_object_set(out, "warnings", warnings);
+    json_decref(warnings);
+    json_decref(settings);
     sc_collection_info_free(&info);
     return out ? out : server_fail(call, 500, "out of memory");
 }
@@ -817,5 +861,84 @@ json_t *server_api_index_delete(server_call *call) {
     if (!server_coll_resolve(call, call->args[0], name)) return NULL;
     sc_status rc = sc_field_index_delete(call->ctx->db, name, call->args[1]);
     if (rc != SC_OK && rc != SC_NOTFOUND) return server_fail_store(call, rc);
+    return server_json_update_result();
+}
+
+/* ==== Named vectors ==== */
+
+/* Replace the collection's settings with `settings` (the engine unchanged). */
+static sc_status server__settings_save(server_call *call, const char *name, const json_t *settings) {
+    char *text = server_json_text(settings);
+    if (!text) return SC_NOMEM;
+    sc_collection_change ch = {.settings_json = text};
+    sc_status rc = sc_collection_reconfigure(call->ctx->db, name, &ch);
+    free(text);
+    return rc;
+}
+
+/* PUT /collections/{c}/vectors/{name} {"dense": {size, distance, datatype?}}:
+** a new dense vector, indexed as the collection's configuration says
+** (qconfig.c); existing points do not have it. Sparse vectors cannot be
+** added to an existing collection here (400). */
+json_t *server_api_vector_create(server_call *call) {
+    char name[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], name)) return NULL;
+    const json_t *b = call->body;
+    const json_t *dense = json_object_get(b, "dense");
+    if (json_object_get(b, "sparse"))
+        return server_fail(call, 400, "Wrong input: adding a sparse vector to an existing collection is not supported; "
+                                      "declare it in `sparse_vectors` when creating the collection");
+    if (!json_is_object(dense)) return server_fail(call, 400, "Json deserialize error: missing field `dense`");
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)dense, key, v) {
+        if (strcmp(key, "size") && strcmp(key, "distance") && strcmp(key, "datatype") &&
+            !(!strcmp(key, "multivector_config") && json_is_null(v)))
+            return server_fail(call, 400, "Json deserialize error: unknown field `dense.%.64s`", key);
+    }
+    sc_vector_params p = {.name = call->args[1]};
+    if (!server__vector_params(call, dense, "dense", &p)) return NULL;
+    sc_collection_info info;
+    sc_status rc = sc_collection_info_get(call->ctx->db, name, &info);
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    json_t *settings = server__settings(&info);
+    sc_collection_info_free(&info);
+    json_t *vecs = json_object_get(settings, "vectors");
+    if (vecs) json_object_del(vecs, call->args[1]); /* a vector of that name deleted before */
+    if (!vecs) json_object_set_new(settings, "vectors", vecs = json_object());
+    json_t *mine = json_object();
+    if (json_is_string(json_object_get(dense, "datatype")))
+        json_object_set(mine, "datatype", json_object_get(dense, "datatype"));
+    json_object_set_new(vecs, call->args[1], mine);
+    server_qconfig_engine(settings, p.name, p.dim, &p.hnsw, &p.quant);
+    rc = sc_collection_vector_create(call->ctx->db, name, &p);
+    if (rc == SC_OK) rc = server__settings_save(call, name, settings);
+    json_decref(settings);
+    if (rc == SC_EXISTS) return server_fail(call, 409, "Wrong input: %s", sc_db_errmsg(call->ctx->db));
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    return server_json_update_result();
+}
+
+/* DELETE /collections/{c}/vectors/{name}: the dense vector, with every
+** point's value of it and its configuration. */
+json_t *server_api_vector_delete(server_call *call) {
+    char name[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], name)) return NULL;
+    sc_collection_info info;
+    sc_status rc = sc_collection_info_get(call->ctx->db, name, &info);
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    bool sparse = false;
+    for (size_t i = 0; i < info.n_sparse; i++) sparse |= !strcmp(info.sparse[i].name, call->args[1]);
+    json_t *settings = server__settings(&info);
+    sc_collection_info_free(&info);
+    if (sparse) {
+        json_decref(settings);
+        return server_fail(call, 400, "Wrong input: deleting a sparse vector of an existing collection is not supported");
+    }
+    rc = sc_collection_vector_delete(call->ctx->db, name, call->args[1]);
+    json_object_del(json_object_get(settings, "vectors"), call->args[1]);
+    if (rc == SC_OK) rc = server__settings_save(call, name, settings);
+    json_decref(settings);
+    if (rc != SC_OK) return server_fail_store(call, rc);
     return server_json_update_result();
 }

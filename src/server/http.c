@@ -59,6 +59,12 @@ static enum MHD_Result server__send(struct MHD_Connection *conn, server_response
     }
     MHD_add_response_header(r, "Content-Type", resp->content_type ? resp->content_type : "application/json");
     if (id) MHD_add_response_header(r, "x-request-id", id);
+    MHD_add_response_header(r, "server", "semcode/" SC_VERSION_STRING); /* what answers behind Qdrant's API */
+    if (resp->retry_after) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%u", resp->retry_after);
+        MHD_add_response_header(r, "retry-after", ra);
+    }
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ok;
@@ -89,7 +95,7 @@ static enum MHD_Result server__on_request(void *cls, struct MHD_Connection *conn
             snprintf(msg, sizeof msg, "Payload too large: the request body is over the limit of %zu bytes",
                      ctx->cfg.max_body_bytes);
             server_response_error(&resp, 413, msg);
-            server_metrics_observe(ctx->metrics, "unknown", 413, NULL, 0.0);
+            server_metrics_observe(ctx->metrics, "unknown", 413, NULL, NULL, 0.0);
             return server__send(conn, &resp, st->id);
         }
         return MHD_YES;
@@ -106,7 +112,7 @@ static enum MHD_Result server__on_request(void *cls, struct MHD_Connection *conn
     server_response resp = {0};
     if (st->too_large || st->body.oom) {
         server_response_error(&resp, 413, "Payload too large: the request body is over the limit");
-        server_metrics_observe(ctx->metrics, "unknown", 413, NULL, 0.0);
+        server_metrics_observe(ctx->metrics, "unknown", 413, NULL, NULL, 0.0);
     } else {
         server_request req = {0};
         req.method = method;

@@ -11,6 +11,16 @@
 **   from the route table, so the number of rows is bounded by routes ×
 **   statuses actually seen; past SERVER_METRICS_ROWS rows, new pairs are
 **   counted under endpoint "other".
+** - Rows are also keyed by the tenant of the key (a pointer into the
+**   config, alive as long as the server). A tenant's /metrics shows its own
+**   rows only; the operator's (a global key) shows all, labelled tenant="T".
+** - Requests on a collection are also counted per (endpoint, status,
+**   tenant, collection) in a second table of SERVER_METRICS_COLL_ROWS rows
+**   (names copied, as collections come and go, and kept as the caller named
+**   them, i.e. inside its tenant's namespace); when it is full, new rows are
+**   not counted there (the global rows still count them). They are shown
+**   only with /metrics?per_collection=true, as Qdrant does, and filtered by
+**   tenant like the other rows: a tenant never sees another's names.
 */
 #include "server/server_int.h"
 
@@ -21,6 +31,7 @@
 
 #define SERVER_METRICS_ROWS 1024
 #define SERVER_METRICS_BUCKETS 14
+#define SERVER_METRICS_COLL_ROWS 1024
 
 static const double server__bounds[SERVER_METRICS_BUCKETS] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
                                                               0.025,  0.05,    0.1,    0.25,  0.5,    1.0,  2.5};
@@ -36,10 +47,21 @@ typedef struct server_metrics_row {
     uint64_t buckets[SERVER_METRICS_BUCKETS]; /* requests at or below each bound (non-cumulative here) */
 } server_metrics_row;
 
+/* Requests of one (endpoint, status, tenant, collection). */
+typedef struct server_metrics_coll_row {
+    const char *endpoint;               /* static label */
+    int status;                         /* HTTP status */
+    const char *tenant;                 /* tenant of the key (borrowed from the config), NULL = global */
+    uint64_t count;                     /* requests */
+    char collection[SC_MAX_NAME_LEN + 1]; /* the collection as the caller named it */
+} server_metrics_coll_row;
+
 struct server_metrics {
     pthread_mutex_t mu;                          /* guards everything below */
     server_metrics_row rows[SERVER_METRICS_ROWS]; /* rows in first-seen order */
     size_t n_rows;                               /* rows used */
+    server_metrics_coll_row *coll_rows;          /* SERVER_METRICS_COLL_ROWS rows, first-seen order */
+    size_t n_coll_rows;                          /* of them used */
     uint64_t n_embedded;                         /* texts embedded (atomic, outside the mutex) */
     uint64_t cache_hits;                         /* embedding cache lookups answered (atomic) */
     uint64_t cache_misses;                       /* embedding cache lookups not answered (atomic) */
@@ -48,6 +70,10 @@ struct server_metrics {
 
 server_metrics *server_metrics_new(void) {
     server_metrics *m = calloc(1, sizeof *m);
+    if (m && !(m->coll_rows = calloc(SERVER_METRICS_COLL_ROWS, sizeof *m->coll_rows))) {
+        free(m);
+        return NULL;
+    }
     if (m) pthread_mutex_init(&m->mu, NULL);
     return m;
 }
@@ -55,6 +81,7 @@ server_metrics *server_metrics_new(void) {
 void server_metrics_free(server_metrics *m) {
     if (!m) return;
     pthread_mutex_destroy(&m->mu);
+    free(m->coll_rows);
     free(m);
 }
 
@@ -63,9 +90,29 @@ static bool server__same_tenant(const char *a, const char *b) {
     return a == b || (a && b && !strcmp(a, b));
 }
 
-void server_metrics_observe(server_metrics *m, const char *endpoint, int status, const char *tenant, double seconds) {
+/* Count one request of tenant's collection coll in the per-collection table (mu held). */
+static void server__metrics_coll(server_metrics *m, const char *endpoint, int status, const char *tenant,
+                                 const char *coll) {
+    server_metrics_coll_row *row = NULL;
+    for (size_t i = 0; i < m->n_coll_rows && !row; i++)
+        if (m->coll_rows[i].status == status && !strcmp(m->coll_rows[i].endpoint, endpoint) &&
+            server__same_tenant(m->coll_rows[i].tenant, tenant) && !strcmp(m->coll_rows[i].collection, coll))
+            row = &m->coll_rows[i];
+    if (!row && m->n_coll_rows < SERVER_METRICS_COLL_ROWS && strlen(coll) <= SC_MAX_NAME_LEN) {
+        row = &m->coll_rows[m->n_coll_rows++];
+        row->endpoint = endpoint;
+        row->status = status;
+        row->tenant = tenant;
+        strcpy(row->collection, coll);
+    }
+    if (row) row->count++;
+}
+
+void server_metrics_observe(server_metrics *m, const char *endpoint, int status, const char *tenant,
+                            const char *collection, double seconds) {
     if (!m) return;
     pthread_mutex_lock(&m->mu);
+    if (collection && *collection) server__metrics_coll(m, endpoint, status, tenant, collection);
     server_metrics_row *row = NULL;
     for (size_t i = 0; i < m->n_rows && !row; i++)
         if (m->rows[i].status == status && !strcmp(m->rows[i].endpoint, endpoint) &&
@@ -137,7 +184,6 @@ static void server__row_labels(const server_metrics_row *r, char *buf, size_t si
     if (r->tenant && n > 0 && (size_t)n < size) snprintf(buf + n, size - (size_t)n, ",tenant=\"%s\"", r->tenant);
 }
 
-
 /* The store gauges of the collections in the view of tenant (NULL = all,
 ** by store name): their number, points, index state. */
 static void server__render_collections(sc_db *db, const char *tenant, util_buf *out) {
@@ -189,7 +235,51 @@ static void server__render_collections(sc_db *db, const char *tenant, util_buf *
     sc_strv_free(names);
 }
 
-void server_metrics_render(server_metrics *m, sc_db *db, const char *tenant, util_buf *out) {
+/* The optional tenant="T" label of a row of tenant (NULL: none), with its leading comma. */
+static void server__tenant_label(const char *tenant, util_buf *out) {
+    if (tenant) util_buf_printf(out, ",tenant=\"%s\"", tenant);
+}
+
+/* Qdrant's rest_responses_total lines: per (method, endpoint, status) from
+** rows (already in the view of tenant), or with per_collection per
+** collection of the rows tenant may see (NULL: all) (mu not held). */
+static void server__metrics_rest(server_metrics *m, const server_metrics_row *rows, size_t n, const char *tenant,
+                                 bool per_collection, util_buf *out) {
+    util_buf_puts(out, "# HELP rest_responses_total total number of responses\n# TYPE rest_responses_total counter\n");
+    char path[256];
+    for (size_t i = 0; !per_collection && i < n; i++) {
+        if (!server_route_path(rows[i].endpoint, path, sizeof path)) continue;
+        char *sp = strchr(path, ' ');
+        *sp = 0;
+        util_buf_printf(out, "rest_responses_total{method=\"%s\",endpoint=\"%s\",status=\"%d\"", path, sp + 1,
+                        rows[i].status);
+        server__tenant_label(rows[i].tenant, out);
+        util_buf_printf(out, "} %llu\n", (unsigned long long)rows[i].count);
+    }
+    if (!per_collection) return;
+    pthread_mutex_lock(&m->mu);
+    for (size_t i = 0; i < m->n_coll_rows; i++) {
+        const server_metrics_coll_row *r = &m->coll_rows[i];
+        if (tenant && !server__same_tenant(r->tenant, tenant)) continue; /* a tenant's view: its own names only */
+        if (!server_route_path(r->endpoint, path, sizeof path)) continue;
+        char *sp = strchr(path, ' ');
+        *sp = 0;
+        util_buf_puts(out, "rest_responses_total{method=\"");
+        util_buf_puts(out, path);
+        util_buf_printf(out, "\",endpoint=\"%s\",status=\"%d\",collection=\"", sp + 1, r->status);
+        for (const char *c = r->collection; *c; c++) { /* Prometheus label escapes */
+            if (*c == '"' || *c == '\\') util_buf_append(out, "\\", 1);
+            if (*c == '\n') util_buf_puts(out, "\\n");
+            else util_buf_append(out, c, 1);
+        }
+        util_buf_puts(out, "\"");
+        server__tenant_label(r->tenant, out);
+        util_buf_printf(out, "} %llu\n", (unsigned long long)r->count);
+    }
+    pthread_mutex_unlock(&m->mu);
+}
+
+void server_metrics_render(server_metrics *m, sc_db *db, const char *tenant, bool per_collection, util_buf *out) {
     util_buf_puts(out, "# HELP semcode_http_requests_total HTTP requests by endpoint and status (and the tenant of "
                        "the key).\n# TYPE semcode_http_requests_total counter\n");
     pthread_mutex_lock(&m->mu);
@@ -220,20 +310,15 @@ void server_metrics_render(server_metrics *m, sc_db *db, const char *tenant, uti
         util_buf_printf(out, "semcode_http_request_duration_seconds_count{%s} %llu\n", lb,
                         (unsigned long long)copy[i].count);
     }
-    /* the same under Qdrant's names, so its dashboards find them */
-    util_buf_printf(out, "# HELP app_info information about the server\n# TYPE app_info gauge\n"
-                         "app_info{name=\"semcode\",version=\"%s\"} 1\n"
-                         "# HELP rest_responses_total total number of responses\n# TYPE rest_responses_total counter\n",
-                    SC_VERSION_STRING);
-    for (size_t i = 0; i < n; i++) {
-        char path[256];
-        if (!server_route_path(copy[i].endpoint, path, sizeof path)) continue;
-        char *sp = strchr(path, ' ');
-        *sp = 0;
-        util_buf_printf(out, "rest_responses_total{method=\"%s\",endpoint=\"%s\",status=\"%d\"%s%s%s} %llu\n", path,
-                        sp + 1, copy[i].status, copy[i].tenant ? ",tenant=\"" : "", copy[i].tenant ? copy[i].tenant : "",
-                        copy[i].tenant ? "\"" : "", (unsigned long long)copy[i].count);
-    }
+    /* the same under Qdrant's names, so its dashboards and clients find them:
+    ** app_info names the API (Qdrant's, version SERVER_QDRANT_VERSION),
+    ** semcode_build_info the program that answers */
+    util_buf_printf(out, "# HELP app_info information about qdrant server\n# TYPE app_info gauge\n"
+                         "app_info{name=\"qdrant\",version=\"%s\"} 1\n"
+                         "# HELP semcode_build_info the semcode build answering Qdrant's API\n"
+                         "# TYPE semcode_build_info gauge\nsemcode_build_info{version=\"%s\"} 1\n",
+                    SERVER_QDRANT_VERSION, SC_VERSION_STRING);
+    server__metrics_rest(m, copy, n, tenant, per_collection, out);
     free(copy);
     if (tenant) { /* server-wide counters are the operator's */
         server__render_collections(db, tenant, out);

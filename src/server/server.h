@@ -65,10 +65,17 @@ void server_config_free(server_config *cfg);
 
 typedef struct server_metrics server_metrics;
 
+typedef struct server_limiters server_limiters; /* strict mode's rate limiters (strict.c) */
+
+/* New empty rate limiters (NULL when out of memory); free with server_limiters_free (NULL is a no-op). */
+server_limiters *server_limiters_new(void);
+void server_limiters_free(server_limiters *l);
+
 typedef struct server_ctx {
     sc_db *db;               /* borrowed open store */
     server_config cfg;       /* owned configuration */
     server_metrics *metrics; /* owned request metrics */
+    server_limiters *limiters; /* owned strict-mode rate limiters, per collection */
     FILE *log;               /* access log (borrowed), NULL = none */
     sc_model *model;         /* built-in embedding model (borrowed), NULL = text queries and /v1/embeddings off;
                                 set with server_ctx_set_model */
@@ -112,6 +119,7 @@ typedef struct server_response {
     const char *content_type; /* static MIME type */
     util_buf body;            /* owned body */
     const char *endpoint;     /* static route label for metrics ("unknown" when no route) */
+    unsigned retry_after;     /* seconds for a Retry-After header (a rate limit's 429), 0 = none */
 } server_response;
 
 /* Handle one complete request: authenticate, route, call the store, and
@@ -134,8 +142,11 @@ server_metrics *server_metrics_new(void);
 void server_metrics_free(server_metrics *m);
 /* Count one request of `endpoint` (static string) with its status, the
 ** tenant of its key (borrowed for the server's lifetime: the config's; NULL
-** = the global namespace) and its duration. */
-void server_metrics_observe(server_metrics *m, const char *endpoint, int status, const char *tenant, double seconds);
+** = the global namespace) and its duration; collection (copied; NULL when
+** the request names none) as the caller named it, for the per-collection
+** counts (kept per tenant, like the other rows). */
+void server_metrics_observe(server_metrics *m, const char *endpoint, int status, const char *tenant,
+                            const char *collection, double seconds);
 /* The counters of one (endpoint, status) pair. */
 typedef struct server_metrics_stat {
     const char *endpoint; /* static route label */
@@ -157,7 +168,10 @@ void server_metrics_count_cache(server_metrics *m, uint64_t hits, uint64_t misse
 ** out. tenant NULL is the operator's view: every row (a tenant's with a
 ** tenant="T" label), every collection by store name, the server-wide
 ** counters. A tenant's view holds its own rows and collections only (by
-** the names the tenant uses), nothing server-wide. */
-void server_metrics_render(server_metrics *m, sc_db *db, const char *tenant, util_buf *out);
+** the names the tenant uses), nothing server-wide. per_collection: Qdrant's
+** request counters per collection (rest_responses_total with a `collection`
+** label, the name as the caller gave it) instead of global ones, in the
+** same view. */
+void server_metrics_render(server_metrics *m, sc_db *db, const char *tenant, bool per_collection, util_buf *out);
 
 #endif /* SC_SERVER_H */

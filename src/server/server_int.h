@@ -15,6 +15,7 @@
 #define SERVER_NAME_SIZE 512      /* buffer for (namespaced) collection names */
 #define SERVER_MAX_JSON_DEPTH 64  /* deeper request bodies are refused (400) */
 #define SERVER_MAX_LIMIT 100000u  /* most candidates of one leg of a hybrid text query */
+#define SERVER_QDRANT_VERSION "1.19.0" /* the Qdrant REST API version implemented (GET /, app_info) */
 
 /* State of one request while an endpoint runs. */
 typedef struct server_call {
@@ -26,6 +27,7 @@ typedef struct server_call {
     const char *tenant;              /* tenant of the key, NULL = global namespace (borrowed from the config) */
     server_role role;                /* role of the key (admin when the server has no keys) */
     int status;                      /* error status once server_fail was called, else 0 */
+    unsigned retry_after;            /* with a 429: seconds after which to retry (Retry-After header), else 0 */
     char msg[1024];                  /* error message */
 } server_call;
 
@@ -172,7 +174,51 @@ json_t *server_api_aliases_update(server_call *call);
 json_t *server_api_aliases_list(server_call *call);
 json_t *server_api_collection_aliases(server_call *call);
 json_t *server_api_index_create(server_call *call);
+json_t *server_api_vector_create(server_call *call); /* PUT /collections/{c}/vectors/{name} */
+json_t *server_api_vector_delete(server_call *call); /* DELETE /collections/{c}/vectors/{name} */
 json_t *server_api_index_delete(server_call *call);
+
+/* qconfig.c: Qdrant's collection configuration as given (the store's
+** per-collection settings object) and the engine parameters it implies */
+/* Check a memory placement at `where` (cold, cached, pinned; pinned 422
+** unless pinned_ok). */
+bool server_qconfig_memory(server_call *call, const json_t *v, const char *where, bool pinned_ok);
+/* The settings object of a create request body (owned), or NULL after a
+** 400/422 on a bad part (the parts the engine reads are validated by the
+** caller). */
+json_t *server_qconfig_create(server_call *call, const json_t *body);
+/* The settings after PATCH body (owned, old unchanged), or NULL after a 400/422. */
+json_t *server_qconfig_patch(server_call *call, const json_t *old, const json_t *body);
+/* The engine's hnsw and quantization parameters of dense vector `name` of
+** dimension dim under settings (any missing layer: Qdrant's defaults). */
+void server_qconfig_engine(const json_t *settings, const char *name, uint32_t dim, sc_hnsw_config *h,
+                           sc_quant_config *q);
+/* The store update of vector v when the settings change from before to
+** after: only the engine fields that differ (fields 0 when none). */
+sc_vector_update server_qconfig_update(const json_t *before, const json_t *after, const sc_vector_params *v);
+/* Add the as-given per-vector parts of vector `name` (hnsw_config,
+** quantization_config, on_disk, memory, datatype) to its VectorParams out. */
+void server_qconfig_vector_json(const json_t *settings, const char *name, json_t *out);
+/* Qdrant's HnswConfig, OptimizersConfig of the collection (owned). */
+json_t *server_qconfig_hnsw_json(const json_t *settings);
+json_t *server_qconfig_optimizer_json(const json_t *settings);
+/* CollectionInfo.warnings (owned array, maybe empty): configuration that
+** is recorded but not acted on (product quantization, datatypes). */
+json_t *server_qconfig_warnings(const json_t *settings, const sc_collection_info *info);
+
+/* strict.c: Qdrant's strict mode */
+/* Merge a strict_mode_config diff (validated; null fields left as they
+** are) into settings.strict_mode_config; false after a 400/422. */
+bool server_strict_settings(server_call *call, json_t *settings, const json_t *diff);
+/* Before the endpoint labelled `label` runs on collection call->args[0]:
+** when the collection's strict mode is enabled, check the request against
+** it (limits, unindexed filters, batch sizes, collection size, payload
+** index count, rate limits); false after Qdrant's 400 (or 429). */
+bool server_strict_check(server_call *call, const char *label);
+/* Drop the rate limiters of store collection coll (created, deleted or its
+** strict mode changed): the next request starts with full ones, as Qdrant
+** makes new limiters with a new configuration. */
+void server_strict_forget(server_ctx *ctx, const char *coll);
 
 /* points.c */
 json_t *server_api_points_upsert(server_call *call);
@@ -226,6 +272,7 @@ bool server_route_path(const char *label, char *out, size_t size);
 
 /* telemetry.c: GET /telemetry, GET / DELETE /issues */
 json_t *server_api_telemetry(server_call *call);
+json_t *server_api_optimizations(server_call *call); /* GET /collections/{c}/optimizations */
 json_t *server_api_issues_get(server_call *call);
 json_t *server_api_issues_clear(server_call *call);
 

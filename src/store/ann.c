@@ -131,10 +131,10 @@ static sc_status store__ann_build(sc_db *db, store_coll *c, store_vec *sv, sc_er
     return rc;
 }
 
-static bool store__ann_wanted(const store_vec *sv) {
+bool store_ann_wanted(const store_vec *sv) {
     if (sv->hnsw.kind == SC_INDEX_KIND_FLAT) return false;
     if (sv->hnsw.kind == SC_INDEX_KIND_HNSW) return sv->n_present > 0;
-    return sv->n_present >= sv->hnsw.full_scan_threshold;
+    return sv->n_present >= (sv->hnsw.index_threshold ? sv->hnsw.index_threshold : sv->hnsw.full_scan_threshold);
 }
 
 /* Apply the current state of one slot to the graph. */
@@ -159,7 +159,7 @@ void store_ann_sync(sc_db *db, store_coll *c, const uint32_t *slots, size_t n) {
         sc_err err = {0};
         sc_status rc = SC_OK;
         if (!sv->ann) {
-            if (store__ann_wanted(sv) && (rc = store__ann_build(db, c, sv, &err)) != SC_OK)
+            if (store_ann_wanted(sv) && (rc = store__ann_build(db, c, sv, &err)) != SC_OK)
                 util_log(&db->opt.logger, SC_LOG_LEVEL_WARN,
                          "building the graph of `%s`.`%s` failed (%s); searching exactly", c->name,
                          sv->name, err.msg);
@@ -274,6 +274,12 @@ sc_status store_ann_forget(sc_db *db, store_coll *c, size_t v) {
     return step == SQLITE_DONE ? SC_OK : store_fail_sql(db, "forgetting a saved graph");
 }
 
+void store_ann_unlink(sc_db *db, store_coll *c, size_t v) {
+    char path[4096];
+    store__ann_path(db, c, v, path, sizeof path);
+    unlink(path);
+}
+
 void store_ann_drop_files(sc_db *db, store_coll *c) {
     char path[4096];
     for (size_t v = 0; v < c->n_vecs; v++) {
@@ -288,13 +294,13 @@ sc_status store_ann_reconfigure(sc_db *db, store_coll *c, size_t v, bool rebuild
     if (!rebuild) {
         if (sv->ann) hnsw_index_set_ef(sv->ann, sv->hnsw.ef);
         /* a lower full_scan_threshold or kind HNSW may now want a graph */
-        if (sv->ann || !store__ann_wanted(sv)) return SC_OK;
+        if (sv->ann || !store_ann_wanted(sv)) return SC_OK;
     }
     char path[4096];
     store__ann_drop(sv);
     store__ann_path(db, c, v, path, sizeof path);
     unlink(path); /* its watermark was deleted with the configuration change */
-    if (!store__ann_wanted(sv)) return SC_OK;
+    if (!store_ann_wanted(sv)) return SC_OK;
     sc_err err = {0};
     if (store__ann_build(db, c, sv, &err) != SC_OK) {
         util_log(&db->opt.logger, SC_LOG_LEVEL_WARN,
@@ -358,7 +364,7 @@ void store_ann_open(sc_db *db, store_coll *c) {
         if (sv->hnsw.kind == SC_INDEX_KIND_FLAT) continue;
         if (store__ann_load(db, c, v)) continue;
         sc_err err = {0};
-        if (store__ann_wanted(sv) && store__ann_build(db, c, sv, &err) != SC_OK)
+        if (store_ann_wanted(sv) && store__ann_build(db, c, sv, &err) != SC_OK)
             util_log(&db->opt.logger, SC_LOG_LEVEL_WARN,
                      "building the graph of `%s`.`%s` failed (%s); searching exactly", c->name,
                      sv->name, err.msg);
@@ -376,7 +382,7 @@ sc_status sc_collection_optimize(sc_db *db, const char *name) {
         store_vec *sv = &c->vecs[v];
         sc_err err = {0};
         if (!sv->ann) {
-            if (store__ann_wanted(sv) && (rc = store__ann_build(db, c, sv, &err)) != SC_OK) rc = store_fail_err(&err);
+            if (store_ann_wanted(sv) && (rc = store__ann_build(db, c, sv, &err)) != SC_OK) rc = store_fail_err(&err);
             continue;
         }
         uint32_t reclaimed = 0;

@@ -96,12 +96,13 @@ char *store_coll_config_json(const store_coll *c) {
     for (size_t i = 0; ok && i < c->n_vecs; i++) {
         const store_vec *sv = &c->vecs[i];
         ok = json_array_append_new(
-                 vecs, json_pack("{s:s, s:I, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:f, s:f}}", "name", sv->name,
+                 vecs, json_pack("{s:s, s:I, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:f, s:f}}", "name", sv->name,
                                  "dim", (json_int_t)sv->dim, "distance", sc_distance_name(sv->distance), "hnsw", "kind",
                                  (json_int_t)sv->hnsw.kind, "m", (json_int_t)sv->hnsw.m, "ef_construct",
                                  (json_int_t)sv->hnsw.ef_construct, "ef", (json_int_t)sv->hnsw.ef,
                                  "full_scan_threshold", (json_int_t)sv->hnsw.full_scan_threshold, "seed",
-                                 (json_int_t)sv->hnsw.seed, "quant", "kind", (json_int_t)sv->quant.kind, "quantile",
+                                 (json_int_t)sv->hnsw.seed, "index_threshold", (json_int_t)sv->hnsw.index_threshold,
+                                 "quant", "kind", (json_int_t)sv->quant.kind, "quantile",
                                  (double)sv->quant.quantile, "oversampling", (double)sv->quant.oversampling)) == 0;
     }
     for (size_t i = 0; ok && i < c->n_indexes; i++)
@@ -110,7 +111,8 @@ char *store_coll_config_json(const store_coll *c) {
     char *s = NULL;
     if (ok && json_object_set(root, "vectors", vecs) == 0 && json_object_set(root, "payload_indexes", pix) == 0 &&
         (!sparse || json_object_set(root, "sparse", sparse) == 0) &&
-        (!c->metadata || json_object_set(root, "metadata", c->metadata) == 0))
+        (!c->metadata || json_object_set(root, "metadata", c->metadata) == 0) &&
+        (!c->settings || json_object_set(root, "settings", c->settings) == 0))
         s = store_json_dumps(root, JSON_COMPACT);
     json_decref(vecs);
     json_decref(pix);
@@ -120,6 +122,23 @@ char *store_coll_config_json(const store_coll *c) {
 }
 
 /* ==== Create / delete / list ==== */
+
+/* Parse a settings object (NULL *out for an empty one). SC_INVALID when not an object. */
+static sc_status store__settings_parse(const char *text, json_t **out) {
+    json_error_t jerr;
+    json_t *s = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    if (!s && store_json_oom(&jerr)) return store_fail(SC_NOMEM, "out of memory parsing the settings");
+    if (!json_is_object(s)) {
+        json_decref(s);
+        return store_fail(SC_INVALID, "settings must be a JSON object");
+    }
+    if (!json_object_size(s)) {
+        json_decref(s);
+        s = NULL;
+    }
+    *out = s;
+    return SC_OK;
+}
 
 sc_status sc_collection_create(sc_db *db, const char *name, const sc_vector_params *vectors, size_t n_vectors) {
     sc_collection_params p = {.vectors = vectors, .n_vectors = n_vectors};
@@ -204,6 +223,10 @@ sc_status sc_collection_create_ex(sc_db *db, const char *name, const sc_collecti
     if (!(c->kw = store_kw_new())) {
         store_coll_free(c);
         return store_fail(SC_NOMEM, "out of memory");
+    }
+    if (params->settings_json && (rc = store__settings_parse(params->settings_json, &c->settings)) != SC_OK) {
+        store_coll_free(c);
+        return rc;
     }
     char *config = store_coll_config_json(c);
     store_coll **grown = NULL;
@@ -342,6 +365,7 @@ sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info
         goto oom;
     out->n_vector_params = c->n_vecs;
     if (!(out->metadata_json = c->metadata ? store_json_dumps(c->metadata, JSON_COMPACT) : util_strdup("{}"))) goto oom;
+    if (!(out->settings_json = c->settings ? store_json_dumps(c->settings, JSON_COMPACT) : util_strdup("{}"))) goto oom;
     uint64_t ram = (uint64_t)c->cap * (sizeof(sc_point_id) + sizeof(json_t *) + sizeof(uint32_t)) +
                    (uint64_t)c->map_cap * sizeof(uint32_t);
     for (size_t i = 0; i < c->n_vecs; i++) {
@@ -355,6 +379,8 @@ sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info
         ram += (uint64_t)c->cap * c->vecs[i].dim * sizeof(float);
         sc_vector_index_info *vx = &out->vector_index[i];
         vx->bytes_per_vector = (double)c->vecs[i].dim * sizeof(float);
+        vx->n_vectors = c->vecs[i].n_present;
+        vx->graph_pending = !c->vecs[i].ann && store_ann_wanted(&c->vecs[i]);
         if (c->vecs[i].ann) {
             hnsw_info hi = hnsw_index_info(c->vecs[i].ann);
             vx->hnsw_built = true;
@@ -402,6 +428,19 @@ done:
     return rc;
 }
 
+sc_status sc_collection_settings_get(sc_db *db, const char *name, char **out) {
+    if (!db || !out) return store_fail(SC_MISUSE, "sc_collection_settings_get: NULL argument");
+    pthread_rwlock_rdlock(&db->lock);
+    store_coll *c = NULL;
+    sc_status rc = store_coll_get(db, name, &c);
+    char *s = NULL;
+    if (rc == SC_OK && !(s = c->settings ? store_json_dumps(c->settings, JSON_COMPACT) : util_strdup("{}")))
+        rc = store_fail(SC_NOMEM, "out of memory");
+    pthread_rwlock_unlock(&db->lock);
+    if (rc == SC_OK) *out = s;
+    return rc;
+}
+
 void sc_collection_info_free(sc_collection_info *info) {
     if (!info) return;
     free(info->name);
@@ -417,6 +456,7 @@ void sc_collection_info_free(sc_collection_info *info) {
     free(info->sparse);
     free(info->sparse_index);
     free(info->metadata_json);
+    free(info->settings_json);
     memset(info, 0, sizeof *info);
 }
 
@@ -566,6 +606,7 @@ static sc_status store__update_params(const sc_vector_params *cur, size_t i, con
     if (f & SC_VECTOR_UPDATE_EF_CONSTRUCT) vp.hnsw.ef_construct = u->hnsw.ef_construct;
     if (f & SC_VECTOR_UPDATE_EF) vp.hnsw.ef = u->hnsw.ef;
     if (f & SC_VECTOR_UPDATE_FULL_SCAN_THRESHOLD) vp.hnsw.full_scan_threshold = u->hnsw.full_scan_threshold;
+    if (f & SC_VECTOR_UPDATE_INDEX_THRESHOLD) vp.hnsw.index_threshold = u->hnsw.index_threshold;
     if (f & SC_VECTOR_UPDATE_QUANT) vp.quant = u->quant;
     sc_status rc = store_ann_config_check(&vp, i);
     if (rc != SC_OK) return rc;
@@ -607,8 +648,19 @@ static sc_status store__sparse_updates(const store_coll *c, const sc_sparse_upda
 
 sc_status sc_collection_update_ex(sc_db *db, const char *name, const sc_vector_update *updates, size_t n,
                                   const sc_sparse_update *sparse, size_t n_sparse) {
-    if (!db || (n && !updates) || (n_sparse && !sparse))
+    sc_collection_change ch = {.updates = updates, .n_updates = n, .sparse = sparse, .n_sparse = n_sparse};
+    return sc_collection_reconfigure(db, name, &ch);
+}
+
+sc_status sc_collection_reconfigure(sc_db *db, const char *name, const sc_collection_change *change) {
+    if (!db || !change || (change->n_updates && !change->updates) || (change->n_sparse && !change->sparse))
         return store_fail(SC_MISUSE, "sc_collection_update: NULL argument");
+    const sc_vector_update *updates = change->updates;
+    const sc_sparse_update *sparse = change->sparse;
+    size_t n = change->n_updates, n_sparse = change->n_sparse;
+    json_t *settings = NULL, *settings_old = NULL;
+    sc_status src = change->settings_json ? store__settings_parse(change->settings_json, &settings) : SC_OK;
+    if (src != SC_OK) return src;
     pthread_rwlock_wrlock(&db->lock);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, name, &c);
@@ -658,7 +710,10 @@ sc_status sc_collection_update_ex(sc_db *db, const char *name, const sc_vector_u
         sp_old[k] = c->sparse[k];
         c->sparse[k] = sp_next[k];
     }
+    settings_old = c->settings;
+    if (change->settings_json) c->settings = settings;
     config = store_coll_config_json(c);
+    c->settings = settings_old;
     for (size_t v = 0; v < c->n_vecs; v++) { /* memory changes only after the commit */
         c->vecs[v].hnsw = old[v].hnsw;
         c->vecs[v].quant = old[v].quant;
@@ -686,6 +741,12 @@ sc_status sc_collection_update_ex(sc_db *db, const char *name, const sc_vector_u
         goto done;
     }
     /* 3. apply to memory and bring the graphs in line */
+    if (change->settings_json) {
+        c->settings = settings;
+        settings = settings_old;
+    } else {
+        settings = NULL;
+    }
     for (size_t v = 0; v < c->n_vecs; v++) {
         c->vecs[v].hnsw = next[v].hnsw;
         c->vecs[v].quant = next[v].quant;
@@ -709,5 +770,6 @@ done:
     free(seen);
     free(sp_old);
     free(sp_next);
+    json_decref(settings); /* the old object after a commit, the unused new one otherwise */
     return rc;
 }

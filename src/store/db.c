@@ -95,6 +95,7 @@ void store_coll_free(store_coll *c) {
         for (uint32_t s = 0; s < c->n_slots; s++) free(c->payload_raw[s]);
     free(c->payload_raw);
     json_decref(c->metadata);
+    json_decref(c->settings);
     free(c->ids);
     free(c->live);
     free(c->free_slots);
@@ -212,6 +213,7 @@ static sc_status store__parse_config(store_coll *c, const char *text) {
         vp.hnsw.ef = (uint32_t)json_integer_value(json_object_get(h, "ef"));
         vp.hnsw.full_scan_threshold = (uint32_t)json_integer_value(json_object_get(h, "full_scan_threshold"));
         vp.hnsw.seed = (uint64_t)json_integer_value(json_object_get(h, "seed"));
+        vp.hnsw.index_threshold = (uint32_t)json_integer_value(json_object_get(h, "index_threshold"));
         vp.quant.kind = (sc_quant_kind)json_integer_value(json_object_get(q, "kind"));
         vp.quant.quantile = (float)json_number_value(json_object_get(q, "quantile"));
         vp.quant.oversampling = (float)json_number_value(json_object_get(q, "oversampling"));
@@ -229,6 +231,8 @@ static sc_status store__parse_config(store_coll *c, const char *text) {
     if ((rc = store__parse_sparse(c, sparse)) != SC_OK) goto done;
     json_t *meta = json_object_get(root, "metadata");
     if (json_is_object(meta) && json_object_size(meta)) c->metadata = json_incref(meta);
+    json_t *settings = json_object_get(root, "settings");
+    if (json_is_object(settings) && json_object_size(settings)) c->settings = json_incref(settings);
     json_t *pix = json_object_get(root, "payload_indexes");
     for (size_t i = 0; i < json_array_size(pix); i++) {
         json_t *e = json_array_get(pix, i);

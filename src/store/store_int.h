@@ -129,6 +129,7 @@ typedef struct store_coll {
     store_sparse *sparse;      /* them, in config order */
     store_kw *kw;              /* keyword index over the points' texts */
     json_t *metadata;          /* the collection's metadata object (sc_collection_metadata_update), NULL = {} */
+    json_t *settings;          /* the API layer's settings object (sc_collection_reconfigure), NULL = {} */
     store_pindex **indexes;    /* payload indexes */
     size_t n_indexes;          /* entries in indexes */
     bool indexes_stale;        /* an index update ran out of memory after a commit: the indexes may miss
@@ -247,6 +248,9 @@ char *store_coll_config_json(const store_coll *c);
 /* Fill zero fields of a vector's hnsw / quant config with defaults and
 ** check ranges; SC_INVALID names the field. */
 sc_status store_ann_config_check(sc_vector_params *vp, size_t i);
+/* Whether the configuration of sv wants a graph now (kind, vectors present
+** against the indexing threshold). */
+bool store_ann_wanted(const store_vec *sv);
 /* After loading a collection: load each persisted graph and catch it up
 ** with the writes made since it was saved, or build it. Never fails for a
 ** bad index file: the graph is rebuilt instead (reported on stderr once). */
@@ -259,6 +263,8 @@ void store_ann_sync(sc_db *db, store_coll *c, const uint32_t *slots, size_t n);
 void store_ann_rebind(store_coll *c);
 /* Save changed graphs of c and record their watermark. */
 sc_status store_ann_save(sc_db *db, store_coll *c);
+/* Remove the graph file of position v of c (its watermark is forgotten by the caller). */
+void store_ann_unlink(sc_db *db, store_coll *c, size_t v);
 /* Remove the graph files of c (collection deleted). */
 void store_ann_drop_files(sc_db *db, store_coll *c);
 /* Forget the saved graph of vector v: delete its watermark (inside the

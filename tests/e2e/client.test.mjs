@@ -27,7 +27,7 @@ async function rejectsWith(p, status, re) {
 
 test('root answers title and the Qdrant API version; version check passes', async () => {
   const r = await (await fetch(url + '/')).json();
-  assert.equal(r.title, 'semcode');
+  assert.equal(r.title, 'qdrant - vector search engine');
   assert.equal(r.version, '1.19.0');
   assert.ok(r.commit);
   const warnings = [];
@@ -95,7 +95,8 @@ test('create with named vectors, hnsw_config and quantization_config', async () 
   await client.createCollection('flat', { vectors: { size: 2, distance: 'Dot', hnsw_config: { m: 0 } },
     quantization_config: { binary: {} } });
   const fi = await client.getCollection('flat');
-  assert.equal(fi.config.hnsw_config.m, 0);
+  assert.equal(fi.config.params.vectors.hnsw_config.m, 0); // per vector, where it was given (Qdrant)
+  assert.equal(fi.config.hnsw_config.m, 16);
   assert.ok(fi.config.quantization_config.binary);
   await client.deleteCollection('flat');
 });
@@ -127,11 +128,13 @@ test('PATCH /collections/{name} changes the index configuration, all or nothing'
   assert.equal((await client.getCollection('patched')).config.quantization_config, null);
   // m = 0: exact search only; m again: a graph again
   assert.equal(await client.updateCollection('patched', { vectors: { code: { hnsw_config: { m: 0 } } } }), true);
-  assert.equal((await client.getCollection('patched')).config.hnsw_config.m, 0);
+  assert.equal((await client.getCollection('patched')).config.params.vectors.code.hnsw_config.m, 0);
+  assert.equal((await client.getCollection('patched')).semcode_index.code.hnsw_built, false);
   assert.deepEqual((await client.query('patched', { query: [1, 0, 0, 1], using: 'code', limit: 5 })).points.map((p) => p.id),
     before.points.map((p) => p.id));
   assert.equal(await client.updateCollection('patched', { vectors: { code: { hnsw_config: { m: 16 } } } }), true);
-  assert.equal((await client.getCollection('patched')).config.hnsw_config.m, 16);
+  assert.equal((await client.getCollection('patched')).config.params.vectors.code.hnsw_config.m, 16);
+  assert.equal((await client.getCollection('patched')).semcode_index.code.hnsw_built, true);
   // a bad part rejects the whole request: nothing changes
   const bad = [
     [{ hnsw_config: { m: 20 }, vectors: { nope: { hnsw_config: { m: 8 } } } }, 400, /Not existing vector name error: nope/],
@@ -139,14 +142,15 @@ test('PATCH /collections/{name} changes the index configuration, all or nothing'
     [{ hnsw_config: { ef_construct: 2 } }, 422, /hnsw_config\.ef_construct: value 2 invalid/],
     [{ hnsw_config: { m: 'big' } }, 400, /`hnsw_config\.m` must be an unsigned integer/],
     [{ quantization_config: { scalar: { type: 'int8', quantile: 0.1 } } }, 422, /quantization_config\.scalar\.quantile/],
-    [{ quantization_config: { product: {} } }, 400, /product quantization is not supported/],
+    [{ quantization_config: { product: {} } }, 400, /product.compression.: unknown variant/],
     [{ hnsw_config: { m: 20 }, vectors: { doc: { on_disk: true, size: 3 } } }, 400, /unknown field `vectors\.doc\.size`/],
     [{ hnsw_config: { m: 20 }, optimizers_config: 5 }, 400, /`optimizers_config` must be an object/],
     [{ hnsw_confg: { m: 20 } }, 400, /unknown field `hnsw_confg`/],
   ];
   for (const [body, status, re] of bad) await rejectsWith(client.updateCollection('patched', body), status, re);
   info = await client.getCollection('patched');
-  assert.equal(info.config.hnsw_config.m, 16);
+  assert.equal(info.config.hnsw_config.m, 32); // collection-wide, as last set (the per-vector m is the vector's)
+  assert.equal(info.config.params.vectors.code.hnsw_config.m, 16);
   assert.equal(info.config.hnsw_config.ef_construct, 200);
   await rejectsWith(client.updateCollection('no_such', { hnsw_config: { m: 20 } }), 404, /doesn't exist/);
   assert.equal(await client.deleteCollection('patched'), true);
@@ -358,4 +362,38 @@ test('errors through the client: 404, 400 on wrong dimension, wrong types', asyn
   await rejectsWith(client.scroll('p', { limit: 0 }), 422, /limit/);
   await rejectsWith(client.query('p', { query: [1, 0, 0, 0], filter: { must: [{ key: 'n', range: { gt: 'x' } }] } }), 400, /range/);
   assert.equal((await client.retrieve('p', { ids: [50] })).length, 0, 'nothing stored by the failed upsert');
+});
+
+test('named vectors added and deleted, configuration echoed, strict mode and optimizations through the client', async () => {
+  const c = 'client_cfg';
+  await client.deleteCollection(c);
+  await client.createCollection(c, {
+    vectors: { code: { size: 4, distance: 'Cosine', hnsw_config: { m: 8 }, on_disk: true } },
+    optimizers_config: { indexing_threshold: 0 },
+    strict_mode_config: { enabled: true, upsert_max_batchsize: 3, max_query_limit: 10 },
+  });
+  await client.upsert(c, { wait: true, points: pts.slice(0, 3).map((p) => ({ ...p, vector: { code: p.vector } })) });
+  await rejectsWith(client.upsert(c, { wait: true, points: pts.map((p) => ({ ...p, vector: { code: p.vector } })) }),
+    400, /Limit exceeded 5 > 3 for \\"upsert limit\\"/);
+  await rejectsWith(client.query(c, { query: [1, 0, 0, 0], using: 'code', limit: 11 }), 400, /for \\"limit\\"/);
+  let info = await client.getCollection(c);
+  assert.deepEqual(info.config.params.vectors.code, { size: 4, distance: 'Cosine', hnsw_config: { m: 8 }, on_disk: true });
+  assert.equal(info.config.optimizer_config.indexing_threshold, 0);
+  assert.equal(info.indexed_vectors_count, 0); // indexing disabled
+  assert.equal(info.config.strict_mode_config.upsert_max_batchsize, 3);
+  // a second named vector: the points do not have it until given one
+  assert.equal((await client.createVectorName(c, 'doc', { dense: { size: 2, distance: 'Dot' } })).status, 'completed');
+  await client.updateVectors(c, { wait: true, points: [{ id: 1, vector: { doc: [1, 2] } }] });
+  let got = await client.retrieve(c, { ids: [1, 2], with_vector: true });
+  assert.deepEqual(Object.keys(got[0].vector).sort(), ['code', 'doc']);
+  assert.deepEqual(Object.keys(got[1].vector), ['code']);
+  assert.equal((await client.deleteVectorName(c, 'code')).status, 'completed');
+  info = await client.getCollection(c);
+  assert.deepEqual(Object.keys(info.config.params.vectors), ['doc']);
+  got = await client.retrieve(c, { ids: [1], with_vector: true });
+  assert.deepEqual(got[0].vector, { doc: [1, 2] });
+  const opt = await client.getOptimizations(c, { with: 'idle_segments' });
+  assert.deepEqual(opt.running, []);
+  assert.equal(opt.idle_segments[0].points_count, 3);
+  assert.equal(await client.deleteCollection(c), true);
 });

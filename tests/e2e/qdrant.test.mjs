@@ -22,7 +22,7 @@ function raw(method, path, body) {
       res.on('end', () => {
         let json = null;
         try { json = JSON.parse(text); } catch { /* plain text */ }
-        resolve({ status: res.statusCode, json, text });
+        resolve({ status: res.statusCode, json, text, headers: res.headers });
       });
     });
     req.on('error', reject);
@@ -58,6 +58,8 @@ test('a path segment is percent-decoded once: a%2541 names `a%41`', async () => 
 test('GET / reports the Qdrant API version 1.19 and a 40-character commit; probes answer as Qdrant', async () => {
   const r = await raw('GET', '/');
   assert.deepEqual(Object.keys(r.json).sort(), ['commit', 'title', 'version']);
+  assert.equal(r.json.title, 'qdrant - vector search engine'); // Qdrant's words, which clients check
+  assert.match(r.headers.server, /^semcode\/\d+\.\d+\.\d+$/); // what answers: every response names it
   assert.match(r.json.version, /^1\.19\.\d+$/);
   assert.match(r.json.commit, /^([0-9a-f]{40}|unknown)$/);
   assert.equal((await raw('GET', '/healthz')).text, 'healthz check passed');
@@ -408,7 +410,21 @@ test('telemetry (levels 0 to 2), issues, Qdrant metric names, query-string timeo
   assert.deepEqual((await call('GET', '/issues')).json.result, { issues: [] });
   assert.equal((await call('DELETE', '/issues')).json.result, true);
   const m = await call('GET', '/metrics');
-  assert.match(m.text, /^app_info\{name="semcode",version="[^"]+"\} 1$/m);
+  assert.match(m.text, /^# HELP app_info information about qdrant server$/m);
+  assert.match(m.text, /^app_info\{name="qdrant",version="1\.19\.\d+"\} 1$/m);
+  assert.match(m.text, /^semcode_build_info\{version="\d+\.\d+\.\d+"\} 1$/m);
+  assert.ok(!/collection=/.test(m.text.split('\n').filter((l) => l.startsWith('rest_responses_total')).join('\n')));
+  const pc = await call('GET', '/metrics?per_collection=true');
+  assert.match(pc.text, new RegExp(`^rest_responses_total\\{method="PUT",endpoint="/collections/\\{collection_name\\}/points",status="200",collection="${c}"\\} 1$`, 'm'));
+  for (const level of [3, 4]) { // one local shard; from level 4 its one segment
+    const t3 = (await call('GET', `/telemetry?details_level=${level}`)).json.result.collections.collections.find((x) => x.id === c);
+    assert.deepEqual(Object.keys(t3).sort(), ['config', 'id', 'init_time_ms', 'resharding', 'shards', 'transfers']);
+    const local = t3.shards[0].local;
+    assert.equal(local.num_points, 1);
+    assert.deepEqual(local.num_vectors_by_name, { '': 1 });
+    assert.equal('segments' in local, level >= 4);
+    if (level >= 4) assert.equal(local.segments[0].info.num_points, 1);
+  }
   assert.match(m.text, /^collections_total \d+$/m);
   assert.match(m.text, new RegExp(`^collection_points\\{id="${c}"\\} 1$`, 'm'));
   assert.match(m.text, /^rest_responses_total\{method="PUT",endpoint="\/collections\/\{collection_name\}\/points",status="200"\} \d+$/m);
@@ -512,4 +528,41 @@ test('a collection of sparse vectors only; dense and sparse names must differ; s
   assert.match(r.json.status.error, /sparse vectors do not support/);
   r = await call('PUT', '/collections/q_nothing', {});
   assert.equal(r.status, 400, r.text);
+});
+
+test('collection info: configuration as given, indexing_threshold drives the graph, optimizations, strict mode', async () => {
+  const c = 'q_config';
+  await call('DELETE', `/collections/${c}`);
+  let r = await call('PUT', `/collections/${c}`, {
+    vectors: { size: 256, distance: 'Dot', memory: 'cold', hnsw_config: { m: 12 } },
+    quantization_config: { product: { compression: 'x32' } },
+    optimizers_config: { indexing_threshold: 10 }, payload: { memory: 'cached' },
+  });
+  assert.equal(r.status, 200, r.text);
+  const vecs = Array.from({ length: 20 }, (_, i) => Array.from({ length: 256 }, (_, k) => ((i * 7 + k) % 13) / 13));
+  r = await call('PUT', `/collections/${c}/points?wait=true`, { batch: { ids: vecs.map((_, i) => i + 1), vectors: vecs } });
+  assert.equal(r.status, 200, r.text);
+  let info = (await call('GET', `/collections/${c}`)).json.result;
+  assert.equal(info.status, 'green');
+  assert.equal(info.indexed_vectors_count, 20); // 10 KiB = 10 vectors of 256 floats: indexed
+  assert.deepEqual(info.config.params.vectors, { size: 256, distance: 'Dot', memory: 'cold', hnsw_config: { m: 12 } });
+  assert.equal(info.config.hnsw_config.m, 16);
+  assert.deepEqual(info.config.params.payload, { memory: 'cached' });
+  assert.equal(info.config.optimizer_config.indexing_threshold, 10);
+  assert.equal(info.config.optimizer_config.deleted_threshold, 0.2);
+  assert.match(info.warnings[0].message, /product quantization is not implemented/);
+  r = await call('PATCH', `/collections/${c}`, { vectors: { '': { memory: 'pinned' } } });
+  assert.equal(r.status, 422, r.text);
+  r = await call('GET', `/collections/${c}/optimizations?with=queued,%20completed,idle_segments`);
+  assert.deepEqual(r.json.result.running, []);
+  assert.deepEqual(r.json.result.queued, []);
+  assert.equal(r.json.result.idle_segments[0].points_count, 20);
+  r = await call('PATCH', `/collections/${c}`, { strict_mode_config: { enabled: true, max_query_limit: 5 } });
+  assert.equal(r.status, 200, r.text);
+  r = await call('POST', `/collections/${c}/points/query`, { query: vecs[0], limit: 6 });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.json.status.error, /Limit exceeded 6 > 5 for "limit"/);
+  r = await call('POST', `/collections/${c}/points/query`, { query: vecs[0], limit: 5 });
+  assert.equal(r.status, 200, r.text);
+  await call('DELETE', `/collections/${c}`);
 });

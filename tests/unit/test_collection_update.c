@@ -253,11 +253,73 @@ static void test_update_all_or_nothing(void **state) {
     tu_rmdir(dir);
 }
 
+/* Named vectors added and deleted on a collection with points and graphs:
+** the other vectors keep their values and graphs (searches still match
+** exact search), the new one starts empty and takes values, a deleted one
+** is gone from every point; all of it survives a reopen. */
+static void test_vector_create_delete(void **state) {
+    (void)state;
+    char *dir = tu_tmpdir("cu_names");
+    sc_db *db = cu_open(dir);
+    cu_create(db, "c", true, SC_INDEX_KIND_HNSW, 12, 0);
+    sc_vector_params nv = {.name = "new", .dim = 3, .distance = SC_DISTANCE_EUCLID};
+    assert_int_equal(sc_collection_vector_create(db, "c", &nv), SC_OK);
+    assert_int_equal(sc_collection_vector_create(db, "c", &nv), SC_EXISTS);
+    nv.name = "a";
+    assert_int_equal(sc_collection_vector_create(db, "c", &nv), SC_EXISTS);
+    nv.name = "zero";
+    nv.dim = 0;
+    assert_int_equal(sc_collection_vector_create(db, "c", &nv), SC_INVALID);
+    /* "a" goes: "b" moves to position 0 with its graph */
+    assert_int_equal(sc_collection_vector_delete(db, "c", "a"), SC_OK);
+    assert_int_equal(sc_collection_vector_delete(db, "c", "a"), SC_NOTFOUND);
+    for (int round = 0; round < 2; round++) {
+        sc_collection_info info;
+        assert_int_equal(sc_collection_info_get(db, "c", &info), SC_OK);
+        assert_int_equal(info.n_vector_params, 2);
+        assert_string_equal(info.vectors[0].name, "b");
+        assert_string_equal(info.vectors[1].name, "new");
+        assert_true(info.vector_index[0].hnsw_built);
+        assert_int_equal(info.vector_index[0].n_vectors, CU_N);
+        assert_int_equal(info.vector_index[1].n_vectors, round); /* point 1 got one before the reopen */
+        sc_collection_info_free(&info);
+        sc_point_id id = sc_point_id_num(1);
+        sc_with w = {.vectors = true};
+        sc_record_list *l = NULL;
+        assert_int_equal(sc_points_get(db, "c", &id, 1, &w, &l), SC_OK);
+        assert_int_equal(l->items[0].n_vectors, 1 + (size_t)round);
+        assert_string_equal(l->items[0].vector_names[0], "b");
+        sc_record_list_free(l);
+        float q[CU_DIM] = {1, 0.5f, -0.25f};
+        sc_search_request req = {.vector_name = "b", .query = q, .dim = CU_DIM, .limit = 5};
+        sc_record_list *a = NULL, *e = NULL;
+        assert_int_equal(sc_points_search(db, "c", &req, &a), SC_OK);
+        req.exact = true;
+        assert_int_equal(sc_points_search(db, "c", &req, &e), SC_OK);
+        assert_int_equal(sc_point_id_cmp(&a->items[0].id, &e->items[0].id), 0);
+        sc_record_list_free(a);
+        sc_record_list_free(e);
+        if (round == 0) {
+            float v3[3] = {1, 2, 3};
+            sc_vector_in vin = {.name = "new", .data = v3, .dim = 3};
+            sc_point_in p = {.id = sc_point_id_num(1), .vectors = &vin, .n_vectors = 1};
+            assert_int_equal(sc_points_update_vectors(db, "c", &p, 1), SC_OK);
+            sc_db_close(db);
+            db = cu_open(dir);
+        }
+    }
+    assert_int_equal(sc_collection_vector_delete(db, "c", "new"), SC_OK);
+    assert_int_equal(sc_collection_vector_delete(db, "c", "b"), SC_INVALID); /* the only one left */
+    sc_db_close(db);
+    tu_rmdir(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_update_rebuilds_and_persists),
         cmocka_unit_test(test_update_quantization_and_kind),
         cmocka_unit_test(test_update_all_or_nothing),
+        cmocka_unit_test(test_vector_create_delete),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -585,6 +585,185 @@ static void test_sparse_vectors(void **state) {
     ts__close(&e);
 }
 
+/* GET path's "result" as parsed JSON (owned); fails the test unless 200. */
+static json_t *ts__result(ts_env *e, const char *path) {
+    char *out = NULL;
+    assert_int_equal(ts__call(e, "GET", path, NULL, NULL, &out), 200);
+    json_t *doc = json_loads(out, 0, NULL);
+    free(out);
+    assert_non_null(doc);
+    json_t *r = json_incref(json_object_get(doc, "result"));
+    json_decref(doc);
+    return r;
+}
+
+/* The collection info of `q` as configured by test_collection_config. */
+static void ts__check_config(json_t *info) {
+    json_t *cfg = json_object_get(info, "config"), *params = json_object_get(cfg, "params");
+    json_t *a = json_object_get(json_object_get(params, "vectors"), "a");
+    json_t *b = json_object_get(json_object_get(params, "vectors"), "b");
+    /* per vector: what was given there, nothing inherited */
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "hnsw_config"), "m")), 20);
+    assert_null(json_object_get(json_object_get(a, "hnsw_config"), "ef_construct"));
+    assert_true(json_is_true(json_object_get(a, "on_disk")));
+    assert_string_equal(json_string_value(json_object_get(a, "memory")), "cached");
+    assert_string_equal(json_string_value(json_object_get(a, "datatype")), "float32");
+    assert_null(json_object_get(a, "quantization_config"));
+    assert_null(json_object_get(b, "hnsw_config"));
+    assert_null(json_object_get(b, "on_disk"));
+    json_t *bs = json_object_get(json_object_get(b, "quantization_config"), "scalar");
+    assert_true(json_number_value(json_object_get(bs, "quantile")) > 0.89);
+    /* collection-wide: defaults with what was given */
+    json_t *h = json_object_get(cfg, "hnsw_config");
+    assert_int_equal(json_integer_value(json_object_get(h, "m")), 16);
+    assert_int_equal(json_integer_value(json_object_get(h, "ef_construct")), 80);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(cfg, "quantization_config"),
+                                                                          "product"), "compression")), "x16");
+    assert_false(json_is_true(json_object_get(params, "on_disk_payload")));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(params, "payload"), "memory")), "cold");
+    json_t *o = json_object_get(cfg, "optimizer_config");
+    assert_int_equal(json_integer_value(json_object_get(o, "indexing_threshold")), 1);
+    assert_int_equal(json_integer_value(json_object_get(o, "default_segment_number")), 3);
+    /* the engine's vacuum rule, whatever was asked */
+    assert_true(json_number_value(json_object_get(o, "deleted_threshold")) == 0.2);
+    assert_int_equal(json_integer_value(json_object_get(o, "vacuum_min_vector_number")), 1000);
+    json_t *sm = json_object_get(cfg, "strict_mode_config");
+    assert_true(json_is_true(json_object_get(sm, "enabled")));
+    assert_int_equal(json_integer_value(json_object_get(sm, "max_query_limit")), 5);
+    /* product quantization of `a` is recorded, and the info says it is not applied */
+    json_t *w = json_object_get(info, "warnings");
+    assert_int_equal(json_array_size(w), 1);
+    assert_non_null(strstr(json_string_value(json_object_get(json_array_get(w, 0), "message")), "`a`"));
+    assert_string_equal(json_string_value(json_object_get(info, "status")), "green");
+}
+
+/* Qdrant's configuration echoed as given, per vector and collection-wide;
+** indexing_threshold drives the engine's graph (0: none; in KiB of
+** vectors); all of it survives a restart. */
+static void test_collection_config(void **state) {
+    (void)state;
+    ts_env e;
+    ts__open(&e, NULL);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/q",
+                                "{\"vectors\":{\"a\":{\"size\":4,\"distance\":\"Dot\",\"hnsw_config\":{\"m\":20},"
+                                "\"on_disk\":true,\"memory\":\"cached\",\"datatype\":\"float32\"},\"b\":{\"size\":8,"
+                                "\"distance\":\"Cosine\",\"quantization_config\":{\"scalar\":{\"type\":\"int8\","
+                                "\"quantile\":0.9}}}},\"hnsw_config\":{\"ef_construct\":80},\"quantization_config\":"
+                                "{\"product\":{\"compression\":\"x16\"}},\"optimizers_config\":{\"indexing_threshold\":0},"
+                                "\"on_disk_payload\":false,\"payload\":{\"memory\":\"cold\"},\"strict_mode_config\":"
+                                "{\"enabled\":true,\"max_query_limit\":5}}",
+                                NULL, "true"), 200);
+    char body[16384];
+    size_t n = (size_t)snprintf(body, sizeof body, "{\"points\":[");
+    for (int i = 0; i < 70; i++)
+        n += (size_t)snprintf(body + n, sizeof body - n, "%s{\"id\":%d,\"vector\":{\"a\":[%d,1,%d,0.5]}}", i ? "," : "",
+                              i + 1, i % 7, i % 5);
+    snprintf(body + n, sizeof body - n, "]}");
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/q/points", body, NULL, NULL), 200);
+    json_t *info = ts__result(&e, "/collections/q");
+    assert_int_equal(json_integer_value(json_object_get(info, "indexed_vectors_count")), 0); /* indexing off */
+    json_decref(info);
+    /* 1 KiB = 64 vectors of dimension 4: the 70 points get a graph */
+    assert_int_equal(ts__expect(&e, "PATCH", "/collections/q",
+                                "{\"optimizers_config\":{\"indexing_threshold\":1,\"default_segment_number\":3,"
+                                "\"deleted_threshold\":0.5}}", NULL, "true"), 200);
+    info = ts__result(&e, "/collections/q");
+    assert_int_equal(json_integer_value(json_object_get(info, "indexed_vectors_count")), 70);
+    ts__check_config(info);
+    json_decref(info);
+    /* pinned is refused for vector and payload storage, in Qdrant's words */
+    assert_int_equal(ts__expect(&e, "PATCH", "/collections/q", "{\"vectors\":{\"a\":{\"memory\":\"pinned\"}}}", NULL,
+                                "vectors.a.memory: `pinned` is not supported"), 422);
+    assert_int_equal(ts__expect(&e, "PATCH", "/collections/q", "{\"params\":{\"payload\":{\"memory\":\"pinned\"}}}",
+                                NULL, "pinned"), 422);
+    /* a restart keeps all of it */
+    server_ctx_free(e.ctx);
+    sc_db_close(e.db);
+    sc_db_options o = sc_db_options_default();
+    char err[256];
+    assert_int_equal(tu_db_open(e.dir, &o, &e.db, err, sizeof err), SC_OK);
+    server_config cfg = server_config_default();
+    assert_non_null(e.ctx = server_ctx_new(e.db, &cfg));
+    info = ts__result(&e, "/collections/q");
+    assert_int_equal(json_integer_value(json_object_get(info, "indexed_vectors_count")), 70);
+    ts__check_config(info);
+    json_decref(info);
+    /* a collection made by the library: its engine's parameters are told per
+    ** vector, and a PATCH changes only what it names */
+    sc_vector_params lib = {.name = "", .dim = 2, .distance = SC_DISTANCE_DOT, .hnsw = {.m = 24, .ef_construct = 60}};
+    assert_int_equal(sc_collection_create(e.db, "lib", &lib, 1), SC_OK);
+    assert_int_equal(ts__expect(&e, "GET", "/collections/lib", NULL, NULL, "\"hnsw_config\":{\"m\":24,\"ef_construct\":60}"),
+                     200);
+    assert_int_equal(ts__expect(&e, "PATCH", "/collections/lib", "{\"vectors\":{\"\":{\"hnsw_config\":{\"m\":20}}}}", NULL,
+                                "true"), 200);
+    sc_collection_info li;
+    assert_int_equal(sc_collection_info_get(e.db, "lib", &li), SC_OK);
+    assert_int_equal(li.vectors[0].hnsw.m, 20);
+    assert_int_equal(li.vectors[0].hnsw.ef_construct, 60);
+    assert_int_equal(li.vectors[0].hnsw.full_scan_threshold, 10000); /* untouched: the library's default */
+    sc_collection_info_free(&li);
+    ts__close(&e);
+}
+
+/* Strict mode: off until enabled; then limits, unindexed filters, batch
+** sizes, collection size, payload index count and rate limits answer
+** Qdrant's errors, and a PATCH merges into the configuration. */
+static void test_strict_mode(void **state) {
+    (void)state;
+    ts_env e;
+    ts__open(&e, NULL);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/s", "{\"vectors\":{\"size\":2,\"distance\":\"Dot\"},"
+                                "\"strict_mode_config\":{\"enabled\":false,\"max_query_limit\":2}}", NULL, "true"), 200);
+    const char *pts = "{\"points\":[{\"id\":1,\"vector\":[1,0],\"payload\":{\"city\":\"Rome\",\"n\":1}},"
+                      "{\"id\":2,\"vector\":[0,1],\"payload\":{\"city\":\"Oslo\",\"n\":2}},"
+                      "{\"id\":3,\"vector\":[1,1],\"payload\":{\"city\":\"Rome\",\"n\":3}}]}";
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/s/points", pts, NULL, NULL), 200);
+    const char *q3 = "{\"query\":[1,0],\"limit\":3}";
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/query", q3, NULL, NULL), 200); /* not enabled */
+    assert_int_equal(ts__expect(&e, "PATCH", "/collections/s", "{\"strict_mode_config\":{\"enabled\":true,"
+                                "\"unindexed_filtering_retrieve\":false,\"upsert_max_batchsize\":2,"
+                                "\"max_payload_index_count\":1,\"search_allow_exact\":false}}", NULL, "true"), 200);
+    assert_int_equal(ts__expect(&e, "GET", "/collections/s", NULL, NULL, "\"max_query_limit\":2"), 200); /* merged */
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/query", q3, NULL,
+                                "Bad request: Limit exceeded 3 > 2 for \\\"limit\\\". Help: Reduce the"), 400);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/query",
+                                "{\"query\":[1,0],\"limit\":2,\"params\":{\"exact\":true}}", NULL,
+                                "Exact search disabled!"), 400);
+    const char *filtered = "{\"query\":[1,0],\"limit\":2,\"filter\":{\"must\":[{\"nested\":{\"key\":\"a\",\"filter\":"
+                           "{\"must\":[{\"key\":\"b\",\"match\":{\"value\":\"x\"}}]}}}]}}";
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/query", filtered, NULL,
+                                "Index required but not found for \\\"a[].b\\\" of one of the following types: [keyword"), 400);
+    const char *by_city = "{\"filter\":{\"must\":[{\"key\":\"city\",\"match\":{\"value\":\"Rome\"}}]},\"limit\":2}";
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/scroll", by_city, NULL, "for \\\"city\\\""), 400);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/s/index", "{\"field_name\":\"city\",\"field_schema\":\"keyword\"}",
+                                NULL, NULL), 200);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/scroll", by_city, NULL, "\"id\":1"), 200);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/s/index", "{\"field_name\":\"n\",\"field_schema\":\"integer\"}",
+                                NULL, "maximum number of payload indices (1)"), 400);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/s/points", pts, NULL,
+                                "Limit exceeded 3 > 2 for \\\"upsert limit\\\""), 400);
+    /* a read rate limit of 2 a minute: the third request waits about a minute */
+    assert_int_equal(ts__expect(&e, "PATCH", "/collections/s", "{\"strict_mode_config\":{\"read_rate_limit\":2}}", NULL,
+                                "true"), 200);
+    const char *q1 = "{\"query\":[1,0],\"limit\":1}";
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/query", q1, NULL, NULL), 200);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/query", q1, NULL, NULL), 200);
+    server_request req = {.method = "POST", .path = "/collections/s/points/query", .body = q1, .body_size = strlen(q1)};
+    server_response resp;
+    server_handle(e.ctx, &req, &resp);
+    assert_int_equal(resp.status, 429);
+    assert_non_null(strstr(resp.body.data, "Rate limiting exceeded: Read rate limit exceeded: Operation requires 1 "
+                                           "tokens but only 0.0 were available"));
+    assert_true(resp.retry_after >= 29 && resp.retry_after <= 30);
+    server_response_free(&resp);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points",
+                                "{\"ids\":[1,2,3]}", NULL, "request larger than rate limiter capacity"), 429);
+    /* writes have their own limiter; collection management is not limited */
+    assert_int_equal(ts__expect(&e, "GET", "/collections/s", NULL, NULL, "\"read_rate_limit\":2"), 200);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/s/points/delete", "{\"points\":[3]}", NULL, NULL), 200);
+    ts__close(&e);
+}
+
 int main(void) {
     /* the server is started without a model: testutil's default must not give it one */
     unsetenv("SEMCODE_MODEL");
@@ -595,6 +774,8 @@ int main(void) {
         cmocka_unit_test(test_embeddings_and_text_queries),
         cmocka_unit_test(test_embedding_cache_metrics),
         cmocka_unit_test(test_sparse_vectors),
+        cmocka_unit_test(test_collection_config),
+        cmocka_unit_test(test_strict_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
