@@ -20,7 +20,10 @@
 **   them, i.e. inside its tenant's namespace); when it is full, new rows are
 **   not counted there (the global rows still count them). They are shown
 **   only with /metrics?per_collection=true, as Qdrant does, and filtered by
-**   tenant like the other rows: a tenant never sees another's names.
+**   tenant like the other rows; a tenant's view further keeps only the
+**   names that are its collections or aliases when it asks, so a name it
+**   tried and got a 404 for (perhaps another tenant's) is not echoed as if
+**   it were a collection of its own.
 */
 #include "server/server_int.h"
 
@@ -240,11 +243,27 @@ static void server__tenant_label(const char *tenant, util_buf *out) {
     if (tenant) util_buf_printf(out, ",tenant=\"%s\"", tenant);
 }
 
+/* true when name is, now, a collection or an alias in tenant's namespace
+** (the store name ".tenant.name"). */
+static bool server__tenant_has(sc_db *db, const char *tenant, const char *name) {
+    char store[SC_MAX_NAME_LEN + 1];
+    int n = snprintf(store, sizeof store, ".%s.%s", tenant, name);
+    if (!db || n < 0 || (size_t)n >= sizeof store) return false;
+    if (sc_collection_exists(db, store)) return true;
+    char *target = NULL;
+    bool ok = sc_alias_resolve(db, store, &target) == SC_OK;
+    sc_free(target);
+    return ok;
+}
+
 /* Qdrant's rest_responses_total lines: per (method, endpoint, status) from
 ** rows (already in the view of tenant), or with per_collection per
-** collection of the rows tenant may see (NULL: all) (mu not held). */
-static void server__metrics_rest(server_metrics *m, const server_metrics_row *rows, size_t n, const char *tenant,
-                                 bool per_collection, util_buf *out) {
+** collection. tenant NULL (the operator) sees every per-collection row;
+** a tenant the rows of its own requests on names that are its collections
+** or aliases now: a name it tried that is not its own (a 404, maybe
+** another tenant's) is left out (mu not held). */
+static void server__metrics_rest(server_metrics *m, sc_db *db, const server_metrics_row *rows, size_t n,
+                                 const char *tenant, bool per_collection, util_buf *out) {
     util_buf_puts(out, "# HELP rest_responses_total total number of responses\n# TYPE rest_responses_total counter\n");
     char path[256];
     for (size_t i = 0; !per_collection && i < n; i++) {
@@ -257,10 +276,16 @@ static void server__metrics_rest(server_metrics *m, const server_metrics_row *ro
         util_buf_printf(out, "} %llu\n", (unsigned long long)rows[i].count);
     }
     if (!per_collection) return;
+    /* copy the rows of the view under mu, ask the store outside it */
     pthread_mutex_lock(&m->mu);
-    for (size_t i = 0; i < m->n_coll_rows; i++) {
-        const server_metrics_coll_row *r = &m->coll_rows[i];
-        if (tenant && !server__same_tenant(r->tenant, tenant)) continue; /* a tenant's view: its own names only */
+    server_metrics_coll_row *copy = malloc((m->n_coll_rows ? m->n_coll_rows : 1) * sizeof *copy);
+    size_t n_copy = 0;
+    for (size_t i = 0; copy && i < m->n_coll_rows; i++)
+        if (!tenant || server__same_tenant(m->coll_rows[i].tenant, tenant)) copy[n_copy++] = m->coll_rows[i];
+    pthread_mutex_unlock(&m->mu);
+    for (size_t i = 0; i < n_copy; i++) {
+        const server_metrics_coll_row *r = &copy[i];
+        if (tenant && !server__tenant_has(db, tenant, r->collection)) continue;
         if (!server_route_path(r->endpoint, path, sizeof path)) continue;
         char *sp = strchr(path, ' ');
         *sp = 0;
@@ -276,7 +301,7 @@ static void server__metrics_rest(server_metrics *m, const server_metrics_row *ro
         server__tenant_label(r->tenant, out);
         util_buf_printf(out, "} %llu\n", (unsigned long long)r->count);
     }
-    pthread_mutex_unlock(&m->mu);
+    free(copy);
 }
 
 void server_metrics_render(server_metrics *m, sc_db *db, const char *tenant, bool per_collection, util_buf *out) {
@@ -318,7 +343,7 @@ void server_metrics_render(server_metrics *m, sc_db *db, const char *tenant, boo
                          "# HELP semcode_build_info the semcode build answering Qdrant's API\n"
                          "# TYPE semcode_build_info gauge\nsemcode_build_info{version=\"%s\"} 1\n",
                     SERVER_QDRANT_VERSION, SC_VERSION_STRING);
-    server__metrics_rest(m, copy, n, tenant, per_collection, out);
+    server__metrics_rest(m, db, copy, n, tenant, per_collection, out);
     free(copy);
     if (tenant) { /* server-wide counters are the operator's */
         server__render_collections(db, tenant, out);

@@ -176,7 +176,7 @@ function probes(me, role, other) {
   // lists and server-wide views: must answer only the caller's own
   list.push(['GET', '/collections'], ['GET', '/aliases'], ['GET', '/telemetry?details_level=2'], ['GET', '/issues']);
   // the operator (a global admin key) sees every tenant in /metrics by design: probed for the others only
-  if (!(me === 'g' && role === 'admin')) list.push(['GET', '/metrics']);
+  if (!(me === 'g' && role === 'admin')) list.push(['GET', '/metrics'], ['GET', '/metrics?per_collection=true']);
   // records and code: the other's tenant named, or the caller's own searched
   const t = other === 'g' ? undefined : other;
   for (const inn of ['issues', 'prs', 'docs', 'commits', 'all']) {
@@ -268,11 +268,21 @@ test('metrics and telemetry: a tenant sees its own rows and collections, the ope
   assert.match(a.text, /semcode_http_requests_total\{endpoint="points_upsert",status="200",tenant="a"\} \d+/);
   assert.doesNotMatch(a.text, /tenant="b"|bonly|gonly|\.a\.|semcode_embeddings_total/);
   assert.match(a.text, /semcode_collections 2\n/);
+  // per collection (Qdrant's): the tenant's own requests, under its names; the other names it tried
+  // above (bonly, gonly: 404 in its namespace) are not shown as if they were its collections
+  const apc = await call('GET', '/metrics?per_collection=true', undefined, KEY.a.admin);
+  assert.equal(apc.status, 200);
+  assert.match(apc.text, /^rest_responses_total\{method="PUT",endpoint="\/collections\/\{collection_name\}\/points",status="200",collection="aonly",tenant="a"\} \d+$/m);
+  assert.doesNotMatch(apc.text, /tenant="b"|bonly|gonly|\.a\.|semcode_embeddings_total|tenant=""/);
+  assert.ok(apc.text.split('\n').filter((l) => l.startsWith('rest_responses_total{')).every((l) => l.includes('tenant="a"')));
   assert.equal((await call('GET', '/metrics', undefined, KEY.a.read)).status, 403);
   const g = await call('GET', '/metrics', undefined, KEY.g.admin);
   assert.match(g.text, /semcode_points\{collection="\.a\.aonly"\} 2/);
   assert.match(g.text, /semcode_http_requests_total\{endpoint="points_upsert",status="200",tenant="b"\} \d+/);
   assert.match(g.text, /semcode_http_requests_total\{endpoint="points_upsert",status="200"\} \d+/);
+  const gpc = await call('GET', '/metrics?per_collection=true', undefined, KEY.g.admin);
+  assert.match(gpc.text, /^rest_responses_total\{method="PUT",endpoint="\/collections\/\{collection_name\}\/points",status="200",collection="bonly",tenant="b"\} \d+$/m);
+  assert.match(gpc.text, /^rest_responses_total\{method="PUT",endpoint="\/collections\/\{collection_name\}\/points",status="200",collection="gonly"\} \d+$/m);
   const t = await call('GET', '/telemetry?details_level=2', undefined, KEY.b.admin);
   assert.equal(t.json.result.collections.number_of_collections, 2);
   assert.deepEqual(t.json.result.collections.collections.map((x) => x.id).sort(), ['bonly', 'docs']);
