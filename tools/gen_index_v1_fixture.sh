@@ -5,7 +5,8 @@
 # unpacked into a copy of the fixture repository, commands run there find it.
 # Format 1 can only be written by a semcode built before the change, so the
 # binary is an argument: build commit 39a23c0 (or any earlier one) and pass
-# its build/semcode. The committed fixture was made this way on 2026-12-06.
+# its build/semcode. The committed fixture was made this way on 2026-12-06 (again for the
+# session-6 model: the fixture names the model it was built with).
 # Usage: bash tools/gen_index_v1_fixture.sh /path/to/format-1/semcode
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -20,7 +20,7 @@ MODEL_OUT=${MODEL_OUT:-models/builtin.scm}
 LOCK=${LOCK:-/tmp/semcode-bench.lock}   # LOCK=none: do not wait for other benchmarks
 CAP_TRAIN=${CAP_TRAIN:-600000}           # documented training pairs per language (bounds the training time)
 # The chosen settings (docs/QUALITY.md explains the choice).
-TRAIN_ARGS=${TRAIN_ARGS:---dim 256 --epochs 2 --batch 512 --lr 0.01 --temperature 0.05 --vocab 60000 --min-count 3 --buckets 20000 --max-tokens 128 --pooling sides --weight-lr 10 --tf-power 0.3 --towers 1 --batching language --local 32 --seed 42 --threads 2}
+TRAIN_ARGS=${TRAIN_ARGS:---dim 256 --epochs 2 --batch 1024 --lr 0.01 --temperature 0.05 --vocab 60000 --min-count 3 --buckets 20000 --max-tokens 128 --pooling sides --weight-lr 10 --tf-power 0.3 --towers 1 --batching language --local 32 --seed 42 --threads 2}
 locked() { if [ "$LOCK" = none ]; then "$@"; else flock "$LOCK" "$@"; fi; }
 t0=$(date +%s)
 locked bash tools/corpus.sh
