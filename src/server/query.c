@@ -120,6 +120,15 @@ static bool server__point_vector(server_call *call, const char *coll, const char
     sc_with with = {.vectors = true, .vector_names = names, .n_vector_names = 1};
     sc_record_list *rl = NULL;
     sc_status rc = sc_points_get(call->ctx->db, coll, id, 1, &with, &rl);
+    if (rc == SC_INVALID) { /* a vector name the collection lacks: a missing point is still a 404 first */
+        sc_with bare = {0};
+        if (sc_points_get(call->ctx->db, coll, id, 1, &bare, &rl) == SC_OK && rl->n == 0) rc = SC_OK; /* below */
+        else {
+            sc_record_list_free(rl);
+            return server_fail(call, 400, "Wrong input: Not existing vector name error: %s",
+                               *names[0] ? names[0] : "(default)"), false;
+        }
+    }
     if (rc != SC_OK) return server_fail_store(call, rc), false;
     bool ok = false;
     const sc_record *r = rl->n ? &rl->items[0] : NULL;
@@ -401,7 +410,10 @@ static bool server__level_common(server_call *call, const json_t *obj, server_le
             return server_fail(call, 400, "Json deserialize error: `lookup_from` must be {\"collection\": name, "
                                           "\"vector\"?: name}"), false;
         if (!server_json_str(call, lookup, "vector", &l->lookup_vector)) return false;
-        if (!server_coll_resolve(call, lc, l->lookup)) return false;
+        if (!server_coll_resolve(call, lc, l->lookup)) {
+            call->status = 0; /* Qdrant's words for a lookup collection */
+            return server_fail(call, 404, "Not found: Collection %s not found", lc), false;
+        }
         l->has_lookup = true;
     }
     return true;
@@ -621,8 +633,8 @@ static bool server__fuse(server_call *call, const server_level *l, server_hits *
     return true;
 }
 
-static bool server__run_level(server_call *call, const char *coll, const json_t *obj, int depth, const sc_with *with,
-                              sc_record_list **records, server_hits *hits);
+static bool server__run_level(server_call *call, const char *coll, const json_t *obj, int depth, const char *outer,
+                              const sc_with *with, sc_record_list **records, server_hits *hits);
 
 #define SERVER_MAX_RECO_POINTS 100000u /* candidates a best_score / sum_scores recommendation scores exactly */
 
@@ -904,17 +916,37 @@ static bool server__hybrid_legs(server_call *call, const char *coll, server_leve
     return true;
 }
 
+/* l's filter and the filter of the enclosing fusion level (outer, text;
+** NULL = none) both apply: l->filter becomes {"must": [outer, own]}. */
+static bool server__filter_and(server_call *call, server_level *l, const char *outer) {
+    if (!outer) return true;
+    if (!l->filter) {
+        l->filter = util_strdup(outer);
+        return l->filter ? true : (server_fail(call, 500, "out of memory"), false);
+    }
+    size_t n = strlen(outer) + strlen(l->filter) + 16;
+    char *both = malloc(n);
+    if (!both) return server_fail(call, 500, "out of memory"), false;
+    snprintf(both, n, "{\"must\":[%s,%s]}", outer, l->filter);
+    free(l->filter);
+    l->filter = both;
+    return true;
+}
+
 /* Run one query level (with its prefetches). When `with` is non-NULL the
-** result is a record list with payloads; otherwise bare hits. */
-static bool server__run_level(server_call *call, const char *coll, const json_t *obj, int depth, const sc_with *with,
-                              sc_record_list **records, server_hits *hits) {
+** result is a record list with payloads; otherwise bare hits. `outer` is
+** the filter of an enclosing fusion query (Qdrant applies it to every
+** prefetch), NULL when none. */
+static bool server__run_level(server_call *call, const char *coll, const json_t *obj, int depth, const char *outer,
+                              const sc_with *with, sc_record_list **records, server_hits *hits) {
     if (!json_is_object(obj)) return server_fail(call, 400, "Json deserialize error: a query must be an object"), false;
     if (depth > SERVER_MAX_PREFETCH_DEPTH)
         return server_fail(call, 400, "Wrong input: prefetch nested deeper than %d levels", SERVER_MAX_PREFETCH_DEPTH), false;
     server_level l = {0};
     server_hits src[SERVER_MAX_PREFETCH];
     size_t n_src = 0;
-    bool ok = server__level_common(call, obj, &l, false) && server__level_query(call, coll, json_object_get(obj, "query"), &l);
+    bool ok = server__level_common(call, obj, &l, false) && server__filter_and(call, &l, outer) &&
+              server__level_query(call, coll, json_object_get(obj, "query"), &l);
     const json_t *pf = ok ? json_object_get(obj, "prefetch") : NULL;
     if (pf && !json_is_null(pf) && l.hybrid) ok = !!server_fail(call, 400, "Wrong input: a hybrid text query cannot have `prefetch`");
     if (ok && pf && !json_is_null(pf)) {
@@ -923,10 +955,15 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
         for (size_t i = 0; ok && i < n_pf; i++) {
             const json_t *sub = json_is_array(pf) ? json_array_get(pf, i) : pf;
             memset(&src[n_src], 0, sizeof src[n_src]);
-            ok = server__run_level(call, coll, sub, depth + 1, NULL, NULL, &src[n_src]);
+            /* a fusion's filter narrows every prefetch (it cannot narrow the fused list: fusion only merges) */
+            ok = server__run_level(call, coll, sub, depth + 1, l.fusion && !l.hybrid ? l.filter : NULL, NULL, NULL,
+                                   &src[n_src]);
             if (ok) n_src++;
         }
     }
+    /* after the prefetches, as Qdrant: their point ids are looked up first */
+    if (ok && l.fusion && l.using)
+        ok = !!server_fail(call, 400, "Bad request: Fusion queries cannot be combined with the 'using' field.");
     if (ok && l.hybrid) ok = server__hybrid_legs(call, coll, &l, src, &n_src);
     if (ok && l.order && l.has_threshold)
         ok = !!server_fail(call, 400, "Bad request: Can't use score_threshold with an order_by query.");
@@ -945,8 +982,6 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
     if (ok && l.idf_corpus && !l.sparse)
         ok = !!server_fail(call, 400, "Wrong input: `params.idf`: an IDF corpus applies to a sparse query of a sparse "
                                       "vector with the `idf` modifier; this query is not sparse");
-    if (ok && l.fusion && l.filter && !l.hybrid)
-        ok = !!server_fail(call, 400, "Wrong input: put `filter` on the prefetches of a fusion query");
     if (!ok) goto done;
 
     server_hits fused = {0};
@@ -1012,7 +1047,7 @@ static json_t *server__query_one(server_call *call, const char *coll, const json
     sc_record_list *rl = NULL;
     server_hits none = {0};
     json_t *out = NULL;
-    if (server__run_level(call, coll, obj, 0, &w.with, &rl, &none))
+    if (server__run_level(call, coll, obj, 0, NULL, &w.with, &rl, &none))
         out = json_pack("{s:o}", "points", server_json_records(rl, true));
     sc_record_list_free(rl);
     server_with_free(&w);
