@@ -330,10 +330,11 @@ static sc_status store__load_points(sc_db *db, store_coll *c) {
             }
         }
         char ebuf[256];
-        if (store_vec_blob_decode(c, sqlite3_column_blob(st, 4), sqlite3_column_bytes(st, 4), (uint32_t)slot, ebuf,
-                                  sizeof ebuf) != SC_OK) {
-            rc = store_fail(SC_CORRUPT, "collection `%s`, point %s: %s", c->name,
-                            sc_point_id_format(&id, idbuf, sizeof idbuf), ebuf);
+        sc_status vrc = store_vec_blob_decode(c, sqlite3_column_blob(st, 4), sqlite3_column_bytes(st, 4),
+                                              (uint32_t)slot, ebuf, sizeof ebuf);
+        if (vrc != SC_OK) { /* SC_NOMEM for a multivector's rows, else SC_CORRUPT */
+            rc = store_fail(vrc, "collection `%s`, point %s: %s", c->name, sc_point_id_format(&id, idbuf, sizeof idbuf),
+                            ebuf);
             break;
         }
         uint32_t *doc = NULL, len = 0;

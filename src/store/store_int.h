@@ -238,7 +238,9 @@ sc_status store_slot_payload_get(const store_coll *c, uint32_t slot, const json_
 
 /* Encode / decode the vector blob of one point. vecs[i] NULL = absent;
 ** rows[i] is the row count of multivector i (rows NULL when c has none).
-** The blob has a header (magic, mask of present names) and a checksum. */
+** The blob has a header (magic, mask of present names) and a checksum.
+** Decoding: SC_CORRUPT, or SC_NOMEM for a multivector's rows, with the
+** reason in errbuf. */
 sc_status store_vec_blob_encode(const store_coll *c, const float *const *vecs, const uint32_t *rows, util_buf *out);
 sc_status store_vec_blob_decode(const store_coll *c, const void *blob, int n, uint32_t slot,
                                 char *errbuf, size_t errbuf_size);
