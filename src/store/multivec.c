@@ -126,22 +126,43 @@ uint64_t store_mvec_bytes(const store_vec *sv, uint32_t n_slots) {
 
 /* ==== MAX_SIM ==== */
 
-/* The ranking sum of MAX_SIM of query rows q (n_q) against m (higher is closer). */
+#define MULTIVEC_BLOCK_Q 64     /* query rows scored per kernel call */
+#define MULTIVEC_BLOCK_ROWS 256 /* point rows scored per kernel call */
+
+/* Scratch of one top-k: the best similarity so far of each query row, and
+** one block of scores (MULTIVEC_BLOCK_Q × MULTIVEC_BLOCK_ROWS). */
+typedef struct multivec__scratch {
+    float *best;  /* n_q entries */
+    float *block; /* MULTIVEC_BLOCK_Q * MULTIVEC_BLOCK_ROWS entries */
+} multivec__scratch;
+
+/* The ranking sum of MAX_SIM of query rows q (n_q) against m (higher is
+** closer): blocks of query rows against blocks of point rows through the
+** block kernels (Euclid and Manhattan give distances: negated here). */
 static float multivec__max_sim(const index_kernels *kern, sc_distance d, uint32_t dim, const float *q, uint32_t n_q,
-                               const store_mvec *m) {
-    float sum = 0.0f;
-    for (uint32_t i = 0; i < n_q; i++) {
-        const float *qi = q + (size_t)i * dim;
-        float best = -INFINITY;
-        for (uint32_t j = 0; j < m->n; j++) {
-            const float *r = m->data + (size_t)j * dim;
-            float s = d == SC_DISTANCE_EUCLID ? -kern->l2sq(qi, r, dim)
-                      : d == SC_DISTANCE_MANHATTAN ? -kern->l1(qi, r, dim)
-                                                  : kern->dot(qi, r, dim);
-            if (s > best) best = s;
+                               const store_mvec *m, multivec__scratch *sc) {
+    bool neg = d == SC_DISTANCE_EUCLID || d == SC_DISTANCE_MANHATTAN;
+    void (*block)(const float *, size_t, const float *, size_t, size_t, float *) =
+        d == SC_DISTANCE_EUCLID ? kern->l2sq_block : d == SC_DISTANCE_MANHATTAN ? kern->l1_block : kern->dot_block;
+    for (uint32_t i = 0; i < n_q; i++) sc->best[i] = -INFINITY;
+    for (uint32_t i0 = 0; i0 < n_q; i0 += MULTIVEC_BLOCK_Q) {
+        uint32_t nq = n_q - i0 < MULTIVEC_BLOCK_Q ? n_q - i0 : MULTIVEC_BLOCK_Q;
+        for (uint32_t j0 = 0; j0 < m->n; j0 += MULTIVEC_BLOCK_ROWS) {
+            uint32_t nr = m->n - j0 < MULTIVEC_BLOCK_ROWS ? m->n - j0 : MULTIVEC_BLOCK_ROWS;
+            block(q + (size_t)i0 * dim, nq, m->data + (size_t)j0 * dim, nr, dim, sc->block);
+            for (uint32_t i = 0; i < nq; i++) {
+                const float *row = sc->block + (size_t)i * nr;
+                float b = sc->best[i0 + i];
+                for (uint32_t j = 0; j < nr; j++) {
+                    float s = neg ? -row[j] : row[j];
+                    if (s > b) b = s;
+                }
+                sc->best[i0 + i] = b;
+            }
         }
-        sum += best;
     }
+    float sum = 0.0f; /* in query-row order, as Qdrant */
+    for (uint32_t i = 0; i < n_q; i++) sum += sc->best[i];
     return sum;
 }
 
@@ -153,9 +174,9 @@ static float multivec__reported(sc_distance d, float sum) {
 /* Score slot and offer it to the heap when within the threshold and admitted. */
 static void multivec__consider(const index_kernels *kern, const store_vec *sv, const float *q, uint32_t n_q,
                                const index_scan_filter *f, const index_rank *rk, bool has_threshold, float threshold,
-                               index_hit *h, uint32_t *n, uint32_t k, uint32_t slot) {
+                               index_hit *h, uint32_t *n, uint32_t k, uint32_t slot, multivec__scratch *sc) {
     if (!store_bit_get(sv->present, slot) || !sv->mv[slot]) return;
-    float sum = multivec__max_sim(kern, sv->distance, sv->dim, q, n_q, sv->mv[slot]);
+    float sum = multivec__max_sim(kern, sv->distance, sv->dim, q, n_q, sv->mv[slot], sc);
     if (has_threshold) {
         float rep = multivec__reported(sv->distance, sum);
         bool lower = sv->distance == SC_DISTANCE_EUCLID || sv->distance == SC_DISTANCE_MANHATTAN;
@@ -175,18 +196,25 @@ bool store_mvec_topk(const store_coll *c, const store_vec *sv, const float *q, u
     uint32_t n = 0;
     *n_out = 0;
     if (k == 0 || n_q == 0) return true;
+    multivec__scratch sc = {malloc(sizeof(float) * n_q), malloc(sizeof(float) * MULTIVEC_BLOCK_Q * MULTIVEC_BLOCK_ROWS)};
+    roaring_uint32_iterator_t *it = cand && sc.best && sc.block ? roaring_create_iterator(cand) : NULL;
+    if (!sc.best || !sc.block || (cand && !it)) {
+        free(sc.best);
+        free(sc.block);
+        return false;
+    }
     if (cand) {
-        roaring_uint32_iterator_t *it = roaring_create_iterator(cand);
-        if (!it) return false;
         for (; it->has_value; roaring_advance_uint32_iterator(it))
             if (it->current_value < c->n_slots)
                 multivec__consider(kern, sv, q, n_q, filter, &rk, has_threshold, threshold, out, &n, k,
-                                   it->current_value);
+                                   it->current_value, &sc);
         roaring_free_uint32_iterator(it);
     } else {
         for (uint32_t s = 0; s < c->n_slots; s++)
-            multivec__consider(kern, sv, q, n_q, filter, &rk, has_threshold, threshold, out, &n, k, s);
+            multivec__consider(kern, sv, q, n_q, filter, &rk, has_threshold, threshold, out, &n, k, s, &sc);
     }
+    free(sc.best);
+    free(sc.block);
     index_topk_sort(&rk, out, n);
     for (uint32_t i = 0; i < n; i++) out[i].score = multivec__reported(sv->distance, out[i].score);
     *n_out = n;

@@ -56,7 +56,7 @@ static void ref_normalize(float *v, uint32_t n) {
 /* MAX_SIM from its definition, in double, as the reported score. */
 static double ref_score(sc_distance d, const float *q, uint32_t nq, const float *p, uint32_t np) {
     double sum = 0.0;
-    float qn[64 * MV_DIM], pn[64 * MV_DIM];
+    static float qn[512 * MV_DIM], pn[512 * MV_DIM];
     memcpy(qn, q, sizeof(float) * nq * MV_DIM);
     memcpy(pn, p, sizeof(float) * np * MV_DIM);
     if (d == SC_DISTANCE_COSINE) {
@@ -154,6 +154,34 @@ static void test_brute_force(void **state) {
                 sc_record_list_free(l);
             }
         }
+    }
+}
+
+/* Rows beyond one scoring block (64 query rows, 256 point rows): the
+** blocks add up to the reference, for a dot and a distance. */
+static void test_many_rows(void **state) {
+    tu_store *f = *state;
+    static float p[300 * MV_DIM], q[70 * MV_DIM];
+    tu_rng r = {77};
+    tu_fill(&r, p, 300 * MV_DIM);
+    tu_fill(&r, q, 70 * MV_DIM);
+    static const sc_distance dists[] = {SC_DISTANCE_DOT, SC_DISTANCE_MANHATTAN};
+    for (int di = 0; di < 2; di++) {
+        const char *name = di ? "l1" : "dot";
+        make_coll(f->db, name, dists[di], SC_VECTOR_DATATYPE_FLOAT32);
+        assert_int_equal(put_multi(f->db, name, 1, p, 300, NULL), SC_OK);
+        assert_int_equal(put_multi(f->db, name, 2, p + 10 * MV_DIM, 257, NULL), SC_OK);
+        sc_search_request req = {.vector_name = "m", .query = q, .dim = MV_DIM, .n_rows = 70, .limit = 2};
+        sc_record_list *l = NULL;
+        assert_int_equal(sc_points_search(f->db, name, &req, &l), SC_OK);
+        assert_int_equal(l->n, 2);
+        for (size_t i = 0; i < 2; i++) {
+            uint64_t id = l->items[i].id.num;
+            double want = ref_score(dists[di], q, 70, id == 1 ? p : p + 10 * MV_DIM, id == 1 ? 300 : 257);
+            if (fabs((double)l->items[i].score - want) > 1e-4 * (1.0 + fabs(want)))
+                fail_msg("%s point %llu: %g, reference %g", name, (unsigned long long)id, (double)l->items[i].score, want);
+        }
+        sc_record_list_free(l);
     }
 }
 
@@ -362,6 +390,7 @@ static void test_persistence_and_format(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_brute_force, tu_store_setup, tu_store_teardown),
+        cmocka_unit_test_setup_teardown(test_many_rows, tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(test_euclid_by_hand, tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(test_records_and_datatypes, tu_store_setup, tu_store_teardown),
         cmocka_unit_test_setup_teardown(test_update_delete_vectors, tu_store_setup, tu_store_teardown),
