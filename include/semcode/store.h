@@ -131,12 +131,46 @@ typedef struct sc_quant_config {
     float oversampling; /* candidates rescored = limit x this; 0 = 2 (int8) or 4 (binary) */
 } sc_quant_config;
 
+/* Multivectors (issue 17; src/store/multivec.c): a named vector whose
+** points each hold a list of 1..SC_MAX_MULTIVEC_ROWS rows of its
+** dimension (late interaction, ColBERT-style token vectors). A query is
+** a list of rows too (one row is a list of one); the score of a point is
+** MAX_SIM: the sum over the query's rows of the best similarity to any of
+** the point's rows, under the vector's distance (Qdrant's max_sim). For
+** Cosine and Dot that is a sum of dot products (rows are normalised on
+** upsert for Cosine); for Euclid the similarities are minus the squared
+** distances and the score is sqrt(|sum|), for Manhattan |sum| of minus the
+** L1 distances: lower is closer for both, as for single vectors (Qdrant
+** reports the same numbers). Searches over multivectors are always exact
+** (no HNSW graph; hnsw and quantization settings are kept, not used). */
+typedef enum sc_multivec_comparator {
+    SC_MULTIVEC_COMPARATOR_NONE = 0,    /* a single vector per point (default) */
+    SC_MULTIVEC_COMPARATOR_MAX_SIM = 1, /* a multivector scored by MAX_SIM */
+} sc_multivec_comparator;
+
+#define SC_MAX_MULTIVEC_ROWS 65536u /* rows of one multivector */
+
+/* Element type a vector's values are stored with (Qdrant's `datatype`).
+** Values are converted on upsert: uint8 truncates towards zero and
+** saturates at 0 and 255 (Rust's `as u8`), float16 rounds to the nearest
+** binary16 value; they are kept and computed in f32 after that. */
+typedef enum sc_vector_datatype {
+    SC_VECTOR_DATATYPE_FLOAT32 = 0, /* as given (default) */
+    SC_VECTOR_DATATYPE_FLOAT16 = 1, /* rounded to binary16 */
+    SC_VECTOR_DATATYPE_UINT8 = 2,   /* integers 0..255 */
+} sc_vector_datatype;
+
+/* Name as Qdrant spells it ("float32", "float16", "uint8"). */
+SC_API const char *sc_vector_datatype_name(sc_vector_datatype t);
+
 typedef struct sc_vector_params {
     const char *name;     /* vector name; "" is the unnamed default vector */
     uint32_t dim;         /* dimension, 1..SC_MAX_DIM */
     sc_distance distance; /* metric */
     sc_hnsw_config hnsw;  /* ANN index (zero = defaults) */
     sc_quant_config quant;/* quantization (zero = none) */
+    sc_multivec_comparator multivec; /* NONE: one vector per point; MAX_SIM: a multivector */
+    sc_vector_datatype datatype;     /* element type values are converted to on upsert */
 } sc_vector_params;
 
 /* Create collection `name` with n_vectors named vectors. Names of
@@ -332,8 +366,17 @@ SC_API sc_status sc_field_index_delete(sc_db *db, const char *coll, const char *
 typedef struct sc_vector_in {
     const char *name;  /* vector name ("" for the default) */
     const float *data; /* dim floats */
-    uint32_t dim;      /* must equal the collection's dimension for name */
+    uint32_t dim;      /* must equal the collection's dimension for name (a single vector given for a
+                          multivector is stored as a multivector of one row) */
 } sc_vector_in;
+
+/* One multivector of a point, as the caller passes it (borrowed). */
+typedef struct sc_multivec_in {
+    const char *name;  /* multivector name ("" for the default) */
+    const float *data; /* n_rows × dim floats, row-major */
+    uint32_t dim;      /* dimension of each row: the collection's for name */
+    uint32_t n_rows;   /* 1..SC_MAX_MULTIVEC_ROWS */
+} sc_multivec_in;
 
 /* One sparse vector of a point, as the caller passes it (borrowed). */
 typedef struct sc_sparse_in {
@@ -352,6 +395,8 @@ typedef struct sc_point_in {
     const char *text;            /* text for keyword (BM25) search, tokenized code-aware; not stored; NULL = none */
     const sc_sparse_in *sparse;  /* n_sparse sparse vectors; names unique */
     size_t n_sparse;             /* may be 0 */
+    const sc_multivec_in *multivecs; /* n_multivecs multivectors; names unique among them and vectors */
+    size_t n_multivecs;          /* may be 0 */
 } sc_point_in;
 
 /* Insert or replace n points atomically: either all are stored or, on any
@@ -387,6 +432,8 @@ typedef struct sc_record {
     char **vector_names;   /* names of the vectors returned; non-NULL whenever vectors were asked, even if none */
     float **vectors;       /* vectors, each of its collection dimension */
     uint32_t *vector_dims; /* dimension of each vector */
+    uint32_t *vector_rows; /* per vector: 0 = a single vector of vector_dims floats; n >= 1 = a multivector of
+                              n rows, vectors[k] holding n × vector_dims[k] floats */
     size_t n_sparse;       /* sparse vectors returned (0 unless vectors were asked) */
     sc_sparse_vector *sparse; /* them, in config order */
 } sc_record;
@@ -489,6 +536,8 @@ typedef struct sc_search_request {
     const float *query;       /* query vector; NULL for a keyword search with `text` */
     const char *text;         /* keyword query (BM25 over the points' texts), used when query is NULL */
     uint32_t dim;             /* its dimension */
+    uint32_t n_rows;          /* 0: query is one vector; n >= 1: a multivector query of n rows of dim floats, for a
+                                 multivector (scored by MAX_SIM); a single vector queries a multivector as one row */
     uint32_t limit;           /* results wanted (default 10 when 0) */
     uint32_t offset;          /* results to skip first */
     bool has_threshold;       /* apply score_threshold */

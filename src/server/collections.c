@@ -185,8 +185,24 @@ static bool server__vector_params(server_call *call, const json_t *v, const char
     if (!server__check_quant(call, q, sub, &p->quant)) return false;
     server__hnsw_finish(p);
     const json_t *mv = json_object_get(v, "multivector_config");
-    if (mv && !json_is_null(mv))
-        return server_fail(call, 400, "Wrong input: `%s.multivector_config`: multivectors are not supported", where), false;
+    if (mv && !json_is_null(mv)) {
+        const json_t *cmp = json_is_object(mv) ? json_object_get(mv, "comparator") : NULL;
+        if (!json_is_string(cmp) || strcmp(json_string_value(cmp), "max_sim"))
+            return server_fail(call, 400, "Json deserialize error: `%s.multivector_config.comparator`: unknown variant, "
+                               "expected `max_sim`", where), false;
+        p->multivec = SC_MULTIVEC_COMPARATOR_MAX_SIM;
+    }
+    const json_t *dt = json_object_get(v, "datatype");
+    if (dt && !json_is_null(dt)) {
+        const char *t = json_string_value(dt);
+        if (t && !strcmp(t, "float32")) p->datatype = SC_VECTOR_DATATYPE_FLOAT32;
+        else if (t && !strcmp(t, "float16")) p->datatype = SC_VECTOR_DATATYPE_FLOAT16;
+        else if (t && !strcmp(t, "uint8")) p->datatype = SC_VECTOR_DATATYPE_UINT8;
+        else if (t && !strcmp(t, "turbo4")) p->datatype = SC_VECTOR_DATATYPE_FLOAT32; /* kept exact (docs/API.md) */
+        else
+            return server_fail(call, 400, "Json deserialize error: `%s.datatype`: unknown variant, expected one of "
+                               "`float32`, `uint8`, `float16`, `turbo4`", where), false;
+    }
     return true;
 }
 
@@ -586,10 +602,15 @@ static json_t *server__sparse_json(const sc_collection_info *info) {
     return o;
 }
 
-/* Qdrant VectorParams of one store vector. */
+/* Qdrant VectorParams of one store vector (multivector_config and datatype when set). */
 static json_t *server__vector_json(const sc_vector_params *p) {
-    return json_pack("{s:I,s:s,s:b}", "size", (json_int_t)p->dim, "distance", sc_distance_name(p->distance), "on_disk",
-                     0);
+    json_t *o = json_pack("{s:I,s:s,s:b}", "size", (json_int_t)p->dim, "distance", sc_distance_name(p->distance),
+                          "on_disk", 0);
+    if (p->multivec == SC_MULTIVEC_COMPARATOR_MAX_SIM)
+        json_object_set_new(o, "multivector_config", json_pack("{s:s}", "comparator", "max_sim"));
+    if (p->datatype != SC_VECTOR_DATATYPE_FLOAT32)
+        json_object_set_new(o, "datatype", json_string(sc_vector_datatype_name(p->datatype)));
+    return o;
 }
 
 json_t *server_collection_info_json(server_call *call, const char *name) {

@@ -48,7 +48,8 @@ typedef struct server_hits {
 typedef struct server_level {
     const char *using;       /* vector name (NULL = default) */
     float *vec;              /* owned query vector, NULL when none */
-    uint32_t dim;            /* its dimension */
+    uint32_t dim;            /* its dimension (of each row for a multivector) */
+    uint32_t rows;           /* 0: vec is one vector; n >= 1: a multivector query of n rows */
     const char *text;        /* BM25 query text (borrowed from the body), NULL when none */
     bool hybrid;             /* a Document with options.mode "hybrid": vec and text fused as the CLI does */
     float alpha;             /* options.alpha of a hybrid query: weighted fusion instead of RRF (0 = RRF) */
@@ -67,9 +68,12 @@ typedef struct server_level {
     bool quant_ignore;       /* params.quantization.ignore */
     float oversampling;      /* params.quantization.oversampling (0 = configured) */
     int reco;                /* scored per example: 0 no, 1 recommend best_score, 2 sum_scores, 3 discover, 4 context */
-    float *examples;         /* owned example vectors, dim each: recommend: n_pos positives then n_neg negatives;
+    float *examples;         /* owned example vectors (dim each, rows × dim for a multivector; see ex_off):
+                                recommend: n_pos positives then n_neg negatives;
                                 discover: the target then (positive, negative) per pair; context: the pairs */
     size_t n_examples;       /* vectors in examples */
+    size_t *ex_off;          /* owned: where each example starts in examples (floats) */
+    uint32_t *ex_rows;       /* owned: rows of each example (0: a single vector) */
     size_t n_pos, n_neg;     /* recommend: counts of examples */
     size_t n_pairs;          /* discover, context: context pairs */
     bool sample;             /* {"sample": "random"}: the candidates in random order */
@@ -86,6 +90,8 @@ typedef struct server_level {
 static void server__level_free(server_level *l) {
     free(l->vec);
     free(l->examples);
+    free(l->ex_off);
+    free(l->ex_rows);
     free(l->exclude);
     free(l->filter);
     free(l->idf_corpus);
@@ -104,15 +110,25 @@ static bool server__exclude(server_call *call, server_level *l, const sc_point_i
     return true;
 }
 
-/* The vector `using` of point id: dense into owned *out (*dim floats) or,
-** when it is a sparse vector and sp is given, into *sp; 404 when the point
-** or its vector is missing. */
+/* The vector `using` of point id: dense into owned *out (*dim floats, or
+** *rows rows of them for a multivector; *rows 0 otherwise) or, when it is a
+** sparse vector and sp is given, into *sp; 404 when the point or its vector
+** is missing. */
 static bool server__point_vector(server_call *call, const char *coll, const char *using, const sc_point_id *id,
-                                 float **out, uint32_t *dim, server_sparse *sp) {
+                                 float **out, uint32_t *dim, uint32_t *rows, server_sparse *sp) {
     const char *names[1] = {using ? using : ""};
     sc_with with = {.vectors = true, .vector_names = names, .n_vector_names = 1};
     sc_record_list *rl = NULL;
     sc_status rc = sc_points_get(call->ctx->db, coll, id, 1, &with, &rl);
+    if (rc == SC_INVALID) { /* a vector name the collection lacks: a missing point is still a 404 first */
+        sc_with bare = {0};
+        if (sc_points_get(call->ctx->db, coll, id, 1, &bare, &rl) == SC_OK && rl->n == 0) rc = SC_OK; /* below */
+        else {
+            sc_record_list_free(rl);
+            return server_fail(call, 400, "Wrong input: Not existing vector name error: %s",
+                               *names[0] ? names[0] : "(default)"), false;
+        }
+    }
     if (rc != SC_OK) return server_fail_store(call, rc), false;
     bool ok = false;
     const sc_record *r = rl->n ? &rl->items[0] : NULL;
@@ -149,9 +165,11 @@ static bool server__point_vector(server_call *call, const char *coll, const char
         }
     } else {
         *dim = r->vector_dims[0];
-        *out = malloc(*dim * sizeof **out);
+        *rows = r->vector_rows ? r->vector_rows[0] : 0;
+        size_t n = (size_t)*dim * (*rows ? *rows : 1);
+        *out = malloc(n * sizeof **out);
         if (*out) {
-            memcpy(*out, r->vectors[0], *dim * sizeof **out);
+            memcpy(*out, r->vectors[0], n * sizeof **out);
             ok = true;
         } else {
             server_fail(call, 500, "out of memory");
@@ -161,14 +179,17 @@ static bool server__point_vector(server_call *call, const char *coll, const char
     return ok;
 }
 
-/* A dense vector given as numbers or as a point id (then excluded from
-** results). With sp non-NULL, a sparse vector is accepted too (given, or the
-** point's): then l->sparse is set and *sp filled instead of *out. */
+/* A dense vector given as numbers (a multivector as a list of lists: *rows
+** set, else 0) or as a point id (then excluded from results). With sp
+** non-NULL, a sparse vector is accepted too (given, or the point's): then
+** l->sparse is set and *sp filled instead of *out. */
 static bool server__vector_or_id(server_call *call, const char *coll, server_level *l, const json_t *v,
-                                 const char *where, float **out, uint32_t *dim, server_sparse *sp) {
+                                 const char *where, float **out, uint32_t *dim, uint32_t *rows, server_sparse *sp) {
+    *rows = 0;
     if (json_is_array(v)) {
-        if (json_array_size(v) > 0 && json_is_array(json_array_get(v, 0)))
-            return server_fail(call, 400, "Wrong input: %s: multivectors are not supported", where), false;
+        if (json_array_size(v) == 0) /* a malformed example: rejected when the query runs, as Qdrant (400) */
+            return server_fail(call, 400, "Wrong input: %s: dense vector must not be empty", where), false;
+        if (server_json_is_multi(v)) return server_json_multi(call, v, where, where, out, dim, rows);
         return server_json_floats(call, v, where, out, dim);
     }
     if (server_json_is_sparse(v)) {
@@ -183,29 +204,46 @@ static bool server__vector_or_id(server_call *call, const char *coll, server_lev
     if (!server_json_id(call, v, where, &id)) return false;
     if (l->has_lookup) /* a point of another collection: nothing to exclude here */
         return server__point_vector(call, l->lookup, l->lookup_vector ? l->lookup_vector : l->using, &id, out, dim,
-                                    NULL);
+                                    rows, NULL);
     if (!server__exclude(call, l, &id)) return false;
-    if (!server__point_vector(call, coll, l->using, &id, out, dim, sp)) return false;
+    if (!server__point_vector(call, coll, l->using, &id, out, dim, rows, sp)) return false;
     if (sp && !*out) l->sparse = true;
     return true;
 }
 
 /* Append one example (a vector or a point id, excluded from the results)
-** to l->examples; every example has the dimension of the first. */
+** to l->examples; every example has the dimension of the first (a
+** multivector example may have any number of rows of it). */
 static bool server__add_example(server_call *call, const char *coll, server_level *l, const json_t *v,
                                 const char *where) {
     float *vec = NULL;
-    uint32_t d = 0;
-    if (!server__vector_or_id(call, coll, l, v, where, &vec, &d, NULL)) return false;
+    uint32_t d = 0, rows = 0;
+    if (!server__vector_or_id(call, coll, l, v, where, &vec, &d, &rows, NULL)) return false;
     if (l->n_examples == 0) l->dim = d;
-    float *grown = d == l->dim ? realloc(l->examples, sizeof(float) * d * (l->n_examples + 1)) : NULL;
-    if (grown) {
-        l->examples = grown;
-        memcpy(l->examples + l->n_examples++ * d, vec, sizeof(float) * d);
+    if (d != l->dim) {
+        free(vec);
+        return server_fail(call, 400, "Wrong input: %s has dimension %u, expected %u", where, d, l->dim), false;
     }
+    size_t used = 0; /* floats taken by the examples so far */
+    if (l->n_examples) {
+        uint32_t last = l->ex_rows[l->n_examples - 1];
+        used = l->ex_off[l->n_examples - 1] + (size_t)l->dim * (last ? last : 1);
+    }
+    size_t n = (size_t)d * (rows ? rows : 1);
+    float *grown = realloc(l->examples, sizeof(float) * (used + n));
+    if (grown) l->examples = grown;
+    size_t *off = grown ? realloc(l->ex_off, sizeof *off * (l->n_examples + 1)) : NULL;
+    if (off) l->ex_off = off;
+    uint32_t *er = off ? realloc(l->ex_rows, sizeof *er * (l->n_examples + 1)) : NULL;
+    if (er) l->ex_rows = er;
+    if (!er) {
+        free(vec);
+        return server_fail(call, 500, "out of memory"), false;
+    }
+    memcpy(l->examples + used, vec, sizeof(float) * n);
+    l->ex_off[l->n_examples] = used;
+    l->ex_rows[l->n_examples++] = rows;
     free(vec);
-    if (d != l->dim) return server_fail(call, 400, "Wrong input: %s has dimension %u, expected %u", where, d, l->dim), false;
-    if (!grown) return server_fail(call, 500, "out of memory"), false;
     return true;
 }
 
@@ -273,43 +311,46 @@ static bool server__recommend_vector(server_call *call, const char *coll, server
     if (json_array_size(pos) == 0)
         return server_fail(call, 400, "Bad request: Positive vectors should not be empty with `average_vector` "
                                       "strategy"), false;
-    double *sum[2] = {NULL, NULL};
-    uint32_t dim = 0;
-    size_t counts[2] = {json_array_size(pos), json_array_size(neg)};
+    /* the examples, positives first, then one query vector from them */
+    if (!server__reco_examples(call, coll, l, pos, neg)) return false;
+    size_t n_pos = l->n_pos, n_ex = l->n_examples;
+    bool multi = false;
+    for (size_t e = 0; e < n_ex; e++) multi |= l->ex_rows[e] > 0;
+    uint32_t dim = l->dim;
     bool ok = true;
-    for (int side = 0; side < 2 && ok; side++) {
-        const json_t *arr = side ? neg : pos;
-        for (size_t i = 0; i < counts[side] && ok; i++) {
-            char where[64];
-            snprintf(where, sizeof where, "%s[%zu]", side ? "negative" : "positive", i);
-            float *v = NULL;
-            uint32_t d = 0;
-            if (!server__vector_or_id(call, coll, l, json_array_get(arr, i), where, &v, &d, NULL)) {
-                ok = false;
-                break;
-            }
-            if (dim == 0) dim = d;
-            if (d != dim) {
-                server_fail(call, 400, "Wrong input: %s has dimension %u, expected %u", where, d, dim);
-                ok = false;
-            }
-            if (ok && !sum[side] && !(sum[side] = calloc(dim, sizeof(double)))) ok = !!server_fail(call, 500, "out of memory");
-            for (uint32_t j = 0; ok && j < d; j++) sum[side][j] += (double)v[j];
-            free(v);
-        }
-    }
-    if (ok) {
-        l->vec = malloc(dim * sizeof *l->vec);
+    if (multi) {
+        /* Qdrant (recommendations.rs): the positives' rows, then the negatives' rows negated */
+        size_t total = 0;
+        for (size_t e = 0; e < n_ex; e++) total += l->ex_rows[e] ? l->ex_rows[e] : 1;
+        l->vec = malloc(sizeof *l->vec * dim * total);
         if (!l->vec) ok = !!server_fail(call, 500, "out of memory");
+        for (size_t e = 0, at = 0; ok && e < n_ex; e++) {
+            size_t n = (size_t)dim * (l->ex_rows[e] ? l->ex_rows[e] : 1);
+            const float *x = l->examples + l->ex_off[e];
+            for (size_t j = 0; j < n; j++) l->vec[at + j] = e < n_pos ? x[j] : -x[j];
+            at += n;
+        }
+        l->rows = (uint32_t)total;
+    } else {
+        double *sum = calloc(2 * (size_t)dim, sizeof *sum);
+        l->vec = malloc(sizeof *l->vec * dim);
+        if (!sum || !l->vec) ok = !!server_fail(call, 500, "out of memory");
+        for (size_t e = 0; ok && e < n_ex; e++)
+            for (uint32_t j = 0; j < dim; j++) sum[(e < n_pos ? 0 : dim) + j] += (double)l->examples[l->ex_off[e] + j];
         for (uint32_t j = 0; ok && j < dim; j++) {
-            double p = sum[0][j] / (double)counts[0];
-            double v = counts[1] ? 2.0 * p - sum[1][j] / (double)counts[1] : p;
+            double p = sum[j] / (double)n_pos;
+            double v = n_ex > n_pos ? 2.0 * p - sum[dim + j] / (double)(n_ex - n_pos) : p;
             l->vec[j] = (float)v;
         }
-        l->dim = dim;
+        free(sum);
     }
-    free(sum[0]);
-    free(sum[1]);
+    free(l->examples);
+    free(l->ex_off);
+    free(l->ex_rows);
+    l->examples = NULL;
+    l->ex_off = NULL;
+    l->ex_rows = NULL;
+    l->n_examples = l->n_pos = l->n_neg = 0;
     return ok;
 }
 
@@ -369,7 +410,10 @@ static bool server__level_common(server_call *call, const json_t *obj, server_le
             return server_fail(call, 400, "Json deserialize error: `lookup_from` must be {\"collection\": name, "
                                           "\"vector\"?: name}"), false;
         if (!server_json_str(call, lookup, "vector", &l->lookup_vector)) return false;
-        if (!server_coll_resolve(call, lc, l->lookup)) return false;
+        if (!server_coll_resolve(call, lc, l->lookup)) {
+            call->status = 0; /* Qdrant's words for a lookup collection */
+            return server_fail(call, 404, "Not found: Collection %s not found", lc), false;
+        }
         l->has_lookup = true;
     }
     return true;
@@ -424,14 +468,14 @@ static bool server__level_document(server_call *call, const json_t *doc, server_
 static bool server__level_query(server_call *call, const char *coll, const json_t *q, server_level *l) {
     if (!q || json_is_null(q)) return true;
     if (json_is_array(q) || json_is_integer(q) || json_is_string(q) || server_json_is_sparse(q))
-        return server__vector_or_id(call, coll, l, q, "query", &l->vec, &l->dim, &l->sp);
+        return server__vector_or_id(call, coll, l, q, "query", &l->vec, &l->dim, &l->rows, &l->sp);
     if (!json_is_object(q)) return server_fail(call, 400, "Json deserialize error: `query` has an unsupported type"), false;
     const json_t *v;
     const json_t *doc = json_object_get(q, "text") ? q : NULL;
     if (!doc && json_is_object(v = json_object_get(q, "nearest")) && json_object_get(v, "text")) doc = v;
     if (doc) return server__level_document(call, doc, l);
     if ((v = json_object_get(q, "nearest")))
-        return server__vector_or_id(call, coll, l, v, "query.nearest", &l->vec, &l->dim, &l->sp);
+        return server__vector_or_id(call, coll, l, v, "query.nearest", &l->vec, &l->dim, &l->rows, &l->sp);
     if ((v = json_object_get(q, "recommend"))) {
         if (!json_is_object(v)) return server_fail(call, 400, "Json deserialize error: `query.recommend` must be an object"), false;
         return server__recommend_vector(call, coll, l, v);
@@ -522,6 +566,7 @@ static bool server__search(server_call *call, const char *coll, const server_lev
     req.query = l->vec;
     req.text = l->vec ? NULL : l->text;
     req.dim = l->dim;
+    req.n_rows = l->rows;
     req.limit = l->limit;
     req.offset = l->offset;
     server_clamp_to_points(call, coll, &req.limit, &req.offset);
@@ -588,8 +633,8 @@ static bool server__fuse(server_call *call, const server_level *l, server_hits *
     return true;
 }
 
-static bool server__run_level(server_call *call, const char *coll, const json_t *obj, int depth, const sc_with *with,
-                              sc_record_list **records, server_hits *hits);
+static bool server__run_level(server_call *call, const char *coll, const json_t *obj, int depth, const char *outer,
+                              const sc_with *with, sc_record_list **records, server_hits *hits);
 
 #define SERVER_MAX_RECO_POINTS 100000u /* candidates a best_score / sum_scores recommendation scores exactly */
 
@@ -676,7 +721,8 @@ static bool server__reco_score(server_call *call, const char *coll, const server
     float *sims = NULL;     /* n_ex similarities per candidate, in acc's order */
     bool ok = true;
     for (size_t e = 0; ok && e < n_ex; e++) {
-        leg.vec = l->examples + e * l->dim;
+        leg.vec = l->examples + l->ex_off[e];
+        leg.rows = l->ex_rows[e];
         sc_record_list *rl = NULL;
         if (!(ok = server__search(call, coll, &leg, n_src ? &cands : NULL, NULL, &rl))) break;
         if (e == 0) { /* the candidates: every search returns the same set */
@@ -870,17 +916,37 @@ static bool server__hybrid_legs(server_call *call, const char *coll, server_leve
     return true;
 }
 
+/* l's filter and the filter of the enclosing fusion level (outer, text;
+** NULL = none) both apply: l->filter becomes {"must": [outer, own]}. */
+static bool server__filter_and(server_call *call, server_level *l, const char *outer) {
+    if (!outer) return true;
+    if (!l->filter) {
+        l->filter = util_strdup(outer);
+        return l->filter ? true : (server_fail(call, 500, "out of memory"), false);
+    }
+    size_t n = strlen(outer) + strlen(l->filter) + 16;
+    char *both = malloc(n);
+    if (!both) return server_fail(call, 500, "out of memory"), false;
+    snprintf(both, n, "{\"must\":[%s,%s]}", outer, l->filter);
+    free(l->filter);
+    l->filter = both;
+    return true;
+}
+
 /* Run one query level (with its prefetches). When `with` is non-NULL the
-** result is a record list with payloads; otherwise bare hits. */
-static bool server__run_level(server_call *call, const char *coll, const json_t *obj, int depth, const sc_with *with,
-                              sc_record_list **records, server_hits *hits) {
+** result is a record list with payloads; otherwise bare hits. `outer` is
+** the filter of an enclosing fusion query (Qdrant applies it to every
+** prefetch), NULL when none. */
+static bool server__run_level(server_call *call, const char *coll, const json_t *obj, int depth, const char *outer,
+                              const sc_with *with, sc_record_list **records, server_hits *hits) {
     if (!json_is_object(obj)) return server_fail(call, 400, "Json deserialize error: a query must be an object"), false;
     if (depth > SERVER_MAX_PREFETCH_DEPTH)
         return server_fail(call, 400, "Wrong input: prefetch nested deeper than %d levels", SERVER_MAX_PREFETCH_DEPTH), false;
     server_level l = {0};
     server_hits src[SERVER_MAX_PREFETCH];
     size_t n_src = 0;
-    bool ok = server__level_common(call, obj, &l, false) && server__level_query(call, coll, json_object_get(obj, "query"), &l);
+    bool ok = server__level_common(call, obj, &l, false) && server__filter_and(call, &l, outer) &&
+              server__level_query(call, coll, json_object_get(obj, "query"), &l);
     const json_t *pf = ok ? json_object_get(obj, "prefetch") : NULL;
     if (pf && !json_is_null(pf) && l.hybrid) ok = !!server_fail(call, 400, "Wrong input: a hybrid text query cannot have `prefetch`");
     if (ok && pf && !json_is_null(pf)) {
@@ -889,10 +955,15 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
         for (size_t i = 0; ok && i < n_pf; i++) {
             const json_t *sub = json_is_array(pf) ? json_array_get(pf, i) : pf;
             memset(&src[n_src], 0, sizeof src[n_src]);
-            ok = server__run_level(call, coll, sub, depth + 1, NULL, NULL, &src[n_src]);
+            /* a fusion's filter narrows every prefetch (it cannot narrow the fused list: fusion only merges) */
+            ok = server__run_level(call, coll, sub, depth + 1, l.fusion && !l.hybrid ? l.filter : NULL, NULL, NULL,
+                                   &src[n_src]);
             if (ok) n_src++;
         }
     }
+    /* after the prefetches, as Qdrant: their point ids are looked up first */
+    if (ok && l.fusion && l.using)
+        ok = !!server_fail(call, 400, "Bad request: Fusion queries cannot be combined with the 'using' field.");
     if (ok && l.hybrid) ok = server__hybrid_legs(call, coll, &l, src, &n_src);
     if (ok && l.order && l.has_threshold)
         ok = !!server_fail(call, 400, "Bad request: Can't use score_threshold with an order_by query.");
@@ -911,8 +982,6 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
     if (ok && l.idf_corpus && !l.sparse)
         ok = !!server_fail(call, 400, "Wrong input: `params.idf`: an IDF corpus applies to a sparse query of a sparse "
                                       "vector with the `idf` modifier; this query is not sparse");
-    if (ok && l.fusion && l.filter && !l.hybrid)
-        ok = !!server_fail(call, 400, "Wrong input: put `filter` on the prefetches of a fusion query");
     if (!ok) goto done;
 
     server_hits fused = {0};
@@ -978,7 +1047,7 @@ static json_t *server__query_one(server_call *call, const char *coll, const json
     sc_record_list *rl = NULL;
     server_hits none = {0};
     json_t *out = NULL;
-    if (server__run_level(call, coll, obj, 0, &w.with, &rl, &none))
+    if (server__run_level(call, coll, obj, 0, NULL, &w.with, &rl, &none))
         out = json_pack("{s:o}", "points", server_json_records(rl, true));
     sc_record_list_free(rl);
     server_with_free(&w);
@@ -1116,9 +1185,10 @@ static json_t *server__matrix(server_call *call, bool offsets) {
     bool ok = pairs && rows && cols && scores && idl;
     for (size_t i = 0; ok && i < ids.n; i++) {
         json_array_append_new(idl, server_json_id_encode(&ids.items[i].id));
-        uint32_t dim = 0;
-        ok = server__point_vector(call, coll, l.using, &ids.items[i].id, &row.vec, &dim, NULL);
+        uint32_t dim = 0, n_rows = 0;
+        ok = server__point_vector(call, coll, l.using, &ids.items[i].id, &row.vec, &dim, &n_rows, NULL);
         row.dim = dim;
+        row.rows = n_rows;
         row.n_exclude = 1;
         row.exclude = &ids.items[i].id;
         sc_record_list *rl = NULL;

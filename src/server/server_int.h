@@ -87,6 +87,15 @@ json_t *server_json_id_encode(const sc_point_id *id);
 /* Decode a float array into owned *out. */
 bool server_json_floats(server_call *call, const json_t *v, const char *what, float **out, uint32_t *n);
 
+/* true when v has the shape of a multivector (a non-empty list whose first element is a list). */
+bool server_json_is_multi(const json_t *v);
+/* Decode a multivector (a list of lists of numbers) at `where` into owned
+** *out (*rows × *dim floats, row-major): an empty row or rows of different
+** lengths are 422 in Qdrant's words, with `qwhere` as Qdrant names the
+** field (e.g. "points[0].vector.?"). */
+bool server_json_multi(server_call *call, const json_t *v, const char *where, const char *qwhere, float **out,
+                       uint32_t *dim, uint32_t *rows);
+
 /* A sparse vector decoded from {"indices": [...], "values": [...]}. */
 typedef struct server_sparse {
     uint32_t *indices; /* owned, n entries, as given */

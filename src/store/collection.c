@@ -44,6 +44,12 @@ static sc_status store__check_vectors(const sc_vector_params *v, size_t n, size_
         if ((unsigned)v[i].distance > SC_DISTANCE_MANHATTAN)
             return store_fail(SC_INVALID, "vectors.%s.distance: unknown value %d", *name ? name : "(default)",
                               (int)v[i].distance);
+        if ((unsigned)v[i].multivec > SC_MULTIVEC_COMPARATOR_MAX_SIM)
+            return store_fail(SC_INVALID, "vectors.%s.multivector_config.comparator: unknown value %d",
+                              *name ? name : "(default)", (int)v[i].multivec);
+        if ((unsigned)v[i].datatype > SC_VECTOR_DATATYPE_UINT8)
+            return store_fail(SC_INVALID, "vectors.%s.datatype: unknown value %d", *name ? name : "(default)",
+                              (int)v[i].datatype);
         for (size_t j = 0; j < i; j++)
             if (!strcmp(name, v[j].name ? v[j].name : ""))
                 return store_fail(SC_INVALID, "vectors: name `%s` is given twice", name);
@@ -95,14 +101,17 @@ char *store_coll_config_json(const store_coll *c) {
     bool ok = root && vecs && pix && (sparse || !c->n_sparse);
     for (size_t i = 0; ok && i < c->n_vecs; i++) {
         const store_vec *sv = &c->vecs[i];
-        ok = json_array_append_new(
-                 vecs, json_pack("{s:s, s:I, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:f, s:f}}", "name", sv->name,
-                                 "dim", (json_int_t)sv->dim, "distance", sc_distance_name(sv->distance), "hnsw", "kind",
-                                 (json_int_t)sv->hnsw.kind, "m", (json_int_t)sv->hnsw.m, "ef_construct",
-                                 (json_int_t)sv->hnsw.ef_construct, "ef", (json_int_t)sv->hnsw.ef,
-                                 "full_scan_threshold", (json_int_t)sv->hnsw.full_scan_threshold, "seed",
-                                 (json_int_t)sv->hnsw.seed, "quant", "kind", (json_int_t)sv->quant.kind, "quantile",
-                                 (double)sv->quant.quantile, "oversampling", (double)sv->quant.oversampling)) == 0;
+        json_t *e = json_pack("{s:s, s:I, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:f, s:f}}", "name", sv->name,
+                              "dim", (json_int_t)sv->dim, "distance", sc_distance_name(sv->distance), "hnsw", "kind",
+                              (json_int_t)sv->hnsw.kind, "m", (json_int_t)sv->hnsw.m, "ef_construct",
+                              (json_int_t)sv->hnsw.ef_construct, "ef", (json_int_t)sv->hnsw.ef, "full_scan_threshold",
+                              (json_int_t)sv->hnsw.full_scan_threshold, "seed", (json_int_t)sv->hnsw.seed, "quant",
+                              "kind", (json_int_t)sv->quant.kind, "quantile", (double)sv->quant.quantile,
+                              "oversampling", (double)sv->quant.oversampling);
+        /* format 4 members, only when set: a config without them reads as before */
+        ok = e && (!sv->multivec || json_object_set_new(e, "multivec", json_integer(sv->multivec)) == 0) &&
+             (!sv->datatype || json_object_set_new(e, "datatype", json_integer(sv->datatype)) == 0) &&
+             json_array_append_new(vecs, e) == 0;
     }
     for (size_t i = 0; ok && i < c->n_indexes; i++)
         ok = json_array_append_new(pix, json_pack("{s:s, s:s}", "key", pindex_key(c->indexes[i]), "type",
@@ -128,12 +137,20 @@ sc_status sc_collection_create(sc_db *db, const char *name, const sc_vector_para
 }
 
 /* Insert the row of the new collection c (config text given), inside a
-** transaction that also makes the store ready for sparse vectors when c has
-** some (store_sparse_schema). */
+** transaction that also marks the store with the format c needs: 3 for
+** sparse vectors, 4 for a multivector or a datatype (store_format_mark). */
+/* The store format collection c needs (STORE_FORMAT_DENSE when any will do). */
+static int store__coll_format(const store_coll *c) {
+    for (size_t v = 0; v < c->n_vecs; v++)
+        if (c->vecs[v].multivec || c->vecs[v].datatype) return STORE_FORMAT_VERSION;
+    return c->n_sparse ? STORE_FORMAT_SPARSE : STORE_FORMAT_DENSE;
+}
+
 static sc_status store__insert_collection(sc_db *db, store_coll *c, const char *config) {
     sc_status rc = store_exec(db, "BEGIN IMMEDIATE");
     if (rc != SC_OK) return rc;
-    if (c->n_sparse && (rc = store_sparse_schema(db)) != SC_OK) goto fail;
+    int need = store__coll_format(c);
+    if (need > STORE_FORMAT_DENSE && (rc = store_format_mark(db, need)) != SC_OK) goto fail;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db->sql, "INSERT INTO collections(name, config) VALUES(?, ?)", -1, &st, NULL) !=
         SQLITE_OK) {
@@ -153,7 +170,7 @@ static sc_status store__insert_collection(sc_db *db, store_coll *c, const char *
         rc = store_fail_sql(db, "creating collection");
         goto fail;
     }
-    if (c->n_sparse) db->format = STORE_FORMAT_VERSION;
+    if (need > db->format) db->format = need;
     return SC_OK;
 fail:
     sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
@@ -196,6 +213,8 @@ sc_status sc_collection_create_ex(sc_db *db, const char *name, const sc_collecti
         c->vecs[i].name = util_strdup(vectors[i].name ? vectors[i].name : "");
         c->vecs[i].dim = vectors[i].dim;
         c->vecs[i].distance = vectors[i].distance;
+        c->vecs[i].multivec = vectors[i].multivec;
+        c->vecs[i].datatype = vectors[i].datatype;
         if (!c->vecs[i].name) {
             store_coll_free(c);
             return store_fail(SC_NOMEM, "out of memory");
@@ -351,8 +370,11 @@ sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info
         out->vectors[i].distance = c->vecs[i].distance;
         out->vectors[i].hnsw = c->vecs[i].hnsw;
         out->vectors[i].quant = c->vecs[i].quant;
+        out->vectors[i].multivec = c->vecs[i].multivec;
+        out->vectors[i].datatype = c->vecs[i].datatype;
         out->n_vectors += c->vecs[i].n_present;
-        ram += (uint64_t)c->cap * c->vecs[i].dim * sizeof(float);
+        ram += c->vecs[i].multivec ? store_mvec_bytes(&c->vecs[i], c->n_slots) + (uint64_t)c->cap * sizeof(void *)
+                                   : (uint64_t)c->cap * c->vecs[i].dim * sizeof(float);
         sc_vector_index_info *vx = &out->vector_index[i];
         vx->bytes_per_vector = (double)c->vecs[i].dim * sizeof(float);
         if (c->vecs[i].ann) {
