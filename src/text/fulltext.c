@@ -206,7 +206,7 @@ static bool text_ft__normalise(text_ft__run *r, const char *w, size_t n) {
     utf8proc_uint8_t *folded = NULL;
     utf8proc_ssize_t len = (utf8proc_ssize_t)n;
     if (ft->p.ascii_folding) {
-        utf8proc_ssize_t k = utf8proc_map(src, len, &folded, UTF8PROC_DECOMPOSE | UTF8PROC_STRIPMARK | UTF8PROC_COMPOSE);
+        utf8proc_ssize_t k = utf8proc_map(src, len, &folded, UTF8PROC_COMPOSE | UTF8PROC_STRIPMARK);
         if (k >= 0) {
             src = folded;
             len = k;
@@ -249,13 +249,13 @@ static void text_ft__stem(text_ft__run *r) {
 static void text_ft__emit(text_ft__run *r, const char *w, size_t n) {
     const text_ft *ft = r->ft;
     if (n == 0 || r->oom) return;
-    if (!text_ft__normalise(r, w, n)) return;
+    if (!text_ft__normalise(r, w, n) || r->word.n == 0) return; /* folding may leave nothing (a lone mark) */
     bool prefix = ft->p.tokenizer == TEXT_FT_TOKENIZER_PREFIX;
     if (prefix && r->mode == TEXT_FT_MODE_QUERY) {
         /* Whole word cut to max_token_len; no stop words (a prefix may be one). */
         text_ft__stem(r);
         size_t chars = text_ft__chars(r->word.s, r->word.n);
-        if (r->oom || (ft->p.min_token_len && chars < ft->p.min_token_len)) return;
+        if (r->oom || !chars || (ft->p.min_token_len && chars < ft->p.min_token_len)) return;
         size_t len = r->word.n;
         if (ft->p.max_token_len && chars > ft->p.max_token_len)
             len = text_ft__char_prefix(r->word.s, r->word.n, ft->p.max_token_len);
@@ -266,7 +266,7 @@ static void text_ft__emit(text_ft__run *r, const char *w, size_t n) {
     text_ft__stem(r);
     if (r->oom) return;
     size_t chars = text_ft__chars(r->word.s, r->word.n);
-    if (ft->p.min_token_len && chars < ft->p.min_token_len) return;
+    if (!chars || (ft->p.min_token_len && chars < ft->p.min_token_len)) return;
     if (!prefix) {
         if (ft->p.max_token_len && chars > ft->p.max_token_len) return;
         r->fn(r->word.s, r->word.n, r->arg);
