@@ -15,12 +15,15 @@
 **   tokens of one value; only when the index keeps positions
 **   (phrase_matching), otherwise nothing matches; an empty phrase matches
 **   nothing.
-** The payload index answers text / text_any exactly from its posting
+** Inside a nested condition keys are relative to the array's objects: the
+** index on "a[].b" serves key "b" under nested key "a" (or "a[]"). The
+** payload index answers text / text_any exactly from its posting
 ** bitmaps and narrows phrases to the points holding every token
 ** (pindex.c); this file is the check both paths agree with.
 */
 #include "store/filter_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,21 +67,39 @@ static void filter_text__collect_cb(const char *tok, size_t len, void *arg) {
     c->qtok[c->n_qtok++] = (filter_str){s, len};
 }
 
-static const store_pindex *filter_text__index(store_pindex *const *ixs, size_t n, const filter_path *p) {
-    for (size_t i = 0; i < n; i++)
-        if (ixs[i] && pindex_type(ixs[i]) == SC_FIELD_TYPE_TEXT && !strcmp(pindex_key(ixs[i]), p->text)) return ixs[i];
+/* The text index on prefix + p (prefix: the path of the enclosing nested
+** conditions, "" at the top), or NULL. */
+static const store_pindex *filter_text__index(store_pindex *const *ixs, size_t n, const char *prefix,
+                                              const filter_path *p) {
+    size_t pl = strlen(prefix);
+    for (size_t i = 0; i < n; i++) {
+        const char *key = ixs[i] && pindex_type(ixs[i]) == SC_FIELD_TYPE_TEXT ? pindex_key(ixs[i]) : NULL;
+        if (key && !strncmp(key, prefix, pl) && !strcmp(key + pl, p->text)) return ixs[i];
+    }
     return NULL;
 }
 
-static sc_status filter_text__bind_conds(filter_cond *cs, size_t n, store_pindex *const *ixs, size_t n_ixs);
+static sc_status filter_text__bind_filter(store_filter *f, store_pindex *const *ixs, size_t n_ixs, const char *prefix);
 
-static sc_status filter_text__bind_cond(filter_cond *c, store_pindex *const *ixs, size_t n_ixs) {
-    if (c->kind == FILTER_COND_KIND_FILTER) return filter_bind(c->sub, ixs, n_ixs);
+static sc_status filter_text__bind_cond(filter_cond *c, store_pindex *const *ixs, size_t n_ixs, const char *prefix) {
+    if (c->kind == FILTER_COND_KIND_FILTER) return filter_text__bind_filter(c->sub, ixs, n_ixs, prefix);
+    if (c->kind == FILTER_COND_KIND_NESTED) {
+        /* Inside, keys are relative to the array's objects: "a" + "b" is "a[].b", as Qdrant names them. */
+        const char *k = c->path.text;
+        size_t kl = strlen(k), pl = strlen(prefix);
+        bool has_all = kl >= 2 && !strcmp(k + kl - 2, "[]");
+        char *inner = malloc(pl + kl + 4);
+        if (!inner) return SC_NOMEM;
+        snprintf(inner, pl + kl + 4, "%s%s%s.", prefix, k, has_all ? "" : "[]");
+        sc_status rc = filter_text__bind_filter(c->sub, ixs, n_ixs, inner);
+        free(inner);
+        return rc;
+    }
     if (c->kind != FILTER_COND_KIND_MATCH || c->ft) return SC_OK;
     if (c->match != FILTER_MATCH_KIND_TEXT && c->match != FILTER_MATCH_KIND_TEXT_ANY &&
         c->match != FILTER_MATCH_KIND_PHRASE)
         return SC_OK;
-    const store_pindex *ix = filter_text__index(ixs, n_ixs, &c->path);
+    const store_pindex *ix = filter_text__index(ixs, n_ixs, prefix, &c->path);
     bool phrase = false;
     text_ft *ft = ix ? pindex_text_ft(ix, &phrase) : NULL;
     if (!ft) return SC_OK;
@@ -93,21 +114,26 @@ static sc_status filter_text__bind_cond(filter_cond *c, store_pindex *const *ixs
     return k.oom ? SC_NOMEM : SC_OK;
 }
 
-static sc_status filter_text__bind_conds(filter_cond *cs, size_t n, store_pindex *const *ixs, size_t n_ixs) {
+static sc_status filter_text__bind_conds(filter_cond *cs, size_t n, store_pindex *const *ixs, size_t n_ixs,
+                                         const char *prefix) {
     for (size_t i = 0; i < n; i++) {
-        sc_status rc = filter_text__bind_cond(&cs[i], ixs, n_ixs);
+        sc_status rc = filter_text__bind_cond(&cs[i], ixs, n_ixs, prefix);
         if (rc != SC_OK) return rc;
     }
     return SC_OK;
 }
 
-sc_status filter_bind(store_filter *f, store_pindex *const *ixs, size_t n_ixs) {
-    if (!f || !n_ixs) return SC_OK;
-    sc_status rc = filter_text__bind_conds(f->must, f->n_must, ixs, n_ixs);
-    if (rc == SC_OK) rc = filter_text__bind_conds(f->should, f->n_should, ixs, n_ixs);
-    if (rc == SC_OK) rc = filter_text__bind_conds(f->must_not, f->n_must_not, ixs, n_ixs);
-    if (rc == SC_OK) rc = filter_text__bind_conds(f->min_should, f->n_min_should, ixs, n_ixs);
+static sc_status filter_text__bind_filter(store_filter *f, store_pindex *const *ixs, size_t n_ixs, const char *prefix) {
+    if (!f) return SC_OK;
+    sc_status rc = filter_text__bind_conds(f->must, f->n_must, ixs, n_ixs, prefix);
+    if (rc == SC_OK) rc = filter_text__bind_conds(f->should, f->n_should, ixs, n_ixs, prefix);
+    if (rc == SC_OK) rc = filter_text__bind_conds(f->must_not, f->n_must_not, ixs, n_ixs, prefix);
+    if (rc == SC_OK) rc = filter_text__bind_conds(f->min_should, f->n_min_should, ixs, n_ixs, prefix);
     return rc;
+}
+
+sc_status filter_bind(store_filter *f, store_pindex *const *ixs, size_t n_ixs) {
+    return n_ixs ? filter_text__bind_filter(f, ixs, n_ixs, "") : SC_OK;
 }
 
 /* ==== Evaluation ==== */

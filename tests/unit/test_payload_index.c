@@ -197,6 +197,30 @@ static void test_text_match(void **state) {
     assert_int_equal(tp_match(f->db, "t", "text", "qui"), 3);
 }
 
+/* Inside a nested condition, key "name" under "items" uses the index on "items[].name". */
+static void test_nested_text(void **state) {
+    tu_store *f = *state;
+    const char *const pts[] = {"{\"items\":[{\"name\":\"Quick Fox\"},{\"name\":\"slow dog\"}]}",
+                               "{\"items\":[{\"name\":\"quicksand\"}]}"};
+    tp_points(f->db, pts, 2);
+    const char *nested = "{\"must\":{\"nested\":{\"key\":\"items\",\"filter\":{\"must\":{\"key\":\"name\","
+                         "\"match\":{\"text\":\"quick\"}}}}}}";
+    const char *nested_all = "{\"must\":{\"nested\":{\"key\":\"items[]\",\"filter\":{\"must\":{\"key\":\"name\","
+                             "\"match\":{\"text\":\"quick\"}}}}}}";
+    assert_int_equal(tp_count(f->db, nested), 1); /* substring: "quicksand" only */
+    tp_index(f->db, "items[].name", "{\"type\":\"text\"}");
+    assert_int_equal(tp_count(f->db, nested), 1); /* token: "Quick Fox" only */
+    assert_int_equal(tp_count(f->db, nested_all), 1);
+    assert_int_equal(tp_match(f->db, "items[].name", "text", "QUICK dog"), 1);
+    uint64_t n = 0;
+    assert_int_equal(sc_points_count(f->db, "c", "{\"must\":{\"key\":\"items[].name\",\"match\":{\"text\":\"sand\"}}}",
+                                     &n), SC_OK);
+    assert_int_equal(n, 0);
+    /* the same filter shape without the index finds the substring */
+    assert_int_equal(sc_field_index_delete(f->db, "c", "items[].name"), SC_OK);
+    assert_int_equal(tp_match(f->db, "items[].name", "text", "sand"), 1);
+}
+
 static void test_prefix_match(void **state) {
     tu_store *f = *state;
     const char *const urls[] = {"{\"u\":\"https://qdrant.tech\"}", "{\"u\":\"https://qdrant.tech/docs\"}",
@@ -384,6 +408,7 @@ int main(void) {
         cmocka_unit_test(test_tokenizers),
         cmocka_unit_test(test_token_filters),
         cmocka_unit_test_setup_teardown(test_text_match, tp_setup, tp_teardown),
+        cmocka_unit_test_setup_teardown(test_nested_text, tp_setup, tp_teardown),
         cmocka_unit_test_setup_teardown(test_prefix_match, tp_setup, tp_teardown),
         cmocka_unit_test_setup_teardown(test_geo, tp_setup, tp_teardown),
         cmocka_unit_test_setup_teardown(test_datetime_uuid, tp_setup, tp_teardown),
