@@ -69,7 +69,7 @@ static const pindex__opt *pindex__opt_find(sc_field_type t, const char *name) {
 /* The text index's tokenizer from the options of o (already type-checked). */
 static sc_status pindex__text(const json_t *o, pindex_schema *out, sc_err *err) {
     text_ft_params p = {.tokenizer = TEXT_FT_TOKENIZER_WORD, .lowercase = true};
-    const char *custom[256];
+    const char **custom = NULL; /* borrowed strings of stopwords.custom */
     const json_t *v;
     if ((v = json_object_get(o, "tokenizer"))) {
         static const char *const names[] = {"word", "whitespace", "prefix", "multilingual", "code"};
@@ -116,18 +116,22 @@ static sc_status pindex__text(const json_t *o, pindex_schema *out, sc_err *err) 
         }
         if ((langs && !json_is_array(langs)) || (cust && !json_is_array(cust)))
             return sc_err_set(err, SC_INVALID, "field_schema.stopwords: languages and custom must be arrays of strings");
-        if (json_array_size(cust) > PINDEX__N(custom))
-            return sc_err_set(err, SC_INVALID, "field_schema.stopwords.custom: more than %zu words",
-                              PINDEX__N(custom));
-        for (size_t i = 0; i < json_array_size(cust); i++) {
-            if (!json_is_string(json_array_get(cust, i)))
+        size_t n_cust = json_array_size(cust);
+        if (n_cust && !(custom = malloc(n_cust * sizeof *custom)))
+            return sc_err_set(err, SC_NOMEM, "out of memory reading field_schema.stopwords");
+        for (size_t i = 0; i < n_cust; i++) {
+            if (!json_is_string(json_array_get(cust, i))) {
+                free(custom);
                 return sc_err_set(err, SC_INVALID, "field_schema.stopwords.custom[%zu]: expected a string", i);
+            }
             custom[i] = json_string_value(json_array_get(cust, i));
         }
         p.stopwords = custom;
-        p.n_stopwords = json_array_size(cust);
+        p.n_stopwords = n_cust;
     }
-    return (out->ft = text_ft_new(&p, err)) ? SC_OK : (err ? err->code : SC_NOMEM);
+    out->ft = text_ft_new(&p, err);
+    free(custom);
+    return out->ft ? SC_OK : (err ? err->code : SC_NOMEM);
 }
 
 sc_status pindex_schema_parse(const json_t *schema, pindex_schema *out, sc_err *err) {
