@@ -82,6 +82,7 @@ static void test_token_filters(void **state) {
     (void)state;
     text_ft_params p = {.tokenizer = TEXT_FT_TOKENIZER_WORD, .lowercase = true, .stop_english = true};
     tp_tokens(&p, TEXT_FT_MODE_QUERY, "robot of the star", "robot|star");
+    tp_tokens(&p, TEXT_FT_MODE_DOC, "A don't, couldn't; yourselves whom ABOUT y", "");
     /* custom stop words with lowercase off are case-sensitive (Qdrant issue 8724) */
     const char *custom[] = {"the", "The", "LAZY"};
     p = (text_ft_params){.tokenizer = TEXT_FT_TOKENIZER_WORD, .stopwords = custom, .n_stopwords = 3};
