@@ -9,7 +9,8 @@
 ** length limits (counted in characters). The prefix tokenizer indexes every
 ** prefix of a document word from min_token_len characters up to
 ** max_token_len; its queries keep the whole word (cut to max_token_len) and
-** skip the stop-word test, so a partly typed word still matches.
+** skip the stop-word test, so a partly typed word still matches. Without
+** max_token_len prefixes stop at TEXT_FT__PREFIX_CAP characters.
 **
 ** Differences from Qdrant, on purpose or for lack of a dictionary: the
 ** multilingual tokenizer makes each CJK ideograph and kana a token of its
@@ -48,6 +49,12 @@ static const char *const text_ft__english[] = {
     "were", "weren", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "won",
     "would", "wouldn", "y", "you", "your", "yours", "yourself", "yourselves",
 };
+
+/* Longest prefix the prefix tokenizer indexes when max_token_len is not
+** set: all prefixes of a word of n characters take O(n^2) bytes, so one
+** long word could exhaust memory. Queries are cut to the same length, so
+** only words sharing their first 64 characters become indistinguishable. */
+#define TEXT_FT__PREFIX_CAP 64
 
 struct text_ft {
     text_ft_params p;               /* options (pointers below replace the caller's) */
@@ -260,9 +267,8 @@ static void text_ft__emit(text_ft__run *r, const char *w, size_t n) {
         text_ft__stem(r);
         size_t chars = text_ft__chars(r->word.s, r->word.n);
         if (r->oom || !chars || (ft->p.min_token_len && chars < ft->p.min_token_len)) return;
-        size_t len = r->word.n;
-        if (ft->p.max_token_len && chars > ft->p.max_token_len)
-            len = text_ft__char_prefix(r->word.s, r->word.n, ft->p.max_token_len);
+        size_t len = r->word.n, max = ft->p.max_token_len ? ft->p.max_token_len : TEXT_FT__PREFIX_CAP;
+        if (chars > max) len = text_ft__char_prefix(r->word.s, r->word.n, max);
         r->fn(r->word.s, len, r->arg);
         return;
     }
@@ -278,7 +284,7 @@ static void text_ft__emit(text_ft__run *r, const char *w, size_t n) {
     }
     /* Document side of the prefix tokenizer: prefixes of min..max characters. */
     size_t lo = ft->p.min_token_len ? ft->p.min_token_len : 1;
-    size_t hi = ft->p.max_token_len ? ft->p.max_token_len : chars;
+    size_t hi = ft->p.max_token_len ? ft->p.max_token_len : TEXT_FT__PREFIX_CAP;
     for (size_t k = lo; k <= hi; k++) {
         if (k >= chars) {
             r->fn(r->word.s, r->word.n, r->arg);

@@ -63,6 +63,13 @@ static void test_tokenizers(void **state) {
     p.min_token_len = 2;
     tp_tokens(&p, TEXT_FT_MODE_DOC, "Robot a", "ro|rob|robo");
     tp_tokens(&p, TEXT_FT_MODE_QUERY, "ROBO a", "robo");
+    /* without max_token_len, prefixes stop at 64 characters (and queries are cut there) */
+    p = (text_ft_params){.tokenizer = TEXT_FT_TOKENIZER_PREFIX, .min_token_len = 64};
+    char longw[101];
+    memset(longw, 'x', 100);
+    longw[100] = '\0';
+    tp_tokens(&p, TEXT_FT_MODE_DOC, longw, longw + 36);
+    tp_tokens(&p, TEXT_FT_MODE_QUERY, longw, longw + 36);
     /* length limits drop (not cut) words of the other tokenizers */
     p = (text_ft_params){.tokenizer = TEXT_FT_TOKENIZER_WORD, .lowercase = true, .min_token_len = 2, .max_token_len = 5};
     tp_tokens(&p, TEXT_FT_MODE_DOC, "a bb cccccc dd", "bb|dd");
