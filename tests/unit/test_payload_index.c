@@ -29,6 +29,7 @@ typedef struct tp_join {
 
 static void tp_join_cb(const char *tok, size_t len, void *arg) {
     tp_join *j = arg;
+    if (j->n + len + 2 > sizeof j->s) fail_msg("more tokens than the test expects (%zu bytes)", j->n + len);
     if (j->n) j->s[j->n++] = '|';
     memcpy(j->s + j->n, tok, len);
     j->n += len;
