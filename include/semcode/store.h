@@ -243,6 +243,10 @@ typedef enum sc_field_type {
     SC_FIELD_TYPE_INTEGER = 1, /* integer match and range */
     SC_FIELD_TYPE_FLOAT = 2,   /* numeric range */
     SC_FIELD_TYPE_BOOL = 3,    /* true / false */
+    SC_FIELD_TYPE_UUID = 4,    /* UUID strings (any accepted spelling), match */
+    SC_FIELD_TYPE_DATETIME = 5,/* RFC 3339 date-time strings, range */
+    SC_FIELD_TYPE_TEXT = 6,    /* full text: tokens of strings (options in the schema) */
+    SC_FIELD_TYPE_GEO = 7,     /* {lon, lat} points: geo_radius / geo_bounding_box / geo_polygon */
 } sc_field_type;
 
 SC_API const char *sc_field_type_name(sc_field_type t);
@@ -252,6 +256,8 @@ typedef struct sc_field_index_info {
     char *key;          /* owned: payload key path */
     sc_field_type type; /* index type */
     uint64_t n_points;  /* points with at least one indexed value */
+    char *params_json;  /* owned compact JSON of the schema object it was created with (Qdrant's payload_schema
+                           params, the text tokenizer's default filled in); NULL when created from a type name */
 } sc_field_index_info;
 
 /* State of the index of one named vector. */
@@ -357,6 +363,14 @@ SC_API sc_status sc_collection_update_ex(sc_db *db, const char *name, const sc_v
 /* Create a payload index on `key` (path syntax as in filters). Idempotent
 ** when the same type exists; SC_INVALID if another type indexes the key. */
 SC_API sc_status sc_field_index_create(sc_db *db, const char *coll, const char *key, sc_field_type type);
+/* Create a payload index from Qdrant's field_schema JSON: a type name
+** ("\"text\"") or an object ({"type": "text", "tokenizer": "prefix", ...};
+** options of Qdrant v1.19, docs/API.md "Payload indexes"). An index on the
+** key with the same schema is kept; one with another schema is replaced
+** (and rebuilt), as in Qdrant. Durable on SC_OK (the schema is kept in the
+** collection's configuration). Errors: SC_NOTFOUND (collection),
+** SC_INVALID (key path, type or an option; the message names it), SC_NOMEM. */
+SC_API sc_status sc_field_index_create_ex(sc_db *db, const char *coll, const char *key, const char *schema_json);
 /* Drop a payload index; SC_NOTFOUND if none. */
 SC_API sc_status sc_field_index_delete(sc_db *db, const char *coll, const char *key);
 
@@ -518,6 +532,23 @@ SC_API sc_status sc_points_scroll(sc_db *db, const char *coll, const sc_scroll_r
 
 /* Number of points matching filter_json (NULL = all). */
 SC_API sc_status sc_points_count(sc_db *db, const char *coll, const char *filter_json, uint64_t *out);
+
+/* One value of a facet and how many points hold it. */
+typedef struct sc_facet_hit {
+    char *value_json; /* owned JSON scalar: a string, an integer or a boolean */
+    uint64_t count;   /* points of the selection holding the value (once per point) */
+} sc_facet_hit;
+
+/* Qdrant's facet: per value of the payload index on key (keyword, integer,
+** uuid or bool), the number of points matching filter_json (NULL = all)
+** that hold it; the `limit` largest counts, ties by value ascending. Counts
+** are exact. *out is owned: sc_facet_hits_free. Errors: SC_NOTFOUND (the
+** collection), SC_INVALID (no such index, or one without values to count:
+** Qdrant's message; a bad filter), SC_NOMEM. */
+SC_API sc_status sc_points_facet(sc_db *db, const char *coll, const char *key, const char *filter_json,
+                                 uint64_t limit, sc_facet_hit **out, size_t *n_out);
+/* Free what sc_points_facet returned; NULL is a no-op. */
+SC_API void sc_facet_hits_free(sc_facet_hit *hits, size_t n);
 
 /* ==== Search ==== */
 

@@ -626,10 +626,14 @@ json_t *server_collection_info_json(server_call *call, const char *name) {
             json_object_set_new(vectors, info.vectors[i].name, server__vector_json(&info.vectors[i]));
     }
     json_t *schema = json_object();
-    for (size_t i = 0; i < info.n_field_indexes; i++)
-        json_object_set_new(schema, info.field_indexes[i].key,
-                            json_pack("{s:s,s:I}", "data_type", sc_field_type_name(info.field_indexes[i].type),
-                                      "points", (json_int_t)info.field_indexes[i].n_points));
+    for (size_t i = 0; i < info.n_field_indexes; i++) {
+        const sc_field_index_info *fi = &info.field_indexes[i];
+        json_t *e = json_pack("{s:s,s:I}", "data_type", sc_field_type_name(fi->type), "points", (json_int_t)fi->n_points);
+        json_t *fp = fi->params_json ? json_loads(fi->params_json, 0, NULL) : NULL;
+        if (e && fp) json_object_set_new(e, "params", fp);
+        else json_decref(fp);
+        json_object_set_new(schema, fi->key, e);
+    }
     json_t *params = json_pack("{s:o,s:i,s:i,s:i,s:b}", "vectors", vectors, "shard_number", 1, "replication_factor", 1,
                                "write_consistency_factor", 1, "on_disk_payload", 1);
     if (info.n_sparse) json_object_set_new(params, "sparse_vectors", server__sparse_json(&info));
@@ -820,17 +824,43 @@ json_t *server_api_index_create(server_call *call) {
     if (!server_json_str(call, call->body, "field_name", &field)) return NULL;
     if (!field || !*field) return server_fail(call, 400, "Json deserialize error: missing field `field_name`");
     const json_t *schema = call->body ? json_object_get(call->body, "field_schema") : NULL;
-    const char *type = NULL;
-    if (json_is_string(schema)) type = json_string_value(schema);
-    else if (json_is_object(schema)) type = json_string_value(json_object_get(schema, "type"));
-    if (!type) return server_fail(call, 400, "Json deserialize error: `field_schema` must be a type name or {\"type\": …}");
-    sc_field_type ft;
-    if (sc_field_type_parse(type, &ft) != SC_OK)
-        return server_fail(call, 400, "Wrong input: field_schema `%s` is not supported; use keyword, integer, float or bool",
-                           type);
-    sc_status rc = sc_field_index_create(call->ctx->db, name, field, ft);
+    if (!json_is_string(schema) && !json_is_object(schema))
+        return server_fail(call, 400, "Json deserialize error: `field_schema` must be a type name or {\"type\": …}");
+    char *text = json_dumps(schema, JSON_ENCODE_ANY | JSON_COMPACT);
+    if (!text) return server_fail(call, 500, "out of memory");
+    sc_status rc = sc_field_index_create_ex(call->ctx->db, name, field, text);
+    free(text);
     if (rc != SC_OK) return server_fail_store(call, rc);
     return server_json_update_result();
+}
+
+json_t *server_api_facet(server_call *call) {
+    char name[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], name)) return NULL;
+    const char *key = NULL;
+    uint64_t limit = 10;
+    bool exact = false;
+    char *filter = NULL;
+    if (!server_json_str(call, call->body, "key", &key)) return NULL;
+    if (!key) return server_fail(call, 400, "Json deserialize error: missing field `key`");
+    if (!server_json_uint(call, call->body, "limit", 10, 1, UINT64_MAX, &limit)) return NULL;
+    if (!server_json_bool(call, call->body, "exact", false, &exact)) return NULL; /* counts are always exact */
+    if (!server_json_filter(call, call->body, "filter", &filter)) return NULL;
+    sc_facet_hit *hits = NULL;
+    size_t n = 0;
+    sc_status rc = sc_points_facet(call->ctx->db, name, key, filter, limit, &hits, &n);
+    free(filter);
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        json_t *v = json_loads(hits[i].value_json, JSON_DECODE_ANY, NULL);
+        if (!v || json_array_append_new(arr, json_pack("{s:o,s:I}", "value", v, "count", (json_int_t)hits[i].count))) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    sc_facet_hits_free(hits, n);
+    return arr ? json_pack("{s:o}", "hits", arr) : server_fail(call, 500, "out of memory");
 }
 
 json_t *server_api_index_delete(server_call *call) {

@@ -274,6 +274,7 @@ static const server_route server__routes[] = {
     {"GET", "/collections/*/aliases", server_api_collection_aliases, "collection_aliases", R, 0},
     {"PUT", "/collections/*/index", server_api_index_create, "index_create", W, 0},
     {"DELETE", "/collections/*/index/*", server_api_index_delete, "index_delete", W, 0},
+    {"POST", "/collections/*/facet", server_api_facet, "facet", R, 0},
     {"PUT", "/collections/*/points", server_api_points_upsert, "points_upsert", W, 0},
     {"POST", "/collections/*/points", server_api_points_get, "points_get", R, 0},
     {"GET", "/collections/*/points/*", server_api_point_get, "point_get", R, 0},

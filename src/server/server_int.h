@@ -181,6 +181,8 @@ json_t *server_api_aliases_update(server_call *call);
 json_t *server_api_aliases_list(server_call *call);
 json_t *server_api_collection_aliases(server_call *call);
 json_t *server_api_index_create(server_call *call);
+/* POST /collections/{c}/facet: counts per value of an indexed key (keyword, integer, uuid, bool). */
+json_t *server_api_facet(server_call *call);
 json_t *server_api_index_delete(server_call *call);
 
 /* points.c */

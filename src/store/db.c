@@ -248,14 +248,18 @@ static sc_status store__parse_config(store_coll *c, const char *text) {
     for (size_t i = 0; i < json_array_size(pix); i++) {
         json_t *e = json_array_get(pix, i);
         const char *key = json_string_value(json_object_get(e, "key"));
-        const char *type = json_string_value(json_object_get(e, "type"));
-        sc_field_type t;
-        if (!key || !type || sc_field_type_parse(type, &t) != SC_OK) {
-            rc = store_fail(SC_CORRUPT, "collection `%s`: payload index %zu of config is malformed", c->name, i);
+        json_t *type = json_object_get(e, "type"), *params = json_object_get(e, "params");
+        pindex_schema schema;
+        sc_err err = {0};
+        if (!key || !json_is_string(type) || pindex_schema_parse(params ? params : type, &schema, &err) != SC_OK) {
+            if (err.code == SC_NOMEM) rc = store_fail(SC_NOMEM, "out of memory");
+            else rc = store_fail(SC_CORRUPT, "collection `%s`: payload index %zu of config is malformed%s%s", c->name, i,
+                                 err.msg[0] ? ": " : "", err.msg);
             goto done;
         }
         store_pindex **grown = realloc(c->indexes, (c->n_indexes + 1) * sizeof *grown);
-        store_pindex *ix = pindex_new(key, t);
+        store_pindex *ix = grown ? pindex_new_schema(key, &schema) : NULL;
+        pindex_schema_clear(&schema);
         if (!grown || !ix) {
             if (grown) c->indexes = grown;
             pindex_free(ix);

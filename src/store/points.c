@@ -608,6 +608,11 @@ done:
 
 /* ==== Filter selection ==== */
 
+sc_status store_filter_bind(const store_coll *c, store_filter *f) {
+    if (!f || filter_bind(f, c->indexes, c->n_indexes) == SC_OK) return SC_OK;
+    return store_fail(SC_NOMEM, "out of memory tokenizing a text condition");
+}
+
 sc_status store_select_filter(store_coll *c, const store_filter *f, uint32_t **slots, size_t *n) {
     roaring_bitmap_t *live = store_coll_live_bitmap(c), *cand = NULL;
     bool exact = false;
@@ -731,7 +736,7 @@ sc_status sc_points_delete_by_filter(sc_db *db, const char *coll, const char *fi
     store_coll *c = NULL;
     uint32_t *slots = NULL;
     size_t m = 0;
-    if ((rc = store_coll_get(db, coll, &c)) != SC_OK) goto done;
+    if ((rc = store_coll_get(db, coll, &c)) != SC_OK || (rc = store_filter_bind(c, f)) != SC_OK) goto done;
     if ((rc = store_select_filter(c, f, &slots, &m)) != SC_OK) goto done;
     rc = store__delete_slots(db, c, slots, m);
 done:
@@ -776,7 +781,7 @@ sc_status sc_points_delete_vectors(sc_db *db, const char *coll, const sc_selecto
     size_t m = 0;
     store__batch pb = {0};
     bool *drop = NULL;
-    if ((rc = store_coll_get(db, coll, &c)) != SC_OK) goto done;
+    if ((rc = store_coll_get(db, coll, &c)) != SC_OK || (rc = store_filter_bind(c, f)) != SC_OK) goto done;
     if (!(drop = calloc(c->n_vecs + c->n_sparse + 1, sizeof *drop))) goto oom;
     for (size_t i = 0; i < n_names; i++) {
         int k = names[i] ? store_coll_vec_index(c, names[i]) : -1, ks = store_coll_sparse_index(c, names[i]);
@@ -870,7 +875,7 @@ static sc_status store__payload_apply(sc_db *db, const char *coll, const sc_sele
     json_t **next = NULL;
     size_t m = 0;
     sqlite3_stmt *st = NULL;
-    if ((rc = store_coll_get(db, coll, &c)) != SC_OK) goto done;
+    if ((rc = store_coll_get(db, coll, &c)) != SC_OK || (rc = store_filter_bind(c, f)) != SC_OK) goto done;
     if ((rc = store__select(c, sel, f, &slots, &m)) != SC_OK) goto done;
     if (!(next = calloc(m ? m : 1, sizeof *next))) goto oom;
     for (size_t i = 0; i < m; i++) {
@@ -993,7 +998,7 @@ sc_status sc_points_scroll(sc_db *db, const char *coll, const sc_scroll_request 
     size_t m = 0;
     bool more = false;
     sc_point_id next_id = sc_point_id_num(0);
-    if ((rc = store_coll_get(db, coll, &c)) != SC_OK) goto done;
+    if ((rc = store_coll_get(db, coll, &c)) != SC_OK || (rc = store_filter_bind(c, f)) != SC_OK) goto done;
     if (!(slots = malloc(sizeof *slots * ((size_t)limit + 1)))) {
         rc = store_fail(SC_NOMEM, "out of memory");
         goto done;
@@ -1071,6 +1076,75 @@ done:
     return rc;
 }
 
+/* ==== Facets ==== */
+
+void sc_facet_hits_free(sc_facet_hit *hits, size_t n) {
+    if (!hits) return;
+    for (size_t i = 0; i < n; i++) free(hits[i].value_json);
+    free(hits);
+}
+
+sc_status sc_points_facet(sc_db *db, const char *coll, const char *key, const char *filter_json, uint64_t limit,
+                          sc_facet_hit **out, size_t *n_out) {
+    if (!db || !key || !out || !n_out) return store_fail(SC_MISUSE, "sc_points_facet: NULL argument");
+    *out = NULL;
+    *n_out = 0;
+    store_filter *f = NULL;
+    sc_status rc = store__compile(filter_json, &f);
+    if (rc != SC_OK) return rc;
+    pthread_rwlock_rdlock(&db->lock);
+    store_coll *c = NULL;
+    uint32_t *slots = NULL;
+    size_t m = 0;
+    roaring_bitmap_t *sel = NULL;
+    pindex_facet_hit *hits = NULL;
+    size_t n_hits = 0;
+    const store_pindex *ix = NULL;
+    if ((rc = store_coll_get(db, coll, &c)) != SC_OK || (rc = store_filter_bind(c, f)) != SC_OK) goto done;
+    for (size_t i = 0; i < c->n_indexes && !ix; i++)
+        if (!strcmp(pindex_key(c->indexes[i]), key)) ix = c->indexes[i];
+    sc_field_type t = ix ? pindex_type(ix) : SC_FIELD_TYPE_TEXT;
+    if (t != SC_FIELD_TYPE_KEYWORD && t != SC_FIELD_TYPE_INTEGER && t != SC_FIELD_TYPE_UUID && t != SC_FIELD_TYPE_BOOL) {
+        rc = store_fail(SC_INVALID,
+                        "No appropriate index for faceting: `%s`. Please create one to facet on this field (a keyword, "
+                        "integer, uuid or bool payload index)",
+                        key);
+        goto done;
+    }
+    if (f) {
+        if ((rc = store_select_filter(c, f, &slots, &m)) != SC_OK) goto done;
+        if (!(sel = roaring_bitmap_of_ptr(m, slots))) goto oom;
+    } else if (!(sel = store_coll_live_bitmap(c))) {
+        goto oom;
+    }
+    if ((rc = pindex_facet(ix, sel, limit, &hits, &n_hits)) != SC_OK) {
+        if (rc == SC_NOMEM) goto oom;
+        goto done;
+    }
+    sc_facet_hit *res = calloc(n_hits ? n_hits : 1, sizeof *res);
+    if (!res) goto oom;
+    for (size_t i = 0; i < n_hits; i++) {
+        res[i].count = hits[i].count;
+        if (!(res[i].value_json = store_json_dumps(hits[i].value, JSON_ENCODE_ANY | JSON_COMPACT))) {
+            sc_facet_hits_free(res, n_hits);
+            goto oom;
+        }
+    }
+    *out = res;
+    *n_out = n_hits;
+    goto done;
+oom:
+    rc = store_fail(SC_NOMEM, "out of memory counting facets");
+done:
+    pthread_rwlock_unlock(&db->lock);
+    for (size_t i = 0; i < n_hits; i++) json_decref(hits[i].value);
+    free(hits);
+    if (sel) roaring_bitmap_free(sel);
+    free(slots);
+    filter_free(f);
+    return rc;
+}
+
 sc_status sc_points_count(sc_db *db, const char *coll, const char *filter_json, uint64_t *out) {
     if (!db || !out) return store_fail(SC_MISUSE, "sc_points_count: NULL argument");
     store_filter *f = NULL;
@@ -1078,7 +1152,7 @@ sc_status sc_points_count(sc_db *db, const char *coll, const char *filter_json, 
     if (rc != SC_OK) return rc;
     pthread_rwlock_rdlock(&db->lock);
     store_coll *c = NULL;
-    if ((rc = store_coll_get(db, coll, &c)) == SC_OK) {
+    if ((rc = store_coll_get(db, coll, &c)) == SC_OK && (rc = store_filter_bind(c, f)) == SC_OK) {
         if (!f) {
             *out = c->n_live;
         } else {

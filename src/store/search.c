@@ -172,6 +172,7 @@ static sc_status store__search(sc_db *db, const char *coll, const sc_search_requ
     pthread_rwlock_rdlock(&db->lock);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, coll, &c);
+    if (rc == SC_OK) rc = store_filter_bind(c, f);
     float *q = NULL;
     index_hit *hits = NULL;
     uint32_t *n_hits = NULL, *slots = NULL;
@@ -332,6 +333,7 @@ static sc_status store__search_by(sc_db *db, const char *coll, const sc_search_r
     pthread_rwlock_rdlock(&db->lock);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, coll, &c);
+    if (rc == SC_OK) rc = store_filter_bind(c, f);
     roaring_bitmap_t *cand = NULL, *live = NULL;
     index_hit *hits = NULL;
     uint32_t *slots = NULL;

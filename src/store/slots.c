@@ -51,13 +51,17 @@ const char *sc_field_type_name(sc_field_type t) {
     case SC_FIELD_TYPE_INTEGER: return "integer";
     case SC_FIELD_TYPE_FLOAT: return "float";
     case SC_FIELD_TYPE_BOOL: return "bool";
+    case SC_FIELD_TYPE_UUID: return "uuid";
+    case SC_FIELD_TYPE_DATETIME: return "datetime";
+    case SC_FIELD_TYPE_TEXT: return "text";
+    case SC_FIELD_TYPE_GEO: return "geo";
     }
     return "?";
 }
 
 sc_status sc_field_type_parse(const char *s, sc_field_type *out) {
     if (!s) return SC_INVALID;
-    for (int t = 0; t <= SC_FIELD_TYPE_BOOL; t++)
+    for (int t = 0; t <= SC_FIELD_TYPE_GEO; t++)
         if (!strcasecmp(s, sc_field_type_name((sc_field_type)t))) {
             *out = (sc_field_type)t;
             return SC_OK;

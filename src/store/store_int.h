@@ -149,6 +149,11 @@ typedef struct store_coll {
                                   points, so filters scan (store_coll_plan_indexes) until the next open */
 } store_coll;
 
+/* filter_bind of f (NULL: nothing) to c's text indexes, under the store's
+** lock; SC_NOMEM with the message set. (Binding uses every index, stale or
+** not: which conditions compare tokens must not depend on index state.) */
+sc_status store_filter_bind(const store_coll *c, store_filter *f);
+
 /* Number of payload indexes a filter planner may use: 0 when they are stale. */
 static inline size_t store_coll_plan_indexes(const store_coll *c) { return c->indexes_stale ? 0 : c->n_indexes; }
 
