@@ -28,6 +28,7 @@
 **   Unix epoch (fractions kept), parsed as the datetime filters parse them.
 */
 #include "server/query_int.h"
+#include "store/filter.h" /* filter_path_values: payload paths read as filters read them */
 
 #include <math.h>
 #include <stdlib.h>
@@ -35,60 +36,6 @@
 
 #define FORMULA_MAX_DEPTH 32          /* deeper expressions are refused */
 #define FORMULA_EARTH_RADIUS 6371008.8 /* metres: the mean Earth radius */
-
-/* ==== Payload paths ==== */
-
-/* Visit path[pos..] of v (see server_payload_values). */
-static void formula__visit(const char *path, size_t pos, const json_t *v, server_value_fn fn, void *arg, size_t *n) {
-    if (!v || json_is_null(v)) return;
-    if (!path[pos]) {
-        if (json_is_array(v)) {
-            size_t i;
-            const json_t *e;
-            json_array_foreach(v, i, e) {
-                if (json_is_null(e)) continue;
-                if (fn) fn(e, arg);
-                (*n)++;
-            }
-        } else {
-            if (fn) fn(v, arg);
-            (*n)++;
-        }
-        return;
-    }
-    if (path[pos] == '.') pos++;
-    if (path[pos] == '[') { /* "[]" or "[N]" */
-        const char *close = strchr(path + pos, ']');
-        if (!close || !json_is_array(v)) return;
-        size_t next = (size_t)(close - path) + 1;
-        if (close == path + pos + 1) {
-            size_t i;
-            const json_t *e;
-            json_array_foreach(v, i, e) formula__visit(path, next, e, fn, arg, n);
-        } else {
-            char *end = NULL;
-            unsigned long idx = strtoul(path + pos + 1, &end, 10);
-            if (end == close) formula__visit(path, next, json_array_get(v, idx), fn, arg, n);
-        }
-        return;
-    }
-    size_t len = strcspn(path + pos, ".[");
-    if (json_is_object(v)) {
-        formula__visit(path, pos + len, json_object_getn(v, path + pos, len), fn, arg, n);
-    } else if (json_is_array(v)) { /* arrays met on the way are expanded one level */
-        size_t i;
-        const json_t *e;
-        json_array_foreach(v, i, e) {
-            if (json_is_object(e)) formula__visit(path, pos + len, json_object_getn(e, path + pos, len), fn, arg, n);
-        }
-    }
-}
-
-size_t server_payload_values(const json_t *payload, const char *path, server_value_fn fn, void *arg) {
-    size_t n = 0;
-    if (payload && path && *path) formula__visit(path, 0, payload, fn, arg, &n);
-    return n;
-}
 
 /* ==== The expression tree ==== */
 
@@ -406,18 +353,26 @@ bool server_formula_parse(server_call *call, const json_t *q, server_formula **o
 
 /* ==== Evaluation ==== */
 
-/* The single value of payload variable path (or its default) into *out
-** (borrowed); 400 when there is none or several. */
+/* The values of a payload variable seen so far. */
 typedef struct formula__one {
-    const json_t *v; /* last value seen */
+    const json_t *v; /* last non-null value seen */
+    size_t n;        /* non-null values seen */
 } formula__one;
 
-static void formula__one_cb(const json_t *v, void *arg) { ((formula__one *)arg)->v = v; }
+static void formula__one_cb(const json_t *v, void *arg) {
+    formula__one *one = arg;
+    if (json_is_null(v)) return; /* null is no value, as in Qdrant */
+    one->v = v;
+    one->n++;
+}
 
+/* The single value of payload variable path (or its default) into *out
+** (borrowed); 400 when there is none or several. */
 static bool formula__value(server_call *call, const server_formula *f, const server_formula_input *in,
                            const char *path, const char *type, const json_t **out) {
-    formula__one one = {NULL};
-    size_t n = server_payload_values(in->payload, path, formula__one_cb, &one);
+    formula__one one = {NULL, 0};
+    if (in->payload) filter_path_values(in->payload, path, formula__one_cb, &one);
+    size_t n = one.n;
     if (n == 0) {
         one.v = json_object_get(f->defaults, path);
         if (!one.v || json_is_null(one.v))

@@ -36,15 +36,6 @@ bool server_query_hits(server_call *call, const char *coll, const json_t *obj, s
 bool server_query_hits_records(server_call *call, const char *coll, const server_hits *hits, const sc_with *with,
                                sc_record_list **records);
 
-/* ==== Payload values (formula.c) ==== */
-
-/* Call fn(value, arg) for every value at key path `path` ("a", "a.b",
-** "a[]", "a[0].b") of payload: arrays met on the way are expanded one
-** level and an array at the end gives its elements; null gives nothing.
-** Returns the number of values visited. */
-typedef void (*server_value_fn)(const json_t *value, void *arg);
-size_t server_payload_values(const json_t *payload, const char *path, server_value_fn fn, void *arg);
-
 /* ==== Formula re-scoring (formula.c) ==== */
 
 /* A parsed {"formula": expression, "defaults": {...}} query (opaque). */
