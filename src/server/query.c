@@ -513,7 +513,13 @@ static bool server__level_query(server_call *call, const char *coll, const json_
     const json_t *v;
     const json_t *doc = json_object_get(q, "text") ? q : NULL;
     if (!doc && json_is_object(v = json_object_get(q, "nearest")) && json_object_get(v, "text")) doc = v;
-    if (doc) return server__level_document(call, doc, l);
+    if (doc) {
+        const json_t *mmr = doc == q ? NULL : json_object_get(q, "mmr");
+        if (!server__level_document(call, doc, l)) return false;
+        if (mmr && !json_is_null(mmr) && (!l->vec || l->hybrid))
+            return server_fail(call, 400, "Wrong input: `query.mmr` needs a dense query vector"), false;
+        return !mmr || json_is_null(mmr) || server__level_mmr(call, mmr, l);
+    }
     if ((v = json_object_get(q, "nearest"))) {
         const json_t *mmr = json_object_get(q, "mmr");
         return server__vector_or_id(call, coll, l, v, "query.nearest", &l->vec, &l->dim, &l->sp) &&
