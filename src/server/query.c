@@ -1183,8 +1183,9 @@ static json_t *server__single(server_call *call, server__one_fn fn) {
     return fn(call, coll, call->body);
 }
 
-/* {"searches": [...]} answered one by one by fn; the first failure fails all. */
-static json_t *server__batch(server_call *call, server__one_fn fn) {
+/* {"searches": [...]} answered one by one by fn; the first failure fails
+** all (its index in *failed when failed is non-NULL). */
+static json_t *server__batch(server_call *call, server__one_fn fn, size_t *failed) {
     char coll[SERVER_NAME_SIZE];
     if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
     const json_t *s = call->body ? json_object_get(call->body, "searches") : NULL;
@@ -1196,6 +1197,7 @@ static json_t *server__batch(server_call *call, server__one_fn fn) {
         json_t *r = fn(call, coll, q);
         if (!r) {
             json_decref(out);
+            if (failed) *failed = i;
             return NULL;
         }
         json_array_append_new(out, r);
@@ -1213,23 +1215,31 @@ bool server_query_hits_records(server_call *call, const char *coll, const server
     return server__hits_records(call, coll, hits, with, records);
 }
 
-/* Qdrant validates a /points/query body as its internal request, so its
-** validation messages name fields "internal.<path>": the same here. */
-static void server__internal_paths(server_call *call) {
+void server_validation_prefix(server_call *call, const char *prefix) {
     static const char head[] = "Validation error in JSON body: [";
     if (call->status != 422 || strncmp(call->msg, head, sizeof head - 1)) return;
     char rest[sizeof call->msg];
     snprintf(rest, sizeof rest, "%s", call->msg + sizeof head - 1);
-    snprintf(call->msg, sizeof call->msg, "%sinternal.%.950s", head, rest);
+    snprintf(call->msg, sizeof call->msg, "%s%.64s%.900s", head, prefix, rest);
 }
 
+/* Qdrant validates a /points/query body as its internal request, so its
+** validation messages name fields "internal.<path>": the same here. */
 json_t *server_api_query(server_call *call) {
     json_t *out = server__single(call, server__query_one);
-    server__internal_paths(call);
+    server_validation_prefix(call, "internal.");
     return out;
 }
 
-json_t *server_api_query_batch(server_call *call) { return server__batch(call, server__query_one); }
+/* As Qdrant, a validation message names the query: "searches[i].internal.<path>". */
+json_t *server_api_query_batch(server_call *call) {
+    size_t failed = 0;
+    json_t *out = server__batch(call, server__query_one, &failed);
+    char prefix[48];
+    snprintf(prefix, sizeof prefix, "searches[%zu].internal.", failed);
+    if (!out) server_validation_prefix(call, prefix);
+    return out;
+}
 
 /* Legacy search object → list of scored points. */
 static json_t *server__search_one(server_call *call, const char *coll, const json_t *obj) {
@@ -1280,7 +1290,7 @@ done:
 
 json_t *server_api_search(server_call *call) { return server__single(call, server__search_one); }
 
-json_t *server_api_search_batch(server_call *call) { return server__batch(call, server__search_one); }
+json_t *server_api_search_batch(server_call *call) { return server__batch(call, server__search_one, NULL); }
 
 /* ==== Distance matrix ==== */
 

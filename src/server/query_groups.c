@@ -154,9 +154,12 @@ static json_t *groups__run(server_call *call, const char *coll, const json_t *q)
     if (!key) return server_fail(call, 400, "Json deserialize error: missing field `group_by`");
     if (!*key)
         return server_fail(call, 422, "Validation error in JSON body: [group_by: length must be at least 1]");
-    if (!server_json_uint(call, q, "limit", 10, 1, SERVER_MAX_LIMIT, &limit) ||
-        !server_json_uint(call, q, "group_size", 3, 1, SERVER_MAX_LIMIT, &group_size))
+    /* any u64 of at least 1, as Qdrant; no more than SERVER_MAX_LIMIT candidates are read anyway */
+    if (!server_json_uint(call, q, "limit", 10, 1, (uint64_t)INT64_MAX, &limit) ||
+        !server_json_uint(call, q, "group_size", 3, 1, (uint64_t)INT64_MAX, &group_size))
         return NULL;
+    if (limit > SERVER_MAX_LIMIT) limit = SERVER_MAX_LIMIT;
+    if (group_size > SERVER_MAX_LIMIT) group_size = SERVER_MAX_LIMIT;
     groups_lookup lk;
     if (!groups__lookup(call, json_object_get(q, "with_lookup"), &lk)) return NULL;
     server_with w = {0};
@@ -237,12 +240,20 @@ static json_t *groups__run(server_call *call, const char *coll, const json_t *q)
     return out;
 }
 
+/* groups__run, with validation messages naming fields as Qdrant does
+** ("search_group_request.<path>": its grouped requests wrap the query). */
+static json_t *groups__answer(server_call *call, const char *coll, const json_t *q) {
+    json_t *out = groups__run(call, coll, q);
+    server_validation_prefix(call, "search_group_request.");
+    return out;
+}
+
 /* POST /collections/{c}/points/query/groups */
 json_t *server_api_query_groups(server_call *call) {
     char coll[SERVER_NAME_SIZE];
     if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
     if (!call->body) return server_fail(call, 400, "Json deserialize error: a request body is required");
-    return groups__run(call, coll, call->body);
+    return groups__answer(call, coll, call->body);
 }
 
 /* The legacy body b as a query request: b's fields but those in `moved`,
@@ -272,7 +283,7 @@ json_t *server_api_search_groups(server_call *call) {
     json_t *req = groups__as_query(b, moved, 1, json_deep_copy(named ? json_object_get(named, "vector") : v));
     if (!req) return server_fail(call, 500, "out of memory");
     if (named) json_object_set(req, "using", json_object_get(named, "name"));
-    json_t *out = groups__run(call, coll, req);
+    json_t *out = groups__answer(call, coll, req);
     json_decref(req);
     return out;
 }
@@ -293,7 +304,7 @@ json_t *server_api_recommend_groups(server_call *call) {
     }
     json_t *req = groups__as_query(b, moved, 3, reco ? json_pack("{s:o}", "recommend", reco) : NULL);
     if (!req) return server_fail(call, 500, "out of memory");
-    json_t *out = groups__run(call, coll, req);
+    json_t *out = groups__answer(call, coll, req);
     json_decref(req);
     return out;
 }

@@ -31,6 +31,11 @@ int server_hit_by_score(const void *a, const void *b);
 ** read) and return its scored ids, best first, into owned *out. */
 bool server_query_hits(server_call *call, const char *coll, const json_t *obj, server_hits *out);
 
+/* Put prefix before the field path of a 422 "Validation error in JSON
+** body: [path: …]" recorded on call (Qdrant names fields of requests it
+** wraps, e.g. "internal.limit"); other errors are left alone. */
+void server_validation_prefix(server_call *call, const char *prefix);
+
 /* The records (with `with`) of scored hits, in their order, with their
 ** scores; points that no longer exist are skipped. Owned *records. */
 bool server_query_hits_records(server_call *call, const char *coll, const server_hits *hits, const sc_with *with,

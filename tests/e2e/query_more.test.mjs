@@ -82,7 +82,8 @@ test('query groups: best hits per payload value, arrays, nested keys, group_size
   assert.deepEqual(r.groups.map((g) => g.id), [0, 1]);
   assert.equal(r.groups[0].hits[0].id, 1, 'the example itself is not a result');
   // errors
-  await rejectsWith(client.queryGroups(c, { query: [1, 0, 0, 0], group_by: 'doc', group_size: 0 }), 422, /group_size/);
+  await rejectsWith(client.queryGroups(c, { query: [1, 0, 0, 0], group_by: 'doc', group_size: 0 }), 422,
+    /\[search_group_request\.group_size: value 0 invalid, must be 1 or larger\]/);
   await rejectsWith(client.queryGroups(c, { query: [1, 0, 0, 0], group_by: 'doc', with_lookup: 'nope' }), 404,
     /Collection nope not found/);
   assert.equal((await client.queryGroups(c, { query: [1, 0, 0, 0], group_by: 'missing' })).groups.length, 0);
@@ -153,6 +154,17 @@ test('relevance feedback (naive): a · sim(target) + c · Δscore^b · (sim(bett
   for (const p of r) assert.ok(Math.abs(p.score - want(vecs[p.id])) < 1e-5, `${p.id}: ${p.score} vs ${want(vecs[p.id])}`);
   await rejectsWith(client.query(c, { query: { relevance_feedback: { target, feedback: [], strategy: { naive } } } }), 422,
     /feedback elements must be non-empty/);
+});
+
+test('validation messages name fields as Qdrant does: internal.*, searches[i].internal.*', async () => {
+  const c = 'qm_names';
+  await fresh(c);
+  let r = await post(`/collections/${c}/points/query`, { query: [1, 0, 0, 0], limit: 0 });
+  assert.equal(r.status, 422);
+  assert.equal(r.json.status.error, 'Validation error in JSON body: [internal.limit: value 0 invalid, must be 1 or larger]');
+  r = await post(`/collections/${c}/points/query/batch`, { searches: [{ query: [1, 0, 0, 0] }, { query: [1, 0, 0, 0], limit: 0 }] });
+  assert.equal(r.status, 422);
+  assert.match(r.json.status.error, /\[searches\[1\]\.internal\.limit: value 0 invalid/);
 });
 
 test('a filter holds for the prefetches below it: fusion of filtered prefetches', async () => {
