@@ -436,9 +436,19 @@ static bool server__level_mmr(server_call *call, const json_t *mmr, server_level
     if (!json_is_object(mmr)) return server_fail(call, 400, "Json deserialize error: `query.mmr` must be an object"), false;
     double diversity;
     uint64_t cand;
-    if (!server_json_number(call, mmr, "diversity", "query.mmr", 0.5, 0.0, 1.0, &diversity) ||
-        !server_json_uint(call, mmr, "candidates_limit", 0, 0, 16384, &cand))
+    /* Qdrant's messages for its ranges: [0.0, 1.0] and at most 16384 */
+    if (!server_json_number(call, mmr, "diversity", "query.mmr", 0.5, -INFINITY, INFINITY, &diversity) ||
+        !server_json_uint(call, mmr, "candidates_limit", 0, 0, (uint64_t)INT64_MAX, &cand))
         return false;
+    if (!(diversity >= 0.0 && diversity <= 1.0)) {
+        char v[32];
+        server__rust_float(diversity, v, sizeof v);
+        return server_fail(call, 422, "Validation error in JSON body: [query.mmr.diversity: value %s invalid, must be "
+                                      "from 0.0 to 1.0]", v), false;
+    }
+    if (cand > 16384)
+        return server_fail(call, 422, "Validation error in JSON body: [query.mmr.candidates_limit: value %llu invalid, "
+                                      "must be 16384 or smaller]", (unsigned long long)cand), false;
     if (l->sparse) return server_fail(call, 400, "Wrong input: `query.mmr` applies to dense vectors here"), false;
     l->mmr = true;
     l->mmr_lambda = (float)(1.0 - diversity);

@@ -153,7 +153,7 @@ static json_t *groups__run(server_call *call, const char *coll, const json_t *q)
     if (!server_json_str(call, q, "group_by", &key)) return NULL;
     if (!key) return server_fail(call, 400, "Json deserialize error: missing field `group_by`");
     if (!*key)
-        return server_fail(call, 422, "Validation error in JSON body: [group_by: length must be at least 1]");
+        return server_fail(call, 422, "Validation error in JSON body: [group_by: must be at least 1 characters]");
     /* any u64 of at least 1, as Qdrant; no more than SERVER_MAX_LIMIT candidates are read anyway */
     if (!server_json_uint(call, q, "limit", 10, 1, (uint64_t)INT64_MAX, &limit) ||
         !server_json_uint(call, q, "group_size", 3, 1, (uint64_t)INT64_MAX, &group_size))

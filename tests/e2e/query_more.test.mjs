@@ -109,7 +109,10 @@ test('nearest with MMR: near duplicates give way to diverse points; scores stay 
   // over every point, the orthogonal one (similarity 0 to all picks) comes second
   const all = (await client.query(c, { query: { nearest: q, mmr: { diversity: 0.9, candidates_limit: 4 } }, limit: 4 })).points;
   assert.deepEqual(all.map((p) => p.id), [1, 4, 3, 2]);
-  await rejectsWith(client.query(c, { query: { nearest: q, mmr: { diversity: 2 } } }), 422, /diversity/);
+  await rejectsWith(client.query(c, { query: { nearest: q, mmr: { diversity: 2 } } }), 422,
+    /\[internal\.query\.mmr\.diversity: value 2\.0 invalid, must be from 0\.0 to 1\.0\]/);
+  await rejectsWith(client.query(c, { query: { nearest: q, mmr: { candidates_limit: 20000 } } }), 422,
+    /candidates_limit: value 20000 invalid, must be 16384 or smaller/);
 });
 
 test('formula re-scoring of prefetch results: $score, payload numbers, conditions, decays, defaults', async () => {
