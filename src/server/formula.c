@@ -121,9 +121,11 @@ static bool formula__variable(server_call *call, const char *s, const char *wher
             *index = (size_t)v;
             return true;
         }
-        return server_fail(call, 400, "Bad request: %s: Invalid reserved variable: %.64s", where, s), false;
+        return server_fail(call, 400, "Wrong input: Validation failed: failed to parse variable ID %.64s: Invalid reserved "
+                                      "variable: %.64s (%s)", s, s, where), false;
     }
-    return server_fail(call, 400, "Bad request: %s: Invalid reserved word: %.64s", where, s), false;
+    return server_fail(call, 400, "Wrong input: Validation failed: failed to parse variable ID %.64s: Invalid reserved "
+                                  "word: %.64s (%s)", s, s, where), false;
 }
 
 static bool formula__parse(server_call *call, server_formula *f, const json_t *e, const char *where, int depth,
@@ -174,11 +176,11 @@ static bool formula__decay(server_call *call, server_formula *f, formula_node *n
     mid = (double)(float)mid;
     scale = (double)(float)scale;
     if (n->kind == FORMULA_KIND_LIN_DECAY && !(mid >= 0.0 && mid <= 1.0))
-        return server_fail(call, 400, "Bad request: Linear decay midpoint should be in the range [0.0, 1.0], got %g.",
+        return server_fail(call, 400, "Wrong input: Validation failed: Linear decay midpoint should be in the range [0.0, 1.0], got %g.",
                            mid), false;
     if (n->kind != FORMULA_KIND_LIN_DECAY && !(mid > 0.0 && mid < 1.0))
-        return server_fail(call, 400, "Bad request: Decay midpoint should be in the range (0.0, 1.0), got %g.", mid), false;
-    if (!(scale > 0.0)) return server_fail(call, 400, "Bad request: Decay scale should be non-zero positive, got %g.", scale), false;
+        return server_fail(call, 400, "Wrong input: Validation failed: Decay midpoint should be in the range (0.0, 1.0), got %g.", mid), false;
+    if (!(scale > 0.0)) return server_fail(call, 400, "Wrong input: Validation failed: Decay scale should be non-zero positive, got %g.", scale), false;
     n->num = n->kind == FORMULA_KIND_LIN_DECAY  ? (1.0 - mid) / scale
              : n->kind == FORMULA_KIND_EXP_DECAY ? log(mid) / scale
                                                  : log(mid) / (scale * scale);
@@ -376,22 +378,34 @@ static bool formula__value(server_call *call, const server_formula *f, const ser
     if (n == 0) {
         one.v = json_object_get(f->defaults, path);
         if (!one.v || json_is_null(one.v))
-            return server_fail(call, 400, "Bad request: Expected %s value for %s in the payload and/or in the formula "
+            return server_fail(call, 400, "Wrong input: Expected %s value for %s in the payload and/or in the formula "
                                           "defaults. Error: No value found in a payload nor defaults", type, path), false;
         if (json_is_array(one.v) && json_array_size(one.v) == 1) one.v = json_array_get(one.v, 0);
     } else if (n > 1) {
-        return server_fail(call, 400, "Bad request: Expected %s value for %s in the payload and/or in the formula "
+        return server_fail(call, 400, "Wrong input: Expected %s value for %s in the payload and/or in the formula "
                                       "defaults. Error: Value is not a %s", type, path, type), false;
     }
     *out = one.v;
     return true;
 }
 
-/* A non-finite intermediate value: Qdrant's NonFiniteNumber error. */
+/* A double as Rust prints it in Qdrant's messages: inf, -inf, NaN, else %g. */
+static const char *formula__num(double v, char *buf, size_t size) {
+    if (isnan(v)) return "NaN";
+    if (isinf(v)) return v > 0 ? "inf" : "-inf";
+    snprintf(buf, size, "%g", v);
+    return buf;
+}
+
+/* A non-finite value v of expression `what` ("%s/%s", "ln(%s)", ... with
+** operands a, b): Qdrant's NonFiniteNumber error "The expression 1/0 = inf
+** produced a non-finite number". */
 static bool formula__finite(server_call *call, double v, const char *what, double a, double b) {
     if (isfinite(v)) return true;
-    return server_fail(call, 400, "Bad request: The expression %s(%g, %g) produced a non-finite number", what, a, b),
-           false;
+    char ba[32], bb[32], bv[32], expr[128];
+    snprintf(expr, sizeof expr, what, formula__num(a, ba, sizeof ba), formula__num(b, bb, sizeof bb));
+    return server_fail(call, 400, "Wrong input: The expression %s = %s produced a non-finite number", expr,
+                       formula__num(v, bv, sizeof bv)), false;
 }
 
 static bool formula__eval(server_call *call, const server_formula *f, const formula_node *n,
@@ -415,7 +429,7 @@ static bool formula__eval(server_call *call, const server_formula *f, const form
     case FORMULA_KIND_PAYLOAD:
         if (!formula__value(call, f, in, n->path, "number", &v)) return false;
         if (!json_is_number(v))
-            return server_fail(call, 400, "Bad request: Expected number value for %s in the payload and/or in the "
+            return server_fail(call, 400, "Wrong input: Expected number value for %s in the payload and/or in the "
                                           "formula defaults. Error: Value is not a number", n->path), false;
         *out = json_number_value(v);
         return true;
@@ -424,7 +438,7 @@ static bool formula__eval(server_call *call, const server_formula *f, const form
         if (!formula__value(call, f, in, n->path, "geo point", &v)) return false;
         const json_t *lat = json_object_get(v, "lat"), *lon = json_object_get(v, "lon");
         if (!json_is_number(lat) || !json_is_number(lon))
-            return server_fail(call, 400, "Bad request: Expected geo point value for %s in the payload and/or in the "
+            return server_fail(call, 400, "Wrong input: Expected geo point value for %s in the payload and/or in the "
                                           "formula defaults. Error: not a {\"lon\", \"lat\"} object", n->path), false;
         double to_rad = M_PI / 180.0, p1 = n->lat * to_rad, p2 = json_number_value(lat) * to_rad;
         double dp = p2 - p1, dl = (json_number_value(lon) - n->lon) * to_rad;
@@ -436,7 +450,7 @@ static bool formula__eval(server_call *call, const server_formula *f, const form
         int64_t us;
         if (!formula__value(call, f, in, n->path, "datetime", &v)) return false;
         if (!json_is_string(v) || !util_parse_datetime(json_string_value(v), json_string_length(v), &us))
-            return server_fail(call, 400, "Bad request: Expected datetime value for %s in the payload and/or in the "
+            return server_fail(call, 400, "Wrong input: Expected datetime value for %s in the payload and/or in the "
                                           "formula defaults. Error: Value is not a datetime string", n->path), false;
         *out = (double)us / 1e6;
         return true;
@@ -471,11 +485,11 @@ static bool formula__eval(server_call *call, const server_formula *f, const form
             return true;
         }
         *out = a / b;
-        return formula__finite(call, *out, "div", a, b);
+        return formula__finite(call, *out, "%s/%s", a, b);
     case FORMULA_KIND_POW:
         if (!formula__eval(call, f, n->kids[0], in, &a) || !formula__eval(call, f, n->kids[1], in, &b)) return false;
         *out = pow(a, b);
-        return formula__finite(call, *out, "pow", a, b);
+        return formula__finite(call, *out, "%s^%s", a, b);
     case FORMULA_KIND_LIN_DECAY:
     case FORMULA_KIND_EXP_DECAY:
     case FORMULA_KIND_GAUSS_DECAY:
@@ -492,10 +506,10 @@ static bool formula__eval(server_call *call, const server_formula *f, const form
     switch (n->kind) {
     case FORMULA_KIND_NEG: *out = -a; return true;
     case FORMULA_KIND_ABS: *out = fabs(a); return true;
-    case FORMULA_KIND_SQRT: *out = sqrt(a); return formula__finite(call, *out, "sqrt", a, 0);
-    case FORMULA_KIND_EXP: *out = exp(a); return formula__finite(call, *out, "exp", a, 0);
-    case FORMULA_KIND_LOG10: *out = log10(a); return formula__finite(call, *out, "log10", a, 0);
-    case FORMULA_KIND_LN: *out = log(a); return formula__finite(call, *out, "ln", a, 0);
+    case FORMULA_KIND_SQRT: *out = sqrt(a); return formula__finite(call, *out, "√%s", a, 0);
+    case FORMULA_KIND_EXP: *out = exp(a); return formula__finite(call, *out, "exp(%s)", a, 0);
+    case FORMULA_KIND_LOG10: *out = log10(a); return formula__finite(call, *out, "log10(%s)", a, 0);
+    case FORMULA_KIND_LN: *out = log(a); return formula__finite(call, *out, "ln(%s)", a, 0);
     default: return server_fail(call, 500, "formula: unknown node kind %d", (int)n->kind), false;
     }
 }
@@ -505,8 +519,8 @@ bool server_formula_eval(server_call *call, const server_formula *f, const serve
     if (!formula__eval(call, f, f->root, in, &v)) return false;
     float r = (float)v;
     if (!isfinite(r))
-        return server_fail(call, 400, "Bad request: The expression %g as f32 = %g produced a non-finite number", v,
-                           (double)r), false;
+        return server_fail(call, 400, "Wrong input: The expression %g as f32 = inf produced a non-finite number", v),
+               false;
     *out = r;
     return true;
 }

@@ -1107,7 +1107,7 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
         ok = !!server_fail(call, 400, "Wrong input: `params.idf`: an IDF corpus applies to a sparse query of a sparse "
                                       "vector with the `idf` modifier; this query is not sparse");
     if (ok && l.formula && n_src == 0)
-        ok = !!server_fail(call, 400, "Bad request: cannot apply Formula without prefetches");
+        ok = !!server_fail(call, 400, "Wrong input: Validation failed: cannot apply Formula without prefetches");
     if (!ok) goto done;
 
     server_hits fused = {0};

@@ -161,10 +161,11 @@ static void test_formula_errors(void **state) {
     eval_fails("{\"formula\": \"price\"}", "{}", 400, "No value found in a payload nor defaults");
     eval_fails("{\"formula\": \"price\"}", "{\"price\": [1, 2]}", 400, "Value is not a number");
     eval_fails("{\"formula\": \"price\"}", "{\"price\": \"cheap\"}", 400, "Expected number value for price");
-    eval_fails("{\"formula\": {\"div\": {\"left\": 1, \"right\": 0}}}", NULL, 400, "non-finite");
-    eval_fails("{\"formula\": {\"sqrt\": -3}}", NULL, 400, "non-finite");
-    eval_fails("{\"formula\": {\"ln\": 0}}", NULL, 400, "non-finite");
-    eval_fails("{\"formula\": {\"pow\": {\"base\": -1, \"exponent\": 0.4}}}", NULL, 400, "non-finite");
+    /* Qdrant's words, e.g. "The expression 1/0 = inf produced a non-finite number" */
+    eval_fails("{\"formula\": {\"div\": {\"left\": 1, \"right\": 0}}}", NULL, 400, "expression 1/0 = inf produced");
+    eval_fails("{\"formula\": {\"sqrt\": -3}}", NULL, 400, "expression √-3 = NaN produced");
+    eval_fails("{\"formula\": {\"ln\": 0}}", NULL, 400, "expression ln(0) = -inf produced");
+    eval_fails("{\"formula\": {\"pow\": {\"base\": -1, \"exponent\": 0.4}}}", NULL, 400, "expression -1^0.4 = NaN");
     eval_fails("{\"formula\": {\"geo_distance\": {\"origin\": {\"lon\": 0, \"lat\": 0}, \"to\": \"p\"}}}", "{\"p\": 3}",
                400, "Expected geo point value for p");
     static const struct {
