@@ -67,7 +67,7 @@ typedef struct server_formula_input {
     const bool *conds;     /* per condition of the formula: whether it matches */
 } server_formula_input;
 
-/* Evaluate f for one point into *out (a finite float). 400 "Bad request"
+/* Evaluate f for one point into *out (a finite float). 400 "Wrong input"
 ** for a missing or mistyped variable without a default, or a non-finite
 ** intermediate value, as Qdrant words them. */
 bool server_formula_eval(server_call *call, const server_formula *f, const server_formula_input *in, float *out);
