@@ -374,7 +374,10 @@ static bool server__level_common(server_call *call, const json_t *obj, server_le
             return server_fail(call, 400, "Json deserialize error: `lookup_from` must be {\"collection\": name, "
                                           "\"vector\"?: name}"), false;
         if (!server_json_str(call, lookup, "vector", &l->lookup_vector)) return false;
-        if (!server_coll_resolve(call, lc, l->lookup)) return false;
+        if (!server_coll_resolve(call, lc, l->lookup)) { /* in Qdrant's words for lookup_from */
+            call->status = 0;
+            return server_fail(call, 404, "Not found: Collection %s not found", lc), false;
+        }
         l->has_lookup = true;
     }
     return true;
@@ -1106,6 +1109,8 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
     if (ok && l.idf_corpus && !l.sparse)
         ok = !!server_fail(call, 400, "Wrong input: `params.idf`: an IDF corpus applies to a sparse query of a sparse "
                                       "vector with the `idf` modifier; this query is not sparse");
+    if (ok && l.fusion && l.using && !l.hybrid)
+        ok = !!server_fail(call, 400, "Bad request: Fusion queries cannot be combined with the 'using' field.");
     if (ok && l.formula && n_src == 0)
         ok = !!server_fail(call, 400, "Wrong input: Validation failed: cannot apply Formula without prefetches");
     if (!ok) goto done;

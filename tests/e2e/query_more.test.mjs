@@ -168,6 +168,12 @@ test('validation messages name fields as Qdrant does: internal.*, searches[i].in
   r = await post(`/collections/${c}/points/query/batch`, { searches: [{ query: [1, 0, 0, 0] }, { query: [1, 0, 0, 0], limit: 0 }] });
   assert.equal(r.status, 422);
   assert.match(r.json.status.error, /\[searches\[1\]\.internal\.limit: value 0 invalid/);
+  r = await post(`/collections/${c}/points/query`, { prefetch: [{ query: [1, 0, 0, 0] }], query: { fusion: 'rrf' }, using: '' });
+  assert.equal(r.status, 400);
+  assert.equal(r.json.status.error, "Bad request: Fusion queries cannot be combined with the 'using' field.");
+  r = await post(`/collections/${c}/points/query`, { query: { recommend: { positive: [1] } }, lookup_from: { collection: 'nowhere' } });
+  assert.equal(r.status, 404);
+  assert.equal(r.json.status.error, 'Not found: Collection nowhere not found');
 });
 
 test('a filter holds for the prefetches below it: fusion of filtered prefetches', async () => {
