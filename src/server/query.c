@@ -1105,12 +1105,12 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
         ok = server__scroll_level(call, coll, &l, with, records, hits);
         goto done;
     }
+    if (ok && l.fusion && l.using && !l.hybrid)
+        ok = !!server_fail(call, 400, "Bad request: Fusion queries cannot be combined with the 'using' field.");
     if (ok && l.fusion && n_src == 0) ok = !!server_fail(call, 400, "Wrong input: fusion queries need `prefetch`");
     if (ok && l.idf_corpus && !l.sparse)
         ok = !!server_fail(call, 400, "Wrong input: `params.idf`: an IDF corpus applies to a sparse query of a sparse "
                                       "vector with the `idf` modifier; this query is not sparse");
-    if (ok && l.fusion && l.using && !l.hybrid)
-        ok = !!server_fail(call, 400, "Bad request: Fusion queries cannot be combined with the 'using' field.");
     if (ok && l.formula && n_src == 0)
         ok = !!server_fail(call, 400, "Wrong input: Validation failed: cannot apply Formula without prefetches");
     if (!ok) goto done;
