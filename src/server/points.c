@@ -672,7 +672,6 @@ json_t *server_api_points_scroll(server_call *call) {
     const json_t *b = call->body;
     sc_scroll_request req = {0};
     if (!server_json_limit(call, b, "limit", 10, 1, &req.limit)) return NULL;
-    server_clamp_to_points(call, coll, &req.limit, NULL);
     const json_t *off = b ? json_object_get(b, "offset") : NULL;
     if (off && !json_is_null(off)) {
         if (!server_json_id(call, off, "offset", &req.offset)) return NULL;
@@ -697,6 +696,8 @@ json_t *server_api_points_scroll(server_call *call) {
         free(filter);
         return res;
     }
+    /* (not before: with order_by a point with several numbers comes once for each) */
+    server_clamp_to_points(call, coll, &req.limit, NULL);
     sc_record_list *l = NULL;
     sc_point_id next;
     bool has_next = false;

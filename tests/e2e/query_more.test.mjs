@@ -218,3 +218,12 @@ test('conditional writes: update_filter on upsert and vectors update, update_mod
   assert.equal(r.status, 400);
   assert.match(r.json.status.error, /unknown variant `sometimes`/);
 });
+
+test('order_by scroll: a point with several numbers comes once per number, past the number of points', async () => {
+  const c = 'qm_order_multi';
+  await fresh(c, 'Dot');
+  await client.upsert(c, { wait: true, points: [1, 2, 3].map((id) => ({ id, vector: [1, 0, 0, 0], payload: { n: [id, 10 + id] } })) });
+  await client.createPayloadIndex(c, { field_name: 'n', field_schema: 'integer', wait: true });
+  const r = await client.scroll(c, { order_by: 'n', limit: 10 });
+  assert.deepEqual(r.points.map((p) => [p.id, p.order_value]), [[1, 1], [2, 2], [3, 3], [1, 11], [2, 12], [3, 13]]);
+});
