@@ -408,6 +408,8 @@ static bool formula__finite(server_call *call, double v, const char *what, doubl
                        formula__num(v, bv, sizeof bv)), false;
 }
 
+/* The value of node n for the point of `in` into *out (double precision);
+** false with the call's error as server_formula_eval describes. */
 static bool formula__eval(server_call *call, const server_formula *f, const formula_node *n,
                           const server_formula_input *in, double *out) {
     double a = 0, b = 0;

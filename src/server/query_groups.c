@@ -109,6 +109,8 @@ typedef struct groups_lookup {
     server_with with;              /* what its records carry */
 } groups_lookup;
 
+/* Decode with_lookup wl (absent or null: off) into *lk; 404 "Collection x
+** not found" as Qdrant words it when the collection does not exist. */
 static bool groups__lookup(server_call *call, const json_t *wl, groups_lookup *lk) {
     memset(lk, 0, sizeof *lk);
     if (!wl || json_is_null(wl)) return true;
