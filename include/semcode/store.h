@@ -429,6 +429,35 @@ SC_API sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in
 ** not exist: "No point with id N found"), SC_INVALID as sc_points_upsert. */
 SC_API sc_status sc_points_update_vectors(sc_db *db, const char *coll, const sc_point_in *points, size_t n);
 
+/* What an upsert does with ids that exist and ids that do not (Qdrant's
+** update_mode). */
+typedef enum sc_upsert_mode {
+    SC_UPSERT_MODE_UPSERT = 0,  /* insert new points, replace existing ones */
+    SC_UPSERT_MODE_INSERT_ONLY, /* insert new points, leave existing ones as they are */
+    SC_UPSERT_MODE_UPDATE_ONLY  /* replace existing points, insert nothing */
+} sc_upsert_mode;
+
+/* Conditions of a write (Qdrant's update_mode and update_filter). */
+typedef struct sc_upsert_options {
+    sc_upsert_mode mode;            /* see sc_upsert_mode */
+    const char *update_filter_json; /* a Qdrant filter: an existing point is replaced only when it matches;
+                                       new points are not checked; NULL = no condition */
+} sc_upsert_options;
+
+/* sc_points_upsert with conditions (opt NULL = plain upsert): the points
+** that pass opt (checked and written under one writer lock, so no other
+** write comes in between) are written atomically; the others are left as
+** they are. *n_written (may be NULL) gets how many were written. Errors as
+** sc_points_upsert, and SC_INVALID for a malformed update filter. */
+SC_API sc_status sc_points_upsert_ex(sc_db *db, const char *coll, const sc_point_in *points, size_t n,
+                                     const sc_upsert_options *opt, uint64_t *n_written);
+
+/* sc_points_update_vectors of the points that match update_filter_json
+** (NULL = all; checked under the writer lock); the others keep their
+** vectors. A missing point is still SC_NOTFOUND. *n_written may be NULL. */
+SC_API sc_status sc_points_update_vectors_ex(sc_db *db, const char *coll, const sc_point_in *points, size_t n,
+                                             const char *update_filter_json, uint64_t *n_written);
+
 /* A sparse vector as the store returns it (owned by the enclosing list). */
 typedef struct sc_sparse_vector {
     char *name;        /* sparse vector name */

@@ -284,11 +284,38 @@ static void server__fail_missing(server_call *call) {
     }
 }
 
+/* The conditions of a write: `update_filter` (owned compact text in
+** *filter, NULL when absent) and, with mode non-NULL, `update_mode`. */
+static bool server__write_conditions(server_call *call, const json_t *obj, char **filter, sc_upsert_mode *mode) {
+    *filter = NULL;
+    if (!server_json_filter(call, obj, "update_filter", filter)) return false;
+    const char *m = NULL;
+    if (!mode) return true;
+    *mode = SC_UPSERT_MODE_UPSERT;
+    if (!server_json_str(call, obj, "update_mode", &m)) return false;
+    if (m && !strcmp(m, "insert_only")) *mode = SC_UPSERT_MODE_INSERT_ONLY;
+    else if (m && !strcmp(m, "update_only")) *mode = SC_UPSERT_MODE_UPDATE_ONLY;
+    else if (m && strcmp(m, "upsert")) {
+        free(*filter);
+        *filter = NULL;
+        return server_fail(call, 400, "Json deserialize error: update_mode: unknown variant `%.64s`, expected one of "
+                                      "`upsert`, `insert_only`, `update_only`", m), false;
+    }
+    return true;
+}
+
+/* upsert {"points" | "batch", "update_filter"?, "update_mode"?}: new points
+** are inserted and existing ones replaced, as update_mode allows; an
+** existing point that does not match update_filter is left as it is. */
 static json_t *server__op_upsert(server_call *call, const char *coll, const json_t *obj) {
     server_points p;
     json_t *out = NULL;
+    sc_upsert_options opt = {0};
+    char *filter = NULL;
+    if (!server__write_conditions(call, obj, &filter, &opt.mode)) return NULL;
+    opt.update_filter_json = filter;
     if (server__decode_upsert(call, obj, &p)) {
-        sc_status rc = sc_points_upsert(call->ctx->db, coll, p.pts, p.n);
+        sc_status rc = sc_points_upsert_ex(call->ctx->db, coll, p.pts, p.n, &opt, NULL);
         if (rc == SC_NOTFOUND && sc_collection_exists(call->ctx->db, coll))
             server__fail_missing(call); /* a vector name */
         else if (rc != SC_OK)
@@ -297,16 +324,20 @@ static json_t *server__op_upsert(server_call *call, const char *coll, const json
             out = server_json_update_result();
     }
     server__points_free(&p);
+    free(filter);
     return out;
 }
 
-/* update_vectors {"points": [{id, vector}]}: the given vectors replace the
-** points' own, the rest stays (sc_points_update_vectors). */
+/* update_vectors {"points": [{id, vector}], "update_filter"?}: the given
+** vectors replace the points' own, the rest stays; a point that does not
+** match update_filter keeps its vectors (sc_points_update_vectors_ex). */
 static json_t *server__op_update_vectors(server_call *call, const char *coll, const json_t *obj) {
     server_points p;
     json_t *out = NULL;
+    char *filter = NULL;
     if (!json_is_array(json_object_get(obj, "points")))
         return server_fail(call, 400, "Json deserialize error: `points` must be a list of {id, vector}");
+    if (!server__write_conditions(call, obj, &filter, NULL)) return NULL;
     if (server__decode_upsert(call, obj, &p)) {
         for (size_t i = 0; i < p.n && !call->status; i++) {
             if (p.pts[i].text) server_fail(call, 400, "Wrong input: points[%zu]: a BM25 document cannot be updated alone; upsert the point", i);
@@ -315,7 +346,7 @@ static json_t *server__op_update_vectors(server_call *call, const char *coll, co
                                        "for point]", i);
             p.pts[i].payload_json = NULL; /* PointVectors has no payload */
         }
-        sc_status rc = call->status ? SC_OK : sc_points_update_vectors(call->ctx->db, coll, p.pts, p.n);
+        sc_status rc = call->status ? SC_OK : sc_points_update_vectors_ex(call->ctx->db, coll, p.pts, p.n, filter, NULL);
         if (call->status) {
         } else if (rc == SC_NOTFOUND && sc_collection_exists(call->ctx->db, coll)) {
             server__fail_missing(call);
@@ -326,6 +357,7 @@ static json_t *server__op_update_vectors(server_call *call, const char *coll, co
         }
     }
     server__points_free(&p);
+    free(filter);
     return out;
 }
 
@@ -650,7 +682,6 @@ json_t *server_api_points_scroll(server_call *call) {
     const json_t *b = call->body;
     sc_scroll_request req = {0};
     if (!server_json_limit(call, b, "limit", 10, 1, &req.limit)) return NULL;
-    server_clamp_to_points(call, coll, &req.limit, NULL);
     const json_t *off = b ? json_object_get(b, "offset") : NULL;
     if (off && !json_is_null(off)) {
         if (!server_json_id(call, off, "offset", &req.offset)) return NULL;
@@ -675,6 +706,8 @@ json_t *server_api_points_scroll(server_call *call) {
         free(filter);
         return res;
     }
+    /* (not before: with order_by a point with several numbers comes once for each) */
+    server_clamp_to_points(call, coll, &req.limit, NULL);
     sc_record_list *l = NULL;
     sc_point_id next;
     bool has_next = false;

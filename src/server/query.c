@@ -22,7 +22,7 @@
 **   clipped; one point: 0.5) and sums them. A hybrid text query fuses as
 **   the CLI does instead (weight / (k + rank)).
 */
-#include "server/server_int.h"
+#include "server/query_int.h"
 #include "semcode/rank.h"
 
 #include <float.h>
@@ -33,16 +33,12 @@
 #define SERVER_MAX_PREFETCH 16    /* prefetches per level */
 #define SERVER_MAX_PREFETCH_DEPTH 4
 
-/* A scored id, the unit of prefetch results and fusion. */
-typedef struct server_hit {
-    sc_point_id id; /* point */
-    float score;    /* score */
-} server_hit;
-
-typedef struct server_hits {
-    server_hit *items; /* owned */
-    size_t n;          /* count */
-} server_hits;
+/* A context pair of a relevance_feedback query: two examples whose
+** feedback scores differ, and its weight c · (score difference)^b. */
+typedef struct server_fb_pair {
+    size_t pos, neg; /* indices into the examples: the better and the worse scored one */
+    float weight;    /* c · confidence^b */
+} server_fb_pair;
 
 /* Parameters common to one search level. */
 typedef struct server_level {
@@ -85,6 +81,13 @@ typedef struct server_level {
     server_sparse sp;        /* owned sparse query */
     char *idf_corpus;        /* owned params.idf.corpus filter text, NULL = the whole collection */
     bool has_idf;            /* params.idf was given */
+    server_formula *formula; /* owned {"formula": …} re-scoring of the prefetch results, NULL = none */
+    bool mmr;                /* {"nearest": …, "mmr": {…}}: the nearest candidates re-ranked by MMR */
+    float mmr_lambda;        /* 1 − diversity */
+    uint32_t mmr_candidates; /* candidates_limit (0 = limit + offset) */
+    float fb_a;              /* relevance_feedback: weight of the target's similarity (reco 5) */
+    server_fb_pair *fb_pairs;/* owned context pairs of the feedback */
+    size_t n_fb_pairs;       /* entries */
 } server_level;
 
 static void server__level_free(server_level *l) {
@@ -95,6 +98,8 @@ static void server__level_free(server_level *l) {
     free(l->exclude);
     free(l->filter);
     free(l->idf_corpus);
+    free(l->fb_pairs);
+    server_formula_free(l->formula);
     server_sparse_free(&l->sp);
     memset(l, 0, sizeof *l);
 }
@@ -464,6 +469,96 @@ static bool server__level_document(server_call *call, const json_t *doc, server_
     return true;
 }
 
+/* A number as Rust prints a float in Qdrant's messages ("-1.0", "0.5"). */
+static void server__rust_float(double v, char *buf, size_t size) {
+    snprintf(buf, size, "%g", v);
+    if (!strpbrk(buf, ".eEn")) strncat(buf, ".0", size - strlen(buf) - 1);
+}
+
+/* {"mmr": {"diversity"?, "candidates_limit"?}} of a nearest query. */
+static bool server__level_mmr(server_call *call, const json_t *mmr, server_level *l) {
+    if (!json_is_object(mmr)) return server_fail(call, 400, "Json deserialize error: `query.mmr` must be an object"), false;
+    double diversity;
+    uint64_t cand;
+    /* Qdrant's messages for its ranges: [0.0, 1.0] and at most 16384 */
+    if (!server_json_number(call, mmr, "diversity", "query.mmr", 0.5, -INFINITY, INFINITY, &diversity) ||
+        !server_json_uint(call, mmr, "candidates_limit", 0, 0, (uint64_t)INT64_MAX, &cand))
+        return false;
+    if (!(diversity >= 0.0 && diversity <= 1.0)) {
+        char v[32];
+        server__rust_float(diversity, v, sizeof v);
+        return server_fail(call, 422, "Validation error in JSON body: [query.mmr.diversity: value %s invalid, must be "
+                                      "from 0.0 to 1.0]", v), false;
+    }
+    if (cand > 16384)
+        return server_fail(call, 422, "Validation error in JSON body: [query.mmr.candidates_limit: value %llu invalid, "
+                                      "must be 16384 or smaller]", (unsigned long long)cand), false;
+    if (l->sparse) return server_fail(call, 400, "Wrong input: `query.mmr` applies to dense vectors here"), false;
+    if (l->rows) return server_fail(call, 400, "Wrong input: `query.mmr` with a multivector query is not supported"), false;
+    l->mmr = true;
+    l->mmr_lambda = (float)(1.0 - diversity);
+    l->mmr_candidates = (uint32_t)cand;
+    return true;
+}
+
+/* {"relevance_feedback": {"target", "feedback": [{"example", "score"}],
+** "strategy": {"naive": {"a", "b", "c"}}}}: examples[0] is the target,
+** then the feedback examples; the context pairs are every ordered pair
+** whose feedback scores differ (better first), weighted c · Δscore^b. */
+static bool server__level_feedback(server_call *call, const char *coll, const json_t *fb, server_level *l) {
+    const json_t *target = json_object_get(fb, "target"), *items = json_object_get(fb, "feedback");
+    const json_t *naive = json_object_get(json_object_get(fb, "strategy"), "naive");
+    if (!json_is_object(fb) || !target || !json_is_array(items) || !json_is_object(naive))
+        return server_fail(call, 400, "Json deserialize error: `query.relevance_feedback` needs `target`, `feedback` "
+                                      "(a list) and `strategy` {\"naive\": {a, b, c}}"), false;
+    double coef[3];
+    static const char *const names[3] = {"a", "b", "c"};
+    for (int k = 0; k < 3; k++) {
+        const json_t *v = json_object_get(naive, names[k]);
+        if (!json_is_number(v))
+            return server_fail(call, 400, "Json deserialize error: `query.relevance_feedback.strategy.naive.%s` must be "
+                                          "a number", names[k]), false;
+        coef[k] = json_number_value(v);
+    }
+    if (coef[1] < 0.0) {
+        char b[32];
+        server__rust_float(coef[1], b, sizeof b);
+        return server_fail(call, 422, "Validation error in JSON body: [query.relevance_feedback.strategy.naive.b: value "
+                                      "%s invalid, must be 0.0 or larger]", b), false;
+    }
+    if (json_array_size(items) == 0)
+        return server_fail(call, 422, "Validation error in JSON body: [query.relevance_feedback: feedback elements must "
+                                      "be non-empty]"), false;
+    size_t n = json_array_size(items);
+    float *scores = malloc(n * sizeof *scores);
+    if (!scores) return server_fail(call, 500, "out of memory"), false;
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++) {
+        const json_t *s = json_object_get(json_array_get(items, i), "score");
+        if (!json_is_number(s) || !json_object_get(json_array_get(items, i), "example"))
+            ok = !!server_fail(call, 400, "Json deserialize error: query.relevance_feedback.feedback[%zu] must be "
+                                          "{\"example\": …, \"score\": number}", i);
+        else scores[i] = (float)json_number_value(s);
+    }
+    l->reco = 5;
+    l->fb_a = (float)coef[0];
+    if (ok) ok = server__add_example(call, coll, l, target, "query.relevance_feedback.target");
+    for (size_t i = 0; ok && i < n; i++) {
+        char where[80];
+        snprintf(where, sizeof where, "query.relevance_feedback.feedback[%zu].example", i);
+        ok = server__add_example(call, coll, l, json_object_get(json_array_get(items, i), "example"), where);
+    }
+    if (ok && !(l->fb_pairs = malloc((n * n > 0 ? n * n : 1) * sizeof *l->fb_pairs))) ok = !!server_fail(call, 500, "out of memory");
+    for (size_t i = 0; ok && i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            float conf = scores[i] - scores[j];
+            if (i == j || !(conf > 0.0f)) continue;
+            l->fb_pairs[l->n_fb_pairs++] = (server_fb_pair){1 + i, 1 + j, powf(conf, (float)coef[1]) * (float)coef[2]};
+        }
+    free(scores);
+    return ok;
+}
+
 /* Decode the `query` of a query level. */
 static bool server__level_query(server_call *call, const char *coll, const json_t *q, server_level *l) {
     if (!q || json_is_null(q)) return true;
@@ -473,9 +568,21 @@ static bool server__level_query(server_call *call, const char *coll, const json_
     const json_t *v;
     const json_t *doc = json_object_get(q, "text") ? q : NULL;
     if (!doc && json_is_object(v = json_object_get(q, "nearest")) && json_object_get(v, "text")) doc = v;
-    if (doc) return server__level_document(call, doc, l);
-    if ((v = json_object_get(q, "nearest")))
-        return server__vector_or_id(call, coll, l, v, "query.nearest", &l->vec, &l->dim, &l->rows, &l->sp);
+    if (doc) {
+        const json_t *mmr = doc == q ? NULL : json_object_get(q, "mmr");
+        if (!server__level_document(call, doc, l)) return false;
+        if (mmr && !json_is_null(mmr) && (!l->vec || l->hybrid))
+            return server_fail(call, 400, "Wrong input: `query.mmr` needs a dense query vector"), false;
+        return !mmr || json_is_null(mmr) || server__level_mmr(call, mmr, l);
+    }
+    if ((v = json_object_get(q, "nearest"))) {
+        const json_t *mmr = json_object_get(q, "mmr");
+        return server__vector_or_id(call, coll, l, v, "query.nearest", &l->vec, &l->dim, &l->rows, &l->sp) &&
+               (!mmr || json_is_null(mmr) || server__level_mmr(call, mmr, l));
+    }
+    if ((v = json_object_get(q, "formula")))
+        return server_formula_parse(call, q, &l->formula);
+    if ((v = json_object_get(q, "relevance_feedback"))) return server__level_feedback(call, coll, v, l);
     if ((v = json_object_get(q, "recommend"))) {
         if (!json_is_object(v)) return server_fail(call, 400, "Json deserialize error: `query.recommend` must be an object"), false;
         return server__recommend_vector(call, coll, l, v);
@@ -531,7 +638,7 @@ static bool server__level_query(server_call *call, const char *coll, const json_
 
     const char *key = json_object_iter_key(json_object_iter((json_t *)q));
     return server_fail(call, 400, "Wrong input: query `%s` is not supported (nearest, recommend, discover, context, "
-                                  "fusion, rrf are)",
+                                  "order_by, sample, fusion, rrf, formula, relevance_feedback are)",
                        key ? key : "{}"), false;
 }
 
@@ -638,11 +745,11 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
 
 #define SERVER_MAX_RECO_POINTS 100000u /* candidates a best_score / sum_scores recommendation scores exactly */
 
-static int server__hit_by_id(const void *a, const void *b) {
+int server_hit_by_id(const void *a, const void *b) {
     return sc_point_id_cmp(&((const server_hit *)a)->id, &((const server_hit *)b)->id);
 }
 
-static int server__hit_by_score(const void *a, const void *b) {
+int server_hit_by_score(const void *a, const void *b) {
     const server_hit *x = a, *y = b;
     if (x->score != y->score) return x->score < y->score ? 1 : -1;
     return sc_point_id_cmp(&x->id, &y->id);
@@ -661,6 +768,12 @@ static float server__fast_sigmoid(float x) { return x / (1.0f + fabsf(x)); }
 ** those whose negative is, plus scaled_sigmoid(target)), context
 ** (context_query.rs: sum over pairs of fast_sigmoid(min(pos - neg - eps, 0))). */
 static float server__example_score(const server_level *l, const float *sim) {
+    if (l->reco == 5) { /* relevance_feedback (feedback_query.rs): a · sim(target) + Σ weight · (sim(pos) − sim(neg)) */
+        float score = l->fb_a * sim[0];
+        for (size_t p = 0; p < l->n_fb_pairs; p++)
+            score += l->fb_pairs[p].weight * (sim[l->fb_pairs[p].pos] - sim[l->fb_pairs[p].neg]);
+        return score;
+    }
     if (l->reco == 3 || l->reco == 4) {
         size_t first = l->reco == 3 ? 1 : 0; /* discover: the target comes first */
         float score = 0;
@@ -731,17 +844,17 @@ static bool server__reco_score(server_call *call, const char *coll, const server
             sims = calloc((n ? n : 1) * n_ex, sizeof *sims);
             if (!acc || !sims) ok = !!server_fail(call, 500, "out of memory");
             for (size_t i = 0; ok && i < n; i++) acc[i] = (server_hit){rl->items[i].id, 0.0f};
-            if (ok) qsort(acc, n, sizeof *acc, server__hit_by_id);
+            if (ok) qsort(acc, n, sizeof *acc, server_hit_by_id);
         }
         for (size_t i = 0; ok && i < rl->n; i++) {
             server_hit key = {.id = rl->items[i].id};
-            server_hit *h = bsearch(&key, acc, n, sizeof *acc, server__hit_by_id);
+            server_hit *h = bsearch(&key, acc, n, sizeof *acc, server_hit_by_id);
             if (h) sims[(size_t)(h - acc) * n_ex + e] = sign * rl->items[i].score;
         }
         sc_record_list_free(rl);
     }
     for (size_t i = 0; ok && i < n; i++) acc[i].score = server__example_score(l, sims + i * n_ex);
-    if (ok) qsort(acc, n, sizeof *acc, server__hit_by_score);
+    if (ok) qsort(acc, n, sizeof *acc, server_hit_by_score);
     free(sims);
     free(cands.items);
     if (!ok) {
@@ -860,7 +973,7 @@ static bool server__sample(server_call *call, const char *coll, const server_lev
         for (size_t i = 0; i < n_src; i++) all.n += src[i].n;
         if (!(all.items = malloc((all.n ? all.n : 1) * sizeof *all.items))) return server_fail(call, 500, "out of memory"), false;
         for (size_t i = 0, k = 0; i < n_src; k += src[i].n, i++) memcpy(all.items + k, src[i].items, src[i].n * sizeof *all.items);
-        qsort(all.items, all.n, sizeof *all.items, server__hit_by_id);
+        qsort(all.items, all.n, sizeof *all.items, server_hit_by_id);
         size_t m = 0; /* a point found by several prefetches once */
         for (size_t i = 0; i < all.n; i++)
             if (!m || sc_point_id_cmp(&all.items[m - 1].id, &all.items[i].id)) all.items[m++] = all.items[i];
@@ -916,7 +1029,7 @@ static bool server__hybrid_legs(server_call *call, const char *coll, server_leve
     return true;
 }
 
-/* l's filter and the filter of the enclosing fusion level (outer, text;
+/* l's filter and the filter of the levels above (outer, compact text;
 ** NULL = none) both apply: l->filter becomes {"must": [outer, own]}. */
 static bool server__filter_and(server_call *call, server_level *l, const char *outer) {
     if (!outer) return true;
@@ -933,10 +1046,85 @@ static bool server__filter_and(server_call *call, server_level *l, const char *o
     return true;
 }
 
-/* Run one query level (with its prefetches). When `with` is non-NULL the
-** result is a record list with payloads; otherwise bare hits. `outer` is
-** the filter of an enclosing fusion query (Qdrant applies it to every
-** prefetch), NULL when none. */
+/* The distance of vector `using` (NULL = the default) of coll into *out. */
+static bool server__distance_of(server_call *call, const char *coll, const char *using, sc_distance *out) {
+    sc_collection_info info;
+    sc_status rc = sc_collection_info_get(call->ctx->db, coll, &info);
+    if (rc != SC_OK) return server_fail_store(call, rc), false;
+    bool found = false;
+    for (size_t i = 0; i < info.n_vector_params && !found; i++)
+        if (!strcmp(info.vectors[i].name, using ? using : "") || (!using && info.n_vector_params == 1)) {
+            *out = info.vectors[i].distance;
+            found = true;
+        }
+    sc_collection_info_free(&info);
+    if (!found) server_fail(call, 400, "Wrong input: Not existing vector name error: %s", using ? using : "(default)");
+    return found;
+}
+
+/* {"nearest": v, "mmr": {…}} (mmr.c): the candidates_limit nearest of the
+** candidates (the prefetch results, else the filter's points), re-ranked
+** by maximal marginal relevance; they keep their query scores. */
+static bool server__mmr(server_call *call, const char *coll, const server_level *l, const server_hits *src,
+                        size_t n_src, server_hits *out) {
+    sc_distance dist;
+    if (!server__distance_of(call, coll, l->using, &dist)) return false;
+    server_hits all = {0};
+    for (size_t i = 0; i < n_src; i++) all.n += src[i].n;
+    if (n_src && !(all.items = malloc((all.n ? all.n : 1) * sizeof *all.items))) return server_fail(call, 500, "out of memory"), false;
+    for (size_t i = 0, k = 0; i < n_src; k += src[i].n, i++) memcpy(all.items + k, src[i].items, src[i].n * sizeof *all.items);
+    server_level leg = *l;
+    uint64_t want = (uint64_t)l->limit + l->offset;
+    leg.limit = l->mmr_candidates ? l->mmr_candidates : (uint32_t)(want < UINT32_MAX ? want : UINT32_MAX);
+    leg.offset = 0;
+    const char *names[1] = {l->using ? l->using : ""};
+    sc_with with = {.vectors = true, .vector_names = names, .n_vector_names = 1};
+    sc_record_list *rl = NULL;
+    bool ok = server__search(call, coll, &leg, n_src ? &all : NULL, &with, &rl);
+    free(all.items);
+    if (!ok) return false;
+    size_t n = rl->n, m = 0, picked = 0;
+    uint32_t dim = l->dim;
+    float *vecs = malloc(sizeof(float) * dim * (n ? n : 1)), *rel = malloc(sizeof(float) * (n ? n : 1));
+    size_t *order = malloc(sizeof(size_t) * (n ? n : 1)), *row = malloc(sizeof(size_t) * (n ? n : 1));
+    out->items = malloc(sizeof *out->items * (n ? n : 1));
+    ok = vecs && rel && order && row && out->items;
+    bool multi = false;
+    for (size_t i = 0; ok && !multi && i < n; i++) { /* points without the vector are left out, as Qdrant does */
+        const sc_record *r = &rl->items[i];
+        if (r->n_vectors == 0 || r->vector_dims[0] != dim) continue;
+        if (r->vector_rows && r->vector_rows[0]) { /* MMR's diversity is between single vectors */
+            multi = true;
+            break;
+        }
+        memcpy(vecs + m * dim, r->vectors[0], sizeof(float) * dim);
+        /* the search's score is the similarity for Cosine and Dot, the distance otherwise */
+        rel[m] = dist == SC_DISTANCE_EUCLID || dist == SC_DISTANCE_MANHATTAN ? -r->score : r->score;
+        row[m++] = i;
+    }
+    if (multi) ok = !!server_fail(call, 400, "Wrong input: `query.mmr` on multivector `%s` is not supported",
+                                   *names[0] ? names[0] : "(default)");
+    else if (ok) ok = server_mmr_select(dist, vecs, dim, rel, m, l->mmr_lambda, (size_t)(want < m ? want : m), order, &picked);
+    for (size_t k = 0; ok && k < picked; k++)
+        out->items[k] = (server_hit){rl->items[row[order[k]]].id, rl->items[row[order[k]]].score};
+    out->n = ok ? picked : 0;
+    if (!ok) {
+        free(out->items);
+        out->items = NULL;
+        if (!multi) server_fail(call, 500, "out of memory");
+    }
+    free(vecs);
+    free(rel);
+    free(order);
+    free(row);
+    sc_record_list_free(rl);
+    return ok;
+}
+
+/* Run one query level (with its prefetches); outer is the filter of the
+** levels above (compact text, NULL = none), which applies here too, as in
+** Qdrant a filter holds for every prefetch below it. When `with` is
+** non-NULL the result is a record list with payloads; otherwise bare hits. */
 static bool server__run_level(server_call *call, const char *coll, const json_t *obj, int depth, const char *outer,
                               const sc_with *with, sc_record_list **records, server_hits *hits) {
     if (!json_is_object(obj)) return server_fail(call, 400, "Json deserialize error: a query must be an object"), false;
@@ -955,9 +1143,8 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
         for (size_t i = 0; ok && i < n_pf; i++) {
             const json_t *sub = json_is_array(pf) ? json_array_get(pf, i) : pf;
             memset(&src[n_src], 0, sizeof src[n_src]);
-            /* a fusion's filter narrows every prefetch (it cannot narrow the fused list: fusion only merges) */
-            ok = server__run_level(call, coll, sub, depth + 1, l.fusion && !l.hybrid ? l.filter : NULL, NULL, NULL,
-                                   &src[n_src]);
+            /* a level's filter holds for every prefetch below it (Qdrant), fusion or not */
+            ok = server__run_level(call, coll, sub, depth + 1, l.filter, NULL, NULL, &src[n_src]);
             if (ok) n_src++;
         }
     }
@@ -967,7 +1154,7 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
     if (ok && l.hybrid) ok = server__hybrid_legs(call, coll, &l, src, &n_src);
     if (ok && l.order && l.has_threshold)
         ok = !!server_fail(call, 400, "Bad request: Can't use score_threshold with an order_by query.");
-    bool no_query = !l.fusion && !l.reco && !l.sample && !l.order && !l.vec && !l.text && !l.sparse;
+    bool no_query = !l.fusion && !l.reco && !l.sample && !l.order && !l.vec && !l.text && !l.sparse && !l.formula;
     if (ok && no_query && pf && !json_is_null(pf))
         ok = !!server_fail(call, 400, "Bad request: A query is needed to merge the prefetches. Can't have prefetches "
                                       "without defining a query.");
@@ -982,20 +1169,25 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
     if (ok && l.idf_corpus && !l.sparse)
         ok = !!server_fail(call, 400, "Wrong input: `params.idf`: an IDF corpus applies to a sparse query of a sparse "
                                       "vector with the `idf` modifier; this query is not sparse");
+    if (ok && l.formula && n_src == 0)
+        ok = !!server_fail(call, 400, "Wrong input: Validation failed: cannot apply Formula without prefetches");
     if (!ok) goto done;
 
     server_hits fused = {0};
     bool have_fused = false;
-    if (l.fusion || l.reco || l.sample || l.order) {
-        ok = l.fusion   ? server__fuse(call, &l, src, n_src, &fused)
-             : l.reco   ? server__reco_score(call, coll, &l, src, n_src, &fused)
-             : l.sample ? server__sample(call, coll, &l, src, n_src, &fused)
-                        : server__ordered(call, coll, &l, src, n_src, &fused);
+    if (l.fusion || l.reco || l.sample || l.order || l.formula || l.mmr) {
+        ok = l.fusion    ? server__fuse(call, &l, src, n_src, &fused)
+             : l.reco    ? server__reco_score(call, coll, &l, src, n_src, &fused)
+             : l.sample  ? server__sample(call, coll, &l, src, n_src, &fused)
+             : l.formula ? server_formula_rescore(call, coll, l.formula, src, n_src, &fused)
+             : l.mmr     ? server__mmr(call, coll, &l, src, n_src, &fused)
+                         : server__ordered(call, coll, &l, src, n_src, &fused);
         have_fused = ok;
         if (ok) {
             size_t m = 0;
             for (size_t i = 0; i < fused.n; i++) {
-                if (l.has_threshold && fused.items[i].score < l.threshold) continue;
+                /* (an MMR level's search applied the threshold, as a distance for Euclid and Manhattan) */
+                if (l.has_threshold && !l.mmr && fused.items[i].score < l.threshold) continue;
                 fused.items[m++] = fused.items[i];
             }
             size_t start = l.offset < m ? l.offset : m, end = start + l.limit < m ? start + l.limit : m;
@@ -1064,8 +1256,9 @@ static json_t *server__single(server_call *call, server__one_fn fn) {
     return fn(call, coll, call->body);
 }
 
-/* {"searches": [...]} answered one by one by fn; the first failure fails all. */
-static json_t *server__batch(server_call *call, server__one_fn fn) {
+/* {"searches": [...]} answered one by one by fn; the first failure fails
+** all (its index in *failed when failed is non-NULL). */
+static json_t *server__batch(server_call *call, server__one_fn fn, size_t *failed) {
     char coll[SERVER_NAME_SIZE];
     if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
     const json_t *s = call->body ? json_object_get(call->body, "searches") : NULL;
@@ -1077,6 +1270,7 @@ static json_t *server__batch(server_call *call, server__one_fn fn) {
         json_t *r = fn(call, coll, q);
         if (!r) {
             json_decref(out);
+            if (failed) *failed = i;
             return NULL;
         }
         json_array_append_new(out, r);
@@ -1084,9 +1278,41 @@ static json_t *server__batch(server_call *call, server__one_fn fn) {
     return out;
 }
 
-json_t *server_api_query(server_call *call) { return server__single(call, server__query_one); }
+bool server_query_hits(server_call *call, const char *coll, const json_t *obj, server_hits *out) {
+    memset(out, 0, sizeof *out);
+    return server__run_level(call, coll, obj, 0, NULL, NULL, NULL, out);
+}
 
-json_t *server_api_query_batch(server_call *call) { return server__batch(call, server__query_one); }
+bool server_query_hits_records(server_call *call, const char *coll, const server_hits *hits, const sc_with *with,
+                               sc_record_list **records) {
+    return server__hits_records(call, coll, hits, with, records);
+}
+
+void server_validation_prefix(server_call *call, const char *prefix) {
+    static const char head[] = "Validation error in JSON body: [";
+    if (call->status != 422 || strncmp(call->msg, head, sizeof head - 1)) return;
+    char rest[sizeof call->msg];
+    snprintf(rest, sizeof rest, "%s", call->msg + sizeof head - 1);
+    snprintf(call->msg, sizeof call->msg, "%s%.64s%.900s", head, prefix, rest);
+}
+
+/* Qdrant validates a /points/query body as its internal request, so its
+** validation messages name fields "internal.<path>": the same here. */
+json_t *server_api_query(server_call *call) {
+    json_t *out = server__single(call, server__query_one);
+    server_validation_prefix(call, "internal.");
+    return out;
+}
+
+/* As Qdrant, a validation message names the query: "searches[i].internal.<path>". */
+json_t *server_api_query_batch(server_call *call) {
+    size_t failed = 0;
+    json_t *out = server__batch(call, server__query_one, &failed);
+    char prefix[48];
+    snprintf(prefix, sizeof prefix, "searches[%zu].internal.", failed);
+    if (!out) server_validation_prefix(call, prefix);
+    return out;
+}
 
 /* Legacy search object → list of scored points. */
 static json_t *server__search_one(server_call *call, const char *coll, const json_t *obj) {
@@ -1137,7 +1363,7 @@ done:
 
 json_t *server_api_search(server_call *call) { return server__single(call, server__search_one); }
 
-json_t *server_api_search_batch(server_call *call) { return server__batch(call, server__search_one); }
+json_t *server_api_search_batch(server_call *call) { return server__batch(call, server__search_one, NULL); }
 
 /* ==== Distance matrix ==== */
 
@@ -1179,7 +1405,7 @@ static json_t *server__matrix(server_call *call, bool offsets) {
     }
     if (!l.filter || !server__sample(call, coll, &l, NULL, 0, &ids)) goto done;
     if (ids.n > sample) ids.n = (size_t)sample;
-    qsort(ids.items, ids.n, sizeof *ids.items, server__hit_by_id);
+    qsort(ids.items, ids.n, sizeof *ids.items, server_hit_by_id);
     server_level row = {.using = l.using, .limit = (uint32_t)limit, .exact = true};
     json_t *pairs = json_array(), *rows = json_array(), *cols = json_array(), *scores = json_array(), *idl = json_array();
     bool ok = pairs && rows && cols && scores && idl;
@@ -1195,7 +1421,7 @@ static json_t *server__matrix(server_call *call, bool offsets) {
         if (ok) ok = server__search(call, coll, &row, &ids, NULL, &rl);
         for (size_t k = 0; ok && k < rl->n; k++) {
             server_hit key = {.id = rl->items[k].id};
-            const server_hit *at = bsearch(&key, ids.items, ids.n, sizeof *ids.items, server__hit_by_id);
+            const server_hit *at = bsearch(&key, ids.items, ids.n, sizeof *ids.items, server_hit_by_id);
             json_array_append_new(pairs, json_pack("{s:o,s:o,s:o}", "a", server_json_id_encode(&ids.items[i].id), "b",
                                                    server_json_id_encode(&rl->items[k].id), "score",
                                                    server_json_f32(rl->items[k].score)));

@@ -260,4 +260,9 @@ json_t *server_api_recommend(server_call *call);
 json_t *server_api_matrix_pairs(server_call *call);
 json_t *server_api_matrix_offsets(server_call *call);
 
+/* query_groups.c */
+json_t *server_api_query_groups(server_call *call);
+json_t *server_api_search_groups(server_call *call);
+json_t *server_api_recommend_groups(server_call *call);
+
 #endif /* SC_SERVER_INT_H */

@@ -352,11 +352,11 @@ static void store__apply_vectors(store_coll *c, uint32_t slot, store__prepared *
     }
 }
 
-sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *points, size_t n) {
-    if (!db || (n && !points)) return store_fail(SC_MISUSE, "sc_points_upsert: NULL argument");
-    pthread_rwlock_wrlock(&db->lock);
-    store_coll *c = NULL;
-    sc_status rc = store_coll_get(db, coll, &c);
+static sc_status store__compile(const char *text, store_filter **f);
+
+/* The upsert of n points into c, writer lock held (sc_points_upsert_ex). */
+static sc_status store__upsert_locked(sc_db *db, store_coll *c, const sc_point_in *points, size_t n) {
+    sc_status rc = SC_OK;
     store__batch pb = {0};
     store__prepared *pp = NULL;
     sqlite3_stmt *st = NULL;
@@ -424,11 +424,82 @@ done:
     if (st) sqlite3_finalize(st);
     if (rc != SC_OK) store__rollback(db);
     while (n_claimed > 0) store_slot_unclaim(c, claimed[--n_claimed]);
-    pthread_rwlock_unlock(&db->lock);
     free(slots);
     free(claimed);
     store__batch_free(&pb, n);
     util_buf_free(&blob);
+    return rc;
+}
+
+sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *points, size_t n) {
+    return sc_points_upsert_ex(db, coll, points, n, NULL, NULL);
+}
+
+/* Whether live slot s of c matches the compiled filter f (NULL matches). */
+static sc_status store__slot_matches(const store_coll *c, uint32_t s, const store_filter *f, bool *out) {
+    const json_t *payload = NULL;
+    *out = true;
+    if (!f) return SC_OK;
+    if (store_slot_payload_get(c, s, &payload) != SC_OK) return store_fail(SC_NOMEM, "out of memory reading payloads");
+    store_slot_ref at;
+    filter_point pt = store_slot_point(c, s, &at);
+    *out = filter_match_point(f, &pt, payload);
+    return SC_OK;
+}
+
+/* The points of a conditional write that go ahead, as borrowed copies in
+** owned *kept (*n_kept of them): new ids unless mode is update_only,
+** existing ones unless mode is insert_only or they fail filter f. With
+** must_exist, a missing id is SC_NOTFOUND. Writer lock held. */
+static sc_status store__select_writes(const store_coll *c, const sc_point_in *points, size_t n, sc_upsert_mode mode,
+                                      const store_filter *f, bool must_exist, sc_point_in **kept, size_t *n_kept) {
+    sc_point_in *out = malloc(sizeof *out * (n ? n : 1));
+    if (!out) return store_fail(SC_NOMEM, "out of memory preparing %zu points", n);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t slot = store_map_find(c, &points[i].id);
+        bool go = slot == STORE_NO_SLOT ? mode != SC_UPSERT_MODE_UPDATE_ONLY : mode != SC_UPSERT_MODE_INSERT_ONLY;
+        if (slot == STORE_NO_SLOT && must_exist) {
+            char idb[40];
+            free(out);
+            return store_fail(SC_NOTFOUND, "No point with id %s found", store__idstr(&points[i].id, idb));
+        }
+        if (go && slot != STORE_NO_SLOT) {
+            sc_status rc = store__slot_matches(c, slot, f, &go);
+            if (rc != SC_OK) {
+                free(out);
+                return rc;
+            }
+        }
+        if (go) out[m++] = points[i];
+    }
+    *kept = out;
+    *n_kept = m;
+    return SC_OK;
+}
+
+sc_status sc_points_upsert_ex(sc_db *db, const char *coll, const sc_point_in *points, size_t n,
+                              const sc_upsert_options *opt, uint64_t *n_written) {
+    if (!db || (n && !points)) return store_fail(SC_MISUSE, "sc_points_upsert: NULL argument");
+    if (opt && (unsigned)opt->mode > SC_UPSERT_MODE_UPDATE_ONLY)
+        return store_fail(SC_MISUSE, "sc_points_upsert_ex: unknown mode %d", (int)opt->mode);
+    store_filter *f = NULL;
+    if (opt && opt->update_filter_json) {
+        sc_status frc = store__compile(opt->update_filter_json, &f);
+        if (frc != SC_OK) return frc;
+    }
+    pthread_rwlock_wrlock(&db->lock);
+    store_coll *c = NULL;
+    sc_point_in *kept = NULL;
+    size_t m = n;
+    sc_status rc = store_coll_get(db, coll, &c);
+    if (rc == SC_OK && opt && (f || opt->mode != SC_UPSERT_MODE_UPSERT))
+        rc = store__select_writes(c, points, n, opt->mode, f, false, &kept, &m);
+    if (rc == SC_OK) rc = store__upsert_locked(db, c, kept ? kept : points, m);
+    pthread_rwlock_unlock(&db->lock);
+    if (rc == SC_OK && n_written) *n_written = m;
+    free(kept);
+    filter_free(f);
     return rc;
 }
 
@@ -518,12 +589,26 @@ done:
 }
 
 sc_status sc_points_update_vectors(sc_db *db, const char *coll, const sc_point_in *points, size_t n) {
+    return sc_points_update_vectors_ex(db, coll, points, n, NULL, NULL);
+}
+
+sc_status sc_points_update_vectors_ex(sc_db *db, const char *coll, const sc_point_in *points, size_t n,
+                                      const char *update_filter_json, uint64_t *n_written) {
     if (!db || (n && !points)) return store_fail(SC_MISUSE, "sc_points_update_vectors: NULL argument");
+    store_filter *f = NULL;
+    if (update_filter_json) {
+        sc_status frc = store__compile(update_filter_json, &f);
+        if (frc != SC_OK) return frc;
+    }
     pthread_rwlock_wrlock(&db->lock);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, coll, &c);
     store__batch pb = {0};
     uint32_t *slots = NULL;
+    sc_point_in *kept = NULL;
+    if (rc == SC_OK && f && (rc = store__select_writes(c, points, n, SC_UPSERT_MODE_UPDATE_ONLY, f, true, &kept, &n)) == SC_OK)
+        points = kept;
+    size_t n_go = n;
     if (rc != SC_OK || n == 0) goto done;
     if (!(slots = malloc(sizeof *slots * n))) {
         rc = store_fail(SC_NOMEM, "out of memory preparing %zu points", n);
@@ -574,8 +659,11 @@ sc_status sc_points_update_vectors(sc_db *db, const char *coll, const sc_point_i
     if (rc == SC_OK) rc = store__rewrite_vectors(db, c, slots, &pb, m, NULL, NULL);
 done:
     pthread_rwlock_unlock(&db->lock);
+    if (rc == SC_OK && n_written) *n_written = n_go;
     store__batch_free(&pb, n);
     free(slots);
+    free(kept);
+    filter_free(f);
     return rc;
 }
 

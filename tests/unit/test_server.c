@@ -316,7 +316,7 @@ static void test_embeddings_and_text_queries(void **state) {
     /* a nested option is named by its path */
     assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query",
                                 "{\"query\":{\"text\":\"x\",\"options\":{\"mode\":\"hybrid\",\"alpha\":2}}}", NULL,
-                                "[query.options.alpha: value 2 invalid"),
+                                "[internal.query.options.alpha: value 2 invalid"),
                      422);
     assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query",
                                 "{\"query\":{\"text\":\"x\",\"options\":{\"mode\":\"hybrid\",\"alpha\":\"a\"}}}",
