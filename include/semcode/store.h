@@ -133,12 +133,46 @@ typedef struct sc_quant_config {
     float oversampling; /* candidates rescored = limit x this; 0 = 2 (int8) or 4 (binary) */
 } sc_quant_config;
 
+/* Multivectors (issue 17; src/store/multivec.c): a named vector whose
+** points each hold a list of 1..SC_MAX_MULTIVEC_ROWS rows of its
+** dimension (late interaction, ColBERT-style token vectors). A query is
+** a list of rows too (one row is a list of one); the score of a point is
+** MAX_SIM: the sum over the query's rows of the best similarity to any of
+** the point's rows, under the vector's distance (Qdrant's max_sim). For
+** Cosine and Dot that is a sum of dot products (rows are normalised on
+** upsert for Cosine); for Euclid the similarities are minus the squared
+** distances and the score is sqrt(|sum|), for Manhattan |sum| of minus the
+** L1 distances: lower is closer for both, as for single vectors (Qdrant
+** reports the same numbers). Searches over multivectors are always exact
+** (no HNSW graph; hnsw and quantization settings are kept, not used). */
+typedef enum sc_multivec_comparator {
+    SC_MULTIVEC_COMPARATOR_NONE = 0,    /* a single vector per point (default) */
+    SC_MULTIVEC_COMPARATOR_MAX_SIM = 1, /* a multivector scored by MAX_SIM */
+} sc_multivec_comparator;
+
+#define SC_MAX_MULTIVEC_ROWS 65536u /* rows of one multivector */
+
+/* Element type a vector's values are stored with (Qdrant's `datatype`).
+** Values are converted on upsert: uint8 truncates towards zero and
+** saturates at 0 and 255 (Rust's `as u8`), float16 rounds to the nearest
+** binary16 value; they are kept and computed in f32 after that. */
+typedef enum sc_vector_datatype {
+    SC_VECTOR_DATATYPE_FLOAT32 = 0, /* as given (default) */
+    SC_VECTOR_DATATYPE_FLOAT16 = 1, /* rounded to binary16 */
+    SC_VECTOR_DATATYPE_UINT8 = 2,   /* integers 0..255 */
+} sc_vector_datatype;
+
+/* Name as Qdrant spells it ("float32", "float16", "uint8"). */
+SC_API const char *sc_vector_datatype_name(sc_vector_datatype t);
+
 typedef struct sc_vector_params {
     const char *name;     /* vector name; "" is the unnamed default vector */
     uint32_t dim;         /* dimension, 1..SC_MAX_DIM */
     sc_distance distance; /* metric */
     sc_hnsw_config hnsw;  /* ANN index (zero = defaults) */
     sc_quant_config quant;/* quantization (zero = none) */
+    sc_multivec_comparator multivec; /* NONE: one vector per point; MAX_SIM: a multivector */
+    sc_vector_datatype datatype;     /* element type values are converted to on upsert */
 } sc_vector_params;
 
 /* Create collection `name` with n_vectors named vectors. Names of
@@ -214,6 +248,10 @@ typedef enum sc_field_type {
     SC_FIELD_TYPE_INTEGER = 1, /* integer match and range */
     SC_FIELD_TYPE_FLOAT = 2,   /* numeric range */
     SC_FIELD_TYPE_BOOL = 3,    /* true / false */
+    SC_FIELD_TYPE_UUID = 4,    /* UUID strings (any accepted spelling), match */
+    SC_FIELD_TYPE_DATETIME = 5,/* RFC 3339 date-time strings, range */
+    SC_FIELD_TYPE_TEXT = 6,    /* full text: tokens of strings (options in the schema) */
+    SC_FIELD_TYPE_GEO = 7,     /* {lon, lat} points: geo_radius / geo_bounding_box / geo_polygon */
 } sc_field_type;
 
 SC_API const char *sc_field_type_name(sc_field_type t);
@@ -223,6 +261,8 @@ typedef struct sc_field_index_info {
     char *key;          /* owned: payload key path */
     sc_field_type type; /* index type */
     uint64_t n_points;  /* points with at least one indexed value */
+    char *params_json;  /* owned compact JSON of the schema object it was created with (Qdrant's payload_schema
+                           params, the text tokenizer's default filled in); NULL when created from a type name */
 } sc_field_index_info;
 
 /* State of the index of one named vector. */
@@ -365,6 +405,14 @@ SC_API sc_status sc_collection_vector_delete(sc_db *db, const char *coll, const 
 /* Create a payload index on `key` (path syntax as in filters). Idempotent
 ** when the same type exists; SC_INVALID if another type indexes the key. */
 SC_API sc_status sc_field_index_create(sc_db *db, const char *coll, const char *key, sc_field_type type);
+/* Create a payload index from Qdrant's field_schema JSON: a type name
+** ("\"text\"") or an object ({"type": "text", "tokenizer": "prefix", ...};
+** options of Qdrant v1.19, docs/API.md "Payload indexes"). An index on the
+** key with the same schema is kept; one with another schema is replaced
+** (and rebuilt), as in Qdrant. Durable on SC_OK (the schema is kept in the
+** collection's configuration). Errors: SC_NOTFOUND (collection),
+** SC_INVALID (key path, type or an option; the message names it), SC_NOMEM. */
+SC_API sc_status sc_field_index_create_ex(sc_db *db, const char *coll, const char *key, const char *schema_json);
 /* Drop a payload index; SC_NOTFOUND if none. */
 SC_API sc_status sc_field_index_delete(sc_db *db, const char *coll, const char *key);
 
@@ -374,8 +422,17 @@ SC_API sc_status sc_field_index_delete(sc_db *db, const char *coll, const char *
 typedef struct sc_vector_in {
     const char *name;  /* vector name ("" for the default) */
     const float *data; /* dim floats */
-    uint32_t dim;      /* must equal the collection's dimension for name */
+    uint32_t dim;      /* must equal the collection's dimension for name (a single vector given for a
+                          multivector is stored as a multivector of one row) */
 } sc_vector_in;
+
+/* One multivector of a point, as the caller passes it (borrowed). */
+typedef struct sc_multivec_in {
+    const char *name;  /* multivector name ("" for the default) */
+    const float *data; /* n_rows × dim floats, row-major */
+    uint32_t dim;      /* dimension of each row: the collection's for name */
+    uint32_t n_rows;   /* 1..SC_MAX_MULTIVEC_ROWS */
+} sc_multivec_in;
 
 /* One sparse vector of a point, as the caller passes it (borrowed). */
 typedef struct sc_sparse_in {
@@ -394,6 +451,8 @@ typedef struct sc_point_in {
     const char *text;            /* text for keyword (BM25) search, tokenized code-aware; not stored; NULL = none */
     const sc_sparse_in *sparse;  /* n_sparse sparse vectors; names unique */
     size_t n_sparse;             /* may be 0 */
+    const sc_multivec_in *multivecs; /* n_multivecs multivectors; names unique among them and vectors */
+    size_t n_multivecs;          /* may be 0 */
 } sc_point_in;
 
 /* Insert or replace n points atomically: either all are stored or, on any
@@ -412,6 +471,35 @@ SC_API sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in
 ** not exist: "No point with id N found"), SC_INVALID as sc_points_upsert. */
 SC_API sc_status sc_points_update_vectors(sc_db *db, const char *coll, const sc_point_in *points, size_t n);
 
+/* What an upsert does with ids that exist and ids that do not (Qdrant's
+** update_mode). */
+typedef enum sc_upsert_mode {
+    SC_UPSERT_MODE_UPSERT = 0,  /* insert new points, replace existing ones */
+    SC_UPSERT_MODE_INSERT_ONLY, /* insert new points, leave existing ones as they are */
+    SC_UPSERT_MODE_UPDATE_ONLY  /* replace existing points, insert nothing */
+} sc_upsert_mode;
+
+/* Conditions of a write (Qdrant's update_mode and update_filter). */
+typedef struct sc_upsert_options {
+    sc_upsert_mode mode;            /* see sc_upsert_mode */
+    const char *update_filter_json; /* a Qdrant filter: an existing point is replaced only when it matches;
+                                       new points are not checked; NULL = no condition */
+} sc_upsert_options;
+
+/* sc_points_upsert with conditions (opt NULL = plain upsert): the points
+** that pass opt (checked and written under one writer lock, so no other
+** write comes in between) are written atomically; the others are left as
+** they are. *n_written (may be NULL) gets how many were written. Errors as
+** sc_points_upsert, and SC_INVALID for a malformed update filter. */
+SC_API sc_status sc_points_upsert_ex(sc_db *db, const char *coll, const sc_point_in *points, size_t n,
+                                     const sc_upsert_options *opt, uint64_t *n_written);
+
+/* sc_points_update_vectors of the points that match update_filter_json
+** (NULL = all; checked under the writer lock); the others keep their
+** vectors. A missing point is still SC_NOTFOUND. *n_written may be NULL. */
+SC_API sc_status sc_points_update_vectors_ex(sc_db *db, const char *coll, const sc_point_in *points, size_t n,
+                                             const char *update_filter_json, uint64_t *n_written);
+
 /* A sparse vector as the store returns it (owned by the enclosing list). */
 typedef struct sc_sparse_vector {
     char *name;        /* sparse vector name */
@@ -429,6 +517,8 @@ typedef struct sc_record {
     char **vector_names;   /* names of the vectors returned; non-NULL whenever vectors were asked, even if none */
     float **vectors;       /* vectors, each of its collection dimension */
     uint32_t *vector_dims; /* dimension of each vector */
+    uint32_t *vector_rows; /* per vector: 0 = a single vector of vector_dims floats; n >= 1 = a multivector of
+                              n rows, vectors[k] holding n × vector_dims[k] floats */
     size_t n_sparse;       /* sparse vectors returned (0 unless vectors were asked) */
     sc_sparse_vector *sparse; /* them, in config order */
 } sc_record;
@@ -514,6 +604,23 @@ SC_API sc_status sc_points_scroll(sc_db *db, const char *coll, const sc_scroll_r
 /* Number of points matching filter_json (NULL = all). */
 SC_API sc_status sc_points_count(sc_db *db, const char *coll, const char *filter_json, uint64_t *out);
 
+/* One value of a facet and how many points hold it. */
+typedef struct sc_facet_hit {
+    char *value_json; /* owned JSON scalar: a string, an integer or a boolean */
+    uint64_t count;   /* points of the selection holding the value (once per point) */
+} sc_facet_hit;
+
+/* Qdrant's facet: per value of the payload index on key (keyword, integer,
+** uuid or bool), the number of points matching filter_json (NULL = all)
+** that hold it; the `limit` largest counts, ties by value ascending. Counts
+** are exact. *out is owned: sc_facet_hits_free. Errors: SC_NOTFOUND (the
+** collection), SC_INVALID (no such index, or one without values to count:
+** Qdrant's message; a bad filter), SC_NOMEM. */
+SC_API sc_status sc_points_facet(sc_db *db, const char *coll, const char *key, const char *filter_json,
+                                 uint64_t limit, sc_facet_hit **out, size_t *n_out);
+/* Free what sc_points_facet returned; NULL is a no-op. */
+SC_API void sc_facet_hits_free(sc_facet_hit *hits, size_t n);
+
 /* ==== Search ==== */
 
 /* A sparse query (borrowed). */
@@ -531,6 +638,8 @@ typedef struct sc_search_request {
     const float *query;       /* query vector; NULL for a keyword search with `text` */
     const char *text;         /* keyword query (BM25 over the points' texts), used when query is NULL */
     uint32_t dim;             /* its dimension */
+    uint32_t n_rows;          /* 0: query is one vector; n >= 1: a multivector query of n rows of dim floats, for a
+                                 multivector (scored by MAX_SIM); a single vector queries a multivector as one row */
     uint32_t limit;           /* results wanted (default 10 when 0) */
     uint32_t offset;          /* results to skip first */
     bool has_threshold;       /* apply score_threshold */

@@ -202,8 +202,24 @@ static bool server__vector_params(server_call *call, const json_t *v, const char
     if (!server__check_quant(call, q, sub, &p->quant)) return false;
     server__hnsw_finish(p);
     const json_t *mv = json_object_get(v, "multivector_config");
-    if (mv && !json_is_null(mv))
-        return server_fail(call, 400, "Wrong input: `%s.multivector_config`: multivectors are not supported", where), false;
+    if (mv && !json_is_null(mv)) {
+        const json_t *cmp = json_is_object(mv) ? json_object_get(mv, "comparator") : NULL;
+        if (!json_is_string(cmp) || strcmp(json_string_value(cmp), "max_sim"))
+            return server_fail(call, 400, "Json deserialize error: `%s.multivector_config.comparator`: unknown variant, "
+                               "expected `max_sim`", where), false;
+        p->multivec = SC_MULTIVEC_COMPARATOR_MAX_SIM;
+    }
+    const json_t *dt = json_object_get(v, "datatype");
+    if (dt && !json_is_null(dt)) {
+        const char *t = json_string_value(dt);
+        if (t && !strcmp(t, "float32")) p->datatype = SC_VECTOR_DATATYPE_FLOAT32;
+        else if (t && !strcmp(t, "float16")) p->datatype = SC_VECTOR_DATATYPE_FLOAT16;
+        else if (t && !strcmp(t, "uint8")) p->datatype = SC_VECTOR_DATATYPE_UINT8;
+        else if (t && !strcmp(t, "turbo4")) p->datatype = SC_VECTOR_DATATYPE_FLOAT32; /* kept exact (docs/API.md) */
+        else
+            return server_fail(call, 400, "Json deserialize error: `%s.datatype`: unknown variant, expected one of "
+                               "`float32`, `uint8`, `float16`, `turbo4`", where), false;
+    }
     return true;
 }
 
@@ -607,10 +623,15 @@ static json_t *server__sparse_json(const sc_collection_info *info) {
     return o;
 }
 
-/* Qdrant VectorParams of one store vector, with what was configured for it. */
+/* Qdrant VectorParams of one store vector (multivector_config and datatype
+** when set), with what was configured for it. */
 static json_t *server__vector_json(const sc_vector_params *p, const json_t *settings) {
     json_t *o = json_pack("{s:I,s:s}", "size", (json_int_t)p->dim, "distance", sc_distance_name(p->distance));
-    server_qconfig_vector_json(settings, p->name, o);
+    if (p->multivec == SC_MULTIVEC_COMPARATOR_MAX_SIM)
+        json_object_set_new(o, "multivector_config", json_pack("{s:s}", "comparator", "max_sim"));
+    if (p->datatype != SC_VECTOR_DATATYPE_FLOAT32)
+        json_object_set_new(o, "datatype", json_string(sc_vector_datatype_name(p->datatype)));
+    server_qconfig_vector_json(settings, p->name, o); /* as given, over the engine's view */
     return o;
 }
 
@@ -639,10 +660,14 @@ json_t *server_collection_info_json(server_call *call, const char *name) {
             json_object_set_new(vectors, info.vectors[i].name, server__vector_json(&info.vectors[i], settings));
     }
     json_t *schema = json_object();
-    for (size_t i = 0; i < info.n_field_indexes; i++)
-        json_object_set_new(schema, info.field_indexes[i].key,
-                            json_pack("{s:s,s:I}", "data_type", sc_field_type_name(info.field_indexes[i].type),
-                                      "points", (json_int_t)info.field_indexes[i].n_points));
+    for (size_t i = 0; i < info.n_field_indexes; i++) {
+        const sc_field_index_info *fi = &info.field_indexes[i];
+        json_t *e = json_pack("{s:s,s:I}", "data_type", sc_field_type_name(fi->type), "points", (json_int_t)fi->n_points);
+        json_t *fp = fi->params_json ? json_loads(fi->params_json, 0, NULL) : NULL;
+        if (e && fp) json_object_set_new(e, "params", fp);
+        else json_decref(fp);
+        json_object_set_new(schema, fi->key, e);
+    }
     const json_t *odp = json_object_get(settings, "on_disk_payload");
     json_t *params = json_pack("{s:o,s:i,s:i,s:i,s:b}", "vectors", vectors, "shard_number", 1, "replication_factor", 1,
                                "write_consistency_factor", 1, "on_disk_payload", odp ? json_is_true(odp) : 1);
@@ -843,17 +868,43 @@ json_t *server_api_index_create(server_call *call) {
     if (!server_json_str(call, call->body, "field_name", &field)) return NULL;
     if (!field || !*field) return server_fail(call, 400, "Json deserialize error: missing field `field_name`");
     const json_t *schema = call->body ? json_object_get(call->body, "field_schema") : NULL;
-    const char *type = NULL;
-    if (json_is_string(schema)) type = json_string_value(schema);
-    else if (json_is_object(schema)) type = json_string_value(json_object_get(schema, "type"));
-    if (!type) return server_fail(call, 400, "Json deserialize error: `field_schema` must be a type name or {\"type\": …}");
-    sc_field_type ft;
-    if (sc_field_type_parse(type, &ft) != SC_OK)
-        return server_fail(call, 400, "Wrong input: field_schema `%s` is not supported; use keyword, integer, float or bool",
-                           type);
-    sc_status rc = sc_field_index_create(call->ctx->db, name, field, ft);
+    if (!json_is_string(schema) && !json_is_object(schema))
+        return server_fail(call, 400, "Json deserialize error: `field_schema` must be a type name or {\"type\": …}");
+    char *text = json_dumps(schema, JSON_ENCODE_ANY | JSON_COMPACT);
+    if (!text) return server_fail(call, 500, "out of memory");
+    sc_status rc = sc_field_index_create_ex(call->ctx->db, name, field, text);
+    free(text);
     if (rc != SC_OK) return server_fail_store(call, rc);
     return server_json_update_result();
+}
+
+json_t *server_api_facet(server_call *call) {
+    char name[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], name)) return NULL;
+    const char *key = NULL;
+    uint64_t limit = 10;
+    bool exact = false;
+    char *filter = NULL;
+    if (!server_json_str(call, call->body, "key", &key)) return NULL;
+    if (!key) return server_fail(call, 400, "Json deserialize error: missing field `key`");
+    if (!server_json_uint(call, call->body, "limit", 10, 1, UINT64_MAX, &limit)) return NULL;
+    if (!server_json_bool(call, call->body, "exact", false, &exact)) return NULL; /* counts are always exact */
+    if (!server_json_filter(call, call->body, "filter", &filter)) return NULL;
+    sc_facet_hit *hits = NULL;
+    size_t n = 0;
+    sc_status rc = sc_points_facet(call->ctx->db, name, key, filter, limit, &hits, &n);
+    free(filter);
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < n; i++) {
+        json_t *v = json_loads(hits[i].value_json, JSON_DECODE_ANY, NULL);
+        if (!v || json_array_append_new(arr, json_pack("{s:o,s:I}", "value", v, "count", (json_int_t)hits[i].count))) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    sc_facet_hits_free(hits, n);
+    return arr ? json_pack("{s:o}", "hits", arr) : server_fail(call, 500, "out of memory");
 }
 
 json_t *server_api_index_delete(server_call *call) {

@@ -215,7 +215,11 @@ bool server_json_floats(server_call *call, const json_t *v, const char *what, fl
         return false;
     }
     size_t cnt = json_array_size(v);
-    if (cnt == 0 || cnt > SC_MAX_DIM) {
+    if (cnt == 0) { /* Qdrant's words */
+        server_fail(call, 422, "Validation error in JSON body: [%s: dense vector must not be empty]", what);
+        return false;
+    }
+    if (cnt > SC_MAX_DIM) {
         server_fail(call, 422, "Validation error in JSON body: [%s: vector of %zu numbers, must have 1..%u]", what,
                     cnt, SC_MAX_DIM);
         return false;
@@ -451,11 +455,68 @@ json_t *server_json_f32(float f) {
     return json_real((double)f); /* NaN and infinities never reach here (validated on upsert) */
 }
 
+bool server_json_is_multi(const json_t *v) {
+    return json_is_array(v) && json_array_size(v) > 0 && json_is_array(json_array_get(v, 0));
+}
+
+bool server_json_multi(server_call *call, const json_t *v, const char *where, const char *qwhere, float **out,
+                       uint32_t *dim, uint32_t *rows) {
+    *out = NULL;
+    size_t n = json_array_size(v);
+    if (n > SC_MAX_MULTIVEC_ROWS)
+        return server_fail(call, 422, "Validation error in JSON body: [%s: a multivector of %zu vectors, at most %u]",
+                           qwhere, n, SC_MAX_MULTIVEC_ROWS), false;
+    size_t d = 0;
+    for (size_t i = 0; i < n; i++) { /* shape first, in Qdrant's words */
+        const json_t *row = json_array_get(v, i);
+        if (!json_is_array(row))
+            return server_fail(call, 400, "Json deserialize error: %s[%zu] must be an array of numbers", where, i), false;
+        if (json_array_size(row) == 0)
+            return server_fail(call, 422, "Validation error in JSON body: [%s.data: all vectors must be non-empty]",
+                               qwhere), false;
+        if (i == 0) d = json_array_size(row);
+        else if (json_array_size(row) != d)
+            return server_fail(call, 422, "Validation error in JSON body: [%s.data: all vectors must have the same "
+                               "dimension, found vector with dimension %zu]", qwhere, json_array_size(row)), false;
+    }
+    float *f = d <= SC_MAX_DIM ? malloc(sizeof *f * d * (n ? n : 1)) : NULL;
+    if (!f) return server_fail(call, d > SC_MAX_DIM ? 422 : 500, d > SC_MAX_DIM ? "Validation error in JSON body: "
+                               "[%s: vectors of %zu numbers, at most %u]" : "out of memory", qwhere, d, SC_MAX_DIM), false;
+    for (size_t i = 0; i < n; i++) {
+        char w[160];
+        float *row = NULL;
+        uint32_t got = 0;
+        snprintf(w, sizeof w, "%s[%zu]", where, i);
+        if (!server_json_floats(call, json_array_get(v, i), w, &row, &got)) {
+            free(f);
+            return false;
+        }
+        memcpy(f + i * d, row, sizeof *f * d);
+        free(row);
+    }
+    *out = f;
+    *dim = (uint32_t)d;
+    *rows = (uint32_t)n;
+    return true;
+}
+
+/* The JSON of vector i of r: a list of numbers, or of lists for a multivector. */
+static json_t *server__vector_value(const sc_record *r, size_t i) {
+    uint32_t d = r->vector_dims[i], rows = r->vector_rows ? r->vector_rows[i] : 0;
+    json_t *a = json_array();
+    for (uint32_t k = 0; k < (rows ? rows : 1); k++) {
+        json_t *row = rows ? json_array() : a;
+        for (uint32_t j = 0; j < d; j++) json_array_append_new(row, server_json_f32(r->vectors[i][(size_t)k * d + j]));
+        if (rows) json_array_append_new(a, row);
+    }
+    return a;
+}
+
 json_t *server_json_record(const sc_record *r, bool with_score) {
     json_t *o = json_object();
     if (!o) return NULL;
     json_object_set_new(o, "id", server_json_id_encode(&r->id));
-    json_object_set_new(o, "version", json_integer(0));
+    if (with_score) json_object_set_new(o, "version", json_integer(0)); /* a ScoredPoint's; a Record has none */
     if (with_score) json_object_set_new(o, "score", server_json_f32(r->score));
     if (r->payload_json) {
         json_t *p = json_loads(r->payload_json, 0, NULL);
@@ -467,17 +528,11 @@ json_t *server_json_record(const sc_record *r, bool with_score) {
         /* vectors asked (the store allocates the name arrays then) but none: {} as Qdrant; not asked: null */
         json_object_set_new(o, "vector", r->vector_names ? json_object() : json_null());
     } else if (r->n_vectors == 1 && r->n_sparse == 0 && r->vector_names[0][0] == 0) {
-        json_t *a = json_array();
-        for (uint32_t j = 0; j < r->vector_dims[0]; j++) json_array_append_new(a, server_json_f32(r->vectors[0][j]));
-        json_object_set_new(o, "vector", a);
+        json_object_set_new(o, "vector", server__vector_value(r, 0));
     } else {
         json_t *vo = json_object();
-        for (size_t i = 0; i < r->n_vectors; i++) {
-            json_t *a = json_array();
-            for (uint32_t j = 0; j < r->vector_dims[i]; j++)
-                json_array_append_new(a, server_json_f32(r->vectors[i][j]));
-            json_object_set_new(vo, r->vector_names[i][0] ? r->vector_names[i] : "", a);
-        }
+        for (size_t i = 0; i < r->n_vectors; i++)
+            json_object_set_new(vo, r->vector_names[i][0] ? r->vector_names[i] : "", server__vector_value(r, i));
         for (size_t k = 0; k < r->n_sparse; k++) {
             const sc_sparse_vector *sv = &r->sparse[k];
             json_t *ix = json_array(), *vals = json_array();
@@ -489,8 +544,7 @@ json_t *server_json_record(const sc_record *r, bool with_score) {
         }
         json_object_set_new(o, "vector", vo);
     }
-    json_object_set_new(o, "shard_key", json_null());
-    json_object_set_new(o, "order_value", json_null());
+    /* shard_key and order_value: absent when not set, as Qdrant serialises them */
     return o;
 }
 

@@ -21,6 +21,7 @@ typedef struct server_points {
     sc_point_in *pts;    /* points for the store */
     sc_vector_in *vecs;  /* all dense vectors, points index into it */
     sc_sparse_in *sparse;/* all sparse vectors (n_vecs entries allocated), points index into it */
+    sc_multivec_in *mvecs;/* all multivectors (n_vecs entries allocated), points index into it */
     void **floats;       /* owned arrays (n_floats): dense vectors, sparse indices and values */
     size_t n_floats;     /* entries in floats */
     char **payloads;     /* owned payload texts, one per point (may be NULL) */
@@ -43,6 +44,7 @@ static void server__points_free(server_points *p) {
     free(p->payloads);
     free(p->vecs);
     free(p->sparse);
+    free(p->mvecs);
     free(p->pts);
     memset(p, 0, sizeof *p);
 }
@@ -53,9 +55,10 @@ static bool server__points_alloc(server_call *call, server_points *p, size_t n, 
     p->pts = calloc(n ? n : 1, sizeof *p->pts);
     p->vecs = calloc(n_vecs ? n_vecs : 1, sizeof *p->vecs);
     p->sparse = calloc(n_vecs ? n_vecs : 1, sizeof *p->sparse);
+    p->mvecs = calloc(n_vecs ? n_vecs : 1, sizeof *p->mvecs);
     p->floats = calloc(n_vecs ? 2 * n_vecs : 1, sizeof *p->floats); /* a sparse vector owns two arrays */
     p->payloads = calloc(n ? n : 1, sizeof *p->payloads);
-    if (!p->pts || !p->vecs || !p->sparse || !p->floats || !p->payloads) {
+    if (!p->pts || !p->vecs || !p->sparse || !p->mvecs || !p->floats || !p->payloads) {
         server_fail(call, 500, "out of memory");
         return false;
     }
@@ -94,8 +97,8 @@ static bool server__embed_docs(server_call *call, server_points *p) {
     return true;
 }
 
-/* Decode one vector value of point i into vecs[*k] (dense) or sparse[*ks]:
-** a dense array, a sparse {"indices", "values"} (named only; qwhere is the
+/* Decode one vector value of point i into vecs[*k] (dense), mvecs[k[1]] or sparse[*ks]:
+** a dense array, a multivector (an array of arrays), a sparse {"indices", "values"} (named only; qwhere is the
 ** field as Qdrant names it in validation messages), or a Document {"text",
 ** "model"}: "builtin" is noted for server__embed_docs (the vector is filled
 ** in after decoding), "qdrant/bm25" becomes the point's BM25 text and adds
@@ -131,15 +134,17 @@ static bool server__vector(server_call *call, server_points *p, size_t i, size_t
         (*ks)++;
         return true;
     }
-    if (json_is_array(v) && json_array_size(v) > 0 && json_is_array(json_array_get(v, 0)))
-        return server_fail(call, 400, "Wrong input: %s: multivectors are not supported", where), false;
     float *f;
-    uint32_t dim;
-    if (!server_json_floats(call, v, where, &f, &dim)) return false;
+    uint32_t dim, rows = 0;
+    if (server_json_is_multi(v) ? !server_json_multi(call, v, where, qwhere, &f, &dim, &rows)
+                                : !server_json_floats(call, v, where, &f, &dim))
+        return false;
     p->floats[p->n_floats++] = f;
-    p->vecs[*k].name = name;
-    p->vecs[*k].data = f;
-    p->vecs[*k].dim = dim;
+    if (rows) {
+        p->mvecs[k[1]++] = (sc_multivec_in){.name = name, .data = f, .dim = dim, .n_rows = rows};
+        return true;
+    }
+    p->vecs[*k] = (sc_vector_in){.name = name, .data = f, .dim = dim};
     (*k)++;
     return true;
 }
@@ -165,7 +170,7 @@ static bool server__decode_points(server_call *call, const json_t *b, server_poi
             n_vecs += json_is_object(v) ? json_object_size(v) : 1;
         }
         if (!server__points_alloc(call, p, n, n_vecs)) return false;
-        size_t k = 0, ks = 0;
+        size_t k[2] = {0, 0}, ks = 0; /* next free entry of vecs, mvecs */
         for (size_t i = 0; i < n; i++) {
             const json_t *pt = json_array_get(list, i);
             char where[96], qwhere[64];
@@ -175,7 +180,8 @@ static bool server__decode_points(server_call *call, const json_t *b, server_poi
             if (!id) return server_fail(call, 400, "Json deserialize error: missing field `points[%zu].id`", i), false;
             if (!server_json_id(call, id, where, &p->pts[i].id)) return false;
             const json_t *v = json_object_get(pt, "vector");
-            p->pts[i].vectors = &p->vecs[k];
+            p->pts[i].vectors = &p->vecs[k[0]];
+            p->pts[i].multivecs = &p->mvecs[k[1]];
             p->pts[i].sparse = &p->sparse[ks];
             snprintf(qwhere, sizeof qwhere, "points[%zu].vector.?", i); /* Qdrant's name of a named vector's field */
             /* an object of named vectors, unless it is one sparse vector or one Document */
@@ -184,15 +190,16 @@ static bool server__decode_points(server_call *call, const json_t *b, server_poi
                 const json_t *vv;
                 json_object_foreach((json_t *)v, name, vv) {
                     snprintf(where, sizeof where, "points[%zu].vector.%.40s", i, name);
-                    if (!server__vector(call, p, i, &k, &ks, name, vv, where, qwhere, true)) return false;
+                    if (!server__vector(call, p, i, k, &ks, name, vv, where, qwhere, true)) return false;
                 }
             } else if (v && !json_is_null(v)) {
                 snprintf(where, sizeof where, "points[%zu].vector", i);
-                if (!server__vector(call, p, i, &k, &ks, "", v, where, qwhere, true)) return false;
+                if (!server__vector(call, p, i, k, &ks, "", v, where, qwhere, true)) return false;
             } else {
                 return server_fail(call, 400, "Json deserialize error: missing field `points[%zu].vector`", i), false;
             }
-            p->pts[i].n_vectors = (size_t)(&p->vecs[k] - p->pts[i].vectors);
+            p->pts[i].n_vectors = (size_t)(&p->vecs[k[0]] - p->pts[i].vectors);
+            p->pts[i].n_multivecs = (size_t)(&p->mvecs[k[1]] - p->pts[i].multivecs);
             p->pts[i].n_sparse = (size_t)(&p->sparse[ks] - p->pts[i].sparse);
             snprintf(where, sizeof where, "points[%zu].payload", i);
             if (!server__payload(call, p, i, json_object_get(pt, "payload"), where)) return false;
@@ -215,6 +222,7 @@ static bool server__decode_points(server_call *call, const json_t *b, server_poi
             snprintf(where, sizeof where, "batch.ids[%zu]", i);
             if (!server_json_id(call, json_array_get(ids, i), where, &p->pts[i].id)) return false;
             p->pts[i].vectors = &p->vecs[i * n_names];
+            p->pts[i].multivecs = &p->mvecs[i * n_names];
             p->pts[i].sparse = &p->sparse[i * n_names];
         }
         const char *name = "";
@@ -233,10 +241,12 @@ static bool server__decode_points(server_call *call, const json_t *b, server_poi
                 snprintf(where, sizeof where, "batch.vectors%s%.40s[%zu]", *name ? "." : "", name, i);
                 snprintf(qwhere, sizeof qwhere, "batch.vectors.?[%zu]", i);
                 /* a point's dense and sparse vectors each fill its row from the left */
-                size_t k = i * n_names + p->pts[i].n_vectors, ks = i * n_names + p->pts[i].n_sparse;
-                if (!server__vector(call, p, i, &k, &ks, name, json_array_get(lists, i), where, qwhere, false))
+                size_t k[2] = {i * n_names + p->pts[i].n_vectors, i * n_names + p->pts[i].n_multivecs};
+                size_t ks = i * n_names + p->pts[i].n_sparse;
+                if (!server__vector(call, p, i, k, &ks, name, json_array_get(lists, i), where, qwhere, false))
                     return false;
-                p->pts[i].n_vectors = k - i * n_names;
+                p->pts[i].n_vectors = k[0] - i * n_names;
+                p->pts[i].n_multivecs = k[1] - i * n_names;
                 p->pts[i].n_sparse = ks - i * n_names;
             }
             if (iter) iter = json_object_iter_next((json_t *)vectors, iter);
@@ -274,11 +284,38 @@ static void server__fail_missing(server_call *call) {
     }
 }
 
+/* The conditions of a write: `update_filter` (owned compact text in
+** *filter, NULL when absent) and, with mode non-NULL, `update_mode`. */
+static bool server__write_conditions(server_call *call, const json_t *obj, char **filter, sc_upsert_mode *mode) {
+    *filter = NULL;
+    if (!server_json_filter(call, obj, "update_filter", filter)) return false;
+    const char *m = NULL;
+    if (!mode) return true;
+    *mode = SC_UPSERT_MODE_UPSERT;
+    if (!server_json_str(call, obj, "update_mode", &m)) return false;
+    if (m && !strcmp(m, "insert_only")) *mode = SC_UPSERT_MODE_INSERT_ONLY;
+    else if (m && !strcmp(m, "update_only")) *mode = SC_UPSERT_MODE_UPDATE_ONLY;
+    else if (m && strcmp(m, "upsert")) {
+        free(*filter);
+        *filter = NULL;
+        return server_fail(call, 400, "Json deserialize error: update_mode: unknown variant `%.64s`, expected one of "
+                                      "`upsert`, `insert_only`, `update_only`", m), false;
+    }
+    return true;
+}
+
+/* upsert {"points" | "batch", "update_filter"?, "update_mode"?}: new points
+** are inserted and existing ones replaced, as update_mode allows; an
+** existing point that does not match update_filter is left as it is. */
 static json_t *server__op_upsert(server_call *call, const char *coll, const json_t *obj) {
     server_points p;
     json_t *out = NULL;
+    sc_upsert_options opt = {0};
+    char *filter = NULL;
+    if (!server__write_conditions(call, obj, &filter, &opt.mode)) return NULL;
+    opt.update_filter_json = filter;
     if (server__decode_upsert(call, obj, &p)) {
-        sc_status rc = sc_points_upsert(call->ctx->db, coll, p.pts, p.n);
+        sc_status rc = sc_points_upsert_ex(call->ctx->db, coll, p.pts, p.n, &opt, NULL);
         if (rc == SC_NOTFOUND && sc_collection_exists(call->ctx->db, coll))
             server__fail_missing(call); /* a vector name */
         else if (rc != SC_OK)
@@ -287,25 +324,29 @@ static json_t *server__op_upsert(server_call *call, const char *coll, const json
             out = server_json_update_result();
     }
     server__points_free(&p);
+    free(filter);
     return out;
 }
 
-/* update_vectors {"points": [{id, vector}]}: the given vectors replace the
-** points' own, the rest stays (sc_points_update_vectors). */
+/* update_vectors {"points": [{id, vector}], "update_filter"?}: the given
+** vectors replace the points' own, the rest stays; a point that does not
+** match update_filter keeps its vectors (sc_points_update_vectors_ex). */
 static json_t *server__op_update_vectors(server_call *call, const char *coll, const json_t *obj) {
     server_points p;
     json_t *out = NULL;
+    char *filter = NULL;
     if (!json_is_array(json_object_get(obj, "points")))
         return server_fail(call, 400, "Json deserialize error: `points` must be a list of {id, vector}");
+    if (!server__write_conditions(call, obj, &filter, NULL)) return NULL;
     if (server__decode_upsert(call, obj, &p)) {
         for (size_t i = 0; i < p.n && !call->status; i++) {
             if (p.pts[i].text) server_fail(call, 400, "Wrong input: points[%zu]: a BM25 document cannot be updated alone; upsert the point", i);
-            if (!p.pts[i].n_vectors && !p.pts[i].n_sparse)
+            if (!p.pts[i].n_vectors && !p.pts[i].n_sparse && !p.pts[i].n_multivecs)
                 server_fail(call, 422, "Validation error in JSON body: [points[%zu].vector: must specify vectors to update "
                                        "for point]", i);
             p.pts[i].payload_json = NULL; /* PointVectors has no payload */
         }
-        sc_status rc = call->status ? SC_OK : sc_points_update_vectors(call->ctx->db, coll, p.pts, p.n);
+        sc_status rc = call->status ? SC_OK : sc_points_update_vectors_ex(call->ctx->db, coll, p.pts, p.n, filter, NULL);
         if (call->status) {
         } else if (rc == SC_NOTFOUND && sc_collection_exists(call->ctx->db, coll)) {
             server__fail_missing(call);
@@ -316,6 +357,7 @@ static json_t *server__op_update_vectors(server_call *call, const char *coll, co
         }
     }
     server__points_free(&p);
+    free(filter);
     return out;
 }
 
@@ -640,7 +682,6 @@ json_t *server_api_points_scroll(server_call *call) {
     const json_t *b = call->body;
     sc_scroll_request req = {0};
     if (!server_json_limit(call, b, "limit", 10, 1, &req.limit)) return NULL;
-    server_clamp_to_points(call, coll, &req.limit, NULL);
     const json_t *off = b ? json_object_get(b, "offset") : NULL;
     if (off && !json_is_null(off)) {
         if (!server_json_id(call, off, "offset", &req.offset)) return NULL;
@@ -665,6 +706,8 @@ json_t *server_api_points_scroll(server_call *call) {
         free(filter);
         return res;
     }
+    /* (not before: with order_by a point with several numbers comes once for each) */
+    server_clamp_to_points(call, coll, &req.limit, NULL);
     sc_record_list *l = NULL;
     sc_point_id next;
     bool has_next = false;

@@ -22,7 +22,7 @@
 **   clipped; one point: 0.5) and sums them. A hybrid text query fuses as
 **   the CLI does instead (weight / (k + rank)).
 */
-#include "server/server_int.h"
+#include "server/query_int.h"
 #include "semcode/rank.h"
 
 #include <float.h>
@@ -33,22 +33,19 @@
 #define SERVER_MAX_PREFETCH 16    /* prefetches per level */
 #define SERVER_MAX_PREFETCH_DEPTH 4
 
-/* A scored id, the unit of prefetch results and fusion. */
-typedef struct server_hit {
-    sc_point_id id; /* point */
-    float score;    /* score */
-} server_hit;
-
-typedef struct server_hits {
-    server_hit *items; /* owned */
-    size_t n;          /* count */
-} server_hits;
+/* A context pair of a relevance_feedback query: two examples whose
+** feedback scores differ, and its weight c · (score difference)^b. */
+typedef struct server_fb_pair {
+    size_t pos, neg; /* indices into the examples: the better and the worse scored one */
+    float weight;    /* c · confidence^b */
+} server_fb_pair;
 
 /* Parameters common to one search level. */
 typedef struct server_level {
     const char *using;       /* vector name (NULL = default) */
     float *vec;              /* owned query vector, NULL when none */
-    uint32_t dim;            /* its dimension */
+    uint32_t dim;            /* its dimension (of each row for a multivector) */
+    uint32_t rows;           /* 0: vec is one vector; n >= 1: a multivector query of n rows */
     const char *text;        /* BM25 query text (borrowed from the body), NULL when none */
     bool hybrid;             /* a Document with options.mode "hybrid": vec and text fused as the CLI does */
     float alpha;             /* options.alpha of a hybrid query: weighted fusion instead of RRF (0 = RRF) */
@@ -67,9 +64,12 @@ typedef struct server_level {
     bool quant_ignore;       /* params.quantization.ignore */
     float oversampling;      /* params.quantization.oversampling (0 = configured) */
     int reco;                /* scored per example: 0 no, 1 recommend best_score, 2 sum_scores, 3 discover, 4 context */
-    float *examples;         /* owned example vectors, dim each: recommend: n_pos positives then n_neg negatives;
+    float *examples;         /* owned example vectors (dim each, rows × dim for a multivector; see ex_off):
+                                recommend: n_pos positives then n_neg negatives;
                                 discover: the target then (positive, negative) per pair; context: the pairs */
     size_t n_examples;       /* vectors in examples */
+    size_t *ex_off;          /* owned: where each example starts in examples (floats) */
+    uint32_t *ex_rows;       /* owned: rows of each example (0: a single vector) */
     size_t n_pos, n_neg;     /* recommend: counts of examples */
     size_t n_pairs;          /* discover, context: context pairs */
     bool sample;             /* {"sample": "random"}: the candidates in random order */
@@ -81,14 +81,25 @@ typedef struct server_level {
     server_sparse sp;        /* owned sparse query */
     char *idf_corpus;        /* owned params.idf.corpus filter text, NULL = the whole collection */
     bool has_idf;            /* params.idf was given */
+    server_formula *formula; /* owned {"formula": …} re-scoring of the prefetch results, NULL = none */
+    bool mmr;                /* {"nearest": …, "mmr": {…}}: the nearest candidates re-ranked by MMR */
+    float mmr_lambda;        /* 1 − diversity */
+    uint32_t mmr_candidates; /* candidates_limit (0 = limit + offset) */
+    float fb_a;              /* relevance_feedback: weight of the target's similarity (reco 5) */
+    server_fb_pair *fb_pairs;/* owned context pairs of the feedback */
+    size_t n_fb_pairs;       /* entries */
 } server_level;
 
 static void server__level_free(server_level *l) {
     free(l->vec);
     free(l->examples);
+    free(l->ex_off);
+    free(l->ex_rows);
     free(l->exclude);
     free(l->filter);
     free(l->idf_corpus);
+    free(l->fb_pairs);
+    server_formula_free(l->formula);
     server_sparse_free(&l->sp);
     memset(l, 0, sizeof *l);
 }
@@ -104,15 +115,25 @@ static bool server__exclude(server_call *call, server_level *l, const sc_point_i
     return true;
 }
 
-/* The vector `using` of point id: dense into owned *out (*dim floats) or,
-** when it is a sparse vector and sp is given, into *sp; 404 when the point
-** or its vector is missing. */
+/* The vector `using` of point id: dense into owned *out (*dim floats, or
+** *rows rows of them for a multivector; *rows 0 otherwise) or, when it is a
+** sparse vector and sp is given, into *sp; 404 when the point or its vector
+** is missing. */
 static bool server__point_vector(server_call *call, const char *coll, const char *using, const sc_point_id *id,
-                                 float **out, uint32_t *dim, server_sparse *sp) {
+                                 float **out, uint32_t *dim, uint32_t *rows, server_sparse *sp) {
     const char *names[1] = {using ? using : ""};
     sc_with with = {.vectors = true, .vector_names = names, .n_vector_names = 1};
     sc_record_list *rl = NULL;
     sc_status rc = sc_points_get(call->ctx->db, coll, id, 1, &with, &rl);
+    if (rc == SC_INVALID) { /* a vector name the collection lacks: a missing point is still a 404 first */
+        sc_with bare = {0};
+        if (sc_points_get(call->ctx->db, coll, id, 1, &bare, &rl) == SC_OK && rl->n == 0) rc = SC_OK; /* below */
+        else {
+            sc_record_list_free(rl);
+            return server_fail(call, 400, "Wrong input: Not existing vector name error: %s",
+                               *names[0] ? names[0] : "(default)"), false;
+        }
+    }
     if (rc != SC_OK) return server_fail_store(call, rc), false;
     bool ok = false;
     const sc_record *r = rl->n ? &rl->items[0] : NULL;
@@ -149,9 +170,11 @@ static bool server__point_vector(server_call *call, const char *coll, const char
         }
     } else {
         *dim = r->vector_dims[0];
-        *out = malloc(*dim * sizeof **out);
+        *rows = r->vector_rows ? r->vector_rows[0] : 0;
+        size_t n = (size_t)*dim * (*rows ? *rows : 1);
+        *out = malloc(n * sizeof **out);
         if (*out) {
-            memcpy(*out, r->vectors[0], *dim * sizeof **out);
+            memcpy(*out, r->vectors[0], n * sizeof **out);
             ok = true;
         } else {
             server_fail(call, 500, "out of memory");
@@ -161,14 +184,17 @@ static bool server__point_vector(server_call *call, const char *coll, const char
     return ok;
 }
 
-/* A dense vector given as numbers or as a point id (then excluded from
-** results). With sp non-NULL, a sparse vector is accepted too (given, or the
-** point's): then l->sparse is set and *sp filled instead of *out. */
+/* A dense vector given as numbers (a multivector as a list of lists: *rows
+** set, else 0) or as a point id (then excluded from results). With sp
+** non-NULL, a sparse vector is accepted too (given, or the point's): then
+** l->sparse is set and *sp filled instead of *out. */
 static bool server__vector_or_id(server_call *call, const char *coll, server_level *l, const json_t *v,
-                                 const char *where, float **out, uint32_t *dim, server_sparse *sp) {
+                                 const char *where, float **out, uint32_t *dim, uint32_t *rows, server_sparse *sp) {
+    *rows = 0;
     if (json_is_array(v)) {
-        if (json_array_size(v) > 0 && json_is_array(json_array_get(v, 0)))
-            return server_fail(call, 400, "Wrong input: %s: multivectors are not supported", where), false;
+        if (json_array_size(v) == 0) /* a malformed example: rejected when the query runs, as Qdrant (400) */
+            return server_fail(call, 400, "Wrong input: %s: dense vector must not be empty", where), false;
+        if (server_json_is_multi(v)) return server_json_multi(call, v, where, where, out, dim, rows);
         return server_json_floats(call, v, where, out, dim);
     }
     if (server_json_is_sparse(v)) {
@@ -183,29 +209,46 @@ static bool server__vector_or_id(server_call *call, const char *coll, server_lev
     if (!server_json_id(call, v, where, &id)) return false;
     if (l->has_lookup) /* a point of another collection: nothing to exclude here */
         return server__point_vector(call, l->lookup, l->lookup_vector ? l->lookup_vector : l->using, &id, out, dim,
-                                    NULL);
+                                    rows, NULL);
     if (!server__exclude(call, l, &id)) return false;
-    if (!server__point_vector(call, coll, l->using, &id, out, dim, sp)) return false;
+    if (!server__point_vector(call, coll, l->using, &id, out, dim, rows, sp)) return false;
     if (sp && !*out) l->sparse = true;
     return true;
 }
 
 /* Append one example (a vector or a point id, excluded from the results)
-** to l->examples; every example has the dimension of the first. */
+** to l->examples; every example has the dimension of the first (a
+** multivector example may have any number of rows of it). */
 static bool server__add_example(server_call *call, const char *coll, server_level *l, const json_t *v,
                                 const char *where) {
     float *vec = NULL;
-    uint32_t d = 0;
-    if (!server__vector_or_id(call, coll, l, v, where, &vec, &d, NULL)) return false;
+    uint32_t d = 0, rows = 0;
+    if (!server__vector_or_id(call, coll, l, v, where, &vec, &d, &rows, NULL)) return false;
     if (l->n_examples == 0) l->dim = d;
-    float *grown = d == l->dim ? realloc(l->examples, sizeof(float) * d * (l->n_examples + 1)) : NULL;
-    if (grown) {
-        l->examples = grown;
-        memcpy(l->examples + l->n_examples++ * d, vec, sizeof(float) * d);
+    if (d != l->dim) {
+        free(vec);
+        return server_fail(call, 400, "Wrong input: %s has dimension %u, expected %u", where, d, l->dim), false;
     }
+    size_t used = 0; /* floats taken by the examples so far */
+    if (l->n_examples) {
+        uint32_t last = l->ex_rows[l->n_examples - 1];
+        used = l->ex_off[l->n_examples - 1] + (size_t)l->dim * (last ? last : 1);
+    }
+    size_t n = (size_t)d * (rows ? rows : 1);
+    float *grown = realloc(l->examples, sizeof(float) * (used + n));
+    if (grown) l->examples = grown;
+    size_t *off = grown ? realloc(l->ex_off, sizeof *off * (l->n_examples + 1)) : NULL;
+    if (off) l->ex_off = off;
+    uint32_t *er = off ? realloc(l->ex_rows, sizeof *er * (l->n_examples + 1)) : NULL;
+    if (er) l->ex_rows = er;
+    if (!er) {
+        free(vec);
+        return server_fail(call, 500, "out of memory"), false;
+    }
+    memcpy(l->examples + used, vec, sizeof(float) * n);
+    l->ex_off[l->n_examples] = used;
+    l->ex_rows[l->n_examples++] = rows;
     free(vec);
-    if (d != l->dim) return server_fail(call, 400, "Wrong input: %s has dimension %u, expected %u", where, d, l->dim), false;
-    if (!grown) return server_fail(call, 500, "out of memory"), false;
     return true;
 }
 
@@ -273,43 +316,46 @@ static bool server__recommend_vector(server_call *call, const char *coll, server
     if (json_array_size(pos) == 0)
         return server_fail(call, 400, "Bad request: Positive vectors should not be empty with `average_vector` "
                                       "strategy"), false;
-    double *sum[2] = {NULL, NULL};
-    uint32_t dim = 0;
-    size_t counts[2] = {json_array_size(pos), json_array_size(neg)};
+    /* the examples, positives first, then one query vector from them */
+    if (!server__reco_examples(call, coll, l, pos, neg)) return false;
+    size_t n_pos = l->n_pos, n_ex = l->n_examples;
+    bool multi = false;
+    for (size_t e = 0; e < n_ex; e++) multi |= l->ex_rows[e] > 0;
+    uint32_t dim = l->dim;
     bool ok = true;
-    for (int side = 0; side < 2 && ok; side++) {
-        const json_t *arr = side ? neg : pos;
-        for (size_t i = 0; i < counts[side] && ok; i++) {
-            char where[64];
-            snprintf(where, sizeof where, "%s[%zu]", side ? "negative" : "positive", i);
-            float *v = NULL;
-            uint32_t d = 0;
-            if (!server__vector_or_id(call, coll, l, json_array_get(arr, i), where, &v, &d, NULL)) {
-                ok = false;
-                break;
-            }
-            if (dim == 0) dim = d;
-            if (d != dim) {
-                server_fail(call, 400, "Wrong input: %s has dimension %u, expected %u", where, d, dim);
-                ok = false;
-            }
-            if (ok && !sum[side] && !(sum[side] = calloc(dim, sizeof(double)))) ok = !!server_fail(call, 500, "out of memory");
-            for (uint32_t j = 0; ok && j < d; j++) sum[side][j] += (double)v[j];
-            free(v);
-        }
-    }
-    if (ok) {
-        l->vec = malloc(dim * sizeof *l->vec);
+    if (multi) {
+        /* Qdrant (recommendations.rs): the positives' rows, then the negatives' rows negated */
+        size_t total = 0;
+        for (size_t e = 0; e < n_ex; e++) total += l->ex_rows[e] ? l->ex_rows[e] : 1;
+        l->vec = malloc(sizeof *l->vec * dim * total);
         if (!l->vec) ok = !!server_fail(call, 500, "out of memory");
+        for (size_t e = 0, at = 0; ok && e < n_ex; e++) {
+            size_t n = (size_t)dim * (l->ex_rows[e] ? l->ex_rows[e] : 1);
+            const float *x = l->examples + l->ex_off[e];
+            for (size_t j = 0; j < n; j++) l->vec[at + j] = e < n_pos ? x[j] : -x[j];
+            at += n;
+        }
+        l->rows = (uint32_t)total;
+    } else {
+        double *sum = calloc(2 * (size_t)dim, sizeof *sum);
+        l->vec = malloc(sizeof *l->vec * dim);
+        if (!sum || !l->vec) ok = !!server_fail(call, 500, "out of memory");
+        for (size_t e = 0; ok && e < n_ex; e++)
+            for (uint32_t j = 0; j < dim; j++) sum[(e < n_pos ? 0 : dim) + j] += (double)l->examples[l->ex_off[e] + j];
         for (uint32_t j = 0; ok && j < dim; j++) {
-            double p = sum[0][j] / (double)counts[0];
-            double v = counts[1] ? 2.0 * p - sum[1][j] / (double)counts[1] : p;
+            double p = sum[j] / (double)n_pos;
+            double v = n_ex > n_pos ? 2.0 * p - sum[dim + j] / (double)(n_ex - n_pos) : p;
             l->vec[j] = (float)v;
         }
-        l->dim = dim;
+        free(sum);
     }
-    free(sum[0]);
-    free(sum[1]);
+    free(l->examples);
+    free(l->ex_off);
+    free(l->ex_rows);
+    l->examples = NULL;
+    l->ex_off = NULL;
+    l->ex_rows = NULL;
+    l->n_examples = l->n_pos = l->n_neg = 0;
     return ok;
 }
 
@@ -369,7 +415,10 @@ static bool server__level_common(server_call *call, const json_t *obj, server_le
             return server_fail(call, 400, "Json deserialize error: `lookup_from` must be {\"collection\": name, "
                                           "\"vector\"?: name}"), false;
         if (!server_json_str(call, lookup, "vector", &l->lookup_vector)) return false;
-        if (!server_coll_resolve(call, lc, l->lookup)) return false;
+        if (!server_coll_resolve(call, lc, l->lookup)) {
+            call->status = 0; /* Qdrant's words for a lookup collection */
+            return server_fail(call, 404, "Not found: Collection %s not found", lc), false;
+        }
         l->has_lookup = true;
     }
     return true;
@@ -420,18 +469,120 @@ static bool server__level_document(server_call *call, const json_t *doc, server_
     return true;
 }
 
+/* A number as Rust prints a float in Qdrant's messages ("-1.0", "0.5"). */
+static void server__rust_float(double v, char *buf, size_t size) {
+    snprintf(buf, size, "%g", v);
+    if (!strpbrk(buf, ".eEn")) strncat(buf, ".0", size - strlen(buf) - 1);
+}
+
+/* {"mmr": {"diversity"?, "candidates_limit"?}} of a nearest query. */
+static bool server__level_mmr(server_call *call, const json_t *mmr, server_level *l) {
+    if (!json_is_object(mmr)) return server_fail(call, 400, "Json deserialize error: `query.mmr` must be an object"), false;
+    double diversity;
+    uint64_t cand;
+    /* Qdrant's messages for its ranges: [0.0, 1.0] and at most 16384 */
+    if (!server_json_number(call, mmr, "diversity", "query.mmr", 0.5, -INFINITY, INFINITY, &diversity) ||
+        !server_json_uint(call, mmr, "candidates_limit", 0, 0, (uint64_t)INT64_MAX, &cand))
+        return false;
+    if (!(diversity >= 0.0 && diversity <= 1.0)) {
+        char v[32];
+        server__rust_float(diversity, v, sizeof v);
+        return server_fail(call, 422, "Validation error in JSON body: [query.mmr.diversity: value %s invalid, must be "
+                                      "from 0.0 to 1.0]", v), false;
+    }
+    if (cand > 16384)
+        return server_fail(call, 422, "Validation error in JSON body: [query.mmr.candidates_limit: value %llu invalid, "
+                                      "must be 16384 or smaller]", (unsigned long long)cand), false;
+    if (l->sparse) return server_fail(call, 400, "Wrong input: `query.mmr` applies to dense vectors here"), false;
+    if (l->rows) return server_fail(call, 400, "Wrong input: `query.mmr` with a multivector query is not supported"), false;
+    l->mmr = true;
+    l->mmr_lambda = (float)(1.0 - diversity);
+    l->mmr_candidates = (uint32_t)cand;
+    return true;
+}
+
+/* {"relevance_feedback": {"target", "feedback": [{"example", "score"}],
+** "strategy": {"naive": {"a", "b", "c"}}}}: examples[0] is the target,
+** then the feedback examples; the context pairs are every ordered pair
+** whose feedback scores differ (better first), weighted c · Δscore^b. */
+static bool server__level_feedback(server_call *call, const char *coll, const json_t *fb, server_level *l) {
+    const json_t *target = json_object_get(fb, "target"), *items = json_object_get(fb, "feedback");
+    const json_t *naive = json_object_get(json_object_get(fb, "strategy"), "naive");
+    if (!json_is_object(fb) || !target || !json_is_array(items) || !json_is_object(naive))
+        return server_fail(call, 400, "Json deserialize error: `query.relevance_feedback` needs `target`, `feedback` "
+                                      "(a list) and `strategy` {\"naive\": {a, b, c}}"), false;
+    double coef[3];
+    static const char *const names[3] = {"a", "b", "c"};
+    for (int k = 0; k < 3; k++) {
+        const json_t *v = json_object_get(naive, names[k]);
+        if (!json_is_number(v))
+            return server_fail(call, 400, "Json deserialize error: `query.relevance_feedback.strategy.naive.%s` must be "
+                                          "a number", names[k]), false;
+        coef[k] = json_number_value(v);
+    }
+    if (coef[1] < 0.0) {
+        char b[32];
+        server__rust_float(coef[1], b, sizeof b);
+        return server_fail(call, 422, "Validation error in JSON body: [query.relevance_feedback.strategy.naive.b: value "
+                                      "%s invalid, must be 0.0 or larger]", b), false;
+    }
+    if (json_array_size(items) == 0)
+        return server_fail(call, 422, "Validation error in JSON body: [query.relevance_feedback: feedback elements must "
+                                      "be non-empty]"), false;
+    size_t n = json_array_size(items);
+    float *scores = malloc(n * sizeof *scores);
+    if (!scores) return server_fail(call, 500, "out of memory"), false;
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++) {
+        const json_t *s = json_object_get(json_array_get(items, i), "score");
+        if (!json_is_number(s) || !json_object_get(json_array_get(items, i), "example"))
+            ok = !!server_fail(call, 400, "Json deserialize error: query.relevance_feedback.feedback[%zu] must be "
+                                          "{\"example\": …, \"score\": number}", i);
+        else scores[i] = (float)json_number_value(s);
+    }
+    l->reco = 5;
+    l->fb_a = (float)coef[0];
+    if (ok) ok = server__add_example(call, coll, l, target, "query.relevance_feedback.target");
+    for (size_t i = 0; ok && i < n; i++) {
+        char where[80];
+        snprintf(where, sizeof where, "query.relevance_feedback.feedback[%zu].example", i);
+        ok = server__add_example(call, coll, l, json_object_get(json_array_get(items, i), "example"), where);
+    }
+    if (ok && !(l->fb_pairs = malloc((n * n > 0 ? n * n : 1) * sizeof *l->fb_pairs))) ok = !!server_fail(call, 500, "out of memory");
+    for (size_t i = 0; ok && i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            float conf = scores[i] - scores[j];
+            if (i == j || !(conf > 0.0f)) continue;
+            l->fb_pairs[l->n_fb_pairs++] = (server_fb_pair){1 + i, 1 + j, powf(conf, (float)coef[1]) * (float)coef[2]};
+        }
+    free(scores);
+    return ok;
+}
+
 /* Decode the `query` of a query level. */
 static bool server__level_query(server_call *call, const char *coll, const json_t *q, server_level *l) {
     if (!q || json_is_null(q)) return true;
     if (json_is_array(q) || json_is_integer(q) || json_is_string(q) || server_json_is_sparse(q))
-        return server__vector_or_id(call, coll, l, q, "query", &l->vec, &l->dim, &l->sp);
+        return server__vector_or_id(call, coll, l, q, "query", &l->vec, &l->dim, &l->rows, &l->sp);
     if (!json_is_object(q)) return server_fail(call, 400, "Json deserialize error: `query` has an unsupported type"), false;
     const json_t *v;
     const json_t *doc = json_object_get(q, "text") ? q : NULL;
     if (!doc && json_is_object(v = json_object_get(q, "nearest")) && json_object_get(v, "text")) doc = v;
-    if (doc) return server__level_document(call, doc, l);
-    if ((v = json_object_get(q, "nearest")))
-        return server__vector_or_id(call, coll, l, v, "query.nearest", &l->vec, &l->dim, &l->sp);
+    if (doc) {
+        const json_t *mmr = doc == q ? NULL : json_object_get(q, "mmr");
+        if (!server__level_document(call, doc, l)) return false;
+        if (mmr && !json_is_null(mmr) && (!l->vec || l->hybrid))
+            return server_fail(call, 400, "Wrong input: `query.mmr` needs a dense query vector"), false;
+        return !mmr || json_is_null(mmr) || server__level_mmr(call, mmr, l);
+    }
+    if ((v = json_object_get(q, "nearest"))) {
+        const json_t *mmr = json_object_get(q, "mmr");
+        return server__vector_or_id(call, coll, l, v, "query.nearest", &l->vec, &l->dim, &l->rows, &l->sp) &&
+               (!mmr || json_is_null(mmr) || server__level_mmr(call, mmr, l));
+    }
+    if ((v = json_object_get(q, "formula")))
+        return server_formula_parse(call, q, &l->formula);
+    if ((v = json_object_get(q, "relevance_feedback"))) return server__level_feedback(call, coll, v, l);
     if ((v = json_object_get(q, "recommend"))) {
         if (!json_is_object(v)) return server_fail(call, 400, "Json deserialize error: `query.recommend` must be an object"), false;
         return server__recommend_vector(call, coll, l, v);
@@ -487,7 +638,7 @@ static bool server__level_query(server_call *call, const char *coll, const json_
 
     const char *key = json_object_iter_key(json_object_iter((json_t *)q));
     return server_fail(call, 400, "Wrong input: query `%s` is not supported (nearest, recommend, discover, context, "
-                                  "fusion, rrf are)",
+                                  "order_by, sample, fusion, rrf, formula, relevance_feedback are)",
                        key ? key : "{}"), false;
 }
 
@@ -522,6 +673,7 @@ static bool server__search(server_call *call, const char *coll, const server_lev
     req.query = l->vec;
     req.text = l->vec ? NULL : l->text;
     req.dim = l->dim;
+    req.n_rows = l->rows;
     req.limit = l->limit;
     req.offset = l->offset;
     server_clamp_to_points(call, coll, &req.limit, &req.offset);
@@ -588,16 +740,16 @@ static bool server__fuse(server_call *call, const server_level *l, server_hits *
     return true;
 }
 
-static bool server__run_level(server_call *call, const char *coll, const json_t *obj, int depth, const sc_with *with,
-                              sc_record_list **records, server_hits *hits);
+static bool server__run_level(server_call *call, const char *coll, const json_t *obj, int depth, const char *outer,
+                              const sc_with *with, sc_record_list **records, server_hits *hits);
 
 #define SERVER_MAX_RECO_POINTS 100000u /* candidates a best_score / sum_scores recommendation scores exactly */
 
-static int server__hit_by_id(const void *a, const void *b) {
+int server_hit_by_id(const void *a, const void *b) {
     return sc_point_id_cmp(&((const server_hit *)a)->id, &((const server_hit *)b)->id);
 }
 
-static int server__hit_by_score(const void *a, const void *b) {
+int server_hit_by_score(const void *a, const void *b) {
     const server_hit *x = a, *y = b;
     if (x->score != y->score) return x->score < y->score ? 1 : -1;
     return sc_point_id_cmp(&x->id, &y->id);
@@ -616,6 +768,12 @@ static float server__fast_sigmoid(float x) { return x / (1.0f + fabsf(x)); }
 ** those whose negative is, plus scaled_sigmoid(target)), context
 ** (context_query.rs: sum over pairs of fast_sigmoid(min(pos - neg - eps, 0))). */
 static float server__example_score(const server_level *l, const float *sim) {
+    if (l->reco == 5) { /* relevance_feedback (feedback_query.rs): a · sim(target) + Σ weight · (sim(pos) − sim(neg)) */
+        float score = l->fb_a * sim[0];
+        for (size_t p = 0; p < l->n_fb_pairs; p++)
+            score += l->fb_pairs[p].weight * (sim[l->fb_pairs[p].pos] - sim[l->fb_pairs[p].neg]);
+        return score;
+    }
     if (l->reco == 3 || l->reco == 4) {
         size_t first = l->reco == 3 ? 1 : 0; /* discover: the target comes first */
         float score = 0;
@@ -676,7 +834,8 @@ static bool server__reco_score(server_call *call, const char *coll, const server
     float *sims = NULL;     /* n_ex similarities per candidate, in acc's order */
     bool ok = true;
     for (size_t e = 0; ok && e < n_ex; e++) {
-        leg.vec = l->examples + e * l->dim;
+        leg.vec = l->examples + l->ex_off[e];
+        leg.rows = l->ex_rows[e];
         sc_record_list *rl = NULL;
         if (!(ok = server__search(call, coll, &leg, n_src ? &cands : NULL, NULL, &rl))) break;
         if (e == 0) { /* the candidates: every search returns the same set */
@@ -685,17 +844,17 @@ static bool server__reco_score(server_call *call, const char *coll, const server
             sims = calloc((n ? n : 1) * n_ex, sizeof *sims);
             if (!acc || !sims) ok = !!server_fail(call, 500, "out of memory");
             for (size_t i = 0; ok && i < n; i++) acc[i] = (server_hit){rl->items[i].id, 0.0f};
-            if (ok) qsort(acc, n, sizeof *acc, server__hit_by_id);
+            if (ok) qsort(acc, n, sizeof *acc, server_hit_by_id);
         }
         for (size_t i = 0; ok && i < rl->n; i++) {
             server_hit key = {.id = rl->items[i].id};
-            server_hit *h = bsearch(&key, acc, n, sizeof *acc, server__hit_by_id);
+            server_hit *h = bsearch(&key, acc, n, sizeof *acc, server_hit_by_id);
             if (h) sims[(size_t)(h - acc) * n_ex + e] = sign * rl->items[i].score;
         }
         sc_record_list_free(rl);
     }
     for (size_t i = 0; ok && i < n; i++) acc[i].score = server__example_score(l, sims + i * n_ex);
-    if (ok) qsort(acc, n, sizeof *acc, server__hit_by_score);
+    if (ok) qsort(acc, n, sizeof *acc, server_hit_by_score);
     free(sims);
     free(cands.items);
     if (!ok) {
@@ -814,7 +973,7 @@ static bool server__sample(server_call *call, const char *coll, const server_lev
         for (size_t i = 0; i < n_src; i++) all.n += src[i].n;
         if (!(all.items = malloc((all.n ? all.n : 1) * sizeof *all.items))) return server_fail(call, 500, "out of memory"), false;
         for (size_t i = 0, k = 0; i < n_src; k += src[i].n, i++) memcpy(all.items + k, src[i].items, src[i].n * sizeof *all.items);
-        qsort(all.items, all.n, sizeof *all.items, server__hit_by_id);
+        qsort(all.items, all.n, sizeof *all.items, server_hit_by_id);
         size_t m = 0; /* a point found by several prefetches once */
         for (size_t i = 0; i < all.n; i++)
             if (!m || sc_point_id_cmp(&all.items[m - 1].id, &all.items[i].id)) all.items[m++] = all.items[i];
@@ -870,17 +1029,112 @@ static bool server__hybrid_legs(server_call *call, const char *coll, server_leve
     return true;
 }
 
-/* Run one query level (with its prefetches). When `with` is non-NULL the
-** result is a record list with payloads; otherwise bare hits. */
-static bool server__run_level(server_call *call, const char *coll, const json_t *obj, int depth, const sc_with *with,
-                              sc_record_list **records, server_hits *hits) {
+/* l's filter and the filter of the levels above (outer, compact text;
+** NULL = none) both apply: l->filter becomes {"must": [outer, own]}. */
+static bool server__filter_and(server_call *call, server_level *l, const char *outer) {
+    if (!outer) return true;
+    if (!l->filter) {
+        l->filter = util_strdup(outer);
+        return l->filter ? true : (server_fail(call, 500, "out of memory"), false);
+    }
+    size_t n = strlen(outer) + strlen(l->filter) + 16;
+    char *both = malloc(n);
+    if (!both) return server_fail(call, 500, "out of memory"), false;
+    snprintf(both, n, "{\"must\":[%s,%s]}", outer, l->filter);
+    free(l->filter);
+    l->filter = both;
+    return true;
+}
+
+/* The distance of vector `using` (NULL = the default) of coll into *out. */
+static bool server__distance_of(server_call *call, const char *coll, const char *using, sc_distance *out) {
+    sc_collection_info info;
+    sc_status rc = sc_collection_info_get(call->ctx->db, coll, &info);
+    if (rc != SC_OK) return server_fail_store(call, rc), false;
+    bool found = false;
+    for (size_t i = 0; i < info.n_vector_params && !found; i++)
+        if (!strcmp(info.vectors[i].name, using ? using : "") || (!using && info.n_vector_params == 1)) {
+            *out = info.vectors[i].distance;
+            found = true;
+        }
+    sc_collection_info_free(&info);
+    if (!found) server_fail(call, 400, "Wrong input: Not existing vector name error: %s", using ? using : "(default)");
+    return found;
+}
+
+/* {"nearest": v, "mmr": {…}} (mmr.c): the candidates_limit nearest of the
+** candidates (the prefetch results, else the filter's points), re-ranked
+** by maximal marginal relevance; they keep their query scores. */
+static bool server__mmr(server_call *call, const char *coll, const server_level *l, const server_hits *src,
+                        size_t n_src, server_hits *out) {
+    sc_distance dist;
+    if (!server__distance_of(call, coll, l->using, &dist)) return false;
+    server_hits all = {0};
+    for (size_t i = 0; i < n_src; i++) all.n += src[i].n;
+    if (n_src && !(all.items = malloc((all.n ? all.n : 1) * sizeof *all.items))) return server_fail(call, 500, "out of memory"), false;
+    for (size_t i = 0, k = 0; i < n_src; k += src[i].n, i++) memcpy(all.items + k, src[i].items, src[i].n * sizeof *all.items);
+    server_level leg = *l;
+    uint64_t want = (uint64_t)l->limit + l->offset;
+    leg.limit = l->mmr_candidates ? l->mmr_candidates : (uint32_t)(want < UINT32_MAX ? want : UINT32_MAX);
+    leg.offset = 0;
+    const char *names[1] = {l->using ? l->using : ""};
+    sc_with with = {.vectors = true, .vector_names = names, .n_vector_names = 1};
+    sc_record_list *rl = NULL;
+    bool ok = server__search(call, coll, &leg, n_src ? &all : NULL, &with, &rl);
+    free(all.items);
+    if (!ok) return false;
+    size_t n = rl->n, m = 0, picked = 0;
+    uint32_t dim = l->dim;
+    float *vecs = malloc(sizeof(float) * dim * (n ? n : 1)), *rel = malloc(sizeof(float) * (n ? n : 1));
+    size_t *order = malloc(sizeof(size_t) * (n ? n : 1)), *row = malloc(sizeof(size_t) * (n ? n : 1));
+    out->items = malloc(sizeof *out->items * (n ? n : 1));
+    ok = vecs && rel && order && row && out->items;
+    bool multi = false;
+    for (size_t i = 0; ok && !multi && i < n; i++) { /* points without the vector are left out, as Qdrant does */
+        const sc_record *r = &rl->items[i];
+        if (r->n_vectors == 0 || r->vector_dims[0] != dim) continue;
+        if (r->vector_rows && r->vector_rows[0]) { /* MMR's diversity is between single vectors */
+            multi = true;
+            break;
+        }
+        memcpy(vecs + m * dim, r->vectors[0], sizeof(float) * dim);
+        /* the search's score is the similarity for Cosine and Dot, the distance otherwise */
+        rel[m] = dist == SC_DISTANCE_EUCLID || dist == SC_DISTANCE_MANHATTAN ? -r->score : r->score;
+        row[m++] = i;
+    }
+    if (multi) ok = !!server_fail(call, 400, "Wrong input: `query.mmr` on multivector `%s` is not supported",
+                                   *names[0] ? names[0] : "(default)");
+    else if (ok) ok = server_mmr_select(dist, vecs, dim, rel, m, l->mmr_lambda, (size_t)(want < m ? want : m), order, &picked);
+    for (size_t k = 0; ok && k < picked; k++)
+        out->items[k] = (server_hit){rl->items[row[order[k]]].id, rl->items[row[order[k]]].score};
+    out->n = ok ? picked : 0;
+    if (!ok) {
+        free(out->items);
+        out->items = NULL;
+        if (!multi) server_fail(call, 500, "out of memory");
+    }
+    free(vecs);
+    free(rel);
+    free(order);
+    free(row);
+    sc_record_list_free(rl);
+    return ok;
+}
+
+/* Run one query level (with its prefetches); outer is the filter of the
+** levels above (compact text, NULL = none), which applies here too, as in
+** Qdrant a filter holds for every prefetch below it. When `with` is
+** non-NULL the result is a record list with payloads; otherwise bare hits. */
+static bool server__run_level(server_call *call, const char *coll, const json_t *obj, int depth, const char *outer,
+                              const sc_with *with, sc_record_list **records, server_hits *hits) {
     if (!json_is_object(obj)) return server_fail(call, 400, "Json deserialize error: a query must be an object"), false;
     if (depth > SERVER_MAX_PREFETCH_DEPTH)
         return server_fail(call, 400, "Wrong input: prefetch nested deeper than %d levels", SERVER_MAX_PREFETCH_DEPTH), false;
     server_level l = {0};
     server_hits src[SERVER_MAX_PREFETCH];
     size_t n_src = 0;
-    bool ok = server__level_common(call, obj, &l, false) && server__level_query(call, coll, json_object_get(obj, "query"), &l);
+    bool ok = server__level_common(call, obj, &l, false) && server__filter_and(call, &l, outer) &&
+              server__level_query(call, coll, json_object_get(obj, "query"), &l);
     const json_t *pf = ok ? json_object_get(obj, "prefetch") : NULL;
     if (pf && !json_is_null(pf) && l.hybrid) ok = !!server_fail(call, 400, "Wrong input: a hybrid text query cannot have `prefetch`");
     if (ok && pf && !json_is_null(pf)) {
@@ -889,14 +1143,18 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
         for (size_t i = 0; ok && i < n_pf; i++) {
             const json_t *sub = json_is_array(pf) ? json_array_get(pf, i) : pf;
             memset(&src[n_src], 0, sizeof src[n_src]);
-            ok = server__run_level(call, coll, sub, depth + 1, NULL, NULL, &src[n_src]);
+            /* a level's filter holds for every prefetch below it (Qdrant), fusion or not */
+            ok = server__run_level(call, coll, sub, depth + 1, l.filter, NULL, NULL, &src[n_src]);
             if (ok) n_src++;
         }
     }
+    /* after the prefetches, as Qdrant: their point ids are looked up first */
+    if (ok && l.fusion && l.using)
+        ok = !!server_fail(call, 400, "Bad request: Fusion queries cannot be combined with the 'using' field.");
     if (ok && l.hybrid) ok = server__hybrid_legs(call, coll, &l, src, &n_src);
     if (ok && l.order && l.has_threshold)
         ok = !!server_fail(call, 400, "Bad request: Can't use score_threshold with an order_by query.");
-    bool no_query = !l.fusion && !l.reco && !l.sample && !l.order && !l.vec && !l.text && !l.sparse;
+    bool no_query = !l.fusion && !l.reco && !l.sample && !l.order && !l.vec && !l.text && !l.sparse && !l.formula;
     if (ok && no_query && pf && !json_is_null(pf))
         ok = !!server_fail(call, 400, "Bad request: A query is needed to merge the prefetches. Can't have prefetches "
                                       "without defining a query.");
@@ -911,22 +1169,25 @@ static bool server__run_level(server_call *call, const char *coll, const json_t 
     if (ok && l.idf_corpus && !l.sparse)
         ok = !!server_fail(call, 400, "Wrong input: `params.idf`: an IDF corpus applies to a sparse query of a sparse "
                                       "vector with the `idf` modifier; this query is not sparse");
-    if (ok && l.fusion && l.filter && !l.hybrid)
-        ok = !!server_fail(call, 400, "Wrong input: put `filter` on the prefetches of a fusion query");
+    if (ok && l.formula && n_src == 0)
+        ok = !!server_fail(call, 400, "Wrong input: Validation failed: cannot apply Formula without prefetches");
     if (!ok) goto done;
 
     server_hits fused = {0};
     bool have_fused = false;
-    if (l.fusion || l.reco || l.sample || l.order) {
-        ok = l.fusion   ? server__fuse(call, &l, src, n_src, &fused)
-             : l.reco   ? server__reco_score(call, coll, &l, src, n_src, &fused)
-             : l.sample ? server__sample(call, coll, &l, src, n_src, &fused)
-                        : server__ordered(call, coll, &l, src, n_src, &fused);
+    if (l.fusion || l.reco || l.sample || l.order || l.formula || l.mmr) {
+        ok = l.fusion    ? server__fuse(call, &l, src, n_src, &fused)
+             : l.reco    ? server__reco_score(call, coll, &l, src, n_src, &fused)
+             : l.sample  ? server__sample(call, coll, &l, src, n_src, &fused)
+             : l.formula ? server_formula_rescore(call, coll, l.formula, src, n_src, &fused)
+             : l.mmr     ? server__mmr(call, coll, &l, src, n_src, &fused)
+                         : server__ordered(call, coll, &l, src, n_src, &fused);
         have_fused = ok;
         if (ok) {
             size_t m = 0;
             for (size_t i = 0; i < fused.n; i++) {
-                if (l.has_threshold && fused.items[i].score < l.threshold) continue;
+                /* (an MMR level's search applied the threshold, as a distance for Euclid and Manhattan) */
+                if (l.has_threshold && !l.mmr && fused.items[i].score < l.threshold) continue;
                 fused.items[m++] = fused.items[i];
             }
             size_t start = l.offset < m ? l.offset : m, end = start + l.limit < m ? start + l.limit : m;
@@ -978,7 +1239,7 @@ static json_t *server__query_one(server_call *call, const char *coll, const json
     sc_record_list *rl = NULL;
     server_hits none = {0};
     json_t *out = NULL;
-    if (server__run_level(call, coll, obj, 0, &w.with, &rl, &none))
+    if (server__run_level(call, coll, obj, 0, NULL, &w.with, &rl, &none))
         out = json_pack("{s:o}", "points", server_json_records(rl, true));
     sc_record_list_free(rl);
     server_with_free(&w);
@@ -995,8 +1256,9 @@ static json_t *server__single(server_call *call, server__one_fn fn) {
     return fn(call, coll, call->body);
 }
 
-/* {"searches": [...]} answered one by one by fn; the first failure fails all. */
-static json_t *server__batch(server_call *call, server__one_fn fn) {
+/* {"searches": [...]} answered one by one by fn; the first failure fails
+** all (its index in *failed when failed is non-NULL). */
+static json_t *server__batch(server_call *call, server__one_fn fn, size_t *failed) {
     char coll[SERVER_NAME_SIZE];
     if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
     const json_t *s = call->body ? json_object_get(call->body, "searches") : NULL;
@@ -1008,6 +1270,7 @@ static json_t *server__batch(server_call *call, server__one_fn fn) {
         json_t *r = fn(call, coll, q);
         if (!r) {
             json_decref(out);
+            if (failed) *failed = i;
             return NULL;
         }
         json_array_append_new(out, r);
@@ -1015,9 +1278,41 @@ static json_t *server__batch(server_call *call, server__one_fn fn) {
     return out;
 }
 
-json_t *server_api_query(server_call *call) { return server__single(call, server__query_one); }
+bool server_query_hits(server_call *call, const char *coll, const json_t *obj, server_hits *out) {
+    memset(out, 0, sizeof *out);
+    return server__run_level(call, coll, obj, 0, NULL, NULL, NULL, out);
+}
 
-json_t *server_api_query_batch(server_call *call) { return server__batch(call, server__query_one); }
+bool server_query_hits_records(server_call *call, const char *coll, const server_hits *hits, const sc_with *with,
+                               sc_record_list **records) {
+    return server__hits_records(call, coll, hits, with, records);
+}
+
+void server_validation_prefix(server_call *call, const char *prefix) {
+    static const char head[] = "Validation error in JSON body: [";
+    if (call->status != 422 || strncmp(call->msg, head, sizeof head - 1)) return;
+    char rest[sizeof call->msg];
+    snprintf(rest, sizeof rest, "%s", call->msg + sizeof head - 1);
+    snprintf(call->msg, sizeof call->msg, "%s%.64s%.900s", head, prefix, rest);
+}
+
+/* Qdrant validates a /points/query body as its internal request, so its
+** validation messages name fields "internal.<path>": the same here. */
+json_t *server_api_query(server_call *call) {
+    json_t *out = server__single(call, server__query_one);
+    server_validation_prefix(call, "internal.");
+    return out;
+}
+
+/* As Qdrant, a validation message names the query: "searches[i].internal.<path>". */
+json_t *server_api_query_batch(server_call *call) {
+    size_t failed = 0;
+    json_t *out = server__batch(call, server__query_one, &failed);
+    char prefix[48];
+    snprintf(prefix, sizeof prefix, "searches[%zu].internal.", failed);
+    if (!out) server_validation_prefix(call, prefix);
+    return out;
+}
 
 /* Legacy search object → list of scored points. */
 static json_t *server__search_one(server_call *call, const char *coll, const json_t *obj) {
@@ -1068,7 +1363,7 @@ done:
 
 json_t *server_api_search(server_call *call) { return server__single(call, server__search_one); }
 
-json_t *server_api_search_batch(server_call *call) { return server__batch(call, server__search_one); }
+json_t *server_api_search_batch(server_call *call) { return server__batch(call, server__search_one, NULL); }
 
 /* ==== Distance matrix ==== */
 
@@ -1110,22 +1405,23 @@ static json_t *server__matrix(server_call *call, bool offsets) {
     }
     if (!l.filter || !server__sample(call, coll, &l, NULL, 0, &ids)) goto done;
     if (ids.n > sample) ids.n = (size_t)sample;
-    qsort(ids.items, ids.n, sizeof *ids.items, server__hit_by_id);
+    qsort(ids.items, ids.n, sizeof *ids.items, server_hit_by_id);
     server_level row = {.using = l.using, .limit = (uint32_t)limit, .exact = true};
     json_t *pairs = json_array(), *rows = json_array(), *cols = json_array(), *scores = json_array(), *idl = json_array();
     bool ok = pairs && rows && cols && scores && idl;
     for (size_t i = 0; ok && i < ids.n; i++) {
         json_array_append_new(idl, server_json_id_encode(&ids.items[i].id));
-        uint32_t dim = 0;
-        ok = server__point_vector(call, coll, l.using, &ids.items[i].id, &row.vec, &dim, NULL);
+        uint32_t dim = 0, n_rows = 0;
+        ok = server__point_vector(call, coll, l.using, &ids.items[i].id, &row.vec, &dim, &n_rows, NULL);
         row.dim = dim;
+        row.rows = n_rows;
         row.n_exclude = 1;
         row.exclude = &ids.items[i].id;
         sc_record_list *rl = NULL;
         if (ok) ok = server__search(call, coll, &row, &ids, NULL, &rl);
         for (size_t k = 0; ok && k < rl->n; k++) {
             server_hit key = {.id = rl->items[k].id};
-            const server_hit *at = bsearch(&key, ids.items, ids.n, sizeof *ids.items, server__hit_by_id);
+            const server_hit *at = bsearch(&key, ids.items, ids.n, sizeof *ids.items, server_hit_by_id);
             json_array_append_new(pairs, json_pack("{s:o,s:o,s:o}", "a", server_json_id_encode(&ids.items[i].id), "b",
                                                    server_json_id_encode(&rl->items[k].id), "score",
                                                    server_json_f32(rl->items[k].score)));

@@ -89,6 +89,15 @@ json_t *server_json_id_encode(const sc_point_id *id);
 /* Decode a float array into owned *out. */
 bool server_json_floats(server_call *call, const json_t *v, const char *what, float **out, uint32_t *n);
 
+/* true when v has the shape of a multivector (a non-empty list whose first element is a list). */
+bool server_json_is_multi(const json_t *v);
+/* Decode a multivector (a list of lists of numbers) at `where` into owned
+** *out (*rows × *dim floats, row-major): an empty row or rows of different
+** lengths are 422 in Qdrant's words, with `qwhere` as Qdrant names the
+** field (e.g. "points[0].vector.?"). */
+bool server_json_multi(server_call *call, const json_t *v, const char *where, const char *qwhere, float **out,
+                       uint32_t *dim, uint32_t *rows);
+
 /* A sparse vector decoded from {"indices": [...], "values": [...]}. */
 typedef struct server_sparse {
     uint32_t *indices; /* owned, n entries, as given */
@@ -176,6 +185,8 @@ json_t *server_api_collection_aliases(server_call *call);
 json_t *server_api_index_create(server_call *call);
 json_t *server_api_vector_create(server_call *call); /* PUT /collections/{c}/vectors/{name} */
 json_t *server_api_vector_delete(server_call *call); /* DELETE /collections/{c}/vectors/{name} */
+/* POST /collections/{c}/facet: counts per value of an indexed key (keyword, integer, uuid, bool). */
+json_t *server_api_facet(server_call *call);
 json_t *server_api_index_delete(server_call *call);
 
 /* qconfig.c: Qdrant's collection configuration as given (the store's
@@ -295,5 +306,10 @@ json_t *server_api_search_batch(server_call *call);
 json_t *server_api_recommend(server_call *call);
 json_t *server_api_matrix_pairs(server_call *call);
 json_t *server_api_matrix_offsets(server_call *call);
+
+/* query_groups.c */
+json_t *server_api_query_groups(server_call *call);
+json_t *server_api_search_groups(server_call *call);
+json_t *server_api_recommend_groups(server_call *call);
 
 #endif /* SC_SERVER_INT_H */

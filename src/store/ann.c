@@ -132,7 +132,7 @@ static sc_status store__ann_build(sc_db *db, store_coll *c, store_vec *sv, sc_er
 }
 
 bool store_ann_wanted(const store_vec *sv) {
-    if (sv->hnsw.kind == SC_INDEX_KIND_FLAT) return false;
+    if (sv->hnsw.kind == SC_INDEX_KIND_FLAT || sv->multivec) return false; /* multivectors: always exact */
     if (sv->hnsw.kind == SC_INDEX_KIND_HNSW) return sv->n_present > 0;
     return sv->n_present >= (sv->hnsw.index_threshold ? sv->hnsw.index_threshold : sv->hnsw.full_scan_threshold);
 }
@@ -361,7 +361,7 @@ static bool store__ann_load(sc_db *db, store_coll *c, size_t v) {
 void store_ann_open(sc_db *db, store_coll *c) {
     for (size_t v = 0; v < c->n_vecs; v++) {
         store_vec *sv = &c->vecs[v];
-        if (sv->hnsw.kind == SC_INDEX_KIND_FLAT) continue;
+        if (sv->hnsw.kind == SC_INDEX_KIND_FLAT || sv->multivec) continue;
         if (store__ann_load(db, c, v)) continue;
         sc_err err = {0};
         if (store_ann_wanted(sv) && store__ann_build(db, c, sv, &err) != SC_OK)

@@ -44,6 +44,12 @@ static sc_status store__check_vectors(const sc_vector_params *v, size_t n, size_
         if ((unsigned)v[i].distance > SC_DISTANCE_MANHATTAN)
             return store_fail(SC_INVALID, "vectors.%s.distance: unknown value %d", *name ? name : "(default)",
                               (int)v[i].distance);
+        if ((unsigned)v[i].multivec > SC_MULTIVEC_COMPARATOR_MAX_SIM)
+            return store_fail(SC_INVALID, "vectors.%s.multivector_config.comparator: unknown value %d",
+                              *name ? name : "(default)", (int)v[i].multivec);
+        if ((unsigned)v[i].datatype > SC_VECTOR_DATATYPE_UINT8)
+            return store_fail(SC_INVALID, "vectors.%s.datatype: unknown value %d", *name ? name : "(default)",
+                              (int)v[i].datatype);
         for (size_t j = 0; j < i; j++)
             if (!strcmp(name, v[j].name ? v[j].name : ""))
                 return store_fail(SC_INVALID, "vectors: name `%s` is given twice", name);
@@ -95,19 +101,26 @@ char *store_coll_config_json(const store_coll *c) {
     bool ok = root && vecs && pix && (sparse || !c->n_sparse);
     for (size_t i = 0; ok && i < c->n_vecs; i++) {
         const store_vec *sv = &c->vecs[i];
-        ok = json_array_append_new(
-                 vecs, json_pack("{s:s, s:I, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:f, s:f}}", "name", sv->name,
-                                 "dim", (json_int_t)sv->dim, "distance", sc_distance_name(sv->distance), "hnsw", "kind",
-                                 (json_int_t)sv->hnsw.kind, "m", (json_int_t)sv->hnsw.m, "ef_construct",
-                                 (json_int_t)sv->hnsw.ef_construct, "ef", (json_int_t)sv->hnsw.ef,
-                                 "full_scan_threshold", (json_int_t)sv->hnsw.full_scan_threshold, "seed",
-                                 (json_int_t)sv->hnsw.seed, "index_threshold", (json_int_t)sv->hnsw.index_threshold,
-                                 "quant", "kind", (json_int_t)sv->quant.kind, "quantile",
-                                 (double)sv->quant.quantile, "oversampling", (double)sv->quant.oversampling)) == 0;
+        json_t *e = json_pack("{s:s, s:I, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:f, s:f}}", "name", sv->name,
+                              "dim", (json_int_t)sv->dim, "distance", sc_distance_name(sv->distance), "hnsw", "kind",
+                              (json_int_t)sv->hnsw.kind, "m", (json_int_t)sv->hnsw.m, "ef_construct",
+                              (json_int_t)sv->hnsw.ef_construct, "ef", (json_int_t)sv->hnsw.ef, "full_scan_threshold",
+                              (json_int_t)sv->hnsw.full_scan_threshold, "seed", (json_int_t)sv->hnsw.seed, "index_threshold",
+                              (json_int_t)sv->hnsw.index_threshold, "quant",
+                              "kind", (json_int_t)sv->quant.kind, "quantile", (double)sv->quant.quantile,
+                              "oversampling", (double)sv->quant.oversampling);
+        /* format 4 members, only when set: a config without them reads as before */
+        ok = e && (!sv->multivec || json_object_set_new(e, "multivec", json_integer(sv->multivec)) == 0) &&
+             (!sv->datatype || json_object_set_new(e, "datatype", json_integer(sv->datatype)) == 0) &&
+             json_array_append_new(vecs, e) == 0;
     }
-    for (size_t i = 0; ok && i < c->n_indexes; i++)
-        ok = json_array_append_new(pix, json_pack("{s:s, s:s}", "key", pindex_key(c->indexes[i]), "type",
-                                                  sc_field_type_name(pindex_type(c->indexes[i])))) == 0;
+    for (size_t i = 0; ok && i < c->n_indexes; i++) {
+        const json_t *params = pindex_params(c->indexes[i]);
+        json_t *e = json_pack("{s:s, s:s}", "key", pindex_key(c->indexes[i]), "type",
+                              sc_field_type_name(pindex_type(c->indexes[i])));
+        ok = e && (!params || json_object_set(e, "params", (json_t *)params) == 0) && json_array_append_new(pix, e) == 0;
+        if (!ok) json_decref(e);
+    }
     char *s = NULL;
     if (ok && json_object_set(root, "vectors", vecs) == 0 && json_object_set(root, "payload_indexes", pix) == 0 &&
         (!sparse || json_object_set(root, "sparse", sparse) == 0) &&
@@ -147,12 +160,20 @@ sc_status sc_collection_create(sc_db *db, const char *name, const sc_vector_para
 }
 
 /* Insert the row of the new collection c (config text given), inside a
-** transaction that also makes the store ready for sparse vectors when c has
-** some (store_sparse_schema). */
+** transaction that also marks the store with the format c needs: 3 for
+** sparse vectors, 4 for a multivector or a datatype (store_format_mark). */
+/* The store format collection c needs (STORE_FORMAT_DENSE when any will do). */
+static int store__coll_format(const store_coll *c) {
+    for (size_t v = 0; v < c->n_vecs; v++)
+        if (c->vecs[v].multivec || c->vecs[v].datatype) return STORE_FORMAT_VERSION;
+    return c->n_sparse ? STORE_FORMAT_SPARSE : STORE_FORMAT_DENSE;
+}
+
 static sc_status store__insert_collection(sc_db *db, store_coll *c, const char *config) {
     sc_status rc = store_exec(db, "BEGIN IMMEDIATE");
     if (rc != SC_OK) return rc;
-    if (c->n_sparse && (rc = store_sparse_schema(db)) != SC_OK) goto fail;
+    int need = store__coll_format(c);
+    if (need > STORE_FORMAT_DENSE && (rc = store_format_mark(db, need)) != SC_OK) goto fail;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db->sql, "INSERT INTO collections(name, config) VALUES(?, ?)", -1, &st, NULL) !=
         SQLITE_OK) {
@@ -172,7 +193,7 @@ static sc_status store__insert_collection(sc_db *db, store_coll *c, const char *
         rc = store_fail_sql(db, "creating collection");
         goto fail;
     }
-    if (c->n_sparse) db->format = STORE_FORMAT_VERSION;
+    if (need > db->format) db->format = need;
     return SC_OK;
 fail:
     sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
@@ -215,6 +236,8 @@ sc_status sc_collection_create_ex(sc_db *db, const char *name, const sc_collecti
         c->vecs[i].name = util_strdup(vectors[i].name ? vectors[i].name : "");
         c->vecs[i].dim = vectors[i].dim;
         c->vecs[i].distance = vectors[i].distance;
+        c->vecs[i].multivec = vectors[i].multivec;
+        c->vecs[i].datatype = vectors[i].datatype;
         if (!c->vecs[i].name) {
             store_coll_free(c);
             return store_fail(SC_NOMEM, "out of memory");
@@ -375,8 +398,11 @@ sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info
         out->vectors[i].distance = c->vecs[i].distance;
         out->vectors[i].hnsw = c->vecs[i].hnsw;
         out->vectors[i].quant = c->vecs[i].quant;
+        out->vectors[i].multivec = c->vecs[i].multivec;
+        out->vectors[i].datatype = c->vecs[i].datatype;
         out->n_vectors += c->vecs[i].n_present;
-        ram += (uint64_t)c->cap * c->vecs[i].dim * sizeof(float);
+        ram += c->vecs[i].multivec ? store_mvec_bytes(&c->vecs[i], c->n_slots) + (uint64_t)c->cap * sizeof(void *)
+                                   : (uint64_t)c->cap * c->vecs[i].dim * sizeof(float);
         sc_vector_index_info *vx = &out->vector_index[i];
         vx->bytes_per_vector = (double)c->vecs[i].dim * sizeof(float);
         vx->n_vectors = c->vecs[i].n_present;
@@ -410,7 +436,9 @@ sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info
         if (!out->field_indexes[i].key) goto oom;
         out->field_indexes[i].type = pindex_type(c->indexes[i]);
         out->field_indexes[i].n_points = pindex_n_points(c->indexes[i]);
+        const json_t *params = pindex_params(c->indexes[i]);
         out->n_field_indexes++;
+        if (params && !(out->field_indexes[i].params_json = store_json_dumps(params, JSON_COMPACT))) goto oom;
         ram += pindex_mem_bytes(c->indexes[i]);
     }
     out->ram_bytes = ram;
@@ -449,7 +477,10 @@ void sc_collection_info_free(sc_collection_info *info) {
     free(info->vectors);
     free(info->vector_index);
     if (info->field_indexes)
-        for (size_t i = 0; i < info->n_field_indexes; i++) free(info->field_indexes[i].key);
+        for (size_t i = 0; i < info->n_field_indexes; i++) {
+            free(info->field_indexes[i].key);
+            free(info->field_indexes[i].params_json);
+        }
     free(info->field_indexes);
     if (info->sparse)
         for (size_t i = 0; i < info->n_sparse; i++) free((char *)info->sparse[i].name);
@@ -519,52 +550,93 @@ done:
     return rc;
 }
 
-sc_status sc_field_index_create(sc_db *db, const char *coll, const char *key, sc_field_type type) {
-    if (!db || !key) return store_fail(SC_MISUSE, "sc_field_index_create: NULL argument");
+/* Create (replace: an index of another schema on the key is replaced,
+** true) the index on key described by s, which is taken over. */
+static sc_status store__field_index_create(sc_db *db, const char *coll, const char *key, pindex_schema *s,
+                                           bool replace) {
     sc_err err = {0};
-    if (filter_path_check(key, &err) != SC_OK)
+    if (filter_path_check(key, &err) != SC_OK) {
+        pindex_schema_clear(s);
         return store_fail(err.code == SC_NOMEM ? SC_NOMEM : SC_INVALID, "field_name: %s", err.msg);
-    if ((unsigned)type > SC_FIELD_TYPE_BOOL) return store_fail(SC_INVALID, "field_schema: unknown type %d", (int)type);
+    }
     pthread_rwlock_wrlock(&db->lock);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, coll, &c);
-    store_pindex *ix = NULL;
+    store_pindex *ix = NULL, *old = NULL;
+    size_t at = 0;
     if (rc != SC_OK) goto done;
+    at = c->n_indexes;
     for (size_t i = 0; i < c->n_indexes; i++)
         if (!strcmp(pindex_key(c->indexes[i]), key)) {
-            if (pindex_type(c->indexes[i]) != type)
+            const json_t *had = pindex_params(c->indexes[i]);
+            bool same = pindex_type(c->indexes[i]) == s->type && (had && s->params ? json_equal((json_t *)had, s->params)
+                                                                                      : !had && !s->params);
+            if (same || (!replace && pindex_type(c->indexes[i]) == s->type)) goto done;
+            if (!replace) {
                 rc = store_fail(SC_INVALID, "field `%s` already has a %s index; delete it before creating a %s index",
-                                key, sc_field_type_name(pindex_type(c->indexes[i])), sc_field_type_name(type));
-            goto done;
+                                key, sc_field_type_name(pindex_type(c->indexes[i])), sc_field_type_name(s->type));
+                goto done;
+            }
+            at = i;
+            old = c->indexes[i];
         }
-    store_pindex **grown = realloc(c->indexes, (c->n_indexes + 1) * sizeof *grown);
-    if (!grown || !(ix = pindex_new(key, type))) {
+    store_pindex **grown = old ? c->indexes : realloc(c->indexes, (c->n_indexes + 1) * sizeof *grown);
+    if (!grown || !(ix = pindex_new_schema(key, s))) {
         if (grown) c->indexes = grown;
         rc = store_fail(SC_NOMEM, "out of memory");
         goto done;
     }
     c->indexes = grown;
-    for (uint32_t s = 0; s < c->n_slots; s++) {
+    for (uint32_t slot = 0; slot < c->n_slots; slot++) {
         const json_t *p = NULL;
-        if (store_bit_get(c->live, s) && store_slot_payload_get(c, s, &p) != SC_OK) {
+        if (store_bit_get(c->live, slot) && store_slot_payload_get(c, slot, &p) != SC_OK) {
             rc = store_fail(SC_NOMEM, "building the index on `%s` failed: out of memory", key);
             goto done;
         }
-        if (p && (rc = pindex_add(ix, s, p)) != SC_OK) {
+        if (p && (rc = pindex_add(ix, slot, p)) != SC_OK) {
             rc = store_fail(rc, "building the index on `%s` failed", key);
             goto done;
         }
     }
-    c->indexes[c->n_indexes++] = ix;
+    c->indexes[at] = ix;
+    if (!old) c->n_indexes++;
     if ((rc = store__save_config(db, c)) != SC_OK) {
-        c->n_indexes--;
+        if (old) c->indexes[at] = old;
+        else c->n_indexes--;
         goto done;
     }
-    ix = NULL;
+    ix = old; /* freed below: the replaced index */
 done:
+    pindex_schema_clear(s);
     pindex_free(ix);
     pthread_rwlock_unlock(&db->lock);
     return rc;
+}
+
+sc_status sc_field_index_create(sc_db *db, const char *coll, const char *key, sc_field_type type) {
+    if (!db || !key) return store_fail(SC_MISUSE, "sc_field_index_create: NULL argument");
+    if ((unsigned)type > SC_FIELD_TYPE_GEO) return store_fail(SC_INVALID, "field_schema: unknown type %d", (int)type);
+    json_t *name = json_string(sc_field_type_name(type));
+    pindex_schema s;
+    sc_err err = {0};
+    sc_status rc = name ? pindex_schema_parse(name, &s, &err) : sc_err_set(&err, SC_NOMEM, "out of memory");
+    json_decref(name);
+    if (rc != SC_OK) return store_fail_err(&err);
+    return store__field_index_create(db, coll, key, &s, false);
+}
+
+sc_status sc_field_index_create_ex(sc_db *db, const char *coll, const char *key, const char *schema_json) {
+    if (!db || !key || !schema_json) return store_fail(SC_MISUSE, "sc_field_index_create_ex: NULL argument");
+    json_error_t jerr;
+    json_t *j = json_loads(schema_json, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (!j && store_json_oom(&jerr)) return store_fail(SC_NOMEM, "out of memory reading field_schema");
+    if (!j) return store_fail(SC_INVALID, "field_schema: invalid JSON: %s", jerr.text);
+    pindex_schema s;
+    sc_err err = {0};
+    sc_status rc = pindex_schema_parse(j, &s, &err);
+    json_decref(j);
+    if (rc != SC_OK) return store_fail_err(&err);
+    return store__field_index_create(db, coll, key, &s, true);
 }
 
 sc_status sc_field_index_delete(sc_db *db, const char *coll, const char *key) {

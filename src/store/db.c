@@ -84,6 +84,9 @@ void store_coll_free(store_coll *c) {
     for (size_t i = 0; i < c->n_vecs; i++) {
         free(c->vecs[i].name);
         free(c->vecs[i].data);
+        if (c->vecs[i].mv)
+            for (uint32_t s = 0; s < c->n_slots; s++) free(c->vecs[i].mv[s]);
+        free(c->vecs[i].mv);
         free(c->vecs[i].present);
         hnsw_index_free(c->vecs[i].ann);
     }
@@ -122,7 +125,7 @@ static const char *store__schema =
     /* slot: the point's durable slot number (ANN indexes refer to rows by
     ** slot); ver: sequence number of the write that stored its vectors. */
     /* sparse: the point's sparse vectors (sparse.c); stores made before it
-    ** get the column with their first sparse collection (store_sparse_schema) */
+    ** get the column with their first sparse collection (store_format_mark) */
     "CREATE TABLE IF NOT EXISTS points(rid INTEGER PRIMARY KEY, coll INTEGER NOT NULL, pid BLOB NOT NULL,"
     " slot INTEGER NOT NULL, ver INTEGER NOT NULL, payload TEXT, vectors BLOB, kw BLOB, sparse BLOB);"
     "CREATE TABLE IF NOT EXISTS kwterms(coll INTEGER NOT NULL, id INTEGER NOT NULL, term TEXT NOT NULL,"
@@ -131,18 +134,19 @@ static const char *store__schema =
     "INSERT OR IGNORE INTO meta(key, value) VALUES('format_version', '2');"
     "INSERT OR IGNORE INTO meta(key, value) VALUES('seq', '0');";
 
-sc_status store_sparse_schema(sc_db *db) {
-    if (db->format >= STORE_FORMAT_VERSION) return SC_OK; /* format 3 has the column */
-    sqlite3_stmt *st = NULL;
-    bool has_column = sqlite3_prepare_v2(db->sql, "SELECT sparse FROM points LIMIT 0", -1, &st, NULL) == SQLITE_OK;
-    sqlite3_finalize(st);
-    if (!has_column && sqlite3_errcode(db->sql) == SQLITE_NOMEM) return store_fail(SC_NOMEM, "out of memory");
-    if (!has_column && store_exec(db, "ALTER TABLE points ADD COLUMN sparse BLOB") != SC_OK)
-        return store_fail_sql(db, "adding the sparse column");
+sc_status store_format_mark(sc_db *db, int format) {
+    if (db->format >= format) return SC_OK; /* formats from 3 on have the column */
+    if (db->format < STORE_FORMAT_SPARSE) {
+        sqlite3_stmt *st = NULL;
+        bool has_column = sqlite3_prepare_v2(db->sql, "SELECT sparse FROM points LIMIT 0", -1, &st, NULL) == SQLITE_OK;
+        sqlite3_finalize(st);
+        if (!has_column && sqlite3_errcode(db->sql) == SQLITE_NOMEM) return store_fail(SC_NOMEM, "out of memory");
+        if (!has_column && store_exec(db, "ALTER TABLE points ADD COLUMN sparse BLOB") != SC_OK)
+            return store_fail_sql(db, "adding the sparse column");
+    }
     char up[96];
-    snprintf(up, sizeof up, "INSERT OR REPLACE INTO meta(key, value) VALUES('format_version', '%d')",
-             STORE_FORMAT_VERSION);
-    return store_exec(db, up) == SC_OK ? SC_OK : store_fail_sql(db, "marking the store format 3");
+    snprintf(up, sizeof up, "INSERT OR REPLACE INTO meta(key, value) VALUES('format_version', '%d')", format);
+    return store_exec(db, up) == SC_OK ? SC_OK : store_fail_sql(db, "marking the store format");
 }
 
 /* Parse the "sparse" member of a config (absent: none) into c. */
@@ -205,7 +209,7 @@ static sc_status store__parse_config(store_coll *c, const char *text) {
         c->vecs[i].name = util_strdup(name);
         c->vecs[i].dim = (uint32_t)dim;
         c->vecs[i].distance = d;
-        sc_vector_params vp = {name, (uint32_t)dim, d, {0}, {0}};
+        sc_vector_params vp = {.name = name, .dim = (uint32_t)dim, .distance = d};
         json_t *h = json_object_get(v, "hnsw"), *q = json_object_get(v, "quant");
         vp.hnsw.kind = (sc_index_kind)json_integer_value(json_object_get(h, "kind"));
         vp.hnsw.m = (uint32_t)json_integer_value(json_object_get(h, "m"));
@@ -227,6 +231,17 @@ static sc_status store__parse_config(store_coll *c, const char *text) {
             rc = store_fail(SC_NOMEM, "out of memory");
             goto done;
         }
+        /* format 4: "multivec" (1 = MAX_SIM) and "datatype" (1 float16, 2 uint8), absent when 0 */
+        json_t *mv = json_object_get(v, "multivec"), *dt = json_object_get(v, "datatype");
+        json_int_t mvi = json_integer_value(mv), dti = json_integer_value(dt);
+        if ((mv && (!json_is_integer(mv) || mvi < 0 || mvi > SC_MULTIVEC_COMPARATOR_MAX_SIM)) ||
+            (dt && (!json_is_integer(dt) || dti < 0 || dti > SC_VECTOR_DATATYPE_UINT8))) {
+            rc = store_fail(SC_CORRUPT, "collection `%s`: multivector or datatype of vector %zu of config is malformed",
+                            c->name, i);
+            goto done;
+        }
+        c->vecs[i].multivec = (sc_multivec_comparator)mvi;
+        c->vecs[i].datatype = (sc_vector_datatype)dti;
     }
     if ((rc = store__parse_sparse(c, sparse)) != SC_OK) goto done;
     json_t *meta = json_object_get(root, "metadata");
@@ -237,14 +252,18 @@ static sc_status store__parse_config(store_coll *c, const char *text) {
     for (size_t i = 0; i < json_array_size(pix); i++) {
         json_t *e = json_array_get(pix, i);
         const char *key = json_string_value(json_object_get(e, "key"));
-        const char *type = json_string_value(json_object_get(e, "type"));
-        sc_field_type t;
-        if (!key || !type || sc_field_type_parse(type, &t) != SC_OK) {
-            rc = store_fail(SC_CORRUPT, "collection `%s`: payload index %zu of config is malformed", c->name, i);
+        json_t *type = json_object_get(e, "type"), *params = json_object_get(e, "params");
+        pindex_schema schema;
+        sc_err err = {0};
+        if (!key || !json_is_string(type) || pindex_schema_parse(params ? params : type, &schema, &err) != SC_OK) {
+            if (err.code == SC_NOMEM) rc = store_fail(SC_NOMEM, "out of memory");
+            else rc = store_fail(SC_CORRUPT, "collection `%s`: payload index %zu of config is malformed%s%s", c->name, i,
+                                 err.msg[0] ? ": " : "", err.msg);
             goto done;
         }
         store_pindex **grown = realloc(c->indexes, (c->n_indexes + 1) * sizeof *grown);
-        store_pindex *ix = pindex_new(key, t);
+        store_pindex *ix = grown ? pindex_new_schema(key, &schema) : NULL;
+        pindex_schema_clear(&schema);
         if (!grown || !ix) {
             if (grown) c->indexes = grown;
             pindex_free(ix);
@@ -279,7 +298,7 @@ static sc_status store__load_points(sc_db *db, store_coll *c) {
         return store_fail(SC_CORRUPT, "collection `%s`: %lld points with slots up to %lld", c->name, (long long)count,
                           (long long)max_slot);
     if ((rc = store_coll_reserve(c, (uint32_t)(max_slot + 1) + 16)) != SC_OK) return rc;
-    /* the sparse column exists when the collection has sparse vectors (store_sparse_schema) */
+    /* the sparse column exists when the collection has sparse vectors (store_format_mark) */
     const char *sql = c->n_sparse ? "SELECT pid, slot, ver, payload, vectors, kw, sparse FROM points NOT INDEXED "
                                     "WHERE coll=? ORDER BY rid"
                                   : "SELECT pid, slot, ver, payload, vectors, kw FROM points NOT INDEXED "
@@ -319,10 +338,11 @@ static sc_status store__load_points(sc_db *db, store_coll *c) {
             }
         }
         char ebuf[256];
-        if (store_vec_blob_decode(c, sqlite3_column_blob(st, 4), sqlite3_column_bytes(st, 4), (uint32_t)slot, ebuf,
-                                  sizeof ebuf) != SC_OK) {
-            rc = store_fail(SC_CORRUPT, "collection `%s`, point %s: %s", c->name,
-                            sc_point_id_format(&id, idbuf, sizeof idbuf), ebuf);
+        sc_status vrc = store_vec_blob_decode(c, sqlite3_column_blob(st, 4), sqlite3_column_bytes(st, 4),
+                                              (uint32_t)slot, ebuf, sizeof ebuf);
+        if (vrc != SC_OK) { /* SC_NOMEM for a multivector's rows, else SC_CORRUPT */
+            rc = store_fail(vrc, "collection `%s`, point %s: %s", c->name, sc_point_id_format(&id, idbuf, sizeof idbuf),
+                            ebuf);
             break;
         }
         uint32_t *doc = NULL, len = 0;
@@ -525,7 +545,8 @@ sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, ch
     /* Format 1 differs only by its blobs' checksum, which is still read:
     ** marking the store 2 (one statement, atomic) before anything writes
     ** SCV2 blobs keeps builds that read only format 1 off it. (Format 3
-    ** comes with the first sparse collection: store_sparse_schema.) */
+    ** comes with the first sparse collection, 4 with the first multivector:
+    ** store_format_mark.) */
     if (version < STORE_FORMAT_DENSE) {
         char up[96];
         snprintf(up, sizeof up, "INSERT OR REPLACE INTO meta(key, value) VALUES('format_version', '%d')",

@@ -14,7 +14,10 @@
 ** - `is_empty`: every value at the key is null or [] (or there is none);
 **   `is_null`: some value at the key is an explicit null;
 ** - `values_count` counts array elements (null = 0, scalar = 1, missing = 0);
-** - `text` / `phrase` are substring tests, `text_any` tests each word;
+** - `text` / `phrase` are substring tests, `text_any` tests each word,
+**   `prefix` a byte prefix; on a key with a text index they compare the
+**   index's tokens instead (filter_bind, filter_text.c);
+** - geo conditions test {lon, lat} objects (filter_geo.c);
 ** - `range` compares numbers, or RFC 3339 date-times when the bounds are
 **   strings; a field condition with several tests holds when any does;
 ** - an empty `should` is no constraint; `min_should` needs min_count hits.
@@ -227,17 +230,9 @@ static void filter__visit(const filter_path *p, size_t k, const json_t *v, bool 
     const filter_seg *s = &p->segs[k];
     switch (s->kind) {
     case FILTER_SEG_KIND_KEY:
-        if (json_is_object(v)) {
-            filter__visit(p, k + 1, json_object_getn(v, s->name, s->name_len), expand, fn, arg);
-        } else if (json_is_array(v)) {
-            /* Arrays met on the way are expanded (one level). */
-            size_t i;
-            const json_t *e;
-            json_array_foreach(v, i, e) {
-                if (json_is_object(e))
-                    filter__visit(p, k + 1, json_object_getn(e, s->name, s->name_len), expand, fn, arg);
-            }
-        }
+        /* Only objects: an array on the way needs "[]" ("a[].b"), as in
+        ** Qdrant's JsonPath (a nested condition adds it itself). */
+        if (json_is_object(v)) filter__visit(p, k + 1, json_object_getn(v, s->name, s->name_len), expand, fn, arg);
         break;
     case FILTER_SEG_KIND_ALL:
         if (json_is_array(v)) {
@@ -287,6 +282,8 @@ static void filter__cond_clear(filter_cond *c) {
     free(c->ints);
     free(c->ids);
     filter_free(c->sub);
+    filter_geo_free(c->geo);
+    filter_text_unbind(c);
 }
 
 static void filter__conds_free(filter_cond *c, size_t n) {
@@ -519,11 +516,18 @@ static sc_status filter__compile_match(filter__ctx *x, const json_t *m, filter_c
                 else if ((rc = filter__str_dup(x, v, &c->strs[0])) == SC_OK) c->n_strs = 1;
             }
         } else if (!strcmp(name, "prefix")) {
-            rc = sc_err_set(x->err, SC_UNSUPPORTED, "%s: match.prefix is not supported", x->where);
+            if (!json_is_string(v)) {
+                rc = filter__expected(x, "a string", v);
+            } else {
+                c->match = FILTER_MATCH_KIND_PREFIX;
+                c->strs = calloc(1, sizeof *c->strs);
+                if (!c->strs) rc = filter__nomem(x);
+                else if ((rc = filter__str_dup(x, v, &c->strs[0])) == SC_OK) c->n_strs = 1;
+            }
         } else {
             filter__pop(x, o2);
             rc = sc_err_set(x->err, SC_INVALID,
-                            "%s: unknown member \"%.40s\" (expected value, any, except, text, text_any or phrase)",
+                            "%s: unknown member \"%.40s\" (expected value, any, except, text, text_any, phrase or prefix)",
                             x->where, name);
         }
         filter__pop(x, o2);
@@ -666,11 +670,11 @@ static sc_status filter__compile_field(filter__ctx *x, const json_t *j, filter_c
             filter__pop(x, old);
         } else if (!strcmp(name, "geo_bounding_box") || !strcmp(name, "geo_radius") ||
                    !strcmp(name, "geo_polygon")) {
-            rc = sc_err_set(x->err, SC_UNSUPPORTED, "%s.%s: geo conditions are not supported", x->where, name);
+            rc = filter_geo_compile(x->where, name, v, c, x->err);
         } else {
             rc = sc_err_set(x->err, SC_INVALID,
                             "%s: unknown member \"%.40s\" in a field condition (expected key, match, range, "
-                            "values_count, is_empty or is_null)",
+                            "values_count, is_empty, is_null, geo_radius, geo_bounding_box or geo_polygon)",
                             x->where, name);
         }
         if (rc != SC_OK) goto fail;
@@ -1054,6 +1058,9 @@ static bool filter__match_value(const filter_cond *c, const json_t *v) {
     case FILTER_MATCH_KIND_TEXT_ANY:
     case FILTER_MATCH_KIND_PHRASE:
         return json_is_string(v) && filter_text_test(c, json_string_value(v), json_string_length(v));
+    case FILTER_MATCH_KIND_PREFIX:
+        return json_is_string(v) && json_string_length(v) >= c->strs[0].len &&
+               memcmp(json_string_value(v), c->strs[0].s, c->strs[0].len) == 0;
     }
     return false;
 }
@@ -1099,6 +1106,9 @@ static void filter__walk_cb(const json_t *v, void *arg) {
             }
         }
         break;
+    case FILTER_COND_KIND_GEO:
+        if (!w->hit) w->hit = filter_geo_test_value(c->geo, v);
+        break;
     case FILTER_COND_KIND_FILTER:
     case FILTER_COND_KIND_HAS_ID:
     case FILTER_COND_KIND_SLICE:
@@ -1125,8 +1135,10 @@ static bool filter__cond(const filter_cond *c, const filter_point *pt, const jso
     if (c->kind == FILTER_COND_KIND_HAS_ID) return filter__has_id(c, pt->id);
     if (c->kind == FILTER_COND_KIND_SLICE) return pt->id && filter__slice_of(pt->id, c->slice_total) == c->slice_index;
     if (c->kind == FILTER_COND_KIND_HAS_VECTOR) return pt->has_vector && pt->has_vector(pt->ctx, c->path.text);
+    if (c->kind == FILTER_COND_KIND_MATCH && c->ft) return filter_text_eval(c, payload);
     filter__walk w = {.c = c, .pt = pt, .all_empty = true};
-    bool expand = c->kind == FILTER_COND_KIND_MATCH || c->kind == FILTER_COND_KIND_RANGE;
+    bool expand = c->kind == FILTER_COND_KIND_MATCH || c->kind == FILTER_COND_KIND_RANGE ||
+                  c->kind == FILTER_COND_KIND_GEO;
     filter_path_visit(&c->path, payload, expand, filter__walk_cb, &w);
     switch (c->kind) {
     case FILTER_COND_KIND_VALUES_COUNT: return filter__count_test(c, w.count);

@@ -8,8 +8,9 @@
 ** narrow a filter to a candidate set that is a superset of the matches, so
 ** the store only evaluates the full filter on candidates.
 **
-** Key paths: "a", "a.b", "a[].b", "a[]"; arrays met along the way are
-** expanded (a value matches when any element matches), as in Qdrant.
+** Key paths: "a", "a.b", "a[].b", "a[]"; an array at the end of the path
+** is expanded (a value matches when any element matches), one in the middle
+** only through "[]" or "[N]", as in Qdrant's JsonPath.
 **
 ** Thread safety: a compiled filter is immutable and may be shared. A pindex
 ** is mutated by the single writer and read by readers under the store's
@@ -71,7 +72,49 @@ size_t filter_path_values(const json_t *payload, const char *path, filter_value_
 /* Validate a key path; SC_INVALID with the reason when malformed. */
 sc_status filter_path_check(const char *path, sc_err *err);
 
+/* Bind the text conditions of f (match text / text_any / phrase) whose key
+** has a text index among ixs to that index's tokenizer, as Qdrant does:
+** they then compare tokens, not substrings. Call under the store's lock
+** after compiling and before planning or matching; f stays valid after the
+** lock is released (it holds references). SC_NOMEM. */
+sc_status filter_bind(store_filter *f, store_pindex *const *ixs, size_t n_ixs);
+
 /* ==== Payload indexes ==== */
+
+/* A payload index's type and options, parsed from Qdrant's field_schema. */
+typedef struct pindex_schema {
+    sc_field_type type;      /* index type */
+    json_t *params;          /* owned options as reported in payload_schema.params; NULL for a bare type name */
+    struct text_ft *ft;      /* TEXT: owned reference to its tokenizer */
+    bool phrase;             /* TEXT: phrase_matching (positions kept) */
+} pindex_schema;
+
+/* Parse a field_schema (a type name string or an object with `type` and
+** options) into *out (owned; pindex_schema_clear). SC_INVALID with a
+** message naming the field and value (Qdrant's 422 wording for values out
+** of range), SC_NOMEM. */
+sc_status pindex_schema_parse(const json_t *schema, pindex_schema *out, sc_err *err);
+/* Release a parsed schema; a zeroed one is fine. */
+void pindex_schema_clear(pindex_schema *s);
+/* An index on key with schema s, which it takes over (s is zeroed). NULL
+** when key is not a valid path or on OOM (s is cleared then too). */
+store_pindex *pindex_new_schema(const char *key, pindex_schema *s);
+/* The options the index was created with (NULL for a bare type name). */
+const json_t *pindex_params(const store_pindex *ix);
+/* TEXT index: its tokenizer (borrowed) and whether it keeps positions; NULL otherwise. */
+struct text_ft *pindex_text_ft(const store_pindex *ix, bool *phrase);
+
+/* One value of a facet and the number of selected points holding it. */
+typedef struct pindex_facet_hit {
+    json_t *value; /* owned string, integer or boolean */
+    uint64_t count;/* points */
+} pindex_facet_hit;
+/* Count, for each value of a keyword / integer / uuid / bool index, the
+** slots of sel (NULL = every indexed slot) holding it; the `limit` largest
+** counts, ties by value, into *out (owned array, free each value). SC_INVALID
+** when the index type has no values to count, SC_NOMEM. */
+sc_status pindex_facet(const store_pindex *ix, const roaring_bitmap_t *sel, uint64_t limit, pindex_facet_hit **out,
+                       size_t *n_out);
 
 store_pindex *pindex_new(const char *key, sc_field_type type);
 void pindex_free(store_pindex *ix);

@@ -16,7 +16,7 @@
 /* ==== Key paths ==== */
 
 typedef enum filter_seg_kind {
-    FILTER_SEG_KIND_KEY = 0,   /* object member (arrays met here are expanded) */
+    FILTER_SEG_KIND_KEY = 0,   /* object member (an array here yields nothing: use "[]") */
     FILTER_SEG_KIND_ALL = 1,   /* "[]": every element of an array */
     FILTER_SEG_KIND_INDEX = 2, /* "[N]": one element of an array */
 } filter_seg_kind;
@@ -60,6 +60,7 @@ typedef enum filter_cond_kind {
     FILTER_COND_KIND_NESTED = 7,       /* sub matches one object of the array at key */
     FILTER_COND_KIND_SLICE = 8,        /* the point's id falls in part slice_index of slice_total */
     FILTER_COND_KIND_HAS_VECTOR = 9,   /* the point has the vector named path.text (only the text is set) */
+    FILTER_COND_KIND_GEO = 10,         /* key + geo_radius / geo_bounding_box / geo_polygon: geo */
 } filter_cond_kind;
 
 typedef enum filter_match_kind {
@@ -73,7 +74,33 @@ typedef enum filter_match_kind {
     FILTER_MATCH_KIND_TEXT = 7,            /* string containing strs[0] */
     FILTER_MATCH_KIND_TEXT_ANY = 8,        /* string containing any word of strs */
     FILTER_MATCH_KIND_PHRASE = 9,          /* string containing strs[0] */
+    FILTER_MATCH_KIND_PREFIX = 10,         /* string starting with strs[0] */
 } filter_match_kind;
+
+/* ==== Geo conditions (filter_geo.c) ==== */
+
+typedef enum filter_geo_kind {
+    FILTER_GEO_KIND_RADIUS = 0,  /* within radius metres of (lat, lon) */
+    FILTER_GEO_KIND_BOX = 1,     /* strictly inside a latitude / longitude box */
+    FILTER_GEO_KIND_POLYGON = 2, /* inside the exterior ring and outside every interior ring */
+} filter_geo_kind;
+
+/* A closed ring of a polygon: n points, the last equal to the first. */
+typedef struct filter_geo_ring {
+    size_t n;     /* points */
+    double *lat;  /* owned latitudes */
+    double *lon;  /* owned longitudes */
+} filter_geo_ring;
+
+/* A compiled geo condition. */
+typedef struct filter_geo {
+    filter_geo_kind kind;      /* which shape */
+    double lat, lon, radius;   /* RADIUS: centre and metres */
+    double top, left;          /* BOX: top_left (lat, lon) */
+    double bottom, right;      /* BOX: bottom_right (lat, lon) */
+    size_t n_rings;            /* POLYGON: rings, [0] the exterior */
+    filter_geo_ring *rings;    /* owned */
+} filter_geo;
 
 /* A byte string (may contain NUL bytes). */
 typedef struct filter_str {
@@ -125,6 +152,12 @@ struct filter_cond {
     store_filter *sub;       /* FILTER / NESTED: owned inner filter */
     uint64_t slice_total;    /* SLICE: parts the ids are split into (>= 1) */
     uint64_t slice_index;    /* SLICE: which part (< slice_total) */
+    filter_geo *geo;         /* GEO: owned shape */
+    struct text_ft *ft;      /* MATCH text / text_any / phrase bound to a text index (filter_bind): owned
+                                reference to its tokenizer; NULL = substring semantics */
+    bool ft_phrase;          /* bound: the index keeps positions (phrase_matching) */
+    size_t n_qtok;           /* bound: query tokens */
+    filter_str *qtok;        /* bound: owned query tokens (unique for text / text_any, in order for phrase) */
 };
 
 /* Order of byte strings: by bytes, then by length. */
@@ -135,6 +168,26 @@ bool filter_strs_find(const filter_str *strs, size_t n, const char *s, size_t le
 bool filter_ints_find(const int64_t *ints, size_t n, int64_t v);
 /* Does the string (s, len) satisfy a TEXT, TEXT_ANY or PHRASE condition? */
 bool filter_text_test(const filter_cond *c, const char *s, size_t len);
+/* Compile the geo member `name` (geo_radius, geo_bounding_box, geo_polygon)
+** of a field condition into c (kind GEO); where names it in messages.
+** SC_INVALID naming the member, SC_NOMEM. */
+sc_status filter_geo_compile(const char *where, const char *name, const json_t *v, filter_cond *c, sc_err *err);
+/* Release c->geo. */
+void filter_geo_free(filter_geo *g);
+/* Does the JSON value v (an object with numbers lat and lon) lie in g? */
+bool filter_geo_test_value(const filter_geo *g, const json_t *v);
+/* Does the point (lat, lon) lie in g? */
+bool filter_geo_test(const filter_geo *g, double lat, double lon);
+
+/* ==== Text conditions bound to text indexes (filter_text.c) ==== */
+
+/* Does the payload satisfy the bound text condition c (c->ft set): the
+** tokens of all values at the key hold every query token (text), one of
+** them (text_any), or one value holds the phrase (phrase, with positions)? */
+bool filter_text_eval(const filter_cond *c, const json_t *payload);
+/* Release what filter_bind attached to c. */
+void filter_text_unbind(filter_cond *c);
+
 /* Does the number x satisfy the numeric bounds of a RANGE condition? */
 bool filter_range_test_num(const filter_cond *c, double x);
 

@@ -18,6 +18,11 @@
 **   run filter_plan concurrently under the store's read lock, so the
 **   rebuild is serialised by the index's own mutex; writers (add/remove)
 **   are excluded by the store's lock and only set the dirty flag.
+** - Other types key the same table by: the 16 bytes of a UUID (uuid), the
+**   int64 microseconds of an RFC 3339 date-time (datetime, ranges as for
+**   integers), the tokens of strings (text: a posting bitmap per token,
+**   tokenized by the index's text_ft), the two doubles (lat, lon) of a geo
+**   point (geo: conditions test every distinct point).
 ** - filter_plan's invariant: the bitmap it returns contains every live slot
 **   that filter_match accepts; `exact` promises equality. Conditions no
 **   index answers are "everything, inexact"; AND / OR / NOT combine these
@@ -26,8 +31,11 @@
 #include "store/filter_int.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "text/text.h"
 
 /* roaring_bitmap_free that accepts NULL (older CRoaring does not). */
 static void pindex__bm_free(roaring_bitmap_t *bm) {
@@ -69,6 +77,9 @@ struct store_pindex {
     bool dirty;                /* sorted is stale (set by writers) */
     pindex__pair *sorted;      /* numeric: every (value, slot), sorted by value */
     size_t n_sorted;           /* entries of sorted */
+    json_t *params;            /* options as given (payload_schema.params), NULL for a bare type */
+    text_ft *ft;               /* text: the tokenizer (own reference) */
+    bool phrase;               /* text: phrase_matching */
 };
 
 static uint64_t pindex__hash(const void *key, size_t len) {
@@ -153,16 +164,25 @@ static void pindex__map_clear(pindex__map *m) {
 /* ==== Index life cycle ==== */
 
 store_pindex *pindex_new(const char *key, sc_field_type type) {
-    if (type != SC_FIELD_TYPE_KEYWORD && type != SC_FIELD_TYPE_INTEGER && type != SC_FIELD_TYPE_FLOAT &&
-        type != SC_FIELD_TYPE_BOOL)
-        return NULL;
-    store_pindex *ix = calloc(1, sizeof *ix);
-    if (!ix) return NULL;
-    if (filter_path_parse(key, &ix->path, NULL) != SC_OK) {
+    if ((unsigned)type > SC_FIELD_TYPE_BOOL) return NULL; /* the others need options: pindex_new_schema */
+    pindex_schema s = {.type = type};
+    return pindex_new_schema(key, &s);
+}
+
+store_pindex *pindex_new_schema(const char *key, pindex_schema *s) {
+    sc_field_type type = s->type;
+    store_pindex *ix = (unsigned)type <= SC_FIELD_TYPE_GEO && (type != SC_FIELD_TYPE_TEXT || s->ft)
+                           ? calloc(1, sizeof *ix) : NULL;
+    if (!ix || filter_path_parse(key, &ix->path, NULL) != SC_OK) {
         free(ix);
+        pindex_schema_clear(s);
         return NULL;
     }
     ix->type = type;
+    ix->params = s->params;
+    ix->ft = s->ft;
+    ix->phrase = s->phrase;
+    memset(s, 0, sizeof *s);
     ix->present = roaring_bitmap_create();
     ix->other = roaring_bitmap_create();
     ix->reals = roaring_bitmap_create();
@@ -178,6 +198,8 @@ store_pindex *pindex_new(const char *key, sc_field_type type) {
         pindex__bm_free(ix->yes);
         pindex__bm_free(ix->no);
         filter_path_clear(&ix->path);
+        json_decref(ix->params);
+        text_ft_free(ix->ft);
         free(ix);
         return NULL;
     }
@@ -195,7 +217,19 @@ void pindex_free(store_pindex *ix) {
     free(ix->sorted);
     pthread_mutex_destroy(&ix->lock);
     filter_path_clear(&ix->path);
+    json_decref(ix->params);
+    text_ft_free(ix->ft);
     free(ix);
+}
+
+const json_t *pindex_params(const store_pindex *ix) {
+    return ix ? ix->params : NULL;
+}
+
+text_ft *pindex_text_ft(const store_pindex *ix, bool *phrase) {
+    if (!ix || ix->type != SC_FIELD_TYPE_TEXT) return NULL;
+    if (phrase) *phrase = ix->phrase;
+    return ix->ft;
 }
 
 const char *pindex_key(const store_pindex *ix) {
@@ -231,15 +265,79 @@ static bool pindex__num_key(const store_pindex *ix, const json_t *v, unsigned ch
     return true;
 }
 
+/* Add or remove op->slot under one value's bytes. */
+static void pindex__op_key(pindex__op *op, const void *key, size_t len) {
+    store_pindex *ix = op->ix;
+    if (op->add) {
+        pindex__entry *e = pindex__upsert(&ix->map, key, len);
+        if (!e) {
+            op->oom = true;
+            return;
+        }
+        roaring_bitmap_add(e->bm, op->slot);
+        return;
+    }
+    pindex__entry *e = pindex__find(&ix->map, key, len);
+    if (!e) return;
+    roaring_bitmap_remove(e->bm, op->slot);
+    if (roaring_bitmap_is_empty(e->bm)) pindex__erase(&ix->map, e);
+}
+
+static void pindex__token_cb(const char *tok, size_t len, void *arg) {
+    pindex__op_key(arg, tok, len);
+}
+
+/* Text and geo values: keys of their own, then the slot is present. */
+static bool pindex__op_special(pindex__op *op, const json_t *v) {
+    store_pindex *ix = op->ix;
+    if (ix->type == SC_FIELD_TYPE_TEXT) {
+        if (!json_is_string(v)) return false;
+        if (text_ft_tokenize(ix->ft, json_string_value(v), json_string_length(v), TEXT_FT_MODE_DOC, pindex__token_cb,
+                             op) != SC_OK)
+            op->oom = true;
+    } else {
+        const json_t *lat = json_is_object(v) ? json_object_get(v, "lat") : NULL;
+        const json_t *lon = json_is_object(v) ? json_object_get(v, "lon") : NULL;
+        if (!json_is_number(lat) || !json_is_number(lon)) return false;
+        double ll[2] = {json_number_value(lat), json_number_value(lon)};
+        pindex__op_key(op, ll, sizeof ll);
+    }
+    ix->dirty = true;
+    if (op->add) roaring_bitmap_add(ix->present, op->slot);
+    else roaring_bitmap_remove(ix->present, op->slot);
+    return true;
+}
+
 static void pindex__op_cb(const json_t *v, void *arg) {
     pindex__op *op = arg;
     store_pindex *ix = op->ix;
     if (json_is_null(v)) return;
     const void *key = NULL;
     size_t len = 0;
-    unsigned char num[8];
+    unsigned char num[16];
     roaring_bitmap_t *bm = NULL;
+    sc_point_id uuid;
+    int64_t us;
     switch (ix->type) {
+    case SC_FIELD_TYPE_TEXT:
+    case SC_FIELD_TYPE_GEO:
+        if (pindex__op_special(op, v)) return;
+        break;
+    case SC_FIELD_TYPE_UUID:
+        if (json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v) &&
+            sc_point_id_parse_uuid(json_string_value(v), &uuid) == SC_OK) {
+            memcpy(num, uuid.uuid, 16);
+            key = num;
+            len = 16;
+        }
+        break;
+    case SC_FIELD_TYPE_DATETIME:
+        if (json_is_string(v) && util_parse_datetime(json_string_value(v), json_string_length(v), &us)) {
+            memcpy(num, &us, 8);
+            key = num;
+            len = 8;
+        }
+        break;
     case SC_FIELD_TYPE_KEYWORD:
         if (json_is_string(v)) {
             key = json_string_value(v);
@@ -345,6 +443,11 @@ static int pindex__pair_cmp_d(const void *a, const void *b) {
     return x->slot < y->slot ? -1 : x->slot > y->slot;
 }
 
+/* Whether the index's sorted values are int64 (integer, datetime) rather than doubles. */
+static bool pindex__int_keys(const store_pindex *ix) {
+    return ix->type == SC_FIELD_TYPE_INTEGER || ix->type == SC_FIELD_TYPE_DATETIME;
+}
+
 /* Rebuild ix->sorted if stale. Caller holds ix->lock. */
 static sc_status pindex__sort(store_pindex *ix) {
     if (!ix->dirty && (ix->sorted || ix->map.n == 0)) return SC_OK;
@@ -371,7 +474,7 @@ static sc_status pindex__sort(store_pindex *ix) {
         }
         roaring_bitmap_to_uint32_array(e->bm, slots);
         pindex__pair v = {0, 0, 0};
-        if (ix->type == SC_FIELD_TYPE_INTEGER) memcpy(&v.i, e->key, 8);
+        if (pindex__int_keys(ix)) memcpy(&v.i, e->key, 8);
         else memcpy(&v.d, e->key, 8);
         for (size_t j = 0; j < c; j++) {
             v.slot = slots[j];
@@ -379,7 +482,7 @@ static sc_status pindex__sort(store_pindex *ix) {
         }
     }
     free(slots);
-    if (k > 1) qsort(p, k, sizeof *p, ix->type == SC_FIELD_TYPE_INTEGER ? pindex__pair_cmp_i : pindex__pair_cmp_d);
+    if (k > 1) qsort(p, k, sizeof *p, pindex__int_keys(ix) ? pindex__pair_cmp_i : pindex__pair_cmp_d);
     free(ix->sorted);
     ix->sorted = p;
     ix->n_sorted = k;
@@ -397,10 +500,16 @@ static size_t pindex__bound(const store_pindex *ix, const filter_cond *c, bool u
     size_t lo = 0, hi = ix->n_sorted;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        double x = pindex__pair_value(ix, &ix->sorted[mid]);
         bool ok;
-        if (upper) ok = (c->lt.set && !(x < c->lt.num)) || (c->lte.set && !(x <= c->lte.num));
-        else ok = (!c->gt.set || x > c->gt.num) && (!c->gte.set || x >= c->gte.num);
+        if (c->datetime) { /* microseconds against the bounds' us */
+            int64_t t = ix->sorted[mid].i;
+            if (upper) ok = (c->lt.set && !(t < c->lt.us)) || (c->lte.set && !(t <= c->lte.us));
+            else ok = (!c->gt.set || t > c->gt.us) && (!c->gte.set || t >= c->gte.us);
+        } else {
+            double x = pindex__pair_value(ix, &ix->sorted[mid]);
+            if (upper) ok = (c->lt.set && !(x < c->lt.num)) || (c->lte.set && !(x <= c->lte.num));
+            else ok = (!c->gt.set || x > c->gt.num) && (!c->gte.set || x >= c->gte.num);
+        }
         if (ok) hi = mid;
         else lo = mid + 1;
     }
@@ -501,12 +610,69 @@ static pindex__res pindex__nonnull(pindex__plan *pl, const store_pindex *ix, boo
     return r;
 }
 
+/* match value / any of strings on a uuid index: the UUIDs they name
+** (superset: the filter compares the strings themselves). */
+static pindex__res pindex__plan_uuid(pindex__plan *pl, const filter_cond *c, const store_pindex *ix) {
+    pindex__res r = {pindex__copy(pl, NULL), false};
+    if (!r.bm) return pindex__ALL;
+    for (size_t i = 0; i < c->n_strs; i++) {
+        sc_point_id id;
+        if (strlen(c->strs[i].s) != c->strs[i].len || sc_point_id_parse_uuid(c->strs[i].s, &id) != SC_OK) continue;
+        const pindex__entry *e = pindex__find(&ix->map, id.uuid, 16);
+        if (e) roaring_bitmap_or_inplace(r.bm, e->bm);
+    }
+    return r;
+}
+
+/* A text condition bound to this text index: the postings of its tokens,
+** intersected (text, phrase) or united (text_any). Exact but for phrases,
+** which the filter then checks for order. */
+static pindex__res pindex__plan_tokens(pindex__plan *pl, const filter_cond *c, const store_pindex *ix) {
+    pindex__res r = {pindex__copy(pl, NULL), c->match != FILTER_MATCH_KIND_PHRASE};
+    if (!r.bm) return pindex__ALL;
+    if (c->n_qtok == 0 || (c->match == FILTER_MATCH_KIND_PHRASE && !ix->phrase)) {
+        r.exact = true; /* nothing matches */
+        return r;
+    }
+    bool any = c->match == FILTER_MATCH_KIND_TEXT_ANY;
+    for (size_t i = 0; i < c->n_qtok; i++) {
+        const pindex__entry *e = pindex__find(&ix->map, c->qtok[i].s, c->qtok[i].len);
+        if (any) {
+            if (e) roaring_bitmap_or_inplace(r.bm, e->bm);
+        } else if (!e) {
+            roaring_bitmap_clear(r.bm);
+            break;
+        } else if (i == 0) {
+            roaring_bitmap_or_inplace(r.bm, e->bm);
+        } else {
+            roaring_bitmap_and_inplace(r.bm, e->bm);
+        }
+    }
+    return r;
+}
+
+/* Geo condition on a geo index: the slots of every stored point inside the shape. */
+static pindex__res pindex__plan_geo(pindex__plan *pl, const filter_cond *c, const store_pindex *ix) {
+    pindex__res r = {pindex__copy(pl, NULL), true};
+    if (!r.bm) return pindex__ALL;
+    for (size_t i = 0; i < ix->map.cap; i++) {
+        const pindex__entry *e = &ix->map.e[i];
+        if (!e->key) continue;
+        double ll[2];
+        memcpy(ll, e->key, sizeof ll);
+        if (filter_geo_test(c->geo, ll[0], ll[1])) roaring_bitmap_or_inplace(r.bm, e->bm);
+    }
+    return r;
+}
+
 static pindex__res pindex__plan_match(pindex__plan *pl, const filter_cond *c, store_pindex *ix) {
     pindex__res r = {NULL, true};
     bool kw = ix->type == SC_FIELD_TYPE_KEYWORD, in = ix->type == SC_FIELD_TYPE_INTEGER;
     switch (c->match) {
     case FILTER_MATCH_KIND_KEYWORD:
     case FILTER_MATCH_KIND_ANY_KEYWORDS:
+        if (ix->type == SC_FIELD_TYPE_UUID) return pindex__plan_uuid(pl, c, ix);
+        /* fall through */
     case FILTER_MATCH_KIND_INTEGER:
     case FILTER_MATCH_KIND_ANY_INTEGERS: {
         bool want_kw = c->match == FILTER_MATCH_KIND_KEYWORD || c->match == FILTER_MATCH_KIND_ANY_KEYWORDS;
@@ -546,9 +712,19 @@ static pindex__res pindex__plan_match(pindex__plan *pl, const filter_cond *c, st
         }
         return r;
     }
+    case FILTER_MATCH_KIND_PREFIX:
+        if (!kw) return pindex__ALL;
+        if (!(r.bm = pindex__copy(pl, NULL))) return pindex__ALL;
+        for (size_t i = 0; i < ix->map.cap; i++) {
+            const pindex__entry *e = &ix->map.e[i];
+            if (e->key && e->len >= c->strs[0].len && !memcmp(e->key, c->strs[0].s, c->strs[0].len))
+                roaring_bitmap_or_inplace(r.bm, e->bm);
+        }
+        return r;
     case FILTER_MATCH_KIND_TEXT:
     case FILTER_MATCH_KIND_TEXT_ANY:
     case FILTER_MATCH_KIND_PHRASE:
+        if (ix->type == SC_FIELD_TYPE_TEXT) return c->ft ? pindex__plan_tokens(pl, c, ix) : pindex__ALL;
         if (!kw) return pindex__ALL;
         if (!(r.bm = pindex__copy(pl, NULL))) return pindex__ALL;
         for (size_t i = 0; i < ix->map.cap; i++) {
@@ -566,11 +742,12 @@ static pindex__res pindex__plan_cond(pindex__plan *pl, const filter_cond *c) {
     if (pl->oom) return pindex__ALL;
     if (c->kind == FILTER_COND_KIND_FILTER) return pindex__plan_filter(pl, c->sub);
     if (c->kind != FILTER_COND_KIND_MATCH && c->kind != FILTER_COND_KIND_RANGE &&
-        c->kind != FILTER_COND_KIND_IS_EMPTY)
+        c->kind != FILTER_COND_KIND_IS_EMPTY && c->kind != FILTER_COND_KIND_GEO)
         return pindex__ALL; /* values_count, is_null, has_id, nested */
     store_pindex *ix = pindex__lookup(pl, &c->path);
     if (!ix) return pindex__ALL;
     if (c->kind == FILTER_COND_KIND_MATCH) return pindex__plan_match(pl, c, ix);
+    if (c->kind == FILTER_COND_KIND_GEO) return ix->type == SC_FIELD_TYPE_GEO ? pindex__plan_geo(pl, c, ix) : pindex__ALL;
     if (c->kind == FILTER_COND_KIND_IS_EMPTY) {
         /* Empty slots have no non-null value: the complement is a superset. */
         if (!pl->all) return pindex__ALL;
@@ -580,8 +757,10 @@ static pindex__res pindex__plan_cond(pindex__plan *pl, const filter_cond *c) {
         r.exact = false;
         return r;
     }
-    /* Numeric range. */
-    if (c->datetime || (ix->type != SC_FIELD_TYPE_INTEGER && ix->type != SC_FIELD_TYPE_FLOAT)) return pindex__ALL;
+    /* Numeric range, or date-time range on a datetime index. */
+    if (c->datetime ? ix->type != SC_FIELD_TYPE_DATETIME
+                    : ix->type != SC_FIELD_TYPE_INTEGER && ix->type != SC_FIELD_TYPE_FLOAT)
+        return pindex__ALL;
     pindex__res r = {NULL, true};
     if (ix->type == SC_FIELD_TYPE_INTEGER) {
         /* Non-integral numbers are not in the index: they stay candidates. */
@@ -647,5 +826,71 @@ sc_status filter_plan(const store_filter *f, store_pindex *const *indexes, size_
     }
     *out = r.bm;
     *exact = r.exact;
+    return SC_OK;
+}
+
+/* ==== Facets ==== */
+
+/* Order of facet hits: count descending, then value ascending. */
+static int pindex__hit_cmp(const void *a, const void *b) {
+    const pindex_facet_hit *x = a, *y = b;
+    if (x->count != y->count) return x->count > y->count ? -1 : 1;
+    const json_t *u = x->value, *v = y->value;
+    if (json_is_integer(u) && json_is_integer(v))
+        return json_integer_value(u) < json_integer_value(v) ? -1 : json_integer_value(u) > json_integer_value(v);
+    if (json_is_boolean(u) && json_is_boolean(v)) return (int)json_is_true(u) - (int)json_is_true(v);
+    if (json_is_string(u) && json_is_string(v))
+        return filter_str_cmp(json_string_value(u), json_string_length(u), json_string_value(v), json_string_length(v));
+    return 0;
+}
+
+/* The facet value of a map entry of ix (new reference), NULL on OOM. */
+static json_t *pindex__facet_value(const store_pindex *ix, const pindex__entry *e) {
+    if (ix->type == SC_FIELD_TYPE_INTEGER) {
+        int64_t v;
+        memcpy(&v, e->key, 8);
+        return json_integer((json_int_t)v);
+    }
+    if (ix->type == SC_FIELD_TYPE_UUID) {
+        sc_point_id id = {.kind = SC_ID_KIND_UUID};
+        memcpy(id.uuid, e->key, 16);
+        char buf[40];
+        return json_string(sc_point_id_format(&id, buf, sizeof buf));
+    }
+    return json_stringn(e->key, e->len);
+}
+
+sc_status pindex_facet(const store_pindex *ix, const roaring_bitmap_t *sel, uint64_t limit, pindex_facet_hit **out,
+                       size_t *n_out) {
+    if (!ix || !out || !n_out) return SC_MISUSE;
+    *out = NULL;
+    *n_out = 0;
+    if (ix->type != SC_FIELD_TYPE_KEYWORD && ix->type != SC_FIELD_TYPE_INTEGER && ix->type != SC_FIELD_TYPE_UUID &&
+        ix->type != SC_FIELD_TYPE_BOOL)
+        return SC_INVALID;
+    bool flag = ix->type == SC_FIELD_TYPE_BOOL;
+    size_t cap = flag ? 2 : ix->map.n;
+    pindex_facet_hit *h = calloc(cap ? cap : 1, sizeof *h);
+    if (!h) return SC_NOMEM;
+    size_t n = 0;
+    bool oom = false;
+    for (size_t i = 0; i < (flag ? 2 : ix->map.cap) && !oom; i++) {
+        const roaring_bitmap_t *bm = flag ? (i ? ix->no : ix->yes) : ix->map.e[i].bm;
+        if (!flag && !ix->map.e[i].key) continue;
+        uint64_t count = sel ? roaring_bitmap_and_cardinality(bm, sel) : roaring_bitmap_get_cardinality(bm);
+        if (!count) continue;
+        json_t *v = flag ? json_boolean(i == 0) : pindex__facet_value(ix, &ix->map.e[i]);
+        if (!v) oom = true;
+        else h[n++] = (pindex_facet_hit){v, count};
+    }
+    if (n > 1) qsort(h, n, sizeof *h, pindex__hit_cmp);
+    if (oom) {
+        for (size_t i = 0; i < n; i++) json_decref(h[i].value);
+        free(h);
+        return SC_NOMEM;
+    }
+    while (n > limit) json_decref(h[--n].value);
+    *out = h;
+    *n_out = n;
     return SC_OK;
 }

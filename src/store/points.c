@@ -51,6 +51,8 @@ static void store__rollback(sc_db *db) {
 /* One validated point of an upsert batch. */
 typedef struct store__prepared {
     const float **vecs; /* per collection vector: data to store (normalised copy for cosine) or NULL */
+    uint32_t *rows;     /* per collection vector: rows of a multivector in vecs (unused for single vectors) */
+    store_mvec **mvecs; /* per collection vector: the owned new rows of a multivector, or NULL (kept or absent) */
     store_svec **svecs; /* per sparse vector of the collection: the owned vector to store, or NULL */
     util_buf sparse_blob; /* encoded sparse vectors for points.sparse (empty: NULL) */
     json_t *payload;    /* parsed payload (owned) or NULL for {} */
@@ -60,6 +62,23 @@ typedef struct store__prepared {
 } store__prepared;
 
 static const char *store__idstr(const sc_point_id *id, char *buf) { return sc_point_id_format(id, buf, 40); }
+
+/* Whether a single vector of sv is stored as a converted copy (arena) rather than as given. */
+static bool store__vec_copied(const store_vec *sv) {
+    return !sv->multivec && (sv->distance == SC_DISTANCE_COSINE || sv->datatype != SC_VECTOR_DATATYPE_FLOAT32);
+}
+
+/* The rows of multivector k (sv) of point i into pp (owned copy, converted). */
+static sc_status store__prepare_multi(const store_vec *sv, const float *data, uint32_t dim, uint32_t rows,
+                                      const sc_point_in *pt, size_t i, int k, store__prepared *pp) {
+    char what[80], idb[40];
+    snprintf(what, sizeof what, "points[%zu] (id %s)", i, store__idstr(&pt->id, idb));
+    sc_status rc = store_mvec_from_input(sv, data, dim, rows, what, &pp->mvecs[k]);
+    if (rc != SC_OK) return rc;
+    pp->vecs[k] = pp->mvecs[k]->data;
+    pp->rows[k] = pp->mvecs[k]->n;
+    return SC_OK;
+}
 
 /* Validate point i of a batch into *pp; float copies go to arena. */
 static sc_status store__prepare_point(store_coll *c, const sc_point_in *pt, size_t i, store__prepared *pp,
@@ -84,6 +103,11 @@ static sc_status store__prepare_point(store_coll *c, const sc_point_in *pt, size
         if (pp->vecs[k])
             return store_fail(SC_INVALID, "points[%zu] (id %s): vector `%s` is given twice", i,
                               store__idstr(&pt->id, idb), vname);
+        if (sv->multivec) { /* a single vector for a multivector: one row */
+            sc_status rc = store__prepare_multi(sv, vi->data, vi->dim, 1, pt, i, k, pp);
+            if (rc != SC_OK) return rc;
+            continue;
+        }
         if (vi->dim != sv->dim || !vi->data)
             return store_fail(SC_INVALID,
                               "points[%zu] (id %s): vector `%s` has dimension %u, collection `%s` expects %u", i,
@@ -92,15 +116,40 @@ static sc_status store__prepare_point(store_coll *c, const sc_point_in *pt, size
             if (!isfinite(vi->data[d]))
                 return store_fail(SC_INVALID, "points[%zu] (id %s): vector `%s` component %u is %s", i,
                                   store__idstr(&pt->id, idb), vname, d, isnan(vi->data[d]) ? "NaN" : "infinite");
-        if (sv->distance == SC_DISTANCE_COSINE) {
+        if (store__vec_copied(sv)) {
             float *cp = arena + off;
             off += sv->dim;
             memcpy(cp, vi->data, sizeof(float) * sv->dim);
-            index_normalize(cp, sv->dim);
+            store_vec_convert(sv->datatype, cp, sv->dim);
+            for (uint32_t d = 0; d < sv->dim; d++)
+                if (!isfinite(cp[d]))
+                    return store_fail(SC_INVALID, "points[%zu] (id %s): vector `%s` component %u is out of the "
+                                      "float16 range", i, store__idstr(&pt->id, idb), vname, d);
+            if (sv->distance == SC_DISTANCE_COSINE) index_normalize(cp, sv->dim);
             pp->vecs[k] = cp;
         } else {
             pp->vecs[k] = vi->data;
         }
+    }
+    if (pt->n_multivecs && !pt->multivecs)
+        return store_fail(SC_INVALID, "points[%zu].vector: %zu multivectors announced but none given", i,
+                          pt->n_multivecs);
+    for (size_t v = 0; v < pt->n_multivecs; v++) {
+        const sc_multivec_in *mi = &pt->multivecs[v];
+        int k = store_coll_vec_index(c, mi->name);
+        if (k < 0)
+            return store_fail(SC_NOTFOUND, "points[%zu] (id %s): vector name `%s` is not configured in collection `%s`",
+                              i, store__idstr(&pt->id, idb), mi->name && *mi->name ? mi->name : "(default)", c->name);
+        store_vec *sv = &c->vecs[k];
+        const char *vname = *sv->name ? sv->name : "(default)";
+        if (!sv->multivec)
+            return store_fail(SC_INVALID, "points[%zu] (id %s): vector `%s` of collection `%s` is not a multivector: "
+                              "give one list of numbers", i, store__idstr(&pt->id, idb), vname, c->name);
+        if (pp->vecs[k])
+            return store_fail(SC_INVALID, "points[%zu] (id %s): vector `%s` is given twice", i,
+                              store__idstr(&pt->id, idb), vname);
+        sc_status rc = store__prepare_multi(sv, mi->data, mi->dim, mi->n_rows, pt, i, k, pp);
+        if (rc != SC_OK) return rc;
     }
     if (pt->n_sparse && !pt->sparse)
         return store_fail(SC_INVALID, "points[%zu].vector: %zu sparse vectors announced but none given", i, pt->n_sparse);
@@ -157,10 +206,13 @@ static sc_status store__prepare_point(store_coll *c, const sc_point_in *pt, size
 typedef struct store__batch {
     store__prepared *pp;   /* one per point */
     const float **vec_ptrs;/* pp[i].vecs, n_vecs each */
+    uint32_t *row_counts;  /* pp[i].rows, n_vecs each */
+    store_mvec **mvec_ptrs;/* pp[i].mvecs, n_vecs each */
     store_svec **svec_ptrs;/* pp[i].svecs, n_sparse each */
     store_svec **column;   /* n entries: one sparse vector of each point (store__reserve_sparse) */
     float *arena;          /* normalised copies of cosine vectors */
     size_t n_sparse;       /* the collection's sparse vectors (for freeing) */
+    size_t n_vecs;         /* the collection's dense vectors (for freeing) */
 } store__batch;
 
 /* Allocate the storage of b for n points (arena_n floats of cosine copies),
@@ -168,13 +220,19 @@ typedef struct store__batch {
 static sc_status store__batch_alloc(const store_coll *c, size_t n, size_t arena_n, store__batch *b) {
     b->pp = calloc(n ? n : 1, sizeof *b->pp);
     b->vec_ptrs = calloc(n * c->n_vecs + 1, sizeof *b->vec_ptrs);
+    b->row_counts = calloc(n * c->n_vecs + 1, sizeof *b->row_counts);
+    b->mvec_ptrs = calloc(n * c->n_vecs + 1, sizeof *b->mvec_ptrs);
+    b->n_vecs = c->n_vecs;
     b->svec_ptrs = calloc(n * c->n_sparse + 1, sizeof *b->svec_ptrs);
     b->column = calloc(n ? n : 1, sizeof *b->column);
     b->arena = malloc(sizeof(float) * (arena_n ? arena_n : 1));
     b->n_sparse = c->n_sparse;
-    if (!b->pp || !b->vec_ptrs || !b->svec_ptrs || !b->column || !b->arena) return SC_NOMEM;
+    if (!b->pp || !b->vec_ptrs || !b->row_counts || !b->mvec_ptrs || !b->svec_ptrs || !b->column || !b->arena)
+        return SC_NOMEM;
     for (size_t i = 0; i < n; i++) {
         b->pp[i].vecs = b->vec_ptrs + i * c->n_vecs;
+        b->pp[i].rows = b->row_counts + i * c->n_vecs;
+        b->pp[i].mvecs = b->mvec_ptrs + i * c->n_vecs;
         b->pp[i].svecs = b->svec_ptrs + i * c->n_sparse;
     }
     return SC_OK;
@@ -186,7 +244,7 @@ static sc_status store__prepare_all(store_coll *c, const sc_point_in *points, si
     for (size_t i = 0; i < n; i++)
         for (size_t v = 0; v < points[i].n_vectors && points[i].vectors; v++) {
             int k = store_coll_vec_index(c, points[i].vectors[v].name);
-            if (k >= 0 && c->vecs[k].distance == SC_DISTANCE_COSINE) arena_n += c->vecs[k].dim;
+            if (k >= 0 && store__vec_copied(&c->vecs[k])) arena_n += c->vecs[k].dim;
         }
     if (store__batch_alloc(c, n, arena_n, b) != SC_OK) return store_fail(SC_NOMEM, "out of memory preparing %zu points", n);
     size_t arena_off = 0;
@@ -194,7 +252,7 @@ static sc_status store__prepare_all(store_coll *c, const sc_point_in *points, si
         sc_status rc = store__prepare_point(c, &points[i], i, &b->pp[i], b->arena + arena_off);
         if (rc != SC_OK) return rc;
         for (size_t v = 0; v < c->n_vecs; v++)
-            if (b->pp[i].vecs[v] && c->vecs[v].distance == SC_DISTANCE_COSINE) arena_off += c->vecs[v].dim;
+            if (b->pp[i].vecs[v] && store__vec_copied(&c->vecs[v])) arena_off += c->vecs[v].dim;
     }
     return SC_OK;
 }
@@ -207,9 +265,12 @@ static void store__batch_free(store__batch *b, size_t n) {
         util_buf_free(&b->pp[i].kw_blob);
         util_buf_free(&b->pp[i].sparse_blob);
         for (size_t k = 0; b->pp[i].svecs && k < b->n_sparse; k++) free(b->pp[i].svecs[k]);
+        for (size_t k = 0; b->pp[i].mvecs && k < b->n_vecs; k++) free(b->pp[i].mvecs[k]);
     }
     free(b->pp);
     free(b->vec_ptrs);
+    free(b->row_counts);
+    free(b->mvec_ptrs);
     free(b->svec_ptrs);
     free(b->column);
     free(b->arena);
@@ -235,7 +296,7 @@ static sc_status store__write_point(sc_db *db, sqlite3_stmt *st, store_coll *c, 
     uint8_t key[STORE_ID_KEY_SIZE];
     store_id_key(id, key);
     blob->len = 0;
-    sc_status rc = store_vec_blob_encode(c, vecs, blob);
+    sc_status rc = store_vec_blob_encode(c, vecs, pp->rows, blob);
     if (rc != SC_OK) return rc;
     char *ptext = payload ? store_json_dumps(payload, JSON_COMPACT) : NULL;
     if (payload && !ptext) return store_fail(SC_NOMEM, "out of memory");
@@ -265,10 +326,17 @@ static sc_status store__write_point(sc_db *db, sqlite3_stmt *st, store_coll *c, 
     return rc;
 }
 
-/* Copy the vectors of a prepared point into slot. */
-static void store__apply_vectors(store_coll *c, uint32_t slot, const float *const *vecs) {
+/* Copy the vectors of a prepared point into slot; its new multivectors
+** move into the collection (pp->mvecs[v] becomes NULL), a kept one stays. */
+static void store__apply_vectors(store_coll *c, uint32_t slot, store__prepared *pp) {
+    const float *const *vecs = pp->vecs;
     for (size_t v = 0; v < c->n_vecs; v++) {
         store_vec *sv = &c->vecs[v];
+        if (sv->multivec) {
+            if (pp->mvecs[v] || !vecs[v]) store_mvec_set(sv, slot, pp->mvecs[v]);
+            pp->mvecs[v] = NULL;
+            continue;
+        }
         bool had = store_bit_get(sv->present, slot);
         if (vecs[v]) {
             float *dst = sv->data + (size_t)slot * sv->dim;
@@ -284,11 +352,11 @@ static void store__apply_vectors(store_coll *c, uint32_t slot, const float *cons
     }
 }
 
-sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *points, size_t n) {
-    if (!db || (n && !points)) return store_fail(SC_MISUSE, "sc_points_upsert: NULL argument");
-    pthread_rwlock_wrlock(&db->lock);
-    store_coll *c = NULL;
-    sc_status rc = store_coll_get(db, coll, &c);
+static sc_status store__compile(const char *text, store_filter **f);
+
+/* The upsert of n points into c, writer lock held (sc_points_upsert_ex). */
+static sc_status store__upsert_locked(sc_db *db, store_coll *c, const sc_point_in *points, size_t n) {
+    sc_status rc = SC_OK;
     store__batch pb = {0};
     store__prepared *pp = NULL;
     sqlite3_stmt *st = NULL;
@@ -319,7 +387,7 @@ sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *point
     if ((rc = store__begin(db)) != SC_OK) goto done;
     if ((rc = store__set_seq(db, ver)) != SC_OK) goto done;
     if ((rc = store_kw_persist_terms(db, c)) != SC_OK) goto done;
-    /* the sparse column exists when the collection has sparse vectors (store_sparse_schema) */
+    /* the sparse column exists when the collection has sparse vectors (store_format_mark) */
     const char *sql = c->n_sparse ? "INSERT OR REPLACE INTO points(coll, pid, slot, ver, payload, vectors, kw, sparse) "
                                     "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)"
                                   : "INSERT OR REPLACE INTO points(coll, pid, slot, ver, payload, vectors, kw) "
@@ -342,7 +410,7 @@ sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *point
     for (size_t i = 0; i < n; i++) {
         store_slot_set_payload(c, slots[i], pp[i].payload);
         pp[i].payload = NULL;
-        store__apply_vectors(c, slots[i], pp[i].vecs);
+        store__apply_vectors(c, slots[i], &pp[i]);
         c->vers[slots[i]] = ver;
         store_kw_set(c->kw, slots[i], pp[i].kw_doc, pp[i].kw_len);
         pp[i].kw_doc = NULL;
@@ -356,11 +424,82 @@ done:
     if (st) sqlite3_finalize(st);
     if (rc != SC_OK) store__rollback(db);
     while (n_claimed > 0) store_slot_unclaim(c, claimed[--n_claimed]);
-    pthread_rwlock_unlock(&db->lock);
     free(slots);
     free(claimed);
     store__batch_free(&pb, n);
     util_buf_free(&blob);
+    return rc;
+}
+
+sc_status sc_points_upsert(sc_db *db, const char *coll, const sc_point_in *points, size_t n) {
+    return sc_points_upsert_ex(db, coll, points, n, NULL, NULL);
+}
+
+/* Whether live slot s of c matches the compiled filter f (NULL matches). */
+static sc_status store__slot_matches(const store_coll *c, uint32_t s, const store_filter *f, bool *out) {
+    const json_t *payload = NULL;
+    *out = true;
+    if (!f) return SC_OK;
+    if (store_slot_payload_get(c, s, &payload) != SC_OK) return store_fail(SC_NOMEM, "out of memory reading payloads");
+    store_slot_ref at;
+    filter_point pt = store_slot_point(c, s, &at);
+    *out = filter_match_point(f, &pt, payload);
+    return SC_OK;
+}
+
+/* The points of a conditional write that go ahead, as borrowed copies in
+** owned *kept (*n_kept of them): new ids unless mode is update_only,
+** existing ones unless mode is insert_only or they fail filter f. With
+** must_exist, a missing id is SC_NOTFOUND. Writer lock held. */
+static sc_status store__select_writes(const store_coll *c, const sc_point_in *points, size_t n, sc_upsert_mode mode,
+                                      const store_filter *f, bool must_exist, sc_point_in **kept, size_t *n_kept) {
+    sc_point_in *out = malloc(sizeof *out * (n ? n : 1));
+    if (!out) return store_fail(SC_NOMEM, "out of memory preparing %zu points", n);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t slot = store_map_find(c, &points[i].id);
+        bool go = slot == STORE_NO_SLOT ? mode != SC_UPSERT_MODE_UPDATE_ONLY : mode != SC_UPSERT_MODE_INSERT_ONLY;
+        if (slot == STORE_NO_SLOT && must_exist) {
+            char idb[40];
+            free(out);
+            return store_fail(SC_NOTFOUND, "No point with id %s found", store__idstr(&points[i].id, idb));
+        }
+        if (go && slot != STORE_NO_SLOT) {
+            sc_status rc = store__slot_matches(c, slot, f, &go);
+            if (rc != SC_OK) {
+                free(out);
+                return rc;
+            }
+        }
+        if (go) out[m++] = points[i];
+    }
+    *kept = out;
+    *n_kept = m;
+    return SC_OK;
+}
+
+sc_status sc_points_upsert_ex(sc_db *db, const char *coll, const sc_point_in *points, size_t n,
+                              const sc_upsert_options *opt, uint64_t *n_written) {
+    if (!db || (n && !points)) return store_fail(SC_MISUSE, "sc_points_upsert: NULL argument");
+    if (opt && (unsigned)opt->mode > SC_UPSERT_MODE_UPDATE_ONLY)
+        return store_fail(SC_MISUSE, "sc_points_upsert_ex: unknown mode %d", (int)opt->mode);
+    store_filter *f = NULL;
+    if (opt && opt->update_filter_json) {
+        sc_status frc = store__compile(opt->update_filter_json, &f);
+        if (frc != SC_OK) return frc;
+    }
+    pthread_rwlock_wrlock(&db->lock);
+    store_coll *c = NULL;
+    sc_point_in *kept = NULL;
+    size_t m = n;
+    sc_status rc = store_coll_get(db, coll, &c);
+    if (rc == SC_OK && opt && (f || opt->mode != SC_UPSERT_MODE_UPSERT))
+        rc = store__select_writes(c, points, n, opt->mode, f, false, &kept, &m);
+    if (rc == SC_OK) rc = store__upsert_locked(db, c, kept ? kept : points, m);
+    pthread_rwlock_unlock(&db->lock);
+    if (rc == SC_OK && n_written) *n_written = m;
+    free(kept);
+    filter_free(f);
     return rc;
 }
 
@@ -378,9 +517,16 @@ static sc_status store__rewrite_vectors(sc_db *db, store_coll *c, const uint32_t
     util_buf blob = {0};
     sqlite3_stmt *st = NULL;
     for (size_t i = 0; i < n && rc == SC_OK; i++) {
-        for (size_t k = 0; k < c->n_vecs; k++)
-            if (!pp[i].vecs[k] && !(drop_dense && drop_dense[k]) && store_bit_get(c->vecs[k].present, slots[i]))
-                pp[i].vecs[k] = c->vecs[k].data + (size_t)slots[i] * c->vecs[k].dim;
+        for (size_t k = 0; k < c->n_vecs; k++) {
+            const store_vec *sv = &c->vecs[k];
+            if (pp[i].vecs[k] || (drop_dense && drop_dense[k]) || !store_bit_get(sv->present, slots[i])) continue;
+            if (sv->multivec) { /* kept: the blob is written from the point's own rows */
+                pp[i].vecs[k] = sv->mv[slots[i]]->data;
+                pp[i].rows[k] = sv->mv[slots[i]]->n;
+            } else {
+                pp[i].vecs[k] = sv->data + (size_t)slots[i] * sv->dim;
+            }
+        }
         for (size_t k = 0; k < c->n_sparse && rc == SC_OK; k++) {
             const store_svec *own = c->sparse[k].vecs[slots[i]];
             if (pp[i].svecs[k] || (drop_sparse && drop_sparse[k]) || !own) continue;
@@ -393,7 +539,7 @@ static sc_status store__rewrite_vectors(sc_db *db, store_coll *c, const uint32_t
     uint64_t ver = db->seq + 1;
     if (rc != SC_OK || (rc = store__begin(db)) != SC_OK) goto done;
     if ((rc = store__set_seq(db, ver)) != SC_OK) goto done;
-    /* the sparse column exists when the collection has sparse vectors (store_sparse_schema) */
+    /* the sparse column exists when the collection has sparse vectors (store_format_mark) */
     const char *sql = c->n_sparse ? "UPDATE points SET ver=?1, vectors=?2, sparse=?3 WHERE coll=?4 AND pid=?5"
                                   : "UPDATE points SET ver=?1, vectors=?2 WHERE coll=?4 AND pid=?5";
     if (sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -404,7 +550,7 @@ static sc_status store__rewrite_vectors(sc_db *db, store_coll *c, const uint32_t
         uint8_t key[STORE_ID_KEY_SIZE];
         store_id_key(&c->ids[slots[i]], key);
         blob.len = 0;
-        if ((rc = store_vec_blob_encode(c, pp[i].vecs, &blob)) != SC_OK) goto done;
+        if ((rc = store_vec_blob_encode(c, pp[i].vecs, pp[i].rows, &blob)) != SC_OK) goto done;
         const util_buf *sb = &pp[i].sparse_blob;
         if (sb->len > (size_t)INT32_MAX) {
             rc = store_fail(SC_INVALID, "sparse vectors of one point take %zu bytes, more than a row holds", sb->len);
@@ -427,7 +573,7 @@ static sc_status store__rewrite_vectors(sc_db *db, store_coll *c, const uint32_t
     if ((rc = store__commit(db)) != SC_OK) goto done;
     db->seq = ver;
     for (size_t i = 0; i < n; i++) {
-        store__apply_vectors(c, slots[i], pp[i].vecs);
+        store__apply_vectors(c, slots[i], &pp[i]);
         c->vers[slots[i]] = ver;
         for (size_t k = 0; k < c->n_sparse; k++) { /* kept ones were copied, dropped ones go */
             store_sparse_set(&c->sparse[k], slots[i], pp[i].svecs[k]);
@@ -443,12 +589,26 @@ done:
 }
 
 sc_status sc_points_update_vectors(sc_db *db, const char *coll, const sc_point_in *points, size_t n) {
+    return sc_points_update_vectors_ex(db, coll, points, n, NULL, NULL);
+}
+
+sc_status sc_points_update_vectors_ex(sc_db *db, const char *coll, const sc_point_in *points, size_t n,
+                                      const char *update_filter_json, uint64_t *n_written) {
     if (!db || (n && !points)) return store_fail(SC_MISUSE, "sc_points_update_vectors: NULL argument");
+    store_filter *f = NULL;
+    if (update_filter_json) {
+        sc_status frc = store__compile(update_filter_json, &f);
+        if (frc != SC_OK) return frc;
+    }
     pthread_rwlock_wrlock(&db->lock);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, coll, &c);
     store__batch pb = {0};
     uint32_t *slots = NULL;
+    sc_point_in *kept = NULL;
+    if (rc == SC_OK && f && (rc = store__select_writes(c, points, n, SC_UPSERT_MODE_UPDATE_ONLY, f, true, &kept, &n)) == SC_OK)
+        points = kept;
+    size_t n_go = n;
     if (rc != SC_OK || n == 0) goto done;
     if (!(slots = malloc(sizeof *slots * n))) {
         rc = store_fail(SC_NOMEM, "out of memory preparing %zu points", n);
@@ -482,7 +642,13 @@ sc_status sc_points_update_vectors(sc_db *db, const char *coll, const sc_point_i
             continue;
         }
         for (size_t k = 0; k < c->n_vecs; k++)
-            if (pb.pp[i].vecs[k]) pb.pp[j].vecs[k] = pb.pp[i].vecs[k];
+            if (pb.pp[i].vecs[k]) {
+                pb.pp[j].vecs[k] = pb.pp[i].vecs[k];
+                pb.pp[j].rows[k] = pb.pp[i].rows[k];
+                free(pb.pp[j].mvecs[k]);
+                pb.pp[j].mvecs[k] = pb.pp[i].mvecs[k];
+                pb.pp[i].mvecs[k] = NULL;
+            }
         for (size_t k = 0; k < c->n_sparse; k++)
             if (pb.pp[i].svecs[k]) {
                 free(pb.pp[j].svecs[k]);
@@ -493,8 +659,11 @@ sc_status sc_points_update_vectors(sc_db *db, const char *coll, const sc_point_i
     if (rc == SC_OK) rc = store__rewrite_vectors(db, c, slots, &pb, m, NULL, NULL);
 done:
     pthread_rwlock_unlock(&db->lock);
+    if (rc == SC_OK && n_written) *n_written = n_go;
     store__batch_free(&pb, n);
     free(slots);
+    free(kept);
+    filter_free(f);
     return rc;
 }
 
@@ -526,6 +695,11 @@ done:
 }
 
 /* ==== Filter selection ==== */
+
+sc_status store_filter_bind(const store_coll *c, store_filter *f) {
+    if (!f || filter_bind(f, c->indexes, c->n_indexes) == SC_OK) return SC_OK;
+    return store_fail(SC_NOMEM, "out of memory tokenizing a text condition");
+}
 
 sc_status store_select_filter(store_coll *c, const store_filter *f, uint32_t **slots, size_t *n) {
     roaring_bitmap_t *live = store_coll_live_bitmap(c), *cand = NULL;
@@ -650,7 +824,7 @@ sc_status sc_points_delete_by_filter(sc_db *db, const char *coll, const char *fi
     store_coll *c = NULL;
     uint32_t *slots = NULL;
     size_t m = 0;
-    if ((rc = store_coll_get(db, coll, &c)) != SC_OK) goto done;
+    if ((rc = store_coll_get(db, coll, &c)) != SC_OK || (rc = store_filter_bind(c, f)) != SC_OK) goto done;
     if ((rc = store_select_filter(c, f, &slots, &m)) != SC_OK) goto done;
     rc = store__delete_slots(db, c, slots, m);
 done:
@@ -695,7 +869,7 @@ sc_status sc_points_delete_vectors(sc_db *db, const char *coll, const sc_selecto
     size_t m = 0;
     store__batch pb = {0};
     bool *drop = NULL;
-    if ((rc = store_coll_get(db, coll, &c)) != SC_OK) goto done;
+    if ((rc = store_coll_get(db, coll, &c)) != SC_OK || (rc = store_filter_bind(c, f)) != SC_OK) goto done;
     if (!(drop = calloc(c->n_vecs + c->n_sparse + 1, sizeof *drop))) goto oom;
     for (size_t i = 0; i < n_names; i++) {
         int k = names[i] ? store_coll_vec_index(c, names[i]) : -1, ks = store_coll_sparse_index(c, names[i]);
@@ -789,7 +963,7 @@ static sc_status store__payload_apply(sc_db *db, const char *coll, const sc_sele
     json_t **next = NULL;
     size_t m = 0;
     sqlite3_stmt *st = NULL;
-    if ((rc = store_coll_get(db, coll, &c)) != SC_OK) goto done;
+    if ((rc = store_coll_get(db, coll, &c)) != SC_OK || (rc = store_filter_bind(c, f)) != SC_OK) goto done;
     if ((rc = store__select(c, sel, f, &slots, &m)) != SC_OK) goto done;
     if (!(next = calloc(m ? m : 1, sizeof *next))) goto oom;
     for (size_t i = 0; i < m; i++) {
@@ -912,7 +1086,7 @@ sc_status sc_points_scroll(sc_db *db, const char *coll, const sc_scroll_request 
     size_t m = 0;
     bool more = false;
     sc_point_id next_id = sc_point_id_num(0);
-    if ((rc = store_coll_get(db, coll, &c)) != SC_OK) goto done;
+    if ((rc = store_coll_get(db, coll, &c)) != SC_OK || (rc = store_filter_bind(c, f)) != SC_OK) goto done;
     if (!(slots = malloc(sizeof *slots * ((size_t)limit + 1)))) {
         rc = store_fail(SC_NOMEM, "out of memory");
         goto done;
@@ -990,6 +1164,75 @@ done:
     return rc;
 }
 
+/* ==== Facets ==== */
+
+void sc_facet_hits_free(sc_facet_hit *hits, size_t n) {
+    if (!hits) return;
+    for (size_t i = 0; i < n; i++) free(hits[i].value_json);
+    free(hits);
+}
+
+sc_status sc_points_facet(sc_db *db, const char *coll, const char *key, const char *filter_json, uint64_t limit,
+                          sc_facet_hit **out, size_t *n_out) {
+    if (!db || !key || !out || !n_out) return store_fail(SC_MISUSE, "sc_points_facet: NULL argument");
+    *out = NULL;
+    *n_out = 0;
+    store_filter *f = NULL;
+    sc_status rc = store__compile(filter_json, &f);
+    if (rc != SC_OK) return rc;
+    pthread_rwlock_rdlock(&db->lock);
+    store_coll *c = NULL;
+    uint32_t *slots = NULL;
+    size_t m = 0;
+    roaring_bitmap_t *sel = NULL;
+    pindex_facet_hit *hits = NULL;
+    size_t n_hits = 0;
+    const store_pindex *ix = NULL;
+    if ((rc = store_coll_get(db, coll, &c)) != SC_OK || (rc = store_filter_bind(c, f)) != SC_OK) goto done;
+    for (size_t i = 0; i < c->n_indexes && !ix; i++)
+        if (!strcmp(pindex_key(c->indexes[i]), key)) ix = c->indexes[i];
+    sc_field_type t = ix ? pindex_type(ix) : SC_FIELD_TYPE_TEXT;
+    if (t != SC_FIELD_TYPE_KEYWORD && t != SC_FIELD_TYPE_INTEGER && t != SC_FIELD_TYPE_UUID && t != SC_FIELD_TYPE_BOOL) {
+        rc = store_fail(SC_INVALID,
+                        "No appropriate index for faceting: `%s`. Please create one to facet on this field (a keyword, "
+                        "integer, uuid or bool payload index)",
+                        key);
+        goto done;
+    }
+    if (f) {
+        if ((rc = store_select_filter(c, f, &slots, &m)) != SC_OK) goto done;
+        if (!(sel = roaring_bitmap_of_ptr(m, slots))) goto oom;
+    } else if (!(sel = store_coll_live_bitmap(c))) {
+        goto oom;
+    }
+    if ((rc = pindex_facet(ix, sel, limit, &hits, &n_hits)) != SC_OK) {
+        if (rc == SC_NOMEM) goto oom;
+        goto done;
+    }
+    sc_facet_hit *res = calloc(n_hits ? n_hits : 1, sizeof *res);
+    if (!res) goto oom;
+    for (size_t i = 0; i < n_hits; i++) {
+        res[i].count = hits[i].count;
+        if (!(res[i].value_json = store_json_dumps(hits[i].value, JSON_ENCODE_ANY | JSON_COMPACT))) {
+            sc_facet_hits_free(res, n_hits);
+            goto oom;
+        }
+    }
+    *out = res;
+    *n_out = n_hits;
+    goto done;
+oom:
+    rc = store_fail(SC_NOMEM, "out of memory counting facets");
+done:
+    pthread_rwlock_unlock(&db->lock);
+    for (size_t i = 0; i < n_hits; i++) json_decref(hits[i].value);
+    free(hits);
+    if (sel) roaring_bitmap_free(sel);
+    free(slots);
+    filter_free(f);
+    return rc;
+}
+
 sc_status sc_points_count(sc_db *db, const char *coll, const char *filter_json, uint64_t *out) {
     if (!db || !out) return store_fail(SC_MISUSE, "sc_points_count: NULL argument");
     store_filter *f = NULL;
@@ -997,7 +1240,7 @@ sc_status sc_points_count(sc_db *db, const char *coll, const char *filter_json, 
     if (rc != SC_OK) return rc;
     pthread_rwlock_rdlock(&db->lock);
     store_coll *c = NULL;
-    if ((rc = store_coll_get(db, coll, &c)) == SC_OK) {
+    if ((rc = store_coll_get(db, coll, &c)) == SC_OK && (rc = store_filter_bind(c, f)) == SC_OK) {
         if (!f) {
             *out = c->n_live;
         } else {

@@ -64,8 +64,9 @@ static index_metric store__metric(sc_distance d) {
 static sc_status store__check_query(const store_vec *sv, const float *in, uint32_t dim, size_t qi, float *q) {
     const char *vname = *sv->name ? sv->name : "(default)";
     if (!in) return store_fail(SC_INVALID, "query vector is missing");
-    if (dim != sv->dim)
-        return store_fail(SC_INVALID, "query vector `%s` has dimension %u, collection expects %u", vname, dim, sv->dim);
+    if (dim != sv->dim) /* Qdrant's words first */
+        return store_fail(SC_INVALID, "Vector dimension error: expected dim: %u, got %u (query vector `%s`)", sv->dim,
+                          dim, vname);
     for (uint32_t d = 0; d < dim; d++)
         if (!isfinite(in[d]))
             return store_fail(SC_INVALID, "query %zu: component %u of vector `%s` is %s", qi, d, vname,
@@ -171,6 +172,7 @@ static sc_status store__search(sc_db *db, const char *coll, const sc_search_requ
     pthread_rwlock_rdlock(&db->lock);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, coll, &c);
+    if (rc == SC_OK) rc = store_filter_bind(c, f);
     float *q = NULL;
     index_hit *hits = NULL;
     uint32_t *n_hits = NULL, *slots = NULL;
@@ -191,6 +193,14 @@ static sc_status store__search(sc_db *db, const char *coll, const sc_search_requ
         goto done;
     }
     const store_vec *sv = &c->vecs[vi];
+    if (sv->multivec || req->n_rows) { /* sc_points_search sends single multivector queries elsewhere */
+        rc = store_fail(SC_INVALID, sv->multivec ? "vector `%s` of collection `%s` is a multivector: search it with "
+                                                   "one query at a time"
+                                                 : "vector `%s` of collection `%s` is not a multivector: a query of "
+                                                   "several rows needs one",
+                        *sv->name ? sv->name : "(default)", c->name);
+        goto done;
+    }
     q = malloc(sizeof(float) * sv->dim * (n_queries ? n_queries : 1));
     hits = malloc(sizeof *hits * (size_t)k * (n_queries ? n_queries : 1));
     n_hits = calloc(n_queries ? n_queries : 1, sizeof *n_hits);
@@ -323,6 +333,7 @@ static sc_status store__search_by(sc_db *db, const char *coll, const sc_search_r
     pthread_rwlock_rdlock(&db->lock);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, coll, &c);
+    if (rc == SC_OK) rc = store_filter_bind(c, f);
     roaring_bitmap_t *cand = NULL, *live = NULL;
     index_hit *hits = NULL;
     uint32_t *slots = NULL;
@@ -425,10 +436,59 @@ static sc_status store__hits_sparse(store_coll *c, const sc_search_request *req,
     return rc;
 }
 
+/* ==== Multivector search ==== */
+
+/* Multivector rows: planned candidate, passes the filter (presence is checked by the scorer). */
+static bool store__accept_multi(void *p, uint32_t row) {
+    store__scan_state *s = p;
+    if (s->cand && !roaring_bitmap_contains(s->cand, row)) return false;
+    if (s->f && !s->exact) return store__match(s, row);
+    return true;
+}
+
+/* Exact MAX_SIM hits of a multivector query (multivec.c): the query's rows
+** checked and prepared as stored rows are (normalised for Cosine). */
+static sc_status store__hits_multi(store_coll *c, const sc_search_request *req, store__scan_state *st, uint32_t k,
+                                   index_hit *hits, uint32_t *n) {
+    int vi = store_coll_vec_index(c, req->vector_name);
+    if (vi < 0 || !c->vecs[vi].multivec) /* the collection changed since sc_points_search looked */
+        return store_fail(SC_NOTFOUND, "multivector `%s` is not configured in collection `%s`",
+                          req->vector_name && *req->vector_name ? req->vector_name : "(default)", c->name);
+    const store_vec *sv = &c->vecs[vi];
+    uint32_t rows = req->n_rows ? req->n_rows : 1;
+    if (rows > SC_MAX_MULTIVEC_ROWS)
+        return store_fail(SC_INVALID, "query has %u rows, at most %u allowed", rows, SC_MAX_MULTIVEC_ROWS);
+    float *q = malloc(sizeof(float) * sv->dim * rows);
+    if (!q) return store_fail(SC_NOMEM, "out of memory for a query of %u rows", rows);
+    sc_status rc = SC_OK;
+    for (uint32_t r = 0; r < rows && rc == SC_OK; r++)
+        rc = store__check_query(sv, req->query + (size_t)r * req->dim, req->dim, r, q + (size_t)r * sv->dim);
+    index_scan_filter sf = {st->f ? store__accept_multi : NULL, store__tie, st};
+    st->plan = st->cand && roaring_bitmap_get_cardinality(st->cand) < sv->n_present ? 2 : 3; /* exact_list, exact_scan */
+    if (rc == SC_OK && !store_mvec_topk(c, sv, q, rows, &sf, st->cand, k, req->has_threshold, req->score_threshold,
+                                        hits, n))
+        rc = store_fail(SC_NOMEM, "out of memory for the multivector search scratch space");
+    free(q);
+    return rc;
+}
+
+/* Whether the vector a request names is a multivector (a lock of its own:
+** store__hits_multi checks again under the search's). */
+static bool store__names_multivec(sc_db *db, const char *coll, const char *name) {
+    pthread_rwlock_rdlock(&db->lock);
+    store_coll *c = store_coll_find(db, coll);
+    int vi = c ? store_coll_vec_index(c, name) : -1;
+    bool multi = vi >= 0 && c->vecs[vi].multivec;
+    pthread_rwlock_unlock(&db->lock);
+    return multi;
+}
+
 sc_status sc_points_search(sc_db *db, const char *coll, const sc_search_request *req, sc_record_list **out) {
     if (!req || !db || !out) return store_fail(SC_MISUSE, "sc_points_search: NULL argument");
     if (req->sparse) return store__search_by(db, coll, req, store__hits_sparse, out);
     if (!req->query && req->text) return store__search_by(db, coll, req, store__hits_text, out);
+    if (req->query && store__names_multivec(db, coll, req->vector_name))
+        return store__search_by(db, coll, req, store__hits_multi, out);
     return store__search(db, coll, req, req->query, 1, out);
 }
 

@@ -51,13 +51,17 @@ const char *sc_field_type_name(sc_field_type t) {
     case SC_FIELD_TYPE_INTEGER: return "integer";
     case SC_FIELD_TYPE_FLOAT: return "float";
     case SC_FIELD_TYPE_BOOL: return "bool";
+    case SC_FIELD_TYPE_UUID: return "uuid";
+    case SC_FIELD_TYPE_DATETIME: return "datetime";
+    case SC_FIELD_TYPE_TEXT: return "text";
+    case SC_FIELD_TYPE_GEO: return "geo";
     }
     return "?";
 }
 
 sc_status sc_field_type_parse(const char *s, sc_field_type *out) {
     if (!s) return SC_INVALID;
-    for (int t = 0; t <= SC_FIELD_TYPE_BOOL; t++)
+    for (int t = 0; t <= SC_FIELD_TYPE_GEO; t++)
         if (!strcasecmp(s, sc_field_type_name((sc_field_type)t))) {
             *out = (sc_field_type)t;
             return SC_OK;
@@ -165,8 +169,9 @@ sc_status store_coll_reserve(store_coll *c, uint32_t extra) {
             return store_fail(SC_NOMEM, "out of memory growing collection `%s` to %zu points", c->name, nw);
         for (size_t v = 0; v < c->n_vecs; v++) {
             store_vec *sv = &c->vecs[v];
-            if (!store__grow((void **)&sv->data, sizeof(float) * sv->dim, old, nw) ||
-                !store__grow((void **)&sv->present, sizeof(uint64_t), old / 64, nw / 64))
+            bool ok = sv->multivec ? store__grow((void **)&sv->mv, sizeof *sv->mv, old, nw)
+                                   : store__grow((void **)&sv->data, sizeof(float) * sv->dim, old, nw);
+            if (!ok || !store__grow((void **)&sv->present, sizeof(uint64_t), old / 64, nw / 64))
                 return store_fail(SC_NOMEM, "out of memory growing vectors `%s` of `%s` to %zu points", sv->name,
                                   c->name, nw);
         }
@@ -237,6 +242,7 @@ void store_slot_release(store_coll *c, uint32_t slot) {
     for (size_t k = 0; k < c->n_sparse; k++) store_sparse_set(&c->sparse[k], slot, NULL);
     for (size_t v = 0; v < c->n_vecs; v++) {
         store_vec *sv = &c->vecs[v];
+        if (sv->multivec) store_mvec_set(sv, slot, NULL);
         if (store_bit_get(sv->present, slot)) {
             store_bit_clear(sv->present, slot);
             sv->n_present--;
@@ -484,15 +490,23 @@ roaring_bitmap_t *store_coll_live_bitmap(const store_coll *c) {
 
 /* ==== Vector blobs ==== */
 
-sc_status store_vec_blob_encode(const store_coll *c, const float *const *vecs, util_buf *out) {
-    uint32_t head[2] = {STORE_VEC_BLOB_MAGIC, (uint32_t)c->n_vecs};
+sc_status store_vec_blob_encode(const store_coll *c, const float *const *vecs, const uint32_t *rows, util_buf *out) {
+    bool multi = store_coll_has_multivec(c);
+    uint32_t head[2] = {multi ? STORE_MVEC_BLOB_MAGIC : STORE_VEC_BLOB_MAGIC, (uint32_t)c->n_vecs};
     uint64_t mask = 0;
     for (size_t v = 0; v < c->n_vecs; v++)
         if (vecs[v]) mask |= 1ull << v;
     util_buf_append(out, head, sizeof head);
     util_buf_append(out, &mask, sizeof mask);
-    for (size_t v = 0; v < c->n_vecs; v++)
-        if (vecs[v]) util_buf_append(out, vecs[v], sizeof(float) * c->vecs[v].dim);
+    for (size_t v = 0; v < c->n_vecs; v++) {
+        if (!vecs[v]) continue;
+        uint32_t n = 1;
+        if (c->vecs[v].multivec) { /* SCM1: a multivector's row count comes before its rows */
+            n = rows[v];
+            util_buf_append(out, &n, sizeof n);
+        }
+        util_buf_append(out, vecs[v], sizeof(float) * c->vecs[v].dim * n);
+    }
     if (out->oom) return store_fail(SC_NOMEM, "out of memory encoding vectors");
     uint64_t sum = util_hash64(out->data, out->len, STORE_VEC_BLOB_SEED);
     util_buf_append(out, &sum, sizeof sum);
@@ -510,14 +524,35 @@ sc_status store_vec_blob_decode(const store_coll *c, const void *blob, int n, ui
     }
     memcpy(head, b, sizeof head);
     memcpy(&mask, b + 8, sizeof mask);
-    bool v1 = head[0] == STORE_VEC_BLOB_MAGIC_V1;
-    if ((head[0] != STORE_VEC_BLOB_MAGIC && !v1) || head[1] != c->n_vecs) {
+    bool v1 = head[0] == STORE_VEC_BLOB_MAGIC_V1, multi = store_coll_has_multivec(c);
+    uint32_t magic = multi ? STORE_MVEC_BLOB_MAGIC : STORE_VEC_BLOB_MAGIC;
+    if ((head[0] != magic && !(v1 && !multi)) || head[1] != c->n_vecs ||
+        (c->n_vecs < 64 && mask >> c->n_vecs)) {
         snprintf(errbuf, errbuf_size, "vector blob has a bad header (offset 0)");
         return SC_CORRUPT;
     }
+    /* the layout: walk it once to find its length (row counts in between) */
     size_t need = 16;
-    for (size_t v = 0; v < c->n_vecs; v++)
-        if (mask >> v & 1) need += sizeof(float) * c->vecs[v].dim;
+    for (size_t v = 0; v < c->n_vecs; v++) {
+        if (!(mask >> v & 1)) continue;
+        uint64_t rows = 1;
+        if (c->vecs[v].multivec) {
+            uint32_t r = 0;
+            if ((size_t)n < need + 4 + 8) {
+                snprintf(errbuf, errbuf_size, "vector blob of %d bytes is truncated (offset %zu)", n, need);
+                return SC_CORRUPT;
+            }
+            memcpy(&r, b + need, sizeof r);
+            if (r < 1 || r > SC_MAX_MULTIVEC_ROWS) {
+                snprintf(errbuf, errbuf_size, "multivector `%s` has %u rows (offset %zu)", c->vecs[v].name, r, need);
+                return SC_CORRUPT;
+            }
+            need += 4;
+            rows = r;
+        }
+        need += sizeof(float) * c->vecs[v].dim * rows;
+        if (need + 8 > (size_t)n) break; /* reported below */
+    }
     if ((size_t)n != need + 8) {
         snprintf(errbuf, errbuf_size, "vector blob has %d bytes, expected %zu (offset %zu)", n, need + 8, need);
         return SC_CORRUPT;
@@ -531,6 +566,21 @@ sc_status store_vec_blob_decode(const store_coll *c, const void *blob, int n, ui
     for (size_t v = 0; v < c->n_vecs; v++) {
         store_vec *sv = &c->vecs[v];
         if (!(mask >> v & 1)) continue;
+        if (sv->multivec) {
+            uint32_t r;
+            memcpy(&r, b + off, sizeof r);
+            off += 4;
+            store_mvec *m = malloc(sizeof *m + sizeof(float) * sv->dim * (size_t)r);
+            if (!m) {
+                snprintf(errbuf, errbuf_size, "out of memory for multivector `%s` (%u rows)", sv->name, r);
+                return SC_NOMEM;
+            }
+            m->n = r;
+            memcpy(m->data, b + off, sizeof(float) * sv->dim * (size_t)r);
+            off += sizeof(float) * sv->dim * (size_t)r;
+            store_mvec_set(sv, slot, m);
+            continue;
+        }
         memcpy(sv->data + (size_t)slot * sv->dim, b + off, sizeof(float) * sv->dim);
         off += sizeof(float) * sv->dim;
         if (!store_bit_get(sv->present, slot)) {
@@ -569,6 +619,7 @@ void sc_record_list_free(sc_record_list *list) {
         free(r->vector_names);
         free(r->vectors);
         free(r->vector_dims);
+        free(r->vector_rows);
         for (size_t k = 0; k < r->n_sparse; k++) {
             free(r->sparse[k].name);
             free(r->sparse[k].indices);
@@ -604,6 +655,11 @@ sc_status store_records_build(const store_coll *c, const uint32_t *slots, const 
                               const sc_with *with, sc_record_list **out) {
     static const sc_with none = {0};
     if (!with) with = &none;
+    for (size_t i = 0; with->vectors && with->vector_names && i < with->n_vector_names; i++) {
+        const char *name = with->vector_names[i] ? with->vector_names[i] : "";
+        if (store_coll_vec_index(c, name) < 0 && store_coll_sparse_index(c, name) < 0) /* Qdrant's words */
+            return store_fail(SC_INVALID, "Not existing vector name error: %s", *name ? name : "(default)");
+    }
     sc_record_list *l = calloc(1, sizeof *l);
     if (!l || (n && !(l->items = calloc(n, sizeof *l->items)))) {
         free(l);
@@ -621,8 +677,9 @@ sc_status store_records_build(const store_coll *c, const uint32_t *slots, const 
         r->vector_names = calloc(nv, sizeof *r->vector_names);
         r->vectors = calloc(nv, sizeof *r->vectors);
         r->vector_dims = calloc(nv, sizeof *r->vector_dims);
+        r->vector_rows = calloc(nv, sizeof *r->vector_rows);
         r->sparse = calloc(c->n_sparse ? c->n_sparse : 1, sizeof *r->sparse);
-        if (!r->vector_names || !r->vectors || !r->vector_dims || !r->sparse) goto oom;
+        if (!r->vector_names || !r->vectors || !r->vector_dims || !r->vector_rows || !r->sparse) goto oom;
         for (size_t k = 0; k < c->n_sparse; k++) {
             const store_sparse *sp = &c->sparse[k];
             if (!sp->vecs[s]) continue;
@@ -635,12 +692,15 @@ sc_status store_records_build(const store_coll *c, const uint32_t *slots, const 
             if (!store_bit_get(sv->present, s)) continue;
             if (with->vector_names && !store__in_list(sv->name, with->vector_names, with->n_vector_names)) continue;
             size_t k = r->n_vectors;
+            const store_mvec *m = sv->multivec ? sv->mv[s] : NULL;
+            size_t n_floats = (size_t)sv->dim * (m ? m->n : 1);
             r->vector_names[k] = util_strdup(sv->name);
-            r->vectors[k] = malloc(sizeof(float) * sv->dim);
+            r->vectors[k] = malloc(sizeof(float) * n_floats);
             r->vector_dims[k] = sv->dim;
+            r->vector_rows[k] = m ? m->n : 0;
             r->n_vectors++;
             if (!r->vector_names[k] || !r->vectors[k]) goto oom;
-            memcpy(r->vectors[k], sv->data + (size_t)s * sv->dim, sizeof(float) * sv->dim);
+            memcpy(r->vectors[k], m ? m->data : sv->data + (size_t)s * sv->dim, sizeof(float) * n_floats);
         }
     }
     *out = l;

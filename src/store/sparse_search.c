@@ -47,7 +47,8 @@ static sc_status sparse__corpus(store_coll *c, const store_sparse *s, const char
         return store_fail(err.code, "params.idf.corpus: %s", err.msg);
     uint32_t *slots = NULL;
     size_t n = 0;
-    sc_status rc = f ? store_select_filter(c, f, &slots, &n) : SC_OK;
+    sc_status rc = f ? store_filter_bind(c, f) : SC_OK;
+    if (rc == SC_OK && f) rc = store_select_filter(c, f, &slots, &n);
     filter_free(f);
     if (rc != SC_OK) return rc;
     uint64_t *b = calloc(((size_t)c->n_slots + 63) / 64 + 1, sizeof *b);

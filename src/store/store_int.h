@@ -39,23 +39,37 @@
 ** it 2 (its SCV1 blobs stay readable); 3 is a format 2 store that has had a
 ** collection with sparse vectors (config member "sparse", column
 ** points.sparse): the first such collection marks it 3, so that builds
-** which cannot see sparse vectors refuse it. A larger version is refused. */
-#define STORE_FORMAT_VERSION 3
+** which cannot see sparse vectors refuse it. 4 is a format 3 store that has
+** had a collection with a multivector (config member "multivec", blobs
+** "SCM1" with row counts): marked by the first such collection. A larger
+** version is refused. */
+#define STORE_FORMAT_VERSION 4
+#define STORE_FORMAT_SPARSE 3     /* what the first sparse collection marks a store */
 #define STORE_FORMAT_DENSE 2      /* what a store without sparse vectors is marked */
 #define STORE_ID_KEY_SIZE 17      /* 1 kind byte + 16 bytes, memcmp order == id order */
 #define STORE_VEC_BLOB_MAGIC 0x53435632u    /* "SCV2": vector blob header (XXH3-64 checksum) */
 #define STORE_VEC_BLOB_MAGIC_V1 0x53435631u /* "SCV1": store format 1's blobs (util_hash64_v1 checksum) */
 #define STORE_VEC_BLOB_SEED 0x5343          /* seed of a blob's checksum */
+#define STORE_MVEC_BLOB_MAGIC 0x53434d31u   /* "SCM1": vector blob of a collection with a multivector (row counts) */
 #define STORE_SPARSE_BLOB_MAGIC 0x53435331u /* "SCS1": sparse vector blob header (points.sparse) */
 #define STORE_SPARSE_BLOB_SEED 0x5353       /* seed of its XXH3-64 checksum */
 #define STORE_NO_SLOT UINT32_MAX
+
+/* The rows of one point's multivector, in one allocation. */
+typedef struct store_mvec {
+    uint32_t n;      /* rows, 1..SC_MAX_MULTIVEC_ROWS */
+    float data[];    /* n × dim floats (normalised rows for Cosine, converted to the datatype) */
+} store_mvec;
 
 /* One named vector of a collection: its parameters and the slot-indexed data. */
 typedef struct store_vec {
     char *name;           /* vector name ("" = default) */
     uint32_t dim;         /* dimension */
     sc_distance distance; /* metric */
-    float *data;          /* cap * dim floats, row = slot */
+    sc_multivec_comparator multivec; /* MAX_SIM: a multivector (mv holds the rows, data stays NULL, no graph) */
+    sc_vector_datatype datatype;     /* what values are converted to on upsert */
+    store_mvec **mv;      /* multivector: cap entries, the rows of each slot (NULL = absent) */
+    float *data;          /* cap * dim floats, row = slot (single vectors only) */
     uint64_t *present;    /* bitset over slots: live point has this vector */
     uint64_t n_present;   /* number of bits set */
     sc_hnsw_config hnsw;  /* ANN parameters, defaults filled in */
@@ -135,6 +149,11 @@ typedef struct store_coll {
     bool indexes_stale;        /* an index update ran out of memory after a commit: the indexes may miss
                                   points, so filters scan (store_coll_plan_indexes) until the next open */
 } store_coll;
+
+/* filter_bind of f (NULL: nothing) to c's text indexes, under the store's
+** lock; SC_NOMEM with the message set. (Binding uses every index, stale or
+** not: which conditions compare tokens must not depend on index state.) */
+sc_status store_filter_bind(const store_coll *c, store_filter *f);
 
 /* Number of payload indexes a filter planner may use: 0 when they are stale. */
 static inline size_t store_coll_plan_indexes(const store_coll *c) { return c->indexes_stale ? 0 : c->n_indexes; }
@@ -223,9 +242,12 @@ char *store_json_dumps(const json_t *j, size_t flags);
 ** selections use it, so that a failed parse never reads as "no payload". */
 sc_status store_slot_payload_get(const store_coll *c, uint32_t slot, const json_t **out);
 
-/* Encode / decode the vector blob of one point. vecs[i] NULL = absent.
-** The blob has a header (magic, mask of present names) and a checksum. */
-sc_status store_vec_blob_encode(const store_coll *c, const float *const *vecs, util_buf *out);
+/* Encode / decode the vector blob of one point. vecs[i] NULL = absent;
+** rows[i] is the row count of multivector i (rows NULL when c has none).
+** The blob has a header (magic, mask of present names) and a checksum.
+** Decoding: SC_CORRUPT, or SC_NOMEM for a multivector's rows, with the
+** reason in errbuf. */
+sc_status store_vec_blob_encode(const store_coll *c, const float *const *vecs, const uint32_t *rows, util_buf *out);
 sc_status store_vec_blob_decode(const store_coll *c, const void *blob, int n, uint32_t slot,
                                 char *errbuf, size_t errbuf_size);
 
@@ -335,6 +357,29 @@ bool store_sparse_topk(const store_coll *c, const store_sparse *s, const store_s
                        const index_scan_filter *filter, const roaring_bitmap_t *cand, uint32_t k, bool has_threshold,
                        float threshold, index_hit *out, uint32_t *n_out);
 
+/* ==== Multivectors (multivec.c) ==== */
+
+/* true when c has a multivector. */
+bool store_coll_has_multivec(const store_coll *c);
+/* Check and copy caller input for multivector sv into an owned store_mvec:
+** n_rows rows of dim (== sv->dim) finite floats, converted to the
+** datatype, normalised for Cosine. SC_INVALID prefixed by `what`, SC_NOMEM. */
+sc_status store_mvec_from_input(const store_vec *sv, const float *data, uint32_t dim, uint32_t n_rows,
+                                const char *what, store_mvec **out);
+/* Give slot of multivector sv the rows m (owned; NULL removes; the old rows are freed). Cannot fail. */
+void store_mvec_set(store_vec *sv, uint32_t slot, store_mvec *m);
+/* Convert n values in place to datatype t (uint8: truncate and saturate; float16: round). */
+void store_vec_convert(sc_vector_datatype t, float *v, size_t n);
+/* Exact MAX_SIM top-k of the query rows q (n_q × sv->dim, prepared like
+** stored rows) over the slots filter->accept admits: hits best first (ties
+** by filter->tie_cmp), scores as reported (store.h), threshold applied.
+** false when scratch memory could not be had. */
+bool store_mvec_topk(const store_coll *c, const store_vec *sv, const float *q, uint32_t n_q,
+                     const index_scan_filter *filter, const roaring_bitmap_t *cand, uint32_t k, bool has_threshold,
+                     float threshold, index_hit *out, uint32_t *n_out);
+/* Memory held by the rows of sv, in bytes. */
+uint64_t store_mvec_bytes(const store_vec *sv, uint32_t n_slots);
+
 /* ==== Keyword index (keyword.c) ==== */
 
 store_kw *store_kw_new(void);
@@ -379,9 +424,12 @@ typedef struct store_slot_ref {
     uint32_t slot;       /* slot */
 } store_slot_ref;
 filter_point store_slot_point(const store_coll *c, uint32_t slot, store_slot_ref *at);
-/* Inside the caller's transaction, make the store ready for sparse vectors:
-** add column points.sparse when missing and mark the store format 3. */
-sc_status store_sparse_schema(sc_db *db);
+/* Inside the caller's transaction, make the store ready for a collection
+** that needs format `format` (STORE_FORMAT_SPARSE for sparse vectors,
+** STORE_FORMAT_VERSION for a multivector): add column points.sparse when
+** missing and mark the store with that format unless it already has it or
+** a later one. */
+sc_status store_format_mark(sc_db *db, int format);
 
 /* Run `sql` (no results) on the connection; sets the error on failure. */
 sc_status store_exec(sc_db *db, const char *sql);

@@ -27,14 +27,25 @@ static sc_status store__rewrite_blobs(sc_db *db, store_coll *c) {
         SQLITE_OK)
         return store_fail_sql(db, "rewriting vectors");
     const float **vecs = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *vecs);
+    uint32_t *rows = calloc(c->n_vecs ? c->n_vecs : 1, sizeof *rows);
+    bool has_mv = store_coll_has_multivec(c);
     util_buf blob = {0};
-    sc_status rc = vecs ? SC_OK : store_fail(SC_NOMEM, "out of memory");
+    sc_status rc = vecs && rows ? SC_OK : store_fail(SC_NOMEM, "out of memory");
     for (uint32_t s = 0; rc == SC_OK && s < c->n_slots; s++) {
         if (!store_bit_get(c->live, s)) continue;
-        for (size_t v = 0; v < c->n_vecs; v++)
-            vecs[v] = store_bit_get(c->vecs[v].present, s) ? c->vecs[v].data + (size_t)s * c->vecs[v].dim : NULL;
+        for (size_t v = 0; v < c->n_vecs; v++) {
+            const store_vec *sv = &c->vecs[v];
+            rows[v] = 0;
+            if (sv->multivec) { /* its rows live in sv->mv, one allocation per slot */
+                const store_mvec *m = sv->mv[s];
+                vecs[v] = m ? m->data : NULL;
+                rows[v] = m ? m->n : 0;
+            } else {
+                vecs[v] = store_bit_get(sv->present, s) ? sv->data + (size_t)s * sv->dim : NULL;
+            }
+        }
         blob.len = 0;
-        if ((rc = store_vec_blob_encode(c, vecs, &blob)) != SC_OK) break;
+        if ((rc = store_vec_blob_encode(c, vecs, has_mv ? rows : NULL, &blob)) != SC_OK) break;
         uint8_t key[STORE_ID_KEY_SIZE];
         store_id_key(&c->ids[s], key);
         sqlite3_reset(st);
@@ -46,6 +57,7 @@ static sc_status store__rewrite_blobs(sc_db *db, store_coll *c) {
     sqlite3_finalize(st);
     util_buf_free(&blob);
     free(vecs);
+    free(rows);
     return rc;
 }
 
@@ -75,6 +87,9 @@ sc_status sc_collection_vector_create(sc_db *db, const char *coll, const sc_vect
         return store_fail(SC_INVALID, "vector name must be 1 to %u bytes", SC_MAX_NAME_LEN);
     for (const char *p = vname; *p; p++)
         if ((unsigned char)*p < 32) return store_fail(SC_INVALID, "vector name contains a control character");
+    if (vp.multivec != SC_MULTIVEC_COMPARATOR_NONE)
+        return store_fail(SC_UNSUPPORTED, "vectors.%s: adding a multivector to an existing collection is not "
+                          "supported; create the collection with it", vname);
     if (vp.dim < 1 || vp.dim > SC_MAX_DIM)
         return store_fail(SC_INVALID, "vectors.%s.size: %u is out of range, expected 1..%u", vname, vp.dim, SC_MAX_DIM);
     if ((unsigned)vp.distance > SC_DISTANCE_MANHATTAN)

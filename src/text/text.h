@@ -110,4 +110,57 @@ void text_bm25_score(const text_bm25 *bm, const text_tokens *query, float *score
 /* Number of documents. */
 uint32_t text_bm25_n_docs(const text_bm25 *bm);
 
+/* ==== Full-text tokenizer (payload text indexes) ==== */
+
+/* How text is split into words, as Qdrant's text index `tokenizer`. */
+typedef enum text_ft_tokenizer {
+    TEXT_FT_TOKENIZER_WORD = 0,         /* runs of letters, marks and digits (Unicode) */
+    TEXT_FT_TOKENIZER_WHITESPACE = 1,   /* runs of non-white-space characters */
+    TEXT_FT_TOKENIZER_PREFIX = 2,       /* words; documents index every prefix, queries keep the word */
+    TEXT_FT_TOKENIZER_MULTILINGUAL = 3, /* words, and each CJK ideograph or kana on its own */
+    TEXT_FT_TOKENIZER_CODE = 4,         /* words split into identifier parts (snake_case, camelCase, digits) */
+} text_ft_tokenizer;
+
+/* Which side of a match a text is tokenized for (only the prefix tokenizer differs). */
+typedef enum text_ft_mode {
+    TEXT_FT_MODE_DOC = 0,   /* a stored value */
+    TEXT_FT_MODE_QUERY = 1, /* match.text / match.text_any */
+} text_ft_mode;
+
+/* Options of a full-text tokenizer (Qdrant's TextIndexParams). Borrowed by text_ft_new. */
+typedef struct text_ft_params {
+    text_ft_tokenizer tokenizer;     /* how words are found */
+    bool lowercase;                  /* lower-case tokens (Unicode simple case mapping) */
+    bool ascii_folding;              /* strip accents: decompose and drop combining marks */
+    uint32_t min_token_len;          /* tokens of fewer characters are dropped (0 = none) */
+    uint32_t max_token_len;          /* tokens of more characters are dropped; prefixes stop there (0 = none) */
+    const char *stemmer;             /* Snowball language ("english"), NULL = no stemming */
+    bool stop_english;               /* drop English stop words */
+    const char *const *stopwords;    /* custom stop words (lower-cased when lowercase is set) */
+    size_t n_stopwords;              /* entries of stopwords */
+} text_ft_params;
+
+/* A configured tokenizer; reference-counted and immutable, so one may be
+** shared by any number of threads (stemming is serialised inside). */
+typedef struct text_ft text_ft;
+
+/* Called for each token in order: len bytes at tok (valid until the call returns). */
+typedef void (*text_ft_token_fn)(const char *tok, size_t len, void *arg);
+
+/* Create a tokenizer with one reference. NULL with err set: SC_INVALID for an
+** unknown stemmer language (the message names it), SC_NOMEM. */
+text_ft *text_ft_new(const text_ft_params *p, sc_err *err);
+/* Take another reference; returns ft. */
+text_ft *text_ft_ref(text_ft *ft);
+/* Drop a reference (the last frees it); NULL is a no-op. */
+void text_ft_free(text_ft *ft);
+/* Tokenize s[0..n) (any bytes: invalid UTF-8 separates words) and call fn
+** on each token. SC_NOMEM when scratch memory runs out (some tokens may
+** have been delivered). */
+sc_status text_ft_tokenize(text_ft *ft, const char *s, size_t n, text_ft_mode mode, text_ft_token_fn fn, void *arg);
+/* Whether Snowball has a stemmer for language (e.g. "english"). */
+bool text_ft_stemmer_known(const char *language);
+/* Whether name is a stop-word language this build ships ("english"). */
+bool text_ft_stop_language_known(const char *name);
+
 #endif /* SC_TEXT_H */

@@ -3,9 +3,10 @@
 ** is taken as a key path (filter_path_check, filter_path_values), anything
 ** else is compiled as a filter, evaluated against fixed payloads and
 ** planned over payload indexes on them. A plan that misses a match, or an
-** "exact" plan that differs from filter_match, traps.
+** "exact" plan that differs from filter_match, traps. Filters are bound to
+** the text index (filter_bind) first, as the store does.
 **
-** FUZZ_SOURCES: src/store/filter.c src/store/pindex.c src/util/util.c
+** FUZZ_SOURCES: @lib
 */
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,16 +24,23 @@ static const char *const fuzz__payloads[] = {
     "{\"a\":\"dark red\",\"n\":-7,\"f\":0,\"items\":[{\"k\":\"p\",\"n\":[3,4]}],\"t\":\"2023-01-01\"}",
     "{}",
     "{\"a\":{\"b\":[[1],[2,\"red\"]]},\"tags\":[null,\"x\"],\"items\":{\"k\":\"p\"}}",
+    "{\"s\":[\"The quick brown fox\",\"jumps over\"],\"u\":\"a64a8051-3ee7-4881-8bc6-691d25c70d54\","
+    "\"g\":{\"lon\":13.4,\"lat\":52.5},\"t\":\"2024-05-01T12:00:00+02:00\"}",
+    "{\"s\":\"quick quick brown dogs\",\"u\":[\"A64A8051-3EE7-4881-8BC6-691D25C70D54\",7],"
+    "\"g\":[{\"lon\":-60,\"lat\":-60},{\"lon\":\"x\"}],\"t\":[\"2023-01-01\",5]}",
 };
 #define FUZZ_N_PAYLOADS (sizeof fuzz__payloads / sizeof *fuzz__payloads)
 
 static const struct {
     const char *key;    /* indexed key */
-    sc_field_type type; /* index type */
+    const char *schema; /* its field_schema */
 } fuzz__ixdefs[] = {
-    {"a", SC_FIELD_TYPE_KEYWORD},       {"n", SC_FIELD_TYPE_INTEGER}, {"f", SC_FIELD_TYPE_FLOAT},
-    {"flag", SC_FIELD_TYPE_BOOL},       {"tags", SC_FIELD_TYPE_KEYWORD}, {"c.d", SC_FIELD_TYPE_KEYWORD},
-    {"items[].k", SC_FIELD_TYPE_KEYWORD}, {"items[].n", SC_FIELD_TYPE_INTEGER},
+    {"a", "\"keyword\""},       {"n", "\"integer\""}, {"f", "\"float\""},
+    {"flag", "\"bool\""},       {"tags", "\"keyword\""}, {"c.d", "\"keyword\""},
+    {"items[].k", "\"keyword\""}, {"items[].n", "\"integer\""}, {"u", "\"uuid\""}, {"t", "\"datetime\""},
+    {"g", "\"geo\""},
+    {"s", "{\"type\":\"text\",\"tokenizer\":\"prefix\",\"max_token_len\":6,\"stopwords\":\"english\","
+          "\"phrase_matching\":true,\"stemmer\":{\"type\":\"snowball\",\"language\":\"english\"}}"},
 };
 #define FUZZ_N_IXS (sizeof fuzz__ixdefs / sizeof *fuzz__ixdefs)
 
@@ -43,7 +51,13 @@ static roaring_bitmap_t *fuzz__all;         /* slots 0..FUZZ_N_PAYLOADS-1 */
 static void fuzz__init(void) {
     if (fuzz__all) return;
     fuzz__all = roaring_bitmap_create();
-    for (size_t i = 0; i < FUZZ_N_IXS; i++) fuzz__ix[i] = pindex_new(fuzz__ixdefs[i].key, fuzz__ixdefs[i].type);
+    for (size_t i = 0; i < FUZZ_N_IXS; i++) {
+        json_t *schema = json_loads(fuzz__ixdefs[i].schema, JSON_DECODE_ANY, NULL);
+        pindex_schema s;
+        if (!schema || pindex_schema_parse(schema, &s, NULL) != SC_OK) __builtin_trap();
+        json_decref(schema);
+        if (!(fuzz__ix[i] = pindex_new_schema(fuzz__ixdefs[i].key, &s))) __builtin_trap();
+    }
     for (uint32_t s = 0; s < FUZZ_N_PAYLOADS; s++) {
         fuzz__p[s] = json_loads(fuzz__payloads[s], 0, NULL);
         if (!fuzz__p[s]) __builtin_trap();
@@ -103,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     store_filter *f = NULL;
     sc_err_clear(&err);
     sc_status rc = filter_compile(j, &f, &err);
+    if (rc == SC_OK && filter_bind(f, fuzz__ix, FUZZ_N_IXS) != SC_OK) __builtin_trap();
     if (rc == SC_OK) {
         fuzz__filter(f);
         sc_point_id id = sc_point_id_num(1000);
@@ -133,6 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (strlen(text) == size) {
         store_filter *g = NULL;
         sc_status rc2 = filter_compile_text(text, &g, NULL);
+        if (rc2 == SC_OK && g && filter_bind(g, fuzz__ix, FUZZ_N_IXS) != SC_OK) __builtin_trap();
         if (rc2 == SC_OK && g) fuzz__filter(g);
         filter_free(g);
     }

@@ -12,8 +12,10 @@
 # Python: Debian's python3-pytest, python3-requests, python3-jsonschema,
 # python3-retry (scripts/setup.sh installs them); schemathesis is not packaged,
 # tests/qdrant/schemathesis/ stands in for the few names the helpers import,
-# and tests/qdrant/qdrant_timeout.py for pytest-timeout (a test over its
-# @pytest.mark.timeout, or over QDRANT_TEST_TIMEOUT seconds, default 60, fails).
+# tests/qdrant/qdrant_timeout.py for pytest-timeout (a test over its
+# @pytest.mark.timeout, or over QDRANT_TEST_TIMEOUT seconds, default 60, fails),
+# and tests/qdrant/pytest_cases/ and jsons.py for the names test_group.py
+# imports from pytest_cases and jsons (not packaged either).
 #
 # Usage: tests/qdrant/run.sh [--basic] [test_file.py ...]   (make qdrant-suite)
 #   --basic       only the basic files

@@ -1,6 +1,7 @@
 /*
 ** Fault injection for the store: a workload (create a collection, upsert
-** batches, payload operations, deletes, searches, optimize, reopen) is run
+** batches, payload operations, deletes, searches, optimize, reopen; then
+** the same for sparse vectors and for multivectors) is run
 ** again and again, each time failing the Nth allocation, or the Nth write or
 ** sync, until a run completes untouched; as SQLite's own test suite does.
 ** Each run must end in a clear error (a status that is not SC_OK and a
@@ -345,7 +346,7 @@ static void hooks_install(void) {
 
 #define DIM 8
 #define N_POINTS 70
-#define MAX_STEPS 28
+#define MAX_STEPS 34
 
 typedef struct wl {
     char *dir;                         /* store directory */
@@ -426,8 +427,45 @@ static void store_snapshot(sc_db *db, char *out, size_t cap) {
         PUT("\n");
         sc_record_list_free(list);
     }
+    /* the collection of multivectors: each point's rows, and a MAX_SIM search */
+    if (sc_collection_exists(db, "m")) {
+        assert_int_equal(sc_points_scroll(db, "m", &rq, &list, &next, &more), SC_OK);
+        for (size_t i = 0; i < list->n; i++) {
+            const sc_record *r = &list->items[i];
+            PUT("m %llu", (unsigned long long)r->id.num);
+            for (size_t k = 0; k < r->n_vectors; k++)
+                for (uint32_t j = 0; j < r->vector_rows[k] * r->vector_dims[k]; j++)
+                    PUT(" %.3f", (double)r->vectors[k][j]);
+            PUT("\n");
+        }
+        sc_record_list_free(list);
+        sc_search_request ms = {.query = q, .dim = DIM, .limit = 5};
+        assert_int_equal(sc_points_search(db, "m", &ms, &list), SC_OK);
+        PUT("multi top");
+        for (size_t i = 0; i < list->n; i++)
+            PUT(" %llu:%.5f", (unsigned long long)list->items[i].id.num, (double)list->items[i].score);
+        PUT("\n");
+        sc_record_list_free(list);
+    }
     assert_true(len < cap);
 #undef PUT
+}
+
+/* Upsert (or, with update, update the vectors of) ids first..last of the
+** multivector collection "m": id i has 1 + (i + salt) % 3 rows, the
+** vectors of ids i, i + 7, i + 14. */
+static sc_status wl_upsert_multi(wl *w, uint64_t first, uint64_t last, uint32_t salt, bool update) {
+    sc_point_in pts[N_POINTS];
+    sc_multivec_in min[N_POINTS];
+    float rows[N_POINTS][3 * DIM];
+    size_t n = 0;
+    for (uint64_t id = first; id <= last; id++, n++) {
+        uint32_t m = 1 + (uint32_t)((id + salt) % 3);
+        for (uint32_t r = 0; r < m; r++) memcpy(rows[n] + r * DIM, w->vecs[(id + 7 * r) % N_POINTS + 1], sizeof(float) * DIM);
+        min[n] = (sc_multivec_in){.name = "", .data = rows[n], .dim = DIM, .n_rows = m};
+        pts[n] = (sc_point_in){.id = sc_point_id_num(id), .multivecs = &min[n], .n_multivecs = 1};
+    }
+    return update ? sc_points_update_vectors(w->db, "m", pts, n) : sc_points_upsert(w->db, "m", pts, n);
 }
 
 /* Upsert ids first..last into the sparse collection "s": vector "w" of id
@@ -589,6 +627,28 @@ static sc_status wl_step(wl *w, int i, int *exists) {
         uint64_t n = 0;
         return sc_points_delete_by_filter(w->db, "s", "{\"must\":[{\"key\":\"tag\",\"match\":{\"value\":\"a\"}}]}", &n);
     }
+    case 27: { /* multivectors: the store becomes format 4 */
+        sc_vector_params vp = {.name = "", .dim = DIM, .distance = SC_DISTANCE_COSINE,
+                               .multivec = SC_MULTIVEC_COMPARATOR_MAX_SIM};
+        return sc_collection_create(w->db, "m", &vp, 1);
+    }
+    case 28: return wl_upsert_multi(w, 1, 20, 0, false);
+    case 29: return wl_upsert_multi(w, 3, 8, 1, true); /* new rows replace the old ones */
+    case 30: {
+        for (int k = 0; k < 3; k++) ids[k] = sc_point_id_num((uint64_t)k * 5 + 2);
+        sc_selector sel = {.ids = ids, .n_ids = 3};
+        const char *names[] = {""};
+        return sc_points_delete_vectors(w->db, "m", &sel, names, 1, NULL);
+    }
+    case 31: {
+        for (int k = 0; k < 2; k++) ids[k] = sc_point_id_num((uint64_t)k + 10);
+        return sc_points_delete(w->db, "m", ids, 2, NULL);
+    }
+    case 32:
+        sc_db_close(w->db);
+        w->db = NULL;
+        return wl_open(w);
+    case 33: return wl_upsert_multi(w, 15, 25, 2, false);
     default: *exists = 0; return SC_OK;
     }
 }

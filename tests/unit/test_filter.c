@@ -257,8 +257,9 @@ static void test_key_paths(void **state) {
     MATCHES("{\"must\":{\"key\":\"country.cities[].population\",\"range\":{\"gte\":9.0}}}", country);
     REJECTS("{\"must\":{\"key\":\"country.cities[].population\",\"range\":{\"gte\":10}}}", country);
     MATCHES("{\"must\":{\"key\":\"country.cities[].sightseeing\",\"match\":{\"value\":\"Osaka Castle\"}}}", country);
-    /* Arrays met on the way are expanded even without []. */
-    MATCHES("{\"must\":{\"key\":\"country.cities.name\",\"match\":{\"value\":\"Osaka\"}}}", country);
+    /* An array on the way is not entered without [] (Qdrant's JsonPath). */
+    REJECTS("{\"must\":{\"key\":\"country.cities.name\",\"match\":{\"value\":\"Osaka\"}}}", country);
+    REJECTS("{\"must\":{\"key\":\"country.cities.population\",\"range\":{\"gte\":9.0}}}", country);
     MATCHES("{\"must\":{\"key\":\"country.cities[1].name\",\"match\":{\"value\":\"Osaka\"}}}", country);
     REJECTS("{\"must\":{\"key\":\"country.cities[0].name\",\"match\":{\"value\":\"Osaka\"}}}", country);
     REJECTS("{\"must\":{\"key\":\"country.cities[5].name\",\"match\":{\"value\":\"Osaka\"}}}", country);
@@ -274,7 +275,7 @@ static void test_key_paths(void **state) {
     json_t *p = json_loads("{\"a\":[{\"b\":[1,2]},{\"b\":3},{\"c\":4}]}", 0, NULL);
     assert_non_null(p);
     assert_int_equal(filter_path_values(p, "a[].b", NULL, NULL), 3);
-    assert_int_equal(filter_path_values(p, "a.b", NULL, NULL), 3);
+    assert_int_equal(filter_path_values(p, "a.b", NULL, NULL), 0);
     assert_int_equal(filter_path_values(p, "a[0].b", NULL, NULL), 2);
     assert_int_equal(filter_path_values(p, "a", NULL, NULL), 3);
     assert_int_equal(filter_path_values(p, "zz", NULL, NULL), 0);
@@ -449,8 +450,15 @@ static void test_invalid(void **state) {
 
 static void test_unsupported(void **state) {
     (void)state;
-    t_bad("{\"must\":[{\"key\":\"loc\",\"geo_radius\":{\"center\":{\"lon\":1,\"lat\":2},\"radius\":5}}]}",
-          SC_UNSUPPORTED, "filter.must[0].geo_radius", "not supported");
+    /* Geo shapes are checked as Qdrant does (filter_geo.c). */
+    t_bad("{\"must\":[{\"key\":\"loc\",\"geo_radius\":{\"center\":{\"lon\":190,\"lat\":2},\"radius\":5}}]}",
+          SC_INVALID, "filter.must[0].geo_radius.center.lon", "out of range");
+    t_bad("{\"must\":{\"key\":\"loc\",\"geo_polygon\":{\"exterior\":{\"points\":[{\"lon\":0,\"lat\":0},"
+          "{\"lon\":1,\"lat\":0},{\"lon\":0,\"lat\":0}]}}}}",
+          SC_INVALID, "filter.must.geo_polygon.exterior", "at least 4, got 3");
+    t_bad("{\"must\":{\"key\":\"loc\",\"geo_polygon\":{\"exterior\":{\"points\":[{\"lon\":0,\"lat\":0},"
+          "{\"lon\":1,\"lat\":0},{\"lon\":1,\"lat\":1},{\"lon\":0,\"lat\":1}]}}}}",
+          SC_INVALID, "geo_polygon.exterior", "closed line");
     t_bad("{\"must\":{\"nested\":{\"key\":\"d\",\"filter\":{\"must\":{\"has_vector\":\"code\"}}}}}", SC_UNSUPPORTED,
           "has_vector", "nested");
     t_bad("{\"must\":{\"nested\":{\"key\":\"d\",\"filter\":{\"must\":{\"has_id\":[1]}}}}}", SC_UNSUPPORTED,

@@ -316,7 +316,7 @@ static void test_embeddings_and_text_queries(void **state) {
     /* a nested option is named by its path */
     assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query",
                                 "{\"query\":{\"text\":\"x\",\"options\":{\"mode\":\"hybrid\",\"alpha\":2}}}", NULL,
-                                "[query.options.alpha: value 2 invalid"),
+                                "[internal.query.options.alpha: value 2 invalid"),
                      422);
     assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/query",
                                 "{\"query\":{\"text\":\"x\",\"options\":{\"mode\":\"hybrid\",\"alpha\":\"a\"}}}",
@@ -530,7 +530,7 @@ static void test_sparse_vectors(void **state) {
                                 "\"image\":[[1,1],[2,2],[3,3]]}}}",
                                 NULL, NULL), 200);
     assert_int_equal(ts__expect(&e, "POST", "/collections/m/points/scroll", "{\"limit\":10,\"with_vector\":true}", NULL,
-                                "{\"id\":3,\"version\":0,\"payload\":{},\"vector\":{\"image\":[3.0,3.0],\"text\":{\"indices\":[20,55,101]"),
+                                "{\"id\":3,\"payload\":{},\"vector\":{\"image\":[3.0,3.0],\"text\":{\"indices\":[20,55,101]"),
                      200);
     assert_int_equal(ts__expect(&e, "PUT", "/collections/m/points",
                                 "{\"batch\":{\"ids\":[4],\"vectors\":{\"text\":[{\"indices\":[1,1],\"values\":[1,2]}]}}}",

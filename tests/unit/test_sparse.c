@@ -761,10 +761,10 @@ static void test_persistence_and_format(void **state) {
     /* a newer format is refused */
     sc_db_close(f->db);
     f->db = NULL;
-    store_sql(f->dir, "UPDATE meta SET value='4' WHERE key='format_version'");
+    store_sql(f->dir, "UPDATE meta SET value='5' WHERE key='format_version'");
     char err[512];
     assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_UNSUPPORTED);
-    assert_non_null(strstr(err, "format version 4"));
+    assert_non_null(strstr(err, "format version 5"));
     store_sql(f->dir, "UPDATE meta SET value='3' WHERE key='format_version'");
     /* a damaged sparse blob is reported with the point */
     store_sql(f->dir, "UPDATE points SET sparse = substr(sparse, 1, 20) || x'ff' || substr(sparse, 22)");

@@ -507,7 +507,7 @@ static void test_search_ties_and_options(void **state) {
     /* bad queries */
     req.dim = 2;
     assert_int_equal(sc_points_search(f->db, "c", &req, &l), SC_INVALID);
-    assert_msg_has(f->db, "dimension 2, collection expects 3");
+    assert_msg_has(f->db, "Vector dimension error: expected dim: 3, got 2");
     req.dim = 3;
     q[1] = NAN;
     assert_int_equal(sc_points_search(f->db, "c", &req, &l), SC_INVALID);
@@ -692,14 +692,14 @@ static void test_newer_store_format_is_refused(void **state) {
     char *v = store_format(f->dir);
     assert_string_equal(v, "2"); /* a new store without sparse vectors is written at format 2 (3 comes with them) */
     free(v);
-    store_sql(f->dir, "UPDATE meta SET value='4' WHERE key='format_version'");
+    store_sql(f->dir, "UPDATE meta SET value='5' WHERE key='format_version'");
     char err[512];
     assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_UNSUPPORTED);
     assert_null(f->db);
-    assert_non_null(strstr(err, "format version 4"));
+    assert_non_null(strstr(err, "format version 5"));
     assert_non_null(strstr(err, "newer semcode"));
     v = store_format(f->dir);
-    assert_string_equal(v, "4");
+    assert_string_equal(v, "5");
     free(v);
     store_sql(f->dir, "UPDATE meta SET value='two' WHERE key='format_version'");
     assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_CORRUPT);

@@ -47,6 +47,12 @@ int tu_store_sql(const char *dir, const char *sql);
 /* meta format_version of dir/store.db (owned; NULL when the query fails). */
 char *tu_store_format(const char *dir);
 
+/* In a cmocka test: fail unless the calling thread's last store message contains s. */
+#define tu_assert_msg_has(db, s)                                                                               \
+    do {                                                                                                       \
+        if (!strstr(sc_db_errmsg(db), (s))) fail_msg("message '%s' lacks '%s'", sc_db_errmsg(db), (s));     \
+    } while (0)
+
 /* Write text to dir/name (created or replaced); 0, or -1 on failure. */
 int tu_write_file(const char *dir, const char *name, const char *text);
 
