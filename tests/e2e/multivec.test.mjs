@@ -108,6 +108,33 @@ test('a dense prefetch rescored by the multivector, and a recommendation', async
   assert.ok(!rec.points.some((p) => [1, 2, 3].includes(p.id)));
 });
 
+test('a level\'s filter holds for its prefetch; MMR over a multivector is refused', async () => {
+  // the root's filter narrows the dense prefetch too (Qdrant), so its 30 candidates are all of group 1
+  const q = multi(2), dq = vec();
+  const r = await client.query(C, {
+    prefetch: { query: dq, using: 'dense', limit: 30 }, query: q, using: 'colbert', limit: 5,
+    filter: { must: [{ key: 'group', match: { value: 1 } }] }, with_payload: true,
+  });
+  const cands = points.filter((p) => p.group === 1).map((p) => ({ id: p.id, d: dot(dq, p.dense), s: maxSim(q, p.rows) }))
+    .sort((a, b) => b.d - a.d || a.id - b.id).slice(0, 30).sort((a, b) => b.s - a.s || a.id - b.id);
+  assert.equal(r.points.length, 5);
+  r.points.forEach((p, i) => {
+    assert.equal(p.payload.group, 1);
+    assert.ok(Math.abs(p.score - cands[i].s) < 1e-4, `rank ${i}: ${p.score} vs ${cands[i].s}`);
+  });
+  const query = async (body) => {
+    const res = await fetch(`${url}/collections/${C}/points/query`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    return [res.status, (await res.json()).status.error];
+  };
+  for (const nearest of [multi(2), vec()]) { // a multivector query, or one row against multivector points
+    const [status, err] = await query({ query: { nearest, mmr: { diversity: 0.5 } }, using: 'colbert', limit: 3 });
+    assert.equal(status, 400);
+    assert.match(err, /mmr.*multivector/);
+  }
+});
+
 test('update and delete of the multivector keep the other vector', async () => {
   const rows = multi(2);
   await client.updateVectors(C, { wait: true, points: [{ id: 5, vector: { colbert: rows } }] });
