@@ -298,7 +298,7 @@ test('provider routing: quality through the compatible fallback; one collection,
   assert.match(jbig.provider.why, /more records than balanced_threshold/);
 });
 
-test('a failing provider without a compatible fallback: retried, then the batch is counted failed', async () => {
+test('a failing provider without a compatible fallback: retried, then each batch is counted failed', async () => {
   const cfg = path.join(tmp, 'dead.json');
   fs.writeFileSync(cfg, JSON.stringify({ jobs: { retries: 1, remote: { base_url: `http://127.0.0.1:${deadPort}/v1`,
     model: 'm', dim: 8 } } }));
@@ -313,10 +313,13 @@ test('a failing provider without a compatible fallback: retried, then the batch 
       if (!['queued', 'running'].includes(j.state)) break;
       await sleep(50);
     }
+    // each batch is skipped and the job goes on; none could be stored, so it ends failed
     assert.equal(j.state, 'failed', JSON.stringify(j));
-    assert.equal(j.failed, 10);
+    assert.equal(j.failed, 30);
     assert.equal(j.succeeded, 0);
-    assert.match(j.error, /embedding with remote:.*failed/);
+    assert.match(j.error, /^every batch failed; the last: embedding with remote:.*failed.*records not stored: issue:d-20 /);
+    assert.ok(j.last_errors.some((e) => /^batch skipped: .*records not stored: issue:d-0 issue:d-1 .* and 2 more$/.test(e)),
+      JSON.stringify(j.last_errors));
     assert.ok(j.last_errors.some((e) => /retry 1 of 1/.test(e)), JSON.stringify(j.last_errors));
     assert.ok(j.last_errors.some((e) => /no compatible fallback/.test(e)), JSON.stringify(j.last_errors));
   } finally {
