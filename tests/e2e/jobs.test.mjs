@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closedPort } from './net_util.mjs';
+import { serve as serveIn, sleep, stop } from './serve_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const top = path.resolve(here, '../..');
@@ -31,30 +32,8 @@ const KEY_B = 'jobs-tenant-b-key-0123456';
 const READ_A = 'jobs-tenant-a-read-012345';
 let tmp, helper, main, deadPort, dim;
 
-const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
-
 // Start `semcode serve` on store (config file cfg or none): {proc, url}.
-async function serve(name, store, cfg) {
-  const portFile = path.join(tmp, `${name}.port`);
-  fs.rmSync(portFile, { force: true });
-  const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--port-file', portFile, '--store', store,
-    '--log', path.join(tmp, `${name}.log`)];
-  if (cfg) args.push('--config', cfg);
-  const proc = spawn(bin, args, { stdio: ['ignore', 'ignore', fs.openSync(path.join(tmp, `${name}.err`), 'a')] });
-  for (let i = 0; i < 200 && !(fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim()); i++) await sleep(50);
-  const url = `http://127.0.0.1:${fs.readFileSync(portFile, 'utf8').trim()}`;
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(`${url}/readyz`)).status === 200) break; } catch { /* not yet */ }
-    await sleep(50);
-  }
-  return { proc, url };
-}
-
-async function stop(s, signal = 'SIGTERM') {
-  const exited = new Promise((ok) => s.proc.on('exit', (code) => ok(code)));
-  s.proc.kill(signal);
-  return exited;
-}
+const serve = (name, store, cfg) => serveIn(bin, tmp, name, store, cfg);
 
 async function api(key, method, p, body) {
   const headers = { 'content-type': 'application/json' };
