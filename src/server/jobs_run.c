@@ -439,7 +439,7 @@ jobs_state jobs_run(server_jobs *js, jobs_job *j) {
     if (rc == SC_OK) {
         end = JOBS_STATE_DONE;
         if (j->total < j->processed || !j->total) j->total = j->processed;
-    } else if (rc == SC_INTERRUPTED || __atomic_load_n(&j->cancel, __ATOMIC_RELAXED)) {
+    } else if (!r.give_up && (rc == SC_INTERRUPTED || __atomic_load_n(&j->cancel, __ATOMIC_RELAXED))) {
         /* a cancel (or the server stopping) also cuts a provider retry short: that batch fails as interrupted */
         end = j->user_cancel ? JOBS_STATE_CANCELLED : JOBS_STATE_QUEUED;
         if (end == JOBS_STATE_QUEUED)
