@@ -6,7 +6,8 @@
 // poisoned), a fake GitHub and Jira (fake_trackers.mjs, tokens required),
 // and the server under test, whose jobs config takes the fake endpoint as
 // its remote model. Covers: a job whose one batch fails goes on and ends
-// done with that batch counted failed and named, a re-run stores it; git,
+// done with that batch counted failed and named, a re-run stores it (JSON
+// Lines; GitHub, whose cursor stays before the skipped batch); git,
 // GitHub and Jira jobs land in the tenant's collection and `semcode search
 // --in commits|issues|prs --tenant` finds them; the trackers' tokens (read
 // from the environment variable the job names) are in no job row, status,
@@ -218,6 +219,37 @@ test('a batch whose provider fails is skipped: the job goes on, ends done with i
   [ids] = await recordIds(KEY_P, 'jsonl:poison');
   assert.equal(ids.size, 50);
   poisoned = true;
+});
+
+test('a GitHub job with a batch skipped writes no cursor: the next run of the source retries that batch', async () => {
+  const fake = new FakeGitHub({ owner: 'acme', repo: 'poison', token: GH_TOKEN });
+  addGitHubIssues(fake, 12);
+  fake.items[7].title += ` ${MARKER}`;
+  const api2 = await startFakeApi(fake);
+  try {
+    const body = { tenant: 'q', source: { type: 'github', repo: 'acme/poison', api_url: api2.url,
+      token_env: 'SRCJOBS_GH_TOKEN', per_page: 5 }, options: { provider: 'quality', batch_size: 4 } };
+    poisoned = true;
+    const j = await waitJob(ADMIN, await submit(ADMIN, body));
+    assert.equal(j.state, 'done', JSON.stringify(j));
+    assert.ok(j.failed >= 1 && j.failed <= 4, JSON.stringify(j));
+    assert.ok(j.last_errors.some((e) => /^batch skipped: .*records not stored: .*issue:8\b/.test(e)), JSON.stringify(j.last_errors));
+    const stored = j.succeeded;
+    poisoned = false;
+    const again = await waitJob(ADMIN, await submit(ADMIN, body));
+    assert.equal(again.state, 'done', JSON.stringify(again));
+    assert.equal(again.failed, 0);
+    assert.equal(again.written, j.failed, 'the skipped records, and only they, are written now');
+    assert.equal(again.unchanged, stored);
+    // now the cursor moved: a third run reads only what changed since (nothing)
+    const third = await waitJob(ADMIN, await submit(ADMIN, body));
+    assert.equal(third.state, 'done', JSON.stringify(third));
+    assert.equal(third.written, 0);
+    assert.ok(third.processed < again.processed, `incremental: ${third.processed} < ${again.processed}`);
+  } finally {
+    poisoned = true;
+    await api2.close();
+  }
 });
 
 test('git, GitHub and Jira jobs: records in the tenant, found by search --in; tokens never stored or logged', async () => {
