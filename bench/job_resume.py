@@ -14,7 +14,12 @@ a duplicate would show as a second point with the same `id`), plus stored
 ids that are not in the input. Rounds go on until ROUNDS kills hit a
 running job (a round whose job finished first still counts its records).
 
-Usage: python3 bench/job_resume.py BIN DATA.jsonl WORKDIR ROUNDS
+With SOURCE github the job is a GitHub one instead: a local fake GitHub
+(bench/fake_github.mjs, N issues, a token the server reads from the
+environment variable the job names) is read from the start by each job
+(its own record source bench-<round>, so no cursor is shared).
+
+Usage: python3 bench/job_resume.py BIN DATA.jsonl|N WORKDIR ROUNDS [jsonl|github]
 """
 import json
 import os
@@ -27,11 +32,15 @@ import time
 import urllib.request
 
 BIN, DATA, WORK, ROUNDS = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+SOURCE = sys.argv[5] if len(sys.argv) > 5 else "jsonl"
+GH_TOKEN = "bench-github-token-0123456789"
 MAP = {"id": "key", "title": "summary", "body": "description", "author": "reporter", "date": "created",
        "state": "status", "labels": "labels", "comments": "comments[].body"}
 STORE = os.path.join(WORK, "store")
 PORT_FILE = os.path.join(WORK, "port")
 server = None
+fake = None  # the fake GitHub (SOURCE github)
+fake_url = ""
 url = ""
 
 
@@ -40,7 +49,8 @@ def start():
     if os.path.exists(PORT_FILE):
         os.remove(PORT_FILE)
     server = subprocess.Popen([BIN, "serve", "--port", "0", "--port-file", PORT_FILE, "--store", STORE, "--log",
-                               os.path.join(WORK, "log.txt")], stderr=open(os.path.join(WORK, "err.txt"), "a"))
+                               os.path.join(WORK, "log.txt")], stderr=open(os.path.join(WORK, "err.txt"), "a"),
+                              env={**os.environ, "BENCH_GH_TOKEN": GH_TOKEN})
     for _ in range(2400):  # up to 120 s: a store reopened after a kill may recover first
         if os.path.exists(PORT_FILE) and open(PORT_FILE).read().strip():
             url = "http://127.0.0.1:%s" % open(PORT_FILE).read().strip()
@@ -61,6 +71,10 @@ def call(method, path, body=None):
 
 
 def submit(name, text):
+    if SOURCE == "github":
+        return call("POST", "/jobs", {"source": {"type": "github", "repo": "bench/issues", "api_url": fake_url,
+                                                 "token_env": "BENCH_GH_TOKEN", "per_page": 100, "source_name": name},
+                                      "options": {"provider": "fast", "batch_size": 128}})["id"]
     return call("POST", "/jobs", {"source": {"type": "jsonl", "data": text, "kind": "issue", "mapping": MAP,
                                              "source_name": name},
                                   "options": {"provider": "fast", "batch_size": 128}})["id"]
@@ -88,9 +102,26 @@ def stored_ids(name):
             return ids
 
 
+def start_fake(n):
+    global fake, fake_url
+    url_file = os.path.join(WORK, "fake_url")
+    fake = subprocess.Popen(["node", "bench/fake_github.mjs", str(n), url_file, GH_TOKEN])
+    for _ in range(600):
+        if os.path.exists(url_file) and open(url_file).read().strip():
+            fake_url = open(url_file).read().strip()
+            return
+        time.sleep(0.05)
+    raise SystemExit("the fake GitHub did not start in 30 s")
+
+
 def main():
-    text = open(DATA).read()
-    want = [json.loads(line)["key"] for line in text.splitlines() if line.strip()]
+    if SOURCE == "github":
+        text = None
+        want = [str(i) for i in range(1, int(DATA) + 1)]
+        start_fake(len(want))
+    else:
+        text = open(DATA).read()
+        want = [json.loads(line)["key"] for line in text.splitlines() if line.strip()]
     start()
     t0 = time.time()
     wait(submit("bench-warmup", text))
@@ -141,6 +172,7 @@ signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # run the finally below
 try:
     main()
 finally:
-    if server is not None and server.poll() is None:  # never leave a server behind
-        server.kill()
-        server.wait()
+    for p in (server, fake):
+        if p is not None and p.poll() is None:  # never leave a server behind
+            p.kill()
+            p.wait()

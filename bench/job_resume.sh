@@ -5,8 +5,10 @@
 # the same store, let the job resume and finish, and count the records
 # lost and duplicated (bench/job_resume.py). Must print "lost 0,
 # duplicated 0". No peer: a correctness property under crashes.
+# SOURCE=github: GitHub jobs over a local fake GitHub of N issues
+# (bench/fake_github.mjs) instead of uploaded JSON Lines.
 #
-# Usage: bash bench/job_resume.sh [ROUNDS (20)] [N (3000)]
+# Usage: [SOURCE=jsonl|github] bash bench/job_resume.sh [ROUNDS (20)] [N (3000)]
 set -eu
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-20}
@@ -19,8 +21,15 @@ trap 'rm -rf "$WORK"' EXIT
 
 . bench/ingest_lib.sh
 
+SOURCE=${SOURCE:-jsonl}
+
 run() {
   machine
+  if [ "$SOURCE" = github ]; then
+    echo "data: a fake GitHub of $N issues (every fifth with 2 comments), pages of 100, batches of 128, built-in model"
+    python3 bench/job_resume.py "$BIN" "$N" "$WORK" "$ROUNDS" github
+    return
+  fi
   python3 bench/gen_issues.py "$N" > "$WORK/issues.jsonl"
   echo "data: $N issues, $(du -k "$WORK/issues.jsonl" | cut -f1) KiB of JSON Lines, batches of 128, built-in model"
   python3 bench/job_resume.py "$BIN" "$WORK/issues.jsonl" "$WORK" "$ROUNDS"

@@ -130,6 +130,12 @@ typedef struct sc_records_options {
     uint32_t max_tokens;        /* the content text embedded is cut after this many tokens of the code-aware
                                    tokenizer, on a word boundary (default 512); summary and metadata after 64 */
     const char *templates_json; /* text templates overriding the defaults (header comment); NULL = defaults */
+    /* NULL: a batch whose embedding provider cannot answer fails its flush (SC_IOERR). Set: that batch's
+       records are counted failed and not stored, on_failed(on_failed_arg, message) is told (the message
+       names the provider's error and the records' kind:id), the flush goes on (deletions, and the cursors
+       queued so far are dropped, see sc_records_flush) and returns SC_OK: a long run keeps going. */
+    void (*on_failed)(void *arg, const char *message);
+    void *on_failed_arg; /* passed to on_failed */
 } sc_records_options;
 
 /* Defaults: global namespace, batches of 256, content cut after 512 tokens, default templates. */
@@ -175,8 +181,11 @@ SC_API sc_status sc_records_get_cursor(sc_records *rs, const char *source, char 
 ** embedded). A failure leaves that call's changes out of the store and drops
 ** the queue; the cursor did not advance, so a connector's next run redoes
 ** the work. An embedding provider that cannot answer fails the batch
-** (SC_IOERR); a text the provider refuses leaves its record without that
-** vector. */
+** (SC_IOERR), or with opt->on_failed set skips it: its records are counted
+** failed, nothing of them is stored, and from then on no cursor is written
+** by this handle (a connector's next run starts before them and retries
+** them; the records stored meanwhile are passed over unchanged). A text the
+** provider refuses leaves its record without that vector. */
 SC_API sc_status sc_records_flush(sc_records *rs);
 /* Call fn(arg, id) for every stored record of kind and source, in point-id
 ** order (how a connector finds the records that vanished from its source).
@@ -197,6 +206,7 @@ typedef struct sc_records_stats {
     uint64_t embed_failed;   /* texts the provider refused (their record lacks that vector) */
     uint64_t deleted;        /* records removed */
     uint64_t batches;        /* flushes that wrote something */
+    uint64_t failed;         /* records not stored: their batch's provider failed (opt->on_failed set) */
     double seconds_embed;    /* time in the embedding provider */
     double seconds_store;    /* time in store reads and writes */
 } sc_records_stats;

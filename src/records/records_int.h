@@ -153,6 +153,9 @@ struct sc_records {
     records_cursor *cur;             /* queued cursors */
     size_t n_cur, cap_cur;           /* used, allocated */
     sc_records_stats stats;          /* counters */
+    void (*on_failed)(void *arg, const char *message); /* NULL: a failed provider fails the flush; else told */
+    void *on_failed_arg;             /* its argument */
+    bool cursors_held;               /* a batch was skipped: no cursor is written any more (it would pass it) */
     char errmsg[1024];               /* last failure */
 };
 

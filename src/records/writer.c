@@ -16,6 +16,11 @@
 **   reads, not embeddings, and an idempotent upsert changes nothing.
 ** - Order of a flush: deletions (one call), then records + meta + cursors
 **   (one upsert). Each call is atomic in the store; see records_int.h.
+** - A batch whose provider fails, with on_failed set, is skipped whole:
+**   its records are counted failed and named in the message, nothing of
+**   them is written, and the handle writes no cursor from then on, so the
+**   stored cursor stays before them and a connector's next run retries them
+**   (what was stored after them reads as unchanged, at the cost of reads).
 */
 #include "records/records_int.h"
 
@@ -168,6 +173,8 @@ sc_status sc_records_open(sc_db *db, sc_embedder *emb, const sc_records_options 
     rs->emb = emb;
     rs->batch_size = o.batch_size;
     rs->max_tokens = o.max_tokens;
+    rs->on_failed = o.on_failed;
+    rs->on_failed_arg = o.on_failed_arg;
     rs->dim = emb ? sc_embedder_dim(emb) : 0;
     sc_status rc = SC_OK;
     sc_err err = {0};
@@ -405,7 +412,7 @@ sc_status sc_records_get_cursor(sc_records *rs, const char *source, char **out) 
 /* ==== Flushing ==== */
 
 /* What a flush does with one queued record. */
-typedef enum w_action { W_EMBED = 0, W_REUSE = 1, W_SKIP = 2 } w_action;
+typedef enum w_action { W_EMBED = 0, W_REUSE = 1, W_SKIP = 2, W_FAIL = 3 /* its batch's provider failed */ } w_action;
 
 /* The batch being written: points, their vectors and payloads. */
 typedef struct w_batch {
@@ -416,6 +423,7 @@ typedef struct w_batch {
     sc_vector_in *vin;    /* their vectors, 3 per point */
     char **state;         /* owned payloads of the state points */
     size_t n_pts, n_state;
+    bool provider_failed; /* w__embed failed because the provider could not answer */
 } w_batch;
 
 static void w__batch_free(w_batch *b) {
@@ -490,14 +498,17 @@ static sc_status w__embed(sc_records *rs, w_batch *b) {
     double t0 = util_now();
     sc_embed_summary es;
     memset(&es, 0, sizeof es);
-    if (rc == SC_OK && m && sc_embedder_embed(rs->emb, SC_EMBED_ROLE_CODE, texts, m, tmp, items, &es) != SC_OK)
+    if (rc == SC_OK && m && sc_embedder_embed(rs->emb, SC_EMBED_ROLE_CODE, texts, m, tmp, items, &es) != SC_OK) {
         rc = records_fail(rs, SC_IOERR, "embedding: %s", sc_embedder_errmsg(rs->emb));
+        b->provider_failed = true;
+    }
     rs->stats.seconds_embed += util_now() - t0;
     for (size_t k = 0; rc == SC_OK && k < m; k++) {
         if (items[k].status == SC_IOERR) {
             /* the provider could not answer: nothing of this batch is stored */
             rc = records_fail(rs, SC_IOERR, "embedding with %s failed: %s; this batch of %zu records was not stored",
                               sc_embedder_id(rs->emb), items[k].error, rs->n_pend);
+            b->provider_failed = true;
         } else if (items[k].status == SC_OK) {
             memcpy(b->vecs + at[k] * rs->dim, tmp + k * rs->dim, sizeof(float) * rs->dim);
             b->has[at[k]] = true;
@@ -511,6 +522,31 @@ static sc_status w__embed(sc_records *rs, w_batch *b) {
     free(tmp);
     free(items);
     return rc;
+}
+
+#define W_FAILED_IDS 8 /* records named in a skipped batch's message */
+
+/* Skip what the batch had to embed after its provider failed (rs->errmsg
+** says how): mark those records W_FAIL (the unchanged and reused ones need
+** no provider and are written), count them, hold the cursors, tell on_failed. */
+static void w__skip_batch(sc_records *rs, w_batch *b) {
+    char msg[sizeof rs->errmsg + 600];
+    size_t len = (size_t)snprintf(msg, sizeof msg, "%s; records not stored:", rs->errmsg);
+    size_t n_failed = 0;
+    for (size_t i = 0; i < rs->n_pend; i++) {
+        if (b->act[i] != W_EMBED) continue;
+        b->act[i] = W_FAIL;
+        if (n_failed++ >= W_FAILED_IDS || len >= sizeof msg) continue;
+        json_t *p = json_loads(rs->pend[i].payload, 0, NULL);
+        len += (size_t)snprintf(msg + len, sizeof msg - len, " %s:%.60s", json_string_value(json_object_get(p, "kind")),
+                                json_string_value(json_object_get(p, "id")));
+        json_decref(p);
+    }
+    if (n_failed > W_FAILED_IDS && len < sizeof msg)
+        snprintf(msg + len, sizeof msg - len, " and %zu more", n_failed - W_FAILED_IDS);
+    rs->stats.failed += n_failed;
+    rs->cursors_held = true;
+    rs->on_failed(rs->on_failed_arg, msg);
 }
 
 /* Add a state point (payload owned by b) to the batch. */
@@ -530,6 +566,7 @@ static sc_status w__points(sc_records *rs, w_batch *b) {
     b->state = calloc(rs->n_cur + 1, sizeof *b->state);
     if (!b->pts || !b->vin || !b->state) return records_fail(rs, SC_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
+        if (b->act[i] == W_FAIL) continue;
         if (b->act[i] == W_SKIP) {
             rs->stats.unchanged++;
             continue;
@@ -551,7 +588,7 @@ static sc_status w__points(sc_records *rs, w_batch *b) {
                           w__state_payload(rs, "", "meta",
                                            json_pack("{s:s, s:i, s:i}", "model", sc_embedder_id(rs->emb), "dim",
                                                      (int)rs->dim, "template_version", RECORDS_TEMPLATE_VERSION)));
-    for (size_t i = 0; ok && i < rs->n_cur; i++) {
+    for (size_t i = 0; ok && !rs->cursors_held && i < rs->n_cur; i++) {
         char when[40];
         records_format_date((int64_t)time(NULL), when, sizeof when);
         ok = w__add_state(rs, b, rs->cur[i].source, "cursor",
@@ -593,6 +630,10 @@ sc_status sc_records_flush(sc_records *rs) {
         if (rc == SC_OK && n) rc = w__lookup(rs, &b);
         rs->stats.seconds_store += util_now() - t0;
         if (rc == SC_OK) rc = w__embed(rs, &b);
+        if (rc != SC_OK && b.provider_failed && rs->on_failed) {
+            w__skip_batch(rs, &b);
+            rc = SC_OK;
+        }
         if (rc == SC_OK) rc = w__points(rs, &b);
         double t1 = util_now();
         if (rc == SC_OK && b.n_pts && sc_points_upsert(rs->db, rs->coll, b.pts, b.n_pts) != SC_OK)

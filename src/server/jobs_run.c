@@ -5,7 +5,14 @@
 ** retried with backoff, then handed to the fallback only when the fallback
 ** serves the same model: the remote embedder's own rule of equal dimension
 ** and family), open the tenant's records and run the source with progress
-** and cancellation, keeping the job's counters current.
+** and cancellation, keeping the job's counters current. A batch that still
+** fails is skipped by the writer (sc_records_options.on_failed): its
+** records count as failed, named in the job's last errors, and the job goes
+** on; it ends `done` with `failed` > 0. Those records are not stored and
+** the source's cursor stays before them, so a re-run retries them. A job
+** none of whose records could be stored, or with JOBS_MAX_FAILED_RUN
+** batches failed in a row (the provider is down: going on would only burn
+** retries), ends `failed`.
 **
 ** DESIGN
 ** - One collection's vectors come from one model: the records writer
@@ -30,6 +37,7 @@
 #define JOBS_SAVE_EVERY_S 0.5 /* a running job's row is written at most this often */
 #define JOBS_MAX_PROVIDERS 4  /* providers one embedding call may have used (primary, fallback) */
 #define JOBS_BYTES_PER_TOKEN 4 /* the token estimate: UTF-8 bytes per token */
+#define JOBS_MAX_FAILED_RUN 5  /* batches failed in a row that stop a job */
 
 /* The state of one run. */
 typedef struct jr_run {
@@ -41,6 +49,11 @@ typedef struct jr_run {
     uint32_t retries;         /* of a failed batch */
     double last_save;         /* when the row was last written */
     uint64_t malformed;       /* items the source reported and skipped */
+    uint64_t skipped;         /* records of batches the writer skipped (their provider failed) */
+    uint32_t failed_run;      /* batches failed in a row */
+    uint64_t stored_at_fail;  /* records stored when the last batch failed */
+    bool give_up;             /* JOBS_MAX_FAILED_RUN reached: the job stops, failed */
+    char last_failure[1400];  /* the last skipped batch's message */
 } jr_run;
 
 /* ==== Progress ==== */
@@ -56,7 +69,8 @@ static void jr__update(jr_run *r, uint64_t total_hint, bool force) {
     j->unchanged = st.unchanged;
     j->succeeded = st.written + st.unchanged;
     j->removed = st.deleted;
-    j->failed = r->malformed;
+    j->failed = r->malformed + st.failed;
+    r->skipped = st.failed;
     j->batches = (j->succeeded + j->batch_size - 1) / j->batch_size;
     if (total_hint > j->total) j->total = total_hint;
     if (j->total && j->processed > j->total) j->total = j->processed;
@@ -85,6 +99,25 @@ static void jr__report(void *arg, const char *where, const char *message) {
     pthread_mutex_lock(&r->js->mu);
     r->malformed++;
     jobs_add_error(r->j, msg);
+    pthread_mutex_unlock(&r->js->mu);
+}
+
+/* The writer skipped a batch whose provider failed (message names its records). */
+static void jr__batch_failed(void *arg, const char *message) {
+    jr_run *r = arg;
+    sc_records_stats st = sc_records_get_stats(r->rs);
+    uint64_t stored = st.written + st.unchanged;
+    r->failed_run = stored == r->stored_at_fail && r->failed_run ? r->failed_run + 1 : 1;
+    r->stored_at_fail = stored;
+    snprintf(r->last_failure, sizeof r->last_failure, "%s", message);
+    char msg[1500];
+    snprintf(msg, sizeof msg, "batch skipped: %s", message);
+    pthread_mutex_lock(&r->js->mu);
+    jobs_add_error(r->j, msg);
+    if (r->failed_run >= JOBS_MAX_FAILED_RUN) { /* the source stops at its next item, as on a cancel */
+        r->give_up = true;
+        __atomic_store_n(&r->j->cancel, 1, __ATOMIC_RELAXED);
+    }
     pthread_mutex_unlock(&r->js->mu);
 }
 
@@ -222,6 +255,8 @@ static sc_status jr__open(jr_run *r, bool remote, sc_embedder **wrap, char *msg,
         sc_records_options o = sc_records_options_default();
         o.tenant = r->j->tenant;
         o.batch_size = r->j->batch_size;
+        o.on_failed = jr__batch_failed;
+        o.on_failed_arg = r;
         rc = sc_records_open(r->js->ctx->db, *wrap, &o, &r->rs, &err);
     }
     if (rc != SC_OK) {
@@ -391,20 +426,28 @@ jobs_state jobs_run(server_jobs *js, jobs_job *j) {
     } else if (!*msg) {
         snprintf(msg, sizeof msg, "%s", sc_status_str(rc));
     }
+    if (rc == SC_OK && r.skipped && !j->succeeded) { /* nothing stored: the job did not do its work */
+        rc = SC_IOERR;
+        snprintf(msg, sizeof msg, "every batch failed; the last: %.900s", r.last_failure);
+    } else if (r.give_up) {
+        rc = SC_IOERR;
+        snprintf(msg, sizeof msg, "%d batches in a row failed, the job stopped (run it again when the provider "
+                 "answers: what was stored is passed over); the last: %.800s", JOBS_MAX_FAILED_RUN, r.last_failure);
+    }
     jobs_state end;
     pthread_mutex_lock(&js->mu);
     if (rc == SC_OK) {
         end = JOBS_STATE_DONE;
         if (j->total < j->processed || !j->total) j->total = j->processed;
-    } else if (rc == SC_INTERRUPTED || __atomic_load_n(&j->cancel, __ATOMIC_RELAXED)) {
+    } else if (!r.give_up && (rc == SC_INTERRUPTED || __atomic_load_n(&j->cancel, __ATOMIC_RELAXED))) {
         /* a cancel (or the server stopping) also cuts a provider retry short: that batch fails as interrupted */
         end = j->user_cancel ? JOBS_STATE_CANCELLED : JOBS_STATE_QUEUED;
         if (end == JOBS_STATE_QUEUED)
             jobs_add_error(j, "the server stopped during the job: it goes on from its last stored batch at the next start");
     } else {
         end = JOBS_STATE_FAILED;
-        /* the records queued but not stored: the batch that failed */
-        if (j->processed > j->succeeded) j->failed += j->processed - j->succeeded;
+        /* the records queued but not stored and not counted yet: the batch that failed */
+        if (j->processed > j->succeeded + r.skipped) j->failed += j->processed - j->succeeded - r.skipped;
         free(j->error);
         j->error = strdup(msg);
         jobs_add_error(j, msg);

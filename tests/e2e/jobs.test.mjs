@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closedPort } from './net_util.mjs';
+import { serve as serveIn, sleep, stop } from './serve_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const top = path.resolve(here, '../..');
@@ -31,30 +32,8 @@ const KEY_B = 'jobs-tenant-b-key-0123456';
 const READ_A = 'jobs-tenant-a-read-012345';
 let tmp, helper, main, deadPort, dim;
 
-const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
-
 // Start `semcode serve` on store (config file cfg or none): {proc, url}.
-async function serve(name, store, cfg) {
-  const portFile = path.join(tmp, `${name}.port`);
-  fs.rmSync(portFile, { force: true });
-  const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--port-file', portFile, '--store', store,
-    '--log', path.join(tmp, `${name}.log`)];
-  if (cfg) args.push('--config', cfg);
-  const proc = spawn(bin, args, { stdio: ['ignore', 'ignore', fs.openSync(path.join(tmp, `${name}.err`), 'a')] });
-  for (let i = 0; i < 200 && !(fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim()); i++) await sleep(50);
-  const url = `http://127.0.0.1:${fs.readFileSync(portFile, 'utf8').trim()}`;
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(`${url}/readyz`)).status === 200) break; } catch { /* not yet */ }
-    await sleep(50);
-  }
-  return { proc, url };
-}
-
-async function stop(s, signal = 'SIGTERM') {
-  const exited = new Promise((ok) => s.proc.on('exit', (code) => ok(code)));
-  s.proc.kill(signal);
-  return exited;
-}
+const serve = (name, store, cfg) => serveIn(bin, tmp, name, store, cfg);
 
 async function api(key, method, p, body) {
   const headers = { 'content-type': 'application/json' };
@@ -298,7 +277,7 @@ test('provider routing: quality through the compatible fallback; one collection,
   assert.match(jbig.provider.why, /more records than balanced_threshold/);
 });
 
-test('a failing provider without a compatible fallback: retried, then the batch is counted failed', async () => {
+test('a failing provider without a compatible fallback: retried, then each batch is counted failed', async () => {
   const cfg = path.join(tmp, 'dead.json');
   fs.writeFileSync(cfg, JSON.stringify({ jobs: { retries: 1, remote: { base_url: `http://127.0.0.1:${deadPort}/v1`,
     model: 'm', dim: 8 } } }));
@@ -313,10 +292,13 @@ test('a failing provider without a compatible fallback: retried, then the batch 
       if (!['queued', 'running'].includes(j.state)) break;
       await sleep(50);
     }
+    // each batch is skipped and the job goes on; none could be stored, so it ends failed
     assert.equal(j.state, 'failed', JSON.stringify(j));
-    assert.equal(j.failed, 10);
+    assert.equal(j.failed, 30);
     assert.equal(j.succeeded, 0);
-    assert.match(j.error, /embedding with remote:.*failed/);
+    assert.match(j.error, /^every batch failed; the last: embedding with remote:.*failed.*records not stored: issue:d-20 /);
+    assert.ok(j.last_errors.some((e) => /^batch skipped: .*records not stored: issue:d-0 issue:d-1 .* and 2 more$/.test(e)),
+      JSON.stringify(j.last_errors));
     assert.ok(j.last_errors.some((e) => /retry 1 of 1/.test(e)), JSON.stringify(j.last_errors));
     assert.ok(j.last_errors.some((e) => /no compatible fallback/.test(e)), JSON.stringify(j.last_errors));
   } finally {

@@ -12,12 +12,13 @@
 // Run: node --test tests/e2e/trackers.test.mjs
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FakeGitHub, FakeJira, startFakeApi } from './fake_trackers.mjs';
+import { gitIn } from './serve_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const top = path.resolve(here, '../..');
@@ -53,14 +54,7 @@ function tmpdir(tag) { return fs.mkdtempSync(path.join(os.tmpdir(), `semcode-e2e
 
 function gitRepo() {
   const dir = tmpdir('trk-git');
-  let clock = 1705000000;
-  const git = (...args) => {
-    clock += 60;
-    const r = spawnSync('git', args, { cwd: dir, encoding: 'utf8',
-      env: { ...process.env, GIT_AUTHOR_DATE: `${clock} +0000`, GIT_COMMITTER_DATE: `${clock} +0000`, GIT_CONFIG_NOSYSTEM: '1' } });
-    assert.equal(r.status, 0, `git ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const git = gitIn(dir);
   git('init', '-q', '-b', 'main');
   git('config', 'user.name', 'Alice');
   git('config', 'user.email', 'alice@example.org');

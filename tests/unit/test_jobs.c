@@ -5,7 +5,8 @@
 ** progress to done, tenant scoping, bad bodies naming the field, priority
 ** order with one worker, cancel, the job table surviving a reopen, and a
 ** job left "running" in jobs.db (a kill -9) resuming to done without
-** losing or duplicating records.
+** losing or duplicating records, and a job whose remote provider is down
+** skipping its batches and stopping failed after 5 in a row.
 */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +18,11 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "server/server.h"
 #include "testutil.h"
@@ -111,9 +116,10 @@ static const char tj__keys[] = "\"api_keys\": [{\"key\": \"global-admin-01234567
 #define TJ_A "tenant-a-write-01234567"
 #define TJ_B "tenant-b-write-01234567"
 
-static void tj__start(tj_env *e) {
+/* Start the server on e->db with the keys and `extra` config members (", ..."). */
+static void tj__start_with(tj_env *e, const char *extra) {
     char text[1024];
-    snprintf(text, sizeof text, "{%s}", tj__keys);
+    snprintf(text, sizeof text, "{%s%s}", tj__keys, extra);
     server_config cfg = server_config_default();
     sc_err err = {0};
     assert_int_equal(server_config_parse(text, &cfg, &err), SC_OK);
@@ -123,6 +129,8 @@ static void tj__start(tj_env *e) {
     assert_int_equal(server_jobs_open(e->ctx, e->dir, &e->ctx->cfg.jobs, &e->jobs, &err), SC_OK);
     e->ctx->jobs = e->jobs;
 }
+
+static void tj__start(tj_env *e) { tj__start_with(e, ""); }
 
 static void tj__stop(tj_env *e) {
     server_jobs_close(e->jobs);
@@ -376,6 +384,47 @@ static void test_resume_running(void **state) {
     tj__close(&e);
 }
 
+/* A loopback port nobody listens on (bound, read, closed). */
+static int tj__dead_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void test_provider_down(void **state) {
+    (void)state;
+    tj_env e;
+    tj__open(&e);
+    tj__stop(&e);
+    char extra[300];
+    snprintf(extra, sizeof extra,
+             ", \"jobs\": {\"retries\": 0, \"remote\": {\"base_url\": \"http://127.0.0.1:%d/v1\", \"model\": \"m\", "
+             "\"dim\": 8}}",
+             tj__dead_port());
+    tj__start_with(&e, extra);
+    /* 10 batches: each is skipped, the 5th in a row stops the job */
+    int64_t id = tj__submit(&e, TJ_A, "down", 100, "{\"provider\": \"quality\", \"batch_size\": 10}");
+    json_t *j = tj__wait(&e, id);
+    assert_string_equal(tj__state(j), "failed");
+    assert_int_equal(tj__int(j, "succeeded"), 0);
+    assert_int_equal(tj__int(j, "failed"), 50);
+    const char *err = json_string_value(json_object_get(j, "error"));
+    assert_non_null(strstr(err, "5 batches in a row failed, the job stopped"));
+    assert_non_null(strstr(err, "records not stored: issue:down-40 issue:down-41"));
+    const json_t *errs = json_object_get(j, "last_errors");
+    size_t skipped = 0;
+    for (size_t i = 0; i < json_array_size(errs); i++)
+        skipped += !strncmp(json_string_value(json_array_get(errs, i)), "batch skipped: ", 15);
+    assert_true(skipped >= 4); /* with the final error, among the last 10 */
+    json_decref(j);
+    tj__close(&e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config),
@@ -383,6 +432,7 @@ int main(void) {
         cmocka_unit_test(test_submit_run_scope),
         cmocka_unit_test(test_priority_cancel_persist),
         cmocka_unit_test(test_resume_running),
+        cmocka_unit_test(test_provider_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,8 @@
 ** writer: idempotent upserts, unchanged records skipped, vectors reused when
 ** only the payload changed, texts cut on token boundaries and the cut
 ** stated in the payload, a batch whose embedding fails leaves the store and
-** the cursor as they were, deletions, tenants kept apart, a collection of
+** the cursor as they were (or, with on_failed, is skipped: counted,
+** named, cursors held, later batches stored, a re-run retries it), deletions, tenants kept apart, a collection of
 ** another model refused; searches with filters and linked records newest
 ** first.
 */
@@ -269,6 +270,65 @@ static void test_idempotent_writes(void **state) {
     fx_free(f);
 }
 
+/* on_failed: keep the last message. */
+static void tr__on_failed(void *arg, const char *message) { snprintf(arg, 1024, "%s", message); }
+
+static void test_failed_batch_skipped(void **state) {
+    (void)state;
+    fx *f = fx_new("builtin-test");
+    char told[1024] = "";
+    sc_records_options o = sc_records_options_default();
+    o.batch_size = 2;
+    o.on_failed = tr__on_failed;
+    o.on_failed_arg = told;
+    sc_records *rs = NULL;
+    assert_int_equal(sc_records_open(f->db, f->emb, &o, &rs, NULL), SC_OK);
+    static const char *const shas[6] = {"c1", "c2", "c3", "c4", "c5", "c6"};
+    for (int i = 0; i < 6; i++) { /* batches {c1,c2} {c3,c4} {c5,c6}; the second one's provider fails */
+        sc_rec *c = commit(shas[i], "A commit", "carol", 1600000000 + i);
+        f->fail = i == 3;
+        char cur[64];
+        snprintf(cur, sizeof cur, "{\"branches\":{\"main\":\"%s\"}}", shas[i]);
+        assert_int_equal(sc_records_set_cursor(rs, "git:demo", cur), SC_OK);
+        assert_int_equal(sc_records_put(rs, c), SC_OK); /* the flush of a full batch goes on */
+        sc_rec_free(c);
+    }
+    f->fail = 0;
+    assert_int_equal(sc_records_flush(rs), SC_OK);
+    sc_records_stats st = sc_records_get_stats(rs);
+    assert_int_equal(st.failed, 2);
+    assert_int_equal(st.written, 4);
+    assert_non_null(strstr(told, "records not stored: commit:c3 commit:c4"));
+    assert_int_equal(count(f, "records", "{\"must\":[{\"key\":\"kind\",\"match\":{\"value\":\"commit\"}}]}"), 4);
+    /* the cursor stays at the last batch before the failure: a re-run starts there */
+    char *cur = NULL;
+    assert_int_equal(sc_records_get_cursor(rs, "git:demo", &cur), SC_OK);
+    assert_string_equal(cur, "{\"branches\":{\"main\":\"c2\"}}");
+    sc_free(cur);
+    sc_records_close(rs);
+    /* the re-run: the skipped records are embedded, the others read as unchanged */
+    *told = '\0';
+    assert_int_equal(sc_records_open(f->db, f->emb, &o, &rs, NULL), SC_OK);
+    for (int i = 2; i < 6; i++) {
+        sc_rec *c = commit(shas[i], "A commit", "carol", 1600000000 + i);
+        assert_int_equal(sc_records_put(rs, c), SC_OK);
+        sc_rec_free(c);
+    }
+    assert_int_equal(sc_records_set_cursor(rs, "git:demo", "{\"branches\":{\"main\":\"c6\"}}"), SC_OK);
+    assert_int_equal(sc_records_flush(rs), SC_OK);
+    st = sc_records_get_stats(rs);
+    assert_int_equal(st.failed, 0);
+    assert_int_equal(st.written, 2);
+    assert_int_equal(st.unchanged, 2);
+    assert_string_equal(told, "");
+    assert_int_equal(count(f, "records", "{\"must\":[{\"key\":\"kind\",\"match\":{\"value\":\"commit\"}}]}"), 6);
+    assert_int_equal(sc_records_get_cursor(rs, "git:demo", &cur), SC_OK);
+    assert_string_equal(cur, "{\"branches\":{\"main\":\"c6\"}}");
+    sc_free(cur);
+    sc_records_close(rs);
+    fx_free(f);
+}
+
 static void test_failed_batch_changes_nothing(void **state) {
     (void)state;
     fx *f = fx_new("builtin-test");
@@ -522,6 +582,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_checks),        cmocka_unit_test(test_templates),
         cmocka_unit_test(test_idempotent_writes),    cmocka_unit_test(test_failed_batch_changes_nothing),
+        cmocka_unit_test(test_failed_batch_skipped),
         cmocka_unit_test(test_truncation),           cmocka_unit_test(test_tenants_and_models),
         cmocka_unit_test(test_search_and_linked),    cmocka_unit_test(test_sections),
     };

@@ -1,0 +1,49 @@
+// Helpers shared by the end-to-end tests that start their own `semcode
+// serve` processes and git repositories (jobs.test.mjs,
+// jobs_sources.test.mjs, trackers.test.mjs). Not a test file itself.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+
+// Start `bin serve` on store with config file cfg (or none), its port, log
+// and stderr files in tmp under name, and extra environment env: {proc, url}
+// once /readyz answers.
+export async function serve(bin, tmp, name, store, cfg, env = {}) {
+  const portFile = path.join(tmp, `${name}.port`);
+  fs.rmSync(portFile, { force: true });
+  const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--port-file', portFile, '--store', store,
+    '--log', path.join(tmp, `${name}.log`)];
+  if (cfg) args.push('--config', cfg);
+  const proc = spawn(bin, args, { stdio: ['ignore', 'ignore', fs.openSync(path.join(tmp, `${name}.err`), 'a')],
+    env: { ...process.env, ...env } });
+  for (let i = 0; i < 200 && !(fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim()); i++) await sleep(50);
+  const url = `http://127.0.0.1:${fs.readFileSync(portFile, 'utf8').trim()}`;
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`${url}/readyz`)).status === 200) break; } catch { /* not yet */ }
+    await sleep(50);
+  }
+  return { proc, url };
+}
+
+// Send signal to a server from serve(); resolves to its exit code (null when killed).
+export async function stop(s, signal = 'SIGTERM') {
+  const exited = new Promise((ok) => s.proc.on('exit', (code) => ok(code)));
+  s.proc.kill(signal);
+  return exited;
+}
+
+// A function running git in dir (fails the test on a non-zero exit, returns
+// stdout trimmed), each call a minute after the last from clock (author and
+// committer dates), so commit ids are reproducible.
+export function gitIn(dir, clock = 1705000000) {
+  return (...args) => {
+    clock += 60;
+    const r = spawnSync('git', args, { cwd: dir, encoding: 'utf8',
+      env: { ...process.env, GIT_AUTHOR_DATE: `${clock} +0000`, GIT_COMMITTER_DATE: `${clock} +0000`, GIT_CONFIG_NOSYSTEM: '1' } });
+    assert.equal(r.status, 0, `git ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+}
