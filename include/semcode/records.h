@@ -386,6 +386,9 @@ typedef struct sc_source_progress {
 typedef struct sc_source_options {
     const char *source;     /* record source (NULL = "github:OWNER/REPO", "jira:HOST", "jsonl:NAME") */
     bool full;              /* list everything and remove the records the source no longer has */
+    bool no_sweep;          /* GitHub, Jira: after an incremental run, do not list the ids of every item to
+                               remove the stored ones that are gone (deleted, transferred, out of the JQL);
+                               the sweep costs one request per 100 items */
     const char *from_dir;   /* GitHub, Jira: read saved API answers of the same shapes from this folder
                                (docs/ARCHITECTURE.md names the files) instead of the API */
     const char *api_url;    /* GitHub: API root (default https://api.github.com); Jira: the site URL */
@@ -414,9 +417,11 @@ typedef struct sc_source_summary {
     uint64_t items;         /* items read (issues, PRs, comments, reviews, lines) */
     uint64_t written;       /* records new or changed */
     uint64_t unchanged;     /* records as stored already */
-    uint64_t removed;       /* records the source no longer has (full sync) */
+    uint64_t removed;       /* records the source no longer has (full sync or sweep) */
+    uint64_t swept;         /* of them, removed by the id sweep of an incremental run */
+    bool swept_run;         /* an id sweep ran (incremental, no --no-sweep, no skipped page) */
     uint64_t malformed;     /* items reported and skipped */
-    bool removal_skipped;   /* a full sync that removed nothing because items were skipped */
+    bool removal_skipped;   /* a full sync or sweep that removed nothing because items were skipped */
     uint64_t pages;         /* pages (answers or files) read */
     uint64_t requests;      /* HTTP requests */
     uint64_t retries;       /* of them, retries */

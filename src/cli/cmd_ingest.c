@@ -50,7 +50,10 @@ typedef struct cli_src_args {
     "  --max-wait S     longest rate-limit wait accepted, in seconds (default 900); a longer one\n"                  \
     "                   stops the run (run again later: it goes on from its cursor)\n"                             \
     "  --retries N      retries of a failed request, with backoff (default 5)\n"                                   \
-    "  --timeout S      seconds per request (default 30)\n"
+    "  --timeout S      seconds per request (default 30)\n"                                                    \
+    "  --no-sweep       after an incremental run, do not list every item's id to remove the stored\n"          \
+    "                   ones that are gone (deleted, transferred, out of the query); the sweep costs\n"       \
+    "                   one request per 100 items (for very large trackers; --full still removes)\n"
 
 static void cli__github_usage(FILE *f) {
     fprintf(f, "usage: semcode ingest github OWNER/REPO [options]\n\n"
@@ -137,7 +140,7 @@ static int cli__map_spec(cli_src_args *a, const char *spec) {
 /* Parse the options of a source; -1 to go on, else an exit code. */
 static int cli__src_opts(int argc, char **argv, cli_src_args *a) {
     enum { O_TOKEN = 1000, O_API, O_DIR, O_PERPAGE, O_MAXWAIT, O_RETRIES, O_TIMEOUT, O_URL, O_JQL, O_USER, O_VERSION,
-           O_MAP, O_MAPFILE, O_KIND };
+           O_MAP, O_MAPFILE, O_KIND, O_NOSWEEP };
     static const struct option opts[] = {
         {"token-env", required_argument, NULL, O_TOKEN},   {"api-url", required_argument, NULL, O_API},
         {"from-dir", required_argument, NULL, O_DIR},      {"per-page", required_argument, NULL, O_PERPAGE},
@@ -146,12 +149,14 @@ static int cli__src_opts(int argc, char **argv, cli_src_args *a) {
         {"jql", required_argument, NULL, O_JQL},           {"user", required_argument, NULL, O_USER},
         {"api-version", required_argument, NULL, O_VERSION}, {"map", required_argument, NULL, O_MAP},
         {"map-file", required_argument, NULL, O_MAPFILE},  {"kind", required_argument, NULL, O_KIND},
+        {"no-sweep", no_argument, NULL, O_NOSWEEP},
         CLI_INGEST_LONG_OPTIONS,                           {NULL, 0, NULL, 0},
     };
     /* which source each option applies to (bit per cli_src; 7 = all) */
     static const struct { int opt; unsigned srcs; } only[] = {
         {O_TOKEN, 3}, {O_DIR, 3}, {O_PERPAGE, 3}, {O_MAXWAIT, 3}, {O_RETRIES, 3}, {O_TIMEOUT, 3}, {O_API, 1},
         {O_URL, 2},   {O_JQL, 2}, {O_USER, 2},    {O_VERSION, 2}, {O_MAP, 4},     {O_MAPFILE, 4}, {O_KIND, 4},
+        {O_NOSWEEP, 3},
     };
     static const char *const src_names[] = {"github", "jira", "jsonl"};
     cli_opts p;
@@ -195,6 +200,7 @@ static int cli__src_opts(int argc, char **argv, cli_src_args *a) {
             break;
         case O_MAPFILE: a->map_file = optarg; break;
         case O_KIND: a->kind = optarg; break;
+        case O_NOSWEEP: a->o.no_sweep = true; break;
         case 'h': cli__src_usage(a->src, stdout); return 0;
         default: return 2; /* CLI_OPT_BAD: said why */
         }
@@ -270,6 +276,8 @@ static void cli__src_summary(const cli_src_args *a, sc_status st, const sc_sourc
                               "seconds_waited", s->seconds_waited, "embedded", (json_int_t)rs->embedded,
                               "vectors_reused", (json_int_t)rs->vectors_reused, "seconds", s->seconds);
         if (o && *s->since) json_object_set_new(o, "since", json_string(s->since));
+        if (o) json_object_set_new(o, "swept", json_integer((json_int_t)s->swept));
+        if (o) json_object_set_new(o, "sweep", json_boolean(s->swept_run));
         char *txt = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
         puts(txt ? txt : "{}");
         free(txt);
@@ -277,10 +285,12 @@ static void cli__src_summary(const cli_src_args *a, sc_status st, const sc_sourc
         return;
     }
     if (a->c.quiet || st != SC_OK) return;
-    printf("ingested %s in %.2fs%s: %llu items read (%.0f/s), %llu records written, %llu unchanged, %llu removed\n",
+    printf("ingested %s in %.2fs%s: %llu items read (%.0f/s), %llu records written, %llu unchanged, %llu removed"
+           "%s%llu%s\n",
            s->source, s->seconds, s->full ? " (full sync)" : "", (unsigned long long)s->items,
            s->seconds > 0 ? (double)s->items / s->seconds : 0.0, (unsigned long long)s->written,
-           (unsigned long long)s->unchanged, (unsigned long long)s->removed);
+           (unsigned long long)s->unchanged, (unsigned long long)s->removed, s->swept_run ? " (" : "",
+           (unsigned long long)s->swept, s->swept_run ? " by the id sweep)" : "");
     if (s->malformed)
         printf("  %llu malformed item%s skipped%s\n", (unsigned long long)s->malformed, s->malformed == 1 ? "" : "s",
                s->removal_skipped ? "; nothing removed (a skipped item may still exist: fix it, then --full)" : "");
@@ -393,6 +403,7 @@ static int cli__src_submit(cli_src_args *a) {
     if (a->o.per_page) json_object_set_new(src, "per_page", json_integer(a->o.per_page));
     if (a->src != CLI_SRC_JSONL && a->o.max_wait_s) json_object_set_new(src, "max_wait_s", json_integer(a->o.max_wait_s));
     if (a->o.retries_set) json_object_set_new(src, "retries", json_integer(a->o.max_retries));
+    if (a->o.no_sweep) json_object_set_new(src, "sweep", json_false());
     if (a->src == CLI_SRC_GITHUB) {
         json_object_set_new(src, "repo", json_string(a->name));
         if (a->o.api_url) json_object_set_new(src, "api_url", json_string(a->o.api_url));

@@ -36,6 +36,13 @@
 ** - A full sync lists without since, then removes the stored issues, PRs,
 **   comments and reviews of the source it did not see (deleted or
 **   transferred issues, deleted comments), unless an item was malformed.
+** - An incremental run then sweeps (unless opt.no_sweep): the same listing
+**   without since, numbers only (no parts, nothing written), one request
+**   per 100 items; stored issues and PRs it did not show are removed, with
+**   the same rule (nothing when an item or page was malformed or skipped,
+**   in the pass or the sweep), and so are the comments and reviews whose
+**   item ("number") is gone. Deleted comments of items not updated stay
+**   until the next full sync.
 */
 #include "records/source_int.h"
 
@@ -398,6 +405,42 @@ static sc_status gh__item(gh_run *g, const json_t *it, const char *where, long i
     return rc;
 }
 
+/* ==== The id sweep ==== */
+
+/* An item of the sweep's listing: its number noted as a seen issue or PR. */
+static sc_status gh__on_sweep(void *arg, const json_t *it, const char *where, long idx) {
+    gh_run *g = arg;
+    const json_t *num = json_object_get(it, "number");
+    if (!json_is_integer(num) || json_integer_value(num) <= 0) {
+        src_malformed(&g->r, where, idx, "an issue needs a positive integer 'number'");
+        return SC_OK;
+    }
+    char id[32];
+    snprintf(id, sizeof id, "%lld", (long long)json_integer_value(num));
+    sc_status rc = src_seen(&g->r, json_object_get(it, "pull_request") ? SC_REC_KIND_PR : SC_REC_KIND_ISSUE, id);
+    return rc == SC_OK ? src_cancelled(&g->r) : rc;
+}
+
+/* After an incremental pass: list every issue and PR (numbers only, no
+** parts), then remove the stored issues and PRs the listing did not show,
+** and their comments and reviews. */
+static sc_status gh__sweep(gh_run *g) {
+    if (!src_may_remove(&g->r)) return SC_OK;
+    g->r.sum->swept_run = true;
+    uint64_t skipped = g->r.pages_skipped; /* a cut sweep page stops the removal, not the cursor */
+    sc_status rc = src_each(&g->r, "issues", "state=all&sort=created&direction=asc&per_page=100", "issues",
+                            gh__on_sweep, g);
+    bool ok = src_may_remove(&g->r);
+    g->r.pages_skipped = skipped;
+    if (rc != SC_OK || !ok) return rc;
+    static const sc_rec_kind kinds[] = {SC_REC_KIND_ISSUE, SC_REC_KIND_PR};
+    rc = src_remove_unseen(&g->r, kinds, 2);
+    if (rc == SC_OK) rc = src_remove_orphans(&g->r, SC_REC_KIND_COMMENT, "number", kinds, 2);
+    if (rc == SC_OK) rc = src_remove_orphans(&g->r, SC_REC_KIND_REVIEW, "number", kinds, 2);
+    g->r.sum->swept = g->r.n_unseen_removed;
+    return rc;
+}
+
 /* ==== The run ==== */
 
 /* Check "OWNER/REPO" (GitHub's characters) into owner and repo. */
@@ -488,11 +531,11 @@ static sc_status gh__run(gh_run *g, const char *repo) {
         json_decref(cur);
         return rc;
     }
-    if (full && g->r.sum->malformed) {
-        g->r.sum->removal_skipped = true;
-    } else if (full) {
+    if (full && src_may_remove(&g->r)) {
         static const sc_rec_kind kinds[] = {SC_REC_KIND_ISSUE, SC_REC_KIND_PR, SC_REC_KIND_COMMENT, SC_REC_KIND_REVIEW};
         rc = src_remove_unseen(&g->r, kinds, 4);
+    } else if (!full && !g->r.opt.no_sweep) {
+        rc = gh__sweep(g);
     }
     if (rc == SC_OK) rc = src_write_cursor(&g->r, cur, g->max_updated, g->since_t);
     else json_decref(cur);

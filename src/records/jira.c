@@ -35,6 +35,12 @@
 ** - Comments come with the search (fields.comment); when an issue has more
 **   than the search returned, the rest is paged from
 **   /rest/api/N/issue/KEY/comment (saved: issue/KEY/comment.json).
+** - An incremental run then sweeps (unless opt.no_sweep): the JQL without
+**   the since condition, fields=key, 100 a page; stored issues it did not
+**   show (deleted, moved out of the JQL) are removed, unless an item or
+**   page was malformed or skipped in the pass or the sweep; so are the
+**   comments whose issue ("key") is gone. Deleted comments of issues not
+**   updated stay until the next full sync.
 */
 #include "records/source_int.h"
 
@@ -56,6 +62,8 @@ typedef struct jira_run {
     int64_t max_updated;    /* latest updated read */
     const json_t *names;    /* the page's field names (borrowed) */
     long total;             /* issues the search announced (-1 = not yet) */
+    const char *fields;     /* the search's "fields=...&expand=..." (the pass: everything; the sweep: keys) */
+    bool token_paging;      /* the enhanced search (API 3, while the site has it) */
 } jira_run;
 
 /* ==== Text of a field ==== */
@@ -344,8 +352,7 @@ static sc_status jira__cursor(jira_run *j, const char *jql, bool *full) {
 /* The URL of the search page starting at start_at. Owned. */
 static char *jira__url(jira_run *j, const char *ejql, long start_at, unsigned per_page) {
     util_buf b = {0};
-    util_buf_printf(&b, "%s/search?jql=%s&startAt=%ld&maxResults=%u&fields=*all&expand=names", j->r.api, ejql, start_at,
-                    per_page);
+    util_buf_printf(&b, "%s/search?jql=%s&startAt=%ld&maxResults=%u&%s", j->r.api, ejql, start_at, per_page, j->fields);
     if (b.oom) util_buf_free(&b);
     return b.oom ? NULL : b.data;
 }
@@ -355,23 +362,30 @@ static char *jira__url_jql(jira_run *j, const char *ejql, const char *token, uns
     char *et = token ? net_escape(token) : NULL;
     util_buf b = {0};
     if (!token || et)
-        util_buf_printf(&b, "%s/search/jql?jql=%s&maxResults=%u&fields=*all&expand=names%s%s", j->r.api, ejql, per_page,
+        util_buf_printf(&b, "%s/search/jql?jql=%s&maxResults=%u&%s%s%s", j->r.api, ejql, per_page, j->fields,
                         et ? "&nextPageToken=" : "", et ? et : "");
     free(et);
     if (b.oom || !b.data) util_buf_free(&b);
     return b.data;
 }
 
-static sc_status jira__run(jira_run *j, const char *jql) {
-    bool full = false;
-    sc_status rc = jira__cursor(j, jql, &full);
-    if (rc != SC_OK) return rc;
-    j->r.opt.full = full;
-    j->r.track = full;
-    j->r.sum->full = full;
-    unsigned pp = j->r.opt.per_page ? j->r.opt.per_page : 50;
-    char *q = jira__jql(j, jql, full), *ejql = q ? net_escape(q) : NULL;
-    bool token_paging = j->r.net && j->version == 3; /* the enhanced search, while the site has it */
+/* An issue of the sweep: its key noted as seen. */
+static sc_status jira__sweep_issue(jira_run *j, const json_t *it, const char *where, long idx) {
+    const char *key = src_str(it, "key");
+    if (!key || !*key) {
+        src_malformed(&j->r, where, idx, "an issue needs a string 'key'");
+        return SC_OK;
+    }
+    return src_seen(&j->r, SC_REC_KIND_ISSUE, key);
+}
+
+typedef sc_status (*jira_issue_fn)(jira_run *j, const json_t *it, const char *where, long idx);
+
+/* Page through the search of JQL q (owned by the caller), calling fn for each issue. */
+static sc_status jira__search(jira_run *j, const char *q, unsigned pp, jira_issue_fn fn) {
+    char *ejql = q ? net_escape(q) : NULL;
+    bool token_paging = j->token_paging;
+    sc_status rc;
     char *first = !ejql ? NULL : token_paging ? jira__url_jql(j, ejql, NULL, pp) : jira__url(j, ejql, 0, pp);
     src_list l;
     rc = first ? src_list_open(&l, &j->r, "search", NULL) : records_fail(j->r.rs, SC_NOMEM, "out of memory");
@@ -407,7 +421,7 @@ static sc_status jira__run(jira_run *j, const char *jql) {
                 if (rc == SC_OK) rc = src_cancelled(&j->r);
                 if (rc != SC_OK) break;
                 if (!json_is_object(it)) src_malformed(&j->r, where, (long)i, "expected an object (an issue)");
-                else rc = jira__issue(j, it, where, (long)i);
+                else rc = fn(j, it, where, (long)i);
             }
             src_progress(&j->r, "search", j->r.sum->items, json_is_integer(total) ? (uint64_t)json_integer_value(total) : 0,
                          false);
@@ -431,14 +445,50 @@ static sc_status jira__run(jira_run *j, const char *jql) {
         json_decref(page);
     }
     src_list_close(&l);
-    free(q);
     free(ejql);
+    j->token_paging = token_paging;
+    return rc;
+}
+
+/* After an incremental pass: the run's JQL without the since condition,
+** keys only; stored issues it did not show are removed, with their comments. */
+static sc_status jira__sweep(jira_run *j, const char *jql) {
+    if (!src_may_remove(&j->r)) return SC_OK;
+    j->r.sum->swept_run = true;
+    uint64_t skipped = j->r.pages_skipped; /* a cut sweep page stops the removal, not the cursor */
+    j->fields = "fields=key";
+    char *q = jira__jql(j, jql, true);
+    sc_status rc = q ? jira__search(j, q, 100, jira__sweep_issue) : records_fail(j->r.rs, SC_NOMEM, "out of memory");
+    free(q);
+    bool ok = src_may_remove(&j->r);
+    j->r.pages_skipped = skipped;
+    if (rc != SC_OK || !ok) return rc;
+    static const sc_rec_kind kinds[] = {SC_REC_KIND_ISSUE};
+    rc = src_remove_unseen(&j->r, kinds, 1);
+    if (rc == SC_OK) rc = src_remove_orphans(&j->r, SC_REC_KIND_COMMENT, "key", kinds, 1);
+    j->r.sum->swept = j->r.n_unseen_removed;
+    return rc;
+}
+
+static sc_status jira__run(jira_run *j, const char *jql) {
+    bool full = false;
+    sc_status rc = jira__cursor(j, jql, &full);
     if (rc != SC_OK) return rc;
-    if (full && j->r.sum->malformed) {
-        j->r.sum->removal_skipped = true;
-    } else if (full) {
+    j->r.opt.full = full;
+    j->r.track = full;
+    j->r.sum->full = full;
+    j->fields = "fields=*all&expand=names";
+    j->token_paging = j->r.net && j->version == 3;
+    char *q = jira__jql(j, jql, full);
+    rc = q ? jira__search(j, q, j->r.opt.per_page ? j->r.opt.per_page : 50, jira__issue)
+           : records_fail(j->r.rs, SC_NOMEM, "out of memory");
+    free(q);
+    if (rc != SC_OK) return rc;
+    if (full && src_may_remove(&j->r)) {
         static const sc_rec_kind kinds[] = {SC_REC_KIND_ISSUE, SC_REC_KIND_COMMENT};
         rc = src_remove_unseen(&j->r, kinds, 2);
+    } else if (!full && !j->r.opt.no_sweep) {
+        rc = jira__sweep(j, jql);
     }
     if (rc == SC_OK)
         rc = src_write_cursor(&j->r, json_pack("{s:i, s:s, s:b}", "format", JIRA_CURSOR_FORMAT, "jql", jql, "synced", true),

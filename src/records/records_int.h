@@ -159,6 +159,12 @@ struct sc_records {
     char errmsg[1024];               /* last failure */
 };
 
+/* Call fn(arg, id, value) for every stored record of kind and source with
+** the JSON value of its payload field (NULL when it has none; borrowed for
+** the call), in point-id order. fn returns false to stop. */
+sc_status records_each_field(sc_records *rs, sc_rec_kind kind, const char *source, const char *field,
+                             bool (*fn)(void *arg, const char *id, const json_t *value), void *arg);
+
 /* Record a failure on rs and return code. */
 sc_status records_fail(sc_records *rs, sc_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

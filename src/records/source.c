@@ -15,7 +15,8 @@
 ** - A full sync keeps a 64-bit hash of every id it saw, per kind (8 bytes an
 **   item), then walks the stored ids of the source and deletes the others.
 **   Nothing is removed when an item was skipped as malformed: it may be one
-**   that is still there.
+**   that is still there. An incremental run's id sweep fills the same sets
+**   from a listing of ids only (src_seen) and removes the same way.
 */
 #include "records/source_int.h"
 
@@ -165,6 +166,15 @@ sc_status src_put(src_run *r, const sc_rec *rec) {
     return sc_records_put(r->rs, rec);
 }
 
+sc_status src_seen(src_run *r, sc_rec_kind kind, const char *id) {
+    return records_keyset_add(&r->seen[kind], src__key(id)) ? SC_OK : records_fail(r->rs, SC_NOMEM, "out of memory");
+}
+
+bool src_may_remove(src_run *r) {
+    if (r->sum->malformed || r->pages_skipped) r->sum->removal_skipped = true;
+    return !r->sum->removal_skipped;
+}
+
 /* A removal going through the stored ids of one kind. */
 typedef struct src_del {
     src_run *r;          /* the run */
@@ -191,7 +201,42 @@ sc_status src_remove_unseen(src_run *r, const sc_rec_kind *kinds, size_t n) {
         src_del d = {r, s, kinds[i], SC_OK, 0};
         rc = sc_records_each_id(r->rs, kinds[i], r->source, src__del_unseen, &d);
         if (rc == SC_OK) rc = d.rc;
+        r->n_unseen_removed += d.n;
     }
+    return rc == SC_OK ? sc_records_flush(r->rs) : rc;
+}
+
+/* A removal of the records whose parent was not seen. */
+typedef struct src_orphans {
+    src_run *r;                 /* the run */
+    sc_rec_kind kind;           /* kind walked */
+    const sc_rec_kind *parents; /* kinds of the parent */
+    size_t n_parents;           /* their number */
+    sc_status rc;               /* first failure */
+    uint64_t n;                 /* deleted */
+} src_orphans;
+
+static bool src__del_orphan(void *arg, const char *id, const json_t *value) {
+    src_orphans *o = arg;
+    char parent[64];
+    if (json_is_integer(value)) snprintf(parent, sizeof parent, "%lld", (long long)json_integer_value(value));
+    else if (json_is_string(value)) snprintf(parent, sizeof parent, "%.63s", json_string_value(value));
+    else return true; /* no parent named: left alone */
+    uint64_t k = src__key(parent);
+    for (size_t i = 0; i < o->n_parents; i++)
+        if (records_keyset_has(&o->r->seen[o->parents[i]], k)) return true;
+    o->rc = sc_records_delete(o->r->rs, o->kind, o->r->source, id);
+    if (o->rc == SC_OK && ++o->n % 10000 == 0) o->rc = sc_records_flush(o->r->rs);
+    return o->rc == SC_OK;
+}
+
+sc_status src_remove_orphans(src_run *r, sc_rec_kind kind, const char *field, const sc_rec_kind *parents,
+                             size_t n_parents) {
+    for (size_t i = 0; i < n_parents; i++) records_keyset_sort(&r->seen[parents[i]]);
+    src_orphans o = {r, kind, parents, n_parents, SC_OK, 0};
+    sc_status rc = records_each_field(r->rs, kind, r->source, field, src__del_orphan, &o);
+    if (rc == SC_OK) rc = o.rc;
+    r->n_unseen_removed += o.n;
     return rc == SC_OK ? sc_records_flush(r->rs) : rc;
 }
 

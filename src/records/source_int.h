@@ -25,6 +25,7 @@ typedef struct src_run {
     int64_t server_start;               /* the Date of the run's first answer (unix seconds), 0 = none */
     records_keyset seen[SC_REC_KIND_COUNT]; /* a full sync: hashes of the ids seen, per kind */
     bool track;                         /* fill seen (full sync) */
+    uint64_t n_unseen_removed;          /* records src_remove_unseen deleted */
     uint64_t pages_skipped;             /* pages that were not JSON (reported): the run saw less than all */
     double t0;                          /* start */
     double last_progress;               /* time of the last progress call */
@@ -47,9 +48,21 @@ void src_malformed(src_run *r, const char *where, long item, const char *fmt, ..
 void src_progress(src_run *r, const char *stage, uint64_t items, uint64_t total, bool force);
 /* Queue rec (sc_records_put) and note its id as seen. */
 sc_status src_put(src_run *r, const sc_rec *rec);
+/* Note id of kind as seen without a record (an incremental run's id sweep). */
+sc_status src_seen(src_run *r, sc_rec_kind kind, const char *id);
 /* Remove the stored records of kinds[0..n) of the source that the run did
-** not see (a full sync), flushing as it goes. */
+** not see (a full sync, or the id sweep after an incremental one), flushing
+** as it goes; adds their number to r->n_unseen_removed. */
 sc_status src_remove_unseen(src_run *r, const sc_rec_kind *kinds, size_t n);
+/* Remove the stored records of kind of the source whose parent, named by
+** their payload field (a number or a string), is in none of the seen sets
+** of parents[0..n_parents) (the comments of a swept item); adds their number
+** to r->n_unseen_removed. */
+sc_status src_remove_orphans(src_run *r, sc_rec_kind kind, const char *field, const sc_rec_kind *parents,
+                             size_t n_parents);
+/* Whether the run's removals may go ahead: nothing was malformed or
+** skipped (else removal_skipped is set in the summary). */
+bool src_may_remove(src_run *r);
 
 /* A paged listing: from the API (URLs, the next one from the Link header
 ** unless the connector sets it) or from the folder (rel.json, else

@@ -651,8 +651,27 @@ sc_status sc_records_flush(sc_records *rs) {
 
 /* ==== Listing ==== */
 
+/* sc_records_each_id through records_each_field. */
+typedef struct records_id_fn {
+    bool (*fn)(void *arg, const char *id); /* the caller's */
+    void *arg;                             /* its argument */
+} records_id_fn;
+
+static bool records__id_only(void *arg, const char *id, const json_t *value) {
+    (void)value;
+    records_id_fn *f = arg;
+    return f->fn(f->arg, id);
+}
+
 sc_status sc_records_each_id(sc_records *rs, sc_rec_kind kind, const char *source, bool (*fn)(void *arg, const char *id),
                              void *arg) {
+    if (!fn) return SC_MISUSE;
+    records_id_fn f = {fn, arg};
+    return records_each_field(rs, kind, source, NULL, records__id_only, &f);
+}
+
+sc_status records_each_field(sc_records *rs, sc_rec_kind kind, const char *source, const char *field,
+                             bool (*fn)(void *arg, const char *id, const json_t *value), void *arg) {
     if (!rs || !source || !fn) return SC_MISUSE;
     if (!rs->exists) return SC_OK;
     json_t *f = json_pack("{s:[{s:s, s:{s:s}}, {s:s, s:{s:s}}]}", "must", "key", "kind", "match", "value",
@@ -660,9 +679,9 @@ sc_status sc_records_each_id(sc_records *rs, sc_rec_kind kind, const char *sourc
     char *ftext = f ? json_dumps(f, JSON_COMPACT) : NULL;
     json_decref(f);
     if (!ftext) return records_fail(rs, SC_NOMEM, "out of memory");
-    const char *keys[] = {"id"};
+    const char *keys[] = {"id", field};
     sc_scroll_request req = {.filter_json = ftext, .limit = 1000};
-    req.with = (sc_with){.payload = true, .payload_include = keys, .n_payload_include = 1};
+    req.with = (sc_with){.payload = true, .payload_include = keys, .n_payload_include = field ? 2 : 1};
     sc_status rc = SC_OK;
     bool go = true;
     while (go) {
@@ -676,7 +695,7 @@ sc_status sc_records_each_id(sc_records *rs, sc_rec_kind kind, const char *sourc
         for (size_t i = 0; go && i < l->n; i++) {
             json_t *p = json_loads(l->items[i].payload_json ? l->items[i].payload_json : "{}", 0, NULL);
             const char *id = json_string_value(json_object_get(p, "id"));
-            if (id) go = fn(arg, id);
+            if (id) go = fn(arg, id, field ? json_object_get(p, field) : NULL);
             json_decref(p);
         }
         sc_record_list_free(l);

@@ -306,6 +306,7 @@ static sc_source_options jr__source_options(jr_run *r, const json_t *src) {
         o.max_retries = (uint32_t)json_integer_value(json_object_get(src, "retries"));
         o.retries_set = true;
     }
+    o.no_sweep = json_is_false(json_object_get(src, "sweep"));
     if (json_object_get(src, "api_version"))
         o.api_version = (uint32_t)json_integer_value(json_object_get(src, "api_version"));
     o.progress = jr__source_progress;

@@ -102,9 +102,9 @@ static bool jobs__admin_only(jobs_chk *c, bool admin, const json_t *src, const c
 static bool jobs__source(jobs_chk *c, json_t *src, bool admin, sc_rec_kind *kind) {
     static const char *const k_jsonl[] = {"type", "data", "path", "mapping", "kind", "name", "source_name", NULL};
     static const char *const k_github[] = {"type", "repo", "api_url", "token_env", "from_dir", "per_page",
-                                           "max_wait_s", "retries", "source_name", NULL};
+                                           "max_wait_s", "retries", "source_name", "sweep", NULL};
     static const char *const k_jira[] = {"type", "url", "jql", "user", "token_env", "from_dir", "api_version",
-                                         "per_page", "max_wait_s", "retries", "source_name", NULL};
+                                         "per_page", "max_wait_s", "retries", "source_name", "sweep", NULL};
     static const char *const k_git[] = {"type", "repo", "branches", "max_files", "source_name", NULL};
     if (!json_is_object(src)) return jobs__fail(c, 400, "`source` is required: an object with a `type`");
     const char *type, *s;
@@ -162,6 +162,8 @@ static bool jobs__source(jobs_chk *c, json_t *src, bool admin, sc_rec_kind *kind
             !jobs__uint(c, src, "source", "max_wait_s", 0, 1, 86400, &x) ||
             !jobs__uint(c, src, "source", "retries", 5, 0, 100, &x))
             return false;
+        const json_t *sw = json_object_get(src, "sweep");
+        if (sw && !json_is_boolean(sw) && !json_is_null(sw)) return jobs__fail(c, 400, "`source.sweep` must be true or false");
         *kind = SC_REC_KIND_ISSUE;
         return true;
     }

@@ -165,8 +165,9 @@ export class FakeJira {
     return issue;
   }
 
-  // The issues of a search page with the comments a search returns.
-  searchPage(startAt, max) {
+  // The issues of a search page with the comments a search returns (fields=key: the keys only).
+  searchPage(startAt, max, fields = null) {
+    if (fields === 'key') return this.issues.slice(startAt, startAt + max).map((x) => ({ id: x.id, key: x.key, self: x.self }));
     return this.issues.slice(startAt, startAt + max).map((x) => ({
       id: x.id, key: x.key, self: x.self,
       fields: { ...x.fields, comment: { comments: x.all.slice(0, this.perIssueComments), maxResults: this.perIssueComments, total: x.all.length, startAt: 0 } },
@@ -194,14 +195,14 @@ export class FakeJira {
       this.tokens.push(token);
       this.jqls.push(q.get('jql'));
       const from = token ? +Buffer.from(token, 'base64url').toString().replace(/^at:/, '') : 0;
-      const page = this.searchPage(from, max);
+      const page = this.searchPage(from, max, q.get('fields'));
       const more = from + page.length < this.issues.length;
       send(res, 200, { issues: page, names, isLast: !more, ...(more ? { nextPageToken: Buffer.from(`at:${from + page.length}`).toString('base64url') } : {}) });
     } else if (m[2] === 'search' && this.tokenPaging && m[1] === '3') {
       send(res, 410, { errorMessages: ['The requested API has been removed. Please migrate to the /rest/api/3/search/jql API.'], errors: {} });
     } else if (m[2] === 'search') {
       this.jqls.push(q.get('jql'));
-      send(res, 200, { expand: 'names,schema', startAt, maxResults: max, total: this.issues.length, issues: this.searchPage(startAt, max), names });
+      send(res, 200, { expand: 'names,schema', startAt, maxResults: max, total: this.issues.length, issues: this.searchPage(startAt, max, q.get('fields')), names });
     } else {
       const issue = this.issues.find((x) => x.key === decodeURIComponent(m[3]));
       if (!issue) send(res, 404, { errorMessages: ['Issue does not exist or you do not have permission to see it.'], errors: {} });

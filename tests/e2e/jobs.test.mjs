@@ -176,6 +176,7 @@ test('bad requests get a 4xx naming the field', async () => {
     [KEY_A, { source: { type: 'git', repo: '/tmp' } }, 403, /`source.repo` needs an admin key/],
     [KEY_A, { source: { type: 'github', repo: 'x/y', token_env: 'HOME' } }, 403, /`source.token_env` needs an admin key/],
     [KEY_A, { source: { type: 'github', repo: 'nodash' } }, 422, /`source.repo` must be OWNER\/REPO/],
+    [KEY_A, { source: { type: 'github', repo: 'o/r', sweep: 'no' } }, 400, /`source.sweep` must be true or false/],
     [KEY_A, { source: { type: 'github', repo: 'o/r', api_url: 'ftp://x' } }, 422, /`source.api_url` must start with http/],
     [KEY_A, { source: { type: 'jira', jql: '' } }, 400, /`source.url` .* or `source.from_dir` is required/],
     [KEY_A, { source: { type: 'jira', url: 'http://x' } }, 400, /`source.jql` is required/],

@@ -181,30 +181,61 @@ test('ingest github: pages, rate limits, retries, malformed items, incremental, 
     assert.equal(s.full, false);
     assert.equal(s.written, 0, JSON.stringify(s));
     assert.match(api.log[0].query, /since=2024-02-10T00%3A00%3A00Z|since=2024-02-10T00:00:00Z/);
+    // then the id sweep: every item, 100 a page, no comment or review requests
+    assert.equal(s.sweep, true);
+    const sweepAt = api.log.findIndex((r) => r.query === '?state=all&sort=created&direction=asc&per_page=100');
+    assert.ok(sweepAt > 0, JSON.stringify(api.log.map((r) => r.path + r.query)));
+    assert.ok(api.log.slice(sweepAt).every((r) => r.path === '/repos/acme/shop/issues'), 'the sweep lists ids only');
+    assert.equal(s.removal_skipped, true, 'the sweep saw the malformed items: it removes nothing');
+    assert.equal(s.removed, 0);
 
-    // the malformed items fixed, issue 4 deleted, issue 1 commented on
-    gh.items = gh.items.filter((x) => x.number && x.number !== 4 && typeof x.title === 'string');
+    // the malformed items fixed, issue 4 deleted, issue 6 transferred to another repository, issue 1 commented on
+    gh.items = gh.items.filter((x) => x.number && x.number !== 4 && x.number !== 6 && typeof x.title === 'string');
     const one = gh.items.find((x) => x.number === 1);
     one.updated_at = '2024-03-01T10:00:00Z';
     one.comments = 3;
     gh.comments[1].push({ id: 777, html_url: `${one.html_url}#issuecomment-777`, body: 'Fixed by the backoff PR',
       user: gh.user('alice'), created_at: '2024-03-01T10:00:00Z', updated_at: '2024-03-01T10:00:00Z' });
-    s = await json(base, { cwd: repo.dir, env });
+    // first with the sweep's page cut: the pass is kept, nothing is removed
+    const cutSweep = api.fault({ path: /\/issues\?state=all&sort=created&direction=asc&per_page=100/, raw: '[{"number": 1, "ti', times: 100 });
+    s = await json([...base, '--retries', '0'], { cwd: repo.dir, env });
+    assert.equal(cutSweep.hits, 1);
+    api.clearFaults();
     assert.equal(s.full, false);
     // issue 1 and its 3 comments, and issue 2 and its comment again (since is inclusive: 2024-02-10 was the last)
     assert.equal(s.items, 6, 'only what changed since the cursor was read');
     assert.equal(s.written, 2, 'issue 1 and its new comment');
-    assert.equal(s.removed, 0, 'an incremental run removes nothing');
+    assert.equal(s.malformed, 1, 'the cut sweep page');
+    assert.equal(s.removal_skipped, true);
+    assert.equal(s.removed, 0, 'a malformed sweep page removes nothing');
+    assert.equal(s.since, '2024-03-01T10:00:00Z', 'the pass was whole: the cursor moves');
     q = await json(['search', 'dark theme settings page', '--in', 'issues'], { cwd: repo.dir });
     assert.ok(q.results.some((x) => x.id === '4'));
+    // --no-sweep: nothing listed past the pass, nothing removed
+    api.log.length = 0;
+    s = await json([...base, '--no-sweep'], { cwd: repo.dir, env });
+    assert.equal(s.sweep, false);
+    assert.equal(s.removed, 0);
+    assert.ok(api.log.every((r) => /since=/.test(r.query) || r.path !== '/repos/acme/shop/issues'), 'no sweep request');
+    // the next incremental run sweeps: the deleted issue with its comment and the transferred one are removed
+    s = await json(base, { cwd: repo.dir, env });
+    assert.equal(s.full, false);
+    assert.equal(s.removal_skipped, false, JSON.stringify(s));
+    assert.equal(s.removed, 3, JSON.stringify(s));
+    assert.equal(s.swept, 3);
+    assert.equal(s.written, 0, 'nothing written for the swept items');
+    q = await json(['search', 'dark theme settings page', '--in', 'issues'], { cwd: repo.dir });
+    assert.ok(!q.results.some((x) => x.number === 4), JSON.stringify(q.results.map((x) => x.id)));
+    q = await json(['search', 'document the plugin API guide', '--in', 'issues'], { cwd: repo.dir });
+    assert.ok(!q.results.some((x) => x.number === 6), JSON.stringify(q.results.map((x) => x.id)));
+    const text2 = await run(['ingest', 'github', 'acme/shop', '--api-url', api.url, '--token-env', 'GH_TOKEN'], { cwd: repo.dir, env });
+    assert.match(text2.out, /0 removed \(0 by the id sweep\)/);
 
-    // a full sync removes the deleted issue and its comment
+    // a full sync finds nothing more to remove
     s = await json([...base, '--full'], { cwd: repo.dir, env });
     assert.equal(s.full, true);
     assert.equal(s.removal_skipped, false);
-    assert.equal(s.removed, 2, JSON.stringify(s));
-    q = await json(['search', 'dark theme settings page', '--in', 'issues'], { cwd: repo.dir });
-    assert.ok(!q.results.some((x) => x.number === 4), JSON.stringify(q.results.map((x) => x.id)));
+    assert.equal(s.removed, 0, JSON.stringify(s));
 
     // a rate limit longer than --max-wait stops the run, naming when to come back
     api.fault({ path: /\/issues\?/, status: 403, body: { message: 'API rate limit exceeded' },
@@ -234,7 +265,8 @@ test('ingest github: incremental runs ask with the ETag of the last listing; 304
   gh.addIssue({ number: 2, title: 'Dark mode', body: 'A dark theme.', created: '2024-01-02T10:00:00Z', updated: '2024-01-06T10:00:00Z' });
   const api = await startFakeApi(gh);
   const work = tmpdir('trk-etag');
-  const base = ['ingest', 'github', 'acme/shop', '--api-url', api.url, '--store', path.join(work, 'st')];
+  // --no-sweep: the id sweep (tested above) lists every item after an incremental run, unconditionally
+  const base = ['ingest', 'github', 'acme/shop', '--api-url', api.url, '--store', path.join(work, 'st'), '--no-sweep'];
   const listing = () => api.log.filter((r) => r.path === '/repos/acme/shop/issues');
   try {
     let s = await json(base);
@@ -400,6 +432,38 @@ test('ingest jira: basic auth, startAt paging, ADF, more comments, 5xx, 429, mal
     assert.equal(s.full, false);
     assert.equal(s.written, 0);
     assert.match(jira.jqls.at(-1), /^\(project = PROJ\) AND updated >= "2024\/01\/0[89] \d\d:\d\d" ORDER BY created ASC, key ASC$/);
+    // the keyless issue was read again: no id sweep, nothing removed
+    assert.equal(s.sweep, false);
+    assert.equal(s.removal_skipped, true);
+    assert.equal(s.removed, 0);
+
+    // the keyless issue fixed, PROJ-3 deleted, PROJ-2 moved to another project (the JQL no longer matches it)
+    jira.issues = jira.issues.filter((x) => x.key && x.key !== 'PROJ-3' && x.key !== 'PROJ-2');
+    // a sweep page that is cut removes nothing
+    const cutSweep = api.fault({ path: /\/search\?.*fields=key/, raw: '{"issues": [{"key": "PRO', times: 100 });
+    s = await json([...base, '--retries', '0'], { env });
+    assert.equal(cutSweep.hits, 1);
+    api.clearFaults();
+    assert.equal(s.full, false);
+    assert.equal(s.sweep, true);
+    // the sweep: the JQL without the date, keys only, 100 a page
+    assert.match(api.log.at(-1).query, /^\?jql=%28project%20%3D%20PROJ%29%20ORDER%20BY%20created%20ASC%2C%20key%20ASC&startAt=0&maxResults=100&fields=key$/);
+    assert.equal(s.malformed, 1);
+    assert.equal(s.removal_skipped, true);
+    assert.equal(s.removed, 0);
+    q = await json(['search', 'csv writer encoding', '--in', 'issues', ...store]);
+    assert.ok(q.results.some((x) => x.key === 'PROJ-2'));
+    // the next run sweeps: both issues and PROJ-2's 4 comments are removed, from search too
+    s = await json(base, { env });
+    assert.equal(s.full, false);
+    assert.equal(s.removal_skipped, false, JSON.stringify(s));
+    assert.equal(s.removed, 6, JSON.stringify(s));
+    assert.equal(s.swept, 6);
+    assert.equal(jira.jqls.at(-1), '(project = PROJ) ORDER BY created ASC, key ASC');
+    q = await json(['search', 'csv writer encoding', '--in', 'issues', ...store]);
+    assert.ok(!q.results.some((x) => x.key === 'PROJ-2' || x.id === 'PROJ-2'), JSON.stringify(q.results.map((x) => x.id)));
+    q = await json(['search', 'nightly backup job fails', '--in', 'issues', ...store]);
+    assert.ok(!q.results.some((x) => x.id === 'PROJ-3'), JSON.stringify(q.results.map((x) => x.id)));
 
     // another JQL is another result: a full sync, which removes what it no longer matches
     jira.issues = jira.issues.filter((x) => x.key && x.key !== 'PROJ-4');
@@ -446,11 +510,17 @@ test('ingest jira, API 3 on Jira Cloud: nextPageToken paging of /search/jql, 5xx
     assert.equal(q.results[0].id, 'PROJ-2');
     assert.equal(q.results[0].record.comments.length, 4);
 
-    // incremental: the same paging with the JQL of what changed; nothing new
+    // incremental: the same paging with the JQL of what changed; nothing new; then the id sweep
+    jira.issues = jira.issues.filter((x) => x.key);
     s = await json(base, { env });
+    assert.equal(s.sweep, true);
+    assert.equal(s.removed, 0);
     assert.equal(s.full, false);
     assert.equal(s.written, 0);
-    assert.match(jira.jqls.at(-1), /^\(project = PROJ\) AND updated >= "/);
+    assert.match(jira.jqls.at(-2), /^\(project = PROJ\) AND updated >= "/);
+    assert.equal(jira.jqls.at(-1), '(project = PROJ) ORDER BY created ASC, key ASC', 'the id sweep');
+    assert.match(api.log.at(-1).query, /^\?jql=\S+&maxResults=100&fields=key$/);
+    assert.equal(api.log.at(-1).path, '/rest/api/3/search/jql');
 
     // a token page that stays cut: the listing ends there, reported; the next run is a full sync
     jira.tokens = [];
