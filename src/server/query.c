@@ -481,7 +481,7 @@ static bool server__level_mmr(server_call *call, const json_t *mmr, server_level
     double diversity;
     uint64_t cand;
     /* Qdrant's messages for its ranges: [0.0, 1.0] and at most 16384 */
-    if (!server_json_number(call, mmr, "diversity", "query.mmr", 0.5, -INFINITY, INFINITY, &diversity) ||
+    if (!server_json_number(call, mmr, "diversity", "query.mmr", 0.5, -HUGE_VAL, HUGE_VAL, &diversity) ||
         !server_json_uint(call, mmr, "candidates_limit", 0, 0, (uint64_t)INT64_MAX, &cand))
         return false;
     if (!(diversity >= 0.0 && diversity <= 1.0)) {
