@@ -143,8 +143,8 @@ static bool formula__operands(server_call *call, server_formula *f, formula_node
         char w[160];
         if (list) snprintf(w, sizeof w, "%.120s[%zu]", where, i);
         else snprintf(w, sizeof w, "%.150s", where);
+        n->n_kids++; /* counted first: a kid that fails half-built is freed with n */
         if (!formula__parse(call, f, list ? json_array_get(e, i) : e, w, depth + 1, &n->kids[i])) return false;
-        n->n_kids++;
     }
     return true;
 }
@@ -188,13 +188,13 @@ static bool formula__decay(server_call *call, server_formula *f, formula_node *n
     if (!n->kids) return server_fail(call, 500, "out of memory"), false;
     char w[160];
     snprintf(w, sizeof w, "%.120s.x", where);
+    n->n_kids = 1; /* counted first: a kid that fails half-built is freed with n */
     if (!formula__parse(call, f, json_object_get(p, "x"), w, depth + 1, &n->kids[0])) return false;
-    n->n_kids = 1;
     const json_t *t = json_object_get(p, "target");
     if (t && !json_is_null(t)) {
         snprintf(w, sizeof w, "%.120s.target", where);
-        if (!formula__parse(call, f, t, w, depth + 1, &n->kids[1])) return false;
         n->n_kids = 2;
+        if (!formula__parse(call, f, t, w, depth + 1, &n->kids[1])) return false;
     }
     return true;
 }
@@ -250,8 +250,8 @@ static bool formula__object(server_call *call, server_formula *f, formula_node *
         for (int k = 0; k < 2; k++) {
             char wk[192];
             snprintf(wk, sizeof wk, "%.150s.%s", w, k ? b : a);
+            n->n_kids++; /* counted first, as in formula__operands */
             if (!formula__parse(call, f, json_object_get(v, k ? b : a), wk, depth + 1, &n->kids[k])) return false;
-            n->n_kids++;
         }
         return true;
     }
