@@ -48,7 +48,16 @@ start auth "$TMP/auth.json" || exit 1
 export SEMCODE_URL="http://127.0.0.1:$(tr -d '\n' < "$TMP/open.port")"
 export SEMCODE_AUTH_URL="http://127.0.0.1:$(tr -d '\n' < "$TMP/auth.port")"
 export SEMCODE_E2E_LOGS="$TMP"
-node --test tests/e2e/
+# E2E_EXCLUDE: test files (basenames, space-separated) left out of this run;
+# make check leaves the single-threaded CLI and tracker files out of the
+# ThreadSanitizer run (they are run plainly and under ASan) and says so.
+files=()
+for f in tests/e2e/*.test.mjs; do
+  case " ${E2E_EXCLUDE:-} " in *" $(basename "$f" .test.mjs) "*) continue ;; esac
+  files+=("$f")
+done
+[ -n "${E2E_EXCLUDE:-}" ] && echo "e2e: not in this run (E2E_EXCLUDE): ${E2E_EXCLUDE}"
+node --test "${files[@]}"
 status=$?
 
 # Graceful shutdown: SIGTERM, then each server must exit 0.
