@@ -110,16 +110,18 @@ char *store_coll_config_json(const store_coll *c) {
                               "kind", (json_int_t)sv->quant.kind, "quantile", (double)sv->quant.quantile,
                               "oversampling", (double)sv->quant.oversampling);
         /* format 4 members, only when set: a config without them reads as before */
+        /* json_array_append keeps its own reference, so e is released once on every path */
         ok = e && (!sv->multivec || json_object_set_new(e, "multivec", json_integer(sv->multivec)) == 0) &&
              (!sv->datatype || json_object_set_new(e, "datatype", json_integer(sv->datatype)) == 0) &&
-             json_array_append_new(vecs, e) == 0;
+             json_array_append(vecs, e) == 0;
+        json_decref(e);
     }
     for (size_t i = 0; ok && i < c->n_indexes; i++) {
         const json_t *params = pindex_params(c->indexes[i]);
         json_t *e = json_pack("{s:s, s:s}", "key", pindex_key(c->indexes[i]), "type",
                               sc_field_type_name(pindex_type(c->indexes[i])));
-        ok = e && (!params || json_object_set(e, "params", (json_t *)params) == 0) && json_array_append_new(pix, e) == 0;
-        if (!ok) json_decref(e);
+        ok = e && (!params || json_object_set(e, "params", (json_t *)params) == 0) && json_array_append(pix, e) == 0;
+        json_decref(e);
     }
     char *s = NULL;
     if (ok && json_object_set(root, "vectors", vecs) == 0 && json_object_set(root, "payload_indexes", pix) == 0 &&
