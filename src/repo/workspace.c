@@ -9,11 +9,10 @@
 **   copied between them. A search asks each chosen repository in turn
 **   (under its lock, for q->limit results) and merges.
 ** - Merging: the scores of the ranking stage (hybrid), cosine (dense) and
-**   BM25 (keyword) mean the same thing in every repository when they use
-**   the same model, so the lists merge by score (ties: the order of the
-**   repositories, then rank). The ranking stage's score is calibrated
-**   across queries (sc_rank_confidence reads it), which is what makes it
-**   comparable across repositories too. Alpha fusion normalises each
+**   BM25 (keyword) compare across repositories that use the same model
+**   (closely, not exactly: a few ranking features and BM25's IDF are
+**   relative to each repository; docs/ARCHITECTURE.md), so the lists merge
+**   by score (ties: the order of the repositories, then rank). Alpha fusion normalises each
 **   repository's scores on its own candidates (the best is always 1), and
 **   two models' cosines do not compare: then the lists interleave by rank.
 ** - Locks: one mutex per repository, taken one at a time (never two held

@@ -198,6 +198,7 @@ typedef struct server_res {
     struct server__watch_lock {
         server_ctx *ctx;    /* whose locks */
         size_t i;           /* which repository */
+        const sc_logger *logger; /* where its reports go: the server's log */
     } watch_lock[SC_WORKSPACE_MAX_REPOS]; /* the lock callbacks' arguments */
     sc_embed_cache *cache;  /* embedding cache, may be NULL */
     server_ctx *ctx;        /* request context */
@@ -281,7 +282,7 @@ static void server__watch_unlock(void *arg) {
 static void server__watch_report(void *arg, const sc_watch_report *rep) {
     struct server__watch_lock *l = arg;
     const sc_repo_summary *s = rep->summary;
-    util_log(NULL, rep->status == SC_OK ? SC_LOG_LEVEL_INFO : SC_LOG_LEVEL_ERROR,
+    util_log(l->logger, rep->status == SC_OK ? SC_LOG_LEVEL_INFO : SC_LOG_LEVEL_ERROR,
              "watch %s: %s in %.3fs: %llu parsed, %llu deleted, entities +%llu ~%llu -%llu (%llu events%s)%s%s",
              sc_workspace_name(l->ctx->ws, l->i), rep->initial ? "indexed" : "updated", s->seconds_total,
              (unsigned long long)s->files_parsed, (unsigned long long)s->files_deleted,
@@ -297,7 +298,7 @@ static sc_status server__start_watch(server_res *r, char *errbuf, size_t errbuf_
         return SC_INVALID;
     }
     for (size_t i = 0; i < sc_workspace_count(r->ws); i++) {
-        r->watch_lock[i] = (struct server__watch_lock){.ctx = r->ctx, .i = i};
+        r->watch_lock[i] = (struct server__watch_lock){.ctx = r->ctx, .i = i, .logger = &r->logger};
         sc_watch_options wo = sc_watch_options_default();
         wo.lock = server__watch_lock;
         wo.unlock = server__watch_unlock;

@@ -114,8 +114,8 @@ static sc_status watch__ignored(sc_watch *w, pipeline_ignore *ig, const char *re
         else rc = pipeline_ignore_check(ig, buf, dir, &out, NULL);
         if (rc == SC_OK && !out && !last) {
             size_t dummy;
-            snprintf(fs, sizeof fs, "%s/%s", w->root, buf);
-            rc = pipeline_ignore_enter(ig, buf, fs, &dummy, NULL);
+            if ((size_t)snprintf(fs, sizeof fs, "%s/%s", w->root, buf) < sizeof fs)
+                rc = pipeline_ignore_enter(ig, buf, fs, &dummy, NULL);
         }
         buf[i] = saved;
     }
@@ -206,8 +206,8 @@ static void watch__add_new_dir(sc_watch *w, const char *rel) {
         for (char *p = parent; *parent && p;) {
             char *next = strchr(p, '/');
             if (next) *next = '\0';
-            snprintf(fs, sizeof fs, "%s/%s", w->root, parent);
-            pipeline_ignore_enter(ig, parent, fs, &dummy, NULL);
+            if ((size_t)snprintf(fs, sizeof fs, "%s/%s", w->root, parent) < sizeof fs)
+                pipeline_ignore_enter(ig, parent, fs, &dummy, NULL);
             if (next) *next = '/';
             p = next ? next + 1 : NULL;
         }
