@@ -36,12 +36,12 @@ typedef struct sc_workspace sc_workspace;
 typedef struct sc_workspace_entry {
     const char *name;      /* its name in results and filters; NULL = the base name of path */
     const char *path;      /* root of the indexed tree */
-    const char *store_dir; /* its index folder; NULL = PATH/.semcode */
+    const char *store_dir; /* its index folder; NULL = PATH/.semcode (never $SEMCODE_STORE); it must exist */
 } sc_workspace_entry;
 
 /* Open every repository of repos[0..n) with opt (store_dir ignored: each
 ** entry's own) into a new workspace. Names must be unique and valid (the
-** error names the entry). errmsg (may be NULL) receives an owned message
+** error names the entry); a missing index is SC_NOTFOUND (never created). errmsg (may be NULL) receives an owned message
 ** on failure (sc_free). */
 SC_API sc_status sc_workspace_open(const sc_workspace_entry *repos, size_t n, const sc_repo_options *opt,
                                    sc_workspace **out, char **errmsg);

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "semcode/workspace.h"
 
@@ -117,7 +118,17 @@ sc_status sc_workspace_open(const sc_workspace_entry *repos, size_t n, const sc_
             free(name);
             break;
         }
-        o.store_dir = e->store_dir;
+        /* Each repository's own index: never $SEMCODE_STORE (one folder for all), never a new one. */
+        char store[PATH_MAX], state[PATH_MAX + 16];
+        snprintf(store, sizeof store, "%s%s", e->store_dir ? e->store_dir : e->path, e->store_dir ? "" : "/.semcode");
+        snprintf(state, sizeof state, "%s/state.db", store);
+        if (access(state, F_OK) != 0) {
+            rc = ws__fail(errmsg, SC_NOTFOUND, "repository %s: no index in %s; run 'semcode index %s' first", name, store,
+                          e->path);
+            free(name);
+            break;
+        }
+        o.store_dir = store;
         char *msg = NULL;
         sc_repo *r = NULL;
         if ((rc = sc_repo_open(e->path, &o, &r, &msg)) != SC_OK) {

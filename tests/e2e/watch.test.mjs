@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sleep } from './serve_util.mjs';
+import { sleep, gitIn } from './serve_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const top = path.resolve(here, '../..');
@@ -74,6 +74,11 @@ test('search --repo merges several repositories and names each result', () => {
   const text = run(['search', 'http request', '--workspace', ws, '-n', '1']);
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /^\[beta\] net\.py:1-3/);
+  fs.mkdirSync(path.join(tmp, 'plain'), { recursive: true });
+  const noIndex = run(['search', 'x', '--repo', alpha, '--repo', path.join(tmp, 'plain')]);
+  assert.equal(noIndex.status, 1);
+  assert.match(noIndex.stderr, /repository plain: no index in .*plain\/\.semcode; run 'semcode index/);
+  assert.ok(!fs.existsSync(path.join(tmp, 'plain', '.semcode')), 'a search created an index');
   const records = run(['search', 'x', '--repo', alpha, '--in', 'commits']);
   assert.equal(records.status, 2);
 });
@@ -185,3 +190,49 @@ test('semcode watch --json keeps an index fresh and stops on SIGINT', async () =
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--cpu must be/);
 });
+
+test('semcode watch follows a git branch switch that touches hundreds of files', async () => {
+  const repo = path.join(tmp, 'branchy');
+  write(repo, 'main.py', 'def main_entry_point():\n    pass\n');
+  const git = gitIn(repo);
+  git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'main');
+  git('checkout', '-qb', 'feature');
+  const N = 200;
+  for (let i = 0; i < N; i++) write(repo, `feat/m${i % 10}/f${i}.py`, `def feature_fn_${i}():\n    return ${i}\n`);
+  git('add', '-A');
+  git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'feature');
+  git('checkout', '-q', 'main');
+  const ix = run(['index', repo, '--quiet']);
+  assert.equal(ix.status, 0, ix.stderr);
+  const proc = spawn(bin, ['watch', repo, '--json', '--debounce', '200', '--cpu', '100', '--nice', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '', err = '';
+  proc.stdout.on('data', (d) => { out += d; });
+  proc.stderr.on('data', (d) => { err += d; });
+  const exited = new Promise((ok) => proc.on('exit', (code) => ok(code)));
+  const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  // updates after the initial one, summed until pred holds (a switch may take more than one batch)
+  const waitSum = async (from, pred, what) => {
+    for (let i = 0; i < 1200; i++) {
+      const us = lines().slice(from);
+      const sum = (k) => us.reduce((a, u) => a + u[k], 0);
+      if (pred(sum)) return lines().length;
+      await sleep(50);
+    }
+    assert.fail(`${what}: ${out} ${err}`);
+  };
+  let seen = await waitSum(0, () => lines().length >= 1, 'initial update');
+  git('checkout', '-q', 'feature'); // 200 files and 10 folders appear
+  seen = await waitSum(seen, (sum) => sum('entities_added') >= N, 'switch to feature');
+  git('checkout', '-q', 'main'); // and go
+  await waitSum(seen, (sum) => sum('deleted') >= N, 'switch back to main');
+  proc.kill('SIGINT');
+  assert.equal(await exited, 0, err);
+  for (const u of lines()) assert.equal(u.ok, true);
+  const gone = searchJson(['feature fn 7', '--repo', repo, '--mode', 'keyword']);
+  assert.ok(!gone.results.some((x) => x.name.startsWith('feature_fn_')), 'feature files still indexed');
+  const kept = searchJson(['main entry point', '--repo', repo, '--mode', 'keyword', '-n', '1']);
+  assert.equal(kept.results[0].name, 'main_entry_point');
+});
+
