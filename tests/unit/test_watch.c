@@ -236,6 +236,7 @@ typedef struct watch_seen {
     pthread_mutex_t mu; /* guards the fields below and the repository */
     int updates;        /* reports received */
     int failures;       /* reports with a failed status */
+    int rescans;        /* reports of a rescan */
     uint64_t removed;   /* entities removed over all updates */
 } watch_seen;
 
@@ -248,6 +249,7 @@ static void seen_report(void *arg, const sc_watch_report *r) {
     s->updates++;
     if (r->status != SC_OK) s->failures++;
     s->removed += r->summary->entities_removed;
+    if (r->rescan) s->rescans++;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -323,6 +325,69 @@ static void test_watcher_updates(void **state) {
     tu_rmdir(dir);
 }
 
+/* A lost event queue: the test holds the repository's lock so that the
+** watcher waits in an update while more events than the kernel queues
+** (fs.inotify.max_queued_events, 16,384 by default) arrive; the watcher
+** must see IN_Q_OVERFLOW, re-watch and update, and find the file written
+** during the flood. */
+static void test_watcher_overflow(void **state) {
+    (void)state;
+    FILE *mq = fopen("/proc/sys/fs/inotify/max_queued_events", "r");
+    long max_queued = 0;
+    if (!mq || fscanf(mq, "%ld", &max_queued) != 1 || max_queued > 100000) {
+        if (mq) fclose(mq);
+        skip();
+    }
+    fclose(mq);
+    char *dir = tu_tmpdir("overflow");
+    write_file(dir, "a.py", "def first_entity_here():\n    pass\n");
+    sc_repo_options ro = sc_repo_options_default();
+    ro.model_path = "models/builtin.scm";
+    ro.n_threads = 1;
+    sc_repo *r = NULL;
+    assert_int_equal(sc_repo_open(dir, &ro, &r, NULL), SC_OK);
+    watch_seen s = {.updates = 0};
+    pthread_mutex_init(&s.mu, NULL);
+    sc_watch_options wo = sc_watch_options_default();
+    wo.debounce_ms = 20;
+    wo.cpu_percent = 100;
+    wo.lock = seen_lock;
+    wo.unlock = seen_unlock;
+    wo.lock_arg = &s;
+    wo.report = seen_report;
+    wo.report_arg = &s;
+    sc_watch *w = NULL;
+    assert_int_equal(sc_watch_start(r, &wo, &w, NULL), SC_OK);
+    assert_true(wait_for(r, &s, "first entity here", "first_entity_here", true));
+    pthread_mutex_lock(&s.mu);
+    write_file(dir, "b.py", "def waiting_update():\n    pass\n");
+    usleep(300 * 1000); /* the watcher is now waiting for the lock */
+    char p[2][600];
+    snprintf(p[0], sizeof p[0], "%s/x.txt", dir);
+    snprintf(p[1], sizeof p[1], "%s/y.txt", dir);
+    for (long i = 0; i < max_queued + 1000; i++) { /* alternate: the kernel merges only identical neighbours */
+        FILE *f = fopen(p[i & 1], "a");
+        assert_non_null(f);
+        fputc('x', f);
+        fclose(f);
+    }
+    write_file(dir, "c.py", "def written_during_flood():\n    pass\n");
+    pthread_mutex_unlock(&s.mu);
+    assert_true(wait_for(r, &s, "written during flood", "written_during_flood", true));
+    bool rescanned = false;
+    for (int i = 0; i < 100 && !rescanned; i++) {
+        pthread_mutex_lock(&s.mu);
+        rescanned = s.rescans > 0;
+        pthread_mutex_unlock(&s.mu);
+        if (!rescanned) usleep(50 * 1000);
+    }
+    assert_true(rescanned);
+    sc_watch_stop(w);
+    sc_repo_close(r);
+    pthread_mutex_destroy(&s.mu);
+    tu_rmdir(dir);
+}
+
 static void test_watch_bad_options(void **state) {
     (void)state;
     char *dir = tu_tmpdir("watchopt");
@@ -352,6 +417,7 @@ int main(void) {
         cmocka_unit_test(test_merge),
         cmocka_unit_test(test_workspace_file),
         cmocka_unit_test(test_watcher_updates),
+        cmocka_unit_test(test_watcher_overflow),
         cmocka_unit_test(test_watch_bad_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
