@@ -146,6 +146,10 @@ test('serve --repo A --repo B --watch: /code/search across repositories, fresh b
     fs.renameSync(path.join(beta, 'deep'), path.join(beta, 'moved'));
     await until(base, { query: 'brand new utility' },
       (res) => res.some((x) => x.name === 'brand_new_utility' && x.path === 'moved/new/pkg/tool.py'), 'moved folder');
+    fs.renameSync(path.join(beta, 'moved/new/pkg/tool.py'), path.join(beta, 'moved/new/pkg/renamed.py')); // a file renamed
+    await until(base, { query: 'brand new utility' },
+      (res) => res.some((x) => x.name === 'brand_new_utility' && x.path === 'moved/new/pkg/renamed.py') &&
+        !res.some((x) => x.path === 'moved/new/pkg/tool.py'), 'renamed file');
     write(beta, 'moved/new/pkg/later.py', 'def written_after_move():\n    pass\n');
     await until(base, { query: 'written after move' }, has('written_after_move', 'beta'), 'file in moved folder');
     fs.rmSync(path.join(beta, 'net.py'));
