@@ -65,11 +65,12 @@ SC_API void sc_workspace_unlock(sc_workspace *ws, size_t i);
 
 /* Search the repositories named in names[0..n_names) (n_names 0: all of
 ** them) with q and merge their results into one list of at most q->limit
-** hits, each naming its repository (sc_code_hit.repo). Results merge by
-** score when the scores compare (same ranking stage and model: hybrid,
-** dense and keyword searches of repositories with the same model), else
-** by rank (alpha fusion, or models that differ). took_ms covers the whole
-** search; confidence is that of the repository of the first result.
+** hits, each naming its repository (sc_code_hit.repo). A hybrid search
+** of repositories with the same model ranks the union of their candidates
+** with one call of the ranking stage (scores, features and confidence as
+** for one list); dense and keyword lists merge by score; alpha fusion,
+** files mode and models that differ merge as sc_code_hits_merge (by rank
+** when scores do not compare). took_ms covers the whole search.
 ** An unknown name is SC_NOTFOUND naming it and listing the names. *out
 ** owned (sc_code_hits_free); errmsg as in sc_workspace_open. */
 SC_API sc_status sc_workspace_search(sc_workspace *ws, const char *const *names, size_t n_names,

@@ -8,13 +8,14 @@
 ** - Each repository stays a plain sc_repo with its own index; nothing is
 **   copied between them. A search asks each chosen repository in turn
 **   (under its lock, for q->limit results) and merges.
-** - Merging: the scores of the ranking stage (hybrid), cosine (dense) and
-**   BM25 (keyword) compare across repositories that use the same model
-**   (closely, not exactly: a few ranking features and BM25's IDF are
-**   relative to each repository; docs/ARCHITECTURE.md), so the lists merge
-**   by score (ties: the order of the repositories, then rank). Alpha fusion normalises each
-**   repository's scores on its own candidates (the best is always 1), and
-**   two models' cosines do not compare: then the lists interleave by rank.
+** - Merging (docs/ARCHITECTURE.md, "Several repositories"): a hybrid
+**   search over repositories of one model ranks the union of their
+**   candidates in one call of the ranking stage, its relative features
+**   (ranks, best scores) taken over all of them; dense (cosine) and
+**   keyword (BM25) lists merge by score (ties: repository order, then
+**   rank); alpha fusion (normalised per repository), files mode and
+**   repositories of different models merge by rank or score as
+**   sc_code_hits_merge says.
 ** - Locks: one mutex per repository, taken one at a time (never two held
 **   together), so searches of different repositories run in parallel and
 **   a watcher's update of one repository blocks searches of that one only.
@@ -33,6 +34,7 @@
 #include <unistd.h>
 
 #include "semcode/workspace.h"
+#include "semcode/rank.h"
 
 /* One repository of a workspace. */
 typedef struct ws_entry {
@@ -342,6 +344,138 @@ sc_status sc_code_hits_merge(sc_code_hits *const *lists, const char *const *name
 
 /* ==== Searching ==== */
 
+/* A candidate of the union: its repository and what its legs found. */
+typedef struct ws_ucand {
+    size_t repo;     /* index into the chosen repositories */
+    repo_cand c;     /* payload (owned), scores and ranks within its repository */
+    uint32_t d_rank; /* rank in the union's dense leg, 0 = not there */
+    uint32_t k_rank; /* rank in the union's keyword leg, 0 = not there */
+    double score;    /* the ranking stage's score */
+    size_t row;      /* its row of features */
+} ws_ucand;
+
+/* qsort_r orders of indexes into the union (arg): by dense / keyword score, best first. */
+static int ws__by_dense(const void *a, const void *b, void *arg) {
+    const ws_ucand *u = arg;
+    double x = u[*(const size_t *)a].c.dense, y = u[*(const size_t *)b].c.dense;
+    return x > y ? -1 : x < y;
+}
+
+static int ws__by_kw(const void *a, const void *b, void *arg) {
+    const ws_ucand *u = arg;
+    double x = u[*(const size_t *)a].c.kw, y = u[*(const size_t *)b].c.kw;
+    return x > y ? -1 : x < y;
+}
+
+static int ws__by_score(const void *a, const void *b) {
+    const ws_ucand *x = a, *y = b;
+    if (x->score != y->score) return x->score > y->score ? -1 : 1;
+    return x->repo < y->repo ? -1 : x->repo > y->repo;
+}
+
+/* Number the union's candidates in one leg (dense or keyword) by score. */
+static void ws__union_ranks(ws_ucand *u, size_t n, size_t *idx, bool dense) {
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (dense ? u[i].c.dense_rank : u[i].c.kw_rank) idx[m++] = i;
+    qsort_r(idx, m, sizeof *idx, dense ? ws__by_dense : ws__by_kw, u);
+    for (size_t k = 0; k < m; k++) *(dense ? &u[idx[k]].d_rank : &u[idx[k]].k_rank) = (uint32_t)k + 1;
+}
+
+/* Hybrid search of the chosen repositories ranked as one list: each
+** repository's dense and keyword candidates, their ranks and the best
+** scores taken over the union, then one call of the ranking stage over all
+** of them (the query's term statistics from the first repository). */
+static sc_status ws__search_union(sc_workspace *ws, const size_t *chosen, size_t n_chosen, const sc_code_query *q,
+                                  sc_code_hits **out, char **errmsg) {
+    ws_ucand *u = NULL;
+    size_t n = 0, cap = 0;
+    char *text = NULL;
+    sc_status rc = SC_OK;
+    for (size_t k = 0; k < n_chosen && rc == SC_OK; k++) {
+        ws_entry *e = &ws->items[chosen[k]];
+        repo_cand *c = NULL;
+        size_t m = 0;
+        char *t = NULL;
+        pthread_mutex_lock(&e->mu);
+        rc = repo_search_candidates(e->repo, q, &t, &c, &m);
+        if (rc != SC_OK) ws__fail(errmsg, rc, "repository %s: %s", e->name, sc_repo_errmsg(e->repo));
+        pthread_mutex_unlock(&e->mu);
+        if (!text) text = t;
+        else free(t);
+        if (rc == SC_OK && m && !util_grow(&u, &cap, n + m, sizeof *u, 64)) rc = ws__fail(errmsg, SC_NOMEM, "out of memory");
+        for (size_t i = 0; i < m; i++) {
+            if (rc == SC_OK) u[n++] = (ws_ucand){.repo = k, .c = c[i]};
+            else free(c[i].payload);
+        }
+        free(c);
+    }
+    uint32_t nf = sc_rank_n_features();
+    size_t *idx = rc == SC_OK ? malloc(sizeof *idx * (n ? n : 1)) : NULL;
+    sc_rank_cand *rcs = rc == SC_OK ? calloc(n ? n : 1, sizeof *rcs) : NULL;
+    double *scores = rc == SC_OK ? malloc(sizeof *scores * (n ? n : 1)) : NULL;
+    float *feats = rc == SC_OK && q->explain ? malloc(sizeof *feats * nf * (n ? n : 1)) : NULL;
+    if (rc == SC_OK && (!idx || !rcs || !scores || (q->explain && !feats))) rc = ws__fail(errmsg, SC_NOMEM, "out of memory");
+    if (rc == SC_OK) {
+        ws__union_ranks(u, n, idx, true);
+        ws__union_ranks(u, n, idx, false);
+        for (size_t i = 0; i < n; i++)
+            rcs[i] = (sc_rank_cand){.id = {.kind = SC_ID_KIND_NUM, .num = i}, .payload_json = u[i].c.payload,
+                                    .dense = (float)u[i].c.dense, .dense_rank = u[i].d_rank,
+                                    .keyword = (float)u[i].c.kw, .keyword_rank = u[i].k_rank};
+        ws_entry *first = &ws->items[chosen[0]];
+        pthread_mutex_lock(&first->mu);
+        rc = sc_rank_code(sc_repo_db(first->repo), PIPELINE_COLLECTION, text ? text : q->text, rcs, n, scores, feats);
+        if (rc != SC_OK) ws__fail(errmsg, rc, "ranking stage: %s", sc_db_errmsg(sc_repo_db(first->repo)));
+        pthread_mutex_unlock(&first->mu);
+    }
+    for (size_t i = 0; rc == SC_OK && i < n; i++) {
+        u[i].score = scores[i];
+        u[i].row = i;
+    }
+    if (rc == SC_OK && n) qsort(u, n, sizeof *u, ws__by_score);
+    uint32_t limit = q->limit ? q->limit : 10;
+    sc_code_hits *h = rc == SC_OK ? calloc(1, sizeof *h) : NULL;
+    if (rc == SC_OK && (!h || !(h->items = calloc(n < limit ? (n ? n : 1) : limit, sizeof *h->items))))
+        rc = ws__fail(errmsg, SC_NOMEM, "out of memory");
+    for (size_t i = 0; rc == SC_OK && i < n && h->n < limit; i++) {
+        if (q->min_score > 0 && u[i].score < (double)q->min_score) break;
+        ws_entry *e = &ws->items[chosen[u[i].repo]];
+        sc_code_hit *x = &h->items[h->n];
+        pthread_mutex_lock(&e->mu);
+        rc = repo_hit_from_payload(e->repo, u[i].c.payload, (float)u[i].score, x);
+        if (rc != SC_OK) ws__fail(errmsg, rc, "repository %s: %s", e->name, sc_repo_errmsg(e->repo));
+        pthread_mutex_unlock(&e->mu);
+        if (rc != SC_OK) break;
+        h->n++;
+        x->rank = (uint32_t)h->n;
+        x->n_entities = 1;
+        if (!(x->repo = util_strdup(e->name))) rc = ws__fail(errmsg, SC_NOMEM, "out of memory");
+        if (feats && (x->features = malloc(sizeof *x->features * nf))) {
+            memcpy(x->features, feats + u[i].row * nf, sizeof *x->features * nf);
+            x->n_features = nf;
+        }
+    }
+    if (h) {
+        double s1 = n ? u[0].score : -HUGE_VAL, s2 = n > 1 ? u[1].score : (double)NAN;
+        h->confidence = n ? sc_rank_confidence(s1, s2) : 0.0;
+        h->low_confidence = h->confidence < sc_rank_confidence_threshold();
+    }
+    for (size_t i = 0; i < n; i++) free(u[i].c.payload);
+    free(u);
+    free(idx);
+    free(rcs);
+    free(scores);
+    free(feats);
+    free(text);
+    if (rc != SC_OK) {
+        sc_code_hits_free(h);
+        return rc;
+    }
+    *out = h;
+    return SC_OK;
+}
+
 sc_status sc_workspace_search(sc_workspace *ws, const char *const *names, size_t n_names, const sc_code_query *q,
                               sc_code_hits **out, char **errmsg) {
     if (errmsg) *errmsg = NULL;
@@ -360,10 +494,26 @@ sc_status sc_workspace_search(sc_workspace *ws, const char *const *names, size_t
         }
         chosen[i] = true;
     }
-    sc_code_hits *lists[SC_WORKSPACE_MAX_REPOS] = {NULL};
-    const char *lnames[SC_WORKSPACE_MAX_REPOS];
+    size_t chosen_idx[SC_WORKSPACE_MAX_REPOS], n_chosen = 0;
     char model[256] = "";
     bool same_model = true;
+    for (size_t i = 0; i < ws->n; i++) {
+        if (n_names && !chosen[i]) continue;
+        chosen_idx[n_chosen++] = i;
+        ws_entry *e = &ws->items[i];
+        pthread_mutex_lock(&e->mu);
+        if (!model[0]) snprintf(model, sizeof model, "%s", e->repo->pe.model_id);
+        else if (strcmp(model, e->repo->pe.model_id)) same_model = false;
+        pthread_mutex_unlock(&e->mu);
+    }
+    /* Hybrid (the ranking stage) over repositories of one model: rank the union of their candidates. */
+    if (n_chosen > 1 && same_model && q->mode == SC_SEARCH_MODE_HYBRID && !(q->alpha > 0) && !q->files) {
+        sc_status rc = ws__search_union(ws, chosen_idx, n_chosen, q, out, errmsg);
+        if (rc == SC_OK) (*out)->took_ms = (util_now() - t0) * 1e3;
+        return rc;
+    }
+    sc_code_hits *lists[SC_WORKSPACE_MAX_REPOS] = {NULL};
+    const char *lnames[SC_WORKSPACE_MAX_REPOS];
     size_t n = 0;
     sc_status rc = SC_OK;
     for (size_t i = 0; i < ws->n && rc == SC_OK; i++) {
@@ -373,8 +523,6 @@ sc_status sc_workspace_search(sc_workspace *ws, const char *const *names, size_t
         /* Lock intent: the repository (its store, embedder, state) is single-threaded. */
         rc = sc_repo_search(e->repo, q, &lists[n]);
         if (rc != SC_OK) ws__fail(errmsg, rc, "repository %s: %s", e->name, sc_repo_errmsg(e->repo));
-        if (!model[0]) snprintf(model, sizeof model, "%s", e->repo->pe.model_id);
-        else if (strcmp(model, e->repo->pe.model_id)) same_model = false;
         pthread_mutex_unlock(&e->mu);
         lnames[n++] = e->name;
     }

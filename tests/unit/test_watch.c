@@ -202,6 +202,28 @@ static void test_workspace_file(void **state) {
     assert_string_equal(h->items[0].repo, "two");
     assert_string_equal(h->items[0].name, "render_html_page");
     sc_code_hits_free(h);
+    /* hybrid: the union of both repositories' candidates, ranked by one call of the ranking stage */
+    sc_code_query hq = {.text = "render html page", .mode = SC_SEARCH_MODE_HYBRID, .limit = 5, .explain = true};
+    assert_int_equal(sc_workspace_search(ws, NULL, 0, &hq, &h, &err), SC_OK);
+    assert_true(h->n == 2); /* one entity each */
+    assert_string_equal(h->items[0].repo, "two");
+    assert_string_equal(h->items[0].name, "render_html_page");
+    assert_string_equal(h->items[1].repo, "net");
+    assert_true(h->items[0].score > h->items[1].score);
+    assert_false(isnan(h->confidence));
+    for (size_t i = 0; i < h->n; i++) { /* the score is the features' weighted sum, in the union */
+        assert_int_equal(h->items[i].n_features, sc_rank_n_features());
+        double sum = 0;
+        for (uint32_t j = 0; j < h->items[i].n_features; j++) sum += sc_rank_weight(j) * (double)h->items[i].features[j];
+        assert_true(fabs(sum - (double)h->items[i].score) < 0.05 * (1 + fabs(sum)));
+        assert_int_equal(h->items[i].rank, i + 1);
+    }
+    /* ranks of the union: one of them is second in the dense leg (alone, each would be first) */
+    uint32_t jr = 0;
+    while (jr < sc_rank_n_features() && strcmp(sc_rank_feature_name(jr), "dense_rrf")) jr++;
+    assert_true(jr < sc_rank_n_features());
+    assert_true(h->items[0].features[jr] != h->items[1].features[jr]);
+    sc_code_hits_free(h);
     const char *only[] = {"net"};
     assert_int_equal(sc_workspace_search(ws, only, 1, &q, &h, &err), SC_OK);
     for (size_t i = 0; i < h->n; i++) assert_string_equal(h->items[i].repo, "net");
