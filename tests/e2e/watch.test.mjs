@@ -63,17 +63,13 @@ test('search --repo merges several repositories and names each result', () => {
   assert.equal(named.results[0].name, 'send_http_request');
   // a workspace file, filtered by name; "all"; an unknown name
   const ws = path.join(tmp, 'ws.txt');
-  const onlyA = searchJson(['config', '--workspace', ws, '--repo', 'A', '--mode', 'keyword']);
-  assert.ok(onlyA.results.length >= 1);
-  for (const x of onlyA.results) assert.equal(x.repo, 'A');
-  const all = searchJson(['config', '--workspace', ws, '--repo', 'all', '--mode', 'keyword']);
-  assert.deepEqual([...new Set(all.results.map((x) => x.repo))].sort(), ['A', 'beta']);
   const bad = run(['search', 'config', '--workspace', ws, '--repo', 'nope']);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /no repository named 'nope' \(this workspace has: A, beta\)/);
-  const text = run(['search', 'http request', '--workspace', ws, '-n', '1']);
+  const text = run(['search', 'http request', '--workspace', ws, '--repo', 'beta', '--mode', 'keyword']);
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /^\[beta\] net\.py:1-3/);
+  assert.ok(!/^\[A\]/m.test(text.stdout), 'a repository left out by --repo answered');
   fs.mkdirSync(path.join(tmp, 'plain'), { recursive: true });
   const noIndex = run(['search', 'x', '--repo', alpha, '--repo', path.join(tmp, 'plain')]);
   assert.equal(noIndex.status, 1);
@@ -203,7 +199,8 @@ test('semcode watch follows a git branch switch that touches hundreds of files',
   git('add', '-A');
   git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'main');
   git('checkout', '-qb', 'feature');
-  const N = 200;
+  // 200 files with the plain build; 60 under the sanitizers (build-san/, build-tsan/: ten times slower)
+  const N = /^build-t?san$/.test(path.basename(path.dirname(bin))) ? 60 : 200;
   for (let i = 0; i < N; i++) write(repo, `feat/m${i % 10}/f${i}.py`, `def feature_fn_${i}():\n    return ${i}\n`);
   git('add', '-A');
   git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'feature');
@@ -227,7 +224,7 @@ test('semcode watch follows a git branch switch that touches hundreds of files',
     assert.fail(`${what}: ${out} ${err}`);
   };
   let seen = await waitSum(0, () => lines().length >= 1, 'initial update');
-  git('checkout', '-q', 'feature'); // 200 files and 10 folders appear
+  git('checkout', '-q', 'feature'); // N files and 10 folders appear
   seen = await waitSum(seen, (sum) => sum('entities_added') >= N, 'switch to feature');
   git('checkout', '-q', 'main'); // and go
   await waitSum(seen, (sum) => sum('deleted') >= N, 'switch back to main');
