@@ -168,6 +168,7 @@ typedef struct sc_code_hit {
                                (contribution of feature j = sc_rank_weight(j) * features[j]); else NULL */
     uint32_t n_features;    /* entries of features */
     uint32_t n_entities;    /* files mode: matching entities of this file among the candidates; else 1 */
+    char *repo;             /* searches of several repositories (workspace.h): the repository's name; else NULL */
 } sc_code_hit;
 
 typedef struct sc_code_hits {

@@ -15,5 +15,7 @@
 #include "transformer.h"
 #include "rank.h"
 #include "records.h"
+#include "workspace.h"
+#include "watch.h"
 
 #endif /* SEMCODE_H */

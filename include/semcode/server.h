@@ -31,6 +31,11 @@ typedef struct sc_server_options {
     const char *repo_path;   /* root of an indexed source tree served by /code/search, /code/similar and
                                 /code/duplicates; NULL = the config's `repo`, else none (those answer 404) */
     const char *repo_store;  /* its index folder; NULL = $SEMCODE_STORE, else REPO/.semcode (as the CLI) */
+    const char *const *repo_paths; /* several repositories (semcode/workspace.h): "PATH" or "NAME=PATH" each, used
+                                instead of repo_path; /code/search searches all or those its `repo` names */
+    size_t n_repo_paths;     /* entries of repo_paths */
+    const char *workspace_path; /* a workspace file listing the repositories (instead of repo_path / repo_paths) */
+    bool watch;              /* keep each repository's index fresh by itself (semcode/watch.h) */
     const char *cache_path;  /* embedding cache file for the server's model (hits and misses in /metrics);
                                 NULL = the config's `embedding_cache`, else none */
 } sc_server_options;

@@ -20,6 +20,7 @@ typedef struct cli_command {
 int cli_cmd_version(int argc, char **argv);
 int cli_cmd_index(int argc, char **argv);      /* semcode index [PATH] */
 int cli_cmd_search(int argc, char **argv);     /* semcode search QUERY */
+int cli_cmd_watch(int argc, char **argv);      /* semcode watch [PATH] */
 int cli_cmd_similar(int argc, char **argv);    /* semcode similar TARGET */
 int cli_cmd_duplicates(int argc, char **argv); /* semcode duplicates */
 int cli_cmd_stats(int argc, char **argv);      /* semcode stats */

@@ -34,6 +34,9 @@ typedef struct cli_repo_args {
     float threshold;        /* duplicates --threshold */
     uint32_t min_lines;     /* duplicates --min-lines */
     cli_provider_args prov; /* --provider, --base-url, ... (unset: what the index recorded) */
+    const char *repos[CLI_MAX_FILTERS]; /* search --repo: paths (or NAME=PATH), or names with --workspace */
+    size_t n_repos;         /* entries of repos */
+    const char *workspace;  /* search --workspace FILE */
 } cli_repo_args;
 
 /* The help text of the embedding provider options (index, search). */
@@ -105,7 +108,7 @@ static sc_repo *cli__open(const char *cmd, const cli_repo_args *a, const char *p
 static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args *a, void (*usage)(FILE *)) {
     enum { O_STORE = 1000, O_MODEL, O_JSON, O_MODE, O_ALPHA, O_LANG, O_KIND, O_PATH, O_EXCLUDE, O_LIMIT, O_MIN,
            O_QUIET, O_NOCACHE, O_THREADS, O_THRESH, O_MINLINES, O_EXPLAIN, O_FILES, O_IN, O_AUTHOR, O_SINCE, O_UNTIL,
-           O_TENANT, O_STATE, O_LABEL };
+           O_TENANT, O_STATE, O_LABEL, O_REPO, O_WORKSPACE };
     static const struct option opts[] = {
         {"store", required_argument, NULL, O_STORE},     {"model", required_argument, NULL, O_MODEL},
         {"json", no_argument, NULL, O_JSON},             {"mode", required_argument, NULL, O_MODE},
@@ -120,6 +123,7 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         {"since", required_argument, NULL, O_SINCE},     {"until", required_argument, NULL, O_UNTIL},
         {"tenant", required_argument, NULL, O_TENANT},   {"state", required_argument, NULL, O_STATE},
         {"label", required_argument, NULL, O_LABEL},
+        {"repo", required_argument, NULL, O_REPO},       {"workspace", required_argument, NULL, O_WORKSPACE},
         CLI_PROVIDER_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0},
     };
@@ -158,6 +162,13 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
               : ch == O_STATE  ? &a->state
               : ch == O_LABEL  ? &a->label
                                : &a->tenant) = optarg;
+            break;
+        case O_REPO:
+        case O_WORKSPACE:
+            if (strcmp(cmd, "search")) return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+            if (ch == O_WORKSPACE) a->workspace = optarg;
+            else if (a->n_repos == CLI_MAX_FILTERS) return cli_usage_error(cmd, "too many --repo (at most 32): '%s'", optarg);
+            else a->repos[a->n_repos++] = optarg;
             break;
         case O_FILES: a->q.files = true; break;
         case O_MODE:
@@ -392,6 +403,7 @@ static void cli__print_hits(const sc_code_hits *h, const char *query, bool color
             if (x->n_features) cli__print_explain(x);
             continue;
         }
+        if (x->repo) printf(color ? "\033[35m[%s]\033[0m " : "[%s] ", x->repo);
         if (color)
             printf("\033[1;36m%s:%u-%u\033[0m  \033[32m%s\033[0m  \033[1m%s\033[0m  %.4f\n", x->path, x->start_line,
                    x->end_line, x->kind, x->qualified_name, (double)x->score);
@@ -463,6 +475,12 @@ static void cli__search_usage(FILE *f) {
             "  source, id, title, author, date, [state], [url], [number|key], [sha, subject], record}]};\n"
             "  of --in all: {query, code: {...}, commits: {...}, issues: {...}, prs: {...}, docs: {...}}\n"
             CLI_PROVIDER_HELP);
+    fputs("\nseveral repositories (each result names its repository; text: [name] before the path):\n"
+          "  --repo PATH       search the index of the tree at PATH (repeatable; NAME=PATH names it,\n"
+          "                    else the folder's name); results merge by score (docs/ARCHITECTURE.md)\n"
+          "  --workspace FILE  the repositories listed in FILE ('NAME = PATH' or 'PATH' a line, '#'\n"
+          "                    comments); then --repo NAME (repeatable) searches only those, default all\n",
+          f);
 }
 
 /* The record sections of search --in, in output order (sc_rec_sections). */
@@ -478,6 +496,57 @@ static void cli__emit_records(const cli_repo_args *a, const char *query, const c
     }
     if (!rh->n) printf("no %s found\n", !strcmp(section, "prs") ? "pull requests" : section);
     cli_print_rec_hits(rh, isatty(1) != 0, true);
+}
+
+/* search --repo / --workspace: open the repositories as a workspace
+** (--repo values are paths, NAME=PATH, or with --workspace names to
+** search), search and print. Returns the exit status. */
+static int cli__search_multi(cli_repo_args *a, const char *query) {
+    sc_repo_options o = sc_repo_options_default();
+    o.model_path = a->model;
+    o.use_cache = a->cache;
+    sc_workspace *ws = NULL;
+    char *err = NULL;
+    sc_status rc;
+    const char *names[CLI_MAX_FILTERS];
+    size_t n_names = 0;
+    if (a->workspace) {
+        rc = sc_workspace_open_file(a->workspace, &o, &ws, &err);
+        for (size_t i = 0; i < a->n_repos; i++)
+            if (strcmp(a->repos[i], "all")) names[n_names++] = a->repos[i];
+            else {
+                n_names = 0;
+                break;
+            }
+    } else {
+        sc_workspace_entry e[CLI_MAX_FILTERS];
+        char *own[CLI_MAX_FILTERS] = {NULL};
+        for (size_t i = 0; i < a->n_repos; i++) {
+            const char *eq = strchr(a->repos[i], '=');
+            e[i] = (sc_workspace_entry){.path = eq ? eq + 1 : a->repos[i]};
+            if (eq) e[i].name = own[i] = strndup(a->repos[i], (size_t)(eq - a->repos[i]));
+        }
+        rc = sc_workspace_open(e, a->n_repos, &o, &ws, &err);
+        for (size_t i = 0; i < a->n_repos; i++) free(own[i]);
+    }
+    if (rc != SC_OK) {
+        fprintf(stderr, "semcode search: %s\n", err ? err : sc_status_str(rc));
+        sc_free(err);
+        return 1;
+    }
+    a->q.text = query;
+    sc_code_hits *h = NULL;
+    int exit_code = 0;
+    if ((rc = sc_workspace_search(ws, names, n_names, &a->q, &h, &err)) != SC_OK) {
+        fprintf(stderr, "semcode search: %s\n", err ? err : sc_status_str(rc));
+        exit_code = 1;
+    } else {
+        cli__emit(a, "query", query, h);
+    }
+    sc_free(err);
+    sc_code_hits_free(h);
+    sc_workspace_close(ws);
+    return exit_code;
 }
 
 int cli_cmd_search(int argc, char **argv) {
@@ -500,6 +569,14 @@ int cli_cmd_search(int argc, char **argv) {
     for (int i = optind; i < argc; i++) {
         if (i > optind) strcat(query, " ");
         strcat(query, argv[i]);
+    }
+    if (a.n_repos || a.workspace) {
+        int multi_rc = records ? cli_usage_error("search", "%s", "--repo and --workspace search code; --in records "
+                                                                  "search the index found from the working folder")
+                               : cli__search_multi(&a, query);
+        free(query);
+        cli__free_args(&a);
+        return multi_rc;
     }
     sc_repo *r = cli__open("search", &a, NULL, false);
     if (!r) {

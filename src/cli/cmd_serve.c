@@ -13,6 +13,7 @@
 static void cli__serve_usage(FILE *f) {
     fprintf(f, "usage: semcode serve [--host 127.0.0.1] [--port 6333] [--store DIR] [--config FILE]\n"
                "                     [--model FILE] [--embedding-cache FILE] [--repo PATH [--repo-store DIR]] [--insecure]\n"
+               "                     [--repo [NAME=]PATH ...] [--workspace FILE] [--watch]\n"
                "                     [--port-file FILE] [--log FILE|-]\n\n"
                "Serve the store over a Qdrant-compatible REST API until SIGINT/SIGTERM.\n"
                "  --host       address to bind (default 127.0.0.1)\n"
@@ -31,6 +32,11 @@ static void cli__serve_usage(FILE *f) {
                "               'semcode search --in' (author, since, until, state, label)\n"
                "               (the server holds its index: stop the server before 'semcode index' of it)\n"
                "  --repo-store its index folder (default $SEMCODE_STORE, else PATH/.semcode)\n"
+               "               --repo again adds repositories (NAME defaults to the folder's name): /code/search\n"
+               "               searches all of them, or those named by its \"repo\" field, and names the\n"
+               "               repository of each result; /code/similar and /code/duplicates use the first\n"
+               "  --workspace  a file listing the repositories, one 'NAME = PATH' or 'PATH' a line\n"
+               "  --watch      keep each repository's index fresh: re-index on file changes (as 'semcode watch')\n"
                "  --insecure   allow a non-loopback address without API keys\n"
                "  --port-file  write the bound port to FILE once listening\n"
                "  --log        access log file (JSON lines); default stderr, '-' = stdout\n\n"
@@ -41,7 +47,7 @@ static void cli__serve_usage(FILE *f) {
 
 int cli_cmd_serve(int argc, char **argv) {
     enum { O_HOST = 1000, O_PORT, O_STORE, O_CONFIG, O_MODEL, O_CACHE, O_REPO, O_REPO_STORE, O_INSECURE, O_PORT_FILE,
-           O_LOG };
+           O_LOG, O_WORKSPACE, O_WATCH };
     static const struct option opts[] = {
         {"host", required_argument, NULL, O_HOST},
         {"port", required_argument, NULL, O_PORT},
@@ -54,11 +60,15 @@ int cli_cmd_serve(int argc, char **argv) {
         {"insecure", no_argument, NULL, O_INSECURE},
         {"port-file", required_argument, NULL, O_PORT_FILE},
         {"log", required_argument, NULL, O_LOG},
+        {"workspace", required_argument, NULL, O_WORKSPACE},
+        {"watch", no_argument, NULL, O_WATCH},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     sc_server_options o = sc_server_options_default();
     cli_opts p;
+    const char *repos[SC_WORKSPACE_MAX_REPOS];
+    size_t n_repos = 0;
     cli_opts_begin(&p, "serve", argc, argv, "h", opts);
     int ch;
     uint32_t port;
@@ -73,7 +83,12 @@ int cli_cmd_serve(int argc, char **argv) {
         case O_CONFIG: o.config_path = optarg; break;
         case O_MODEL: o.model_path = optarg; break;
         case O_CACHE: o.cache_path = optarg; break;
-        case O_REPO: o.repo_path = optarg; break;
+        case O_REPO:
+            if (n_repos == SC_WORKSPACE_MAX_REPOS) return cli_usage_error("serve", "too many --repo (at most 64): '%s'", optarg);
+            repos[n_repos++] = optarg;
+            break;
+        case O_WORKSPACE: o.workspace_path = optarg; break;
+        case O_WATCH: o.watch = true; break;
         case O_REPO_STORE: o.repo_store = optarg; break;
         case O_INSECURE: o.insecure = true; break;
         case O_PORT_FILE: o.port_file = optarg; break;
@@ -83,6 +98,11 @@ int cli_cmd_serve(int argc, char **argv) {
         }
     }
     if (optind < argc) return cli_usage_error("serve", "unexpected argument '%s' (serve takes options only)", argv[optind]);
+    if (n_repos == 1 && !strchr(repos[0], '=')) o.repo_path = repos[0];
+    else if (n_repos) {
+        o.repo_paths = repos;
+        o.n_repo_paths = n_repos;
+    }
     char *err = NULL;
     sc_status rc = sc_server_run(&o, &err);
     if (rc != SC_OK) {

@@ -15,6 +15,7 @@ static const cli_command cli__commands[] = {
     {"store-demo", "tour the embedded vector store (upsert, index, search)", cli_cmd_store_demo},
     {"index", "index a source tree (incremental: only what changed)", cli_cmd_index},
     {"search", "search the index by meaning and words", cli_cmd_search},
+    {"watch", "keep an index fresh by itself: re-index on file changes (inotify)", cli_cmd_watch},
     {"similar", "entities most similar to one (path:line or qualified name)", cli_cmd_similar},
     {"duplicates", "clusters of near-duplicate code", cli_cmd_duplicates},
     {"stats", "what the index holds, its size and health", cli_cmd_stats},

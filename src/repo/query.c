@@ -318,38 +318,69 @@ static char *q__clean_text(const char *text) {
 }
 
 /* ==== Search ==== */
+/* Check q, clean its text (*text, owned) and embed it (*vec, owned; NULL in
+** keyword mode): what every search of q on r starts with. */
+static sc_status q__prepare(sc_repo *r, const sc_code_query *q, char **text, float **vec) {
+    *text = NULL;
+    *vec = NULL;
+    if (!q || !q->text || !*q->text) return repo_fail(r, SC_INVALID, "the query is empty");
+    if ((unsigned)q->mode > SC_SEARCH_MODE_KEYWORD) return repo_fail(r, SC_INVALID, "unknown search mode %d", (int)q->mode);
+    if (q->alpha < 0 || q->alpha > 1) return repo_fail(r, SC_INVALID, "alpha must be within [0, 1], got %g", (double)q->alpha);
+    if (!(*text = q__clean_text(q->text))) return repo_fail(r, SC_NOMEM, "out of memory");
+    if (q->mode == SC_SEARCH_MODE_KEYWORD) return SC_OK;
+    sc_status rc = repo_embedder_ready(r);
+    if (rc != SC_OK) return rc;
+    if (!(*vec = malloc(sizeof(float) * r->pe.dim))) return repo_fail(r, SC_NOMEM, "out of memory");
+    sc_embed_item it;
+    sc_embed_summary es;
+    const char *t[1] = {*text};
+    sc_embedder_embed(r->pe.emb, SC_EMBED_ROLE_QUERY, t, 1, *vec, &it, &es);
+    if (it.status != SC_OK) return repo_fail(r, SC_INVALID, "cannot embed the query: %s", it.error);
+    return SC_OK;
+}
+
 sc_status sc_repo_search(sc_repo *r, const sc_code_query *q, sc_code_hits **out) {
     if (!r) return SC_MISUSE;
     if (!q || !out) return repo_fail(r, SC_MISUSE, "sc_repo_search: NULL query or out");
-    if (!q->text || !*q->text) return repo_fail(r, SC_INVALID, "the query is empty");
-    if ((unsigned)q->mode > SC_SEARCH_MODE_KEYWORD) return repo_fail(r, SC_INVALID, "unknown search mode %d", (int)q->mode);
-    if (q->alpha < 0 || q->alpha > 1) return repo_fail(r, SC_INVALID, "alpha must be within [0, 1], got %g", (double)q->alpha);
-    sc_code_query cq = *q;
-    char *text = q__clean_text(q->text);
-    if (!text) return repo_fail(r, SC_NOMEM, "out of memory");
-    cq.text = text;
+    char *text = NULL;
     float *vec = NULL;
-    sc_status rc = SC_OK;
-    if (q->mode != SC_SEARCH_MODE_KEYWORD) {
-        if ((rc = repo_embedder_ready(r)) != SC_OK) goto done;
-        vec = malloc(sizeof(float) * r->pe.dim);
-        if (!vec) {
-            rc = repo_fail(r, SC_NOMEM, "out of memory");
-            goto done;
-        }
-        sc_embed_item it;
-        sc_embed_summary es;
-        const char *t[1] = {text};
-        sc_embedder_embed(r->pe.emb, SC_EMBED_ROLE_QUERY, t, 1, vec, &it, &es);
-        if (it.status != SC_OK) {
-            rc = repo_fail(r, SC_INVALID, "cannot embed the query: %s", it.error);
-            goto done;
-        }
+    sc_status rc = q__prepare(r, q, &text, &vec);
+    if (rc == SC_OK) {
+        sc_code_query cq = *q;
+        cq.text = text;
+        rc = q__search(r, &cq, vec, NULL, out);
     }
-    rc = q__search(r, &cq, vec, NULL, out);
-done:
     free(vec);
     free(text);
+    return rc;
+}
+
+sc_status repo_search_candidates(sc_repo *r, const sc_code_query *q, char **text, repo_cand **out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    float *vec = NULL;
+    sc_status rc = q__prepare(r, q, text, &vec);
+    bool empty = false;
+    char *filter = rc == SC_OK ? repo_filter_json(r, q, &empty) : NULL;
+    q_set s = {0};
+    uint32_t limit = q->limit ? q->limit : 10;
+    uint32_t want = limit * 3 > SC_RANK_CANDIDATES ? limit * 3 : SC_RANK_CANDIDATES;
+    if (rc == SC_OK && !empty && vec) rc = q__run(r, vec, NULL, filter, want, NULL, &s, true);
+    if (rc == SC_OK && !empty && q->mode != SC_SEARCH_MODE_DENSE) rc = q__run(r, NULL, *text, filter, want, NULL, &s, false);
+    repo_cand *c = rc == SC_OK && s.n ? calloc(s.n, sizeof *c) : NULL;
+    if (rc == SC_OK && s.n && !c) rc = repo_fail(r, SC_NOMEM, "out of memory");
+    for (size_t i = 0; rc == SC_OK && i < s.n; i++) {
+        c[i] = (repo_cand){.payload = s.items[i].payload, .dense = s.items[i].dense, .kw = s.items[i].kw,
+                           .dense_rank = s.items[i].dense_rank, .kw_rank = s.items[i].kw_rank};
+        s.items[i].payload = NULL; /* moved */
+    }
+    if (rc == SC_OK) {
+        *out = c;
+        *n = s.n;
+    }
+    q__set_free(&s);
+    free(filter);
+    free(vec);
     return rc;
 }
 

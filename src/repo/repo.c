@@ -363,6 +363,7 @@ static void repo__hit_free(sc_code_hit *h) {
     free(h->signature);
     free(h->snippet);
     free(h->features);
+    free(h->repo);
 }
 
 void sc_code_hits_free(sc_code_hits *h) {

@@ -56,6 +56,21 @@ sc_status repo_fail_err(sc_repo *r, sc_status rc, const sc_err *err);
 ** or NULL for none; *empty is set when no file can match the path globs. */
 char *repo_filter_json(sc_repo *r, const sc_code_query *q, bool *empty);
 
+/* A candidate of a hybrid search before ranking (workspace.c ranks the
+** candidates of several repositories together). */
+typedef struct repo_cand {
+    char *payload;  /* owned payload JSON */
+    double dense;   /* cosine, when dense_rank > 0 */
+    double kw;      /* BM25, when kw_rank > 0 */
+    int dense_rank; /* 1-based rank in this repository's dense leg, 0 = not there */
+    int kw_rank;    /* 1-based rank in its keyword leg, 0 = not there */
+} repo_cand;
+
+/* The candidates of q (hybrid or dense/keyword legs as q->mode, filters
+** applied) on r, unranked: *out owned (n entries, each payload owned),
+** *text the query as searched (owned). Errors as sc_repo_search's. */
+sc_status repo_search_candidates(sc_repo *r, const sc_code_query *q, char **text, repo_cand **out, size_t *n);
+
 /* Fill a hit from a stored payload (snippet read from the file). */
 sc_status repo_hit_from_payload(sc_repo *r, const char *payload_json, float score, sc_code_hit *hit);
 

@@ -6,7 +6,7 @@
 **   search / similar: {<label>, mode, took_ms, results: [hit…]}
 **   duplicates:       {threshold, min_lines, took_ms, clusters: [{size, similarity, members: [hit…]}]}
 **   hit:              {rank, score, path, start_line, end_line, kind, name,
-**                      qualified_name, language, signature, snippet,
+**                      qualified_name, language, signature, snippet, [repo],
 **                      [file_entities], [features: {name: {value, contribution}}]}
 **   a hybrid search adds {confidence, low_confidence} to the top level.
 */
@@ -27,6 +27,7 @@ static json_t *results__hits(const sc_code_hit *items, size_t n) {
                               (double)x->score, "path", x->path, "start_line", (int)x->start_line, "end_line",
                               (int)x->end_line, "kind", x->kind, "name", x->name, "qualified_name", x->qualified_name,
                               "language", x->language, "signature", x->signature, "snippet", x->snippet);
+        if (o && x->repo) json_object_set_new(o, "repo", json_string(x->repo));
         if (o && x->n_entities > 1) json_object_set_new(o, "file_entities", json_integer(x->n_entities));
         if (o && x->n_features) { /* --explain: each feature's value and contribution to the score */
             json_t *fe = json_object();

@@ -23,6 +23,11 @@
 **   same sc_records_search and sections (sc_rec_query_set_section) as
 **   `semcode search --in`, and answers the CLI's --json object. A tenant's
 **   "in": "all" leaves the code section out.
+** - Several repositories (`serve --repo A --repo B`, a workspace file):
+**   /code/search searches all of them, or those its `repo` field names
+**   (a string or an array; "all"), through sc_workspace_search, and each
+**   result names its repository. /code/similar, /code/duplicates and the
+**   records of "in" use the first repository.
 ** - Unknown fields are refused (400 naming the field): a typo such as
 **   `limt` must not silently return the default.
 */
@@ -43,7 +48,9 @@ typedef struct server_code_args {
     const char *kinds[SERVER_CODE_MAX_FILTERS];   /* `kind` values */
     const char *paths[SERVER_CODE_MAX_FILTERS];   /* `path` globs */
     const char *excludes[SERVER_CODE_MAX_FILTERS];/* `exclude` globs */
-    char *strs[4 * SERVER_CODE_MAX_FILTERS];      /* owned copies of all of them */
+    const char *repos[SERVER_CODE_MAX_FILTERS];   /* `repo` names (search only; "all" = every repository) */
+    size_t n_repos;                               /* entries of repos */
+    char *strs[5 * SERVER_CODE_MAX_FILTERS];      /* owned copies of all of them */
     size_t n_strs;                                /* used entries of strs */
 } server_code_args;
 
@@ -193,6 +200,28 @@ static json_t *server__code_hits(server_call *call, const sc_code_query *q, cons
     return out;
 }
 
+/* A code search of several repositories (the `repo` field, or a server
+** with more than one): sc_workspace_search under repo_mu (server.h's lock
+** order), each result naming its repository. */
+static json_t *server__code_hits_multi(server_call *call, const server_code_args *a) {
+    size_t n = a->n_repos;
+    for (size_t i = 0; i < a->n_repos; i++)
+        if (!strcmp(a->repos[i], "all")) n = 0;
+    sc_code_hits *h = NULL;
+    char *err = NULL;
+    pthread_mutex_lock(&call->ctx->repo_mu);
+    sc_status rc = sc_workspace_search(call->ctx->ws, a->repos, n, &a->q, &h, &err);
+    pthread_mutex_unlock(&call->ctx->repo_mu);
+    json_t *out = NULL;
+    if (rc == SC_NOTFOUND) server_fail(call, 404, "Not found: %s", err ? err : "no such repository");
+    else if (rc == SC_INVALID) server_fail(call, 400, "Wrong input: %s", err ? err : "bad query");
+    else if (rc != SC_OK) server_fail(call, 500, "%s", err ? err : sc_status_str(rc));
+    else out = server__code_result(call, sc_code_hits_json(h, "query", a->q.text, a->q.mode));
+    sc_free(err);
+    sc_code_hits_free(h);
+    return out;
+}
+
 /* Record filters and the tenant of a /code/search with "in". */
 typedef struct server_rec_args {
     const char *author, *since, *until, *state, *label; /* filters (borrowed from the body), NULL = none */
@@ -279,7 +308,7 @@ static json_t *server__code_search_records(server_call *call, const sc_code_quer
 json_t *server_api_code_search(server_call *call) {
     static const char *const fields[] = {"query", "mode", "alpha", "limit", "min_score", "lang", "kind", "path",
                                          "exclude", "files", "explain", "in", "author", "since", "until", "state",
-                                         "label", "tenant", NULL};
+                                         "label", "tenant", "repo", NULL};
     if (!server__code_repo(call)) return NULL;
     if (!call->body) return server_fail(call, 400, "Json deserialize error: /code/search needs a JSON object body");
     if (!server__code_fields(call, fields, "/code/search")) return NULL;
@@ -297,7 +326,8 @@ json_t *server_api_code_search(server_call *call) {
         !server_json_str(call, call->body, "in", &in) || !server_json_str(call, call->body, "author", &ra.author) ||
         !server_json_str(call, call->body, "since", &ra.since) || !server_json_str(call, call->body, "until", &ra.until) ||
         !server_json_str(call, call->body, "state", &ra.state) || !server_json_str(call, call->body, "label", &ra.label) ||
-        !server_json_str(call, call->body, "tenant", &tenant))
+        !server_json_str(call, call->body, "tenant", &tenant) ||
+        !server__code_list(call, &a, "repo", a.repos, &a.n_repos))
         goto done;
     a.q.mode = SC_SEARCH_MODE_HYBRID;
     if (mode && !strcmp(mode, "dense")) a.q.mode = SC_SEARCH_MODE_DENSE;
@@ -333,7 +363,13 @@ json_t *server_api_code_search(server_call *call) {
                                    "keys may not read; search their records with \"in\"");
             goto done;
         }
-        out = server__code_hits(call, &a.q, NULL);
+        out = a.n_repos || sc_workspace_count(call->ctx->ws) > 1 ? server__code_hits_multi(call, &a)
+                                                                  : server__code_hits(call, &a.q, NULL);
+        goto done;
+    }
+    if (a.n_repos) {
+        server_fail(call, 400, "Wrong input: repo applies to code; the records searched with \"in\" are those of "
+                               "the first repository");
         goto done;
     }
     if (!server_tenant_resolve(call, tenant, &ra.tenant)) goto done;

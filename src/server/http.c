@@ -192,23 +192,136 @@ typedef struct server_res {
     sc_model *model;        /* embedding model, may be NULL */
     const char *model_path; /* where it was loaded from (borrowed from the options, cfg or default_model) */
     char *default_model;    /* owned path of the shipped model when neither options nor cfg name one */
-    sc_repo *repo;          /* repository of /code, may be NULL */
+    sc_repo *repo;          /* repository of /code (the workspace's first), may be NULL */
+    sc_workspace *ws;       /* every repository of /code, may be NULL */
+    sc_watch *watch[SC_WORKSPACE_MAX_REPOS]; /* --watch: one watcher per repository */
+    struct server__watch_lock {
+        server_ctx *ctx;    /* whose locks */
+        size_t i;           /* which repository */
+        const sc_logger *logger; /* where its reports go: the server's log */
+    } watch_lock[SC_WORKSPACE_MAX_REPOS]; /* the lock callbacks' arguments */
     sc_embed_cache *cache;  /* embedding cache, may be NULL */
     server_ctx *ctx;        /* request context */
     server_jobs *jobs;      /* backfill jobs and their worker threads */
 } server_res;
 
+static void server__stop_watch(server_res *r);
+
 static void server__release(server_res *r) {
+    server__stop_watch(r); /* first: the watchers use the repositories and the context's locks */
     server_jobs_close(r->jobs); /* first: its workers use the store, model and context */
     server_ctx_free(r->ctx);
     sc_embed_cache_close(r->cache);
-    sc_repo_close(r->repo);
+    sc_workspace_close(r->ws); /* closes r->repo, its first repository */
     sc_model_free(r->model);
     free(r->default_model);
     sc_db_close(r->db); /* before the log: closing may report a failed save to it */
     if (r->own_log) fclose(r->log);
     if (r->ai) freeaddrinfo(r->ai);
     server_config_free(&r->cfg);
+}
+
+/* Open the repositories of o (repo_path or the config's repo, repo_paths,
+** or workspace_path) as a workspace into r->ws, r->repo its first; none
+** given is no workspace. */
+static sc_status server__open_repos(const sc_server_options *o, server_res *r, char *errbuf, size_t errbuf_size) {
+    sc_repo_options ro = sc_repo_options_default();
+    ro.logger = r->logger;
+    if (o->watch) ro.n_threads = 1; /* re-indexing stays in the background */
+    char *msg = NULL;
+    sc_status rc = SC_OK;
+    if (o->workspace_path) {
+        if (o->repo_path || o->n_repo_paths) {
+            snprintf(errbuf, errbuf_size, "give the repositories with --repo or in a workspace file, not both");
+            return SC_INVALID;
+        }
+        rc = sc_workspace_open_file(o->workspace_path, &ro, &r->ws, &msg);
+    } else if (o->n_repo_paths) {
+        if (o->n_repo_paths > SC_WORKSPACE_MAX_REPOS) {
+            snprintf(errbuf, errbuf_size, "at most %d repositories, got %zu", SC_WORKSPACE_MAX_REPOS, o->n_repo_paths);
+            return SC_INVALID;
+        }
+        sc_workspace_entry e[SC_WORKSPACE_MAX_REPOS];
+        char *names[SC_WORKSPACE_MAX_REPOS] = {NULL};
+        for (size_t i = 0; i < o->n_repo_paths; i++) {
+            const char *v = o->repo_paths[i], *eq = strchr(v, '=');
+            e[i] = (sc_workspace_entry){.path = eq ? eq + 1 : v, .store_dir = o->n_repo_paths == 1 ? o->repo_store : NULL};
+            if (eq) e[i].name = names[i] = strndup(v, (size_t)(eq - v));
+        }
+        rc = sc_workspace_open(e, o->n_repo_paths, &ro, &r->ws, &msg);
+        for (size_t i = 0; i < o->n_repo_paths; i++) free(names[i]);
+    } else {
+        const char *repo_path = o->repo_path ? o->repo_path : r->cfg.repo_path;
+        if (!repo_path) return SC_OK;
+        sc_workspace_entry e = {.path = repo_path, .store_dir = o->repo_store};
+        rc = sc_workspace_open(&e, 1, &ro, &r->ws, &msg);
+    }
+    if (rc != SC_OK) {
+        snprintf(errbuf, errbuf_size, "%s", msg ? msg : sc_status_str(rc));
+        sc_free(msg);
+        return rc;
+    }
+    r->repo = sc_workspace_repo(r->ws, 0);
+    return SC_OK;
+}
+
+/* Lock callbacks of a watcher (server.h's lock order: repo_mu for repository 0). */
+static void server__watch_lock(void *arg) {
+    struct server__watch_lock *l = arg;
+    if (l->i == 0) pthread_mutex_lock(&l->ctx->repo_mu);
+    sc_workspace_lock(l->ctx->ws, l->i);
+}
+
+static void server__watch_unlock(void *arg) {
+    struct server__watch_lock *l = arg;
+    sc_workspace_unlock(l->ctx->ws, l->i);
+    if (l->i == 0) pthread_mutex_unlock(&l->ctx->repo_mu);
+}
+
+/* A watcher's update, into the server's log as a JSON line. */
+static void server__watch_report(void *arg, const sc_watch_report *rep) {
+    struct server__watch_lock *l = arg;
+    const sc_repo_summary *s = rep->summary;
+    util_log(l->logger, rep->status == SC_OK ? SC_LOG_LEVEL_INFO : SC_LOG_LEVEL_ERROR,
+             "watch %s: %s in %.3fs: %llu parsed, %llu deleted, entities +%llu ~%llu -%llu (%llu events%s)%s%s",
+             sc_workspace_name(l->ctx->ws, l->i), rep->initial ? "indexed" : "updated", s->seconds_total,
+             (unsigned long long)s->files_parsed, (unsigned long long)s->files_deleted,
+             (unsigned long long)s->entities_added, (unsigned long long)s->entities_updated,
+             (unsigned long long)s->entities_removed, (unsigned long long)rep->events, rep->rescan ? ", rescan" : "",
+             rep->errmsg ? ": " : "", rep->errmsg ? rep->errmsg : "");
+}
+
+/* --watch: a watcher per repository (each repository's first update runs on its watcher thread). */
+static sc_status server__start_watch(server_res *r, char *errbuf, size_t errbuf_size) {
+    if (!r->ws) {
+        snprintf(errbuf, errbuf_size, "--watch needs a repository to watch (--repo PATH or --workspace FILE)");
+        return SC_INVALID;
+    }
+    for (size_t i = 0; i < sc_workspace_count(r->ws); i++) {
+        r->watch_lock[i] = (struct server__watch_lock){.ctx = r->ctx, .i = i, .logger = &r->logger};
+        sc_watch_options wo = sc_watch_options_default();
+        wo.lock = server__watch_lock;
+        wo.unlock = server__watch_unlock;
+        wo.lock_arg = &r->watch_lock[i];
+        wo.report = server__watch_report;
+        wo.report_arg = &r->watch_lock[i];
+        char *msg = NULL;
+        sc_status rc = sc_watch_start(sc_workspace_repo(r->ws, i), &wo, &r->watch[i], &msg);
+        if (rc != SC_OK) {
+            snprintf(errbuf, errbuf_size, "cannot watch the repository %s: %s", sc_workspace_name(r->ws, i),
+                     msg ? msg : sc_status_str(rc));
+            sc_free(msg);
+            return rc;
+        }
+    }
+    return SC_OK;
+}
+
+static void server__stop_watch(server_res *r) {
+    for (size_t i = 0; i < SC_WORKSPACE_MAX_REPOS; i++) {
+        sc_watch_stop(r->watch[i]);
+        r->watch[i] = NULL;
+    }
 }
 
 /* Open the store, log, model, repository and cache of o into r; on failure
@@ -273,18 +386,8 @@ static sc_status server__acquire(const sc_server_options *o, server_res *r, char
     }
     sc_free(msg);
     msg = NULL;
-    /* The repository of the /code endpoints: an explicit one must open (never rebuilt here). */
-    const char *repo_path = o->repo_path ? o->repo_path : r->cfg.repo_path;
-    if (repo_path) {
-        sc_repo_options ro = sc_repo_options_default();
-        ro.store_dir = o->repo_store;
-        ro.logger = r->logger;
-        if ((rc = sc_repo_open(repo_path, &ro, &r->repo, &msg)) != SC_OK) {
-            snprintf(errbuf, errbuf_size, "cannot open the repository %s: %s", repo_path, msg ? msg : sc_status_str(rc));
-            sc_free(msg);
-            return rc;
-        }
-    }
+    /* The repositories of the /code endpoints: explicit ones must open (never rebuilt here). */
+    if ((rc = server__open_repos(o, r, errbuf, errbuf_size)) != SC_OK) return rc;
     /* The embedding cache of the model: an explicit one must open. */
     const char *cache_path = o->cache_path ? o->cache_path : r->cfg.cache_path;
     if (cache_path && r->model && (rc = sc_embed_cache_open(cache_path, 0, &r->cache, &msg)) != SC_OK) {
@@ -301,6 +404,7 @@ static sc_status server__acquire(const sc_server_options *o, server_res *r, char
     }
     r->ctx->log = r->log;
     r->ctx->repo = r->repo;
+    r->ctx->ws = r->ws;
     /* Backfill jobs: their table next to the store's files; jobs that were running resume. */
     if ((rc = server_jobs_open(r->ctx, o->store_path, &r->ctx->cfg.jobs, &r->jobs, &err)) != SC_OK) {
         snprintf(errbuf, errbuf_size, "%s", err.msg);
@@ -351,6 +455,13 @@ sc_status sc_server_run(const sc_server_options *opt, char **errmsg) {
         server__release(&res);
         return SC_IOERR;
     }
+    if (o.watch && (rc = server__start_watch(&res, errbuf, errbuf_size)) != SC_OK) {
+        if (errmsg) *errmsg = util_strdup(errbuf);
+        MHD_stop_daemon(d);
+        server__release(&res);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return rc;
+    }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     unsigned bound = info ? info->port : o.port;
     if (o.port_file) {
@@ -362,9 +473,10 @@ sc_status sc_server_run(const sc_server_options *opt, char **errmsg) {
     }
     fprintf(stderr,
             "semcode serve: listening on http://%s:%u (%u threads, store %s, %zu API keys, model %s, cache %s, "
-            "repository %s)\n",
+            "repository %s%s%s)\n",
             o.host, bound, n_threads, o.store_path, ctx->cfg.n_keys, res.model ? res.model_path : "none",
-            res.cache ? "on" : "off", res.repo ? sc_repo_root(res.repo) : "none");
+            res.cache ? "on" : "off", res.repo ? sc_repo_root(res.repo) : "none",
+            sc_workspace_count(res.ws) > 1 ? " and more" : "", o.watch && res.ws ? ", watched" : "");
     __atomic_store_n(&ctx->ready, 1, __ATOMIC_RELEASE);
 
     int sig = 0;

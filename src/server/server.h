@@ -19,6 +19,8 @@
 #include "semcode/provider.h"
 #include "semcode/repo.h"
 #include "semcode/store.h"
+#include "semcode/watch.h"
+#include "semcode/workspace.h"
 #include "server/jobs.h"
 #include "util/util.h"
 
@@ -84,6 +86,9 @@ typedef struct server_ctx {
     pthread_mutex_t embed_mu;/* an embedder is used by one thread at a time: held around every embedding call */
     sc_repo *repo;           /* indexed repository of the /code endpoints (borrowed), NULL = none configured */
     pthread_mutex_t repo_mu; /* an sc_repo is used by one thread at a time: held around every repo call */
+    sc_workspace *ws;        /* every repository of the /code endpoints, repo being its first (borrowed), NULL = none.
+                             ** Lock order: repo_mu, then a workspace lock (sc_workspace_lock); repository 0 is only
+                             ** used under repo_mu, so sc_workspace_search is called under repo_mu too */
     double started;          /* wall-clock start, seconds since the epoch (telemetry's app.startup) */
     server_jobs *jobs;       /* backfill jobs (borrowed), NULL = off (POST /jobs answers 503) */
     int ready;               /* 0 while starting or stopping: /readyz and data calls answer 503; set and read
