@@ -105,6 +105,7 @@ async function highlight(c, lang) {
   const name = HL_LANG[lang];
   if (!name) return;
   try {
+    await painted(); // plain text first: highlighting never delays the results
     await loadScript('/ui/hljs-core.js');
     await loadScript(`/ui/hljs-${name}.js`);
     c.innerHTML = window.hljs.highlight(c.textContent, { language: name, ignoreIllegals: true }).value;
@@ -211,7 +212,6 @@ async function runSearch() {
   if (!body.query) return;
   state.last = body;
   delete document.body.dataset.results;
-  loadStats().catch(() => {});
   const list = $('#results');
   $('#summary').textContent = 'searching…';
   let res;
@@ -229,6 +229,9 @@ async function runSearch() {
   await painted();
   if (!window.semcodeFirstResult) window.semcodeFirstResult = performance.now(); // bench/web_latency.mjs reads it
   document.body.dataset.results = String(items.length);
+  // after the results: the repository's root (editor links) and the filter lists; it waits for
+  // the server's repository lock, so asking earlier would delay the search
+  loadStats().catch(() => {});
 }
 
 function locText(r) { return `${r.path}:${r.start_line}-${r.end_line}`; }

@@ -205,8 +205,9 @@ test('search in each mode with filters lists what /code/search answers', { skip 
   assert.equal(await page.textContent('#results > .result .loc'), `${first.path}:${first.start_line}-${first.end_line}`);
   assert.equal((await page.textContent('#results > .result .ln')).split('\n')[0], String(first.start_line));
   await page.waitForSelector('#results > .result code.hljs .hljs-keyword');
-  const href = await page.getAttribute('#results > .result a.editor', 'href');
-  assert.equal(href, `vscode://file/${repo}/${first.path}:${first.start_line}`);
+  // editor links get the repository's absolute root once /code/stats answered (after the results)
+  const want = `vscode://file/${repo}/${first.path}:${first.start_line}`;
+  await page.waitForFunction((w) => document.querySelector('#results > .result a.editor').href === w, want);
   // explain on demand, for hybrid searches (keyword and dense have no ranking stage to explain)
   assert.equal(await page.$$eval('button[data-panel=explain]', (e) => e.length), 0);
   await searchVia('#search?q=send%20an%20http%20request');
