@@ -288,8 +288,11 @@ function codeItem(r, withActions = true) {
 }
 
 // One commit, issue or PR.
+// A record's link, only when it is http(s): records come from any JSON Lines file.
+const webUrl = (u) => (typeof u === 'string' && /^https?:\/\//i.test(u) ? u : null);
+
 function recordItem(r) {
-  const title = r.url ? el('a', { href: r.url, text: r.title || r.id }) : el('span', { text: r.title || r.id });
+  const title = webUrl(r.url) ? el('a', { href: webUrl(r.url), text: r.title || r.id }) : el('span', { text: r.title || r.id });
   const id = r.sha ? r.sha.slice(0, 10) : r.number || r.key || r.id;
   return el('li', { class: 'result', tabindex: '0' },
     el('div', { class: 'head' },
@@ -338,7 +341,7 @@ async function historyPanel(target) {
   return el('ul', {}, ...items.map((x) => el('li', {},
     el('span', { class: 'kind', text: x.kind }), ' ',
     el('span', { class: 'loc', text: x.sha ? x.sha.slice(0, 10) : String(x.number || x.key || x.id) }), ' ',
-    x.url ? el('a', { href: x.url, text: x.title }) : el('span', { text: x.title }),
+    webUrl(x.url) ? el('a', { href: webUrl(x.url), text: x.title }) : el('span', { text: x.title }),
     el('span', { class: 'muted', text: `  ${(x.date || '').slice(0, 10)} ${x.author || ''}` }))));
 }
 

@@ -110,8 +110,9 @@ before(async () => {
   git('init', '-q', '-b', 'main');
   git('-c', 'user.name=Ada', '-c', 'user.email=ada@example.org', 'add', '-A');
   git('-c', 'user.name=Ada', '-c', 'user.email=ada@example.org', 'commit', '-qm', 'first version of the shop');
-  const issues = [{ id: '7', kind: 'issue', title: 'Checkout total ignores the discount', body: 'The cart sum is wrong' },
-    { id: '8', kind: 'pr', title: 'Retry uploads with backoff', body: 'Adds exponential backoff' }];
+  const issues = [{ id: '7', kind: 'issue', title: 'Checkout total ignores the discount', body: 'The cart sum is wrong',
+    url: 'javascript:alert(1)' },
+  { id: '8', kind: 'pr', title: 'Retry uploads with backoff', body: 'Adds exponential backoff', url: 'https://example.org/pr/8' }];
   for (const [args, input] of [[['index', repo, '--quiet']], [['ingest', 'git', '-q']],
     [['ingest', 'jsonl', '-', '--quiet'], issues.map((x) => JSON.stringify(x)).join('\n') + '\n']]) {
     const r = spawnSync(bin, args, { cwd: repo, encoding: 'utf8', timeout: 120000, input });
@@ -221,7 +222,9 @@ test('search in each mode with filters lists what /code/search answers', { skip 
   assert.equal(await page.textContent('#results > .result .kind'), 'commit');
   assert.equal(await page.isHidden('#lang'), true, 'code filters are hidden for commits');
   assert.deepEqual(await searchVia('#search?q=discount%20total&in=issues&mode=keyword'), ['7']);
+  assert.equal(await page.$$eval('#results a', (e) => e.length), 0, 'a javascript: url is no link');
   assert.deepEqual(await searchVia('#search?q=retry%20backoff&in=prs&mode=keyword'), ['8']);
+  assert.equal(await page.getAttribute('#results a', 'href'), 'https://example.org/pr/8');
   assert.equal(await page.textContent('#status'), '');
 });
 
