@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-50} SRC=${2:-/usr/lib/python3.11}
+bash scripts/ensure_debs.sh web_latency chromium libpython3.11-stdlib
 make -s -j2 all >/dev/null
 WORK=$(mktemp -d /tmp/semcode-bench-web-XXXXXX)
 pid=
