@@ -23,6 +23,8 @@ PKGS+=(python3-torch)
 PKGS+=(groff-base binutils)
 # make qdrant-suite (tests/qdrant/run.sh) runs Qdrant's HTTP tests on Debian's pytest.
 PKGS+=(python3-pytest python3-requests python3-jsonschema python3-retry)
+# tests/e2e/web.test.mjs drives the web page of `semcode serve` in Debian's headless chromium (playwright-core).
+PKGS+=(chromium)
 # Node.js may come from elsewhere than Debian: only ask apt when absent.
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 

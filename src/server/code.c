@@ -4,7 +4,9 @@
 ** /code/similar and /code/duplicates. Request bodies mirror the CLI's
 ** options; the result inside Qdrant's envelope is exactly the object that
 ** `semcode search|similar|duplicates --json` prints (both come from the
-** public sc_code_hits_json / sc_dup_clusters_json). Like every server file,
+** public sc_code_hits_json / sc_dup_clusters_json). GET /code/stats (what
+** `semcode stats --json` prints) and POST /code/history (`semcode history
+** --json`) serve the web page (web.c). Like every server file,
 ** this one uses the public API only.
 **
 ** DESIGN
@@ -412,5 +414,61 @@ json_t *server_api_code_duplicates(server_call *call) {
     json_t *out = NULL;
     if (rc == SC_OK) out = server__code_result(call, sc_dup_clusters_json(d, (float)threshold, (uint32_t)min_lines));
     sc_dup_clusters_free(d);
+    return out;
+}
+
+json_t *server_api_code_stats(server_call *call) {
+    if (!server__code_access(call, "/code/stats")) return NULL;
+    pthread_mutex_lock(&call->ctx->repo_mu);
+    char *text = NULL;
+    sc_status rc = sc_repo_stats_json(call->ctx->repo, &text);
+    if (rc != SC_OK) server__code_fail(call, rc);
+    pthread_mutex_unlock(&call->ctx->repo_mu);
+    return rc == SC_OK ? server__code_result(call, text) : NULL;
+}
+
+/* The entity e as `semcode history --json` names it. */
+static json_t *server__code_entity_json(const sc_code_hit *e) {
+    return json_pack("{s:s,s:i,s:i,s:s,s:s}", "path", e->path, "start_line", (int)e->start_line, "end_line",
+                     (int)e->end_line, "kind", e->kind, "qualified_name", e->qualified_name);
+}
+
+json_t *server_api_code_history(server_call *call) {
+    static const char *const fields[] = {"target", "limit", NULL};
+    if (!server__code_ready(call, "/code/history") || !server__code_fields(call, fields, "/code/history")) return NULL;
+    const char *target = NULL;
+    uint64_t limit;
+    if (!server__code_required(call, "target", &target) ||
+        !server_json_uint(call, call->body, "limit", 100, 1, 1000000, &limit))
+        return NULL;
+    sc_code_hits *e = NULL;
+    sc_point_id id;
+    sc_records *rs = NULL;
+    sc_rec_hits *h = NULL;
+    char *err = NULL, *text = NULL;
+    pthread_mutex_lock(&call->ctx->repo_mu);
+    sc_status rc = sc_repo_resolve(call->ctx->repo, target, &e, &id);
+    if (rc != SC_OK) {
+        server__code_fail(call, rc);
+    } else {
+        sc_records_options o = sc_records_options_default();
+        if (sc_records_open(sc_repo_db(call->ctx->repo), NULL, &o, &rs, &err) != SC_OK) {
+            server_fail(call, 500, "%s", err ? err : "cannot open the records");
+        } else {
+            char idtext[24];
+            snprintf(idtext, sizeof idtext, "%llu", (unsigned long long)id.num);
+            const char *targets[1] = {idtext};
+            sc_rec_query q = {.limit = (uint32_t)limit};
+            if (sc_records_history(rs, targets, 1, &q, &h) != SC_OK) server_fail(call, 500, "%s", sc_records_errmsg(rs));
+            else if (!(text = sc_rec_hits_json(h, "target", target, NULL))) server_fail(call, 500, "out of memory");
+        }
+    }
+    sc_records_close(rs);
+    pthread_mutex_unlock(&call->ctx->repo_mu);
+    json_t *out = text ? server__code_result(call, text) : NULL;
+    if (out) json_object_set_new(out, "entity", server__code_entity_json(&e->items[0]));
+    sc_rec_hits_free(h);
+    sc_code_hits_free(e);
+    sc_free(err);
     return out;
 }

@@ -242,6 +242,7 @@ typedef enum server_kind {
     SERVER_KIND_METRICS,  /* Prometheus text */
     SERVER_KIND_OPENAI,   /* OpenAI-compatible endpoint: own body shape, OpenAI error shape */
     SERVER_KIND_EXACT,    /* as JSON, numbers printed with 17 digits: results equal the CLI's --json byte for byte */
+    SERVER_KIND_UI,       /* the web page's files (web.c), no key needed */
 } server_kind;
 
 typedef struct server_route {
@@ -262,6 +263,8 @@ static const server_route server__routes[] = {
     {"GET", "/livez", NULL, "livez", SERVER_ROLE_NONE, SERVER_KIND_HEALTH},
     {"GET", "/readyz", NULL, "readyz", SERVER_ROLE_NONE, SERVER_KIND_READY},
     {"GET", "/metrics", NULL, "metrics", A, SERVER_KIND_METRICS},
+    {"GET", "/ui", NULL, "ui", SERVER_ROLE_NONE, SERVER_KIND_UI},
+    {"GET", "/ui/*", NULL, "ui", SERVER_ROLE_NONE, SERVER_KIND_UI},
     {"GET", "/collections", server_api_collections_list, "collections_list", R, 0},
     {"GET", "/aliases", server_api_aliases_list, "aliases_list", R, 0},
     {"POST", "/collections/aliases", server_api_aliases_update, "aliases_update", A, 0},
@@ -303,6 +306,8 @@ static const server_route server__routes[] = {
     {"POST", "/code/search", server_api_code_search, "code_search", R, SERVER_KIND_EXACT},
     {"POST", "/code/similar", server_api_code_similar, "code_similar", R, SERVER_KIND_EXACT},
     {"POST", "/code/duplicates", server_api_code_duplicates, "code_duplicates", R, SERVER_KIND_EXACT},
+    {"GET", "/code/stats", server_api_code_stats, "code_stats", R, 0},
+    {"POST", "/code/history", server_api_code_history, "code_history", R, SERVER_KIND_EXACT},
     {"POST", "/v1/embeddings", server_api_embeddings, "embeddings", R, SERVER_KIND_OPENAI},
     {"GET", "/telemetry", server_api_telemetry, "telemetry", A, 0},
     {"GET", "/issues", server_api_issues_get, "issues_get", R, 0},
@@ -652,8 +657,18 @@ void server_handle(server_ctx *ctx, const server_request *req, server_response *
         goto respond;
     }
     resp->endpoint = route->label;
+    if (route->kind == SERVER_KIND_UI) {
+        server_web_serve(call->args[0], resp);
+        goto done;
+    }
+    if (route->kind == SERVER_KIND_ROOT && server_web_prefers_html(req->accept)) {
+        server_web_serve(NULL, resp);
+        resp->vary_accept = true;
+        goto done;
+    }
     if (route->kind == SERVER_KIND_ROOT || route->kind == SERVER_KIND_HEALTH || route->kind == SERVER_KIND_READY) {
         if (route->kind == SERVER_KIND_ROOT) {
+            resp->vary_accept = true;
             /* Qdrant's own words: clients and Qdrant's tests check the title;
             ** semcode names itself in the `server` header of every response */
             json_t *o = json_pack("{s:s,s:s,s:s}", "title", "qdrant - vector search engine", "version",

@@ -65,6 +65,7 @@ static enum MHD_Result server__send(struct MHD_Connection *conn, server_response
         snprintf(ra, sizeof ra, "%u", resp->retry_after);
         MHD_add_response_header(r, "retry-after", ra);
     }
+    if (resp->vary_accept) MHD_add_response_header(r, "Vary", "Accept");
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ok;
@@ -122,6 +123,7 @@ static enum MHD_Result server__on_request(void *cls, struct MHD_Connection *conn
         req.api_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "api-key");
         req.bearer = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         req.request_id = st->id;
+        req.accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
         req.arg = server__query_arg;
         req.arg_ctx = conn;
         server_handle(ctx, &req, &resp);

@@ -113,6 +113,7 @@ typedef struct server_request {
     const char *api_key;     /* `api-key` header, NULL if absent */
     const char *bearer;      /* `Authorization` header value, NULL if absent */
     const char *request_id;  /* id for the access log (NULL: one is made up) */
+    const char *accept;      /* `Accept` header, NULL if absent (GET / answers the web page to browsers) */
     /* A query-string argument by name (as sent, not percent-decoded), NULL
     ** when absent; arg may be NULL (no query string). */
     const char *(*arg)(const void *arg_ctx, const char *name);
@@ -125,6 +126,7 @@ typedef struct server_response {
     util_buf body;            /* owned body */
     const char *endpoint;     /* static route label for metrics ("unknown" when no route) */
     unsigned retry_after;     /* seconds for a Retry-After header (a rate limit's 429), 0 = none */
+    bool vary_accept;         /* the body depends on the Accept header (GET /): send `Vary: Accept` */
 } server_response;
 
 /* Handle one complete request: authenticate, route, call the store, and

@@ -291,6 +291,29 @@ json_t *server_api_issues_clear(server_call *call);
 json_t *server_api_code_search(server_call *call);
 json_t *server_api_code_similar(server_call *call);
 json_t *server_api_code_duplicates(server_call *call);
+json_t *server_api_code_stats(server_call *call);   /* GET /code/stats: the web page's index view */
+json_t *server_api_code_history(server_call *call); /* POST /code/history: commits and PRs of an entity */
+
+/* ==== The web page (web.c; assets generated into web_assets.c at build time) ==== */
+
+/* One file of the page, built into the binary from web/ and highlight.js. */
+typedef struct server_web_asset {
+    const char *name;         /* file name under /ui/ ("index.html", "app.js", "hljs-python.js") */
+    const char *content_type; /* MIME type with charset */
+    const unsigned char *data;/* bytes (static) */
+    size_t size;              /* bytes in data */
+} server_web_asset;
+
+extern const server_web_asset server_web_assets[]; /* every asset, in web_assets.c */
+extern const size_t server_web_n_assets;           /* entries in server_web_assets */
+
+/* true when an Accept header value prefers text/html to JSON: text/html is
+** listed with a q above that of application/json, "application/ *" and "* / *"
+** (a browser's navigation; curl and Qdrant's clients send * / * or JSON). */
+bool server_web_prefers_html(const char *accept);
+/* Fill resp with the asset `name` (index.html for NULL or ""), or a 404
+** JSON error naming it. */
+void server_web_serve(const char *name, server_response *resp);
 
 /* jobs_api.c: backfill jobs */
 json_t *server_api_jobs_submit(server_call *call);

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "server/server.h"
+#include "server/server_int.h"
 #include "testutil.h"
 
 typedef struct ts_env {
@@ -110,6 +111,48 @@ static void test_envelope_and_routes(void **state) {
     __atomic_store_n(&e.ctx->ready, 0, __ATOMIC_RELEASE);
     assert_int_equal(ts__expect(&e, "GET", "/collections", NULL, NULL, "unavailable"), 503);
     assert_int_equal(ts__expect(&e, "GET", "/readyz", NULL, NULL, NULL), 503);
+    ts__close(&e);
+}
+
+/* The web page: Accept decides what GET / answers; /ui/ files need no key;
+** an unknown file is a JSON 404; /code/stats and /code/history need a
+** repository and a key like the other code endpoints. */
+static void test_web_page(void **state) {
+    (void)state;
+    assert_false(server_web_prefers_html(NULL));
+    assert_false(server_web_prefers_html("*/*"));
+    assert_false(server_web_prefers_html("application/json"));
+    assert_false(server_web_prefers_html("application/json, text/html"));
+    assert_false(server_web_prefers_html("text/html;q=0.5, application/json"));
+    assert_false(server_web_prefers_html("text/html;q=0"));
+    assert_true(server_web_prefers_html("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"));
+    assert_true(server_web_prefers_html("TEXT/HTML"));
+    assert_true(server_web_prefers_html("application/json;q=0.4 , text/html ; q=0.9"));
+    ts_env e;
+    ts__open(&e, "{\"api_keys\":[{\"key\":\"k-read-0123456789abcdef\",\"role\":\"read\"}]}");
+    server_request req = {.method = "GET", .path = "/", .accept = "text/html,*/*;q=0.8"};
+    server_response resp;
+    server_handle(e.ctx, &req, &resp);
+    assert_int_equal(resp.status, 200);
+    assert_string_equal(resp.content_type, "text/html; charset=utf-8");
+    assert_true(resp.vary_accept);
+    assert_non_null(strstr(resp.body.data, "<title>semcode</title>"));
+    server_response_free(&resp);
+    req.accept = "*/*";
+    server_handle(e.ctx, &req, &resp);
+    assert_non_null(strstr(resp.body.data, "qdrant - vector search engine"));
+    assert_true(resp.vary_accept);
+    server_response_free(&resp);
+    assert_int_equal(ts__expect(&e, "GET", "/ui/", NULL, NULL, "<title>semcode</title>"), 200);
+    assert_int_equal(ts__expect(&e, "GET", "/ui/app.js", NULL, NULL, "sessionStorage"), 200);
+    assert_int_equal(ts__expect(&e, "GET", "/ui/hljs-core.js", NULL, NULL, "window.hljs=module.exports"), 200);
+    assert_int_equal(ts__expect(&e, "GET", "/ui/hljs-python.js", NULL, NULL, "registerLanguage(\"python\""), 200);
+    assert_int_equal(ts__expect(&e, "GET", "/ui/x.js", NULL, NULL, "the web page has no file `x.js`"), 404);
+    assert_int_equal(ts__expect(&e, "POST", "/ui/app.js", NULL, NULL, "not allowed"), 405);
+    assert_int_equal(ts__expect(&e, "GET", "/code/stats", NULL, NULL, "API key"), 401);
+    assert_int_equal(ts__expect(&e, "GET", "/code/stats", NULL, "k-read-0123456789abcdef", "--repo"), 404);
+    assert_int_equal(ts__expect(&e, "POST", "/code/history", "{\"target\":\"f\"}", "k-read-0123456789abcdef", "--repo"),
+                     404);
     ts__close(&e);
 }
 
@@ -776,6 +819,7 @@ int main(void) {
         cmocka_unit_test(test_sparse_vectors),
         cmocka_unit_test(test_collection_config),
         cmocka_unit_test(test_strict_mode),
+        cmocka_unit_test(test_web_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
