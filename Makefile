@@ -124,8 +124,11 @@ CHECK_FUZZ_SECONDS ?= 10
 # processes and fake trackers (argument parsing, git and tracker ingestion,
 # remote providers, migrations, the SIGINT/SIGKILL index runs): they run
 # plainly and under ASan, and their threads are the ones test-concurrent
-# covers. Every file that talks to a running server stays in.
-E2E_TSAN_EXCLUDE ?= args cli defaults doctor git migrate parse remote trackers
+# covers. The watch and web files are left out too: the watcher thread runs
+# under TSan in test_watch (test-concurrent), and the web page's requests are
+# the /code/* ones the server files already drive. Every other file that
+# talks to a running server stays in.
+E2E_TSAN_EXCLUDE ?= args cli defaults doctor git migrate parse remote trackers watch web
 
 check: setup
 	$(MAKE) test
