@@ -53,8 +53,10 @@ sc_repo *cli_repo_open(const char *cmd, const char *store_opt, const char *model
                        const cli_provider_args *prov, const char *path, bool create) {
     const char *store = store_opt ? store_opt : getenv("SEMCODE_STORE");
     char *root = NULL;
+    /* a qdrant:// store keeps the points there and the state in the tree's folder */
+    bool remote = store && (!strncmp(store, "qdrant://", 9) || !strncmp(store, "qdrants://", 10));
     if (path) root = strdup(path);
-    else if (store && *store) root = sc_repo_store_root(store);
+    else if (store && *store && !remote) root = sc_repo_store_root(store);
     else root = sc_repo_find_root(".");
     if (!root) {
         fprintf(stderr, "semcode %s: no index found here or in any parent folder; run 'semcode index PATH' first%s\n",
@@ -271,7 +273,12 @@ static void cli__index_usage(FILE *f) {
             "core.excludesFile; also outside a git repository), then .semcodeignore files\n"
             "(same syntax, in any folder) exclude more or re-include with '!'.\n\n"
             "options:\n"
-            "  --store DIR     where the index lives (default $SEMCODE_STORE, else PATH/.semcode)\n"
+            "  --store DIR     where the index lives (default $SEMCODE_STORE, else PATH/.semcode); or\n"
+            "                  qdrant://HOST:PORT/COLLECTION[?tls=true&ca=FILE&api_key_env=VAR&timeout_ms=N&\n"
+            "                  retries=N&connections=N&batch=N&shards=N&replicas=N&write_consistency=N]\n"
+            "                  (qdrants:// for TLS): the points go to that Qdrant collection, the state stays\n"
+            "                  in PATH/.semcode and later commands in the tree use the same store.\n"
+            "                  $SEMCODE_CONFIG names a JSON configuration file ({\"store\": {...}}).\n"
             "  --model FILE    embedding model file (default: the built-in model)\n"
             "  --threads N     parser threads (default: all cores)\n"
             "  --cache         also keep vectors in the embedding cache (cache.db); without it,\n"
