@@ -83,7 +83,8 @@ sc_status qdrant_call(backend *b, const char *method, const char *path, json_t *
     *out = NULL;
     char url[1536];
     snprintf(url, sizeof url, "%s%s", q->base, path);
-    char *req = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    /* 9 significant digits: every float32 survives the round trip, in half the bytes of 17 */
+    char *req = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
     if (body && !req) return backend_fail(b, SC_NOMEM, "out of memory writing a request");
     CURL *e = q->curl;
     sc_status rc = SC_IOERR;

@@ -303,6 +303,13 @@ void sc_repo_close(sc_repo *r) {
     if (!r) return;
     pipeline_embedder_close(&r->pe);
     sc_embed_cache_close(r->pe.cache);
+    if (r->be && r->remote_store) {
+        backend_stats bs = backend_get_stats(r->be);
+        util_log(&r->opt.logger, SC_LOG_LEVEL_DEBUG,
+                 "store %s: %llu requests (%llu retries), %llu bytes sent, %llu received", backend_location(r->be),
+                 (unsigned long long)bs.requests, (unsigned long long)bs.retries,
+                 (unsigned long long)bs.bytes_sent, (unsigned long long)bs.bytes_received);
+    }
     backend_free(r->be);
     sc_db_close(r->db);
     if (r->state) sqlite3_close(r->state);

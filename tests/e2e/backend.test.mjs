@@ -130,3 +130,20 @@ test('a store that does not answer fails at start-up with the reason; config che
   const url = run(['config', 'check', '--store', 'qdrant://h:99999/c']);
   assert.match(url.err, /port '99999' is not a number within 1\.\.65535/);
 });
+
+test('serve --repo on a tree whose index is in Qdrant answers /code/search as the CLI does', async () => {
+  // first: the server holds the tree's folder (state.db, records) while it runs
+  const cli = json(['search', 'count words in a text', '--mode', 'dense', '--limit', '4'], { cwd: treeQ });
+  const cfg = path.join(tmp, 'repo-server.json');
+  fs.writeFileSync(cfg, JSON.stringify({ repo: treeQ }));
+  const s2 = await serve(bin, tmp, 'repo-server', path.join(tmp, 'repo-server-store'), cfg);
+  try {
+    const r = await fetch(`${s2.url}/code/search`, { method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'count words in a text', mode: 'dense', limit: 4 }) });
+    assert.equal(r.status, 200, await r.clone().text());
+    const got = (await r.json()).result.results.map((x) => x.qualified_name);
+    assert.deepEqual(got, cli.results.map((x) => x.qualified_name));
+  } finally {
+    await stop(s2);
+  }
+});
