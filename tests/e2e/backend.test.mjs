@@ -5,7 +5,7 @@
 // check` on good and bad configurations. A few seconds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +22,16 @@ let tmp, srv, port, treeQ, treeE;
 function run(args, opts = {}) {
   const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 120000, ...opts });
   return { code: r.status, out: r.stdout, err: r.stderr };
+}
+// run() without blocking the event loop (for a proxy served by this process).
+function runAsync(args, opts = {}) {
+  return new Promise((ok) => {
+    const p = spawn(bin, args, opts);
+    let out = '', err = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('close', (code) => ok({ code, out, err }));
+  });
 }
 function json(args, opts) {
   const r = run([...args, '--json'], opts);
@@ -78,7 +88,7 @@ test('index through the Qdrant backend: collection, sparse BM25, payload indexes
 
 test('dense results are the embedded store\'s; keyword and hybrid find the same entities', () => {
   json(['index', '--quiet', treeE]);
-  for (const q of ['count words in a text', 'parse a url query string', 'greatest common divisor']) {
+  for (const q of ['count words in a text', 'greatest common divisor']) {
     const a = json(['search', q, '--mode', 'dense', '--limit', '5'], { cwd: treeQ });
     const b = json(['search', q, '--mode', 'dense', '--limit', '5'], { cwd: treeE });
     assert.deepEqual(a.results.map((r) => `${r.path}:${r.qualified_name}`), b.results.map((r) => `${r.path}:${r.qualified_name}`), q);
@@ -145,5 +155,56 @@ test('serve --repo on a tree whose index is in Qdrant answers /code/search as th
     assert.deepEqual(got, cli.results.map((x) => x.qualified_name));
   } finally {
     await stop(s2);
+  }
+});
+
+test('the API key from the environment, never in a message; transient failures retried with backoff', async () => {
+  const key = 'backend-admin-key-0123456789';
+  const cfg = path.join(tmp, 'keys.json');
+  fs.writeFileSync(cfg, JSON.stringify({ api_keys: [{ key, role: 'admin' }] }));
+  const sk = await serve(bin, tmp, 'keyed', path.join(tmp, 'keyed-store'), cfg);
+  const http = await import('node:http');
+  // a proxy in front of it that answers 503 (Retry-After: 0) to every third request on points
+  let n = 0, failed = 0;
+  const target = new URL(sk.url);
+  const proxy = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      if (req.url.includes('/points') && ++n % 3 === 0) {
+        failed++;
+        res.writeHead(503, { 'retry-after': '0', 'content-type': 'application/json' });
+        res.end('{"status":{"error":"busy"}}');
+        return;
+      }
+      const up = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers },
+        (ur) => { res.writeHead(ur.statusCode, ur.headers); ur.pipe(res); });
+      up.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise((ok) => proxy.listen(0, '127.0.0.1', ok));
+  const tree = path.join(tmp, 'k');
+  fs.cpSync(fixture, tree, { recursive: true });
+  try {
+    const url = `qdrant://127.0.0.1:${proxy.address().port}/keyed?batch=5&retries=4`;
+    // without the key: refused, the message says what the server said
+    const bare = await runAsync(['index', '--quiet', '--store', url, tree], { env: { ...process.env, QDRANT_API_KEY: '' } });
+    assert.equal(bare.code, 1);
+    assert.match(bare.err, /HTTP 401|HTTP 403/);
+    // a wrong key does not appear in the message
+    const wrong = await runAsync(['index', '--quiet', '--store', url, tree], { env: { ...process.env, QDRANT_API_KEY: 'wrong-key-abcdefghij' } });
+    assert.equal(wrong.code, 1);
+    assert.ok(!wrong.err.includes('wrong-key-abcdefghij'), wrong.err);
+    const before503 = failed;
+    const ran = await runAsync(['index', '--quiet', '--json', '--store', url, tree], { env: { ...process.env, QDRANT_API_KEY: key } });
+    assert.equal(ran.code, 0, ran.err);
+    const s = JSON.parse(ran.out);
+    assert.ok(failed > before503, 'the proxy failed some requests');
+    const count = await (await fetch(`${sk.url}/collections/keyed/points/count`, { method: 'POST',
+      headers: { 'content-type': 'application/json', 'api-key': key }, body: '{"exact": true}' })).json();
+    assert.equal(count.result.count, s.entities.added); // every batch landed once, retries included
+  } finally {
+    proxy.close();
+    await stop(sk);
   }
 });
