@@ -181,6 +181,9 @@ typedef struct backend_collection_params {
     size_t n_keyword_fields;
     const char *const *integer_fields; /* payload fields filtered by range: an integer index each */
     size_t n_integer_fields;
+    const char *model_tag;             /* what made the vectors (model id / text template), kept with the
+                                          collection where the backend can (qdrant: metadata.semcode_model);
+                                          NULL = none */
 } backend_collection_params;
 
 /* Create collection name; SC_EXISTS when it exists (its parameters are not compared). */
@@ -199,6 +202,7 @@ typedef struct backend_collection_info {
     sc_distance distance;/* its distance */
     bool keyword;        /* BM25 terms kept */
     char status[16];     /* "green", "yellow", ... (embedded: "green") */
+    char model_tag[400]; /* backend_collection_params.model_tag it was created with ("" = none or not kept) */
 } backend_collection_info;
 sc_status backend_collection_info_get(backend *b, const char *name, backend_collection_info *out);
 /* Repair the collection's indexes after deletes (embedded); a no-op where the server does it. */

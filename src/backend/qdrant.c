@@ -215,6 +215,7 @@ static sc_status qd__coll_create(backend *b, const char *name, const backend_col
                              sc_distance_name(p->distance));
     if (p->keyword)
         json_object_set_new(body, "sparse_vectors", json_pack("{s:{s:s}}", BACKEND_SPARSE_NAME, "modifier", "idf"));
+    if (p->model_tag) json_object_set_new(body, "metadata", json_pack("{s:s}", "semcode_model", p->model_tag));
     if (q->cfg.shard_number) json_object_set_new(body, "shard_number", json_integer(q->cfg.shard_number));
     if (q->cfg.replication_factor)
         json_object_set_new(body, "replication_factor", json_integer(q->cfg.replication_factor));
@@ -281,6 +282,9 @@ static sc_status qd__coll_info(backend *b, const char *name, backend_collection_
     const char *d = json_string_value(json_object_get(first, "distance"));
     if (d) sc_distance_parse(d, &out->distance);
     out->keyword = json_object_get(json_object_get(params, "sparse_vectors"), BACKEND_SPARSE_NAME) != NULL;
+    const char *tag = json_string_value(
+        json_object_get(json_object_get(json_object_get(res, "config"), "metadata"), "semcode_model"));
+    snprintf(out->model_tag, sizeof out->model_tag, "%s", tag ? tag : "");
     json_decref(r);
     return SC_OK;
 }

@@ -100,6 +100,15 @@ static sc_status repo__ensure_collection(sc_repo *r) {
     char *tmpl = repo_meta_get(r, "template_version");
     bool same = old && !strcmp(old, r->pe.model_id) && tmpl && !strcmp(tmpl, PIPELINE_TEMPLATE_VERSION);
     bool exists = backend_collection_exists(r->be, r->coll);
+    char tag[400];
+    snprintf(tag, sizeof tag, "%s/%s", r->pe.model_id, PIPELINE_TEMPLATE_VERSION);
+    if (exists && r->remote_store) {
+        /* a shared collection says what made its vectors: the same model is adopted (a second machine, or a
+        ** lost state.db, re-sends its points by stable id) rather than wiped */
+        backend_collection_info ci;
+        if (backend_collection_info_get(r->be, r->coll, &ci) == SC_OK && ci.model_tag[0])
+            same = !strcmp(ci.model_tag, tag) && ci.dim == r->pe.dim;
+    }
     if (!same && exists && !r->opt.allow_rebuild) {
         repo_fail(r, SC_INVALID,
                   "this index was built with %s (text template %s), not %s; pass the model or provider it was "
@@ -122,7 +131,8 @@ static sc_status repo__ensure_collection(sc_repo *r) {
                                         .distance = SC_DISTANCE_COSINE, .keyword = true, .keyword_fields = kw_fields,
                                         .n_keyword_fields = sizeof kw_fields / sizeof *kw_fields,
                                         .integer_fields = int_fields,
-                                        .n_integer_fields = sizeof int_fields / sizeof *int_fields};
+                                        .n_integer_fields = sizeof int_fields / sizeof *int_fields,
+                                        .model_tag = tag};
         /* the embedded store has indexed the first four from the start (its planner scans the rest); a
         ** Qdrant cluster gets an index for every field a query filters on */
         if (!r->remote_store) {
@@ -133,6 +143,10 @@ static sc_status repo__ensure_collection(sc_repo *r) {
             return repo_fail(r, SC_IOERR, "%s", backend_errmsg(r->be));
         if ((rc = repo_meta_set(r, "model_id", r->pe.model_id)) != SC_OK) return rc;
         if ((rc = repo_meta_set(r, "template_version", PIPELINE_TEMPLATE_VERSION)) != SC_OK) return rc;
+    } else if (r->remote_store) {
+        sc_status rc = repo_meta_set(r, "model_id", r->pe.model_id); /* an adopted collection */
+        if (rc == SC_OK) rc = repo_meta_set(r, "template_version", PIPELINE_TEMPLATE_VERSION);
+        if (rc != SC_OK) return rc;
     }
     return SC_OK;
 }

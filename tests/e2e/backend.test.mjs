@@ -68,12 +68,21 @@ test('index through the Qdrant backend: collection, sparse BM25, payload indexes
   // nothing changed: nothing sent again
   const s2 = json(['index', '--quiet', treeQ]);
   assert.equal(s2.files.parsed, 0);
-  // the state lost: everything re-sent, same ids, no duplicates
+  assert.match(info.result.config.metadata.semcode_model, /^builtin:/); // what made the vectors
+  // the state lost: everything re-sent into the same collection (not re-created: the marker point
+  // another client put there stays), same ids, no duplicates
+  const put = await fetch(`${srv.url}/collections/code_e2e/points?wait=true`, { method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ points: [{ id: 1, vector: { code: new Array(info.result.config.params.vectors.code.size).fill(0.1) }, payload: { marker: true } }] }) });
+  assert.equal(put.status, 200);
   fs.rmSync(path.join(treeQ, '.semcode', 'state.db'));
   const s3 = json(['index', '--quiet', '--store', store(), treeQ]);
   assert.equal(s3.files.parsed, s.files.parsed);
   const again = await (await fetch(`${srv.url}/collections/code_e2e`)).json();
-  assert.equal(again.result.points_count, s.entities.added);
+  assert.equal(again.result.points_count, s.entities.added + 1);
+  const del = await fetch(`${srv.url}/collections/code_e2e/points/delete?wait=true`, { method: 'POST',
+    headers: { 'content-type': 'application/json' }, body: JSON.stringify({ points: [1] }) });
+  assert.equal(del.status, 200);
   // an edit updates in place; a deleted file's points go
   fs.rmSync(path.join(treeQ, 'tools', 'lib.rs'));
   const s4 = json(['index', '--quiet', treeQ]);
