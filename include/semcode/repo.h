@@ -227,6 +227,20 @@ SC_API char *sc_code_hits_json(const sc_code_hits *h, const char *label, const c
 ** (threshold 0 prints the default). Owned string (sc_free) or NULL. */
 SC_API char *sc_dup_clusters_json(const sc_dup_clusters *d, float threshold, uint32_t min_lines);
 
+/* ==== Store configuration (issue 20; src/backend/config.c) ==== */
+
+/* Check a store configuration before use, as index, search and serve do at
+** start-up: the file config_file (JSON {"store": {...}}, NULL = none), then
+** the location store (a folder or qdrant[s]://host:port/collection?..., NULL
+** = the file's or the embedded default), against an embedding dimension dim
+** (0 = not checked); with probe the Qdrant host is asked for /healthz.
+** *report_json (owned, sc_free) is {"store", "kind", "ok", "errors",
+** "warnings", "diagnostics": [{"level": "error"|"warning", "field",
+** "message"}]}; SC_OK even when the report has errors. SC_INVALID with
+** *errmsg when the file or the location cannot be parsed. */
+SC_API sc_status sc_store_config_check(const char *config_file, const char *store, uint32_t dim, bool probe,
+                                       char **report_json, char **errmsg);
+
 /* ==== Statistics ==== */
 
 /* Statistics as a JSON object (owned string, sc_free): entities by

@@ -24,6 +24,7 @@ int cli_cmd_watch(int argc, char **argv);      /* semcode watch [PATH] */
 int cli_cmd_similar(int argc, char **argv);    /* semcode similar TARGET */
 int cli_cmd_duplicates(int argc, char **argv); /* semcode duplicates */
 int cli_cmd_stats(int argc, char **argv);      /* semcode stats */
+int cli_cmd_config(int argc, char **argv);     /* semcode config check */
 int cli_cmd_store_demo(int argc, char **argv);
 int cli_cmd_parse(int argc, char **argv); /* semcode parse PATH: entities and summary */
 int cli_cmd_pairs(int argc, char **argv); /* semcode pairs PATH: doc/code training pairs */

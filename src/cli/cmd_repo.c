@@ -56,8 +56,10 @@ sc_repo *cli_repo_open(const char *cmd, const char *store_opt, const char *model
                        const cli_provider_args *prov, const char *path, bool create) {
     const char *store = store_opt ? store_opt : getenv("SEMCODE_STORE");
     char *root = NULL;
+    /* a qdrant:// store keeps the points there and the state in the tree's folder */
+    bool remote = store && (!strncmp(store, "qdrant://", 9) || !strncmp(store, "qdrants://", 10));
     if (path) root = strdup(path);
-    else if (store && *store) root = sc_repo_store_root(store);
+    else if (store && *store && !remote) root = sc_repo_store_root(store);
     else root = sc_repo_find_root(".");
     if (!root) {
         fprintf(stderr, "semcode %s: no index found here or in any parent folder; run 'semcode index PATH' first%s\n",
@@ -282,7 +284,12 @@ static void cli__index_usage(FILE *f) {
             "core.excludesFile; also outside a git repository), then .semcodeignore files\n"
             "(same syntax, in any folder) exclude more or re-include with '!'.\n\n"
             "options:\n"
-            "  --store DIR     where the index lives (default $SEMCODE_STORE, else PATH/.semcode)\n"
+            "  --store DIR     where the index lives (default $SEMCODE_STORE, else PATH/.semcode); or\n"
+            "                  qdrant://HOST:PORT/COLLECTION[?tls=true&ca=FILE&api_key_env=VAR&timeout_ms=N&\n"
+            "                  retries=N&connections=N&batch=N&shards=N&replicas=N&write_consistency=N]\n"
+            "                  (qdrants:// for TLS): the points go to that Qdrant collection, the state stays\n"
+            "                  in PATH/.semcode and later commands in the tree use the same store.\n"
+            "                  $SEMCODE_CONFIG names a JSON configuration file ({\"store\": {...}}).\n"
             "  --model FILE    embedding model file (default: the built-in model)\n"
             "  --threads N     parser threads (default: all cores)\n"
             "  --cache         also keep vectors in the embedding cache (cache.db); without it,\n"
@@ -458,7 +465,8 @@ static void cli__search_usage(FILE *f) {
             "  --json            one JSON object: {query, mode, took_ms, [confidence, low_confidence], results: [...]}\n"
             "When no result of a hybrid search reaches the calibrated confidence threshold, search says so\n"
             "(text: a line before the results; JSON: low_confidence true) instead of presenting them as matches.\n"
-            "  --store DIR       use the index in DIR (default: found from the working folder)\n"
+            "  --store DIR|URL   the index in DIR or the points in qdrant://HOST:PORT/COLL (default: found\n"
+            "                    from the working folder; on Qdrant hybrid is fused by the server, RRF)\n"
             "\ndevelopment records (semcode ingest git | github | jira | jsonl):\n"
             "  --in WHERE        code (default); commits; issues (issues and their comments); prs (pull\n"
             "                    requests, their reviews and comments); docs (other records); or all (each\n"

@@ -19,6 +19,7 @@ static const cli_command cli__commands[] = {
     {"similar", "entities most similar to one (path:line or qualified name)", cli_cmd_similar},
     {"duplicates", "clusters of near-duplicate code", cli_cmd_duplicates},
     {"stats", "what the index holds, its size and health", cli_cmd_stats},
+    {"config", "check a store configuration (config check: local folder or Qdrant)", cli_cmd_config},
     {"ingest", "ingest development records: commits (git), issues and PRs (github, jira), JSON Lines", cli_cmd_ingest},
     {"jobs", "list, follow and cancel the backfill jobs of a semcode server", cli_cmd_jobs},
     {"history", "the commits (and their PRs) that changed an entity, newest first", cli_cmd_history},

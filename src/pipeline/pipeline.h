@@ -163,7 +163,8 @@ typedef struct pipeline_index {
     const char *root;          /* absolute path of the indexed tree, no trailing '/' */
     const char *store_dir;     /* absolute path of the index folder (never indexed) */
     sc_repo_options opt;       /* options: threads, size limit, progress, cancel */
-    sc_db *db;                 /* the vector store (collection PIPELINE_COLLECTION exists) */
+    struct backend *be;        /* the store backend (collection coll exists) */
+    const char *coll;          /* the collection of the code points (PIPELINE_COLLECTION, or the one a Qdrant URL names) */
     sqlite3 *state;            /* state.db */
     pipeline_embedder *pe;     /* the provider */
     uint32_t template_variant; /* prepared-text variant (0 but for measurement) */

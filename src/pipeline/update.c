@@ -17,6 +17,7 @@
 ** text hashes, so the upgrade embeds nothing again.
 */
 #include "pipeline/pipeline.h"
+#include "backend/backend.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -214,8 +215,8 @@ static sc_status upd__old_points(pipeline_index *r, const char *path, sc_point_i
         sc_record_list *l = NULL;
         sc_point_id next;
         bool more = false;
-        if ((rc = sc_points_scroll(r->db, PIPELINE_COLLECTION, &req, &l, &next, &more)) != SC_OK) {
-            rc = upd__fail(r, rc, "%s", sc_db_errmsg(r->db));
+        if ((rc = backend_points_scroll(r->be, r->coll, &req, &l, &next, &more)) != SC_OK) {
+            rc = upd__fail(r, rc, "%s", backend_errmsg(r->be));
             break;
         }
         for (size_t i = 0; i < l->n; i++) {
@@ -441,7 +442,7 @@ static size_t upd__reuse(pipeline_index *r, upd_batch *b, bool *reused) {
     sc_point_id next;
     bool more;
     size_t n = 0;
-    if (ftext && sc_points_scroll(r->db, PIPELINE_COLLECTION, &req, &l, &next, &more) == SC_OK) {
+    if (ftext && backend_points_scroll(r->be, r->coll, &req, &l, &next, &more) == SC_OK) {
         for (size_t k = 0; k < l->n; k++) {
             if (l->items[k].n_vectors != 1 || l->items[k].vector_dims[0] != r->pe->dim) continue;
             json_t *p = json_loads(l->items[k].payload_json, 0, NULL);
@@ -562,10 +563,10 @@ static sc_status upd__flush(pipeline_index *r, upd_batch *b, sc_repo_summary *su
     }
     double t1 = util_now();
     *t_embed += t1 - t0;
-    if (b->n_del && sc_points_delete(r->db, PIPELINE_COLLECTION, b->del, b->n_del, NULL) != SC_OK)
-        rc = upd__fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
-    if (rc == SC_OK && b->n && sc_points_upsert(r->db, PIPELINE_COLLECTION, b->pts, b->n) != SC_OK)
-        rc = upd__fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
+    if (b->n_del && backend_points_delete(r->be, r->coll, b->del, b->n_del) != SC_OK)
+        rc = upd__fail(r, SC_IOERR, "%s", backend_errmsg(r->be));
+    if (rc == SC_OK && b->n && backend_points_upsert(r->be, r->coll, b->pts, b->n) != SC_OK)
+        rc = upd__fail(r, SC_IOERR, "%s", backend_errmsg(r->be));
     *t_store += util_now() - t1;
     return rc;
 }
@@ -731,8 +732,9 @@ static sc_status upd__delete_gone(upd_run *run) {
         char *ftext = json_dumps(fj, JSON_COMPACT);
         json_decref(fj);
         uint64_t nd = 0;
-        if (sc_points_delete_by_filter(r->db, PIPELINE_COLLECTION, ftext, &nd) != SC_OK)
-            rc = upd__fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
+        if (backend_points_count(r->be, r->coll, ftext, &nd) != SC_OK ||
+            backend_points_delete_by_filter(r->be, r->coll, ftext) != SC_OK)
+            rc = upd__fail(r, SC_IOERR, "%s", backend_errmsg(r->be));
         free(ftext);
         run->sum.entities_removed += nd;
         run->sum.files_deleted++;
@@ -820,7 +822,7 @@ static sc_status upd__process(upd_run *run) {
 static void upd__finish(upd_run *run) {
     pipeline_index *r = run->r;
     const sc_repo_summary *sum = &run->sum;
-    sc_collection_optimize(r->db, PIPELINE_COLLECTION);
+    backend_collection_optimize(r->be, r->coll);
     char when[32];
     time_t now = time(NULL);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));

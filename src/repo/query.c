@@ -187,8 +187,8 @@ static sc_status q__run(sc_repo *r, const float *vec, const char *text, const ch
     sc_search_request req = {.vector_name = PIPELINE_VECTOR, .query = vec, .dim = r->pe.dim, .text = vec ? NULL : text,
                              .limit = want, .filter_json = filter, .with = {.payload = true}};
     sc_record_list *l = NULL;
-    if (sc_points_search(r->db, PIPELINE_COLLECTION, &req, &l) != SC_OK)
-        return repo_fail(r, SC_INVALID, "%s", sc_db_errmsg(r->db));
+    if (backend_search(r->be, r->coll, &req, &l) != SC_OK)
+        return repo_fail(r, SC_INVALID, "%s", backend_errmsg(r->be));
     int rank = 0;
     for (size_t i = 0; i < l->n; i++) {
         if (exclude && sc_point_id_cmp(exclude, &l->items[i].id) == 0) continue;
@@ -210,12 +210,44 @@ static sc_status q__run(sc_repo *r, const float *vec, const char *text, const ch
     return SC_OK;
 }
 
+/* Hybrid on a backend without the ranking stage (Qdrant): the backend
+** fuses its two legs (prefetch + RRF on the server) into the set, each
+** candidate's fused score the backend's. Logged once per handle. */
+static sc_status q__run_fused(sc_repo *r, const float *vec, const char *text, const char *filter, uint32_t want,
+                              q_set *s) {
+    if (!r->hybrid_note_done) {
+        util_log(&r->opt.logger, SC_LOG_LEVEL_INFO,
+                 "hybrid search on %s: dense and BM25 legs fused by the %s backend (reciprocal rank); the "
+                 "code-aware ranking stage runs on the embedded store only",
+                 backend_location(r->be), backend_get_caps(r->be)->name);
+        r->hybrid_note_done = true;
+    }
+    sc_search_request req = {.vector_name = PIPELINE_VECTOR, .query = vec, .dim = r->pe.dim, .limit = want,
+                             .filter_json = filter, .with = {.payload = true}};
+    sc_record_list *l = NULL;
+    if (backend_search_hybrid(r->be, r->coll, &req, text, want, &l) != SC_OK)
+        return repo_fail(r, SC_INVALID, "%s", backend_errmsg(r->be));
+    for (size_t i = 0; i < l->n; i++) {
+        q_cand *c = q__find_or_add(s, &l->items[i]);
+        if (!c) {
+            sc_record_list_free(l);
+            return repo_fail(r, SC_NOMEM, "out of memory");
+        }
+        c->fused = (double)l->items[i].score;
+    }
+    sc_record_list_free(l);
+    return SC_OK;
+}
+
 static sc_status q__search(sc_repo *r, const sc_code_query *q, const float *vec, const sc_point_id *exclude,
                            sc_code_hits **out) {
     double t0 = util_now();
     uint32_t limit = q->limit ? q->limit : 10;
     bool empty = false;
     bool ranked = q->mode == SC_SEARCH_MODE_HYBRID && !(q->alpha > 0);
+    /* a backend without the ranking stage fuses hybrid queries itself */
+    bool fused_by_backend = ranked && vec && q->text && *q->text && !backend_get_caps(r->be)->ranking_stage;
+    if (fused_by_backend) ranked = false;
     char *filter = repo_filter_json(r, q, &empty);
     q_set s = {0};
     float *feats = NULL;
@@ -223,12 +255,19 @@ static sc_status q__search(sc_repo *r, const sc_code_query *q, const float *vec,
     if (empty) goto build;
     uint32_t want = limit + (exclude ? 1 : 0);
     if (q->mode == SC_SEARCH_MODE_HYBRID || q->files) want = limit * 3 > SC_RANK_CANDIDATES ? limit * 3 : SC_RANK_CANDIDATES;
-    if (q->mode != SC_SEARCH_MODE_KEYWORD && vec && (rc = q__run(r, vec, NULL, filter, want, exclude, &s, true)) != SC_OK)
-        goto done;
-    if (q->mode != SC_SEARCH_MODE_DENSE && q->text && *q->text &&
-        (rc = q__run(r, NULL, q->text, filter, want, exclude, &s, false)) != SC_OK)
-        goto done;
-    if (q->mode == SC_SEARCH_MODE_HYBRID && q->alpha > 0) {
+    if (fused_by_backend) {
+        if ((rc = q__run_fused(r, vec, q->text, filter, want, &s)) != SC_OK) goto done;
+    } else {
+        if (q->mode != SC_SEARCH_MODE_KEYWORD && vec &&
+            (rc = q__run(r, vec, NULL, filter, want, exclude, &s, true)) != SC_OK)
+            goto done;
+        if (q->mode != SC_SEARCH_MODE_DENSE && q->text && *q->text &&
+            (rc = q__run(r, NULL, q->text, filter, want, exclude, &s, false)) != SC_OK)
+            goto done;
+    }
+    if (fused_by_backend) {
+        /* scores are the backend's fusion */
+    } else if (q->mode == SC_SEARCH_MODE_HYBRID && q->alpha > 0) {
         if ((rc = q__fuse_alpha(r, &s, (double)q->alpha)) != SC_OK) goto done;
     } else if (ranked && q->text && *q->text) {
         if ((rc = q__rank(r, q->text, &s, q->explain, &feats)) != SC_OK) goto done;
@@ -420,9 +459,9 @@ static sc_status q__resolve(sc_repo *r, const char *target, sc_point_id *id, flo
     sc_record_list *l = NULL;
     sc_point_id next;
     bool more;
-    sc_status rc = sc_points_scroll(r->db, PIPELINE_COLLECTION, &req, &l, &next, &more);
+    sc_status rc = backend_points_scroll(r->be, r->coll, &req, &l, &next, &more);
     free(ftext);
-    if (rc != SC_OK) return repo_fail(r, rc, "%s", sc_db_errmsg(r->db));
+    if (rc != SC_OK) return repo_fail(r, rc, "%s", backend_errmsg(r->be));
     long best_span = LONG_MAX;
     size_t best = l->n;
     for (size_t i = 0; i < l->n; i++) {
@@ -664,8 +703,8 @@ static sc_status q__dup_collect(sc_repo *r, const char *filter, q_dups *ds) {
         sc_record_list *l = NULL;
         sc_point_id next;
         bool more = false;
-        if (sc_points_scroll(r->db, PIPELINE_COLLECTION, &req, &l, &next, &more) != SC_OK)
-            return repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
+        if (backend_points_scroll(r->be, r->coll, &req, &l, &next, &more) != SC_OK)
+            return repo_fail(r, SC_IOERR, "%s", backend_errmsg(r->be));
         for (size_t i = 0; i < l->n; i++) {
             if (l->items[i].n_vectors != 1) continue;
             if (ds->n == ds->cap) {
@@ -722,8 +761,8 @@ static sc_status q__dup_link(sc_repo *r, const char *filter, float threshold, q_
         sc_search_request sr = {.vector_name = PIPELINE_VECTOR, .query = ds->vecs + i * r->pe.dim, .dim = r->pe.dim,
                                 .limit = 11, .filter_json = filter};
         sc_record_list *l = NULL;
-        if (sc_points_search(r->db, PIPELINE_COLLECTION, &sr, &l) != SC_OK)
-            return repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
+        if (backend_search(r->be, r->coll, &sr, &l) != SC_OK)
+            return repo_fail(r, SC_IOERR, "%s", backend_errmsg(r->be));
         for (size_t k = 0; k < l->n; k++) {
             if (l->items[k].id.num == m[i].id) continue;
             size_t lo = q__dup_find(ds, l->items[k].id.num);

@@ -64,7 +64,7 @@ sc_status repo_embedder_ready(sc_repo *r) {
 sc_status sc_repo_update(sc_repo *r, sc_repo_summary *out) {
     if (!r) return SC_MISUSE;
     sc_err err = {0};
-    pipeline_index ix = {.root = r->root, .store_dir = r->store_dir, .opt = r->opt, .db = r->db, .state = r->state,
+    pipeline_index ix = {.root = r->root, .store_dir = r->store_dir, .opt = r->opt, .be = r->be, .coll = r->coll, .state = r->state,
                          .pe = &r->pe, .template_variant = r->template_variant, .err = &err};
     sc_status rc = pipeline_update(&ix, out);
     return rc == SC_OK ? SC_OK : repo_fail_err(r, rc, &err);
@@ -99,7 +99,17 @@ static sc_status repo__ensure_collection(sc_repo *r) {
     char *old = repo_meta_get(r, "model_id");
     char *tmpl = repo_meta_get(r, "template_version");
     bool same = old && !strcmp(old, r->pe.model_id) && tmpl && !strcmp(tmpl, PIPELINE_TEMPLATE_VERSION);
-    if (!same && sc_collection_exists(r->db, PIPELINE_COLLECTION) && !r->opt.allow_rebuild) {
+    bool exists = backend_collection_exists(r->be, r->coll);
+    char tag[400];
+    snprintf(tag, sizeof tag, "%s/%s", r->pe.model_id, PIPELINE_TEMPLATE_VERSION);
+    if (exists && r->remote_store) {
+        /* a shared collection says what made its vectors: the same model is adopted (a second machine, or a
+        ** lost state.db, re-sends its points by stable id) rather than wiped */
+        backend_collection_info ci;
+        if (backend_collection_info_get(r->be, r->coll, &ci) == SC_OK && ci.model_tag[0])
+            same = !strcmp(ci.model_tag, tag) && ci.dim == r->pe.dim;
+    }
+    if (!same && exists && !r->opt.allow_rebuild) {
         repo_fail(r, SC_INVALID,
                   "this index was built with %s (text template %s), not %s; pass the model or provider it was "
                   "built with (--model, --provider), or run 'semcode index' to rebuild it",
@@ -110,20 +120,96 @@ static sc_status repo__ensure_collection(sc_repo *r) {
     }
     free(old);
     free(tmpl);
-    if (!same || !sc_collection_exists(r->db, PIPELINE_COLLECTION)) {
-        if (sc_collection_exists(r->db, PIPELINE_COLLECTION) && sc_collection_delete(r->db, PIPELINE_COLLECTION) != SC_OK)
-            return repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
+    if (!same || !exists) {
+        if (exists && backend_collection_delete(r->be, r->coll) != SC_OK)
+            return repo_fail(r, SC_IOERR, "%s", backend_errmsg(r->be));
         sc_status rc = repo_state_exec(r, "DELETE FROM files");
         if (rc != SC_OK) return rc;
-        sc_vector_params vp = {.name = PIPELINE_VECTOR, .dim = r->pe.dim, .distance = SC_DISTANCE_COSINE};
-        if (sc_collection_create(r->db, PIPELINE_COLLECTION, &vp, 1) != SC_OK ||
-            sc_field_index_create(r->db, PIPELINE_COLLECTION, "path", SC_FIELD_TYPE_KEYWORD) != SC_OK ||
-            sc_field_index_create(r->db, PIPELINE_COLLECTION, "language", SC_FIELD_TYPE_KEYWORD) != SC_OK ||
-            sc_field_index_create(r->db, PIPELINE_COLLECTION, "kind", SC_FIELD_TYPE_KEYWORD) != SC_OK ||
-            sc_field_index_create(r->db, PIPELINE_COLLECTION, "text_hash", SC_FIELD_TYPE_KEYWORD) != SC_OK)
-            return repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
+        static const char *const kw_fields[] = {"path", "language", "kind", "text_hash", "qualified_name"};
+        static const char *const int_fields[] = {"start_line", "end_line", "lines"};
+        backend_collection_params cp = {.vector_name = PIPELINE_VECTOR, .dim = r->pe.dim,
+                                        .distance = SC_DISTANCE_COSINE, .keyword = true, .keyword_fields = kw_fields,
+                                        .n_keyword_fields = sizeof kw_fields / sizeof *kw_fields,
+                                        .integer_fields = int_fields,
+                                        .n_integer_fields = sizeof int_fields / sizeof *int_fields,
+                                        .model_tag = tag};
+        /* the embedded store has indexed the first four from the start (its planner scans the rest); a
+        ** Qdrant cluster gets an index for every field a query filters on */
+        if (!r->remote_store) {
+            cp.n_keyword_fields = 4;
+            cp.n_integer_fields = 0;
+        }
+        if (backend_collection_create(r->be, r->coll, &cp) != SC_OK)
+            return repo_fail(r, SC_IOERR, "%s", backend_errmsg(r->be));
         if ((rc = repo_meta_set(r, "model_id", r->pe.model_id)) != SC_OK) return rc;
         if ((rc = repo_meta_set(r, "template_version", PIPELINE_TEMPLATE_VERSION)) != SC_OK) return rc;
+    } else if (r->remote_store) {
+        sc_status rc = repo_meta_set(r, "model_id", r->pe.model_id); /* an adopted collection */
+        if (rc == SC_OK) rc = repo_meta_set(r, "template_version", PIPELINE_TEMPLATE_VERSION);
+        if (rc != SC_OK) return rc;
+    }
+    return SC_OK;
+}
+
+/* The store location: *sd a folder, or a qdrant:// URL whose settings go
+** to *c (after those of the file $SEMCODE_CONFIG, if set), *sd then NULL so
+** the folder is the default ROOT/.semcode. */
+static sc_status repo__store_config(sc_repo *r, const char **sd, backend_config *c, bool *url_given) {
+    sc_err err = {0};
+    const char *file = getenv("SEMCODE_CONFIG");
+    if (file && *file && backend_config_load(file, c, &err) != SC_OK) return repo_fail_err(r, SC_INVALID, &err);
+    if (c->kind == BACKEND_KIND_QDRANT) *url_given = true; /* the file names the store */
+    if (*sd && backend_is_url(*sd)) {
+        if (backend_url_parse(*sd, c, &err) != SC_OK) return repo_fail_err(r, SC_INVALID, &err);
+        *url_given = true;
+        *sd = NULL;
+    } else if (c->kind == BACKEND_KIND_QDRANT && !*sd) {
+        *sd = NULL;
+    } else if (!*sd && c->dir) {
+        *sd = c->dir;
+    }
+    return SC_OK;
+}
+
+/* The backend of the code points: Qdrant when configured or recorded in
+** meta store_url by the run that built the index, else the embedded store. */
+static sc_status repo__backend_open(sc_repo *r, backend_config *c, bool url_given) {
+    sc_err err = {0};
+    char *rec = url_given ? NULL : repo_meta_get(r, "store_url");
+    if (rec && *rec && backend_url_parse(rec, c, &err) != SC_OK) {
+        free(rec);
+        return repo_fail_err(r, SC_INVALID, &err);
+    }
+    free(rec);
+    sc_status rc = c->kind == BACKEND_KIND_QDRANT ? backend_qdrant_new(c, &r->be, &err)
+                                                  : backend_embedded_new(r->db, &r->be, &err);
+    if (rc != SC_OK) return repo_fail_err(r, rc, &err);
+    r->remote_store = c->kind == BACKEND_KIND_QDRANT;
+    r->coll = backend_collection(r->be, PIPELINE_COLLECTION);
+    if (r->remote_store && url_given && r->opt.allow_rebuild) {
+        char *prev = repo_meta_get(r, "store_url");
+        bool moved = !prev || strcmp(prev, backend_location(r->be));
+        free(prev);
+        /* a new location starts empty: every file is indexed into it */
+        if (moved && ((rc = repo_state_exec(r, "DELETE FROM files")) != SC_OK ||
+                      (rc = repo_meta_set(r, "store_url", backend_location(r->be))) != SC_OK))
+            return rc;
+    }
+    return SC_OK;
+}
+
+/* The start-up checks of the configuration (backend_config_check, with a
+** reachability probe for a remote store): errors fail the open, warnings
+** go to the logger. */
+static sc_status repo__backend_check(sc_repo *r, const backend_config *c) {
+    backend_check chk;
+    backend_config cc = *c;
+    if (!r->remote_store) cc.kind = BACKEND_KIND_EMBEDDED;
+    backend_config_check(&cc, r->pe.dim, r->remote_store, &chk);
+    for (uint32_t i = 0; i < chk.n; i++) {
+        const backend_diag *d = &chk.diags[i];
+        if (d->error) return repo_fail(r, SC_INVALID, "store configuration: %s: %s", d->field, d->msg);
+        util_log(&r->opt.logger, SC_LOG_LEVEL_WARN, "store configuration: %s: %s", d->field, d->msg);
     }
     return SC_OK;
 }
@@ -144,6 +230,9 @@ sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **o
     }
     r->root = util_strdup(buf);
     const char *sd = r->opt.store_dir ? r->opt.store_dir : getenv("SEMCODE_STORE");
+    backend_config bcfg = backend_config_default();
+    bool url_given = false;
+    if ((rc = repo__store_config(r, &sd, &bcfg, &url_given)) != SC_OK) goto fail;
     char sdbuf[PATH_MAX + 16];
     if (!sd || !*sd) {
         snprintf(sdbuf, sizeof sdbuf, "%s/.semcode", r->root);
@@ -191,6 +280,7 @@ sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **o
                  "index %s: upgraded from format 1 to %d (xxHash hashes); the next 'semcode index' re-reads every "
                  "file once and reuses the stored vectors",
                  r->store_dir, PIPELINE_INDEX_FORMAT);
+    if ((rc = repo__backend_open(r, &bcfg, url_given)) != SC_OK) goto fail;
     /* the provider: local model or remote endpoint */
     sc_err perr = {0};
     r->pe.state = r->state;
@@ -206,15 +296,18 @@ sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **o
             if (r->pe.emb) sc_embedder_set_cache(r->pe.emb, r->pe.cache);
         }
     }
+    if ((rc = repo__backend_check(r, &bcfg)) != SC_OK) goto fail;
     if ((rc = repo__ensure_collection(r)) != SC_OK) goto fail;
     if ((rc = repo_meta_set(r, "root", r->root)) != SC_OK) goto fail;
     if (r->opt.allow_rebuild && (rc = pipeline_embedder_record(&r->pe, &perr)) != SC_OK) {
         repo_fail_err(r, rc, &perr);
         goto fail;
     }
+    backend_config_free(&bcfg);
     *out = r;
     return SC_OK;
 fail:
+    backend_config_free(&bcfg);
     if (errmsg) *errmsg = util_strdup(r->errmsg);
     sc_repo_close(r);
     return rc;
@@ -224,6 +317,14 @@ void sc_repo_close(sc_repo *r) {
     if (!r) return;
     pipeline_embedder_close(&r->pe);
     sc_embed_cache_close(r->pe.cache);
+    if (r->be && r->remote_store) {
+        backend_stats bs = backend_get_stats(r->be);
+        util_log(&r->opt.logger, SC_LOG_LEVEL_DEBUG,
+                 "store %s: %llu requests (%llu retries), %llu bytes sent, %llu received", backend_location(r->be),
+                 (unsigned long long)bs.requests, (unsigned long long)bs.retries,
+                 (unsigned long long)bs.bytes_sent, (unsigned long long)bs.bytes_received);
+    }
+    backend_free(r->be);
     sc_db_close(r->db);
     if (r->state) sqlite3_close(r->state);
     free(r->root);
@@ -422,11 +523,11 @@ sc_status sc_repo_stats_json(sc_repo *r, char **out) {
         sc_record_list *l = NULL;
         sc_point_id next;
         bool more = false;
-        if (sc_points_scroll(r->db, PIPELINE_COLLECTION, &req, &l, &next, &more) != SC_OK) {
+        if (backend_points_scroll(r->be, r->coll, &req, &l, &next, &more) != SC_OK) {
             json_decref(root);
             json_decref(by_lang);
             json_decref(by_kind);
-            return repo_fail(r, SC_IOERR, "%s", sc_db_errmsg(r->db));
+            return repo_fail(r, SC_IOERR, "%s", backend_errmsg(r->be));
         }
         for (size_t i = 0; i < l->n; i++) {
             json_t *p = json_loads(l->items[i].payload_json, 0, NULL);
@@ -453,6 +554,12 @@ sc_status sc_repo_stats_json(sc_repo *r, char **out) {
     char *last_summary = repo_meta_get(r, "last_summary");
     json_object_set_new(root, "root", json_string(r->root));
     json_object_set_new(root, "store", json_string(r->store_dir));
+    const backend_caps *caps = backend_get_caps(r->be);
+    json_object_set_new(root, "backend",
+                        json_pack("{s:s, s:s, s:b, s:b, s:b, s:b, s:I}", "kind", caps->name, "location",
+                                  backend_location(r->be), "filtering", caps->filtering, "hybrid", caps->hybrid,
+                                  "server_keyword", caps->server_keyword, "ranking_stage", caps->ranking_stage,
+                                  "max_dim", (json_int_t)caps->max_dim));
     char *fmt = repo_meta_get(r, "index_format"); /* open made it the current one */
     json_object_set_new(root, "index_format", json_integer(fmt ? atoi(fmt) : 0));
     free(fmt);
@@ -489,7 +596,7 @@ sc_status sc_repo_stats_json(sc_repo *r, char **out) {
     sc_record_list *l = NULL;
     sc_point_id next;
     bool more;
-    if (sc_points_scroll(r->db, PIPELINE_COLLECTION, &vr, &l, &next, &more) == SC_OK) {
+    if (backend_points_scroll(r->be, r->coll, &vr, &l, &next, &more) == SC_OK) {
         size_t zero = 0, bad_dim = 0, dups = 0, m = 0;
         double sum = 0, sum2 = 0;
         uint64_t *hashes = calloc(l->n ? l->n : 1, sizeof *hashes);

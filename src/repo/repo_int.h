@@ -12,6 +12,10 @@
 **                remote endpoint: pipeline/embedder.c), template version,
 **                last run
 **     cache.db   the embedding cache
+** - With `--store qdrant://...` the points of collection "code" live in
+**   that Qdrant collection instead (src/backend/); state.db and the cache
+**   stay in the folder, and meta store_url records the location so later
+**   commands in the tree find it.
 ** - The store is written first, then state.db, file group by file group:
 **   a run that stops between the two leaves files whose state is older
 **   than their points, so the next run re-processes them; upserts by
@@ -26,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "semcode/semcode.h"
+#include "backend/backend.h"
 #include "pipeline/pipeline.h"
 #include "repo/repo.h"
 #include "util/util.h"
@@ -34,7 +39,11 @@ struct sc_repo {
     char *root;              /* absolute path of the indexed tree, no trailing '/' */
     char *store_dir;         /* absolute path of the index folder */
     sc_repo_options opt;     /* options (strings not kept) */
-    sc_db *db;               /* the vector store */
+    sc_db *db;               /* the embedded store of the folder (records; the code points too unless be is remote) */
+    backend *be;             /* where the code points live: the embedded store (over db) or Qdrant */
+    const char *coll;        /* collection of the code points in be (borrowed from be, or PIPELINE_COLLECTION) */
+    bool remote_store;       /* be is not the embedded store (Qdrant) */
+    bool hybrid_note_done;   /* the note that a backend fuses hybrid itself was logged */
     sqlite3 *state;          /* state.db */
     pipeline_embedder pe;    /* the embedding provider, its model and cache (pe.cache owned here) */
     uint32_t template_variant; /* 0; another prepared-text variant only for measurement (sc_repo_eval) */
