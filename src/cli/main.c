@@ -17,6 +17,8 @@ static const cli_command cli__commands[] = {
     {"search", "search the index by meaning and words", cli_cmd_search},
     {"similar", "entities most similar to one (path:line or qualified name)", cli_cmd_similar},
     {"duplicates", "clusters of near-duplicate code", cli_cmd_duplicates},
+    {"callers", "the code that calls a function, method or class (call graph)", cli_cmd_callers},
+    {"callees", "what a function or method calls (call graph)", cli_cmd_callees},
     {"stats", "what the index holds, its size and health", cli_cmd_stats},
     {"ingest", "ingest development records: commits (git), issues and PRs (github, jira), JSON Lines", cli_cmd_ingest},
     {"jobs", "list, follow and cancel the backfill jobs of a semcode server", cli_cmd_jobs},
