@@ -213,8 +213,8 @@ static void parse__call_add(parse__cwalk *w, TSNode name, TSNode whole, uint32_t
             c->receiver = "self";
     }
     c->kind = (uint8_t)kind;
-    TSPoint p = ts_node_start_point(whole);
-    c->line = p.row + 1;
+    (void)whole;
+    c->line = ts_node_start_point(name).row + 1; /* the name's line: a chained call starts lines earlier */
     c->caller = caller;
     w->n_calls++;
 }

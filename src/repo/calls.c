@@ -246,7 +246,8 @@ static bool calls__module_defines(const char *lang, const char *importer, const 
         return calls__path_is_module(path, m, ':');
     }
     if (calls__family(lang) == 2) { /* an include "x.h" covers x.c, x.cpp, x.h */
-        const char *a = calls__last_seg(mod), *b = calls__last_seg(path);
+        const char *a = strrchr(mod, '/') ? strrchr(mod, '/') + 1 : mod;
+        const char *b = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
         const char *da = strrchr(a, '.'), *db = strrchr(b, '.');
         size_t la = da ? (size_t)(da - a) : strlen(a), lb = db ? (size_t)(db - b) : strlen(b);
         return la == lb && !strncmp(a, b, la);
@@ -431,13 +432,15 @@ static int calls__score(const calls__scope *sc, const calls__def *d, const char 
             return 80;
         }
         if (calls__family(sc->lang) == 2) {
+            /* a prototype in a header loses to the definition */
+            int header = calls__ends_with(d->e.path, ".h") || calls__ends_with(d->e.path, ".hpp");
             for (size_t i = 0; i < sc->im->n; i++)
                 if (!*sc->im->local[i] && calls__module_defines(sc->lang, s->path, sc->im->module[i], d)) {
                     *how = "include";
-                    return 70;
+                    return 70 - header;
                 }
             *how = "global";
-            return 40;
+            return 40 - header;
         }
         if (!strcmp(sc->lang, "rust") || !strcmp(sc->lang, "php")) {
             *how = "name";
@@ -469,6 +472,8 @@ static int calls__score(const calls__scope *sc, const calls__def *d, const char 
         if (is_py && sym) snprintf(mod, sizeof mod, "%s%s%s%s", sc->im->module[i],
                                    sc->im->module[i][strlen(sc->im->module[i]) - 1] == '.' ? "" : ".", sym, recv + ll);
         else if (is_py) snprintf(mod, sizeof mod, "%s%s", sc->im->module[i], recv + ll);
+        else if (sym && (!strcmp(sc->lang, "java") || !strcmp(sc->lang, "csharp"))) /* a class: its own file */
+            snprintf(mod, sizeof mod, "%s.%s", sc->im->module[i], sym);
         else snprintf(mod, sizeof mod, "%s", sc->im->module[i]);
         bool defines = calls__module_defines(sc->lang, s->path, mod, d);
         if (defines && (!method || !sym || is_py || !strcmp(calls__last_seg(ck), sym) ||
@@ -477,8 +482,7 @@ static int calls__score(const calls__scope *sc, const calls__def *d, const char 
             return 95;
         }
         /* an imported class: Foo.bar() with Foo from the module defining the method's class */
-        if (method && sym && !strcmp(calls__last_seg(ck), sym) &&
-            calls__module_defines(sc->lang, s->path, sc->im->module[i], d)) {
+        if (method && sym && !strcmp(calls__last_seg(ck), sym) && calls__module_defines(sc->lang, s->path, mod, d)) {
             *how = "import";
             return 95;
         }
@@ -523,7 +527,19 @@ static size_t calls__pick(const calls__scope *sc, const calls__def *cands, size_
         if (n < cap) out[n++] = i;
     }
     if (best < 80 && n > 1) return 0; /* ambiguous */
-    return n;
+    /* a C prototype and its definition share a qualified name: keep the longer one */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const calls__def *d = &cands[out[i]];
+        bool shadowed = false;
+        for (size_t j = 0; j < n && !shadowed; j++) {
+            const calls__def *o = &cands[out[j]];
+            uint32_t sd = d->e.end_line - d->e.start_line, so = o->e.end_line - o->e.start_line;
+            shadowed = j != i && !strcmp(o->e.qualified_name, d->e.qualified_name) && (so > sd || (so == sd && j < i));
+        }
+        if (!shadowed) out[k++] = out[i];
+    }
+    return k;
 }
 
 /* ==== Public API ==== */
