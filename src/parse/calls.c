@@ -30,6 +30,7 @@ typedef enum parse__crole {
     PARSE__C_SPLIT,  /* name in field f1, receiver in field f2 (Java, PHP, Ruby) */
     PARSE__C_NEW,    /* constructed type in field f1 (first named child when f1 is NULL) */
     PARSE__C_IMPORT, /* an import of the language (per-language code below) */
+    PARSE__C_BIND,   /* x = new T(...) / x = T(...) / T x = ...: x has type T in this entity */
 } parse__crole;
 
 typedef struct parse__crule {
@@ -44,11 +45,14 @@ static const parse__crule parse__c_python[] = {
     {"call", PARSE__C_CALL, "function", NULL},
     {"import_statement", PARSE__C_IMPORT, NULL, NULL},
     {"import_from_statement", PARSE__C_IMPORT, NULL, NULL},
+    {"assignment", PARSE__C_BIND, "left", "right"},
     {NULL, 0, NULL, NULL}};
 static const parse__crule parse__c_js[] = {
     {"call_expression", PARSE__C_CALL, "function", NULL},
     {"new_expression", PARSE__C_NEW, "constructor", NULL},
     {"import_statement", PARSE__C_IMPORT, NULL, NULL},
+    {"variable_declarator", PARSE__C_BIND, "name", "value"},
+    {"assignment_expression", PARSE__C_BIND, "left", "right"},
     {NULL, 0, NULL, NULL}};
 static const parse__crule parse__c_go[] = {
     {"call_expression", PARSE__C_CALL, "function", NULL},
@@ -63,6 +67,7 @@ static const parse__crule parse__c_java[] = {
     {"method_invocation", PARSE__C_SPLIT, "name", "object"},
     {"object_creation_expression", PARSE__C_NEW, "type", NULL},
     {"import_declaration", PARSE__C_IMPORT, NULL, NULL},
+    {"local_variable_declaration", PARSE__C_BIND, "declarator", "type"},
     {NULL, 0, NULL, NULL}};
 static const parse__crule parse__c_rust[] = {
     {"call_expression", PARSE__C_CALL, "function", NULL},
@@ -139,6 +144,12 @@ typedef struct parse__cwalk {
     parse_import *imps;         /* growable (malloc), moved to the result */
     uint32_t n_imps, cap_imps;
     bool oom;                   /* an allocation failed */
+    struct {
+        const char *var;        /* variable name (arena) */
+        const char *type;       /* its type's simple name (arena) */
+    } binds[32];                /* local variables of known type in bind_owner */
+    uint32_t n_binds;           /* used */
+    int32_t bind_owner;         /* entity the bindings belong to */
 } parse__cwalk;
 
 static bool parse__cspace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -205,6 +216,12 @@ static void parse__call_add(parse__cwalk *w, TSNode name, TSNode whole, uint32_t
         return;
     }
     if (kind == PARSE_CALL_PLAIN && c->receiver) kind = PARSE_CALL_METHOD;
+    if (c->receiver && caller == w->bind_owner)
+        for (uint32_t i = w->n_binds; i-- > 0;)
+            if (!strcmp(w->binds[i].var, c->receiver)) {
+                c->recv_type = w->binds[i].type;
+                break;
+            }
     /* Go: a call on the method's own receiver variable is a call on self */
     if (c->receiver && w->ctx->lang == SC_LANG_GO && caller >= 0) {
         const char *sig = w->ctx->res->ents[caller].signature;
@@ -252,6 +269,57 @@ static void parse__callee(parse__cwalk *w, TSNode x, TSNode whole, parse_call_ki
         ** keeping everything before it as receiver */
         x = last;
     }
+}
+
+/* ==== Local variables of known type ==== */
+
+/* Simple name of the type a value constructs (new T(), T(), new a.T<X>()),
+** NULL when it is not a construction. Python: a call of a capitalized name. */
+static const char *parse__ctor_type(parse__cwalk *w, TSNode v) {
+    if (ts_node_is_null(v)) return NULL;
+    const char *t = ts_node_type(v);
+    TSNode x;
+    if (!strcmp(t, "new_expression")) x = parse__cfield(v, "constructor");
+    else if (!strcmp(t, "call") && w->ctx->lang == SC_LANG_PYTHON) x = parse__cfield(v, "function");
+    else return NULL;
+    for (int guard = 0; guard < 6 && !ts_node_is_null(x) && ts_node_named_child_count(x) > 0; guard++)
+        x = ts_node_named_child(x, parse__generic(ts_node_type(x)) ? 0 : ts_node_named_child_count(x) - 1);
+    if (ts_node_is_null(x)) return NULL;
+    uint32_t a = ts_node_start_byte(x), b = ts_node_end_byte(x);
+    const char *s = w->ctx->src;
+    if (!parse__ident(s, a, b) || !(s[a] >= 'A' && s[a] <= 'Z')) return NULL;
+    return parse__ctext(w, a, b, NULL, PARSE__MAX_CALLNAME);
+}
+
+static void parse__bind_add(parse__cwalk *w, TSNode var, const char *type) {
+    if (!type || ts_node_is_null(var) || ts_node_named_child_count(var) > 0) return;
+    const char *v = parse__cnode(w, var, NULL);
+    if (!v) return;
+    if (w->n_binds == sizeof w->binds / sizeof *w->binds) w->n_binds = 0; /* rare: start over */
+    w->binds[w->n_binds].var = v;
+    w->binds[w->n_binds++].type = type;
+}
+
+/* Record what an assignment or declaration tells about a variable's type. */
+static void parse__bind(parse__cwalk *w, const parse__crule *r, TSNode n, int32_t caller) {
+    if (caller != w->bind_owner) {
+        w->n_binds = 0;
+        w->bind_owner = caller;
+    }
+    if (w->ctx->lang == SC_LANG_JAVA) { /* Foo x = ..., y = ...; */
+        TSNode ty = parse__cfield(n, r->f2);
+        for (int guard = 0; guard < 4 && !ts_node_is_null(ty) && ts_node_named_child_count(ty) > 0; guard++)
+            ty = ts_node_named_child(ty, strcmp(ts_node_type(ty), "generic_type") ? ts_node_named_child_count(ty) - 1 : 0);
+        if (ts_node_is_null(ty)) return;
+        const char *type = parse__cnode(w, ty, NULL);
+        uint32_t nc = ts_node_named_child_count(n);
+        for (uint32_t i = 0; type && i < nc; i++) {
+            TSNode d = ts_node_named_child(n, i);
+            if (!strcmp(ts_node_type(d), "variable_declarator")) parse__bind_add(w, parse__cfield(d, "name"), type);
+        }
+        return;
+    }
+    parse__bind_add(w, parse__cfield(n, r->f1), parse__ctor_type(w, parse__cfield(n, r->f2)));
 }
 
 /* ==== Imports ==== */
@@ -482,7 +550,7 @@ static void parse__imp_require(parse__cwalk *w, TSNode call) {
 sc_status parse_calls_extract(parse_ctx *ctx, parse_symtab *tab, TSTree *tree) {
     if (!parse__crules(ctx->lang)) return SC_OK;
     if (!parse__ctab(tab, ctx->lang)) return SC_NOMEM;
-    parse__cwalk w = {.ctx = ctx, .rules = parse__crules(ctx->lang)};
+    parse__cwalk w = {.ctx = ctx, .rules = parse__crules(ctx->lang), .bind_owner = -2};
     parse_iter *it = parse_iter_new(ts_tree_root_node(tree));
     if (!it) return SC_NOMEM;
     /* entities enclosing the current node: they come in source order, a
@@ -523,6 +591,8 @@ sc_status parse_calls_extract(parse_ctx *ctx, parse_symtab *tab, TSTree *tree) {
             parse__callee(&w, ty, n, PARSE_CALL_NEW, caller);
         } else if (role == PARSE__C_IMPORT) {
             parse__import(&w, n);
+        } else if (role == PARSE__C_BIND) {
+            parse__bind(&w, r, n, caller);
         }
     }
     parse_iter_free(it);

@@ -41,6 +41,8 @@ typedef enum parse_call_kind {
 typedef struct parse_call {
     const char *name;     /* callee's simple name as written ("join") */
     const char *receiver; /* text before the name, separators trimmed ("os.path", "self"), NULL for none */
+    const char *recv_type; /* the receiver's type when the entity assigned it a construction
+                              (x = new T(), x = T(), T x = ...), NULL when unknown */
     uint32_t line;        /* 1-based line of the call */
     int32_t caller;       /* index of the innermost entity around it, -1 at top level */
     uint8_t kind;         /* parse_call_kind */

@@ -32,7 +32,7 @@ sc_status pipeline_graph_schema(sqlite3 *state, sc_err *err) {
         "CREATE INDEX IF NOT EXISTS graph_defs_name ON graph_defs(name);"
         "CREATE INDEX IF NOT EXISTS graph_defs_path ON graph_defs(path);"
         "CREATE TABLE IF NOT EXISTS graph_calls(path TEXT NOT NULL, caller INTEGER NOT NULL, name TEXT NOT NULL,"
-        " receiver TEXT, kind INTEGER NOT NULL, line INTEGER NOT NULL);"
+        " receiver TEXT, kind INTEGER NOT NULL, line INTEGER NOT NULL, recv_type TEXT);"
         "CREATE INDEX IF NOT EXISTS graph_calls_name ON graph_calls(name);"
         "CREATE INDEX IF NOT EXISTS graph_calls_caller ON graph_calls(caller);"
         "CREATE INDEX IF NOT EXISTS graph_calls_path ON graph_calls(path);"
@@ -80,7 +80,8 @@ sc_status pipeline_graph_write(sqlite3 *state, const char *path, const sc_parse_
                            " end_line) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
                            -1, &d, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(state,
-                           "INSERT INTO graph_calls(path, caller, name, receiver, kind, line) VALUES(?1,?2,?3,?4,?5,?6)",
+                           "INSERT INTO graph_calls(path, caller, name, receiver, kind, line, recv_type)"
+                           " VALUES(?1,?2,?3,?4,?5,?6,?7)",
                            -1, &c, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(state,
                            "INSERT INTO graph_imports(path, local, module, symbol, line) VALUES(?1,?2,?3,?4,?5)", -1,
@@ -113,6 +114,8 @@ sc_status pipeline_graph_write(sqlite3 *state, const char *path, const sc_parse_
         else sqlite3_bind_null(c, 4);
         sqlite3_bind_int(c, 5, k->kind);
         sqlite3_bind_int64(c, 6, k->line);
+        if (k->recv_type) sqlite3_bind_text(c, 7, k->recv_type, -1, SQLITE_STATIC);
+        else sqlite3_bind_null(c, 7);
         rc = graph__step(state, c, err);
     }
     for (uint32_t i = 0; rc == SC_OK && i < n_imps; i++) {

@@ -15,12 +15,16 @@
 **   import    the name (or the receiver) is imported from the module
 **             that defines the candidate                               95
 **   same_file the candidate is defined in the calling file              90
+**   local_type the receiver is a local variable the caller assigned a
+**             construction of the candidate's class (x = new T())      85
 **   type      receiver names the candidate's class (Foo.bar, Foo::new)  80
 **   package   same directory (Go, Java, C# packages; Rust modules)     80
 **   include   C/C++: defined in a file the caller includes, by stem   70
 **   global    C/C++ functions elsewhere                                40
 **   inherited receiver self but the method is in another class       30
 **   name      a method of that name, receiver of unknown type         10
+** A local variable of known type, or a capitalized receiver (a type)
+** that is not the candidate's class, rules the candidate out.
 ** A name imported from a module that does not define the candidate rules
 ** it out (it is the library's), and so do Python and JS names neither
 ** defined in the file nor imported (builtins, globals). Several candidates
@@ -53,6 +57,7 @@ typedef struct calls__site {
     int64_t caller;    /* point id of the entity around it, 0 at top level */
     char *name;        /* callee name */
     char *receiver;    /* receiver text or NULL */
+    char *recv_type;   /* the receiver's type when the caller constructed it, or NULL */
     int kind;          /* parse_call_kind */
     uint32_t line;     /* line */
 } calls__site;
@@ -459,6 +464,12 @@ static int calls__score(const calls__scope *sc, const calls__def *d, const char 
         *how = "inherited";
         return 30;
     }
+    /* a local variable the caller constructed: its class decides */
+    if (s->recv_type) {
+        if (!method || strcmp(calls__last_seg(ck), s->recv_type)) return 0;
+        *how = "local_type";
+        return 85;
+    }
     /* the receiver, or its first segment, is an import */
     size_t rl = strlen(recv);
     for (size_t i = 0; i < sc->im->n; i++) {
@@ -497,6 +508,10 @@ static int calls__score(const calls__scope *sc, const calls__def *d, const char 
         *how = "type";
         return 60;
     }
+    /* Capitalized receiver: a type (or a constant) that defines none of the candidates */
+    const char *rs = calls__last_seg(recv);
+    if (rs[0] >= 'A' && rs[0] <= 'Z' && strcmp(sc->lang, "go") && !strchr(recv, '(') && !strchr(recv, '['))
+        return 0;
     if (method) {
         *how = "name";
         return !strcmp(d->e.path, s->path) ? 15 : 10;
@@ -667,10 +682,12 @@ static sc_status calls__sites_query(sc_repo *r, const char *sql, const char *arg
         s->receiver = calls__dup(sqlite3_column_text(st, 3));
         s->kind = sqlite3_column_int(st, 4);
         s->line = (uint32_t)sqlite3_column_int64(st, 5);
+        s->recv_type = calls__dup(sqlite3_column_text(st, 6));
         if (!s->path || !s->name) {
             free(s->path);
             free(s->name);
             free(s->receiver);
+            free(s->recv_type);
             continue;
         }
         (*n)++;
@@ -684,6 +701,7 @@ static void calls__sites_free(calls__site *s, size_t n) {
         free(s[i].path);
         free(s[i].name);
         free(s[i].receiver);
+        free(s[i].recv_type);
     }
     free(s);
 }
@@ -741,17 +759,17 @@ static sc_status calls__run(sc_repo *r, const char *target, bool callers, uint32
         if (seen) continue;
         if (callers) {
             /* a class is called by its name (Foo(), new Foo()) */
-            rc = calls__sites_query(r, "SELECT path, caller, name, receiver, kind, line FROM graph_calls WHERE name=?1"
+            rc = calls__sites_query(r, "SELECT path, caller, name, receiver, kind, line, recv_type FROM graph_calls WHERE name=?1"
                                        " ORDER BY path, line",
                                     targets[t].e.name, 0, &sites, &n_sites);
             if (rc == SC_OK && !strcmp(targets[t].e.kind, "method") && !strcmp(targets[t].e.name, "__init__")) {
                 char ck[512];
                 calls__class_key(targets[t].e.qualified_name, ck, sizeof ck);
-                rc = calls__sites_query(r, "SELECT path, caller, name, receiver, kind, line FROM graph_calls WHERE name=?1",
+                rc = calls__sites_query(r, "SELECT path, caller, name, receiver, kind, line, recv_type FROM graph_calls WHERE name=?1",
                                         calls__last_seg(ck), 0, &sites, &n_sites);
             }
         } else {
-            rc = calls__sites_query(r, "SELECT path, caller, name, receiver, kind, line FROM graph_calls WHERE caller=?1"
+            rc = calls__sites_query(r, "SELECT path, caller, name, receiver, kind, line, recv_type FROM graph_calls WHERE caller=?1"
                                        " ORDER BY line",
                                     NULL, (int64_t)targets[t].e.id, &sites, &n_sites);
         }
