@@ -129,6 +129,10 @@ static bool parse__ctab(parse_symtab *t, sc_lang lang) {
                 break;
             }
     }
+    for (uint32_t i = 0; rules && rules[i].type && i < 16; i++) {
+        t->call_f1[i] = rules[i].f1 ? ts_language_field_id_for_name(t->ts, rules[i].f1, (uint32_t)strlen(rules[i].f1)) : 0;
+        t->call_f2[i] = rules[i].f2 ? ts_language_field_id_for_name(t->ts, rules[i].f2, (uint32_t)strlen(rules[i].f2)) : 0;
+    }
     t->call_role = role;
     t->call_rule = rule;
     return true;
@@ -573,21 +577,23 @@ sc_status parse_calls_extract(parse_ctx *ctx, parse_symtab *tab, TSTree *tree) {
         }
         while (n_stack && ents[stack[n_stack - 1]].end_byte <= b) n_stack--;
         int32_t caller = n_stack ? stack[n_stack - 1] : -1;
-        const parse__crule *r = &w.rules[tab->call_rule[s]];
+        uint8_t ri = tab->call_rule[s];
+        const parse__crule *r = &w.rules[ri];
+        TSNode f1 = tab->call_f1[ri] ? ts_node_child_by_field_id(n, tab->call_f1[ri]) : (TSNode){0};
         if (role == PARSE__C_CALL) {
             uint32_t before = w.n_calls;
-            parse__callee(&w, parse__cfield(n, r->f1), n, PARSE_CALL_PLAIN, caller);
+            parse__callee(&w, f1, n, PARSE_CALL_PLAIN, caller);
             if (w.n_calls > before && w.rules == parse__c_js && !w.calls[before].receiver &&
                 !strcmp(w.calls[before].name, "require"))
                 parse__imp_require(&w, n);
         } else if (role == PARSE__C_SPLIT) {
-            TSNode name = parse__cfield(n, r->f1), recv = parse__cfield(n, r->f2);
+            TSNode name = f1, recv = tab->call_f2[ri] ? ts_node_child_by_field_id(n, tab->call_f2[ri]) : (TSNode){0};
             if (ts_node_is_null(name)) continue;
             uint32_t ra = ts_node_is_null(recv) ? 0 : ts_node_start_byte(recv);
             uint32_t rb = ts_node_is_null(recv) ? 0 : ts_node_end_byte(recv);
             parse__call_add(&w, name, n, ra, rb, PARSE_CALL_PLAIN, caller);
         } else if (role == PARSE__C_NEW) {
-            TSNode ty = r->f1 ? parse__cfield(n, r->f1) : ts_node_named_child(n, 0);
+            TSNode ty = r->f1 ? f1 : ts_node_named_child(n, 0);
             parse__callee(&w, ty, n, PARSE_CALL_NEW, caller);
         } else if (role == PARSE__C_IMPORT) {
             parse__import(&w, n);

@@ -153,6 +153,8 @@ typedef struct parse_symtab {
     TSFieldId fields[PARSE_F_COUNT]; /* field ids, 0 where the grammar lacks the field */
     uint8_t *call_role;    /* calls.c's role by symbol, NULL until the first call walk */
     uint8_t *call_rule;    /* index of the matching rule of calls.c's table, by symbol */
+    TSFieldId call_f1[16]; /* field ids of each rule's f1 (calls.c) */
+    TSFieldId call_f2[16]; /* and f2 */
 } parse_symtab;
 
 /* ==== Tree iteration (iter.c) ==== */
