@@ -303,6 +303,8 @@ static const server_route server__routes[] = {
     {"POST", "/code/search", server_api_code_search, "code_search", R, SERVER_KIND_EXACT},
     {"POST", "/code/similar", server_api_code_similar, "code_similar", R, SERVER_KIND_EXACT},
     {"POST", "/code/duplicates", server_api_code_duplicates, "code_duplicates", R, SERVER_KIND_EXACT},
+    {"POST", "/code/callers", server_api_code_callers, "code_callers", R, SERVER_KIND_EXACT},
+    {"POST", "/code/callees", server_api_code_callees, "code_callees", R, SERVER_KIND_EXACT},
     {"POST", "/v1/embeddings", server_api_embeddings, "embeddings", R, SERVER_KIND_OPENAI},
     {"GET", "/telemetry", server_api_telemetry, "telemetry", A, 0},
     {"GET", "/issues", server_api_issues_get, "issues_get", R, 0},
