@@ -31,6 +31,7 @@ typedef enum parse__crole {
     PARSE__C_NEW,    /* constructed type in field f1 (first named child when f1 is NULL) */
     PARSE__C_IMPORT, /* an import of the language (per-language code below) */
     PARSE__C_BIND,   /* x = new T(...) / x = T(...) / T x = ...: x has type T in this entity */
+    PARSE__C_FIELD,  /* a field declared with a type: T x; (Java), x *T (Go struct), x: T (TS) */
 } parse__crole;
 
 typedef struct parse__crule {
@@ -53,10 +54,12 @@ static const parse__crule parse__c_js[] = {
     {"import_statement", PARSE__C_IMPORT, NULL, NULL},
     {"variable_declarator", PARSE__C_BIND, "name", "value"},
     {"assignment_expression", PARSE__C_BIND, "left", "right"},
+    {"public_field_definition", PARSE__C_FIELD, "name", "type"},
     {NULL, 0, NULL, NULL}};
 static const parse__crule parse__c_go[] = {
     {"call_expression", PARSE__C_CALL, "function", NULL},
     {"import_spec", PARSE__C_IMPORT, NULL, NULL},
+    {"field_declaration", PARSE__C_FIELD, "name", "type"},
     {NULL, 0, NULL, NULL}};
 static const parse__crule parse__c_c[] = {
     {"call_expression", PARSE__C_CALL, "function", NULL},
@@ -68,6 +71,7 @@ static const parse__crule parse__c_java[] = {
     {"object_creation_expression", PARSE__C_NEW, "type", NULL},
     {"import_declaration", PARSE__C_IMPORT, NULL, NULL},
     {"local_variable_declaration", PARSE__C_BIND, "declarator", "type"},
+    {"field_declaration", PARSE__C_FIELD, "declarator", "type"},
     {NULL, 0, NULL, NULL}};
 static const parse__crule parse__c_rust[] = {
     {"call_expression", PARSE__C_CALL, "function", NULL},
@@ -154,6 +158,12 @@ typedef struct parse__cwalk {
     } binds[32];                /* local variables of known type in bind_owner */
     uint32_t n_binds;           /* used */
     int32_t bind_owner;         /* entity the bindings belong to */
+    struct parse__field {
+        const char *cls;        /* simple name of the class declaring it (arena) */
+        const char *name;       /* field name (arena) */
+        const char *type;       /* its type's simple name (arena) */
+    } *fields;                  /* typed fields of the file's classes (malloc) */
+    uint32_t n_fields, cap_fields;
 } parse__cwalk;
 
 static bool parse__cspace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -229,9 +239,18 @@ static void parse__call_add(parse__cwalk *w, TSNode name, TSNode whole, uint32_t
     /* Go: a call on the method's own receiver variable is a call on self */
     if (c->receiver && w->ctx->lang == SC_LANG_GO && caller >= 0) {
         const char *sig = w->ctx->res->ents[caller].signature;
-        size_t rl = strlen(c->receiver);
-        if (sig && !strncmp(sig, "func (", 6) && !strncmp(sig + 6, c->receiver, rl) && sig[6 + rl] == ' ')
-            c->receiver = "self";
+        size_t rl = strcspn(c->receiver, ".");
+        if (sig && !strncmp(sig, "func (", 6) && !strncmp(sig + 6, c->receiver, rl) && sig[6 + rl] == ' ') {
+            if (!c->receiver[rl]) c->receiver = "self";
+            else { /* r.field -> self.field */
+                char *nr = parse_arena_alloc(&w->ctx->res->arena, strlen(c->receiver + rl) + 5);
+                if (nr) {
+                    memcpy(nr, "self", 4);
+                    strcpy(nr + 4, c->receiver + rl);
+                    c->receiver = nr;
+                }
+            }
+        }
     }
     c->kind = (uint8_t)kind;
     (void)whole;
@@ -304,6 +323,94 @@ static void parse__bind_add(parse__cwalk *w, TSNode var, const char *type) {
     w->binds[w->n_binds++].type = type;
 }
 
+/* Simple name of a declared type: `*pkg.T` -> T, `List<T>` -> List, `: T` -> T. */
+static const char *parse__type_name(parse__cwalk *w, TSNode ty) {
+    if (ts_node_is_null(ty)) return NULL;
+    const char *s = w->ctx->src;
+    uint32_t a = ts_node_start_byte(ty), b = ts_node_end_byte(ty);
+    while (a < b && (s[a] == ':' || s[a] == '*' || s[a] == '&' || parse__cspace(s[a]))) a++;
+    uint32_t e = a;
+    while (e < b && s[e] != '<' && s[e] != '[' && !parse__cspace(s[e])) e++;
+    uint32_t st = a;
+    for (uint32_t i = a; i < e; i++)
+        if (s[i] == '.') st = i + 1;
+    if (!parse__ident(s, st, e)) return NULL;
+    if (w->ctx->lang == SC_LANG_GO && st > a) st = a; /* bufio.Writer: another package's, never this one's Writer */
+    return parse__ctext(w, st, e, NULL, PARSE__MAX_CALLNAME);
+}
+
+/* Simple name of the class around entity i (itself when a type), NULL for none. */
+static const char *parse__class_of(const parse__cwalk *w, int32_t i) {
+    const sc_entity *ents = w->ctx->res->ents;
+    for (int guard = 0; i >= 0 && guard < 64; guard++, i = ents[i].parent) {
+        sc_entity_kind k = ents[i].kind;
+        if (k == SC_ENTITY_KIND_CLASS || k == SC_ENTITY_KIND_STRUCT || k == SC_ENTITY_KIND_INTERFACE ||
+            k == SC_ENTITY_KIND_TRAIT || k == SC_ENTITY_KIND_ENUM)
+            return ents[i].name;
+    }
+    return NULL;
+}
+
+static void parse__field_add(parse__cwalk *w, const char *cls, TSNode name, const char *type) {
+    if (!cls || !type || ts_node_is_null(name)) return;
+    const char *nm = parse__cnode(w, name, NULL);
+    if (!nm || !util_grow_u32(&w->fields, &w->cap_fields, (size_t)w->n_fields + 1, sizeof *w->fields, 8)) return;
+    w->fields[w->n_fields++] = (struct parse__field){cls, nm, type};
+}
+
+/* A typed field declaration (PARSE__C_FIELD) inside the class entity cls_ent. */
+static void parse__field_decl(parse__cwalk *w, const parse__crule *r, TSNode n, int32_t cls_ent) {
+    const char *cls = parse__class_of(w, cls_ent);
+    const char *type = parse__type_name(w, parse__cfield(n, r->f2));
+    if (w->ctx->lang == SC_LANG_JAVA) { /* T a, b; */
+        uint32_t nc = ts_node_named_child_count(n);
+        for (uint32_t i = 0; i < nc; i++) {
+            TSNode d = ts_node_named_child(n, i);
+            if (!strcmp(ts_node_type(d), "variable_declarator")) parse__field_add(w, cls, parse__cfield(d, "name"), type);
+        }
+        return;
+    }
+    if (w->ctx->lang == SC_LANG_GO) { /* a, b *T */
+        uint32_t nc = ts_node_named_child_count(n);
+        for (uint32_t i = 0; i < nc; i++) {
+            TSNode d = ts_node_named_child(n, i);
+            if (!strcmp(ts_node_type(d), "field_identifier")) parse__field_add(w, cls, d, type);
+        }
+        return;
+    }
+    parse__field_add(w, cls, parse__cfield(n, r->f1), type);
+}
+
+/* After the walk: a call on self.x / this.x (Java: a bare field x) whose
+** class declared x with a type gets that type, unless a local binding gave
+** it one already. */
+static void parse__fields_apply(parse__cwalk *w) {
+    const sc_entity *ents = w->ctx->res->ents;
+    for (uint32_t i = 0; w->n_fields && i < w->n_calls; i++) {
+        parse_call *c = &w->calls[i];
+        if (c->recv_type || !c->receiver || c->caller < 0) continue;
+        const char *f = NULL;
+        if (!strncmp(c->receiver, "self.", 5)) f = c->receiver + 5;
+        else if (!strncmp(c->receiver, "this.", 5)) f = c->receiver + 5;
+        else if (w->ctx->lang == SC_LANG_JAVA) f = c->receiver;
+        if (!f || !parse__ident(f, 0, (uint32_t)strlen(f))) continue;
+        const char *cls = parse__class_of(w, c->caller);
+        char buf[256];
+        if (w->ctx->lang == SC_LANG_GO) { /* pkg.(*T).M -> T */
+            const char *q = ents[c->caller].qualified_name, *o = q ? strchr(q, '(') : NULL, *e = o ? strchr(o, ')') : NULL;
+            if (!o || !e) continue;
+            o += o[1] == '*' ? 2 : 1;
+            snprintf(buf, sizeof buf, "%.*s", (int)(e - o), o);
+            cls = buf;
+        }
+        for (uint32_t k = 0; cls && k < w->n_fields; k++)
+            if (!strcmp(w->fields[k].cls, cls) && !strcmp(w->fields[k].name, f)) {
+                c->recv_type = w->fields[k].type;
+                break;
+            }
+    }
+}
+
 /* Record what an assignment or declaration tells about a variable's type. */
 static void parse__bind(parse__cwalk *w, const parse__crule *r, TSNode n, int32_t caller) {
     if (caller != w->bind_owner) {
@@ -323,7 +430,17 @@ static void parse__bind(parse__cwalk *w, const parse__crule *r, TSNode n, int32_
         }
         return;
     }
-    parse__bind_add(w, parse__cfield(n, r->f1), parse__ctor_type(w, parse__cfield(n, r->f2)));
+    TSNode left = parse__cfield(n, r->f1);
+    const char *type = parse__ctor_type(w, parse__cfield(n, r->f2));
+    const char *lt = ts_node_is_null(left) ? "" : ts_node_type(left);
+    if (type && (!strcmp(lt, "attribute") || !strcmp(lt, "member_expression"))) { /* self.x = T() */
+        const char *obj = parse__cnode(w, ts_node_named_child(left, 0), NULL);
+        if (obj && (!strcmp(obj, "self") || !strcmp(obj, "this")))
+            parse__field_add(w, parse__class_of(w, caller), ts_node_named_child(left, ts_node_named_child_count(left) - 1),
+                             type);
+        return;
+    }
+    parse__bind_add(w, left, type);
 }
 
 /* ==== Imports ==== */
@@ -599,9 +716,13 @@ sc_status parse_calls_extract(parse_ctx *ctx, parse_symtab *tab, TSTree *tree) {
             parse__import(&w, n);
         } else if (role == PARSE__C_BIND) {
             parse__bind(&w, r, n, caller);
+        } else if (role == PARSE__C_FIELD) {
+            parse__field_decl(&w, r, n, caller);
         }
     }
     parse_iter_free(it);
+    parse__fields_apply(&w);
+    free(w.fields);
     if (!stack || got < 0 || w.oom || ctx->res->arena.oom) {
         free(stack);
         free(w.calls);

@@ -56,7 +56,7 @@ test('callers as text, by qualified name, path:line and from inside the tree', (
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^callers of web\/cart\.js:8 {2}method {2}Cart\.sum/);
   assert.match(r.out, /web\/cart\.js:6 {2}method {2}Cart\.total {2}\[self\]/);
-  r = run(['callers', 'go/a/b.go:3'], { cwd: dir });
+  r = run(['callers', 'go/a/b.go:5'], { cwd: dir });
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /go\/a\/a\.go:9 {2}method {2}a\.\(\*T\)\.Run {2}\[package\]/);
   r = run(['callers', 'twice', '--json', '--limit', '1'], { cwd: path.join(dir, 'c') });

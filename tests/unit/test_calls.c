@@ -4,7 +4,8 @@
 ** indexed, and the callees and callers of its functions must be the edges
 ** a reader sees, each resolved by the rule that should resolve it (self,
 ** class, import, same_file, type, package, include), with library calls
-** left unresolved. Also: call sites and imports as the parser extracts
+** left unresolved, and the declared or constructed types of locals and
+** fields choosing between methods of the same name. Also: call sites and imports as the parser extracts
 ** them, an index without graph rows gets them from its next update without
 ** embedding anything again, and an edit of one file moves its edges.
 */
@@ -131,6 +132,9 @@ static void test_python_edges(void **state) {
     expect_callee(r, "run", 16, "join", NULL, NULL, NULL); /* os.path's, not the repository's */
     expect_callee(r, "Box.get", 10, "norm", "py/pkg/util.py", "Box.norm", "self");
     expect_callee(r, "Box.norm", 13, "helper", "py/pkg/util.py", "helper", "same_file");
+    /* types of locals and fields decide between Box.get and Bag.get */
+    expect_callee(r, "run", 17, "get", "py/pkg/util.py", "Box.get", "local_type");
+    expect_callee(r, "Holder.use", 26, "get", "py/pkg/util.py", "Box.get", "local_type");
     bool has;
     assert_int_equal(count_callers(r, "py/pkg/util.py:1", "run", &has), 3);
     assert_true(has);
@@ -150,6 +154,8 @@ static void test_js_go_c_edges(void **state) {
     expect_callee(r, "go/a/a.go:7", 8, "step", "go/a/a.go", "step", "self");
     expect_callee(r, "go/a/a.go:7", 9, "helper", "go/a/b.go", "helper", "package");
     expect_callee(r, "go/a/a.go:7", 10, "Println", NULL, NULL, NULL);
+    expect_callee(r, "Holder.Done", 21, "Flush", "go/a/b.go", "(*W).Flush", "local_type"); /* struct field *W */
+    expect_callee(r, "Holder.Done", 22, "Flush", NULL, NULL, NULL);                       /* *bufio.Writer */
     expect_callee(r, "c/m.c:6", 7, "sq", "c/m.c", "sq", "same_file");
     expect_callee(r, "c/m.c:6", 8, "twice", "c/u.c", "twice", "include"); /* the definition, not u.h's prototype */
     expect_callee(r, "c/m.c:6", 7, "printf", NULL, NULL, NULL);
@@ -168,6 +174,7 @@ static void test_java_rust_edges(void **state) {
     expect_callee(r, "App.run", 8, "trim", "java/com/ex/util/Strings.java", "Strings.trim", "import");
     expect_callee(r, "App.run", 9, "Box", "java/com/ex/Box.java", "Box", "package");
     expect_callee(r, "App.run", 10, "println", NULL, NULL, NULL);
+    expect_callee(r, "Box.open", 7, "open", "java/com/ex/Lid.java", "Lid.open", "local_type"); /* field Lid lid */
     expect_callee(r, "Sq::size", 13, "double", "rs/src/lib.rs", "Sq::double", "self");
     expect_callee(r, "Sq::double", 16, "area", "rs/src/shapes.rs", "area", "import");
     expect_callee(r, "make", 21, "new", "rs/src/lib.rs", "Sq::new", "type");
