@@ -47,3 +47,11 @@ $(BUILD)/bench/pipeline: bench/pipeline.c lib
 
 bench-pipeline: $(BUILD)/bench/pipeline
 	bash bench/pipeline.sh
+
+.PHONY: bench-callgraph
+$(BUILD)/bench/callgraph_cost: bench/callgraph_cost.c lib
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Iinclude -Isrc bench/callgraph_cost.c -o $@ $(BUILD)/libsemcode.a $(SC_LDLIBS)
+
+bench-callgraph: $(BUILD)/bench/callgraph_cost
+	bash bench/callgraph_cost.sh

@@ -193,6 +193,58 @@ SC_API sc_status sc_repo_similar(sc_repo *r, const char *target, const sc_code_q
 ** and its point id in *id (may be NULL). SC_NOTFOUND names the target. */
 SC_API sc_status sc_repo_resolve(sc_repo *r, const char *target, sc_code_hits **out, sc_point_id *id);
 
+/* ==== Call graph ==== */
+
+/* An entity of the call graph. Strings owned by the edge list. */
+typedef struct sc_call_entity {
+    uint64_t id;            /* point id (0 for the top level of a file, and for an unresolved callee) */
+    char *path;             /* file, relative to the indexed root */
+    char *language;         /* language name ("" when unknown) */
+    char *kind;             /* function, method, class, ...; "file" for top-level code */
+    char *name;             /* simple name (the called name when unresolved) */
+    char *qualified_name;   /* with enclosing names */
+    uint32_t start_line;    /* first line (0 when unknown) */
+    uint32_t end_line;      /* last line */
+} sc_call_entity;
+
+/* One call site and the entities at both ends. */
+typedef struct sc_call_edge {
+    sc_call_entity caller;  /* the entity whose code makes the call */
+    sc_call_entity callee;  /* the entity called (id 0: not resolved in the repository) */
+    char *path;             /* file of the call site */
+    uint32_t line;          /* its line */
+    char *name;             /* the name called, as written */
+    char *receiver;         /* receiver or qualifier as written ("self", "os.path"), NULL for a plain call */
+    const char *how;        /* static: the rule that resolved it (self, class, import, same_file, type,
+                               package, include, global, inherited, name) or "unresolved" */
+} sc_call_edge;
+
+typedef struct sc_call_edges {
+    sc_call_entity *targets; /* the entities the target stood for */
+    size_t n_targets;        /* their number */
+    sc_call_edge *items;     /* edges, by file and line */
+    size_t n;                /* edges */
+    size_t n_unresolved;     /* callees: call sites resolved to nothing in the repository (included in items) */
+    double took_ms;          /* time */
+} sc_call_edges;
+
+/* Callers of target (a simple name, a qualified name or "path:line"; a name
+** may stand for several entities): every call site of the index resolved to
+** one of them, at most limit (0 = all). *out owned (sc_call_edges_free).
+** SC_NOTFOUND names the target; SC_IOERR on state.db failures. Resolution
+** rules: docs/ARCHITECTURE.md ("Call graph"). */
+SC_API sc_status sc_repo_callers(sc_repo *r, const char *target, uint32_t limit, sc_call_edges **out);
+/* Callees of target: the call sites inside it, resolved (callee id 0 when
+** the callee is outside the repository or ambiguous). As sc_repo_callers. */
+SC_API sc_status sc_repo_callees(sc_repo *r, const char *target, uint32_t limit, sc_call_edges **out);
+/* Free an edge list. NULL is a no-op. */
+SC_API void sc_call_edges_free(sc_call_edges *g);
+/* {"direction", "targets": [entity], DIRECTION: [{path, line, name, [receiver], how,
+** caller|callee: entity|null}], "unresolved", "took_ms"}, direction "callers" or
+** "callees"; entity = {path, kind, name, qualified_name, start_line, end_line, [id],
+** [language]}. Owned string (sc_free) or NULL. */
+SC_API char *sc_call_edges_json(const sc_call_edges *g, const char *direction);
+
 /* ==== Duplicates ==== */
 
 typedef struct sc_dup_cluster {

@@ -23,6 +23,8 @@ int cli_cmd_search(int argc, char **argv);     /* semcode search QUERY */
 int cli_cmd_watch(int argc, char **argv);      /* semcode watch [PATH] */
 int cli_cmd_similar(int argc, char **argv);    /* semcode similar TARGET */
 int cli_cmd_duplicates(int argc, char **argv); /* semcode duplicates */
+int cli_cmd_callers(int argc, char **argv);    /* semcode callers TARGET (cmd_calls.c) */
+int cli_cmd_callees(int argc, char **argv);    /* semcode callees TARGET (cmd_calls.c) */
 int cli_cmd_stats(int argc, char **argv);      /* semcode stats */
 int cli_cmd_config(int argc, char **argv);     /* semcode config check */
 int cli_cmd_store_demo(int argc, char **argv);

@@ -18,6 +18,8 @@ static const cli_command cli__commands[] = {
     {"watch", "keep an index fresh by itself: re-index on file changes (inotify)", cli_cmd_watch},
     {"similar", "entities most similar to one (path:line or qualified name)", cli_cmd_similar},
     {"duplicates", "clusters of near-duplicate code", cli_cmd_duplicates},
+    {"callers", "the code that calls a function, method or class (call graph)", cli_cmd_callers},
+    {"callees", "what a function or method calls (call graph)", cli_cmd_callees},
     {"stats", "what the index holds, its size and health", cli_cmd_stats},
     {"config", "check a store configuration (config check: local folder or Qdrant)", cli_cmd_config},
     {"ingest", "ingest development records: commits (git), issues and PRs (github, jira), JSON Lines", cli_cmd_ingest},

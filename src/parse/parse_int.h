@@ -77,6 +77,10 @@ typedef struct parse_result_int {
     parse_arena arena;   /* strings, params, decorators */
     sc_entity *ents;     /* growable entity array (malloc) */
     uint32_t cap;        /* capacity of ents */
+    parse_call *calls;   /* call sites (malloc), calls.c */
+    uint32_t n_calls;    /* length of calls */
+    parse_import *imports; /* imports (malloc), calls.c */
+    uint32_t n_imports;  /* length of imports */
 } parse_result_int;
 
 /* Append a zeroed entity; NULL on allocation failure. */
@@ -147,6 +151,10 @@ typedef struct parse_symtab {
     uint8_t *role;         /* parse_role by symbol */
     uint8_t *kind;         /* sc_entity_kind by symbol */
     TSFieldId fields[PARSE_F_COUNT]; /* field ids, 0 where the grammar lacks the field */
+    uint8_t *call_role;    /* calls.c's role by symbol, NULL until the first call walk */
+    uint8_t *call_rule;    /* index of the matching rule of calls.c's table, by symbol */
+    TSFieldId call_f1[16]; /* field ids of each rule's f1 (calls.c) */
+    TSFieldId call_f2[16]; /* and f2 */
 } parse_symtab;
 
 /* ==== Tree iteration (iter.c) ==== */
@@ -178,6 +186,9 @@ typedef struct parse_ctx {
 /* Walk a tree and append its entities to ctx->res; counts syntax errors.
 ** Returns SC_NOMEM on allocation failure. */
 sc_status parse_extract_tree(parse_ctx *ctx, TSTree *tree);
+/* Append the call sites and imports of a tree whose entities ctx->res holds
+** already (calls.c); resolves tab's call table on first use. SC_NOMEM. */
+sc_status parse_calls_extract(parse_ctx *ctx, parse_symtab *tab, TSTree *tree);
 /* Append line-window chunks covering the lines outside top-level entities
 ** (every line when there are none). SC_NOMEM on allocation failure. */
 sc_status parse_chunk_add(parse_ctx *ctx, const char *path);

@@ -82,6 +82,8 @@ void sc_parse_result_free(sc_parse_result *r) {
     parse_result_int *ri = (parse_result_int *)r;
     parse_arena_free(&ri->arena);
     free(ri->ents);
+    free(ri->calls);
+    free(ri->imports);
     free(ri);
 }
 
@@ -167,6 +169,7 @@ struct sc_parser {
     TSParser *ts;                   /* without the arena: tree-sitter parser, language switched per file */
     parse_tsarena arena;            /* tree-sitter's memory per file (tsalloc.c), unless base is NULL */
     parse_symtab tabs[SC_LANG_COUNT]; /* resolved tables, filled on first use */
+    bool with_calls;                /* also extract call sites and imports (parse_parser_set_calls) */
     char errmsg[256];               /* last failure */
 };
 
@@ -189,10 +192,16 @@ void sc_parser_free(sc_parser *p) {
     for (int i = 0; i < SC_LANG_COUNT; i++) {
         free(p->tabs[i].role);
         free(p->tabs[i].kind);
+        free(p->tabs[i].call_role);
+        free(p->tabs[i].call_rule);
     }
     ts_parser_delete(p->ts);
     parse_tsarena_destroy(&p->arena);
     free(p);
+}
+
+void parse_parser_set_calls(sc_parser *p, bool on) {
+    if (p) p->with_calls = on;
 }
 
 const char *sc_parser_errmsg(const sc_parser *p) {
@@ -296,6 +305,7 @@ sc_status sc_parser_parse(sc_parser *p, const char *path, const void *src_v, siz
         }
         if (tree) {
             rc = parse_extract_tree(&ctx, tree);
+            if (rc == SC_OK && p->with_calls) rc = parse_calls_extract(&ctx, &p->tabs[lang], tree);
             if (!arena || p->arena.spilled) ts_tree_delete(tree);
         }
         if (arena) {

@@ -127,6 +127,17 @@ char *pipeline_meta_get(sqlite3 *state, const char *key);
 /* Set meta key to value; SC_IOERR on failure. */
 sc_status pipeline_meta_set(sqlite3 *state, const char *key, const char *value, sc_err *err);
 
+/* ==== Call graph tables of state.db (graph.c) ==== */
+
+/* Create the graph_defs, graph_calls and graph_imports tables if missing. SC_IOERR. */
+sc_status pipeline_graph_schema(sqlite3 *state, sc_err *err);
+/* Replace the rows of the file at path by those of res (its entities, call
+** sites and imports; res NULL or skipped: only remove them). Runs inside the
+** caller's transaction. SC_IOERR, SC_NOMEM. */
+sc_status pipeline_graph_write(sqlite3 *state, const char *path, const sc_parse_result *res, sc_err *err);
+/* Remove the rows of the file at path. SC_IOERR. */
+sc_status pipeline_graph_forget(sqlite3 *state, const char *path, sc_err *err);
+
 /* ==== Embedding provider of an index (embedder.c) ==== */
 
 /* Which provider an index embeds with, and the objects that do it. */

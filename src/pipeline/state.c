@@ -80,6 +80,9 @@ static sc_status state__schema(sqlite3 *state, const char *where, int *from, sc_
     sc_status rc = state__format(state, where, &format, err);
     if (rc != SC_OK) return rc;
     if (has_files) *from = format;
+    /* the call graph's tables join any format without changing it (graph.c) */
+    rc = pipeline_graph_schema(state, err);
+    if (rc != SC_OK) return rc;
     if (*from == PIPELINE_INDEX_FORMAT) return SC_OK;
     if (!has_files) {
         rc = pipeline_state_exec(state, STATE__FILES_TABLE("files"), err);

@@ -18,6 +18,7 @@
 */
 #include "pipeline/pipeline.h"
 #include "backend/backend.h"
+#include "parse/parse.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -97,6 +98,7 @@ typedef struct upd_job {
     size_t n;               /* how many */
     sc_parser **parsers;    /* one per thread */
     sc_parse_options popt;  /* parse options */
+    bool graph_fill;        /* parse same-content files too (filling the call graph of an older index) */
 } upd_job;
 
 static void upd__worker(void *arg, uint32_t ith, uint32_t nth) {
@@ -129,7 +131,7 @@ static void upd__worker(void *arg, uint32_t ith, uint32_t nth) {
         /* A format 1 row is never "same": its points are rewritten with format 2 hashes. */
         if (f->known && f->old_hash.kind == UPD_HASH_XXH128 && !memcmp(f->hash, f->old_hash.h, 16)) {
             f->same_content = true;
-            continue;
+            if (!job->graph_fill) continue;
         }
         if (sc_parser_parse(job->parsers[ith], f->path, f->src, n, &job->popt, &f->res) != SC_OK) f->failed = true;
     }
@@ -585,6 +587,9 @@ static sc_status upd__record(pipeline_index *r, upd_file **files, size_t n) {
     for (size_t i = 0; i < n; i++) {
         upd_file *f = files[i];
         if (f->failed) continue;
+        /* a same-content file keeps its graph rows unless it was parsed to fill them */
+        if ((!f->same_content || f->res) && (rc = pipeline_graph_write(r->state, f->path, f->res, r->err)) != SC_OK)
+            break;
         sqlite3_reset(st);
         sqlite3_bind_text(st, 1, f->path, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, (sqlite3_int64)f->size);
@@ -643,6 +648,7 @@ typedef struct upd_run {
     upd_file **todo;                 /* files to read (size or mtime changed, new, or a format 1 hash) */
     size_t n_todo;                   /* entries in todo */
     size_t n_v1;                     /* state rows with a format 1 hash (index being upgraded) */
+    bool graph_fill;                 /* the index predates the call graph: parse every file once */
     sc_parser *parsers[UPD_MAX_THREADS]; /* one per thread */
     uint32_t nth;                    /* threads */
 } upd_run;
@@ -712,7 +718,7 @@ static sc_status upd__compare(upd_run *run) {
             f->old_size = s->size;
             f->old_mtime = s->mtime;
             f->old_hash = s->hash;
-            if (s->size == f->size && s->mtime == f->mtime && s->hash.kind == UPD_HASH_XXH128) {
+            if (s->size == f->size && s->mtime == f->mtime && s->hash.kind == UPD_HASH_XXH128 && !run->graph_fill) {
                 run->sum.files_unchanged++;
                 continue;
             }
@@ -744,6 +750,7 @@ static sc_status upd__delete_gone(upd_run *run) {
             sqlite3_step(del);
         }
         sqlite3_finalize(del);
+        if (rc == SC_OK) rc = pipeline_graph_forget(r->state, run->state[i].path, r->err);
     }
     return rc;
 }
@@ -794,7 +801,8 @@ static sc_status upd__process(upd_run *run) {
     sc_status rc = SC_OK;
     for (uint32_t t = 0; rc == SC_OK && t < run->nth; t++)
         if (sc_parser_new(&run->parsers[t], NULL) != SC_OK) rc = upd__fail(r, SC_NOMEM, "out of memory creating parsers");
-    upd_job job = {.r = r, .parsers = run->parsers, .popt = sc_parse_options_default()};
+        else parse_parser_set_calls(run->parsers[t], true);
+    upd_job job = {.r = r, .parsers = run->parsers, .popt = sc_parse_options_default(), .graph_fill = run->graph_fill};
     if (r->opt.max_file_size) job.popt.max_file_size = r->opt.max_file_size;
     double t_parse = 0, t_embed = 0, t_store = 0;
     for (size_t g = 0; rc == SC_OK && g < run->n_todo; g += UPD_GROUP_FILES) {
@@ -827,6 +835,7 @@ static void upd__finish(upd_run *run) {
     time_t now = time(NULL);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     pipeline_meta_set(r->state, "last_index", when, NULL);
+    pipeline_meta_set(r->state, "call_graph", "1", NULL); /* every file's graph rows are written */
     char js[512];
     snprintf(js, sizeof js,
              "{\"files_seen\":%llu,\"files_parsed\":%llu,\"entities_added\":%llu,\"entities_updated\":%llu,"
@@ -856,6 +865,9 @@ sc_status pipeline_update(pipeline_index *r, sc_repo_summary *out) {
     run.t0 = util_now();
     run.nth = r->opt.n_threads ? r->opt.n_threads : util_n_cores();
     if (run.nth > UPD_MAX_THREADS) run.nth = UPD_MAX_THREADS;
+    char *cg = pipeline_meta_get(r->state, "call_graph");
+    run.graph_fill = cg == NULL; /* an index made before the call graph (graph.c) */
+    free(cg);
 
     upd__progress(r, "walk", &run.sum, 0, 0, 0, run.t0);
     rc = upd__walk(&run);

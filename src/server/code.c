@@ -472,3 +472,28 @@ json_t *server_api_code_history(server_call *call) {
     sc_free(err);
     return out;
 }
+/* POST /code/callers and /code/callees {target, limit}: the call graph of
+** the repository (sc_repo_callers / sc_repo_callees), as the CLI's --json. */
+static json_t *server__code_calls(server_call *call, bool callers) {
+    static const char *const fields[] = {"target", "limit", NULL};
+    const char *endpoint = callers ? "/code/callers" : "/code/callees";
+    if (!server__code_ready(call, endpoint) || !server__code_fields(call, fields, endpoint)) return NULL;
+    const char *target = NULL;
+    uint64_t limit;
+    if (!server__code_required(call, "target", &target) ||
+        !server_json_uint(call, call->body, "limit", 0, 0, 1000000, &limit))
+        return NULL;
+    pthread_mutex_lock(&call->ctx->repo_mu);
+    sc_call_edges *g = NULL;
+    sc_status rc = callers ? sc_repo_callers(call->ctx->repo, target, (uint32_t)limit, &g)
+                           : sc_repo_callees(call->ctx->repo, target, (uint32_t)limit, &g);
+    if (rc != SC_OK) server__code_fail(call, rc);
+    pthread_mutex_unlock(&call->ctx->repo_mu);
+    json_t *out = rc == SC_OK ? server__code_result(call, sc_call_edges_json(g, callers ? "callers" : "callees")) : NULL;
+    sc_call_edges_free(g);
+    return out;
+}
+
+json_t *server_api_code_callers(server_call *call) { return server__code_calls(call, true); }
+
+json_t *server_api_code_callees(server_call *call) { return server__code_calls(call, false); }

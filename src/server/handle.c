@@ -308,6 +308,8 @@ static const server_route server__routes[] = {
     {"POST", "/code/duplicates", server_api_code_duplicates, "code_duplicates", R, SERVER_KIND_EXACT},
     {"GET", "/code/stats", server_api_code_stats, "code_stats", R, 0},
     {"POST", "/code/history", server_api_code_history, "code_history", R, SERVER_KIND_EXACT},
+    {"POST", "/code/callers", server_api_code_callers, "code_callers", R, SERVER_KIND_EXACT},
+    {"POST", "/code/callees", server_api_code_callees, "code_callees", R, SERVER_KIND_EXACT},
     {"POST", "/v1/embeddings", server_api_embeddings, "embeddings", R, SERVER_KIND_OPENAI},
     {"GET", "/telemetry", server_api_telemetry, "telemetry", A, 0},
     {"GET", "/issues", server_api_issues_get, "issues_get", R, 0},

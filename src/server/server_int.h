@@ -290,6 +290,8 @@ json_t *server_api_issues_clear(server_call *call);
 /* code.c: code search over the repository given by --repo */
 json_t *server_api_code_search(server_call *call);
 json_t *server_api_code_similar(server_call *call);
+json_t *server_api_code_callers(server_call *call); /* POST /code/callers {target, limit} */
+json_t *server_api_code_callees(server_call *call); /* POST /code/callees {target, limit} */
 json_t *server_api_code_duplicates(server_call *call);
 json_t *server_api_code_stats(server_call *call);   /* GET /code/stats: the web page's index view */
 json_t *server_api_code_history(server_call *call); /* POST /code/history: commits and PRs of an entity */

@@ -1,4 +1,5 @@
 // End-to-end tests of the code-search endpoints (/code/search, /code/similar,
+// /code/callers, /code/callees,
 // /code/duplicates). Indexes a copy of the fixture repository, records the
 // CLI's --json answers, then starts its own `semcode serve --repo` (with API
 // keys, one of them a tenant's) and checks that the server answers the same
@@ -60,6 +61,8 @@ before(async () => {
   cli.similarName = runCli(['similar', 'tally_terms', '--lang', 'python']);
   cli.dups = runCli(['duplicates', '--threshold', '0.8', '--min-lines', '3']);
   cli.dupsDefault = runCli(['duplicates']);
+  cli.callees = runCli(['callees', 'Session.request']);
+  cli.callers = runCli(['callers', 'pkg/text_utils.py:3', '--limit', '5']);
   fs.writeFileSync(path.join(tmp, 'keys.json'), JSON.stringify({ api_keys: [
     { key: KEY.read, role: 'read' }, { key: KEY.tenant, role: 'admin', tenant: 't1' }] }));
   server = spawn(bin, ['serve', '--port', '0', '--port-file', path.join(tmp, 'port'), '--store', path.join(tmp, 'store'),
@@ -118,6 +121,24 @@ test('/code/search answers what `semcode search --json` prints, in every mode an
   }
   // the method and its class (whose text holds the method) are both right answers; the model may order them either way
   assert.ok(cli.hybrid.results.slice(0, 2).some((h) => h.qualified_name === 'Session.request'), JSON.stringify(cli.hybrid.results.slice(0, 3)));
+});
+
+test('/code/callers and /code/callees answer what the CLI prints', async () => {
+  let r = await post('/code/callees', { target: 'Session.request' });
+  assert.equal(r.status, 200, r.text);
+  assert.ok(cli.callees.callees.length > 0);
+  assert.deepEqual(withoutTime(r.json.result), withoutTime(cli.callees));
+  r = await post('/code/callers', { target: 'pkg/text_utils.py:3', limit: 5 });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(withoutTime(r.json.result), withoutTime(cli.callers));
+  r = await post('/code/callers', { target: 'no_such_entity' });
+  assert.equal(r.status, 404, r.text);
+  assert.match(r.json.status.error, /no indexed entity at no_such_entity/);
+  r = await post('/code/callees', { limit: 3 });
+  assert.equal(r.status, 400, r.text);
+  assert.match(r.json.status.error, /missing field `target`/);
+  r = await post('/code/callees', { target: 'gcd', depth: 2 });
+  assert.equal(r.status, 400, r.text);
 });
 
 test('/code/similar and /code/duplicates answer what the CLI prints', async () => {

@@ -154,6 +154,9 @@ static void test_format1_index_upgrade(void **state) {
     util_h128_hex(util_hash128(buf, n, 0), hex); /* what `xxh128sum tools/lib.rs` prints */
     assert_query(root, "state.db", "SELECT lower(hex(hash)) FROM files WHERE path='tools/lib.rs'", hex);
     assert_search_finds_gcd(r, SC_SEARCH_MODE_HYBRID);
+    /* the same run filled the call graph the format 1 index lacked (issue 19) */
+    assert_query(root, "state.db", "SELECT value FROM meta WHERE key='call_graph'", "1");
+    assert_query(root, "state.db", "SELECT count(*) > 0 FROM graph_calls WHERE path='pkg/http_client.py'", "1");
 
     assert_int_equal(sc_repo_update(r, &sum), SC_OK);
     assert_int_equal(sum.files_unchanged, FIXTURE_FILES);
