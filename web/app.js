@@ -280,8 +280,8 @@ function codeItem(r, withActions = true) {
   add('history', () => historyPanel(target));
   hasGraph().then((yes) => {
     if (!yes) return;
-    add('callers', () => graphPanel('/code/callers', target));
-    add('callees', () => graphPanel('/code/callees', target));
+    add('callers', () => graphPanel('callers', target));
+    add('callees', () => graphPanel('callees', target));
   });
   li.append(actions, panels);
   return li;
@@ -357,9 +357,16 @@ function hasGraph() {
   return state.graph;
 }
 
-async function graphPanel(path, target) {
-  const res = await api(path, { target, limit: 20 });
-  return hitList(res.results || []);
+// /code/callers and /code/callees answer `semcode callers|callees --json`:
+// one row per call site, with the calling (or called) entity when resolved.
+async function graphPanel(dir, target) {
+  const res = await api(`/code/${dir}`, { target, limit: 20 });
+  const rows = (res[dir] || []).map((x) => {
+    const e = dir === 'callers' ? x.caller : x.callee;
+    return e || { path: x.path, start_line: x.line, end_line: x.line, kind: 'unresolved', name: x.name };
+  });
+  const list = hitList(rows);
+  return res.unresolved ? el('div', {}, list, el('p', { class: 'muted', text: `${res.unresolved} call(s) not resolved to this repository` })) : list;
 }
 
 // ==== Duplicates ====

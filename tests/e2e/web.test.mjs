@@ -259,6 +259,17 @@ test('similar and history panels, by mouse and by keyboard; callers only if the 
   const graph = (await fetch(`${base}/code/callers`, { method: 'POST', body: '{}' })).status !== 404;
   await sleep(100);
   assert.equal(await page.$$eval('button[data-panel=callers]', (e) => e.length) > 0, graph);
+  if (graph) { // the panels list what the endpoints answer
+    for (const dir of ['callees', 'callers']) {
+      await page.click(`#results > .result:first-child button[data-panel=${dir}]`);
+      await page.waitForSelector(`#results > .result:first-child .panel[data-panel=${dir}] :is(ol, p)`);
+      const shown = await page.$$eval(`#results > .result:first-child .panel[data-panel=${dir}] li .name`, (e) => e.map((x) => x.textContent));
+      const first = (await page.$$eval('#results > .result:first-child .head .loc', (e) => e.map((x) => x.textContent)))[0];
+      const res = await api(`/code/${dir}`, { target: first.replace(/-\d+$/, ''), limit: 20 });
+      const want = res[dir].map((x) => { const e = dir === 'callers' ? x.caller : x.callee; return e ? (e.qualified_name || e.name) : x.name; });
+      assert.deepEqual(shown, want, `${dir} panel`);
+    }
+  }
   await shot('web-panels');
 });
 
