@@ -24,6 +24,7 @@ int cli_cmd_similar(int argc, char **argv);    /* semcode similar TARGET */
 int cli_cmd_duplicates(int argc, char **argv); /* semcode duplicates */
 int cli_cmd_stats(int argc, char **argv);      /* semcode stats */
 int cli_cmd_store_demo(int argc, char **argv);
+int cli_cmd_load(int argc, char **argv); /* semcode load: bulk upsert from JSON Lines (cmd_load.c) */
 int cli_cmd_parse(int argc, char **argv); /* semcode parse PATH: entities and summary */
 int cli_cmd_pairs(int argc, char **argv); /* semcode pairs PATH: doc/code training pairs */
 int cli_cmd_serve(int argc, char **argv); /* semcode serve: the HTTP server */

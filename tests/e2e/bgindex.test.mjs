@@ -7,6 +7,7 @@
 // restarts with every acknowledged point, resumes and turns green.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -99,4 +100,36 @@ test('writes are searchable at once, the collection is yellow until the graph ha
   const e = await call('POST', `/collections/${C}/points/query`, { query: q, limit: 5, params: { exact: true } });
   assert.equal(a.points[0].id, e.points[0].id);
   assert.ok(seenYellow, 'the collection was never yellow');
+});
+
+test('semcode load: JSON Lines from a file or standard input, the graph caught up at the end; a bad line is named', async () => {
+  const store = path.join(tmp, 'loaded');
+  const n = 11000; // over the default indexing threshold (10,000): a graph is built
+  const lines = [];
+  for (let i = 0; i < n; i++)
+    lines.push(JSON.stringify({ id: i, vector: vectors[i % N].slice(0, 8).map((x, k) => x + (k === 0 ? i / n : 0)),
+      payload: { g: i % 3 } }));
+  const file = path.join(tmp, 'points.jsonl');
+  fs.writeFileSync(file, lines.slice(0, 6000).join('\n') + '\n\n');
+  let r = spawnSync(bin, ['load', '--store', store, '--collection', 'l', '--create', '8', '--distance', 'Euclid', file],
+    { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /6000 points in/);
+  r = spawnSync(bin, ['load', '--store', store, '--collection', 'l', '--batch', '1000', '-'],
+    { input: lines.slice(6000).join('\n') + '\n', encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /graph caught up/);
+  r = spawnSync(bin, ['load', '--store', store, '--collection', 'l', '-'],
+    { input: `${lines[0]}\n{"id": 1, "vector": "x"}\n`, encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /line 2: "vector" must be an array of numbers/);
+  const s2 = await serve(bin, tmp, 'loaded', store);
+  try {
+    const res = await (await fetch(`${s2.url}/collections/l`)).json();
+    assert.equal(res.result.points_count, n);
+    assert.equal(res.result.status, 'green');
+    assert.equal(res.result.indexed_vectors_count, n);
+  } finally {
+    await stop(s2);
+  }
 });
