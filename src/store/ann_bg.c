@@ -77,6 +77,14 @@ size_t store_ann_tail(const store_coll *c, const store_vec *sv, uint32_t *out, s
 static void store__bg_chunk(sc_db *db, store_coll *c, store_vec *sv) {
     uint32_t rows[STORE_BG_CHUNK], fresh[STORE_BG_CHUNK] = {0}, again[STORE_BG_MAX_REVIVE];
     size_t n = store_ann_tail(c, sv, rows, STORE_BG_CHUNK), n_fresh = 0, n_again = 0;
+    if (n == 0) { /* impossible: the counts say there is a tail; recount rather than spin */
+        sc_assert(!"indexed count out of step");
+        pthread_rwlock_wrlock(&db->ann_lock);
+        sv->n_indexed = 0;
+        for (uint32_t s = 0; s < c->n_slots; s++) sv->n_indexed += store_bit_get(sv->indexed, s);
+        pthread_rwlock_unlock(&db->ann_lock);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         if (!hnsw_index_contains(sv->ann, rows[i]) && !hnsw_index_is_tombstoned(sv->ann, rows[i]))
             fresh[n_fresh++] = rows[i];

@@ -406,20 +406,20 @@ sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info
         sc_vector_index_info *vx = &out->vector_index[i];
         vx->bytes_per_vector = (double)c->vecs[i].dim * sizeof(float);
         vx->n_vectors = c->vecs[i].n_present;
+        pthread_rwlock_rdlock(&db->ann_lock); /* the background indexer may be publishing rows */
         vx->graph_pending = !c->vecs[i].ann && store_ann_wanted(&c->vecs[i]);
         if (c->vecs[i].ann) {
-            pthread_rwlock_rdlock(&db->ann_lock); /* the background indexer may be publishing rows */
             hnsw_info hi = hnsw_index_info(c->vecs[i].ann);
             vx->hnsw_built = true;
             vx->n_indexed = c->vecs[i].n_indexed;
             vx->n_pending = c->vecs[i].n_present - c->vecs[i].n_indexed;
-            pthread_rwlock_unlock(&db->ann_lock);
             vx->n_deleted = hi.n_deleted;
             vx->index_bytes = hi.graph_bytes + hi.code_bytes;
             vx->bytes_per_vector += hi.bytes_per_vector;
             vx->code_bytes_per_vector = hi.n_live ? (double)hi.code_bytes / hi.n_live : 0.0;
             ram += vx->index_bytes;
         }
+        pthread_rwlock_unlock(&db->ann_lock);
     }
     for (size_t i = 0; i < c->n_sparse; i++) {
         const store_sparse *sp = &c->sparse[i];
