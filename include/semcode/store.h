@@ -43,6 +43,9 @@ typedef struct sc_db_options {
     sc_sync_mode sync;    /* durability of commits (default SC_SYNC_MODE_FULL) */
     uint32_t n_threads;   /* threads for large scans; 0 = number of cores */
     sc_logger logger;     /* where the store's messages go (graph rebuilds, failed saves); zero = the global logger */
+    bool background_index;/* writes do not wait for the HNSW graph (default false): a committed write is searchable
+                             at once, its rows scored exactly (the flat tail) until a background thread has linked
+                             them; open resumes the linking instead of doing it before returning */
 } sc_db_options;
 
 SC_API sc_db_options sc_db_options_default(void);
@@ -274,6 +277,7 @@ typedef struct sc_vector_index_info {
     double bytes_per_vector;  /* memory per vector: f32 data + graph + quantized codes */
     double code_bytes_per_vector; /* quantized code alone (0 without quantization) */
     uint64_t n_vectors;       /* points that have this vector */
+    uint64_t n_pending;       /* vectors not linked yet (background indexing): searched exactly meanwhile */
     bool graph_pending;       /* the configuration wants a graph and none is built (a failed build: searches are
                                  exact until the next write or sc_collection_optimize builds it) */
 } sc_vector_index_info;

@@ -28,6 +28,7 @@ int cli_cmd_callees(int argc, char **argv);    /* semcode callees TARGET (cmd_ca
 int cli_cmd_stats(int argc, char **argv);      /* semcode stats */
 int cli_cmd_config(int argc, char **argv);     /* semcode config check */
 int cli_cmd_store_demo(int argc, char **argv);
+int cli_cmd_load(int argc, char **argv); /* semcode load: bulk upsert from JSON Lines (cmd_load.c) */
 int cli_cmd_parse(int argc, char **argv); /* semcode parse PATH: entities and summary */
 int cli_cmd_pairs(int argc, char **argv); /* semcode pairs PATH: doc/code training pairs */
 int cli_cmd_serve(int argc, char **argv); /* semcode serve: the HTTP server */

@@ -18,6 +18,8 @@
 ** Thread safety: any number of threads may call hnsw_index_search at once.
 ** Every mutating call (add, add_batch, delete, update, vacuum, set_source,
 ** quantize, load) needs exclusive access: the store holds its write lock.
+** hnsw_index_add_batch_shared needs it only inside its hnsw_excl sections,
+** so searches can run while a background thread links rows.
 ** hnsw_index_add_batch uses n_threads threads internally.
 **
 ** Determinism: a node's level is a hash of (seed, row), and add_batch links
@@ -91,6 +93,23 @@ sc_status hnsw_index_add(hnsw_index *idx, uint32_t row, sc_err *err);
 ** hnsw_batch.c). Rows already present fail the whole call with SC_EXISTS
 ** before anything is linked. */
 sc_status hnsw_index_add_batch(hnsw_index *idx, const uint32_t *rows, size_t n, sc_err *err);
+/* Hooks around the parts of a batch add that need exclusive access, for a
+** caller that lets searches run during the rest: begin(state) must wait
+** until no search runs and keep new ones out until end(state). */
+typedef struct hnsw_excl {
+    void (*begin)(void *state); /* e.g. take a write lock that searches take shared */
+    void (*end)(void *state);   /* release it */
+    void *state;                /* argument of both */
+} hnsw_excl;
+
+/* hnsw_index_add_batch that calls only its placement of the rows and, per
+** round, the back links and the entry point move inside excl's sections
+** (excl NULL: none). Between them, the costly neighbour searches read the
+** graph while concurrent hnsw_index_search calls may read it too: the new
+** rows stay unreachable until their round's section. No other mutating
+** call may run during the whole call. Same result as hnsw_index_add_batch. */
+sc_status hnsw_index_add_batch_shared(hnsw_index *idx, const uint32_t *rows, size_t n, const hnsw_excl *excl,
+                                      sc_err *err);
 /* Tombstone row: never returned again, still used for navigation until
 ** hnsw_index_vacuum. SC_NOTFOUND if row is not live. */
 sc_status hnsw_index_delete(hnsw_index *idx, uint32_t row, sc_err *err);

@@ -141,6 +141,14 @@ sc_status hnsw_index_add(hnsw_index *idx, uint32_t row, sc_err *err) {
     return hnsw_index_add_batch(idx, &row, 1, err);
 }
 
+/* Enter / leave an exclusive section (no-ops without a hook). */
+static void hnsw__excl_begin(const hnsw_excl *x) {
+    if (x) x->begin(x->state);
+}
+static void hnsw__excl_end(const hnsw_excl *x) {
+    if (x) x->end(x->state);
+}
+
 /* Rows of the next round when the graph holds `present` rows and `left`
 ** rows of the call remain. */
 static uint32_t hnsw__round_len(uint64_t present, size_t left) {
@@ -151,7 +159,11 @@ static uint32_t hnsw__round_len(uint64_t present, size_t left) {
 }
 
 sc_status hnsw_index_add_batch(hnsw_index *idx, const uint32_t *rows, size_t n, sc_err *err) {
-    if (n == 0) return SC_OK;
+    return hnsw_index_add_batch_shared(idx, rows, n, NULL, err);
+}
+
+/* The validation and placement of add_batch (exclusive). */
+static sc_status hnsw__batch_place(hnsw_index *idx, const uint32_t *rows, size_t n, sc_err *err) {
     uint32_t maxr = 0;
     for (size_t i = 0; i < n; i++) {
         if (rows[i] == HNSW_NONE) return sc_err_set(err, SC_INVALID, "hnsw: row %u is reserved", rows[i]);
@@ -163,8 +175,6 @@ sc_status hnsw_index_add_batch(hnsw_index *idx, const uint32_t *rows, size_t n, 
                               (idx->flags[rows[i]] & HNSW_FLAG_DELETED) ? " (tombstoned; vacuum first)" : "");
     sc_status rc = hnsw_reserve(idx, maxr + 1, err);
     if (rc != SC_OK) return rc;
-    size_t *off = malloc(HNSW_ROUND_MAX * sizeof *off);
-    if (!off) return sc_err_set(err, SC_NOMEM, "hnsw: out of memory");
     size_t placed = 0;
     for (; placed < n; placed++) {
         if (idx->level[rows[placed]] >= 0) {
@@ -174,19 +184,29 @@ sc_status hnsw_index_add_batch(hnsw_index *idx, const uint32_t *rows, size_t n, 
         rc = hnsw_place(idx, rows[placed], err);
         if (rc != SC_OK) break;
     }
-    if (rc != SC_OK) { /* undo the placement of rows not linked */
+    if (rc != SC_OK) /* undo the placement of rows not linked */
         for (size_t i = 0; i < placed; i++) {
             free(idx->upper[rows[i]]);
             idx->upper[rows[i]] = NULL;
             idx->level[rows[i]] = -1;
         }
-        free(off);
-        return rc;
-    }
+    return rc;
+}
+
+sc_status hnsw_index_add_batch_shared(hnsw_index *idx, const uint32_t *rows, size_t n, const hnsw_excl *excl,
+                                      sc_err *err) {
+    if (n == 0) return SC_OK;
+    hnsw__excl_begin(excl);
+    sc_status rc = hnsw__batch_place(idx, rows, n, err);
+    hnsw__excl_end(excl);
+    if (rc != SC_OK) return rc;
+    size_t *off = malloc(HNSW_ROUND_MAX * sizeof *off);
+    if (!off) rc = SC_NOMEM;
     const uint32_t up = 1 + idx->p.m;
     uint32_t *sel = NULL;
     size_t sel_cap = 0;
     uint64_t present = (uint64_t)idx->n_live + idx->n_deleted;
+    size_t linked = 0;
     for (size_t done = 0; done < n && rc == SC_OK;) {
         uint32_t len = hnsw__round_len(present, n - done);
         const uint32_t *rr = rows + done;
@@ -213,18 +233,26 @@ sc_status hnsw_index_add_batch(hnsw_index *idx, const uint32_t *rows, size_t n, 
         if (nth > len / 8) nth = len / 8 ? len / 8 : 1;
         util_parallel_run(hnsw__round_search, &b, nth);
         rc = (sc_status)atomic_load(&b.rc);
+        /* Back links and the entry point make the round's rows reachable:
+        ** searches must not run meanwhile. */
+        hnsw__excl_begin(excl);
         if (rc == SC_OK) util_parallel_run(hnsw__round_link, &b, nth);
         for (uint32_t i = 0; i < len; i++)
             if (idx->level[rr[i]] > idx->max_level) {
                 idx->entry = rr[i];
                 idx->max_level = idx->level[rr[i]];
             }
+        idx->n_live += len;
+        hnsw__excl_end(excl);
         done += len;
         present += len;
+        linked += len;
     }
     free(sel);
     free(off);
-    idx->n_live += (uint32_t)n;
+    hnsw__excl_begin(excl);
+    idx->n_live += (uint32_t)(n - linked); /* rows placed but not linked (a failure) are present */
+    hnsw__excl_end(excl);
     if (rc != SC_OK)
         return sc_err_set(err, rc, "hnsw: linking failed (%s); rows are present, graph may be sparser",
                           sc_status_str(rc));

@@ -637,13 +637,16 @@ static json_t *server__vector_json(const sc_vector_params *p, const json_t *sett
 
 /* The collection's status from the engine's indexing state: grey when a
 ** vector's configuration wants a graph that is not built (its build
-** failed; the next write or POST optimize builds it), else green. Indexing
-** runs inside each write, so there is no "indexing in progress" (yellow)
-** a reader can see. */
+** failed; the next write or POST optimize builds it), yellow while the
+** background indexer has rows to link (they are searched exactly
+** meanwhile), else green. */
 static const char *server__status(const sc_collection_info *info) {
-    for (size_t i = 0; info->vector_index && i < info->n_vector_params; i++)
+    bool pending = false;
+    for (size_t i = 0; info->vector_index && i < info->n_vector_params; i++) {
         if (info->vector_index[i].graph_pending) return "grey";
-    return "green";
+        pending |= info->vector_index[i].n_pending > 0;
+    }
+    return pending ? "yellow" : "green";
 }
 
 json_t *server_collection_info_json(server_call *call, const char *name) {
@@ -690,8 +693,8 @@ json_t *server_collection_info_json(server_call *call, const char *name) {
         const sc_vector_index_info *vx = &info.vector_index[i];
         n_indexed += vx->n_indexed;
         json_object_set_new(memory, info.vectors[i].name,
-                            json_pack("{s:b,s:I,s:I,s:I,s:f,s:f}", "hnsw_built", vx->hnsw_built, "indexed",
-                                      (json_int_t)vx->n_indexed, "deleted", (json_int_t)vx->n_deleted, "index_bytes",
+                            json_pack("{s:b,s:I,s:I,s:I,s:I,s:f,s:f}", "hnsw_built", vx->hnsw_built, "indexed",
+                                      (json_int_t)vx->n_indexed, "pending", (json_int_t)vx->n_pending, "deleted", (json_int_t)vx->n_deleted, "index_bytes",
                                       (json_int_t)vx->index_bytes, "bytes_per_vector", vx->bytes_per_vector,
                                       "code_bytes_per_vector", vx->code_bytes_per_vector));
     }

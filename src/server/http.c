@@ -366,6 +366,9 @@ static sc_status server__acquire(const sc_server_options *o, server_res *r, char
     r->logger = (sc_logger){.payload = r->log, .log = server_log_message};
     sc_db_options dbo = sc_db_options_default();
     dbo.logger = r->logger;
+    /* As Qdrant: a write is acknowledged once durable and searchable (the
+    ** flat tail); the graph catches up in the background (status yellow). */
+    dbo.background_index = true;
     char *msg = NULL;
     sc_status rc = sc_db_open(o->store_path, &dbo, &r->db, &msg);
     if (rc != SC_OK) {

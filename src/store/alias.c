@@ -119,7 +119,7 @@ done:
 
 sc_status sc_alias_apply(sc_db *db, const sc_alias_action *actions, size_t n, size_t *failed) {
     if (!db || (n && !actions)) return store_fail(SC_MISUSE, "sc_alias_apply: NULL argument");
-    pthread_rwlock_wrlock(&db->lock);
+    store_lock_write(db);
     size_t i = 0, bad = n; /* bad: the failing action, n when the transaction itself failed */
     sc_status rc = store_exec(db, "BEGIN IMMEDIATE");
     if (rc == SC_OK) rc = store__alias_ensure_table(db);
@@ -237,7 +237,7 @@ void sc_alias_list_free(sc_alias *list, size_t n) {
 sc_status sc_alias_delete_for_collection(sc_db *db, const char *collection, uint64_t *n_deleted) {
     if (!db) return store_fail(SC_MISUSE, "sc_alias_delete_for_collection: NULL argument");
     if (!collection) return store_fail(SC_INVALID, "collection name is empty");
-    pthread_rwlock_wrlock(&db->lock);
+    store_lock_write(db);
     int changes = 0;
     sc_status rc = store__alias_ensure_table(db);
     if (rc == SC_OK) rc = store__alias_run(db, "DELETE FROM aliases WHERE coll=?1", collection, NULL, &changes);

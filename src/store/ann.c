@@ -16,9 +16,17 @@
 **   revived), rows that are in the graph but no longer have the vector are
 **   tombstoned. The catch-up is idempotent, so a crash between writing the
 **   file and recording its watermark only costs a little redundant work.
-** - A graph is never silently stale: every write is applied to it under the
-**   writer lock before the lock is released; if that fails (memory), the
-**   graph is dropped and searches are exact until it is rebuilt.
+** - A graph is never silently stale. Without background indexing, every
+**   write is applied to it under the writer lock before the lock is
+**   released; if that fails (memory), the graph is dropped and searches are
+**   exact until it is rebuilt. With it (sc_db_options.background_index),
+**   a write only takes its rows out of the graph (tombstones) and out of
+**   the `indexed` bitset; searches score present rows that are not indexed
+**   exactly (the flat tail) and merge them with the graph's hits, and the
+**   indexer of ann_bg.c links the tail with the parallel batch build.
+** - Invariant: indexed(s) => s is present and its current vector is linked
+**   and reachable in the graph. A graph row that is not indexed is either
+**   tombstoned or being linked by the indexer.
 */
 #include "store/store_int.h"
 
@@ -86,21 +94,38 @@ static void store__ann_path(const sc_db *db, const store_coll *c, size_t v, char
     snprintf(buf, size, "%s/hnsw/c%lld-v%zu.hnsw", db->path, (long long)c->db_id, v);
 }
 
-static void store__ann_drop(store_vec *sv) {
+void store_ann_mark(store_vec *sv, uint32_t s, bool on) {
+    if (store_bit_get(sv->indexed, s) == on) return;
+    if (on) {
+        store_bit_set(sv->indexed, s);
+        sv->n_indexed++;
+    } else {
+        store_bit_clear(sv->indexed, s);
+        sv->n_indexed--;
+    }
+}
+
+void store_ann_drop(store_vec *sv, uint32_t cap) {
     hnsw_index_free(sv->ann);
     sv->ann = NULL;
     sv->ann_dirty = false;
+    if (sv->indexed) memset(sv->indexed, 0, (size_t)(cap / 64) * sizeof(uint64_t));
+    sv->n_indexed = 0;
 }
 
-static sc_status store__ann_quantize(store_vec *sv, sc_err *err) {
+/* Every present row of sv is linked (after a synchronous build or catch-up). */
+static void store__ann_mark_all(const store_coll *c, store_vec *sv) {
+    for (uint32_t s = 0; s < c->n_slots; s++) store_ann_mark(sv, s, store_bit_get(sv->present, s));
+}
+
+sc_status store_ann_quantize(store_vec *sv, sc_err *err) {
     if (sv->quant.kind == SC_QUANT_KIND_NONE) return SC_OK;
     quant_params qp = quant_params_default(sv->quant.kind == SC_QUANT_KIND_INT8 ? QUANT_MODE_INT8 : QUANT_MODE_BINARY);
     if (sv->quant.kind == SC_QUANT_KIND_INT8) qp.quantile = sv->quant.quantile;
     return hnsw_index_quantize(sv->ann, &qp, err);
 }
 
-/* Build a fresh graph over every row that has this vector. */
-static sc_status store__ann_build(sc_db *db, store_coll *c, store_vec *sv, sc_err *err) {
+sc_status store_ann_new_graph(sc_db *db, store_vec *sv, sc_err *err) {
     hnsw_params p = hnsw_params_default();
     p.metric = store__ann_metric(sv->distance);
     p.dim = sv->dim;
@@ -110,11 +135,16 @@ static sc_status store__ann_build(sc_db *db, store_coll *c, store_vec *sv, sc_er
     p.seed = sv->hnsw.seed;
     p.n_threads = db->opt.n_threads;
     hnsw_source src = store__ann_source(sv);
-    sc_status rc = hnsw_index_new(&p, &src, &sv->ann, err);
+    return hnsw_index_new(&p, &src, &sv->ann, err);
+}
+
+/* Build a fresh graph over every row that has this vector. */
+static sc_status store__ann_build(sc_db *db, store_coll *c, store_vec *sv, sc_err *err) {
+    sc_status rc = store_ann_new_graph(db, sv, err);
     if (rc != SC_OK) return rc;
-    uint32_t *rows = malloc(sizeof *rows * (sv->n_present ? sv->n_present : 1));
+    uint32_t *rows = calloc(sv->n_present ? sv->n_present : 1, sizeof *rows); /* zeroed: gcc cannot see n == 0 */
     if (!rows) {
-        store__ann_drop(sv);
+        store_ann_drop(sv, c->cap);
         return sc_err_set(err, SC_NOMEM, "out of memory building the graph of `%s`", sv->name);
     }
     size_t n = 0;
@@ -123,11 +153,15 @@ static sc_status store__ann_build(sc_db *db, store_coll *c, store_vec *sv, sc_er
     /* Train the quantizer on a first part, so later rows are encoded as they come. */
     size_t first = n < 20000 ? n : 20000;
     rc = hnsw_index_add_batch(sv->ann, rows, first, err);
-    if (rc == SC_OK && first) rc = store__ann_quantize(sv, err);
+    if (rc == SC_OK && first) rc = store_ann_quantize(sv, err);
     if (rc == SC_OK && n > first) rc = hnsw_index_add_batch(sv->ann, rows + first, n - first, err);
     free(rows);
-    if (rc != SC_OK) store__ann_drop(sv);
-    else sv->ann_dirty = true;
+    if (rc != SC_OK) {
+        store_ann_drop(sv, c->cap);
+    } else {
+        sv->ann_dirty = true;
+        store__ann_mark_all(c, sv);
+    }
     return rc;
 }
 
@@ -152,7 +186,44 @@ static int store__u32_cmp(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* store_ann_sync of background mode: the written rows leave the graph
+** (a tombstone, cheap) and join the flat tail; the indexer links them. */
+static void store__ann_sync_later(sc_db *db, store_coll *c, const uint32_t *slots, size_t n) {
+    bool kick = false;
+    for (size_t v = 0; v < c->n_vecs; v++) {
+        store_vec *sv = &c->vecs[v];
+        sc_err err = {0};
+        if (!sv->ann) {
+            if (!store_ann_wanted(sv)) continue;
+            if (store_ann_new_graph(db, sv, &err) != SC_OK) {
+                util_log(&db->opt.logger, SC_LOG_LEVEL_WARN, "creating the graph of `%s`.`%s` failed (%s); searching "
+                         "exactly", c->name, sv->name, err.msg);
+                continue;
+            }
+            kick = true;
+            continue; /* every present row is tail */
+        }
+        for (size_t i = 0; i < n; i++) {
+            uint32_t s = slots[i];
+            store_ann_mark(sv, s, false);
+            if (hnsw_index_contains(sv->ann, s) && hnsw_index_delete(sv->ann, s, &err) != SC_OK) {
+                util_log(&db->opt.logger, SC_LOG_LEVEL_WARN, "updating the graph of `%s`.`%s` failed (%s); searching "
+                         "exactly", c->name, sv->name, err.msg);
+                store_ann_drop(sv, c->cap);
+                break;
+            }
+            sv->ann_dirty = true;
+            if (store_bit_get(sv->present, s)) kick = true;
+        }
+    }
+    if (kick) store_ann_bg_kick(db);
+}
+
 void store_ann_sync(sc_db *db, store_coll *c, const uint32_t *slots, size_t n) {
+    if (db->opt.background_index) {
+        store__ann_sync_later(db, c, slots, n);
+        return;
+    }
     uint32_t *sorted = NULL;
     for (size_t v = 0; v < c->n_vecs; v++) {
         store_vec *sv = &c->vecs[v];
@@ -168,7 +239,7 @@ void store_ann_sync(sc_db *db, store_coll *c, const uint32_t *slots, size_t n) {
         if (!sorted) {
             /* Unique slots, new rows batched for a parallel add. */
             if (!(sorted = malloc(sizeof *sorted * (n ? n : 1)))) {
-                store__ann_drop(sv);
+                store_ann_drop(sv, c->cap);
                 continue;
             }
             memcpy(sorted, slots, sizeof *sorted * n);
@@ -192,14 +263,15 @@ void store_ann_sync(sc_db *db, store_coll *c, const uint32_t *slots, size_t n) {
             util_log(&db->opt.logger, SC_LOG_LEVEL_WARN,
                      "updating the graph of `%s`.`%s` failed (%s); searching exactly", c->name,
                      sv->name, err.msg);
-            store__ann_drop(sv);
+            store_ann_drop(sv, c->cap);
             continue;
         }
         sv->ann_dirty = true;
+        for (size_t i = 0; i < n; i++) store_ann_mark(sv, sorted[i], store_bit_get(sv->present, sorted[i]));
         /* Too many tombstones slow every search: repair the graph. */
         hnsw_info hi = hnsw_index_info(sv->ann);
         if (hi.n_deleted > 1000 && hi.n_deleted > hi.n_live / 4 && hnsw_index_vacuum(sv->ann, NULL, &err) != SC_OK)
-            store__ann_drop(sv);
+            store_ann_drop(sv, c->cap);
     }
     free(sorted);
 }
@@ -297,7 +369,7 @@ sc_status store_ann_reconfigure(sc_db *db, store_coll *c, size_t v, bool rebuild
         if (sv->ann || !store_ann_wanted(sv)) return SC_OK;
     }
     char path[4096];
-    store__ann_drop(sv);
+    store_ann_drop(sv, c->cap);
     store__ann_path(db, c, v, path, sizeof path);
     unlink(path); /* its watermark was deleted with the configuration change */
     if (!store_ann_wanted(sv)) return SC_OK;
@@ -309,6 +381,32 @@ sc_status store_ann_reconfigure(sc_db *db, store_coll *c, size_t v, bool rebuild
         return SC_OK;
     }
     return store_ann_save(db, c);
+}
+
+/* Background mode's catch-up of a loaded graph, without linking anything:
+** rows the graph holds with the vector they still have are indexed; rows
+** written since the graph was saved (watermark wm) or deleted since leave
+** it (tombstones); every other present row is tail for the indexer. So
+** open costs a scan of the slots, not a re-link. false: rebuild. */
+static bool store__ann_resume(sc_db *db, store_coll *c, store_vec *sv, uint64_t wm, uint32_t end, const char *path) {
+    sc_err err = {0};
+    size_t n_gone = 0;
+    for (uint32_t s = 0; s < end; s++) {
+        bool present = s < c->n_slots && store_bit_get(sv->present, s);
+        if (!hnsw_index_contains(sv->ann, s)) continue;
+        if (present && c->vers[s] <= wm) {
+            store_ann_mark(sv, s, true);
+            continue;
+        }
+        if (hnsw_index_delete(sv->ann, s, &err) != SC_OK) {
+            util_log(&db->opt.logger, SC_LOG_LEVEL_WARN, "resuming graph %s failed (%s); rebuilding it", path, err.msg);
+            store_ann_drop(sv, c->cap);
+            return false;
+        }
+        n_gone++;
+    }
+    sv->ann_dirty = n_gone > 0;
+    return true;
 }
 
 /* Load a saved graph and catch it up; false when it must be rebuilt. */
@@ -329,12 +427,13 @@ static bool store__ann_load(sc_db *db, store_coll *c, size_t v) {
     if (p->dim != sv->dim || p->m != sv->hnsw.m || p->metric != store__ann_metric(sv->distance)) {
         util_log(&db->opt.logger, SC_LOG_LEVEL_WARN,
                  "graph %s does not match the collection's configuration; rebuilding it", path);
-        store__ann_drop(sv);
+        store_ann_drop(sv, c->cap);
         return false;
     }
     hnsw_index_set_ef(sv->ann, sv->hnsw.ef);
     hnsw_info hi = hnsw_index_info(sv->ann);
     uint32_t end = c->n_slots > hi.capacity ? c->n_slots : hi.capacity;
+    if (db->opt.background_index) return store__ann_resume(db, c, sv, wm, end, path);
     uint32_t *fresh = malloc(sizeof *fresh * (end ? end : 1));
     size_t n_fresh = 0, n_caught = 0;
     sc_status rc = fresh ? SC_OK : SC_NOMEM;
@@ -351,10 +450,11 @@ static bool store__ann_load(sc_db *db, store_coll *c, size_t v) {
     free(fresh);
     if (rc != SC_OK) {
         util_log(&db->opt.logger, SC_LOG_LEVEL_WARN, "catching up graph %s failed (%s); rebuilding it", path, err.msg);
-        store__ann_drop(sv);
+        store_ann_drop(sv, c->cap);
         return false;
     }
     sv->ann_dirty = n_caught > 0;
+    store__ann_mark_all(c, sv);
     return true;
 }
 
@@ -364,6 +464,12 @@ void store_ann_open(sc_db *db, store_coll *c) {
         if (sv->hnsw.kind == SC_INDEX_KIND_FLAT || sv->multivec) continue;
         if (store__ann_load(db, c, v)) continue;
         sc_err err = {0};
+        if (db->opt.background_index) { /* an empty graph: the indexer links every row */
+            if (store_ann_wanted(sv) && store_ann_new_graph(db, sv, &err) != SC_OK)
+                util_log(&db->opt.logger, SC_LOG_LEVEL_WARN, "creating the graph of `%s`.`%s` failed (%s); searching "
+                         "exactly", c->name, sv->name, err.msg);
+            continue;
+        }
         if (store_ann_wanted(sv) && store__ann_build(db, c, sv, &err) != SC_OK)
             util_log(&db->opt.logger, SC_LOG_LEVEL_WARN,
                      "building the graph of `%s`.`%s` failed (%s); searching exactly", c->name,
@@ -375,7 +481,7 @@ void store_ann_open(sc_db *db, store_coll *c) {
 
 sc_status sc_collection_optimize(sc_db *db, const char *name) {
     if (!db) return store_fail(SC_MISUSE, "sc_collection_optimize: NULL argument");
-    pthread_rwlock_wrlock(&db->lock);
+    store_lock_write(db);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, name, &c);
     for (size_t v = 0; rc == SC_OK && v < c->n_vecs; v++) {
@@ -388,7 +494,7 @@ sc_status sc_collection_optimize(sc_db *db, const char *name) {
         uint32_t reclaimed = 0;
         if ((rc = hnsw_index_vacuum(sv->ann, &reclaimed, &err)) != SC_OK) {
             rc = store_fail_err(&err);
-            store__ann_drop(sv);
+            store_ann_drop(sv, c->cap);
         } else if (reclaimed) {
             sv->ann_dirty = true;
         }

@@ -255,7 +255,7 @@ sc_status sc_collection_create_ex(sc_db *db, const char *name, const sc_collecti
     }
     char *config = store_coll_config_json(c);
     store_coll **grown = NULL;
-    pthread_rwlock_wrlock(&db->lock);
+    store_lock_write(db);
     if (store_coll_find(db, name)) {
         rc = store_fail(SC_EXISTS, "Collection `%s` already exists!", name);
         goto done;
@@ -283,7 +283,7 @@ done:
 
 sc_status sc_collection_delete(sc_db *db, const char *name) {
     if (!db) return store_fail(SC_MISUSE, "sc_collection_delete: NULL argument");
-    pthread_rwlock_wrlock(&db->lock);
+    store_lock_write(db);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, name, &c);
     if (rc != SC_OK) goto done;
@@ -408,17 +408,20 @@ sc_status sc_collection_info_get(sc_db *db, const char *name, sc_collection_info
         sc_vector_index_info *vx = &out->vector_index[i];
         vx->bytes_per_vector = (double)c->vecs[i].dim * sizeof(float);
         vx->n_vectors = c->vecs[i].n_present;
+        pthread_rwlock_rdlock(&db->ann_lock); /* the background indexer may be publishing rows */
         vx->graph_pending = !c->vecs[i].ann && store_ann_wanted(&c->vecs[i]);
         if (c->vecs[i].ann) {
             hnsw_info hi = hnsw_index_info(c->vecs[i].ann);
             vx->hnsw_built = true;
-            vx->n_indexed = hi.n_live;
+            vx->n_indexed = c->vecs[i].n_indexed;
+            vx->n_pending = c->vecs[i].n_present - c->vecs[i].n_indexed;
             vx->n_deleted = hi.n_deleted;
             vx->index_bytes = hi.graph_bytes + hi.code_bytes;
             vx->bytes_per_vector += hi.bytes_per_vector;
             vx->code_bytes_per_vector = hi.n_live ? (double)hi.code_bytes / hi.n_live : 0.0;
             ram += vx->index_bytes;
         }
+        pthread_rwlock_unlock(&db->ann_lock);
     }
     for (size_t i = 0; i < c->n_sparse; i++) {
         const store_sparse *sp = &c->sparse[i];
@@ -522,7 +525,7 @@ sc_status sc_collection_metadata_update(sc_db *db, const char *name, const char 
         json_decref(patch);
         return store_fail(SC_INVALID, "metadata must be a JSON object");
     }
-    pthread_rwlock_wrlock(&db->lock);
+    store_lock_write(db);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, name, &c);
     json_t *next = NULL;
@@ -561,7 +564,7 @@ static sc_status store__field_index_create(sc_db *db, const char *coll, const ch
         pindex_schema_clear(s);
         return store_fail(err.code == SC_NOMEM ? SC_NOMEM : SC_INVALID, "field_name: %s", err.msg);
     }
-    pthread_rwlock_wrlock(&db->lock);
+    store_lock_write(db);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, coll, &c);
     store_pindex *ix = NULL, *old = NULL;
@@ -643,7 +646,7 @@ sc_status sc_field_index_create_ex(sc_db *db, const char *coll, const char *key,
 
 sc_status sc_field_index_delete(sc_db *db, const char *coll, const char *key) {
     if (!db || !key) return store_fail(SC_MISUSE, "sc_field_index_delete: NULL argument");
-    pthread_rwlock_wrlock(&db->lock);
+    store_lock_write(db);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, coll, &c);
     if (rc != SC_OK) goto done;
@@ -735,7 +738,7 @@ sc_status sc_collection_reconfigure(sc_db *db, const char *name, const sc_collec
     json_t *settings = NULL, *settings_old = NULL;
     sc_status src = change->settings_json ? store__settings_parse(change->settings_json, &settings) : SC_OK;
     if (src != SC_OK) return src;
-    pthread_rwlock_wrlock(&db->lock);
+    store_lock_write(db);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, name, &c);
     sc_vector_params *old = NULL, *next = NULL;

@@ -88,6 +88,7 @@ void store_coll_free(store_coll *c) {
             for (uint32_t s = 0; s < c->n_slots; s++) free(c->vecs[i].mv[s]);
         free(c->vecs[i].mv);
         free(c->vecs[i].present);
+        free(c->vecs[i].indexed);
         hnsw_index_free(c->vecs[i].ann);
     }
     free(c->vecs);
@@ -510,6 +511,14 @@ sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, ch
     db->lock_fd = -1;
     pthread_rwlock_init(&db->lock, NULL);
     pthread_mutex_init(&db->sql_mu, NULL);
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    /* the indexer's short exclusive sections must not wait behind a stream of searches */
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&db->ann_lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
+    pthread_mutex_init(&db->bg_mu, NULL);
+    pthread_cond_init(&db->bg_cv, NULL);
     if ((rc = store__lock(db)) != SC_OK) goto fail;
     char p[4096];
     snprintf(p, sizeof p, "%s/store.db", path);
@@ -559,6 +568,7 @@ sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, ch
         util_log(&db->opt.logger, SC_LOG_LEVEL_INFO, "store %s: format %d upgraded to %d", db->path, version,
                  STORE_FORMAT_DENSE);
     }
+    if (o.background_index && (rc = store_ann_bg_start(db)) != SC_OK) goto fail;
     *out = db;
     return SC_OK;
 fail: {
@@ -575,6 +585,7 @@ fail_early:
 
 void sc_db_close(sc_db *db) {
     if (!db) return;
+    store_ann_bg_stop(db); /* it finishes its chunk; what it did not link is tail at the next open */
     /* Persist the graphs so the next open needs no catch-up; a failure here
     ** only costs that catch-up. */
     for (size_t i = 0; i < db->n_colls; i++)
@@ -587,6 +598,9 @@ void sc_db_close(sc_db *db) {
     if (db->lock_fd >= 0) close(db->lock_fd); /* releases the flock */
     pthread_rwlock_destroy(&db->lock);
     pthread_mutex_destroy(&db->sql_mu);
+    pthread_rwlock_destroy(&db->ann_lock);
+    pthread_mutex_destroy(&db->bg_mu);
+    pthread_cond_destroy(&db->bg_cv);
     free(db->path);
     free(db);
 }

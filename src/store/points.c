@@ -488,7 +488,7 @@ sc_status sc_points_upsert_ex(sc_db *db, const char *coll, const sc_point_in *po
         sc_status frc = store__compile(opt->update_filter_json, &f);
         if (frc != SC_OK) return frc;
     }
-    pthread_rwlock_wrlock(&db->lock);
+    store_lock_write(db);
     store_coll *c = NULL;
     sc_point_in *kept = NULL;
     size_t m = n;
@@ -600,7 +600,7 @@ sc_status sc_points_update_vectors_ex(sc_db *db, const char *coll, const sc_poin
         sc_status frc = store__compile(update_filter_json, &f);
         if (frc != SC_OK) return frc;
     }
-    pthread_rwlock_wrlock(&db->lock);
+    store_lock_write(db);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, coll, &c);
     store__batch pb = {0};
@@ -790,7 +790,7 @@ fail:
 
 sc_status sc_points_delete(sc_db *db, const char *coll, const sc_point_id *ids, size_t n, uint64_t *n_deleted) {
     if (!db || (n && !ids)) return store_fail(SC_MISUSE, "sc_points_delete: NULL argument");
-    pthread_rwlock_wrlock(&db->lock);
+    store_lock_write(db);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, coll, &c);
     uint32_t *slots = NULL;
@@ -820,7 +820,7 @@ sc_status sc_points_delete_by_filter(sc_db *db, const char *coll, const char *fi
     store_filter *f = NULL;
     sc_status rc = store__compile(filter_json, &f);
     if (rc != SC_OK) return rc;
-    pthread_rwlock_wrlock(&db->lock);
+    store_lock_write(db);
     store_coll *c = NULL;
     uint32_t *slots = NULL;
     size_t m = 0;
@@ -863,7 +863,7 @@ sc_status sc_points_delete_vectors(sc_db *db, const char *coll, const sc_selecto
         if (!sel->filter_json) return store_fail(SC_INVALID, "select points by `points` (ids) or `filter`");
         if ((rc = store__compile(sel->filter_json, &f)) != SC_OK) return rc;
     }
-    pthread_rwlock_wrlock(&db->lock);
+    store_lock_write(db);
     store_coll *c = NULL;
     uint32_t *slots = NULL;
     size_t m = 0;
@@ -957,7 +957,7 @@ static sc_status store__payload_apply(sc_db *db, const char *coll, const sc_sele
             return rc;
         }
     }
-    pthread_rwlock_wrlock(&db->lock);
+    store_lock_write(db);
     store_coll *c = NULL;
     uint32_t *slots = NULL;
     json_t **next = NULL;

@@ -103,41 +103,55 @@ static uint32_t store__hits_threshold(const sc_search_request *req, bool higher,
     return m;
 }
 
-/* Exact top-k over an explicit candidate set (a selective filter): only the
-** candidates' distances are computed. Returns false for memory. */
-static bool store__search_candidates(const store__scan_state *st, index_metric metric, const float *q, uint32_t k,
-                                     index_hit *out, uint32_t *n_out) {
+/* Exact top-k over n explicit rows (ascending or not): those the scan
+** state accepts are scored and the best k kept in out, best first. */
+static void store__search_rows(const store__scan_state *st, index_metric metric, const float *q, uint32_t k,
+                               const uint32_t *rows, size_t n, index_hit *out, uint32_t *n_out) {
     const index_kernels *kern = index_kernels_best();
-    uint64_t card = roaring_bitmap_get_cardinality(st->cand);
-    index_hit *all = malloc(sizeof *all * (card ? card : 1));
-    if (!all) return false;
-    uint32_t n = 0;
-    roaring_uint32_iterator_t *it = roaring_create_iterator(st->cand);
-    for (; it && it->has_value; roaring_advance_uint32_iterator(it)) {
-        uint32_t row = it->current_value;
+    bool higher = metric == INDEX_METRIC_DOT;
+    uint32_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t row = rows[i];
         if (row >= st->c->n_slots || !store__accept((void *)st, row)) continue;
         const float *v = st->sv->data + (size_t)row * st->sv->dim;
         float sc = metric == INDEX_METRIC_DOT ? kern->dot(q, v, st->sv->dim)
                    : metric == INDEX_METRIC_L2 ? sqrtf(kern->l2sq(q, v, st->sv->dim))
                                               : kern->l1(q, v, st->sv->dim);
-        all[n++] = (index_hit){sc, row};
-    }
-    roaring_free_uint32_iterator(it);
-    bool higher = metric == INDEX_METRIC_DOT;
-    /* Partial selection: keep the best k by repeated insertion into out. */
-    uint32_t m = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (m == k && store__hit_cmp(st, higher, &all[i], &out[m - 1]) >= 0) continue;
+        index_hit h = {sc, row};
+        /* Partial selection: keep the best k by insertion into out. */
+        if (m == k && store__hit_cmp(st, higher, &h, &out[m - 1]) >= 0) continue;
         uint32_t j = m < k ? m++ : k - 1;
-        while (j > 0 && store__hit_cmp(st, higher, &all[i], &out[j - 1]) < 0) {
+        while (j > 0 && store__hit_cmp(st, higher, &h, &out[j - 1]) < 0) {
             out[j] = out[j - 1];
             j--;
         }
-        out[j] = all[i];
+        out[j] = h;
     }
-    free(all);
     *n_out = m;
+}
+
+/* Exact top-k over an explicit candidate set (a selective filter): only the
+** candidates' distances are computed. Returns false for memory. */
+static bool store__search_candidates(const store__scan_state *st, index_metric metric, const float *q, uint32_t k,
+                                     index_hit *out, uint32_t *n_out) {
+    uint64_t card = roaring_bitmap_get_cardinality(st->cand);
+    uint32_t *rows = malloc(sizeof *rows * (card ? card : 1));
+    if (!rows) return false;
+    roaring_bitmap_to_uint32_array(st->cand, rows);
+    store__search_rows(st, metric, q, k, rows, (size_t)card, out, n_out);
+    free(rows);
     return true;
+}
+
+/* Add the flat tail's exact top-k to the graph's hits h[0..*n) (room for
+** 2k): the merged best k, sorted, in h. */
+static void store__merge_tail(const store__scan_state *st, index_metric metric, const float *q, uint32_t k,
+                              const uint32_t *tail, size_t n_tail, index_hit *h, uint32_t *n) {
+    uint32_t nt = 0;
+    store__search_rows(st, metric, q, k, tail, n_tail, h + *n, &nt);
+    uint32_t all = *n + nt;
+    store__hits_sort(st, metric == INDEX_METRIC_DOT, h, all);
+    *n = all < k ? all : k;
 }
 
 /* k = limit + offset of a request; SC_INVALID when too large. */
@@ -170,10 +184,12 @@ static sc_status store__search(sc_db *db, const char *coll, const sc_search_requ
     sc_err err = {0};
     if (filter_compile_text(req->filter_json, &f, &err) != SC_OK) return store_fail_err(&err);
     pthread_rwlock_rdlock(&db->lock);
+    pthread_rwlock_rdlock(&db->ann_lock); /* graphs and the flat tail stay consistent (ann_bg.c) */
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, coll, &c);
     if (rc == SC_OK) rc = store_filter_bind(c, f);
     float *q = NULL;
+    uint32_t *tail = NULL;
     index_hit *hits = NULL;
     uint32_t *n_hits = NULL, *slots = NULL;
     float *scores = NULL;
@@ -223,12 +239,28 @@ static sc_status store__search(sc_db *db, const char *coll, const sc_search_requ
     ** when scoring the admitted rows is cheaper than a filtered walk. */
     uint32_t ef_eff = req->hnsw_ef ? req->hnsw_ef : sv->hnsw.ef;
     if (ef_eff < k) ef_eff = k;
-    bool use_ann = sv->ann && !req->exact && admitted >= sv->hnsw.full_scan_threshold &&
+    /* A graph that holds less than half the rows (background indexing just
+    ** started) would leave most of the work to the single-threaded tail scan. */
+    bool use_ann = sv->ann && sv->n_indexed * 2 >= sv->n_present && !req->exact &&
+                   admitted >= sv->hnsw.full_scan_threshold &&
                    !(cand && hnsw_prefer_exact(admitted, sv->n_present, ef_eff, sv->hnsw.m));
     bool use_list = !use_ann && cand && admitted < c->n_slots / 8;
     int plan = use_ann ? (f ? 1 : 0) : use_list ? 2 : 3;
     __atomic_fetch_add(&db->plans[plan], (uint64_t)n_queries, __ATOMIC_RELAXED);
     if (use_ann) {
+        /* Rows not linked yet (background indexing): scored exactly, merged. */
+        size_t n_tail = 0;
+        if (sv->n_indexed < sv->n_present) {
+            uint64_t want = sv->n_present - sv->n_indexed;
+            index_hit *wide = realloc(hits, sizeof *hits * (size_t)k * 2 * (n_queries ? n_queries : 1));
+            if (wide) hits = wide;
+            if (!wide || !(tail = malloc(sizeof *tail * want))) {
+                rc = store_fail(SC_NOMEM, "out of memory for the unindexed tail of %llu rows",
+                                (unsigned long long)want);
+                goto done;
+            }
+            n_tail = store_ann_tail(c, sv, tail, want);
+        }
         index_scan_filter af = {store__accept, store__tie, &state};
         hnsw_search_opts o = {
             .ef = req->hnsw_ef,
@@ -237,15 +269,20 @@ static sc_status store__search(sc_db *db, const char *coll, const sc_search_requ
             .oversample = req->oversampling >= 1.0f ? req->oversampling : sv->quant.oversampling,
         };
         if (o.oversample < 1.0f) o.oversample = 1.0f;
+        size_t stride = n_tail ? 2 * (size_t)k : k; /* hits of query i start at i * k after compaction */
         for (size_t i = 0; i < n_queries; i++) {
             sc_err herr = {0};
-            if ((rc = hnsw_index_search(sv->ann, q + i * sv->dim, k, &o, hits + i * k, &n_hits[i], &herr)) != SC_OK) {
+            index_hit *h = hits + i * stride;
+            if ((rc = hnsw_index_search(sv->ann, q + i * sv->dim, k, &o, h, &n_hits[i], &herr)) != SC_OK) {
                 rc = store_fail_err(&herr);
                 goto done;
             }
-            store__hits_sort(&state, higher, hits + i * k, n_hits[i]);
-            n_hits[i] = store__hits_threshold(req, higher, hits + i * k, n_hits[i]);
+            if (n_tail) store__merge_tail(&state, metric, q + i * sv->dim, k, tail, n_tail, h, &n_hits[i]);
+            else store__hits_sort(&state, higher, h, n_hits[i]);
+            n_hits[i] = store__hits_threshold(req, higher, h, n_hits[i]);
         }
+        if (stride != k) /* compact to the k-per-query layout the records below read */
+            for (size_t i = 1; i < n_queries; i++) memmove(hits + i * k, hits + i * stride, sizeof *hits * k);
     } else if (use_list) {
         for (size_t i = 0; i < n_queries; i++) {
             if (!store__search_candidates(&state, metric, q + i * sv->dim, k, hits + i * k, &n_hits[i])) {
@@ -289,7 +326,9 @@ static sc_status store__search(sc_db *db, const char *coll, const sc_search_requ
         done_lists++;
     }
 done:
+    pthread_rwlock_unlock(&db->ann_lock);
     pthread_rwlock_unlock(&db->lock);
+    free(tail);
     if (rc != SC_OK)
         for (size_t i = 0; i < done_lists; i++) {
             sc_record_list_free(out[i]);

@@ -171,7 +171,8 @@ sc_status store_coll_reserve(store_coll *c, uint32_t extra) {
             store_vec *sv = &c->vecs[v];
             bool ok = sv->multivec ? store__grow((void **)&sv->mv, sizeof *sv->mv, old, nw)
                                    : store__grow((void **)&sv->data, sizeof(float) * sv->dim, old, nw);
-            if (!ok || !store__grow((void **)&sv->present, sizeof(uint64_t), old / 64, nw / 64))
+            if (!ok || !store__grow((void **)&sv->present, sizeof(uint64_t), old / 64, nw / 64) ||
+                !store__grow((void **)&sv->indexed, sizeof(uint64_t), old / 64, nw / 64))
                 return store_fail(SC_NOMEM, "out of memory growing vectors `%s` of `%s` to %zu points", sv->name,
                                   c->name, nw);
         }

@@ -76,6 +76,11 @@ typedef struct store_vec {
     sc_quant_config quant;/* quantization, defaults filled in */
     hnsw_index *ann;      /* the graph, NULL while searches are exact */
     bool ann_dirty;       /* changed since last saved to disk */
+    uint64_t *indexed;    /* bitset over slots: the slot's current vector is linked in ann and reachable;
+                             present slots without it form the flat tail that searches score exactly.
+                             Written by writers (db->lock held exclusively) and by the background
+                             indexer (db->lock shared + db->ann_lock exclusively) */
+    uint64_t n_indexed;   /* bits set in indexed (all of them are present) */
 } store_vec;
 
 typedef struct store_kw store_kw; /* keyword (BM25) index, keyword.c */
@@ -171,7 +176,22 @@ struct sc_db {
     store_coll **colls;        /* open collections */
     size_t n_colls;            /* entries in colls */
     uint64_t plans[6];         /* sc_search_plans counters, in field order (atomic adds) */
+    /* Background indexing (ann_bg.c; only with opt.background_index). */
+    pthread_rwlock_t ann_lock; /* searches hold it shared while they read a graph or an indexed bitset;
+                                  the indexer holds it exclusively to publish rows (writer-preferring) */
+    int writers_waiting;       /* writers waiting for db->lock (atomic): the indexer lets them go first */
+    pthread_mutex_t bg_mu;     /* guards the fields below */
+    pthread_cond_t bg_cv;      /* signalled by store_ann_bg_kick and at close */
+    uint64_t bg_gen;           /* bumped by every kick: there may be a tail to link */
+    uint64_t bg_last_write_ms; /* monotonic ms of the last kick (atomic): the indexer waits while writes flow */
+    bool bg_stop;              /* set at close: the thread ends after its current chunk */
+    bool bg_started;           /* bg_thread runs */
+    pthread_t bg_thread;       /* the indexer */
 };
+
+/* Take db->lock for writing, counted in writers_waiting so that the
+** background indexer yields between its chunks. */
+void store_lock_write(sc_db *db);
 
 /* ==== Error reporting (error.c) ==== */
 
@@ -287,6 +307,30 @@ void store_ann_rebind(store_coll *c);
 sc_status store_ann_save(sc_db *db, store_coll *c);
 /* Remove the graph file of position v of c (its watermark is forgotten by the caller). */
 void store_ann_unlink(sc_db *db, store_coll *c, size_t v);
+/* Background indexing (ann_bg.c). Start the indexer of db (after open);
+** SC_NOMEM / SC_ERROR when the thread cannot start. */
+sc_status store_ann_bg_start(sc_db *db);
+/* Stop it and wait for its current chunk (close); no-op when not started. */
+void store_ann_bg_stop(sc_db *db);
+/* Tell the indexer there may be rows to link (after a write). */
+void store_ann_bg_kick(sc_db *db);
+/* Link one chunk of the tail of one vector of db with searches running
+** (db->lock held shared by the caller), adding the rows linked to
+** *n_linked; false when no vector has a tail (graphs with many tombstones
+** are vacuumed then). */
+bool store_ann_bg_step(sc_db *db, uint32_t *n_linked);
+/* The tail of sv: present slots not indexed, ascending, at most max into
+** out; returns the count. Needs db->lock, and db->ann_lock shared when the
+** indexer may run. */
+size_t store_ann_tail(const store_coll *c, const store_vec *sv, uint32_t *out, size_t max);
+/* Train and attach sv's quantizer when configured (exclusive graph access). */
+sc_status store_ann_quantize(store_vec *sv, sc_err *err);
+/* Empty graph for sv (background mode: every present row is tail). */
+sc_status store_ann_new_graph(sc_db *db, store_vec *sv, sc_err *err);
+/* Set / clear the indexed bit of slot s of sv, keeping n_indexed. */
+void store_ann_mark(store_vec *sv, uint32_t s, bool on);
+/* Forget sv's graph and its indexed bits (cap = slots of the bitset). */
+void store_ann_drop(store_vec *sv, uint32_t cap);
 /* Remove the graph files of c (collection deleted). */
 void store_ann_drop_files(sc_db *db, store_coll *c);
 /* Forget the saved graph of vector v: delete its watermark (inside the

@@ -94,7 +94,7 @@ sc_status sc_collection_vector_create(sc_db *db, const char *coll, const sc_vect
         return store_fail(SC_INVALID, "vectors.%s.size: %u is out of range, expected 1..%u", vname, vp.dim, SC_MAX_DIM);
     if ((unsigned)vp.distance > SC_DISTANCE_MANHATTAN)
         return store_fail(SC_INVALID, "vectors.%s.distance: unknown value %d", vname, (int)vp.distance);
-    pthread_rwlock_wrlock(&db->lock);
+    store_lock_write(db);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, coll, &c);
     if (rc != SC_OK) goto done;
@@ -117,10 +117,12 @@ sc_status sc_collection_vector_create(sc_db *db, const char *coll, const sc_vect
                     .quant = vp.quant};
     nv.data = calloc(c->cap ? c->cap : 1, sizeof(float) * vp.dim);
     nv.present = calloc(c->cap / 64 + 1, sizeof(uint64_t));
-    if (!nv.name || !nv.data || !nv.present) {
+    nv.indexed = calloc(c->cap / 64 + 1, sizeof(uint64_t));
+    if (!nv.name || !nv.data || !nv.present || !nv.indexed) {
         free(nv.name);
         free(nv.data);
         free(nv.present);
+        free(nv.indexed);
         rc = store_fail(SC_NOMEM, "out of memory");
         goto done;
     }
@@ -136,6 +138,7 @@ sc_status sc_collection_vector_create(sc_db *db, const char *coll, const sc_vect
         free(nv.name);
         free(nv.data);
         free(nv.present);
+        free(nv.indexed);
     }
 done:
     pthread_rwlock_unlock(&db->lock);
@@ -144,7 +147,7 @@ done:
 
 sc_status sc_collection_vector_delete(sc_db *db, const char *coll, const char *vname) {
     if (!db || !vname) return store_fail(SC_MISUSE, "sc_collection_vector_delete: NULL argument");
-    pthread_rwlock_wrlock(&db->lock);
+    store_lock_write(db);
     store_coll *c = NULL;
     sc_status rc = store_coll_get(db, coll, &c);
     if (rc != SC_OK) goto done;
@@ -179,6 +182,7 @@ sc_status sc_collection_vector_delete(sc_db *db, const char *coll, const char *v
     free(gone.name);
     free(gone.data);
     free(gone.present);
+    free(gone.indexed);
     hnsw_index_free(gone.ann);
     if (store_ann_save(db, c) != SC_OK) /* committed: a graph not saved is rebuilt at the next open */
         util_log(&db->opt.logger, SC_LOG_LEVEL_WARN, "saving the graphs of `%s` failed (%s); they are rebuilt at "

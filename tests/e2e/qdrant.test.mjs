@@ -543,6 +543,11 @@ test('collection info: configuration as given, indexing_threshold drives the gra
   r = await call('PUT', `/collections/${c}/points?wait=true`, { batch: { ids: vecs.map((_, i) => i + 1), vectors: vecs } });
   assert.equal(r.status, 200, r.text);
   let info = (await call('GET', `/collections/${c}`)).json.result;
+  // the graph is built in the background: yellow until it has every vector (as Qdrant's optimizer)
+  for (let i = 0; i < 600 && info.status === 'yellow'; i++) {
+    await new Promise((ok) => setTimeout(ok, 50));
+    info = (await call('GET', `/collections/${c}`)).json.result;
+  }
   assert.equal(info.status, 'green');
   assert.equal(info.indexed_vectors_count, 20); // 10 KiB = 10 vectors of 256 floats: indexed
   assert.deepEqual(info.config.params.vectors, { size: 256, distance: 'Dot', memory: 'cold', hnsw_config: { m: 12 } });
