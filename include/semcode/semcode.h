@@ -15,5 +15,6 @@
 #include "transformer.h"
 #include "rank.h"
 #include "records.h"
+#include "mcp.h"
 
 #endif /* SEMCODE_H */

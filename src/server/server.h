@@ -83,6 +83,7 @@ typedef struct server_ctx {
     sc_embed_cache *cache;   /* embedding cache (borrowed), NULL = none */
     pthread_mutex_t embed_mu;/* an embedder is used by one thread at a time: held around every embedding call */
     sc_repo *repo;           /* indexed repository of the /code endpoints (borrowed), NULL = none configured */
+    struct mcp_server *mcp;  /* the MCP server of /mcp (borrowed, over repo and repo_mu), NULL = off */
     pthread_mutex_t repo_mu; /* an sc_repo is used by one thread at a time: held around every repo call */
     double started;          /* wall-clock start, seconds since the epoch (telemetry's app.startup) */
     server_jobs *jobs;       /* backfill jobs (borrowed), NULL = off (POST /jobs answers 503) */
@@ -112,6 +113,8 @@ typedef struct server_request {
     ** when absent; arg may be NULL (no query string). */
     const char *(*arg)(const void *arg_ctx, const char *name);
     const void *arg_ctx;     /* its first argument */
+    const char *mcp_session; /* `Mcp-Session-Id` header (/mcp), NULL if absent */
+    const char *origin;      /* `Origin` header, NULL if absent */
 } server_request;
 
 typedef struct server_response {
@@ -120,6 +123,7 @@ typedef struct server_response {
     util_buf body;            /* owned body */
     const char *endpoint;     /* static route label for metrics ("unknown" when no route) */
     unsigned retry_after;     /* seconds for a Retry-After header (a rate limit's 429), 0 = none */
+    char mcp_session[33];     /* an Mcp-Session-Id header to send (/mcp initialize), "" = none */
 } server_response;
 
 /* Handle one complete request: authenticate, route, call the store, and
