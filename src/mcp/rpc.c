@@ -31,7 +31,7 @@ void mcp_server_set_cancel(mcp_server *m, volatile int *cancel) { m->cancel = ca
 
 void mcp_server_free(mcp_server *m) {
     if (!m) return;
-    if (mcp_server_indexing(m) && m->cancel) *m->cancel = 1;
+    if (mcp_server_indexing(m) && m->cancel) __atomic_store_n(m->cancel, 1, __ATOMIC_SEQ_CST);
     pthread_mutex_lock(&m->state_mu);
     bool join = m->thread_made;
     m->thread_made = false;
