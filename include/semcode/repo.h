@@ -300,6 +300,21 @@ SC_API sc_status sc_store_config_check(const char *config_file, const char *stor
 ** cache, embedding checks, last index time. */
 SC_API sc_status sc_repo_stats_json(sc_repo *r, char **out);
 
+/* How fresh the index is against the tree now (issue 19's index_status). */
+typedef struct sc_repo_fresh {
+    uint64_t files_indexed; /* files the index records (state.db) */
+    uint64_t files_seen;    /* files the walk finds in the tree now */
+    uint64_t files_new;     /* in the tree, not in the index */
+    uint64_t files_changed; /* in both, size or modification time differ */
+    uint64_t files_deleted; /* in the index, gone from the tree */
+    uint64_t files_stale;   /* new + changed + deleted: what the next sc_repo_update looks at again */
+} sc_repo_fresh;
+
+/* Compare the index with the tree as an update's first steps do (a walk with
+** the same ignore rules and a stat per file; nothing read or written) into
+** *out. Errors (SC_IOERR: the root or state.db cannot be read) are on r. */
+SC_API sc_status sc_repo_freshness(sc_repo *r, sc_repo_fresh *out);
+
 /* ==== Retrieval quality of a tree (issue 8's quality harness) ==== */
 
 /* Scores of one search mode over a set of queries. */

@@ -17,5 +17,6 @@
 #include "records.h"
 #include "workspace.h"
 #include "watch.h"
+#include "mcp.h"
 
 #endif /* SEMCODE_H */

@@ -32,6 +32,7 @@ int cli_cmd_load(int argc, char **argv); /* semcode load: bulk upsert from JSON 
 int cli_cmd_parse(int argc, char **argv); /* semcode parse PATH: entities and summary */
 int cli_cmd_pairs(int argc, char **argv); /* semcode pairs PATH: doc/code training pairs */
 int cli_cmd_serve(int argc, char **argv); /* semcode serve: the HTTP server */
+int cli_cmd_mcp(int argc, char **argv);   /* semcode mcp: the MCP server over stdio */
 int cli_cmd_train(int argc, char **argv); /* semcode train --pairs FILE --out MODEL */
 int cli_cmd_eval(int argc, char **argv);  /* semcode eval: BM25 / model / hybrid retrieval quality */
 int cli_cmd_embed(int argc, char **argv); /* semcode embed: vectors of input lines */

@@ -29,6 +29,7 @@ static const cli_command cli__commands[] = {
     {"pairs", "write doc-comment/code training pairs as JSON Lines", cli_cmd_pairs},
     {"serve", "serve the store over a Qdrant-compatible HTTP API", cli_cmd_serve},
     {"load", "bulk-load points from JSON Lines into a store (graph built in the background)", cli_cmd_load},
+    {"mcp", "Model Context Protocol server over stdio for coding agents", cli_cmd_mcp},
     {"train", "train the built-in embedding model on doc/code pairs", cli_cmd_train},
     {"eval", "retrieval quality of BM25, the model and hybrid (CodeSearchNet, CoSQA)", cli_cmd_eval},
     {"embed", "embed lines of text with a model (vectors or --bench)", cli_cmd_embed},

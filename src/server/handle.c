@@ -243,6 +243,7 @@ typedef enum server_kind {
     SERVER_KIND_OPENAI,   /* OpenAI-compatible endpoint: own body shape, OpenAI error shape */
     SERVER_KIND_EXACT,    /* as JSON, numbers printed with 17 digits: results equal the CLI's --json byte for byte */
     SERVER_KIND_UI,       /* the web page's files (web.c), no key needed */
+    SERVER_KIND_MCP,      /* the MCP transport: JSON-RPC bodies and its own statuses (mcp_http.c) */
 } server_kind;
 
 typedef struct server_route {
@@ -311,6 +312,8 @@ static const server_route server__routes[] = {
     {"POST", "/code/callers", server_api_code_callers, "code_callers", R, SERVER_KIND_EXACT},
     {"POST", "/code/callees", server_api_code_callees, "code_callees", R, SERVER_KIND_EXACT},
     {"POST", "/v1/embeddings", server_api_embeddings, "embeddings", R, SERVER_KIND_OPENAI},
+    {"POST", "/mcp", NULL, "mcp", R, SERVER_KIND_MCP},
+    {"DELETE", "/mcp", NULL, "mcp_delete", R, SERVER_KIND_MCP},
     {"GET", "/telemetry", server_api_telemetry, "telemetry", A, 0},
     {"GET", "/issues", server_api_issues_get, "issues_get", R, 0},
     {"DELETE", "/issues", server_api_issues_clear, "issues_clear", A, 0},
@@ -703,6 +706,10 @@ void server_handle(server_ctx *ctx, const server_request *req, server_response *
         const char *pc = server_arg(call, "per_collection");
         server_metrics_render(ctx->metrics, ctx->db, call->tenant, pc && !strcmp(pc, "true"), &resp->body);
         server_jobs_render_metrics(ctx->jobs, call->tenant, &resp->body);
+        goto done;
+    }
+    if (route->kind == SERVER_KIND_MCP) {
+        server_mcp_handle(call, resp);
         goto done;
     }
     if (!server__check_args(call) || !server__parse_body(call)) goto respond;

@@ -21,6 +21,7 @@
 */
 #include "semcode/server.h"
 #include "server/server.h"
+#include "mcp/mcp.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -60,6 +61,7 @@ static enum MHD_Result server__send(struct MHD_Connection *conn, server_response
     MHD_add_response_header(r, "Content-Type", resp->content_type ? resp->content_type : "application/json");
     if (id) MHD_add_response_header(r, "x-request-id", id);
     MHD_add_response_header(r, "server", "semcode/" SC_VERSION_STRING); /* what answers behind Qdrant's API */
+    if (resp->mcp_session[0]) MHD_add_response_header(r, "Mcp-Session-Id", resp->mcp_session);
     if (resp->retry_after) {
         char ra[16];
         snprintf(ra, sizeof ra, "%u", resp->retry_after);
@@ -126,6 +128,8 @@ static enum MHD_Result server__on_request(void *cls, struct MHD_Connection *conn
         req.accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
         req.arg = server__query_arg;
         req.arg_ctx = conn;
+        req.mcp_session = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Mcp-Session-Id");
+        req.origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
         server_handle(ctx, &req, &resp);
     }
     enum MHD_Result ok = server__send(conn, &resp, st->id);
@@ -202,6 +206,8 @@ typedef struct server_res {
         size_t i;           /* which repository */
         const sc_logger *logger; /* where its reports go: the server's log */
     } watch_lock[SC_WORKSPACE_MAX_REPOS]; /* the lock callbacks' arguments */
+    volatile int repo_cancel; /* the repository's cancel flag: set at shutdown to stop an MCP reindex run */
+    mcp_server *mcp;        /* the MCP server of /mcp */
     sc_embed_cache *cache;  /* embedding cache, may be NULL */
     server_ctx *ctx;        /* request context */
     server_jobs *jobs;      /* backfill jobs and their worker threads */
@@ -212,6 +218,7 @@ static void server__stop_watch(server_res *r);
 static void server__release(server_res *r) {
     server__stop_watch(r); /* first: the watchers use the repositories and the context's locks */
     server_jobs_close(r->jobs); /* first: its workers use the store, model and context */
+    mcp_server_free(r->mcp);    /* stops and joins a reindex run before the repository closes */
     server_ctx_free(r->ctx);
     sc_embed_cache_close(r->cache);
     sc_workspace_close(r->ws); /* closes r->repo, its first repository */
@@ -229,6 +236,7 @@ static void server__release(server_res *r) {
 static sc_status server__open_repos(const sc_server_options *o, server_res *r, char *errbuf, size_t errbuf_size) {
     sc_repo_options ro = sc_repo_options_default();
     ro.logger = r->logger;
+    ro.cancel = &r->repo_cancel; /* set at shutdown: stops an MCP reindex run */
     if (o->watch) ro.n_threads = 1; /* re-indexing stays in the background */
     char *msg = NULL;
     sc_status rc = SC_OK;
@@ -410,6 +418,13 @@ static sc_status server__acquire(const sc_server_options *o, server_res *r, char
     r->ctx->log = r->log;
     r->ctx->repo = r->repo;
     r->ctx->ws = r->ws;
+    mcp_options mo = {.repo = r->repo, .repo_mu = &r->ctx->repo_mu, .may_index = true};
+    if (!(r->mcp = mcp_server_new(&mo))) {
+        snprintf(errbuf, errbuf_size, "out of memory");
+        return SC_NOMEM;
+    }
+    mcp_server_set_cancel(r->mcp, &r->repo_cancel);
+    r->ctx->mcp = r->mcp;
     /* Backfill jobs: their table next to the store's files; jobs that were running resume. */
     if ((rc = server_jobs_open(r->ctx, o->store_path, &r->ctx->cfg.jobs, &r->jobs, &err)) != SC_OK) {
         snprintf(errbuf, errbuf_size, "%s", err.msg);

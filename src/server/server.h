@@ -85,6 +85,7 @@ typedef struct server_ctx {
     sc_embed_cache *cache;   /* embedding cache (borrowed), NULL = none */
     pthread_mutex_t embed_mu;/* an embedder is used by one thread at a time: held around every embedding call */
     sc_repo *repo;           /* indexed repository of the /code endpoints (borrowed), NULL = none configured */
+    struct mcp_server *mcp;  /* the MCP server of /mcp (borrowed, over repo and repo_mu), NULL = off */
     pthread_mutex_t repo_mu; /* an sc_repo is used by one thread at a time: held around every repo call */
     sc_workspace *ws;        /* every repository of the /code endpoints, repo being its first (borrowed), NULL = none.
                              ** Lock order: repo_mu, then a workspace lock (sc_workspace_lock); repository 0 is only
@@ -118,6 +119,8 @@ typedef struct server_request {
     ** when absent; arg may be NULL (no query string). */
     const char *(*arg)(const void *arg_ctx, const char *name);
     const void *arg_ctx;     /* its first argument */
+    const char *mcp_session; /* `Mcp-Session-Id` header (/mcp), NULL if absent */
+    const char *origin;      /* `Origin` header, NULL if absent */
 } server_request;
 
 typedef struct server_response {
@@ -127,6 +130,7 @@ typedef struct server_response {
     const char *endpoint;     /* static route label for metrics ("unknown" when no route) */
     unsigned retry_after;     /* seconds for a Retry-After header (a rate limit's 429), 0 = none */
     bool vary_accept;         /* the body depends on the Accept header (GET /): send `Vary: Accept` */
+    char mcp_session[33];     /* an Mcp-Session-Id header to send (/mcp initialize), "" = none */
 } server_response;
 
 /* Handle one complete request: authenticate, route, call the store, and

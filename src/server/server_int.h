@@ -337,4 +337,10 @@ json_t *server_api_query_groups(server_call *call);
 json_t *server_api_search_groups(server_call *call);
 json_t *server_api_recommend_groups(server_call *call);
 
+/* ==== MCP (mcp_http.c) ==== */
+
+/* POST / DELETE /mcp: the Streamable HTTP transport of the MCP server. Fills
+** resp (JSON-RPC bodies, not Qdrant's envelope) after authentication. */
+void server_mcp_handle(server_call *call, server_response *resp);
+
 #endif /* SC_SERVER_INT_H */

@@ -7,7 +7,10 @@
 ** well-formed answer: a known status, JSON envelope bodies that parse and
 ** carry "status" (plain text only for the probes and /metrics); anything
 ** else traps. The store lives in a temporary directory made at the first
-** input and removed at exit.
+** input and removed at exit. /mcp answers JSON-RPC bodies (an MCP server
+** without a repository is attached); the method "MCP" feeds the body to
+** the MCP core directly (mcp_server_handle, past the session check that a
+** fuzzer cannot pass), for its framing and every tool's argument checks.
 **
 ** FUZZ_SOURCES: @lib
 */
@@ -20,6 +23,7 @@
 #include <unistd.h>
 
 #include "index/distance_int.h"
+#include "mcp/mcp.h"
 #include "server/server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -29,6 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char fuzz__dir[64];
 static sc_db *fuzz__db;
 static server_ctx *fuzz__ctx;
+static mcp_server *fuzz__mcp;
 
 static int fuzz__rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
     (void)sb;
@@ -38,6 +43,7 @@ static int fuzz__rm(const char *path, const struct stat *sb, int flag, struct FT
 }
 
 static void fuzz__cleanup(void) {
+    mcp_server_free(fuzz__mcp);
     server_ctx_free(fuzz__ctx);
     sc_db_close(fuzz__db);
     if (fuzz__dir[0]) nftw(fuzz__dir, fuzz__rm, 16, FTW_DEPTH | FTW_PHYS);
@@ -68,6 +74,9 @@ static void fuzz__init(void) {
         __builtin_trap();
     fuzz__ctx = server_ctx_new(fuzz__db, &cfg);
     if (!fuzz__ctx) __builtin_trap();
+    mcp_options mo = {.repo = NULL, .repo_mu = &fuzz__ctx->repo_mu, .may_index = false};
+    if (!(fuzz__mcp = mcp_server_new(&mo))) __builtin_trap();
+    fuzz__ctx->mcp = fuzz__mcp;
     atexit(fuzz__cleanup);
     const char *k = "fuzz-admin-key-0123";
     fuzz__request("PUT", "/collections/c", "{\"vectors\":{\"size\":4,\"distance\":\"Cosine\"}}", k);
@@ -85,7 +94,7 @@ static void fuzz__init(void) {
 }
 
 static bool fuzz__status_ok(int s) {
-    static const int ok[] = {200, 400, 401, 403, 404, 405, 409, 413, 422, 500, 501, 503};
+    static const int ok[] = {200, 202, 400, 401, 403, 404, 405, 409, 413, 422, 500, 501, 503};
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
         if (s == ok[i]) return true;
     return false;
@@ -114,15 +123,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     else if (!strcmp(keyname, "read")) key = "fuzz-read-key-012345";
     else if (!strcmp(keyname, "none")) key = NULL;
     else if (!strcmp(keyname, "bad")) key = "fuzz-admin-key-0124";
-    server_request req = {.method = method, .path = path, .body = body, .body_size = body_size, .api_key = key};
+    if (!strcmp(method, "MCP")) { /* the MCP core: an answer is a JSON-RPC object with a result or an error */
+        json_t *msg = json_loadb(body ? body : "", body_size, 0, NULL);
+        mcp_caller who = {.tenant = !strcmp(keyname, "tenant") ? "t" : NULL, .may_write = strcmp(keyname, "read")};
+        json_t *answer = msg ? mcp_server_handle(fuzz__mcp, msg, &who) : NULL;
+        if (answer && (!json_object_get(answer, "result") == !json_object_get(answer, "error"))) __builtin_trap();
+        json_decref(answer);
+        json_decref(msg);
+        free(buf);
+        return 0;
+    }
+    server_request req = {.method = method, .path = path, .body = body, .body_size = body_size, .api_key = key,
+                          .mcp_session = keyname[0] == 's' ? "00000000000000000000000000000000" : NULL};
     server_response resp;
     server_handle(fuzz__ctx, &req, &resp);
     if (!fuzz__status_ok(resp.status)) __builtin_trap();
-    if (resp.content_type && !strcmp(resp.content_type, "application/json")) {
+    if (resp.content_type && !strcmp(resp.content_type, "application/json") && resp.status != 202) {
         json_error_t e;
         json_t *j = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, &e);
         if (!j) __builtin_trap();
-        if (!strcmp(resp.endpoint, "embeddings")) {
+        if (!strncmp(resp.endpoint, "mcp", 3)) {
+            /* the MCP transport: JSON-RPC 2.0 bodies ({} for a DELETE), or Qdrant's envelope for what the
+            ** server refuses before the transport (keys, roles, readiness) */
+            if (!json_object_get(j, "jsonrpc") && !json_object_get(j, "status") &&
+                !(resp.status == 200 && json_object_size(j) == 0))
+                __builtin_trap();
+        } else if (!strcmp(resp.endpoint, "embeddings")) {
             /* OpenAI shapes: {"object": "list", …} or {"error": {"message": …}} */
             if (resp.status == 200 ? !json_object_get(j, "object")
                                    : !json_is_string(json_object_get(json_object_get(j, "error"), "message")))

@@ -1,0 +1,286 @@
+/*
+** mcp/index.c: the repository under the MCP server: its lock, the
+** background index run of `reindex` (and of `semcode mcp` at start), the
+** truthful index_status, and the partial search that answers while a run
+** holds the repository.
+**
+** DESIGN
+** - A run is sc_repo_update on a thread of its own, holding repo_mu from
+**   start to end (an sc_repo is single-threaded). The pipeline commits the
+**   store group by group (128 files), so the store already holds the groups
+**   done; calls that come meanwhile never wait for repo_mu: search_code
+**   runs BM25 over the store directly (sc_db reads are concurrent with its
+**   writer) and says partial; the tools that need the repository handle
+**   itself (similar, entity, duplicates) answer an error that says a run is
+**   going and how far it is.
+** - Dense results come back with the first call after the run: no vector
+**   search is made over a half-written index.
+*/
+#include "mcp/mcp_int.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MCP_COLLECTION "code" /* the repository's collection and vector (pipeline.h) */
+
+/* Wall-clock seconds since the epoch. */
+static double mcp__wall(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+bool mcp_repo_lock(mcp_server *m) {
+    for (;;) {
+        if (__atomic_load_n(&m->indexing, __ATOMIC_ACQUIRE)) return false;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        int rc = pthread_mutex_timedlock(m->repo_mu, &ts);
+        if (rc == 0) return true;
+        if (rc != ETIMEDOUT) return false;
+    }
+}
+
+void mcp_repo_unlock(mcp_server *m) { pthread_mutex_unlock(m->repo_mu); }
+
+/* sc_repo_options.progress of a run: copy the numbers under state_mu. */
+static void mcp__progress(void *arg, const sc_repo_progress *p) {
+    mcp_server *m = arg;
+    pthread_mutex_lock(&m->state_mu);
+    m->run.progress = *p;
+    snprintf(m->run.stage, sizeof m->run.stage, "%s", p->stage ? p->stage : "");
+    m->run.progress.stage = NULL;
+    pthread_mutex_unlock(&m->state_mu);
+}
+
+/* Learn the index's model id from its stats (repo_mu held). */
+static void mcp__learn_model(mcp_server *m) {
+    char *stats = NULL;
+    if (sc_repo_stats_json(m->repo, &stats) != SC_OK) return;
+    json_t *o = json_loads(stats, 0, NULL);
+    sc_free(stats);
+    const char *id = json_string_value(json_object_get(json_object_get(o, "model"), "id"));
+    pthread_mutex_lock(&m->state_mu);
+    if (id) snprintf(m->model_id, sizeof m->model_id, "%s", id);
+    pthread_mutex_unlock(&m->state_mu);
+    json_decref(o);
+}
+
+/* The background run: sc_repo_update under repo_mu, then its record. */
+static void *mcp__run_main(void *arg) {
+    mcp_server *m = arg;
+    pthread_mutex_lock(m->repo_mu);
+    sc_repo_set_progress(m->repo, mcp__progress, m);
+    sc_repo_summary sum;
+    memset(&sum, 0, sizeof sum);
+    sc_status rc = sc_repo_update(m->repo, &sum);
+    sc_repo_set_progress(m->repo, NULL, NULL);
+    char err[512] = "";
+    if (rc != SC_OK) snprintf(err, sizeof err, "%s", sc_repo_errmsg(m->repo));
+    if (rc == SC_OK) mcp__learn_model(m);
+    pthread_mutex_lock(&m->state_mu);
+    m->run.rc = rc;
+    m->run.summary = sum;
+    m->run.finished = mcp__wall();
+    m->run.runs++;
+    snprintf(m->run.error, sizeof m->run.error, "%s", err);
+    pthread_mutex_unlock(&m->state_mu);
+    pthread_mutex_unlock(m->repo_mu);
+    __atomic_store_n(&m->indexing, 0, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+sc_status mcp_server_reindex(mcp_server *m) {
+    if (!m->repo) return SC_MISUSE;
+    int expected = 0;
+    if (!__atomic_compare_exchange_n(&m->indexing, &expected, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return SC_BUSY;
+    pthread_mutex_lock(&m->state_mu);
+    bool join = m->thread_made; /* the last run's thread ended (indexing was clear): reap it */
+    m->thread_made = false;
+    pthread_mutex_unlock(&m->state_mu);
+    if (join) pthread_join(m->bg_thread, NULL);
+    pthread_mutex_lock(&m->state_mu);
+    memset(&m->run.progress, 0, sizeof m->run.progress);
+    snprintf(m->run.stage, sizeof m->run.stage, "start");
+    m->run.started = mcp__wall();
+    m->run.started_mono = util_now();
+    int rc = pthread_create(&m->bg_thread, NULL, mcp__run_main, m);
+    m->thread_made = rc == 0;
+    pthread_mutex_unlock(&m->state_mu);
+    if (rc != 0) {
+        __atomic_store_n(&m->indexing, 0, __ATOMIC_RELEASE);
+        return SC_ERROR;
+    }
+    return SC_OK;
+}
+
+bool mcp_server_indexing(mcp_server *m) { return __atomic_load_n(&m->indexing, __ATOMIC_ACQUIRE) != 0; }
+
+/* RFC 3339 UTC of a wall-clock time (seconds since the epoch). */
+static json_t *mcp__time(double t) {
+    if (t <= 0) return json_null();
+    time_t s = (time_t)t;
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    char buf[32];
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return json_string(buf);
+}
+
+json_t *mcp_progress_json(mcp_server *m) {
+    pthread_mutex_lock(&m->state_mu);
+    const sc_repo_progress *p = &m->run.progress;
+    json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:f}", "stage", m->run.stage, "files_total",
+                          (json_int_t)p->files_total, "files_done", (json_int_t)p->files_done, "entities",
+                          (json_int_t)p->entities, "embedded", (json_int_t)p->embedded, "seconds",
+                          m->run.started > 0 ? util_now() - m->run.started_mono : 0.0);
+    pthread_mutex_unlock(&m->state_mu);
+    return o;
+}
+
+json_t *mcp_index_status(mcp_server *m) {
+    bool running = mcp_server_indexing(m);
+    json_t *o = json_pack("{s:s,s:s}", "state", running ? "indexing" : "idle", "root", sc_repo_root(m->repo));
+    /* files and entities: only with the repository (not during a run) */
+    if (!running && mcp_repo_lock(m)) {
+        sc_repo_fresh f;
+        sc_status rc = sc_repo_freshness(m->repo, &f);
+        if (rc == SC_OK)
+            json_object_set_new(o, "files",
+                                json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "indexed", (json_int_t)f.files_indexed, "seen",
+                                          (json_int_t)f.files_seen, "stale", (json_int_t)f.files_stale, "new",
+                                          (json_int_t)f.files_new, "changed", (json_int_t)f.files_changed, "deleted",
+                                          (json_int_t)f.files_deleted));
+        else
+            json_object_set_new(o, "files_error", json_string(sc_repo_errmsg(m->repo)));
+        char *stats = NULL;
+        if (sc_repo_stats_json(m->repo, &stats) == SC_OK) {
+            json_t *s = json_loads(stats, 0, NULL);
+            json_t *model = json_object_get(s, "model");
+            if (model) json_object_set(o, "model", model);
+            json_t *ent = json_object_get(s, "entities");
+            if (ent) json_object_set(o, "entities", ent);
+            json_t *last = json_object_get(s, "last_index");
+            if (last) json_object_set(o, "last_index", last);
+            const char *id = json_string_value(json_object_get(model, "id"));
+            pthread_mutex_lock(&m->state_mu);
+            if (id) snprintf(m->model_id, sizeof m->model_id, "%s", id);
+            pthread_mutex_unlock(&m->state_mu);
+            json_decref(s);
+        }
+        sc_free(stats);
+        mcp_repo_unlock(m);
+    } else if (running) {
+        json_object_set_new(o, "partial", json_true());
+        json_object_set_new(o, "progress", mcp_progress_json(m));
+        json_object_set_new(o, "note", json_string("files and entities are counted when the run ends; search_code "
+                                                   "answers from what is indexed so far (keyword, partial)"));
+    }
+    pthread_mutex_lock(&m->state_mu);
+    if (running && *m->model_id) json_object_set_new(o, "model", json_pack("{s:s}", "id", m->model_id));
+    if (m->run.runs) {
+        const sc_repo_summary *s = &m->run.summary;
+        json_t *last = json_pack("{s:o,s:o,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "started", mcp__time(m->run.started),
+                                 "finished", mcp__time(m->run.finished), "status", sc_status_str(m->run.rc),
+                                 "files_seen", (json_int_t)s->files_seen, "files_parsed", (json_int_t)s->files_parsed,
+                                 "files_deleted", (json_int_t)s->files_deleted, "files_failed",
+                                 (json_int_t)s->files_failed, "entities_added", (json_int_t)s->entities_added,
+                                 "entities_removed", (json_int_t)s->entities_removed, "embeddings_failed",
+                                 (json_int_t)s->embeddings_failed, "seconds", s->seconds_total);
+        if (m->run.rc != SC_OK) json_object_set_new(last, "error", json_string(m->run.error));
+        json_object_set_new(o, "last_run", last);
+        json_t *errors = json_array();
+        if (m->run.rc != SC_OK) json_array_append_new(errors, json_string(m->run.error));
+        if (s->files_failed)
+            json_array_append_new(errors, json_sprintf("%llu files could not be read or parsed",
+                                                       (unsigned long long)s->files_failed));
+        if (s->embeddings_failed)
+            json_array_append_new(errors, json_sprintf("%llu texts got no vector", (unsigned long long)s->embeddings_failed));
+        json_object_set_new(o, "errors", errors);
+    } else {
+        json_object_set_new(o, "last_run", json_null());
+        json_object_set_new(o, "errors", json_array());
+    }
+    pthread_mutex_unlock(&m->state_mu);
+    return o;
+}
+
+/* A store filter {"must": [{key: language, match: {any}}, ...]} (owned text) or NULL for none. */
+static char *mcp__filter(const sc_code_query *q) {
+    if (!q->n_langs && !q->n_kinds) return NULL;
+    json_t *must = json_array();
+    const char *keys[2] = {"language", "kind"};
+    const char *const *vals[2] = {q->langs, q->kinds};
+    size_t ns[2] = {q->n_langs, q->n_kinds};
+    for (int k = 0; k < 2; k++) {
+        if (!ns[k]) continue;
+        json_t *any = json_array();
+        for (size_t i = 0; i < ns[k]; i++) json_array_append_new(any, json_string(vals[k][i]));
+        json_array_append_new(must, json_pack("{s:s,s:{s:o}}", "key", keys[k], "match", "any", any));
+    }
+    json_t *f = json_pack("{s:o}", "must", must);
+    char *s = json_dumps(f, JSON_COMPACT);
+    json_decref(f);
+    return s;
+}
+
+/* A string field of o, "" when absent. */
+static const char *mcp__str(const json_t *o, const char *key) {
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+/* true when path matches one of the globs (or there are none); '*' crosses '/'. */
+static bool mcp__path_ok(const sc_code_query *q, const char *path) {
+    for (size_t i = 0; i < q->n_excludes; i++)
+        if (!fnmatch(q->excludes[i], path, 0)) return false;
+    if (!q->n_paths) return true;
+    for (size_t i = 0; i < q->n_paths; i++)
+        if (!fnmatch(q->paths[i], path, 0)) return true;
+    return false;
+}
+
+json_t *mcp_partial_search(mcp_server *m, const char *text, const sc_code_query *q, uint32_t want, char *msg,
+                           size_t msg_size) {
+    char *filter = mcp__filter(q);
+    uint32_t fetch = want * (q->n_paths || q->n_excludes ? 4 : 1);
+    sc_search_request req = {.vector_name = MCP_COLLECTION, .text = text, .limit = fetch, .filter_json = filter,
+                             .with = {.payload = true}};
+    sc_record_list *l = NULL;
+    sc_db *db = sc_repo_db(m->repo);
+    sc_status rc = sc_points_search(db, MCP_COLLECTION, &req, &l);
+    free(filter);
+    if (rc != SC_OK) {
+        snprintf(msg, msg_size, "%s", sc_db_errmsg(db));
+        return NULL;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < l->n && json_array_size(items) < want; i++) {
+        json_t *p = json_loads(l->items[i].payload_json ? l->items[i].payload_json : "{}", 0, NULL);
+        const char *path = json_string_value(json_object_get(p, "path"));
+        if (path && mcp__path_ok(q, path)) {
+            json_t *h = json_pack("{s:s,s:[I,I],s:s,s:s,s:f}", "path", path, "lines",
+                                  json_integer_value(json_object_get(p, "start_line")),
+                                  json_integer_value(json_object_get(p, "end_line")), "kind",
+                                  mcp__str(p, "kind"), "name",
+                                  mcp__str(p, "qualified_name"), "score",
+                                  (double)l->items[i].score);
+            const char *sig = json_string_value(json_object_get(p, "signature"));
+            if (h && sig && *sig) json_object_set_new(h, "signature", json_string(sig));
+            if (h) json_array_append_new(items, h);
+        }
+        json_decref(p);
+    }
+    sc_record_list_free(l);
+    return items;
+}

@@ -1,0 +1,130 @@
+/*
+** mcp: private structures of the MCP server. Only the files of src/mcp/ include this.
+**
+** DESIGN
+** - Lock order: repo_mu before state_mu; state_mu is never held across a
+**   repository or store call, so index_status answers at once during a run.
+** - `indexing` is set before the background thread is made and cleared
+**   after it released repo_mu; a call that sees it set answers from the
+**   store without the lock (partial), one that sees it clear takes repo_mu
+**   with a short timed wait and looks again, so no call ever waits for a run.
+*/
+#ifndef SC_MCP_INT_H
+#define SC_MCP_INT_H
+
+#include "mcp/mcp.h"
+
+#include "semcode/semcode.h"
+#include "util/util.h"
+
+#define MCP_MAX_SESSIONS 256   /* live HTTP sessions kept; the oldest goes first */
+#define MCP_MAX_FILTERS 16     /* values per filter argument */
+#define MCP_DEFAULT_TOKENS 2000u /* max_tokens when not given */
+#define MCP_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(4)) /* how outputs are printed (and measured) */
+
+/* One session of the HTTP transport. */
+typedef struct mcp_session {
+    char id[MCP_SESSION_ID_SIZE]; /* hex id, "" = free slot */
+    char *tenant;                 /* owned tenant that opened it, NULL = global */
+    uint64_t serial;              /* opening order, to drop the oldest */
+} mcp_session;
+
+/* What the last (or current) background run did, under state_mu. */
+typedef struct mcp_run {
+    uint64_t runs;                /* runs finished since start */
+    double started;               /* wall clock of the current or last start (0 = never) */
+    double started_mono;          /* util_now() at that start, for durations */
+    double finished;              /* wall clock of the last end (0 = none yet) */
+    sc_status rc;                 /* result of the last run */
+    char error[512];              /* its message when rc != SC_OK */
+    sc_repo_summary summary;      /* counts of the last run */
+    sc_repo_progress progress;    /* progress of the current run (stage borrowed from a static string) */
+    char stage[16];               /* copy of progress.stage */
+} mcp_run;
+
+struct mcp_server {
+    sc_repo *repo;                /* borrowed repository, NULL = none */
+    pthread_mutex_t *repo_mu;     /* lock of repo (own_mu or the caller's) */
+    pthread_mutex_t own_mu;       /* used when the caller gave none */
+    bool may_index;               /* reindex allowed */
+    volatile int *cancel;         /* the repository's cancel flag, NULL = none */
+    int indexing;                 /* a background run is going (__atomic_*) */
+    bool thread_made;             /* bg_thread must be joined */
+    pthread_t bg_thread;          /* the background run */
+    pthread_mutex_t state_mu;     /* guards run, sessions, model_id */
+    mcp_run run;                  /* background run record */
+    char model_id[128];           /* the index's model, learnt from stats ("" until known) */
+    mcp_session sessions[MCP_MAX_SESSIONS]; /* HTTP sessions */
+    uint64_t session_serial;      /* next session serial */
+};
+
+/* ==== Tool calls (tools.c) ==== */
+
+/* One tools/call in flight. */
+typedef struct mcp_call {
+    mcp_server *m;                /* server */
+    const mcp_caller *who;        /* caller */
+    const json_t *args;           /* arguments object (borrowed; an empty one when absent) */
+    int code;                     /* JSON-RPC error code once failed, 0 while fine */
+    char field[64];               /* the argument at fault */
+    char msg[640];                /* error message */
+} mcp_call;
+
+/* Run the tool `name` with call->args: the result object ({content,
+** isError}) owned, or NULL with call->code and call->msg set. */
+json_t *mcp_tool_call(mcp_call *call, const char *name);
+
+/* ==== Arguments (args.c) ==== */
+
+/* Record a bad argument (code MCP_ERR_PARAMS naming field) and return false. */
+bool mcp_arg_fail(mcp_call *c, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Refuse argument names not in allowed (NULL-terminated). */
+bool mcp_arg_known(mcp_call *c, const char *const *allowed);
+/* A string argument (NULL when absent); required: absent or empty is an error. */
+bool mcp_arg_str(mcp_call *c, const char *key, bool required, const char **out);
+/* An integer argument within [lo, hi] (def when absent). */
+bool mcp_arg_uint(mcp_call *c, const char *key, uint32_t def, uint32_t lo, uint32_t hi, uint32_t *out);
+/* A number argument within [lo, hi] (def when absent). */
+bool mcp_arg_num(mcp_call *c, const char *key, double def, double lo, double hi, double *out);
+/* A boolean argument (def when absent). */
+bool mcp_arg_bool(mcp_call *c, const char *key, bool def, bool *out);
+/* One of names[0..n) (index in *out; def when absent). */
+bool mcp_arg_enum(mcp_call *c, const char *key, const char *const *names, int n, int def, int *out);
+/* A string or an array of strings (borrowed from the arguments), at most max. */
+bool mcp_arg_list(mcp_call *c, const char *key, const char **dst, size_t max, size_t *n);
+/* `cursor`: a position returned as next_cursor (0 when absent). */
+bool mcp_arg_cursor(mcp_call *c, uint32_t *offset);
+
+/* ==== Token budget (args.c) ==== */
+
+/* Tokens counted for n bytes of JSON output: ceil(n / 3), an upper bound
+** for code and JSON under common BPE vocabularies (about 3.5-4 bytes a token). */
+size_t mcp_tokens(size_t n_bytes);
+/* Put items[offset..] (an array, consumed) into head["results"] while
+** head's compact JSON stays within max_tokens (at least one item, shrunk
+** by dropping its snippet/source/doc when alone it is too large). When
+** items remain, or more is true, head["next_cursor"] names the next offset.
+** Returns head. */
+json_t *mcp_page_fit(json_t *head, json_t *items, uint32_t offset, uint32_t limit, uint32_t max_tokens, bool more);
+/* The text content result {content: [{type: text, text: compact JSON of o}], isError} (o consumed). */
+json_t *mcp_result(json_t *o, bool is_error);
+/* A tool error result with a message (isError true). */
+json_t *mcp_result_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ==== Repository access and the background run (index.c) ==== */
+
+/* Take repo_mu unless a background run holds or is about to take it: true
+** with the lock held, false (lock not held) while a run is going. */
+bool mcp_repo_lock(mcp_server *m);
+void mcp_repo_unlock(mcp_server *m);
+/* index_status's object (owned). */
+json_t *mcp_index_status(mcp_server *m);
+/* search_code during a run: BM25 over what the store holds now (no lock),
+** filtered by language/kind (store filter) and path globs; results from
+** offset, at most want. Owned array of hit objects, NULL on failure (msg set). */
+json_t *mcp_partial_search(mcp_server *m, const char *text, const sc_code_query *q, uint32_t want, char *msg,
+                           size_t msg_size);
+/* The progress of the current run as an object (owned). */
+json_t *mcp_progress_json(mcp_server *m);
+
+#endif /* SC_MCP_INT_H */

@@ -1,0 +1,475 @@
+/*
+** mcp/tools.c: the seven tools of the MCP server: their definitions
+** (tools/list) and what each call does over the repository's public API
+** (sc_repo_search, _similar, _resolve, _duplicates, sc_records_search,
+** sc_repo_freshness). Definitions are kept short on purpose: together they
+** stay under 1,500 tokens (tests/e2e/mcp.test.mjs counts them).
+*/
+#include "mcp/mcp_int.h"
+
+#include "semcode/records.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ==== Definitions ==== */
+
+#define MCP_PAGE_PROPS                                                                                              \
+    "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":100},"                                               \
+    "\"max_tokens\":{\"type\":\"integer\",\"minimum\":200,\"description\":\"output budget (default 2000)\"},"        \
+    "\"cursor\":{\"type\":\"string\",\"description\":\"next_cursor of the previous page\"}"
+#define MCP_FILTER_PROPS                                                                                            \
+    "\"language\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"                                            \
+    "\"kind\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"function, method, class...\"}," \
+    "\"path\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"path globs\"},"
+#define MCP_TARGET_PROP "\"target\":{\"type\":\"string\",\"description\":\"path:line or qualified name\"}"
+
+static const char mcp__tools_text[] =
+    "["
+    "{\"name\":\"search_code\",\"description\":\"Search the repository's code by meaning and words; best first. "
+    "partial:true while a first index is built (keyword results so far).\","
+    "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
+    "\"query\":{\"type\":\"string\"},"
+    "\"mode\":{\"type\":\"string\",\"enum\":[\"hybrid\",\"dense\",\"keyword\"]},"
+    MCP_FILTER_PROPS
+    "\"files\":{\"type\":\"boolean\",\"description\":\"rank files, not entities\"}," MCP_PAGE_PROPS
+    "},\"required\":[\"query\"]}},"
+    "{\"name\":\"find_similar\",\"description\":\"Code most similar to an entity.\","
+    "\"inputSchema\":{\"type\":\"object\",\"properties\":{" MCP_TARGET_PROP "," MCP_FILTER_PROPS MCP_PAGE_PROPS
+    "},\"required\":[\"target\"]}},"
+    "{\"name\":\"find_duplicates\",\"description\":\"Clusters of near-duplicate code.\","
+    "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
+    "\"threshold\":{\"type\":\"number\",\"description\":\"similarity 0.5-1 (default 0.95)\"},"
+    "\"min_lines\":{\"type\":\"integer\",\"minimum\":1}," MCP_PAGE_PROPS "}}},"
+    "{\"name\":\"get_entity\",\"description\":\"An entity's source with context lines, signature and doc.\","
+    "\"inputSchema\":{\"type\":\"object\",\"properties\":{" MCP_TARGET_PROP ","
+    "\"context\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":50,\"description\":\"lines around (default 3)\"},"
+    "\"max_tokens\":{\"type\":\"integer\",\"minimum\":200}},\"required\":[\"target\"]}},"
+    "{\"name\":\"search_history\",\"description\":\"Search ingested commits, issues, PRs and docs.\","
+    "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
+    "\"query\":{\"type\":\"string\"},"
+    "\"in\":{\"type\":\"string\",\"enum\":[\"commits\",\"issues\",\"prs\",\"docs\",\"all\"]}," MCP_PAGE_PROPS
+    "},\"required\":[\"query\"]}},"
+    "{\"name\":\"index_status\",\"description\":\"Index state: files indexed and stale, last run, model, errors, "
+    "progress.\",\"inputSchema\":{\"type\":\"object\",\"properties\":{}}},"
+    "{\"name\":\"reindex\",\"description\":\"Start an incremental index update in the background; returns at once.\","
+    "\"inputSchema\":{\"type\":\"object\",\"properties\":{}}}"
+    "]";
+
+json_t *mcp_tools_json(void) {
+    json_error_t e;
+    return json_loads(mcp__tools_text, 0, &e);
+}
+
+/* ==== Results ==== */
+
+/* A score as printed: 3 decimals. */
+static json_t *mcp__score(float s) { return json_real(round((double)s * 1000.0) / 1000.0); }
+
+/* Compact object of a code hit. */
+static json_t *mcp__hit(const sc_code_hit *h, bool files) {
+    json_t *o = json_pack("{s:s,s:[i,i],s:s,s:s,s:o}", "path", h->path, "lines", (json_int_t)h->start_line,
+                          (json_int_t)h->end_line, "kind", h->kind, "name",
+                          *h->qualified_name ? h->qualified_name : h->name, "score", mcp__score(h->score));
+    if (!o) return NULL;
+    if (h->signature && *h->signature) json_object_set_new(o, "signature", json_string(h->signature));
+    if (h->snippet && *h->snippet) json_object_set_new(o, "snippet", json_string(h->snippet));
+    if (files) json_object_set_new(o, "entities", json_integer(h->n_entities));
+    return o;
+}
+
+/* The hits as an array of compact objects (owned). */
+static json_t *mcp__hits(const sc_code_hits *h, bool files) {
+    json_t *a = json_array();
+    for (size_t i = 0; i < h->n; i++) json_array_append_new(a, mcp__hit(&h->items[i], files));
+    return a;
+}
+
+/* ==== Shared argument sets ==== */
+
+/* Filters, limit, budget and cursor of search_code and find_similar. */
+typedef struct mcp_query_args {
+    sc_code_query q;                       /* filled query (limit = offset + limit + 1) */
+    const char *langs[MCP_MAX_FILTERS];    /* `language` */
+    const char *kinds[MCP_MAX_FILTERS];    /* `kind` */
+    const char *paths[MCP_MAX_FILTERS];    /* `path` */
+    uint32_t limit;                        /* results per page */
+    uint32_t offset;                       /* from `cursor` */
+    uint32_t max_tokens;                   /* budget */
+} mcp_query_args;
+
+/* limit, max_tokens and cursor. */
+static bool mcp__page_args(mcp_call *c, uint32_t def_limit, uint32_t *limit, uint32_t *max_tokens, uint32_t *offset) {
+    return mcp_arg_uint(c, "limit", def_limit, 1, 100, limit) &&
+           mcp_arg_uint(c, "max_tokens", MCP_DEFAULT_TOKENS, 200, 100000, max_tokens) && mcp_arg_cursor(c, offset);
+}
+
+static bool mcp__query_args(mcp_call *c, mcp_query_args *a) {
+    memset(a, 0, sizeof *a);
+    if (!mcp_arg_list(c, "language", a->langs, MCP_MAX_FILTERS, &a->q.n_langs) ||
+        !mcp_arg_list(c, "kind", a->kinds, MCP_MAX_FILTERS, &a->q.n_kinds) ||
+        !mcp_arg_list(c, "path", a->paths, MCP_MAX_FILTERS, &a->q.n_paths) ||
+        !mcp__page_args(c, 10, &a->limit, &a->max_tokens, &a->offset))
+        return false;
+    if (a->offset > 1000) return mcp_arg_fail(c, "cursor", "is past the last page (at most 1000 results)");
+    a->q.langs = a->langs;
+    a->q.kinds = a->kinds;
+    a->q.paths = a->paths;
+    a->q.limit = a->offset + a->limit + 1; /* one more tells whether a next page exists */
+    return true;
+}
+
+/* Refuse the repository's code to tenant keys and servers without one;
+** NULL when allowed, else the error result. */
+static json_t *mcp__code_denied(mcp_call *c) {
+    if (!c->m->repo)
+        return mcp_result_error("no repository is configured: start `semcode serve --repo PATH` or `semcode mcp "
+                                "--repo PATH`");
+    if (c->who && c->who->tenant)
+        return mcp_result_error("the repository's code is the server's global namespace, which tenant keys may not "
+                                "read; search_history searches the tenant's own records");
+    return NULL;
+}
+
+/* The error result of a failed repository call (lock held), or a -32602 naming field for a target not found. */
+static json_t *mcp__repo_error(mcp_call *c, sc_status rc, const char *field) {
+    const char *msg = sc_repo_errmsg(c->m->repo);
+    if (field && (rc == SC_NOTFOUND || rc == SC_INVALID)) {
+        mcp_arg_fail(c, field, "%s", msg);
+        return NULL;
+    }
+    return mcp_result_error("%s: %s", sc_status_str(rc), msg && *msg ? msg : "failed");
+}
+
+/* The answer while a background run holds the repository. */
+static json_t *mcp__busy(mcp_call *c, const char *tool) {
+    json_t *p = mcp_progress_json(c->m);
+    char *ps = json_dumps(p, JSON_COMPACT);
+    json_decref(p);
+    json_t *r = mcp_result_error("%s needs the index, which a run is updating now (progress %s); search_code answers "
+                                 "meanwhile (keyword, partial); index_status tells when the run ends",
+                                 tool, ps ? ps : "{}");
+    free(ps);
+    return r;
+}
+
+/* ==== Tools ==== */
+
+static json_t *mcp__search_code(mcp_call *c) {
+    static const char *const allowed[] = {"query", "mode", "language", "kind", "path", "files", "limit",
+                                          "max_tokens", "cursor", NULL};
+    static const char *const modes[] = {"hybrid", "dense", "keyword"};
+    mcp_query_args a;
+    const char *query;
+    int mode;
+    if (!mcp_arg_known(c, allowed) || !mcp_arg_str(c, "query", true, &query) ||
+        !mcp_arg_enum(c, "mode", modes, 3, 0, &mode) || !mcp__query_args(c, &a) ||
+        !mcp_arg_bool(c, "files", false, &a.q.files))
+        return NULL;
+    json_t *denied = mcp__code_denied(c);
+    if (denied) return denied;
+    a.q.text = query;
+    a.q.mode = mode == 1 ? SC_SEARCH_MODE_DENSE : mode == 2 ? SC_SEARCH_MODE_KEYWORD : SC_SEARCH_MODE_HYBRID;
+    json_t *head = json_object();
+    json_t *items = NULL;
+    if (mcp_repo_lock(c->m)) {
+        sc_code_hits *h = NULL;
+        sc_status rc = sc_repo_search(c->m->repo, &a.q, &h);
+        if (rc != SC_OK) {
+            json_t *r = mcp__repo_error(c, rc, rc == SC_INVALID ? "query" : NULL);
+            mcp_repo_unlock(c->m);
+            json_decref(head);
+            return r;
+        }
+        mcp_repo_unlock(c->m);
+        json_object_set_new(head, "mode", json_string(modes[mode]));
+        json_object_set_new(head, "partial", json_false());
+        if (h->low_confidence) json_object_set_new(head, "low_confidence", json_true());
+        items = mcp__hits(h, a.q.files);
+        sc_code_hits_free(h);
+    } else {
+        char msg[512];
+        if (a.q.files) a.q.files = false; /* files ranking needs the repository: entities meanwhile */
+        items = mcp_partial_search(c->m, query, &a.q, a.q.limit, msg, sizeof msg);
+        if (!items) {
+            json_decref(head);
+            return mcp_result_error("search failed during an index run: %s", msg);
+        }
+        json_object_set_new(head, "mode", json_string("keyword"));
+        json_object_set_new(head, "partial", json_true());
+        json_object_set_new(head, "progress", mcp_progress_json(c->m));
+    }
+    return mcp_result(mcp_page_fit(head, items, a.offset, a.limit, a.max_tokens, false), false);
+}
+
+static json_t *mcp__find_similar(mcp_call *c) {
+    static const char *const allowed[] = {"target", "language", "kind", "path", "limit", "max_tokens", "cursor", NULL};
+    mcp_query_args a;
+    const char *target;
+    if (!mcp_arg_known(c, allowed) || !mcp_arg_str(c, "target", true, &target) || !mcp__query_args(c, &a)) return NULL;
+    json_t *denied = mcp__code_denied(c);
+    if (denied) return denied;
+    if (!mcp_repo_lock(c->m)) return mcp__busy(c, "find_similar");
+    a.q.mode = SC_SEARCH_MODE_DENSE;
+    sc_code_hits *h = NULL;
+    sc_status rc = sc_repo_similar(c->m->repo, target, &a.q, &h);
+    json_t *err = rc != SC_OK ? mcp__repo_error(c, rc, "target") : NULL;
+    mcp_repo_unlock(c->m);
+    if (rc != SC_OK) return err;
+    json_t *head = json_pack("{s:s}", "target", target);
+    json_t *items = mcp__hits(h, false);
+    sc_code_hits_free(h);
+    return mcp_result(mcp_page_fit(head, items, a.offset, a.limit, a.max_tokens, false), false);
+}
+
+static json_t *mcp__find_duplicates(mcp_call *c) {
+    static const char *const allowed[] = {"threshold", "min_lines", "limit", "max_tokens", "cursor", NULL};
+    double threshold;
+    uint32_t min_lines, limit, max_tokens, offset;
+    if (!mcp_arg_known(c, allowed) ||
+        !mcp_arg_num(c, "threshold", (double)SC_DUPLICATES_DEFAULT_THRESHOLD, 0.5, 1.0, &threshold) ||
+        !mcp_arg_uint(c, "min_lines", 5, 1, 100000, &min_lines) || !mcp__page_args(c, 10, &limit, &max_tokens, &offset))
+        return NULL;
+    json_t *denied = mcp__code_denied(c);
+    if (denied) return denied;
+    if (!mcp_repo_lock(c->m)) return mcp__busy(c, "find_duplicates");
+    sc_dup_clusters *d = NULL;
+    sc_status rc = sc_repo_duplicates(c->m->repo, (float)threshold, min_lines, &d);
+    json_t *err = rc != SC_OK ? mcp__repo_error(c, rc, NULL) : NULL;
+    mcp_repo_unlock(c->m);
+    if (rc != SC_OK) return err;
+    json_t *items = json_array();
+    for (size_t i = 0; i < d->n; i++) {
+        json_t *members = json_array();
+        for (size_t k = 0; k < d->items[i].n; k++) {
+            const sc_code_hit *h = &d->items[i].items[k];
+            json_array_append_new(members, json_pack("{s:s,s:[i,i],s:s}", "path", h->path, "lines",
+                                                     (json_int_t)h->start_line, (json_int_t)h->end_line, "name",
+                                                     *h->qualified_name ? h->qualified_name : h->name));
+        }
+        json_array_append_new(items, json_pack("{s:o,s:i,s:o}", "similarity", mcp__score(d->items[i].similarity),
+                                               "size", (json_int_t)d->items[i].n, "members", members));
+    }
+    sc_dup_clusters_free(d);
+    json_t *head = json_pack("{s:o,s:i}", "threshold", mcp__score((float)threshold), "min_lines", (json_int_t)min_lines);
+    return mcp_result(mcp_page_fit(head, items, offset, limit, max_tokens, false), false);
+}
+
+/* Lines first..last of the file at root/path (1-based, clamped), at most max_bytes. Owned, NULL when unreadable. */
+static char *mcp__read_lines(const char *root, const char *path, uint32_t first, uint32_t last, size_t max_bytes,
+                             bool *cut) {
+    char p[PATH_MAX * 2];
+    snprintf(p, sizeof p, "%s/%s", root, path);
+    FILE *f = fopen(p, "rb");
+    if (!f) return NULL;
+    util_buf b = {0};
+    char line[8192];
+    uint32_t ln = 0;
+    bool mid = false; /* inside a line longer than the buffer */
+    *cut = false;
+    while (fgets(line, sizeof line, f)) {
+        if (!mid) ln++;
+        size_t n = strlen(line);
+        mid = n && line[n - 1] != '\n';
+        if (ln < first) continue;
+        if (ln > last) break;
+        if (b.len + n > max_bytes) {
+            *cut = true;
+            break;
+        }
+        util_buf_append(&b, line, n);
+    }
+    fclose(f);
+    return b.data ? b.data : util_strdup("");
+}
+
+static json_t *mcp__get_entity(mcp_call *c) {
+    static const char *const allowed[] = {"target", "context", "max_tokens", NULL};
+    const char *target;
+    uint32_t context, max_tokens;
+    if (!mcp_arg_known(c, allowed) || !mcp_arg_str(c, "target", true, &target) ||
+        !mcp_arg_uint(c, "context", 3, 0, 50, &context) ||
+        !mcp_arg_uint(c, "max_tokens", MCP_DEFAULT_TOKENS, 200, 100000, &max_tokens))
+        return NULL;
+    json_t *denied = mcp__code_denied(c);
+    if (denied) return denied;
+    if (!mcp_repo_lock(c->m)) return mcp__busy(c, "get_entity");
+    sc_code_hits *h = NULL;
+    sc_point_id id;
+    sc_status rc = sc_repo_resolve(c->m->repo, target, &h, &id);
+    json_t *err = rc != SC_OK ? mcp__repo_error(c, rc, "target") : NULL;
+    char *doc = NULL;
+    if (rc == SC_OK) {
+        sc_record_list *l = NULL;
+        static const char *const keys[] = {"doc"};
+        sc_with with = {.payload = true, .payload_include = keys, .n_payload_include = 1};
+        if (sc_points_get(sc_repo_db(c->m->repo), "code", &id, 1, &with, &l) == SC_OK && l->n) {
+            json_t *p = json_loads(l->items[0].payload_json ? l->items[0].payload_json : "{}", 0, NULL);
+            const char *d = json_string_value(json_object_get(p, "doc"));
+            if (d) doc = util_strdup(d);
+            json_decref(p);
+        }
+        sc_record_list_free(l);
+    }
+    mcp_repo_unlock(c->m);
+    if (rc != SC_OK) return err;
+    const sc_code_hit *e = &h->items[0];
+    uint32_t first = e->start_line > context ? e->start_line - context : 1;
+    json_t *o = json_pack("{s:s,s:[i,i],s:s,s:s,s:s}", "path", e->path, "lines", (json_int_t)e->start_line,
+                          (json_int_t)e->end_line, "kind", e->kind, "name",
+                          *e->qualified_name ? e->qualified_name : e->name, "language", e->language);
+    if (*e->signature) json_object_set_new(o, "signature", json_string(e->signature));
+    if (doc && *doc) json_object_set_new(o, "doc", json_string(doc));
+    size_t head_bytes = json_dumpb(o, NULL, 0, MCP_JSON_FLAGS) + 64;
+    size_t budget = (size_t)max_tokens * 3;
+    bool cut = false;
+    /* the source is JSON-escaped: leave a margin of a fifth for escapes */
+    char *src = mcp__read_lines(sc_repo_root(c->m->repo), e->path, first, e->end_line + context,
+                                budget > head_bytes ? (budget - head_bytes) * 4 / 5 : 0, &cut);
+    json_object_set_new(o, "source_first_line", json_integer(first));
+    json_object_set_new(o, "source", src ? json_string(src) : json_null());
+    if (cut) json_object_set_new(o, "budget_cut", json_true());
+    free(src);
+    free(doc);
+    sc_code_hits_free(h);
+    return mcp_result(o, false);
+}
+
+/* A compact object of a record hit. */
+static json_t *mcp__rec_hit(const sc_rec_hit *h) {
+    json_t *o = json_pack("{s:s,s:s,s:s,s:o}", "kind", h->kind, "id", h->id, "title", h->title, "score",
+                          mcp__score(h->score));
+    const char *opt[][2] = {{"number", h->number}, {"author", h->author}, {"date", h->date}, {"state", h->state},
+                            {"url", h->url}};
+    for (size_t i = 0; o && i < sizeof opt / sizeof *opt; i++)
+        if (opt[i][1] && *opt[i][1]) json_object_set_new(o, opt[i][0], json_string(opt[i][1]));
+    return o;
+}
+
+/* Order of record hits across sections: score, best first. */
+static int mcp__score_cmp(const void *a, const void *b) {
+    double x = json_real_value(json_object_get(*(json_t *const *)a, "score"));
+    double y = json_real_value(json_object_get(*(json_t *const *)b, "score"));
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static json_t *mcp__search_history(mcp_call *c) {
+    static const char *const allowed[] = {"query", "in", "limit", "max_tokens", "cursor", NULL};
+    static const char *const ins[] = {"commits", "issues", "prs", "docs", "all"};
+    const char *query;
+    int in;
+    uint32_t limit, max_tokens, offset;
+    if (!mcp_arg_known(c, allowed) || !mcp_arg_str(c, "query", true, &query) ||
+        !mcp_arg_enum(c, "in", ins, 5, 4, &in) || !mcp__page_args(c, 10, &limit, &max_tokens, &offset))
+        return NULL;
+    if (!c->m->repo) return mcp__code_denied(c);
+    bool locked = mcp_repo_lock(c->m);
+    sc_search_mode mode = SC_SEARCH_MODE_HYBRID;
+    sc_embedder *emb = NULL;
+    if (!locked || sc_repo_embedder(c->m->repo, &emb) != SC_OK) mode = SC_SEARCH_MODE_KEYWORD;
+    sc_records_options o = sc_records_options_default();
+    o.tenant = c->who ? c->who->tenant : NULL;
+    sc_records *rs = NULL;
+    char *errmsg = NULL;
+    json_t *result = NULL;
+    json_t **all = NULL;
+    size_t n_all = 0, cap = 0;
+    if (sc_records_open(sc_repo_db(c->m->repo), mode == SC_SEARCH_MODE_KEYWORD ? NULL : emb, &o, &rs, &errmsg) != SC_OK) {
+        result = mcp_result_error("cannot open the records: %s", errmsg ? errmsg : "failed");
+        goto done;
+    }
+    size_t n_sections;
+    const char *const *sections = sc_rec_sections(&n_sections);
+    for (size_t k = 0; k < n_sections && !result; k++) {
+        if (in != 4 && strcmp(ins[in], sections[k])) continue;
+        sc_rec_kind kinds[SC_REC_SECTION_MAX_KINDS];
+        sc_rec_query rq = {.text = query, .mode = mode, .limit = offset + limit + 1};
+        if (sc_rec_query_set_section(&rq, sections[k], kinds) != SC_OK) continue;
+        sc_rec_hits *rh = NULL;
+        sc_status rc = sc_records_search(rs, &rq, &rh);
+        if (rc != SC_OK) {
+            if (rc == SC_INVALID) mcp_arg_fail(c, "query", "%s", sc_records_errmsg(rs));
+            else result = mcp_result_error("%s", sc_records_errmsg(rs));
+            break;
+        }
+        for (size_t i = 0; i < rh->n; i++) {
+            if (!util_grow(&all, &cap, n_all + 1, sizeof *all, 64)) break;
+            all[n_all++] = mcp__rec_hit(&rh->items[i]);
+        }
+        sc_rec_hits_free(rh);
+    }
+    if (!result && !c->code) {
+        if (n_all) qsort(all, n_all, sizeof *all, mcp__score_cmp);
+        json_t *items = json_array();
+        for (size_t i = 0; i < n_all; i++) json_array_append(items, all[i]);
+        json_t *head = json_pack("{s:s,s:s,s:b}", "in", ins[in], "mode", sc_search_mode_name(mode), "partial", !locked);
+        result = mcp_result(mcp_page_fit(head, items, offset, limit, max_tokens, false), false);
+    }
+done:
+    for (size_t i = 0; i < n_all; i++) json_decref(all[i]);
+    free(all);
+    sc_records_close(rs);
+    if (locked) mcp_repo_unlock(c->m);
+    sc_free(errmsg);
+    return result;
+}
+
+static json_t *mcp__index_status(mcp_call *c) {
+    static const char *const allowed[] = {NULL};
+    if (!mcp_arg_known(c, allowed)) return NULL;
+    json_t *denied = mcp__code_denied(c);
+    if (denied) return denied;
+    return mcp_result(mcp_index_status(c->m), false);
+}
+
+static json_t *mcp__reindex(mcp_call *c) {
+    static const char *const allowed[] = {NULL};
+    if (!mcp_arg_known(c, allowed)) return NULL;
+    json_t *denied = mcp__code_denied(c);
+    if (denied) return denied;
+    if (!c->m->may_index) return mcp_result_error("reindex is turned off on this server");
+    if (c->who && !c->who->may_write) return mcp_result_error("this API key may not reindex (it needs the write role)");
+    sc_status rc = mcp_server_reindex(c->m);
+    if (rc == SC_BUSY)
+        return mcp_result(json_pack("{s:b,s:s,s:o}", "started", false, "state", "indexing", "progress",
+                                    mcp_progress_json(c->m)),
+                          false);
+    if (rc != SC_OK) return mcp_result_error("cannot start a run: %s", sc_status_str(rc));
+    return mcp_result(json_pack("{s:b,s:s}", "started", true, "state", "indexing"), false);
+}
+
+/* ==== Dispatch ==== */
+
+typedef struct mcp_tool {
+    const char *name;                 /* as in tools/list */
+    json_t *(*fn)(mcp_call *c);       /* the call */
+} mcp_tool;
+
+static const mcp_tool mcp__tools[] = {
+    {"search_code", mcp__search_code},       {"find_similar", mcp__find_similar},
+    {"find_duplicates", mcp__find_duplicates}, {"get_entity", mcp__get_entity},
+    {"search_history", mcp__search_history}, {"index_status", mcp__index_status},
+    {"reindex", mcp__reindex},
+};
+
+json_t *mcp_tool_call(mcp_call *call, const char *name) {
+    for (size_t i = 0; i < sizeof mcp__tools / sizeof *mcp__tools; i++) {
+        if (strcmp(mcp__tools[i].name, name)) continue;
+        json_t *r = mcp__tools[i].fn(call);
+        if (!r && !call->code) {
+            call->code = MCP_ERR_INTERNAL;
+            snprintf(call->msg, sizeof call->msg, "%s failed: out of memory", name);
+        }
+        return r;
+    }
+    snprintf(call->field, sizeof call->field, "name");
+    call->code = MCP_ERR_PARAMS;
+    snprintf(call->msg, sizeof call->msg,
+             "Unknown tool `%.64s` (`name` must be one of search_code, find_similar, find_duplicates, get_entity, "
+             "search_history, index_status, reindex)",
+             name);
+    return NULL;
+}
