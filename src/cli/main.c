@@ -23,6 +23,7 @@ static const cli_command cli__commands[] = {
     {"history", "the commits (and their PRs) that changed an entity, newest first", cli_cmd_history},
     {"parse", "extract entities from source files (JSON Lines with --json)", cli_cmd_parse},
     {"pairs", "write doc-comment/code training pairs as JSON Lines", cli_cmd_pairs},
+    {"snapshot", "consistent snapshots of a store's collections: create, list, restore", cli_cmd_snapshot},
     {"serve", "serve the store over a Qdrant-compatible HTTP API", cli_cmd_serve},
     {"train", "train the built-in embedding model on doc/code pairs", cli_cmd_train},
     {"eval", "retrieval quality of BM25, the model and hybrid (CodeSearchNet, CoSQA)", cli_cmd_eval},
