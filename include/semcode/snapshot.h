@@ -52,7 +52,7 @@ typedef struct sc_snapshot_info {
 
 SC_API sc_snapshot_options sc_snapshot_options_default(void);
 
-/* Write a snapshot of collections colls[0..n) (names; n >= 1) of db to
+/* Write a snapshot of collections colls[0..n) (names; n may be 0) of db to
 ** path (written as path.tmp, fsynced, renamed; an existing file is
 ** replaced). info (may be NULL) is filled on SC_OK: free with
 ** sc_snapshot_info_free. Errors: SC_NOTFOUND (collection), SC_IOERR,
@@ -95,7 +95,8 @@ typedef struct sc_snapshot_entry {
     char sha256[65];     /* SHA-256 hex (from the .sha256 file; "" when missing) */
 } sc_snapshot_entry;
 
-/* Snapshot collection coll into its snapshot folder; *out (may be NULL)
+/* Snapshot collection coll (NULL: every collection, a whole-store snapshot
+** kept in STORE/snapshots/.full/) into its snapshot folder; *out (may be NULL)
 ** describes the file (free with sc_snapshot_entries_free(out, 1) semantics:
 ** sc_free(out->name)). Errors as sc_snapshot_create. */
 SC_API sc_status sc_snapshot_take(sc_db *db, const char *coll, sc_snapshot_entry *out);
@@ -106,7 +107,8 @@ SC_API void sc_snapshot_entries_free(sc_snapshot_entry *e, size_t n);
 /* Path of snapshot `name` of coll (owned, sc_free); SC_NOTFOUND when name
 ** is not a valid snapshot name or no such file exists. */
 SC_API sc_status sc_snapshot_path(sc_db *db, const char *coll, const char *name, char **out);
-/* The folder the snapshots of coll are kept in (owned, sc_free; may not exist yet). */
+/* The folder the snapshots of coll (NULL: whole-store ones) are kept in (owned, sc_free; may not exist yet).
+** list, path and remove take coll NULL for whole-store snapshots too. */
 SC_API char *sc_snapshot_dir(sc_db *db, const char *coll);
 /* Delete snapshot `name` of coll and its .sha256. SC_NOTFOUND, SC_IOERR. */
 SC_API sc_status sc_snapshot_remove(sc_db *db, const char *coll, const char *name);

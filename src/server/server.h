@@ -112,6 +112,8 @@ typedef struct server_request {
     ** when absent; arg may be NULL (no query string). */
     const char *(*arg)(const void *arg_ctx, const char *name);
     const void *arg_ctx;     /* its first argument */
+    const char *upload_path; /* POST .../snapshots/upload: the file the uploaded snapshot was spooled to
+                                (the multipart field, or a raw body), NULL otherwise; removed after the call */
 } server_request;
 
 typedef struct server_response {
@@ -120,6 +122,9 @@ typedef struct server_response {
     util_buf body;            /* owned body */
     const char *endpoint;     /* static route label for metrics ("unknown" when no route) */
     unsigned retry_after;     /* seconds for a Retry-After header (a rate limit's 429), 0 = none */
+    int file_fd;              /* with has_file: an open file sent as the body (a snapshot download); owned */
+    uint64_t file_size;       /* its bytes */
+    bool has_file;            /* the body is file_fd, not body */
 } server_response;
 
 /* Handle one complete request: authenticate, route, call the store, and

@@ -379,13 +379,13 @@ static sc_status snap__write_all(snap_writer *w, sqlite3 *ro, const snap_src *sr
 
 sc_status sc_snapshot_create(sc_db *db, const char *const *colls, size_t n, const sc_snapshot_options *opt,
                              const char *path, sc_snapshot_info *info) {
-    if (!db || !colls || !n || !path || n > 4096) return store_fail(SC_MISUSE, "sc_snapshot_create: bad argument");
+    if (!db || (!colls && n) || !path || n > 4096) return store_fail(SC_MISUSE, "sc_snapshot_create: bad argument");
     sc_snapshot_options dflt = sc_snapshot_options_default();
     if (!opt) opt = &dflt;
     char tmp[4200], dbp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     snprintf(dbp, sizeof dbp, "%s/store.db", db->path);
-    snap_src *src = calloc(n, sizeof *src);
+    snap_src *src = calloc(n ? n : 1, sizeof *src);
     snap_writer w = {.path = path};
     sqlite3 *ro = NULL;
     sc_status rc = SC_OK;

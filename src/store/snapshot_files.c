@@ -21,9 +21,15 @@
 static uint64_t snapfiles__counter; /* distinguishes snapshots taken in the same second */
 
 char *sc_snapshot_dir(sc_db *db, const char *coll) {
-    if (!db || !coll) return NULL;
+    if (!db) return NULL;
     util_buf b = {0};
     util_buf_printf(&b, "%s/snapshots/", db->path);
+    if (!coll) { /* whole-store snapshots: a name no collection maps to */
+        util_buf_puts(&b, ".full");
+        if (!b.oom) return b.data;
+        util_buf_free(&b);
+        return NULL;
+    }
     bool plain = *coll != '\0';
     for (const char *p = coll; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
@@ -53,7 +59,7 @@ static bool snapfiles__name_ok(const char *name) {
 }
 
 sc_status sc_snapshot_path(sc_db *db, const char *coll, const char *name, char **out) {
-    if (!db || !coll || !name || !out) return store_fail(SC_MISUSE, "sc_snapshot_path: NULL argument");
+    if (!db || !name || !out) return store_fail(SC_MISUSE, "sc_snapshot_path: NULL argument");
     if (!snapfiles__name_ok(name)) return store_fail(SC_NOTFOUND, "Snapshot %s not found", name);
     char *dir = sc_snapshot_dir(db, coll);
     if (!dir) return store_fail(SC_NOMEM, "out of memory");
@@ -83,8 +89,8 @@ static sc_status snapfiles__mkdirs(sc_db *db, const char *dir) {
 }
 
 sc_status sc_snapshot_take(sc_db *db, const char *coll, sc_snapshot_entry *out) {
-    if (!db || !coll) return store_fail(SC_MISUSE, "sc_snapshot_take: NULL argument");
-    if (!sc_collection_exists(db, coll)) return store_fail(SC_NOTFOUND, "Collection `%s` doesn't exist!", coll);
+    if (!db) return store_fail(SC_MISUSE, "sc_snapshot_take: NULL argument");
+    if (coll && !sc_collection_exists(db, coll)) return store_fail(SC_NOTFOUND, "Collection `%s` doesn't exist!", coll);
     char *dir = sc_snapshot_dir(db, coll);
     if (!dir) return store_fail(SC_NOMEM, "out of memory");
     sc_status rc = snapfiles__mkdirs(db, dir);
@@ -96,7 +102,7 @@ sc_status sc_snapshot_take(sc_db *db, const char *coll, sc_snapshot_entry *out) 
     /* the file name keeps only the characters a snapshot name may have */
     char safe[64];
     size_t j = 0;
-    for (const char *p = coll; *p && j < sizeof safe - 1; p++)
+    for (const char *p = coll ? coll : "full-snapshot"; *p && j < sizeof safe - 1; p++)
         safe[j++] = ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
                      *p == '_')
                         ? *p
@@ -108,8 +114,15 @@ sc_status sc_snapshot_take(sc_db *db, const char *coll, sc_snapshot_entry *out) 
     snprintf(sum, sizeof sum, "%s.sha256", path);
     free(dir);
     sc_snapshot_info info = {0};
-    const char *names[1] = {coll};
-    if (rc == SC_OK) rc = sc_snapshot_create(db, names, 1, NULL, path, &info);
+    const char *one[1] = {coll};
+    char **all = NULL;
+    size_t n_all = 0;
+    sc_snapshot_options opt = sc_snapshot_options_default();
+    opt.kind = coll ? "collection" : "full";
+    if (rc == SC_OK && !coll) rc = sc_collection_list(db, &all, &n_all);
+    if (rc == SC_OK)
+        rc = sc_snapshot_create(db, coll ? one : (const char *const *)all, coll ? 1 : n_all, &opt, path, &info);
+    sc_strv_free(all);
     if (rc == SC_OK) {
         FILE *f = fopen(sum, "w");
         if (!f || fprintf(f, "%s  %s\n", info.sha256, name) < 0 || fclose(f) != 0) {
@@ -134,7 +147,7 @@ static int snapfiles__cmp(const void *a, const void *b) {
 }
 
 sc_status sc_snapshot_list(sc_db *db, const char *coll, sc_snapshot_entry **out, size_t *n_out) {
-    if (!db || !coll || !out || !n_out) return store_fail(SC_MISUSE, "sc_snapshot_list: NULL argument");
+    if (!db || !out || !n_out) return store_fail(SC_MISUSE, "sc_snapshot_list: NULL argument");
     *out = NULL;
     *n_out = 0;
     char *dir = sc_snapshot_dir(db, coll);
@@ -143,7 +156,9 @@ sc_status sc_snapshot_list(sc_db *db, const char *coll, sc_snapshot_entry **out,
     if (!d) {
         int e = errno;
         free(dir);
-        return e == ENOENT ? SC_OK : store_fail(SC_IOERR, "cannot list snapshots of `%s`: %s", coll, strerror(e));
+        return e == ENOENT ? SC_OK
+                           : store_fail(SC_IOERR, "cannot list snapshots of `%s`: %s", coll ? coll : "(store)",
+                                        strerror(e));
     }
     sc_snapshot_entry *v = NULL;
     size_t n = 0, cap = 0;
