@@ -146,3 +146,102 @@ int cli_cmd_snapshot(int argc, char **argv) {
     sc_db_close(db);
     return rc;
 }
+
+/* ==== semcode export / import ==== */
+
+static void cli__export_usage(FILE *f) {
+    fprintf(f,
+            "usage: semcode export FILE [--store DIR] [PATH]\n\n"
+            "Write the index of PATH (default: the indexed tree containing the working\n"
+            "folder, or the one recorded in --store) to FILE: one portable, checksummed\n"
+            "file with the vectors, payloads, BM25 terms, graphs and state of the index,\n"
+            "the model id and the source commit (git HEAD). `semcode import FILE --store\n"
+            "DIR` on another machine makes an index that `semcode search --store DIR`\n"
+            "searches without the source tree.\n\n"
+            "  --store DIR   the index folder (default $SEMCODE_STORE, else PATH/.semcode)\n");
+}
+
+int cli_cmd_export(int argc, char **argv) {
+    enum { O_STORE = 1000, O_HELP };
+    static const struct option opts[] = {
+        {"store", required_argument, NULL, O_STORE}, {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
+    const char *store = NULL;
+    cli_opts p;
+    cli_opts_begin(&p, "export", argc, argv, "h", opts);
+    int ch;
+    while ((ch = cli_opts_next(&p)) != -1) {
+        if (ch == O_STORE) store = optarg;
+        else if (ch == 'h' || ch == O_HELP) {
+            cli__export_usage(stdout);
+            return 0;
+        } else return 2;
+    }
+    if (optind >= argc) return cli_usage_error("export", "%s", "missing FILE");
+    const char *file = argv[optind++], *path = optind < argc ? argv[optind++] : NULL;
+    if (optind < argc) return cli_usage_error("export", "unexpected argument '%s'", argv[optind]);
+    sc_repo *r = cli_repo_open("export", store, NULL, false, 0, NULL, path, false);
+    if (!r) return 1;
+    sc_snapshot_info info = {0};
+    char *err = NULL;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = 0;
+    if (sc_repo_export(r, file, &info, &err) != SC_OK) {
+        fprintf(stderr, "semcode export: %s\n", err ? err : "out of memory");
+        rc = 1;
+    } else {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        printf("exported %llu points to %s (%llu bytes, sha256 %s) in %.2f s\n", (unsigned long long)info.n_points,
+               file, (unsigned long long)info.size, info.sha256,
+               (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9);
+    }
+    sc_free(err);
+    sc_snapshot_info_free(&info);
+    sc_repo_close(r);
+    return rc;
+}
+
+static void cli__import_usage(FILE *f) {
+    fprintf(f,
+            "usage: semcode import FILE --store DIR [--root PATH]\n\n"
+            "Make the index folder DIR (absent or empty) from FILE, a file written by\n"
+            "`semcode export`. The file is checked first (every record's checksum, its\n"
+            "length): a damaged or truncated file is refused with the byte offset and\n"
+            "DIR is left as it was. Then `semcode search --store DIR QUERY` searches it.\n\n"
+            "  --store DIR   the new index folder (required)\n"
+            "  --root PATH   the source tree its results point into, when it exists here\n"
+            "                (default: DIR itself; results then have no snippets)\n");
+}
+
+int cli_cmd_import(int argc, char **argv) {
+    enum { O_STORE = 1000, O_ROOT, O_HELP };
+    static const struct option opts[] = {{"store", required_argument, NULL, O_STORE},
+                                         {"root", required_argument, NULL, O_ROOT},
+                                         {"help", no_argument, NULL, O_HELP},
+                                         {NULL, 0, NULL, 0}};
+    const char *store = NULL, *root = NULL;
+    cli_opts p;
+    cli_opts_begin(&p, "import", argc, argv, "h", opts);
+    int ch;
+    while ((ch = cli_opts_next(&p)) != -1) {
+        if (ch == O_STORE) store = optarg;
+        else if (ch == O_ROOT) root = optarg;
+        else if (ch == 'h' || ch == O_HELP) {
+            cli__import_usage(stdout);
+            return 0;
+        } else return 2;
+    }
+    if (optind >= argc) return cli_usage_error("import", "%s", "missing FILE");
+    const char *file = argv[optind++];
+    if (optind < argc) return cli_usage_error("import", "unexpected argument '%s'", argv[optind]);
+    if (!store) return cli_usage_error("import", "%s", "--store DIR is required (the new index folder)");
+    uint64_t n = 0;
+    char *err = NULL;
+    if (sc_repo_import(file, store, root, &n, &err) != SC_OK) {
+        fprintf(stderr, "semcode import: %s\n", err ? err : "out of memory");
+        sc_free(err);
+        return 1;
+    }
+    printf("imported %llu points into %s\n", (unsigned long long)n, store);
+    return 0;
+}

@@ -24,6 +24,8 @@ static const cli_command cli__commands[] = {
     {"parse", "extract entities from source files (JSON Lines with --json)", cli_cmd_parse},
     {"pairs", "write doc-comment/code training pairs as JSON Lines", cli_cmd_pairs},
     {"snapshot", "consistent snapshots of a store's collections: create, list, restore", cli_cmd_snapshot},
+    {"export", "write the index to one portable, checksummed file", cli_cmd_export},
+    {"import", "make an index folder from an exported file (searchable without the source tree)", cli_cmd_import},
     {"serve", "serve the store over a Qdrant-compatible HTTP API", cli_cmd_serve},
     {"train", "train the built-in embedding model on doc/code pairs", cli_cmd_train},
     {"eval", "retrieval quality of BM25, the model and hybrid (CodeSearchNet, CoSQA)", cli_cmd_eval},

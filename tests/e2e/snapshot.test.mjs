@@ -210,3 +210,55 @@ test('semcode snapshot create, list and restore on a store that is not served', 
   assert.equal(r.status, 2);
   assert.match(r.stderr, /unknown action 'frobnicate'/);
 });
+
+test('semcode export / import: the same results elsewhere without the source tree; a damaged file is refused', () => {
+  const run = (...args) => spawnSync(bin, args, { cwd: tmp, encoding: 'utf8' });
+  const src = path.join(tmp, 'tree');
+  fs.mkdirSync(src);
+  fs.writeFileSync(path.join(src, 'retry.py'), 'def retry_with_backoff(fn, attempts=5):\n    """Call fn again after a failure, waiting longer each time."""\n    for i in range(attempts):\n        try:\n            return fn()\n        except IOError:\n            time.sleep(2 ** i)\n');
+  fs.writeFileSync(path.join(src, 'parse.c'), 'int parse_header(const char *line, struct header *h) {\n    /* split "Name: value" into its two parts */\n    const char *colon = strchr(line, \':\');\n    if (!colon) return -1;\n    h->name = strndup(line, colon - line);\n    return 0;\n}\n');
+  const git = (...a) => spawnSync('git', ['-C', src, '-c', 'user.email=t@e', '-c', 'user.name=t', ...a], { encoding: 'utf8' });
+  git('init', '-q'); git('add', '-A'); git('commit', '-qm', 'tree');
+  const head = git('rev-parse', 'HEAD').stdout.trim();
+  let r = run('index', src);
+  assert.equal(r.status, 0, r.stderr);
+  const file = path.join(tmp, 'tree.semcode');
+  r = run('export', file, src);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /exported \d+ points/);
+  const search = (store) => {
+    const s = run('search', '--store', store, '--json', '--limit', '5', 'wait longer after a failure');
+    assert.equal(s.status, 0, s.stderr);
+    return JSON.parse(s.stdout).results.map(({ snippet, ...rest }) => rest);
+  };
+  const want = search(path.join(src, '.semcode'));
+  fs.renameSync(src, path.join(tmp, 'tree-gone')); // the source tree is no longer there
+  const dest = path.join(tmp, 'imported');
+  r = run('import', file, '--store', dest);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(search(dest), want);
+  // the manifest names the model and the source commit
+  const bytes = fs.readFileSync(file);
+  const mlen = Number(bytes.readBigUInt64LE(24));
+  const manifest = JSON.parse(bytes.subarray(32, 32 + mlen).toString('utf8'));
+  assert.equal(manifest.kind, 'export');
+  assert.equal(manifest.extra.source_commit, head);
+  assert.match(manifest.extra.model_id, /^builtin:/);
+  // one byte changed, or the file cut short: refused with the offset, nothing left behind
+  const bad = Buffer.from(bytes);
+  bad[Math.floor(bad.length * 0.6)] ^= 0x20;
+  fs.writeFileSync(path.join(tmp, 'bad.semcode'), bad);
+  r = run('import', path.join(tmp, 'bad.semcode'), '--store', path.join(tmp, 'imp-bad'));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /corrupt at byte \d+/);
+  assert.ok(!fs.existsSync(path.join(tmp, 'imp-bad')));
+  fs.writeFileSync(path.join(tmp, 'cut.semcode'), bytes.subarray(0, bytes.length - 9));
+  r = run('import', path.join(tmp, 'cut.semcode'), '--store', path.join(tmp, 'imp-cut'));
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /truncated|corrupt/);
+  assert.ok(!fs.existsSync(path.join(tmp, 'imp-cut')));
+  r = run('import', file, '--store', dest); // not empty: refused, left alone
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /not empty/);
+  assert.deepEqual(search(dest), want);
+});
