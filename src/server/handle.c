@@ -236,6 +236,12 @@ static server_role server__authenticate(server_call *call) {
     return found->role;
 }
 
+server_role server_request_role(server_ctx *ctx, const server_request *req) {
+    server_call call = {.ctx = ctx, .req = req};
+    server_role role = server__authenticate(&call);
+    return call.status ? SERVER_ROLE_NONE : role;
+}
+
 /* ==== Routes ==== */
 
 typedef enum server_kind {

@@ -133,7 +133,14 @@ static enum MHD_Result server__on_request(void *cls, struct MHD_Connection *conn
                  (unsigned long long)n);
         *con_cls = st;
         /* a snapshot upload is spooled to a file, not held in memory, and has no body limit but the disk */
-        if (server__is_upload(method, url) && !server__upload_open(ctx, st, conn)) st->upload_failed = true;
+        if (server__is_upload(method, url)) {
+            /* only an admin's upload is spooled; others take the plain path (body limit, then 401/403) */
+            server_request who = {.api_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "api-key"),
+                                  .bearer = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                                        MHD_HTTP_HEADER_AUTHORIZATION)};
+            if (server_request_role(ctx, &who) >= SERVER_ROLE_ADMIN && !server__upload_open(ctx, st, conn))
+                st->upload_failed = true;
+        }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (!st->upload && !st->upload_failed && cl && strtoull(cl, NULL, 10) > ctx->cfg.max_body_bytes) {
             server_response resp = {0};

@@ -134,6 +134,10 @@ void server_handle(server_ctx *ctx, const server_request *req, server_response *
 /* sc_logger callback of the server: one JSON line {"level", "message"} on
 ** the FILE * payload (the server's log), like the access log's lines. */
 void server_log_message(void *payload, sc_log_level level, const char *msg);
+/* The role the key of req (api-key header or bearer token) has, before
+** routing (NONE for a missing or unknown key; ADMIN without keys): the
+** HTTP front end spools a snapshot upload to disk only for an admin. */
+server_role server_request_role(server_ctx *ctx, const server_request *req);
 /* Release the body of a response. */
 void server_response_free(server_response *resp);
 /* Fill resp with a Qdrant error envelope {"status":{"error":msg},"time":0}. */

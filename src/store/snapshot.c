@@ -196,7 +196,7 @@ static sc_status snap__write_rows(snap_writer *w, sqlite3 *ro, int64_t id, const
         if (step == SQLITE_ROW) {
             uint8_t key[STORE_ID_KEY_SIZE] = {0}, slot[4];
             int kn = sqlite3_column_bytes(st, 0);
-            memcpy(key, sqlite3_column_blob(st, 0), kn == STORE_ID_KEY_SIZE ? STORE_ID_KEY_SIZE : 0);
+            if (kn == STORE_ID_KEY_SIZE) memcpy(key, sqlite3_column_blob(st, 0), STORE_ID_KEY_SIZE);
             snap__put32(slot, (uint32_t)sqlite3_column_int64(st, 1));
             util_buf_append(&b, key, sizeof key);
             util_buf_append(&b, slot, 4);

@@ -49,6 +49,7 @@ void util_sha256_init(util_sha256 *s) {
 }
 
 void util_sha256_update(util_sha256 *s, const void *data, size_t n) {
+    if (!n) return; /* data may be NULL then */
     const uint8_t *p = data;
     s->n += n;
     if (s->fill) {

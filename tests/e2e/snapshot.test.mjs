@@ -262,3 +262,20 @@ test('semcode export / import: the same results elsewhere without the source tre
   assert.match(r.stderr, /not empty/);
   assert.deepEqual(search(dest), want);
 });
+
+test('snapshot uploads and recovers need an admin key (server with keys, from run.sh)', { skip: !process.env.SEMCODE_AUTH_URL }, async () => {
+  const url = process.env.SEMCODE_AUTH_URL;
+  const up = async (key) => {
+    const form = new FormData();
+    form.append('snapshot', new Blob([Buffer.alloc(4096, 1)]), 'x.snapshot');
+    const headers = key ? { 'api-key': key } : {};
+    return (await fetch(`${url}/collections/snapx/snapshots/upload`, { method: 'POST', headers, body: form })).status;
+  };
+  assert.equal(await up(null), 401);
+  assert.equal(await up('read-key-0123456789abcdef'), 403);
+  assert.equal(await up('write-key-0123456789abcdef'), 403);
+  assert.equal(await up('admin-key-0123456789abcdef'), 400); // spooled, then refused: not a snapshot
+  const r = await fetch(`${url}/collections/snapx/snapshots/recover`, { method: 'PUT',
+    headers: { 'api-key': 'read-key-0123456789abcdef', 'content-type': 'application/json' }, body: '{"location":"file:///x"}' });
+  assert.equal(r.status, 403);
+});
