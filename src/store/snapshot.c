@@ -695,6 +695,7 @@ typedef struct snap_restore {
     sqlite3_stmt *ins_kw;      /* INSERT INTO kwterms */
     char *graphs[SC_MAX_VECTOR_NAMES]; /* graph files written (owned paths) */
     uint64_t n_points;         /* rows inserted */
+    uint64_t slot_limit;       /* slots must be below this (bounds the memory a file can make a restore take) */
 } snap_restore;
 
 /* A field of a row: *p / *n, *null; checked against the record. */
@@ -745,7 +746,8 @@ static sc_status snap__apply_rows(snap_reader *r, snap_restore *s, const uint8_t
         sqlite3_bind_int64(s->ins_pt, 1, s->id);
         sqlite3_bind_blob(s->ins_pt, 2, cur, STORE_ID_KEY_SIZE, SQLITE_STATIC);
         uint32_t slot = snap__get32(cur + STORE_ID_KEY_SIZE);
-        if (slot >= UINT32_MAX - 2) return snap__corrupt(r, r->rec_off, "point slot out of range");
+        if (slot >= UINT32_MAX - 2 || slot >= s->slot_limit)
+            return snap__corrupt(r, r->rec_off, "point slot out of range for the collection's number of points");
         sqlite3_bind_int64(s->ins_pt, 3, slot);
         sqlite3_bind_int64(s->ins_pt, 4, (sqlite3_int64)s->ver);
         cur += STORE_ID_KEY_SIZE + 4;
@@ -890,14 +892,16 @@ static sc_status snap__delete_rows(sc_db *db, const store_coll *c) {
     return SC_OK;
 }
 
-/* The name of the collection to restore: `from`, else the manifest's first. */
-static sc_status snap__pick(const char *path, const char *manifest, const char *from, char **out) {
+/* The name of the collection to restore: `from`, else the manifest's first;
+** *points: its number of points as the manifest says. */
+static sc_status snap__pick(const char *path, const char *manifest, const char *from, char **out, uint64_t *points) {
     json_t *m = json_loads(manifest, 0, NULL);
     json_t *cl = json_object_get(m, "collections");
     const char *name = NULL;
     for (size_t i = 0; i < json_array_size(cl) && !name; i++) {
         const char *n = json_string_value(json_object_get(json_array_get(cl, i), "name"));
-        if (n && (!from || !strcmp(n, from))) name = n;
+        json_int_t k = json_integer_value(json_object_get(json_array_get(cl, i), "points"));
+        if (n && (!from || !strcmp(n, from))) name = n, *points = k > 0 ? (uint64_t)k : 0;
     }
     sc_status rc = name ? ((*out = util_strdup(name)) ? SC_OK : store_fail(SC_NOMEM, "out of memory"))
                         : store_fail(SC_NOTFOUND, "snapshot %s has no collection%s%s%s", path, from ? " `" : "",
@@ -911,10 +915,16 @@ sc_status sc_snapshot_restore(sc_db *db, const char *path, const char *from, con
     sc_snapshot_info info = {0};
     sc_status rc = sc_snapshot_verify(path, &info);
     char *name = NULL;
-    if (rc == SC_OK) rc = snap__pick(path, info.manifest, from, &name);
+    uint64_t points = 0;
+    if (rc == SC_OK) rc = snap__pick(path, info.manifest, from, &name, &points);
     sc_snapshot_info_free(&info);
     if (rc != SC_OK) return rc;
-    snap_restore s = {.db = db, .from = name, .as = as ? as : name};
+    /* Slots are dense in a live store, but a collection that lost most of its
+    ** points keeps its high-water mark: allow 16 slots per point (+ 65536).
+    ** A file claiming more is refused rather than allowed to reserve memory
+    ** for billions of slots (restore does not compact slots yet). */
+    snap_restore s = {.db = db, .from = name, .as = as ? as : name,
+                      .slot_limit = points > (UINT32_MAX - 65536) / 16 ? UINT32_MAX : points * 16 + 65536};
     if ((rc = store_check_name("collection name", s.as)) != SC_OK) {
         free(name);
         return rc;
