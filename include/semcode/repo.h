@@ -18,6 +18,7 @@
 #include "common.h"
 #include "provider.h"
 #include "rank.h"
+#include "snapshot.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -455,6 +456,25 @@ SC_API void sc_query_eval_result_free(sc_query_eval_result *r); /* NULL is a no-
 ** mrr_10, ndcg_10}, file: {...}}}]}:
 ** owned string (sc_free), NULL when out of memory. */
 SC_API char *sc_query_eval_json(const sc_query_eval_result *r);
+
+/* ==== Portable index files (export.c) ==== */
+
+/* Write the index of r to path as one portable, checksummed file (a
+** snapshot file of kind "export", docs/FILE_FORMATS.md): every collection
+** of its store (vectors, payloads, BM25 terms, graphs), its state.db, and
+** a manifest naming the model id, provider, source commit (git HEAD of the
+** root, null outside git) and root. info (may be NULL) as
+** sc_snapshot_create's. *errmsg (may be NULL): owned message on failure. */
+SC_API sc_status sc_repo_export(sc_repo *r, const char *path, sc_snapshot_info *info, char **errmsg);
+/* Make the index folder store_dir (absent or empty) from an exported file,
+** searchable without the source tree: its recorded root becomes root (NULL:
+** store_dir itself; searches then have no snippets). All or nothing: built
+** beside store_dir and renamed into place; on failure store_dir is as it
+** was. SC_CORRUPT / SC_UNSUPPORTED for a damaged or newer file (the message
+** has the byte offset), SC_INVALID for a snapshot that is not an export,
+** SC_EXISTS for a non-empty store_dir, SC_IOERR. */
+SC_API sc_status sc_repo_import(const char *path, const char *store_dir, const char *root, uint64_t *n_points,
+                                char **errmsg);
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "store.h"
+#include "snapshot.h"
 #include "provider.h"
 #include "repo.h"
 #include "parse.h"

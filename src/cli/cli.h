@@ -37,6 +37,9 @@ int cli_cmd_train(int argc, char **argv); /* semcode train --pairs FILE --out MO
 int cli_cmd_eval(int argc, char **argv);  /* semcode eval: BM25 / model / hybrid retrieval quality */
 int cli_cmd_embed(int argc, char **argv); /* semcode embed: vectors of input lines */
 int cli_cmd_doctor(int argc, char **argv); /* semcode doctor: quality report of stored embeddings */
+int cli_cmd_snapshot(int argc, char **argv); /* semcode snapshot create|list|restore */
+int cli_cmd_export(int argc, char **argv);   /* semcode export FILE: a portable index file */
+int cli_cmd_import(int argc, char **argv);   /* semcode import FILE --store DIR */
 /* semcode embed --model DIR (a Hugging Face model directory): called by cli_cmd_embed */
 int cli_embed_transformer(int argc, char **argv);
 

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <time.h>
 
@@ -71,7 +72,10 @@ void server_response_error(server_response *resp, int status, const char *msg) {
 }
 
 void server_response_free(server_response *resp) {
-    if (resp) util_buf_free(&resp->body);
+    if (!resp) return;
+    util_buf_free(&resp->body);
+    if (resp->has_file) close(resp->file_fd);
+    resp->has_file = false;
 }
 
 const char *server_arg(const server_call *call, const char *name) {
@@ -232,6 +236,12 @@ static server_role server__authenticate(server_call *call) {
     return found->role;
 }
 
+server_role server_request_role(server_ctx *ctx, const server_request *req) {
+    server_call call = {.ctx = ctx, .req = req};
+    server_role role = server__authenticate(&call);
+    return call.status ? SERVER_ROLE_NONE : role;
+}
+
 /* ==== Routes ==== */
 
 typedef enum server_kind {
@@ -304,6 +314,16 @@ static const server_route server__routes[] = {
     {"POST", "/collections/*/points/recommend/groups", server_api_recommend_groups, "recommend_groups", R, 0},
     {"POST", "/collections/*/points/search/matrix/pairs", server_api_matrix_pairs, "matrix_pairs", R, 0},
     {"POST", "/collections/*/points/search/matrix/offsets", server_api_matrix_offsets, "matrix_offsets", R, 0},
+    {"GET", "/collections/*/snapshots", server_api_snapshots_list, "snapshots_list", R, 0},
+    {"POST", "/collections/*/snapshots", server_api_snapshot_create, "snapshot_create", A, 0},
+    {"PUT", "/collections/*/snapshots/recover", server_api_snapshot_recover, "snapshot_recover", A, 0},
+    {"POST", "/collections/*/snapshots/upload", server_api_snapshot_upload, "snapshot_upload", A, 0},
+    {"GET", "/collections/*/snapshots/*", server_api_snapshot_get, "snapshot_get", R, 0},
+    {"DELETE", "/collections/*/snapshots/*", server_api_snapshot_delete, "snapshot_delete", A, 0},
+    {"GET", "/snapshots", server_api_full_snapshots_list, "full_snapshots_list", A, 0},
+    {"POST", "/snapshots", server_api_full_snapshot_create, "full_snapshot_create", A, 0},
+    {"GET", "/snapshots/*", server_api_full_snapshot_get, "full_snapshot_get", A, 0},
+    {"DELETE", "/snapshots/*", server_api_full_snapshot_delete, "full_snapshot_delete", A, 0},
     {"POST", "/code/search", server_api_code_search, "code_search", R, SERVER_KIND_EXACT},
     {"POST", "/code/similar", server_api_code_similar, "code_similar", R, SERVER_KIND_EXACT},
     {"POST", "/code/duplicates", server_api_code_duplicates, "code_duplicates", R, SERVER_KIND_EXACT},
@@ -726,6 +746,18 @@ respond:
         resp->retry_after = call->status == 429 ? call->retry_after : 0;
     } else if (route->kind == SERVER_KIND_OPENAI) {
         server__set_json(resp, 200, result);
+    } else if (call->has_file) {
+        resp->status = 200;
+        resp->content_type = "application/octet-stream";
+        resp->file_fd = call->file_fd;
+        resp->file_size = call->file_size;
+        resp->has_file = true;
+        call->has_file = false;
+    } else if (call->ok_status == 202) {
+        json_t *env = json_pack("{s:s,s:o}", "status", "accepted", "time",
+                                server_json_f32((float)(util_now() - t0)));
+        server__set_json(resp, 202, env);
+        json_decref(env);
     } else {
         json_t *env = json_pack("{s:o,s:s,s:o}", "result", result, "status", "ok", "time",
                                 server_json_f32((float)(util_now() - t0)));
@@ -734,6 +766,7 @@ respond:
         json_decref(env);
     }
 done:
+    if (call->has_file) close(call->file_fd);
     json_decref(result);
     json_decref(call->body);
     double secs = util_now() - t0;

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Per-request state kept by libmicrohttpd between callbacks. */
@@ -40,6 +41,10 @@ typedef struct server_conn {
     util_buf body;   /* body received so far */
     bool too_large;  /* the body passed max_body_bytes: drain it, answer 413 */
     char id[40];     /* request id (also sent back as x-request-id) */
+    FILE *upload;    /* POST .../snapshots/upload: the spool file of the snapshot, else NULL */
+    char upload_path[4200];            /* its path (removed when the request ends) */
+    struct MHD_PostProcessor *pp;      /* multipart decoder of that body (NULL: the raw body is the file) */
+    bool upload_failed;                /* writing the spool failed (disk full): answered 500 */
 } server_conn;
 
 static uint64_t server__req_counter; /* request ids: process start time + counter */
@@ -51,9 +56,14 @@ static enum MHD_Result server__send(struct MHD_Connection *conn, server_response
     char *data = resp->body.data;
     resp->body.data = NULL;
     resp->body.len = resp->body.cap = 0;
-    struct MHD_Response *r =
-        data ? MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE)
-             : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r = NULL;
+    if (resp->has_file) { /* a snapshot download: libmicrohttpd reads the file and closes it */
+        r = MHD_create_response_from_fd64(resp->file_size, resp->file_fd);
+        if (r) resp->has_file = false;
+    } else {
+        r = data ? MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE)
+                 : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
     if (!r) {
         free(data);
         return MHD_NO;
@@ -71,6 +81,40 @@ static enum MHD_Result server__send(struct MHD_Connection *conn, server_response
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)resp->status, r);
     MHD_destroy_response(r);
     return ok;
+}
+
+/* The multipart decoder's callback: the bytes of field "snapshot" go to the spool file. */
+static enum MHD_Result server__upload_part(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
+                                           const char *content_type, const char *transfer_encoding, const char *data,
+                                           uint64_t off, size_t size) {
+    (void)kind, (void)filename, (void)content_type, (void)transfer_encoding, (void)off;
+    server_conn *st = cls;
+    if (!key || strcmp(key, "snapshot") || !size) return MHD_YES;
+    if (fwrite(data, 1, size, st->upload) != size) st->upload_failed = true;
+    return MHD_YES;
+}
+
+/* Is this request a snapshot upload (POST /collections/NAME/snapshots/upload)? */
+static bool server__is_upload(const char *method, const char *url) {
+    static const char tail[] = "/snapshots/upload";
+    size_t n = strlen(url), t = sizeof tail - 1;
+    return !strcmp(method, "POST") && !strncmp(url, "/collections/", 13) && n > 13 + t &&
+           !strcmp(url + n - t, tail) && !memchr(url + 13, '/', n - 13 - t);
+}
+
+/* Open the spool file of an upload in STORE/snapshots/ (created when missing). */
+static bool server__upload_open(server_ctx *ctx, server_conn *st, struct MHD_Connection *conn) {
+    snprintf(st->upload_path, sizeof st->upload_path, "%s/snapshots", sc_db_path(ctx->db));
+    mkdir(st->upload_path, 0755);
+    snprintf(st->upload_path, sizeof st->upload_path, "%s/snapshots/.upload-XXXXXX", sc_db_path(ctx->db));
+    int fd = mkstemp(st->upload_path);
+    if (fd < 0 || !(st->upload = fdopen(fd, "wb"))) {
+        if (fd >= 0) close(fd);
+        st->upload_path[0] = '\0';
+        return false;
+    }
+    st->pp = MHD_create_post_processor(conn, 1 << 16, server__upload_part, st);
+    return true;
 }
 
 /* server_request.arg over libmicrohttpd's parsed query string. */
@@ -91,8 +135,17 @@ static enum MHD_Result server__on_request(void *cls, struct MHD_Connection *conn
         snprintf(st->id, sizeof st->id, "%08llx-%llu", (unsigned long long)(server__req_epoch & 0xffffffffu),
                  (unsigned long long)n);
         *con_cls = st;
+        /* a snapshot upload is spooled to a file, not held in memory, and has no body limit but the disk */
+        if (server__is_upload(method, url)) {
+            /* only an admin's upload is spooled; others take the plain path (body limit, then 401/403) */
+            server_request who = {.api_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "api-key"),
+                                  .bearer = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                                        MHD_HTTP_HEADER_AUTHORIZATION)};
+            if (server_request_role(ctx, &who) >= SERVER_ROLE_ADMIN && !server__upload_open(ctx, st, conn))
+                st->upload_failed = true;
+        }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > ctx->cfg.max_body_bytes) {
+        if (!st->upload && !st->upload_failed && cl && strtoull(cl, NULL, 10) > ctx->cfg.max_body_bytes) {
             server_response resp = {0};
             char msg[128];
             snprintf(msg, sizeof msg, "Payload too large: the request body is over the limit of %zu bytes",
@@ -101,6 +154,13 @@ static enum MHD_Result server__on_request(void *cls, struct MHD_Connection *conn
             server_metrics_observe(ctx->metrics, "unknown", 413, NULL, NULL, 0.0);
             return server__send(conn, &resp, st->id);
         }
+        return MHD_YES;
+    }
+    if (*upload_data_size && st->upload) {
+        if (st->pp ? MHD_post_process(st->pp, upload_data, *upload_data_size) != MHD_YES
+                   : fwrite(upload_data, 1, *upload_data_size, st->upload) != *upload_data_size)
+            st->upload_failed = true;
+        *upload_data_size = 0;
         return MHD_YES;
     }
     if (*upload_data_size) {
@@ -113,7 +173,12 @@ static enum MHD_Result server__on_request(void *cls, struct MHD_Connection *conn
         return MHD_YES;
     }
     server_response resp = {0};
-    if (st->too_large || st->body.oom) {
+    if (st->upload && fclose(st->upload) != 0) st->upload_failed = true;
+    st->upload = NULL;
+    if (st->upload_failed) {
+        server_response_error(&resp, 500, "Service internal error: cannot spool the uploaded snapshot");
+        server_metrics_observe(ctx->metrics, "snapshot_upload", 500, NULL, NULL, 0.0);
+    } else if (st->too_large || st->body.oom) {
         server_response_error(&resp, 413, "Payload too large: the request body is over the limit");
         server_metrics_observe(ctx->metrics, "unknown", 413, NULL, NULL, 0.0);
     } else {
@@ -130,6 +195,7 @@ static enum MHD_Result server__on_request(void *cls, struct MHD_Connection *conn
         req.arg_ctx = conn;
         req.mcp_session = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Mcp-Session-Id");
         req.origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+        req.upload_path = st->upload_path[0] ? st->upload_path : NULL;
         server_handle(ctx, &req, &resp);
     }
     enum MHD_Result ok = server__send(conn, &resp, st->id);
@@ -144,6 +210,9 @@ static void server__on_completed(void *cls, struct MHD_Connection *conn, void **
     (void)toe;
     server_conn *st = *con_cls;
     if (!st) return;
+    if (st->pp) MHD_destroy_post_processor(st->pp);
+    if (st->upload) fclose(st->upload);
+    if (st->upload_path[0]) unlink(st->upload_path);
     util_buf_free(&st->body);
     free(st);
     *con_cls = NULL;

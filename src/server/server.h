@@ -121,6 +121,8 @@ typedef struct server_request {
     const void *arg_ctx;     /* its first argument */
     const char *mcp_session; /* `Mcp-Session-Id` header (/mcp), NULL if absent */
     const char *origin;      /* `Origin` header, NULL if absent */
+    const char *upload_path; /* POST .../snapshots/upload: the file the uploaded snapshot was spooled to
+                                (the multipart field, or a raw body), NULL otherwise; removed after the call */
 } server_request;
 
 typedef struct server_response {
@@ -131,6 +133,9 @@ typedef struct server_response {
     unsigned retry_after;     /* seconds for a Retry-After header (a rate limit's 429), 0 = none */
     bool vary_accept;         /* the body depends on the Accept header (GET /): send `Vary: Accept` */
     char mcp_session[33];     /* an Mcp-Session-Id header to send (/mcp initialize), "" = none */
+    int file_fd;              /* with has_file: an open file sent as the body (a snapshot download); owned */
+    uint64_t file_size;       /* its bytes */
+    bool has_file;            /* the body is file_fd, not body */
 } server_response;
 
 /* Handle one complete request: authenticate, route, call the store, and
@@ -140,6 +145,10 @@ void server_handle(server_ctx *ctx, const server_request *req, server_response *
 /* sc_logger callback of the server: one JSON line {"level", "message"} on
 ** the FILE * payload (the server's log), like the access log's lines. */
 void server_log_message(void *payload, sc_log_level level, const char *msg);
+/* The role the key of req (api-key header or bearer token) has, before
+** routing (NONE for a missing or unknown key; ADMIN without keys): the
+** HTTP front end spools a snapshot upload to disk only for an admin. */
+server_role server_request_role(server_ctx *ctx, const server_request *req);
 /* Release the body of a response. */
 void server_response_free(server_response *resp);
 /* Fill resp with a Qdrant error envelope {"status":{"error":msg},"time":0}. */

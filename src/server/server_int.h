@@ -29,6 +29,10 @@ typedef struct server_call {
     int status;                      /* error status once server_fail was called, else 0 */
     unsigned retry_after;            /* with a 429: seconds after which to retry (Retry-After header), else 0 */
     char msg[1024];                  /* error message */
+    int ok_status;                   /* success status when not 200: 202 answers {"status":"accepted"} */
+    int file_fd;                     /* with has_file: the file to send as the whole answer (owned) */
+    uint64_t file_size;              /* its bytes */
+    bool has_file;                   /* the endpoint answers with a file, not JSON */
 } server_call;
 
 /* An endpoint: returns the owned result JSON, or NULL after server_fail. */
@@ -77,6 +81,19 @@ bool server_tenant_resolve(server_call *call, const char *requested, const char 
 bool server_tenant_visible(const server_call *call, const char *owner);
 /* true when name is a valid tenant name: 1..64 bytes of [A-Za-z0-9_-] (config.c). */
 bool server_tenant_name_ok(const char *name);
+
+/* ==== Snapshots (snapshots.c) ==== */
+
+json_t *server_api_snapshots_list(server_call *call);
+json_t *server_api_snapshot_create(server_call *call);
+json_t *server_api_snapshot_get(server_call *call);
+json_t *server_api_snapshot_delete(server_call *call);
+json_t *server_api_snapshot_recover(server_call *call);
+json_t *server_api_snapshot_upload(server_call *call);
+json_t *server_api_full_snapshots_list(server_call *call);
+json_t *server_api_full_snapshot_create(server_call *call);
+json_t *server_api_full_snapshot_get(server_call *call);
+json_t *server_api_full_snapshot_delete(server_call *call);
 
 /* ==== JSON decoding (json_io.c) ==== */
 

@@ -410,6 +410,27 @@ static sc_status store__format(sc_db *db, int *version) {
     return rc;
 }
 
+sc_status store_coll_load(sc_db *db, int64_t db_id, const char *name, const char *config, store_coll **out) {
+    sc_status rc = SC_OK;
+    store_coll *c = calloc(1, sizeof *c);
+    if (!c || !(c->name = util_strdup(name))) {
+        store_coll_free(c);
+        return store_fail(SC_NOMEM, "out of memory");
+    }
+    c->db_id = db_id;
+    rc = store__parse_config(c, config);
+    if (rc == SC_OK && !(c->kw = store_kw_new())) rc = store_fail(SC_NOMEM, "out of memory");
+    if (rc == SC_OK) rc = store_kw_load_terms(db, c);
+    if (rc == SC_OK) rc = store__load_points(db, c);
+    if (rc == SC_OK) store_ann_open(db, c);
+    if (rc != SC_OK) {
+        store_coll_free(c);
+        return rc;
+    }
+    *out = c;
+    return SC_OK;
+}
+
 /* Read the sequence number and load every collection into memory. */
 static sc_status store__load(sc_db *db) {
     sqlite3_stmt *st = NULL;
@@ -425,27 +446,21 @@ static sc_status store__load(sc_db *db) {
         SQLITE_OK)
         return store_fail_sql(db, "listing collections");
     while (rc == SC_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-        store_coll *c = calloc(1, sizeof *c);
         store_coll **grown = realloc(db->colls, (db->n_colls + 1) * sizeof *grown);
-        if (!c || !grown) {
-            free(c);
-            if (grown) db->colls = grown;
+        if (!grown) {
             rc = store_fail(SC_NOMEM, "out of memory");
             break;
         }
         db->colls = grown;
-        c->db_id = sqlite3_column_int64(st, 0);
-        c->name = util_strdup((const char *)sqlite3_column_text(st, 1));
-        db->colls[db->n_colls++] = c;
-        if (!c->name) rc = store_fail(SC_NOMEM, "out of memory");
+        const char *name = (const char *)sqlite3_column_text(st, 1);
         const char *config = (const char *)sqlite3_column_text(st, 2);
-        if (rc == SC_OK && !config && sqlite3_column_type(st, 2) != SQLITE_NULL)
-            rc = store_fail(SC_NOMEM, "out of memory loading collection `%s`", c->name);
-        if (rc == SC_OK) rc = store__parse_config(c, config);
-        if (rc == SC_OK && !(c->kw = store_kw_new())) rc = store_fail(SC_NOMEM, "out of memory");
-        if (rc == SC_OK) rc = store_kw_load_terms(db, c);
-        if (rc == SC_OK) rc = store__load_points(db, c);
-        if (rc == SC_OK) store_ann_open(db, c);
+        if ((!name && sqlite3_column_type(st, 1) != SQLITE_NULL) ||
+            (!config && sqlite3_column_type(st, 2) != SQLITE_NULL)) {
+            rc = store_fail(SC_NOMEM, "out of memory loading a collection");
+            break;
+        }
+        rc = store_coll_load(db, sqlite3_column_int64(st, 0), name ? name : "", config, &db->colls[db->n_colls]);
+        if (rc == SC_OK) db->n_colls++;
     }
     if (rc == SC_OK && step != SQLITE_DONE) rc = store_fail_sql(db, "listing collections");
     sqlite3_finalize(st);

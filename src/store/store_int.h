@@ -214,6 +214,12 @@ bool store_alias_taken(sc_db *db, const char *name);
 /* Find a collection by name (NULL if missing) / with an error set. */
 store_coll *store_coll_find(sc_db *db, const char *name);
 sc_status store_coll_get(sc_db *db, const char *name, store_coll **out);
+/* Load collection db_id (its name and config text as stored) from SQLite
+** into memory, with its keyword terms, points and graphs, into *out (owned,
+** store_coll_free). Reads through db->sql, so inside an open transaction it
+** sees that transaction's rows. SC_CORRUPT names the collection and point,
+** SC_NOMEM; nothing is left allocated on failure. */
+sc_status store_coll_load(sc_db *db, int64_t db_id, const char *name, const char *config, store_coll **out);
 /* Free everything of a collection held in memory. */
 void store_coll_free(store_coll *c);
 /* Index of the vector named `name` (NULL/"" = the only or the default one), or -1. */

@@ -72,6 +72,18 @@ uint64_t util_hash64_v1(const void *data, size_t n, uint64_t seed);
 /* Mix a 64-bit integer (finaliser of splitmix64). */
 uint64_t util_mix64(uint64_t x);
 
+/* SHA-256 (sha256.c): the checksum peers name (Qdrant snapshots). */
+typedef struct util_sha256 {
+    uint32_t h[8];    /* chaining state */
+    uint64_t n;       /* bytes hashed */
+    uint8_t buf[64];  /* partial block */
+    size_t fill;      /* bytes in buf */
+} util_sha256;
+void util_sha256_init(util_sha256 *s);
+void util_sha256_update(util_sha256 *s, const void *data, size_t n);
+/* Finish and write the digest as 64 lower-case hex digits + NUL; s is spent. */
+void util_sha256_hex(util_sha256 *s, char out[65]);
+
 /* ==== Strings ==== */
 
 /* Growable byte buffer, always NUL-terminated when len > 0. */
