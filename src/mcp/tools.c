@@ -44,7 +44,7 @@ static const char mcp__tools_text[] =
     "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
     "\"threshold\":{\"type\":\"number\",\"description\":\"similarity 0.5-1 (default 0.95)\"},"
     "\"min_lines\":{\"type\":\"integer\",\"minimum\":1}," MCP_PAGE_PROPS "}}},"
-    "{\"name\":\"get_entity\",\"description\":\"An entity's source with context lines, signature and doc.\","
+    "{\"name\":\"get_entity\",\"description\":\"An entity's source with context lines, signature, doc, callers and callees.\","
     "\"inputSchema\":{\"type\":\"object\",\"properties\":{" MCP_TARGET_PROP ","
     "\"context\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":50,\"description\":\"lines around (default 3)\"},"
     "\"max_tokens\":{\"type\":\"integer\",\"minimum\":200}},\"required\":[\"target\"]}},"
@@ -286,6 +286,28 @@ static char *mcp__read_lines(const char *root, const char *path, uint32_t first,
     return b.data ? b.data : util_strdup("");
 }
 
+/* Call-graph rows listed by get_entity, per direction. */
+#define MCP_GRAPH_LIMIT 10
+
+/* Compact call-graph rows: the other end's name and where the call is
+** (callers: the calling entity; callees: the called one, or the bare name
+** when it is outside the repository). */
+static json_t *mcp__edges_json(const sc_call_edges *g, bool callers) {
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < g->n; i++) {
+        const sc_call_edge *x = &g->items[i];
+        const sc_call_entity *other = callers ? &x->caller : &x->callee;
+        const char *name = other->qualified_name && *other->qualified_name ? other->qualified_name
+                           : other->name && *other->name ? other->name
+                           : callers ? "(top level)" : x->name;
+        json_t *r = json_pack("{s:s,s:s,s:I}", "name", name ? name : "", "path", x->path ? x->path : "", "line",
+                              (json_int_t)x->line);
+        if (r && !callers && !other->id) json_object_set_new(r, "resolved", json_false());
+        if (!r || json_array_append_new(a, r) != 0) break;
+    }
+    return a;
+}
+
 static json_t *mcp__get_entity(mcp_call *c) {
     static const char *const allowed[] = {"target", "context", "max_tokens", NULL};
     const char *target;
@@ -314,6 +336,12 @@ static json_t *mcp__get_entity(mcp_call *c) {
         }
         sc_record_list_free(l);
     }
+    /* the call graph (absent in an index that has none yet: then the fields are left out) */
+    sc_call_edges *callers = NULL, *callees = NULL;
+    if (rc == SC_OK) {
+        if (sc_repo_callers(c->m->repo, target, MCP_GRAPH_LIMIT, &callers) != SC_OK) callers = NULL;
+        if (sc_repo_callees(c->m->repo, target, MCP_GRAPH_LIMIT, &callees) != SC_OK) callees = NULL;
+    }
     mcp_repo_unlock(c->m);
     if (rc != SC_OK) return err;
     const sc_code_hit *e = &h->items[0];
@@ -323,6 +351,10 @@ static json_t *mcp__get_entity(mcp_call *c) {
                           *e->qualified_name ? e->qualified_name : e->name, "language", e->language);
     if (*e->signature) json_object_set_new(o, "signature", json_string(e->signature));
     if (doc && *doc) json_object_set_new(o, "doc", json_string(doc));
+    if (callers) json_object_set_new(o, "callers", mcp__edges_json(callers, true));
+    if (callees) json_object_set_new(o, "callees", mcp__edges_json(callees, false));
+    sc_call_edges_free(callers);
+    sc_call_edges_free(callees);
     size_t head_bytes = json_dumpb(o, NULL, 0, MCP_JSON_FLAGS) + 64;
     size_t budget = (size_t)max_tokens * 3;
     bool cut = false;

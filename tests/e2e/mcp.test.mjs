@@ -127,6 +127,9 @@ async function exerciseAll(client) {
   assert.match(e.doc, /query string/);
   assert.match(e.source, /def parse_query_string/);
   assert.equal(e.source_first_line, e.lines[0] - 2);
+  // the call graph: its two calls go outside the repository; nothing calls it
+  assert.deepEqual(e.callees.map((x) => [x.name, x.line, x.resolved]), [['split', 27, false], ['partition', 30, false]]);
+  assert.deepEqual(e.callers, []);
 
   const d = await callOk(client, 'find_duplicates', { threshold: 0.9, min_lines: 1 });
   assert.ok(Array.isArray(d.results));
