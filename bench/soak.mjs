@@ -353,7 +353,7 @@ async function main() {
   if (ex === null) srv.proc.kill('SIGKILL');
   await load2;
   check('SIGTERM mid-load: exit 0', ex !== null && ex.code === 0,
-    ex === null ? 'still running 30 s after SIGTERM (killed)' : `exit code ${ex.code}, signal ${ex.sig}, ${Date.now() - termAt} ms, ${nBefore} writes acknowledged before it`);
+    ex === null ? 'still running 30 s after SIGTERM (killed)' : `exit code ${ex.code}, signal ${ex.sig}, ${Date.now() - termAt} ms, ${nBefore} point writes acknowledged before it`);
   terminating = false;
   srv = await serveStart('restart');
   base = srv.url;
