@@ -458,6 +458,29 @@ function progress(j) {
     ` ${text}`);
 }
 
+// One repository of the index page: where it is, what it holds, its model and health.
+function repoSection(s, named) {
+  const emb = s.embeddings || {};
+  const problems = [];
+  if (emb.wrong_dimension) problems.push(`${emb.wrong_dimension} with the wrong dimension`);
+  if (emb.zero_vectors) problems.push(`${emb.zero_vectors} zero vectors`);
+  if (emb.exact_duplicate_rate > 0.2) problems.push(`${(100 * emb.exact_duplicate_rate).toFixed(0)}% exact duplicates`);
+  const health = emb.sampled === undefined ? 'not checked'
+    : problems.length ? `PROBLEMS: ${problems.join(', ')}` : `healthy (${emb.sampled} vectors sampled)`;
+  const run = s.last_run || {};
+  return [
+    el('h2', { class: 'repo', text: named ? `Repository ${s.repo}` : 'Repository' }),
+    kv([['root', s.root], ['store', s.store], ['files', String(s.files)], ['entities', String(s.entities)],
+      ['store size', s.store_bytes !== undefined ? `${(s.store_bytes / 1048576).toFixed(1)} MB` : null],
+      ['last index', s.last_index],
+      ['last run', run.seconds !== undefined ? `${run.files_seen} files seen, ${run.files_parsed} parsed, +${run.entities_added} ` +
+        `~${run.entities_updated} −${run.entities_removed} entities in ${run.seconds} s` : null],
+      ['model', s.model ? `${s.model.id} (${s.model.dim} dimensions, ${s.model.provider})` : null],
+      ['embedding health', health]]),
+    el('div', { class: 'row tables' }, counts('by language', s.by_language), counts('by kind', s.by_kind)),
+  ];
+}
+
 async function renderIndex() {
   const body = $('#index-body');
   body.replaceChildren(el('p', { class: 'muted', text: 'loading…' }));
@@ -470,25 +493,18 @@ async function renderIndex() {
     body.replaceChildren();
     return fail(e);
   }
-  const emb = s.embeddings || {};
-  const problems = [];
-  if (emb.wrong_dimension) problems.push(`${emb.wrong_dimension} with the wrong dimension`);
-  if (emb.zero_vectors) problems.push(`${emb.zero_vectors} zero vectors`);
-  if (emb.exact_duplicate_rate > 0.2) problems.push(`${(100 * emb.exact_duplicate_rate).toFixed(0)}% exact duplicates`);
-  const health = emb.sampled === undefined ? 'not checked'
-    : problems.length ? `PROBLEMS: ${problems.join(', ')}` : `healthy (${emb.sampled} vectors sampled)`;
-  const run = s.last_run || {};
+  // several repositories served (serve --repo A --repo B): one section each
+  const names = Array.isArray(s.repositories) ? s.repositories : [];
+  let others = [];
+  try {
+    others = await Promise.all(names.filter((n) => n !== s.repo).map((n) => api(`/code/stats?repo=${encodeURIComponent(n)}`)));
+  } catch (e) {
+    body.replaceChildren();
+    return fail(e);
+  }
   const jobRows = jobs && jobs.jobs ? jobs.jobs : [];
   body.replaceChildren(
-    el('h2', { text: 'Repository' }),
-    kv([['root', s.root], ['store', s.store], ['files', String(s.files)], ['entities', String(s.entities)],
-      ['store size', s.store_bytes !== undefined ? `${(s.store_bytes / 1048576).toFixed(1)} MB` : null],
-      ['last index', s.last_index],
-      ['last run', run.seconds !== undefined ? `${run.files_seen} files seen, ${run.files_parsed} parsed, +${run.entities_added} ` +
-        `~${run.entities_updated} −${run.entities_removed} entities in ${run.seconds} s` : null],
-      ['model', s.model ? `${s.model.id} (${s.model.dim} dimensions, ${s.model.provider})` : null],
-      ['embedding health', health]]),
-    el('div', { class: 'row tables' }, counts('by language', s.by_language), counts('by kind', s.by_kind)),
+    ...[s, ...others].flatMap((x) => repoSection(x, names.length > 1)),
     el('h2', { text: 'Jobs' }),
     jobs && jobs.error ? el('p', { class: 'muted', text: `jobs unavailable: ${jobs.error}` })
       : !jobRows.length ? el('p', { class: 'muted', text: 'no jobs' })

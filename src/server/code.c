@@ -417,14 +417,49 @@ json_t *server_api_code_duplicates(server_call *call) {
     return out;
 }
 
+/* The names of the served repositories, for a 404 ("a, b"). */
+static void server__repo_names(const sc_workspace *ws, char *buf, size_t size) {
+    size_t used = 0;
+    buf[0] = 0;
+    for (size_t i = 0; ws && i < sc_workspace_count(ws) && used < size; i++) {
+        int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", sc_workspace_name(ws, i));
+        if (n < 0) break;
+        used += (size_t)n;
+    }
+}
+
 json_t *server_api_code_stats(server_call *call) {
     if (!server__code_access(call, "/code/stats")) return NULL;
+    sc_workspace *ws = call->ctx->ws;
+    const char *name = server_arg(call, "repo");
+    int i = 0;
+    if (name && (!ws || (i = sc_workspace_find(ws, name)) < 0)) {
+        char names[1024];
+        server__repo_names(ws, names, sizeof names);
+        server_fail(call, 404, "Not found: no repository `%s` is served (repo must be one of: %s)", name, names);
+        return NULL;
+    }
+    /* repository 0 only under repo_mu; the others under their own lock, taken after it (server.h) */
     pthread_mutex_lock(&call->ctx->repo_mu);
+    if (i > 0) sc_workspace_lock(ws, (size_t)i);
     char *text = NULL;
-    sc_status rc = sc_repo_stats_json(call->ctx->repo, &text);
-    if (rc != SC_OK) server__code_fail(call, rc);
+    sc_status rc = sc_repo_stats_json(i > 0 ? sc_workspace_repo(ws, (size_t)i) : call->ctx->repo, &text);
+    if (i > 0) sc_workspace_unlock(ws, (size_t)i);
     pthread_mutex_unlock(&call->ctx->repo_mu);
-    return rc == SC_OK ? server__code_result(call, text) : NULL;
+    if (rc != SC_OK) {
+        server__code_fail(call, rc);
+        return NULL;
+    }
+    /* which repository this is, and every one served (the web page's index view lists them) */
+    json_t *o = server__code_result(call, text);
+    if (o && ws) {
+        json_t *all = json_array();
+        for (size_t k = 0; all && k < sc_workspace_count(ws); k++)
+            json_array_append_new(all, json_string(sc_workspace_name(ws, k)));
+        json_object_set_new(o, "repo", json_string(sc_workspace_name(ws, (size_t)i)));
+        json_object_set_new(o, "repositories", all ? all : json_array());
+    }
+    return o;
 }
 
 /* The entity e as `semcode history --json` names it. */

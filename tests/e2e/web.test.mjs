@@ -317,6 +317,44 @@ test('the index page: repository, languages, counts, model, health, jobs', { ski
   await shot('web-index');
 });
 
+test('the index page lists every repository of a server that serves several', { skip }, async () => {
+  // two more trees (the first server holds the main fixture's index)
+  const trees = { app: path.join(tmp, 'app'), lib: path.join(tmp, 'lib') };
+  fs.cpSync(path.join(top, 'tests/fixtures/repo/pkg'), trees.app, { recursive: true });
+  fs.cpSync(path.join(top, 'tests/fixtures/repo'), trees.lib, { recursive: true, filter: (f) => !f.includes(`${path.sep}pkg`) });
+  for (const t of Object.values(trees)) {
+    const r = spawnSync(bin, ['index', t, '--quiet'], { encoding: 'utf8', timeout: 120000 });
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const portFile = path.join(tmp, 'port2');
+  const two = spawn(bin, ['serve', '--host', '127.0.0.1', '--port', '0', '--port-file', portFile, '--store', path.join(tmp, 'store2'),
+    '--repo', `app=${trees.app}`, '--repo', `lib=${trees.lib}`, '--log', path.join(tmp, 'access2.log')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    for (let i = 0; i < 200 && !(fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim()); i++) await sleep(50);
+    const base2 = `http://127.0.0.1:${fs.readFileSync(portFile, 'utf8').trim()}`;
+    const stats = async (q) => { const r = await fetch(`${base2}/code/stats${q}`); return [r.status, await r.json()]; };
+    const [s0, first] = await stats('');
+    assert.equal(s0, 200);
+    assert.deepEqual([first.result.repo, first.result.repositories], ['app', ['app', 'lib']]);
+    const [s1, lib] = await stats('?repo=lib');
+    assert.equal(s1, 200);
+    assert.deepEqual([lib.result.repo, lib.result.root], ['lib', trees.lib]);
+    const [s2, bad] = await stats('?repo=nope');
+    assert.equal(s2, 404);
+    assert.match(bad.status.error, /nope.*app, lib/);
+    await page.goto('about:blank');
+    await page.goto(`${base2}/ui/#index`);
+    await page.waitForSelector('body[data-index=ready]');
+    assert.deepEqual(await page.$$eval('#index-body h2.repo', (e) => e.map((x) => x.textContent)), ['Repository app', 'Repository lib']);
+    const text = await page.textContent('#index-body');
+    for (const t of Object.values(trees)) assert.ok(text.includes(t), `the root ${t}`);
+  } finally {
+    const done = new Promise((ok) => two.on('exit', (code) => ok(code)));
+    two.kill('SIGTERM');
+    assert.equal(await done, 0, 'the second server exits cleanly');
+  }
+});
+
 test('a narrow screen keeps everything readable without sideways scrolling', { skip }, async () => {
   await page.setViewportSize({ width: 360, height: 740 });
   await searchVia('#search?q=send%20an%20http%20request');
