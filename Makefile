@@ -51,6 +51,12 @@ TEST_HELPERS := $(filter-out $(TEST_SRCS),$(wildcard tests/unit/*.c))
 
 # Modules may add sources, flags and libraries in src/<module>/module.mk.
 -include $(wildcard src/*/module.mk)
+# The profiling build of the tree-sitter runtime (src/parse/module.mk) links
+# semcode whole, generated objects too; modules read after src/parse add to
+# EXTRA_OBJS, so they join its prerequisites here, once all are read.
+ifeq ($(TS_PGO),1)
+$(TS_PGO_DIR)/semcode: | $(filter-out $(TS_LIB_O),$(EXTRA_OBJS))
+endif
 
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS))
 CLI_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(CLI_SRCS))
