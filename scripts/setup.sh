@@ -23,6 +23,10 @@ PKGS+=(python3-torch)
 PKGS+=(groff-base binutils)
 # make qdrant-suite (tests/qdrant/run.sh) runs Qdrant's HTTP tests on Debian's pytest.
 PKGS+=(python3-pytest python3-requests python3-jsonschema python3-retry)
+# semcode serve's gRPC API: gRPC's C core, protobuf-c, and protoc with protoc-gen-c, which
+# generate the C message code from the descriptors of node_modules/@qdrant/js-client-grpc
+# at build time (src/server/module.mk).
+PKGS+=(libgrpc-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler)
 # Node.js may come from elsewhere than Debian: only ask apt when absent.
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 

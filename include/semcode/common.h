@@ -54,7 +54,7 @@ extern "C" {
 /* ==== Versions ==== */
 
 #define SC_VERSION_STRING "0.1.0"
-#define SC_ABI_VERSION 11 /* bumped on any incompatible change of include/ */
+#define SC_ABI_VERSION 12 /* bumped on any incompatible change of include/ */
 
 /* ==== Status codes ==== */
 

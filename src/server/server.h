@@ -134,6 +134,24 @@ void server_response_free(server_response *resp);
 /* Fill resp with a Qdrant error envelope {"status":{"error":msg},"time":0}. */
 void server_response_error(server_response *resp, int status, const char *msg);
 
+/* ==== gRPC (grpc.c) ==== */
+
+typedef struct server_grpc server_grpc; /* Qdrant's gRPC API over ctx */
+
+/* Serve Qdrant's gRPC API on host:port (0 = a free port) with n_threads
+** workers, every call run through server_handle on ctx (borrowed; it must
+** outlive the server). *bound is the port listened on. Call with
+** SIGINT/SIGTERM/SIGPIPE blocked (gRPC's threads inherit the mask).
+** SC_IOERR when the address cannot be bound. Stop with server_grpc_stop. */
+sc_status server_grpc_start(server_ctx *ctx, const char *host, unsigned port, unsigned n_threads,
+                            server_grpc **out, unsigned *bound, sc_err *err);
+/* Stop accepting calls, let calls in flight finish, free g; NULL is a no-op. */
+void server_grpc_stop(server_grpc *g);
+/* The gRPC status code of an HTTP status of the REST core (400/422 ->
+** INVALID_ARGUMENT, 401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 404
+** NOT_FOUND, 409 ALREADY_EXISTS, 501 UNIMPLEMENTED, 503 UNAVAILABLE, ...). */
+int server_grpc_code(int http_status);
+
 /* ==== Metrics (metrics.c) ==== */
 
 /* New empty metrics; NULL when out of memory. */
