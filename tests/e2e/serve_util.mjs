@@ -9,15 +9,15 @@ import path from 'node:path';
 export const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 
 // Start `bin serve` on store with config file cfg (or none), its port, log
-// and stderr files in tmp under name, and extra environment env: {proc, url}
-// once /readyz answers.
-export async function serve(bin, tmp, name, store, cfg, env = {}) {
+// and stderr files in tmp under name, extra environment env and extra
+// arguments args: {proc, url} once /readyz answers.
+export async function serve(bin, tmp, name, store, cfg, env = {}, args = []) {
   const portFile = path.join(tmp, `${name}.port`);
   fs.rmSync(portFile, { force: true });
-  const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--port-file', portFile, '--store', store,
+  const argv = ['serve', '--host', '127.0.0.1', '--port', '0', '--port-file', portFile, '--store', store,
     '--log', path.join(tmp, `${name}.log`)];
-  if (cfg) args.push('--config', cfg);
-  const proc = spawn(bin, args, { stdio: ['ignore', 'ignore', fs.openSync(path.join(tmp, `${name}.err`), 'a')],
+  if (cfg) argv.push('--config', cfg);
+  const proc = spawn(bin, [...argv, ...args], { stdio: ['ignore', 'ignore', fs.openSync(path.join(tmp, `${name}.err`), 'a')],
     env: { ...process.env, ...env } });
   for (let i = 0; i < 200 && !(fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim()); i++) await sleep(50);
   const url = `http://127.0.0.1:${fs.readFileSync(portFile, 'utf8').trim()}`;
