@@ -103,21 +103,17 @@ static void grpc__path_segment(util_buf *buf, const char *name) {
 ** server_handle. Returns the owned `result` of the answer, or NULL after
 ** recording its error as the call's status. */
 static json_t *grpc__rest(grpc_req *r, const char *method, const char *path, json_t *body) {
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    if (body && !text) return grpc__fail(r, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
     server_request req = {0};
     req.method = method;
     req.path = path;
-    req.body = text;
-    req.body_size = text ? strlen(text) : 0;
+    req.body_json = body; /* handed over parsed: no JSON text in between */
     req.api_key = r->api_key;
     req.bearer = r->bearer;
     req.arg = grpc__arg;
     req.arg_ctx = r;
     server_response resp = {0};
     server_handle(r->ctx, &req, &resp);
-    free(text);
+    json_decref(body);
     json_t *root = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, NULL);
     json_t *result = NULL;
     if (resp.status == 200) {
@@ -218,15 +214,8 @@ static json_t *grpc__body(grpc_req *r, const grpc_method *mt, json_t *j) {
         if (!strcmp(grpc__meta_fields[i], "field_name") && (mt->flags & GRPC_BODY_INDEX)) continue;
         json_object_del(j, grpc__meta_fields[i]);
     }
-    json_t *wv = json_object_get(j, "with_vectors");
-    if (wv) {
-        json_object_set(j, "with_vector", wv);
-        json_object_del(j, "with_vectors");
-    }
-    if (json_object_get(j, "vectors_config")) { /* CreateCollection */
-        json_object_set(j, "vectors", json_object_get(j, "vectors_config"));
-        json_object_del(j, "vectors_config");
-    }
+    grpc_conv_rename(j, "with_vectors", "with_vector");
+    grpc_conv_rename(j, "vectors_config", "vectors"); /* CreateCollection */
     if (json_object_get(j, "sparse_vectors_config")) {
         json_t *s = json_object_get(json_object_get(j, "sparse_vectors_config"), "map");
         if (s) json_object_set(j, "sparse_vectors", s);
@@ -390,8 +379,51 @@ static ProtobufCMessage *grpc__reply(grpc_req *r, const grpc_method *mt, const j
     return NULL;
 }
 
+#define GRPC_MAX_DEPTH 64 /* deeper requests are refused before protobuf-c (which recurses) sees them */
+
+/* Read a varint at *p (< end); false when truncated. */
+static bool grpc__varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+    *v = 0;
+    for (unsigned shift = 0; *p < end && shift < 64; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) return true;
+    }
+    return false;
+}
+
+/* true when the message of type d in [p, end) nests no deeper than
+** GRPC_MAX_DEPTH (depth = its own level); malformed bytes pass (protobuf-c
+** refuses them). The recursion stops at the limit, so the stack is bounded. */
+static bool grpc__depth_ok(const uint8_t *p, const uint8_t *end, const ProtobufCMessageDescriptor *d, unsigned depth) {
+    if (depth > GRPC_MAX_DEPTH) return false;
+    while (p < end) {
+        uint64_t key, v;
+        if (!grpc__varint(&p, end, &key)) return true;
+        switch (key & 7) {
+        case 0: if (!grpc__varint(&p, end, &v)) return true; break;
+        case 1: p += 8; break;
+        case 5: p += 4; break;
+        case 2: {
+            if (!grpc__varint(&p, end, &v) || v > (uint64_t)(end - p)) return true;
+            const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3));
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && !grpc__depth_ok(p, p + v, f->descriptor, depth + 1))
+                return false;
+            p += v;
+            break;
+        }
+        default: return true;
+        }
+    }
+    return true;
+}
+
 /* Run method mt on the serialized request in (n bytes): r->reply or r->code. */
 static void grpc__run(grpc_req *r, const grpc_method *mt, const uint8_t *in, size_t n) {
+    if (!grpc__depth_ok(in, in + n, mt->req, 1)) {
+        grpc__fail(r, GRPC_STATUS_INVALID_ARGUMENT, "the request nests messages deeper than 64 levels");
+        return;
+    }
     ProtobufCMessage *m = protobuf_c_message_unpack(mt->req, NULL, n, in);
     if (!m) {
         grpc__fail(r, GRPC_STATUS_INVALID_ARGUMENT, "the request is not a valid protobuf message of its type");

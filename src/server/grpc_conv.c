@@ -22,7 +22,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <strings.h>
+#include <time.h>
 
 /* Older clients still send vectors in the deprecated layout (Vector.data
 ** with indices or vectors_count): it is read, so its fields are used. */
@@ -126,6 +128,13 @@ static bool grpc_conv__is_map_entry(const ProtobufCMessageDescriptor *d) {
 }
 
 /* ==== Requests: protobuf -> JSON ==== */
+
+void grpc_conv_rename(json_t *o, const char *from, const char *to) {
+    json_t *v = json_object_get(o, from);
+    if (!v) return;
+    json_object_set(o, to, v);
+    json_object_del(o, from);
+}
 
 static json_t *grpc_conv__msg(const ProtobufCMessage *m);
 
@@ -337,6 +346,16 @@ static json_t *grpc_conv__msg(const ProtobufCMessage *m) {
         return json_integer((json_int_t)id->num);
     }
     if (d == &qdrant__value__descriptor) return grpc_conv__value((const Qdrant__Value *)m);
+    if (d == &google__protobuf__timestamp__descriptor) { /* RFC 3339, as REST's datetime_range takes it */
+        const Google__Protobuf__Timestamp *ts = (const Google__Protobuf__Timestamp *)m;
+        time_t t = (time_t)ts->seconds;
+        struct tm tm;
+        char buf[64];
+        if (!gmtime_r(&t, &tm)) return json_null();
+        size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf + n, sizeof buf - n, ".%09dZ", ts->nanos > 0 && ts->nanos < 1000000000 ? (int)ts->nanos : 0);
+        return json_string(buf);
+    }
     if (d == &qdrant__struct__descriptor) {
         json_t *o = grpc_conv__unwrap(m);
         return json_is_object(o) ? o : (json_decref(o), json_object());
@@ -369,13 +388,14 @@ static json_t *grpc_conv__msg(const ProtobufCMessage *m) {
             json_object_set_new(o, "points", s->points ? grpc_conv__msg(&s->points->base) : json_array());
         return o;
     }
+    if (d == &qdrant__field_condition__descriptor) { /* REST spells a datetime range as a `range` of strings */
+        json_t *o = grpc_conv__object(m);
+        grpc_conv_rename(o, "datetime_range", "range");
+        return o;
+    }
     if (d == &qdrant__point_struct__descriptor) {
         json_t *o = grpc_conv__object(m);
-        json_t *v = json_object_get(o, "vectors");
-        if (v) {
-            json_object_set(o, "vector", v);
-            json_object_del(o, "vectors");
-        }
+        grpc_conv_rename(o, "vectors", "vector");
         return o;
     }
     return grpc_conv__object(m);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "google/protobuf/timestamp.pb-c.h"
 #include "qdrant.pb-c.h"
 
 /* ==== Arena (reply messages) ==== */
@@ -40,6 +41,8 @@ void grpc_arena_free(grpc_arena *a);
 ** shapes that differ (ids, payload values, vectors, selectors, conditions,
 ** matches) rewritten as REST spells them. */
 json_t *grpc_conv_to_json(const ProtobufCMessage *m);
+/* Move member `from` of object o to `to` (nothing when absent). */
+void grpc_conv_rename(json_t *o, const char *from, const char *to);
 
 /* ==== Replies: REST JSON -> protobuf ==== */
 

@@ -112,6 +112,7 @@ typedef struct server_request {
     ** when absent; arg may be NULL (no query string). */
     const char *(*arg)(const void *arg_ctx, const char *name);
     const void *arg_ctx;     /* its first argument */
+    struct json_t *body_json;/* the body already parsed (borrowed; the gRPC front end), used instead of body */
 } server_request;
 
 typedef struct server_response {

@@ -152,6 +152,10 @@ test('points: upsert, get, search, query, scroll, count, payload, delete', async
   assert.equal((await pts.count({ collectionName: 'p1', exact: true, filter: hasId })).result.count, 2n);
   const range = { must: [{ conditionOneOf: { case: 'field', value: { key: 'n', range: { gte: 2 } } } }] };
   assert.equal((await pts.count({ collectionName: 'p1', exact: true, filter: range })).result.count, 2n);
+  await pts.setPayload({ collectionName: 'p1', wait: true, payload: { at: str('2024-05-01T10:00:00Z') }, pointsSelector: ids(num(2)) });
+  const since = { must: [{ conditionOneOf: { case: 'field', value: { key: 'at',
+    datetimeRange: { gte: { seconds: BigInt(Date.parse('2024-04-30T00:00:00Z') / 1000), nanos: 0 } } } } }] };
+  assert.equal((await pts.count({ collectionName: 'p1', exact: true, filter: since })).result.count, 1n);
 
   await pts.setPayload({ collectionName: 'p1', wait: true, payload: { seen: { kind: { case: 'boolValue', value: true } } },
     pointsSelector: ids(num(1)) });
@@ -161,7 +165,7 @@ test('points: upsert, get, search, query, scroll, count, payload, delete', async
   await pts.clearPayload({ collectionName: 'p1', wait: true, points: ids(num(3)) });
   const after = (await pts.get({ collectionName: 'p1', ids: [num(1), num(2), num(3)], withPayload })).result;
   const byId = Object.fromEntries(after.map((p) => [String(idOf(p)), plain(p.payload)]));
-  assert.deepEqual(byId, { 1: { color: 'red', n: 1n, seen: true }, 2: { color: 'red' }, 3: {} });
+  assert.deepEqual(byId, { 1: { color: 'red', n: 1n, seen: true }, 2: { color: 'red', at: '2024-05-01T10:00:00Z' }, 3: {} });
   assert.equal((await pts.count({ collectionName: 'p1', exact: true, filter: { must: [keyword('color', 'green')] } })).result.count, 1n);
 
   const idx = await pts.createFieldIndex({ collectionName: 'p1', wait: true, fieldName: 'color', fieldType: 0 /* Keyword */ });
