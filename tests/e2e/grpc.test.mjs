@@ -195,6 +195,12 @@ test('bad requests get the gRPC status codes and REST messages', async () => {
   await rejectsWith(pts.upsert({ collectionName: 'b1', points: [{ id: uuid('not-a-uuid'), vectors: dense([1, 2, 3, 4]) }] }),
     Code.InvalidArgument, /not-a-uuid/);
   await rejectsWith(pts.search({ collectionName: 'b1', vector: [1, 0, 0], limit: 1n }), Code.InvalidArgument, /dimension/);
+  let deep = { must: [keyword('color', 'red')] }; // 100 nested filters: refused before unpacking
+  for (let i = 0; i < 100; i++) deep = { must: [{ conditionOneOf: { case: 'filter', value: deep } }] };
+  await rejectsWith(pts.count({ collectionName: 'b1', filter: deep }), Code.InvalidArgument, /deeper than 64/);
+  let ok = { must: [keyword('color', 'red')] };
+  for (let i = 0; i < 10; i++) ok = { must: [{ conditionOneOf: { case: 'filter', value: ok } }] };
+  assert.equal((await pts.count({ collectionName: 'b1', filter: ok })).result.count, 0n);
   await rejectsWith(grpcOpen.api('snapshots').list({ collectionName: 'b1' }), Code.Unimplemented,
     /does not serve \/qdrant.Snapshots\/List/);
   await rejectsWith(pts.recommend({ collectionName: 'b1', positive: [num(1)], limit: 1n }), Code.Unimplemented, /Recommend/);
