@@ -1,5 +1,6 @@
 // Loader for bench/grpc_upsert.sh: upserts N vectors of DIM floats (the LCG
-// of bench/server_data.mjs, 5 decimals, payload {group, name}) into a fresh
+// of bench/server_data.mjs, 5 decimals (as JSON text too, as
+// bench/server_load.mjs sends them), payload {group, name}) into a fresh
 // collection over one protocol, BATCH points a request, CONC requests in
 // flight, wait=true, and prints one JSON line: protocol, points/s, and the
 // server's CPU seconds for the load (from /proc/PID/stat).
@@ -30,7 +31,7 @@ if (proto === 'http') {
   for (let s = 0; s < N; s += BATCH) {
     const points = [];
     for (let i = s; i < Math.min(s + BATCH, N); i++)
-      points.push({ id: i, vector: Array.from(data.subarray(i * DIM, (i + 1) * DIM)), payload: { group: i % 10, name: `p${i}` } });
+      points.push({ id: i, vector: Array.from(data.subarray(i * DIM, (i + 1) * DIM), (x) => Number(x.toFixed(5))), payload: { group: i % 10, name: `p${i}` } });
     batches.push(JSON.stringify({ points }));
   }
   send = async (b) => {
