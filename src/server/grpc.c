@@ -612,12 +612,15 @@ sc_status server_grpc_start(server_ctx *ctx, const char *host, unsigned port, un
     g->ctx = ctx;
     g->n_workers = n_threads ? n_threads : 1;
     g->workers = calloc(g->n_workers, sizeof *g->workers);
-    /* messages as large as the REST body limit, both ways */
-    grpc_arg args[2] = {{.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH},
-                        {.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH}};
+    /* messages as large as the REST body limit; no SO_REUSEPORT (gRPC's default), so a port
+    ** another server holds is an error instead of two servers sharing it */
+    grpc_arg args[3] = {{.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH},
+                        {.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_MAX_SEND_MESSAGE_LENGTH},
+                        {.type = GRPC_ARG_INTEGER, .key = (char *)GRPC_ARG_ALLOW_REUSEPORT}};
     args[0].value.integer = ctx->cfg.max_body_bytes > INT32_MAX ? INT32_MAX : (int)ctx->cfg.max_body_bytes;
     args[1].value.integer = -1;
-    grpc_channel_args chargs = {.num_args = 2, .args = args};
+    args[2].value.integer = 0;
+    grpc_channel_args chargs = {.num_args = 3, .args = args};
     g->server = grpc_server_create(&chargs, NULL);
     g->shutdown_cq = grpc_completion_queue_create_for_next(NULL);
     if (!g->workers || !g->server || !g->shutdown_cq) {

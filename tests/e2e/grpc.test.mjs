@@ -10,6 +10,7 @@
 // (SEMCODE_BIN=build-san/semcode for the sanitizer build).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -228,4 +229,22 @@ test('API keys, roles and tenants are those of REST', async () => {
   const r = await fetch(`${auth.url}/collections/mine/points/count`, { method: 'POST',
     headers: { 'api-key': TENANT_A, 'content-type': 'application/json' }, body: '{}' });
   assert.equal((await r.json()).result.count, 1);
+});
+
+test('serve --grpc-port: bad values, a taken port, off', async () => {
+  const run = (...args) => spawnSync(bin, ['serve', '--port', '0', '--store', path.join(tmp, 'x.store'), ...args],
+    { encoding: 'utf8', timeout: 20000 });
+  let r = run('--grpc-port', 'x');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--grpc-port must be an integer from 0 to 65535, got 'x'/);
+  r = run('--grpc-port', String(open.grpc)); // taken by the open server
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, new RegExp(`cannot listen for gRPC on 127.0.0.1:${open.grpc}`));
+  const off = await serve(bin, tmp, 'off', path.join(tmp, 'off.store'), null, {}, ['--grpc-port', 'off']);
+  try {
+    assert.equal((await fetch(`${off.url}/collections`)).status, 200);
+    assert.match(fs.readFileSync(path.join(tmp, 'off.err'), 'utf8'), /gRPC off/);
+  } finally {
+    assert.equal(await stop(off), 0);
+  }
 });
