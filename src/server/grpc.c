@@ -507,58 +507,81 @@ static bool grpc__batch(grpc_completion_queue *cq, grpc_call *call, const grpc_o
     return ev.type == GRPC_OP_COMPLETE && ev.success;
 }
 
+const char *server_grpc_method(size_t i) {
+    return i < sizeof grpc__methods / sizeof *grpc__methods ? grpc__methods[i].path : NULL;
+}
+
+int server_grpc_call(server_ctx *ctx, const char *method, size_t method_len, const uint8_t *in, size_t n,
+                     const char *api_key, const char *bearer, uint8_t **reply, size_t *reply_size,
+                     char msg[SERVER_GRPC_MSG_SIZE]) {
+    grpc_req r = {.ctx = ctx, .api_key = api_key, .bearer = bearer, .code = GRPC_STATUS_OK, .started = util_now()};
+    *reply = NULL;
+    *reply_size = 0;
+    msg[0] = 0;
+    const grpc_method *mt = NULL;
+    for (size_t i = 0; !mt && i < sizeof grpc__methods / sizeof *grpc__methods; i++)
+        if (strlen(grpc__methods[i].path) == method_len && !memcmp(grpc__methods[i].path, method, method_len))
+            mt = &grpc__methods[i];
+    if (!mt) {
+        snprintf(r.msg, sizeof r.msg, "semcode does not serve %.*s over gRPC (docs/API.md lists the methods it serves)",
+                 (int)(method_len > 200 ? 200 : method_len), method);
+        r.code = GRPC_STATUS_UNIMPLEMENTED;
+    } else {
+        grpc__run(&r, mt, in, n);
+    }
+    if (r.code == GRPC_STATUS_OK && r.reply) {
+        *reply_size = protobuf_c_message_get_packed_size(r.reply);
+        *reply = malloc(*reply_size ? *reply_size : 1);
+        if (*reply) protobuf_c_message_pack(r.reply, *reply);
+        else grpc__fail(&r, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    snprintf(msg, SERVER_GRPC_MSG_SIZE, "%s", r.code == GRPC_STATUS_OK ? "" : r.msg);
+    grpc_arena_free(&r.arena);
+    return (int)r.code;
+}
+
 /* Answer one call: read its request, run the method, send reply and status. */
 static void grpc__serve_call(grpc_worker *w, grpc_call *call, const grpc_call_details *details,
                              const grpc_metadata_array *md) {
-    grpc_req r = {.ctx = w->g->ctx, .code = GRPC_STATUS_OK, .started = util_now()};
     char *api_key = NULL, *bearer = NULL;
     for (size_t i = 0; i < md->count; i++) {
         if (!api_key && grpc__slice_eq(md->metadata[i].key, "api-key")) api_key = grpc__slice_str(md->metadata[i].value);
         else if (!bearer && grpc__slice_eq(md->metadata[i].key, "authorization"))
             bearer = grpc__slice_str(md->metadata[i].value);
     }
-    r.api_key = api_key;
-    r.bearer = bearer;
-
     grpc_byte_buffer *in = NULL;
     grpc_op recv = {0};
     recv.op = GRPC_OP_RECV_MESSAGE;
     recv.data.recv_message.recv_message = &in;
     bool ok = grpc__batch(w->cq, call, &recv, 1);
 
-    const grpc_method *mt = NULL;
-    for (size_t i = 0; i < sizeof grpc__methods / sizeof *grpc__methods; i++)
-        if (grpc__slice_eq(details->method, grpc__methods[i].path)) mt = &grpc__methods[i];
+    int code = GRPC_STATUS_INVALID_ARGUMENT;
+    char msg[SERVER_GRPC_MSG_SIZE] = "no request message";
+    uint8_t *reply = NULL;
+    size_t reply_size = 0;
+    grpc_byte_buffer_reader rd;
     if (!ok || !in) {
-        grpc__fail(&r, GRPC_STATUS_INVALID_ARGUMENT, "no request message");
-    } else if (!mt) {
-        char msg[300];
-        size_t n = GRPC_SLICE_LENGTH(details->method);
-        snprintf(msg, sizeof msg, "semcode does not serve %.*s over gRPC (docs/API.md lists the methods it serves)",
-                 (int)(n > 200 ? 200 : n), (const char *)GRPC_SLICE_START_PTR(details->method));
-        grpc__fail(&r, GRPC_STATUS_UNIMPLEMENTED, msg);
+        /* code and msg as set */
+    } else if (!grpc_byte_buffer_reader_init(&rd, in)) {
+        snprintf(msg, sizeof msg, "cannot decompress the request");
     } else {
-        grpc_byte_buffer_reader rd;
-        if (!grpc_byte_buffer_reader_init(&rd, in)) {
-            grpc__fail(&r, GRPC_STATUS_INVALID_ARGUMENT, "cannot decompress the request");
-        } else {
-            grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
-            grpc_byte_buffer_reader_destroy(&rd);
-            grpc__run(&r, mt, GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all));
-            grpc_slice_unref(all);
-        }
+        grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
+        grpc_byte_buffer_reader_destroy(&rd);
+        code = server_grpc_call(w->g->ctx, (const char *)GRPC_SLICE_START_PTR(details->method),
+                                GRPC_SLICE_LENGTH(details->method), GRPC_SLICE_START_PTR(all),
+                                GRPC_SLICE_LENGTH(all), api_key, bearer, &reply, &reply_size, msg);
+        grpc_slice_unref(all);
     }
     if (in) grpc_byte_buffer_destroy(in);
 
     grpc_byte_buffer *out = NULL;
-    if (r.code == GRPC_STATUS_OK && r.reply) {
-        size_t n = protobuf_c_message_get_packed_size(r.reply);
-        grpc_slice s = grpc_slice_malloc(n);
-        protobuf_c_message_pack(r.reply, GRPC_SLICE_START_PTR(s));
+    if (code == GRPC_STATUS_OK && reply) {
+        grpc_slice s = grpc_slice_from_copied_buffer((const char *)reply, reply_size);
         out = grpc_raw_byte_buffer_create(&s, 1);
         grpc_slice_unref(s);
     }
-    grpc_slice details_slice = grpc_slice_from_copied_string(r.code == GRPC_STATUS_OK ? "" : r.msg);
+    free(reply);
+    grpc_slice details_slice = grpc_slice_from_copied_string(msg);
     int cancelled = 0;
     grpc_op ops[4] = {0};
     size_t n_ops = 0;
@@ -568,14 +591,13 @@ static void grpc__serve_call(grpc_worker *w, grpc_call *call, const grpc_call_de
         ops[n_ops++].data.send_message.send_message = out;
     }
     ops[n_ops].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
-    ops[n_ops].data.send_status_from_server.status = r.code;
+    ops[n_ops].data.send_status_from_server.status = (grpc_status_code)code;
     ops[n_ops++].data.send_status_from_server.status_details = &details_slice;
     ops[n_ops].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
     ops[n_ops++].data.recv_close_on_server.cancelled = &cancelled;
     grpc__batch(w->cq, call, ops, n_ops);
     grpc_slice_unref(details_slice);
     if (out) grpc_byte_buffer_destroy(out);
-    grpc_arena_free(&r.arena);
     free(api_key);
     free(bearer);
 }

@@ -148,6 +148,17 @@ sc_status server_grpc_start(server_ctx *ctx, const char *host, unsigned port, un
                             server_grpc **out, unsigned *bound, sc_err *err);
 /* Stop accepting calls, let calls in flight finish, free g; NULL is a no-op. */
 void server_grpc_stop(server_grpc *g);
+#define SERVER_GRPC_MSG_SIZE 1024 /* buffer of a gRPC call's status message */
+/* Run one unary gRPC call of `method` (method_len bytes, e.g.
+** "/qdrant.Points/Upsert") on the serialized request in[0..n) with the
+** caller's api_key / bearer (NULL = none), as the transport does, without
+** sockets (the fuzz target drives it). Returns the gRPC status code; on 0
+** (OK) *reply is the serialized reply (owned, free()), else msg says why. */
+int server_grpc_call(server_ctx *ctx, const char *method, size_t method_len, const uint8_t *in, size_t n,
+                     const char *api_key, const char *bearer, uint8_t **reply, size_t *reply_size,
+                     char msg[SERVER_GRPC_MSG_SIZE]);
+/* The path of served method i ("/qdrant.Points/Upsert"), NULL past the last. */
+const char *server_grpc_method(size_t i);
 /* The gRPC status code of an HTTP status of the REST core (400/422 ->
 ** INVALID_ARGUMENT, 401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 404
 ** NOT_FOUND, 409 ALREADY_EXISTS, 501 UNIMPLEMENTED, 503 UNAVAILABLE, ...). */
