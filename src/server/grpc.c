@@ -36,6 +36,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ==== ThreadSanitizer ==== */
+
+#if defined(__SANITIZE_THREAD__)
+/* Debian's gRPC and Abseil are not built with ThreadSanitizer: their own
+** synchronisation (atomics inside the libraries) is invisible to it, so it
+** reports races between gRPC's internal threads that are not ours. Reports
+** with a frame in those libraries are suppressed; a race in semcode's code
+** between its own threads still has no such frame. Read by the TSan runtime
+** at start-up (hence exported from the executable). */
+__attribute__((visibility("default"))) const char *__tsan_default_suppressions(void);
+const char *__tsan_default_suppressions(void) {
+    return "race:libgrpc.so\nrace:libgpr.so\nrace:libabsl_\nrace:libupb.so\n"
+           "deadlock:libgrpc.so\ndeadlock:libabsl_\n";
+}
+#endif
+
 /* ==== Status codes ==== */
 
 int server_grpc_code(int http_status) {
