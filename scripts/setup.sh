@@ -25,6 +25,10 @@ PKGS+=(groff-base binutils)
 PKGS+=(python3-pytest python3-requests python3-jsonschema python3-retry)
 # tests/e2e/web.test.mjs drives the web page of `semcode serve` in Debian's headless chromium (playwright-core).
 PKGS+=(chromium)
+# semcode serve's gRPC API: gRPC's C core, protobuf-c, and protoc with protoc-gen-c, which
+# generate the C message code from the descriptors of node_modules/@qdrant/js-client-grpc
+# at build time (src/server/module.mk).
+PKGS+=(libgrpc-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler)
 # Node.js may come from elsewhere than Debian: only ask apt when absent.
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 

@@ -1,7 +1,8 @@
 /*
 ** semcode public API: the HTTP server (`semcode serve`).
 **
-** A Qdrant-compatible REST service over one store directory. The server
+** A Qdrant-compatible REST service over one store directory, and Qdrant's
+** gRPC API next to it (grpc_port). The server
 ** owns the store while it runs (sc_server_run opens and closes it), answers
 ** on a libmicrohttpd thread pool, and returns when SIGINT or SIGTERM
 ** arrives, after in-flight requests have finished.
@@ -38,6 +39,9 @@ typedef struct sc_server_options {
     bool watch;              /* keep each repository's index fresh by itself (semcode/watch.h) */
     const char *cache_path;  /* embedding cache file for the server's model (hits and misses in /metrics);
                                 NULL = the config's `embedding_cache`, else none */
+    int32_t grpc_port;       /* Qdrant's gRPC API on host:grpc_port (default 6334; 0 = any free port;
+                                -1 = no gRPC), same keys, tenants and store as REST */
+    const char *grpc_port_file; /* when non-NULL, write the bound gRPC port there once listening */
 } sc_server_options;
 
 /* Defaults as documented on each field. */

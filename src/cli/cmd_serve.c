@@ -14,8 +14,9 @@ static void cli__serve_usage(FILE *f) {
     fprintf(f, "usage: semcode serve [--host 127.0.0.1] [--port 6333] [--store DIR] [--config FILE]\n"
                "                     [--model FILE] [--embedding-cache FILE] [--repo PATH [--repo-store DIR]] [--insecure]\n"
                "                     [--repo [NAME=]PATH ...] [--workspace FILE] [--watch]\n"
-               "                     [--port-file FILE] [--log FILE|-]\n\n"
-               "Serve the store over a Qdrant-compatible REST API until SIGINT/SIGTERM.\n"
+               "                     [--port-file FILE] [--log FILE|-] [--grpc-port 6334|off] [--grpc-port-file FILE]\n\n"
+               "Serve the store over a Qdrant-compatible REST API, and Qdrant's gRPC API next to it,\n"
+               "until SIGINT/SIGTERM.\n"
                "  --host       address to bind (default 127.0.0.1)\n"
                "  --port       TCP port (default 6333; 0 = a free port)\n"
                "  --store      store directory (default ./semcode-store)\n"
@@ -41,6 +42,10 @@ static void cli__serve_usage(FILE *f) {
                "  --watch      keep each repository's index fresh: re-index on file changes (as 'semcode watch')\n"
                "  --insecure   allow a non-loopback address without API keys\n"
                "  --port-file  write the bound port to FILE once listening\n"
+               "  --grpc-port  port of Qdrant's gRPC API (services Qdrant, Collections, Points; same keys as\n"
+               "               `api-key` metadata, same tenants and store); default 6334, or a free port when\n"
+               "               --port is 0; 'off' = no gRPC\n"
+               "  --grpc-port-file  write the bound gRPC port to FILE once listening\n"
                "  --log        access log file (JSON lines); default stderr, '-' = stdout\n\n"
                "Backfill jobs (POST /jobs, or semcode ingest ... --server URL) run on a background\n"
                "thread into the records of their tenant; their table is STORE/jobs.db, and a job\n"
@@ -49,7 +54,7 @@ static void cli__serve_usage(FILE *f) {
 
 int cli_cmd_serve(int argc, char **argv) {
     enum { O_HOST = 1000, O_PORT, O_STORE, O_CONFIG, O_MODEL, O_CACHE, O_REPO, O_REPO_STORE, O_INSECURE, O_PORT_FILE,
-           O_LOG, O_WORKSPACE, O_WATCH };
+           O_LOG, O_WORKSPACE, O_WATCH, O_GRPC_PORT, O_GRPC_PORT_FILE };
     static const struct option opts[] = {
         {"host", required_argument, NULL, O_HOST},
         {"port", required_argument, NULL, O_PORT},
@@ -64,6 +69,8 @@ int cli_cmd_serve(int argc, char **argv) {
         {"log", required_argument, NULL, O_LOG},
         {"workspace", required_argument, NULL, O_WORKSPACE},
         {"watch", no_argument, NULL, O_WATCH},
+        {"grpc-port", required_argument, NULL, O_GRPC_PORT},
+        {"grpc-port-file", required_argument, NULL, O_GRPC_PORT_FILE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -74,6 +81,7 @@ int cli_cmd_serve(int argc, char **argv) {
     cli_opts_begin(&p, "serve", argc, argv, "h", opts);
     int ch;
     uint32_t port;
+    bool grpc_port_set = false;
     while ((ch = cli_opts_next(&p)) != -1) {
         switch (ch) {
         case O_HOST: o.host = optarg; break;
@@ -95,6 +103,16 @@ int cli_cmd_serve(int argc, char **argv) {
         case O_INSECURE: o.insecure = true; break;
         case O_PORT_FILE: o.port_file = optarg; break;
         case O_LOG: o.log_path = optarg; break;
+        case O_GRPC_PORT:
+            grpc_port_set = true;
+            if (!strcmp(optarg, "off")) {
+                o.grpc_port = -1;
+                break;
+            }
+            if (cli_opt_u32("serve", "--grpc-port", optarg, 0, 65535, &port)) return 2;
+            o.grpc_port = (int32_t)port;
+            break;
+        case O_GRPC_PORT_FILE: o.grpc_port_file = optarg; break;
         case 'h': cli__serve_usage(stdout); return 0;
         default: return 2; /* CLI_OPT_BAD: said why */
         }
@@ -105,6 +123,8 @@ int cli_cmd_serve(int argc, char **argv) {
         o.repo_paths = repos;
         o.n_repo_paths = n_repos;
     }
+    /* a free HTTP port (tests, several servers side by side) takes a free gRPC port too */
+    if (o.port == 0 && !grpc_port_set) o.grpc_port = 0;
     char *err = NULL;
     sc_status rc = sc_server_run(&o, &err);
     if (rc != SC_OK) {

@@ -241,6 +241,7 @@ sc_server_options sc_server_options_default(void) {
     sc_server_options o = {0};
     o.host = "127.0.0.1";
     o.port = 6333;
+    o.grpc_port = 6334;
     o.store_path = "semcode-store";
     return o;
 }
@@ -504,6 +505,15 @@ static sc_status server__acquire(const sc_server_options *o, server_res *r, char
     return SC_OK;
 }
 
+/* Write port to path (NULL = nowhere) as one line. */
+static void server__write_port(const char *path, unsigned port) {
+    FILE *pf = path ? fopen(path, "w") : NULL;
+    if (pf) {
+        fprintf(pf, "%u\n", port);
+        fclose(pf);
+    }
+}
+
 sc_status sc_server_run(const sc_server_options *opt, char **errmsg) {
     if (errmsg) *errmsg = NULL;
     sc_server_options o = opt ? *opt : sc_server_options_default();
@@ -553,17 +563,30 @@ sc_status sc_server_run(const sc_server_options *opt, char **errmsg) {
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     unsigned bound = info ? info->port : o.port;
-    if (o.port_file) {
-        FILE *pf = fopen(o.port_file, "w");
-        if (pf) {
-            fprintf(pf, "%u\n", bound);
-            fclose(pf);
+    /* Qdrant's gRPC API on the same context: same keys, tenants, store */
+    server_grpc *grpc = NULL;
+    unsigned grpc_bound = 0;
+    if (o.grpc_port >= 0) {
+        sc_err gerr = {0};
+        rc = o.grpc_port > 65535 ? sc_err_set(&gerr, SC_INVALID, "gRPC port %d is out of range", (int)o.grpc_port)
+                                 : server_grpc_start(ctx, o.host ? o.host : "127.0.0.1", (unsigned)o.grpc_port,
+                                                     n_threads, &grpc, &grpc_bound, &gerr);
+        if (rc != SC_OK) {
+            if (errmsg) *errmsg = util_strdup(gerr.msg);
+            MHD_stop_daemon(d);
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+            server__release(&res);
+            return rc;
         }
     }
+    server__write_port(o.port_file, bound);
+    if (grpc) server__write_port(o.grpc_port_file, grpc_bound);
+    char grpc_where[64] = "gRPC off";
+    if (grpc) snprintf(grpc_where, sizeof grpc_where, "gRPC on port %u", grpc_bound);
     fprintf(stderr,
-            "semcode serve: listening on http://%s:%u (%u threads, store %s, %zu API keys, model %s, cache %s, "
+            "semcode serve: listening on http://%s:%u, %s (%u threads, store %s, %zu API keys, model %s, cache %s, "
             "repository %s%s%s)\n",
-            o.host, bound, n_threads, o.store_path, ctx->cfg.n_keys, res.model ? res.model_path : "none",
+            o.host, bound, grpc_where, n_threads, o.store_path, ctx->cfg.n_keys, res.model ? res.model_path : "none",
             res.cache ? "on" : "off", res.repo ? sc_repo_root(res.repo) : "none",
             sc_workspace_count(res.ws) > 1 ? " and more" : "", o.watch && res.ws ? ", watched" : "");
     __atomic_store_n(&ctx->ready, 1, __ATOMIC_RELEASE);
@@ -577,6 +600,7 @@ sc_status sc_server_run(const sc_server_options *opt, char **errmsg) {
     }
     fprintf(stderr, "semcode serve: %s, finishing requests in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     __atomic_store_n(&ctx->ready, 0, __ATOMIC_RELEASE);
+    server_grpc_stop(grpc); /* gRPC calls in flight complete first */
     MHD_stop_daemon(d); /* joins the workers: requests in flight complete first */
     server__release(&res);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

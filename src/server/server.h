@@ -123,6 +123,7 @@ typedef struct server_request {
     const char *origin;      /* `Origin` header, NULL if absent */
     const char *upload_path; /* POST .../snapshots/upload: the file the uploaded snapshot was spooled to
                                 (the multipart field, or a raw body), NULL otherwise; removed after the call */
+    struct json_t *body_json;/* the body already parsed (borrowed; the gRPC front end), used instead of body */
 } server_request;
 
 typedef struct server_response {
@@ -153,6 +154,35 @@ server_role server_request_role(server_ctx *ctx, const server_request *req);
 void server_response_free(server_response *resp);
 /* Fill resp with a Qdrant error envelope {"status":{"error":msg},"time":0}. */
 void server_response_error(server_response *resp, int status, const char *msg);
+
+/* ==== gRPC (grpc.c) ==== */
+
+typedef struct server_grpc server_grpc; /* Qdrant's gRPC API over ctx */
+
+/* Serve Qdrant's gRPC API on host:port (0 = a free port) with n_threads
+** workers, every call run through server_handle on ctx (borrowed; it must
+** outlive the server). *bound is the port listened on. Call with
+** SIGINT/SIGTERM/SIGPIPE blocked (gRPC's threads inherit the mask).
+** SC_IOERR when the address cannot be bound. Stop with server_grpc_stop. */
+sc_status server_grpc_start(server_ctx *ctx, const char *host, unsigned port, unsigned n_threads,
+                            server_grpc **out, unsigned *bound, sc_err *err);
+/* Stop accepting calls, let calls in flight finish, free g; NULL is a no-op. */
+void server_grpc_stop(server_grpc *g);
+#define SERVER_GRPC_MSG_SIZE 1024 /* buffer of a gRPC call's status message */
+/* Run one unary gRPC call of `method` (method_len bytes, e.g.
+** "/qdrant.Points/Upsert") on the serialized request in[0..n) with the
+** caller's api_key / bearer (NULL = none), as the transport does, without
+** sockets (the fuzz target drives it). Returns the gRPC status code; on 0
+** (OK) *reply is the serialized reply (owned, free()), else msg says why. */
+int server_grpc_call(server_ctx *ctx, const char *method, size_t method_len, const uint8_t *in, size_t n,
+                     const char *api_key, const char *bearer, uint8_t **reply, size_t *reply_size,
+                     char msg[SERVER_GRPC_MSG_SIZE]);
+/* The path of served method i ("/qdrant.Points/Upsert"), NULL past the last. */
+const char *server_grpc_method(size_t i);
+/* The gRPC status code of an HTTP status of the REST core (400/422 ->
+** INVALID_ARGUMENT, 401 UNAUTHENTICATED, 403 PERMISSION_DENIED, 404
+** NOT_FOUND, 409 ALREADY_EXISTS, 501 UNIMPLEMENTED, 503 UNAVAILABLE, ...). */
+int server_grpc_code(int http_status);
 
 /* ==== Metrics (metrics.c) ==== */
 

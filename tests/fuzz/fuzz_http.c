@@ -25,59 +25,22 @@
 #include "index/distance_int.h"
 #include "mcp/mcp.h"
 #include "server/server.h"
+#include "fuzz_server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Linked with the whole library (FUZZ_SOURCES: @lib), SIMD kernels included. */
 
-static char fuzz__dir[64];
-static sc_db *fuzz__db;
-static server_ctx *fuzz__ctx;
-static mcp_server *fuzz__mcp;
+static mcp_server *fuzz__mcp; /* the MCP server attached to the context (/mcp, and the method "MCP") */
 
-static int fuzz__rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void fuzz__cleanup(void) {
-    mcp_server_free(fuzz__mcp);
-    server_ctx_free(fuzz__ctx);
-    sc_db_close(fuzz__db);
-    if (fuzz__dir[0]) nftw(fuzz__dir, fuzz__rm, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void fuzz__request(const char *method, const char *path, const char *body, const char *key) {
-    server_request req = {.method = method, .path = path, .body = body, .body_size = body ? strlen(body) : 0,
-                          .api_key = key};
-    server_response resp;
-    server_handle(fuzz__ctx, &req, &resp);
-    server_response_free(&resp);
-}
+static void fuzz__mcp_free(void) { mcp_server_free(fuzz__mcp); } /* runs before fuzz_server.h's clean-up */
 
 static void fuzz__init(void) {
-    setenv("SEMCODE_ISA", "scalar", 1);
-    snprintf(fuzz__dir, sizeof fuzz__dir, "/tmp/semcode-fuzz-http.XXXXXX");
-    if (!mkdtemp(fuzz__dir)) __builtin_trap();
-    sc_db_options o = sc_db_options_default();
-    o.sync = SC_SYNC_MODE_NORMAL;
-    o.n_threads = 1;
-    if (sc_db_open(fuzz__dir, &o, &fuzz__db, NULL) != SC_OK) __builtin_trap();
-    server_config cfg;
-    sc_err se = {0};
-    if (server_config_parse("{\"api_keys\":[{\"key\":\"fuzz-admin-key-0123\",\"role\":\"admin\"},"
-                            "{\"key\":\"fuzz-tenant-key-0123\",\"role\":\"admin\",\"tenant\":\"t\"},"
-                            "{\"key\":\"fuzz-read-key-012345\",\"role\":\"read\"}]}",
-                            &cfg, &se) != SC_OK)
-        __builtin_trap();
-    fuzz__ctx = server_ctx_new(fuzz__db, &cfg);
-    if (!fuzz__ctx) __builtin_trap();
+    fuzz__open("http");
     mcp_options mo = {.repo = NULL, .repo_mu = &fuzz__ctx->repo_mu, .may_index = false};
     if (!(fuzz__mcp = mcp_server_new(&mo))) __builtin_trap();
     fuzz__ctx->mcp = fuzz__mcp;
-    atexit(fuzz__cleanup);
+    atexit(fuzz__mcp_free);
     const char *k = "fuzz-admin-key-0123";
     fuzz__request("PUT", "/collections/c", "{\"vectors\":{\"size\":4,\"distance\":\"Cosine\"}}", k);
     fuzz__request("PUT", "/collections/n", "{\"vectors\":{\"a\":{\"size\":2,\"distance\":\"Euclid\"},\"b\":{\"size\":3,\"distance\":\"Dot\"}}}", k);
