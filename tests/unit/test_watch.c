@@ -331,9 +331,17 @@ static void test_watcher_updates(void **state) {
     snprintf(from, sizeof from, "%s/src/a.py", dir);
     assert_int_equal(unlink(from), 0); /* a delete */
     assert_true(wait_for(r, &s, "renamed handler thing", "renamed_handler_thing", false));
-    pthread_mutex_lock(&s.mu);
-    int before = s.updates;
-    pthread_mutex_unlock(&s.mu);
+    /* let the watcher settle: the delete's update may report after its result is searchable,
+    ** and a rescan may follow the move; wait until no update is reported for 600 ms */
+    int before = -1;
+    for (int i = 0; i < 100; i++) {
+        pthread_mutex_lock(&s.mu);
+        int now = s.updates;
+        pthread_mutex_unlock(&s.mu);
+        if (now == before) break;
+        before = now;
+        usleep(600 * 1000);
+    }
     write_file(dir, "build/gen.py", "def ignored_output():\n    pass\n"); /* ignored: no update */
     usleep(400 * 1000);
     pthread_mutex_lock(&s.mu);
