@@ -302,6 +302,7 @@ static const server_route server__routes[] = {
     {"POST", "/collections/*/points/scroll", server_api_points_scroll, "points_scroll", R, 0},
     {"POST", "/collections/*/points/count", server_api_points_count, "points_count", R, 0},
     {"POST", "/collections/*/points/batch", server_api_points_batch, "points_batch", W, 0},
+    {"POST", "/collections/*/points/ndjson", server_api_points_ndjson, "points_ndjson", W, 0},
     {"PUT", "/collections/*/points/vectors", server_api_vectors_update, "vectors_update", W, 0},
     {"POST", "/collections/*/points/vectors/delete", server_api_vectors_delete, "vectors_delete", W, 0},
     {"POST", "/collections/*/points/query", server_api_query, "query", R, 0},

@@ -41,7 +41,7 @@ typedef struct server_conn {
     util_buf body;   /* body received so far */
     bool too_large;  /* the body passed max_body_bytes: drain it, answer 413 */
     char id[40];     /* request id (also sent back as x-request-id) */
-    FILE *upload;    /* POST .../snapshots/upload: the spool file of the snapshot, else NULL */
+    FILE *upload;    /* POST .../snapshots/upload or .../points/ndjson: the spool file of the body, else NULL */
     char upload_path[4200];            /* its path (removed when the request ends) */
     struct MHD_PostProcessor *pp;      /* multipart decoder of that body (NULL: the raw body is the file) */
     bool upload_failed;                /* writing the spool failed (disk full): answered 500 */
@@ -94,16 +94,23 @@ static enum MHD_Result server__upload_part(void *cls, enum MHD_ValueKind kind, c
     return MHD_YES;
 }
 
-/* Is this request a snapshot upload (POST /collections/NAME/snapshots/upload)? */
-static bool server__is_upload(const char *method, const char *url) {
-    static const char tail[] = "/snapshots/upload";
-    size_t n = strlen(url), t = sizeof tail - 1;
-    return !strcmp(method, "POST") && !strncmp(url, "/collections/", 13) && n > 13 + t &&
-           !strcmp(url + n - t, tail) && !memchr(url + 13, '/', n - 13 - t);
+/* Which spooled upload is this request: 1 a snapshot (POST
+** /collections/NAME/snapshots/upload), 2 an NDJSON upsert (POST
+** /collections/NAME/points/ndjson), 0 neither. */
+static int server__upload_kind(const char *method, const char *url) {
+    static const char *const tails[] = {"/snapshots/upload", "/points/ndjson"};
+    size_t n = strlen(url);
+    if (strcmp(method, "POST") || strncmp(url, "/collections/", 13)) return 0;
+    for (int k = 0; k < 2; k++) {
+        size_t t = strlen(tails[k]);
+        if (n > 13 + t && !strcmp(url + n - t, tails[k]) && !memchr(url + 13, '/', n - 13 - t)) return k + 1;
+    }
+    return 0;
 }
 
-/* Open the spool file of an upload in STORE/snapshots/ (created when missing). */
-static bool server__upload_open(server_ctx *ctx, server_conn *st, struct MHD_Connection *conn) {
+/* Open the spool file of an upload in STORE/snapshots/ (created when missing);
+** multipart: the body is a form whose field "snapshot" is the file. */
+static bool server__upload_open(server_ctx *ctx, server_conn *st, struct MHD_Connection *conn, bool multipart) {
     snprintf(st->upload_path, sizeof st->upload_path, "%s/snapshots", sc_db_path(ctx->db));
     mkdir(st->upload_path, 0755);
     snprintf(st->upload_path, sizeof st->upload_path, "%s/snapshots/.upload-XXXXXX", sc_db_path(ctx->db));
@@ -113,7 +120,7 @@ static bool server__upload_open(server_ctx *ctx, server_conn *st, struct MHD_Con
         st->upload_path[0] = '\0';
         return false;
     }
-    st->pp = MHD_create_post_processor(conn, 1 << 16, server__upload_part, st);
+    if (multipart) st->pp = MHD_create_post_processor(conn, 1 << 16, server__upload_part, st);
     return true;
 }
 
@@ -135,13 +142,17 @@ static enum MHD_Result server__on_request(void *cls, struct MHD_Connection *conn
         snprintf(st->id, sizeof st->id, "%08llx-%llu", (unsigned long long)(server__req_epoch & 0xffffffffu),
                  (unsigned long long)n);
         *con_cls = st;
-        /* a snapshot upload is spooled to a file, not held in memory, and has no body limit but the disk */
-        if (server__is_upload(method, url)) {
-            /* only an admin's upload is spooled; others take the plain path (body limit, then 401/403) */
+        /* a snapshot upload or an NDJSON upsert is spooled to a file, not held
+        ** in memory, and has no body limit but the disk */
+        int kind = server__upload_kind(method, url);
+        if (kind) {
+            /* only spooled for a key that may call the route (admin for snapshots,
+            ** write for points); others take the plain path (body limit, then 401/403) */
             server_request who = {.api_key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "api-key"),
                                   .bearer = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                                         MHD_HTTP_HEADER_AUTHORIZATION)};
-            if (server_request_role(ctx, &who) >= SERVER_ROLE_ADMIN && !server__upload_open(ctx, st, conn))
+            server_role need = kind == 1 ? SERVER_ROLE_ADMIN : SERVER_ROLE_WRITE;
+            if (server_request_role(ctx, &who) >= need && !server__upload_open(ctx, st, conn, kind == 1))
                 st->upload_failed = true;
         }
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -176,8 +187,8 @@ static enum MHD_Result server__on_request(void *cls, struct MHD_Connection *conn
     if (st->upload && fclose(st->upload) != 0) st->upload_failed = true;
     st->upload = NULL;
     if (st->upload_failed) {
-        server_response_error(&resp, 500, "Service internal error: cannot spool the uploaded snapshot");
-        server_metrics_observe(ctx->metrics, "snapshot_upload", 500, NULL, NULL, 0.0);
+        server_response_error(&resp, 500, "Service internal error: cannot spool the request body to a file");
+        server_metrics_observe(ctx->metrics, "unknown", 500, NULL, NULL, 0.0);
     } else if (st->too_large || st->body.oom) {
         server_response_error(&resp, 413, "Payload too large: the request body is over the limit");
         server_metrics_observe(ctx->metrics, "unknown", 413, NULL, NULL, 0.0);

@@ -409,6 +409,138 @@ json_t *server_api_points_upsert(server_call *call) {
     return server__op_upsert(call, coll, call->body);
 }
 
+/* ==== NDJSON upsert ==== */
+
+/* DESIGN: POST /collections/{c}/points/ndjson takes one point per line, in
+** the format of `semcode load` ({"id", "vector", "payload"}). http.c spools
+** the body to a file as it arrives (no max_body_bytes, only the disk), so
+** the server never holds the whole body; here the file is read line by line
+** and every SERVER__NDJSON_BATCH points go through the normal upsert (same
+** validation, messages, strict mode as points_upsert). Each batch is one
+** atomic store call: a bad line stops the request with 400 naming the line,
+** and the batches before it stay stored (the message says how many points);
+** nothing of the bad line's own batch is stored. */
+
+#define SERVER__NDJSON_BATCH 256
+
+/* Read the next line of in into line (without its newline), at most max
+** bytes: 1 read, 0 at the end, -1 when the line is longer than max (the rest
+** of it is skipped). */
+static int server__ndjson_line(FILE *in, util_buf *line, size_t max) {
+    char chunk[1 << 16];
+    line->len = 0;
+    bool any = false, over = false;
+    while (fgets(chunk, sizeof chunk, in)) {
+        any = true;
+        size_t n = strlen(chunk);
+        bool end = n && chunk[n - 1] == '\n';
+        if (end) n--;
+        if (!over && line->len + n > max) over = true;
+        if (!over) util_buf_append(line, chunk, n);
+        if (end) break;
+    }
+    return over ? -1 : any ? 1 : 0;
+}
+
+/* Rewrite the error of a failed batch to name the line it came from:
+** lines[i] is the line of the batch's point i (n points); stored points were
+** kept before it. A message on points[i] names that line, others the batch's. */
+static void server__ndjson_blame(server_call *call, const size_t *lines, size_t n, uint64_t stored) {
+    char msg[sizeof call->msg + 64];
+    const char *at = strstr(call->msg, "points[");
+    char *end = NULL;
+    unsigned long long i = at ? strtoull(at + 7, &end, 10) : 0;
+    if (at && end && *end == ']' && i < n)
+        snprintf(msg, sizeof msg, "line %zu: %.*spoint%s", lines[i], (int)(at - call->msg), call->msg, end + 1);
+    else
+        snprintf(msg, sizeof msg, "lines %zu-%zu: %s", lines[0], lines[n - 1], call->msg);
+    snprintf(call->msg, sizeof call->msg, "%.960s (%llu points stored before it)", msg, (unsigned long long)stored);
+}
+
+/* Upsert the points gathered in req as one batch, checked by strict mode as
+** a points_upsert: true, or false after an error naming its line. */
+static bool server__ndjson_flush(server_call *call, const char *coll, json_t *req, const size_t *lines,
+                                 uint64_t *stored) {
+    json_t *pts = json_object_get(req, "points");
+    size_t n = json_array_size(pts);
+    if (!n) return true;
+    json_t *saved = call->body;
+    call->body = req;
+    json_t *out = server_strict_check(call, "points_upsert") ? server__op_upsert(call, coll, req) : NULL;
+    call->body = saved;
+    if (!out) {
+        if (!call->status) server_fail(call, 500, "internal error");
+        server__ndjson_blame(call, lines, n, *stored);
+        return false;
+    }
+    json_decref(out);
+    *stored += n;
+    json_array_clear(pts);
+    return true;
+}
+
+json_t *server_api_points_ndjson(server_call *call) {
+    char coll[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
+    if (!call->req->upload_path)
+        return server_fail(call, 400, "Wrong input: points/ndjson takes its body over HTTP only");
+    FILE *in = fopen(call->req->upload_path, "r");
+    if (!in) return server_fail(call, 500, "Service internal error: cannot read the spooled request body");
+    json_t *req = json_object(), *pts = json_array();
+    json_object_set_new(req, "points", pts);
+    size_t lines[SERVER__NDJSON_BATCH], lineno = 0, max = call->ctx->cfg.max_body_bytes;
+    uint64_t stored = 0;
+    util_buf line = {0};
+    bool ok = true;
+    int r;
+    while (ok && (r = server__ndjson_line(in, &line, max)) != 0) {
+        lineno++;
+        if (r < 0) {
+            server_fail(call, 400, "Wrong input: line %zu: longer than max_body_bytes (%zu bytes) (%llu points "
+                        "stored before it)", lineno, max, (unsigned long long)stored);
+            ok = false;
+            break;
+        }
+        if (line.oom) {
+            server_fail(call, 500, "Service internal error: out of memory reading line %zu", lineno);
+            ok = false;
+            break;
+        }
+        size_t k = 0;
+        while (k < line.len && strchr(" \t\r", line.data[k])) k++;
+        if (k == line.len) continue; /* blank lines are skipped, as by `semcode load` */
+        json_error_t e;
+        json_t *pt = json_loadb(line.data, line.len, JSON_REJECT_DUPLICATES, &e);
+        if (!json_is_object(pt)) {
+            if (pt)
+                server_fail(call, 400, "Json deserialize error: line %zu: a point must be a JSON object (%llu "
+                            "points stored before it)", lineno, (unsigned long long)stored);
+            else
+                server_fail(call, 400, "Json deserialize error: line %zu: %s at column %d (%llu points stored "
+                            "before it)", lineno, e.text, e.column, (unsigned long long)stored);
+            json_decref(pt);
+            ok = false;
+            break;
+        }
+        lines[json_array_size(pts)] = lineno;
+        json_array_append_new(pts, pt);
+        if (json_array_size(pts) == SERVER__NDJSON_BATCH) ok = server__ndjson_flush(call, coll, req, lines, &stored);
+    }
+    if (ok && ferror(in)) {
+        server_fail(call, 500, "Service internal error: cannot read the spooled request body");
+        ok = false;
+    }
+    if (ok) ok = server__ndjson_flush(call, coll, req, lines, &stored);
+    fclose(in);
+    util_buf_free(&line);
+    json_decref(req);
+    if (!ok) return NULL;
+    json_t *res = server_json_update_result();
+    json_object_set_new(res, "stored", json_integer((json_int_t)stored));
+    json_object_set_new(res, "lines", json_integer((json_int_t)lineno));
+    return res;
+}
+
 /* ==== Get ==== */
 
 json_t *server_api_point_get(server_call *call) {

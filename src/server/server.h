@@ -122,7 +122,8 @@ typedef struct server_request {
     const char *mcp_session; /* `Mcp-Session-Id` header (/mcp), NULL if absent */
     const char *origin;      /* `Origin` header, NULL if absent */
     const char *upload_path; /* POST .../snapshots/upload: the file the uploaded snapshot was spooled to
-                                (the multipart field, or a raw body), NULL otherwise; removed after the call */
+                                (the multipart field, or a raw body); POST .../points/ndjson: the body;
+                                NULL otherwise; removed after the call */
     struct json_t *body_json;/* the body already parsed (borrowed; the gRPC front end), used instead of body */
 } server_request;
 

@@ -250,6 +250,8 @@ void server_strict_forget(server_ctx *ctx, const char *coll);
 
 /* points.c */
 json_t *server_api_points_upsert(server_call *call);
+/* POST /collections/{c}/points/ndjson: one point per line of the spooled body, upserted in batches. */
+json_t *server_api_points_ndjson(server_call *call);
 json_t *server_api_point_get(server_call *call);
 json_t *server_api_points_get(server_call *call);
 json_t *server_api_points_delete(server_call *call);
