@@ -3,7 +3,8 @@
 // answers /code/similar, /code/duplicates, /code/history, /code/callers,
 // /code/callees and /code/search's records ("in") from the repository named
 // by `repo` (the first by default); an unknown name is a 404 naming the
-// served ones. Quick: two trees of a few functions each.
+// served ones. The MCP tools at /mcp take `repo` the same way (search_code:
+// a name, a list or "all"). Quick: two trees of a few functions each.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -11,6 +12,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { sleep } from './serve_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -118,3 +121,43 @@ test('an unknown repository is a 404 naming the served ones', async () => {
   assert.equal(r.status, 400, r.text);
 });
 
+test('mcp tools at /mcp take repo', async () => {
+  const client = new Client({ name: 'semcode-e2e', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)));
+  try {
+    const call = async (name, args) => {
+      const r = await client.callTool({ name, arguments: args });
+      assert.ok(!r.isError, r.content[0].text);
+      return JSON.parse(r.content[0].text);
+    };
+    let o = await call('search_code', { query: 'parse config', mode: 'keyword' });
+    assert.ok(o.results.every((x) => x.path === 'conf.py'), JSON.stringify(o));
+    o = await call('search_code', { query: 'send http request', mode: 'keyword', repo: 'beta' });
+    assert.ok(o.results.length >= 1 && o.results.every((x) => x.repo === 'beta'), JSON.stringify(o));
+    o = await call('search_code', { query: 'parse config http request', mode: 'keyword', repo: 'all', limit: 20 });
+    assert.deepEqual([...new Set(o.results.map((x) => x.repo))].sort(), ['A', 'beta']);
+    o = await call('search_code', { query: 'url', mode: 'keyword', repo: ['beta'] });
+    assert.ok(o.results.every((x) => x.repo === 'beta'));
+    o = await call('get_entity', { target: 'encode_url', repo: 'beta' });
+    assert.equal(o.path, 'net.py');
+    assert.match(o.source, /def encode_url/);
+    assert.match(JSON.stringify(o.callers), /send_http_request/);
+    o = await call('find_duplicates', { min_lines: 3, repo: 'beta' });
+    assert.ok(o.results.length >= 1, JSON.stringify(o));
+    o = await call('find_similar', { target: 'send_http_request', repo: 'beta' });
+    assert.ok(o.results.length >= 1);
+    o = await call('search_history', { query: 'x', repo: 'beta' });
+    assert.ok(Array.isArray(o.results));
+    for (const [name, args] of [['find_similar', { target: 'x', repo: 'nope' }], ['search_code', { query: 'x', repo: 'nope' }],
+      ['get_entity', { target: 'x', repo: 'nope' }]]) {
+      await assert.rejects(client.callTool({ name, arguments: args }), (e) => {
+        assert.equal(e.code, -32602, e.message);
+        assert.match(e.message, /nope/);
+        assert.equal(e.data?.field, 'repo');
+        return true;
+      }, name);
+    }
+  } finally {
+    await client.close();
+  }
+});
