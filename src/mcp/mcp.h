@@ -21,6 +21,7 @@
 #include <stdbool.h>
 
 #include "semcode/repo.h"
+#include "semcode/workspace.h"
 
 #define MCP_PROTOCOL_LATEST "2025-11-25" /* the newest revision the pinned SDK (1.32.2) speaks */
 #define MCP_SESSION_ID_SIZE 33           /* 32 hex digits + NUL */
@@ -36,6 +37,8 @@ typedef struct mcp_server mcp_server;
 
 typedef struct mcp_options {
     sc_repo *repo;            /* borrowed repository; NULL = none (code tools answer an error) */
+    sc_workspace *ws;         /* borrowed repositories of `semcode serve`, repo being its first (a `repo` argument
+                                 names one; others are used under repo_mu, then sc_workspace_lock); NULL = repo only */
     pthread_mutex_t *repo_mu; /* borrowed lock held around every call on repo (the HTTP server's, shared with
                                  /code); NULL = the MCP server's own */
     bool may_index;           /* reindex is allowed at all (false: the tool answers an error) */

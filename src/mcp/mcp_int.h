@@ -44,6 +44,7 @@ typedef struct mcp_run {
 
 struct mcp_server {
     sc_repo *repo;                /* borrowed repository, NULL = none */
+    sc_workspace *ws;             /* borrowed repositories, repo first; NULL = repo only */
     pthread_mutex_t *repo_mu;     /* lock of repo (own_mu or the caller's) */
     pthread_mutex_t own_mu;       /* used when the caller gave none */
     bool may_index;               /* reindex allowed */

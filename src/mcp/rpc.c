@@ -20,6 +20,7 @@ mcp_server *mcp_server_new(const mcp_options *o) {
     mcp_server *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     m->repo = o->repo;
+    m->ws = o->ws;
     m->may_index = o->may_index;
     pthread_mutex_init(&m->own_mu, NULL);
     pthread_mutex_init(&m->state_mu, NULL);

@@ -4,6 +4,11 @@
 ** (sc_repo_search, _similar, _resolve, _duplicates, sc_records_search,
 ** sc_repo_freshness). Definitions are kept short on purpose: together they
 ** stay under 1,500 tokens (tests/e2e/mcp.test.mjs counts them).
+** Under `semcode serve` with several repositories, `repo` names the one a
+** code tool uses (the first by default; mcp__repo_pick), and search_code's
+** `repo` (a name, a list or "all") searches through sc_workspace_search.
+** Repository 0 is used under repo_mu, any other under repo_mu and then its
+** workspace lock (the HTTP server's lock order, server/server.h).
 */
 #include "mcp/mcp_int.h"
 
@@ -26,6 +31,7 @@
     "\"kind\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"function, method, class...\"}," \
     "\"path\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"path globs\"},"
 #define MCP_TARGET_PROP "\"target\":{\"type\":\"string\",\"description\":\"path:line or qualified name\"}"
+#define MCP_REPO_PROP "\"repo\":{\"type\":\"string\"},"
 
 static const char mcp__tools_text[] =
     "["
@@ -35,23 +41,25 @@ static const char mcp__tools_text[] =
     "\"query\":{\"type\":\"string\"},"
     "\"mode\":{\"type\":\"string\",\"enum\":[\"hybrid\",\"dense\",\"keyword\"]},"
     MCP_FILTER_PROPS
-    "\"files\":{\"type\":\"boolean\",\"description\":\"rank files, not entities\"}," MCP_PAGE_PROPS
+    "\"files\":{\"type\":\"boolean\",\"description\":\"rank files, not entities\"},"
+    "\"repo\":{\"type\":[\"string\",\"array\"],\"description\":\"repository name(s) or all (default: the first)\"},"
+    MCP_PAGE_PROPS
     "},\"required\":[\"query\"]}},"
     "{\"name\":\"find_similar\",\"description\":\"Code most similar to an entity.\","
-    "\"inputSchema\":{\"type\":\"object\",\"properties\":{" MCP_TARGET_PROP "," MCP_FILTER_PROPS MCP_PAGE_PROPS
+    "\"inputSchema\":{\"type\":\"object\",\"properties\":{" MCP_TARGET_PROP "," MCP_FILTER_PROPS MCP_REPO_PROP MCP_PAGE_PROPS
     "},\"required\":[\"target\"]}},"
     "{\"name\":\"find_duplicates\",\"description\":\"Clusters of near-duplicate code.\","
     "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
     "\"threshold\":{\"type\":\"number\",\"description\":\"similarity 0.5-1 (default 0.95)\"},"
-    "\"min_lines\":{\"type\":\"integer\",\"minimum\":1}," MCP_PAGE_PROPS "}}},"
+    "\"min_lines\":{\"type\":\"integer\",\"minimum\":1}," MCP_REPO_PROP MCP_PAGE_PROPS "}}},"
     "{\"name\":\"get_entity\",\"description\":\"An entity's source with context lines, signature, doc, callers and callees.\","
     "\"inputSchema\":{\"type\":\"object\",\"properties\":{" MCP_TARGET_PROP ","
-    "\"context\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":50,\"description\":\"lines around (default 3)\"},"
+    "\"context\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":50,\"description\":\"lines around (default 3)\"}," MCP_REPO_PROP
     "\"max_tokens\":{\"type\":\"integer\",\"minimum\":200}},\"required\":[\"target\"]}},"
     "{\"name\":\"search_history\",\"description\":\"Search ingested commits, issues, PRs and docs.\","
     "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
     "\"query\":{\"type\":\"string\"},"
-    "\"in\":{\"type\":\"string\",\"enum\":[\"commits\",\"issues\",\"prs\",\"docs\",\"all\"]}," MCP_PAGE_PROPS
+    "\"in\":{\"type\":\"string\",\"enum\":[\"commits\",\"issues\",\"prs\",\"docs\",\"all\"]}," MCP_REPO_PROP MCP_PAGE_PROPS
     "},\"required\":[\"query\"]}},"
     "{\"name\":\"index_status\",\"description\":\"Index state: files indexed and stale, last run, model, errors, "
     "progress.\",\"inputSchema\":{\"type\":\"object\",\"properties\":{}}},"
@@ -78,6 +86,7 @@ static json_t *mcp__hit(const sc_code_hit *h, bool files) {
     if (h->signature && *h->signature) json_object_set_new(o, "signature", json_string(h->signature));
     if (h->snippet && *h->snippet) json_object_set_new(o, "snippet", json_string(h->snippet));
     if (files) json_object_set_new(o, "entities", json_integer(h->n_entities));
+    if (h->repo) json_object_set_new(o, "repo", json_string(h->repo));
     return o;
 }
 
@@ -134,9 +143,9 @@ static json_t *mcp__code_denied(mcp_call *c) {
     return NULL;
 }
 
-/* The error result of a failed repository call (lock held), or a -32602 naming field for a target not found. */
-static json_t *mcp__repo_error(mcp_call *c, sc_status rc, const char *field) {
-    const char *msg = sc_repo_errmsg(c->m->repo);
+/* The error result of a failed call of repo (lock held), or a -32602 naming field for a target not found. */
+static json_t *mcp__repo_error(mcp_call *c, sc_repo *repo, sc_status rc, const char *field) {
+    const char *msg = sc_repo_errmsg(repo);
     if (field && (rc == SC_NOTFOUND || rc == SC_INVALID)) {
         mcp_arg_fail(c, field, "%s", msg);
         return NULL;
@@ -156,30 +165,99 @@ static json_t *mcp__busy(mcp_call *c, const char *tool) {
     return r;
 }
 
+/* The `repo` argument (one name) as a repository index in *out (0 when
+** absent); a -32602 naming `repo` and listing the served names otherwise. */
+static bool mcp__repo_pick(mcp_call *c, size_t *out) {
+    const char *name;
+    int i = 0;
+    if (!mcp_arg_str(c, "repo", false, &name)) return false;
+    if (name && (!c->m->ws || (i = sc_workspace_find(c->m->ws, name)) < 0)) {
+        char names[512] = "";
+        size_t used = 0;
+        for (size_t k = 0; c->m->ws && k < sc_workspace_count(c->m->ws) && used < sizeof names; k++) {
+            int n = snprintf(names + used, sizeof names - used, "%s%s", k ? ", " : "", sc_workspace_name(c->m->ws, k));
+            if (n < 0) break;
+            used += (size_t)n;
+        }
+        return mcp_arg_fail(c, "repo", "no repository `%.64s` is served (repo must be one of: %s)", name,
+                            c->m->ws ? names : "none: this server has one repository and takes no repo");
+    }
+    *out = (size_t)i;
+    return true;
+}
+
+/* Lock repository i and return it, or NULL (nothing held) while a
+** background run holds repo_mu: repo_mu, then the workspace lock of any
+** repository but 0. */
+static sc_repo *mcp__repo_lock(mcp_call *c, size_t i) {
+    if (!mcp_repo_lock(c->m)) return NULL;
+    if (i == 0) return c->m->repo;
+    sc_workspace_lock(c->m->ws, i);
+    return sc_workspace_repo(c->m->ws, i);
+}
+
+/* Release what mcp__repo_lock(c, i) took. */
+static void mcp__repo_unlock(mcp_call *c, size_t i) {
+    if (i > 0) sc_workspace_unlock(c->m->ws, i);
+    mcp_repo_unlock(c->m);
+}
+
+/* search_code over the repositories names[0..n) (n 0: all) through
+** sc_workspace_search under repo_mu; the busy answer during a run. */
+static json_t *mcp__search_multi(mcp_call *c, const char *const *names, size_t n, const mcp_query_args *a,
+                                 const char *mode_name) {
+    if (!c->m->ws) return mcp_arg_fail(c, "repo", "this server has one repository and takes no repo"), NULL;
+    if (!mcp_repo_lock(c->m)) return mcp__busy(c, "search_code with repo");
+    sc_code_hits *h = NULL;
+    char *err = NULL;
+    sc_status rc = sc_workspace_search(c->m->ws, names, n, &a->q, &h, &err);
+    mcp_repo_unlock(c->m);
+    json_t *r = NULL;
+    if (rc == SC_NOTFOUND) mcp_arg_fail(c, "repo", "%s", err ? err : "no such repository");
+    else if (rc == SC_INVALID) mcp_arg_fail(c, "query", "%s", err ? err : "bad query");
+    else if (rc != SC_OK) r = mcp_result_error("%s: %s", sc_status_str(rc), err ? err : "failed");
+    else {
+        json_t *head = json_pack("{s:s,s:b}", "mode", mode_name, "partial", 0);
+        if (h->low_confidence) json_object_set_new(head, "low_confidence", json_true());
+        r = mcp_result(mcp_page_fit(head, mcp__hits(h, a->q.files), a->offset, a->limit, a->max_tokens, false), false);
+    }
+    sc_free(err);
+    sc_code_hits_free(h);
+    return r;
+}
+
 /* ==== Tools ==== */
 
 static json_t *mcp__search_code(mcp_call *c) {
-    static const char *const allowed[] = {"query", "mode", "language", "kind", "path", "files", "limit",
+    static const char *const allowed[] = {"query", "mode", "language", "kind", "path", "files", "repo", "limit",
                                           "max_tokens", "cursor", NULL};
     static const char *const modes[] = {"hybrid", "dense", "keyword"};
     mcp_query_args a;
     const char *query;
+    const char *repos[MCP_MAX_FILTERS];
+    size_t n_repos;
     int mode;
     if (!mcp_arg_known(c, allowed) || !mcp_arg_str(c, "query", true, &query) ||
         !mcp_arg_enum(c, "mode", modes, 3, 0, &mode) || !mcp__query_args(c, &a) ||
-        !mcp_arg_bool(c, "files", false, &a.q.files))
+        !mcp_arg_bool(c, "files", false, &a.q.files) || !mcp_arg_list(c, "repo", repos, MCP_MAX_FILTERS, &n_repos))
         return NULL;
     json_t *denied = mcp__code_denied(c);
     if (denied) return denied;
     a.q.text = query;
     a.q.mode = mode == 1 ? SC_SEARCH_MODE_DENSE : mode == 2 ? SC_SEARCH_MODE_KEYWORD : SC_SEARCH_MODE_HYBRID;
+    if (n_repos) {
+        size_t n = n_repos;
+        for (size_t i = 0; i < n_repos; i++)
+            if (!strcmp(repos[i], "all")) n = 0;
+        return mcp__search_multi(c, repos, n, &a, modes[mode]);
+    }
     json_t *head = json_object();
     json_t *items = NULL;
     if (mcp_repo_lock(c->m)) {
         sc_code_hits *h = NULL;
         sc_status rc = sc_repo_search(c->m->repo, &a.q, &h);
         if (rc != SC_OK) {
-            json_t *r = mcp__repo_error(c, rc, rc == SC_INVALID ? "query" : NULL);
+            json_t *r = mcp__repo_error(c, c->m->repo, rc, rc == SC_INVALID ? "query" : NULL);
             mcp_repo_unlock(c->m);
             json_decref(head);
             return r;
@@ -206,18 +284,23 @@ static json_t *mcp__search_code(mcp_call *c) {
 }
 
 static json_t *mcp__find_similar(mcp_call *c) {
-    static const char *const allowed[] = {"target", "language", "kind", "path", "limit", "max_tokens", "cursor", NULL};
+    static const char *const allowed[] = {"target", "language", "kind", "path", "repo", "limit", "max_tokens", "cursor",
+                                          NULL};
     mcp_query_args a;
     const char *target;
-    if (!mcp_arg_known(c, allowed) || !mcp_arg_str(c, "target", true, &target) || !mcp__query_args(c, &a)) return NULL;
+    size_t ri;
+    if (!mcp_arg_known(c, allowed) || !mcp_arg_str(c, "target", true, &target) || !mcp__query_args(c, &a) ||
+        !mcp__repo_pick(c, &ri))
+        return NULL;
     json_t *denied = mcp__code_denied(c);
     if (denied) return denied;
-    if (!mcp_repo_lock(c->m)) return mcp__busy(c, "find_similar");
+    sc_repo *repo = mcp__repo_lock(c, ri);
+    if (!repo) return mcp__busy(c, "find_similar");
     a.q.mode = SC_SEARCH_MODE_DENSE;
     sc_code_hits *h = NULL;
-    sc_status rc = sc_repo_similar(c->m->repo, target, &a.q, &h);
-    json_t *err = rc != SC_OK ? mcp__repo_error(c, rc, "target") : NULL;
-    mcp_repo_unlock(c->m);
+    sc_status rc = sc_repo_similar(repo, target, &a.q, &h);
+    json_t *err = rc != SC_OK ? mcp__repo_error(c, repo, rc, "target") : NULL;
+    mcp__repo_unlock(c, ri);
     if (rc != SC_OK) return err;
     json_t *head = json_pack("{s:s}", "target", target);
     json_t *items = mcp__hits(h, false);
@@ -226,20 +309,23 @@ static json_t *mcp__find_similar(mcp_call *c) {
 }
 
 static json_t *mcp__find_duplicates(mcp_call *c) {
-    static const char *const allowed[] = {"threshold", "min_lines", "limit", "max_tokens", "cursor", NULL};
+    static const char *const allowed[] = {"threshold", "min_lines", "repo", "limit", "max_tokens", "cursor", NULL};
     double threshold;
     uint32_t min_lines, limit, max_tokens, offset;
+    size_t ri;
     if (!mcp_arg_known(c, allowed) ||
         !mcp_arg_num(c, "threshold", (double)SC_DUPLICATES_DEFAULT_THRESHOLD, 0.5, 1.0, &threshold) ||
-        !mcp_arg_uint(c, "min_lines", 5, 1, 100000, &min_lines) || !mcp__page_args(c, 10, &limit, &max_tokens, &offset))
+        !mcp_arg_uint(c, "min_lines", 5, 1, 100000, &min_lines) ||
+        !mcp__page_args(c, 10, &limit, &max_tokens, &offset) || !mcp__repo_pick(c, &ri))
         return NULL;
     json_t *denied = mcp__code_denied(c);
     if (denied) return denied;
-    if (!mcp_repo_lock(c->m)) return mcp__busy(c, "find_duplicates");
+    sc_repo *repo = mcp__repo_lock(c, ri);
+    if (!repo) return mcp__busy(c, "find_duplicates");
     sc_dup_clusters *d = NULL;
-    sc_status rc = sc_repo_duplicates(c->m->repo, (float)threshold, min_lines, &d);
-    json_t *err = rc != SC_OK ? mcp__repo_error(c, rc, NULL) : NULL;
-    mcp_repo_unlock(c->m);
+    sc_status rc = sc_repo_duplicates(repo, (float)threshold, min_lines, &d);
+    json_t *err = rc != SC_OK ? mcp__repo_error(c, repo, rc, NULL) : NULL;
+    mcp__repo_unlock(c, ri);
     if (rc != SC_OK) return err;
     json_t *items = json_array();
     for (size_t i = 0; i < d->n; i++) {
@@ -309,26 +395,28 @@ static json_t *mcp__edges_json(const sc_call_edges *g, bool callers) {
 }
 
 static json_t *mcp__get_entity(mcp_call *c) {
-    static const char *const allowed[] = {"target", "context", "max_tokens", NULL};
+    static const char *const allowed[] = {"target", "context", "repo", "max_tokens", NULL};
     const char *target;
     uint32_t context, max_tokens;
+    size_t ri;
     if (!mcp_arg_known(c, allowed) || !mcp_arg_str(c, "target", true, &target) ||
         !mcp_arg_uint(c, "context", 3, 0, 50, &context) ||
-        !mcp_arg_uint(c, "max_tokens", MCP_DEFAULT_TOKENS, 200, 100000, &max_tokens))
+        !mcp_arg_uint(c, "max_tokens", MCP_DEFAULT_TOKENS, 200, 100000, &max_tokens) || !mcp__repo_pick(c, &ri))
         return NULL;
     json_t *denied = mcp__code_denied(c);
     if (denied) return denied;
-    if (!mcp_repo_lock(c->m)) return mcp__busy(c, "get_entity");
+    sc_repo *repo = mcp__repo_lock(c, ri);
+    if (!repo) return mcp__busy(c, "get_entity");
     sc_code_hits *h = NULL;
     sc_point_id id;
-    sc_status rc = sc_repo_resolve(c->m->repo, target, &h, &id);
-    json_t *err = rc != SC_OK ? mcp__repo_error(c, rc, "target") : NULL;
+    sc_status rc = sc_repo_resolve(repo, target, &h, &id);
+    json_t *err = rc != SC_OK ? mcp__repo_error(c, repo, rc, "target") : NULL;
     char *doc = NULL;
     if (rc == SC_OK) {
         sc_record_list *l = NULL;
         static const char *const keys[] = {"doc"};
         sc_with with = {.payload = true, .payload_include = keys, .n_payload_include = 1};
-        if (sc_points_get(sc_repo_db(c->m->repo), "code", &id, 1, &with, &l) == SC_OK && l->n) {
+        if (sc_points_get(sc_repo_db(repo), "code", &id, 1, &with, &l) == SC_OK && l->n) {
             json_t *p = json_loads(l->items[0].payload_json ? l->items[0].payload_json : "{}", 0, NULL);
             const char *d = json_string_value(json_object_get(p, "doc"));
             if (d) doc = util_strdup(d);
@@ -339,10 +427,10 @@ static json_t *mcp__get_entity(mcp_call *c) {
     /* the call graph (absent in an index that has none yet: then the fields are left out) */
     sc_call_edges *callers = NULL, *callees = NULL;
     if (rc == SC_OK) {
-        if (sc_repo_callers(c->m->repo, target, MCP_GRAPH_LIMIT, &callers) != SC_OK) callers = NULL;
-        if (sc_repo_callees(c->m->repo, target, MCP_GRAPH_LIMIT, &callees) != SC_OK) callees = NULL;
+        if (sc_repo_callers(repo, target, MCP_GRAPH_LIMIT, &callers) != SC_OK) callers = NULL;
+        if (sc_repo_callees(repo, target, MCP_GRAPH_LIMIT, &callees) != SC_OK) callees = NULL;
     }
-    mcp_repo_unlock(c->m);
+    mcp__repo_unlock(c, ri);
     if (rc != SC_OK) return err;
     const sc_code_hit *e = &h->items[0];
     uint32_t first = e->start_line > context ? e->start_line - context : 1;
@@ -359,7 +447,7 @@ static json_t *mcp__get_entity(mcp_call *c) {
     size_t budget = (size_t)max_tokens * 3;
     bool cut = false;
     /* the source is JSON-escaped: leave a margin of a fifth for escapes */
-    char *src = mcp__read_lines(sc_repo_root(c->m->repo), e->path, first, e->end_line + context,
+    char *src = mcp__read_lines(sc_repo_root(repo), e->path, first, e->end_line + context,
                                 budget > head_bytes ? (budget - head_bytes) * 4 / 5 : 0, &cut);
     json_object_set_new(o, "source_first_line", json_integer(first));
     json_object_set_new(o, "source", src ? json_string(src) : json_null());
@@ -389,19 +477,24 @@ static int mcp__score_cmp(const void *a, const void *b) {
 }
 
 static json_t *mcp__search_history(mcp_call *c) {
-    static const char *const allowed[] = {"query", "in", "limit", "max_tokens", "cursor", NULL};
+    static const char *const allowed[] = {"query", "in", "repo", "limit", "max_tokens", "cursor", NULL};
     static const char *const ins[] = {"commits", "issues", "prs", "docs", "all"};
     const char *query;
     int in;
     uint32_t limit, max_tokens, offset;
+    size_t ri;
     if (!mcp_arg_known(c, allowed) || !mcp_arg_str(c, "query", true, &query) ||
-        !mcp_arg_enum(c, "in", ins, 5, 4, &in) || !mcp__page_args(c, 10, &limit, &max_tokens, &offset))
+        !mcp_arg_enum(c, "in", ins, 5, 4, &in) || !mcp__page_args(c, 10, &limit, &max_tokens, &offset) ||
+        !mcp__repo_pick(c, &ri))
         return NULL;
     if (!c->m->repo) return mcp__code_denied(c);
-    bool locked = mcp_repo_lock(c->m);
+    /* repository 0's store is read without the lock during a run (keyword, partial); the others need theirs */
+    sc_repo *repo = ri ? mcp__repo_lock(c, ri) : c->m->repo;
+    if (!repo) return mcp__busy(c, "search_history with repo");
+    bool locked = ri ? true : mcp_repo_lock(c->m);
     sc_search_mode mode = SC_SEARCH_MODE_HYBRID;
     sc_embedder *emb = NULL;
-    if (!locked || sc_repo_embedder(c->m->repo, &emb) != SC_OK) mode = SC_SEARCH_MODE_KEYWORD;
+    if (!locked || sc_repo_embedder(repo, &emb) != SC_OK) mode = SC_SEARCH_MODE_KEYWORD;
     sc_records_options o = sc_records_options_default();
     o.tenant = c->who ? c->who->tenant : NULL;
     sc_records *rs = NULL;
@@ -409,7 +502,7 @@ static json_t *mcp__search_history(mcp_call *c) {
     json_t *result = NULL;
     json_t **all = NULL;
     size_t n_all = 0, cap = 0;
-    if (sc_records_open(sc_repo_db(c->m->repo), mode == SC_SEARCH_MODE_KEYWORD ? NULL : emb, &o, &rs, &errmsg) != SC_OK) {
+    if (sc_records_open(sc_repo_db(repo), mode == SC_SEARCH_MODE_KEYWORD ? NULL : emb, &o, &rs, &errmsg) != SC_OK) {
         result = mcp_result_error("cannot open the records: %s", errmsg ? errmsg : "failed");
         goto done;
     }
@@ -444,7 +537,7 @@ done:
     for (size_t i = 0; i < n_all; i++) json_decref(all[i]);
     free(all);
     sc_records_close(rs);
-    if (locked) mcp_repo_unlock(c->m);
+    if (locked) mcp__repo_unlock(c, ri);
     sc_free(errmsg);
     return result;
 }

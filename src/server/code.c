@@ -28,8 +28,12 @@
 ** - Several repositories (`serve --repo A --repo B`, a workspace file):
 **   /code/search searches all of them, or those its `repo` field names
 **   (a string or an array; "all"), through sc_workspace_search, and each
-**   result names its repository. /code/similar, /code/duplicates and the
-**   records of "in" use the first repository.
+**   result names its repository. /code/similar, /code/duplicates,
+**   /code/history, /code/callers, /code/callees and the records of "in"
+**   use the repository their `repo` field names (one name), the first by
+**   default; an unknown name is a 404 listing the served ones. Repository
+**   0 is used under repo_mu alone, any other under repo_mu and then its
+**   workspace lock (server__code_lock, server.h's lock order).
 ** - Unknown fields are refused (400 naming the field): a typo such as
 **   `limt` must not silently return the default.
 */
@@ -170,12 +174,59 @@ static bool server__code_required(server_call *call, const char *key, const char
     return true;
 }
 
-/* Turn a repository failure into an HTTP error (the repo lock is held). */
-static json_t *server__code_fail(server_call *call, sc_status rc) {
-    const char *m = sc_repo_errmsg(call->ctx->repo);
+/* Turn a failure of repo into an HTTP error (the repo's lock is held). */
+static json_t *server__code_fail(server_call *call, sc_repo *repo, sc_status rc) {
+    const char *m = sc_repo_errmsg(repo);
     if (rc == SC_NOTFOUND) return server_fail(call, 404, "Not found: %s", m);
     if (rc == SC_INVALID) return server_fail(call, 400, "Wrong input: %s", m);
     return server_fail(call, 500, "%s", m && *m ? m : sc_status_str(rc));
+}
+
+/* The names of the served repositories, for a 404 ("a, b"). */
+static void server__repo_names(const sc_workspace *ws, char *buf, size_t size) {
+    size_t used = 0;
+    buf[0] = 0;
+    for (size_t i = 0; ws && i < sc_workspace_count(ws) && used < size; i++) {
+        int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", sc_workspace_name(ws, i));
+        if (n < 0) break;
+        used += (size_t)n;
+    }
+}
+
+/* The index of the repository called name (NULL = the first, 0) in *out;
+** a 404 listing the served names when no repository has that name. */
+static bool server__code_find(server_call *call, const char *name, size_t *out) {
+    sc_workspace *ws = call->ctx->ws;
+    int i = 0;
+    if (name && (!ws || (i = sc_workspace_find(ws, name)) < 0)) {
+        char names[1024];
+        server__repo_names(ws, names, sizeof names);
+        server_fail(call, 404, "Not found: no repository `%s` is served (repo must be one of: %s)", name, names);
+        return false;
+    }
+    *out = (size_t)i;
+    return true;
+}
+
+/* The body's optional `repo` (one name) as a repository index, as server__code_find. */
+static bool server__code_pick(server_call *call, size_t *out) {
+    const char *name = NULL;
+    return server_json_str(call, call->body, "repo", &name) && server__code_find(call, name, out);
+}
+
+/* Lock repository i for this thread and return it: repo_mu, then the
+** workspace lock of any repository but 0 (server.h's lock order). */
+static sc_repo *server__code_lock(server_call *call, size_t i) {
+    pthread_mutex_lock(&call->ctx->repo_mu);
+    if (i == 0) return call->ctx->repo;
+    sc_workspace_lock(call->ctx->ws, i);
+    return sc_workspace_repo(call->ctx->ws, i);
+}
+
+/* Release what server__code_lock(call, i) took, in reverse order. */
+static void server__code_unlock(server_call *call, size_t i) {
+    if (i > 0) sc_workspace_unlock(call->ctx->ws, i);
+    pthread_mutex_unlock(&call->ctx->repo_mu);
 }
 
 /* A result object, or a 500 when building it ran out of memory. */
@@ -186,14 +237,14 @@ static json_t *server__code_result(server_call *call, char *text) {
     return o ? o : server_fail(call, 500, "out of memory");
 }
 
-/* Run a search (target NULL) or a similar (target given) under the repo
-** lock and return the CLI's result object. */
-static json_t *server__code_hits(server_call *call, const sc_code_query *q, const char *target) {
-    pthread_mutex_lock(&call->ctx->repo_mu);
+/* Run a search (target NULL) or a similar (target given) in repository ri
+** under its lock and return the CLI's result object. */
+static json_t *server__code_hits(server_call *call, size_t ri, const sc_code_query *q, const char *target) {
+    sc_repo *repo = server__code_lock(call, ri);
     sc_code_hits *h = NULL;
-    sc_status rc = target ? sc_repo_similar(call->ctx->repo, target, q, &h) : sc_repo_search(call->ctx->repo, q, &h);
-    if (rc != SC_OK) server__code_fail(call, rc);
-    pthread_mutex_unlock(&call->ctx->repo_mu);
+    sc_status rc = target ? sc_repo_similar(repo, target, q, &h) : sc_repo_search(repo, q, &h);
+    if (rc != SC_OK) server__code_fail(call, repo, rc);
+    server__code_unlock(call, ri);
     json_t *out = NULL;
     if (rc == SC_OK)
         out = server__code_result(call, sc_code_hits_json(h, target ? "target" : "query", target ? target : q->text,
@@ -231,23 +282,23 @@ typedef struct server_rec_args {
 } server_rec_args;
 
 /* Search the records of one section (or every section, sections NULL) of
-** the repository's store for tenant a->tenant, under the repo lock; the
+** the store of repository ri for tenant a->tenant, under its lock; the
 ** hits of each searched section go to rh[k] (k as in sc_rec_sections). */
-static bool server__rec_search(server_call *call, const sc_code_query *q, const server_rec_args *a, const char *in,
-                               sc_rec_hits **rh) {
+static bool server__rec_search(server_call *call, size_t ri, const sc_code_query *q, const server_rec_args *a,
+                               const char *in, sc_rec_hits **rh) {
     size_t n_sections;
     const char *const *sections = sc_rec_sections(&n_sections);
     sc_embedder *emb = NULL;
     sc_records *rs = NULL;
     char *err = NULL;
     bool ok = true;
-    pthread_mutex_lock(&call->ctx->repo_mu);
+    sc_repo *repo = server__code_lock(call, ri);
     sc_records_options o = sc_records_options_default();
     o.tenant = a->tenant;
-    if (q->mode != SC_SEARCH_MODE_KEYWORD && sc_repo_embedder(call->ctx->repo, &emb) != SC_OK) {
-        server__code_fail(call, SC_ERROR);
+    if (q->mode != SC_SEARCH_MODE_KEYWORD && sc_repo_embedder(repo, &emb) != SC_OK) {
+        server__code_fail(call, repo, SC_ERROR);
         ok = false;
-    } else if (sc_records_open(sc_repo_db(call->ctx->repo), emb, &o, &rs, &err) != SC_OK) {
+    } else if (sc_records_open(sc_repo_db(repo), emb, &o, &rs, &err) != SC_OK) {
         server_fail(call, 500, "%s", err ? err : "cannot open the records");
         ok = false;
     }
@@ -265,18 +316,18 @@ static bool server__rec_search(server_call *call, const sc_code_query *q, const 
         }
     }
     sc_records_close(rs);
-    pthread_mutex_unlock(&call->ctx->repo_mu);
+    server__code_unlock(call, ri);
     sc_free(err);
     return ok;
 }
 
-/* The code search of a /code/search: the CLI's JSON text (owned), NULL after an error. */
-static char *server__code_search_text(server_call *call, const sc_code_query *q) {
-    pthread_mutex_lock(&call->ctx->repo_mu);
+/* The code search of repository ri for a /code/search: the CLI's JSON text (owned), NULL after an error. */
+static char *server__code_search_text(server_call *call, size_t ri, const sc_code_query *q) {
+    sc_repo *repo = server__code_lock(call, ri);
     sc_code_hits *h = NULL;
-    sc_status rc = sc_repo_search(call->ctx->repo, q, &h);
-    if (rc != SC_OK) server__code_fail(call, rc);
-    pthread_mutex_unlock(&call->ctx->repo_mu);
+    sc_status rc = sc_repo_search(repo, q, &h);
+    if (rc != SC_OK) server__code_fail(call, repo, rc);
+    server__code_unlock(call, ri);
     char *text = rc == SC_OK ? sc_code_hits_json(h, "query", q->text, q->mode) : NULL;
     if (rc == SC_OK && !text) server_fail(call, 500, "out of memory");
     sc_code_hits_free(h);
@@ -284,8 +335,8 @@ static char *server__code_search_text(server_call *call, const sc_code_query *q)
 }
 
 /* /code/search with "in" other than "code": records (and code for a
-** global key's "all"), answered as `semcode search --in IN --json`. */
-static json_t *server__code_search_records(server_call *call, const sc_code_query *q, const char *in,
+** global key's "all") of repository ri, answered as `semcode search --in IN --json`. */
+static json_t *server__code_search_records(server_call *call, size_t ri, const sc_code_query *q, const char *in,
                                            const server_rec_args *ra) {
     size_t n_sections;
     sc_rec_sections(&n_sections);
@@ -293,8 +344,8 @@ static json_t *server__code_search_records(server_call *call, const sc_code_quer
     char *code = NULL, *text = NULL;
     bool all = !strcmp(in, "all");
     if (n_sections > 8) return server_fail(call, 500, "internal error: %zu record sections", n_sections);
-    if (all && !ra->tenant && !(code = server__code_search_text(call, q))) return NULL;
-    if (server__rec_search(call, q, ra, in, rh)) {
+    if (all && !ra->tenant && !(code = server__code_search_text(call, ri, q))) return NULL;
+    if (server__rec_search(call, ri, q, ra, in, rh)) {
         if (all) {
             text = sc_rec_search_all_json(q->text, code, rh, sc_search_mode_name(q->mode));
         } else {
@@ -366,38 +417,43 @@ json_t *server_api_code_search(server_call *call) {
             goto done;
         }
         out = a.n_repos || sc_workspace_count(call->ctx->ws) > 1 ? server__code_hits_multi(call, &a)
-                                                                  : server__code_hits(call, &a.q, NULL);
+                                                                  : server__code_hits(call, 0, &a.q, NULL);
         goto done;
     }
-    if (a.n_repos) {
-        server_fail(call, 400, "Wrong input: repo applies to code; the records searched with \"in\" are those of "
-                               "the first repository");
+    if (a.n_repos > 1 || (a.n_repos == 1 && !strcmp(a.repos[0], "all"))) {
+        server_fail(call, 400, "Wrong input: with \"in\", repo names one repository (the one whose records are "
+                               "searched), not several or all");
         goto done;
     }
+    size_t ri;
+    if (!server__code_find(call, a.n_repos ? a.repos[0] : NULL, &ri)) goto done;
     if (!server_tenant_resolve(call, tenant, &ra.tenant)) goto done;
-    out = server__code_search_records(call, &a.q, in, &ra);
+    out = server__code_search_records(call, ri, &a.q, in, &ra);
 done:
     server__code_args_free(&a);
     return out;
 }
 
 json_t *server_api_code_similar(server_call *call) {
-    static const char *const fields[] = {"target", "limit", "min_score", "lang", "kind", "path", "exclude", NULL};
+    static const char *const fields[] = {"target", "limit", "min_score", "lang", "kind", "path", "exclude", "repo",
+                                         NULL};
     if (!server__code_ready(call, "/code/similar") || !server__code_fields(call, fields, "/code/similar")) return NULL;
     server_code_args a;
     memset(&a, 0, sizeof a);
     const char *target = NULL;
     json_t *out = NULL;
-    if (!server__code_required(call, "target", &target) || !server__code_query(call, &a)) goto done;
+    size_t ri;
+    if (!server__code_required(call, "target", &target) || !server__code_query(call, &a) || !server__code_pick(call, &ri))
+        goto done;
     a.q.mode = SC_SEARCH_MODE_DENSE;
-    out = server__code_hits(call, &a.q, target);
+    out = server__code_hits(call, ri, &a.q, target);
 done:
     server__code_args_free(&a);
     return out;
 }
 
 json_t *server_api_code_duplicates(server_call *call) {
-    static const char *const fields[] = {"threshold", "min_lines", NULL};
+    static const char *const fields[] = {"threshold", "min_lines", "repo", NULL};
     if (!server__code_access(call, "/code/duplicates")) return NULL;
     if (call->body && !server__code_fields(call, fields, "/code/duplicates")) return NULL;
     double threshold;
@@ -406,57 +462,37 @@ json_t *server_api_code_duplicates(server_call *call) {
                             &threshold) ||
         !server_json_uint(call, call->body, "min_lines", 5, 1, 100000, &min_lines))
         return NULL;
-    pthread_mutex_lock(&call->ctx->repo_mu);
+    size_t ri = 0;
+    if (call->body && !server__code_pick(call, &ri)) return NULL;
+    sc_repo *repo = server__code_lock(call, ri);
     sc_dup_clusters *d = NULL;
-    sc_status rc = sc_repo_duplicates(call->ctx->repo, (float)threshold, (uint32_t)min_lines, &d);
-    if (rc != SC_OK) server__code_fail(call, rc);
-    pthread_mutex_unlock(&call->ctx->repo_mu);
+    sc_status rc = sc_repo_duplicates(repo, (float)threshold, (uint32_t)min_lines, &d);
+    if (rc != SC_OK) server__code_fail(call, repo, rc);
+    server__code_unlock(call, ri);
     json_t *out = NULL;
     if (rc == SC_OK) out = server__code_result(call, sc_dup_clusters_json(d, (float)threshold, (uint32_t)min_lines));
     sc_dup_clusters_free(d);
     return out;
 }
 
-/* The names of the served repositories, for a 404 ("a, b"). */
-static void server__repo_names(const sc_workspace *ws, char *buf, size_t size) {
-    size_t used = 0;
-    buf[0] = 0;
-    for (size_t i = 0; ws && i < sc_workspace_count(ws) && used < size; i++) {
-        int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", sc_workspace_name(ws, i));
-        if (n < 0) break;
-        used += (size_t)n;
-    }
-}
-
 json_t *server_api_code_stats(server_call *call) {
     if (!server__code_access(call, "/code/stats")) return NULL;
     sc_workspace *ws = call->ctx->ws;
-    const char *name = server_arg(call, "repo");
-    int i = 0;
-    if (name && (!ws || (i = sc_workspace_find(ws, name)) < 0)) {
-        char names[1024];
-        server__repo_names(ws, names, sizeof names);
-        server_fail(call, 404, "Not found: no repository `%s` is served (repo must be one of: %s)", name, names);
-        return NULL;
-    }
-    /* repository 0 only under repo_mu; the others under their own lock, taken after it (server.h) */
-    pthread_mutex_lock(&call->ctx->repo_mu);
-    if (i > 0) sc_workspace_lock(ws, (size_t)i);
+    size_t i;
+    if (!server__code_find(call, server_arg(call, "repo"), &i)) return NULL;
+    sc_repo *repo = server__code_lock(call, i);
     char *text = NULL;
-    sc_status rc = sc_repo_stats_json(i > 0 ? sc_workspace_repo(ws, (size_t)i) : call->ctx->repo, &text);
-    if (i > 0) sc_workspace_unlock(ws, (size_t)i);
-    pthread_mutex_unlock(&call->ctx->repo_mu);
-    if (rc != SC_OK) {
-        server__code_fail(call, rc);
-        return NULL;
-    }
+    sc_status rc = sc_repo_stats_json(repo, &text);
+    if (rc != SC_OK) server__code_fail(call, repo, rc);
+    server__code_unlock(call, i);
+    if (rc != SC_OK) return NULL;
     /* which repository this is, and every one served (the web page's index view lists them) */
     json_t *o = server__code_result(call, text);
     if (o && ws) {
         json_t *all = json_array();
         for (size_t k = 0; all && k < sc_workspace_count(ws); k++)
             json_array_append_new(all, json_string(sc_workspace_name(ws, k)));
-        json_object_set_new(o, "repo", json_string(sc_workspace_name(ws, (size_t)i)));
+        json_object_set_new(o, "repo", json_string(sc_workspace_name(ws, i)));
         json_object_set_new(o, "repositories", all ? all : json_array());
     }
     return o;
@@ -469,25 +505,27 @@ static json_t *server__code_entity_json(const sc_code_hit *e) {
 }
 
 json_t *server_api_code_history(server_call *call) {
-    static const char *const fields[] = {"target", "limit", NULL};
+    static const char *const fields[] = {"target", "limit", "repo", NULL};
     if (!server__code_ready(call, "/code/history") || !server__code_fields(call, fields, "/code/history")) return NULL;
     const char *target = NULL;
     uint64_t limit;
     if (!server__code_required(call, "target", &target) ||
         !server_json_uint(call, call->body, "limit", 100, 1, 1000000, &limit))
         return NULL;
+    size_t ri;
+    if (!server__code_pick(call, &ri)) return NULL;
     sc_code_hits *e = NULL;
     sc_point_id id;
     sc_records *rs = NULL;
     sc_rec_hits *h = NULL;
     char *err = NULL, *text = NULL;
-    pthread_mutex_lock(&call->ctx->repo_mu);
-    sc_status rc = sc_repo_resolve(call->ctx->repo, target, &e, &id);
+    sc_repo *repo = server__code_lock(call, ri);
+    sc_status rc = sc_repo_resolve(repo, target, &e, &id);
     if (rc != SC_OK) {
-        server__code_fail(call, rc);
+        server__code_fail(call, repo, rc);
     } else {
         sc_records_options o = sc_records_options_default();
-        if (sc_records_open(sc_repo_db(call->ctx->repo), NULL, &o, &rs, &err) != SC_OK) {
+        if (sc_records_open(sc_repo_db(repo), NULL, &o, &rs, &err) != SC_OK) {
             server_fail(call, 500, "%s", err ? err : "cannot open the records");
         } else {
             char idtext[24];
@@ -499,7 +537,7 @@ json_t *server_api_code_history(server_call *call) {
         }
     }
     sc_records_close(rs);
-    pthread_mutex_unlock(&call->ctx->repo_mu);
+    server__code_unlock(call, ri);
     json_t *out = text ? server__code_result(call, text) : NULL;
     if (out) json_object_set_new(out, "entity", server__code_entity_json(&e->items[0]));
     sc_rec_hits_free(h);
@@ -507,10 +545,11 @@ json_t *server_api_code_history(server_call *call) {
     sc_free(err);
     return out;
 }
-/* POST /code/callers and /code/callees {target, limit}: the call graph of
-** the repository (sc_repo_callers / sc_repo_callees), as the CLI's --json. */
+
+/* POST /code/callers and /code/callees {target, limit, repo}: the call graph
+** of a repository (sc_repo_callers / sc_repo_callees), as the CLI's --json. */
 static json_t *server__code_calls(server_call *call, bool callers) {
-    static const char *const fields[] = {"target", "limit", NULL};
+    static const char *const fields[] = {"target", "limit", "repo", NULL};
     const char *endpoint = callers ? "/code/callers" : "/code/callees";
     if (!server__code_ready(call, endpoint) || !server__code_fields(call, fields, endpoint)) return NULL;
     const char *target = NULL;
@@ -518,12 +557,14 @@ static json_t *server__code_calls(server_call *call, bool callers) {
     if (!server__code_required(call, "target", &target) ||
         !server_json_uint(call, call->body, "limit", 0, 0, 1000000, &limit))
         return NULL;
-    pthread_mutex_lock(&call->ctx->repo_mu);
+    size_t ri;
+    if (!server__code_pick(call, &ri)) return NULL;
+    sc_repo *repo = server__code_lock(call, ri);
     sc_call_edges *g = NULL;
-    sc_status rc = callers ? sc_repo_callers(call->ctx->repo, target, (uint32_t)limit, &g)
-                           : sc_repo_callees(call->ctx->repo, target, (uint32_t)limit, &g);
-    if (rc != SC_OK) server__code_fail(call, rc);
-    pthread_mutex_unlock(&call->ctx->repo_mu);
+    sc_status rc = callers ? sc_repo_callers(repo, target, (uint32_t)limit, &g)
+                           : sc_repo_callees(repo, target, (uint32_t)limit, &g);
+    if (rc != SC_OK) server__code_fail(call, repo, rc);
+    server__code_unlock(call, ri);
     json_t *out = rc == SC_OK ? server__code_result(call, sc_call_edges_json(g, callers ? "callers" : "callees")) : NULL;
     sc_call_edges_free(g);
     return out;

@@ -499,7 +499,7 @@ static sc_status server__acquire(const sc_server_options *o, server_res *r, char
     r->ctx->log = r->log;
     r->ctx->repo = r->repo;
     r->ctx->ws = r->ws;
-    mcp_options mo = {.repo = r->repo, .repo_mu = &r->ctx->repo_mu, .may_index = true};
+    mcp_options mo = {.repo = r->repo, .ws = r->ws, .repo_mu = &r->ctx->repo_mu, .may_index = true};
     if (!(r->mcp = mcp_server_new(&mo))) {
         snprintf(errbuf, errbuf_size, "out of memory");
         return SC_NOMEM;

@@ -123,7 +123,7 @@ test('serve --repo A --repo B --watch: /code/search across repositories, fresh b
     r = await post(`${base}/code/search`, { query: 'parse config', repo: 'nope' });
     assert.equal(r.status, 404);
     assert.match(r.json.status.error, /no repository named 'nope'/);
-    r = await post(`${base}/code/search`, { query: 'x', repo: 'A', in: 'commits' });
+    r = await post(`${base}/code/search`, { query: 'x', repo: ['A', 'beta'], in: 'commits' });
     assert.equal(r.status, 400);
     r = await post(`${base}/code/search`, { query: 'x', repo: 7 });
     assert.equal(r.status, 400);
