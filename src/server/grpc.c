@@ -249,7 +249,7 @@ static json_t *grpc__body(grpc_req *r, const grpc_method *mt, json_t *j) {
     }
     if (mt->flags & GRPC_BODY_INDEX) {
         json_t *t = json_object_get(j, "field_type");
-        json_object_set(j, "field_schema", t ? t : json_string("keyword"));
+        json_object_set_new(j, "field_schema", t ? json_incref(t) : json_string("keyword")); /* no leak of the default */
         json_object_del(j, "field_type");
         json_object_del(j, "field_index_params");
     }
