@@ -278,6 +278,9 @@ static sc_status snap__capture(sc_db *db, sqlite3 *ro, const char *const *colls,
     /* the first read fixes the transaction's view of the WAL */
     if (rc == SC_OK) rc = snap__query1(ro, "SELECT CAST(value AS INTEGER) FROM meta WHERE key='seq' AND ?1=?1", 0,
                                        NULL, &s);
+    /* the background indexer links points under db->lock shared too: its graph is read
+    ** under ann_lock shared, as searches read it (store_int.h; lock order db->lock, ann_lock) */
+    pthread_rwlock_rdlock(&db->ann_lock);
     for (size_t i = 0; i < n && rc == SC_OK; i++) {
         store_coll *c = store_coll_find(db, colls[i]);
         for (size_t v = 0; v < c->n_vecs && rc == SC_OK; v++) {
@@ -295,6 +298,7 @@ static sc_status snap__capture(sc_db *db, sqlite3 *ro, const char *const *colls,
             if (hnsw_index_save(c->vecs[v].ann, gp, &err) != SC_OK) rc = store_fail_err(&err);
         }
     }
+    pthread_rwlock_unlock(&db->ann_lock);
     pthread_rwlock_unlock(&db->lock);
     *seq = (uint64_t)s;
     return rc;
