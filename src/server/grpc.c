@@ -115,12 +115,173 @@ static void grpc__path_segment(util_buf *buf, const char *name) {
     }
 }
 
-/* Run the REST request (method, path, body: owned, may be NULL) through
+/* ==== Methods ==== */
+
+/* What a method's reply is made of (the REST result's shape). */
+typedef enum grpc_reply {
+    GRPC_REPLY_HEALTH,      /* HealthCheckReply from GET / */
+    GRPC_REPLY_LIST,        /* ListCollectionsResponse */
+    GRPC_REPLY_INFO,        /* GetCollectionInfoResponse */
+    GRPC_REPLY_COLL_OP,     /* CollectionOperationResponse {result: bool} */
+    GRPC_REPLY_EXISTS,      /* CollectionExistsResponse */
+    GRPC_REPLY_POINTS_OP,   /* PointsOperationResponse {result: UpdateResult} */
+    GRPC_REPLY_GET,         /* GetResponse */
+    GRPC_REPLY_SCROLL,      /* ScrollResponse */
+    GRPC_REPLY_COUNT,       /* CountResponse */
+    GRPC_REPLY_SEARCH,      /* SearchResponse */
+    GRPC_REPLY_QUERY,       /* QueryResponse */
+    GRPC_REPLY_GENERIC,     /* grpc_method.resp built from the REST result by field names (grpc_conv_from_json) */
+} grpc_reply;
+
+/* How a request's JSON becomes the REST body. */
+enum {
+    GRPC_BODY_NONE = 1,      /* no body (GET, DELETE) */
+    GRPC_BODY_SELECTOR = 2,  /* the body is the `points` selector field */
+    GRPC_BODY_FLATTEN = 4,   /* merge the `points_selector` field into the body */
+    GRPC_BODY_SEARCH = 8,    /* SearchPoints: vector + vector_name (+ sparse indices) -> REST `vector` */
+    GRPC_BODY_INDEX = 16,    /* CreateFieldIndex: field_type -> field_schema */
+    GRPC_BODY_BATCH = 32,    /* the request's repeated requests (search_points, query_points) -> REST `searches` */
+    GRPC_BODY_RECOMMEND = 64,/* positive/negative_vectors join positive/negative; lookup_from as REST names it */
+    GRPC_BODY_VECTORS = 128, /* DeletePointVectors: `vectors` (the names) -> REST `vector` */
+    GRPC_REPLY_BATCHES = 256,/* GENERIC reply: each element of the REST array becomes a BatchResult */
+};
+
+/* One served method: the gRPC path, its request type, the REST call that does it. */
+typedef struct grpc_method {
+    const char *path;                         /* "/qdrant.Points/Upsert" */
+    const ProtobufCMessageDescriptor *req;    /* request message type */
+    const char *http;                         /* REST method */
+    const char *rest;                         /* REST path; a {field} segment is that request field, percent-encoded */
+    grpc_reply reply;                         /* reply type */
+    unsigned flags;                           /* GRPC_BODY_*, GRPC_REPLY_BATCHES */
+    const ProtobufCMessageDescriptor *resp;   /* GRPC_REPLY_GENERIC: the reply message type */
+    const char *wrap;                         /* GRPC_REPLY_GENERIC: the reply field that holds the REST result
+                                                 (NULL: the result's members are the reply's fields) */
+} grpc_method;
+
+#define GRPC_C "/collections/{collection_name}"
+static const grpc_method grpc__methods[] = {
+    {"/qdrant.Qdrant/HealthCheck", &qdrant__health_check_request__descriptor, "GET", "/", GRPC_REPLY_HEALTH,
+     GRPC_BODY_NONE, NULL, NULL},
+    {"/qdrant.Collections/List", &qdrant__list_collections_request__descriptor, "GET", "/collections",
+     GRPC_REPLY_LIST, GRPC_BODY_NONE, NULL, NULL},
+    {"/qdrant.Collections/Get", &qdrant__get_collection_info_request__descriptor, "GET", GRPC_C, GRPC_REPLY_INFO,
+     GRPC_BODY_NONE, NULL, NULL},
+    {"/qdrant.Collections/Create", &qdrant__create_collection__descriptor, "PUT", GRPC_C, GRPC_REPLY_COLL_OP, 0,
+     NULL, NULL},
+    {"/qdrant.Collections/Delete", &qdrant__delete_collection__descriptor, "DELETE", GRPC_C, GRPC_REPLY_COLL_OP,
+     GRPC_BODY_NONE, NULL, NULL},
+    {"/qdrant.Collections/CollectionExists", &qdrant__collection_exists_request__descriptor, "GET",
+     GRPC_C "/exists", GRPC_REPLY_EXISTS, GRPC_BODY_NONE, NULL, NULL},
+    {"/qdrant.Points/Upsert", &qdrant__upsert_points__descriptor, "PUT", GRPC_C "/points", GRPC_REPLY_POINTS_OP, 0,
+     NULL, NULL},
+    {"/qdrant.Points/Delete", &qdrant__delete_points__descriptor, "POST", GRPC_C "/points/delete",
+     GRPC_REPLY_POINTS_OP, GRPC_BODY_SELECTOR, NULL, NULL},
+    {"/qdrant.Points/Get", &qdrant__get_points__descriptor, "POST", GRPC_C "/points", GRPC_REPLY_GET, 0, NULL, NULL},
+    {"/qdrant.Points/SetPayload", &qdrant__set_payload_points__descriptor, "POST", GRPC_C "/points/payload",
+     GRPC_REPLY_POINTS_OP, GRPC_BODY_FLATTEN, NULL, NULL},
+    {"/qdrant.Points/OverwritePayload", &qdrant__set_payload_points__descriptor, "PUT", GRPC_C "/points/payload",
+     GRPC_REPLY_POINTS_OP, GRPC_BODY_FLATTEN, NULL, NULL},
+    {"/qdrant.Points/DeletePayload", &qdrant__delete_payload_points__descriptor, "POST",
+     GRPC_C "/points/payload/delete", GRPC_REPLY_POINTS_OP, GRPC_BODY_FLATTEN, NULL, NULL},
+    {"/qdrant.Points/ClearPayload", &qdrant__clear_payload_points__descriptor, "POST", GRPC_C "/points/payload/clear",
+     GRPC_REPLY_POINTS_OP, GRPC_BODY_SELECTOR, NULL, NULL},
+    {"/qdrant.Points/CreateFieldIndex", &qdrant__create_field_index_collection__descriptor, "PUT", GRPC_C "/index",
+     GRPC_REPLY_POINTS_OP, GRPC_BODY_INDEX, NULL, NULL},
+    {"/qdrant.Points/DeleteFieldIndex", &qdrant__delete_field_index_collection__descriptor, "DELETE",
+     GRPC_C "/index/{field_name}", GRPC_REPLY_POINTS_OP, GRPC_BODY_NONE, NULL, NULL},
+    {"/qdrant.Points/Search", &qdrant__search_points__descriptor, "POST", GRPC_C "/points/search", GRPC_REPLY_SEARCH,
+     GRPC_BODY_SEARCH, NULL, NULL},
+    {"/qdrant.Points/Query", &qdrant__query_points__descriptor, "POST", GRPC_C "/points/query", GRPC_REPLY_QUERY, 0,
+     NULL, NULL},
+    {"/qdrant.Points/Scroll", &qdrant__scroll_points__descriptor, "POST", GRPC_C "/points/scroll", GRPC_REPLY_SCROLL,
+     0, NULL, NULL},
+    {"/qdrant.Points/Count", &qdrant__count_points__descriptor, "POST", GRPC_C "/points/count", GRPC_REPLY_COUNT, 0,
+     NULL, NULL},
+    /* the order above is the fuzz corpus's method byte (tests/fuzz/fuzz_grpc.c): add new methods below */
+    {"/qdrant.Snapshots/Create", &qdrant__create_snapshot_request__descriptor, "POST", GRPC_C "/snapshots",
+     GRPC_REPLY_GENERIC, GRPC_BODY_NONE, &qdrant__create_snapshot_response__descriptor, "snapshot_description"},
+    {"/qdrant.Snapshots/List", &qdrant__list_snapshots_request__descriptor, "GET", GRPC_C "/snapshots",
+     GRPC_REPLY_GENERIC, GRPC_BODY_NONE, &qdrant__list_snapshots_response__descriptor, "snapshot_descriptions"},
+    {"/qdrant.Snapshots/Delete", &qdrant__delete_snapshot_request__descriptor, "DELETE",
+     GRPC_C "/snapshots/{snapshot_name}", GRPC_REPLY_GENERIC, GRPC_BODY_NONE,
+     &qdrant__delete_snapshot_response__descriptor, NULL},
+    {"/qdrant.Snapshots/CreateFull", &qdrant__create_full_snapshot_request__descriptor, "POST", "/snapshots",
+     GRPC_REPLY_GENERIC, GRPC_BODY_NONE, &qdrant__create_snapshot_response__descriptor, "snapshot_description"},
+    {"/qdrant.Snapshots/ListFull", &qdrant__list_full_snapshots_request__descriptor, "GET", "/snapshots",
+     GRPC_REPLY_GENERIC, GRPC_BODY_NONE, &qdrant__list_snapshots_response__descriptor, "snapshot_descriptions"},
+    {"/qdrant.Snapshots/DeleteFull", &qdrant__delete_full_snapshot_request__descriptor, "DELETE",
+     "/snapshots/{snapshot_name}", GRPC_REPLY_GENERIC, GRPC_BODY_NONE, &qdrant__delete_snapshot_response__descriptor,
+     NULL},
+    {"/qdrant.Points/SearchBatch", &qdrant__search_batch_points__descriptor, "POST", GRPC_C "/points/search/batch",
+     GRPC_REPLY_GENERIC, GRPC_BODY_BATCH | GRPC_BODY_SEARCH | GRPC_REPLY_BATCHES,
+     &qdrant__search_batch_response__descriptor, "result"},
+    {"/qdrant.Points/QueryBatch", &qdrant__query_batch_points__descriptor, "POST", GRPC_C "/points/query/batch",
+     GRPC_REPLY_GENERIC, GRPC_BODY_BATCH | GRPC_REPLY_BATCHES, &qdrant__query_batch_response__descriptor, "result"},
+    {"/qdrant.Points/SearchGroups", &qdrant__search_point_groups__descriptor, "POST", GRPC_C "/points/search/groups",
+     GRPC_REPLY_GENERIC, GRPC_BODY_SEARCH, &qdrant__search_groups_response__descriptor, "result"},
+    {"/qdrant.Points/QueryGroups", &qdrant__query_point_groups__descriptor, "POST", GRPC_C "/points/query/groups",
+     GRPC_REPLY_GENERIC, 0, &qdrant__query_groups_response__descriptor, "result"},
+    {"/qdrant.Points/Recommend", &qdrant__recommend_points__descriptor, "POST", GRPC_C "/points/recommend",
+     GRPC_REPLY_GENERIC, GRPC_BODY_RECOMMEND, &qdrant__recommend_response__descriptor, "result"},
+    {"/qdrant.Points/RecommendGroups", &qdrant__recommend_point_groups__descriptor, "POST",
+     GRPC_C "/points/recommend/groups", GRPC_REPLY_GENERIC, GRPC_BODY_RECOMMEND,
+     &qdrant__recommend_groups_response__descriptor, "result"},
+    {"/qdrant.Points/Facet", &qdrant__facet_counts__descriptor, "POST", GRPC_C "/facet", GRPC_REPLY_GENERIC, 0,
+     &qdrant__facet_response__descriptor, NULL},
+    {"/qdrant.Points/UpdateVectors", &qdrant__update_point_vectors__descriptor, "PUT", GRPC_C "/points/vectors",
+     GRPC_REPLY_POINTS_OP, 0, NULL, NULL},
+    {"/qdrant.Points/DeleteVectors", &qdrant__delete_point_vectors__descriptor, "POST",
+     GRPC_C "/points/vectors/delete", GRPC_REPLY_POINTS_OP, GRPC_BODY_FLATTEN | GRPC_BODY_VECTORS, NULL, NULL},
+    {"/qdrant.Points/UpdateBatch", &qdrant__update_batch_points__descriptor, "POST", GRPC_C "/points/batch",
+     GRPC_REPLY_GENERIC, 0, &qdrant__update_batch_response__descriptor, "result"},
+    {"/qdrant.Points/SearchMatrixPairs", &qdrant__search_matrix_points__descriptor, "POST",
+     GRPC_C "/points/search/matrix/pairs", GRPC_REPLY_GENERIC, 0, &qdrant__search_matrix_pairs_response__descriptor,
+     "result"},
+    {"/qdrant.Points/SearchMatrixOffsets", &qdrant__search_matrix_points__descriptor, "POST",
+     GRPC_C "/points/search/matrix/offsets", GRPC_REPLY_GENERIC, 0,
+     &qdrant__search_matrix_offsets_response__descriptor, "result"},
+    {"/qdrant.Collections/Update", &qdrant__update_collection__descriptor, "PATCH", GRPC_C, GRPC_REPLY_COLL_OP, 0,
+     NULL, NULL},
+    {"/qdrant.Collections/UpdateAliases", &qdrant__change_aliases__descriptor, "POST", "/collections/aliases",
+     GRPC_REPLY_COLL_OP, 0, NULL, NULL},
+    {"/qdrant.Collections/ListCollectionAliases", &qdrant__list_collection_aliases_request__descriptor, "GET",
+     GRPC_C "/aliases", GRPC_REPLY_GENERIC, GRPC_BODY_NONE, &qdrant__list_aliases_response__descriptor, NULL},
+    {"/qdrant.Collections/ListAliases", &qdrant__list_aliases_request__descriptor, "GET", "/aliases",
+     GRPC_REPLY_GENERIC, GRPC_BODY_NONE, &qdrant__list_aliases_response__descriptor, NULL},
+};
+#undef GRPC_C
+
+/* Methods of Qdrant's services that semcode does not serve, and why (the
+** UNIMPLEMENTED message); any other unknown method gets a generic one. */
+static const struct {
+    const char *path; /* gRPC method */
+    const char *why;  /* the reason, for the caller */
+} grpc__unserved[] = {
+    {"/qdrant.Points/RecommendBatch", "its REST API has no recommend batch endpoint either; call Recommend per request"},
+    {"/qdrant.Points/Discover", "its REST API has no /points/discover endpoint either; call Query with a discover query"},
+    {"/qdrant.Points/DiscoverBatch", "its REST API has no /points/discover/batch endpoint either; call QueryBatch with "
+                                     "discover queries"},
+    {"/qdrant.Collections/CollectionClusterInfo", "it is a single node without shards or a cluster API"},
+    {"/qdrant.Collections/UpdateCollectionClusterSetup", "it is a single node without shards or a cluster API"},
+    {"/qdrant.Collections/CreateShardKey", "it is a single node without shard keys"},
+    {"/qdrant.Collections/DeleteShardKey", "it is a single node without shard keys"},
+    {"/qdrant.Collections/ListShardKeys", "it is a single node without shard keys"},
+};
+
+/* Request fields that are not part of REST's body: the path, query
+** arguments, and cluster options a single-node store has no use for. */
+static const char *const grpc__meta_fields[] = {"collection_name", "wait",  "timeout",   "ordering",
+                                                "read_consistency", "shard_key_selector", "field_name",
+                                                "snapshot_name"};
+
+/* Run the REST request of method mt (path, body: owned, may be NULL) through
 ** server_handle. Returns the owned `result` of the answer, or NULL after
 ** recording its error as the call's status. */
-static json_t *grpc__rest(grpc_req *r, const char *method, const char *path, json_t *body) {
+static json_t *grpc__rest(grpc_req *r, const grpc_method *mt, const char *path, json_t *body) {
     server_request req = {0};
-    req.method = method;
+    req.method = mt->http;
+    req.grpc_method = mt->path; /* metrics and the access log count the call under its gRPC name */
     req.path = path;
     req.body_json = body; /* handed over parsed: no JSON text in between */
     req.api_key = r->api_key;
@@ -147,113 +308,60 @@ static json_t *grpc__rest(grpc_req *r, const char *method, const char *path, jso
     return result;
 }
 
-/* ==== Methods ==== */
+/* Append the vectors of j's array `from` (a recommend request's
+** positive_vectors / negative_vectors) to its array `to`, as REST mixes ids
+** and vectors in one list. */
+static void grpc__join_examples(json_t *j, const char *from, const char *to) {
+    json_t *v = json_object_get(j, from);
+    if (!json_is_array(v)) return;
+    json_t *list = json_object_get(j, to);
+    if (!json_is_array(list)) json_object_set_new(j, to, list = json_array());
+    json_array_extend(list, v);
+    json_object_del(j, from);
+}
 
-/* What a method's reply is made of (the REST result's shape). */
-typedef enum grpc_reply {
-    GRPC_REPLY_HEALTH,      /* HealthCheckReply from GET / */
-    GRPC_REPLY_LIST,        /* ListCollectionsResponse */
-    GRPC_REPLY_INFO,        /* GetCollectionInfoResponse */
-    GRPC_REPLY_COLL_OP,     /* CollectionOperationResponse {result: bool} */
-    GRPC_REPLY_EXISTS,      /* CollectionExistsResponse */
-    GRPC_REPLY_POINTS_OP,   /* PointsOperationResponse {result: UpdateResult} */
-    GRPC_REPLY_GET,         /* GetResponse */
-    GRPC_REPLY_SCROLL,      /* ScrollResponse */
-    GRPC_REPLY_COUNT,       /* CountResponse */
-    GRPC_REPLY_SEARCH,      /* SearchResponse */
-    GRPC_REPLY_QUERY,       /* QueryResponse */
-} grpc_reply;
-
-/* How a request's JSON becomes the REST body. */
-enum {
-    GRPC_BODY_NONE = 1,      /* no body (GET, DELETE) */
-    GRPC_BODY_SELECTOR = 2,  /* the body is the `points` selector field */
-    GRPC_BODY_FLATTEN = 4,   /* merge the `points_selector` field into the body */
-    GRPC_BODY_SEARCH = 8,    /* SearchPoints: vector + vector_name (+ sparse indices) -> REST `vector` */
-    GRPC_BODY_INDEX = 16,    /* CreateFieldIndex: field_type -> field_schema */
-    GRPC_PATH_FIELD = 32,    /* the path ends with the `field_name` segment */
-};
-
-/* One served method: the gRPC path, its request type, the REST call that does it. */
-typedef struct grpc_method {
-    const char *path;                         /* "/qdrant.Points/Upsert" */
-    const ProtobufCMessageDescriptor *req;    /* request message type */
-    const char *http;                         /* REST method */
-    const char *suffix;                       /* REST path after /collections/{c} ("" = none; NULL = no collection) */
-    grpc_reply reply;                         /* reply type */
-    unsigned flags;                           /* GRPC_BODY_* */
-} grpc_method;
-
-static const grpc_method grpc__methods[] = {
-    {"/qdrant.Qdrant/HealthCheck", &qdrant__health_check_request__descriptor, "GET", NULL, GRPC_REPLY_HEALTH,
-     GRPC_BODY_NONE},
-    {"/qdrant.Collections/List", &qdrant__list_collections_request__descriptor, "GET", NULL, GRPC_REPLY_LIST,
-     GRPC_BODY_NONE},
-    {"/qdrant.Collections/Get", &qdrant__get_collection_info_request__descriptor, "GET", "", GRPC_REPLY_INFO,
-     GRPC_BODY_NONE},
-    {"/qdrant.Collections/Create", &qdrant__create_collection__descriptor, "PUT", "", GRPC_REPLY_COLL_OP, 0},
-    {"/qdrant.Collections/Delete", &qdrant__delete_collection__descriptor, "DELETE", "", GRPC_REPLY_COLL_OP,
-     GRPC_BODY_NONE},
-    {"/qdrant.Collections/CollectionExists", &qdrant__collection_exists_request__descriptor, "GET", "/exists",
-     GRPC_REPLY_EXISTS, GRPC_BODY_NONE},
-    {"/qdrant.Points/Upsert", &qdrant__upsert_points__descriptor, "PUT", "/points", GRPC_REPLY_POINTS_OP, 0},
-    {"/qdrant.Points/Delete", &qdrant__delete_points__descriptor, "POST", "/points/delete", GRPC_REPLY_POINTS_OP,
-     GRPC_BODY_SELECTOR},
-    {"/qdrant.Points/Get", &qdrant__get_points__descriptor, "POST", "/points", GRPC_REPLY_GET, 0},
-    {"/qdrant.Points/SetPayload", &qdrant__set_payload_points__descriptor, "POST", "/points/payload",
-     GRPC_REPLY_POINTS_OP, GRPC_BODY_FLATTEN},
-    {"/qdrant.Points/OverwritePayload", &qdrant__set_payload_points__descriptor, "PUT", "/points/payload",
-     GRPC_REPLY_POINTS_OP, GRPC_BODY_FLATTEN},
-    {"/qdrant.Points/DeletePayload", &qdrant__delete_payload_points__descriptor, "POST", "/points/payload/delete",
-     GRPC_REPLY_POINTS_OP, GRPC_BODY_FLATTEN},
-    {"/qdrant.Points/ClearPayload", &qdrant__clear_payload_points__descriptor, "POST", "/points/payload/clear",
-     GRPC_REPLY_POINTS_OP, GRPC_BODY_SELECTOR},
-    {"/qdrant.Points/CreateFieldIndex", &qdrant__create_field_index_collection__descriptor, "PUT", "/index",
-     GRPC_REPLY_POINTS_OP, GRPC_BODY_INDEX},
-    {"/qdrant.Points/DeleteFieldIndex", &qdrant__delete_field_index_collection__descriptor, "DELETE", "/index",
-     GRPC_REPLY_POINTS_OP, GRPC_BODY_NONE | GRPC_PATH_FIELD},
-    {"/qdrant.Points/Search", &qdrant__search_points__descriptor, "POST", "/points/search", GRPC_REPLY_SEARCH,
-     GRPC_BODY_SEARCH},
-    {"/qdrant.Points/Query", &qdrant__query_points__descriptor, "POST", "/points/query", GRPC_REPLY_QUERY, 0},
-    {"/qdrant.Points/Scroll", &qdrant__scroll_points__descriptor, "POST", "/points/scroll", GRPC_REPLY_SCROLL, 0},
-    {"/qdrant.Points/Count", &qdrant__count_points__descriptor, "POST", "/points/count", GRPC_REPLY_COUNT, 0},
-};
-
-/* Request fields that are not part of REST's body: the path, query
-** arguments, and cluster options a single-node store has no use for. */
-static const char *const grpc__meta_fields[] = {"collection_name", "wait", "timeout", "ordering", "read_consistency",
-                                                "shard_key_selector", "field_name"};
-
-/* The REST body of request m for method mt (owned; NULL for none). */
-static json_t *grpc__body(grpc_req *r, const grpc_method *mt, json_t *j) {
+/* The REST body of request JSON j (owned, consumed) with the GRPC_BODY_*
+** flags (owned; NULL for none). */
+static json_t *grpc__body(unsigned flags, json_t *j) {
+    if (flags & GRPC_BODY_BATCH) { /* {search_points|query_points: [...]} -> {searches: [...]} */
+        json_t *list = json_object_get(j, "search_points");
+        if (!list) list = json_object_get(j, "query_points");
+        json_t *searches = json_array();
+        for (size_t i = 0; i < json_array_size(list); i++)
+            json_array_append_new(searches, grpc__body(flags & ~(unsigned)GRPC_BODY_BATCH,
+                                                       json_incref(json_array_get(list, i))));
+        json_decref(j);
+        return json_pack("{s:o}", "searches", searches);
+    }
     for (size_t i = 0; i < sizeof grpc__meta_fields / sizeof *grpc__meta_fields; i++) {
-        if (!strcmp(grpc__meta_fields[i], "field_name") && (mt->flags & GRPC_BODY_INDEX)) continue;
+        if (!strcmp(grpc__meta_fields[i], "field_name") && (flags & GRPC_BODY_INDEX)) continue;
         json_object_del(j, grpc__meta_fields[i]);
     }
     grpc_conv_rename(j, "with_vectors", "with_vector");
-    grpc_conv_rename(j, "vectors_config", "vectors"); /* CreateCollection */
+    grpc_conv_rename(j, "vectors_config", "vectors"); /* CreateCollection, UpdateCollection */
     if (json_object_get(j, "sparse_vectors_config")) {
         json_t *s = json_object_get(json_object_get(j, "sparse_vectors_config"), "map");
         if (s) json_object_set(j, "sparse_vectors", s);
         json_object_del(j, "sparse_vectors_config");
     }
-    if (mt->flags & GRPC_BODY_SELECTOR) {
+    if (flags & GRPC_BODY_SELECTOR) {
         json_t *sel = json_incref(json_object_get(j, "points"));
         json_decref(j);
         return sel ? sel : json_object();
     }
-    if (mt->flags & GRPC_BODY_FLATTEN) {
+    if (flags & GRPC_BODY_FLATTEN) {
         json_t *sel = json_object_get(j, "points_selector");
         if (sel) json_object_update(j, sel);
         json_object_del(j, "points_selector");
     }
-    if (mt->flags & GRPC_BODY_INDEX) {
+    if (flags & GRPC_BODY_VECTORS) grpc_conv_rename(j, "vectors", "vector");
+    if (flags & GRPC_BODY_INDEX) {
         json_t *t = json_object_get(j, "field_type");
         json_object_set_new(j, "field_schema", t ? json_incref(t) : json_string("keyword")); /* no leak of the default */
         json_object_del(j, "field_type");
         json_object_del(j, "field_index_params");
     }
-    if (mt->flags & GRPC_BODY_SEARCH) {
+    if (flags & GRPC_BODY_SEARCH) {
         json_t *v = json_incref(json_object_get(j, "vector"));
         if (!v) v = json_array();
         json_t *ix = json_object_get(j, "sparse_indices");
@@ -267,7 +375,14 @@ static json_t *grpc__body(grpc_req *r, const grpc_method *mt, json_t *j) {
         json_object_del(j, "vector_name");
         json_object_del(j, "sparse_indices");
     }
-    (void)r;
+    if (flags & GRPC_BODY_RECOMMEND) {
+        grpc__join_examples(j, "positive_vectors", "positive");
+        grpc__join_examples(j, "negative_vectors", "negative");
+        json_t *from = json_object_get(j, "lookup_from"); /* LookupLocation: REST's {collection, vector} */
+        grpc_conv_rename(from, "collection_name", "collection");
+        grpc_conv_rename(from, "vector_name", "vector");
+        if (from) json_object_del(from, "shard_key_selector");
+    }
     return j;
 }
 
@@ -391,6 +506,24 @@ static ProtobufCMessage *grpc__reply(grpc_req *r, const grpc_method *mt, const j
         q->time = took;
         return &q->base;
     }
+    case GRPC_REPLY_GENERIC: {
+        json_t *val = json_incref((json_t *)res);
+        if (mt->flags & GRPC_REPLY_BATCHES) { /* [[hits] or {points}] -> [BatchResult {result}] */
+            json_decref(val);
+            val = json_array();
+            for (size_t i = 0; i < json_array_size(res); i++) {
+                const json_t *e = json_array_get(res, i);
+                json_array_append_new(val, json_pack("{s:O}", "result", json_is_array(e) ? e : json_object_get(e, "points")));
+            }
+        }
+        json_t *o = mt->wrap ? json_pack("{s:O}", mt->wrap, val) : json_is_object(val) ? json_copy(val) : json_object();
+        json_decref(val);
+        if (!o) return NULL;
+        json_object_set_new(o, "time", json_real(took));
+        ProtobufCMessage *m = grpc_conv_from_json(a, mt->resp, o);
+        json_decref(o);
+        return m;
+    }
     }
     return NULL;
 }
@@ -446,20 +579,26 @@ static void grpc__run(grpc_req *r, const grpc_method *mt, const uint8_t *in, siz
         return;
     }
     json_t *j = grpc_conv_to_json(m);
-    /* path: /collections/{collection_name}{suffix}[/{field_name}], or / and /collections */
+    /* the REST path: the template's {field} segments are the request's fields */
     util_buf path = {0};
-    const json_t *coll = json_object_get(j, "collection_name");
-    if (mt->reply == GRPC_REPLY_HEALTH) util_buf_puts(&path, "/");
-    else if (!mt->suffix) util_buf_puts(&path, "/collections");
-    else {
-        util_buf_puts(&path, "/collections/");
-        grpc__path_segment(&path, json_is_string(coll) ? json_string_value(coll) : "");
-        util_buf_puts(&path, mt->suffix);
-        const json_t *field = json_object_get(j, "field_name");
-        if (mt->flags & GRPC_PATH_FIELD) {
-            util_buf_puts(&path, "/");
-            grpc__path_segment(&path, json_is_string(field) ? json_string_value(field) : "");
+    for (const char *t = mt->rest; *t;) {
+        const char *open = strchr(t, '{'), *close = open ? strchr(open, '}') : NULL;
+        if (!close) {
+            util_buf_puts(&path, t);
+            break;
         }
+        util_buf_append(&path, t, (size_t)(open - t));
+        char field[64];
+        snprintf(field, sizeof field, "%.*s", (int)(close - open - 1), open + 1);
+        const json_t *v = json_object_get(j, field);
+        if (!json_is_string(v) || !*json_string_value(v)) { /* proto3: an unset string is "" */
+            char msg[128];
+            snprintf(msg, sizeof msg, "the request's `%s` is empty: it must name one", field);
+            grpc__fail(r, GRPC_STATUS_INVALID_ARGUMENT, msg);
+            break;
+        }
+        grpc__path_segment(&path, json_string_value(v));
+        t = close + 1;
     }
     /* wait and timeout are query arguments of the REST request */
     const ProtobufCFieldDescriptor *fw = protobuf_c_message_descriptor_get_field_by_name(mt->req, "wait");
@@ -470,10 +609,11 @@ static void grpc__run(grpc_req *r, const grpc_method *mt, const uint8_t *in, siz
     if (json_is_integer(t)) snprintf(r->timeout, sizeof r->timeout, "%lld", (long long)json_integer_value(t));
     protobuf_c_message_free_unpacked(m, NULL);
     json_t *body = NULL;
-    if (mt->flags & GRPC_BODY_NONE) json_decref(j);
-    else body = grpc__body(r, mt, j);
-    json_t *res = path.oom ? grpc__fail(r, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory")
-                           : grpc__rest(r, mt->http, path.data, body);
+    if ((mt->flags & GRPC_BODY_NONE) || r->code != GRPC_STATUS_OK) json_decref(j);
+    else body = grpc__body(mt->flags, j);
+    json_t *res = r->code != GRPC_STATUS_OK ? (json_decref(body), NULL)
+                  : path.oom              ? grpc__fail(r, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory")
+                                          : grpc__rest(r, mt, path.data, body);
     util_buf_free(&path);
     if (res) {
         r->reply = grpc__reply(r, mt, res);
@@ -538,9 +678,13 @@ int server_grpc_call(server_ctx *ctx, const char *method, size_t method_len, con
     for (size_t i = 0; !mt && i < sizeof grpc__methods / sizeof *grpc__methods; i++)
         if (strlen(grpc__methods[i].path) == method_len && !memcmp(grpc__methods[i].path, method, method_len))
             mt = &grpc__methods[i];
+    const char *why = "docs/API.md lists the methods it serves";
+    for (size_t i = 0; !mt && i < sizeof grpc__unserved / sizeof *grpc__unserved; i++)
+        if (strlen(grpc__unserved[i].path) == method_len && !memcmp(grpc__unserved[i].path, method, method_len))
+            why = grpc__unserved[i].why;
     if (!mt) {
-        snprintf(r.msg, sizeof r.msg, "semcode does not serve %.*s over gRPC (docs/API.md lists the methods it serves)",
-                 (int)(method_len > 200 ? 200 : method_len), method);
+        snprintf(r.msg, sizeof r.msg, "semcode does not serve %.*s over gRPC: %s",
+                 (int)(method_len > 200 ? 200 : method_len), method, why);
         r.code = GRPC_STATUS_UNIMPLEMENTED;
     } else {
         grpc__run(&r, mt, in, n);

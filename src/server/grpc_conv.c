@@ -139,7 +139,8 @@ void grpc_conv_rename(json_t *o, const char *from, const char *to) {
 static json_t *grpc_conv__msg(const ProtobufCMessage *m);
 
 /* REST's name of an enum value: Distance keeps Qdrant's capitals ("Cosine");
-** the others are lower case, FieldType without its prefix ("keyword"). */
+** the others are snake case ("AverageVector" -> "average_vector", "RRF" ->
+** "rrf"), FieldType without its prefix ("keyword"). */
 static json_t *grpc_conv__enum(const ProtobufCEnumDescriptor *d, int v) {
     const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
     if (!ev) return json_integer(v);
@@ -147,9 +148,13 @@ static json_t *grpc_conv__enum(const ProtobufCEnumDescriptor *d, int v) {
     const char *s = ev->name;
     if (!strncmp(s, "FieldType", 9) && s[9]) s += 9;
     char buf[64];
-    size_t i = 0;
-    for (; s[i] && i + 1 < sizeof buf; i++) buf[i] = (char)tolower((unsigned char)s[i]);
-    buf[i] = 0;
+    size_t k = 0;
+    for (size_t i = 0; s[i] && k + 2 < sizeof buf; i++) {
+        bool word = i > 0 && isupper((unsigned char)s[i]) && islower((unsigned char)s[i - 1]);
+        if (word) buf[k++] = '_';
+        buf[k++] = (char)tolower((unsigned char)s[i]);
+    }
+    buf[k] = 0;
     return json_string(buf);
 }
 
@@ -337,6 +342,37 @@ static json_t *grpc_conv__value(const Qdrant__Value *v) {
     }
 }
 
+/* qdrant.PointsUpdateOperation: one operation of REST's /points/batch,
+** {"upsert": {...}}, {"delete": {points|filter}}, ... with the points
+** selectors flattened into the operation and `vectors` (names) as `vector`. */
+static json_t *grpc_conv__update_op(const ProtobufCMessage *m) {
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (!grpc_conv__present(m, f)) continue;
+        json_t *op = grpc_conv__field_json(m, f);
+        const char *name = f->name;
+        if (!strcmp(name, "delete_points") || !strcmp(name, "delete_deprecated")) name = "delete";
+        if (!strcmp(name, "clear_payload_deprecated")) name = "clear_payload";
+        /* the deprecated variants are a bare PointsSelector; the others hold it as a field */
+        json_t *sel = json_object_get(op, "points_selector");
+        if (!sel && json_is_object(json_object_get(op, "points")) &&
+            (!strcmp(f->name, "delete_points") || !strcmp(f->name, "clear_payload")))
+            sel = json_object_get(op, "points");
+        if (sel) {
+            json_incref(sel);
+            json_object_del(op, "points_selector");
+            if (sel == json_object_get(op, "points")) json_object_del(op, "points");
+            json_object_update(op, sel);
+            json_decref(sel);
+        }
+        json_object_del(op, "shard_key_selector");
+        if (!strcmp(name, "delete_vectors")) grpc_conv_rename(op, "vectors", "vector");
+        return json_pack("{s:o}", name, op);
+    }
+    return json_object();
+}
+
 static json_t *grpc_conv__msg(const ProtobufCMessage *m) {
     if (!m) return json_null();
     const ProtobufCMessageDescriptor *d = m->descriptor;
@@ -361,6 +397,10 @@ static json_t *grpc_conv__msg(const ProtobufCMessage *m) {
         return json_is_object(o) ? o : (json_decref(o), json_object());
     }
     if (d == &qdrant__vector__descriptor || d == &qdrant__vector_input__descriptor) return grpc_conv__vector(m);
+    if (d == &qdrant__named_vectors__descriptor) { /* {vectors: {name: v}} -> {name: v} */
+        json_t *o = grpc_conv__unwrap(m);
+        return json_is_object(o) ? o : (json_decref(o), json_object());
+    }
     if (d == &qdrant__vectors__descriptor || d == &qdrant__vectors_config__descriptor ||
         d == &qdrant__points_ids_list__descriptor || d == &qdrant__repeated_strings__descriptor ||
         d == &qdrant__repeated_integers__descriptor || d == &qdrant__vectors_selector__descriptor ||
@@ -393,11 +433,20 @@ static json_t *grpc_conv__msg(const ProtobufCMessage *m) {
         grpc_conv_rename(o, "datetime_range", "range");
         return o;
     }
-    if (d == &qdrant__point_struct__descriptor) {
+    if (d == &qdrant__point_struct__descriptor || d == &qdrant__point_vectors__descriptor) {
         json_t *o = grpc_conv__object(m);
         grpc_conv_rename(o, "vectors", "vector");
         return o;
     }
+    if (d == &qdrant__vectors_config_diff__descriptor) { /* REST: {name: diff}, "" for the unnamed vector */
+        const Qdrant__VectorsConfigDiff *v = (const Qdrant__VectorsConfigDiff *)m;
+        if (v->config_case == QDRANT__VECTORS_CONFIG_DIFF__CONFIG_PARAMS)
+            return json_pack("{s:o}", "", grpc_conv__msg(&v->params->base));
+        if (v->config_case == QDRANT__VECTORS_CONFIG_DIFF__CONFIG_PARAMS_MAP)
+            return grpc_conv__unwrap(&v->params_map->base);
+        return json_object();
+    }
+    if (d == &qdrant__points_update_operation__descriptor) return grpc_conv__update_op(m);
     return grpc_conv__object(m);
 }
 
@@ -631,8 +680,7 @@ static bool grpc_conv__set(grpc_arena *a, const ProtobufCFieldDescriptor *f, voi
         return false;
     }
     case PROTOBUF_C_TYPE_MESSAGE: {
-        const ProtobufCMessageDescriptor *md = f->descriptor;
-        void *m = md == &qdrant__value__descriptor ? (void *)grpc_conv_value(a, v) : grpc_conv__from_json(a, md, v);
+        void *m = grpc_conv_from_json(a, f->descriptor, v);
         *(void **)p = m;
         return m != NULL;
     }
@@ -713,4 +761,49 @@ static void *grpc_conv__from_json(grpc_arena *a, const ProtobufCMessageDescripto
 
 Qdrant__CollectionInfo *grpc_conv_collection_info(grpc_arena *a, const json_t *info) {
     return grpc_conv__from_json(a, &qdrant__collection_info__descriptor, info);
+}
+
+/* A Timestamp from REST's "YYYY-MM-DDTHH:MM:SS[.fraction][Z]" (UTC); NULL on another shape. */
+static Google__Protobuf__Timestamp *grpc_conv__timestamp(grpc_arena *a, const json_t *v) {
+    struct tm tm = {0};
+    int used = 0;
+    if (!json_is_string(v) || sscanf(json_string_value(v), "%d-%d-%dT%d:%d:%d%n", &tm.tm_year, &tm.tm_mon,
+                                     &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6)
+        return NULL;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    Google__Protobuf__Timestamp *ts = grpc_arena_msg(a, &google__protobuf__timestamp__descriptor);
+    if (!ts) return NULL;
+    ts->seconds = (int64_t)timegm(&tm);
+    const char *frac = json_string_value(v) + used;
+    if (*frac == '.') {
+        int32_t scale = 100000000;
+        for (frac++; isdigit((unsigned char)*frac) && scale; frac++, scale /= 10) ts->nanos += (*frac - '0') * scale;
+    }
+    return ts;
+}
+
+/* A message with one oneof of scalars (GroupId, FacetValue) from a JSON
+** string, boolean or integer: the member of that type (a non-negative
+** integer in `unsigned_value` when there is one); NULL on another shape. */
+static void *grpc_conv__variant(grpc_arena *a, const ProtobufCMessageDescriptor *d, const json_t *v) {
+    const char *name = json_is_string(v) ? "string_value" : json_is_boolean(v) ? "bool_value"
+                       : !json_is_integer(v) ? NULL
+                       : json_integer_value(v) >= 0 && protobuf_c_message_descriptor_get_field_by_name(d, "unsigned_value")
+                           ? "unsigned_value" : "integer_value";
+    const ProtobufCFieldDescriptor *f = name ? protobuf_c_message_descriptor_get_field_by_name(d, name) : NULL;
+    void *m = f ? grpc_arena_msg(a, d) : NULL;
+    if (!m || !grpc_conv__set(a, f, (char *)m + f->offset, v)) return NULL;
+    *(uint32_t *)((char *)m + f->quantifier_offset) = f->id;
+    return m;
+}
+
+void *grpc_conv_from_json(grpc_arena *a, const ProtobufCMessageDescriptor *d, const json_t *v) {
+    if (d == &qdrant__value__descriptor) return grpc_conv_value(a, v);
+    if (d == &qdrant__point_id__descriptor) return grpc_conv_id(a, v);
+    if (d == &qdrant__scored_point__descriptor) return json_is_object(v) ? grpc_conv_scored(a, v) : NULL;
+    if (d == &qdrant__retrieved_point__descriptor) return json_is_object(v) ? grpc_conv_retrieved(a, v) : NULL;
+    if (d == &google__protobuf__timestamp__descriptor) return grpc_conv__timestamp(a, v);
+    if (d == &qdrant__group_id__descriptor || d == &qdrant__facet_value__descriptor) return grpc_conv__variant(a, d, v);
+    return grpc_conv__from_json(a, d, v);
 }

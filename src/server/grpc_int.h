@@ -62,5 +62,10 @@ Qdrant__RetrievedPoint *grpc_conv_retrieved(grpc_arena *a, const json_t *rec);
 Qdrant__ScoredPoint *grpc_conv_scored(grpc_arena *a, const json_t *rec);
 /* CollectionInfo from REST's GET /collections/{c} result. */
 Qdrant__CollectionInfo *grpc_conv_collection_info(grpc_arena *a, const json_t *info);
+/* A message of type d (in a) from REST JSON v by field names: ids, points,
+** payload values, timestamps (RFC 3339 strings) and one-of-scalar messages
+** (GroupId, FacetValue) as REST writes them; members of another shape are
+** left out. NULL when v does not fit d at all or out of memory. */
+void *grpc_conv_from_json(grpc_arena *a, const ProtobufCMessageDescriptor *d, const json_t *v);
 
 #endif /* SC_SERVER_GRPC_INT_H */

@@ -660,7 +660,7 @@ static void server__log(server_ctx *ctx, const server_request *req, const server
 void server_handle(server_ctx *ctx, const server_request *req, server_response *resp) {
     double t0 = util_now();
     memset(resp, 0, sizeof *resp);
-    resp->endpoint = "unknown";
+    resp->endpoint = req->grpc_method ? req->grpc_method : "unknown";
     server_call *call = calloc(1, sizeof *call);
     if (!call) {
         server_response_error(resp, 500, "out of memory");
@@ -686,7 +686,7 @@ void server_handle(server_ctx *ctx, const server_request *req, server_response *
             server_fail(call, 404, "Not found: no endpoint %s %s", method, path);
         goto respond;
     }
-    resp->endpoint = route->label;
+    resp->endpoint = req->grpc_method ? req->grpc_method : route->label;
     if (route->kind == SERVER_KIND_UI) {
         server_web_serve(call->args[0], resp);
         goto done;

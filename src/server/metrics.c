@@ -181,10 +181,52 @@ void server_metrics_count_cache(server_metrics *m, uint64_t hits, uint64_t misse
     __atomic_store_n(&m->cache_entries, entries, __ATOMIC_RELAXED);
 }
 
-/* The label set {endpoint, status[, tenant]} of a row, without braces. */
+/* gRPC status names by code (grpc/status.h), as Prometheus labels. */
+static const char *const server__grpc_codes[] = {
+    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+    "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+    "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+
+/* The label set {endpoint, status[, tenant]} of a row, without braces; a
+** gRPC row's {protocol, method, code, status[, tenant]}. */
 static void server__row_labels(const server_metrics_row *r, char *buf, size_t size) {
-    int n = snprintf(buf, size, "endpoint=\"%s\",status=\"%d\"", r->endpoint, r->status);
+    int code = r->endpoint[0] == '/' ? server_grpc_code(r->status) : -1; /* a gRPC row: its method path */
+    int n = code >= 0 ? snprintf(buf, size, "protocol=\"grpc\",method=\"%s\",code=\"%s\",status=\"%d\"", r->endpoint,
+                                 code < 17 ? server__grpc_codes[code] : "UNKNOWN", r->status)
+                      : snprintf(buf, size, "endpoint=\"%s\",status=\"%d\"", r->endpoint, r->status);
     if (r->tenant && n > 0 && (size_t)n < size) snprintf(buf + n, size - (size_t)n, ",tenant=\"%s\"", r->tenant);
+}
+
+/* The counter lines and latency histogram of the REST rows (grpc false:
+** semcode_http_requests_total, semcode_http_request_duration_seconds) or
+** of the gRPC rows, whose endpoint is a method path "/qdrant.X/Y" (grpc
+** true: semcode_grpc_requests_total, semcode_grpc_request_duration_seconds,
+** labelled protocol, method, code and status), from rows[0..n) (mu not held;
+** the counter's HELP/TYPE header is the caller's). */
+static void server__render_requests(const server_metrics_row *rows, size_t n, bool grpc, util_buf *out) {
+    const char *fam = grpc ? "semcode_grpc_request" : "semcode_http_request";
+    char lb[512];
+    for (size_t i = 0; i < n; i++) {
+        if ((rows[i].endpoint[0] == '/') != grpc) continue;
+        server__row_labels(&rows[i], lb, sizeof lb);
+        util_buf_printf(out, "%ss_total{%s} %llu\n", fam, lb, (unsigned long long)rows[i].count);
+    }
+    util_buf_printf(out, "# HELP %s_duration_seconds Time to handle a %s.\n# TYPE %s_duration_seconds histogram\n",
+                    fam, grpc ? "gRPC call" : "request", fam);
+    for (size_t i = 0; i < n; i++) {
+        if ((rows[i].endpoint[0] == '/') != grpc) continue;
+        uint64_t cum = 0;
+        server__row_labels(&rows[i], lb, sizeof lb);
+        for (int b = 0; b < SERVER_METRICS_BUCKETS; b++) {
+            cum += rows[i].buckets[b];
+            util_buf_printf(out, "%s_duration_seconds_bucket{%s,le=\"%g\"} %llu\n", fam, lb, server__bounds[b],
+                            (unsigned long long)cum);
+        }
+        util_buf_printf(out, "%s_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n", fam, lb,
+                        (unsigned long long)rows[i].count);
+        util_buf_printf(out, "%s_duration_seconds_sum{%s} %.6f\n", fam, lb, rows[i].sum);
+        util_buf_printf(out, "%s_duration_seconds_count{%s} %llu\n", fam, lb, (unsigned long long)rows[i].count);
+    }
 }
 
 /* The store gauges of the collections in the view of tenant (NULL = all,
@@ -314,27 +356,10 @@ void server_metrics_render(server_metrics *m, sc_db *db, const char *tenant, boo
         if (!tenant || server__same_tenant(m->rows[i].tenant, tenant)) copy[n++] = m->rows[i];
     pthread_mutex_unlock(&m->mu);
     if (!copy) return;
-    char lb[256];
-    for (size_t i = 0; i < n; i++) {
-        server__row_labels(&copy[i], lb, sizeof lb);
-        util_buf_printf(out, "semcode_http_requests_total{%s} %llu\n", lb, (unsigned long long)copy[i].count);
-    }
-    util_buf_puts(out, "# HELP semcode_http_request_duration_seconds Time to handle a request.\n"
-                       "# TYPE semcode_http_request_duration_seconds histogram\n");
-    for (size_t i = 0; i < n; i++) {
-        uint64_t cum = 0;
-        server__row_labels(&copy[i], lb, sizeof lb);
-        for (int b = 0; b < SERVER_METRICS_BUCKETS; b++) {
-            cum += copy[i].buckets[b];
-            util_buf_printf(out, "semcode_http_request_duration_seconds_bucket{%s,le=\"%g\"} %llu\n", lb,
-                            server__bounds[b], (unsigned long long)cum);
-        }
-        util_buf_printf(out, "semcode_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n", lb,
-                        (unsigned long long)copy[i].count);
-        util_buf_printf(out, "semcode_http_request_duration_seconds_sum{%s} %.6f\n", lb, copy[i].sum);
-        util_buf_printf(out, "semcode_http_request_duration_seconds_count{%s} %llu\n", lb,
-                        (unsigned long long)copy[i].count);
-    }
+    server__render_requests(copy, n, false, out);
+    util_buf_puts(out, "# HELP semcode_grpc_requests_total gRPC calls by method, status code (and the REST core's "
+                       "HTTP status) and the tenant of the key.\n# TYPE semcode_grpc_requests_total counter\n");
+    server__render_requests(copy, n, true, out);
     /* the same under Qdrant's names, so its dashboards and clients find them:
     ** app_info names the API (Qdrant's, version SERVER_QDRANT_VERSION),
     ** semcode_build_info the program that answers */

@@ -125,6 +125,8 @@ typedef struct server_request {
                                 (the multipart field, or a raw body); POST .../points/ndjson: the body;
                                 NULL otherwise; removed after the call */
     struct json_t *body_json;/* the body already parsed (borrowed; the gRPC front end), used instead of body */
+    const char *grpc_method; /* the gRPC method (static, "/qdrant.Points/Search") when the gRPC front end
+                                runs the request: metrics and the access log count it under that name */
 } server_request;
 
 typedef struct server_response {

@@ -3,7 +3,10 @@
 // on free loopback ports (--grpc-port-file says where gRPC listens): one
 // open, one with API keys of two tenants. Covers collections (create, list,
 // info, exists, delete), upsert, search, query, scroll, count, get,
-// payload set / delete / clear, point delete, field indexes, filters, and
+// payload set / delete / clear, point delete, field indexes, filters,
+// snapshots, batch / group / recommend / facet / matrix searches, vector
+// updates, update batches, collection updates and aliases (each compared
+// with the REST answer on the same data), the gRPC rows of /metrics, and
 // bad requests answered with the right gRPC status codes (INVALID_ARGUMENT,
 // NOT_FOUND, ALREADY_EXISTS, UNAUTHENTICATED, PERMISSION_DENIED,
 // UNIMPLEMENTED). Run: node --test tests/e2e/grpc.test.mjs
@@ -51,6 +54,20 @@ const ids = (...xs) => ({ pointsSelectorOneOf: { case: 'points', value: { ids: x
 const keyword = (key, value) => ({ conditionOneOf: { case: 'field', value: { key, match: { matchValue: { case: 'keyword', value } } } } });
 const vectorsConfig = (size, distance = 1 /* Cosine */) => ({ config: { case: 'params', value: { size: BigInt(size), distance } } });
 const idOf = (p) => p.id.pointIdOptions.value;
+// [id, score] of gRPC and REST scored points, comparable (ids as numbers, scores to 5 digits)
+const hitsOf = (ps) => ps.map((p) => [Number(idOf(p)), Number(p.score.toFixed(5))]);
+const restHits = (ps) => ps.map((p) => [p.id, Number(p.score.toFixed(5))]);
+const groupsOf = (gs) => gs.map((g) => [g.id.kind.value, hitsOf(g.hits)]);
+const restGroups = (gs) => gs.map((g) => [g.id, restHits(g.hits)]);
+
+// The `result` of a REST call on server s (fails the test unless 200).
+async function rest(s, method, p, body) {
+  const r = await fetch(`${s.url}${p}`, { method, headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  const j = await r.json();
+  assert.equal(r.status, 200, `${method} ${p}: ${JSON.stringify(j)}`);
+  return j.result;
+}
 const plain = (payload) => Object.fromEntries(Object.entries(payload).map(([k, v]) => [k, v.kind.value]));
 
 // Expect promise p to fail with gRPC status code and a message matching re.
@@ -202,9 +219,10 @@ test('bad requests get the gRPC status codes and REST messages', async () => {
   let ok = { must: [keyword('color', 'red')] };
   for (let i = 0; i < 10; i++) ok = { must: [{ conditionOneOf: { case: 'filter', value: ok } }] };
   assert.equal((await pts.count({ collectionName: 'b1', filter: ok })).result.count, 0n);
-  await rejectsWith(grpcOpen.api('snapshots').list({ collectionName: 'b1' }), Code.Unimplemented,
-    /does not serve \/qdrant.Snapshots\/List/);
-  await rejectsWith(pts.recommend({ collectionName: 'b1', positive: [num(1)], limit: 1n }), Code.Unimplemented, /Recommend/);
+  await rejectsWith(pts.discover({ collectionName: 'b1', limit: 1n }), Code.Unimplemented,
+    /does not serve \/qdrant.Points\/Discover over gRPC: .*Query with a discover query/);
+  await rejectsWith(pts.recommendBatch({ collectionName: 'b1', recommendPoints: [] }), Code.Unimplemented, /RecommendBatch/);
+  await rejectsWith(cols.collectionClusterInfo({ collectionName: 'b1' }), Code.Unimplemented, /single node/);
 });
 
 test('API keys, roles and tenants are those of REST', async () => {
@@ -247,4 +265,210 @@ test('serve --grpc-port: bad values, a taken port, off', async () => {
   } finally {
     assert.equal(await stop(off), 0);
   }
+});
+
+test('snapshots: create, list, delete, full snapshots, as REST lists them', async () => {
+  const snaps = grpcOpen.api('snapshots');
+  await grpcOpen.api('collections').create({ collectionName: 's1', vectorsConfig: vectorsConfig(2) });
+  await grpcOpen.api('points').upsert({ collectionName: 's1', wait: true, points: [{ id: num(1), vectors: dense([1, 0]) }] });
+  const made = (await snaps.create({ collectionName: 's1' })).snapshotDescription;
+  assert.match(made.name, /\.snapshot$/);
+  assert.ok(made.size > 0n);
+  assert.ok(Math.abs(Number(made.creationTime.seconds) - Date.now() / 1000) < 120);
+  const listed = (await snaps.list({ collectionName: 's1' })).snapshotDescriptions;
+  const viaRest = await rest(open, 'GET', '/collections/s1/snapshots');
+  const shape = (d) => [d.name, Number(d.size), d.checksum ?? null];
+  assert.deepEqual(listed.map(shape), viaRest.map(shape));
+  assert.deepEqual(listed.map((d) => Number(d.creationTime.seconds)),
+    viaRest.map((d) => Date.parse(`${d.creation_time}Z`) / 1000));
+  assert.ok(listed.some((d) => d.name === made.name));
+  await snaps.delete({ collectionName: 's1', snapshotName: made.name });
+  assert.equal((await snaps.list({ collectionName: 's1' })).snapshotDescriptions.length, 0);
+  // full snapshots
+  const full = (await snaps.createFull({})).snapshotDescription;
+  const fl = (await snaps.listFull({})).snapshotDescriptions;
+  assert.deepEqual(fl.map(shape), (await rest(open, 'GET', '/snapshots')).map(shape));
+  assert.ok(fl.some((d) => d.name === full.name));
+  await snaps.deleteFull({ snapshotName: full.name });
+  assert.ok(!(await snaps.listFull({})).snapshotDescriptions.some((d) => d.name === full.name));
+  // bad requests
+  await rejectsWith(snaps.create({ collectionName: 'nope' }), Code.NotFound, /nope/);
+  await rejectsWith(snaps.list({ collectionName: 'nope' }), Code.NotFound, /nope/);
+  await rejectsWith(snaps.delete({ collectionName: 's1', snapshotName: '' }), Code.InvalidArgument, /`snapshot_name` is empty/);
+  await rejectsWith(snaps.delete({ collectionName: 's1', snapshotName: 'gone.snapshot' }), Code.NotFound, /gone.snapshot/);
+  await rejectsWith(snaps.deleteFull({ snapshotName: 'gone.snapshot' }), Code.NotFound, /gone.snapshot/);
+  await rejectsWith(snaps.create({ collectionName: '' }), Code.InvalidArgument, /`collection_name` is empty/);
+  await rejectsWith(grpcAuth(READ).api('snapshots').create({ collectionName: 'k1' }), Code.PermissionDenied);
+});
+
+test('points: batches, groups, recommend, facet, matrix answer as REST does', async () => {
+  const pts = grpcOpen.api('points');
+  await grpcOpen.api('collections').create({ collectionName: 'm1', vectorsConfig: vectorsConfig(4) });
+  const vecs = [[1, 0, 0, 0], [0.9, 0.1, 0, 0], [0, 1, 0, 0], [0, 0.9, 0.1, 0], [0, 0, 1, 0], [0.5, 0.5, 0.5, 0]];
+  const colors = ['red', 'red', 'blue', 'blue', 'green', 'red'];
+  await pts.upsert({ collectionName: 'm1', wait: true, points: vecs.map((v, i) =>
+    ({ id: num(i + 1), vectors: dense(v), payload: { color: str(colors[i]), n: int(i + 1) } })) });
+  await pts.createFieldIndex({ collectionName: 'm1', wait: true, fieldName: 'color', fieldType: 0 });
+  const C = '/collections/m1';
+
+  const sb = (await pts.searchBatch({ collectionName: 'm1', searchPoints: [
+    { collectionName: 'm1', vector: [1, 0, 0, 0], limit: 3n },
+    { collectionName: 'm1', vector: [0, 1, 0, 0], limit: 2n, filter: { must: [keyword('color', 'blue')] } }] })).result;
+  const sbRest = await rest(open, 'POST', `${C}/points/search/batch`, { searches: [
+    { vector: [1, 0, 0, 0], limit: 3 }, { vector: [0, 1, 0, 0], limit: 2, filter: { must: [{ key: 'color', match: { value: 'blue' } }] } }] });
+  assert.deepEqual(sb.map((b) => hitsOf(b.result)), sbRest.map(restHits));
+  assert.deepEqual(sb[1].result.map(idOf), [3n, 4n]);
+
+  const nearest = (data) => ({ variant: { case: 'nearest', value: { variant: { case: 'dense', value: { data } } } } });
+  const qb = (await pts.queryBatch({ collectionName: 'm1', queryPoints: [
+    { collectionName: 'm1', query: nearest([0, 0, 1, 0]), limit: 2n }, { collectionName: 'm1', query: nearest([1, 0, 0, 0]), limit: 1n }] })).result;
+  const qbRest = await rest(open, 'POST', `${C}/points/query/batch`, { searches: [
+    { query: [0, 0, 1, 0], limit: 2 }, { query: [1, 0, 0, 0], limit: 1 }] });
+  assert.deepEqual(qb.map((b) => hitsOf(b.result)), qbRest.map((r) => restHits(r.points)));
+
+  const sg = (await pts.searchGroups({ collectionName: 'm1', vector: [1, 0, 0, 0], groupBy: 'color', groupSize: 2, limit: 2 })).result.groups;
+  const sgRest = await rest(open, 'POST', `${C}/points/search/groups`, { vector: [1, 0, 0, 0], group_by: 'color', group_size: 2, limit: 2 });
+  assert.deepEqual(groupsOf(sg), restGroups(sgRest.groups));
+  assert.equal(sg[0].id.kind.case, 'stringValue');
+  const qg = (await pts.queryGroups({ collectionName: 'm1', query: nearest([0, 1, 0, 0]), groupBy: 'color', groupSize: 1, limit: 3 })).result.groups;
+  const qgRest = await rest(open, 'POST', `${C}/points/query/groups`, { query: [0, 1, 0, 0], group_by: 'color', group_size: 1, limit: 3 });
+  assert.deepEqual(groupsOf(qg), restGroups(qgRest.groups));
+  const ng = (await pts.searchGroups({ collectionName: 'm1', vector: [1, 0, 0, 0], groupBy: 'n', groupSize: 1, limit: 1 })).result.groups;
+  assert.equal(ng[0].id.kind.case, 'unsignedValue');
+
+  const rec = (await pts.recommend({ collectionName: 'm1', positive: [num(1)], negative: [num(3)], limit: 3n, withPayload })).result;
+  const recRest = await rest(open, 'POST', `${C}/points/recommend`, { positive: [1], negative: [3], limit: 3 });
+  assert.deepEqual(hitsOf(rec), restHits(recRest));
+  assert.ok(!rec.some((p) => idOf(p) === 1n), 'the examples are not answers');
+  const recBest = (await pts.recommend({ collectionName: 'm1', positive: [num(5)], positiveVectors: [{ data: [0, 1, 0, 0] }],
+    strategy: 1 /* BestScore */, limit: 2n })).result;
+  const recBestRest = await rest(open, 'POST', `${C}/points/recommend`, { positive: [5, [0, 1, 0, 0]], strategy: 'best_score', limit: 2 });
+  assert.deepEqual(hitsOf(recBest), restHits(recBestRest));
+  const rg = (await pts.recommendGroups({ collectionName: 'm1', positive: [num(2)], groupBy: 'color', groupSize: 1, limit: 2 })).result.groups;
+  const rgRest = await rest(open, 'POST', `${C}/points/recommend/groups`, { positive: [2], group_by: 'color', group_size: 1, limit: 2 });
+  assert.deepEqual(groupsOf(rg), restGroups(rgRest.groups));
+
+  const facet = (await pts.facet({ collectionName: 'm1', key: 'color', exact: true })).hits;
+  const facetRest = await rest(open, 'POST', `${C}/facet`, { key: 'color', exact: true });
+  assert.deepEqual(facet.map((h) => [h.value.variant.value, Number(h.count)]), facetRest.hits.map((h) => [h.value, h.count]));
+  assert.deepEqual(facet[0].value.variant, { case: 'stringValue', value: 'red' });
+
+  const pairs = (await pts.searchMatrixPairs({ collectionName: 'm1', sample: 6n, limit: 2n })).result.pairs;
+  const pairsRest = await rest(open, 'POST', `${C}/points/search/matrix/pairs`, { sample: 6, limit: 2 });
+  const pairShape = (a, b, sc) => [a, b, Number(sc.toFixed(5))];
+  assert.deepEqual(pairs.map((p) => pairShape(Number(idOf({ id: p.a })), Number(idOf({ id: p.b })), p.score)),
+    pairsRest.pairs.map((p) => pairShape(p.a, p.b, p.score)));
+  const offs = (await pts.searchMatrixOffsets({ collectionName: 'm1', sample: 6n, limit: 2n })).result;
+  const offsRest = await rest(open, 'POST', `${C}/points/search/matrix/offsets`, { sample: 6, limit: 2 });
+  assert.deepEqual(offs.offsetsRow.map(Number), offsRest.offsets_row);
+  assert.deepEqual(offs.offsetsCol.map(Number), offsRest.offsets_col);
+  assert.deepEqual(offs.ids.map((id) => Number(id.pointIdOptions.value)), offsRest.ids);
+  assert.deepEqual(offs.scores.map((x) => Number(x.toFixed(5))), offsRest.scores.map((x) => Number(x.toFixed(5))));
+
+  // bad requests
+  await rejectsWith(pts.searchBatch({ collectionName: 'nope', searchPoints: [{ collectionName: 'nope', vector: [1, 0, 0, 0], limit: 1n }] }),
+    Code.NotFound, /nope/);
+  await rejectsWith(pts.searchBatch({ collectionName: 'm1', searchPoints: [{ collectionName: 'm1', vector: [1, 0], limit: 1n }] }),
+    Code.InvalidArgument, /dimension/);
+  await rejectsWith(pts.recommend({ collectionName: 'm1', positive: [num(99)], limit: 1n }), Code.NotFound, /99/);
+  await rejectsWith(pts.searchGroups({ collectionName: 'm1', vector: [1, 0, 0, 0], groupSize: 1, limit: 1 }), Code.InvalidArgument, /group_by/);
+  await rejectsWith(pts.facet({ collectionName: 'm1', key: '' }), Code.InvalidArgument, /key/);
+  await rejectsWith(pts.queryGroups({ collectionName: 'nope', groupBy: 'color', groupSize: 1, limit: 1 }), Code.NotFound, /nope/);
+  await rejectsWith(pts.searchMatrixPairs({ collectionName: 'nope' }), Code.NotFound, /nope/);
+});
+
+test('points: update / delete vectors and update batches, as REST sees them', async () => {
+  const pts = grpcOpen.api('points');
+  const named = { config: { case: 'paramsMap', value: { map: { a: { size: 2n, distance: 1 }, b: { size: 2n, distance: 1 } } } } };
+  await grpcOpen.api('collections').create({ collectionName: 'u1', vectorsConfig: named });
+  const namedVecs = (m) => ({ vectorsOptions: { case: 'vectors', value: { vectors: Object.fromEntries(Object.entries(m).map(
+    ([k, v]) => [k, { vector: { case: 'dense', value: { data: v } } }])) } } });
+  await pts.upsert({ collectionName: 'u1', wait: true, points: [
+    { id: num(1), vectors: namedVecs({ a: [1, 0], b: [0, 1] }) }, { id: num(2), vectors: namedVecs({ a: [0, 1], b: [1, 0] }) }] });
+  const up = await pts.updateVectors({ collectionName: 'u1', wait: true, points: [{ id: num(1), vectors: namedVecs({ b: [1, 1] }) }] });
+  assert.equal(up.result.status, 2);
+  let p1 = await rest(open, 'GET', '/collections/u1/points/1');
+  assert.deepEqual(p1.vector.a, [1, 0]);
+  assert.ok(Math.abs(p1.vector.b[0] - Math.SQRT1_2) < 1e-5); // cosine: normalised
+  await pts.deleteVectors({ collectionName: 'u1', wait: true, pointsSelector: ids(num(1)), vectors: { names: ['b'] } });
+  p1 = await rest(open, 'GET', '/collections/u1/points/1');
+  assert.deepEqual(Object.keys(p1.vector), ['a']);
+  const got = (await pts.get({ collectionName: 'u1', ids: [num(1)], withVectors })).result[0];
+  assert.deepEqual(Object.keys(got.vectors.vectorsOptions.value.vectors), ['a']);
+
+  const ub = await pts.updateBatch({ collectionName: 'u1', wait: true, operations: [
+    { operation: { case: 'upsert', value: { points: [{ id: num(3), vectors: namedVecs({ a: [1, 1], b: [1, -1] }), payload: { k: str('x') } }] } } },
+    { operation: { case: 'setPayload', value: { payload: { k: str('y') }, pointsSelector: ids(num(1), num(2)) } } },
+    { operation: { case: 'overwritePayload', value: { payload: { o: int(1) }, pointsSelector: ids(num(2)) } } },
+    { operation: { case: 'deletePayload', value: { keys: ['k'], pointsSelector: ids(num(1)) } } },
+    { operation: { case: 'deleteVectors', value: { pointsSelector: ids(num(3)), vectors: { names: ['b'] } } } },
+    { operation: { case: 'updateVectors', value: { points: [{ id: num(2), vectors: namedVecs({ a: [3, 4] }) }] } } },
+    { operation: { case: 'clearPayload', value: { points: ids(num(3)) } } },
+    { operation: { case: 'deletePoints', value: { points: { pointsSelectorOneOf: { case: 'filter', value: { must: [keyword('k', 'nothing')] } } } } } },
+  ] });
+  assert.equal(ub.result.length, 8);
+  assert.ok(ub.result.every((r) => r.status === 2));
+  const all = await rest(open, 'POST', '/collections/u1/points/scroll', { with_payload: true, with_vector: true, limit: 10 });
+  const state = Object.fromEntries(all.points.map((p) => [p.id, [p.payload, Object.keys(p.vector).sort()]]));
+  assert.deepEqual(state, { 1: [{}, ['a']], 2: [{ o: 1 }, ['a', 'b']], 3: [{}, ['a']] });
+  assert.ok(Math.abs(all.points.find((p) => p.id === 2).vector.a[0] - 0.6) < 1e-5);
+  await pts.updateBatch({ collectionName: 'u1', wait: true, operations: [
+    { operation: { case: 'deletePoints', value: { points: ids(num(3)) } } }] });
+  assert.equal((await pts.count({ collectionName: 'u1', exact: true })).result.count, 2n);
+
+  // bad requests
+  await rejectsWith(pts.updateVectors({ collectionName: 'u1', points: [{ id: num(1), vectors: namedVecs({ a: [1, 2, 3] }) }] }),
+    Code.InvalidArgument, /dimension/);
+  await rejectsWith(pts.updateVectors({ collectionName: 'u1', points: [{ id: num(1), vectors: namedVecs({ zz: [1, 2] }) }] }),
+    Code.InvalidArgument, /zz/);
+  await rejectsWith(pts.deleteVectors({ collectionName: 'nope', pointsSelector: ids(num(1)), vectors: { names: ['a'] } }),
+    Code.NotFound, /nope/);
+  await rejectsWith(pts.updateBatch({ collectionName: 'u1', operations: [
+    { operation: { case: 'upsert', value: { points: [{ id: num(9), vectors: namedVecs({ a: [1] }) }] } } }] }),
+  Code.InvalidArgument, /dimension/);
+});
+
+test('collections: update, aliases, as REST sees them', async () => {
+  const cols = grpcOpen.api('collections');
+  await cols.create({ collectionName: 'c1', vectorsConfig: vectorsConfig(2) });
+  const upd = await cols.update({ collectionName: 'c1', hnswConfig: { m: 32n }, optimizersConfig: { indexingThreshold: 5000n } });
+  assert.equal(upd.result, true);
+  const cfg = (await rest(open, 'GET', '/collections/c1')).config;
+  assert.equal(cfg.hnsw_config.m, 32);
+  assert.equal(cfg.optimizer_config.indexing_threshold, 5000);
+  assert.equal((await cols.get({ collectionName: 'c1' })).result.config.hnswConfig.m, 32n);
+
+  const alias = (op, value) => ({ action: { case: op, value } });
+  assert.equal((await cols.updateAliases({ actions: [alias('createAlias', { collectionName: 'c1', aliasName: 'al1' }),
+    alias('createAlias', { collectionName: 'c1', aliasName: 'al2' })] })).result, true);
+  const shape = (as) => as.map((a) => [a.aliasName ?? a.alias_name, a.collectionName ?? a.collection_name]).sort();
+  const mine = (await cols.listCollectionAliases({ collectionName: 'c1' })).aliases;
+  assert.deepEqual(shape(mine), [['al1', 'c1'], ['al2', 'c1']]);
+  assert.deepEqual(shape(mine), shape((await rest(open, 'GET', '/collections/c1/aliases')).aliases));
+  await cols.updateAliases({ actions: [alias('renameAlias', { oldAliasName: 'al2', newAliasName: 'al3' }),
+    alias('deleteAlias', { aliasName: 'al1' })] });
+  const every = (await cols.listAliases({})).aliases;
+  assert.deepEqual(shape(every), shape((await rest(open, 'GET', '/aliases')).aliases));
+  assert.deepEqual(shape(every).filter(([, c]) => c === 'c1'), [['al3', 'c1']]);
+  assert.equal((await grpcOpen.api('points').count({ collectionName: 'al3' })).result.count, 0n);
+
+  await rejectsWith(cols.update({ collectionName: 'nope', hnswConfig: { m: 8n } }), Code.NotFound, /nope/);
+  await rejectsWith(cols.update({ collectionName: 'c1', vectorsConfig: { config: { case: 'paramsMap', value: { map: { zz: { onDisk: true } } } } } }),
+    Code.InvalidArgument, /zz/);
+  await rejectsWith(cols.updateAliases({ actions: [alias('createAlias', { collectionName: 'nope', aliasName: 'x' })] }),
+    Code.NotFound, /nope/);
+  await rejectsWith(cols.updateAliases({ actions: [alias('deleteAlias', { aliasName: 'never' })] }), Code.NotFound, /never/);
+  await rejectsWith(cols.listCollectionAliases({ collectionName: 'nope' }), Code.NotFound, /nope/);
+});
+
+test('/metrics counts gRPC calls under their method, not REST routes', async () => {
+  await grpcOpen.api('points').count({ collectionName: 'm1' });
+  await rejectsWith(grpcOpen.api('points').count({ collectionName: 'nope' }), Code.NotFound);
+  const m = await (await fetch(`${open.url}/metrics`)).text();
+  assert.match(m, /^semcode_grpc_requests_total\{protocol="grpc",method="\/qdrant.Points\/Count",code="OK",status="200"\} \d+$/m);
+  assert.match(m, /^semcode_grpc_requests_total\{protocol="grpc",method="\/qdrant.Points\/Count",code="NOT_FOUND",status="404"\} \d+$/m);
+  assert.match(m, /^semcode_grpc_request_duration_seconds_count\{protocol="grpc",method="\/qdrant.Snapshots\/Create",code="OK",status="200"\} \d+$/m);
+  assert.doesNotMatch(m, /semcode_http_requests_total\{endpoint="points_count"/); // this server's counts came over gRPC only
+  assert.doesNotMatch(m, /semcode_http_requests_total\{[^}]*qdrant/);
+  assert.match(m, /^semcode_http_requests_total\{endpoint="search_batch",status="200"\} \d+$/m); // REST still under its routes
 });
