@@ -144,6 +144,7 @@ enum {
     GRPC_BODY_RECOMMEND = 64,/* positive/negative_vectors join positive/negative; lookup_from as REST names it */
     GRPC_BODY_VECTORS = 128, /* DeletePointVectors: `vectors` (the names) -> REST `vector` */
     GRPC_REPLY_BATCHES = 256,/* GENERIC reply: each element of the REST array becomes a BatchResult */
+    GRPC_BODY_VECTOR_NAME = 512, /* CreateVectorName: {dense|sparse}_config -> REST {dense|sparse} (name in the path) */
 };
 
 /* One served method: the gRPC path, its request type, the REST call that does it. */
@@ -249,6 +250,10 @@ static const grpc_method grpc__methods[] = {
      GRPC_C "/aliases", GRPC_REPLY_GENERIC, GRPC_BODY_NONE, &qdrant__list_aliases_response__descriptor, NULL},
     {"/qdrant.Collections/ListAliases", &qdrant__list_aliases_request__descriptor, "GET", "/aliases",
      GRPC_REPLY_GENERIC, GRPC_BODY_NONE, &qdrant__list_aliases_response__descriptor, NULL},
+    {"/qdrant.Points/CreateVectorName", &qdrant__create_vector_name_request__descriptor, "PUT",
+     GRPC_C "/vectors/{vector_name}", GRPC_REPLY_POINTS_OP, GRPC_BODY_VECTOR_NAME, NULL, NULL},
+    {"/qdrant.Points/DeleteVectorName", &qdrant__delete_vector_name_request__descriptor, "DELETE",
+     GRPC_C "/vectors/{vector_name}", GRPC_REPLY_POINTS_OP, GRPC_BODY_NONE, NULL, NULL},
 };
 #undef GRPC_C
 
@@ -355,6 +360,11 @@ static json_t *grpc__body(unsigned flags, json_t *j) {
         json_object_del(j, "points_selector");
     }
     if (flags & GRPC_BODY_VECTORS) grpc_conv_rename(j, "vectors", "vector");
+    if (flags & GRPC_BODY_VECTOR_NAME) {
+        json_object_del(j, "vector_name");
+        grpc_conv_rename(j, "dense_config", "dense");
+        grpc_conv_rename(j, "sparse_config", "sparse");
+    }
     if (flags & GRPC_BODY_INDEX) {
         json_t *t = json_object_get(j, "field_type");
         json_object_set_new(j, "field_schema", t ? json_incref(t) : json_string("keyword")); /* no leak of the default */

@@ -416,6 +416,21 @@ test('points: update / delete vectors and update batches, as REST sees them', as
     { operation: { case: 'deletePoints', value: { points: ids(num(3)) } } }] });
   assert.equal((await pts.count({ collectionName: 'u1', exact: true })).result.count, 2n);
 
+  // a vector name added and removed
+  assert.equal((await pts.createVectorName({ collectionName: 'u1', wait: true, vectorName: 'c',
+    vectorConfig: { case: 'denseConfig', value: { size: 3n, distance: 3 /* Dot */ } } })).result.status, 2);
+  assert.deepEqual((await rest(open, 'GET', '/collections/u1')).config.params.vectors.c, { size: 3, distance: 'Dot' });
+  await pts.upsert({ collectionName: 'u1', wait: true, points: [{ id: num(4), vectors: namedVecs({ a: [1, 0], c: [1, 2, 3] }) }] });
+  await rejectsWith(pts.createVectorName({ collectionName: 'u1', vectorName: 'c',
+    vectorConfig: { case: 'denseConfig', value: { size: 3n, distance: 3 } } }), Code.AlreadyExists, /c/);
+  await rejectsWith(pts.createVectorName({ collectionName: 'u1', vectorName: 's',
+    vectorConfig: { case: 'sparseConfig', value: {} } }), Code.InvalidArgument, /sparse/);
+  await rejectsWith(pts.createVectorName({ collectionName: 'u1', vectorName: '',
+    vectorConfig: { case: 'denseConfig', value: { size: 3n, distance: 3 } } }), Code.InvalidArgument, /`vector_name` is empty/);
+  await pts.deleteVectorName({ collectionName: 'u1', wait: true, vectorName: 'c' });
+  assert.equal((await rest(open, 'GET', '/collections/u1')).config.params.vectors.c, undefined);
+  await pts.delete({ collectionName: 'u1', wait: true, points: ids(num(4)) });
+
   // bad requests
   await rejectsWith(pts.updateVectors({ collectionName: 'u1', points: [{ id: num(1), vectors: namedVecs({ a: [1, 2, 3] }) }] }),
     Code.InvalidArgument, /dimension/);
