@@ -99,9 +99,27 @@ static void test_envelope_and_routes(void **state) {
     char deep[4096] = "{\"filter\":";
     for (int i = 0; i < 100; i++) strcat(deep, "[");
     assert_int_equal(ts__expect(&e, "POST", "/collections/c/points/count", deep, NULL, "nesting"), 400);
+    /* gRPC calls (CountPoints of `c`, then of `zz`) are counted under their method, not REST's route */
+    uint8_t *reply = NULL;
+    size_t reply_size = 0;
+    char gmsg[SERVER_GRPC_MSG_SIZE];
+    const uint8_t count_c[] = {0x0a, 0x01, 'c'}, count_zz[] = {0x0a, 0x02, 'z', 'z'};
+    assert_int_equal(server_grpc_call(e.ctx, "/qdrant.Points/Count", 20, count_c, sizeof count_c, NULL, NULL, &reply,
+                                      &reply_size, gmsg), 0);
+    free(reply);
+    assert_int_equal(server_grpc_call(e.ctx, "/qdrant.Points/Count", 20, count_zz, sizeof count_zz, NULL, NULL, &reply,
+                                      &reply_size, gmsg), 5 /* NOT_FOUND */);
+    assert_null(reply);
+    assert_non_null(strstr(gmsg, "zz"));
     /* metrics saw those requests */
     char *m = NULL;
     assert_int_equal(ts__call(&e, "GET", "/metrics", NULL, NULL, &m), 200);
+    assert_non_null(strstr(m, "semcode_grpc_requests_total{protocol=\"grpc\",method=\"/qdrant.Points/Count\",code=\"OK\","
+                              "status=\"200\"} 1"));
+    assert_non_null(strstr(m, "semcode_grpc_request_duration_seconds_count{protocol=\"grpc\",method=\"/qdrant.Points/"
+                              "Count\",code=\"NOT_FOUND\",status=\"404\"} 1"));
+    assert_null(strstr(m, "semcode_http_requests_total{endpoint=\"points_count\",status=\"200\"}"));
+    assert_non_null(strstr(m, "semcode_http_requests_total{endpoint=\"points_count\",status=\"400\"} 1"));
     assert_non_null(strstr(m, "semcode_http_requests_total{endpoint=\"collection_create\",status=\"409\"} 1"));
     assert_non_null(strstr(m, "semcode_collections 1"));
     assert_non_null(strstr(m, "semcode_index_hnsw_built{collection=\"c\",vector=\"\"} 0"));
