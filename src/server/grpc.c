@@ -1,7 +1,9 @@
 /*
 ** server/grpc.c: Qdrant's gRPC API (services qdrant.Qdrant, Collections,
-** Points) next to the REST server, on gRPC's C core (grpc/grpc.h) and the
-** protobuf-c code generated from Qdrant's .proto descriptors.
+** Points, Snapshots) next to the REST server, on gRPC's C core
+** (grpc/grpc.h) and the protobuf-c code generated from Qdrant's .proto
+** descriptors. Methods REST has no endpoint for answer UNIMPLEMENTED with
+** the reason (grpc__unserved).
 **
 ** Every served method is translated to the REST request that does the same
 ** (method, path, query arguments `wait` and `timeout`, JSON body: see
