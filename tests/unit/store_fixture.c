@@ -29,6 +29,16 @@ sc_db *tu_db_open_normal(const char *dir) {
     return tu_db_open_ok(dir, &o);
 }
 
+void tu_store_reopen_ok(tu_store *f) { assert_int_equal(tu_store_reopen(f), SC_OK); }
+
+void tu_store_sql_ok(const char *dir, const char *sql) { assert_int_equal(tu_store_sql(dir, sql), 0); }
+
+char *tu_store_format_ok(const char *dir) {
+    char *v = tu_store_format(dir);
+    assert_non_null(v);
+    return v;
+}
+
 sc_vector_index_info tu_index_info(sc_db *db, const char *coll) {
     sc_collection_info info;
     assert_int_equal(sc_collection_info_get(db, coll, &info), SC_OK);

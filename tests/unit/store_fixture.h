@@ -1,10 +1,12 @@
 /*
-** Store fixtures shared by the cmocka tests of the store (test_snapshot,
-** test_alias, test_store_ann, test_store_bgindex, test_collection_update):
-** opening a store or failing the running test with the store's message,
-** reading a collection's index state, and a child process killed with
-** SIGKILL once it has acknowledged its writes. These call cmocka's fail_msg
-** and so belong to cmocka tests only (testutil.h has the cmocka-free ones).
+** Store fixtures shared by the cmocka tests of the store (test_store,
+** test_sparse, test_snapshot, test_alias, test_store_ann,
+** test_store_bgindex, test_collection_update, test_rank): opening a store
+** or failing the running test with the store's message, the tu_store
+** helpers of testutil.h that fail the test instead of returning a status,
+** a collection's index state, and a child process killed with SIGKILL once
+** it has acknowledged its writes. These call cmocka's fail_msg and so
+** belong to cmocka tests only (testutil.h has the cmocka-free ones).
 */
 #ifndef SC_STORE_FIXTURE_H
 #define SC_STORE_FIXTURE_H
@@ -12,6 +14,7 @@
 #include <unistd.h>
 
 #include "semcode/semcode.h"
+#include "testutil.h"
 
 /* Open the store at dir with opt (NULL: the defaults); fails the running
 ** test, naming dir and the store's message, when the open fails. */
@@ -19,6 +22,14 @@ sc_db *tu_db_open_ok(const char *dir, const sc_db_options *opt);
 /* tu_db_open_ok with the defaults but sync NORMAL: the tests that do not
 ** test durability skip the fsync of every commit. */
 sc_db *tu_db_open_normal(const char *dir);
+
+/* tu_store_reopen, failing the test when the open fails. */
+void tu_store_reopen_ok(tu_store *f);
+/* tu_store_sql on dir's store.db, failing the test when sql fails. */
+void tu_store_sql_ok(const char *dir, const char *sql);
+/* tu_store_format (meta format_version of dir's store, owned), failing the
+** test when it cannot be read. */
+char *tu_store_format_ok(const char *dir);
 
 /* The state of the first named vector's index of collection coll (fails
 ** the test when the collection cannot be read). */
