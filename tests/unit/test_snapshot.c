@@ -137,14 +137,10 @@ static void test_snapshot_damaged_files(void **state) {
     const char *names[1] = {"c"};
     assert_int_equal(sc_snapshot_create(db, names, 1, NULL, file, NULL), SC_OK);
     ts__fill(db, "target", 500, 7);
-    FILE *f = fopen(file, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *bytes = malloc((size_t)size);
-    assert_int_equal(fread(bytes, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
+    size_t n_bytes = 0;
+    unsigned char *bytes = (unsigned char *)tu_read_file(file, &n_bytes);
+    assert_non_null(bytes);
+    long size = (long)n_bytes;
     /* every cut (sampled) and flipped bytes: refused, target unchanged */
     for (long cut = 0; cut < size; cut += cut < 64 ? 1 : 97) {
         for (int flip = 0; flip < 2; flip++) {

@@ -84,6 +84,22 @@ int tu_write_file(const char *dir, const char *name, const char *text) {
     return fclose(f) == 0 && w >= 0 ? 0 : -1;
 }
 
+char *tu_read_file(const char *path, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    long sz = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    char *buf = sz >= 0 && fseek(f, 0, SEEK_SET) == 0 ? malloc((size_t)sz + 1) : NULL;
+    if (buf && fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (!buf) return NULL;
+    buf[sz] = '\0';
+    *size = (size_t)sz;
+    return buf;
+}
+
 char *tu_payload_by_id(sc_db *db, const char *coll, const char *id) {
     char f[1024];
     snprintf(f, sizeof f, "{\"must\":[{\"key\":\"id\",\"match\":{\"value\":\"%s\"}}]}", id);
