@@ -22,12 +22,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-100000}; DIM=${2:-384}; BATCH=${3:-256}; CONC=${4:-4}
 BIN=${BIN:-build/semcode}
-[ -x "$BIN" ] || { echo "bench: build first (make)"; exit 1; }
-TMP=$(mktemp -d /tmp/semcode-bench-bgindex.XXXXXX)
-PID=
-cleanup() { [ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
 . bench/server_lib.sh
+bench_setup bgindex KILL
 
 echo "== machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); load average $(cut -d' ' -f1-3 /proc/loadavg); $BIN"
 node bench/server_data.mjs "$TMP" "$N" "$DIM" 64 clustered >/dev/null

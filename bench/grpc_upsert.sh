@@ -17,12 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-20000}; DIM=${2:-384}; BATCH=${3:-256}; CONC=${4:-4}
 BIN=${SEMCODE_BIN:-build/semcode}
-[ -x "$BIN" ] || { echo "bench: build first (make)"; exit 1; }
-TMP=$(mktemp -d /tmp/semcode-bench-grpc.XXXXXX)
-PID=
-cleanup() { [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
 . bench/server_lib.sh
+bench_setup grpc
 
 echo "== machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 bench_serve_start --grpc

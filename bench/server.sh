@@ -31,12 +31,8 @@ cd "$(dirname "$0")/.."
 N=${1:-100000}; DIM=${2:-384}; SECS=${3:-10}; PEER=${PEER:-lancedb}; DATA=${DATA:-clustered}
 BIN=build/semcode
 command -v wrk >/dev/null || { echo "bench: wrk missing (apt-get install wrk)"; exit 1; }
-[ -x "$BIN" ] || { echo "bench: build first (make)"; exit 1; }
-TMP=$(mktemp -d /tmp/semcode-bench-server.XXXXXX)
-PID=
-cleanup() { [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
 . bench/server_lib.sh
+bench_setup server
 
 echo "== machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(date -u +%Y-%m-%dT%H:%MZ); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== data: $N x $DIM points ($DATA), 64 queries, exact top-10 (bench/server_data.mjs)"

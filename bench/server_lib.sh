@@ -1,6 +1,21 @@
 # Shared by the benchmarks that drive a semcode server (bench/bgindex.sh,
-# bench/grpc_upsert.sh, bench/server.sh); sourced after BIN (the semcode
-# executable) and TMP (the benchmark's temporary directory) are set.
+# bench/grpc_upsert.sh, bench/server.sh); sourced from the repository root
+# after BIN (the semcode executable) is set.
+
+# Check that "$BIN" is built, make TMP (/tmp/semcode-bench-NAME.XXXXXX) and,
+# on exit, stop the server PID (if any) with SIG (default TERM) and remove TMP.
+#   bench_setup NAME [SIG]
+bench_setup() {
+  [ -x "$BIN" ] || { echo "bench: build first (make)"; exit 1; }
+  TMP=$(mktemp -d "/tmp/semcode-bench-$1.XXXXXX")
+  PID=
+  BENCH_STOP_SIG=${2:-TERM}
+  trap bench__cleanup EXIT
+}
+bench__cleanup() {
+  if [ -n "$PID" ]; then kill -"$BENCH_STOP_SIG" "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true; fi
+  rm -rf "$TMP"
+}
 
 # Start "$BIN" serve on a free loopback port with the store $TMP/store and
 # the config $TMP/cfg.json (written when missing: 64 MiB request bodies),
