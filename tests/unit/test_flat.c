@@ -17,19 +17,13 @@
 #include <cmocka.h>
 
 #include "index/index.h"
+#include "testutil.h"
 
 /* ==== Helpers ==== */
 
-static uint64_t rng_state;
+static tu_rng rng_state;
 
-static float rnd_unit(void) {
-    rng_state += 0x9E3779B97F4A7C15ull;
-    uint64_t z = rng_state;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (float)((double)(z >> 40) / (double)(1ull << 24));
-}
+static float rnd_unit(void) { return tu_unit(&rng_state); }
 
 /* A data set with many exact duplicates: row r copies row r % n_distinct,
 ** so scores tie exactly and the tie rule decides the order. */
@@ -46,7 +40,7 @@ static dataset make_dataset(size_t n_rows, size_t n_distinct, size_t n_q, size_t
                  dim};
     assert_non_null(d.rows);
     assert_non_null(d.queries);
-    rng_state = seed;
+    rng_state.s = seed;
     for (size_t r = 0; r < n_rows; r++) {
         if (r < n_distinct) {
             for (size_t i = 0; i < dim; i++) d.rows[r * dim + i] = 2.0f * rnd_unit() - 1.0f;

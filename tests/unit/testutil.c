@@ -122,6 +122,8 @@ uint64_t tu_next(tu_rng *r) {
 
 float tu_uniform(tu_rng *r) { return (float)((double)(tu_next(r) >> 11) / 9007199254740992.0 * 2.0 - 1.0); }
 
+float tu_unit(tu_rng *r) { return (float)((double)(tu_next(r) >> 40) / (double)(1ull << 24)); }
+
 void tu_fill(tu_rng *r, float *v, size_t n) {
     for (size_t i = 0; i < n; i++) v[i] = tu_uniform(r);
 }

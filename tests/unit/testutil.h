@@ -72,6 +72,8 @@ typedef struct tu_rng {
 uint64_t tu_next(tu_rng *r);
 /* Uniform float in [-1, 1). */
 float tu_uniform(tu_rng *r);
+/* Uniform float in [0, 1) from the top 24 bits of tu_next. */
+float tu_unit(tu_rng *r);
 /* Fill v with n uniform floats. */
 void tu_fill(tu_rng *r, float *v, size_t n);
 
