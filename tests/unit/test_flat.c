@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "ann_testdata.h"
 #include "index/index.h"
 #include "testutil.h"
 
@@ -139,14 +140,6 @@ static void assert_hits_equal(const index_hit *a, uint32_t na, const index_hit *
     }
 }
 
-static size_t all_kernels(const index_kernels *out[3]) {
-    size_t n = 0;
-    out[n++] = index_kernels_scalar();
-    if (index_kernels_avx2() != NULL) out[n++] = index_kernels_avx2();
-    if (index_kernels_avx512() != NULL) out[n++] = index_kernels_avx512();
-    return n;
-}
-
 /* Run one configuration over all queries of d: batched, against the naive
 ** reference per query. */
 static void check_config(const index_kernels *kern, const index_flat_params *p, const dataset *d,
@@ -179,7 +172,7 @@ static void test_vs_naive(void **st) {
     (void)st;
     dataset d = make_dataset(3000, 700, 9, 19, 1);
     const index_kernels *ks[3];
-    size_t nk = all_kernels(ks);
+    size_t nk = ann_test_kernels(ks);
     for (size_t ki = 0; ki < nk; ki++) {
         for (int m = 0; m < 3; m++) {
             const uint32_t kvals[] = {1, 10, 64};
@@ -293,7 +286,7 @@ static void test_threads_and_batch(void **st) {
     assert_non_null(nb);
     assert_non_null(no);
     const index_kernels *ks[3];
-    size_t nk = all_kernels(ks);
+    size_t nk = ann_test_kernels(ks);
     for (size_t ki = 0; ki < nk; ki++) {
         for (int m = 0; m < 3; m++) {
             index_flat_params p = {(index_metric)m, k, false, 0.0f, 1};

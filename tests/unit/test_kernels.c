@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "ann_testdata.h"
 #include "index/index.h"
 #include "testutil.h"
 
@@ -66,15 +67,6 @@ static void check_close(const char *what, const char *isa, size_t dim, double go
 
 static const size_t dims[] = {1, 3, 17, 384, 1536, 4099};
 #define N_DIMS (sizeof dims / sizeof dims[0])
-
-/* The implementations to check: scalar and every SIMD one this CPU has. */
-static size_t all_kernels(const index_kernels *out[3]) {
-    size_t n = 0;
-    out[n++] = index_kernels_scalar();
-    if (index_kernels_avx2() != NULL) out[n++] = index_kernels_avx2();
-    if (index_kernels_avx512() != NULL) out[n++] = index_kernels_avx512();
-    return n;
-}
 
 static index_kernel_fn pair_fn(const index_kernels *k, int m) {
     return m == M_DOT ? k->dot : m == M_L2 ? k->l2sq : k->l1;
@@ -127,7 +119,7 @@ static void test_dispatch_env(void **st) {
 static void test_pairs(void **st) {
     (void)st;
     const index_kernels *ks[3];
-    size_t nk = all_kernels(ks);
+    size_t nk = ann_test_kernels(ks);
     rng_state.s = 42;
     for (size_t d = 0; d < N_DIMS; d++) {
         size_t dim = dims[d];
@@ -159,7 +151,7 @@ static void test_pairs(void **st) {
 static void test_rows_and_blocks(void **st) {
     (void)st;
     const index_kernels *ks[3];
-    size_t nk = all_kernels(ks);
+    size_t nk = ann_test_kernels(ks);
     rng_state.s = 7;
     const size_t n_rows = 13, n_q = 7; /* not multiples of 4: exercises edges */
     for (size_t d = 0; d < N_DIMS; d++) {
@@ -213,7 +205,7 @@ static void test_rows_and_blocks(void **st) {
 static void test_one_hot(void **st) {
     (void)st;
     const index_kernels *ks[3];
-    size_t nk = all_kernels(ks);
+    size_t nk = ann_test_kernels(ks);
     const size_t dim = 37;
     float q[37], rows[5 * 37], out[5];
     for (size_t i = 0; i < dim; i++) {
