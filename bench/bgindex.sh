@@ -22,36 +22,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-100000}; DIM=${2:-384}; BATCH=${3:-256}; CONC=${4:-4}
 BIN=${BIN:-build/semcode}
-[ -x "$BIN" ] || { echo "bench: build first (make)"; exit 1; }
-TMP=$(mktemp -d /tmp/semcode-bench-bgindex.XXXXXX)
-PID=
-cleanup() { [ -n "$PID" ] && kill -KILL "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
+. bench/server_lib.sh
+bench_setup bgindex KILL
 
 echo "== machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); load average $(cut -d' ' -f1-3 /proc/loadavg); $BIN"
 node bench/server_data.mjs "$TMP" "$N" "$DIM" 64 clustered >/dev/null
-echo '{"max_body_bytes": 67108864}' > "$TMP/cfg.json"
-start() {
-  rm -f "$TMP/port"
-  "$BIN" serve --port 0 --port-file "$TMP/port" --store "$TMP/store" --config "$TMP/cfg.json" --log /dev/null \
-    2>>"$TMP/err" &
-  PID=$!
-  for _ in $(seq 1 600); do [ -s "$TMP/port" ] && break; sleep 0.05; done
-  URL="http://127.0.0.1:$(tr -d '\n' < "$TMP/port")"
-  for _ in $(seq 1 600); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.05; done
-}
-cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$PID/stat"; }
-start
+bench_serve_start
 curl -sf -X PUT "$URL/collections/bench" -H 'content-type: application/json' \
   -d "{\"vectors\":{\"size\":$DIM,\"distance\":\"Cosine\"}}" >/dev/null
 echo "== upsert $N x $DIM over HTTP (batches of $BATCH, $CONC in flight, wait=true)"
-C0=$(cpu_s)
+C0=$(bench_cpu_s)
 node bench/server_load.mjs "$URL" bench "$N" "$DIM" "$BATCH" "$CONC" "$TMP/points.f32"
-echo "   server CPU seconds for the load: $(awk -v a="$C0" -v b="$(cpu_s)" 'BEGIN{print b - a}')"
+echo "   server CPU seconds for the load: $(awk -v a="$C0" -v b="$(bench_cpu_s)" 'BEGIN{print b - a}')"
 echo "== search right after the last acknowledgement and while the graph catches up"
 node bench/bgindex_probe.mjs "$URL" bench "$TMP" "$N" "$DIM" 200
 echo "== kill -9 and restart"
 kill -KILL "$PID"; wait "$PID" 2>/dev/null || true
 T0=$(date +%s.%N)
-start
+bench_serve_start
 echo "   answering after $(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b - a}') s; $(curl -sf "$URL/collections/bench" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s).result;console.log(`points_count ${r.points_count}, status ${r.status}, indexed_vectors_count ${r.indexed_vectors_count}`)})')"

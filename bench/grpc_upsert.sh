@@ -17,20 +17,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-20000}; DIM=${2:-384}; BATCH=${3:-256}; CONC=${4:-4}
 BIN=${SEMCODE_BIN:-build/semcode}
-[ -x "$BIN" ] || { echo "bench: build first (make)"; exit 1; }
-TMP=$(mktemp -d /tmp/semcode-bench-grpc.XXXXXX)
-PID=
-cleanup() { [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
+. bench/server_lib.sh
+bench_setup grpc
 
 echo "== machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; $(date -u +%Y-%m-%dT%H:%MZ); commit $(git rev-parse --short HEAD); load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo '{"max_body_bytes": 67108864}' > "$TMP/cfg.json"
-"$BIN" serve --port 0 --port-file "$TMP/port" --grpc-port-file "$TMP/grpc" --store "$TMP/store" \
-  --config "$TMP/cfg.json" --log /dev/null 2>"$TMP/err" &
-PID=$!
-for _ in $(seq 1 100); do [ -s "$TMP/grpc" ] && break; sleep 0.1; done
-URL="http://127.0.0.1:$(tr -d '\n' < "$TMP/port")"
-GRPC=$(tr -d '\n' < "$TMP/grpc")
+bench_serve_start --grpc
 export SEMCODE_URL=$URL
 echo "== $N x $DIM points, batches of $BATCH, $CONC in flight, wait=true"
 for m in 0 16; do

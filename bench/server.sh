@@ -31,30 +31,20 @@ cd "$(dirname "$0")/.."
 N=${1:-100000}; DIM=${2:-384}; SECS=${3:-10}; PEER=${PEER:-lancedb}; DATA=${DATA:-clustered}
 BIN=build/semcode
 command -v wrk >/dev/null || { echo "bench: wrk missing (apt-get install wrk)"; exit 1; }
-[ -x "$BIN" ] || { echo "bench: build first (make)"; exit 1; }
-TMP=$(mktemp -d /tmp/semcode-bench-server.XXXXXX)
-PID=
-cleanup() { [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT
+. bench/server_lib.sh
+bench_setup server
 
 echo "== machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(date -u +%Y-%m-%dT%H:%MZ); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== data: $N x $DIM points ($DATA), 64 queries, exact top-10 (bench/server_data.mjs)"
 node bench/server_data.mjs "$TMP" "$N" "$DIM" 64 "$DATA"
 
-echo '{"max_body_bytes": 67108864}' > "$TMP/cfg.json"
-"$BIN" serve --port 0 --port-file "$TMP/port" --store "$TMP/store" --config "$TMP/cfg.json" --log /dev/null \
-  2>"$TMP/err" &
-PID=$!
-for _ in $(seq 1 100); do [ -s "$TMP/port" ] && break; sleep 0.1; done
-URL="http://127.0.0.1:$(tr -d '\n' < "$TMP/port")"
-
-cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$PID/stat"; }
+bench_serve_start
 curl -sf -X PUT "$URL/collections/bench" -H 'content-type: application/json' \
   -d "{\"vectors\":{\"size\":$DIM,\"distance\":\"Cosine\"}}" >/dev/null
 echo "== semcode: upsert $N x $DIM over HTTP (batches of 1000, 2 in flight)"
-C0=$(cpu_s)
+C0=$(bench_cpu_s)
 node bench/server_load.mjs "$URL" bench "$N" "$DIM" 1000 2 "$TMP/points.f32" | tee "$TMP/semcode_load.json"
-awk -v a="$C0" -v b="$(cpu_s)" 'BEGIN{print b - a}' > "$TMP/semcode_load_cpu"
+awk -v a="$C0" -v b="$(bench_cpu_s)" 'BEGIN{print b - a}' > "$TMP/semcode_load_cpu"
 echo "   server CPU seconds for the load: $(cat "$TMP/semcode_load_cpu")"
 curl -sf "$URL/collections/bench" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s).result;console.log(`   points_count ${r.points_count}, indexed_vectors_count ${r.indexed_vectors_count}`)})'
 

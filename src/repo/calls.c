@@ -287,35 +287,56 @@ static void calls__def_read(sqlite3_stmt *st, calls__def *d) {
     d->e.end_line = (uint32_t)sqlite3_column_int64(st, 8);
 }
 
-static bool calls__def_ok(const calls__def *d) {
-    return d->e.path && d->e.language && d->e.kind && d->e.name && d->e.qualified_name;
+/* calls__rows reader of a definition row (CALLS__DEF_COLS): false, with
+** nothing kept, when a column it needs is missing or a copy failed. */
+static bool calls__def_row(sqlite3_stmt *st, void *item) {
+    calls__def *d = item;
+    calls__def_read(st, d);
+    if (d->e.path && d->e.language && d->e.kind && d->e.name && d->e.qualified_name) return true;
+    calls__def_clear(d);
+    return false;
 }
 
-/* Definitions selected by sql with one text parameter (arg); appended to
-** *defs. SC_NOMEM, SC_IOERR. */
-static sc_status calls__defs_query(sc_repo *r, const char *sql, const char *arg, int64_t iarg, calls__def **defs,
-                                   size_t *n, size_t max) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(r->state, sql, -1, &st, NULL) != SQLITE_OK)
+/* Prepare sql on the state database with parameter 1 bound to arg (text,
+** borrowed until *st is finalized) or, when arg is NULL, to iarg.
+** SC_IOERR (message on r) when sql cannot be prepared. */
+static sc_status calls__prepare(sc_repo *r, const char *sql, const char *arg, int64_t iarg, sqlite3_stmt **st) {
+    *st = NULL;
+    if (sqlite3_prepare_v2(r->state, sql, -1, st, NULL) != SQLITE_OK)
         return repo_fail(r, SC_IOERR, "state database: %s", sqlite3_errmsg(r->state));
-    if (arg) sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-    else sqlite3_bind_int64(st, 1, iarg);
+    if (arg) sqlite3_bind_text(*st, 1, arg, -1, SQLITE_STATIC);
+    else sqlite3_bind_int64(*st, 1, iarg);
+    return SC_OK;
+}
+
+/* Step st and append its rows to the array *items (elements of elem bytes,
+** *n in use, grown from min_cap) until *n reaches max or the rows end;
+** read_row fills one element and returns false to skip its row. Finalizes
+** st. SC_NOMEM (message on r). */
+static sc_status calls__rows(sc_repo *r, sqlite3_stmt *st, void *items, size_t elem, size_t min_cap, size_t *n,
+                             size_t max, bool (*read_row)(sqlite3_stmt *st, void *item)) {
     size_t cap = *n;
     sc_status rc = SC_OK;
     while (*n < max && sqlite3_step(st) == SQLITE_ROW) {
-        if (!util_grow(defs, &cap, *n + 1, sizeof **defs, 8)) {
+        if (!util_grow(items, &cap, *n + 1, elem, min_cap)) {
             rc = repo_fail(r, SC_NOMEM, "out of memory");
             break;
         }
-        calls__def_read(st, &(*defs)[*n]);
-        if (!calls__def_ok(&(*defs)[*n])) {
-            calls__def_clear(&(*defs)[*n]);
-            continue;
-        }
-        (*n)++;
+        char *base; /* *items, read as the bytes of a pointer (items points to a T *, not a char *) */
+        memcpy(&base, items, sizeof base);
+        if (read_row(st, base + *n * elem)) (*n)++;
     }
     sqlite3_finalize(st);
     return rc;
+}
+
+/* Definitions selected by sql with one parameter (text arg, else iarg),
+** at most max in all; appended to *defs. SC_NOMEM, SC_IOERR. */
+static sc_status calls__defs_query(sc_repo *r, const char *sql, const char *arg, int64_t iarg, calls__def **defs,
+                                   size_t *n, size_t max) {
+    sqlite3_stmt *st;
+    sc_status rc = calls__prepare(r, sql, arg, iarg, &st);
+    return rc == SC_OK ? calls__rows(r, st, defs, sizeof **defs, 8, n, max, calls__def_row) : rc;
 }
 
 static void calls__defs_free(calls__def *defs, size_t n) {
@@ -341,12 +362,9 @@ static sc_status calls__imports_load(sc_repo *r, calls__imports *im, const char 
     if (im->path && !strcmp(im->path, path)) return SC_OK;
     calls__imports_clear(im);
     im->path = util_strdup(path);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(r->state, "SELECT local, module, symbol FROM graph_imports WHERE path=?1", -1, &st, NULL) !=
-        SQLITE_OK)
-        return repo_fail(r, SC_IOERR, "state database: %s", sqlite3_errmsg(r->state));
-    sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
-    sc_status rc = SC_OK;
+    sqlite3_stmt *st;
+    sc_status rc = calls__prepare(r, "SELECT local, module, symbol FROM graph_imports WHERE path=?1", path, 0, &st);
+    if (rc != SC_OK) return rc;
     while (sqlite3_step(st) == SQLITE_ROW) {
         size_t c1 = im->cap, c2 = im->cap;
         if (!util_grow(&im->local, &im->cap, im->n + 1, sizeof *im->local, 8) ||
@@ -660,40 +678,32 @@ static sc_status calls__targets(sc_repo *r, const char *target, calls__def **def
     return rc;
 }
 
-/* Sites selected by sql with one parameter (text arg, else iarg). */
+/* calls__rows reader of a call-site row (path, caller, name, receiver,
+** kind, line, recv_type): false, with nothing kept, without a path or name. */
+static bool calls__site_row(sqlite3_stmt *st, void *item) {
+    calls__site *s = item;
+    s->path = calls__dup(sqlite3_column_text(st, 0));
+    s->caller = sqlite3_column_int64(st, 1);
+    s->name = calls__dup(sqlite3_column_text(st, 2));
+    s->receiver = calls__dup(sqlite3_column_text(st, 3));
+    s->kind = sqlite3_column_int(st, 4);
+    s->line = (uint32_t)sqlite3_column_int64(st, 5);
+    s->recv_type = calls__dup(sqlite3_column_text(st, 6));
+    if (s->path && s->name) return true;
+    free(s->path);
+    free(s->name);
+    free(s->receiver);
+    free(s->recv_type);
+    return false;
+}
+
+/* Sites selected by sql with one parameter (text arg, else iarg); appended
+** to *sites. SC_NOMEM, SC_IOERR. */
 static sc_status calls__sites_query(sc_repo *r, const char *sql, const char *arg, int64_t iarg, calls__site **sites,
                                     size_t *n) {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(r->state, sql, -1, &st, NULL) != SQLITE_OK)
-        return repo_fail(r, SC_IOERR, "state database: %s", sqlite3_errmsg(r->state));
-    if (arg) sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-    else sqlite3_bind_int64(st, 1, iarg);
-    size_t cap = *n;
-    sc_status rc = SC_OK;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (!util_grow(sites, &cap, *n + 1, sizeof **sites, 16)) {
-            rc = repo_fail(r, SC_NOMEM, "out of memory");
-            break;
-        }
-        calls__site *s = &(*sites)[*n];
-        s->path = calls__dup(sqlite3_column_text(st, 0));
-        s->caller = sqlite3_column_int64(st, 1);
-        s->name = calls__dup(sqlite3_column_text(st, 2));
-        s->receiver = calls__dup(sqlite3_column_text(st, 3));
-        s->kind = sqlite3_column_int(st, 4);
-        s->line = (uint32_t)sqlite3_column_int64(st, 5);
-        s->recv_type = calls__dup(sqlite3_column_text(st, 6));
-        if (!s->path || !s->name) {
-            free(s->path);
-            free(s->name);
-            free(s->receiver);
-            free(s->recv_type);
-            continue;
-        }
-        (*n)++;
-    }
-    sqlite3_finalize(st);
-    return rc;
+    sqlite3_stmt *st;
+    sc_status rc = calls__prepare(r, sql, arg, iarg, &st);
+    return rc == SC_OK ? calls__rows(r, st, sites, sizeof **sites, 16, n, SIZE_MAX, calls__site_row) : rc;
 }
 
 static void calls__sites_free(calls__site *s, size_t n) {

@@ -504,16 +504,23 @@ static json_t *server__code_entity_json(const sc_code_hit *e) {
                      (int)e->end_line, "kind", e->kind, "qualified_name", e->qualified_name);
 }
 
-json_t *server_api_code_history(server_call *call) {
+/* The arguments of a {target, limit, repo} request on endpoint: target
+** (required; borrowed from the body), limit (default dflt, from min to
+** 1,000,000) and the index of the repository; false when the call has
+** failed (not ready, an unknown field, a bad value, an unknown repo). */
+static bool server__code_target_args(server_call *call, const char *endpoint, uint64_t dflt, uint64_t min,
+                                     const char **target, uint64_t *limit, size_t *ri) {
     static const char *const fields[] = {"target", "limit", "repo", NULL};
-    if (!server__code_ready(call, "/code/history") || !server__code_fields(call, fields, "/code/history")) return NULL;
+    return server__code_ready(call, endpoint) && server__code_fields(call, fields, endpoint) &&
+           server__code_required(call, "target", target) &&
+           server_json_uint(call, call->body, "limit", dflt, min, 1000000, limit) && server__code_pick(call, ri);
+}
+
+json_t *server_api_code_history(server_call *call) {
     const char *target = NULL;
     uint64_t limit;
-    if (!server__code_required(call, "target", &target) ||
-        !server_json_uint(call, call->body, "limit", 100, 1, 1000000, &limit))
-        return NULL;
     size_t ri;
-    if (!server__code_pick(call, &ri)) return NULL;
+    if (!server__code_target_args(call, "/code/history", 100, 1, &target, &limit, &ri)) return NULL;
     sc_code_hits *e = NULL;
     sc_point_id id;
     sc_records *rs = NULL;
@@ -549,16 +556,11 @@ json_t *server_api_code_history(server_call *call) {
 /* POST /code/callers and /code/callees {target, limit, repo}: the call graph
 ** of a repository (sc_repo_callers / sc_repo_callees), as the CLI's --json. */
 static json_t *server__code_calls(server_call *call, bool callers) {
-    static const char *const fields[] = {"target", "limit", "repo", NULL};
-    const char *endpoint = callers ? "/code/callers" : "/code/callees";
-    if (!server__code_ready(call, endpoint) || !server__code_fields(call, fields, endpoint)) return NULL;
     const char *target = NULL;
     uint64_t limit;
-    if (!server__code_required(call, "target", &target) ||
-        !server_json_uint(call, call->body, "limit", 0, 0, 1000000, &limit))
-        return NULL;
     size_t ri;
-    if (!server__code_pick(call, &ri)) return NULL;
+    if (!server__code_target_args(call, callers ? "/code/callers" : "/code/callees", 0, 0, &target, &limit, &ri))
+        return NULL;
     sc_repo *repo = server__code_lock(call, ri);
     sc_call_edges *g = NULL;
     sc_status rc = callers ? sc_repo_callers(repo, target, (uint32_t)limit, &g)

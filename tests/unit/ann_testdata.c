@@ -96,3 +96,11 @@ double ann_test_overlap(const uint32_t *a, uint32_t na, const uint32_t *b, uint3
             }
     return (double)hit / (double)nb;
 }
+
+size_t ann_test_kernels(const index_kernels *out[3]) {
+    size_t n = 0;
+    out[n++] = index_kernels_scalar();
+    if (index_kernels_avx2() != NULL) out[n++] = index_kernels_avx2();
+    if (index_kernels_avx512() != NULL) out[n++] = index_kernels_avx512();
+    return n;
+}

@@ -13,16 +13,8 @@
 #include <cmocka.h>
 
 #include "semcode/store.h"
+#include "store_fixture.h"
 #include "testutil.h"
-
-static sc_db *ta__open(const char *dir) {
-    sc_db_options o = sc_db_options_default();
-    o.sync = SC_SYNC_MODE_NORMAL;
-    sc_db *db = NULL;
-    char err[256];
-    assert_int_equal(tu_db_open(dir, &o, &db, err, sizeof err), SC_OK);
-    return db;
-}
 
 static void ta__coll(sc_db *db, const char *name) {
     sc_vector_params v = {.name = "", .dim = 2, .distance = SC_DISTANCE_DOT};
@@ -32,7 +24,7 @@ static void ta__coll(sc_db *db, const char *name) {
 static void test_alias_lifecycle(void **state) {
     (void)state;
     char *dir = tu_tmpdir("alias");
-    sc_db *db = ta__open(dir);
+    sc_db *db = tu_db_open_normal(dir);
     sc_alias *list = NULL;
     size_t n = 9;
     char *target = NULL;
@@ -76,12 +68,12 @@ static void test_alias_lifecycle(void **state) {
 static void test_alias_dangling_and_durable(void **state) {
     (void)state;
     char *dir = tu_tmpdir("alias2");
-    sc_db *db = ta__open(dir);
+    sc_db *db = tu_db_open_normal(dir);
     ta__coll(db, "c1");
     assert_int_equal(sc_alias_create(db, "a1", "c1"), SC_OK);
     assert_int_equal(sc_alias_create(db, "a2", "c1"), SC_OK);
     sc_db_close(db);
-    db = ta__open(dir); /* durable */
+    db = tu_db_open_normal(dir); /* durable */
     char *target = NULL;
     assert_int_equal(sc_alias_resolve(db, "a2", &target), SC_OK);
     assert_string_equal(target, "c1");
@@ -133,7 +125,7 @@ static char *ta__dump(sc_db *db) {
 static void test_alias_batch_all_or_nothing(void **state) {
     (void)state;
     char *dir = tu_tmpdir("alias");
-    sc_db *db = ta__open(dir);
+    sc_db *db = tu_db_open_normal(dir);
     ta__coll(db, "c1");
     ta__coll(db, "c2");
     assert_int_equal(sc_alias_create(db, "keep", "c1"), SC_OK);
@@ -181,7 +173,7 @@ static void test_alias_batch_all_or_nothing(void **state) {
     char *after = ta__dump(db);
     assert_string_equal(after, "keep->c2\nprod->c2\n");
     sc_db_close(db);
-    db = ta__open(dir); /* durable, and the failed batches left nothing on disk */
+    db = tu_db_open_normal(dir); /* durable, and the failed batches left nothing on disk */
     char *reopened = ta__dump(db);
     assert_string_equal(reopened, after);
     free(before);

@@ -17,17 +17,11 @@
 #include <cmocka.h>
 
 #include "semcode/semcode.h"
+#include "store_fixture.h"
 #include "testutil.h"
 
 #define CU_DIM 24
 #define CU_N 2000
-
-static sc_db *cu_open(const char *dir) {
-    sc_db *db = NULL;
-    char err[512];
-    if (tu_db_open(dir, NULL, &db, err, sizeof err) != SC_OK) fail_msg("open: %s", err);
-    return db;
-}
 
 /* Upsert CU_N random points into vectors "a" (and "b" when two). */
 static void cu_fill(sc_db *db, const char *coll, bool two) {
@@ -95,7 +89,7 @@ static double cu_recall(sc_db *db, const char *coll) {
 static void test_update_rebuilds_and_persists(void **state) {
     (void)state;
     char *dir = tu_tmpdir("cupd");
-    sc_db *db = cu_open(dir);
+    sc_db *db = tu_db_open_ok(dir, NULL);
     cu_create(db, "c", false, SC_INDEX_KIND_HNSW, 4, 0);
     sc_vector_params p;
     sc_vector_index_info x0, x1;
@@ -130,7 +124,7 @@ static void test_update_rebuilds_and_persists(void **state) {
 
     /* everything survives a reopen, and the saved graph is the new one */
     sc_db_close(db);
-    db = cu_open(dir);
+    db = tu_db_open_ok(dir, NULL);
     sc_vector_index_info x3;
     cu_info(db, "c", 0, &p, &x3);
     assert_int_equal(p.hnsw.m, 32);
@@ -146,7 +140,7 @@ static void test_update_rebuilds_and_persists(void **state) {
 static void test_update_quantization_and_kind(void **state) {
     (void)state;
     char *dir = tu_tmpdir("cupd");
-    sc_db *db = cu_open(dir);
+    sc_db *db = tu_db_open_ok(dir, NULL);
     cu_create(db, "c", false, SC_INDEX_KIND_AUTO, 16, 100000);
     sc_vector_params p;
     sc_vector_index_info x;
@@ -170,7 +164,7 @@ static void test_update_quantization_and_kind(void **state) {
     assert_true(x.code_bytes_per_vector > 0.0);
     assert_true(cu_recall(db, "c") >= 0.9);
     sc_db_close(db);
-    db = cu_open(dir);
+    db = tu_db_open_ok(dir, NULL);
     cu_info(db, "c", 0, &p, &x);
     assert_int_equal(p.quant.kind, SC_QUANT_KIND_INT8);
     assert_true(x.code_bytes_per_vector > 0.0);
@@ -185,7 +179,7 @@ static void test_update_quantization_and_kind(void **state) {
     assert_false(x.hnsw_built);
     assert_true(cu_recall(db, "c") == 1.0);
     sc_db_close(db);
-    db = cu_open(dir);
+    db = tu_db_open_ok(dir, NULL);
     cu_info(db, "c", 0, &p, &x);
     assert_int_equal(p.hnsw.kind, SC_INDEX_KIND_FLAT);
     assert_false(x.hnsw_built);
@@ -203,7 +197,7 @@ static void test_update_quantization_and_kind(void **state) {
 static void test_update_all_or_nothing(void **state) {
     (void)state;
     char *dir = tu_tmpdir("cupd");
-    sc_db *db = cu_open(dir);
+    sc_db *db = tu_db_open_ok(dir, NULL);
     cu_create(db, "c", true, SC_INDEX_KIND_HNSW, 8, 0);
     sc_vector_index_info before;
     cu_info(db, "c", 0, NULL, &before);
@@ -237,7 +231,7 @@ static void test_update_all_or_nothing(void **state) {
         assert_int_equal(p.hnsw.m, 8);
         assert_int_equal(p.quant.kind, SC_QUANT_KIND_NONE);
         sc_db_close(db);
-        db = cu_open(dir);
+        db = tu_db_open_ok(dir, NULL);
     }
 
     /* both vectors in one call: both change */
@@ -260,7 +254,7 @@ static void test_update_all_or_nothing(void **state) {
 static void test_vector_create_delete(void **state) {
     (void)state;
     char *dir = tu_tmpdir("cu_names");
-    sc_db *db = cu_open(dir);
+    sc_db *db = tu_db_open_ok(dir, NULL);
     cu_create(db, "c", true, SC_INDEX_KIND_HNSW, 12, 0);
     sc_vector_params nv = {.name = "new", .dim = 3, .distance = SC_DISTANCE_EUCLID};
     assert_int_equal(sc_collection_vector_create(db, "c", &nv), SC_OK);
@@ -305,7 +299,7 @@ static void test_vector_create_delete(void **state) {
             sc_point_in p = {.id = sc_point_id_num(1), .vectors = &vin, .n_vectors = 1};
             assert_int_equal(sc_points_update_vectors(db, "c", &p, 1), SC_OK);
             sc_db_close(db);
-            db = cu_open(dir);
+            db = tu_db_open_ok(dir, NULL);
         }
     }
     assert_int_equal(sc_collection_vector_delete(db, "c", "new"), SC_OK);

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "embed/embed.h"
+#include "testutil.h"
 #include "util/util.h"
 
 static char dir[256];
@@ -26,15 +27,8 @@ static char dir[256];
 static void path_in(char *out, size_t n, const char *name) { snprintf(out, n, "%s/%s", dir, name); }
 
 static unsigned char *read_all(const char *p, size_t *n) {
-    FILE *f = fopen(p, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)sz + 1);
-    assert_int_equal(fread(b, 1, (size_t)sz, f), (size_t)sz);
-    fclose(f);
-    *n = (size_t)sz;
+    unsigned char *b = (unsigned char *)tu_read_file(p, n);
+    assert_non_null(b);
     return b;
 }
 

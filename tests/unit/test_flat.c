@@ -16,20 +16,15 @@
 
 #include <cmocka.h>
 
+#include "ann_testdata.h"
 #include "index/index.h"
+#include "testutil.h"
 
 /* ==== Helpers ==== */
 
-static uint64_t rng_state;
+static tu_rng rng_state;
 
-static float rnd_unit(void) {
-    rng_state += 0x9E3779B97F4A7C15ull;
-    uint64_t z = rng_state;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (float)((double)(z >> 40) / (double)(1ull << 24));
-}
+static float rnd_unit(void) { return tu_unit(&rng_state); }
 
 /* A data set with many exact duplicates: row r copies row r % n_distinct,
 ** so scores tie exactly and the tie rule decides the order. */
@@ -46,7 +41,7 @@ static dataset make_dataset(size_t n_rows, size_t n_distinct, size_t n_q, size_t
                  dim};
     assert_non_null(d.rows);
     assert_non_null(d.queries);
-    rng_state = seed;
+    rng_state.s = seed;
     for (size_t r = 0; r < n_rows; r++) {
         if (r < n_distinct) {
             for (size_t i = 0; i < dim; i++) d.rows[r * dim + i] = 2.0f * rnd_unit() - 1.0f;
@@ -145,14 +140,6 @@ static void assert_hits_equal(const index_hit *a, uint32_t na, const index_hit *
     }
 }
 
-static size_t all_kernels(const index_kernels *out[3]) {
-    size_t n = 0;
-    out[n++] = index_kernels_scalar();
-    if (index_kernels_avx2() != NULL) out[n++] = index_kernels_avx2();
-    if (index_kernels_avx512() != NULL) out[n++] = index_kernels_avx512();
-    return n;
-}
-
 /* Run one configuration over all queries of d: batched, against the naive
 ** reference per query. */
 static void check_config(const index_kernels *kern, const index_flat_params *p, const dataset *d,
@@ -185,7 +172,7 @@ static void test_vs_naive(void **st) {
     (void)st;
     dataset d = make_dataset(3000, 700, 9, 19, 1);
     const index_kernels *ks[3];
-    size_t nk = all_kernels(ks);
+    size_t nk = ann_test_kernels(ks);
     for (size_t ki = 0; ki < nk; ki++) {
         for (int m = 0; m < 3; m++) {
             const uint32_t kvals[] = {1, 10, 64};
@@ -299,7 +286,7 @@ static void test_threads_and_batch(void **st) {
     assert_non_null(nb);
     assert_non_null(no);
     const index_kernels *ks[3];
-    size_t nk = all_kernels(ks);
+    size_t nk = ann_test_kernels(ks);
     for (size_t ki = 0; ki < nk; ki++) {
         for (int m = 0; m < 3; m++) {
             index_flat_params p = {(index_metric)m, k, false, 0.0f, 1};

@@ -18,6 +18,7 @@
 
 #include "ann_testdata.h"
 #include "index/hnsw.h"
+#include "testutil.h"
 
 #define DIM 32
 #define N_BIG 20000
@@ -293,14 +294,11 @@ static void test_corrupt(void **state) {
     (void)state;
     sc_err err = {0};
     assert_int_equal(hnsw_index_save(fx.idx, fx.path, &err), SC_OK);
-    FILE *f = fopen(fx.path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)size);
-    assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
+    size_t n_bytes = 0;
+    unsigned char *buf = (unsigned char *)tu_read_file(fx.path, &n_bytes);
+    assert_non_null(buf);
+    long size = (long)n_bytes;
+    FILE *f;
     char bad[80], msg[600];
     snprintf(bad, sizeof bad, "%s.bad", fx.path);
     /* Truncations at several points, including inside the header. */
@@ -332,18 +330,6 @@ static void test_corrupt(void **state) {
 
 /* ==== Determinism ==== */
 
-static unsigned char *slurp(const char *path, long *size) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)*size);
-    assert_int_equal(fread(b, 1, (size_t)*size, f), (size_t)*size);
-    fclose(f);
-    return b;
-}
-
 static void test_determinism(void **state) {
     (void)state;
     /* 8,000 rows: rounds grow to their longest (512) and run on 2 threads.
@@ -351,14 +337,14 @@ static void test_determinism(void **state) {
     ** thread; another seed: a different graph. */
     uint32_t n = 8000;
     sc_err err = {0};
-    unsigned char *img[4];
-    long sz[4];
+    char *img[4];
+    size_t sz[4];
     uint64_t seeds[4] = {5, 5, 5, 6};
     uint32_t threads[4] = {2, 2, 1, 2};
     for (int i = 0; i < 4; i++) {
         hnsw_index *idx = build(fx.data, n, INDEX_METRIC_DOT, threads[i], seeds[i]);
         assert_int_equal(hnsw_index_save(idx, fx.path, &err), SC_OK);
-        img[i] = slurp(fx.path, &sz[i]);
+        assert_non_null(img[i] = tu_read_file(fx.path, &sz[i]));
         hnsw_index_free(idx);
     }
     for (int i = 1; i < 3; i++) {

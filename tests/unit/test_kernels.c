@@ -23,20 +23,15 @@
 
 #include <cmocka.h>
 
+#include "ann_testdata.h"
 #include "index/index.h"
+#include "testutil.h"
 
 /* ==== Helpers ==== */
 
-static uint64_t rng_state;
+static tu_rng rng_state;
 
-static float rnd_unit(void) {
-    rng_state += 0x9E3779B97F4A7C15ull;
-    uint64_t z = rng_state;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (float)((double)(z >> 40) / (double)(1ull << 24)); /* [0, 1) */
-}
+static float rnd_unit(void) { return tu_unit(&rng_state); }
 
 static void fill(float *v, size_t n, bool positive) {
     for (size_t i = 0; i < n; i++) v[i] = positive ? rnd_unit() : 2.0f * rnd_unit() - 1.0f;
@@ -72,15 +67,6 @@ static void check_close(const char *what, const char *isa, size_t dim, double go
 
 static const size_t dims[] = {1, 3, 17, 384, 1536, 4099};
 #define N_DIMS (sizeof dims / sizeof dims[0])
-
-/* The implementations to check: scalar and every SIMD one this CPU has. */
-static size_t all_kernels(const index_kernels *out[3]) {
-    size_t n = 0;
-    out[n++] = index_kernels_scalar();
-    if (index_kernels_avx2() != NULL) out[n++] = index_kernels_avx2();
-    if (index_kernels_avx512() != NULL) out[n++] = index_kernels_avx512();
-    return n;
-}
 
 static index_kernel_fn pair_fn(const index_kernels *k, int m) {
     return m == M_DOT ? k->dot : m == M_L2 ? k->l2sq : k->l1;
@@ -133,8 +119,8 @@ static void test_dispatch_env(void **st) {
 static void test_pairs(void **st) {
     (void)st;
     const index_kernels *ks[3];
-    size_t nk = all_kernels(ks);
-    rng_state = 42;
+    size_t nk = ann_test_kernels(ks);
+    rng_state.s = 42;
     for (size_t d = 0; d < N_DIMS; d++) {
         size_t dim = dims[d];
         for (int positive = 0; positive < 2; positive++) {
@@ -165,8 +151,8 @@ static void test_pairs(void **st) {
 static void test_rows_and_blocks(void **st) {
     (void)st;
     const index_kernels *ks[3];
-    size_t nk = all_kernels(ks);
-    rng_state = 7;
+    size_t nk = ann_test_kernels(ks);
+    rng_state.s = 7;
     const size_t n_rows = 13, n_q = 7; /* not multiples of 4: exercises edges */
     for (size_t d = 0; d < N_DIMS; d++) {
         size_t dim = dims[d];
@@ -219,7 +205,7 @@ static void test_rows_and_blocks(void **st) {
 static void test_one_hot(void **st) {
     (void)st;
     const index_kernels *ks[3];
-    size_t nk = all_kernels(ks);
+    size_t nk = ann_test_kernels(ks);
     const size_t dim = 37;
     float q[37], rows[5 * 37], out[5];
     for (size_t i = 0; i < dim; i++) {
@@ -247,7 +233,7 @@ static void test_normalize(void **st) {
     assert_true(index_normalize(z, 3) == 0.0f);
     assert_true(z[0] == 0.0f && z[1] == 0.0f && z[2] == 0.0f);
     float big[1536];
-    rng_state = 3;
+    rng_state.s = 3;
     fill(big, 1536, false);
     index_normalize(big, 1536);
     double s = 0.0;

@@ -23,31 +23,18 @@
 
 #include "parse/parse_int.h"
 #include "semcode/parse.h"
+#include "testutil.h"
 
 #define FIXTURES "tests/fixtures/parse/"
 
 /* ==== Helpers ==== */
-
-static char *read_file(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)sz + 1);
-    size_t got = fread(buf, 1, (size_t)sz, f);
-    fclose(f);
-    buf[got] = 0;
-    *n = got;
-    return buf;
-}
 
 /* Parse one fixture with default options (+ body). */
 static sc_parse_result *parse_fixture(const char *name, bool body) {
     char path[512];
     snprintf(path, sizeof path, FIXTURES "%s", name);
     size_t n = 0;
-    char *src = read_file(path, &n);
+    char *src = tu_read_file(path, &n);
     assert_non_null(src);
     sc_parser *p = NULL;
     assert_int_equal(sc_parser_new(&p, NULL), SC_OK);
@@ -266,7 +253,7 @@ static void test_golden_entities(void **state) {
         char path[512];
         snprintf(path, sizeof path, FIXTURES "%s", file);
         size_t n_src = 0;
-        char *src = read_file(path, &n_src);
+        char *src = tu_read_file(path, &n_src);
         assert_non_null(src);
         size_t n_expected = 0;
         for (; i < n && !strcmp(goldens[i].file, file); i++, n_expected++) check_golden(r, &goldens[i], src, n_src);
@@ -673,7 +660,7 @@ static void test_iter_matches_cursor(void **state) {
             char path[512];
             snprintf(path, sizeof path, "%s%s", dirs[k], de->d_name);
             size_t n = 0;
-            char *src = read_file(path, &n);
+            char *src = tu_read_file(path, &n);
             if (!src) continue;
             if (k == 0) {
                 sc_lang lang = sc_lang_detect(path, src, n < 256 ? n : 256);

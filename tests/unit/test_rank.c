@@ -17,6 +17,7 @@
 
 #include "semcode/rank.h"
 #include "semcode/store.h"
+#include "store_fixture.h"
 #include "testutil.h"
 
 static sc_point_id tr__id(uint64_t n) { return (sc_point_id){.kind = SC_ID_KIND_NUM, .num = n}; }
@@ -102,11 +103,7 @@ static void test_fuse_dbsf_minmax(void **state) {
 /* A small collection with BM25 texts, so IDF is real. */
 static sc_db *tr__db(char **dir) {
     *dir = tu_tmpdir("rank");
-    sc_db_options o = sc_db_options_default();
-    o.sync = SC_SYNC_MODE_NORMAL;
-    sc_db *db = NULL;
-    char err[256];
-    assert_int_equal(tu_db_open(*dir, &o, &db, err, sizeof err), SC_OK);
+    sc_db *db = tu_db_open_normal(*dir);
     sc_vector_params v = {.name = "", .dim = 2, .distance = SC_DISTANCE_DOT};
     assert_int_equal(sc_collection_create(db, "c", &v, 1), SC_OK);
     const char *texts[] = {"parse config file", "read file lines", "write file", "config loader", "http request retry"};

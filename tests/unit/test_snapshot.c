@@ -17,19 +17,11 @@
 
 #include "semcode/snapshot.h"
 #include "semcode/store.h"
+#include "store_fixture.h"
 #include "testutil.h"
 #include "util/util.h"
 
 #define TS_DIM 8
-
-static sc_db *ts__open(const char *dir) {
-    sc_db_options o = sc_db_options_default();
-    o.sync = SC_SYNC_MODE_NORMAL;
-    sc_db *db = NULL;
-    char err[256];
-    assert_int_equal(tu_db_open(dir, &o, &db, err, sizeof err), SC_OK);
-    return db;
-}
 
 /* Collection `name` with n points (ids first..), graph from 50 points on, keyword texts. */
 static void ts__fill(sc_db *db, const char *name, uint64_t first, size_t n) {
@@ -93,7 +85,7 @@ static void test_snapshot_round_trip(void **state) {
     snprintf(src_dir, sizeof src_dir, "%s/src", dir);
     snprintf(dst_dir, sizeof dst_dir, "%s/dst", dir);
     snprintf(file, sizeof file, "%s/c.snapshot", dir);
-    sc_db *db = ts__open(src_dir);
+    sc_db *db = tu_db_open_normal(src_dir);
     ts__fill(db, "c", 1, 200);
     char want[512], got[512];
     ts__answers(db, "c", want, sizeof want);
@@ -113,7 +105,7 @@ static void test_snapshot_round_trip(void **state) {
     assert_int_equal(sc_snapshot_create(db, missing, 1, NULL, file, NULL), SC_NOTFOUND);
     sc_db_close(db);
 
-    sc_db *dst = ts__open(dst_dir);
+    sc_db *dst = tu_db_open_normal(dst_dir);
     ts__fill(dst, "c", 1000, 30); /* replaced by the restore */
     uint64_t n = 0;
     assert_int_equal(sc_snapshot_restore(dst, file, NULL, NULL, &n), SC_OK);
@@ -123,7 +115,7 @@ static void test_snapshot_round_trip(void **state) {
     ts__answers(dst, "c", got, sizeof got);
     assert_string_equal(got, want);
     sc_db_close(dst);
-    dst = ts__open(dst_dir); /* durable; the restored graph is loaded by the reopen */
+    dst = tu_db_open_normal(dst_dir); /* durable; the restored graph is loaded by the reopen */
     ts__answers(dst, "copy", got, sizeof got);
     assert_string_equal(got, want);
     uint64_t count = 0;
@@ -140,19 +132,15 @@ static void test_snapshot_damaged_files(void **state) {
     snprintf(src_dir, sizeof src_dir, "%s/src", dir);
     snprintf(file, sizeof file, "%s/c.snapshot", dir);
     snprintf(bad, sizeof bad, "%s/bad.snapshot", dir);
-    sc_db *db = ts__open(src_dir);
+    sc_db *db = tu_db_open_normal(src_dir);
     ts__fill(db, "c", 1, 60);
     const char *names[1] = {"c"};
     assert_int_equal(sc_snapshot_create(db, names, 1, NULL, file, NULL), SC_OK);
     ts__fill(db, "target", 500, 7);
-    FILE *f = fopen(file, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *bytes = malloc((size_t)size);
-    assert_int_equal(fread(bytes, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
+    size_t n_bytes = 0;
+    unsigned char *bytes = (unsigned char *)tu_read_file(file, &n_bytes);
+    assert_non_null(bytes);
+    long size = (long)n_bytes;
     /* every cut (sampled) and flipped bytes: refused, target unchanged */
     for (long cut = 0; cut < size; cut += cut < 64 ? 1 : 97) {
         for (int flip = 0; flip < 2; flip++) {

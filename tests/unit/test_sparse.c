@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "semcode/semcode.h"
+#include "store_fixture.h"
 #include "testutil.h"
 
 /* ==== Fixture ==== */
@@ -27,22 +28,6 @@
 typedef tu_store fx; /* store directory and open store */
 #define fx_setup tu_store_setup
 #define fx_teardown tu_store_teardown
-
-static void fx_reopen(fx *f) { assert_int_equal(tu_store_reopen(f), SC_OK); }
-
-#define assert_msg_has(db, s)                                                                                  \
-    do {                                                                                                       \
-        if (!strstr(sc_db_errmsg(db), (s))) fail_msg("message '%s' lacks '%s'", sc_db_errmsg(db), (s));     \
-    } while (0)
-
-/* meta format_version of the store in dir (owned). */
-static char *store_format(const char *dir) {
-    char *v = tu_store_format(dir);
-    assert_non_null(v);
-    return v;
-}
-
-static void store_sql(const char *dir, const char *sql) { assert_int_equal(tu_store_sql(dir, sql), 0); }
 
 /* A collection with dense vector "d" (dim 2) and sparse vector "s". */
 static void make_mixed(sc_db *db, const char *name, sc_sparse_modifier mod) {
@@ -356,7 +341,7 @@ static void test_brute_force_after_changes(void **state) {
     }
     assert_int_equal(sc_points_delete(f->db, "ch", del, n_del, NULL), SC_OK);
     for (int round = 0; round < 2; round++) {
-        if (round == 1) fx_reopen(f);
+        if (round == 1) tu_store_reopen_ok(f);
         tu_rng qr = {1234};
         bf_check_idf(f->db, "ch", pts, &qr, 30, 24, false, 50, round ? "after reopen" : "after changes");
     }
@@ -431,7 +416,7 @@ static void test_idf_by_hand(void **state) {
     /* without the modifier the scores are the plain dot products; the change is durable */
     sc_sparse_update u = {.name = "s", .fields = SC_SPARSE_UPDATE_MODIFIER, .modifier = SC_SPARSE_MODIFIER_NONE};
     assert_int_equal(sc_collection_update_ex(f->db, "idf", NULL, 0, &u, 1), SC_OK);
-    fx_reopen(f);
+    tu_store_reopen_ok(f);
     l = search(f->db, "idf", q, ones, 3, 10, NULL, NULL);
     assert_int_equal(l->n, 5);
     assert_true(l->items[0].score == 3.0f && l->items[0].id.num == 2);
@@ -440,7 +425,7 @@ static void test_idf_by_hand(void **state) {
     sc_sparse_query sq = {q, ones, 3, corpus_a};
     sc_search_request req = {.vector_name = "s", .limit = 3, .sparse = &sq};
     assert_int_equal(sc_points_search(f->db, "idf", &req, &l), SC_INVALID);
-    assert_msg_has(f->db, "idf");
+    tu_assert_msg_has(f->db, "idf");
 }
 
 /* ==== Updates and deletes (Qdrant's test_sparse_update, and more) ==== */
@@ -553,7 +538,7 @@ static void test_update_delete_vectors(void **state) {
         assert_int_equal(l->items[1].n_sparse, 1);
         assert_int_equal(l->items[1].sparse[0].n, 2);
         sc_record_list_free(l);
-        fx_reopen(f);
+        tu_store_reopen_ok(f);
     }
     /* delete "s" of point 2: out of the index, its dense vector stays */
     sc_point_id two = sc_point_id_num(2);
@@ -565,7 +550,7 @@ static void test_update_delete_vectors(void **state) {
     sc_record_list *l = search(f->db, "m", i1, v1, 2, 10, NULL, NULL);
     assert_int_equal(l->n, 0);
     sc_record_list_free(l);
-    fx_reopen(f);
+    tu_store_reopen_ok(f);
     l = search(f->db, "m", i1, v1, 2, 10, NULL, NULL);
     assert_int_equal(l->n, 0);
     sc_record_list_free(l);
@@ -586,7 +571,7 @@ static void test_records(void **state) {
     sc_point_in p = {.id = sc_point_id_num(7), .vectors = &vi, .n_vectors = 1, .sparse = &si, .n_sparse = 1};
     assert_int_equal(sc_points_upsert(f->db, "r", &p, 1), SC_OK);
     for (int round = 0; round < 2; round++) {
-        if (round) fx_reopen(f);
+        if (round) tu_store_reopen_ok(f);
         sc_point_id id = sc_point_id_num(7);
         sc_with with = {.vectors = true};
         sc_record_list *l = NULL;
@@ -659,8 +644,8 @@ static void test_bad_input(void **state) {
             pts[1].n_vectors = 1;
         }
         assert_int_equal(sc_points_upsert(f->db, "b", pts, 2), cases[c].want);
-        assert_msg_has(f->db, cases[c].msg);
-        assert_msg_has(f->db, "points[1] (id 2)");
+        tu_assert_msg_has(f->db, cases[c].msg);
+        tu_assert_msg_has(f->db, "points[1] (id 2)");
         uint64_t n = 99;
         assert_int_equal(sc_points_count(f->db, "b", NULL, &n), SC_OK);
         assert_int_equal(n, 0); /* the good first point was not stored either */
@@ -669,45 +654,45 @@ static void test_bad_input(void **state) {
     sc_sparse_in twice[2] = {{"s", good_i, good_v, 2}, {"s", good_i, good_v, 2}};
     sc_point_in p = {.id = sc_point_id_num(3), .sparse = twice, .n_sparse = 2};
     assert_int_equal(sc_points_upsert(f->db, "b", &p, 1), SC_INVALID);
-    assert_msg_has(f->db, "sparse vector `s` is given twice");
+    tu_assert_msg_has(f->db, "sparse vector `s` is given twice");
     /* collections: names */
     sc_vector_params vp = {.name = "x", .dim = 2, .distance = SC_DISTANCE_DOT};
     sc_sparse_params sps[2] = {{.name = "x"}, {.name = "y"}};
     sc_collection_params cp = {.vectors = &vp, .n_vectors = 1, .sparse = sps, .n_sparse = 1};
     assert_int_equal(sc_collection_create_ex(f->db, "c2", &cp), SC_INVALID);
-    assert_msg_has(f->db, "Dense and sparse vector names must be unique - duplicate found with 'x'");
+    tu_assert_msg_has(f->db, "Dense and sparse vector names must be unique - duplicate found with 'x'");
     sps[0].name = "y";
     cp.n_sparse = 2;
     assert_int_equal(sc_collection_create_ex(f->db, "c2", &cp), SC_INVALID);
-    assert_msg_has(f->db, "name `y` is given twice");
+    tu_assert_msg_has(f->db, "name `y` is given twice");
     sps[0].name = "";
     cp.n_sparse = 1;
     assert_int_equal(sc_collection_create_ex(f->db, "c2", &cp), SC_INVALID);
-    assert_msg_has(f->db, "Sparse vector name cannot be empty");
+    tu_assert_msg_has(f->db, "Sparse vector name cannot be empty");
     assert_false(sc_collection_exists(f->db, "c2"));
     /* queries */
     sc_sparse_query q = {dup_i, (float[]){1, 1, 1}, 3, NULL};
     sc_search_request req = {.vector_name = "s", .limit = 3, .sparse = &q};
     sc_record_list *l = NULL;
     assert_int_equal(sc_points_search(f->db, "b", &req, &l), SC_INVALID);
-    assert_msg_has(f->db, "sparse query: index 5 is given twice");
+    tu_assert_msg_has(f->db, "sparse query: index 5 is given twice");
     q = (sc_sparse_query){good_i, good_v, 2, NULL};
     req.vector_name = "d";
     assert_int_equal(sc_points_search(f->db, "b", &req, &l), SC_INVALID);
-    assert_msg_has(f->db, "vector `d` of collection `b` is dense");
+    tu_assert_msg_has(f->db, "vector `d` of collection `b` is dense");
     req.vector_name = "zz";
     assert_int_equal(sc_points_search(f->db, "b", &req, &l), SC_NOTFOUND);
-    assert_msg_has(f->db, "sparse vector name `zz` is not configured");
+    tu_assert_msg_has(f->db, "sparse vector name `zz` is not configured");
     sc_search_request dreq = {.vector_name = "s", .query = d, .dim = 2, .limit = 3};
     assert_int_equal(sc_points_search(f->db, "b", &dreq, &l), SC_INVALID);
-    assert_msg_has(f->db, "vector `s` of collection `b` is sparse");
+    tu_assert_msg_has(f->db, "vector `s` of collection `b` is sparse");
     /* an update naming a missing sparse vector, or one twice, changes nothing */
     sc_sparse_update u[2] = {{.name = "s", .fields = SC_SPARSE_UPDATE_MODIFIER, .modifier = SC_SPARSE_MODIFIER_IDF},
                              {.name = "nope", .fields = SC_SPARSE_UPDATE_ON_DISK, .on_disk = true}};
     assert_int_equal(sc_collection_update_ex(f->db, "b", NULL, 0, u, 2), SC_NOTFOUND);
     u[1].name = "s";
     assert_int_equal(sc_collection_update_ex(f->db, "b", NULL, 0, u, 2), SC_INVALID);
-    assert_msg_has(f->db, "updated twice");
+    tu_assert_msg_has(f->db, "updated twice");
     sc_collection_info info;
     assert_int_equal(sc_collection_info_get(f->db, "b", &info), SC_OK);
     assert_int_equal(info.sparse[0].modifier, SC_SPARSE_MODIFIER_NONE);
@@ -720,8 +705,8 @@ static void test_persistence_and_format(void **state) {
     fx *f = *state;
     sc_vector_params vp = {.name = "", .dim = 2, .distance = SC_DISTANCE_COSINE};
     assert_int_equal(sc_collection_create(f->db, "dense", &vp, 1), SC_OK);
-    fx_reopen(f);
-    char *v = store_format(f->dir);
+    tu_store_reopen_ok(f);
+    char *v = tu_store_format_ok(f->dir);
     assert_string_equal(v, "2"); /* without sparse vectors the store stays at format 2 */
     free(v);
     sc_sparse_params sp[2] = {{.name = "bm25", .modifier = SC_SPARSE_MODIFIER_IDF, .on_disk = true,
@@ -729,7 +714,7 @@ static void test_persistence_and_format(void **state) {
                               {.name = "splade"}};
     sc_collection_params cp = {.vectors = &vp, .n_vectors = 1, .sparse = sp, .n_sparse = 2};
     assert_int_equal(sc_collection_create_ex(f->db, "mixed", &cp), SC_OK);
-    v = store_format(f->dir);
+    v = tu_store_format_ok(f->dir);
     assert_string_equal(v, "3");
     free(v);
     uint32_t i1[2] = {4, 2};
@@ -738,7 +723,7 @@ static void test_persistence_and_format(void **state) {
     sc_vector_in dv = {"", d, 2};
     sc_point_in p = {.id = sc_point_id_num(5), .vectors = &dv, .n_vectors = 1, .sparse = si, .n_sparse = 2};
     assert_int_equal(sc_points_upsert(f->db, "mixed", &p, 1), SC_OK);
-    fx_reopen(f);
+    tu_store_reopen_ok(f);
     sc_collection_info info;
     assert_int_equal(sc_collection_info_get(f->db, "mixed", &info), SC_OK);
     assert_int_equal(info.n_sparse, 2);
@@ -761,13 +746,13 @@ static void test_persistence_and_format(void **state) {
     /* a newer format is refused */
     sc_db_close(f->db);
     f->db = NULL;
-    store_sql(f->dir, "UPDATE meta SET value='5' WHERE key='format_version'");
+    tu_store_sql_ok(f->dir, "UPDATE meta SET value='5' WHERE key='format_version'");
     char err[512];
     assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_UNSUPPORTED);
     assert_non_null(strstr(err, "format version 5"));
-    store_sql(f->dir, "UPDATE meta SET value='3' WHERE key='format_version'");
+    tu_store_sql_ok(f->dir, "UPDATE meta SET value='3' WHERE key='format_version'");
     /* a damaged sparse blob is reported with the point */
-    store_sql(f->dir, "UPDATE points SET sparse = substr(sparse, 1, 20) || x'ff' || substr(sparse, 22)");
+    tu_store_sql_ok(f->dir, "UPDATE points SET sparse = substr(sparse, 1, 20) || x'ff' || substr(sparse, 22)");
     assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_CORRUPT);
     assert_non_null(strstr(err, "point 5"));
     assert_non_null(strstr(err, "sparse vector blob"));
@@ -787,9 +772,9 @@ static void test_old_store_gets_the_column(void **state) {
     assert_int_equal(sc_points_upsert(f->db, "old", &p, 1), SC_OK);
     sc_db_close(f->db);
     f->db = NULL;
-    store_sql(f->dir, "ALTER TABLE points DROP COLUMN sparse");
-    fx_reopen(f);
-    char *v = store_format(f->dir);
+    tu_store_sql_ok(f->dir, "ALTER TABLE points DROP COLUMN sparse");
+    tu_store_reopen_ok(f);
+    char *v = tu_store_format_ok(f->dir);
     assert_string_equal(v, "2");
     free(v);
     assert_int_equal(sc_points_upsert(f->db, "old", &p, 1), SC_OK); /* dense writes do not need it */
@@ -797,8 +782,8 @@ static void test_old_store_gets_the_column(void **state) {
     uint32_t i1 = 3;
     float w1 = 2.0f;
     assert_int_equal(put_one(f->db, "new", 1, &i1, &w1, 1, NULL), SC_OK);
-    fx_reopen(f);
-    v = store_format(f->dir);
+    tu_store_reopen_ok(f);
+    v = tu_store_format_ok(f->dir);
     assert_string_equal(v, "3");
     free(v);
     sc_record_list *l = search(f->db, "new", &i1, &w1, 1, 5, NULL, NULL);

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "semcode/semcode.h"
+#include "store_fixture.h"
 #include "testutil.h"
 #include "util/util.h"
 
@@ -28,13 +29,6 @@
 typedef tu_store fx; /* store directory and open store */
 #define fx_setup tu_store_setup
 #define fx_teardown tu_store_teardown
-
-static void fx_reopen(fx *f) { assert_int_equal(tu_store_reopen(f), SC_OK); }
-
-#define assert_msg_has(db, s)                                                                                  \
-    do {                                                                                                       \
-        if (!strstr(sc_db_errmsg(db), (s))) fail_msg("message '%s' lacks '%s'", sc_db_errmsg(db), (s));     \
-    } while (0)
 
 /* The store's message is the calling thread's (store.h, common.h): a
 ** failure on another thread sharing db leaves it alone, and a call with a
@@ -48,19 +42,19 @@ static void *errmsg_other_thread(void *arg) {
 static void test_errmsg_per_thread(void **state) {
     fx *f = *state;
     assert_int_equal(sc_collection_delete(f->db, "missing_here"), SC_NOTFOUND);
-    assert_msg_has(f->db, "missing_here");
+    tu_assert_msg_has(f->db, "missing_here");
     pthread_t th;
     void *res = (void *)"not run";
     assert_int_equal(pthread_create(&th, NULL, errmsg_other_thread, f->db), 0);
     assert_int_equal(pthread_join(th, &res), 0);
     assert_null(res);
-    assert_msg_has(f->db, "missing_here");
-    assert_msg_has(NULL, "missing_here"); /* the handle is not consulted */
+    tu_assert_msg_has(f->db, "missing_here");
+    tu_assert_msg_has(NULL, "missing_here"); /* the handle is not consulted */
     uint64_t n = 0;
     assert_int_equal(sc_points_count(NULL, "c", NULL, &n), SC_MISUSE);
-    assert_msg_has(f->db, "sc_points_count: NULL argument");
+    tu_assert_msg_has(f->db, "sc_points_count: NULL argument");
     assert_int_equal(sc_points_search(f->db, "c", NULL, NULL), SC_MISUSE);
-    assert_msg_has(f->db, "sc_points_search: NULL argument");
+    tu_assert_msg_has(f->db, "sc_points_search: NULL argument");
 }
 
 static void make_coll(sc_db *db, const char *name, uint32_t dim, sc_distance d) {
@@ -107,7 +101,7 @@ static void test_collections(void **state) {
     assert_int_equal(sc_collection_create(f->db, "b_coll", vp, 2), SC_OK);
     make_coll(f->db, "a_coll", 3, SC_DISTANCE_EUCLID);
     assert_int_equal(sc_collection_create(f->db, "a_coll", vp, 1), SC_EXISTS);
-    assert_msg_has(f->db, "already exists");
+    tu_assert_msg_has(f->db, "already exists");
     assert_true(sc_collection_exists(f->db, "a_coll"));
     assert_false(sc_collection_exists(f->db, "nope"));
     char **names = NULL;
@@ -126,12 +120,12 @@ static void test_collections(void **state) {
     assert_int_equal(info.vectors[1].distance, SC_DISTANCE_DOT);
     assert_int_equal(info.n_points, 0);
     sc_collection_info_free(&info);
-    fx_reopen(f);
+    tu_store_reopen_ok(f);
     assert_true(sc_collection_exists(f->db, "b_coll"));
     assert_int_equal(sc_collection_delete(f->db, "b_coll"), SC_OK);
     assert_int_equal(sc_collection_delete(f->db, "b_coll"), SC_NOTFOUND);
-    assert_msg_has(f->db, "b_coll");
-    fx_reopen(f);
+    tu_assert_msg_has(f->db, "b_coll");
+    tu_store_reopen_ok(f);
     assert_false(sc_collection_exists(f->db, "b_coll"));
     assert_true(sc_collection_exists(f->db, "a_coll"));
 }
@@ -140,17 +134,17 @@ static void test_collection_bad_input(void **state) {
     fx *f = *state;
     sc_vector_params vp = {.name = "", .dim = 0, .distance = SC_DISTANCE_COSINE};
     assert_int_equal(sc_collection_create(f->db, "c", &vp, 1), SC_INVALID);
-    assert_msg_has(f->db, "size: 0");
+    tu_assert_msg_has(f->db, "size: 0");
     vp.dim = SC_MAX_DIM + 1;
     assert_int_equal(sc_collection_create(f->db, "c", &vp, 1), SC_INVALID);
-    assert_msg_has(f->db, "65537");
+    tu_assert_msg_has(f->db, "65537");
     vp.dim = SC_MAX_DIM;
     assert_int_equal(sc_collection_create(f->db, "big", &vp, 1), SC_OK);
     vp.dim = 4;
     assert_int_equal(sc_collection_create(f->db, "bad/name", &vp, 1), SC_INVALID);
-    assert_msg_has(f->db, "\"/\"");
+    tu_assert_msg_has(f->db, "\"/\"");
     assert_int_equal(sc_collection_create(f->db, "tab\tname", &vp, 1), SC_INVALID);
-    assert_msg_has(f->db, "control character");
+    tu_assert_msg_has(f->db, "control character");
     /* Qdrant's rule: anything but control characters and < > : " / \\ | ? * */
     assert_int_equal(sc_collection_create(f->db, "a%41 b+é", &vp, 1), SC_OK);
     assert_true(sc_collection_exists(f->db, "a%41 b+é"));
@@ -158,7 +152,7 @@ static void test_collection_bad_input(void **state) {
     assert_int_equal(sc_collection_create(f->db, "c", &vp, 0), SC_INVALID);
     sc_vector_params two[2] = {{.name = "x", .dim = 4, .distance = SC_DISTANCE_DOT}, {.name = "x", .dim = 4, .distance = SC_DISTANCE_DOT}};
     assert_int_equal(sc_collection_create(f->db, "c", two, 2), SC_INVALID);
-    assert_msg_has(f->db, "twice");
+    tu_assert_msg_has(f->db, "twice");
     vp.distance = (sc_distance)9;
     assert_int_equal(sc_collection_create(f->db, "c", &vp, 1), SC_INVALID);
     assert_false(sc_collection_exists(f->db, "c"));
@@ -203,7 +197,7 @@ static void test_upsert_get_roundtrip(void **state) {
         sc_record_list_free(l);
         char buf[40];
         assert_string_equal(sc_point_id_format(&uid, buf, sizeof buf), "550e8400-e29b-41d4-a716-446655440000");
-        fx_reopen(f);
+        tu_store_reopen_ok(f);
     }
     /* replace: the new point has only the doc vector */
     sc_point_in rep = {.id = sc_point_id_num(7), .vectors = &v1[1], .n_vectors = 1, .payload_json = "{\"lang\": \"go\"}"};
@@ -242,8 +236,8 @@ static void test_bad_points_change_nothing(void **state) {
         sc_point_in pts[2] = {{.id = sc_point_id_num(100), .vectors = &vg, .n_vectors = 1, .payload_json = "{\"new\": true}"},
                               {.id = sc_point_id_num(101), .vectors = &cases[i].vin, .n_vectors = 1, .payload_json = cases[i].payload}};
         assert_int_equal(sc_points_upsert(f->db, "c", pts, 2), cases[i].want);
-        assert_msg_has(f->db, cases[i].msg);
-        assert_msg_has(f->db, "points[1] (id 101)");
+        tu_assert_msg_has(f->db, cases[i].msg);
+        tu_assert_msg_has(f->db, "points[1] (id 101)");
         assert_int_equal(count(f->db, "c", NULL), 5);
         sc_point_id id = sc_point_id_num(100);
         sc_record_list *l = NULL;
@@ -253,12 +247,12 @@ static void test_bad_points_change_nothing(void **state) {
     }
     sc_point_in p = {.id = sc_point_id_num(1), .vectors = &vg, .n_vectors = 1, .payload_json = NULL};
     assert_int_equal(sc_points_upsert(f->db, "missing", &p, 1), SC_NOTFOUND);
-    assert_msg_has(f->db, "Collection `missing` doesn't exist!");
+    tu_assert_msg_has(f->db, "Collection `missing` doesn't exist!");
     sc_point_id bad;
     assert_int_equal(sc_point_id_parse_uuid("not-a-uuid", &bad), SC_INVALID);
     assert_int_equal(sc_point_id_parse_uuid("550e8400-e29b-41d4-a716-44665544000g", &bad), SC_INVALID);
     /* after reopen nothing of the failed batches is there either */
-    fx_reopen(f);
+    tu_store_reopen_ok(f);
     assert_int_equal(count(f->db, "c", NULL), 5);
 }
 
@@ -305,7 +299,7 @@ static void test_delete_and_payload_ops(void **state) {
     sc_selector none = {NULL, 0, NULL};
     assert_int_equal(sc_payload_clear(f->db, "c", &none, &nc), SC_INVALID);
     assert_int_equal(sc_payload_clear(f->db, "c", &sel, &nc), SC_OK);
-    fx_reopen(f);
+    tu_store_reopen_ok(f);
     assert_int_equal(sc_points_get(f->db, "c", &id2, 1, &w, &l), SC_OK);
     assert_string_equal(l->items[0].payload_json, "{}");
     sc_record_list_free(l);
@@ -365,7 +359,7 @@ static void test_scroll_and_count(void **state) {
     assert_int_equal(sc_field_index_create(f->db, "c", "parity", SC_FIELD_TYPE_INTEGER), SC_INVALID);
     assert_int_equal(count(f->db, "c", "{\"must\": {\"key\": \"n\", \"range\": {\"gte\": 10, \"lt\": 20}}}"), 10);
     assert_int_equal(count(f->db, "c", "{\"must\": {\"key\": \"parity\", \"match\": {\"value\": \"odd\"}}}"), 12);
-    fx_reopen(f);
+    tu_store_reopen_ok(f);
     sc_collection_info info;
     assert_int_equal(sc_collection_info_get(f->db, "c", &info), SC_OK);
     assert_int_equal(info.n_field_indexes, 2);
@@ -507,15 +501,15 @@ static void test_search_ties_and_options(void **state) {
     /* bad queries */
     req.dim = 2;
     assert_int_equal(sc_points_search(f->db, "c", &req, &l), SC_INVALID);
-    assert_msg_has(f->db, "Vector dimension error: expected dim: 3, got 2");
+    tu_assert_msg_has(f->db, "Vector dimension error: expected dim: 3, got 2");
     req.dim = 3;
     q[1] = NAN;
     assert_int_equal(sc_points_search(f->db, "c", &req, &l), SC_INVALID);
-    assert_msg_has(f->db, "NaN");
+    tu_assert_msg_has(f->db, "NaN");
     q[1] = 0;
     req.vector_name = "nope";
     assert_int_equal(sc_points_search(f->db, "c", &req, &l), SC_NOTFOUND);
-    assert_msg_has(f->db, "`nope`");
+    tu_assert_msg_has(f->db, "`nope`");
     req.vector_name = NULL;
     req.filter_json = "{\"must\": [{\"key\": \"a\", \"match\": {\"value\": []}}]}";
     assert_int_equal(sc_points_search(f->db, "c", &req, &l), SC_INVALID);
@@ -583,15 +577,6 @@ static sqlite3 *store_sqlite(const char *dir) {
 }
 
 /* Run sql on dir/store.db. */
-static void store_sql(const char *dir, const char *sql) { assert_int_equal(tu_store_sql(dir, sql), 0); }
-
-/* meta format_version of dir/store.db (owned string). */
-static char *store_format(const char *dir) {
-    char *v = tu_store_format(dir);
-    assert_non_null(v);
-    return v;
-}
-
 /* Magic of each point's vector blob, by id order: 1 for "SCV1", 2 for "SCV2", 0 otherwise. */
 static void blob_magics(const char *dir, int *out, size_t n) {
     sqlite3 *s = store_sqlite(dir);
@@ -654,7 +639,7 @@ static void test_format1_store_is_upgraded(void **state) {
     assert_true(magic[0] == 1 && magic[1] == 1 && magic[2] == 1);
     char err[512];
     assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
-    char *v = store_format(f->dir);
+    char *v = tu_store_format_ok(f->dir);
     assert_string_equal(v, "2");
     free(v);
     sc_point_id ids[3] = {sc_point_id_num(0), sc_point_id_num(1), sc_point_id_num(2)};
@@ -667,14 +652,14 @@ static void test_format1_store_is_upgraded(void **state) {
     /* a point written now gets an SCV2 blob; the others keep theirs and still load */
     tu_rng again = {11};
     put_points(f->db, "c", 0, 1, 4, &again, NULL);
-    fx_reopen(f);
+    tu_store_reopen_ok(f);
     blob_magics(f->dir, magic, 3);
     assert_true(magic[0] == 2 && magic[1] == 1 && magic[2] == 1);
     assert_int_equal(count(f->db, "c", NULL), 3);
     /* one changed float in an SCV1 blob fails its (format 1) checksum */
     sc_db_close(f->db);
     f->db = NULL;
-    store_sql(f->dir, "UPDATE points SET vectors = substr(vectors, 1, 16) || x'0000807f' || substr(vectors, 21)"
+    tu_store_sql_ok(f->dir, "UPDATE points SET vectors = substr(vectors, 1, 16) || x'0000807f' || substr(vectors, 21)"
                       " WHERE pid = (SELECT max(pid) FROM points)");
     assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_CORRUPT);
     assert_non_null(strstr(err, "checksum"));
@@ -689,22 +674,22 @@ static void test_newer_store_format_is_refused(void **state) {
     make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
     sc_db_close(f->db);
     f->db = NULL;
-    char *v = store_format(f->dir);
+    char *v = tu_store_format_ok(f->dir);
     assert_string_equal(v, "2"); /* a new store without sparse vectors is written at format 2 (3 comes with them) */
     free(v);
-    store_sql(f->dir, "UPDATE meta SET value='5' WHERE key='format_version'");
+    tu_store_sql_ok(f->dir, "UPDATE meta SET value='5' WHERE key='format_version'");
     char err[512];
     assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_UNSUPPORTED);
     assert_null(f->db);
     assert_non_null(strstr(err, "format version 5"));
     assert_non_null(strstr(err, "newer semcode"));
-    v = store_format(f->dir);
+    v = tu_store_format_ok(f->dir);
     assert_string_equal(v, "5");
     free(v);
-    store_sql(f->dir, "UPDATE meta SET value='two' WHERE key='format_version'");
+    tu_store_sql_ok(f->dir, "UPDATE meta SET value='two' WHERE key='format_version'");
     assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_CORRUPT);
     assert_non_null(strstr(err, "'two'"));
-    store_sql(f->dir, "UPDATE meta SET value='2' WHERE key='format_version'");
+    tu_store_sql_ok(f->dir, "UPDATE meta SET value='2' WHERE key='format_version'");
     assert_int_equal(tu_db_open(f->dir, NULL, &f->db, err, sizeof err), SC_OK);
 }
 
@@ -733,7 +718,7 @@ static void test_payloads_after_reopen(void **state) {
     sc_with with = {.payload = true};
     sc_record_list *before = NULL, *after = NULL;
     assert_int_equal(sc_points_get(f->db, "c", ids, 3, &with, &before), SC_OK);
-    fx_reopen(f);
+    tu_store_reopen_ok(f);
     assert_int_equal(sc_points_get(f->db, "c", ids, 3, &with, &after), SC_OK);
     assert_int_equal(after->n, 3);
     for (size_t i = 0; i < 3; i++) assert_string_equal(after->items[i].payload_json, before->items[i].payload_json);
@@ -807,7 +792,7 @@ static void test_payload_parse_race(void **state) {
     make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
     tu_rng rng = {12};
     put_points(f->db, "c", 0, 3000, 4, &rng, NULL);
-    fx_reopen(f);
+    tu_store_reopen_ok(f);
     pthread_t th[4];
     race_arg args[4];
     for (int i = 0; i < 4; i++) {
@@ -841,7 +826,7 @@ static void test_failed_write_leaves_store_unchanged(void **state) {
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(s);
-    fx_reopen(f);
+    tu_store_reopen_ok(f);
     float v[6][4] = {{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {4, 4, 4, 4}, {5, 5, 5, 5}, {6, 6, 6, 6}};
     sc_vector_in vin[6];
     sc_point_in pts[6];
@@ -853,7 +838,7 @@ static void test_failed_write_leaves_store_unchanged(void **state) {
     pts[5].payload_json = "{\"poison\": 1}";
     for (int attempt = 0; attempt < 2; attempt++) {
         assert_int_not_equal(sc_points_upsert(f->db, "c", pts, 6), SC_OK);
-        assert_msg_has(f->db, "injected insert failure");
+        tu_assert_msg_has(f->db, "injected insert failure");
         assert_int_equal(count(f->db, "c", NULL), 10);
         assert_int_equal(count(f->db, "c", "{\"must\": {\"key\": \"fresh\", \"match\": {\"value\": true}}}"), 0);
         sc_point_id id3 = sc_point_id_num(3), id100 = sc_point_id_num(100);
@@ -870,14 +855,14 @@ static void test_failed_write_leaves_store_unchanged(void **state) {
     sc_point_id del[2] = {sc_point_id_num(1), sc_point_id_num(2)};
     uint64_t nd = 99;
     assert_int_not_equal(sc_points_delete(f->db, "c", del, 2, &nd), SC_OK);
-    assert_msg_has(f->db, "injected delete failure");
+    tu_assert_msg_has(f->db, "injected delete failure");
     assert_int_equal(nd, 0);
     assert_int_equal(count(f->db, "c", NULL), 10);
     /* the same batch without the poisoned point goes through */
     assert_int_equal(sc_points_upsert(f->db, "c", pts, 5), SC_OK);
     assert_int_equal(count(f->db, "c", NULL), 14);
     assert_int_equal(sc_points_delete(f->db, "c", del, 1, &nd), SC_OK);
-    fx_reopen(f);
+    tu_store_reopen_ok(f);
     assert_int_equal(count(f->db, "c", NULL), 13);
     assert_int_equal(count(f->db, "c", "{\"must\": {\"key\": \"fresh\", \"match\": {\"value\": true}}}"), 5);
     float q[4] = {6, 6, 6, 6};
@@ -904,7 +889,7 @@ static void test_collection_name_of_alias(void **state) {
     assert_int_equal(sc_alias_create(f->db, "al", "c"), SC_OK);
     sc_vector_params vp = {.name = "", .dim = 4, .distance = SC_DISTANCE_DOT};
     assert_int_equal(sc_collection_create(f->db, "al", &vp, 1), SC_EXISTS);
-    assert_msg_has(f->db, "alias");
+    tu_assert_msg_has(f->db, "alias");
     assert_false(sc_collection_exists(f->db, "al"));
 }
 
@@ -946,7 +931,7 @@ static void test_keyword_search(void **state) {
         l = kw_search(f->db, "nothing matches zzzq", NULL);
         assert_int_equal(l->n, 0);
         sc_record_list_free(l);
-        fx_reopen(f); /* terms persist */
+        tu_store_reopen_ok(f); /* terms persist */
     }
     /* A replaced text loses its old terms; a deleted point disappears. */
     sc_point_in rep = {.id = sc_point_id_num(3), .vectors = &vin, .n_vectors = 1, .text = "fn render_html_page()"};
@@ -960,7 +945,7 @@ static void test_keyword_search(void **state) {
     assert_int_equal(l->n, 1);
     assert_int_equal(l->items[0].id.num, 3);
     sc_record_list_free(l);
-    fx_reopen(f);
+    tu_store_reopen_ok(f);
     l = kw_search(f->db, "html http", NULL);
     assert_int_equal(l->n, 2);
     sc_record_list_free(l);

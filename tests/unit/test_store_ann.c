@@ -8,18 +8,17 @@
 */
 #include <math.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "semcode/semcode.h"
+#include "store_fixture.h"
 #include "testutil.h"
 
 #define AT_DIM 32
@@ -94,32 +93,17 @@ static double at_recall(sc_db *db, const char *coll, int nq, uint32_t ef, const 
     return sum / nq;
 }
 
-static sc_vector_index_info at_info(sc_db *db, const char *coll) {
-    sc_collection_info info;
-    assert_int_equal(sc_collection_info_get(db, coll, &info), SC_OK);
-    sc_vector_index_info vx = info.vector_index[0];
-    sc_collection_info_free(&info);
-    return vx;
-}
-
-static sc_db *at_open(const char *dir) {
-    sc_db *db = NULL;
-    char err[512];
-    if (tu_db_open(dir, NULL, &db, err, sizeof err) != SC_OK) fail_msg("open: %s", err);
-    return db;
-}
-
 /* ==== Tests ==== */
 
 static void test_graph_follows_writes(void **state) {
     (void)state;
     char *dir = tu_tmpdir("ann");
-    sc_db *db = at_open(dir);
+    sc_db *db = tu_db_open_ok(dir, NULL);
     at_create(db, "c", SC_DISTANCE_COSINE, 1000, SC_QUANT_KIND_NONE);
     assert_int_equal(at_put(db, "c", 1, 0, 800), SC_OK);
-    assert_false(at_info(db, "c").hnsw_built); /* below the threshold: exact */
+    assert_false(tu_index_info(db, "c").hnsw_built); /* below the threshold: exact */
     for (size_t b = 800; b < 4000; b += 800) assert_int_equal(at_put(db, "c", 1, b, 800), SC_OK);
-    sc_vector_index_info vx = at_info(db, "c");
+    sc_vector_index_info vx = tu_index_info(db, "c");
     assert_true(vx.hnsw_built);
     assert_int_equal(vx.n_indexed, 4000);
     assert_true(vx.bytes_per_vector > AT_DIM * 4);
@@ -155,9 +139,9 @@ static void test_graph_follows_writes(void **state) {
     sc_record_list_free(l);
 
     /* Optimize reclaims the tombstones. */
-    assert_true(at_info(db, "c").n_deleted > 0);
+    assert_true(tu_index_info(db, "c").n_deleted > 0);
     assert_int_equal(sc_collection_optimize(db, "c"), SC_OK);
-    vx = at_info(db, "c");
+    vx = tu_index_info(db, "c");
     assert_int_equal(vx.n_deleted, 0);
     assert_int_equal(vx.n_indexed, 4000 - 900 + 1);
     assert_true(at_recall(db, "c", 40, 64, NULL) >= 0.95);
@@ -166,10 +150,23 @@ static void test_graph_follows_writes(void **state) {
     tu_rmdir(dir);
 }
 
+/* Child of test_graph_persists_and_catches_up: deletes, updates and adds
+** points in the store at dir (arg), acknowledges, then writes until killed. */
+static void at_writer_child(void *arg, int ack_fd) {
+    sc_db *cdb = NULL;
+    if (sc_db_open(arg, NULL, &cdb, NULL) != SC_OK) _exit(3);
+    sc_point_id del[200];
+    for (int i = 0; i < 200; i++) del[i] = sc_point_id_num((uint64_t)i * 5);
+    if (sc_points_delete(cdb, "c", del, 200, NULL) != SC_OK) _exit(4);
+    if (at_put(cdb, "c", 3, 2500, 1000) != SC_OK) _exit(5); /* updates 2500..2999, adds 3000..3499 */
+    tu_child_ack(ack_fd);
+    for (uint64_t b = 3500;; b += 100) at_put(cdb, "c", 4, b, 100); /* until killed */
+}
+
 static void test_graph_persists_and_catches_up(void **state) {
     (void)state;
     char *dir = tu_tmpdir("annp");
-    sc_db *db = at_open(dir);
+    sc_db *db = tu_db_open_ok(dir, NULL);
     at_create(db, "c", SC_DISTANCE_EUCLID, 500, SC_QUANT_KIND_NONE);
     for (size_t b = 0; b < 3000; b += 1000) assert_int_equal(at_put(db, "c", 2, b, 1000), SC_OK);
     /* Results before and after a clean reopen are identical: the graph is loaded, not rebuilt. */
@@ -184,8 +181,8 @@ static void test_graph_persists_and_catches_up(void **state) {
     char p[512];
     snprintf(p, sizeof p, "%s/hnsw", dir);
     assert_int_equal(access(p, F_OK), 0);
-    db = at_open(dir);
-    assert_true(at_info(db, "c").hnsw_built);
+    db = tu_db_open_ok(dir, NULL);
+    assert_true(tu_index_info(db, "c").hnsw_built);
     for (int i = 0; i < 5; i++) {
         at_vectors(7, (size_t)i, 1, q);
         sc_search_request req = {.query = q, .dim = AT_DIM, .limit = 10, .hnsw_ef = 16};
@@ -200,34 +197,12 @@ static void test_graph_persists_and_catches_up(void **state) {
 
     /* A child writes more (inserts, updates, deletes) and is killed before it
     ** can save the graph: the next open must catch the graph up. */
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fds[0]);
-        sc_db *cdb = NULL;
-        if (sc_db_open(dir, NULL, &cdb, NULL) != SC_OK) _exit(3);
-        sc_point_id del[200];
-        for (int i = 0; i < 200; i++) del[i] = sc_point_id_num((uint64_t)i * 5);
-        if (sc_points_delete(cdb, "c", del, 200, NULL) != SC_OK) _exit(4);
-        if (at_put(cdb, "c", 3, 2500, 1000) != SC_OK) _exit(5); /* updates 2500..2999, adds 3000..3499 */
-        char ok = 1;
-        if (write(fds[1], &ok, 1) != 1) _exit(6);
-        for (uint64_t b = 3500;; b += 100) at_put(cdb, "c", 4, b, 100); /* until killed */
-    }
-    close(fds[1]);
-    char ok = 0;
-    assert_int_equal(read(fds[0], &ok, 1), 1);
-    usleep(20000);
-    kill(pid, SIGKILL);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    close(fds[0]);
-    db = at_open(dir);
+    tu_run_killed_child(at_writer_child, dir, 20000);
+    db = tu_db_open_ok(dir, NULL);
     uint64_t n = 0;
     assert_int_equal(sc_points_count(db, "c", NULL, &n), SC_OK);
     assert_true(n >= 3300);
-    sc_vector_index_info vx = at_info(db, "c");
+    sc_vector_index_info vx = tu_index_info(db, "c");
     assert_true(vx.hnsw_built);
     assert_int_equal(vx.n_indexed, n);
     /* At a high ef, the caught-up graph returns what exact search returns. */
@@ -248,7 +223,7 @@ static void test_filtered_recall_one_percent(void **state) {
     sc_distance metrics[2] = {SC_DISTANCE_COSINE, SC_DISTANCE_EUCLID};
     for (int mi = 0; mi < 2; mi++) {
         char *dir = tu_tmpdir("annf");
-        sc_db *db = at_open(dir);
+        sc_db *db = tu_db_open_ok(dir, NULL);
         /* Threshold 100: a filter admitting 1 % (200 of 20,000) on a field
         ** without a payload index (no estimate) goes through the graph. */
         at_create(db, "c", metrics[mi], 100, SC_QUANT_KIND_NONE);
@@ -290,7 +265,7 @@ static void test_quantized_search(void **state) {
     sc_quant_kind kinds[2] = {SC_QUANT_KIND_INT8, SC_QUANT_KIND_BINARY};
     for (int k = 0; k < 2; k++) {
         char *dir = tu_tmpdir("annq");
-        sc_db *db = at_open(dir);
+        sc_db *db = tu_db_open_ok(dir, NULL);
         sc_vector_params vp = {.name = "", .dim = AT_DIM, .distance = SC_DISTANCE_COSINE};
         vp.hnsw.full_scan_threshold = 500;
         vp.quant.kind = kinds[k];
@@ -298,7 +273,7 @@ static void test_quantized_search(void **state) {
         vp.quant.oversampling = k == 1 ? 16.0f : 0.0f;
         assert_int_equal(sc_collection_create(db, "c", &vp, 1), SC_OK);
         for (size_t b = 0; b < 4000; b += 1000) assert_int_equal(at_put(db, "c", 6, b, 1000), SC_OK);
-        sc_vector_index_info vx = at_info(db, "c");
+        sc_vector_index_info vx = tu_index_info(db, "c");
         assert_true(vx.hnsw_built);
         assert_true(vx.code_bytes_per_vector > 0);
         if (vx.code_bytes_per_vector > (k == 0 ? AT_DIM + 16 : AT_DIM / 8 + 16))
@@ -312,7 +287,7 @@ static void test_quantized_search(void **state) {
         if (k == 1 && r2 >= r) fail_msg("oversampling 2 gave recall %.3f, configured 16 gave %.3f", r2, r);
         /* The configuration survives a reopen. */
         sc_db_close(db);
-        db = at_open(dir);
+        db = tu_db_open_ok(dir, NULL);
         sc_collection_info info;
         assert_int_equal(sc_collection_info_get(db, "c", &info), SC_OK);
         assert_int_equal(info.vectors[0].quant.kind, kinds[k]);
@@ -326,7 +301,7 @@ static void test_quantized_search(void **state) {
 static void test_bad_index_config(void **state) {
     (void)state;
     char *dir = tu_tmpdir("annb");
-    sc_db *db = at_open(dir);
+    sc_db *db = tu_db_open_ok(dir, NULL);
     sc_vector_params vp = {.name = "", .dim = 8, .distance = SC_DISTANCE_EUCLID};
     vp.hnsw.m = 500;
     assert_int_equal(sc_collection_create(db, "c", &vp, 1), SC_INVALID);

@@ -6,19 +6,18 @@
 ** runs reopens at once with every acknowledged point and resumes.
 */
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "semcode/semcode.h"
+#include "store_fixture.h"
 #include "testutil.h"
 
 #define BG_DIM 24
@@ -55,10 +54,7 @@ static sc_status bg_put(sc_db *db, uint64_t first, size_t n) {
 static sc_db *bg_open(const char *dir) {
     sc_db_options o = sc_db_options_default();
     o.background_index = true;
-    sc_db *db = NULL;
-    char err[512];
-    if (tu_db_open(dir, &o, &db, err, sizeof err) != SC_OK) fail_msg("open: %s", err);
-    return db;
+    return tu_db_open_ok(dir, &o);
 }
 
 static void bg_create(sc_db *db) {
@@ -69,13 +65,7 @@ static void bg_create(sc_db *db) {
     assert_int_equal(sc_collection_create(db, "c", &vp, 1), SC_OK);
 }
 
-static sc_vector_index_info bg_info(sc_db *db) {
-    sc_collection_info info;
-    assert_int_equal(sc_collection_info_get(db, "c", &info), SC_OK);
-    sc_vector_index_info vx = info.vector_index[0];
-    sc_collection_info_free(&info);
-    return vx;
-}
+static sc_vector_index_info bg_info(sc_db *db) { return tu_index_info(db, "c"); }
 
 /* Wait (at most 60 s) until nothing is pending. */
 static void bg_wait_indexed(sc_db *db) {
@@ -171,6 +161,19 @@ static void test_tail_merge_with_filter(void **state) {
     tu_rmdir(dir);
 }
 
+/* Child of test_resume_after_kill: acknowledges 6,000 points and a delete
+** in the store at dir (arg), then leaves its indexer working until killed. */
+static void bg_writer_child(void *arg, int ack_fd) {
+    sc_db *cdb = bg_open(arg);
+    for (uint64_t b = 1000; b < 7000; b += 1000)
+        if (bg_put(cdb, b, 1000) != SC_OK) _exit(4);
+    sc_point_id del = sc_point_id_num(10);
+    if (sc_points_delete(cdb, "c", &del, 1, NULL) != SC_OK) _exit(5);
+    tu_child_ack(ack_fd);
+    pause(); /* the indexer works until the kill */
+    _exit(0);
+}
+
 /* A child acknowledges 6,000 points and is killed while its indexer links
 ** them; the reopened store has them all at once, finds each acknowledged
 ** point, resumes from the graph it saved, and catches up. A clean reopen
@@ -183,29 +186,7 @@ static void test_resume_after_kill(void **state) {
     assert_int_equal(bg_put(db, 0, 1000), SC_OK);
     bg_wait_indexed(db); /* saved with its watermark: the reopen must load, not rebuild */
     sc_db_close(db);
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fds[0]);
-        sc_db *cdb = bg_open(dir);
-        for (uint64_t b = 1000; b < 7000; b += 1000)
-            if (bg_put(cdb, b, 1000) != SC_OK) _exit(4);
-        sc_point_id del = sc_point_id_num(10);
-        if (sc_points_delete(cdb, "c", &del, 1, NULL) != SC_OK) _exit(5);
-        char ok = 1;
-        if (write(fds[1], &ok, 1) != 1) _exit(6);
-        pause(); /* the indexer works until the kill */
-        _exit(0);
-    }
-    close(fds[1]);
-    char ok = 0;
-    assert_int_equal(read(fds[0], &ok, 1), 1);
-    usleep(120000); /* the indexer waits 50 ms after the last write, then links */
-    kill(pid, SIGKILL);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    close(fds[0]);
+    tu_run_killed_child(bg_writer_child, dir, 120000); /* the indexer waits 50 ms after the last write, then links */
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     db = bg_open(dir);

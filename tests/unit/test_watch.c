@@ -293,29 +293,49 @@ static bool wait_for(sc_repo *r, watch_seen *s, const char *query, const char *n
     return false;
 }
 
+/* Open the repository at dir (built-in model, one thread) and start a
+** watcher on it that reports to *s and locks with s->mu (s is initialized
+** here), waiting debounce_ms after the last event; fails the test when
+** either step fails. Undone by watched_close. */
+static sc_watch *watched_open(const char *dir, uint32_t debounce_ms, sc_repo **r, watch_seen *s) {
+    sc_repo_options ro = sc_repo_options_default();
+    ro.model_path = "models/builtin.scm";
+    ro.n_threads = 1;
+    *r = NULL;
+    assert_int_equal(sc_repo_open(dir, &ro, r, NULL), SC_OK);
+    *s = (watch_seen){.updates = 0};
+    pthread_mutex_init(&s->mu, NULL);
+    sc_watch_options wo = sc_watch_options_default();
+    wo.debounce_ms = debounce_ms;
+    wo.cpu_percent = 100;
+    wo.lock = seen_lock;
+    wo.unlock = seen_unlock;
+    wo.lock_arg = s;
+    wo.report = seen_report;
+    wo.report_arg = s;
+    sc_watch *w = NULL;
+    char *err = NULL;
+    sc_status rc = sc_watch_start(*r, &wo, &w, &err);
+    if (rc != SC_OK) fail_msg("sc_watch_start: %s (%s)", sc_status_str(rc), err ? err : "no message");
+    return w;
+}
+
+/* Stop the watcher, close the repository, and remove dir (freed). */
+static void watched_close(sc_watch *w, sc_repo *r, watch_seen *s, char *dir) {
+    sc_watch_stop(w);
+    sc_repo_close(r);
+    pthread_mutex_destroy(&s->mu);
+    tu_rmdir(dir);
+}
+
 static void test_watcher_updates(void **state) {
     (void)state;
     char *dir = tu_tmpdir("watch");
     write_file(dir, ".gitignore", "build/\n");
     write_file(dir, "src/a.py", "def original_function_name():\n    return 1\n");
-    sc_repo_options ro = sc_repo_options_default();
-    ro.model_path = "models/builtin.scm";
-    ro.n_threads = 1;
     sc_repo *r = NULL;
-    assert_int_equal(sc_repo_open(dir, &ro, &r, NULL), SC_OK);
-    watch_seen s = {.updates = 0};
-    pthread_mutex_init(&s.mu, NULL);
-    sc_watch_options wo = sc_watch_options_default();
-    wo.debounce_ms = 50;
-    wo.cpu_percent = 100;
-    wo.lock = seen_lock;
-    wo.unlock = seen_unlock;
-    wo.lock_arg = &s;
-    wo.report = seen_report;
-    wo.report_arg = &s;
-    sc_watch *w = NULL;
-    char *err = NULL;
-    assert_int_equal(sc_watch_start(r, &wo, &w, &err), SC_OK);
+    watch_seen s;
+    sc_watch *w = watched_open(dir, 50, &r, &s);
     assert_true(wait_for(r, &s, "original function name", "original_function_name", true)); /* the initial update */
     write_file(dir, "src/a.py", "def renamed_handler_thing():\n    return 2\n"); /* an edit */
     assert_true(wait_for(r, &s, "renamed handler thing", "renamed_handler_thing", true));
@@ -349,10 +369,7 @@ static void test_watcher_updates(void **state) {
     assert_int_equal(s.failures, 0);
     assert_true(s.removed >= 2);
     pthread_mutex_unlock(&s.mu);
-    sc_watch_stop(w);
-    sc_repo_close(r);
-    pthread_mutex_destroy(&s.mu);
-    tu_rmdir(dir);
+    watched_close(w, r, &s, dir);
 }
 
 /* A lost event queue: the test holds the repository's lock so that the
@@ -371,23 +388,9 @@ static void test_watcher_overflow(void **state) {
     fclose(mq);
     char *dir = tu_tmpdir("overflow");
     write_file(dir, "a.py", "def first_entity_here():\n    pass\n");
-    sc_repo_options ro = sc_repo_options_default();
-    ro.model_path = "models/builtin.scm";
-    ro.n_threads = 1;
     sc_repo *r = NULL;
-    assert_int_equal(sc_repo_open(dir, &ro, &r, NULL), SC_OK);
-    watch_seen s = {.updates = 0};
-    pthread_mutex_init(&s.mu, NULL);
-    sc_watch_options wo = sc_watch_options_default();
-    wo.debounce_ms = 20;
-    wo.cpu_percent = 100;
-    wo.lock = seen_lock;
-    wo.unlock = seen_unlock;
-    wo.lock_arg = &s;
-    wo.report = seen_report;
-    wo.report_arg = &s;
-    sc_watch *w = NULL;
-    assert_int_equal(sc_watch_start(r, &wo, &w, NULL), SC_OK);
+    watch_seen s;
+    sc_watch *w = watched_open(dir, 20, &r, &s);
     assert_true(wait_for(r, &s, "first entity here", "first_entity_here", true));
     pthread_mutex_lock(&s.mu);
     write_file(dir, "b.py", "def waiting_update():\n    pass\n");
@@ -412,10 +415,7 @@ static void test_watcher_overflow(void **state) {
         if (!rescanned) usleep(50 * 1000);
     }
     assert_true(rescanned);
-    sc_watch_stop(w);
-    sc_repo_close(r);
-    pthread_mutex_destroy(&s.mu);
-    tu_rmdir(dir);
+    watched_close(w, r, &s, dir);
 }
 
 static void test_watch_bad_options(void **state) {

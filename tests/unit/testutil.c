@@ -84,6 +84,22 @@ int tu_write_file(const char *dir, const char *name, const char *text) {
     return fclose(f) == 0 && w >= 0 ? 0 : -1;
 }
 
+char *tu_read_file(const char *path, size_t *size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    long sz = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    char *buf = sz >= 0 && fseek(f, 0, SEEK_SET) == 0 ? malloc((size_t)sz + 1) : NULL;
+    if (buf && fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    if (!buf) return NULL;
+    buf[sz] = '\0';
+    *size = (size_t)sz;
+    return buf;
+}
+
 char *tu_payload_by_id(sc_db *db, const char *coll, const char *id) {
     char f[1024];
     snprintf(f, sizeof f, "{\"must\":[{\"key\":\"id\",\"match\":{\"value\":\"%s\"}}]}", id);
@@ -105,6 +121,8 @@ uint64_t tu_next(tu_rng *r) {
 }
 
 float tu_uniform(tu_rng *r) { return (float)((double)(tu_next(r) >> 11) / 9007199254740992.0 * 2.0 - 1.0); }
+
+float tu_unit(tu_rng *r) { return (float)((double)(tu_next(r) >> 40) / (double)(1ull << 24)); }
 
 void tu_fill(tu_rng *r, float *v, size_t n) {
     for (size_t i = 0; i < n; i++) v[i] = tu_uniform(r);

@@ -56,6 +56,10 @@ char *tu_store_format(const char *dir);
 /* Write text to dir/name (created or replaced); 0, or -1 on failure. */
 int tu_write_file(const char *dir, const char *name, const char *text);
 
+/* The bytes of the file at path (owned, free; a NUL follows them) and
+** their count in *size; NULL when the file cannot be read. */
+char *tu_read_file(const char *path, size_t *size);
+
 /* Payload text (owned, free) of the one point of coll whose payload "id"
 ** is id: a development record; NULL when there is none. */
 char *tu_payload_by_id(sc_db *db, const char *coll, const char *id);
@@ -68,6 +72,8 @@ typedef struct tu_rng {
 uint64_t tu_next(tu_rng *r);
 /* Uniform float in [-1, 1). */
 float tu_uniform(tu_rng *r);
+/* Uniform float in [0, 1) from the top 24 bits of tu_next. */
+float tu_unit(tu_rng *r);
 /* Fill v with n uniform floats. */
 void tu_fill(tu_rng *r, float *v, size_t n);
 

@@ -1,0 +1,74 @@
+/*
+** Store fixtures shared by the cmocka tests of the store (see
+** store_fixture.h): opens that fail the test with the store's message, a
+** collection's index state, and a child killed after it acknowledges.
+*/
+#include "store_fixture.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+sc_db *tu_db_open_ok(const char *dir, const sc_db_options *opt) {
+    sc_db *db = NULL;
+    char err[512];
+    if (tu_db_open(dir, opt, &db, err, sizeof err) != SC_OK) fail_msg("open %s: %s", dir, err);
+    return db;
+}
+
+sc_db *tu_db_open_normal(const char *dir) {
+    sc_db_options o = sc_db_options_default();
+    o.sync = SC_SYNC_MODE_NORMAL;
+    return tu_db_open_ok(dir, &o);
+}
+
+void tu_store_reopen_ok(tu_store *f) { assert_int_equal(tu_store_reopen(f), SC_OK); }
+
+void tu_store_sql_ok(const char *dir, const char *sql) { assert_int_equal(tu_store_sql(dir, sql), 0); }
+
+char *tu_store_format_ok(const char *dir) {
+    char *v = tu_store_format(dir);
+    assert_non_null(v);
+    return v;
+}
+
+sc_vector_index_info tu_index_info(sc_db *db, const char *coll) {
+    sc_collection_info info;
+    assert_int_equal(sc_collection_info_get(db, coll, &info), SC_OK);
+    sc_vector_index_info vx = info.vector_index[0];
+    sc_collection_info_free(&info);
+    return vx;
+}
+
+void tu_child_ack(int ack_fd) {
+    char ok = 1;
+    if (write(ack_fd, &ok, 1) != 1) _exit(6);
+}
+
+void tu_run_killed_child(tu_child_fn body, void *arg, useconds_t settle_us) {
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        body(arg, fds[1]);
+        _exit(0); /* a body that returns: the parent's read below still sees its acknowledgement, if any */
+    }
+    close(fds[1]);
+    char ok = 0;
+    ssize_t got = read(fds[0], &ok, 1);
+    if (got == 1) usleep(settle_us);
+    kill(pid, SIGKILL);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    close(fds[0]);
+    if (got != 1) fail_msg("the child ended before acknowledging its writes (wait status %d)", st);
+}

@@ -1,0 +1,50 @@
+/*
+** Store fixtures shared by the cmocka tests of the store (test_store,
+** test_sparse, test_snapshot, test_alias, test_store_ann,
+** test_store_bgindex, test_collection_update, test_rank): opening a store
+** or failing the running test with the store's message, the tu_store
+** helpers of testutil.h that fail the test instead of returning a status,
+** a collection's index state, and a child process killed with SIGKILL once
+** it has acknowledged its writes. These call cmocka's fail_msg and so
+** belong to cmocka tests only (testutil.h has the cmocka-free ones).
+*/
+#ifndef SC_STORE_FIXTURE_H
+#define SC_STORE_FIXTURE_H
+
+#include <unistd.h>
+
+#include "semcode/semcode.h"
+#include "testutil.h"
+
+/* Open the store at dir with opt (NULL: the defaults); fails the running
+** test, naming dir and the store's message, when the open fails. */
+sc_db *tu_db_open_ok(const char *dir, const sc_db_options *opt);
+/* tu_db_open_ok with the defaults but sync NORMAL: the tests that do not
+** test durability skip the fsync of every commit. */
+sc_db *tu_db_open_normal(const char *dir);
+
+/* tu_store_reopen, failing the test when the open fails. */
+void tu_store_reopen_ok(tu_store *f);
+/* tu_store_sql on dir's store.db, failing the test when sql fails. */
+void tu_store_sql_ok(const char *dir, const char *sql);
+/* tu_store_format (meta format_version of dir's store, owned), failing the
+** test when it cannot be read. */
+char *tu_store_format_ok(const char *dir);
+
+/* The state of the first named vector's index of collection coll (fails
+** the test when the collection cannot be read). */
+sc_vector_index_info tu_index_info(sc_db *db, const char *coll);
+
+/* Body of a child process: writes, calls tu_child_ack(ack_fd) once the
+** writes the parent checks are acknowledged, then keeps working until it is
+** killed. It must not return: failures leave by _exit with a code of its own. */
+typedef void (*tu_child_fn)(void *arg, int ack_fd);
+/* In the child: tell the parent that the writes so far are acknowledged
+** (_exit(6) when the pipe is gone). */
+void tu_child_ack(int ack_fd);
+/* Fork a child running body(arg, ack_fd); wait for its acknowledgement,
+** let it run settle_us more microseconds, kill it with SIGKILL and reap
+** it. Fails the test when the child ends before acknowledging. */
+void tu_run_killed_child(tu_child_fn body, void *arg, useconds_t settle_us);
+
+#endif
