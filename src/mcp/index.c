@@ -54,7 +54,9 @@ void mcp_repo_unlock(mcp_server *m) { pthread_mutex_unlock(m->repo_mu); }
 
 sc_repo *mcp_repo_at(mcp_server *m, size_t i) { return i == 0 ? m->repo : sc_workspace_repo(m->ws, i); }
 
-const char *mcp_repo_name(const mcp_server *m, size_t i) { return m->ws ? sc_workspace_name(m->ws, i) : NULL; }
+const char *mcp_repo_name(const mcp_server *m, size_t i) {
+    return m->ws && m->n_repos > 1 ? sc_workspace_name(m->ws, i) : NULL; /* one repository: no name to give */
+}
 
 /* sc_repo_options.progress of a run: copy the numbers of the repository
 ** being updated under state_mu. */

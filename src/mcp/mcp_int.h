@@ -123,7 +123,7 @@ bool mcp_repo_lock(mcp_server *m);
 void mcp_repo_unlock(mcp_server *m);
 /* Repository i (0 = m->repo; borrowed, use it under mcp__repo_lock's locks). */
 sc_repo *mcp_repo_at(mcp_server *m, size_t i);
-/* Name of repository i in results: its workspace name, NULL without a workspace. */
+/* Name of repository i in results: its workspace name, NULL when one repository is served (outputs stay as before). */
 const char *mcp_repo_name(const mcp_server *m, size_t i);
 /* index_status's object of repository i (owned). */
 json_t *mcp_index_status(mcp_server *m, size_t i);

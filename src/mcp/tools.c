@@ -694,7 +694,7 @@ static json_t *mcp__reindex(mcp_call *c) {
                           false);
     if (rc != SC_OK) return mcp_result_error("cannot start a run: %s", sc_status_str(rc));
     json_t *o = json_pack("{s:b,s:s}", "started", true, "state", "indexing");
-    if (o && c->m->ws) {
+    if (o && c->m->n_repos > 1) {
         json_t *names = json_array();
         for (size_t i = 0; i < c->m->n_repos; i++)
             if (which < 0 || (size_t)which == i) json_array_append_new(names, json_string(mcp_repo_name(c->m, i)));
