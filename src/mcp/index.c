@@ -5,8 +5,11 @@
 ** holds the repository.
 **
 ** DESIGN
-** - A run is sc_repo_update on a thread of its own, holding repo_mu from
-**   start to end (an sc_repo is single-threaded). The pipeline commits the
+** - A run is sc_repo_update of each queued repository (one, or all of a
+**   workspace in order) on a thread of its own, holding repo_mu from start
+**   to end, and each repository's workspace lock while it is updated (an
+**   sc_repo is single-threaded). Each repository has its run record
+**   (runs[i]); `current` names the one being updated. The pipeline commits the
 **   store group by group (128 files), so the store already holds the groups
 **   done; calls that come meanwhile never wait for repo_mu: search_code
 **   runs BM25 over the store directly (sc_db reads are concurrent with its
