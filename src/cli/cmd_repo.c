@@ -165,7 +165,9 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
             break;
         case CLI_O_REPO:
         case CLI_O_WORKSPACE:
-            if (!strcmp(cmd, "stats") || !strcmp(cmd, "index")) return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+            if (!strcmp(cmd, "stats") || !strcmp(cmd, "index"))
+                return cli_usage_error(cmd, "'%s' is not an option of this command (one index: --store)",
+                                       ch == CLI_O_REPO ? "--repo" : "--workspace");
             if (cli_repos_option(cmd, &a->repos, ch, optarg)) return 2;
             break;
         case O_FILES: a->q.files = true; break;

@@ -259,4 +259,5 @@ test('cli --repo: similar, duplicates, history, callers and callees over several
   assert.match(r.stderr, /no repository named 'nope'.*it has: A, beta/);
   r = cli(['stats', '--repo', cliA]);
   assert.equal(r.status, 2);
+  assert.match(r.stderr, /'--repo' is not an option of this command/);
 });
