@@ -55,6 +55,10 @@ SC_API void sc_workspace_close(sc_workspace *ws);
 SC_API size_t sc_workspace_count(const sc_workspace *ws);
 /* Name of repository i (borrowed, lives as long as ws); NULL past the end. */
 SC_API const char *sc_workspace_name(const sc_workspace *ws, size_t i);
+/* The names of all repositories, ", "-separated ("a, b"), into buf[0..size)
+** (cut at size, always NUL-terminated; "" for a NULL ws): the list that
+** "no repository named X" messages show. Returns buf. */
+SC_API char *sc_workspace_names(const sc_workspace *ws, char *buf, size_t size);
 /* Index of the repository called name, or -1. */
 SC_API int sc_workspace_find(const sc_workspace *ws, const char *name);
 /* Repository i (borrowed, lives as long as ws); use it under sc_workspace_lock. */

@@ -176,6 +176,57 @@ sc_repo *cli_repo_open(const char *cmd, const char *store, const char *model, bo
 volatile int *cli_cancel_flag(void);
 void cli_catch_interrupts(void);
 
+/* ==== Several repositories: --repo and --workspace (repos.c) ==== */
+
+#define CLI_REPOS_MAX 32 /* --repo values of one command */
+
+/* The repositories a command runs on (search, similar, duplicates, history, callers, callees). */
+typedef struct cli_repos {
+    const char *items[CLI_REPOS_MAX]; /* --repo values: PATH or NAME=PATH, or names with --workspace ("all": all) */
+    size_t n;                         /* entries of items */
+    const char *workspace;            /* --workspace FILE, NULL = none */
+} cli_repos;
+
+enum { CLI_O_REPO = 1700, CLI_O_WORKSPACE };
+
+/* Their getopt_long entries. */
+#define CLI_REPOS_LONG_OPTIONS                                                                                      \
+    {"repo", required_argument, NULL, CLI_O_REPO}, {"workspace", required_argument, NULL, CLI_O_WORKSPACE}
+
+/* Their help lines. */
+#define CLI_REPOS_HELP                                                                                              \
+    "several repositories (each result names its repository; text: [name] before it):\n"                          \
+    "  --repo PATH       the index of the tree at PATH (repeatable; NAME=PATH names it, else the\n"                \
+    "                    folder's name)\n"                                                                        \
+    "  --workspace FILE  the repositories listed in FILE ('NAME = PATH' or 'PATH' a line, '#'\n"                  \
+    "                    comments); then --repo NAME (repeatable) chooses among them, default all\n"
+
+/* Take option ch (arg: optarg) into r: -1 when ch is not --repo or
+** --workspace, 0 when taken, 2 after printing a usage error. */
+int cli_repos_option(const char *cmd, cli_repos *r, int ch, const char *arg);
+/* Whether --repo or --workspace was given. */
+bool cli_repos_given(const cli_repos *r);
+/* Open the repositories of r as a workspace (*ws owned, sc_workspace_close)
+** and mark those to use in chosen[0..sc_workspace_count). 1 after printing
+** why (a missing index, an unknown name), else 0. */
+int cli_repos_open(const char *cmd, const cli_repos *r, const char *model, bool cache, sc_workspace **ws,
+                   bool chosen[SC_WORKSPACE_MAX_REPOS]);
+/* What cli_repos_each calls on each chosen repository: SC_OK, SC_NOTFOUND
+** (the target is not in this one: skipped, msg says why) or another status
+** (stop; msg says why). */
+typedef sc_status (*cli_repo_fn)(void *arg, const char *name, sc_repo *repo, char *msg, size_t msg_size);
+/* Open r and call fn on each chosen repository in order. Exit code: 0 when
+** one answered SC_OK and none failed, else 1 after printing why ("in no
+** repository" when every one answered SC_NOTFOUND). */
+int cli_repos_each(const char *cmd, const cli_repos *r, const char *model, bool cache, cli_repo_fn fn, void *arg);
+/* Fold the JSON result part (consumed) of repository name into *acc: the
+** first becomes *acc; later ones append the items of each array keys[]
+** (NULL-terminated) and add their "took_ms" and "unresolved". Every item
+** of those arrays gets "repo": name. */
+void cli_json_fold(json_t **acc, json_t *part, const char *name, const char *const *keys);
+/* Print o (consumed) as compact JSON on stdout ("{}" when NULL). */
+void cli_json_put(json_t *o);
+
 int cli_cmd_ingest(int argc, char **argv);  /* semcode ingest git [REPO] */
 int cli_cmd_history(int argc, char **argv); /* semcode history TARGET */
 /* The options every `ingest` source takes. */

@@ -14,7 +14,7 @@
 static void cli__calls_usage(FILE *f, const char *cmd) {
     bool callers = !strcmp(cmd, "callers");
     fprintf(f,
-            "usage: semcode %s TARGET [--json] [--limit N] [--store DIR]\n\n"
+            "usage: semcode %s TARGET [--json] [--limit N] [--store DIR] [--repo PATH]...\n\n"
             "%s\n"
             "TARGET is a name (every entity of that name), a qualified name as search\n"
             "prints it (Session.request, net/http.(*Client).Do) or path:line (the innermost\n"
@@ -26,7 +26,8 @@ static void cli__calls_usage(FILE *f, const char *cmd) {
             "  --json          one JSON object: {direction, targets, %s: [{path, line, name,\n"
             "                  receiver, how, %s: entity}], unresolved, took_ms}\n"
             "  --limit N       at most N edges (default: all)\n"
-            "  --store DIR     use the index in DIR (default: found from the working folder)\n",
+            "  --store DIR     use the index in DIR (default: found from the working folder)\n\n"
+            CLI_REPOS_HELP "  (TARGET is looked up in each repository; calls resolve within each)\n",
             cmd,
             callers ? "List the code that calls TARGET: every call site of the index resolved to it,\n"
                       "with the function, method or file that makes the call.\n"
@@ -36,17 +37,76 @@ static void cli__calls_usage(FILE *f, const char *cmd) {
             cmd, callers ? "caller" : "callee");
 }
 
+/* What one repository's call graph run needs and makes (cli_repos_each). */
+typedef struct cli_calls_run {
+    const char *cmd;   /* callers or callees */
+    const char *target;/* TARGET */
+    uint32_t limit;    /* --limit (0 = all) */
+    bool json;         /* --json */
+    json_t *acc;       /* --json over several repositories: the folded result */
+} cli_calls_run;
+
+/* Print the edges of g as text, each line after [repo] when repo is given. */
+static void cli__calls_print(const sc_call_edges *g, bool callers, const char *repo) {
+    char tag[80] = "";
+    if (repo) snprintf(tag, sizeof tag, "[%s] ", repo);
+    for (size_t i = 0; i < g->n_targets; i++)
+        printf("%s%s %s:%u  %s  %s\n", tag, i ? "     " : (callers ? "callers of" : "callees of"), g->targets[i].path,
+               g->targets[i].start_line, g->targets[i].kind, g->targets[i].qualified_name);
+    if (!g->n) printf("%s  (none)\n", tag);
+    for (size_t i = 0; i < g->n; i++) {
+        const sc_call_edge *e = &g->items[i];
+        const sc_call_entity *x = callers ? &e->caller : &e->callee;
+        if (callers)
+            printf("%s  %s:%u  %s  %s  [%s]\n", tag, e->path, e->line, x->kind, x->qualified_name, e->how);
+        else if (x->id)
+            printf("%s  %s:%u  %s%s%s -> %s %s:%u  [%s]\n", tag, e->path, e->line, e->receiver ? e->receiver : "",
+                   e->receiver ? "." : "", e->name, x->qualified_name, x->path, x->start_line, e->how);
+        else
+            printf("%s  %s:%u  %s%s%s  (unresolved)\n", tag, e->path, e->line, e->receiver ? e->receiver : "",
+                   e->receiver ? "." : "", e->name);
+    }
+}
+
+/* The call graph of TARGET in one repository (name NULL: the only one), printed or folded into run->acc. */
+static sc_status cli__calls_one(void *arg, const char *name, sc_repo *r, char *msg, size_t msg_size) {
+    cli_calls_run *run = arg;
+    bool callers = !strcmp(run->cmd, "callers");
+    sc_call_edges *g = NULL;
+    sc_status st = callers ? sc_repo_callers(r, run->target, run->limit, &g)
+                           : sc_repo_callees(r, run->target, run->limit, &g);
+    if (st != SC_OK) {
+        snprintf(msg, msg_size, "%s", sc_repo_errmsg(r));
+        return st;
+    }
+    if (run->json && name) {
+        static const char *const keys_callers[] = {"targets", "callers", NULL}, *const keys_callees[] = {"targets", "callees", NULL};
+        char *txt = sc_call_edges_json(g, run->cmd);
+        cli_json_fold(&run->acc, txt ? json_loads(txt, 0, NULL) : NULL, name, callers ? keys_callers : keys_callees);
+        sc_free(txt);
+    } else if (run->json) {
+        char *txt = sc_call_edges_json(g, run->cmd);
+        puts(txt ? txt : "{}");
+        sc_free(txt);
+    } else {
+        cli__calls_print(g, callers, name);
+    }
+    sc_call_edges_free(g);
+    return SC_OK;
+}
+
 /* semcode callers|callees TARGET. */
 static int cli__calls(const char *cmd, int argc, char **argv) {
     enum { O_STORE = 1000, O_JSON, O_LIMIT };
     static const struct option opts[] = {
         {"store", required_argument, NULL, O_STORE}, {"json", no_argument, NULL, O_JSON},
         {"limit", required_argument, NULL, O_LIMIT}, {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        CLI_REPOS_LONG_OPTIONS,                      {NULL, 0, NULL, 0},
     };
     const char *store = NULL;
     bool json = false;
     uint32_t limit = 0;
+    cli_repos repos = {.n = 0};
     cli_opts p;
     cli_opts_begin(&p, cmd, argc, argv, "hn:", opts);
     int ch;
@@ -59,46 +119,30 @@ static int cli__calls(const char *cmd, int argc, char **argv) {
             if (cli_opt_u32(cmd, "--limit", optarg, 1, 1000000, &limit)) return 2;
             break;
         case 'h': cli__calls_usage(stdout, cmd); return 0;
+        case CLI_O_REPO:
+        case CLI_O_WORKSPACE:
+            if (cli_repos_option(cmd, &repos, ch, optarg)) return 2;
+            break;
         default: return 2;
         }
     }
     if (optind != argc - 1)
         return cli_usage_error(cmd, "%s", "exactly one TARGET (name, qualified name or path:line) is required");
-    const char *target = argv[optind];
+    cli_calls_run run = {.cmd = cmd, .target = argv[optind], .limit = limit, .json = json};
+    if (cli_repos_given(&repos)) {
+        int rc = cli_repos_each(cmd, &repos, NULL, false, cli__calls_one, &run);
+        if (!rc && json) cli_json_put(run.acc), run.acc = NULL;
+        json_decref(run.acc);
+        return rc;
+    }
     sc_repo *r = cli_repo_open(cmd, store, NULL, false, 0, NULL, NULL, false);
     if (!r) return 1;
-    bool callers = !strcmp(cmd, "callers");
-    sc_call_edges *g = NULL;
-    sc_status st = callers ? sc_repo_callers(r, target, limit, &g) : sc_repo_callees(r, target, limit, &g);
+    char msg[1024];
     int exit_code = 0;
-    if (st != SC_OK) {
-        fprintf(stderr, "semcode %s: %s\n", cmd, sc_repo_errmsg(r));
+    if (cli__calls_one(&run, NULL, r, msg, sizeof msg) != SC_OK) {
+        fprintf(stderr, "semcode %s: %s\n", cmd, msg);
         exit_code = 1;
-    } else if (json) {
-        char *txt = sc_call_edges_json(g, cmd);
-        puts(txt ? txt : "{}");
-        sc_free(txt);
-    } else {
-        for (size_t i = 0; i < g->n_targets; i++)
-            printf("%s %s:%u  %s  %s\n", i ? "     " : (callers ? "callers of" : "callees of"), g->targets[i].path,
-                   g->targets[i].start_line, g->targets[i].kind, g->targets[i].qualified_name);
-        if (!g->n) printf("  (none)\n");
-        for (size_t i = 0; i < g->n; i++) {
-            const sc_call_edge *e = &g->items[i];
-            const sc_call_entity *x = callers ? &e->caller : &e->callee;
-            char site[64];
-            snprintf(site, sizeof site, "%u", e->line);
-            if (callers)
-                printf("  %s:%s  %s  %s  [%s]\n", e->path, site, x->kind, x->qualified_name, e->how);
-            else if (x->id)
-                printf("  %s:%s  %s%s%s -> %s %s:%u  [%s]\n", e->path, site, e->receiver ? e->receiver : "",
-                       e->receiver ? "." : "", e->name, x->qualified_name, x->path, x->start_line, e->how);
-            else
-                printf("  %s:%s  %s%s%s  (unresolved)\n", e->path, site, e->receiver ? e->receiver : "",
-                       e->receiver ? "." : "", e->name);
-        }
     }
-    sc_call_edges_free(g);
     sc_repo_close(r);
     return exit_code;
 }

@@ -320,7 +320,10 @@ static void cli__history_usage(FILE *f) {
             "  -n, --limit N  at most N commits (default 100)\n"
             "  --tenant T     the tenant the commits were ingested for\n"
             "  --json         one JSON object: {target, entity, took_ms, results: [...]}\n"
-            "  --store DIR    use the index in DIR (default: found from the working folder)\n");
+            "  --store DIR    use the index in DIR (default: found from the working folder)\n\n"
+            CLI_REPOS_HELP
+            "  (TARGET is looked up in each repository; JSON: the results of each repository in turn,\n"
+            "  newest first, each with its repo, and entities: the entity found in each)\n");
 }
 
 /* The entity hit as JSON ({path, start_line, end_line, kind, qualified_name}). */
@@ -336,9 +339,11 @@ static uint64_t cli__count(sc_repo *r, sc_records *rs, const char *filter) {
     return n;
 }
 
-/* Print the history of entity e (id: its point id) from rs. */
+/* Print the history of entity e (id: its point id) from rs; with acc
+** (--json over several repositories), fold it into *acc instead, its
+** items naming repository repo. */
 static int cli__history_print(sc_repo *r, sc_records *rs, const char *target, const sc_code_hit *e,
-                              const sc_point_id *id, sc_rec_query *q, bool json) {
+                              const sc_point_id *id, sc_rec_query *q, bool json, const char *repo, json_t **acc) {
     char idtext[40];
     snprintf(idtext, sizeof idtext, "%llu", (unsigned long long)id->num);
     const char *targets[1] = {idtext};
@@ -351,12 +356,17 @@ static int cli__history_print(sc_repo *r, sc_records *rs, const char *target, co
         char *txt = sc_rec_hits_json(h, "target", target, NULL);
         json_t *o = txt ? json_loads(txt, 0, NULL) : NULL;
         if (o) json_object_set_new(o, "entity", cli__entity_json(e));
-        char *out = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
-        puts(out ? out : "{}");
-        free(out);
-        json_decref(o);
+        if (acc) {
+            json_t *ent = json_object_get(o, "entity");
+            if (ent) json_object_set_new(o, "entities", json_pack("[O]", ent));
+            static const char *const keys[] = {"results", "entities", NULL};
+            cli_json_fold(acc, o, repo, keys);
+        } else {
+            cli_json_put(o);
+        }
         sc_free(txt);
     } else {
+        if (repo) printf("[%s] ", repo);
         size_t n_prs = 0;
         for (size_t i = 0; i < h->n; i++) n_prs += !strcmp(h->items[i].kind, "pr");
         printf("%s %s (%s:%u-%u): %zu commit%s", e->kind, e->qualified_name, e->path, e->start_line, e->end_line,
@@ -375,6 +385,37 @@ static int cli__history_print(sc_repo *r, sc_records *rs, const char *target, co
     return 0;
 }
 
+/* What one repository's history run needs and makes (cli_repos_each). */
+typedef struct cli_history_run {
+    const char *target;  /* TARGET */
+    const char *tenant;  /* --tenant */
+    sc_rec_query *q;     /* filters and limit */
+    bool json;           /* --json */
+    json_t *acc;         /* --json over several repositories: the folded result */
+} cli_history_run;
+
+/* The history of TARGET in one repository (name NULL: the only one). msg
+** stays empty when the failure was printed already. */
+static sc_status cli__history_one(void *arg, const char *name, sc_repo *r, char *msg, size_t msg_size) {
+    cli_history_run *run = arg;
+    sc_code_hits *e = NULL;
+    sc_point_id id;
+    sc_status st = sc_repo_resolve(r, run->target, &e, &id);
+    if (st != SC_OK) {
+        snprintf(msg, msg_size, "%s", sc_repo_errmsg(r));
+        return st;
+    }
+    sc_records *rs = cli_records_open("history", r, run->tenant, NULL, true);
+    st = SC_ERROR;
+    if (rs && !cli__history_print(r, rs, run->target, &e->items[0], &id, run->q, run->json, name,
+                                  name && run->json ? &run->acc : NULL))
+        st = SC_OK;
+    if (st != SC_OK) snprintf(msg, msg_size, "%s", "failed (said above)");
+    sc_records_close(rs);
+    sc_code_hits_free(e);
+    return st;
+}
+
 int cli_cmd_history(int argc, char **argv) {
     enum { O_AUTHOR = 1000, O_SINCE, O_UNTIL, O_LIMIT, O_TENANT, O_JSON, O_STORE };
     static const struct option opts[] = {
@@ -382,8 +423,9 @@ int cli_cmd_history(int argc, char **argv) {
         {"until", required_argument, NULL, O_UNTIL},   {"limit", required_argument, NULL, O_LIMIT},
         {"tenant", required_argument, NULL, O_TENANT}, {"json", no_argument, NULL, O_JSON},
         {"store", required_argument, NULL, O_STORE},   {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        CLI_REPOS_LONG_OPTIONS,                        {NULL, 0, NULL, 0},
     };
+    cli_repos repos = {.n = 0};
     sc_rec_query q;
     memset(&q, 0, sizeof q);
     q.limit = 100;
@@ -405,23 +447,30 @@ int cli_cmd_history(int argc, char **argv) {
         case O_JSON: json = true; break;
         case O_STORE: store = optarg; break;
         case 'h': cli__history_usage(stdout); return 0;
+        case CLI_O_REPO:
+        case CLI_O_WORKSPACE:
+            if (cli_repos_option("history", &repos, ch, optarg)) return 2;
+            break;
         default: return 2; /* CLI_OPT_BAD: said why */
         }
     }
     if (optind != argc - 1)
         return cli_usage_error("history", "%s", "exactly one TARGET (path:line or qualified name) is required");
-    const char *target = argv[optind];
+    cli_history_run run = {.target = argv[optind], .tenant = tenant, .q = &q, .json = json};
+    if (cli_repos_given(&repos)) {
+        int rc = cli_repos_each("history", &repos, NULL, false, cli__history_one, &run);
+        if (!rc && json) cli_json_put(run.acc), run.acc = NULL;
+        json_decref(run.acc);
+        return rc;
+    }
     sc_repo *r = cli_repo_open("history", store, NULL, false, 0, NULL, NULL, false);
     if (!r) return 1;
-    sc_code_hits *e = NULL;
-    sc_point_id id;
-    int rc = 1;
-    sc_records *rs = NULL;
-    if (sc_repo_resolve(r, target, &e, &id) != SC_OK) fprintf(stderr, "semcode history: %s\n", sc_repo_errmsg(r));
-    else if ((rs = cli_records_open("history", r, tenant, NULL, true)))
-        rc = cli__history_print(r, rs, target, &e->items[0], &id, &q, json);
-    sc_records_close(rs);
-    sc_code_hits_free(e);
+    char msg[1024];
+    int rc = 0;
+    if (cli__history_one(&run, NULL, r, msg, sizeof msg) != SC_OK) {
+        if (*msg) fprintf(stderr, "semcode history: %s\n", msg);
+        rc = 1;
+    }
     sc_repo_close(r);
     return rc;
 }

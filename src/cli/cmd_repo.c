@@ -34,9 +34,7 @@ typedef struct cli_repo_args {
     float threshold;        /* duplicates --threshold */
     uint32_t min_lines;     /* duplicates --min-lines */
     cli_provider_args prov; /* --provider, --base-url, ... (unset: what the index recorded) */
-    const char *repos[CLI_MAX_FILTERS]; /* search --repo: paths (or NAME=PATH), or names with --workspace */
-    size_t n_repos;         /* entries of repos */
-    const char *workspace;  /* search --workspace FILE */
+    cli_repos repos;        /* --repo / --workspace (search, similar, duplicates) */
 } cli_repo_args;
 
 /* The help text of the embedding provider options (index, search). */
@@ -110,7 +108,7 @@ static sc_repo *cli__open(const char *cmd, const cli_repo_args *a, const char *p
 static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args *a, void (*usage)(FILE *)) {
     enum { O_STORE = 1000, O_MODEL, O_JSON, O_MODE, O_ALPHA, O_LANG, O_KIND, O_PATH, O_EXCLUDE, O_LIMIT, O_MIN,
            O_QUIET, O_NOCACHE, O_THREADS, O_THRESH, O_MINLINES, O_EXPLAIN, O_FILES, O_IN, O_AUTHOR, O_SINCE, O_UNTIL,
-           O_TENANT, O_STATE, O_LABEL, O_REPO, O_WORKSPACE };
+           O_TENANT, O_STATE, O_LABEL };
     static const struct option opts[] = {
         {"store", required_argument, NULL, O_STORE},     {"model", required_argument, NULL, O_MODEL},
         {"json", no_argument, NULL, O_JSON},             {"mode", required_argument, NULL, O_MODE},
@@ -125,7 +123,7 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         {"since", required_argument, NULL, O_SINCE},     {"until", required_argument, NULL, O_UNTIL},
         {"tenant", required_argument, NULL, O_TENANT},   {"state", required_argument, NULL, O_STATE},
         {"label", required_argument, NULL, O_LABEL},
-        {"repo", required_argument, NULL, O_REPO},       {"workspace", required_argument, NULL, O_WORKSPACE},
+        CLI_REPOS_LONG_OPTIONS,
         CLI_PROVIDER_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0},
     };
@@ -165,12 +163,12 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
               : ch == O_LABEL  ? &a->label
                                : &a->tenant) = optarg;
             break;
-        case O_REPO:
-        case O_WORKSPACE:
-            if (strcmp(cmd, "search")) return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
-            if (ch == O_WORKSPACE) a->workspace = optarg;
-            else if (a->n_repos == CLI_MAX_FILTERS) return cli_usage_error(cmd, "too many --repo (at most 32): '%s'", optarg);
-            else a->repos[a->n_repos++] = optarg;
+        case CLI_O_REPO:
+        case CLI_O_WORKSPACE:
+            if (!strcmp(cmd, "stats") || !strcmp(cmd, "index"))
+                return cli_usage_error(cmd, "'%s' is not an option of this command (one index: --store)",
+                                       ch == CLI_O_REPO ? "--repo" : "--workspace");
+            if (cli_repos_option(cmd, &a->repos, ch, optarg)) return 2;
             break;
         case O_FILES: a->q.files = true; break;
         case O_MODE:
@@ -483,12 +481,7 @@ static void cli__search_usage(FILE *f) {
             "  source, id, title, author, date, [state], [url], [number|key], [sha, subject], record}]};\n"
             "  of --in all: {query, code: {...}, commits: {...}, issues: {...}, prs: {...}, docs: {...}}\n"
             CLI_PROVIDER_HELP);
-    fputs("\nseveral repositories (each result names its repository; text: [name] before the path):\n"
-          "  --repo PATH       search the index of the tree at PATH (repeatable; NAME=PATH names it,\n"
-          "                    else the folder's name); results merge by score (docs/ARCHITECTURE.md)\n"
-          "  --workspace FILE  the repositories listed in FILE ('NAME = PATH' or 'PATH' a line, '#'\n"
-          "                    comments); then --repo NAME (repeatable) searches only those, default all\n",
-          f);
+    fputs("\n" CLI_REPOS_HELP "  (search ranks the results of all of them as one list: docs/ARCHITECTURE.md)\n", f);
 }
 
 /* The record sections of search --in, in output order (sc_rec_sections). */
@@ -508,44 +501,21 @@ static void cli__emit_records(const cli_repo_args *a, const char *query, const c
 
 /* search --repo / --workspace: open the repositories as a workspace
 ** (--repo values are paths, NAME=PATH, or with --workspace names to
-** search), search and print. Returns the exit status. */
+** search), search them as one ranking and print. Returns the exit status. */
 static int cli__search_multi(cli_repo_args *a, const char *query) {
-    sc_repo_options o = sc_repo_options_default();
-    o.model_path = a->model;
-    o.use_cache = a->cache;
     sc_workspace *ws = NULL;
-    char *err = NULL;
-    sc_status rc;
-    const char *names[CLI_MAX_FILTERS];
+    bool chosen[SC_WORKSPACE_MAX_REPOS] = {false};
+    if (cli_repos_open("search", &a->repos, a->model, a->cache, &ws, chosen)) return 1;
+    const char *names[SC_WORKSPACE_MAX_REPOS];
     size_t n_names = 0;
-    if (a->workspace) {
-        rc = sc_workspace_open_file(a->workspace, &o, &ws, &err);
-        for (size_t i = 0; i < a->n_repos; i++)
-            if (strcmp(a->repos[i], "all")) names[n_names++] = a->repos[i];
-            else {
-                n_names = 0;
-                break;
-            }
-    } else {
-        sc_workspace_entry e[CLI_MAX_FILTERS];
-        char *own[CLI_MAX_FILTERS] = {NULL};
-        for (size_t i = 0; i < a->n_repos; i++) {
-            const char *eq = strchr(a->repos[i], '=');
-            e[i] = (sc_workspace_entry){.path = eq ? eq + 1 : a->repos[i]};
-            if (eq) e[i].name = own[i] = strndup(a->repos[i], (size_t)(eq - a->repos[i]));
-        }
-        rc = sc_workspace_open(e, a->n_repos, &o, &ws, &err);
-        for (size_t i = 0; i < a->n_repos; i++) free(own[i]);
-    }
-    if (rc != SC_OK) {
-        fprintf(stderr, "semcode search: %s\n", err ? err : sc_status_str(rc));
-        sc_free(err);
-        return 1;
-    }
+    for (size_t i = 0; i < sc_workspace_count(ws); i++)
+        if (chosen[i]) names[n_names++] = sc_workspace_name(ws, i);
     a->q.text = query;
     sc_code_hits *h = NULL;
+    char *err = NULL;
     int exit_code = 0;
-    if ((rc = sc_workspace_search(ws, names, n_names, &a->q, &h, &err)) != SC_OK) {
+    sc_status rc = sc_workspace_search(ws, names, n_names == sc_workspace_count(ws) ? 0 : n_names, &a->q, &h, &err);
+    if (rc != SC_OK) {
         fprintf(stderr, "semcode search: %s\n", err ? err : sc_status_str(rc));
         exit_code = 1;
     } else {
@@ -578,7 +548,7 @@ int cli_cmd_search(int argc, char **argv) {
         if (i > optind) strcat(query, " ");
         strcat(query, argv[i]);
     }
-    if (a.n_repos || a.workspace) {
+    if (cli_repos_given(&a.repos)) {
         int multi_rc = records ? cli_usage_error("search", "%s", "--repo and --workspace search code; --in records "
                                                                   "search the index found from the working folder")
                                : cli__search_multi(&a, query);
@@ -640,7 +610,46 @@ static void cli__similar_usage(FILE *f) {
             "List the entities most similar to TARGET, itself excluded. TARGET is\n"
             "path:line (the innermost function or class at that line) or a qualified\n"
             "name as search prints it (e.g. Session.request).\n\n"
-            "options: --lang, --kind, --path, --exclude, --limit, --min-score, --json, --store (as for search)\n");
+            "options: --lang, --kind, --path, --exclude, --limit, --min-score, --json, --store (as for search)\n\n"
+            CLI_REPOS_HELP
+            "  (TARGET is looked up in each repository; the neighbours of each one found merge by score)\n");
+}
+
+/* similar over several repositories: what each repository found (cli_repos_each). */
+typedef struct cli_similar_multi {
+    cli_repo_args *a;                               /* options */
+    const char *target;                             /* TARGET */
+    sc_code_hits *lists[SC_WORKSPACE_MAX_REPOS];    /* each repository's neighbours (owned) */
+    char *names[SC_WORKSPACE_MAX_REPOS];            /* their repositories (owned copies) */
+    size_t n;                                       /* entries of lists */
+} cli_similar_multi;
+
+static sc_status cli__similar_one(void *arg, const char *name, sc_repo *repo, char *msg, size_t msg_size) {
+    cli_similar_multi *m = arg;
+    sc_code_hits *h = NULL;
+    sc_status rc = sc_repo_similar(repo, m->target, &m->a->q, &h);
+    if (rc != SC_OK) {
+        snprintf(msg, msg_size, "%s", sc_repo_errmsg(repo));
+        return rc;
+    }
+    m->lists[m->n] = h;
+    m->names[m->n++] = strdup(name); /* the workspace is closed before the merge */
+    return SC_OK;
+}
+
+/* similar --repo / --workspace: the exit status. */
+static int cli__similar_multi(cli_repo_args *a, const char *target) {
+    cli_similar_multi m = {.a = a, .target = target};
+    int exit_code = cli_repos_each("similar", &a->repos, a->model, a->cache, cli__similar_one, &m);
+    sc_code_hits *h = NULL;
+    if (!exit_code && sc_code_hits_merge(m.lists, (const char *const *)m.names, m.n, true, a->q.limit, &h) != SC_OK) {
+        fprintf(stderr, "semcode similar: out of memory\n");
+        exit_code = 1;
+    }
+    if (!exit_code) cli__emit(a, "target", target, h);
+    sc_code_hits_free(h);
+    for (size_t i = 0; i < m.n; i++) sc_code_hits_free(m.lists[i]), free(m.names[i]);
+    return exit_code;
 }
 
 int cli_cmd_similar(int argc, char **argv) {
@@ -649,9 +658,14 @@ int cli_cmd_similar(int argc, char **argv) {
     int rc = cli__parse_opts("similar", argc, argv, &a, cli__similar_usage);
     if (rc >= 0) return rc;
     if (optind != argc - 1) return cli_usage_error("similar", "%s", "exactly one TARGET (path:line or qualified name) is required");
+    a.q.mode = SC_SEARCH_MODE_DENSE;
+    if (cli_repos_given(&a.repos)) {
+        rc = cli__similar_multi(&a, argv[optind]);
+        cli__free_args(&a);
+        return rc;
+    }
     sc_repo *r = cli__open("similar", &a, NULL, false);
     if (!r) return 1;
-    a.q.mode = SC_SEARCH_MODE_DENSE;
     sc_code_hits *h = NULL;
     int exit_code = 0;
     if (sc_repo_similar(r, argv[optind], &a.q, &h) != SC_OK) {
@@ -670,13 +684,53 @@ int cli_cmd_similar(int argc, char **argv) {
 
 static void cli__dups_usage(FILE *f) {
     fprintf(f,
-            "usage: semcode duplicates [--threshold T] [--min-lines N] [--json] [--store DIR]\n\n"
+            "usage: semcode duplicates [--threshold T] [--min-lines N] [--json] [--store DIR] [--repo PATH]...\n\n"
             "Report clusters of near-duplicate functions and classes (similar by meaning,\n"
             "not only copies), largest and most similar first, from each entity's nearest\n"
             "neighbours in the index.\n\n"
             "  --threshold T   cosine similarity that links two entities (default 0.95)\n"
             "  --min-lines N   ignore entities shorter than N lines (default 5)\n"
-            "  --store DIR     use the index in DIR (default: found from the working folder)\n");
+            "  --store DIR     use the index in DIR (default: found from the working folder)\n\n"
+            CLI_REPOS_HELP "  (the clusters of each repository, one after the other)\n");
+}
+
+/* Print the clusters of d as text, each member after [repo] when repo is given. */
+static void cli__print_clusters(const sc_dup_clusters *d, const char *repo, size_t *n_printed) {
+    for (size_t i = 0; i < d->n; i++) {
+        printf("cluster %zu: %zu entities, similarity %.3f\n", ++*n_printed, d->items[i].n, (double)d->items[i].similarity);
+        for (size_t j = 0; j < d->items[i].n; j++) {
+            const sc_code_hit *x = &d->items[i].items[j];
+            printf("  %s%s%s%s:%u-%u  %s  %s\n", repo ? "[" : "", repo ? repo : "", repo ? "] " : "", x->path,
+                   x->start_line, x->end_line, x->kind, x->qualified_name);
+        }
+    }
+}
+
+/* duplicates over several repositories: options and what was printed (cli_repos_each). */
+typedef struct cli_dups_multi {
+    const cli_repo_args *a;  /* options */
+    json_t *acc;             /* --json: the folded result */
+    size_t n_printed;        /* text: clusters printed so far */
+} cli_dups_multi;
+
+static sc_status cli__dups_one(void *arg, const char *name, sc_repo *repo, char *msg, size_t msg_size) {
+    cli_dups_multi *m = arg;
+    sc_dup_clusters *d = NULL;
+    sc_status rc = sc_repo_duplicates(repo, m->a->threshold, m->a->min_lines, &d);
+    if (rc != SC_OK) {
+        snprintf(msg, msg_size, "%s", sc_repo_errmsg(repo));
+        return rc;
+    }
+    static const char *const keys[] = {"clusters", NULL};
+    if (m->a->json) {
+        char *txt = sc_dup_clusters_json(d, m->a->threshold, m->a->min_lines);
+        cli_json_fold(&m->acc, txt ? json_loads(txt, 0, NULL) : NULL, name, keys);
+        sc_free(txt);
+    } else {
+        cli__print_clusters(d, name, &m->n_printed);
+    }
+    sc_dup_clusters_free(d);
+    return SC_OK;
 }
 
 int cli_cmd_duplicates(int argc, char **argv) {
@@ -686,6 +740,15 @@ int cli_cmd_duplicates(int argc, char **argv) {
     int rc = cli__parse_opts("duplicates", argc, argv, &a, cli__dups_usage);
     if (rc >= 0) return rc;
     if (optind != argc) return cli_usage_error("duplicates", "unexpected argument '%s'", argv[optind]);
+    if (cli_repos_given(&a.repos)) {
+        cli_dups_multi m = {.a = &a};
+        rc = cli_repos_each("duplicates", &a.repos, a.model, a.cache, cli__dups_one, &m);
+        if (!rc && a.json) cli_json_put(m.acc), m.acc = NULL;
+        else if (!rc && !m.n_printed) printf("no near-duplicates at this threshold\n");
+        json_decref(m.acc);
+        cli__free_args(&a);
+        return rc;
+    }
     sc_repo *r = cli__open("duplicates", &a, NULL, false);
     if (!r) return 1;
     sc_dup_clusters *d = NULL;
@@ -698,14 +761,9 @@ int cli_cmd_duplicates(int argc, char **argv) {
         puts(txt ? txt : "{}");
         sc_free(txt);
     } else {
+        size_t n_printed = 0;
         if (d->n == 0) printf("no near-duplicates at this threshold\n");
-        for (size_t i = 0; i < d->n; i++) {
-            printf("cluster %zu: %zu entities, similarity %.3f\n", i + 1, d->items[i].n, (double)d->items[i].similarity);
-            for (size_t j = 0; j < d->items[i].n; j++) {
-                const sc_code_hit *x = &d->items[i].items[j];
-                printf("  %s:%u-%u  %s  %s\n", x->path, x->start_line, x->end_line, x->kind, x->qualified_name);
-            }
-        }
+        cli__print_clusters(d, NULL, &n_printed);
     }
     sc_dup_clusters_free(d);
     sc_repo_close(r);

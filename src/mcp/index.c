@@ -5,8 +5,11 @@
 ** holds the repository.
 **
 ** DESIGN
-** - A run is sc_repo_update on a thread of its own, holding repo_mu from
-**   start to end (an sc_repo is single-threaded). The pipeline commits the
+** - A run is sc_repo_update of each queued repository (one, or all of a
+**   workspace in order) on a thread of its own, holding repo_mu from start
+**   to end, and each repository's workspace lock while it is updated (an
+**   sc_repo is single-threaded). Each repository has its run record
+**   (runs[i]); `current` names the one being updated. The pipeline commits the
 **   store group by group (128 files), so the store already holds the groups
 **   done; calls that come meanwhile never wait for repo_mu: search_code
 **   runs BM25 over the store directly (sc_db reads are concurrent with its
@@ -52,13 +55,23 @@ bool mcp_repo_lock(mcp_server *m) {
 
 void mcp_repo_unlock(mcp_server *m) { pthread_mutex_unlock(m->repo_mu); }
 
-/* sc_repo_options.progress of a run: copy the numbers under state_mu. */
+sc_repo *mcp_repo_at(mcp_server *m, size_t i) { return i == 0 ? m->repo : sc_workspace_repo(m->ws, i); }
+
+const char *mcp_repo_name(const mcp_server *m, size_t i) {
+    return m->ws && m->n_repos > 1 ? sc_workspace_name(m->ws, i) : NULL; /* one repository: no name to give */
+}
+
+/* sc_repo_options.progress of a run: copy the numbers of the repository
+** being updated under state_mu. */
 static void mcp__progress(void *arg, const sc_repo_progress *p) {
     mcp_server *m = arg;
     pthread_mutex_lock(&m->state_mu);
-    m->run.progress = *p;
-    snprintf(m->run.stage, sizeof m->run.stage, "%s", p->stage ? p->stage : "");
-    m->run.progress.stage = NULL;
+    if (m->current >= 0) {
+        mcp_run *r = &m->runs[m->current];
+        r->progress = *p;
+        snprintf(r->stage, sizeof r->stage, "%s", p->stage ? p->stage : "");
+        r->progress.stage = NULL;
+    }
     pthread_mutex_unlock(&m->state_mu);
 }
 
@@ -75,32 +88,60 @@ static void mcp__learn_model(mcp_server *m) {
     json_decref(o);
 }
 
-/* The background run: sc_repo_update under repo_mu, then its record. */
+/* Update repository i (repo_mu held; its workspace lock is taken here) and record the run. */
+static sc_status mcp__run_one(mcp_server *m, size_t i) {
+    if (i) sc_workspace_lock(m->ws, i);
+    sc_repo *repo = mcp_repo_at(m, i);
+    pthread_mutex_lock(&m->state_mu);
+    mcp_run *r = &m->runs[i];
+    memset(&r->progress, 0, sizeof r->progress);
+    snprintf(r->stage, sizeof r->stage, "start");
+    r->started = mcp__wall();
+    r->started_mono = util_now();
+    m->current = (int)i;
+    pthread_mutex_unlock(&m->state_mu);
+    sc_repo_set_progress(repo, mcp__progress, m);
+    sc_repo_summary sum;
+    memset(&sum, 0, sizeof sum);
+    sc_status rc = sc_repo_update(repo, &sum);
+    sc_repo_set_progress(repo, NULL, NULL);
+    char err[512] = "";
+    if (rc != SC_OK) snprintf(err, sizeof err, "%s", sc_repo_errmsg(repo));
+    if (rc == SC_OK && i == 0) mcp__learn_model(m);
+    if (i) sc_workspace_unlock(m->ws, i);
+    pthread_mutex_lock(&m->state_mu);
+    r->rc = rc;
+    r->summary = sum;
+    r->finished = mcp__wall();
+    r->runs++;
+    snprintf(r->error, sizeof r->error, "%s", err);
+    m->queued[i] = false;
+    pthread_mutex_unlock(&m->state_mu);
+    return rc;
+}
+
+/* The background run: sc_repo_update of each queued repository under repo_mu, then their records. */
 static void *mcp__run_main(void *arg) {
     mcp_server *m = arg;
     pthread_mutex_lock(m->repo_mu);
-    sc_repo_set_progress(m->repo, mcp__progress, m);
-    sc_repo_summary sum;
-    memset(&sum, 0, sizeof sum);
-    sc_status rc = sc_repo_update(m->repo, &sum);
-    sc_repo_set_progress(m->repo, NULL, NULL);
-    char err[512] = "";
-    if (rc != SC_OK) snprintf(err, sizeof err, "%s", sc_repo_errmsg(m->repo));
-    if (rc == SC_OK) mcp__learn_model(m);
+    bool stop = false;
+    for (size_t i = 0; i < m->n_repos; i++) {
+        pthread_mutex_lock(&m->state_mu);
+        bool go = m->queued[i] && !stop;
+        m->queued[i] = false; /* after an interruption the rest stay as they were */
+        pthread_mutex_unlock(&m->state_mu);
+        if (go && mcp__run_one(m, i) == SC_INTERRUPTED) stop = true;
+    }
     pthread_mutex_lock(&m->state_mu);
-    m->run.rc = rc;
-    m->run.summary = sum;
-    m->run.finished = mcp__wall();
-    m->run.runs++;
-    snprintf(m->run.error, sizeof m->run.error, "%s", err);
+    m->current = -1;
     pthread_mutex_unlock(&m->state_mu);
     pthread_mutex_unlock(m->repo_mu);
     __atomic_store_n(&m->indexing, 0, __ATOMIC_RELEASE);
     return NULL;
 }
 
-sc_status mcp_server_reindex(mcp_server *m) {
-    if (!m->repo) return SC_MISUSE;
+sc_status mcp_server_reindex(mcp_server *m, int repo) {
+    if (!m->repo || repo < -1 || (repo >= 0 && (size_t)repo >= m->n_repos)) return SC_MISUSE;
     int expected = 0;
     if (!__atomic_compare_exchange_n(&m->indexing, &expected, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return SC_BUSY;
@@ -110,12 +151,22 @@ sc_status mcp_server_reindex(mcp_server *m) {
     pthread_mutex_unlock(&m->state_mu);
     if (join) pthread_join(m->bg_thread, NULL);
     pthread_mutex_lock(&m->state_mu);
-    memset(&m->run.progress, 0, sizeof m->run.progress);
-    snprintf(m->run.stage, sizeof m->run.stage, "start");
-    m->run.started = mcp__wall();
-    m->run.started_mono = util_now();
+    for (size_t i = 0; i < m->n_repos; i++) {
+        m->queued[i] = repo < 0 || (size_t)repo == i;
+        if (!m->queued[i]) continue;
+        /* a queued repository shows the run from now on (index_status, progress) */
+        memset(&m->runs[i].progress, 0, sizeof m->runs[i].progress);
+        snprintf(m->runs[i].stage, sizeof m->runs[i].stage, "queued");
+        m->runs[i].started = mcp__wall();
+        m->runs[i].started_mono = util_now();
+    }
+    m->current = repo < 0 ? 0 : repo;
     int rc = pthread_create(&m->bg_thread, NULL, mcp__run_main, m);
     m->thread_made = rc == 0;
+    if (rc != 0) {
+        memset(m->queued, 0, sizeof m->queued);
+        m->current = -1;
+    }
     pthread_mutex_unlock(&m->state_mu);
     if (rc != 0) {
         __atomic_store_n(&m->indexing, 0, __ATOMIC_RELEASE);
@@ -137,70 +188,94 @@ static json_t *mcp__time(double t) {
     return json_string(buf);
 }
 
+/* The progress of run r (state_mu held), naming repository i when a workspace is served. */
+static json_t *mcp__progress_of(mcp_server *m, size_t i) {
+    const mcp_run *r = &m->runs[i];
+    const sc_repo_progress *p = &r->progress;
+    json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:f}", "stage", r->stage, "files_total", (json_int_t)p->files_total,
+                          "files_done", (json_int_t)p->files_done, "entities", (json_int_t)p->entities, "embedded",
+                          (json_int_t)p->embedded, "seconds",
+                          r->started > 0 ? util_now() - r->started_mono : 0.0);
+    if (o && mcp_repo_name(m, i)) json_object_set_new(o, "repo", json_string(mcp_repo_name(m, i)));
+    return o;
+}
+
 json_t *mcp_progress_json(mcp_server *m) {
     pthread_mutex_lock(&m->state_mu);
-    const sc_repo_progress *p = &m->run.progress;
-    json_t *o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:f}", "stage", m->run.stage, "files_total",
-                          (json_int_t)p->files_total, "files_done", (json_int_t)p->files_done, "entities",
-                          (json_int_t)p->entities, "embedded", (json_int_t)p->embedded, "seconds",
-                          m->run.started > 0 ? util_now() - m->run.started_mono : 0.0);
+    json_t *o = mcp__progress_of(m, m->current >= 0 ? (size_t)m->current : 0);
     pthread_mutex_unlock(&m->state_mu);
     return o;
 }
 
-json_t *mcp_index_status(mcp_server *m) {
+/* files, model, entities and last_index of repository i into o (every lock held). */
+static void mcp__status_counts(mcp_server *m, size_t i, json_t *o) {
+    sc_repo *repo = mcp_repo_at(m, i);
+    sc_repo_fresh f;
+    sc_status rc = sc_repo_freshness(repo, &f);
+    if (rc == SC_OK)
+        json_object_set_new(o, "files",
+                            json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "indexed", (json_int_t)f.files_indexed, "seen",
+                                      (json_int_t)f.files_seen, "stale", (json_int_t)f.files_stale, "new",
+                                      (json_int_t)f.files_new, "changed", (json_int_t)f.files_changed, "deleted",
+                                      (json_int_t)f.files_deleted));
+    else
+        json_object_set_new(o, "files_error", json_string(sc_repo_errmsg(repo)));
+    char *stats = NULL;
+    if (sc_repo_stats_json(repo, &stats) == SC_OK) {
+        json_t *s = json_loads(stats, 0, NULL);
+        json_t *model = json_object_get(s, "model");
+        if (model) json_object_set(o, "model", model);
+        json_t *ent = json_object_get(s, "entities");
+        if (ent) json_object_set(o, "entities", ent);
+        json_t *last = json_object_get(s, "last_index");
+        if (last) json_object_set(o, "last_index", last);
+        const char *id = json_string_value(json_object_get(model, "id"));
+        pthread_mutex_lock(&m->state_mu);
+        if (id && i == 0) snprintf(m->model_id, sizeof m->model_id, "%s", id);
+        pthread_mutex_unlock(&m->state_mu);
+        json_decref(s);
+    }
+    sc_free(stats);
+}
+
+json_t *mcp_index_status(mcp_server *m, size_t i) {
     bool running = mcp_server_indexing(m);
-    json_t *o = json_pack("{s:s,s:s}", "state", running ? "indexing" : "idle", "root", sc_repo_root(m->repo));
+    pthread_mutex_lock(&m->state_mu);
+    bool mine = running && (m->current == (int)i || m->queued[i]); /* this repository's update is going or to come */
+    const char *state = !mine ? "idle" : m->current == (int)i ? "indexing" : "queued";
+    pthread_mutex_unlock(&m->state_mu);
+    json_t *o = json_pack("{s:s,s:s}", "state", state, "root", sc_repo_root(mcp_repo_at(m, i)));
+    if (mcp_repo_name(m, i)) json_object_set_new(o, "repo", json_string(mcp_repo_name(m, i)));
     /* files and entities: only with the repository (not during a run) */
     if (!running && mcp_repo_lock(m)) {
-        sc_repo_fresh f;
-        sc_status rc = sc_repo_freshness(m->repo, &f);
-        if (rc == SC_OK)
-            json_object_set_new(o, "files",
-                                json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "indexed", (json_int_t)f.files_indexed, "seen",
-                                          (json_int_t)f.files_seen, "stale", (json_int_t)f.files_stale, "new",
-                                          (json_int_t)f.files_new, "changed", (json_int_t)f.files_changed, "deleted",
-                                          (json_int_t)f.files_deleted));
-        else
-            json_object_set_new(o, "files_error", json_string(sc_repo_errmsg(m->repo)));
-        char *stats = NULL;
-        if (sc_repo_stats_json(m->repo, &stats) == SC_OK) {
-            json_t *s = json_loads(stats, 0, NULL);
-            json_t *model = json_object_get(s, "model");
-            if (model) json_object_set(o, "model", model);
-            json_t *ent = json_object_get(s, "entities");
-            if (ent) json_object_set(o, "entities", ent);
-            json_t *last = json_object_get(s, "last_index");
-            if (last) json_object_set(o, "last_index", last);
-            const char *id = json_string_value(json_object_get(model, "id"));
-            pthread_mutex_lock(&m->state_mu);
-            if (id) snprintf(m->model_id, sizeof m->model_id, "%s", id);
-            pthread_mutex_unlock(&m->state_mu);
-            json_decref(s);
-        }
-        sc_free(stats);
+        if (i) sc_workspace_lock(m->ws, i);
+        mcp__status_counts(m, i, o);
+        if (i) sc_workspace_unlock(m->ws, i);
         mcp_repo_unlock(m);
     } else if (running) {
         json_object_set_new(o, "partial", json_true());
-        json_object_set_new(o, "progress", mcp_progress_json(m));
+        pthread_mutex_lock(&m->state_mu);
+        if (mine) json_object_set_new(o, "progress", mcp__progress_of(m, i));
+        pthread_mutex_unlock(&m->state_mu);
         json_object_set_new(o, "note", json_string("files and entities are counted when the run ends; search_code "
                                                    "answers from what is indexed so far (keyword, partial)"));
     }
     pthread_mutex_lock(&m->state_mu);
-    if (running && *m->model_id) json_object_set_new(o, "model", json_pack("{s:s}", "id", m->model_id));
-    if (m->run.runs) {
-        const sc_repo_summary *s = &m->run.summary;
-        json_t *last = json_pack("{s:o,s:o,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "started", mcp__time(m->run.started),
-                                 "finished", mcp__time(m->run.finished), "status", sc_status_str(m->run.rc),
+    const mcp_run *r = &m->runs[i];
+    if (running && i == 0 && *m->model_id) json_object_set_new(o, "model", json_pack("{s:s}", "id", m->model_id));
+    if (r->runs) {
+        const sc_repo_summary *s = &r->summary;
+        json_t *last = json_pack("{s:o,s:o,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "started", mcp__time(r->started),
+                                 "finished", mcp__time(r->finished), "status", sc_status_str(r->rc),
                                  "files_seen", (json_int_t)s->files_seen, "files_parsed", (json_int_t)s->files_parsed,
                                  "files_deleted", (json_int_t)s->files_deleted, "files_failed",
                                  (json_int_t)s->files_failed, "entities_added", (json_int_t)s->entities_added,
                                  "entities_removed", (json_int_t)s->entities_removed, "embeddings_failed",
                                  (json_int_t)s->embeddings_failed, "seconds", s->seconds_total);
-        if (m->run.rc != SC_OK) json_object_set_new(last, "error", json_string(m->run.error));
+        if (r->rc != SC_OK) json_object_set_new(last, "error", json_string(r->error));
         json_object_set_new(o, "last_run", last);
         json_t *errors = json_array();
-        if (m->run.rc != SC_OK) json_array_append_new(errors, json_string(m->run.error));
+        if (r->rc != SC_OK) json_array_append_new(errors, json_string(r->error));
         if (s->files_failed)
             json_array_append_new(errors, json_sprintf("%llu files could not be read or parsed",
                                                        (unsigned long long)s->files_failed));
@@ -250,14 +325,14 @@ static bool mcp__path_ok(const sc_code_query *q, const char *path) {
     return false;
 }
 
-json_t *mcp_partial_search(mcp_server *m, const char *text, const sc_code_query *q, uint32_t want, char *msg,
-                           size_t msg_size) {
+json_t *mcp_partial_search(mcp_server *m, size_t i, const char *text, const sc_code_query *q, uint32_t want,
+                           char *msg, size_t msg_size) {
     char *filter = mcp__filter(q);
     uint32_t fetch = want * (q->n_paths || q->n_excludes ? 4 : 1);
     sc_search_request req = {.vector_name = MCP_COLLECTION, .text = text, .limit = fetch, .filter_json = filter,
                              .with = {.payload = true}};
     sc_record_list *l = NULL;
-    sc_db *db = sc_repo_db(m->repo);
+    sc_db *db = sc_repo_db(mcp_repo_at(m, i)); /* its store only: no repository call without the locks */
     sc_status rc = sc_points_search(db, MCP_COLLECTION, &req, &l);
     free(filter);
     if (rc != SC_OK) {
@@ -265,8 +340,8 @@ json_t *mcp_partial_search(mcp_server *m, const char *text, const sc_code_query 
         return NULL;
     }
     json_t *items = json_array();
-    for (size_t i = 0; i < l->n && json_array_size(items) < want; i++) {
-        json_t *p = json_loads(l->items[i].payload_json ? l->items[i].payload_json : "{}", 0, NULL);
+    for (size_t k = 0; k < l->n && json_array_size(items) < want; k++) {
+        json_t *p = json_loads(l->items[k].payload_json ? l->items[k].payload_json : "{}", 0, NULL);
         const char *path = json_string_value(json_object_get(p, "path"));
         if (path && mcp__path_ok(q, path)) {
             json_t *h = json_pack("{s:s,s:[I,I],s:s,s:s,s:f}", "path", path, "lines",
@@ -274,9 +349,10 @@ json_t *mcp_partial_search(mcp_server *m, const char *text, const sc_code_query 
                                   json_integer_value(json_object_get(p, "end_line")), "kind",
                                   mcp__str(p, "kind"), "name",
                                   mcp__str(p, "qualified_name"), "score",
-                                  (double)l->items[i].score);
+                                  (double)l->items[k].score);
             const char *sig = json_string_value(json_object_get(p, "signature"));
             if (h && sig && *sig) json_object_set_new(h, "signature", json_string(sig));
+            if (h && mcp_repo_name(m, i)) json_object_set_new(h, "repo", json_string(mcp_repo_name(m, i)));
             if (h) json_array_append_new(items, h);
         }
         json_decref(p);

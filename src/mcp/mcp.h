@@ -65,10 +65,12 @@ json_t *mcp_server_handle(mcp_server *m, const json_t *msg, const mcp_caller *wh
 /* A JSON-RPC error response {jsonrpc, id (null when id is NULL), error: {code, message}} (owned). */
 json_t *mcp_error_response(const json_t *id, int code, const char *msg);
 
-/* Start an incremental index update in the background and return at once:
-** SC_OK when started, SC_BUSY when a run is going, SC_MISUSE without a
-** repository, SC_NOMEM/SC_ERROR when no thread could be made. */
-sc_status mcp_server_reindex(mcp_server *m);
+/* Start an incremental index update of repository `repo` (its workspace
+** index; -1 = every served repository, one after the other) in the
+** background and return at once: SC_OK when started, SC_BUSY when a run
+** is going, SC_MISUSE without a repository or past the last one,
+** SC_NOMEM/SC_ERROR when no thread could be made. */
+sc_status mcp_server_reindex(mcp_server *m, int repo);
 /* true while a background run is going. */
 bool mcp_server_indexing(mcp_server *m);
 

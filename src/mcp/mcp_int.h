@@ -29,7 +29,7 @@ typedef struct mcp_session {
     uint64_t serial;              /* opening order, to drop the oldest */
 } mcp_session;
 
-/* What the last (or current) background run did, under state_mu. */
+/* What the last (or current) background run of one repository did, under state_mu. */
 typedef struct mcp_run {
     uint64_t runs;                /* runs finished since start */
     double started;               /* wall clock of the current or last start (0 = never) */
@@ -52,8 +52,11 @@ struct mcp_server {
     int indexing;                 /* a background run is going (__atomic_*) */
     bool thread_made;             /* bg_thread must be joined */
     pthread_t bg_thread;          /* the background run */
-    pthread_mutex_t state_mu;     /* guards run, sessions, model_id */
-    mcp_run run;                  /* background run record */
+    pthread_mutex_t state_mu;     /* guards runs, queued, current, sessions, model_id */
+    size_t n_repos;               /* repositories served: the workspace's, else 1 (repo) or 0 */
+    mcp_run runs[SC_WORKSPACE_MAX_REPOS]; /* background run record of each repository */
+    bool queued[SC_WORKSPACE_MAX_REPOS]; /* repositories the current run still has to update */
+    int current;                  /* repository the run updates now, -1 = none */
     char model_id[128];           /* the index's model, learnt from stats ("" until known) */
     mcp_session sessions[MCP_MAX_SESSIONS]; /* HTTP sessions */
     uint64_t session_serial;      /* next session serial */
@@ -118,13 +121,18 @@ json_t *mcp_result_error(const char *fmt, ...) __attribute__((format(printf, 1, 
 ** with the lock held, false (lock not held) while a run is going. */
 bool mcp_repo_lock(mcp_server *m);
 void mcp_repo_unlock(mcp_server *m);
-/* index_status's object (owned). */
-json_t *mcp_index_status(mcp_server *m);
-/* search_code during a run: BM25 over what the store holds now (no lock),
-** filtered by language/kind (store filter) and path globs; results from
-** offset, at most want. Owned array of hit objects, NULL on failure (msg set). */
-json_t *mcp_partial_search(mcp_server *m, const char *text, const sc_code_query *q, uint32_t want, char *msg,
-                           size_t msg_size);
+/* Repository i (0 = m->repo; borrowed, use it under mcp__repo_lock's locks). */
+sc_repo *mcp_repo_at(mcp_server *m, size_t i);
+/* Name of repository i in results: its workspace name, NULL when one repository is served (outputs stay as before). */
+const char *mcp_repo_name(const mcp_server *m, size_t i);
+/* index_status's object of repository i (owned). */
+json_t *mcp_index_status(mcp_server *m, size_t i);
+/* search_code during a run: BM25 over what the store of repository i
+** holds now (no lock), filtered by language/kind (store filter) and path
+** globs; at most want hits, each naming the repository when a workspace is
+** served. Owned array of hit objects, NULL on failure (msg set). */
+json_t *mcp_partial_search(mcp_server *m, size_t i, const char *text, const sc_code_query *q, uint32_t want,
+                           char *msg, size_t msg_size);
 /* The progress of the current run as an object (owned). */
 json_t *mcp_progress_json(mcp_server *m);
 

@@ -22,6 +22,8 @@ mcp_server *mcp_server_new(const mcp_options *o) {
     m->repo = o->repo;
     m->ws = o->ws;
     m->may_index = o->may_index;
+    m->n_repos = o->ws ? sc_workspace_count(o->ws) : o->repo ? 1 : 0;
+    m->current = -1;
     pthread_mutex_init(&m->own_mu, NULL);
     pthread_mutex_init(&m->state_mu, NULL);
     m->repo_mu = o->repo_mu ? o->repo_mu : &m->own_mu;

@@ -51,7 +51,7 @@ sc_status sc_mcp_serve_stdio(sc_repo *repo, int in_fd, FILE *out, const sc_mcp_o
     mcp_server *m = mcp_server_new(&mo);
     if (!m) return SC_NOMEM;
     mcp_server_set_cancel(m, o.cancel);
-    if (o.index_at_start && repo) mcp_server_reindex(m);
+    if (o.index_at_start && repo) mcp_server_reindex(m, -1);
     util_buf buf = {0};
     sc_status rc = SC_OK;
     for (;;) {

@@ -4,9 +4,15 @@
 ** (sc_repo_search, _similar, _resolve, _duplicates, sc_records_search,
 ** sc_repo_freshness). Definitions are kept short on purpose: together they
 ** stay under 1,500 tokens (tests/e2e/mcp.test.mjs counts them).
-** Under `semcode serve` with several repositories, `repo` names the one a
-** code tool uses (the first by default; mcp__repo_pick), and search_code's
-** `repo` (a name, a list or "all") searches through sc_workspace_search.
+** Under `semcode serve` with several repositories, search_code searches
+** all of them, or those its `repo` names (a name, a list or "all"), through
+** sc_workspace_search (one ranking, each hit naming its repository; during
+** a run, BM25 over each chosen store merged by score); find_duplicates
+** reports the clusters of every repository (or the one named);
+** find_similar looks for its target in the named repository, else in each
+** in turn; index_status reports every repository and reindex updates all of
+** them (or the one named). get_entity and search_history use the named
+** repository, the first by default (mcp__repo_pick).
 ** Repository 0 is used under repo_mu, any other under repo_mu and then its
 ** workspace lock (the HTTP server's lock order, server/server.h).
 */
@@ -31,7 +37,8 @@
     "\"kind\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"function, method, class...\"}," \
     "\"path\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":\"path globs\"},"
 #define MCP_TARGET_PROP "\"target\":{\"type\":\"string\",\"description\":\"path:line or qualified name\"}"
-#define MCP_REPO_PROP "\"repo\":{\"type\":\"string\"},"
+#define MCP_REPO_BARE "\"repo\":{\"type\":\"string\"}"
+#define MCP_REPO_PROP MCP_REPO_BARE ","
 
 static const char mcp__tools_text[] =
     "["
@@ -42,7 +49,7 @@ static const char mcp__tools_text[] =
     "\"mode\":{\"type\":\"string\",\"enum\":[\"hybrid\",\"dense\",\"keyword\"]},"
     MCP_FILTER_PROPS
     "\"files\":{\"type\":\"boolean\",\"description\":\"rank files, not entities\"},"
-    "\"repo\":{\"type\":[\"string\",\"array\"],\"description\":\"repository name(s) or all (default: the first)\"},"
+    "\"repo\":{\"type\":[\"string\",\"array\"],\"description\":\"repository name(s) (default: all)\"},"
     MCP_PAGE_PROPS
     "},\"required\":[\"query\"]}},"
     "{\"name\":\"find_similar\",\"description\":\"Code most similar to an entity.\","
@@ -62,9 +69,9 @@ static const char mcp__tools_text[] =
     "\"in\":{\"type\":\"string\",\"enum\":[\"commits\",\"issues\",\"prs\",\"docs\",\"all\"]}," MCP_REPO_PROP MCP_PAGE_PROPS
     "},\"required\":[\"query\"]}},"
     "{\"name\":\"index_status\",\"description\":\"Index state: files indexed and stale, last run, model, errors, "
-    "progress.\",\"inputSchema\":{\"type\":\"object\",\"properties\":{}}},"
+    "progress.\",\"inputSchema\":{\"type\":\"object\",\"properties\":{" MCP_REPO_BARE "}}},"
     "{\"name\":\"reindex\",\"description\":\"Start an incremental index update in the background; returns at once.\","
-    "\"inputSchema\":{\"type\":\"object\",\"properties\":{}}}"
+    "\"inputSchema\":{\"type\":\"object\",\"properties\":{" MCP_REPO_BARE "}}}"
     "]";
 
 json_t *mcp_tools_json(void) {
@@ -95,6 +102,15 @@ static json_t *mcp__hits(const sc_code_hits *h, bool files) {
     json_t *a = json_array();
     for (size_t i = 0; i < h->n; i++) json_array_append_new(a, mcp__hit(&h->items[i], files));
     return a;
+}
+
+/* Name repository i (when a workspace is served) in head (may be NULL) and in each hit object of items. */
+static void mcp__name_hits(mcp_server *m, size_t i, json_t *head, json_t *items) {
+    const char *name = mcp_repo_name(m, i);
+    if (!name) return;
+    if (head) json_object_set_new(head, "repo", json_string(name));
+    for (size_t k = 0; k < json_array_size(items); k++)
+        json_object_set_new(json_array_get(items, k), "repo", json_string(name));
 }
 
 /* ==== Shared argument sets ==== */
@@ -165,24 +181,47 @@ static json_t *mcp__busy(mcp_call *c, const char *tool) {
     return r;
 }
 
+/* A -32602 on field for the unknown repository `name`, listing the served ones; false. */
+static bool mcp__repo_unknown(mcp_call *c, const char *field, const char *name) {
+    char names[1024];
+    return mcp_arg_fail(c, field, "no repository `%.64s` is served (repo must be one of: %s)", name,
+                        c->m->ws ? sc_workspace_names(c->m->ws, names, sizeof names)
+                                 : "none: this server has one repository and takes no repo");
+}
+
 /* The `repo` argument (one name) as a repository index in *out (0 when
 ** absent); a -32602 naming `repo` and listing the served names otherwise. */
 static bool mcp__repo_pick(mcp_call *c, size_t *out) {
     const char *name;
     int i = 0;
     if (!mcp_arg_str(c, "repo", false, &name)) return false;
-    if (name && (!c->m->ws || (i = sc_workspace_find(c->m->ws, name)) < 0)) {
-        char names[512] = "";
-        size_t used = 0;
-        for (size_t k = 0; c->m->ws && k < sc_workspace_count(c->m->ws) && used < sizeof names; k++) {
-            int n = snprintf(names + used, sizeof names - used, "%s%s", k ? ", " : "", sc_workspace_name(c->m->ws, k));
-            if (n < 0) break;
-            used += (size_t)n;
-        }
-        return mcp_arg_fail(c, "repo", "no repository `%.64s` is served (repo must be one of: %s)", name,
-                            c->m->ws ? names : "none: this server has one repository and takes no repo");
-    }
+    if (name && (!c->m->ws || (i = sc_workspace_find(c->m->ws, name)) < 0)) return mcp__repo_unknown(c, "repo", name);
     *out = (size_t)i;
+    return true;
+}
+
+/* The `repo` argument of the tools that take several (a name, a list, or
+** "all"; absent: all) as chosen[0..n_repos) flags; *named tells whether
+** one was given. A -32602 naming the unknown one otherwise. */
+static bool mcp__repo_set(mcp_call *c, bool list, bool chosen[SC_WORKSPACE_MAX_REPOS], bool *named) {
+    const char *names[MCP_MAX_FILTERS];
+    size_t n = 0;
+    if (list ? !mcp_arg_list(c, "repo", names, MCP_MAX_FILTERS, &n) : !mcp_arg_str(c, "repo", false, &names[0]))
+        return false;
+    if (!list) n = names[0] ? 1 : 0;
+    bool all = n == 0;
+    memset(chosen, 0, SC_WORKSPACE_MAX_REPOS * sizeof *chosen);
+    for (size_t k = 0; k < n; k++) {
+        int i = -1;
+        if (!strcmp(names[k], "all")) all = true;
+        else if (!c->m->ws || (i = sc_workspace_find(c->m->ws, names[k])) < 0) {
+            char field[32];
+            snprintf(field, sizeof field, list && n > 1 ? "repo[%zu]" : "repo", k);
+            return mcp__repo_unknown(c, field, names[k]);
+        } else chosen[i] = true;
+    }
+    for (size_t i = 0; all && i < c->m->n_repos; i++) chosen[i] = true;
+    *named = !all;
     return true;
 }
 
@@ -202,24 +241,70 @@ static void mcp__repo_unlock(mcp_call *c, size_t i) {
     mcp_repo_unlock(c->m);
 }
 
-/* search_code over the repositories names[0..n) (n 0: all) through
-** sc_workspace_search under repo_mu; the busy answer during a run. */
-static json_t *mcp__search_multi(mcp_call *c, const char *const *names, size_t n, const mcp_query_args *a,
-                                 const char *mode_name) {
-    if (!c->m->ws) return mcp_arg_fail(c, "repo", "this server has one repository and takes no repo"), NULL;
-    if (!mcp_repo_lock(c->m)) return mcp__busy(c, "search_code with repo");
+/* Order of hit objects: score, best first. */
+static int mcp__score_cmp(const void *a, const void *b) {
+    double x = json_number_value(json_object_get(*(json_t *const *)a, "score"));
+    double y = json_number_value(json_object_get(*(json_t *const *)b, "score"));
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Sort the objects of array a (changed in place) by cmp and keep at most max. */
+static void mcp__sort_array(json_t *a, size_t max, int (*cmp)(const void *, const void *)) {
+    size_t n = json_array_size(a);
+    json_t **v = n ? malloc(n * sizeof *v) : NULL;
+    if (!v) return;
+    for (size_t i = 0; i < n; i++) v[i] = json_incref(json_array_get(a, i));
+    qsort(v, n, sizeof *v, cmp);
+    json_array_clear(a);
+    for (size_t i = 0; i < n; i++) {
+        if (i < max) json_array_append(a, v[i]);
+        json_decref(v[i]);
+    }
+    free(v);
+}
+
+/* search_code while a run holds repo_mu: BM25 over the store of each chosen
+** repository, merged by score (partial). NULL with msg set on failure. */
+static json_t *mcp__search_partial(mcp_call *c, const bool *chosen, const char *query, const sc_code_query *q,
+                                   char *msg, size_t msg_size) {
+    json_t *items = json_array();
+    for (size_t i = 0; items && i < c->m->n_repos; i++) {
+        if (!chosen[i]) continue;
+        json_t *one = mcp_partial_search(c->m, i, query, q, q->limit, msg, msg_size);
+        if (!one) {
+            json_decref(items);
+            return NULL;
+        }
+        json_array_extend(items, one);
+        json_decref(one);
+    }
+    mcp__sort_array(items, q->limit, mcp__score_cmp);
+    return items;
+}
+
+/* search_code over the chosen repositories (more than one) through
+** sc_workspace_search under repo_mu: one ranking, each hit naming its repository. */
+static json_t *mcp__search_multi(mcp_call *c, const bool *chosen, const mcp_query_args *a, json_t *head) {
+    const char *names[SC_WORKSPACE_MAX_REPOS];
+    size_t n = 0;
+    bool all = true;
+    for (size_t i = 0; i < c->m->n_repos; i++) {
+        if (chosen[i]) names[n++] = sc_workspace_name(c->m->ws, i);
+        else all = false;
+    }
     sc_code_hits *h = NULL;
     char *err = NULL;
-    sc_status rc = sc_workspace_search(c->m->ws, names, n, &a->q, &h, &err);
+    sc_status rc = sc_workspace_search(c->m->ws, names, all ? 0 : n, &a->q, &h, &err);
     mcp_repo_unlock(c->m);
     json_t *r = NULL;
     if (rc == SC_NOTFOUND) mcp_arg_fail(c, "repo", "%s", err ? err : "no such repository");
     else if (rc == SC_INVALID) mcp_arg_fail(c, "query", "%s", err ? err : "bad query");
     else if (rc != SC_OK) r = mcp_result_error("%s: %s", sc_status_str(rc), err ? err : "failed");
     else {
-        json_t *head = json_pack("{s:s,s:b}", "mode", mode_name, "partial", 0);
         if (h->low_confidence) json_object_set_new(head, "low_confidence", json_true());
-        r = mcp_result(mcp_page_fit(head, mcp__hits(h, a->q.files), a->offset, a->limit, a->max_tokens, false), false);
+        r = mcp_result(mcp_page_fit(json_incref(head), mcp__hits(h, a->q.files), a->offset, a->limit, a->max_tokens,
+                                    false),
+                       false);
     }
     sc_free(err);
     sc_code_hits_free(h);
@@ -234,44 +319,49 @@ static json_t *mcp__search_code(mcp_call *c) {
     static const char *const modes[] = {"hybrid", "dense", "keyword"};
     mcp_query_args a;
     const char *query;
-    const char *repos[MCP_MAX_FILTERS];
-    size_t n_repos;
+    bool chosen[SC_WORKSPACE_MAX_REPOS], named;
     int mode;
     if (!mcp_arg_known(c, allowed) || !mcp_arg_str(c, "query", true, &query) ||
         !mcp_arg_enum(c, "mode", modes, 3, 0, &mode) || !mcp__query_args(c, &a) ||
-        !mcp_arg_bool(c, "files", false, &a.q.files) || !mcp_arg_list(c, "repo", repos, MCP_MAX_FILTERS, &n_repos))
+        !mcp_arg_bool(c, "files", false, &a.q.files) || !mcp__repo_set(c, true, chosen, &named))
         return NULL;
     json_t *denied = mcp__code_denied(c);
     if (denied) return denied;
     a.q.text = query;
     a.q.mode = mode == 1 ? SC_SEARCH_MODE_DENSE : mode == 2 ? SC_SEARCH_MODE_KEYWORD : SC_SEARCH_MODE_HYBRID;
-    if (n_repos) {
-        size_t n = n_repos;
-        for (size_t i = 0; i < n_repos; i++)
-            if (!strcmp(repos[i], "all")) n = 0;
-        return mcp__search_multi(c, repos, n, &a, modes[mode]);
-    }
+    size_t n_chosen = 0, one = 0;
+    for (size_t i = 0; i < c->m->n_repos; i++)
+        if (chosen[i]) n_chosen++, one = i;
     json_t *head = json_object();
-    json_t *items = NULL;
-    if (mcp_repo_lock(c->m)) {
+    json_t *items = NULL, *r = NULL;
+    if (n_chosen > 1 && mcp_repo_lock(c->m)) {
+        json_object_set_new(head, "mode", json_string(modes[mode]));
+        json_object_set_new(head, "partial", json_false());
+        r = mcp__search_multi(c, chosen, &a, head); /* releases repo_mu */
+        json_decref(head);
+        return r;
+    }
+    sc_repo *repo = n_chosen == 1 ? mcp__repo_lock(c, one) : NULL;
+    if (repo) {
         sc_code_hits *h = NULL;
-        sc_status rc = sc_repo_search(c->m->repo, &a.q, &h);
+        sc_status rc = sc_repo_search(repo, &a.q, &h);
         if (rc != SC_OK) {
-            json_t *r = mcp__repo_error(c, c->m->repo, rc, rc == SC_INVALID ? "query" : NULL);
-            mcp_repo_unlock(c->m);
+            r = mcp__repo_error(c, repo, rc, rc == SC_INVALID ? "query" : NULL);
+            mcp__repo_unlock(c, one);
             json_decref(head);
             return r;
         }
-        mcp_repo_unlock(c->m);
+        mcp__repo_unlock(c, one);
         json_object_set_new(head, "mode", json_string(modes[mode]));
         json_object_set_new(head, "partial", json_false());
         if (h->low_confidence) json_object_set_new(head, "low_confidence", json_true());
         items = mcp__hits(h, a.q.files);
         sc_code_hits_free(h);
+        mcp__name_hits(c->m, one, NULL, items);
     } else {
         char msg[512];
         if (a.q.files) a.q.files = false; /* files ranking needs the repository: entities meanwhile */
-        items = mcp_partial_search(c->m, query, &a.q, a.q.limit, msg, sizeof msg);
+        items = mcp__search_partial(c, chosen, query, &a.q, msg, sizeof msg);
         if (!items) {
             json_decref(head);
             return mcp_result_error("search failed during an index run: %s", msg);
@@ -288,58 +378,91 @@ static json_t *mcp__find_similar(mcp_call *c) {
                                           NULL};
     mcp_query_args a;
     const char *target;
-    size_t ri;
+    bool chosen[SC_WORKSPACE_MAX_REPOS], named;
     if (!mcp_arg_known(c, allowed) || !mcp_arg_str(c, "target", true, &target) || !mcp__query_args(c, &a) ||
-        !mcp__repo_pick(c, &ri))
+        !mcp__repo_set(c, false, chosen, &named))
         return NULL;
     json_t *denied = mcp__code_denied(c);
     if (denied) return denied;
-    sc_repo *repo = mcp__repo_lock(c, ri);
-    if (!repo) return mcp__busy(c, "find_similar");
     a.q.mode = SC_SEARCH_MODE_DENSE;
+    /* the target lives in one repository: the named one, else the first that has it (its neighbours are searched there) */
     sc_code_hits *h = NULL;
-    sc_status rc = sc_repo_similar(repo, target, &a.q, &h);
-    json_t *err = rc != SC_OK ? mcp__repo_error(c, repo, rc, "target") : NULL;
-    mcp__repo_unlock(c, ri);
-    if (rc != SC_OK) return err;
+    json_t *err = NULL;
+    size_t ri = 0;
+    for (size_t i = 0; i < c->m->n_repos && !h && !err && !c->code; i++) {
+        if (!chosen[i]) continue;
+        sc_repo *repo = mcp__repo_lock(c, i);
+        if (!repo) return mcp__busy(c, "find_similar");
+        sc_status rc = sc_repo_similar(repo, target, &a.q, &h);
+        bool last = true;
+        for (size_t k = i + 1; k < c->m->n_repos; k++) last = last && !chosen[k];
+        if (rc == SC_OK) ri = i;
+        else if (rc != SC_NOTFOUND || last) err = mcp__repo_error(c, repo, rc, "target");
+        mcp__repo_unlock(c, i);
+    }
+    if (!h) return err;
     json_t *head = json_pack("{s:s}", "target", target);
     json_t *items = mcp__hits(h, false);
     sc_code_hits_free(h);
+    mcp__name_hits(c->m, ri, head, items);
     return mcp_result(mcp_page_fit(head, items, a.offset, a.limit, a.max_tokens, false), false);
+}
+
+/* Order of duplicate clusters: size, then similarity, larger first. */
+static int mcp__cluster_cmp(const void *a, const void *b) {
+    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    json_int_t sx = json_integer_value(json_object_get(x, "size")), sy = json_integer_value(json_object_get(y, "size"));
+    if (sx != sy) return sx < sy ? 1 : -1;
+    double px = json_number_value(json_object_get(x, "similarity")), py = json_number_value(json_object_get(y, "similarity"));
+    return px < py ? 1 : px > py ? -1 : 0;
 }
 
 static json_t *mcp__find_duplicates(mcp_call *c) {
     static const char *const allowed[] = {"threshold", "min_lines", "repo", "limit", "max_tokens", "cursor", NULL};
     double threshold;
     uint32_t min_lines, limit, max_tokens, offset;
-    size_t ri;
+    bool chosen[SC_WORKSPACE_MAX_REPOS], named;
     if (!mcp_arg_known(c, allowed) ||
         !mcp_arg_num(c, "threshold", (double)SC_DUPLICATES_DEFAULT_THRESHOLD, 0.5, 1.0, &threshold) ||
         !mcp_arg_uint(c, "min_lines", 5, 1, 100000, &min_lines) ||
-        !mcp__page_args(c, 10, &limit, &max_tokens, &offset) || !mcp__repo_pick(c, &ri))
+        !mcp__page_args(c, 10, &limit, &max_tokens, &offset) || !mcp__repo_set(c, false, chosen, &named))
         return NULL;
     json_t *denied = mcp__code_denied(c);
     if (denied) return denied;
-    sc_repo *repo = mcp__repo_lock(c, ri);
-    if (!repo) return mcp__busy(c, "find_duplicates");
-    sc_dup_clusters *d = NULL;
-    sc_status rc = sc_repo_duplicates(repo, (float)threshold, min_lines, &d);
-    json_t *err = rc != SC_OK ? mcp__repo_error(c, repo, rc, NULL) : NULL;
-    mcp__repo_unlock(c, ri);
-    if (rc != SC_OK) return err;
     json_t *items = json_array();
-    for (size_t i = 0; i < d->n; i++) {
-        json_t *members = json_array();
-        for (size_t k = 0; k < d->items[i].n; k++) {
-            const sc_code_hit *h = &d->items[i].items[k];
-            json_array_append_new(members, json_pack("{s:s,s:[i,i],s:s}", "path", h->path, "lines",
-                                                     (json_int_t)h->start_line, (json_int_t)h->end_line, "name",
-                                                     *h->qualified_name ? h->qualified_name : h->name));
+    for (size_t ri = 0; ri < c->m->n_repos; ri++) {
+        if (!chosen[ri]) continue;
+        sc_repo *repo = mcp__repo_lock(c, ri);
+        if (!repo) {
+            json_decref(items);
+            return mcp__busy(c, "find_duplicates");
         }
-        json_array_append_new(items, json_pack("{s:o,s:i,s:o}", "similarity", mcp__score(d->items[i].similarity),
-                                               "size", (json_int_t)d->items[i].n, "members", members));
+        sc_dup_clusters *d = NULL;
+        sc_status rc = sc_repo_duplicates(repo, (float)threshold, min_lines, &d);
+        json_t *err = rc != SC_OK ? mcp__repo_error(c, repo, rc, NULL) : NULL;
+        mcp__repo_unlock(c, ri);
+        if (rc != SC_OK) {
+            json_decref(items);
+            return err;
+        }
+        const char *name = mcp_repo_name(c->m, ri);
+        for (size_t i = 0; i < d->n; i++) {
+            json_t *members = json_array();
+            for (size_t k = 0; k < d->items[i].n; k++) {
+                const sc_code_hit *h = &d->items[i].items[k];
+                json_array_append_new(members, json_pack("{s:s,s:[i,i],s:s}", "path", h->path, "lines",
+                                                         (json_int_t)h->start_line, (json_int_t)h->end_line, "name",
+                                                         *h->qualified_name ? h->qualified_name : h->name));
+            }
+            json_t *cl = json_pack("{s:o,s:i,s:o}", "similarity", mcp__score(d->items[i].similarity), "size",
+                                   (json_int_t)d->items[i].n, "members", members);
+            if (cl && name) json_object_set_new(cl, "repo", json_string(name));
+            json_array_append_new(items, cl);
+        }
+        sc_dup_clusters_free(d);
     }
-    sc_dup_clusters_free(d);
+    /* several repositories: one list, largest clusters first, then the most similar (as within one) */
+    if (c->m->n_repos > 1) mcp__sort_array(items, SIZE_MAX, mcp__cluster_cmp);
     json_t *head = json_pack("{s:o,s:i}", "threshold", mcp__score((float)threshold), "min_lines", (json_int_t)min_lines);
     return mcp_result(mcp_page_fit(head, items, offset, limit, max_tokens, false), false);
 }
@@ -469,13 +592,6 @@ static json_t *mcp__rec_hit(const sc_rec_hit *h) {
     return o;
 }
 
-/* Order of record hits across sections: score, best first. */
-static int mcp__score_cmp(const void *a, const void *b) {
-    double x = json_real_value(json_object_get(*(json_t *const *)a, "score"));
-    double y = json_real_value(json_object_get(*(json_t *const *)b, "score"));
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
 static json_t *mcp__search_history(mcp_call *c) {
     static const char *const allowed[] = {"query", "in", "repo", "limit", "max_tokens", "cursor", NULL};
     static const char *const ins[] = {"commits", "issues", "prs", "docs", "all"};
@@ -543,27 +659,48 @@ done:
 }
 
 static json_t *mcp__index_status(mcp_call *c) {
-    static const char *const allowed[] = {NULL};
-    if (!mcp_arg_known(c, allowed)) return NULL;
+    static const char *const allowed[] = {"repo", NULL};
+    bool chosen[SC_WORKSPACE_MAX_REPOS], named;
+    if (!mcp_arg_known(c, allowed) || !mcp__repo_set(c, false, chosen, &named)) return NULL;
     json_t *denied = mcp__code_denied(c);
     if (denied) return denied;
-    return mcp_result(mcp_index_status(c->m), false);
+    if (c->m->n_repos == 1 || named) {
+        size_t i = 0;
+        while (i < c->m->n_repos - 1 && !chosen[i]) i++;
+        return mcp_result(mcp_index_status(c->m, i), false);
+    }
+    /* several repositories: one object each, and the overall state */
+    json_t *repos = json_array();
+    bool running = mcp_server_indexing(c->m);
+    for (size_t i = 0; i < c->m->n_repos; i++) json_array_append_new(repos, mcp_index_status(c->m, i));
+    return mcp_result(json_pack("{s:s,s:o}", "state", running ? "indexing" : "idle", "repos", repos), false);
 }
 
 static json_t *mcp__reindex(mcp_call *c) {
-    static const char *const allowed[] = {NULL};
-    if (!mcp_arg_known(c, allowed)) return NULL;
+    static const char *const allowed[] = {"repo", NULL};
+    bool chosen[SC_WORKSPACE_MAX_REPOS], named;
+    if (!mcp_arg_known(c, allowed) || !mcp__repo_set(c, false, chosen, &named)) return NULL;
     json_t *denied = mcp__code_denied(c);
     if (denied) return denied;
     if (!c->m->may_index) return mcp_result_error("reindex is turned off on this server");
     if (c->who && !c->who->may_write) return mcp_result_error("this API key may not reindex (it needs the write role)");
-    sc_status rc = mcp_server_reindex(c->m);
+    int which = -1;
+    for (size_t i = 0; named && i < c->m->n_repos; i++)
+        if (chosen[i]) which = (int)i;
+    sc_status rc = mcp_server_reindex(c->m, which);
     if (rc == SC_BUSY)
         return mcp_result(json_pack("{s:b,s:s,s:o}", "started", false, "state", "indexing", "progress",
                                     mcp_progress_json(c->m)),
                           false);
     if (rc != SC_OK) return mcp_result_error("cannot start a run: %s", sc_status_str(rc));
-    return mcp_result(json_pack("{s:b,s:s}", "started", true, "state", "indexing"), false);
+    json_t *o = json_pack("{s:b,s:s}", "started", true, "state", "indexing");
+    if (o && c->m->n_repos > 1) {
+        json_t *names = json_array();
+        for (size_t i = 0; i < c->m->n_repos; i++)
+            if (which < 0 || (size_t)which == i) json_array_append_new(names, json_string(mcp_repo_name(c->m, i)));
+        json_object_set_new(o, "repos", names);
+    }
+    return mcp_result(o, false);
 }
 
 /* ==== Dispatch ==== */

@@ -254,6 +254,18 @@ size_t sc_workspace_count(const sc_workspace *ws) { return ws ? ws->n : 0; }
 
 const char *sc_workspace_name(const sc_workspace *ws, size_t i) { return ws && i < ws->n ? ws->items[i].name : NULL; }
 
+char *sc_workspace_names(const sc_workspace *ws, char *buf, size_t size) {
+    size_t used = 0;
+    if (!buf || !size) return buf;
+    buf[0] = 0;
+    for (size_t i = 0; ws && i < ws->n && used < size; i++) {
+        int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", ws->items[i].name);
+        if (n < 0) break;
+        used += (size_t)n;
+    }
+    return buf;
+}
+
 int sc_workspace_find(const sc_workspace *ws, const char *name) {
     for (size_t i = 0; ws && name && i < ws->n; i++)
         if (!strcmp(ws->items[i].name, name)) return (int)i;
@@ -485,12 +497,9 @@ sc_status sc_workspace_search(sc_workspace *ws, const char *const *names, size_t
     for (size_t k = 0; k < n_names; k++) {
         int i = sc_workspace_find(ws, names[k]);
         if (i < 0) {
-            util_buf b = {0};
-            for (size_t j = 0; j < ws->n; j++) util_buf_printf(&b, "%s%s", j ? ", " : "", ws->items[j].name);
-            sc_status rc = ws__fail(errmsg, SC_NOTFOUND, "no repository named '%.80s' (this workspace has: %s)", names[k],
-                                    b.data ? b.data : "");
-            util_buf_free(&b);
-            return rc;
+            char list[1024];
+            return ws__fail(errmsg, SC_NOTFOUND, "no repository named '%.80s' (this workspace has: %s)", names[k],
+                            sc_workspace_names(ws, list, sizeof list));
         }
         chosen[i] = true;
     }

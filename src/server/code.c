@@ -182,17 +182,6 @@ static json_t *server__code_fail(server_call *call, sc_repo *repo, sc_status rc)
     return server_fail(call, 500, "%s", m && *m ? m : sc_status_str(rc));
 }
 
-/* The names of the served repositories, for a 404 ("a, b"). */
-static void server__repo_names(const sc_workspace *ws, char *buf, size_t size) {
-    size_t used = 0;
-    buf[0] = 0;
-    for (size_t i = 0; ws && i < sc_workspace_count(ws) && used < size; i++) {
-        int n = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", sc_workspace_name(ws, i));
-        if (n < 0) break;
-        used += (size_t)n;
-    }
-}
-
 /* The index of the repository called name (NULL = the first, 0) in *out;
 ** a 404 listing the served names when no repository has that name. */
 static bool server__code_find(server_call *call, const char *name, size_t *out) {
@@ -200,7 +189,7 @@ static bool server__code_find(server_call *call, const char *name, size_t *out) 
     int i = 0;
     if (name && (!ws || (i = sc_workspace_find(ws, name)) < 0)) {
         char names[1024];
-        server__repo_names(ws, names, sizeof names);
+        sc_workspace_names(ws, names, sizeof names);
         server_fail(call, 404, "Not found: no repository `%s` is served (repo must be one of: %s)", name, names);
         return false;
     }

@@ -63,12 +63,15 @@ async function callOk(client, name, args = {}) {
 
 // A JSON-RPC error of the call: its code, and the field its message and data name.
 async function callErr(client, name, args, field) {
+  let message;
   await assert.rejects(client.callTool({ name, arguments: args }), (e) => {
     assert.equal(e.code, -32602, e.message);
     assert.match(e.message, new RegExp('`' + field.replace(/[[\]]/g, '\\$&') + '`'));
     assert.equal(e.data?.field, field);
+    message = e.message;
     return true;
   });
+  return message;
 }
 
 async function waitIdle(client, ms = 20000) {
@@ -151,6 +154,15 @@ async function exerciseAll(client) {
   await callErr(client, 'find_duplicates', { threshold: 2 }, 'threshold');
   await callErr(client, 'search_history', { query: 'x', in: 'mail' }, 'in');
   await callErr(client, 'index_status', { verbose: true }, 'verbose');
+  // one repository served: a repo argument names none of them (the error names it); "all" is that one
+  for (const [name, args] of [['search_code', { query: 'x', repo: 'other' }], ['index_status', { repo: 'other' }],
+    ['reindex', { repo: 'other' }], ['find_duplicates', { repo: 'other' }]]) {
+    const m = await callErr(client, name, args, 'repo');
+    assert.match(m, /`other`/, name);
+  }
+  await callErr(client, 'search_code', { query: 'x', repo: ['all', 'other'] }, 'repo[1]');
+  const allOne = await callOk(client, 'search_code', { query: 'parse a url query string', repo: 'all', limit: 3 });
+  assert.equal(allOne.results[0].name, 'parse_query_string');
   await callErr(client, 'no_such_tool', {}, 'name');
 
   // reindex returns at once and the run ends by itself

@@ -233,7 +233,7 @@ static void test_repo_run_and_status(void **state) {
     assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "files"), "indexed")), 0);
     assert_true(json_is_null(json_object_get(st, "last_run")));
     json_decref(st);
-    assert_int_equal(mcp_server_reindex(m), SC_OK);
+    assert_int_equal(mcp_server_reindex(m, -1), SC_OK);
     for (int i = 0; i < 600 && mcp_server_indexing(m); i++) usleep(50000);
     assert_false(mcp_server_indexing(m));
     st = tool(m, "index_status", "{}");
