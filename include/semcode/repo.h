@@ -120,6 +120,9 @@ typedef struct sc_repo_summary {
     double seconds_embed;
     double seconds_store;
     double seconds_total;
+    uint64_t switch_embedded;  /* model switch: entities given a vector of the new model by this run */
+    uint64_t switch_pending;   /* model switch: entities still without one after this run (0: none pending) */
+    bool switched;             /* this run completed a model switch: searches now use the new model */
 } sc_repo_summary;
 
 /* Change the progress callback (NULL = none). */

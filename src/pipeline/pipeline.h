@@ -85,7 +85,8 @@ bool pipeline_dir_is_skipped(const char *name, bool skip_vendored);
 /* ==== What an index stores ==== */
 
 #define PIPELINE_COLLECTION "code"     /* the store collection of a repository */
-#define PIPELINE_VECTOR "code"         /* its named vector */
+#define PIPELINE_VECTOR "code"         /* its named vector (first generation; meta vector names a later one) */
+#define PIPELINE_VECTOR_MAX 64         /* bytes of a generation's vector name, NUL included */
 #define PIPELINE_TEMPLATE_VERSION "3"  /* version of pipeline_prepare_text's template */
 
 /* ==== Prepare (prepare.c) ==== */
@@ -143,6 +144,8 @@ sc_status pipeline_graph_forget(sqlite3 *state, const char *path, sc_err *err);
 /* Which provider an index embeds with, and the objects that do it. */
 typedef struct pipeline_embedder {
     sqlite3 *state;          /* borrowed: state.db, where the choice is recorded */
+    const char *meta_prefix; /* prefix of its meta keys: NULL for the index's model, "next_" for the
+                                target of a model switch (repo/switch.c); static string */
     bool connect_now;        /* make a remote client at open (index runs: fail before anything changes) */
     sc_model *model;         /* the local model (provider, or fallback of a remote one), or NULL */
     char *model_path;        /* its absolute path */
@@ -176,6 +179,8 @@ typedef struct pipeline_index {
     sc_repo_options opt;       /* options: threads, size limit, progress, cancel */
     struct backend *be;        /* the store backend (collection coll exists) */
     const char *coll;          /* the collection of the code points (PIPELINE_COLLECTION, or the one a Qdrant URL names) */
+    const char *vector;        /* the named vector of the index's current model (PIPELINE_VECTOR, or that of a
+                                  later generation: repo/switch.c) */
     sqlite3 *state;            /* state.db */
     pipeline_embedder *pe;     /* the provider */
     uint32_t template_variant; /* prepared-text variant (0 but for measurement) */
