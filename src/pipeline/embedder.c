@@ -16,8 +16,10 @@
 ** - The identity of an index (meta model_id, the "model" payload of every
 **   point) is "openai:<model>/<dim>" for a remote provider: a different
 **   remote model or dimension is a different index (search refuses, index
-**   starts over), while a moved endpoint (another base URL serving the same
-**   model) is not.
+**   switches it to a new generation of vectors: repo/switch.c), while a
+**   moved endpoint (another base URL serving the same model) is not.
+** - meta_prefix "next_" reads and records the same keys for the target of
+**   a model switch (next_provider, next_model_path, next_remote).
 ** - The remote client is made when first needed (pipeline_embedder_ready), so
 **   commands that embed nothing (keyword search, similar, stats) need
 **   neither the key nor the endpoint. `index` makes it at open, so a bad

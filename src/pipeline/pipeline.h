@@ -111,14 +111,19 @@ uint64_t pipeline_entity_id(const char *path, const sc_entity *e, uint32_t ordin
 /* ==== State database (state.c) ==== */
 
 /* Format of an index folder (state.db meta index_format; docs/FILE_FORMATS.md):
-** 2 = XXH3-128 content and text hashes; 1 (util_hash64_v1) is upgraded on open. */
-#define PIPELINE_INDEX_FORMAT 2
+** 2 = XXH3-128 content and text hashes; 1 (util_hash64_v1) is upgraded on open;
+** 3 = format 2 whose current vectors are a later generation (meta vector,
+** after a model switch: repo/switch.c), so that an older semcode refuses it
+** rather than search a vector that is gone. New indexes are written at 2.
+** PIPELINE_INDEX_FORMAT is the newest this build reads. */
+#define PIPELINE_INDEX_FORMAT 3
+#define PIPELINE_INDEX_FORMAT_HASHES 2 /* written by a new index, an upgrade from 1, a rebuild */
 
 /* Create the tables of a new state database, or upgrade an index of an
 ** older format in one transaction (on failure the database is unchanged).
 ** A newer format is SC_UNSUPPORTED, a malformed one SC_CORRUPT; where names
 ** the index in messages. *from (may be NULL) receives the format found: 0
-** for a new database, 1 when upgraded, PIPELINE_INDEX_FORMAT otherwise. */
+** for a new database, 1 when upgraded, 2 or 3 otherwise (left as they are). */
 sc_status pipeline_state_prepare(sqlite3 *state, const char *where, int *from, sc_err *err);
 
 /* Run SQL on the state database; SC_IOERR with SQLite's message on failure. */

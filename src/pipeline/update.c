@@ -880,7 +880,7 @@ sc_status pipeline_update(pipeline_index *r, sc_repo_summary *out) {
     if (rc == SC_OK && run.n_v1)
         util_log(&r->opt.logger, SC_LOG_LEVEL_INFO,
                  "index format 1 -> %d: re-reading %zu files to replace their hashes; stored vectors are reused, "
-                 "not embedded again", PIPELINE_INDEX_FORMAT, run.n_v1);
+                 "not embedded again", PIPELINE_INDEX_FORMAT_HASHES, run.n_v1);
     if (rc == SC_OK) rc = upd__delete_gone(&run);
     if (rc == SC_OK) rc = upd__process(&run);
     run.sum.seconds_total = util_now() - run.t0;

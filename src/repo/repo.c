@@ -169,6 +169,9 @@ static sc_status repo__ensure_collection(sc_repo *r) {
                                 " 'next_vector', 'next_dim', 'next_provider', 'next_model_path', 'next_remote')");
         if (rc != SC_OK) return rc;
         snprintf(r->vector, sizeof r->vector, "%s", PIPELINE_VECTOR);
+        char fmt[16];
+        snprintf(fmt, sizeof fmt, "%d", PIPELINE_INDEX_FORMAT_HASHES); /* the first generation again */
+        if ((rc = repo_meta_set(r, "index_format", fmt)) != SC_OK) return rc;
         static const char *const kw_fields[] = {"path", "language", "kind", "text_hash", "qualified_name"};
         static const char *const int_fields[] = {"start_line", "end_line", "lines"};
         backend_collection_params cp = {.vector_name = PIPELINE_VECTOR, .dim = r->pe.dim,
@@ -326,7 +329,7 @@ sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **o
         util_log(&r->opt.logger, SC_LOG_LEVEL_INFO,
                  "index %s: upgraded from format 1 to %d (xxHash hashes); the next 'semcode index' re-reads every "
                  "file once and reuses the stored vectors",
-                 r->store_dir, PIPELINE_INDEX_FORMAT);
+                 r->store_dir, PIPELINE_INDEX_FORMAT_HASHES);
     if ((rc = repo__backend_open(r, &bcfg, url_given)) != SC_OK) goto fail;
     /* the provider: local model or remote endpoint */
     sc_err perr = {0};

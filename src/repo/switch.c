@@ -473,6 +473,7 @@ static sc_status switch__swap(sc_repo *r) {
     if (rc == SC_OK) rc = repo_meta_set(r, "vector", r->next_vector);
     if (rc == SC_OK) rc = repo_meta_set(r, "dim", dim);
     if (rc == SC_OK) rc = repo_meta_set(r, "reclaim", rtext);
+    if (rc == SC_OK) rc = repo_meta_set(r, "index_format", "3"); /* older builds refuse it (pipeline.h) */
     for (size_t i = 0; rc == SC_OK && i < sizeof switch__next_keys / sizeof *switch__next_keys; i++)
         rc = switch__meta_del(r, switch__next_keys[i]);
     if (rc == SC_OK) rc = repo_state_exec(r, "COMMIT");

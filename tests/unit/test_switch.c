@@ -231,6 +231,12 @@ static void test_switch_completes_and_swaps(void **state) {
     /* the old vectors are gone: 256 floats a point became 32 */
     long long bytes_b = sw_vector_bytes(root);
     assert_true(bytes_b * 4 < bytes_a);
+    /* format 3 marks the later generation (an older semcode refuses it) */
+    char p[1024];
+    snprintf(p, sizeof p, "%s/.semcode/state.db", root);
+    char *fmt = tu_sql_text(p, "SELECT value FROM meta WHERE key='index_format'");
+    assert_string_equal(fmt, "3");
+    free(fmt);
 
     /* a search open takes the recorded model B; model A is now refused */
     r = sw_open_ok(root, NULL, false, NULL);
@@ -241,6 +247,17 @@ static void test_switch_completes_and_swaps(void **state) {
     char msg[1024];
     assert_int_equal(sw_open(root, SW_MODEL_A, false, NULL, &r, msg, sizeof msg), SC_INVALID);
     assert_non_null(strstr(msg, "to switch the index"));
+    /* switching back builds generation A again under its own name; format stays 3 */
+    r = sw_open_ok(root, SW_MODEL_A, true, NULL);
+    assert_int_equal(sc_repo_update(r, &sum), SC_OK);
+    assert_true(sum.switched);
+    assert_int_equal(sw_vectors(r, names, sizeof names), 1);
+    assert_non_null(strstr(names, "code_"));
+    assert_non_null(strstr(names, "/256"));
+    char *back = sw_dense(r, "open the socket named by a path");
+    assert_string_equal(back, before);
+    free(back);
+    sc_repo_close(r);
     free(before);
     tu_rmdir(dir);
 }
