@@ -186,7 +186,8 @@ static void test_switch_completes_and_swaps(void **state) {
     json_t *st = sw_stats(r);
     json_t *sw = json_object_get(st, "switch");
     assert_non_null(sw);
-    const char *id_a = json_string_value(json_object_get(json_object_get(st, "model"), "id"));
+    char id_a[300];
+    snprintf(id_a, sizeof id_a, "%s", json_string_value(json_object_get(json_object_get(st, "model"), "id")));
     assert_string_equal(json_string_value(json_object_get(sw, "from")), id_a);
     assert_int_equal(json_integer_value(json_object_get(sw, "dim_to")), 32);
     assert_int_equal(json_integer_value(json_object_get(sw, "done")), 0);
