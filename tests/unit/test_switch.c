@@ -385,11 +385,68 @@ static void test_switch_cancelled_and_edits(void **state) {
     tu_rmdir(dir);
 }
 
+/* A crash after the swap's commit and before the old vectors were dropped:
+** the next open (a search's too) finishes the reclaim. */
+static void test_switch_reclaim_after_crash(void **state) {
+    (void)state;
+    char *dir = tu_tmpdir("switch");
+    char root[512], mb[512];
+    sw_setup(dir, root, sizeof root, mb, sizeof mb);
+    char *before = NULL;
+    sw_index_a(root, &before);
+    sc_repo *r = sw_open_ok(root, SW_MODEL_A, false, NULL);
+    json_t *st = sw_stats(r);
+    char id_a[300], id_b[300];
+    snprintf(id_a, sizeof id_a, "%s", json_string_value(json_object_get(json_object_get(st, "model"), "id")));
+    json_decref(st);
+    sc_repo_close(r);
+    r = sw_open_ok(root, mb, true, NULL);
+    sc_repo_summary sum;
+    assert_int_equal(sc_repo_update(r, &sum), SC_OK);
+    assert_true(sum.switched);
+    st = sw_stats(r);
+    snprintf(id_b, sizeof id_b, "%s", json_string_value(json_object_get(json_object_get(st, "model"), "id")));
+    json_decref(st);
+    /* put back what the reclaim had not done yet: generation A's vector and the payloads' model A */
+    sc_vector_params vp = {.name = "code", .dim = 256, .distance = SC_DISTANCE_COSINE};
+    assert_int_equal(sc_collection_vector_create(sc_repo_db(r), "code", &vp), SC_OK);
+    char filter[512], payload[400];
+    snprintf(filter, sizeof filter, "{\"must\":[{\"key\":\"model\",\"match\":{\"value\":\"%s\"}}]}", id_b);
+    snprintf(payload, sizeof payload, "{\"model\":\"%s\"}", id_a);
+    sc_selector sel = {.filter_json = filter};
+    assert_int_equal(sc_payload_set(sc_repo_db(r), "code", &sel, payload, NULL), SC_OK);
+    sc_repo_close(r);
+    char p[1024], sql[1024];
+    snprintf(p, sizeof p, "%s/.semcode/state.db", root);
+    snprintf(sql, sizeof sql,
+             "INSERT OR REPLACE INTO meta(key, value) VALUES('reclaim', '{\"vector\":\"code\",\"model_id\":\"%s\"}')",
+             id_a);
+    assert_int_equal(tu_sql_exec(p, sql), 0);
+
+    r = sw_open_ok(root, NULL, false, NULL);
+    char names[512];
+    assert_int_equal(sw_vectors(r, names, sizeof names), 1);
+    assert_non_null(strstr(names, "code_"));
+    uint64_t n_b = 0;
+    assert_int_equal(sc_points_count(sc_repo_db(r), "code", filter, &n_b), SC_OK);
+    assert_int_equal(n_b, 2 * SW_FILES);
+    char *after = sw_dense(r, "close a buffer handle");
+    assert_true(strlen(after) > 0);
+    free(after);
+    sc_repo_close(r);
+    char *left = tu_sql_text(p, "SELECT count(*) FROM meta WHERE key='reclaim'");
+    assert_string_equal(left, "0");
+    free(left);
+    free(before);
+    tu_rmdir(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch_completes_and_swaps),
         cmocka_unit_test(test_switch_interrupted_resumes),
         cmocka_unit_test(test_switch_cancelled_and_edits),
+        cmocka_unit_test(test_switch_reclaim_after_crash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
