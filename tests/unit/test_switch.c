@@ -172,13 +172,31 @@ static void sw_index_a(const char *root, char **before) {
     sc_repo_close(r);
 }
 
+/* The fixture of every test: a folder with the tree and model B, the tree
+** indexed with model A, and a dense search's results then. */
+typedef struct sw_fix {
+    char *dir;      /* temporary folder (owned) */
+    char root[512]; /* the tree */
+    char mb[512];   /* model B */
+    char *before;   /* results with model A (owned) */
+} sw_fix;
+
+static void sw_start(sw_fix *f) {
+    f->dir = tu_tmpdir("switch");
+    sw_setup(f->dir, f->root, sizeof f->root, f->mb, sizeof f->mb);
+    sw_index_a(f->root, &f->before);
+}
+
+static void sw_end(sw_fix *f) {
+    free(f->before);
+    tu_rmdir(f->dir);
+}
+
 static void test_switch_completes_and_swaps(void **state) {
     (void)state;
-    char *dir = tu_tmpdir("switch");
-    char root[512], mb[512];
-    sw_setup(dir, root, sizeof root, mb, sizeof mb);
-    char *before = NULL;
-    sw_index_a(root, &before);
+    sw_fix f;
+    sw_start(&f);
+    const char *root = f.root, *mb = f.mb, *before = f.before;
     long long bytes_a = sw_vector_bytes(root);
 
     sc_repo *r = sw_open_ok(root, mb, true, NULL);
@@ -259,17 +277,14 @@ static void test_switch_completes_and_swaps(void **state) {
     assert_string_equal(back, before);
     free(back);
     sc_repo_close(r);
-    free(before);
-    tu_rmdir(dir);
+    sw_end(&f);
 }
 
 static void test_switch_interrupted_resumes(void **state) {
     (void)state;
-    char *dir = tu_tmpdir("switch");
-    char root[512], mb[512];
-    sw_setup(dir, root, sizeof root, mb, sizeof mb);
-    char *before = NULL;
-    sw_index_a(root, &before);
+    sw_fix f;
+    sw_start(&f);
+    const char *root = f.root, *mb = f.mb, *before = f.before;
 
     /* stop after the first batch (32 files of 80), as Ctrl-C or a kill would */
     sw_stop stop = {.stop_after = 1};
@@ -314,17 +329,14 @@ static void test_switch_interrupted_resumes(void **state) {
     assert_int_equal(sw_vectors(r, names, sizeof names), 1);
     assert_non_null(strstr(names, "/32"));
     sc_repo_close(r);
-    free(before);
-    tu_rmdir(dir);
+    sw_end(&f);
 }
 
 static void test_switch_cancelled_and_edits(void **state) {
     (void)state;
-    char *dir = tu_tmpdir("switch");
-    char root[512], mb[512];
-    sw_setup(dir, root, sizeof root, mb, sizeof mb);
-    char *before = NULL;
-    sw_index_a(root, &before);
+    sw_fix f;
+    sw_start(&f);
+    const char *root = f.root, *mb = f.mb, *before = f.before;
     long long bytes_a = sw_vector_bytes(root);
     sw_stop stop = {.stop_after = 1};
     sc_repo *r = sw_open_ok(root, mb, true, &stop);
@@ -381,19 +393,16 @@ static void test_switch_cancelled_and_edits(void **state) {
     assert_true(h->n > 0);
     sc_code_hits_free(h);
     sc_repo_close(r);
-    free(before);
-    tu_rmdir(dir);
+    sw_end(&f);
 }
 
 /* A crash after the swap's commit and before the old vectors were dropped:
 ** the next open (a search's too) finishes the reclaim. */
 static void test_switch_reclaim_after_crash(void **state) {
     (void)state;
-    char *dir = tu_tmpdir("switch");
-    char root[512], mb[512];
-    sw_setup(dir, root, sizeof root, mb, sizeof mb);
-    char *before = NULL;
-    sw_index_a(root, &before);
+    sw_fix f;
+    sw_start(&f);
+    const char *root = f.root, *mb = f.mb;
     sc_repo *r = sw_open_ok(root, SW_MODEL_A, false, NULL);
     json_t *st = sw_stats(r);
     char id_a[300], id_b[300];
@@ -437,8 +446,7 @@ static void test_switch_reclaim_after_crash(void **state) {
     char *left = tu_sql_text(p, "SELECT count(*) FROM meta WHERE key='reclaim'");
     assert_string_equal(left, "0");
     free(left);
-    free(before);
-    tu_rmdir(dir);
+    sw_end(&f);
 }
 
 int main(void) {
