@@ -59,8 +59,10 @@ typedef struct sc_repo_options {
     void (*progress)(void *arg, const sc_repo_progress *p); /* called now and then; may be NULL */
     void *progress_arg;       /* its argument */
     volatile int *cancel;     /* when *cancel becomes non-zero the run stops at the next batch (SC_INTERRUPTED) */
-    bool allow_rebuild;       /* a different model (or template) than the index was built with starts it over;
-                                 without this flag that is an error (searches never wipe an index) */
+    bool allow_rebuild;       /* a different model than the index was built with switches it (the next
+                                 sc_repo_update embeds a new generation while the old one serves; a Qdrant
+                                 store, another text template or an old model that no longer loads start it
+                                 over); without this flag that is an error (searches never change an index) */
     sc_repo_provider provider; /* local model or remote endpoint (default AUTO) */
     const sc_remote_options *remote; /* remote endpoint (borrowed during sc_repo_open; NULL = none given). Fields
                                  left empty (NULL / 0) take the values recorded by the run that built the index;
@@ -120,12 +122,20 @@ typedef struct sc_repo_summary {
     double seconds_embed;
     double seconds_store;
     double seconds_total;
+    uint64_t switch_embedded;  /* model switch: entities given a vector of the new model by this run */
+    uint64_t switch_pending;   /* model switch: entities still without one after this run (0: none pending) */
+    bool switched;             /* this run completed a model switch: searches now use the new model */
 } sc_repo_summary;
 
 /* Change the progress callback (NULL = none). */
 SC_API void sc_repo_set_progress(sc_repo *r, void (*fn)(void *arg, const sc_repo_progress *p), void *arg);
 
-/* Bring the index up to date with the tree. */
+/* Bring the index up to date with the tree. With a model switch pending
+** (started by an open with allow_rebuild and another model, or left by an
+** interrupted run), then give every entity a vector of the new model and
+** swap to it when all have one (summary->switched); searches with r use the
+** old model until then. SC_INTERRUPTED (cancel) leaves a consistent index
+** that the next run completes. docs/ARCHITECTURE.md "Switching models". */
 SC_API sc_status sc_repo_update(sc_repo *r, sc_repo_summary *summary);
 
 /* ==== Searching ==== */

@@ -254,7 +254,14 @@ static void cli__progress(void *arg, const sc_repo_progress *p) {
     if (!done && p->seconds - cp->last < (cp->tty ? 0.1 : 2.0)) return;
     cp->last = p->seconds;
     double rate = p->seconds > 0 ? (double)p->embedded / p->seconds : 0;
-    if (cp->tty) {
+    if (cp->tty && !strcmp(p->stage, "switch")) { /* a model switch: entities given the new model's vector */
+        double frac = p->entities ? (double)p->embedded / (double)p->entities : 0;
+        int w = 30, fill = (int)(frac * w);
+        fprintf(stderr, "\r\033[K[%.*s%*s] %3.0f%% switching model: entities %llu/%llu, files %llu/%llu",
+                fill, "##############################", w - fill, "", frac * 100, (unsigned long long)p->embedded,
+                (unsigned long long)p->entities, (unsigned long long)p->files_done,
+                (unsigned long long)p->files_total);
+    } else if (cp->tty) {
         double frac = p->files_total ? (double)p->files_done / (double)p->files_total : 0;
         int w = 30, fill = (int)(frac * w);
         double eta = frac > 0.01 ? p->seconds / frac - p->seconds : 0;
@@ -288,7 +295,12 @@ static void cli__index_usage(FILE *f) {
             "                  (qdrants:// for TLS): the points go to that Qdrant collection, the state stays\n"
             "                  in PATH/.semcode and later commands in the tree use the same store.\n"
             "                  $SEMCODE_CONFIG names a JSON configuration file ({\"store\": {...}}).\n"
-            "  --model FILE    embedding model file (default: the built-in model)\n"
+            "  --model FILE    embedding model file (default: the built-in model). On an index of\n"
+            "                  another model (or dimension) this switches it: every entity is embedded\n"
+            "                  again as a new generation beside the old one, searches keep using the old\n"
+            "                  model until all are done, then the index swaps in one step and drops the\n"
+            "                  old vectors. An interrupted switch resumes with the next 'semcode index';\n"
+            "                  --model of the current model cancels it. 'semcode stats' shows progress.\n"
             "  --threads N     parser threads (default: all cores)\n"
             "  --cache         also keep vectors in the embedding cache (cache.db); without it,\n"
             "                  vectors of unchanged entities are reused from the index itself\n"
@@ -330,6 +342,10 @@ int cli_cmd_index(int argc, char **argv) {
             (json_int_t)s.entities_unchanged, "embeddings", "cached", (json_int_t)s.embeddings_cached, "new",
             (json_int_t)s.embeddings_new, "failed", (json_int_t)s.embeddings_failed, "seconds", "walk", s.seconds_walk,
             "parse", s.seconds_parse, "embed", s.seconds_embed, "store", s.seconds_store, "total", s.seconds_total);
+        if (s.switched || s.switch_pending || s.switch_embedded)
+            json_object_set_new(o, "switch", json_pack("{s:b, s:I, s:I}", "switched", s.switched, "embedded",
+                                                       (json_int_t)s.switch_embedded, "pending",
+                                                       (json_int_t)s.switch_pending));
         char *txt = json_dumps(o, JSON_INDENT(2));
         puts(txt);
         free(txt);
@@ -342,6 +358,13 @@ int cli_cmd_index(int argc, char **argv) {
                (unsigned long long)s.files_failed, (unsigned long long)s.entities_added,
                (unsigned long long)s.entities_updated, (unsigned long long)s.entities_removed,
                (unsigned long long)s.embeddings_new, (unsigned long long)s.embeddings_cached);
+        if (s.switched)
+            printf("switched models: %llu entities embedded with the new model; searches now use it and the old "
+                   "vectors are dropped\n", (unsigned long long)s.switch_embedded);
+        else if (s.switch_pending)
+            printf("model switch: %llu entities embedded, %llu to go; searches use the old model until "
+                   "'semcode index' completes it\n",
+                   (unsigned long long)s.switch_embedded, (unsigned long long)s.switch_pending);
     }
     sc_repo_close(r);
     cli__free_args(&a);

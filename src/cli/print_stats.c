@@ -70,6 +70,12 @@ int cli_stats_print(FILE *f, const char *json_text) {
             (long long)cli__int(model, "dim"), json_string_value(json_object_get(model, "provider")));
     const char *base = json_string_value(json_object_get(model, "base_url"));
     if (base) fprintf(f, " (%s)", base);
+    const json_t *sw = json_object_get(s, "switch");
+    if (sw)
+        fprintf(f, "\n  switching    from %s to %s (%lld dimensions): %lld of %lld entities embedded; searches use "
+                   "the first until 'semcode index' completes it",
+                json_string_value(json_object_get(sw, "from")), json_string_value(json_object_get(sw, "to")),
+                (long long)cli__int(sw, "dim_to"), (long long)cli__int(sw, "done"), (long long)cli__int(sw, "total"));
     fprintf(f, "\n  files        %lld\n  entities     %lld: ", (long long)cli__int(s, "files"),
             (long long)cli__int(s, "entities"));
     cli__print_counts(f, json_object_get(s, "by_language"));

@@ -229,6 +229,8 @@ static void mcp__status_counts(mcp_server *m, size_t i, json_t *o) {
         if (ent) json_object_set(o, "entities", ent);
         json_t *last = json_object_get(s, "last_index");
         if (last) json_object_set(o, "last_index", last);
+        json_t *sw = json_object_get(s, "switch"); /* a model switch under way: from, to, done of total */
+        if (sw) json_object_set(o, "switch", sw);
         const char *id = json_string_value(json_object_get(model, "id"));
         pthread_mutex_lock(&m->state_mu);
         if (id && i == 0) snprintf(m->model_id, sizeof m->model_id, "%s", id);

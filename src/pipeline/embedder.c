@@ -16,8 +16,10 @@
 ** - The identity of an index (meta model_id, the "model" payload of every
 **   point) is "openai:<model>/<dim>" for a remote provider: a different
 **   remote model or dimension is a different index (search refuses, index
-**   starts over), while a moved endpoint (another base URL serving the same
-**   model) is not.
+**   switches it to a new generation of vectors: repo/switch.c), while a
+**   moved endpoint (another base URL serving the same model) is not.
+** - meta_prefix "next_" reads and records the same keys for the target of
+**   a model switch (next_provider, next_model_path, next_remote).
 ** - The remote client is made when first needed (pipeline_embedder_ready), so
 **   commands that embed nothing (keyword search, similar, stats) need
 **   neither the key nor the endpoint. `index` makes it at open, so a bad
@@ -37,11 +39,26 @@
 
 #define EMB_MAX_MODEL_NAME 200 /* longest remote model name accepted (it is part of the index id) */
 
+/* meta value of key under the embedder's prefix ("next_" for the target of
+** a model switch, repo/switch.c), owned or NULL. */
+static char *emb__meta_get(pipeline_embedder *r, const char *key) {
+    char k[64];
+    snprintf(k, sizeof k, "%s%s", r->meta_prefix ? r->meta_prefix : "", key);
+    return pipeline_meta_get(r->state, k);
+}
+
+/* Set meta key under the embedder's prefix. */
+static sc_status emb__meta_set(pipeline_embedder *r, const char *key, const char *value, sc_err *err) {
+    char k[64];
+    snprintf(k, sizeof k, "%s%s", r->meta_prefix ? r->meta_prefix : "", key);
+    return pipeline_meta_set(r->state, k, value, err);
+}
+
 /* ==== The local model ==== */
 
 /* Load the local model: given, else the one the index was built with, else the shipped one. */
 static sc_status emb__load_model(pipeline_embedder *r, const char *given, sc_err *err) {
-    char *recorded = pipeline_meta_get(r->state, "model_path");
+    char *recorded = emb__meta_get(r, "model_path");
     bool use_default = !given && !(recorded && access(recorded, R_OK) == 0);
     char *path = given ? util_strdup(given) : !use_default ? util_strdup(recorded) : sc_model_default_path();
     free(recorded);
@@ -99,7 +116,7 @@ static sc_status emb__remote_config(pipeline_embedder *r, const sc_remote_option
     if (!given) given = &none;
     json_t *rec = NULL;
     if (use_recorded) {
-        char *txt = pipeline_meta_get(r->state, "remote");
+        char *txt = emb__meta_get(r, "remote");
         rec = txt ? json_loads(txt, 0, NULL) : NULL;
         free(txt);
     }
@@ -152,7 +169,7 @@ static sc_status emb__remote_config(pipeline_embedder *r, const sc_remote_option
 /* ==== Choosing ==== */
 
 sc_status pipeline_embedder_open(pipeline_embedder *r, const sc_repo_options *opt, sc_err *err) {
-    char *prov = pipeline_meta_get(r->state, "provider");
+    char *prov = emb__meta_get(r, "provider");
     bool recorded_remote = prov && !strcmp(prov, "openai");
     free(prov);
     sc_repo_provider p = opt ? opt->provider : SC_REPO_PROVIDER_AUTO;
@@ -217,8 +234,8 @@ sc_status pipeline_embedder_ready(pipeline_embedder *r, sc_err *err) {
 sc_status pipeline_embedder_record(pipeline_embedder *r, sc_err *err) {
     sc_status rc;
     if (!r->is_remote) {
-        if ((rc = pipeline_meta_set(r->state, "provider", "local", err)) != SC_OK) return rc;
-        return pipeline_meta_set(r->state, "model_path", r->model_path, err);
+        if ((rc = emb__meta_set(r, "provider", "local", err)) != SC_OK) return rc;
+        return emb__meta_set(r, "model_path", r->model_path, err);
     }
     const sc_remote_options *o = &r->remote;
     json_t *j = json_pack("{s:s, s:s, s:i, s:b, s:i, s:i, s:i, s:i}", "base_url", o->base_url, "model", o->model,
@@ -230,9 +247,9 @@ sc_status pipeline_embedder_record(pipeline_embedder *r, sc_err *err) {
     char *txt = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(j);
     if (!txt) return sc_err_set(err, SC_NOMEM, "out of memory");
-    rc = pipeline_meta_set(r->state, "remote", txt, err);
+    rc = emb__meta_set(r, "remote", txt, err);
     free(txt);
-    if (rc == SC_OK) rc = pipeline_meta_set(r->state, "provider", "openai", err);
+    if (rc == SC_OK) rc = emb__meta_set(r, "provider", "openai", err);
     return rc;
 }
 

@@ -85,7 +85,8 @@ bool pipeline_dir_is_skipped(const char *name, bool skip_vendored);
 /* ==== What an index stores ==== */
 
 #define PIPELINE_COLLECTION "code"     /* the store collection of a repository */
-#define PIPELINE_VECTOR "code"         /* its named vector */
+#define PIPELINE_VECTOR "code"         /* its named vector (first generation; meta vector names a later one) */
+#define PIPELINE_VECTOR_MAX 64         /* bytes of a generation's vector name, NUL included */
 #define PIPELINE_TEMPLATE_VERSION "3"  /* version of pipeline_prepare_text's template */
 
 /* ==== Prepare (prepare.c) ==== */
@@ -110,14 +111,19 @@ uint64_t pipeline_entity_id(const char *path, const sc_entity *e, uint32_t ordin
 /* ==== State database (state.c) ==== */
 
 /* Format of an index folder (state.db meta index_format; docs/FILE_FORMATS.md):
-** 2 = XXH3-128 content and text hashes; 1 (util_hash64_v1) is upgraded on open. */
-#define PIPELINE_INDEX_FORMAT 2
+** 2 = XXH3-128 content and text hashes; 1 (util_hash64_v1) is upgraded on open;
+** 3 = format 2 whose current vectors are a later generation (meta vector,
+** after a model switch: repo/switch.c), so that an older semcode refuses it
+** rather than search a vector that is gone. New indexes are written at 2.
+** PIPELINE_INDEX_FORMAT is the newest this build reads. */
+#define PIPELINE_INDEX_FORMAT 3
+#define PIPELINE_INDEX_FORMAT_HASHES 2 /* written by a new index, an upgrade from 1, a rebuild */
 
 /* Create the tables of a new state database, or upgrade an index of an
 ** older format in one transaction (on failure the database is unchanged).
 ** A newer format is SC_UNSUPPORTED, a malformed one SC_CORRUPT; where names
 ** the index in messages. *from (may be NULL) receives the format found: 0
-** for a new database, 1 when upgraded, PIPELINE_INDEX_FORMAT otherwise. */
+** for a new database, 1 when upgraded, 2 or 3 otherwise (left as they are). */
 sc_status pipeline_state_prepare(sqlite3 *state, const char *where, int *from, sc_err *err);
 
 /* Run SQL on the state database; SC_IOERR with SQLite's message on failure. */
@@ -143,6 +149,8 @@ sc_status pipeline_graph_forget(sqlite3 *state, const char *path, sc_err *err);
 /* Which provider an index embeds with, and the objects that do it. */
 typedef struct pipeline_embedder {
     sqlite3 *state;          /* borrowed: state.db, where the choice is recorded */
+    const char *meta_prefix; /* prefix of its meta keys: NULL for the index's model, "next_" for the
+                                target of a model switch (repo/switch.c); static string */
     bool connect_now;        /* make a remote client at open (index runs: fail before anything changes) */
     sc_model *model;         /* the local model (provider, or fallback of a remote one), or NULL */
     char *model_path;        /* its absolute path */
@@ -176,6 +184,8 @@ typedef struct pipeline_index {
     sc_repo_options opt;       /* options: threads, size limit, progress, cancel */
     struct backend *be;        /* the store backend (collection coll exists) */
     const char *coll;          /* the collection of the code points (PIPELINE_COLLECTION, or the one a Qdrant URL names) */
+    const char *vector;        /* the named vector of the index's current model (PIPELINE_VECTOR, or that of a
+                                  later generation: repo/switch.c) */
     sqlite3 *state;            /* state.db */
     pipeline_embedder *pe;     /* the provider */
     uint32_t template_variant; /* prepared-text variant (0 but for measurement) */

@@ -13,6 +13,10 @@
 **   taking the stored vectors over by the old text hashes (nothing is
 **   embedded again). On any failure the transaction rolls back: the
 **   database is as it was.
+** - 3: format 2 after a model switch: meta vector names the current
+**   generation's vector ("code_<hex>", repo/switch.c); nothing else differs,
+**   and a rebuild writes 2 again. An older semcode refuses it instead of
+**   searching the vector "code" that the switch dropped.
 ** - A larger index_format was written by a newer semcode: refused.
 */
 #include "pipeline/pipeline.h"
@@ -83,7 +87,7 @@ static sc_status state__schema(sqlite3 *state, const char *where, int *from, sc_
     /* the call graph's tables join any format without changing it (graph.c) */
     rc = pipeline_graph_schema(state, err);
     if (rc != SC_OK) return rc;
-    if (*from == PIPELINE_INDEX_FORMAT) return SC_OK;
+    if (*from >= PIPELINE_INDEX_FORMAT_HASHES) return SC_OK; /* 2, or 3 (a switched model: same tables) */
     if (!has_files) {
         rc = pipeline_state_exec(state, STATE__FILES_TABLE("files"), err);
     } else {
@@ -101,7 +105,7 @@ static sc_status state__schema(sqlite3 *state, const char *where, int *from, sc_
         rc = pipeline_state_exec(state, "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);",
                                  err);
     char v[16];
-    snprintf(v, sizeof v, "%d", PIPELINE_INDEX_FORMAT);
+    snprintf(v, sizeof v, "%d", PIPELINE_INDEX_FORMAT_HASHES);
     if (rc == SC_OK) rc = pipeline_meta_set(state, "index_format", v, err);
     return rc;
 }
@@ -119,7 +123,7 @@ sc_status pipeline_state_prepare(sqlite3 *state, const char *where, int *from, s
             char why[sizeof err->msg];
             snprintf(why, sizeof why, "%s", err->msg);
             sc_err_set(err, rc, "index %s: upgrading it from format 1 to %d failed, it is left as it was: %s", where,
-                       PIPELINE_INDEX_FORMAT, why);
+                       PIPELINE_INDEX_FORMAT_HASHES, why);
         }
         return rc;
     }

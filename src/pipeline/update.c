@@ -436,7 +436,7 @@ static size_t upd__reuse(pipeline_index *r, upd_batch *b, bool *reused) {
     char *ftext = json_dumps(f, JSON_COMPACT);
     json_decref(f);
     const char *keys[] = {"text_hash"};
-    const char *vn[] = {PIPELINE_VECTOR};
+    const char *vn[] = {r->vector};
     sc_scroll_request req = {.filter_json = ftext, .limit = (uint32_t)n_idx + 1};
     req.with = (sc_with){.payload = true, .payload_include = keys, .n_payload_include = 1, .vectors = true,
                          .vector_names = vn, .n_vector_names = 1};
@@ -552,7 +552,7 @@ static sc_status upd__flush(pipeline_index *r, upd_batch *b, sc_repo_summary *su
             b->pts[i].payload_json = b->payloads[i];
             b->pts[i].text = b->kwtexts[i];
             if (items[i].status == SC_OK) {
-                b->vin[i] = (sc_vector_in){PIPELINE_VECTOR, b->vecs + i * r->pe->dim, r->pe->dim};
+                b->vin[i] = (sc_vector_in){r->vector, b->vecs + i * r->pe->dim, r->pe->dim};
                 b->pts[i].vectors = &b->vin[i];
                 b->pts[i].n_vectors = 1;
             } else {
@@ -880,7 +880,7 @@ sc_status pipeline_update(pipeline_index *r, sc_repo_summary *out) {
     if (rc == SC_OK && run.n_v1)
         util_log(&r->opt.logger, SC_LOG_LEVEL_INFO,
                  "index format 1 -> %d: re-reading %zu files to replace their hashes; stored vectors are reused, "
-                 "not embedded again", PIPELINE_INDEX_FORMAT, run.n_v1);
+                 "not embedded again", PIPELINE_INDEX_FORMAT_HASHES, run.n_v1);
     if (rc == SC_OK) rc = upd__delete_gone(&run);
     if (rc == SC_OK) rc = upd__process(&run);
     run.sum.seconds_total = util_now() - run.t0;

@@ -184,7 +184,7 @@ static void q__set_free(q_set *s) {
 /* Run a dense or keyword search into the set. */
 static sc_status q__run(sc_repo *r, const float *vec, const char *text, const char *filter, uint32_t want,
                         const sc_point_id *exclude, q_set *s, bool dense) {
-    sc_search_request req = {.vector_name = PIPELINE_VECTOR, .query = vec, .dim = r->pe.dim, .text = vec ? NULL : text,
+    sc_search_request req = {.vector_name = r->vector, .query = vec, .dim = r->pe.dim, .text = vec ? NULL : text,
                              .limit = want, .filter_json = filter, .with = {.payload = true}};
     sc_record_list *l = NULL;
     if (backend_search(r->be, r->coll, &req, &l) != SC_OK)
@@ -222,7 +222,7 @@ static sc_status q__run_fused(sc_repo *r, const float *vec, const char *text, co
                  backend_location(r->be), backend_get_caps(r->be)->name);
         r->hybrid_note_done = true;
     }
-    sc_search_request req = {.vector_name = PIPELINE_VECTOR, .query = vec, .dim = r->pe.dim, .limit = want,
+    sc_search_request req = {.vector_name = r->vector, .query = vec, .dim = r->pe.dim, .limit = want,
                              .filter_json = filter, .with = {.payload = true}};
     sc_record_list *l = NULL;
     if (backend_search_hybrid(r->be, r->coll, &req, text, want, &l) != SC_OK)
@@ -454,7 +454,7 @@ static sc_status q__resolve(sc_repo *r, const char *target, sc_point_id *id, flo
     char *ftext = json_dumps(filter, JSON_COMPACT);
     json_decref(filter);
     sc_scroll_request req = {.filter_json = ftext, .limit = 1000};
-    const char *vn[] = {PIPELINE_VECTOR};
+    const char *vn[] = {r->vector};
     req.with = (sc_with){.payload = true, .vectors = vec != NULL, .vector_names = vn, .n_vector_names = 1};
     sc_record_list *l = NULL;
     sc_point_id next;
@@ -696,7 +696,7 @@ typedef struct q_dups {
 /* Step 1: scroll every entity passing filter into ds with its vector. */
 static sc_status q__dup_collect(sc_repo *r, const char *filter, q_dups *ds) {
     sc_scroll_request req = {.filter_json = filter, .limit = 1000};
-    const char *vn[] = {PIPELINE_VECTOR};
+    const char *vn[] = {r->vector};
     req.with = (sc_with){.payload = true, .vectors = true, .vector_names = vn, .n_vector_names = 1};
     sc_status rc = SC_OK;
     for (;;) {
@@ -758,7 +758,7 @@ static sc_status q__dup_link(sc_repo *r, const char *filter, float threshold, q_
     if (!ds->parent) return repo_fail(r, SC_NOMEM, "out of memory");
     for (size_t i = 0; i < ds->n; i++) ds->parent[i] = (uint32_t)i;
     for (size_t i = 0; i < ds->n; i++) {
-        sc_search_request sr = {.vector_name = PIPELINE_VECTOR, .query = ds->vecs + i * r->pe.dim, .dim = r->pe.dim,
+        sc_search_request sr = {.vector_name = r->vector, .query = ds->vecs + i * r->pe.dim, .dim = r->pe.dim,
                                 .limit = 11, .filter_json = filter};
         sc_record_list *l = NULL;
         if (backend_search(r->be, r->coll, &sr, &l) != SC_OK)

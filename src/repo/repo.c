@@ -64,10 +64,18 @@ sc_status repo_embedder_ready(sc_repo *r) {
 sc_status sc_repo_update(sc_repo *r, sc_repo_summary *out) {
     if (!r) return SC_MISUSE;
     sc_err err = {0};
-    pipeline_index ix = {.root = r->root, .store_dir = r->store_dir, .opt = r->opt, .be = r->be, .coll = r->coll, .state = r->state,
+    pipeline_index ix = {.root = r->root, .store_dir = r->store_dir, .opt = r->opt, .be = r->be, .coll = r->coll,
+                         .vector = r->vector, .state = r->state,
                          .pe = &r->pe, .template_variant = r->template_variant, .err = &err};
-    sc_status rc = pipeline_update(&ix, out);
-    return rc == SC_OK ? SC_OK : repo_fail_err(r, rc, &err);
+    sc_repo_summary sum;
+    memset(&sum, 0, sizeof sum);
+    double t0 = util_now();
+    sc_status rc = pipeline_update(&ix, &sum);
+    if (rc != SC_OK) repo_fail_err(r, rc, &err);
+    else if (!r->remote_store) rc = repo_switch_run(r, &sum); /* a model switch, when one is pending */
+    sum.seconds_total = util_now() - t0;
+    if (out) *out = sum;
+    return rc;
 }
 
 char *repo_meta_get(sc_repo *r, const char *key) { return pipeline_meta_get(r->state, key); }
@@ -93,12 +101,36 @@ static sc_status repo__mkdir(sc_repo *r, const char *p) {
     return SC_OK;
 }
 
-/* Make sure the collection exists and matches the model; a different model
-** starts the index over (its vectors are not comparable). */
+/* The refusal of a search (or any open that may not rebuild) given a model
+** other than the index's current one, saying what to do. */
+static sc_status repo__mismatch(sc_repo *r, const char *old, const char *tmpl) {
+    char *next = repo_meta_get(r, "next_model_id");
+    if (next && !strcmp(next, r->pe.model_id)) {
+        repo_fail(r, SC_INVALID,
+                  "this index is switching from %s to %s and searches use %s until the switch completes; search "
+                  "without --model (or the provider options), and run 'semcode index' to finish the switch",
+                  old, next, old);
+    } else {
+        repo_fail(r, SC_INVALID,
+                  "this index was built with %s (text template %s), not %s; pass the model or provider it was "
+                  "built with (--model, --provider), or run 'semcode index' with the new one to switch the index "
+                  "to it (searches keep using the old one until it is done)",
+                  old ? old : "an unknown model", tmpl ? tmpl : "?", r->pe.model_id);
+    }
+    free(next);
+    return SC_INVALID;
+}
+
+/* Make sure the collection exists and matches the model. Another model
+** on the embedded store (same text template) becomes the target of a
+** switch (switch.c); otherwise a different model starts the index over
+** (its vectors are not comparable). */
 static sc_status repo__ensure_collection(sc_repo *r) {
+    repo_vector_load(r);
     char *old = repo_meta_get(r, "model_id");
     char *tmpl = repo_meta_get(r, "template_version");
-    bool same = old && !strcmp(old, r->pe.model_id) && tmpl && !strcmp(tmpl, PIPELINE_TEMPLATE_VERSION);
+    bool same_tmpl = tmpl && !strcmp(tmpl, PIPELINE_TEMPLATE_VERSION);
+    bool same = old && !strcmp(old, r->pe.model_id) && same_tmpl;
     bool exists = backend_collection_exists(r->be, r->coll);
     char tag[400];
     snprintf(tag, sizeof tag, "%s/%s", r->pe.model_id, PIPELINE_TEMPLATE_VERSION);
@@ -110,21 +142,36 @@ static sc_status repo__ensure_collection(sc_repo *r) {
             same = !strcmp(ci.model_tag, tag) && ci.dim == r->pe.dim;
     }
     if (!same && exists && !r->opt.allow_rebuild) {
-        repo_fail(r, SC_INVALID,
-                  "this index was built with %s (text template %s), not %s; pass the model or provider it was "
-                  "built with (--model, --provider), or run 'semcode index' to rebuild it",
-                  old ? old : "an unknown model", tmpl ? tmpl : "?", r->pe.model_id);
+        sc_status rc = repo__mismatch(r, old, tmpl);
         free(old);
         free(tmpl);
-        return SC_INVALID;
+        return rc;
+    }
+    sc_status rc = SC_OK;
+    if (!same && exists && same_tmpl && old && !r->remote_store) {
+        rc = repo_switch_begin(r, old);
+        if (rc != SC_NOTFOUND) { /* switching (the current generation serves meanwhile), or failed */
+            free(old);
+            free(tmpl);
+            return rc;
+        }
+    } else if (same && exists && !r->remote_store && r->opt.allow_rebuild && r->model_given) {
+        rc = repo_switch_cancel(r); /* the current model given again: no switch */
     }
     free(old);
     free(tmpl);
+    if (rc != SC_OK && rc != SC_NOTFOUND) return rc;
     if (!same || !exists) {
         if (exists && backend_collection_delete(r->be, r->coll) != SC_OK)
             return repo_fail(r, SC_IOERR, "%s", backend_errmsg(r->be));
-        sc_status rc = repo_state_exec(r, "DELETE FROM files");
+        rc = repo_state_exec(r, "DELETE FROM files;"
+                                "DELETE FROM meta WHERE key IN ('vector', 'dim', 'reclaim', 'next_model_id',"
+                                " 'next_vector', 'next_dim', 'next_provider', 'next_model_path', 'next_remote')");
         if (rc != SC_OK) return rc;
+        snprintf(r->vector, sizeof r->vector, "%s", PIPELINE_VECTOR);
+        char fmt[16];
+        snprintf(fmt, sizeof fmt, "%d", PIPELINE_INDEX_FORMAT_HASHES); /* the first generation again */
+        if ((rc = repo_meta_set(r, "index_format", fmt)) != SC_OK) return rc;
         static const char *const kw_fields[] = {"path", "language", "kind", "text_hash", "qualified_name"};
         static const char *const int_fields[] = {"start_line", "end_line", "lines"};
         backend_collection_params cp = {.vector_name = PIPELINE_VECTOR, .dim = r->pe.dim,
@@ -144,9 +191,11 @@ static sc_status repo__ensure_collection(sc_repo *r) {
         if ((rc = repo_meta_set(r, "model_id", r->pe.model_id)) != SC_OK) return rc;
         if ((rc = repo_meta_set(r, "template_version", PIPELINE_TEMPLATE_VERSION)) != SC_OK) return rc;
     } else if (r->remote_store) {
-        sc_status rc = repo_meta_set(r, "model_id", r->pe.model_id); /* an adopted collection */
+        rc = repo_meta_set(r, "model_id", r->pe.model_id); /* an adopted collection */
         if (rc == SC_OK) rc = repo_meta_set(r, "template_version", PIPELINE_TEMPLATE_VERSION);
         if (rc != SC_OK) return rc;
+    } else if ((rc = repo_switch_reclaim(r)) != SC_OK) {
+        return rc; /* finish what a swap left (old vectors, payload model) */
     }
     return SC_OK;
 }
@@ -244,6 +293,7 @@ sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **o
         goto fail;
     }
     r->store_dir = util_strdup(buf);
+    r->model_given = r->opt.model_path || r->opt.provider != SC_REPO_PROVIDER_AUTO || r->opt.remote;
     r->opt.store_dir = NULL;
     r->opt.model_path = NULL;
     r->opt.remote = NULL;
@@ -279,7 +329,7 @@ sc_status sc_repo_open(const char *root, const sc_repo_options *opt, sc_repo **o
         util_log(&r->opt.logger, SC_LOG_LEVEL_INFO,
                  "index %s: upgraded from format 1 to %d (xxHash hashes); the next 'semcode index' re-reads every "
                  "file once and reuses the stored vectors",
-                 r->store_dir, PIPELINE_INDEX_FORMAT);
+                 r->store_dir, PIPELINE_INDEX_FORMAT_HASHES);
     if ((rc = repo__backend_open(r, &bcfg, url_given)) != SC_OK) goto fail;
     /* the provider: local model or remote endpoint */
     sc_err perr = {0};
@@ -316,6 +366,7 @@ fail:
 void sc_repo_close(sc_repo *r) {
     if (!r) return;
     pipeline_embedder_close(&r->pe);
+    pipeline_embedder_close(&r->pe_next);
     sc_embed_cache_close(r->pe.cache);
     if (r->be && r->remote_store) {
         backend_stats bs = backend_get_stats(r->be);
@@ -572,6 +623,8 @@ sc_status sc_repo_stats_json(sc_repo *r, char **out) {
         if (r->pe.remote.api_key_env) json_object_set_new(model, "api_key_env", json_string(r->pe.remote.api_key_env));
     }
     json_object_set_new(root, "model", model);
+    json_t *sw = r->remote_store ? NULL : repo_switch_json(r);
+    if (sw) json_object_set_new(root, "switch", sw);
     json_object_set_new(root, "files", json_integer((json_int_t)n_files));
     json_object_set_new(root, "entities", json_integer((json_int_t)n));
     json_object_set_new(root, "by_language", by_lang);
@@ -589,7 +642,7 @@ sc_status sc_repo_stats_json(sc_repo *r, char **out) {
     }
     /* Embedding checks on a sample: norms, zero vectors, exact duplicates. */
     sc_scroll_request vr = {.limit = 2000};
-    const char *vn[] = {PIPELINE_VECTOR};
+    const char *vn[] = {r->vector};
     vr.with.vectors = true;
     vr.with.vector_names = vn;
     vr.with.n_vector_names = 1;

@@ -45,7 +45,13 @@ struct sc_repo {
     bool remote_store;       /* be is not the embedded store (Qdrant) */
     bool hybrid_note_done;   /* the note that a backend fuses hybrid itself was logged */
     sqlite3 *state;          /* state.db */
-    pipeline_embedder pe;    /* the embedding provider, its model and cache (pe.cache owned here) */
+    pipeline_embedder pe;    /* the embedding provider of the current generation, its model and cache (pe.cache
+                                owned here): searches embed with it */
+    char vector[PIPELINE_VECTOR_MAX]; /* the current generation's named vector (meta vector; "code" when absent) */
+    bool model_given;        /* the open was given a model or provider (not only the recorded one) */
+    bool switching;          /* a model switch is loaded: pe_next and next_vector are set (switch.c) */
+    pipeline_embedder pe_next; /* the target model of a switch (meta keys next_*), zero when none */
+    char next_vector[PIPELINE_VECTOR_MAX]; /* its named vector */
     uint32_t template_variant; /* 0; another prepared-text variant only for measurement (sc_repo_eval) */
     char errmsg[1024];       /* last failure */
 };
@@ -60,6 +66,27 @@ sc_status repo_meta_set(sc_repo *r, const char *key, const char *value);
 sc_status repo_embedder_ready(sc_repo *r);
 /* Record a pipeline failure (err, whose message may be empty) on r and return rc. */
 sc_status repo_fail_err(sc_repo *r, sc_status rc, const sc_err *err);
+
+/* ==== Model switch (switch.c) ==== */
+
+/* Read meta vector into r->vector. */
+void repo_vector_load(sc_repo *r);
+/* r->pe, the model given to an index run, differs from current_id, the
+** index's model: make it the target of a switch (r->pe_next, its vector
+** added to the collection, meta next_*) and load the current model into
+** r->pe. SC_NOTFOUND when the current model cannot be loaded (nothing
+** changed, r->pe is the given model again: the caller starts over). */
+sc_status repo_switch_begin(sc_repo *r, const char *current_id);
+/* Drop a pending switch (its vectors and meta keys); SC_OK when none. */
+sc_status repo_switch_cancel(sc_repo *r);
+/* After an update run: resume a pending switch, give every entity a vector
+** of the target model, then swap and reclaim. Counts go to sum. */
+sc_status repo_switch_run(sc_repo *r, sc_repo_summary *sum);
+/* Finish an interrupted reclaim and drop generation vectors meta does not
+** name (at open, embedded store). */
+sc_status repo_switch_reclaim(sc_repo *r);
+/* {from, to, dim_from, dim_to, done, total} of a pending switch, or NULL. */
+struct json_t *repo_switch_json(sc_repo *r);
 
 /* JSON filter text for the query's language / kind / path filters (owned),
 ** or NULL for none; *empty is set when no file can match the path globs. */

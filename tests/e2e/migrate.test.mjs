@@ -79,15 +79,15 @@ test('the embedding cache of format 1 answers for every entity', () => {
 test('an index of a newer format is refused with a clear message', () => {
   const repo = oldIndex();
   json(['index', '--quiet'], repo);
-  // what a newer semcode would record: the format number in state.db meta
+  // what a newer semcode would record: the format number in state.db meta (3 marks a switched model, issue 19)
   const py = spawnSync('python3', ['-c',
-    'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("UPDATE meta SET value=\'3\' WHERE key=\'index_format\'"); c.commit()',
+    'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("UPDATE meta SET value=\'4\' WHERE key=\'index_format\'"); c.commit()',
     path.join(repo, '.semcode/state.db')], { encoding: 'utf8' });
   assert.equal(py.status, 0, py.stderr);
   for (const args of [['search', 'gcd'], ['index', '--quiet']]) {
     const r = run(args, repo);
     assert.notEqual(r.code, 0, args.join(' '));
-    assert.match(r.err, /has format 3, written by a newer semcode/, r.err);
+    assert.match(r.err, /has format 4, written by a newer semcode/, r.err);
   }
   fs.rmSync(repo, { recursive: true, force: true });
 });

@@ -154,7 +154,7 @@ test('index and search through a remote OpenAI-compatible endpoint; the key is s
   assert.ok(filesContaining(path.join(repo, '.semcode'), KEY_ENV).length > 0);
 });
 
-test('an index built remotely refuses another provider and model; index rebuilds on request', () => {
+test('an index built remotely refuses another provider and model; index switches to it on request', () => {
   const repo = freshRepo();
   assert.equal(run(['index', repo, ...remoteArgs(), '--quiet']).code, 0);
   const local = run(['search', 'send an http request', '--provider', 'builtin'], { cwd: repo });
@@ -163,10 +163,15 @@ test('an index built remotely refuses another provider and model; index rebuilds
   const other = run(['search', 'send an http request', '--remote-model', 'builtin'], { cwd: repo });
   assert.equal(other.code, 1);
   assert.match(other.err, /built with openai:semcode-builtin\/\d+.*not openai:builtin\//);
-  // Back to the built-in model: index starts over, searches work without a server.
+  // Back to the built-in model: index switches the index to it (every entity embedded again as a new
+  // generation, the remote one serving until the swap), then searches work without a server.
   const rebuilt = run(['index', repo, '--provider', 'builtin', '--json']);
   assert.equal(rebuilt.code, 0, rebuilt.err);
-  assert.equal(JSON.parse(rebuilt.out).embeddings.new, JSON.parse(rebuilt.out).entities.added);
+  const rs = JSON.parse(rebuilt.out);
+  assert.equal(rs.switch.switched, true);
+  assert.ok(rs.switch.embedded > 0);
+  assert.equal(rs.switch.pending, 0);
+  assert.equal(rs.entities.added, 0);
   const st = JSON.parse(run(['stats', '--json'], { cwd: repo }).out);
   assert.match(st.model.id, /^builtin:/);
   assert.equal(st.model.provider, 'local');

@@ -239,10 +239,10 @@ static void test_newer_index_format_is_refused(void **state) {
     char *dir = unpack_v1(&root);
     char msg[1024];
     assert_int_equal(open_status(root, msg, sizeof msg), SC_OK);
-    index_exec(root, "state.db", "UPDATE meta SET value='3' WHERE key='index_format'");
+    index_exec(root, "state.db", "UPDATE meta SET value='4' WHERE key='index_format'");
     assert_int_equal(open_status(root, msg, sizeof msg), SC_UNSUPPORTED);
-    if (!strstr(msg, "has format 3") || !strstr(msg, "newer semcode")) fail_msg("message: %s", msg);
-    assert_query(root, "state.db", "SELECT value FROM meta WHERE key='index_format'", "3");
+    if (!strstr(msg, "has format 4") || !strstr(msg, "newer semcode")) fail_msg("message: %s", msg);
+    assert_query(root, "state.db", "SELECT value FROM meta WHERE key='index_format'", "4");
     index_exec(root, "state.db", "UPDATE meta SET value='x2' WHERE key='index_format'");
     assert_int_equal(open_status(root, msg, sizeof msg), SC_CORRUPT);
     if (!strstr(msg, "index_format 'x2'")) fail_msg("message: %s", msg);

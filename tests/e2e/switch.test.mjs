@@ -1,0 +1,75 @@
+// End-to-end test of switching an index to another model (issue 19,
+// src/repo/switch.c) through the real binary: an index of the built-in
+// model is switched by `semcode index --model` to a tiny model of another
+// dimension trained here; the summary says it switched, stats report the
+// new model and no pending switch, dense search works with it, and a search
+// given the old model is refused with what to do.
+// Run: node --test tests/e2e/switch.test.mjs (needs no server of run.sh).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const top = path.resolve(here, '../..');
+const bin = path.resolve(top, process.env.SEMCODE_BIN || 'build/semcode');
+const fixture = path.join(top, 'tests/fixtures/repo');
+const builtin = path.join(top, 'models/builtin.scm');
+
+function run(args, opts = {}) {
+  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 120000, ...opts });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function ok(args, opts) {
+  const r = run(args, opts);
+  assert.equal(r.code, 0, `semcode ${args.join(' ')} failed: ${r.err}`);
+  return r;
+}
+
+test('index --model switches an index to a model of another dimension', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'semcode-e2e-switch-'));
+  const repo = path.join(dir, 'repo');
+  fs.cpSync(fixture, repo, { recursive: true });
+  const pairs = path.join(dir, 'pairs.jsonl');
+  const tiny = path.join(dir, 'tiny.scm');
+  ok(['pairs', `--output=${pairs}`, fixture]);
+  ok(['train', `--pairs=${pairs}`, `--out=${tiny}`, '--dim=16', '--epochs=1', '--batch=4', '--vocab=500',
+    '--min-count=1', '--buckets=100', '--threads=1', '--seed=7']);
+
+  ok(['index', repo, '--model', builtin, '--json']);
+  const before = JSON.parse(ok(['stats', '--json'], { cwd: repo }).out);
+  assert.equal(before.switch, undefined);
+
+  const sum = JSON.parse(ok(['index', repo, '--model', tiny, '--json']).out);
+  assert.equal(sum.ok, true);
+  assert.equal(sum.switch.switched, true);
+  assert.equal(sum.switch.embedded, before.entities);
+  assert.equal(sum.switch.pending, 0);
+  assert.equal(sum.entities.added + sum.entities.updated + sum.entities.removed, 0);
+
+  const after = JSON.parse(ok(['stats', '--json'], { cwd: repo }).out);
+  assert.equal(after.model.dim, 16);
+  assert.notEqual(after.model.id, before.model.id);
+  assert.equal(after.switch, undefined);
+  assert.equal(after.index_format, 3);
+  assert.equal(after.entities, before.entities);
+  assert.equal(after.embeddings.wrong_dimension, 0);
+  const text = ok(['stats'], { cwd: repo }).out;
+  assert.doesNotMatch(text, /switching/);
+
+  const res = JSON.parse(ok(['search', 'parse a config file', '--mode', 'dense', '--json'], { cwd: repo }).out);
+  assert.ok(res.results.length > 0);
+  const refused = run(['search', 'parse a config file', '--model', builtin], { cwd: repo });
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /was built with builtin:[0-9a-f]+ .*run 'semcode index' with the new one to switch/);
+
+  // a second run has nothing to switch and embeds nothing
+  const again = JSON.parse(ok(['index', repo, '--json']).out);
+  assert.equal(again.switch, undefined);
+  assert.equal(again.embeddings.new, 0);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
