@@ -85,11 +85,123 @@ def fit(train, weights, l2, iters, dim, mu, sd):
     return w / sd
 
 
-def mrr10(qs, w):
+N_BINS = 32  # candidate split points per feature for the trees
+
+
+def tree_thresholds(X):
+    """Candidate split points per feature: midpoints between adjacent distinct
+    values around the quantiles of X, so a value that differs only by
+    rounding (the dumps print 6 digits, the C stage computes in float) falls
+    on the same side as in training."""
+    out = []
+    for j in range(X.shape[1]):
+        u = np.unique(X[:, j])
+        e = np.unique(np.quantile(X[:, j], np.linspace(0, 1, N_BINS + 1)[1:-1]))
+        i = np.searchsorted(u, e, side="left")
+        i = i[(i > 0) & (i < len(u))]
+        out.append(np.unique((u[i - 1] + u[i]) / 2))
+    return out
+
+
+def bin_rows(X, thr):
+    """Bin index per value: the number of thresholds at or below it (x < thr[k] <=> bin <= k)."""
+    return np.stack([np.searchsorted(t, X[:, j], side="right") for j, t in enumerate(thr)], 1).astype(np.int32)
+
+
+def tree_predict(tree, X):
+    """Leaf value of each row of X for one tree (nodes: feature, threshold, left, right, value)."""
+    f, t, left, right, val = tree
+    cur = np.zeros(len(X), dtype=np.int64)
+    while True:
+        inner = f[cur] >= 0
+        if not inner.any():
+            return val[cur]
+        ci = cur[inner]
+        go_left = X[np.nonzero(inner)[0], f[ci]] < t[ci]
+        cur[inner] = np.where(go_left, left[ci], right[ci])
+
+
+def fit_trees(qs, weights, base, n_trees, depth, eta, lam, min_hess, thr):
+    """Gradient-boosted regression trees on the listwise softmax loss, starting
+    from the scores `base` (the linear stage's, one array per query): each tree
+    is fitted to the loss's gradient and (diagonal) Hessian by greedy
+    histogram splits (gain G_L^2/(H_L+lam) + G_R^2/(H_R+lam) - G^2/(H+lam),
+    each side at least min_hess of Hessian), leaves get the Newton step
+    -G/(H+lam) times the learning rate eta. Inner nodes keep their own Newton
+    value too, for the per-feature contributions of --explain. Returns the
+    list of trees (feature, threshold, left, right, value arrays)."""
+    usable = [i for i, q in enumerate(qs) if q["y"].sum() > 0]
+    qs = [qs[i] for i in usable]
+    qw = np.asarray([weights[i] for i in usable])
+    X, y, off = pack(qs)
+    B = bin_rows(X, thr)
+    seg = np.repeat(np.arange(len(qs)), np.diff(off))
+    rw = qw[seg] / qw.mean()
+    pos = y / np.add.reduceat(y, off[:-1])[seg]
+    s = np.concatenate([base[i] for i in usable]).astype(np.float64)
+    trees = []
+    for _ in range(n_trees):
+        smax = np.maximum.reduceat(s, off[:-1])
+        e = np.exp(s - smax[seg])
+        p = e / np.add.reduceat(e, off[:-1])[seg]
+        g = (p - pos) * rw
+        h = np.maximum(p * (1 - p), 1e-6) * rw
+        f, t, left, right, val = [-1], [0.0], [-1], [-1], [0.0]
+        rows = {0: np.arange(len(s))}
+        frontier = [0]
+        for _d in range(depth):
+            nxt = []
+            for nd in frontier:
+                idx = rows[nd]
+                G, H = g[idx].sum(), h[idx].sum()
+                val[nd] = -G / (H + lam) * eta
+                best, arg = 1e-12, None
+                if H >= 2 * min_hess:
+                    for j in range(X.shape[1]):
+                        nb = len(thr[j]) + 1
+                        if nb < 2:
+                            continue
+                        gb = np.bincount(B[idx, j], weights=g[idx], minlength=nb)
+                        hb = np.bincount(B[idx, j], weights=h[idx], minlength=nb)
+                        gl, hl = np.cumsum(gb)[:-1], np.cumsum(hb)[:-1]
+                        gr, hr = G - gl, H - hl
+                        gain = np.where((hl >= min_hess) & (hr >= min_hess),
+                                        gl * gl / (hl + lam) + gr * gr / (hr + lam) - G * G / (H + lam), -1.0)
+                        k = int(np.argmax(gain))
+                        if gain[k] > best:
+                            best, arg = gain[k], (j, k)
+                if arg is None:
+                    continue
+                j, k = arg
+                f[nd], t[nd] = j, float(thr[j][k])
+                for side in (B[idx, j] <= k, B[idx, j] > k):
+                    c = len(f)
+                    f.append(-1), t.append(0.0), left.append(-1), right.append(-1), val.append(0.0)
+                    rows[c] = idx[side]
+                    nxt.append(c)
+                left[nd], right[nd] = nxt[-2], nxt[-1]
+            frontier = nxt
+        for nd in frontier:
+            idx = rows[nd]
+            val[nd] = -g[idx].sum() / (h[idx].sum() + lam) * eta
+        tree = (np.asarray(f), np.asarray(t), np.asarray(left), np.asarray(right), np.asarray(val))
+        trees.append(tree)
+        s += tree_predict(tree, X)
+    return trees
+
+
+def score(q, w, trees=()):
+    s = q["X"] @ w
+    for tr in trees:
+        s = s + tree_predict(tr, q["X"])
+    return s
+
+
+def mrr10(qs, w, trees=()):
     """MRR@10 and hit@10 of the re-ranked candidates (queries without a right candidate count 0)."""
     rr, hit = [], []
     for q in qs:
-        s = q["X"] @ w
+        s = score(q, w, trees)
         order = np.argsort(-s, kind="stable")
         ranks = np.nonzero(q["y"][order] > 0)[0]
         r = ranks[0] + 1 if len(ranks) else 10**9
@@ -98,8 +210,8 @@ def mrr10(qs, w):
     return float(np.mean(rr)) if rr else 0.0, float(np.mean(hit)) if hit else 0.0
 
 
-def top_scores(q, w):
-    s = np.sort(q["X"] @ w)[::-1]
+def top_scores(q, w, trees=()):
+    s = np.sort(score(q, w, trees))[::-1]
     return s[0], (s[1] if len(s) > 1 else s[0] - 1.0)
 
 
@@ -125,6 +237,32 @@ def calibrate(pairs):
     return logistic_fit(F, np.asarray([h for _, _, h in pairs], dtype=np.float64))
 
 
+def write_trees(f, trees, names):
+    """The boosted trees as C: nodes of all trees in one array, each tree's
+    first node in rank_tree_start; an inner node sends a candidate left when
+    features[feature] < threshold; value is the node's Newton step (a leaf's
+    is added to the score; an inner node's serves --explain's attribution)."""
+    f.write(f"/* {len(trees)} boosted regression trees added to the linear score (see store/rank.c) */\n")
+    f.write(f"#define RANK_N_TREES {len(trees)}\n\n")
+    f.write("typedef struct rank_node {\n    int16_t feature;      /* -1 for a leaf */\n"
+            "    uint16_t left, right; /* children, relative to the tree's first node */\n"
+            "    double threshold;     /* left when feature value < threshold */\n"
+            "    double value;         /* leaf: added to the score; inner: the node's own step */\n} rank_node;\n\n")
+    starts, nodes = [], []
+    for tr in trees:
+        starts.append(len(nodes))
+        fe, t, left, right, val = tr
+        for i in range(len(fe)):
+            nodes.append((int(fe[i]), int(max(left[i], 0)), int(max(right[i], 0)), float(t[i]), float(val[i])))
+    starts.append(len(nodes))
+    f.write("static const uint32_t rank_tree_start[] = {" + ", ".join(str(x) for x in starts) + "};\n\n")
+    f.write("static const rank_node rank_nodes[] = {\n")
+    for fe, le, ri, t, v in nodes or [(-1, 0, 0, 0.0, 0.0)]:
+        comment = f" /* {names[fe]} */" if fe >= 0 and names else ""
+        f.write(f"    {{{fe}, {le}, {ri}, {t:.9g}, {v:.9g}}},{comment}\n")
+    f.write("};\n\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--train", nargs="+", required=True)
@@ -134,6 +272,11 @@ def main():
     ap.add_argument("--dev-weight", default="0,1,4")
     ap.add_argument("--iters", type=int, default=300)
     ap.add_argument("--max-cands", type=int, default=60)
+    ap.add_argument("--trees", default="0", help="numbers of boosted trees to score (comma list; 0 = linear only)")
+    ap.add_argument("--depth", type=int, default=3)
+    ap.add_argument("--eta", type=float, default=0.1)
+    ap.add_argument("--lam", type=float, default=1.0)
+    ap.add_argument("--min-hess", type=float, default=5.0)
     a = ap.parse_args()
     global MAX_CANDS
     MAX_CANDS = a.max_cands
@@ -147,12 +290,17 @@ def main():
     repos = sorted({q["repo"] for q in dev})
     print(f"train_ranker: {len(train)} pseudo-queries, {len(dev)} dev queries over {len(repos)} repositories, "
           f"{dim} features", file=sys.stderr)
+    thr = tree_thresholds(np.concatenate([q["X"] for q in train + dev]))
+    counts = sorted({int(x) for x in a.trees.split(",")}) if a.trees else [0]
     best = None
     for l2 in [float(x) for x in a.l2.split(",")]:
         for dw in [float(x) for x in a.dev_weight.split(",")]:
             # dev weight 0: one fit on the pseudo-queries scores every dev query; otherwise leave one dev
-            # repository out: train on pseudo + the other dev repositories (weighted dw)
-            rr_all, hit_all, pairs = [], [], []
+            # repository out: train on pseudo + the other dev repositories (weighted dw). The trees are
+            # fitted once per fold to the largest count; each count of --trees is scored on its prefix.
+            rr_all = {k: [] for k in counts}
+            hit_all = {k: [] for k in counts}
+            pairs = {k: [] for k in counts}
             folds = repos if dw > 0 else [None]
             for r in folds:
                 held = [q for q in dev if q["repo"] == r] if r else dev
@@ -160,27 +308,34 @@ def main():
                 qs = train + rest
                 wts = [1.0] * len(train) + [dw * len(train) / max(1, len(rest)) / 4] * len(rest)
                 w = fit(qs, wts, l2, a.iters, dim, mu, sd)
-                for q in held:
-                    m, h = mrr10([q], w)
-                    rr_all.append(m)
-                    hit_all.append(h)
-                    s1, s2 = top_scores(q, w)
-                    pairs.append((s1, s2, h))
+                trees = fit_trees(qs, wts, [q["X"] @ w for q in qs], counts[-1], a.depth, a.eta, a.lam,
+                                  a.min_hess, thr) if counts[-1] else []
+                for k in counts:
+                    for q in held:
+                        m, h = mrr10([q], w, trees[:k])
+                        rr_all[k].append(m)
+                        hit_all[k].append(h)
+                        s1, s2 = top_scores(q, w, trees[:k])
+                        pairs[k].append((s1, s2, h))
             # the criterion: the mean over development sets (files) of their mean MRR@10, so a large set
             # (CoSQA dev, 500 queries) does not outweigh the written queries
             sets = sorted({q["set"] for q in dev})
             order = [q for r in folds for q in ([q for q in dev if q["repo"] == r] if r else dev)]
-            per_set = {st: float(np.mean([m_ for q, m_ in zip(order, rr_all) if q["set"] == st])) for st in sets}
-            m = float(np.mean(list(per_set.values())))
-            print(f"  l2 {l2:g} dev-weight {dw:g}: dev MRR@10 {m:.4f} ("
-                  + ", ".join(f"{st.split('/')[-1]} {v:.4f}" for st, v in per_set.items()) + ")"
-                  + (" (leave-one-repo-out)" if dw > 0 else ""), file=sys.stderr, flush=True)
-            if best is None or m > best[0]:
-                best = (m, l2, dw, pairs)
-    m, l2, dw, pairs = best
+            for k in counts:
+                per_set = {st: float(np.mean([m_ for q, m_ in zip(order, rr_all[k]) if q["set"] == st]))
+                           for st in sets}
+                m = float(np.mean(list(per_set.values())))
+                print(f"  l2 {l2:g} dev-weight {dw:g} trees {k}: dev MRR@10 {m:.4f} ("
+                      + ", ".join(f"{st.split('/')[-1]} {v:.4f}" for st, v in per_set.items()) + ")"
+                      + (" (leave-one-repo-out)" if dw > 0 else ""), file=sys.stderr, flush=True)
+                if best is None or m > best[0]:
+                    best = (m, l2, dw, pairs[k], k)
+    m, l2, dw, pairs, n_trees = best
     rest = dev if dw > 0 else []
     wts = [1.0] * len(train) + [dw * len(train) / max(1, len(rest)) / 4] * len(rest)
     w = fit(train + rest, wts, l2, a.iters, dim, mu, sd)
+    trees = fit_trees(train + rest, wts, [q["X"] @ w for q in train + rest], n_trees, a.depth, a.eta, a.lam,
+                      a.min_hess, thr) if n_trees else []
     conf = calibrate(pairs)
     flag = [1 / (1 + np.exp(-(conf[0] * s1 + conf[1] * (s1 - s2) + conf[2]))) < 0.5 for s1, s2, _ in pairs]
     low = [h for (_, _, h), f in zip(pairs, flag) if f]
@@ -204,7 +359,9 @@ def main():
                 "#define RANK_FEATURES_VERSION 1\n\nstatic const double rank_weights[] = {\n")
         for j in range(dim):
             f.write(f"    {w[j]:.6g}, /* {names[j] if names else j} */\n")
-        f.write("};\n\n/* confidence = sigmoid(a * score + b * (score - runner-up) + c) */\n")
+        f.write("};\n\n")
+        write_trees(f, trees, names)
+        f.write("/* confidence = sigmoid(a * score + b * (score - runner-up) + c) */\n")
         f.write(f"static const double rank_conf[3] = {{{conf[0]:.6g}, {conf[1]:.6g}, {conf[2]:.6g}}};\n")
         f.write("static const double rank_conf_threshold = 0.5;\n\n#endif /* SC_STORE_RANK_WEIGHTS_H */\n")
     print(f"train_ranker: wrote {a.out}", file=sys.stderr)

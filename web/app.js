@@ -312,6 +312,7 @@ async function explainPanel(r) {
   const hit = (res.results || []).find((x) => x.path === r.path && x.start_line === r.start_line);
   if (!hit || !hit.features) return el('p', { class: 'muted', text: 'no explanation for this result' });
   const rows = Object.entries(hit.features).sort((a, b) => Math.abs(b[1].contribution) - Math.abs(a[1].contribution));
+  if (hit.score_base) rows.unshift(['(base of the trees)', { value: 1, contribution: hit.score_base }]);
   return el('table', {},
     el('thead', {}, el('tr', {}, el('th', { text: 'feature' }), el('th', { text: 'value' }), el('th', { text: 'contribution' }))),
     el('tbody', {}, ...rows.map(([k, f]) => el('tr', {}, el('td', { text: k }),

@@ -103,8 +103,17 @@ SC_API const char *sc_rank_feature_name(uint32_t i);
 ** the message is the calling thread's sc_db_errmsg. */
 SC_API sc_status sc_rank_code(sc_db *db, const char *coll, const char *query, const sc_rank_cand *c, size_t n,
                               double *scores, float *features);
-/* The learned weight of feature j (its contribution is weight * value). */
+/* The learned linear weight of feature j (0 out of range). The score is the
+** linear part plus boosted regression trees over the same features. */
 SC_API double sc_rank_weight(uint32_t j);
+/* The ranking score of one candidate's sc_rank_n_features() features (what
+** sc_rank_code returns for it). */
+SC_API double sc_rank_score(const float *features);
+/* --explain: fills contrib[j] (sc_rank_n_features() values) with feature
+** j's contribution to the score (its linear term plus, along each tree's
+** path, the change of the node value at the splits on it) and returns the
+** constant part: score = returned value + sum of contrib. */
+SC_API double sc_rank_explain(const float *features, double *contrib);
 /* Calibrated probability that a result with ranking score s, first of its
 ** list with the runner-up at s2 (NAN when alone), answers the query
 ** (logistic fit on the development split, docs/QUALITY.md). */

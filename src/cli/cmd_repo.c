@@ -401,24 +401,21 @@ static void cli__highlight(const char *line, const char *query, bool color) {
 
 /* --explain: the features of a result that moved its score, largest first. */
 static void cli__print_explain(const sc_code_hit *x) {
+    if (x->n_features != sc_rank_n_features()) return;
+    double c[SC_RANK_MAX_FEATURES];
+    double base = sc_rank_explain(x->features, c);
     uint32_t idx[SC_RANK_MAX_FEATURES], n = 0;
     for (uint32_t j = 0; j < x->n_features && j < SC_RANK_MAX_FEATURES; j++)
-        if (sc_rank_weight(j) * (double)x->features[j] != 0) idx[n++] = j;
+        if (fabs(c[j]) >= 5e-4) idx[n++] = j;
     for (uint32_t i = 1; i < n; i++) /* insertion sort by |contribution| */
-        for (uint32_t k = i; k > 0; k--) {
-            double a = fabs(sc_rank_weight(idx[k]) * (double)x->features[idx[k]]);
-            double b = fabs(sc_rank_weight(idx[k - 1]) * (double)x->features[idx[k - 1]]);
-            if (a <= b) break;
+        for (uint32_t k = i; k > 0 && fabs(c[idx[k]]) > fabs(c[idx[k - 1]]); k--) {
             uint32_t t = idx[k];
             idx[k] = idx[k - 1];
             idx[k - 1] = t;
         }
-    printf("    explain:");
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t j = idx[i];
-        printf("%s %s=%.3g (%+.3f)", i ? "," : "", sc_rank_feature_name(j), (double)x->features[j],
-               sc_rank_weight(j) * (double)x->features[j]);
-    }
+    printf("    explain: base %+.3f", base);
+    for (uint32_t i = 0; i < n; i++)
+        printf(", %s=%.3g (%+.3f)", sc_rank_feature_name(idx[i]), (double)x->features[idx[i]], c[idx[i]]);
     printf("\n");
 }
 

@@ -29,13 +29,15 @@ static json_t *results__hits(const sc_code_hit *items, size_t n) {
                               "language", x->language, "signature", x->signature, "snippet", x->snippet);
         if (o && x->repo) json_object_set_new(o, "repo", json_string(x->repo));
         if (o && x->n_entities > 1) json_object_set_new(o, "file_entities", json_integer(x->n_entities));
-        if (o && x->n_features) { /* --explain: each feature's value and contribution to the score */
+        if (o && x->n_features == sc_rank_n_features()) { /* --explain: each feature's value and contribution */
+            double contrib[SC_RANK_MAX_FEATURES];
+            double base = sc_rank_explain(x->features, contrib);
             json_t *fe = json_object();
-            for (uint32_t j = 0; fe && j < x->n_features; j++) {
-                double v = (double)x->features[j], w = sc_rank_weight(j);
-                json_object_set_new(fe, sc_rank_feature_name(j), json_pack("{s:f, s:f}", "value", v, "contribution", w * v));
-            }
+            for (uint32_t j = 0; fe && j < x->n_features; j++)
+                json_object_set_new(fe, sc_rank_feature_name(j),
+                                    json_pack("{s:f, s:f}", "value", (double)x->features[j], "contribution", contrib[j]));
             json_object_set_new(o, "features", fe);
+            json_object_set_new(o, "score_base", json_real(base)); /* score = score_base + the contributions */
         }
         if (!o || json_array_append_new(arr, o) != 0) {
             json_decref(arr);

@@ -165,6 +165,40 @@ const char *sc_rank_feature_name(uint32_t i) { return i < RANK_N_FEATURES ? rank
 
 double sc_rank_weight(uint32_t j) { return j < RANK_N_FEATURES ? rank_weights[j] : 0.0; }
 
+/* rank_tree_start has one entry per tree plus the end */
+#define RANK_TREE_ENDS ((uint32_t)(sizeof rank_tree_start / sizeof *rank_tree_start))
+_Static_assert(RANK_TREE_ENDS == RANK_N_TREES + 1, "store/rank_weights.h: tree table and count disagree");
+
+/* Leaf of tree t for features f; when contrib is non-NULL, adds to it each
+** split's change of the node value to the split's feature (the path
+** attribution of --explain) and returns the leaf's value all the same. */
+static double rank__tree(uint32_t t, const float *f, double *contrib) {
+    const rank_node *base = rank_nodes + rank_tree_start[t], *n = base;
+    while (n->feature >= 0) {
+        const rank_node *next = base + ((double)f[n->feature] < n->threshold ? n->left : n->right);
+        if (contrib) contrib[n->feature] += next->value - n->value;
+        n = next;
+    }
+    return n->value;
+}
+
+double sc_rank_score(const float *features) {
+    double s = 0;
+    for (size_t j = 0; j < RANK_N_FEATURES; j++) s += rank_weights[j] * (double)features[j];
+    for (uint32_t t = 0; t + 1 < RANK_TREE_ENDS; t++) s += rank__tree(t, features, NULL);
+    return s;
+}
+
+double sc_rank_explain(const float *features, double *contrib) {
+    double bias = 0;
+    for (size_t j = 0; j < RANK_N_FEATURES; j++) contrib[j] = rank_weights[j] * (double)features[j];
+    for (uint32_t t = 0; t + 1 < RANK_TREE_ENDS; t++) {
+        bias += rank_nodes[rank_tree_start[t]].value;
+        (void)rank__tree(t, features, contrib);
+    }
+    return bias;
+}
+
 double sc_rank_confidence(double s, double s2) {
     double gap = isnan(s2) ? 1.0 : s - s2;
     double z = rank_conf[0] * s + rank_conf[1] * gap + rank_conf[2];
@@ -484,11 +518,7 @@ sc_status sc_rank_code(sc_db *db, const char *coll, const char *query, const sc_
             if (j != i && !strcmp(paths[i], paths[j])) others++;
         fv[i * nf + F_FILE_OTHERS] = (float)log1p(others);
     }
-    for (size_t i = 0; rc == SC_OK && i < n; i++) {
-        double s = 0;
-        for (size_t j = 0; j < nf; j++) s += rank_weights[j] * (double)fv[i * nf + j];
-        scores[i] = s;
-    }
+    for (size_t i = 0; rc == SC_OK && i < n; i++) scores[i] = sc_rank_score(fv + i * nf);
     for (size_t i = 0; paths && i < n; i++) free(paths[i]);
     free(paths);
     free(q);

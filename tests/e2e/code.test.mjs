@@ -112,11 +112,11 @@ test('/code/search answers what `semcode search --json` prints, in every mode an
   const paths = cli.files.results.map((h) => h.path);
   assert.equal(new Set(paths).size, paths.length, JSON.stringify(paths));
   assert.equal(paths[0], 'pkg/http_client.py', JSON.stringify(cli.files.results));
-  // explain: every feature with its value and contribution; the contributions add up to the score
+  // explain: every feature with its value and contribution; the base plus the contributions add up to the score
   for (const h of cli.explain.results) {
     const f = Object.values(h.features);
     assert.ok(f.length >= 20, JSON.stringify(h.features));
-    const sum = f.reduce((a, x) => a + x.contribution, 0);
+    const sum = f.reduce((a, x) => a + x.contribution, h.score_base);
     assert.ok(Math.abs(sum - h.score) < 1e-3 * Math.max(1, Math.abs(h.score)), `${sum} vs ${h.score}`);
   }
   // the method and its class (whose text holds the method) are both right answers; the model may order them either way

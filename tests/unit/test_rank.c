@@ -168,10 +168,11 @@ static void test_rank_features(void **state) {
     assert_true(F(0, 16) == 1.0f);                           /* two terms */
     assert_true(F(2, 17) == 0.0f);                           /* config in its path: not a mere mention */
     assert_true(F(0, 18) > 0.0f);                            /* config in the path */
-    /* the score is the weights' dot product */
+    /* the score is the model's score of the features, and --explain's contributions add up to it */
     for (int i = 0; i < 4; i++) {
-        double s = 0;
-        for (uint32_t j = 0; j < nf; j++) s += sc_rank_weight(j) * (double)f[(size_t)i * nf + j];
+        assert_true(fabs(sc_rank_score(f + (size_t)i * nf) - sc[i]) < 1e-9);
+        double contrib[SC_RANK_MAX_FEATURES], s = sc_rank_explain(f + (size_t)i * nf, contrib);
+        for (uint32_t j = 0; j < nf; j++) s += contrib[j];
         assert_true(fabs(s - sc[i]) < 1e-9);
     }
     /* asking for tests turns the test-path penalty off */

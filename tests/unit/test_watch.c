@@ -213,8 +213,8 @@ static void test_workspace_file(void **state) {
     assert_false(isnan(h->confidence));
     for (size_t i = 0; i < h->n; i++) { /* the score is the features' weighted sum, in the union */
         assert_int_equal(h->items[i].n_features, sc_rank_n_features());
-        double sum = 0;
-        for (uint32_t j = 0; j < h->items[i].n_features; j++) sum += sc_rank_weight(j) * (double)h->items[i].features[j];
+        double c[SC_RANK_MAX_FEATURES], sum = sc_rank_explain(h->items[i].features, c);
+        for (uint32_t j = 0; j < h->items[i].n_features; j++) sum += c[j];
         assert_true(fabs(sum - (double)h->items[i].score) < 0.05 * (1 + fabs(sum)));
         assert_int_equal(h->items[i].rank, i + 1);
     }
