@@ -119,6 +119,15 @@ test('index creates the collection with the configured shards, replicas and writ
     const s = await run(['search', 'count words', '--limit', '3'], { cwd: t });
     assert.equal(s.code, 1);
     assert.match(s.err, /1 of the 6 shards of collection sharded have no active replica \(shard 3 first\)/);
+    // the same from a configuration file ($SEMCODE_CONFIG)
+    const cfg = path.join(tmp, 'store.json');
+    fs.writeFileSync(cfg, JSON.stringify({ store: { url: `${base}/fromfile`, shard_number: 3, replication_factor: 3,
+      write_consistency_factor: 2, timeout_ms: 10000 } }));
+    const t2 = tree('fromfile');
+    const ix2 = await run(['index', '--quiet', t2], { env: { ...process.env, SEMCODE_CONFIG: cfg } });
+    assert.equal(ix2.code, 0, ix2.err);
+    assert.deepEqual([fake.created.fromfile.shard_number, fake.created.fromfile.replication_factor,
+      fake.created.fromfile.write_consistency_factor], [3, 3, 2]);
     // the configuration no longer matching the collection is a warning
     fake.states = {};
     const other = await run(['config', 'check', '--store', `${base}/sharded?shards=4&replicas=3`]);
