@@ -23,6 +23,8 @@ PKGS+=(python3-torch)
 PKGS+=(groff-base binutils)
 # make qdrant-suite (tests/qdrant/run.sh) runs Qdrant's HTTP tests on Debian's pytest.
 PKGS+=(python3-pytest python3-requests python3-jsonschema python3-retry)
+# tests/e2e/qdrant_cluster.test.mjs makes a CA and a server certificate at test time (openssl req / x509).
+PKGS+=(openssl)
 # tests/e2e/web.test.mjs drives the web page of `semcode serve` in Debian's headless chromium (playwright-core).
 PKGS+=(chromium)
 # semcode serve's gRPC API: gRPC's C core, protobuf-c, and protoc with protoc-gen-c, which

@@ -94,8 +94,13 @@ SC_API const char *sc_repo_store_dir(const sc_repo *r);
 /* The repository's vector store (borrowed, lives until sc_repo_close): its
 ** collection "code" holds the entities; development records
 ** (include/semcode/records.h) of the same repository go beside it. Use it
-** from the thread that uses r. */
+** from the thread that uses r. With a Qdrant store (--store qdrant://...)
+** the entities are in Qdrant and only the records stay here: count them
+** with sc_repo_count_entities. */
 SC_API sc_db *sc_repo_db(sc_repo *r);
+/* The number of code entities of r's index, wherever its store is (one
+** exact count on a Qdrant store). Errors from the store, message on r. */
+SC_API sc_status sc_repo_count_entities(sc_repo *r, uint64_t *out);
 /* The repository's embedding provider (the one its index was built with,
 ** made now if needed: a remote one needs its key), borrowed in *out until
 ** sc_repo_close. Errors as sc_repo_search's when the provider cannot be made. */

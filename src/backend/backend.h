@@ -94,7 +94,7 @@ sc_status backend_config_load(const char *path, backend_config *c, sc_err *err);
 typedef struct backend_diag {
     bool error;        /* true: the configuration cannot be used; false: a warning */
     char field[32];    /* the setting concerned ("timeout_ms", "ca", "host", ...) */
-    char msg[256];     /* what is wrong and what to do */
+    char msg[512];     /* what is wrong and what to do */
 } backend_diag;
 
 #define BACKEND_MAX_DIAGS 16
@@ -104,7 +104,12 @@ typedef struct backend_check {
     backend_diag diags[BACKEND_MAX_DIAGS]; /* findings, errors and warnings in the order found */
     uint32_t n;                            /* entries of diags */
     uint32_t n_errors;                     /* of them, errors */
+    char cluster[256];                     /* what the probe learnt of a Qdrant cluster ("" = nothing) */
 } backend_check;
+
+/* Add a finding to out (dropped past BACKEND_MAX_DIAGS). */
+void backend_check_add(backend_check *out, bool error, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Check c: values in range (timeout under 5 s is a warning, 0 an error;
 ** too many connections; batch size; write_consistency_factor above
@@ -112,8 +117,24 @@ typedef struct backend_check {
 ** without a CA file a warning, an API key over plain http to another host
 ** a warning), the API key variable, the dimension dim (0 = not known yet)
 ** against the backend's largest, and with probe the host's reachability
-** (one GET of /healthz within min(timeout, 5 s)). Fills out; never fails. */
+** (one GET of /healthz within min(timeout, 5 s); a TLS failure names the
+** CA it was verified against), then backend_qdrant_cluster_check. Fills
+** out; never fails. */
 void backend_config_check(const backend_config *c, uint32_t dim, bool probe, backend_check *out);
+
+/* The cluster side of a reachable Qdrant (qdrant_cluster.c): GET /cluster
+** (peers, Raft leader, consensus) against shard_number, replication_factor
+** and write_consistency_factor, and GET /collections/{c}/cluster when the
+** collection exists (shards, replicas and their states, transfers). Adds
+** errors (more write acknowledgements than peers; a shard without an active
+** replica) and warnings to out, and a summary to out->cluster. A server
+** without the cluster API (404: `semcode serve`) is a single node. */
+void backend_qdrant_cluster_check(const backend_config *c, backend_check *out);
+
+/* Why a request failed, from libcurl's code and error buffer: TLS
+** verification failures name the CA the server was checked against (c's
+** ca_file or the system's) and what to do. Written to out. */
+void backend_curl_reason(int curl_code, const char *detail, const backend_config *c, char *out, size_t size);
 
 /* ==== Capabilities ==== */
 

@@ -253,9 +253,7 @@ done:
 
 /* ==== Checks ==== */
 
-static void cfg__diag(backend_check *out, bool error, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void cfg__diag(backend_check *out, bool error, const char *field, const char *fmt, ...) {
+void backend_check_add(backend_check *out, bool error, const char *field, const char *fmt, ...) {
     if (out->n == BACKEND_MAX_DIAGS) return;
     backend_diag *d = &out->diags[out->n++];
     d->error = error;
@@ -272,12 +270,28 @@ static bool cfg__loopback(const char *host) {
     return !strcmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "::1");
 }
 
+void backend_curl_reason(int curl_code, const char *detail, const backend_config *c, char *out, size_t size) {
+    CURLcode cc = (CURLcode)curl_code;
+    const char *d = detail && *detail ? detail : curl_easy_strerror(cc);
+    const char *ca = c->ca_file ? c->ca_file : "the system's CAs";
+    if (cc == CURLE_PEER_FAILED_VERIFICATION)
+        snprintf(out, size, "TLS: the server's certificate is not trusted by %.300s (%.200s): %s", ca, d,
+                 c->ca_file ? "is it the CA that signed the server's certificate?"
+                            : "give the CA that signed it with ca=/path/to/ca.pem (or \"ca_file\" in the configuration)");
+    else if (cc == CURLE_SSL_CACERT_BADFILE)
+        snprintf(out, size, "TLS: the CA file %.300s cannot be used (%.200s): is it a PEM certificate?", ca, d);
+    else if (cc == CURLE_SSL_CONNECT_ERROR)
+        snprintf(out, size, "TLS handshake failed (%.200s): is the server speaking TLS on that port (qdrants:// needs "
+                            "an https server)?", d);
+    else snprintf(out, size, "%.300s", d);
+}
+
 /* One GET of /healthz: NULL when it answered 2xx, else the reason (written to why). */
 static const char *cfg__probe(const backend_config *c, char *why, size_t size) {
     net_global_init();
     CURL *e = curl_easy_init();
     if (!e) return "cannot make an HTTP handle";
-    char url[600];
+    char url[600], cerr[CURL_ERROR_SIZE] = "";
     bool v6 = strchr(c->host, ':') != NULL;
     snprintf(url, sizeof url, "%s://%s%s%s:%u/healthz", c->tls ? "https" : "http", v6 ? "[" : "", c->host,
              v6 ? "]" : "", c->port);
@@ -286,6 +300,7 @@ static const char *cfg__probe(const backend_config *c, char *why, size_t size) {
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, ms);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, cerr);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, NULL);
     FILE *devnull = fopen("/dev/null", "w");
     if (devnull) curl_easy_setopt(e, CURLOPT_WRITEDATA, devnull);
@@ -295,8 +310,11 @@ static const char *cfg__probe(const backend_config *c, char *why, size_t size) {
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(e);
     if (devnull) fclose(devnull);
-    if (cc != CURLE_OK) snprintf(why, size, "%.600s: %s", url, curl_easy_strerror(cc));
-    else if (status < 200 || status > 299) snprintf(why, size, "%.600s answered HTTP %ld", url, status);
+    if (cc != CURLE_OK) {
+        char r[700];
+        backend_curl_reason((int)cc, cerr, c, r, sizeof r);
+        snprintf(why, size, "%.300s: %s", url, r);
+    } else if (status < 200 || status > 299) snprintf(why, size, "%.600s answered HTTP %ld", url, status);
     else return NULL;
     return why;
 }
@@ -306,59 +324,60 @@ void backend_config_check(const backend_config *c, uint32_t dim, bool probe, bac
     bool q = c->kind == BACKEND_KIND_QDRANT;
     uint32_t max_dim = q ? BACKEND_QDRANT_MAX_DIM : SC_MAX_DIM;
     if (dim > max_dim)
-        cfg__diag(out, true, "dim", "the model's dimension %u is over the %s backend's largest (%u)", dim,
+        backend_check_add(out, true, "dim", "the model's dimension %u is over the %s backend's largest (%u)", dim,
                   q ? "qdrant" : "embedded", max_dim);
     if (!q) {
         if (c->dir && access(c->dir, F_OK) == 0 && access(c->dir, W_OK) != 0)
-            cfg__diag(out, true, "dir", "the store folder %s is not writable", c->dir);
+            backend_check_add(out, true, "dir", "the store folder %s is not writable", c->dir);
         return;
     }
-    if (!c->host || !*c->host) cfg__diag(out, true, "host", "no host: give qdrant://host:port/collection");
-    if (c->timeout_ms == 0) cfg__diag(out, true, "timeout_ms", "timeout_ms is 0: every request would fail");
+    if (!c->host || !*c->host) backend_check_add(out, true, "host", "no host: give qdrant://host:port/collection");
+    if (c->timeout_ms == 0) backend_check_add(out, true, "timeout_ms", "timeout_ms is 0: every request would fail");
     else if (c->timeout_ms < BACKEND_MIN_SAFE_TIMEOUT_MS)
-        cfg__diag(out, false, "timeout_ms",
+        backend_check_add(out, false, "timeout_ms",
                   "timeout_ms %u is under 5 s: an upsert batch or a cluster under load can take longer, and a "
                   "timed-out write is retried", c->timeout_ms);
-    if (c->max_connections == 0) cfg__diag(out, true, "max_connections", "max_connections is 0");
+    if (c->max_connections == 0) backend_check_add(out, true, "max_connections", "max_connections is 0");
     else if (c->max_connections > BACKEND_MAX_CONNECTIONS)
-        cfg__diag(out, true, "max_connections", "max_connections %u is over %u: too many for one client",
+        backend_check_add(out, true, "max_connections", "max_connections %u is over %u: too many for one client",
                   c->max_connections, BACKEND_MAX_CONNECTIONS);
     else if (c->max_connections > BACKEND_WARN_CONNECTIONS)
-        cfg__diag(out, false, "max_connections",
+        backend_check_add(out, false, "max_connections",
                   "max_connections %u is over %u: one index run uses one connection at a time, the rest stay idle "
                   "on the server", c->max_connections, BACKEND_WARN_CONNECTIONS);
     if (c->batch_size == 0 || c->batch_size > BACKEND_MAX_BATCH)
-        cfg__diag(out, true, "batch_size", "batch_size %u is not within 1..%u", c->batch_size, BACKEND_MAX_BATCH);
+        backend_check_add(out, true, "batch_size", "batch_size %u is not within 1..%u", c->batch_size, BACKEND_MAX_BATCH);
     if (c->max_retries > 10)
-        cfg__diag(out, false, "max_retries", "max_retries %u: with backoff a failing server holds a run for minutes",
+        backend_check_add(out, false, "max_retries", "max_retries %u: with backoff a failing server holds a run for minutes",
                   c->max_retries);
     if (c->write_consistency_factor && c->replication_factor &&
         c->write_consistency_factor > c->replication_factor)
-        cfg__diag(out, true, "write_consistency_factor",
+        backend_check_add(out, true, "write_consistency_factor",
                   "write_consistency_factor %u is over replication_factor %u: no write could be acknowledged",
                   c->write_consistency_factor, c->replication_factor);
     if (c->replication_factor == 1 && c->shard_number > 1)
-        cfg__diag(out, false, "replication_factor",
+        backend_check_add(out, false, "replication_factor",
                   "replication_factor 1 with %u shards: losing one node loses part of the index", c->shard_number);
     const char *kenv = c->api_key_env ? c->api_key_env : BACKEND_DEFAULT_API_KEY_ENV;
     const char *key = getenv(kenv);
     if (c->api_key_env && (!key || !*key))
-        cfg__diag(out, true, "api_key_env", "the variable %s named for the API key is not set", kenv);
+        backend_check_add(out, true, "api_key_env", "the variable %s named for the API key is not set", kenv);
     if (c->tls) {
         if (!c->ca_file)
-            cfg__diag(out, false, "ca", "TLS without a CA file: the server is verified against the system's CAs only "
+            backend_check_add(out, false, "ca", "TLS without a CA file: the server is verified against the system's CAs only "
                                         "(give ca=/path/to/ca.pem for a private CA)");
         else if (access(c->ca_file, R_OK) != 0)
-            cfg__diag(out, true, "ca", "the CA file %s cannot be read: %s", c->ca_file, strerror(errno));
+            backend_check_add(out, true, "ca", "the CA file %s cannot be read: %s", c->ca_file, strerror(errno));
     } else {
-        if (c->ca_file) cfg__diag(out, false, "ca", "a CA file is given but TLS is off (use qdrants:// or tls=true)");
+        if (c->ca_file) backend_check_add(out, false, "ca", "a CA file is given but TLS is off (use qdrants:// or tls=true)");
         if (key && *key && c->host && !cfg__loopback(c->host))
-            cfg__diag(out, false, "tls", "the API key in %s would go to %s over plain http: use qdrants://", kenv, c->host);
+            backend_check_add(out, false, "tls", "the API key in %s would go to %s over plain http: use qdrants://", kenv, c->host);
     }
     if (probe && c->host && *c->host && out->n_errors == 0) {
         char why[1024];
         const char *bad = cfg__probe(c, why, sizeof why);
-        if (bad) cfg__diag(out, true, "host", "unreachable: %s", bad);
+        if (bad) backend_check_add(out, true, strstr(bad, "TLS") ? "ca" : "host", "unreachable: %s", bad);
+        else backend_qdrant_cluster_check(c, out);
     }
 }
 
@@ -392,6 +411,7 @@ sc_status sc_store_config_check(const char *config_file, const char *store, uint
                              c.kind == BACKEND_KIND_QDRANT ? "qdrant" : "embedded", "ok", chk.n_errors == 0, "errors",
                              (json_int_t)chk.n_errors, "warnings", (json_int_t)(chk.n - chk.n_errors), "diagnostics",
                              diags);
+    if (root && chk.cluster[0]) json_object_set_new(root, "cluster", json_string(chk.cluster));
     *report_json = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
     json_decref(root);
     backend_config_free(&c);

@@ -78,7 +78,8 @@ static void qh__error_text(const char *body, char *out, size_t size) {
     json_decref(j);
 }
 
-sc_status qdrant_call(backend *b, const char *method, const char *path, json_t *body, json_t **out) {
+sc_status qdrant_call_flags(backend *b, const char *method, const char *path, json_t *body, size_t decode_flags,
+                            json_t **out) {
     qdrant_state *q = b->impl;
     *out = NULL;
     char url[1536];
@@ -88,7 +89,7 @@ sc_status qdrant_call(backend *b, const char *method, const char *path, json_t *
     if (body && !req) return backend_fail(b, SC_NOMEM, "out of memory writing a request");
     CURL *e = q->curl;
     sc_status rc = SC_IOERR;
-    char why[1024] = "";
+    char why[1024] = "", cerr[CURL_ERROR_SIZE];
     for (uint32_t attempt = 0;; attempt++) {
         qh_body rb = {.retry_after = -1};
         curl_easy_reset(e);
@@ -112,6 +113,8 @@ sc_status qdrant_call(backend *b, const char *method, const char *path, json_t *
         curl_easy_setopt(e, CURLOPT_WRITEDATA, &rb);
         curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, qh__on_header);
         curl_easy_setopt(e, CURLOPT_HEADERDATA, &rb);
+        cerr[0] = '\0';
+        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, cerr);
         b->stats.requests++;
         if (attempt) b->stats.retries++;
         b->stats.bytes_sent += req ? strlen(req) : 0;
@@ -123,14 +126,18 @@ sc_status qdrant_call(backend *b, const char *method, const char *path, json_t *
         bool transient = cc != CURLE_OK || status == 408 || status == 429 || status >= 500;
         if (cc == CURLE_OK && status >= 200 && status < 300) {
             json_error_t je;
-            *out = json_loads(rb.buf.data, 0, &je);
+            *out = json_loads(rb.buf.data, decode_flags, &je);
             if (*out) rc = SC_OK;
             else {
                 snprintf(why, sizeof why, "%s %.300s: the answer is not JSON: %s", method, path, je.text);
                 transient = true;
             }
         } else if (cc != CURLE_OK) {
-            snprintf(why, sizeof why, "%s %.300s%.300s: %s", method, q->base, path, curl_easy_strerror(cc));
+            char r[700];
+            backend_curl_reason((int)cc, cerr, &q->cfg, r, sizeof r);
+            snprintf(why, sizeof why, "%.10s %.200s%.200s: %.590s", method, q->base, path, r);
+            /* a certificate the CA does not vouch for will not change on a retry */
+            if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE) transient = false;
         } else {
             char et[400];
             qh__error_text(rb.buf.data, et, sizeof et);
@@ -152,4 +159,8 @@ sc_status qdrant_call(backend *b, const char *method, const char *path, json_t *
         return backend_fail(b, rc, "qdrant: %s", why);
     }
     return SC_OK;
+}
+
+sc_status qdrant_call(backend *b, const char *method, const char *path, json_t *body, json_t **out) {
+    return qdrant_call_flags(b, method, path, body, 0, out);
 }

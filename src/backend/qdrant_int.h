@@ -29,5 +29,9 @@ void qdrant_http_free(qdrant_state *q);
 ** retried; errors recorded on b: SC_NOTFOUND (404), SC_EXISTS (409),
 ** SC_INVALID (other 4xx), SC_IOERR (no answer, 5xx after the retries). */
 sc_status qdrant_call(backend *b, const char *method, const char *path, json_t *body, json_t **out);
+/* qdrant_call with jansson decoding flags for the answer (JSON_DECODE_INT_AS_REAL for
+** the cluster endpoints, whose peer ids are unsigned 64-bit numbers past json_int_t). */
+sc_status qdrant_call_flags(backend *b, const char *method, const char *path, json_t *body, size_t decode_flags,
+                            json_t **out);
 
 #endif /* SC_BACKEND_QDRANT_INT_H */

@@ -17,7 +17,9 @@ static void cli__config_usage(FILE *f) {
                "Check a store configuration as index, search and serve do at start-up: values in range\n"
                "(timeout under 5 s, connections, batch size, write consistency over replication),\n"
                "TLS (CA file, API key over plain http), the API key variable, the dimension against\n"
-               "the backend's largest, and whether the Qdrant host answers.\n\n"
+               "the backend's largest, whether the Qdrant host answers (a TLS failure names the CA),\n"
+               "and its cluster: peers, Raft leader and the collection's shards and replicas against\n"
+               "shard_number, replication_factor and write_consistency_factor.\n\n"
                "  --config FILE   JSON configuration {\"store\": {\"url\": ..., \"timeout_ms\": ...}}\n"
                "                  (default $SEMCODE_CONFIG)\n"
                "  --store S       a folder or qdrant[s]://HOST:PORT/COLLECTION?key=value&... (wins over\n"
@@ -76,6 +78,8 @@ int cli_cmd_config(int argc, char **argv) {
     else {
         printf("store: %s (%s)\n", json_string_value(json_object_get(r, "store")),
                json_string_value(json_object_get(r, "kind")));
+        const char *cl = json_string_value(json_object_get(r, "cluster"));
+        if (cl) printf("cluster: %s\n", cl);
         size_t i;
         json_t *d;
         json_array_foreach(json_object_get(r, "diagnostics"), i, d)

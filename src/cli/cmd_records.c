@@ -244,7 +244,8 @@ static int cli__ingest_run(cli_ingest_args *a, sc_repo *r, const char *path, con
     go.full = a->c.full;
     if (a->max_files) go.max_files = a->max_files;
     uint64_t n_code = 0;
-    if (!a->no_links && sc_points_count(sc_repo_db(r), "code", NULL, &n_code) == SC_OK && n_code)
+    /* the entities may be in Qdrant (--store qdrant://...): counted where they are */
+    if (!a->no_links && sc_repo_count_entities(r, &n_code) == SC_OK && n_code)
         go.code_root = sc_repo_root(r);
     cli_ingest_progress cp = {isatty(2) != 0, -1e9};
     if (!a->c.quiet && !a->c.json) {

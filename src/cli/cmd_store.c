@@ -34,24 +34,27 @@ static float cli__gauss(uint64_t *s) {
 
 static void cli__store_usage(FILE *f) {
     fprintf(f,
-            "usage: semcode store-demo [--store DIR] [--points N] [--dim D]\n\n"
+            "usage: semcode store-demo [--store DIR] [--points N] [--dim D] [--index auto|flat]\n\n"
             "Creates collection 'demo' in the store at DIR (default ./semcode-demo-store),\n"
             "upserts N clustered vectors (default 100000, dimension D default 384) with\n"
             "payloads {\"cluster\": int, \"lang\": str}, indexes 'lang', and runs exact\n"
             "top-10 searches with and without a filter. An existing 'demo' collection is\n"
-            "replaced.\n");
+            "replaced. --index flat keeps the vectors without an HNSW graph (exact search):\n"
+            "a large store quickly, for benchmarks of what does not depend on the graph.\n");
 }
 
 int cli_cmd_store_demo(int argc, char **argv) {
     const char *dir = "semcode-demo-store";
     long n = 100000, dim = 384;
+    sc_index_kind kind = SC_INDEX_KIND_AUTO;
     static const struct option opts[] = {
         {"store", required_argument, NULL, 's'}, {"points", required_argument, NULL, 'n'},
-        {"dim", required_argument, NULL, 'd'},   {"help", no_argument, NULL, 'h'},
+        {"dim", required_argument, NULL, 'd'},   {"index", required_argument, NULL, 'i'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     cli_opts p;
-    cli_opts_begin(&p, "store-demo", argc, argv, "s:n:d:h", opts);
+    cli_opts_begin(&p, "store-demo", argc, argv, "s:n:d:i:h", opts);
     int ch;
     uint32_t v;
     while ((ch = cli_opts_next(&p)) != -1) {
@@ -64,6 +67,10 @@ int cli_cmd_store_demo(int argc, char **argv) {
         case 'd':
             if (cli_opt_u32("store-demo", "--dim", optarg, 1, SC_MAX_DIM, &v)) return 2;
             dim = v;
+            break;
+        case 'i':
+            if (!strcmp(optarg, "flat")) kind = SC_INDEX_KIND_FLAT;
+            else if (strcmp(optarg, "auto")) return cli_usage_error("store-demo", "--index '%s' is not auto or flat", optarg);
             break;
         case 'h': cli__store_usage(stdout); return 0;
         default: return 2; /* CLI_OPT_BAD: said why */
@@ -83,7 +90,7 @@ int cli_cmd_store_demo(int argc, char **argv) {
     sc_vector_in *vin = NULL;
     char (*payload)[64] = NULL;
     if (sc_collection_exists(db, "demo")) sc_collection_delete(db, "demo");
-    sc_vector_params vp = {.name = "", .dim = (uint32_t)dim, .distance = SC_DISTANCE_COSINE};
+    sc_vector_params vp = {.name = "", .dim = (uint32_t)dim, .distance = SC_DISTANCE_COSINE, .hnsw = {.kind = kind}};
     if (sc_collection_create(db, "demo", &vp, 1) != SC_OK) goto fail;
     const long batch = 1000, n_clusters = 200;
     static const char *langs[] = {"c", "python", "go", "rust", "java"};

@@ -33,6 +33,16 @@ const char *sc_repo_root(const sc_repo *r) { return r->root; }
 const char *sc_repo_store_dir(const sc_repo *r) { return r->store_dir; }
 sc_db *sc_repo_db(sc_repo *r) { return r ? r->db : NULL; }
 
+sc_status sc_repo_count_entities(sc_repo *r, uint64_t *out) {
+    if (!r || !out) return SC_MISUSE;
+    if (!backend_collection_exists(r->be, r->coll)) {
+        *out = 0;
+        return SC_OK;
+    }
+    sc_status rc = backend_points_count(r->be, r->coll, NULL, out);
+    return rc == SC_OK ? rc : repo_fail(r, rc, "%s", backend_errmsg(r->be));
+}
+
 sc_status sc_repo_embedder(sc_repo *r, sc_embedder **out) {
     if (!r || !out) return SC_MISUSE;
     sc_status rc = repo_embedder_ready(r);
@@ -211,6 +221,8 @@ static sc_status repo__store_config(sc_repo *r, const char **sd, backend_config 
     if (*sd && backend_is_url(*sd)) {
         if (backend_url_parse(*sd, c, &err) != SC_OK) return repo_fail_err(r, SC_INVALID, &err);
         *url_given = true;
+        const char *q = strchr(*sd, '?');
+        if (q && !(r->store_query = util_strdup(q))) return repo_fail(r, SC_NOMEM, "out of memory");
         *sd = NULL;
     } else if (c->kind == BACKEND_KIND_QDRANT && !*sd) {
         *sd = NULL;
@@ -224,12 +236,26 @@ static sc_status repo__store_config(sc_repo *r, const char **sd, backend_config 
 ** meta store_url by the run that built the index, else the embedded store. */
 static sc_status repo__backend_open(sc_repo *r, backend_config *c, bool url_given) {
     sc_err err = {0};
+    /* the location and the settings its URL carried (ca, timeouts, shards, ...) */
     char *rec = url_given ? NULL : repo_meta_get(r, "store_url");
-    if (rec && *rec && backend_url_parse(rec, c, &err) != SC_OK) {
-        free(rec);
-        return repo_fail_err(r, SC_INVALID, &err);
+    char *query = rec && *rec ? repo_meta_get(r, "store_url_query") : NULL;
+    char *full = NULL;
+    if (rec && *rec) {
+        size_t n = strlen(rec) + (query ? strlen(query) : 0) + 1;
+        if (!(full = malloc(n))) {
+            free(rec);
+            free(query);
+            return repo_fail(r, SC_NOMEM, "out of memory");
+        }
+        snprintf(full, n, "%s%s", rec, query ? query : "");
     }
     free(rec);
+    free(query);
+    if (full && backend_url_parse(full, c, &err) != SC_OK) {
+        free(full);
+        return repo_fail_err(r, SC_INVALID, &err);
+    }
+    free(full);
     sc_status rc = c->kind == BACKEND_KIND_QDRANT ? backend_qdrant_new(c, &r->be, &err)
                                                   : backend_embedded_new(r->db, &r->be, &err);
     if (rc != SC_OK) return repo_fail_err(r, rc, &err);
@@ -243,6 +269,7 @@ static sc_status repo__backend_open(sc_repo *r, backend_config *c, bool url_give
         if (moved && ((rc = repo_state_exec(r, "DELETE FROM files")) != SC_OK ||
                       (rc = repo_meta_set(r, "store_url", backend_location(r->be))) != SC_OK))
             return rc;
+        if ((rc = repo_meta_set(r, "store_url_query", r->store_query ? r->store_query : "")) != SC_OK) return rc;
     }
     return SC_OK;
 }
@@ -255,6 +282,7 @@ static sc_status repo__backend_check(sc_repo *r, const backend_config *c) {
     backend_config cc = *c;
     if (!r->remote_store) cc.kind = BACKEND_KIND_EMBEDDED;
     backend_config_check(&cc, r->pe.dim, r->remote_store, &chk);
+    if (chk.cluster[0]) util_log(&r->opt.logger, SC_LOG_LEVEL_DEBUG, "store %s", chk.cluster);
     for (uint32_t i = 0; i < chk.n; i++) {
         const backend_diag *d = &chk.diags[i];
         if (d->error) return repo_fail(r, SC_INVALID, "store configuration: %s: %s", d->field, d->msg);
@@ -380,6 +408,7 @@ void sc_repo_close(sc_repo *r) {
     if (r->state) sqlite3_close(r->state);
     free(r->root);
     free(r->store_dir);
+    free(r->store_query);
     free(r);
 }
 

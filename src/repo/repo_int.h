@@ -43,6 +43,7 @@ struct sc_repo {
     backend *be;             /* where the code points live: the embedded store (over db) or Qdrant */
     const char *coll;        /* collection of the code points in be (borrowed from be, or PIPELINE_COLLECTION) */
     bool remote_store;       /* be is not the embedded store (Qdrant) */
+    char *store_query;       /* the "?key=value&..." of a --store URL (owned), NULL = none given */
     bool hybrid_note_done;   /* the note that a backend fuses hybrid itself was logged */
     sqlite3 *state;          /* state.db */
     pipeline_embedder pe;    /* the embedding provider of the current generation, its model and cache (pe.cache

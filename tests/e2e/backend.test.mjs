@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve, stop } from './serve_util.mjs';
+import { serve, stop, gitIn } from './serve_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const top = path.resolve(here, '../..');
@@ -216,4 +216,26 @@ test('the API key from the environment, never in a message; transient failures r
     proxy.close();
     await stop(sk);
   }
+});
+
+test('ingest git on a tree indexed into Qdrant: commits linked to the entities there; history and search --in commits', () => {
+  const tree = path.join(tmp, 'g');
+  fs.cpSync(fixture, tree, { recursive: true });
+  const git = gitIn(tree);
+  git('init', '-q', '-b', 'main');
+  git('-c', 'user.name=Ann', '-c', 'user.email=ann@example.com', 'add', '-A');
+  git('-c', 'user.name=Ann', '-c', 'user.email=ann@example.com', 'commit', '-q', '-m', 'text utils: count the words of a text');
+  fs.appendFileSync(path.join(tree, 'pkg', 'text_utils.py'), '\n\ndef shout(s):\n    """Upper-case s."""\n    return s.upper()\n');
+  git('-c', 'user.name=Bob', '-c', 'user.email=bob@example.com', 'commit', '-q', '-am', 'text utils: shout');
+  json(['index', '--quiet', '--store', `qdrant://127.0.0.1:${port}/code_git`, tree]);
+  const ing = json(['ingest', 'git', tree, '--quiet']);
+  assert.equal(ing.commits_written, 2);
+  assert.equal(ing.linked, true, 'the entities are found in Qdrant'); // they are not in the embedded store
+  assert.ok(ing.links > 0);
+  const h = json(['history', 'shout'], { cwd: tree });
+  assert.deepEqual(h.results.map((r) => r.title), ['text utils: shout']);
+  const w = json(['history', 'pkg/text_utils.py:2'], { cwd: tree });
+  assert.ok(w.results.map((r) => r.title).includes('text utils: count the words of a text'), JSON.stringify(w.results));
+  const c = json(['search', 'count the words', '--in', 'commits', '--limit', '1'], { cwd: tree });
+  assert.equal(c.results[0].title, 'text utils: count the words of a text');
 });

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <curl/curl.h>
 
 #include "backend/backend.h"
 #include "testutil.h"
@@ -234,6 +235,29 @@ static void test_checks(void **state) {
     assert_non_null(tb__diag(&k, "dim"));
 }
 
+/* TLS failures name the CA the server was checked against and what to do; others keep curl's words. */
+static void test_curl_reasons(void **state) {
+    (void)state;
+    backend_config c = backend_config_default();
+    char out[700];
+    backend_curl_reason(CURLE_PEER_FAILED_VERIFICATION, "unable to get local issuer certificate", &c, out, sizeof out);
+    assert_non_null(strstr(out, "not trusted by the system's CAs (unable to get local issuer certificate)"));
+    assert_non_null(strstr(out, "ca=/path/to/ca.pem"));
+    c.ca_file = strdup("/etc/semcode/ca.pem");
+    backend_curl_reason(CURLE_PEER_FAILED_VERIFICATION, "", &c, out, sizeof out);
+    assert_non_null(strstr(out, "not trusted by /etc/semcode/ca.pem ("));
+    assert_non_null(strstr(out, "the CA that signed"));
+    backend_curl_reason(CURLE_SSL_CACERT_BADFILE, "error setting certificate file", &c, out, sizeof out);
+    assert_non_null(strstr(out, "the CA file /etc/semcode/ca.pem cannot be used"));
+    backend_curl_reason(CURLE_SSL_CONNECT_ERROR, "wrong version number", &c, out, sizeof out);
+    assert_non_null(strstr(out, "is the server speaking TLS"));
+    backend_curl_reason(CURLE_COULDNT_CONNECT, "Failed to connect to 127.0.0.1 port 1", &c, out, sizeof out);
+    assert_string_equal(out, "Failed to connect to 127.0.0.1 port 1");
+    backend_curl_reason(CURLE_COULDNT_CONNECT, NULL, &c, out, sizeof out);
+    assert_string_equal(out, curl_easy_strerror(CURLE_COULDNT_CONNECT));
+    backend_config_free(&c);
+}
+
 /* ==== BM25 sparse vectors ==== */
 
 static void test_bm25_sparse(void **state) {
@@ -337,6 +361,7 @@ int main(void) {
         cmocka_unit_test(test_url_errors_name_the_part),
         cmocka_unit_test(test_config_file),
         cmocka_unit_test(test_checks),
+        cmocka_unit_test(test_curl_reasons),
         cmocka_unit_test(test_bm25_sparse),
         cmocka_unit_test_setup_teardown(test_embedded_backend, tu_store_setup, tu_store_teardown),
     };
