@@ -498,15 +498,18 @@ static bool server__parse_body(server_call *call) {
     for (size_t i = 0; i < n && blank; i++)
         if (req->body[i] != ' ' && req->body[i] != '\n' && req->body[i] != '\r' && req->body[i] != '\t') blank = false;
     if (!req->body || blank) return true;
-    if (server__json_depth(req->body, n) > SERVER_MAX_JSON_DEPTH) {
+    /* a points upsert: its dense vectors skip jansson (fastvec.c) */
+    size_t fast_n = 0;
+    char *fast = call->fastvec_ok ? server_fastvec_scan(req->body, n, &call->fastvec, &fast_n) : NULL;
+    /* the copy nests exactly as deep as the body (a replaced `[numbers]` is `[]`) and is a fraction of it */
+    if (server__json_depth(fast ? fast : req->body, fast ? fast_n : n) > SERVER_MAX_JSON_DEPTH) {
+        free(fast);
         server_fail(call, 400, "Json deserialize error: nesting deeper than %d levels", SERVER_MAX_JSON_DEPTH);
         return false;
     }
     json_error_t e;
-    if (call->fastvec_ok) { /* a points upsert: its dense vectors skip jansson (fastvec.c) */
-        size_t fast_n = 0;
-        char *fast = server_fastvec_scan(req->body, n, &call->fastvec, &fast_n);
-        if (fast) call->body = json_loadb(fast, fast_n, JSON_REJECT_DUPLICATES, &e);
+    if (fast) {
+        call->body = json_loadb(fast, fast_n, JSON_REJECT_DUPLICATES, &e);
         free(fast);
         if (!call->body) { /* the original answers with jansson's own message and position */
             server_fastvec_free(call->fastvec);
