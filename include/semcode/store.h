@@ -16,7 +16,8 @@
 ** mode, synchronous=FULL by default) and survives a crash of the process.
 ** A write call that failed changed nothing, with one exception that SQLite
 ** shares: when only the final sync of the commit failed (SQLITE_IOERR_FSYNC,
-** "disk I/O error"), the log may already hold the whole transaction, and a
+** "disk I/O error"; for an upsert SC_IOERR "fsync of DIR/store.db-wal
+** failed"), the log may already hold the whole transaction, and a
 ** later open may find it applied; whole, never in part. Concurrent upserts
 ** share that sync (group sync, store/points.c): each commits, then waits
 ** outside the writer lock for one fsync of the log that covers it, so a

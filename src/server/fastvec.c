@@ -40,6 +40,11 @@
 static const double server__pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
                                          1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+/* 10^-k rounded to double (k = 0 .. 22). */
+static const double server__pow10_inv[23] = {1e0,   1e-1,  1e-2,  1e-3,  1e-4,  1e-5,  1e-6,  1e-7,
+                                             1e-8,  1e-9,  1e-10, 1e-11, 1e-12, 1e-13, 1e-14, 1e-15,
+                                             1e-16, 1e-17, 1e-18, 1e-19, 1e-20, 1e-21, 1e-22};
+
 static locale_t server__c_locale;
 static pthread_once_t server__c_locale_once = PTHREAD_ONCE_INIT;
 
@@ -113,7 +118,24 @@ bool server_fastvec_number(const char *s, size_t n, float *out, size_t *used) {
     } else if (!n_more && m <= (UINT64_C(1) << 53) && e >= -22 && e <= 22) {
         /* Clinger's fast path: m and 10^|e| are exact doubles, so one IEEE
         ** multiplication or division rounds correctly, as strtod does */
-        d = e < 0 ? (double)m / server__pow10[-e] : (double)m * server__pow10[e];
+        if (e >= 0) {
+            d = (double)m * server__pow10[e];
+        } else {
+            /* The division is slow. The product with 10^e rounded is within
+            ** a few ulps of that quotient, so it rounds to the same float
+            ** unless it lies next to a float rounding boundary: the pattern
+            ** 1 then 28 zeros in the 29 bits a float drops (it is at least
+            ** 1e-22, a normal float, and below 2^53). */
+            double q = (double)m * server__pow10_inv[-e];
+            uint64_t bits;
+            memcpy(&bits, &q, sizeof bits);
+            uint64_t low = bits & ((UINT64_C(1) << 29) - 1), mid = UINT64_C(1) << 28;
+            if (low + 16 < mid || low > mid + 16) {
+                *out = neg ? -(float)q : (float)q;
+                return true;
+            }
+            d = (double)m / server__pow10[-e];
+        }
     } else if (server__strtod(s, i, &d)) {
         d = fabs(d);
     } else {

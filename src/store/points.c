@@ -88,8 +88,8 @@ sc_status store_sync_wait(sc_db *db, uint64_t ticket) {
     pthread_mutex_lock(&db->sync_mu);
     while (db->n_synced < ticket && rc == SC_OK) {
         if (ticket <= db->n_sync_failed) {
-            rc = store_fail(SC_IOERR, "the write-ahead log of %s could not be synced: the write may not be durable",
-                            db->path);
+            rc = store_fail(SC_IOERR, "fsync of %s/store.db-wal failed (in another thread's sync that covered "
+                            "this write): it may not be durable", db->path);
         } else if (db->syncing) {
             pthread_cond_wait(&db->sync_cv, &db->sync_mu);
         } else {

@@ -104,9 +104,9 @@ static void test_random_numbers(void **state) {
     (void)state;
     tu_rng r = {42};
     char tok[96];
-    for (int i = 0; i < 300000; i++) {
+    for (int i = 0; i < 600000; i++) {
         uint64_t x = tu_next(&r);
-        switch (i % 6) {
+        switch (i % 7) {
         case 0: { /* a float32 printed as a client would: 5 to 9 decimals */
             float v = tu_uniform(&r);
             snprintf(tok, sizeof tok, "%.*f", 5 + (int)(x % 5), (double)v);
@@ -133,13 +133,20 @@ static void test_random_numbers(void **state) {
             tok[n] = 0;
             break;
         }
-        case 4: { /* near float boundaries: halfway cases of float32 printed exactly */
+        case 4: { /* near float boundaries: halfway cases of float32, exact or rounded to 9..17 digits */
             uint32_t bits = (uint32_t)(x >> 32);
             float v;
             memcpy(&v, &bits, sizeof v);
             if (!isfinite(v)) v = 1.0f;
             double half = (double)v + (double)(nextafterf(v, INFINITY) - v) / 2.0;
-            snprintf(tok, sizeof tok, "%.25g", half);
+            int digits = (x & 7) == 0 ? 25 : 9 + (int)((x >> 3) % 9);
+            snprintf(tok, sizeof tok, (x & 8) ? "%.*g" : "%.*e", digits, half);
+            break;
+        }
+        case 5: { /* halfway cases of float32 in [1e-4, 1e4), 10..16 digits: Clinger's path next to a boundary */
+            float v = (float)pow(10.0, (double)tu_uniform(&r) * 4.0);
+            double half = (double)v + (double)(nextafterf(v, INFINITY) - v) / 2.0;
+            snprintf(tok, sizeof tok, "%.*g", 10 + (int)(x % 7), half);
             break;
         }
         default: /* integers */
