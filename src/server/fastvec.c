@@ -53,14 +53,19 @@ static void server__c_locale_init(void) { server__c_locale = newlocale(LC_ALL_MA
 static bool server__digit(char c) { return c >= '0' && c <= '9'; }
 
 /* strtod of the token s[0..n) in the C locale, whatever the process's
-** locale; false when the token is too long to copy or no C locale exists. */
+** locale; false when memory ran out or no C locale exists. */
 static bool server__strtod(const char *s, size_t n, double *out) {
-    char tok[128];
+    char buf[128];
     pthread_once(&server__c_locale_once, server__c_locale_init);
-    if (n >= sizeof tok || !server__c_locale) return false;
+    char *tok = n < sizeof buf ? buf : malloc(n + 1); /* a long token: rare */
+    if (!tok || !server__c_locale) {
+        if (tok != buf) free(tok);
+        return false;
+    }
     memcpy(tok, s, n);
     tok[n] = 0;
     *out = strtod_l(tok, NULL, server__c_locale);
+    if (tok != buf) free(tok);
     return true;
 }
 

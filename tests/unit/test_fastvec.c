@@ -72,6 +72,13 @@ static void test_edge_numbers(void **state) {
         "+1", "01", "-01", "00", ".5", "-.5", "1.", "1.e5", "1e", "1e+", "1e-", "-", "", "e5", "NaN", "nan",
         "Infinity", "-Infinity", "inf", "0x10", "1_000", "--1", "1.5.3", "1e5e5", "٣"};
     for (size_t i = 0; i < sizeof toks / sizeof *toks; i++) check_number(toks[i]);
+    /* a token longer than the scanner's stack copy (found by fuzz_fastvec) */
+    char longtok[300] = "0.1234";
+    memset(longtok + 6, '0', 250);
+    longtok[256] = 0;
+    check_number(longtok);
+    longtok[100] = '7';
+    check_number(longtok);
     /* negative zero: the real token keeps its sign, the integer one does not (jansson's integer) */
     float f;
     size_t used;
