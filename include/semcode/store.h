@@ -16,8 +16,14 @@
 ** mode, synchronous=FULL by default) and survives a crash of the process.
 ** A write call that failed changed nothing, with one exception that SQLite
 ** shares: when only the final sync of the commit failed (SQLITE_IOERR_FSYNC,
-** "disk I/O error"), the log may already hold the whole transaction, and a
-** later open may find it applied; whole, never in part.
+** "disk I/O error"; for an upsert SC_IOERR "fsync of DIR/store.db-wal
+** failed"), the log may already hold the whole transaction, and a
+** later open may find it applied; whole, never in part. Concurrent upserts
+** share that sync (group sync, store/points.c): each commits, then waits
+** outside the writer lock for one fsync of the log that covers it, so a
+** concurrent reader may see a batch a moment before its call returns (a
+** crash of the process still loses nothing; an OS crash or power cut in
+** that moment may lose that batch, whose call had not yet returned).
 */
 #ifndef SEMCODE_STORE_H
 #define SEMCODE_STORE_H

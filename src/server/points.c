@@ -149,6 +149,18 @@ static bool server__vector(server_call *call, server_points *p, size_t i, size_t
     return true;
 }
 
+/* The dense vector the fast path read for entry i of form (fastvec.c; its
+** text is `[]` in the parsed body) into vecs[*k], borrowed from the call;
+** false when it read none. */
+static bool server__vector_fast(server_call *call, server_points *p, server_fastvec_form form, size_t i, size_t *k) {
+    const float *f;
+    uint32_t dim;
+    if (!server_fastvec_get(call->fastvec, form, i, &f, &dim)) return false;
+    p->vecs[*k] = (sc_vector_in){.name = "", .data = f, .dim = dim};
+    (*k)++;
+    return true;
+}
+
 /* Payload of point i: NULL for none, else owned text of an object. */
 static bool server__payload(server_call *call, server_points *p, size_t i, const json_t *v, const char *where) {
     if (!v || json_is_null(v)) return true;
@@ -194,7 +206,9 @@ static bool server__decode_points(server_call *call, const json_t *b, server_poi
                 }
             } else if (v && !json_is_null(v)) {
                 snprintf(where, sizeof where, "points[%zu].vector", i);
-                if (!server__vector(call, p, i, k, &ks, "", v, where, qwhere, true)) return false;
+                if (!server__vector_fast(call, p, SERVER_FASTVEC_POINTS, i, k) &&
+                    !server__vector(call, p, i, k, &ks, "", v, where, qwhere, true))
+                    return false;
             } else {
                 return server_fail(call, 400, "Json deserialize error: missing field `points[%zu].vector`", i), false;
             }
@@ -243,7 +257,8 @@ static bool server__decode_points(server_call *call, const json_t *b, server_poi
                 /* a point's dense and sparse vectors each fill its row from the left */
                 size_t k[2] = {i * n_names + p->pts[i].n_vectors, i * n_names + p->pts[i].n_multivecs};
                 size_t ks = i * n_names + p->pts[i].n_sparse;
-                if (!server__vector(call, p, i, k, &ks, name, json_array_get(lists, i), where, qwhere, false))
+                if (!(!iter && server__vector_fast(call, p, SERVER_FASTVEC_BATCH, i, k)) &&
+                    !server__vector(call, p, i, k, &ks, name, json_array_get(lists, i), where, qwhere, false))
                     return false;
                 p->pts[i].n_vectors = k[0] - i * n_names;
                 p->pts[i].n_multivecs = k[1] - i * n_names;

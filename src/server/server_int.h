@@ -17,11 +17,15 @@
 #define SERVER_MAX_LIMIT 100000u  /* most candidates of one leg of a hybrid text query */
 #define SERVER_QDRANT_VERSION "1.19.0" /* the Qdrant REST API version implemented (GET /, app_info) */
 
+typedef struct server_fastvec server_fastvec;
+
 /* State of one request while an endpoint runs. */
 typedef struct server_call {
     server_ctx *ctx;                 /* server */
     const server_request *req;       /* the request */
     json_t *body;                    /* parsed body (NULL when empty) */
+    server_fastvec *fastvec;         /* dense vectors of a points upsert read past jansson (owned), or NULL */
+    bool fastvec_ok;                 /* the route takes the fast path for vectors (PUT .../points) */
     const char *args[SERVER_MAX_ARGS]; /* captured path segments (decoded, owned by argbuf) */
     char argbuf[2048];               /* storage of args */
     const char *tenant;              /* tenant of the key, NULL = global namespace (borrowed from the config) */
@@ -94,6 +98,33 @@ json_t *server_api_full_snapshots_list(server_call *call);
 json_t *server_api_full_snapshot_create(server_call *call);
 json_t *server_api_full_snapshot_get(server_call *call);
 json_t *server_api_full_snapshot_delete(server_call *call);
+
+/* ==== The fast path for upsert vectors (fastvec.c) ==== */
+
+/* Which arrays of an upsert body a server_fastvec entry stands for. */
+typedef enum server_fastvec_form {
+    SERVER_FASTVEC_POINTS = 0, /* points[i].vector */
+    SERVER_FASTVEC_BATCH = 1   /* batch.vectors[i] */
+} server_fastvec_form;
+
+/* Read one JSON number at s[0..n) into *out exactly as jansson plus
+** server_json_floats would ((float)strtod, integers through strtoll), its
+** length in *used; false when s does not start with a JSON number that path
+** accepts (the caller then leaves it to that path). */
+bool server_fastvec_number(const char *s, size_t n, float *out, size_t *used);
+/* Read the JSON array at s[0..n) of 1..max such numbers into out: the
+** count, *end just past its `]`; 0 when it is anything else. */
+size_t server_fastvec_array(const char *s, size_t n, float *out, size_t max, size_t *end);
+/* Walk an upsert body: the owned copy in which each `points[i].vector` and
+** `batch.vectors[i]` array of numbers is read into *out_fv (owned) and
+** replaced by `[]`, *out_n its size; NULL when nothing was replaced (or
+** memory ran out): parse s itself then. The copy parses iff s does. */
+char *server_fastvec_scan(const char *s, size_t n, server_fastvec **out_fv, size_t *out_n);
+/* The vector read for entry idx of form (borrowed until server_fastvec_free) and its size; false when none. */
+bool server_fastvec_get(const server_fastvec *fv, server_fastvec_form form, size_t idx, const float **data,
+                        uint32_t *dim);
+/* Free fv (NULL is a no-op). */
+void server_fastvec_free(server_fastvec *fv);
 
 /* ==== JSON decoding (json_io.c) ==== */
 

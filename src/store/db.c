@@ -534,6 +534,9 @@ sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, ch
     pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&db->bg_mu, NULL);
     pthread_cond_init(&db->bg_cv, NULL);
+    pthread_mutex_init(&db->sync_mu, NULL);
+    pthread_cond_init(&db->sync_cv, NULL);
+    db->wal_fd = -1;
     if ((rc = store__lock(db)) != SC_OK) goto fail;
     char p[4096];
     snprintf(p, sizeof p, "%s/store.db", path);
@@ -616,6 +619,9 @@ void sc_db_close(sc_db *db) {
     pthread_rwlock_destroy(&db->ann_lock);
     pthread_mutex_destroy(&db->bg_mu);
     pthread_cond_destroy(&db->bg_cv);
+    if (db->wal_fd >= 0) close(db->wal_fd);
+    pthread_mutex_destroy(&db->sync_mu);
+    pthread_cond_destroy(&db->sync_cv);
     free(db->path);
     free(db);
 }

@@ -10,10 +10,13 @@
 */
 #include "store/store_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "index/index.h"
 
@@ -44,6 +47,66 @@ static sc_status store__set_seq(sc_db *db, uint64_t seq) {
 
 static void store__rollback(sc_db *db) {
     if (!sqlite3_get_autocommit(db->sql)) sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ==== Group sync ====
+** DESIGN: with SC_SYNC_MODE_FULL every acknowledged write is durable. An
+** upsert commits with synchronous=NORMAL (its WAL frames are written, not
+** fsynced) and takes a ticket, releases the writer lock, and only then waits
+** in store_sync_wait for an fsync of the WAL that began after its commit.
+** Concurrent upserts thus share one fsync, and none holds the writer lock
+** while the disk syncs. Each upsert is still its own transaction, so a
+** failed batch changes nothing and takes no other batch with it. A reader
+** may see a batch before its writer is answered; a process crash (kill -9)
+** loses nothing written, only an OS crash or power cut in that window of
+** milliseconds can, and that batch was never acknowledged. Other writes
+** keep SQLite's own fsync at COMMIT (which covers earlier upserts too). */
+
+/* Switch the connection's synchronous setting (writer lock held): NORMAL
+** around an upsert's transaction when the store is FULL. */
+static void store__sync_setting(sc_db *db, bool normal) {
+    if (db->opt.sync == SC_SYNC_MODE_FULL)
+        sqlite3_exec(db->sql, normal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+}
+
+/* fsync the WAL (sync_mu not held): SC_OK or SC_IOERR with the message set. */
+static sc_status store__sync_wal(sc_db *db) {
+    if (db->wal_fd < 0) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s/store.db-wal", db->path);
+        int fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return store_fail(SC_IOERR, "opening %s to sync it: %s", p, strerror(errno));
+        db->wal_fd = fd; /* only the syncing thread (one at a time) touches it */
+    }
+    if (fsync(db->wal_fd) != 0)
+        return store_fail(SC_IOERR, "fsync of %s/store.db-wal failed: %s", db->path, strerror(errno));
+    return SC_OK;
+}
+
+sc_status store_sync_wait(sc_db *db, uint64_t ticket) {
+    sc_status rc = SC_OK;
+    pthread_mutex_lock(&db->sync_mu);
+    while (db->n_synced < ticket && rc == SC_OK) {
+        if (ticket <= db->n_sync_failed) {
+            rc = store_fail(SC_IOERR, "fsync of %s/store.db-wal failed (in another thread's sync that covered "
+                            "this write): it may not be durable", db->path);
+        } else if (db->syncing) {
+            pthread_cond_wait(&db->sync_cv, &db->sync_mu);
+        } else {
+            /* lead: every commit counted now wrote its frames before this fsync */
+            uint64_t upto = __atomic_load_n(&db->n_commits, __ATOMIC_ACQUIRE);
+            db->syncing = true;
+            pthread_mutex_unlock(&db->sync_mu);
+            rc = store__sync_wal(db);
+            pthread_mutex_lock(&db->sync_mu);
+            db->syncing = false;
+            if (rc == SC_OK && upto > db->n_synced) db->n_synced = upto;
+            if (rc != SC_OK && upto > db->n_sync_failed) db->n_sync_failed = upto;
+            pthread_cond_broadcast(&db->sync_cv);
+        }
+    }
+    pthread_mutex_unlock(&db->sync_mu);
+    return rc;
 }
 
 /* ==== Upsert ==== */
@@ -354,8 +417,11 @@ static void store__apply_vectors(store_coll *c, uint32_t slot, store__prepared *
 
 static sc_status store__compile(const char *text, store_filter **f);
 
-/* The upsert of n points into c, writer lock held (sc_points_upsert_ex). */
-static sc_status store__upsert_locked(sc_db *db, store_coll *c, const sc_point_in *points, size_t n) {
+/* The upsert of n points into c, writer lock held (sc_points_upsert_ex).
+** With a FULL store the commit is not yet durable: *ticket is then its
+** number for store_sync_wait (0: nothing to wait for). */
+static sc_status store__upsert_locked(sc_db *db, store_coll *c, const sc_point_in *points, size_t n,
+                                      uint64_t *ticket) {
     sc_status rc = SC_OK;
     store__batch pb = {0};
     store__prepared *pp = NULL;
@@ -363,6 +429,8 @@ static sc_status store__upsert_locked(sc_db *db, store_coll *c, const sc_point_i
     util_buf blob = {0};
     uint32_t *slots = NULL, *claimed = NULL;
     size_t n_claimed = 0;
+    bool synced_later = false; /* the connection was switched to synchronous=NORMAL */
+    *ticket = 0;
     if (rc != SC_OK || n == 0) goto done;
     if (n > UINT32_MAX / 2) {
         rc = store_fail(SC_INVALID, "batch of %zu points is too large", n);
@@ -384,6 +452,8 @@ static sc_status store__upsert_locked(sc_db *db, store_coll *c, const sc_point_i
     }
     uint64_t ver = db->seq + 1;
     /* (2) write */
+    store__sync_setting(db, true);
+    synced_later = true;
     if ((rc = store__begin(db)) != SC_OK) goto done;
     if ((rc = store__set_seq(db, ver)) != SC_OK) goto done;
     if ((rc = store_kw_persist_terms(db, c)) != SC_OK) goto done;
@@ -402,6 +472,7 @@ static sc_status store__upsert_locked(sc_db *db, store_coll *c, const sc_point_i
     sqlite3_finalize(st);
     st = NULL;
     if ((rc = store__commit(db)) != SC_OK) goto done;
+    if (db->opt.sync == SC_SYNC_MODE_FULL) *ticket = __atomic_add_fetch(&db->n_commits, 1, __ATOMIC_RELEASE);
     /* (3) apply: cannot fail */
     db->seq = ver;
     store_kw_committed(c);
@@ -423,6 +494,7 @@ static sc_status store__upsert_locked(sc_db *db, store_coll *c, const sc_point_i
 done:
     if (st) sqlite3_finalize(st);
     if (rc != SC_OK) store__rollback(db);
+    if (synced_later) store__sync_setting(db, false);
     while (n_claimed > 0) store_slot_unclaim(c, claimed[--n_claimed]);
     free(slots);
     free(claimed);
@@ -495,8 +567,10 @@ sc_status sc_points_upsert_ex(sc_db *db, const char *coll, const sc_point_in *po
     sc_status rc = store_coll_get(db, coll, &c);
     if (rc == SC_OK && opt && (f || opt->mode != SC_UPSERT_MODE_UPSERT))
         rc = store__select_writes(c, points, n, opt->mode, f, false, &kept, &m);
-    if (rc == SC_OK) rc = store__upsert_locked(db, c, kept ? kept : points, m);
+    uint64_t ticket = 0;
+    if (rc == SC_OK) rc = store__upsert_locked(db, c, kept ? kept : points, m, &ticket);
     pthread_rwlock_unlock(&db->lock);
+    if (rc == SC_OK && ticket) rc = store_sync_wait(db, ticket); /* acknowledged once durable */
     if (rc == SC_OK && n_written) *n_written = m;
     free(kept);
     filter_free(f);

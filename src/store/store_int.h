@@ -187,7 +187,23 @@ struct sc_db {
     bool bg_stop;              /* set at close: the thread ends after its current chunk */
     bool bg_started;           /* bg_thread runs */
     pthread_t bg_thread;       /* the indexer */
+    /* Group sync of upserts (points.c; only with SC_SYNC_MODE_FULL): their
+    ** commits skip SQLite's own fsync; one fsync of the WAL, outside the
+    ** writer lock, makes every commit made before it durable. */
+    pthread_mutex_t sync_mu;   /* guards the fields below but n_commits */
+    pthread_cond_t sync_cv;    /* broadcast when a WAL fsync ends */
+    uint64_t n_commits;        /* upsert commits so far (atomic; bumped under db->lock after each COMMIT) */
+    uint64_t n_synced;         /* commits 1..n_synced are durable */
+    uint64_t n_sync_failed;    /* commits n_synced+1..n_sync_failed were in a failed fsync: never acknowledged */
+    bool syncing;              /* a thread is in fsync: the others wait for it */
+    int wal_fd;                /* store.db-wal, opened for fsync at the first need; -1 before */
 };
+
+/* Wait until upsert commit number ticket (from db->n_commits) is durable:
+** the first waiter fsyncs the WAL for every commit made before it starts,
+** the others wait for that fsync or the next. SC_IOERR with the message set
+** when the fsync covering ticket failed. Called without db->lock. */
+sc_status store_sync_wait(sc_db *db, uint64_t ticket);
 
 /* Take db->lock for writing, counted in writers_waiting so that the
 ** background indexer yields between its chunks. */

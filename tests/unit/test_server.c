@@ -72,6 +72,66 @@ static int ts__expect(ts_env *e, const char *method, const char *path, const cha
     return st;
 }
 
+/* The upsert fast path for vectors (fastvec.c) answers as the jansson path:
+** the same stored floats as an upsert through /points/batch (not on the
+** fast path), the same messages for bad values, parse errors and nesting. */
+static void test_upsert_fast_path(void **state) {
+    (void)state;
+    ts_env e;
+    ts__open(&e, NULL);
+    const char *coll = "{\"vectors\":{\"size\":3,\"distance\":\"Dot\"}}";
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/f", coll, NULL, NULL), 200);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/j", coll, NULL, NULL), 200);
+    const char *pts = "{\"points\":[{\"id\":1,\"vector\":[0.1, -0.0, 1e-3]},"
+                      "{\"id\":2,\"vector\":[ 16777217 ,-2.5E+2,0.30000000000000004441]}]}";
+    char batch[512];
+    snprintf(batch, sizeof batch, "{\"operations\":[{\"upsert\":%s}]}", pts);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/f/points", pts, NULL, NULL), 200);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/j/points/batch", batch, NULL, NULL), 200);
+    const char *bform = "{\"batch\":{\"ids\":[3,4],\"vectors\":[[1e-7,2,3],[4,5,6.000001]]}}";
+    snprintf(batch, sizeof batch, "{\"operations\":[{\"upsert\":%s}]}", bform);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/f/points", bform, NULL, NULL), 200);
+    assert_int_equal(ts__expect(&e, "POST", "/collections/j/points/batch", batch, NULL, NULL), 200);
+    char *a = NULL, *b = NULL;
+    const char *get = "{\"ids\":[1,2,3,4],\"with_vector\":true}";
+    assert_int_equal(ts__call(&e, "POST", "/collections/f/points", get, NULL, &a), 200);
+    assert_int_equal(ts__call(&e, "POST", "/collections/j/points", get, NULL, &b), 200);
+    assert_non_null(strstr(a, "\"vector\":[0.1,-0.0,0.001]"));
+    *strstr(a, ",\"status\"") = 0; /* the times differ */
+    *strstr(b, ",\"status\"") = 0;
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    /* bad values take the jansson path and its messages */
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/f/points",
+                                "{\"points\":[{\"id\":1,\"vector\":[1,2,3]},{\"id\":2,\"vector\":[1,\"x\",3]}]}", NULL,
+                                "points[1].vector[1] must be a number"),
+                     400);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/f/points", "{\"points\":[{\"id\":1,\"vector\":[1,1e39,3]}]}",
+                                NULL, "points[0].vector[1] is not a finite 32-bit float"),
+                     400);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/f/points", "{\"batch\":{\"ids\":[1],\"vectors\":[[1,2]]}}",
+                                NULL, "dimension"),
+                     400);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/f/points", "{\"points\":[{\"id\":1,\"vector\":[]}]}", NULL,
+                                "dense vector must not be empty"),
+                     422);
+    /* a parse error after a replaced vector: jansson's position in the original body */
+    const char *broken = "{\"points\":[{\"id\":1,\"vector\":[1,2,3]},{\"id\":2,\"vector\":[4,5,6]} x]}";
+    json_error_t je;
+    assert_null(json_loads(broken, JSON_REJECT_DUPLICATES, &je));
+    char want[300];
+    snprintf(want, sizeof want, "Json deserialize error: %s at line %d column %d", je.text, je.line, je.column);
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/f/points", broken, NULL, want), 400);
+    /* deep nesting beside replaced vectors is refused as before */
+    char deep[4096] = "{\"points\":[{\"id\":1,\"vector\":[1,2,3],\"payload\":{\"a\":";
+    for (int i = 0; i < 100; i++) strcat(deep, "[");
+    assert_int_equal(ts__expect(&e, "PUT", "/collections/f/points", deep, NULL, "nesting deeper than 64"), 400);
+    /* nothing of the refused requests was stored */
+    assert_int_equal(ts__expect(&e, "POST", "/collections/f/points/count", "{}", NULL, "\"count\":4"), 200);
+    ts__close(&e);
+}
+
 static void test_envelope_and_routes(void **state) {
     (void)state;
     ts_env e;
@@ -838,6 +898,7 @@ int main(void) {
         cmocka_unit_test(test_collection_config),
         cmocka_unit_test(test_strict_mode),
         cmocka_unit_test(test_web_page),
+        cmocka_unit_test(test_upsert_fast_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
