@@ -931,7 +931,7 @@ static void test_group_sync(void **state) {
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(s);
-    fx_reopen(f);
+    tu_store_reopen_ok(f);
     pthread_t th[4];
     gs_arg args[4];
     for (int i = 0; i < 4; i++) {
@@ -947,7 +947,7 @@ static void test_group_sync(void **state) {
         assert_int_equal(args[i].n_missing, 0);
     }
     assert_int_equal(count(f->db, "c", NULL), 4 * 11 * 8);
-    fx_reopen(f);
+    tu_store_reopen_ok(f);
     assert_int_equal(count(f->db, "c", NULL), 4 * 11 * 8);
     for (int i = 0; i < 4; i++) { /* the failed batch 3 of each writer left nothing */
         sc_point_id ids[8];
@@ -960,7 +960,7 @@ static void test_group_sync(void **state) {
     /* a write after the concurrent ones: still durable across a reopen */
     tu_rng rng = {9};
     put_points(f->db, "c", 0, 10, 4, &rng, NULL);
-    fx_reopen(f);
+    tu_store_reopen_ok(f);
     assert_int_equal(count(f->db, "c", NULL), 4 * 11 * 8 + 10);
 }
 
