@@ -65,7 +65,7 @@ test('search --repo merges several repositories and names each result', () => {
   const ws = path.join(tmp, 'ws.txt');
   const bad = run(['search', 'config', '--workspace', ws, '--repo', 'nope']);
   assert.equal(bad.status, 1);
-  assert.match(bad.stderr, /no repository named 'nope' \(this workspace has: A, beta\)/);
+  assert.match(bad.stderr, /no repository named 'nope' in .*ws\.txt \(it has: A, beta\)/);
   const text = run(['search', 'http request', '--workspace', ws, '--repo', 'beta', '--mode', 'keyword']);
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /^\[beta\] net\.py:1-3/);
