@@ -135,6 +135,16 @@ typedef struct sc_repo_summary {
 /* Change the progress callback (NULL = none). */
 SC_API void sc_repo_set_progress(sc_repo *r, void (*fn)(void *arg, const sc_repo_progress *p), void *arg);
 
+/* Let the other users of r in during a long update: between the groups of
+** a model switch's backfill, where r is consistent and searches use the
+** current generation, sc_repo_update calls unlock(arg), pauses a few
+** milliseconds so that threads waiting for the caller's lock take it, and
+** calls lock(arg) again (NULL = never; the lock must be held around the
+** update). An sc_repo_update meanwhile answers SC_BUSY, and this call does
+** nothing (the running update keeps its caller's callbacks).
+** docs/ARCHITECTURE.md "Switching models". */
+SC_API void sc_repo_set_yield(sc_repo *r, void (*unlock)(void *arg), void (*lock)(void *arg), void *arg);
+
 /* Bring the index up to date with the tree. With a model switch pending
 ** (started by an open with allow_rebuild and another model, or left by an
 ** interrupted run), then give every entity a vector of the new model and

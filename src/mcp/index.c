@@ -18,6 +18,9 @@
 **   going and how far it is.
 ** - Dense results come back with the first call after the run: no vector
 **   search is made over a half-written index.
+** - A model switch's backfill releases repo_mu (and the workspace lock)
+**   between its groups (sc_repo_set_yield): the HTTP server's code
+**   endpoints, which wait for repo_mu, get in and search the current generation.
 */
 #include "mcp/mcp_int.h"
 
@@ -88,6 +91,26 @@ static void mcp__learn_model(mcp_server *m) {
     json_decref(o);
 }
 
+/* The locks a run holds around repository i, for sc_repo_set_yield. */
+typedef struct mcp_held {
+    mcp_server *m;
+    size_t i;
+} mcp_held;
+
+/* Release the run's locks of a repository (a switch's backfill lets searches in). */
+static void mcp__held_unlock(void *arg) {
+    mcp_held *h = arg;
+    if (h->i) sc_workspace_unlock(h->m->ws, h->i);
+    pthread_mutex_unlock(h->m->repo_mu);
+}
+
+/* Take them again, in the lock order. */
+static void mcp__held_lock(void *arg) {
+    mcp_held *h = arg;
+    pthread_mutex_lock(h->m->repo_mu);
+    if (h->i) sc_workspace_lock(h->m->ws, h->i);
+}
+
 /* Update repository i (repo_mu held; its workspace lock is taken here) and record the run. */
 static sc_status mcp__run_one(mcp_server *m, size_t i) {
     if (i) sc_workspace_lock(m->ws, i);
@@ -101,9 +124,12 @@ static sc_status mcp__run_one(mcp_server *m, size_t i) {
     m->current = (int)i;
     pthread_mutex_unlock(&m->state_mu);
     sc_repo_set_progress(repo, mcp__progress, m);
+    mcp_held held = {m, i};
+    sc_repo_set_yield(repo, mcp__held_unlock, mcp__held_lock, &held);
     sc_repo_summary sum;
     memset(&sum, 0, sizeof sum);
     sc_status rc = sc_repo_update(repo, &sum);
+    sc_repo_set_yield(repo, NULL, NULL, NULL);
     sc_repo_set_progress(repo, NULL, NULL);
     char err[512] = "";
     if (rc != SC_OK) snprintf(err, sizeof err, "%s", sc_repo_errmsg(repo));

@@ -55,6 +55,13 @@ void sc_repo_set_progress(sc_repo *r, void (*fn)(void *arg, const sc_repo_progre
     r->opt.progress_arg = arg;
 }
 
+void sc_repo_set_yield(sc_repo *r, void (*unlock)(void *arg), void (*lock)(void *arg), void *arg) {
+    if (r->updating) return; /* a user let in by a yield: the update keeps its caller's callbacks */
+    r->yield_unlock = unlock && lock ? unlock : NULL;
+    r->yield_lock = unlock && lock ? lock : NULL;
+    r->yield_arg = arg;
+}
+
 sc_status repo_fail_err(sc_repo *r, sc_status rc, const sc_err *err) {
     return repo_fail(r, rc, "%s", err->code != SC_OK && err->msg[0] ? err->msg : sc_status_str(rc));
 }
@@ -73,6 +80,8 @@ sc_status repo_embedder_ready(sc_repo *r) {
 
 sc_status sc_repo_update(sc_repo *r, sc_repo_summary *out) {
     if (!r) return SC_MISUSE;
+    if (r->updating) /* another update let this caller in from its yield */
+        return repo_fail(r, SC_BUSY, "an update of this index is running (a model switch); try again when it ends");
     sc_err err = {0};
     pipeline_index ix = {.root = r->root, .store_dir = r->store_dir, .opt = r->opt, .be = r->be, .coll = r->coll,
                          .vector = r->vector, .state = r->state,
@@ -80,9 +89,11 @@ sc_status sc_repo_update(sc_repo *r, sc_repo_summary *out) {
     sc_repo_summary sum;
     memset(&sum, 0, sizeof sum);
     double t0 = util_now();
+    r->updating = true;
     sc_status rc = pipeline_update(&ix, &sum);
     if (rc != SC_OK) repo_fail_err(r, rc, &err);
     else if (!r->remote_store) rc = repo_switch_run(r, &sum); /* a model switch, when one is pending */
+    r->updating = false;
     sum.seconds_total = util_now() - t0;
     if (out) *out = sum;
     return rc;

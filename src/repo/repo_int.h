@@ -53,6 +53,10 @@ struct sc_repo {
     bool switching;          /* a model switch is loaded: pe_next and next_vector are set (switch.c) */
     pipeline_embedder pe_next; /* the target model of a switch (meta keys next_*), zero when none */
     char next_vector[PIPELINE_VECTOR_MAX]; /* its named vector */
+    void (*yield_unlock)(void *arg); /* sc_repo_set_yield: the caller's lock, released between backfill */
+    void (*yield_lock)(void *arg);   /* groups (NULL = kept) */
+    void *yield_arg;         /* their argument */
+    bool updating;           /* an sc_repo_update is running (it may be in yield) */
     uint32_t template_variant; /* 0; another prepared-text variant only for measurement (sc_repo_eval) */
     char errmsg[1024];       /* last failure */
 };

@@ -30,6 +30,11 @@
 **   points' "model" payload becomes B; reclaim is removed last. A crash
 **   between the two steps is finished by the next open (repo_switch_reclaim),
 **   which also drops any generation vector that meta no longer names.
+** - A long backfill lets searches in: between groups it calls the caller's
+**   unlock and lock (sc_repo_set_yield) with a short pause between, so
+**   threads waiting for the handle get it. Nothing of the switch is current
+**   until the swap, which runs with the lock held, so a search meanwhile
+**   sees the current generation only; an update meanwhile answers SC_BUSY.
 ** - `index` without --model resumes a pending switch; `index --model A`
 **   (the current model) cancels it and drops vector B; `index --model C`
 **   replaces it. A search given --model B during the switch is refused
@@ -45,8 +50,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define SWITCH_GROUP_FILES 32 /* files re-read and embedded per store commit */
+#define SWITCH_YIELD_NS 5000000L /* pause between groups with the caller's lock released (5 ms) */
 
 /* ==== Names and counts ==== */
 
@@ -450,6 +457,17 @@ static void switch__progress(sc_repo *r, uint64_t files_total, uint64_t files_do
     r->opt.progress(r->opt.progress_arg, &p);
 }
 
+/* Between two groups: release the caller's lock, give the threads waiting
+** for it a moment to take it (a mutex unlocked and locked again at once
+** would mostly stay with this thread), and take it again. */
+static void switch__yield(sc_repo *r) {
+    if (!r->yield_unlock) return;
+    r->yield_unlock(r->yield_arg);
+    struct timespec pause = {0, SWITCH_YIELD_NS};
+    nanosleep(&pause, NULL);
+    r->yield_lock(r->yield_arg);
+}
+
 /* ==== Swapping and reclaiming ==== */
 
 /* Make the target current in one state.db transaction (meta reclaim names
@@ -570,6 +588,8 @@ sc_status repo_switch_run(sc_repo *r, sc_repo_summary *sum) {
         if (rc == SC_OK) rc = switch__store(r, &b, sum, &n_failed);
         switch__batch_clear(&b);
         switch__progress(r, n_files, files_done, done0 + sum->switch_embedded, total, t0);
+        /* the group is stored and meta still names the current generation: searches may come in */
+        if (rc == SC_OK && i < n_pts) switch__yield(r);
     }
     free(b.ids);
     free(b.texts);

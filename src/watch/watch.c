@@ -330,10 +330,18 @@ static void watch__update(sc_watch *w, watch_batch *b, bool initial) {
     sc_repo_summary sum;
     memset(&sum, 0, sizeof sum);
     if (w->opt.lock) w->opt.lock(w->opt.lock_arg);
-    /* Lock intent: the repository is single-threaded; the caller's other users wait for this update. */
+    /* Lock intent: the repository is single-threaded; the caller's other users wait for this update, but
+    ** for the groups of a model switch's backfill, between which it lets them in (sc_repo_set_yield). */
+    sc_repo_set_yield(w->repo, w->opt.unlock, w->opt.lock, w->opt.lock_arg);
     sc_status rc = sc_repo_update(w->repo, &sum);
+    sc_repo_set_yield(w->repo, NULL, NULL, NULL);
     if (rc != SC_OK) snprintf(msg, sizeof msg, "%s", sc_repo_errmsg(w->repo));
     if (w->opt.unlock) w->opt.unlock(w->opt.lock_arg);
+    if (rc == SC_BUSY) { /* another user's update (a switch) let this one in: try again later */
+        watch_debounce_add(&w->deb, NULL, util_now());
+        watch__rest(w, 1.0);
+        return;
+    }
     double took = util_now() - start;
     if (w->opt.report) {
         sc_watch_report r = {.status = rc, .errmsg = rc == SC_OK ? NULL : msg, .summary = &sum, .events = b->events,

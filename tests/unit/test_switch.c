@@ -6,8 +6,10 @@
 ** before, with model A), completes and swaps in one step, drops the old
 ** vectors (the stored vector bytes shrink), resumes after an interruption
 ** at the batch it reached, and can be cancelled; a search given the target
-** model mid-switch is refused with what is going on.
+** model mid-switch is refused with what is going on. Between the groups of
+** its backfill it lets the caller's other users in (sc_repo_set_yield).
 */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -449,12 +451,84 @@ static void test_switch_reclaim_after_crash(void **state) {
     sw_end(&f);
 }
 
+/* The caller of an update with sc_repo_set_yield: its lock, and what a
+** user that takes the lock while the switch yields finds. */
+typedef struct sw_user {
+    pthread_mutex_t mu; /* the caller's lock around the repository */
+    sc_repo *r;         /* the repository */
+    const char *before; /* dense results with model A */
+    int yields;         /* times the lock was released */
+    int locks;          /* times it was taken again */
+    int busy;           /* updates meanwhile that answered SC_BUSY */
+    int same;           /* searches meanwhile that answered as before the switch */
+    int switching;      /* stats meanwhile that showed the switch going, model A current */
+} sw_user;
+
+/* Release the lock, and be another user of the repository while it is free
+** (the test has one thread: what a waiting thread would do, done here). */
+static void sw_user_unlock(void *arg) {
+    sw_user *u = arg;
+    u->yields++;
+    assert_int_equal(pthread_mutex_unlock(&u->mu), 0);
+    assert_int_equal(pthread_mutex_lock(&u->mu), 0); /* the lock is free: another user takes it */
+    sc_repo_summary sum;
+    sc_repo_set_yield(u->r, NULL, NULL, NULL); /* another caller's: ignored while the update runs */
+    if (sc_repo_update(u->r, &sum) == SC_BUSY && strstr(sc_repo_errmsg(u->r), "an update of this index is running"))
+        u->busy++;
+    char *now = sw_dense(u->r, "open the socket named by a path");
+    u->same += !strcmp(now, u->before);
+    free(now);
+    json_t *st = sw_stats(u->r);
+    json_t *sw = json_object_get(st, "switch");
+    u->switching += sw && json_integer_value(json_object_get(json_object_get(st, "model"), "dim")) != 32 &&
+                    json_integer_value(json_object_get(sw, "done")) > 0;
+    json_decref(st);
+    assert_int_equal(pthread_mutex_unlock(&u->mu), 0);
+}
+
+static void sw_user_lock(void *arg) {
+    sw_user *u = arg;
+    u->locks++;
+    assert_int_equal(pthread_mutex_lock(&u->mu), 0);
+}
+
+static void test_switch_yields_between_groups(void **state) {
+    (void)state;
+    sw_fix f;
+    sw_start(&f);
+    sw_user u = {.mu = PTHREAD_MUTEX_INITIALIZER, .before = f.before};
+    u.r = sw_open_ok(f.root, f.mb, true, NULL);
+    sc_repo_set_yield(u.r, sw_user_unlock, sw_user_lock, &u);
+    assert_int_equal(pthread_mutex_lock(&u.mu), 0);
+    sc_repo_summary sum;
+    if (sc_repo_update(u.r, &sum) != SC_OK) fail_msg("switch: %s", sc_repo_errmsg(u.r));
+    assert_int_equal(pthread_mutex_unlock(&u.mu), 0);
+    assert_true(sum.switched);
+    /* three groups: the lock was free twice (never after the last group, so the swap is under it) */
+    assert_int_equal(u.yields, 2);
+    assert_int_equal(u.locks, 2);
+    assert_int_equal(u.busy, 2);
+    assert_int_equal(u.same, 2);
+    assert_int_equal(u.switching, 2);
+    char *after = sw_dense(u.r, "open the socket named by a path");
+    assert_string_not_equal(after, f.before);
+    free(after);
+    /* an update without a switch does not yield; no yield callback: none either */
+    sc_repo_set_yield(u.r, NULL, NULL, NULL);
+    if (sc_repo_update(u.r, &sum) != SC_OK) fail_msg("update: %s", sc_repo_errmsg(u.r));
+    assert_int_equal(u.yields, 2);
+    sc_repo_close(u.r);
+    pthread_mutex_destroy(&u.mu);
+    sw_end(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_switch_completes_and_swaps),
         cmocka_unit_test(test_switch_interrupted_resumes),
         cmocka_unit_test(test_switch_cancelled_and_edits),
         cmocka_unit_test(test_switch_reclaim_after_crash),
+        cmocka_unit_test(test_switch_yields_between_groups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

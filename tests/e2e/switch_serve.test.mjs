@@ -1,0 +1,189 @@
+// End-to-end test of a model switch inside `semcode serve --repo` (issue
+// 19, src/repo/switch.c "A long backfill lets searches in"): an index of the
+// built-in model has a switch to a remote model pending (the first `index`
+// run with the new model stopped at a provider failure); the server's
+// watcher (--watch) resumes it at start, or MCP `reindex` does, and the
+// remote provider (a fake in this process) answers slowly, so the switch
+// takes seconds. Meanwhile
+// /code/search answers within a bound with the built-in model's results and
+// /code/stats shows the switch going; after the swap both show the new model.
+// Run: node --test tests/e2e/switch_serve.test.mjs (needs no server of run.sh).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { serve, stop, sleep } from './serve_util.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const top = path.resolve(here, '../..');
+const bin = path.resolve(top, process.env.SEMCODE_BIN || 'build/semcode');
+const fixture = path.join(top, 'tests/fixtures/repo');
+const KEY_ENV = 'SEMCODE_E2E_SWITCH_KEY';
+const DIM = 8;
+const DELAY_MS = 700; // per embedding request of the fake provider: the switch runs for seconds
+const Q = 'parse a config file';
+
+// semcode args, asynchronously (the fake provider answers in this process): {code, out, err}.
+function run(args, opts = {}) {
+  return new Promise((ok) => {
+    const p = spawn(bin, args, { ...opts, env: { ...process.env, [KEY_ENV]: 'k', ...(opts.env || {}) } });
+    let out = '', err = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('close', (code) => ok({ code, out, err }));
+  });
+}
+
+// A fake OpenAI-style embedding endpoint: vectors from a hash of each text,
+// every answer DELAY_MS late; while state.fail it answers 500.
+function fakeProvider(state) {
+  const srv = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      state.requests++;
+      if (state.fail) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end('{"error":{"message":"down for the test"}}');
+        return;
+      }
+      const input = JSON.parse(body).input;
+      const data = input.map((t, index) => {
+        const h = crypto.createHash('sha256').update(t).digest();
+        return { index, embedding: Array.from({ length: DIM }, (_, k) => h[k] / 255 - 0.5) };
+      });
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ object: 'list', data, model: 'fake-embed' }));
+      }, DELAY_MS);
+    });
+  });
+  return new Promise((ok) => srv.listen(0, '127.0.0.1', () => ok(srv)));
+}
+
+async function getJson(url, body) {
+  const t0 = Date.now();
+  const res = await fetch(url, body === undefined ? {} :
+    { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const json = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(json));
+  return { json: json.result ?? json, ms: Date.now() - t0 };
+}
+
+// A copy of the fixture (158 files: five groups of the backfill) in tmp,
+// indexed with the built-in model, with a switch to the fake provider's
+// model pending: {repo, before (dense results of Q then)}.
+async function pendingSwitch(dir, state, url) {
+  const repo = path.join(dir, 'repo');
+  fs.cpSync(fixture, repo, { recursive: true });
+  fs.mkdirSync(path.join(repo, 'gen'));
+  for (let i = 0; i < 150; i++)
+    fs.writeFileSync(path.join(repo, 'gen', `mod_${String(i).padStart(3, '0')}.py`),
+      `def scale_value_${i}(x):\n    """Scale x by ${i}."""\n    return x * ${i}\n`);
+  let r = await run(['index', repo, '--json']);
+  assert.equal(r.code, 0, r.err);
+  r = await run(['search', Q, '--mode', 'dense', '--json', '-n', '5'], { cwd: repo });
+  assert.equal(r.code, 0, r.err);
+  const before = JSON.parse(r.out).results;
+  assert.ok(before.length > 0);
+  // the switch starts, and stops at the provider's failure: pending, the built-in model current
+  state.fail = true;
+  r = await run(['index', repo, '--provider', 'openai', '--base-url', url, '--remote-model', 'fake-embed',
+    '--api-key-env', KEY_ENV, '--dimensions', String(DIM), '--retries', '0', '--batch-size', '64',
+    '--concurrency', '1', '--json']);
+  assert.notEqual(r.code, 0, r.out);
+  assert.match(r.err, /the switch stopped here/);
+  assert.equal(JSON.parse(r.out).switch.switched, false);
+  state.fail = false;
+  return { repo, before };
+}
+
+// With the switch of sw running in the server at url (since the fake's
+// first request): searches during it answer quickly with the built-in
+// model's results, and after the swap with the new model.
+async function searchDuringSwitch(url, state, sw) {
+  for (let i = 0; i < 200 && state.requests === 0; i++) await sleep(25);
+  assert.ok(state.requests > 0, 'the server did not resume the switch');
+  const t0 = Date.now();
+  // each search between two stats that show the switch going
+  let during = 0, slowest = 0;
+  let s0 = (await getJson(`${url}/code/stats`)).json;
+  assert.match(s0.switch.to, /fake-embed/);
+  const idA = s0.model.id;
+  for (let i = 0; i < 20 && s0.switch; i++) {
+    const res = await getJson(`${url}/code/search`, { query: Q, mode: 'dense', limit: 5 });
+    const s1 = (await getJson(`${url}/code/stats`)).json;
+    if (!s1.switch) break; // the swap may have come before this search
+    during++;
+    slowest = Math.max(slowest, res.ms);
+    assert.equal(s1.model.id, idA);
+    assert.ok(s1.switch.done >= s0.switch.done);
+    assert.deepEqual(res.json.results.map((h) => [h.path, h.qualified_name]),
+      sw.before.map((h) => [h.path, h.qualified_name]));
+    assert.ok(Math.abs(res.json.results[0].score - sw.before[0].score) < 1e-4);
+    s0 = s1;
+  }
+  assert.ok(during >= 2, `only ${during} searches ran during the switch`);
+  assert.ok(slowest < 2000, `a search during the switch took ${slowest} ms`);
+
+  // after the swap: the remote model is current and answers searches
+  let after = null;
+  for (let i = 0; i < 300; i++) {
+    after = (await getJson(`${url}/code/stats`)).json;
+    if (!after.switch && after.model.dim === DIM) break;
+    await sleep(50);
+  }
+  const took = Date.now() - t0;
+  assert.equal(after.switch, undefined, JSON.stringify(after.switch));
+  assert.equal(after.model.dim, DIM);
+  assert.match(after.model.id, /fake-embed/);
+  assert.ok(took > 2000, `the switch took ${took} ms only, the bound of a search says nothing`);
+  const res = await getJson(`${url}/code/search`, { query: Q, mode: 'dense', limit: 5 });
+  assert.ok(res.json.results.length > 0);
+  assert.notEqual(res.json.results[0].score, sw.before[0].score);
+}
+
+let tmp, state, provider, base, sw;
+
+before(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'semcode-e2e-switch-serve-'));
+  state = { fail: true, requests: 0 };
+  provider = await fakeProvider(state);
+  base = await pendingSwitch(path.join(tmp, 'base'), state, `http://127.0.0.1:${provider.address().port}/v1`);
+});
+after(() => {
+  provider.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+for (const how of ['--watch', 'MCP reindex']) {
+  test(`serve --repo: a model switch resumed by ${how} lets /code/search answer with the old model meanwhile`,
+    async () => {
+      const dir = path.join(tmp, how === '--watch' ? 'watch' : 'mcp');
+      fs.cpSync(path.join(tmp, 'base'), dir, { recursive: true }); // the repository and its index
+      const repo = path.join(dir, 'repo');
+      state.requests = 0;
+      let srv = null, mcp = null;
+      try {
+        srv = await serve(bin, dir, 'serve', path.join(dir, 'store'), null, { [KEY_ENV]: 'k' },
+          ['--repo', repo, ...(how === '--watch' ? ['--watch'] : [])]);
+        if (how !== '--watch') {
+          mcp = new Client({ name: 'semcode-e2e', version: '1.0.0' });
+          await mcp.connect(new StreamableHTTPClientTransport(new URL(`${srv.url}/mcp`)));
+          const ri = await mcp.callTool({ name: 'reindex', arguments: {} });
+          assert.ok(!ri.isError, ri.content?.[0]?.text);
+        }
+        await searchDuringSwitch(srv.url, state, base);
+      } finally {
+        if (mcp) await mcp.close();
+        if (srv) assert.equal(await stop(srv), 0);
+      }
+    });
+}
