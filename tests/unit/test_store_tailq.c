@@ -5,7 +5,8 @@
 ** its coded rows are ranked by int8 codes and the best rescored exactly.
 ** Every point's own vector must come first, recall@10 against exact search
 ** must be at least 0.95, filters must hold; a tail below 4,096 rows is
-** scored exactly as before.
+** scored exactly as before; with the indexer running (it links rows and
+** drops their codes while searches run) new points are found first.
 */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -34,10 +36,30 @@ static void tq_vector(uint64_t id, float *out) {
     for (int d = 0; d < TQ_DIM; d++) out[d] = centre[d] + 0.25f * tu_uniform(&r);
 }
 
-/* A store with its indexer held and collection "c" of n points (payload
-** {"bucket": id % 10}) under distance dist, all in the flat tail. */
-static sc_db *tq_setup(const char *dir, sc_distance dist, uint64_t n) {
-    setenv("SEMCODE_BG_HOLD", "1", 1);
+/* Upsert ids [first, first + m) with payload {"bucket": id % 10}. */
+static void tq_put(sc_db *db, uint64_t first, size_t m) {
+    float *v = malloc(sizeof(float) * TQ_DIM * m);
+    sc_vector_in *vin = calloc(m, sizeof *vin);
+    sc_point_in *pts = calloc(m, sizeof *pts);
+    char (*pl)[32] = calloc(m, sizeof *pl);
+    for (size_t i = 0; i < m; i++) {
+        tq_vector(first + i, v + i * TQ_DIM);
+        snprintf(pl[i], sizeof pl[i], "{\"bucket\": %llu}", (unsigned long long)((first + i) % 10));
+        vin[i] = (sc_vector_in){"", v + i * TQ_DIM, TQ_DIM};
+        pts[i] = (sc_point_in){.id = sc_point_id_num(first + i), .vectors = &vin[i], .n_vectors = 1,
+                               .payload_json = pl[i]};
+    }
+    assert_int_equal(sc_points_upsert(db, "c", pts, m), SC_OK);
+    free(v);
+    free(vin);
+    free(pts);
+    free(pl);
+}
+
+/* A store (indexer held when hold) and collection "c" under distance dist. */
+static sc_db *tq_open(const char *dir, sc_distance dist, bool hold) {
+    if (hold) setenv("SEMCODE_BG_HOLD", "1", 1);
+    else unsetenv("SEMCODE_BG_HOLD");
     sc_db_options o = sc_db_options_default();
     o.background_index = true;
     sc_db *db = tu_db_open_ok(dir, &o);
@@ -45,26 +67,14 @@ static sc_db *tq_setup(const char *dir, sc_distance dist, uint64_t n) {
     vp.hnsw.kind = SC_INDEX_KIND_HNSW;
     vp.hnsw.full_scan_threshold = 1;
     assert_int_equal(sc_collection_create(db, "c", &vp, 1), SC_OK);
-    enum { BATCH = 1000 };
-    float *v = malloc(sizeof(float) * TQ_DIM * BATCH);
-    sc_vector_in *vin = calloc(BATCH, sizeof *vin);
-    sc_point_in *pts = calloc(BATCH, sizeof *pts);
-    char (*pl)[32] = calloc(BATCH, sizeof *pl);
-    for (uint64_t first = 0; first < n; first += BATCH) {
-        size_t m = n - first < BATCH ? (size_t)(n - first) : BATCH;
-        for (size_t i = 0; i < m; i++) {
-            tq_vector(first + i, v + i * TQ_DIM);
-            snprintf(pl[i], sizeof pl[i], "{\"bucket\": %llu}", (unsigned long long)((first + i) % 10));
-            vin[i] = (sc_vector_in){"", v + i * TQ_DIM, TQ_DIM};
-            pts[i] = (sc_point_in){.id = sc_point_id_num(first + i), .vectors = &vin[i], .n_vectors = 1,
-                                   .payload_json = pl[i]};
-        }
-        assert_int_equal(sc_points_upsert(db, "c", pts, m), SC_OK);
-    }
-    free(v);
-    free(vin);
-    free(pts);
-    free(pl);
+    return db;
+}
+
+/* A store with its indexer held and collection "c" of n points under
+** distance dist, all in the flat tail. */
+static sc_db *tq_setup(const char *dir, sc_distance dist, uint64_t n) {
+    sc_db *db = tq_open(dir, dist, true);
+    for (uint64_t first = 0; first < n; first += 1000) tq_put(db, first, n - first < 1000 ? (size_t)(n - first) : 1000);
     sc_vector_index_info vx = tu_index_info(db, "c");
     assert_int_equal(vx.n_indexed, 0);
     assert_int_equal(vx.n_pending, n);
@@ -167,11 +177,32 @@ static void test_small_tail_exact(void **state) {
     tq_teardown(db, dir);
 }
 
+/* With the indexer running: batches of 5,000 (a large, coded tail that
+** the indexer links, and whose codes it drops, while searches run) find
+** their newest points first right after each acknowledgement and after
+** the catch-up. */
+static void test_catch_up(void **state) {
+    (void)state;
+    char *dir = tu_tmpdir("tailqc");
+    sc_db *db = tq_open(dir, SC_DISTANCE_COSINE, false);
+    for (uint64_t b = 0; b < 20000; b += 5000) {
+        tq_put(db, b, 5000);
+        for (uint64_t id = b; id < b + 5000; id += 251) tq_expect_self(db, id, NULL);
+        tq_expect_self(db, b + 4997, tq_f7);
+    }
+    for (int i = 0; i < 12000 && tu_index_info(db, "c").n_pending; i++) usleep(10000);
+    assert_int_equal(tu_index_info(db, "c").n_pending, 0);
+    for (uint64_t id = 3; id < 20000; id += 997) tq_expect_self(db, id, NULL);
+    sc_db_close(db);
+    tu_rmdir(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_large_tail_cosine),
         cmocka_unit_test(test_large_tail_euclid),
         cmocka_unit_test(test_small_tail_exact),
+        cmocka_unit_test(test_catch_up),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
