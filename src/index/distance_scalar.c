@@ -93,8 +93,17 @@ static void index__scalar_l1_block(const float *qs, size_t n_q, const float *row
     for (size_t i = 0; i < n_q; i++) index__scalar_l1_rows(qs + i * dim, rows, n, dim, out + i * n);
 }
 
+/* ==== int8 ==== */
+
+static int32_t index__scalar_dot_s8(const int8_t *a, const int8_t *b, size_t n) {
+    int32_t s = 0;
+    for (size_t i = 0; i < n; i++) s += (int32_t)a[i] * b[i];
+    return s;
+}
+
 const index_kernels index__kernels_scalar = {
     .isa = "scalar",
+    .dot_s8 = index__scalar_dot_s8,
     .dot = index__scalar_dot,
     .l2sq = index__scalar_l2sq,
     .l1 = index__scalar_l1,

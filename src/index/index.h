@@ -41,6 +41,9 @@ typedef struct index_kernels {
                        float *out);
     void (*l1_block)(const float *qs, size_t n_q, const float *rows, size_t n, size_t dim,
                      float *out);
+    /* sum a[i]*b[i] over n int8 values in [-127, 127] (-128 is not allowed):
+    ** the int8 pass over the flat tail (store/tailq.c). Exact in every ISA. */
+    int32_t (*dot_s8)(const int8_t *a, const int8_t *b, size_t n);
 } index_kernels;
 
 /* The best kernels this CPU supports (selected on first call; honours the

@@ -95,6 +95,7 @@ static void store__ann_path(const sc_db *db, const store_coll *c, size_t v, char
 }
 
 void store_ann_mark(store_vec *sv, uint32_t s, bool on) {
+    if (on) store_tailq_forget(sv, s); /* linked: the int8 copy of the tail row goes */
     if (store_bit_get(sv->indexed, s) == on) return;
     if (on) {
         store_bit_set(sv->indexed, s);
@@ -111,6 +112,7 @@ void store_ann_drop(store_vec *sv, uint32_t cap) {
     sv->ann_dirty = false;
     if (sv->indexed) memset(sv->indexed, 0, (size_t)(cap / 64) * sizeof(uint64_t));
     sv->n_indexed = 0;
+    store_tailq_free(sv); /* searches are exact from now on */
 }
 
 /* Every present row of sv is linked (after a synchronous build or catch-up). */
@@ -186,6 +188,15 @@ static int store__u32_cmp(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* Give the written tail rows slots[0..n) of sv int8 copies for the
+** two-pass tail scan (rows removed lose theirs). Without memory a row keeps
+** no code and is scored exactly. */
+static void store__ann_code_tail(store_vec *sv, const uint32_t *slots, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!store_bit_get(sv->present, slots[i]) || !store_tailq_put(sv, slots[i], slots, n))
+            store_tailq_forget(sv, slots[i]);
+}
+
 /* store_ann_sync of background mode: the written rows leave the graph
 ** (a tombstone, cheap) and join the flat tail; the indexer links them. */
 static void store__ann_sync_later(sc_db *db, store_coll *c, const uint32_t *slots, size_t n) {
@@ -201,7 +212,8 @@ static void store__ann_sync_later(sc_db *db, store_coll *c, const uint32_t *slot
                 continue;
             }
             kick = true;
-            continue; /* every present row is tail */
+            store__ann_code_tail(sv, slots, n); /* every present row is tail */
+            continue;
         }
         for (size_t i = 0; i < n; i++) {
             uint32_t s = slots[i];
@@ -215,6 +227,7 @@ static void store__ann_sync_later(sc_db *db, store_coll *c, const uint32_t *slot
             sv->ann_dirty = true;
             if (store_bit_get(sv->present, s)) kick = true;
         }
+        if (sv->ann) store__ann_code_tail(sv, slots, n);
     }
     if (kick) store_ann_bg_kick(db);
 }

@@ -62,6 +62,16 @@ typedef struct store_mvec {
 } store_mvec;
 
 /* One named vector of a collection: its parameters and the slot-indexed data. */
+/* int8 copies of flat-tail rows (tailq.c): STORE_TAILQ_CHUNK slots per chunk. */
+#define STORE_TAILQ_CHUNK 4096
+typedef struct store_tailq_chunk store_tailq_chunk;
+typedef struct store_tailq {
+    float scale;               /* code = round(x * scale) clipped to [-127, 127]; 0 = not chosen yet */
+    uint32_t n_chunks;         /* entries of chunk */
+    store_tailq_chunk **chunk; /* chunk i covers slots [i * STORE_TAILQ_CHUNK, ...); NULL = no coded row */
+    uint64_t n_coded;          /* rows with a code (all of them are tail rows) */
+} store_tailq;
+
 typedef struct store_vec {
     char *name;           /* vector name ("" = default) */
     uint32_t dim;         /* dimension */
@@ -81,6 +91,7 @@ typedef struct store_vec {
                              Written by writers (db->lock held exclusively) and by the background
                              indexer (db->lock shared + db->ann_lock exclusively) */
     uint64_t n_indexed;   /* bits set in indexed (all of them are present) */
+    store_tailq tailq;    /* int8 codes of tail rows (background indexing), same locks as indexed */
 } store_vec;
 
 typedef struct store_kw store_kw; /* keyword (BM25) index, keyword.c */
@@ -345,6 +356,27 @@ bool store_ann_bg_step(sc_db *db, uint32_t *n_linked);
 ** out; returns the count. Needs db->lock, and db->ann_lock shared when the
 ** indexer may run. */
 size_t store_ann_tail(const store_coll *c, const store_vec *sv, uint32_t *out, size_t max);
+
+/* ==== int8 copies of the flat tail (tailq.c) ==== */
+
+/* Tail sizes from which a search scores coded tail rows in two passes. */
+#define STORE_TAILQ_MIN 4096
+/* Code the current vector of tail row s (a writer, db->lock exclusive); rows
+** of slots[0..n) set the scale on first use. False for memory (row stays exact). */
+bool store_tailq_put(store_vec *sv, uint32_t s, const uint32_t *slots, size_t n);
+/* Drop the code of row s (linked or deleted); frees its chunk when empty. */
+void store_tailq_forget(store_vec *sv, uint32_t s);
+/* Free every code. */
+void store_tailq_free(store_vec *sv);
+/* Does row s have a code? */
+bool store_tailq_has(const store_vec *sv, uint32_t s);
+/* Query code for the int8 pass: qc gets dim codes; returns false when
+** the vector has no scale yet or its metric is not DOT or L2. */
+bool store_tailq_query(const store_vec *sv, index_metric metric, const float *q, int8_t *qc);
+/* Badness of coded row s for query code qc (lower = closer): -q.x for DOT,
+** |x|^2 - 2 q.x for L2, in code units. */
+int64_t store_tailq_badness(const store_vec *sv, const index_kernels *kern, index_metric metric, const int8_t *qc,
+                            uint32_t s);
 /* Train and attach sv's quantizer when configured (exclusive graph access). */
 sc_status store_ann_quantize(store_vec *sv, sc_err *err);
 /* Empty graph for sv (background mode: every present row is tail). */
