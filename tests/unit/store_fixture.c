@@ -10,6 +10,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -71,4 +73,31 @@ void tu_run_killed_child(tu_child_fn body, void *arg, useconds_t settle_us) {
     waitpid(pid, &st, 0);
     close(fds[0]);
     if (got != 1) fail_msg("the child ended before acknowledging its writes (wait status %d)", st);
+}
+
+void tu_cluster_vector(const tu_clusters *c, uint64_t id, float *out) {
+    tu_rng r = {id * 2654435761u + c->salt};
+    tu_rng cr = {c->cluster_seed + id % c->n_clusters};
+    tu_fill(&cr, out, c->dim); /* the centre */
+    for (uint32_t d = 0; d < c->dim; d++) out[d] += c->noise * tu_uniform(&r);
+}
+
+sc_status tu_cluster_put(sc_db *db, const char *coll, const tu_clusters *c, uint64_t first, size_t n) {
+    float *v = malloc(sizeof(float) * c->dim * n);
+    sc_vector_in *vin = calloc(n, sizeof *vin);
+    sc_point_in *pts = calloc(n, sizeof *pts);
+    char (*pl)[32] = calloc(n, sizeof *pl);
+    assert_true(v && vin && pts && pl);
+    for (size_t i = 0; i < n; i++) {
+        tu_cluster_vector(c, first + i, v + i * c->dim);
+        snprintf(pl[i], sizeof pl[i], "{\"bucket\": %llu}", (unsigned long long)((first + i) % 10));
+        vin[i] = (sc_vector_in){"", v + i * c->dim, c->dim};
+        pts[i] = (sc_point_in){.id = sc_point_id_num(first + i), .vectors = &vin[i], .n_vectors = 1, .payload_json = pl[i]};
+    }
+    sc_status rc = sc_points_upsert(db, coll, pts, n);
+    free(v);
+    free(vin);
+    free(pts);
+    free(pl);
+    return rc;
 }

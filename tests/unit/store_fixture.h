@@ -34,6 +34,18 @@ char *tu_store_format_ok(const char *dir);
 /* The state of the first named vector's index of collection coll (fails
 ** the test when the collection cannot be read). */
 sc_vector_index_info tu_index_info(sc_db *db, const char *coll);
+/* Clustered test points: point id's vector is one of n_clusters centres
+** (seeded cluster_seed + id % n_clusters) plus noise * uniform noise seeded
+** from id and salt, deterministic. */
+typedef struct tu_clusters {
+    uint32_t dim, n_clusters;
+    uint64_t cluster_seed, salt;
+    float noise;
+} tu_clusters;
+void tu_cluster_vector(const tu_clusters *c, uint64_t id, float *out);
+/* Upserts ids [first, first + n) of c into collection coll (unnamed vector),
+** payload {"bucket": id % 10}; returns sc_points_upsert's status. */
+sc_status tu_cluster_put(sc_db *db, const char *coll, const tu_clusters *c, uint64_t first, size_t n);
 
 /* Body of a child process: writes, calls tu_child_ack(ack_fd) once the
 ** writes the parent checks are acknowledged, then keeps working until it is

@@ -23,33 +23,12 @@
 #define BG_DIM 24
 
 /* Vector of point id: a few clusters plus noise, deterministic. */
-static void bg_vector(uint64_t id, float *out) {
-    tu_rng r = {id * 2654435761u + 17};
-    tu_rng cr = {1000 + id % 13};
-    float centre[BG_DIM];
-    tu_fill(&cr, centre, BG_DIM);
-    for (int d = 0; d < BG_DIM; d++) out[d] = centre[d] + 0.3f * tu_uniform(&r);
-}
+static const tu_clusters bg_clusters = {.dim = BG_DIM, .n_clusters = 13, .cluster_seed = 1000, .salt = 17,
+                                        .noise = 0.3f};
+static void bg_vector(uint64_t id, float *out) { tu_cluster_vector(&bg_clusters, id, out); }
 
 /* Upsert ids [first, first+n), payload {"bucket": id % 10}. */
-static sc_status bg_put(sc_db *db, uint64_t first, size_t n) {
-    float *v = malloc(sizeof(float) * BG_DIM * n);
-    sc_vector_in *vin = calloc(n, sizeof *vin);
-    sc_point_in *pts = calloc(n, sizeof *pts);
-    char (*pl)[32] = calloc(n, sizeof *pl);
-    for (size_t i = 0; i < n; i++) {
-        bg_vector(first + i, v + i * BG_DIM);
-        snprintf(pl[i], sizeof pl[i], "{\"bucket\": %llu}", (unsigned long long)((first + i) % 10));
-        vin[i] = (sc_vector_in){"", v + i * BG_DIM, BG_DIM};
-        pts[i] = (sc_point_in){.id = sc_point_id_num(first + i), .vectors = &vin[i], .n_vectors = 1, .payload_json = pl[i]};
-    }
-    sc_status rc = sc_points_upsert(db, "c", pts, n);
-    free(v);
-    free(vin);
-    free(pts);
-    free(pl);
-    return rc;
-}
+static sc_status bg_put(sc_db *db, uint64_t first, size_t n) { return tu_cluster_put(db, "c", &bg_clusters, first, n); }
 
 static sc_db *bg_open(const char *dir) {
     sc_db_options o = sc_db_options_default();

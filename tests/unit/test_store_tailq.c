@@ -28,32 +28,13 @@
 static const char *tq_f7 = "{\"must\": [{\"key\": \"bucket\", \"match\": {\"value\": 7}}]}";
 
 /* Vector of point id: one of TQ_CLUSTERS centres plus noise, deterministic. */
-static void tq_vector(uint64_t id, float *out) {
-    tu_rng r = {id * 2654435761u + 5};
-    tu_rng cr = {7000 + id % TQ_CLUSTERS};
-    float centre[TQ_DIM];
-    tu_fill(&cr, centre, TQ_DIM);
-    for (int d = 0; d < TQ_DIM; d++) out[d] = centre[d] + 0.25f * tu_uniform(&r);
-}
+static const tu_clusters tq_clusters = {.dim = TQ_DIM, .n_clusters = TQ_CLUSTERS, .cluster_seed = 7000, .salt = 5,
+                                        .noise = 0.25f};
+static void tq_vector(uint64_t id, float *out) { tu_cluster_vector(&tq_clusters, id, out); }
 
 /* Upsert ids [first, first + m) with payload {"bucket": id % 10}. */
 static void tq_put(sc_db *db, uint64_t first, size_t m) {
-    float *v = malloc(sizeof(float) * TQ_DIM * m);
-    sc_vector_in *vin = calloc(m, sizeof *vin);
-    sc_point_in *pts = calloc(m, sizeof *pts);
-    char (*pl)[32] = calloc(m, sizeof *pl);
-    for (size_t i = 0; i < m; i++) {
-        tq_vector(first + i, v + i * TQ_DIM);
-        snprintf(pl[i], sizeof pl[i], "{\"bucket\": %llu}", (unsigned long long)((first + i) % 10));
-        vin[i] = (sc_vector_in){"", v + i * TQ_DIM, TQ_DIM};
-        pts[i] = (sc_point_in){.id = sc_point_id_num(first + i), .vectors = &vin[i], .n_vectors = 1,
-                               .payload_json = pl[i]};
-    }
-    assert_int_equal(sc_points_upsert(db, "c", pts, m), SC_OK);
-    free(v);
-    free(vin);
-    free(pts);
-    free(pl);
+    assert_int_equal(tu_cluster_put(db, "c", &tq_clusters, first, m), SC_OK);
 }
 
 /* A store (indexer held when hold) and collection "c" under distance dist. */
