@@ -8,6 +8,7 @@
 */
 #include "server/server_int.h"
 
+#include <xxhash.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -740,6 +741,26 @@ json_t *server_api_collection_get(server_call *call) {
     char name[SERVER_NAME_SIZE];
     if (!server_coll_resolve(call, call->args[0], name)) return NULL;
     return server_collection_info_json(call, name);
+}
+
+/* Qdrant's answer on a node without distributed mode: this peer, one local
+** shard 0 (Active, with the collection's points), no remote shards and no
+** transfers. The peer id is stable for a store: a hash of its path, in
+** Qdrant's range of peer ids (1 to 2^53). */
+json_t *server_api_collection_cluster(server_call *call) {
+    char name[SERVER_NAME_SIZE];
+    if (!server_coll_resolve(call, call->args[0], name)) return NULL;
+    sc_collection_info info;
+    sc_status rc = sc_collection_info_get(call->ctx->db, name, &info);
+    if (rc != SC_OK) return server_fail_store(call, rc);
+    json_int_t points = (json_int_t)info.n_points;
+    sc_collection_info_free(&info);
+    const char *path = sc_db_path(call->ctx->db);
+    uint64_t peer = XXH64(path ? path : "", path ? strlen(path) : 0, 0) % (UINT64_C(1) << 53) + 1;
+    json_t *out = json_pack("{s:I,s:i,s:[{s:i,s:I,s:s}],s:[],s:[]}", "peer_id", (json_int_t)peer, "shard_count", 1,
+                            "local_shards", "shard_id", 0, "points_count", points, "state", "Active",
+                            "remote_shards", "shard_transfers");
+    return out ? out : server_fail(call, 500, "out of memory");
 }
 
 /* ==== Aliases ==== */

@@ -142,8 +142,9 @@ enum {
     GRPC_BODY_FLATTEN = 4,   /* merge the `points_selector` field into the body */
     GRPC_BODY_SEARCH = 8,    /* SearchPoints: vector + vector_name (+ sparse indices) -> REST `vector` */
     GRPC_BODY_INDEX = 16,    /* CreateFieldIndex: field_type -> field_schema */
-    GRPC_BODY_BATCH = 32,    /* the request's repeated requests (search_points, query_points) -> REST `searches` */
-    GRPC_BODY_RECOMMEND = 64,/* positive/negative_vectors join positive/negative; lookup_from as REST names it */
+    GRPC_BODY_BATCH = 32,    /* the request's repeated requests (search_, query_, recommend_, discover_points) -> REST `searches` */
+    GRPC_BODY_RECOMMEND = 64,/* positive/negative_vectors join positive/negative; lookup_from as REST names it
+                                (recommend and discover requests) */
     GRPC_BODY_VECTORS = 128, /* DeletePointVectors: `vectors` (the names) -> REST `vector` */
     GRPC_REPLY_BATCHES = 256,/* GENERIC reply: each element of the REST array becomes a BatchResult */
     GRPC_BODY_VECTOR_NAME = 512, /* CreateVectorName: {dense|sparse}_config -> REST {dense|sparse} (name in the path) */
@@ -256,6 +257,17 @@ static const grpc_method grpc__methods[] = {
      GRPC_C "/vectors/{vector_name}", GRPC_REPLY_POINTS_OP, GRPC_BODY_VECTOR_NAME, NULL, NULL},
     {"/qdrant.Points/DeleteVectorName", &qdrant__delete_vector_name_request__descriptor, "DELETE",
      GRPC_C "/vectors/{vector_name}", GRPC_REPLY_POINTS_OP, GRPC_BODY_NONE, NULL, NULL},
+    {"/qdrant.Points/RecommendBatch", &qdrant__recommend_batch_points__descriptor, "POST",
+     GRPC_C "/points/recommend/batch", GRPC_REPLY_GENERIC, GRPC_BODY_BATCH | GRPC_BODY_RECOMMEND | GRPC_REPLY_BATCHES,
+     &qdrant__recommend_batch_response__descriptor, "result"},
+    {"/qdrant.Points/Discover", &qdrant__discover_points__descriptor, "POST", GRPC_C "/points/discover",
+     GRPC_REPLY_GENERIC, GRPC_BODY_RECOMMEND, &qdrant__discover_response__descriptor, "result"},
+    {"/qdrant.Points/DiscoverBatch", &qdrant__discover_batch_points__descriptor, "POST",
+     GRPC_C "/points/discover/batch", GRPC_REPLY_GENERIC, GRPC_BODY_BATCH | GRPC_BODY_RECOMMEND | GRPC_REPLY_BATCHES,
+     &qdrant__discover_batch_response__descriptor, "result"},
+    {"/qdrant.Collections/CollectionClusterInfo", &qdrant__collection_cluster_info_request__descriptor, "GET",
+     GRPC_C "/cluster", GRPC_REPLY_GENERIC, GRPC_BODY_NONE, &qdrant__collection_cluster_info_response__descriptor,
+     NULL},
 };
 #undef GRPC_C
 
@@ -265,11 +277,6 @@ static const struct {
     const char *path; /* gRPC method */
     const char *why;  /* the reason, for the caller */
 } grpc__unserved[] = {
-    {"/qdrant.Points/RecommendBatch", "its REST API has no recommend batch endpoint either; call Recommend per request"},
-    {"/qdrant.Points/Discover", "its REST API has no /points/discover endpoint either; call Query with a discover query"},
-    {"/qdrant.Points/DiscoverBatch", "its REST API has no /points/discover/batch endpoint either; call QueryBatch with "
-                                     "discover queries"},
-    {"/qdrant.Collections/CollectionClusterInfo", "it is a single node without shards or a cluster API"},
     {"/qdrant.Collections/UpdateCollectionClusterSetup", "it is a single node without shards or a cluster API"},
     {"/qdrant.Collections/CreateShardKey", "it is a single node without shard keys"},
     {"/qdrant.Collections/DeleteShardKey", "it is a single node without shard keys"},
@@ -330,9 +337,10 @@ static void grpc__join_examples(json_t *j, const char *from, const char *to) {
 /* The REST body of request JSON j (owned, consumed) with the GRPC_BODY_*
 ** flags (owned; NULL for none). */
 static json_t *grpc__body(unsigned flags, json_t *j) {
-    if (flags & GRPC_BODY_BATCH) { /* {search_points|query_points: [...]} -> {searches: [...]} */
-        json_t *list = json_object_get(j, "search_points");
-        if (!list) list = json_object_get(j, "query_points");
+    if (flags & GRPC_BODY_BATCH) { /* {search|query|recommend|discover_points: [...]} -> {searches: [...]} */
+        static const char *const lists[] = {"search_points", "query_points", "recommend_points", "discover_points"};
+        json_t *list = NULL;
+        for (size_t i = 0; !list && i < sizeof lists / sizeof *lists; i++) list = json_object_get(j, lists[i]);
         json_t *searches = json_array();
         for (size_t i = 0; i < json_array_size(list); i++)
             json_array_append_new(searches, grpc__body(flags & ~(unsigned)GRPC_BODY_BATCH,

@@ -397,6 +397,8 @@ static json_t *grpc_conv__msg(const ProtobufCMessage *m) {
         return json_is_object(o) ? o : (json_decref(o), json_object());
     }
     if (d == &qdrant__vector__descriptor || d == &qdrant__vector_input__descriptor) return grpc_conv__vector(m);
+    if (d == &qdrant__target_vector__descriptor || d == &qdrant__vector_example__descriptor)
+        return grpc_conv__unwrap(m); /* a discover target or context example: REST's id or vector */
     if (d == &qdrant__named_vectors__descriptor) { /* {vectors: {name: v}} -> {name: v} */
         json_t *o = grpc_conv__unwrap(m);
         return json_is_object(o) ? o : (json_decref(o), json_object());

@@ -1304,15 +1304,19 @@ json_t *server_api_query(server_call *call) {
     return out;
 }
 
-/* As Qdrant, a validation message names the query: "searches[i].internal.<path>". */
-json_t *server_api_query_batch(server_call *call) {
+/* {"searches": [...]} answered by fn; as Qdrant, a validation message
+** names the failed entry: "searches[i].<inner><path>". */
+static json_t *server__batch_named(server_call *call, server__one_fn fn, const char *inner) {
     size_t failed = 0;
-    json_t *out = server__batch(call, server__query_one, &failed);
+    json_t *out = server__batch(call, fn, &failed);
     char prefix[48];
-    snprintf(prefix, sizeof prefix, "searches[%zu].internal.", failed);
+    snprintf(prefix, sizeof prefix, "searches[%zu].%s", failed, inner);
     if (!out) server_validation_prefix(call, prefix);
     return out;
 }
+
+/* Query batch messages name "searches[i].internal.<path>" (see server_api_query). */
+json_t *server_api_query_batch(server_call *call) { return server__batch_named(call, server__query_one, "internal."); }
 
 /* Legacy search object → list of scored points. */
 static json_t *server__search_one(server_call *call, const char *coll, const json_t *obj) {
@@ -1451,33 +1455,76 @@ json_t *server_api_matrix_pairs(server_call *call) { return server__matrix(call,
 
 json_t *server_api_matrix_offsets(server_call *call) { return server__matrix(call, true); }
 
-json_t *server_api_recommend(server_call *call) {
-    char coll[SERVER_NAME_SIZE];
-    if (!server_coll_resolve(call, call->args[0], coll)) return NULL;
-    const json_t *b = call->body;
-    if (!b) return server_fail(call, 400, "Json deserialize error: a request body is required");
+/* The example-scored candidates of l (recommend best_score / sum_scores,
+** discover, context) over the points of its filter: those at or above its
+** threshold, then offset and limit, as records with `with` into *rl. */
+static bool server__example_page(server_call *call, const char *coll, const server_level *l, const sc_with *with,
+                                 sc_record_list **rl) {
+    server_hits h = {0};
+    if (!server__reco_score(call, coll, l, NULL, 0, &h)) return false;
+    size_t m = 0;
+    for (size_t i = 0; i < h.n; i++)
+        if (!l->has_threshold || h.items[i].score >= l->threshold) h.items[m++] = h.items[i];
+    size_t start = l->offset < m ? l->offset : m, end = m - start > l->limit ? start + l->limit : m;
+    server_hits page = {.items = h.items + start, .n = end - start};
+    bool ok = server__hits_records(call, coll, &page, with, rl);
+    free(h.items);
+    return ok;
+}
+
+/* One legacy recommend request object -> list of scored points. */
+static json_t *server__recommend_one(server_call *call, const char *coll, const json_t *b) {
+    if (!json_is_object(b)) return server_fail(call, 400, "Json deserialize error: a recommend request must be an object");
     server_level l = {0};
     server_with w = {0};
     sc_record_list *rl = NULL;
     json_t *out = NULL;
     bool ok = server__level_common(call, b, &l, true) && server__recommend_vector(call, coll, &l, b) &&
               server_json_with(call, b, false, &w);
-    if (ok && l.reco) { /* best_score / sum_scores: scored here, then threshold, offset, limit */
-        server_hits h = {0};
-        ok = server__reco_score(call, coll, &l, NULL, 0, &h);
-        size_t m = 0;
-        for (size_t i = 0; ok && i < h.n; i++)
-            if (!l.has_threshold || h.items[i].score >= l.threshold) h.items[m++] = h.items[i];
-        size_t start = l.offset < m ? l.offset : m, end = m - start > l.limit ? start + l.limit : m;
-        server_hits page = {.items = h.items + start, .n = end - start};
-        if (ok) ok = server__hits_records(call, coll, &page, &w.with, &rl);
-        free(h.items);
-    } else if (ok) {
-        ok = server__search(call, coll, &l, NULL, &w.with, &rl);
-    }
+    if (ok && l.reco) ok = server__example_page(call, coll, &l, &w.with, &rl); /* best_score / sum_scores */
+    else if (ok) ok = server__search(call, coll, &l, NULL, &w.with, &rl);
     if (ok) out = server_json_records(rl, true);
     sc_record_list_free(rl);
     server_with_free(&w);
     server__level_free(&l);
     return out;
 }
+
+/* One legacy discover request object {target?, context?, filter, limit, …}
+** -> list of scored points. With a target it is a discovery search (score:
+** +1 / -1 per context pair whose positive / negative is closer, plus the
+** target's scaled similarity), without one a context search (the pairs'
+** loss, at most 0), as Qdrant's discovery.rs; the same scoring as the
+** `discover` and `context` queries of /points/query. */
+static json_t *server__discover_one(server_call *call, const char *coll, const json_t *b) {
+    if (!json_is_object(b)) return server_fail(call, 400, "Json deserialize error: a discover request must be an object");
+    const json_t *target = json_object_get(b, "target"), *ctx = json_object_get(b, "context");
+    bool has_target = target && !json_is_null(target);
+    server_level l = {0};
+    server_with w = {0};
+    sc_record_list *rl = NULL;
+    json_t *out = NULL;
+    bool ok = server__level_common(call, b, &l, true);
+    if (ok && ctx && !json_is_null(ctx) && !json_is_array(ctx))
+        ok = !!server_fail(call, 400, "Json deserialize error: `context` must be a list of {\"positive\": …, "
+                                      "\"negative\": …} pairs");
+    if (ok && !has_target && json_array_size(ctx) == 0)
+        ok = !!server_fail(call, 400, "Bad request: discover needs a `target` or at least one `context` pair");
+    l.reco = has_target ? 3 : 4;
+    if (ok && has_target) ok = server__add_example(call, coll, &l, target, "target");
+    if (ok) ok = server__context_pairs(call, coll, &l, ctx, "context") && server_json_with(call, b, false, &w);
+    if (ok) ok = server__example_page(call, coll, &l, &w.with, &rl);
+    if (ok) out = server_json_records(rl, true);
+    sc_record_list_free(rl);
+    server_with_free(&w);
+    server__level_free(&l);
+    return out;
+}
+
+json_t *server_api_recommend(server_call *call) { return server__single(call, server__recommend_one); }
+
+json_t *server_api_recommend_batch(server_call *call) { return server__batch_named(call, server__recommend_one, ""); }
+
+json_t *server_api_discover(server_call *call) { return server__single(call, server__discover_one); }
+
+json_t *server_api_discover_batch(server_call *call) { return server__batch_named(call, server__discover_one, ""); }

@@ -223,6 +223,8 @@ json_t *server_json_update_result(void);
 json_t *server_collection_info_json(server_call *call, const char *name);
 json_t *server_api_collections_list(server_call *call);
 json_t *server_api_collection_get(server_call *call);
+/* GET /collections/{c}/cluster: Qdrant's CollectionClusterInfo of a node without distributed mode. */
+json_t *server_api_collection_cluster(server_call *call);
 json_t *server_api_collection_create(server_call *call);
 json_t *server_api_collection_update(server_call *call);
 json_t *server_api_collection_delete(server_call *call);
@@ -379,6 +381,10 @@ json_t *server_api_query_batch(server_call *call);
 json_t *server_api_search(server_call *call);
 json_t *server_api_search_batch(server_call *call);
 json_t *server_api_recommend(server_call *call);
+json_t *server_api_recommend_batch(server_call *call);
+/* POST /points/discover and /points/discover/batch (Qdrant's legacy discovery and context search). */
+json_t *server_api_discover(server_call *call);
+json_t *server_api_discover_batch(server_call *call);
 json_t *server_api_matrix_pairs(server_call *call);
 json_t *server_api_matrix_offsets(server_call *call);
 

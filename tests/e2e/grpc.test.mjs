@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { QdrantClient, ConnectErrorCode as Code } from '@qdrant/js-client-grpc';
-import { serve, stop } from './serve_util.mjs';
+import { serve, stop, rejectsWith } from './serve_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const top = path.resolve(here, '../..');
@@ -69,15 +69,6 @@ async function rest(s, method, p, body) {
   return j.result;
 }
 const plain = (payload) => Object.fromEntries(Object.entries(payload).map(([k, v]) => [k, v.kind.value]));
-
-// Expect promise p to fail with gRPC status code and a message matching re.
-async function rejectsWith(p, code, re) {
-  await assert.rejects(p, (e) => {
-    assert.equal(e.code, code, `code of ${e.message}`);
-    if (re) assert.match(e.rawMessage, re);
-    return true;
-  });
-}
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'semcode-grpc-'));
@@ -219,10 +210,10 @@ test('bad requests get the gRPC status codes and REST messages', async () => {
   let ok = { must: [keyword('color', 'red')] };
   for (let i = 0; i < 10; i++) ok = { must: [{ conditionOneOf: { case: 'filter', value: ok } }] };
   assert.equal((await pts.count({ collectionName: 'b1', filter: ok })).result.count, 0n);
-  await rejectsWith(pts.discover({ collectionName: 'b1', limit: 1n }), Code.Unimplemented,
-    /does not serve \/qdrant.Points\/Discover over gRPC: .*Query with a discover query/);
-  await rejectsWith(pts.recommendBatch({ collectionName: 'b1', recommendPoints: [] }), Code.Unimplemented, /RecommendBatch/);
-  await rejectsWith(cols.collectionClusterInfo({ collectionName: 'b1' }), Code.Unimplemented, /single node/);
+  // (Discover, DiscoverBatch, RecommendBatch, CollectionClusterInfo: tests/e2e/discover.test.mjs)
+  await rejectsWith(cols.listShardKeys({ collectionName: 'b1' }), Code.Unimplemented,
+    /does not serve \/qdrant.Collections\/ListShardKeys over gRPC: .*shard keys/);
+  await rejectsWith(cols.updateCollectionClusterSetup({ collectionName: 'b1' }), Code.Unimplemented, /single node/);
 });
 
 test('API keys, roles and tenants are those of REST', async () => {

@@ -1,6 +1,7 @@
 // Helpers shared by the end-to-end tests that start their own `semcode
 // serve` processes and git repositories (jobs.test.mjs,
-// jobs_sources.test.mjs, trackers.test.mjs). Not a test file itself.
+// jobs_sources.test.mjs, trackers.test.mjs, grpc.test.mjs,
+// discover.test.mjs). Not a test file itself.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -46,4 +47,13 @@ export function gitIn(dir, clock = 1705000000) {
     assert.equal(r.status, 0, `git ${args.join(' ')}: ${r.stderr}`);
     return r.stdout.trim();
   };
+}
+
+// Expect promise p (a gRPC call) to fail with status code and a message matching re.
+export async function rejectsWith(p, code, re) {
+  await assert.rejects(p, (e) => {
+    assert.equal(e.code, code, `code of ${e.message}`);
+    if (re) assert.match(e.rawMessage, re);
+    return true;
+  });
 }
