@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 2 || size > 65536) return 0;
     size_t n_methods = 0;
     while (server_grpc_method(n_methods)) n_methods++;
-    const char *method = data[0] == 0xff ? "/qdrant.Points/Discover" : server_grpc_method(data[0] % n_methods);
+    const char *method = data[0] == 0xff ? "/qdrant.Collections/ListShardKeys" : server_grpc_method(data[0] % n_methods);
     static const char *const keys[] = {FUZZ_ADMIN_KEY, FUZZ_TENANT_KEY, FUZZ_READ_KEY, NULL};
     uint8_t *reply = NULL;
     size_t reply_size = 0;
