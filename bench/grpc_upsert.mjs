@@ -4,19 +4,21 @@
 // collection over one protocol, BATCH points a request, CONC requests in
 // flight, wait=true, and prints one JSON line: protocol, points/s, and the
 // server's CPU seconds for the load (from /proc/PID/stat).
-//   node bench/grpc_upsert.mjs http URL PID N DIM BATCH CONC M
-//   node bench/grpc_upsert.mjs grpc|grpc-gzip PORT PID N DIM BATCH CONC M
+//   node bench/grpc_upsert.mjs http URL PID N DIM BATCH CONC M [POINTS]
+//   node bench/grpc_upsert.mjs grpc|grpc-gzip PORT PID N DIM BATCH CONC M [POINTS]
+// POINTS: points.f32 of bench/server_data.mjs (bench/server.sh's data)
+// instead of the LCG vectors.
 // M is the collection's hnsw_config.m (16 = the default graph built on
 // every write; 0 = no graph, which leaves the protocol and the store's
 // durable write as the cost). Requests are built before the clock starts;
 // the point count is checked over REST ($SEMCODE_URL) afterwards.
 import fs from 'node:fs';
 import { QdrantClient } from '@qdrant/js-client-grpc';
-import { vectors } from './server_data.mjs';
+import { readF32, vectors } from './server_data.mjs';
 
-const [proto, where, pidStr, nStr, dimStr, batchStr, concStr, mStr] = process.argv.slice(2);
+const [proto, where, pidStr, nStr, dimStr, batchStr, concStr, mStr, pointsFile] = process.argv.slice(2);
 const N = Number(nStr), DIM = Number(dimStr), BATCH = Number(batchStr), CONC = Number(concStr), M = Number(mStr);
-const data = vectors(12345, N, DIM, 5);
+const data = pointsFile ? readF32(pointsFile).subarray(0, N * DIM) : vectors(12345, N, DIM, 5);
 const coll = `load_${proto.replace('-', '_')}_m${M}`;
 const hz = 100; // CLK_TCK on Linux
 const cpu = () => { const f = fs.readFileSync(`/proc/${pidStr}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) / hz; };
