@@ -2,7 +2,8 @@
 ** server/query.c: search endpoints. The universal /points/query (nearest
 ** by vector or point id, recommend, prefetch with RRF / DBSF fusion or
 ** re-scoring), its batch form, and the legacy /points/search,
-** /points/search/batch and /points/recommend.
+** /points/search/batch, /points/recommend, /points/recommend/batch,
+** /points/discover and /points/discover/batch.
 **
 ** DESIGN
 ** - A query vector is dense, or sparse ({indices, values}, or a point's
