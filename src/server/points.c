@@ -24,7 +24,6 @@ typedef struct server_points {
     sc_multivec_in *mvecs;/* all multivectors (n_vecs entries allocated), points index into it */
     void **floats;       /* owned arrays (n_floats): dense vectors, sparse indices and values */
     size_t n_floats;     /* entries in floats */
-    char **payloads;     /* owned payload texts, one per point (may be NULL) */
     size_t n;            /* points */
     size_t n_vecs;       /* entries allocated in vecs and floats */
     const char **docs;   /* texts of builtin Documents, embedded together once all is decoded (borrowed) */
@@ -39,9 +38,7 @@ static void server__points_free(server_points *p) {
     free(p->doc_vec);
     free(p->doc_where);
     for (size_t i = 0; i < p->n_floats; i++) free(p->floats[i]);
-    for (size_t i = 0; p->payloads && i < p->n; i++) free(p->payloads[i]);
     free(p->floats);
-    free(p->payloads);
     free(p->vecs);
     free(p->sparse);
     free(p->mvecs);
@@ -57,8 +54,7 @@ static bool server__points_alloc(server_call *call, server_points *p, size_t n, 
     p->sparse = calloc(n_vecs ? n_vecs : 1, sizeof *p->sparse);
     p->mvecs = calloc(n_vecs ? n_vecs : 1, sizeof *p->mvecs);
     p->floats = calloc(n_vecs ? 2 * n_vecs : 1, sizeof *p->floats); /* a sparse vector owns two arrays */
-    p->payloads = calloc(n ? n : 1, sizeof *p->payloads);
-    if (!p->pts || !p->vecs || !p->sparse || !p->mvecs || !p->floats || !p->payloads) {
+    if (!p->pts || !p->vecs || !p->sparse || !p->mvecs || !p->floats) {
         server_fail(call, 500, "out of memory");
         return false;
     }
@@ -161,16 +157,15 @@ static bool server__vector_fast(server_call *call, server_points *p, server_fast
     return true;
 }
 
-/* Payload of point i: NULL for none, else owned text of an object; its
-** field is named `points[i].payload` (batch: `batch.payloads[i]`) on error. */
+/* Payload v of point i: none when absent or null, else the object itself,
+** handed to the store parsed (borrowed from the request body); its field is
+** named `points[i].payload` (batch: `batch.payloads[i]`) on error. */
 static bool server__payload(server_call *call, server_points *p, size_t i, const json_t *v, bool batch) {
     if (!v || json_is_null(v)) return true;
     if (!json_is_object(v))
         return server_fail(call, 400, batch ? "Json deserialize error: batch.payloads[%zu] must be an object"
                                             : "Json deserialize error: points[%zu].payload must be an object", i), false;
-    p->payloads[i] = server_json_text(v);
-    if (!p->payloads[i]) return server_fail(call, 500, "out of memory"), false;
-    p->pts[i].payload_json = p->payloads[i];
+    p->pts[i].payload_parsed = v;
     return true;
 }
 
@@ -372,7 +367,7 @@ static json_t *server__op_update_vectors(server_call *call, const char *coll, co
             if (!p.pts[i].n_vectors && !p.pts[i].n_sparse && !p.pts[i].n_multivecs)
                 server_fail(call, 422, "Validation error in JSON body: [points[%zu].vector: must specify vectors to update "
                                        "for point]", i);
-            p.pts[i].payload_json = NULL; /* PointVectors has no payload */
+            p.pts[i].payload_parsed = NULL; /* PointVectors has no payload */
         }
         sc_status rc = call->status ? SC_OK : sc_points_update_vectors_ex(call->ctx->db, coll, p.pts, p.n, filter, NULL);
         if (call->status) {
