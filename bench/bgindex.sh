@@ -8,8 +8,11 @@
 # 1. bench/server_data.mjs: N x DIM clustered points, 64 queries, exact top-10.
 # 2. build/semcode serve on a fresh store; PUT /collections/bench (Cosine,
 #    default HNSW config); bench/server_load.mjs upserts the points in
-#    batches of BATCH with CONC requests in flight (wait=true): points/s and
-#    the server's CPU seconds.
+#    batches of BATCH with CONC requests in flight (wait=true): points/s,
+#    the server's CPU seconds and the client's. The client serializes every
+#    request body before the clock starts (fair: this measures the server,
+#    which still parses, validates, writes durably and answers after the
+#    fsync); node still sends the ~391 MB and shares the cores.
 # 3. bench/bgindex_probe.mjs, right after the last acknowledgement: 200
 #    points' own vectors must come back first; then rounds of the 64 queries
 #    until the collection is green: recall@10 and p50/p99 per round, status,
@@ -33,7 +36,7 @@ curl -sf -X PUT "$URL/collections/bench" -H 'content-type: application/json' \
 echo "== upsert $N x $DIM over HTTP (batches of $BATCH, $CONC in flight, wait=true)"
 C0=$(bench_cpu_s)
 node bench/server_load.mjs "$URL" bench "$N" "$DIM" "$BATCH" "$CONC" "$TMP/points.f32"
-echo "   server CPU seconds for the load: $(awk -v a="$C0" -v b="$(bench_cpu_s)" 'BEGIN{print b - a}')"
+echo "   server CPU seconds for the load: $(awk -v a="$C0" -v b="$(bench_cpu_s)" 'BEGIN{print b - a}'); load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== search right after the last acknowledgement and while the graph catches up"
 node bench/bgindex_probe.mjs "$URL" bench "$TMP" "$N" "$DIM" 200
 echo "== kill -9 and restart"

@@ -463,6 +463,9 @@ typedef struct sc_point_in {
     size_t n_sparse;             /* may be 0 */
     const sc_multivec_in *multivecs; /* n_multivecs multivectors; names unique among them and vectors */
     size_t n_multivecs;          /* may be 0 */
+    const void *payload_parsed;  /* or the payload already parsed: a jansson json_t (borrowed; the store takes a
+                                    reference, so the caller must not change it afterwards) standing for
+                                    payload_json, whose text is then not read; NULL = payload_json */
 } sc_point_in;
 
 /* Insert or replace n points atomically: either all are stored or, on any

@@ -316,7 +316,8 @@ static json_t *qd__point_json(backend *b, const sc_point_in *p) {
         }
         json_object_set_new(vec, BACKEND_SPARSE_NAME, sp);
     }
-    json_t *pl = p->payload_json ? json_loads(p->payload_json, 0, NULL) : json_object();
+    json_t *pl = p->payload_parsed ? json_deep_copy(p->payload_parsed)
+                 : p->payload_json ? json_loads(p->payload_json, 0, NULL) : json_object();
     if (!pl) {
         json_decref(vec);
         backend_fail(b, SC_INVALID, "payload of a point is not JSON");

@@ -24,7 +24,6 @@ typedef struct server_points {
     sc_multivec_in *mvecs;/* all multivectors (n_vecs entries allocated), points index into it */
     void **floats;       /* owned arrays (n_floats): dense vectors, sparse indices and values */
     size_t n_floats;     /* entries in floats */
-    char **payloads;     /* owned payload texts, one per point (may be NULL) */
     size_t n;            /* points */
     size_t n_vecs;       /* entries allocated in vecs and floats */
     const char **docs;   /* texts of builtin Documents, embedded together once all is decoded (borrowed) */
@@ -39,9 +38,7 @@ static void server__points_free(server_points *p) {
     free(p->doc_vec);
     free(p->doc_where);
     for (size_t i = 0; i < p->n_floats; i++) free(p->floats[i]);
-    for (size_t i = 0; p->payloads && i < p->n; i++) free(p->payloads[i]);
     free(p->floats);
-    free(p->payloads);
     free(p->vecs);
     free(p->sparse);
     free(p->mvecs);
@@ -57,8 +54,7 @@ static bool server__points_alloc(server_call *call, server_points *p, size_t n, 
     p->sparse = calloc(n_vecs ? n_vecs : 1, sizeof *p->sparse);
     p->mvecs = calloc(n_vecs ? n_vecs : 1, sizeof *p->mvecs);
     p->floats = calloc(n_vecs ? 2 * n_vecs : 1, sizeof *p->floats); /* a sparse vector owns two arrays */
-    p->payloads = calloc(n ? n : 1, sizeof *p->payloads);
-    if (!p->pts || !p->vecs || !p->sparse || !p->mvecs || !p->floats || !p->payloads) {
+    if (!p->pts || !p->vecs || !p->sparse || !p->mvecs || !p->floats) {
         server_fail(call, 500, "out of memory");
         return false;
     }
@@ -161,17 +157,34 @@ static bool server__vector_fast(server_call *call, server_points *p, server_fast
     return true;
 }
 
-/* Payload of point i: NULL for none, else owned text of an object. */
-static bool server__payload(server_call *call, server_points *p, size_t i, const json_t *v, const char *where) {
+/* Payload v of point i: none when absent or null, else the object itself,
+** handed to the store parsed (borrowed from the request body); its field is
+** named `points[i].payload` (batch: `batch.payloads[i]`) on error. */
+static bool server__payload(server_call *call, server_points *p, size_t i, const json_t *v, bool batch) {
     if (!v || json_is_null(v)) return true;
-    if (!json_is_object(v)) return server_fail(call, 400, "Json deserialize error: %s must be an object", where), false;
-    p->payloads[i] = server_json_text(v);
-    if (!p->payloads[i]) return server_fail(call, 500, "out of memory"), false;
-    p->pts[i].payload_json = p->payloads[i];
+    if (!json_is_object(v))
+        return server_fail(call, 400, batch ? "Json deserialize error: batch.payloads[%zu] must be an object"
+                                            : "Json deserialize error: points[%zu].payload must be an object", i), false;
+    p->pts[i].payload_parsed = v;
     return true;
 }
 
-/* Decode `points` [{id, vector, payload}] or `batch` {ids, vectors, payloads}. */
+/* The id v of point i into *out, as server_json_id; its field is named
+** `points[i].id` (batch: `batch.ids[i]`) on error. An unsigned integer,
+** the usual id, is taken without formatting that name. */
+static bool server__point_id(server_call *call, const json_t *v, size_t i, bool batch, sc_point_id *out) {
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+        *out = sc_point_id_num((uint64_t)json_integer_value(v));
+        return true;
+    }
+    char where[64];
+    if (batch) snprintf(where, sizeof where, "batch.ids[%zu]", i);
+    else snprintf(where, sizeof where, "points[%zu].id", i);
+    return server_json_id(call, v, where, out);
+}
+
+/* Decode `points` [{id, vector, payload}] or `batch` {ids, vectors, payloads}.
+** Field names for messages are formatted only off the usual path. */
 static bool server__decode_points(server_call *call, const json_t *b, server_points *p) {
     const json_t *list = b ? json_object_get(b, "points") : NULL, *batch = b ? json_object_get(b, "batch") : NULL;
     memset(p, 0, sizeof *p);
@@ -187,36 +200,35 @@ static bool server__decode_points(server_call *call, const json_t *b, server_poi
             const json_t *pt = json_array_get(list, i);
             char where[96], qwhere[64];
             if (!json_is_object(pt)) return server_fail(call, 400, "Json deserialize error: points[%zu] must be an object", i), false;
-            snprintf(where, sizeof where, "points[%zu].id", i);
             const json_t *id = json_object_get(pt, "id");
             if (!id) return server_fail(call, 400, "Json deserialize error: missing field `points[%zu].id`", i), false;
-            if (!server_json_id(call, id, where, &p->pts[i].id)) return false;
+            if (!server__point_id(call, id, i, false, &p->pts[i].id)) return false;
             const json_t *v = json_object_get(pt, "vector");
             p->pts[i].vectors = &p->vecs[k[0]];
             p->pts[i].multivecs = &p->mvecs[k[1]];
             p->pts[i].sparse = &p->sparse[ks];
-            snprintf(qwhere, sizeof qwhere, "points[%zu].vector.?", i); /* Qdrant's name of a named vector's field */
-            /* an object of named vectors, unless it is one sparse vector or one Document */
-            if (json_is_object(v) && !server_json_is_sparse(v) && !json_is_string(json_object_get(v, "text"))) {
+            if (v && !json_is_null(v) && server__vector_fast(call, p, SERVER_FASTVEC_POINTS, i, k)) {
+                /* read by the fast path: a plain array of numbers */
+            } else if (json_is_object(v) && !server_json_is_sparse(v) && !json_is_string(json_object_get(v, "text"))) {
+                /* an object of named vectors, unless it is one sparse vector or one Document */
                 const char *name;
                 const json_t *vv;
+                snprintf(qwhere, sizeof qwhere, "points[%zu].vector.?", i); /* Qdrant's name of a named vector's field */
                 json_object_foreach((json_t *)v, name, vv) {
                     snprintf(where, sizeof where, "points[%zu].vector.%.40s", i, name);
                     if (!server__vector(call, p, i, k, &ks, name, vv, where, qwhere, true)) return false;
                 }
             } else if (v && !json_is_null(v)) {
                 snprintf(where, sizeof where, "points[%zu].vector", i);
-                if (!server__vector_fast(call, p, SERVER_FASTVEC_POINTS, i, k) &&
-                    !server__vector(call, p, i, k, &ks, "", v, where, qwhere, true))
-                    return false;
+                snprintf(qwhere, sizeof qwhere, "points[%zu].vector.?", i);
+                if (!server__vector(call, p, i, k, &ks, "", v, where, qwhere, true)) return false;
             } else {
                 return server_fail(call, 400, "Json deserialize error: missing field `points[%zu].vector`", i), false;
             }
             p->pts[i].n_vectors = (size_t)(&p->vecs[k[0]] - p->pts[i].vectors);
             p->pts[i].n_multivecs = (size_t)(&p->mvecs[k[1]] - p->pts[i].multivecs);
             p->pts[i].n_sparse = (size_t)(&p->sparse[ks] - p->pts[i].sparse);
-            snprintf(where, sizeof where, "points[%zu].payload", i);
-            if (!server__payload(call, p, i, json_object_get(pt, "payload"), where)) return false;
+            if (!server__payload(call, p, i, json_object_get(pt, "payload"), false)) return false;
         }
         return true;
     }
@@ -232,9 +244,7 @@ static bool server__decode_points(server_call *call, const json_t *b, server_poi
             return server_fail(call, 422, "Validation error in JSON body: [batch.payloads: must be a list of %zu payloads]", n), false;
         if (!server__points_alloc(call, p, n, n * n_names)) return false;
         for (size_t i = 0; i < n; i++) {
-            char where[96];
-            snprintf(where, sizeof where, "batch.ids[%zu]", i);
-            if (!server_json_id(call, json_array_get(ids, i), where, &p->pts[i].id)) return false;
+            if (!server__point_id(call, json_array_get(ids, i), i, true, &p->pts[i].id)) return false;
             p->pts[i].vectors = &p->vecs[i * n_names];
             p->pts[i].multivecs = &p->mvecs[i * n_names];
             p->pts[i].sparse = &p->sparse[i * n_names];
@@ -251,26 +261,24 @@ static bool server__decode_points(server_call *call, const json_t *b, server_poi
                 return server_fail(call, 422, "Validation error in JSON body: [batch.vectors%s%.40s: must be a list of %zu vectors]",
                                    *name ? "." : "", name, n), false;
             for (size_t i = 0; i < n; i++) {
-                char where[128], qwhere[64];
-                snprintf(where, sizeof where, "batch.vectors%s%.40s[%zu]", *name ? "." : "", name, i);
-                snprintf(qwhere, sizeof qwhere, "batch.vectors.?[%zu]", i);
                 /* a point's dense and sparse vectors each fill its row from the left */
                 size_t k[2] = {i * n_names + p->pts[i].n_vectors, i * n_names + p->pts[i].n_multivecs};
                 size_t ks = i * n_names + p->pts[i].n_sparse;
-                if (!(!iter && server__vector_fast(call, p, SERVER_FASTVEC_BATCH, i, k)) &&
-                    !server__vector(call, p, i, k, &ks, name, json_array_get(lists, i), where, qwhere, false))
-                    return false;
+                if (iter || !server__vector_fast(call, p, SERVER_FASTVEC_BATCH, i, k)) {
+                    char where[128], qwhere[64];
+                    snprintf(where, sizeof where, "batch.vectors%s%.40s[%zu]", *name ? "." : "", name, i);
+                    snprintf(qwhere, sizeof qwhere, "batch.vectors.?[%zu]", i);
+                    if (!server__vector(call, p, i, k, &ks, name, json_array_get(lists, i), where, qwhere, false))
+                        return false;
+                }
                 p->pts[i].n_vectors = k[0] - i * n_names;
                 p->pts[i].n_multivecs = k[1] - i * n_names;
                 p->pts[i].n_sparse = ks - i * n_names;
             }
             if (iter) iter = json_object_iter_next((json_t *)vectors, iter);
         } while (iter);
-        for (size_t i = 0; payloads && json_is_array(payloads) && i < n; i++) {
-            char where[96];
-            snprintf(where, sizeof where, "batch.payloads[%zu]", i);
-            if (!server__payload(call, p, i, json_array_get(payloads, i), where)) return false;
-        }
+        for (size_t i = 0; payloads && json_is_array(payloads) && i < n; i++)
+            if (!server__payload(call, p, i, json_array_get(payloads, i), true)) return false;
         return true;
     }
     server_fail(call, 400, "Json deserialize error: expected `points` (a list) or `batch` (ids and vectors)");
@@ -359,7 +367,7 @@ static json_t *server__op_update_vectors(server_call *call, const char *coll, co
             if (!p.pts[i].n_vectors && !p.pts[i].n_sparse && !p.pts[i].n_multivecs)
                 server_fail(call, 422, "Validation error in JSON body: [points[%zu].vector: must specify vectors to update "
                                        "for point]", i);
-            p.pts[i].payload_json = NULL; /* PointVectors has no payload */
+            p.pts[i].payload_parsed = NULL; /* PointVectors has no payload */
         }
         sc_status rc = call->status ? SC_OK : sc_points_update_vectors_ex(call->ctx->db, coll, p.pts, p.n, filter, NULL);
         if (call->status) {

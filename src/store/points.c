@@ -238,7 +238,13 @@ static sc_status store__prepare_point(store_coll *c, const sc_point_in *pt, size
         sc_status rc = store_sparse_blob_encode(c, pp->svecs, &pp->sparse_blob);
         if (rc != SC_OK) return rc;
     }
-    if (pt->payload_json && *pt->payload_json) {
+    if (pt->payload_parsed) { /* parsed by the caller (the server's decoded request): no text round trip */
+        json_t *p = (json_t *)pt->payload_parsed;
+        if (!json_is_object(p))
+            return store_fail(SC_INVALID, "points[%zu] (id %s): payload must be a JSON object", i,
+                              store__idstr(&pt->id, idb));
+        pp->payload = json_incref(p);
+    } else if (pt->payload_json && *pt->payload_json) {
         json_error_t jerr;
         json_t *p = json_loads(pt->payload_json, JSON_REJECT_DUPLICATES, &jerr);
         if (!p && store_json_oom(&jerr))
@@ -694,7 +700,7 @@ sc_status sc_points_update_vectors_ex(sc_db *db, const char *coll, const sc_poin
             rc = store_fail(SC_NOTFOUND, "No point with id %s found", store__idstr(&points[i].id, idb));
             goto done;
         }
-        if (points[i].payload_json || points[i].text) {
+        if (points[i].payload_json || points[i].payload_parsed || points[i].text) {
             rc = store_fail(SC_MISUSE, "points[%zu]: an update of vectors takes no payload or text", i);
             goto done;
         }

@@ -164,6 +164,48 @@ static void test_random_numbers(void **state) {
     }
 }
 
+/* Every digit count from 1 to 24 in the integer part and in the fraction
+** (the 8-byte digit reader's chunk edges and the 19-digit bound of its
+** common case), each token read alone from a buffer of exactly its size
+** (so a sanitizer sees any read past it) and followed by each byte that
+** can end a number or that a byte-parallel digit test could take for one. */
+static void test_digit_runs(void **state) {
+    (void)state;
+    tu_rng r = {7};
+    static const char ends[] = {',', ']', ' ', '\n', '/', ':', '.', 'e', 'x', '\x80', '\xff', '\xb0', '\x00'};
+    for (size_t ni = 1; ni <= 24; ni++) {
+        for (size_t nf = 0; nf <= 24; nf++) {
+            char tok[64];
+            size_t n = 0;
+            if (tu_next(&r) & 1) tok[n++] = '-';
+            for (size_t k = 0; k < ni; k++) tok[n++] = (char)('0' + (ni > 1 && k == 0 ? 1 + tu_next(&r) % 9 : tu_next(&r) % 10));
+            if (nf) tok[n++] = '.';
+            for (size_t k = 0; k < nf; k++) tok[n++] = (char)('0' + tu_next(&r) % 10);
+            tok[n] = 0;
+            check_number(tok);
+            char *exact = malloc(n); /* no terminator: the token ends the buffer */
+            assert_non_null(exact);
+            memcpy(exact, tok, n);
+            float f = 0.0f, want = 0.0f;
+            size_t used = 0;
+            bool ref = ref_number(tok, &want); /* refused: an integer past int64 */
+            assert_true(server_fastvec_number(exact, n, &f, &used) == ref);
+            assert_true(!ref || (used == n && !memcmp(&f, &want, sizeof f)));
+            free(exact);
+            if (!ref) continue;
+            for (size_t e = 0; e < sizeof ends; e++) {
+                char buf[80];
+                memcpy(buf, tok, n);
+                buf[n] = ends[e];
+                memset(buf + n + 1, '7', 16); /* digits after the end byte must not be taken */
+                bool ok = server_fastvec_number(buf, n + 17, &f, &used);
+                if ((ends[e] == '.' && !nf) || ends[e] == 'e') continue; /* the number goes on: "1.777", "1e777" */
+                assert_true(ok && used == n && !memcmp(&f, &want, sizeof f));
+            }
+        }
+    }
+}
+
 /* ==== Arrays ==== */
 
 static void test_arrays(void **state) {
@@ -278,7 +320,8 @@ static void test_scan_parses_alike(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_edge_numbers),     cmocka_unit_test(test_number_ends),
-        cmocka_unit_test(test_random_numbers),   cmocka_unit_test(test_arrays),
+        cmocka_unit_test(test_random_numbers),   cmocka_unit_test(test_digit_runs),
+        cmocka_unit_test(test_arrays),
         cmocka_unit_test(test_scan),             cmocka_unit_test(test_scan_parses_alike),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
