@@ -101,9 +101,24 @@ static int32_t index__scalar_dot_s8(const int8_t *a, const int8_t *b, size_t n) 
     return s;
 }
 
+/* Bits set in x, without the popcnt instruction (SWAR). */
+static uint32_t index__scalar_popcount(uint64_t x) {
+    x -= (x >> 1) & 0x5555555555555555ull;
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (uint32_t)((x * 0x0101010101010101ull) >> 56);
+}
+
+static uint32_t index__scalar_hamming(const uint64_t *a, const uint64_t *b, size_t n_words) {
+    uint32_t s = 0;
+    for (size_t i = 0; i < n_words; i++) s += index__scalar_popcount(a[i] ^ b[i]);
+    return s;
+}
+
 const index_kernels index__kernels_scalar = {
     .isa = "scalar",
     .dot_s8 = index__scalar_dot_s8,
+    .hamming = index__scalar_hamming,
     .dot = index__scalar_dot,
     .l2sq = index__scalar_l2sq,
     .l1 = index__scalar_l1,

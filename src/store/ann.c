@@ -188,14 +188,6 @@ static int store__u32_cmp(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Give the written tail rows slots[0..n) of sv int8 copies for the
-** two-pass tail scan (rows removed lose theirs). Without memory a row keeps
-** no code and is scored exactly. */
-static void store__ann_code_tail(store_vec *sv, const uint32_t *slots, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (!store_bit_get(sv->present, slots[i]) || !store_tailq_put(sv, slots[i], slots, n))
-            store_tailq_forget(sv, slots[i]);
-}
 
 /* store_ann_sync of background mode: the written rows leave the graph
 ** (a tombstone, cheap) and join the flat tail; the indexer links them. */
@@ -212,7 +204,7 @@ static void store__ann_sync_later(sc_db *db, store_coll *c, const uint32_t *slot
                 continue;
             }
             kick = true;
-            store__ann_code_tail(sv, slots, n); /* every present row is tail */
+            store_tailq_put(sv, slots, n); /* every present row is tail */
             continue;
         }
         for (size_t i = 0; i < n; i++) {
@@ -227,7 +219,7 @@ static void store__ann_sync_later(sc_db *db, store_coll *c, const uint32_t *slot
             sv->ann_dirty = true;
             if (store_bit_get(sv->present, s)) kick = true;
         }
-        if (sv->ann) store__ann_code_tail(sv, slots, n);
+        if (sv->ann) store_tailq_put(sv, slots, n);
     }
     if (kick) store_ann_bg_kick(db);
 }

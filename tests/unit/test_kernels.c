@@ -248,6 +248,29 @@ static void test_dot_s8(void **st) {
     }
 }
 
+/* The Hamming distance of every ISA equals a bit-by-bit count, for
+** lengths of 0 to 9 words, all-ones and random words. */
+static void test_hamming(void **st) {
+    (void)st;
+    const index_kernels *ks[3];
+    size_t nk = ann_test_kernels(ks);
+    rng_state.s = 13;
+    for (size_t n = 0; n <= 9; n++) {
+        uint64_t *a = malloc(sizeof *a * (n + 1)), *b = malloc(sizeof *b * (n + 1));
+        for (int extreme = 0; extreme < 2; extreme++) {
+            uint32_t want = 0;
+            for (size_t i = 0; i < n; i++) {
+                a[i] = extreme ? ~0ull : tu_next(&rng_state);
+                b[i] = extreme ? 0 : tu_next(&rng_state);
+                for (int bit = 0; bit < 64; bit++) want += (uint32_t)(((a[i] ^ b[i]) >> bit) & 1);
+            }
+            for (size_t k = 0; k < nk; k++) assert_int_equal(ks[k]->hamming(a, b, n), want);
+        }
+        free(a);
+        free(b);
+    }
+}
+
 static void test_normalize(void **st) {
     (void)st;
     float v[5] = {3.0f, 0.0f, 4.0f, 0.0f, 0.0f};
@@ -273,6 +296,7 @@ int main(void) {
         cmocka_unit_test(test_rows_and_blocks),
         cmocka_unit_test(test_one_hot),
         cmocka_unit_test(test_dot_s8),
+        cmocka_unit_test(test_hamming),
         cmocka_unit_test(test_normalize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
