@@ -189,6 +189,22 @@ static int store__u32_cmp(const void *a, const void *b) {
 }
 
 
+/* Code every present row of sv (a new graph: all are tail, including
+** those written before the graph was wanted); without memory for the list,
+** only the written rows slots[0..n). */
+static void store__ann_code_all(const store_coll *c, store_vec *sv, const uint32_t *slots, size_t n) {
+    uint32_t *all = malloc(sizeof *all * (sv->n_present ? sv->n_present : 1));
+    if (!all) {
+        store_tailq_put(sv, slots, n);
+        return;
+    }
+    size_t m = 0;
+    for (uint32_t s = 0; s < c->n_slots && m < sv->n_present; s++)
+        if (store_bit_get(sv->present, s)) all[m++] = s;
+    store_tailq_put(sv, all, m);
+    free(all);
+}
+
 /* store_ann_sync of background mode: the written rows leave the graph
 ** (a tombstone, cheap) and join the flat tail; the indexer links them. */
 static void store__ann_sync_later(sc_db *db, store_coll *c, const uint32_t *slots, size_t n) {
@@ -204,7 +220,7 @@ static void store__ann_sync_later(sc_db *db, store_coll *c, const uint32_t *slot
                 continue;
             }
             kick = true;
-            store_tailq_put(sv, slots, n); /* every present row is tail */
+            store__ann_code_all(c, sv, slots, n); /* every present row is tail */
             continue;
         }
         for (size_t i = 0; i < n; i++) {

@@ -288,9 +288,9 @@ bool store_tailq_select(const store_vec *sv, index_metric metric, const float *q
     uint64_t *qbits = malloc(sizeof *qbits * words);
     int8_t *qc = malloc(sv->dim);
     uint32_t *cand = malloc(sizeof *cand * cap_c), *hist = malloc(sizeof *hist * ((size_t)sv->dim + 1));
-    uint16_t *dist = malloc(sizeof *dist * cap_c);
+    uint16_t *dist = malloc(sizeof *dist * cap_c), *run = malloc(sizeof *run * STORE_TAILQ_CHUNK);
     store__tq_cand *h = malloc(sizeof *h * m);
-    bool ok = qbits && qc && cand && hist && dist && h;
+    bool ok = qbits && qc && cand && hist && dist && run && h;
     if (ok) {
         const index_kernels *kern = index_kernels_best();
         store__tailq_signs(sv, q, qbits);
@@ -298,19 +298,28 @@ bool store_tailq_select(const store_vec *sv, index_metric metric, const float *q
         /* 1. signs of every accepted coded row, the best keep in a buffer of
         ** four times that, compacted when full; rows without a code: the exact list */
         uint32_t thr = sv->dim;
-        for (size_t i = 0; ok && i < n_tail; i++) {
+        for (size_t i = 0, j; ok && i < n_tail; i = j) {
             uint32_t row = tail[i], ci = row / STORE_TAILQ_CHUNK, r = row % STORE_TAILQ_CHUNK;
             const store_tailq_chunk *ch = ci < t->n_chunks ? t->chunk[ci] : NULL;
-            if (!ch || !store_bit_get(ch->coded, r)) {
+            if (!ch) {
                 ok = store__tq_push(rows, &nr, &cap_r, row);
+                j = i + 1;
                 continue;
             }
-            if (accept && accept->accept && !accept->accept(accept->state, row)) continue;
-            uint32_t d = kern->hamming(qbits, store__tailq_bits(sv, ch, r), words);
-            if (d > thr) continue;
-            cand[nc] = row;
-            dist[nc++] = (uint16_t)d;
-            if (nc == cap_c) thr = store__tq_keep(cand, dist, &nc, keep, hist, sv->dim);
+            /* a run of consecutive slots in one chunk: their sign words are contiguous */
+            for (j = i + 1; j < n_tail && tail[j] == row + (j - i) && r + (j - i) < STORE_TAILQ_CHUNK; j++) {}
+            kern->hamming_rows(qbits, store__tailq_bits(sv, ch, r), j - i, words, run);
+            for (size_t x = 0; ok && x < j - i; x++) {
+                if (!store_bit_get(ch->coded, r + (uint32_t)x)) {
+                    ok = store__tq_push(rows, &nr, &cap_r, tail[i + x]);
+                    continue;
+                }
+                if (run[x] > thr || (accept && accept->accept && !accept->accept(accept->state, tail[i + x])))
+                    continue;
+                cand[nc] = tail[i + x];
+                dist[nc++] = run[x];
+                if (nc == cap_c) thr = store__tq_keep(cand, dist, &nc, keep, hist, sv->dim);
+            }
         }
         if (nc > keep) store__tq_keep(cand, dist, &nc, keep, hist, sv->dim);
         /* 2. int8 estimates of the kept rows: the best m */
@@ -346,6 +355,7 @@ bool store_tailq_select(const store_vec *sv, index_metric metric, const float *q
     free(cand);
     free(hist);
     free(dist);
+    free(run);
     free(h);
     return ok;
 }
