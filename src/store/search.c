@@ -258,7 +258,7 @@ static sc_status store__search(sc_db *db, const char *coll, const sc_search_requ
     if (ef_eff < k) ef_eff = k;
     /* A graph that holds less than half the rows (background indexing just
     ** started) would leave most of the work to the single-threaded tail scan,
-    ** unless most of the tail has int8 codes for the two-pass scan. */
+    ** unless most of the tail has codes for the ranked tail scan (tailq.c). */
     uint64_t n_coded = sv->tailq.n_coded, n_plain = sv->n_present - sv->n_indexed;
     n_plain = n_plain > n_coded ? n_plain - n_coded : 0;
     bool tail_fast = n_coded >= STORE_TAILQ_MIN && n_plain * 2 <= sv->n_present;
