@@ -41,7 +41,7 @@ LDLIBS  := -ljansson -lsqlite3 -lroaring -lcurl -lmicrohttpd -lxxhash -lm -pthre
 LDFLAGS := $(SANFLAGS)
 
 # Per-file ISA flags: SIMD kernels live in *_avx2.c / *_avx512.c only.
-AVX2_FLAGS   := -mavx2 -mfma
+AVX2_FLAGS   := -mavx2 -mfma -mpopcnt
 AVX512_FLAGS := -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512vpopcntdq -mfma
 
 LIB_SRCS := $(filter-out src/cli/%,$(wildcard src/*/*.c))

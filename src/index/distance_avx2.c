@@ -151,9 +151,21 @@ int32_t index__avx2_dot_s8(const int8_t *a, const int8_t *b, size_t n) {
     return sum;
 }
 
+/* ==== bits ==== */
+
+/* popcnt per word (every AVX2 CPU has it; the dispatch checks). */
+void index__avx2_hamming_rows(const uint64_t *q, const uint64_t *rows, size_t n, size_t n_words, uint16_t *out) {
+    for (size_t r = 0; r < n; r++, rows += n_words) {
+        uint64_t s = 0;
+        for (size_t i = 0; i < n_words; i++) s += (uint64_t)_mm_popcnt_u64(q[i] ^ rows[i]);
+        out[r] = (uint16_t)s;
+    }
+}
+
 const index_kernels index__kernels_avx2 = {
     .isa = "avx2",
     .dot_s8 = index__avx2_dot_s8,
+    .hamming_rows = index__avx2_hamming_rows,
     .dot = index__avx2_dot,
     .l2sq = index__avx2_l2sq,
     .l1 = index__avx2_l1,

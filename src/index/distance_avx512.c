@@ -218,6 +218,7 @@ static void index__avx512_l1_block(const float *qs, size_t n_q, const float *row
 const index_kernels index__kernels_avx512 = {
     .isa = "avx512",
     .dot_s8 = index__avx2_dot_s8, /* memory-bound in its one use; AVX-512 CPUs have AVX2 */
+    .hamming_rows = index__avx2_hamming_rows,
     .dot = index__avx512_dot,
     .l2sq = index__avx512_l2sq,
     .l1 = index__avx512_l1,

@@ -16,5 +16,6 @@ extern const index_kernels index__kernels_avx512;
 
 /* The AVX2 int8 dot (distance_avx2.c), shared by the AVX-512 table. */
 int32_t index__avx2_dot_s8(const int8_t *a, const int8_t *b, size_t n);
+void index__avx2_hamming_rows(const uint64_t *q, const uint64_t *rows, size_t n, size_t n_words, uint16_t *out);
 
 #endif /* SC_INDEX_DISTANCE_INT_H */

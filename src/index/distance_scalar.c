@@ -101,9 +101,27 @@ static int32_t index__scalar_dot_s8(const int8_t *a, const int8_t *b, size_t n) 
     return s;
 }
 
+/* Bits set in x, without the popcnt instruction (SWAR). */
+static uint32_t index__scalar_popcount(uint64_t x) {
+    x -= (x >> 1) & 0x5555555555555555ull;
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (uint32_t)((x * 0x0101010101010101ull) >> 56);
+}
+
+static void index__scalar_hamming_rows(const uint64_t *q, const uint64_t *rows, size_t n, size_t n_words,
+                                       uint16_t *out) {
+    for (size_t r = 0; r < n; r++, rows += n_words) {
+        uint32_t s = 0;
+        for (size_t i = 0; i < n_words; i++) s += index__scalar_popcount(q[i] ^ rows[i]);
+        out[r] = (uint16_t)s;
+    }
+}
+
 const index_kernels index__kernels_scalar = {
     .isa = "scalar",
     .dot_s8 = index__scalar_dot_s8,
+    .hamming_rows = index__scalar_hamming_rows,
     .dot = index__scalar_dot,
     .l2sq = index__scalar_l2sq,
     .l1 = index__scalar_l1,

@@ -44,6 +44,10 @@ typedef struct index_kernels {
     /* sum a[i]*b[i] over n int8 values in [-127, 127] (-128 is not allowed):
     ** the int8 pass over the flat tail (store/tailq.c). Exact in every ISA. */
     int32_t (*dot_s8)(const int8_t *a, const int8_t *b, size_t n);
+    /* out[i] = number of differing bits of q and row i of n consecutive
+    ** rows of n_words 64-bit words each (at most 65,535 bits): the sign
+    ** pass over the flat tail (store/tailq.c). Exact in every ISA. */
+    void (*hamming_rows)(const uint64_t *q, const uint64_t *rows, size_t n, size_t n_words, uint16_t *out);
 } index_kernels;
 
 /* The best kernels this CPU supports (selected on first call; honours the

@@ -188,13 +188,21 @@ static int store__u32_cmp(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Give the written tail rows slots[0..n) of sv int8 copies for the
-** two-pass tail scan (rows removed lose theirs). Without memory a row keeps
-** no code and is scored exactly. */
-static void store__ann_code_tail(store_vec *sv, const uint32_t *slots, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (!store_bit_get(sv->present, slots[i]) || !store_tailq_put(sv, slots[i], slots, n))
-            store_tailq_forget(sv, slots[i]);
+
+/* Code every present row of sv (a new graph: all are tail, including
+** those written before the graph was wanted); without memory for the list,
+** only the written rows slots[0..n). */
+static void store__ann_code_all(const store_coll *c, store_vec *sv, const uint32_t *slots, size_t n) {
+    uint32_t *all = malloc(sizeof *all * (sv->n_present ? sv->n_present : 1));
+    if (!all) {
+        store_tailq_put(sv, slots, n);
+        return;
+    }
+    size_t m = 0;
+    for (uint32_t s = 0; s < c->n_slots && m < sv->n_present; s++)
+        if (store_bit_get(sv->present, s)) all[m++] = s;
+    store_tailq_put(sv, all, m);
+    free(all);
 }
 
 /* store_ann_sync of background mode: the written rows leave the graph
@@ -212,7 +220,7 @@ static void store__ann_sync_later(sc_db *db, store_coll *c, const uint32_t *slot
                 continue;
             }
             kick = true;
-            store__ann_code_tail(sv, slots, n); /* every present row is tail */
+            store__ann_code_all(c, sv, slots, n); /* every present row is tail */
             continue;
         }
         for (size_t i = 0; i < n; i++) {
@@ -227,7 +235,7 @@ static void store__ann_sync_later(sc_db *db, store_coll *c, const uint32_t *slot
             sv->ann_dirty = true;
             if (store_bit_get(sv->present, s)) kick = true;
         }
-        if (sv->ann) store__ann_code_tail(sv, slots, n);
+        if (sv->ann) store_tailq_put(sv, slots, n);
     }
     if (kick) store_ann_bg_kick(db);
 }

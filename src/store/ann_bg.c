@@ -37,13 +37,17 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define STORE_BG_CHUNK 256          /* tail rows linked per chunk (one chunk = writers wait at most this) */
 #define STORE_BG_MAX_REVIVE 32      /* updated rows re-linked per chunk (each is a search under the exclusive lock) */
 #define STORE_BG_SAVE_EVERY 50000u  /* rows linked between two saves during a long catch-up */
 #define STORE_BG_YIELD_MS 1000      /* longest wait for writers between two chunks */
 #define STORE_BG_QUIET_MS 50        /* writes this recent mean a load is running: wait */
+#define STORE_BG_NICE 5             /* the indexer's nice value (its build threads inherit it) */
 
 /* ==== Locks ==== */
 
@@ -192,6 +196,10 @@ static bool store__bg_stopping(sc_db *db) {
 static void *store__bg_main(void *arg) {
     sc_db *db = arg;
     uint64_t seen = 0;
+    /* Searches and requests first: on Linux the nice value is per thread,
+    ** and the threads of the parallel build, started from here, inherit it.
+    ** Only lowers the priority, so it needs no privilege; failure is harmless. */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), STORE_BG_NICE);
     pthread_mutex_lock(&db->bg_mu);
     for (;;) {
         while (!db->bg_stop && db->bg_gen == seen) pthread_cond_wait(&db->bg_cv, &db->bg_mu);

@@ -89,7 +89,7 @@ void store_coll_free(store_coll *c) {
         free(c->vecs[i].mv);
         free(c->vecs[i].present);
         free(c->vecs[i].indexed);
-        store_tailq_free(&c->vecs[i]);
+        store_tailq_release(&c->vecs[i]);
         hnsw_index_free(c->vecs[i].ann);
     }
     free(c->vecs);

@@ -143,74 +143,18 @@ static bool store__search_candidates(const store__scan_state *st, index_metric m
     return true;
 }
 
-/* A tail row ranked by the int8 pass: lower badness = closer. */
-typedef struct store__cand {
-    int64_t bad;
-    uint32_t row;
-} store__cand;
-
-/* Restore the max-heap order of h[0..n) (worst at the root) below i. */
-static void store__cand_down(store__cand *h, uint32_t n, uint32_t i) {
-    for (;;) {
-        uint32_t w = i, l = 2 * i + 1, r = l + 1;
-        if (l < n && h[l].bad > h[w].bad) w = l;
-        if (r < n && h[r].bad > h[w].bad) w = r;
-        if (w == i) return;
-        store__cand t = h[i];
-        h[i] = h[w];
-        h[w] = t;
-        i = w;
-    }
-}
-
-/* Restore the max-heap order of h after appending at i. */
-static void store__cand_up(store__cand *h, uint32_t i) {
-    while (i > 0 && h[(i - 1) / 2].bad < h[i].bad) {
-        store__cand t = h[i];
-        h[i] = h[(i - 1) / 2];
-        h[(i - 1) / 2] = t;
-        i = (i - 1) / 2;
-    }
-}
-
-/* The exact top-k of a large tail in two passes (store/tailq.c): the
-** accepted coded rows ranked by their int8 codes, the best max(64, 8k)
-** of them and every row without a code scored exactly. False when it does
-** not apply (small tail, metric, memory): the caller scores all exactly. */
+/* The exact top-k of a large tail (store/tailq.c): the accepted coded rows
+** ranked by their sign bits and int8 codes, the best max(64, 8k) of them
+** and every row without a code scored exactly. False when it does not
+** apply (small tail, metric, memory): the caller scores all exactly. */
 static bool store__tail_two_pass(const store__scan_state *st, index_metric metric, const float *q, uint32_t k,
                                  const uint32_t *tail, size_t n_tail, index_hit *out, uint32_t *n_out) {
-    const store_vec *sv = st->sv;
-    uint32_t m = k < 8 ? 64 : k * 8;
-    if (sv->tailq.n_coded < STORE_TAILQ_MIN || m * 2 >= sv->tailq.n_coded) return false;
-    int8_t *qc = malloc(sv->dim);
-    store__cand *h = malloc(sizeof *h * m);
-    uint32_t *rows = malloc(sizeof *rows * (n_tail ? n_tail : 1));
-    bool ok = qc && h && rows && store_tailq_query(sv, metric, q, qc);
-    if (ok) {
-        const index_kernels *kern = index_kernels_best();
-        uint32_t nh = 0;
-        size_t nr = 0;
-        for (size_t i = 0; i < n_tail; i++) {
-            uint32_t row = tail[i];
-            if (!store_tailq_has(sv, row)) {
-                rows[nr++] = row; /* no code (written before the tail was coded): exact */
-                continue;
-            }
-            if (!store__accept((void *)st, row)) continue;
-            int64_t bad = store_tailq_badness(sv, kern, metric, qc, row);
-            if (nh < m) {
-                h[nh] = (store__cand){bad, row};
-                store__cand_up(h, nh++);
-            } else if (bad < h[0].bad) {
-                h[0] = (store__cand){bad, row};
-                store__cand_down(h, nh, 0);
-            }
-        }
-        for (uint32_t i = 0; i < nh; i++) rows[nr++] = h[i].row;
-        store__search_rows(st, metric, q, k, rows, nr, out, n_out);
-    }
-    free(qc);
-    free(h);
+    uint32_t m = k < 8 ? 64 : k * 8, *rows = NULL;
+    /* tail rows are present: without a filter every one is accepted */
+    index_scan_filter acc = {st->f || st->cand ? store__accept : NULL, NULL, (void *)st};
+    size_t nr = 0;
+    bool ok = store_tailq_select(st->sv, metric, q, m, tail, n_tail, &acc, &rows, &nr);
+    if (ok) store__search_rows(st, metric, q, k, rows, nr, out, n_out);
     free(rows);
     return ok;
 }
@@ -314,7 +258,7 @@ static sc_status store__search(sc_db *db, const char *coll, const sc_search_requ
     if (ef_eff < k) ef_eff = k;
     /* A graph that holds less than half the rows (background indexing just
     ** started) would leave most of the work to the single-threaded tail scan,
-    ** unless most of the tail has int8 codes for the two-pass scan. */
+    ** unless most of the tail has codes for the ranked tail scan (tailq.c). */
     uint64_t n_coded = sv->tailq.n_coded, n_plain = sv->n_present - sv->n_indexed;
     n_plain = n_plain > n_coded ? n_plain - n_coded : 0;
     bool tail_fast = n_coded >= STORE_TAILQ_MIN && n_plain * 2 <= sv->n_present;

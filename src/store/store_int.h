@@ -62,14 +62,18 @@ typedef struct store_mvec {
 } store_mvec;
 
 /* One named vector of a collection: its parameters and the slot-indexed data. */
-/* int8 copies of flat-tail rows (tailq.c): STORE_TAILQ_CHUNK slots per chunk. */
+/* Compact copies of flat-tail rows (tailq.c): sign bits and int8 codes,
+** STORE_TAILQ_CHUNK slots per chunk. */
 #define STORE_TAILQ_CHUNK 4096
 typedef struct store_tailq_chunk store_tailq_chunk;
 typedef struct store_tailq {
-    float scale;               /* code = round(x * scale) clipped to [-127, 127]; 0 = not chosen yet */
     uint32_t n_chunks;         /* entries of chunk */
     store_tailq_chunk **chunk; /* chunk i covers slots [i * STORE_TAILQ_CHUNK, ...); NULL = no coded row */
     uint64_t n_coded;          /* rows with a code (all of them are tail rows) */
+    float *centre;             /* dim floats: sign bit d of a row is x[d] > centre[d]; NULL before the first code */
+    double *sum;               /* dim: sum of the vectors coded so far (an update counts again) */
+    uint64_t n_sum;            /* vectors in sum */
+    uint64_t centred_at;       /* n_sum when centre was last computed (every code uses the current one) */
 } store_tailq;
 
 typedef struct store_vec {
@@ -91,7 +95,7 @@ typedef struct store_vec {
                              Written by writers (db->lock held exclusively) and by the background
                              indexer (db->lock shared + db->ann_lock exclusively) */
     uint64_t n_indexed;   /* bits set in indexed (all of them are present) */
-    store_tailq tailq;    /* int8 codes of tail rows (background indexing), same locks as indexed */
+    store_tailq tailq;    /* sign and int8 codes of tail rows (background indexing), same locks as indexed */
 } store_vec;
 
 typedef struct store_kw store_kw; /* keyword (BM25) index, keyword.c */
@@ -357,26 +361,30 @@ bool store_ann_bg_step(sc_db *db, uint32_t *n_linked);
 ** indexer may run. */
 size_t store_ann_tail(const store_coll *c, const store_vec *sv, uint32_t *out, size_t max);
 
-/* ==== int8 copies of the flat tail (tailq.c) ==== */
+/* ==== Compact copies of the flat tail (tailq.c) ==== */
 
-/* Tail sizes from which a search scores coded tail rows in two passes. */
+/* Tail sizes from which a search ranks coded tail rows before scoring exactly. */
 #define STORE_TAILQ_MIN 4096
-/* Code the current vector of tail row s (a writer, db->lock exclusive); rows
-** of slots[0..n) set the scale on first use. False for memory (row stays exact). */
-bool store_tailq_put(store_vec *sv, uint32_t s, const uint32_t *slots, size_t n);
+/* Code the current vectors of the written rows slots[0..n) (a writer,
+** db->lock exclusive); rows not present, or left without memory, lose
+** their code and are scored exactly. */
+void store_tailq_put(store_vec *sv, const uint32_t *slots, size_t n);
 /* Drop the code of row s (linked or deleted); frees its chunk when empty. */
 void store_tailq_forget(store_vec *sv, uint32_t s);
-/* Free every code. */
+/* Free every code (the centre stays for the next tail). */
 void store_tailq_free(store_vec *sv);
+/* Free every code and the centre (the vector goes). */
+void store_tailq_release(store_vec *sv);
 /* Does row s have a code? */
 bool store_tailq_has(const store_vec *sv, uint32_t s);
-/* Query code for the int8 pass: qc gets dim codes; returns false when
-** the vector has no scale yet or its metric is not DOT or L2. */
-bool store_tailq_query(const store_vec *sv, index_metric metric, const float *q, int8_t *qc);
-/* Badness of coded row s for query code qc (lower = closer): -q.x for DOT,
-** |x|^2 - 2 q.x for L2, in code units. */
-int64_t store_tailq_badness(const store_vec *sv, const index_kernels *kern, index_metric metric, const int8_t *qc,
-                            uint32_t s);
+/* Candidates for the exact top-k of a large tail: *rows (allocated, the
+** caller frees it) gets the rows of tail[0..n_tail) without a code,
+** unfiltered, and the m accepted coded rows that the sign pass (when many
+** are accepted) and the int8 pass rank best; *n_rows their count. False
+** when the passes do not apply (small tail, m too large, metric not DOT or
+** L2, no memory): the caller scores the whole tail exactly. */
+bool store_tailq_select(const store_vec *sv, index_metric metric, const float *q, uint32_t m, const uint32_t *tail,
+                        size_t n_tail, const index_scan_filter *accept, uint32_t **rows, size_t *n_rows);
 /* Train and attach sv's quantizer when configured (exclusive graph access). */
 sc_status store_ann_quantize(store_vec *sv, sc_err *err);
 /* Empty graph for sv (background mode: every present row is tail). */

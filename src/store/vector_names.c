@@ -183,7 +183,7 @@ sc_status sc_collection_vector_delete(sc_db *db, const char *coll, const char *v
     free(gone.data);
     free(gone.present);
     free(gone.indexed);
-    store_tailq_free(&gone);
+    store_tailq_release(&gone);
     hnsw_index_free(gone.ann);
     if (store_ann_save(db, c) != SC_OK) /* committed: a graph not saved is rebuilt at the next open */
         util_log(&db->opt.logger, SC_LOG_LEVEL_WARN, "saving the graphs of `%s` failed (%s); they are rebuilt at "

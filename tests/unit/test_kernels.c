@@ -248,6 +248,38 @@ static void test_dot_s8(void **st) {
     }
 }
 
+/* The Hamming distances of every ISA equal a bit-by-bit count, for rows
+** of 0 to 9 words, 0 to 3 rows, all-ones against zero and random words. */
+static void test_hamming(void **st) {
+    (void)st;
+    const index_kernels *ks[3];
+    size_t nk = ann_test_kernels(ks);
+    rng_state.s = 13;
+    for (size_t w = 0; w <= 9; w++)
+        for (size_t n = 0; n <= 3; n++) {
+            uint64_t *q = malloc(sizeof *q * (w + 1)), *rows = malloc(sizeof *rows * (n * w + 1));
+            uint16_t want[3] = {0}, got[4];
+            for (int extreme = 0; extreme < 2; extreme++) {
+                for (size_t i = 0; i < w; i++) q[i] = extreme ? ~0ull : tu_next(&rng_state);
+                for (size_t r = 0; r < n; r++) {
+                    want[r] = 0;
+                    for (size_t i = 0; i < w; i++) {
+                        uint64_t x = rows[r * w + i] = extreme ? 0 : tu_next(&rng_state);
+                        for (int bit = 0; bit < 64; bit++) want[r] += (uint16_t)(((q[i] ^ x) >> bit) & 1);
+                    }
+                }
+                for (size_t k = 0; k < nk; k++) {
+                    got[n] = 0xbeef; /* the row after the last is not written */
+                    ks[k]->hamming_rows(q, rows, n, w, got);
+                    for (size_t r = 0; r < n; r++) assert_int_equal(got[r], want[r]);
+                    assert_int_equal(got[n], 0xbeef);
+                }
+            }
+            free(q);
+            free(rows);
+        }
+}
+
 static void test_normalize(void **st) {
     (void)st;
     float v[5] = {3.0f, 0.0f, 4.0f, 0.0f, 0.0f};
@@ -273,6 +305,7 @@ int main(void) {
         cmocka_unit_test(test_rows_and_blocks),
         cmocka_unit_test(test_one_hot),
         cmocka_unit_test(test_dot_s8),
+        cmocka_unit_test(test_hamming),
         cmocka_unit_test(test_normalize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
