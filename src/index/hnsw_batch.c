@@ -69,7 +69,7 @@ static sc_status hnsw__search_one(hnsw__round *b, uint32_t i, hnsw_scratch *s, f
     float dep = 0.0f;
     if (ep != HNSW_NONE) {
         dep = hnsw_dist(idx, q, ep);
-        if (b->maxl > L) ep = hnsw_greedy(idx, q, ep, &dep, b->maxl, L, s);
+        if (b->maxl > L) ep = hnsw_greedy(idx, q, NULL, ep, &dep, b->maxl, L);
     }
     uint32_t *blk = b->sel + b->off[i];
     for (int lc = L; lc >= 0; lc--) {

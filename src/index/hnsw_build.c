@@ -236,7 +236,7 @@ sc_status hnsw_link(hnsw_index *idx, uint32_t row, hnsw_scratch *s) {
     if (ep == HNSW_NONE) return SC_OK;
     sc_status rc = SC_OK;
     float dep = hnsw_dist(idx, q, ep);
-    if (maxl > L) ep = hnsw_greedy(idx, q, ep, &dep, maxl, L, s);
+    if (maxl > L) ep = hnsw_greedy(idx, q, NULL, ep, &dep, maxl, L);
     uint32_t sel[128];
     for (int lc = L < maxl ? L : maxl; lc >= 0; lc--) {
         rc = hnsw_search_layer(idx, q, ep, dep, lc, idx->p.ef_construct, row, s);

@@ -100,6 +100,13 @@ static inline float hnsw_dist(const hnsw_index *idx, const float *q, uint32_t ro
     return idx->p.metric == INDEX_METRIC_DOT ? -v : v;
 }
 
+/* Distance between a query and a row: through the quantized codes when the
+** query's codes qb are given, else the f32 vectors (hnsw_dist). */
+static inline float hnsw_qdist(const hnsw_index *idx, const float *q, const void *qb, uint32_t row) {
+    if (qb) return quant_distance(idx->q, qb, idx->codes + (size_t)row * idx->code_size);
+    return hnsw_dist(idx, q, row);
+}
+
 /* Neighbour list of row at level lc: list[0] = count, list[1..] = rows. */
 static inline uint32_t *hnsw_list(const hnsw_index *idx, uint32_t row, int lc) {
     if (lc == 0) return idx->l0 + (size_t)row * idx->l0_stride;
@@ -212,10 +219,12 @@ uint32_t hnsw_select(const hnsw_index *idx, hnsw_pair *cand, uint32_t n, uint32_
 ** closest in s->res (max-heap). Reads the graph only. */
 sc_status hnsw_search_layer(const hnsw_index *idx, const float *q, uint32_t ep, float dep, int lc,
                             uint32_t ef, uint32_t exclude, hnsw_scratch *s);
-/* Greedy descent from ep (distance *dep) through levels top .. bottom+1;
-** returns the closest row found and updates *dep. */
-uint32_t hnsw_greedy(const hnsw_index *idx, const float *q, uint32_t ep, float *dep, int top,
-                     int bottom, hnsw_scratch *s);
+/* Greedy descent from ep (distance *dep) through levels top .. bottom+1,
+** scoring with the f32 query q, or with its codes qb when not NULL (see
+** hnsw_qdist); returns the closest row found and updates *dep. Reads the
+** graph only. */
+uint32_t hnsw_greedy(const hnsw_index *idx, const float *q, const void *qb, uint32_t ep, float *dep, int top,
+                     int bottom);
 /* Sort pairs ascending by (d, row). */
 void hnsw_pairs_sort(hnsw_pair *a, uint32_t n);
 /* Encode row's code if a quantizer is attached. */

@@ -16,11 +16,6 @@
 #include <math.h>
 #include <string.h>
 
-static inline float hnsw__qdist(const hnsw_index *idx, const float *q, const void *qb, uint32_t row) {
-    if (qb) return quant_distance(idx->q, qb, idx->codes + (size_t)row * idx->code_size);
-    return hnsw_dist(idx, q, row);
-}
-
 static inline void hnsw__prefetch_row(const hnsw_index *idx, const void *qb, uint32_t row) {
     if (qb)
         __builtin_prefetch(idx->codes + (size_t)row * idx->code_size);
@@ -61,7 +56,7 @@ static sc_status hnsw__walk0(const hnsw_index *idx, const float *q, const void *
             s->visited[nb] = tag;
             /* The vector after this one is read next: its other lines now. */
             if (!qb && i + 1 < cnt) hnsw__prefetch_rest(idx, list[2 + i]);
-            float d = hnsw__qdist(idx, q, qb, nb);
+            float d = hnsw_qdist(idx, q, qb, nb);
             if (s->res.n < ef || d < s->res.a[0].d) {
                 if (!hnsw_heap_push_min(&s->cand, d, nb)) return SC_NOMEM;
                 /* Most candidates get expanded: their list (a separate
@@ -82,28 +77,10 @@ static sc_status hnsw__walk0(const hnsw_index *idx, const float *q, const void *
     return SC_OK;
 }
 
-/* Greedy descent through the upper levels with f32 or codes (read-only). */
+/* Greedy descent from the entry point through the upper levels with f32 or codes (read-only). */
 static uint32_t hnsw__descend(const hnsw_index *idx, const float *q, const void *qb, float *dep) {
-    uint32_t ep = idx->entry;
-    float d = hnsw__qdist(idx, q, qb, ep);
-    for (int lc = idx->max_level; lc > 0; lc--) {
-        bool changed = true;
-        while (changed) {
-            changed = false;
-            const uint32_t *list = hnsw_list(idx, ep, lc);
-            uint32_t cnt = list[0];
-            for (uint32_t i = 0; i < cnt; i++) {
-                float dn = hnsw__qdist(idx, q, qb, list[1 + i]);
-                if (dn < d) {
-                    d = dn;
-                    ep = list[1 + i];
-                    changed = true;
-                }
-            }
-        }
-    }
-    *dep = d;
-    return ep;
+    *dep = hnsw_qdist(idx, q, qb, idx->entry);
+    return hnsw_greedy(idx, q, qb, idx->entry, dep, idx->max_level, 0);
 }
 
 /* Internal distance -> score of index.h. */

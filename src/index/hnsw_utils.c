@@ -124,9 +124,8 @@ void hnsw_encode_row(hnsw_index *idx, uint32_t row) {
 
 /* ==== Walks used while linking ==== */
 
-uint32_t hnsw_greedy(const hnsw_index *idx, const float *q, uint32_t ep, float *dep, int top,
-                     int bottom, hnsw_scratch *s) {
-    (void)s;
+uint32_t hnsw_greedy(const hnsw_index *idx, const float *q, const void *qb, uint32_t ep, float *dep, int top,
+                     int bottom) {
     float d = *dep;
     for (int lc = top; lc > bottom; lc--) {
         bool changed = true;
@@ -135,7 +134,7 @@ uint32_t hnsw_greedy(const hnsw_index *idx, const float *q, uint32_t ep, float *
             const uint32_t *list = hnsw_list(idx, ep, lc);
             uint32_t cnt = list[0];
             for (uint32_t i = 0; i < cnt; i++) {
-                float dn = hnsw_dist(idx, q, list[1 + i]);
+                float dn = hnsw_qdist(idx, q, qb, list[1 + i]);
                 if (dn < d) {
                     d = dn;
                     ep = list[1 + i];

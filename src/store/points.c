@@ -395,9 +395,11 @@ static sc_status store__write_point(sc_db *db, sqlite3_stmt *st, store_coll *c, 
     return rc;
 }
 
-/* Copy the vectors of a prepared point into slot; its new multivectors
-** move into the collection (pp->mvecs[v] becomes NULL), a kept one stays. */
-static void store__apply_vectors(store_coll *c, uint32_t slot, store__prepared *pp) {
+/* Copy the vectors of a prepared point into slot and stamp it with version
+** ver; its new multivectors and sparse vectors move into the collection
+** (pp->mvecs[v], pp->svecs[k] become NULL), a kept multivector stays, and a
+** sparse vector the point lacks is removed (its svecs[k] is NULL). */
+static void store__apply_vectors(store_coll *c, uint32_t slot, store__prepared *pp, uint64_t ver) {
     const float *const *vecs = pp->vecs;
     for (size_t v = 0; v < c->n_vecs; v++) {
         store_vec *sv = &c->vecs[v];
@@ -418,6 +420,11 @@ static void store__apply_vectors(store_coll *c, uint32_t slot, store__prepared *
             store_bit_clear(sv->present, slot);
             sv->n_present--;
         }
+    }
+    c->vers[slot] = ver;
+    for (size_t k = 0; k < c->n_sparse; k++) {
+        store_sparse_set(&c->sparse[k], slot, pp->svecs[k]);
+        pp->svecs[k] = NULL;
     }
 }
 
@@ -487,14 +494,9 @@ static sc_status store__upsert_locked(sc_db *db, store_coll *c, const sc_point_i
     for (size_t i = 0; i < n; i++) {
         store_slot_set_payload(c, slots[i], pp[i].payload);
         pp[i].payload = NULL;
-        store__apply_vectors(c, slots[i], &pp[i]);
-        c->vers[slots[i]] = ver;
         store_kw_set(c->kw, slots[i], pp[i].kw_doc, pp[i].kw_len);
         pp[i].kw_doc = NULL;
-        for (size_t k = 0; k < c->n_sparse; k++) { /* the point replaces the old one: absent ones are removed */
-            store_sparse_set(&c->sparse[k], slots[i], pp[i].svecs[k]);
-            pp[i].svecs[k] = NULL;
-        }
+        store__apply_vectors(c, slots[i], &pp[i], ver); /* the point replaces the old one: absent ones are removed */
     }
     store_ann_sync(db, c, slots, n);
 done:
@@ -652,14 +654,8 @@ static sc_status store__rewrite_vectors(sc_db *db, store_coll *c, const uint32_t
     st = NULL;
     if ((rc = store__commit(db)) != SC_OK) goto done;
     db->seq = ver;
-    for (size_t i = 0; i < n; i++) {
-        store__apply_vectors(c, slots[i], &pp[i]);
-        c->vers[slots[i]] = ver;
-        for (size_t k = 0; k < c->n_sparse; k++) { /* kept ones were copied, dropped ones go */
-            store_sparse_set(&c->sparse[k], slots[i], pp[i].svecs[k]);
-            pp[i].svecs[k] = NULL;
-        }
-    }
+    for (size_t i = 0; i < n; i++) /* kept sparse vectors were copied, dropped ones go */
+        store__apply_vectors(c, slots[i], &pp[i], ver);
     store_ann_sync(db, c, slots, n);
 done:
     if (st) sqlite3_finalize(st);

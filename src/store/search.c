@@ -39,12 +39,21 @@ static bool store__match(store__scan_state *s, uint32_t row) {
     return filter_match_point(s->f, &pt, payload);
 }
 
-static bool store__accept(void *p, uint32_t row) {
+/* Rows a planned search may return: a planned candidate that passes the
+** filter (the filter is skipped when the plan is exact). Presence and
+** liveness are the callers' checks; the sparse and multivector scorers do
+** their own. */
+static bool store__accept_planned(void *p, uint32_t row) {
     store__scan_state *s = p;
-    if (!store_bit_get(s->sv->present, row)) return false;
     if (s->cand && !roaring_bitmap_contains(s->cand, row)) return false;
     if (s->f && !s->exact) return store__match(s, row);
     return true;
+}
+
+/* Dense rows: has the vector scanned, then store__accept_planned. */
+static bool store__accept(void *p, uint32_t row) {
+    store__scan_state *s = p;
+    return store_bit_get(s->sv->present, row) && store__accept_planned(s, row);
 }
 
 static int store__tie(void *p, uint32_t a, uint32_t b) {
@@ -369,10 +378,7 @@ done:
 /* Keyword rows: live, planned candidate, passes the filter. */
 static bool store__accept_kw(void *p, uint32_t row) {
     store__scan_state *s = p;
-    if (!store_bit_get(s->c->live, row)) return false;
-    if (s->cand && !roaring_bitmap_contains(s->cand, row)) return false;
-    if (s->f && !s->exact) return store__match(s, row);
-    return true;
+    return store_bit_get(s->c->live, row) && store__accept_planned(s, row);
 }
 
 /* The hits of one kind of search (keyword, sparse) once the filter is
@@ -447,15 +453,6 @@ static sc_status store__hits_text(store_coll *c, const sc_search_request *req, s
 
 /* ==== Sparse search ==== */
 
-/* Sparse rows: a sparse query reaches only points with the vector (so
-** live ones); planned candidate; passes the filter. */
-static bool store__accept_sparse(void *p, uint32_t row) {
-    store__scan_state *s = p;
-    if (s->cand && !roaring_bitmap_contains(s->cand, row)) return false;
-    if (s->f && !s->exact) return store__match(s, row);
-    return true;
-}
-
 /* The sparse vector named by req (set error when missing or dense). */
 static sc_status store__sparse_named(const store_coll *c, const sc_search_request *req, const store_sparse **out) {
     const char *name = req->vector_name ? req->vector_name : "";
@@ -485,7 +482,8 @@ static sc_status store__hits_sparse(store_coll *c, const sc_search_request *req,
     sc_status rc = store__sparse_named(c, req, &sp);
     if (rc == SC_OK) rc = store_sparse_query_prepare(c, sp, req->sparse, &q);
     if (rc != SC_OK) return rc;
-    index_scan_filter sf = {st->f ? store__accept_sparse : NULL, store__tie, st};
+    /* a sparse query reaches only points with the vector (so live ones) */
+    index_scan_filter sf = {st->f ? store__accept_planned : NULL, store__tie, st};
     uint32_t fst = sp->full_scan_threshold ? sp->full_scan_threshold : SC_SPARSE_FULL_SCAN_THRESHOLD;
     bool one_by_one = st->cand && roaring_bitmap_get_cardinality(st->cand) < fst;
     st->plan = one_by_one ? 5 : 4; /* sparse_list, sparse_index */
@@ -497,14 +495,6 @@ static sc_status store__hits_sparse(store_coll *c, const sc_search_request *req,
 }
 
 /* ==== Multivector search ==== */
-
-/* Multivector rows: planned candidate, passes the filter (presence is checked by the scorer). */
-static bool store__accept_multi(void *p, uint32_t row) {
-    store__scan_state *s = p;
-    if (s->cand && !roaring_bitmap_contains(s->cand, row)) return false;
-    if (s->f && !s->exact) return store__match(s, row);
-    return true;
-}
 
 /* Exact MAX_SIM hits of a multivector query (multivec.c): the query's rows
 ** checked and prepared as stored rows are (normalised for Cosine). */
@@ -523,7 +513,8 @@ static sc_status store__hits_multi(store_coll *c, const sc_search_request *req, 
     sc_status rc = SC_OK;
     for (uint32_t r = 0; r < rows && rc == SC_OK; r++)
         rc = store__check_query(sv, req->query + (size_t)r * req->dim, req->dim, r, q + (size_t)r * sv->dim);
-    index_scan_filter sf = {st->f ? store__accept_multi : NULL, store__tie, st};
+    /* presence is checked by the scorer */
+    index_scan_filter sf = {st->f ? store__accept_planned : NULL, store__tie, st};
     st->plan = st->cand && roaring_bitmap_get_cardinality(st->cand) < sv->n_present ? 2 : 3; /* exact_list, exact_scan */
     if (rc == SC_OK && !store_mvec_topk(c, sv, q, rows, &sf, st->cand, k, req->has_threshold, req->score_threshold,
                                         hits, n))

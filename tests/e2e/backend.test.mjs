@@ -5,12 +5,12 @@
 // check` on good and bad configurations. A few seconds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve, stop, gitIn } from './serve_util.mjs';
+import { serve, stop, gitIn, spawnRun } from './serve_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const top = path.resolve(here, '../..');
@@ -24,15 +24,7 @@ function run(args, opts = {}) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 // run() without blocking the event loop (for a proxy served by this process).
-function runAsync(args, opts = {}) {
-  return new Promise((ok) => {
-    const p = spawn(bin, args, opts);
-    let out = '', err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    p.on('close', (code) => ok({ code, out, err }));
-  });
-}
+const runAsync = (args, opts = {}) => spawnRun(bin, args, opts);
 function json(args, opts) {
   const r = run([...args, '--json'], opts);
   assert.equal(r.code, 0, `semcode ${args.join(' ')} failed: ${r.err}`);

@@ -8,12 +8,12 @@
 // verification failures with a wrong or missing CA). A few seconds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve, stop } from './serve_util.mjs';
+import { serve, stop, spawnRun } from './serve_util.mjs';
 import { FakeQdrantCluster } from './fake_qdrant_cluster.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -24,15 +24,7 @@ const fixture = path.join(top, 'tests/fixtures/repo');
 let tmp, srv;
 
 // semcode without blocking the event loop (the fake server runs in this process).
-function run(args, opts = {}) {
-  return new Promise((ok) => {
-    const p = spawn(bin, args, opts);
-    let out = '', err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
-    p.on('close', (code) => ok({ code, out, err }));
-  });
-}
+const run = (args, opts = {}) => spawnRun(bin, args, opts);
 
 function openssl(args) {
   const r = spawnSync('openssl', args, { cwd: tmp, encoding: 'utf8' });

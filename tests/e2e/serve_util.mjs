@@ -36,6 +36,18 @@ export async function stop(s, signal = 'SIGTERM') {
   return exited;
 }
 
+// Run bin with args without blocking the event loop (for tests whose fake
+// servers run in this process): resolves to {code, out, err}.
+export function spawnRun(bin, args, opts = {}) {
+  return new Promise((ok) => {
+    const p = spawn(bin, args, opts);
+    let out = '', err = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('close', (code) => ok({ code, out, err }));
+  });
+}
+
 // A function running git in dir (fails the test on a non-zero exit, returns
 // stdout trimmed), each call a minute after the last from clock (author and
 // committer dates), so commit ids are reproducible.

@@ -82,22 +82,29 @@ void tu_cluster_vector(const tu_clusters *c, uint64_t id, float *out) {
     for (uint32_t d = 0; d < c->dim; d++) out[d] += c->noise * tu_uniform(&r);
 }
 
-sc_status tu_cluster_put(sc_db *db, const char *coll, const tu_clusters *c, uint64_t first, size_t n) {
-    float *v = malloc(sizeof(float) * c->dim * n);
+sc_status tu_vectors_put(sc_db *db, const char *coll, const float *v, uint32_t dim, uint64_t first, size_t n,
+                         unsigned n_buckets) {
     sc_vector_in *vin = calloc(n, sizeof *vin);
     sc_point_in *pts = calloc(n, sizeof *pts);
     char (*pl)[32] = calloc(n, sizeof *pl);
-    assert_true(v && vin && pts && pl);
+    assert_true(vin && pts && pl);
     for (size_t i = 0; i < n; i++) {
-        tu_cluster_vector(c, first + i, v + i * c->dim);
-        snprintf(pl[i], sizeof pl[i], "{\"bucket\": %llu}", (unsigned long long)((first + i) % 10));
-        vin[i] = (sc_vector_in){"", v + i * c->dim, c->dim};
+        snprintf(pl[i], sizeof pl[i], "{\"bucket\": %llu}", (unsigned long long)((first + i) % n_buckets));
+        vin[i] = (sc_vector_in){"", v + i * dim, dim};
         pts[i] = (sc_point_in){.id = sc_point_id_num(first + i), .vectors = &vin[i], .n_vectors = 1, .payload_json = pl[i]};
     }
     sc_status rc = sc_points_upsert(db, coll, pts, n);
-    free(v);
     free(vin);
     free(pts);
     free(pl);
+    return rc;
+}
+
+sc_status tu_cluster_put(sc_db *db, const char *coll, const tu_clusters *c, uint64_t first, size_t n) {
+    float *v = malloc(sizeof(float) * c->dim * n);
+    assert_non_null(v);
+    for (size_t i = 0; i < n; i++) tu_cluster_vector(c, first + i, v + i * c->dim);
+    sc_status rc = tu_vectors_put(db, coll, v, c->dim, first, n, 10);
+    free(v);
     return rc;
 }

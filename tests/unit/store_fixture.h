@@ -43,8 +43,13 @@ typedef struct tu_clusters {
     float noise;
 } tu_clusters;
 void tu_cluster_vector(const tu_clusters *c, uint64_t id, float *out);
-/* Upserts ids [first, first + n) of c into collection coll (unnamed vector),
-** payload {"bucket": id % 10}; returns sc_points_upsert's status. */
+/* Upserts points with ids [first, first + n) into collection coll: point
+** first + i gets the unnamed vector v + i * dim (dim floats, borrowed) and
+** the payload {"bucket": id % n_buckets}; returns sc_points_upsert's status. */
+sc_status tu_vectors_put(sc_db *db, const char *coll, const float *v, uint32_t dim, uint64_t first, size_t n,
+                         unsigned n_buckets);
+/* tu_vectors_put of ids [first, first + n) of c (unnamed vector), payload
+** {"bucket": id % 10}. */
 sc_status tu_cluster_put(sc_db *db, const char *coll, const tu_clusters *c, uint64_t first, size_t n);
 
 /* Body of a child process: writes, calls tu_child_ack(ack_fd) once the

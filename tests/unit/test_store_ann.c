@@ -43,20 +43,10 @@ static void at_vectors(uint64_t seed, size_t first, size_t n, float *out) {
 /* Upsert points [first, first+n) with vectors from seed, payload {"bucket": id % 100}. */
 static sc_status at_put(sc_db *db, const char *coll, uint64_t seed, size_t first, size_t n) {
     float *v = malloc(sizeof(float) * AT_DIM * n);
-    sc_vector_in *vin = calloc(n, sizeof *vin);
-    sc_point_in *pts = calloc(n, sizeof *pts);
-    char (*pl)[48] = calloc(n, sizeof *pl);
+    assert_non_null(v);
     at_vectors(seed, first, n, v);
-    for (size_t i = 0; i < n; i++) {
-        snprintf(pl[i], sizeof pl[i], "{\"bucket\": %zu}", (first + i) % 100);
-        vin[i] = (sc_vector_in){"", v + i * AT_DIM, AT_DIM};
-        pts[i] = (sc_point_in){.id = sc_point_id_num(first + i), .vectors = &vin[i], .n_vectors = 1, .payload_json = pl[i]};
-    }
-    sc_status rc = sc_points_upsert(db, coll, pts, n);
+    sc_status rc = tu_vectors_put(db, coll, v, AT_DIM, first, n, 100);
     free(v);
-    free(vin);
-    free(pts);
-    free(pl);
     return rc;
 }
 
