@@ -134,7 +134,7 @@ CHECK_FUZZ_SECONDS ?= 10
 # under TSan in test_watch (test-concurrent), and the web page's requests are
 # the /code/* ones the server files already drive. Every other file that
 # talks to a running server stays in.
-E2E_TSAN_EXCLUDE ?= args cli defaults doctor git migrate parse remote switch trackers watch web
+E2E_TSAN_EXCLUDE ?= args cli defaults doctor git migrate parse records_backend remote switch trackers watch web
 
 # make check ends its e2e runs with the soak test in this short form (bench/soak.mjs: mixed concurrent
 # load on a real server, acknowledged writes, flat RSS, latency bound, SIGTERM mid-load). 45 s, not the

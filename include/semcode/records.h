@@ -11,7 +11,9 @@
 ** texts, embeds them in batches and upserts them:
 **   - collection "records" (the global namespace) or ".<tenant>.records"
 **     (tenant T), the server's tenant naming, so a tenant's API key reads
-**     exactly its own records;
+**     exactly its own records; on a repository whose store is Qdrant
+**     (sc_repo_records_open) one collection "<collection>_records" holds
+**     every tenant, each handle reading only its tenant's records;
 **   - three named vectors per record, "content" (all its text), "summary"
 **     (title or subject) and "metadata" (kind, state, author, labels), from
 **     text templates per kind (sc_records_options.templates_json), plus
@@ -187,6 +189,11 @@ SC_API sc_status sc_records_get_cursor(sc_records *rs, const char *source, char 
 ** them; the records stored meanwhile are passed over unchanged). A text the
 ** provider refuses leaves its record without that vector. */
 SC_API sc_status sc_records_flush(sc_records *rs);
+/* The number of stored points of rs's tenant passing filter_json (a Qdrant
+** filter on the payload; NULL = all, the meta and cursor points included):
+** 0 when the collection does not exist yet. Errors: SC_INVALID (a filter
+** that is not JSON), SC_IOERR from the store. */
+SC_API sc_status sc_records_count(sc_records *rs, const char *filter_json, uint64_t *out);
 /* Call fn(arg, id) for every stored record of kind and source, in point-id
 ** order (how a connector finds the records that vanished from its source).
 ** fn returns false to stop. */
@@ -209,6 +216,9 @@ typedef struct sc_records_stats {
     uint64_t failed;         /* records not stored: their batch's provider failed (opt->on_failed set) */
     double seconds_embed;    /* time in the embedding provider */
     double seconds_store;    /* time in store reads and writes */
+    uint64_t store_requests;       /* requests to a remote store (Qdrant: sc_repo_records_open); 0 = embedded */
+    uint64_t store_bytes_sent;     /* their bodies */
+    uint64_t store_bytes_received; /* the answers' bodies */
 } sc_records_stats;
 
 /* The counters of rs (by value). */

@@ -18,6 +18,7 @@
 #include "common.h"
 #include "provider.h"
 #include "rank.h"
+#include "records.h"
 #include "snapshot.h"
 
 #ifdef __cplusplus
@@ -95,9 +96,19 @@ SC_API const char *sc_repo_store_dir(const sc_repo *r);
 ** collection "code" holds the entities; development records
 ** (include/semcode/records.h) of the same repository go beside it. Use it
 ** from the thread that uses r. With a Qdrant store (--store qdrant://...)
-** the entities are in Qdrant and only the records stay here: count them
-** with sc_repo_count_entities. */
+** the entities and the records are in Qdrant (count the entities with
+** sc_repo_count_entities, open the records with sc_repo_records_open). */
 SC_API sc_db *sc_repo_db(sc_repo *r);
+/* The development records of r's store (include/semcode/records.h):
+** sc_records_open on the folder's embedded store, or with a Qdrant store
+** the companion collection "<collection>_records" in Qdrant (every tenant
+** in it, each read filtered by tenant), so another machine reading the
+** same Qdrant collection sees the history too. The handle has its own
+** connection: use it from one thread, close it before r. Errors as
+** sc_records_open's; with a Qdrant store also SC_IOERR when it cannot be
+** reached. */
+SC_API sc_status sc_repo_records_open(sc_repo *r, sc_embedder *emb, const sc_records_options *opt, sc_records **out,
+                                      char **errmsg);
 /* The number of code entities of r's index, wherever its store is (one
 ** exact count on a Qdrant store). Errors from the store, message on r. */
 SC_API sc_status sc_repo_count_entities(sc_repo *r, uint64_t *out);

@@ -29,6 +29,8 @@ sc_record_list *backend_records_new(size_t n) {
     return l;
 }
 
+sc_status backend_clone(const backend *b, backend **out, sc_err *err) { return b->ops->clone(b, out, err); }
+
 void backend_free(backend *b) {
     if (!b) return;
     b->ops->destroy(b);

@@ -164,6 +164,11 @@ sc_status backend_embedded_new(sc_db *db, backend **out, sc_err *err);
 /* The Qdrant backend of c (copied; kind QDRANT). Makes no request yet.
 ** SC_INVALID (configuration), SC_NOMEM, with err set. */
 sc_status backend_qdrant_new(const backend_config *c, backend **out, sc_err *err);
+/* A new handle on b's store (qdrant: the same configuration, a connection
+** of its own; embedded: the same db, still the caller's): for another user
+** of the store with its own errors and counters, or another thread (one
+** thread per handle). SC_NOMEM with err set. */
+sc_status backend_clone(const backend *b, backend **out, sc_err *err);
 /* Free; NULL is a no-op. */
 void backend_free(backend *b);
 
@@ -205,6 +210,16 @@ typedef struct backend_collection_params {
     const char *model_tag;             /* what made the vectors (model id / text template), kept with the
                                           collection where the backend can (qdrant: metadata.semcode_model);
                                           NULL = none */
+    const char *const *more_vectors;   /* further named dense vectors of the same dimension and distance
+                                          (development records: summary, metadata); NULL = none */
+    size_t n_more_vectors;
+    bool more_vectors_flat;            /* those are scanned exactly, without a graph (embedded: FLAT; qdrant:
+                                          hnsw_config m 0): searched rarely, and a graph each costs every write */
+    const char *const *datetime_fields;/* payload fields filtered by RFC 3339 date range: a datetime index each */
+    size_t n_datetime_fields;
+    const char *tenant_field;          /* the payload field that partitions the points by tenant: a keyword index
+                                          (qdrant: marked is_tenant, so each tenant's points are stored together);
+                                          NULL = none */
 } backend_collection_params;
 
 /* Create collection name; SC_EXISTS when it exists (its parameters are not compared). */
@@ -216,10 +231,17 @@ sc_status backend_collection_delete(backend *b, const char *name);
 /* Names of all collections (owned NULL-terminated array, sc_strv_free). */
 sc_status backend_collection_list(backend *b, char ***out, size_t *n_out);
 
+#define BACKEND_INFO_VECTORS 8 /* named dense vectors backend_collection_info lists */
+
 /* What backend_collection_info reports. */
 typedef struct backend_collection_info {
     uint64_t n_points;   /* points */
     uint32_t dim;        /* dimension of the first dense vector (0 = none) */
+    uint32_t n_vectors;  /* entries of vectors (the first BACKEND_INFO_VECTORS dense vectors) */
+    struct {
+        char name[64];   /* its name ("" = the unnamed vector) */
+        uint32_t dim;    /* its dimension */
+    } vectors[BACKEND_INFO_VECTORS];
     sc_distance distance;/* its distance */
     bool keyword;        /* BM25 terms kept */
     char status[16];     /* "green", "yellow", ... (embedded: "green") */

@@ -11,6 +11,7 @@
 /* The operations of one kind of backend; every one records its failure with backend_fail. */
 typedef struct backend_ops {
     void (*destroy)(backend *b);
+    sc_status (*clone)(const backend *b, backend **out, sc_err *err); /* a new handle on the same store */
     sc_status (*health)(backend *b, char **info);
     sc_status (*coll_create)(backend *b, const char *name, const backend_collection_params *p);
     bool (*coll_exists)(backend *b, const char *name);

@@ -24,6 +24,10 @@ static sc_status emb__fail(backend *b, sc_status rc) { return backend_fail(b, rc
 
 static void emb__destroy(backend *b) { (void)b; /* the db is the caller's */ }
 
+static sc_status emb__clone(const backend *b, backend **out, sc_err *err) {
+    return backend_embedded_new(EMB_DB(b), out, err);
+}
+
 static sc_status emb__health(backend *b, char **info) {
     if (info) {
         char buf[600];
@@ -34,12 +38,22 @@ static sc_status emb__health(backend *b, char **info) {
 }
 
 static sc_status emb__coll_create(backend *b, const char *name, const backend_collection_params *p) {
-    sc_vector_params vp = {.name = p->vector_name, .dim = p->dim, .distance = p->distance};
-    sc_status rc = sc_collection_create(EMB_DB(b), name, &vp, 1);
+    size_t nv = 1 + p->n_more_vectors;
+    sc_vector_params *vp = calloc(nv, sizeof *vp);
+    if (!vp) return backend_fail(b, SC_NOMEM, "out of memory");
+    for (size_t i = 0; i < nv; i++)
+        vp[i] = (sc_vector_params){.name = i ? p->more_vectors[i - 1] : p->vector_name, .dim = p->dim,
+                                   .distance = p->distance,
+                                   .hnsw = {.kind = i && p->more_vectors_flat ? SC_INDEX_KIND_FLAT : SC_INDEX_KIND_AUTO}};
+    sc_status rc = sc_collection_create(EMB_DB(b), name, vp, nv);
+    free(vp);
+    if (rc == SC_OK && p->tenant_field) rc = sc_field_index_create(EMB_DB(b), name, p->tenant_field, SC_FIELD_TYPE_KEYWORD);
     for (size_t i = 0; rc == SC_OK && i < p->n_keyword_fields; i++)
         rc = sc_field_index_create(EMB_DB(b), name, p->keyword_fields[i], SC_FIELD_TYPE_KEYWORD);
     for (size_t i = 0; rc == SC_OK && i < p->n_integer_fields; i++)
         rc = sc_field_index_create(EMB_DB(b), name, p->integer_fields[i], SC_FIELD_TYPE_INTEGER);
+    for (size_t i = 0; rc == SC_OK && i < p->n_datetime_fields; i++)
+        rc = sc_field_index_create(EMB_DB(b), name, p->datetime_fields[i], SC_FIELD_TYPE_DATETIME);
     return rc == SC_OK ? SC_OK : emb__fail(b, rc);
 }
 
@@ -63,6 +77,10 @@ static sc_status emb__coll_info(backend *b, const char *name, backend_collection
     if (ci.n_vector_params) {
         out->dim = ci.vectors[0].dim;
         out->distance = ci.vectors[0].distance;
+    }
+    for (size_t i = 0; i < ci.n_vector_params && out->n_vectors < BACKEND_INFO_VECTORS; i++) {
+        snprintf(out->vectors[out->n_vectors].name, sizeof out->vectors[0].name, "%s", ci.vectors[i].name);
+        out->vectors[out->n_vectors++].dim = ci.vectors[i].dim;
     }
     out->keyword = true;
     snprintf(out->status, sizeof out->status, "green");
@@ -114,7 +132,7 @@ static sc_status emb__search(backend *b, const char *coll, const sc_search_reque
 }
 
 static const backend_ops emb__ops = {
-    .destroy = emb__destroy, .health = emb__health, .coll_create = emb__coll_create,
+    .destroy = emb__destroy, .clone = emb__clone, .health = emb__health, .coll_create = emb__coll_create,
     .coll_exists = emb__coll_exists, .coll_delete = emb__coll_delete, .coll_list = emb__coll_list,
     .coll_info = emb__coll_info, .coll_optimize = emb__coll_optimize, .upsert = emb__upsert, .del = emb__del,
     .del_filter = emb__del_filter, .get = emb__get, .scroll = emb__scroll, .count = emb__count,

@@ -186,6 +186,10 @@ static void qd__destroy(backend *b) {
     free(q);
 }
 
+static sc_status qd__clone(const backend *b, backend **out, sc_err *err) {
+    return backend_qdrant_new(&QD(b)->cfg, out, err);
+}
+
 static sc_status qd__health(backend *b, char **info) {
     json_t *r = NULL;
     sc_status rc = qdrant_call(b, "GET", "/", NULL, &r);
@@ -201,18 +205,28 @@ static sc_status qd__health(backend *b, char **info) {
     return SC_OK;
 }
 
-static sc_status qd__index(backend *b, const char *name, const char *field, const char *type) {
+/* PUT a payload index on field: schema a type name or {"type": ..., options} (stolen). */
+static sc_status qd__index_schema(backend *b, const char *name, const char *field, json_t *schema) {
     json_t *r = NULL;
     sc_status rc = qd__call(b, "PUT", name, "/index?wait=true",
-                            json_pack("{s:s, s:s}", "field_name", field, "field_schema", type), &r);
+                            json_pack("{s:s, s:o}", "field_name", field, "field_schema", schema), &r);
     json_decref(r);
     return rc;
+}
+
+static sc_status qd__index(backend *b, const char *name, const char *field, const char *type) {
+    return qd__index_schema(b, name, field, json_string(type));
 }
 
 static sc_status qd__coll_create(backend *b, const char *name, const backend_collection_params *p) {
     qdrant_state *q = QD(b);
     json_t *body = json_pack("{s:{s:{s:i, s:s}}}", "vectors", p->vector_name, "size", (json_int_t)p->dim, "distance",
                              sc_distance_name(p->distance));
+    for (size_t i = 0; i < p->n_more_vectors; i++) {
+        json_t *v = json_pack("{s:i, s:s}", "size", (json_int_t)p->dim, "distance", sc_distance_name(p->distance));
+        if (p->more_vectors_flat) json_object_set_new(v, "hnsw_config", json_pack("{s:i}", "m", 0)); /* no graph */
+        json_object_set_new(json_object_get(body, "vectors"), p->more_vectors[i], v);
+    }
     if (p->keyword)
         json_object_set_new(body, "sparse_vectors", json_pack("{s:{s:s}}", BACKEND_SPARSE_NAME, "modifier", "idf"));
     if (p->model_tag) json_object_set_new(body, "metadata", json_pack("{s:s}", "semcode_model", p->model_tag));
@@ -225,8 +239,12 @@ static sc_status qd__coll_create(backend *b, const char *name, const backend_col
     sc_status rc = qd__call(b, "PUT", name, "", body, &r);
     json_decref(r);
     if (rc == SC_INVALID && strstr(b->errmsg, "already exists")) rc = SC_EXISTS;
+    if (rc == SC_OK && p->tenant_field)
+        rc = qd__index_schema(b, name, p->tenant_field, json_pack("{s:s, s:b}", "type", "keyword", "is_tenant", 1));
     for (size_t i = 0; rc == SC_OK && i < p->n_keyword_fields; i++) rc = qd__index(b, name, p->keyword_fields[i], "keyword");
     for (size_t i = 0; rc == SC_OK && i < p->n_integer_fields; i++) rc = qd__index(b, name, p->integer_fields[i], "integer");
+    for (size_t i = 0; rc == SC_OK && i < p->n_datetime_fields; i++)
+        rc = qd__index(b, name, p->datetime_fields[i], "datetime");
     return rc;
 }
 
@@ -279,6 +297,18 @@ static sc_status qd__coll_info(backend *b, const char *name, backend_collection_
         }
     }
     out->dim = (uint32_t)json_integer_value(json_object_get(first, "size"));
+    if (first == vecs) {
+        out->n_vectors = 1;
+        out->vectors[0].dim = out->dim;
+    } else {
+        const char *k;
+        json_t *v;
+        json_object_foreach(vecs, k, v) {
+            if (out->n_vectors == BACKEND_INFO_VECTORS) break;
+            snprintf(out->vectors[out->n_vectors].name, sizeof out->vectors[0].name, "%s", k);
+            out->vectors[out->n_vectors++].dim = (uint32_t)json_integer_value(json_object_get(v, "size"));
+        }
+    }
     const char *d = json_string_value(json_object_get(first, "distance"));
     if (d) sc_distance_parse(d, &out->distance);
     out->keyword = json_object_get(json_object_get(params, "sparse_vectors"), BACKEND_SPARSE_NAME) != NULL;
@@ -490,10 +520,11 @@ static sc_status qd__hybrid(backend *b, const char *coll, const sc_search_reques
 }
 
 static const backend_ops qd__ops = {
-    .destroy = qd__destroy, .health = qd__health, .coll_create = qd__coll_create, .coll_exists = qd__coll_exists,
-    .coll_delete = qd__coll_delete, .coll_list = qd__coll_list, .coll_info = qd__coll_info,
-    .coll_optimize = qd__coll_optimize, .upsert = qd__upsert, .del = qd__del, .del_filter = qd__del_filter,
-    .get = qd__get, .scroll = qd__scroll, .count = qd__count, .search = qd__search, .hybrid = qd__hybrid};
+    .destroy = qd__destroy, .clone = qd__clone, .health = qd__health, .coll_create = qd__coll_create,
+    .coll_exists = qd__coll_exists, .coll_delete = qd__coll_delete, .coll_list = qd__coll_list,
+    .coll_info = qd__coll_info, .coll_optimize = qd__coll_optimize, .upsert = qd__upsert, .del = qd__del,
+    .del_filter = qd__del_filter, .get = qd__get, .scroll = qd__scroll, .count = qd__count, .search = qd__search,
+    .hybrid = qd__hybrid};
 
 sc_status backend_qdrant_new(const backend_config *c, backend **out, sc_err *err) {
     if (c->kind != BACKEND_KIND_QDRANT || !c->host || !*c->host)

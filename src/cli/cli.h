@@ -308,5 +308,8 @@ sc_rec_hits *cli_records_search(const char *cmd, sc_repo *r, const char *tenant,
 ** score; tracker records: number or key, date, author, title, kind and
 ** state, url). */
 void cli_print_rec_hits(const sc_rec_hits *h, bool color, bool scores);
+/* Add "store": {requests, bytes_sent, bytes_received} of the records' Qdrant
+** store to an ingest summary o (nothing on the embedded store or o NULL). */
+void cli_records_store_json(json_t *o, const sc_records_stats *rs);
 
 #endif /* SC_CLI_H */

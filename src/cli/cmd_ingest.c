@@ -37,7 +37,8 @@ typedef struct cli_src_args {
     "                   (the first run is full; later runs read what changed since the last)\n"                     \
     "  --templates FILE text templates of the records (JSON; docs/ARCHITECTURE.md)\n"                               \
     "  --store DIR      the index folder (default $SEMCODE_STORE, else the indexed tree you are in,\n"             \
-    "                   else ./.semcode)\n"                                                                         \
+    "                   else ./.semcode); with a tree indexed into qdrant://HOST:PORT/COLL the\n"                  \
+    "                   records go to COLL_records there\n"                                                         \
     "  --model FILE     embedding model (default: what the index uses, else built-in)\n"                            \
     "  --cache          also keep vectors in the embedding cache (cache.db)\n"                                      \
     "  --json           print the summary as one JSON object (docs/API.md)\n"                                       \
@@ -278,6 +279,7 @@ static void cli__src_summary(const cli_src_args *a, sc_status st, const sc_sourc
         if (o && *s->since) json_object_set_new(o, "since", json_string(s->since));
         if (o) json_object_set_new(o, "swept", json_integer((json_int_t)s->swept));
         if (o) json_object_set_new(o, "sweep", json_boolean(s->swept_run));
+        cli_records_store_json(o, rs);
         char *txt = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
         puts(txt ? txt : "{}");
         free(txt);

@@ -31,7 +31,7 @@ sc_records *cli_records_open(const char *cmd, sc_repo *r, const char *tenant, co
     o.templates_json = templates;
     sc_records *rs = NULL;
     char *err = NULL;
-    if (sc_records_open(sc_repo_db(r), emb, &o, &rs, &err) != SC_OK) {
+    if (sc_repo_records_open(r, emb, &o, &rs, &err) != SC_OK) {
         fprintf(stderr, "semcode %s: %s\n", cmd, err ? err : "cannot open the records");
         sc_free(err);
         return NULL;
@@ -62,6 +62,13 @@ void cli_print_rec_hits(const sc_rec_hits *h, bool color, bool scores) {
         if (scores) printf("  %.4f", (double)x->score);
         printf("\n");
     }
+}
+
+void cli_records_store_json(json_t *o, const sc_records_stats *rs) {
+    if (o && rs->store_requests)
+        json_object_set_new(o, "store", json_pack("{s:I, s:I, s:I}", "requests", (json_int_t)rs->store_requests,
+                                                  "bytes_sent", (json_int_t)rs->store_bytes_sent, "bytes_received",
+                                                  (json_int_t)rs->store_bytes_received));
 }
 
 char *cli_read_templates(const char *cmd, const char *path, int *rc) {
@@ -133,7 +140,9 @@ static void cli__ingest_usage(FILE *f) {
             "  --no-links       do not link commits to code entities\n"
             "  --templates FILE text templates of the records (JSON; docs/ARCHITECTURE.md)\n"
             "  --max-files N    changed files kept per commit (default 1000)\n"
-            "  --store DIR      the index folder (default $SEMCODE_STORE, else REPO/.semcode)\n"
+            "  --store DIR      the index folder (default $SEMCODE_STORE, else REPO/.semcode), or the\n"
+            "                   qdrant://HOST:PORT/COLL of a tree indexed into Qdrant: the records go to\n"
+            "                   its collection COLL_records (every tenant in it)\n"
             "  --model FILE     embedding model (default: what the index uses, else built-in)\n"
             "  --cache          also keep vectors in the embedding cache (cache.db)\n"
             "  --json           print the summary as one JSON object\n"
@@ -218,6 +227,7 @@ static void cli__ingest_report(const cli_ingest_args *a, sc_repo *r, sc_status s
                               "rewrites", (json_int_t)s->rewrites, "links", (json_int_t)s->links, "linked", s->linked,
                               "unchanged", (json_int_t)rs->unchanged, "embedded", (json_int_t)rs->embedded,
                               "vectors_reused", (json_int_t)rs->vectors_reused, "seconds", s->seconds);
+        cli_records_store_json(o, rs);
         char *txt = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
         puts(txt ? txt : "{}");
         free(txt);
@@ -321,7 +331,8 @@ static void cli__history_usage(FILE *f) {
             "  -n, --limit N  at most N commits (default 100)\n"
             "  --tenant T     the tenant the commits were ingested for\n"
             "  --json         one JSON object: {target, entity, took_ms, results: [...]}\n"
-            "  --store DIR    use the index in DIR (default: found from the working folder)\n\n"
+            "  --store DIR    use the index in DIR (default: found from the working folder), or\n"
+            "                 qdrant://HOST:PORT/COLL: its code and records, from any folder\n\n"
             CLI_REPOS_HELP
             "  (TARGET is looked up in each repository; JSON: the results of each repository in turn,\n"
             "  newest first, each with its repo, and entities: the entity found in each)\n");
@@ -333,17 +344,18 @@ static json_t *cli__entity_json(const sc_code_hit *e) {
                      (int)e->end_line, "kind", e->kind, "qualified_name", e->qualified_name);
 }
 
-/* Points of the records collection of rs passing filter (0 when it is missing). */
-static uint64_t cli__count(sc_repo *r, sc_records *rs, const char *filter) {
+/* Points of the tenant's records passing filter (0 when there are none or on failure). */
+static uint64_t cli__count(sc_records *rs, const char *filter) {
     uint64_t n = 0;
-    if (sc_points_count(sc_repo_db(r), sc_records_collection(rs), filter, &n) != SC_OK) n = 0;
+    if (sc_records_count(rs, filter, &n) != SC_OK) n = 0;
     return n;
 }
 
-/* Print the history of entity e (id: its point id) from rs; with acc
+/* Print the history of entity e (id: its point id) from rs (the records of
+** tenant, NULL = the global namespace); with acc
 ** (--json over several repositories), fold it into *acc instead, its
 ** items naming repository repo. */
-static int cli__history_print(sc_repo *r, sc_records *rs, const char *target, const sc_code_hit *e,
+static int cli__history_print(const char *tenant, sc_records *rs, const char *target, const sc_code_hit *e,
                               const sc_point_id *id, sc_rec_query *q, bool json, const char *repo, json_t **acc) {
     char idtext[40];
     snprintf(idtext, sizeof idtext, "%llu", (unsigned long long)id->num);
@@ -376,10 +388,10 @@ static int cli__history_print(sc_repo *r, sc_records *rs, const char *target, co
         printf("\n");
         cli_print_rec_hits(h, isatty(1) != 0, false);
     }
-    if (!h->n && !cli__count(r, rs, "{\"must\":[{\"key\":\"kind\",\"match\":{\"value\":\"commit\"}}]}"))
+    if (!h->n && !cli__count(rs, "{\"must\":[{\"key\":\"kind\",\"match\":{\"value\":\"commit\"}}]}"))
         fprintf(stderr, "semcode history: no commits are ingested for this index%s; run 'semcode ingest git'\n",
-                sc_records_collection(rs)[0] == '.' ? " and tenant" : "");
-    else if (!h->n && !cli__count(r, rs, "{\"must\":[{\"key\":\"links.entity\",\"values_count\":{\"gte\":1}}]}"))
+                tenant && *tenant ? " and tenant" : "");
+    else if (!h->n && !cli__count(rs, "{\"must\":[{\"key\":\"links.entity\",\"values_count\":{\"gte\":1}}]}"))
         fprintf(stderr, "semcode history: the ingested commits are not linked to code entities; run 'semcode ingest "
                         "git' again now that the tree is indexed\n");
     sc_rec_hits_free(h);
@@ -408,7 +420,7 @@ static sc_status cli__history_one(void *arg, const char *name, sc_repo *r, char 
     }
     sc_records *rs = cli_records_open("history", r, run->tenant, NULL, true);
     st = SC_ERROR;
-    if (rs && !cli__history_print(r, rs, run->target, &e->items[0], &id, run->q, run->json, name,
+    if (rs && !cli__history_print(run->tenant, rs, run->target, &e->items[0], &id, run->q, run->json, name,
                                   name && run->json ? &run->acc : NULL))
         st = SC_OK;
     if (st != SC_OK) snprintf(msg, msg_size, "%s", "failed (said above)");

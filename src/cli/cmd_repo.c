@@ -59,6 +59,9 @@ sc_repo *cli_repo_open(const char *cmd, const char *store_opt, const char *model
     if (path) root = strdup(path);
     else if (store && *store && !remote) root = sc_repo_store_root(store);
     else root = sc_repo_find_root(".");
+    /* another machine reading a Qdrant store: its points and records are
+    ** there, the working folder only keeps the local state (.semcode) */
+    if (!root && remote && !create) root = realpath(".", NULL);
     if (!root) {
         fprintf(stderr, "semcode %s: no index found here or in any parent folder; run 'semcode index PATH' first%s\n",
                 cmd, store ? " (or check --store)" : "");

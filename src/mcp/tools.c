@@ -618,7 +618,7 @@ static json_t *mcp__search_history(mcp_call *c) {
     json_t *result = NULL;
     json_t **all = NULL;
     size_t n_all = 0, cap = 0;
-    if (sc_records_open(sc_repo_db(repo), mode == SC_SEARCH_MODE_KEYWORD ? NULL : emb, &o, &rs, &errmsg) != SC_OK) {
+    if (sc_repo_records_open(repo, mode == SC_SEARCH_MODE_KEYWORD ? NULL : emb, &o, &rs, &errmsg) != SC_OK) {
         result = mcp_result_error("cannot open the records: %s", errmsg ? errmsg : "failed");
         goto done;
     }

@@ -199,9 +199,7 @@ static sc_status q__leg(sc_records *rs, const float *vec, const char *text, cons
                         sc_record_list **out) {
     sc_search_request req = {.vector_name = records_vec_names[RECORDS_VEC_CONTENT], .query = vec, .dim = rs->dim,
                              .text = vec ? NULL : text, .limit = want, .filter_json = filter, .with = {.payload = true}};
-    if (sc_points_search(rs->db, rs->coll, &req, out) != SC_OK)
-        return records_fail(rs, SC_INVALID, "searching %s: %s", rs->coll, sc_db_errmsg(rs->db));
-    return SC_OK;
+    return records_store_search(rs, &req, out);
 }
 
 /* Payload of id in either list (borrowed), or NULL. */
@@ -316,8 +314,7 @@ static sc_status q__collect(sc_records *rs, const char *filter, q_linked **items
         sc_record_list *l = NULL;
         sc_point_id next;
         bool more = false;
-        if (sc_points_scroll(rs->db, rs->coll, &req, &l, &next, &more) != SC_OK)
-            return records_fail(rs, SC_IOERR, "reading %s: %s", rs->coll, sc_db_errmsg(rs->db));
+        if (records_store_scroll(rs, &req, &l, &next, &more) != SC_OK) return SC_IOERR;
         for (size_t i = 0; rc == SC_OK && i < l->n; i++) {
             if (!util_grow(items, &cap, *n + 1, sizeof **items, 64)) {
                 rc = records_fail(rs, SC_NOMEM, "out of memory");

@@ -24,12 +24,23 @@
 **   connector's cursor advances only with the records it covers, and a
 **   deletion that ran before a failed upsert is redone (or found done) by
 **   the next run.
+** - Where the points are (store.c): the embedded store (sc_db, a
+**   collection per tenant) or a store backend (Qdrant: one collection
+**   "<code collection>_records" for every tenant, its tenant field indexed
+**   as Qdrant's tenant partition, every read filtered by tenant). Point ids
+**   hash the tenant in, so reads and deletes by id stay within a tenant
+**   either way. On Qdrant an upsert of more points than the backend's batch
+**   size is several requests, each durable (wait=true) but not atomic
+**   together: records precede their cursor in the batch, so a failure
+**   leaves the cursor behind the records written and the next run redoes
+**   (or skips as unchanged) what follows it.
 */
 #ifndef SC_RECORDS_INT_H
 #define SC_RECORDS_INT_H
 
 #include <jansson.h>
 
+#include "backend/backend.h"
 #include "semcode/records.h"
 #include "text/text.h"
 #include "util/util.h"
@@ -134,10 +145,11 @@ typedef struct records_cursor {
 } records_cursor;
 
 struct sc_records {
-    sc_db *db;                       /* borrowed store */
+    sc_db *db;                       /* borrowed embedded store, NULL when be holds the records */
+    backend *be;                     /* owned store backend (Qdrant) holding the records, NULL = db */
     sc_embedder *emb;                /* borrowed provider; NULL = read only */
     char tenant[72];                 /* tenant name, "" = global namespace */
-    char coll[96];                   /* store collection */
+    char coll[300];                  /* store collection */
     bool exists;                     /* the collection exists */
     bool meta_written;               /* the meta point holds this embedder's model */
     uint32_t dim;                    /* vector dimension */
@@ -164,6 +176,32 @@ struct sc_records {
 ** the call), in point-id order. fn returns false to stop. */
 sc_status records_each_field(sc_records *rs, sc_rec_kind kind, const char *source, const char *field,
                              bool (*fn)(void *arg, const char *id, const json_t *value), void *arg);
+
+/* ==== Where the points are (store.c) ==== */
+
+/* Does the collection exist (false on any failure). */
+bool records_store_exists(sc_records *rs);
+/* Create the collection: three named vectors of rs->dim (content with a
+** graph, summary and metadata scanned exactly) and BM25 terms, payload
+** indexes on the filtered fields. Failure recorded on rs. */
+sc_status records_store_create(sc_records *rs);
+/* Check an existing collection: the three vectors, of rs->dim when it is
+** set (else rs->dim is taken from it); with index_missing, create the
+** payload indexes an older embedded collection lacks. */
+sc_status records_store_check(sc_records *rs, bool index_missing);
+/* As sc_points_get / _upsert / _search / _scroll / _count on the records'
+** collection; reads (search, scroll, count) on a backend only see rs's
+** tenant. Failures recorded on rs ("<what> <coll>: <reason>"), SC_IOERR
+** unless said. */
+sc_status records_store_get(sc_records *rs, const sc_point_id *ids, size_t n, const sc_with *with, sc_record_list **out);
+sc_status records_store_upsert(sc_records *rs, const sc_point_in *pts, size_t n);
+/* Delete ids; *n_deleted gets how many existed. */
+sc_status records_store_delete(sc_records *rs, const sc_point_id *ids, size_t n, uint64_t *n_deleted);
+/* A search failing on its request (a bad filter) is SC_INVALID. */
+sc_status records_store_search(sc_records *rs, const sc_search_request *req, sc_record_list **out);
+sc_status records_store_scroll(sc_records *rs, const sc_scroll_request *req, sc_record_list **out, sc_point_id *next,
+                               bool *has_next);
+sc_status records_store_count(sc_records *rs, const char *filter_json, uint64_t *out);
 
 /* Record a failure on rs and return code. */
 sc_status records_fail(sc_records *rs, sc_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -22,6 +22,7 @@
 **   stored cursor stays before them and a connector's next run retries them
 **   (what was stored after them reads as unchanged, at the cost of reads).
 */
+#include "records/records.h"
 #include "records/records_int.h"
 
 #include <stdarg.h>
@@ -42,7 +43,16 @@ sc_status records_fail(sc_records *rs, sc_status code, const char *fmt, ...) {
 
 const char *sc_records_errmsg(const sc_records *rs) { return rs ? rs->errmsg : "no records handle"; }
 const char *sc_records_collection(const sc_records *rs) { return rs->coll; }
-sc_records_stats sc_records_get_stats(const sc_records *rs) { return rs->stats; }
+sc_records_stats sc_records_get_stats(const sc_records *rs) {
+    sc_records_stats st = rs->stats;
+    if (rs->be) {
+        backend_stats bs = backend_get_stats(rs->be);
+        st.store_requests = bs.requests;
+        st.store_bytes_sent = bs.bytes_sent;
+        st.store_bytes_received = bs.bytes_received;
+    }
+    return st;
+}
 
 sc_records_options sc_records_options_default(void) {
     sc_records_options o;
@@ -84,8 +94,7 @@ static sc_status w__state_get(sc_records *rs, const char *source, const char *id
     sc_point_id pid = records_point_id(rs->tenant, source, RECORDS_STATE_KIND, id);
     sc_with with = {.payload = true};
     sc_record_list *l = NULL;
-    if (sc_points_get(rs->db, rs->coll, &pid, 1, &with, &l) != SC_OK)
-        return records_fail(rs, SC_IOERR, "reading the %s state of %s: %s", id, rs->coll, sc_db_errmsg(rs->db));
+    if (records_store_get(rs, &pid, 1, &with, &l) != SC_OK) return SC_IOERR;
     if (l->n && l->items[0].payload_json) *out = json_loads(l->items[0].payload_json, 0, NULL);
     sc_record_list_free(l);
     return SC_OK;
@@ -93,42 +102,10 @@ static sc_status w__state_get(sc_records *rs, const char *source, const char *id
 
 /* ==== Opening ==== */
 
-/* The payload indexes of a records collection (keyword). */
-static const char *const w__index_keys[] = {"kind",   "source", "id",           "author",      "paths",
-                                            "labels", "state",  "links.entity", "links.commit", "on"};
-
-/* Create the payload indexes that info (NULL = a new collection) lacks. */
-static sc_status w__index_fields(sc_records *rs, const sc_collection_info *info) {
-    for (size_t i = 0; i < sizeof w__index_keys / sizeof *w__index_keys; i++) {
-        bool have = false;
-        for (size_t j = 0; info && !have && j < info->n_field_indexes; j++)
-            have = !strcmp(info->field_indexes[j].key, w__index_keys[i]);
-        if (!have && sc_field_index_create(rs->db, rs->coll, w__index_keys[i], SC_FIELD_TYPE_KEYWORD) != SC_OK)
-            return records_fail(rs, SC_IOERR, "indexing %s of %s: %s", w__index_keys[i], rs->coll, sc_db_errmsg(rs->db));
-    }
-    return SC_OK;
-}
-
 /* The existing collection must have the three vectors of our dimension and
 ** (with an embedder) records of our model. */
 static sc_status w__check_collection(sc_records *rs) {
-    sc_collection_info info;
-    if (sc_collection_info_get(rs->db, rs->coll, &info) != SC_OK)
-        return records_fail(rs, SC_IOERR, "%s", sc_db_errmsg(rs->db));
-    sc_status rc = SC_OK;
-    for (int v = 0; v < RECORDS_VEC_COUNT && rc == SC_OK; v++) {
-        size_t i = 0;
-        while (i < info.n_vector_params && strcmp(info.vectors[i].name, records_vec_names[v])) i++;
-        if (i == info.n_vector_params)
-            rc = records_fail(rs, SC_INVALID, "collection %s has no vector '%s': it does not hold records", rs->coll,
-                              records_vec_names[v]);
-        else if (rs->emb && info.vectors[i].dim != rs->dim)
-            rc = records_fail(rs, SC_INVALID, "collection %s holds vectors of dimension %u, the embedding model %s gives %u",
-                              rs->coll, info.vectors[i].dim, sc_embedder_id(rs->emb), rs->dim);
-        else if (!rs->emb) rs->dim = info.vectors[i].dim;
-    }
-    if (rc == SC_OK && rs->emb) rc = w__index_fields(rs, &info); /* indexes added since the collection was made */
-    sc_collection_info_free(&info);
+    sc_status rc = records_store_check(rs, rs->emb != NULL);
     if (rc != SC_OK || !rs->emb) return rc;
     json_t *meta = NULL;
     if ((rc = w__state_get(rs, "", "meta", &meta)) != SC_OK) return rc;
@@ -143,33 +120,19 @@ static sc_status w__check_collection(sc_records *rs) {
     return rc;
 }
 
-/* Create the collection with its vectors and payload indexes. */
-static sc_status w__create_collection(sc_records *rs) {
-    sc_vector_params vp[RECORDS_VEC_COUNT];
-    memset(vp, 0, sizeof vp);
-    /* An HNSW graph (from 10,000 vectors on) for content, which searches
-    ** use; summary and metadata are scanned exactly: their graphs doubled
-    ** the time of a large ingestion (docs/BENCHMARKS.md), and
-    ** sc_collection_update (PATCH /collections/{c}) gives them one. */
-    for (int v = 0; v < RECORDS_VEC_COUNT; v++)
-        vp[v] = (sc_vector_params){.name = records_vec_names[v], .dim = rs->dim, .distance = SC_DISTANCE_COSINE,
-                                   .hnsw = {.kind = v == RECORDS_VEC_CONTENT ? SC_INDEX_KIND_AUTO : SC_INDEX_KIND_FLAT}};
-    if (sc_collection_create(rs->db, rs->coll, vp, RECORDS_VEC_COUNT) != SC_OK)
-        return records_fail(rs, SC_IOERR, "creating %s: %s", rs->coll, sc_db_errmsg(rs->db));
-    rs->exists = true;
-    return w__index_fields(rs, NULL);
-}
-
-sc_status sc_records_open(sc_db *db, sc_embedder *emb, const sc_records_options *opt, sc_records **out, char **errmsg) {
-    if (errmsg) *errmsg = NULL;
-    if (!db || !out) return SC_MISUSE;
-    *out = NULL;
+/* sc_records_open on db, or records_open_backend on be (owned, freed on failure). */
+static sc_status w__open(sc_db *db, backend *be, sc_embedder *emb, const sc_records_options *opt, sc_records **out,
+                         char **errmsg) {
     sc_records_options o = opt ? *opt : sc_records_options_default();
     if (!o.batch_size) o.batch_size = 256;
     if (!o.max_tokens) o.max_tokens = 512;
     sc_records *rs = calloc(1, sizeof *rs);
-    if (!rs) return SC_NOMEM;
+    if (!rs) {
+        backend_free(be);
+        return SC_NOMEM;
+    }
     rs->db = db;
+    rs->be = be;
     rs->emb = emb;
     rs->batch_size = o.batch_size;
     rs->max_tokens = o.max_tokens;
@@ -189,9 +152,10 @@ sc_status sc_records_open(sc_db *db, sc_embedder *emb, const sc_records_options 
         rc = records_fail(rs, SC_NOMEM, "out of memory");
     if (rc == SC_OK) {
         snprintf(rs->tenant, sizeof rs->tenant, "%s", tenant);
-        if (*tenant) snprintf(rs->coll, sizeof rs->coll, ".%s.%s", tenant, RECORDS_COLLECTION);
+        if (be) snprintf(rs->coll, sizeof rs->coll, "%s_%s", backend_collection(be, "code"), RECORDS_COLLECTION);
+        else if (*tenant) snprintf(rs->coll, sizeof rs->coll, ".%s.%s", tenant, RECORDS_COLLECTION);
         else snprintf(rs->coll, sizeof rs->coll, "%s", RECORDS_COLLECTION);
-        rs->exists = sc_collection_exists(db, rs->coll);
+        rs->exists = records_store_exists(rs);
         if (rs->exists) rc = w__check_collection(rs); /* a missing one is made by the first write */
     }
     if (rc != SC_OK) {
@@ -201,6 +165,24 @@ sc_status sc_records_open(sc_db *db, sc_embedder *emb, const sc_records_options 
     }
     *out = rs;
     return SC_OK;
+}
+
+sc_status sc_records_open(sc_db *db, sc_embedder *emb, const sc_records_options *opt, sc_records **out, char **errmsg) {
+    if (errmsg) *errmsg = NULL;
+    if (!db || !out) return SC_MISUSE;
+    *out = NULL;
+    return w__open(db, NULL, emb, opt, out, errmsg);
+}
+
+sc_status records_open_backend(backend *be, sc_embedder *emb, const sc_records_options *opt, sc_records **out,
+                               char **errmsg) {
+    if (errmsg) *errmsg = NULL;
+    if (!be || !out) {
+        backend_free(be);
+        return SC_MISUSE;
+    }
+    *out = NULL;
+    return w__open(NULL, be, emb, opt, out, errmsg);
 }
 
 static void w__pending_free(records_pending *p) {
@@ -228,7 +210,14 @@ void sc_records_close(sc_records *rs) {
     records_templates_free(rs->tpl);
     text_tokens_free(&rs->toks);
     text_tokenizer_free(rs->tk);
+    backend_free(rs->be);
     free(rs);
+}
+
+sc_status sc_records_count(sc_records *rs, const char *filter_json, uint64_t *out) {
+    if (!rs || !out) return SC_MISUSE;
+    *out = 0;
+    return rs->exists ? records_store_count(rs, filter_json, out) : SC_OK;
 }
 
 /* ==== Texts ==== */
@@ -441,19 +430,57 @@ static unsigned long long w__hex(const json_t *v) {
     return json_is_string(v) ? strtoull(json_string_value(v), NULL, 16) : 0;
 }
 
+/* Copy the stored vectors of the records marked W_REUSE into b (one
+** read of just those points: a re-run whose texts did not change moves
+** no vectors). */
+static sc_status w__lookup_vectors(sc_records *rs, w_batch *b, size_t n_reuse) {
+    sc_point_id *ids = malloc(sizeof *ids * n_reuse);
+    size_t *at = malloc(sizeof *at * n_reuse), m = 0;
+    sc_status rc = ids && at ? SC_OK : records_fail(rs, SC_NOMEM, "out of memory");
+    for (size_t i = 0; rc == SC_OK && i < rs->n_pend; i++)
+        if (b->act[i] == W_REUSE) {
+            ids[m] = rs->pend[i].pid;
+            at[m++] = i;
+        }
+    sc_with with = {.vectors = true, .vector_names = records_vec_names, .n_vector_names = RECORDS_VEC_COUNT};
+    sc_record_list *l = NULL;
+    if (rc == SC_OK) rc = records_store_get(rs, ids, m, &with, &l);
+    /* results come in the order asked, missing ids left out */
+    for (size_t k = 0, j = 0; rc == SC_OK && k < m && j < l->n; k++) {
+        const sc_record *r = &l->items[j];
+        if (sc_point_id_cmp(&r->id, &ids[k])) {
+            b->act[at[k]] = W_EMBED; /* gone meanwhile */
+            continue;
+        }
+        j++;
+        size_t i = at[k];
+        for (size_t x = 0; x < r->n_vectors; x++)
+            for (int v = 0; v < RECORDS_VEC_COUNT; v++)
+                if (!strcmp(r->vector_names[x], records_vec_names[v]) && r->vector_dims[x] == rs->dim) {
+                    memcpy(b->vecs + (i * RECORDS_VEC_COUNT + (size_t)v) * rs->dim, r->vectors[x], sizeof(float) * rs->dim);
+                    b->has[i * RECORDS_VEC_COUNT + (size_t)v] = true;
+                }
+    }
+    sc_record_list_free(l);
+    free(ids);
+    free(at);
+    return rc;
+}
+
 /* Compare the queued records with what the store holds: skip, reuse the
-** stored vectors or embed (b->act, b->vecs, b->has). */
+** stored vectors or embed (b->act, b->vecs, b->has). Reads the two hashes
+** of the batch, then the vectors of the records to reuse. */
 static sc_status w__lookup(sc_records *rs, w_batch *b) {
-    size_t n = rs->n_pend;
+    size_t n = rs->n_pend, n_reuse = 0;
     sc_point_id *ids = malloc(sizeof *ids * n);
     if (!ids) return records_fail(rs, SC_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) ids[i] = rs->pend[i].pid;
     const char *keys[] = {"record_hash", "text_hash"};
-    sc_with with = {.payload = true, .payload_include = keys, .n_payload_include = 2, .vectors = true};
+    sc_with with = {.payload = true, .payload_include = keys, .n_payload_include = 2};
     sc_record_list *l = NULL;
-    sc_status st = sc_points_get(rs->db, rs->coll, ids, n, &with, &l);
+    sc_status st = records_store_get(rs, ids, n, &with, &l);
     free(ids);
-    if (st != SC_OK) return records_fail(rs, SC_IOERR, "reading %s: %s", rs->coll, sc_db_errmsg(rs->db));
+    if (st != SC_OK) return st;
     /* results come in the order asked, missing ids left out */
     size_t j = 0;
     for (size_t i = 0; i < n && j < l->n; i++) {
@@ -468,17 +495,11 @@ static sc_status w__lookup(sc_records *rs, w_batch *b) {
             b->act[i] = W_SKIP;
         } else if (th == rs->pend[i].text_hash) {
             b->act[i] = W_REUSE;
-            for (size_t k = 0; k < r->n_vectors; k++)
-                for (int v = 0; v < RECORDS_VEC_COUNT; v++)
-                    if (!strcmp(r->vector_names[k], records_vec_names[v]) && r->vector_dims[k] == rs->dim) {
-                        memcpy(b->vecs + (i * RECORDS_VEC_COUNT + (size_t)v) * rs->dim, r->vectors[k],
-                               sizeof(float) * rs->dim);
-                        b->has[i * RECORDS_VEC_COUNT + (size_t)v] = true;
-                    }
+            n_reuse++;
         }
     }
     sc_record_list_free(l);
-    return SC_OK;
+    return n_reuse ? w__lookup_vectors(rs, b, n_reuse) : SC_OK;
 }
 
 /* Embed the texts of the records marked W_EMBED in one call. */
@@ -606,7 +627,7 @@ sc_status sc_records_flush(sc_records *rs) {
         w__clear(rs);
         return records_fail(rs, SC_MISUSE, "this records handle was opened without an embedding provider (read only)");
     }
-    sc_status rc = rs->exists ? SC_OK : w__create_collection(rs);
+    sc_status rc = rs->exists ? SC_OK : records_store_create(rs);
     if (rc != SC_OK) {
         w__clear(rs);
         return rc;
@@ -614,8 +635,7 @@ sc_status sc_records_flush(sc_records *rs) {
     double t0 = util_now();
     if (rs->n_del) {
         uint64_t nd = 0;
-        if (sc_points_delete(rs->db, rs->coll, rs->del, rs->n_del, &nd) != SC_OK)
-            rc = records_fail(rs, SC_IOERR, "deleting %zu records from %s: %s", rs->n_del, rs->coll, sc_db_errmsg(rs->db));
+        rc = records_store_delete(rs, rs->del, rs->n_del, &nd);
         rs->stats.deleted += nd;
         rs->n_del = 0;
     }
@@ -636,8 +656,7 @@ sc_status sc_records_flush(sc_records *rs) {
         }
         if (rc == SC_OK) rc = w__points(rs, &b);
         double t1 = util_now();
-        if (rc == SC_OK && b.n_pts && sc_points_upsert(rs->db, rs->coll, b.pts, b.n_pts) != SC_OK)
-            rc = records_fail(rs, SC_IOERR, "writing %zu records to %s: %s", b.n_pts, rs->coll, sc_db_errmsg(rs->db));
+        if (rc == SC_OK && b.n_pts) rc = records_store_upsert(rs, b.pts, b.n_pts);
         rs->stats.seconds_store += util_now() - t1;
         if (rc == SC_OK && b.n_pts) {
             rs->stats.batches++;
@@ -688,10 +707,7 @@ sc_status records_each_field(sc_records *rs, sc_rec_kind kind, const char *sourc
         sc_record_list *l = NULL;
         sc_point_id next;
         bool more = false;
-        if (sc_points_scroll(rs->db, rs->coll, &req, &l, &next, &more) != SC_OK) {
-            rc = records_fail(rs, SC_IOERR, "reading %s: %s", rs->coll, sc_db_errmsg(rs->db));
-            break;
-        }
+        if ((rc = records_store_scroll(rs, &req, &l, &next, &more)) != SC_OK) break;
         for (size_t i = 0; go && i < l->n; i++) {
             json_t *p = json_loads(l->items[i].payload_json ? l->items[i].payload_json : "{}", 0, NULL);
             const char *id = json_string_value(json_object_get(p, "id"));

@@ -3,6 +3,7 @@
 ** database, the model and embedding cache it uses, query filters, result building and statistics.
 */
 #include "repo/repo_int.h"
+#include "records/records.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -32,6 +33,18 @@ const char *sc_repo_errmsg(const sc_repo *r) { return r ? r->errmsg : "no reposi
 const char *sc_repo_root(const sc_repo *r) { return r->root; }
 const char *sc_repo_store_dir(const sc_repo *r) { return r->store_dir; }
 sc_db *sc_repo_db(sc_repo *r) { return r ? r->db : NULL; }
+
+sc_status sc_repo_records_open(sc_repo *r, sc_embedder *emb, const sc_records_options *opt, sc_records **out,
+                               char **errmsg) {
+    if (!r || !out) return SC_MISUSE;
+    if (!r->remote_store) return sc_records_open(r->db, emb, opt, out, errmsg);
+    /* a handle of its own on the Qdrant store: the records' requests and
+    ** counters are theirs, and a reader on another thread shares nothing */
+    backend *be = NULL;
+    sc_err err = {0};
+    if (backend_clone(r->be, &be, &err) != SC_OK) return util_errmsg_out(errmsg, err.code, err.msg);
+    return records_open_backend(be, emb, opt, out, errmsg);
+}
 
 sc_status sc_repo_count_entities(sc_repo *r, uint64_t *out) {
     if (!r || !out) return SC_MISUSE;

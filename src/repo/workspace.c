@@ -124,7 +124,9 @@ sc_status sc_workspace_open(const sc_workspace_entry *repos, size_t n, const sc_
         char store[PATH_MAX], state[PATH_MAX + 16];
         snprintf(store, sizeof store, "%s%s", e->store_dir ? e->store_dir : e->path, e->store_dir ? "" : "/.semcode");
         snprintf(state, sizeof state, "%s/state.db", store);
-        if (access(state, F_OK) != 0) {
+        /* a Qdrant store holds the points (and records) of a tree another machine indexed */
+        bool remote = e->store_dir && backend_is_url(e->store_dir);
+        if (!remote && access(state, F_OK) != 0) {
             rc = ws__fail(errmsg, SC_NOTFOUND, "repository %s: no index in %s; run 'semcode index %s' first", name, store,
                           e->path);
             free(name);

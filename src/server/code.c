@@ -287,7 +287,7 @@ static bool server__rec_search(server_call *call, size_t ri, const sc_code_query
     if (q->mode != SC_SEARCH_MODE_KEYWORD && sc_repo_embedder(repo, &emb) != SC_OK) {
         server__code_fail(call, repo, SC_ERROR);
         ok = false;
-    } else if (sc_records_open(sc_repo_db(repo), emb, &o, &rs, &err) != SC_OK) {
+    } else if (sc_repo_records_open(repo, emb, &o, &rs, &err) != SC_OK) {
         server_fail(call, 500, "%s", err ? err : "cannot open the records");
         ok = false;
     }
@@ -521,7 +521,7 @@ json_t *server_api_code_history(server_call *call) {
         server__code_fail(call, repo, rc);
     } else {
         sc_records_options o = sc_records_options_default();
-        if (sc_records_open(sc_repo_db(repo), NULL, &o, &rs, &err) != SC_OK) {
+        if (sc_repo_records_open(repo, NULL, &o, &rs, &err) != SC_OK) {
             server_fail(call, 500, "%s", err ? err : "cannot open the records");
         } else {
             char idtext[24];

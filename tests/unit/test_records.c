@@ -8,7 +8,9 @@
 ** the cursor as they were (or, with on_failed, is skipped: counted,
 ** named, cursors held, later batches stored, a re-run retries it), deletions, tenants kept apart, a collection of
 ** another model refused; searches with filters and linked records newest
-** first.
+** first; the records of a store backend (records/store.c: every tenant in
+** one collection, reads scoped by tenant), here over the embedded backend
+** (the Qdrant one: tests/e2e/records_backend.test.mjs).
 */
 #include <math.h>
 #include <setjmp.h>
@@ -22,6 +24,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "backend/backend.h"
+#include "records/records.h"
 #include "semcode/records.h"
 #include "semcode/semcode.h"
 #include "testutil.h"
@@ -539,6 +543,117 @@ static void test_search_and_linked(void **state) {
 }
 
 /* The sections of search --in (CLI and /code/search share them) and the JSON of --in all. */
+/* ==== Through a store backend ==== */
+
+
+/* The records of tenant in f's store through an embedded backend of their own. */
+static sc_records *open_be(fx *f, const char *tenant, sc_embedder *emb) {
+    backend *be = NULL;
+    assert_int_equal(backend_embedded_new(f->db, &be, NULL), SC_OK);
+    sc_records_options o = sc_records_options_default();
+    o.tenant = tenant;
+    o.batch_size = 2;
+    sc_records *rs = NULL;
+    char *err = NULL;
+    sc_status rc = records_open_backend(be, emb, &o, &rs, &err);
+    if (rc != SC_OK) fprintf(stderr, "open: %s\n", err);
+    assert_int_equal(rc, SC_OK);
+    return rs;
+}
+
+static size_t n_hits(sc_records *rs, const char *text, sc_search_mode mode) {
+    sc_rec_query q = {.text = text, .mode = mode};
+    sc_rec_hits *h = NULL;
+    assert_int_equal(sc_records_search(rs, &q, &h), SC_OK);
+    size_t n = h->n;
+    sc_rec_hits_free(h);
+    return n;
+}
+
+static void test_backend_tenants_share_a_collection(void **state) {
+    (void)state;
+    fx *f = fx_new("builtin-test");
+    sc_records *a = open_be(f, "acme", f->emb), *b = open_be(f, NULL, f->emb);
+    assert_string_equal(sc_records_collection(a), "code_records");
+    assert_string_equal(sc_records_collection(b), "code_records");
+    sc_rec *r[3] = {commit("c1", "Add a retry loop to the HTTP client", "alice", 1600000000),
+                    commit("c2", "Fix the parser crash on empty input", "bob", 1650000000),
+                    commit("c3", "Document the configuration file", "alice", 1700000000)};
+    assert_int_equal(sc_rec_add_link(r[1], "entity", "777"), SC_OK);
+    for (int i = 0; i < 3; i++) assert_int_equal(sc_records_put(a, r[i]), SC_OK);
+    assert_int_equal(sc_records_flush(a), SC_OK);
+    assert_int_equal(sc_records_put(b, r[0]), SC_OK); /* the same commit, another tenant: another point */
+    assert_int_equal(sc_records_set_cursor(b, "git:demo", "{\"tip\": \"c1\"}"), SC_OK);
+    assert_int_equal(sc_records_flush(b), SC_OK);
+    /* one collection, its payload indexes (tenant, dates) */
+    assert_int_equal(count(f, "code_records", NULL), 3 + 1 + 1 + 2); /* acme: 3 + meta; global: 1 + meta + cursor */
+    sc_collection_info ci;
+    assert_int_equal(sc_collection_info_get(f->db, "code_records", &ci), SC_OK);
+    int seen = 0;
+    for (size_t i = 0; i < ci.n_field_indexes; i++) {
+        if (!strcmp(ci.field_indexes[i].key, "tenant")) seen |= 1;
+        if (!strcmp(ci.field_indexes[i].key, "date") && ci.field_indexes[i].type == SC_FIELD_TYPE_DATETIME) seen |= 2;
+    }
+    assert_int_equal(seen, 3);
+    assert_int_equal(ci.n_vector_params, 3);
+    sc_collection_info_free(&ci);
+    /* every read sees its own tenant only */
+    uint64_t n = 0;
+    assert_int_equal(sc_records_count(a, NULL, &n), SC_OK);
+    assert_int_equal(n, 4);
+    assert_int_equal(sc_records_count(b, "{\"must\":[{\"key\":\"kind\",\"match\":{\"value\":\"commit\"}}]}", &n), SC_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(sc_records_count(b, "{not json", &n), SC_INVALID);
+    assert_non_null(strstr(sc_records_errmsg(b), "not JSON"));
+    assert_int_equal(n_hits(a, "crash", SC_SEARCH_MODE_KEYWORD), 1);
+    assert_int_equal(n_hits(b, "crash", SC_SEARCH_MODE_KEYWORD), 0);
+    assert_int_equal(n_hits(b, "retry loop", SC_SEARCH_MODE_HYBRID), 1);
+    assert_int_equal(n_hits(a, "retry loop", SC_SEARCH_MODE_DENSE), 3);
+    const char *targets[] = {"777"};
+    sc_rec_hits *h = NULL;
+    assert_int_equal(sc_records_history(a, targets, 1, NULL, &h), SC_OK);
+    assert_int_equal(h->n, 1);
+    assert_string_equal(h->items[0].id, "c2");
+    sc_rec_hits_free(h);
+    assert_int_equal(sc_records_history(b, targets, 1, NULL, &h), SC_OK);
+    assert_int_equal(h->n, 0);
+    sc_rec_hits_free(h);
+    char *cur = NULL;
+    assert_int_equal(sc_records_get_cursor(b, "git:demo", &cur), SC_OK);
+    assert_string_equal(cur, "{\"tip\":\"c1\"}"); /* kept compact */
+    sc_free(cur);
+    assert_int_equal(sc_records_get_cursor(a, "git:demo", &cur), SC_OK);
+    assert_null(cur);
+    size_t ids = 0;
+    assert_int_equal(sc_records_each_id(a, SC_REC_KIND_COMMIT, "git:demo", each_count, &ids), SC_OK);
+    assert_int_equal(ids, 3);
+    /* re-runs: unchanged skipped; a payload-only change keeps the stored vectors */
+    size_t calls = f->calls;
+    for (int i = 0; i < 3; i++) assert_int_equal(sc_records_put(a, r[i]), SC_OK);
+    assert_int_equal(sc_records_flush(a), SC_OK);
+    assert_int_equal(sc_records_get_stats(a).unchanged, 3);
+    assert_int_equal(sc_rec_add_link(r[0], "entity", "888"), SC_OK);
+    assert_int_equal(sc_records_put(a, r[0]), SC_OK);
+    assert_int_equal(sc_records_flush(a), SC_OK);
+    assert_int_equal(sc_records_get_stats(a).vectors_reused, 1);
+    assert_int_equal(f->calls, calls);
+    assert_int_equal(n_hits(a, "retry loop", SC_SEARCH_MODE_DENSE), 3); /* its vectors came along */
+    /* deletions count what existed; the other tenant's copy stays */
+    assert_int_equal(sc_records_delete(a, SC_REC_KIND_COMMIT, "git:demo", "c1"), SC_OK);
+    assert_int_equal(sc_records_delete(a, SC_REC_KIND_COMMIT, "git:demo", "missing"), SC_OK);
+    assert_int_equal(sc_records_flush(a), SC_OK);
+    assert_int_equal(sc_records_get_stats(a).deleted, 1);
+    assert_int_equal(n_hits(b, "retry", SC_SEARCH_MODE_KEYWORD), 1);
+    sc_records_close(a);
+    sc_records_close(b);
+    /* reopened read only: the dimension from the collection */
+    a = open_be(f, "acme", NULL);
+    assert_int_equal(n_hits(a, "configuration", SC_SEARCH_MODE_KEYWORD), 1);
+    sc_records_close(a);
+    for (int i = 0; i < 3; i++) sc_rec_free(r[i]);
+    fx_free(f);
+}
+
 static void test_sections(void **state) {
     (void)state;
     size_t n = 0;
@@ -585,6 +700,7 @@ int main(void) {
         cmocka_unit_test(test_failed_batch_skipped),
         cmocka_unit_test(test_truncation),           cmocka_unit_test(test_tenants_and_models),
         cmocka_unit_test(test_search_and_linked),    cmocka_unit_test(test_sections),
+        cmocka_unit_test(test_backend_tenants_share_a_collection),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
