@@ -156,6 +156,18 @@ SC_API void sc_repo_set_progress(sc_repo *r, void (*fn)(void *arg, const sc_repo
 ** docs/ARCHITECTURE.md "Switching models". */
 SC_API void sc_repo_set_yield(sc_repo *r, void (*unlock)(void *arg), void (*lock)(void *arg), void *arg);
 
+/* Make the model of `model` (its model_path, provider, remote,
+** remote_fallback and remote_retries_given; the rest is ignored) the
+** target of a model switch of the open index r, as an open with
+** allow_rebuild and that model does: its vectors are added beside the
+** current ones, and the next sc_repo_update embeds them and swaps (searches
+** use the current model until then). The current model cancels a pending
+** switch; another target replaces it. Errors: SC_BUSY during an update,
+** SC_UNSUPPORTED for a Qdrant store, the provider's error when the model
+** cannot be loaded (a remote one is asked now). docs/ARCHITECTURE.md
+** "Switching models". */
+SC_API sc_status sc_repo_switch_model(sc_repo *r, const sc_repo_options *model);
+
 /* Bring the index up to date with the tree. With a model switch pending
 ** (started by an open with allow_rebuild and another model, or left by an
 ** interrupted run), then give every entity a vector of the new model and

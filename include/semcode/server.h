@@ -37,6 +37,10 @@ typedef struct sc_server_options {
     size_t n_repo_paths;     /* entries of repo_paths */
     const char *workspace_path; /* a workspace file listing the repositories (instead of repo_path / repo_paths) */
     bool watch;              /* keep each repository's index fresh by itself (semcode/watch.h) */
+    const struct sc_repo_options *repo_model; /* the repositories' model (its model_path, provider, remote...; borrowed):
+                                one recorded with another model is switched to it in the background at start
+                                (sc_repo_switch_model, then an update run: searches use the old model until the
+                                swap), and MCP reindex's model "configured" names it; NULL = the recorded ones */
     const char *cache_path;  /* embedding cache file for the server's model (hits and misses in /metrics);
                                 NULL = the config's `embedding_cache`, else none */
     int32_t grpc_port;       /* Qdrant's gRPC API on host:grpc_port (default 6334; 0 = any free port;

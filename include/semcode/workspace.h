@@ -66,6 +66,9 @@ SC_API sc_repo *sc_workspace_repo(sc_workspace *ws, size_t i);
 /* Take / release the lock of repository i (an sc_repo is single-threaded). */
 SC_API void sc_workspace_lock(sc_workspace *ws, size_t i);
 SC_API void sc_workspace_unlock(sc_workspace *ws, size_t i);
+/* Take the lock of repository i if it comes within ms milliseconds: true
+** with it held, false (not held) when it did not or i is out of range. */
+SC_API bool sc_workspace_lock_wait(sc_workspace *ws, size_t i, uint32_t ms);
 
 /* Search the repositories named in names[0..n_names) (n_names 0: all of
 ** them) with q and merge their results into one list of at most q->limit

@@ -14,6 +14,7 @@ static void cli__serve_usage(FILE *f) {
     fprintf(f, "usage: semcode serve [--host 127.0.0.1] [--port 6333] [--store DIR] [--config FILE]\n"
                "                     [--model FILE] [--embedding-cache FILE] [--repo PATH [--repo-store DIR]] [--insecure]\n"
                "                     [--repo [NAME=]PATH ...] [--workspace FILE] [--watch]\n"
+               "                     [--repo-model FILE | --provider openai --base-url URL --remote-model M ...]\n"
                "                     [--port-file FILE] [--log FILE|-] [--grpc-port 6334|off] [--grpc-port-file FILE]\n\n"
                "Serve the store over a Qdrant-compatible REST API, and Qdrant's gRPC API next to it,\n"
                "until SIGINT/SIGTERM.\n"
@@ -40,6 +41,11 @@ static void cli__serve_usage(FILE *f) {
                "               repository of each result; /code/similar and /code/duplicates use the first\n"
                "  --workspace  a file listing the repositories, one 'NAME = PATH' or 'PATH' a line\n"
                "  --watch      keep each repository's index fresh: re-index on file changes (as 'semcode watch')\n"
+               "  --repo-model FILE, or the provider options below: the repositories' embedding model. An index\n"
+               "               recorded with another switches to it in the background at start (as 'semcode index\n"
+               "               --model'): searches use the old model until every entity has a vector of the new\n"
+               "               one, then the new; MCP index_status shows 'switching from A to B: n of m'. MCP\n"
+               "               reindex {model: \"configured\"} names this model (also: \"builtin\", a model file)\n"
                "  --insecure   allow a non-loopback address without API keys\n"
                "  --port-file  write the bound port to FILE once listening\n"
                "  --grpc-port  port of Qdrant's gRPC API (services Qdrant, Collections, Points; same keys as\n"
@@ -49,12 +55,15 @@ static void cli__serve_usage(FILE *f) {
                "  --log        access log file (JSON lines); default stderr, '-' = stdout\n\n"
                "Backfill jobs (POST /jobs, or semcode ingest ... --server URL) run on a background\n"
                "thread into the records of their tenant; their table is STORE/jobs.db, and a job\n"
-               "that was running when the server stopped resumes at the next start.\n");
+               "that was running when the server stopped resumes at the next start.\n\n");
+    fputs("Provider options of --repo (the repositories' model; default: the one each index recorded;\n"
+          "only as given here: the SEMCODE_* variables named below do not apply to serve):\n"
+          CLI_PROVIDER_OPTIONS_HELP, f);
 }
 
 int cli_cmd_serve(int argc, char **argv) {
     enum { O_HOST = 1000, O_PORT, O_STORE, O_CONFIG, O_MODEL, O_CACHE, O_REPO, O_REPO_STORE, O_INSECURE, O_PORT_FILE,
-           O_LOG, O_WORKSPACE, O_WATCH, O_GRPC_PORT, O_GRPC_PORT_FILE };
+           O_LOG, O_WORKSPACE, O_WATCH, O_GRPC_PORT, O_GRPC_PORT_FILE, O_REPO_MODEL };
     static const struct option opts[] = {
         {"host", required_argument, NULL, O_HOST},
         {"port", required_argument, NULL, O_PORT},
@@ -71,11 +80,16 @@ int cli_cmd_serve(int argc, char **argv) {
         {"watch", no_argument, NULL, O_WATCH},
         {"grpc-port", required_argument, NULL, O_GRPC_PORT},
         {"grpc-port-file", required_argument, NULL, O_GRPC_PORT_FILE},
+        {"repo-model", required_argument, NULL, O_REPO_MODEL},
+        CLI_PROVIDER_LONG_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     sc_server_options o = sc_server_options_default();
     cli_opts p;
+    cli_provider_args prov;
+    memset(&prov, 0, sizeof prov); /* command line only: SEMCODE_PROVIDER and the like never switch a served index */
+    const char *repo_model = NULL;
     const char *repos[SC_WORKSPACE_MAX_REPOS];
     size_t n_repos = 0;
     cli_opts_begin(&p, "serve", argc, argv, "h", opts);
@@ -113,8 +127,13 @@ int cli_cmd_serve(int argc, char **argv) {
             o.grpc_port = (int32_t)port;
             break;
         case O_GRPC_PORT_FILE: o.grpc_port_file = optarg; break;
+        case O_REPO_MODEL: repo_model = optarg; break;
         case 'h': cli__serve_usage(stdout); return 0;
-        default: return 2; /* CLI_OPT_BAD: said why */
+        default: {
+            int prc = cli_provider_option("serve", ch, optarg, &prov);
+            if (prc == 0) break;
+            return 2; /* CLI_OPT_BAD or a bad provider option: said why */
+        }
         }
     }
     if (optind < argc) return cli_usage_error("serve", "unexpected argument '%s' (serve takes options only)", argv[optind]);
@@ -122,6 +141,19 @@ int cli_cmd_serve(int argc, char **argv) {
     else if (n_repos) {
         o.repo_paths = repos;
         o.n_repo_paths = n_repos;
+    }
+    /* the repositories' model: --repo-model FILE, or the provider options */
+    sc_repo_options rm = sc_repo_options_default();
+    sc_repo_provider pc = cli_provider_choice(&prov, repo_model != NULL);
+    if (pc != SC_REPO_PROVIDER_AUTO) {
+        if (!o.repo_path && !n_repos && !o.workspace_path)
+            return cli_usage_error("serve", "--repo-model and the provider options need --repo or --workspace%s", "");
+        rm.model_path = repo_model;
+        rm.provider = pc;
+        rm.remote = &prov.remote;
+        rm.remote_fallback = prov.fallback;
+        rm.remote_retries_given = prov.retries_given;
+        o.repo_model = &rm;
     }
     /* a free HTTP port (tests, several servers side by side) takes a free gRPC port too */
     if (o.port == 0 && !grpc_port_set) o.grpc_port = 0;

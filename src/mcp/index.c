@@ -5,22 +5,24 @@
 ** holds the repository.
 **
 ** DESIGN
-** - A run is sc_repo_update of each queued repository (one, or all of a
-**   workspace in order) on a thread of its own, holding repo_mu from start
-**   to end, and each repository's workspace lock while it is updated (an
-**   sc_repo is single-threaded). Each repository has its run record
-**   (runs[i]); `current` names the one being updated. The pipeline commits the
-**   store group by group (128 files), so the store already holds the groups
-**   done; calls that come meanwhile never wait for repo_mu: search_code
-**   runs BM25 over the store directly (sc_db reads are concurrent with its
-**   writer) and says partial; the tools that need the repository handle
-**   itself (similar, entity, duplicates) answer an error that says a run is
-**   going and how far it is.
+** - A run is sc_repo_update of each queued repository in turn on a thread
+**   of its own, holding that repository's lock (repo_mu for the first, its
+**   workspace lock for the others; an sc_repo is single-threaded) for its
+**   update; `current` names it. A reindex meanwhile queues more for the
+**   same thread. The pipeline commits the store group by group (128
+**   files), so the store already holds the groups done; calls on the
+**   repository being updated never wait for its update stages:
+**   search_code runs BM25 over the store directly (sc_db reads are
+**   concurrent with its writer) and says partial; the tools that need the
+**   repository handle itself (similar, entity, duplicates) answer an error
+**   that says a run is going and how far it is. Calls on the other
+**   repositories go on as usual (mcp_int.h, "A repository's lock").
 ** - Dense results come back with the first call after the run: no vector
 **   search is made over a half-written index.
-** - A model switch's backfill releases repo_mu (and the workspace lock)
-**   between its groups (sc_repo_set_yield): the HTTP server's code
-**   endpoints, which wait for repo_mu, get in and search the current generation.
+** - A model switch's backfill releases the repository's lock between its
+**   groups (sc_repo_set_yield): calls on it wait for one group (up to
+**   MCP_SWITCH_WAIT_S) and answer in full from the current generation, as
+**   the HTTP server's code endpoints do.
 */
 #include "mcp/mcp_int.h"
 
@@ -40,23 +42,40 @@ static double mcp__wall(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-bool mcp_repo_lock(mcp_server *m) {
+/* Take the lock of repository i (repo_mu for 0, its workspace lock for
+** the others) if it comes within ms milliseconds; true when held. */
+static bool mcp__lock_wait(mcp_server *m, size_t i, uint32_t ms) {
+    if (i) return sc_workspace_lock_wait(m->ws, i, ms);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)ms * 1000000L;
+    while (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return pthread_mutex_timedlock(m->repo_mu, &ts) == 0;
+}
+
+int mcp_repo_busy(mcp_server *m, size_t i) {
+    pthread_mutex_lock(&m->state_mu);
+    int busy = m->current != (int)i ? 0 : strcmp(m->runs[i].stage, "switch") ? 2 : 1;
+    pthread_mutex_unlock(&m->state_mu);
+    return busy;
+}
+
+bool mcp_repo_lock_at(mcp_server *m, size_t i) {
+    double t0 = util_now();
     for (;;) {
-        if (__atomic_load_n(&m->indexing, __ATOMIC_ACQUIRE)) return false;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 20 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        int rc = pthread_mutex_timedlock(m->repo_mu, &ts);
-        if (rc == 0) return true;
-        if (rc != ETIMEDOUT) return false;
+        int busy = mcp_repo_busy(m, i);
+        if (busy == 2 || (busy == 1 && util_now() - t0 > MCP_SWITCH_WAIT_S)) return false;
+        if (mcp__lock_wait(m, i, 20)) return true;
     }
 }
 
-void mcp_repo_unlock(mcp_server *m) { pthread_mutex_unlock(m->repo_mu); }
+void mcp_repo_unlock_at(mcp_server *m, size_t i) {
+    if (i) sc_workspace_unlock(m->ws, i);
+    else pthread_mutex_unlock(m->repo_mu);
+}
 
 sc_repo *mcp_repo_at(mcp_server *m, size_t i) { return i == 0 ? m->repo : sc_workspace_repo(m->ws, i); }
 
@@ -97,23 +116,21 @@ typedef struct mcp_held {
     size_t i;
 } mcp_held;
 
-/* Release the run's locks of a repository (a switch's backfill lets searches in). */
+/* Release the run's lock of its repository (a switch's backfill lets searches in). */
 static void mcp__held_unlock(void *arg) {
     mcp_held *h = arg;
-    if (h->i) sc_workspace_unlock(h->m->ws, h->i);
-    pthread_mutex_unlock(h->m->repo_mu);
+    mcp_repo_unlock_at(h->m, h->i);
 }
 
-/* Take them again, in the lock order. */
+/* Take it again. */
 static void mcp__held_lock(void *arg) {
     mcp_held *h = arg;
-    pthread_mutex_lock(h->m->repo_mu);
     if (h->i) sc_workspace_lock(h->m->ws, h->i);
+    else pthread_mutex_lock(h->m->repo_mu);
 }
 
-/* Update repository i (repo_mu held; its workspace lock is taken here) and record the run. */
+/* Update repository i (its lock held) and record the run. */
 static sc_status mcp__run_one(mcp_server *m, size_t i) {
-    if (i) sc_workspace_lock(m->ws, i);
     sc_repo *repo = mcp_repo_at(m, i);
     pthread_mutex_lock(&m->state_mu);
     mcp_run *r = &m->runs[i];
@@ -121,7 +138,6 @@ static sc_status mcp__run_one(mcp_server *m, size_t i) {
     snprintf(r->stage, sizeof r->stage, "start");
     r->started = mcp__wall();
     r->started_mono = util_now();
-    m->current = (int)i;
     pthread_mutex_unlock(&m->state_mu);
     sc_repo_set_progress(repo, mcp__progress, m);
     mcp_held held = {m, i};
@@ -134,71 +150,86 @@ static sc_status mcp__run_one(mcp_server *m, size_t i) {
     char err[512] = "";
     if (rc != SC_OK) snprintf(err, sizeof err, "%s", sc_repo_errmsg(repo));
     if (rc == SC_OK && i == 0) mcp__learn_model(m);
-    if (i) sc_workspace_unlock(m->ws, i);
     pthread_mutex_lock(&m->state_mu);
     r->rc = rc;
     r->summary = sum;
     r->finished = mcp__wall();
     r->runs++;
     snprintf(r->error, sizeof r->error, "%s", err);
-    m->queued[i] = false;
     pthread_mutex_unlock(&m->state_mu);
     return rc;
 }
 
-/* The background run: sc_repo_update of each queued repository under repo_mu, then their records. */
+/* The background run: sc_repo_update of each queued repository in turn
+** under that repository's lock, until none is queued (reindex may queue
+** more meanwhile). Before taking the lock of repository i > 0 it passes
+** through repo_mu, so that a workspace search that holds repo_mu and saw i
+** idle takes i's lock before the run does. */
 static void *mcp__run_main(void *arg) {
     mcp_server *m = arg;
-    pthread_mutex_lock(m->repo_mu);
-    bool stop = false;
-    for (size_t i = 0; i < m->n_repos; i++) {
+    for (;;) {
         pthread_mutex_lock(&m->state_mu);
-        bool go = m->queued[i] && !stop;
-        m->queued[i] = false; /* after an interruption the rest stay as they were */
+        size_t i = 0;
+        while (i < m->n_repos && !m->queued[i]) i++;
+        if (i == m->n_repos) { /* nothing left: the thread ends (reindex starts another) */
+            m->current = -1;
+            __atomic_store_n(&m->indexing, 0, __ATOMIC_RELEASE);
+            pthread_mutex_unlock(&m->state_mu);
+            return NULL;
+        }
+        m->queued[i] = false;
+        m->current = (int)i; /* from now on calls on i see it busy before the lock is taken */
         pthread_mutex_unlock(&m->state_mu);
-        if (go && mcp__run_one(m, i) == SC_INTERRUPTED) stop = true;
+        pthread_mutex_lock(m->repo_mu);
+        if (i) {
+            sc_workspace_lock(m->ws, i);
+            pthread_mutex_unlock(m->repo_mu);
+        }
+        sc_status rc = mcp__run_one(m, i);
+        mcp_repo_unlock_at(m, i);
+        pthread_mutex_lock(&m->state_mu);
+        m->current = -1;
+        if (rc == SC_INTERRUPTED) memset(m->queued, 0, sizeof m->queued); /* stopping: the rest stay as they were */
+        pthread_mutex_unlock(&m->state_mu);
     }
-    pthread_mutex_lock(&m->state_mu);
-    m->current = -1;
-    pthread_mutex_unlock(&m->state_mu);
-    pthread_mutex_unlock(m->repo_mu);
-    __atomic_store_n(&m->indexing, 0, __ATOMIC_RELEASE);
-    return NULL;
 }
 
 sc_status mcp_server_reindex(mcp_server *m, int repo) {
     if (!m->repo || repo < -1 || (repo >= 0 && (size_t)repo >= m->n_repos)) return SC_MISUSE;
-    int expected = 0;
-    if (!__atomic_compare_exchange_n(&m->indexing, &expected, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-        return SC_BUSY;
     pthread_mutex_lock(&m->state_mu);
-    bool join = m->thread_made; /* the last run's thread ended (indexing was clear): reap it */
-    m->thread_made = false;
-    pthread_mutex_unlock(&m->state_mu);
-    if (join) pthread_join(m->bg_thread, NULL);
-    pthread_mutex_lock(&m->state_mu);
+    size_t n_new = 0;
     for (size_t i = 0; i < m->n_repos; i++) {
-        m->queued[i] = repo < 0 || (size_t)repo == i;
-        if (!m->queued[i]) continue;
+        if ((repo >= 0 && (size_t)repo != i) || m->queued[i] || m->current == (int)i) continue;
+        m->queued[i] = true;
+        n_new++;
         /* a queued repository shows the run from now on (index_status, progress) */
         memset(&m->runs[i].progress, 0, sizeof m->runs[i].progress);
         snprintf(m->runs[i].stage, sizeof m->runs[i].stage, "queued");
         m->runs[i].started = mcp__wall();
         m->runs[i].started_mono = util_now();
     }
-    m->current = repo < 0 ? 0 : repo;
+    if (!n_new) { /* every one asked for is being updated or queued already */
+        pthread_mutex_unlock(&m->state_mu);
+        return SC_BUSY;
+    }
+    if (__atomic_load_n(&m->indexing, __ATOMIC_ACQUIRE)) { /* the running thread takes them in turn */
+        pthread_mutex_unlock(&m->state_mu);
+        return SC_OK;
+    }
+    bool join = m->thread_made; /* the last run's thread ended (indexing was clear): reap it */
+    m->thread_made = false;
+    __atomic_store_n(&m->indexing, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&m->state_mu);
+    if (join) pthread_join(m->bg_thread, NULL);
+    pthread_mutex_lock(&m->state_mu);
     int rc = pthread_create(&m->bg_thread, NULL, mcp__run_main, m);
     m->thread_made = rc == 0;
     if (rc != 0) {
         memset(m->queued, 0, sizeof m->queued);
-        m->current = -1;
+        __atomic_store_n(&m->indexing, 0, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&m->state_mu);
-    if (rc != 0) {
-        __atomic_store_n(&m->indexing, 0, __ATOMIC_RELEASE);
-        return SC_ERROR;
-    }
-    return SC_OK;
+    return rc == 0 ? SC_OK : SC_ERROR;
 }
 
 bool mcp_server_indexing(mcp_server *m) { return __atomic_load_n(&m->indexing, __ATOMIC_ACQUIRE) != 0; }
@@ -226,9 +257,9 @@ static json_t *mcp__progress_of(mcp_server *m, size_t i) {
     return o;
 }
 
-json_t *mcp_progress_json(mcp_server *m) {
+json_t *mcp_progress_json(mcp_server *m, size_t i) {
     pthread_mutex_lock(&m->state_mu);
-    json_t *o = mcp__progress_of(m, m->current >= 0 ? (size_t)m->current : 0);
+    json_t *o = mcp__progress_of(m, i);
     pthread_mutex_unlock(&m->state_mu);
     return o;
 }
@@ -256,7 +287,15 @@ static void mcp__status_counts(mcp_server *m, size_t i, json_t *o) {
         json_t *last = json_object_get(s, "last_index");
         if (last) json_object_set(o, "last_index", last);
         json_t *sw = json_object_get(s, "switch"); /* a model switch under way: from, to, done of total */
-        if (sw) json_object_set(o, "switch", sw);
+        if (sw) {
+            json_object_set(o, "switch", sw);
+            json_object_set_new(o, "switching",
+                                json_sprintf("switching from %s to %s: %lld of %lld entities",
+                                             json_string_value(json_object_get(sw, "from")),
+                                             json_string_value(json_object_get(sw, "to")),
+                                             (long long)json_integer_value(json_object_get(sw, "done")),
+                                             (long long)json_integer_value(json_object_get(sw, "total"))));
+        }
         const char *id = json_string_value(json_object_get(model, "id"));
         pthread_mutex_lock(&m->state_mu);
         if (id && i == 0) snprintf(m->model_id, sizeof m->model_id, "%s", id);
@@ -267,30 +306,26 @@ static void mcp__status_counts(mcp_server *m, size_t i, json_t *o) {
 }
 
 json_t *mcp_index_status(mcp_server *m, size_t i) {
-    bool running = mcp_server_indexing(m);
     pthread_mutex_lock(&m->state_mu);
-    bool mine = running && (m->current == (int)i || m->queued[i]); /* this repository's update is going or to come */
+    bool mine = m->current == (int)i || m->queued[i]; /* this repository's update is going or to come */
     const char *state = !mine ? "idle" : m->current == (int)i ? "indexing" : "queued";
     pthread_mutex_unlock(&m->state_mu);
     json_t *o = json_pack("{s:s,s:s}", "state", state, "root", sc_repo_root(mcp_repo_at(m, i)));
     if (mcp_repo_name(m, i)) json_object_set_new(o, "repo", json_string(mcp_repo_name(m, i)));
-    /* files and entities: only with the repository (not during a run) */
-    if (!running && mcp_repo_lock(m)) {
-        if (i) sc_workspace_lock(m->ws, i);
+    /* files and entities: with the repository (a model switch's backfill lets this in between groups) */
+    bool counted = mcp_repo_lock_at(m, i);
+    if (counted) {
         mcp__status_counts(m, i, o);
-        if (i) sc_workspace_unlock(m->ws, i);
-        mcp_repo_unlock(m);
-    } else if (running) {
+        mcp_repo_unlock_at(m, i);
+    } else {
         json_object_set_new(o, "partial", json_true());
-        pthread_mutex_lock(&m->state_mu);
-        if (mine) json_object_set_new(o, "progress", mcp__progress_of(m, i));
-        pthread_mutex_unlock(&m->state_mu);
         json_object_set_new(o, "note", json_string("files and entities are counted when the run ends; search_code "
                                                    "answers from what is indexed so far (keyword, partial)"));
     }
+    if (mine) json_object_set_new(o, "progress", mcp_progress_json(m, i));
     pthread_mutex_lock(&m->state_mu);
     const mcp_run *r = &m->runs[i];
-    if (running && i == 0 && *m->model_id) json_object_set_new(o, "model", json_pack("{s:s}", "id", m->model_id));
+    if (!counted && i == 0 && *m->model_id) json_object_set_new(o, "model", json_pack("{s:s}", "id", m->model_id));
     if (r->runs) {
         const sc_repo_summary *s = &r->summary;
         json_t *last = json_pack("{s:o,s:o,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f}", "started", mcp__time(r->started),

@@ -8,10 +8,13 @@
 ** The protocol, the tools and their outputs are described in docs/MCP.md.
 **
 ** Thread safety: an mcp_server may be called from several threads at once
-** (the HTTP server's workers): every repository call holds repo_mu, the
-** background index run holds it for the whole run, and calls that come
-** during a run answer from the store directly (sc_db reads are concurrent
-** with its writer), marked partial, instead of waiting.
+** (the HTTP server's workers): every repository call holds that
+** repository's lock (repo_mu for the first, its workspace lock for the
+** others), the background index run holds the lock of the repository it
+** updates, and calls on that repository during the run answer from the
+** store directly (sc_db reads are concurrent with its writer), marked
+** partial, or busy, instead of waiting (but for one group of a model
+** switch's backfill); the other repositories answer as usual.
 */
 #ifndef SC_MCP_H
 #define SC_MCP_H
@@ -42,6 +45,8 @@ typedef struct mcp_options {
     pthread_mutex_t *repo_mu; /* borrowed lock held around every call on repo (the HTTP server's, shared with
                                  /code); NULL = the MCP server's own */
     bool may_index;           /* reindex is allowed at all (false: the tool answers an error) */
+    const sc_repo_options *switch_to; /* the model reindex's `model: "configured"` switches to (its model_path,
+                                 provider, remote...; borrowed for the server's life), NULL = none */
 } mcp_options;
 
 /* Who sends a message (the HTTP transport's API key; stdio: the defaults). */
@@ -67,8 +72,9 @@ json_t *mcp_error_response(const json_t *id, int code, const char *msg);
 
 /* Start an incremental index update of repository `repo` (its workspace
 ** index; -1 = every served repository, one after the other) in the
-** background and return at once: SC_OK when started, SC_BUSY when a run
-** is going, SC_MISUSE without a repository or past the last one,
+** background and return at once: SC_OK when started or queued behind the
+** running one, SC_BUSY when each one asked for is being updated or queued
+** already, SC_MISUSE without a repository or past the last one,
 ** SC_NOMEM/SC_ERROR when no thread could be made. */
 sc_status mcp_server_reindex(mcp_server *m, int repo);
 /* true while a background run is going. */

@@ -4,10 +4,16 @@
 ** DESIGN
 ** - Lock order: repo_mu before state_mu; state_mu is never held across a
 **   repository or store call, so index_status answers at once during a run.
-** - `indexing` is set before the background thread is made and cleared
-**   after it released repo_mu; a call that sees it set answers from the
-**   store without the lock (partial), one that sees it clear takes repo_mu
-**   with a short timed wait and looks again, so no call ever waits for a run.
+** - A repository's lock is repo_mu for repository 0 and its workspace lock
+**   for the others (mcp_repo_lock_at). The background run updates one
+**   repository at a time under that repository's lock only, and `current`
+**   names it (set before the lock is taken, cleared after it is released):
+**   calls on the other repositories go on as usual. A call on the one being
+**   updated answers from the store without the lock (search_code, partial)
+**   or says busy, at once, while the run holds the lock throughout (the
+**   update stages); while it is in a model switch's backfill, which lets
+**   others in between groups, the call waits for the lock up to
+**   MCP_SWITCH_WAIT_S (one group) and answers in full.
 */
 #ifndef SC_MCP_INT_H
 #define SC_MCP_INT_H
@@ -19,6 +25,7 @@
 
 #define MCP_MAX_SESSIONS 256   /* live HTTP sessions kept; the oldest goes first */
 #define MCP_MAX_FILTERS 16     /* values per filter argument */
+#define MCP_SWITCH_WAIT_S 5.0  /* longest wait for a repository in a model switch's backfill (one group) */
 #define MCP_DEFAULT_TOKENS 2000u /* max_tokens when not given */
 #define MCP_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(4)) /* how outputs are printed (and measured) */
 
@@ -49,14 +56,16 @@ struct mcp_server {
     pthread_mutex_t own_mu;       /* used when the caller gave none */
     bool may_index;               /* reindex allowed */
     volatile int *cancel;         /* the repository's cancel flag, NULL = none */
-    int indexing;                 /* a background run is going (__atomic_*) */
+    int indexing;                 /* the background thread is going (__atomic_*; changed under state_mu) */
     bool thread_made;             /* bg_thread must be joined */
     pthread_t bg_thread;          /* the background run */
     pthread_mutex_t state_mu;     /* guards runs, queued, current, sessions, model_id */
     size_t n_repos;               /* repositories served: the workspace's, else 1 (repo) or 0 */
     mcp_run runs[SC_WORKSPACE_MAX_REPOS]; /* background run record of each repository */
-    bool queued[SC_WORKSPACE_MAX_REPOS]; /* repositories the current run still has to update */
-    int current;                  /* repository the run updates now, -1 = none */
+    bool queued[SC_WORKSPACE_MAX_REPOS]; /* repositories the background thread still has to update */
+    int current;                  /* repository the run updates now (busy), -1 = none */
+    sc_repo_options switch_to;    /* the model `reindex` switches to for model "configured" (strings borrowed) */
+    bool has_switch_to;           /* switch_to was given */
     char model_id[128];           /* the index's model, learnt from stats ("" until known) */
     mcp_session sessions[MCP_MAX_SESSIONS]; /* HTTP sessions */
     uint64_t session_serial;      /* next session serial */
@@ -117,10 +126,14 @@ json_t *mcp_result_error(const char *fmt, ...) __attribute__((format(printf, 1, 
 
 /* ==== Repository access and the background run (index.c) ==== */
 
-/* Take repo_mu unless a background run holds or is about to take it: true
-** with the lock held, false (lock not held) while a run is going. */
-bool mcp_repo_lock(mcp_server *m);
-void mcp_repo_unlock(mcp_server *m);
+/* How the background run holds repository i: 0 not at all, 1 in a model
+** switch's backfill (it lets others in between groups), 2 throughout. */
+int mcp_repo_busy(mcp_server *m, size_t i);
+/* Take the lock of repository i (repo_mu for 0, its workspace lock for the
+** others): true with it held; false (nothing held) at once while the run
+** holds it throughout, or after MCP_SWITCH_WAIT_S in a switch's backfill. */
+bool mcp_repo_lock_at(mcp_server *m, size_t i);
+void mcp_repo_unlock_at(mcp_server *m, size_t i);
 /* Repository i (0 = m->repo; borrowed, use it under mcp__repo_lock's locks). */
 sc_repo *mcp_repo_at(mcp_server *m, size_t i);
 /* Name of repository i in results: its workspace name, NULL when one repository is served (outputs stay as before). */
@@ -133,7 +146,7 @@ json_t *mcp_index_status(mcp_server *m, size_t i);
 ** served. Owned array of hit objects, NULL on failure (msg set). */
 json_t *mcp_partial_search(mcp_server *m, size_t i, const char *text, const sc_code_query *q, uint32_t want,
                            char *msg, size_t msg_size);
-/* The progress of the current run as an object (owned). */
-json_t *mcp_progress_json(mcp_server *m);
+/* The progress of the run of repository i as an object (owned). */
+json_t *mcp_progress_json(mcp_server *m, size_t i);
 
 #endif /* SC_MCP_INT_H */

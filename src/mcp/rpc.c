@@ -22,6 +22,10 @@ mcp_server *mcp_server_new(const mcp_options *o) {
     m->repo = o->repo;
     m->ws = o->ws;
     m->may_index = o->may_index;
+    if (o->switch_to) {
+        m->switch_to = *o->switch_to;
+        m->has_switch_to = true;
+    }
     m->n_repos = o->ws ? sc_workspace_count(o->ws) : o->repo ? 1 : 0;
     m->current = -1;
     pthread_mutex_init(&m->own_mu, NULL);

@@ -13,8 +13,9 @@
 ** in turn; index_status reports every repository and reindex updates all of
 ** them (or the one named). get_entity and search_history use the named
 ** repository, the first by default (mcp__repo_pick).
-** Repository 0 is used under repo_mu, any other under repo_mu and then its
-** workspace lock (the HTTP server's lock order, server/server.h).
+** Repository 0 is used under repo_mu, any other under its workspace lock
+** (mcp_repo_lock_at); a search of several under repo_mu, which takes each
+** one's workspace lock in turn (the HTTP server's lock order, server/server.h).
 */
 #include "mcp/mcp_int.h"
 
@@ -71,7 +72,8 @@ static const char mcp__tools_text[] =
     "{\"name\":\"index_status\",\"description\":\"Index state: files indexed and stale, last run, model, errors, "
     "progress.\",\"inputSchema\":{\"type\":\"object\",\"properties\":{" MCP_REPO_BARE "}}},"
     "{\"name\":\"reindex\",\"description\":\"Start an incremental index update in the background; returns at once.\","
-    "\"inputSchema\":{\"type\":\"object\",\"properties\":{" MCP_REPO_BARE "}}}"
+    "\"inputSchema\":{\"type\":\"object\",\"properties\":{" MCP_REPO_PROP
+    "\"model\":{\"type\":\"string\",\"description\":\"switch to: builtin, configured or a model file\"}}}}"
     "]";
 
 json_t *mcp_tools_json(void) {
@@ -169,9 +171,9 @@ static json_t *mcp__repo_error(mcp_call *c, sc_repo *repo, sc_status rc, const c
     return mcp_result_error("%s: %s", sc_status_str(rc), msg && *msg ? msg : "failed");
 }
 
-/* The answer while a background run holds the repository. */
-static json_t *mcp__busy(mcp_call *c, const char *tool) {
-    json_t *p = mcp_progress_json(c->m);
+/* The answer while a background run holds repository i. */
+static json_t *mcp__busy(mcp_call *c, const char *tool, size_t i) {
+    json_t *p = mcp_progress_json(c->m, i);
     char *ps = json_dumps(p, JSON_COMPACT);
     json_decref(p);
     json_t *r = mcp_result_error("%s needs the index, which a run is updating now (progress %s); search_code answers "
@@ -226,20 +228,13 @@ static bool mcp__repo_set(mcp_call *c, bool list, bool chosen[SC_WORKSPACE_MAX_R
 }
 
 /* Lock repository i and return it, or NULL (nothing held) while a
-** background run holds repo_mu: repo_mu, then the workspace lock of any
-** repository but 0. */
+** background run holds it (mcp_repo_lock_at). */
 static sc_repo *mcp__repo_lock(mcp_call *c, size_t i) {
-    if (!mcp_repo_lock(c->m)) return NULL;
-    if (i == 0) return c->m->repo;
-    sc_workspace_lock(c->m->ws, i);
-    return sc_workspace_repo(c->m->ws, i);
+    return mcp_repo_lock_at(c->m, i) ? mcp_repo_at(c->m, i) : NULL;
 }
 
 /* Release what mcp__repo_lock(c, i) took. */
-static void mcp__repo_unlock(mcp_call *c, size_t i) {
-    if (i > 0) sc_workspace_unlock(c->m->ws, i);
-    mcp_repo_unlock(c->m);
-}
+static void mcp__repo_unlock(mcp_call *c, size_t i) { mcp_repo_unlock_at(c->m, i); }
 
 /* Order of hit objects: score, best first. */
 static int mcp__score_cmp(const void *a, const void *b) {
@@ -295,7 +290,7 @@ static json_t *mcp__search_multi(mcp_call *c, const bool *chosen, const mcp_quer
     sc_code_hits *h = NULL;
     char *err = NULL;
     sc_status rc = sc_workspace_search(c->m->ws, names, all ? 0 : n, &a->q, &h, &err);
-    mcp_repo_unlock(c->m);
+    mcp_repo_unlock_at(c->m, 0);
     json_t *r = NULL;
     if (rc == SC_NOTFOUND) mcp_arg_fail(c, "repo", "%s", err ? err : "no such repository");
     else if (rc == SC_INVALID) mcp_arg_fail(c, "query", "%s", err ? err : "bad query");
@@ -334,7 +329,15 @@ static json_t *mcp__search_code(mcp_call *c) {
         if (chosen[i]) n_chosen++, one = i;
     json_t *head = json_object();
     json_t *items = NULL, *r = NULL;
-    if (n_chosen > 1 && mcp_repo_lock(c->m)) {
+    /* several: sc_workspace_search under repo_mu, unless the run holds one of them throughout (it takes the
+    ** lock of a repository after repo_mu, so one seen idle here stays free for the search) */
+    bool whole = n_chosen > 1 && mcp_repo_lock_at(c->m, 0);
+    for (size_t i = 1; whole && i < c->m->n_repos; i++)
+        if (chosen[i] && mcp_repo_busy(c->m, i) == 2) {
+            mcp_repo_unlock_at(c->m, 0);
+            whole = false;
+        }
+    if (whole) {
         json_object_set_new(head, "mode", json_string(modes[mode]));
         json_object_set_new(head, "partial", json_false());
         r = mcp__search_multi(c, chosen, &a, head); /* releases repo_mu */
@@ -368,7 +371,7 @@ static json_t *mcp__search_code(mcp_call *c) {
         }
         json_object_set_new(head, "mode", json_string("keyword"));
         json_object_set_new(head, "partial", json_true());
-        json_object_set_new(head, "progress", mcp_progress_json(c->m));
+        json_object_set_new(head, "progress", mcp_progress_json(c->m, n_chosen == 1 ? one : 0));
     }
     return mcp_result(mcp_page_fit(head, items, a.offset, a.limit, a.max_tokens, false), false);
 }
@@ -392,7 +395,7 @@ static json_t *mcp__find_similar(mcp_call *c) {
     for (size_t i = 0; i < c->m->n_repos && !h && !err && !c->code; i++) {
         if (!chosen[i]) continue;
         sc_repo *repo = mcp__repo_lock(c, i);
-        if (!repo) return mcp__busy(c, "find_similar");
+        if (!repo) return mcp__busy(c, "find_similar", i);
         sc_status rc = sc_repo_similar(repo, target, &a.q, &h);
         bool last = true;
         for (size_t k = i + 1; k < c->m->n_repos; k++) last = last && !chosen[k];
@@ -435,7 +438,7 @@ static json_t *mcp__find_duplicates(mcp_call *c) {
         sc_repo *repo = mcp__repo_lock(c, ri);
         if (!repo) {
             json_decref(items);
-            return mcp__busy(c, "find_duplicates");
+            return mcp__busy(c, "find_duplicates", ri);
         }
         sc_dup_clusters *d = NULL;
         sc_status rc = sc_repo_duplicates(repo, (float)threshold, min_lines, &d);
@@ -529,7 +532,7 @@ static json_t *mcp__get_entity(mcp_call *c) {
     json_t *denied = mcp__code_denied(c);
     if (denied) return denied;
     sc_repo *repo = mcp__repo_lock(c, ri);
-    if (!repo) return mcp__busy(c, "get_entity");
+    if (!repo) return mcp__busy(c, "get_entity", ri);
     sc_code_hits *h = NULL;
     sc_point_id id;
     sc_status rc = sc_repo_resolve(repo, target, &h, &id);
@@ -604,10 +607,10 @@ static json_t *mcp__search_history(mcp_call *c) {
         !mcp__repo_pick(c, &ri))
         return NULL;
     if (!c->m->repo) return mcp__code_denied(c);
-    /* repository 0's store is read without the lock during a run (keyword, partial); the others need theirs */
-    sc_repo *repo = ri ? mcp__repo_lock(c, ri) : c->m->repo;
-    if (!repo) return mcp__busy(c, "search_history with repo");
-    bool locked = ri ? true : mcp_repo_lock(c->m);
+    /* repository 0's store is read without the lock during its run (keyword, partial); the others need theirs */
+    bool locked = mcp_repo_lock_at(c->m, ri);
+    if (!locked && ri) return mcp__busy(c, "search_history with repo", ri);
+    sc_repo *repo = mcp_repo_at(c->m, ri);
     sc_search_mode mode = SC_SEARCH_MODE_HYBRID;
     sc_embedder *emb = NULL;
     if (!locked || sc_repo_embedder(repo, &emb) != SC_OK) mode = SC_SEARCH_MODE_KEYWORD;
@@ -676,10 +679,29 @@ static json_t *mcp__index_status(mcp_call *c) {
     return mcp_result(json_pack("{s:s,s:o}", "state", running ? "indexing" : "idle", "repos", repos), false);
 }
 
+/* The model options of reindex's `model` ("builtin", "configured" or a
+** model file) into *o; a -32602 naming `model` otherwise. */
+static bool mcp__model_arg(mcp_call *c, const char *model, sc_repo_options *o) {
+    *o = sc_repo_options_default();
+    if (!strcmp(model, "configured")) {
+        if (!c->m->has_switch_to)
+            return mcp_arg_fail(c, "model", "this server was started without a model for its repositories (serve "
+                                "--repo-model FILE, or --provider openai with its options), so `configured` names "
+                                "none; give builtin or a model file");
+        *o = c->m->switch_to;
+        return true;
+    }
+    o->provider = SC_REPO_PROVIDER_LOCAL;
+    if (strcmp(model, "builtin")) o->model_path = model; /* else the shipped model */
+    return true;
+}
+
 static json_t *mcp__reindex(mcp_call *c) {
-    static const char *const allowed[] = {"repo", NULL};
+    static const char *const allowed[] = {"repo", "model", NULL};
     bool chosen[SC_WORKSPACE_MAX_REPOS], named;
-    if (!mcp_arg_known(c, allowed) || !mcp__repo_set(c, false, chosen, &named)) return NULL;
+    const char *model;
+    if (!mcp_arg_known(c, allowed) || !mcp__repo_set(c, false, chosen, &named) || !mcp_arg_str(c, "model", false, &model))
+        return NULL;
     json_t *denied = mcp__code_denied(c);
     if (denied) return denied;
     if (!c->m->may_index) return mcp_result_error("reindex is turned off on this server");
@@ -687,10 +709,29 @@ static json_t *mcp__reindex(mcp_call *c) {
     int which = -1;
     for (size_t i = 0; named && i < c->m->n_repos; i++)
         if (chosen[i]) which = (int)i;
+    sc_repo_options mo;
+    if (model && !mcp__model_arg(c, model, &mo)) return NULL;
+    /* a model: each chosen repository gets it as the target of a switch, which the run then does */
+    for (size_t i = 0; model && i < c->m->n_repos; i++) {
+        if (!chosen[i]) continue;
+        sc_repo *repo = mcp__repo_lock(c, i);
+        if (!repo)
+            return mcp_result(json_pack("{s:b,s:s,s:o}", "started", false, "state", "indexing", "progress",
+                                        mcp_progress_json(c->m, i)),
+                              false);
+        sc_status rc = sc_repo_switch_model(repo, &mo);
+        json_t *err = NULL;
+        if (rc == SC_INVALID || rc == SC_NOTFOUND || rc == SC_IOERR)
+            mcp_arg_fail(c, "model", "%s", sc_repo_errmsg(repo));
+        else if (rc != SC_OK)
+            err = mcp_result_error("%s: %s", sc_status_str(rc), sc_repo_errmsg(repo));
+        mcp__repo_unlock(c, i);
+        if (rc != SC_OK) return err;
+    }
     sc_status rc = mcp_server_reindex(c->m, which);
     if (rc == SC_BUSY)
         return mcp_result(json_pack("{s:b,s:s,s:o}", "started", false, "state", "indexing", "progress",
-                                    mcp_progress_json(c->m)),
+                                    mcp_progress_json(c->m, which < 0 ? 0 : (size_t)which)),
                           false);
     if (rc != SC_OK) return mcp_result_error("cannot start a run: %s", sc_status_str(rc));
     json_t *o = json_pack("{s:b,s:s}", "started", true, "state", "indexing");

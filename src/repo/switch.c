@@ -163,32 +163,13 @@ sc_status repo_switch_cancel(sc_repo *r) {
 
 /* ==== Starting and resuming ==== */
 
-sc_status repo_switch_begin(sc_repo *r, const char *current_id) {
-    /* r->pe is the model given; it becomes the target and the recorded one is loaded as the current */
-    r->pe_next = r->pe;
-    memset(&r->pe, 0, sizeof r->pe);
-    r->pe.state = r->state;
-    r->pe.connect_now = true;
-    r->pe.cache = r->pe_next.cache;
-    sc_repo_options cur = r->opt;
-    cur.model_path = NULL;
-    cur.provider = SC_REPO_PROVIDER_AUTO;
-    cur.remote = NULL;
-    cur.remote_fallback = false;
-    cur.remote_retries_given = false;
+/* Make r->pe_next (loaded, r->pe the current model current_id) the target
+** of the switch: its vector added to the collection (dropped first when
+** left over with another dimension), meta next_* written in one
+** transaction. Another target that was pending is forgotten. */
+static sc_status switch__target(sc_repo *r, const char *current_id) {
     sc_err err = {0};
-    sc_status rc = pipeline_embedder_open(&r->pe, &cur, &err);
-    if (rc != SC_OK || strcmp(r->pe.model_id, current_id)) {
-        util_log(&r->opt.logger, SC_LOG_LEVEL_WARN,
-                 "index %s: its model %s cannot be loaded (%s), so searches cannot go on with it while %s embeds "
-                 "the index: starting the index over with %s",
-                 r->store_dir, current_id, rc != SC_OK ? err.msg : r->pe.model_id, r->pe_next.model_id,
-                 r->pe_next.model_id);
-        pipeline_embedder_close(&r->pe);
-        r->pe = r->pe_next;
-        memset(&r->pe_next, 0, sizeof r->pe_next);
-        return SC_NOTFOUND;
-    }
+    sc_status rc;
     char nv[PIPELINE_VECTOR_MAX];
     switch__vector_name(r->pe_next.model_id, nv);
     char *pending = repo_meta_get(r, "next_model_id");
@@ -226,6 +207,75 @@ sc_status repo_switch_begin(sc_repo *r, const char *current_id) {
                  "index %s: switching from %s to %s; searches use %s until every entity has a vector of %s",
                  r->store_dir, current_id, r->pe_next.model_id, current_id, r->pe_next.model_id);
     return SC_OK;
+}
+
+sc_status repo_switch_begin(sc_repo *r, const char *current_id) {
+    /* r->pe is the model given; it becomes the target and the recorded one is loaded as the current */
+    r->pe_next = r->pe;
+    memset(&r->pe, 0, sizeof r->pe);
+    r->pe.state = r->state;
+    r->pe.connect_now = true;
+    r->pe.cache = r->pe_next.cache;
+    sc_repo_options cur = r->opt;
+    cur.model_path = NULL;
+    cur.provider = SC_REPO_PROVIDER_AUTO;
+    cur.remote = NULL;
+    cur.remote_fallback = false;
+    cur.remote_retries_given = false;
+    sc_err err = {0};
+    sc_status rc = pipeline_embedder_open(&r->pe, &cur, &err);
+    if (rc != SC_OK || strcmp(r->pe.model_id, current_id)) {
+        util_log(&r->opt.logger, SC_LOG_LEVEL_WARN,
+                 "index %s: its model %s cannot be loaded (%s), so searches cannot go on with it while %s embeds "
+                 "the index: starting the index over with %s",
+                 r->store_dir, current_id, rc != SC_OK ? err.msg : r->pe.model_id, r->pe_next.model_id,
+                 r->pe_next.model_id);
+        pipeline_embedder_close(&r->pe);
+        r->pe = r->pe_next;
+        memset(&r->pe_next, 0, sizeof r->pe_next);
+        return SC_NOTFOUND;
+    }
+    return switch__target(r, current_id);
+}
+
+sc_status sc_repo_switch_model(sc_repo *r, const sc_repo_options *model) {
+    if (!r || !model) return SC_MISUSE;
+    if (r->updating)
+        return repo_fail(r, SC_BUSY, "an update of this index is running; switch its model when it ends");
+    if (r->remote_store)
+        return repo_fail(r, SC_UNSUPPORTED, "the index is in a Qdrant store, whose model cannot be switched in the "
+                         "background; run 'semcode index' with the new model (it indexes again)");
+    pipeline_embedder pe;
+    memset(&pe, 0, sizeof pe);
+    pe.state = r->state;
+    pe.connect_now = true; /* a remote target must answer now, not halfway through the backfill */
+    pe.cache = r->pe.cache;
+    sc_repo_options o = r->opt;
+    o.model_path = model->model_path;
+    o.provider = model->provider;
+    o.remote = model->remote;
+    o.remote_fallback = model->remote_fallback;
+    o.remote_retries_given = model->remote_retries_given;
+    sc_err err = {0};
+    sc_status rc = pipeline_embedder_open(&pe, &o, &err);
+    if (rc != SC_OK) {
+        pipeline_embedder_close(&pe);
+        return repo_fail(r, rc, "the model to switch to cannot be loaded: %s", err.msg[0] ? err.msg : sc_status_str(rc));
+    }
+    if (!strcmp(pe.model_id, r->pe.model_id)) { /* the current model: nothing to switch, a pending switch ends */
+        pipeline_embedder_close(&pe);
+        return repo_switch_cancel(r);
+    }
+    pipeline_embedder_close(&r->pe_next); /* a target loaded before (pending) is replaced */
+    r->pe_next = pe;
+    r->switching = false;
+    rc = switch__target(r, r->pe.model_id);
+    if (rc != SC_OK) {
+        pipeline_embedder_close(&r->pe_next);
+        memset(&r->pe_next, 0, sizeof r->pe_next);
+        r->switching = false;
+    }
+    return rc;
 }
 
 /* Load the target of a switch recorded in meta (an update run without

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "semcode/workspace.h"
@@ -278,6 +279,19 @@ sc_repo *sc_workspace_repo(sc_workspace *ws, size_t i) { return ws && i < ws->n 
 
 void sc_workspace_lock(sc_workspace *ws, size_t i) {
     if (ws && i < ws->n) pthread_mutex_lock(&ws->items[i].mu);
+}
+
+bool sc_workspace_lock_wait(sc_workspace *ws, size_t i, uint32_t ms) {
+    if (!ws || i >= ws->n) return false;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return pthread_mutex_timedlock(&ws->items[i].mu, &ts) == 0;
 }
 
 void sc_workspace_unlock(sc_workspace *ws, size_t i) {

@@ -482,6 +482,14 @@ static sc_status server__acquire(const sc_server_options *o, server_res *r, char
     msg = NULL;
     /* The repositories of the /code endpoints: explicit ones must open (never rebuilt here). */
     if ((rc = server__open_repos(o, r, errbuf, errbuf_size)) != SC_OK) return rc;
+    /* Their model: a repository recorded with another one gets it as the target of a switch (run below). */
+    for (size_t i = 0; o->repo_model && r->ws && i < sc_workspace_count(r->ws); i++) {
+        sc_repo *repo = sc_workspace_repo(r->ws, i);
+        if ((rc = sc_repo_switch_model(repo, o->repo_model)) != SC_OK) {
+            snprintf(errbuf, errbuf_size, "repository %s: %s", sc_workspace_name(r->ws, i), sc_repo_errmsg(repo));
+            return rc;
+        }
+    }
     /* The embedding cache of the model: an explicit one must open. */
     const char *cache_path = o->cache_path ? o->cache_path : r->cfg.cache_path;
     if (cache_path && r->model && (rc = sc_embed_cache_open(cache_path, 0, &r->cache, &msg)) != SC_OK) {
@@ -499,7 +507,8 @@ static sc_status server__acquire(const sc_server_options *o, server_res *r, char
     r->ctx->log = r->log;
     r->ctx->repo = r->repo;
     r->ctx->ws = r->ws;
-    mcp_options mo = {.repo = r->repo, .ws = r->ws, .repo_mu = &r->ctx->repo_mu, .may_index = true};
+    mcp_options mo = {.repo = r->repo, .ws = r->ws, .repo_mu = &r->ctx->repo_mu, .may_index = true,
+                      .switch_to = o->repo_model};
     if (!(r->mcp = mcp_server_new(&mo))) {
         snprintf(errbuf, errbuf_size, "out of memory");
         return SC_NOMEM;
@@ -572,6 +581,9 @@ sc_status sc_server_run(const sc_server_options *opt, char **errmsg) {
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         return rc;
     }
+    /* a model given for the repositories: the switch runs in the background (a watcher's first update does it) */
+    if (o.repo_model && !o.watch && mcp_server_reindex(res.mcp, -1) != SC_OK)
+        util_log(&res.logger, SC_LOG_LEVEL_ERROR, "cannot start the update run that switches the repositories' model");
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     unsigned bound = info ? info->port : o.port;
     /* Qdrant's gRPC API on the same context: same keys, tenants, store */

@@ -7,6 +7,11 @@
 // takes seconds. Meanwhile
 // /code/search answers within a bound with the built-in model's results and
 // /code/stats shows the switch going; after the swap both show the new model.
+// A third test starts the switch from the server itself: `serve --repo`
+// with the remote model's provider options on an index of the built-in
+// model (nothing pending) switches it in the background; MCP index_status
+// says "switching from A to B: n of m" meanwhile, and MCP reindex with
+// model "builtin" then switches it back while the server runs.
 // Run: node --test tests/e2e/switch_serve.test.mjs (needs no server of run.sh).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -107,8 +112,8 @@ async function pendingSwitch(dir, state, url) {
 
 // With the switch of sw running in the server at url (since the fake's
 // first request): searches during it answer quickly with the built-in
-// model's results, and after the swap with the new model.
-async function searchDuringSwitch(url, state, sw) {
+// model's results (at least minDuring of them), and after the swap with the new model.
+async function searchDuringSwitch(url, state, sw, minDuring = 2) {
   for (let i = 0; i < 200 && state.requests === 0; i++) await sleep(25);
   assert.ok(state.requests > 0, 'the server did not resume the switch');
   const t0 = Date.now();
@@ -130,7 +135,7 @@ async function searchDuringSwitch(url, state, sw) {
     assert.ok(Math.abs(res.json.results[0].score - sw.before[0].score) < 1e-4);
     s0 = s1;
   }
-  assert.ok(during >= 2, `only ${during} searches ran during the switch`);
+  assert.ok(during >= minDuring, `only ${during} searches ran during the switch`);
   assert.ok(slowest < 2000, `a search during the switch took ${slowest} ms`);
 
   // after the swap: the remote model is current and answers searches
@@ -187,3 +192,123 @@ for (const how of ['--watch', 'MCP reindex']) {
       }
     });
 }
+
+// The remote model's provider options, as `index` and `serve` take them.
+function remoteArgs(url) {
+  return ['--provider', 'openai', '--base-url', url, '--remote-model', 'fake-embed', '--api-key-env', KEY_ENV,
+    '--dimensions', String(DIM), '--retries', '0', '--batch-size', '64', '--concurrency', '1'];
+}
+
+// The JSON of an MCP tool call's text result (fails on isError).
+async function mcpJson(mcp, name, args = {}) {
+  const r = await mcp.callTool({ name, arguments: args });
+  assert.ok(!r.isError, r.content?.[0]?.text);
+  return JSON.parse(r.content[0].text);
+}
+
+test('serve --repo with another model starts the switch itself; MCP reindex {model} switches back', async () => {
+  const dir = path.join(tmp, 'start');
+  fs.cpSync(path.join(tmp, 'base'), dir, { recursive: true });
+  const repo = path.join(dir, 'repo');
+  // the pending switch is cancelled (the current model given again): nothing is pending when the server starts
+  let r = await run(['index', repo, '--provider', 'builtin', '--json']);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(JSON.parse(r.out).switch, undefined, r.out);
+  state.requests = 0;
+  let srv = null, mcp = null;
+  try {
+    srv = await serve(bin, dir, 'serve', path.join(dir, 'store'), null, { [KEY_ENV]: 'k' },
+      ['--repo', repo, ...remoteArgs(`http://127.0.0.1:${provider.address().port}/v1`)]);
+    mcp = new Client({ name: 'semcode-e2e', version: '1.0.0' });
+    await mcp.connect(new StreamableHTTPClientTransport(new URL(`${srv.url}/mcp`)));
+    // /code/search meanwhile, concurrently with the MCP calls below (which take turns with it between groups)
+    const during = searchDuringSwitch(srv.url, state, base, 1);
+    // index_status during the switch's backfill: the line, with the counts of the store (it waits a group at
+    // most for them; before, while the update stages hold the index, it answers partial at once)
+    let st = null;
+    for (let i = 0; i < 200 && !st?.switching; i++) {
+      st = await mcpJson(mcp, 'index_status');
+      if (!st.switching) await sleep(25);
+    }
+    assert.match(st.switching ?? '', /^switching from builtin:\S+ to openai:fake-embed\/8: \d+ of \d+ entities$/,
+      JSON.stringify(st));
+    assert.equal(st.state, 'indexing');
+    assert.match(st.model.id, /^builtin:/);
+    // get_entity answers (waiting for a group at most) rather than saying busy
+    const ent = await mcpJson(mcp, 'get_entity', { target: 'gen/mod_007.py:1' });
+    assert.equal(ent.name, 'scale_value_7');
+    await during;
+    // back to the built-in model, from MCP
+    const ri = await mcpJson(mcp, 'reindex', { model: 'builtin' });
+    assert.equal(ri.started, true, JSON.stringify(ri));
+    let s = null;
+    for (let i = 0; i < 400; i++) {
+      s = await mcpJson(mcp, 'index_status');
+      if (s.state === 'idle' && s.model?.id?.startsWith('builtin:')) break;
+      await sleep(50);
+    }
+    assert.match(s.model.id, /^builtin:/, JSON.stringify(s));
+    assert.equal(s.switch, undefined);
+    assert.equal(s.last_run.status, 'ok', JSON.stringify(s.last_run));
+    const res = await getJson(`${srv.url}/code/search`, { query: Q, mode: 'dense', limit: 5 });
+    assert.deepEqual(res.json.results.map((h) => [h.path, h.qualified_name]),
+      base.before.map((h) => [h.path, h.qualified_name]));
+    // a bad model is an error naming the argument
+    await assert.rejects(mcp.callTool({ name: 'reindex', arguments: { model: path.join(dir, 'no-such.scm') } }),
+      (e) => e.code === -32602 && e.data?.field === 'model');
+  } finally {
+    if (mcp) await mcp.close();
+    if (srv) assert.equal(await stop(srv), 0);
+  }
+});
+
+test('MCP: while one repository switches, the others answer at once and the switching one within a group', async () => {
+  const dir = path.join(tmp, 'two');
+  fs.cpSync(path.join(tmp, 'base'), dir, { recursive: true }); // repository a: a switch pending
+  const b = path.join(dir, 'b');
+  fs.cpSync(fixture, b, { recursive: true });
+  let r = await run(['index', b, '--json']);
+  assert.equal(r.code, 0, r.err);
+  state.requests = 0;
+  let srv = null, mcp = null;
+  try {
+    srv = await serve(bin, dir, 'serve', path.join(dir, 'store'), null, { [KEY_ENV]: 'k' },
+      ['--repo', `a=${path.join(dir, 'repo')}`, '--repo', `b=${b}`]);
+    mcp = new Client({ name: 'semcode-e2e', version: '1.0.0' });
+    await mcp.connect(new StreamableHTTPClientTransport(new URL(`${srv.url}/mcp`)));
+    const ri = await mcpJson(mcp, 'reindex', { repo: 'a' });
+    assert.equal(ri.started, true, JSON.stringify(ri));
+    let st = null;
+    for (let i = 0; i < 300 && st?.progress?.stage !== 'switch'; i++) {
+      st = await mcpJson(mcp, 'index_status', { repo: 'a' });
+      if (st.progress?.stage !== 'switch') await sleep(20);
+    }
+    assert.equal(st.state, 'indexing', JSON.stringify(st));
+    // repository b is not busy: its calls answer at once, in full
+    const t0 = Date.now();
+    const ent = await mcpJson(mcp, 'get_entity', { target: 'pkg/text_utils.py:1', repo: 'b' });
+    assert.equal(ent.name, 'count_words');
+    const dup = await mcpJson(mcp, 'find_duplicates', { repo: 'b' });
+    assert.ok(Array.isArray(dup.results), JSON.stringify(dup));
+    const sim = await mcpJson(mcp, 'find_similar', { target: 'pkg/text_utils.py:1', repo: 'b' });
+    assert.ok(sim.results.length > 0);
+    const sb = await mcpJson(mcp, 'index_status', { repo: 'b' });
+    assert.equal(sb.state, 'idle');
+    assert.equal(sb.files.indexed, 8);
+    assert.ok(Date.now() - t0 < 1500, `repository b took ${Date.now() - t0} ms during a's switch`);
+    // repository a, mid-switch: answers after one group at most, not busy
+    const ea = await mcpJson(mcp, 'get_entity', { target: 'gen/mod_003.py:1', repo: 'a' });
+    assert.equal(ea.name, 'scale_value_3');
+    const sa = await mcpJson(mcp, 'find_similar', { target: 'gen/mod_003.py:1', repo: 'a' });
+    assert.ok(sa.results.length > 0);
+    for (let i = 0; i < 400; i++) {
+      st = await mcpJson(mcp, 'index_status', { repo: 'a' });
+      if (st.state === 'idle') break;
+      await sleep(50);
+    }
+    assert.match(st.model.id, /fake-embed/, JSON.stringify(st));
+  } finally {
+    if (mcp) await mcp.close();
+    if (srv) assert.equal(await stop(srv), 0);
+  }
+});
