@@ -277,12 +277,17 @@ def main():
     ap.add_argument("--eta", type=float, default=0.1)
     ap.add_argument("--lam", type=float, default=1.0)
     ap.add_argument("--min-hess", type=float, default=5.0)
+    ap.add_argument("--drop", default="", help="features to zero (comma list of names; ablations)")
     a = ap.parse_args()
     global MAX_CANDS
     MAX_CANDS = a.max_cands
     train, names = load(a.train)
     dev, names2 = load(a.dev)
     names = names or names2
+    for name in filter(None, a.drop.split(",")):
+        j = names.index(name)
+        for q in train + dev:
+            q["X"][:, j] = 0.0
     dim = train[0]["X"].shape[1]
     Xall = np.concatenate([q["X"] for q in train + dev])
     mu, sd = Xall.mean(0), Xall.std(0)
@@ -356,7 +361,7 @@ def main():
                 f"** queries (weight {dw:g}); L2 {l2:g}; development MRR@10 {m:.4f} (leave one\n"
                 "** repository out). docs/QUALITY.md tells how it was chosen.\n*/\n"
                 "#ifndef SC_STORE_RANK_WEIGHTS_H\n#define SC_STORE_RANK_WEIGHTS_H\n\n"
-                "#define RANK_FEATURES_VERSION 1\n\nstatic const double rank_weights[] = {\n")
+                "#define RANK_FEATURES_VERSION 2\n\nstatic const double rank_weights[] = {\n")
         for j in range(dim):
             f.write(f"    {w[j]:.6g}, /* {names[j] if names else j} */\n")
         f.write("};\n\n")

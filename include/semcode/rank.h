@@ -86,6 +86,9 @@ typedef struct sc_rank_cand {
     uint32_t dense_rank;      /* 1-based rank in the dense leg, 0 = not found there */
     float keyword;            /* BM25 score, when keyword_rank > 0 */
     uint32_t keyword_rank;    /* 1-based rank in the keyword leg, 0 = not found there */
+    const char *callees;      /* call graph (NULL = unknown or none): names the entity calls, space-separated */
+    const char *callers;      /* names of the entities that call its name, space-separated */
+    float fanin;              /* call sites naming it elsewhere / definitions of its name (0 = none) */
 } sc_rank_cand;
 
 #define SC_RANK_MAX_FEATURES 40
@@ -103,6 +106,11 @@ SC_API const char *sc_rank_feature_name(uint32_t i);
 ** the message is the calling thread's sc_db_errmsg. */
 SC_API sc_status sc_rank_code(sc_db *db, const char *coll, const char *query, const sc_rank_cand *c, size_t n,
                               double *scores, float *features);
+/* Whether the learned stage uses the call-graph features (cov_callees,
+** cov_callers, log_fanin, cand_callers): callers may skip reading the call
+** graph (sc_rank_cand's callees, callers, fanin) when it does not and no
+** features are asked for. */
+SC_API bool sc_rank_uses_call_graph(void);
 /* The learned linear weight of feature j (0 out of range). The score is the
 ** linear part plus boosted regression trees over the same features. */
 SC_API double sc_rank_weight(uint32_t j);

@@ -87,31 +87,36 @@ static sc_status q__build_hits(sc_repo *r, q_set *s, uint32_t limit, float min_s
 /* Re-score the candidates with the ranking stage; features (owned, one row
 ** per candidate) when explain. */
 static sc_status q__rank(sc_repo *r, const char *text, q_set *s, bool explain, float **feats) {
-    sc_rank_cand *rc = calloc(s->n ? s->n : 1, sizeof *rc);
-    double *scores = malloc(sizeof *scores * (s->n ? s->n : 1));
-    float *f = explain ? malloc(sizeof *f * sc_rank_n_features() * (s->n ? s->n : 1)) : NULL;
-    if (!rc || !scores || (explain && !f)) {
-        free(rc);
-        free(scores);
-        free(f);
-        return repo_fail(r, SC_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < s->n; i++) {
+    size_t n1 = s->n ? s->n : 1;
+    sc_rank_cand *rc = calloc(n1, sizeof *rc);
+    double *scores = malloc(sizeof *scores * n1);
+    float *f = explain ? malloc(sizeof *f * sc_rank_n_features() * n1) : NULL;
+    uint64_t *ids = malloc(sizeof *ids * n1);
+    repo_usage *u = calloc(n1, sizeof *u);
+    sc_status st = rc && scores && (!explain || f) && ids && u ? SC_OK : repo_fail(r, SC_NOMEM, "out of memory");
+    for (size_t i = 0; st == SC_OK && i < s->n; i++) ids[i] = s->items[i].id;
+    if (st == SC_OK && (explain || sc_rank_uses_call_graph())) st = repo_usage_get(r, ids, s->n, u);
+    for (size_t i = 0; st == SC_OK && i < s->n; i++) {
         const q_cand *c = &s->items[i];
         rc[i] = (sc_rank_cand){.id = {.kind = SC_ID_KIND_NUM, .num = c->id}, .dense = (float)c->dense,
                                .dense_rank = (uint32_t)c->dense_rank, .keyword = (float)c->kw,
-                               .keyword_rank = (uint32_t)c->kw_rank};
+                               .keyword_rank = (uint32_t)c->kw_rank, .callees = u[i].callees,
+                               .callers = u[i].callers, .fanin = u[i].fanin};
     }
-    sc_status st = sc_rank_code(r->db, PIPELINE_COLLECTION, text, rc, s->n, scores, f);
+    if (st == SC_OK && (st = sc_rank_code(r->db, PIPELINE_COLLECTION, text, rc, s->n, scores, f)) != SC_OK)
+        repo_fail(r, st, "ranking stage: %s", sc_db_errmsg(r->db));
     for (size_t i = 0; st == SC_OK && i < s->n; i++) {
         s->items[i].fused = scores[i];
         s->items[i].feat = explain ? (long)i : -1;
     }
+    if (u) repo_usage_clear(u, s->n);
+    free(u);
+    free(ids);
     free(rc);
     free(scores);
     if (st != SC_OK) {
         free(f);
-        return repo_fail(r, st, "ranking stage: %s", sc_db_errmsg(r->db));
+        return st;
     }
     *feats = f;
     return SC_OK;
@@ -408,11 +413,20 @@ sc_status repo_search_candidates(sc_repo *r, const sc_code_query *q, char **text
     if (rc == SC_OK && !empty && q->mode != SC_SEARCH_MODE_DENSE) rc = q__run(r, NULL, *text, filter, want, NULL, &s, false);
     repo_cand *c = rc == SC_OK && s.n ? calloc(s.n, sizeof *c) : NULL;
     if (rc == SC_OK && s.n && !c) rc = repo_fail(r, SC_NOMEM, "out of memory");
+    uint64_t *ids = rc == SC_OK && s.n ? malloc(sizeof *ids * s.n) : NULL;
+    repo_usage *u = rc == SC_OK && s.n ? calloc(s.n, sizeof *u) : NULL;
+    if (rc == SC_OK && s.n && (!ids || !u)) rc = repo_fail(r, SC_NOMEM, "out of memory");
+    for (size_t i = 0; rc == SC_OK && i < s.n; i++) ids[i] = s.items[i].id;
+    if (rc == SC_OK && s.n && (q->explain || sc_rank_uses_call_graph())) rc = repo_usage_get(r, ids, s.n, u);
     for (size_t i = 0; rc == SC_OK && i < s.n; i++) {
-        c[i] = (repo_cand){.payload = s.items[i].payload, .dense = s.items[i].dense, .kw = s.items[i].kw,
-                           .dense_rank = s.items[i].dense_rank, .kw_rank = s.items[i].kw_rank};
-        s.items[i].payload = NULL; /* moved */
+        c[i] = (repo_cand){.id = s.items[i].id, .payload = s.items[i].payload, .dense = s.items[i].dense,
+                           .kw = s.items[i].kw, .dense_rank = s.items[i].dense_rank, .kw_rank = s.items[i].kw_rank,
+                           .usage = u[i]};
+        s.items[i].payload = NULL; /* moved, and the usage strings with it */
     }
+    if (rc != SC_OK) free(c);
+    free(u);
+    free(ids);
     if (rc == SC_OK) {
         *out = c;
         *n = s.n;

@@ -97,14 +97,30 @@ struct json_t *repo_switch_json(sc_repo *r);
 ** or NULL for none; *empty is set when no file can match the path globs. */
 char *repo_filter_json(sc_repo *r, const sc_code_query *q, bool *empty);
 
+/* What the call graph says of an entity, for the ranking stage (usage.c). */
+typedef struct repo_usage {
+    char *callees; /* distinct names its call sites call, space-separated (owned), NULL = none */
+    char *callers; /* distinct names of the entities whose call sites name it (owned), NULL = none */
+    float fanin;   /* call sites naming it elsewhere / definitions of its name */
+} repo_usage;
+
+/* out[i] = the usage of point ids[i] from state.db's graph tables (all
+** zero without them). On error out is cleared. SC_IOERR, SC_NOMEM (message
+** on r). */
+sc_status repo_usage_get(sc_repo *r, const uint64_t *ids, size_t n, repo_usage *out);
+/* Free the strings of u[0..n) and zero them. */
+void repo_usage_clear(repo_usage *u, size_t n);
+
 /* A candidate of a hybrid search before ranking (workspace.c ranks the
 ** candidates of several repositories together). */
 typedef struct repo_cand {
+    uint64_t id;    /* point id */
     char *payload;  /* owned payload JSON */
     double dense;   /* cosine, when dense_rank > 0 */
     double kw;      /* BM25, when kw_rank > 0 */
     int dense_rank; /* 1-based rank in this repository's dense leg, 0 = not there */
     int kw_rank;    /* 1-based rank in its keyword leg, 0 = not there */
+    repo_usage usage; /* what the call graph says of it (owned strings) */
 } repo_cand;
 
 /* The candidates of q (hybrid or dense/keyword legs as q->mode, filters

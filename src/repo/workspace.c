@@ -434,7 +434,10 @@ static sc_status ws__search_union(sc_workspace *ws, const size_t *chosen, size_t
         if (rc == SC_OK && m && !util_grow(&u, &cap, n + m, sizeof *u, 64)) rc = ws__fail(errmsg, SC_NOMEM, "out of memory");
         for (size_t i = 0; i < m; i++) {
             if (rc == SC_OK) u[n++] = (ws_ucand){.repo = k, .c = c[i]};
-            else free(c[i].payload);
+            else {
+                free(c[i].payload);
+                repo_usage_clear(&c[i].usage, 1);
+            }
         }
         free(c);
     }
@@ -450,7 +453,9 @@ static sc_status ws__search_union(sc_workspace *ws, const size_t *chosen, size_t
         for (size_t i = 0; i < n; i++)
             rcs[i] = (sc_rank_cand){.id = {.kind = SC_ID_KIND_NUM, .num = i}, .payload_json = u[i].c.payload,
                                     .dense = (float)u[i].c.dense, .dense_rank = u[i].d_rank,
-                                    .keyword = (float)u[i].c.kw, .keyword_rank = u[i].k_rank};
+                                    .keyword = (float)u[i].c.kw, .keyword_rank = u[i].k_rank,
+                                    .callees = u[i].c.usage.callees, .callers = u[i].c.usage.callers,
+                                    .fanin = u[i].c.usage.fanin};
         ws_entry *first = &ws->items[chosen[0]];
         pthread_mutex_lock(&first->mu);
         rc = sc_rank_code(sc_repo_db(first->repo), PIPELINE_COLLECTION, text ? text : q->text, rcs, n, scores, feats);
@@ -489,7 +494,10 @@ static sc_status ws__search_union(sc_workspace *ws, const size_t *chosen, size_t
         h->confidence = n ? sc_rank_confidence(s1, s2) : 0.0;
         h->low_confidence = h->confidence < sc_rank_confidence_threshold();
     }
-    for (size_t i = 0; i < n; i++) free(u[i].c.payload);
+    for (size_t i = 0; i < n; i++) {
+        free(u[i].c.payload);
+        repo_usage_clear(&u[i].c.usage, 1);
+    }
     free(u);
     free(idx);
     free(rcs);

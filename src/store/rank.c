@@ -14,13 +14,15 @@
 **   header's RANK_FEATURES_VERSION must match).
 ** - Term statistics (document frequencies for IDF) come from the
 **   collection's BM25 index under the store's shared lock; everything else
-**   is read from the candidates' payloads. No allocation per term: the query
+**   is read from the candidates' payloads, and what the call graph says
+**   of them (callees, callers, fan-in) from the caller (src/repo/usage.c). No allocation per term: the query
 **   has at most RANK_MAX_TERMS distinct terms.
 */
 #include "store/store_int.h"
 
 #include <ctype.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,6 +147,10 @@ static const char *const rank__feature_names[] = {
     "short_query",    /* 1 for queries of at most two terms */
     "short_kw",       /* kw_rrf for queries of at most two terms */
     "short_dense",    /* dense_rrf for queries of at most two terms */
+    "cov_callees",    /* ... in the names it calls (call graph: what it uses) */
+    "cov_callers",    /* ... in the names of the entities that call it (what it is used for) */
+    "log_fanin",      /* ln(1 + call sites naming it / definitions of that name) / 4 (how much it is used) */
+    "cand_callers",   /* ln(1 + other candidates whose calls name it) / 2 (the one the others use) */
 };
 #define RANK_N_FEATURES (sizeof rank__feature_names / sizeof *rank__feature_names)
 _Static_assert(RANK_N_FEATURES <= SC_RANK_MAX_FEATURES, "too many ranking features");
@@ -155,13 +161,32 @@ enum {
     F_DENSE, F_DENSE_GAP, F_DENSE_RRF, F_DENSE_MISSING, F_KW_NORM, F_KW_RRF, F_KW_MISSING, F_COV_NAME, F_COV_QNAME,
     F_COV_SIG, F_COV_DOC, F_COV_PATH, F_NAME_EXACT, F_NAME_PREC, F_IDENT_NAME, F_IDENT_KW, F_MENTION_ONLY,
     F_KIND_TYPE, F_KIND_CHUNK, F_KIND_MODULE, F_LOG_LINES, F_FILE_OTHERS, F_PATH_TEST, F_PATH_EXAMPLE,
-    F_PATH_VENDOR, F_HAS_DOC, F_NAME_PRIVATE, F_SHORT_QUERY, F_SHORT_KW, F_SHORT_DENSE,
+    F_PATH_VENDOR, F_HAS_DOC, F_NAME_PRIVATE, F_SHORT_QUERY, F_SHORT_KW, F_SHORT_DENSE, F_COV_CALLEES,
+    F_COV_CALLERS, F_LOG_FANIN, F_CAND_CALLERS,
 };
-_Static_assert(F_SHORT_DENSE + 1 == RANK_N_FEATURES, "feature enum and names disagree");
+_Static_assert(F_CAND_CALLERS + 1 == RANK_N_FEATURES, "feature enum and names disagree");
 
 uint32_t sc_rank_n_features(void) { return (uint32_t)RANK_N_FEATURES; }
 
 const char *sc_rank_feature_name(uint32_t i) { return i < RANK_N_FEATURES ? rank__feature_names[i] : NULL; }
+
+/* Does the compiled stage read one of the call-graph features? */
+static bool rank__graph_used(void) {
+    static const int graph[] = {F_COV_CALLEES, F_COV_CALLERS, F_LOG_FANIN, F_CAND_CALLERS};
+    for (size_t k = 0; k < sizeof graph / sizeof *graph; k++)
+        if (rank_weights[graph[k]] != 0) return true;
+    for (size_t i = 0; i < sizeof rank_nodes / sizeof *rank_nodes; i++)
+        for (size_t k = 0; k < sizeof graph / sizeof *graph; k++)
+            if (rank_nodes[i].feature == graph[k]) return true;
+    return false;
+}
+
+bool sc_rank_uses_call_graph(void) {
+    static atomic_int known; /* 0 = not yet computed, 1 = no, 2 = yes (the same value for every thread) */
+    int v = atomic_load_explicit(&known, memory_order_relaxed);
+    if (!v) atomic_store_explicit(&known, v = rank__graph_used() ? 2 : 1, memory_order_relaxed);
+    return v == 2;
+}
 
 double sc_rank_weight(uint32_t j) { return j < RANK_N_FEATURES ? rank_weights[j] : 0.0; }
 
@@ -439,13 +464,67 @@ static const char *rank__str(const json_t *o, const char *key) {
     return s ? s : "";
 }
 
+/* FNV-1a of n bytes of s. */
+static uint64_t rank__hash(const char *s, size_t n) {
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+typedef struct rank_call {
+    uint64_t hash; /* a callee name's hash */
+    uint32_t cand; /* the candidate that calls it */
+} rank_call;
+
+static int rank__call_cmp(const void *a, const void *b) {
+    const rank_call *x = a, *y = b;
+    return x->hash < y->hash ? -1 : x->hash > y->hash;
+}
+
+/* F_CAND_CALLERS of each candidate: how many other candidates call its
+** name (name_hash[i], 0 = none), from their callees lists. */
+static sc_status rank__cand_callers(const sc_rank_cand *c, size_t n, const uint64_t *name_hash, float *fv, size_t nf) {
+    size_t m = 0, cap = 0;
+    for (size_t j = 0; j < n; j++)
+        for (const char *p = c[j].callees; p && *p; p++) cap += *p == ' ';
+    for (size_t j = 0; j < n; j++) cap += c[j].callees && *c[j].callees;
+    if (!cap) return SC_OK;
+    rank_call *calls = malloc(sizeof *calls * cap);
+    if (!calls) return store_fail(SC_NOMEM, "out of memory in the ranking stage");
+    for (size_t j = 0; j < n; j++) {
+        const char *p = c[j].callees;
+        while (p && *p) {
+            const char *e = strchr(p, ' ');
+            size_t len = e ? (size_t)(e - p) : strlen(p);
+            if (len && m < cap) calls[m++] = (rank_call){.hash = rank__hash(p, len), .cand = (uint32_t)j};
+            p = e ? e + 1 : p + len;
+        }
+    }
+    qsort(calls, m, sizeof *calls, rank__call_cmp);
+    for (size_t i = 0; i < n; i++) {
+        if (!name_hash[i]) continue;
+        size_t lo = 0, hi = m;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (calls[mid].hash < name_hash[i]) lo = mid + 1;
+            else hi = mid;
+        }
+        uint32_t k = 0;
+        for (size_t x = lo; x < m && calls[x].hash == name_hash[i]; x++) k += calls[x].cand != i;
+        fv[i * nf + F_CAND_CALLERS] = (float)(log1p(k) / 2.0);
+    }
+    free(calls);
+    return SC_OK;
+}
+
 sc_status sc_rank_code(sc_db *db, const char *coll, const char *query, const sc_rank_cand *c, size_t n,
                        double *scores, float *features) {
     if (!db || !coll || !query || (n && (!c || !scores))) return store_fail(SC_MISUSE, "sc_rank_code: NULL argument");
     const size_t nf = RANK_N_FEATURES;
     float *fv = features ? features : malloc(sizeof *fv * nf * (n ? n : 1));
     char **paths = calloc(n ? n : 1, sizeof *paths);
-    rank_tls *tls = fv && paths ? rank__tls() : NULL;
+    uint64_t *name_hash = calloc(n ? n : 1, sizeof *name_hash);
+    rank_tls *tls = fv && paths && name_hash ? rank__tls() : NULL;
     text_tokenizer *tk = tls ? tls->tk : NULL;
     text_tokens *toks = tls ? &tls->toks : NULL;
     rank_query *q = tk ? malloc(sizeof *q) : NULL;
@@ -470,6 +549,7 @@ sc_status sc_rank_code(sc_db *db, const char *coll, const char *query, const sc_
         const char *path = rank__str(p, "path"), *kind = rank__str(p, "kind"), *name = rank__str(p, "name");
         const char *doc = rank__str(p, "doc");
         paths[i] = strdup(path);
+        name_hash[i] = strlen(name) >= 2 ? rank__hash(name, strlen(name)) : 0;
         if (!paths[i]) rc = store_fail(SC_NOMEM, "out of memory in the ranking stage");
         if (c[i].dense_rank) {
             f[F_DENSE] = c[i].dense;
@@ -508,6 +588,9 @@ sc_status sc_rank_code(sc_db *db, const char *coll, const char *query, const sc_
         f[F_SHORT_QUERY] = short_q;
         f[F_SHORT_KW] = short_q ? f[F_KW_RRF] : 0;
         f[F_SHORT_DENSE] = short_q ? f[F_DENSE_RRF] : 0;
+        f[F_COV_CALLEES] = (float)rank__cov(q, tk, toks, c[i].callees, 1024);
+        f[F_COV_CALLERS] = (float)rank__cov(q, tk, toks, c[i].callers, 1024);
+        f[F_LOG_FANIN] = (float)(log1p((double)(c[i].fanin > 0 ? c[i].fanin : 0)) / 4.0);
         json_decref(owned);
     }
     pthread_rwlock_unlock(&db->lock);
@@ -518,9 +601,11 @@ sc_status sc_rank_code(sc_db *db, const char *coll, const char *query, const sc_
             if (j != i && !strcmp(paths[i], paths[j])) others++;
         fv[i * nf + F_FILE_OTHERS] = (float)log1p(others);
     }
+    if (rc == SC_OK) rc = rank__cand_callers(c, n, name_hash, fv, nf);
     for (size_t i = 0; rc == SC_OK && i < n; i++) scores[i] = sc_rank_score(fv + i * nf);
     for (size_t i = 0; paths && i < n; i++) free(paths[i]);
     free(paths);
+    free(name_hash);
     free(q);
     if (fv != features) free(fv);
     return rc;

@@ -4,6 +4,10 @@
 ** 2500 pseudo-queries from the model's training corpora, 716 development
 ** queries (weight 64); L2 0.01; development MRR@10 0.5450 (leave one
 ** repository out). docs/QUALITY.md tells how it was chosen.
+** The four call-graph features (cov_callees, cov_callers, log_fanin,
+** cand_callers) came after this fit and stand at weight 0, as
+** train_ranker.py --drop writes them: on dev they did not beat the stage
+** without them (docs/QUALITY.md, "Session 9").
 */
 #ifndef SC_STORE_RANK_WEIGHTS_H
 #define SC_STORE_RANK_WEIGHTS_H
@@ -41,6 +45,10 @@ static const double rank_weights[] = {
     1.53272e-08, /* short_query */
     0.195951, /* short_kw */
     -1.6976, /* short_dense */
+    0, /* cov_callees */
+    0, /* cov_callers */
+    0, /* log_fanin */
+    0, /* cand_callers */
 };
 
 /* 200 boosted regression trees added to the linear score (see store/rank.c) */

@@ -6,7 +6,8 @@
 ** class, import, same_file, type, package, include), with library calls
 ** left unresolved, and the declared or constructed types of locals and
 ** fields choosing between methods of the same name. Also: call sites and imports as the parser extracts
-** them, an index without graph rows gets them from its next update without
+** them, the ranking stage's usage features (callees, fan-in) on a search,
+** an index without graph rows gets them from its next update without
 ** embedding anything again, and an edit of one file moves its edges.
 */
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +23,7 @@
 
 #include "parse/parse.h"
 #include "semcode/parse.h"
+#include "semcode/rank.h"
 #include "semcode/repo.h"
 #include "testutil.h"
 
@@ -142,6 +145,41 @@ static void test_python_edges(void **state) {
     tu_rmdir(dir);
 }
 
+/* A hybrid search's ranking features carry the call graph: run() calls
+** helper and Box, helper() is called from run and Box.norm. */
+static void test_usage_features(void **state) {
+    (void)state;
+    char *dir, root[1024];
+    sc_repo *r = index_fixture(&dir, root, sizeof root);
+    static const char *const langs[] = {"python"};
+    sc_code_query q = {.text = "helper box", .mode = SC_SEARCH_MODE_HYBRID, .limit = 50, .explain = true,
+                       .langs = langs, .n_langs = 1};
+    sc_code_hits *h = NULL;
+    if (sc_repo_search(r, &q, &h) != SC_OK) fail_msg("search: %s", sc_repo_errmsg(r));
+    uint32_t ic = UINT32_MAX, ifan = UINT32_MAX;
+    for (uint32_t j = 0; j < sc_rank_n_features(); j++) {
+        if (!strcmp(sc_rank_feature_name(j), "cov_callees")) ic = j;
+        if (!strcmp(sc_rank_feature_name(j), "log_fanin")) ifan = j;
+    }
+    bool saw_run = false, saw_helper = false;
+    for (size_t i = 0; i < h->n; i++) {
+        const sc_code_hit *x = &h->items[i];
+        assert_int_equal(x->n_features, sc_rank_n_features());
+        if (!strcmp(x->qualified_name, "run") && !strcmp(x->path, "py/pkg/main.py")) {
+            saw_run = true;
+            assert_true(fabsf(x->features[ic] - 1.0f) < 1e-6f); /* it calls helper and Box */
+        }
+        if (!strcmp(x->qualified_name, "helper") && !strcmp(x->path, "py/pkg/util.py")) {
+            saw_helper = true;
+            assert_true(x->features[ifan] > 0.0f); /* called from run (twice) and Box.norm */
+        }
+    }
+    assert_true(saw_run && saw_helper);
+    sc_code_hits_free(h);
+    sc_repo_close(r);
+    tu_rmdir(dir);
+}
+
 static void test_js_go_c_edges(void **state) {
     (void)state;
     char *dir, root[1024];
@@ -228,6 +266,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_sites),
         cmocka_unit_test(test_python_edges),
+        cmocka_unit_test(test_usage_features),
         cmocka_unit_test(test_js_go_c_edges),
         cmocka_unit_test(test_java_rust_edges),
         cmocka_unit_test(test_graph_fill_and_edit),

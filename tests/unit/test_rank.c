@@ -191,6 +191,31 @@ static void test_rank_features(void **state) {
     assert_memory_equal(f, g, sizeof *g * nf);
     assert_true(fabs(s1 - sc[0]) < 1e-12);
     free(g);
+    /* usage features from the call graph: names it calls, names of its callers, fan-in */
+    uint32_t ic = UINT32_MAX, ir = UINT32_MAX, ifan = UINT32_MAX, icc = UINT32_MAX;
+    for (uint32_t j = 0; j < nf; j++) {
+        if (!strcmp(sc_rank_feature_name(j), "cand_callers")) icc = j;
+        if (!strcmp(sc_rank_feature_name(j), "cov_callees")) ic = j;
+        if (!strcmp(sc_rank_feature_name(j), "cov_callers")) ir = j;
+        if (!strcmp(sc_rank_feature_name(j), "log_fanin")) ifan = j;
+    }
+    assert_true(ic != UINT32_MAX && ir != UINT32_MAX && ifan != UINT32_MAX && icc != UINT32_MAX);
+    sc_rank_cand u[2] = {
+        {.payload_json = pay[2], .keyword = 1.0f, .keyword_rank = 1, .callees = "readFile parse_json",
+         .callers = "loadConfig", .fanin = 3.0f},
+        {.payload_json = pay[0], .keyword = 1.0f, .keyword_rank = 1, .callees = "open Loader"},
+    };
+    assert_int_equal(sc_rank_code(db, "c", "parse config", u, 2, sc, f), SC_OK);
+    assert_true(f[ic] > 0.0f && f[ic] < 1.0f);              /* "parse" among the callees, "config" not */
+    assert_true(f[ir] > 0.0f && f[ir] < 1.0f);              /* "config" in loadConfig */
+    assert_true(fabsf(f[ic] + f[ir] - 1.0f) < 1e-6f);       /* the two terms' IDF shares */
+    assert_true(fabsf(f[ifan] - logf(4.0f) / 4.0f) < 1e-6f);
+    assert_true(f[nf + ic] == 0.0f && f[nf + ir] == 0.0f && f[nf + ifan] == 0.0f); /* no query term, no fan-in */
+    assert_true(fabsf(f[icc] - logf(2.0f) / 2.0f) < 1e-6f); /* Loader is called by the other candidate */
+    assert_true(f[nf + icc] == 0.0f);                      /* nobody calls parse_config */
+    if (!sc_rank_uses_call_graph()) /* then searches may skip the graph: the weights must agree */
+        assert_true(sc_rank_weight(ic) == 0 && sc_rank_weight(ir) == 0 && sc_rank_weight(ifan) == 0 &&
+                    sc_rank_weight(icc) == 0);
     /* bad calls */
     assert_int_equal(sc_rank_code(db, "nope", "x", c, 4, sc, NULL), SC_NOTFOUND);
     assert_int_equal(sc_rank_code(db, "c", NULL, c, 4, sc, NULL), SC_MISUSE);
