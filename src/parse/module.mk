@@ -76,9 +76,24 @@ $(TS_LIB_O): $(TS_RUNTIME)/src/lib.c src/parse/module.mk
 	$(CC) $(TS_CFLAGS) -O3 $(SANFLAGS) -c $< -o $@
 endif
 
+# The grammars' tables take only TS_CFLAGS (no sanitizer, no coverage
+# hooks): every other build (build-san/, build-tsan/, the fuzz library)
+# copies them from build/, compiling them there with TS_GRAMMAR_CC (the
+# plain build's compiler) when missing, rather than compiling the large
+# generated parsers again (make check builds them all).
+TS_GRAMMAR_CC ?= cc
+ifeq ($(BUILD),build)
 $(BUILD)/third_party/%/parser.o: $(TS_NM)/%/parser.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TS_CFLAGS) -I$(dir $<) -c $< -o $@
+else
+$(BUILD)/third_party/%/parser.o: build/third_party/%/parser.o
+	@mkdir -p $(dir $@)
+	cp $< $@
+build/third_party/%/parser.o: $(TS_NM)/%/parser.c
+	@mkdir -p $(dir $@)
+	$(TS_GRAMMAR_CC) $(TS_CFLAGS) -I$(dir $<) -c $< -o $@
+endif
 
 $(BUILD)/third_party/%/scanner.o: $(TS_NM)/%/scanner.c
 	@mkdir -p $(dir $@)

@@ -50,14 +50,17 @@ export SEMCODE_AUTH_URL="http://127.0.0.1:$(tr -d '\n' < "$TMP/auth.port")"
 export SEMCODE_E2E_LOGS="$TMP"
 # E2E_EXCLUDE: test files (basenames, space-separated) left out of this run;
 # make check leaves the single-threaded CLI and tracker files out of the
-# ThreadSanitizer run (they are run plainly and under ASan) and says so.
+# ThreadSanitizer run (they are run plainly and under ASan) and says so and
+# why (E2E_EXCLUDE_WHY).
 files=()
 for f in tests/e2e/*.test.mjs; do
   case " ${E2E_EXCLUDE:-} " in *" $(basename "$f" .test.mjs) "*) continue ;; esac
   files+=("$f")
 done
-[ -n "${E2E_EXCLUDE:-}" ] && echo "e2e: not in this run (E2E_EXCLUDE): ${E2E_EXCLUDE}"
-node --test "${files[@]}"
+[ -n "${E2E_EXCLUDE:-}" ] && echo "e2e: not in this run (E2E_EXCLUDE): ${E2E_EXCLUDE}${E2E_EXCLUDE_WHY:+ (${E2E_EXCLUDE_WHY})}"
+# E2E_JOBS: test files run at a time (node's default is one less than the
+# core count; make check sets the core count: the files mostly wait on servers).
+node --test ${E2E_JOBS:+--test-concurrency="$E2E_JOBS"} "${files[@]}"
 status=$?
 
 # Graceful shutdown: SIGTERM, then each server must exit 0.
