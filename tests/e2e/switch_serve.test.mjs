@@ -32,7 +32,13 @@ const bin = path.resolve(top, process.env.SEMCODE_BIN || 'build/semcode');
 const fixture = path.join(top, 'tests/fixtures/repo');
 const KEY_ENV = 'SEMCODE_E2E_SWITCH_KEY';
 const DIM = 8;
-const DELAY_MS = 700; // per embedding request of the fake provider: the switch runs for seconds
+// Under ThreadSanitizer (build-tsan/) every search is several times slower
+// and its latency says nothing: the run checks the same behaviour and its
+// data races, but not the latency bounds, and the switch is made longer so
+// that searches still run during it.
+const TSAN = /build-tsan\//.test(bin);
+// per embedding request of the fake provider: the switch runs for seconds
+const DELAY_MS = TSAN ? 2000 : 700;
 const Q = 'parse a config file';
 
 // semcode args, asynchronously (the fake provider answers in this process): {code, out, err}.
@@ -135,8 +141,9 @@ async function searchDuringSwitch(url, state, sw, minDuring = 2) {
     assert.ok(Math.abs(res.json.results[0].score - sw.before[0].score) < 1e-4);
     s0 = s1;
   }
-  assert.ok(during >= minDuring, `only ${during} searches ran during the switch`);
-  assert.ok(slowest < 2000, `a search during the switch took ${slowest} ms`);
+  assert.ok(during >= (TSAN ? 1 : minDuring), `only ${during} searches ran during the switch`);
+  // a search waits at most about one group of the backfill (one embedding request)
+  if (!TSAN) assert.ok(slowest < 2000, `a search during the switch took ${slowest} ms`);
 
   // after the swap: the remote model is current and answers searches
   let after = null;
