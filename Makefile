@@ -116,7 +116,7 @@ test: all $(TEST_BINS)
 # its parallel scans, the filter planner from two threads, the HNSW parallel
 # build, the HTTP server, sparse searches during writes, the watcher thread. make check runs them under ThreadSanitizer
 # (SANITIZE=thread) and only them, to keep its time modest.
-CONCURRENT_TESTS := $(patsubst %,$(BUILD)/tests/%,test_store test_filter test_hnsw test_store_ann test_server test_sparse test_watch test_store_bgindex)
+CONCURRENT_TESTS := $(patsubst %,$(BUILD)/tests/%,test_store test_filter test_hnsw test_store_ann test_server test_sparse test_watch test_store_bgindex test_store_compact)
 test-concurrent: all $(CONCURRENT_TESTS)
 	@BUILD=$(BUILD) TSAN_OPTIONS="halt_on_error=1 $${TSAN_OPTIONS:-}" bash tests/run_unit.sh $(CONCURRENT_TESTS)
 

@@ -75,6 +75,26 @@ SC_API void sc_db_set_logger(sc_db *db, const sc_logger *logger);
 ** buffer on the handle would be overwritten by one thread's failure while
 ** another reads it (common.h, "Errors"). */
 SC_API const char *sc_db_errmsg(const sc_db *db);
+/* What sc_db_compact did. */
+typedef struct sc_db_compact_info {
+    uint64_t bytes_before; /* store.db and its WAL before */
+    uint64_t bytes_after;  /* the same after (bytes_before when nothing was swapped) */
+    double seconds;        /* wall time of the whole call */
+    unsigned copies;       /* copies made: more than 1 when writes came in during a copy */
+} sc_db_compact_info;
+/* Give the store's unused space back to the file system. A dropped vector
+** (a model switch, sc_collection_vector_delete) leaves most of its room
+** inside pages whose rows shrank, which no incremental vacuum returns: the
+** store is copied without it (SQLite's VACUUM INTO, on a second read-only
+** connection, so searches and writes go on during the copy), then, under
+** the writer lock for only a close, a rename and a reopen, the copy
+** replaces store.db when nothing was written meanwhile. When writes came in,
+** the copy is made again, at most 3 times. A crash at any point leaves
+** either the old or the new file whole (a left-over copy is deleted at the
+** next open). info may be NULL. Errors: SC_IOERR (the copy needs as much
+** free disk as the live data), SC_BUSY (writes kept coming: the store is
+** unchanged), SC_MISUSE. */
+SC_API sc_status sc_db_compact(sc_db *db, sc_db_compact_info *info);
 /* Directory of the store; borrowed, valid until sc_db_close. */
 SC_API const char *sc_db_path(const sc_db *db);
 

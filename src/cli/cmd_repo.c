@@ -138,7 +138,7 @@ static int cli__parse_opts(const char *cmd, int argc, char **argv, cli_repo_args
         switch (ch) {
         case O_STORE: a->store = optarg; break;
         case O_MODEL:
-            if (strcmp(optarg, "builtin")) a->model = optarg;
+            a->model = strcmp(optarg, "builtin") ? optarg : cli_default_model();
             break;
         case O_JSON: a->json = true; break;
         case O_QUIET:
@@ -298,7 +298,8 @@ static void cli__index_usage(FILE *f) {
             "                  (qdrants:// for TLS): the points go to that Qdrant collection, the state stays\n"
             "                  in PATH/.semcode and later commands in the tree use the same store.\n"
             "                  $SEMCODE_CONFIG names a JSON configuration file ({\"store\": {...}}).\n"
-            "  --model FILE    embedding model file (default: the built-in model). On an index of\n"
+            "  --model FILE    embedding model file, or builtin for the shipped one (default: the model\n"
+            "                  the index records; the built-in one for a new index). On an index of\n"
             "                  another model (or dimension) this switches it: every entity is embedded\n"
             "                  again as a new generation beside the old one, searches keep using the old\n"
             "                  model until all are done, then the index swaps in one step and drops the\n"

@@ -23,7 +23,8 @@ static void cli__watch_usage(FILE *f) {
             "meanwhile (search it through 'semcode serve --repo PATH --watch' instead).\n\n"
             "options:\n"
             "  --store DIR       where the index lives (default $SEMCODE_STORE, else PATH/.semcode)\n"
-            "  --model FILE      embedding model file (default: the built-in model)\n"
+            "  --model FILE      embedding model file, or builtin (default: the model the index records;\n"
+            "                    the built-in one for a new index)\n"
             "  --debounce MS     quiet time after the last change before updating (default 250)\n"
             "  --max-delay MS    update at the latest this long after the first change (default 2000)\n"
             "  --cpu PERCENT     share of one core the updates may use over time, 1-100 (default 50)\n"
@@ -89,7 +90,7 @@ int cli_cmd_watch(int argc, char **argv) {
         switch (ch) {
         case O_STORE: store = optarg; break;
         case O_MODEL:
-            if (strcmp(optarg, "builtin")) model = optarg;
+            model = strcmp(optarg, "builtin") ? optarg : cli_default_model();
             break;
         case O_DEBOUNCE:
             if (cli_opt_u32("watch", "--debounce", optarg, 0, 600000, &wo.debounce_ms)) return 2;

@@ -602,6 +602,26 @@ sc_status repo_switch_reclaim(sc_repo *r) {
     return rc;
 }
 
+/* After the old generation is dropped: give its room back to the file
+** system (sc_db_compact). The copy runs with the repository's lock let go
+** (switch__yield's hooks), so searches and other calls go on; the store
+** swaps files under its own lock in milliseconds. A failure is only
+** logged: the index is switched and whole, the file stays larger until
+** the next switch. */
+static void switch__compact(sc_repo *r) {
+    sc_db_compact_info ci;
+    if (r->yield_unlock) r->yield_unlock(r->yield_arg);
+    sc_status rc = sc_db_compact(r->db, &ci);
+    if (r->yield_unlock) r->yield_lock(r->yield_arg);
+    if (rc != SC_OK) {
+        util_log(&r->opt.logger, SC_LOG_LEVEL_WARN, "index %s: giving the old model's space back failed: %s",
+                 r->store_dir, sc_db_errmsg(r->db));
+        return;
+    }
+    util_log(&r->opt.logger, SC_LOG_LEVEL_INFO, "index %s: the store went from %.1f to %.1f MiB in %.2f s",
+             r->store_dir, (double)ci.bytes_before / 1048576.0, (double)ci.bytes_after / 1048576.0, ci.seconds);
+}
+
 sc_status repo_switch_run(sc_repo *r, sc_repo_summary *sum) {
     sc_status rc = switch__resume(r);
     if (rc != SC_OK || !r->switching) return rc;
@@ -665,6 +685,7 @@ sc_status repo_switch_run(sc_repo *r, sc_repo_summary *sum) {
     sum->switched = true;
     rc = repo_switch_reclaim(r);
     backend_collection_optimize(r->be, r->coll);
+    if (rc == SC_OK) switch__compact(r);
     return rc;
 }
 

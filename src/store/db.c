@@ -5,6 +5,9 @@
 ** A store directory holds:
 **   LOCK      flock()ed by the process that has the store open (pid inside)
 **   store.db  SQLite database in WAL mode (plus store.db-wal / -shm)
+**   store.db.compact, store.db.old   only during sc_db_compact (or after a
+**             crash in it: deleted at open)
+** and compacting a store: the copy without unused room, swapped in.
 */
 #include "store/store_int.h"
 
@@ -493,6 +496,197 @@ static sc_status store__lock(sc_db *db) {
     return SC_OK;
 }
 
+/* ==== The connection ==== */
+
+/* Open db->sql on store.db and set the connection's pragmas (at open, and
+** again after a compaction swapped the file). On failure db->sql is NULL
+** and the message is set. */
+static sc_status store__connect(sc_db *db, bool create) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s/store.db", db->path);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    sc_status rc = SC_OK;
+    if (sqlite3_open_v2(p, &db->sql, flags, NULL) != SQLITE_OK) {
+        rc = db->sql ? store_fail_sql(db, "opening store.db") : store_fail(SC_NOMEM, "out of memory");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(db->sql, 1);
+    sqlite3_busy_timeout(db->sql, 5000);
+    /* 16 KiB pages: a point of a 384-d vector is ~1.6 KB, and 4 KiB pages
+    ** would hold only two of them (half a kilobyte wasted per point).
+    ** Takes effect only when the database is created. */
+    static const char *const pragmas[] = {
+        "PRAGMA page_size=16384",
+        "PRAGMA journal_mode=WAL",
+        "PRAGMA cache_size=-65536", /* 64 MiB page cache */
+        /* reads straight from the page cache of the file, without a copy per page (opening reads every row) */
+        "PRAGMA mmap_size=1073741824",
+    };
+    for (size_t i = 0; i < sizeof pragmas / sizeof *pragmas; i++)
+        if ((rc = store_exec(db, pragmas[i])) != SC_OK) goto fail;
+    rc = store_exec(db, db->opt.sync == SC_SYNC_MODE_FULL ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    if (rc == SC_OK) return SC_OK;
+fail:
+    sqlite3_close(db->sql);
+    db->sql = NULL;
+    return rc;
+}
+
+/* ==== Compaction ==== */
+
+#define STORE_COMPACT_COPIES 3 /* copies tried while writes keep coming */
+
+/* dir/store.db plus suffix into out. */
+static void store__file(const sc_db *db, const char *suffix, char *out, size_t cap) {
+    snprintf(out, cap, "%s/store.db%s", db->path, suffix);
+}
+
+/* Bytes of store.db and its WAL. */
+static uint64_t store__bytes(const sc_db *db) {
+    static const char *const suffixes[] = {"", "-wal"};
+    uint64_t n = 0;
+    for (size_t i = 0; i < 2; i++) {
+        char p[4096];
+        struct stat sb;
+        store__file(db, suffixes[i], p, sizeof p);
+        if (stat(p, &sb) == 0) n += (uint64_t)sb.st_size;
+    }
+    return n;
+}
+
+/* Files a compaction leaves only when it was cut short (the process lock is
+** held: no compaction runs): its copy, never swapped in, and the link that
+** kept the old file until the new one opened. store.db is whole either way. */
+static void store__compact_leftovers(const sc_db *db) {
+    char p[4096];
+    store__file(db, ".compact", p, sizeof p);
+    unlink(p);
+    store__file(db, ".old", p, sizeof p);
+    unlink(p);
+}
+
+/* fsync path (a file, or a directory so that a rename in it lasts). */
+static sc_status store__fsync_path(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return store_fail(SC_IOERR, "cannot open %s: %s", path, strerror(errno));
+    int e = fsync(fd) == 0 ? 0 : errno;
+    close(fd);
+    return e ? store_fail(SC_IOERR, "cannot sync %s: %s", path, strerror(e)) : SC_OK;
+}
+
+/* Copy the live data of store.db to tmp on a read-only connection of its
+** own (a consistent snapshot; db->lock is not held), then make the copy
+** durable (VACUUM INTO does not sync it). */
+static sc_status store__compact_copy(sc_db *db, const char *tmp) {
+    char p[4096];
+    store__file(db, "", p, sizeof p);
+    unlink(tmp);
+    sqlite3 *aux = NULL;
+    sqlite3_stmt *st = NULL;
+    sc_status rc = SC_OK;
+    if (sqlite3_open_v2(p, &aux, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+        sqlite3_busy_timeout(aux, 5000) != SQLITE_OK ||
+        sqlite3_prepare_v2(aux, "VACUUM INTO ?1", -1, &st, NULL) != SQLITE_OK) {
+        rc = store_fail(SC_IOERR, "compacting %s: %s", p, aux ? sqlite3_errmsg(aux) : "out of memory");
+    } else {
+        sqlite3_bind_text(st, 1, tmp, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = store_fail(SC_IOERR, "copying %s without its unused space to %s (it needs as much free disk as "
+                            "the live data): %s", p, tmp, sqlite3_errmsg(aux));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(aux);
+    if (rc == SC_OK) rc = store__fsync_path(tmp);
+    if (rc != SC_OK) unlink(tmp);
+    return rc;
+}
+
+/* Put tmp in place of store.db (db->lock held exclusively, sync_mu held
+** with no WAL fsync running). Closing the only connection checkpoints the
+** WAL into store.db and deletes it; a WAL left with frames (another
+** connection of this process still open) stops the swap. The old file
+** stays linked as store.db.old until the new one opens, and comes back if it
+** does not. On return db->sql is open on one of them; SC_OK means the new. */
+static sc_status store__compact_swap(sc_db *db, const char *tmp) {
+    char p[4096], wal[4096], shm[4096], old[4096];
+    store__file(db, "", p, sizeof p);
+    store__file(db, "-wal", wal, sizeof wal);
+    store__file(db, "-shm", shm, sizeof shm);
+    store__file(db, ".old", old, sizeof old);
+    if (sqlite3_close(db->sql) != SQLITE_OK) /* a statement left unfinalized: nothing was closed */
+        return store_fail(SC_BUSY, "compacting %s: the connection is in use", p);
+    db->sql = NULL;
+    if (db->wal_fd >= 0) { /* the WAL it names is gone or about to be */
+        close(db->wal_fd);
+        db->wal_fd = -1;
+    }
+    struct stat sb;
+    sc_status rc = SC_OK;
+    if (stat(wal, &sb) == 0 && sb.st_size > 0) {
+        rc = store_fail(SC_BUSY, "compacting %s: its WAL was not emptied (another connection is open)", p);
+    } else {
+        unlink(wal);
+        unlink(shm);
+        unlink(old);
+        if (link(p, old) != 0) rc = store_fail(SC_IOERR, "compacting: cannot link %s: %s", old, strerror(errno));
+        else if (rename(tmp, p) != 0) rc = store_fail(SC_IOERR, "compacting: cannot rename %s: %s", tmp, strerror(errno));
+        else rc = store__fsync_path(db->path);
+    }
+    if (rc == SC_OK && (rc = store__connect(db, false)) != SC_OK) {
+        char keep[600];
+        snprintf(keep, sizeof keep, "%s", sc_db_errmsg(db));
+        if (rename(old, p) == 0) store__fsync_path(db->path);
+        rc = store_fail(SC_IOERR, "compacting: the new store.db did not open (%s); the old one is back", keep);
+    }
+    unlink(old);
+    unlink(tmp);
+    /* the commits made before the close are in store.db now, synced by the close's checkpoint */
+    db->n_synced = __atomic_load_n(&db->n_commits, __ATOMIC_ACQUIRE);
+    if (!db->sql && store__connect(db, false) != SC_OK) {
+        util_log(&db->opt.logger, SC_LOG_LEVEL_ERROR, "store %s: reopening store.db failed: %s", db->path,
+                 sc_db_errmsg(db));
+        return store_fail(SC_IOERR, "compacting %s: store.db could not be reopened", p);
+    }
+    return rc;
+}
+
+sc_status sc_db_compact(sc_db *db, sc_db_compact_info *info) {
+    sc_db_compact_info dummy;
+    if (!info) info = &dummy;
+    memset(info, 0, sizeof *info);
+    if (!db) return store_fail(SC_MISUSE, "sc_db_compact: NULL argument");
+    double t0 = util_now();
+    info->bytes_before = info->bytes_after = store__bytes(db);
+    char tmp[4096];
+    store__file(db, ".compact", tmp, sizeof tmp);
+    sc_status rc = SC_BUSY;
+    while (rc == SC_BUSY && info->copies < STORE_COMPACT_COPIES) {
+        /* Every write to store.db goes through db->sql, and under db->lock no
+        ** transaction is open: a count taken there that has changed by the
+        ** swap means a commit the copy may have missed. */
+        store_lock_write(db);
+        int64_t changes = sqlite3_total_changes64(db->sql);
+        pthread_rwlock_unlock(&db->lock);
+        info->copies++;
+        if ((rc = store__compact_copy(db, tmp)) != SC_OK) break;
+        store_lock_write(db);
+        pthread_mutex_lock(&db->sync_mu);
+        while (db->syncing) pthread_cond_wait(&db->sync_cv, &db->sync_mu);
+        if (sqlite3_total_changes64(db->sql) != changes) {
+            rc = store_fail(SC_BUSY, "compacting %s: writes kept coming during %u copies; the store is unchanged",
+                            db->path, info->copies);
+            unlink(tmp);
+        } else {
+            rc = store__compact_swap(db, tmp);
+        }
+        pthread_mutex_unlock(&db->sync_mu);
+        pthread_rwlock_unlock(&db->lock);
+    }
+    if (rc == SC_OK) info->bytes_after = store__bytes(db);
+    info->seconds = util_now() - t0;
+    return rc;
+}
+
 sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, char **errmsg) {
     if (errmsg) *errmsg = NULL;
     if (!out) return util_errmsg_out(errmsg, SC_MISUSE, "sc_db_open: NULL out");
@@ -539,25 +733,8 @@ sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, ch
     pthread_cond_init(&db->sync_cv, NULL);
     db->wal_fd = -1;
     if ((rc = store__lock(db)) != SC_OK) goto fail;
-    char p[4096];
-    snprintf(p, sizeof p, "%s/store.db", path);
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (o.create ? SQLITE_OPEN_CREATE : 0);
-    if (sqlite3_open_v2(p, &db->sql, flags, NULL) != SQLITE_OK) {
-        rc = db->sql ? store_fail_sql(db, "opening store.db") : store_fail(SC_NOMEM, "out of memory");
-        goto fail;
-    }
-    sqlite3_extended_result_codes(db->sql, 1);
-    sqlite3_busy_timeout(db->sql, 5000);
-    /* 16 KiB pages: a point of a 384-d vector is ~1.6 KB, and 4 KiB pages
-    ** would hold only two of them (half a kilobyte wasted per point).
-    ** Takes effect only when the database is created. */
-    if ((rc = store_exec(db, "PRAGMA page_size=16384")) != SC_OK) goto fail;
-    if ((rc = store_exec(db, "PRAGMA journal_mode=WAL")) != SC_OK) goto fail;
-    if ((rc = store_exec(db, "PRAGMA cache_size=-65536")) != SC_OK) goto fail; /* 64 MiB page cache */
-    /* reads straight from the page cache of the file, without a copy per page (opening reads every row) */
-    if ((rc = store_exec(db, "PRAGMA mmap_size=1073741824")) != SC_OK) goto fail;
-    if ((rc = store_exec(db, o.sync == SC_SYNC_MODE_FULL ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL")) != SC_OK)
-        goto fail;
+    store__compact_leftovers(db);
+    if ((rc = store__connect(db, o.create)) != SC_OK) goto fail;
     /* Create the schema only when missing: a write at every open would cost an fsync. */
     sqlite3_stmt *chk = NULL;
     bool have_schema = false;
