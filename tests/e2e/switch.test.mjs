@@ -2,8 +2,10 @@
 // src/repo/switch.c) through the real binary: an index of the built-in
 // model is switched by `semcode index --model` to a tiny model of another
 // dimension trained here; the summary says it switched, stats report the
-// new model and no pending switch, dense search works with it, and a search
-// given the old model is refused with what to do.
+// new model and no pending switch, store.db gave the old vectors' room back
+// (the compaction after the reclaim), dense search works with it, a search
+// given the old model is refused with what to do, and `--model builtin`
+// switches back to the shipped model.
 // Run: node --test tests/e2e/switch.test.mjs (needs no server of run.sh).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,6 +44,8 @@ test('index --model switches an index to a model of another dimension', () => {
 
   ok(['index', repo, '--model', builtin, '--json']);
   const before = JSON.parse(ok(['stats', '--json'], { cwd: repo }).out);
+  const storeDb = path.join(repo, '.semcode/store/store.db');
+  const bytesBefore = fs.statSync(storeDb).size;
   assert.equal(before.switch, undefined);
 
   const sum = JSON.parse(ok(['index', repo, '--model', tiny, '--json']).out);
@@ -53,6 +57,10 @@ test('index --model switches an index to a model of another dimension', () => {
 
   const after = JSON.parse(ok(['stats', '--json'], { cwd: repo }).out);
   assert.equal(after.model.dim, 16);
+  // 256 floats a point became 16: without the compaction the file would have grown (both generations)
+  const bytesAfter = fs.statSync(storeDb).size;
+  assert.ok(bytesAfter < bytesBefore, `store.db: ${bytesBefore} bytes before, ${bytesAfter} after`);
+  assert.ok(!fs.existsSync(storeDb + '.compact') && !fs.existsSync(storeDb + '.old'));
   assert.notEqual(after.model.id, before.model.id);
   assert.equal(after.switch, undefined);
   assert.equal(after.index_format, 3);
@@ -71,5 +79,12 @@ test('index --model switches an index to a model of another dimension', () => {
   const again = JSON.parse(ok(['index', repo, '--json']).out);
   assert.equal(again.switch, undefined);
   assert.equal(again.embeddings.new, 0);
+
+  // `--model builtin` names the shipped model: back to it, and the file back to its size
+  const back = JSON.parse(ok(['index', repo, '--model', 'builtin', '--json']).out);
+  assert.equal(back.switch.switched, true);
+  const last = JSON.parse(ok(['stats', '--json'], { cwd: repo }).out);
+  assert.equal(last.model.id, before.model.id);
+  assert.ok(fs.statSync(storeDb).size <= bytesBefore + 16384);
   fs.rmSync(dir, { recursive: true, force: true });
 });
