@@ -87,13 +87,16 @@ typedef struct sc_db_compact_info {
 ** inside pages whose rows shrank, which no incremental vacuum returns: the
 ** store is copied without it (SQLite's VACUUM INTO, on a second read-only
 ** connection, so searches and writes go on during the copy), then, under
-** the writer lock for only a close, a rename and a reopen, the copy
-** replaces store.db when nothing was written meanwhile. When writes came in,
-** the copy is made again, at most 3 times. A crash at any point leaves
-** either the old or the new file whole (a left-over copy is deleted at the
-** next open). info may be NULL. Errors: SC_IOERR (the copy needs as much
-** free disk as the live data), SC_BUSY (writes kept coming: the store is
-** unchanged), SC_MISUSE. */
+** the writer lock for only a close, a rename and an open, the copy
+** replaces store.db when nothing was written meanwhile. When writes came
+** in, the copy is made again; the third copy holds writers back while it
+** runs (searches still go on), so it is not overtaken. A crash at any
+** point leaves either the old or the new file whole (a left-over copy is
+** deleted at the next open). One compaction runs at a time. info may be
+** NULL. Errors: SC_IOERR (the copy needs as much free disk as the live
+** data), SC_BUSY (the third copy was overtaken too, by a graph save of the
+** background indexer or a snapshot restore: the store is unchanged),
+** SC_MISUSE. */
 SC_API sc_status sc_db_compact(sc_db *db, sc_db_compact_info *info);
 /* Directory of the store; borrowed, valid until sc_db_close. */
 SC_API const char *sc_db_path(const sc_db *db);

@@ -53,7 +53,17 @@
 
 void store_lock_write(sc_db *db) {
     __atomic_fetch_add(&db->writers_waiting, 1, __ATOMIC_RELAXED);
-    pthread_rwlock_wrlock(&db->lock);
+    for (;;) {
+        if (__atomic_load_n(&db->gate_closed, __ATOMIC_ACQUIRE)) {
+            pthread_mutex_lock(&db->gate_mu);
+            while (db->gate_closed) pthread_cond_wait(&db->gate_cv, &db->gate_mu);
+            pthread_mutex_unlock(&db->gate_mu);
+        }
+        pthread_rwlock_wrlock(&db->lock);
+        /* the gate may have closed while this thread queued for the lock: the compaction goes first */
+        if (!__atomic_load_n(&db->gate_closed, __ATOMIC_ACQUIRE)) break;
+        pthread_rwlock_unlock(&db->lock);
+    }
     __atomic_fetch_sub(&db->writers_waiting, 1, __ATOMIC_RELAXED);
 }
 

@@ -650,39 +650,56 @@ static sc_status store__compact_swap(sc_db *db, const char *tmp) {
     return rc;
 }
 
+/* Close (1) or open (0) the writers' gate of store_lock_write. */
+static void store__gate(sc_db *db, int closed) {
+    pthread_mutex_lock(&db->gate_mu);
+    __atomic_store_n(&db->gate_closed, closed, __ATOMIC_RELEASE);
+    if (!closed) pthread_cond_broadcast(&db->gate_cv);
+    pthread_mutex_unlock(&db->gate_mu);
+}
+
 sc_status sc_db_compact(sc_db *db, sc_db_compact_info *info) {
     sc_db_compact_info dummy;
     if (!info) info = &dummy;
     memset(info, 0, sizeof *info);
     if (!db) return store_fail(SC_MISUSE, "sc_db_compact: NULL argument");
     double t0 = util_now();
+    pthread_mutex_lock(&db->compact_mu);
     info->bytes_before = info->bytes_after = store__bytes(db);
     char tmp[4096];
     store__file(db, ".compact", tmp, sizeof tmp);
     sc_status rc = SC_BUSY;
     while (rc == SC_BUSY && info->copies < STORE_COMPACT_COPIES) {
+        info->copies++;
+        /* the last copy holds writers back (searches go on): it is not overtaken */
+        bool gate = info->copies == STORE_COMPACT_COPIES;
+        if (gate) store__gate(db, 1);
         /* Every write to store.db goes through db->sql, and under db->lock no
         ** transaction is open: a count taken there that has changed by the
         ** swap means a commit the copy may have missed. */
-        store_lock_write(db);
+        pthread_rwlock_wrlock(&db->lock);
         int64_t changes = sqlite3_total_changes64(db->sql);
         pthread_rwlock_unlock(&db->lock);
-        info->copies++;
-        if ((rc = store__compact_copy(db, tmp)) != SC_OK) break;
-        store_lock_write(db);
+        if ((rc = store__compact_copy(db, tmp)) != SC_OK) {
+            if (gate) store__gate(db, 0);
+            break;
+        }
+        pthread_rwlock_wrlock(&db->lock);
         pthread_mutex_lock(&db->sync_mu);
         while (db->syncing) pthread_cond_wait(&db->sync_cv, &db->sync_mu);
         if (sqlite3_total_changes64(db->sql) != changes) {
             rc = store_fail(SC_BUSY, "compacting %s: writes kept coming during %u copies; the store is unchanged",
-                            db->path, info->copies);
+                            db->path, info->copies); /* the last one only by a graph save or a restore */
             unlink(tmp);
         } else {
             rc = store__compact_swap(db, tmp);
         }
         pthread_mutex_unlock(&db->sync_mu);
         pthread_rwlock_unlock(&db->lock);
+        if (gate) store__gate(db, 0);
     }
     if (rc == SC_OK) info->bytes_after = store__bytes(db);
+    pthread_mutex_unlock(&db->compact_mu);
     info->seconds = util_now() - t0;
     return rc;
 }
@@ -731,6 +748,9 @@ sc_status sc_db_open(const char *path, const sc_db_options *opt, sc_db **out, ch
     pthread_cond_init(&db->bg_cv, NULL);
     pthread_mutex_init(&db->sync_mu, NULL);
     pthread_cond_init(&db->sync_cv, NULL);
+    pthread_mutex_init(&db->compact_mu, NULL);
+    pthread_mutex_init(&db->gate_mu, NULL);
+    pthread_cond_init(&db->gate_cv, NULL);
     db->wal_fd = -1;
     if ((rc = store__lock(db)) != SC_OK) goto fail;
     store__compact_leftovers(db);
@@ -800,6 +820,9 @@ void sc_db_close(sc_db *db) {
     if (db->wal_fd >= 0) close(db->wal_fd);
     pthread_mutex_destroy(&db->sync_mu);
     pthread_cond_destroy(&db->sync_cv);
+    pthread_mutex_destroy(&db->compact_mu);
+    pthread_mutex_destroy(&db->gate_mu);
+    pthread_cond_destroy(&db->gate_cv);
     free(db->path);
     free(db);
 }

@@ -212,6 +212,11 @@ struct sc_db {
     uint64_t n_sync_failed;    /* commits n_synced+1..n_sync_failed were in a failed fsync: never acknowledged */
     bool syncing;              /* a thread is in fsync: the others wait for it */
     int wal_fd;                /* store.db-wal, opened for fsync at the first need; -1 before */
+    /* Compaction (db.c): one at a time; its last copy holds writers back at this gate. */
+    pthread_mutex_t compact_mu; /* held for a whole sc_db_compact */
+    pthread_mutex_t gate_mu;   /* guards gate_closed's changes and waits */
+    pthread_cond_t gate_cv;    /* broadcast when the gate opens */
+    int gate_closed;           /* 1 while a compaction's last copy runs (atomic reads) */
 };
 
 /* Wait until upsert commit number ticket (from db->n_commits) is durable:
@@ -221,7 +226,8 @@ struct sc_db {
 sc_status store_sync_wait(sc_db *db, uint64_t ticket);
 
 /* Take db->lock for writing, counted in writers_waiting so that the
-** background indexer yields between its chunks. */
+** background indexer yields between its chunks; while a compaction's gate
+** is closed, wait for it to open first. */
 void store_lock_write(sc_db *db);
 
 /* ==== Error reporting (error.c) ==== */
