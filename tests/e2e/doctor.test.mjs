@@ -6,20 +6,18 @@
 // stops it before the doctor opens the store. Run: node --test tests/e2e/
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runSync } from './serve_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const top = path.resolve(here, '../..');
 const bin = path.resolve(top, process.env.SEMCODE_BIN || 'build/semcode');
 
-function run(args, opts = {}) {
-  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 120000, ...opts });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (args, opts) => runSync(bin, args, opts);
 
 // Create collection `c` (dimension 3, dot product) in a new store and upsert the points.
 async function makeStore(points) {
