@@ -49,6 +49,19 @@ sc_vector_index_info tu_index_info(sc_db *db, const char *coll) {
     return vx;
 }
 
+double tu_search_vs_exact(sc_db *db, const char *coll, const sc_search_request *req, sc_record_list **approx,
+                          sc_record_list **exact) {
+    sc_search_request ex = *req;
+    ex.exact = true;
+    assert_int_equal(sc_points_search(db, coll, req, approx), SC_OK);
+    assert_int_equal(sc_points_search(db, coll, &ex, exact), SC_OK);
+    const sc_record_list *a = *approx, *e = *exact;
+    size_t hit = 0;
+    for (size_t x = 0; x < e->n; x++)
+        for (size_t y = 0; y < a->n; y++) hit += sc_point_id_cmp(&e->items[x].id, &a->items[y].id) == 0;
+    return e->n ? (double)hit / (double)e->n : 1.0;
+}
+
 void tu_child_ack(int ack_fd) {
     char ok = 1;
     if (write(ack_fd, &ok, 1) != 1) _exit(6);

@@ -1,11 +1,12 @@
 /*
 ** Store fixtures shared by the cmocka tests of the store (test_store,
 ** test_sparse, test_snapshot, test_alias, test_store_ann,
-** test_store_bgindex, test_collection_update, test_rank): opening a store
-** or failing the running test with the store's message, the tu_store
-** helpers of testutil.h that fail the test instead of returning a status,
-** a collection's index state, and a child process killed with SIGKILL once
-** it has acknowledged its writes. These call cmocka's fail_msg and so
+** test_store_bgindex, test_store_tailq, test_collection_update,
+** test_rank): opening a store or failing the running test with the store's
+** message, the tu_store helpers of testutil.h that fail the test instead
+** of returning a status, a collection's index state, a search checked
+** against exact search, and a child process killed with SIGKILL once it
+** has acknowledged its writes. These call cmocka's fail_msg and so
 ** belong to cmocka tests only (testutil.h has the cmocka-free ones).
 */
 #ifndef SC_STORE_FIXTURE_H
@@ -34,6 +35,12 @@ char *tu_store_format_ok(const char *dir);
 /* The state of the first named vector's index of collection coll (fails
 ** the test when the collection cannot be read). */
 sc_vector_index_info tu_index_info(sc_db *db, const char *coll);
+/* Run req on collection coll as given into *approx and again with exact
+** set into *exact (both owned: sc_record_list_free), failing the test when
+** either search fails. Returns the share of the exact answer's ids that
+** *approx holds (1.0 when the exact answer is empty): the recall. */
+double tu_search_vs_exact(sc_db *db, const char *coll, const sc_search_request *req, sc_record_list **approx,
+                          sc_record_list **exact);
 /* Clustered test points: point id's vector is one of n_clusters centres
 ** (seeded cluster_seed + id % n_clusters) plus noise * uniform noise seeded
 ** from id and salt, deterministic. */

@@ -78,13 +78,7 @@ static double bg_recall(sc_db *db, const char *filter) {
         bg_vector(1000000 + i, q);
         sc_search_request req = {.query = q, .dim = BG_DIM, .limit = 10, .filter_json = filter};
         sc_record_list *a = NULL, *e = NULL;
-        assert_int_equal(sc_points_search(db, "c", &req, &a), SC_OK);
-        req.exact = true;
-        assert_int_equal(sc_points_search(db, "c", &req, &e), SC_OK);
-        size_t hit = 0;
-        for (size_t x = 0; x < e->n; x++)
-            for (size_t y = 0; y < a->n; y++) hit += sc_point_id_cmp(&e->items[x].id, &a->items[y].id) == 0;
-        sum += e->n ? (double)hit / (double)e->n : 1.0;
+        sum += tu_search_vs_exact(db, "c", &req, &a, &e);
         sc_record_list_free(a);
         sc_record_list_free(e);
     }
