@@ -67,7 +67,7 @@ void tu_child_ack(int ack_fd) {
     if (write(ack_fd, &ok, 1) != 1) _exit(6);
 }
 
-void tu_run_killed_child(tu_child_fn body, void *arg, useconds_t settle_us) {
+pid_t tu_fork_child(tu_child_fn body, void *arg, int *read_fd) {
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     pid_t pid = fork();
@@ -75,16 +75,23 @@ void tu_run_killed_child(tu_child_fn body, void *arg, useconds_t settle_us) {
     if (pid == 0) {
         close(fds[0]);
         body(arg, fds[1]);
-        _exit(0); /* a body that returns: the parent's read below still sees its acknowledgement, if any */
+        _exit(0); /* a body that returns: the parent still reads its acknowledgements, if any */
     }
     close(fds[1]);
+    *read_fd = fds[0];
+    return pid;
+}
+
+void tu_run_killed_child(tu_child_fn body, void *arg, useconds_t settle_us) {
+    int fd = -1;
+    pid_t pid = tu_fork_child(body, arg, &fd);
     char ok = 0;
-    ssize_t got = read(fds[0], &ok, 1);
+    ssize_t got = read(fd, &ok, 1);
     if (got == 1) usleep(settle_us);
     kill(pid, SIGKILL);
     int st = 0;
     waitpid(pid, &st, 0);
-    close(fds[0]);
+    close(fd);
     if (got != 1) fail_msg("the child ended before acknowledging its writes (wait status %d)", st);
 }
 

@@ -2,11 +2,12 @@
 ** Store fixtures shared by the cmocka tests of the store (test_store,
 ** test_sparse, test_snapshot, test_alias, test_store_ann,
 ** test_store_bgindex, test_store_tailq, test_collection_update,
-** test_rank): opening a store or failing the running test with the store's
-** message, the tu_store helpers of testutil.h that fail the test instead
-** of returning a status, a collection's index state, a search checked
-** against exact search, and a child process killed with SIGKILL once it
-** has acknowledged its writes. These call cmocka's fail_msg and so
+** test_rank, test_killtest): opening a store or failing the running test
+** with the store's message, the tu_store helpers of testutil.h that fail
+** the test instead of returning a status, a collection's index state, a
+** search checked against exact search, and child processes that write
+** and acknowledge over a pipe (one killed with SIGKILL once it has
+** acknowledged its writes). These call cmocka's fail_msg and so
 ** belong to cmocka tests only (testutil.h has the cmocka-free ones).
 */
 #ifndef SC_STORE_FIXTURE_H
@@ -66,6 +67,10 @@ typedef void (*tu_child_fn)(void *arg, int ack_fd);
 /* In the child: tell the parent that the writes so far are acknowledged
 ** (_exit(6) when the pipe is gone). */
 void tu_child_ack(int ack_fd);
+/* Fork a child running body(arg, ack_fd), ack_fd the write end of a pipe
+** whose read end the parent gets in *read_fd (to close); a body that
+** returns leaves with _exit(0). Fails the test when pipe or fork fails. */
+pid_t tu_fork_child(tu_child_fn body, void *arg, int *read_fd);
 /* Fork a child running body(arg, ack_fd); wait for its acknowledgement,
 ** let it run settle_us more microseconds, kill it with SIGKILL and reap
 ** it. Fails the test when the child ends before acknowledging. */
