@@ -67,6 +67,19 @@ void tu_child_ack(int ack_fd) {
     if (write(ack_fd, &ok, 1) != 1) _exit(6);
 }
 
+void tu_expect_top(sc_db *db, const char *coll, const float *q, uint32_t dim, uint32_t limit, uint64_t id,
+                   const char *filter) {
+    sc_search_request req = {.query = q, .dim = dim, .limit = limit, .filter_json = filter};
+    sc_record_list *l = NULL;
+    assert_int_equal(sc_points_search(db, coll, &req, &l), SC_OK);
+    assert_true(l->n >= 1);
+    if (l->items[0].id.num != id)
+        fail_msg("point %llu: top hit is %llu", (unsigned long long)id, (unsigned long long)l->items[0].id.num);
+    if (filter)
+        for (size_t j = 0; j < l->n; j++) assert_int_equal(l->items[j].id.num % 10, id % 10);
+    sc_record_list_free(l);
+}
+
 pid_t tu_fork_child(tu_child_fn body, void *arg, int *read_fd) {
     int fds[2];
     assert_int_equal(pipe(fds), 0);

@@ -42,6 +42,12 @@ sc_vector_index_info tu_index_info(sc_db *db, const char *coll);
 ** *approx holds (1.0 when the exact answer is empty): the recall. */
 double tu_search_vs_exact(sc_db *db, const char *coll, const sc_search_request *req, sc_record_list **approx,
                           sc_record_list **exact);
+/* Search collection coll for vector q (dim floats, at most limit hits,
+** filter_json optional: one on the payload "bucket", id % 10, that
+** tu_vectors_put writes): the top hit must be point id and, with a
+** filter, every hit must be in id's bucket; fails the test otherwise. */
+void tu_expect_top(sc_db *db, const char *coll, const float *q, uint32_t dim, uint32_t limit, uint64_t id,
+                   const char *filter);
 /* Clustered test points: point id's vector is one of n_clusters centres
 ** (seeded cluster_seed + id % n_clusters) plus noise * uniform noise seeded
 ** from id and salt, deterministic. */

@@ -59,15 +59,7 @@ static void bg_wait_indexed(sc_db *db) {
 static void bg_expect_self(sc_db *db, uint64_t id, const char *filter) {
     float q[BG_DIM];
     bg_vector(id, q);
-    sc_search_request req = {.query = q, .dim = BG_DIM, .limit = 5, .filter_json = filter};
-    sc_record_list *l = NULL;
-    assert_int_equal(sc_points_search(db, "c", &req, &l), SC_OK);
-    assert_true(l->n >= 1);
-    if (l->items[0].id.num != id) fail_msg("point %llu: top hit is %llu", (unsigned long long)id,
-                                           (unsigned long long)l->items[0].id.num);
-    if (filter)
-        for (size_t j = 0; j < l->n; j++) assert_int_equal(l->items[j].id.num % 10, id % 10);
-    sc_record_list_free(l);
+    tu_expect_top(db, "c", q, BG_DIM, 5, id, filter);
 }
 
 /* Mean recall@10 of the default search against exact search, filter optional. */

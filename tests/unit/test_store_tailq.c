@@ -74,19 +74,11 @@ static void tq_teardown(sc_db *db, char *dir) {
     tu_rmdir(dir);
 }
 
-/* Point id's own vector (filter optional) must come back first. */
+/* Point id's own vector (filter optional: bucket 7, id's) must come back first. */
 static void tq_expect_self(sc_db *db, uint64_t id, const char *filter) {
     float q[TQ_DIM];
     tq_vector(id, q);
-    sc_search_request req = {.query = q, .dim = TQ_DIM, .limit = 10, .filter_json = filter};
-    sc_record_list *l = NULL;
-    assert_int_equal(sc_points_search(db, "c", &req, &l), SC_OK);
-    assert_true(l->n >= 1);
-    if (l->items[0].id.num != id)
-        fail_msg("point %llu: top hit is %llu", (unsigned long long)id, (unsigned long long)l->items[0].id.num);
-    if (filter)
-        for (size_t j = 0; j < l->n; j++) assert_int_equal(l->items[j].id.num % 10, 7);
-    sc_record_list_free(l);
+    tu_expect_top(db, "c", q, TQ_DIM, 10, id, filter);
 }
 
 /* Query i: a point's vector moved by noise (not a point itself). */
