@@ -163,6 +163,28 @@ sc_status repo_switch_cancel(sc_repo *r) {
 
 /* ==== Starting and resuming ==== */
 
+/* Zero pe and set what pipeline_embedder_open needs: r's state.db, a remote
+** client made at open (a remote model must answer now, not halfway through
+** the backfill) and the borrowed embedding cache (NULL for none). */
+static void switch__embedder_init(sc_repo *r, pipeline_embedder *pe, sc_embed_cache *cache) {
+    memset(pe, 0, sizeof *pe);
+    pe->state = r->state;
+    pe->connect_now = true;
+    pe->cache = cache;
+}
+
+/* r's options with no model given, so pipeline_embedder_open loads the model
+** its meta records (the current one, or with meta_prefix "next_" the target). */
+static sc_repo_options switch__recorded_options(const sc_repo *r) {
+    sc_repo_options o = r->opt;
+    o.model_path = NULL;
+    o.provider = SC_REPO_PROVIDER_AUTO;
+    o.remote = NULL;
+    o.remote_fallback = false;
+    o.remote_retries_given = false;
+    return o;
+}
+
 /* Make r->pe_next (loaded, r->pe the current model current_id) the target
 ** of the switch: its vector added to the collection (dropped first when
 ** left over with another dimension), meta next_* written in one
@@ -212,16 +234,8 @@ static sc_status switch__target(sc_repo *r, const char *current_id) {
 sc_status repo_switch_begin(sc_repo *r, const char *current_id) {
     /* r->pe is the model given; it becomes the target and the recorded one is loaded as the current */
     r->pe_next = r->pe;
-    memset(&r->pe, 0, sizeof r->pe);
-    r->pe.state = r->state;
-    r->pe.connect_now = true;
-    r->pe.cache = r->pe_next.cache;
-    sc_repo_options cur = r->opt;
-    cur.model_path = NULL;
-    cur.provider = SC_REPO_PROVIDER_AUTO;
-    cur.remote = NULL;
-    cur.remote_fallback = false;
-    cur.remote_retries_given = false;
+    switch__embedder_init(r, &r->pe, r->pe_next.cache);
+    sc_repo_options cur = switch__recorded_options(r);
     sc_err err = {0};
     sc_status rc = pipeline_embedder_open(&r->pe, &cur, &err);
     if (rc != SC_OK || strcmp(r->pe.model_id, current_id)) {
@@ -246,10 +260,7 @@ sc_status sc_repo_switch_model(sc_repo *r, const sc_repo_options *model) {
         return repo_fail(r, SC_UNSUPPORTED, "the index is in a Qdrant store, whose model cannot be switched in the "
                          "background; run 'semcode index' with the new model (it indexes again)");
     pipeline_embedder pe;
-    memset(&pe, 0, sizeof pe);
-    pe.state = r->state;
-    pe.connect_now = true; /* a remote target must answer now, not halfway through the backfill */
-    pe.cache = r->pe.cache;
+    switch__embedder_init(r, &pe, r->pe.cache);
     sc_repo_options o = r->opt;
     o.model_path = model->model_path;
     o.provider = model->provider;
@@ -286,16 +297,9 @@ static sc_status switch__resume(sc_repo *r) {
     char *nv = repo_meta_get(r, "next_vector");
     sc_status rc = SC_OK;
     if (!next || !nv || r->remote_store) goto done;
-    memset(&r->pe_next, 0, sizeof r->pe_next);
-    r->pe_next.state = r->state;
+    switch__embedder_init(r, &r->pe_next, r->pe.cache);
     r->pe_next.meta_prefix = "next_";
-    r->pe_next.connect_now = true;
-    r->pe_next.cache = r->pe.cache;
-    sc_repo_options o = r->opt;
-    o.model_path = NULL;
-    o.provider = SC_REPO_PROVIDER_AUTO;
-    o.remote = NULL;
-    o.remote_fallback = false;
+    sc_repo_options o = switch__recorded_options(r); /* remote_retries_given, cleared too, goes with remote only */
     sc_err err = {0};
     rc = pipeline_embedder_open(&r->pe_next, &o, &err);
     if (rc == SC_OK && strcmp(r->pe_next.model_id, next))

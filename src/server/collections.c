@@ -737,6 +737,16 @@ json_t *server_collection_info_json(server_call *call, const char *name) {
     return out ? out : server_fail(call, 500, "out of memory");
 }
 
+/* Resolve the collection named by call->args[0] into name and read its
+** info (the caller frees it with sc_collection_info_free): false, with the
+** answer set on call, when either fails. */
+static bool server__coll_info(server_call *call, char name[SERVER_NAME_SIZE], sc_collection_info *info) {
+    if (!server_coll_resolve(call, call->args[0], name)) return false;
+    sc_status rc = sc_collection_info_get(call->ctx->db, name, info);
+    if (rc != SC_OK) return server_fail_store(call, rc), false;
+    return true;
+}
+
 json_t *server_api_collection_get(server_call *call) {
     char name[SERVER_NAME_SIZE];
     if (!server_coll_resolve(call, call->args[0], name)) return NULL;
@@ -749,10 +759,8 @@ json_t *server_api_collection_get(server_call *call) {
 ** Qdrant's range of peer ids (1 to 2^53). */
 json_t *server_api_collection_cluster(server_call *call) {
     char name[SERVER_NAME_SIZE];
-    if (!server_coll_resolve(call, call->args[0], name)) return NULL;
     sc_collection_info info;
-    sc_status rc = sc_collection_info_get(call->ctx->db, name, &info);
-    if (rc != SC_OK) return server_fail_store(call, rc);
+    if (!server__coll_info(call, name, &info)) return NULL;
     json_int_t points = (json_int_t)info.n_points;
     sc_collection_info_free(&info);
     const char *path = sc_db_path(call->ctx->db);
@@ -998,10 +1006,8 @@ json_t *server_api_vector_create(server_call *call) {
 ** point's value of it and its configuration. */
 json_t *server_api_vector_delete(server_call *call) {
     char name[SERVER_NAME_SIZE];
-    if (!server_coll_resolve(call, call->args[0], name)) return NULL;
     sc_collection_info info;
-    sc_status rc = sc_collection_info_get(call->ctx->db, name, &info);
-    if (rc != SC_OK) return server_fail_store(call, rc);
+    if (!server__coll_info(call, name, &info)) return NULL;
     bool sparse = false;
     for (size_t i = 0; i < info.n_sparse; i++) sparse |= !strcmp(info.sparse[i].name, call->args[1]);
     json_t *settings = server__settings(&info);
@@ -1010,7 +1016,7 @@ json_t *server_api_vector_delete(server_call *call) {
         json_decref(settings);
         return server_fail(call, 400, "Wrong input: deleting a sparse vector of an existing collection is not supported");
     }
-    rc = sc_collection_vector_delete(call->ctx->db, name, call->args[1]);
+    sc_status rc = sc_collection_vector_delete(call->ctx->db, name, call->args[1]);
     json_object_del(json_object_get(settings, "vectors"), call->args[1]);
     if (rc == SC_OK) rc = server__settings_save(call, name, settings);
     json_decref(settings);

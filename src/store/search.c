@@ -201,19 +201,37 @@ static sc_status store__plan(const store_coll *c, const store_filter *f, roaring
     return rc == SC_OK ? SC_OK : store_fail(rc, "planning the filter failed");
 }
 
+/* The opening of every search: req's k, its filter compiled (*f, owned:
+** filter_free), db's read lock taken (and the ANN lock after it when ann),
+** collection coll looked up (*c) and the filter bound to it. On SC_OK the
+** caller holds the lock(s) and *f; on an error nothing is held. */
+static sc_status store__search_open(sc_db *db, const char *coll, const sc_search_request *req, bool ann, uint32_t *k,
+                                    store_filter **f, store_coll **c) {
+    if (store__request_k(req, k) != SC_OK) return SC_INVALID;
+    sc_err err = {0};
+    *f = NULL;
+    if (filter_compile_text(req->filter_json, f, &err) != SC_OK) return store_fail_err(&err);
+    pthread_rwlock_rdlock(&db->lock);
+    if (ann) pthread_rwlock_rdlock(&db->ann_lock); /* graphs and the flat tail stay consistent (ann_bg.c) */
+    sc_status rc = store_coll_get(db, coll, c);
+    if (rc == SC_OK) rc = store_filter_bind(*c, *f);
+    if (rc != SC_OK) {
+        if (ann) pthread_rwlock_unlock(&db->ann_lock);
+        pthread_rwlock_unlock(&db->lock);
+        filter_free(*f);
+        *f = NULL;
+    }
+    return rc;
+}
+
 static sc_status store__search(sc_db *db, const char *coll, const sc_search_request *req, const float *queries,
                                size_t n_queries, sc_record_list **out) {
     if (!db || !req || !out || (n_queries && !queries)) return store_fail(SC_MISUSE, "search: NULL argument");
     uint32_t k = 0;
-    if (store__request_k(req, &k) != SC_OK) return SC_INVALID;
     store_filter *f = NULL;
-    sc_err err = {0};
-    if (filter_compile_text(req->filter_json, &f, &err) != SC_OK) return store_fail_err(&err);
-    pthread_rwlock_rdlock(&db->lock);
-    pthread_rwlock_rdlock(&db->ann_lock); /* graphs and the flat tail stay consistent (ann_bg.c) */
     store_coll *c = NULL;
-    sc_status rc = store_coll_get(db, coll, &c);
-    if (rc == SC_OK) rc = store_filter_bind(c, f);
+    sc_status rc = store__search_open(db, coll, req, true, &k, &f, &c);
+    if (rc != SC_OK) return rc;
     float *q = NULL;
     uint32_t *tail = NULL;
     index_hit *hits = NULL;
@@ -222,7 +240,6 @@ static sc_status store__search(sc_db *db, const char *coll, const sc_search_requ
     roaring_bitmap_t *cand = NULL, *live = NULL;
     bool exact = false;
     size_t done_lists = 0;
-    if (rc != SC_OK) goto done;
     int vi = store_coll_vec_index(c, req->vector_name);
     if (vi < 0 && store_coll_sparse_index(c, req->vector_name) >= 0) {
         rc = store_fail(SC_INVALID, "vector `%s` of collection `%s` is sparse: query it with indices and values",
@@ -392,20 +409,15 @@ typedef sc_status (*store__hits_fn)(store_coll *c, const sc_search_request *req,
 static sc_status store__search_by(sc_db *db, const char *coll, const sc_search_request *req, store__hits_fn fn,
                                   sc_record_list **out) {
     uint32_t k = 0;
-    if (store__request_k(req, &k) != SC_OK) return SC_INVALID;
     store_filter *f = NULL;
-    sc_err err = {0};
-    if (filter_compile_text(req->filter_json, &f, &err) != SC_OK) return store_fail_err(&err);
-    pthread_rwlock_rdlock(&db->lock);
     store_coll *c = NULL;
-    sc_status rc = store_coll_get(db, coll, &c);
-    if (rc == SC_OK) rc = store_filter_bind(c, f);
+    sc_status rc = store__search_open(db, coll, req, false, &k, &f, &c);
+    if (rc != SC_OK) return rc;
     roaring_bitmap_t *cand = NULL, *live = NULL;
     index_hit *hits = NULL;
     uint32_t *slots = NULL;
     float *scores = NULL;
     bool exact = false;
-    if (rc != SC_OK) goto done;
     if ((rc = store__plan(c, f, &live, &cand, &exact)) != SC_OK) goto done;
     hits = malloc(sizeof *hits * k);
     slots = malloc(sizeof *slots * k);

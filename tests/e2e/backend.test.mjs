@@ -5,12 +5,11 @@
 // check` on good and bad configurations. A few seconds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve, stop, gitIn, spawnRun } from './serve_util.mjs';
+import { serve, stop, gitIn, spawnRun, runSync, runJson } from './serve_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const top = path.resolve(here, '../..');
@@ -19,17 +18,10 @@ const fixture = path.join(top, 'tests/fixtures/repo');
 
 let tmp, srv, port, treeQ, treeE;
 
-function run(args, opts = {}) {
-  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 120000, ...opts });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (args, opts) => runSync(bin, args, opts);
 // run() without blocking the event loop (for a proxy served by this process).
 const runAsync = (args, opts = {}) => spawnRun(bin, args, opts);
-function json(args, opts) {
-  const r = run([...args, '--json'], opts);
-  assert.equal(r.code, 0, `semcode ${args.join(' ')} failed: ${r.err}`);
-  return JSON.parse(r.out);
-}
+const json = (args, opts) => runJson(bin, args, opts);
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'semcode-backend-'));

@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runSync, runJson } from './serve_util.mjs';
 import { heldEndpoint } from './net_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -20,16 +21,8 @@ const top = path.resolve(here, '../..');
 const bin = path.resolve(top, process.env.SEMCODE_BIN || 'build/semcode'); // absolute: commands run in other folders
 const fixture = path.join(top, 'tests/fixtures/repo');
 
-function run(args, opts = {}) {
-  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 120000, ...opts });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-function json(args, opts) {
-  const r = run([...args, '--json'], opts);
-  assert.equal(r.code, 0, `semcode ${args.join(' ')} failed: ${r.err}`);
-  return JSON.parse(r.out);
-}
+const run = (args, opts) => runSync(bin, args, opts);
+const json = (args, opts) => runJson(bin, args, opts);
 
 function freshRepo() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'semcode-e2e-'));

@@ -6,32 +6,25 @@
 // stops it before the doctor opens the store. Run: node --test tests/e2e/
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runSync, serve, stop } from './serve_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const top = path.resolve(here, '../..');
 const bin = path.resolve(top, process.env.SEMCODE_BIN || 'build/semcode');
 
-function run(args, opts = {}) {
-  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 120000, ...opts });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (args, opts) => runSync(bin, args, opts);
 
 // Create collection `c` (dimension 3, dot product) in a new store and upsert the points.
 async function makeStore(points) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'semcode-e2e-doctor-'));
   const store = path.join(dir, 'store');
-  const portFile = path.join(dir, 'port');
-  const srv = spawn(bin, ['serve', '--host', '127.0.0.1', '--port', '0', '--port-file', portFile, '--store', store,
-    '--log', path.join(dir, 'log')], { stdio: 'ignore' });
+  const srv = await serve(bin, dir, 'serve', store, null);
   try {
-    for (let i = 0; i < 100 && !(fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim()); i++)
-      await new Promise((ok) => setTimeout(ok, 100));
-    const url = `http://127.0.0.1:${fs.readFileSync(portFile, 'utf8').trim()}/collections/c`;
+    const url = `${srv.url}/collections/c`;
     const call = async (method, u, body) => {
       const res = await fetch(u, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       assert.equal(res.status, 200, `${method} ${u}: ${await res.text()}`);
@@ -39,9 +32,7 @@ async function makeStore(points) {
     await call('PUT', url, { vectors: { size: 3, distance: 'Dot' } });
     await call('PUT', `${url}/points?wait=true`, { points });
   } finally {
-    const exited = new Promise((ok) => srv.on('exit', ok));
-    srv.kill('SIGTERM');
-    await exited;
+    await stop(srv);
   }
   return { dir, store };
 }

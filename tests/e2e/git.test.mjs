@@ -12,21 +12,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runSync, runJson } from './serve_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const top = path.resolve(here, '../..');
 const bin = path.resolve(top, process.env.SEMCODE_BIN || 'build/semcode');
 
-function run(args, cwd) {
-  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 120000, cwd });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-function json(args, cwd) {
-  const r = run([...args, '--json'], cwd);
-  assert.equal(r.code, 0, `semcode ${args.join(' ')} failed: ${r.err}`);
-  return JSON.parse(r.out);
-}
+const run = (args, cwd) => runSync(bin, args, { cwd });
+const json = (args, cwd) => runJson(bin, args, { cwd });
 
 let clock = 1700000000;
 function git(cwd, ...args) {

@@ -13,20 +13,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runSync, runOk } from './serve_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const top = path.resolve(here, '../..');
 const bin = path.resolve(top, process.env.SEMCODE_BIN || 'build/semcode');
 const ENTITIES = 19; // of tests/fixtures/repo, as the format 1 index holds them
 
-function run(args, cwd) {
-  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 120000, cwd });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const run = (args, cwd) => runSync(bin, args, { cwd });
 
+// The parsed --json output of a run that must succeed, and its stderr.
 function json(args, cwd) {
-  const r = run([...args, '--json'], cwd);
-  assert.equal(r.code, 0, `semcode ${args.join(' ')} failed: ${r.err}`);
+  const r = runOk(bin, [...args, '--json'], { cwd });
   return { o: JSON.parse(r.out), err: r.err };
 }
 

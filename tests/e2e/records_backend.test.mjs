@@ -7,12 +7,11 @@
 // tenant isolation, idempotent re-runs and bad input. A few seconds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve, stop, gitIn } from './serve_util.mjs';
+import { serve, stop, gitIn, runSync, runJson } from './serve_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const top = path.resolve(here, '../..');
@@ -21,15 +20,8 @@ const fixture = path.join(top, 'tests/fixtures/repo');
 
 let tmp, srv, port, treeA, treeE, machineB;
 
-function run(args, cwd) {
-  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 120000, cwd });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-function json(args, cwd) {
-  const r = run([...args, '--json'], cwd);
-  assert.equal(r.code, 0, `semcode ${args.join(' ')} failed: ${r.err}`);
-  return JSON.parse(r.out);
-}
+const run = (args, cwd) => runSync(bin, args, { cwd });
+const json = (args, cwd) => runJson(bin, args, { cwd });
 async function api(method, p, body) {
   const r = await fetch(`${srv.url}${p}`, { method, headers: { 'content-type': 'application/json' },
     body: body ? JSON.stringify(body) : undefined });

@@ -11,12 +11,13 @@
 // built-in model's, and its bad arguments. Run: node --test tests/e2e/
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closedPort } from './net_util.mjs';
+import { serve, stop } from './serve_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const top = path.resolve(here, '../..');
@@ -54,21 +55,15 @@ function filesContaining(dir, s) {
 // The "model" payload of every point of an index's store, read through a semcode server on it.
 async function storedModels(store) {
   const dir = fs.mkdtempSync(path.join(tmp, 'peek-'));
-  const portFile = path.join(dir, 'port');
-  const srv = spawn(bin, ['serve', '--host', '127.0.0.1', '--port', '0', '--port-file', portFile, '--store', store,
-    '--log', path.join(dir, 'log')], { stdio: 'ignore' });
+  const srv = await serve(bin, dir, 'peek', store, null);
   try {
-    for (let i = 0; i < 100 && !(fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim()); i++)
-      await new Promise((ok) => setTimeout(ok, 100));
-    const url = `http://127.0.0.1:${fs.readFileSync(portFile, 'utf8').trim()}/collections/code/points/scroll`;
+    const url = `${srv.url}/collections/code/points/scroll`;
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ limit: 10000, with_payload: ['model'], with_vector: false }) });
     assert.equal(res.status, 200);
     return (await res.json()).result.points.map((p) => p.payload.model);
   } finally {
-    const exited = new Promise((ok) => srv.on('exit', ok));
-    srv.kill('SIGTERM');
-    await exited;
+    await stop(srv);
   }
 }
 
@@ -79,13 +74,8 @@ function remoteArgs(url = baseUrl) {
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'semcode-e2e-remote-'));
-  const portFile = path.join(tmp, 'port');
-  server = spawn(bin, ['serve', '--host', '127.0.0.1', '--port', '0', '--port-file', portFile,
-    '--store', path.join(tmp, 'server-store'), '--log', path.join(tmp, 'server.log')],
-  { stdio: ['ignore', 'ignore', fs.openSync(path.join(tmp, 'server.err'), 'w')] });
-  for (let i = 0; i < 100 && !(fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim()); i++)
-    await new Promise((ok) => setTimeout(ok, 100));
-  baseUrl = `http://127.0.0.1:${fs.readFileSync(portFile, 'utf8').trim()}/v1`;
+  server = await serve(bin, tmp, 'server', path.join(tmp, 'server-store'), null);
+  baseUrl = `${server.url}/v1`;
   // The dimension the server's built-in model produces.
   const res = await fetch(`${baseUrl}/embeddings`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
@@ -97,11 +87,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (server) {
-    const exited = new Promise((ok) => server.on('exit', ok));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  if (server) await stop(server);
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 

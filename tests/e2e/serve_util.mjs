@@ -1,7 +1,7 @@
-// Helpers shared by the end-to-end tests that start their own `semcode
-// serve` processes and git repositories (jobs.test.mjs,
-// jobs_sources.test.mjs, trackers.test.mjs, grpc.test.mjs,
-// discover.test.mjs). Not a test file itself.
+// Helpers shared by the end-to-end tests: running the semcode binary
+// (runSync, runOk, runJson, spawnRun), starting their own `semcode serve`
+// processes (serve, stop) and git repositories (gitIn). Not a test file
+// itself.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -34,6 +34,25 @@ export async function stop(s, signal = 'SIGTERM') {
   const exited = new Promise((ok) => s.proc.on('exit', (code) => ok(code)));
   s.proc.kill(signal);
   return exited;
+}
+
+// Run bin with args and wait (spawnSync options opts; a two-minute timeout
+// unless opts gives one): {code, out, err}.
+export function runSync(bin, args, opts = {}) {
+  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 120000, ...opts });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+// runSync that fails the test unless bin exits 0: {code, out, err}.
+export function runOk(bin, args, opts) {
+  const r = runSync(bin, args, opts);
+  assert.equal(r.code, 0, `semcode ${args.join(' ')} failed: ${r.err}`);
+  return r;
+}
+
+// runOk of args with --json added: the parsed stdout.
+export function runJson(bin, args, opts) {
+  return JSON.parse(runOk(bin, [...args, '--json'], opts).out);
 }
 
 // Run bin with args without blocking the event loop (for tests whose fake

@@ -9,11 +9,11 @@
 // Run: node --test tests/e2e/switch.test.mjs (needs no server of run.sh).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runSync, runOk } from './serve_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const top = path.resolve(here, '../..');
@@ -21,16 +21,8 @@ const bin = path.resolve(top, process.env.SEMCODE_BIN || 'build/semcode');
 const fixture = path.join(top, 'tests/fixtures/repo');
 const builtin = path.join(top, 'models/builtin.scm');
 
-function run(args, opts = {}) {
-  const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 120000, ...opts });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-function ok(args, opts) {
-  const r = run(args, opts);
-  assert.equal(r.code, 0, `semcode ${args.join(' ')} failed: ${r.err}`);
-  return r;
-}
+const run = (args, opts) => runSync(bin, args, opts);
+const ok = (args, opts) => runOk(bin, args, opts);
 
 test('index --model switches an index to a model of another dimension', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'semcode-e2e-switch-'));

@@ -49,12 +49,38 @@ sc_vector_index_info tu_index_info(sc_db *db, const char *coll) {
     return vx;
 }
 
+double tu_search_vs_exact(sc_db *db, const char *coll, const sc_search_request *req, sc_record_list **approx,
+                          sc_record_list **exact) {
+    sc_search_request ex = *req;
+    ex.exact = true;
+    assert_int_equal(sc_points_search(db, coll, req, approx), SC_OK);
+    assert_int_equal(sc_points_search(db, coll, &ex, exact), SC_OK);
+    const sc_record_list *a = *approx, *e = *exact;
+    size_t hit = 0;
+    for (size_t x = 0; x < e->n; x++)
+        for (size_t y = 0; y < a->n; y++) hit += sc_point_id_cmp(&e->items[x].id, &a->items[y].id) == 0;
+    return e->n ? (double)hit / (double)e->n : 1.0;
+}
+
 void tu_child_ack(int ack_fd) {
     char ok = 1;
     if (write(ack_fd, &ok, 1) != 1) _exit(6);
 }
 
-void tu_run_killed_child(tu_child_fn body, void *arg, useconds_t settle_us) {
+void tu_expect_top(sc_db *db, const char *coll, const float *q, uint32_t dim, uint32_t limit, uint64_t id,
+                   const char *filter) {
+    sc_search_request req = {.query = q, .dim = dim, .limit = limit, .filter_json = filter};
+    sc_record_list *l = NULL;
+    assert_int_equal(sc_points_search(db, coll, &req, &l), SC_OK);
+    assert_true(l->n >= 1);
+    if (l->items[0].id.num != id)
+        fail_msg("point %llu: top hit is %llu", (unsigned long long)id, (unsigned long long)l->items[0].id.num);
+    if (filter)
+        for (size_t j = 0; j < l->n; j++) assert_int_equal(l->items[j].id.num % 10, id % 10);
+    sc_record_list_free(l);
+}
+
+pid_t tu_fork_child(tu_child_fn body, void *arg, int *read_fd) {
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     pid_t pid = fork();
@@ -62,16 +88,23 @@ void tu_run_killed_child(tu_child_fn body, void *arg, useconds_t settle_us) {
     if (pid == 0) {
         close(fds[0]);
         body(arg, fds[1]);
-        _exit(0); /* a body that returns: the parent's read below still sees its acknowledgement, if any */
+        _exit(0); /* a body that returns: the parent still reads its acknowledgements, if any */
     }
     close(fds[1]);
+    *read_fd = fds[0];
+    return pid;
+}
+
+void tu_run_killed_child(tu_child_fn body, void *arg, useconds_t settle_us) {
+    int fd = -1;
+    pid_t pid = tu_fork_child(body, arg, &fd);
     char ok = 0;
-    ssize_t got = read(fds[0], &ok, 1);
+    ssize_t got = read(fd, &ok, 1);
     if (got == 1) usleep(settle_us);
     kill(pid, SIGKILL);
     int st = 0;
     waitpid(pid, &st, 0);
-    close(fds[0]);
+    close(fd);
     if (got != 1) fail_msg("the child ended before acknowledging its writes (wait status %d)", st);
 }
 

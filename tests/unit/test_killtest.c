@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "semcode/semcode.h"
+#include "store_fixture.h"
 #include "testutil.h"
 
 #define KT_DIM 8
@@ -42,8 +43,17 @@ static void kt_sparse(uint64_t id, uint32_t idx[3], float val[3]) {
     for (int k = 0; k < 3; k++) val[k] = (float)((id + (uint64_t)k) % 17) + 0.5f;
 }
 
-/* Child: upsert batches first, first+1, ... and acknowledge each on fd. */
-static void kt_child(const char *dir, uint32_t first, int fd) {
+/* What a child writes: the store and its first batch. */
+typedef struct kt_job {
+    const char *dir; /* store directory */
+    uint32_t first;  /* first batch number */
+} kt_job;
+
+/* Child (a tu_child_fn on a kt_job): upsert batches first, first+1, ... and
+** acknowledge each on fd with its number. */
+static void kt_child(void *arg, int fd) {
+    const char *dir = ((const kt_job *)arg)->dir;
+    uint32_t first = ((const kt_job *)arg)->first;
     sc_db *db = NULL;
     char err[256];
     for (int tries = 0; tu_db_open(dir, NULL, &db, err, sizeof err) != SC_OK; tries++) {
@@ -94,21 +104,15 @@ static void test_kill9_loses_nothing_acknowledged(void **state) {
     uint32_t next_batch = 0;
     int rounds_with_acks = 0;
     for (int round = 0; round < KT_ROUNDS; round++) {
-        int fds[2];
-        assert_int_equal(pipe(fds), 0);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-            close(fds[0]);
-            kt_child(dir, next_batch, fds[1]);
-        }
-        close(fds[1]);
+        kt_job job = {dir, next_batch};
+        int fd = -1;
+        pid_t pid = tu_fork_child(kt_child, &job, &fd);
         /* Wait for 0-3 acknowledgements, then kill it at a random moment
         ** 0-15 ms later: mid-batch, mid-commit or while opening. */
         int64_t last_ack = -1;
         uint32_t b;
         for (uint64_t want = tu_next(&rng) % 4; want > 0; want--) {
-            if (read(fds[0], &b, sizeof b) != (ssize_t)sizeof b) break;
+            if (read(fd, &b, sizeof b) != (ssize_t)sizeof b) break;
             last_ack = b;
         }
         usleep((useconds_t)(tu_next(&rng) % 15000));
@@ -116,8 +120,8 @@ static void test_kill9_loses_nothing_acknowledged(void **state) {
         int st = 0;
         waitpid(pid, &st, 0);
         if (WIFEXITED(st)) fail_msg("child exited by itself with status %d (round %d)", WEXITSTATUS(st), round);
-        while (read(fds[0], &b, sizeof b) == (ssize_t)sizeof b) last_ack = b;
-        close(fds[0]);
+        while (read(fd, &b, sizeof b) == (ssize_t)sizeof b) last_ack = b;
+        close(fd);
         if (last_ack >= 0) rounds_with_acks++;
 
         assert_int_equal(tu_db_open(dir, NULL, &db, err, sizeof err), SC_OK);

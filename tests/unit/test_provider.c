@@ -257,6 +257,13 @@ static void ts_reset(ts_mode mode) {
     ts.auth[0] = '\0';
 }
 
+/* ts_reset(TS_FAIL): the next `first` requests are answered with HTTP status code. */
+static void ts_failing(int first, int code) {
+    ts_reset(TS_FAIL);
+    ts.fail_first = first;
+    ts.fail_code = code;
+}
+
 /* ==== Helpers ==== */
 
 /* Options for the test server: its URL (static buffer), model, dimension. */
@@ -369,9 +376,7 @@ static void test_remote_normal(void **state) {
 
 static void test_remote_retries_5xx_then_succeeds(void **state) {
     (void)state;
-    ts_reset(TS_FAIL);
-    ts.fail_first = 3;
-    ts.fail_code = 503;
+    ts_failing(3, 503);
     sc_embedder *e = remote_new_test(64, 1, 5);
     char **t = make_texts(10);
     float out[10 * TS_DIM];
@@ -386,9 +391,7 @@ static void test_remote_retries_5xx_then_succeeds(void **state) {
 
 static void test_remote_exhausted_fails_items_with_bounded_backoff(void **state) {
     (void)state;
-    ts_reset(TS_FAIL);
-    ts.fail_first = 1000;
-    ts.fail_code = 500;
+    ts_failing(1000, 500);
     sc_embedder *e = remote_new_test(4, 2, 3);
     char **t = make_texts(8);
     float out[8 * TS_DIM];
@@ -451,9 +454,7 @@ static void test_remote_backoff_growth_and_jitter(void **state) {
 /* max_retries 0: one try per request, then the items fail. */
 static void test_remote_zero_retries_tries_once(void **state) {
     (void)state;
-    ts_reset(TS_FAIL);
-    ts.fail_first = 1000;
-    ts.fail_code = 503;
+    ts_failing(1000, 503);
     sc_embedder *e = remote_new_test(4, 2, 0);
     char **t = make_texts(8);
     float out[8 * TS_DIM];
@@ -493,9 +494,7 @@ static sc_repo *repo_on_ts(const char *root, bool index, int retries, bool given
 
 /* A dense search on a failing endpoint: how many requests it sent. */
 static int failing_search_requests(sc_repo *r, const char *want) {
-    ts_reset(TS_FAIL);
-    ts.fail_first = 1000;
-    ts.fail_code = 503;
+    ts_failing(1000, 503);
     sc_code_query q = {.text = "add one", .mode = SC_SEARCH_MODE_DENSE, .limit = 5};
     sc_code_hits *h = NULL;
     assert_int_not_equal(sc_repo_search(r, &q, &h), SC_OK);
@@ -542,9 +541,7 @@ static void test_repo_zero_retries_given_and_recorded(void **state) {
 
 static void test_remote_429_retry_after_honoured(void **state) {
     (void)state;
-    ts_reset(TS_FAIL);
-    ts.fail_first = 1;
-    ts.fail_code = 429;
+    ts_failing(1, 429);
     ts.retry_after = "1";
     sc_embedder *e = remote_new_test(64, 1, 2);
     char **t = make_texts(3);
@@ -557,9 +554,7 @@ static void test_remote_429_retry_after_honoured(void **state) {
     assert_int_equal(s.retries, 1);
     sc_embedder_free(e);
     /* ...and with a larger cap the client waits what the server asked. */
-    ts_reset(TS_FAIL);
-    ts.fail_first = 1;
-    ts.fail_code = 429;
+    ts_failing(1, 429);
     ts.retry_after = "1";
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u/v1", ts.port);
@@ -582,9 +577,7 @@ static void test_remote_429_retry_after_honoured(void **state) {
 
 static void test_remote_4xx_is_not_retried(void **state) {
     (void)state;
-    ts_reset(TS_FAIL);
-    ts.fail_first = 1000;
-    ts.fail_code = 400;
+    ts_failing(1000, 400);
     sc_embedder *e = remote_new_test(64, 1, 5);
     char **t = make_texts(2);
     float out[2 * TS_DIM];
@@ -681,8 +674,7 @@ static const sc_provider_vtable local_vt = {local_embed, NULL};
 
 static void test_fallback_takes_exhausted_batches(void **state) {
     (void)state;
-    ts_reset(TS_FAIL);
-    ts.fail_first = 1000;
+    ts_failing(1000, 500);
     sc_embedder *e = remote_new_test(2, 1, 1);
     int calls = 0;
     sc_embedder *fb = NULL, *bad = NULL;

@@ -317,34 +317,12 @@ static void test_keys_roles_tenants(void **state) {
     ts__close(&e);
 }
 
-/* A tiny model trained on synthetic pairs (as test_embed does). */
+/* A tiny model trained on synthetic pairs (tu_train_tiny_model), loaded. */
 static sc_model *ts__model(const char *dir) {
-    static const char *w[] = {"socket", "file", "buffer", "string", "parse", "render", "cache", "thread"};
-    char pairs[512], out[512];
-    snprintf(pairs, sizeof pairs, "%s/pairs.jsonl", dir);
+    char out[512];
     snprintf(out, sizeof out, "%s/m.scm", dir);
-    FILE *f = fopen(pairs, "w");
-    assert_non_null(f);
-    uint64_t s = 7;
-    for (int i = 0; i < 300; i++) {
-        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-        int a = (int)((s >> 33) % 8), b = (int)((s >> 45) % 8);
-        fprintf(f, "{\"doc\":\"Returns the %s of the %s.\",\"code\":\"def get_%s_%s(x):\\n    return x\\n\","
-                   "\"language\":\"python\",\"path\":\"a.py\",\"name\":\"n\"}\n",
-                w[a], w[b], w[a], w[b]);
-    }
-    fclose(f);
-    sc_train_options o = sc_train_options_default();
-    o.pairs_path = pairs;
-    o.out_path = out;
-    o.dim = 32;
-    o.epochs = 2;
-    o.batch = 32;
-    o.min_count = 1;
-    o.n_buckets = 64;
-    o.threads = 1;
     char *msg = NULL;
-    assert_int_equal(sc_model_train(&o, &msg), SC_OK);
+    assert_int_equal(tu_train_tiny_model(dir, out, &msg), SC_OK);
     sc_model *m = NULL;
     assert_int_equal(sc_model_load(out, &m, &msg), SC_OK);
     return m;

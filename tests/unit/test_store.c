@@ -87,6 +87,24 @@ static void put_points(sc_db *db, const char *coll, uint64_t first, size_t n, ui
     free(v);
 }
 
+/* Collection "c" (dimension 4, dot product) of f's store with points
+** first..first+n-1, their vectors from a generator of seed. */
+static void fx_points(fx *f, uint64_t first, size_t n, uint64_t seed) {
+    make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
+    tu_rng rng = {seed};
+    put_points(f->db, "c", first, n, 4, &rng, NULL);
+}
+
+/* A second connection to dir/store.db (the store may be open); close it. */
+static sqlite3 *store_sqlite(const char *dir) {
+    char p[512];
+    snprintf(p, sizeof p, "%s/store.db", dir);
+    sqlite3 *s = NULL;
+    assert_int_equal(sqlite3_open(p, &s), SQLITE_OK);
+    sqlite3_busy_timeout(s, 5000);
+    return s;
+}
+
 static uint64_t count(sc_db *db, const char *coll, const char *filter) {
     uint64_t n = 0;
     assert_int_equal(sc_points_count(db, coll, filter, &n), SC_OK);
@@ -214,9 +232,7 @@ static void test_upsert_get_roundtrip(void **state) {
 
 static void test_bad_points_change_nothing(void **state) {
     fx *f = *state;
-    make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
-    tu_rng rng = {1};
-    put_points(f->db, "c", 1, 5, 4, &rng, NULL);
+    fx_points(f, 1, 5, 1);
     float good[4] = {1, 2, 3, 4}, nan_v[4] = {1, NAN, 3, 4}, inf_v[4] = {1, 2, INFINITY, 4}, short_v[3] = {1, 2, 3};
     sc_vector_in vg = {"", good, 4};
     struct {
@@ -258,9 +274,7 @@ static void test_bad_points_change_nothing(void **state) {
 
 static void test_delete_and_payload_ops(void **state) {
     fx *f = *state;
-    make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
-    tu_rng rng = {2};
-    put_points(f->db, "c", 0, 30, 4, &rng, NULL);
+    fx_points(f, 0, 30, 2);
     uint64_t nd = 0;
     sc_point_id ids[3] = {sc_point_id_num(0), sc_point_id_num(1), sc_point_id_num(999)};
     assert_int_equal(sc_points_delete(f->db, "c", ids, 3, &nd), SC_OK);
@@ -539,15 +553,10 @@ static void test_second_process_is_refused(void **state) {
 /* A collection "c" of n points (4-d, seed), the store closed, then one SQL
 ** statement run on its file directly: it must change `changes` rows. */
 static void fx_points_then_sql(fx *f, uint64_t n, uint64_t seed, const char *sql, int changes) {
-    make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
-    tu_rng rng = {seed};
-    put_points(f->db, "c", 0, n, 4, &rng, NULL);
+    fx_points(f, 0, n, seed);
     sc_db_close(f->db);
     f->db = NULL;
-    char p[512];
-    snprintf(p, sizeof p, "%s/store.db", f->dir);
-    sqlite3 *s = NULL;
-    assert_int_equal(sqlite3_open(p, &s), SQLITE_OK);
+    sqlite3 *s = store_sqlite(f->dir);
     assert_int_equal(sqlite3_exec(s, sql, NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_changes(s), changes);
     sqlite3_close(s);
@@ -566,17 +575,6 @@ static void test_corrupt_vector_blob_is_reported(void **state) {
 
 /* ==== Store format 1 (before xxHash) ==== */
 
-/* A second connection to dir/store.db (the store may be open); close it. */
-static sqlite3 *store_sqlite(const char *dir) {
-    char p[512];
-    snprintf(p, sizeof p, "%s/store.db", dir);
-    sqlite3 *s = NULL;
-    assert_int_equal(sqlite3_open(p, &s), SQLITE_OK);
-    sqlite3_busy_timeout(s, 5000);
-    return s;
-}
-
-/* Run sql on dir/store.db. */
 /* Magic of each point's vector blob, by id order: 1 for "SCV1", 2 for "SCV2", 0 otherwise. */
 static void blob_magics(const char *dir, int *out, size_t n) {
     sqlite3 *s = store_sqlite(dir);
@@ -789,9 +787,7 @@ static void *race_reader(void *p) {
 
 static void test_payload_parse_race(void **state) {
     fx *f = *state;
-    make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
-    tu_rng rng = {12};
-    put_points(f->db, "c", 0, 3000, 4, &rng, NULL);
+    fx_points(f, 0, 3000, 12);
     tu_store_reopen_ok(f);
     pthread_t th[4];
     race_arg args[4];
@@ -809,23 +805,13 @@ static void test_payload_parse_race(void **state) {
 ** must stay exactly as they were, and the store must keep working. */
 static void test_failed_write_leaves_store_unchanged(void **state) {
     fx *f = *state;
-    make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
-    tu_rng rng = {5};
-    put_points(f->db, "c", 0, 10, 4, &rng, NULL);
+    fx_points(f, 0, 10, 5);
     sc_db_close(f->db);
     f->db = NULL;
-    char p[512];
-    snprintf(p, sizeof p, "%s/store.db", f->dir);
-    sqlite3 *s = NULL;
-    assert_int_equal(sqlite3_open(p, &s), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(s,
-                                  "CREATE TRIGGER poison BEFORE INSERT ON points WHEN NEW.payload LIKE '%poison%' "
-                                  "BEGIN SELECT RAISE(ABORT, 'injected insert failure'); END;"
-                                  "CREATE TRIGGER guard BEFORE DELETE ON points WHEN OLD.payload LIKE '%\"n\":2,%' "
-                                  "BEGIN SELECT RAISE(ABORT, 'injected delete failure'); END;",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(s);
+    tu_store_sql_ok(f->dir, "CREATE TRIGGER poison BEFORE INSERT ON points WHEN NEW.payload LIKE '%poison%' "
+                            "BEGIN SELECT RAISE(ABORT, 'injected insert failure'); END;"
+                            "CREATE TRIGGER guard BEFORE DELETE ON points WHEN OLD.payload LIKE '%\"n\":2,%' "
+                            "BEGIN SELECT RAISE(ABORT, 'injected delete failure'); END;");
     tu_store_reopen_ok(f);
     float v[6][4] = {{1, 1, 1, 1}, {2, 2, 2, 2}, {3, 3, 3, 3}, {4, 4, 4, 4}, {5, 5, 5, 5}, {6, 6, 6, 6}};
     sc_vector_in vin[6];
@@ -922,15 +908,8 @@ static void test_group_sync(void **state) {
     make_coll(f->db, "c", 4, SC_DISTANCE_DOT);
     sc_db_close(f->db);
     f->db = NULL;
-    char p[512];
-    snprintf(p, sizeof p, "%s/store.db", f->dir);
-    sqlite3 *s = NULL;
-    assert_int_equal(sqlite3_open(p, &s), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(s, "CREATE TRIGGER poison BEFORE INSERT ON points WHEN NEW.payload LIKE '%poison%' "
-                                     "BEGIN SELECT RAISE(ABORT, 'injected insert failure'); END;",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(s);
+    tu_store_sql_ok(f->dir, "CREATE TRIGGER poison BEFORE INSERT ON points WHEN NEW.payload LIKE '%poison%' "
+                            "BEGIN SELECT RAISE(ABORT, 'injected insert failure'); END;");
     tu_store_reopen_ok(f);
     pthread_t th[4];
     gs_arg args[4];

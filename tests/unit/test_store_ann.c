@@ -69,14 +69,7 @@ static double at_recall(sc_db *db, const char *coll, int nq, uint32_t ef, const 
         sc_search_request req = {.query = q, .dim = AT_DIM, .limit = 10, .hnsw_ef = ef, .filter_json = filter,
                                  .oversampling = at_oversampling};
         sc_record_list *a = NULL, *e = NULL;
-        assert_int_equal(sc_points_search(db, coll, &req, &a), SC_OK);
-        req.exact = true;
-        assert_int_equal(sc_points_search(db, coll, &req, &e), SC_OK);
-        size_t hit = 0;
-        for (size_t x = 0; x < e->n; x++)
-            for (size_t y = 0; y < a->n; y++)
-                if (sc_point_id_cmp(&e->items[x].id, &a->items[y].id) == 0) hit++;
-        sum += e->n ? (double)hit / (double)e->n : 1.0;
+        sum += tu_search_vs_exact(db, coll, &req, &a, &e);
         sc_record_list_free(a);
         sc_record_list_free(e);
     }

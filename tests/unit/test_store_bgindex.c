@@ -59,15 +59,7 @@ static void bg_wait_indexed(sc_db *db) {
 static void bg_expect_self(sc_db *db, uint64_t id, const char *filter) {
     float q[BG_DIM];
     bg_vector(id, q);
-    sc_search_request req = {.query = q, .dim = BG_DIM, .limit = 5, .filter_json = filter};
-    sc_record_list *l = NULL;
-    assert_int_equal(sc_points_search(db, "c", &req, &l), SC_OK);
-    assert_true(l->n >= 1);
-    if (l->items[0].id.num != id) fail_msg("point %llu: top hit is %llu", (unsigned long long)id,
-                                           (unsigned long long)l->items[0].id.num);
-    if (filter)
-        for (size_t j = 0; j < l->n; j++) assert_int_equal(l->items[j].id.num % 10, id % 10);
-    sc_record_list_free(l);
+    tu_expect_top(db, "c", q, BG_DIM, 5, id, filter);
 }
 
 /* Mean recall@10 of the default search against exact search, filter optional. */
@@ -78,13 +70,7 @@ static double bg_recall(sc_db *db, const char *filter) {
         bg_vector(1000000 + i, q);
         sc_search_request req = {.query = q, .dim = BG_DIM, .limit = 10, .filter_json = filter};
         sc_record_list *a = NULL, *e = NULL;
-        assert_int_equal(sc_points_search(db, "c", &req, &a), SC_OK);
-        req.exact = true;
-        assert_int_equal(sc_points_search(db, "c", &req, &e), SC_OK);
-        size_t hit = 0;
-        for (size_t x = 0; x < e->n; x++)
-            for (size_t y = 0; y < a->n; y++) hit += sc_point_id_cmp(&e->items[x].id, &a->items[y].id) == 0;
-        sum += e->n ? (double)hit / (double)e->n : 1.0;
+        sum += tu_search_vs_exact(db, "c", &req, &a, &e);
         sc_record_list_free(a);
         sc_record_list_free(e);
     }

@@ -74,19 +74,11 @@ static void tq_teardown(sc_db *db, char *dir) {
     tu_rmdir(dir);
 }
 
-/* Point id's own vector (filter optional) must come back first. */
+/* Point id's own vector (filter optional: bucket 7, id's) must come back first. */
 static void tq_expect_self(sc_db *db, uint64_t id, const char *filter) {
     float q[TQ_DIM];
     tq_vector(id, q);
-    sc_search_request req = {.query = q, .dim = TQ_DIM, .limit = 10, .filter_json = filter};
-    sc_record_list *l = NULL;
-    assert_int_equal(sc_points_search(db, "c", &req, &l), SC_OK);
-    assert_true(l->n >= 1);
-    if (l->items[0].id.num != id)
-        fail_msg("point %llu: top hit is %llu", (unsigned long long)id, (unsigned long long)l->items[0].id.num);
-    if (filter)
-        for (size_t j = 0; j < l->n; j++) assert_int_equal(l->items[j].id.num % 10, 7);
-    sc_record_list_free(l);
+    tu_expect_top(db, "c", q, TQ_DIM, 10, id, filter);
 }
 
 /* Query i: a point's vector moved by noise (not a point itself). */
@@ -105,13 +97,7 @@ static double tq_recall(sc_db *db, const char *filter, bool same) {
         tq_query(i, q);
         sc_search_request req = {.query = q, .dim = TQ_DIM, .limit = 10, .filter_json = filter};
         sc_record_list *a = NULL, *e = NULL;
-        assert_int_equal(sc_points_search(db, "c", &req, &a), SC_OK);
-        req.exact = true;
-        assert_int_equal(sc_points_search(db, "c", &req, &e), SC_OK);
-        size_t hit = 0;
-        for (size_t x = 0; x < e->n; x++)
-            for (size_t y = 0; y < a->n; y++) hit += sc_point_id_cmp(&e->items[x].id, &a->items[y].id) == 0;
-        sum += e->n ? (double)hit / (double)e->n : 1.0;
+        sum += tu_search_vs_exact(db, "c", &req, &a, &e);
         for (size_t y = 0; filter && y < a->n; y++) assert_int_equal(a->items[y].id.num % 10, 7);
         if (same) {
             assert_int_equal(a->n, e->n);
@@ -238,17 +224,12 @@ static sc_db *tq_off_open(const char *dir, sc_distance dist) {
 static double tq_off_recall1(sc_db *db, const float *q, const char *filter, uint64_t gone_lo, uint64_t gone_hi) {
     sc_search_request req = {.query = q, .dim = TQ_DIM2, .limit = 10, .filter_json = filter};
     sc_record_list *a = NULL, *e = NULL;
-    assert_int_equal(sc_points_search(db, "c", &req, &a), SC_OK);
-    req.exact = true;
-    assert_int_equal(sc_points_search(db, "c", &req, &e), SC_OK);
-    size_t hit = 0;
+    double r = tu_search_vs_exact(db, "c", &req, &a, &e);
     for (size_t y = 0; y < a->n; y++) {
         uint64_t id = a->items[y].id.num;
         if (id >= gone_lo && id < gone_hi) fail_msg("deleted point %llu was returned", (unsigned long long)id);
         if (filter) assert_true(id % 10 < 5);
-        for (size_t x = 0; x < e->n; x++) hit += sc_point_id_cmp(&e->items[x].id, &a->items[y].id) == 0;
     }
-    double r = e->n ? (double)hit / (double)e->n : 1.0;
     sc_record_list_free(a);
     sc_record_list_free(e);
     return r;
@@ -352,9 +333,7 @@ static void test_sign_pass_deletes_updates(void **state) {
         tq_off_vector(900000 + i, q);
         sc_search_request req = {.query = q, .dim = TQ_DIM2, .limit = 3};
         sc_record_list *a = NULL, *e = NULL;
-        assert_int_equal(sc_points_search(db, "c", &req, &a), SC_OK);
-        req.exact = true;
-        assert_int_equal(sc_points_search(db, "c", &req, &e), SC_OK);
+        (void)tu_search_vs_exact(db, "c", &req, &a, &e);
         assert_true(a->n >= 1 && e->n >= 1);
         assert_int_equal(a->items[0].id.num, saved + i);
         if (fabsf(a->items[0].score - e->items[0].score) > 1e-6f) /* kernels may sum in another order */

@@ -48,31 +48,9 @@ static void sw_setup(const char *dir, char *root, size_t root_size, char *model_
                  w[i % 8], i, w[i % 8], i, w[(i + 3) % 8], i, w[(i + 3) % 8], i);
         assert_int_equal(tu_write_file(root, name, text), 0);
     }
-    char pairs[512];
-    snprintf(pairs, sizeof pairs, "%s/pairs.jsonl", dir);
     snprintf(model_b, mb_size, "%s/b.scm", dir);
-    FILE *f = fopen(pairs, "w");
-    assert_non_null(f);
-    uint64_t s = 7;
-    for (int i = 0; i < 300; i++) {
-        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-        int a = (int)((s >> 33) % 8), b = (int)((s >> 45) % 8);
-        fprintf(f, "{\"doc\":\"Returns the %s of the %s.\",\"code\":\"def get_%s_%s(x):\\n    return x\\n\","
-                   "\"language\":\"python\",\"path\":\"a.py\",\"name\":\"n\"}\n",
-                w[a], w[b], w[a], w[b]);
-    }
-    fclose(f);
-    sc_train_options o = sc_train_options_default();
-    o.pairs_path = pairs;
-    o.out_path = model_b;
-    o.dim = 32;
-    o.epochs = 2;
-    o.batch = 32;
-    o.min_count = 1;
-    o.n_buckets = 64;
-    o.threads = 1;
     char *msg = NULL;
-    if (sc_model_train(&o, &msg) != SC_OK) fail_msg("training model B: %s", msg ? msg : "?");
+    if (tu_train_tiny_model(dir, model_b, &msg) != SC_OK) fail_msg("training model B: %s", msg ? msg : "?");
 }
 
 /* Progress callback of a run that stops after `stop_after` batches of the switch. */

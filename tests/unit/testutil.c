@@ -84,6 +84,34 @@ int tu_write_file(const char *dir, const char *name, const char *text) {
     return fclose(f) == 0 && w >= 0 ? 0 : -1;
 }
 
+sc_status tu_train_tiny_model(const char *dir, const char *out_path, char **msg) {
+    static const char *w[] = {"socket", "file", "buffer", "string", "parse", "render", "cache", "thread"};
+    char pairs[4096];
+    snprintf(pairs, sizeof pairs, "%s/pairs.jsonl", dir);
+    *msg = NULL;
+    FILE *f = fopen(pairs, "w");
+    if (!f) return SC_IOERR;
+    uint64_t s = 7;
+    for (int i = 0; i < 300; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        int a = (int)((s >> 33) % 8), b = (int)((s >> 45) % 8);
+        fprintf(f, "{\"doc\":\"Returns the %s of the %s.\",\"code\":\"def get_%s_%s(x):\\n    return x\\n\","
+                   "\"language\":\"python\",\"path\":\"a.py\",\"name\":\"n\"}\n",
+                w[a], w[b], w[a], w[b]);
+    }
+    if (fclose(f) != 0) return SC_IOERR;
+    sc_train_options o = sc_train_options_default();
+    o.pairs_path = pairs;
+    o.out_path = out_path;
+    o.dim = 32;
+    o.epochs = 2;
+    o.batch = 32;
+    o.min_count = 1;
+    o.n_buckets = 64;
+    o.threads = 1;
+    return sc_model_train(&o, msg);
+}
+
 char *tu_read_file(const char *path, size_t *size) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;

@@ -64,6 +64,12 @@ char *tu_read_file(const char *path, size_t *size);
 ** is id: a development record; NULL when there is none. */
 char *tu_payload_by_id(sc_db *db, const char *coll, const char *id);
 
+/* Train a tiny model (dimension 32, 2 epochs, 64 buckets, one thread) into
+** out_path on 300 synthetic doc/code pairs it writes to dir/pairs.jsonl:
+** sc_model_train's status and message (*msg, owned, may be NULL); SC_IOERR
+** with *msg NULL when the pairs file cannot be written. */
+sc_status tu_train_tiny_model(const char *dir, const char *out_path, char **msg);
+
 /* xorshift-style generator: same sequence for the same seed. */
 typedef struct tu_rng {
     uint64_t s; /* state */
