@@ -625,6 +625,8 @@ static sc_status store__compact_swap(sc_db *db, const char *tmp) {
     if (stat(wal, &sb) == 0 && sb.st_size > 0) {
         rc = store_fail(SC_BUSY, "compacting %s: its WAL was not emptied (another connection is open)", p);
     } else {
+        /* the commits made before the close are in store.db now, synced by the close's checkpoint */
+        db->n_synced = __atomic_load_n(&db->n_commits, __ATOMIC_ACQUIRE);
         unlink(wal);
         unlink(shm);
         unlink(old);
@@ -640,8 +642,6 @@ static sc_status store__compact_swap(sc_db *db, const char *tmp) {
     }
     unlink(old);
     unlink(tmp);
-    /* the commits made before the close are in store.db now, synced by the close's checkpoint */
-    db->n_synced = __atomic_load_n(&db->n_commits, __ATOMIC_ACQUIRE);
     if (!db->sql && store__connect(db, false) != SC_OK) {
         util_log(&db->opt.logger, SC_LOG_LEVEL_ERROR, "store %s: reopening store.db failed: %s", db->path,
                  sc_db_errmsg(db));
