@@ -1,13 +1,13 @@
 /*
 ** store/db.c: opening and closing a store, the process lock, the SQLite
-** schema and loading collections into memory (error messages: error.c).
+** schema, loading collections into memory (error messages: error.c), and
+** compacting store.db (a copy without unused room, swapped in).
 **
 ** A store directory holds:
 **   LOCK      flock()ed by the process that has the store open (pid inside)
 **   store.db  SQLite database in WAL mode (plus store.db-wal / -shm)
 **   store.db.compact, store.db.old   only during sc_db_compact (or after a
 **             crash in it: deleted at open)
-** and compacting a store: the copy without unused room, swapped in.
 */
 #include "store/store_int.h"
 
