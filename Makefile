@@ -71,7 +71,7 @@ BIN := $(BUILD)/semcode
 # says what to run instead of failing on a missing header.
 $(LIB_OBJS) $(CLI_OBJS) $(TEST_HELPER_OBJS) $(EXTRA_OBJS): | $(SETUP_CHECK)
 
-.PHONY: all test test-concurrent faults-long check setup demo clean bench fuzz fuzz-long shared install uninstall qdrant-suite
+.PHONY: all test test-build test-concurrent test-concurrent-build faults-long check setup demo clean bench fuzz fuzz-long shared install uninstall qdrant-suite
 all: $(LIB) $(BIN)
 
 $(BUILD)/%_avx2.o: %_avx2.c
@@ -152,18 +152,32 @@ CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CHECK_TEST_JOBS ?= 1
 CHECK_J = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(CHECK_JOBS))
 
-check: setup
-	UNIT_JOBS=$(CHECK_TEST_JOBS) $(MAKE) $(CHECK_J) test
-	UNIT_JOBS=$(CHECK_TEST_JOBS) $(MAKE) $(CHECK_J) SANITIZE=1 test
-	UNIT_JOBS=$(CHECK_TEST_JOBS) $(MAKE) $(CHECK_J) SANITIZE=thread test-concurrent
-	E2E_JOBS=$(CHECK_TEST_JOBS) bash tests/e2e/run.sh
-	E2E_JOBS=$(CHECK_TEST_JOBS) SEMCODE_BIN=$(CURDIR)/build-san/semcode bash tests/e2e/run.sh
-	E2E_JOBS=$(CHECK_TEST_JOBS) SEMCODE_BIN=$(CURDIR)/build-tsan/semcode E2E_EXCLUDE="$(E2E_TSAN_EXCLUDE)" \
-	  E2E_EXCLUDE_WHY="$(E2E_TSAN_WHY)" bash tests/e2e/run.sh
-	SOAK_SECONDS=$(CHECK_SOAK_SECONDS) node bench/soak.mjs
-	bash tests/e2e/install.sh
-	FUZZ_JOBS=$(CHECK_TEST_JOBS) bash tests/fuzz/run.sh replay
-	FUZZ_JOBS=$(CHECK_TEST_JOBS) FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) bash tests/fuzz/run.sh fuzz
+# check_stage NAME,COMMAND: runs COMMAND and closes with one line
+# "check: stage NAME took N s" (its exit status is COMMAND's), so every CI
+# log shows where the time goes.
+check_stage = @echo "check: stage $(1)"; s=$$(date +%s); $(2); rc=$$?; \
+  echo "check: stage $(1) took $$(( $$(date +%s) - s )) s$$([ $$rc -eq 0 ] || echo ", failed with status $$rc")"; exit $$rc
+
+# The test binaries without running them (make check times builds and runs apart).
+test-build: all $(TEST_BINS)
+test-concurrent-build: all $(CONCURRENT_TESTS)
+
+check:
+	$(call check_stage,setup,bash scripts/setup.sh)
+	$(call check_stage,build,$(MAKE) $(CHECK_J) test-build)
+	$(call check_stage,unit,UNIT_JOBS=$(CHECK_TEST_JOBS) $(MAKE) test)
+	$(call check_stage,build-asan,$(MAKE) $(CHECK_J) SANITIZE=1 test-build)
+	$(call check_stage,unit-asan,UNIT_JOBS=$(CHECK_TEST_JOBS) $(MAKE) SANITIZE=1 test)
+	$(call check_stage,build-tsan,$(MAKE) $(CHECK_J) SANITIZE=thread test-concurrent-build)
+	$(call check_stage,unit-tsan,UNIT_JOBS=$(CHECK_TEST_JOBS) $(MAKE) SANITIZE=thread test-concurrent)
+	$(call check_stage,e2e,E2E_JOBS=$(CHECK_TEST_JOBS) bash tests/e2e/run.sh)
+	$(call check_stage,e2e-asan,E2E_JOBS=$(CHECK_TEST_JOBS) SEMCODE_BIN=$(CURDIR)/build-san/semcode bash tests/e2e/run.sh)
+	$(call check_stage,e2e-tsan,E2E_JOBS=$(CHECK_TEST_JOBS) SEMCODE_BIN=$(CURDIR)/build-tsan/semcode \
+	  E2E_EXCLUDE="$(E2E_TSAN_EXCLUDE)" E2E_EXCLUDE_WHY="$(E2E_TSAN_WHY)" bash tests/e2e/run.sh)
+	$(call check_stage,soak,SOAK_SECONDS=$(CHECK_SOAK_SECONDS) node bench/soak.mjs)
+	$(call check_stage,install,bash tests/e2e/install.sh)
+	$(call check_stage,fuzz-replay,FUZZ_JOBS=$(CHECK_TEST_JOBS) bash tests/fuzz/run.sh replay)
+	$(call check_stage,fuzz,FUZZ_JOBS=$(CHECK_TEST_JOBS) FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS) bash tests/fuzz/run.sh fuzz)
 
 # The long form of the soak test (10 minutes; results in docs/BENCHMARKS.md).
 .PHONY: soak
