@@ -2,7 +2,8 @@
 # Runs every unit-test binary given as argument, shows their output, and
 # closes with one line of totals: "unit: N passed, N failed, N skipped".
 # UNIT_JOBS (default 1) binaries run at a time (make check sets it to the
-# core count); each one's output is shown whole, in the order given.
+# core count); each one's output is shown whole, in the order given, with
+# its wall time ("unit: BIN took N s").
 #
 # A skip is fine where the machine lacks something (AVX-512 for the quant
 # kernels), but some tests must run on CI: when CI=true (set by every CI
@@ -20,7 +21,8 @@ bins=("$@")
 pids=()
 started=0
 launch() { # index: runs bins[index] in the background, output and status to $outdir
-  ( "${bins[$1]}" >"$outdir/$1.out" 2>&1; echo $? >"$outdir/$1.rc" ) &
+  local t0=$SECONDS
+  ( "${bins[$1]}" >"$outdir/$1.out" 2>&1; echo $? >"$outdir/$1.rc"; echo $((SECONDS - t0)) >"$outdir/$1.took" ) &
   pids[$1]=$!
 }
 passed=0; failed=0; skipped=0
@@ -30,6 +32,7 @@ for ((k = 0; k < ${#bins[@]}; k++)); do
   t=${bins[$k]}
   out=$(cat "$outdir/$k.out"); rc=$(cat "$outdir/$k.rc" 2>/dev/null || echo 1)
   printf '%s\n' "$out"
+  echo "unit: $t took $(cat "$outdir/$k.took" 2>/dev/null || echo ?) s"
   p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]\+\) test(s)\./\1/p' | awk '{s+=$1} END {print s+0}')
   f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]\+\) test(s), listed below:/\1/p' | awk '{s+=$1} END {print s+0}')
   s=$(printf '%s\n' "$out" | sed -n 's/^\[  SKIPPED \] \([0-9]\+\) test(s), listed below:/\1/p' | awk '{s+=$1} END {print s+0}')

@@ -169,13 +169,15 @@ function runAsync(args, opts = {}) {
 const heldArgs = (url) => ['--provider', 'openai', '--base-url', url, '--remote-model', 'held', '--dimensions', '16',
   '--api-key-env', 'HELD_KEY', '--batch-size', '32', '--concurrency', '1', '--retries', '0', '--timeout', '60'];
 
-// Interrupt an index run of 3000 generated files with signal once it waits for
+// Interrupt an index run of 1000 generated files with signal once it waits for
 // its 12th embedding request (several groups of files are stored by then, most
-// are not), check that it was stopped mid-run, then that the next run
-// completes the job: the same entities as an uninterrupted run, none twice.
+// are not: 11 requests of 32 entities are about a third), check that it was
+// stopped mid-run, then that the next run completes the job: the same entities
+// as an uninterrupted run, none twice. (3000 files before the held request
+// made the interruption certain; they only made the four index runs longer.)
 async function interruptedRun(signal) {
   const repo = freshRepo();
-  const N = 3000;
+  const N = 1000;
   for (let i = 0; i < N; i++)
     fs.writeFileSync(path.join(repo, `pkg/gen_${i}.py`),
       `def generated_${i}(x):\n    """Generated function number ${i}."""\n    return x + ${i}\n`);
