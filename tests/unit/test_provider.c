@@ -78,10 +78,14 @@ static void ts_vector(const char *t, float *v) {
     }
 }
 
-/* Standard base64 of n bytes (static buffer: one at a time is enough here). */
-static const char *ts_base64(const unsigned char *p, size_t n) {
+/* Room for the base64 of one vector and its NUL. */
+#define TS_B64_CAP (4 * (TS_DIM * 4 + 2) / 3 + 8)
+
+/* Standard base64 of n bytes (at most TS_DIM floats) into out (TS_B64_CAP
+** bytes; the caller's, since requests are answered on several threads at
+** once); returns out. */
+static const char *ts_base64(const unsigned char *p, size_t n, char *out) {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    static char out[4 * (TS_DIM * 4 + 2) / 3 + 8];
     char *o = out;
     for (size_t i = 0; i < n; i += 3) {
         uint32_t x = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0u) | (i + 2 < n ? p[i + 2] : 0u);
@@ -179,7 +183,8 @@ static enum MHD_Result ts_handler(void *cls, struct MHD_Connection *c, const cha
                 v[1] = NAN;
                 v[TS_DIM - 1] = INFINITY;
             }
-            e = json_string(ts_base64((const unsigned char *)v, sizeof(float) * (size_t)dim));
+            char b64[TS_B64_CAP];
+            e = json_string(ts_base64((const unsigned char *)v, sizeof(float) * (size_t)dim, b64));
         } else {
             e = json_array();
             for (int d = 0; d < dim; d++) json_array_append_new(e, json_real(v[d]));
